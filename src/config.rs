@@ -1,0 +1,1 @@
+//! The spec-directory config (`streamspec.toml`): variables and the services to start for a run.

@@ -1,0 +1,1 @@
+//! Starting and stopping the services a spec directory needs, with readiness probes.

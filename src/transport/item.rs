@@ -1,0 +1,48 @@
+//! Observed items: what a transport yields (an SSE event, a JSON value, a line or a chunk),
+//! each stamped with the time its last byte was read.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+/// One dispatched Server-Sent Event, as an EventSource would hand it to `onmessage`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SseEvent {
+    /// The event type from the `event` field; `None` means the default, `message`.
+    pub event: Option<String>,
+    /// The data buffer, with the trailing newline removed as the spec says.
+    pub data: String,
+    /// The stream's lastEventId when this event was dispatched (persists across events).
+    pub id: Arc<str>,
+    /// A valid `retry` field seen since the previous dispatch, in milliseconds.
+    pub retry: Option<u64>,
+    /// Whether the bytes of this event held invalid UTF-8 (replaced by U+FFFD, as a browser does).
+    pub invalid_utf8: bool,
+}
+
+impl SseEvent {
+    /// The event type as EventSource reports it.
+    pub fn event_type(&self) -> &str {
+        self.event.as_deref().unwrap_or("message")
+    }
+}
+
+/// What a transport yields, one per expected item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Sse(SseEvent),
+    /// An NDJSON line (later: a gRPC message, a WebSocket JSON frame).
+    Json(serde_json::Value),
+    /// One line of a line-oriented body, without its line ending.
+    Line(String),
+    /// One chunk exactly as it was read from the body, boundaries kept.
+    Chunk(Bytes),
+}
+
+/// An item and when it was received, measured from the start of the test.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    pub item: Item,
+    pub at: Duration,
+}
