@@ -168,14 +168,20 @@ impl Diagnostic {
 }
 
 /// Suggests the closest of `candidates` to a misspelt `word`, if one is close enough to be a typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let word_lower = word.to_ascii_lowercase();
+/// Case is ignored when measuring, so `get` suggests `GET`.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let word_lower = word.to_lowercase();
     candidates
         .into_iter()
-        .map(|candidate| (strsim::damerau_levenshtein(&word_lower, candidate), candidate))
-        .filter(|(distance, candidate)| {
-            *distance > 0 && *distance <= (candidate.len().max(3) / 3).max(1)
+        .filter(|candidate| *candidate != word)
+        .map(|candidate| {
+            let distance = strsim::damerau_levenshtein(&word_lower, &candidate.to_lowercase());
+            (distance, candidate)
         })
+        .filter(|(distance, candidate)| *distance <= (candidate.chars().count() / 3).max(1))
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
 }
@@ -201,5 +207,7 @@ mod tests {
         assert_eq!(did_you_mean("expcet", ["expect", "header"]), Some("expect"));
         assert_eq!(did_you_mean("hedaer", ["expect", "header"]), Some("header"));
         assert_eq!(did_you_mean("banana", ["expect", "header"]), None);
+        assert_eq!(did_you_mean("get", ["GET", "POST"]), Some("GET"));
+        assert_eq!(did_you_mean("GET", ["GET", "POST"]), None);
     }
 }

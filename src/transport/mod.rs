@@ -1,4 +1,6 @@
 //! Transports: open a stream and yield observed items through one "next item" interface.
 
+pub mod decoder;
 pub mod framing;
+pub mod http;
 pub mod item;

@@ -1,0 +1,41 @@
+//! The program: parses the command line and runs the chosen command on a tokio runtime.
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::{commands, exit_code};
+
+/// Runs streamspec with the process's arguments and returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                exit_code::USAGE_ERROR
+            } else {
+                exit_code::SUCCESS
+            };
+        }
+    };
+    if let Command::Decode(args) = &cli.command {
+        return commands::decode::decode(args);
+    }
+    if let Command::Check(args) = &cli.command {
+        return commands::check::check(args);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return exit_code::SETUP_FAILED;
+        }
+    };
+    runtime.block_on(async {
+        match &cli.command {
+            Command::Run(args) => commands::run::run(args).await,
+            Command::Demo(args) => commands::demo::demo(args).await,
+            Command::Decode(_) | Command::Check(_) => exit_code::SUCCESS,
+        }
+    })
+}

@@ -1,0 +1,505 @@
+//! Static checks after parsing: what is wrong with a spec before any request is sent. Collects
+//! every problem (undefined variables, steps out of order, duplicate test names, entries after
+//! `end`, steps that are not supported yet) rather than stopping at the first.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::ast::*;
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::interpolate::placeholders;
+use crate::source::{SourceFile, Span};
+
+/// Checks one parsed spec. `known_vars` are the variables the run provides (config, `--var`,
+/// environment); the file's own `let`s and captures are added here.
+pub fn check(spec: &Spec, known_vars: &HashSet<String>) -> Vec<Diagnostic> {
+    let mut checker = Checker {
+        file: Arc::clone(&spec.file),
+        diagnostics: Vec::new(),
+        known: known_vars.clone(),
+    };
+    checker.spec(spec);
+    checker.diagnostics.sort_by_key(|d| d.label.as_ref().map(|l| l.span.start));
+    checker.diagnostics
+}
+
+struct Checker {
+    file: Arc<SourceFile>,
+    diagnostics: Vec<Diagnostic>,
+    known: HashSet<String>,
+}
+
+/// What the test has done so far, to know which steps may come next.
+#[derive(Default)]
+struct TestState {
+    has_request: bool,
+    /// The request's body was already read by this expectation.
+    body_read_at: Option<Span>,
+    has_body: Option<Span>,
+    timeout_at: Option<Span>,
+    captures: HashSet<String>,
+}
+
+impl Checker {
+    fn error(&mut self, span: Span, message: impl Into<String>, label: impl Into<String>) {
+        let diagnostic = Diagnostic::error(message).at(&self.file, span, label);
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn spec(&mut self, spec: &Spec) {
+        let mut seen_lets: Vec<&Ident> = Vec::new();
+        for binding in &spec.lets {
+            if seen_lets.iter().any(|l| l.value == binding.name.value) {
+                self.error(
+                    binding.name.span,
+                    format!("variable `{}` is set twice in this file", binding.name.value),
+                    "set again here",
+                );
+            }
+            seen_lets.push(&binding.name);
+            self.template_text(&binding.value.value, binding.value.span.start + 1, &HashSet::new());
+            self.known.insert(binding.name.value.clone());
+        }
+        if spec.tests.is_empty() {
+            self.diagnostics.push(
+                Diagnostic::error("this file has no tests")
+                    .at(&self.file, crate::source::Span::new(0, 0), "")
+                    .help("a test looks like `test \"name\" { GET http://… }`"),
+            );
+        }
+        let mut names: Vec<&Spanned<String>> = Vec::new();
+        for test in &spec.tests {
+            if let Some(first) = names.iter().find(|n| n.value == test.name.value) {
+                let line = self.file.line_col(first.span.start).line;
+                self.error(
+                    test.name.span,
+                    format!("test name `{}` is used twice in this file", test.name.value),
+                    format!("also the name of the test on line {line}"),
+                );
+            }
+            names.push(&test.name);
+            self.test(test);
+        }
+    }
+
+    fn test(&mut self, test: &Test) {
+        let mut state = TestState::default();
+        if test.name.value.trim().is_empty() {
+            self.error(test.name.span, "a test needs a name", "empty name");
+        }
+        if !test.steps.iter().any(|s| matches!(s.kind, StepKind::Request(_))) {
+            self.error(
+                test.name.span,
+                "this test sends no request",
+                "add a request such as `GET http://…`",
+            );
+        }
+        for step in &test.steps {
+            self.step(step, &mut state);
+        }
+    }
+
+    fn needs_request(&mut self, state: &TestState, span: Span, what: &str) -> bool {
+        if !state.has_request {
+            self.error(
+                span,
+                format!("{what} needs a request before it"),
+                "no request yet in this test",
+            );
+        }
+        state.has_request
+    }
+
+    fn step(&mut self, step: &Step, state: &mut TestState) {
+        match &step.kind {
+            StepKind::Request(request) => {
+                state.has_request = true;
+                state.body_read_at = None;
+                state.has_body = None;
+                self.template(&request.url, &state.captures);
+            }
+            StepKind::Header(header) => {
+                if self.needs_request(state, step.span, "`header`") && state.body_read_at.is_some()
+                {
+                    self.error(step.span, "`header` must come before the request's expectations", "the request was already sent");
+                }
+                self.template(&header.value, &state.captures);
+            }
+            StepKind::Body(body) => {
+                if !self.needs_request(state, step.span, "`body`") {
+                    return;
+                }
+                if let Some(first) = state.has_body {
+                    let line = self.file.line_col(first.start).line;
+                    self.error(
+                        step.span,
+                        "this request already has a body",
+                        format!("the body is set on line {line}"),
+                    );
+                }
+                state.has_body = Some(step.span);
+                match body {
+                    Body::Json(pattern) => self.json_vars(pattern, &state.captures),
+                    Body::Text(template) | Body::File(template) => {
+                        self.template(template, &state.captures)
+                    }
+                }
+            }
+            StepKind::Timeout(duration) => {
+                if let Some(first) = state.timeout_at {
+                    let line = self.file.line_col(first.start).line;
+                    self.error(
+                        step.span,
+                        "the timeout is set twice in this test",
+                        format!("also set on line {line}"),
+                    );
+                }
+                if duration.value.is_zero() {
+                    self.error(duration.span, "the timeout must be longer than zero", "zero");
+                }
+                state.timeout_at = Some(step.span);
+            }
+            StepKind::Expect(expectation) => self.expectation(expectation, step.span, state),
+            StepKind::Control(control) => match control {
+                Control::Abort => {
+                    self.needs_request(state, step.span, "`abort`");
+                    state.body_read_at = Some(step.span);
+                }
+                Control::Wait(_) => {}
+                Control::Pace(_) => self.error(
+                    step.span,
+                    "`pace` goes inside an `expect` block",
+                    "it slows the reading of a stream",
+                ),
+                other => self.not_yet(step.span, other.keyword()),
+            },
+        }
+    }
+
+    fn not_yet(&mut self, span: Span, keyword: &str) {
+        let diagnostic = Diagnostic::error(format!("`{keyword}` is not supported yet"))
+            .at(&self.file, span, "reserved for stream control and gRPC")
+            .note("this keyword is reserved; it is not available in this version of streamspec");
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn expectation(&mut self, expectation: &Expectation, span: Span, state: &mut TestState) {
+        let what = match expectation {
+            Expectation::Status(_) => "`expect status`",
+            Expectation::Header(_) => "`expect header`",
+            Expectation::Stream(_) | Expectation::WholeBody(_) => "a body expectation",
+            Expectation::Aggregate(_) => "this expectation",
+        };
+        if !self.needs_request(state, span, what) {
+            return;
+        }
+        match expectation {
+            Expectation::Status(_) => {}
+            Expectation::Header(header) => match &header.check {
+                HeaderCheck::Equals(t) | HeaderCheck::NotEquals(t) | HeaderCheck::Contains(t) => {
+                    self.template(t, &state.captures)
+                }
+                _ => {}
+            },
+            Expectation::Stream(block) => {
+                self.body_once(span, state);
+                self.block(&block.entries, true, state);
+            }
+            Expectation::WholeBody(body) => {
+                self.body_once(span, state);
+                self.pattern_vars(&body.pattern, state);
+            }
+            Expectation::Aggregate(aggregate) => {
+                if let AggregateKind::Capture { name, check, .. } = &aggregate.kind {
+                    if !state.captures.contains(&name.value) {
+                        let suggestion =
+                            did_you_mean(&name.value, state.captures.iter().map(String::as_str));
+                        let mut diagnostic = Diagnostic::error(format!(
+                            "nothing captures `{}` before this line",
+                            name.value
+                        ))
+                        .at(&self.file, name.span, "not captured");
+                        diagnostic = match suggestion {
+                            Some(s) => diagnostic.help(format!("did you mean `{s}`?")),
+                            None => diagnostic.help(format!(
+                                "capture a value in a pattern with `-> {}`",
+                                name.value
+                            )),
+                        };
+                        self.diagnostics.push(diagnostic);
+                    }
+                    match &check.kind {
+                        ValueCheckKind::Matches(p) | ValueCheckKind::NotMatches(p) => {
+                            self.json_vars(p, &state.captures)
+                        }
+                        ValueCheckKind::Contains(t) => self.template(t, &state.captures),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn body_once(&mut self, span: Span, state: &mut TestState) {
+        if let Some(first) = state.body_read_at {
+            let line = self.file.line_col(first.start).line;
+            self.error(
+                span,
+                "the body of this response is already read",
+                format!("read by line {line}; send another request to read again"),
+            );
+        }
+        state.body_read_at = Some(span);
+    }
+
+    /// Checks a block's entries. `top` is the block itself (not a repetition inside it).
+    fn block(&mut self, entries: &[Entry], top: bool, state: &mut TestState) {
+        let mut terminal: Option<(&'static str, Span)> = None;
+        let mut first_within: Option<Span> = None;
+        for (index, entry) in entries.iter().enumerate() {
+            if let Some((word, _)) = terminal {
+                self.error(
+                    entry.span,
+                    format!("nothing can follow `{word}` in a block"),
+                    "after the end of the stream",
+                );
+                break;
+            }
+            match &entry.kind {
+                EntryKind::Item(line) => self.pattern_vars(&line.pattern, state),
+                EntryKind::Repeat { body, .. } => self.block(body, false, state),
+                EntryKind::Until { stop, body } => {
+                    self.pattern_vars(stop, state);
+                    self.block(body, false, state);
+                }
+                EntryKind::AnyOrder(lines) => {
+                    if lines.is_empty() {
+                        self.error(entry.span, "`any order` is empty", "put items inside");
+                    }
+                    for line in lines {
+                        self.pattern_vars(&line.pattern, state);
+                    }
+                }
+                EntryKind::Skip => {
+                    let followed = entries[index + 1..].iter().any(|e| {
+                        !matches!(
+                            e.kind,
+                            EntryKind::Ignore(_) | EntryKind::FirstWithin(_) | EntryKind::Control(_)
+                        )
+                    });
+                    if !followed {
+                        self.error(
+                            entry.span,
+                            "`...` needs something after it to skip to",
+                            "nothing follows",
+                        );
+                    }
+                    if matches!(entries.get(index + 1).map(|e| &e.kind), Some(EntryKind::Skip)) {
+                        self.error(entry.span, "`...` twice in a row", "one is enough");
+                    }
+                }
+                EntryKind::End | EntryKind::Dropped => {
+                    let word = if matches!(entry.kind, EntryKind::End) {
+                        "end"
+                    } else {
+                        "dropped"
+                    };
+                    if !top {
+                        self.error(
+                            entry.span,
+                            format!("`{word}` cannot be repeated"),
+                            "put it after the repetition",
+                        );
+                    }
+                    terminal = Some((word, entry.span));
+                }
+                EntryKind::Ignore(pattern) => {
+                    if !top {
+                        self.error(entry.span, "`ignore` applies to the whole block", "put it at the top of the block");
+                    }
+                    if has_capture(pattern) {
+                        self.error(entry.span, "an `ignore` pattern cannot capture", "ignored items are dropped");
+                    }
+                    self.pattern_vars(pattern, state);
+                }
+                EntryKind::FirstWithin(_) => {
+                    if !top {
+                        self.error(entry.span, "`first within` applies to the whole block", "put it at the top of the block");
+                    }
+                    if first_within.is_some() {
+                        self.error(entry.span, "`first within` is given twice", "keep one");
+                    }
+                    first_within = Some(entry.span);
+                }
+                EntryKind::Control(control) => match control {
+                    Control::Abort => terminal = Some(("abort", entry.span)),
+                    Control::Wait(_) | Control::Pace(_) => {}
+                    other => self.not_yet(entry.span, other.keyword()),
+                },
+            }
+        }
+        let _ = terminal;
+    }
+
+    /// Variables used in a pattern must be known; captures it makes become known after it.
+    fn pattern_vars(&mut self, pattern: &ItemPattern, state: &mut TestState) {
+        let known = state.captures.clone();
+        let mut captured = Vec::new();
+        match &pattern.kind {
+            ItemPatternKind::Sse(sse) => {
+                for matcher in [&sse.id, &sse.event].into_iter().flatten() {
+                    self.text_matcher(matcher, &known, &mut captured);
+                }
+                match &sse.data {
+                    Some(DataMatcher::Text(m)) => self.text_matcher(m, &known, &mut captured),
+                    Some(DataMatcher::Json(p)) => {
+                        self.json_vars(p, &known);
+                        json_captures(p, &mut captured);
+                    }
+                    None => {}
+                }
+                self.paths(&sse.paths, &known, &mut captured);
+            }
+            ItemPatternKind::Json(json) => {
+                if let Some(p) = &json.value {
+                    self.json_vars(p, &known);
+                    json_captures(p, &mut captured);
+                }
+                self.paths(&json.paths, &known, &mut captured);
+            }
+            ItemPatternKind::Text(text) => {
+                if let Some(m) = &text.text {
+                    self.text_matcher(m, &known, &mut captured);
+                }
+            }
+        }
+        state.captures.extend(captured);
+    }
+
+    fn text_matcher(&mut self, matcher: &TextMatcher, known: &HashSet<String>, captured: &mut Vec<String>) {
+        if let TextMatcherKind::Exact(t) | TextMatcherKind::Contains(t) = &matcher.kind {
+            self.template(t, known);
+        }
+        if let Some(name) = &matcher.capture {
+            captured.push(name.value.clone());
+        }
+    }
+
+    fn paths(&mut self, paths: &[PathAssert], known: &HashSet<String>, captured: &mut Vec<String>) {
+        for path in paths {
+            match &path.check {
+                PathCheck::Matches(p) | PathCheck::NotMatches(p) => {
+                    self.json_vars(p, known);
+                    json_captures(p, captured);
+                }
+                PathCheck::Contains(t) => self.template(t, known),
+                _ => {}
+            }
+        }
+    }
+
+    fn json_vars(&mut self, pattern: &JsonPattern, captures: &HashSet<String>) {
+        match &pattern.kind {
+            JsonPatternKind::String(t) => self.template(t, captures),
+            JsonPatternKind::Var(name) => {
+                if !self.is_known(&name.value, captures) {
+                    self.unknown_var(&name.value, name.span, captures);
+                }
+            }
+            JsonPatternKind::Object { members, .. } => {
+                for (_, member) in members {
+                    self.json_vars(member, captures);
+                }
+            }
+            JsonPatternKind::Array { items, .. } => {
+                for item in items {
+                    self.json_vars(item, captures);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn is_known(&self, name: &str, captures: &HashSet<String>) -> bool {
+        self.known.contains(name) || captures.contains(name)
+    }
+
+    fn template(&mut self, template: &Template, captures: &HashSet<String>) {
+        self.template_text(&template.text, template.text_offset, captures);
+    }
+
+    fn template_text(&mut self, text: &str, offset: usize, captures: &HashSet<String>) {
+        for (name, range) in placeholders(text) {
+            if !self.is_known(&name, captures) {
+                let span = Span::new(offset + range.start, offset + range.end);
+                self.unknown_var(&name, span, captures);
+            }
+        }
+    }
+
+    fn unknown_var(&mut self, name: &str, span: Span, captures: &HashSet<String>) {
+        let candidates: Vec<&str> = self
+            .known
+            .iter()
+            .chain(captures.iter())
+            .map(String::as_str)
+            .collect();
+        let mut diagnostic = Diagnostic::error(format!("variable `{name}` is not defined"))
+            .at(&self.file, span, "undefined variable");
+        diagnostic = match did_you_mean(name, candidates.iter().copied()) {
+            Some(suggestion) => diagnostic.help(format!("did you mean `{suggestion}`?")),
+            None => diagnostic.help(format!(
+                "set it with `let {name} = …`, `--var {name}=…`, the environment variable `STREAMSPEC_VAR_{name}`, or `[vars]` in streamspec.toml"
+            )),
+        };
+        self.diagnostics.push(diagnostic);
+    }
+}
+
+fn json_captures(pattern: &JsonPattern, out: &mut Vec<String>) {
+    if let Some(capture) = &pattern.capture {
+        out.push(capture.value.clone());
+    }
+    match &pattern.kind {
+        JsonPatternKind::Object { members, .. } => {
+            for (_, member) in members {
+                json_captures(member, out);
+            }
+        }
+        JsonPatternKind::Array { items, .. } => {
+            for item in items {
+                json_captures(item, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn has_capture(pattern: &ItemPattern) -> bool {
+    let mut captured = Vec::new();
+    match &pattern.kind {
+        ItemPatternKind::Sse(sse) => {
+            for matcher in [&sse.id, &sse.event].into_iter().flatten() {
+                if matcher.capture.is_some() {
+                    return true;
+                }
+            }
+            match &sse.data {
+                Some(DataMatcher::Text(m)) if m.capture.is_some() => return true,
+                Some(DataMatcher::Json(p)) => json_captures(p, &mut captured),
+                _ => {}
+            }
+        }
+        ItemPatternKind::Json(json) => {
+            if let Some(p) = &json.value {
+                json_captures(p, &mut captured);
+            }
+        }
+        ItemPatternKind::Text(text) => {
+            if text.text.as_ref().is_some_and(|m| m.capture.is_some()) {
+                return true;
+            }
+        }
+    }
+    !captured.is_empty()
+}

@@ -1,0 +1,162 @@
+//! Command-line definitions (clap) and their validation into the options the commands use.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::duration::parse_duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "streamspec",
+    version,
+    about = "Test streaming APIs (SSE, NDJSON, chunked HTTP) with declarative .stream specs",
+    long_about = None,
+    after_help = "Exit codes: 0 all passed, 1 a test failed, 2 usage or spec error, \
+                  3 a service failed to start, 4 no tests found, 130 interrupted."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run spec files (directories are searched for *.stream files)
+    Run(RunArgs),
+    /// Parse and check spec files without sending any request
+    Check(CheckArgs),
+    /// Decode a captured stream into one JSON object per item (a debugging aid)
+    Decode(DecodeArgs),
+    /// Serve the bundled demo service, which the example specs run against
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Spec files or directories [default: .]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Per-test timeout when the test and streamspec.toml set none
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub timeout: Option<Duration>,
+    /// Largest item (SSE event, line, whole body) held in memory, in bytes (suffixes: KiB, MiB)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_item_size: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Spec files or directories [default: .]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub vars: VarArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VarArgs {
+    /// Set a variable for {{NAME}} (overrides the environment, the config and `let`)
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DecodeFormat {
+    /// Server-Sent Events: prints {"event", "data", "id"} per dispatched event
+    Sse,
+    /// Newline-delimited JSON: prints each value
+    Ndjson,
+}
+
+#[derive(Debug, Args)]
+pub struct DecodeArgs {
+    /// The stream's format
+    pub format: DecodeFormat,
+    /// The captured stream [default: standard input]
+    pub file: Option<PathBuf>,
+    /// Feed the decoder this many bytes at a time
+    #[arg(long, value_name = "N", default_value_t = 65536, value_parser = clap::value_parser!(u64).range(1..))]
+    pub chunk_size: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address to listen on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7878")]
+    pub listen: String,
+}
+
+fn parse_duration_arg(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration.is_zero() {
+        return Err("must be longer than zero".to_string());
+    }
+    Ok(duration)
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=VALUE, got `{text}`"))?;
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !valid {
+        return Err(format!("`{name}` is not a variable name"));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// `1048576`, `64KiB`, `16MiB`, `1GiB` (`K`, `M`, `G` and `KB`… are read as binary units too).
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size such as `16MiB`"))?;
+    let factor = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown size unit `{other}`; use KiB, MiB or GiB")),
+    };
+    let size = number
+        .checked_mul(factor)
+        .ok_or_else(|| format!("`{text}` is too large"))?;
+    if size == 0 {
+        return Err("must be larger than zero".to_string());
+    }
+    Ok(size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_binary_units() {
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("16MiB"), Ok(16 << 20));
+        assert_eq!(parse_size("64k"), Ok(64 << 10));
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("0").is_err());
+    }
+
+    #[test]
+    fn vars_need_a_name_and_an_equals_sign() {
+        assert_eq!(parse_var("base=http://x"), Ok(("base".into(), "http://x".into())));
+        assert_eq!(parse_var("a=b=c"), Ok(("a".into(), "b=c".into())));
+        assert!(parse_var("novalue").is_err());
+        assert!(parse_var("1x=2").is_err());
+    }
+}

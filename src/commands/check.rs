@@ -1,0 +1,24 @@
+//! `streamspec check`: parse and statically check specs, reporting every problem; no requests.
+
+use crate::cli::CheckArgs;
+use crate::commands::print_diagnostics;
+use crate::exit_code;
+use crate::project;
+use crate::report::plural;
+
+pub fn check(args: &CheckArgs) -> i32 {
+    match project::load(&args.paths, &args.vars.vars) {
+        Ok(project) => {
+            println!(
+                "checked {} in {}: no problems",
+                plural(project.test_count(), "test"),
+                plural(project.file_count, "file")
+            );
+            exit_code::SUCCESS
+        }
+        Err(error) => {
+            print_diagnostics(&error.diagnostics);
+            error.exit_code
+        }
+    }
+}

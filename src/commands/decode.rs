@@ -1,0 +1,109 @@
+//! `streamspec decode sse|ndjson [FILE]`: runs a captured stream through the same decoders the
+//! runner uses and prints one JSON object per item, for debugging a stream by hand.
+
+use std::io::{BufWriter, Read, Write};
+
+use serde_json::json;
+
+use crate::cli::{DecodeArgs, DecodeFormat};
+use crate::exit_code;
+use crate::transport::framing::ndjson::NdjsonDecoder;
+use crate::transport::framing::sse::SseDecoder;
+use crate::transport::framing::{DEFAULT_MAX_ITEM_SIZE, FrameError, Framer};
+use crate::transport::item::SseEvent;
+
+pub fn decode(args: &DecodeArgs) -> i32 {
+    let input: Box<dyn Read> = match &args.file {
+        Some(path) => match std::fs::File::open(path) {
+            Ok(file) => Box::new(file),
+            Err(error) => {
+                eprintln!("error: cannot read `{}`: {error}", path.display());
+                return exit_code::USAGE_ERROR;
+            }
+        },
+        None => Box::new(std::io::stdin().lock()),
+    };
+    let chunk_size = usize::try_from(args.chunk_size).unwrap_or(usize::MAX).min(1 << 24);
+    let stdout = std::io::stdout().lock();
+    let mut out = BufWriter::new(stdout);
+    let result = match args.format {
+        DecodeFormat::Sse => pump(
+            input,
+            chunk_size,
+            SseDecoder::new(DEFAULT_MAX_ITEM_SIZE),
+            &mut out,
+            sse_json,
+        ),
+        DecodeFormat::Ndjson => pump(
+            input,
+            chunk_size,
+            NdjsonDecoder::new(DEFAULT_MAX_ITEM_SIZE),
+            &mut out,
+            |value| value,
+        ),
+    };
+    let flushed = out.flush();
+    match (result, flushed) {
+        (Ok(()), Ok(())) => exit_code::SUCCESS,
+        (Err(message), _) => {
+            eprintln!("error: {message}");
+            exit_code::TEST_FAILED
+        }
+        (Ok(()), Err(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => {
+            exit_code::SUCCESS
+        }
+        (Ok(()), Err(error)) => {
+            eprintln!("error: cannot write the output: {error}");
+            exit_code::TEST_FAILED
+        }
+    }
+}
+
+/// An event as the keys an EventSource gives it: `event`, `data`, and `id` (the lastEventId).
+fn sse_json(event: SseEvent) -> serde_json::Value {
+    json!({ "event": event.event_type(), "data": event.data, "id": &*event.id })
+}
+
+fn pump<F: Framer>(
+    mut input: Box<dyn Read>,
+    chunk_size: usize,
+    mut framer: F,
+    out: &mut impl Write,
+    to_json: impl Fn(F::Item) -> serde_json::Value,
+) -> Result<(), String> {
+    let mut buffer = vec![0u8; chunk_size];
+    let frame_error = |error: FrameError| format!("the input is not a valid stream: {error}");
+    loop {
+        let read = match input.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(format!("cannot read the input: {error}")),
+        };
+        framer.push(&buffer[..read]);
+        while let Some(item) = framer.next_item().map_err(frame_error)? {
+            write_line(out, &to_json(item))?;
+        }
+    }
+    let finished = framer.finish().map_err(frame_error)?;
+    if let Some(item) = finished.last {
+        write_line(out, &to_json(item))?;
+    }
+    if finished.discarded_bytes > 0 {
+        eprintln!(
+            "note: the input ended in the middle of an item; {} bytes were discarded",
+            finished.discarded_bytes
+        );
+    }
+    Ok(())
+}
+
+fn write_line(out: &mut impl Write, value: &serde_json::Value) -> Result<(), String> {
+    writeln!(out, "{value}").map_err(|error| {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            "the output was closed".to_string()
+        } else {
+            format!("cannot write the output: {error}")
+        }
+    })
+}

@@ -1,0 +1,27 @@
+//! The subcommands: each takes its validated arguments and returns an exit code.
+
+pub mod check;
+pub mod decode;
+pub mod demo;
+pub mod run;
+
+use crate::diagnostic::Diagnostic;
+use crate::style::Palette;
+
+/// Prints diagnostics to standard error, and a count when there are several.
+pub fn print_diagnostics(diagnostics: &[Diagnostic]) {
+    let palette = Palette::for_stderr();
+    for diagnostic in diagnostics {
+        eprint!("{}", diagnostic.render(&palette));
+        if diagnostic.label.is_some() || !diagnostic.notes.is_empty() {
+            eprintln!();
+        }
+    }
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == crate::diagnostic::Severity::Error)
+        .count();
+    if errors > 1 {
+        eprintln!("{errors} errors");
+    }
+}

@@ -1,0 +1,112 @@
+//! `streamspec run`: load and check the specs, start the services their config names, run every
+//! test, report, stop the services, and return the exit code.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::cli::RunArgs;
+use crate::commands::print_diagnostics;
+use crate::exit_code;
+use crate::interp::{DEFAULT_TIMEOUT, RunSettings, run_test};
+use crate::outcome::TestOutcome;
+use crate::project::{self, Group, env_vars};
+use crate::report::human::HumanReporter;
+use crate::report::{Reporter, Summary};
+use crate::services::RunningServices;
+use crate::style::Palette;
+use crate::transport::framing::DEFAULT_MAX_ITEM_SIZE;
+use crate::transport::http::HttpClient;
+
+pub async fn run(args: &RunArgs) -> i32 {
+    let project = match project::load(&args.paths, &args.vars.vars) {
+        Ok(project) => project,
+        Err(error) => {
+            print_diagnostics(&error.diagnostics);
+            return error.exit_code;
+        }
+    };
+    let client = match HttpClient::new() {
+        Ok(client) => client,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit_code::SETUP_FAILED;
+        }
+    };
+    let mut reporter = HumanReporter::new(std::io::stdout(), Palette::for_stdout());
+    reporter.run_started(project.test_count(), project.file_count);
+    let started = Instant::now();
+    let mut outcomes: Vec<TestOutcome> = Vec::new();
+    for group in &project.groups {
+        let run = run_group(group, args, &client, &mut reporter, &mut outcomes);
+        let code = tokio::select! {
+            code = run => code,
+            _ = tokio::signal::ctrl_c() => Some(exit_code::INTERRUPTED),
+        };
+        if let Some(code) = code {
+            return code;
+        }
+    }
+    let failed = outcomes.iter().filter(|o| !o.passed()).count();
+    let summary = Summary {
+        passed: outcomes.len() - failed,
+        failed,
+        duration: started.elapsed(),
+    };
+    reporter.run_finished(&summary, &outcomes);
+    if failed > 0 {
+        exit_code::TEST_FAILED
+    } else {
+        exit_code::SUCCESS
+    }
+}
+
+/// Runs one config's specs with its services up; `Some(code)` when the run must stop.
+async fn run_group(
+    group: &Group,
+    args: &RunArgs,
+    client: &HttpClient,
+    reporter: &mut impl Reporter,
+    outcomes: &mut Vec<TestOutcome>,
+) -> Option<i32> {
+    let mut vars: HashMap<String, String> = HashMap::new();
+    let mut services = None;
+    if let Some(config) = &group.config {
+        let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("streamspec"));
+        match RunningServices::start(config, &exe).await {
+            Ok(running) => {
+                vars.extend(running.vars().iter().map(|(k, v)| (k.clone(), v.clone())));
+                services = Some(running);
+            }
+            Err(diagnostic) => {
+                print_diagnostics(&[diagnostic]);
+                return Some(exit_code::SETUP_FAILED);
+            }
+        }
+    }
+    // Strongest last: config, then environment, then --var.
+    vars.extend(env_vars());
+    vars.extend(args.vars.vars.iter().cloned());
+    let timeout = args
+        .timeout
+        .or_else(|| group.config.as_ref().and_then(|c| c.defaults.timeout))
+        .unwrap_or(DEFAULT_TIMEOUT);
+    let settings = RunSettings {
+        client: client.clone(),
+        vars: Arc::new(vars),
+        timeout,
+        max_item_size: args.max_item_size.unwrap_or(DEFAULT_MAX_ITEM_SIZE),
+    };
+    for spec in &group.specs {
+        for test in &spec.tests {
+            let outcome = run_test(&settings, spec, test).await;
+            reporter.test_finished(&outcome);
+            outcomes.push(outcome);
+        }
+    }
+    if let Some(services) = services {
+        services.stop().await;
+    }
+    None
+}

@@ -1,0 +1,129 @@
+//! The expected-versus-observed diff shown with a failure: the items matched just before it as
+//! context, then what was still expected against what the stream really sent, lined up with a
+//! Patience diff (similar) where an observed item fits an expected pattern.
+
+use std::time::Duration;
+
+use similar::{Algorithm, DiffTag, capture_diff_slices};
+
+use crate::ast::ItemPattern;
+use crate::interp::matcher::Expected;
+use crate::pattern::{ItemView, match_item};
+use crate::transport::item::Item;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    Context,
+    Removed,
+    Added,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffLine {
+    pub tag: Tag,
+    pub text: String,
+    /// When the observed item arrived, measured from the request.
+    pub at: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diff {
+    /// Matched items before the context that are not shown.
+    pub omitted_before: u64,
+    pub lines: Vec<DiffLine>,
+    /// Whether reading stopped before the stream ended (more items may have followed).
+    pub cut_short: bool,
+}
+
+/// An observed line on the right-hand side: an item, or how the stream ended.
+pub enum ObservedLine<'a> {
+    Item { item: &'a Item, text: String, at: Duration },
+    Terminal { text: String },
+}
+
+/// Builds the diff. `context` holds the last items matched before the failure, already rendered.
+pub fn build(
+    omitted_before: u64,
+    context: Vec<(String, Duration)>,
+    expected: &[Expected<'_>],
+    observed: &[ObservedLine<'_>],
+    cut_short: bool,
+) -> Diff {
+    // Tokens: equal tokens are lines the diff treats as the same. An observed item takes the token
+    // of the first expected pattern (after the last one used) that it matches.
+    let expected_tokens: Vec<usize> = (0..expected.len()).collect();
+    let mut observed_tokens = Vec::with_capacity(observed.len());
+    let mut next_expected = 0;
+    for (index, line) in observed.iter().enumerate() {
+        let unique = expected.len() + index;
+        let token = match line {
+            ObservedLine::Item { item, .. } => {
+                let view = ItemView::new(item);
+                (next_expected..expected.len()).find(|&k| {
+                    expected[k]
+                        .pattern
+                        .is_some_and(|pattern: &ItemPattern| {
+                            match_item(pattern, &view, &mut Vec::new()).is_ok()
+                        })
+                })
+            }
+            ObservedLine::Terminal { text } => (next_expected..expected.len())
+                .find(|&k| expected[k].pattern.is_none() && text.starts_with(&expected[k].text)),
+        };
+        match token {
+            Some(k) => {
+                next_expected = k + 1;
+                observed_tokens.push(k);
+            }
+            None => observed_tokens.push(unique),
+        }
+    }
+
+    let mut lines: Vec<DiffLine> = context
+        .into_iter()
+        .map(|(text, at)| DiffLine {
+            tag: Tag::Context,
+            text,
+            at: Some(at),
+        })
+        .collect();
+    let observed_line = |index: usize, tag: Tag| match &observed[index] {
+        ObservedLine::Item { text, at, .. } => DiffLine {
+            tag,
+            text: text.clone(),
+            at: Some(*at),
+        },
+        ObservedLine::Terminal { text } => DiffLine {
+            tag,
+            text: text.clone(),
+            at: None,
+        },
+    };
+    for op in capture_diff_slices(Algorithm::Patience, &expected_tokens, &observed_tokens) {
+        let (tag, old, new) = op.as_tag_tuple();
+        match tag {
+            DiffTag::Equal => {
+                for index in new {
+                    lines.push(observed_line(index, Tag::Context));
+                }
+            }
+            _ => {
+                for index in old {
+                    lines.push(DiffLine {
+                        tag: Tag::Removed,
+                        text: expected[index].text.clone(),
+                        at: None,
+                    });
+                }
+                for index in new {
+                    lines.push(observed_line(index, Tag::Added));
+                }
+            }
+        }
+    }
+    Diff {
+        omitted_before,
+        lines,
+        cut_short,
+    }
+}

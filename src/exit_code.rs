@@ -1,0 +1,14 @@
+//! The process exit codes, documented: scripts and CI rely on them.
+
+/// Every test passed (and `check` found no problems).
+pub const SUCCESS: i32 = 0;
+/// At least one test failed.
+pub const TEST_FAILED: i32 = 1;
+/// The command line or a spec is wrong: a syntax error, a failed static check, an unknown flag.
+pub const USAGE_ERROR: i32 = 2;
+/// A service from `streamspec.toml` could not be started, or the config is invalid.
+pub const SETUP_FAILED: i32 = 3;
+/// The paths given hold no `.stream` files.
+pub const NO_TESTS: i32 = 4;
+/// The run was interrupted (Ctrl-C); services were stopped.
+pub const INTERRUPTED: i32 = 130;

@@ -1,0 +1,788 @@
+//! The block matcher: a state machine that takes observed items one at a time and walks an
+//! `expect … { }` block (items, repetitions, `until`, `any order`, `...`, `end`), so items are
+//! matched as they arrive and nothing is buffered.
+//!
+//! Repetitions are greedy and never backtrack: at an optional repetition the matcher tries the
+//! next item against the body, and leaves the repetition only if that first item does not fit.
+//! `until` is the way to stop at a marker item.
+
+use std::time::Duration;
+
+use crate::ast::{Control, Entry, EntryKind, ItemLine, ItemPattern, Quantifier};
+use crate::duration::format_duration;
+use crate::pattern::{Captures, ItemView, Mismatch, match_item};
+use crate::render::{render_item_line, render_item_pattern};
+use crate::source::Span;
+
+/// How a stream ended, as the matcher sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Terminal {
+    /// The server closed the stream cleanly.
+    End,
+    /// The connection broke; the text says how.
+    Dropped(String),
+}
+
+impl Terminal {
+    pub fn describe(&self) -> String {
+        match self {
+            Terminal::End => "the stream ended".to_string(),
+            Terminal::Dropped(reason) => format!("the connection was dropped ({reason})"),
+        }
+    }
+}
+
+/// What happened to one fed item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fed {
+    /// It matched an expected item (the line's span), or the stop pattern of an `until`.
+    Matched(Span),
+    /// `...` passed over it.
+    Skipped,
+    /// An `ignore` pattern dropped it.
+    Ignored,
+    /// The block was already complete; the item is not part of it.
+    Done,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchFailure {
+    /// The expectation that failed.
+    pub span: Span,
+    pub kind: FailureKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FailureKind {
+    /// The item did not match the expected pattern.
+    Mismatch { expected: String, mismatch: Mismatch },
+    /// In `any order`, the item matched none of the patterns still open.
+    NoneInAnyOrder { open: Vec<String> },
+    /// An item came where the stream should have ended (or dropped).
+    ExpectedTerminal { expected: &'static str },
+    /// A timing bound was broken by an item that came too late or too early.
+    Timing { bound: String, measured: Duration },
+    /// No item came before a timing bound ran out.
+    NothingWithin { bound: String, waited: Duration },
+    /// The stream ended (or dropped) while an item was still expected.
+    EndedEarly { terminal: Terminal, expected: String },
+    /// The stream ended one way where the spec said the other.
+    WrongTerminal { expected: &'static str, terminal: Terminal },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FrameKind {
+    Root,
+    Repeat { quantifier: Quantifier, iteration: u64 },
+    Until { iteration: u64 },
+}
+
+#[derive(Debug, Clone)]
+struct Frame<'p> {
+    /// The entry that owns this frame (a repetition or `until`); `None` for the block itself.
+    owner: Option<&'p Entry>,
+    entries: &'p [Entry],
+    index: usize,
+    kind: FrameKind,
+}
+
+/// Matching state for one `any order` group in progress.
+#[derive(Debug, Clone, Default)]
+struct AnyOrderState {
+    /// For each pattern of the group, the index (in `seen`) of the item assigned to it.
+    assigned: Vec<Option<usize>>,
+    /// The items seen so far in the group, each as the set of patterns it matches.
+    seen: Vec<Vec<usize>>,
+}
+
+pub struct BlockMatcher<'p> {
+    stack: Vec<Frame<'p>>,
+    ignores: Vec<&'p ItemPattern>,
+    first_within: Option<(Duration, Span)>,
+    skipping: bool,
+    /// Stack depths at which an optional repetition was entered on trial: if the first item tried
+    /// inside does not fit, the repetition is left instead of failing.
+    trials: Vec<usize>,
+    any_order: Option<AnyOrderState>,
+    consumed: u64,
+    scratch: Captures,
+}
+
+impl<'p> BlockMatcher<'p> {
+    pub fn new(entries: &'p [Entry]) -> Self {
+        let mut ignores = Vec::new();
+        let mut first_within = None;
+        for entry in entries {
+            match &entry.kind {
+                EntryKind::Ignore(pattern) => ignores.push(pattern),
+                EntryKind::FirstWithin(duration) => first_within = Some((*duration, entry.span)),
+                _ => {}
+            }
+        }
+        let mut matcher = BlockMatcher {
+            stack: vec![Frame {
+                owner: None,
+                entries,
+                index: 0,
+                kind: FrameKind::Root,
+            }],
+            ignores,
+            first_within,
+            skipping: false,
+            trials: Vec::new(),
+            any_order: None,
+            consumed: 0,
+            scratch: Vec::new(),
+        };
+        matcher.normalize();
+        matcher
+    }
+
+    /// Items consumed by the block so far (matched or skipped, not ignored).
+    pub fn consumed(&self) -> u64 {
+        self.consumed
+    }
+
+    /// A client action written at the current position (`abort`, `wait`, `pace`), to be run by
+    /// the caller before the next item is read. Each is returned once.
+    pub fn take_action(&mut self) -> Option<Control> {
+        let top = self.stack.last_mut()?;
+        let entry = top.entries.get(top.index)?;
+        if let EntryKind::Control(control) = &entry.kind {
+            top.index += 1;
+            let control = control.clone();
+            self.normalize();
+            return Some(control);
+        }
+        None
+    }
+
+    /// Whether every expectation of the block is met and no more items are needed.
+    pub fn is_complete(&self) -> bool {
+        self.stack.len() == 1 && self.stack[0].index >= self.stack[0].entries.len()
+    }
+
+    /// The latest time (since the request) the next item may arrive, if a bound says so, with the
+    /// bound's span and wording.
+    pub fn deadline(&self, previous: Duration) -> Option<(Duration, Span, String)> {
+        if self.consumed == 0
+            && let Some((bound, span)) = self.first_within
+        {
+            return Some((bound, span, format!("first within {}", format_duration(bound))));
+        }
+        let line = self.next_required_line()?;
+        let within = line.within.as_ref()?;
+        Some((
+            previous + within.value,
+            within.span,
+            format!("within {}", format_duration(within.value)),
+        ))
+    }
+
+    /// The item line the next item must match, when that is certain.
+    fn next_required_line(&self) -> Option<&'p ItemLine> {
+        let top = self.stack.last()?;
+        if let FrameKind::Repeat {
+            quantifier,
+            iteration,
+        } = top.kind
+            && top.index == 0
+            && iteration >= quantifier.min
+        {
+            return None;
+        }
+        if matches!(top.kind, FrameKind::Until { .. }) && top.index == 0 {
+            return None;
+        }
+        match &top.entries.get(top.index)?.kind {
+            EntryKind::Item(line) if !self.skipping => Some(line),
+            EntryKind::Repeat { quantifier, body } if quantifier.min > 0 && !self.skipping => {
+                match &body.first()?.kind {
+                    EntryKind::Item(line) => Some(line),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Advances past declarations, completes finished iterations and leaves finished repetitions.
+    fn normalize(&mut self) {
+        loop {
+            let Some(top) = self.stack.last_mut() else {
+                return;
+            };
+            while let Some(entry) = top.entries.get(top.index) {
+                if matches!(entry.kind, EntryKind::Ignore(_) | EntryKind::FirstWithin(_)) {
+                    top.index += 1;
+                } else {
+                    break;
+                }
+            }
+            if top.index < top.entries.len() {
+                return;
+            }
+            match &mut top.kind {
+                FrameKind::Root => return,
+                FrameKind::Repeat {
+                    quantifier,
+                    iteration,
+                } => {
+                    *iteration += 1;
+                    top.index = 0;
+                    if quantifier.max == Some(*iteration) {
+                        self.leave_frame();
+                        continue;
+                    }
+                    return;
+                }
+                FrameKind::Until { iteration } => {
+                    *iteration += 1;
+                    top.index = 0;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Pops the top frame and moves its parent past the entry that owned it.
+    fn leave_frame(&mut self) {
+        self.stack.pop();
+        if let Some(parent) = self.stack.last_mut() {
+            parent.index += 1;
+        }
+    }
+
+    /// Takes one item. `at` is when it arrived and `previous` when the previous item did (or the
+    /// request was sent), both measured from the request. Captures of a match go to `captures`.
+    pub fn feed(
+        &mut self,
+        view: &ItemView<'_>,
+        at: Duration,
+        previous: Duration,
+        captures: &mut Captures,
+    ) -> Result<Fed, MatchFailure> {
+        for pattern in &self.ignores {
+            self.scratch.clear();
+            if match_item(pattern, view, &mut self.scratch).is_ok() {
+                return Ok(Fed::Ignored);
+            }
+        }
+        loop {
+            let depth = self.stack.len();
+            let Some(top) = self.stack.last() else {
+                return Ok(Fed::Done);
+            };
+            match top.kind {
+                FrameKind::Repeat {
+                    quantifier,
+                    iteration,
+                } if top.index == 0 && iteration >= quantifier.min => {
+                    // An optional iteration: enter it on trial.
+                    if self.trials.last() != Some(&depth) {
+                        self.trials.push(depth);
+                    }
+                }
+                FrameKind::Until { .. } if top.index == 0 => {
+                    if let Some(EntryKind::Until { stop, .. }) = top.owner.map(|o| &o.kind) {
+                        let start = captures.len();
+                        if match_item(stop, view, captures).is_ok() {
+                            let span = stop.span;
+                            self.leave_frame();
+                            return Ok(self.consumed_as(Fed::Matched(span)));
+                        }
+                        captures.truncate(start);
+                    }
+                }
+                _ => {}
+            }
+            let top = self.stack.last_mut().unwrap_or_else(|| unreachable!("checked above"));
+            let Some(entry) = top.entries.get(top.index) else {
+                // Only the root frame can be at its end here: the block is complete.
+                return Ok(Fed::Done);
+            };
+            match &entry.kind {
+                EntryKind::Ignore(_) | EntryKind::FirstWithin(_) | EntryKind::Control(_) => {
+                    top.index += 1;
+                }
+                EntryKind::Skip => {
+                    self.skipping = true;
+                    top.index += 1;
+                }
+                EntryKind::Repeat { quantifier, body } => {
+                    let quantifier = *quantifier;
+                    self.stack.push(Frame {
+                        owner: Some(entry),
+                        entries: body,
+                        index: 0,
+                        kind: FrameKind::Repeat {
+                            quantifier,
+                            iteration: 0,
+                        },
+                    });
+                }
+                EntryKind::Until { body, .. } => {
+                    self.stack.push(Frame {
+                        owner: Some(entry),
+                        entries: body,
+                        index: 0,
+                        kind: FrameKind::Until { iteration: 0 },
+                    });
+                }
+                EntryKind::Item(line) => {
+                    let start = captures.len();
+                    match match_item(&line.pattern, view, captures) {
+                        Ok(()) => {
+                            self.check_timing(line, at, previous)?;
+                            let top = self.stack.last_mut().unwrap_or_else(|| unreachable!());
+                            top.index += 1;
+                            self.normalize();
+                            return Ok(self.consumed_as(Fed::Matched(line.span)));
+                        }
+                        Err(mismatch) => {
+                            captures.truncate(start);
+                            if self.retreat_from_trial() {
+                                continue;
+                            }
+                            if self.skipping {
+                                return Ok(self.consumed_as(Fed::Skipped));
+                            }
+                            return Err(MatchFailure {
+                                span: line.span,
+                                kind: FailureKind::Mismatch {
+                                    expected: render_item_line(line),
+                                    mismatch,
+                                },
+                            });
+                        }
+                    }
+                }
+                EntryKind::AnyOrder(lines) => {
+                    match self.feed_any_order(lines, view, captures) {
+                        Some(matched) => {
+                            if matched {
+                                self.check_first_within(at)?;
+                                let top = self.stack.last_mut().unwrap_or_else(|| unreachable!());
+                                top.index += 1;
+                                self.any_order = None;
+                                self.normalize();
+                            }
+                            return Ok(self.consumed_as(Fed::Matched(entry.span)));
+                        }
+                        None => {
+                            if self.retreat_from_trial() {
+                                continue;
+                            }
+                            if self.skipping && self.any_order.is_none() {
+                                return Ok(self.consumed_as(Fed::Skipped));
+                            }
+                            let open = self.open_any_order(lines);
+                            return Err(MatchFailure {
+                                span: entry.span,
+                                kind: FailureKind::NoneInAnyOrder { open },
+                            });
+                        }
+                    }
+                }
+                EntryKind::End | EntryKind::Dropped => {
+                    if self.retreat_from_trial() {
+                        continue;
+                    }
+                    if self.skipping {
+                        return Ok(self.consumed_as(Fed::Skipped));
+                    }
+                    let expected = if matches!(entry.kind, EntryKind::End) {
+                        "the stream to end"
+                    } else {
+                        "the connection to drop"
+                    };
+                    return Err(MatchFailure {
+                        span: entry.span,
+                        kind: FailureKind::ExpectedTerminal { expected },
+                    });
+                }
+            }
+        }
+    }
+
+    fn consumed_as(&mut self, fed: Fed) -> Fed {
+        self.consumed += 1;
+        if matches!(fed, Fed::Matched(_)) {
+            self.skipping = false;
+            self.trials.clear();
+        }
+        fed
+    }
+
+    /// When the failed item was the first tried inside an optional repetition, leave that
+    /// repetition instead: the item belongs to what follows it.
+    fn retreat_from_trial(&mut self) -> bool {
+        let Some(depth) = self.trials.pop() else {
+            return false;
+        };
+        self.stack.truncate(depth);
+        self.any_order = None;
+        self.leave_frame();
+        self.normalize();
+        true
+    }
+
+    fn check_first_within(&self, at: Duration) -> Result<(), MatchFailure> {
+        if self.consumed == 0
+            && let Some((bound, span)) = self.first_within
+            && at > bound
+        {
+            return Err(MatchFailure {
+                span,
+                kind: FailureKind::Timing {
+                    bound: format!("first within {}", format_duration(bound)),
+                    measured: at,
+                },
+            });
+        }
+        Ok(())
+    }
+
+    fn check_timing(
+        &self,
+        line: &ItemLine,
+        at: Duration,
+        previous: Duration,
+    ) -> Result<(), MatchFailure> {
+        self.check_first_within(at)?;
+        let since = at.saturating_sub(previous);
+        if let Some(within) = &line.within
+            && since > within.value
+        {
+            return Err(MatchFailure {
+                span: within.span,
+                kind: FailureKind::Timing {
+                    bound: format!("within {}", format_duration(within.value)),
+                    measured: since,
+                },
+            });
+        }
+        if let Some(after) = &line.after
+            && since < after.value
+        {
+            return Err(MatchFailure {
+                span: after.span,
+                kind: FailureKind::Timing {
+                    bound: format!("after {}", format_duration(after.value)),
+                    measured: since,
+                },
+            });
+        }
+        Ok(())
+    }
+
+    /// Assigns the item to a pattern of the group, re-arranging earlier assignments if needed
+    /// (bipartite matching, so overlapping patterns are handled). `Some(true)` when the group is
+    /// now complete, `Some(false)` when it needs more, `None` when the item fits no open pattern.
+    fn feed_any_order(
+        &mut self,
+        lines: &[ItemLine],
+        view: &ItemView<'_>,
+        captures: &mut Captures,
+    ) -> Option<bool> {
+        let state = self.any_order.get_or_insert_with(|| AnyOrderState {
+            assigned: vec![None; lines.len()],
+            seen: Vec::new(),
+        });
+        let mut fits = Vec::new();
+        for (index, line) in lines.iter().enumerate() {
+            self.scratch.clear();
+            if match_item(&line.pattern, view, &mut self.scratch).is_ok() {
+                fits.push(index);
+            }
+        }
+        if fits.is_empty() {
+            return None;
+        }
+        let item = state.seen.len();
+        state.seen.push(fits);
+        let mut visited = vec![false; lines.len()];
+        if !augment(item, &state.seen, &mut state.assigned, &mut visited) {
+            state.seen.pop();
+            return None;
+        }
+        // Captures come from the pattern this item is assigned to now.
+        if let Some(pattern) = state.assigned.iter().position(|a| *a == Some(item)) {
+            let _ = match_item(&lines[pattern].pattern, view, captures);
+        }
+        Some(state.assigned.iter().all(Option::is_some))
+    }
+
+    fn open_any_order(&self, lines: &[ItemLine]) -> Vec<String> {
+        lines
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| {
+                self.any_order
+                    .as_ref()
+                    .is_none_or(|state| state.assigned[*index].is_none())
+            })
+            .map(|(_, line)| render_item_line(line))
+            .collect()
+    }
+
+    /// The stream has ended: checks that nothing else was required.
+    pub fn finish(&mut self, terminal: &Terminal) -> Result<(), MatchFailure> {
+        loop {
+            let Some(top) = self.stack.last() else {
+                return Ok(());
+            };
+            match top.kind {
+                FrameKind::Repeat {
+                    quantifier,
+                    iteration,
+                } if top.index == 0 && iteration >= quantifier.min => {
+                    self.leave_frame();
+                    self.normalize();
+                    continue;
+                }
+                FrameKind::Until { .. } if top.index == 0 => {
+                    let (span, expected) = match top.owner.map(|o| &o.kind) {
+                        Some(EntryKind::Until { stop, .. }) => (stop.span, render_item_pattern(stop)),
+                        _ => (Span::default(), String::new()),
+                    };
+                    return Err(MatchFailure {
+                        span,
+                        kind: FailureKind::EndedEarly {
+                            terminal: terminal.clone(),
+                            expected,
+                        },
+                    });
+                }
+                _ => {}
+            }
+            let Some(entry) = top.entries.get(top.index) else {
+                return Ok(());
+            };
+            let entry_span = entry.span;
+            let ended_early = |expected: String| MatchFailure {
+                span: entry_span,
+                kind: FailureKind::EndedEarly {
+                    terminal: terminal.clone(),
+                    expected,
+                },
+            };
+            match &entry.kind {
+                EntryKind::Ignore(_)
+                | EntryKind::FirstWithin(_)
+                | EntryKind::Control(_)
+                | EntryKind::Skip => self.advance(),
+                EntryKind::Repeat { quantifier, .. } if quantifier.min == 0 => self.advance(),
+                EntryKind::Repeat { body, .. } => {
+                    let expected = first_line_text(body);
+                    return Err(ended_early(expected));
+                }
+                EntryKind::Until { stop, .. } => {
+                    return Err(ended_early(render_item_pattern(stop)));
+                }
+                EntryKind::Item(line) => return Err(ended_early(render_item_line(line))),
+                EntryKind::AnyOrder(lines) => {
+                    let open = self.open_any_order(lines);
+                    return Err(ended_early(open.join(", ")));
+                }
+                EntryKind::End => match terminal {
+                    Terminal::End => self.advance(),
+                    Terminal::Dropped(_) => {
+                        return Err(MatchFailure {
+                            span: entry_span,
+                            kind: FailureKind::WrongTerminal {
+                                expected: "a clean end",
+                                terminal: terminal.clone(),
+                            },
+                        });
+                    }
+                },
+                EntryKind::Dropped => match terminal {
+                    Terminal::Dropped(_) => self.advance(),
+                    Terminal::End => {
+                        return Err(MatchFailure {
+                            span: entry_span,
+                            kind: FailureKind::WrongTerminal {
+                                expected: "a dropped connection",
+                                terminal: terminal.clone(),
+                            },
+                        });
+                    }
+                },
+            }
+        }
+    }
+
+    fn advance(&mut self) {
+        if let Some(top) = self.stack.last_mut() {
+            top.index += 1;
+        }
+        self.normalize();
+    }
+
+    /// What is still expected from the current position, one line per item, for the diff:
+    /// the rest of the current iteration, the required repetitions left, then what follows.
+    pub fn remainder(&self, limit: usize) -> Vec<Expected<'p>> {
+        let mut out = Vec::new();
+        for (depth, frame) in self.stack.iter().enumerate().rev() {
+            let is_top = depth + 1 == self.stack.len();
+            let start = if is_top { frame.index } else { frame.index + 1 };
+            if let FrameKind::Repeat {
+                quantifier,
+                iteration,
+            } = frame.kind
+            {
+                let optional_boundary = is_top && frame.index == 0 && iteration >= quantifier.min;
+                if !optional_boundary {
+                    push_entries(&frame.entries[start.min(frame.entries.len())..], &mut out, limit);
+                    let left = quantifier.min.saturating_sub(iteration + 1);
+                    for _ in 0..left {
+                        if out.len() >= limit {
+                            break;
+                        }
+                        push_entries(frame.entries, &mut out, limit);
+                    }
+                }
+            } else if let (FrameKind::Until { .. }, Some(owner)) = (frame.kind, frame.owner) {
+                push_entries(&frame.entries[start.min(frame.entries.len())..], &mut out, limit);
+                if let EntryKind::Until { stop, .. } = &owner.kind {
+                    out.push(Expected {
+                        text: render_item_pattern(stop),
+                        pattern: Some(stop),
+                    });
+                }
+            } else {
+                let entries = &frame.entries[start.min(frame.entries.len())..];
+                if let Some(EntryKind::AnyOrder(lines)) = entries.first().map(|e| &e.kind)
+                    && is_top
+                {
+                    for (index, line) in lines.iter().enumerate() {
+                        let open = self
+                            .any_order
+                            .as_ref()
+                            .is_none_or(|state| state.assigned[index].is_none());
+                        if open {
+                            out.push(Expected {
+                                text: render_item_line(line),
+                                pattern: Some(&line.pattern),
+                            });
+                        }
+                    }
+                    push_entries(&entries[1..], &mut out, limit);
+                } else {
+                    push_entries(entries, &mut out, limit);
+                }
+            }
+            if out.len() >= limit {
+                out.truncate(limit);
+                break;
+            }
+        }
+        out
+    }
+}
+
+/// One line of the expected side of a diff.
+#[derive(Debug, Clone)]
+pub struct Expected<'p> {
+    pub text: String,
+    /// The pattern, when the line stands for one item (so observed items can be lined up).
+    pub pattern: Option<&'p ItemPattern>,
+}
+
+fn push_entries<'p>(entries: &'p [Entry], out: &mut Vec<Expected<'p>>, limit: usize) {
+    for entry in entries {
+        if out.len() >= limit {
+            return;
+        }
+        match &entry.kind {
+            EntryKind::Item(line) => out.push(Expected {
+                text: render_item_line(line),
+                pattern: Some(&line.pattern),
+            }),
+            EntryKind::Repeat { quantifier, body } => {
+                for _ in 0..quantifier.min {
+                    if out.len() >= limit {
+                        return;
+                    }
+                    push_entries(body, out, limit);
+                }
+                if quantifier.max != Some(quantifier.min) {
+                    out.push(Expected {
+                        text: format!(
+                            "{} times {{ {} }}",
+                            Quantifier {
+                                min: 0,
+                                max: quantifier.max.map(|m| m - quantifier.min),
+                            }
+                            .render(),
+                            first_line_text(body)
+                        ),
+                        pattern: None,
+                    });
+                }
+            }
+            EntryKind::Until { stop, body } => {
+                out.push(Expected {
+                    text: format!("* times {{ {} }}", first_line_text(body)),
+                    pattern: None,
+                });
+                out.push(Expected {
+                    text: render_item_pattern(stop),
+                    pattern: Some(stop),
+                });
+            }
+            EntryKind::AnyOrder(lines) => {
+                for line in lines {
+                    out.push(Expected {
+                        text: render_item_line(line),
+                        pattern: Some(&line.pattern),
+                    });
+                }
+            }
+            EntryKind::Skip => out.push(Expected {
+                text: "...".to_string(),
+                pattern: None,
+            }),
+            EntryKind::End => out.push(Expected {
+                text: "end".to_string(),
+                pattern: None,
+            }),
+            EntryKind::Dropped => out.push(Expected {
+                text: "dropped".to_string(),
+                pattern: None,
+            }),
+            EntryKind::Ignore(_) | EntryKind::FirstWithin(_) | EntryKind::Control(_) => {}
+        }
+    }
+}
+
+fn first_line_text(entries: &[Entry]) -> String {
+    let mut lines = Vec::new();
+    push_entries(entries, &mut lines, 1);
+    lines.pop().map(|line| line.text).unwrap_or_default()
+}
+
+/// Kuhn's augmenting path: tries to give `item` a pattern, moving earlier items if needed.
+fn augment(
+    item: usize,
+    seen: &[Vec<usize>],
+    assigned: &mut [Option<usize>],
+    visited: &mut [bool],
+) -> bool {
+    for &pattern in &seen[item] {
+        if visited[pattern] {
+            continue;
+        }
+        visited[pattern] = true;
+        let free = match assigned[pattern] {
+            None => true,
+            Some(other) => augment(other, seen, assigned, visited),
+        };
+        if free {
+            assigned[pattern] = Some(item);
+            return true;
+        }
+    }
+    false
+}

@@ -1,0 +1,767 @@
+//! The interpreter: runs one test's steps in order — build and send requests, check the head,
+//! read streams against their blocks, check aggregates — under the test's deadline.
+
+pub mod matcher;
+pub mod stats;
+pub mod stream;
+pub mod vars;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use serde_json::Value;
+
+use crate::ast::*;
+use crate::diff::{self, DiffLine, Tag};
+use crate::duration::format_duration;
+use crate::outcome::{Failure, TestOutcome};
+use crate::pattern::{ItemView, Mismatch, format_number, match_item, match_json, render_value_short};
+use crate::render::{quote, render_item, render_item_pattern, render_json_pattern, render_regex};
+use crate::source::Span;
+use crate::transport::http::{ChunkRead, HttpClient, HttpRequest, HttpResponse, SendError, send};
+use crate::transport::item::Item;
+use stats::StreamStats;
+use stream::{Finish, StreamRun};
+use vars::Scope;
+
+/// The test timeout when neither the test, the config nor `--timeout` sets one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every test of a run shares.
+pub struct RunSettings {
+    pub client: HttpClient,
+    /// Variables given to the run (`--var`, environment, config), strongest already chosen.
+    pub vars: Arc<HashMap<String, String>>,
+    pub timeout: Duration,
+    pub max_item_size: usize,
+}
+
+/// One request and what is known of its answer so far.
+struct Exchange {
+    request: Request,
+    span: Span,
+    headers: Vec<HeaderStep>,
+    body: Option<(Body, Span)>,
+    response: Option<HttpResponse>,
+    /// The body was read (or the connection dropped on purpose): no more body expectations.
+    body_done: bool,
+    stats: Option<StreamStats>,
+    /// The spec checks the status itself, so a non-2xx answer is not a failure on its own.
+    status_expected: bool,
+}
+
+pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestOutcome {
+    let started = Instant::now();
+    let timeout = test
+        .steps
+        .iter()
+        .find_map(|step| match &step.kind {
+            StepKind::Timeout(duration) => Some(duration.value),
+            _ => None,
+        })
+        .unwrap_or(settings.timeout);
+    let deadline = started + timeout;
+    let mut run = TestRun {
+        settings,
+        scope: Scope::new(Arc::clone(&settings.vars), spec),
+        spec,
+        deadline,
+        timeout,
+        exchange: None,
+    };
+    // Every wait inside has the deadline; this outer bound is only a backstop.
+    let backstop = deadline + Duration::from_secs(5);
+    let result = match tokio::time::timeout_at(backstop.into(), run.run(test)).await {
+        Ok(result) => result,
+        Err(_) => Err(Failure::error(
+            format!("the test timed out after {}", format_duration(timeout)),
+            test.name.span,
+            "this test",
+        )),
+    };
+    TestOutcome {
+        file: Arc::clone(&spec.file),
+        name: test.name.value.clone(),
+        span: test.name.span,
+        duration: started.elapsed(),
+        failure: result.err(),
+    }
+}
+
+struct TestRun<'a> {
+    settings: &'a RunSettings,
+    scope: Scope,
+    spec: &'a Spec,
+    deadline: Instant,
+    timeout: Duration,
+    exchange: Option<Exchange>,
+}
+
+impl TestRun<'_> {
+    async fn run(&mut self, test: &Test) -> Result<(), Failure> {
+        for (index, step) in test.steps.iter().enumerate() {
+            match &step.kind {
+                StepKind::Request(request) => {
+                    self.finish_exchange().await?;
+                    let status_expected = test.steps[index + 1..]
+                        .iter()
+                        .take_while(|s| !matches!(s.kind, StepKind::Request(_)))
+                        .any(|s| matches!(s.kind, StepKind::Expect(Expectation::Status(_))));
+                    self.exchange = Some(Exchange {
+                        request: request.clone(),
+                        span: step.span,
+                        headers: Vec::new(),
+                        body: None,
+                        response: None,
+                        body_done: false,
+                        stats: None,
+                        status_expected,
+                    });
+                }
+                StepKind::Header(header) => {
+                    if let Some(exchange) = &mut self.exchange {
+                        exchange.headers.push(header.clone());
+                    }
+                }
+                StepKind::Body(body) => {
+                    if let Some(exchange) = &mut self.exchange {
+                        exchange.body = Some((body.clone(), step.span));
+                    }
+                }
+                StepKind::Timeout(_) => {}
+                StepKind::Expect(expectation) => self.expect(expectation, step.span).await?,
+                StepKind::Control(Control::Abort) => {
+                    self.ensure_head(step.span).await?;
+                    if let Some(exchange) = &mut self.exchange {
+                        // Dropping the response closes the connection mid-body.
+                        exchange.response = None;
+                        exchange.body_done = true;
+                    }
+                }
+                StepKind::Control(Control::Wait(duration)) => {
+                    let until = (Instant::now() + *duration).min(self.deadline);
+                    tokio::time::sleep_until(until.into()).await;
+                }
+                // The checker rejects the rest before a run starts.
+                StepKind::Control(_) => {}
+            }
+        }
+        self.finish_exchange().await
+    }
+
+    /// A request nothing looked at is still sent, and must get an answer.
+    async fn finish_exchange(&mut self) -> Result<(), Failure> {
+        if let Some(exchange) = &self.exchange
+            && exchange.response.is_none()
+            && !exchange.body_done
+        {
+            let span = exchange.span;
+            self.ensure_head(span).await?;
+        }
+        Ok(())
+    }
+
+    fn exchange(&mut self) -> &mut Exchange {
+        self.exchange
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("the checker requires a request before expectations"))
+    }
+
+    /// Sends the current request if it has not been sent, and waits for the response head.
+    async fn ensure_head(&mut self, _at: Span) -> Result<(), Failure> {
+        let Some(exchange) = &self.exchange else {
+            return Ok(());
+        };
+        if exchange.response.is_some() || exchange.body_done {
+            return Ok(());
+        }
+        let request = self.build_request()?;
+        let exchange = self.exchange.as_ref().unwrap_or_else(|| unreachable!());
+        let span = exchange.span;
+        let url = request.url.to_string();
+        match send(&self.settings.client, request, self.deadline).await {
+            Ok(response) => {
+                let exchange = self.exchange();
+                exchange.stats = Some(StreamStats::new(response.ttfb));
+                exchange.response = Some(response);
+                Ok(())
+            }
+            Err(SendError::TimedOut) => Err(Failure::error(
+                format!(
+                    "no response within {} (the test's timeout)",
+                    format_duration(self.timeout)
+                ),
+                span,
+                "waiting for the response to this request",
+            )
+            .note(format!("the server at {url} accepted nothing, or sent no response head"))),
+            Err(SendError::Failed(reason)) => Err(Failure::error(
+                format!("request failed: {reason}"),
+                span,
+                format!("sending this request to {url}"),
+            )),
+        }
+    }
+
+    fn build_request(&mut self) -> Result<HttpRequest, Failure> {
+        let exchange = self.exchange.as_ref().unwrap_or_else(|| unreachable!());
+        let url_text = self.scope.resolve(&exchange.request.url)?;
+        let url = reqwest::Url::parse(&url_text).map_err(|error| {
+            Failure::error(
+                format!("invalid URL `{url_text}`: {error}"),
+                exchange.request.url.span,
+                "this URL",
+            )
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(Failure::error(
+                format!("unsupported URL scheme `{}`", url.scheme()),
+                exchange.request.url.span,
+                "expected `http://` or `https://`",
+            ));
+        }
+        let method = reqwest::Method::from_bytes(exchange.request.method.value.as_bytes())
+            .unwrap_or(reqwest::Method::GET);
+        let mut headers = Vec::new();
+        for header in &exchange.headers {
+            let name = HeaderName::from_bytes(header.name.value.as_bytes()).map_err(|_| {
+                Failure::error("invalid header name", header.name.span, "not a valid header name")
+            })?;
+            let value_text = self.scope.resolve(&header.value)?;
+            let value = HeaderValue::from_str(&value_text).map_err(|_| {
+                Failure::error(
+                    format!("invalid header value {}", quote(&value_text)),
+                    header.value.span,
+                    "header values must be visible ASCII",
+                )
+            })?;
+            headers.push((name, value));
+        }
+        let has_content_type = headers.iter().any(|(name, _)| name == CONTENT_TYPE);
+        let body = match &exchange.body {
+            None => None,
+            Some((Body::Json(pattern), _)) => {
+                if !has_content_type {
+                    headers.push((CONTENT_TYPE, HeaderValue::from_static("application/json")));
+                }
+                let value = self.scope.json_value(pattern)?;
+                Some(value.to_string().into_bytes())
+            }
+            Some((Body::Text(template), _)) => Some(self.scope.resolve(template)?.into_bytes()),
+            Some((Body::File(template), span)) => {
+                let relative = self.scope.resolve(template)?;
+                let path = self.spec.file.dir().join(&relative);
+                Some(std::fs::read(&path).map_err(|error| {
+                    Failure::error(
+                        format!("cannot read body file `{}`: {error}", path.display()),
+                        *span,
+                        "this body file",
+                    )
+                })?)
+            }
+        };
+        Ok(HttpRequest {
+            method,
+            url,
+            headers,
+            body,
+        })
+    }
+
+    async fn expect(&mut self, expectation: &Expectation, span: Span) -> Result<(), Failure> {
+        match expectation {
+            Expectation::Status(pattern) => {
+                self.ensure_head(span).await?;
+                let Some(response) = self.exchange().response.as_ref() else {
+                    return Ok(());
+                };
+                let status = response.status;
+                if pattern.value.matches(status.as_u16()) {
+                    return Ok(());
+                }
+                let expected = match pattern.value {
+                    StatusPattern::Exact(code) => code.to_string(),
+                    StatusPattern::Class(class) => format!("{class}xx"),
+                };
+                let excerpt = self.body_excerpt().await;
+                let mut failure = Failure::assertion(
+                    format!("expected status {expected}, got {}", describe_status(status)),
+                    pattern.span,
+                    format!("the server answered {}", status.as_u16()),
+                );
+                if let Some(excerpt) = excerpt {
+                    failure.notes.push(format!("the body began: {excerpt}"));
+                }
+                Err(failure)
+            }
+            Expectation::Header(header) => {
+                self.ensure_head(span).await?;
+                let Some(response) = self.exchange().response.as_ref() else {
+                    return Ok(());
+                };
+                let values: Vec<String> = response
+                    .headers
+                    .get_all(header.name.value.as_str())
+                    .iter()
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    .collect();
+                self.check_header(header, &values, span)
+            }
+            Expectation::Stream(block) => {
+                self.ensure_head(span).await?;
+                self.check_ready_for_body(block.kind.value.keyword(), span)?;
+                self.check_content_type(&block.kind)?;
+                let mut entries = block.entries.clone();
+                self.scope.instantiate_entries(&mut entries)?;
+                let deadline = self.deadline;
+                let max_item_size = self.settings.max_item_size;
+                let Some(exchange) = self.exchange.as_mut() else {
+                    return Ok(());
+                };
+                let (Some(response), Some(stats)) =
+                    (exchange.response.as_mut(), exchange.stats.as_mut())
+                else {
+                    return Ok(());
+                };
+                exchange.body_done = true;
+                let result = StreamRun {
+                    response,
+                    kind: block.kind.clone(),
+                    entries: &entries,
+                    deadline,
+                    max_item_size,
+                    stats,
+                    scope: &mut self.scope,
+                }
+                .run()
+                .await;
+                stats.duration = Some(response.sent_at.elapsed());
+                // Once the block is done the rest of the stream is not read: drop the connection.
+                exchange.response = None;
+                match result {
+                    Ok(Finish::Complete | Finish::Aborted) => Ok(()),
+                    Err(failure) => Err(failure),
+                }
+            }
+            Expectation::WholeBody(body) => {
+                self.ensure_head(span).await?;
+                self.check_ready_for_body(
+                    if matches!(body.pattern.kind, ItemPatternKind::Json(_)) {
+                        "json"
+                    } else {
+                        "text"
+                    },
+                    span,
+                )?;
+                self.check_whole_body(body, span).await
+            }
+            Expectation::Aggregate(aggregate) => self.check_aggregate(aggregate),
+        }
+    }
+
+    /// Reading a body needs a successful answer whose body has not been read yet.
+    fn check_ready_for_body(&mut self, what: &str, span: Span) -> Result<(), Failure> {
+        let exchange = self.exchange();
+        let status_expected = exchange.status_expected;
+        let Some(response) = exchange.response.as_ref() else {
+            return Err(Failure::error(
+                "the body of this response was already read",
+                span,
+                "needs a new request",
+            ));
+        };
+        let status = response.status;
+        if !status_expected && !status.is_success() {
+            return Err(Failure::assertion(
+                format!(
+                    "expected a successful answer to read `{what}`, got {}",
+                    describe_status(status)
+                ),
+                span,
+                "reading the body here",
+            )
+            .note("add `expect status …` before this line if this status is what you expect"));
+        }
+        Ok(())
+    }
+
+    /// Streams must say what they are: EventSource refuses anything but `text/event-stream`.
+    fn check_content_type(&mut self, kind: &Spanned<StreamKind>) -> Result<(), Failure> {
+        let Some(response) = self.exchange().response.as_ref() else {
+            return Ok(());
+        };
+        let content_type = response.content_type().unwrap_or("").to_ascii_lowercase();
+        let media_type = content_type.split(';').next().unwrap_or("").trim().to_string();
+        let accepted: &[&str] = match kind.value {
+            StreamKind::Sse => &["text/event-stream"],
+            StreamKind::Ndjson => &[
+                "application/x-ndjson",
+                "application/ndjson",
+                "application/jsonl",
+                "application/x-jsonlines",
+                "application/json-lines",
+                "application/json",
+            ],
+            StreamKind::Lines | StreamKind::Chunks => return Ok(()),
+        };
+        if accepted.contains(&media_type.as_str()) {
+            return Ok(());
+        }
+        let found = if content_type.is_empty() {
+            "no content type".to_string()
+        } else {
+            format!("content type `{content_type}`")
+        };
+        Err(Failure::assertion(
+            format!(
+                "expected an {} stream, but the server sent {found}",
+                kind.value.keyword()
+            ),
+            kind.span,
+            format!("expected `{}`", accepted[0]),
+        ))
+    }
+
+    fn check_header(
+        &self,
+        header: &HeaderExpectation,
+        values: &[String],
+        span: Span,
+    ) -> Result<(), Failure> {
+        let name = &header.name.value;
+        let shown = match values {
+            [] => "no such header".to_string(),
+            [one] => format!("`{name}: {one}`"),
+            many => format!("`{name}` values {}", many.join(", ")),
+        };
+        let (ok, expected) = match &header.check {
+            HeaderCheck::Exists => (!values.is_empty(), "the header to be present".to_string()),
+            HeaderCheck::Absent => (values.is_empty(), "no such header".to_string()),
+            HeaderCheck::Equals(template) => {
+                let want = self.scope.resolve(template)?;
+                (values.iter().any(|v| *v == want), format!("== {}", quote(&want)))
+            }
+            HeaderCheck::NotEquals(template) => {
+                let want = self.scope.resolve(template)?;
+                (
+                    !values.is_empty() && values.iter().all(|v| *v != want),
+                    format!("!= {}", quote(&want)),
+                )
+            }
+            HeaderCheck::Contains(template) => {
+                let want = self.scope.resolve(template)?;
+                (
+                    values.iter().any(|v| v.contains(want.as_str())),
+                    format!("contains {}", quote(&want)),
+                )
+            }
+            HeaderCheck::Matches(regex) => (
+                values.iter().any(|v| regex.regex.is_match(v)),
+                format!("~ {}", render_regex(regex)),
+            ),
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(Failure::assertion(
+            format!("header `{name}` does not match"),
+            span,
+            format!("expected {expected}, found {shown}"),
+        ))
+    }
+
+    /// The first bytes of the body, to show with a wrong status; read briefly, never waited on.
+    async fn body_excerpt(&mut self) -> Option<String> {
+        let deadline = self.deadline.min(Instant::now() + Duration::from_millis(200));
+        let exchange = self.exchange.as_mut()?;
+        let response = exchange.response.as_mut()?;
+        let mut bytes = Vec::new();
+        while bytes.len() < 300 {
+            match response.next_chunk(deadline).await {
+                ChunkRead::Data { bytes: chunk, .. } => bytes.extend_from_slice(&chunk),
+                _ => break,
+            }
+        }
+        exchange.response = None;
+        exchange.body_done = true;
+        if bytes.is_empty() {
+            return None;
+        }
+        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
+        let text = text.trim_end().replace('\n', "\\n");
+        Some(if bytes.len() > 300 { format!("{text}…") } else { text })
+    }
+
+    async fn check_whole_body(&mut self, body: &WholeBody, span: Span) -> Result<(), Failure> {
+        let deadline = self.deadline;
+        let max = self.settings.max_item_size;
+        let timeout = self.timeout;
+        let exchange = self.exchange();
+        exchange.body_done = true;
+        let Some(mut response) = exchange.response.take() else {
+            return Ok(());
+        };
+        let mut bytes: Vec<u8> = Vec::new();
+        loop {
+            match response.next_chunk(deadline).await {
+                ChunkRead::Data { bytes: chunk, .. } => {
+                    if bytes.len() + chunk.len() > max {
+                        return Err(Failure::error(
+                            format!("the body is larger than the maximum item size of {max} bytes"),
+                            span,
+                            "reading the whole body",
+                        )
+                        .note("raise it with --max-item-size, or read the body as a stream"));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                ChunkRead::End => break,
+                ChunkRead::Failed(reason) => {
+                    return Err(Failure::error(
+                        format!("the connection was dropped while reading the body: {reason}"),
+                        span,
+                        "reading the whole body",
+                    ));
+                }
+                ChunkRead::TimedOut => {
+                    return Err(Failure::error(
+                        format!(
+                            "the test timed out after {} while reading the body ({} bytes so far)",
+                            format_duration(timeout),
+                            bytes.len()
+                        ),
+                        span,
+                        "reading the whole body",
+                    ));
+                }
+            }
+        }
+        let ended = response.sent_at.elapsed();
+        if let Some(stats) = exchange.stats.as_mut() {
+            stats.bytes += bytes.len() as u64;
+            stats.record_item(ended);
+            stats.duration = Some(ended);
+        }
+        let item = match &body.pattern.kind {
+            ItemPatternKind::Json(_) => match serde_json::from_slice::<Value>(&bytes) {
+                Ok(value) => Item::Json(value),
+                Err(error) => {
+                    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
+                    return Err(Failure::assertion(
+                        format!("the body is not JSON: {error}"),
+                        span,
+                        "expected a JSON body",
+                    )
+                    .note(format!("the body began: {}", text.replace('\n', "\\n"))));
+                }
+            },
+            _ => match String::from_utf8(bytes) {
+                Ok(text) => Item::Line(text),
+                Err(_) => {
+                    return Err(Failure::error(
+                        "the body is not valid UTF-8 text",
+                        span,
+                        "expected a text body",
+                    ));
+                }
+            },
+        };
+        let mut pattern = body.pattern.clone();
+        self.scope.instantiate_pattern(&mut pattern)?;
+        let mut captures = Vec::new();
+        match match_item(&pattern, &ItemView::new(&item), &mut captures) {
+            Ok(()) => self.scope.commit(&mut captures, span),
+            Err(mismatch) => {
+                let mut failure =
+                    Failure::assertion("the body does not match", pattern.span, mismatch.to_string());
+                failure.diff = Some(diff::Diff {
+                    omitted_before: 0,
+                    lines: vec![
+                        DiffLine {
+                            tag: Tag::Removed,
+                            text: render_item_pattern(&pattern),
+                            at: None,
+                        },
+                        DiffLine {
+                            tag: Tag::Added,
+                            text: render_item(&item),
+                            at: Some(ended),
+                        },
+                    ],
+                    cut_short: false,
+                });
+                Err(failure)
+            }
+        }
+    }
+
+    fn check_aggregate(&mut self, aggregate: &Aggregate) -> Result<(), Failure> {
+        let span = aggregate.span;
+        if let AggregateKind::Capture {
+            name,
+            function,
+            check,
+        } = &aggregate.kind
+        {
+            return self.check_capture(name, function, check, span);
+        }
+        let Some(stats) = self.exchange.as_ref().and_then(|e| e.stats.as_ref()) else {
+            return Err(Failure::error(
+                "there is no response to measure yet",
+                span,
+                "needs a request before it",
+            ));
+        };
+        let number = |what: &str, cond: &Spanned<NumCond>, value: u64| -> Result<(), Failure> {
+            if cond.value.holds(value as f64) {
+                Ok(())
+            } else {
+                Err(Failure::assertion(
+                    format!("expected {what} {}, got {value}", crate::render::render_num_cond(&cond.value)),
+                    cond.span,
+                    format!("{what} was {value}"),
+                ))
+            }
+        };
+        let timing = |what: &str, cond: &Spanned<DurationCond>, value: Duration| {
+            if cond.value.holds(value) {
+                Ok(())
+            } else {
+                Err(Failure::assertion(
+                    format!("expected {what} {}, measured {}", describe_duration_cond(&cond.value), format_duration(value)),
+                    cond.span,
+                    format!("{what} was {}", format_duration(value)),
+                ))
+            }
+        };
+        match &aggregate.kind {
+            AggregateKind::Count(cond) => number("count", cond, stats.items),
+            AggregateKind::Bytes(cond) => number("bytes", cond, stats.bytes),
+            AggregateKind::Ttfb(cond) => timing("ttfb", cond, stats.ttfb),
+            AggregateKind::Duration(cond) => {
+                timing("duration", cond, stats.duration.unwrap_or(stats.ttfb))
+            }
+            AggregateKind::Gaps(bounds) => {
+                for (stat, cond) in bounds {
+                    let Some(value) = stats.gap(stat.value) else {
+                        return Err(Failure::assertion(
+                            format!(
+                                "there are no gaps to measure: {} items arrived",
+                                stats.items
+                            ),
+                            stat.span,
+                            "needs at least two items",
+                        ));
+                    };
+                    timing(&format!("gap {}", stat.value.keyword()), cond, value)?;
+                }
+                Ok(())
+            }
+            AggregateKind::Capture { .. } => Ok(()),
+        }
+    }
+
+    fn check_capture(
+        &self,
+        name: &Ident,
+        function: &Spanned<CaptureFn>,
+        check: &ValueCheck,
+        span: Span,
+    ) -> Result<(), Failure> {
+        let values = self.scope.captured(&name.value).unwrap_or(&[]);
+        let value = match function.value {
+            CaptureFn::Joined => Value::String(
+                values
+                    .iter()
+                    .map(|v| match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect(),
+            ),
+            CaptureFn::Count => Value::from(values.len()),
+            CaptureFn::First | CaptureFn::Last => {
+                let picked = if function.value == CaptureFn::First {
+                    values.first()
+                } else {
+                    values.last()
+                };
+                match picked {
+                    Some(value) => value.clone(),
+                    None => {
+                        return Err(Failure::assertion(
+                            format!("`{}` captured nothing", name.value),
+                            name.span,
+                            "no item set this capture",
+                        ));
+                    }
+                }
+            }
+        };
+        let mut check = check.clone();
+        self.scope.instantiate_value_check(&mut check)?;
+        let subject = format!("{} {}", name.value, function.value.keyword());
+        match check_value(&check, &value) {
+            Ok(()) => Ok(()),
+            Err(mismatch) => Err(Failure::assertion(
+                format!("`{subject}` does not match"),
+                span,
+                format!("expected {}, found {}", mismatch.expected, mismatch.found),
+            )),
+        }
+    }
+}
+
+/// `== pattern`, `!= pattern`, `~ /re/`, `contains "x"` or a number condition on a value.
+fn check_value(check: &ValueCheck, value: &Value) -> Result<(), Mismatch> {
+    let found = render_value_short(value);
+    match &check.kind {
+        ValueCheckKind::Matches(pattern) => match_json(pattern, value, &mut Vec::new())
+            .map_err(|m| Mismatch::new(render_json_pattern(pattern), m.found)),
+        ValueCheckKind::NotMatches(pattern) => {
+            if match_json(pattern, value, &mut Vec::new()).is_ok() {
+                Err(Mismatch::new(format!("not {}", render_json_pattern(pattern)), found))
+            } else {
+                Ok(())
+            }
+        }
+        ValueCheckKind::Regex(regex) => match value {
+            Value::String(text) if regex.regex.is_match(text) => Ok(()),
+            _ => Err(Mismatch::new(format!("a string matching {}", render_regex(regex)), found)),
+        },
+        ValueCheckKind::Contains(template) => match value {
+            Value::String(text) if text.contains(template.text.as_str()) => Ok(()),
+            _ => Err(Mismatch::new(format!("a string containing {}", quote(&template.text)), found)),
+        },
+        ValueCheckKind::Number(cond) => match value.as_f64() {
+            Some(n) if cond.holds(n) => Ok(()),
+            _ => Err(Mismatch::new(
+                format!("a number {}", crate::render::render_num_cond(cond)),
+                found,
+            )),
+        },
+    }
+}
+
+fn describe_status(status: reqwest::StatusCode) -> String {
+    match status.canonical_reason() {
+        Some(reason) => format!("{} {reason}", status.as_u16()),
+        None => status.as_u16().to_string(),
+    }
+}
+
+fn describe_duration_cond(cond: &DurationCond) -> String {
+    match cond {
+        DurationCond::Compare(op, bound) => format!("{} {}", op.symbol(), format_duration(*bound)),
+        DurationCond::Range(lo, hi) => {
+            format!("in {}..{}", format_duration(*lo), format_duration(*hi))
+        }
+    }
+}
+
+/// Formats a count of items or bytes for messages.
+pub fn format_count(n: u64) -> String {
+    format_number(n as f64)
+}

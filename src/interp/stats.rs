@@ -1,0 +1,121 @@
+//! Timing statistics of one stream in bounded memory: counts and extremes exactly, percentiles
+//! from a histogram (HdrHistogram, 3 significant digits), never a list of every sample.
+
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use crate::ast::GapStat;
+
+#[derive(Debug, Clone)]
+pub struct StreamStats {
+    /// Items received (ignored ones excluded).
+    pub items: u64,
+    /// Body bytes received.
+    pub bytes: u64,
+    /// From sending the request to the response head.
+    pub ttfb: Duration,
+    /// From sending the request to the first item.
+    pub first_item: Option<Duration>,
+    /// From sending the request to the end of reading.
+    pub duration: Option<Duration>,
+    gaps: Gaps,
+}
+
+#[derive(Debug, Clone)]
+struct Gaps {
+    /// Inter-item gaps in microseconds.
+    histogram: Histogram<u64>,
+    sum: Duration,
+    min: Option<Duration>,
+    max: Duration,
+    last_at: Option<Duration>,
+}
+
+impl StreamStats {
+    pub fn new(ttfb: Duration) -> StreamStats {
+        StreamStats {
+            items: 0,
+            bytes: 0,
+            ttfb,
+            first_item: None,
+            duration: None,
+            gaps: Gaps {
+                // Auto-resizing keeps any gap recordable; memory stays a few tens of KiB.
+                histogram: Histogram::new(3)
+                    .unwrap_or_else(|_| unreachable!("3 significant digits is valid")),
+                sum: Duration::ZERO,
+                min: None,
+                max: Duration::ZERO,
+                last_at: None,
+            },
+        }
+    }
+
+    /// Records an item received `at` (since the request).
+    pub fn record_item(&mut self, at: Duration) {
+        self.items += 1;
+        if self.first_item.is_none() {
+            self.first_item = Some(at);
+        }
+        let gaps = &mut self.gaps;
+        if let Some(last) = gaps.last_at {
+            let gap = at.saturating_sub(last);
+            let _ = gaps.histogram.record(gap.as_micros().min(u64::MAX as u128) as u64);
+            gaps.sum += gap;
+            gaps.min = Some(gaps.min.map_or(gap, |min| min.min(gap)));
+            gaps.max = gaps.max.max(gap);
+        }
+        gaps.last_at = Some(at);
+    }
+
+    pub fn gap_count(&self) -> u64 {
+        self.gaps.histogram.len()
+    }
+
+    /// A gap statistic, or `None` when fewer than two items arrived.
+    pub fn gap(&self, stat: GapStat) -> Option<Duration> {
+        let gaps = &self.gaps;
+        let count = gaps.histogram.len();
+        if count == 0 {
+            return None;
+        }
+        let micros = |q: f64| Duration::from_micros(gaps.histogram.value_at_quantile(q));
+        Some(match stat {
+            GapStat::Min => gaps.min.unwrap_or_default(),
+            GapStat::Max => gaps.max,
+            GapStat::Mean => Duration::from_nanos((gaps.sum.as_nanos() / u128::from(count)) as u64),
+            GapStat::P50 => micros(0.50),
+            GapStat::P95 => micros(0.95),
+            GapStat::P99 => micros(0.99),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_are_measured_between_items() {
+        let mut stats = StreamStats::new(Duration::from_millis(5));
+        for ms in [10, 110, 210, 330] {
+            stats.record_item(Duration::from_millis(ms));
+        }
+        assert_eq!(stats.items, 4);
+        assert_eq!(stats.first_item, Some(Duration::from_millis(10)));
+        assert_eq!(stats.gap(GapStat::Min), Some(Duration::from_millis(100)));
+        assert_eq!(stats.gap(GapStat::Max), Some(Duration::from_millis(120)));
+        assert_eq!(stats.gap(GapStat::Mean), Some(Duration::from_micros(106_666)));
+        let p50 = stats.gap(GapStat::P50).unwrap_or_default();
+        assert!(p50 >= Duration::from_millis(99) && p50 <= Duration::from_millis(101));
+    }
+
+    #[test]
+    fn no_gaps_before_two_items() {
+        let mut stats = StreamStats::new(Duration::ZERO);
+        assert_eq!(stats.gap(GapStat::Max), None);
+        stats.record_item(Duration::from_millis(1));
+        assert_eq!(stats.gap(GapStat::Max), None);
+    }
+}

@@ -1,0 +1,69 @@
+//! What running a test produced: passed, or a failure that says where in the spec and why.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::diff::Diff;
+use crate::source::{SourceFile, Span};
+
+/// Assertion failures and errors are told apart the way JUnit does: an assertion is the service
+/// answering differently than the spec says; an error is not getting a usable answer at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureClass {
+    Assertion,
+    Error,
+}
+
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub class: FailureClass,
+    /// One line: what went wrong.
+    pub message: String,
+    /// The spec text the failure is about.
+    pub span: Option<Span>,
+    /// Shown next to the caret.
+    pub label: String,
+    pub notes: Vec<String>,
+    pub diff: Option<Diff>,
+}
+
+impl Failure {
+    pub fn assertion(message: impl Into<String>, span: Span, label: impl Into<String>) -> Self {
+        Failure {
+            class: FailureClass::Assertion,
+            message: message.into(),
+            span: Some(span),
+            label: label.into(),
+            notes: Vec::new(),
+            diff: None,
+        }
+    }
+
+    pub fn error(message: impl Into<String>, span: Span, label: impl Into<String>) -> Self {
+        Failure {
+            class: FailureClass::Error,
+            ..Failure::assertion(message, span, label)
+        }
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TestOutcome {
+    pub file: Arc<SourceFile>,
+    pub name: String,
+    /// The test's `test "…"` line.
+    pub span: Span,
+    pub duration: Duration,
+    pub failure: Option<Failure>,
+}
+
+impl TestOutcome {
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+}

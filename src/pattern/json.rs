@@ -1,0 +1,150 @@
+//! Matching a JSON value against a JSON pattern: literals, subset objects, open arrays, type
+//! matchers, ranges, comparisons, regexes and captures.
+
+use serde_json::Value;
+
+use super::{Captures, Mismatch, format_number};
+use crate::ast::{JsonPattern, JsonPatternKind, JsonType};
+use crate::render::render_json_pattern;
+
+pub fn match_json(
+    pattern: &JsonPattern,
+    value: &Value,
+    captures: &mut Captures,
+) -> Result<(), Mismatch> {
+    match_kind(pattern, value, captures)?;
+    if let Some(name) = &pattern.capture {
+        captures.push((name.value.clone(), value.clone()));
+    }
+    Ok(())
+}
+
+fn mismatch(pattern: &JsonPattern, value: &Value) -> Mismatch {
+    Mismatch::new(render_json_pattern(pattern), render_value_short(value))
+}
+
+fn match_kind(
+    pattern: &JsonPattern,
+    value: &Value,
+    captures: &mut Captures,
+) -> Result<(), Mismatch> {
+    let ok = match (&pattern.kind, value) {
+        (JsonPatternKind::Any, _) => true,
+        (JsonPatternKind::Null, Value::Null) => true,
+        (JsonPatternKind::Bool(expected), Value::Bool(actual)) => expected == actual,
+        (JsonPatternKind::Number(expected), Value::Number(actual)) => numbers_equal(expected, actual),
+        (JsonPatternKind::String(expected), Value::String(actual)) => expected.text == *actual,
+        (JsonPatternKind::Literal(expected), actual) => expected == actual,
+        (JsonPatternKind::Type(kind), actual) => type_matches(*kind, actual),
+        (JsonPatternKind::Regex(regex), Value::String(actual)) => regex.regex.is_match(actual),
+        (JsonPatternKind::Range(lo, hi), Value::Number(actual)) => {
+            let n = actual.as_f64().unwrap_or(f64::NAN);
+            lo.is_none_or(|lo| n >= lo) && hi.is_none_or(|hi| n <= hi)
+        }
+        (JsonPatternKind::Compare(op, bound), Value::Number(actual)) => {
+            op.holds(actual.as_f64().unwrap_or(f64::NAN), *bound)
+        }
+        (JsonPatternKind::Object { members, exact }, Value::Object(map)) => {
+            for (key, member) in members {
+                match map.get(&key.value) {
+                    Some(actual) => match_json(member, actual, captures)
+                        .map_err(|m| m.within(&key_segment(&key.value)))?,
+                    None => {
+                        return Err(Mismatch::new(
+                            render_json_pattern(member),
+                            "no such key",
+                        )
+                        .within(&key_segment(&key.value)));
+                    }
+                }
+            }
+            if *exact
+                && let Some(extra) = map
+                    .keys()
+                    .find(|key| !members.iter().any(|(k, _)| &k.value == *key))
+            {
+                return Err(Mismatch::new(
+                    "no other keys (`exact`)",
+                    format!("key `{extra}`"),
+                ));
+            }
+            true
+        }
+        (JsonPatternKind::Array { items, open }, Value::Array(actual)) => {
+            let length_ok = if *open {
+                actual.len() >= items.len()
+            } else {
+                actual.len() == items.len()
+            };
+            if !length_ok {
+                let expected = if *open {
+                    format!("an array of at least {} items", items.len())
+                } else {
+                    format!("an array of {} items", items.len())
+                };
+                return Err(Mismatch::new(
+                    expected,
+                    format!("{} items: {}", actual.len(), render_value_short(value)),
+                ));
+            }
+            for (index, (item, actual)) in items.iter().zip(actual).enumerate() {
+                match_json(item, actual, captures).map_err(|m| m.within(&format!("[{index}]")))?;
+            }
+            true
+        }
+        // Variables are resolved before matching; one left here can match nothing.
+        (JsonPatternKind::Var(_), _) => false,
+        _ => false,
+    };
+    if ok { Ok(()) } else { Err(mismatch(pattern, value)) }
+}
+
+fn key_segment(key: &str) -> String {
+    if !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        format!(".{key}")
+    } else {
+        format!("[{}]", Value::String(key.to_string()))
+    }
+}
+
+fn numbers_equal(expected: &serde_json::Number, actual: &serde_json::Number) -> bool {
+    if let (Some(a), Some(b)) = (expected.as_i64(), actual.as_i64()) {
+        return a == b;
+    }
+    if let (Some(a), Some(b)) = (expected.as_u64(), actual.as_u64()) {
+        return a == b;
+    }
+    match (expected.as_f64(), actual.as_f64()) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+fn type_matches(kind: JsonType, value: &Value) -> bool {
+    match (kind, value) {
+        (JsonType::String, Value::String(_)) => true,
+        (JsonType::Number, Value::Number(_)) => true,
+        (JsonType::Integer, Value::Number(n)) => {
+            n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
+        }
+        (JsonType::Bool, Value::Bool(_)) => true,
+        (JsonType::Object, Value::Object(_)) => true,
+        (JsonType::Array, Value::Array(_)) => true,
+        _ => false,
+    }
+}
+
+/// A value on one line for a message, cut short when long.
+pub fn render_value_short(value: &Value) -> String {
+    const LIMIT: usize = 80;
+    let text = match value {
+        Value::Number(n) => n.as_f64().map(format_number).unwrap_or_else(|| n.to_string()),
+        _ => value.to_string(),
+    };
+    if text.chars().count() > LIMIT {
+        let cut: String = text.chars().take(LIMIT).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}

@@ -1,0 +1,217 @@
+//! Matching one observed item against one item pattern; returns the captures it made or a
+//! mismatch that says where inside the item the difference is.
+
+mod json;
+mod path;
+mod text;
+
+use std::cell::OnceCell;
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::ast::{DataMatcher, ItemPattern, ItemPatternKind, NumCond};
+use crate::transport::item::Item;
+
+pub use json::{match_json, render_value_short};
+pub use text::match_text;
+
+/// Values captured by `-> name` while matching one item.
+pub type Captures = Vec<(String, Value)>;
+
+/// Why an item did not match: where in the item, what was expected and what was there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mismatch {
+    /// Where in the item, such as `data $.choices[0].delta.content`, or empty for the whole item.
+    pub at: String,
+    pub expected: String,
+    pub found: String,
+}
+
+impl Mismatch {
+    pub fn new(expected: impl Into<String>, found: impl Into<String>) -> Self {
+        Mismatch {
+            at: String::new(),
+            expected: expected.into(),
+            found: found.into(),
+        }
+    }
+
+    /// Prefixes the location, as the mismatch bubbles out of a nested value.
+    pub fn within(mut self, segment: &str) -> Self {
+        self.at = if self.at.is_empty() {
+            segment.to_string()
+        } else if self.at.starts_with('[') || self.at.starts_with('.') {
+            format!("{segment}{}", self.at)
+        } else {
+            format!("{segment} {}", self.at)
+        };
+        self
+    }
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.at.is_empty() {
+            write!(f, "at `{}`: ", self.at)?;
+        }
+        write!(f, "expected {}, found {}", self.expected, self.found)
+    }
+}
+
+/// An item being matched, with its JSON parsed at most once however many patterns look at it.
+pub struct ItemView<'a> {
+    pub item: &'a Item,
+    json: OnceCell<Result<Value, String>>,
+}
+
+impl<'a> ItemView<'a> {
+    pub fn new(item: &'a Item) -> Self {
+        ItemView {
+            item,
+            json: OnceCell::new(),
+        }
+    }
+
+    /// The item as JSON: an SSE event's data parsed, or the JSON item itself.
+    pub fn json(&self) -> Result<&Value, &str> {
+        match self.item {
+            Item::Json(value) => Ok(value),
+            _ => self
+                .json
+                .get_or_init(|| match self.item {
+                    Item::Sse(event) => serde_json::from_str(&event.data)
+                        .map_err(|e| format!("data that is not JSON ({e})")),
+                    Item::Line(line) => {
+                        serde_json::from_str(line).map_err(|e| format!("text that is not JSON ({e})"))
+                    }
+                    Item::Chunk(_) | Item::Json(_) => Err("a chunk, which is not JSON".to_string()),
+                })
+                .as_ref()
+                .map_err(String::as_str),
+        }
+    }
+}
+
+/// Matches an item against a pattern; on success, appends the captures to `captures`.
+pub fn match_item(
+    pattern: &ItemPattern,
+    view: &ItemView<'_>,
+    captures: &mut Captures,
+) -> Result<(), Mismatch> {
+    let start = captures.len();
+    let result = match_item_inner(pattern, view, captures);
+    if result.is_err() {
+        captures.truncate(start);
+    }
+    result
+}
+
+fn match_item_inner(
+    pattern: &ItemPattern,
+    view: &ItemView<'_>,
+    captures: &mut Captures,
+) -> Result<(), Mismatch> {
+    match (&pattern.kind, view.item) {
+        (ItemPatternKind::Sse(sse), Item::Sse(event)) => {
+            if let Some(id) = &sse.id {
+                match_text(id, &event.id, captures).map_err(|m| m.within("id"))?;
+            }
+            if let Some(event_type) = &sse.event {
+                match_text(event_type, event.event_type(), captures)
+                    .map_err(|m| m.within("event"))?;
+            }
+            match &sse.data {
+                Some(DataMatcher::Text(text)) => {
+                    match_text(text, &event.data, captures).map_err(|m| m.within("data"))?
+                }
+                Some(DataMatcher::Json(json)) => {
+                    let value = view
+                        .json()
+                        .map_err(|e| Mismatch::new("JSON data", e).within("data"))?;
+                    match_json(json, value, captures).map_err(|m| m.within("data"))?
+                }
+                None => {}
+            }
+            if let Some(retry) = &sse.retry {
+                match event.retry {
+                    Some(ms) if retry.value.holds(ms as f64) => {}
+                    Some(ms) => {
+                        return Err(
+                            Mismatch::new(describe_num(&retry.value), ms.to_string()).within("retry")
+                        );
+                    }
+                    None => {
+                        return Err(Mismatch::new(
+                            describe_num(&retry.value),
+                            "no retry field",
+                        )
+                        .within("retry"));
+                    }
+                }
+            }
+            for assertion in &sse.paths {
+                let value = view
+                    .json()
+                    .map_err(|e| Mismatch::new("JSON data", e).within("data"))?;
+                path::check(assertion, value, captures).map_err(|m| m.within("data"))?;
+            }
+            Ok(())
+        }
+        (ItemPatternKind::Json(json), _) => {
+            let value = view.json().map_err(|e| Mismatch::new("JSON", e))?;
+            if let Some(pattern) = &json.value {
+                match_json(pattern, value, captures)?;
+            }
+            for assertion in &json.paths {
+                path::check(assertion, value, captures)?;
+            }
+            Ok(())
+        }
+        (ItemPatternKind::Text(text), item) => {
+            let (bytes, as_text): (&[u8], Option<&str>) = match item {
+                Item::Line(line) => (line.as_bytes(), Some(line)),
+                Item::Chunk(chunk) => (chunk, std::str::from_utf8(chunk).ok()),
+                Item::Sse(event) => (event.data.as_bytes(), Some(&event.data)),
+                Item::Json(_) => (&[], None),
+            };
+            if let Some(matcher) = &text.text {
+                let Some(as_text) = as_text else {
+                    return Err(Mismatch::new("text", "bytes that are not valid UTF-8"));
+                };
+                match_text(matcher, as_text, captures)?;
+            }
+            if let Some(size) = &text.size
+                && !size.value.holds(bytes.len() as f64)
+            {
+                return Err(
+                    Mismatch::new(describe_num(&size.value), format!("{} bytes", bytes.len()))
+                        .within("size"),
+                );
+            }
+            Ok(())
+        }
+        (ItemPatternKind::Sse(_), _) => Err(Mismatch::new("an SSE event", "another kind of item")),
+    }
+}
+
+/// `500`, `< 10`, `3..7` as the user wrote it.
+pub fn describe_num(cond: &NumCond) -> String {
+    match *cond {
+        NumCond::Compare(crate::ast::CmpOp::Eq, n) => format_number(n),
+        NumCond::Compare(op, n) => format!("{} {}", op.symbol(), format_number(n)),
+        NumCond::Range(lo, hi) => format!(
+            "{}..{}",
+            lo.map(format_number).unwrap_or_default(),
+            hi.map(format_number).unwrap_or_default()
+        ),
+    }
+}
+
+pub fn format_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}

@@ -1,0 +1,305 @@
+//! Canonical rendering of patterns and observed items in spec syntax, one item per line. The
+//! diff, the failure messages (and later the update writer and the formatter) all render here,
+//! so an observed item reads exactly like the spec line that would match it.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::ast::*;
+use crate::pattern::{describe_num, format_number};
+use crate::transport::item::Item;
+
+/// A JSON string literal: `"a \"b\""`.
+pub fn quote(text: &str) -> String {
+    Value::String(text.to_string()).to_string()
+}
+
+pub fn render_regex(regex: &RegexLit) -> String {
+    format!("/{}/{}", regex.source.replace('/', "\\/"), regex.flags)
+}
+
+/// A JSON value in spec style: `{ "a": 1, "b": [1, 2] }`.
+pub fn render_value(value: &Value) -> String {
+    let mut out = String::new();
+    write_value(&mut out, value);
+    out
+}
+
+fn write_value(out: &mut String, value: &Value) {
+    match value {
+        Value::Object(map) if map.is_empty() => out.push_str("{}"),
+        Value::Object(map) => {
+            out.push_str("{ ");
+            for (index, (key, member)) in map.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&quote(key));
+                out.push_str(": ");
+                write_value(out, member);
+            }
+            out.push_str(" }");
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        other => {
+            let _ = write!(out, "{other}");
+        }
+    }
+}
+
+pub fn render_json_pattern(pattern: &JsonPattern) -> String {
+    let mut out = String::new();
+    write_json_pattern(&mut out, pattern);
+    out
+}
+
+fn write_json_pattern(out: &mut String, pattern: &JsonPattern) {
+    match &pattern.kind {
+        JsonPatternKind::Null => out.push_str("null"),
+        JsonPatternKind::Bool(b) => {
+            let _ = write!(out, "{b}");
+        }
+        JsonPatternKind::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        JsonPatternKind::String(template) => out.push_str(&quote(&template.text)),
+        JsonPatternKind::Object { members, exact } => {
+            if *exact {
+                out.push_str("exact ");
+            }
+            if members.is_empty() {
+                out.push_str("{}");
+            } else {
+                out.push_str("{ ");
+                for (index, (key, member)) in members.iter().enumerate() {
+                    if index > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(&quote(&key.value));
+                    out.push_str(": ");
+                    write_json_pattern(out, member);
+                }
+                out.push_str(" }");
+            }
+        }
+        JsonPatternKind::Array { items, open } => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                write_json_pattern(out, item);
+            }
+            if *open {
+                out.push_str(if items.is_empty() { "..." } else { ", ..." });
+            }
+            out.push(']');
+        }
+        JsonPatternKind::Type(kind) => out.push_str(kind.keyword()),
+        JsonPatternKind::Any => out.push('_'),
+        JsonPatternKind::Regex(regex) => out.push_str(&render_regex(regex)),
+        JsonPatternKind::Range(lo, hi) => {
+            let _ = write!(
+                out,
+                "{}..{}",
+                lo.map(format_number).unwrap_or_default(),
+                hi.map(format_number).unwrap_or_default()
+            );
+        }
+        JsonPatternKind::Compare(op, n) => {
+            let _ = write!(out, "{} {}", op.symbol(), format_number(*n));
+        }
+        JsonPatternKind::Var(name) => {
+            let _ = write!(out, "{{{{{}}}}}", name.value);
+        }
+        JsonPatternKind::Literal(value) => write_value(out, value),
+    }
+    if let Some(capture) = &pattern.capture {
+        let _ = write!(out, " -> {}", capture.value);
+    }
+}
+
+pub fn render_text_matcher(matcher: &TextMatcher) -> String {
+    let mut out = match &matcher.kind {
+        TextMatcherKind::Exact(template) => quote(&template.text),
+        TextMatcherKind::Regex(regex) => render_regex(regex),
+        TextMatcherKind::Contains(template) => format!("contains {}", quote(&template.text)),
+        TextMatcherKind::Any => "_".to_string(),
+    };
+    if let Some(capture) = &matcher.capture {
+        let _ = write!(out, " -> {}", capture.value);
+    }
+    out
+}
+
+fn render_path_assert(assertion: &PathAssert) -> String {
+    let check = match &assertion.check {
+        PathCheck::Matches(pattern) => format!("== {}", render_json_pattern(pattern)),
+        PathCheck::NotMatches(pattern) => format!("!= {}", render_json_pattern(pattern)),
+        PathCheck::Regex(regex) => format!("~ {}", render_regex(regex)),
+        PathCheck::Contains(template) => format!("contains {}", quote(&template.text)),
+        PathCheck::Compare(op, n) => format!("{} {}", op.symbol(), format_number(*n)),
+        PathCheck::Exists => "exists".to_string(),
+        PathCheck::Absent => "not exists".to_string(),
+    };
+    format!("{} {check}", assertion.path.value)
+}
+
+pub fn render_num_cond(cond: &NumCond) -> String {
+    match cond {
+        NumCond::Compare(op, n) => format!("{} {}", op.symbol(), format_number(*n)),
+        NumCond::Range(..) => describe_num(cond),
+    }
+}
+
+/// An item pattern on one line, in canonical spec syntax.
+pub fn render_item_pattern(pattern: &ItemPattern) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    match &pattern.kind {
+        ItemPatternKind::Sse(sse) => {
+            if let Some(id) = &sse.id {
+                parts.push(format!("id: {}", render_text_matcher(id)));
+            }
+            if let Some(event) = &sse.event {
+                parts.push(format!("event: {}", render_text_matcher(event)));
+            }
+            match &sse.data {
+                Some(DataMatcher::Text(text)) => {
+                    parts.push(format!("data: {}", render_text_matcher(text)))
+                }
+                Some(DataMatcher::Json(json)) => {
+                    parts.push(format!("data: json {}", render_json_pattern(json)))
+                }
+                None => {}
+            }
+            if let Some(retry) = &sse.retry {
+                parts.push(format!("retry: {}", describe_num(&retry.value)));
+            }
+            parts.extend(sse.paths.iter().map(render_path_assert));
+        }
+        ItemPatternKind::Json(json) => {
+            if let Some(value) = &json.value {
+                parts.push(render_json_pattern(value));
+            }
+            parts.extend(json.paths.iter().map(render_path_assert));
+        }
+        ItemPatternKind::Text(text) => {
+            if let Some(matcher) = &text.text {
+                parts.push(render_text_matcher(matcher));
+            }
+            if let Some(size) = &text.size {
+                parts.push(format!("size {}", render_num_cond(&size.value)));
+            }
+        }
+    }
+    parts.join("  ")
+}
+
+/// An expected item line with its timing bounds.
+pub fn render_item_line(line: &ItemLine) -> String {
+    let mut out = render_item_pattern(&line.pattern);
+    if let Some(within) = &line.within {
+        let _ = write!(
+            out,
+            " within {}",
+            crate::duration::format_duration(within.value)
+        );
+    }
+    if let Some(after) = &line.after {
+        let _ = write!(out, " after {}", crate::duration::format_duration(after.value));
+    }
+    out
+}
+
+/// An observed item as the spec line that would match it exactly.
+pub fn render_item(item: &Item) -> String {
+    match item {
+        Item::Sse(event) => {
+            let mut parts: Vec<String> = Vec::new();
+            if !event.id.is_empty() {
+                parts.push(format!("id: {}", quote(&event.id)));
+            }
+            if let Some(event_type) = &event.event {
+                parts.push(format!("event: {}", quote(event_type)));
+            }
+            parts.push(render_sse_data(&event.data));
+            if let Some(retry) = event.retry {
+                parts.push(format!("retry: {retry}"));
+            }
+            parts.join("  ")
+        }
+        Item::Json(value) => render_value(value),
+        Item::Line(line) => quote(line),
+        Item::Chunk(bytes) => match std::str::from_utf8(bytes) {
+            Ok(text) => quote(text),
+            Err(_) => format!("size {}  # not UTF-8: {}", bytes.len(), hex_preview(bytes)),
+        },
+    }
+}
+
+/// `data: json { … }` when the data is a JSON object or array, else the data as a string.
+fn render_sse_data(data: &str) -> String {
+    let looks_like_json = matches!(data.trim_start().as_bytes().first(), Some(b'{' | b'['));
+    if looks_like_json && let Ok(value) = serde_json::from_str::<Value>(data) {
+        return format!("data: json {}", render_value(&value));
+    }
+    format!("data: {}", quote(data))
+}
+
+fn hex_preview(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for (index, byte) in bytes.iter().take(16).enumerate() {
+        if index > 0 {
+            out.push(' ');
+        }
+        let _ = write!(out, "{byte:02x}");
+    }
+    if bytes.len() > 16 {
+        out.push_str(" …");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::transport::item::SseEvent;
+
+    #[test]
+    fn renders_sse_events_as_spec_lines() {
+        let event = SseEvent {
+            event: None,
+            data: r#"{"count":1,"name":"a"}"#.to_string(),
+            id: Arc::from("1"),
+            retry: None,
+            invalid_utf8: false,
+        };
+        assert_eq!(
+            render_item(&Item::Sse(event)),
+            r#"id: "1"  data: json { "count": 1, "name": "a" }"#
+        );
+        let done = SseEvent {
+            event: Some("done".into()),
+            data: "[DONE]".to_string(),
+            id: Arc::from(""),
+            retry: Some(500),
+            invalid_utf8: false,
+        };
+        assert_eq!(
+            render_item(&Item::Sse(done)),
+            r#"event: "done"  data: "[DONE]"  retry: 500"#
+        );
+    }
+}

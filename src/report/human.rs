@@ -1,0 +1,158 @@
+//! The terminal reporter: a line per test, the full failure (location, caret, diff) right after
+//! a failing test, and a summary that lists the failures again.
+
+use std::io::Write;
+
+use super::{Reporter, Summary, plural};
+use crate::diagnostic::Diagnostic;
+use crate::diff::{Diff, Tag};
+use crate::duration::format_duration;
+use crate::outcome::{FailureClass, TestOutcome};
+use crate::style::Palette;
+
+pub struct HumanReporter<W: Write> {
+    out: W,
+    palette: Palette,
+}
+
+impl<W: Write> HumanReporter<W> {
+    pub fn new(out: W, palette: Palette) -> Self {
+        HumanReporter { out, palette }
+    }
+}
+
+/// `[  0.512s]`: a fixed-width duration column, as nextest prints.
+fn duration_column(duration: std::time::Duration) -> String {
+    format!("[{:>8.3}s]", duration.as_secs_f64())
+}
+
+impl<W: Write> Reporter for HumanReporter<W> {
+    fn run_started(&mut self, tests: usize, files: usize) {
+        let _ = writeln!(
+            self.out,
+            "{}Running{} {} from {}",
+            self.palette.bold.render(),
+            self.palette.bold.render_reset(),
+            plural(tests, "test"),
+            plural(files, "file")
+        );
+    }
+
+    fn test_finished(&mut self, outcome: &TestOutcome) {
+        let p = &self.palette;
+        let (word, style) = if outcome.passed() {
+            ("PASS", p.pass)
+        } else {
+            ("FAIL", p.error)
+        };
+        let _ = writeln!(
+            self.out,
+            "{}{word:>6}{} {} {}: {}",
+            style.render(),
+            style.render_reset(),
+            duration_column(outcome.duration),
+            outcome.file.path.display(),
+            outcome.name
+        );
+        if outcome.failure.is_some() {
+            let _ = write!(self.out, "\n{}\n", render_failure(outcome, p));
+        }
+        let _ = self.out.flush();
+    }
+
+    fn run_finished(&mut self, summary: &Summary, outcomes: &[TestOutcome]) {
+        let p = &self.palette;
+        let total = summary.passed + summary.failed;
+        let style = if summary.failed == 0 { p.pass } else { p.error };
+        let _ = writeln!(
+            self.out,
+            "{}Summary{} {}: {} passed, {} failed {}",
+            style.render(),
+            style.render_reset(),
+            plural(total, "test"),
+            summary.passed,
+            summary.failed,
+            duration_column(summary.duration)
+        );
+        for outcome in outcomes.iter().filter(|o| !o.passed()) {
+            let line = outcome.file.line_col(outcome.span.start).line;
+            let _ = writeln!(
+                self.out,
+                "{}{:>6}{} {}:{line}: {}",
+                p.error.render(),
+                "FAIL",
+                p.error.render_reset(),
+                outcome.file.path.display(),
+                outcome.name
+            );
+        }
+        let _ = self.out.flush();
+    }
+}
+
+/// A failed test's error: the diagnostic at the spec line, then the diff.
+pub fn render_failure(outcome: &TestOutcome, palette: &Palette) -> String {
+    let Some(failure) = &outcome.failure else {
+        return String::new();
+    };
+    let mut diagnostic = match failure.class {
+        FailureClass::Assertion => Diagnostic::error(&failure.message),
+        FailureClass::Error => Diagnostic::error(&failure.message),
+    };
+    if let Some(span) = failure.span {
+        diagnostic = diagnostic.at(&outcome.file, span, &failure.label);
+    }
+    for note in &failure.notes {
+        diagnostic = diagnostic.note(note);
+    }
+    let mut out = diagnostic.render(palette);
+    if let Some(diff) = &failure.diff {
+        let gutter = failure
+            .span
+            .map(|span| outcome.file.line_col(span.start).line.to_string().len())
+            .unwrap_or(1);
+        if failure.notes.is_empty() && failure.span.is_some() {
+            out.push_str(&format!("{} {}|{}\n", " ".repeat(gutter), palette.dim.render(), palette.dim.render_reset()));
+        }
+        out.push_str(&render_diff(diff, gutter, palette));
+    }
+    out
+}
+
+/// The diff as the lines under a diagnostic: `- expected`, `+ observed`, context with times.
+pub fn render_diff(diff: &Diff, gutter: usize, palette: &Palette) -> String {
+    let pad = " ".repeat(gutter);
+    let mut out = format!("{pad} = diff of expected (-) and observed (+) items:\n");
+    if diff.omitted_before > 0 {
+        out.push_str(&format!(
+            "{pad}     … {} earlier\n",
+            plural(diff.omitted_before as usize, "item")
+        ));
+    }
+    for line in &diff.lines {
+        let (sign, style) = match line.tag {
+            Tag::Context => (' ', palette.dim),
+            Tag::Removed => ('-', palette.removed),
+            Tag::Added => ('+', palette.added),
+        };
+        let time = line
+            .at
+            .map(|at| format!("  # {}", format_duration(at)))
+            .unwrap_or_default();
+        let text_style = if line.tag == Tag::Context {
+            anstyle::Style::new()
+        } else {
+            style
+        };
+        out.push_str(&format!(
+            "{pad}   {}{sign} {}{time}{}\n",
+            text_style.render(),
+            line.text,
+            text_style.render_reset()
+        ));
+    }
+    if diff.cut_short {
+        out.push_str(&format!("{pad}     … (stopped reading here)\n"));
+    }
+    out
+}

@@ -1,0 +1,76 @@
+//! One decoder per stream kind behind a single interface: bytes in, observed items out.
+
+use bytes::Bytes;
+
+use crate::ast::StreamKind;
+use crate::transport::framing::lines::LineFramer;
+use crate::transport::framing::ndjson::NdjsonDecoder;
+use crate::transport::framing::sse::SseDecoder;
+use crate::transport::framing::{FrameError, Framer};
+use crate::transport::item::Item;
+
+pub enum Decoder {
+    Sse(SseDecoder),
+    Ndjson(NdjsonDecoder),
+    Lines(LineFramer),
+    /// Chunks are items as they are: the decoder only holds the one not yet taken.
+    Chunks(Option<Bytes>),
+}
+
+/// What was left when the body ended.
+pub struct Leftover {
+    pub last: Option<Item>,
+    pub discarded_bytes: usize,
+}
+
+impl Decoder {
+    pub fn new(kind: StreamKind, max_item_size: usize) -> Decoder {
+        match kind {
+            StreamKind::Sse => Decoder::Sse(SseDecoder::new(max_item_size)),
+            StreamKind::Ndjson => Decoder::Ndjson(NdjsonDecoder::new(max_item_size)),
+            StreamKind::Lines => Decoder::Lines(LineFramer::new(max_item_size)),
+            StreamKind::Chunks => Decoder::Chunks(None),
+        }
+    }
+
+    /// Takes the next chunk of the body. Call only when `next_item` has returned `None`.
+    pub fn push(&mut self, bytes: Bytes) {
+        match self {
+            Decoder::Sse(decoder) => decoder.push(&bytes),
+            Decoder::Ndjson(decoder) => decoder.push(&bytes),
+            Decoder::Lines(decoder) => decoder.push(&bytes),
+            Decoder::Chunks(slot) => *slot = Some(bytes),
+        }
+    }
+
+    pub fn next_item(&mut self) -> Result<Option<Item>, FrameError> {
+        Ok(match self {
+            Decoder::Sse(decoder) => decoder.next_item()?.map(Item::Sse),
+            Decoder::Ndjson(decoder) => decoder.next_item()?.map(Item::Json),
+            Decoder::Lines(decoder) => decoder.next_item()?.map(Item::Line),
+            Decoder::Chunks(slot) => slot.take().map(Item::Chunk),
+        })
+    }
+
+    pub fn finish(&mut self) -> Result<Leftover, FrameError> {
+        let (last, discarded_bytes) = match self {
+            Decoder::Sse(decoder) => {
+                let finished = decoder.finish()?;
+                (finished.last.map(Item::Sse), finished.discarded_bytes)
+            }
+            Decoder::Ndjson(decoder) => {
+                let finished = decoder.finish()?;
+                (finished.last.map(Item::Json), finished.discarded_bytes)
+            }
+            Decoder::Lines(decoder) => {
+                let finished = decoder.finish()?;
+                (finished.last.map(Item::Line), finished.discarded_bytes)
+            }
+            Decoder::Chunks(slot) => (slot.take().map(Item::Chunk), 0),
+        };
+        Ok(Leftover {
+            last,
+            discarded_bytes,
+        })
+    }
+}

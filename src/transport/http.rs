@@ -1,0 +1,127 @@
+//! HTTP transport: sends a request, reads the response head, then hands out body chunks one at
+//! a time, each stamped with the instant it was read, and says how the body ended.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+/// One shared client per run: it owns the connection pool and the TLS set-up.
+#[derive(Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+}
+
+impl HttpClient {
+    pub fn new() -> Result<HttpClient, String> {
+        // reqwest is built without a default crypto provider (aws-lc is a slow C build);
+        // ring is installed once here, before any client exists. A second install is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("streamspec/", env!("CARGO_PKG_VERSION")))
+            // Redirects are answers too: a spec sees the 3xx and can assert on it.
+            .redirect(reqwest::redirect::Policy::none())
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| format!("could not set up the HTTP client: {}", describe_error(&e)))?;
+        Ok(HttpClient { client })
+    }
+}
+
+pub struct HttpRequest {
+    pub method: reqwest::Method,
+    pub url: reqwest::Url,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Option<Vec<u8>>,
+}
+
+/// A response whose head has arrived and whose body is read chunk by chunk.
+pub struct HttpResponse {
+    pub status: reqwest::StatusCode,
+    pub headers: HeaderMap,
+    /// When the request was sent.
+    pub sent_at: Instant,
+    /// From sending the request to having the response head.
+    pub ttfb: Duration,
+    response: reqwest::Response,
+}
+
+/// What reading the next piece of the body gave.
+pub enum ChunkRead {
+    Data { bytes: Bytes, at: Instant },
+    End,
+    Failed(String),
+    TimedOut,
+}
+
+pub enum SendError {
+    Failed(String),
+    TimedOut,
+}
+
+pub async fn send(
+    client: &HttpClient,
+    request: HttpRequest,
+    deadline: Instant,
+) -> Result<HttpResponse, SendError> {
+    let mut builder = client.client.request(request.method, request.url);
+    for (name, value) in request.headers {
+        builder = builder.header(name, value);
+    }
+    if let Some(body) = request.body {
+        builder = builder.body(body);
+    }
+    let sent_at = Instant::now();
+    match tokio::time::timeout_at(deadline.into(), builder.send()).await {
+        Err(_) => Err(SendError::TimedOut),
+        Ok(Err(error)) => Err(SendError::Failed(describe_error(&error))),
+        Ok(Ok(response)) => Ok(HttpResponse {
+            status: response.status(),
+            headers: response.headers().clone(),
+            ttfb: sent_at.elapsed(),
+            sent_at,
+            response,
+        }),
+    }
+}
+
+impl HttpResponse {
+    /// The next chunk of the body as the connection delivered it, or how the body ended.
+    pub async fn next_chunk(&mut self, deadline: Instant) -> ChunkRead {
+        match tokio::time::timeout_at(deadline.into(), self.response.chunk()).await {
+            Err(_) => ChunkRead::TimedOut,
+            Ok(Ok(Some(bytes))) => ChunkRead::Data {
+                bytes,
+                at: Instant::now(),
+            },
+            Ok(Ok(None)) => ChunkRead::End,
+            Ok(Err(error)) => ChunkRead::Failed(describe_error(&error)),
+        }
+    }
+
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+    }
+}
+
+/// An error with its causes, most specific last, without repeating text a cause already gives:
+/// `error sending request: client error (Connect): tcp connect error: Connection refused`.
+pub fn describe_error(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = current {
+        let text = error.to_string();
+        // reqwest prefixes its own message with the URL; that is shown elsewhere already.
+        let text = match text.find(" for url (") {
+            Some(index) => text[..index].to_string(),
+            None => text,
+        };
+        if !parts.iter().any(|part| part.contains(&text)) {
+            parts.push(text);
+        }
+        current = error.source();
+    }
+    parts.join(": ")
+}
