@@ -7,6 +7,7 @@
 pub mod config;
 pub mod demo;
 pub mod diagnostic;
+pub mod duration;
 pub mod services;
 pub mod source;
 pub mod style;
