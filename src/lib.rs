@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod diagnostic;
 pub mod duration;
+pub mod interpolate;
 pub mod services;
 pub mod source;
 pub mod style;
