@@ -91,14 +91,11 @@ impl Scope {
             return Ok(template.text.clone());
         }
         interpolate(&template.text, |name| self.lookup_text(name)).map_err(|error| {
-            let (message, range) = match error {
-                InterpolateError::Unknown { name, range } => {
-                    (format!("variable `{name}` is not set"), range)
-                }
-                InterpolateError::Malformed { range } => {
-                    ("malformed `{{…}}` placeholder".to_string(), range)
-                }
+            let message = match &error {
+                InterpolateError::Unknown { name, .. } => format!("variable `{name}` is not set"),
+                other => other.to_string(),
             };
+            let range = error.range();
             let span = Span::new(
                 template.text_offset + range.start,
                 template.text_offset + range.end,
