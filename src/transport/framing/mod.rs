@@ -53,7 +53,8 @@ pub trait Framer {
     fn next_item(&mut self) -> Result<Option<Self::Item>, FrameError>;
 
     /// Called once after the connection closed: a last item if the format allows an
-    /// unterminated one, and how many bytes of an incomplete item were discarded.
+    /// unterminated one, and how many bytes of an incomplete item were discarded. Call it once
+    /// `next_item` has returned `Ok(None)`: complete items still unread are not returned here.
     fn finish(&mut self) -> Result<Finished<Self::Item>, FrameError>;
 }
 
