@@ -6,11 +6,14 @@
 
 mod body;
 mod params;
+mod sse;
 mod stats;
 #[cfg(test)]
 mod tests;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use axum::Router;
 use axum::http::{StatusCode, Uri};
@@ -21,12 +24,20 @@ use axum::serve::ListenerExt;
 #[derive(Clone, Default)]
 struct AppState {
     stats: Arc<stats::Stats>,
+    /// When each `client` of `/sse/retry` last connected (bounded; see `sse::retry`).
+    retry_clients: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
 /// Every route, for the router and for the "no such endpoint" answer.
 const ENDPOINTS: &str = "\
 GET  /health
 GET  /stats
+GET  /sse/ticker?count=5&interval=100ms
+GET  /sse/resume?drop_after=3&last=6
+GET  /sse/retry?retry=500&count=2&client=default
+GET  /sse/long?count=1000&size=1024
+GET  /sse/flood?count=1000000&size=0
+GET  /sse/empty
 ";
 
 /// The router with every endpoint (tests serve it in-process on 127.0.0.1:0).
@@ -34,6 +45,12 @@ pub fn router() -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/stats", get(stats::handler))
+        .route("/sse/ticker", get(sse::ticker))
+        .route("/sse/resume", get(sse::resume))
+        .route("/sse/retry", get(sse::retry))
+        .route("/sse/long", get(sse::long))
+        .route("/sse/flood", get(sse::flood))
+        .route("/sse/empty", get(sse::empty))
         .fallback(|uri: Uri| async move {
             (
                 StatusCode::NOT_FOUND,

@@ -93,3 +93,160 @@ async fn health() {
     assert_eq!(response.status(), 200);
     assert_eq!(text(response).await, "ok");
 }
+
+#[tokio::test]
+async fn ticker_sends_numbered_events_on_schedule() {
+    let base = start().await;
+    let started = Instant::now();
+    let response = get(format!("{base}/sse/ticker?count=3&interval=20ms"), &[]).await;
+    assert_sse_headers(&response);
+    let (chunks, end) = read_all(response).await;
+    end.unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(chunks.len(), 3, "one chunk per event");
+    for (n, chunk) in (1..).zip(&chunks) {
+        let text = std::str::from_utf8(chunk).unwrap();
+        let prefix = format!("id: {n}\nevent: message\ndata: {{\"count\":{n},\"timestamp\":");
+        let timestamp = text
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix("}\n\n"))
+            .unwrap_or_else(|| panic!("unexpected event {text:?}"));
+        assert!(timestamp.parse::<u64>().unwrap() > 1_600_000_000_000);
+    }
+    assert!(elapsed >= Duration::from_millis(40), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn ticker_resumes_after_last_event_id() {
+    let base = start().await;
+    let url = format!("{base}/sse/ticker?count=4&interval=0ms");
+    assert_eq!(ids(&text(get(url.clone(), &[]).await).await), [1, 2, 3, 4]);
+    let resumed = text(get(url.clone(), &[("Last-Event-ID", "2")]).await).await;
+    assert_eq!(ids(&resumed), [3, 4]);
+    assert_eq!(
+        ids(&text(get(format!("{url}&after=3"), &[]).await).await),
+        [4]
+    );
+    assert_eq!(text(get(url, &[("Last-Event-ID", "4")]).await).await, "");
+}
+
+#[tokio::test]
+async fn resume_drops_the_first_connection_and_finishes_the_second() {
+    let base = start().await;
+    let (chunks, end) = read_all(get(format!("{base}/sse/resume"), &[]).await).await;
+    assert!(
+        end.is_err(),
+        "the first connection must be dropped, not ended"
+    );
+    assert_eq!(
+        chunks.concat(),
+        b"id: 1\ndata: {\"n\":1}\n\nid: 2\ndata: {\"n\":2}\n\nid: 3\ndata: {\"n\":3}\n\n"
+    );
+
+    let response = get(
+        format!("{base}/sse/resume?retry=100"),
+        &[("Last-Event-ID", "3")],
+    )
+    .await;
+    assert_sse_headers(&response);
+    assert_eq!(
+        text(response).await,
+        "retry: 100\nid: 4\ndata: {\"n\":4}\n\nid: 5\ndata: {\"n\":5}\n\nid: 6\ndata: {\"n\":6}\n\n"
+    );
+}
+
+#[tokio::test]
+async fn retry_reports_the_time_between_connections_then_stops() {
+    let base = start().await;
+    let url = format!("{base}/sse/retry?client=t1");
+    let first = get(url.clone(), &[]).await;
+    assert_sse_headers(&first);
+    assert_eq!(
+        text(first).await,
+        "retry: 500\nid: 1\ndata: {\"n\":1,\"since_previous_ms\":null}\n\n"
+    );
+    let second = text(get(url.clone(), &[("Last-Event-ID", "1")]).await).await;
+    let since = second
+        .strip_prefix("retry: 500\nid: 2\ndata: {\"n\":2,\"since_previous_ms\":")
+        .and_then(|rest| rest.strip_suffix("}\n\n"))
+        .unwrap_or_else(|| panic!("unexpected body {second:?}"));
+    assert!(since.parse::<u64>().unwrap() < 5_000);
+    let last = get(url, &[("Last-Event-ID", "2")]).await;
+    assert_eq!(last.status(), 204);
+}
+
+#[tokio::test]
+async fn long_events_have_the_asked_size() {
+    let base = start().await;
+    let response = get(format!("{base}/sse/long?count=3&size=100"), &[]).await;
+    assert_sse_headers(&response);
+    let body = text(response).await;
+    assert_eq!(ids(&body), [1, 2, 3]);
+    let data: Vec<_> = body.lines().filter(|l| l.starts_with("data: ")).collect();
+    assert_eq!(data.len(), 3);
+    for (n, line) in (1..).zip(data) {
+        assert_eq!(line.len(), 100);
+        let json: Value = serde_json::from_str(&line["data: ".len()..]).unwrap();
+        assert_eq!(json["seq"], n);
+        assert!(json["payload"].as_str().unwrap().bytes().all(|b| b == b'x'));
+    }
+}
+
+#[tokio::test]
+async fn flood_sends_every_event_in_large_chunks() {
+    let base = start().await;
+    let response = get(format!("{base}/sse/flood?count=100000"), &[]).await;
+    assert_sse_headers(&response);
+    let (chunks, end) = read_all(response).await;
+    end.unwrap();
+    assert!(
+        chunks.len() < 200,
+        "{} chunks: events are not batched",
+        chunks.len()
+    );
+    let body = chunks.concat();
+    assert_eq!(body.windows(2).filter(|w| w == b"\n\n").count(), 100_000);
+    assert!(body.starts_with(b"id: 1\ndata: {\"seq\":1}\n\nid: 2\n"));
+    assert!(body.ends_with(b"id: 100000\ndata: {\"seq\":100000}\n\n"));
+
+    let padded = text(get(format!("{base}/sse/flood?count=2&size=64"), &[]).await).await;
+    let data: Vec<_> = padded.lines().filter(|l| l.starts_with("data: ")).collect();
+    assert_eq!(data.len(), 2);
+    assert!(
+        data.iter()
+            .all(|l| l.len() == 64 && l.contains(r#","pad":"xx"#))
+    );
+}
+
+#[tokio::test]
+async fn empty_stream_closes_cleanly() {
+    let base = start().await;
+    let response = get(format!("{base}/sse/empty"), &[]).await;
+    assert_sse_headers(&response);
+    assert_eq!(text(response).await, "");
+}
+
+#[tokio::test]
+async fn bad_parameters_are_refused_with_a_reason() {
+    let base = start().await;
+    let response = get(format!("{base}/sse/ticker?count=many"), &[]).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        header(&response, "content-type"),
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(
+        text(response).await,
+        "bad query parameter `count`: expected a non-negative integer, got `many`\n"
+    );
+    let response = get(format!("{base}/sse/ticker?cout=5"), &[]).await;
+    assert_eq!(
+        text(response).await,
+        "unknown query parameter `cout`; known parameters: count, interval, after\n"
+    );
+    let response = get(format!("{base}/sse/ticker"), &[("Last-Event-ID", "x")]).await;
+    assert_eq!(response.status(), 400);
+    let response = get(format!("{base}/nope"), &[]).await;
+    assert_eq!(response.status(), 404);
+    assert!(text(response).await.contains("GET  /sse/ticker"));
+}
