@@ -5,6 +5,7 @@
 //! however many events are asked for, and chunk boundaries are the ones the endpoint chose.
 
 mod body;
+mod chunked;
 mod params;
 mod sse;
 mod stats;
@@ -38,6 +39,9 @@ GET  /sse/retry?retry=500&count=2&client=default
 GET  /sse/long?count=1000&size=1024
 GET  /sse/flood?count=1000000&size=0
 GET  /sse/empty
+GET  /chunked/array?interval=50ms
+GET  /ndjson/events?interval=20ms
+GET  /slow/ttfb?ttfb=300ms&chunks=3&interval=100ms
 ";
 
 /// The router with every endpoint (tests serve it in-process on 127.0.0.1:0).
@@ -51,6 +55,9 @@ pub fn router() -> Router {
         .route("/sse/long", get(sse::long))
         .route("/sse/flood", get(sse::flood))
         .route("/sse/empty", get(sse::empty))
+        .route("/chunked/array", get(chunked::array))
+        .route("/ndjson/events", get(chunked::ndjson))
+        .route("/slow/ttfb", get(chunked::slow_ttfb))
         .fallback(|uri: Uri| async move {
             (
                 StatusCode::NOT_FOUND,

@@ -250,3 +250,60 @@ async fn bad_parameters_are_refused_with_a_reason() {
     assert_eq!(response.status(), 404);
     assert!(text(response).await.contains("GET  /sse/ticker"));
 }
+
+#[tokio::test]
+async fn chunked_array_arrives_in_pieces() {
+    let base = start().await;
+    let started = Instant::now();
+    let response = get(format!("{base}/chunked/array"), &[]).await;
+    assert_eq!(header(&response, "content-type"), "application/json");
+    let (chunks, end) = read_all(response).await;
+    end.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    let pieces = [
+        "[",
+        r#"{"id":1,"name":"first"}"#,
+        ",",
+        r#"{"id":2,"name":"second"}"#,
+        ",",
+        r#"{"id":3,"name":"third"}"#,
+        "]",
+    ];
+    assert_eq!(chunks, bytes(&pieces));
+    let array: Value = serde_json::from_slice(&chunks.concat()).unwrap();
+    assert_eq!(array[2]["name"], "third");
+}
+
+#[tokio::test]
+async fn ndjson_lines_arrive_one_per_chunk() {
+    let base = start().await;
+    let response = get(format!("{base}/ndjson/events?interval=5ms"), &[]).await;
+    assert_eq!(header(&response, "content-type"), "application/x-ndjson");
+    let (chunks, end) = read_all(response).await;
+    end.unwrap();
+    assert_eq!(
+        chunks,
+        bytes(&[
+            "{\"event\":\"start\",\"ts\":1}\n",
+            "{\"event\":\"data\",\"value\":42,\"ts\":2}\n",
+            "{\"event\":\"data\",\"value\":84,\"ts\":3}\n",
+            "{\"event\":\"end\",\"ts\":4}\n",
+        ])
+    );
+}
+
+#[tokio::test]
+async fn slow_ttfb_delays_the_response_head() {
+    let base = start().await;
+    let started = Instant::now();
+    let response = get(
+        format!("{base}/slow/ttfb?ttfb=150ms&chunks=3&interval=10ms"),
+        &[],
+    )
+    .await;
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    assert_eq!(header(&response, "content-type"), "text/plain");
+    let (chunks, end) = read_all(response).await;
+    end.unwrap();
+    assert_eq!(chunks, bytes(&["chunk 1\n", "chunk 2\n", "chunk 3\n"]));
+}
