@@ -5,6 +5,7 @@
 //! however many events are asked for, and chunk boundaries are the ones the endpoint chose.
 
 mod body;
+mod chat;
 mod chunked;
 mod params;
 mod sse;
@@ -18,7 +19,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::http::{StatusCode, Uri};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 
 /// State shared by the handlers of one router.
@@ -42,6 +43,7 @@ GET  /sse/empty
 GET  /chunked/array?interval=50ms
 GET  /ndjson/events?interval=20ms
 GET  /slow/ttfb?ttfb=300ms&chunks=3&interval=100ms
+POST /v1/chat/completions
 ";
 
 /// The router with every endpoint (tests serve it in-process on 127.0.0.1:0).
@@ -58,6 +60,7 @@ pub fn router() -> Router {
         .route("/chunked/array", get(chunked::array))
         .route("/ndjson/events", get(chunked::ndjson))
         .route("/slow/ttfb", get(chunked::slow_ttfb))
+        .route("/v1/chat/completions", post(chat::completions))
         .fallback(|uri: Uri| async move {
             (
                 StatusCode::NOT_FOUND,

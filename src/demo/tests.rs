@@ -307,3 +307,177 @@ async fn slow_ttfb_delays_the_response_head() {
     end.unwrap();
     assert_eq!(chunks, bytes(&["chunk 1\n", "chunk 2\n", "chunk 3\n"]));
 }
+
+/// Posts a chat request to a fresh server.
+async fn chat(query: &str, headers: &[(&str, &str)], body: &str) -> reqwest::Response {
+    let base = start().await;
+    let mut request = client()
+        .post(format!("{base}/v1/chat/completions{query}"))
+        .body(body.to_owned());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    within("the chat response", request.send()).await.unwrap()
+}
+
+const STREAM: &str = r#"{"model":"m1","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+
+/// The payloads of the `data:` lines.
+fn data_lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .collect()
+}
+
+/// The JSON chunks (not `[DONE]`) of an OpenAI-style stream.
+fn chat_chunks(text: &str) -> Vec<Value> {
+    data_lines(text)
+        .into_iter()
+        .filter(|d| *d != "[DONE]")
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect()
+}
+
+fn content(chunks: &[Value]) -> Vec<String> {
+    chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn chat_streams_openai_chunks() {
+    let response = chat("", &[], STREAM).await;
+    assert_sse_headers(&response);
+    let body = text(response).await;
+    let chunks = chat_chunks(&body);
+    let tokens = content(&chunks);
+    assert_eq!(tokens.len(), 8);
+    assert_eq!(tokens.concat(), "Hello, how can I help you?");
+    let created = &chunks[0]["created"];
+    assert_eq!(
+        data_lines(&body)[0],
+        format!(
+            "{{\"id\":\"chatcmpl-demo\",\"object\":\"chat.completion.chunk\",\"created\":{created},\
+             \"model\":\"m1\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"Hello\"}},\
+             \"finish_reason\":null}}]}}"
+        )
+    );
+    let last = &chunks[8]["choices"][0];
+    assert_eq!(last["delta"], serde_json::json!({}));
+    assert_eq!(last["finish_reason"], "stop");
+    assert!(body.ends_with("\n\ndata: [DONE]\n\n"));
+}
+
+#[tokio::test]
+async fn chat_simple_format() {
+    let response = chat("?interval=1ms", &[("X-Stream-Format", "simple")], STREAM).await;
+    assert_eq!(
+        text(response).await,
+        "data: {\"content\":\"Hello\"}\n\ndata: {\"content\":\",\"}\n\n\
+         data: {\"content\":\" how\"}\n\ndata: {\"content\":\" can\"}\n\n\
+         data: {\"content\":\" I\"}\n\ndata: {\"content\":\" help\"}\n\n\
+         data: {\"content\":\" you\"}\n\ndata: {\"content\":\"?\"}\n\ndata: [DONE]\n\n"
+    );
+}
+
+#[tokio::test]
+async fn chat_without_stream_answers_in_one_body() {
+    let response = chat("", &[], r#"{"model":"m2"}"#).await;
+    assert_eq!(header(&response, "content-type"), "application/json");
+    let json: Value = serde_json::from_str(&text(response).await).unwrap();
+    assert_eq!(json["object"], "chat.completion");
+    assert_eq!(json["model"], "m2");
+    assert_eq!(
+        json["choices"][0]["message"]["content"],
+        "Hello, how can I help you?"
+    );
+    assert_eq!(json["choices"][0]["finish_reason"], "stop");
+}
+
+#[tokio::test]
+async fn chat_refuses_bad_requests() {
+    let response = chat("", &[], "{").await;
+    assert_eq!(response.status(), 400);
+    let json: Value = serde_json::from_str(&text(response).await).unwrap();
+    let message = json["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("invalid JSON in the request body"),
+        "{message}"
+    );
+
+    let response = chat("", &[("X-Test-Pattern", "bogus")], STREAM).await;
+    assert_eq!(response.status(), 400);
+    let json: Value = serde_json::from_str(&text(response).await).unwrap();
+    let message = json["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("known patterns: unicode, short, long, abort:N, finish:REASON"),
+        "{message}"
+    );
+
+    let response = chat("?interval=soon", &[], STREAM).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        header(&response, "content-type"),
+        "text/plain; charset=utf-8"
+    );
+}
+
+#[tokio::test]
+async fn chat_unicode_splits_characters_across_chunks() {
+    let response = chat("?interval=1ms", &[("X-Test-Pattern", "unicode")], STREAM).await;
+    let (chunks, end) = read_all(response).await;
+    end.unwrap();
+    assert!(chunks.iter().any(|c| std::str::from_utf8(c).is_err()));
+    let body = String::from_utf8(chunks.concat()).unwrap();
+    assert_eq!(
+        content(&chat_chunks(&body)).concat(),
+        "Hello 🌍 世界 𝄞 café!"
+    );
+}
+
+#[tokio::test]
+async fn chat_short_uses_tiny_chunks() {
+    let response = chat("?interval=1ms", &[("X-Test-Pattern", "short")], STREAM).await;
+    let (chunks, end) = read_all(response).await;
+    end.unwrap();
+    assert!(chunks.iter().all(|c| (1..=2).contains(&c.len())));
+    let body = String::from_utf8(chunks.concat()).unwrap();
+    assert_eq!(
+        content(&chat_chunks(&body)).concat(),
+        "Hello, how can I help you?"
+    );
+    assert!(body.ends_with("data: [DONE]\n\n"));
+}
+
+#[tokio::test]
+async fn chat_long_tokens() {
+    let response = chat("?interval=1ms", &[("X-Test-Pattern", "long")], STREAM).await;
+    let tokens = content(&chat_chunks(&text(response).await));
+    assert_eq!(tokens.len(), 8);
+    assert!(tokens.iter().all(|t| t.len() == 4096));
+    assert!(tokens[2].starts_with(" how lorem ipsum"));
+}
+
+#[tokio::test]
+async fn chat_abort_drops_the_connection_after_n_tokens() {
+    let response = chat("?interval=1ms", &[("X-Test-Pattern", "abort:3")], STREAM).await;
+    let (chunks, end) = read_all(response).await;
+    assert!(end.is_err(), "the connection must be dropped, not ended");
+    let body = String::from_utf8(chunks.concat()).unwrap();
+    assert_eq!(content(&chat_chunks(&body)), ["Hello", ",", " how"]);
+    assert!(!body.contains("[DONE]"));
+}
+
+#[tokio::test]
+async fn chat_custom_finish_reason() {
+    let response = chat(
+        "?interval=1ms",
+        &[("X-Test-Pattern", "finish:length")],
+        STREAM,
+    )
+    .await;
+    let chunks = chat_chunks(&text(response).await);
+    assert_eq!(chunks[8]["choices"][0]["finish_reason"], "length");
+}
