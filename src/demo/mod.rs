@@ -7,6 +7,7 @@
 mod body;
 mod chat;
 mod chunked;
+mod misbehave;
 mod params;
 mod sse;
 mod stats;
@@ -44,6 +45,13 @@ GET  /chunked/array?interval=50ms
 GET  /ndjson/events?interval=20ms
 GET  /slow/ttfb?ttfb=300ms&chunks=3&interval=100ms
 POST /v1/chat/completions
+GET  /bad/invalid-utf8?format=sse|ndjson|lines
+GET  /bad/endless?format=sse&interval=50ms
+GET  /bad/stall?after=2
+GET  /bad/huge-line?size=104857600&format=sse|ndjson|lines
+GET  /bad/wrong-content-type
+GET  /bad/silent
+GET  /bad/reset
 ";
 
 /// The router with every endpoint (tests serve it in-process on 127.0.0.1:0).
@@ -61,6 +69,16 @@ pub fn router() -> Router {
         .route("/ndjson/events", get(chunked::ndjson))
         .route("/slow/ttfb", get(chunked::slow_ttfb))
         .route("/v1/chat/completions", post(chat::completions))
+        .route("/bad/invalid-utf8", get(misbehave::invalid_utf8))
+        .route("/bad/endless", get(misbehave::endless))
+        .route("/bad/stall", get(misbehave::stall))
+        .route("/bad/huge-line", get(misbehave::huge_line))
+        .route(
+            "/bad/wrong-content-type",
+            get(misbehave::wrong_content_type),
+        )
+        .route("/bad/silent", get(misbehave::silent))
+        .route("/bad/reset", get(misbehave::reset))
         .fallback(|uri: Uri| async move {
             (
                 StatusCode::NOT_FOUND,

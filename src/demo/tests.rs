@@ -481,3 +481,146 @@ async fn chat_custom_finish_reason() {
     let chunks = chat_chunks(&text(response).await);
     assert_eq!(chunks[8]["choices"][0]["finish_reason"], "length");
 }
+
+async fn stats(base: &str) -> Value {
+    let body = text(get(format!("{base}/stats"), &[]).await).await;
+    serde_json::from_str(&body).unwrap()
+}
+
+/// Polls `/stats` until `done` holds (or fails after [`LIMIT`]).
+async fn wait_for_stats(base: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let stats = stats(base).await;
+        if done(&stats) {
+            return stats;
+        }
+        assert!(Instant::now() < deadline, "stats never got there: {stats}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn stats_count_finished_and_cancelled_streams() {
+    let base = start().await;
+    assert_eq!(
+        stats(&base).await,
+        serde_json::json!({"active_streams": 0, "completed_streams": 0, "cancelled_streams": 0})
+    );
+    text(get(format!("{base}/sse/empty"), &[]).await).await;
+
+    let mut endless = get(format!("{base}/bad/endless?interval=10ms"), &[]).await;
+    within("an endless event", endless.chunk()).await.unwrap();
+    wait_for_stats(&base, |s| s["active_streams"] == 1).await;
+    drop(endless);
+    let after = wait_for_stats(&base, |s| s["cancelled_streams"] == 1).await;
+    assert_eq!(
+        after,
+        serde_json::json!({"active_streams": 0, "completed_streams": 1, "cancelled_streams": 1})
+    );
+    assert_eq!(text(get(format!("{base}/health"), &[]).await).await, "ok");
+}
+
+#[tokio::test]
+async fn invalid_utf8_in_each_format() {
+    let base = start().await;
+    for (format, content_type) in [
+        ("sse", "text/event-stream"),
+        ("ndjson", "application/x-ndjson"),
+        ("lines", "text/plain"),
+    ] {
+        let response = get(format!("{base}/bad/invalid-utf8?format={format}"), &[]).await;
+        assert_eq!(header(&response, "content-type"), content_type);
+        let (chunks, end) = read_all(response).await;
+        end.unwrap();
+        assert_eq!(chunks.len(), 3, "{format}");
+        assert!(std::str::from_utf8(&chunks[0]).is_ok());
+        assert!(chunks[1].windows(2).any(|w| w == [0xFF, 0xFE]), "{format}");
+        assert!(std::str::from_utf8(&chunks[2]).is_ok());
+    }
+}
+
+#[tokio::test]
+async fn endless_keeps_going() {
+    let base = start().await;
+    let mut response = get(
+        format!("{base}/bad/endless?format=ndjson&interval=5ms"),
+        &[],
+    )
+    .await;
+    for n in 1..=3 {
+        let chunk = within("an endless line", response.chunk()).await.unwrap();
+        assert_eq!(chunk, Some(Bytes::from(format!("{{\"n\":{n}}}\n"))));
+    }
+}
+
+#[tokio::test]
+async fn stall_goes_quiet_after_some_events() {
+    let base = start().await;
+    let mut response = get(format!("{base}/bad/stall?after=2"), &[]).await;
+    assert_sse_headers(&response);
+    for n in 1..=2 {
+        let chunk = within("a stall event", response.chunk()).await.unwrap();
+        assert_eq!(
+            chunk,
+            Some(Bytes::from(format!("id: {n}\ndata: {{\"n\":{n}}}\n\n")))
+        );
+    }
+    let quiet = tokio::time::timeout(Duration::from_millis(200), response.chunk()).await;
+    assert!(quiet.is_err(), "expected silence, got {quiet:?}");
+}
+
+#[tokio::test]
+async fn huge_line_is_streamed_in_pieces() {
+    let base = start().await;
+    let size = 1024 * 1024 + 7;
+    let response = get(format!("{base}/bad/huge-line?size={size}"), &[]).await;
+    assert_sse_headers(&response);
+    let (chunks, end) = read_all(response).await;
+    end.unwrap();
+    assert!(chunks.iter().all(|c| c.len() <= 64 * 1024));
+    let body = chunks.concat();
+    assert_eq!(body.len(), size + 2);
+    assert!(body.starts_with(b"data: xxx") && body.ends_with(b"xxx\n\n"));
+    assert_eq!(body.iter().filter(|&&b| b == b'\n').count(), 2);
+
+    let ndjson = text(get(format!("{base}/bad/huge-line?size=100&format=ndjson"), &[]).await).await;
+    assert_eq!(ndjson.len(), 101);
+    let json: Value = serde_json::from_str(&ndjson).unwrap();
+    assert_eq!(
+        json["data"].as_str().unwrap().len(),
+        100 - r#"{"data":""}"#.len()
+    );
+
+    let lines = text(get(format!("{base}/bad/huge-line?size=10&format=lines"), &[]).await).await;
+    assert_eq!(lines, "xxxxxxxxxx\n");
+
+    let too_small = get(format!("{base}/bad/huge-line?size=5&format=ndjson"), &[]).await;
+    assert_eq!(too_small.status(), 400);
+}
+
+#[tokio::test]
+async fn wrong_content_type_carries_sse() {
+    let base = start().await;
+    let response = get(format!("{base}/bad/wrong-content-type"), &[]).await;
+    assert_eq!(header(&response, "content-type"), "application/json");
+    assert_eq!(ids(&text(response).await), [1, 2, 3]);
+}
+
+#[tokio::test]
+async fn silent_never_answers() {
+    let base = start().await;
+    let request = client().get(format!("{base}/bad/silent")).send();
+    let outcome = tokio::time::timeout(Duration::from_millis(200), request).await;
+    assert!(outcome.is_err(), "expected no response, got {outcome:?}");
+}
+
+#[tokio::test]
+async fn reset_drops_the_connection_mid_event() {
+    let base = start().await;
+    let response = get(format!("{base}/bad/reset"), &[]).await;
+    assert_sse_headers(&response);
+    let (chunks, end) = read_all(response).await;
+    assert!(end.is_err(), "the connection must be dropped, not ended");
+    assert_eq!(chunks.concat(), b"id: 1\ndata: {\"n\":1}\n\nid: 2\ndata");
+}
