@@ -1,1 +1,102 @@
-//! The bundled demo service (`streamspec demo`): an endpoint for each scenario in scenarios.md.
+//! The bundled demo service (`streamspec demo`): an endpoint for each scenario in scenarios.md,
+//! plus misbehaving ones under `/bad/`, so that `specs/` runs out of the box.
+//!
+//! Every streaming endpoint builds its body as a lazy stream (see `body`), so memory stays flat
+//! however many events are asked for, and chunk boundaries are the ones the endpoint chose.
+
+mod body;
+mod chat;
+mod chunked;
+mod misbehave;
+mod params;
+mod sse;
+mod stats;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::Router;
+use axum::http::{StatusCode, Uri};
+use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+
+/// State shared by the handlers of one router.
+#[derive(Clone, Default)]
+struct AppState {
+    stats: Arc<stats::Stats>,
+    /// When each `client` of `/sse/retry` last connected (bounded; see `sse::retry`).
+    retry_clients: Arc<Mutex<HashMap<String, Instant>>>,
+}
+
+/// Every route, for the router and for the "no such endpoint" answer.
+const ENDPOINTS: &str = "\
+GET  /health
+GET  /stats
+GET  /sse/ticker?count=5&interval=100ms
+GET  /sse/resume?drop_after=3&last=6
+GET  /sse/retry?retry=500&count=2&client=default
+GET  /sse/long?count=1000&size=1024
+GET  /sse/flood?count=1000000&size=0
+GET  /sse/empty
+GET  /chunked/array?interval=50ms
+GET  /ndjson/events?interval=20ms
+GET  /slow/ttfb?ttfb=300ms&chunks=3&interval=100ms
+POST /v1/chat/completions
+GET  /bad/invalid-utf8?format=sse|ndjson|lines
+GET  /bad/endless?format=sse&interval=50ms
+GET  /bad/stall?after=2
+GET  /bad/huge-line?size=104857600&format=sse|ndjson|lines
+GET  /bad/wrong-content-type
+GET  /bad/silent
+GET  /bad/reset
+";
+
+/// The router with every endpoint (tests serve it in-process on 127.0.0.1:0).
+pub fn router() -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/stats", get(stats::handler))
+        .route("/sse/ticker", get(sse::ticker))
+        .route("/sse/resume", get(sse::resume))
+        .route("/sse/retry", get(sse::retry))
+        .route("/sse/long", get(sse::long))
+        .route("/sse/flood", get(sse::flood))
+        .route("/sse/empty", get(sse::empty))
+        .route("/chunked/array", get(chunked::array))
+        .route("/ndjson/events", get(chunked::ndjson))
+        .route("/slow/ttfb", get(chunked::slow_ttfb))
+        .route("/v1/chat/completions", post(chat::completions))
+        .route("/bad/invalid-utf8", get(misbehave::invalid_utf8))
+        .route("/bad/endless", get(misbehave::endless))
+        .route("/bad/stall", get(misbehave::stall))
+        .route("/bad/huge-line", get(misbehave::huge_line))
+        .route(
+            "/bad/wrong-content-type",
+            get(misbehave::wrong_content_type),
+        )
+        .route("/bad/silent", get(misbehave::silent))
+        .route("/bad/reset", get(misbehave::reset))
+        .fallback(|uri: Uri| async move {
+            (
+                StatusCode::NOT_FOUND,
+                format!(
+                    "no endpoint `{}`; the demo serves:\n{ENDPOINTS}",
+                    uri.path()
+                ),
+            )
+        })
+        .with_state(AppState::default())
+}
+
+/// Serves until the future is dropped.
+pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    // Without TCP_NODELAY, Nagle's algorithm can hold a small event back until the previous
+    // one is acknowledged, which shows up as jitter in the measured gaps.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, router()).await
+}

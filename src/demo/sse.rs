@@ -1,0 +1,286 @@
+//! The Server-Sent Events endpoints under `/sse/`: a timed ticker, a stream that drops and is
+//! resumed, a retry-interval probe, long and flood streams for memory and throughput, and an
+//! empty stream (scenarios 1–7).
+
+use std::collections::HashMap;
+use std::ops::RangeInclusive;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::{StreamExt, stream};
+use tokio::time::{Interval, MissedTickBehavior};
+
+use super::AppState;
+use super::body::{self, PIECE, SSE, push_u64, push_xs};
+use super::params::{BadRequest, Params, QueryPairs, resume_after};
+
+/// The largest `size` accepted for one event: sizes are about realistic events, and a huge
+/// single line has its own endpoint (`/bad/huge-line`).
+const MAX_EVENT_SIZE: u64 = 1024 * 1024;
+
+/// How many clients `/sse/retry` remembers; the oldest is forgotten first.
+const MAX_RETRY_CLIENTS: usize = 1024;
+
+/// `GET /sse/ticker?count=5&interval=100ms[&after=k]`: `id: n`, `event: message`,
+/// `data: {"count":n,"timestamp":<unix ms>}` for n = start..=count, the first at once and the
+/// rest `interval` apart; start is one past `Last-Event-ID` (or `after`), else 1.
+pub async fn ticker(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): QueryPairs,
+) -> Result<Response, BadRequest> {
+    let params = Params::new(query, &["count", "interval", "after"])?;
+    let count = params.u64("count", 5)?;
+    let interval = params.duration("interval", Duration::from_millis(100))?;
+    let ids = resume_after(&headers, &params)?.map_or(1, |k| k.saturating_add(1))..=count;
+
+    // `interval` keeps the schedule itself, so the gaps do not drift with the time spent
+    // formatting and writing; `Delay` means a tick missed under load (a slow client) pushes the
+    // rest back instead of bursting to catch up. A zero interval means as fast as possible.
+    let timer = (!interval.is_zero()).then(|| {
+        let mut timer = tokio::time::interval(interval);
+        timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        timer
+    });
+    let events = stream::unfold(
+        (ids, timer),
+        |(mut ids, mut timer): (RangeInclusive<u64>, Option<Interval>)| async move {
+            let n = ids.next()?;
+            if let Some(timer) = timer.as_mut() {
+                timer.tick().await;
+            }
+            // The timestamp is taken after the tick, so it says when the event was really sent.
+            Some((Ok(ticker_event(n, body::unix_ms())), (ids, timer)))
+        },
+    );
+    Ok(body::streaming(&state, SSE, events.boxed()))
+}
+
+fn ticker_event(n: u64, timestamp: u128) -> Bytes {
+    let mut buf = Vec::with_capacity(80);
+    buf.extend_from_slice(b"id: ");
+    push_u64(&mut buf, n);
+    buf.extend_from_slice(b"\nevent: message\ndata: {\"count\":");
+    push_u64(&mut buf, n);
+    buf.extend_from_slice(b",\"timestamp\":");
+    buf.extend_from_slice(itoa::Buffer::new().format(timestamp).as_bytes());
+    buf.extend_from_slice(b"}\n\n");
+    Bytes::from(buf)
+}
+
+/// `id: n` + `data: {"n":n}`, the event of the resume and retry endpoints.
+fn numbered_event(n: u64) -> Bytes {
+    let mut buf = Vec::with_capacity(32);
+    buf.extend_from_slice(b"id: ");
+    push_u64(&mut buf, n);
+    buf.extend_from_slice(b"\ndata: {\"n\":");
+    push_u64(&mut buf, n);
+    buf.extend_from_slice(b"}\n\n");
+    Bytes::from(buf)
+}
+
+/// `GET /sse/resume?drop_after=3&last=6[&retry=ms][&after=k]`: without `Last-Event-ID`, ids
+/// 1..=drop_after and then the connection is dropped; with `Last-Event-ID: k`, ids k+1..=last
+/// and a clean end.
+pub async fn resume(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): QueryPairs,
+) -> Result<Response, BadRequest> {
+    let params = Params::new(query, &["drop_after", "last", "retry", "after"])?;
+    let drop_after = params.u64("drop_after", 3)?;
+    let last = params.u64("last", 6)?;
+    let retry = params.opt_u64("retry")?;
+    let resumed = resume_after(&headers, &params)?;
+
+    let retry = stream::iter(retry.map(|ms| Ok(Bytes::from(format!("retry: {ms}\n")))));
+    let chunks = match resumed {
+        None => retry
+            .chain(stream::iter(
+                (1..=drop_after).map(|n| Ok(numbered_event(n))),
+            ))
+            .chain(body::abort(
+                "demo: dropping the connection, as /sse/resume does",
+            ))
+            .boxed(),
+        Some(k) => retry
+            .chain(stream::iter(
+                (k.saturating_add(1)..=last).map(|n| Ok(numbered_event(n))),
+            ))
+            .boxed(),
+    };
+    Ok(body::streaming(&state, SSE, chunks))
+}
+
+/// `GET /sse/retry?retry=500&count=2&client=default`: each connection gets `retry: <retry>` and
+/// one event, `data: {"n":n,"since_previous_ms":…}`, with n one past `Last-Event-ID` (1 when
+/// absent); once `Last-Event-ID` reaches `count`, `204 No Content` tells the client to stop.
+pub async fn retry(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): QueryPairs,
+) -> Result<Response, BadRequest> {
+    let params = Params::new(query, &["retry", "count", "client", "after"])?;
+    let retry = params.u64("retry", 500)?;
+    let count = params.u64("count", 2)?;
+    let client = params.str("client", "default");
+    let resumed = resume_after(&headers, &params)?;
+    let since_previous = remember_connection(&state, client, resumed.is_some());
+
+    let n = match resumed {
+        Some(k) if k >= count => return Ok(StatusCode::NO_CONTENT.into_response()),
+        Some(k) => k + 1,
+        None => 1,
+    };
+    let since = since_previous.map_or_else(|| "null".to_owned(), |d| d.as_millis().to_string());
+    let event =
+        format!("retry: {retry}\nid: {n}\ndata: {{\"n\":{n},\"since_previous_ms\":{since}}}\n\n");
+    let chunks = stream::once(async move { Ok(Bytes::from(event)) });
+    Ok(body::streaming(&state, SSE, chunks.boxed()))
+}
+
+/// Records this connection of `client` and returns the time since its previous one. A first
+/// connection (no `Last-Event-ID`) starts afresh, so a run is not measured against an earlier
+/// run that used the same client name.
+fn remember_connection(state: &AppState, client: &str, reconnect: bool) -> Option<Duration> {
+    let now = Instant::now();
+    // A poisoned lock only means another request panicked mid-update; the map of instants is
+    // still usable.
+    let mut clients = state
+        .retry_clients
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let previous = clients.get(client).copied().filter(|_| reconnect);
+    if !clients.contains_key(client) && clients.len() >= MAX_RETRY_CLIENTS {
+        forget_oldest(&mut clients);
+    }
+    clients.insert(client.to_owned(), now);
+    previous.map(|at| now.duration_since(at))
+}
+
+fn forget_oldest(clients: &mut HashMap<String, Instant>) {
+    let oldest = clients
+        .iter()
+        .min_by_key(|(_, at)| **at)
+        .map(|(name, _)| name.clone());
+    if let Some(name) = oldest {
+        clients.remove(&name);
+    }
+}
+
+/// `GET /sse/long?count=1000&size=1024`: `id: n` + `data: {"seq":n,"payload":"xx…"}` where the
+/// data line is `size` bytes (or as short as it can be), as fast as possible.
+pub async fn long(
+    State(state): State<AppState>,
+    Query(query): QueryPairs,
+) -> Result<Response, BadRequest> {
+    let params = Params::new(query, &["count", "size"])?;
+    let count = params.u64("count", 1000)?;
+    let size = params.u64_at_most("size", 1024, MAX_EVENT_SIZE)? as usize;
+    let chunks = batched(1..=count, move |buf, n| {
+        write_padded_event(buf, n, "payload", size);
+    });
+    Ok(body::streaming(&state, SSE, chunks))
+}
+
+/// `GET /sse/flood?count=1000000&size=0`: `id: n` + `data: {"seq":n}` (with a `"pad"` field
+/// making the data line `size` bytes when size > 0), for the throughput benchmark.
+pub async fn flood(
+    State(state): State<AppState>,
+    Query(query): QueryPairs,
+) -> Result<Response, BadRequest> {
+    let params = Params::new(query, &["count", "size"])?;
+    let count = params.u64("count", 1_000_000)?;
+    let size = params.u64_at_most("size", 0, MAX_EVENT_SIZE)? as usize;
+    let chunks = batched(1..=count, move |buf, n| {
+        if size == 0 {
+            buf.extend_from_slice(b"id: ");
+            push_u64(buf, n);
+            buf.extend_from_slice(b"\ndata: {\"seq\":");
+            push_u64(buf, n);
+            buf.extend_from_slice(b"}\n\n");
+        } else {
+            write_padded_event(buf, n, "pad", size);
+        }
+    });
+    Ok(body::streaming(&state, SSE, chunks))
+}
+
+/// `id: n` + `data: {"seq":n,"<field>":"xx…"}` with the data line padded to `size` bytes.
+fn write_padded_event(buf: &mut Vec<u8>, n: u64, field: &str, size: usize) {
+    buf.extend_from_slice(b"id: ");
+    push_u64(buf, n);
+    buf.push(b'\n');
+    let line_start = buf.len();
+    buf.extend_from_slice(b"data: {\"seq\":");
+    push_u64(buf, n);
+    buf.extend_from_slice(b",\"");
+    buf.extend_from_slice(field.as_bytes());
+    buf.extend_from_slice(b"\":\"");
+    let closing = b"\"}";
+    let used = buf.len() - line_start + closing.len();
+    push_xs(buf, size.saturating_sub(used));
+    buf.extend_from_slice(closing);
+    buf.extend_from_slice(b"\n\n");
+}
+
+/// Formats events `ids` into buffers of about [`PIECE`] bytes, one buffer per body frame.
+/// Batching is what makes the flood fast: a frame per event would cost a chunk header, a
+/// syscall's share and an allocation for every 30 bytes.
+fn batched<F>(mut ids: RangeInclusive<u64>, mut write: F) -> body::Chunks
+where
+    F: FnMut(&mut Vec<u8>, u64) + Send + 'static,
+{
+    let batches = std::iter::from_fn(move || {
+        let mut buf = Vec::with_capacity(PIECE + 128);
+        while buf.len() < PIECE {
+            match ids.next() {
+                Some(n) => write(&mut buf, n),
+                None => break,
+            }
+        }
+        (!buf.is_empty()).then(|| Ok(Bytes::from(buf)))
+    });
+    stream::iter(batches).boxed()
+}
+
+/// `GET /sse/empty`: SSE headers, then a clean close with no events.
+pub async fn empty(
+    State(state): State<AppState>,
+    Query(query): QueryPairs,
+) -> Result<Response, BadRequest> {
+    Params::new(query, &[])?;
+    Ok(body::streaming(&state, SSE, stream::empty().boxed()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padded_event_lines_have_the_asked_size() {
+        for size in [0, 10, 40, 1024, 100_000] {
+            let mut buf = Vec::new();
+            write_padded_event(&mut buf, 12345, "payload", size);
+            let text = String::from_utf8(buf).unwrap();
+            let line = text.lines().nth(1).unwrap();
+            assert!(line.starts_with("data: {\"seq\":12345,\"payload\":\""));
+            assert_eq!(
+                line.len(),
+                size.max(r#"data: {"seq":12345,"payload":""}"#.len())
+            );
+            assert!(text.starts_with("id: 12345\n") && text.ends_with("\"}\n\n"));
+        }
+    }
+
+    #[test]
+    fn ticker_event_bytes() {
+        assert_eq!(
+            &ticker_event(3, 1_700_000_000_123)[..],
+            b"id: 3\nevent: message\ndata: {\"count\":3,\"timestamp\":1700000000123}\n\n"
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! Counts of streaming responses — open, finished, and dropped by the client — served by
+//! `GET /stats` so that a spec can check the server is healthy after a client aborts.
+//!
+//! The counting lives in [`Tracked`], a wrapper around a response body stream. Hyper drops the
+//! body when the response ends *or* when the client goes away, so the wrapper's `Drop` is the one
+//! place that sees every stream's fate: if the inner stream had reached its end, it finished;
+//! otherwise the client left early.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use axum::Json;
+use axum::extract::State;
+use bytes::Bytes;
+use futures_util::Stream;
+use serde::Serialize;
+
+use super::AppState;
+use super::body::Chunks;
+
+/// Shared counters; one set per router.
+#[derive(Debug, Default)]
+pub struct Stats {
+    active: AtomicU64,
+    completed: AtomicU64,
+    cancelled: AtomicU64,
+}
+
+/// The `/stats` body.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Snapshot {
+    pub active_streams: u64,
+    pub completed_streams: u64,
+    pub cancelled_streams: u64,
+}
+
+impl Stats {
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            active_streams: self.active.load(Ordering::Relaxed),
+            completed_streams: self.completed.load(Ordering::Relaxed),
+            cancelled_streams: self.cancelled.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// `GET /stats`.
+pub async fn handler(State(state): State<AppState>) -> Json<Snapshot> {
+    Json(state.stats.snapshot())
+}
+
+/// A body stream that is counted as active from creation until it ends or is dropped.
+pub struct Tracked {
+    inner: Chunks,
+    stats: Arc<Stats>,
+    finished: bool,
+}
+
+impl Tracked {
+    pub fn new(inner: Chunks, stats: Arc<Stats>) -> Tracked {
+        stats.active.fetch_add(1, Ordering::Relaxed);
+        Tracked {
+            inner,
+            stats,
+            finished: false,
+        }
+    }
+
+    /// Counts the stream as finished as soon as it ends, not when hyper gets round to dropping
+    /// it, so `/stats` is up to date the moment the client has seen the end.
+    fn finish(&mut self) {
+        if !self.finished {
+            self.finished = true;
+            self.stats.active.fetch_sub(1, Ordering::Relaxed);
+            self.stats.completed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Stream for Tracked {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.finished {
+            return Poll::Ready(None);
+        }
+        let item = self.inner.as_mut().poll_next(cx);
+        match &item {
+            // A deliberate abort (an error item) is the end the endpoint planned, not a
+            // cancellation by the client, so it counts as finished too.
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => self.finish(),
+            Poll::Ready(Some(Ok(_))) | Poll::Pending => {}
+        }
+        item
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.stats.active.fetch_sub(1, Ordering::Relaxed);
+            self.stats.cancelled.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::{StreamExt, stream};
+
+    fn chunks(n: usize) -> Chunks {
+        Box::pin(stream::iter(
+            (0..n)
+                .map(|_| Ok(Bytes::from_static(b"x")))
+                .collect::<Vec<_>>(),
+        ))
+    }
+
+    #[tokio::test]
+    async fn finished_and_dropped_streams_are_told_apart() {
+        let stats = Arc::new(Stats::default());
+        let mut whole = Tracked::new(chunks(2), stats.clone());
+        let partial = Tracked::new(chunks(2), stats.clone());
+        assert_eq!(stats.snapshot().active_streams, 2);
+        while whole.next().await.is_some() {}
+        drop(whole);
+        drop(partial);
+        assert_eq!(
+            stats.snapshot(),
+            Snapshot {
+                active_streams: 0,
+                completed_streams: 1,
+                cancelled_streams: 1
+            }
+        );
+    }
+}
