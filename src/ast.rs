@@ -1,6 +1,9 @@
 //! The syntax tree of a `.stream` file. Every node carries the span of the text it came from, so
 //! parse errors, check errors and test failures can all point at `file:line:col`.
 
+// Nodes are built once per spec file; the size difference between variants costs nothing.
+#![allow(clippy::large_enum_variant)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -230,7 +233,10 @@ pub enum EntryKind {
         body: Vec<Entry>,
     },
     /// `until <pattern> { … }`: repeat the body until an item matches the pattern.
-    Until { stop: ItemPattern, body: Vec<Entry> },
+    Until {
+        stop: ItemPattern,
+        body: Vec<Entry>,
+    },
     /// `any order { … }`: these items, in any order.
     AnyOrder(Vec<ItemLine>),
     /// `...`: any items, up to the next one that matches what follows.
@@ -443,7 +449,10 @@ pub enum JsonPatternKind {
         exact: bool,
     },
     /// Matches an array of exactly these items, or at least these when `open` (`[a, ...]`).
-    Array { items: Vec<JsonPattern>, open: bool },
+    Array {
+        items: Vec<JsonPattern>,
+        open: bool,
+    },
     Type(JsonType),
     Any,
     Regex(RegexLit),

@@ -19,7 +19,9 @@ pub fn check(spec: &Spec, known_vars: &HashSet<String>) -> Vec<Diagnostic> {
         known: known_vars.clone(),
     };
     checker.spec(spec);
-    checker.diagnostics.sort_by_key(|d| d.label.as_ref().map(|l| l.span.start));
+    checker
+        .diagnostics
+        .sort_by_key(|d| d.label.as_ref().map(|l| l.span.start));
     checker.diagnostics
 }
 
@@ -52,12 +54,19 @@ impl Checker {
             if seen_lets.iter().any(|l| l.value == binding.name.value) {
                 self.error(
                     binding.name.span,
-                    format!("variable `{}` is set twice in this file", binding.name.value),
+                    format!(
+                        "variable `{}` is set twice in this file",
+                        binding.name.value
+                    ),
                     "set again here",
                 );
             }
             seen_lets.push(&binding.name);
-            self.template_text(&binding.value.value, binding.value.span.start + 1, &HashSet::new());
+            self.template_text(
+                &binding.value.value,
+                binding.value.span.start + 1,
+                &HashSet::new(),
+            );
             self.known.insert(binding.name.value.clone());
         }
         if spec.tests.is_empty() {
@@ -87,7 +96,11 @@ impl Checker {
         if test.name.value.trim().is_empty() {
             self.error(test.name.span, "a test needs a name", "empty name");
         }
-        if !test.steps.iter().any(|s| matches!(s.kind, StepKind::Request(_))) {
+        if !test
+            .steps
+            .iter()
+            .any(|s| matches!(s.kind, StepKind::Request(_)))
+        {
             self.error(
                 test.name.span,
                 "this test sends no request",
@@ -121,7 +134,11 @@ impl Checker {
             StepKind::Header(header) => {
                 if self.needs_request(state, step.span, "`header`") && state.body_read_at.is_some()
                 {
-                    self.error(step.span, "`header` must come before the request's expectations", "the request was already sent");
+                    self.error(
+                        step.span,
+                        "`header` must come before the request's expectations",
+                        "the request was already sent",
+                    );
                 }
                 self.template(&header.value, &state.captures);
             }
@@ -155,7 +172,11 @@ impl Checker {
                     );
                 }
                 if duration.value.is_zero() {
-                    self.error(duration.span, "the timeout must be longer than zero", "zero");
+                    self.error(
+                        duration.span,
+                        "the timeout must be longer than zero",
+                        "zero",
+                    );
                 }
                 state.timeout_at = Some(step.span);
             }
@@ -284,7 +305,9 @@ impl Checker {
                     let followed = entries[index + 1..].iter().any(|e| {
                         !matches!(
                             e.kind,
-                            EntryKind::Ignore(_) | EntryKind::FirstWithin(_) | EntryKind::Control(_)
+                            EntryKind::Ignore(_)
+                                | EntryKind::FirstWithin(_)
+                                | EntryKind::Control(_)
                         )
                     });
                     if !followed {
@@ -294,7 +317,10 @@ impl Checker {
                             "nothing follows",
                         );
                     }
-                    if matches!(entries.get(index + 1).map(|e| &e.kind), Some(EntryKind::Skip)) {
+                    if matches!(
+                        entries.get(index + 1).map(|e| &e.kind),
+                        Some(EntryKind::Skip)
+                    ) {
                         self.error(entry.span, "`...` twice in a row", "one is enough");
                     }
                 }
@@ -315,16 +341,28 @@ impl Checker {
                 }
                 EntryKind::Ignore(pattern) => {
                     if !top {
-                        self.error(entry.span, "`ignore` applies to the whole block", "put it at the top of the block");
+                        self.error(
+                            entry.span,
+                            "`ignore` applies to the whole block",
+                            "put it at the top of the block",
+                        );
                     }
                     if has_capture(pattern) {
-                        self.error(entry.span, "an `ignore` pattern cannot capture", "ignored items are dropped");
+                        self.error(
+                            entry.span,
+                            "an `ignore` pattern cannot capture",
+                            "ignored items are dropped",
+                        );
                     }
                     self.pattern_vars(pattern, state);
                 }
                 EntryKind::FirstWithin(_) => {
                     if !top {
-                        self.error(entry.span, "`first within` applies to the whole block", "put it at the top of the block");
+                        self.error(
+                            entry.span,
+                            "`first within` applies to the whole block",
+                            "put it at the top of the block",
+                        );
                     }
                     if first_within.is_some() {
                         self.error(entry.span, "`first within` is given twice", "keep one");
@@ -376,7 +414,12 @@ impl Checker {
         state.captures.extend(captured);
     }
 
-    fn text_matcher(&mut self, matcher: &TextMatcher, known: &HashSet<String>, captured: &mut Vec<String>) {
+    fn text_matcher(
+        &mut self,
+        matcher: &TextMatcher,
+        known: &HashSet<String>,
+        captured: &mut Vec<String>,
+    ) {
         if let TextMatcherKind::Exact(t) | TextMatcherKind::Contains(t) = &matcher.kind {
             self.template(t, known);
         }
@@ -401,10 +444,8 @@ impl Checker {
     fn json_vars(&mut self, pattern: &JsonPattern, captures: &HashSet<String>) {
         match &pattern.kind {
             JsonPatternKind::String(t) => self.template(t, captures),
-            JsonPatternKind::Var(name) => {
-                if !self.is_known(&name.value, captures) {
-                    self.unknown_var(&name.value, name.span, captures);
-                }
+            JsonPatternKind::Var(name) if !self.is_known(&name.value, captures) => {
+                self.unknown_var(&name.value, name.span, captures);
             }
             JsonPatternKind::Object { members, .. } => {
                 for (_, member) in members {
@@ -444,8 +485,11 @@ impl Checker {
             .chain(captures.iter())
             .map(String::as_str)
             .collect();
-        let mut diagnostic = Diagnostic::error(format!("variable `{name}` is not defined"))
-            .at(&self.file, span, "undefined variable");
+        let mut diagnostic = Diagnostic::error(format!("variable `{name}` is not defined")).at(
+            &self.file,
+            span,
+            "undefined variable",
+        );
         diagnostic = match did_you_mean(name, candidates.iter().copied()) {
             Some(suggestion) => diagnostic.help(format!("did you mean `{suggestion}`?")),
             None => diagnostic.help(format!(

@@ -154,7 +154,10 @@ mod tests {
 
     #[test]
     fn vars_need_a_name_and_an_equals_sign() {
-        assert_eq!(parse_var("base=http://x"), Ok(("base".into(), "http://x".into())));
+        assert_eq!(
+            parse_var("base=http://x"),
+            Ok(("base".into(), "http://x".into()))
+        );
         assert_eq!(parse_var("a=b=c"), Ok(("a".into(), "b=c".into())));
         assert!(parse_var("novalue").is_err());
         assert!(parse_var("1x=2").is_err());

@@ -37,8 +37,14 @@ pub struct Diff {
 
 /// An observed line on the right-hand side: an item, or how the stream ended.
 pub enum ObservedLine<'a> {
-    Item { item: &'a Item, text: String, at: Duration },
-    Terminal { text: String },
+    Item {
+        item: &'a Item,
+        text: String,
+        at: Duration,
+    },
+    Terminal {
+        text: String,
+    },
 }
 
 /// Builds the diff. `context` holds the last items matched before the failure, already rendered.
@@ -60,11 +66,9 @@ pub fn build(
             ObservedLine::Item { item, .. } => {
                 let view = ItemView::new(item);
                 (next_expected..expected.len()).find(|&k| {
-                    expected[k]
-                        .pattern
-                        .is_some_and(|pattern: &ItemPattern| {
-                            match_item(pattern, &view, &mut Vec::new()).is_ok()
-                        })
+                    expected[k].pattern.is_some_and(|pattern: &ItemPattern| {
+                        match_item(pattern, &view, &mut Vec::new()).is_ok()
+                    })
                 })
             }
             ObservedLine::Terminal { text } => (next_expected..expected.len())

@@ -24,7 +24,8 @@ pub struct Failure {
     /// Shown next to the caret.
     pub label: String,
     pub notes: Vec<String>,
-    pub diff: Option<Diff>,
+    /// Boxed: failures travel in `Result`s, which should stay small.
+    pub diff: Option<Box<Diff>>,
 }
 
 impl Failure {

@@ -65,13 +65,21 @@ pub fn env_vars() -> HashMap<String, String> {
 /// Finds, parses and checks every spec under `paths`; reports every problem found.
 pub fn load(paths: &[PathBuf], cli_vars: &[(String, String)]) -> Result<Project, LoadError> {
     let default = [PathBuf::from(".")];
-    let paths = if paths.is_empty() { &default[..] } else { paths };
-    let files = discover(paths)
-        .map_err(|message| LoadError::new(vec![Diagnostic::error(message)], exit_code::USAGE_ERROR))?;
+    let paths = if paths.is_empty() {
+        &default[..]
+    } else {
+        paths
+    };
+    let files = discover(paths).map_err(|message| {
+        LoadError::new(vec![Diagnostic::error(message)], exit_code::USAGE_ERROR)
+    })?;
     if files.is_empty() {
         let shown: Vec<String> = paths.iter().map(|p| format!("`{}`", p.display())).collect();
         return Err(LoadError::new(
-            vec![Diagnostic::error(format!("no .stream files found in {}", shown.join(", ")))],
+            vec![Diagnostic::error(format!(
+                "no .stream files found in {}",
+                shown.join(", ")
+            ))],
             exit_code::NO_TESTS,
         ));
     }
@@ -79,8 +87,15 @@ pub fn load(paths: &[PathBuf], cli_vars: &[(String, String)]) -> Result<Project,
     let mut grouped: BTreeMap<Option<PathBuf>, Vec<PathBuf>> = BTreeMap::new();
     for file in &files {
         let dir = file.parent().unwrap_or(Path::new("."));
-        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-        grouped.entry(config::find(dir)).or_default().push(file.clone());
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        grouped
+            .entry(config::find(dir))
+            .or_default()
+            .push(file.clone());
     }
     let mut diagnostics = Vec::new();
     let mut groups = Vec::new();

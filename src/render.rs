@@ -216,7 +216,11 @@ pub fn render_item_line(line: &ItemLine) -> String {
         );
     }
     if let Some(after) = &line.after {
-        let _ = write!(out, " after {}", crate::duration::format_duration(after.value));
+        let _ = write!(
+            out,
+            " after {}",
+            crate::duration::format_duration(after.value)
+        );
     }
     out
 }

@@ -23,7 +23,9 @@ pub fn decode(args: &DecodeArgs) -> i32 {
         },
         None => Box::new(std::io::stdin().lock()),
     };
-    let chunk_size = usize::try_from(args.chunk_size).unwrap_or(usize::MAX).min(1 << 24);
+    let chunk_size = usize::try_from(args.chunk_size)
+        .unwrap_or(usize::MAX)
+        .min(1 << 24);
     let stdout = std::io::stdout().lock();
     let mut out = BufWriter::new(stdout);
     let result = match args.format {

@@ -16,13 +16,14 @@ pub async fn demo(args: &DemoArgs) -> i32 {
         .map(|a| a.to_string())
         .unwrap_or_else(|_| args.listen.clone());
     println!("streamspec demo listening on http://{address}");
-    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(signal) => signal,
-        Err(error) => {
-            eprintln!("error: cannot watch for SIGTERM: {error}");
-            return exit_code::SETUP_FAILED;
-        }
-    };
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                eprintln!("error: cannot watch for SIGTERM: {error}");
+                return exit_code::SETUP_FAILED;
+            }
+        };
     tokio::select! {
         result = crate::demo::serve(listener) => match result {
             Ok(()) => exit_code::SUCCESS,

@@ -55,7 +55,10 @@ pub struct MatchFailure {
 #[derive(Debug, Clone, PartialEq)]
 pub enum FailureKind {
     /// The item did not match the expected pattern.
-    Mismatch { expected: String, mismatch: Mismatch },
+    Mismatch {
+        expected: String,
+        mismatch: Mismatch,
+    },
     /// In `any order`, the item matched none of the patterns still open.
     NoneInAnyOrder { open: Vec<String> },
     /// An item came where the stream should have ended (or dropped).
@@ -65,16 +68,27 @@ pub enum FailureKind {
     /// No item came before a timing bound ran out.
     NothingWithin { bound: String, waited: Duration },
     /// The stream ended (or dropped) while an item was still expected.
-    EndedEarly { terminal: Terminal, expected: String },
+    EndedEarly {
+        terminal: Terminal,
+        expected: String,
+    },
     /// The stream ended one way where the spec said the other.
-    WrongTerminal { expected: &'static str, terminal: Terminal },
+    WrongTerminal {
+        expected: &'static str,
+        terminal: Terminal,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FrameKind {
     Root,
-    Repeat { quantifier: Quantifier, iteration: u64 },
-    Until { iteration: u64 },
+    Repeat {
+        quantifier: Quantifier,
+        iteration: u64,
+    },
+    Until {
+        iteration: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -168,7 +182,11 @@ impl<'p> BlockMatcher<'p> {
         if self.consumed == 0
             && let Some((bound, span)) = self.first_within
         {
-            return Some((bound, span, format!("first within {}", format_duration(bound))));
+            return Some((
+                bound,
+                span,
+                format!("first within {}", format_duration(bound)),
+            ));
         }
         let line = self.next_required_line()?;
         let within = line.within.as_ref()?;
@@ -277,11 +295,12 @@ impl<'p> BlockMatcher<'p> {
                 FrameKind::Repeat {
                     quantifier,
                     iteration,
-                } if top.index == 0 && iteration >= quantifier.min => {
+                } if top.index == 0
+                    && iteration >= quantifier.min
+                    && self.trials.last() != Some(&depth) =>
+                {
                     // An optional iteration: enter it on trial.
-                    if self.trials.last() != Some(&depth) {
-                        self.trials.push(depth);
-                    }
+                    self.trials.push(depth);
                 }
                 FrameKind::Until { .. } if top.index == 0 => {
                     if let Some(EntryKind::Until { stop, .. }) = top.owner.map(|o| &o.kind) {
@@ -296,7 +315,10 @@ impl<'p> BlockMatcher<'p> {
                 }
                 _ => {}
             }
-            let top = self.stack.last_mut().unwrap_or_else(|| unreachable!("checked above"));
+            let top = self
+                .stack
+                .last_mut()
+                .unwrap_or_else(|| unreachable!("checked above"));
             let Some(entry) = top.entries.get(top.index) else {
                 // Only the root frame can be at its end here: the block is complete.
                 return Ok(Fed::Done);
@@ -357,33 +379,31 @@ impl<'p> BlockMatcher<'p> {
                         }
                     }
                 }
-                EntryKind::AnyOrder(lines) => {
-                    match self.feed_any_order(lines, view, captures) {
-                        Some(matched) => {
-                            if matched {
-                                self.check_first_within(at)?;
-                                let top = self.stack.last_mut().unwrap_or_else(|| unreachable!());
-                                top.index += 1;
-                                self.any_order = None;
-                                self.normalize();
-                            }
-                            return Ok(self.consumed_as(Fed::Matched(entry.span)));
+                EntryKind::AnyOrder(lines) => match self.feed_any_order(lines, view, captures) {
+                    Some(matched) => {
+                        if matched {
+                            self.check_first_within(at)?;
+                            let top = self.stack.last_mut().unwrap_or_else(|| unreachable!());
+                            top.index += 1;
+                            self.any_order = None;
+                            self.normalize();
                         }
-                        None => {
-                            if self.retreat_from_trial() {
-                                continue;
-                            }
-                            if self.skipping && self.any_order.is_none() {
-                                return Ok(self.consumed_as(Fed::Skipped));
-                            }
-                            let open = self.open_any_order(lines);
-                            return Err(MatchFailure {
-                                span: entry.span,
-                                kind: FailureKind::NoneInAnyOrder { open },
-                            });
-                        }
+                        return Ok(self.consumed_as(Fed::Matched(entry.span)));
                     }
-                }
+                    None => {
+                        if self.retreat_from_trial() {
+                            continue;
+                        }
+                        if self.skipping && self.any_order.is_none() {
+                            return Ok(self.consumed_as(Fed::Skipped));
+                        }
+                        let open = self.open_any_order(lines);
+                        return Err(MatchFailure {
+                            span: entry.span,
+                            kind: FailureKind::NoneInAnyOrder { open },
+                        });
+                    }
+                },
                 EntryKind::End | EntryKind::Dropped => {
                     if self.retreat_from_trial() {
                         continue;
@@ -543,7 +563,9 @@ impl<'p> BlockMatcher<'p> {
                 }
                 FrameKind::Until { .. } if top.index == 0 => {
                     let (span, expected) = match top.owner.map(|o| &o.kind) {
-                        Some(EntryKind::Until { stop, .. }) => (stop.span, render_item_pattern(stop)),
+                        Some(EntryKind::Until { stop, .. }) => {
+                            (stop.span, render_item_pattern(stop))
+                        }
                         _ => (Span::default(), String::new()),
                     };
                     return Err(MatchFailure {
@@ -634,7 +656,11 @@ impl<'p> BlockMatcher<'p> {
             {
                 let optional_boundary = is_top && frame.index == 0 && iteration >= quantifier.min;
                 if !optional_boundary {
-                    push_entries(&frame.entries[start.min(frame.entries.len())..], &mut out, limit);
+                    push_entries(
+                        &frame.entries[start.min(frame.entries.len())..],
+                        &mut out,
+                        limit,
+                    );
                     let left = quantifier.min.saturating_sub(iteration + 1);
                     for _ in 0..left {
                         if out.len() >= limit {
@@ -644,7 +670,11 @@ impl<'p> BlockMatcher<'p> {
                     }
                 }
             } else if let (FrameKind::Until { .. }, Some(owner)) = (frame.kind, frame.owner) {
-                push_entries(&frame.entries[start.min(frame.entries.len())..], &mut out, limit);
+                push_entries(
+                    &frame.entries[start.min(frame.entries.len())..],
+                    &mut out,
+                    limit,
+                );
                 if let EntryKind::Until { stop, .. } = &owner.kind {
                     out.push(Expected {
                         text: render_item_pattern(stop),

@@ -17,7 +17,9 @@ use crate::ast::*;
 use crate::diff::{self, DiffLine, Tag};
 use crate::duration::format_duration;
 use crate::outcome::{Failure, TestOutcome};
-use crate::pattern::{ItemView, Mismatch, format_number, match_item, match_json, render_value_short};
+use crate::pattern::{
+    ItemView, Mismatch, format_number, match_item, match_json, render_value_short,
+};
 use crate::render::{quote, render_item, render_item_pattern, render_json_pattern, render_regex};
 use crate::source::Span;
 use crate::transport::http::{ChunkRead, HttpClient, HttpRequest, HttpResponse, SendError, send};
@@ -196,7 +198,9 @@ impl TestRun<'_> {
                 span,
                 "waiting for the response to this request",
             )
-            .note(format!("the server at {url} accepted nothing, or sent no response head"))),
+            .note(format!(
+                "the server at {url} accepted nothing, or sent no response head"
+            ))),
             Err(SendError::Failed(reason)) => Err(Failure::error(
                 format!("request failed: {reason}"),
                 span,
@@ -227,7 +231,11 @@ impl TestRun<'_> {
         let mut headers = Vec::new();
         for header in &exchange.headers {
             let name = HeaderName::from_bytes(header.name.value.as_bytes()).map_err(|_| {
-                Failure::error("invalid header name", header.name.span, "not a valid header name")
+                Failure::error(
+                    "invalid header name",
+                    header.name.span,
+                    "not a valid header name",
+                )
             })?;
             let value_text = self.scope.resolve(&header.value)?;
             let value = HeaderValue::from_str(&value_text).map_err(|_| {
@@ -287,7 +295,10 @@ impl TestRun<'_> {
                 };
                 let excerpt = self.body_excerpt().await;
                 let mut failure = Failure::assertion(
-                    format!("expected status {expected}, got {}", describe_status(status)),
+                    format!(
+                        "expected status {expected}, got {}",
+                        describe_status(status)
+                    ),
                     pattern.span,
                     format!("the server answered {}", status.as_u16()),
                 );
@@ -393,7 +404,12 @@ impl TestRun<'_> {
             return Ok(());
         };
         let content_type = response.content_type().unwrap_or("").to_ascii_lowercase();
-        let media_type = content_type.split(';').next().unwrap_or("").trim().to_string();
+        let media_type = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
         let accepted: &[&str] = match kind.value {
             StreamKind::Sse => &["text/event-stream"],
             StreamKind::Ndjson => &[
@@ -441,7 +457,7 @@ impl TestRun<'_> {
             HeaderCheck::Absent => (values.is_empty(), "no such header".to_string()),
             HeaderCheck::Equals(template) => {
                 let want = self.scope.resolve(template)?;
-                (values.iter().any(|v| *v == want), format!("== {}", quote(&want)))
+                (values.contains(&want), format!("== {}", quote(&want)))
             }
             HeaderCheck::NotEquals(template) => {
                 let want = self.scope.resolve(template)?;
@@ -474,7 +490,9 @@ impl TestRun<'_> {
 
     /// The first bytes of the body, to show with a wrong status; read briefly, never waited on.
     async fn body_excerpt(&mut self) -> Option<String> {
-        let deadline = self.deadline.min(Instant::now() + Duration::from_millis(200));
+        let deadline = self
+            .deadline
+            .min(Instant::now() + Duration::from_millis(200));
         let exchange = self.exchange.as_mut()?;
         let response = exchange.response.as_mut()?;
         let mut bytes = Vec::new();
@@ -491,7 +509,11 @@ impl TestRun<'_> {
         }
         let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
         let text = text.trim_end().replace('\n', "\\n");
-        Some(if bytes.len() > 300 { format!("{text}…") } else { text })
+        Some(if bytes.len() > 300 {
+            format!("{text}…")
+        } else {
+            text
+        })
     }
 
     async fn check_whole_body(&mut self, body: &WholeBody, span: Span) -> Result<(), Failure> {
@@ -574,9 +596,12 @@ impl TestRun<'_> {
         match match_item(&pattern, &ItemView::new(&item), &mut captures) {
             Ok(()) => self.scope.commit(&mut captures, span),
             Err(mismatch) => {
-                let mut failure =
-                    Failure::assertion("the body does not match", pattern.span, mismatch.to_string());
-                failure.diff = Some(diff::Diff {
+                let mut failure = Failure::assertion(
+                    "the body does not match",
+                    pattern.span,
+                    mismatch.to_string(),
+                );
+                failure.diff = Some(Box::new(diff::Diff {
                     omitted_before: 0,
                     lines: vec![
                         DiffLine {
@@ -591,7 +616,7 @@ impl TestRun<'_> {
                         },
                     ],
                     cut_short: false,
-                });
+                }));
                 Err(failure)
             }
         }
@@ -619,7 +644,10 @@ impl TestRun<'_> {
                 Ok(())
             } else {
                 Err(Failure::assertion(
-                    format!("expected {what} {}, got {value}", crate::render::render_num_cond(&cond.value)),
+                    format!(
+                        "expected {what} {}, got {value}",
+                        crate::render::render_num_cond(&cond.value)
+                    ),
                     cond.span,
                     format!("{what} was {value}"),
                 ))
@@ -630,7 +658,11 @@ impl TestRun<'_> {
                 Ok(())
             } else {
                 Err(Failure::assertion(
-                    format!("expected {what} {}, measured {}", describe_duration_cond(&cond.value), format_duration(value)),
+                    format!(
+                        "expected {what} {}, measured {}",
+                        describe_duration_cond(&cond.value),
+                        format_duration(value)
+                    ),
                     cond.span,
                     format!("{what} was {}", format_duration(value)),
                 ))
@@ -722,18 +754,27 @@ fn check_value(check: &ValueCheck, value: &Value) -> Result<(), Mismatch> {
             .map_err(|m| Mismatch::new(render_json_pattern(pattern), m.found)),
         ValueCheckKind::NotMatches(pattern) => {
             if match_json(pattern, value, &mut Vec::new()).is_ok() {
-                Err(Mismatch::new(format!("not {}", render_json_pattern(pattern)), found))
+                Err(Mismatch::new(
+                    format!("not {}", render_json_pattern(pattern)),
+                    found,
+                ))
             } else {
                 Ok(())
             }
         }
         ValueCheckKind::Regex(regex) => match value {
             Value::String(text) if regex.regex.is_match(text) => Ok(()),
-            _ => Err(Mismatch::new(format!("a string matching {}", render_regex(regex)), found)),
+            _ => Err(Mismatch::new(
+                format!("a string matching {}", render_regex(regex)),
+                found,
+            )),
         },
         ValueCheckKind::Contains(template) => match value {
             Value::String(text) if text.contains(template.text.as_str()) => Ok(()),
-            _ => Err(Mismatch::new(format!("a string containing {}", quote(&template.text)), found)),
+            _ => Err(Mismatch::new(
+                format!("a string containing {}", quote(&template.text)),
+                found,
+            )),
         },
         ValueCheckKind::Number(cond) => match value.as_f64() {
             Some(n) if cond.holds(n) => Ok(()),

@@ -61,7 +61,9 @@ impl StreamStats {
         let gaps = &mut self.gaps;
         if let Some(last) = gaps.last_at {
             let gap = at.saturating_sub(last);
-            let _ = gaps.histogram.record(gap.as_micros().min(u64::MAX as u128) as u64);
+            let _ = gaps
+                .histogram
+                .record(gap.as_micros().min(u64::MAX as u128) as u64);
             gaps.sum += gap;
             gaps.min = Some(gaps.min.map_or(gap, |min| min.min(gap)));
             gaps.max = gaps.max.max(gap);
@@ -106,7 +108,10 @@ mod tests {
         assert_eq!(stats.first_item, Some(Duration::from_millis(10)));
         assert_eq!(stats.gap(GapStat::Min), Some(Duration::from_millis(100)));
         assert_eq!(stats.gap(GapStat::Max), Some(Duration::from_millis(120)));
-        assert_eq!(stats.gap(GapStat::Mean), Some(Duration::from_micros(106_666)));
+        assert_eq!(
+            stats.gap(GapStat::Mean),
+            Some(Duration::from_micros(106_666))
+        );
         let p50 = stats.gap(GapStat::P50).unwrap_or_default();
         assert!(p50 >= Duration::from_millis(99) && p50 <= Duration::from_millis(101));
     }

@@ -92,7 +92,11 @@ impl Reader<'_> {
                 }
                 ChunkRead::Failed(reason) => {
                     self.ended = true;
-                    let leftover = self.decoder.finish().map(|l| l.discarded_bytes).unwrap_or(0);
+                    let leftover = self
+                        .decoder
+                        .finish()
+                        .map(|l| l.discarded_bytes)
+                        .unwrap_or(0);
                     let reason = if leftover > 0 {
                         format!("{reason}; {leftover} bytes of an unfinished item were discarded")
                     } else {
@@ -203,10 +207,15 @@ impl StreamRun<'_> {
                             stats.record_item(at);
                             drop(view);
                             let first = Some((item, at));
-                            break Err(
-                                failure_with_diff(failure, &matcher, &mut reader, context, first, deadline)
-                                    .await,
-                            );
+                            break Err(failure_with_diff(
+                                failure,
+                                &matcher,
+                                &mut reader,
+                                context,
+                                first,
+                                deadline,
+                            )
+                            .await);
                         }
                     }
                 }
@@ -250,7 +259,7 @@ impl StreamRun<'_> {
                         "the stream neither sent a matching item nor ended; raise the limit with `timeout` in the test or `--timeout`".to_string(),
                     );
                     let diff = build_diff(&matcher, context, &[], true);
-                    failure.diff = Some(diff);
+                    failure.diff = Some(Box::new(diff));
                     break Err(failure);
                 }
             }
@@ -388,7 +397,6 @@ fn render_failure(
         span: Some(failure.span),
         label,
         notes: Vec::new(),
-        diff: Some(diff),
+        diff: Some(Box::new(diff)),
     }
 }
-

@@ -69,7 +69,11 @@ impl Scope {
     }
 
     /// Keeps captured values; fails when one capture outgrows its bound.
-    pub fn commit(&mut self, captures: &mut Vec<(String, Value)>, span: Span) -> Result<(), Failure> {
+    pub fn commit(
+        &mut self,
+        captures: &mut Vec<(String, Value)>,
+        span: Span,
+    ) -> Result<(), Failure> {
         for (name, value) in captures.drain(..) {
             let values = self.captures.entry(name.clone()).or_default();
             if values.len() >= MAX_CAPTURED_VALUES {

@@ -32,7 +32,9 @@ fn match_kind(
         (JsonPatternKind::Any, _) => true,
         (JsonPatternKind::Null, Value::Null) => true,
         (JsonPatternKind::Bool(expected), Value::Bool(actual)) => expected == actual,
-        (JsonPatternKind::Number(expected), Value::Number(actual)) => numbers_equal(expected, actual),
+        (JsonPatternKind::Number(expected), Value::Number(actual)) => {
+            numbers_equal(expected, actual)
+        }
         (JsonPatternKind::String(expected), Value::String(actual)) => expected.text == *actual,
         (JsonPatternKind::Literal(expected), actual) => expected == actual,
         (JsonPatternKind::Type(kind), actual) => type_matches(*kind, actual),
@@ -50,11 +52,8 @@ fn match_kind(
                     Some(actual) => match_json(member, actual, captures)
                         .map_err(|m| m.within(&key_segment(&key.value)))?,
                     None => {
-                        return Err(Mismatch::new(
-                            render_json_pattern(member),
-                            "no such key",
-                        )
-                        .within(&key_segment(&key.value)));
+                        return Err(Mismatch::new(render_json_pattern(member), "no such key")
+                            .within(&key_segment(&key.value)));
                     }
                 }
             }
@@ -96,7 +95,11 @@ fn match_kind(
         (JsonPatternKind::Var(_), _) => false,
         _ => false,
     };
-    if ok { Ok(()) } else { Err(mismatch(pattern, value)) }
+    if ok {
+        Ok(())
+    } else {
+        Err(mismatch(pattern, value))
+    }
 }
 
 fn key_segment(key: &str) -> String {
@@ -138,7 +141,10 @@ fn type_matches(kind: JsonType, value: &Value) -> bool {
 pub fn render_value_short(value: &Value) -> String {
     const LIMIT: usize = 80;
     let text = match value {
-        Value::Number(n) => n.as_f64().map(format_number).unwrap_or_else(|| n.to_string()),
+        Value::Number(n) => n
+            .as_f64()
+            .map(format_number)
+            .unwrap_or_else(|| n.to_string()),
         _ => value.to_string(),
     };
     if text.chars().count() > LIMIT {

@@ -82,9 +82,8 @@ impl<'a> ItemView<'a> {
                 .get_or_init(|| match self.item {
                     Item::Sse(event) => serde_json::from_str(&event.data)
                         .map_err(|e| format!("data that is not JSON ({e})")),
-                    Item::Line(line) => {
-                        serde_json::from_str(line).map_err(|e| format!("text that is not JSON ({e})"))
-                    }
+                    Item::Line(line) => serde_json::from_str(line)
+                        .map_err(|e| format!("text that is not JSON ({e})")),
                     Item::Chunk(_) | Item::Json(_) => Err("a chunk, which is not JSON".to_string()),
                 })
                 .as_ref()
@@ -137,16 +136,12 @@ fn match_item_inner(
                 match event.retry {
                     Some(ms) if retry.value.holds(ms as f64) => {}
                     Some(ms) => {
-                        return Err(
-                            Mismatch::new(describe_num(&retry.value), ms.to_string()).within("retry")
-                        );
+                        return Err(Mismatch::new(describe_num(&retry.value), ms.to_string())
+                            .within("retry"));
                     }
                     None => {
-                        return Err(Mismatch::new(
-                            describe_num(&retry.value),
-                            "no retry field",
-                        )
-                        .within("retry"));
+                        return Err(Mismatch::new(describe_num(&retry.value), "no retry field")
+                            .within("retry"));
                     }
                 }
             }
@@ -184,10 +179,11 @@ fn match_item_inner(
             if let Some(size) = &text.size
                 && !size.value.holds(bytes.len() as f64)
             {
-                return Err(
-                    Mismatch::new(describe_num(&size.value), format!("{} bytes", bytes.len()))
-                        .within("size"),
-                );
+                return Err(Mismatch::new(
+                    describe_num(&size.value),
+                    format!("{} bytes", bytes.len()),
+                )
+                .within("size"));
             }
             Ok(())
         }

@@ -8,7 +8,11 @@ use crate::ast::{PathAssert, PathCheck};
 use crate::render::{quote, render_json_pattern, render_regex};
 
 /// Runs the query; a query selecting one value checks that value, several check them as an array.
-pub fn check(assertion: &PathAssert, root: &Value, captures: &mut Captures) -> Result<(), Mismatch> {
+pub fn check(
+    assertion: &PathAssert,
+    root: &Value,
+    captures: &mut Captures,
+) -> Result<(), Mismatch> {
     let at = |m: Mismatch| m.within(&assertion.path.value);
     let found: Vec<&Value> = jsonpath_rust::query::js_path_process(&assertion.query, root)
         .map(|refs| refs.into_iter().map(|r| r.val()).collect())
@@ -56,7 +60,10 @@ pub fn check(assertion: &PathAssert, root: &Value, captures: &mut Captures) -> R
         {
             Ok(())
         }
-        (check, Some(value)) => Err(at(Mismatch::new(describe(check), render_value_short(&value)))),
+        (check, Some(value)) => Err(at(Mismatch::new(
+            describe(check),
+            render_value_short(&value),
+        ))),
     }
 }
 
@@ -66,7 +73,9 @@ fn describe(check: &PathCheck) -> String {
         PathCheck::NotMatches(pattern) => format!("not {}", render_json_pattern(pattern)),
         PathCheck::Regex(regex) => format!("a string matching {}", render_regex(regex)),
         PathCheck::Contains(needle) => format!("a string containing {}", quote(&needle.text)),
-        PathCheck::Compare(op, bound) => format!("a number {} {}", op.symbol(), format_number(*bound)),
+        PathCheck::Compare(op, bound) => {
+            format!("a number {} {}", op.symbol(), format_number(*bound))
+        }
         PathCheck::Exists => "a value".to_string(),
         PathCheck::Absent => "nothing".to_string(),
     }

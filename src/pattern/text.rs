@@ -7,7 +7,11 @@ use crate::ast::{TextMatcher, TextMatcherKind};
 use crate::render::{quote, render_regex};
 
 /// Matches text; a capture takes the whole text, or a regex's first group when it has one.
-pub fn match_text(matcher: &TextMatcher, text: &str, captures: &mut Captures) -> Result<(), Mismatch> {
+pub fn match_text(
+    matcher: &TextMatcher,
+    text: &str,
+    captures: &mut Captures,
+) -> Result<(), Mismatch> {
     let captured: Option<&str> = match &matcher.kind {
         TextMatcherKind::Any => Some(text),
         TextMatcherKind::Exact(expected) => (expected.text == text).then_some(text),

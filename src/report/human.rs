@@ -112,7 +112,12 @@ pub fn render_failure(outcome: &TestOutcome, palette: &Palette) -> String {
             .map(|span| outcome.file.line_col(span.start).line.to_string().len())
             .unwrap_or(1);
         if failure.notes.is_empty() && failure.span.is_some() {
-            out.push_str(&format!("{} {}|{}\n", " ".repeat(gutter), palette.dim.render(), palette.dim.render_reset()));
+            out.push_str(&format!(
+                "{} {}|{}\n",
+                " ".repeat(gutter),
+                palette.dim.render(),
+                palette.dim.render_reset()
+            ));
         }
         out.push_str(&render_diff(diff, gutter, palette));
     }

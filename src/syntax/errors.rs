@@ -19,7 +19,9 @@ const EXPECTATION_KEYWORDS: &[&str] = &[
 fn describe(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::file => "`test` or `let`",
-        Rule::step => "a step: a request such as `GET <url>`, `header`, `body`, `expect` or `timeout`",
+        Rule::step => {
+            "a step: a request such as `GET <url>`, `header`, `body`, `expect` or `timeout`"
+        }
         Rule::block_entry => "an item pattern, `...`, `end`, `N times { … }` or `}`",
         Rule::item_pattern | Rule::json_pattern => "a pattern",
         Rule::expect_header | Rule::header_name => "a header name",
@@ -182,14 +184,23 @@ pub fn syntax_error(file: &Arc<SourceFile>, error: &Error<Rule>) -> Diagnostic {
         )
     });
     let (message, label) = match (&word, suggestion) {
-        (Some(word), Some(_)) => (format!("unknown keyword `{word}`"), format!("expected {expected}")),
-        _ => (format!("expected {expected}, found {found}"), format!("expected {expected}")),
+        (Some(word), Some(_)) => (
+            format!("unknown keyword `{word}`"),
+            format!("expected {expected}"),
+        ),
+        _ => (
+            format!("expected {expected}, found {found}"),
+            format!("expected {expected}"),
+        ),
     };
-    let label = if label.len() > 60 { String::new() } else { label };
+    let label = if label.len() > 60 {
+        String::new()
+    } else {
+        label
+    };
     let mut diagnostic = Diagnostic::error(message).at(file, found_span, label);
     if let Some(keyword) = suggestion {
         diagnostic = diagnostic.help(format!("did you mean `{keyword}`?"));
     }
     diagnostic
 }
-

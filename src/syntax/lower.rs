@@ -97,7 +97,10 @@ impl Lowerer {
     fn let_decl(&mut self, pair: Pair<'_, Rule>) -> Let {
         let span = span(&pair);
         let mut parts = inner(pair);
-        let name = parts.next().map(|p| self.ident(p)).unwrap_or_default_ident();
+        let name = parts
+            .next()
+            .map(|p| self.ident(p))
+            .unwrap_or_default_ident();
         let value_pair = parts.next().and_then(|p| p.into_inner().next());
         let value = match value_pair {
             Some(p) if p.as_rule() == Rule::string => {
@@ -173,7 +176,11 @@ impl Lowerer {
         match pair.as_str().parse::<u64>() {
             Ok(value) => value,
             Err(_) => {
-                self.error(span(&pair), "number too large", "at most 18446744073709551615");
+                self.error(
+                    span(&pair),
+                    "number too large",
+                    "at most 18446744073709551615",
+                );
                 0
             }
         }
@@ -542,7 +549,11 @@ impl Lowerer {
         if let (Some(lo), Some(hi)) = (lo, hi)
             && lo > hi
         {
-            self.error(span, "empty range", "the lower bound is above the upper one");
+            self.error(
+                span,
+                "empty range",
+                "the lower bound is above the upper one",
+            );
         }
         NumCond::Range(lo, hi)
     }
@@ -559,7 +570,11 @@ impl Lowerer {
                 let lo = self.duration(lo.clone()).value;
                 let hi = self.duration(hi.clone()).value;
                 if lo > hi {
-                    self.error(span, "empty range", "the lower bound is above the upper one");
+                    self.error(
+                        span,
+                        "empty range",
+                        "the lower bound is above the upper one",
+                    );
                 }
                 DurationCond::Range(lo, hi)
             }
@@ -685,7 +700,11 @@ impl Lowerer {
             },
         };
         if quantifier.max.is_some_and(|max| max < quantifier.min) {
-            self.error(span, "empty range", "the lower bound is above the upper one");
+            self.error(
+                span,
+                "empty range",
+                "the lower bound is above the upper one",
+            );
         }
         if quantifier.max == Some(0) {
             self.error(span, "a repetition of zero times", "expects nothing");
@@ -866,7 +885,11 @@ impl Lowerer {
         if is_json {
             let pattern = self.json_pattern(parts.next()?);
             if !allow_json {
-                self.error(span, "`json` fits only `data:`", "ids and event types are text");
+                self.error(
+                    span,
+                    "`json` fits only `data:`",
+                    "ids and event types are text",
+                );
                 return None;
             }
             return Some(DataMatcher::Json(pattern));
@@ -1034,7 +1057,11 @@ impl Lowerer {
         let query = match jsonpath_rust::parser::parse_json_path(&path_text) {
             Ok(query) => query,
             Err(error) => {
-                self.error(path_span, "invalid JSONPath", first_line(&error.to_string()));
+                self.error(
+                    path_span,
+                    "invalid JSONPath",
+                    first_line(&error.to_string()),
+                );
                 jsonpath_rust::parser::parse_json_path("$")
                     .unwrap_or_else(|_| unreachable!("`$` is a valid JSONPath"))
             }

@@ -21,7 +21,11 @@ pub enum FrameError {
     /// A line that should be text was not valid UTF-8; `line` is 1-based within the stream.
     InvalidUtf8 { line: u64 },
     /// An NDJSON line that is not one JSON value.
-    InvalidJson { line: u64, error: String, text: String },
+    InvalidJson {
+        line: u64,
+        error: String,
+        text: String,
+    },
 }
 
 impl fmt::Display for FrameError {
