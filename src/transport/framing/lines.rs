@@ -111,6 +111,7 @@ impl LineSplitter {
     }
 
     /// The next complete line, or `Ok(None)` when more bytes are needed.
+    #[inline]
     pub fn next_line(&mut self) -> Result<Option<Line<'_>>, FrameError> {
         if let Some(error) = &self.error {
             return Err(error.clone());
@@ -235,6 +236,7 @@ impl LineSplitter {
         }))
     }
 
+    #[inline]
     fn find_end(&self, hay: &[u8]) -> Option<usize> {
         match self.endings {
             LineEndings::Lf => memchr(b'\n', hay),
