@@ -95,9 +95,29 @@ pub fn format_duration(d: Duration) -> String {
     format!("{whole}.{}{unit}", fraction.trim_end_matches('0'))
 }
 
+/// A measured duration for people to read, rounded: `0.35ms`, `101ms`, `1.27s`. Bounds written in
+/// a spec use [`format_duration`], which is exact.
+pub fn format_measured(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 1.0 {
+        format!("{ms:.2}ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0}ms")
+    } else {
+        format!("{:.2}s", ms / 1000.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn measured_durations_are_rounded() {
+        assert_eq!(format_measured(Duration::from_micros(350)), "0.35ms");
+        assert_eq!(format_measured(Duration::from_micros(101_678)), "102ms");
+        assert_eq!(format_measured(Duration::from_millis(1274)), "1.27s");
+    }
 
     #[test]
     fn parses_each_unit_and_fractions() {

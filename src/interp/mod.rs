@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::ast::*;
 use crate::diff::{self, DiffLine, Tag};
-use crate::duration::format_duration;
+use crate::duration::{format_duration, format_measured};
 use crate::outcome::{Failure, TestOutcome};
 use crate::pattern::{
     ItemView, Mismatch, format_number, match_item, match_json, render_value_short,
@@ -661,10 +661,10 @@ impl TestRun<'_> {
                     format!(
                         "expected {what} {}, measured {}",
                         describe_duration_cond(&cond.value),
-                        format_duration(value)
+                        format_measured(value)
                     ),
                     cond.span,
-                    format!("{what} was {}", format_duration(value)),
+                    format!("{what} was {}", format_measured(value)),
                 ))
             }
         };

@@ -108,7 +108,10 @@ mod tests {
         assert_eq!(stats.first_item, Some(Duration::from_millis(10)));
         assert_eq!(stats.gap(GapStat::Min), Some(Duration::from_millis(100)));
         assert_eq!(stats.gap(GapStat::Max), Some(Duration::from_millis(120)));
-        assert_eq!(stats.gap(GapStat::Mean).map(|d| d.as_micros()), Some(106_666));
+        assert_eq!(
+            stats.gap(GapStat::Mean).map(|d| d.as_micros()),
+            Some(106_666)
+        );
         let p50 = stats.gap(GapStat::P50).unwrap_or_default();
         assert!(p50 >= Duration::from_millis(99) && p50 <= Duration::from_millis(101));
     }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::ast::{Control, Entry, Spanned, StreamKind};
 use crate::diff::{self, ObservedLine};
-use crate::duration::format_duration;
+use crate::duration::format_measured;
 use crate::interp::matcher::{BlockMatcher, FailureKind, Fed, MatchFailure, Terminal};
 use crate::interp::stats::StreamStats;
 use crate::interp::vars::Scope;
@@ -361,18 +361,18 @@ fn render_failure(
         ),
         FailureKind::Timing { bound, measured } if bound.starts_with("first") => (
             format!("timing bound `{bound}` broken"),
-            format!("the first item came after {}", format_duration(*measured)),
+            format!("the first item came after {}", format_measured(*measured)),
         ),
         FailureKind::Timing { bound, measured } => (
             format!("timing bound `{bound}` broken"),
             format!(
                 "item {position} came {} after the previous one",
-                format_duration(*measured)
+                format_measured(*measured)
             ),
         ),
         FailureKind::NothingWithin { bound, waited } => (
             format!("timing bound `{bound}` broken"),
-            format!("no item arrived in {}", format_duration(*waited)),
+            format!("no item arrived in {}", format_measured(*waited)),
         ),
         FailureKind::EndedEarly { terminal, expected } => (
             format!("{} after {} items", terminal.describe(), matcher.consumed()),

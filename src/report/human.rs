@@ -6,7 +6,7 @@ use std::io::Write;
 use super::{Reporter, Summary, plural};
 use crate::diagnostic::Diagnostic;
 use crate::diff::{Diff, Tag};
-use crate::duration::format_duration;
+use crate::duration::format_measured;
 use crate::outcome::{FailureClass, TestOutcome};
 use crate::style::Palette;
 
@@ -142,7 +142,7 @@ pub fn render_diff(diff: &Diff, gutter: usize, palette: &Palette) -> String {
         };
         let time = line
             .at
-            .map(|at| format!("  # {}", format_duration(at)))
+            .map(|at| format!("  # {}", format_measured(at)))
             .unwrap_or_default();
         let text_style = if line.tag == Tag::Context {
             anstyle::Style::new()
