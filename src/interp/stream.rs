@@ -249,8 +249,8 @@ impl StreamRun<'_> {
                         .unwrap_or_else(|| "waiting for the stream".to_string());
                     let mut failure = Failure::error(
                         format!(
-                            "the test timed out after {} items ({waiting_for})",
-                            matcher.consumed()
+                            "the test timed out after {} ({waiting_for})",
+                            crate::report::plural(matcher.consumed() as usize, "item")
                         ),
                         kind.span,
                         "while reading this stream",
@@ -375,7 +375,11 @@ fn render_failure(
             format!("no item arrived in {}", format_measured(*waited)),
         ),
         FailureKind::EndedEarly { terminal, expected } => (
-            format!("{} after {} items", terminal.describe(), matcher.consumed()),
+            format!(
+                "{} after {}",
+                terminal.describe(),
+                crate::report::plural(matcher.consumed() as usize, "item")
+            ),
             format!("still expected `{expected}`"),
         ),
         FailureKind::WrongTerminal { expected, terminal } => (

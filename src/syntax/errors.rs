@@ -19,6 +19,10 @@ const EXPECTATION_KEYWORDS: &[&str] = &[
 fn describe(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::file => "`test` or `let`",
+        Rule::let_decl => "`let`",
+        Rule::test => "`test`",
+        Rule::sep => "a new line (or `;`)",
+        Rule::close => "`}`",
         Rule::step => {
             "a step: a request such as `GET <url>`, `header`, `body`, `expect` or `timeout`"
         }
@@ -97,6 +101,15 @@ fn found_at(text: &str, offset: usize) -> (String, Span, Option<String>) {
     )
 }
 
+/// Whether only blanks stand between the start of the line and `offset`: a line break cannot be
+/// what is missing there.
+fn at_start_of_line(text: &str, offset: usize) -> bool {
+    text[..offset.min(text.len())]
+        .rsplit('\n')
+        .next()
+        .is_some_and(|line| line.trim().is_empty())
+}
+
 /// The word that ends just before `offset` (skipping spaces), with its span.
 fn word_before(text: &str, offset: usize) -> Option<(String, Span)> {
     let before = text[..offset.min(text.len())].trim_end_matches([' ', '\t']);
@@ -154,8 +167,30 @@ pub fn syntax_error(file: &Arc<SourceFile>, error: &Error<Rule>) -> Diagnostic {
             .help(format!("did you mean `{keyword}`?"));
     }
 
+    // A line break cannot be what is missing at the start of a line.
+    let positives: Vec<Rule> = positives
+        .into_iter()
+        .filter(|rule| !(*rule == Rule::sep && at_start_of_line(&file.text, offset)))
+        .collect();
+    // Where a line could end, a missing line break is the likely mistake; what else could have
+    // continued the line only clutters the message.
+    let structural: Vec<Rule> = positives
+        .iter()
+        .copied()
+        .filter(|rule| matches!(rule, Rule::sep | Rule::close))
+        .collect();
+    let considered: Vec<Rule> = if structural.contains(&Rule::sep) {
+        structural
+    } else {
+        positives
+            .iter()
+            .chain(deepest.iter())
+            .copied()
+            .filter(|rule| *rule != Rule::sep)
+            .collect()
+    };
     let mut phrases: Vec<String> = Vec::new();
-    for rule in positives.iter().chain(deepest.iter()) {
+    for rule in &considered {
         if let Some(phrase) = describe(*rule) {
             let phrase = phrase.to_string();
             if !phrases.contains(&phrase) {

@@ -52,13 +52,14 @@ pub struct Lowerer {
 
 type Pairs<'i> = pest::iterators::Pairs<'i, Rule>;
 
-/// Children that carry meaning: keyword tokens are only there for error messages.
+/// Children that carry meaning: keywords, separators and closing braces are rules only so that
+/// errors can name them.
 fn inner(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
-    pair.into_inner().filter(|p| !is_keyword(p.as_rule()))
+    pair.into_inner().filter(|p| !is_punctuation(p.as_rule()))
 }
 
-fn is_keyword(rule: Rule) -> bool {
-    format!("{rule:?}").starts_with("kw_")
+fn is_punctuation(rule: Rule) -> bool {
+    matches!(rule, Rule::sep | Rule::close) || format!("{rule:?}").starts_with("kw_")
 }
 
 fn span(pair: &Pair<'_, Rule>) -> Span {

@@ -95,7 +95,7 @@ impl HttpResponse {
                 at: Instant::now(),
             },
             Ok(Ok(None)) => ChunkRead::End,
-            Ok(Err(error)) => ChunkRead::Failed(describe_error(&error)),
+            Ok(Err(error)) => ChunkRead::Failed(root_cause(&error)),
         }
     }
 
@@ -104,6 +104,16 @@ impl HttpResponse {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
     }
+}
+
+/// The innermost cause: for a broken body, that is what the connection did
+/// (`unexpected EOF during chunk size line`, `connection reset by peer`).
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
 }
 
 /// An error with its causes, most specific last, without repeating text a cause already gives:
