@@ -34,11 +34,16 @@ pub struct Scope {
 
 impl Scope {
     pub fn new(run: Arc<HashMap<String, String>>, spec: &Spec) -> Scope {
-        let lets = spec
-            .lets
-            .iter()
-            .map(|l| (l.name.value.clone(), l.value.value.clone()))
-            .collect();
+        // A `let` may use the run's variables and the `let`s above it.
+        let mut lets: HashMap<String, String> = HashMap::new();
+        for binding in &spec.lets {
+            let text = &binding.value.value;
+            let value = interpolate(text, |name| {
+                run.get(name).or_else(|| lets.get(name)).cloned()
+            })
+            .unwrap_or_else(|_| text.clone());
+            lets.insert(binding.name.value.clone(), value);
+        }
         Scope {
             run,
             lets,
