@@ -57,7 +57,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
 fn token_text(token: String) -> Option<String> {
     let is_char_range = token.chars().count() == 4 && &token[1..3] == "..";
     match token.as_str() {
-        " " | "\t" | "\n" | "\r" | "\r\n" | "#" | "BUILTIN_RULE" => None,
+        " " | "\t" | "\n" | "\r" | "\r\n" | "#" | ";" | "BUILTIN_RULE" => None,
         _ if is_char_range => None,
         _ => Some(token),
     }

@@ -13,13 +13,16 @@ use crate::diagnostic::Diagnostic;
 use crate::source::SourceFile;
 use grammar::{Rule, SpecParser};
 
-/// Parses one spec file. A syntax error stops at the first problem (the parser cannot recover);
-/// semantic problems found while lowering are all reported.
+/// Parses one spec file, reporting every problem: a syntax error stops the parser, so after one
+/// each top-level `test` and `let` is parsed again on its own, to find the errors in the others.
+/// Semantic problems found while lowering are all reported.
 pub fn parse(file: &Arc<SourceFile>) -> Result<Spec, Vec<Diagnostic>> {
     // Detailed attempts let errors name the tokens that were expected, and suggest keywords.
     pest::set_error_detail(true);
-    let pairs = SpecParser::parse(Rule::file, &file.text)
-        .map_err(|error| vec![errors::syntax_error(file, &error)])?;
+    let pairs = match SpecParser::parse(Rule::file, &file.text) {
+        Ok(pairs) => pairs,
+        Err(error) => return Err(syntax_errors(file, &error)),
+    };
     let mut lowerer = lower::Lowerer::new(file);
     let spec = lowerer.file(pairs);
     if lowerer.diagnostics.is_empty() {
@@ -27,4 +30,44 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Spec, Vec<Diagnostic>> {
     } else {
         Err(lowerer.diagnostics)
     }
+}
+
+/// The first syntax error of each top-level item (a line that starts at column 0 with a word).
+fn syntax_errors(file: &Arc<SourceFile>, first: &pest::error::Error<Rule>) -> Vec<Diagnostic> {
+    let text = &file.text;
+    let mut starts: Vec<usize> = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+            starts.push(offset);
+        }
+        offset += line.len();
+    }
+    let mut diagnostics = Vec::new();
+    for (index, &start) in starts.iter().enumerate() {
+        let end = starts.get(index + 1).copied().unwrap_or(text.len());
+        // Blank out everything outside the item, keeping line breaks, so offsets stay the same.
+        // Items start and end at line starts, so whole characters are replaced, by ASCII spaces.
+        let masked: Vec<u8> = text
+            .bytes()
+            .enumerate()
+            .map(|(i, b)| {
+                if (start..end).contains(&i) || b == b'\n' || b == b'\r' {
+                    b
+                } else {
+                    b' '
+                }
+            })
+            .collect();
+        let Ok(masked) = String::from_utf8(masked) else {
+            continue;
+        };
+        if let Err(error) = SpecParser::parse(Rule::file, &masked) {
+            diagnostics.push(errors::syntax_error(file, &error));
+        }
+    }
+    if diagnostics.is_empty() {
+        diagnostics.push(errors::syntax_error(file, first));
+    }
+    diagnostics
 }

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Throughput and peak memory of `streamspec run` validating SSE events with a JSON pattern on
+# each, against the demo service's flood endpoint on loopback, with `curl -N` on the same stream
+# beside it as the raw ceiling.
+#
+#   bash benches/flood.sh [COUNT…]        (default: 10000 1000000 10000000)
+#
+# Needs curl and GNU time (/usr/bin/time) for the memory figure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+counts=("${@:-10000 1000000 10000000}")
+read -r -a counts <<<"${counts[*]}"
+
+cargo build --release --quiet
+bin=target/release/streamspec
+work=$(mktemp -d)
+trap 'kill "$demo_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$bin" demo --listen "127.0.0.1:$port" >/dev/null &
+demo_pid=$!
+for _ in $(seq 100); do
+  curl -fs "http://127.0.0.1:$port/health" >/dev/null && break
+  sleep 0.05
+done
+
+printf '%-10s %14s %14s %14s %12s\n' events "curl ev/s" "streamspec ev/s" "ratio" "peak RSS"
+for n in "${counts[@]}"; do
+  spec="$work/flood-$n.stream"
+  cat >"$spec" <<SPEC
+test "flood of $n events, a JSON pattern on each" {
+  timeout 10m
+  GET http://127.0.0.1:$port/sse/flood?count=$n
+  expect sse {
+    $n times { data: json { "seq": integer } }
+    end
+  }
+}
+SPEC
+  start=$(date +%s.%N)
+  curl -sN "http://127.0.0.1:$port/sse/flood?count=$n" >/dev/null
+  curl_s=$(echo "$(date +%s.%N) - $start" | bc -l)
+
+  start=$(date +%s.%N)
+  /usr/bin/time -f '%M' -o "$work/rss" "$bin" run "$spec" >"$work/out" || { cat "$work/out"; exit 1; }
+  run_s=$(echo "$(date +%s.%N) - $start" | bc -l)
+  rss_kb=$(tail -1 "$work/rss")
+
+  printf '%-10s %14.0f %14.0f %14.2f %9.1f MB\n' "$n" \
+    "$(echo "$n / $curl_s" | bc -l)" "$(echo "$n / $run_s" | bc -l)" \
+    "$(echo "$curl_s / $run_s" | bc -l)" "$(echo "$rss_kb / 1024" | bc -l)"
+done
