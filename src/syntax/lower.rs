@@ -7,7 +7,7 @@ use std::time::Duration;
 use pest::iterators::Pair;
 
 use crate::ast::*;
-use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::diagnostic::Diagnostic;
 use crate::duration::parse_duration;
 use crate::source::{SourceFile, Span};
 use crate::syntax::grammar::Rule;
@@ -1240,15 +1240,4 @@ impl OrDefaultIdent for Option<Ident> {
     fn unwrap_or_default_ident(self) -> Ident {
         self.unwrap_or_else(|| Spanned::new(String::new(), Span::default()))
     }
-}
-
-/// Keywords a misspelt word at the start of a step could have meant.
-pub const STEP_KEYWORDS: &[&str] = &[
-    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "header", "body", "timeout",
-    "expect", "abort", "wait", "pace",
-];
-
-/// Suggests a step keyword for a misspelt one.
-pub fn suggest_step(word: &str) -> Option<&'static str> {
-    did_you_mean(word, STEP_KEYWORDS.iter().copied())
 }
