@@ -322,7 +322,8 @@ impl TestRun<'_> {
             }
             Expectation::Stream(block) => {
                 self.ensure_head(span).await?;
-                self.check_ready_for_body(block.kind.value.keyword(), span)?;
+                self.check_ready_for_body(block.kind.value.keyword(), span)
+                    .await?;
                 self.check_content_type(&block.kind)?;
                 let mut entries = block.entries.clone();
                 self.scope.instantiate_entries(&mut entries)?;
@@ -365,7 +366,8 @@ impl TestRun<'_> {
                         "text"
                     },
                     span,
-                )?;
+                )
+                .await?;
                 self.check_whole_body(body, span).await
             }
             Expectation::Aggregate(aggregate) => self.check_aggregate(aggregate),
@@ -373,7 +375,7 @@ impl TestRun<'_> {
     }
 
     /// Reading a body needs a successful answer whose body has not been read yet.
-    fn check_ready_for_body(&mut self, what: &str, span: Span) -> Result<(), Failure> {
+    async fn check_ready_for_body(&mut self, what: &str, span: Span) -> Result<(), Failure> {
         let exchange = self.exchange();
         let status_expected = exchange.status_expected;
         let Some(response) = exchange.response.as_ref() else {
@@ -384,18 +386,24 @@ impl TestRun<'_> {
             ));
         };
         let status = response.status;
-        if !status_expected && !status.is_success() {
-            return Err(Failure::assertion(
-                format!(
-                    "expected a successful answer to read `{what}`, got {}",
-                    describe_status(status)
-                ),
-                span,
-                "reading the body here",
-            )
-            .note("add `expect status …` before this line if this status is what you expect"));
+        if status_expected || status.is_success() {
+            return Ok(());
         }
-        Ok(())
+        let mut failure = Failure::assertion(
+            format!(
+                "expected a successful answer to read `{what}`, got {}",
+                describe_status(status)
+            ),
+            span,
+            "reading the body here",
+        );
+        if let Some(excerpt) = self.body_excerpt().await {
+            failure.notes.push(format!("the body began: {excerpt}"));
+        }
+        failure.notes.push(
+            "add `expect status …` before this line if this status is what you expect".to_string(),
+        );
+        Err(failure)
     }
 
     /// Streams must say what they are: EventSource refuses anything but `text/event-stream`.
