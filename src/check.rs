@@ -231,6 +231,32 @@ impl Checker {
                 self.pattern_vars(&body.pattern, state);
             }
             Expectation::Aggregate(aggregate) => {
+                let counts_items = matches!(
+                    aggregate.kind,
+                    AggregateKind::Count(_) | AggregateKind::Gaps(_)
+                );
+                if counts_items && state.body_read_at.is_none() {
+                    let what = if matches!(aggregate.kind, AggregateKind::Count(_)) {
+                        "`expect count` counts"
+                    } else {
+                        "`expect gaps` measures"
+                    };
+                    self.diagnostics.push(
+                        Diagnostic::error(format!(
+                            "{what} the items of a stream, but this response's body is not read before it"
+                        ))
+                        .at(&self.file, span, "no items to measure yet")
+                        .help("put an `expect sse|ndjson|lines|chunks { … }` block for this request before it"),
+                    );
+                }
+                // `bytes` and `duration` read a body nothing read yet, to measure all of it.
+                if matches!(
+                    aggregate.kind,
+                    AggregateKind::Bytes(_) | AggregateKind::Duration(_)
+                ) && state.body_read_at.is_none()
+                {
+                    state.body_read_at = Some(span);
+                }
                 if let AggregateKind::Capture { name, check, .. } = &aggregate.kind {
                     if !state.captures.contains(&name.value) {
                         let suggestion =

@@ -370,7 +370,16 @@ impl TestRun<'_> {
                 .await?;
                 self.check_whole_body(body, span).await
             }
-            Expectation::Aggregate(aggregate) => self.check_aggregate(aggregate),
+            Expectation::Aggregate(aggregate) => {
+                self.ensure_head(span).await?;
+                if matches!(
+                    aggregate.kind,
+                    AggregateKind::Bytes(_) | AggregateKind::Duration(_)
+                ) {
+                    self.drain_body(span).await?;
+                }
+                self.check_aggregate(aggregate)
+            }
         }
     }
 
@@ -628,6 +637,46 @@ impl TestRun<'_> {
                 Err(failure)
             }
         }
+    }
+
+    /// Reads a body no expectation read, so `bytes` and `duration` measure all of it.
+    async fn drain_body(&mut self, span: Span) -> Result<(), Failure> {
+        let deadline = self.deadline;
+        let timeout = self.timeout;
+        let exchange = self.exchange();
+        if exchange.body_done {
+            return Ok(());
+        }
+        exchange.body_done = true;
+        let (Some(mut response), Some(stats)) = (exchange.response.take(), exchange.stats.as_mut())
+        else {
+            return Ok(());
+        };
+        loop {
+            match response.next_chunk(deadline).await {
+                ChunkRead::Data { bytes, .. } => stats.bytes += bytes.len() as u64,
+                ChunkRead::End => break,
+                ChunkRead::Failed(reason) => {
+                    return Err(Failure::error(
+                        format!("the connection was dropped while reading the body: {reason}"),
+                        span,
+                        "reading the body to measure it",
+                    ));
+                }
+                ChunkRead::TimedOut => {
+                    return Err(Failure::error(
+                        format!(
+                            "the test timed out after {} while reading the body to measure it",
+                            format_duration(timeout)
+                        ),
+                        span,
+                        "the body did not end",
+                    ));
+                }
+            }
+        }
+        stats.duration = Some(response.sent_at.elapsed());
+        Ok(())
     }
 
     fn check_aggregate(&mut self, aggregate: &Aggregate) -> Result<(), Failure> {

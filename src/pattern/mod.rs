@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::ast::{DataMatcher, ItemPattern, ItemPatternKind, NumCond};
+use crate::ast::{DataMatcher, ItemPattern, ItemPatternKind, NumCond, TextMatcherKind};
 use crate::transport::item::Item;
 
 pub use json::{match_json, render_value_short};
@@ -170,11 +170,16 @@ fn match_item_inner(
                 Item::Sse(event) => (event.data.as_bytes(), Some(&event.data)),
                 Item::Json(_) => (&[], None),
             };
-            if let Some(matcher) = &text.text {
-                let Some(as_text) = as_text else {
+            match (&text.text, as_text) {
+                (Some(matcher), Some(as_text)) => match_text(matcher, as_text, captures)?,
+                // `_` matches any bytes; a capture of them keeps them as (lossy) text.
+                (Some(matcher), None) if matches!(matcher.kind, TextMatcherKind::Any) => {
+                    match_text(matcher, &String::from_utf8_lossy(bytes), captures)?
+                }
+                (Some(_), None) => {
                     return Err(Mismatch::new("text", "bytes that are not valid UTF-8"));
-                };
-                match_text(matcher, as_text, captures)?;
+                }
+                (None, _) => {}
             }
             if let Some(size) = &text.size
                 && !size.value.holds(bytes.len() as f64)

@@ -124,6 +124,16 @@ pub fn render_failure(outcome: &TestOutcome, palette: &Palette) -> String {
     out
 }
 
+/// Items longer than this are cut in the diff, so one huge item does not bury the others.
+const MAX_DIFF_LINE: usize = 200;
+
+fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_DIFF_LINE) {
+        Some((cut, _)) => format!("{}…", &text[..cut]).into(),
+        None => text.into(),
+    }
+}
+
 /// The diff as the lines under a diagnostic: `- expected`, `+ observed`, context with times.
 pub fn render_diff(diff: &Diff, gutter: usize, palette: &Palette) -> String {
     let pad = " ".repeat(gutter);
@@ -152,7 +162,7 @@ pub fn render_diff(diff: &Diff, gutter: usize, palette: &Palette) -> String {
         out.push_str(&format!(
             "{pad}   {}{sign} {}{time}{}\n",
             text_style.render(),
-            line.text,
+            shorten(&line.text),
             text_style.render_reset()
         ));
     }
