@@ -13,6 +13,7 @@ use crate::duration::format_duration;
 use crate::pattern::{Captures, ItemView, Mismatch, match_item};
 use crate::render::{render_item_line, render_item_pattern};
 use crate::source::Span;
+use crate::transport::item::Item;
 
 /// How a stream ended, as the matcher sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +108,9 @@ struct AnyOrderState {
     assigned: Vec<Option<usize>>,
     /// The items seen so far in the group, each as the set of patterns it matches.
     seen: Vec<Vec<usize>>,
+    /// The items themselves: an item may move to another pattern when a later one arrives, so
+    /// captures are taken only once the group is complete.
+    items: Vec<Item>,
 }
 
 pub struct BlockMatcher<'p> {
@@ -508,6 +512,7 @@ impl<'p> BlockMatcher<'p> {
         let state = self.any_order.get_or_insert_with(|| AnyOrderState {
             assigned: vec![None; lines.len()],
             seen: Vec::new(),
+            items: Vec::new(),
         });
         let mut fits = Vec::new();
         for (index, line) in lines.iter().enumerate() {
@@ -526,11 +531,16 @@ impl<'p> BlockMatcher<'p> {
             state.seen.pop();
             return None;
         }
-        // Captures come from the pattern this item is assigned to now.
-        if let Some(pattern) = state.assigned.iter().position(|a| *a == Some(item)) {
-            let _ = match_item(&lines[pattern].pattern, view, captures);
+        state.items.push(view.item.clone());
+        if !state.assigned.iter().all(Option::is_some) {
+            return Some(false);
         }
-        Some(state.assigned.iter().all(Option::is_some))
+        for (pattern, item) in state.assigned.iter().enumerate() {
+            if let Some(item) = item.and_then(|index| state.items.get(index)) {
+                let _ = match_item(&lines[pattern].pattern, &ItemView::new(item), captures);
+            }
+        }
+        Some(true)
     }
 
     fn open_any_order(&self, lines: &[ItemLine]) -> Vec<String> {
@@ -949,6 +959,26 @@ mod tests {
             runs("any order {\n\"a\"\n\"b\"\n}", &["a", "a"], Terminal::End),
             Err(FailureKind::NoneInAnyOrder { .. })
         ));
+    }
+
+    #[test]
+    fn any_order_captures_follow_the_final_assignment() {
+        let entries = block("any order {\n/\\d+/ -> n\n\"42\"\n}");
+        let mut matcher = BlockMatcher::new(&entries);
+        let mut all = Vec::new();
+        for line in ["42", "84"] {
+            let item = Item::Line(line.to_string());
+            let mut captures = Vec::new();
+            let fed = matcher.feed(
+                &ItemView::new(&item),
+                Duration::ZERO,
+                Duration::ZERO,
+                &mut captures,
+            );
+            assert!(fed.is_ok());
+            all.extend(captures);
+        }
+        assert_eq!(all, [("n".to_string(), serde_json::json!("84"))]);
     }
 
     #[test]

@@ -24,6 +24,7 @@ use crate::render::{quote, render_item, render_item_pattern, render_json_pattern
 use crate::source::Span;
 use crate::transport::http::{ChunkRead, HttpClient, HttpRequest, HttpResponse, SendError, send};
 use crate::transport::item::Item;
+use matcher::BlockMatcher;
 use stats::StreamStats;
 use stream::{Finish, StreamRun};
 use vars::Scope;
@@ -135,7 +136,7 @@ impl TestRun<'_> {
                 StepKind::Timeout(_) => {}
                 StepKind::Expect(expectation) => self.expect(expectation, step.span).await?,
                 StepKind::Control(Control::Abort) => {
-                    self.ensure_head(step.span).await?;
+                    self.ensure_head().await?;
                     if let Some(exchange) = &mut self.exchange {
                         // Dropping the response closes the connection mid-body.
                         exchange.response = None;
@@ -159,8 +160,7 @@ impl TestRun<'_> {
             && exchange.response.is_none()
             && !exchange.body_done
         {
-            let span = exchange.span;
-            self.ensure_head(span).await?;
+            self.ensure_head().await?;
         }
         Ok(())
     }
@@ -172,7 +172,16 @@ impl TestRun<'_> {
     }
 
     /// Sends the current request if it has not been sent, and waits for the response head.
-    async fn ensure_head(&mut self, _at: Span) -> Result<(), Failure> {
+    async fn ensure_head(&mut self) -> Result<(), Failure> {
+        self.ensure_head_within(None).await
+    }
+
+    /// As `ensure_head`, when a stream's first item has a time bound (`first within`, or
+    /// `within` on the first item): the head is part of that wait, so it must come in time too.
+    async fn ensure_head_within(
+        &mut self,
+        bound: Option<(Duration, Span, String)>,
+    ) -> Result<(), Failure> {
         let Some(exchange) = &self.exchange else {
             return Ok(());
         };
@@ -183,24 +192,41 @@ impl TestRun<'_> {
         let exchange = self.exchange.as_ref().unwrap_or_else(|| unreachable!());
         let span = exchange.span;
         let url = request.url.to_string();
-        match send(&self.settings.client, request, self.deadline).await {
+        let sent = Instant::now();
+        let deadline = match &bound {
+            Some((limit, ..)) => self.deadline.min(sent + *limit),
+            None => self.deadline,
+        };
+        match send(&self.settings.client, request, deadline).await {
             Ok(response) => {
                 let exchange = self.exchange();
                 exchange.stats = Some(StreamStats::new(response.ttfb));
                 exchange.response = Some(response);
                 Ok(())
             }
-            Err(SendError::TimedOut) => Err(Failure::error(
-                format!(
-                    "no response within {} (the test's timeout)",
-                    format_duration(self.timeout)
-                ),
-                span,
-                "waiting for the response to this request",
-            )
-            .note(format!(
-                "the server at {url} accepted nothing, or sent no response head"
-            ))),
+            Err(SendError::TimedOut) => match bound {
+                Some((_, bound_span, bound)) if deadline < self.deadline => {
+                    Err(Failure::assertion(
+                        format!("timing bound `{bound}` broken"),
+                        bound_span,
+                        format!(
+                            "not even the response head arrived in {}",
+                            format_measured(sent.elapsed())
+                        ),
+                    ))
+                }
+                _ => Err(Failure::error(
+                    format!(
+                        "no response within {} (the test's timeout)",
+                        format_duration(self.timeout)
+                    ),
+                    span,
+                    "waiting for the response to this request",
+                )
+                .note(format!(
+                    "the server at {url} accepted nothing, or sent no response head"
+                ))),
+            },
             Err(SendError::Failed(reason)) => Err(Failure::error(
                 format!("request failed: {reason}"),
                 span,
@@ -281,7 +307,7 @@ impl TestRun<'_> {
     async fn expect(&mut self, expectation: &Expectation, span: Span) -> Result<(), Failure> {
         match expectation {
             Expectation::Status(pattern) => {
-                self.ensure_head(span).await?;
+                self.ensure_head().await?;
                 let Some(response) = self.exchange().response.as_ref() else {
                     return Ok(());
                 };
@@ -308,7 +334,7 @@ impl TestRun<'_> {
                 Err(failure)
             }
             Expectation::Header(header) => {
-                self.ensure_head(span).await?;
+                self.ensure_head().await?;
                 let Some(response) = self.exchange().response.as_ref() else {
                     return Ok(());
                 };
@@ -321,7 +347,8 @@ impl TestRun<'_> {
                 self.check_header(header, &values, span)
             }
             Expectation::Stream(block) => {
-                self.ensure_head(span).await?;
+                let bound = BlockMatcher::new(&block.entries).deadline(Duration::ZERO);
+                self.ensure_head_within(bound).await?;
                 self.check_ready_for_body(block.kind.value.keyword(), span)
                     .await?;
                 self.check_content_type(&block.kind)?;
@@ -358,7 +385,7 @@ impl TestRun<'_> {
                 }
             }
             Expectation::WholeBody(body) => {
-                self.ensure_head(span).await?;
+                self.ensure_head().await?;
                 self.check_ready_for_body(
                     if matches!(body.pattern.kind, ItemPatternKind::Json(_)) {
                         "json"
@@ -371,7 +398,7 @@ impl TestRun<'_> {
                 self.check_whole_body(body, span).await
             }
             Expectation::Aggregate(aggregate) => {
-                self.ensure_head(span).await?;
+                self.ensure_head().await?;
                 if matches!(
                     aggregate.kind,
                     AggregateKind::Bytes(_) | AggregateKind::Duration(_)

@@ -43,6 +43,12 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::value_cond => "a condition such as `== \"text\"`, `~ /regex/` or `> 0`",
         Rule::gap_bound | Rule::gap_stat => "`min`, `max`, `mean`, `p50`, `p95` or `p99`",
         Rule::kw_times => "`times`",
+        Rule::number | Rule::num_range => "a number",
+        Rule::integer | Rule::quantifier | Rule::count_range => "a whole number",
+        Rule::path_check => {
+            "`==`, `!=`, `~ /regex/`, `contains`, a comparison such as `> 0`, `exists` or `not exists`"
+        }
+        Rule::regex | Rule::regex_body => "a regular expression such as `/^data/`",
         Rule::field_value => "a value: a string, `/regex/`, `_` or `json { … }`",
         Rule::member => "a key in double quotes",
         Rule::ident | Rule::name => "a name",

@@ -62,8 +62,59 @@ fn is_punctuation(rule: Rule) -> bool {
     matches!(rule, Rule::sep | Rule::close) || format!("{rule:?}").starts_with("kw_")
 }
 
+/// The pair's span without the blanks and comments pest lets a rule swallow after its last
+/// token (a rule that ends with an optional part skips them before trying it), so carets and
+/// spans stop at the last character the user wrote.
 fn span(pair: &Pair<'_, Rule>) -> Span {
-    pair.as_span().into()
+    let span = pair.as_span();
+    Span::new(span.start(), span.start() + significant_len(span.as_str()))
+}
+
+/// The length of `text` up to its last character that is not a blank or part of a comment.
+/// A comment is `#` after a blank (or at the start), outside strings and regexes.
+fn significant_len(text: &str) -> usize {
+    #[derive(PartialEq)]
+    enum State {
+        Code,
+        String,
+        Regex,
+        Comment,
+    }
+    let mut state = State::Code;
+    let mut end = 0;
+    let mut previous = ' ';
+    let mut escaped = false;
+    for (index, c) in text.char_indices() {
+        match state {
+            State::Comment if c == '\n' => state = State::Code,
+            State::Comment => {}
+            State::String | State::Regex => {
+                end = index + c.len_utf8();
+                let closing = if state == State::String { '"' } else { '/' };
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == closing || c == '\n' {
+                    state = State::Code;
+                }
+            }
+            State::Code => match c {
+                '#' if previous.is_whitespace() => state = State::Comment,
+                c if c.is_whitespace() => {}
+                _ => {
+                    end = index + c.len_utf8();
+                    if c == '"' {
+                        state = State::String;
+                    } else if c == '/' {
+                        state = State::Regex;
+                    }
+                }
+            },
+        }
+        previous = c;
+    }
+    end
 }
 
 impl Lowerer {
@@ -775,10 +826,10 @@ impl Lowerer {
         let (what, help) = match facet.as_rule() {
             Rule::sse_field => (
                 format!(
-                    "`{}:` is an SSE field",
+                    "`{}:`",
                     facet.as_str().split(':').next().unwrap_or("").trim()
                 ),
-                "SSE fields fit only `expect sse` blocks",
+                "`id:`, `event:`, `data:` and `retry:` are SSE fields: they fit only `expect sse` blocks",
             ),
             Rule::path_assert => (
                 "a JSONPath assertion".to_string(),
@@ -1239,5 +1290,19 @@ trait OrDefaultIdent {
 impl OrDefaultIdent for Option<Ident> {
     fn unwrap_or_default_ident(self) -> Ident {
         self.unwrap_or_else(|| Spanned::new(String::new(), Span::default()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::significant_len;
+
+    #[test]
+    fn spans_stop_before_trailing_blanks_and_comments() {
+        assert_eq!(significant_len("data: _   # wrong"), 7);
+        assert_eq!(significant_len("data: \"a # b\"  # c"), 13);
+        assert_eq!(significant_len("data: /a # b/ "), 13);
+        assert_eq!(significant_len("{ # open\n  \"a\": 1\n}  # done\n"), 19);
+        assert_eq!(significant_len("http://x/#frag"), 14);
     }
 }
