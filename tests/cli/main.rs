@@ -4,6 +4,7 @@
 //! `support`).
 
 mod failing;
+mod misbehaving;
 mod passing;
 mod servers;
 mod support;
