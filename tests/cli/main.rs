@@ -7,4 +7,5 @@ mod failing;
 mod misbehaving;
 mod passing;
 mod servers;
+mod spec_errors;
 mod support;
