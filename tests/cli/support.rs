@@ -24,7 +24,7 @@
 //! removed from every line, in both the expected and the actual text.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::mpsc;
@@ -150,11 +150,6 @@ impl Test {
         }
     }
 
-    /// The temporary directory the files are written to.
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
     /// Writes a spec file (unindented), creating its directories.
     pub fn spec(self, path: &str, text: &str) -> Test {
         self.file(path, unindent(text))
@@ -188,11 +183,6 @@ impl Test {
         S: Into<String>,
     {
         self.args.extend(args.into_iter().map(Into::into));
-        self
-    }
-
-    pub fn arg(mut self, arg: impl Into<String>) -> Test {
-        self.args.push(arg.into());
         self
     }
 
