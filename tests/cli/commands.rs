@@ -479,14 +479,14 @@ fn a_service_that_is_never_ready() {
             ports = ["port"]
             command = ["sh", "-c", "echo warming up >&2; exec sleep 60"]
             ready = { tcp = "127.0.0.1:{{port}}" }
-            start_timeout = "500ms"
+            start_timeout = "2s"
             "#,
         )
         .args(["run"])
         .stdout("Running 1 test from 1 file")
         .stderr(
             "
-            error: service `api` was not ready within 500ms
+            error: service `api` was not ready within 2s
              --> ./streamspec.toml:4:1
               |
             4 | [[services]]

@@ -410,6 +410,8 @@ fn ignore() {
 
 #[test]
 fn timing_bounds() {
+    // Only bounds that hold however late the client reads: two items read together have a gap
+    // of zero, so `after` and `min` get no lower bound above zero.
     run_demo(
         r#"
         test "generous timing budgets hold" {
@@ -417,14 +419,14 @@ fn timing_bounds() {
           expect sse {
             first within 10s
             data: json { "count": 1 }
-            data: json { "count": 2 }  within 10s  after 1ms
+            data: json { "count": 2 }  within 10s  after 0ms
             data: json { "count": 3 }  within 10s
             end
           }
           expect ttfb < 10s
           expect duration < 10s
           expect duration > 20ms
-          expect gaps max < 10s, mean < 10s, p99 < 10s, min > 1ms
+          expect gaps max < 10s, mean < 10s, p50 < 10s, p95 < 10s, p99 < 10s, min >= 0ms
         }
         "#,
         "generous timing budgets hold",
