@@ -105,13 +105,14 @@ fn trim_line_ends(text: &str) -> String {
         .join("\n")
 }
 
-/// What a finished run printed, already redacted.
+/// What a finished run printed, already redacted, and the directory it ran in (still there).
 #[derive(Debug)]
 pub struct Output {
     pub stdout: String,
     pub stderr: String,
     pub status: Option<i32>,
     pub elapsed: Duration,
+    pub dir: TempDir,
 }
 
 pub struct Test {
@@ -125,6 +126,7 @@ pub struct Test {
     stderr: String,
     status: i32,
     kill_after: Duration,
+    interrupt_when: Option<String>,
     redactions: Vec<(Regex, String)>,
 }
 
@@ -146,6 +148,7 @@ impl Test {
             stderr: String::new(),
             status: 0,
             kill_after: DEFAULT_KILL_AFTER,
+            interrupt_when: None,
             redactions: Vec::new(),
         }
     }
@@ -223,6 +226,12 @@ impl Test {
         self
     }
 
+    /// Sends SIGINT (a Ctrl-C) to the run as soon as its stdout contains `marker`.
+    pub fn interrupt_when_stdout_has(mut self, marker: &str) -> Test {
+        self.interrupt_when = Some(marker.to_string());
+        self
+    }
+
     /// An extra redaction for this test, applied after the default ones.
     pub fn redact(mut self, pattern: &str, replacement: &str) -> Test {
         let regex = Regex::new(&format!("(?m){pattern}")).expect("a valid redaction");
@@ -232,7 +241,7 @@ impl Test {
 
     /// Runs the binary and asserts the exact (redacted) stdout, stderr and exit code.
     pub fn run(self) -> Output {
-        let output = self.run_unchecked();
+        let output = self.execute();
         let mut problems = Vec::new();
         if output.status != Some(self.status) {
             problems.push(format!(
@@ -275,7 +284,7 @@ impl Test {
             }
             panic!("{report}");
         }
-        output
+        output.finish(self.dir)
     }
 
     fn shown_args(&self) -> String {
@@ -291,9 +300,14 @@ impl Test {
         args
     }
 
-    /// Runs the binary and returns its redacted output, whatever it is. The child is killed
-    /// when it outlives the kill timeout, and the test then fails.
-    pub fn run_unchecked(&self) -> Output {
+    /// Runs the binary and returns its redacted output, whatever it is.
+    pub fn run_unchecked(self) -> Output {
+        self.execute().finish(self.dir)
+    }
+
+    /// Runs the binary. The child is killed when it outlives the kill timeout, and the test then
+    /// fails.
+    fn execute(&self) -> Ran {
         let mut command = Command::new(BIN);
         command
             .args(self.full_args())
@@ -331,8 +345,19 @@ impl Test {
                 let _ = pipe.write_all(&bytes);
             })
         });
-        let stdout = read_in_background(child.stdout.take().expect("piped stdout"));
-        let stderr = read_in_background(child.stderr.take().expect("piped stderr"));
+        // The child is reaped only after its stdout is read to the end (below), so the pid is
+        // still its own whenever the marker is seen.
+        let interrupt = self.interrupt_when.clone().map(|marker| {
+            let action: Box<dyn FnOnce() + Send> = Box::new(move || {
+                // SAFETY: kill(2) on our own child, which is not reaped yet.
+                unsafe {
+                    libc::kill(pid as libc::pid_t, libc::SIGINT);
+                }
+            });
+            (marker, action)
+        });
+        let stdout = read_in_background(child.stdout.take().expect("piped stdout"), interrupt);
+        let stderr = read_in_background(child.stderr.take().expect("piped stderr"), None);
         // A thread waits for the child to exit without reaping it (WNOWAIT), so that until
         // `child.wait()` below the pid stays the child's and a kill cannot hit another process.
         let (sender, receiver) = mpsc::channel();
@@ -369,7 +394,6 @@ impl Test {
                 fence(&self.redacted(&String::from_utf8_lossy(&stderr))),
             );
         }
-        let status = child.wait().expect("reap streamspec");
         let elapsed = started.elapsed();
         // The child has exited; its pipes close unless a grandchild (a service) kept them.
         let collect = |receiver: mpsc::Receiver<Vec<u8>>, name: &str| {
@@ -380,10 +404,11 @@ impl Test {
         };
         let stdout = collect(stdout, "stdout");
         let stderr = collect(stderr, "stderr");
+        let status = child.wait().expect("reap streamspec");
         if let Some(writer) = stdin_writer {
             let _ = writer.join();
         }
-        Output {
+        Ran {
             stdout,
             stderr,
             status: status.code(),
@@ -407,11 +432,52 @@ impl Test {
     }
 }
 
-fn read_in_background(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
+/// A run's output before the temporary directory is handed over.
+struct Ran {
+    stdout: String,
+    stderr: String,
+    status: Option<i32>,
+    elapsed: Duration,
+}
+
+impl Ran {
+    fn finish(self, dir: TempDir) -> Output {
+        Output {
+            stdout: self.stdout,
+            stderr: self.stderr,
+            status: self.status,
+            elapsed: self.elapsed,
+            dir,
+        }
+    }
+}
+
+/// Something to do once a pipe's output so far contains a marker.
+type Watch = (String, Box<dyn FnOnce() + Send>);
+
+/// Reads a pipe to its end on a thread, running the watch's action when its marker shows up.
+fn read_in_background(
+    mut pipe: impl Read + Send + 'static,
+    mut watch: Option<Watch>,
+) -> mpsc::Receiver<Vec<u8>> {
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
+        let mut buffer = [0u8; 8192];
+        loop {
+            match pipe.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(read) => bytes.extend_from_slice(&buffer[..read]),
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+            if let Some((marker, _)) = &watch
+                && String::from_utf8_lossy(&bytes).contains(marker.as_str())
+                && let Some((_, action)) = watch.take()
+            {
+                action();
+            }
+        }
         let _ = sender.send(bytes);
     });
     receiver
