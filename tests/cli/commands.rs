@@ -121,6 +121,45 @@ fn no_tests_found() {
 }
 
 #[test]
+fn absolute_paths_are_shown_as_given() {
+    let test = Test::new().spec(
+        "specs/a.stream",
+        r#"
+        test "fails" {
+          GET {{base}}/sse/empty
+          expect sse {
+            data: _
+          }
+        }
+        "#,
+    );
+    let specs = test.path().join("specs").display().to_string();
+    test.args(["run", &specs])
+        .var("base", servers::demo())
+        .status(1)
+        .stdout(
+            "
+            Running 1 test from 1 file
+              FAIL [TIME] [TEMP]/specs/a.stream: fails
+
+            error: the stream ended after 0 items
+             --> [TEMP]/specs/a.stream:4:5
+              |
+            4 |     data: _
+              |     ^^^^^^^ still expected `data: _`
+              |
+              = diff of expected (-) and observed (+) items:
+                - data: _
+                + end
+
+            Summary 1 test: 0 passed, 1 failed [TIME]
+              FAIL [TEMP]/specs/a.stream:1: fails
+            ",
+        )
+        .run();
+}
+
+#[test]
 fn a_path_that_does_not_exist() {
     Test::new()
         .args(["run", "missing"])

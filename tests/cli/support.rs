@@ -24,7 +24,7 @@
 //! removed from every line, in both the expected and the actual text.
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::mpsc;
@@ -151,6 +151,11 @@ impl Test {
             interrupt_when: None,
             redactions: Vec::new(),
         }
+    }
+
+    /// The temporary directory the files are written to (shown as `[TEMP]` in the output).
+    pub fn path(&self) -> &Path {
+        self.dir.path()
     }
 
     /// Writes a spec file (unindented), creating its directories.
