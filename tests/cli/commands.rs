@@ -1,0 +1,724 @@
+//! The command line itself: `decode`, exit codes, variables from `--var`, the environment and
+//! the config, `--timeout`, and services from `streamspec.toml`.
+
+use crate::servers;
+use crate::support::Test;
+
+/// A captured SSE stream with every rule the decoder follows: a comment, CRLF and LF, an event
+/// type, two data lines, an `id` that persists and one reset by a bare `id`, `retry`, and an
+/// event cut short at the end of the input.
+const SSE_CAPTURE: &str = ": comment\r\nid: 1\r\nevent: tick\r\ndata: a\r\ndata: b\r\n\r\n\
+                           data: {\"x\":1}\n\nretry: 5\nid\ndata: c\n\ndata: cut short";
+
+const SSE_DECODED: &str = r#"
+    {"event":"tick","data":"a\nb","id":"1"}
+    {"event":"message","data":"{\"x\":1}","id":"1"}
+    {"event":"message","data":"c","id":""}
+"#;
+
+const SSE_NOTE: &str = "note: the input ended in the middle of an item; 15 bytes were discarded";
+
+/// NDJSON with a blank line, CRLF, scalars, and a last line without its line ending.
+const NDJSON_CAPTURE: &str = "{\"a\":1}\n\n[1,2]\r\n\"x\"\n{\"b\":{\"c\":null}}";
+
+const NDJSON_DECODED: &str = r#"
+    {"a":1}
+    [1,2]
+    "x"
+    {"b":{"c":null}}
+"#;
+
+#[test]
+fn decode_sse_from_stdin_byte_by_byte() {
+    Test::new()
+        .args(["decode", "sse", "--chunk-size", "1"])
+        .stdin(SSE_CAPTURE)
+        .stdout(SSE_DECODED)
+        .stderr(SSE_NOTE)
+        .run();
+}
+
+#[test]
+fn decode_sse_from_a_file() {
+    Test::new()
+        .file("capture.sse", SSE_CAPTURE)
+        .args(["decode", "sse", "capture.sse"])
+        .stdout(SSE_DECODED)
+        .stderr(SSE_NOTE)
+        .run();
+}
+
+#[test]
+fn decode_ndjson_from_stdin_byte_by_byte() {
+    Test::new()
+        .args(["decode", "ndjson", "--chunk-size", "1"])
+        .stdin(NDJSON_CAPTURE)
+        .stdout(NDJSON_DECODED)
+        .run();
+}
+
+#[test]
+fn decode_ndjson_from_a_file() {
+    Test::new()
+        .file("capture.ndjson", NDJSON_CAPTURE)
+        .args(["decode", "ndjson", "capture.ndjson", "--chunk-size", "3"])
+        .stdout(NDJSON_DECODED)
+        .run();
+}
+
+#[test]
+fn decode_stops_at_a_line_that_is_not_json() {
+    Test::new()
+        .args(["decode", "ndjson"])
+        .stdin("{\"a\":1}\nnot json\n{\"a\":3}\n")
+        .stdout(r#"{"a":1}"#)
+        .stderr(
+            "error: the input is not a valid stream: line 2 is not valid JSON (expected ident at line 1 column 2): not json",
+        )
+        .status(1)
+        .run();
+}
+
+#[test]
+fn decode_a_missing_file() {
+    Test::new()
+        .args(["decode", "sse", "missing.sse"])
+        .stderr("error: cannot read `missing.sse`: No such file or directory (os error 2)")
+        .status(2)
+        .run();
+}
+
+#[test]
+fn decode_an_unknown_format() {
+    Test::new()
+        .args(["decode", "xml"])
+        .stderr(
+            "
+            error: invalid value 'xml' for '<FORMAT>'
+              [possible values: sse, ndjson]
+
+            For more information, try '--help'.
+            ",
+        )
+        .status(2)
+        .run();
+}
+
+#[test]
+fn no_tests_found() {
+    Test::new()
+        .file("README.md", "no specs here")
+        .args(["run"])
+        .stderr("error: no .stream files found in `.`")
+        .status(4)
+        .run();
+    Test::new()
+        .file("empty/.keep", "")
+        .args(["check", "empty"])
+        .stderr("error: no .stream files found in `empty`")
+        .status(4)
+        .run();
+}
+
+#[test]
+fn absolute_paths_are_shown_as_given() {
+    let test = Test::new().spec(
+        "specs/a.stream",
+        r#"
+        test "fails" {
+          GET {{base}}/sse/empty
+          expect sse {
+            data: _
+          }
+        }
+        "#,
+    );
+    let specs = test.path().join("specs").display().to_string();
+    test.args(["run", &specs])
+        .var("base", servers::demo())
+        .status(1)
+        .stdout(
+            "
+            Running 1 test from 1 file
+              FAIL [TIME] [TEMP]/specs/a.stream: fails
+
+            error: the stream ended after 0 items
+             --> [TEMP]/specs/a.stream:4:5
+              |
+            4 |     data: _
+              |     ^^^^^^^ still expected `data: _`
+              |
+              = diff of expected (-) and observed (+) items:
+                - data: _
+                + end
+
+            Summary 1 test: 0 passed, 1 failed [TIME]
+              FAIL [TEMP]/specs/a.stream:1: fails
+            ",
+        )
+        .run();
+}
+
+#[test]
+fn a_path_that_does_not_exist() {
+    Test::new()
+        .args(["run", "missing"])
+        .stderr("error: cannot read `missing`: No such file or directory (os error 2)")
+        .status(2)
+        .run();
+}
+
+#[test]
+fn unknown_flag() {
+    Test::new()
+        .args(["run", "--bogus"])
+        .stderr(
+            "
+            error: unexpected argument '--bogus' found
+
+              tip: to pass '--bogus' as a value, use '-- --bogus'
+
+            Usage: streamspec run [OPTIONS] [PATHS]...
+
+            For more information, try '--help'.
+            ",
+        )
+        .status(2)
+        .run();
+}
+
+#[test]
+fn bad_flag_values() {
+    Test::new()
+        .args(["run", "--timeout", "5"])
+        .stderr(
+            "
+            error: invalid value '5' for '--timeout <DURATION>': `5` is not a duration: write a number and a unit (ms, s, m or h) with no space, like `500ms`, `20s`, `1.5s` or `2m`
+
+            For more information, try '--help'.
+            ",
+        )
+        .status(2)
+        .run();
+    Test::new()
+        .args(["check", "--var", "1x=2"])
+        .stderr(
+            "
+            error: invalid value '1x=2' for '--var <NAME=VALUE>': `1x` is not a variable name
+
+            For more information, try '--help'.
+            ",
+        )
+        .status(2)
+        .run();
+}
+
+#[test]
+fn version() {
+    Test::new()
+        .args(["--version"])
+        .stdout(&format!("streamspec {}", env!("CARGO_PKG_VERSION")))
+        .run();
+}
+
+/// A spec that passes only when `base` is the demo and `count` is `expected`: the `let`s are
+/// defaults that would fail.
+fn vars_spec(expected: u32) -> String {
+    format!(
+        r#"
+        let base = "http://127.0.0.1:1"
+        let count = 1
+
+        test "ticks" {{
+          GET {{{{base}}}}/sse/ticker?count={{{{count}}}}&interval=0ms
+          expect sse {{ ...; data: json {{ "count": {expected} }}; end }}
+          expect count == {expected}
+        }}
+        "#
+    )
+}
+
+fn ticks_passed() -> &'static str {
+    "
+    Running 1 test from 1 file
+      PASS [TIME] ./a.stream: ticks
+    Summary 1 test: 1 passed, 0 failed [TIME]
+    "
+}
+
+#[test]
+fn var_overrides_let() {
+    Test::new()
+        .spec("a.stream", &vars_spec(2))
+        .args(["run"])
+        .var("base", servers::demo())
+        .var("count", "2")
+        .stdout(ticks_passed())
+        .run();
+}
+
+#[test]
+fn environment_variables_override_let() {
+    Test::new()
+        .spec("a.stream", &vars_spec(3))
+        .args(["run"])
+        .env("STREAMSPEC_VAR_base", servers::demo())
+        .env("STREAMSPEC_VAR_count", "3")
+        .stdout(ticks_passed())
+        .run();
+}
+
+#[test]
+fn var_overrides_the_environment_which_overrides_the_config() {
+    Test::new()
+        .spec("specs/a.stream", &vars_spec(2))
+        .config(
+            r#"
+            [vars]
+            base = "http://127.0.0.1:2"
+            count = "5"
+            "#,
+        )
+        .args(["run", "specs/a.stream"])
+        .env("STREAMSPEC_VAR_base", servers::demo())
+        .env("STREAMSPEC_VAR_count", "4")
+        .var("count", "2")
+        .stdout(
+            "
+            Running 1 test from 1 file
+              PASS [TIME] specs/a.stream: ticks
+            Summary 1 test: 1 passed, 0 failed [TIME]
+            ",
+        )
+        .run();
+}
+
+#[test]
+fn config_vars_override_let() {
+    Test::new()
+        .spec("a.stream", &vars_spec(3))
+        .config(&format!(
+            r#"
+            [vars]
+            base = "{}"
+            count = 3
+            "#,
+            servers::demo()
+        ))
+        .args(["run"])
+        .stdout(ticks_passed())
+        .run();
+}
+
+#[test]
+fn the_config_above_the_working_directory_applies() {
+    Test::new()
+        .spec("specs/sse/a.stream", &vars_spec(3))
+        .config(&format!(
+            r#"
+            [vars]
+            base = "{}"
+            count = 3
+            "#,
+            servers::demo()
+        ))
+        .current_dir("specs/sse")
+        .args(["run"])
+        .stdout(ticks_passed())
+        .run();
+}
+
+const SILENT_SPEC: &str = r#"
+    test "silence" {
+      GET {{base}}/bad/silent
+      expect sse { end }
+    }
+"#;
+
+fn silence_timed_out_after(timeout: &str) -> String {
+    format!(
+        "
+        Running 1 test from 1 file
+          FAIL [TIME] ./a.stream: silence
+
+        error: no response within {timeout} (the test's timeout)
+         --> ./a.stream:2:3
+          |
+        2 |   GET {{{{base}}}}/bad/silent
+          |   ^^^^^^^^^^^^^^^^^^^^^^^ waiting for the response to this request
+          |
+          = note: the server at http://127.0.0.1:PORT/bad/silent accepted nothing, or sent no response head
+
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL ./a.stream:1: silence
+        "
+    )
+}
+
+#[test]
+fn timeout_flag() {
+    Test::new()
+        .spec("a.stream", SILENT_SPEC)
+        .args(["run", "--timeout", "300ms"])
+        .var("base", servers::demo())
+        .stdout(&silence_timed_out_after("300ms"))
+        .status(1)
+        .run();
+}
+
+#[test]
+fn timeout_from_the_config() {
+    Test::new()
+        .spec("a.stream", SILENT_SPEC)
+        .config(
+            r#"
+            [defaults]
+            timeout = "0.25s"
+            "#,
+        )
+        .args(["run"])
+        .var("base", servers::demo())
+        .stdout(&silence_timed_out_after("250ms"))
+        .status(1)
+        .run();
+}
+
+#[test]
+fn timeout_flag_beats_the_config_and_the_test_beats_both() {
+    Test::new()
+        .spec("a.stream", SILENT_SPEC)
+        .config(
+            r#"
+            [defaults]
+            timeout = "1h"
+            "#,
+        )
+        .args(["run", "--timeout", "200ms"])
+        .var("base", servers::demo())
+        .stdout(&silence_timed_out_after("200ms"))
+        .status(1)
+        .run();
+    Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "silence" {
+              timeout 150ms
+              GET {{base}}/bad/silent
+              expect sse { end }
+            }
+            "#,
+        )
+        .args(["run", "--timeout", "1h"])
+        .var("base", servers::demo())
+        .stdout(
+            "
+            Running 1 test from 1 file
+              FAIL [TIME] ./a.stream: silence
+
+            error: no response within 150ms (the test's timeout)
+             --> ./a.stream:3:3
+              |
+            3 |   GET {{base}}/bad/silent
+              |   ^^^^^^^^^^^^^^^^^^^^^^^ waiting for the response to this request
+              |
+              = note: the server at http://127.0.0.1:PORT/bad/silent accepted nothing, or sent no response head
+
+            Summary 1 test: 0 passed, 1 failed [TIME]
+              FAIL ./a.stream:1: silence
+            ",
+        )
+        .status(1)
+        .run();
+}
+
+const HEALTH_SPEC: &str = r#"
+    test "health" {
+      GET {{base}}/health
+      expect text "ok"
+    }
+"#;
+
+#[test]
+fn a_service_from_the_config() {
+    Test::new()
+        .spec("a.stream", HEALTH_SPEC)
+        .config(
+            r#"
+            [vars]
+            base = "http://127.0.0.1:{{demo_port}}"
+
+            [[services]]
+            name = "demo"
+            ports = ["demo_port"]
+            command = ["{{streamspec}}", "demo", "--listen", "127.0.0.1:{{demo_port}}"]
+            ready = { http = "http://127.0.0.1:{{demo_port}}/health" }
+            start_timeout = "30s"
+            "#,
+        )
+        .args(["run"])
+        .stdout(
+            "
+            Running 1 test from 1 file
+              PASS [TIME] ./a.stream: health
+            Summary 1 test: 1 passed, 0 failed [TIME]
+            ",
+        )
+        .run();
+}
+
+#[test]
+fn a_service_that_exits_before_it_is_ready() {
+    Test::new()
+        .spec("a.stream", HEALTH_SPEC)
+        .config(
+            r#"
+            [vars]
+            base = "http://127.0.0.1:{{port}}"
+
+            [[services]]
+            name = "api"
+            ports = ["port"]
+            command = ["sh", "-c", "echo starting on port {{port}} >&2; echo cannot open the database >&2; exit 3"]
+            ready = { tcp = "127.0.0.1:{{port}}" }
+            "#,
+        )
+        .args(["run"])
+        .redact(r"port \d+", "port PORT")
+        .stdout("Running 1 test from 1 file")
+        .stderr(
+            "
+            error: service `api` exited with code 3 before it was ready
+             --> ./streamspec.toml:4:1
+              |
+            4 | [[services]]
+              | ^^^^^^^^^^^^ service `api`
+              |
+              = note: its output (last 40 lines at most):
+                starting on port PORT
+                cannot open the database
+
+            ",
+        )
+        .status(3)
+        .run();
+}
+
+#[test]
+fn a_service_that_is_never_ready() {
+    Test::new()
+        .spec("a.stream", HEALTH_SPEC)
+        .config(
+            r#"
+            [vars]
+            base = "http://127.0.0.1:{{port}}"
+
+            [[services]]
+            name = "api"
+            ports = ["port"]
+            command = ["sh", "-c", "echo warming up >&2; exec sleep 60"]
+            ready = { tcp = "127.0.0.1:{{port}}" }
+            start_timeout = "2s"
+            "#,
+        )
+        .args(["run"])
+        .stdout("Running 1 test from 1 file")
+        .stderr(
+            "
+            error: service `api` was not ready within 2s
+             --> ./streamspec.toml:4:1
+              |
+            4 | [[services]]
+              | ^^^^^^^^^^^^ service `api`
+              |
+              = note: the last probe said: connecting to 127.0.0.1:PORT: Connection refused (os error 111)
+              = note: its output (last 40 lines at most):
+                warming up
+
+            ",
+        )
+        .status(3)
+        .run();
+}
+
+#[test]
+fn a_service_whose_program_does_not_exist() {
+    Test::new()
+        .spec("a.stream", HEALTH_SPEC)
+        .config(
+            r#"
+            [vars]
+            base = "http://127.0.0.1:{{port}}"
+
+            [[services]]
+            name = "api"
+            ports = ["port"]
+            command = ["./no-such-server", "--port", "{{port}}"]
+            "#,
+        )
+        .args(["run"])
+        .stdout("Running 1 test from 1 file")
+        .stderr(
+            "
+            error: cannot start service `api`: program `./no-such-server` not found
+             --> ./streamspec.toml:4:1
+              |
+            4 | [[services]]
+              | ^^^^^^^^^^^^ service `api`
+
+            ",
+        )
+        .status(3)
+        .run();
+}
+
+#[test]
+#[ignore = "bug: an invalid streamspec.toml exits with 2, though src/exit_code.rs documents 3 for an invalid config"]
+fn an_invalid_config() {
+    Test::new()
+        .spec("a.stream", HEALTH_SPEC)
+        .config(
+            r#"
+            [vars]
+            base = "http://127.0.0.1:{{prot}}"
+
+            [defaults]
+            timeout = "fast"
+
+            [[services]]
+            name = "api"
+            ports = ["port"]
+            command = ["true"]
+            "#,
+        )
+        .args(["run"])
+        .stderr(
+            r#"
+            error: unknown variable `prot`
+             --> ./streamspec.toml:2:26
+              |
+            2 | base = "http://127.0.0.1:{{prot}}"
+              |                          ^^^^^^^^ not a variable or port
+              |
+              = help: did you mean `port`?
+
+            error: `fast` is not a duration: write a number and a unit (ms, s, m or h) with no space, like `500ms`, `20s`, `1.5s` or `2m`
+             --> ./streamspec.toml:5:11
+              |
+            5 | timeout = "fast"
+              |           ^^^^^^ expected a duration
+
+            2 errors
+            "#,
+        )
+        .status(3)
+        .run();
+}
+
+/// Whether a process is gone: no such pid, or a zombie waiting for a parent to reap it (a
+/// service whose parent exited is handed to pid 1, which may never reap it).
+fn is_gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // The state follows the command name, which is in parentheses.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// A spec directory whose demo service writes its pid to `demo.pid` and, when stopped with
+/// SIGTERM, writes `stopped.txt`; its second test waits on a silent endpoint.
+fn interruptible() -> Test {
+    Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "health" {
+              GET {{base}}/health
+              expect text "ok"
+            }
+
+            test "silence" {
+              GET {{base}}/bad/silent
+              expect sse { end }
+            }
+            "#,
+        )
+        .config(
+            r#"
+            [vars]
+            base = "http://127.0.0.1:{{demo_port}}"
+
+            [[services]]
+            name = "demo"
+            ports = ["demo_port"]
+            command = ["sh", "-c", """
+                echo $$ > demo.pid
+                trap 'echo stopped > stopped.txt; exit 0' TERM
+                "$0" demo --listen 127.0.0.1:{{demo_port}} &
+                wait
+            """, "{{streamspec}}"]
+            ready = { http = "http://127.0.0.1:{{demo_port}}/health" }
+            "#,
+        )
+        .args(["run"])
+        // The first test passed, so the service is up and the second test is waiting.
+        .interrupt_when_stdout_has("PASS")
+        .stdout(
+            "
+            Running 2 tests from 1 file
+              PASS [TIME] ./a.stream: health
+            ",
+        )
+        .status(130)
+}
+
+#[test]
+fn ctrl_c_stops_the_run_and_its_services() {
+    let output = interruptible().run();
+    let pid = std::fs::read_to_string(output.dir.path().join("demo.pid"))
+        .expect("the service wrote its pid");
+    assert!(
+        is_gone(pid.trim()),
+        "the demo service (pid {pid}) outlived the interrupted run"
+    );
+}
+
+#[test]
+#[ignore = "bug: on Ctrl-C services are killed with SIGKILL (the drop backstop), not stopped with SIGTERM and a grace period as at the end of a run"]
+fn ctrl_c_stops_services_gracefully() {
+    let output = interruptible().run();
+    assert!(
+        output.dir.path().join("stopped.txt").exists(),
+        "the demo service got no SIGTERM"
+    );
+}
+
+#[test]
+fn services_are_stopped_gracefully_at_the_end_of_a_run() {
+    let output = interruptible()
+        .spec(
+            "a.stream",
+            r#"
+            test "health" {
+              GET {{base}}/health
+              expect text "ok"
+            }
+            "#,
+        )
+        .interrupt_when_stdout_has("this never appears")
+        .stdout(
+            "
+            Running 1 test from 1 file
+              PASS [TIME] ./a.stream: health
+            Summary 1 test: 1 passed, 0 failed [TIME]
+            ",
+        )
+        .status(0)
+        .run();
+    assert!(
+        output.dir.path().join("stopped.txt").exists(),
+        "the demo service got no SIGTERM"
+    );
+}

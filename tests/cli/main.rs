@@ -1,0 +1,13 @@
+//! Integration tests of the `streamspec` command line: every test runs the real binary as a
+//! subprocess, in a temporary directory holding its spec files, against servers started in this
+//! process on 127.0.0.1 (see `servers`), and compares its exact output after redaction (see
+//! `support`).
+
+mod bundled;
+mod commands;
+mod failing;
+mod misbehaving;
+mod passing;
+mod servers;
+mod spec_errors;
+mod support;

@@ -1,0 +1,226 @@
+//! Servers the specs run against, all in this process on 127.0.0.1 and a port the system
+//! chooses: the bundled demo router, a small router with canned responses for behaviours the
+//! demo lacks, and raw TCP servers that do not speak HTTP properly.
+//!
+//! They run on one background tokio runtime for the whole test binary. Each listener is bound
+//! (synchronously) before its URL is handed out, so a spec can never connect too early.
+
+use std::convert::Infallible;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse, Response};
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use bytes::Bytes;
+use futures_util::stream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("test-servers")
+            .enable_all()
+            .build()
+            .expect("a tokio runtime for the test servers")
+    })
+}
+
+/// Binds 127.0.0.1:0 now, so the port accepts connections before anyone knows it.
+fn bind() -> (tokio::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener
+        .set_nonblocking(true)
+        .expect("a non-blocking listener");
+    let address = listener.local_addr().expect("the listener's address");
+    let _entered = runtime().enter();
+    let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+    (listener, format!("http://{address}"))
+}
+
+/// Serves `router` in the background until the test binary exits; returns its base URL.
+pub fn serve(router: Router) -> String {
+    let (listener, url) = bind();
+    runtime().spawn(async move {
+        // As the demo does: no Nagle delay on small events.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let _ = axum::serve(listener, router).await;
+    });
+    url
+}
+
+/// The bundled demo service (`streamspec::demo::router()`), started once.
+pub fn demo() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| serve(streamspec::demo::router()))
+}
+
+/// The canned responses of [`canned_router`], started once.
+pub fn canned() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| serve(canned_router()))
+}
+
+/// A URL on a loopback port where nothing listens: bound, then released.
+pub fn refused() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let address = listener.local_addr().expect("the listener's address");
+    drop(listener);
+    format!("http://{address}")
+}
+
+/// A raw TCP server that reads each request's head and then closes the connection without a
+/// word of answer. Started once.
+pub fn hang_up() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        raw(|mut socket| async move {
+            read_request_head(&mut socket).await;
+        })
+    })
+}
+
+/// A raw TCP server that answers every request with these bytes, then closes the connection.
+pub fn raw_reply(reply: &'static [u8]) -> String {
+    raw(move |mut socket| async move {
+        read_request_head(&mut socket).await;
+        let _ = socket.write_all(reply).await;
+        let _ = socket.shutdown().await;
+        // Wait for the client to close its side, so that closing ours cannot reset it.
+        let mut rest = [0u8; 1024];
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while let Ok(Ok(read)) = tokio::time::timeout_at(deadline, socket.read(&mut rest)).await {
+            if read == 0 {
+                break;
+            }
+        }
+    })
+}
+
+fn raw<F, Fut>(handle: F) -> String
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (listener, url) = bind();
+    runtime().spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(handle(socket));
+        }
+    });
+    url
+}
+
+/// Reads until the blank line that ends a request head (or 10 s, or the client closing).
+async fn read_request_head(socket: &mut tokio::net::TcpStream) {
+    let mut head = Vec::new();
+    let mut buffer = [0u8; 1024];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match tokio::time::timeout_at(deadline, socket.read(&mut buffer)).await {
+            Ok(Ok(read)) if read > 0 => head.extend_from_slice(&buffer[..read]),
+            _ => return,
+        }
+    }
+}
+
+/// A streamed response: each piece is its own body frame.
+fn streamed(content_type: &'static str, pieces: &'static [&'static [u8]]) -> Response {
+    let frames = stream::iter(
+        pieces
+            .iter()
+            .map(|piece| Ok::<_, Infallible>(Bytes::from_static(piece))),
+    );
+    let mut response = Response::new(Body::from_stream(frames));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// Canned responses for behaviours the demo lacks.
+fn canned_router() -> Router {
+    Router::new()
+        // Every SSE field rule at once: a comment, CRLF and LF line endings, `retry`, a
+        // two-line `data`, an `id` that persists, then one reset by a bare `id`.
+        .route(
+            "/sse/fields",
+            get(|| async {
+                streamed(
+                    "text/event-stream; charset=utf-8",
+                    &[
+                        b": a comment\r\nretry: 1500\r\nid: 7\r\nevent: greeting\r\n",
+                        b"data: hello\r\ndata: world\r\n\r\n",
+                        b"data: {\"n\":2}\n\n",
+                        b"id\nevent: bye\ndata: done\n\n",
+                    ],
+                )
+            }),
+        )
+        // Events with heartbeats between them: `ping` events with empty data and comments.
+        .route(
+            "/sse/heartbeat",
+            get(|| async {
+                streamed(
+                    "text/event-stream",
+                    &[
+                        b"data: {\"n\":1}\n\n",
+                        b"event: ping\ndata:\n\n",
+                        b": keep-alive\n\n",
+                        b"data: {\"n\":2}\n\n",
+                        b"event: ping\ndata:\n\n",
+                        b"data: {\"n\":3}\n\n",
+                    ],
+                )
+            }),
+        )
+        // One event, then a clean close in the middle of the next (no blank line after it).
+        .route(
+            "/sse/cut",
+            get(|| async { streamed("text/event-stream", &[b"data: 1\n\n", b"data: 2\n"]) }),
+        )
+        // An NDJSON stream whose second line is not JSON.
+        .route(
+            "/ndjson/not-json",
+            get(|| async {
+                streamed(
+                    "application/x-ndjson",
+                    &[b"{\"n\":1}\n", b"{\"n\":2,oops}\n", b"{\"n\":3}\n"],
+                )
+            }),
+        )
+        // Lines with CRLF, a blank line, and a last line without a line ending.
+        .route(
+            "/lines/crlf",
+            get(|| async { streamed("text/plain", &[b"one\r\ntwo\r\n", b"\r\nthree"]) }),
+        )
+        // A 503 with a short plain-text body.
+        .route(
+            "/status/503",
+            get(|| async {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "upstream overloaded\nretry later\n",
+                )
+            }),
+        )
+        // A header with two values.
+        .route(
+            "/headers",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/plain")],
+                    AppendHeaders([(header::VARY, "Accept"), (header::VARY, "Origin")]),
+                    "ok\n",
+                )
+                    .into_response()
+            }),
+        )
+}

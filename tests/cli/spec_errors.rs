@@ -1,0 +1,758 @@
+//! Spec errors: exit 2 and the exact diagnostics on stderr — `file:line:col`, the source line
+//! and a caret — from `check`, and from `run` before anything is sent.
+
+use crate::support::Test;
+
+/// `streamspec check a.stream` on this spec: exit 2, nothing on stdout, this on stderr.
+fn check_fails(spec: &str, stderr: &str) {
+    Test::new()
+        .spec("a.stream", spec)
+        .args(["check", "a.stream"])
+        .stderr(stderr)
+        .status(2)
+        .run();
+}
+
+#[test]
+fn misspelt_keyword_with_did_you_mean() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          expcet status 200
+        }
+        "#,
+        "
+        error: unknown keyword `expcet`
+         --> a.stream:3:3
+          |
+        3 |   expcet status 200
+          |   ^^^^^^
+          |
+          = help: did you mean `expect`?
+
+        ",
+    );
+}
+
+#[test]
+fn misspelt_top_level_keyword() {
+    check_fails(
+        r#"
+        tset "a" {
+          GET http://example.invalid/
+        }
+        "#,
+        r#"
+        error: unknown keyword `tset`
+         --> a.stream:1:1
+          |
+        1 | tset "a" {
+          | ^^^^ expected `test` or `let`
+          |
+          = help: did you mean `test`?
+
+        "#,
+    );
+}
+
+#[test]
+#[ignore = "bug: a misspelt keyword inside a block is labelled `expected a new line (or `;`) or `}`` although nothing is missing there"]
+fn misspelt_keyword_inside_a_block() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          expect sse { evnt: "tick" }
+        }
+        "#,
+        r#"
+        error: unknown keyword `evnt`
+         --> a.stream:3:16
+          |
+        3 |   expect sse { evnt: "tick" }
+          |                ^^^^
+          |
+          = help: did you mean `event`?
+
+        "#,
+    );
+}
+
+#[test]
+fn missing_closing_brace_at_the_end_of_the_file() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          expect status 200
+        "#,
+        "
+        error: expected `}` or a step: a request such as `GET <url>`, `header`, `body`, `expect` or `timeout`, found end of file
+         --> a.stream:4:1
+          |
+        4 |
+          | ^
+
+        ",
+    );
+}
+
+#[test]
+fn missing_closing_brace_before_the_next_test() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          expect sse { data: _
+        }
+
+        test "b" {
+          GET http://example.invalid/
+        }
+        "#,
+        r#"
+        error: expected `}` or a step: a request such as `GET <url>`, `header`, `body`, `expect` or `timeout`, found `test`
+         --> a.stream:6:1
+          |
+        6 | test "b" {
+          | ^^^^
+
+        "#,
+    );
+}
+
+#[test]
+fn missing_line_break_between_items() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          expect ndjson {
+            { "n": 1 } { "n": 2 }
+          }
+          expect sse {
+            data: "a" data: "b"
+          }
+        }
+        "#,
+        r#"
+        error: a JSON pattern is given twice in one item
+         --> a.stream:4:16
+          |
+        4 |     { "n": 1 } { "n": 2 }
+          |                ^^^^^^^^^^ one item is one line; put the next item on its own line
+
+        error: `data:` is given twice in one item
+         --> a.stream:7:15
+          |
+        7 |     data: "a" data: "b"
+          |               ^^^^^^^^^ one item is one line; put the next item on its own line
+
+        2 errors
+        "#,
+    );
+}
+
+#[test]
+fn missing_line_break_between_steps() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/  expect status 200
+        }
+        "#,
+        "
+        error: expected a new line (or `;`), found `expect`
+         --> a.stream:2:32
+          |
+        2 |   GET http://example.invalid/  expect status 200
+          |                                ^^^^^^ expected a new line (or `;`)
+
+        ",
+    );
+}
+
+#[test]
+#[ignore = "bug: a `;` right after a URL is taken into the URL, and the error then asks for the `;` it just swallowed"]
+fn semicolon_after_a_url() {
+    Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "one line" { GET http://example.invalid/health; expect text "ok" }
+            "#,
+        )
+        .args(["check", "a.stream"])
+        .stdout("checked 1 test in 1 file: no problems")
+        .run();
+}
+
+#[test]
+#[ignore = "bug: the label repeats the regex crate's `error: ` prefix"]
+fn bad_regex() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          expect sse { data: /count(/ }
+        }
+        "#,
+        "
+        error: invalid regular expression
+         --> a.stream:3:22
+          |
+        3 |   expect sse { data: /count(/ }
+          |                      ^^^^^^^^ unclosed group
+
+        ",
+    );
+}
+
+#[test]
+fn bad_durations() {
+    // A file stops at its first syntax error, so each is in its own file.
+    Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "a" {
+              timeout 10 seconds
+              GET http://example.invalid/
+            }
+            "#,
+        )
+        .spec(
+            "b.stream",
+            r#"
+            test "b" {
+              GET http://example.invalid/
+              expect sse { data: _ within 1sec }
+            }
+            "#,
+        )
+        .args(["check", "a.stream", "b.stream"])
+        .status(2)
+        .stderr(
+            "
+            error: expected a duration such as `500ms` or `2s`, found `10`
+             --> a.stream:2:11
+              |
+            2 |   timeout 10 seconds
+              |           ^^ expected a duration such as `500ms` or `2s`
+
+            error: expected a duration such as `500ms` or `2s`, found `1sec`
+             --> b.stream:3:31
+              |
+            3 |   expect sse { data: _ within 1sec }
+              |                               ^^^^ expected a duration such as `500ms` or `2s`
+
+            2 errors
+            ",
+        )
+        .run();
+}
+
+#[test]
+#[ignore = "bug: a duration without a unit is reported as `unknown keyword `5`` with `did you mean `h`?`"]
+fn duration_without_a_unit() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          expect sse { data: _ within 5 }
+        }
+        "#,
+        "
+        error: expected a duration such as `500ms` or `2s`, found `5`
+         --> a.stream:3:31
+          |
+        3 |   expect sse { data: _ within 5 }
+          |                               ^ expected a duration such as `500ms` or `2s`
+
+        ",
+    );
+}
+
+#[test]
+fn unknown_stream_kind_with_did_you_mean() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          expect jsonl { _ }
+        }
+        "#,
+        "
+        error: unknown expectation `jsonl`
+         --> a.stream:3:10
+          |
+        3 |   expect jsonl { _ }
+          |          ^^^^^ not an expectation
+          |
+          = help: did you mean `json`?
+
+        ",
+    );
+}
+
+#[test]
+#[ignore = "bug: an unknown stream kind with no close match is read as a capture name: `expected `joined`, `count`, `first` or `last`, found `{``"]
+fn unknown_stream_kind() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          expect websocket { _ }
+        }
+        "#,
+        "
+        error: unknown expectation `websocket`
+         --> a.stream:3:10
+          |
+        3 |   expect websocket { _ }
+          |          ^^^^^^^^^ not an expectation
+
+        ",
+    );
+}
+
+#[test]
+#[ignore = "bug: the message is not a sentence: `data:` is an SSE field does not fit a JSON item"]
+fn sse_field_in_an_ndjson_block() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          expect ndjson { data: "x" }
+        }
+        "#,
+        r#"
+        error: the SSE field `data:` does not fit a JSON item
+         --> a.stream:3:19
+          |
+        3 |   expect ndjson { data: "x" }
+          |                   ^^^^^^^^^ does not fit here
+          |
+          = help: SSE fields fit only `expect sse` blocks
+
+        "#,
+    );
+}
+
+#[test]
+fn patterns_that_do_not_fit_their_block() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          expect sse { size 3 }
+          expect lines { $.a == 1 }
+          expect json { "a": 1 } contains "x"
+        }
+        "#,
+        r#"
+        error: `size` does not fit an `sse` item
+         --> a.stream:3:16
+          |
+        3 |   expect sse { size 3 }
+          |                ^^^^^^ does not fit here
+          |
+          = help: `size` fits `lines`, `chunks` and `expect text`
+
+        error: a JSONPath assertion does not fit a text item
+         --> a.stream:4:18
+          |
+        4 |   expect lines { $.a == 1 }
+          |                  ^^^^^^^^^ does not fit here
+          |
+          = help: JSONPath fits `sse`, `ndjson` and `expect json`
+
+        error: `contains` does not fit a JSON item
+         --> a.stream:5:26
+          |
+        5 |   expect json { "a": 1 } contains "x"
+          |                          ^^^^^^^^^^^^ does not fit here
+          |
+          = help: `contains` fits text: `lines`, `chunks`, `expect text` and SSE fields
+
+        3 errors
+        "#,
+    );
+}
+
+#[test]
+fn undefined_variable_with_did_you_mean() {
+    check_fails(
+        r#"
+        let base = "http://127.0.0.1:1"
+
+        test "a" {
+          GET {{bsae}}/sse/empty
+          expect sse { end }
+        }
+        "#,
+        "
+        error: variable `bsae` is not defined
+         --> a.stream:4:7
+          |
+        4 |   GET {{bsae}}/sse/empty
+          |       ^^^^^^^^ undefined variable
+          |
+          = help: did you mean `base`?
+
+        ",
+    );
+}
+
+#[test]
+fn undefined_variable_without_a_close_name() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          expect sse { data: "{{token}}" }
+        }
+        "#,
+        "
+        error: variable `token` is not defined
+         --> a.stream:3:23
+          |
+        3 |   expect sse { data: \"{{token}}\" }
+          |                       ^^^^^^^^^ undefined variable
+          |
+          = help: set it with `let token = …`, `--var token=…`, the environment variable `STREAMSPEC_VAR_token`, or `[vars]` in streamspec.toml
+
+        ",
+    );
+}
+
+#[test]
+fn undefined_capture_with_did_you_mean() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          expect sse { data: _ -> reply }
+          expect rpely joined == "x"
+        }
+        "#,
+        r#"
+        error: nothing captures `rpely` before this line
+         --> a.stream:4:10
+          |
+        4 |   expect rpely joined == "x"
+          |          ^^^^^ not captured
+          |
+          = help: did you mean `reply`?
+
+        "#,
+    );
+}
+
+#[test]
+fn duplicate_test_name() {
+    check_fails(
+        r#"
+        test "ticker" {
+          GET http://example.invalid/
+        }
+
+        test "ticker" {
+          GET http://example.invalid/
+        }
+        "#,
+        r#"
+        error: test name `ticker` is used twice in this file
+         --> a.stream:5:6
+          |
+        5 | test "ticker" {
+          |      ^^^^^^^^ also the name of the test on line 1
+
+        "#,
+    );
+}
+
+#[test]
+fn steps_out_of_order() {
+    check_fails(
+        r#"
+        test "expectation before the request" {
+          expect status 200
+          GET http://example.invalid/
+        }
+
+        test "header after the body was read" {
+          GET http://example.invalid/
+          expect sse { data: _ }
+          header x-test: 1
+        }
+
+        test "nothing after the end" {
+          GET http://example.invalid/
+          expect sse { end; data: _ }
+        }
+
+        test "timeout twice" {
+          timeout 1s
+          GET http://example.invalid/
+          timeout 2s
+        }
+        "#,
+        "
+        error: `expect status` needs a request before it
+         --> a.stream:2:3
+          |
+        2 |   expect status 200
+          |   ^^^^^^^^^^^^^^^^^ no request yet in this test
+
+        error: `header` must come before the request's expectations
+         --> a.stream:9:3
+          |
+        9 |   header x-test: 1
+          |   ^^^^^^^^^^^^^^^^ the request was already sent
+
+        error: nothing can follow `end` in a block
+          --> a.stream:14:21
+           |
+        14 |   expect sse { end; data: _ }
+           |                     ^^^^^^^^ after the end of the stream
+
+        error: the timeout is set twice in this test
+          --> a.stream:20:3
+           |
+        20 |   timeout 2s
+           |   ^^^^^^^^^^ also set on line 18
+
+        4 errors
+        ",
+    );
+}
+
+#[test]
+#[ignore = "bug: `header` and `body` after `expect status` are accepted, and the run silently sends the request without them"]
+fn header_and_body_after_the_request_was_sent() {
+    check_fails(
+        r#"
+        test "header after the status" {
+          GET http://example.invalid/
+          expect status 200
+          header x-test: 1
+        }
+
+        test "body after the status" {
+          POST http://example.invalid/
+          expect status 200
+          body json { "stream": true }
+        }
+        "#,
+        r#"
+        error: `header` must come before the request's expectations
+         --> a.stream:4:3
+          |
+        4 |   header x-test: 1
+          |   ^^^^^^^^^^^^^^^^ the request was already sent
+
+        error: `body` must come before the request's expectations
+          --> a.stream:10:3
+           |
+        10 |   body json { "stream": true }
+           |   ^^^^^^^^^^^^^^^^^^^^^^^^^^^^ the request was already sent
+
+        2 errors
+        "#,
+    );
+}
+
+#[test]
+fn reserved_words() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          reconnect
+        }
+        "#,
+        "
+        error: `reconnect` is not supported yet
+         --> a.stream:3:3
+          |
+        3 |   reconnect
+          |   ^^^^^^^^^ reserved for stream control and gRPC
+          |
+          = note: this keyword is reserved; it is not available in this version of streamspec
+
+        ",
+    );
+}
+
+#[test]
+#[ignore = "bug: a UTF-8 byte order mark at the start of a spec is a syntax error, shown as an invisible character"]
+fn byte_order_mark() {
+    Test::new()
+        .file(
+            "a.stream",
+            "\u{feff}test \"a\" {\r\n  GET http://example.invalid/\r\n}\r\n",
+        )
+        .args(["check", "a.stream"])
+        .stdout("checked 1 test in 1 file: no problems")
+        .run();
+}
+
+#[test]
+#[ignore = "bug: the caret is placed by characters, not by display columns, so it is off after wide characters"]
+fn caret_after_wide_characters() {
+    check_fails(
+        r#"
+        test "日本" {
+          GET http://example.invalid/
+          expect sse {
+            data: "日本" data: _
+          }
+        }
+        "#,
+        r#"
+        error: `data:` is given twice in one item
+         --> a.stream:4:16
+          |
+        4 |     data: "日本" data: _
+          |                  ^^^^^^^ one item is one line; put the next item on its own line
+
+        "#,
+    );
+}
+
+#[test]
+#[ignore = "bug: a spec that is not UTF-8 is reported as `stream did not contain valid UTF-8`, which reads like a server's stream, and without a location"]
+fn a_spec_that_is_not_utf8() {
+    Test::new()
+        .file(
+            "a.stream",
+            b"test \"\xff\" {\n  GET http://example.invalid/\n}\n",
+        )
+        .args(["check", "a.stream"])
+        .stderr("error: cannot read `a.stream`: the file is not valid UTF-8 (line 1, column 7)")
+        .status(2)
+        .run();
+}
+
+#[test]
+#[ignore = "bug: the same file named twice (`a.stream` and `./a.stream`) is loaded, counted and run twice"]
+fn the_same_file_named_twice() {
+    Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "a" {
+              GET http://example.invalid/
+            }
+            "#,
+        )
+        .args(["check", "a.stream", "./a.stream", "."])
+        .stdout("checked 1 test in 1 file: no problems")
+        .run();
+}
+
+#[test]
+fn check_reports_errors_from_several_files_at_once() {
+    Test::new()
+        .spec(
+            "specs/b.stream",
+            r#"
+            test "b" {
+              GET {{base}}/sse/empty
+              expect sse { end }
+            }
+            "#,
+        )
+        .spec(
+            "specs/a.stream",
+            r#"
+            test "a" {
+              GET http://example.invalid/
+              expcet status 200
+            }
+            "#,
+        )
+        .spec(
+            "specs/nested/c.stream",
+            r#"
+            test "c" {
+              GET http://example.invalid/
+              expect sse { data: /(/ -> x }
+              timeout 1x
+            }
+
+            test "c" {
+              GET http://example.invalid/
+            }
+            "#,
+        )
+        .spec(
+            "specs/good.stream",
+            r#"
+            test "good" {
+              GET http://example.invalid/
+            }
+            "#,
+        )
+        .args(["check", "specs"])
+        .status(2)
+        .stderr(
+            "
+            error: unknown keyword `expcet`
+             --> specs/a.stream:3:3
+              |
+            3 |   expcet status 200
+              |   ^^^^^^
+              |
+              = help: did you mean `expect`?
+
+            error: variable `base` is not defined
+             --> specs/b.stream:2:7
+              |
+            2 |   GET {{base}}/sse/empty
+              |       ^^^^^^^^ undefined variable
+              |
+              = help: set it with `let base = …`, `--var base=…`, the environment variable `STREAMSPEC_VAR_base`, or `[vars]` in streamspec.toml
+
+            error: expected a duration such as `500ms` or `2s`, found `1x`
+             --> specs/nested/c.stream:4:11
+              |
+            4 |   timeout 1x
+              |           ^^ expected a duration such as `500ms` or `2s`
+
+            3 errors
+            ",
+        )
+        .run();
+}
+
+#[test]
+fn run_reports_spec_errors_before_sending_anything() {
+    Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "a" {
+              GET {{base}}/sse/empty
+              expect sse { end }
+            }
+            "#,
+        )
+        .args(["run"])
+        .status(2)
+        .stderr(
+            "
+            error: variable `base` is not defined
+             --> ./a.stream:2:7
+              |
+            2 |   GET {{base}}/sse/empty
+              |       ^^^^^^^^ undefined variable
+              |
+              = help: set it with `let base = …`, `--var base=…`, the environment variable `STREAMSPEC_VAR_base`, or `[vars]` in streamspec.toml
+
+            ",
+        )
+        .run();
+}
