@@ -125,7 +125,7 @@ pub fn render_failure(outcome: &TestOutcome, palette: &Palette) -> String {
 }
 
 /// Items longer than this are cut in the diff, so one huge item does not bury the others.
-const MAX_DIFF_LINE: usize = 200;
+const MAX_DIFF_LINE: usize = 300;
 
 fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
     match text.char_indices().nth(MAX_DIFF_LINE) {

@@ -46,13 +46,14 @@ fn syntax_errors(file: &Arc<SourceFile>, first: &pest::error::Error<Rule>) -> Ve
     let mut diagnostics = Vec::new();
     for (index, &start) in starts.iter().enumerate() {
         let end = starts.get(index + 1).copied().unwrap_or(text.len());
-        // Blank out everything outside the item, keeping line breaks, so offsets stay the same.
-        // Items start and end at line starts, so whole characters are replaced, by ASCII spaces.
-        let masked: Vec<u8> = text
-            .bytes()
+        // Blank out what comes before the item, keeping line breaks, so offsets stay the same,
+        // and cut what follows, so an unclosed item ends where the next one starts. Items start
+        // at line starts, so whole characters are replaced, by ASCII spaces.
+        let masked: Vec<u8> = text.as_bytes()[..end]
+            .iter()
             .enumerate()
-            .map(|(i, b)| {
-                if (start..end).contains(&i) || b == b'\n' || b == b'\r' {
+            .map(|(i, &b)| {
+                if i >= start || b == b'\n' || b == b'\r' {
                     b
                 } else {
                     b' '

@@ -201,6 +201,7 @@ fn non_2xx_answer_to_a_stream_expectation() {
         3 |   expect sse { end }
           |   ^^^^^^^^^^^^^^^^^^ reading the body here
           |
+          = note: the body began: upstream overloaded\nretry later
           = note: add `expect status …` before this line if this status is what you expect
 
         Summary 1 test: 0 passed, 1 failed [TIME]

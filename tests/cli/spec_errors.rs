@@ -364,7 +364,7 @@ fn patterns_that_do_not_fit_their_block() {
          --> a.stream:4:18
           |
         4 |   expect lines { $.a == 1 }
-          |                  ^^^^^^^^^ does not fit here
+          |                  ^^^^^^^^ does not fit here
           |
           = help: JSONPath fits `sse`, `ndjson` and `expect json`
 
@@ -516,7 +516,7 @@ fn steps_out_of_order() {
           --> a.stream:14:21
            |
         14 |   expect sse { end; data: _ }
-           |                     ^^^^^^^^ after the end of the stream
+           |                     ^^^^^^^ after the end of the stream
 
         error: the timeout is set twice in this test
           --> a.stream:20:3
