@@ -7,7 +7,7 @@ use std::time::Duration;
 use similar::{Algorithm, DiffTag, capture_diff_slices};
 
 use crate::ast::ItemPattern;
-use crate::interp::matcher::Expected;
+use crate::interp::matcher::{Absorbs, Expected};
 use crate::pattern::{ItemView, match_item};
 use crate::transport::item::Item;
 
@@ -48,39 +48,61 @@ pub enum ObservedLine<'a> {
 }
 
 /// Builds the diff. `context` holds the last items matched before the failure, already rendered.
+/// The first observed item is the one that failed, so it is never lined up with an expectation.
 pub fn build(
     omitted_before: u64,
     context: Vec<(String, Duration)>,
     expected: &[Expected<'_>],
     observed: &[ObservedLine<'_>],
+    failed_first: bool,
     cut_short: bool,
 ) -> Diff {
     // Tokens: equal tokens are lines the diff treats as the same. An observed item takes the token
-    // of the first expected pattern (after the last one used) that it matches.
-    let expected_tokens: Vec<usize> = (0..expected.len()).collect();
+    // of the first expected line (from the last one used) that stands for it; a line that stands
+    // for many items (an optional repetition, `...`) can be used again.
     let mut observed_tokens = Vec::with_capacity(observed.len());
     let mut next_expected = 0;
     for (index, line) in observed.iter().enumerate() {
         let unique = expected.len() + index;
         let token = match line {
+            ObservedLine::Item { .. } if index == 0 && failed_first => None,
             ObservedLine::Item { item, .. } => {
                 let view = ItemView::new(item);
-                (next_expected..expected.len()).find(|&k| {
-                    expected[k].pattern.is_some_and(|pattern: &ItemPattern| {
-                        match_item(pattern, &view, &mut Vec::new()).is_ok()
-                    })
+                let fits =
+                    |pattern: &ItemPattern| match_item(pattern, &view, &mut Vec::new()).is_ok();
+                (next_expected..expected.len()).find(|&k| match expected[k].absorbs {
+                    Absorbs::One(pattern) | Absorbs::Many(pattern) => fits(pattern),
+                    Absorbs::Anything => true,
+                    Absorbs::Ending => false,
                 })
             }
-            ObservedLine::Terminal { text } => (next_expected..expected.len())
-                .find(|&k| expected[k].pattern.is_none() && text.starts_with(&expected[k].text)),
+            ObservedLine::Terminal { text } => (next_expected..expected.len()).find(|&k| {
+                matches!(expected[k].absorbs, Absorbs::Ending)
+                    && text.starts_with(&expected[k].text)
+            }),
         };
         match token {
             Some(k) => {
-                next_expected = k + 1;
+                next_expected = match expected[k].absorbs {
+                    Absorbs::Many(_) | Absorbs::Anything => k,
+                    _ => k + 1,
+                };
                 observed_tokens.push(k);
             }
             None => observed_tokens.push(unique),
         }
+    }
+    // A line that stands for many items appears once per item it stood for, or, when it stood
+    // for none, not at all: an optional repetition that did not happen is not missing.
+    let mut expected_tokens = Vec::with_capacity(expected.len());
+    for (k, line) in expected.iter().enumerate() {
+        let copies = match line.absorbs {
+            Absorbs::Many(_) | Absorbs::Anything => {
+                observed_tokens.iter().filter(|&&t| t == k).count()
+            }
+            _ => 1,
+        };
+        expected_tokens.extend(std::iter::repeat_n(k, copies));
     }
 
     let mut lines: Vec<DiffLine> = context
@@ -115,7 +137,7 @@ pub fn build(
                 for index in old {
                     lines.push(DiffLine {
                         tag: Tag::Removed,
-                        text: expected[index].text.clone(),
+                        text: expected[expected_tokens[index]].text.clone(),
                         at: None,
                     });
                 }

@@ -4,9 +4,10 @@
 pub const SUCCESS: i32 = 0;
 /// At least one test failed.
 pub const TEST_FAILED: i32 = 1;
-/// The command line or a spec is wrong: a syntax error, a failed static check, an unknown flag.
+/// The command line, a spec or a `streamspec.toml` is wrong: an unknown flag, a syntax error, a
+/// failed static check, an invalid config.
 pub const USAGE_ERROR: i32 = 2;
-/// A service from `streamspec.toml` could not be started, or the config is invalid.
+/// A service from `streamspec.toml` could not be started (or the HTTP client could not be set up).
 pub const SETUP_FAILED: i32 = 3;
 /// The paths given hold no `.stream` files.
 pub const NO_TESTS: i32 = 4;

@@ -659,59 +659,58 @@ impl<'p> BlockMatcher<'p> {
         for (depth, frame) in self.stack.iter().enumerate().rev() {
             let is_top = depth + 1 == self.stack.len();
             let start = if is_top { frame.index } else { frame.index + 1 };
-            if let FrameKind::Repeat {
-                quantifier,
-                iteration,
-            } = frame.kind
-            {
-                let optional_boundary = is_top && frame.index == 0 && iteration >= quantifier.min;
-                if !optional_boundary {
-                    push_entries(
-                        &frame.entries[start.min(frame.entries.len())..],
-                        &mut out,
-                        limit,
-                    );
-                    let left = quantifier.min.saturating_sub(iteration + 1);
-                    for _ in 0..left {
+            let rest = &frame.entries[start.min(frame.entries.len())..];
+            match (frame.kind, frame.owner.map(|o| &o.kind)) {
+                (
+                    FrameKind::Repeat {
+                        quantifier,
+                        iteration,
+                    },
+                    _,
+                ) => {
+                    // At an optional boundary nothing of the current iteration is required.
+                    let at_boundary = is_top && frame.index == 0;
+                    let current_required = !(at_boundary && iteration >= quantifier.min);
+                    if current_required {
+                        push_entries(rest, &mut out, limit);
+                    }
+                    let done = iteration + u64::from(current_required);
+                    for _ in done..quantifier.min {
                         if out.len() >= limit {
                             break;
                         }
                         push_entries(frame.entries, &mut out, limit);
                     }
-                }
-            } else if let (FrameKind::Until { .. }, Some(owner)) = (frame.kind, frame.owner) {
-                push_entries(
-                    &frame.entries[start.min(frame.entries.len())..],
-                    &mut out,
-                    limit,
-                );
-                if let EntryKind::Until { stop, .. } = &owner.kind {
-                    out.push(Expected {
-                        text: render_item_pattern(stop),
-                        pattern: Some(stop),
-                    });
-                }
-            } else {
-                let entries = &frame.entries[start.min(frame.entries.len())..];
-                if let Some(EntryKind::AnyOrder(lines)) = entries.first().map(|e| &e.kind)
-                    && is_top
-                {
-                    for (index, line) in lines.iter().enumerate() {
-                        let open = self
-                            .any_order
-                            .as_ref()
-                            .is_none_or(|state| state.assigned[index].is_none());
-                        if open {
-                            out.push(Expected {
-                                text: render_item_line(line),
-                                pattern: Some(&line.pattern),
-                            });
-                        }
+                    if quantifier
+                        .max
+                        .is_none_or(|max| max > done.max(quantifier.min))
+                    {
+                        out.push(Expected::more_of(
+                            frame.entries,
+                            quantifier.max.map(|m| m - done.max(quantifier.min)),
+                        ));
                     }
-                    push_entries(&entries[1..], &mut out, limit);
-                } else {
-                    push_entries(entries, &mut out, limit);
                 }
+                (FrameKind::Until { .. }, Some(EntryKind::Until { stop, .. })) => {
+                    push_entries(rest, &mut out, limit);
+                    out.push(Expected::more_of(frame.entries, None));
+                    out.push(Expected::item(render_item_pattern(stop), stop));
+                }
+                _ => match rest.first().map(|e| &e.kind) {
+                    Some(EntryKind::AnyOrder(lines)) if is_top => {
+                        for (index, line) in lines.iter().enumerate() {
+                            let open = self
+                                .any_order
+                                .as_ref()
+                                .is_none_or(|state| state.assigned[index].is_none());
+                            if open {
+                                out.push(Expected::item(render_item_line(line), &line.pattern));
+                            }
+                        }
+                        push_entries(&rest[1..], &mut out, limit);
+                    }
+                    _ => push_entries(rest, &mut out, limit),
+                },
             }
             if out.len() >= limit {
                 out.truncate(limit);
@@ -726,8 +725,67 @@ impl<'p> BlockMatcher<'p> {
 #[derive(Debug, Clone)]
 pub struct Expected<'p> {
     pub text: String,
-    /// The pattern, when the line stands for one item (so observed items can be lined up).
-    pub pattern: Option<&'p ItemPattern>,
+    /// Which observed items the line stands for, so the diff can line them up with it.
+    pub absorbs: Absorbs<'p>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Absorbs<'p> {
+    /// One item that matches the pattern.
+    One(&'p ItemPattern),
+    /// Any number of items that match the pattern (an optional repetition).
+    Many(&'p ItemPattern),
+    /// Any number of any items (`...`).
+    Anything,
+    /// No item: how the stream ends (`end`, `dropped`), lined up with the observed ending by text.
+    Ending,
+}
+
+impl<'p> Expected<'p> {
+    fn item(text: String, pattern: &'p ItemPattern) -> Self {
+        Expected {
+            text,
+            absorbs: Absorbs::One(pattern),
+        }
+    }
+
+    fn ending(text: &str) -> Self {
+        Expected {
+            text: text.to_string(),
+            absorbs: Absorbs::Ending,
+        }
+    }
+
+    /// `* times { … }`: more repetitions of a body, up to `max` more (unbounded when `None`).
+    fn more_of(body: &'p [Entry], max: Option<u64>) -> Self {
+        let text = format!(
+            "{} times {{ {} }}",
+            Quantifier { min: 0, max }.render(),
+            first_line_text(body)
+        );
+        match first_pattern(body) {
+            Some(pattern) => Expected {
+                text,
+                absorbs: Absorbs::Many(pattern),
+            },
+            None => Expected {
+                text,
+                absorbs: Absorbs::Anything,
+            },
+        }
+    }
+}
+
+/// The pattern of the first item a body expects, if it starts with one.
+fn first_pattern(entries: &[Entry]) -> Option<&ItemPattern> {
+    entries.iter().find_map(|entry| match &entry.kind {
+        EntryKind::Item(line) => Some(Some(&line.pattern)),
+        EntryKind::Ignore(_) | EntryKind::FirstWithin(_) | EntryKind::Control(_) => None,
+        EntryKind::Repeat { body, .. } => Some(first_pattern(body)),
+        EntryKind::Until { stop, .. } => Some(Some(stop)),
+        EntryKind::AnyOrder(lines) => Some(lines.first().map(|l| &l.pattern)),
+        _ => Some(None),
+    })?
 }
 
 fn push_entries<'p>(entries: &'p [Entry], out: &mut Vec<Expected<'p>>, limit: usize) {
@@ -736,10 +794,9 @@ fn push_entries<'p>(entries: &'p [Entry], out: &mut Vec<Expected<'p>>, limit: us
             return;
         }
         match &entry.kind {
-            EntryKind::Item(line) => out.push(Expected {
-                text: render_item_line(line),
-                pattern: Some(&line.pattern),
-            }),
+            EntryKind::Item(line) => {
+                out.push(Expected::item(render_item_line(line), &line.pattern))
+            }
             EntryKind::Repeat { quantifier, body } => {
                 for _ in 0..quantifier.min {
                     if out.len() >= limit {
@@ -748,50 +805,27 @@ fn push_entries<'p>(entries: &'p [Entry], out: &mut Vec<Expected<'p>>, limit: us
                     push_entries(body, out, limit);
                 }
                 if quantifier.max != Some(quantifier.min) {
-                    out.push(Expected {
-                        text: format!(
-                            "{} times {{ {} }}",
-                            Quantifier {
-                                min: 0,
-                                max: quantifier.max.map(|m| m - quantifier.min),
-                            }
-                            .render(),
-                            first_line_text(body)
-                        ),
-                        pattern: None,
-                    });
+                    out.push(Expected::more_of(
+                        body,
+                        quantifier.max.map(|m| m - quantifier.min),
+                    ));
                 }
             }
             EntryKind::Until { stop, body } => {
-                out.push(Expected {
-                    text: format!("* times {{ {} }}", first_line_text(body)),
-                    pattern: None,
-                });
-                out.push(Expected {
-                    text: render_item_pattern(stop),
-                    pattern: Some(stop),
-                });
+                out.push(Expected::more_of(body, None));
+                out.push(Expected::item(render_item_pattern(stop), stop));
             }
             EntryKind::AnyOrder(lines) => {
                 for line in lines {
-                    out.push(Expected {
-                        text: render_item_line(line),
-                        pattern: Some(&line.pattern),
-                    });
+                    out.push(Expected::item(render_item_line(line), &line.pattern));
                 }
             }
             EntryKind::Skip => out.push(Expected {
                 text: "...".to_string(),
-                pattern: None,
+                absorbs: Absorbs::Anything,
             }),
-            EntryKind::End => out.push(Expected {
-                text: "end".to_string(),
-                pattern: None,
-            }),
-            EntryKind::Dropped => out.push(Expected {
-                text: "dropped".to_string(),
-                pattern: None,
-            }),
+            EntryKind::End => out.push(Expected::ending("end")),
+            EntryKind::Dropped => out.push(Expected::ending("dropped")),
             EntryKind::Ignore(_) | EntryKind::FirstWithin(_) | EntryKind::Control(_) => {}
         }
     }

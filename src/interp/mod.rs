@@ -370,6 +370,7 @@ impl TestRun<'_> {
                     kind: block.kind.clone(),
                     entries: &entries,
                     deadline,
+                    timeout: self.timeout,
                     max_item_size,
                     stats,
                     scope: &mut self.scope,
@@ -764,8 +765,8 @@ impl TestRun<'_> {
                     let Some(value) = stats.gap(stat.value) else {
                         return Err(Failure::assertion(
                             format!(
-                                "there are no gaps to measure: {} items arrived",
-                                stats.items
+                                "there are no gaps to measure: {} arrived",
+                                crate::report::plural(stats.items as usize, "item")
                             ),
                             stat.span,
                             "needs at least two items",

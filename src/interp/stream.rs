@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use crate::ast::{Control, Entry, Spanned, StreamKind};
 use crate::diff::{self, ObservedLine};
-use crate::duration::format_measured;
-use crate::interp::matcher::{BlockMatcher, FailureKind, Fed, MatchFailure, Terminal};
+use crate::duration::{format_duration, format_measured};
+use crate::interp::matcher::{Absorbs, BlockMatcher, FailureKind, Fed, MatchFailure, Terminal};
 use crate::interp::stats::StreamStats;
 use crate::interp::vars::Scope;
 use crate::outcome::{Failure, FailureClass};
@@ -31,6 +31,8 @@ pub struct StreamRun<'a> {
     pub kind: Spanned<StreamKind>,
     pub entries: &'a [Entry],
     pub deadline: Instant,
+    /// The test's timeout, for messages.
+    pub timeout: Duration,
     pub max_item_size: usize,
     pub stats: &'a mut StreamStats,
     pub scope: &'a mut Scope,
@@ -117,6 +119,7 @@ impl StreamRun<'_> {
             kind,
             entries,
             deadline,
+            timeout,
             max_item_size,
             stats,
             scope,
@@ -242,14 +245,18 @@ impl StreamRun<'_> {
                         };
                         break Err(render_failure(failure, &matcher, context, Vec::new(), true));
                     }
-                    let expected = matcher.remainder(1);
+                    // Name what was required next, passing over what was only optional.
+                    let expected = matcher.remainder(EXPECTED_LINES);
                     let waiting_for = expected
-                        .first()
+                        .iter()
+                        .find(|e| matches!(e.absorbs, Absorbs::One(_) | Absorbs::Ending))
+                        .or(expected.first())
                         .map(|e| format!("waiting for `{}`", e.text))
                         .unwrap_or_else(|| "waiting for the stream".to_string());
                     let mut failure = Failure::error(
                         format!(
-                            "the test timed out after {} ({waiting_for})",
+                            "the test timed out after {} and {} ({waiting_for})",
+                            format_duration(timeout),
                             crate::report::plural(matcher.consumed() as usize, "item")
                         ),
                         kind.span,
@@ -334,7 +341,16 @@ fn build_diff(
         .map(|(item, at)| (render_item(item), *at))
         .collect();
     let expected = matcher.remainder(EXPECTED_LINES);
-    diff::build(before, context, &expected, trailing, cut_short)
+    // Observed items after the failure start with the item that failed.
+    let failed_first = matches!(trailing.first(), Some(ObservedLine::Item { .. }));
+    diff::build(
+        before,
+        context,
+        &expected,
+        trailing,
+        failed_first,
+        cut_short,
+    )
 }
 
 /// Turns a matcher failure into a test failure: the message, the caret's label, and the diff.

@@ -200,6 +200,7 @@ fn match_item_inner(
 pub fn describe_num(cond: &NumCond) -> String {
     match *cond {
         NumCond::Compare(crate::ast::CmpOp::Eq, n) => format_number(n),
+        NumCond::Range(None, None) => "_".to_string(),
         NumCond::Compare(op, n) => format!("{} {}", op.symbol(), format_number(n)),
         NumCond::Range(lo, hi) => format!(
             "{}..{}",

@@ -112,7 +112,6 @@ fn item_mismatch_late_in_a_stream_shows_a_window() {
 }
 
 #[test]
-#[ignore = "bug: trailing items that fit a later repetition are diffed as unexpected (+), and the repetition and `end` as missing (-)"]
 fn trailing_items_fitting_a_repetition() {
     fails_on_demo(
         r#"
@@ -542,7 +541,6 @@ fn within_broken_by_a_slow_chunk() {
 }
 
 #[test]
-#[ignore = "bug: the diff of a broken `after` bound shows the late item as matched context and marks nothing removed"]
 fn after_broken() {
     fails_on_demo(
         r#"
@@ -752,7 +750,6 @@ fn gap_and_duration_bounds_broken() {
 }
 
 #[test]
-#[ignore = "bug: says `1 items arrived`"]
 fn gaps_of_a_single_item() {
     fails_on_demo(
         r#"
@@ -779,7 +776,6 @@ fn gaps_of_a_single_item() {
 }
 
 #[test]
-#[ignore = "bug: an aggregate right after a request does not send it: `there is no response to measure yet`"]
 fn ttfb_as_the_first_expectation() {
     fails_on_demo(
         r#"
@@ -923,7 +919,6 @@ fn passes_and_failures_mixed_in_several_files() {
 }
 
 #[test]
-#[ignore = "bug: the caret under a pattern in a one-line block takes the space after it"]
 fn caret_of_a_pattern_in_a_one_line_block() {
     fails_on_demo(
         r#"
@@ -953,7 +948,6 @@ fn caret_of_a_pattern_in_a_one_line_block() {
 }
 
 #[test]
-#[ignore = "bug: `retry: _` is shown as `retry: ..`, which is not what the spec says (nor valid syntax)"]
 fn retry_wildcard_is_shown_as_written() {
     fails_on_demo(
         r#"

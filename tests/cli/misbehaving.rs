@@ -141,7 +141,7 @@ fn a_stream_that_never_ends() {
         )
         .args(["run", "a.stream"])
         .var("base", servers::demo())
-        .redact(r"after \d+ items", "after N items")
+        .redact(r"and \d+ items", "and N items")
         .redact(r"… \d+ items earlier", "… N items earlier")
         .redact(
             r#"id: "\d+"  data: json \{ "n": \d+ \}"#,
@@ -153,7 +153,7 @@ fn a_stream_that_never_ends() {
             Running 1 test from 1 file
               FAIL [TIME] a.stream: the stream ends
 
-            error: the test timed out after N items (waiting for `end`)
+            error: the test timed out after 1s and N items (waiting for `end`)
              --> a.stream:4:10
               |
             4 |   expect sse {
@@ -196,7 +196,7 @@ fn a_stream_that_stalls() {
         Running 2 tests from 1 file
           FAIL [TIME] a.stream: three events
 
-        error: the test timed out after 2 items (waiting for `data: _`)
+        error: the test timed out after 500ms and 2 items (waiting for `data: _`)
          --> a.stream:4:10
           |
         4 |   expect sse { 3 times { data: _ } }

@@ -174,7 +174,6 @@ fn missing_line_break_between_steps() {
 }
 
 #[test]
-#[ignore = "bug: a `;` right after a URL is taken into the URL, and the error then asks for the `;` it just swallowed"]
 fn semicolon_after_a_url() {
     Test::new()
         .spec(
