@@ -37,6 +37,8 @@ struct TestState {
     has_request: bool,
     /// The request's body was already read by this expectation.
     body_read_at: Option<Span>,
+    /// The request was sent, by the first expectation (or `abort`) after it.
+    sent: bool,
     has_body: Option<Span>,
     timeout_at: Option<Span>,
     captures: HashSet<String>,
@@ -112,6 +114,17 @@ impl Checker {
         }
     }
 
+    /// Headers and bodies belong to a request not yet sent: the first expectation sends it.
+    fn not_sent_yet(&mut self, state: &TestState, span: Span, what: &str) {
+        if state.sent {
+            self.error(
+                span,
+                format!("{what} must come before the request's expectations"),
+                "the request was already sent",
+            );
+        }
+    }
+
     fn needs_request(&mut self, state: &TestState, span: Span, what: &str) -> bool {
         if !state.has_request {
             self.error(
@@ -129,16 +142,12 @@ impl Checker {
                 state.has_request = true;
                 state.body_read_at = None;
                 state.has_body = None;
+                state.sent = false;
                 self.template(&request.url, &state.captures);
             }
             StepKind::Header(header) => {
-                if self.needs_request(state, step.span, "`header`") && state.body_read_at.is_some()
-                {
-                    self.error(
-                        step.span,
-                        "`header` must come before the request's expectations",
-                        "the request was already sent",
-                    );
+                if self.needs_request(state, step.span, "`header`") {
+                    self.not_sent_yet(state, step.span, "`header`");
                 }
                 self.template(&header.value, &state.captures);
             }
@@ -146,6 +155,7 @@ impl Checker {
                 if !self.needs_request(state, step.span, "`body`") {
                     return;
                 }
+                self.not_sent_yet(state, step.span, "`body`");
                 if let Some(first) = state.has_body {
                     let line = self.file.line_col(first.start).line;
                     self.error(
@@ -185,6 +195,7 @@ impl Checker {
                 Control::Abort => {
                     self.needs_request(state, step.span, "`abort`");
                     state.body_read_at = Some(step.span);
+                    state.sent = true;
                 }
                 Control::Wait(_) => {}
                 Control::Pace(_) => self.error(
@@ -214,6 +225,7 @@ impl Checker {
         if !self.needs_request(state, span, what) {
             return;
         }
+        state.sent = true;
         match expectation {
             Expectation::Status(_) => {}
             Expectation::Header(header) => match &header.check {
@@ -293,7 +305,9 @@ impl Checker {
             self.error(
                 span,
                 "the body of this response is already read",
-                format!("read by line {line}; send another request to read again"),
+                format!(
+                    "line {line} already read or dropped it; send another request to read again"
+                ),
             );
         }
         state.body_read_at = Some(span);

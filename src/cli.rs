@@ -77,8 +77,8 @@ pub struct DecodeArgs {
     /// The captured stream [default: standard input]
     pub file: Option<PathBuf>,
     /// Feed the decoder this many bytes at a time
-    #[arg(long, value_name = "N", default_value_t = 65536, value_parser = clap::value_parser!(u64).range(1..))]
-    pub chunk_size: u64,
+    #[arg(long, value_name = "N", default_value_t = 65536, value_parser = parse_chunk_size)]
+    pub chunk_size: usize,
 }
 
 #[derive(Debug, Args)]
@@ -94,6 +94,14 @@ fn parse_duration_arg(text: &str) -> Result<Duration, String> {
         return Err("must be longer than zero".to_string());
     }
     Ok(duration)
+}
+
+fn parse_chunk_size(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{text}` is not a number of bytes")),
+    }
 }
 
 fn parse_var(text: &str) -> Result<(String, String), String> {

@@ -127,16 +127,23 @@ impl Diagnostic {
                 palette.dim.render_reset(),
                 line_text.replace('\t', " ")
             );
-            // Underline to the end of the span or of the line, whichever comes first.
-            let end = file.line_col(label.span.end);
-            let line_chars = line_text.chars().count();
-            let caret_len = if end.line == start.line && end.col > start.col {
-                end.col - start.col
-            } else if line_chars >= start.col {
-                (line_chars + 1 - start.col).max(1)
-            } else {
-                1
-            };
+            // Underline to the end of the span or of the line, whichever comes first, measured
+            // in display columns so wide characters (CJK, emoji) keep the caret in place.
+            let line_start = file.line_start(start.line);
+            let caret_from = label
+                .span
+                .start
+                .saturating_sub(line_start)
+                .min(line_text.len());
+            let caret_to = label
+                .span
+                .end
+                .saturating_sub(line_start)
+                .clamp(caret_from, line_text.len());
+            let before = line_text.get(..caret_from).unwrap_or("");
+            let under = line_text.get(caret_from..caret_to).unwrap_or("");
+            let indent = display_width(before);
+            let caret_len = display_width(under).max(1);
             let text = if label.text.is_empty() {
                 String::new()
             } else {
@@ -145,7 +152,7 @@ impl Diagnostic {
             let _ = writeln!(
                 out,
                 "{pad} {bar} {}{}{}{text}{}",
-                " ".repeat(start.col - 1),
+                " ".repeat(indent),
                 style.render(),
                 "^".repeat(caret_len),
                 style.render_reset()
@@ -165,6 +172,11 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// Columns a text takes on a terminal; tabs are shown as one space.
+fn display_width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text) + text.matches('\t').count()
 }
 
 /// Suggests the closest of `candidates` to a misspelt `word`, if one is close enough to be a typo.

@@ -57,7 +57,11 @@ pub struct LineCol {
 
 impl SourceFile {
     pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Arc<SourceFile> {
-        let text = text.into();
+        let mut text = text.into();
+        // Editors on some systems start UTF-8 files with a byte order mark; it is not content.
+        if text.starts_with('\u{feff}') {
+            text.drain(..'\u{feff}'.len_utf8());
+        }
         let mut line_starts = vec![0];
         line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
         Arc::new(SourceFile {
@@ -67,9 +71,21 @@ impl SourceFile {
         })
     }
 
-    pub fn read(path: &Path) -> std::io::Result<Arc<SourceFile>> {
-        let text = std::fs::read_to_string(path)?;
-        Ok(SourceFile::new(path, text))
+    /// Reads a file; the error says what is wrong in words for a message (`cannot read …: …`).
+    pub fn read(path: &Path) -> Result<Arc<SourceFile>, String> {
+        let bytes = std::fs::read(path).map_err(|error| error.to_string())?;
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(SourceFile::new(path, text)),
+            Err(error) => {
+                let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+                let text = String::from_utf8_lossy(valid);
+                let line = text.matches('\n').count() + 1;
+                let col = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                Err(format!(
+                    "the file is not valid UTF-8 (line {line}, column {col})"
+                ))
+            }
+        }
     }
 
     /// The directory the file is in, against which relative paths in it (body files) resolve.
@@ -92,6 +108,14 @@ impl SourceFile {
             line: line_index + 1,
             col,
         }
+    }
+
+    /// The byte offset where a 1-based line starts.
+    pub fn line_start(&self, line: usize) -> usize {
+        self.line_starts
+            .get(line.wrapping_sub(1))
+            .copied()
+            .unwrap_or(self.text.len())
     }
 
     /// The text of a 1-based line, without its line ending.

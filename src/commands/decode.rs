@@ -62,7 +62,14 @@ pub fn decode(args: &DecodeArgs) -> i32 {
 }
 
 /// An event as the keys an EventSource gives it: `event`, `data`, and `id` (the lastEventId).
+/// Invalid UTF-8 is shown as U+FFFD, as a browser shows it, with a note on standard error.
 fn sse_json(event: SseEvent) -> serde_json::Value {
+    if event.invalid_utf8 {
+        eprintln!(
+            "note: an event held invalid UTF-8, shown as U+FFFD: {:?}",
+            event.data
+        );
+    }
     json!({ "event": event.event_type(), "data": event.data, "id": &*event.id })
 }
 

@@ -39,12 +39,7 @@ pub async fn run(args: &RunArgs) -> i32 {
     let started = Instant::now();
     let mut outcomes: Vec<TestOutcome> = Vec::new();
     for group in &project.groups {
-        let run = run_group(group, args, &client, &mut reporter, &mut outcomes);
-        let code = tokio::select! {
-            code = run => code,
-            _ = tokio::signal::ctrl_c() => Some(exit_code::INTERRUPTED),
-        };
-        if let Some(code) = code {
+        if let Some(code) = run_group(group, args, &client, &mut reporter, &mut outcomes).await {
             return code;
         }
     }
@@ -74,7 +69,12 @@ async fn run_group(
     let mut services = None;
     if let Some(config) = &group.config {
         let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("streamspec"));
-        match RunningServices::start(config, &exe).await {
+        // Interrupted while starting: dropping what was started stops it.
+        let started = tokio::select! {
+            started = RunningServices::start(config, &exe) => started,
+            _ = tokio::signal::ctrl_c() => return Some(exit_code::INTERRUPTED),
+        };
+        match started {
             Ok(running) => {
                 vars.extend(running.vars().iter().map(|(k, v)| (k.clone(), v.clone())));
                 services = Some(running);
@@ -98,15 +98,22 @@ async fn run_group(
         timeout,
         max_item_size: args.max_item_size.unwrap_or(DEFAULT_MAX_ITEM_SIZE),
     };
-    for spec in &group.specs {
-        for test in &spec.tests {
-            let outcome = run_test(&settings, spec, test).await;
-            reporter.test_finished(&outcome);
-            outcomes.push(outcome);
+    let tests = async {
+        for spec in &group.specs {
+            for test in &spec.tests {
+                let outcome = run_test(&settings, spec, test).await;
+                reporter.test_finished(&outcome);
+                outcomes.push(outcome);
+            }
         }
-    }
+    };
+    // On Ctrl-C the services are still stopped the gentle way (SIGTERM, then a grace period).
+    let interrupted = tokio::select! {
+        () = tests => false,
+        _ = tokio::signal::ctrl_c() => true,
+    };
     if let Some(services) = services {
         services.stop().await;
     }
-    None
+    interrupted.then_some(exit_code::INTERRUPTED)
 }

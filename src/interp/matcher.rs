@@ -26,9 +26,20 @@ pub enum Terminal {
 
 impl Terminal {
     pub fn describe(&self) -> String {
+        self.describe_after(None)
+    }
+
+    /// `the stream ended after 2 items`, `the connection was dropped before any item: reset`.
+    pub fn describe_after(&self, items: Option<u64>) -> String {
+        let when = match items {
+            None => String::new(),
+            Some(0) => " before any item".to_string(),
+            Some(1) => " after 1 item".to_string(),
+            Some(n) => format!(" after {n} items"),
+        };
         match self {
-            Terminal::End => "the stream ended".to_string(),
-            Terminal::Dropped(reason) => format!("the connection was dropped ({reason})"),
+            Terminal::End => format!("the stream ended{when}"),
+            Terminal::Dropped(reason) => format!("the connection was dropped{when}: {reason}"),
         }
     }
 }

@@ -176,12 +176,10 @@ impl TestRun<'_> {
         self.ensure_head_within(None).await
     }
 
-    /// As `ensure_head`, when a stream's first item has a time bound (`first within`, or
+    /// As `ensure_head`, for a stream whose first item has a time bound (`first within`, or
     /// `within` on the first item): the head is part of that wait, so it must come in time too.
-    async fn ensure_head_within(
-        &mut self,
-        bound: Option<(Duration, Span, String)>,
-    ) -> Result<(), Failure> {
+    async fn ensure_head_within(&mut self, entries: Option<&[Entry]>) -> Result<(), Failure> {
+        let bound = entries.and_then(|entries| BlockMatcher::new(entries).deadline(Duration::ZERO));
         let Some(exchange) = &self.exchange else {
             return Ok(());
         };
@@ -206,14 +204,18 @@ impl TestRun<'_> {
             }
             Err(SendError::TimedOut) => match bound {
                 Some((_, bound_span, bound)) if deadline < self.deadline => {
-                    Err(Failure::assertion(
+                    let mut failure = Failure::assertion(
                         format!("timing bound `{bound}` broken"),
                         bound_span,
                         format!(
-                            "not even the response head arrived in {}",
+                            "no item arrived in {} (not even the response head)",
                             format_measured(sent.elapsed())
                         ),
-                    ))
+                    );
+                    if let Some(entries) = entries {
+                        failure.diff = Some(Box::new(stream::nothing_arrived(entries)));
+                    }
+                    Err(failure)
                 }
                 _ => Err(Failure::error(
                     format!(
@@ -228,7 +230,7 @@ impl TestRun<'_> {
                 ))),
             },
             Err(SendError::Failed(reason)) => Err(Failure::error(
-                format!("request failed: {reason}"),
+                reason,
                 span,
                 format!("sending this request to {url}"),
             )),
@@ -347,8 +349,7 @@ impl TestRun<'_> {
                 self.check_header(header, &values, span)
             }
             Expectation::Stream(block) => {
-                let bound = BlockMatcher::new(&block.entries).deadline(Duration::ZERO);
-                self.ensure_head_within(bound).await?;
+                self.ensure_head_within(Some(&block.entries)).await?;
                 self.check_ready_for_body(block.kind.value.keyword(), span)
                     .await?;
                 self.check_content_type(&block.kind)?;
@@ -507,7 +508,7 @@ impl TestRun<'_> {
             HeaderCheck::NotEquals(template) => {
                 let want = self.scope.resolve(template)?;
                 (
-                    !values.is_empty() && values.iter().all(|v| *v != want),
+                    values.iter().all(|v| *v != want),
                     format!("!= {}", quote(&want)),
                 )
             }

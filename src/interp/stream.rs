@@ -328,6 +328,11 @@ async fn failure_with_diff(
     render_failure(failure, matcher, context, trailing, cut_short)
 }
 
+/// The diff when not even the response head came in time: everything is still expected.
+pub fn nothing_arrived(entries: &[Entry]) -> diff::Diff {
+    build_diff(&BlockMatcher::new(entries), VecDeque::new(), &[], true)
+}
+
 fn build_diff(
     matcher: &BlockMatcher<'_>,
     context: VecDeque<(Item, Duration)>,
@@ -391,11 +396,7 @@ fn render_failure(
             format!("no item arrived in {}", format_measured(*waited)),
         ),
         FailureKind::EndedEarly { terminal, expected } => (
-            format!(
-                "{} after {}",
-                terminal.describe(),
-                crate::report::plural(matcher.consumed() as usize, "item")
-            ),
+            terminal.describe_after(Some(matcher.consumed())),
             format!("still expected `{expected}`"),
         ),
         FailureKind::WrongTerminal { expected, terminal } => (

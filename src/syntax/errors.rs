@@ -166,11 +166,19 @@ pub fn syntax_error(file: &Arc<SourceFile>, error: &Error<Rule>) -> Diagnostic {
     // the word before, so point there.
     if positives.contains(&Rule::capture_fn)
         && let Some((name, name_span)) = word_before(&file.text, offset)
-        && let Some(keyword) = did_you_mean(&name, EXPECTATION_KEYWORDS.iter().copied())
     {
-        return Diagnostic::error(format!("unknown expectation `{name}`"))
-            .at(file, name_span, "not an expectation")
-            .help(format!("did you mean `{keyword}`?"));
+        let diagnostic = Diagnostic::error(format!("unknown expectation `{name}`")).at(
+            file,
+            name_span,
+            "not an expectation",
+        );
+        if let Some(keyword) = did_you_mean(&name, EXPECTATION_KEYWORDS.iter().copied()) {
+            return diagnostic.help(format!("did you mean `{keyword}`?"));
+        }
+        // `expect websocket { … }`: a block follows, so a stream kind was meant.
+        if file.text[offset.min(file.text.len())..].starts_with('{') {
+            return diagnostic.help("the streams are `sse`, `ndjson`, `lines` and `chunks`");
+        }
     }
 
     // A line break cannot be what is missing at the start of a line.
@@ -178,21 +186,35 @@ pub fn syntax_error(file: &Arc<SourceFile>, error: &Error<Rule>) -> Diagnostic {
         .into_iter()
         .filter(|rule| !(*rule == Rule::sep && at_start_of_line(&file.text, offset)))
         .collect();
-    // Where a line could end, a missing line break is the likely mistake; what else could have
-    // continued the line only clutters the message.
+    // A misspelt keyword: suggest the keyword it was meant to be.
+    let suggestion = word
+        .as_deref()
+        .filter(|word| !word.starts_with(|c: char| c.is_ascii_digit()))
+        .and_then(|word| {
+            did_you_mean(
+                word,
+                tokens
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|t| t.chars().all(|c| c.is_ascii_alphabetic())),
+            )
+        });
+    // Where a line could end, a missing line break is the likely mistake, and what else could
+    // have continued the line only clutters the message; unless the word there is a misspelt
+    // keyword, which is the mistake then.
     let structural: Vec<Rule> = positives
         .iter()
         .copied()
         .filter(|rule| matches!(rule, Rule::sep | Rule::close))
         .collect();
-    let considered: Vec<Rule> = if structural.contains(&Rule::sep) {
+    let considered: Vec<Rule> = if structural.contains(&Rule::sep) && suggestion.is_none() {
         structural
     } else {
         positives
             .iter()
             .chain(deepest.iter())
             .copied()
-            .filter(|rule| *rule != Rule::sep)
+            .filter(|rule| *rule != Rule::sep && (*rule != Rule::close || suggestion.is_none()))
             .collect()
     };
     let mut phrases: Vec<String> = Vec::new();
@@ -204,7 +226,7 @@ pub fn syntax_error(file: &Arc<SourceFile>, error: &Error<Rule>) -> Diagnostic {
             }
         }
     }
-    if phrases.is_empty() {
+    if phrases.is_empty() && suggestion.is_none() {
         let mut listed: Vec<String> = tokens.iter().map(|t| format!("`{t}`")).collect();
         listed.dedup();
         listed.truncate(8);
@@ -214,17 +236,10 @@ pub fn syntax_error(file: &Arc<SourceFile>, error: &Error<Rule>) -> Diagnostic {
         phrases.push(one_of(&listed));
     }
     let expected = one_of(&phrases);
-
-    let suggestion = word.as_deref().and_then(|word| {
-        did_you_mean(
-            word,
-            tokens
-                .iter()
-                .map(String::as_str)
-                .filter(|t| t.chars().all(|c| c.is_ascii_alphabetic())),
-        )
-    });
     let (message, label) = match (&word, suggestion) {
+        (Some(word), Some(_)) if expected.is_empty() => {
+            (format!("unknown keyword `{word}`"), String::new())
+        }
         (Some(word), Some(_)) => (
             format!("unknown keyword `{word}`"),
             format!("expected {expected}"),

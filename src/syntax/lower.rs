@@ -259,7 +259,8 @@ impl Lowerer {
             Ok(regex) => regex,
             Err(error) => {
                 let detail = error.to_string();
-                let last = detail.lines().last().unwrap_or("").trim().to_string();
+                let last = detail.lines().last().unwrap_or("").trim();
+                let last = last.strip_prefix("error: ").unwrap_or(last).to_string();
                 self.error(span, "invalid regular expression", last);
                 regex::Regex::new("$^").unwrap_or_else(|_| unreachable!("a fixed valid regex"))
             }
@@ -826,10 +827,10 @@ impl Lowerer {
         let (what, help) = match facet.as_rule() {
             Rule::sse_field => (
                 format!(
-                    "`{}:`",
+                    "the SSE field `{}:`",
                     facet.as_str().split(':').next().unwrap_or("").trim()
                 ),
-                "`id:`, `event:`, `data:` and `retry:` are SSE fields: they fit only `expect sse` blocks",
+                "SSE fields fit only `expect sse` blocks",
             ),
             Rule::path_assert => (
                 "a JSONPath assertion".to_string(),

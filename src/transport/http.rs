@@ -74,7 +74,7 @@ pub async fn send(
     let sent_at = Instant::now();
     match tokio::time::timeout_at(deadline.into(), builder.send()).await {
         Err(_) => Err(SendError::TimedOut),
-        Ok(Err(error)) => Err(SendError::Failed(describe_error(&error))),
+        Ok(Err(error)) => Err(SendError::Failed(describe_send_error(&error))),
         Ok(Ok(response)) => Ok(HttpResponse {
             status: response.status(),
             headers: response.headers().clone(),
@@ -95,7 +95,7 @@ impl HttpResponse {
                 at: Instant::now(),
             },
             Ok(Ok(None)) => ChunkRead::End,
-            Ok(Err(error)) => ChunkRead::Failed(root_cause(&error)),
+            Ok(Err(error)) => ChunkRead::Failed(describe_body_error(&error)),
         }
     }
 
@@ -103,6 +103,42 @@ impl HttpResponse {
         self.headers
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
+    }
+}
+
+/// Why a request got no response, in words: `could not connect to 127.0.0.1:1 (Connection
+/// refused)` rather than the client library's layers of wrapping.
+fn describe_send_error(error: &reqwest::Error) -> String {
+    let target = error
+        .url()
+        .map(|url| {
+            let host = url.host_str().unwrap_or("");
+            match url.port_or_known_default() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_string(),
+            }
+        })
+        .unwrap_or_default();
+    let cause = root_cause(error);
+    if error.is_connect() {
+        format!("could not connect to {target}: {cause}")
+    } else if error.is_timeout() {
+        format!("the request to {target} timed out: {cause}")
+    } else {
+        format!("the request to {target} failed: {cause}")
+    }
+}
+
+/// How a body broke off, in words; the HTTP library's own phrases follow in brackets.
+fn describe_body_error(error: &(dyn std::error::Error + 'static)) -> String {
+    let cause = root_cause(error);
+    let lower = cause.to_ascii_lowercase();
+    if lower.contains("unexpected eof") || lower.contains("end of file before message length") {
+        format!("closed mid-body ({cause})")
+    } else if lower.contains("reset") {
+        format!("reset by the server ({cause})")
+    } else {
+        cause
     }
 }
 

@@ -329,7 +329,7 @@ fn end_expected_but_the_connection_dropped() {
         Running 1 test from 1 file
           FAIL [TIME] a.stream: the chat finishes
 
-        error: expected a clean end, but the connection was dropped (unexpected EOF during chunk size line)
+        error: expected a clean end, but the connection was dropped: closed mid-body (unexpected EOF during chunk size line)
          --> a.stream:7:5
           |
         7 |     end
@@ -339,7 +339,7 @@ fn end_expected_but_the_connection_dropped() {
               data: json { "id": "chatcmpl-demo", "object": "chat.completion.chunk", "created": [UNIX_S], "model": "demo-model", "choices": [{ "index": 0, "delta": { "content": "Hello" }, "finish_reason": null }] }  # [TIME]
               data: json { "id": "chatcmpl-demo", "object": "chat.completion.chunk", "created": [UNIX_S], "model": "demo-model", "choices": [{ "index": 0, "delta": { "content": "," }, "finish_reason": null }] }  # [TIME]
             - end
-            + dropped  # unexpected EOF during chunk size line
+            + dropped  # closed mid-body (unexpected EOF during chunk size line)
 
         Summary 1 test: 0 passed, 1 failed [TIME]
           FAIL a.stream:1: the chat finishes
@@ -900,7 +900,7 @@ fn passes_and_failures_mixed_in_several_files() {
               PASS [TIME] ./one.stream: passes
               FAIL [TIME] ./one.stream: fails
 
-            error: the stream ended after 0 items
+            error: the stream ended before any item
              --> ./one.stream:9:5
               |
             9 |     data: _
@@ -931,7 +931,7 @@ fn caret_of_a_pattern_in_a_one_line_block() {
         Running 1 test from 1 file
           FAIL [TIME] a.stream: an event
 
-        error: the stream ended after 0 items
+        error: the stream ended before any item
          --> a.stream:3:16
           |
         3 |   expect sse { data: _ }
