@@ -23,9 +23,8 @@ pub fn decode(args: &DecodeArgs) -> i32 {
         },
         None => Box::new(std::io::stdin().lock()),
     };
-    let chunk_size = usize::try_from(args.chunk_size)
-        .unwrap_or(usize::MAX)
-        .min(1 << 24);
+    // A buffer this large is plenty; a larger request is read in pieces of this size anyway.
+    let chunk_size = args.chunk_size.min(1 << 24);
     let stdout = std::io::stdout().lock();
     let mut out = BufWriter::new(stdout);
     let result = match args.format {
