@@ -416,7 +416,6 @@ impl Checker {
                 },
             }
         }
-        let _ = terminal;
     }
 
     /// Variables used in a pattern must be known; captures it makes become known after it.

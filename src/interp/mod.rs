@@ -17,9 +17,7 @@ use crate::ast::*;
 use crate::diff::{self, DiffLine, Tag};
 use crate::duration::{format_duration, format_measured};
 use crate::outcome::{Failure, TestOutcome};
-use crate::pattern::{
-    ItemView, Mismatch, format_number, match_item, match_json, render_value_short,
-};
+use crate::pattern::{ItemView, Mismatch, match_item, match_json, render_value_short};
 use crate::render::{quote, render_item, render_item_pattern, render_json_pattern, render_regex};
 use crate::source::Span;
 use crate::transport::http::{ChunkRead, HttpClient, HttpRequest, HttpResponse, SendError, send};
@@ -886,9 +884,4 @@ fn describe_duration_cond(cond: &DurationCond) -> String {
             format!("in {}..{}", format_duration(*lo), format_duration(*hi))
         }
     }
-}
-
-/// Formats a count of items or bytes for messages.
-pub fn format_count(n: u64) -> String {
-    format_number(n as f64)
 }

@@ -27,10 +27,8 @@ pub fn check(
         (PathCheck::Absent, Some(value)) => {
             Err(at(Mismatch::new("nothing", render_value_short(&value))))
         }
-        (PathCheck::NotMatches(pattern), None) => {
-            let _ = pattern;
-            Ok(())
-        }
+        // Nothing at the path is not equal to anything.
+        (PathCheck::NotMatches(_), None) => Ok(()),
         (check, None) => Err(at(Mismatch::new(describe(check), "nothing at this path"))),
         (PathCheck::Exists, Some(_)) => Ok(()),
         (PathCheck::Matches(pattern), Some(value)) => {
