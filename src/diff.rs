@@ -48,7 +48,8 @@ pub enum ObservedLine<'a> {
 }
 
 /// Builds the diff. `context` holds the last items matched before the failure, already rendered.
-/// The first observed item is the one that failed, so it is never lined up with an expectation.
+/// When `failed_first`, the first observed item is the one that failed (or came too late): it
+/// stands against the first expected line, and what follows is lined up after that line.
 pub fn build(
     omitted_before: u64,
     context: Vec<(String, Duration)>,
@@ -61,7 +62,11 @@ pub fn build(
     // of the first expected line (from the last one used) that stands for it; a line that stands
     // for many items (an optional repetition, `...`) can be used again.
     let mut observed_tokens = Vec::with_capacity(observed.len());
-    let mut next_expected = 0;
+    let stands_for_first = failed_first
+        && expected
+            .first()
+            .is_some_and(|line| !matches!(line.absorbs, Absorbs::Ending));
+    let mut next_expected = usize::from(stands_for_first);
     for (index, line) in observed.iter().enumerate() {
         let unique = expected.len() + index;
         let token = match line {

@@ -243,7 +243,16 @@ impl StreamRun<'_> {
                                 waited: since,
                             },
                         };
-                        break Err(render_failure(failure, &matcher, context, Vec::new(), true));
+                        // Read on briefly: the diff then shows when the item did come.
+                        break Err(failure_with_diff(
+                            failure,
+                            &matcher,
+                            &mut reader,
+                            context,
+                            None,
+                            deadline,
+                        )
+                        .await);
                     }
                     // Name what was required next, passing over what was only optional.
                     let expected = matcher.remainder(EXPECTED_LINES);
@@ -290,7 +299,9 @@ async fn pause(duration: Duration, deadline: Instant) {
     tokio::time::sleep_until(until.into()).await;
 }
 
-/// Reads a few more items after a failure, so the diff shows what the stream went on to do.
+/// Reads a few more items after a failure, so the diff shows what the stream went on to do:
+/// as many as the block still expects (or up to a bound when it expects an open number, or an
+/// ending), for a short while.
 async fn failure_with_diff(
     failure: MatchFailure,
     matcher: &BlockMatcher<'_>,
@@ -299,12 +310,23 @@ async fn failure_with_diff(
     first: Option<(Item, Duration)>,
     deadline: Instant,
 ) -> Failure {
+    let expected = matcher.remainder(EXPECTED_LINES);
+    let open_ended = expected
+        .iter()
+        .any(|e| !matches!(e.absorbs, Absorbs::One(_)));
+    let wanted = if open_ended {
+        TRAILING_ITEMS
+    } else {
+        expected.len().clamp(1, TRAILING_ITEMS)
+    };
     let mut items: Vec<(Item, Duration)> = first.into_iter().collect();
     let mut terminal = None;
     let stop_at = deadline.min(Instant::now() + TRAILING_TIME);
     let mut cut_short = true;
-    while items.len() < TRAILING_ITEMS {
+    // One read past what is wanted: if the stream ends right there, the ending is shown too.
+    while items.len() <= wanted {
         match reader.next(stop_at).await {
+            Ok(Next::Item(_, _)) if items.len() == wanted => break,
             Ok(Next::Item(item, at)) => items.push((item, at)),
             Ok(Next::Ended(end)) => {
                 terminal = Some(end);
@@ -346,7 +368,7 @@ fn build_diff(
         .map(|(item, at)| (render_item(item), *at))
         .collect();
     let expected = matcher.remainder(EXPECTED_LINES);
-    // Observed items after the failure start with the item that failed.
+    // Observed items after the failure start with the item that failed (or came too late).
     let failed_first = matches!(trailing.first(), Some(ObservedLine::Item { .. }));
     diff::build(
         before,

@@ -443,9 +443,9 @@ fn any_order_failure() {
           = diff of expected (-) and observed (+) items:
               { "event": "start", "ts": 1 }  # [TIME]
               { "event": "data", "value": 42, "ts": 2 }  # [TIME]
+            - { "event": "end" }
             + { "event": "data", "value": 84, "ts": 3 }  # [TIME]
               { "event": "end", "ts": 4 }  # [TIME]
-            - { "event": "end" }
               end
 
         Summary 1 test: 0 passed, 1 failed [TIME]
