@@ -60,11 +60,13 @@ pub struct TestOutcome {
     /// The test's `test "…"` line.
     pub span: Span,
     pub duration: Duration,
-    pub failure: Option<Failure>,
+    /// Empty when the test passed. Header and aggregate checks do not stop a test, so one test
+    /// can report several; anything else that fails ends it.
+    pub failures: Vec<Failure>,
 }
 
 impl TestOutcome {
     pub fn passed(&self) -> bool {
-        self.failure.is_none()
+        self.failures.is_empty()
     }
 }

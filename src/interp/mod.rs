@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::ast::*;
 use crate::diff::{self, DiffLine, Tag};
 use crate::duration::{format_duration, format_measured};
-use crate::outcome::{Failure, TestOutcome};
+use crate::outcome::{Failure, FailureClass, TestOutcome};
 use crate::pattern::{ItemView, Mismatch, match_item, match_json, render_value_short};
 use crate::render::{quote, render_item, render_item_pattern, render_json_pattern, render_regex};
 use crate::source::Span;
@@ -45,12 +45,16 @@ struct Exchange {
     span: Span,
     headers: Vec<HeaderStep>,
     body: Option<(Body, Span)>,
+    /// The status and headers, kept after the body is read so later steps can still check them.
+    head: Option<(reqwest::StatusCode, reqwest::header::HeaderMap)>,
     response: Option<HttpResponse>,
     /// The body was read (or the connection dropped on purpose): no more body expectations.
     body_done: bool,
     stats: Option<StreamStats>,
     /// The spec checks the status itself, so a non-2xx answer is not a failure on its own.
     status_expected: bool,
+    /// The block that read the body passed before the stream ended, so counts are partial.
+    stopped_early: Option<Spanned<StreamKind>>,
 }
 
 pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestOutcome {
@@ -71,6 +75,7 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
         deadline,
         timeout,
         exchange: None,
+        soft_failures: Vec::new(),
     };
     // Every wait inside has the deadline; this outer bound is only a backstop.
     let backstop = deadline + Duration::from_secs(5);
@@ -82,12 +87,14 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
             "this test",
         )),
     };
+    let mut failures = std::mem::take(&mut run.soft_failures);
+    failures.extend(result.err());
     TestOutcome {
         file: Arc::clone(&spec.file),
         name: test.name.value.clone(),
         span: test.name.span,
         duration: started.elapsed(),
-        failure: result.err(),
+        failures,
     }
 }
 
@@ -98,6 +105,8 @@ struct TestRun<'a> {
     deadline: Instant,
     timeout: Duration,
     exchange: Option<Exchange>,
+    /// Header and aggregate failures: the test goes on after them, to report them all at once.
+    soft_failures: Vec<Failure>,
 }
 
 impl TestRun<'_> {
@@ -115,10 +124,12 @@ impl TestRun<'_> {
                         span: step.span,
                         headers: Vec::new(),
                         body: None,
+                        head: None,
                         response: None,
                         body_done: false,
                         stats: None,
                         status_expected,
+                        stopped_early: None,
                     });
                 }
                 StepKind::Header(header) => {
@@ -132,7 +143,19 @@ impl TestRun<'_> {
                     }
                 }
                 StepKind::Timeout(_) => {}
-                StepKind::Expect(expectation) => self.expect(expectation, step.span).await?,
+                StepKind::Expect(expectation) => {
+                    let independent = matches!(
+                        expectation,
+                        Expectation::Header(_) | Expectation::Aggregate(_)
+                    );
+                    match self.expect(expectation, step.span).await {
+                        Ok(()) => {}
+                        Err(failure) if independent && failure.class == FailureClass::Assertion => {
+                            self.soft_failures.push(failure);
+                        }
+                        Err(failure) => return Err(failure),
+                    }
+                }
                 StepKind::Control(Control::Abort) => {
                     self.ensure_head().await?;
                     if let Some(exchange) = &mut self.exchange {
@@ -197,6 +220,7 @@ impl TestRun<'_> {
             Ok(response) => {
                 let exchange = self.exchange();
                 exchange.stats = Some(StreamStats::new(response.ttfb));
+                exchange.head = Some((response.status, response.headers.clone()));
                 exchange.response = Some(response);
                 Ok(())
             }
@@ -308,10 +332,10 @@ impl TestRun<'_> {
         match expectation {
             Expectation::Status(pattern) => {
                 self.ensure_head().await?;
-                let Some(response) = self.exchange().response.as_ref() else {
+                let Some((status, _)) = self.exchange().head.as_ref() else {
                     return Ok(());
                 };
-                let status = response.status;
+                let status = *status;
                 if pattern.value.matches(status.as_u16()) {
                     return Ok(());
                 }
@@ -335,11 +359,10 @@ impl TestRun<'_> {
             }
             Expectation::Header(header) => {
                 self.ensure_head().await?;
-                let Some(response) = self.exchange().response.as_ref() else {
+                let Some((_, headers)) = self.exchange().head.as_ref() else {
                     return Ok(());
                 };
-                let values: Vec<String> = response
-                    .headers
+                let values: Vec<String> = headers
                     .get_all(header.name.value.as_str())
                     .iter()
                     .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
@@ -379,10 +402,10 @@ impl TestRun<'_> {
                 stats.duration = Some(response.sent_at.elapsed());
                 // Once the block is done the rest of the stream is not read: drop the connection.
                 exchange.response = None;
-                match result {
-                    Ok(Finish::Complete | Finish::Aborted) => Ok(()),
-                    Err(failure) => Err(failure),
+                if matches!(result, Ok(Finish::StoppedEarly)) {
+                    exchange.stopped_early = Some(block.kind.clone());
                 }
+                result.map(|_| ())
             }
             Expectation::WholeBody(body) => {
                 self.ensure_head().await?;
@@ -707,6 +730,28 @@ impl TestRun<'_> {
     }
 
     fn check_aggregate(&mut self, aggregate: &Aggregate) -> Result<(), Failure> {
+        self.check_measure(aggregate).map_err(|failure| {
+            let partial = matches!(
+                aggregate.kind,
+                AggregateKind::Count(_)
+                    | AggregateKind::Bytes(_)
+                    | AggregateKind::Duration(_)
+                    | AggregateKind::Gaps(_)
+            );
+            match self.exchange.as_ref().and_then(|e| e.stopped_early.as_ref()) {
+                Some(kind) if partial => {
+                    let line = self.spec.file.line_col(kind.span.start).line;
+                    failure.note(format!(
+                        "the `expect {}` block on line {line} stopped reading once its last item matched; end it with `end` to read the whole stream",
+                        kind.value.keyword()
+                    ))
+                }
+                _ => failure,
+            }
+        })
+    }
+
+    fn check_measure(&mut self, aggregate: &Aggregate) -> Result<(), Failure> {
         let span = aggregate.span;
         if let AggregateKind::Capture {
             name,

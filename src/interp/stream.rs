@@ -39,9 +39,12 @@ pub struct StreamRun<'a> {
 }
 
 /// How reading the block ended, when it passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Finish {
-    /// The block was complete, or the stream ended as it said.
-    Complete,
+    /// The stream ended as the block said.
+    Ended,
+    /// The block's last item matched before the stream ended; the rest was not read.
+    StoppedEarly,
     /// An `abort` in the block dropped the connection.
     Aborted,
 }
@@ -150,7 +153,11 @@ impl StreamRun<'_> {
                 }
             }
             if matcher.is_complete() {
-                break Ok(Finish::Complete);
+                break Ok(if reader.ended {
+                    Finish::Ended
+                } else {
+                    Finish::StoppedEarly
+                });
             }
             let bound = matcher.deadline(previous);
             let wait_until = match &bound {
@@ -200,7 +207,7 @@ impl StreamRun<'_> {
                             }
                             context.push_back((item, at));
                             if fed == Fed::Done {
-                                break Ok(Finish::Complete);
+                                break Ok(Finish::StoppedEarly);
                             }
                             if let Some(pace) = pace {
                                 pause(pace, deadline).await;
@@ -223,7 +230,7 @@ impl StreamRun<'_> {
                     }
                 }
                 Next::Ended(terminal) => match matcher.finish(&terminal) {
-                    Ok(()) => break Ok(Finish::Complete),
+                    Ok(()) => break Ok(Finish::Ended),
                     Err(failure) => {
                         let trailing = vec![terminal_line(&terminal)];
                         break Err(render_failure(failure, &matcher, context, trailing, false));

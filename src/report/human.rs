@@ -7,7 +7,7 @@ use super::{Reporter, Summary, plural};
 use crate::diagnostic::Diagnostic;
 use crate::diff::{Diff, Tag};
 use crate::duration::format_measured;
-use crate::outcome::{FailureClass, TestOutcome};
+use crate::outcome::{Failure, TestOutcome};
 use crate::style::Palette;
 
 pub struct HumanReporter<W: Write> {
@@ -54,8 +54,11 @@ impl<W: Write> Reporter for HumanReporter<W> {
             outcome.file.path.display(),
             outcome.name
         );
-        if outcome.failure.is_some() {
-            let _ = write!(self.out, "\n{}\n", render_failure(outcome, p));
+        for failure in &outcome.failures {
+            let _ = write!(self.out, "\n{}", render_failure(outcome, failure, p));
+        }
+        if !outcome.passed() {
+            let _ = writeln!(self.out);
         }
         let _ = self.out.flush();
     }
@@ -90,15 +93,9 @@ impl<W: Write> Reporter for HumanReporter<W> {
     }
 }
 
-/// A failed test's error: the diagnostic at the spec line, then the diff.
-pub fn render_failure(outcome: &TestOutcome, palette: &Palette) -> String {
-    let Some(failure) = &outcome.failure else {
-        return String::new();
-    };
-    let mut diagnostic = match failure.class {
-        FailureClass::Assertion => Diagnostic::error(&failure.message),
-        FailureClass::Error => Diagnostic::error(&failure.message),
-    };
+/// One failure of a test: the diagnostic at the spec line, then the diff.
+pub fn render_failure(outcome: &TestOutcome, failure: &Failure, palette: &Palette) -> String {
+    let mut diagnostic = Diagnostic::error(&failure.message);
     if let Some(span) = failure.span {
         diagnostic = diagnostic.at(&outcome.file, span, &failure.label);
     }

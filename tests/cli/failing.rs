@@ -978,3 +978,45 @@ fn retry_wildcard_is_shown_as_written() {
         "#,
     );
 }
+
+#[test]
+fn header_and_aggregate_failures_are_all_reported() {
+    fails_on_demo(
+        r#"
+        test "three independent checks fail" {
+          GET {{base}}/sse/ticker?count=3&interval=0ms
+          expect header x-request-id exists
+          expect sse { data: _ }
+          expect count == 3
+          expect header cache-control == "no-store"
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+          FAIL [TIME] a.stream: three independent checks fail
+
+        error: header `x-request-id` does not match
+         --> a.stream:3:3
+          |
+        3 |   expect header x-request-id exists
+          |   ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ expected the header to be present, found no such header
+
+        error: expected count == 3, got 1
+         --> a.stream:5:16
+          |
+        5 |   expect count == 3
+          |                ^^^^ count was 1
+          |
+          = note: the `expect sse` block on line 4 stopped reading once its last item matched; end it with `end` to read the whole stream
+
+        error: header `cache-control` does not match
+         --> a.stream:6:3
+          |
+        6 |   expect header cache-control == "no-store"
+          |   ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ expected == "no-store", found `cache-control: no-cache`
+
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL a.stream:1: three independent checks fail
+        "#,
+    );
+}
