@@ -17,6 +17,11 @@ pub fn check(spec: &Spec, known_vars: &HashSet<String>) -> Vec<Diagnostic> {
         file: Arc::clone(&spec.file),
         diagnostics: Vec::new(),
         known: known_vars.clone(),
+        captured_somewhere: file_captures(spec)
+            .into_iter()
+            .rev()
+            .map(|name| (name.value.clone(), name.span))
+            .collect(),
     };
     checker.spec(spec);
     checker
@@ -29,6 +34,8 @@ struct Checker {
     file: Arc<SourceFile>,
     diagnostics: Vec<Diagnostic>,
     known: HashSet<String>,
+    /// Where each capture of the file is first set, to explain a use before it.
+    captured_somewhere: std::collections::HashMap<String, Span>,
 }
 
 /// What the test has done so far, to know which steps may come next.
@@ -114,6 +121,35 @@ impl Checker {
         }
     }
 
+    /// A URL must be `http://` or `https://`; whatever of it is written out is checked here, so
+    /// a missing scheme is a spec error, not a test failure.
+    fn url(&mut self, url: &Template) {
+        let text = &url.text;
+        if text.starts_with("{{") {
+            return;
+        }
+        let Some((scheme, _)) = text.split_once("://") else {
+            let diagnostic = Diagnostic::error("a URL needs a scheme")
+                .at(&self.file, url.span, "no `http://` or `https://`")
+                .help(format!("write `http://{text}`"));
+            self.diagnostics.push(diagnostic);
+            return;
+        };
+        if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") {
+            self.error(
+                url.span,
+                format!("unsupported URL scheme `{scheme}`"),
+                "streamspec speaks `http://` and `https://`",
+            );
+            return;
+        }
+        if !url.has_placeholders()
+            && let Err(error) = reqwest::Url::parse(text)
+        {
+            self.error(url.span, format!("invalid URL: {error}"), "this URL");
+        }
+    }
+
     /// Headers and bodies belong to a request not yet sent: the first expectation sends it.
     fn not_sent_yet(&mut self, state: &TestState, span: Span, what: &str) {
         if state.sent {
@@ -144,6 +180,7 @@ impl Checker {
                 state.has_body = None;
                 state.sent = false;
                 self.template(&request.url, &state.captures);
+                self.url(&request.url);
             }
             StepKind::Header(header) => {
                 if self.needs_request(state, step.span, "`header`") {
@@ -236,6 +273,12 @@ impl Checker {
             },
             Expectation::Stream(block) => {
                 self.body_once(span, state);
+                if block.entries.is_empty() {
+                    let diagnostic = Diagnostic::warning("this block expects nothing")
+                        .at(&self.file, block.block_span, "passes whatever the stream sends")
+                        .help("list the items you expect, or write `end` for a stream that must be empty");
+                    self.diagnostics.push(diagnostic);
+                }
                 self.block(&block.entries, true, state);
             }
             Expectation::WholeBody(body) => {
@@ -387,7 +430,7 @@ impl Checker {
                             "put it at the top of the block",
                         );
                     }
-                    if has_capture(pattern) {
+                    if !pattern_captures(pattern).is_empty() {
                         self.error(
                             entry.span,
                             "an `ignore` pattern cannot capture",
@@ -420,60 +463,48 @@ impl Checker {
 
     /// Variables used in a pattern must be known; captures it makes become known after it.
     fn pattern_vars(&mut self, pattern: &ItemPattern, state: &mut TestState) {
-        let known = state.captures.clone();
-        let mut captured = Vec::new();
+        let known = &state.captures;
         match &pattern.kind {
             ItemPatternKind::Sse(sse) => {
                 for matcher in [&sse.id, &sse.event].into_iter().flatten() {
-                    self.text_matcher(matcher, &known, &mut captured);
+                    self.text_vars(matcher, known);
                 }
                 match &sse.data {
-                    Some(DataMatcher::Text(m)) => self.text_matcher(m, &known, &mut captured),
-                    Some(DataMatcher::Json(p)) => {
-                        self.json_vars(p, &known);
-                        json_captures(p, &mut captured);
-                    }
+                    Some(DataMatcher::Text(m)) => self.text_vars(m, known),
+                    Some(DataMatcher::Json(p)) => self.json_vars(p, known),
                     None => {}
                 }
-                self.paths(&sse.paths, &known, &mut captured);
+                self.path_vars(&sse.paths, known);
             }
             ItemPatternKind::Json(json) => {
                 if let Some(p) = &json.value {
-                    self.json_vars(p, &known);
-                    json_captures(p, &mut captured);
+                    self.json_vars(p, known);
                 }
-                self.paths(&json.paths, &known, &mut captured);
+                self.path_vars(&json.paths, known);
             }
             ItemPatternKind::Text(text) => {
                 if let Some(m) = &text.text {
-                    self.text_matcher(m, &known, &mut captured);
+                    self.text_vars(m, known);
                 }
             }
         }
+        let captured: Vec<String> = pattern_captures(pattern)
+            .into_iter()
+            .map(|name| name.value.clone())
+            .collect();
         state.captures.extend(captured);
     }
 
-    fn text_matcher(
-        &mut self,
-        matcher: &TextMatcher,
-        known: &HashSet<String>,
-        captured: &mut Vec<String>,
-    ) {
+    fn text_vars(&mut self, matcher: &TextMatcher, known: &HashSet<String>) {
         if let TextMatcherKind::Exact(t) | TextMatcherKind::Contains(t) = &matcher.kind {
             self.template(t, known);
         }
-        if let Some(name) = &matcher.capture {
-            captured.push(name.value.clone());
-        }
     }
 
-    fn paths(&mut self, paths: &[PathAssert], known: &HashSet<String>, captured: &mut Vec<String>) {
+    fn path_vars(&mut self, paths: &[PathAssert], known: &HashSet<String>) {
         for path in paths {
             match &path.check {
-                PathCheck::Matches(p) | PathCheck::NotMatches(p) => {
-                    self.json_vars(p, known);
-                    json_captures(p, captured);
-                }
+                PathCheck::Matches(p) | PathCheck::NotMatches(p) => self.json_vars(p, known),
                 PathCheck::Contains(t) => self.template(t, known),
                 _ => {}
             }
@@ -530,6 +561,12 @@ impl Checker {
             "undefined variable",
         );
         diagnostic = match did_you_mean(name, candidates.iter().copied()) {
+            _ if self.captured_somewhere.contains_key(name) => {
+                let line = self.file.line_col(self.captured_somewhere[name].start).line;
+                diagnostic.help(format!(
+                    "`{name}` is captured on line {line}; a capture can be used only after the item that sets it, in the same test"
+                ))
+            }
             Some(suggestion) => diagnostic.help(format!("did you mean `{suggestion}`?")),
             None => diagnostic.help(format!(
                 "set it with `let {name} = …`, `--var {name}=…`, the environment variable `STREAMSPEC_VAR_{name}`, or `[vars]` in streamspec.toml"
@@ -539,9 +576,83 @@ impl Checker {
     }
 }
 
-fn json_captures(pattern: &JsonPattern, out: &mut Vec<String>) {
+/// Every `-> name` in a pattern, in order.
+fn pattern_captures(pattern: &ItemPattern) -> Vec<&Ident> {
+    fn text(matcher: &Option<TextMatcher>) -> Option<&Ident> {
+        matcher.as_ref().and_then(|m| m.capture.as_ref())
+    }
+    fn paths<'a>(paths: &'a [PathAssert], out: &mut Vec<&'a Ident>) {
+        for path in paths {
+            if let PathCheck::Matches(p) | PathCheck::NotMatches(p) = &path.check {
+                json_captures(p, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    match &pattern.kind {
+        ItemPatternKind::Sse(sse) => {
+            out.extend(text(&sse.id));
+            out.extend(text(&sse.event));
+            match &sse.data {
+                Some(DataMatcher::Text(m)) => out.extend(m.capture.as_ref()),
+                Some(DataMatcher::Json(p)) => json_captures(p, &mut out),
+                None => {}
+            }
+            paths(&sse.paths, &mut out);
+        }
+        ItemPatternKind::Json(json) => {
+            if let Some(p) = &json.value {
+                json_captures(p, &mut out);
+            }
+            paths(&json.paths, &mut out);
+        }
+        ItemPatternKind::Text(t) => out.extend(text(&t.text)),
+    }
+    out
+}
+
+/// Every capture a block makes, with where.
+fn block_captures<'a>(entries: &'a [Entry], out: &mut Vec<&'a Ident>) {
+    for entry in entries {
+        match &entry.kind {
+            EntryKind::Item(line) => out.extend(pattern_captures(&line.pattern)),
+            EntryKind::Repeat { body, .. } => block_captures(body, out),
+            EntryKind::Until { stop, body } => {
+                out.extend(pattern_captures(stop));
+                block_captures(body, out);
+            }
+            EntryKind::AnyOrder(lines) => {
+                for line in lines {
+                    out.extend(pattern_captures(&line.pattern));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Every capture in a file, first place first, so an early use can say where it is set.
+fn file_captures(spec: &Spec) -> Vec<&Ident> {
+    let mut out = Vec::new();
+    for test in &spec.tests {
+        for step in &test.steps {
+            match &step.kind {
+                StepKind::Expect(Expectation::Stream(block)) => {
+                    block_captures(&block.entries, &mut out)
+                }
+                StepKind::Expect(Expectation::WholeBody(body)) => {
+                    out.extend(pattern_captures(&body.pattern))
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+fn json_captures<'a>(pattern: &'a JsonPattern, out: &mut Vec<&'a Ident>) {
     if let Some(capture) = &pattern.capture {
-        out.push(capture.value.clone());
+        out.push(capture);
     }
     match &pattern.kind {
         JsonPatternKind::Object { members, .. } => {
@@ -556,33 +667,4 @@ fn json_captures(pattern: &JsonPattern, out: &mut Vec<String>) {
         }
         _ => {}
     }
-}
-
-fn has_capture(pattern: &ItemPattern) -> bool {
-    let mut captured = Vec::new();
-    match &pattern.kind {
-        ItemPatternKind::Sse(sse) => {
-            for matcher in [&sse.id, &sse.event].into_iter().flatten() {
-                if matcher.capture.is_some() {
-                    return true;
-                }
-            }
-            match &sse.data {
-                Some(DataMatcher::Text(m)) if m.capture.is_some() => return true,
-                Some(DataMatcher::Json(p)) => json_captures(p, &mut captured),
-                _ => {}
-            }
-        }
-        ItemPatternKind::Json(json) => {
-            if let Some(p) = &json.value {
-                json_captures(p, &mut captured);
-            }
-        }
-        ItemPatternKind::Text(text) => {
-            if text.text.as_ref().is_some_and(|m| m.capture.is_some()) {
-                return true;
-            }
-        }
-    }
-    !captured.is_empty()
 }

@@ -174,9 +174,9 @@ impl Diagnostic {
     }
 }
 
-/// Columns a text takes on a terminal; tabs are shown as one space.
+/// Columns a text takes on a terminal (tabs are printed as one space, and counted as one).
 fn display_width(text: &str) -> usize {
-    unicode_width::UnicodeWidthStr::width(text) + text.matches('\t').count()
+    unicode_width::UnicodeWidthStr::width(text)
 }
 
 /// Suggests the closest of `candidates` to a misspelt `word`, if one is close enough to be a typo.

@@ -51,6 +51,12 @@ impl Failure {
         self.notes.push(note.into());
         self
     }
+
+    /// Advice on what to change, shown after the notes as `help: …`.
+    pub fn help_note(mut self, help: impl AsRef<str>) -> Self {
+        self.notes.push(format!("help: {}", help.as_ref()));
+        self
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::ast::Spec;
 use crate::check::check;
 use crate::config::{self, ProjectConfig};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::discover::discover;
 use crate::exit_code;
 use crate::source::SourceFile;
@@ -24,6 +24,8 @@ pub struct Group {
 pub struct Project {
     pub groups: Vec<Group>,
     pub file_count: usize,
+    /// Problems that do not stop a run, to show before it.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Project {
@@ -138,11 +140,12 @@ pub fn load(paths: &[PathBuf], cli_vars: &[(String, String)]) -> Result<Project,
         }
         groups.push(Group { config, specs });
     }
-    if !diagnostics.is_empty() {
+    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
         return Err(LoadError::new(diagnostics, exit_code::USAGE_ERROR));
     }
     Ok(Project {
         groups,
         file_count: files.len(),
+        warnings: diagnostics,
     })
 }

@@ -9,8 +9,13 @@ use crate::report::plural;
 pub fn check(args: &CheckArgs) -> i32 {
     match project::load(&args.paths, &args.vars.vars) {
         Ok(project) => {
+            print_diagnostics(&project.warnings);
+            let verdict = match project.warnings.len() {
+                0 => "no problems".to_string(),
+                n => plural(n, "warning"),
+            };
             println!(
-                "checked {} in {}: no problems",
+                "checked {} in {}: {verdict}",
                 plural(project.test_count(), "test"),
                 plural(project.file_count, "file")
             );

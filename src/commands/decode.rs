@@ -80,6 +80,7 @@ fn pump<F: Framer>(
     to_json: impl Fn(F::Item) -> serde_json::Value,
 ) -> Result<(), String> {
     let mut buffer = vec![0u8; chunk_size];
+    let mut items = 0usize;
     let frame_error = |error: FrameError| format!("the input is not a valid stream: {error}");
     loop {
         let read = match input.read(&mut buffer) {
@@ -91,16 +92,23 @@ fn pump<F: Framer>(
         framer.push(&buffer[..read]);
         while let Some(item) = framer.next_item().map_err(frame_error)? {
             write_line(out, &to_json(item))?;
+            items += 1;
         }
     }
     let finished = framer.finish().map_err(frame_error)?;
     if let Some(item) = finished.last {
         write_line(out, &to_json(item))?;
+        items += 1;
     }
     if finished.discarded_bytes > 0 {
         eprintln!(
             "note: the input ended in the middle of an item; {} bytes were discarded",
             finished.discarded_bytes
+        );
+    }
+    if items == 0 && finished.discarded_bytes > 0 {
+        eprintln!(
+            "note: no item was complete; SSE events end with a blank line, NDJSON values with a line break"
         );
     }
     Ok(())

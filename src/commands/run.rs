@@ -24,9 +24,13 @@ pub async fn run(args: &RunArgs) -> i32 {
         Ok(project) => project,
         Err(error) => {
             print_diagnostics(&error.diagnostics);
+            if error.diagnostics.iter().any(|d| d.label.is_some()) {
+                eprintln!("no tests were run: fix the errors above first");
+            }
             return error.exit_code;
         }
     };
+    print_diagnostics(&project.warnings);
     let client = match HttpClient::new() {
         Ok(client) => client,
         Err(message) => {
@@ -38,10 +42,19 @@ pub async fn run(args: &RunArgs) -> i32 {
     reporter.run_started(project.test_count(), project.file_count);
     let started = Instant::now();
     let mut outcomes: Vec<TestOutcome> = Vec::new();
+    let mut stopped = None;
     for group in &project.groups {
-        if let Some(code) = run_group(group, args, &client, &mut reporter, &mut outcomes).await {
-            return code;
+        stopped = run_group(group, args, &client, &mut reporter, &mut outcomes).await;
+        if stopped.is_some() {
+            break;
         }
+    }
+    if stopped == Some(exit_code::INTERRUPTED) {
+        eprintln!(
+            "interrupted: {} of {} tests ran",
+            outcomes.len(),
+            project.test_count()
+        );
     }
     let failed = outcomes.iter().filter(|o| !o.passed()).count();
     let summary = Summary {
@@ -49,11 +62,14 @@ pub async fn run(args: &RunArgs) -> i32 {
         failed,
         duration: started.elapsed(),
     };
-    reporter.run_finished(&summary, &outcomes);
-    if failed > 0 {
-        exit_code::TEST_FAILED
-    } else {
-        exit_code::SUCCESS
+    // A service that did not start explains itself; a summary of nothing would only add noise.
+    if stopped != Some(exit_code::SETUP_FAILED) || !outcomes.is_empty() {
+        reporter.run_finished(&summary, &outcomes);
+    }
+    match stopped {
+        Some(code) => code,
+        None if failed > 0 => exit_code::TEST_FAILED,
+        None => exit_code::SUCCESS,
     }
 }
 

@@ -459,9 +459,8 @@ impl TestRun<'_> {
         if let Some(excerpt) = self.body_excerpt().await {
             failure.notes.push(format!("the body began: {excerpt}"));
         }
-        failure.notes.push(
-            "add `expect status …` before this line if this status is what you expect".to_string(),
-        );
+        failure = failure
+            .help_note("add `expect status …` before this line if this status is what you expect");
         Err(failure)
     }
 
@@ -598,7 +597,10 @@ impl TestRun<'_> {
                 ChunkRead::Data { bytes: chunk, .. } => {
                     if bytes.len() + chunk.len() > max {
                         return Err(Failure::error(
-                            format!("the body is larger than the maximum item size of {max} bytes"),
+                            format!(
+                                "the body is larger than the maximum item size of {}",
+                                crate::transport::framing::format_size(max)
+                            ),
                             span,
                             "reading the whole body",
                         )
@@ -638,12 +640,30 @@ impl TestRun<'_> {
                 Ok(value) => Item::Json(value),
                 Err(error) => {
                     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
-                    return Err(Failure::assertion(
+                    let mut failure = Failure::assertion(
                         format!("the body is not JSON: {error}"),
                         span,
                         "expected a JSON body",
                     )
-                    .note(format!("the body began: {}", text.replace('\n', "\\n"))));
+                    .note(format!("the body began: {}", text.replace('\n', "\\n")));
+                    // A stream read as one JSON value: say which block reads it.
+                    let content_type = exchange
+                        .head
+                        .as_ref()
+                        .and_then(|(_, headers)| headers.get(CONTENT_TYPE))
+                        .and_then(|value| value.to_str().ok())
+                        .unwrap_or("")
+                        .to_ascii_lowercase();
+                    if content_type.starts_with("text/event-stream") {
+                        failure = failure.help_note(
+                            "the server sent an event stream: read it with `expect sse { … }`",
+                        );
+                    } else if content_type.contains("ndjson") || content_type.contains("jsonl") {
+                        failure = failure.help_note(
+                            "the server sent NDJSON: read it with `expect ndjson { … }`",
+                        );
+                    }
+                    return Err(failure);
                 }
             },
             _ => match String::from_utf8(bytes) {
@@ -741,7 +761,7 @@ impl TestRun<'_> {
             match self.exchange.as_ref().and_then(|e| e.stopped_early.as_ref()) {
                 Some(kind) if partial => {
                     let line = self.spec.file.line_col(kind.span.start).line;
-                    failure.note(format!(
+                    failure.help_note(format!(
                         "the `expect {}` block on line {line} stopped reading once its last item matched; end it with `end` to read the whole stream",
                         kind.value.keyword()
                     ))

@@ -15,6 +15,7 @@ use crate::outcome::{Failure, FailureClass};
 use crate::pattern::{Captures, ItemView};
 use crate::render::render_item;
 use crate::transport::decoder::Decoder;
+use crate::transport::framing::{FrameError, format_size};
 use crate::transport::http::{ChunkRead, HttpResponse};
 use crate::transport::item::Item;
 
@@ -66,9 +67,9 @@ struct Reader<'r> {
 
 impl Reader<'_> {
     /// The next item, reading more of the body when the decoder has none.
-    async fn next(&mut self, deadline: Instant) -> Result<Next, String> {
+    async fn next(&mut self, deadline: Instant) -> Result<Next, FrameError> {
         loop {
-            if let Some(item) = self.decoder.next_item().map_err(|e| e.to_string())? {
+            if let Some(item) = self.decoder.next_item()? {
                 return Ok(Next::Item(item, self.chunk_at));
             }
             if self.ended {
@@ -82,7 +83,7 @@ impl Reader<'_> {
                 }
                 ChunkRead::End => {
                     self.ended = true;
-                    let leftover = self.decoder.finish().map_err(|e| e.to_string())?;
+                    let leftover = self.decoder.finish()?;
                     if let Some(item) = leftover.last {
                         return Ok(Next::Item(item, self.chunk_at));
                     }
@@ -139,6 +140,7 @@ impl StreamRun<'_> {
         let mut captures: Captures = Vec::new();
         let mut previous = Duration::ZERO;
         let mut pace: Option<Duration> = None;
+        let mut ignored: u64 = 0;
         let result = loop {
             // Client actions written at this point of the block.
             while let Some(action) = matcher.take_action() {
@@ -166,6 +168,18 @@ impl StreamRun<'_> {
             };
             let next = match reader.next(wait_until).await {
                 Ok(next) => next,
+                Err(FrameError::TooLarge { limit }) => {
+                    break Err(Failure::error(
+                        format!(
+                            "item {} is larger than the maximum item size of {}",
+                            matcher.consumed() + 1,
+                            format_size(limit)
+                        ),
+                        kind.span,
+                        format!("reading this `{}` stream", kind.value.keyword()),
+                    )
+                    .help_note("streamspec holds one item in memory at a time; raise the limit with --max-item-size"));
+                }
                 Err(error) => {
                     break Err(Failure::error(
                         format!("the server sent a malformed stream: {error}"),
@@ -195,7 +209,10 @@ impl StreamRun<'_> {
                     let view = ItemView::new(&item);
                     captures.clear();
                     match matcher.feed(&view, at, previous, &mut captures) {
-                        Ok(Fed::Ignored) => continue,
+                        Ok(Fed::Ignored) => {
+                            ignored += 1;
+                            continue;
+                        }
                         Ok(fed) => {
                             stats.record_item(at);
                             previous = at;
@@ -288,7 +305,12 @@ impl StreamRun<'_> {
             }
         };
         stats.bytes += reader.bytes;
-        result
+        // Items an `ignore` dropped are easy to forget when reading a failure.
+        result.map_err(|failure| match ignored {
+            0 => failure,
+            1 => failure.note("1 item was left out by `ignore` in this block"),
+            n => failure.note(format!("{n} items were left out by `ignore` in this block")),
+        })
     }
 }
 

@@ -100,7 +100,10 @@ pub fn render_failure(outcome: &TestOutcome, failure: &Failure, palette: &Palett
         diagnostic = diagnostic.at(&outcome.file, span, &failure.label);
     }
     for note in &failure.notes {
-        diagnostic = diagnostic.note(note);
+        diagnostic = match note.strip_prefix("help: ") {
+            Some(help) => diagnostic.help(help),
+            None => diagnostic.note(note),
+        };
     }
     let mut out = diagnostic.render(palette);
     if let Some(diff) = &failure.diff {

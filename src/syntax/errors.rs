@@ -22,6 +22,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::let_decl => "`let`",
         Rule::test => "`test`",
         Rule::sep => "a new line (or `;`)",
+        Rule::header_colon => "`:` between the header's name and its value",
         Rule::close => "`}`",
         Rule::step => {
             "a step: a request such as `GET <url>`, `header`, `body`, `expect` or `timeout`"
@@ -166,6 +167,7 @@ pub fn syntax_error(file: &Arc<SourceFile>, error: &Error<Rule>) -> Diagnostic {
     // the word before, so point there.
     if positives.contains(&Rule::capture_fn)
         && let Some((name, name_span)) = word_before(&file.text, offset)
+        && !EXPECTATION_KEYWORDS.contains(&name.as_str())
     {
         let diagnostic = Diagnostic::error(format!("unknown expectation `{name}`")).at(
             file,
@@ -181,15 +183,46 @@ pub fn syntax_error(file: &Arc<SourceFile>, error: &Error<Rule>) -> Diagnostic {
         }
     }
 
-    // A line break cannot be what is missing at the start of a line.
+    // A string that runs to the end of its line was not closed.
+    if found == "`\"`"
+        && !file.text[offset + 1..]
+            .lines()
+            .next()
+            .unwrap_or("")
+            .contains('"')
+    {
+        return Diagnostic::error("this string is not closed").at(
+            file,
+            found_span,
+            "no closing `\"` on this line",
+        );
+    }
+
+    // A line break cannot be what is missing at the start of a line; and after `expect status`,
+    // a capture's `joined`/`count`/… are not what the user meant.
+    let keyword_before = word_before(&file.text, offset)
+        .is_some_and(|(w, _)| EXPECTATION_KEYWORDS.contains(&w.as_str()));
     let positives: Vec<Rule> = positives
         .into_iter()
         .filter(|rule| !(*rule == Rule::sep && at_start_of_line(&file.text, offset)))
+        .filter(|rule| !(*rule == Rule::capture_fn && keyword_before))
         .collect();
+    // After a header name, what may follow matters; that the name could be longer does not.
+    let positives: Vec<Rule> = if positives.contains(&Rule::header_check) {
+        positives
+            .into_iter()
+            .filter(|rule| !matches!(rule, Rule::header_name | Rule::expect_header))
+            .collect()
+    } else {
+        positives
+    };
     // A misspelt keyword: suggest the keyword it was meant to be.
+    // Not for numbers, nor where a hint explains better: `let` inside a test, regex flags.
+    let after_regex = file.text[..offset.min(file.text.len())].ends_with('/');
     let suggestion = word
         .as_deref()
         .filter(|word| !word.starts_with(|c: char| c.is_ascii_digit()))
+        .filter(|word| *word != "let" && !after_regex)
         .and_then(|word| {
             did_you_mean(
                 word,
@@ -215,6 +248,11 @@ pub fn syntax_error(file: &Arc<SourceFile>, error: &Error<Rule>) -> Diagnostic {
             .chain(deepest.iter())
             .copied()
             .filter(|rule| *rule != Rule::sep && (*rule != Rule::close || suggestion.is_none()))
+            .filter(|rule| !(matches!(rule, Rule::capture_fn | Rule::name) && keyword_before))
+            .filter(|rule| {
+                !(matches!(rule, Rule::header_name | Rule::expect_header)
+                    && positives.contains(&Rule::header_check))
+            })
             .collect()
     };
     let mut phrases: Vec<String> = Vec::new();
@@ -258,5 +296,98 @@ pub fn syntax_error(file: &Arc<SourceFile>, error: &Error<Rule>) -> Diagnostic {
     if let Some(keyword) = suggestion {
         diagnostic = diagnostic.help(format!("did you mean `{keyword}`?"));
     }
+    for hint in hints(
+        &file.text,
+        offset,
+        &found,
+        word.as_deref(),
+        &positives,
+        &phrases,
+    ) {
+        diagnostic = diagnostic.help(hint);
+    }
     diagnostic
+}
+
+/// Advice for the mistakes people make most, recognised from where the parser stopped.
+fn hints(
+    text: &str,
+    offset: usize,
+    found: &str,
+    word: Option<&str>,
+    positives: &[Rule],
+    phrases: &[String],
+) -> Vec<String> {
+    let mut hints = Vec::new();
+    let before = &text[..offset.min(text.len())];
+    let wants = |rule: Rule| positives.contains(&rule);
+    if found == "`\"`" && wants(Rule::status_pattern) {
+        hints.push("write the status without quotes: `expect status 200`".to_string());
+    }
+    if found == "`:`" && wants(Rule::header_check) {
+        hints.push(
+            "write `expect header NAME == VALUE` (or `~ /regex/`, `contains`, `exists`)"
+                .to_string(),
+        );
+    }
+    if found == "end of line" && phrases.iter().any(|p| p == "`{`") {
+        hints.push("the `{` goes on the same line, after what it opens".to_string());
+    }
+    if word == Some("let") && wants(Rule::step) {
+        hints.push("`let` goes at the top of the file, outside the tests".to_string());
+    }
+    // Right after a regex's closing `/`: flags, or a `/` the user meant inside the regex.
+    if before.ends_with('/')
+        && let Some(word) = word
+    {
+        if word.len() <= 3 && word.chars().all(|c| c.is_ascii_alphabetic()) {
+            hints.push(format!(
+                "`{word}` is not a regex flag: the flags are `i`, `m`, `s` and `x` (a regex already finds every match, anywhere)"
+            ));
+        } else {
+            hints.push("a `/` inside a regex is written `\\/`".to_string());
+        }
+    }
+    // An item that ended early because a brace was never closed: name that brace.
+    let at_column_one = offset == 0 || before.ends_with('\n');
+    if phrases.iter().any(|p| p.contains("`}`"))
+        && (found == "end of file" || at_column_one)
+        && let Some(open) = unclosed_brace(before)
+    {
+        let line = before[..open].matches('\n').count() + 1;
+        hints.push(format!("the `{{` on line {line} is not closed"));
+    }
+    hints
+}
+
+/// The offset of the last `{` in `text` that no `}` closes, outside strings and comments.
+fn unclosed_brace(text: &str) -> Option<usize> {
+    let mut open: Vec<usize> = Vec::new();
+    let mut in_string = false;
+    let mut in_comment = false;
+    let mut escaped = false;
+    for (index, c) in text.char_indices() {
+        if in_comment {
+            in_comment = c != '\n';
+        } else if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' || c == '\n' {
+                in_string = false;
+            }
+        } else {
+            match c {
+                '"' => in_string = true,
+                '#' => in_comment = true,
+                '{' => open.push(index),
+                '}' => {
+                    open.pop();
+                }
+                _ => {}
+            }
+        }
+    }
+    open.pop()
 }

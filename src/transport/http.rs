@@ -120,7 +120,14 @@ fn describe_send_error(error: &reqwest::Error) -> String {
         })
         .unwrap_or_default();
     let cause = root_cause(error);
-    if error.is_connect() {
+    let lower = cause.to_ascii_lowercase();
+    if lower.contains("corrupt message") || lower.contains("invalidcontenttype") {
+        format!(
+            "the TLS handshake with {target} failed: the server does not seem to speak TLS (should the URL be `http://`?)"
+        )
+    } else if lower.contains("certificate") {
+        format!("the TLS handshake with {target} failed: {cause}")
+    } else if error.is_connect() {
         format!("could not connect to {target}: {cause}")
     } else if error.is_timeout() {
         format!("the request to {target} timed out: {cause}")

@@ -608,6 +608,7 @@ fn an_invalid_config() {
               |           ^^^^^^ expected a duration
 
             2 errors
+            no tests were run: fix the errors above first
             "#,
         )
         .status(2)
@@ -668,8 +669,10 @@ fn interruptible() -> Test {
             "
             Running 2 tests from 1 file
               PASS [TIME] ./a.stream: health
+            Summary 1 test: 1 passed, 0 failed [TIME]
             ",
         )
+        .stderr("interrupted: 1 of 2 tests ran")
         .status(130)
 }
 
@@ -713,6 +716,7 @@ fn services_are_stopped_gracefully_at_the_end_of_a_run() {
             Summary 1 test: 1 passed, 0 failed [TIME]
             ",
         )
+        .stderr("")
         .status(0)
         .run();
     assert!(

@@ -201,7 +201,7 @@ fn non_2xx_answer_to_a_stream_expectation() {
           |   ^^^^^^^^^^^^^^^^^^ reading the body here
           |
           = note: the body began: upstream overloaded\nretry later
-          = note: add `expect status …` before this line if this status is what you expect
+          = help: add `expect status …` before this line if this status is what you expect
 
         Summary 1 test: 0 passed, 1 failed [TIME]
           FAIL a.stream:1: a stream from a failing service
@@ -1007,7 +1007,7 @@ fn header_and_aggregate_failures_are_all_reported() {
         5 |   expect count == 3
           |                ^^^^ count was 1
           |
-          = note: the `expect sse` block on line 4 stopped reading once its last item matched; end it with `end` to read the whole stream
+          = help: the `expect sse` block on line 4 stopped reading once its last item matched; end it with `end` to read the whole stream
 
         error: header `cache-control` does not match
          --> a.stream:6:3

@@ -238,11 +238,13 @@ fn a_100_mb_line_fails_quickly_at_the_maximum_item_size() {
         Running 1 test from 1 file
           FAIL [TIME] a.stream: one huge event
 
-        error: the server sent a malformed stream: an item grew past the maximum item size of 16777216 bytes (set it with --max-item-size)
+        error: item 1 is larger than the maximum item size of 16 MiB
          --> a.stream:3:10
           |
         3 |   expect sse { data: _; end }
           |          ^^^ reading this `sse` stream
+          |
+          = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
 
         Summary 1 test: 0 passed, 1 failed [TIME]
           FAIL a.stream:1: one huge event
@@ -286,23 +288,27 @@ fn max_item_size_from_the_command_line() {
             Running 3 tests from 1 file
               FAIL [TIME] a.stream: a long NDJSON line
 
-            error: the server sent a malformed stream: an item grew past the maximum item size of 65536 bytes (set it with --max-item-size)
+            error: item 1 is larger than the maximum item size of 64 KiB
              --> a.stream:3:10
               |
             3 |   expect ndjson { _; end }
               |          ^^^^^^ reading this `ndjson` stream
+              |
+              = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
 
               FAIL [TIME] a.stream: a long text line
 
-            error: the server sent a malformed stream: an item grew past the maximum item size of 65536 bytes (set it with --max-item-size)
+            error: item 1 is larger than the maximum item size of 64 KiB
              --> a.stream:8:10
               |
             8 |   expect lines { _; end }
               |          ^^^^^ reading this `lines` stream
+              |
+              = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
 
               FAIL [TIME] a.stream: a long body
 
-            error: the body is larger than the maximum item size of 65536 bytes
+            error: the body is larger than the maximum item size of 64 KiB
               --> a.stream:13:3
                |
             13 |   expect text _

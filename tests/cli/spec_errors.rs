@@ -92,6 +92,8 @@ fn missing_closing_brace_at_the_end_of_the_file() {
           |
         4 |
           | ^
+          |
+          = help: the `{` on line 1 is not closed
 
         ",
     );
@@ -116,6 +118,8 @@ fn missing_closing_brace_before_the_next_test() {
           |
         6 | test "b" {
           | ^^^^
+          |
+          = help: the `{` on line 1 is not closed
 
         "#,
     );
@@ -742,6 +746,150 @@ fn run_reports_spec_errors_before_sending_anything() {
               |       ^^^^^^^^ undefined variable
               |
               = help: set it with `let base = …`, `--var base=…`, the environment variable `STREAMSPEC_VAR_base`, or `[vars]` in streamspec.toml
+
+            no tests were run: fix the errors above first
+            ",
+        )
+        .run();
+}
+
+#[test]
+fn hints_for_common_mistakes() {
+    check_fails(
+        r#"
+        test "quoted status" {
+          GET http://example.invalid/
+          expect status "200"
+        }
+
+        test "header written as a request header" {
+          GET http://example.invalid/
+          expect header content-type: text/event-stream
+        }
+
+        test "a slash inside a regex" {
+          GET http://example.invalid/
+          expect header content-type ~ /^text/event-stream/
+        }
+
+        test "a flag regexes do not have" {
+          GET http://example.invalid/
+          expect sse { data: /count/g }
+        }
+
+        test "let inside a test" {
+          let x = "1"
+          GET http://example.invalid/
+        }
+
+        test "no scheme" {
+          GET 127.0.0.1:7878/sse/ticker
+        }
+        "#,
+        r#"
+        error: expected a status code such as `200` or `2xx`, found `"`
+         --> a.stream:3:17
+          |
+        3 |   expect status "200"
+          |                 ^ expected a status code such as `200` or `2xx`
+          |
+          = help: write the status without quotes: `expect status 200`
+
+        error: expected `==`, `!=`, `~ /regex/`, `contains`, `exists` or `not exists`, found `:`
+         --> a.stream:8:29
+          |
+        8 |   expect header content-type: text/event-stream
+          |                             ^
+          |
+          = help: write `expect header NAME == VALUE` (or `~ /regex/`, `contains`, `exists`)
+
+        error: expected a new line (or `;`), found `event-stream`
+          --> a.stream:13:39
+           |
+        13 |   expect header content-type ~ /^text/event-stream/
+           |                                       ^^^^^^^^^^^^ expected a new line (or `;`)
+           |
+           = help: a `/` inside a regex is written `\/`
+
+        error: expected a new line (or `;`), found `g`
+          --> a.stream:18:29
+           |
+        18 |   expect sse { data: /count/g }
+           |                             ^ expected a new line (or `;`)
+           |
+           = help: `g` is not a regex flag: the flags are `i`, `m`, `s` and `x` (a regex already finds every match, anywhere)
+
+        error: expected `}` or a step: a request such as `GET <url>`, `header`, `body`, `expect` or `timeout`, found `let`
+          --> a.stream:22:3
+           |
+        22 |   let x = "1"
+           |   ^^^
+           |
+           = help: `let` goes at the top of the file, outside the tests
+
+        5 errors
+        "#,
+    );
+}
+
+#[test]
+fn a_url_without_a_scheme_and_a_capture_used_too_early() {
+    check_fails(
+        r#"
+        test "no scheme" {
+          GET example.com/sse/ticker
+        }
+
+        test "resume from a capture" {
+          GET http://example.invalid/sse?after={{last}}
+          expect sse { id: _ -> last }
+        }
+        "#,
+        r#"
+        error: a URL needs a scheme
+         --> a.stream:2:7
+          |
+        2 |   GET example.com/sse/ticker
+          |       ^^^^^^^^^^^^^^^^^^^^^^ no `http://` or `https://`
+          |
+          = help: write `http://example.com/sse/ticker`
+
+        error: variable `last` is not defined
+         --> a.stream:6:40
+          |
+        6 |   GET http://example.invalid/sse?after={{last}}
+          |                                        ^^^^^^^^ undefined variable
+          |
+          = help: `last` is captured on line 7; a capture can be used only after the item that sets it, in the same test
+
+        2 errors
+        "#,
+    );
+}
+
+#[test]
+fn an_empty_block_is_a_warning() {
+    Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "a" {
+              GET http://example.invalid/
+              expect sse { }
+            }
+            "#,
+        )
+        .args(["check", "a.stream"])
+        .stdout("checked 1 test in 1 file: 1 warning")
+        .stderr(
+            "
+            warning: this block expects nothing
+             --> a.stream:3:14
+              |
+            3 |   expect sse { }
+              |              ^^^ passes whatever the stream sends
+              |
+              = help: list the items you expect, or write `end` for a stream that must be empty
 
             ",
         )

@@ -13,6 +13,16 @@ use std::fmt;
 /// The default largest item (an SSE event, a line, a whole body) streamspec will hold in memory.
 pub const DEFAULT_MAX_ITEM_SIZE: usize = 16 * 1024 * 1024;
 
+/// A size in the largest binary unit that holds it exactly: `16 MiB`, `64 KiB`, `1000 bytes`.
+pub fn format_size(bytes: usize) -> String {
+    for (unit, size) in [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
+        if bytes >= size && bytes.is_multiple_of(size) {
+            return format!("{} {unit}", bytes / size);
+        }
+    }
+    format!("{bytes} bytes")
+}
+
 /// Why bytes could not be turned into an item. Each says what the server did, for the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FrameError {
@@ -33,8 +43,8 @@ impl fmt::Display for FrameError {
         match self {
             FrameError::TooLarge { limit } => write!(
                 f,
-                "an item grew past the maximum item size of {} bytes (set it with --max-item-size)",
-                limit
+                "an item is larger than the maximum item size of {} (raise it with --max-item-size)",
+                format_size(*limit)
             ),
             FrameError::InvalidUtf8 { line } => {
                 write!(f, "line {line} of the body is not valid UTF-8")
