@@ -186,6 +186,19 @@ impl<'p> BlockMatcher<'p> {
         None
     }
 
+    /// Whether the current expectation comes right after a repetition with no fixed count, which
+    /// may have taken items meant for it (repetitions are greedy).
+    pub fn after_open_repetition(&self) -> bool {
+        let Some(top) = self.stack.last() else {
+            return false;
+        };
+        top.index > 0
+            && matches!(
+                &top.entries[top.index - 1].kind,
+                EntryKind::Repeat { quantifier, .. } if quantifier.max != Some(quantifier.min)
+            )
+    }
+
     /// Whether every expectation of the block is met and no more items are needed.
     pub fn is_complete(&self) -> bool {
         self.stack.len() == 1 && self.stack[0].index >= self.stack[0].entries.len()

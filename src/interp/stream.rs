@@ -462,13 +462,33 @@ fn render_failure(
         } => FailureClass::Error,
         _ => FailureClass::Assertion,
     };
+    let mut notes = Vec::new();
+    // A required item that an earlier repetition already took: the greedy trap.
+    if let FailureKind::EndedEarly { .. } = &failure.kind
+        && matcher.after_open_repetition()
+    {
+        let swallowed =
+            matcher
+                .remainder(1)
+                .first()
+                .is_some_and(|expected| match expected.absorbs {
+                    Absorbs::One(pattern) => context.iter().any(|(item, _)| {
+                        crate::pattern::match_item(pattern, &ItemView::new(item), &mut Vec::new())
+                            .is_ok()
+                    }),
+                    _ => false,
+                });
+        if swallowed {
+            notes.push("help: an earlier item matched this, but the repetition before it took that item (repetitions are greedy); end the repetition with `until <pattern> { … }`".to_string());
+        }
+    }
     let diff = build_diff(matcher, context, &trailing, cut_short);
     Failure {
         class,
         message,
         span: Some(failure.span),
         label,
-        notes: Vec::new(),
+        notes,
         diff: Some(Box::new(diff)),
     }
 }

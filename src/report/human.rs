@@ -144,16 +144,27 @@ pub fn render_diff(diff: &Diff, gutter: usize, palette: &Palette) -> String {
             plural(diff.omitted_before as usize, "item")
         ));
     }
-    for line in &diff.lines {
+    let mut index = 0;
+    while index < diff.lines.len() {
+        let line = &diff.lines[index];
+        // Identical expected lines in a row (a repetition's items) are shown once, counted.
+        let mut repeats = 1;
+        if line.tag == Tag::Removed {
+            while diff.lines.get(index + repeats) == Some(line) {
+                repeats += 1;
+            }
+        }
+        index += repeats;
         let (sign, style) = match line.tag {
             Tag::Context => (' ', palette.dim),
             Tag::Removed => ('-', palette.removed),
             Tag::Added => ('+', palette.added),
         };
-        let time = line
-            .at
-            .map(|at| format!("  # {}", format_measured(at)))
-            .unwrap_or_default();
+        let time = match (line.at, repeats) {
+            (Some(at), _) => format!("  # {}", format_measured(at)),
+            (None, 1) => String::new(),
+            (None, n) => format!("  # × {n}"),
+        };
         let text_style = if line.tag == Tag::Context {
             anstyle::Style::new()
         } else {

@@ -1020,3 +1020,40 @@ fn header_and_aggregate_failures_are_all_reported() {
         "#,
     );
 }
+
+#[test]
+fn a_greedy_repetition_that_takes_the_marker() {
+    fails_on_demo(
+        r#"
+        test "the last tick after any others" {
+          GET {{base}}/sse/ticker?count=3&interval=0ms
+          expect sse {
+            * times { data: _ }
+            data: json { "count": 3 }
+            end
+          }
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+          FAIL [TIME] a.stream: the last tick after any others
+
+        error: the stream ended after 3 items
+         --> a.stream:5:5
+          |
+        5 |     data: json { "count": 3 }
+          |     ^^^^^^^^^^^^^^^^^^^^^^^^^ still expected `data: json { "count": 3 }`
+          |
+          = help: an earlier item matched this, but the repetition before it took that item (repetitions are greedy); end the repetition with `until <pattern> { … }`
+          = diff of expected (-) and observed (+) items:
+              id: "1"  event: "message"  data: json { "count": 1, "timestamp": [UNIX_MS] }  # [TIME]
+              id: "2"  event: "message"  data: json { "count": 2, "timestamp": [UNIX_MS] }  # [TIME]
+              id: "3"  event: "message"  data: json { "count": 3, "timestamp": [UNIX_MS] }  # [TIME]
+            - data: json { "count": 3 }
+              end
+
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL a.stream:1: the last tick after any others
+        "#,
+    );
+}
