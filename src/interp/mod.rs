@@ -20,7 +20,9 @@ use crate::outcome::{Failure, FailureClass, TestOutcome};
 use crate::pattern::{ItemView, Mismatch, match_item, match_json, render_value_short};
 use crate::render::{quote, render_item, render_item_pattern, render_json_pattern, render_regex};
 use crate::source::Span;
-use crate::transport::http::{ChunkRead, HttpClient, HttpRequest, HttpResponse, SendError, send};
+use crate::transport::http::{
+    BodyError, ChunkRead, HttpClient, HttpRequest, HttpResponse, SendError, send,
+};
 use crate::transport::item::Item;
 use matcher::BlockMatcher;
 use stats::StreamStats;
@@ -591,44 +593,11 @@ impl TestRun<'_> {
         let Some(mut response) = exchange.response.take() else {
             return Ok(());
         };
-        let mut bytes: Vec<u8> = Vec::new();
-        loop {
-            match response.next_chunk(deadline).await {
-                ChunkRead::Data { bytes: chunk, .. } => {
-                    if bytes.len() + chunk.len() > max {
-                        return Err(Failure::error(
-                            format!(
-                                "the body is larger than the maximum item size of {}",
-                                crate::transport::framing::format_size(max)
-                            ),
-                            span,
-                            "reading the whole body",
-                        )
-                        .note("raise it with --max-item-size, or read the body as a stream"));
-                    }
-                    bytes.extend_from_slice(&chunk);
-                }
-                ChunkRead::End => break,
-                ChunkRead::Failed(reason) => {
-                    return Err(Failure::error(
-                        format!("the connection was dropped while reading the body: {reason}"),
-                        span,
-                        "reading the whole body",
-                    ));
-                }
-                ChunkRead::TimedOut => {
-                    return Err(Failure::error(
-                        format!(
-                            "the test timed out after {} while reading the body ({} bytes so far)",
-                            format_duration(timeout),
-                            bytes.len()
-                        ),
-                        span,
-                        "reading the whole body",
-                    ));
-                }
-            }
-        }
+        let bytes = response
+            .read_to_end(deadline, max, true)
+            .await
+            .map_err(|error| body_failure(error, timeout, span, "reading the whole body"))?
+            .bytes;
         let ended = response.sent_at.elapsed();
         if let Some(stats) = exchange.stats.as_mut() {
             stats.bytes += bytes.len() as u64;
@@ -722,29 +691,13 @@ impl TestRun<'_> {
         else {
             return Ok(());
         };
-        loop {
-            match response.next_chunk(deadline).await {
-                ChunkRead::Data { bytes, .. } => stats.bytes += bytes.len() as u64,
-                ChunkRead::End => break,
-                ChunkRead::Failed(reason) => {
-                    return Err(Failure::error(
-                        format!("the connection was dropped while reading the body: {reason}"),
-                        span,
-                        "reading the body to measure it",
-                    ));
-                }
-                ChunkRead::TimedOut => {
-                    return Err(Failure::error(
-                        format!(
-                            "the test timed out after {} while reading the body to measure it",
-                            format_duration(timeout)
-                        ),
-                        span,
-                        "the body did not end",
-                    ));
-                }
-            }
-        }
+        let body = response
+            .read_to_end(deadline, 0, false)
+            .await
+            .map_err(|error| {
+                body_failure(error, timeout, span, "reading the body to measure it")
+            })?;
+        stats.bytes += body.total;
         stats.duration = Some(response.sent_at.elapsed());
         Ok(())
     }
@@ -932,6 +885,34 @@ fn check_value(check: &ValueCheck, value: &Value) -> Result<(), Mismatch> {
                 found,
             )),
         },
+    }
+}
+
+/// A body that could not be read to its end, as a failure at `span`; `doing` says why it was read.
+fn body_failure(error: BodyError, timeout: Duration, span: Span, doing: &str) -> Failure {
+    match error {
+        BodyError::Dropped { reason, .. } => Failure::error(
+            format!("the connection was dropped while reading the body: {reason}"),
+            span,
+            doing,
+        ),
+        BodyError::TimedOut { read } => Failure::error(
+            format!(
+                "the test timed out after {} while reading the body ({read} bytes so far)",
+                format_duration(timeout)
+            ),
+            span,
+            doing,
+        ),
+        BodyError::TooLarge { limit } => Failure::error(
+            format!(
+                "the body is larger than the maximum item size of {}",
+                crate::transport::framing::format_size(limit)
+            ),
+            span,
+            doing,
+        )
+        .note("raise it with --max-item-size, or read the body as a stream"),
     }
 }
 

@@ -54,6 +54,23 @@ pub enum ChunkRead {
     TimedOut,
 }
 
+/// A body read to its end.
+#[derive(Debug, Default)]
+pub struct WholeBody {
+    /// What was kept of it.
+    pub bytes: Vec<u8>,
+    /// Its whole length.
+    pub total: u64,
+}
+
+/// Why a body could not be read to its end; `read` is how many bytes came before.
+#[derive(Debug)]
+pub enum BodyError {
+    Dropped { reason: String, read: u64 },
+    TimedOut { read: u64 },
+    TooLarge { limit: usize },
+}
+
 pub enum SendError {
     Failed(String),
     TimedOut,
@@ -96,6 +113,38 @@ impl HttpResponse {
             },
             Ok(Ok(None)) => ChunkRead::End,
             Ok(Err(error)) => ChunkRead::Failed(describe_body_error(&error)),
+        }
+    }
+
+    /// Reads the rest of the body. Up to `keep` bytes are kept; with `fail_past_keep`, a longer
+    /// body is an error as soon as it passes that size, else the rest is only counted.
+    pub async fn read_to_end(
+        &mut self,
+        deadline: Instant,
+        keep: usize,
+        fail_past_keep: bool,
+    ) -> Result<WholeBody, BodyError> {
+        let mut body = WholeBody::default();
+        loop {
+            match self.next_chunk(deadline).await {
+                ChunkRead::Data { bytes, .. } => {
+                    body.total += bytes.len() as u64;
+                    let room = keep.saturating_sub(body.bytes.len());
+                    if bytes.len() > room && fail_past_keep {
+                        return Err(BodyError::TooLarge { limit: keep });
+                    }
+                    body.bytes
+                        .extend_from_slice(&bytes[..bytes.len().min(room)]);
+                }
+                ChunkRead::End => return Ok(body),
+                ChunkRead::Failed(reason) => {
+                    return Err(BodyError::Dropped {
+                        reason,
+                        read: body.total,
+                    });
+                }
+                ChunkRead::TimedOut => return Err(BodyError::TimedOut { read: body.total }),
+            }
         }
     }
 
