@@ -106,28 +106,47 @@ pub enum Body {
     File(Template),
 }
 
-/// Client actions between items. Only `abort`, `wait` and `pace` run today; the others are
-/// reserved for stream control and gRPC and rejected by the checker.
+/// Client actions between items. `send`, `close` and `grpc` are reserved for gRPC and rejected
+/// by the checker.
 #[derive(Debug, Clone)]
 pub enum Control {
-    Abort,
+    /// `abort`: drop the connection here. With a condition (`abort after 3 items`, `abort after
+    /// 500ms`) it is a rule for the whole block rather than a point in it.
+    Abort(Option<AbortWhen>),
     Wait(Duration),
     Pace(Duration),
+    /// Drop the connection on purpose, to `reconnect` later (a page refresh).
     Disconnect,
-    Reconnect,
+    /// Open the stream again; for SSE, as an EventSource does, with `Last-Event-ID`.
+    Reconnect(ReconnectOptions),
     Send(JsonPattern),
     Close,
     Grpc,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AbortWhen {
+    /// Once this many items of the block have arrived.
+    Items(u64),
+    /// Once this long has passed since the request.
+    After(Duration),
+}
+
+/// What a `reconnect` changes in the request: headers to set and query parameters to set.
+#[derive(Debug, Clone, Default)]
+pub struct ReconnectOptions {
+    pub headers: Vec<(Spanned<String>, Template)>,
+    pub query: Vec<(Spanned<String>, Template)>,
+}
+
 impl Control {
     pub fn keyword(&self) -> &'static str {
         match self {
-            Control::Abort => "abort",
+            Control::Abort(_) => "abort",
             Control::Wait(_) => "wait",
             Control::Pace(_) => "pace",
             Control::Disconnect => "disconnect",
-            Control::Reconnect => "reconnect",
+            Control::Reconnect(_) => "reconnect",
             Control::Send(_) => "send",
             Control::Close => "close",
             Control::Grpc => "grpc",
@@ -164,6 +183,8 @@ impl StatusPattern {
 pub struct HeaderExpectation {
     pub name: Spanned<String>,
     pub check: HeaderCheck,
+    /// `-> name`: the header's value (or a regex's first group) becomes a variable.
+    pub capture: Option<Ident>,
 }
 
 #[derive(Debug, Clone)]
@@ -250,6 +271,18 @@ pub enum EntryKind {
     /// `first within 500ms`
     FirstWithin(Duration),
     Control(Control),
+}
+
+impl EntryKind {
+    /// Rules for the whole block (`ignore`, `first within`, `abort after …`), not points in it.
+    pub fn is_declaration(&self) -> bool {
+        matches!(
+            self,
+            EntryKind::Ignore(_)
+                | EntryKind::FirstWithin(_)
+                | EntryKind::Control(Control::Abort(Some(_)))
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -496,6 +529,8 @@ pub struct WholeBody {
 #[derive(Debug, Clone)]
 pub struct Aggregate {
     pub kind: AggregateKind,
+    /// `expect test …`: over every stream of the test, not just the latest.
+    pub whole_test: bool,
     pub span: Span,
 }
 
@@ -509,6 +544,16 @@ pub enum AggregateKind {
     Ttfb(Spanned<DurationCond>),
     /// `expect duration < 2s`: from sending the request to the end of the stream.
     Duration(Spanned<DurationCond>),
+    /// `expect first item < 500ms`: from sending the request to the first item.
+    FirstItem(Spanned<DurationCond>),
+    /// `expect connections == 2`: connections the stream used (1 + reconnections).
+    Connections(Spanned<NumCond>),
+    /// `expect retry == 500`: the reconnection time the server last set, in milliseconds.
+    Retry(Spanned<NumCond>),
+    /// `expect reconnect delay in 400ms..1s`: every wait before a reconnection.
+    ReconnectDelay(Spanned<DurationCond>),
+    /// `expect ids increasing` / `contiguous`: SSE ids, across reconnections.
+    Ids(Spanned<IdOrder>),
     /// `expect gaps max < 500ms, mean < 200ms`
     Gaps(Vec<(Spanned<GapStat>, Spanned<DurationCond>)>),
     /// `expect reply joined == "…"`
@@ -517,6 +562,14 @@ pub enum AggregateKind {
         function: Spanned<CaptureFn>,
         check: ValueCheck,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdOrder {
+    /// Each id is above the one before: nothing arrived twice.
+    Increasing,
+    /// Each id is one more than the one before: nothing twice and nothing missing.
+    Contiguous,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

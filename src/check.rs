@@ -49,6 +49,8 @@ struct TestState {
     has_body: Option<Span>,
     timeout_at: Option<Span>,
     captures: HashSet<String>,
+    /// The kind of the stream block that read the current request's body, if one did.
+    stream: Option<StreamKind>,
 }
 
 impl Checker {
@@ -179,6 +181,7 @@ impl Checker {
                 state.body_read_at = None;
                 state.has_body = None;
                 state.sent = false;
+                state.stream = None;
                 self.template(&request.url, &state.captures);
                 self.url(&request.url);
             }
@@ -229,17 +232,23 @@ impl Checker {
             }
             StepKind::Expect(expectation) => self.expectation(expectation, step.span, state),
             StepKind::Control(control) => match control {
-                Control::Abort => {
+                Control::Abort(None) => {
                     self.needs_request(state, step.span, "`abort`");
                     state.body_read_at = Some(step.span);
                     state.sent = true;
                 }
                 Control::Wait(_) => {}
-                Control::Pace(_) => self.error(
-                    step.span,
-                    "`pace` goes inside an `expect` block",
-                    "it slows the reading of a stream",
-                ),
+                Control::Abort(Some(_))
+                | Control::Pace(_)
+                | Control::Disconnect
+                | Control::Reconnect(_) => {
+                    let keyword = control.keyword();
+                    self.error(
+                        step.span,
+                        format!("`{keyword}` goes inside an `expect` block"),
+                        "it acts on the stream being read",
+                    );
+                }
                 other => self.not_yet(step.span, other.keyword()),
             },
         }
@@ -247,7 +256,7 @@ impl Checker {
 
     fn not_yet(&mut self, span: Span, keyword: &str) {
         let diagnostic = Diagnostic::error(format!("`{keyword}` is not supported yet"))
-            .at(&self.file, span, "reserved for stream control and gRPC")
+            .at(&self.file, span, "reserved for gRPC")
             .note("this keyword is reserved; it is not available in this version of streamspec");
         self.diagnostics.push(diagnostic);
     }
@@ -265,14 +274,27 @@ impl Checker {
         state.sent = true;
         match expectation {
             Expectation::Status(_) => {}
-            Expectation::Header(header) => match &header.check {
-                HeaderCheck::Equals(t) | HeaderCheck::NotEquals(t) | HeaderCheck::Contains(t) => {
-                    self.template(t, &state.captures)
+            Expectation::Header(header) => {
+                match &header.check {
+                    HeaderCheck::Equals(t)
+                    | HeaderCheck::NotEquals(t)
+                    | HeaderCheck::Contains(t) => self.template(t, &state.captures),
+                    _ => {}
                 }
-                _ => {}
-            },
+                if let Some(capture) = &header.capture {
+                    if matches!(header.check, HeaderCheck::Absent) {
+                        self.error(
+                            capture.span,
+                            "`not exists` has nothing to capture",
+                            "the header is absent",
+                        );
+                    }
+                    state.captures.insert(capture.value.clone());
+                }
+            }
             Expectation::Stream(block) => {
                 self.body_once(span, state);
+                state.stream = Some(block.kind.value);
                 if block.entries.is_empty() {
                     let diagnostic = Diagnostic::warning("this block expects nothing")
                         .at(&self.file, block.block_span, "passes whatever the stream sends")
@@ -289,7 +311,31 @@ impl Checker {
                 let counts_items = matches!(
                     aggregate.kind,
                     AggregateKind::Count(_) | AggregateKind::Gaps(_)
-                );
+                ) && !aggregate.whole_test;
+                let needs_stream = match &aggregate.kind {
+                    AggregateKind::Ids(_) | AggregateKind::Retry(_) => {
+                        Some("an `expect sse` block")
+                    }
+                    AggregateKind::Connections(_) | AggregateKind::ReconnectDelay(_) => {
+                        Some("an `expect sse|ndjson|lines|chunks { … }` block")
+                    }
+                    _ => None,
+                };
+                let stream_fits = match &aggregate.kind {
+                    AggregateKind::Ids(_) | AggregateKind::Retry(_) => {
+                        state.stream == Some(StreamKind::Sse)
+                    }
+                    _ => state.stream.is_some(),
+                };
+                if let Some(block) = needs_stream
+                    && !stream_fits
+                {
+                    self.diagnostics.push(
+                        Diagnostic::error("this expectation is about a stream that was not read")
+                            .at(&self.file, span, "no stream before it")
+                            .help(format!("put {block} for this request before it")),
+                    );
+                }
                 if counts_items && state.body_read_at.is_none() {
                     let what = if matches!(aggregate.kind, AggregateKind::Count(_)) {
                         "`expect count` counts"
@@ -358,14 +404,32 @@ impl Checker {
 
     /// Checks a block's entries. `top` is the block itself (not a repetition inside it).
     fn block(&mut self, entries: &[Entry], top: bool, state: &mut TestState) {
-        let mut terminal: Option<(&'static str, Span)> = None;
+        // After `end`, `dropped` or `disconnect` the connection is closed: only `wait` and
+        // `reconnect` may follow. After a plain `abort`, nothing may.
+        let mut closed: Option<&'static str> = None;
+        let mut aborted = false;
         let mut first_within: Option<Span> = None;
+        let mut abort_rule: Option<Span> = None;
         for (index, entry) in entries.iter().enumerate() {
-            if let Some((word, _)) = terminal {
+            if aborted {
                 self.error(
                     entry.span,
-                    format!("nothing can follow `{word}` in a block"),
-                    "after the end of the stream",
+                    "nothing can follow `abort` in a block",
+                    "the connection is dropped by then",
+                );
+                break;
+            }
+            let allowed_when_closed = matches!(
+                entry.kind,
+                EntryKind::Control(Control::Wait(_) | Control::Reconnect(_))
+            );
+            if let Some(word) = closed
+                && !allowed_when_closed
+            {
+                self.diagnostics.push(
+                    Diagnostic::error(format!("nothing can follow `{word}` but `reconnect`"))
+                        .at(&self.file, entry.span, "the connection is closed here")
+                        .help("write `reconnect` to open the stream again (a `wait` may come before it)"),
                 );
                 break;
             }
@@ -413,14 +477,21 @@ impl Checker {
                     } else {
                         "dropped"
                     };
-                    if !top {
+                    let reconnects = matches!(
+                        entries[index + 1..]
+                            .iter()
+                            .find(|e| !matches!(e.kind, EntryKind::Control(Control::Wait(_))))
+                            .map(|e| &e.kind),
+                        Some(EntryKind::Control(Control::Reconnect(_)))
+                    );
+                    if !top && !reconnects {
                         self.error(
                             entry.span,
                             format!("`{word}` cannot be repeated"),
-                            "put it after the repetition",
+                            "put it after the repetition, or `reconnect` after it",
                         );
                     }
-                    terminal = Some((word, entry.span));
+                    closed = Some(word);
                 }
                 EntryKind::Ignore(pattern) => {
                     if !top {
@@ -453,8 +524,28 @@ impl Checker {
                     first_within = Some(entry.span);
                 }
                 EntryKind::Control(control) => match control {
-                    Control::Abort => terminal = Some(("abort", entry.span)),
+                    Control::Abort(None) => aborted = true,
+                    Control::Abort(Some(_)) => {
+                        if !top {
+                            self.error(
+                                entry.span,
+                                "`abort after …` applies to the whole block",
+                                "put it at the top of the block",
+                            );
+                        }
+                        if abort_rule.is_some() {
+                            self.error(entry.span, "`abort after …` is given twice", "keep one");
+                        }
+                        abort_rule = Some(entry.span);
+                    }
                     Control::Wait(_) | Control::Pace(_) => {}
+                    Control::Disconnect => closed = Some("disconnect"),
+                    Control::Reconnect(options) => {
+                        closed = None;
+                        for (_, value) in options.headers.iter().chain(&options.query) {
+                            self.template(value, &state.captures);
+                        }
+                    }
                     other => self.not_yet(entry.span, other.keyword()),
                 },
             }

@@ -52,6 +52,11 @@ impl Failure {
         self
     }
 
+    pub fn with_diff(mut self, diff: Diff) -> Self {
+        self.diff = Some(Box::new(diff));
+        self
+    }
+
     /// Advice on what to change, shown after the notes as `help: …`.
     pub fn help_note(mut self, help: impl AsRef<str>) -> Self {
         self.notes.push(format!("help: {}", help.as_ref()));

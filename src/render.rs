@@ -289,6 +289,7 @@ mod tests {
             id: Arc::from("1"),
             retry: None,
             invalid_utf8: false,
+            has_id: true,
         };
         assert_eq!(
             render_item(&Item::Sse(event)),
@@ -300,6 +301,7 @@ mod tests {
             id: Arc::from(""),
             retry: Some(500),
             invalid_utf8: false,
+            has_id: false,
         };
         assert_eq!(
             render_item(&Item::Sse(done)),

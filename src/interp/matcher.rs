@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::ast::{Control, Entry, EntryKind, ItemLine, ItemPattern, Quantifier};
+use crate::ast::{AbortWhen, Control, Entry, EntryKind, ItemLine, ItemPattern, Quantifier};
 use crate::duration::format_duration;
 use crate::pattern::{Captures, ItemView, Mismatch, match_item};
 use crate::render::{render_item_line, render_item_pattern};
@@ -22,6 +22,9 @@ pub enum Terminal {
     End,
     /// The connection broke; the text says how.
     Dropped(String),
+    /// A reconnection was answered `204 No Content`: an EventSource closes for good, cleanly,
+    /// so this counts as `end`. The text says what the server answered.
+    Refused(String),
 }
 
 impl Terminal {
@@ -40,8 +43,20 @@ impl Terminal {
         match self {
             Terminal::End => format!("the stream ended{when}"),
             Terminal::Dropped(reason) => format!("the connection was dropped{when}: {reason}"),
+            Terminal::Refused(reason) => {
+                format!("the stream ended{when}: the reconnection was refused ({reason})")
+            }
         }
     }
+}
+
+/// What follows a stream's ending that the block accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterEnd {
+    /// Nothing: the block is done.
+    Done,
+    /// Client actions (`wait`, `reconnect`) at the current position: take them next.
+    Actions,
 }
 
 /// What happened to one fed item.
@@ -128,6 +143,7 @@ pub struct BlockMatcher<'p> {
     stack: Vec<Frame<'p>>,
     ignores: Vec<&'p ItemPattern>,
     first_within: Option<(Duration, Span)>,
+    abort_rule: Option<AbortWhen>,
     skipping: bool,
     /// Stack depths at which an optional repetition was entered on trial: if the first item tried
     /// inside does not fit, the repetition is left instead of failing.
@@ -141,10 +157,12 @@ impl<'p> BlockMatcher<'p> {
     pub fn new(entries: &'p [Entry]) -> Self {
         let mut ignores = Vec::new();
         let mut first_within = None;
+        let mut abort_rule = None;
         for entry in entries {
             match &entry.kind {
                 EntryKind::Ignore(pattern) => ignores.push(pattern),
                 EntryKind::FirstWithin(duration) => first_within = Some((*duration, entry.span)),
+                EntryKind::Control(Control::Abort(Some(when))) => abort_rule = Some(*when),
                 _ => {}
             }
         }
@@ -157,6 +175,7 @@ impl<'p> BlockMatcher<'p> {
             }],
             ignores,
             first_within,
+            abort_rule,
             skipping: false,
             trials: Vec::new(),
             any_order: None,
@@ -172,18 +191,23 @@ impl<'p> BlockMatcher<'p> {
         self.consumed
     }
 
-    /// A client action written at the current position (`abort`, `wait`, `pace`), to be run by
-    /// the caller before the next item is read. Each is returned once.
-    pub fn take_action(&mut self) -> Option<Control> {
+    /// A client action written at the current position (`abort`, `wait`, `pace`, `disconnect`,
+    /// `reconnect`), with its span, to be run by the caller before the next item is read. Each is
+    /// returned once.
+    pub fn take_action(&mut self) -> Option<(&'p Control, Span)> {
         let top = self.stack.last_mut()?;
         let entry = top.entries.get(top.index)?;
         if let EntryKind::Control(control) = &entry.kind {
             top.index += 1;
-            let control = control.clone();
             self.normalize();
-            return Some(control);
+            return Some((control, entry.span));
         }
         None
+    }
+
+    /// `abort after 3 items` / `abort after 500ms`, if the block says so.
+    pub fn abort_rule(&self) -> Option<AbortWhen> {
+        self.abort_rule
     }
 
     /// Whether the current expectation comes right after a repetition with no fixed count, which
@@ -259,7 +283,7 @@ impl<'p> BlockMatcher<'p> {
                 return;
             };
             while let Some(entry) = top.entries.get(top.index) {
-                if matches!(entry.kind, EntryKind::Ignore(_) | EntryKind::FirstWithin(_)) {
+                if entry.kind.is_declaration() {
                     top.index += 1;
                 } else {
                     break;
@@ -580,11 +604,12 @@ impl<'p> BlockMatcher<'p> {
             .collect()
     }
 
-    /// The stream has ended: checks that nothing else was required.
-    pub fn finish(&mut self, terminal: &Terminal) -> Result<(), MatchFailure> {
+    /// The stream has ended: checks that nothing else was required before the block's end, or
+    /// before the client actions that follow the ending (`reconnect`, `wait`).
+    pub fn finish(&mut self, terminal: &Terminal) -> Result<AfterEnd, MatchFailure> {
         loop {
             let Some(top) = self.stack.last() else {
-                return Ok(());
+                return Ok(AfterEnd::Done);
             };
             match top.kind {
                 FrameKind::Repeat {
@@ -613,7 +638,7 @@ impl<'p> BlockMatcher<'p> {
                 _ => {}
             }
             let Some(entry) = top.entries.get(top.index) else {
-                return Ok(());
+                return Ok(AfterEnd::Done);
             };
             let entry_span = entry.span;
             let ended_early = |expected: String| MatchFailure {
@@ -624,6 +649,10 @@ impl<'p> BlockMatcher<'p> {
                 },
             };
             match &entry.kind {
+                // The caller runs these next, on a closed connection.
+                EntryKind::Control(Control::Reconnect(_) | Control::Wait(_)) => {
+                    return Ok(AfterEnd::Actions);
+                }
                 EntryKind::Ignore(_)
                 | EntryKind::FirstWithin(_)
                 | EntryKind::Control(_)
@@ -642,7 +671,7 @@ impl<'p> BlockMatcher<'p> {
                     return Err(ended_early(open.join(", ")));
                 }
                 EntryKind::End => match terminal {
-                    Terminal::End => self.advance(),
+                    Terminal::End | Terminal::Refused(_) => self.advance(),
                     Terminal::Dropped(_) => {
                         return Err(MatchFailure {
                             span: entry_span,
@@ -655,7 +684,7 @@ impl<'p> BlockMatcher<'p> {
                 },
                 EntryKind::Dropped => match terminal {
                     Terminal::Dropped(_) => self.advance(),
-                    Terminal::End => {
+                    Terminal::End | Terminal::Refused(_) => {
                         return Err(MatchFailure {
                             span: entry_span,
                             kind: FailureKind::WrongTerminal {
@@ -933,7 +962,7 @@ mod tests {
         let entries = block(body);
         let mut matcher = BlockMatcher::new(&entries);
         feed(&mut matcher, lines)?;
-        matcher.finish(&terminal).map_err(|f| f.kind)
+        matcher.finish(&terminal).map(|_| ()).map_err(|f| f.kind)
     }
 
     #[test]
@@ -1088,7 +1117,7 @@ mod tests {
         let mut matcher = BlockMatcher::new(&entries);
         assert!(matcher.take_action().is_none());
         assert!(feed(&mut matcher, &["a"]).is_ok());
-        assert!(matches!(matcher.take_action(), Some(Control::Pace(_))));
+        assert!(matches!(matcher.take_action(), Some((Control::Pace(_), _))));
         assert!(matcher.take_action().is_none());
     }
 

@@ -26,7 +26,7 @@ use crate::transport::http::{
 use crate::transport::item::Item;
 use matcher::BlockMatcher;
 use stats::StreamStats;
-use stream::{Finish, StreamRun};
+use stream::{Finish, Reconnector, StreamRun};
 use vars::Scope;
 
 /// The test timeout when neither the test, the config nor `--timeout` sets one.
@@ -47,6 +47,8 @@ struct Exchange {
     span: Span,
     headers: Vec<HeaderStep>,
     body: Option<(Body, Span)>,
+    /// The request as sent, to open the stream again on `reconnect`.
+    sent: Option<HttpRequest>,
     /// The status and headers, kept after the body is read so later steps can still check them.
     head: Option<(reqwest::StatusCode, reqwest::header::HeaderMap)>,
     response: Option<HttpResponse>,
@@ -78,6 +80,9 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
         timeout,
         exchange: None,
         soft_failures: Vec::new(),
+        connections: 0,
+        started,
+        earlier: None,
     };
     // Every wait inside has the deadline; this outer bound is only a backstop.
     let backstop = deadline + Duration::from_secs(5);
@@ -109,6 +114,12 @@ struct TestRun<'a> {
     exchange: Option<Exchange>,
     /// Header and aggregate failures: the test goes on after them, to report them all at once.
     soft_failures: Vec<Failure>,
+    /// Connections opened so far, against the limit on reconnection loops.
+    connections: u32,
+    /// When the test started, for `expect test duration`.
+    started: Instant,
+    /// The figures of the test's earlier requests, for `expect test …`.
+    earlier: Option<StreamStats>,
 }
 
 impl TestRun<'_> {
@@ -117,6 +128,12 @@ impl TestRun<'_> {
             match &step.kind {
                 StepKind::Request(request) => {
                     self.finish_exchange().await?;
+                    if let Some(stats) = self.exchange.as_ref().and_then(|e| e.stats.as_ref()) {
+                        match &mut self.earlier {
+                            Some(earlier) => earlier.absorb(stats),
+                            None => self.earlier = Some(stats.clone()),
+                        }
+                    }
                     let status_expected = test.steps[index + 1..]
                         .iter()
                         .take_while(|s| !matches!(s.kind, StepKind::Request(_)))
@@ -126,6 +143,7 @@ impl TestRun<'_> {
                         span: step.span,
                         headers: Vec::new(),
                         body: None,
+                        sent: None,
                         head: None,
                         response: None,
                         body_done: false,
@@ -158,7 +176,7 @@ impl TestRun<'_> {
                         Err(failure) => return Err(failure),
                     }
                 }
-                StepKind::Control(Control::Abort) => {
+                StepKind::Control(Control::Abort(_)) => {
                     self.ensure_head().await?;
                     if let Some(exchange) = &mut self.exchange {
                         // Dropping the response closes the connection mid-body.
@@ -210,7 +228,8 @@ impl TestRun<'_> {
             return Ok(());
         }
         let request = self.build_request()?;
-        let exchange = self.exchange.as_ref().unwrap_or_else(|| unreachable!());
+        let exchange = self.exchange.as_mut().unwrap_or_else(|| unreachable!());
+        exchange.sent = Some(request.clone());
         let span = exchange.span;
         let url = request.url.to_string();
         let sent = Instant::now();
@@ -220,6 +239,7 @@ impl TestRun<'_> {
         };
         match send(&self.settings.client, request, deadline).await {
             Ok(response) => {
+                self.connections += 1;
                 let exchange = self.exchange();
                 exchange.stats = Some(StreamStats::new(response.ttfb));
                 exchange.head = Some((response.status, response.headers.clone()));
@@ -369,7 +389,22 @@ impl TestRun<'_> {
                     .iter()
                     .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                     .collect();
-                self.check_header(header, &values, span)
+                self.check_header(header, &values, span)?;
+                if let (Some(name), Some(value)) = (&header.capture, values.first()) {
+                    // With a regex, its first group when it has one; else the whole value.
+                    let captured = match &header.check {
+                        HeaderCheck::Matches(regex) => regex
+                            .regex
+                            .captures(value)
+                            .and_then(|groups| groups.get(1))
+                            .map_or(value.as_str(), |group| group.as_str()),
+                        _ => value.as_str(),
+                    };
+                    let mut captures =
+                        vec![(name.value.clone(), Value::String(captured.to_string()))];
+                    self.scope.commit(&mut captures, name.span)?;
+                }
+                Ok(())
             }
             Expectation::Stream(block) => {
                 self.ensure_head_within(Some(&block.entries)).await?;
@@ -383,14 +418,23 @@ impl TestRun<'_> {
                 let Some(exchange) = self.exchange.as_mut() else {
                     return Ok(());
                 };
-                let (Some(response), Some(stats)) =
-                    (exchange.response.as_mut(), exchange.stats.as_mut())
-                else {
+                // The block owns the connection, to replace it on `reconnect`; once it is done
+                // the rest of the stream is not read, and the connection is dropped.
+                let (Some(response), Some(stats), Some(request)) = (
+                    exchange.response.take(),
+                    exchange.stats.as_mut(),
+                    exchange.sent.clone(),
+                ) else {
                     return Ok(());
                 };
                 exchange.body_done = true;
+                let origin = response.sent_at;
                 let result = StreamRun {
                     response,
+                    reconnect: Reconnector {
+                        client: &self.settings.client,
+                        request,
+                    },
                     kind: block.kind.clone(),
                     entries: &entries,
                     deadline,
@@ -398,12 +442,11 @@ impl TestRun<'_> {
                     max_item_size,
                     stats,
                     scope: &mut self.scope,
+                    connections: &mut self.connections,
                 }
                 .run()
                 .await;
-                stats.duration = Some(response.sent_at.elapsed());
-                // Once the block is done the rest of the stream is not read: drop the connection.
-                exchange.response = None;
+                stats.duration = Some(origin.elapsed());
                 if matches!(result, Ok(Finish::StoppedEarly)) {
                     exchange.stopped_early = Some(block.kind.clone());
                 }
@@ -734,12 +777,30 @@ impl TestRun<'_> {
         {
             return self.check_capture(name, function, check, span);
         }
-        let Some(stats) = self.exchange.as_ref().and_then(|e| e.stats.as_ref()) else {
+        let Some(current) = self.exchange.as_ref().and_then(|e| e.stats.as_ref()) else {
             return Err(Failure::error(
                 "there is no response to measure yet",
                 span,
                 "needs a request before it",
             ));
+        };
+        // `expect test …`: every stream of the test so far.
+        let whole;
+        let stats = if aggregate.whole_test {
+            let mut all = self
+                .earlier
+                .clone()
+                .unwrap_or_else(|| StreamStats::new(current.ttfb));
+            if self.earlier.is_some() {
+                all.absorb(current);
+            } else {
+                all = current.clone();
+            }
+            all.duration = Some(self.started.elapsed());
+            whole = all;
+            &whole
+        } else {
+            current
         };
         let number = |what: &str, cond: &Spanned<NumCond>, value: u64| -> Result<(), Failure> {
             if cond.value.holds(value as f64) {
@@ -793,6 +854,42 @@ impl TestRun<'_> {
                 }
                 Ok(())
             }
+            AggregateKind::FirstItem(cond) => match stats.first_item {
+                Some(first) => timing("first item", cond, first),
+                None => Err(Failure::assertion(
+                    "no item arrived, so there is no first item to time",
+                    cond.span,
+                    "no item",
+                )),
+            },
+            AggregateKind::Connections(cond) => {
+                number("connections", cond, u64::from(stats.connections))
+            }
+            AggregateKind::Retry(cond) => match stats.retry {
+                Some(retry) => number("retry", cond, retry),
+                None => Err(Failure::assertion(
+                    "the server sent no valid `retry` field",
+                    cond.span,
+                    "no retry",
+                )),
+            },
+            AggregateKind::ReconnectDelay(cond) => {
+                if stats.reconnect_delays.is_empty() {
+                    return Err(Failure::assertion(
+                        "no reconnection happened, so there is no delay to measure",
+                        cond.span,
+                        "no reconnection",
+                    ));
+                }
+                let count = stats.reconnect_delays.len();
+                for (index, delay) in stats.reconnect_delays.iter().enumerate() {
+                    timing("reconnect delay", cond, *delay).map_err(|failure| {
+                        failure.note(format!("reconnection {} of {count}", index + 1))
+                    })?;
+                }
+                Ok(())
+            }
+            AggregateKind::Ids(order) => check_ids(&stats.ids, order),
             AggregateKind::Capture { .. } => Ok(()),
         }
     }
@@ -846,6 +943,75 @@ impl TestRun<'_> {
             )),
         }
     }
+}
+
+/// `expect ids increasing|contiguous`: the first id out of order, with a diff around it.
+fn check_ids(ids: &stats::IdTracker, order: &Spanned<IdOrder>) -> Result<(), Failure> {
+    let span = order.span;
+    if let Some(id) = &ids.not_a_number {
+        return Err(Failure::assertion(
+            format!(
+                "the id {} is not a whole number, so ids cannot be ordered",
+                quote(id)
+            ),
+            span,
+            "needs numeric ids",
+        ));
+    }
+    if ids.seen == 0 {
+        return Err(Failure::assertion(
+            "no event had an id",
+            span,
+            "no ids to order",
+        ));
+    }
+    let line = |id: u64, at: Duration, tag: Tag| DiffLine {
+        tag,
+        text: format!("id: \"{id}\""),
+        at: Some(at),
+    };
+    let diff = |lines: Vec<DiffLine>| diff::Diff {
+        omitted_before: 0,
+        lines,
+        cut_short: false,
+    };
+    if let Some((previous, previous_at, id, at)) = ids.first_repeat {
+        let what = if id == previous {
+            format!("id {id} arrived twice")
+        } else {
+            format!("id {id} arrived after id {previous}")
+        };
+        return Err(
+            Failure::assertion(what, span, "ids must go up").with_diff(diff(vec![
+                line(previous, previous_at, Tag::Context),
+                line(id, at, Tag::Added),
+            ])),
+        );
+    }
+    if order.value == IdOrder::Contiguous
+        && let Some((previous, previous_at, id, at)) = ids.first_gap
+    {
+        let missing = if id == previous + 2 {
+            format!("id {} is missing", previous + 1)
+        } else {
+            format!("ids {} to {} are missing", previous + 1, id - 1)
+        };
+        return Err(Failure::assertion(
+            format!("ids jump from {previous} to {id}: {missing}"),
+            span,
+            "ids must go up one at a time",
+        )
+        .with_diff(diff(vec![
+            line(previous, previous_at, Tag::Context),
+            DiffLine {
+                tag: Tag::Removed,
+                text: format!("id: \"{}\"", previous + 1),
+                at: None,
+            },
+            line(id, at, Tag::Added),
+        ])));
+    }
+    Ok(())
 }
 
 /// `== pattern`, `!= pattern`, `~ /re/`, `contains "x"` or a number condition on a value.

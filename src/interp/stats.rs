@@ -19,7 +19,52 @@ pub struct StreamStats {
     pub first_item: Option<Duration>,
     /// From sending the request to the end of reading.
     pub duration: Option<Duration>,
+    /// Connections the stream used: 1, plus one per reconnection.
+    pub connections: u32,
+    /// How long the client waited before each reconnection (bounded by the connection limit).
+    pub reconnect_delays: Vec<Duration>,
+    /// The reconnection time the server last set with `retry`, in milliseconds.
+    pub retry: Option<u64>,
+    /// The order of SSE ids, across reconnections.
+    pub ids: IdTracker,
     gaps: Gaps,
+}
+
+/// Watches SSE ids as they arrive, keeping only the last one and the first break of order, so
+/// memory does not grow with the stream.
+#[derive(Debug, Clone, Default)]
+pub struct IdTracker {
+    last: Option<(u64, Duration)>,
+    /// The first id not above the one before: (previous id, its time, this id, its time).
+    pub first_repeat: Option<(u64, Duration, u64, Duration)>,
+    /// The first id more than one above the one before.
+    pub first_gap: Option<(u64, Duration, u64, Duration)>,
+    /// The first id that is not a whole number, which no order can be checked on.
+    pub not_a_number: Option<String>,
+    /// How many ids were seen.
+    pub seen: u64,
+}
+
+impl IdTracker {
+    /// Records the id an event set explicitly.
+    pub fn record(&mut self, id: &str, at: Duration) {
+        self.seen += 1;
+        let Ok(id) = id.parse::<u64>() else {
+            if self.not_a_number.is_none() {
+                self.not_a_number = Some(id.to_string());
+            }
+            return;
+        };
+        if let Some((last, last_at)) = self.last {
+            if id <= last && self.first_repeat.is_none() {
+                self.first_repeat = Some((last, last_at, id, at));
+            }
+            if id > last + 1 && self.first_gap.is_none() {
+                self.first_gap = Some((last, last_at, id, at));
+            }
+        }
+        self.last = Some((id, at));
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -40,6 +85,10 @@ impl StreamStats {
             ttfb,
             first_item: None,
             duration: None,
+            connections: 1,
+            reconnect_delays: Vec::new(),
+            retry: None,
+            ids: IdTracker::default(),
             gaps: Gaps {
                 // Auto-resizing keeps any gap recordable; memory stays a few tens of KiB.
                 histogram: Histogram::new(3)
@@ -69,6 +118,33 @@ impl StreamStats {
             gaps.max = gaps.max.max(gap);
         }
         gaps.last_at = Some(at);
+    }
+
+    /// A new connection: the wait between the last item of the old one and the first of the new
+    /// is not a gap between items the server sent in one go.
+    pub fn record_reconnect(&mut self, waited: Duration) {
+        self.connections += 1;
+        self.reconnect_delays.push(waited);
+        self.gaps.last_at = None;
+    }
+
+    /// Adds another stream's figures to these, for statistics over a whole test.
+    pub fn absorb(&mut self, other: &StreamStats) {
+        self.items += other.items;
+        self.bytes += other.bytes;
+        self.connections += other.connections;
+        self.reconnect_delays.extend(&other.reconnect_delays);
+        if self.first_item.is_none() {
+            self.first_item = other.first_item;
+        }
+        let gaps = &mut self.gaps;
+        let _ = gaps.histogram.add(&other.gaps.histogram);
+        gaps.sum += other.gaps.sum;
+        gaps.min = match (gaps.min, other.gaps.min) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        gaps.max = gaps.max.max(other.gaps.max);
     }
 
     pub fn gap_count(&self) -> u64 {

@@ -5,18 +5,23 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::ast::{Control, Entry, Spanned, StreamKind};
+use reqwest::header::{HeaderName, HeaderValue};
+
+use crate::ast::{AbortWhen, Control, Entry, ReconnectOptions, Spanned, StreamKind};
 use crate::diff::{self, ObservedLine};
 use crate::duration::{format_duration, format_measured};
-use crate::interp::matcher::{Absorbs, BlockMatcher, FailureKind, Fed, MatchFailure, Terminal};
+use crate::interp::matcher::{
+    Absorbs, AfterEnd, BlockMatcher, FailureKind, Fed, MatchFailure, Terminal,
+};
 use crate::interp::stats::StreamStats;
 use crate::interp::vars::Scope;
 use crate::outcome::{Failure, FailureClass};
 use crate::pattern::{Captures, ItemView};
 use crate::render::render_item;
+use crate::source::Span;
 use crate::transport::decoder::Decoder;
 use crate::transport::framing::{FrameError, format_size};
-use crate::transport::http::{ChunkRead, HttpResponse};
+use crate::transport::http::{ChunkRead, HttpClient, HttpRequest, HttpResponse, SendError, send};
 use crate::transport::item::Item;
 
 /// Matched items kept for the diff's context: the last few before a failure.
@@ -27,8 +32,13 @@ const TRAILING_TIME: Duration = Duration::from_millis(500);
 /// Expected lines shown after the failure point.
 const EXPECTED_LINES: usize = 20;
 
+/// The most connections one test may open: a reconnection loop stops here, with a message.
+pub const MAX_CONNECTIONS: u32 = 100;
+
 pub struct StreamRun<'a> {
-    pub response: &'a mut HttpResponse,
+    pub response: HttpResponse,
+    /// How to open the stream again, for `reconnect`.
+    pub reconnect: Reconnector<'a>,
     pub kind: Spanned<StreamKind>,
     pub entries: &'a [Entry],
     pub deadline: Instant,
@@ -37,6 +47,14 @@ pub struct StreamRun<'a> {
     pub max_item_size: usize,
     pub stats: &'a mut StreamStats,
     pub scope: &'a mut Scope,
+    /// Connections the test has opened so far, against `MAX_CONNECTIONS`.
+    pub connections: &'a mut u32,
+}
+
+/// The request a stream was opened with, to open it again.
+pub struct Reconnector<'a> {
+    pub client: &'a HttpClient,
+    pub request: HttpRequest,
 }
 
 /// How reading the block ended, when it passed.
@@ -56,63 +74,89 @@ enum Next {
     TimedOut,
 }
 
-struct Reader<'r> {
-    response: &'r mut HttpResponse,
+struct Reader {
+    /// `None` once the client dropped the connection (`disconnect`, `abort`).
+    response: Option<HttpResponse>,
     decoder: Decoder,
-    /// When the last chunk was read, measured from the request.
+    /// When the stream's first request was sent: every time is measured from here.
+    origin: Instant,
+    /// When the last chunk was read, measured from `origin`.
     chunk_at: Duration,
-    ended: bool,
+    /// How the current connection ended, once it has.
+    closed: Option<(Terminal, Instant)>,
     bytes: u64,
 }
 
-impl Reader<'_> {
+impl Reader {
     /// The next item, reading more of the body when the decoder has none.
     async fn next(&mut self, deadline: Instant) -> Result<Next, FrameError> {
         loop {
             if let Some(item) = self.decoder.next_item()? {
                 return Ok(Next::Item(item, self.chunk_at));
             }
-            if self.ended {
-                return Ok(Next::Ended(Terminal::End));
+            if let Some((terminal, _)) = &self.closed {
+                return Ok(Next::Ended(terminal.clone()));
             }
-            match self.response.next_chunk(deadline).await {
+            let Some(response) = self.response.as_mut() else {
+                return Ok(Next::Ended(Terminal::Dropped(
+                    "the client disconnected".into(),
+                )));
+            };
+            let terminal = match response.next_chunk(deadline).await {
                 ChunkRead::Data { bytes, at } => {
-                    self.chunk_at = at.saturating_duration_since(self.response.sent_at);
+                    self.chunk_at = at.saturating_duration_since(self.origin);
                     self.bytes += bytes.len() as u64;
                     self.decoder.push(bytes);
+                    continue;
                 }
+                ChunkRead::TimedOut => return Ok(Next::TimedOut),
                 ChunkRead::End => {
-                    self.ended = true;
                     let leftover = self.decoder.finish()?;
                     if let Some(item) = leftover.last {
+                        self.closed = Some((Terminal::End, Instant::now()));
                         return Ok(Next::Item(item, self.chunk_at));
                     }
                     if leftover.discarded_bytes > 0 {
                         // An event without its blank line is not an event: EventSource drops it.
-                        return Ok(Next::Ended(Terminal::Dropped(format!(
+                        Terminal::Dropped(format!(
                             "the stream closed in the middle of an item; {} bytes of it were discarded",
                             leftover.discarded_bytes
-                        ))));
+                        ))
+                    } else {
+                        Terminal::End
                     }
-                    return Ok(Next::Ended(Terminal::End));
                 }
                 ChunkRead::Failed(reason) => {
-                    self.ended = true;
                     let leftover = self
                         .decoder
                         .finish()
                         .map(|l| l.discarded_bytes)
                         .unwrap_or(0);
-                    let reason = if leftover > 0 {
+                    Terminal::Dropped(if leftover > 0 {
                         format!("{reason}; {leftover} bytes of an unfinished item were discarded")
                     } else {
                         reason
-                    };
-                    return Ok(Next::Ended(Terminal::Dropped(reason)));
+                    })
                 }
-                ChunkRead::TimedOut => return Ok(Next::TimedOut),
-            }
+            };
+            self.closed = Some((terminal.clone(), Instant::now()));
+            return Ok(Next::Ended(terminal));
         }
+    }
+
+    /// Drops the connection on purpose.
+    fn disconnect(&mut self) {
+        self.response = None;
+        if self.closed.is_none() {
+            self.closed = Some((
+                Terminal::Dropped("the client disconnected".into()),
+                Instant::now(),
+            ));
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        self.closed.is_none()
     }
 }
 
@@ -120,6 +164,7 @@ impl StreamRun<'_> {
     pub async fn run(self) -> Result<Finish, Failure> {
         let StreamRun {
             response,
+            reconnect,
             kind,
             entries,
             deadline,
@@ -127,45 +172,86 @@ impl StreamRun<'_> {
             max_item_size,
             stats,
             scope,
+            connections,
         } = self;
         let mut matcher = BlockMatcher::new(entries);
+        let origin = response.sent_at;
         let mut reader = Reader {
-            response,
+            response: Some(response),
             decoder: Decoder::new(kind.value, max_item_size),
+            origin,
             chunk_at: Duration::ZERO,
-            ended: false,
+            closed: None,
             bytes: 0,
+        };
+        let abort_at = match matcher.abort_rule() {
+            Some(AbortWhen::After(after)) => Some(origin + after),
+            _ => None,
+        };
+        let abort_after_items = match matcher.abort_rule() {
+            Some(AbortWhen::Items(count)) => Some(count),
+            _ => None,
         };
         let mut context: VecDeque<(Item, Duration)> = VecDeque::with_capacity(CONTEXT_ITEMS + 1);
         let mut captures: Captures = Vec::new();
         let mut previous = Duration::ZERO;
         let mut pace: Option<Duration> = None;
         let mut ignored: u64 = 0;
-        let result = loop {
+        let result = 'run: loop {
             // Client actions written at this point of the block.
-            while let Some(action) = matcher.take_action() {
+            while let Some((action, span)) = matcher.take_action() {
                 match action {
-                    Control::Abort => {
-                        stats.bytes += reader.bytes;
-                        return Ok(Finish::Aborted);
+                    Control::Abort(None) => break 'run Ok(Finish::Aborted),
+                    Control::Wait(duration) => pause(*duration, deadline).await,
+                    Control::Pace(duration) => pace = Some(*duration),
+                    Control::Disconnect => reader.disconnect(),
+                    Control::Reconnect(options) => {
+                        let reconnected = reopen(
+                            &mut reader,
+                            &reconnect,
+                            options,
+                            span,
+                            &kind,
+                            deadline,
+                            timeout,
+                            max_item_size,
+                            stats,
+                            scope,
+                            connections,
+                        )
+                        .await;
+                        match reconnected {
+                            Err(failure) => {
+                                let diff = build_diff(&matcher, context, &[], false);
+                                break 'run Err(failure.with_diff(diff));
+                            }
+                            Ok(Reopened::Open(sent)) => previous = sent,
+                            // Refused: the stream's ending is what the block sees next.
+                            Ok(Reopened::Refused) => {}
+                        }
                     }
-                    Control::Wait(duration) => pause(duration, deadline).await,
-                    Control::Pace(duration) => pace = Some(duration),
+                    // Declarations and gRPC steps: nothing to do here.
                     _ => {}
                 }
             }
             if matcher.is_complete() {
-                break Ok(if reader.ended {
-                    Finish::Ended
-                } else {
+                break Ok(if reader.is_open() {
                     Finish::StoppedEarly
+                } else {
+                    Finish::Ended
                 });
             }
+            if abort_after_items.is_some_and(|count| matcher.consumed() >= count) {
+                break Ok(Finish::Aborted);
+            }
             let bound = matcher.deadline(previous);
-            let wait_until = match &bound {
-                Some((at, ..)) => deadline.min(reader.response.sent_at + *at),
+            let mut wait_until = match &bound {
+                Some((at, ..)) => deadline.min(origin + *at),
                 None => deadline,
             };
+            if let Some(abort_at) = abort_at {
+                wait_until = wait_until.min(abort_at);
+            }
             let next = match reader.next(wait_until).await {
                 Ok(next) => next,
                 Err(FrameError::TooLarge { limit }) => {
@@ -190,21 +276,24 @@ impl StreamRun<'_> {
             };
             match next {
                 Next::Item(item, at) => {
-                    if let Item::Sse(event) = &item
-                        && event.invalid_utf8
-                    {
-                        break Err(Failure::error(
-                            format!(
-                                "the server sent invalid UTF-8 in event {}",
-                                matcher.consumed() + 1
-                            ),
-                            kind.span,
-                            "in this stream",
-                        )
-                        .note(format!(
-                            "a browser would show it with U+FFFD: {}",
-                            render_item(&item)
-                        )));
+                    if let Item::Sse(event) = &item {
+                        if event.invalid_utf8 {
+                            break Err(Failure::error(
+                                format!(
+                                    "the server sent invalid UTF-8 in event {}",
+                                    matcher.consumed() + 1
+                                ),
+                                kind.span,
+                                "in this stream",
+                            )
+                            .note(format!(
+                                "a browser would show it with U+FFFD: {}",
+                                render_item(&item)
+                            )));
+                        }
+                        if event.has_id {
+                            stats.ids.record(&event.id, at);
+                        }
                     }
                     let view = ItemView::new(&item);
                     captures.clear();
@@ -247,7 +336,9 @@ impl StreamRun<'_> {
                     }
                 }
                 Next::Ended(terminal) => match matcher.finish(&terminal) {
-                    Ok(()) => break Ok(Finish::Ended),
+                    Ok(AfterEnd::Done) => break Ok(Finish::Ended),
+                    // `reconnect` (or a `wait` before it) follows the ending: take it.
+                    Ok(AfterEnd::Actions) => continue,
                     Err(failure) => {
                         let trailing = vec![terminal_line(&terminal)];
                         break Err(render_failure(failure, &matcher, context, trailing, false));
@@ -255,11 +346,15 @@ impl StreamRun<'_> {
                 },
                 Next::TimedOut => {
                     let now = Instant::now();
+                    if abort_at.is_some_and(|at| now >= at) {
+                        break Ok(Finish::Aborted);
+                    }
                     if let Some((_, span, bound)) = bound
                         && now < deadline
                     {
-                        let waited = now.saturating_duration_since(reader.response.sent_at);
-                        let since = waited.saturating_sub(previous);
+                        let since = now
+                            .saturating_duration_since(origin)
+                            .saturating_sub(previous);
                         let failure = MatchFailure {
                             span,
                             kind: FailureKind::NothingWithin {
@@ -305,6 +400,7 @@ impl StreamRun<'_> {
             }
         };
         stats.bytes += reader.bytes;
+        stats.retry = reader.decoder.retry();
         // Items an `ignore` dropped are easy to forget when reading a failure.
         result.map_err(|failure| match ignored {
             0 => failure,
@@ -314,11 +410,186 @@ impl StreamRun<'_> {
     }
 }
 
+/// What a `reconnect` gave.
+enum Reopened {
+    /// A new connection; its request was sent at this time (measured from the first request).
+    Open(Duration),
+    /// The server refused it (204, or another status an EventSource gives up on); the reader
+    /// now holds that ending.
+    Refused,
+}
+
+/// Opens the stream again, as an EventSource does: first the old connection must close, then
+/// the client waits the server's `retry` time (when the server closed it), then it sends the
+/// same request with `Last-Event-ID` (SSE) and the `with` changes.
+#[allow(clippy::too_many_arguments)]
+async fn reopen(
+    reader: &mut Reader,
+    reconnect: &Reconnector<'_>,
+    options: &ReconnectOptions,
+    span: Span,
+    kind: &Spanned<StreamKind>,
+    deadline: Instant,
+    timeout: Duration,
+    max_item_size: usize,
+    stats: &mut StreamStats,
+    scope: &Scope,
+    connections: &mut u32,
+) -> Result<Reopened, Failure> {
+    // `reconnect` without `end`, `dropped` or `disconnect` before it: the server must close.
+    while reader.is_open() {
+        match reader.next(deadline).await {
+            Ok(Next::Ended(_)) => {}
+            Ok(Next::Item(item, _)) => {
+                return Err(Failure::assertion(
+                    "expected the connection to close before `reconnect`, but an item arrived",
+                    span,
+                    "the connection should close here",
+                )
+                .note(format!("the item: {}", render_item(&item))));
+            }
+            Ok(Next::TimedOut) => {
+                return Err(Failure::error(
+                    format!(
+                        "the test timed out after {} waiting for the connection to close before `reconnect`",
+                        format_duration(timeout)
+                    ),
+                    span,
+                    "the server never closed the stream",
+                ));
+            }
+            Err(error) => {
+                return Err(Failure::error(
+                    format!("the server sent a malformed stream: {error}"),
+                    span,
+                    "before this `reconnect`",
+                ));
+            }
+        }
+    }
+    let (terminal, closed_at) = reader
+        .closed
+        .clone()
+        .unwrap_or_else(|| unreachable!("closed above"));
+    *connections += 1;
+    if *connections > MAX_CONNECTIONS {
+        return Err(Failure::error(
+            format!("this test opened more than {MAX_CONNECTIONS} connections"),
+            span,
+            "reconnecting again",
+        )
+        .note("a reconnection loop is bounded; is the server closing every stream at once?"));
+    }
+    // After a close by the server, an EventSource waits the reconnection time first.
+    let server_closed = reader.response.is_some()
+        || !matches!(&terminal, Terminal::Dropped(reason) if reason == "the client disconnected");
+    if server_closed && let Some(retry) = reader.decoder.retry() {
+        let until = (closed_at + Duration::from_millis(retry)).min(deadline);
+        tokio::time::sleep_until(until.into()).await;
+    }
+    let mut request = reconnect.request.clone();
+    let last_event_id = HeaderName::from_static("last-event-id");
+    match reader.decoder.last_event_id() {
+        Some(id) => match HeaderValue::from_str(id) {
+            Ok(value) => request.set_header(last_event_id, value),
+            Err(_) => request.remove_header(&last_event_id),
+        },
+        None => request.remove_header(&last_event_id),
+    }
+    for (name, value) in &options.headers {
+        let text = scope.resolve(value)?;
+        // An empty value sends no such header: `with header last-event-id: ""` resumes afresh.
+        if text.is_empty() {
+            if let Ok(header) = HeaderName::from_bytes(name.value.as_bytes()) {
+                request.remove_header(&header);
+            }
+            continue;
+        }
+        let header = HeaderName::from_bytes(name.value.as_bytes()).map_err(|_| {
+            Failure::error("invalid header name", name.span, "not a valid header name")
+        })?;
+        let header_value = HeaderValue::from_str(&text).map_err(|_| {
+            Failure::error(
+                format!("invalid header value {}", crate::render::quote(&text)),
+                value.span,
+                "header values must be visible ASCII",
+            )
+        })?;
+        request.set_header(header, header_value);
+    }
+    for (name, value) in &options.query {
+        request.set_query(&name.value, &scope.resolve(value)?);
+    }
+    let waited = closed_at.elapsed();
+    stats.record_reconnect(waited);
+    let url = request.url.to_string();
+    let response = match send(reconnect.client, request, deadline).await {
+        Ok(response) => response,
+        Err(SendError::TimedOut) => {
+            return Err(Failure::error(
+                format!(
+                    "no response to the reconnection within {}",
+                    format_duration(timeout)
+                ),
+                span,
+                "reconnecting here",
+            ));
+        }
+        Err(SendError::Failed(reason)) => {
+            reader.closed = Some((
+                Terminal::Dropped(format!("the reconnection failed: {reason}")),
+                Instant::now(),
+            ));
+            return Ok(Reopened::Refused);
+        }
+    };
+    let sent = response.sent_at.saturating_duration_since(reader.origin);
+    let status = response.status;
+    // EventSource: 204 means "stop reconnecting"; any other non-2xx fails the connection.
+    if status == reqwest::StatusCode::NO_CONTENT {
+        reader.response = None;
+        reader.closed = Some((Terminal::Refused(status.to_string()), Instant::now()));
+        return Ok(Reopened::Refused);
+    }
+    if !status.is_success() {
+        reader.response = None;
+        reader.closed = Some((
+            Terminal::Dropped(format!(
+                "the reconnection to {url} was answered {}; an EventSource does not reconnect after that",
+                status
+            )),
+            Instant::now(),
+        ));
+        return Ok(Reopened::Refused);
+    }
+    if kind.value == StreamKind::Sse
+        && !response
+            .content_type()
+            .unwrap_or("")
+            .to_ascii_lowercase()
+            .starts_with("text/event-stream")
+    {
+        return Err(Failure::assertion(
+            format!(
+                "the reconnection was answered with content type `{}`, not `text/event-stream`",
+                response.content_type().unwrap_or("")
+            ),
+            span,
+            "reconnecting here",
+        ));
+    }
+    reader.decoder = reader.decoder.resume(kind.value, max_item_size);
+    reader.response = Some(response);
+    reader.closed = None;
+    Ok(Reopened::Open(sent))
+}
+
 fn terminal_line(terminal: &Terminal) -> ObservedLine<'static> {
     ObservedLine::Terminal {
         text: match terminal {
             Terminal::End => "end".to_string(),
             Terminal::Dropped(reason) => format!("dropped  # {reason}"),
+            Terminal::Refused(reason) => format!("end  # the reconnection was refused: {reason}"),
         },
     }
 }
@@ -334,7 +605,7 @@ async fn pause(duration: Duration, deadline: Instant) {
 async fn failure_with_diff(
     failure: MatchFailure,
     matcher: &BlockMatcher<'_>,
-    reader: &mut Reader<'_>,
+    reader: &mut Reader,
     context: VecDeque<(Item, Duration)>,
     first: Option<(Item, Duration)>,
     deadline: Instant,

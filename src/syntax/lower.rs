@@ -425,11 +425,59 @@ impl Lowerer {
     fn control(&mut self, pair: Pair<'_, Rule>) -> Option<Control> {
         let part = inner(pair).next()?;
         Some(match part.as_rule() {
-            Rule::abort_step => Control::Abort,
+            Rule::abort_step => Control::Abort(match inner(part).next() {
+                None => None,
+                Some(when) => {
+                    let condition = inner(when).next()?;
+                    if condition.as_rule() == Rule::abort_items {
+                        let condition_span = span(&condition);
+                        let count = self.integer(inner(condition).next()?);
+                        if count == 0 {
+                            self.error(
+                                condition_span,
+                                "`abort after 0 items` aborts before anything",
+                                "at least 1",
+                            );
+                        }
+                        Some(AbortWhen::Items(count))
+                    } else {
+                        Some(AbortWhen::After(self.duration(condition).value))
+                    }
+                }
+            }),
             Rule::wait_step => Control::Wait(self.duration(inner(part).next()?).value),
             Rule::pace_step => Control::Pace(self.duration(inner(part).next()?).value),
             Rule::disconnect_step => Control::Disconnect,
-            Rule::reconnect_step => Control::Reconnect,
+            Rule::reconnect_step => {
+                let mut options = ReconnectOptions::default();
+                for option in inner(part) {
+                    let Some(option) = inner(option).next() else {
+                        continue;
+                    };
+                    let is_header = option.as_rule() == Rule::reconnect_header;
+                    let mut parts = inner(option);
+                    let (Some(name), Some(value)) = (parts.next(), parts.next()) else {
+                        continue;
+                    };
+                    let name_text = if is_header {
+                        name.as_str().to_ascii_lowercase()
+                    } else {
+                        name.as_str().to_string()
+                    };
+                    let name = Spanned::new(name_text, span(&name));
+                    let value = match value.into_inner().next() {
+                        Some(v) if v.as_rule() == Rule::string => self.template(v),
+                        Some(v) => self.raw_template(v),
+                        None => continue,
+                    };
+                    if is_header {
+                        options.headers.push((name, value));
+                    } else {
+                        options.query.push((name, value));
+                    }
+                }
+                Control::Reconnect(options)
+            }
             Rule::send_step => Control::Send(self.json_pattern(inner(part).next()?)),
             _ => Control::Close,
         })
@@ -462,6 +510,10 @@ impl Lowerer {
                 let mut parts = inner(pair);
                 let name = parts.next()?;
                 let check = parts.next().and_then(|p| inner(p).next())?;
+                let capture = parts
+                    .next()
+                    .and_then(|c| c.into_inner().next())
+                    .map(|c| self.ident(c));
                 let check = match check.as_rule() {
                     Rule::header_eq => HeaderCheck::Equals(self.header_value(inner(check).nth(1)?)),
                     Rule::header_ne => {
@@ -477,6 +529,7 @@ impl Lowerer {
                 Some(Expectation::Header(HeaderExpectation {
                     name: Spanned::new(name.as_str().to_ascii_lowercase(), self::span(&name)),
                     check,
+                    capture,
                 }))
             }
             Rule::expect_stream => {
@@ -508,8 +561,14 @@ impl Lowerer {
                 Some(Expectation::WholeBody(WholeBody { pattern }))
             }
             Rule::expect_aggregate => {
-                let kind = self.aggregate(inner(pair).next()?)?;
-                Some(Expectation::Aggregate(Aggregate { kind, span }))
+                let mut parts = inner(pair).peekable();
+                let whole_test = parts.next_if(|p| p.as_rule() == Rule::whole_test).is_some();
+                let kind = self.aggregate(parts.next()?)?;
+                Some(Expectation::Aggregate(Aggregate {
+                    kind,
+                    whole_test,
+                    span,
+                }))
             }
             _ => None,
         }
@@ -523,11 +582,24 @@ impl Lowerer {
                 let mut parts = inner(pair);
                 let stat = parts.next()?;
                 let cond = self.duration_cond(parts.next()?);
-                if stat.as_str() == "ttfb" {
-                    AggregateKind::Ttfb(cond)
-                } else {
-                    AggregateKind::Duration(cond)
+                match stat.as_str() {
+                    "ttfb" => AggregateKind::Ttfb(cond),
+                    "duration" => AggregateKind::Duration(cond),
+                    _ => AggregateKind::FirstItem(cond),
                 }
+            }
+            Rule::agg_connections => AggregateKind::Connections(self.num_cond(inner(pair).next()?)),
+            Rule::agg_retry => AggregateKind::Retry(self.num_cond(inner(pair).next()?)),
+            Rule::agg_reconnect_delay => {
+                AggregateKind::ReconnectDelay(self.duration_cond(inner(pair).next()?))
+            }
+            Rule::agg_ids => {
+                let order = if pair.as_str().ends_with("contiguous") {
+                    IdOrder::Contiguous
+                } else {
+                    IdOrder::Increasing
+                };
+                AggregateKind::Ids(Spanned::new(order, span(&pair)))
             }
             Rule::agg_gaps => {
                 let mut bounds = Vec::new();

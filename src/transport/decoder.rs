@@ -33,6 +33,34 @@ impl Decoder {
         }
     }
 
+    /// The decoder for the next connection of the same stream: an SSE decoder keeps the
+    /// lastEventId and the reconnection time, as an EventSource does; the others start afresh.
+    pub fn resume(&self, kind: StreamKind, max_item_size: usize) -> Decoder {
+        match self {
+            Decoder::Sse(decoder) => Decoder::Sse(decoder.resume()),
+            _ => Decoder::new(kind, max_item_size),
+        }
+    }
+
+    /// What an EventSource sends as `Last-Event-ID` on reconnection (`None` for other streams,
+    /// and for an empty id, which is sent as no header at all).
+    pub fn last_event_id(&self) -> Option<&str> {
+        match self {
+            Decoder::Sse(decoder) if !decoder.last_event_id().is_empty() => {
+                Some(decoder.last_event_id())
+            }
+            _ => None,
+        }
+    }
+
+    /// The reconnection time the stream set with `retry`, in milliseconds.
+    pub fn retry(&self) -> Option<u64> {
+        match self {
+            Decoder::Sse(decoder) => decoder.retry(),
+            _ => None,
+        }
+    }
+
     /// Takes the next chunk of the body. Call only when `next_item` has returned `None`.
     pub fn push(&mut self, bytes: Bytes) {
         match self {

@@ -28,6 +28,7 @@ impl HttpClient {
     }
 }
 
+#[derive(Debug, Clone)]
 pub struct HttpRequest {
     pub method: reqwest::Method,
     pub url: reqwest::Url,
@@ -99,6 +100,34 @@ pub async fn send(
             sent_at,
             response,
         }),
+    }
+}
+
+impl HttpRequest {
+    /// Sets a header, replacing any value it had.
+    pub fn set_header(&mut self, name: HeaderName, value: HeaderValue) {
+        self.headers.retain(|(existing, _)| *existing != name);
+        self.headers.push((name, value));
+    }
+
+    pub fn remove_header(&mut self, name: &HeaderName) {
+        self.headers.retain(|(existing, _)| existing != name);
+    }
+
+    /// Sets a query parameter, replacing any value it had.
+    pub fn set_query(&mut self, name: &str, value: &str) {
+        let kept: Vec<(String, String)> = self
+            .url
+            .query_pairs()
+            .filter(|(key, _)| key != name)
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .collect();
+        let mut pairs = self.url.query_pairs_mut();
+        pairs.clear();
+        for (key, value) in &kept {
+            pairs.append_pair(key, value);
+        }
+        pairs.append_pair(name, value);
     }
 }
 

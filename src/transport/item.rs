@@ -19,6 +19,8 @@ pub struct SseEvent {
     pub retry: Option<u64>,
     /// Whether the bytes of this event held invalid UTF-8 (replaced by U+FFFD, as a browser does).
     pub invalid_utf8: bool,
+    /// Whether the event had an `id` field of its own (else `id` is the one before it).
+    pub has_id: bool,
 }
 
 impl SseEvent {

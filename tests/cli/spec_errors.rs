@@ -512,11 +512,13 @@ fn steps_out_of_order() {
         9 |   header x-test: 1
           |   ^^^^^^^^^^^^^^^^ the request was already sent
 
-        error: nothing can follow `end` in a block
+        error: nothing can follow `end` but `reconnect`
           --> a.stream:14:21
            |
         14 |   expect sse { end; data: _ }
-           |                     ^^^^^^^ after the end of the stream
+           |                     ^^^^^^^ the connection is closed here
+           |
+           = help: write `reconnect` to open the stream again (a `wait` may come before it)
 
         error: the timeout is set twice in this test
           --> a.stream:20:3
@@ -569,17 +571,37 @@ fn reserved_words() {
         r#"
         test "a" {
           GET http://example.invalid/
+          close
+        }
+        "#,
+        "
+        error: `close` is not supported yet
+         --> a.stream:3:3
+          |
+        3 |   close
+          |   ^^^^^ reserved for gRPC
+          |
+          = note: this keyword is reserved; it is not available in this version of streamspec
+
+        ",
+    );
+}
+
+#[test]
+fn stream_control_outside_a_block() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
           reconnect
         }
         "#,
         "
-        error: `reconnect` is not supported yet
+        error: `reconnect` goes inside an `expect` block
          --> a.stream:3:3
           |
         3 |   reconnect
-          |   ^^^^^^^^^ reserved for stream control and gRPC
-          |
-          = note: this keyword is reserved; it is not available in this version of streamspec
+          |   ^^^^^^^^^ it acts on the stream being read
 
         ",
     );

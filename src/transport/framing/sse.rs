@@ -54,6 +54,8 @@ struct EventState {
     retry_since_dispatch: Option<u64>,
     /// Some line since the last dispatch held invalid UTF-8.
     invalid_utf8: bool,
+    /// Whether the event being read has an `id` field of its own.
+    id_seen: bool,
     /// Bytes of the field lines (with their line endings) since the last dispatch: what is
     /// discarded if the stream ends now. Comments are not counted, so a stream that ends after
     /// a keep-alive comment discards nothing.
@@ -79,6 +81,7 @@ impl SseDecoder {
                 retry: None,
                 retry_since_dispatch: None,
                 invalid_utf8: false,
+                id_seen: false,
                 pending_bytes: 0,
                 last_line_counted: false,
             },
@@ -206,8 +209,11 @@ impl EventState {
             }
             // An id containing NUL is ignored. Allocate only when the id changes: many streams
             // repeat it, or send none.
-            "id" if !value.as_bytes().contains(&0) && *self.id_buffer != *value => {
-                self.id_buffer = Arc::from(value);
+            "id" if !value.as_bytes().contains(&0) => {
+                self.id_seen = true;
+                if *self.id_buffer != *value {
+                    self.id_buffer = Arc::from(value);
+                }
             }
             "retry" => {
                 if let Some(ms) = parse_retry(value) {
@@ -228,6 +234,7 @@ impl EventState {
             self.last_event_id = Arc::clone(&self.id_buffer);
         }
         let invalid_utf8 = std::mem::take(&mut self.invalid_utf8);
+        let has_id = std::mem::take(&mut self.id_seen);
         if self.data.is_empty() {
             self.event_type.clear();
             return None;
@@ -254,6 +261,7 @@ impl EventState {
             id: Arc::clone(&self.last_event_id),
             retry: self.retry_since_dispatch.take(),
             invalid_utf8,
+            has_id,
         })
     }
 }
