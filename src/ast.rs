@@ -320,6 +320,9 @@ pub struct ItemLine {
 pub struct ItemPattern {
     pub kind: ItemPatternKind,
     pub span: Span,
+    /// Uses a capture the block itself makes: its variables are bound when it is matched,
+    /// not when the block starts.
+    pub late: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -50,6 +50,19 @@ impl Terminal {
     }
 }
 
+/// Binds the variables of a pattern that uses a capture its own block makes (one marked
+/// `late`), as the pattern is about to be matched. The error says which variable is not set.
+pub trait Bind {
+    fn bind(&self, pattern: &ItemPattern) -> Result<ItemPattern, String>;
+}
+
+/// For matching without variables: a late pattern stays as it is.
+impl Bind for () {
+    fn bind(&self, pattern: &ItemPattern) -> Result<ItemPattern, String> {
+        Ok(pattern.clone())
+    }
+}
+
 /// What follows a stream's ending that the block accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AfterEnd {
@@ -104,6 +117,8 @@ pub enum FailureKind {
         expected: &'static str,
         terminal: Terminal,
     },
+    /// A pattern uses a variable that is still not set when its item arrives.
+    Unbound { message: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -331,6 +346,7 @@ impl<'p> BlockMatcher<'p> {
         at: Duration,
         previous: Duration,
         captures: &mut Captures,
+        binder: &dyn Bind,
     ) -> Result<Fed, MatchFailure> {
         for pattern in &self.ignores {
             self.scratch.clear();
@@ -357,7 +373,8 @@ impl<'p> BlockMatcher<'p> {
                 FrameKind::Until { .. } if top.index == 0 => {
                     if let Some(EntryKind::Until { stop, .. }) = top.owner.map(|o| &o.kind) {
                         let start = captures.len();
-                        if match_item(stop, view, captures).is_ok() {
+                        let bound = bind(stop, binder)?;
+                        if match_item(bound.as_ref(), view, captures).is_ok() {
                             let span = stop.span;
                             self.leave_frame();
                             return Ok(self.consumed_as(Fed::Matched(span)));
@@ -405,7 +422,8 @@ impl<'p> BlockMatcher<'p> {
                 }
                 EntryKind::Item(line) => {
                     let start = captures.len();
-                    match match_item(&line.pattern, view, captures) {
+                    let bound = bind(&line.pattern, binder)?;
+                    match match_item(bound.as_ref(), view, captures) {
                         Ok(()) => {
                             self.check_timing(line, at, previous)?;
                             let top = self.stack.last_mut().unwrap_or_else(|| unreachable!());
@@ -774,6 +792,23 @@ impl<'p> BlockMatcher<'p> {
     }
 }
 
+/// The pattern to match: a late one bound now, any other as it is.
+fn bind<'a>(
+    pattern: &'a ItemPattern,
+    binder: &dyn Bind,
+) -> Result<std::borrow::Cow<'a, ItemPattern>, MatchFailure> {
+    if !pattern.late {
+        return Ok(std::borrow::Cow::Borrowed(pattern));
+    }
+    binder
+        .bind(pattern)
+        .map(std::borrow::Cow::Owned)
+        .map_err(|message| MatchFailure {
+            span: pattern.span,
+            kind: FailureKind::Unbound { message },
+        })
+}
+
 /// One line of the expected side of a diff.
 #[derive(Debug, Clone)]
 pub struct Expected<'p> {
@@ -950,7 +985,7 @@ mod tests {
             let item = Item::Line(line.to_string());
             let at = Duration::from_millis(10 * (index as u64 + 1));
             let result = matcher
-                .feed(&ItemView::new(&item), at, previous, &mut Vec::new())
+                .feed(&ItemView::new(&item), at, previous, &mut Vec::new(), &())
                 .map_err(|f| f.kind)?;
             previous = at;
             fed.push(result);
@@ -1061,6 +1096,7 @@ mod tests {
                 Duration::ZERO,
                 Duration::ZERO,
                 &mut captures,
+                &(),
             );
             assert!(fed.is_ok());
             all.extend(captures);

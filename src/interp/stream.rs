@@ -297,7 +297,7 @@ impl StreamRun<'_> {
                     }
                     let view = ItemView::new(&item);
                     captures.clear();
-                    match matcher.feed(&view, at, previous, &mut captures) {
+                    match matcher.feed(&view, at, previous, &mut captures, &*scope) {
                         Ok(Fed::Ignored) => {
                             ignored += 1;
                             continue;
@@ -713,6 +713,7 @@ fn render_failure(
                 format_measured(*measured)
             ),
         ),
+        FailureKind::Unbound { message } => (message.clone(), "used here".to_string()),
         FailureKind::NothingWithin { bound, waited } => (
             format!("timing bound `{bound}` broken"),
             format!("no item arrived in {}", format_measured(*waited)),

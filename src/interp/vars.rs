@@ -113,28 +113,23 @@ impl Scope {
         })
     }
 
-    fn resolve_in_place(&self, template: &mut Template) -> Result<(), Failure> {
-        if template.has_placeholders() {
-            template.text = self.resolve(template)?;
-        }
-        Ok(())
-    }
-
     /// A JSON value from a pattern that holds only literals and variables (a request body).
     pub fn json_value(&self, pattern: &JsonPattern) -> Result<Value, Failure> {
         let mut pattern = pattern.clone();
-        self.instantiate_json(&mut pattern)?;
+        Binder::strict(self).json(&mut pattern)?;
         Ok(to_value(&pattern))
     }
 
-    /// Resolves every template and variable in a block's entries, before matching starts.
+    /// Resolves the variables of a block's patterns before matching starts. A variable not set
+    /// yet may be a capture the block itself makes before the line that uses it: such patterns
+    /// are marked `late` and bound when they are matched (`bind_late`).
     pub fn instantiate_entries(&self, entries: &mut [Entry]) -> Result<(), Failure> {
         for entry in entries {
             match &mut entry.kind {
-                EntryKind::Item(line) => self.instantiate_pattern(&mut line.pattern)?,
+                EntryKind::Item(line) => self.instantiate_lenient(&mut line.pattern)?,
                 EntryKind::Repeat { body, .. } => self.instantiate_entries(body)?,
                 EntryKind::Until { stop, body } => {
-                    self.instantiate_pattern(stop)?;
+                    self.instantiate_lenient(stop)?;
                     self.instantiate_entries(body)?;
                 }
                 EntryKind::AnyOrder(lines) => {
@@ -143,71 +138,141 @@ impl Scope {
                     }
                 }
                 EntryKind::Ignore(pattern) => self.instantiate_pattern(pattern)?,
-                EntryKind::Control(Control::Send(pattern)) => self.instantiate_json(pattern)?,
+                EntryKind::Control(Control::Send(pattern)) => Binder::strict(self).json(pattern)?,
                 _ => {}
             }
         }
         Ok(())
     }
 
+    fn instantiate_lenient(&self, pattern: &mut ItemPattern) -> Result<(), Failure> {
+        let mut binder = Binder {
+            scope: self,
+            lenient: true,
+            left_unbound: false,
+        };
+        binder.pattern(pattern)?;
+        pattern.late = binder.left_unbound;
+        Ok(())
+    }
+
+    /// Resolves every variable of a pattern; one that is not set is an error.
     pub fn instantiate_pattern(&self, pattern: &mut ItemPattern) -> Result<(), Failure> {
+        Binder::strict(self).pattern(pattern)
+    }
+
+    /// A `late` pattern with its variables bound now, as it is about to be matched.
+    pub fn bind_late(&self, pattern: &ItemPattern) -> Result<ItemPattern, Failure> {
+        let mut bound = pattern.clone();
+        bound.late = false;
+        self.instantiate_pattern(&mut bound)?;
+        Ok(bound)
+    }
+
+    pub fn instantiate_value_check(&self, check: &mut ValueCheck) -> Result<(), Failure> {
+        let mut binder = Binder::strict(self);
+        match &mut check.kind {
+            ValueCheckKind::Matches(json) | ValueCheckKind::NotMatches(json) => binder.json(json),
+            ValueCheckKind::Contains(template) => binder.template(template),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl crate::interp::matcher::Bind for Scope {
+    fn bind(&self, pattern: &ItemPattern) -> Result<ItemPattern, String> {
+        self.bind_late(pattern).map_err(|failure| failure.message)
+    }
+}
+
+/// Resolves the variables in patterns, in place. A lenient binder leaves what it cannot
+/// resolve yet, and notes that it did.
+struct Binder<'s> {
+    scope: &'s Scope,
+    lenient: bool,
+    left_unbound: bool,
+}
+
+impl<'s> Binder<'s> {
+    fn strict(scope: &'s Scope) -> Self {
+        Binder {
+            scope,
+            lenient: false,
+            left_unbound: false,
+        }
+    }
+
+    fn template(&mut self, template: &mut Template) -> Result<(), Failure> {
+        if template.has_placeholders() {
+            match self.scope.resolve(template) {
+                Ok(text) => template.text = text,
+                Err(_) if self.lenient => self.left_unbound = true,
+                Err(failure) => return Err(failure),
+            }
+        }
+        Ok(())
+    }
+
+    fn pattern(&mut self, pattern: &mut ItemPattern) -> Result<(), Failure> {
         match &mut pattern.kind {
             ItemPatternKind::Sse(sse) => {
                 for matcher in [&mut sse.id, &mut sse.event].into_iter().flatten() {
-                    self.instantiate_text(matcher)?;
+                    self.text(matcher)?;
                 }
                 match &mut sse.data {
-                    Some(DataMatcher::Text(matcher)) => self.instantiate_text(matcher)?,
-                    Some(DataMatcher::Json(json)) => self.instantiate_json(json)?,
+                    Some(DataMatcher::Text(matcher)) => self.text(matcher)?,
+                    Some(DataMatcher::Json(json)) => self.json(json)?,
                     None => {}
                 }
-                self.instantiate_paths(&mut sse.paths)?;
+                self.paths(&mut sse.paths)?;
             }
             ItemPatternKind::Json(json) => {
                 if let Some(value) = &mut json.value {
-                    self.instantiate_json(value)?;
+                    self.json(value)?;
                 }
-                self.instantiate_paths(&mut json.paths)?;
+                self.paths(&mut json.paths)?;
             }
             ItemPatternKind::Text(text) => {
                 if let Some(matcher) = &mut text.text {
-                    self.instantiate_text(matcher)?;
+                    self.text(matcher)?;
                 }
             }
         }
         Ok(())
     }
 
-    fn instantiate_text(&self, matcher: &mut TextMatcher) -> Result<(), Failure> {
+    fn text(&mut self, matcher: &mut TextMatcher) -> Result<(), Failure> {
         match &mut matcher.kind {
             TextMatcherKind::Exact(template) | TextMatcherKind::Contains(template) => {
-                self.resolve_in_place(template)
+                self.template(template)
             }
             _ => Ok(()),
         }
     }
 
-    fn instantiate_paths(&self, paths: &mut [PathAssert]) -> Result<(), Failure> {
+    fn paths(&mut self, paths: &mut [PathAssert]) -> Result<(), Failure> {
         for path in paths {
             match &mut path.check {
-                PathCheck::Matches(json) | PathCheck::NotMatches(json) => {
-                    self.instantiate_json(json)?
-                }
-                PathCheck::Contains(template) => self.resolve_in_place(template)?,
+                PathCheck::Matches(json) | PathCheck::NotMatches(json) => self.json(json)?,
+                PathCheck::Contains(template) => self.template(template)?,
                 _ => {}
             }
         }
         Ok(())
     }
 
-    pub fn instantiate_json(&self, pattern: &mut JsonPattern) -> Result<(), Failure> {
+    fn json(&mut self, pattern: &mut JsonPattern) -> Result<(), Failure> {
         match &mut pattern.kind {
-            JsonPatternKind::String(template) => self.resolve_in_place(template)?,
+            JsonPatternKind::String(template) => self.template(template)?,
             JsonPatternKind::Var(name) => {
-                let value = match self.lookup(&name.value) {
+                let value = match self.scope.lookup(&name.value) {
                     Some(VarValue::Json(value)) => value,
                     Some(VarValue::Text(text)) => {
                         serde_json::from_str(&text).unwrap_or(Value::String(text))
+                    }
+                    None if self.lenient => {
+                        self.left_unbound = true;
+                        return Ok(());
                     }
                     None => {
                         return Err(Failure::error(
@@ -221,27 +286,17 @@ impl Scope {
             }
             JsonPatternKind::Object { members, .. } => {
                 for (_, member) in members {
-                    self.instantiate_json(member)?;
+                    self.json(member)?;
                 }
             }
             JsonPatternKind::Array { items, .. } => {
                 for item in items {
-                    self.instantiate_json(item)?;
+                    self.json(item)?;
                 }
             }
             _ => {}
         }
         Ok(())
-    }
-
-    pub fn instantiate_value_check(&self, check: &mut ValueCheck) -> Result<(), Failure> {
-        match &mut check.kind {
-            ValueCheckKind::Matches(json) | ValueCheckKind::NotMatches(json) => {
-                self.instantiate_json(json)
-            }
-            ValueCheckKind::Contains(template) => self.resolve_in_place(template),
-            _ => Ok(()),
-        }
     }
 }
 

@@ -846,6 +846,7 @@ impl Lowerer {
             None => ItemPattern {
                 kind: ItemPatternKind::Text(TextItemPattern::default()),
                 span,
+                late: false,
             },
         };
         let mut line = ItemLine {
@@ -892,7 +893,11 @@ impl Lowerer {
                 ItemPatternKind::Text(self.text_item_pattern(facets, context))
             }
         };
-        ItemPattern { kind, span }
+        ItemPattern {
+            kind,
+            span,
+            late: false,
+        }
     }
 
     fn not_fitting(&mut self, facet: &Pair<'_, Rule>, context: PatternContext) {
