@@ -99,6 +99,24 @@ impl SseDecoder {
         self.state.retry
     }
 
+    /// A decoder for the next connection of the same event source, as after a reconnection:
+    /// it starts like a new one (empty buffers, a BOM stripped again, nothing pending, the same
+    /// maximum item size) but keeps what belongs to the event source rather than to one
+    /// connection: the last event ID and the reconnection time.
+    ///
+    /// The id buffer starts at the last event ID, not empty, so events of the new connection
+    /// carry that id until an `id` field changes it, as a browser's EventSource does; an `id`
+    /// read in an event the old connection cut off was never committed and is not kept. Neither
+    /// is a `retry` waiting to be reported on the next event: that event belonged to the old
+    /// connection. The reconnection time itself is kept, since it took effect when it was read.
+    pub fn resume(&self) -> SseDecoder {
+        let mut next = SseDecoder::new(self.state.max_item_size);
+        next.state.last_event_id = Arc::clone(&self.state.last_event_id);
+        next.state.id_buffer = Arc::clone(&self.state.last_event_id);
+        next.state.retry = self.state.retry;
+        next
+    }
+
     /// Strips a BOM at the very start of the stream; false while too few bytes have arrived to
     /// tell (a BOM may be split across reads).
     fn strip_bom(&mut self) -> bool {
@@ -619,6 +637,91 @@ mod tests {
         d.push(b"id: abc\nretry: 3000\n\n");
         assert_eq!(d.next_item(), Ok(None));
         assert_eq!((d.last_event_id(), d.retry()), ("abc", Some(3000)));
+    }
+
+    /// Pushes `bytes` and returns every event they complete.
+    fn events(decoder: &mut SseDecoder, bytes: &[u8]) -> Vec<SseEvent> {
+        decoder.push(bytes);
+        std::iter::from_fn(|| decoder.next_item().unwrap()).collect()
+    }
+
+    #[test]
+    fn resume_keeps_the_last_event_id() {
+        let mut old = SseDecoder::default();
+        events(&mut old, b"id: 3\ndata: a\n\n");
+        let mut next = old.resume();
+        assert_eq!(next.last_event_id(), "3");
+        // Events without an `id` field carry the kept id, until one changes it.
+        let got = events(&mut next, b"data: b\n\nid: 4\ndata: c\n\ndata: d\n\n");
+        let ids: Vec<&str> = got.iter().map(|e| &*e.id).collect();
+        assert_eq!(ids, ["3", "4", "4"]);
+        assert_eq!(next.last_event_id(), "4");
+        // And again across a second reconnection.
+        let mut third = next.resume();
+        assert_eq!(&*events(&mut third, b"data: e\n\n")[0].id, "4");
+        // An empty `id` still resets it on the new connection.
+        let mut fourth = third.resume();
+        assert_eq!(&*events(&mut fourth, b"id\ndata: f\n\n")[0].id, "");
+        assert_eq!(fourth.last_event_id(), "");
+    }
+
+    #[test]
+    fn resume_drops_the_pending_event_of_the_old_connection() {
+        let mut old = SseDecoder::default();
+        // Event 2 is cut off: its id, type and data must not leak into the new connection.
+        let got = events(&mut old, b"id: 1\ndata: a\n\nid: 2\nevent: cut\ndata: half");
+        assert_eq!(got.len(), 1);
+        let mut next = old.resume();
+        assert_eq!(next.last_event_id(), "1");
+        let got = events(&mut next, b"data: b\n\n");
+        assert_eq!(got.len(), 1);
+        assert_eq!((got[0].event_type(), &*got[0].data), ("message", "b"));
+        assert_eq!(&*got[0].id, "1");
+        // Nothing of the old connection is left to discard when the new one ends.
+        assert_eq!(next.finish().unwrap().discarded_bytes, 0);
+        // A `\r` that ended the old connection does not swallow a `\n` starting the new one.
+        let mut old = SseDecoder::default();
+        events(&mut old, b"data: a\r");
+        let mut next = old.resume();
+        let got = events(&mut next, b"\ndata: b\n\n");
+        assert_eq!(got.iter().map(|e| &*e.data).collect::<Vec<_>>(), ["b"]);
+    }
+
+    #[test]
+    fn resume_keeps_the_reconnection_time_and_the_limit() {
+        let mut old = SseDecoder::new(16);
+        // The retry of a cut-off event still took effect.
+        events(&mut old, b"retry: 250\ndata: cut");
+        let mut next = old.resume();
+        assert_eq!(next.retry(), Some(250));
+        // It was waiting for the cut-off event; the new connection's first event does not
+        // report it, as the server did not send it on this connection.
+        let got = events(&mut next, b"data: x\n\n");
+        assert_eq!(got[0].retry, None);
+        let got = events(&mut next, b"retry: 500\ndata: y\n\n");
+        assert_eq!((got[0].retry, next.retry()), (Some(500), Some(500)));
+        let mut refused = next.resume();
+        refused.push(b"data: 12345678901234567890\n\n");
+        assert_eq!(refused.next_item(), Err(FrameError::TooLarge { limit: 16 }));
+        // A refused connection does not poison the next one.
+        let mut after = refused.resume();
+        assert_eq!(events(&mut after, b"data: ok\n\n")[0].data, "ok");
+        assert_eq!(after.retry(), Some(500));
+    }
+
+    #[test]
+    fn resume_strips_a_bom_at_the_start_of_the_new_connection() {
+        let mut old = SseDecoder::default();
+        events(&mut old, b"\xEF\xBB\xBFid: 1\ndata: a\n\n");
+        // Split across reads, as on the first connection.
+        let mut next = old.resume();
+        assert!(events(&mut next, b"\xEF\xBB").is_empty());
+        let got = events(&mut next, b"\xBFdata: b\n\n");
+        assert_eq!((&*got[0].data, &*got[0].id), ("b", "1"));
+        // Only one, as on the first connection.
+        let mut next = old.resume();
+        let got = events(&mut next, b"\xEF\xBB\xBF\xEF\xBB\xBFdata: x\n\ndata: y\n\n");
+        assert_eq!(got.iter().map(|e| &*e.data).collect::<Vec<_>>(), ["y"]);
     }
 
     /// The event-stream interpretation rules written out as literally as possible, for whole
