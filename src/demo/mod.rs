@@ -35,8 +35,8 @@ struct AppState {
 const ENDPOINTS: &str = "\
 GET  /health
 GET  /stats
-GET  /sse/ticker?count=5&interval=100ms
-GET  /sse/resume?drop_after=3&last=6
+GET  /sse/ticker?count=5&interval=100ms&repeat=0&skip=0
+GET  /sse/resume?drop_after=3&last=6&repeat=0&skip=0
 GET  /sse/retry?retry=500&count=2&client=default
 GET  /sse/long?count=1000&size=1024
 GET  /sse/flood?count=1000000&size=0

@@ -78,6 +78,13 @@ fn assert_sse_headers(response: &reqwest::Response) {
     assert_eq!(header(response, "cache-control"), "no-cache");
 }
 
+/// The body of a successful SSE response that ended cleanly.
+async fn sse_text<const N: usize>(url: String, headers: [(&str, &str); N]) -> String {
+    let response = get(url, &headers).await;
+    assert_sse_headers(&response);
+    text(response).await
+}
+
 /// The `id:` values in an SSE body, in order.
 fn ids(text: &str) -> Vec<u64> {
     text.lines()
@@ -130,6 +137,56 @@ async fn ticker_resumes_after_last_event_id() {
     assert_eq!(text(get(url, &[("Last-Event-ID", "4")]).await).await, "");
 }
 
+/// The ticker's events with each timestamp replaced by `T`, so whole bodies can be compared.
+fn without_timestamps(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("\"timestamp\":") {
+        let (head, tail) = rest.split_at(at + "\"timestamp\":".len());
+        out.push_str(head);
+        out.push('T');
+        rest = tail.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The ticker's event `n`, timestamp as `T`.
+fn tick(n: u64) -> String {
+    format!("id: {n}\nevent: message\ndata: {{\"count\":{n},\"timestamp\":T}}\n\n")
+}
+
+fn ticks(ns: &[u64]) -> String {
+    ns.iter().map(|&n| tick(n)).collect()
+}
+
+#[tokio::test]
+async fn ticker_repeats_or_skips_on_resume_when_asked() {
+    let base = start().await;
+    let url = format!("{base}/sse/ticker?count=5&interval=0ms");
+    let resumed = |query: &str| {
+        let body = sse_text(format!("{url}{query}"), [("Last-Event-ID", "2")]);
+        async move { without_timestamps(&body.await) }
+    };
+    // Off by default, and `0` means off.
+    assert_eq!(resumed("").await, ticks(&[3, 4, 5]));
+    assert_eq!(resumed("&repeat=0&skip=0").await, ticks(&[3, 4, 5]));
+    // A duplicate of event 2, which the client already has.
+    assert_eq!(resumed("&repeat=1").await, ticks(&[2, 3, 4, 5]));
+    // A gap where event 3 should be.
+    assert_eq!(resumed("&skip=1").await, ticks(&[4, 5]));
+    assert_eq!(resumed("&repeat=1&skip=1").await, ticks(&[2, 4, 5]));
+
+    // `after=` resumes the same way.
+    let after = text(get(format!("{url}&after=2&repeat=1"), &[]).await).await;
+    assert_eq!(without_timestamps(&after), ticks(&[2, 3, 4, 5]));
+    let after = text(get(format!("{url}&after=2&skip=1"), &[]).await).await;
+    assert_eq!(without_timestamps(&after), ticks(&[4, 5]));
+    // A first connection is whole whatever the flags say.
+    let first = text(get(format!("{url}&repeat=1&skip=1"), &[]).await).await;
+    assert_eq!(without_timestamps(&first), ticks(&[1, 2, 3, 4, 5]));
+}
+
 #[tokio::test]
 async fn resume_drops_the_first_connection_and_finishes_the_second() {
     let base = start().await;
@@ -152,6 +209,59 @@ async fn resume_drops_the_first_connection_and_finishes_the_second() {
     assert_eq!(
         text(response).await,
         "retry: 100\nid: 4\ndata: {\"n\":4}\n\nid: 5\ndata: {\"n\":5}\n\nid: 6\ndata: {\"n\":6}\n\n"
+    );
+}
+
+#[tokio::test]
+async fn resume_repeats_or_skips_when_asked() {
+    let base = start().await;
+    let resumed = |query: &str, last_event_id: &'static str| {
+        sse_text(
+            format!("{base}/sse/resume{query}"),
+            [("Last-Event-ID", last_event_id)],
+        )
+    };
+    // Event 3 again, then the rest: a duplicate.
+    assert_eq!(
+        resumed("?repeat=1", "3").await,
+        "id: 3\ndata: {\"n\":3}\n\nid: 4\ndata: {\"n\":4}\n\n\
+         id: 5\ndata: {\"n\":5}\n\nid: 6\ndata: {\"n\":6}\n\n"
+    );
+    // No event 4: a gap.
+    assert_eq!(
+        resumed("?skip=1", "3").await,
+        "id: 5\ndata: {\"n\":5}\n\nid: 6\ndata: {\"n\":6}\n\n"
+    );
+    assert_eq!(
+        resumed("?repeat=1&skip=1&retry=100", "3").await,
+        "retry: 100\nid: 3\ndata: {\"n\":3}\n\nid: 5\ndata: {\"n\":5}\n\n\
+         id: 6\ndata: {\"n\":6}\n\n"
+    );
+    assert_eq!(
+        resumed("?repeat=0&skip=0", "3").await,
+        "id: 4\ndata: {\"n\":4}\n\nid: 5\ndata: {\"n\":5}\n\nid: 6\ndata: {\"n\":6}\n\n"
+    );
+    // Resuming at the last event: nothing new, but a repeat still repeats it.
+    assert_eq!(
+        resumed("?repeat=1", "6").await,
+        "id: 6\ndata: {\"n\":6}\n\n"
+    );
+    assert_eq!(resumed("?skip=1", "6").await, "");
+    // `after=` resumes the same way.
+    let after = text(get(format!("{base}/sse/resume?after=4&skip=1"), &[]).await).await;
+    assert_eq!(after, "id: 6\ndata: {\"n\":6}\n\n");
+
+    // The first connection is the usual one, dropped after event 3.
+    let first = get(format!("{base}/sse/resume?repeat=1&skip=1"), &[]).await;
+    let (chunks, end) = read_all(first).await;
+    assert!(end.is_err(), "the first connection must be dropped");
+    assert_eq!(ids(&String::from_utf8(chunks.concat()).unwrap()), [1, 2, 3]);
+
+    let bad = get(format!("{base}/sse/resume?repeat=yes"), &[]).await;
+    assert_eq!(bad.status(), 400);
+    assert_eq!(
+        text(bad).await,
+        "bad query parameter `repeat`: expected 1 or 0, got `yes`\n"
     );
 }
 
@@ -242,7 +352,7 @@ async fn bad_parameters_are_refused_with_a_reason() {
     let response = get(format!("{base}/sse/ticker?cout=5"), &[]).await;
     assert_eq!(
         text(response).await,
-        "unknown query parameter `cout`; known parameters: count, interval, after\n"
+        "unknown query parameter `cout`; known parameters: count, interval, after, repeat, skip\n"
     );
     let response = get(format!("{base}/sse/ticker"), &[("Last-Event-ID", "x")]).await;
     assert_eq!(response.status(), 400);
