@@ -7,6 +7,7 @@
 mod body;
 mod chat;
 mod chunked;
+mod clients;
 mod misbehave;
 mod params;
 mod sse;
@@ -14,9 +15,7 @@ mod stats;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{StatusCode, Uri};
@@ -27,8 +26,8 @@ use axum::serve::ListenerExt;
 #[derive(Clone, Default)]
 struct AppState {
     stats: Arc<stats::Stats>,
-    /// When each `client` of `/sse/retry` last connected (bounded; see `sse::retry`).
-    retry_clients: Arc<Mutex<HashMap<String, Instant>>>,
+    /// When each `client` of `/sse/retry` last connected (see `sse::retry`).
+    retry_clients: Arc<clients::Clients>,
 }
 
 /// Every route, for the router and for the "no such endpoint" answer.

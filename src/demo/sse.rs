@@ -5,7 +5,6 @@
 //! The ticker and the resume stream can also resume wrongly on request (`repeat=1`, `skip=1`):
 //! a duplicate or a gap right after `Last-Event-ID`, the faults a reconnection spec must catch.
 
-use std::collections::HashMap;
 use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
 
@@ -23,9 +22,6 @@ use super::params::{BadRequest, Params, QueryPairs, resume_after};
 /// The largest `size` accepted for one event: sizes are about realistic events, and a huge
 /// single line has its own endpoint (`/bad/huge-line`).
 const MAX_EVENT_SIZE: u64 = 1024 * 1024;
-
-/// How many clients `/sse/retry` remembers; the oldest is forgotten first.
-const MAX_RETRY_CLIENTS: usize = 1024;
 
 /// How a resumed stream goes wrong, on request: the faults a reconnection spec must catch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -214,28 +210,10 @@ pub async fn retry(
 /// run that used the same client name.
 fn remember_connection(state: &AppState, client: &str, reconnect: bool) -> Option<Duration> {
     let now = Instant::now();
-    // A poisoned lock only means another request panicked mid-update; the map of instants is
-    // still usable.
-    let mut clients = state
-        .retry_clients
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let previous = clients.get(client).copied().filter(|_| reconnect);
-    if !clients.contains_key(client) && clients.len() >= MAX_RETRY_CLIENTS {
-        forget_oldest(&mut clients);
-    }
-    clients.insert(client.to_owned(), now);
-    previous.map(|at| now.duration_since(at))
-}
-
-fn forget_oldest(clients: &mut HashMap<String, Instant>) {
-    let oldest = clients
-        .iter()
-        .min_by_key(|(_, at)| **at)
-        .map(|(name, _)| name.clone());
-    if let Some(name) = oldest {
-        clients.remove(&name);
-    }
+    let previous = state.retry_clients.record(client, now);
+    previous
+        .filter(|_| reconnect)
+        .map(|at| now.duration_since(at))
 }
 
 /// `GET /sse/long?count=1000&size=1024`: `id: n` + `data: {"seq":n,"payload":"xx…"}` where the
