@@ -41,6 +41,11 @@ impl Clients {
         seen.insert(client.to_owned(), now)
     }
 
+    /// Whether `client` is remembered.
+    pub fn contains(&self, client: &str) -> bool {
+        self.lock().contains_key(client)
+    }
+
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Instant>> {
         // A poisoned lock only means another request panicked mid-update; a map of instants is
         // still usable.
@@ -80,5 +85,7 @@ mod tests {
         // ...and now `c` (4) was the oldest.
         assert_eq!(clients.record("a", at(7)), Some(at(5)));
         assert_eq!(clients.record("c", at(8)), None);
+        assert!(clients.contains("a") && clients.contains("c"));
+        assert!(!clients.contains("b"));
     }
 }
