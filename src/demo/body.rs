@@ -16,7 +16,7 @@ use futures_util::stream::{self, BoxStream};
 use futures_util::{Stream, StreamExt};
 
 use super::AppState;
-use super::stats::Tracked;
+use super::stats::{OnCancel, Tracked};
 
 /// A response body: each item is one body frame; an error item aborts the connection.
 pub type Chunks = BoxStream<'static, Result<Bytes, io::Error>>;
@@ -96,7 +96,17 @@ pub fn abort(
 /// Wraps `chunks` into a streamed response, counted by `/stats`. SSE responses also get
 /// `cache-control: no-cache`, as proxies and browsers expect of an event stream.
 pub fn streaming(state: &AppState, content_type: &'static str, chunks: Chunks) -> Response {
-    let tracked = Tracked::new(chunks, state.stats.clone());
+    streaming_with(state, content_type, chunks, None)
+}
+
+/// [`streaming`], also running `on_cancel` if the client drops the stream before its end.
+pub fn streaming_with(
+    state: &AppState,
+    content_type: &'static str,
+    chunks: Chunks,
+    on_cancel: Option<OnCancel>,
+) -> Response {
+    let tracked = Tracked::new(chunks, state.stats.clone(), on_cancel);
     let mut response = Response::new(Body::from_stream(tracked));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -13,6 +13,9 @@
 //!
 //! A non-streaming request gets the whole message in one `chat.completion` body; only the token
 //! and finish-reason patterns apply to it, as it has no chunks to split or cut short.
+//!
+//! The fragile twin under `/bad/fragile/` serves this same reply through [`reply`], with a hook
+//! for a client dropping the stream.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -26,6 +29,7 @@ use serde_json::Value;
 use super::AppState;
 use super::body::{self, JSON, SSE, gap};
 use super::params::{BadRequest, Params, QueryPairs, parse_duration};
+use super::stats::OnCancel;
 
 const TOKENS: [&str; 8] = ["Hello", ",", " how", " can", " I", " help", " you", "?"];
 
@@ -167,12 +171,8 @@ struct Request {
     pattern: Pattern,
 }
 
-fn parse_request(
-    query: Vec<(String, String)>,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Request, Refusal> {
-    let params = Params::new(query, &["interval"])?;
+/// Reads the request; `params` were checked by the endpoint, which may know more than `interval`.
+fn parse_request(params: &Params, headers: &HeaderMap, body: &[u8]) -> Result<Request, Refusal> {
     let mut interval = params.duration("interval", Duration::from_millis(30))?;
     let header = |name: &str| {
         headers
@@ -244,7 +244,20 @@ pub async fn completions(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Refusal> {
-    let request = parse_request(query, &headers, &body)?;
+    let params = Params::new(query, &["interval"])?;
+    reply(&state, &params, &headers, &body, None)
+}
+
+/// The answer to a chat request, streamed or whole; a stream runs `on_cancel` if the client drops
+/// it before its end (a stream the server cuts short with `abort:N` ends as planned).
+pub fn reply(
+    state: &AppState,
+    params: &Params,
+    headers: &HeaderMap,
+    body: &[u8],
+    on_cancel: Option<OnCancel>,
+) -> Result<Response, Refusal> {
+    let request = parse_request(params, headers, body)?;
     let created = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -315,7 +328,7 @@ pub async fn completions(
         };
         stream::iter(pieces)
     });
-    Ok(body::streaming(&state, SSE, chunks.boxed()))
+    Ok(body::streaming_with(state, SSE, chunks.boxed(), on_cancel))
 }
 
 /// Cuts one event's bytes into the body chunks `chunking` asks for (slices, not copies).

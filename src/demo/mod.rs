@@ -1,5 +1,10 @@
 //! The bundled demo service (`streamspec demo`): an endpoint for each scenario in scenarios.md,
-//! plus misbehaving ones under `/bad/`, so that `specs/` runs out of the box.
+//! plus misbehaving ones under `/bad/`, so that `specs/` runs out of the box. `ENDPOINTS` lists
+//! them all, as the "no such endpoint" answer shows.
+//!
+//! Stream control has failing twins too: `/sse/resume` and `/sse/ticker` resume with a duplicate
+//! (`repeat=1`) or a gap (`skip=1`) on request, and `/bad/fragile/` is a chat service that breaks
+//! once a client aborts one of its streams (its `/bad/fragile/health` then answers 503).
 //!
 //! Every streaming endpoint builds its body as a lazy stream (see `body`), so memory stays flat
 //! however many events are asked for, and chunk boundaries are the ones the endpoint chose.
@@ -7,6 +12,8 @@
 mod body;
 mod chat;
 mod chunked;
+mod clients;
+mod fragile;
 mod misbehave;
 mod params;
 mod sse;
@@ -14,9 +21,7 @@ mod stats;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{StatusCode, Uri};
@@ -27,16 +32,18 @@ use axum::serve::ListenerExt;
 #[derive(Clone, Default)]
 struct AppState {
     stats: Arc<stats::Stats>,
-    /// When each `client` of `/sse/retry` last connected (bounded; see `sse::retry`).
-    retry_clients: Arc<Mutex<HashMap<String, Instant>>>,
+    /// When each `client` of `/sse/retry` last connected (see `sse::retry`).
+    retry_clients: Arc<clients::Clients>,
+    /// The `client`s of `/bad/fragile/` that aborted a stream (see `fragile`).
+    broken_clients: Arc<clients::Clients>,
 }
 
 /// Every route, for the router and for the "no such endpoint" answer.
 const ENDPOINTS: &str = "\
 GET  /health
 GET  /stats
-GET  /sse/ticker?count=5&interval=100ms
-GET  /sse/resume?drop_after=3&last=6
+GET  /sse/ticker?count=5&interval=100ms&repeat=0&skip=0
+GET  /sse/resume?drop_after=3&last=6&repeat=0&skip=0
 GET  /sse/retry?retry=500&count=2&client=default
 GET  /sse/long?count=1000&size=1024
 GET  /sse/flood?count=1000000&size=0
@@ -52,6 +59,8 @@ GET  /bad/huge-line?size=104857600&format=sse|ndjson|lines
 GET  /bad/wrong-content-type
 GET  /bad/silent
 GET  /bad/reset
+POST /bad/fragile/v1/chat/completions?client=default
+GET  /bad/fragile/health?client=default
 ";
 
 /// The router with every endpoint (tests serve it in-process on 127.0.0.1:0).
@@ -79,6 +88,11 @@ pub fn router() -> Router {
         )
         .route("/bad/silent", get(misbehave::silent))
         .route("/bad/reset", get(misbehave::reset))
+        .route(
+            "/bad/fragile/v1/chat/completions",
+            post(fragile::completions),
+        )
+        .route("/bad/fragile/health", get(fragile::health))
         .fallback(|uri: Uri| async move {
             (
                 StatusCode::NOT_FOUND,

@@ -102,6 +102,17 @@ impl Params {
         }
     }
 
+    /// An on/off switch: `1` or `true`, `0` or `false`; off when absent.
+    pub fn flag(&self, name: &str) -> Result<bool, BadRequest> {
+        match self.raw(name) {
+            None | Some("0" | "false") => Ok(false),
+            Some("1" | "true") => Ok(true),
+            Some(v) => Err(BadRequest(format!(
+                "bad query parameter `{name}`: expected 1 or 0, got `{v}`"
+            ))),
+        }
+    }
+
     /// A duration such as `100ms`, `2s`, `1m` or plain milliseconds, `default` when absent.
     pub fn duration(&self, name: &str, default: Duration) -> Result<Duration, BadRequest> {
         match self.raw(name) {
@@ -200,11 +211,26 @@ mod tests {
     }
 
     #[test]
+    fn flags() {
+        let known = ["on", "off", "yes"];
+        let p = params(&[("on", "1"), ("off", "0")], &known).unwrap();
+        assert_eq!((p.flag("on"), p.flag("off")), (Ok(true), Ok(false)));
+        let p = params(&[("on", "true"), ("off", "false")], &known).unwrap();
+        assert_eq!((p.flag("on"), p.flag("off")), (Ok(true), Ok(false)));
+        let p = params(&[("yes", "yes")], &known).unwrap();
+        assert_eq!(
+            p.flag("yes").unwrap_err().0,
+            "bad query parameter `yes`: expected 1 or 0, got `yes`"
+        );
+    }
+
+    #[test]
     fn typed_getters() {
         let p = params(&[("count", "7"), ("interval", "x")], &["count", "interval"]).unwrap();
         assert_eq!(p.u64("count", 5), Ok(7));
         assert_eq!(p.u64("missing", 5), Ok(5));
         assert!(p.u64_at_most("count", 5, 6).is_err());
+        assert_eq!(p.flag("missing"), Ok(false));
         let err = p.duration("interval", Duration::ZERO).unwrap_err();
         assert!(
             err.0.starts_with("bad query parameter `interval`"),

@@ -1,8 +1,10 @@
 //! The Server-Sent Events endpoints under `/sse/`: a timed ticker, a stream that drops and is
 //! resumed, a retry-interval probe, long and flood streams for memory and throughput, and an
 //! empty stream (scenarios 1–7).
+//!
+//! The ticker and the resume stream can also resume wrongly on request (`repeat=1`, `skip=1`):
+//! a duplicate or a gap right after `Last-Event-ID`, the faults a reconnection spec must catch.
 
-use std::collections::HashMap;
 use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
 
@@ -21,21 +23,77 @@ use super::params::{BadRequest, Params, QueryPairs, resume_after};
 /// single line has its own endpoint (`/bad/huge-line`).
 const MAX_EVENT_SIZE: u64 = 1024 * 1024;
 
-/// How many clients `/sse/retry` remembers; the oldest is forgotten first.
-const MAX_RETRY_CLIENTS: usize = 1024;
+/// How a resumed stream goes wrong, on request: the faults a reconnection spec must catch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct ResumeFaults {
+    /// `repeat=1`: event k, which the client already has, is sent again first (a duplicate).
+    repeat: bool,
+    /// `skip=1`: event k+1 is left out (a gap).
+    skip: bool,
+}
 
-/// `GET /sse/ticker?count=5&interval=100ms[&after=k]`: `id: n`, `event: message`,
-/// `data: {"count":n,"timestamp":<unix ms>}` for n = start..=count, the first at once and the
-/// rest `interval` apart; start is one past `Last-Event-ID` (or `after`), else 1.
+impl ResumeFaults {
+    fn from_params(params: &Params) -> Result<ResumeFaults, BadRequest> {
+        Ok(ResumeFaults {
+            repeat: params.flag("repeat")?,
+            skip: params.flag("skip")?,
+        })
+    }
+}
+
+/// The ids a stream of events 1..=`last` sends on a connection: all of them on a first
+/// connection; after `Last-Event-ID: k`, k+1..=last, bent by `faults`. There is no event 0, so
+/// `repeat` after k = 0 repeats nothing; nor is an event past `last` repeated.
+#[derive(Debug, Clone)]
+struct Ids {
+    /// `None` when nothing can follow: resuming after the largest possible id.
+    range: Option<RangeInclusive<u64>>,
+    skipped: Option<u64>,
+}
+
+impl Ids {
+    fn new(resumed: Option<u64>, last: u64, faults: ResumeFaults) -> Ids {
+        let Some(k) = resumed else {
+            return Ids {
+                range: Some(1..=last),
+                skipped: None,
+            };
+        };
+        let first = if faults.repeat {
+            Some(k.max(1))
+        } else {
+            k.checked_add(1)
+        };
+        Ids {
+            range: first.map(|first| first..=last),
+            skipped: k.checked_add(1).filter(|_| faults.skip),
+        }
+    }
+}
+
+impl Iterator for Ids {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        let skipped = self.skipped;
+        self.range.as_mut()?.find(|&n| Some(n) != skipped)
+    }
+}
+
+/// `GET /sse/ticker?count=5&interval=100ms[&after=k][&repeat=1][&skip=1]`: `id: n`,
+/// `event: message`, `data: {"count":n,"timestamp":<unix ms>}` for n = start..=count, the first
+/// at once and the rest `interval` apart; start is one past `Last-Event-ID` (or `after`), else
+/// 1. When resuming after k, `repeat=1` sends event k again first and `skip=1` leaves out k+1.
 pub async fn ticker(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(query): QueryPairs,
 ) -> Result<Response, BadRequest> {
-    let params = Params::new(query, &["count", "interval", "after"])?;
+    let params = Params::new(query, &["count", "interval", "after", "repeat", "skip"])?;
     let count = params.u64("count", 5)?;
     let interval = params.duration("interval", Duration::from_millis(100))?;
-    let ids = resume_after(&headers, &params)?.map_or(1, |k| k.saturating_add(1))..=count;
+    let faults = ResumeFaults::from_params(&params)?;
+    let ids = Ids::new(resume_after(&headers, &params)?, count, faults);
 
     // `interval` keeps the schedule itself, so the gaps do not drift with the time spent
     // formatting and writing; `Delay` means a tick missed under load (a slow client) pushes the
@@ -47,7 +105,7 @@ pub async fn ticker(
     });
     let events = stream::unfold(
         (ids, timer),
-        |(mut ids, mut timer): (RangeInclusive<u64>, Option<Interval>)| async move {
+        |(mut ids, mut timer): (Ids, Option<Interval>)| async move {
             let n = ids.next()?;
             if let Some(timer) = timer.as_mut() {
                 timer.tick().await;
@@ -82,18 +140,23 @@ fn numbered_event(n: u64) -> Bytes {
     Bytes::from(buf)
 }
 
-/// `GET /sse/resume?drop_after=3&last=6[&retry=ms][&after=k]`: without `Last-Event-ID`, ids
-/// 1..=drop_after and then the connection is dropped; with `Last-Event-ID: k`, ids k+1..=last
-/// and a clean end.
+/// `GET /sse/resume?drop_after=3&last=6[&retry=ms][&after=k][&repeat=1][&skip=1]`: without
+/// `Last-Event-ID`, ids 1..=drop_after and then the connection is dropped; with
+/// `Last-Event-ID: k` (or `after=k`), ids k+1..=last and a clean end — with event k sent again
+/// first under `repeat=1`, and without event k+1 under `skip=1`.
 pub async fn resume(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(query): QueryPairs,
 ) -> Result<Response, BadRequest> {
-    let params = Params::new(query, &["drop_after", "last", "retry", "after"])?;
+    let params = Params::new(
+        query,
+        &["drop_after", "last", "retry", "after", "repeat", "skip"],
+    )?;
     let drop_after = params.u64("drop_after", 3)?;
     let last = params.u64("last", 6)?;
     let retry = params.opt_u64("retry")?;
+    let faults = ResumeFaults::from_params(&params)?;
     let resumed = resume_after(&headers, &params)?;
 
     let retry = stream::iter(retry.map(|ms| Ok(Bytes::from(format!("retry: {ms}\n")))));
@@ -108,7 +171,7 @@ pub async fn resume(
             .boxed(),
         Some(k) => retry
             .chain(stream::iter(
-                (k.saturating_add(1)..=last).map(|n| Ok(numbered_event(n))),
+                Ids::new(Some(k), last, faults).map(|n| Ok(numbered_event(n))),
             ))
             .boxed(),
     };
@@ -147,28 +210,10 @@ pub async fn retry(
 /// run that used the same client name.
 fn remember_connection(state: &AppState, client: &str, reconnect: bool) -> Option<Duration> {
     let now = Instant::now();
-    // A poisoned lock only means another request panicked mid-update; the map of instants is
-    // still usable.
-    let mut clients = state
-        .retry_clients
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let previous = clients.get(client).copied().filter(|_| reconnect);
-    if !clients.contains_key(client) && clients.len() >= MAX_RETRY_CLIENTS {
-        forget_oldest(&mut clients);
-    }
-    clients.insert(client.to_owned(), now);
-    previous.map(|at| now.duration_since(at))
-}
-
-fn forget_oldest(clients: &mut HashMap<String, Instant>) {
-    let oldest = clients
-        .iter()
-        .min_by_key(|(_, at)| **at)
-        .map(|(name, _)| name.clone());
-    if let Some(name) = oldest {
-        clients.remove(&name);
-    }
+    let previous = state.retry_clients.record(client, now);
+    previous
+        .filter(|_| reconnect)
+        .map(|at| now.duration_since(at))
 }
 
 /// `GET /sse/long?count=1000&size=1024`: `id: n` + `data: {"seq":n,"payload":"xx…"}` where the
@@ -274,6 +319,32 @@ mod tests {
             );
             assert!(text.starts_with("id: 12345\n") && text.ends_with("\"}\n\n"));
         }
+    }
+
+    fn ids(resumed: Option<u64>, last: u64, repeat: bool, skip: bool) -> Vec<u64> {
+        Ids::new(resumed, last, ResumeFaults { repeat, skip }).collect()
+    }
+
+    #[test]
+    fn resumed_ids_with_and_without_faults() {
+        assert_eq!(ids(None, 4, false, false), [1, 2, 3, 4]);
+        // The faults are about resuming; a first connection is whole.
+        assert_eq!(ids(None, 4, true, true), [1, 2, 3, 4]);
+        assert_eq!(ids(Some(2), 6, false, false), [3, 4, 5, 6]);
+        assert_eq!(ids(Some(2), 6, true, false), [2, 3, 4, 5, 6]);
+        assert_eq!(ids(Some(2), 6, false, true), [4, 5, 6]);
+        assert_eq!(ids(Some(2), 6, true, true), [2, 4, 5, 6]);
+        // At the end: nothing left, but a repeat still repeats the last event.
+        assert_eq!(ids(Some(6), 6, false, false), Vec::<u64>::new());
+        assert_eq!(ids(Some(6), 6, true, true), [6]);
+        // No event 0 to repeat, and no event past `last`.
+        assert_eq!(ids(Some(0), 3, true, false), [1, 2, 3]);
+        assert_eq!(ids(Some(9), 6, true, false), Vec::<u64>::new());
+        assert_eq!(
+            ids(Some(u64::MAX), u64::MAX, false, false),
+            Vec::<u64>::new()
+        );
+        assert_eq!(ids(Some(u64::MAX), u64::MAX, true, true), [u64::MAX]);
     }
 
     #[test]

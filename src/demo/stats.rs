@@ -4,7 +4,9 @@
 //! The counting lives in [`Tracked`], a wrapper around a response body stream. Hyper drops the
 //! body when the response ends *or* when the client goes away, so the wrapper's `Drop` is the one
 //! place that sees every stream's fate: if the inner stream had reached its end, it finished;
-//! otherwise the client left early.
+//! otherwise the client left early. An endpoint that must react to a client leaving (the fragile
+//! chat under `/bad/fragile/`) hands the wrapper an [`OnCancel`] to run there, so it learns of it
+//! exactly when `/stats` counts it.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -51,20 +53,25 @@ pub async fn handler(State(state): State<AppState>) -> Json<Snapshot> {
     Json(state.stats.snapshot())
 }
 
+/// What to do when the client drops a stream before its end.
+pub type OnCancel = Box<dyn FnOnce() + Send>;
+
 /// A body stream that is counted as active from creation until it ends or is dropped.
 pub struct Tracked {
     inner: Chunks,
     stats: Arc<Stats>,
     finished: bool,
+    on_cancel: Option<OnCancel>,
 }
 
 impl Tracked {
-    pub fn new(inner: Chunks, stats: Arc<Stats>) -> Tracked {
+    pub fn new(inner: Chunks, stats: Arc<Stats>, on_cancel: Option<OnCancel>) -> Tracked {
         stats.active.fetch_add(1, Ordering::Relaxed);
         Tracked {
             inner,
             stats,
             finished: false,
+            on_cancel,
         }
     }
 
@@ -102,6 +109,9 @@ impl Drop for Tracked {
         if !self.finished {
             self.stats.active.fetch_sub(1, Ordering::Relaxed);
             self.stats.cancelled.fetch_add(1, Ordering::Relaxed);
+            if let Some(on_cancel) = self.on_cancel.take() {
+                on_cancel();
+            }
         }
     }
 }
@@ -119,11 +129,20 @@ mod tests {
         ))
     }
 
+    /// An [`OnCancel`] that counts its calls in `calls`.
+    fn count_into(calls: &Arc<AtomicU64>) -> Option<OnCancel> {
+        let calls = Arc::clone(calls);
+        Some(Box::new(move || {
+            calls.fetch_add(1, Ordering::Relaxed);
+        }))
+    }
+
     #[tokio::test]
     async fn finished_and_dropped_streams_are_told_apart() {
         let stats = Arc::new(Stats::default());
-        let mut whole = Tracked::new(chunks(2), stats.clone());
-        let partial = Tracked::new(chunks(2), stats.clone());
+        let (whole_cancels, partial_cancels) = (Arc::default(), Arc::default());
+        let mut whole = Tracked::new(chunks(2), stats.clone(), count_into(&whole_cancels));
+        let partial = Tracked::new(chunks(2), stats.clone(), count_into(&partial_cancels));
         assert_eq!(stats.snapshot().active_streams, 2);
         while whole.next().await.is_some() {}
         drop(whole);
@@ -136,5 +155,23 @@ mod tests {
                 cancelled_streams: 1
             }
         );
+        // Only the stream the client left runs its `on_cancel`, once.
+        assert_eq!(whole_cancels.load(Ordering::Relaxed), 0);
+        assert_eq!(partial_cancels.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn a_planned_abort_is_not_a_cancellation() {
+        let stats = Arc::new(Stats::default());
+        let cancels = Arc::default();
+        let aborting: Chunks = Box::pin(stream::iter([
+            Ok(Bytes::from_static(b"x")),
+            Err(std::io::Error::other("planned")),
+        ]));
+        let mut tracked = Tracked::new(aborting, stats.clone(), count_into(&cancels));
+        while let Some(Ok(_)) = tracked.next().await {}
+        drop(tracked);
+        assert_eq!(stats.snapshot().completed_streams, 1);
+        assert_eq!(cancels.load(Ordering::Relaxed), 0);
     }
 }

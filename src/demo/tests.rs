@@ -78,6 +78,13 @@ fn assert_sse_headers(response: &reqwest::Response) {
     assert_eq!(header(response, "cache-control"), "no-cache");
 }
 
+/// The body of a successful SSE response that ended cleanly.
+async fn sse_text<const N: usize>(url: String, headers: [(&str, &str); N]) -> String {
+    let response = get(url, &headers).await;
+    assert_sse_headers(&response);
+    text(response).await
+}
+
 /// The `id:` values in an SSE body, in order.
 fn ids(text: &str) -> Vec<u64> {
     text.lines()
@@ -130,6 +137,56 @@ async fn ticker_resumes_after_last_event_id() {
     assert_eq!(text(get(url, &[("Last-Event-ID", "4")]).await).await, "");
 }
 
+/// The ticker's events with each timestamp replaced by `T`, so whole bodies can be compared.
+fn without_timestamps(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("\"timestamp\":") {
+        let (head, tail) = rest.split_at(at + "\"timestamp\":".len());
+        out.push_str(head);
+        out.push('T');
+        rest = tail.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The ticker's event `n`, timestamp as `T`.
+fn tick(n: u64) -> String {
+    format!("id: {n}\nevent: message\ndata: {{\"count\":{n},\"timestamp\":T}}\n\n")
+}
+
+fn ticks(ns: &[u64]) -> String {
+    ns.iter().map(|&n| tick(n)).collect()
+}
+
+#[tokio::test]
+async fn ticker_repeats_or_skips_on_resume_when_asked() {
+    let base = start().await;
+    let url = format!("{base}/sse/ticker?count=5&interval=0ms");
+    let resumed = |query: &str| {
+        let body = sse_text(format!("{url}{query}"), [("Last-Event-ID", "2")]);
+        async move { without_timestamps(&body.await) }
+    };
+    // Off by default, and `0` means off.
+    assert_eq!(resumed("").await, ticks(&[3, 4, 5]));
+    assert_eq!(resumed("&repeat=0&skip=0").await, ticks(&[3, 4, 5]));
+    // A duplicate of event 2, which the client already has.
+    assert_eq!(resumed("&repeat=1").await, ticks(&[2, 3, 4, 5]));
+    // A gap where event 3 should be.
+    assert_eq!(resumed("&skip=1").await, ticks(&[4, 5]));
+    assert_eq!(resumed("&repeat=1&skip=1").await, ticks(&[2, 4, 5]));
+
+    // `after=` resumes the same way.
+    let after = text(get(format!("{url}&after=2&repeat=1"), &[]).await).await;
+    assert_eq!(without_timestamps(&after), ticks(&[2, 3, 4, 5]));
+    let after = text(get(format!("{url}&after=2&skip=1"), &[]).await).await;
+    assert_eq!(without_timestamps(&after), ticks(&[4, 5]));
+    // A first connection is whole whatever the flags say.
+    let first = text(get(format!("{url}&repeat=1&skip=1"), &[]).await).await;
+    assert_eq!(without_timestamps(&first), ticks(&[1, 2, 3, 4, 5]));
+}
+
 #[tokio::test]
 async fn resume_drops_the_first_connection_and_finishes_the_second() {
     let base = start().await;
@@ -152,6 +209,59 @@ async fn resume_drops_the_first_connection_and_finishes_the_second() {
     assert_eq!(
         text(response).await,
         "retry: 100\nid: 4\ndata: {\"n\":4}\n\nid: 5\ndata: {\"n\":5}\n\nid: 6\ndata: {\"n\":6}\n\n"
+    );
+}
+
+#[tokio::test]
+async fn resume_repeats_or_skips_when_asked() {
+    let base = start().await;
+    let resumed = |query: &str, last_event_id: &'static str| {
+        sse_text(
+            format!("{base}/sse/resume{query}"),
+            [("Last-Event-ID", last_event_id)],
+        )
+    };
+    // Event 3 again, then the rest: a duplicate.
+    assert_eq!(
+        resumed("?repeat=1", "3").await,
+        "id: 3\ndata: {\"n\":3}\n\nid: 4\ndata: {\"n\":4}\n\n\
+         id: 5\ndata: {\"n\":5}\n\nid: 6\ndata: {\"n\":6}\n\n"
+    );
+    // No event 4: a gap.
+    assert_eq!(
+        resumed("?skip=1", "3").await,
+        "id: 5\ndata: {\"n\":5}\n\nid: 6\ndata: {\"n\":6}\n\n"
+    );
+    assert_eq!(
+        resumed("?repeat=1&skip=1&retry=100", "3").await,
+        "retry: 100\nid: 3\ndata: {\"n\":3}\n\nid: 5\ndata: {\"n\":5}\n\n\
+         id: 6\ndata: {\"n\":6}\n\n"
+    );
+    assert_eq!(
+        resumed("?repeat=0&skip=0", "3").await,
+        "id: 4\ndata: {\"n\":4}\n\nid: 5\ndata: {\"n\":5}\n\nid: 6\ndata: {\"n\":6}\n\n"
+    );
+    // Resuming at the last event: nothing new, but a repeat still repeats it.
+    assert_eq!(
+        resumed("?repeat=1", "6").await,
+        "id: 6\ndata: {\"n\":6}\n\n"
+    );
+    assert_eq!(resumed("?skip=1", "6").await, "");
+    // `after=` resumes the same way.
+    let after = text(get(format!("{base}/sse/resume?after=4&skip=1"), &[]).await).await;
+    assert_eq!(after, "id: 6\ndata: {\"n\":6}\n\n");
+
+    // The first connection is the usual one, dropped after event 3.
+    let first = get(format!("{base}/sse/resume?repeat=1&skip=1"), &[]).await;
+    let (chunks, end) = read_all(first).await;
+    assert!(end.is_err(), "the first connection must be dropped");
+    assert_eq!(ids(&String::from_utf8(chunks.concat()).unwrap()), [1, 2, 3]);
+
+    let bad = get(format!("{base}/sse/resume?repeat=yes"), &[]).await;
+    assert_eq!(bad.status(), 400);
+    assert_eq!(
+        text(bad).await,
+        "bad query parameter `repeat`: expected 1 or 0, got `yes`\n"
     );
 }
 
@@ -242,7 +352,7 @@ async fn bad_parameters_are_refused_with_a_reason() {
     let response = get(format!("{base}/sse/ticker?cout=5"), &[]).await;
     assert_eq!(
         text(response).await,
-        "unknown query parameter `cout`; known parameters: count, interval, after\n"
+        "unknown query parameter `cout`; known parameters: count, interval, after, repeat, skip\n"
     );
     let response = get(format!("{base}/sse/ticker"), &[("Last-Event-ID", "x")]).await;
     assert_eq!(response.status(), 400);
@@ -310,14 +420,20 @@ async fn slow_ttfb_delays_the_response_head() {
 
 /// Posts a chat request to a fresh server.
 async fn chat(query: &str, headers: &[(&str, &str)], body: &str) -> reqwest::Response {
-    let base = start().await;
-    let mut request = client()
-        .post(format!("{base}/v1/chat/completions{query}"))
-        .body(body.to_owned());
+    post(
+        format!("{}/v1/chat/completions{query}", start().await),
+        headers,
+        body,
+    )
+    .await
+}
+
+async fn post(url: String, headers: &[(&str, &str)], body: &str) -> reqwest::Response {
+    let mut request = client().post(&url).body(body.to_owned());
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    within("the chat response", request.send()).await.unwrap()
+    within(&url, request.send()).await.unwrap()
 }
 
 const STREAM: &str = r#"{"model":"m1","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
@@ -623,4 +739,168 @@ async fn reset_drops_the_connection_mid_event() {
     let (chunks, end) = read_all(response).await;
     assert!(end.is_err(), "the connection must be dropped, not ended");
     assert_eq!(chunks.concat(), b"id: 1\ndata: {\"n\":1}\n\nid: 2\ndata");
+}
+
+/// Reads the first chunk of a stream, then drops it: a client aborting mid-stream.
+async fn abort_after_first_chunk(mut response: reqwest::Response) {
+    assert_eq!(response.status(), 200);
+    let first = within("the first chunk", response.chunk()).await.unwrap();
+    assert!(first.is_some(), "the stream ended before its first chunk");
+    drop(response);
+}
+
+#[tokio::test]
+async fn healthy_chat_survives_a_client_abort() {
+    let base = start().await;
+    // Slow tokens, so the stream is still going when the client leaves.
+    let url = format!("{base}/v1/chat/completions");
+    abort_after_first_chunk(post(format!("{url}?interval=200ms"), &[], STREAM).await).await;
+    wait_for_stats(&base, |s| s["cancelled_streams"] == 1).await;
+
+    let response = post(format!("{url}?interval=1ms"), &[], STREAM).await;
+    assert_sse_headers(&response);
+    let body = text(response).await;
+    assert_eq!(
+        content(&chat_chunks(&body)).concat(),
+        "Hello, how can I help you?"
+    );
+    assert!(body.ends_with("data: [DONE]\n\n"));
+    assert_eq!(text(get(format!("{base}/health"), &[]).await).await, "ok");
+}
+
+const BROKEN: &str = "broken: a client aborted a stream";
+
+/// `/bad/fragile/health` for `query` (such as `?client=a`): the status and the body.
+async fn fragile_health(base: &str, query: &str) -> (u16, String) {
+    let response = get(format!("{base}/bad/fragile/health{query}"), &[]).await;
+    let status = response.status().as_u16();
+    (status, text(response).await)
+}
+
+/// Polls `/bad/fragile/health{query}` until the server has noticed the client drop.
+async fn wait_until_broken(base: &str, query: &str) {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let health = fragile_health(base, query).await;
+        if health.0 == 503 {
+            assert_eq!(health.1, BROKEN);
+            return;
+        }
+        assert_eq!(health, (200, "ok".to_owned()));
+        assert!(Instant::now() < deadline, "{query}: never broke");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// `POST /bad/fragile/v1/chat/completions{query}` with a streaming request.
+async fn fragile_chat(base: &str, query: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let url = format!("{base}/bad/fragile/v1/chat/completions{query}");
+    post(url, headers, STREAM).await
+}
+
+/// The `data:` payloads of a chat stream with the `created` time (which differs by the second)
+/// taken out, to compare two streams.
+fn without_created(body: &str) -> Vec<Value> {
+    let mut chunks = chat_chunks(body);
+    for chunk in &mut chunks {
+        chunk.as_object_mut().unwrap().remove("created");
+    }
+    chunks
+}
+
+#[tokio::test]
+async fn fragile_chat_streams_like_the_healthy_one() {
+    let base = start().await;
+    let simple = [("X-Stream-Format", "simple")];
+    let fragile = text(fragile_chat(&base, "?interval=1ms&client=a", &simple).await).await;
+    let healthy = text(chat("?interval=1ms", &simple, STREAM).await).await;
+    assert_eq!(fragile, healthy);
+    assert!(fragile.starts_with("data: {\"content\":\"Hello\"}\n\n"));
+
+    let response = fragile_chat(&base, "?interval=1ms", &[]).await;
+    assert_sse_headers(&response);
+    let fragile = text(response).await;
+    let healthy = text(chat("?interval=1ms", &[], STREAM).await).await;
+    assert_eq!(without_created(&fragile), without_created(&healthy));
+    assert!(fragile.ends_with("data: [DONE]\n\n"));
+
+    // The same refusals, and `client` is known besides `interval`.
+    let response = fragile_chat(&base, "?cleint=a", &[]).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        text(response).await,
+        "unknown query parameter `cleint`; known parameters: client, interval\n"
+    );
+    let response = fragile_chat(&base, "", &[("X-Test-Pattern", "bogus")]).await;
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn fragile_breaks_when_a_client_aborts() {
+    let base = start().await;
+    assert_eq!(fragile_health(&base, "?client=a").await, (200, "ok".into()));
+    abort_after_first_chunk(fragile_chat(&base, "?client=a&interval=200ms", &[]).await).await;
+    wait_until_broken(&base, "?client=a").await;
+    // The drop guard that broke it is the one `/stats` counts with.
+    assert_eq!(stats(&base).await["cancelled_streams"], 1);
+
+    let response = fragile_chat(&base, "?client=a&interval=1ms", &[]).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(text(response).await, BROKEN);
+    // Broken for good: still so after another request.
+    assert_eq!(
+        fragile_health(&base, "?client=a").await,
+        (503, BROKEN.into())
+    );
+    // The healthy service next door is not affected.
+    assert_eq!(text(get(format!("{base}/health"), &[]).await).await, "ok");
+}
+
+#[tokio::test]
+async fn fragile_stays_healthy_when_streams_end_as_planned() {
+    let base = start().await;
+    for _ in 0..2 {
+        let body = text(fragile_chat(&base, "?client=a&interval=1ms", &[]).await).await;
+        assert!(body.ends_with("data: [DONE]\n\n"));
+        // The stream counts as finished before its last byte leaves, so no wait is needed.
+        assert_eq!(fragile_health(&base, "?client=a").await, (200, "ok".into()));
+    }
+    // A drop the server makes itself is not a client abort.
+    let response = fragile_chat(
+        &base,
+        "?client=a&interval=1ms",
+        &[("X-Test-Pattern", "abort:2")],
+    )
+    .await;
+    let (_, end) = read_all(response).await;
+    assert!(end.is_err(), "the server must drop the connection");
+    assert_eq!(fragile_health(&base, "?client=a").await, (200, "ok".into()));
+    assert_eq!(
+        stats(&base).await,
+        serde_json::json!({"active_streams": 0, "completed_streams": 3, "cancelled_streams": 0})
+    );
+}
+
+#[tokio::test]
+async fn fragile_clients_are_isolated() {
+    let base = start().await;
+    abort_after_first_chunk(fragile_chat(&base, "?client=a&interval=200ms", &[]).await).await;
+    wait_until_broken(&base, "?client=a").await;
+    assert_eq!(fragile_health(&base, "?client=b").await, (200, "ok".into()));
+    assert_eq!(fragile_health(&base, "").await, (200, "ok".into()));
+    let body = text(fragile_chat(&base, "?client=b&interval=1ms", &[]).await).await;
+    assert!(body.ends_with("data: [DONE]\n\n"));
+
+    // No `client` is the client `default`.
+    abort_after_first_chunk(fragile_chat(&base, "?interval=200ms", &[]).await).await;
+    wait_until_broken(&base, "").await;
+    assert_eq!(
+        fragile_health(&base, "?client=default").await,
+        (503, BROKEN.into())
+    );
+    assert_eq!(fragile_health(&base, "?client=b").await, (200, "ok".into()));
+    assert_eq!(
+        fragile_health(&base, "?client=a").await,
+        (503, BROKEN.into())
+    );
 }
