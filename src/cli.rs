@@ -45,6 +45,10 @@ pub struct RunArgs {
     /// Largest item (SSE event, line, whole body) held in memory, in bytes (suffixes: KiB, MiB)
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_item_size: Option<usize>,
+    /// Show what each stream did: items, bytes, timing statistics, reconnections, and the items
+    /// received before an `abort`
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]

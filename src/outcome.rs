@@ -64,6 +64,26 @@ impl Failure {
     }
 }
 
+/// What one stream of a test did, for the verbose report.
+#[derive(Debug, Clone, Default)]
+pub struct StreamReport {
+    /// `sse`, `ndjson`, `lines` or `chunks`.
+    pub kind: &'static str,
+    /// The `expect` line of the block.
+    pub span: Span,
+    pub items: u64,
+    pub bytes: u64,
+    pub ttfb: Duration,
+    pub first_item: Option<Duration>,
+    pub duration: Option<Duration>,
+    /// min, mean, p50, p95, p99, max of the gaps between items.
+    pub gaps: Option<[Duration; 6]>,
+    pub connections: u32,
+    pub reconnect_delays: Vec<Duration>,
+    /// When an `abort` ended the block: the last items received before it, as spec lines.
+    pub aborted_after: Option<Vec<(String, Duration)>>,
+}
+
 #[derive(Debug, Clone)]
 pub struct TestOutcome {
     pub file: Arc<SourceFile>,
@@ -74,6 +94,8 @@ pub struct TestOutcome {
     /// Empty when the test passed. Header and aggregate checks do not stop a test, so one test
     /// can report several; anything else that fails ends it.
     pub failures: Vec<Failure>,
+    /// The streams the test read, in order.
+    pub streams: Vec<StreamReport>,
 }
 
 impl TestOutcome {

@@ -38,7 +38,7 @@ pub async fn run(args: &RunArgs) -> i32 {
             return exit_code::SETUP_FAILED;
         }
     };
-    let mut reporter = HumanReporter::new(std::io::stdout(), Palette::for_stdout());
+    let mut reporter = HumanReporter::new(std::io::stdout(), Palette::for_stdout(), args.verbose);
     reporter.run_started(project.test_count(), project.file_count);
     let started = Instant::now();
     let mut outcomes: Vec<TestOutcome> = Vec::new();

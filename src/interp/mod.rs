@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::ast::*;
 use crate::diff::{self, DiffLine, Tag};
 use crate::duration::{format_duration, format_measured};
-use crate::outcome::{Failure, FailureClass, TestOutcome};
+use crate::outcome::{Failure, FailureClass, StreamReport, TestOutcome};
 use crate::pattern::{ItemView, Mismatch, match_item, match_json, render_value_short};
 use crate::render::{quote, render_item, render_item_pattern, render_json_pattern, render_regex};
 use crate::source::Span;
@@ -83,6 +83,7 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
         connections: 0,
         started,
         earlier: None,
+        streams: Vec::new(),
     };
     // Every wait inside has the deadline; this outer bound is only a backstop.
     let backstop = deadline + Duration::from_secs(5);
@@ -102,6 +103,7 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
         span: test.name.span,
         duration: started.elapsed(),
         failures,
+        streams: std::mem::take(&mut run.streams),
     }
 }
 
@@ -118,6 +120,8 @@ struct TestRun<'a> {
     connections: u32,
     /// When the test started, for `expect test duration`.
     started: Instant,
+    /// What each stream did, for the verbose report.
+    streams: Vec<StreamReport>,
     /// The figures of the test's earlier requests, for `expect test …`.
     earlier: Option<StreamStats>,
 }
@@ -429,6 +433,7 @@ impl TestRun<'_> {
                 };
                 exchange.body_done = true;
                 let origin = response.sent_at;
+                let mut received_before_abort = None;
                 let result = StreamRun {
                     response,
                     reconnect: Reconnector {
@@ -443,10 +448,24 @@ impl TestRun<'_> {
                     stats,
                     scope: &mut self.scope,
                     connections: &mut self.connections,
+                    received_before_abort: &mut received_before_abort,
                 }
                 .run()
                 .await;
                 stats.duration = Some(origin.elapsed());
+                self.streams.push(StreamReport {
+                    kind: block.kind.value.keyword(),
+                    span: block.kind.span,
+                    items: stats.items,
+                    bytes: stats.bytes,
+                    ttfb: stats.ttfb,
+                    first_item: stats.first_item,
+                    duration: stats.duration,
+                    gaps: stats.gap_summary(),
+                    connections: stats.connections,
+                    reconnect_delays: stats.reconnect_delays.clone(),
+                    aborted_after: received_before_abort,
+                });
                 if matches!(result, Ok(Finish::StoppedEarly)) {
                     exchange.stopped_early = Some(block.kind.clone());
                 }

@@ -147,6 +147,18 @@ impl StreamStats {
         gaps.max = gaps.max.max(other.gaps.max);
     }
 
+    /// min, mean, p50, p95, p99 and max of the gaps, when there are any.
+    pub fn gap_summary(&self) -> Option<[Duration; 6]> {
+        Some([
+            self.gap(GapStat::Min)?,
+            self.gap(GapStat::Mean)?,
+            self.gap(GapStat::P50)?,
+            self.gap(GapStat::P95)?,
+            self.gap(GapStat::P99)?,
+            self.gap(GapStat::Max)?,
+        ])
+    }
+
     pub fn gap_count(&self) -> u64 {
         self.gaps.histogram.len()
     }

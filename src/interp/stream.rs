@@ -24,7 +24,10 @@ use crate::transport::framing::{FrameError, format_size};
 use crate::transport::http::{ChunkRead, HttpClient, HttpRequest, HttpResponse, SendError, send};
 use crate::transport::item::Item;
 
-/// Matched items kept for the diff's context: the last few before a failure.
+/// Items kept as they pass: the last few before a failure (for the diff's context) or before
+/// an abort (for the verbose report).
+const RECENT_ITEMS: usize = 10;
+/// Of those, how many a diff shows as context.
 const CONTEXT_ITEMS: usize = 3;
 /// After a failure, how many more items are read for the diff, and for how long at most.
 const TRAILING_ITEMS: usize = 10;
@@ -49,6 +52,8 @@ pub struct StreamRun<'a> {
     pub scope: &'a mut Scope,
     /// Connections the test has opened so far, against `MAX_CONNECTIONS`.
     pub connections: &'a mut u32,
+    /// Filled when an `abort` ends the block: the last items received, as spec lines.
+    pub received_before_abort: &'a mut Option<Vec<(String, Duration)>>,
 }
 
 /// The request a stream was opened with, to open it again.
@@ -173,6 +178,7 @@ impl StreamRun<'_> {
             stats,
             scope,
             connections,
+            received_before_abort,
         } = self;
         let mut matcher = BlockMatcher::new(entries);
         let origin = response.sent_at;
@@ -192,7 +198,7 @@ impl StreamRun<'_> {
             Some(AbortWhen::Items(count)) => Some(count),
             _ => None,
         };
-        let mut context: VecDeque<(Item, Duration)> = VecDeque::with_capacity(CONTEXT_ITEMS + 1);
+        let mut context: VecDeque<(Item, Duration)> = VecDeque::with_capacity(RECENT_ITEMS + 1);
         let mut captures: Captures = Vec::new();
         let mut previous = Duration::ZERO;
         let mut pace: Option<Duration> = None;
@@ -201,7 +207,9 @@ impl StreamRun<'_> {
             // Client actions written at this point of the block.
             while let Some((action, span)) = matcher.take_action() {
                 match action {
-                    Control::Abort(None) => break 'run Ok(Finish::Aborted),
+                    Control::Abort(None) => {
+                        break 'run Ok(aborted(&context, received_before_abort));
+                    }
                     Control::Wait(duration) => pause(*duration, deadline).await,
                     Control::Pace(duration) => pace = Some(*duration),
                     Control::Disconnect => reader.disconnect(),
@@ -242,7 +250,7 @@ impl StreamRun<'_> {
                 });
             }
             if abort_after_items.is_some_and(|count| matcher.consumed() >= count) {
-                break Ok(Finish::Aborted);
+                break Ok(aborted(&context, received_before_abort));
             }
             let bound = matcher.deadline(previous);
             let mut wait_until = match &bound {
@@ -308,7 +316,7 @@ impl StreamRun<'_> {
                             if let Fed::Matched(span) = fed {
                                 scope.commit(&mut captures, span)?;
                             }
-                            if context.len() == CONTEXT_ITEMS {
+                            if context.len() == RECENT_ITEMS {
                                 context.pop_front();
                             }
                             context.push_back((item, at));
@@ -347,7 +355,7 @@ impl StreamRun<'_> {
                 Next::TimedOut => {
                     let now = Instant::now();
                     if abort_at.is_some_and(|at| now >= at) {
-                        break Ok(Finish::Aborted);
+                        break Ok(aborted(&context, received_before_abort));
                     }
                     if let Some((_, span, bound)) = bound
                         && now < deadline
@@ -401,6 +409,7 @@ impl StreamRun<'_> {
         };
         stats.bytes += reader.bytes;
         stats.retry = reader.decoder.retry();
+
         // Items an `ignore` dropped are easy to forget when reading a failure.
         result.map_err(|failure| match ignored {
             0 => failure,
@@ -408,6 +417,20 @@ impl StreamRun<'_> {
             n => failure.note(format!("{n} items were left out by `ignore` in this block")),
         })
     }
+}
+
+/// An `abort` ended the block: keeps what came before it, for the report.
+fn aborted(
+    context: &VecDeque<(Item, Duration)>,
+    received: &mut Option<Vec<(String, Duration)>>,
+) -> Finish {
+    *received = Some(
+        context
+            .iter()
+            .map(|(item, at)| (render_item(item), *at))
+            .collect(),
+    );
+    Finish::Aborted
 }
 
 /// What a `reconnect` gave.
@@ -661,10 +684,12 @@ fn build_diff(
     trailing: &[ObservedLine<'_>],
     cut_short: bool,
 ) -> diff::Diff {
-    let shown = context.len() as u64;
+    let skip = context.len().saturating_sub(CONTEXT_ITEMS);
+    let shown = (context.len() - skip) as u64;
     let before = matcher.consumed().saturating_sub(shown);
     let context = context
         .iter()
+        .skip(skip)
         .map(|(item, at)| (render_item(item), *at))
         .collect();
     let expected = matcher.remainder(EXPECTED_LINES);

@@ -7,17 +7,23 @@ use super::{Reporter, Summary, plural};
 use crate::diagnostic::Diagnostic;
 use crate::diff::{Diff, Tag};
 use crate::duration::format_measured;
-use crate::outcome::{Failure, TestOutcome};
+use crate::outcome::{Failure, StreamReport, TestOutcome};
 use crate::style::Palette;
 
 pub struct HumanReporter<W: Write> {
     out: W,
     palette: Palette,
+    /// Show each stream's figures under its test.
+    verbose: bool,
 }
 
 impl<W: Write> HumanReporter<W> {
-    pub fn new(out: W, palette: Palette) -> Self {
-        HumanReporter { out, palette }
+    pub fn new(out: W, palette: Palette, verbose: bool) -> Self {
+        HumanReporter {
+            out,
+            palette,
+            verbose,
+        }
     }
 }
 
@@ -54,6 +60,11 @@ impl<W: Write> Reporter for HumanReporter<W> {
             outcome.file.path.display(),
             outcome.name
         );
+        if self.verbose {
+            for stream in &outcome.streams {
+                let _ = write!(self.out, "{}", render_stream(outcome, stream, p));
+            }
+        }
         for failure in &outcome.failures {
             let _ = write!(self.out, "\n{}", render_failure(outcome, failure, p));
         }
@@ -91,6 +102,69 @@ impl<W: Write> Reporter for HumanReporter<W> {
         }
         let _ = self.out.flush();
     }
+}
+
+/// A stream's figures, indented under its test:
+///
+/// ```text
+///          sse on line 5: 8 items, 1.6 KiB, 1 connection
+///            ttfb 2ms · first item 3ms · duration 252ms
+///            gaps min 30ms · mean 31ms · p50 31ms · p95 33ms · p99 33ms · max 33ms
+/// ```
+pub fn render_stream(outcome: &TestOutcome, stream: &StreamReport, palette: &Palette) -> String {
+    let pad = "         ";
+    let line = outcome.file.line_col(stream.span.start).line;
+    let mut out = format!(
+        "{pad}{}{} on line {line}{}: {}, {}, {}\n",
+        palette.bold.render(),
+        stream.kind,
+        palette.bold.render_reset(),
+        plural(stream.items as usize, "item"),
+        crate::transport::framing::format_size(stream.bytes as usize),
+        plural(stream.connections as usize, "connection"),
+    );
+    let mut timing = vec![format!("ttfb {}", format_measured(stream.ttfb))];
+    if let Some(first) = stream.first_item {
+        timing.push(format!("first item {}", format_measured(first)));
+    }
+    if let Some(duration) = stream.duration {
+        timing.push(format!("duration {}", format_measured(duration)));
+    }
+    out.push_str(&format!("{pad}  {}\n", timing.join(" · ")));
+    if let Some(gaps) = stream.gaps {
+        let names = ["min", "mean", "p50", "p95", "p99", "max"];
+        let parts: Vec<String> = names
+            .iter()
+            .zip(gaps)
+            .map(|(name, gap)| format!("{name} {}", format_measured(gap)))
+            .collect();
+        out.push_str(&format!("{pad}  gaps {}\n", parts.join(" · ")));
+    }
+    if !stream.reconnect_delays.is_empty() {
+        let delays: Vec<String> = stream
+            .reconnect_delays
+            .iter()
+            .map(|d| format_measured(*d))
+            .collect();
+        out.push_str(&format!(
+            "{pad}  waited before reconnecting: {}\n",
+            delays.join(", ")
+        ));
+    }
+    if let Some(items) = &stream.aborted_after {
+        out.push_str(&format!(
+            "{pad}  aborted after {}; the last received:\n",
+            plural(stream.items as usize, "item")
+        ));
+        for (text, at) in items {
+            out.push_str(&format!(
+                "{pad}    {}  # {}\n",
+                shorten(text),
+                format_measured(*at)
+            ));
+        }
+    }
+    out
 }
 
 /// One failure of a test: the diagnostic at the spec line, then the diff.
