@@ -89,6 +89,8 @@ struct Reader {
     chunk_at: Duration,
     /// How the current connection ended, once it has.
     closed: Option<(Terminal, Instant)>,
+    /// Whether the client closed it (`disconnect`), rather than the server.
+    disconnected: bool,
     bytes: u64,
 }
 
@@ -152,6 +154,7 @@ impl Reader {
     /// Drops the connection on purpose.
     fn disconnect(&mut self) {
         self.response = None;
+        self.disconnected = true;
         if self.closed.is_none() {
             self.closed = Some((
                 Terminal::Dropped("the client disconnected".into()),
@@ -188,6 +191,7 @@ impl StreamRun<'_> {
             origin,
             chunk_at: Duration::ZERO,
             closed: None,
+            disconnected: false,
             bytes: 0,
         };
         let abort_at = match matcher.abort_rule() {
@@ -490,10 +494,10 @@ async fn reopen(
             }
         }
     }
-    let (terminal, closed_at) = reader
+    let closed_at = reader
         .closed
-        .clone()
-        .unwrap_or_else(|| unreachable!("closed above"));
+        .as_ref()
+        .map_or_else(Instant::now, |(_, at)| *at);
     *connections += 1;
     if *connections > MAX_CONNECTIONS {
         return Err(Failure::error(
@@ -504,9 +508,9 @@ async fn reopen(
         .note("a reconnection loop is bounded; is the server closing every stream at once?"));
     }
     // After a close by the server, an EventSource waits the reconnection time first.
-    let server_closed = reader.response.is_some()
-        || !matches!(&terminal, Terminal::Dropped(reason) if reason == "the client disconnected");
-    if server_closed && let Some(retry) = reader.decoder.retry() {
+    if !reader.disconnected
+        && let Some(retry) = reader.decoder.retry()
+    {
         let until = (closed_at + Duration::from_millis(retry)).min(deadline);
         tokio::time::sleep_until(until.into()).await;
     }
@@ -604,6 +608,7 @@ async fn reopen(
     reader.decoder = reader.decoder.resume(kind.value, max_item_size);
     reader.response = Some(response);
     reader.closed = None;
+    reader.disconnected = false;
     Ok(Reopened::Open(sent))
 }
 
