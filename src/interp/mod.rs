@@ -1,6 +1,7 @@
 //! The interpreter: runs one test's steps in order — build and send requests, check the head,
 //! read streams against their blocks, check aggregates — under the test's deadline.
 
+pub mod aggregate;
 pub mod matcher;
 pub mod stats;
 pub mod stream;
@@ -17,8 +18,8 @@ use crate::ast::*;
 use crate::diff::{self, DiffLine, Tag};
 use crate::duration::{format_duration, format_measured};
 use crate::outcome::{Failure, FailureClass, StreamReport, TestOutcome};
-use crate::pattern::{ItemView, Mismatch, match_item, match_json, render_value_short};
-use crate::render::{quote, render_item, render_item_pattern, render_json_pattern, render_regex};
+use crate::pattern::{ItemView, match_item};
+use crate::render::{quote, render_item, render_item_pattern, render_regex};
 use crate::source::Span;
 use crate::transport::http::{
     BodyError, ChunkRead, HttpClient, HttpRequest, HttpResponse, SendError, send,
@@ -794,7 +795,10 @@ impl TestRun<'_> {
             check,
         } = &aggregate.kind
         {
-            return self.check_capture(name, function, check, span);
+            let mut check = check.clone();
+            self.scope.instantiate_value_check(&mut check)?;
+            let values = self.scope.captured(&name.value).unwrap_or(&[]);
+            return aggregate::check_capture(values, name, function, &check, span);
         }
         let Some(current) = self.exchange.as_ref().and_then(|e| e.stats.as_ref()) else {
             return Err(Failure::error(
@@ -821,255 +825,7 @@ impl TestRun<'_> {
         } else {
             current
         };
-        let number = |what: &str, cond: &Spanned<NumCond>, value: u64| -> Result<(), Failure> {
-            if cond.value.holds(value as f64) {
-                Ok(())
-            } else {
-                Err(Failure::assertion(
-                    format!(
-                        "expected {what} {}, got {value}",
-                        crate::render::render_num_cond(&cond.value)
-                    ),
-                    cond.span,
-                    format!("{what} was {value}"),
-                ))
-            }
-        };
-        let timing = |what: &str, cond: &Spanned<DurationCond>, value: Duration| {
-            if cond.value.holds(value) {
-                Ok(())
-            } else {
-                Err(Failure::assertion(
-                    format!(
-                        "expected {what} {}, measured {}",
-                        describe_duration_cond(&cond.value),
-                        format_measured(value)
-                    ),
-                    cond.span,
-                    format!("{what} was {}", format_measured(value)),
-                ))
-            }
-        };
-        match &aggregate.kind {
-            AggregateKind::Count(cond) => number("count", cond, stats.items),
-            AggregateKind::Bytes(cond) => number("bytes", cond, stats.bytes),
-            AggregateKind::Ttfb(cond) => timing("ttfb", cond, stats.ttfb),
-            AggregateKind::Duration(cond) => {
-                timing("duration", cond, stats.duration.unwrap_or(stats.ttfb))
-            }
-            AggregateKind::Gaps(bounds) => {
-                for (stat, cond) in bounds {
-                    let Some(value) = stats.gap(stat.value) else {
-                        return Err(Failure::assertion(
-                            format!(
-                                "there are no gaps to measure: {} arrived",
-                                crate::report::plural(stats.items as usize, "item")
-                            ),
-                            stat.span,
-                            "needs at least two items",
-                        ));
-                    };
-                    timing(&format!("gap {}", stat.value.keyword()), cond, value)?;
-                }
-                Ok(())
-            }
-            AggregateKind::FirstItem(cond) => match stats.first_item {
-                Some(first) => timing("first item", cond, first),
-                None => Err(Failure::assertion(
-                    "no item arrived, so there is no first item to time",
-                    cond.span,
-                    "no item",
-                )),
-            },
-            AggregateKind::Connections(cond) => {
-                number("connections", cond, u64::from(stats.connections))
-            }
-            AggregateKind::Retry(cond) => match stats.retry {
-                Some(retry) => number("retry", cond, retry),
-                None => Err(Failure::assertion(
-                    "the server sent no valid `retry` field",
-                    cond.span,
-                    "no retry",
-                )),
-            },
-            AggregateKind::ReconnectDelay(cond) => {
-                if stats.reconnect_delays.is_empty() {
-                    return Err(Failure::assertion(
-                        "no reconnection happened, so there is no delay to measure",
-                        cond.span,
-                        "no reconnection",
-                    ));
-                }
-                let count = stats.reconnect_delays.len();
-                for (index, delay) in stats.reconnect_delays.iter().enumerate() {
-                    timing("reconnect delay", cond, *delay).map_err(|failure| {
-                        failure.note(format!("reconnection {} of {count}", index + 1))
-                    })?;
-                }
-                Ok(())
-            }
-            AggregateKind::Ids(order) => check_ids(&stats.ids, order),
-            AggregateKind::Capture { .. } => Ok(()),
-        }
-    }
-
-    fn check_capture(
-        &self,
-        name: &Ident,
-        function: &Spanned<CaptureFn>,
-        check: &ValueCheck,
-        span: Span,
-    ) -> Result<(), Failure> {
-        let values = self.scope.captured(&name.value).unwrap_or(&[]);
-        let value = match function.value {
-            CaptureFn::Joined => Value::String(
-                values
-                    .iter()
-                    .map(|v| match v {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    })
-                    .collect(),
-            ),
-            CaptureFn::Count => Value::from(values.len()),
-            CaptureFn::First | CaptureFn::Last => {
-                let picked = if function.value == CaptureFn::First {
-                    values.first()
-                } else {
-                    values.last()
-                };
-                match picked {
-                    Some(value) => value.clone(),
-                    None => {
-                        return Err(Failure::assertion(
-                            format!("`{}` captured nothing", name.value),
-                            name.span,
-                            "no item set this capture",
-                        ));
-                    }
-                }
-            }
-        };
-        let mut check = check.clone();
-        self.scope.instantiate_value_check(&mut check)?;
-        let subject = format!("{} {}", name.value, function.value.keyword());
-        match check_value(&check, &value) {
-            Ok(()) => Ok(()),
-            Err(mismatch) => Err(Failure::assertion(
-                format!("`{subject}` does not match"),
-                span,
-                format!("expected {}, found {}", mismatch.expected, mismatch.found),
-            )),
-        }
-    }
-}
-
-/// `expect ids increasing|contiguous`: the first id out of order, with a diff around it.
-fn check_ids(ids: &stats::IdTracker, order: &Spanned<IdOrder>) -> Result<(), Failure> {
-    let span = order.span;
-    if let Some(id) = &ids.not_a_number {
-        return Err(Failure::assertion(
-            format!(
-                "the id {} is not a whole number, so ids cannot be ordered",
-                quote(id)
-            ),
-            span,
-            "needs numeric ids",
-        ));
-    }
-    if ids.seen == 0 {
-        return Err(Failure::assertion(
-            "no event had an id",
-            span,
-            "no ids to order",
-        ));
-    }
-    let line = |id: u64, at: Duration, tag: Tag| DiffLine {
-        tag,
-        text: format!("id: \"{id}\""),
-        at: Some(at),
-    };
-    let diff = |lines: Vec<DiffLine>| diff::Diff {
-        omitted_before: 0,
-        lines,
-        cut_short: false,
-    };
-    if let Some((previous, previous_at, id, at)) = ids.first_repeat {
-        let what = if id == previous {
-            format!("id {id} arrived twice")
-        } else {
-            format!("id {id} arrived after id {previous}")
-        };
-        return Err(
-            Failure::assertion(what, span, "ids must go up").with_diff(diff(vec![
-                line(previous, previous_at, Tag::Context),
-                line(id, at, Tag::Added),
-            ])),
-        );
-    }
-    if order.value == IdOrder::Contiguous
-        && let Some((previous, previous_at, id, at)) = ids.first_gap
-    {
-        let missing = if id == previous + 2 {
-            format!("id {} is missing", previous + 1)
-        } else {
-            format!("ids {} to {} are missing", previous + 1, id - 1)
-        };
-        return Err(Failure::assertion(
-            format!("ids jump from {previous} to {id}: {missing}"),
-            span,
-            "ids must go up one at a time",
-        )
-        .with_diff(diff(vec![
-            line(previous, previous_at, Tag::Context),
-            DiffLine {
-                tag: Tag::Removed,
-                text: format!("id: \"{}\"", previous + 1),
-                at: None,
-            },
-            line(id, at, Tag::Added),
-        ])));
-    }
-    Ok(())
-}
-
-/// `== pattern`, `!= pattern`, `~ /re/`, `contains "x"` or a number condition on a value.
-fn check_value(check: &ValueCheck, value: &Value) -> Result<(), Mismatch> {
-    let found = render_value_short(value);
-    match &check.kind {
-        ValueCheckKind::Matches(pattern) => match_json(pattern, value, &mut Vec::new())
-            .map_err(|m| Mismatch::new(render_json_pattern(pattern), m.found)),
-        ValueCheckKind::NotMatches(pattern) => {
-            if match_json(pattern, value, &mut Vec::new()).is_ok() {
-                Err(Mismatch::new(
-                    format!("not {}", render_json_pattern(pattern)),
-                    found,
-                ))
-            } else {
-                Ok(())
-            }
-        }
-        ValueCheckKind::Regex(regex) => match value {
-            Value::String(text) if regex.regex.is_match(text) => Ok(()),
-            _ => Err(Mismatch::new(
-                format!("a string matching {}", render_regex(regex)),
-                found,
-            )),
-        },
-        ValueCheckKind::Contains(template) => match value {
-            Value::String(text) if text.contains(template.text.as_str()) => Ok(()),
-            _ => Err(Mismatch::new(
-                format!("a string containing {}", quote(&template.text)),
-                found,
-            )),
-        },
-        ValueCheckKind::Number(cond) => match value.as_f64() {
-            Some(n) if cond.holds(n) => Ok(()),
-            _ => Err(Mismatch::new(
-                format!("a number {}", crate::render::render_num_cond(cond)),
-                found,
-            )),
-        },
+        aggregate::check_stats(stats, aggregate)
     }
 }
 
@@ -1105,14 +861,5 @@ fn describe_status(status: reqwest::StatusCode) -> String {
     match status.canonical_reason() {
         Some(reason) => format!("{} {reason}", status.as_u16()),
         None => status.as_u16().to_string(),
-    }
-}
-
-fn describe_duration_cond(cond: &DurationCond) -> String {
-    match cond {
-        DurationCond::Compare(op, bound) => format!("{} {}", op.symbol(), format_duration(*bound)),
-        DurationCond::Range(lo, hi) => {
-            format!("in {}..{}", format_duration(*lo), format_duration(*hi))
-        }
     }
 }
