@@ -43,7 +43,7 @@ const PROBE_BACKOFF_MAX: Duration = Duration::from_millis(200);
 /// again rather than waited on until the deadline.
 const PROBE_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a service has to exit after SIGTERM before it gets SIGKILL.
-const STOP_GRACE: Duration = Duration::from_secs(2);
+const STOP_GRACE: Duration = Duration::from_secs(5);
 /// How long to wait for the last of a dead service's output to be read.
 const OUTPUT_DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
 
