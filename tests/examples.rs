@@ -150,6 +150,16 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
     ("abort.stream", &["\n    abort\n", "\n  abort\n"]),
     ("wait-and-pace.stream", &["pace ", "    wait ", "  wait "]),
     (
+        "reconnect.stream",
+        &[
+            "    dropped\n    reconnect\n",
+            "    end\n    reconnect\n",
+            "    wait 100ms\n    reconnect\n",
+            "}\n    reconnect\n",
+            "      reconnect with header ",
+        ],
+    ),
+    (
         "whole-body-json.stream",
         &["expect json [", "expect json {", "expect json exact {"],
     ),
