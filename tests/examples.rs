@@ -160,6 +160,16 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "disconnect.stream",
+        &[
+            "    disconnect\n    reconnect\n",
+            "    disconnect\n    wait ",
+            "reconnect with query after={{last}}",
+            " with header last-event-id: \"\"",
+            "reconnect with header last-event-id: {{kept}}",
+        ],
+    ),
+    (
         "whole-body-json.stream",
         &["expect json [", "expect json {", "expect json exact {"],
     ),
