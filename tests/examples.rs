@@ -150,6 +150,10 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
     ("abort.stream", &["\n    abort\n", "\n  abort\n"]),
     ("wait-and-pace.stream", &["pace ", "    wait ", "  wait "]),
     (
+        "abort-after.stream",
+        &["abort after 3 items\n", "abort after 120ms\n"],
+    ),
+    (
         "reconnect.stream",
         &[
             "    dropped\n    reconnect\n",
