@@ -192,6 +192,16 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "header-captures.stream",
+        &[
+            "expect header content-type ~ /^text\\/([a-z-]+)/ -> subtype",
+            " exists -> caching",
+            "{{subtype}}",
+            "{{caching}}",
+            "expect subtype first == ",
+        ],
+    ),
+    (
         "whole-body-json.stream",
         &["expect json [", "expect json {", "expect json exact {"],
     ),
