@@ -150,6 +150,58 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
     ("abort.stream", &["\n    abort\n", "\n  abort\n"]),
     ("wait-and-pace.stream", &["pace ", "    wait ", "  wait "]),
     (
+        "abort-after.stream",
+        &["abort after 3 items\n", "abort after 120ms\n"],
+    ),
+    (
+        "reconnect.stream",
+        &[
+            "    dropped\n    reconnect\n",
+            "    end\n    reconnect\n",
+            "    wait 100ms\n    reconnect\n",
+            "}\n    reconnect\n",
+            "      reconnect with header ",
+        ],
+    ),
+    (
+        "disconnect.stream",
+        &[
+            "    disconnect\n    reconnect\n",
+            "    disconnect\n    wait ",
+            "reconnect with query after={{last}}",
+            " with header last-event-id: \"\"",
+            "reconnect with header last-event-id: {{kept}}",
+        ],
+    ),
+    (
+        "stream-statistics.stream",
+        &[
+            "expect connections == ",
+            "expect retry == ",
+            "expect retry in ",
+            "expect reconnect delay in ",
+            "expect ids increasing",
+            "expect ids contiguous",
+            "expect first item < ",
+            "expect test count ",
+            "expect test bytes ",
+            "expect test ttfb ",
+            "expect test first item ",
+            "expect test duration ",
+            "expect test gaps ",
+        ],
+    ),
+    (
+        "header-captures.stream",
+        &[
+            "expect header content-type ~ /^text\\/([a-z-]+)/ -> subtype",
+            " exists -> caching",
+            "{{subtype}}",
+            "{{caching}}",
+            "expect subtype first == ",
+        ],
+    ),
+    (
         "whole-body-json.stream",
         &["expect json [", "expect json {", "expect json exact {"],
     ),
