@@ -734,6 +734,9 @@ fn file_captures(spec: &Spec) -> Vec<&Ident> {
                 StepKind::Expect(Expectation::WholeBody(body)) => {
                     out.extend(pattern_captures(&body.pattern))
                 }
+                StepKind::Expect(Expectation::Header(header)) => {
+                    out.extend(header.capture.as_ref())
+                }
                 _ => {}
             }
         }

@@ -52,7 +52,7 @@ pub enum ObservedLine<'a> {
 /// stands against the first expected line, and what follows is lined up after that line.
 pub fn build(
     omitted_before: u64,
-    context: Vec<(String, Duration)>,
+    context: Vec<(String, Option<Duration>)>,
     expected: &[Expected<'_>],
     observed: &[ObservedLine<'_>],
     failed_first: bool,
@@ -115,7 +115,7 @@ pub fn build(
         .map(|(text, at)| DiffLine {
             tag: Tag::Context,
             text,
-            at: Some(at),
+            at,
         })
         .collect();
     let observed_line = |index: usize, tag: Tag| match &observed[index] {

@@ -837,7 +837,7 @@ impl<'p> Expected<'p> {
         }
     }
 
-    fn ending(text: &str) -> Self {
+    pub fn ending(text: &str) -> Self {
         Expected {
             text: text.to_string(),
             absorbs: Absorbs::Ending,

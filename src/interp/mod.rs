@@ -395,19 +395,16 @@ impl TestRun<'_> {
                     .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                     .collect();
                 self.check_header(header, &values, span)?;
-                if let (Some(name), Some(value)) = (&header.capture, values.first()) {
-                    // With a regex, its first group when it has one; else the whole value.
-                    let captured = match &header.check {
-                        HeaderCheck::Matches(regex) => regex
-                            .regex
-                            .captures(value)
-                            .and_then(|groups| groups.get(1))
-                            .map_or(value.as_str(), |group| group.as_str()),
-                        _ => value.as_str(),
-                    };
-                    let mut captures =
-                        vec![(name.value.clone(), Value::String(captured.to_string()))];
-                    self.scope.commit(&mut captures, name.span)?;
+                if let Some(name) = &header.capture {
+                    // The value that satisfied the check (the first, for `exists`); with a
+                    // regex, its first group when it has one.
+                    let captured = values
+                        .iter()
+                        .find_map(|value| header_capture(&header.check, value, &self.scope));
+                    if let Some(captured) = captured {
+                        let mut captures = vec![(name.value.clone(), Value::String(captured))];
+                        self.scope.commit(&mut captures, name.span)?;
+                    }
                 }
                 Ok(())
             }
@@ -826,6 +823,29 @@ impl TestRun<'_> {
             current
         };
         aggregate::check_stats(stats, aggregate)
+    }
+}
+
+/// What `expect header … -> name` captures from one value, if the check holds for it.
+fn header_capture(check: &HeaderCheck, value: &str, scope: &Scope) -> Option<String> {
+    let resolved = |template: &Template| scope.resolve(template).ok();
+    match check {
+        HeaderCheck::Matches(regex) => regex.regex.captures(value).map(|groups| {
+            groups
+                .get(1)
+                .or_else(|| groups.get(0))
+                .map_or(value, |group| group.as_str())
+                .to_string()
+        }),
+        HeaderCheck::Equals(template) => (resolved(template)? == value).then(|| value.to_string()),
+        HeaderCheck::NotEquals(template) => {
+            (resolved(template)? != value).then(|| value.to_string())
+        }
+        HeaderCheck::Contains(template) => value
+            .contains(resolved(template)?.as_str())
+            .then(|| value.to_string()),
+        HeaderCheck::Exists => Some(value.to_string()),
+        HeaderCheck::Absent => None,
     }
 }
 

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::ast::{AbortWhen, Control, Entry, ReconnectOptions, Spanned, StreamKind};
-use crate::diff::{self, ObservedLine};
+use crate::diff::{self, DiffLine, ObservedLine, Tag};
 use crate::duration::{format_duration, format_measured};
 use crate::interp::matcher::{
-    Absorbs, AfterEnd, BlockMatcher, FailureKind, Fed, MatchFailure, Terminal,
+    Absorbs, AfterEnd, BlockMatcher, Expected, FailureKind, Fed, MatchFailure, Terminal,
 };
 use crate::interp::stats::StreamStats;
 use crate::interp::vars::Scope;
@@ -202,7 +202,7 @@ impl StreamRun<'_> {
             Some(AbortWhen::Items(count)) => Some(count),
             _ => None,
         };
-        let mut context: VecDeque<(Item, Duration)> = VecDeque::with_capacity(RECENT_ITEMS + 1);
+        let mut context: Recent = Recent::default();
         let mut captures: Captures = Vec::new();
         let mut previous = Duration::ZERO;
         let mut pace: Option<Duration> = None;
@@ -216,7 +216,10 @@ impl StreamRun<'_> {
                     }
                     Control::Wait(duration) => pause(*duration, deadline).await,
                     Control::Pace(duration) => pace = Some(*duration),
-                    Control::Disconnect => reader.disconnect(),
+                    Control::Disconnect => {
+                        reader.disconnect();
+                        context.push(Seen::Event("disconnect".to_string()));
+                    }
                     Control::Reconnect(options) => {
                         let reconnected = reopen(
                             &mut reader,
@@ -233,11 +236,35 @@ impl StreamRun<'_> {
                         )
                         .await;
                         match reconnected {
-                            Err(failure) => {
-                                let diff = build_diff(&matcher, context, &[], false);
+                            Err(mut failure) => {
+                                // Context first: what matched before the reconnection.
+                                let (lines, shown) = context.lines(CONTEXT_ITEMS);
+                                let mut diff =
+                                    failure.diff.take().map(|d| *d).unwrap_or_else(|| {
+                                        build_diff(&matcher, Recent::default(), &[], false)
+                                    });
+                                diff.omitted_before = matcher.consumed().saturating_sub(shown);
+                                let mut with_context: Vec<DiffLine> = lines
+                                    .into_iter()
+                                    .map(|(text, at)| DiffLine {
+                                        tag: Tag::Context,
+                                        text,
+                                        at,
+                                    })
+                                    .collect();
+                                with_context.append(&mut diff.lines);
+                                diff.lines = with_context;
                                 break 'run Err(failure.with_diff(diff));
                             }
-                            Ok(Reopened::Open(sent)) => previous = sent,
+                            Ok(Reopened::Open(sent)) => {
+                                previous = sent;
+                                let waited =
+                                    stats.reconnect_delays.last().copied().unwrap_or_default();
+                                context.push(Seen::Event(format!(
+                                    "reconnect  # after {}",
+                                    format_measured(waited)
+                                )));
+                            }
                             // Refused: the stream's ending is what the block sees next.
                             Ok(Reopened::Refused) => {}
                         }
@@ -320,10 +347,7 @@ impl StreamRun<'_> {
                             if let Fed::Matched(span) = fed {
                                 scope.commit(&mut captures, span)?;
                             }
-                            if context.len() == RECENT_ITEMS {
-                                context.pop_front();
-                            }
-                            context.push_back((item, at));
+                            context.push(Seen::Item(item, at));
                             if fed == Fed::Done {
                                 break Ok(Finish::StoppedEarly);
                             }
@@ -350,7 +374,10 @@ impl StreamRun<'_> {
                 Next::Ended(terminal) => match matcher.finish(&terminal) {
                     Ok(AfterEnd::Done) => break Ok(Finish::Ended),
                     // `reconnect` (or a `wait` before it) follows the ending: take it.
-                    Ok(AfterEnd::Actions) => continue,
+                    Ok(AfterEnd::Actions) => {
+                        context.push(Seen::Event(terminal_text(&terminal)));
+                        continue;
+                    }
                     Err(failure) => {
                         let trailing = vec![terminal_line(&terminal)];
                         break Err(render_failure(failure, &matcher, context, trailing, false));
@@ -424,17 +451,61 @@ impl StreamRun<'_> {
 }
 
 /// An `abort` ended the block: keeps what came before it, for the report.
-fn aborted(
-    context: &VecDeque<(Item, Duration)>,
-    received: &mut Option<Vec<(String, Duration)>>,
-) -> Finish {
+fn aborted(context: &Recent, received: &mut Option<Vec<(String, Duration)>>) -> Finish {
     *received = Some(
         context
-            .iter()
+            .items()
             .map(|(item, at)| (render_item(item), *at))
             .collect(),
     );
     Finish::Aborted
+}
+
+/// The last items that passed, and the connection events among them (a drop, a reconnection),
+/// for the diff's context and the abort report. Bounded: the oldest go first.
+#[derive(Default)]
+struct Recent {
+    seen: VecDeque<Seen>,
+}
+
+enum Seen {
+    Item(Item, Duration),
+    /// A line about the connection, such as `dropped` or `reconnect`, shown between items.
+    Event(String),
+}
+
+impl Recent {
+    fn push(&mut self, seen: Seen) {
+        if self.seen.len() == RECENT_ITEMS {
+            self.seen.pop_front();
+        }
+        self.seen.push_back(seen);
+    }
+
+    fn items(&self) -> impl Iterator<Item = (&Item, &Duration)> {
+        self.seen.iter().filter_map(|seen| match seen {
+            Seen::Item(item, at) => Some((item, at)),
+            Seen::Event(_) => None,
+        })
+    }
+
+    /// The last `count` items, with the events among them, as diff context lines.
+    fn lines(&self, count: usize) -> (Vec<(String, Option<Duration>)>, u64) {
+        let mut lines = Vec::new();
+        let mut items = 0;
+        for seen in self.seen.iter().rev() {
+            match seen {
+                Seen::Item(item, at) if items < count => {
+                    items += 1;
+                    lines.push((render_item(item), Some(*at)));
+                }
+                Seen::Item(..) => break,
+                Seen::Event(text) => lines.push((text.clone(), None)),
+            }
+        }
+        lines.reverse();
+        (lines, items as u64)
+    }
 }
 
 /// What a `reconnect` gave.
@@ -467,13 +538,26 @@ async fn reopen(
     while reader.is_open() {
         match reader.next(deadline).await {
             Ok(Next::Ended(_)) => {}
-            Ok(Next::Item(item, _)) => {
+            Ok(Next::Item(item, at)) => {
+                // The diff shows the item where the close should have been.
+                let diff = diff::build(
+                    0,
+                    Vec::new(),
+                    &[Expected::ending("end")],
+                    &[ObservedLine::Item {
+                        text: render_item(&item),
+                        item: &item,
+                        at,
+                    }],
+                    true,
+                    true,
+                );
                 return Err(Failure::assertion(
                     "expected the connection to close before `reconnect`, but an item arrived",
                     span,
                     "the connection should close here",
                 )
-                .note(format!("the item: {}", render_item(&item))));
+                .with_diff(diff));
             }
             Ok(Next::TimedOut) => {
                 return Err(Failure::error(
@@ -501,7 +585,7 @@ async fn reopen(
     *connections += 1;
     if *connections > MAX_CONNECTIONS {
         return Err(Failure::error(
-            format!("this test opened more than {MAX_CONNECTIONS} connections"),
+            format!("this test reached the limit of {MAX_CONNECTIONS} connections"),
             span,
             "reconnecting again",
         )
@@ -579,11 +663,28 @@ async fn reopen(
         return Ok(Reopened::Refused);
     }
     if !status.is_success() {
+        // The body often says why; a little of it, read briefly, goes with the reason.
+        let mut response = response;
+        let excerpt = response
+            .read_to_end(
+                deadline.min(Instant::now() + Duration::from_millis(200)),
+                200,
+                false,
+            )
+            .await
+            .ok()
+            .map(|body| {
+                String::from_utf8_lossy(&body.bytes)
+                    .trim()
+                    .replace('\n', "\\n")
+            })
+            .filter(|text| !text.is_empty())
+            .map(|text| format!(" ({text})"))
+            .unwrap_or_default();
         reader.response = None;
         reader.closed = Some((
             Terminal::Dropped(format!(
-                "the reconnection to {url} was answered {}; an EventSource does not reconnect after that",
-                status
+                "the reconnection to {url} was answered {status}{excerpt}; an EventSource does not reconnect after that"
             )),
             Instant::now(),
         ));
@@ -614,11 +715,16 @@ async fn reopen(
 
 fn terminal_line(terminal: &Terminal) -> ObservedLine<'static> {
     ObservedLine::Terminal {
-        text: match terminal {
-            Terminal::End => "end".to_string(),
-            Terminal::Dropped(reason) => format!("dropped  # {reason}"),
-            Terminal::Refused(reason) => format!("end  # the reconnection was refused: {reason}"),
-        },
+        text: terminal_text(terminal),
+    }
+}
+
+/// How a connection ended, as a spec line with a comment on why.
+fn terminal_text(terminal: &Terminal) -> String {
+    match terminal {
+        Terminal::End => "end".to_string(),
+        Terminal::Dropped(reason) => format!("dropped  # {reason}"),
+        Terminal::Refused(reason) => format!("end  # the reconnection was refused: {reason}"),
     }
 }
 
@@ -634,7 +740,7 @@ async fn failure_with_diff(
     failure: MatchFailure,
     matcher: &BlockMatcher<'_>,
     reader: &mut Reader,
-    context: VecDeque<(Item, Duration)>,
+    context: Recent,
     first: Option<(Item, Duration)>,
     deadline: Instant,
 ) -> Failure {
@@ -680,23 +786,17 @@ async fn failure_with_diff(
 
 /// The diff when not even the response head came in time: everything is still expected.
 pub fn nothing_arrived(entries: &[Entry]) -> diff::Diff {
-    build_diff(&BlockMatcher::new(entries), VecDeque::new(), &[], true)
+    build_diff(&BlockMatcher::new(entries), Recent::default(), &[], true)
 }
 
 fn build_diff(
     matcher: &BlockMatcher<'_>,
-    context: VecDeque<(Item, Duration)>,
+    context: Recent,
     trailing: &[ObservedLine<'_>],
     cut_short: bool,
 ) -> diff::Diff {
-    let skip = context.len().saturating_sub(CONTEXT_ITEMS);
-    let shown = (context.len() - skip) as u64;
+    let (context, shown) = context.lines(CONTEXT_ITEMS);
     let before = matcher.consumed().saturating_sub(shown);
-    let context = context
-        .iter()
-        .skip(skip)
-        .map(|(item, at)| (render_item(item), *at))
-        .collect();
     let expected = matcher.remainder(EXPECTED_LINES);
     // Observed items after the failure start with the item that failed (or came too late).
     let failed_first = matches!(trailing.first(), Some(ObservedLine::Item { .. }));
@@ -714,7 +814,7 @@ fn build_diff(
 fn render_failure(
     failure: MatchFailure,
     matcher: &BlockMatcher<'_>,
-    context: VecDeque<(Item, Duration)>,
+    context: Recent,
     trailing: Vec<ObservedLine<'_>>,
     cut_short: bool,
 ) -> Failure {
@@ -774,7 +874,7 @@ fn render_failure(
                 .remainder(1)
                 .first()
                 .is_some_and(|expected| match expected.absorbs {
-                    Absorbs::One(pattern) => context.iter().any(|(item, _)| {
+                    Absorbs::One(pattern) => context.items().any(|(item, _)| {
                         crate::pattern::match_item(pattern, &ItemView::new(item), &mut Vec::new())
                             .is_ok()
                     }),

@@ -141,11 +141,16 @@ pub fn render_stream(outcome: &TestOutcome, stream: &StreamReport, palette: &Pal
         out.push_str(&format!("{pad}  gaps {}\n", parts.join(" · ")));
     }
     if !stream.reconnect_delays.is_empty() {
-        let delays: Vec<String> = stream
+        const SHOWN: usize = 5;
+        let mut delays: Vec<String> = stream
             .reconnect_delays
             .iter()
+            .take(SHOWN)
             .map(|d| format_measured(*d))
             .collect();
+        if stream.reconnect_delays.len() > SHOWN {
+            delays.push(format!("… {} more", stream.reconnect_delays.len() - SHOWN));
+        }
         out.push_str(&format!(
             "{pad}  waited before reconnecting: {}\n",
             delays.join(", ")

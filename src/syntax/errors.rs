@@ -166,6 +166,14 @@ pub fn syntax_error(file: &Arc<SourceFile>, error: &Error<Rule>) -> Diagnostic {
     // `expect stauts 200` parses `stauts` as a capture name, then fails at `200`: the mistake is
     // the word before, so point there.
     if positives.contains(&Rule::capture_fn)
+        && let Some((name, _)) = word_before(&file.text, offset)
+        && name == "test"
+    {
+        return Diagnostic::error("`expect test …` cannot measure this")
+            .at(file, found_span, "not a measure of the whole test")
+            .help("`expect test` goes with `count`, `bytes`, `ttfb`, `duration`, `first item`, `gaps`, `connections` and `reconnect delay`");
+    }
+    if positives.contains(&Rule::capture_fn)
         && let Some((name, name_span)) = word_before(&file.text, offset)
         && !EXPECTATION_KEYWORDS.contains(&name.as_str())
     {
