@@ -5,18 +5,20 @@
 //! They run on one background tokio runtime for the whole test binary. Each listener is bound
 //! (synchronously) before its URL is handed out, so a spec can never connect too early.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{Query, RawQuery};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use bytes::Bytes;
-use futures_util::stream;
+use futures_util::{StreamExt, stream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn runtime() -> &'static tokio::runtime::Runtime {
@@ -223,4 +225,106 @@ fn canned_router() -> Router {
                     .into_response()
             }),
         )
+        .route("/echo/sse", get(echo_sse))
+        .route("/sse/then-503", get(then_503))
+        .route("/requests", get(requests))
+        // A header whose value names what to ask for next.
+        .route(
+            "/session",
+            get(|| async { ([("x-session", "s42")], "ok\n").into_response() }),
+        )
+}
+
+/// `GET /echo/sse?events=1&close=end|drop`: `events` SSE events that say what the request
+/// carried, numbered on from its `Last-Event-ID` (from 1 without one), then a clean end
+/// (`close=end`) or a dropped connection (`close=drop`). Each event is `id: n` and
+/// `data: {"n":n,"last_event_id":…,"token":…,"query":"…"}`: the `Last-Event-ID` and `X-Token`
+/// headers (`null` when absent) and the raw query string.
+async fn echo_sse(
+    headers: HeaderMap,
+    RawQuery(raw_query): RawQuery,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let header_text = |name: &str| {
+        headers
+            .get(name)
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+    };
+    let last_event_id = header_text("last-event-id");
+    let token = header_text("x-token");
+    let query = raw_query.unwrap_or_default();
+    let events: u64 = params
+        .get("events")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    let first = last_event_id
+        .as_deref()
+        .and_then(|id| id.parse::<u64>().ok())
+        .map_or(1, |id| id + 1);
+    let frames: Vec<Result<Bytes, std::io::Error>> = (first..first + events)
+        .map(|n| {
+            let data = serde_json::json!({
+                "n": n,
+                "last_event_id": last_event_id,
+                "token": token,
+                "query": query,
+            });
+            Ok(Bytes::from(format!("id: {n}\ndata: {data}\n\n")))
+        })
+        .collect();
+    let frames = stream::iter(frames);
+    let body = if params.get("close").map(String::as_str) == Some("drop") {
+        Body::from_stream(frames.chain(stream::once(async {
+            // A moment for the events to reach the client before the connection is cut.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            Err(std::io::Error::other(
+                "the test server drops the connection",
+            ))
+        })))
+    } else {
+        Body::from_stream(frames)
+    };
+    let mut response = Response::new(body);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    response
+}
+
+/// Requests per `key` to the counted routes, for `/requests`.
+fn request_counts() -> &'static Mutex<HashMap<String, u64>> {
+    static COUNTS: OnceLock<Mutex<HashMap<String, u64>>> = OnceLock::new();
+    COUNTS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn count_request(params: &HashMap<String, String>) {
+    let key = params.get("key").cloned().unwrap_or_default();
+    let mut counts = request_counts()
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    *counts.entry(key).or_insert(0) += 1;
+}
+
+/// `GET /sse/then-503?key=K`: without `Last-Event-ID`, one SSE event (`id: 1`, `data: first`)
+/// and a clean end; with it, `503` and a short text: a stream that cannot be resumed. Each
+/// request is counted under `key` (see `/requests`).
+async fn then_503(headers: HeaderMap, Query(params): Query<HashMap<String, String>>) -> Response {
+    count_request(&params);
+    if headers.contains_key("last-event-id") {
+        return (StatusCode::SERVICE_UNAVAILABLE, "down for maintenance\n").into_response();
+    }
+    streamed("text/event-stream", &[b"id: 1\ndata: first\n\n"])
+}
+
+/// `GET /requests?key=K`: `{"count":n}`, how many requests the counted routes got for `key`.
+async fn requests(Query(params): Query<HashMap<String, String>>) -> Response {
+    let key = params.get("key").cloned().unwrap_or_default();
+    let count = request_counts()
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(&key)
+        .copied()
+        .unwrap_or(0);
+    axum::Json(serde_json::json!({ "count": count })).into_response()
 }
