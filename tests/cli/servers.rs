@@ -7,7 +7,8 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -101,6 +102,49 @@ pub fn raw_reply(reply: &'static [u8]) -> String {
         while let Ok(Ok(read)) = tokio::time::timeout_at(deadline, socket.read(&mut rest)).await {
             if read == 0 {
                 break;
+            }
+        }
+    })
+}
+
+/// What [`sse_once_then`] does with every connection after the first.
+#[derive(Debug, Clone, Copy)]
+pub enum Afterwards {
+    /// Reads the request head and closes the connection without a word.
+    HangUp,
+    /// Reads the request head and never answers, until the client closes the connection.
+    Silent,
+}
+
+/// A raw TCP server that answers its first connection with one SSE event (`id: 1`,
+/// `data: first`) and a clean close, and every later one as `afterwards` says: a stream that
+/// cannot be reconnected to. A new server (and port) for each call.
+pub fn sse_once_then(afterwards: Afterwards) -> String {
+    let connections = Arc::new(AtomicU32::new(0));
+    raw(move |mut socket| {
+        let connections = Arc::clone(&connections);
+        async move {
+            read_request_head(&mut socket).await;
+            let first = connections.fetch_add(1, Ordering::SeqCst) == 0;
+            if first {
+                let _ = socket
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+                          connection: close\r\n\r\nid: 1\ndata: first\n\n",
+                    )
+                    .await;
+                let _ = socket.shutdown().await;
+            } else if let Afterwards::HangUp = afterwards {
+                return;
+            }
+            // Wait for the client to close its side, so that closing ours cannot reset it.
+            let mut rest = [0u8; 1024];
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            while let Ok(Ok(read)) = tokio::time::timeout_at(deadline, socket.read(&mut rest)).await
+            {
+                if read == 0 {
+                    break;
+                }
             }
         }
     })
@@ -227,6 +271,7 @@ fn canned_router() -> Router {
         )
         .route("/echo/sse", get(echo_sse))
         .route("/sse/then-503", get(then_503))
+        .route("/sse/then-json", get(then_json))
         .route("/requests", get(requests))
         // A header whose value names what to ask for next.
         .route(
@@ -313,6 +358,15 @@ async fn then_503(headers: HeaderMap, Query(params): Query<HashMap<String, Strin
     count_request(&params);
     if headers.contains_key("last-event-id") {
         return (StatusCode::SERVICE_UNAVAILABLE, "down for maintenance\n").into_response();
+    }
+    streamed("text/event-stream", &[b"id: 1\ndata: first\n\n"])
+}
+
+/// `GET /sse/then-json`: without `Last-Event-ID`, one SSE event (`id: 1`, `data: first`) and a
+/// clean end; with it, a JSON body: a reconnection answered with the wrong content type.
+async fn then_json(headers: HeaderMap) -> Response {
+    if headers.contains_key("last-event-id") {
+        return axum::Json(serde_json::json!({ "error": "gone" })).into_response();
     }
     streamed("text/event-stream", &[b"id: 1\ndata: first\n\n"])
 }

@@ -45,6 +45,27 @@ fn passes(base: &str, spec: &str, names: &[&str]) {
         .run();
 }
 
+/// Runs `a.stream` against `base` and expects exit 1 with this report.
+fn fails(base: &str, spec: &str, stdout: &str) {
+    Test::new()
+        .spec("a.stream", spec)
+        .args(["run", "a.stream"])
+        .var("base", base)
+        .stdout(stdout)
+        .status(1)
+        .run();
+}
+
+/// `streamspec check a.stream` on this spec: exit 2, nothing on stdout, this on stderr.
+fn check_fails(spec: &str, stderr: &str) {
+    Test::new()
+        .spec("a.stream", spec)
+        .args(["check", "a.stream"])
+        .stderr(stderr)
+        .status(2)
+        .run();
+}
+
 /// The times `run --verbose` measures, which the default redactions leave alone: the figures
 /// after `ttfb`, `first item`, `duration` and the gap statistics, and the waits before
 /// reconnecting.
@@ -230,6 +251,33 @@ fn disconnect_and_reconnect_the_demo_ticker() {
 }
 
 #[test]
+fn reconnect_sends_the_same_request_again() {
+    // Without its body the chat would answer with one JSON object, not a stream; without the
+    // header, in the OpenAI format.
+    passes(
+        servers::demo(),
+        r#"
+        test "a chat, twice" {
+          POST {{base}}/v1/chat/completions?interval=0ms
+          header x-stream-format: simple
+          body json { "stream": true }
+          expect sse {
+            data: json exact { "content": "Hello" }
+            disconnect
+            reconnect
+            data: json exact { "content": "Hello" }
+            ...
+            data: "[DONE]"
+            end
+          }
+          expect connections == 2
+        }
+        "#,
+        &["a chat, twice"],
+    );
+}
+
+#[test]
 fn reconnect_with_header_and_query() {
     passes(
         servers::canned(),
@@ -289,6 +337,91 @@ fn an_empty_last_event_id_sends_no_header() {
         }
         "#,
         &["start afresh", "a header the request set is dropped too"],
+    );
+}
+
+#[test]
+fn reconnect_in_a_repetition_and_on_other_stream_kinds() {
+    passes(
+        servers::demo(),
+        r#"
+        test "disconnect and reconnect after every event" {
+          GET {{base}}/sse/ticker?count=3&interval=0ms
+          expect sse {
+            3 times { data: _; disconnect; reconnect }
+            end
+          }
+          expect connections == 4
+          expect ids contiguous
+        }
+
+        test "an NDJSON stream twice" {
+          GET {{base}}/ndjson/events?interval=0ms
+          expect ndjson {
+            { "event": "start" }
+            2 times { { "event": "data" } }
+            { "event": "end" }
+            end
+            reconnect
+            { "event": "start" }
+            ...
+            end
+          }
+          expect connections == 2
+          expect count == 8
+        }
+        "#,
+        &[
+            "disconnect and reconnect after every event",
+            "an NDJSON stream twice",
+        ],
+    );
+}
+
+#[test]
+fn timing_after_a_reconnection() {
+    // The server waits `retry: 500` before each reconnection. Bounds far below 500 ms show
+    // that the wait is not taken for a gap between items, nor for the time to the first item of
+    // the new connection; `wait` before `reconnect` is part of the reconnection delay.
+    passes(
+        servers::demo(),
+        r#"
+        test "gaps leave the reconnection out" {
+          GET {{base}}/sse/resume?drop_after=3&last=6&retry=500
+          expect sse { 3 times { data: _ }; dropped; reconnect; 3 times { data: _ }; end }
+          expect gaps max < 450ms
+          expect reconnect delay in 500ms..20s
+          expect duration in 500ms..20s
+        }
+
+        test "within counts from the reconnection" {
+          GET {{base}}/sse/retry?retry=500&count=2&client=stream-control-within
+          expect sse {
+            data: json { "n": 1 }
+            end
+            reconnect
+            data: json { "n": 2, "since_previous_ms": >= 500 }  within 450ms
+            end
+          }
+        }
+
+        test "a wait before reconnect" {
+          GET {{base}}/sse/ticker?count=1&interval=0ms
+          expect sse {
+            id: "1"
+            end
+            wait 100ms
+            reconnect
+            end
+          }
+          expect reconnect delay in 100ms..20s
+        }
+        "#,
+        &[
+            "gaps leave the reconnection out",
+            "within counts from the reconnection",
+            "a wait before reconnect",
+        ],
     );
 }
 
@@ -364,7 +497,10 @@ fn a_header_capture_in_the_next_url() {
           expect header x-session exists -> whole
           GET {{base}}/echo/sse?session={{session}}&whole={{whole}}
           expect sse {
-            data: json { "query": "session=42&whole=s42" }
+            data: json { "query": "session=42&whole=s42", "token": null }
+            end
+            reconnect with header x-token: {{whole}}
+            data: json { "query": "session=42&whole=s42", "token": "s42" }
             end
           }
         }
@@ -579,4 +715,765 @@ fn verbose_shows_the_stream_of_a_failing_test() {
             "#,
         )
         .run();
+}
+
+// ─── Failing twins ─────────────────────────────────────────────────────────────────────────────
+
+#[test]
+fn a_duplicate_on_resume_caught_by_the_items() {
+    fails(
+        servers::demo(),
+        r#"
+        test "ids 4 to 6 after the drop" {
+          GET {{base}}/sse/resume?drop_after=3&last=6&repeat=1
+          expect sse {
+            id: "1"; id: "2"; id: "3"
+            dropped
+            reconnect
+            id: "4"; id: "5"; id: "6"
+            end
+          }
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+          FAIL [TIME] a.stream: ids 4 to 6 after the drop
+
+        error: item 4 does not match
+         --> a.stream:7:5
+          |
+        7 |     id: "4"; id: "5"; id: "6"
+          |     ^^^^^^^ at `id`: expected "4", found "3"
+          |
+          = diff of expected (-) and observed (+) items:
+              id: "1"  data: json { "n": 1 }  # [TIME]
+              id: "2"  data: json { "n": 2 }  # [TIME]
+              id: "3"  data: json { "n": 3 }  # [TIME]
+            - id: "4"
+            + id: "3"  data: json { "n": 3 }  # [TIME]
+            + id: "4"  data: json { "n": 4 }  # [TIME]
+              id: "5"  data: json { "n": 5 }  # [TIME]
+              id: "6"  data: json { "n": 6 }  # [TIME]
+              end
+
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL a.stream:1: ids 4 to 6 after the drop
+        "#,
+    );
+}
+
+#[test]
+fn a_duplicate_on_resume_caught_by_the_ids() {
+    fails(
+        servers::demo(),
+        r#"
+        test "contiguous" {
+          GET {{base}}/sse/resume?drop_after=3&last=6&repeat=1
+          expect sse { 3 times { data: _ }; dropped; reconnect; * times { data: _ }; end }
+          expect count == 7
+          expect ids contiguous
+        }
+
+        test "increasing" {
+          GET {{base}}/sse/ticker?count=4&interval=0ms&repeat=1
+          expect sse { 2 times { data: _ }; disconnect; reconnect; * times { data: _ }; end }
+          expect ids increasing
+        }
+        "#,
+        r#"
+        Running 2 tests from 1 file
+          FAIL [TIME] a.stream: contiguous
+
+        error: id 3 arrived twice
+         --> a.stream:5:10
+          |
+        5 |   expect ids contiguous
+          |          ^^^^^^^^^^^^^^ ids must go up
+          |
+          = diff of expected (-) and observed (+) items:
+              id: "3"  # [TIME]
+            + id: "3"  # [TIME]
+
+          FAIL [TIME] a.stream: increasing
+
+        error: id 2 arrived twice
+          --> a.stream:11:10
+           |
+        11 |   expect ids increasing
+           |          ^^^^^^^^^^^^^^ ids must go up
+           |
+           = diff of expected (-) and observed (+) items:
+               id: "2"  # [TIME]
+             + id: "2"  # [TIME]
+
+        Summary 2 tests: 0 passed, 2 failed [TIME]
+          FAIL a.stream:1: contiguous
+          FAIL a.stream:8: increasing
+        "#,
+    );
+}
+
+#[test]
+fn a_gap_on_resume_caught_by_the_ids() {
+    fails(
+        servers::demo(),
+        r#"
+        test "one event left out" {
+          GET {{base}}/sse/resume?drop_after=3&last=6&skip=1
+          expect sse { 3 times { data: _ }; dropped; reconnect; * times { data: _ }; end }
+          expect count == 5
+          expect ids increasing
+          expect ids contiguous
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+          FAIL [TIME] a.stream: one event left out
+
+        error: ids jump from 3 to 5: id 4 is missing
+         --> a.stream:6:10
+          |
+        6 |   expect ids contiguous
+          |          ^^^^^^^^^^^^^^ ids must go up one at a time
+          |
+          = diff of expected (-) and observed (+) items:
+              id: "3"  # [TIME]
+            - id: "4"
+            + id: "5"  # [TIME]
+
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL a.stream:1: one event left out
+        "#,
+    );
+}
+
+#[test]
+fn an_abort_that_breaks_the_server() {
+    fails(
+        servers::demo(),
+        r#"
+        test "abort in the block" {
+          POST {{base}}/bad/fragile/v1/chat/completions?client=stream-control-abort&interval=1ms
+          body json { "stream": true }
+          expect sse {
+            2 times { data: json { "choices": [{ "delta": { "content": string } }] } }
+            abort
+          }
+          GET {{base}}/bad/fragile/health?client=stream-control-abort
+          expect status 200
+          expect text "ok"
+        }
+
+        test "abort after 3 items" {
+          POST {{base}}/bad/fragile/v1/chat/completions?client=stream-control-abort-after&interval=1ms
+          body json { "stream": true }
+          expect sse {
+            abort after 3 items
+            * times { data: _ }
+          }
+          GET {{base}}/bad/fragile/health?client=stream-control-abort-after
+          expect status 2xx
+        }
+        "#,
+        r#"
+        Running 2 tests from 1 file
+          FAIL [TIME] a.stream: abort in the block
+
+        error: expected status 200, got 503 Service Unavailable
+         --> a.stream:9:17
+          |
+        9 |   expect status 200
+          |                 ^^^ the server answered 503
+          |
+          = note: the body began: broken: a client aborted a stream
+
+          FAIL [TIME] a.stream: abort after 3 items
+
+        error: expected status 2xx, got 503 Service Unavailable
+          --> a.stream:21:17
+           |
+        21 |   expect status 2xx
+           |                 ^^^ the server answered 503
+           |
+           = note: the body began: broken: a client aborted a stream
+
+        Summary 2 tests: 0 passed, 2 failed [TIME]
+          FAIL a.stream:1: abort in the block
+          FAIL a.stream:13: abort after 3 items
+        "#,
+    );
+}
+
+#[test]
+fn too_slow_for_the_timing_bounds() {
+    // The ticker sends its second event 300 ms after the first, far beyond the bounds; it is
+    // the last, so the stream ends right after it and the diff is whole.
+    fails(
+        servers::demo(),
+        r#"
+        test "gaps" {
+          GET {{base}}/sse/ticker?count=2&interval=300ms
+          expect sse { 2 times { data: _ }; end }
+          expect gaps max < 50ms
+        }
+
+        test "within" {
+          GET {{base}}/sse/ticker?count=2&interval=300ms
+          expect sse {
+            id: "1"
+            id: "2"  within 50ms
+            end
+          }
+        }
+        "#,
+        r#"
+        Running 2 tests from 1 file
+          FAIL [TIME] a.stream: gaps
+
+        error: expected gap max < 50ms, measured [TIME]
+         --> a.stream:4:19
+          |
+        4 |   expect gaps max < 50ms
+          |                   ^^^^^^ gap max was [TIME]
+
+          FAIL [TIME] a.stream: within
+
+        error: timing bound `within 50ms` broken
+          --> a.stream:11:21
+           |
+        11 |     id: "2"  within 50ms
+           |                     ^^^^ no item arrived in [TIME]
+           |
+           = diff of expected (-) and observed (+) items:
+               id: "1"  event: "message"  data: json { "count": 1, "timestamp": [UNIX_MS] }  # [TIME]
+             - id: "2" within 50ms
+             + id: "2"  event: "message"  data: json { "count": 2, "timestamp": [UNIX_MS] }  # [TIME]
+               end
+
+        Summary 2 tests: 0 passed, 2 failed [TIME]
+          FAIL a.stream:1: gaps
+          FAIL a.stream:7: within
+        "#,
+    );
+}
+
+// ─── Streams that do not do what a reconnection needs ──────────────────────────────────────────
+
+#[test]
+fn reconnect_when_the_server_never_closes() {
+    fails(
+        servers::demo(),
+        r#"
+        test "a stalled stream" {
+          timeout 500ms
+          GET {{base}}/bad/stall?after=2
+          expect sse {
+            2 times { data: _ }
+            reconnect
+            data: _
+          }
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+          FAIL [TIME] a.stream: a stalled stream
+
+        error: the test timed out after 500ms waiting for the connection to close before `reconnect`
+         --> a.stream:6:5
+          |
+        6 |     reconnect
+          |     ^^^^^^^^^ the server never closed the stream
+          |
+          = diff of expected (-) and observed (+) items:
+              id: "1"  data: json { "n": 1 }  # [TIME]
+              id: "2"  data: json { "n": 2 }  # [TIME]
+            - data: _
+
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL a.stream:1: a stalled stream
+        "#,
+    );
+}
+
+#[test]
+fn a_reconnection_answered_204_while_items_are_expected() {
+    fails(
+        servers::demo(),
+        r#"
+        test "one more event" {
+          GET {{base}}/sse/retry?retry=10&count=1&client=stream-control-204
+          expect sse {
+            data: json { "n": 1 }
+            end
+            reconnect
+            data: json { "n": 2 }
+            end
+          }
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+          FAIL [TIME] a.stream: one more event
+
+        error: the stream ended after 1 item: the reconnection was refused (204 No Content)
+         --> a.stream:7:5
+          |
+        7 |     data: json { "n": 2 }
+          |     ^^^^^^^^^^^^^^^^^^^^^ still expected `data: json { "n": 2 }`
+          |
+          = diff of expected (-) and observed (+) items:
+              id: "1"  data: json { "n": 1, "since_previous_ms": null }  retry: 10  # [TIME]
+            - data: json { "n": 2 }
+              end  # the reconnection was refused: 204 No Content
+
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL a.stream:1: one more event
+        "#,
+    );
+}
+
+#[test]
+fn a_reconnection_answered_503() {
+    fails(
+        servers::canned(),
+        r#"
+        test "items after the reconnection" {
+          GET {{base}}/sse/then-503?key=stream-control-503-a
+          expect sse {
+            data: "first"
+            end
+            reconnect
+            data: "second"
+          }
+        }
+
+        test "no retry after 503" {
+          GET {{base}}/sse/then-503?key=stream-control-503-b
+          expect sse {
+            data: "first"
+            end
+            reconnect
+            end
+          }
+        }
+        "#,
+        r#"
+        Running 2 tests from 1 file
+          FAIL [TIME] a.stream: items after the reconnection
+
+        error: the connection was dropped after 1 item: the reconnection to http://127.0.0.1:PORT/sse/then-503?key=stream-control-503-a was answered 503 Service Unavailable; an EventSource does not reconnect after that
+         --> a.stream:7:5
+          |
+        7 |     data: "second"
+          |     ^^^^^^^^^^^^^^ still expected `data: "second"`
+          |
+          = diff of expected (-) and observed (+) items:
+              id: "1"  data: "first"  # [TIME]
+            - data: "second"
+            + dropped  # the reconnection to http://127.0.0.1:PORT/sse/then-503?key=stream-control-503-a was answered 503 Service Unavailable; an EventSource does not reconnect after that
+
+          FAIL [TIME] a.stream: no retry after 503
+
+        error: expected a clean end, but the connection was dropped: the reconnection to http://127.0.0.1:PORT/sse/then-503?key=stream-control-503-b was answered 503 Service Unavailable; an EventSource does not reconnect after that
+          --> a.stream:17:5
+           |
+        17 |     end
+           |     ^^^ expected a clean end
+           |
+           = diff of expected (-) and observed (+) items:
+               id: "1"  data: "first"  # [TIME]
+             - end
+             + dropped  # the reconnection to http://127.0.0.1:PORT/sse/then-503?key=stream-control-503-b was answered 503 Service Unavailable; an EventSource does not reconnect after that
+
+        Summary 2 tests: 0 passed, 2 failed [TIME]
+          FAIL a.stream:1: items after the reconnection
+          FAIL a.stream:11: no retry after 503
+        "#,
+    );
+}
+
+#[test]
+fn a_reconnection_answered_503_is_not_retried() {
+    passes(
+        servers::canned(),
+        r#"
+        test "the block ends with dropped" {
+          GET {{base}}/sse/then-503?key=stream-control-503-c
+          expect sse {
+            id: "1"  data: "first"
+            end
+            reconnect
+            dropped
+          }
+          expect connections == 2
+          GET {{base}}/requests?key=stream-control-503-c
+          expect json { "count": 2 }
+        }
+        "#,
+        &["the block ends with dropped"],
+    );
+}
+
+#[test]
+fn a_reconnection_answered_with_another_content_type() {
+    fails(
+        servers::canned(),
+        r#"
+        test "JSON on reconnection" {
+          GET {{base}}/sse/then-json
+          expect sse {
+            data: "first"
+            end
+            reconnect
+            end
+          }
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+          FAIL [TIME] a.stream: JSON on reconnection
+
+        error: the reconnection was answered with content type `application/json`, not `text/event-stream`
+         --> a.stream:6:5
+          |
+        6 |     reconnect
+          |     ^^^^^^^^^ reconnecting here
+          |
+          = diff of expected (-) and observed (+) items:
+              id: "1"  data: "first"  # [TIME]
+            - end
+
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL a.stream:1: JSON on reconnection
+        "#,
+    );
+}
+
+#[test]
+fn a_reconnection_that_gets_no_answer() {
+    fails(
+        &servers::sse_once_then(servers::Afterwards::HangUp),
+        r#"
+        test "the server hangs up" {
+          GET {{base}}/
+          expect sse {
+            data: "first"
+            end
+            reconnect
+            data: _
+          }
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+          FAIL [TIME] a.stream: the server hangs up
+
+        error: the connection was dropped after 1 item: the reconnection failed: the request to 127.0.0.1:PORT failed: connection closed before message completed
+         --> a.stream:7:5
+          |
+        7 |     data: _
+          |     ^^^^^^^ still expected `data: _`
+          |
+          = diff of expected (-) and observed (+) items:
+              id: "1"  data: "first"  # [TIME]
+            - data: _
+            + dropped  # the reconnection failed: the request to 127.0.0.1:PORT failed: connection closed before message completed
+
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL a.stream:1: the server hangs up
+        "#,
+    );
+    fails(
+        &servers::sse_once_then(servers::Afterwards::Silent),
+        r#"
+        test "the server is silent" {
+          timeout 500ms
+          GET {{base}}/
+          expect sse {
+            data: "first"
+            end
+            reconnect
+            data: _
+          }
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+          FAIL [TIME] a.stream: the server is silent
+
+        error: no response to the reconnection within 500ms
+         --> a.stream:7:5
+          |
+        7 |     reconnect
+          |     ^^^^^^^^^ reconnecting here
+          |
+          = diff of expected (-) and observed (+) items:
+              id: "1"  data: "first"  # [TIME]
+            - data: _
+
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL a.stream:1: the server is silent
+        "#,
+    );
+}
+
+// ─── Check errors ──────────────────────────────────────────────────────────────────────────────
+
+#[test]
+fn stream_control_outside_a_block_is_a_check_error() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          disconnect
+          abort after 3 items
+          pace 10ms
+          reconnect with header last-event-id: 3
+        }
+        "#,
+        "
+        error: `disconnect` goes inside an `expect` block
+         --> a.stream:3:3
+          |
+        3 |   disconnect
+          |   ^^^^^^^^^^ it acts on the stream being read
+
+        error: `abort` goes inside an `expect` block
+         --> a.stream:4:3
+          |
+        4 |   abort after 3 items
+          |   ^^^^^^^^^^^^^^^^^^^ it acts on the stream being read
+
+        error: `pace` goes inside an `expect` block
+         --> a.stream:5:3
+          |
+        5 |   pace 10ms
+          |   ^^^^^^^^^ it acts on the stream being read
+
+        error: `reconnect` goes inside an `expect` block
+         --> a.stream:6:3
+          |
+        6 |   reconnect with header last-event-id: 3
+          |   ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ it acts on the stream being read
+
+        4 errors
+        ",
+    );
+}
+
+#[test]
+fn items_after_disconnect_are_a_check_error() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          expect sse {
+            data: _
+            disconnect
+            data: _
+          }
+        }
+
+        test "b" {
+          GET http://example.invalid/
+          expect sse { data: _; disconnect; wait 10ms; end }
+        }
+        "#,
+        "
+        error: nothing can follow `disconnect` but `reconnect`
+         --> a.stream:6:5
+          |
+        6 |     data: _
+          |     ^^^^^^^ the connection is closed here
+          |
+          = help: write `reconnect` to open the stream again (a `wait` may come before it)
+
+        error: nothing can follow `disconnect` but `reconnect`
+          --> a.stream:12:48
+           |
+        12 |   expect sse { data: _; disconnect; wait 10ms; end }
+           |                                                ^^^ the connection is closed here
+           |
+           = help: write `reconnect` to open the stream again (a `wait` may come before it)
+
+        2 errors
+        ",
+    );
+}
+
+#[test]
+fn abort_after_inside_a_repetition_is_a_check_error() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          expect sse {
+            3 times {
+              data: _
+              abort after 2 items
+            }
+          }
+        }
+        "#,
+        "
+        error: `abort after …` applies to the whole block
+         --> a.stream:6:7
+          |
+        6 |       abort after 2 items
+          |       ^^^^^^^^^^^^^^^^^^^ put it at the top of the block
+
+        ",
+    );
+}
+
+#[test]
+fn expect_ids_without_an_sse_block_is_a_check_error() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          expect ids increasing
+          expect retry == 3
+          expect connections == 1
+          expect reconnect delay < 1s
+        }
+        "#,
+        "
+        error: this expectation is about a stream that was not read
+         --> a.stream:3:3
+          |
+        3 |   expect ids increasing
+          |   ^^^^^^^^^^^^^^^^^^^^^ no stream before it
+          |
+          = help: put an `expect sse` block for this request before it
+
+        error: this expectation is about a stream that was not read
+         --> a.stream:4:3
+          |
+        4 |   expect retry == 3
+          |   ^^^^^^^^^^^^^^^^^ no stream before it
+          |
+          = help: put an `expect sse` block for this request before it
+
+        error: this expectation is about a stream that was not read
+         --> a.stream:5:3
+          |
+        5 |   expect connections == 1
+          |   ^^^^^^^^^^^^^^^^^^^^^^^ no stream before it
+          |
+          = help: put an `expect sse|ndjson|lines|chunks { … }` block for this request before it
+
+        error: this expectation is about a stream that was not read
+         --> a.stream:6:3
+          |
+        6 |   expect reconnect delay < 1s
+          |   ^^^^^^^^^^^^^^^^^^^^^^^^^^^ no stream before it
+          |
+          = help: put an `expect sse|ndjson|lines|chunks { … }` block for this request before it
+
+        4 errors
+        ",
+    );
+}
+
+#[test]
+fn captures_and_abort_rules_in_stream_control_are_checked() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          expect header x-session not exists -> session
+          expect sse {
+            data: _
+            end
+            reconnect with header last-event-id: {{mark}} with query after={{nope}}
+            id: _ -> mark
+          }
+        }
+
+        test "b" {
+          GET http://example.invalid/
+          expect sse {
+            3 times { data: _; end }
+          }
+        }
+
+        test "c" {
+          GET http://example.invalid/
+          expect sse {
+            abort after 2 items
+            abort after 1s
+            data: _
+            abort
+            data: _
+          }
+        }
+        "#,
+        "
+        error: `not exists` has nothing to capture
+         --> a.stream:3:41
+          |
+        3 |   expect header x-session not exists -> session
+          |                                         ^^^^^^^ the header is absent
+
+        error: variable `mark` is not defined
+         --> a.stream:7:42
+          |
+        7 |     reconnect with header last-event-id: {{mark}} with query after={{nope}}
+          |                                          ^^^^^^^^ undefined variable
+          |
+          = help: `mark` is captured on line 8; a capture can be used only after the item that sets it, in the same test
+
+        error: variable `nope` is not defined
+         --> a.stream:7:68
+          |
+        7 |     reconnect with header last-event-id: {{mark}} with query after={{nope}}
+          |                                                                    ^^^^^^^^ undefined variable
+          |
+          = help: set it with `let nope = …`, `--var nope=…`, the environment variable `STREAMSPEC_VAR_nope`, or `[vars]` in streamspec.toml
+
+        error: `end` cannot be repeated
+          --> a.stream:15:24
+           |
+        15 |     3 times { data: _; end }
+           |                        ^^^ put it after the repetition, or `reconnect` after it
+
+        error: `abort after …` is given twice
+          --> a.stream:23:5
+           |
+        23 |     abort after 1s
+           |     ^^^^^^^^^^^^^^ keep one
+
+        error: nothing can follow `abort` in a block
+          --> a.stream:26:5
+           |
+        26 |     data: _
+           |     ^^^^^^^ the connection is dropped by then
+
+        6 errors
+        ",
+    );
+}
+
+#[test]
+fn abort_after_0_items_is_a_check_error() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          expect sse {
+            abort after 0 items
+            * times { data: _ }
+          }
+        }
+        "#,
+        "
+        error: `abort after 0 items` aborts before anything
+         --> a.stream:4:17
+          |
+        4 |     abort after 0 items
+          |                 ^^^^^^^ at least 1
+
+        ",
+    );
 }
