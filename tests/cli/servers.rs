@@ -273,6 +273,7 @@ fn canned_router() -> Router {
         .route("/sse/then-503", get(then_503))
         .route("/sse/then-json", get(then_json))
         .route("/requests", get(requests))
+        .route("/sync/fragile-broken", get(fragile_broken))
         // A header whose value names what to ask for next.
         .route(
             "/session",
@@ -280,11 +281,12 @@ fn canned_router() -> Router {
         )
 }
 
-/// `GET /echo/sse?events=1&close=end|drop`: `events` SSE events that say what the request
-/// carried, numbered on from its `Last-Event-ID` (from 1 without one), then a clean end
-/// (`close=end`) or a dropped connection (`close=drop`). Each event is `id: n` and
+/// `GET /echo/sse?events=1&close=end|drop&prefix=&reset=0`: `events` SSE events that say what
+/// the request carried, numbered on from its `Last-Event-ID` (from 1 without one), then a clean
+/// end (`close=end`) or a dropped connection (`close=drop`). Each event is `id: <prefix>n` and
 /// `data: {"n":n,"last_event_id":…,"token":…,"query":"…"}`: the `Last-Event-ID` and `X-Token`
-/// headers (`null` when absent) and the raw query string.
+/// headers (`null` when absent) and the raw query string. With `reset=1`, a last event resets the
+/// id with a bare `id` line: `data: reset`.
 async fn echo_sse(
     headers: HeaderMap,
     RawQuery(raw_query): RawQuery,
@@ -298,15 +300,15 @@ async fn echo_sse(
     let last_event_id = header_text("last-event-id");
     let token = header_text("x-token");
     let query = raw_query.unwrap_or_default();
-    let events: u64 = params
-        .get("events")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1);
+    let param = |name: &str| params.get(name).map(String::as_str).unwrap_or_default();
+    let events: u64 = param("events").parse().unwrap_or(1);
+    let prefix = param("prefix");
     let first = last_event_id
         .as_deref()
+        .and_then(|id| id.strip_prefix(prefix))
         .and_then(|id| id.parse::<u64>().ok())
         .map_or(1, |id| id + 1);
-    let frames: Vec<Result<Bytes, std::io::Error>> = (first..first + events)
+    let mut frames: Vec<Result<Bytes, std::io::Error>> = (first..first + events)
         .map(|n| {
             let data = serde_json::json!({
                 "n": n,
@@ -314,11 +316,14 @@ async fn echo_sse(
                 "token": token,
                 "query": query,
             });
-            Ok(Bytes::from(format!("id: {n}\ndata: {data}\n\n")))
+            Ok(Bytes::from(format!("id: {prefix}{n}\ndata: {data}\n\n")))
         })
         .collect();
+    if param("reset") == "1" {
+        frames.push(Ok(Bytes::from_static(b"id\ndata: reset\n\n")));
+    }
     let frames = stream::iter(frames);
-    let body = if params.get("close").map(String::as_str) == Some("drop") {
+    let body = if param("close") == "drop" {
         Body::from_stream(frames.chain(stream::once(async {
             // A moment for the events to reach the client before the connection is cut.
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -369,6 +374,41 @@ async fn then_json(headers: HeaderMap) -> Response {
         return axum::Json(serde_json::json!({ "error": "gone" })).into_response();
     }
     streamed("text/event-stream", &[b"id: 1\ndata: first\n\n"])
+}
+
+/// `GET /sync/fragile-broken?client=NAME`: answers `200 broken` once the demo's
+/// `/bad/fragile/health?client=NAME` answers 503, polling it for at most 10 s (then `504`). The
+/// demo notices a client's abort on its own connection task, at a time no client can order a
+/// next request after; a spec that requests this first checks the health afterwards, not before.
+async fn fragile_broken(Query(params): Query<HashMap<String, String>>) -> Response {
+    let client = params.get("client").cloned().unwrap_or_default();
+    let path = format!("/bad/fragile/health?client={client}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tokio::time::Instant::now() < deadline {
+        if status_of(demo(), &path).await == Some(503) {
+            return (StatusCode::OK, "broken\n").into_response();
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    (StatusCode::GATEWAY_TIMEOUT, "the demo never broke\n").into_response()
+}
+
+/// The status of `GET {base}{path}`, in one HTTP/1.1 exchange on a new connection.
+async fn status_of(base: &str, path: &str) -> Option<u16> {
+    let address = base.strip_prefix("http://")?;
+    let mut socket = tokio::net::TcpStream::connect(address).await.ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\n\r\n");
+    socket.write_all(request.as_bytes()).await.ok()?;
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut response))
+        .await
+        .ok()?
+        .ok()?;
+    String::from_utf8_lossy(&response)
+        .split(' ')
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// `GET /requests?key=K`: `{"count":n}`, how many requests the counted routes got for `key`.
