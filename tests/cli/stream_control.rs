@@ -426,9 +426,10 @@ fn reconnect_in_a_repetition_and_on_other_stream_kinds() {
 
 #[test]
 fn timing_after_a_reconnection() {
-    // The server waits `retry: 500` before each reconnection. Bounds far below 500 ms show
-    // that the wait is not taken for a gap between items, nor for the time to the first item of
-    // the new connection; `wait` before `reconnect` is part of the reconnection delay.
+    // The server sets `retry: 500`, so the client waits that long before it reconnects. Bounds
+    // far below 500 ms show that the wait is not taken for a gap between items, nor for the time
+    // to the first item of the new connection; a `wait` before `reconnect` is part of the
+    // reconnection delay.
     passes(
         servers::demo(),
         r#"
