@@ -10,4 +10,5 @@ mod misbehaving;
 mod passing;
 mod servers;
 mod spec_errors;
+mod stream_control;
 mod support;
