@@ -261,7 +261,7 @@ impl StreamRun<'_> {
                                 let waited =
                                     stats.reconnect_delays.last().copied().unwrap_or_default();
                                 context.push(Seen::Event(format!(
-                                    "reconnect  # after {}",
+                                    "reconnect  # waited {}",
                                     format_measured(waited)
                                 )));
                             }

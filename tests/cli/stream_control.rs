@@ -796,6 +796,8 @@ fn a_duplicate_on_resume_caught_by_the_items() {
               id: "1"  data: json { "n": 1 }  # [TIME]
               id: "2"  data: json { "n": 2 }  # [TIME]
               id: "3"  data: json { "n": 3 }  # [TIME]
+              dropped  # closed mid-body (unexpected EOF during chunk size line)
+              reconnect  # waited [TIME]
             - id: "4"
             + id: "3"  data: json { "n": 3 }  # [TIME]
             + id: "4"  data: json { "n": 4 }  # [TIME]
@@ -1119,6 +1121,7 @@ fn a_reconnection_answered_204_while_items_are_expected() {
           |
           = diff of expected (-) and observed (+) items:
               id: "1"  data: json { "n": 1, "since_previous_ms": null }  retry: 10  # [TIME]
+              end
             - data: json { "n": 2 }
               end  # the reconnection was refused: 204 No Content
 
@@ -1157,7 +1160,7 @@ fn a_reconnection_answered_503() {
         Running 2 tests from 1 file
           FAIL [TIME] a.stream: items after the reconnection
 
-        error: the connection was dropped after 1 item: the reconnection to http://127.0.0.1:PORT/sse/then-503?key=stream-control-503-a was answered 503 Service Unavailable; an EventSource does not reconnect after that
+        error: the connection was dropped after 1 item: the reconnection to http://127.0.0.1:PORT/sse/then-503?key=stream-control-503-a was answered 503 Service Unavailable (down for maintenance); an EventSource does not reconnect after that
          --> a.stream:7:5
           |
         7 |     data: "second"
@@ -1165,12 +1168,13 @@ fn a_reconnection_answered_503() {
           |
           = diff of expected (-) and observed (+) items:
               id: "1"  data: "first"  # [TIME]
+              end
             - data: "second"
-            + dropped  # the reconnection to http://127.0.0.1:PORT/sse/then-503?key=stream-control-503-a was answered 503 Service Unavailable; an EventSource does not reconnect after that
+            + dropped  # the reconnection to http://127.0.0.1:PORT/sse/then-503?key=stream-control-503-a was answered 503 Service Unavailable (down for maintenance); an EventSource does not reconnect after that
 
           FAIL [TIME] a.stream: no retry after 503
 
-        error: expected a clean end, but the connection was dropped: the reconnection to http://127.0.0.1:PORT/sse/then-503?key=stream-control-503-b was answered 503 Service Unavailable; an EventSource does not reconnect after that
+        error: expected a clean end, but the connection was dropped: the reconnection to http://127.0.0.1:PORT/sse/then-503?key=stream-control-503-b was answered 503 Service Unavailable (down for maintenance); an EventSource does not reconnect after that
           --> a.stream:17:5
            |
         17 |     end
@@ -1178,8 +1182,9 @@ fn a_reconnection_answered_503() {
            |
            = diff of expected (-) and observed (+) items:
                id: "1"  data: "first"  # [TIME]
+               end
              - end
-             + dropped  # the reconnection to http://127.0.0.1:PORT/sse/then-503?key=stream-control-503-b was answered 503 Service Unavailable; an EventSource does not reconnect after that
+             + dropped  # the reconnection to http://127.0.0.1:PORT/sse/then-503?key=stream-control-503-b was answered 503 Service Unavailable (down for maintenance); an EventSource does not reconnect after that
 
         Summary 2 tests: 0 passed, 2 failed [TIME]
           FAIL a.stream:1: items after the reconnection
@@ -1237,6 +1242,7 @@ fn a_reconnection_answered_with_another_content_type() {
           |
           = diff of expected (-) and observed (+) items:
               id: "1"  data: "first"  # [TIME]
+              end
             - end
 
         Summary 1 test: 0 passed, 1 failed [TIME]
@@ -1272,6 +1278,7 @@ fn a_reconnection_that_gets_no_answer() {
           |
           = diff of expected (-) and observed (+) items:
               id: "1"  data: "first"  # [TIME]
+              end
             - data: _
             + dropped  # the reconnection failed: the request to 127.0.0.1:PORT failed: connection closed before message completed
 
@@ -1305,6 +1312,7 @@ fn a_reconnection_that_gets_no_answer() {
           |
           = diff of expected (-) and observed (+) items:
               id: "1"  data: "first"  # [TIME]
+              end
             - data: _
 
         Summary 1 test: 0 passed, 1 failed [TIME]

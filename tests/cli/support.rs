@@ -55,7 +55,7 @@ const DEFAULT_REDACTIONS: &[(&str, &str)] = &[
     (r"\[ *\d+\.\d{3}s\]", "[TIME]"),
     (r"  # \d+(?:\.\d+)?m?s$", "  # [TIME]"),
     (
-        r"\b(arrived in|came after|came|measured|was|took) \d+(?:\.\d+)?m?s\b",
+        r"\b(arrived in|came after|came|measured|was|took|waited) \d+(?:\.\d+)?m?s\b",
         "$1 [TIME]",
     ),
     (r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"),
