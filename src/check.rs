@@ -330,11 +330,29 @@ impl Checker {
                 if let Some(block) = needs_stream
                     && !stream_fits
                 {
-                    self.diagnostics.push(
-                        Diagnostic::error("this expectation is about a stream that was not read")
-                            .at(&self.file, span, "no stream before it")
-                            .help(format!("put {block} for this request before it")),
-                    );
+                    let (what, field) = match aggregate.kind {
+                        AggregateKind::Retry(_) => (
+                            "`expect retry`",
+                            "the reconnection time is an SSE `retry:` field",
+                        ),
+                        _ => ("`expect ids`", "ids are SSE `id:` fields"),
+                    };
+                    let diagnostic = match state.stream {
+                        Some(kind) => Diagnostic::error(format!(
+                            "{what} is about an SSE stream, but this response was read as `{}`",
+                            kind.keyword()
+                        ))
+                        .at(&self.file, span, "the stream before it is not SSE")
+                        .help(format!(
+                            "{field}: read the response with `expect sse {{ … }}`"
+                        )),
+                        None => Diagnostic::error(
+                            "this expectation is about a stream that was not read",
+                        )
+                        .at(&self.file, span, "no stream before it")
+                        .help(format!("put {block} for this request before it")),
+                    };
+                    self.diagnostics.push(diagnostic);
                 }
                 if counts_items && state.body_read_at.is_none() {
                     let what = if matches!(aggregate.kind, AggregateKind::Count(_)) {

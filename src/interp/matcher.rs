@@ -154,11 +154,12 @@ struct AnyOrderState {
     items: Vec<Item>,
 }
 
+#[derive(Clone)]
 pub struct BlockMatcher<'p> {
     stack: Vec<Frame<'p>>,
     ignores: Vec<&'p ItemPattern>,
     first_within: Option<(Duration, Span)>,
-    abort_rule: Option<AbortWhen>,
+    abort_rule: Option<(AbortWhen, Span)>,
     skipping: bool,
     /// Stack depths at which an optional repetition was entered on trial: if the first item tried
     /// inside does not fit, the repetition is left instead of failing.
@@ -177,7 +178,9 @@ impl<'p> BlockMatcher<'p> {
             match &entry.kind {
                 EntryKind::Ignore(pattern) => ignores.push(pattern),
                 EntryKind::FirstWithin(duration) => first_within = Some((*duration, entry.span)),
-                EntryKind::Control(Control::Abort(Some(when))) => abort_rule = Some(*when),
+                EntryKind::Control(Control::Abort(Some(when))) => {
+                    abort_rule = Some((*when, entry.span))
+                }
                 _ => {}
             }
         }
@@ -221,7 +224,7 @@ impl<'p> BlockMatcher<'p> {
     }
 
     /// `abort after 3 items` / `abort after 500ms`, if the block says so.
-    pub fn abort_rule(&self) -> Option<AbortWhen> {
+    pub fn abort_rule(&self) -> Option<(AbortWhen, Span)> {
         self.abort_rule
     }
 
@@ -633,7 +636,10 @@ impl<'p> BlockMatcher<'p> {
                 FrameKind::Repeat {
                     quantifier,
                     iteration,
-                } if top.index == 0 && iteration >= quantifier.min => {
+                } if top.index == 0
+                    && iteration >= quantifier.min
+                    && !takes_ending(top.entries, terminal) =>
+                {
                     self.leave_frame();
                     self.normalize();
                     continue;
@@ -675,10 +681,27 @@ impl<'p> BlockMatcher<'p> {
                 | EntryKind::FirstWithin(_)
                 | EntryKind::Control(_)
                 | EntryKind::Skip => self.advance(),
-                EntryKind::Repeat { quantifier, .. } if quantifier.min == 0 => self.advance(),
-                EntryKind::Repeat { body, .. } => {
-                    let expected = first_line_text(body);
-                    return Err(ended_early(expected));
+                // A repetition whose body takes the ending (`3 times { end; reconnect }`) is
+                // entered; an optional one that does not is passed over; a required one that
+                // does not wanted an item.
+                EntryKind::Repeat { quantifier, body } => {
+                    if takes_ending(body, terminal) {
+                        let quantifier = *quantifier;
+                        self.stack.push(Frame {
+                            owner: Some(entry),
+                            entries: body,
+                            index: 0,
+                            kind: FrameKind::Repeat {
+                                quantifier,
+                                iteration: 0,
+                            },
+                        });
+                        self.normalize();
+                    } else if quantifier.min == 0 {
+                        self.advance();
+                    } else {
+                        return Err(ended_early(first_line_text(body)));
+                    }
                 }
                 EntryKind::Until { stop, .. } => {
                     return Err(ended_early(render_item_pattern(stop)));
@@ -789,6 +812,19 @@ impl<'p> BlockMatcher<'p> {
             }
         }
         out
+    }
+}
+
+/// Whether a repetition's body starts with the ending the stream just had (`end; reconnect`).
+fn takes_ending(body: &[Entry], terminal: &Terminal) -> bool {
+    match body
+        .iter()
+        .find(|e| !e.kind.is_declaration())
+        .map(|e| &e.kind)
+    {
+        Some(EntryKind::End) => !matches!(terminal, Terminal::Dropped(_)),
+        Some(EntryKind::Dropped) => matches!(terminal, Terminal::Dropped(_)),
+        _ => false,
     }
 }
 

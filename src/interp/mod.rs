@@ -219,18 +219,24 @@ impl TestRun<'_> {
 
     /// Sends the current request if it has not been sent, and waits for the response head.
     async fn ensure_head(&mut self) -> Result<(), Failure> {
-        self.ensure_head_within(None).await
+        self.ensure_head_within(None).await.map(|_| ())
     }
 
-    /// As `ensure_head`, for a stream whose first item has a time bound (`first within`, or
-    /// `within` on the first item): the head is part of that wait, so it must come in time too.
-    async fn ensure_head_within(&mut self, entries: Option<&[Entry]>) -> Result<(), Failure> {
-        let bound = entries.and_then(|entries| BlockMatcher::new(entries).deadline(Duration::ZERO));
+    /// As `ensure_head`, for a stream block: when its first item has a time bound (`first
+    /// within`, or `within` on the first item) the head is part of that wait, so it must come in
+    /// time too; and `abort after D` may come before the head. `Ok(false)` when it did.
+    async fn ensure_head_within(&mut self, entries: Option<&[Entry]>) -> Result<bool, Failure> {
+        let matcher = entries.map(BlockMatcher::new);
+        let bound = matcher.as_ref().and_then(|m| m.deadline(Duration::ZERO));
+        let abort_after = match matcher.as_ref().and_then(|m| m.abort_rule()) {
+            Some((AbortWhen::After(after), _)) => Some(after),
+            _ => None,
+        };
         let Some(exchange) = &self.exchange else {
-            return Ok(());
+            return Ok(true);
         };
         if exchange.response.is_some() || exchange.body_done {
-            return Ok(());
+            return Ok(true);
         }
         let request = self.build_request()?;
         let exchange = self.exchange.as_mut().unwrap_or_else(|| unreachable!());
@@ -238,10 +244,12 @@ impl TestRun<'_> {
         let span = exchange.span;
         let url = request.url.to_string();
         let sent = Instant::now();
-        let deadline = match &bound {
+        let bound_deadline = match &bound {
             Some((limit, ..)) => self.deadline.min(sent + *limit),
             None => self.deadline,
         };
+        let abort_at = abort_after.map(|after| sent + after);
+        let deadline = abort_at.map_or(bound_deadline, |at| at.min(bound_deadline));
         match send(&self.settings.client, request, deadline).await {
             Ok(response) => {
                 self.connections += 1;
@@ -249,7 +257,13 @@ impl TestRun<'_> {
                 exchange.stats = Some(StreamStats::new(response.ttfb));
                 exchange.head = Some((response.status, response.headers.clone()));
                 exchange.response = Some(response);
-                Ok(())
+                Ok(true)
+            }
+            // `abort after D` came first: the block is aborted before any item.
+            Err(SendError::TimedOut) if abort_at.is_some_and(|at| at <= bound_deadline) => {
+                let exchange = self.exchange();
+                exchange.body_done = true;
+                Ok(false)
             }
             Err(SendError::TimedOut) => match bound {
                 Some((_, bound_span, bound)) if deadline < self.deadline => {
@@ -283,6 +297,27 @@ impl TestRun<'_> {
                 span,
                 format!("sending this request to {url}"),
             )),
+        }
+    }
+
+    /// `abort after D` dropped the request before its response head: the block passes when it
+    /// required nothing.
+    fn aborted_before_head(&mut self, block: &StreamBlock) -> Result<(), Failure> {
+        self.streams.push(StreamReport {
+            kind: block.kind.value.keyword(),
+            span: block.kind.span,
+            aborted_after: Some(Vec::new()),
+            ..StreamReport::default()
+        });
+        let mut probe = BlockMatcher::new(&block.entries);
+        match probe.finish(&matcher::Terminal::Dropped("aborted".to_string())) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(Failure::assertion(
+                "`abort after …` ended the block before the response head arrived, but the block expects items",
+                block.kind.span,
+                "aborted before any item",
+            )
+            .with_diff(stream::nothing_arrived(&block.entries))),
         }
     }
 
@@ -409,7 +444,9 @@ impl TestRun<'_> {
                 Ok(())
             }
             Expectation::Stream(block) => {
-                self.ensure_head_within(Some(&block.entries)).await?;
+                if !self.ensure_head_within(Some(&block.entries)).await? {
+                    return self.aborted_before_head(block);
+                }
                 self.check_ready_for_body(block.kind.value.keyword(), span)
                     .await?;
                 self.check_content_type(&block.kind)?;

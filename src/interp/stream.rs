@@ -195,11 +195,11 @@ impl StreamRun<'_> {
             bytes: 0,
         };
         let abort_at = match matcher.abort_rule() {
-            Some(AbortWhen::After(after)) => Some(origin + after),
+            Some((AbortWhen::After(after), _)) => Some(origin + after),
             _ => None,
         };
         let abort_after_items = match matcher.abort_rule() {
-            Some(AbortWhen::Items(count)) => Some(count),
+            Some((AbortWhen::Items(count), _)) => Some(count),
             _ => None,
         };
         let mut context: Recent = Recent::default();
@@ -281,7 +281,7 @@ impl StreamRun<'_> {
                 });
             }
             if abort_after_items.is_some_and(|count| matcher.consumed() >= count) {
-                break Ok(aborted(&context, received_before_abort));
+                break abort_rule_fired(&matcher, &context, received_before_abort);
             }
             let bound = matcher.deadline(previous);
             let mut wait_until = match &bound {
@@ -386,7 +386,7 @@ impl StreamRun<'_> {
                 Next::TimedOut => {
                     let now = Instant::now();
                     if abort_at.is_some_and(|at| now >= at) {
-                        break Ok(aborted(&context, received_before_abort));
+                        break abort_rule_fired(&matcher, &context, received_before_abort);
                     }
                     if let Some((_, span, bound)) = bound
                         && now < deadline
@@ -459,6 +459,58 @@ fn aborted(context: &Recent, received: &mut Option<Vec<(String, Duration)>>) -> 
             .collect(),
     );
     Finish::Aborted
+}
+
+/// `abort after …` ended the block: it passes if nothing it still required is missing.
+fn abort_rule_fired(
+    matcher: &BlockMatcher<'_>,
+    context: &Recent,
+    received: &mut Option<Vec<(String, Duration)>>,
+) -> Result<Finish, Failure> {
+    let finish = aborted(context, received);
+    let mut probe = matcher.clone();
+    if probe
+        .finish(&Terminal::Dropped("aborted".to_string()))
+        .is_ok()
+    {
+        return Ok(finish);
+    }
+    let (rule, span) = matcher
+        .abort_rule()
+        .map(|(when, span)| {
+            let rule = match when {
+                AbortWhen::Items(n) => {
+                    format!("abort after {}", crate::report::plural(n as usize, "item"))
+                }
+                AbortWhen::After(d) => format!("abort after {}", format_duration(d)),
+            };
+            (rule, span)
+        })
+        .unwrap_or_default();
+    let expected = matcher.remainder(EXPECTED_LINES);
+    let missing = expected
+        .iter()
+        .find(|e| matches!(e.absorbs, Absorbs::One(_) | Absorbs::Ending))
+        .map(|e| e.text.clone())
+        .unwrap_or_default();
+    let (lines, shown) = context.lines(CONTEXT_ITEMS);
+    let diff = diff::build(
+        matcher.consumed().saturating_sub(shown),
+        lines,
+        &expected,
+        &[],
+        false,
+        false,
+    );
+    Err(Failure::assertion(
+        format!(
+            "`{rule}` ended the block after {}, but it still expected `{missing}`",
+            crate::report::plural(matcher.consumed() as usize, "item")
+        ),
+        span,
+        "the abort came too soon",
+    )
+    .with_diff(diff))
 }
 
 /// The last items that passed, and the connection events among them (a drop, a reconnection),
@@ -595,8 +647,21 @@ async fn reopen(
     if !reader.disconnected
         && let Some(retry) = reader.decoder.retry()
     {
-        let until = (closed_at + Duration::from_millis(retry)).min(deadline);
-        tokio::time::sleep_until(until.into()).await;
+        let due = closed_at + Duration::from_millis(retry);
+        tokio::time::sleep_until(due.min(deadline).into()).await;
+        if due > deadline {
+            return Err(Failure::error(
+                format!(
+                    "the test timed out after {} waiting the server's retry time ({retry}ms) before `reconnect`",
+                    format_duration(timeout)
+                ),
+                span,
+                "reconnecting here",
+            )
+            .note(format!(
+                "the server asked for `retry: {retry}`; raise the test's `timeout`, or have the server ask for less"
+            )));
+        }
     }
     let mut request = reconnect.request.clone();
     let last_event_id = HeaderName::from_static("last-event-id");
@@ -639,7 +704,7 @@ async fn reopen(
         Err(SendError::TimedOut) => {
             return Err(Failure::error(
                 format!(
-                    "no response to the reconnection within {}",
+                    "no response to the reconnection within {} (the test's timeout)",
                     format_duration(timeout)
                 ),
                 span,

@@ -157,8 +157,13 @@ pub fn render_stream(outcome: &TestOutcome, stream: &StreamReport, palette: &Pal
         ));
     }
     if let Some(items) = &stream.aborted_after {
+        let received = if items.is_empty() {
+            String::new()
+        } else {
+            "; the last received:".to_string()
+        };
         out.push_str(&format!(
-            "{pad}  aborted after {}; the last received:\n",
+            "{pad}  aborted after {}{received}\n",
             plural(stream.items as usize, "item")
         ));
         for (text, at) in items {
