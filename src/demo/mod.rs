@@ -41,7 +41,7 @@ struct AppState {
 /// Every route, for the router and for the "no such endpoint" answer.
 const ENDPOINTS: &str = "\
 GET  /health
-GET  /stats
+GET  /stats?cancelled_above=N&timeout=5s
 GET  /sse/ticker?count=5&interval=100ms&repeat=0&skip=0
 GET  /sse/resume?drop_after=3&last=6&repeat=0&skip=0
 GET  /sse/retry?retry=500&count=2&client=default

@@ -13,14 +13,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
+use std::time::Duration;
+
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use bytes::Bytes;
 use futures_util::Stream;
 use serde::Serialize;
 
 use super::AppState;
 use super::body::Chunks;
+use super::params::{BadRequest, Params, QueryPairs};
 
 /// Shared counters; one set per router.
 #[derive(Debug, Default)]
@@ -28,6 +31,8 @@ pub struct Stats {
     active: AtomicU64,
     completed: AtomicU64,
     cancelled: AtomicU64,
+    /// Woken whenever a stream finishes or is cancelled, for `/stats?cancelled_above=N`.
+    changed: tokio::sync::Notify,
 }
 
 /// The `/stats` body.
@@ -48,9 +53,32 @@ impl Stats {
     }
 }
 
-/// `GET /stats`.
-pub async fn handler(State(state): State<AppState>) -> Json<Snapshot> {
-    Json(state.stats.snapshot())
+/// `GET /stats[?cancelled_above=N[&timeout=5s]]`. With `cancelled_above`, the answer waits
+/// (at most `timeout`, default 5 s, at most 30 s) until more than N streams were cancelled: a
+/// client that just hung up cannot know when the server noticed, and this way a spec need not
+/// guess with a sleep.
+pub async fn handler(
+    State(state): State<AppState>,
+    Query(query): QueryPairs,
+) -> Result<Json<Snapshot>, BadRequest> {
+    let params = Params::new(query, &["cancelled_above", "timeout"])?;
+    if let Some(above) = params.opt_u64("cancelled_above")? {
+        let timeout = params
+            .duration("timeout", Duration::from_secs(5))?
+            .min(Duration::from_secs(30));
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            // Registered before the check, so a change between the two is not missed.
+            let changed = state.stats.changed.notified();
+            if state.stats.cancelled.load(Ordering::Relaxed) > above {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                break;
+            }
+        }
+    }
+    Ok(Json(state.stats.snapshot()))
 }
 
 /// What to do when the client drops a stream before its end.
@@ -82,6 +110,7 @@ impl Tracked {
             self.finished = true;
             self.stats.active.fetch_sub(1, Ordering::Relaxed);
             self.stats.completed.fetch_add(1, Ordering::Relaxed);
+            self.stats.changed.notify_waiters();
         }
     }
 }
@@ -112,6 +141,7 @@ impl Drop for Tracked {
             if let Some(on_cancel) = self.on_cancel.take() {
                 on_cancel();
             }
+            self.stats.changed.notify_waiters();
         }
     }
 }

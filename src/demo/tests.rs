@@ -638,6 +638,27 @@ async fn stats_count_finished_and_cancelled_streams() {
 }
 
 #[tokio::test]
+async fn stats_can_wait_for_a_cancellation() {
+    let base = start().await;
+    let mut endless = get(format!("{base}/bad/endless?interval=10ms"), &[]).await;
+    within("an endless event", endless.chunk()).await.unwrap();
+    // Asked before the client hangs up, the answer comes once the server has seen it.
+    let waiting = tokio::spawn({
+        let base = base.clone();
+        async move { text(get(format!("{base}/stats?cancelled_above=0&timeout=5s"), &[]).await).await }
+    });
+    drop(endless);
+    let body = within("the waiting /stats", waiting).await.unwrap();
+    let stats: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(stats["cancelled_streams"], 1);
+    assert_eq!(stats["active_streams"], 0);
+    // Without a cancellation to wait for, it gives up after its timeout and answers anyway.
+    let body = text(get(format!("{base}/stats?cancelled_above=1&timeout=50ms"), &[]).await).await;
+    let stats: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(stats["cancelled_streams"], 1);
+}
+
+#[tokio::test]
 async fn invalid_utf8_in_each_format() {
     let base = start().await;
     for (format, content_type) in [
