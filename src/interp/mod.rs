@@ -85,6 +85,15 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
         started,
         earlier: None,
         streams: Vec::new(),
+        checks_ids: test.steps.iter().any(|step| {
+            matches!(
+                &step.kind,
+                StepKind::Expect(Expectation::Aggregate(Aggregate {
+                    kind: AggregateKind::Ids(_),
+                    ..
+                }))
+            )
+        }),
     };
     // Every wait inside has the deadline; this outer bound is only a backstop.
     let backstop = deadline + Duration::from_secs(5);
@@ -123,6 +132,8 @@ struct TestRun<'a> {
     started: Instant,
     /// What each stream did, for the verbose report.
     streams: Vec<StreamReport>,
+    /// Whether the test has an `expect ids …`, so streams track the order of ids.
+    checks_ids: bool,
     /// The figures of the test's earlier requests, for `expect test …`.
     earlier: Option<StreamStats>,
 }
@@ -484,6 +495,7 @@ impl TestRun<'_> {
                     scope: &mut self.scope,
                     connections: &mut self.connections,
                     received_before_abort: &mut received_before_abort,
+                    track_ids: self.checks_ids,
                 }
                 .run()
                 .await;

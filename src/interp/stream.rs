@@ -54,6 +54,8 @@ pub struct StreamRun<'a> {
     pub connections: &'a mut u32,
     /// Filled when an `abort` ends the block: the last items received, as spec lines.
     pub received_before_abort: &'a mut Option<Vec<(String, Duration)>>,
+    /// Whether the test checks the order of ids (`expect ids …`); tracking costs on every event.
+    pub track_ids: bool,
 }
 
 /// The request a stream was opened with, to open it again.
@@ -182,6 +184,7 @@ impl StreamRun<'_> {
             scope,
             connections,
             received_before_abort,
+            track_ids,
         } = self;
         let mut matcher = BlockMatcher::new(entries);
         let origin = response.sent_at;
@@ -330,7 +333,7 @@ impl StreamRun<'_> {
                                 render_item(&item)
                             )));
                         }
-                        if event.has_id {
+                        if track_ids && event.has_id {
                             stats.ids.record(&event.id, at);
                         }
                     }
