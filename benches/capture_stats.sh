@@ -10,18 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-1000000}
 
-cargo build --release --quiet
-bin=target/release/streamspec
-work=$(mktemp -d)
-trap 'kill "$demo_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin" demo --listen "127.0.0.1:$port" >/dev/null &
-demo_pid=$!
-for _ in $(seq 100); do
-  curl -fs "http://127.0.0.1:$port/health" >/dev/null && break
-  sleep 0.05
-done
+# shellcheck source=benches/demo.sh
+. benches/demo.sh
 
 cat >"$work/capture.stream" <<SPEC
 test "1,000 captured values, gap percentiles over $count items" {

@@ -11,18 +11,8 @@ cd "$(dirname "$0")/.."
 counts=("${@:-10000 1000000 10000000}")
 read -r -a counts <<<"${counts[*]}"
 
-cargo build --release --quiet
-bin=target/release/streamspec
-work=$(mktemp -d)
-trap 'kill "$demo_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin" demo --listen "127.0.0.1:$port" >/dev/null &
-demo_pid=$!
-for _ in $(seq 100); do
-  curl -fs "http://127.0.0.1:$port/health" >/dev/null && break
-  sleep 0.05
-done
+# shellcheck source=benches/demo.sh
+. benches/demo.sh
 
 printf '%-10s %14s %14s %14s %12s\n' events "curl ev/s" "streamspec ev/s" "ratio" "peak RSS"
 for n in "${counts[@]}"; do

@@ -5,27 +5,15 @@
 //! redacted, so the reports are exact.
 
 use crate::servers;
-use crate::support::Test;
+use crate::support::{Test, fails};
 
 /// Runs `a.stream` against the demo and expects exit 1 with this report.
 fn fails_on_demo(spec: &str, stdout: &str) {
-    Test::new()
-        .spec("a.stream", spec)
-        .args(["run", "a.stream"])
-        .var("base", servers::demo())
-        .stdout(stdout)
-        .status(1)
-        .run();
+    fails(servers::demo(), spec, stdout);
 }
 
 fn fails_on_canned(spec: &str, stdout: &str) {
-    Test::new()
-        .spec("a.stream", spec)
-        .args(["run", "a.stream"])
-        .var("base", servers::canned())
-        .stdout(stdout)
-        .status(1)
-        .run();
+    fails(servers::canned(), spec, stdout);
 }
 
 #[test]

@@ -4,17 +4,7 @@
 use std::time::Duration;
 
 use crate::servers;
-use crate::support::Test;
-
-fn fails(base: &str, spec: &str, stdout: &str) -> crate::support::Output {
-    Test::new()
-        .spec("a.stream", spec)
-        .args(["run", "a.stream"])
-        .var("base", base)
-        .stdout(stdout)
-        .status(1)
-        .run()
-}
+use crate::support::{Test, fails};
 
 #[test]
 fn invalid_utf8_in_an_sse_event() {

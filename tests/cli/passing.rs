@@ -3,32 +3,7 @@
 //! Timing bounds here are generous budgets (seconds), so a busy machine cannot break them.
 
 use crate::servers;
-use crate::support::Test;
-
-/// The report of a run whose tests all passed: `(file, test name)` in order.
-fn all_passed(files: usize, tests: &[(&str, &str)]) -> String {
-    let plural = |n: usize, word: &str| {
-        if n == 1 {
-            format!("{n} {word}")
-        } else {
-            format!("{n} {word}s")
-        }
-    };
-    let mut out = format!(
-        "Running {} from {}\n",
-        plural(tests.len(), "test"),
-        plural(files, "file")
-    );
-    for (file, name) in tests {
-        out.push_str(&format!("  PASS [TIME] {file}: {name}\n"));
-    }
-    out.push_str(&format!(
-        "Summary {}: {} passed, 0 failed [TIME]\n",
-        plural(tests.len(), "test"),
-        tests.len()
-    ));
-    out
-}
+use crate::support::{Test, all_passed};
 
 /// Runs `a.stream` against `base` and expects these tests to pass.
 fn run_passing(base: &str, spec: &str, names: &[&str]) {

@@ -1,17 +1,7 @@
 //! Spec errors: exit 2 and the exact diagnostics on stderr — `file:line:col`, the source line
 //! and a caret — from `check`, and from `run` before anything is sent.
 
-use crate::support::Test;
-
-/// `streamspec check a.stream` on this spec: exit 2, nothing on stdout, this on stderr.
-fn check_fails(spec: &str, stderr: &str) {
-    Test::new()
-        .spec("a.stream", spec)
-        .args(["check", "a.stream"])
-        .stderr(stderr)
-        .status(2)
-        .run();
-}
+use crate::support::{Test, check_fails};
 
 #[test]
 fn misspelt_keyword_with_did_you_mean() {

@@ -13,56 +13,16 @@
 //! Times are never asserted exactly: bounds are generous and measured times are redacted.
 
 use crate::servers;
-use crate::support::Test;
-
-/// The report of a run of `a.stream` whose tests all passed.
-fn all_passed(names: &[&str]) -> String {
-    let plural = |n: usize| if n == 1 { "test" } else { "tests" };
-    let mut out = format!(
-        "Running {} {} from 1 file\n",
-        names.len(),
-        plural(names.len())
-    );
-    for name in names {
-        out.push_str(&format!("  PASS [TIME] a.stream: {name}\n"));
-    }
-    out.push_str(&format!(
-        "Summary {} {}: {} passed, 0 failed [TIME]\n",
-        names.len(),
-        plural(names.len()),
-        names.len()
-    ));
-    out
-}
+use crate::support::{Test, all_passed, check_fails, fails};
 
 /// Runs `a.stream` against `base` and expects these tests to pass.
 fn passes(base: &str, spec: &str, names: &[&str]) {
+    let tests: Vec<(&str, &str)> = names.iter().map(|name| ("a.stream", *name)).collect();
     Test::new()
         .spec("a.stream", spec)
         .args(["run", "a.stream"])
         .var("base", base)
-        .stdout(&all_passed(names))
-        .run();
-}
-
-/// Runs `a.stream` against `base` and expects exit 1 with this report.
-fn fails(base: &str, spec: &str, stdout: &str) {
-    Test::new()
-        .spec("a.stream", spec)
-        .args(["run", "a.stream"])
-        .var("base", base)
-        .stdout(stdout)
-        .status(1)
-        .run();
-}
-
-/// `streamspec check a.stream` on this spec: exit 2, nothing on stdout, this on stderr.
-fn check_fails(spec: &str, stderr: &str) {
-    Test::new()
-        .spec("a.stream", spec)
-        .args(["check", "a.stream"])
-        .stderr(stderr)
-        .status(2)
+        .stdout(&all_passed(1, &tests))
         .run();
 }
 

@@ -509,3 +509,49 @@ fn diff(expected: &str, actual: &str) -> String {
     }
     out
 }
+
+/// The report of a run whose tests all passed: `(file, test name)` in order.
+pub fn all_passed(files: usize, tests: &[(&str, &str)]) -> String {
+    let plural = |n: usize, word: &str| {
+        if n == 1 {
+            format!("{n} {word}")
+        } else {
+            format!("{n} {word}s")
+        }
+    };
+    let mut out = format!(
+        "Running {} from {}\n",
+        plural(tests.len(), "test"),
+        plural(files, "file")
+    );
+    for (file, name) in tests {
+        out.push_str(&format!("  PASS [TIME] {file}: {name}\n"));
+    }
+    out.push_str(&format!(
+        "Summary {}: {} passed, 0 failed [TIME]\n",
+        plural(tests.len(), "test"),
+        tests.len()
+    ));
+    out
+}
+
+/// `streamspec run a.stream` against `base`: exit 1 with this report.
+pub fn fails(base: &str, spec: &str, stdout: &str) -> Output {
+    Test::new()
+        .spec("a.stream", spec)
+        .args(["run", "a.stream"])
+        .var("base", base)
+        .stdout(stdout)
+        .status(1)
+        .run()
+}
+
+/// `streamspec check a.stream` on this spec: exit 2, nothing on stdout, this on stderr.
+pub fn check_fails(spec: &str, stderr: &str) {
+    Test::new()
+        .spec("a.stream", spec)
+        .args(["check", "a.stream"])
+        .stderr(stderr)
+        .status(2)
+        .run();
+}
