@@ -65,6 +65,38 @@ pub enum StepKind {
     Timeout(Spanned<Duration>),
     Expect(Expectation),
     Control(Control),
+    /// `grpc {{target}} package.Service/Method`
+    Grpc(GrpcCall),
+    /// What a gRPC call sends and how.
+    GrpcOption(GrpcOption),
+}
+
+#[derive(Debug, Clone)]
+pub struct GrpcCall {
+    /// `http://` (cleartext HTTP/2) or `https://`.
+    pub target: Template,
+    /// `package.Service/Method`
+    pub method: Spanned<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum GrpcOption {
+    /// `metadata name: value`: request metadata.
+    Metadata(HeaderStep),
+    /// `deadline 2s`: sent as `grpc-timeout`; the server ends the call with DEADLINE_EXCEEDED.
+    Deadline(Spanned<Duration>),
+    /// `message { … }`: a request message, sent when the call starts.
+    Message(JsonPattern),
+    /// `authority name`: the `:authority` the call names.
+    Authority(Template),
+    /// `insecure`: do not verify the server's TLS certificate.
+    Insecure,
+    /// `proto "file.proto"`: the schema, compiled from this file, when the server has no reflection.
+    Proto(Template),
+    /// `import "dir"`: where `proto` files' imports are found.
+    Import(Template),
+    /// `descriptor "set.pb"`: the schema as a compiled descriptor set.
+    Descriptor(Template),
 }
 
 /// Text with `{{name}}` placeholders, resolved when the test runs.
@@ -119,9 +151,10 @@ pub enum Control {
     Disconnect,
     /// Open the stream again; for SSE, as an EventSource does, with `Last-Event-ID`.
     Reconnect(ReconnectOptions),
+    /// gRPC: send a request message on the call's request stream.
     Send(JsonPattern),
+    /// gRPC: half-close the request stream.
     Close,
-    Grpc,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -149,7 +182,6 @@ impl Control {
             Control::Reconnect(_) => "reconnect",
             Control::Send(_) => "send",
             Control::Close => "close",
-            Control::Grpc => "grpc",
         }
     }
 }
@@ -161,6 +193,20 @@ pub enum Expectation {
     Stream(StreamBlock),
     WholeBody(WholeBody),
     Aggregate(Aggregate),
+    /// gRPC: `expect status NOT_FOUND message ~ /symbol/`
+    GrpcStatus {
+        code: Spanned<String>,
+        message: Option<TextMatcher>,
+    },
+    /// gRPC: `expect metadata …` (initial metadata) or `expect trailer …`.
+    Metadata {
+        trailer: bool,
+        header: HeaderExpectation,
+    },
+    /// gRPC: `expect message { … }`: the next reply.
+    Message(ItemLine),
+    /// gRPC: `expect end`: the replies end here.
+    End,
 }
 
 /// `200` or a class such as `2xx`.
@@ -217,6 +263,8 @@ pub enum StreamKind {
     Ndjson,
     Lines,
     Chunks,
+    /// The replies of a gRPC call, each in the proto3 JSON mapping.
+    Messages,
 }
 
 impl StreamKind {
@@ -226,6 +274,7 @@ impl StreamKind {
             StreamKind::Ndjson => "ndjson",
             StreamKind::Lines => "lines",
             StreamKind::Chunks => "chunks",
+            StreamKind::Messages => "messages",
         }
     }
 }
@@ -271,6 +320,22 @@ pub enum EntryKind {
     /// `first within 500ms`
     FirstWithin(Duration),
     Control(Control),
+    /// Consecutive `where key == value { … }` groups: each item goes to the group whose key it
+    /// has, and each group is matched in its own order (per-key order, interleaved any way).
+    Split(Vec<WhereGroup>),
+    /// `all <pattern>`: every item of the block matches this as well.
+    All(ItemPattern),
+}
+
+#[derive(Debug, Clone)]
+pub struct WhereGroup {
+    /// `symbol` (a top-level field) or a JSONPath such as `$.quote.symbol`.
+    pub key: Spanned<String>,
+    pub query: Arc<jsonpath_rust::parser::model::JpQuery>,
+    pub value: JsonPattern,
+    pub body: Vec<Entry>,
+    /// `where symbol == "AAPL"`
+    pub span: Span,
 }
 
 impl EntryKind {
@@ -280,6 +345,7 @@ impl EntryKind {
             self,
             EntryKind::Ignore(_)
                 | EntryKind::FirstWithin(_)
+                | EntryKind::All(_)
                 | EntryKind::Control(Control::Abort(Some(_)))
         )
     }

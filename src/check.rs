@@ -1,6 +1,6 @@
 //! Static checks after parsing: what is wrong with a spec before any request is sent. Collects
 //! every problem (undefined variables, steps out of order, duplicate test names, entries after
-//! `end`, steps that are not supported yet) rather than stopping at the first.
+//! `end`, HTTP steps on a gRPC call and the other way round) rather than stopping at the first.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -51,7 +51,42 @@ struct TestState {
     captures: HashSet<String>,
     /// The kind of the stream block that read the current request's body, if one did.
     stream: Option<StreamKind>,
+    /// The current exchange is a gRPC call (`grpc …`), not an HTTP request.
+    grpc: Option<GrpcState>,
 }
+
+/// What a test has done with its current gRPC call.
+#[derive(Default)]
+struct GrpcState {
+    /// Where the request stream was half-closed (`close`).
+    closed: Option<Span>,
+    /// Where the replies were read to their end (`expect end`, `expect status`, a block's `end`).
+    ended: Option<Span>,
+    deadline: Option<Span>,
+    authority: Option<Span>,
+    schema: Option<Span>,
+}
+
+/// The gRPC status codes, by the names the gRPC spec gives them.
+pub const GRPC_CODES: [&str; 17] = [
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+];
 
 impl Checker {
     fn error(&mut self, span: Span, message: impl Into<String>, label: impl Into<String>) {
@@ -110,12 +145,12 @@ impl Checker {
         if !test
             .steps
             .iter()
-            .any(|s| matches!(s.kind, StepKind::Request(_)))
+            .any(|s| matches!(s.kind, StepKind::Request(_) | StepKind::Grpc(_)))
         {
             self.error(
                 test.name.span,
                 "this test sends no request",
-                "add a request such as `GET http://…`",
+                "add a request such as `GET http://…` or `grpc http://… package.Service/Method`",
             );
         }
         for step in &test.steps {
@@ -182,17 +217,38 @@ impl Checker {
                 state.has_body = None;
                 state.sent = false;
                 state.stream = None;
+                state.grpc = None;
                 self.template(&request.url, &state.captures);
                 self.url(&request.url);
             }
+            StepKind::Grpc(call) => {
+                state.has_request = true;
+                state.body_read_at = None;
+                state.has_body = None;
+                state.sent = false;
+                state.stream = None;
+                state.grpc = Some(GrpcState::default());
+                self.template(&call.target, &state.captures);
+                self.url(&call.target);
+            }
+            StepKind::GrpcOption(option) => self.grpc_option(option, step.span, state),
             StepKind::Header(header) => {
-                if self.needs_request(state, step.span, "`header`") {
+                if self.needs_request(state, step.span, "`header`")
+                    && self.http_only(state, step.span, "`header`", "`metadata name: value`")
+                {
                     self.not_sent_yet(state, step.span, "`header`");
                 }
                 self.template(&header.value, &state.captures);
             }
             StepKind::Body(body) => {
-                if !self.needs_request(state, step.span, "`body`") {
+                if !self.needs_request(state, step.span, "`body`")
+                    || !self.http_only(
+                        state,
+                        step.span,
+                        "`body`",
+                        "`message { … }` or `send { … }`",
+                    )
+                {
                     return;
                 }
                 self.not_sent_yet(state, step.span, "`body`");
@@ -236,6 +292,12 @@ impl Checker {
                     self.needs_request(state, step.span, "`abort`");
                     state.body_read_at = Some(step.span);
                     state.sent = true;
+                    if let Some(grpc) = &mut state.grpc {
+                        grpc.ended.get_or_insert(step.span);
+                    }
+                }
+                Control::Send(_) | Control::Close => {
+                    self.request_stream(control, step.span, state);
                 }
                 Control::Wait(_) => {}
                 Control::Abort(Some(_))
@@ -249,49 +311,254 @@ impl Checker {
                         "it acts on the stream being read",
                     );
                 }
-                other => self.not_yet(step.span, other.keyword()),
             },
         }
     }
 
-    fn not_yet(&mut self, span: Span, keyword: &str) {
-        let diagnostic = Diagnostic::error(format!("`{keyword}` is not supported yet"))
-            .at(&self.file, span, "reserved for gRPC")
-            .note("this keyword is reserved; it is not available in this version of streamspec");
-        self.diagnostics.push(diagnostic);
+    /// `header` and `body` (and the HTTP expectations) do not fit a gRPC call: says what does.
+    fn http_only(&mut self, state: &TestState, span: Span, what: &str, instead: &str) -> bool {
+        if state.grpc.is_some() {
+            self.error(
+                span,
+                format!("{what} is for HTTP requests, and this is a gRPC call"),
+                format!("a gRPC call takes {instead}"),
+            );
+            return false;
+        }
+        true
+    }
+
+    /// The gRPC steps need a `grpc` call before them: says so, and what the HTTP way is.
+    fn grpc_only(&mut self, state: &TestState, span: Span, what: &str, instead: &str) -> bool {
+        if state.grpc.is_none() {
+            let diagnostic = Diagnostic::error(format!("{what} is for gRPC calls"))
+                .at(
+                    &self.file,
+                    span,
+                    if state.has_request {
+                        "the exchange before it is an HTTP request"
+                    } else {
+                        "no `grpc` call before it"
+                    },
+                )
+                .help(if state.has_request {
+                    format!("{instead}; or start a call with `grpc http://host:port package.Service/Method`")
+                } else {
+                    "start a call first: `grpc http://host:port package.Service/Method`".to_string()
+                });
+            self.diagnostics.push(diagnostic);
+            return false;
+        }
+        true
+    }
+
+    fn grpc_option(&mut self, option: &GrpcOption, span: Span, state: &mut TestState) {
+        let word = match option {
+            GrpcOption::Metadata(_) => "metadata",
+            GrpcOption::Deadline(_) => "deadline",
+            GrpcOption::Message(_) => "message",
+            GrpcOption::Authority(_) => "authority",
+            GrpcOption::Insecure => "insecure",
+            GrpcOption::Proto(_) => "proto",
+            GrpcOption::Import(_) => "import",
+            GrpcOption::Descriptor(_) => "descriptor",
+        };
+        let instead = match option {
+            GrpcOption::Metadata(_) => "an HTTP request takes `header name: value`",
+            GrpcOption::Message(_) => "an HTTP request takes `body json { … }`",
+            GrpcOption::Deadline(_) => "an HTTP request is bounded by the test's `timeout`",
+            _ => "HTTP requests have no such option",
+        };
+        if !self.grpc_only(state, span, &format!("`{word}`"), instead) {
+            return;
+        }
+        if state.sent {
+            let label = "the call has already started";
+            let diagnostic = Diagnostic::error(format!(
+                "`{word}` must come before the call's first expectation"
+            ))
+            .at(&self.file, span, label);
+            self.diagnostics.push(match option {
+                GrpcOption::Message(_) => {
+                    diagnostic.help("to send another message on a started call, write `send { … }`")
+                }
+                _ => diagnostic,
+            });
+        }
+        let Some(grpc) = state.grpc.as_mut() else {
+            return;
+        };
+        let once = match option {
+            GrpcOption::Deadline(_) => Some((&mut grpc.deadline, "deadline")),
+            GrpcOption::Authority(_) => Some((&mut grpc.authority, "authority")),
+            GrpcOption::Proto(_) | GrpcOption::Descriptor(_) => {
+                Some((&mut grpc.schema, "schema (`proto` or `descriptor`)"))
+            }
+            _ => None,
+        };
+        if let Some((slot, what)) = once {
+            match *slot {
+                Some(first) => {
+                    let line = self.file.line_col(first.start).line;
+                    self.error(
+                        span,
+                        format!("the call's {what} is set twice"),
+                        format!("also set on line {line}"),
+                    );
+                }
+                None => *slot = Some(span),
+            }
+        }
+        match option {
+            GrpcOption::Metadata(header) => self.template(&header.value, &state.captures),
+            GrpcOption::Message(pattern) => self.json_vars(pattern, &state.captures),
+            GrpcOption::Deadline(duration) if duration.value.is_zero() => {
+                self.error(
+                    duration.span,
+                    "the deadline must be longer than zero",
+                    "zero",
+                );
+            }
+            GrpcOption::Authority(t)
+            | GrpcOption::Proto(t)
+            | GrpcOption::Import(t)
+            | GrpcOption::Descriptor(t) => self.template(t, &state.captures),
+            _ => {}
+        }
+    }
+
+    /// `send` and `close` at the test's level (between expectations): the request stream must be
+    /// open. They start the call.
+    fn request_stream(&mut self, control: &Control, span: Span, state: &mut TestState) {
+        let word = format!("`{}`", control.keyword());
+        if !self.grpc_only(
+            state,
+            span,
+            &word,
+            "an HTTP request sends its `body` at once",
+        ) {
+            return;
+        }
+        state.sent = true;
+        let Some(grpc) = state.grpc.as_mut() else {
+            return;
+        };
+        if let Some(first) = grpc.closed {
+            let line = self.file.line_col(first.start).line;
+            self.error(
+                span,
+                format!("{word} after the request stream was closed"),
+                format!("`close` on line {line} closed it"),
+            );
+        }
+        if let Some(first) = grpc.ended {
+            let line = self.file.line_col(first.start).line;
+            self.error(
+                span,
+                format!("{word} after the call ended"),
+                format!("line {line} read the call to its end"),
+            );
+        }
+        match control {
+            Control::Send(pattern) => {
+                let captures = state.captures.clone();
+                self.json_vars(pattern, &captures);
+            }
+            _ => grpc.closed = Some(span),
+        }
+    }
+
+    /// The replies of a gRPC call can be read only until they end.
+    fn replies_open(&mut self, state: &TestState, span: Span) {
+        if let Some(ended) = state.grpc.as_ref().and_then(|g| g.ended) {
+            let line = self.file.line_col(ended.start).line;
+            self.error(
+                span,
+                "the call's replies have already ended",
+                format!("line {line} read them to their end"),
+            );
+        }
     }
 
     fn expectation(&mut self, expectation: &Expectation, span: Span, state: &mut TestState) {
         let what = match expectation {
-            Expectation::Status(_) => "`expect status`",
+            Expectation::Status(_) | Expectation::GrpcStatus { .. } => "`expect status`",
             Expectation::Header(_) => "`expect header`",
             Expectation::Stream(_) | Expectation::WholeBody(_) => "a body expectation",
+            Expectation::Metadata { trailer: false, .. } => "`expect metadata`",
+            Expectation::Metadata { trailer: true, .. } => "`expect trailer`",
+            Expectation::Message(_) => "`expect message`",
+            Expectation::End => "`expect end`",
             Expectation::Aggregate(_) => "this expectation",
         };
         if !self.needs_request(state, span, what) {
             return;
         }
         state.sent = true;
+        if !self.fits_exchange(expectation, span, state) {
+            return;
+        }
         match expectation {
             Expectation::Status(_) => {}
-            Expectation::Header(header) => {
-                match &header.check {
-                    HeaderCheck::Equals(t)
-                    | HeaderCheck::NotEquals(t)
-                    | HeaderCheck::Contains(t) => self.template(t, &state.captures),
-                    _ => {}
+            Expectation::GrpcStatus { code, message } => {
+                if !GRPC_CODES.contains(&code.value.as_str()) {
+                    let mut diagnostic = Diagnostic::error(format!(
+                        "unknown gRPC status `{}`",
+                        code.value
+                    ))
+                    .at(&self.file, code.span, "not a gRPC status code");
+                    diagnostic = match did_you_mean(&code.value, GRPC_CODES.iter().copied()) {
+                        Some(s) => diagnostic.help(format!("did you mean `{s}`?")),
+                        None => diagnostic.help(format!("the codes are {}", GRPC_CODES.join(", "))),
+                    };
+                    self.diagnostics.push(diagnostic);
                 }
-                if let Some(capture) = &header.capture {
-                    if matches!(header.check, HeaderCheck::Absent) {
-                        self.error(
-                            capture.span,
-                            "`not exists` has nothing to capture",
-                            "the header is absent",
-                        );
+                if let Some(matcher) = message {
+                    let captures = state.captures.clone();
+                    self.text_vars(matcher, &captures);
+                    if let Some(capture) = &matcher.capture {
+                        state.captures.insert(capture.value.clone());
                     }
-                    state.captures.insert(capture.value.clone());
+                }
+                if let Some(grpc) = &mut state.grpc {
+                    grpc.ended.get_or_insert(span);
+                }
+                state.body_read_at.get_or_insert(span);
+            }
+            Expectation::Metadata { trailer, header } => {
+                self.header_vars(header, state);
+                if *trailer && let Some(grpc) = &mut state.grpc {
+                    grpc.ended.get_or_insert(span);
                 }
             }
+            Expectation::Message(line) => {
+                self.replies_open(state, span);
+                state.body_read_at.get_or_insert(span);
+                self.pattern_vars(&line.pattern, state);
+            }
+            Expectation::End => {
+                self.replies_open(state, span);
+                state.body_read_at.get_or_insert(span);
+                if let Some(grpc) = &mut state.grpc {
+                    grpc.ended = Some(span);
+                }
+            }
+            Expectation::Stream(block) if block.kind.value == StreamKind::Messages => {
+                self.replies_open(state, span);
+                state.body_read_at.get_or_insert(span);
+                state.stream = Some(StreamKind::Messages);
+                self.block(&block.entries, true, state);
+                let ends = block.entries.iter().any(|e| {
+                    matches!(
+                        e.kind,
+                        EntryKind::End | EntryKind::Dropped | EntryKind::Control(Control::Abort(_))
+                    )
+                });
+                if ends && let Some(grpc) = &mut state.grpc {
+                    grpc.ended.get_or_insert(span);
+                }
+            }
+            Expectation::Header(header) => self.header_vars(header, state),
             Expectation::Stream(block) => {
                 self.body_once(span, state);
                 state.stream = Some(block.kind.value);
@@ -404,6 +671,91 @@ impl Checker {
                 }
             }
         }
+    }
+
+    fn header_vars(&mut self, header: &HeaderExpectation, state: &mut TestState) {
+        match &header.check {
+            HeaderCheck::Equals(t) | HeaderCheck::NotEquals(t) | HeaderCheck::Contains(t) => {
+                self.template(t, &state.captures)
+            }
+            _ => {}
+        }
+        if let Some(capture) = &header.capture {
+            if matches!(header.check, HeaderCheck::Absent) {
+                self.error(
+                    capture.span,
+                    "`not exists` has nothing to capture",
+                    "the header is absent",
+                );
+            }
+            state.captures.insert(capture.value.clone());
+        }
+    }
+
+    /// HTTP expectations on an HTTP request, gRPC ones on a gRPC call: a mix-up says what fits.
+    fn fits_exchange(&mut self, expectation: &Expectation, span: Span, state: &TestState) -> bool {
+        let grpc = state.grpc.is_some();
+        let (http_word, grpc_way) = match expectation {
+            Expectation::Status(_) => (
+                "a numeric `expect status`".to_string(),
+                "gRPC statuses are names: `expect status OK`, `expect status NOT_FOUND`",
+            ),
+            Expectation::Header(_) => (
+                "`expect header`".to_string(),
+                "a gRPC call has `expect metadata name …` and `expect trailer name …`",
+            ),
+            Expectation::WholeBody(_) => (
+                "`expect body`".to_string(),
+                "a gRPC call's replies are read with `expect messages { … }` or `expect message { … }`",
+            ),
+            Expectation::Stream(block) if block.kind.value != StreamKind::Messages => (
+                format!("`expect {}`", block.kind.value.keyword()),
+                "a gRPC call's replies are read with `expect messages { … }`",
+            ),
+            Expectation::Aggregate(Aggregate {
+                kind: AggregateKind::Connections(_) | AggregateKind::ReconnectDelay(_),
+                ..
+            }) => (
+                "this expectation".to_string(),
+                "a gRPC call is one stream on one connection; it does not reconnect",
+            ),
+            _ => {
+                let grpc_word = match expectation {
+                    Expectation::GrpcStatus { .. } => "a named status",
+                    Expectation::Metadata { trailer: false, .. } => "`expect metadata`",
+                    Expectation::Metadata { trailer: true, .. } => "`expect trailer`",
+                    Expectation::Message(_) => "`expect message`",
+                    Expectation::End => "`expect end`",
+                    Expectation::Stream(_) => "`expect messages`",
+                    _ => return true,
+                };
+                let http_way = match expectation {
+                    Expectation::GrpcStatus { .. } => {
+                        "an HTTP status is a number: `expect status 200`, `expect status 4xx`"
+                    }
+                    Expectation::Metadata { .. } => "an HTTP response has `expect header name …`",
+                    Expectation::End => {
+                        "an HTTP stream's end is `end` inside its `expect sse|ndjson|lines|chunks { … }` block"
+                    }
+                    _ => {
+                        "an HTTP response's items are read with `expect sse|ndjson|lines|chunks { … }`"
+                    }
+                };
+                if grpc {
+                    return true;
+                }
+                return self.grpc_only(state, span, grpc_word, http_way);
+            }
+        };
+        if grpc {
+            self.error(
+                span,
+                format!("{http_word} is for HTTP responses, and this is a gRPC call"),
+                grpc_way,
+            );
+            return false;
+        }
+        true
     }
 
     fn body_once(&mut self, span: Span, state: &mut TestState) {
@@ -557,6 +909,16 @@ impl Checker {
                         abort_rule = Some(entry.span);
                     }
                     Control::Wait(_) | Control::Pace(_) => {}
+                    Control::Disconnect | Control::Reconnect(_) if state.grpc.is_some() => {
+                        self.error(
+                            entry.span,
+                            format!(
+                                "`{}` is for HTTP streams, and this is a gRPC call",
+                                control.keyword()
+                            ),
+                            "a gRPC call does not reconnect; `abort` cancels it",
+                        );
+                    }
                     Control::Disconnect => closed = Some("disconnect"),
                     Control::Reconnect(options) => {
                         closed = None;
@@ -564,8 +926,68 @@ impl Checker {
                             self.template(value, &state.captures);
                         }
                     }
-                    other => self.not_yet(entry.span, other.keyword()),
+                    Control::Send(_) | Control::Close => {
+                        self.request_stream(control, entry.span, state)
+                    }
                 },
+                EntryKind::All(pattern) => {
+                    if !top {
+                        self.error(
+                            entry.span,
+                            "`all` applies to the whole block",
+                            "put it at the top of the block, or of a `where` group",
+                        );
+                    }
+                    if !pattern_captures(pattern).is_empty() {
+                        self.error(
+                            entry.span,
+                            "an `all` pattern cannot capture",
+                            "it checks every item; capture in the item lines",
+                        );
+                    }
+                    self.pattern_vars(pattern, state);
+                }
+                EntryKind::Split(groups) => {
+                    if matches!(state.stream, Some(StreamKind::Chunks)) {
+                        self.error(
+                            entry.span,
+                            "`where` needs JSON items, and chunks are bytes",
+                            "read the stream as `sse`, `ndjson` or `lines` of JSON",
+                        );
+                    }
+                    for group in groups {
+                        self.json_vars(&group.value, &state.captures.clone());
+                        if group.body.is_empty() {
+                            self.error(
+                                group.span,
+                                "this `where` group expects nothing",
+                                "put the items of this key inside",
+                            );
+                        }
+                        for inner in &group.body {
+                            let (word, why) = match &inner.kind {
+                                EntryKind::End => {
+                                    ("end", "how the stream ends goes after the groups")
+                                }
+                                EntryKind::Dropped => {
+                                    ("dropped", "how the stream ends goes after the groups")
+                                }
+                                EntryKind::Control(control) => (
+                                    control.keyword(),
+                                    "client actions go before or after the groups",
+                                ),
+                                EntryKind::Split(_) => ("where", "`where` groups do not nest"),
+                                _ => continue,
+                            };
+                            self.error(
+                                inner.span,
+                                format!("`{word}` cannot go in a `where` group"),
+                                why,
+                            );
+                        }
+                        self.block(&group.body, true, state);
+                    }
+                }
             }
         }
     }
@@ -735,6 +1157,11 @@ fn block_captures<'a>(entries: &'a [Entry], out: &mut Vec<&'a Ident>) {
                     out.extend(pattern_captures(&line.pattern));
                 }
             }
+            EntryKind::Split(groups) => {
+                for group in groups {
+                    block_captures(&group.body, out);
+                }
+            }
             _ => {}
         }
     }
@@ -752,9 +1179,16 @@ fn file_captures(spec: &Spec) -> Vec<&Ident> {
                 StepKind::Expect(Expectation::WholeBody(body)) => {
                     out.extend(pattern_captures(&body.pattern))
                 }
-                StepKind::Expect(Expectation::Header(header)) => {
-                    out.extend(header.capture.as_ref())
+                StepKind::Expect(
+                    Expectation::Header(header) | Expectation::Metadata { header, .. },
+                ) => out.extend(header.capture.as_ref()),
+                StepKind::Expect(Expectation::Message(line)) => {
+                    out.extend(pattern_captures(&line.pattern))
                 }
+                StepKind::Expect(Expectation::GrpcStatus {
+                    message: Some(matcher),
+                    ..
+                }) => out.extend(matcher.capture.as_ref()),
                 _ => {}
             }
         }

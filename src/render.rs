@@ -225,6 +225,15 @@ pub fn render_item_line(line: &ItemLine) -> String {
     out
 }
 
+/// The head of a `where` group: `where symbol == "AAPL"`.
+pub fn render_where(group: &WhereGroup) -> String {
+    format!(
+        "where {} == {}",
+        group.key.value,
+        render_json_pattern(&group.value)
+    )
+}
+
 /// An observed item as the spec line that would match it exactly.
 pub fn render_item(item: &Item) -> String {
     match item {

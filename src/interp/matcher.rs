@@ -8,10 +8,13 @@
 
 use std::time::Duration;
 
-use crate::ast::{AbortWhen, Control, Entry, EntryKind, ItemLine, ItemPattern, Quantifier};
+use crate::ast::{
+    AbortWhen, Control, Entry, EntryKind, ItemLine, ItemPattern, Quantifier, WhereGroup,
+};
 use crate::duration::format_duration;
+use crate::pattern::json::{match_json, render_value_short};
 use crate::pattern::{Captures, ItemView, Mismatch, match_item};
-use crate::render::{render_item_line, render_item_pattern};
+use crate::render::{render_item_line, render_item_pattern, render_where};
 use crate::source::Span;
 use crate::transport::item::Item;
 
@@ -25,6 +28,8 @@ pub enum Terminal {
     /// A reconnection was answered `204 No Content`: an EventSource closes for good, cleanly,
     /// so this counts as `end`. The text says what the server answered.
     Refused(String),
+    /// A gRPC call ended with a status other than OK (`INTERNAL "boom"`): counts as `dropped`.
+    Status(String),
 }
 
 impl Terminal {
@@ -46,7 +51,13 @@ impl Terminal {
             Terminal::Refused(reason) => {
                 format!("the stream ended{when}: the reconnection was refused ({reason})")
             }
+            Terminal::Status(status) => format!("the call ended{when} with status {status}"),
         }
+    }
+
+    /// Whether this ending is a clean one (`end`) rather than a failure (`dropped`).
+    pub fn is_clean(&self) -> bool {
+        matches!(self, Terminal::End | Terminal::Refused(_))
     }
 }
 
@@ -119,6 +130,10 @@ pub enum FailureKind {
     },
     /// A pattern uses a variable that is still not set when its item arrives.
     Unbound { message: String },
+    /// The item's key has a value no `where` group takes (`found` says which, or why none).
+    NoGroup { groups: Vec<String>, found: String },
+    /// An item for a `where` group that already had all its items.
+    GroupComplete { group: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,10 +169,66 @@ struct AnyOrderState {
     items: Vec<Item>,
 }
 
+/// Matching state for consecutive `where` groups in progress: one matcher per group, each with
+/// the time of its own previous item (a group's `within` is measured between its own items).
+#[derive(Clone)]
+struct SplitState<'p> {
+    groups: Vec<(BlockMatcher<'p>, Option<Duration>)>,
+}
+
+impl<'p> SplitState<'p> {
+    fn new(groups: &'p [WhereGroup]) -> Self {
+        SplitState {
+            groups: groups
+                .iter()
+                .map(|group| (BlockMatcher::new(&group.body), None))
+                .collect(),
+        }
+    }
+
+    fn is_complete(&self) -> bool {
+        self.groups.iter().all(|(matcher, _)| matcher.is_complete())
+    }
+
+    /// Whether every group could stop here: nothing it still requires is missing.
+    fn could_stop(&self) -> bool {
+        self.groups
+            .iter()
+            .all(|(matcher, _)| matcher.clone().finish(&Terminal::End).is_ok())
+    }
+}
+
+/// The group an item belongs to: the first whose key has the group's value.
+fn route(groups: &[WhereGroup], view: &ItemView<'_>) -> Result<usize, String> {
+    let json = view
+        .json()
+        .map_err(|reason| format!("an item with {reason}"))?;
+    let mut found = None;
+    for (index, group) in groups.iter().enumerate() {
+        let selected = jsonpath_rust::query::js_path_process(&group.query, json)
+            .ok()
+            .and_then(|refs| refs.into_iter().next().map(|r| r.val().clone()));
+        let Some(value) = selected else {
+            continue;
+        };
+        if match_json(&group.value, &value, &mut Vec::new()).is_ok() {
+            return Ok(index);
+        }
+        found.get_or_insert_with(|| format!("{} {}", group.key.value, render_value_short(&value)));
+    }
+    Err(found.unwrap_or_else(|| {
+        let keys: Vec<&str> = groups.iter().map(|g| g.key.value.as_str()).collect();
+        format!("an item without `{}`", keys[0])
+    }))
+}
+
 #[derive(Clone)]
 pub struct BlockMatcher<'p> {
     stack: Vec<Frame<'p>>,
     ignores: Vec<&'p ItemPattern>,
+    /// `all` patterns: every item the block takes must match them too.
+    alls: Vec<&'p ItemPattern>,
+    split: Option<Box<SplitState<'p>>>,
     first_within: Option<(Duration, Span)>,
     abort_rule: Option<(AbortWhen, Span)>,
     skipping: bool,
@@ -172,11 +243,13 @@ pub struct BlockMatcher<'p> {
 impl<'p> BlockMatcher<'p> {
     pub fn new(entries: &'p [Entry]) -> Self {
         let mut ignores = Vec::new();
+        let mut alls = Vec::new();
         let mut first_within = None;
         let mut abort_rule = None;
         for entry in entries {
             match &entry.kind {
                 EntryKind::Ignore(pattern) => ignores.push(pattern),
+                EntryKind::All(pattern) => alls.push(pattern),
                 EntryKind::FirstWithin(duration) => first_within = Some((*duration, entry.span)),
                 EntryKind::Control(Control::Abort(Some(when))) => {
                     abort_rule = Some((*when, entry.span))
@@ -192,6 +265,8 @@ impl<'p> BlockMatcher<'p> {
                 kind: FrameKind::Root,
             }],
             ignores,
+            alls,
+            split: None,
             first_within,
             abort_rule,
             skipping: false,
@@ -257,6 +332,18 @@ impl<'p> BlockMatcher<'p> {
                 span,
                 format!("first within {}", format_duration(bound)),
             ));
+        }
+        if let (Some(split), Some(top)) = (&self.split, self.stack.last())
+            && matches!(
+                top.entries.get(top.index).map(|e| &e.kind),
+                Some(EntryKind::Split(_))
+            )
+        {
+            return split
+                .groups
+                .iter()
+                .filter_map(|(matcher, last)| matcher.deadline(last.unwrap_or(previous)))
+                .min_by_key(|(at, ..)| *at);
         }
         let line = self.next_required_line()?;
         let within = line.within.as_ref()?;
@@ -357,6 +444,20 @@ impl<'p> BlockMatcher<'p> {
                 return Ok(Fed::Ignored);
             }
         }
+        if !self.is_complete() {
+            for pattern in &self.alls {
+                self.scratch.clear();
+                if let Err(mismatch) = match_item(pattern, view, &mut self.scratch) {
+                    return Err(MatchFailure {
+                        span: pattern.span,
+                        kind: FailureKind::Mismatch {
+                            expected: format!("all {}", render_item_pattern(pattern)),
+                            mismatch,
+                        },
+                    });
+                }
+            }
+        }
         loop {
             let depth = self.stack.len();
             let Some(top) = self.stack.last() else {
@@ -396,12 +497,72 @@ impl<'p> BlockMatcher<'p> {
                 return Ok(Fed::Done);
             };
             match &entry.kind {
-                EntryKind::Ignore(_) | EntryKind::FirstWithin(_) | EntryKind::Control(_) => {
+                EntryKind::Ignore(_)
+                | EntryKind::All(_)
+                | EntryKind::FirstWithin(_)
+                | EntryKind::Control(_) => {
                     top.index += 1;
                 }
                 EntryKind::Skip => {
                     self.skipping = true;
                     top.index += 1;
+                }
+                EntryKind::Split(groups) => {
+                    let started = self.split.is_some();
+                    let group = match route(groups, view) {
+                        Ok(group) => group,
+                        Err(found) => {
+                            if started && self.split.as_ref().is_some_and(|s| s.could_stop()) {
+                                // The groups are done with: the item belongs to what follows.
+                                self.split = None;
+                                self.advance();
+                                continue;
+                            }
+                            if !started && self.retreat_from_trial() {
+                                continue;
+                            }
+                            if self.skipping && !started {
+                                return Ok(self.consumed_as(Fed::Skipped));
+                            }
+                            return Err(MatchFailure {
+                                span: entry.span,
+                                kind: FailureKind::NoGroup {
+                                    groups: groups.iter().map(render_where).collect(),
+                                    found,
+                                },
+                            });
+                        }
+                    };
+                    self.check_first_within(at)?;
+                    let split = self
+                        .split
+                        .get_or_insert_with(|| Box::new(SplitState::new(groups)));
+                    let (matcher, last) = &mut split.groups[group];
+                    let fed = matcher.feed(view, at, last.unwrap_or(previous), captures, binder)?;
+                    match fed {
+                        Fed::Ignored => return Ok(Fed::Ignored),
+                        Fed::Done => {
+                            if split.could_stop() {
+                                self.split = None;
+                                self.advance();
+                                continue;
+                            }
+                            return Err(MatchFailure {
+                                span: groups[group].span,
+                                kind: FailureKind::GroupComplete {
+                                    group: render_where(&groups[group]),
+                                },
+                            });
+                        }
+                        _ => {
+                            *last = Some(at);
+                            if split.is_complete() {
+                                self.split = None;
+                                self.advance();
+                            }
+                            return Ok(self.consumed_as(fed));
+                        }
+                    }
                 }
                 EntryKind::Repeat { quantifier, body } => {
                     let quantifier = *quantifier;
@@ -677,7 +838,18 @@ impl<'p> BlockMatcher<'p> {
                 EntryKind::Control(Control::Reconnect(_) | Control::Wait(_)) => {
                     return Ok(AfterEnd::Actions);
                 }
+                EntryKind::Split(groups) => {
+                    let split = self
+                        .split
+                        .get_or_insert_with(|| Box::new(SplitState::new(groups)));
+                    for (matcher, _) in &mut split.groups {
+                        matcher.finish(terminal)?;
+                    }
+                    self.split = None;
+                    self.advance();
+                }
                 EntryKind::Ignore(_)
+                | EntryKind::All(_)
                 | EntryKind::FirstWithin(_)
                 | EntryKind::Control(_)
                 | EntryKind::Skip => self.advance(),
@@ -713,7 +885,7 @@ impl<'p> BlockMatcher<'p> {
                 }
                 EntryKind::End => match terminal {
                     Terminal::End | Terminal::Refused(_) => self.advance(),
-                    Terminal::Dropped(_) => {
+                    Terminal::Dropped(_) | Terminal::Status(_) => {
                         return Err(MatchFailure {
                             span: entry_span,
                             kind: FailureKind::WrongTerminal {
@@ -724,7 +896,7 @@ impl<'p> BlockMatcher<'p> {
                     }
                 },
                 EntryKind::Dropped => match terminal {
-                    Terminal::Dropped(_) => self.advance(),
+                    Terminal::Dropped(_) | Terminal::Status(_) => self.advance(),
                     Terminal::End | Terminal::Refused(_) => {
                         return Err(MatchFailure {
                             span: entry_span,
@@ -803,6 +975,12 @@ impl<'p> BlockMatcher<'p> {
                         }
                         push_entries(&rest[1..], &mut out, limit);
                     }
+                    Some(EntryKind::Split(_)) if is_top && self.split.is_some() => {
+                        for (matcher, _) in self.split.iter().flat_map(|s| &s.groups) {
+                            out.extend(matcher.remainder(limit.saturating_sub(out.len())));
+                        }
+                        push_entries(&rest[1..], &mut out, limit);
+                    }
                     _ => push_entries(rest, &mut out, limit),
                 },
             }
@@ -822,8 +1000,8 @@ fn takes_ending(body: &[Entry], terminal: &Terminal) -> bool {
         .find(|e| !e.kind.is_declaration())
         .map(|e| &e.kind)
     {
-        Some(EntryKind::End) => !matches!(terminal, Terminal::Dropped(_)),
-        Some(EntryKind::Dropped) => matches!(terminal, Terminal::Dropped(_)),
+        Some(EntryKind::End) => terminal.is_clean(),
+        Some(EntryKind::Dropped) => !terminal.is_clean(),
         _ => false,
     }
 }
@@ -904,8 +1082,12 @@ impl<'p> Expected<'p> {
 fn first_pattern(entries: &[Entry]) -> Option<&ItemPattern> {
     entries.iter().find_map(|entry| match &entry.kind {
         EntryKind::Item(line) => Some(Some(&line.pattern)),
-        EntryKind::Ignore(_) | EntryKind::FirstWithin(_) | EntryKind::Control(_) => None,
+        EntryKind::Ignore(_)
+        | EntryKind::All(_)
+        | EntryKind::FirstWithin(_)
+        | EntryKind::Control(_) => None,
         EntryKind::Repeat { body, .. } => Some(first_pattern(body)),
+        EntryKind::Split(groups) => Some(groups.first().and_then(|g| first_pattern(&g.body))),
         EntryKind::Until { stop, .. } => Some(Some(stop)),
         EntryKind::AnyOrder(lines) => Some(lines.first().map(|l| &l.pattern)),
         _ => Some(None),
@@ -950,7 +1132,15 @@ fn push_entries<'p>(entries: &'p [Entry], out: &mut Vec<Expected<'p>>, limit: us
             }),
             EntryKind::End => out.push(Expected::ending("end")),
             EntryKind::Dropped => out.push(Expected::ending("dropped")),
-            EntryKind::Ignore(_) | EntryKind::FirstWithin(_) | EntryKind::Control(_) => {}
+            EntryKind::Split(groups) => {
+                for group in groups {
+                    push_entries(&group.body, out, limit);
+                }
+            }
+            EntryKind::Ignore(_)
+            | EntryKind::All(_)
+            | EntryKind::FirstWithin(_)
+            | EntryKind::Control(_) => {}
         }
     }
 }
@@ -994,7 +1184,12 @@ mod tests {
 
     /// The entries of the first `expect lines { … }` block of a one-test spec.
     fn block(body: &str) -> Vec<Entry> {
-        let text = format!("test \"t\" {{\n  GET http://x/\n  expect lines {{\n{body}\n  }}\n}}\n");
+        block_of("lines", body)
+    }
+
+    fn block_of(kind: &str, body: &str) -> Vec<Entry> {
+        let text =
+            format!("test \"t\" {{\n  GET http://x/\n  expect {kind} {{\n{body}\n  }}\n}}\n");
         let file = SourceFile::new("t.stream", text);
         let spec = match crate::syntax::parse(&file) {
             Ok(spec) => spec,
@@ -1191,6 +1386,84 @@ mod tests {
         assert!(feed(&mut matcher, &["a"]).is_ok());
         assert!(matches!(matcher.take_action(), Some((Control::Pace(_), _))));
         assert!(matcher.take_action().is_none());
+    }
+
+    /// Feeds NDJSON values (as text) to an `expect ndjson` block, then the ending.
+    fn runs_json(body: &str, values: &[&str], terminal: Terminal) -> Result<(), FailureKind> {
+        let entries = block_of("ndjson", body);
+        let mut matcher = BlockMatcher::new(&entries);
+        let mut previous = Duration::ZERO;
+        for (index, text) in values.iter().enumerate() {
+            let item = Item::Json(serde_json::from_str(text).unwrap_or_default());
+            let at = Duration::from_millis(10 * (index as u64 + 1));
+            matcher
+                .feed(&ItemView::new(&item), at, previous, &mut Vec::new(), &())
+                .map_err(|f| f.kind)?;
+            previous = at;
+        }
+        matcher.finish(&terminal).map(|_| ()).map_err(|f| f.kind)
+    }
+
+    const TWO_KEYS: &str =
+        "where k == \"a\" { { \"n\": 1 }\n{ \"n\": 2 } }\nwhere k == \"b\" { { \"n\": 1 } }\nend";
+
+    #[test]
+    fn where_groups_keep_the_order_of_each_key_only() {
+        let a1 = r#"{"k":"a","n":1}"#;
+        let a2 = r#"{"k":"a","n":2}"#;
+        let b1 = r#"{"k":"b","n":1}"#;
+        assert_eq!(runs_json(TWO_KEYS, &[a1, b1, a2], Terminal::End), Ok(()));
+        assert_eq!(runs_json(TWO_KEYS, &[b1, a1, a2], Terminal::End), Ok(()));
+        assert!(matches!(
+            runs_json(TWO_KEYS, &[a2, a1, b1], Terminal::End),
+            Err(FailureKind::Mismatch { .. })
+        ));
+        assert!(matches!(
+            runs_json(TWO_KEYS, &[a1, r#"{"k":"c","n":1}"#], Terminal::End),
+            Err(FailureKind::NoGroup { found, .. }) if found == "k \"c\""
+        ));
+        assert!(matches!(
+            runs_json(TWO_KEYS, &[b1, b1], Terminal::End),
+            Err(FailureKind::GroupComplete { .. })
+        ));
+        assert!(matches!(
+            runs_json(TWO_KEYS, &[a1, b1], Terminal::End),
+            Err(FailureKind::EndedEarly { .. })
+        ));
+        // Once every group has its items, what follows takes the next item.
+        let body = "where k == \"a\" { { \"n\": 1 } }\n{ \"done\": true }\nend";
+        assert_eq!(
+            runs_json(body, &[a1, r#"{"done":true}"#], Terminal::End),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn where_group_timing_is_measured_within_the_group() {
+        // `b` arrives between the two `a`s: `a`'s bound runs from its own previous item.
+        let body =
+            "where k == \"a\" { { \"n\": 1 }\n{ \"n\": 2 } within 15ms }\nwhere k == \"b\" { _ }";
+        let a1 = r#"{"k":"a","n":1}"#;
+        let a2 = r#"{"k":"a","n":2}"#;
+        let b1 = r#"{"k":"b","n":1}"#;
+        assert!(matches!(
+            runs_json(body, &[a1, b1, a2], Terminal::End),
+            Err(FailureKind::Timing { .. })
+        ));
+        assert_eq!(runs_json(body, &[b1, a1, a2], Terminal::End), Ok(()));
+    }
+
+    #[test]
+    fn all_patterns_check_every_item() {
+        let body = "all { \"n\": 0..5 }\n* times { _ }\nend";
+        assert_eq!(
+            runs_json(body, &[r#"{"n":1}"#, r#"{"n":5}"#], Terminal::End),
+            Ok(())
+        );
+        assert!(matches!(
+            runs_json(body, &[r#"{"n":1}"#, r#"{"n":7}"#], Terminal::End),
+            Err(FailureKind::Mismatch { expected, .. }) if expected == "all { \"n\": 0..5 }"
+        ));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! read streams against their blocks, check aggregates — under the test's deadline.
 
 pub mod aggregate;
+pub mod grpc;
 pub mod matcher;
 pub mod stats;
 pub mod stream;
@@ -27,7 +28,7 @@ use crate::transport::http::{
 use crate::transport::item::Item;
 use matcher::BlockMatcher;
 use stats::StreamStats;
-use stream::{Finish, Reconnector, StreamRun};
+use stream::{Finish, Reconnector, Source, StreamRun};
 use vars::Scope;
 
 /// The test timeout when neither the test, the config nor `--timeout` sets one.
@@ -206,6 +207,7 @@ impl TestRun<'_> {
                 }
                 // The checker rejects the rest before a run starts.
                 StepKind::Control(_) => {}
+                StepKind::Grpc(_) | StepKind::GrpcOption(_) => {}
             }
         }
         self.finish_exchange().await
@@ -481,10 +483,12 @@ impl TestRun<'_> {
                 let origin = response.sent_at;
                 let mut received_before_abort = None;
                 let result = StreamRun {
-                    response,
-                    reconnect: Reconnector {
-                        client: &self.settings.client,
-                        request,
+                    source: Source::Http {
+                        response,
+                        reconnect: Reconnector {
+                            client: &self.settings.client,
+                            request,
+                        },
                     },
                     kind: block.kind.clone(),
                     entries: &entries,
@@ -541,6 +545,7 @@ impl TestRun<'_> {
                 }
                 self.check_aggregate(aggregate)
             }
+            _ => Ok(()),
         }
     }
 
@@ -597,7 +602,7 @@ impl TestRun<'_> {
                 "application/json-lines",
                 "application/json",
             ],
-            StreamKind::Lines | StreamKind::Chunks => return Ok(()),
+            StreamKind::Lines | StreamKind::Chunks | StreamKind::Messages => return Ok(()),
         };
         if accepted.contains(&media_type.as_str()) {
             return Ok(());

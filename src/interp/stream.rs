@@ -1,6 +1,7 @@
-//! Reading a streamed body against an `expect sse|ndjson|lines|chunks { … }` block: decode
-//! items as bytes arrive, match each at once, enforce timing bounds and the test deadline, and on
-//! a failure read a little further so the diff shows what the stream really did.
+//! Reading a stream against an `expect sse|ndjson|lines|chunks|messages { … }` block: take
+//! items as they arrive (decoded from an HTTP body, or a gRPC call's replies), match each at
+//! once, enforce timing bounds and the test deadline, and on a failure read a little further so
+//! the diff shows what the stream really did.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use crate::ast::{AbortWhen, Control, Entry, ReconnectOptions, Spanned, StreamKind};
 use crate::diff::{self, DiffLine, ObservedLine, Tag};
 use crate::duration::{format_duration, format_measured};
+use crate::interp::grpc::LiveCall;
 use crate::interp::matcher::{
     Absorbs, AfterEnd, BlockMatcher, Expected, FailureKind, Fed, MatchFailure, Terminal,
 };
@@ -39,9 +41,7 @@ const EXPECTED_LINES: usize = 20;
 pub const MAX_CONNECTIONS: u32 = 100;
 
 pub struct StreamRun<'a> {
-    pub response: HttpResponse,
-    /// How to open the stream again, for `reconnect`.
-    pub reconnect: Reconnector<'a>,
+    pub source: Source<'a>,
     pub kind: Spanned<StreamKind>,
     pub entries: &'a [Entry],
     pub deadline: Instant,
@@ -56,6 +56,19 @@ pub struct StreamRun<'a> {
     pub received_before_abort: &'a mut Option<Vec<(String, Duration)>>,
     /// Whether the test checks the order of ids (`expect ids …`); tracking costs on every event.
     pub track_ids: bool,
+}
+
+/// Where a block's items come from.
+// One per block, moved once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+pub enum Source<'a> {
+    /// An HTTP response's body, and how to open the stream again for `reconnect`.
+    Http {
+        response: HttpResponse,
+        reconnect: Reconnector<'a>,
+    },
+    /// The replies of a gRPC call; the call outlives the block (later steps read on).
+    Grpc(&'a mut LiveCall),
 }
 
 /// The request a stream was opened with, to open it again.
@@ -75,13 +88,53 @@ pub enum Finish {
     Aborted,
 }
 
-enum Next {
+pub enum Next {
+    /// An item, and when it arrived (measured from the request).
     Item(Item, Duration),
     Ended(Terminal),
     TimedOut,
 }
 
-struct Reader {
+/// Items from either kind of source.
+// One per block, never moved while reading: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Reader<'a> {
+    Http(HttpReader),
+    Grpc(&'a mut LiveCall),
+}
+
+impl Reader<'_> {
+    async fn next(&mut self, deadline: Instant) -> Result<Next, FrameError> {
+        match self {
+            Reader::Http(reader) => reader.next(deadline).await,
+            Reader::Grpc(call) => Ok(call.next(deadline).await),
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        match self {
+            Reader::Http(reader) => reader.is_open(),
+            Reader::Grpc(call) => call.is_open(),
+        }
+    }
+
+    /// `abort`: an HTTP connection is dropped with the reader; a gRPC call is cancelled.
+    fn abort(&mut self) {
+        match self {
+            Reader::Http(reader) => reader.disconnect(),
+            Reader::Grpc(call) => call.cancel(),
+        }
+    }
+
+    fn bytes(&self) -> u64 {
+        match self {
+            Reader::Http(reader) => reader.bytes,
+            Reader::Grpc(_) => 0,
+        }
+    }
+}
+
+struct HttpReader {
     /// `None` once the client dropped the connection (`disconnect`, `abort`).
     response: Option<HttpResponse>,
     decoder: Decoder,
@@ -96,7 +149,7 @@ struct Reader {
     bytes: u64,
 }
 
-impl Reader {
+impl HttpReader {
     /// The next item, reading more of the body when the decoder has none.
     async fn next(&mut self, deadline: Instant) -> Result<Next, FrameError> {
         loop {
@@ -173,8 +226,7 @@ impl Reader {
 impl StreamRun<'_> {
     pub async fn run(self) -> Result<Finish, Failure> {
         let StreamRun {
-            response,
-            reconnect,
+            source,
             kind,
             entries,
             deadline,
@@ -187,15 +239,27 @@ impl StreamRun<'_> {
             track_ids,
         } = self;
         let mut matcher = BlockMatcher::new(entries);
-        let origin = response.sent_at;
-        let mut reader = Reader {
-            response: Some(response),
-            decoder: Decoder::new(kind.value, max_item_size),
-            origin,
-            chunk_at: Duration::ZERO,
-            closed: None,
-            disconnected: false,
-            bytes: 0,
+        let (mut reader, reconnect, origin) = match source {
+            Source::Http {
+                response,
+                reconnect,
+            } => {
+                let origin = response.sent_at;
+                let reader = HttpReader {
+                    response: Some(response),
+                    decoder: Decoder::new(kind.value, max_item_size),
+                    origin,
+                    chunk_at: Duration::ZERO,
+                    closed: None,
+                    disconnected: false,
+                    bytes: 0,
+                };
+                (Reader::Http(reader), Some(reconnect), origin)
+            }
+            Source::Grpc(call) => {
+                let origin = call.origin();
+                (Reader::Grpc(call), None, origin)
+            }
         };
         let abort_at = match matcher.abort_rule() {
             Some((AbortWhen::After(after), _)) => Some(origin + after),
@@ -215,18 +279,44 @@ impl StreamRun<'_> {
             while let Some((action, span)) = matcher.take_action() {
                 match action {
                     Control::Abort(None) => {
+                        reader.abort();
                         break 'run Ok(aborted(&context, received_before_abort));
                     }
                     Control::Wait(duration) => pause(*duration, deadline).await,
                     Control::Pace(duration) => pace = Some(*duration),
+                    Control::Send(message) => {
+                        let Reader::Grpc(call) = &mut reader else {
+                            continue;
+                        };
+                        if let Err(failure) = call.send(message, scope) {
+                            break 'run Err(failure);
+                        }
+                        context.push(Seen::Event(format!(
+                            "send {}",
+                            crate::render::render_json_pattern(message)
+                        )));
+                    }
+                    Control::Close => {
+                        if let Reader::Grpc(call) = &mut reader {
+                            call.close();
+                            context.push(Seen::Event("close".to_string()));
+                        }
+                    }
                     Control::Disconnect => {
-                        reader.disconnect();
+                        if let Reader::Http(http) = &mut reader {
+                            http.disconnect();
+                        }
                         context.push(Seen::Event("disconnect".to_string()));
                     }
                     Control::Reconnect(options) => {
+                        // The checker allows `reconnect` on HTTP streams only.
+                        let (Reader::Http(http), Some(reconnect)) = (&mut reader, &reconnect)
+                        else {
+                            continue;
+                        };
                         let reconnected = reopen(
-                            &mut reader,
-                            &reconnect,
+                            http,
+                            reconnect,
                             options,
                             span,
                             &kind,
@@ -272,8 +362,8 @@ impl StreamRun<'_> {
                             Ok(Reopened::Refused) => {}
                         }
                     }
-                    // Declarations and gRPC steps: nothing to do here.
-                    _ => {}
+                    // Declarations: nothing to do here.
+                    Control::Abort(Some(_)) => {}
                 }
             }
             if matcher.is_complete() {
@@ -284,6 +374,7 @@ impl StreamRun<'_> {
                 });
             }
             if abort_after_items.is_some_and(|count| matcher.consumed() >= count) {
+                reader.abort();
                 break abort_rule_fired(&matcher, &context, received_before_abort);
             }
             let bound = matcher.deadline(previous);
@@ -389,6 +480,7 @@ impl StreamRun<'_> {
                 Next::TimedOut => {
                     let now = Instant::now();
                     if abort_at.is_some_and(|at| now >= at) {
+                        reader.abort();
                         break abort_rule_fired(&matcher, &context, received_before_abort);
                     }
                     if let Some((_, span, bound)) = bound
@@ -441,8 +533,10 @@ impl StreamRun<'_> {
                 }
             }
         };
-        stats.bytes += reader.bytes;
-        stats.retry = reader.decoder.retry();
+        stats.bytes += reader.bytes();
+        if let Reader::Http(http) = &reader {
+            stats.retry = http.decoder.retry();
+        }
 
         // Items an `ignore` dropped are easy to forget when reading a failure.
         result.map_err(|failure| match ignored {
@@ -577,7 +671,7 @@ enum Reopened {
 /// same request with `Last-Event-ID` (SSE) and the `with` changes.
 #[allow(clippy::too_many_arguments)]
 async fn reopen(
-    reader: &mut Reader,
+    reader: &mut HttpReader,
     reconnect: &Reconnector<'_>,
     options: &ReconnectOptions,
     span: Span,
@@ -793,6 +887,7 @@ fn terminal_text(terminal: &Terminal) -> String {
         Terminal::End => "end".to_string(),
         Terminal::Dropped(reason) => format!("dropped  # {reason}"),
         Terminal::Refused(reason) => format!("end  # the reconnection was refused: {reason}"),
+        Terminal::Status(status) => format!("dropped  # status {status}"),
     }
 }
 
@@ -807,7 +902,7 @@ async fn pause(duration: Duration, deadline: Instant) {
 async fn failure_with_diff(
     failure: MatchFailure,
     matcher: &BlockMatcher<'_>,
-    reader: &mut Reader,
+    reader: &mut Reader<'_>,
     context: Recent,
     first: Option<(Item, Duration)>,
     deadline: Instant,
@@ -923,6 +1018,14 @@ fn render_failure(
         FailureKind::WrongTerminal { expected, terminal } => (
             format!("expected {expected}, but {}", terminal.describe()),
             format!("expected {expected}"),
+        ),
+        FailureKind::NoGroup { groups, found } => (
+            format!("item {position} belongs to no `where` group: {found}"),
+            format!("the groups take {}", groups.join(", ")),
+        ),
+        FailureKind::GroupComplete { group } => (
+            format!("item {position} is one more for `{group}`, which already had all its items"),
+            "this group is complete".to_string(),
         ),
     };
     let class = match failure.kind {

@@ -1,7 +1,7 @@
 //! Matching one observed item against one item pattern; returns the captures it made or a
 //! mismatch that says where inside the item the difference is.
 
-mod json;
+pub mod json;
 mod path;
 mod text;
 

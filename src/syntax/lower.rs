@@ -32,6 +32,7 @@ impl PatternContext {
             StreamKind::Ndjson => PatternContext::Json,
             StreamKind::Lines => PatternContext::Lines,
             StreamKind::Chunks => PatternContext::Chunks,
+            StreamKind::Messages => PatternContext::Json,
         }
     }
 
@@ -342,7 +343,16 @@ impl Lowerer {
             Rule::timeout_step => StepKind::Timeout(self.duration(inner(part).next()?)),
             Rule::expect_step => StepKind::Expect(self.expectation(inner(part).next()?)?),
             Rule::control_step => StepKind::Control(self.control(part)?),
-            Rule::grpc_step => StepKind::Control(Control::Grpc),
+            Rule::grpc_step => {
+                let mut parts = inner(part);
+                let target = parts.next()?;
+                let method = parts.next()?;
+                StepKind::Grpc(GrpcCall {
+                    target: self.raw_template(target),
+                    method: Spanned::new(method.as_str().to_string(), self::span(&method)),
+                })
+            }
+            Rule::grpc_option => StepKind::GrpcOption(self.grpc_option(inner(part).next()?)?),
             _ => return None,
         };
         Some(Step { kind, span })
@@ -489,7 +499,23 @@ impl Lowerer {
         let span = span(&pair);
         match pair.as_rule() {
             Rule::expect_status => {
-                let code = inner(pair).next()?;
+                let mut parts = inner(pair);
+                let code = parts.next()?;
+                if code.as_rule() == Rule::grpc_code {
+                    let message = match parts.next() {
+                        Some(status_message) => {
+                            match self.field_value(inner(status_message).next()?, false) {
+                                Some(DataMatcher::Text(matcher)) => Some(matcher),
+                                _ => None,
+                            }
+                        }
+                        None => None,
+                    };
+                    return Some(Expectation::GrpcStatus {
+                        code: Spanned::new(code.as_str().to_string(), self::span(&code)),
+                        message,
+                    });
+                }
                 let text = code.as_str();
                 let code_span = self::span(&code);
                 let pattern = if text.ends_with("xx") || text.ends_with("XX") {
@@ -506,32 +532,35 @@ impl Lowerer {
                 }
                 Some(Expectation::Status(Spanned::new(pattern, code_span)))
             }
-            Rule::expect_header => {
-                let mut parts = inner(pair);
-                let name = parts.next()?;
-                let check = parts.next().and_then(|p| inner(p).next())?;
-                let capture = parts
+            Rule::expect_header => Some(Expectation::Header(self.header_expectation(pair)?)),
+            Rule::expect_metadata => {
+                let trailer = pair
+                    .clone()
+                    .into_inner()
                     .next()
-                    .and_then(|c| c.into_inner().next())
-                    .map(|c| self.ident(c));
-                let check = match check.as_rule() {
-                    Rule::header_eq => HeaderCheck::Equals(self.header_value(inner(check).nth(1)?)),
-                    Rule::header_ne => {
-                        HeaderCheck::NotEquals(self.header_value(inner(check).nth(1)?))
-                    }
-                    Rule::header_match => HeaderCheck::Matches(self.regex(inner(check).nth(1)?)),
-                    Rule::header_contains => {
-                        HeaderCheck::Contains(self.header_value(inner(check).next()?))
-                    }
-                    Rule::header_exists => HeaderCheck::Exists,
-                    _ => HeaderCheck::Absent,
-                };
-                Some(Expectation::Header(HeaderExpectation {
-                    name: Spanned::new(name.as_str().to_ascii_lowercase(), self::span(&name)),
-                    check,
-                    capture,
+                    .is_some_and(|p| p.as_rule() == Rule::kw_trailer);
+                Some(Expectation::Metadata {
+                    trailer,
+                    header: self.header_expectation(pair)?,
+                })
+            }
+            Rule::expect_messages => {
+                let block = inner(pair).next()?;
+                let block_span = self::span(&block);
+                let entries = self.block(block, PatternContext::Json);
+                Some(Expectation::Stream(StreamBlock {
+                    kind: Spanned::new(StreamKind::Messages, span),
+                    entries,
+                    block_span,
                 }))
             }
+            Rule::expect_message => {
+                let line = inner(pair).next()?;
+                Some(Expectation::Message(
+                    self.item_line(line, PatternContext::Json),
+                ))
+            }
+            Rule::expect_end => Some(Expectation::End),
             Rule::expect_stream => {
                 let mut parts = inner(pair);
                 let kind_pair = parts.next()?;
@@ -571,6 +600,70 @@ impl Lowerer {
                 }))
             }
             _ => None,
+        }
+    }
+
+    /// `NAME check [-> capture]` of `expect header`, `expect metadata` and `expect trailer`.
+    fn header_expectation(&mut self, pair: Pair<'_, Rule>) -> Option<HeaderExpectation> {
+        let mut parts = inner(pair);
+        let name = parts.next()?;
+        let check = parts.next().and_then(|p| inner(p).next())?;
+        let capture = parts
+            .next()
+            .and_then(|c| c.into_inner().next())
+            .map(|c| self.ident(c));
+        let check = match check.as_rule() {
+            Rule::header_eq => HeaderCheck::Equals(self.header_value(inner(check).nth(1)?)),
+            Rule::header_ne => HeaderCheck::NotEquals(self.header_value(inner(check).nth(1)?)),
+            Rule::header_match => HeaderCheck::Matches(self.regex(inner(check).nth(1)?)),
+            Rule::header_contains => HeaderCheck::Contains(self.header_value(inner(check).next()?)),
+            Rule::header_exists => HeaderCheck::Exists,
+            _ => HeaderCheck::Absent,
+        };
+        Some(HeaderExpectation {
+            name: Spanned::new(name.as_str().to_ascii_lowercase(), span(&name)),
+            check,
+            capture,
+        })
+    }
+
+    fn grpc_option(&mut self, pair: Pair<'_, Rule>) -> Option<GrpcOption> {
+        let rule = pair.as_rule();
+        let mut parts = inner(pair);
+        Some(match rule {
+            Rule::metadata_step => {
+                let name = parts.next()?;
+                let value = parts.next()?;
+                GrpcOption::Metadata(HeaderStep {
+                    name: Spanned::new(name.as_str().to_ascii_lowercase(), span(&name)),
+                    value: self.header_value(value),
+                })
+            }
+            Rule::deadline_step => GrpcOption::Deadline(self.duration(parts.next()?)),
+            Rule::message_step => {
+                let pattern = self.json_pattern(parts.next()?);
+                self.require_literal(&pattern, "a request message");
+                GrpcOption::Message(pattern)
+            }
+            Rule::authority_step => GrpcOption::Authority(self.option_value(parts.next()?)),
+            Rule::insecure_step => GrpcOption::Insecure,
+            Rule::proto_step => GrpcOption::Proto(self.template(parts.next()?)),
+            Rule::import_step => GrpcOption::Import(self.template(parts.next()?)),
+            Rule::descriptor_step => GrpcOption::Descriptor(self.template(parts.next()?)),
+            _ => return None,
+        })
+    }
+
+    /// A quoted string or a bare word, as a template.
+    fn option_value(&mut self, pair: Pair<'_, Rule>) -> Template {
+        match pair.into_inner().next() {
+            Some(value) if value.as_rule() == Rule::string => self.template(value),
+            Some(value) => self.raw_template(value),
+            None => Template {
+                text: String::new(),
+                span: Span::default(),
+                text_offset: 0,
+            },
         }
     }
 
@@ -746,11 +839,20 @@ impl Lowerer {
     // ─── Blocks ───────────────────────────────────────────────────────────────────────────────
 
     fn block(&mut self, pair: Pair<'_, Rule>, context: PatternContext) -> Vec<Entry> {
-        let mut entries = Vec::new();
+        let mut entries: Vec<Entry> = Vec::new();
         for entry in inner(pair) {
-            if let Some(entry) = self.entry(entry, context) {
-                entries.push(entry);
+            let Some(entry) = self.entry(entry, context) else {
+                continue;
+            };
+            // Consecutive `where` groups split the same items between them: one entry.
+            if let (EntryKind::Split(groups), Some(last)) = (&entry.kind, entries.last_mut())
+                && let EntryKind::Split(previous) = &mut last.kind
+            {
+                previous.extend(groups.iter().cloned());
+                last.span = last.span.to(entry.span);
+                continue;
             }
+            entries.push(entry);
         }
         entries
     }
@@ -796,6 +898,29 @@ impl Lowerer {
             }
             Rule::control_step => EntryKind::Control(self.control(part)?),
             Rule::item_line => EntryKind::Item(self.item_line(part, context)),
+            Rule::where_group => {
+                let mut parts = inner(part);
+                let key_pair = parts.next().and_then(|k| k.into_inner().next())?;
+                let key_span = self::span(&key_pair);
+                let key = key_pair.as_str().to_string();
+                let path = if key_pair.as_rule() == Rule::json_path {
+                    key.clone()
+                } else {
+                    format!("$.{key}")
+                };
+                let query = Arc::new(self.json_query(&path, key_span));
+                let value = self.json_pattern(parts.find(|p| p.as_rule() != Rule::op_eq)?);
+                let body = self.block(parts.next()?, context);
+                let head_end = value.span.end;
+                EntryKind::Split(vec![WhereGroup {
+                    key: Spanned::new(key, key_span),
+                    query,
+                    value,
+                    body,
+                    span: Span::new(span.start, head_end),
+                }])
+            }
+            Rule::all_decl => EntryKind::All(self.item_pattern(inner(part).next()?, context)),
             _ => return None,
         };
         Some(Entry { kind, span })
@@ -1177,6 +1302,17 @@ impl Lowerer {
         pattern
     }
 
+    fn json_query(&mut self, path: &str, span: Span) -> jsonpath_rust::parser::model::JpQuery {
+        match jsonpath_rust::parser::parse_json_path(path) {
+            Ok(query) => query,
+            Err(error) => {
+                self.error(span, "invalid JSONPath", first_line(&error.to_string()));
+                jsonpath_rust::parser::parse_json_path("$")
+                    .unwrap_or_else(|_| unreachable!("`$` is a valid JSONPath"))
+            }
+        }
+    }
+
     fn path_assert(&mut self, pair: Pair<'_, Rule>) -> PathAssert {
         let span = span(&pair);
         let mut parts = inner(pair);
@@ -1185,18 +1321,7 @@ impl Lowerer {
             .as_ref()
             .map(|p| (p.as_str().to_string(), self::span(p)))
             .unwrap_or_default();
-        let query = match jsonpath_rust::parser::parse_json_path(&path_text) {
-            Ok(query) => query,
-            Err(error) => {
-                self.error(
-                    path_span,
-                    "invalid JSONPath",
-                    first_line(&error.to_string()),
-                );
-                jsonpath_rust::parser::parse_json_path("$")
-                    .unwrap_or_else(|_| unreachable!("`$` is a valid JSONPath"))
-            }
-        };
+        let query = self.json_query(&path_text, path_span);
         let check = parts
             .next()
             .map(|check| self.path_check(check))

@@ -29,7 +29,8 @@ impl Decoder {
             StreamKind::Sse => Decoder::Sse(SseDecoder::new(max_item_size)),
             StreamKind::Ndjson => Decoder::Ndjson(NdjsonDecoder::new(max_item_size)),
             StreamKind::Lines => Decoder::Lines(LineFramer::new(max_item_size)),
-            StreamKind::Chunks => Decoder::Chunks(None),
+            // gRPC replies are decoded by the call, not from a body: never asked for here.
+            StreamKind::Chunks | StreamKind::Messages => Decoder::Chunks(None),
         }
     }
 

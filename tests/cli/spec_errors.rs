@@ -556,28 +556,6 @@ fn header_and_body_after_the_request_was_sent() {
 }
 
 #[test]
-fn reserved_words() {
-    check_fails(
-        r#"
-        test "a" {
-          GET http://example.invalid/
-          close
-        }
-        "#,
-        "
-        error: `close` is not supported yet
-         --> a.stream:3:3
-          |
-        3 |   close
-          |   ^^^^^ reserved for gRPC
-          |
-          = note: this keyword is reserved; it is not available in this version of streamspec
-
-        ",
-    );
-}
-
-#[test]
 fn stream_control_outside_a_block() {
     check_fails(
         r#"
@@ -906,4 +884,199 @@ fn an_empty_block_is_a_warning() {
             ",
         )
         .run();
+}
+#[test]
+fn grpc_and_http_steps_do_not_mix() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/
+          metadata x-a: b
+          close
+          expect message { "a": 1 }
+        }
+
+        test "b" {
+          grpc http://127.0.0.1:1 stock.StockService/GetQuote
+          header x-a: b
+          expect status 200
+          expect header x-b exists
+          expect sse { data: "x" }
+        }
+        "#,
+        r#"
+        error: `metadata` is for gRPC calls
+         --> a.stream:3:3
+          |
+        3 |   metadata x-a: b
+          |   ^^^^^^^^^^^^^^^ the exchange before it is an HTTP request
+          |
+          = help: an HTTP request takes `header name: value`; or start a call with `grpc http://host:port package.Service/Method`
+
+        error: `close` is for gRPC calls
+         --> a.stream:4:3
+          |
+        4 |   close
+          |   ^^^^^ the exchange before it is an HTTP request
+          |
+          = help: an HTTP request sends its `body` at once; or start a call with `grpc http://host:port package.Service/Method`
+
+        error: `expect message` is for gRPC calls
+         --> a.stream:5:3
+          |
+        5 |   expect message { "a": 1 }
+          |   ^^^^^^^^^^^^^^^^^^^^^^^^^ the exchange before it is an HTTP request
+          |
+          = help: an HTTP response's items are read with `expect sse|ndjson|lines|chunks { … }`; or start a call with `grpc http://host:port package.Service/Method`
+
+        error: `header` is for HTTP requests, and this is a gRPC call
+          --> a.stream:10:3
+           |
+        10 |   header x-a: b
+           |   ^^^^^^^^^^^^^ a gRPC call takes `metadata name: value`
+
+        error: a numeric `expect status` is for HTTP responses, and this is a gRPC call
+          --> a.stream:11:3
+           |
+        11 |   expect status 200
+           |   ^^^^^^^^^^^^^^^^^ gRPC statuses are names: `expect status OK`, `expect status NOT_FOUND`
+
+        error: `expect header` is for HTTP responses, and this is a gRPC call
+          --> a.stream:12:3
+           |
+        12 |   expect header x-b exists
+           |   ^^^^^^^^^^^^^^^^^^^^^^^^ a gRPC call has `expect metadata name …` and `expect trailer name …`
+
+        error: `expect sse` is for HTTP responses, and this is a gRPC call
+          --> a.stream:13:3
+           |
+        13 |   expect sse { data: "x" }
+           |   ^^^^^^^^^^^^^^^^^^^^^^^^ a gRPC call's replies are read with `expect messages { … }`
+
+        7 errors
+        "#,
+    );
+}
+
+#[test]
+fn grpc_call_steps_in_order() {
+    check_fails(
+        r#"
+        test "a" {
+          grpc http://127.0.0.1:1 stock.StockService/TradeChat
+          deadline 1s
+          send { "a": 1 }
+          message { "a": 2 }
+          deadline 2s
+          close
+          send { "b": 1 }
+          expect status OK
+          expect message { "x": 1 }
+        }
+        "#,
+        r#"
+        error: `message` must come before the call's first expectation
+         --> a.stream:5:3
+          |
+        5 |   message { "a": 2 }
+          |   ^^^^^^^^^^^^^^^^^^ the call has already started
+          |
+          = help: to send another message on a started call, write `send { … }`
+
+        error: `deadline` must come before the call's first expectation
+         --> a.stream:6:3
+          |
+        6 |   deadline 2s
+          |   ^^^^^^^^^^^ the call has already started
+
+        error: the call's deadline is set twice
+         --> a.stream:6:3
+          |
+        6 |   deadline 2s
+          |   ^^^^^^^^^^^ also set on line 3
+
+        error: `send` after the request stream was closed
+         --> a.stream:8:3
+          |
+        8 |   send { "b": 1 }
+          |   ^^^^^^^^^^^^^^^ `close` on line 7 closed it
+
+        error: the call's replies have already ended
+          --> a.stream:10:3
+           |
+        10 |   expect message { "x": 1 }
+           |   ^^^^^^^^^^^^^^^^^^^^^^^^^ line 9 read them to their end
+
+        5 errors
+        "#,
+    );
+}
+
+#[test]
+fn grpc_status_names() {
+    check_fails(
+        r#"
+        test "a" {
+          grpc http://127.0.0.1:1 stock.StockService/GetQuote
+          expect status NOT_FUOND
+        }
+        "#,
+        "
+        error: unknown gRPC status `NOT_FUOND`
+         --> a.stream:3:17
+          |
+        3 |   expect status NOT_FUOND
+          |                 ^^^^^^^^^ not a gRPC status code
+          |
+          = help: did you mean `NOT_FOUND`?
+
+        ",
+    );
+}
+
+#[test]
+fn where_groups_and_all() {
+    check_fails(
+        r#"
+        test "a" {
+          grpc http://127.0.0.1:1 stock.StockService/StreamPrices
+          expect messages {
+            all { "price": number -> p }
+            where symbol == "AAPL" {
+              { "tick": 1 }
+              end
+            }
+            where symbol == "GOOG" { }
+            reconnect
+          }
+        }
+        "#,
+        r#"
+        error: an `all` pattern cannot capture
+         --> a.stream:4:5
+          |
+        4 |     all { "price": number -> p }
+          |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^ it checks every item; capture in the item lines
+
+        error: `end` cannot go in a `where` group
+         --> a.stream:7:7
+          |
+        7 |       end
+          |       ^^^ how the stream ends goes after the groups
+
+        error: this `where` group expects nothing
+         --> a.stream:9:5
+          |
+        9 |     where symbol == "GOOG" { }
+          |     ^^^^^^^^^^^^^^^^^^^^^^ put the items of this key inside
+
+        error: `reconnect` is for HTTP streams, and this is a gRPC call
+          --> a.stream:10:5
+           |
+        10 |     reconnect
+           |     ^^^^^^^^^ a gRPC call does not reconnect; `abort` cancels it
+
+        4 errors
+        "#,
+    );
 }
