@@ -593,3 +593,58 @@ async fn reflection_v1_and_v1alpha_list_and_describe_the_stock_service() {
     assert_reflects_the_stock_service("v1", reflect_v1(channel.clone()).await);
     assert_reflects_the_stock_service("v1alpha", reflect_v1alpha(channel).await);
 }
+
+/// The server side of the client's throughput benchmark, with two clients: tonic's generated
+/// one (decoding every `PriceUpdate`) and one that only frames the messages (decoding them as
+/// `()`), which shows what the server alone can send. Run it in release:
+/// `cargo test --release --lib demo::grpc::tests::flood_throughput -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run it in release"]
+async fn flood_throughput() {
+    const COUNT: u32 = 2_000_000;
+    let channel = start().await;
+    let rate = |what: &str, count: u64, started: Instant| {
+        let elapsed = started.elapsed();
+        eprintln!(
+            "Flood {what}: {count} messages in {elapsed:.2?}: {:.0} messages/s",
+            count as f64 / elapsed.as_secs_f64()
+        );
+    };
+    let benchmark = async {
+        let mut client = StockServiceClient::new(channel.clone());
+        let started = Instant::now();
+        let mut stream = client
+            .flood(FloodRequest { count: COUNT })
+            .await
+            .expect("a flood")
+            .into_inner();
+        let mut count = 0u64;
+        while stream.message().await.expect("an update").is_some() {
+            count += 1;
+        }
+        rate("(decoded)", count, started);
+        assert_eq!(count, u64::from(COUNT));
+
+        let mut grpc = tonic::client::Grpc::new(channel.clone());
+        grpc.ready().await.expect("a ready channel");
+        let started = Instant::now();
+        let mut stream = grpc
+            .server_streaming(
+                Request::new(FloodRequest { count: COUNT }),
+                tonic::codegen::http::uri::PathAndQuery::from_static("/stock.StockService/Flood"),
+                tonic_prost::ProstCodec::<FloodRequest, ()>::default(),
+            )
+            .await
+            .expect("a flood")
+            .into_inner();
+        let mut count = 0u64;
+        while stream.message().await.expect("an update").is_some() {
+            count += 1;
+        }
+        rate("(framed only)", count, started);
+        assert_eq!(count, u64::from(COUNT));
+    };
+    tokio::time::timeout(Duration::from_secs(120), benchmark)
+        .await
+        .expect("the benchmark took over 2 minutes");
+}
