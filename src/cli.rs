@@ -90,6 +90,15 @@ pub struct DemoArgs {
     /// Address to listen on
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7878")]
     pub listen: String,
+    /// Address to serve the gRPC demo on (HTTP/2 cleartext) [default: 127.0.0.1:7879]
+    ///
+    /// When not given and the default address is taken, the demo warns and serves HTTP only.
+    #[arg(long, value_name = "ADDR")]
+    pub grpc_listen: Option<String>,
+}
+
+impl DemoArgs {
+    pub const DEFAULT_GRPC_LISTEN: &str = "127.0.0.1:7879";
 }
 
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {

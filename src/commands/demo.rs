@@ -1,21 +1,49 @@
-//! `streamspec demo`: serves the bundled demo service until interrupted.
+//! `streamspec demo`: serves the bundled demo service until interrupted, HTTP on `--listen` and
+//! gRPC on `--grpc-listen`. Both listeners are bound before either address is announced, so a
+//! client that read the announcement can connect to both.
+
+use tokio::net::TcpListener;
 
 use crate::cli::DemoArgs;
 use crate::exit_code;
 
 pub async fn demo(args: &DemoArgs) -> i32 {
-    let listener = match tokio::net::TcpListener::bind(&args.listen).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("error: cannot listen on {}: {error}", args.listen);
-            return exit_code::SETUP_FAILED;
-        }
+    let Some(http) = bind(&args.listen).await else {
+        return exit_code::SETUP_FAILED;
     };
-    let address = listener
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_else(|_| args.listen.clone());
-    println!("streamspec demo listening on http://{address}");
+    let grpc = match &args.grpc_listen {
+        Some(address) => match bind(address).await {
+            Some(listener) => Some(listener),
+            None => return exit_code::SETUP_FAILED,
+        },
+        // The default address may well be taken (by another demo, say): that is no reason to
+        // refuse the HTTP demo someone asked for.
+        None => match TcpListener::bind(DemoArgs::DEFAULT_GRPC_LISTEN).await {
+            Ok(listener) => Some(listener),
+            Err(error) => {
+                eprintln!(
+                    "warning: not serving gRPC: cannot listen on {}: {error} \
+                     (choose an address with --grpc-listen)",
+                    DemoArgs::DEFAULT_GRPC_LISTEN
+                );
+                None
+            }
+        },
+    };
+    println!(
+        "streamspec demo listening on http://{}",
+        local_address(&http, &args.listen)
+    );
+    if let Some(grpc) = &grpc {
+        let fallback = args
+            .grpc_listen
+            .as_deref()
+            .unwrap_or(DemoArgs::DEFAULT_GRPC_LISTEN);
+        println!(
+            "streamspec demo gRPC on http://{}",
+            local_address(grpc, fallback)
+        );
+    }
     let mut terminate =
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(signal) => signal,
@@ -24,15 +52,44 @@ pub async fn demo(args: &DemoArgs) -> i32 {
                 return exit_code::SETUP_FAILED;
             }
         };
+    let serve_grpc = async move {
+        match grpc {
+            Some(listener) => crate::demo::grpc::serve_grpc(listener).await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
-        result = crate::demo::serve(listener) => match result {
-            Ok(()) => exit_code::SUCCESS,
-            Err(error) => {
-                eprintln!("error: the demo service stopped: {error}");
-                exit_code::SETUP_FAILED
-            }
-        },
+        result = crate::demo::serve(http) => stopped("", result),
+        result = serve_grpc => stopped("gRPC ", result),
         _ = tokio::signal::ctrl_c() => exit_code::SUCCESS,
         _ = terminate.recv() => exit_code::SUCCESS,
+    }
+}
+
+async fn bind(address: &str) -> Option<TcpListener> {
+    match TcpListener::bind(address).await {
+        Ok(listener) => Some(listener),
+        Err(error) => {
+            eprintln!("error: cannot listen on {address}: {error}");
+            None
+        }
+    }
+}
+
+/// The address `listener` is bound to (the port chosen, for port 0), or else the one asked for.
+fn local_address(listener: &TcpListener, asked: &str) -> String {
+    listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| asked.to_string())
+}
+
+fn stopped(what: &str, result: std::io::Result<()>) -> i32 {
+    match result {
+        Ok(()) => exit_code::SUCCESS,
+        Err(error) => {
+            eprintln!("error: the {what}demo service stopped: {error}");
+            exit_code::SETUP_FAILED
+        }
     }
 }

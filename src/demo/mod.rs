@@ -6,6 +6,8 @@
 //! (`repeat=1`) or a gap (`skip=1`) on request, and `/bad/fragile/` is a chat service that breaks
 //! once a client aborts one of its streams (its `/bad/fragile/health` then answers 503).
 //!
+//! The gRPC half of the demo (scenarios 14–18) is in `grpc`, served on a listener of its own.
+//!
 //! Every streaming endpoint builds its body as a lazy stream (see `body`), so memory stays flat
 //! however many events are asked for, and chunk boundaries are the ones the endpoint chose.
 
@@ -14,6 +16,7 @@ mod chat;
 mod chunked;
 mod clients;
 mod fragile;
+pub mod grpc;
 mod misbehave;
 mod params;
 mod sse;
