@@ -29,6 +29,13 @@
 //! ready = { http = "http://127.0.0.1:{{demo_port}}/health" }
 //! # ready = { tcp = "127.0.0.1:{{demo_port}}" }
 //! start_timeout = "20s"    # default 30s
+//!
+//! # The gRPC schema for servers without reflection, for every spec under this directory
+//! # (paths relative to this file). Methods not found here are looked up by reflection.
+//! [grpc]
+//! protos = ["protos/test.proto"]        # compiled at run time
+//! import_paths = ["protos"]             # where their imports are found (default: this directory)
+//! descriptor_sets = ["api.binpb"]       # compiled descriptor sets (`protoc -o`)
 //! ```
 //!
 //! Details:
@@ -70,7 +77,8 @@ pub const STREAMSPEC_VAR: &str = "streamspec";
 
 const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(30);
 
-const SECTIONS: [&str; 3] = ["vars", "defaults", "services"];
+const SECTIONS: [&str; 4] = ["vars", "defaults", "services", "grpc"];
+const GRPC_KEYS: [&str; 3] = ["protos", "import_paths", "descriptor_sets"];
 const DEFAULTS_KEYS: [&str; 1] = ["timeout"];
 const SERVICE_KEYS: [&str; 7] = [
     "name",
@@ -95,6 +103,22 @@ pub struct ProjectConfig {
     pub defaults: Defaults,
     /// In file order, which is the order they are started in.
     pub services: Vec<ServiceConfig>,
+    pub grpc: GrpcSchemaConfig,
+}
+
+/// `[grpc]`: where gRPC schemas come from when a server has no reflection. Paths are resolved
+/// against the config's directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GrpcSchemaConfig {
+    pub protos: Vec<PathBuf>,
+    pub import_paths: Vec<PathBuf>,
+    pub descriptor_sets: Vec<PathBuf>,
+}
+
+impl GrpcSchemaConfig {
+    pub fn is_empty(&self) -> bool {
+        self.protos.is_empty() && self.descriptor_sets.is_empty()
+    }
 }
 
 impl ProjectConfig {
@@ -336,6 +360,7 @@ impl Loader {
         let mut vars = Vec::new();
         let mut defaults = Defaults::default();
         let mut services = Vec::new();
+        let mut grpc = GrpcSchemaConfig::default();
         for (key, value) in entries(root) {
             match key.get_ref().as_ref() {
                 "vars" => {
@@ -349,6 +374,11 @@ impl Loader {
                     }
                 }
                 "services" => services = self.services(value, &dir),
+                "grpc" => {
+                    if let Some(table) = self.table(value, "[grpc]") {
+                        grpc = self.grpc(table, &dir);
+                    }
+                }
                 _ => self.unknown_key(
                     key,
                     &SECTIONS,
@@ -367,7 +397,36 @@ impl Loader {
             vars: vars.into_iter().map(|var| (var.name, var.value)).collect(),
             defaults,
             services: services.into_iter().map(|s| s.config).collect(),
+            grpc,
         }
+    }
+
+    fn grpc(&mut self, table: &DeTable<'_>, dir: &Path) -> GrpcSchemaConfig {
+        let mut grpc = GrpcSchemaConfig::default();
+        for (key, value) in entries(table) {
+            let name = key.get_ref().as_ref();
+            let slot = match name {
+                "protos" => &mut grpc.protos,
+                "import_paths" => &mut grpc.import_paths,
+                "descriptor_sets" => &mut grpc.descriptor_sets,
+                _ => {
+                    self.unknown_key(
+                        key,
+                        &GRPC_KEYS,
+                        Place {
+                            noun: "key",
+                            label: "not a key of [grpc]",
+                            known: "[grpc] takes",
+                        },
+                    );
+                    continue;
+                }
+            };
+            if let Some(paths) = self.strings(value, &format!("`{name}`")) {
+                *slot = paths.iter().map(|path| dir.join(&path.text)).collect();
+            }
+        }
+        grpc
     }
 
     /// An unknown key, with the closest known one or else the list of known ones.
