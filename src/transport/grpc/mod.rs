@@ -17,6 +17,9 @@ mod reflection;
 pub mod schema;
 pub mod status;
 
+#[cfg(test)]
+mod tests;
+
 pub use call::{Call, Next, start};
 pub use channel::{GrpcChannel, GrpcTarget, connect};
 pub use error::GrpcError;
