@@ -76,16 +76,17 @@ pub async fn fetch_schema(
                 .await
             {
                 Ok(fetched) => fetched,
-                Err(error) => match builtin(&dependency) {
-                    Some(file) => vec![file],
-                    None => {
+                Err(error) => match (builtin(&dependency), error) {
+                    (Some(file), _) => vec![file],
+                    (None, GrpcError::Reflection { reason, .. }) => {
                         return Err(GrpcError::Reflection {
                             url: channel.url().to_string(),
                             reason: format!(
-                                "it could not give `{dependency}`, imported by `{importer}`: {error}"
+                                "it could not give `{dependency}`, imported by `{importer}`: {reason}"
                             ),
                         });
                     }
+                    (None, error) => return Err(error),
                 },
             };
             if !fetched.iter().any(|file| file.name == dependency) {
@@ -191,17 +192,22 @@ fn dependency_order(files: &BTreeMap<String, File>) -> Vec<&File> {
 }
 
 /// One reflection stream: requests go out one at a time, each answer is read before the next.
+/// Some servers (tonic's) end the stream on a question they cannot answer: the next question
+/// then opens a new one.
 struct Session<'a> {
     channel: &'a GrpcChannel,
+    path: &'static str,
     requests: Option<mpsc::Sender<ServerReflectionRequest>>,
     responses: Streaming<ServerReflectionResponse>,
+    ended: bool,
 }
 
 impl<'a> Session<'a> {
     /// Opens a stream (v1, else v1alpha) and asks for the list of services on it.
     async fn open(channel: &'a GrpcChannel) -> Result<(Session<'a>, Vec<String>), GrpcError> {
         for path in [V1, V1ALPHA] {
-            let Some(mut session) = Session::start(channel, path).await? else {
+            let first = MessageRequest::ListServices(String::new());
+            let Some(mut session) = Session::start(channel, path, first).await? else {
                 continue;
             };
             match session.answer().await {
@@ -224,16 +230,17 @@ impl<'a> Session<'a> {
         })
     }
 
-    /// Starts a stream on `path` with a `ListServices` request; `None` if the server has no
-    /// such service.
+    /// Starts a stream on `path` with `first` as its first request; `None` if the server has
+    /// no such service.
     async fn start(
         channel: &'a GrpcChannel,
         path: &'static str,
+        first: MessageRequest,
     ) -> Result<Option<Session<'a>>, GrpcError> {
         let (sender, mut receiver) = mpsc::channel(4);
         // The first request is queued before the call starts: a server may hold its response
         // headers until it has read one.
-        let _ = sender.try_send(request(MessageRequest::ListServices(String::new())));
+        let _ = sender.try_send(request(first));
         let outgoing = futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx));
         let mut grpc = tonic::client::Grpc::new(channel.channel.clone());
         grpc.ready()
@@ -249,8 +256,10 @@ impl<'a> Session<'a> {
         match answer {
             Ok(response) => Ok(Some(Session {
                 channel,
+                path,
                 requests: Some(sender),
                 responses: response.into_inner(),
+                ended: false,
             })),
             Err(status) => match classify(&status, &channel.peer) {
                 Classified::Server(status) if status.code == Code::Unimplemented => Ok(None),
@@ -267,12 +276,19 @@ impl<'a> Session<'a> {
             MessageRequest::FileContainingSymbol(symbol) => format!("the file defining `{symbol}`"),
             _ => "a file".to_string(),
         };
-        let sent = match &self.requests {
-            Some(sender) => sender.send(request(question)).await.is_ok(),
-            None => false,
-        };
-        if !sent {
-            return Err(self.failed("it closed the reflection stream"));
+        if self.ended {
+            match Session::start(self.channel, self.path, question).await? {
+                Some(fresh) => *self = fresh,
+                None => return Err(self.failed("UNIMPLEMENTED")),
+            }
+        } else {
+            let sent = match &self.requests {
+                Some(sender) => sender.send(request(question)).await.is_ok(),
+                None => false,
+            };
+            if !sent {
+                return Err(self.failed("it closed the reflection stream"));
+            }
         }
         match self.answer().await {
             Ok(MessageResponse::FileDescriptorResponse(response)) => response
@@ -295,7 +311,11 @@ impl<'a> Session<'a> {
     }
 
     async fn answer(&mut self) -> Result<MessageResponse, Answer> {
-        match self.responses.message().await {
+        let answer = self.responses.message().await;
+        if !matches!(answer, Ok(Some(_))) {
+            self.ended = true;
+        }
+        match answer {
             Ok(Some(ServerReflectionResponse {
                 message_response: Some(response),
                 ..
