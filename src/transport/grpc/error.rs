@@ -10,7 +10,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
-use crate::duration::format_duration;
+use crate::duration::format_measured;
 use crate::transport::http::describe_error;
 
 use super::channel::{Peer, Sniffed};
@@ -126,7 +126,7 @@ impl fmt::Display for GrpcError {
             GrpcError::Deadline { after, waiting_for } => write!(
                 f,
                 "deadline exceeded after {} waiting for {waiting_for}",
-                format_duration(*after)
+                format_measured(*after)
             ),
             GrpcError::NoReflection { url } => write!(
                 f,
