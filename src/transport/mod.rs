@@ -2,5 +2,6 @@
 
 pub mod decoder;
 pub mod framing;
+pub mod grpc;
 pub mod http;
 pub mod item;

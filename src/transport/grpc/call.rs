@@ -1,0 +1,420 @@
+//! One gRPC call of any of the four kinds, through one mechanism: a streaming call whose
+//! request stream the spec feeds ([`Call::send`], [`Call::close`]) and whose answers it reads
+//! ([`Call::head`], [`Call::next`]). A unary call is one message sent, the stream closed, one
+//! message and the status read.
+//!
+//! The call runs in a task of its own, so sending never waits for the response head: a
+//! bidirectional server may read a message before it sends its headers. Replies are decoded
+//! one at a time as they are asked for, never collected, so memory stays flat however long the
+//! stream is; HTTP/2 flow control holds the server back meanwhile.
+//!
+//! A call deadline is sent as `grpc-timeout` and also kept here: when it passes first, the call
+//! is cancelled on the wire and ends with a local `DEADLINE_EXCEEDED`. Dropping a [`Call`]
+//! cancels it (the server sees its stream reset with CANCEL).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::stream;
+use prost_reflect::{DynamicMessage, MessageDescriptor, MethodDescriptor, ReflectMessage};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tonic::codec::Streaming;
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
+use tonic::{Code, Status};
+
+use crate::duration::format_duration;
+
+use super::channel::{GrpcChannel, Peer};
+use super::codec::DynamicCodec;
+use super::error::{Classified, GrpcError, classify, describe_failure};
+use super::json::message_to_json;
+use super::status::CallStatus;
+
+/// Messages sent but not yet taken by the connection; beyond this, [`Call::send`] waits.
+const REQUEST_BUFFER: usize = 16;
+
+/// What reading the next answer gave.
+#[derive(Debug, Clone)]
+pub enum Next {
+    /// A reply message in the proto3 JSON mapping (see `json`), and when it was read.
+    Message { json: Value, at: Instant },
+    /// The call ended with this status (OK or not); asking again gives the same.
+    End { status: CallStatus, at: Instant },
+    /// Nothing came before the deadline given to [`Call::next`]; the call goes on.
+    TimedOut,
+}
+
+type Answer = Result<tonic::Response<Streaming<DynamicMessage>>, Status>;
+
+enum State {
+    /// The response head has not come yet.
+    Waiting(oneshot::Receiver<Answer>),
+    Open {
+        head: MetadataMap,
+        body: Streaming<DynamicMessage>,
+    },
+    Ended {
+        head: MetadataMap,
+        status: CallStatus,
+        at: Instant,
+    },
+    /// The call broke on the way: there is no status from the server.
+    Failed(GrpcError),
+}
+
+/// A call in progress.
+pub struct Call {
+    input: MessageDescriptor,
+    peer: Arc<Peer>,
+    requests: Option<mpsc::Sender<DynamicMessage>>,
+    state: State,
+    /// The call's own deadline (sent as `grpc-timeout`) and the timeout it came from.
+    deadline: Option<(Instant, Duration)>,
+    started: Instant,
+    task: JoinHandle<()>,
+    /// The response's content-type when it is not gRPC's: `Some(None)` when there was none.
+    not_grpc: Option<Option<String>>,
+}
+
+/// Starts a call of `method` on `channel` with request `metadata` (a key ending in `-bin`
+/// takes the value's bytes as binary metadata) and, if given, a call deadline. Nothing is sent
+/// until [`Call::send`]; must be called within a tokio runtime.
+pub fn start(
+    channel: &GrpcChannel,
+    method: &MethodDescriptor,
+    metadata: Vec<(String, String)>,
+    deadline: Option<Duration>,
+) -> Result<Call, GrpcError> {
+    let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
+    let path = PathAndQuery::try_from(path.as_str())
+        .map_err(|_| GrpcError::BadMethodName { name: path.clone() })?;
+    let (sender, mut receiver) = mpsc::channel::<DynamicMessage>(REQUEST_BUFFER);
+    let outgoing = stream::poll_fn(move |cx| receiver.poll_recv(cx));
+    let mut request = tonic::Request::new(outgoing);
+    add_metadata(request.metadata_mut(), metadata)?;
+    if let Some(timeout) = deadline {
+        request.set_timeout(timeout);
+    }
+    let codec = DynamicCodec::new(method.output());
+    let (answer_sender, answer) = oneshot::channel::<Answer>();
+    let connection = channel.channel.clone();
+    let task = tokio::spawn(async move {
+        let mut grpc = tonic::client::Grpc::new(connection);
+        let answer = match grpc.ready().await {
+            Err(error) => Err(Status::from_error(Box::new(error))),
+            Ok(()) => grpc.streaming(request, path, codec).await,
+        };
+        let _ = answer_sender.send(answer);
+    });
+    let started = Instant::now();
+    Ok(Call {
+        input: method.input(),
+        peer: channel.peer.clone(),
+        requests: Some(sender),
+        state: State::Waiting(answer),
+        deadline: deadline.map(|timeout| (started + timeout, timeout)),
+        started,
+        task,
+        not_grpc: None,
+    })
+}
+
+fn add_metadata(map: &mut MetadataMap, metadata: Vec<(String, String)>) -> Result<(), GrpcError> {
+    for (key, value) in metadata {
+        let bad = |what: &str| GrpcError::Request {
+            reason: format!("the metadata `{key}` cannot be sent: {what}"),
+        };
+        if key.to_ascii_lowercase().ends_with("-bin") {
+            let name = MetadataKey::from_bytes(key.as_bytes())
+                .map_err(|_| bad("not a valid metadata name"))?;
+            map.append_bin(name, MetadataValue::from_bytes(value.as_bytes()));
+        } else {
+            let name = MetadataKey::from_bytes(key.as_bytes())
+                .map_err(|_| bad("not a valid metadata name"))?;
+            let value = MetadataValue::try_from(value.as_str()).map_err(|_| {
+                bad("the value must be printable ASCII (name it `…-bin` for binary)")
+            })?;
+            map.append(name, value);
+        }
+    }
+    Ok(())
+}
+
+/// Whether a wait ended because the caller's deadline passed.
+enum Waited {
+    Ready,
+    TimedOut,
+}
+
+impl Call {
+    /// Sends one request message, waiting until `deadline` for room if the server is slow to
+    /// read. Fails if the message is of another type than the method takes, after
+    /// [`Call::close`], or once the call is known to have ended.
+    pub async fn send(
+        &mut self,
+        message: DynamicMessage,
+        deadline: Instant,
+    ) -> Result<(), GrpcError> {
+        if message.descriptor() != self.input {
+            return Err(GrpcError::Request {
+                reason: format!(
+                    "the method takes `{}` messages, not `{}`",
+                    self.input.full_name(),
+                    message.descriptor().full_name()
+                ),
+            });
+        }
+        self.check_call_deadline();
+        match &self.state {
+            State::Ended { status, .. } => {
+                return Err(GrpcError::CallEnded {
+                    status: Some(status.to_string()),
+                });
+            }
+            State::Failed(error) => return Err(error.clone()),
+            State::Waiting(_) | State::Open { .. } => {}
+        }
+        let Some(sender) = &self.requests else {
+            return Err(GrpcError::RequestClosed);
+        };
+        let started = Instant::now();
+        match tokio::time::timeout_at(deadline.into(), sender.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            // The connection dropped the request stream: the call is over on the wire.
+            Ok(Err(_)) => Err(GrpcError::CallEnded { status: None }),
+            Err(_) => Err(GrpcError::Deadline {
+                after: started.elapsed(),
+                waiting_for: "the server to take the message sent (it is not reading)".to_string(),
+            }),
+        }
+    }
+
+    /// Half-closes the call: no more messages; the server sees the end of the request stream.
+    pub fn close(&mut self) {
+        self.requests = None;
+    }
+
+    /// The response head (initial metadata), waiting for it until `deadline`. A call that
+    /// failed at once with a status (trailers-only) has an empty head; its status comes from
+    /// [`Call::next`].
+    pub async fn head(&mut self, deadline: Instant) -> Result<&MetadataMap, GrpcError> {
+        if let Waited::TimedOut = self.wait_head(deadline).await {
+            return Err(GrpcError::Deadline {
+                after: self.started.elapsed(),
+                waiting_for: "the response headers".to_string(),
+            });
+        }
+        match &self.state {
+            State::Open { head, .. } | State::Ended { head, .. } => Ok(head),
+            State::Failed(error) => Err(error.clone()),
+            State::Waiting(_) => Err(GrpcError::Deadline {
+                after: self.started.elapsed(),
+                waiting_for: "the response headers".to_string(),
+            }),
+        }
+    }
+
+    /// The next reply message, or how the call ended, or [`Next::TimedOut`] if neither came
+    /// before `deadline`. An error is a failure without a status from the server (a broken
+    /// connection, a malformed frame).
+    pub async fn next(&mut self, deadline: Instant) -> Result<Next, GrpcError> {
+        if let Waited::TimedOut = self.wait_head(deadline).await {
+            return Ok(Next::TimedOut);
+        }
+        let (limit, call_limit) = self.limit(deadline);
+        let State::Open { body, .. } = &mut self.state else {
+            return self.outcome();
+        };
+        let read = match tokio::time::timeout_at(limit.into(), body.message()).await {
+            Err(_) if call_limit => {
+                self.expire();
+                return self.outcome();
+            }
+            Err(_) => return Ok(Next::TimedOut),
+            Ok(read) => read,
+        };
+        match read {
+            Ok(Some(message)) => {
+                let at = Instant::now();
+                Ok(Next::Message {
+                    json: message_to_json(&message)?,
+                    at,
+                })
+            }
+            Ok(None) => {
+                // The stream ended with grpc-status 0; tonic kept the trailers aside.
+                let trailers = match body.trailers().await {
+                    Ok(Some(trailers)) => {
+                        let mut headers = trailers.into_headers();
+                        headers.remove("grpc-status");
+                        headers.remove("grpc-message");
+                        MetadataMap::from_headers(headers)
+                    }
+                    _ => MetadataMap::new(),
+                };
+                self.end(CallStatus::ok(trailers));
+                self.outcome()
+            }
+            Err(status) => {
+                match self.not_grpc_answer(classify(&status, &self.peer)) {
+                    Classified::Server(status) => self.end(status),
+                    Classified::Failed(error) => self.state = State::Failed(error),
+                }
+                self.outcome()
+            }
+        }
+    }
+
+    /// Cancels the call: the server sees its stream reset (CANCEL), and the call ends with a
+    /// local `CANCELLED`. Nothing happens to a call that has already ended.
+    pub fn cancel(&mut self) {
+        if matches!(self.state, State::Waiting(_) | State::Open { .. }) {
+            self.stop();
+            self.end(CallStatus::local(
+                Code::Cancelled,
+                "cancelled by the client",
+            ));
+        }
+    }
+
+    /// Waits for the response head if it has not come, within `deadline` and the call's own.
+    async fn wait_head(&mut self, deadline: Instant) -> Waited {
+        let (limit, call_limit) = self.limit(deadline);
+        let State::Waiting(answer) = &mut self.state else {
+            return Waited::Ready;
+        };
+        let answer = match tokio::time::timeout_at(limit.into(), answer).await {
+            Err(_) if call_limit => {
+                self.expire();
+                return Waited::Ready;
+            }
+            Err(_) => return Waited::TimedOut,
+            Ok(answer) => answer,
+        };
+        self.state = match answer {
+            Ok(Ok(response)) => {
+                let (head, body, _) = response.into_parts();
+                let content_type = head
+                    .get("content-type")
+                    .map(|value| value.to_str().unwrap_or("(not ASCII)").to_string());
+                if !content_type
+                    .as_deref()
+                    .is_some_and(|value| value.starts_with("application/grpc"))
+                {
+                    self.not_grpc = Some(content_type);
+                }
+                State::Open { head, body }
+            }
+            Ok(Err(status)) => match classify(&status, &self.peer) {
+                Classified::Server(status) => State::Ended {
+                    head: MetadataMap::new(),
+                    status,
+                    at: Instant::now(),
+                },
+                Classified::Failed(error) => State::Failed(error),
+            },
+            Err(_) => State::Failed(describe_failure(
+                &std::io::Error::other("the call stopped before the server answered"),
+                &self.peer,
+            )),
+        };
+        Waited::Ready
+    }
+
+    /// An answer without gRPC's content-type that also ended without a `grpc-status` (tonic
+    /// maps the HTTP status to a code) or with a body that is not gRPC frames: not a gRPC server.
+    fn not_grpc_answer(&self, classified: Classified) -> Classified {
+        let Some(content_type) = &self.not_grpc else {
+            return classified;
+        };
+        let detail = match &classified {
+            Classified::Server(status)
+                if status.message.starts_with("grpc-status header missing") =>
+            {
+                status.message.clone()
+            }
+            Classified::Failed(GrpcError::MalformedFrame { reason }) => reason.clone(),
+            _ => return classified,
+        };
+        Classified::Failed(GrpcError::NotGrpc {
+            address: self.peer.address.clone(),
+            content_type: content_type.clone(),
+            detail,
+        })
+    }
+
+    /// The earlier of `deadline` and the call's deadline, and whether it is the call's.
+    fn limit(&self, deadline: Instant) -> (Instant, bool) {
+        match self.deadline {
+            Some((call, _)) if call <= deadline => (call, true),
+            _ => (deadline, false),
+        }
+    }
+
+    fn check_call_deadline(&mut self) {
+        if self
+            .deadline
+            .is_some_and(|(call, _)| Instant::now() >= call)
+            && matches!(self.state, State::Waiting(_) | State::Open { .. })
+        {
+            self.expire();
+        }
+    }
+
+    /// The call's deadline passed before it ended: cancel it on the wire.
+    fn expire(&mut self) {
+        let timeout = self
+            .deadline
+            .map(|(_, timeout)| timeout)
+            .unwrap_or_default();
+        self.stop();
+        self.end(CallStatus::local(
+            Code::DeadlineExceeded,
+            format!(
+                "deadline exceeded after {} (the call's grpc-timeout)",
+                format_duration(timeout)
+            ),
+        ));
+    }
+
+    /// Drops everything that keeps the call open on the wire.
+    fn stop(&mut self) {
+        self.requests = None;
+        self.task.abort();
+    }
+
+    fn end(&mut self, status: CallStatus) {
+        let head = match std::mem::replace(&mut self.state, State::Failed(GrpcError::RequestClosed))
+        {
+            State::Open { head, .. } | State::Ended { head, .. } => head,
+            State::Waiting(_) | State::Failed(_) => MetadataMap::new(),
+        };
+        self.requests = None;
+        self.state = State::Ended {
+            head,
+            status,
+            at: Instant::now(),
+        };
+    }
+
+    /// What [`Call::next`] says once the call is over.
+    fn outcome(&self) -> Result<Next, GrpcError> {
+        match &self.state {
+            State::Ended { status, at, .. } => Ok(Next::End {
+                status: status.clone(),
+                at: *at,
+            }),
+            State::Failed(error) => Err(error.clone()),
+            State::Waiting(_) | State::Open { .. } => Ok(Next::TimedOut),
+        }
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -1,0 +1,95 @@
+//! Finds the method a spec names (`stock.StockService/GetQuote`) in a schema, with a "did you
+//! mean" for a misspelt service or method, and tells which of the four kinds of call it is.
+
+use std::fmt;
+
+use prost_reflect::{DescriptorPool, MethodDescriptor};
+
+use crate::diagnostic::did_you_mean;
+
+use super::error::GrpcError;
+
+/// The four kinds of gRPC call, by which sides stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodKind {
+    Unary,
+    ServerStreaming,
+    ClientStreaming,
+    Bidi,
+}
+
+impl MethodKind {
+    pub fn of(method: &MethodDescriptor) -> MethodKind {
+        match (method.is_client_streaming(), method.is_server_streaming()) {
+            (false, false) => MethodKind::Unary,
+            (false, true) => MethodKind::ServerStreaming,
+            (true, false) => MethodKind::ClientStreaming,
+            (true, true) => MethodKind::Bidi,
+        }
+    }
+
+    /// Whether the client may send more than one message.
+    pub fn client_streams(self) -> bool {
+        matches!(self, MethodKind::ClientStreaming | MethodKind::Bidi)
+    }
+
+    /// Whether the server may answer with more than one message.
+    pub fn server_streams(self) -> bool {
+        matches!(self, MethodKind::ServerStreaming | MethodKind::Bidi)
+    }
+}
+
+impl fmt::Display for MethodKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MethodKind::Unary => "unary",
+            MethodKind::ServerStreaming => "server streaming",
+            MethodKind::ClientStreaming => "client streaming",
+            MethodKind::Bidi => "bidirectional streaming",
+        })
+    }
+}
+
+/// The method `name` names: `package.Service/Method` (also with a leading `/`, as the HTTP/2
+/// path has it, or `package.Service.Method`, as grpcurl accepts).
+pub fn resolve_method(pool: &DescriptorPool, name: &str) -> Result<MethodDescriptor, GrpcError> {
+    let bad = || GrpcError::BadMethodName {
+        name: name.to_string(),
+    };
+    let trimmed = name.strip_prefix('/').unwrap_or(name);
+    let (service_name, method_name) = trimmed
+        .rsplit_once('/')
+        .or_else(|| trimmed.rsplit_once('.'))
+        .ok_or_else(bad)?;
+    if service_name.is_empty() || method_name.is_empty() || method_name.contains('.') {
+        return Err(bad());
+    }
+    let Some(service) = pool.get_service_by_name(service_name) else {
+        let known: Vec<String> = pool.services().map(|s| s.full_name().to_string()).collect();
+        // `StockService` for `stock.StockService`: the package was left out.
+        let by_suffix = known
+            .iter()
+            .find(|full| full.rsplit('.').next() == Some(service_name))
+            .cloned();
+        let suggestion = by_suffix.or_else(|| {
+            did_you_mean(service_name, known.iter().map(String::as_str)).map(str::to_string)
+        });
+        return Err(GrpcError::UnknownService {
+            service: service_name.to_string(),
+            suggestion,
+            known,
+        });
+    };
+    if let Some(method) = service.methods().find(|m| m.name() == method_name) {
+        return Ok(method);
+    }
+    let known: Vec<String> = service.methods().map(|m| m.name().to_string()).collect();
+    let suggestion =
+        did_you_mean(method_name, known.iter().map(String::as_str)).map(str::to_string);
+    Err(GrpcError::UnknownMethod {
+        service: service.full_name().to_string(),
+        method: method_name.to_string(),
+        suggestion,
+        known,
+    })
+}
