@@ -1,12 +1,13 @@
-//! JSON ↔ protobuf messages, in the proto3 JSON mapping, with two choices made for specs:
+//! JSON ↔ protobuf messages, in the proto3 JSON mapping, with one choice made for specs:
 //!
 //! - **Every field is written**, default values too (`{"tick": 0}` rather than `{}`): a spec
 //!   that matches `{"tick": 0}` against the first update should pass, and a field never
 //!   vanishes from one message to the next. Fields with presence (message fields, `optional`,
 //!   oneof members) are written only when set, as the mapping says.
-//! - **64-bit integers are JSON numbers** (`"timestamp": 1700000000000`), not the strings the
-//!   mapping asks for: our JSON values hold any `int64`/`uint64` exactly (they are not
-//!   JavaScript doubles), and a spec then writes a number as a number. Requests accept both.
+//!
+//! 64-bit integers are strings (`"timestamp": "1700000000000"`), as the mapping says and as
+//! grpcurl prints them, so what a spec matches is what other tools show; requests accept a
+//! number or a string.
 //!
 //! Names are lowerCamelCase (`totalQuantity`) as the mapping says; requests accept the
 //! `.proto` names too (`total_quantity`). Enums are written by name.
@@ -27,7 +28,7 @@ use super::error::GrpcError;
 
 /// How replies are written: see the module documentation.
 pub const JSON_OPTIONS: SerializeOptions = SerializeOptions::new()
-    .stringify_64_bit_integers(false)
+    .stringify_64_bit_integers(true)
     .skip_default_fields(false);
 
 /// A request message of type `message` from JSON.
@@ -95,9 +96,9 @@ fn value_to_json(value: &prost_reflect::Value, kind: &Kind) -> Result<Value, Grp
     Ok(match value {
         Field::Bool(value) => Value::Bool(*value),
         Field::I32(value) => Value::from(*value),
-        Field::I64(value) => Value::from(*value),
+        Field::I64(value) => Value::String(value.to_string()),
         Field::U32(value) => Value::from(*value),
-        Field::U64(value) => Value::from(*value),
+        Field::U64(value) => Value::String(value.to_string()),
         Field::F32(value) => float_to_json(f64::from(*value), Value::from(*value)),
         Field::F64(value) => float_to_json(*value, Value::from(*value)),
         Field::String(value) => Value::String(value.clone()),
