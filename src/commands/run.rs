@@ -113,6 +113,13 @@ async fn run_group(
         vars: Arc::new(vars),
         timeout,
         max_item_size: args.max_item_size.unwrap_or(DEFAULT_MAX_ITEM_SIZE),
+        // Per group: each group starts its own services.
+        schemas: crate::transport::grpc::SchemaCache::new(),
+        grpc_schema: group
+            .config
+            .as_ref()
+            .map(|c| c.grpc.clone())
+            .unwrap_or_default(),
     };
     let tests = async {
         for spec in &group.specs {

@@ -1,16 +1,101 @@
-//! gRPC calls in a test: start the call when its first expectation (or `send`) needs it, feed
-//! its replies to blocks, and check its status, metadata and trailers.
+//! gRPC calls in a test: the call starts when its first expectation (or `send`) needs it, its
+//! replies feed `expect messages` blocks and `expect message` lines as items, and its status,
+//! initial metadata and trailers are checked when the spec asks.
 
-use std::time::Instant;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-use crate::ast::JsonPattern;
-use crate::interp::stream::Next;
+use prost_reflect::{DescriptorPool, DynamicMessage, MethodDescriptor};
+use serde_json::Value;
+use tonic::metadata::{KeyAndValueRef, MetadataMap};
+
+use crate::ast::*;
+use crate::config::GrpcSchemaConfig;
+use crate::diff::{self, DiffLine, ObservedLine, Tag};
+use crate::duration::format_duration;
+use crate::interp::TestRun;
+use crate::interp::matcher::{Expected, Terminal};
+use crate::interp::stats::StreamStats;
+use crate::interp::stream::{Finish, Next, Source, StreamRun};
 use crate::interp::vars::Scope;
-use crate::outcome::Failure;
+use crate::outcome::{Failure, StreamReport};
+use crate::pattern::text::match_text;
+use crate::render::{quote, render_item, render_text_matcher};
+use crate::source::Span;
+use crate::transport::grpc::call::{self, Call};
+use crate::transport::grpc::json::base64;
+use crate::transport::grpc::{
+    CallStatus, GrpcChannel, GrpcError, GrpcTarget, MethodKind, SchemaCache, SchemaSource, connect,
+    request_from_json, resolve_method,
+};
+use crate::transport::item::Item;
 
-/// A started call, as blocks read it.
+/// A `grpc …` step and what the steps after it set, until the call starts.
+pub struct GrpcExchange {
+    call: GrpcCall,
+    options: Vec<(GrpcOption, Span)>,
+    /// Whether the call's steps `send` or `close` anywhere. Without either, the request stream
+    /// is closed right after the `message`s, so a client-streaming server sees its end.
+    feeds_requests: bool,
+    live: Option<LiveCall>,
+    pub stats: Option<StreamStats>,
+    /// A block that passed before the replies ended, so counts are partial.
+    pub stopped_early: Option<Spanned<StreamKind>>,
+}
+
+impl GrpcExchange {
+    /// The exchange for the `grpc` step `call`; `after` are the steps that follow it.
+    pub fn new(call: &GrpcCall, after: &[Step]) -> GrpcExchange {
+        let steps = after
+            .iter()
+            .take_while(|s| !matches!(s.kind, StepKind::Request(_) | StepKind::Grpc(_)));
+        let mut feeds_requests = false;
+        for step in steps {
+            feeds_requests |= match &step.kind {
+                StepKind::Control(Control::Send(_) | Control::Close) => true,
+                StepKind::Expect(Expectation::Stream(block)) => feeds(&block.entries),
+                _ => false,
+            };
+        }
+        GrpcExchange {
+            call: call.clone(),
+            options: Vec::new(),
+            feeds_requests,
+            live: None,
+            stats: None,
+            stopped_early: None,
+        }
+    }
+
+    pub fn add_option(&mut self, option: &GrpcOption, span: Span) {
+        self.options.push((option.clone(), span));
+    }
+}
+
+/// Whether a block sends or closes, at any depth.
+fn feeds(entries: &[Entry]) -> bool {
+    entries.iter().any(|entry| match &entry.kind {
+        EntryKind::Control(Control::Send(_) | Control::Close) => true,
+        EntryKind::Repeat { body, .. } | EntryKind::Until { body, .. } => feeds(body),
+        _ => false,
+    })
+}
+
+/// A started call, as blocks and expectations read it.
 pub struct LiveCall {
+    call: Call,
+    method: MethodDescriptor,
+    /// When the call started: every time is measured from here.
     origin: Instant,
+    /// The later of the last reply and the last message sent, from `origin`.
+    previous: Duration,
+    /// The test's deadline, for sends a slow server holds up.
+    deadline: Instant,
+    /// Set once the call broke without a status from the server.
+    failed: Option<GrpcError>,
+    closed: bool,
+    /// When the response head (or the first sign of it) came, from `origin`.
+    head_at: Option<Duration>,
 }
 
 impl LiveCall {
@@ -18,19 +103,736 @@ impl LiveCall {
         self.origin
     }
 
-    pub async fn next(&mut self, _deadline: Instant) -> Next {
-        Next::TimedOut
+    pub fn previous(&self) -> Duration {
+        self.previous
     }
 
     pub fn is_open(&self) -> bool {
-        false
+        self.failed.is_none() && self.call.ended().is_none()
     }
 
-    pub fn cancel(&mut self) {}
+    /// The next reply, or how the call ended.
+    pub async fn next(&mut self, deadline: Instant) -> Next {
+        if let Some(error) = &self.failed {
+            return Next::Ended(Terminal::Dropped(error.to_string()));
+        }
+        match self.call.next(deadline).await {
+            Ok(call::Next::Message { json, at }) => {
+                let at = at.saturating_duration_since(self.origin);
+                self.head_at.get_or_insert(at);
+                self.previous = at;
+                Next::Item(Item::Json(json), at)
+            }
+            Ok(call::Next::End { status, at }) => {
+                self.head_at
+                    .get_or_insert(at.saturating_duration_since(self.origin));
+                Next::Ended(terminal(&status))
+            }
+            Ok(call::Next::TimedOut) => Next::TimedOut,
+            Err(error) => {
+                let terminal = Terminal::Dropped(error.to_string());
+                self.failed = Some(error);
+                Next::Ended(terminal)
+            }
+        }
+    }
 
-    pub fn send(&mut self, _message: &JsonPattern, _scope: &Scope) -> Result<(), Failure> {
+    /// `send { … }`: one request message.
+    pub async fn send(&mut self, pattern: &JsonPattern, scope: &Scope) -> Result<(), Failure> {
+        let value = scope.json_value(pattern)?;
+        let message = self.message(&value, pattern.span)?;
+        self.send_message(message, pattern.span).await
+    }
+
+    fn message(&self, value: &Value, span: Span) -> Result<DynamicMessage, Failure> {
+        let input = self.method.input();
+        request_from_json(&input, value).map_err(|error| {
+            Failure::error(
+                format!("this message does not fit `{}`", input.full_name()),
+                span,
+                error.to_string(),
+            )
+        })
+    }
+
+    async fn send_message(&mut self, message: DynamicMessage, span: Span) -> Result<(), Failure> {
+        self.call
+            .send(message, self.deadline)
+            .await
+            .map_err(|error| Failure::error(error.to_string(), span, "sending this message"))?;
+        self.previous = self.origin.elapsed();
         Ok(())
     }
 
-    pub fn close(&mut self) {}
+    /// `close`: half-closes the request stream.
+    pub fn close(&mut self) {
+        self.closed = true;
+        self.call.close();
+    }
+
+    /// `abort`: cancels the call; it ends with a local `CANCELLED`.
+    pub fn cancel(&mut self) {
+        self.call.cancel();
+    }
+
+    /// The status the call ended with, once it has.
+    fn status(&self) -> Option<&CallStatus> {
+        self.call.ended()
+    }
+}
+
+/// How a call's ending reads to a block: OK is a clean `end`, any other status counts as
+/// `dropped`.
+fn terminal(status: &CallStatus) -> Terminal {
+    if status.is_ok() {
+        Terminal::End
+    } else {
+        Terminal::Status(describe_status(status))
+    }
+}
+
+/// `NOT_FOUND "unknown symbol"`, or just the code when there is no message.
+fn describe_status(status: &CallStatus) -> String {
+    if status.message.is_empty() {
+        status.code_name().to_string()
+    } else {
+        format!("{} {}", status.code_name(), quote(&status.message))
+    }
+}
+
+/// The values of one metadata key, as text: `-bin` values in base64, as grpcurl shows them.
+fn metadata_values(map: &MetadataMap, name: &str) -> Vec<String> {
+    map.iter()
+        .filter_map(|entry| match entry {
+            KeyAndValueRef::Ascii(key, value) if key.as_str() == name => {
+                Some(String::from_utf8_lossy(value.as_bytes()).into_owned())
+            }
+            KeyAndValueRef::Binary(key, value) if key.as_str() == name => {
+                Some(value.to_bytes().map_or_else(
+                    |_| String::from_utf8_lossy(value.as_encoded_bytes()).into_owned(),
+                    |bytes| base64(&bytes),
+                ))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Where a call's schema comes from, in the order tried.
+fn schema_sources(
+    resolved: &[(PathBuf, &GrpcOption)],
+    config: &GrpcSchemaConfig,
+) -> Vec<SchemaSource> {
+    let protos: Vec<PathBuf> = resolved
+        .iter()
+        .filter(|(_, o)| matches!(o, GrpcOption::Proto(_)))
+        .map(|(path, _)| path.clone())
+        .collect();
+    let imports: Vec<PathBuf> = resolved
+        .iter()
+        .filter(|(_, o)| matches!(o, GrpcOption::Import(_)))
+        .map(|(path, _)| path.clone())
+        .collect();
+    let descriptor = resolved
+        .iter()
+        .find(|(_, o)| matches!(o, GrpcOption::Descriptor(_)))
+        .map(|(path, _)| path.clone());
+    // The test's own schema is the only one it uses.
+    if !protos.is_empty() {
+        return vec![SchemaSource::Files {
+            protos,
+            import_paths: imports,
+        }];
+    }
+    if let Some(path) = descriptor {
+        return vec![SchemaSource::DescriptorSet(path)];
+    }
+    let mut sources: Vec<SchemaSource> = config
+        .descriptor_sets
+        .iter()
+        .cloned()
+        .map(SchemaSource::DescriptorSet)
+        .collect();
+    if !config.protos.is_empty() {
+        sources.push(SchemaSource::Files {
+            protos: config.protos.clone(),
+            import_paths: config.import_paths.clone(),
+        });
+    }
+    sources.push(SchemaSource::Reflection);
+    sources
+}
+
+impl TestRun<'_> {
+    fn live(&mut self) -> Option<&mut LiveCall> {
+        self.call.as_mut().and_then(|c| c.live.as_mut())
+    }
+
+    /// Starts the current call if it has not started: connects, finds the method in the
+    /// schema, sends the request metadata and the `message`s.
+    pub(super) async fn ensure_call(&mut self) -> Result<(), Failure> {
+        let Some(exchange) = self.call.as_ref() else {
+            return Ok(());
+        };
+        if exchange.live.is_some() {
+            return Ok(());
+        }
+        let call = exchange.call.clone();
+        let options = exchange.options.clone();
+        let feeds_requests = exchange.feeds_requests;
+        let url = self.scope.resolve(&call.target)?;
+        let mut target = GrpcTarget {
+            url: url.clone(),
+            insecure: false,
+            authority: None,
+        };
+        let mut metadata = Vec::new();
+        let mut deadline = None;
+        let mut messages = Vec::new();
+        let mut paths: Vec<(PathBuf, &GrpcOption)> = Vec::new();
+        for (option, _) in &options {
+            match option {
+                GrpcOption::Metadata(header) => metadata.push((
+                    header.name.value.clone(),
+                    self.scope.resolve(&header.value)?,
+                )),
+                GrpcOption::Deadline(duration) => deadline = Some(duration.value),
+                GrpcOption::Message(pattern) => messages.push(pattern),
+                GrpcOption::Authority(template) => {
+                    target.authority = Some(self.scope.resolve(template)?)
+                }
+                GrpcOption::Insecure => target.insecure = true,
+                GrpcOption::Proto(template)
+                | GrpcOption::Import(template)
+                | GrpcOption::Descriptor(template) => {
+                    let relative = self.scope.resolve(template)?;
+                    paths.push((self.spec.file.dir().join(relative), option));
+                }
+            }
+        }
+        let test_deadline = self.deadline;
+        let channel = connect(&target, test_deadline)
+            .await
+            .map_err(|error| self.grpc_failure(error, &call, "connecting to this server"))?;
+        let sources = schema_sources(&paths, &self.settings.grpc_schema);
+        let method = self
+            .find_method(&sources, &channel, &call, &self.settings.schemas)
+            .await?;
+        let kind = MethodKind::of(&method);
+        let started = Instant::now();
+        let handle = call::start(&channel, &method, metadata, deadline)
+            .map_err(|error| Failure::error(error.to_string(), call.method.span, "this call"))?;
+        self.connections += 1;
+        let mut live = LiveCall {
+            call: handle,
+            method: method.clone(),
+            origin: started,
+            previous: Duration::ZERO,
+            deadline: test_deadline,
+            failed: None,
+            closed: false,
+            head_at: None,
+        };
+        // Unary and server-streaming calls take exactly one request: an empty one by default.
+        if !kind.client_streams() {
+            if let Some(extra) = messages.get(1) {
+                return Err(Failure::error(
+                    format!(
+                        "`{}` takes one request message, and this call gives {}",
+                        call.method.value,
+                        messages.len()
+                    ),
+                    extra.span,
+                    "a second message",
+                )
+                .help_note(
+                    "only client-streaming and bidirectional methods take a stream of messages",
+                ));
+            }
+            if messages.is_empty() {
+                live.send_message(DynamicMessage::new(method.input()), call.method.span)
+                    .await?;
+            }
+        }
+        for pattern in &messages {
+            let value = self.scope.json_value(pattern)?;
+            let message = live.message(&value, pattern.span)?;
+            live.send_message(message, pattern.span).await?;
+        }
+        if !kind.client_streams() || !feeds_requests {
+            live.close();
+        }
+        live.previous = Duration::ZERO;
+        if let Some(exchange) = self.call.as_mut() {
+            exchange.live = Some(live);
+            exchange.stats = Some(StreamStats::new(Duration::ZERO));
+        }
+        Ok(())
+    }
+
+    /// The method in the first schema that has its service; the reflection error says most
+    /// when no schema does.
+    async fn find_method(
+        &self,
+        sources: &[SchemaSource],
+        channel: &GrpcChannel,
+        call: &GrpcCall,
+        cache: &SchemaCache,
+    ) -> Result<MethodDescriptor, Failure> {
+        let mut first_miss: Option<GrpcError> = None;
+        for source in sources {
+            let pool: DescriptorPool = match cache.get(source, channel, self.deadline).await {
+                Ok(pool) => pool,
+                // A config schema is tried before reflection; a server without reflection is
+                // then best described by what the files lacked.
+                Err(GrpcError::NoReflection { .. }) if first_miss.is_some() => break,
+                Err(error) => {
+                    return Err(self.grpc_failure(error, call, "finding this call's schema"));
+                }
+            };
+            match resolve_method(&pool, &call.method.value) {
+                Ok(method) => return Ok(method),
+                Err(error @ GrpcError::UnknownService { .. })
+                    if !matches!(source, SchemaSource::Reflection) =>
+                {
+                    first_miss.get_or_insert(error);
+                }
+                Err(error) => return Err(self.grpc_failure(error, call, "")),
+            }
+        }
+        Err(self.grpc_failure(
+            first_miss.unwrap_or(GrpcError::BadMethodName {
+                name: call.method.value.clone(),
+            }),
+            call,
+            "",
+        ))
+    }
+
+    /// A failure to start a call, at the part of the step it is about.
+    fn grpc_failure(&self, error: GrpcError, call: &GrpcCall, doing: &str) -> Failure {
+        match &error {
+            GrpcError::UnknownService {
+                service,
+                suggestion,
+                known,
+            } => {
+                let failure = Failure::error(
+                    format!("unknown service `{service}`"),
+                    call.method.span,
+                    "not in the server's schema",
+                );
+                match suggestion {
+                    Some(suggestion) => failure.help_note(format!("did you mean `{suggestion}`?")),
+                    None if known.is_empty() => failure.note("the schema has no services"),
+                    None => failure.note(format!("the schema has {}", backticked(known))),
+                }
+            }
+            GrpcError::UnknownMethod {
+                service,
+                method,
+                suggestion,
+                known,
+            } => {
+                let failure = Failure::error(
+                    format!("no method `{method}` in `{service}`"),
+                    call.method.span,
+                    "not a method of this service",
+                );
+                let failure = match suggestion {
+                    Some(suggestion) => failure.help_note(format!("did you mean `{suggestion}`?")),
+                    None => failure,
+                };
+                if known.is_empty() {
+                    failure.note("the service has no methods")
+                } else {
+                    failure.note(format!("its methods: {}", backticked(known)))
+                }
+            }
+            GrpcError::BadMethodName { .. } => {
+                Failure::error(error.to_string(), call.method.span, "this method")
+            }
+            GrpcError::NoReflection { .. }
+            | GrpcError::Reflection { .. }
+            | GrpcError::Schema { .. } => {
+                let failure = Failure::error(error.to_string(), call.method.span, doing);
+                if matches!(error, GrpcError::NoReflection { .. }) {
+                    failure.help_note(
+                        "write `proto \"file.proto\"` (with `import \"dir\"` for its imports) or `descriptor \"set.binpb\"` after the `grpc` line, or set them for every spec in streamspec.toml's [grpc] section",
+                    )
+                } else {
+                    failure
+                }
+            }
+            GrpcError::Deadline { .. } => Failure::error(
+                format!(
+                    "the test timed out after {}: {error}",
+                    format_duration(self.timeout)
+                ),
+                call.target.span,
+                doing,
+            ),
+            _ => Failure::error(error.to_string(), call.target.span, doing),
+        }
+    }
+
+    /// `send` and `close` between expectations; `abort` cancels the call.
+    pub(super) async fn grpc_control(&mut self, control: &Control) -> Result<(), Failure> {
+        self.ensure_call().await?;
+        let Some(exchange) = self.call.as_mut() else {
+            return Ok(());
+        };
+        let Some(live) = exchange.live.as_mut() else {
+            return Ok(());
+        };
+        match control {
+            Control::Send(pattern) => {
+                live.send(pattern, &self.scope).await?;
+            }
+            Control::Close => live.close(),
+            Control::Abort(_) => live.cancel(),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The test moves on (or ends): a call nothing looked at is still made, and must answer.
+    pub(super) async fn finish_call(&mut self) -> Result<(), Failure> {
+        let Some(exchange) = self.call.as_ref() else {
+            return Ok(());
+        };
+        if exchange.live.is_some() {
+            return Ok(());
+        }
+        let call = exchange.call.clone();
+        self.ensure_call().await?;
+        let deadline = self.deadline;
+        if let Some(live) = self.live()
+            && let Err(error) = live.call.head(deadline).await
+        {
+            return Err(Failure::error(
+                error.to_string(),
+                call.target.span,
+                "waiting for the answer to this call",
+            ));
+        }
+        Ok(())
+    }
+
+    pub(super) async fn grpc_expect(
+        &mut self,
+        expectation: &Expectation,
+        span: Span,
+    ) -> Result<(), Failure> {
+        self.ensure_call().await?;
+        match expectation {
+            Expectation::Stream(block) => {
+                let mut entries = block.entries.clone();
+                self.scope.instantiate_entries(&mut entries)?;
+                self.read_replies(&entries, block.kind.clone()).await
+            }
+            Expectation::Message(line) => {
+                let entries = vec![Entry {
+                    kind: EntryKind::Item(line.clone()),
+                    span: line.span,
+                }];
+                let mut entries = entries;
+                self.scope.instantiate_entries(&mut entries)?;
+                let kind = Spanned::new(StreamKind::Messages, line.span);
+                self.read_replies(&entries, kind).await
+            }
+            Expectation::End => self.expect_end(span).await,
+            Expectation::GrpcStatus { code, message } => {
+                let status = self.drain(span).await?;
+                self.check_status(&status, code, message.as_ref(), span)
+            }
+            Expectation::Metadata { trailer, header } => {
+                let values = if *trailer {
+                    let status = self.drain(span).await?;
+                    metadata_values(&status.trailers, &header.name.value)
+                } else {
+                    self.initial_metadata(&header.name.value, span).await?
+                };
+                self.check_header(header, &values, span)?;
+                if let Some(name) = &header.capture {
+                    let captured = values
+                        .iter()
+                        .find_map(|value| super::header_capture(&header.check, value, &self.scope));
+                    if let Some(captured) = captured {
+                        let mut captures = vec![(name.value.clone(), Value::String(captured))];
+                        self.scope.commit(&mut captures, name.span)?;
+                    }
+                }
+                Ok(())
+            }
+            Expectation::Aggregate(aggregate) => {
+                if matches!(
+                    aggregate.kind,
+                    AggregateKind::Bytes(_) | AggregateKind::Duration(_)
+                ) {
+                    self.drain(span).await?;
+                }
+                self.check_aggregate(aggregate)
+            }
+            // The checker keeps HTTP expectations off gRPC calls.
+            _ => Ok(()),
+        }
+    }
+
+    /// Reads replies against a block (or a single `expect message`).
+    async fn read_replies(
+        &mut self,
+        entries: &[Entry],
+        kind: Spanned<StreamKind>,
+    ) -> Result<(), Failure> {
+        let deadline = self.deadline;
+        let timeout = self.timeout;
+        let max_item_size = self.settings.max_item_size;
+        let Some(exchange) = self.call.as_mut() else {
+            return Ok(());
+        };
+        let (Some(live), Some(stats)) = (exchange.live.as_mut(), exchange.stats.as_mut()) else {
+            return Ok(());
+        };
+        let previous = live.previous();
+        let mut received_before_abort = None;
+        let result = StreamRun {
+            source: Source::Grpc(live),
+            kind: kind.clone(),
+            previous,
+            entries,
+            deadline,
+            timeout,
+            max_item_size,
+            stats,
+            scope: &mut self.scope,
+            connections: &mut self.connections,
+            received_before_abort: &mut received_before_abort,
+            track_ids: false,
+        }
+        .run()
+        .await;
+        stats.ttfb = live.head_at.unwrap_or_default();
+        stats.duration = Some(live.origin.elapsed());
+        self.streams.push(StreamReport {
+            kind: kind.value.keyword(),
+            span: kind.span,
+            items: stats.items,
+            bytes: stats.bytes,
+            ttfb: stats.ttfb,
+            first_item: stats.first_item,
+            duration: stats.duration,
+            gaps: stats.gap_summary(),
+            connections: 1,
+            reconnect_delays: Vec::new(),
+            aborted_after: received_before_abort,
+        });
+        if matches!(result, Ok(Finish::StoppedEarly)) {
+            exchange.stopped_early = Some(kind);
+        }
+        result.map(|_| ())
+    }
+
+    /// `expect end`: no more replies (whatever the status; `expect status` checks that).
+    async fn expect_end(&mut self, span: Span) -> Result<(), Failure> {
+        let deadline = self.deadline;
+        let timeout = self.timeout;
+        let Some(exchange) = self.call.as_mut() else {
+            return Ok(());
+        };
+        let (Some(live), Some(stats)) = (exchange.live.as_mut(), exchange.stats.as_mut()) else {
+            return Ok(());
+        };
+        match live.next(deadline).await {
+            Next::Ended(_) => Ok(()),
+            Next::Item(item, at) => {
+                stats.record_item(at);
+                let diff = diff::build(
+                    stats.items.saturating_sub(1),
+                    Vec::new(),
+                    &[Expected::ending("end")],
+                    &[ObservedLine::Item {
+                        text: render_item(&item),
+                        item: &item,
+                        at,
+                    }],
+                    true,
+                    true,
+                );
+                Err(Failure::assertion(
+                    "expected the replies to end, but a message arrived",
+                    span,
+                    "expected the end here",
+                )
+                .with_diff(diff))
+            }
+            Next::TimedOut => Err(not_ended(timeout, stats.items, !live.closed, span)),
+        }
+    }
+
+    /// Reads the replies nothing expects, to the call's end; its status, or how it broke.
+    async fn drain(&mut self, span: Span) -> Result<CallStatus, Failure> {
+        let deadline = self.deadline;
+        let timeout = self.timeout;
+        let Some(exchange) = self.call.as_mut() else {
+            return Ok(CallStatus::local(tonic::Code::Ok, ""));
+        };
+        let (Some(live), Some(stats)) = (exchange.live.as_mut(), exchange.stats.as_mut()) else {
+            return Ok(CallStatus::local(tonic::Code::Ok, ""));
+        };
+        loop {
+            match live.next(deadline).await {
+                Next::Item(_, at) => stats.record_item(at),
+                Next::Ended(_) => break,
+                Next::TimedOut => {
+                    return Err(not_ended(timeout, stats.items, !live.closed, span));
+                }
+            }
+        }
+        stats.ttfb = live.head_at.unwrap_or_default();
+        stats.duration.get_or_insert(live.origin.elapsed());
+        if let Some(error) = &live.failed {
+            return Err(Failure::error(
+                format!("the call failed without a status: {error}"),
+                span,
+                "reading the call to its end",
+            ));
+        }
+        Ok(live
+            .status()
+            .cloned()
+            .unwrap_or_else(|| CallStatus::local(tonic::Code::Unknown, "no status")))
+    }
+
+    /// The values of a key in the response head; for an answer that was a status alone
+    /// (trailers-only), its one header block.
+    async fn initial_metadata(&mut self, name: &str, span: Span) -> Result<Vec<String>, Failure> {
+        let deadline = self.deadline;
+        let Some(live) = self.live() else {
+            return Ok(Vec::new());
+        };
+        let head = match live.call.head(deadline).await {
+            Ok(head) => head.clone(),
+            Err(error) => {
+                return Err(Failure::error(
+                    error.to_string(),
+                    span,
+                    "waiting for the response headers",
+                ));
+            }
+        };
+        live.head_at.get_or_insert(live.origin.elapsed());
+        let mut values = metadata_values(&head, name);
+        if head.is_empty()
+            && let Some(status) = live.status()
+        {
+            values = metadata_values(&status.trailers, name);
+        }
+        Ok(values)
+    }
+
+    fn check_status(
+        &mut self,
+        status: &CallStatus,
+        code: &Spanned<String>,
+        message: Option<&TextMatcher>,
+        span: Span,
+    ) -> Result<(), Failure> {
+        let observed = format!("status {}", describe_status(status));
+        let expected = match message {
+            Some(matcher) => format!(
+                "status {} message {}",
+                code.value,
+                render_text_matcher(matcher)
+            ),
+            None => format!("status {}", code.value),
+        };
+        let diff = |at: Option<Duration>| diff::Diff {
+            omitted_before: 0,
+            lines: vec![
+                DiffLine {
+                    tag: Tag::Removed,
+                    text: expected.clone(),
+                    at: None,
+                },
+                DiffLine {
+                    tag: Tag::Added,
+                    text: observed.clone(),
+                    at,
+                },
+            ],
+            cut_short: false,
+        };
+        let ended_at = self
+            .call
+            .as_ref()
+            .and_then(|c| c.stats.as_ref())
+            .and_then(|s| s.duration);
+        if status.code_name() != code.value {
+            let mut failure = Failure::assertion(
+                format!(
+                    "expected status {}, got {}",
+                    code.value,
+                    describe_status(status)
+                ),
+                code.span,
+                format!("the call ended with {}", status.code_name()),
+            );
+            if status.local {
+                failure = failure.note(match status.code {
+                    tonic::Code::DeadlineExceeded => {
+                        "the call's `deadline` passed before the server ended it"
+                    }
+                    _ => "the client ended the call itself",
+                });
+            }
+            return Err(failure.with_diff(diff(ended_at)));
+        }
+        let Some(matcher) = message else {
+            return Ok(());
+        };
+        let mut matcher = matcher.clone();
+        self.scope.instantiate_text(&mut matcher)?;
+        let mut captures = Vec::new();
+        match match_text(&matcher, &status.message, &mut captures) {
+            Ok(()) => self.scope.commit(&mut captures, span),
+            Err(mismatch) => Err(Failure::assertion(
+                "the status message does not match",
+                matcher.span,
+                mismatch.to_string(),
+            )
+            .with_diff(diff(ended_at))),
+        }
+    }
+}
+
+/// The call did not end before the test's deadline.
+fn not_ended(timeout: Duration, items: u64, request_open: bool, span: Span) -> Failure {
+    let failure = Failure::error(
+        format!(
+            "the test timed out after {} waiting for the call to end ({} read)",
+            format_duration(timeout),
+            match items {
+                1 => "1 reply".to_string(),
+                n => format!("{n} replies"),
+            }
+        ),
+        span,
+        "waiting for the call to end here",
+    );
+    if !request_open {
+        failure
+    } else {
+        failure.help_note(
+            "the request stream is still open, and the server may be waiting for it to end: write `close` before this line",
+        )
+    }
+}
+
+fn backticked(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -41,6 +41,10 @@ pub struct RunSettings {
     pub vars: Arc<HashMap<String, String>>,
     pub timeout: Duration,
     pub max_item_size: usize,
+    /// gRPC schemas, fetched once per run and shared by its tests.
+    pub schemas: crate::transport::grpc::SchemaCache,
+    /// The config's `[grpc]` schema, for servers without reflection.
+    pub grpc_schema: crate::config::GrpcSchemaConfig,
 }
 
 /// One request and what is known of its answer so far.
@@ -81,6 +85,7 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
         deadline,
         timeout,
         exchange: None,
+        call: None,
         soft_failures: Vec::new(),
         connections: 0,
         started,
@@ -125,6 +130,8 @@ struct TestRun<'a> {
     deadline: Instant,
     timeout: Duration,
     exchange: Option<Exchange>,
+    /// The current gRPC call, when the latest exchange is one (then `exchange` is `None`).
+    call: Option<grpc::GrpcExchange>,
     /// Header and aggregate failures: the test goes on after them, to report them all at once.
     soft_failures: Vec<Failure>,
     /// Connections opened so far, against the limit on reconnection loops.
@@ -144,13 +151,7 @@ impl TestRun<'_> {
         for (index, step) in test.steps.iter().enumerate() {
             match &step.kind {
                 StepKind::Request(request) => {
-                    self.finish_exchange().await?;
-                    if let Some(stats) = self.exchange.as_ref().and_then(|e| e.stats.as_ref()) {
-                        match &mut self.earlier {
-                            Some(earlier) => earlier.absorb(stats),
-                            None => self.earlier = Some(stats.clone()),
-                        }
-                    }
+                    self.next_exchange().await?;
                     let status_expected = test.steps[index + 1..]
                         .iter()
                         .take_while(|s| !matches!(s.kind, StepKind::Request(_)))
@@ -169,6 +170,15 @@ impl TestRun<'_> {
                         stopped_early: None,
                     });
                 }
+                StepKind::Grpc(call) => {
+                    self.next_exchange().await?;
+                    self.call = Some(grpc::GrpcExchange::new(call, &test.steps[index + 1..]));
+                }
+                StepKind::GrpcOption(option) => {
+                    if let Some(call) = &mut self.call {
+                        call.add_option(option, step.span);
+                    }
+                }
                 StepKind::Header(header) => {
                     if let Some(exchange) = &mut self.exchange {
                         exchange.headers.push(header.clone());
@@ -183,15 +193,27 @@ impl TestRun<'_> {
                 StepKind::Expect(expectation) => {
                     let independent = matches!(
                         expectation,
-                        Expectation::Header(_) | Expectation::Aggregate(_)
+                        Expectation::Header(_)
+                            | Expectation::Aggregate(_)
+                            | Expectation::Metadata { .. }
                     );
-                    match self.expect(expectation, step.span).await {
+                    let result = if self.call.is_some() {
+                        self.grpc_expect(expectation, step.span).await
+                    } else {
+                        self.expect(expectation, step.span).await
+                    };
+                    match result {
                         Ok(()) => {}
                         Err(failure) if independent && failure.class == FailureClass::Assertion => {
                             self.soft_failures.push(failure);
                         }
                         Err(failure) => return Err(failure),
                     }
+                }
+                StepKind::Control(
+                    control @ (Control::Abort(_) | Control::Send(_) | Control::Close),
+                ) if self.call.is_some() => {
+                    self.grpc_control(control).await?;
                 }
                 StepKind::Control(Control::Abort(_)) => {
                     self.ensure_head().await?;
@@ -207,10 +229,31 @@ impl TestRun<'_> {
                 }
                 // The checker rejects the rest before a run starts.
                 StepKind::Control(_) => {}
-                StepKind::Grpc(_) | StepKind::GrpcOption(_) => {}
             }
         }
-        self.finish_exchange().await
+        self.finish_exchange().await?;
+        self.finish_call().await
+    }
+
+    /// Before a new request or call: the last one must have been made, and its figures count
+    /// for `expect test …`.
+    async fn next_exchange(&mut self) -> Result<(), Failure> {
+        self.finish_exchange().await?;
+        self.finish_call().await?;
+        let stats = match (&self.exchange, &self.call) {
+            (Some(exchange), _) => exchange.stats.as_ref(),
+            (None, Some(call)) => call.stats.as_ref(),
+            (None, None) => None,
+        };
+        if let Some(stats) = stats {
+            match &mut self.earlier {
+                Some(earlier) => earlier.absorb(stats),
+                None => self.earlier = Some(stats.clone()),
+            }
+        }
+        self.exchange = None;
+        self.call = None;
+        Ok(())
     }
 
     /// A request nothing looked at is still sent, and must get an answer.
@@ -491,6 +534,7 @@ impl TestRun<'_> {
                         },
                     },
                     kind: block.kind.clone(),
+                    previous: Duration::ZERO,
                     entries: &entries,
                     deadline,
                     timeout: self.timeout,
@@ -545,6 +589,7 @@ impl TestRun<'_> {
                 }
                 self.check_aggregate(aggregate)
             }
+            // The checker keeps gRPC expectations off HTTP requests.
             _ => Ok(()),
         }
     }
@@ -825,7 +870,12 @@ impl TestRun<'_> {
                     | AggregateKind::Duration(_)
                     | AggregateKind::Gaps(_)
             );
-            match self.exchange.as_ref().and_then(|e| e.stopped_early.as_ref()) {
+            let stopped_early = match (&self.exchange, &self.call) {
+                (Some(exchange), _) => exchange.stopped_early.as_ref(),
+                (None, Some(call)) => call.stopped_early.as_ref(),
+                (None, None) => None,
+            };
+            match stopped_early {
                 Some(kind) if partial => {
                     let line = self.spec.file.line_col(kind.span.start).line;
                     failure.help_note(format!(
@@ -851,7 +901,12 @@ impl TestRun<'_> {
             let values = self.scope.captured(&name.value).unwrap_or(&[]);
             return aggregate::check_capture(values, name, function, &check, span);
         }
-        let Some(current) = self.exchange.as_ref().and_then(|e| e.stats.as_ref()) else {
+        let current = match (&self.exchange, &self.call) {
+            (Some(exchange), _) => exchange.stats.as_ref(),
+            (None, Some(call)) => call.stats.as_ref(),
+            (None, None) => None,
+        };
+        let Some(current) = current else {
             return Err(Failure::error(
                 "there is no response to measure yet",
                 span,

@@ -43,6 +43,9 @@ pub const MAX_CONNECTIONS: u32 = 100;
 pub struct StreamRun<'a> {
     pub source: Source<'a>,
     pub kind: Spanned<StreamKind>,
+    /// What the first item's `within` counts from, measured from the request: zero for a new
+    /// stream; for a gRPC call read by several blocks, its last reply or send.
+    pub previous: Duration,
     pub entries: &'a [Entry],
     pub deadline: Instant,
     /// The test's timeout, for messages.
@@ -228,6 +231,7 @@ impl StreamRun<'_> {
         let StreamRun {
             source,
             kind,
+            previous: first_previous,
             entries,
             deadline,
             timeout,
@@ -271,7 +275,7 @@ impl StreamRun<'_> {
         };
         let mut context: Recent = Recent::default();
         let mut captures: Captures = Vec::new();
-        let mut previous = Duration::ZERO;
+        let mut previous = first_previous;
         let mut pace: Option<Duration> = None;
         let mut ignored: u64 = 0;
         let result = 'run: loop {
@@ -288,9 +292,10 @@ impl StreamRun<'_> {
                         let Reader::Grpc(call) = &mut reader else {
                             continue;
                         };
-                        if let Err(failure) = call.send(message, scope) {
+                        if let Err(failure) = call.send(message, scope).await {
                             break 'run Err(failure);
                         }
+                        previous = call.previous();
                         context.push(Seen::Event(format!(
                             "send {}",
                             crate::render::render_json_pattern(message)

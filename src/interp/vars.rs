@@ -137,7 +137,15 @@ impl Scope {
                         self.instantiate_pattern(&mut line.pattern)?;
                     }
                 }
-                EntryKind::Ignore(pattern) => self.instantiate_pattern(pattern)?,
+                EntryKind::Ignore(pattern) | EntryKind::All(pattern) => {
+                    self.instantiate_pattern(pattern)?
+                }
+                EntryKind::Split(groups) => {
+                    for group in groups {
+                        Binder::strict(self).json(&mut group.value)?;
+                        self.instantiate_entries(&mut group.body)?;
+                    }
+                }
                 EntryKind::Control(Control::Send(pattern)) => Binder::strict(self).json(pattern)?,
                 _ => {}
             }
@@ -167,6 +175,10 @@ impl Scope {
         bound.late = false;
         self.instantiate_pattern(&mut bound)?;
         Ok(bound)
+    }
+
+    pub fn instantiate_text(&self, matcher: &mut TextMatcher) -> Result<(), Failure> {
+        Binder::strict(self).text(matcher)
     }
 
     pub fn instantiate_value_check(&self, check: &mut ValueCheck) -> Result<(), Failure> {

@@ -3,7 +3,7 @@
 
 pub mod json;
 mod path;
-mod text;
+pub mod text;
 
 use std::cell::OnceCell;
 use std::fmt;

@@ -504,8 +504,8 @@ impl Lowerer {
                 if code.as_rule() == Rule::grpc_code {
                     let message = match parts.next() {
                         Some(status_message) => {
-                            let value = inner(status_message)
-                                .find(|p| p.as_rule() == Rule::field_value)?;
+                            let value =
+                                inner(status_message).find(|p| p.as_rule() == Rule::field_value)?;
                             match self.field_value(value, false) {
                                 Some(DataMatcher::Text(matcher)) => Some(matcher),
                                 _ => None,

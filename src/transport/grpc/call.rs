@@ -192,6 +192,15 @@ impl Call {
         }
     }
 
+    /// The status the call ended with, if it is known to have ended (and `next` has seen it,
+    /// or the server answered with a status alone).
+    pub fn ended(&self) -> Option<&CallStatus> {
+        match &self.state {
+            State::Ended { status, .. } => Some(status),
+            _ => None,
+        }
+    }
+
     /// Half-closes the call: no more messages; the server sees the end of the request stream.
     pub fn close(&mut self) {
         self.requests = None;
