@@ -156,10 +156,19 @@ impl LiveCall {
     }
 
     async fn send_message(&mut self, message: DynamicMessage, span: Span) -> Result<(), Failure> {
-        self.call
-            .send(message, self.deadline)
-            .await
-            .map_err(|error| Failure::error(error.to_string(), span, "sending this message"))?;
+        match self.call.send(message, self.deadline).await {
+            Ok(()) => {}
+            // The server has already ended the call (a client may race it): as in every gRPC
+            // client, the message goes nowhere, and the status says how the call ended.
+            Err(GrpcError::CallEnded { .. }) => {}
+            Err(error) => {
+                return Err(Failure::error(
+                    error.to_string(),
+                    span,
+                    "sending this message",
+                ));
+            }
+        }
         self.previous = self.origin.elapsed();
         Ok(())
     }

@@ -527,7 +527,16 @@ impl<'p> BlockMatcher<'p> {
                             return Err(MatchFailure {
                                 span: entry.span,
                                 kind: FailureKind::NoGroup {
-                                    groups: groups.iter().map(render_where).collect(),
+                                    groups: groups
+                                        .iter()
+                                        .map(|g| {
+                                            format!(
+                                                "{} {}",
+                                                g.key.value,
+                                                crate::render::render_json_pattern(&g.value)
+                                            )
+                                        })
+                                        .collect(),
                                     found,
                                 },
                             });
@@ -975,9 +984,11 @@ impl<'p> BlockMatcher<'p> {
                         }
                         push_entries(&rest[1..], &mut out, limit);
                     }
-                    Some(EntryKind::Split(_)) if is_top && self.split.is_some() => {
-                        for (matcher, _) in self.split.iter().flat_map(|s| &s.groups) {
-                            out.extend(matcher.remainder(limit.saturating_sub(out.len())));
+                    Some(EntryKind::Split(groups)) if is_top && self.split.is_some() => {
+                        let states = self.split.iter().flat_map(|s| &s.groups);
+                        for (group, (matcher, _)) in groups.iter().zip(states) {
+                            let rest = matcher.remainder(limit.saturating_sub(out.len()));
+                            out.extend(rest.into_iter().map(|e| e.in_group(group)));
                         }
                         push_entries(&rest[1..], &mut out, limit);
                     }
@@ -1048,6 +1059,14 @@ impl<'p> Expected<'p> {
         Expected {
             text,
             absorbs: Absorbs::One(pattern),
+        }
+    }
+
+    /// The line as one of a `where` group's: the group follows as a comment.
+    fn in_group(self, group: &WhereGroup) -> Self {
+        Expected {
+            text: format!("{}  # {}", self.text, render_where(group)),
+            absorbs: self.absorbs,
         }
     }
 
@@ -1134,7 +1153,12 @@ fn push_entries<'p>(entries: &'p [Entry], out: &mut Vec<Expected<'p>>, limit: us
             EntryKind::Dropped => out.push(Expected::ending("dropped")),
             EntryKind::Split(groups) => {
                 for group in groups {
+                    let start = out.len();
                     push_entries(&group.body, out, limit);
+                    for expected in &mut out[start..] {
+                        let text = std::mem::take(&mut expected.text);
+                        expected.text = format!("{text}  # {}", render_where(group));
+                    }
                 }
             }
             EntryKind::Ignore(_)

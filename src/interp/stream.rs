@@ -1026,7 +1026,7 @@ fn render_failure(
         ),
         FailureKind::NoGroup { groups, found } => (
             format!("item {position} belongs to no `where` group: {found}"),
-            format!("the groups take {}", groups.join(", ")),
+            format!("the groups are for {}", groups.join(", ")),
         ),
         FailureKind::GroupComplete { group } => (
             format!("item {position} is one more for `{group}`, which already had all its items"),

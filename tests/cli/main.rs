@@ -6,6 +6,7 @@
 mod bundled;
 mod commands;
 mod failing;
+mod grpc;
 mod misbehaving;
 mod passing;
 mod servers;

@@ -14,7 +14,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, RawQuery};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
@@ -421,4 +421,46 @@ async fn requests(Query(params): Query<HashMap<String, String>>) -> Response {
         .copied()
         .unwrap_or(0);
     axum::Json(serde_json::json!({ "count": count })).into_response()
+}
+
+/// The demo's gRPC service (`stock.StockService` with reflection), started once.
+pub fn grpc_demo() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let (listener, url) = bind();
+        runtime().spawn(streamspec::demo::grpc::serve_grpc(listener));
+        url
+    })
+}
+
+/// An HTTP/2 server that answers every gRPC call, reflection included, `UNIMPLEMENTED`: a
+/// gRPC server without reflection that has none of the methods asked for. Started once.
+pub fn grpc_unimplemented() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        serve(Router::new().fallback(|| async {
+            (
+                [
+                    (header::CONTENT_TYPE, "application/grpc"),
+                    (HeaderName::from_static("grpc-status"), "12"),
+                    (HeaderName::from_static("grpc-message"), "no such method"),
+                ],
+                "",
+            )
+        }))
+    })
+}
+
+/// An HTTP/2 server that answers every gRPC call with a length-prefixed frame that says 5
+/// bytes and holds 2, then ends the stream. Started once.
+pub fn grpc_truncated_frame() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        serve(Router::new().fallback(|| async {
+            (
+                [(header::CONTENT_TYPE, "application/grpc")],
+                Bytes::from_static(&[0, 0, 0, 0, 5, 0x0a, 0x01]),
+            )
+        }))
+    })
 }

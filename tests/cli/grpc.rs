@@ -1,0 +1,550 @@
+//! gRPC specs: the four kinds of call against the demo's service, schemas from reflection,
+//! `.proto` files and the config, and every way a call can go wrong, each with its full report.
+
+use crate::servers;
+use crate::support::Test;
+
+const STOCK_PROTO: &str = include_str!("../../proto/stock.proto");
+
+/// A test whose reports show the demo's replies: their timestamps vary, so they are redacted.
+fn grpc_test() -> Test {
+    Test::new().redact(r#""timestamp": "\d+""#, r#""timestamp": "[MS]""#)
+}
+
+/// Runs `a.stream` against `grpc` and expects this report and exit status.
+fn run_grpc(grpc: &str, spec: &str, stdout: &str, status: i32) {
+    grpc_test()
+        .spec("a.stream", spec)
+        .args(["run", "a.stream"])
+        .var("grpc", grpc)
+        .stdout(stdout)
+        .status(status)
+        .run();
+}
+
+fn passes_on_demo(spec: &str, stdout: &str) {
+    run_grpc(servers::grpc_demo(), spec, stdout, 0);
+}
+
+fn fails_on_demo(spec: &str, stdout: &str) {
+    run_grpc(servers::grpc_demo(), spec, stdout, 1);
+}
+
+#[test]
+fn all_four_kinds_of_call() {
+    passes_on_demo(
+        r#"
+        test "unary" {
+          grpc {{grpc}} stock.StockService/GetQuote
+          message { "symbol": "MSFT" }
+          expect metadata x-demo-service == "stock"
+          expect message { "symbol": "MSFT", "price": 98.75, "timestamp": /^\d+$/ }
+          expect end
+          expect status OK
+        }
+
+        test "server streaming, per symbol" {
+          grpc {{grpc}} stock.StockService/StreamPrices
+          message { "symbols": ["AAPL", "GOOG"], "ticks": 3, "intervalMs": 10 }
+          expect messages {
+            where symbol == "AAPL" { 3 times { { "tick": number } } }
+            where $.symbol == "GOOG" { { "tick": 1 }; { "tick": 2 }; { "tick": 3 } }
+            all { "price": 90..120 }
+            end
+          }
+          expect count == 6
+          expect status OK
+          expect trailer x-demo-calls ~ /^\d+$/
+        }
+
+        test "client streaming" {
+          grpc {{grpc}} stock.StockService/SendOrders
+          send { "symbol": "AAPL", "quantity": 2, "price": 100 }
+          send { "symbol": "NVDA", "quantity": 1, "price": 116.8 }
+          close
+          expect message { "orders": 2, "totalQuantity": "3", "symbols": ["AAPL", "NVDA"] }
+          expect status OK
+        }
+
+        test "bidirectional" {
+          grpc {{grpc}} stock.StockService/TradeChat
+          send { "user": "t", "message": "hello" }
+          expect message { "user": "desk", "message": "ack: hello" } -> first
+          expect messages {
+            send { "user": "t", "message": "bye" }
+            { "message": "ack: bye" }
+            close
+            end
+          }
+          expect status OK
+        }
+        "#,
+        r#"
+        Running 4 tests from 1 file
+          PASS [TIME] a.stream: unary
+          PASS [TIME] a.stream: server streaming, per symbol
+          PASS [TIME] a.stream: client streaming
+          PASS [TIME] a.stream: bidirectional
+        Summary 4 tests: 4 passed, 0 failed [TIME]
+        "#,
+    );
+}
+
+#[test]
+fn a_message_that_differs() {
+    fails_on_demo(
+        r#"
+        test "ticks" {
+          grpc {{grpc}} stock.StockService/StreamPrices
+          message { "symbols": ["AAPL"], "ticks": 3, "intervalMs": 10 }
+          expect messages {
+            { "symbol": "AAPL", "tick": 1 }
+            { "symbol": "AAPL", "tick": 3 }
+            { "symbol": "AAPL", "tick": 3 }
+            end
+          }
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+          FAIL [TIME] a.stream: ticks
+
+        error: item 2 does not match
+         --> a.stream:6:5
+          |
+        6 |     { "symbol": "AAPL", "tick": 3 }
+          |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ at `.tick`: expected 3, found 2
+          |
+          = diff of expected (-) and observed (+) items:
+              { "symbol": "AAPL", "tick": 1, "price": 104.51, "timestamp": "[MS]" }  # [TIME]
+            - { "symbol": "AAPL", "tick": 3 }
+            + { "symbol": "AAPL", "tick": 2, "price": 105.29, "timestamp": "[MS]" }  # [TIME]
+              { "symbol": "AAPL", "tick": 3, "price": 106.18, "timestamp": "[MS]" }  # [TIME]
+              end
+
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL a.stream:1: ticks
+        "#,
+    );
+}
+
+#[test]
+fn a_wrong_status() {
+    fails_on_demo(
+        r#"
+        test "quote" {
+          grpc {{grpc}} stock.StockService/GetQuote
+          message { "symbol": "XYZ" }
+          expect status OK
+        }
+
+        test "failure message" {
+          grpc {{grpc}} stock.StockService/FailWith
+          message { "code": "NOT_FOUND", "message": "no such order" }
+          expect status NOT_FOUND message ~ /^no such trade/
+        }
+        "#,
+        r#"
+        Running 2 tests from 1 file
+          FAIL [TIME] a.stream: quote
+
+        error: expected status OK, got NOT_FOUND "unknown symbol \"XYZ\""
+         --> a.stream:4:17
+          |
+        4 |   expect status OK
+          |                 ^^ the call ended with NOT_FOUND
+          |
+          = diff of expected (-) and observed (+) items:
+            - status OK
+            + status NOT_FOUND "unknown symbol \"XYZ\""  # [TIME]
+
+          FAIL [TIME] a.stream: failure message
+
+        error: the status message does not match
+          --> a.stream:10:37
+           |
+        10 |   expect status NOT_FOUND message ~ /^no such trade/
+           |                                     ^^^^^^^^^^^^^^^^ expected text matching /^no such trade/, found "no such order"
+           |
+           = diff of expected (-) and observed (+) items:
+             - status NOT_FOUND message /^no such trade/
+             + status NOT_FOUND "no such order"  # [TIME]
+
+        Summary 2 tests: 0 passed, 2 failed [TIME]
+          FAIL a.stream:1: quote
+          FAIL a.stream:7: failure message
+        "#,
+    );
+}
+
+#[test]
+fn a_deadline_that_runs_out() {
+    fails_on_demo(
+        r#"
+        test "slow prices" {
+          grpc {{grpc}} stock.StockService/StreamPrices
+          message { "symbols": ["AAPL"], "ticks": 100, "intervalMs": 10000 }
+          deadline 1s
+          expect messages {
+            + times { { "symbol": "AAPL" } }
+            end
+          }
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+          FAIL [TIME] a.stream: slow prices
+
+        error: expected a clean end, but the call ended with status DEADLINE_EXCEEDED "deadline exceeded after 1s (the call's grpc-timeout)"
+         --> a.stream:7:5
+          |
+        7 |     end
+          |     ^^^ expected a clean end
+          |
+          = diff of expected (-) and observed (+) items:
+              { "symbol": "AAPL", "tick": 1, "price": 104.51, "timestamp": "[MS]" }  # [TIME]
+            - end
+            + dropped  # status DEADLINE_EXCEEDED "deadline exceeded after 1s (the call's grpc-timeout)"
+
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL a.stream:1: slow prices
+        "#,
+    );
+}
+
+#[test]
+fn an_item_for_no_where_group() {
+    fails_on_demo(
+        r#"
+        test "symbols" {
+          grpc {{grpc}} stock.StockService/StreamPrices
+          message { "symbols": ["AAPL", "MSFT"], "ticks": 1 }
+          expect messages {
+            where symbol == "AAPL" { { "tick": 1 } }
+            where symbol == "GOOG" { { "tick": 1 } }
+          }
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+          FAIL [TIME] a.stream: symbols
+
+        error: item 2 belongs to no `where` group: symbol "MSFT"
+         --> a.stream:5:5
+          |
+        5 |     where symbol == "AAPL" { { "tick": 1 } }
+          |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ the groups are for symbol "AAPL", symbol "GOOG"
+          |
+          = diff of expected (-) and observed (+) items:
+              { "symbol": "AAPL", "tick": 1, "price": 104.51, "timestamp": "[MS]" }  # [TIME]
+            - { "tick": 1 }  # where symbol == "GOOG"
+            + { "symbol": "MSFT", "tick": 1, "price": 99.65, "timestamp": "[MS]" }  # [TIME]
+            + end
+
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL a.stream:1: symbols
+        "#,
+    );
+}
+
+#[test]
+fn unknown_service_and_method() {
+    fails_on_demo(
+        r#"
+        test "service" {
+          grpc {{grpc}} stock.StockServce/GetQuote
+          expect status OK
+        }
+
+        test "method" {
+          grpc {{grpc}} stock.StockService/GetQuotes
+          expect status OK
+        }
+        "#,
+        r#"
+        Running 2 tests from 1 file
+          FAIL [TIME] a.stream: service
+
+        error: unknown service `stock.StockServce`
+         --> a.stream:2:17
+          |
+        2 |   grpc {{grpc}} stock.StockServce/GetQuote
+          |                 ^^^^^^^^^^^^^^^^^^^^^^^^^^ not in the server's schema
+          |
+          = help: did you mean `stock.StockService`?
+
+          FAIL [TIME] a.stream: method
+
+        error: no method `GetQuotes` in `stock.StockService`
+         --> a.stream:7:17
+          |
+        7 |   grpc {{grpc}} stock.StockService/GetQuotes
+          |                 ^^^^^^^^^^^^^^^^^^^^^^^^^^^^ not a method of this service
+          |
+          = help: did you mean `GetQuote`?
+          = note: its methods: `GetQuote`, `StreamPrices`, `SendOrders`, `TradeChat`, `FailWith`, `Flood`
+
+        Summary 2 tests: 0 passed, 2 failed [TIME]
+          FAIL a.stream:1: service
+          FAIL a.stream:6: method
+        "#,
+    );
+}
+
+#[test]
+fn a_request_that_does_not_fit_its_message() {
+    fails_on_demo(
+        r#"
+        test "orders" {
+          grpc {{grpc}} stock.StockService/SendOrders
+          send { "symbol": "AAPL", "quantity": "ten" }
+          close
+          expect status OK
+        }
+
+        test "quote" {
+          grpc {{grpc}} stock.StockService/GetQuote
+          message { "symbl": "AAPL" }
+          expect status OK
+        }
+        "#,
+        r#"
+        Running 2 tests from 1 file
+          FAIL [TIME] a.stream: orders
+
+        error: this message does not fit `stock.Order`
+         --> a.stream:3:8
+          |
+        3 |   send { "symbol": "AAPL", "quantity": "ten" }
+          |        ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ field `quantity`: expected an integer, found "ten"
+
+          FAIL [TIME] a.stream: quote
+
+        error: this message does not fit `stock.QuoteRequest`
+          --> a.stream:10:11
+           |
+        10 |   message { "symbl": "AAPL" }
+           |           ^^^^^^^^^^^^^^^^^^^ no field `symbl` in `stock.QuoteRequest`; did you mean `symbol`?
+
+        Summary 2 tests: 0 passed, 2 failed [TIME]
+          FAIL a.stream:1: orders
+          FAIL a.stream:8: quote
+        "#,
+    );
+}
+
+#[test]
+fn a_server_without_reflection() {
+    run_grpc(
+        servers::grpc_unimplemented(),
+        r#"
+        test "quote" {
+          grpc {{grpc}} stock.StockService/GetQuote
+          expect status OK
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+          FAIL [TIME] a.stream: quote
+
+        error: the server at http://127.0.0.1:PORT does not offer reflection (neither `grpc.reflection.v1` nor `v1alpha`): give its schema as `.proto` files or as a descriptor set (`protoc --include_imports --descriptor_set_out=…`)
+         --> a.stream:2:17
+          |
+        2 |   grpc {{grpc}} stock.StockService/GetQuote
+          |                 ^^^^^^^^^^^^^^^^^^^^^^^^^^^ finding this call's schema
+          |
+          = help: write `proto "file.proto"` (with `import "dir"` for its imports) or `descriptor "set.binpb"` after the `grpc` line, or set them for every spec in streamspec.toml's [grpc] section
+
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL a.stream:1: quote
+        "#,
+        1,
+    );
+}
+
+#[test]
+fn a_proto_file_instead_of_reflection() {
+    grpc_test()
+        .file("stock.proto", STOCK_PROTO)
+        .spec(
+            "a.stream",
+            r#"
+            test "the demo, from the file" {
+              grpc {{grpc}} stock.StockService/GetQuote
+              proto "stock.proto"
+              message { "symbol": "AAPL" }
+              expect message { "price": 105.25 }
+            }
+
+            test "a server without the method" {
+              grpc {{other}} stock.StockService/GetQuote
+              proto "stock.proto"
+              expect status UNIMPLEMENTED message "no such method"
+            }
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .var("grpc", servers::grpc_demo())
+        .var("other", servers::grpc_unimplemented())
+        .stdout(
+            r#"
+            Running 2 tests from 1 file
+              PASS [TIME] a.stream: the demo, from the file
+              PASS [TIME] a.stream: a server without the method
+            Summary 2 tests: 2 passed, 0 failed [TIME]
+            "#,
+        )
+        .status(0)
+        .run();
+}
+
+#[test]
+fn the_config_gives_the_schema() {
+    grpc_test()
+        .file(
+            "protos/other.proto",
+            "syntax = \"proto3\";\npackage other;\nmessage Empty {}\nservice Other { rpc Ping(Empty) returns (Empty); }\n",
+        )
+        .config(
+            r#"
+            [grpc]
+            protos = ["protos/other.proto"]
+            import_paths = ["protos"]
+            "#,
+        )
+        .spec(
+            "a.stream",
+            r#"
+            test "from the files: no reflection needed" {
+              grpc {{other}} other.Other/Ping
+              expect status UNIMPLEMENTED
+            }
+
+            test "what the files lack comes from reflection" {
+              grpc {{grpc}} stock.StockService/GetQuote
+              message { "symbol": "AAPL" }
+              expect message { "price": 105.25 }
+            }
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .var("grpc", servers::grpc_demo())
+        .var("other", servers::grpc_unimplemented())
+        .stdout(
+            r#"
+            Running 2 tests from 1 file
+              PASS [TIME] a.stream: from the files: no reflection needed
+              PASS [TIME] a.stream: what the files lack comes from reflection
+            Summary 2 tests: 2 passed, 0 failed [TIME]
+            "#,
+        )
+        .status(0)
+        .run();
+}
+
+#[test]
+fn servers_that_cannot_be_reached_or_do_not_speak_grpc() {
+    let refused = servers::refused();
+    let http1 = servers::raw_reply(
+        b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+    );
+    let https = servers::grpc_demo().replace("http://", "https://");
+    grpc_test()
+        .spec(
+            "a.stream",
+            r#"
+            test "refused" {
+              grpc {{refused}} stock.StockService/GetQuote
+              expect status OK
+            }
+
+            test "HTTP/1" {
+              grpc {{http1}} stock.StockService/GetQuote
+              expect status OK
+            }
+
+            test "TLS to a cleartext server" {
+              grpc {{https}} stock.StockService/GetQuote
+              expect status OK
+            }
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .var("refused", refused)
+        .var("http1", http1)
+        .var("https", https)
+        .stdout(
+            r#"
+            Running 3 tests from 1 file
+              FAIL [TIME] a.stream: refused
+
+            error: could not connect to 127.0.0.1:PORT: Connection refused
+             --> a.stream:2:8
+              |
+            2 |   grpc {{refused}} stock.StockService/GetQuote
+              |        ^^^^^^^^^^^ connecting to this server
+
+              FAIL [TIME] a.stream: HTTP/1
+
+            error: the server at 127.0.0.1:PORT speaks HTTP/1, not gRPC (HTTP/2): it answered `HTTP/1.1 400 Bad Request`
+             --> a.stream:7:8
+              |
+            7 |   grpc {{http1}} stock.StockService/GetQuote
+              |        ^^^^^^^^^ finding this call's schema
+
+              FAIL [TIME] a.stream: TLS to a cleartext server
+
+            error: the TLS handshake with 127.0.0.1:PORT failed: the server does not seem to speak TLS (should the URL be `http://`?)
+              --> a.stream:12:8
+               |
+            12 |   grpc {{https}} stock.StockService/GetQuote
+               |        ^^^^^^^^^ connecting to this server
+
+            Summary 3 tests: 0 passed, 3 failed [TIME]
+              FAIL a.stream:1: refused
+              FAIL a.stream:6: HTTP/1
+              FAIL a.stream:11: TLS to a cleartext server
+            "#,
+        )
+        .status(1)
+        .run();
+}
+
+#[test]
+fn a_malformed_frame() {
+    grpc_test()
+        .file("stock.proto", STOCK_PROTO)
+        .spec(
+            "a.stream",
+            r#"
+            test "truncated" {
+              grpc {{grpc}} stock.StockService/GetQuote
+              proto "stock.proto"
+              expect messages { { "symbol": string } }
+            }
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .var("grpc", servers::grpc_truncated_frame())
+        .stdout(
+            r#"
+            Running 1 test from 1 file
+              FAIL [TIME] a.stream: truncated
+
+            error: the connection was dropped before any item: a malformed gRPC frame: Unexpected EOF decoding stream.
+             --> a.stream:4:21
+              |
+            4 |   expect messages { { "symbol": string } }
+              |                     ^^^^^^^^^^^^^^^^^^^^ still expected `{ "symbol": string }`
+              |
+              = diff of expected (-) and observed (+) items:
+                - { "symbol": string }
+                + dropped  # a malformed gRPC frame: Unexpected EOF decoding stream.
+
+            Summary 1 test: 0 passed, 1 failed [TIME]
+              FAIL a.stream:1: truncated
+            "#,
+        )
+        .status(1)
+        .run();
+}
