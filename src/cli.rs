@@ -42,7 +42,8 @@ pub struct RunArgs {
     /// Per-test timeout when the test and streamspec.toml set none
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
     pub timeout: Option<Duration>,
-    /// Largest item (SSE event, line, whole body) held in memory, in bytes (suffixes: KiB, MiB)
+    /// Largest item (SSE event, line, gRPC reply, whole body) held in memory, in bytes (suffixes:
+    /// KiB, MiB)
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_item_size: Option<usize>,
     /// Show what each stream did: items, bytes, timing statistics, reconnections, and the items

@@ -262,6 +262,56 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
             "data: \"[DONE]\"",
         ],
     ),
+    (
+        "grpc-unary.stream",
+        &[
+            "grpc {{grpc}} stock.StockService/GetQuote",
+            "metadata x-request-id: ",
+            "deadline 5s",
+            "message {",
+            "expect message {",
+            "expect end",
+            "expect status OK",
+        ],
+    ),
+    (
+        "grpc-server-streaming.stream",
+        &["expect messages {", "first within", " within 5s", "end"],
+    ),
+    (
+        "grpc-client-streaming.stream",
+        &["send {", "close", "\"totalQuantity\": \"15\""],
+    ),
+    (
+        "grpc-bidi.stream",
+        &["send {", "-> ack", "    send {", "    close"],
+    ),
+    (
+        "grpc-status.stream",
+        &[
+            "expect status NOT_FOUND message ~ /",
+            "message \"not yours\"",
+            "expect metadata x-demo-service == ",
+            "expect trailer x-demo-reason == ",
+        ],
+    ),
+    (
+        "grpc-abort.stream",
+        &["abort after 3 items", "expect status CANCELLED"],
+    ),
+    (
+        "grpc-proto-file.stream",
+        &["proto \"../proto/stock.proto\"", "import \"../proto\""],
+    ),
+    (
+        "where-and-all.stream",
+        &[
+            "where symbol == \"AAPL\" {",
+            "where $.symbol == ",
+            "all { \"price\": 90..120 }",
+            "where event == ",
+        ],
+    ),
 ];
 
 fn manifest_dir() -> &'static Path {

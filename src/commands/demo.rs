@@ -3,11 +3,24 @@
 //! client that read the announcement can connect to both.
 
 use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::DemoArgs;
 use crate::exit_code;
 
 pub async fn demo(args: &DemoArgs) -> i32 {
+    // Listening for signals starts before the address is announced: one sent by whoever read
+    // the announcement must not be missed.
+    let (mut interrupt, mut terminate) = match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
+        (Err(error), _) | (_, Err(error)) => {
+            eprintln!("error: cannot watch for Ctrl-C and SIGTERM: {error}");
+            return exit_code::SETUP_FAILED;
+        }
+    };
     let Some(http) = bind(&args.listen).await else {
         return exit_code::SETUP_FAILED;
     };
@@ -44,14 +57,6 @@ pub async fn demo(args: &DemoArgs) -> i32 {
             local_address(grpc, fallback)
         );
     }
-    let mut terminate =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(error) => {
-                eprintln!("error: cannot watch for SIGTERM: {error}");
-                return exit_code::SETUP_FAILED;
-            }
-        };
     let serve_grpc = async move {
         match grpc {
             Some(listener) => crate::demo::grpc::serve_grpc(listener).await,
@@ -61,7 +66,7 @@ pub async fn demo(args: &DemoArgs) -> i32 {
     tokio::select! {
         result = crate::demo::serve(http) => stopped("", result),
         result = serve_grpc => stopped("gRPC ", result),
-        _ = tokio::signal::ctrl_c() => exit_code::SUCCESS,
+        _ = interrupt.recv() => exit_code::SUCCESS,
         _ = terminate.recv() => exit_code::SUCCESS,
     }
 }

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
 use crate::cli::RunArgs;
 use crate::commands::print_diagnostics;
 use crate::exit_code;
@@ -38,13 +40,31 @@ pub async fn run(args: &RunArgs) -> i32 {
             return exit_code::SETUP_FAILED;
         }
     };
+    // Listening for Ctrl-C starts now, before anything is printed: a listener made later (at
+    // the first poll of a `ctrl_c()` future) would miss a signal sent in between, and the run
+    // would go on as if it had not come.
+    let mut interrupt = match signal(SignalKind::interrupt()) {
+        Ok(interrupt) => interrupt,
+        Err(error) => {
+            eprintln!("error: cannot watch for Ctrl-C: {error}");
+            return exit_code::SETUP_FAILED;
+        }
+    };
     let mut reporter = HumanReporter::new(std::io::stdout(), Palette::for_stdout(), args.verbose);
     reporter.run_started(project.test_count(), project.file_count);
     let started = Instant::now();
     let mut outcomes: Vec<TestOutcome> = Vec::new();
     let mut stopped = None;
     for group in &project.groups {
-        stopped = run_group(group, args, &client, &mut reporter, &mut outcomes).await;
+        stopped = run_group(
+            group,
+            args,
+            &client,
+            &mut reporter,
+            &mut outcomes,
+            &mut interrupt,
+        )
+        .await;
         if stopped.is_some() {
             break;
         }
@@ -80,6 +100,7 @@ async fn run_group(
     client: &HttpClient,
     reporter: &mut impl Reporter,
     outcomes: &mut Vec<TestOutcome>,
+    interrupt: &mut Signal,
 ) -> Option<i32> {
     let mut vars: HashMap<String, String> = HashMap::new();
     let mut services = None;
@@ -88,7 +109,7 @@ async fn run_group(
         // Interrupted while starting: dropping what was started stops it.
         let started = tokio::select! {
             started = RunningServices::start(config, &exe) => started,
-            _ = tokio::signal::ctrl_c() => return Some(exit_code::INTERRUPTED),
+            _ = interrupt.recv() => return Some(exit_code::INTERRUPTED),
         };
         match started {
             Ok(running) => {
@@ -133,7 +154,7 @@ async fn run_group(
     // On Ctrl-C the services are still stopped the gentle way (SIGTERM, then a grace period).
     let interrupted = tokio::select! {
         () = tests => false,
-        _ = tokio::signal::ctrl_c() => true,
+        _ = interrupt.recv() => true,
     };
     if let Some(services) = services {
         services.stop().await;

@@ -329,7 +329,8 @@ impl TestRun<'_> {
             .await?;
         let kind = MethodKind::of(&method);
         let started = Instant::now();
-        let handle = call::start(&channel, &method, metadata, deadline)
+        let max_item_size = self.settings.max_item_size;
+        let handle = call::start(&channel, &method, metadata, deadline, max_item_size)
             .map_err(|error| Failure::error(error.to_string(), call.method.span, "this call"))?;
         self.connections += 1;
         let mut live = LiveCall {

@@ -548,3 +548,41 @@ fn a_malformed_frame() {
         .status(1)
         .run();
 }
+
+#[test]
+fn a_reply_larger_than_the_maximum_item_size() {
+    grpc_test()
+        .spec(
+            "a.stream",
+            r#"
+            test "quote" {
+              grpc {{grpc}} stock.StockService/GetQuote
+              message { "symbol": "AAPL" }
+              expect message { "symbol": "AAPL" }
+            }
+            "#,
+        )
+        .args(["run", "a.stream", "--max-item-size", "10"])
+        .var("grpc", servers::grpc_demo())
+        .stdout(
+            r#"
+            Running 1 test from 1 file
+              FAIL [TIME] a.stream: quote
+
+            error: the connection was dropped before any item: a reply of 22 bytes is larger than the maximum item size of 10 bytes (raise it with --max-item-size)
+             --> a.stream:4:18
+              |
+            4 |   expect message { "symbol": "AAPL" }
+              |                  ^^^^^^^^^^^^^^^^^^^^ still expected `{ "symbol": "AAPL" }`
+              |
+              = diff of expected (-) and observed (+) items:
+                - { "symbol": "AAPL" }
+                + dropped  # a reply of 22 bytes is larger than the maximum item size of 10 bytes (raise it with --max-item-size)
+
+            Summary 1 test: 0 passed, 1 failed [TIME]
+              FAIL a.stream:1: quote
+            "#,
+        )
+        .status(1)
+        .run();
+}

@@ -80,13 +80,15 @@ pub struct Call {
 }
 
 /// Starts a call of `method` on `channel` with request `metadata` (a key ending in `-bin`
-/// takes the value's bytes as binary metadata) and, if given, a call deadline. Nothing is sent
-/// until [`Call::send`]; must be called within a tokio runtime.
+/// takes the value's bytes as binary metadata), if given a call deadline, and the largest reply
+/// it may decode (a larger one ends the call). Nothing is sent until [`Call::send`]; must be
+/// called within a tokio runtime.
 pub fn start(
     channel: &GrpcChannel,
     method: &MethodDescriptor,
     metadata: Vec<(String, String)>,
     deadline: Option<Duration>,
+    max_message_size: usize,
 ) -> Result<Call, GrpcError> {
     let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
     let path = PathAndQuery::try_from(path.as_str())
@@ -102,7 +104,8 @@ pub fn start(
     let (answer_sender, answer) = oneshot::channel::<Answer>();
     let connection = channel.channel.clone();
     let task = tokio::spawn(async move {
-        let mut grpc = tonic::client::Grpc::new(connection);
+        let mut grpc =
+            tonic::client::Grpc::new(connection).max_decoding_message_size(max_message_size);
         let answer = match grpc.ready().await {
             Err(error) => Err(Status::from_error(Box::new(error))),
             Ok(()) => grpc.streaming(request, path, codec).await,

@@ -11,6 +11,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::duration::format_measured;
+use crate::transport::framing::format_size;
 use crate::transport::http::describe_error;
 
 use super::channel::{Peer, Sniffed};
@@ -42,6 +43,8 @@ pub enum GrpcError {
     Transport { address: String, reason: String },
     /// A response frame or message that cannot be decoded.
     MalformedFrame { reason: String },
+    /// A reply larger than the largest the call may decode (`--max-item-size`).
+    TooLarge { size: usize, limit: usize },
     /// A wait ran past its deadline.
     Deadline {
         after: Duration,
@@ -123,6 +126,12 @@ impl fmt::Display for GrpcError {
                 write!(f, "the connection to {address} failed: {reason}")
             }
             GrpcError::MalformedFrame { reason } => write!(f, "a malformed gRPC frame: {reason}"),
+            GrpcError::TooLarge { size, limit } => write!(
+                f,
+                "a reply of {} is larger than the maximum item size of {} (raise it with --max-item-size)",
+                format_size(*size),
+                format_size(*limit)
+            ),
             GrpcError::Deadline { after, waiting_for } => write!(
                 f,
                 "deadline exceeded after {} waiting for {waiting_for}",
@@ -244,6 +253,16 @@ pub(crate) fn classify(status: &tonic::Status, peer: &Peer) -> Classified {
         return Classified::Failed(describe_failure(source, peer));
     }
     let message = status.message();
+    if let Some(sizes) = message.strip_prefix("Error, decoded message length too large: found ") {
+        // "found 22 bytes, the limit is: 10 bytes"
+        let numbers: Vec<usize> = sizes
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        if let [size, limit] = numbers[..] {
+            return Classified::Failed(GrpcError::TooLarge { size, limit });
+        }
+    }
     if LOCAL_FRAME_ERRORS
         .iter()
         .any(|prefix| message.starts_with(prefix))

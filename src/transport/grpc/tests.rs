@@ -703,6 +703,7 @@ async fn unary_call_with_metadata() {
             ("x-trace-bin".to_string(), "\u{1}\u{2}".to_string()),
         ],
         None,
+        usize::MAX,
     )
     .expect("starts");
     call.send(message(&method, json!({"symbol": "ACME"})), soon())
@@ -732,7 +733,7 @@ async fn server_streaming_call() {
     let server = serve(Reflection::None).await;
     let channel = server.channel().await;
     let method = method("stock.StockService/StreamPrices");
-    let mut call = start(&channel, &method, vec![], None).expect("starts");
+    let mut call = start(&channel, &method, vec![], None, usize::MAX).expect("starts");
     call.send(
         message(&method, json!({"symbols": ["A", "B"], "ticks": 3})),
         soon(),
@@ -767,7 +768,7 @@ async fn client_streaming_call() {
     let server = serve(Reflection::None).await;
     let channel = server.channel().await;
     let method = method("stock.StockService/SendOrders");
-    let mut call = start(&channel, &method, vec![], None).expect("starts");
+    let mut call = start(&channel, &method, vec![], None, usize::MAX).expect("starts");
     for order in [
         json!({"symbol": "A", "quantity": 2, "price": 10.0}),
         json!({"symbol": "B", "quantity": 3, "price": 1.5, "side": "SELL"}),
@@ -799,7 +800,7 @@ async fn bidi_call_does_not_wait_for_the_head_to_send() {
     let server = serve(Reflection::None).await;
     let channel = server.channel().await;
     let method = method("stock.StockService/TradeChat");
-    let mut call = start(&channel, &method, vec![], None).expect("starts");
+    let mut call = start(&channel, &method, vec![], None, usize::MAX).expect("starts");
     for (text, reply) in [("hi", "ack: hi"), ("buy", "ack: buy")] {
         call.send(
             message(
@@ -841,7 +842,7 @@ async fn bidi_call_does_not_wait_for_the_head_to_send() {
         &json!({}),
     )
     .expect("fits");
-    let mut call = start(&channel, &method, vec![], None).expect("starts");
+    let mut call = start(&channel, &method, vec![], None, usize::MAX).expect("starts");
     let error = call.send(other_type, soon()).await.expect_err("wrong type");
     assert_eq!(
         error.to_string(),
@@ -859,7 +860,7 @@ async fn error_statuses_come_with_message_and_trailers() {
         ("NOT_FOUND", Code::NotFound),
         ("UNAVAILABLE", Code::Unavailable),
     ] {
-        let mut call = start(&channel, &method, vec![], None).expect("starts");
+        let mut call = start(&channel, &method, vec![], None, usize::MAX).expect("starts");
         call.send(
             message(
                 &method,
@@ -890,7 +891,7 @@ async fn error_statuses_come_with_message_and_trailers() {
     // A status after messages were read: the unary method's own validation.
     let get_quote =
         resolve_method(&compiled_pool(), "stock.StockService/GetQuote").expect("GetQuote");
-    let mut call = start(&channel, &get_quote, vec![], None).expect("starts");
+    let mut call = start(&channel, &get_quote, vec![], None, usize::MAX).expect("starts");
     call.send(message(&get_quote, json!({})), soon())
         .await
         .expect("sends");
@@ -907,7 +908,7 @@ async fn cancel_resets_the_stream_on_the_server() {
     let mut server = serve(Reflection::None).await;
     let channel = server.channel().await;
     let method = method("stock.StockService/StreamPrices");
-    let mut call = start(&channel, &method, vec![], None).expect("starts");
+    let mut call = start(&channel, &method, vec![], None, usize::MAX).expect("starts");
     call.send(
         message(
             &method,
@@ -936,7 +937,7 @@ async fn cancel_resets_the_stream_on_the_server() {
     assert_eq!(finished, Some(false), "the stream was cut, not finished");
 
     // Dropping a call cancels it too.
-    let mut call = start(&channel, &method, vec![], None).expect("starts");
+    let mut call = start(&channel, &method, vec![], None, usize::MAX).expect("starts");
     call.send(
         message(
             &method,
@@ -960,8 +961,14 @@ async fn the_call_deadline_is_sent_and_kept() {
     let server = serve(Reflection::None).await;
     let channel = server.channel().await;
     let method = method("stock.StockService/StreamPrices");
-    let mut call =
-        start(&channel, &method, vec![], Some(Duration::from_millis(200))).expect("starts");
+    let mut call = start(
+        &channel,
+        &method,
+        vec![],
+        Some(Duration::from_millis(200)),
+        usize::MAX,
+    )
+    .expect("starts");
     call.send(
         message(
             &method,
@@ -1028,7 +1035,7 @@ async fn first_answer(address: SocketAddr) -> Result<Next, GrpcError> {
     };
     let channel = connect(&target, soon()).await.expect("connects");
     let method = method("stock.StockService/GetQuote");
-    let mut call = start(&channel, &method, vec![], None).expect("starts");
+    let mut call = start(&channel, &method, vec![], None, usize::MAX).expect("starts");
     // The request may or may not get out before the connection fails.
     let _ = call
         .send(message(&method, json!({"symbol": "A"})), soon())
@@ -1215,7 +1222,7 @@ async fn throughput() {
 
     let far = Instant::now() + Duration::from_secs(600);
     let started = Instant::now();
-    let mut call = start(&channel, &flood, vec![], None).expect("starts");
+    let mut call = start(&channel, &flood, vec![], None, usize::MAX).expect("starts");
     call.send(message(&flood, json!({"count": COUNT})), far)
         .await
         .expect("sends");
