@@ -11,18 +11,19 @@ use tonic::metadata::{KeyAndValueRef, MetadataMap};
 
 use crate::ast::*;
 use crate::config::GrpcSchemaConfig;
-use crate::diff::{self, DiffLine, ObservedLine, Tag};
+use crate::diff::{self, DiffLine, Tag};
 use crate::duration::format_duration;
 use crate::interp::TestRun;
-use crate::interp::matcher::{Expected, Terminal};
+use crate::interp::matcher::Terminal;
 use crate::interp::stats::StreamStats;
-use crate::interp::stream::{Finish, Next, Source, StreamRun};
+use crate::interp::stream::{Finish, Next, Source, StreamRun, item_instead_of_end};
 use crate::interp::vars::Scope;
 use crate::outcome::{Failure, StreamReport};
 use crate::pattern::text::match_text;
-use crate::render::{quote, render_item, render_text_matcher};
+use crate::render::{quote, render_text_matcher};
 use crate::source::Span;
 use crate::transport::grpc::call::{self, Call};
+use crate::transport::grpc::error::backticked;
 use crate::transport::grpc::json::base64;
 use crate::transport::grpc::{
     CallStatus, GrpcChannel, GrpcError, GrpcTarget, MethodKind, SchemaCache, SchemaSource, connect,
@@ -564,16 +565,7 @@ impl TestRun<'_> {
                     self.initial_metadata(&header.name.value, span).await?
                 };
                 self.check_header(header, &values, span)?;
-                if let Some(name) = &header.capture {
-                    let captured = values
-                        .iter()
-                        .find_map(|value| super::header_capture(&header.check, value, &self.scope));
-                    if let Some(captured) = captured {
-                        let mut captures = vec![(name.value.clone(), Value::String(captured))];
-                        self.scope.commit(&mut captures, name.span)?;
-                    }
-                }
-                Ok(())
+                self.capture_header(header, &values)
             }
             Expectation::Aggregate(aggregate) => {
                 if matches!(
@@ -657,24 +649,16 @@ impl TestRun<'_> {
             Next::Ended(_) => Ok(()),
             Next::Item(item, at) => {
                 stats.record_item(at);
-                let diff = diff::build(
-                    stats.items.saturating_sub(1),
-                    Vec::new(),
-                    &[Expected::ending("end")],
-                    &[ObservedLine::Item {
-                        text: render_item(&item),
-                        item: &item,
-                        at,
-                    }],
-                    true,
-                    true,
-                );
                 Err(Failure::assertion(
                     "expected the replies to end, but a message arrived",
                     span,
                     "expected the end here",
                 )
-                .with_diff(diff))
+                .with_diff(item_instead_of_end(
+                    stats.items.saturating_sub(1),
+                    &item,
+                    at,
+                )))
             }
             Next::TimedOut => Err(not_ended(timeout, stats.items, !live.closed, span)),
         }
@@ -837,12 +821,4 @@ fn not_ended(timeout: Duration, items: u64, request_open: bool, span: Span) -> F
             "the request stream is still open, and the server may be waiting for it to end: write `close` before this line",
         )
     }
-}
-
-fn backticked(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|name| format!("`{name}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

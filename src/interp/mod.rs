@@ -486,18 +486,7 @@ impl TestRun<'_> {
                     .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                     .collect();
                 self.check_header(header, &values, span)?;
-                if let Some(name) = &header.capture {
-                    // The value that satisfied the check (the first, for `exists`); with a
-                    // regex, its first group when it has one.
-                    let captured = values
-                        .iter()
-                        .find_map(|value| header_capture(&header.check, value, &self.scope));
-                    if let Some(captured) = captured {
-                        let mut captures = vec![(name.value.clone(), Value::String(captured))];
-                        self.scope.commit(&mut captures, name.span)?;
-                    }
-                }
-                Ok(())
+                self.capture_header(header, &values)
             }
             Expectation::Stream(block) => {
                 if !self.ensure_head_within(Some(&block.entries)).await? {
@@ -713,6 +702,26 @@ impl TestRun<'_> {
             span,
             format!("expected {expected}, found {shown}"),
         ))
+    }
+
+    /// `-> name` of a header (or gRPC metadata) expectation that passed: the value that satisfied
+    /// the check (the first, for `exists`); with a regex, its first group when it has one.
+    fn capture_header(
+        &mut self,
+        header: &HeaderExpectation,
+        values: &[String],
+    ) -> Result<(), Failure> {
+        let Some(name) = &header.capture else {
+            return Ok(());
+        };
+        let captured = values
+            .iter()
+            .find_map(|value| header_capture(&header.check, value, &self.scope));
+        if let Some(captured) = captured {
+            let mut captures = vec![(name.value.clone(), Value::String(captured))];
+            self.scope.commit(&mut captures, name.span)?;
+        }
+        Ok(())
     }
 
     /// The first bytes of the body, to show with a wrong status; read briefly, never waited on.

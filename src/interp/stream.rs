@@ -693,25 +693,12 @@ async fn reopen(
         match reader.next(deadline).await {
             Ok(Next::Ended(_)) => {}
             Ok(Next::Item(item, at)) => {
-                // The diff shows the item where the close should have been.
-                let diff = diff::build(
-                    0,
-                    Vec::new(),
-                    &[Expected::ending("end")],
-                    &[ObservedLine::Item {
-                        text: render_item(&item),
-                        item: &item,
-                        at,
-                    }],
-                    true,
-                    true,
-                );
                 return Err(Failure::assertion(
                     "expected the connection to close before `reconnect`, but an item arrived",
                     span,
                     "the connection should close here",
                 )
-                .with_diff(diff));
+                .with_diff(item_instead_of_end(0, &item, at)));
             }
             Ok(Next::TimedOut) => {
                 return Err(Failure::error(
@@ -878,6 +865,22 @@ async fn reopen(
     reader.closed = None;
     reader.disconnected = false;
     Ok(Reopened::Open(sent))
+}
+
+/// The diff when an item came where the stream should have ended: `before` items came earlier.
+pub fn item_instead_of_end(before: u64, item: &Item, at: Duration) -> diff::Diff {
+    diff::build(
+        before,
+        Vec::new(),
+        &[Expected::ending("end")],
+        &[ObservedLine::Item {
+            text: render_item(item),
+            item,
+            at,
+        }],
+        true,
+        true,
+    )
 }
 
 fn terminal_line(terminal: &Terminal) -> ObservedLine<'static> {

@@ -358,6 +358,7 @@ impl Lowerer {
         Some(Step { kind, span })
     }
 
+    /// A quoted string, or the raw text of a bare value (headers, `authority`), as a template.
     fn header_value(&mut self, pair: Pair<'_, Rule>) -> Template {
         match pair.into_inner().next() {
             Some(value) if value.as_rule() == Rule::string => self.template(value),
@@ -647,26 +648,13 @@ impl Lowerer {
                 self.require_literal(&pattern, "a request message");
                 GrpcOption::Message(pattern)
             }
-            Rule::authority_step => GrpcOption::Authority(self.option_value(parts.next()?)),
+            Rule::authority_step => GrpcOption::Authority(self.header_value(parts.next()?)),
             Rule::insecure_step => GrpcOption::Insecure,
             Rule::proto_step => GrpcOption::Proto(self.template(parts.next()?)),
             Rule::import_step => GrpcOption::Import(self.template(parts.next()?)),
             Rule::descriptor_step => GrpcOption::Descriptor(self.template(parts.next()?)),
             _ => return None,
         })
-    }
-
-    /// A quoted string or a bare word, as a template.
-    fn option_value(&mut self, pair: Pair<'_, Rule>) -> Template {
-        match pair.into_inner().next() {
-            Some(value) if value.as_rule() == Rule::string => self.template(value),
-            Some(value) => self.raw_template(value),
-            None => Template {
-                text: String::new(),
-                span: Span::default(),
-                text_offset: 0,
-            },
-        }
     }
 
     fn aggregate(&mut self, pair: Pair<'_, Rule>) -> Option<AggregateKind> {

@@ -198,7 +198,8 @@ impl fmt::Display for GrpcError {
 
 impl StdError for GrpcError {}
 
-fn backticked(names: &[String]) -> String {
+/// `` `a`, `b` ``: names as a list in backticks.
+pub(crate) fn backticked(names: &[String]) -> String {
     names
         .iter()
         .map(|name| format!("`{name}`"))
