@@ -97,6 +97,8 @@ pub struct LiveCall {
     closed: bool,
     /// When the response head (or the first sign of it) came, from `origin`.
     head_at: Option<Duration>,
+    /// Reply bytes read since the stream statistics last took them.
+    unreported_bytes: u64,
 }
 
 impl LiveCall {
@@ -106,6 +108,11 @@ impl LiveCall {
 
     pub fn previous(&self) -> Duration {
         self.previous
+    }
+
+    /// The reply bytes read since the last call, for the stream's statistics.
+    pub fn take_bytes(&mut self) -> u64 {
+        std::mem::take(&mut self.unreported_bytes)
     }
 
     pub fn is_open(&self) -> bool {
@@ -118,8 +125,9 @@ impl LiveCall {
             return Next::Ended(Terminal::Dropped(error.to_string()));
         }
         match self.call.next(deadline).await {
-            Ok(call::Next::Message { json, at }) => {
+            Ok(call::Next::Message { json, at, size }) => {
                 let at = at.saturating_duration_since(self.origin);
+                self.unreported_bytes += size as u64;
                 self.head_at.get_or_insert(at);
                 self.previous = at;
                 Next::Item(Item::Json(json), at)
@@ -343,6 +351,7 @@ impl TestRun<'_> {
             failed: None,
             closed: false,
             head_at: None,
+            unreported_bytes: 0,
         };
         // Unary and server-streaming calls take exactly one request: an empty one by default.
         if !kind.client_streams() {
@@ -683,6 +692,7 @@ impl TestRun<'_> {
                 }
             }
         }
+        stats.bytes += live.take_bytes();
         stats.ttfb = live.head_at.unwrap_or_default();
         stats.duration.get_or_insert(live.origin.elapsed());
         if let Some(error) = &live.failed {

@@ -129,10 +129,11 @@ impl Reader<'_> {
         }
     }
 
-    fn bytes(&self) -> u64 {
+    /// The bytes read that the stream's statistics have not counted yet.
+    fn take_bytes(&mut self) -> u64 {
         match self {
-            Reader::Http(reader) => reader.bytes,
-            Reader::Grpc(_) => 0,
+            Reader::Http(reader) => std::mem::take(&mut reader.bytes),
+            Reader::Grpc(call) => call.take_bytes(),
         }
     }
 }
@@ -538,7 +539,7 @@ impl StreamRun<'_> {
                 }
             }
         };
-        stats.bytes += reader.bytes();
+        stats.bytes += reader.take_bytes();
         if let Reader::Http(http) = &reader {
             stats.retry = http.decoder.retry();
         }

@@ -28,7 +28,7 @@ use tonic::{Code, Status};
 use crate::duration::format_duration;
 
 use super::channel::{GrpcChannel, Peer};
-use super::codec::DynamicCodec;
+use super::codec::{DynamicCodec, Reply};
 use super::error::{Classified, GrpcError, classify, describe_failure};
 use super::json::message_to_json;
 use super::status::CallStatus;
@@ -40,21 +40,26 @@ const REQUEST_BUFFER: usize = 16;
 #[derive(Debug, Clone)]
 pub enum Next {
     /// A reply message in the proto3 JSON mapping (see `json`), and when it was read.
-    Message { json: Value, at: Instant },
+    /// `size` is the message's size on the wire, in bytes.
+    Message {
+        json: Value,
+        at: Instant,
+        size: usize,
+    },
     /// The call ended with this status (OK or not); asking again gives the same.
     End { status: CallStatus, at: Instant },
     /// Nothing came before the deadline given to [`Call::next`]; the call goes on.
     TimedOut,
 }
 
-type Answer = Result<tonic::Response<Streaming<DynamicMessage>>, Status>;
+type Answer = Result<tonic::Response<Streaming<Reply>>, Status>;
 
 enum State {
     /// The response head has not come yet.
     Waiting(oneshot::Receiver<Answer>),
     Open {
         head: MetadataMap,
-        body: Streaming<DynamicMessage>,
+        body: Streaming<Reply>,
     },
     Ended {
         head: MetadataMap,
@@ -249,11 +254,12 @@ impl Call {
             Ok(read) => read,
         };
         match read {
-            Ok(Some(message)) => {
+            Ok(Some(reply)) => {
                 let at = Instant::now();
                 Ok(Next::Message {
-                    json: message_to_json(&message)?,
+                    json: message_to_json(&reply.message)?,
                     at,
+                    size: reply.size,
                 })
             }
             Ok(None) => {

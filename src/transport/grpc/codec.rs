@@ -8,6 +8,13 @@ use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
 use super::error::MalformedMessage;
 
+/// A reply, and its size on the wire (without the 5-byte frame header).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub message: DynamicMessage,
+    pub size: usize,
+}
+
 /// Encodes any [`DynamicMessage`]; decodes into `output`.
 #[derive(Debug, Clone)]
 pub struct DynamicCodec {
@@ -22,7 +29,7 @@ impl DynamicCodec {
 
 impl Codec for DynamicCodec {
     type Encode = DynamicMessage;
-    type Decode = DynamicMessage;
+    type Decode = Reply;
     type Encoder = DynamicEncoder;
     type Decoder = DynamicDecoder;
 
@@ -57,12 +64,13 @@ pub struct DynamicDecoder {
 }
 
 impl Decoder for DynamicDecoder {
-    type Item = DynamicMessage;
+    type Item = Reply;
     type Error = Status;
 
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<DynamicMessage>, Status> {
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Reply>, Status> {
+        let size = bytes::Buf::remaining(src);
         match DynamicMessage::decode(self.output.clone(), src) {
-            Ok(message) => Ok(Some(message)),
+            Ok(message) => Ok(Some(Reply { message, size })),
             // A source marks it as ours, not the server's status (see `error::classify`).
             Err(error) => Err(Status::from_error(Box::new(MalformedMessage(format!(
                 "the message is not a valid `{}`: {error}",
