@@ -363,9 +363,13 @@ fn a_server_without_reflection() {
 }
 
 #[test]
-fn a_proto_file_instead_of_reflection() {
+fn a_proto_file_or_a_descriptor_set_instead_of_reflection() {
     grpc_test()
         .file("stock.proto", STOCK_PROTO)
+        .file(
+            "stock.binpb",
+            streamspec::demo::grpc::pb::FILE_DESCRIPTOR_SET,
+        )
         .spec(
             "a.stream",
             r#"
@@ -381,6 +385,13 @@ fn a_proto_file_instead_of_reflection() {
               proto "stock.proto"
               expect status UNIMPLEMENTED message "no such method"
             }
+
+            test "a descriptor set" {
+              grpc {{grpc}} stock.StockService/GetQuote
+              descriptor "stock.binpb"
+              message { "symbol": "NVDA" }
+              expect message { "price": 116.8 }
+            }
             "#,
         )
         .args(["run", "a.stream"])
@@ -388,10 +399,11 @@ fn a_proto_file_instead_of_reflection() {
         .var("other", servers::grpc_unimplemented())
         .stdout(
             r#"
-            Running 2 tests from 1 file
+            Running 3 tests from 1 file
               PASS [TIME] a.stream: the demo, from the file
               PASS [TIME] a.stream: a server without the method
-            Summary 2 tests: 2 passed, 0 failed [TIME]
+              PASS [TIME] a.stream: a descriptor set
+            Summary 3 tests: 3 passed, 0 failed [TIME]
             "#,
         )
         .status(0)
