@@ -43,6 +43,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
         "unary.stream",
         &[
             "EmptyCall returns an empty message",
+            "EmptyCall with the schema named by the test",
             "UnaryCall returns a payload of the size asked for",
             "UnaryCall with a 31415-byte reply, checked to the byte",
             "UnaryCall with a 314159-byte reply (the interop large_unary size)",
