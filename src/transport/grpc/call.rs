@@ -138,7 +138,11 @@ fn add_metadata(map: &mut MetadataMap, metadata: Vec<(String, String)>) -> Resul
         if key.to_ascii_lowercase().ends_with("-bin") {
             let name = MetadataKey::from_bytes(key.as_bytes())
                 .map_err(|_| bad("not a valid metadata name"))?;
-            map.append_bin(name, MetadataValue::from_bytes(value.as_bytes()));
+            // Binary values are written in base64, as grpcurl takes them and as replies show them.
+            let bytes = decode_base64(&value).ok_or_else(|| {
+                bad("a `-bin` value is written in base64 (such as `q6ur` for the bytes ab ab ab)")
+            })?;
+            map.append_bin(name, MetadataValue::from_bytes(&bytes));
         } else {
             let name = MetadataKey::from_bytes(key.as_bytes())
                 .map_err(|_| bad("not a valid metadata name"))?;
@@ -149,6 +153,17 @@ fn add_metadata(map: &mut MetadataMap, metadata: Vec<(String, String)>) -> Resul
         }
     }
     Ok(())
+}
+
+/// Base64 with or without padding, standard or URL-safe alphabet.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let trimmed = text.trim().trim_end_matches('=');
+    STANDARD_NO_PAD
+        .decode(trimmed)
+        .or_else(|_| URL_SAFE_NO_PAD.decode(trimmed))
+        .ok()
 }
 
 /// Whether a wait ended because the caller's deadline passed.

@@ -83,6 +83,12 @@ pub fn compile_protos(
             reason: "no .proto files were given".to_string(),
         });
     }
+    // protox would say a missing file "is not in any include path", which misleads.
+    if let Some(missing) = protos.iter().find(|path| !path.is_file()) {
+        return Err(GrpcError::Schema {
+            reason: format!("cannot read `{}`: no such file", missing.display()),
+        });
+    }
     let includes: Vec<PathBuf> = if import_paths.is_empty() {
         let mut folders: Vec<PathBuf> = Vec::new();
         for proto in protos {

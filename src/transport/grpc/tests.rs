@@ -700,7 +700,7 @@ async fn unary_call_with_metadata() {
         &method,
         vec![
             ("x-echo".to_string(), "hello".to_string()),
-            ("x-trace-bin".to_string(), "\u{1}\u{2}".to_string()),
+            ("x-trace-bin".to_string(), "AQI=".to_string()),
         ],
         None,
         usize::MAX,
