@@ -27,6 +27,8 @@ pub enum Command {
     Run(RunArgs),
     /// Parse and check spec files without sending any request
     Check(CheckArgs),
+    /// Rewrite spec files in the canonical layout, keeping their comments
+    Fmt(FmtArgs),
     /// Decode a captured stream into one JSON object per item (a debugging aid)
     Decode(DecodeArgs),
     /// Serve the bundled demo service, which the example specs run against
@@ -56,6 +58,17 @@ pub struct RunArgs {
 pub struct CheckArgs {
     /// Spec files or directories [default: .]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub vars: VarArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// Spec files or directories [default: .]
+    pub paths: Vec<PathBuf>,
+    /// Write nothing: show what would change as a diff, and exit 1 if anything would
+    #[arg(long)]
+    pub check: bool,
     #[command(flatten)]
     pub vars: VarArgs,
 }

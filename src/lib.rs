@@ -19,6 +19,7 @@ pub mod diff;
 pub mod discover;
 pub mod duration;
 pub mod exit_code;
+pub mod format;
 pub mod interp;
 pub mod interpolate;
 pub mod outcome;

@@ -1,6 +1,8 @@
 //! Canonical rendering of patterns and observed items in spec syntax, one item per line. The
-//! diff, the failure messages (and later the update writer and the formatter) all render here,
+//! diff, the failure messages, `streamspec fmt` (and later the update writer) all render here,
 //! so an observed item reads exactly like the spec line that would match it.
+
+pub mod statements;
 
 use std::fmt::Write as _;
 
@@ -142,7 +144,7 @@ pub fn render_text_matcher(matcher: &TextMatcher) -> String {
     out
 }
 
-fn render_path_assert(assertion: &PathAssert) -> String {
+fn render_path_assert(assertion: &PathAssert) -> (usize, String) {
     let check = match &assertion.check {
         PathCheck::Matches(pattern) => format!("== {}", render_json_pattern(pattern)),
         PathCheck::NotMatches(pattern) => format!("!= {}", render_json_pattern(pattern)),
@@ -152,7 +154,10 @@ fn render_path_assert(assertion: &PathAssert) -> String {
         PathCheck::Exists => "exists".to_string(),
         PathCheck::Absent => "not exists".to_string(),
     };
-    format!("{} {check}", assertion.path.value)
+    (
+        assertion.span.start,
+        format!("{} {check}", assertion.path.value),
+    )
 }
 
 pub fn render_num_cond(cond: &NumCond) -> String {
@@ -162,67 +167,84 @@ pub fn render_num_cond(cond: &NumCond) -> String {
     }
 }
 
-/// An item pattern on one line, in canonical spec syntax.
+/// A size bound as `size` takes it: `5`, `1..2`, `< 10`.
+fn render_size(cond: &NumCond) -> String {
+    match cond {
+        NumCond::Compare(CmpOp::Eq, n) => format_number(*n),
+        other => render_num_cond(other),
+    }
+}
+
+/// An item pattern on one line, in canonical spec syntax. Its parts (SSE fields, JSONPath
+/// assertions, `size`, …) come in the order the spec wrote them; a pattern that was not written
+/// (all spans empty) has them in the order id, event, data, retry, then the rest.
 pub fn render_item_pattern(pattern: &ItemPattern) -> String {
-    let mut parts: Vec<String> = Vec::new();
+    let mut parts: Vec<(usize, String)> = Vec::new();
     match &pattern.kind {
         ItemPatternKind::Sse(sse) => {
             if let Some(id) = &sse.id {
-                parts.push(format!("id: {}", render_text_matcher(id)));
+                parts.push((id.span.start, format!("id: {}", render_text_matcher(id))));
             }
             if let Some(event) = &sse.event {
-                parts.push(format!("event: {}", render_text_matcher(event)));
+                let text = format!("event: {}", render_text_matcher(event));
+                parts.push((event.span.start, text));
             }
             match &sse.data {
-                Some(DataMatcher::Text(text)) => {
-                    parts.push(format!("data: {}", render_text_matcher(text)))
-                }
-                Some(DataMatcher::Json(json)) => {
-                    parts.push(format!("data: json {}", render_json_pattern(json)))
-                }
+                Some(DataMatcher::Text(text)) => parts.push((
+                    text.span.start,
+                    format!("data: {}", render_text_matcher(text)),
+                )),
+                Some(DataMatcher::Json(json)) => parts.push((
+                    json.span.start,
+                    format!("data: json {}", render_json_pattern(json)),
+                )),
                 None => {}
             }
             if let Some(retry) = &sse.retry {
-                parts.push(format!("retry: {}", describe_num(&retry.value)));
+                let text = format!("retry: {}", describe_num(&retry.value));
+                parts.push((retry.span.start, text));
             }
             parts.extend(sse.paths.iter().map(render_path_assert));
         }
         ItemPatternKind::Json(json) => {
             if let Some(value) = &json.value {
-                parts.push(render_json_pattern(value));
+                parts.push((value.span.start, render_json_pattern(value)));
             }
             parts.extend(json.paths.iter().map(render_path_assert));
         }
         ItemPatternKind::Text(text) => {
             if let Some(matcher) = &text.text {
-                parts.push(render_text_matcher(matcher));
+                parts.push((matcher.span.start, render_text_matcher(matcher)));
             }
             if let Some(size) = &text.size {
-                parts.push(format!("size {}", render_num_cond(&size.value)));
+                let text = format!("size {}", render_size(&size.value));
+                parts.push((size.span.start, text));
             }
         }
     }
+    join_in_written_order(parts)
+}
+
+/// Parts of a line, two spaces apart, sorted by where they were written (a stable sort, so
+/// parts that were not written keep the order they were given in).
+fn join_in_written_order(mut parts: Vec<(usize, String)>) -> String {
+    parts.sort_by_key(|(start, _)| *start);
+    let parts: Vec<String> = parts.into_iter().map(|(_, text)| text).collect();
     parts.join("  ")
 }
 
-/// An expected item line with its timing bounds.
+/// An expected item line with its timing bounds (in the order written).
 pub fn render_item_line(line: &ItemLine) -> String {
-    let mut out = render_item_pattern(&line.pattern);
+    let mut parts = vec![(line.pattern.span.start, render_item_pattern(&line.pattern))];
     if let Some(within) = &line.within {
-        let _ = write!(
-            out,
-            " within {}",
-            crate::duration::format_duration(within.value)
-        );
+        let text = format!("within {}", crate::duration::format_duration(within.value));
+        parts.push((within.span.start, text));
     }
     if let Some(after) = &line.after {
-        let _ = write!(
-            out,
-            " after {}",
-            crate::duration::format_duration(after.value)
-        );
+        let text = format!("after {}", crate::duration::format_duration(after.value));
+        parts.push((after.span.start, text));
     }
-    out
+    join_in_written_order(parts)
 }
 
 /// The head of a `where` group: `where symbol == "AAPL"`.

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod decode;
 pub mod demo;
+pub mod fmt;
 pub mod run;
 
 use crate::diagnostic::Diagnostic;

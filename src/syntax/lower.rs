@@ -108,7 +108,10 @@ fn significant_len(text: &str) -> usize {
                     end = index + c.len_utf8();
                     if c == '"' {
                         state = State::String;
-                    } else if c == '/' {
+                    } else if c == '/' && (previous.is_whitespace() || "[{,:~=".contains(previous))
+                    {
+                        // A regex starts where a value can; a `/` after a word is part of it
+                        // (`text/plain` in a header value, a path in a URL).
                         state = State::Regex;
                     }
                 }
@@ -1498,5 +1501,6 @@ mod tests {
         assert_eq!(significant_len("data: /a # b/ "), 13);
         assert_eq!(significant_len("{ # open\n  \"a\": 1\n}  # done\n"), 19);
         assert_eq!(significant_len("http://x/#frag"), 14);
+        assert_eq!(significant_len("== text/event-stream   # as text"), 20);
     }
 }

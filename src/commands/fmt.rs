@@ -1,0 +1,130 @@
+//! `streamspec fmt`: rewrite specs in the canonical layout, or with `--check`, show what would
+//! change. A spec with an error is reported and left alone.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use similar::TextDiff;
+
+use crate::cli::FmtArgs;
+use crate::commands::print_diagnostics;
+use crate::diagnostic::Diagnostic;
+use crate::discover::discover;
+use crate::exit_code;
+use crate::format::{FormatError, format_source};
+use crate::project;
+
+pub fn fmt(args: &FmtArgs) -> i32 {
+    let default = [PathBuf::from(".")];
+    let paths = if args.paths.is_empty() {
+        &default[..]
+    } else {
+        &args.paths[..]
+    };
+    let files = match discover(paths) {
+        Ok(files) => files,
+        Err(message) => {
+            print_diagnostics(&[Diagnostic::error(message)]);
+            return exit_code::USAGE_ERROR;
+        }
+    };
+    if files.is_empty() {
+        let shown: Vec<String> = paths.iter().map(|p| format!("`{}`", p.display())).collect();
+        print_diagnostics(&[Diagnostic::error(format!(
+            "no .stream files found in {}",
+            shown.join(", ")
+        ))]);
+        return exit_code::NO_TESTS;
+    }
+    let mut failed = false;
+    let mut unformatted = false;
+    for file in &files {
+        match fmt_file(file, args) {
+            Ok(changed) => unformatted |= changed,
+            Err(diagnostics) => {
+                print_diagnostics(&diagnostics);
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        exit_code::USAGE_ERROR
+    } else if args.check && unformatted {
+        // As for a failed test: the check did not pass.
+        exit_code::TEST_FAILED
+    } else {
+        exit_code::SUCCESS
+    }
+}
+
+/// Formats one file: writes it (or with `--check`, prints the diff). Returns whether it was not
+/// formatted already.
+fn fmt_file(file: &Path, args: &FmtArgs) -> Result<bool, Vec<Diagnostic>> {
+    // The same checks as `streamspec check`: a spec with an error is not rewritten.
+    project::load(std::slice::from_ref(&file.to_path_buf()), &args.vars.vars)
+        .map_err(|error| error.diagnostics)?;
+    let text = std::fs::read_to_string(file).map_err(|error| {
+        vec![Diagnostic::error(format!(
+            "cannot read `{}`: {error}",
+            file.display()
+        ))]
+    })?;
+    let formatted = match format_source(file, &text) {
+        Ok(formatted) => formatted,
+        Err(FormatError::Invalid(diagnostics)) => return Err(diagnostics),
+        Err(FormatError::Unsafe(reason)) => {
+            return Err(vec![Diagnostic::error(format!(
+                "cannot format `{}`: {reason}; the file is left as it is (this is a bug in \
+                 streamspec fmt: please report it)",
+                file.display()
+            ))]);
+        }
+    };
+    if formatted == text {
+        return Ok(false);
+    }
+    if args.check {
+        print_diff(file, &text, &formatted);
+    } else {
+        write_atomically(file, &formatted).map_err(|error| {
+            vec![Diagnostic::error(format!(
+                "cannot write `{}`: {error}",
+                file.display()
+            ))]
+        })?;
+        println!("formatted {}", file.display());
+    }
+    Ok(true)
+}
+
+fn print_diff(file: &Path, old: &str, new: &str) {
+    let name = file.display().to_string();
+    let diff = TextDiff::from_lines(old, new);
+    let mut stdout = std::io::stdout().lock();
+    let _ = write!(
+        stdout,
+        "{}",
+        diff.unified_diff()
+            .context_radius(3)
+            .header(&name, &format!("{name} (formatted)"))
+            .missing_newline_hint(true)
+    );
+}
+
+/// Writes through a temporary file in the same directory, renamed over the original, so the
+/// file is never half-written; the original's permissions are kept, and a symbolic link stays
+/// one (its target is written).
+fn write_atomically(file: &Path, text: &str) -> std::io::Result<()> {
+    let file = &std::fs::canonicalize(file)?;
+    let dir = match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let permissions = std::fs::metadata(file)?.permissions();
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(text.as_bytes())?;
+    temp.as_file().sync_all()?;
+    std::fs::set_permissions(temp.path(), permissions)?;
+    temp.persist(file).map_err(|error| error.error)?;
+    Ok(())
+}
