@@ -120,7 +120,8 @@ fn parts_of_an_item_keep_their_order() {
 
 #[test]
 fn lets_move_before_the_tests() {
-    let text = "let a = 1\ntest \"t\" {\n  GET http://x/{{a}}/{{b}}\n}\n# about b\nlet b = \"two\"\n";
+    let text =
+        "let a = 1\ntest \"t\" {\n  GET http://x/{{a}}/{{b}}\n}\n# about b\nlet b = \"two\"\n";
     assert_eq!(
         fmt_stable(text),
         "let a = 1\n# about b\nlet b = \"two\"\n\ntest \"t\" {\n  GET http://x/{{a}}/{{b}}\n}\n"
@@ -294,6 +295,9 @@ fn a_spec_with_a_syntax_error_is_not_formatted() {
 fn a_comment_the_layout_would_lose_is_refused() {
     // A comment right after a token, without a blank: the statement's span swallows it, so the
     // layout cannot see it; the safety net notices the missing `#`.
-    let result = format_source(Path::new("t.stream"), "test \"t\" {\n  GET http://x\n  expect sse { data: _#c\n  }\n}\n");
+    let result = format_source(
+        Path::new("t.stream"),
+        "test \"t\" {\n  GET http://x\n  expect sse { data: _#c\n  }\n}\n",
+    );
     assert!(matches!(result, Err(FormatError::Unsafe(_))), "{result:?}");
 }

@@ -6,6 +6,7 @@
 mod bundled;
 mod commands;
 mod failing;
+mod fmt;
 mod grpc;
 mod misbehaving;
 mod passing;

@@ -1,0 +1,180 @@
+//! `streamspec fmt`: rewriting specs in the canonical layout, `--check`, specs with errors, and
+//! the repository's own specs and examples, which are kept formatted.
+
+use std::path::Path;
+
+use crate::support::{Test, unindent};
+
+const UNFORMATTED: &str = "
+    # The ticker.
+    let path = \"/sse/ticker\"
+    test \"ticks\"   @sse {
+        GET {{base}}{{path}}     # five events
+        expect   sse {
+            5 times {data:json {\"count\":integer}}
+
+
+            end
+        }
+    }
+";
+
+const FORMATTED: &str = "
+    # The ticker.
+    let path = \"/sse/ticker\"
+
+    test \"ticks\" @sse {
+      GET {{base}}{{path}}       # five events
+      expect sse {
+        5 times { data: json { \"count\": integer } }
+
+        end
+      }
+    }
+";
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).expect("read the spec back")
+}
+
+#[test]
+fn fmt_rewrites_files_in_place_and_names_them() {
+    let output = Test::new()
+        .spec("a.stream", UNFORMATTED)
+        .spec("sub/b.stream", FORMATTED)
+        .args(["fmt", "--var", "base=http://x"])
+        .stdout("formatted ./a.stream")
+        .run();
+    assert_eq!(read(output.dir.path(), "a.stream"), unindent(FORMATTED));
+    assert_eq!(read(output.dir.path(), "sub/b.stream"), unindent(FORMATTED));
+    // Formatted once, there is nothing left to do.
+    Test::new()
+        .spec("a.stream", &read(output.dir.path(), "a.stream"))
+        .args(["fmt", "a.stream", "--var", "base=http://x"])
+        .run();
+}
+
+#[cfg(unix)]
+#[test]
+fn fmt_keeps_the_files_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let test = Test::new().spec("a.stream", UNFORMATTED);
+    let path = test.path().join("a.stream");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    let output = test
+        .args(["fmt", "a.stream", "--var", "base=http://x"])
+        .stdout("formatted a.stream")
+        .run();
+    let mode = std::fs::metadata(output.dir.path().join("a.stream"))
+        .expect("stat")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o640);
+}
+
+#[test]
+fn fmt_check_shows_the_diff_and_writes_nothing() {
+    let output = Test::new()
+        .spec("a.stream", UNFORMATTED)
+        .spec("b.stream", FORMATTED)
+        .args(["fmt", "--check", ".", "--var", "base=http://x"])
+        .stdout(
+            "
+            --- ./a.stream
+            +++ ./a.stream (formatted)
+            @@ -1,11 +1,11 @@
+             # The ticker.
+             let path = \"/sse/ticker\"
+            -test \"ticks\"   @sse {
+            -    GET {{base}}{{path}}     # five events
+            -    expect   sse {
+            -        5 times {data:json {\"count\":integer}}
+
+            +test \"ticks\" @sse {
+            +  GET {{base}}{{path}}       # five events
+            +  expect sse {
+            +    5 times { data: json { \"count\": integer } }
+
+            -        end
+            -    }
+            +    end
+            +  }
+             }
+            ",
+        )
+        .status(1)
+        .run();
+    assert_eq!(read(output.dir.path(), "a.stream"), unindent(UNFORMATTED));
+}
+
+#[test]
+fn fmt_check_passes_quietly_on_formatted_files() {
+    Test::new()
+        .spec("a.stream", FORMATTED)
+        .args(["fmt", "--check", "a.stream", "--var", "base=http://x"])
+        .run();
+}
+
+#[test]
+fn a_spec_with_an_error_is_reported_and_left_alone() {
+    let broken = "
+        test \"broken\" {
+            GRT http://x
+        }
+    ";
+    let output = Test::new()
+        .spec("a.stream", UNFORMATTED)
+        .spec("b.stream", broken)
+        .spec("c.stream", "test \"undefined\" {\n  GET {{nowhere}}/x\n}\n")
+        .args(["fmt", "--var", "base=http://x"])
+        .stdout("formatted ./a.stream")
+        .stderr(
+            "
+            error: unknown keyword `GRT`
+             --> ./b.stream:2:5
+              |
+            2 |     GRT http://x
+              |     ^^^
+              |
+              = help: did you mean `GET`?
+
+            error: variable `nowhere` is not defined
+             --> ./c.stream:2:7
+              |
+            2 |   GET {{nowhere}}/x
+              |       ^^^^^^^^^^^ undefined variable
+              |
+              = help: set it with `let nowhere = …`, `--var nowhere=…`, the environment variable `STREAMSPEC_VAR_nowhere`, or `[vars]` in streamspec.toml
+
+            ",
+        )
+        .status(2)
+        .run();
+    assert_eq!(read(output.dir.path(), "b.stream"), unindent(broken));
+    assert_eq!(read(output.dir.path(), "a.stream"), unindent(FORMATTED));
+}
+
+#[test]
+fn no_spec_files_is_an_error() {
+    Test::new()
+        .file("notes.txt", "not a spec")
+        .args(["fmt"])
+        .stderr("error: no .stream files found in `.`")
+        .status(4)
+        .run();
+}
+
+/// The repository's specs and examples are committed formatted: `fmt --check` finds nothing.
+#[test]
+fn the_repository_specs_and_examples_are_formatted() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for dir in ["specs", "examples"] {
+        Test::new()
+            .args([
+                "fmt".to_string(),
+                "--check".to_string(),
+                root.join(dir).display().to_string(),
+            ])
+            .run();
+    }
+}
