@@ -476,7 +476,7 @@ fn within_broken_by_a_stalled_stream() {
           |
           = diff of expected (-) and observed (+) items:
               id: "1"  data: json { "n": 1 }  # [TIME]
-            - data: json { "n": 2 } within 100ms
+            - data: json { "n": 2 }  within 100ms
               … (stopped reading here)
 
           FAIL [TIME] a.stream: the first event comes quickly
@@ -519,7 +519,7 @@ fn within_broken_by_a_slow_chunk() {
           |
           = diff of expected (-) and observed (+) items:
               "chunk 1"  # [TIME]
-            - "chunk 2" within 50ms
+            - "chunk 2"  within 50ms
               … (stopped reading here)
 
         Summary 1 test: 0 passed, 1 failed [TIME]
@@ -549,7 +549,7 @@ fn after_broken() {
           |
           = diff of expected (-) and observed (+) items:
               id: "1"  event: "message"  data: json { "count": 1, "timestamp": [UNIX_MS] }  # [TIME]
-            - data: _ after 5s
+            - data: _  after 5s
             + id: "2"  event: "message"  data: json { "count": 2, "timestamp": [UNIX_MS] }  # [TIME]
               end
 

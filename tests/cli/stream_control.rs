@@ -970,7 +970,7 @@ fn too_slow_for_the_timing_bounds() {
            |
            = diff of expected (-) and observed (+) items:
                id: "1"  event: "message"  data: json { "count": 1, "timestamp": [UNIX_MS] }  # [TIME]
-             - id: "2" within 50ms
+             - id: "2"  within 50ms
              + id: "2"  event: "message"  data: json { "count": 2, "timestamp": [UNIX_MS] }  # [TIME]
                end
 
