@@ -50,6 +50,49 @@ pub struct RunArgs {
     /// received before an `abort`
     #[arg(short, long)]
     pub verbose: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+impl RunArgs {
+    /// The variables set on the command line, `--var` and `--secret` alike.
+    pub fn cli_vars(&self) -> Vec<(String, String)> {
+        let mut vars = self.vars.vars.clone();
+        vars.extend(self.report.secrets.iter().cloned());
+        vars
+    }
+}
+
+/// What `run` reports, and where.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The report on standard output
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+    /// Also write a JUnit XML report to FILE (written when the run ends)
+    #[arg(long, value_name = "FILE")]
+    pub report_junit: Option<PathBuf>,
+    /// Also write a TAP version 13 report to FILE
+    #[arg(long, value_name = "FILE")]
+    pub report_tap: Option<PathBuf>,
+    /// Also write a JSON Lines report to FILE
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+    /// Set a variable whose value no report shows (`***` in its place)
+    #[arg(long = "secret", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub secrets: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// For people: a line per test, failures with their diff, a summary
+    Human,
+    /// TAP version 13, with a YAML block per failure
+    Tap,
+    /// JSON Lines: one object per event (run_started, test_finished, run_finished)
+    Json,
+    /// JUnit XML, written when the run ends
+    Junit,
 }
 
 #[derive(Debug, Args)]

@@ -14,15 +14,13 @@ use crate::exit_code;
 use crate::interp::{DEFAULT_TIMEOUT, RunSettings, run_test};
 use crate::outcome::TestOutcome;
 use crate::project::{self, Group, env_vars};
-use crate::report::human::HumanReporter;
-use crate::report::{Reporter, Summary};
+use crate::report::{self, Reporter, Summary};
 use crate::services::RunningServices;
-use crate::style::Palette;
 use crate::transport::framing::DEFAULT_MAX_ITEM_SIZE;
 use crate::transport::http::HttpClient;
 
 pub async fn run(args: &RunArgs) -> i32 {
-    let project = match project::load(&args.paths, &args.vars.vars) {
+    let project = match project::load(&args.paths, &args.cli_vars()) {
         Ok(project) => project,
         Err(error) => {
             print_diagnostics(&error.diagnostics);
@@ -50,7 +48,13 @@ pub async fn run(args: &RunArgs) -> i32 {
             return exit_code::SETUP_FAILED;
         }
     };
-    let mut reporter = HumanReporter::new(std::io::stdout(), Palette::for_stdout(), args.verbose);
+    let mut reporter = match report::build(&args.report, args.verbose) {
+        Ok(reporter) => reporter,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit_code::SETUP_FAILED;
+        }
+    };
     reporter.run_started(project.test_count(), project.file_count);
     let started = Instant::now();
     let mut outcomes: Vec<TestOutcome> = Vec::new();
@@ -122,9 +126,12 @@ async fn run_group(
             }
         }
     }
-    // Strongest last: config, then environment, then --var.
+    // Strongest last: config, then environment, then --var and --secret.
     vars.extend(env_vars());
-    vars.extend(args.vars.vars.iter().cloned());
+    vars.extend(args.cli_vars());
+    let (secrets, warnings) = report::redact::config_secrets(group.config.as_ref(), &vars);
+    print_diagnostics(&warnings);
+    reporter.add_secrets(&secrets);
     let timeout = args
         .timeout
         .or_else(|| group.config.as_ref().and_then(|c| c.defaults.timeout))
