@@ -1102,6 +1102,20 @@ ready = { tcp = "127.0.0.1:{{db_port}}" }
     }
 
     #[test]
+    fn secrets_name_variables() {
+        let config = parse_text("secrets = [\"token\", \"api.key\"]\n[vars]\ntoken = \"x\"\n")
+            .expect("valid");
+        let names: Vec<_> = config.secrets.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(names, ["token", "api.key"]);
+        assert_eq!(config.file.slice(config.secrets[0].span), "\"token\"");
+        assert_eq!(
+            errors("secrets = \"token\"\n"),
+            "error: `secrets` must be an array of strings, not a string\n --> specs/streamspec.toml:1:11\n  |\n1 | secrets = \"token\"\n  |           ^^^^^^^ expected an array of strings\n"
+        );
+        assert!(errors("secrets = [\"a b\"]\n").contains("error: `a b` cannot be a variable name"),);
+    }
+
+    #[test]
     fn an_empty_file_is_a_valid_config() {
         let config = parse(SourceFile::new("streamspec.toml", "")).expect("valid");
         assert_eq!(config.dir, Path::new("."));

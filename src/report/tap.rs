@@ -148,3 +148,18 @@ impl<W: Write> Drop for TapReporter<W> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_are_one_line_without_directives() {
+        assert_eq!(description("a # TODO\nb\\"), r"a \# TODO b\\");
+    }
+
+    #[test]
+    fn block_scalars_hold_no_control_characters() {
+        assert_eq!(block_safe("a\tb\n\u{1b}[0m"), "a\tb\n\\u{1b}[0m");
+    }
+}
