@@ -206,9 +206,11 @@ fn parse_tap(tap: &str) -> Value {
         use TAP::Parser; use JSON::PP;
         my $tap = do { local $/; <STDIN> };
         my $parser = TAP::Parser->new({ tap => $tap });
-        my (@tests, $last);
+        my (@tests, $last, $bail_out);
         while (my $result = $parser->next) {
-            if ($result->is_test) {
+            if ($result->is_bailout) {
+                $bail_out = $result->explanation;
+            } elsif ($result->is_test) {
                 $last = { number => $result->number, ok => ($result->is_ok ? JSON::PP::true : JSON::PP::false),
                           description => $result->description };
                 push @tests, $last;
@@ -219,7 +221,8 @@ fn parse_tap(tap: &str) -> Value {
         print JSON::PP->new->canonical->encode({
             version => $parser->version, plan => $parser->plan, tests => \@tests,
             passed => [ $parser->passed ], failed => [ $parser->failed ],
-            parse_errors => [ $parser->parse_errors ], bailed_out => $parser->is_good_plan ? 0 : 1,
+            parse_errors => [ $parser->parse_errors ], bail_out => $bail_out,
+            good_plan => ($parser->is_good_plan ? JSON::PP::true : JSON::PP::false),
         });
     "#;
     let child = Command::new("perl")
@@ -256,7 +259,8 @@ fn check_tap(tap: &str) {
     assert_eq!(parsed["version"], 13);
     assert_eq!(parsed["plan"], "1..3");
     assert_eq!(parsed["parse_errors"], serde_json::json!([]));
-    assert_eq!(parsed["bailed_out"], 0);
+    assert_eq!(parsed["bail_out"], Value::Null);
+    assert_eq!(parsed["good_plan"], true);
     assert_eq!(parsed["passed"], serde_json::json!([1]));
     assert_eq!(parsed["failed"], serde_json::json!([2, 3]));
     let tests = parsed["tests"].as_array().expect("tests");
@@ -309,6 +313,8 @@ fn tap_of_an_interrupted_run_bails_out() {
         .interrupt_when_stdout_has("not ok 2")
         .run_unchecked();
     assert_eq!(output.status, Some(130), "{output:?}");
+    let parsed = parse_tap(&output.stdout);
+    assert_eq!(parsed["bail_out"], "the run stopped after 2 of 3 tests");
     assert!(
         output
             .stdout
@@ -675,4 +681,40 @@ fn a_secret_that_names_no_variable_is_a_warning() {
             "#,
         )
         .run();
+}
+
+#[test]
+fn a_run_that_stops_before_its_tests_still_leaves_whole_reports() {
+    let output = Test::new()
+        .config(
+            r#"
+            [[services]]
+            name = "db"
+            command = ["./no-such-server"]
+            "#,
+        )
+        .spec("a.stream", PASSING_AND_FAILING)
+        .args([
+            "run",
+            "a.stream",
+            "--format",
+            "tap",
+            "--report-junit",
+            "junit.xml",
+        ])
+        .var("base", servers::demo())
+        .run_unchecked();
+    assert_eq!(output.status, Some(3), "{output:?}");
+    assert_eq!(
+        output.stdout,
+        "TAP version 13\n1..2\nBail out! the run stopped before its tests ran\n"
+    );
+    let parsed = parse_tap(&output.stdout);
+    assert_eq!(
+        parsed["bail_out"], "the run stopped before its tests ran",
+        "{parsed}"
+    );
+    let xml = report_file(&output, "junit.xml");
+    let document = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    assert_eq!(document.root_element().attribute("tests"), Some("0"));
 }
