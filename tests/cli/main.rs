@@ -13,3 +13,4 @@ mod servers;
 mod spec_errors;
 mod stream_control;
 mod support;
+mod update;

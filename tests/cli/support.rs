@@ -327,7 +327,10 @@ impl Test {
             .env("NO_COLOR", "1")
             .env_remove("CLICOLOR_FORCE")
             .env_remove("CLICOLOR")
-            .env_remove("RUST_BACKTRACE");
+            .env_remove("RUST_BACKTRACE")
+            // A CI machine's own variables change the defaults (`--update` writes nothing).
+            .env_remove("CI")
+            .env_remove("GITHUB_ACTIONS");
         // The run must not see variables from the environment the suite runs in.
         for (name, _) in std::env::vars_os() {
             if name
