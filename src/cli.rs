@@ -31,6 +31,18 @@ pub enum Command {
     Decode(DecodeArgs),
     /// Serve the bundled demo service, which the example specs run against
     Demo(DemoArgs),
+    /// Show the pending updates (`name.stream.new`) and accept or reject each
+    Review(PendingArgs),
+    /// Accept pending updates: each `name.stream.new` replaces its spec
+    Accept(PendingArgs),
+    /// Reject pending updates: delete the `name.stream.new` files
+    Reject(PendingArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PendingArgs {
+    /// Spec files or directories searched for pending updates [default: .]
+    pub paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -50,6 +62,17 @@ pub struct RunArgs {
     /// received before an `abort`
     #[arg(short, long)]
     pub verbose: bool,
+    /// Rewrite failed expectations with what was observed: `auto` (the default of a bare
+    /// `--update`: in place, or nothing when CI is set), `in-place`, `pending` (write
+    /// `name.stream.new` for `streamspec review`), or `never`
+    #[arg(
+        long,
+        value_name = "MODE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "auto"
+    )]
+    pub update: Option<crate::update::UpdateMode>,
     #[command(flatten)]
     pub report: ReportArgs,
 }

@@ -31,3 +31,4 @@ pub mod source;
 pub mod style;
 pub mod syntax;
 pub mod transport;
+pub mod update;

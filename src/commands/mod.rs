@@ -3,6 +3,7 @@
 pub mod check;
 pub mod decode;
 pub mod demo;
+pub mod review;
 pub mod run;
 
 use crate::diagnostic::Diagnostic;

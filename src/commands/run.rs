@@ -18,6 +18,7 @@ use crate::report::{self, Reporter, Summary};
 use crate::services::RunningServices;
 use crate::transport::framing::DEFAULT_MAX_ITEM_SIZE;
 use crate::transport::http::HttpClient;
+use crate::update::UpdateMode;
 
 pub async fn run(args: &RunArgs) -> i32 {
     let project = match project::load(&args.paths, &args.cli_vars()) {
@@ -90,9 +91,13 @@ pub async fn run(args: &RunArgs) -> i32 {
     if stopped != Some(exit_code::SETUP_FAILED) || !outcomes.is_empty() {
         reporter.run_finished(&summary, &outcomes);
     }
+    let all_updated = match args.update {
+        Some(mode) if failed > 0 && stopped.is_none() => update_specs(&outcomes, mode),
+        _ => false,
+    };
     match stopped {
         Some(code) => code,
-        None if failed > 0 => exit_code::TEST_FAILED,
+        None if failed > 0 && !all_updated => exit_code::TEST_FAILED,
         None => exit_code::SUCCESS,
     }
 }
@@ -148,6 +153,7 @@ async fn run_group(
             .as_ref()
             .map(|c| c.grpc.clone())
             .unwrap_or_default(),
+        record: args.update.is_some(),
     };
     let tests = async {
         for spec in &group.specs {
@@ -167,4 +173,15 @@ async fn run_group(
         services.stop().await;
     }
     interrupted.then_some(exit_code::INTERRUPTED)
+}
+
+/// `--update`: writes the fixes and says what it did; whether every failure was rewritten in
+/// place (then the run counts as passed, as `jest -u` does).
+fn update_specs(outcomes: &[TestOutcome], mode: UpdateMode) -> bool {
+    let mode = mode.resolve();
+    let report = crate::update::apply::apply(outcomes, mode);
+    for line in &report.lines {
+        println!("{line}");
+    }
+    mode == UpdateMode::InPlace && report.not_written == 0
 }

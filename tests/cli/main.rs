@@ -14,3 +14,4 @@ mod servers;
 mod spec_errors;
 mod stream_control;
 mod support;
+mod update;

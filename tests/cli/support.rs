@@ -328,6 +328,8 @@ impl Test {
             .env_remove("CLICOLOR_FORCE")
             .env_remove("CLICOLOR")
             .env_remove("RUST_BACKTRACE")
+            // A CI machine's own variables change the defaults (`--update` writes nothing).
+            .env_remove("CI")
             // Set when the suite itself runs in GitHub Actions; it would add annotations.
             .env_remove("GITHUB_ACTIONS");
         // The run must not see variables from the environment the suite runs in.
