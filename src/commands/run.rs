@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use crate::cli::RunArgs;
+use crate::cli::{ReportFormat, RunArgs};
 use crate::commands::print_diagnostics;
 use crate::exit_code;
 use crate::interp::{DEFAULT_TIMEOUT, RunSettings, run_test};
@@ -92,7 +92,9 @@ pub async fn run(args: &RunArgs) -> i32 {
         reporter.run_finished(&summary, &outcomes);
     }
     let all_updated = match args.update {
-        Some(mode) if failed > 0 && stopped.is_none() => update_specs(&outcomes, mode),
+        Some(mode) if failed > 0 && stopped.is_none() => {
+            update_specs(&outcomes, mode, args.report.format == ReportFormat::Human)
+        }
         _ => false,
     };
     match stopped {
@@ -177,11 +179,17 @@ async fn run_group(
 
 /// `--update`: writes the fixes and says what it did; whether every failure was rewritten in
 /// place (then the run counts as passed, as `jest -u` does).
-fn update_specs(outcomes: &[TestOutcome], mode: UpdateMode) -> bool {
+/// The lines go to standard output after the human summary, and to standard error when standard
+/// output carries a machine format.
+fn update_specs(outcomes: &[TestOutcome], mode: UpdateMode, to_stdout: bool) -> bool {
     let mode = mode.resolve();
     let report = crate::update::apply::apply(outcomes, mode);
     for line in &report.lines {
-        println!("{line}");
+        if to_stdout {
+            println!("{line}");
+        } else {
+            eprintln!("{line}");
+        }
     }
     mode == UpdateMode::InPlace && report.not_written == 0
 }
