@@ -218,3 +218,71 @@ fn indent_of(text: &str, offset: usize) -> String {
         .take_while(|c| *c == ' ' || *c == '\t')
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::{Expectation, StepKind};
+
+    /// Rewrites the first block of `text` from entry `first`, with items that fit the lines
+    /// whose text is in `fitting`.
+    fn rewritten(text: &str, first: usize, observed: &[Observed], fitting: &[usize]) -> String {
+        let file = SourceFile::new("a.stream", text);
+        let spec = crate::syntax::parse(&file).expect("the spec parses");
+        let block = spec.tests[0]
+            .steps
+            .iter()
+            .find_map(|step| match &step.kind {
+                StepKind::Expect(Expectation::Stream(block)) => Some(block.clone()),
+                _ => None,
+            })
+            .expect("a block");
+        let fits = |e: usize, o: usize| fitting.get(o) == Some(&e);
+        let (span, new) = rewrite(
+            &file,
+            block.block_span,
+            &block.entries,
+            first,
+            observed,
+            &fits,
+        )
+        .expect("a rewrite");
+        let mut out = file.text.clone();
+        out.replace_range(span.start..span.end, &new);
+        out
+    }
+
+    #[test]
+    fn a_one_line_block_is_written_out_one_entry_per_line() {
+        let text = "test \"t\" {\n  GET http://x/\n  expect lines { \"a\" }\n}\n";
+        let out = rewritten(
+            text,
+            1,
+            &[Observed::Item("\"c\"".into()), Observed::End],
+            &[],
+        );
+        assert_eq!(
+            out,
+            "test \"t\" {\n  GET http://x/\n  expect lines {\n    \"a\"\n    \"c\"\n    end\n  }\n}\n"
+        );
+    }
+
+    #[test]
+    fn a_failed_repetition_gives_way_to_the_items_and_later_lines_that_fit_stay() {
+        let text = "test \"t\" {\n  GET http://x/\n  expect lines {\n    2 times { \"a\" }\n    /b/   # kept\n    end\n  }\n}\n";
+        let out = rewritten(
+            text,
+            0,
+            &[
+                Observed::Item("\"a\"".into()),
+                Observed::Item("\"b\"".into()),
+                Observed::End,
+            ],
+            &[usize::MAX, 1],
+        );
+        assert_eq!(
+            out,
+            "test \"t\" {\n  GET http://x/\n  expect lines {\n    \"a\"\n    /b/   # kept\n    end\n  }\n}\n"
+        );
+    }
+}
