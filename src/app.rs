@@ -24,8 +24,12 @@ pub fn main() -> i32 {
     if let Command::Check(args) = &cli.command {
         return commands::check::check(args);
     }
-    if let Command::Fmt(args) = &cli.command {
-        return commands::fmt::fmt(args);
+    match &cli.command {
+        Command::Review(args) => return commands::review::review(args),
+        Command::Accept(args) => return commands::review::accept(args),
+        Command::Reject(args) => return commands::review::reject(args),
+        Command::Fmt(args) => return commands::fmt::fmt(args),
+        _ => {}
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -41,7 +45,7 @@ pub fn main() -> i32 {
         match &cli.command {
             Command::Run(args) => commands::run::run(args).await,
             Command::Demo(args) => commands::demo::demo(args).await,
-            Command::Decode(_) | Command::Check(_) | Command::Fmt(_) => exit_code::SUCCESS,
+            _ => exit_code::SUCCESS,
         }
     })
 }

@@ -33,6 +33,18 @@ pub enum Command {
     Decode(DecodeArgs),
     /// Serve the bundled demo service, which the example specs run against
     Demo(DemoArgs),
+    /// Show the pending updates (`name.stream.new`) and accept or reject each
+    Review(PendingArgs),
+    /// Accept pending updates: each `name.stream.new` replaces its spec
+    Accept(PendingArgs),
+    /// Reject pending updates: delete the `name.stream.new` files
+    Reject(PendingArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PendingArgs {
+    /// Spec files or directories searched for pending updates [default: .]
+    pub paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -52,6 +64,60 @@ pub struct RunArgs {
     /// received before an `abort`
     #[arg(short, long)]
     pub verbose: bool,
+    /// Rewrite failed expectations with what was observed: `auto` (the default of a bare
+    /// `--update`: in place, or nothing when CI is set), `in-place`, `pending` (write
+    /// `name.stream.new` for `streamspec review`), or `never`
+    #[arg(
+        long,
+        value_name = "MODE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "auto"
+    )]
+    pub update: Option<crate::update::UpdateMode>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+impl RunArgs {
+    /// The variables set on the command line, `--var` and `--secret` alike.
+    pub fn cli_vars(&self) -> Vec<(String, String)> {
+        let mut vars = self.vars.vars.clone();
+        vars.extend(self.report.secrets.iter().cloned());
+        vars
+    }
+}
+
+/// What `run` reports, and where.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The report on standard output
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+    /// Also write a JUnit XML report to FILE (written when the run ends)
+    #[arg(long, value_name = "FILE")]
+    pub report_junit: Option<PathBuf>,
+    /// Also write a TAP version 13 report to FILE
+    #[arg(long, value_name = "FILE")]
+    pub report_tap: Option<PathBuf>,
+    /// Also write a JSON Lines report to FILE
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+    /// Set a variable whose value no report shows (`***` in its place)
+    #[arg(long = "secret", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub secrets: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// For people: a line per test, failures with their diff, a summary
+    Human,
+    /// TAP version 13, with a YAML block per failure
+    Tap,
+    /// JSON Lines: one object per event (run_started, test_finished, run_finished)
+    Json,
+    /// JUnit XML, written when the run ends
+    Junit,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,11 @@
 //! stops them after (see [`crate::services`]):
 //!
 //! ```toml
+//! # Variables whose values are secret: reports show `***` in their place. Top-level keys
+//! # come before the first [section]. The values usually come from the environment
+//! # (STREAMSPEC_VAR_api_key), but any variable or port can be named.
+//! secrets = ["api_key"]
+//!
 //! # Variables every spec under this directory can use as {{name}}.
 //! [vars]
 //! base = "http://127.0.0.1:{{demo_port}}"
@@ -77,7 +82,7 @@ pub const STREAMSPEC_VAR: &str = "streamspec";
 
 const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(30);
 
-const SECTIONS: [&str; 4] = ["vars", "defaults", "services", "grpc"];
+const SECTIONS: [&str; 5] = ["vars", "defaults", "services", "grpc", "secrets"];
 const GRPC_KEYS: [&str; 3] = ["protos", "import_paths", "descriptor_sets"];
 const DEFAULTS_KEYS: [&str; 1] = ["timeout"];
 const SERVICE_KEYS: [&str; 7] = [
@@ -104,6 +109,8 @@ pub struct ProjectConfig {
     /// In file order, which is the order they are started in.
     pub services: Vec<ServiceConfig>,
     pub grpc: GrpcSchemaConfig,
+    /// Names of the variables whose values reports must never show (`secrets = [...]`).
+    pub secrets: Vec<ConfigString>,
 }
 
 /// `[grpc]`: where gRPC schemas come from when a server has no reflection. Paths are resolved
@@ -361,6 +368,7 @@ impl Loader {
         let mut defaults = Defaults::default();
         let mut services = Vec::new();
         let mut grpc = GrpcSchemaConfig::default();
+        let mut secrets = Vec::new();
         for (key, value) in entries(root) {
             match key.get_ref().as_ref() {
                 "vars" => {
@@ -377,6 +385,14 @@ impl Loader {
                 "grpc" => {
                     if let Some(table) = self.table(value, "[grpc]") {
                         grpc = self.grpc(table, &dir);
+                    }
+                }
+                "secrets" => {
+                    if let Some(names) = self.strings(value, "`secrets`") {
+                        for name in &names {
+                            self.check_declared_name(&name.text, name.span, "variable");
+                        }
+                        secrets = names;
                     }
                 }
                 _ => self.unknown_key(
@@ -398,6 +414,7 @@ impl Loader {
             defaults,
             services: services.into_iter().map(|s| s.config).collect(),
             grpc,
+            secrets,
         }
     }
 
@@ -1082,6 +1099,20 @@ ready = { tcp = "127.0.0.1:{{db_port}}" }
                 "db_port"
             ]
         );
+    }
+
+    #[test]
+    fn secrets_name_variables() {
+        let config = parse_text("secrets = [\"token\", \"api.key\"]\n[vars]\ntoken = \"x\"\n")
+            .expect("valid");
+        let names: Vec<_> = config.secrets.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(names, ["token", "api.key"]);
+        assert_eq!(config.file.slice(config.secrets[0].span), "\"token\"");
+        assert_eq!(
+            errors("secrets = \"token\"\n"),
+            "error: `secrets` must be an array of strings, not a string\n --> specs/streamspec.toml:1:11\n  |\n1 | secrets = \"token\"\n  |           ^^^^^^^ expected an array of strings\n"
+        );
+        assert!(errors("secrets = [\"a b\"]\n").contains("error: `a b` cannot be a variable name"),);
     }
 
     #[test]

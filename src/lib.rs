@@ -32,3 +32,4 @@ pub mod source;
 pub mod style;
 pub mod syntax;
 pub mod transport;
+pub mod update;

@@ -26,6 +26,17 @@ pub struct Failure {
     pub notes: Vec<String>,
     /// Boxed: failures travel in `Result`s, which should stay small.
     pub diff: Option<Box<Diff>>,
+    /// With `--update`: how the spec would be rewritten to expect what was observed.
+    pub fix: Option<Box<Fix>>,
+}
+
+/// A snapshot update of the spec text for one failure (`run --update`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fix {
+    /// Replace the text at `span` (as it was when the run read the file) with `text`.
+    Replace { span: Span, text: String },
+    /// This failure cannot be written back; the text says why.
+    Cannot(String),
 }
 
 impl Failure {
@@ -37,6 +48,7 @@ impl Failure {
             label: label.into(),
             notes: Vec::new(),
             diff: None,
+            fix: None,
         }
     }
 
@@ -54,6 +66,11 @@ impl Failure {
 
     pub fn with_diff(mut self, diff: Diff) -> Self {
         self.diff = Some(Box::new(diff));
+        self
+    }
+
+    pub fn with_fix(mut self, fix: Fix) -> Self {
+        self.fix = Some(Box::new(fix));
         self
     }
 

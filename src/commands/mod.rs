@@ -4,6 +4,7 @@ pub mod check;
 pub mod decode;
 pub mod demo;
 pub mod fmt;
+pub mod review;
 pub mod run;
 
 use crate::diagnostic::Diagnostic;

@@ -8,21 +8,20 @@ use std::time::Instant;
 
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use crate::cli::RunArgs;
+use crate::cli::{ReportFormat, RunArgs};
 use crate::commands::print_diagnostics;
 use crate::exit_code;
 use crate::interp::{DEFAULT_TIMEOUT, RunSettings, run_test};
 use crate::outcome::TestOutcome;
 use crate::project::{self, Group, env_vars};
-use crate::report::human::HumanReporter;
-use crate::report::{Reporter, Summary};
+use crate::report::{self, Reporter, Summary};
 use crate::services::RunningServices;
-use crate::style::Palette;
 use crate::transport::framing::DEFAULT_MAX_ITEM_SIZE;
 use crate::transport::http::HttpClient;
+use crate::update::UpdateMode;
 
 pub async fn run(args: &RunArgs) -> i32 {
-    let project = match project::load(&args.paths, &args.vars.vars) {
+    let project = match project::load(&args.paths, &args.cli_vars()) {
         Ok(project) => project,
         Err(error) => {
             print_diagnostics(&error.diagnostics);
@@ -50,7 +49,13 @@ pub async fn run(args: &RunArgs) -> i32 {
             return exit_code::SETUP_FAILED;
         }
     };
-    let mut reporter = HumanReporter::new(std::io::stdout(), Palette::for_stdout(), args.verbose);
+    let mut reporter = match report::build(&args.report, args.verbose) {
+        Ok(reporter) => reporter,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit_code::SETUP_FAILED;
+        }
+    };
     reporter.run_started(project.test_count(), project.file_count);
     let started = Instant::now();
     let mut outcomes: Vec<TestOutcome> = Vec::new();
@@ -86,9 +91,15 @@ pub async fn run(args: &RunArgs) -> i32 {
     if stopped != Some(exit_code::SETUP_FAILED) || !outcomes.is_empty() {
         reporter.run_finished(&summary, &outcomes);
     }
+    let all_updated = match args.update {
+        Some(mode) if failed > 0 && stopped.is_none() => {
+            update_specs(&outcomes, mode, args.report.format == ReportFormat::Human)
+        }
+        _ => false,
+    };
     match stopped {
         Some(code) => code,
-        None if failed > 0 => exit_code::TEST_FAILED,
+        None if failed > 0 && !all_updated => exit_code::TEST_FAILED,
         None => exit_code::SUCCESS,
     }
 }
@@ -122,9 +133,12 @@ async fn run_group(
             }
         }
     }
-    // Strongest last: config, then environment, then --var.
+    // Strongest last: config, then environment, then --var and --secret.
     vars.extend(env_vars());
-    vars.extend(args.vars.vars.iter().cloned());
+    vars.extend(args.cli_vars());
+    let (secrets, warnings) = report::redact::config_secrets(group.config.as_ref(), &vars);
+    print_diagnostics(&warnings);
+    reporter.add_secrets(&secrets);
     let timeout = args
         .timeout
         .or_else(|| group.config.as_ref().and_then(|c| c.defaults.timeout))
@@ -141,6 +155,7 @@ async fn run_group(
             .as_ref()
             .map(|c| c.grpc.clone())
             .unwrap_or_default(),
+        record: args.update.is_some(),
     };
     let tests = async {
         for spec in &group.specs {
@@ -160,4 +175,21 @@ async fn run_group(
         services.stop().await;
     }
     interrupted.then_some(exit_code::INTERRUPTED)
+}
+
+/// `--update`: writes the fixes and says what it did; whether every failure was rewritten in
+/// place (then the run counts as passed, as `jest -u` does).
+/// The lines go to standard output after the human summary, and to standard error when standard
+/// output carries a machine format.
+fn update_specs(outcomes: &[TestOutcome], mode: UpdateMode, to_stdout: bool) -> bool {
+    let mode = mode.resolve();
+    let report = crate::update::apply::apply(outcomes, mode);
+    for line in &report.lines {
+        if to_stdout {
+            println!("{line}");
+        } else {
+            eprintln!("{line}");
+        }
+    }
+    mode == UpdateMode::InPlace && report.not_written == 0
 }

@@ -15,10 +15,11 @@ use crate::diff::{self, DiffLine, Tag};
 use crate::duration::format_duration;
 use crate::interp::TestRun;
 use crate::interp::matcher::Terminal;
+use crate::interp::record::BlockUpdate;
 use crate::interp::stats::StreamStats;
 use crate::interp::stream::{Finish, Next, Source, StreamRun, item_instead_of_end};
 use crate::interp::vars::Scope;
-use crate::outcome::{Failure, StreamReport};
+use crate::outcome::{Failure, Fix, StreamReport};
 use crate::pattern::text::match_text;
 use crate::render::{quote, render_text_matcher};
 use crate::source::Span;
@@ -549,7 +550,8 @@ impl TestRun<'_> {
             Expectation::Stream(block) => {
                 let mut entries = block.entries.clone();
                 self.scope.instantiate_entries(&mut entries)?;
-                self.read_replies(&entries, block.kind.clone()).await
+                self.read_replies(&entries, block.kind.clone(), Some(block.block_span))
+                    .await
             }
             Expectation::Message(line) => {
                 let entries = vec![Entry {
@@ -559,7 +561,7 @@ impl TestRun<'_> {
                 let mut entries = entries;
                 self.scope.instantiate_entries(&mut entries)?;
                 let kind = Spanned::new(StreamKind::Messages, line.span);
-                self.read_replies(&entries, kind).await
+                self.read_replies(&entries, kind, None).await
             }
             Expectation::End => self.expect_end(span).await,
             Expectation::GrpcStatus { code, message } => {
@@ -595,7 +597,13 @@ impl TestRun<'_> {
         &mut self,
         entries: &[Entry],
         kind: Spanned<StreamKind>,
+        block_span: Option<Span>,
     ) -> Result<(), Failure> {
+        let spec = self.spec;
+        let update = self.settings.record.then_some(BlockUpdate {
+            file: &spec.file,
+            block_span,
+        });
         let deadline = self.deadline;
         let timeout = self.timeout;
         let max_item_size = self.settings.max_item_size;
@@ -620,6 +628,7 @@ impl TestRun<'_> {
             connections: &mut self.connections,
             received_before_abort: &mut received_before_abort,
             track_ids: false,
+            update,
         }
         .run()
         .await;
@@ -790,7 +799,8 @@ impl TestRun<'_> {
                     _ => "the client ended the call itself",
                 });
             }
-            return Err(failure.with_diff(diff(ended_at)));
+            let fix = status_fix(status, code, message.is_some(), span);
+            return Err(failure.with_diff(diff(ended_at)).with_fix(fix));
         }
         let Some(matcher) = message else {
             return Ok(());
@@ -805,7 +815,8 @@ impl TestRun<'_> {
                 matcher.span,
                 mismatch.to_string(),
             )
-            .with_diff(diff(ended_at))),
+            .with_diff(diff(ended_at))
+            .with_fix(status_fix(status, code, true, span))),
         }
     }
 }
@@ -830,5 +841,21 @@ fn not_ended(timeout: Duration, items: u64, request_open: bool, span: Span) -> F
         failure.help_note(
             "the request stream is still open, and the server may be waiting for it to end: write `close` before this line",
         )
+    }
+}
+
+/// `--update` for `expect status`: the code the call ended with, and its message when the spec
+/// checks the message.
+fn status_fix(status: &CallStatus, code: &Spanned<String>, message: bool, span: Span) -> Fix {
+    let mut text = status.code_name().to_string();
+    if message {
+        text.push_str(&format!(
+            " message == {}",
+            crate::render::quote(&status.message)
+        ));
+    }
+    Fix::Replace {
+        span: Span::new(code.span.start, span.end),
+        text,
     }
 }

@@ -280,6 +280,22 @@ impl<'p> BlockMatcher<'p> {
     }
 
     /// Items consumed by the block so far (matched or skipped, not ignored).
+    /// The block's top-level entries.
+    pub fn entries(&self) -> &'p [Entry] {
+        self.stack[0].entries
+    }
+
+    /// Whether an `ignore` of the block drops this item.
+    pub fn ignores(&mut self, view: &ItemView<'_>) -> bool {
+        for pattern in &self.ignores {
+            self.scratch.clear();
+            if match_item(pattern, view, &mut self.scratch).is_ok() {
+                return true;
+            }
+        }
+        false
+    }
+
     pub fn consumed(&self) -> u64 {
         self.consumed
     }

@@ -4,6 +4,7 @@
 pub mod aggregate;
 pub mod grpc;
 pub mod matcher;
+pub mod record;
 pub mod stats;
 pub mod stream;
 pub mod vars;
@@ -18,7 +19,7 @@ use serde_json::Value;
 use crate::ast::*;
 use crate::diff::{self, DiffLine, Tag};
 use crate::duration::{format_duration, format_measured};
-use crate::outcome::{Failure, FailureClass, StreamReport, TestOutcome};
+use crate::outcome::{Failure, FailureClass, Fix, StreamReport, TestOutcome};
 use crate::pattern::{ItemView, match_item};
 use crate::render::{quote, render_item, render_item_pattern, render_regex};
 use crate::source::Span;
@@ -45,6 +46,9 @@ pub struct RunSettings {
     pub schemas: crate::transport::grpc::SchemaCache,
     /// The config's `[grpc]` schema, for servers without reflection.
     pub grpc_schema: crate::config::GrpcSchemaConfig,
+    /// `--update`: failures carry a fix, blocks read their stream to the end to record it, and a
+    /// failed expectation with a fix does not stop the test, so one run finds every fix.
+    pub record: bool,
 }
 
 /// One request and what is known of its answer so far.
@@ -205,6 +209,12 @@ impl TestRun<'_> {
                     match result {
                         Ok(()) => {}
                         Err(failure) if independent && failure.class == FailureClass::Assertion => {
+                            self.soft_failures.push(failure);
+                        }
+                        Err(failure)
+                            if self.settings.record
+                                && matches!(failure.fix.as_deref(), Some(Fix::Replace { .. })) =>
+                        {
                             self.soft_failures.push(failure);
                         }
                         Err(failure) => return Err(failure),
@@ -461,7 +471,12 @@ impl TestRun<'_> {
                     StatusPattern::Exact(code) => code.to_string(),
                     StatusPattern::Class(class) => format!("{class}xx"),
                 };
-                let excerpt = self.body_excerpt().await;
+                // `--update` reads on after a wrong status, so the body stays for the blocks.
+                let excerpt = if self.settings.record {
+                    None
+                } else {
+                    self.body_excerpt().await
+                };
                 let mut failure = Failure::assertion(
                     format!(
                         "expected status {expected}, got {}",
@@ -469,7 +484,11 @@ impl TestRun<'_> {
                     ),
                     pattern.span,
                     format!("the server answered {}", status.as_u16()),
-                );
+                )
+                .with_fix(Fix::Replace {
+                    span: pattern.span,
+                    text: status.as_u16().to_string(),
+                });
                 if let Some(excerpt) = excerpt {
                     failure.notes.push(format!("the body began: {excerpt}"));
                 }
@@ -499,6 +518,7 @@ impl TestRun<'_> {
                 self.scope.instantiate_entries(&mut entries)?;
                 let deadline = self.deadline;
                 let max_item_size = self.settings.max_item_size;
+                let spec = self.spec;
                 let Some(exchange) = self.exchange.as_mut() else {
                     return Ok(());
                 };
@@ -533,6 +553,10 @@ impl TestRun<'_> {
                     connections: &mut self.connections,
                     received_before_abort: &mut received_before_abort,
                     track_ids: self.checks_ids,
+                    update: self.settings.record.then_some(record::BlockUpdate {
+                        file: &spec.file,
+                        block_span: Some(block.block_span),
+                    }),
                 }
                 .run()
                 .await;
@@ -701,7 +725,8 @@ impl TestRun<'_> {
             format!("header `{name}` does not match"),
             span,
             format!("expected {expected}, found {shown}"),
-        ))
+        )
+        .with_fix(header_fix(header, values, span)))
     }
 
     /// `-> name` of a header (or gRPC metadata) expectation that passed: the value that satisfied
@@ -824,7 +849,11 @@ impl TestRun<'_> {
                     "the body does not match",
                     pattern.span,
                     mismatch.to_string(),
-                );
+                )
+                .with_fix(Fix::Replace {
+                    span: body.pattern.span,
+                    text: render_item(&item),
+                });
                 failure.diff = Some(Box::new(diff::Diff {
                     omitted_before: 0,
                     lines: vec![
@@ -999,5 +1028,21 @@ fn describe_status(status: reqwest::StatusCode) -> String {
     match status.canonical_reason() {
         Some(reason) => format!("{} {reason}", status.as_u16()),
         None => status.as_u16().to_string(),
+    }
+}
+
+/// `--update` for a header (or gRPC metadata) check: what follows the name says what was found —
+/// `== "value"`, or `not exists` — and a capture stays.
+fn header_fix(header: &HeaderExpectation, values: &[String], span: Span) -> Fix {
+    let mut text = match values.first() {
+        Some(value) => format!(" == {}", quote(value)),
+        None => " not exists".to_string(),
+    };
+    if let Some(capture) = &header.capture {
+        text.push_str(&format!(" -> {}", capture.value));
+    }
+    Fix::Replace {
+        span: Span::new(header.name.span.end, span.end),
+        text,
     }
 }

@@ -15,6 +15,7 @@ use crate::interp::grpc::LiveCall;
 use crate::interp::matcher::{
     Absorbs, AfterEnd, BlockMatcher, Expected, FailureKind, Fed, MatchFailure, Terminal,
 };
+use crate::interp::record::{self, BlockUpdate, Recorder};
 use crate::interp::stats::StreamStats;
 use crate::interp::vars::Scope;
 use crate::outcome::{Failure, FailureClass};
@@ -59,6 +60,8 @@ pub struct StreamRun<'a> {
     pub received_before_abort: &'a mut Option<Vec<(String, Duration)>>,
     /// Whether the test checks the order of ids (`expect ids …`); tracking costs on every event.
     pub track_ids: bool,
+    /// With `--update`: where the block is written, so a failure can carry its rewrite.
+    pub update: Option<BlockUpdate<'a>>,
 }
 
 /// Where a block's items come from.
@@ -242,8 +245,10 @@ impl StreamRun<'_> {
             connections,
             received_before_abort,
             track_ids,
+            update,
         } = self;
         let mut matcher = BlockMatcher::new(entries);
+        let mut recorder = update.map(|_| Recorder::default());
         let (mut reader, reconnect, origin) = match source {
             Source::Http {
                 response,
@@ -274,6 +279,32 @@ impl StreamRun<'_> {
             Some((AbortWhen::Items(count), _)) => Some(count),
             _ => None,
         };
+        // `--update` on an empty block: record what the stream sends.
+        if let Some(
+            update @ BlockUpdate {
+                block_span: Some(block_span),
+                ..
+            },
+        ) = update
+            && entries.is_empty()
+        {
+            let (after, ending) = read_rest(&mut reader, &mut matcher, Vec::new(), deadline).await;
+            let fix = record::block_fix(
+                update,
+                entries,
+                None,
+                Recorder::default(),
+                after,
+                ending.as_ref(),
+            );
+            stats.bytes += reader.take_bytes();
+            return Err(Failure::assertion(
+                "the block is empty: recorded what the stream sent",
+                block_span,
+                "an empty block records the stream with --update",
+            )
+            .with_fix(fix));
+        }
         let mut context: Recent = Recent::default();
         let mut captures: Captures = Vec::new();
         let mut previous = first_previous;
@@ -444,6 +475,9 @@ impl StreamRun<'_> {
                         Ok(fed) => {
                             stats.record_item(at);
                             previous = at;
+                            if let Some(recorder) = &mut recorder {
+                                recorder.took(entries, &item, &fed);
+                            }
                             if let Fed::Matched(span) = fed {
                                 scope.commit(&mut captures, span)?;
                             }
@@ -459,13 +493,15 @@ impl StreamRun<'_> {
                             stats.record_item(at);
                             drop(view);
                             let first = Some((item, at));
+                            let recording = update.zip(recorder.take());
                             break Err(failure_with_diff(
                                 failure,
-                                &matcher,
+                                &mut matcher,
                                 &mut reader,
                                 context,
                                 first,
                                 deadline,
+                                recording,
                             )
                             .await);
                         }
@@ -480,7 +516,23 @@ impl StreamRun<'_> {
                     }
                     Err(failure) => {
                         let trailing = vec![terminal_line(&terminal)];
-                        break Err(render_failure(failure, &matcher, context, trailing, false));
+                        let fix = match (update, recorder.take()) {
+                            (Some(update), Some(recorder)) if record::is_snapshot(&failure) => {
+                                Some(record::block_fix(
+                                    update,
+                                    entries,
+                                    Some(failure.span),
+                                    recorder,
+                                    Vec::new(),
+                                    Some(&terminal),
+                                ))
+                            }
+                            _ => None,
+                        };
+                        let mut failure =
+                            render_failure(failure, &matcher, context, trailing, false);
+                        failure.fix = fix.map(Box::new);
+                        break Err(failure);
                     }
                 },
                 Next::TimedOut => {
@@ -505,11 +557,12 @@ impl StreamRun<'_> {
                         // Read on briefly: the diff then shows when the item did come.
                         break Err(failure_with_diff(
                             failure,
-                            &matcher,
+                            &mut matcher,
                             &mut reader,
                             context,
                             None,
                             deadline,
+                            None,
                         )
                         .await);
                     }
@@ -910,12 +963,46 @@ async fn pause(duration: Duration, deadline: Instant) {
 /// ending), for a short while.
 async fn failure_with_diff(
     failure: MatchFailure,
-    matcher: &BlockMatcher<'_>,
+    matcher: &mut BlockMatcher<'_>,
     reader: &mut Reader<'_>,
     context: Recent,
     first: Option<(Item, Duration)>,
     deadline: Instant,
+    recording: Option<(BlockUpdate<'_>, Recorder)>,
 ) -> Failure {
+    if let Some((update, recorder)) = recording
+        && record::is_snapshot(&failure)
+    {
+        // `--update`: read to the end, show the diff's share, and rewrite from all of it.
+        let entries = matcher.entries();
+        let (after, ending) =
+            read_rest(reader, matcher, first.into_iter().collect(), deadline).await;
+        let shown = TRAILING_ITEMS.min(after.len());
+        let cut_short = ending.is_none() || after.len() > shown;
+        let mut trailing: Vec<ObservedLine<'_>> = after[..shown]
+            .iter()
+            .map(|(item, at)| ObservedLine::Item {
+                item,
+                text: render_item(item),
+                at: *at,
+            })
+            .collect();
+        if let (Some(terminal), false) = (&ending, cut_short) {
+            trailing.push(terminal_line(terminal));
+        }
+        let span = failure.span;
+        let mut rendered = render_failure(failure, matcher, context, trailing, cut_short);
+        let fix = record::block_fix(
+            update,
+            entries,
+            Some(span),
+            recorder,
+            after.clone(),
+            ending.as_ref(),
+        );
+        rendered.fix = Some(Box::new(fix));
+        return rendered;
+    }
     let expected = matcher.remainder(EXPECTED_LINES);
     let open_ended = expected
         .iter()
@@ -1072,5 +1159,28 @@ fn render_failure(
         label,
         notes,
         diff: Some(Box::new(diff)),
+        fix: None,
     }
+}
+
+/// `--update`: reads the rest of the stream (to its end, the deadline, or the record limit),
+/// leaving out what the block's `ignore`s drop. `None` as the ending when it did not end.
+async fn read_rest(
+    reader: &mut Reader<'_>,
+    matcher: &mut BlockMatcher<'_>,
+    mut items: Vec<(Item, Duration)>,
+    deadline: Instant,
+) -> (Vec<(Item, Duration)>, Option<Terminal>) {
+    while items.len() <= record::RECORD_LIMIT {
+        match reader.next(deadline).await {
+            Ok(Next::Item(item, at)) => {
+                if !matcher.ignores(&ItemView::new(&item)) {
+                    items.push((item, at));
+                }
+            }
+            Ok(Next::Ended(end)) => return (items, Some(end)),
+            Ok(Next::TimedOut) | Err(_) => break,
+        }
+    }
+    (items, None)
 }

@@ -1,11 +1,24 @@
 //! Reporters: pure consumers of run events. The runner emits events; each reporter renders them
-//! for one audience (today the terminal; JUnit, TAP and JSON come later).
+//! for one audience: the terminal ([`human`]), CI systems ([`junit`], [`tap`], [`json`]) and
+//! GitHub Actions ([`github`]). [`build`] puts together the ones the command line asks for,
+//! behind [`redact::Redacting`], so that no report shows a secret.
 
+pub mod fanout;
+pub mod github;
 pub mod human;
+pub mod json;
+pub mod junit;
+pub mod redact;
+pub mod tap;
 
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
 use std::time::Duration;
 
-use crate::outcome::TestOutcome;
+use crate::cli::{ReportArgs, ReportFormat};
+use crate::outcome::{Failure, FailureClass, TestOutcome};
+use crate::style::Palette;
 
 /// Totals of a finished run.
 #[derive(Debug, Clone, Default)]
@@ -19,6 +32,130 @@ pub trait Reporter {
     fn run_started(&mut self, tests: usize, files: usize);
     fn test_finished(&mut self, outcome: &TestOutcome);
     fn run_finished(&mut self, summary: &Summary, outcomes: &[TestOutcome]);
+    /// Values no report may show from now on (secret variables, known once a group of specs has
+    /// its variables). Only the redacting wrapper acts on them.
+    fn add_secrets(&mut self, _values: &[String]) {}
+}
+
+impl<R: Reporter + ?Sized> Reporter for Box<R> {
+    fn run_started(&mut self, tests: usize, files: usize) {
+        (**self).run_started(tests, files);
+    }
+
+    fn test_finished(&mut self, outcome: &TestOutcome) {
+        (**self).test_finished(outcome);
+    }
+
+    fn run_finished(&mut self, summary: &Summary, outcomes: &[TestOutcome]) {
+        (**self).run_finished(summary, outcomes);
+    }
+
+    fn add_secrets(&mut self, values: &[String]) {
+        (**self).add_secrets(values);
+    }
+}
+
+/// The reporters the command line asks for: `--format` on standard output, each `--report-*`
+/// file, and GitHub annotations when running in GitHub Actions; all behind the redaction of
+/// `--secret` values. An error names a report file that cannot be written.
+pub fn build(args: &ReportArgs, verbose: bool) -> Result<Box<dyn Reporter + Send>, String> {
+    let mut reporters: Vec<Box<dyn Reporter + Send>> = vec![match args.format {
+        ReportFormat::Human => Box::new(human::HumanReporter::new(
+            std::io::stdout(),
+            Palette::for_stdout(),
+            verbose,
+        )),
+        ReportFormat::Tap => Box::new(tap::TapReporter::new(std::io::stdout())),
+        ReportFormat::Json => Box::new(json::JsonReporter::new(std::io::stdout())),
+        ReportFormat::Junit => Box::new(junit::JunitReporter::new(junit::JunitTarget::Stdout)),
+    }];
+    if let Some(path) = &args.report_junit {
+        let target = junit::JunitTarget::file(path).map_err(|error| cannot_write(path, &error))?;
+        reporters.push(Box::new(junit::JunitReporter::new(target)));
+    }
+    if let Some(path) = &args.report_tap {
+        reporters.push(Box::new(tap::TapReporter::new(create(path)?)));
+    }
+    if let Some(path) = &args.report_json {
+        reporters.push(Box::new(json::JsonReporter::new(create(path)?)));
+    }
+    if github::enabled() {
+        // Annotations go where GitHub reads them without breaking the format on standard output:
+        // XML and JSON Lines stay parseable, so there they go to standard error (the runner reads
+        // workflow commands from both).
+        let annotations: Box<dyn Write + Send> = match args.format {
+            ReportFormat::Human | ReportFormat::Tap => Box::new(std::io::stdout()),
+            ReportFormat::Json | ReportFormat::Junit => Box::new(std::io::stderr()),
+        };
+        reporters.push(Box::new(github::GithubReporter::new(annotations)));
+    }
+    let mut secrets = redact::Secrets::default();
+    for (_, value) in &args.secrets {
+        secrets.add(value);
+    }
+    Ok(Box::new(redact::Redacting::new(
+        fanout::Fanout::new(reporters),
+        secrets,
+    )))
+}
+
+/// A report file, created (with its directory) before the run, written as tests finish.
+fn create(path: &Path) -> Result<BufWriter<File>, String> {
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|error| cannot_write(path, &error))?;
+    }
+    File::create(path)
+        .map(BufWriter::new)
+        .map_err(|error| cannot_write(path, &error))
+}
+
+fn cannot_write(path: &Path, error: &std::io::Error) -> String {
+    format!("cannot write the report `{}`: {error}", path.display())
+}
+
+/// How a test ended, for the formats that tell failures from errors (JUnit, TAP, JSON): a test
+/// with any error-class failure is an error, one with only assertion failures has failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Passed,
+    Failed,
+    Error,
+}
+
+pub fn status(outcome: &TestOutcome) -> Status {
+    if outcome.passed() {
+        Status::Passed
+    } else if outcome
+        .failures
+        .iter()
+        .any(|f| f.class == FailureClass::Error)
+    {
+        Status::Error
+    } else {
+        Status::Failed
+    }
+}
+
+/// The failure whose message stands for the test: the first one of the class that decided its
+/// status.
+pub fn leading_failure(outcome: &TestOutcome) -> Option<&Failure> {
+    let class = match status(outcome) {
+        Status::Passed => return None,
+        Status::Failed => FailureClass::Assertion,
+        Status::Error => FailureClass::Error,
+    };
+    outcome.failures.iter().find(|f| f.class == class)
+}
+
+/// Every failure of a test rendered as the terminal shows it, without colour, a blank line
+/// between two.
+pub fn render_failures(outcome: &TestOutcome) -> String {
+    outcome
+        .failures
+        .iter()
+        .map(|failure| human::render_failure(outcome, failure, &Palette::plain()))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `1 test`, `2 tests`.

@@ -327,7 +327,11 @@ impl Test {
             .env("NO_COLOR", "1")
             .env_remove("CLICOLOR_FORCE")
             .env_remove("CLICOLOR")
-            .env_remove("RUST_BACKTRACE");
+            .env_remove("RUST_BACKTRACE")
+            // A CI machine's own variables change the defaults (`--update` writes nothing).
+            .env_remove("CI")
+            // Set when the suite itself runs in GitHub Actions; it would add annotations.
+            .env_remove("GITHUB_ACTIONS");
         // The run must not see variables from the environment the suite runs in.
         for (name, _) in std::env::vars_os() {
             if name
@@ -422,19 +426,28 @@ impl Test {
     }
 
     fn redacted(&self, text: &str) -> String {
-        let mut text = text.to_string();
-        let dir = self.dir.path();
-        let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-        for path in [canonical.as_path(), dir] {
-            if let Some(path) = path.to_str() {
-                text = text.replace(path, "[TEMP]");
-            }
-        }
-        for (regex, replacement) in default_redactions().iter().chain(&self.redactions) {
+        let mut text = redact(self.dir.path(), text);
+        for (regex, replacement) in &self.redactions {
             text = regex.replace_all(&text, replacement.as_str()).into_owned();
         }
         trim_line_ends(&text)
     }
+}
+
+/// The default redactions of a run's output in `dir`, for text the run wrote elsewhere (a report
+/// file): `dir` becomes `[TEMP]`, then [`DEFAULT_REDACTIONS`] apply, and line ends are trimmed.
+pub fn redact(dir: &Path, text: &str) -> String {
+    let mut text = text.to_string();
+    let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    for path in [canonical.as_path(), dir] {
+        if let Some(path) = path.to_str() {
+            text = text.replace(path, "[TEMP]");
+        }
+    }
+    for (regex, replacement) in default_redactions() {
+        text = regex.replace_all(&text, replacement.as_str()).into_owned();
+    }
+    trim_line_ends(&text)
 }
 
 /// A run's output before the temporary directory is handed over.

@@ -1,0 +1,137 @@
+//! What a block records for `--update`: the items it took, each with the top-level line that
+//! took it, so that when it fails the block can be rewritten from the failing line on with what
+//! the stream really sent (see `update::block`).
+
+use std::time::Duration;
+
+use crate::ast::{Entry, EntryKind};
+use crate::interp::matcher::{FailureKind, Fed, MatchFailure, Terminal};
+use crate::outcome::Fix;
+use crate::pattern::{ItemView, match_item};
+use crate::render::render_item;
+use crate::source::{SourceFile, Span};
+use crate::transport::item::Item;
+use crate::update::block::{Observed, rewrite};
+
+/// The most items an update records from one block: a longer stream is not a snapshot.
+pub const RECORD_LIMIT: usize = 10_000;
+
+/// Where a block's text is, for rewriting it.
+#[derive(Clone, Copy)]
+pub struct BlockUpdate<'a> {
+    pub file: &'a SourceFile,
+    /// The braces of `expect … { }`; `None` for `expect message <line>`, a single line.
+    pub block_span: Option<Span>,
+}
+
+/// The items a block took, with the top-level entry that took each.
+#[derive(Default)]
+pub struct Recorder {
+    items: Vec<(Item, usize)>,
+    overflow: bool,
+    last_owner: usize,
+}
+
+impl Recorder {
+    /// An item the matcher took: `fed` says by which line.
+    pub fn took(&mut self, entries: &[Entry], item: &Item, fed: &Fed) {
+        let owner = match fed {
+            Fed::Matched(span) => top_level(entries, *span).unwrap_or(self.last_owner),
+            // `...` took it: the skip comes before the line that matches next.
+            Fed::Skipped => self.last_owner + 1,
+            Fed::Ignored | Fed::Done => return,
+        };
+        self.last_owner = self.last_owner.max(owner);
+        self.push(item.clone(), owner);
+    }
+
+    /// An item read after the failure (owned by no line yet).
+    pub fn push(&mut self, item: Item, owner: usize) {
+        if self.items.len() >= RECORD_LIMIT {
+            self.overflow = true;
+            return;
+        }
+        self.items.push((item, owner));
+    }
+}
+
+/// The top-level entry whose text holds `span`.
+fn top_level(entries: &[Entry], span: Span) -> Option<usize> {
+    entries
+        .iter()
+        .position(|e| e.span.start <= span.start && span.start < e.span.end.max(e.span.start + 1))
+}
+
+/// Whether a failure of this kind is a snapshot: timing bounds are budgets, never rewritten.
+pub fn is_snapshot(failure: &MatchFailure) -> bool {
+    !matches!(
+        failure.kind,
+        FailureKind::Timing { .. }
+            | FailureKind::NothingWithin { .. }
+            | FailureKind::Unbound { .. }
+    )
+}
+
+/// The fix of a failed (or empty) block: `failed_at` is the failing expectation's span (`None`
+/// for an empty block); `after` holds the items read after the failure, `ending` how the
+/// stream ended (`None` when reading stopped at the deadline).
+pub fn block_fix(
+    update: BlockUpdate<'_>,
+    entries: &[Entry],
+    failed_at: Option<Span>,
+    recorder: Recorder,
+    after: Vec<(Item, Duration)>,
+    ending: Option<&Terminal>,
+) -> Fix {
+    if recorder.overflow || after.len() > RECORD_LIMIT {
+        return Fix::Cannot(format!(
+            "the stream sent more than {RECORD_LIMIT} items; --update records at most that many"
+        ));
+    }
+    let Some(block_span) = update.block_span else {
+        // `expect message <line>`: the reply that came instead.
+        return match (entries.first(), after.first()) {
+            (
+                Some(Entry {
+                    kind: EntryKind::Item(line),
+                    ..
+                }),
+                Some((item, _)),
+            ) => Fix::Replace {
+                span: line.pattern.span,
+                text: render_item(item),
+            },
+            _ => Fix::Cannot("no reply came to record".to_string()),
+        };
+    };
+    let first = match failed_at {
+        None => entries.len(),
+        Some(span) => top_level(entries, span).unwrap_or(recorder.last_owner),
+    };
+    let mut items: Vec<Item> = recorder
+        .items
+        .into_iter()
+        .filter(|(_, owner)| *owner >= first)
+        .map(|(item, _)| item)
+        .collect();
+    items.extend(after.into_iter().map(|(item, _)| item));
+    let mut observed: Vec<Observed> = items
+        .iter()
+        .map(|item| Observed::Item(render_item(item)))
+        .collect();
+    match ending {
+        Some(terminal) if terminal.is_clean() => observed.push(Observed::End),
+        Some(_) => observed.push(Observed::Dropped),
+        None => {}
+    }
+    let fits = |e: usize, o: usize| match (&entries[e].kind, items.get(o)) {
+        (EntryKind::Item(line), Some(item)) => {
+            match_item(&line.pattern, &ItemView::new(item), &mut Vec::new()).is_ok()
+        }
+        _ => false,
+    };
+    match rewrite(update.file, block_span, entries, first, &observed, &fits) {
+        Ok((span, text)) => Fix::Replace { span, text },
+        Err(reason) => Fix::Cannot(reason),
+    }
+}

@@ -1,0 +1,168 @@
+//! The JUnit XML reporter (quick-junit): one `<testsuite>` per spec file, one `<testcase>` per
+//! test. A test whose service answered differently than the spec says gets a `<failure>`; one
+//! that got no usable answer (a refused connection, a broken stream) gets an `<error>`. The
+//! element's text is the rendered failure (location, source line, caret, diff), as the terminal
+//! shows it without colour.
+//!
+//! The XML is written once, when the run ends (or the reporter is dropped without an end, so the
+//! file is always a whole document); a file is replaced atomically.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use tempfile::NamedTempFile;
+
+use super::{Reporter, Status, Summary, leading_failure, render_failures, status};
+use crate::outcome::TestOutcome;
+
+/// Where the XML goes.
+pub enum JunitTarget {
+    Stdout,
+    /// A temporary file next to the destination, renamed over it at the end.
+    File {
+        temp: NamedTempFile,
+        path: PathBuf,
+    },
+}
+
+impl JunitTarget {
+    /// Prepares a file target now, so that an unwritable place is reported before the run.
+    pub fn file(path: &Path) -> std::io::Result<JunitTarget> {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        std::fs::create_dir_all(dir)?;
+        let temp = tempfile::Builder::new()
+            .prefix(".streamspec-junit-")
+            .tempfile_in(dir)?;
+        Ok(JunitTarget::File {
+            temp,
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+pub struct JunitReporter {
+    /// Taken when the report is written.
+    target: Option<JunitTarget>,
+    /// One per spec file, in the order their first test finished: (path, cases, total time).
+    suites: Vec<(String, Vec<TestCase>, Duration)>,
+    duration: Duration,
+}
+
+impl JunitReporter {
+    pub fn new(target: JunitTarget) -> Self {
+        JunitReporter {
+            target: Some(target),
+            suites: Vec::new(),
+            duration: Duration::ZERO,
+        }
+    }
+
+    fn report(&self) -> Report {
+        let mut report = Report::new("streamspec");
+        report.set_time(self.duration);
+        for (name, cases, time) in &self.suites {
+            let mut suite = TestSuite::new(name.as_str());
+            suite.set_time(*time);
+            suite.add_test_cases(cases.iter().cloned());
+            report.add_test_suite(suite);
+        }
+        report
+    }
+
+    fn write(&mut self) {
+        let Some(target) = self.target.take() else {
+            return;
+        };
+        let xml = match self.report().to_string() {
+            Ok(xml) => xml,
+            Err(error) => {
+                eprintln!("error: cannot write the JUnit report: {error}");
+                return;
+            }
+        };
+        match target {
+            JunitTarget::Stdout => {
+                let mut stdout = std::io::stdout();
+                let _ = write!(stdout, "{xml}");
+                let _ = stdout.flush();
+            }
+            JunitTarget::File { mut temp, path } => {
+                // A temporary file is private (0600); the report is an ordinary file.
+                let written = write!(temp, "{xml}")
+                    .and_then(|()| temp.flush())
+                    .and_then(|()| {
+                        temp.as_file()
+                            .set_permissions(std::fs::Permissions::from_mode(0o644))
+                    })
+                    .and_then(|()| temp.persist(&path).map(|_| ()).map_err(|e| e.error));
+                if let Err(error) = written {
+                    eprintln!(
+                        "error: cannot write the JUnit report to `{}`: {error}",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn test_case(outcome: &TestOutcome) -> TestCase {
+    let status = match (status(outcome), leading_failure(outcome)) {
+        (Status::Passed, _) | (_, None) => TestCaseStatus::success(),
+        (status, Some(failure)) => {
+            let kind = if status == Status::Error {
+                NonSuccessKind::Error
+            } else {
+                NonSuccessKind::Failure
+            };
+            let mut non_success = TestCaseStatus::non_success(kind);
+            non_success.set_message(failure.message.as_str());
+            non_success.set_description(render_failures(outcome));
+            non_success
+        }
+    };
+    let file = outcome.file.path.display().to_string();
+    let mut case = TestCase::new(outcome.name.as_str(), status);
+    case.set_classname(file.as_str());
+    case.set_time(outcome.duration);
+    // `file` and `line` as pytest writes them, for CI systems that link a test to its source.
+    case.extra.insert("file".into(), file.into());
+    let line = outcome.file.line_col(outcome.span.start).line;
+    case.extra.insert("line".into(), line.to_string().into());
+    case
+}
+
+impl Reporter for JunitReporter {
+    fn run_started(&mut self, _tests: usize, _files: usize) {}
+
+    fn test_finished(&mut self, outcome: &TestOutcome) {
+        let file = outcome.file.path.display().to_string();
+        let case = test_case(outcome);
+        match self.suites.iter_mut().find(|(name, _, _)| *name == file) {
+            Some((_, cases, time)) => {
+                cases.push(case);
+                *time += outcome.duration;
+            }
+            None => self.suites.push((file, vec![case], outcome.duration)),
+        }
+    }
+
+    fn run_finished(&mut self, summary: &Summary, _outcomes: &[TestOutcome]) {
+        self.duration = summary.duration;
+        self.write();
+    }
+}
+
+impl Drop for JunitReporter {
+    /// A run that stops without a summary (a service that did not start) still leaves a valid
+    /// report, with the tests that ran.
+    fn drop(&mut self) {
+        self.write();
+    }
+}

@@ -1,0 +1,288 @@
+//! The rewrite of an item block for `--update`: lines before the failure stay as written, and
+//! from the failing line on, the expected lines are lined up with what the stream sent — lines
+//! whose pattern fits an observed item stay as written, the others give way to the observed
+//! items rendered in spec syntax (keeping their timing bounds), and the observed ending closes
+//! the block.
+
+use similar::{Algorithm, DiffTag, capture_diff_slices};
+
+use crate::ast::{Control, Entry, EntryKind};
+use crate::duration::format_duration;
+use crate::source::{SourceFile, Span};
+
+/// One thing the stream did after the lines that stay: an item, or how it ended.
+pub enum Observed {
+    /// The item as a spec line (`render_item`).
+    Item(String),
+    End,
+    Dropped,
+}
+
+/// The edit that makes the block expect what was observed: the span to replace and its text.
+///
+/// `first` is the index of the top-level entry from which the block is rewritten (the one that
+/// failed, or `entries.len()` for an empty block). `fits(e, o)` says whether observed item `o`
+/// fits the pattern of entry `e` (an item line).
+pub fn rewrite(
+    file: &SourceFile,
+    block_span: Span,
+    entries: &[Entry],
+    first: usize,
+    observed: &[Observed],
+    fits: &dyn Fn(usize, usize) -> bool,
+) -> Result<(Span, String), String> {
+    let region = &entries[first.min(entries.len())..];
+    let action = region
+        .iter()
+        .find(|e| matches!(e.kind, EntryKind::Control(_)) && !is_rule(&e.kind));
+    if let Some(action) = action.map(|e| e.span) {
+        let line = file.line_col(action.start).line;
+        return Err(format!(
+            "the block has a client action on line {line} after the failing line; update it by hand"
+        ));
+    }
+    let text = &file.text;
+    let block_indent = indent_of(text, block_span.start);
+    // Rewrite from the failing line's start when it begins a line of its own; otherwise (an
+    // empty or one-line block) the whole block is written out, one line per entry.
+    let from_line = region
+        .first()
+        .map(|entry| line_start(text, entry.span.start))
+        .filter(|&start| text[start..region[0].span.start].trim().is_empty());
+    let (replace_from, kept_before) = match from_line {
+        Some(start) => (start, &entries[..0]),
+        None => (block_span.start, &entries[..first.min(entries.len())]),
+    };
+    let indent = match from_line {
+        Some(start) => text[start..region[0].span.start].to_string(),
+        None => format!("{block_indent}  "),
+    };
+
+    let mut lines: Vec<String> = Vec::new();
+    let mut previous_end = kept_before
+        .first()
+        .map(|e| line_start(text, e.span.start))
+        .unwrap_or(replace_from);
+    for entry in kept_before {
+        lines.extend(comments_between(text, previous_end, entry.span.start));
+        lines.push(entry_text(text, entry));
+        previous_end = entry.span.end;
+    }
+    if from_line.is_some() {
+        previous_end = replace_from;
+    }
+
+    // The lines that take part in lining up: item lines, endings, and the structures (which
+    // are replaced by the items they stood for). Rules such as `ignore` are kept, first.
+    let aligned: Vec<usize> = (0..region.len())
+        .filter(|&i| !is_rule(&region[i].kind))
+        .collect();
+    for entry in region.iter().filter(|e| is_rule(&e.kind)) {
+        lines.push(entry_text(text, entry));
+    }
+    let expected_tokens: Vec<usize> = (0..aligned.len()).collect();
+    let mut observed_tokens = Vec::with_capacity(observed.len());
+    let mut next = 0;
+    for (o, seen) in observed.iter().enumerate() {
+        let found = (next..aligned.len()).find(|&a| {
+            let entry = &region[aligned[a]];
+            match (seen, &entry.kind) {
+                (Observed::Item(_), EntryKind::Item(_)) => fits(first + aligned[a], o),
+                (Observed::End, EntryKind::End) | (Observed::Dropped, EntryKind::Dropped) => true,
+                _ => false,
+            }
+        });
+        match found {
+            Some(a) => {
+                observed_tokens.push(a);
+                next = a + 1;
+            }
+            None => observed_tokens.push(aligned.len() + o),
+        }
+    }
+    let observed_line = |o: usize| match &observed[o] {
+        Observed::Item(text) => text.clone(),
+        Observed::End => "end".to_string(),
+        Observed::Dropped => "dropped".to_string(),
+    };
+    for op in capture_diff_slices(Algorithm::Patience, &expected_tokens, &observed_tokens) {
+        let (tag, old, new) = op.as_tag_tuple();
+        match tag {
+            DiffTag::Equal => {
+                for a in old {
+                    let entry = &region[aligned[a]];
+                    lines.extend(comments_between(text, previous_end, entry.span.start));
+                    lines.push(entry_text(text, entry));
+                    previous_end = entry.span.end;
+                }
+            }
+            _ => {
+                let old: Vec<usize> = old.collect();
+                for &a in &old {
+                    let entry = &region[aligned[a]];
+                    lines.extend(comments_between(text, previous_end, entry.span.start));
+                    previous_end = entry.span.end;
+                }
+                for (position, o) in new.enumerate() {
+                    let mut line = observed_line(o);
+                    // Timing bounds are budgets, not snapshots: a replaced line keeps its own.
+                    if let (Some(&a), Observed::Item(_)) = (old.get(position), &observed[o])
+                        && let EntryKind::Item(item) = &region[aligned[a]].kind
+                    {
+                        if let Some(within) = &item.within {
+                            line.push_str(&format!(" within {}", format_duration(within.value)));
+                        }
+                        if let Some(after) = &item.after {
+                            line.push_str(&format!(" after {}", format_duration(after.value)));
+                        }
+                    }
+                    lines.push(line);
+                }
+            }
+        }
+    }
+    // Comments after the last entry, before the closing brace.
+    let close = block_span.end.saturating_sub(1);
+    lines.extend(comments_between(text, previous_end, close));
+
+    let mut out = String::new();
+    if from_line.is_none() {
+        out.push_str("{\n");
+    }
+    for line in &lines {
+        if line.is_empty() {
+            out.push('\n');
+        } else {
+            out.push_str(&indent);
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push_str(&block_indent);
+    out.push('}');
+    Ok((Span::new(replace_from, block_span.end), out))
+}
+
+/// Entries that are rules for the whole block, not points in it.
+fn is_rule(kind: &EntryKind) -> bool {
+    matches!(
+        kind,
+        EntryKind::Ignore(_)
+            | EntryKind::All(_)
+            | EntryKind::FirstWithin(_)
+            | EntryKind::Control(Control::Pace(_) | Control::Abort(Some(_)))
+    )
+}
+
+/// An entry as written, with a comment that follows it on its line.
+fn entry_text(text: &str, entry: &Entry) -> String {
+    let end = text[entry.span.end..]
+        .find('\n')
+        .map_or(text.len(), |n| entry.span.end + n);
+    let rest = &text[entry.span.end..end];
+    let mut out = text[entry.span.start..entry.span.end].to_string();
+    if rest.trim_start().starts_with('#') {
+        out.push_str(rest.trim_end());
+    }
+    out
+}
+
+/// Comment lines (and single blank lines between them) from `from` to `to`, without indentation.
+fn comments_between(text: &str, from: usize, to: usize) -> Vec<String> {
+    if from >= to {
+        return Vec::new();
+    }
+    // Skip the rest of the line `from` is on: a trailing comment there belongs to its entry.
+    let start = text[from..to].find('\n').map_or(to, |n| from + n + 1);
+    let end = line_start(text, to);
+    if start >= end {
+        return Vec::new();
+    }
+    text[start..end]
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+fn line_start(text: &str, offset: usize) -> usize {
+    text[..offset].rfind('\n').map_or(0, |n| n + 1)
+}
+
+/// The whitespace that starts the line `offset` is on.
+fn indent_of(text: &str, offset: usize) -> String {
+    let start = line_start(text, offset);
+    text[start..]
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::{Expectation, StepKind};
+
+    /// Rewrites the first block of `text` from entry `first`, with items that fit the lines
+    /// whose text is in `fitting`.
+    fn rewritten(text: &str, first: usize, observed: &[Observed], fitting: &[usize]) -> String {
+        let file = SourceFile::new("a.stream", text);
+        let spec = crate::syntax::parse(&file).expect("the spec parses");
+        let block = spec.tests[0]
+            .steps
+            .iter()
+            .find_map(|step| match &step.kind {
+                StepKind::Expect(Expectation::Stream(block)) => Some(block.clone()),
+                _ => None,
+            })
+            .expect("a block");
+        let fits = |e: usize, o: usize| fitting.get(o) == Some(&e);
+        let (span, new) = rewrite(
+            &file,
+            block.block_span,
+            &block.entries,
+            first,
+            observed,
+            &fits,
+        )
+        .expect("a rewrite");
+        let mut out = file.text.clone();
+        out.replace_range(span.start..span.end, &new);
+        out
+    }
+
+    #[test]
+    fn a_one_line_block_is_written_out_one_entry_per_line() {
+        let text = "test \"t\" {\n  GET http://x/\n  expect lines { \"a\" }\n}\n";
+        let out = rewritten(
+            text,
+            1,
+            &[Observed::Item("\"c\"".into()), Observed::End],
+            &[],
+        );
+        assert_eq!(
+            out,
+            "test \"t\" {\n  GET http://x/\n  expect lines {\n    \"a\"\n    \"c\"\n    end\n  }\n}\n"
+        );
+    }
+
+    #[test]
+    fn a_failed_repetition_gives_way_to_the_items_and_later_lines_that_fit_stay() {
+        let text = "test \"t\" {\n  GET http://x/\n  expect lines {\n    2 times { \"a\" }\n    /b/   # kept\n    end\n  }\n}\n";
+        let out = rewritten(
+            text,
+            0,
+            &[
+                Observed::Item("\"a\"".into()),
+                Observed::Item("\"b\"".into()),
+                Observed::End,
+            ],
+            &[usize::MAX, 1],
+        );
+        assert_eq!(
+            out,
+            "test \"t\" {\n  GET http://x/\n  expect lines {\n    \"a\"\n    /b/   # kept\n    end\n  }\n}\n"
+        );
+    }
+}

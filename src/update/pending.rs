@@ -1,0 +1,64 @@
+//! Pending updates (`--update=pending`): `name.stream.new` files beside the specs, and what
+//! `streamspec review`, `accept` and `reject` do with them.
+
+use std::path::{Path, PathBuf};
+
+use crate::discover;
+
+/// The suffix a pending update adds to the spec's file name.
+pub const PENDING_SUFFIX: &str = ".new";
+
+/// `a.stream` → `a.stream.new`.
+pub fn pending_path(spec: &Path) -> PathBuf {
+    let mut name = spec.as_os_str().to_os_string();
+    name.push(PENDING_SUFFIX);
+    PathBuf::from(name)
+}
+
+/// `a.stream.new` → `a.stream`, for a path that is a pending update.
+pub fn spec_of(pending: &Path) -> Option<PathBuf> {
+    let text = pending.to_str()?;
+    let spec = text.strip_suffix(PENDING_SUFFIX)?;
+    spec.ends_with(&format!(".{}", discover::SPEC_EXTENSION))
+        .then(|| PathBuf::from(spec))
+}
+
+/// The pending updates under the paths (spec files given by name stand for their pending file).
+pub fn find_pending(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let given: Vec<PathBuf> = paths
+        .iter()
+        .map(|path| match spec_of(path) {
+            None if path.is_file() => pending_path(path),
+            _ => path.clone(),
+        })
+        .collect();
+    let mut found = Vec::new();
+    for path in given {
+        if path.is_dir() {
+            found.extend(discover::find(std::slice::from_ref(&path), &|p| {
+                spec_of(p).is_some()
+            })?);
+        } else if path.is_file() && spec_of(&path).is_some() {
+            found.push(path);
+        }
+    }
+    Ok(found)
+}
+
+/// Moves the pending file over its spec (a rename: atomic).
+pub fn accept(pending: &Path) -> Result<PathBuf, String> {
+    let spec = spec_of(pending)
+        .ok_or_else(|| format!("`{}` is not a pending update", pending.display()))?;
+    if std::fs::metadata(&spec).is_ok_and(|m| m.permissions().readonly()) {
+        return Err(format!("`{}` is read-only", spec.display()));
+    }
+    std::fs::rename(pending, &spec)
+        .map_err(|error| format!("cannot replace `{}`: {error}", spec.display()))?;
+    Ok(spec)
+}
+
+/// Deletes the pending file.
+pub fn reject(pending: &Path) -> Result<(), String> {
+    std::fs::remove_file(pending)
+        .map_err(|error| format!("cannot remove `{}`: {error}", pending.display()))
+}

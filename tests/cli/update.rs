@@ -1,0 +1,505 @@
+//! `run --update`: a spec made to fail is rewritten, then passes, and a second update changes
+//! nothing — over every transport; pending files and `review`/`accept`/`reject`; and the
+//! refusals (a spec changed since the run, a read-only spec, CI).
+
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::extract::Query;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use crate::servers;
+use crate::support::Test;
+
+/// Streams that say the same every time, so a recorded snapshot stays true.
+fn stable() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let with = |kind: &'static str, body: &'static str| {
+            move || async move { ([(CONTENT_TYPE.as_str(), kind), ("x-version", "2")], body) }
+        };
+        servers::serve(
+            Router::new()
+                .route(
+                    "/sse",
+                    get(with(
+                        "text/event-stream",
+                        "data: {\"n\":1}\n\ndata: {\"n\":2}\n\nevent: done\ndata: bye\n\n",
+                    )),
+                )
+                .route(
+                    "/ndjson",
+                    get(with("application/x-ndjson", "{\"n\":1}\n{\"n\":2}\n")),
+                )
+                .route("/lines", get(with("text/plain", "alpha\nbeta\n")))
+                .route("/chunks", get(with("text/plain", "hello")))
+                .route(
+                    "/json",
+                    get(with("application/json", "{\"version\":2,\"name\":\"x\"}")),
+                )
+                .route("/text", get(with("text/plain", "ok v2")))
+                .route("/touch", get(touch)),
+        )
+    })
+}
+
+/// Changes the spec named in `?path=` while its test runs (its `"n": 9` becomes `"n": 8`),
+/// then serves the SSE stream: the update must see that the text changed.
+async fn touch(
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> impl IntoResponse {
+    if let Some(path) = query.get("path")
+        && let Ok(text) = std::fs::read_to_string(path)
+    {
+        let _ = std::fs::write(path, text.replace("\"n\": 9", "\"n\": 8"));
+    }
+    ([(CONTENT_TYPE, "text/event-stream")], "data: {\"n\":1}\n\n")
+}
+
+/// Runs `--update=in-place` on a spec, checks the file it leaves, then that the spec passes and
+/// that a second update writes nothing.
+fn round_trip(before: &str, after: &str, var: (&str, &str)) {
+    let output = Test::new()
+        .spec("a.stream", before)
+        .args(["run", "--update=in-place", "a.stream"])
+        .var(var.0, var.1)
+        .run_unchecked();
+    let written = std::fs::read_to_string(output.dir.path().join("a.stream")).expect("the spec");
+    assert_eq!(
+        written,
+        crate::support::unindent(after),
+        "the updated spec; stdout:\n{}\nstderr:\n{}",
+        output.stdout,
+        output.stderr
+    );
+    assert_eq!(output.status, Some(0), "stdout:\n{}", output.stdout);
+    assert!(
+        output.stdout.contains("updated: a.stream"),
+        "{}",
+        output.stdout
+    );
+    let again = Test::new()
+        .spec("a.stream", &written)
+        .args(["run", "--update=in-place", "a.stream"])
+        .var(var.0, var.1)
+        .run_unchecked();
+    let rewritten = std::fs::read_to_string(again.dir.path().join("a.stream")).expect("the spec");
+    assert_eq!(rewritten, written, "a second update changed the spec");
+    assert_eq!(again.status, Some(0), "stdout:\n{}", again.stdout);
+    assert!(!again.stdout.contains("updated"), "{}", again.stdout);
+}
+
+#[test]
+fn sse_lines_after_the_failure_are_rewritten_and_the_rest_stays_byte_for_byte() {
+    round_trip(
+        r#"
+        # the header comment stays
+        test "sse" {
+          GET {{base}}/sse
+          expect status 201   # a wrong status
+          expect header x-version == "1"
+          expect sse {
+            data: json { "n": integer }   # matched: stays as written
+            # a comment inside the block stays
+            data: json { "n": 3 } within 5s
+            end
+          }
+        }
+        "#,
+        r#"
+        # the header comment stays
+        test "sse" {
+          GET {{base}}/sse
+          expect status 200   # a wrong status
+          expect header x-version == "2"
+          expect sse {
+            data: json { "n": integer }   # matched: stays as written
+            # a comment inside the block stays
+            data: json { "n": 2 } within 5s
+            event: "done"  data: "bye"
+            end
+          }
+        }
+        "#,
+        ("base", stable()),
+    );
+}
+
+#[test]
+fn an_empty_block_records_the_stream() {
+    round_trip(
+        r#"
+        test "ndjson" {
+          GET {{base}}/ndjson
+          expect ndjson { }
+        }
+        "#,
+        r#"
+        test "ndjson" {
+          GET {{base}}/ndjson
+          expect ndjson {
+            { "n": 1 }
+            { "n": 2 }
+            end
+          }
+        }
+        "#,
+        ("base", stable()),
+    );
+}
+
+#[test]
+fn lines_and_chunks_are_updated() {
+    round_trip(
+        r#"
+        test "lines" {
+          GET {{base}}/lines
+          expect lines {
+            "alpha"
+            "gamma"
+          }
+        }
+
+        test "chunks" {
+          GET {{base}}/chunks
+          expect chunks { "bye" }
+        }
+        "#,
+        r#"
+        test "lines" {
+          GET {{base}}/lines
+          expect lines {
+            "alpha"
+            "beta"
+            end
+          }
+        }
+
+        test "chunks" {
+          GET {{base}}/chunks
+          expect chunks {
+            "hello"
+            end
+          }
+        }
+        "#,
+        ("base", stable()),
+    );
+}
+
+#[test]
+fn whole_bodies_are_updated() {
+    round_trip(
+        r#"
+        test "json" {
+          GET {{base}}/json
+          expect json { "version": 1 }
+        }
+
+        test "text" {
+          GET {{base}}/text
+          expect text contains "v1"
+        }
+        "#,
+        r#"
+        test "json" {
+          GET {{base}}/json
+          expect json { "version": 2, "name": "x" }
+        }
+
+        test "text" {
+          GET {{base}}/text
+          expect text "ok v2"
+        }
+        "#,
+        ("base", stable()),
+    );
+}
+
+#[test]
+fn grpc_messages_and_statuses_are_updated() {
+    round_trip(
+        r#"
+        test "orders" {
+          grpc {{grpc}} stock.StockService/SendOrders
+          message { "symbol": "TSLA", "quantity": 1, "price": 2 }
+          expect message { "orders": 5 }
+          expect status OK
+        }
+
+        test "recorded" {
+          grpc {{grpc}} stock.StockService/SendOrders
+          message { "symbol": "TSLA", "quantity": 2, "price": 2 }
+          expect messages { }
+        }
+
+        test "rejected" {
+          grpc {{grpc}} stock.StockService/SendOrders
+          message { "symbol": "TSLA", "quantity": 0, "price": 2 }
+          expect status OK
+        }
+        "#,
+        r#"
+        test "orders" {
+          grpc {{grpc}} stock.StockService/SendOrders
+          message { "symbol": "TSLA", "quantity": 1, "price": 2 }
+          expect message { "orders": 1, "totalQuantity": "1", "totalValue": 2.0, "symbols": ["TSLA"] }
+          expect status OK
+        }
+
+        test "recorded" {
+          grpc {{grpc}} stock.StockService/SendOrders
+          message { "symbol": "TSLA", "quantity": 2, "price": 2 }
+          expect messages {
+            { "orders": 1, "totalQuantity": "2", "totalValue": 4.0, "symbols": ["TSLA"] }
+            end
+          }
+        }
+
+        test "rejected" {
+          grpc {{grpc}} stock.StockService/SendOrders
+          message { "symbol": "TSLA", "quantity": 0, "price": 2 }
+          expect status INVALID_ARGUMENT
+        }
+        "#,
+        ("grpc", servers::grpc_demo()),
+    );
+}
+
+#[test]
+fn pending_updates_are_reviewed_then_accepted_or_rejected() {
+    let spec = r#"
+        test "json" {
+          GET {{base}}/json
+          expect json { "version": 1 }
+        }
+    "#;
+    let output = Test::new()
+        .spec("a.stream", spec)
+        .spec("b.stream", spec)
+        .args(["run", "--update=pending", "."])
+        .var("base", stable())
+        .status(1)
+        .stdout(
+            r#"
+            Running 2 tests from 2 files
+              FAIL [TIME] ./a.stream: json
+
+            error: the body does not match
+             --> ./a.stream:3:15
+              |
+            3 |   expect json { "version": 1 }
+              |               ^^^^^^^^^^^^^^^^ at `.version`: expected 1, found 2
+              |
+              = diff of expected (-) and observed (+) items:
+                - { "version": 1 }
+                + { "version": 2, "name": "x" }  # [TIME]
+
+              FAIL [TIME] ./b.stream: json
+
+            error: the body does not match
+             --> ./b.stream:3:15
+              |
+            3 |   expect json { "version": 1 }
+              |               ^^^^^^^^^^^^^^^^ at `.version`: expected 1, found 2
+              |
+              = diff of expected (-) and observed (+) items:
+                - { "version": 1 }
+                + { "version": 2, "name": "x" }  # [TIME]
+
+            Summary 2 tests: 0 passed, 2 failed [TIME]
+              FAIL ./a.stream:1: json
+              FAIL ./b.stream:1: json
+            pending: ./a.stream.new (1 expectation; accept with `streamspec review`)
+            pending: ./b.stream.new (1 expectation; accept with `streamspec review`)
+            "#,
+        )
+        .run();
+    let dir = output.dir.path();
+    let original = std::fs::read_to_string(dir.join("a.stream")).expect("a.stream");
+    assert!(
+        original.contains("\"version\": 1"),
+        "the spec is left alone"
+    );
+    let pending = std::fs::read_to_string(dir.join("a.stream.new")).expect("a.stream.new");
+    assert!(pending.contains(r#"expect json { "version": 2, "name": "x" }"#));
+
+    let review = std::process::Command::new(crate::support::BIN)
+        .args(["review"])
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run review");
+    let shown = String::from_utf8_lossy(&review.stdout);
+    assert!(
+        shown.contains(r#"-  expect json { "version": 1 }"#)
+            && shown.contains(r#"+  expect json { "version": 2, "name": "x" }"#)
+            && shown.contains("2 updates pending"),
+        "{shown}"
+    );
+    let accept = std::process::Command::new(crate::support::BIN)
+        .args(["accept", "a.stream"])
+        .current_dir(dir)
+        .output()
+        .expect("run accept");
+    assert_eq!(
+        String::from_utf8_lossy(&accept.stdout),
+        "accepted: a.stream.new\n"
+    );
+    let reject = std::process::Command::new(crate::support::BIN)
+        .args(["reject"])
+        .current_dir(dir)
+        .output()
+        .expect("run reject");
+    assert_eq!(
+        String::from_utf8_lossy(&reject.stdout),
+        "rejected: ./b.stream.new\n"
+    );
+    let accepted = std::fs::read_to_string(dir.join("a.stream")).expect("a.stream");
+    assert_eq!(accepted, pending);
+    assert!(!dir.join("a.stream.new").exists() && !dir.join("b.stream.new").exists());
+    let rejected = std::fs::read_to_string(dir.join("b.stream")).expect("b.stream");
+    assert!(rejected.contains("\"version\": 1"));
+}
+
+#[test]
+fn two_tests_updating_one_file_both_land() {
+    round_trip(
+        r#"
+        test "one" {
+          GET {{base}}/json
+          expect json { "version": 1 }
+        }
+
+        test "two" {
+          GET {{base}}/text
+          expect text "v1"
+        }
+        "#,
+        r#"
+        test "one" {
+          GET {{base}}/json
+          expect json { "version": 2, "name": "x" }
+        }
+
+        test "two" {
+          GET {{base}}/text
+          expect text "ok v2"
+        }
+        "#,
+        ("base", stable()),
+    );
+}
+
+#[test]
+fn an_expectation_changed_since_the_run_is_not_overwritten() {
+    let test = Test::new();
+    let path = test.path().join("a.stream");
+    let output = test
+        .spec(
+            "a.stream",
+            r#"
+            test "touched" {
+              GET {{base}}/touch?path={{path}}
+              expect sse {
+                data: json { "n": 9 }
+              }
+            }
+            "#,
+        )
+        .args(["run", "--update=in-place", "a.stream"])
+        .var("base", stable())
+        .var("path", path.display().to_string())
+        .run_unchecked();
+    assert_eq!(output.status, Some(1));
+    assert!(
+        output
+            .stdout
+            .ends_with("not updated: a.stream:4: the spec changed there since the run\n"),
+        "{}",
+        output.stdout
+    );
+    let text = std::fs::read_to_string(&path).expect("the spec");
+    assert!(
+        text.contains("\"n\": 8"),
+        "the other change is kept: {text}"
+    );
+}
+
+#[test]
+fn a_read_only_spec_is_reported_and_left_whole() {
+    let test = Test::new().spec(
+        "a.stream",
+        r#"
+        test "json" {
+          GET {{base}}/json
+          expect json { "version": 1 }
+        }
+        "#,
+    );
+    let path = test.path().join("a.stream");
+    let mut permissions = std::fs::metadata(&path).expect("the spec").permissions();
+    permissions.set_readonly(true);
+    std::fs::set_permissions(&path, permissions).expect("make it read-only");
+    let output = test
+        .args(["run", "--update=in-place", "a.stream"])
+        .var("base", stable())
+        .run_unchecked();
+    assert_eq!(output.status, Some(1));
+    assert!(
+        output
+            .stdout
+            .ends_with("not updated: a.stream: the file is read-only\n"),
+        "{}",
+        output.stdout
+    );
+    let text = std::fs::read_to_string(&path).expect("the spec");
+    assert!(text.contains("\"version\": 1"));
+}
+
+#[test]
+fn under_ci_a_bare_update_writes_nothing_and_timing_bounds_are_never_rewritten() {
+    let output = Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "json" {
+              GET {{base}}/json
+              expect json { "version": 1 }
+            }
+            "#,
+        )
+        .args(["run", "--update", "a.stream"])
+        .var("base", stable())
+        .env("CI", "true")
+        .run_unchecked();
+    assert_eq!(output.status, Some(1));
+    assert!(
+        output.stdout.ends_with(
+            "not updated: 1 expectation (update mode `never`, the default when CI is set; use --update=in-place to write anyway)\n"
+        ),
+        "{}",
+        output.stdout
+    );
+    let output = Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "slow" {
+              GET {{base}}/slow/ttfb?ttfb=50ms&chunks=1
+              expect ttfb < 1ms
+            }
+            "#,
+        )
+        .args(["run", "--update=in-place", "a.stream"])
+        .var("base", servers::demo())
+        .run_unchecked();
+    assert_eq!(output.status, Some(1));
+    assert!(
+        output.stdout.ends_with("not updated: a.stream:3: timing bounds are budgets, not snapshots: they are never rewritten\n"),
+        "{}",
+        output.stdout
+    );
+}
