@@ -130,10 +130,10 @@ pub fn rewrite(
                         && let EntryKind::Item(item) = &region[aligned[a]].kind
                     {
                         if let Some(within) = &item.within {
-                            line.push_str(&format!(" within {}", format_duration(within.value)));
+                            line.push_str(&format!("  within {}", format_duration(within.value)));
                         }
                         if let Some(after) = &item.after {
-                            line.push_str(&format!(" after {}", format_duration(after.value)));
+                            line.push_str(&format!("  after {}", format_duration(after.value)));
                         }
                     }
                     lines.push(line);

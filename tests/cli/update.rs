@@ -89,6 +89,26 @@ fn round_trip(before: &str, after: &str, var: (&str, &str)) {
     assert_eq!(rewritten, written, "a second update changed the spec");
     assert_eq!(again.status, Some(0), "stdout:\n{}", again.stdout);
     assert!(!again.stdout.contains("updated"), "{}", again.stdout);
+    // What the update writes is already in the formatter's layout.
+    let formatted = std::process::Command::new(crate::support::BIN)
+        .args([
+            "fmt",
+            "--check",
+            "--var",
+            "base=http://x",
+            "--var",
+            "grpc=http://x",
+            "a.stream",
+        ])
+        .current_dir(again.dir.path())
+        .output()
+        .expect("run fmt --check");
+    assert!(
+        formatted.status.success(),
+        "fmt --check after the update:\n{}{}",
+        String::from_utf8_lossy(&formatted.stdout),
+        String::from_utf8_lossy(&formatted.stderr)
+    );
 }
 
 #[test]
@@ -117,7 +137,7 @@ fn sse_lines_after_the_failure_are_rewritten_and_the_rest_stays_byte_for_byte() 
           expect sse {
             data: json { "n": integer }   # matched: stays as written
             # a comment inside the block stays
-            data: json { "n": 2 } within 5s
+            data: json { "n": 2 }  within 5s
             event: "done"  data: "bye"
             end
           }
