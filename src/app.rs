@@ -24,6 +24,9 @@ pub fn main() -> i32 {
     if let Command::Check(args) = &cli.command {
         return commands::check::check(args);
     }
+    if let Command::Completions(args) = &cli.command {
+        return commands::completions::completions(args);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -38,7 +41,7 @@ pub fn main() -> i32 {
         match &cli.command {
             Command::Run(args) => commands::run::run(args).await,
             Command::Demo(args) => commands::demo::demo(args).await,
-            Command::Decode(_) | Command::Check(_) => exit_code::SUCCESS,
+            Command::Decode(_) | Command::Check(_) | Command::Completions(_) => exit_code::SUCCESS,
         }
     })
 }

@@ -26,6 +26,7 @@ pub mod pattern;
 pub mod project;
 pub mod render;
 pub mod report;
+pub mod runner;
 pub mod services;
 pub mod source;
 pub mod style;

@@ -1,27 +1,26 @@
-//! `streamspec run`: load and check the specs, start the services their config names, run every
-//! test, report, stop the services, and return the exit code.
+//! `streamspec run`: load and check the specs, choose the tests the flags select, run them (see
+//! [`crate::runner`]), report, and return the exit code.
 
-use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::RunArgs;
 use crate::commands::print_diagnostics;
 use crate::exit_code;
-use crate::interp::{DEFAULT_TIMEOUT, RunSettings, run_test};
-use crate::outcome::TestOutcome;
-use crate::project::{self, Group, env_vars};
+use crate::project;
 use crate::report::human::HumanReporter;
 use crate::report::{Reporter, Summary};
-use crate::services::RunningServices;
+use crate::runner::select::Selection;
+use crate::runner::timings::cpu_time;
+use crate::runner::{self, RunOptions, Stopped};
 use crate::style::Palette;
-use crate::transport::framing::DEFAULT_MAX_ITEM_SIZE;
 use crate::transport::http::HttpClient;
 
 pub async fn run(args: &RunArgs) -> i32 {
+    let started = Instant::now();
     let project = match project::load(&args.paths, &args.vars.vars) {
         Ok(project) => project,
         Err(error) => {
@@ -32,7 +31,31 @@ pub async fn run(args: &RunArgs) -> i32 {
             return error.exit_code;
         }
     };
+    let loaded = started.elapsed();
     print_diagnostics(&project.warnings);
+    let scale = &args.scale;
+    let selection = Selection {
+        filters: scale.filter.clone(),
+        tags: scale.tag.clone(),
+        skip_tags: scale.skip_tag.clone(),
+        shard: scale.shard,
+    };
+    let plan = selection.plan(&project);
+    if plan.tests() == 0 {
+        if plan.matched > 0
+            && let Some(shard) = scale.shard
+        {
+            // A CI matrix sized for more tests than there are is not an error.
+            eprintln!(
+                "shard {shard} has no tests: {} selected, split among {} shards",
+                crate::report::plural(plan.matched, "test"),
+                shard.count
+            );
+            return exit_code::SUCCESS;
+        }
+        print_diagnostics(&[selection.explain_empty(&project)]);
+        return exit_code::NO_TESTS;
+    }
     let client = match HttpClient::new() {
         Ok(client) => client,
         Err(message) => {
@@ -50,114 +73,65 @@ pub async fn run(args: &RunArgs) -> i32 {
             return exit_code::SETUP_FAILED;
         }
     };
-    let mut reporter = HumanReporter::new(std::io::stdout(), Palette::for_stdout(), args.verbose);
-    reporter.run_started(project.test_count(), project.file_count);
-    let started = Instant::now();
-    let mut outcomes: Vec<TestOutcome> = Vec::new();
-    let mut stopped = None;
-    for group in &project.groups {
-        stopped = run_group(
-            group,
-            args,
-            &client,
-            &mut reporter,
-            &mut outcomes,
-            &mut interrupt,
-        )
-        .await;
-        if stopped.is_some() {
-            break;
-        }
-    }
-    if stopped == Some(exit_code::INTERRUPTED) {
-        eprintln!(
-            "interrupted: {} of {} tests ran",
-            outcomes.len(),
-            project.test_count()
-        );
-    }
-    let failed = outcomes.iter().filter(|o| !o.passed()).count();
-    let summary = Summary {
-        passed: outcomes.len() - failed,
-        failed,
-        duration: started.elapsed(),
+    let options = RunOptions {
+        jobs: scale.jobs.map_or_else(runner::default_jobs, |n| n.get()),
+        fail_fast: scale.fail_fast,
+        repeat: scale.repeat,
+        timeout: args.timeout,
+        max_item_size: args.max_item_size,
+        vars: args.vars.vars.clone(),
+        streamspec_exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("streamspec")),
+        progress: std::io::stderr().is_terminal(),
     };
-    // A service that did not start explains itself; a summary of nothing would only add noise.
-    if stopped != Some(exit_code::SETUP_FAILED) || !outcomes.is_empty() {
-        reporter.run_finished(&summary, &outcomes);
-    }
-    match stopped {
-        Some(code) => code,
+    // The one place the reporter is chosen.
+    let mut reporter = HumanReporter::new(std::io::stdout(), Palette::for_stdout(), args.verbose);
+    let planned = runner::planned_runs(&plan, &options);
+    reporter.run_started(planned, plan.files);
+    let tests_started = Instant::now();
+    let mut result = runner::run(
+        &project,
+        &plan,
+        &options,
+        &client,
+        &mut reporter,
+        Some(&mut interrupt),
+    )
+    .await;
+    result.timings.load = loaded;
+    let ran = result.outcomes.len();
+    let failed = result.failed();
+    let code = match &result.stopped {
+        Some(Stopped::Interrupted) => {
+            eprintln!("interrupted: {ran} of {planned} tests ran");
+            exit_code::INTERRUPTED
+        }
+        Some(Stopped::SetupFailed(diagnostic)) => {
+            print_diagnostics(std::slice::from_ref(diagnostic));
+            exit_code::SETUP_FAILED
+        }
+        Some(Stopped::FailFast) => {
+            if result.not_run > 0 {
+                eprintln!(
+                    "stopped at the first failure (--fail-fast): {} not run",
+                    crate::report::plural(result.not_run, "test")
+                );
+            }
+            exit_code::TEST_FAILED
+        }
         None if failed > 0 => exit_code::TEST_FAILED,
         None => exit_code::SUCCESS,
-    }
-}
-
-/// Runs one config's specs with its services up; `Some(code)` when the run must stop.
-async fn run_group(
-    group: &Group,
-    args: &RunArgs,
-    client: &HttpClient,
-    reporter: &mut impl Reporter,
-    outcomes: &mut Vec<TestOutcome>,
-    interrupt: &mut Signal,
-) -> Option<i32> {
-    let mut vars: HashMap<String, String> = HashMap::new();
-    let mut services = None;
-    if let Some(config) = &group.config {
-        let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("streamspec"));
-        // Interrupted while starting: dropping what was started stops it.
-        let started = tokio::select! {
-            started = RunningServices::start(config, &exe) => started,
-            _ = interrupt.recv() => return Some(exit_code::INTERRUPTED),
-        };
-        match started {
-            Ok(running) => {
-                vars.extend(running.vars().iter().map(|(k, v)| (k.clone(), v.clone())));
-                services = Some(running);
-            }
-            Err(diagnostic) => {
-                print_diagnostics(&[diagnostic]);
-                return Some(exit_code::SETUP_FAILED);
-            }
-        }
-    }
-    // Strongest last: config, then environment, then --var.
-    vars.extend(env_vars());
-    vars.extend(args.vars.vars.iter().cloned());
-    let timeout = args
-        .timeout
-        .or_else(|| group.config.as_ref().and_then(|c| c.defaults.timeout))
-        .unwrap_or(DEFAULT_TIMEOUT);
-    let settings = RunSettings {
-        client: client.clone(),
-        vars: Arc::new(vars),
-        timeout,
-        max_item_size: args.max_item_size.unwrap_or(DEFAULT_MAX_ITEM_SIZE),
-        // Per group: each group starts its own services.
-        schemas: crate::transport::grpc::SchemaCache::new(),
-        grpc_schema: group
-            .config
-            .as_ref()
-            .map(|c| c.grpc.clone())
-            .unwrap_or_default(),
     };
-    let tests = async {
-        for spec in &group.specs {
-            for test in &spec.tests {
-                let outcome = run_test(&settings, spec, test).await;
-                reporter.test_finished(&outcome);
-                outcomes.push(outcome);
-            }
-        }
+    let summary = Summary {
+        passed: ran - failed,
+        failed,
+        duration: tests_started.elapsed(),
     };
-    // On Ctrl-C the services are still stopped the gentle way (SIGTERM, then a grace period).
-    let interrupted = tokio::select! {
-        () = tests => false,
-        _ = interrupt.recv() => true,
-    };
-    if let Some(services) = services {
-        services.stop().await;
+    // A service that did not start explains itself; a summary of nothing would only add noise.
+    if !matches!(result.stopped, Some(Stopped::SetupFailed(_))) || ran > 0 {
+        reporter.run_finished(&summary, &result.outcomes);
     }
-    interrupted.then_some(exit_code::INTERRUPTED)
+    if scale.timings {
+        eprint!("{}", result.timings.render(started.elapsed(), cpu_time()));
+    }
+    code
 }
