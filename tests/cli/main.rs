@@ -9,6 +9,7 @@ mod failing;
 mod grpc;
 mod misbehaving;
 mod passing;
+mod scale;
 mod servers;
 mod spec_errors;
 mod stream_control;
