@@ -24,6 +24,9 @@ pub fn main() -> i32 {
     if let Command::Check(args) = &cli.command {
         return commands::check::check(args);
     }
+    if let Command::Completions(args) = &cli.command {
+        return commands::completions::completions(args);
+    }
     match &cli.command {
         Command::Review(args) => return commands::review::review(args),
         Command::Accept(args) => return commands::review::accept(args),

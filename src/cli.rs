@@ -1,5 +1,6 @@
 //! Command-line definitions (clap) and their validation into the options the commands use.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -7,10 +8,19 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::duration::parse_duration;
 
+/// `streamspec --version`: the version, then what this build can read. Every transport is always
+/// built in (there are no cargo features to leave one out), so the list is a constant.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ntransports: sse, ndjson, lines, chunks, json, text (HTTP/1.1 and HTTP/2, TLS by rustls), \
+     grpc (server reflection, .proto files, descriptor sets)"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "streamspec",
     version,
+    long_version = LONG_VERSION,
     about = "Test streaming APIs (SSE, NDJSON, chunked HTTP) with declarative .stream specs",
     long_about = None,
     after_help = "Exit codes: 0 all passed, 1 a test failed, 2 usage or spec error, \
@@ -39,6 +49,8 @@ pub enum Command {
     Accept(PendingArgs),
     /// Reject pending updates: delete the `name.stream.new` files
     Reject(PendingArgs),
+    /// Print a shell completion script (for example: `streamspec completions bash`)
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -77,6 +89,8 @@ pub struct RunArgs {
     pub update: Option<crate::update::UpdateMode>,
     #[command(flatten)]
     pub report: ReportArgs,
+    #[command(flatten)]
+    pub scale: ScaleArgs,
 }
 
 impl RunArgs {
@@ -145,6 +159,90 @@ pub struct VarArgs {
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
 }
+
+// ─── Running at scale: which tests run, how many at once, how often ─────────────────────────────
+
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// How many tests run at once [default: the number of CPUs]
+    #[arg(short, long, value_name = "N", value_parser = parse_jobs)]
+    pub jobs: Option<NonZeroUsize>,
+    /// Start no new test after the first failure (those running finish)
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Run only tests whose name, or `file: name` as the output shows it, contains TEXT
+    /// (repeatable: any of them)
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Vec<String>,
+    /// Run only tests with this tag (repeatable: any of them)
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+    /// Do not run tests with this tag (repeatable)
+    #[arg(long, value_name = "TAG")]
+    pub skip_tag: Vec<String>,
+    /// Run only the K-th of N shards of the selected tests (for a CI matrix): every test is in
+    /// exactly one shard
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+    /// Run each test N times (flaky-stream hunting)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_repeat)]
+    pub repeat: u32,
+    /// Print where the run's time went, to standard error (for benchmarks)
+    #[arg(long, hide = true)]
+    pub timings: bool,
+}
+
+/// `--shard K/N`: the K-th (from 1) of N shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    let usage = || format!("expected K/N, such as `1/4`, got `{text}`");
+    let (index, count) = text.split_once('/').ok_or_else(usage)?;
+    let index: usize = index.trim().parse().map_err(|_| usage())?;
+    let count: usize = count.trim().parse().map_err(|_| usage())?;
+    if count == 0 {
+        return Err(format!("`{text}` has no shards: N must be at least 1"));
+    }
+    if index == 0 || index > count {
+        return Err(format!(
+            "there is no shard {index} of {count}: K goes from 1 to {count}"
+        ));
+    }
+    Ok(Shard { index, count })
+}
+
+fn parse_jobs(text: &str) -> Result<NonZeroUsize, String> {
+    match text.parse::<usize>() {
+        Ok(n) => NonZeroUsize::new(n).ok_or_else(|| "must be at least 1".to_string()),
+        Err(_) => Err(format!("`{text}` is not a number of tests")),
+    }
+}
+
+fn parse_repeat(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(0) => Err("must be at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{text}` is not a number of runs")),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    pub shell: clap_complete::Shell,
+}
+
+// ─── Other commands ───────────────────────────────────────────────────────────────────────────
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DecodeFormat {
@@ -251,6 +349,17 @@ mod tests {
         assert_eq!(parse_size("64k"), Ok(64 << 10));
         assert!(parse_size("12 parsecs").is_err());
         assert!(parse_size("0").is_err());
+    }
+
+    #[test]
+    fn shards_are_k_of_n() {
+        assert_eq!(parse_shard("2/3"), Ok(Shard { index: 2, count: 3 }));
+        assert_eq!(parse_shard("1/1"), Ok(Shard { index: 1, count: 1 }));
+        assert!(parse_shard("0/2").is_err());
+        assert!(parse_shard("3/2").is_err());
+        assert!(parse_shard("1/0").is_err());
+        assert!(parse_shard("x").is_err());
+        assert!(parse_shard("1/x").is_err());
     }
 
     #[test]

@@ -5,7 +5,40 @@
 //! readable diff of expected versus observed items for every failure.
 //!
 //! The pipeline: [`syntax`] (pest grammar → [`ast`]) → [`check`] → [`interp`] (which reads
-//! [`transport`]s and matches with [`pattern`]) → [`outcome`]s → [`report`]ers.
+//! [`transport`]s and matches with [`pattern`]) → [`outcome`]s → [`report`]ers; [`runner`]
+//! schedules the tests of a run.
+//!
+//! # Running specs from `cargo test`
+//!
+//! A Rust service can keep its `.stream` specs next to its code and run them as a test. Start
+//! the service (here in the test process, on a free port), give the specs its address, and
+//! [`Specs::assert_pass`] panics with every failure — `file:line`, the test's name, and the
+//! failure with its diff — unless all pass:
+//!
+//! ```no_run
+//! # async fn serve_my_app() -> String { unimplemented!() }
+//! #[tokio::test(flavor = "multi_thread")]
+//! async fn the_streaming_endpoints_meet_their_specs() {
+//!     let base = serve_my_app().await; // e.g. "http://127.0.0.1:41234"
+//!     let report = streamspec::Specs::new("specs")
+//!         .var("base", base)
+//!         .skip_tag("slow")
+//!         .run_async()
+//!         .await
+//!         .expect("the specs load");
+//!     if let Some(failures) = report.failure_message() {
+//!         panic!("{failures}");
+//!     }
+//! }
+//!
+//! #[test]
+//! fn the_specs_pass_against_the_services_of_their_streamspec_toml() {
+//!     streamspec::assert_specs_pass("specs");
+//! }
+//! ```
+//!
+//! [`run_dir`] returns a [`RunReport`] instead of panicking. Services a `streamspec.toml` starts
+//! with `{{streamspec}}` need the streamspec executable: see [`library`] for how it is found.
 
 pub mod app;
 pub mod ast;
@@ -22,14 +55,18 @@ pub mod exit_code;
 pub mod format;
 pub mod interp;
 pub mod interpolate;
+pub mod library;
 pub mod outcome;
 pub mod pattern;
 pub mod project;
 pub mod render;
 pub mod report;
+pub mod runner;
 pub mod services;
 pub mod source;
 pub mod style;
 pub mod syntax;
 pub mod transport;
 pub mod update;
+
+pub use library::{RunError, RunReport, Specs, assert_specs_pass, run_dir};

@@ -1,6 +1,7 @@
 //! The subcommands: each takes its validated arguments and returns an exit code.
 
 pub mod check;
+pub mod completions;
 pub mod decode;
 pub mod demo;
 pub mod fmt;

@@ -100,8 +100,72 @@ impl<W: Write> Reporter for HumanReporter<W> {
                 outcome.name
             );
         }
+        for flaky in flaky_tests(outcomes) {
+            let _ = writeln!(
+                self.out,
+                "{}{:>6}{} {}:{}: {} failed {} of {} runs",
+                p.warning.render(),
+                "FLAKY",
+                p.warning.render_reset(),
+                flaky.file.path.display(),
+                flaky.line,
+                flaky.name,
+                flaky.failed,
+                flaky.runs
+            );
+        }
         let _ = self.out.flush();
     }
+}
+
+/// A test that ran several times (`--repeat`) and both passed and failed.
+#[derive(Debug)]
+pub struct Flaky<'a> {
+    pub file: &'a crate::source::SourceFile,
+    pub line: usize,
+    /// The name as written in the spec, without the `(run k of n)` of each run.
+    pub name: &'a str,
+    pub failed: usize,
+    pub runs: usize,
+}
+
+/// The flaky tests among `outcomes`, in order of their first run. Runs of one test share its
+/// file and name span.
+pub fn flaky_tests(outcomes: &[TestOutcome]) -> Vec<Flaky<'_>> {
+    let mut tests: Vec<(&TestOutcome, usize, usize)> = Vec::new();
+    let mut seen: std::collections::HashMap<(*const crate::source::SourceFile, usize), usize> =
+        std::collections::HashMap::new();
+    for outcome in outcomes {
+        let failed = usize::from(!outcome.passed());
+        let key = (std::sync::Arc::as_ptr(&outcome.file), outcome.span.start);
+        match seen.get(&key) {
+            Some(&index) => {
+                tests[index].1 += 1;
+                tests[index].2 += failed;
+            }
+            None => {
+                seen.insert(key, tests.len());
+                tests.push((outcome, 1, failed));
+            }
+        }
+    }
+    tests
+        .into_iter()
+        .filter(|(_, runs, failed)| *failed > 0 && failed < runs)
+        .map(|(outcome, runs, failed)| {
+            let written = outcome.file.slice(outcome.span);
+            Flaky {
+                file: &outcome.file,
+                line: outcome.file.line_col(outcome.span.start).line,
+                name: written
+                    .strip_prefix('"')
+                    .and_then(|n| n.strip_suffix('"'))
+                    .unwrap_or(written),
+                failed,
+                runs,
+            }
+        })
+        .collect()
 }
 
 /// A stream's figures, indented under its test:

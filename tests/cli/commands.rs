@@ -217,6 +217,16 @@ fn bad_flag_values() {
 fn version() {
     Test::new()
         .args(["--version"])
+        .stdout(&format!(
+            "streamspec {}\n\
+             transports: sse, ndjson, lines, chunks, json, text (HTTP/1.1 and HTTP/2, TLS by \
+             rustls), grpc (server reflection, .proto files, descriptor sets)",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .run();
+    // `-V` stays one line, for scripts that read the version.
+    Test::new()
+        .args(["-V"])
         .stdout(&format!("streamspec {}", env!("CARGO_PKG_VERSION")))
         .run();
 }

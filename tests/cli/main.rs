@@ -11,6 +11,7 @@ mod grpc;
 mod misbehaving;
 mod passing;
 mod reports;
+mod scale;
 mod servers;
 mod spec_errors;
 mod stream_control;

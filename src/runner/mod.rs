@@ -1,0 +1,383 @@
+//! The run engine: for each group of the plan, start its services, run its tests — up to `jobs`
+//! at once, each on a task of its own — and hand every outcome to the reporter whole and in the
+//! planned order, then stop the services. Used by `streamspec run` and by the library API.
+//!
+//! Output order: outcomes are reported in spec order, not in the order tests finish. A test
+//! that finishes early waits (in memory) for those before it, so a parallel run prints exactly
+//! what `-j 1` prints, and two runs of one suite can be compared line by line. The progress line
+//! shows what is running meanwhile.
+
+pub mod in_order;
+pub mod progress;
+pub mod schedule;
+pub mod select;
+pub mod timings;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
+use tokio::signal::unix::Signal;
+use tokio::task::JoinSet;
+
+use crate::ast::Spec;
+use crate::diagnostic::Diagnostic;
+use crate::interp::{DEFAULT_TIMEOUT, RunSettings, run_test};
+use crate::outcome::{Failure, TestOutcome};
+use crate::project::{Group, Project, env_vars};
+use crate::report::Reporter;
+use crate::services::RunningServices;
+use crate::transport::framing::DEFAULT_MAX_ITEM_SIZE;
+use crate::transport::http::HttpClient;
+
+use in_order::InOrder;
+use progress::Progress;
+use schedule::{Job, Scheduler};
+use select::{Plan, PlannedGroup};
+use timings::Timings;
+
+/// The tag of a test that must not share the machine: it runs with no other test running.
+pub const SERIAL_TAG: &str = "serial";
+
+/// How a run is carried out (which tests run is the [`Plan`]'s business).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Tests running at once, at least 1.
+    pub jobs: usize,
+    /// Start no new test after a failure.
+    pub fail_fast: bool,
+    /// Runs of each test, at least 1.
+    pub repeat: u32,
+    /// `--timeout`: for tests whose spec and config set none.
+    pub timeout: Option<Duration>,
+    pub max_item_size: Option<usize>,
+    /// `--var`: the strongest variables.
+    pub vars: Vec<(String, String)>,
+    /// What `{{streamspec}}` in a config's service command runs.
+    pub streamspec_exe: PathBuf,
+    /// Draw the progress line (when standard error is a terminal).
+    pub progress: bool,
+    /// `--update`: failures carry the fixes that rewrite the spec.
+    pub record: bool,
+}
+
+/// The number of CPUs, the default of `--jobs`.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Why a run ended before its plan did.
+#[derive(Debug)]
+pub enum Stopped {
+    /// Ctrl-C.
+    Interrupted,
+    /// A service did not start: the error, for the caller to show.
+    SetupFailed(Diagnostic),
+    /// A test failed under `--fail-fast`.
+    FailFast,
+}
+
+#[derive(Debug)]
+pub struct RunResult {
+    /// Every finished run, in planned order.
+    pub outcomes: Vec<TestOutcome>,
+    /// Runs the plan had (tests × repetitions).
+    pub planned: usize,
+    /// Runs never started because the run stopped early.
+    pub not_run: usize,
+    pub stopped: Option<Stopped>,
+    pub timings: Timings,
+}
+
+impl RunResult {
+    pub fn failed(&self) -> usize {
+        self.outcomes.iter().filter(|o| !o.passed()).count()
+    }
+}
+
+/// Runs of the plan: tests × repetitions.
+pub fn planned_runs(plan: &Plan, options: &RunOptions) -> usize {
+    plan.tests() * options.repeat as usize
+}
+
+/// Runs the plan. Every finished test goes to `reporter.test_finished`; `run_started` and
+/// `run_finished` are the caller's, which knows what to say around them. Without an `interrupt`
+/// signal the run cannot be interrupted (the library installs no signal handler).
+pub async fn run(
+    project: &Project,
+    plan: &Plan,
+    options: &RunOptions,
+    client: &HttpClient,
+    reporter: &mut dyn Reporter,
+    interrupt: Option<&mut Signal>,
+) -> RunResult {
+    let planned = planned_runs(plan, options);
+    let mut runner = Runner {
+        options,
+        client,
+        reporter,
+        interrupt,
+        progress: Progress::new(planned, options.progress),
+        outcomes: Vec::with_capacity(planned),
+        timings: Timings::default(),
+        not_run: 0,
+    };
+    let mut stopped = None;
+    for (position, planned_group) in plan.groups.iter().enumerate() {
+        let group = &project.groups[planned_group.group];
+        stopped = runner.run_group(group, planned_group).await;
+        if stopped.is_some() {
+            let later: usize = plan.groups[position + 1..]
+                .iter()
+                .map(|g| g.tests.len() * options.repeat as usize)
+                .sum();
+            runner.not_run += later;
+            break;
+        }
+    }
+    runner.progress.clear();
+    RunResult {
+        outcomes: runner.outcomes,
+        planned,
+        not_run: runner.not_run,
+        stopped,
+        timings: runner.timings,
+    }
+}
+
+struct Runner<'a, 'r> {
+    options: &'a RunOptions,
+    client: &'a HttpClient,
+    reporter: &'r mut dyn Reporter,
+    interrupt: Option<&'a mut Signal>,
+    progress: Progress,
+    outcomes: Vec<TestOutcome>,
+    timings: Timings,
+    not_run: usize,
+}
+
+/// One run of one test, as queued.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    spec: usize,
+    test: usize,
+    /// From 1.
+    repetition: u32,
+}
+
+/// Waits for Ctrl-C; never, without a signal to watch.
+async fn interrupted(signal: &mut Option<&mut Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+impl Runner<'_, '_> {
+    /// Runs one config's selected tests with its services up; `Some` when the run must stop.
+    async fn run_group(&mut self, group: &Group, planned: &PlannedGroup) -> Option<Stopped> {
+        let runs_in_group = planned.tests.len() * self.options.repeat as usize;
+        let mut vars: HashMap<String, String> = HashMap::new();
+        let mut services = None;
+        if let Some(config) = &group.config {
+            let started_at = Instant::now();
+            // Interrupted while starting: dropping what was started stops it.
+            let started = tokio::select! {
+                started = RunningServices::start(config, &self.options.streamspec_exe) => started,
+                _ = interrupted(&mut self.interrupt) => return Some(Stopped::Interrupted),
+            };
+            self.timings.services_start += started_at.elapsed();
+            match started {
+                Ok(running) => {
+                    vars.extend(running.vars().iter().map(|(k, v)| (k.clone(), v.clone())));
+                    services = Some(running);
+                }
+                Err(diagnostic) => {
+                    self.not_run += runs_in_group;
+                    self.progress.skipped(runs_in_group);
+                    return Some(Stopped::SetupFailed(diagnostic));
+                }
+            }
+        }
+        // Strongest last: config, then environment, then --var and --secret.
+        vars.extend(env_vars());
+        vars.extend(self.options.vars.iter().cloned());
+        let (secrets, warnings) =
+            crate::report::redact::config_secrets(group.config.as_ref(), &vars);
+        crate::commands::print_diagnostics(&warnings);
+        self.reporter.add_secrets(&secrets);
+        let timeout = self
+            .options
+            .timeout
+            .or_else(|| group.config.as_ref().and_then(|c| c.defaults.timeout))
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let settings = Arc::new(RunSettings {
+            client: self.client.clone(),
+            vars: Arc::new(vars),
+            timeout,
+            max_item_size: self.options.max_item_size.unwrap_or(DEFAULT_MAX_ITEM_SIZE),
+            // Per group: each group starts its own services.
+            schemas: crate::transport::grpc::SchemaCache::new(),
+            grpc_schema: group
+                .config
+                .as_ref()
+                .map(|c| c.grpc.clone())
+                .unwrap_or_default(),
+            record: self.options.record,
+        });
+        let started_at = Instant::now();
+        let stopped = self.run_tests(group, planned, settings).await;
+        self.timings.tests += started_at.elapsed();
+        // Also on Ctrl-C the services are stopped the gentle way (SIGTERM, then a grace period).
+        if let Some(services) = services {
+            let stopping = Instant::now();
+            services.stop().await;
+            self.timings.services_stop += stopping.elapsed();
+        }
+        stopped
+    }
+
+    async fn run_tests(
+        &mut self,
+        group: &Group,
+        planned: &PlannedGroup,
+        settings: Arc<RunSettings>,
+    ) -> Option<Stopped> {
+        let repeat = self.options.repeat;
+        // Each spec is shared by its tests' tasks; cloned once, as tasks need owned data.
+        let mut specs: HashMap<usize, Arc<Spec>> = HashMap::new();
+        let mut runs = Vec::new();
+        let mut jobs = Vec::new();
+        for (position, test) in planned.tests.iter().enumerate() {
+            let spec = specs
+                .entry(test.spec)
+                .or_insert_with(|| Arc::new(group.specs[test.spec].clone()));
+            let serial = spec.tests[test.test]
+                .tags
+                .iter()
+                .any(|tag| tag.value == SERIAL_TAG);
+            for repetition in 1..=repeat {
+                runs.push(Run {
+                    spec: test.spec,
+                    test: test.test,
+                    repetition,
+                });
+                jobs.push(Job {
+                    test: position,
+                    serial,
+                });
+            }
+        }
+        let mut scheduler = Scheduler::new(jobs, self.options.jobs);
+        let mut tasks: JoinSet<(usize, TestOutcome)> = JoinSet::new();
+        let mut in_order = InOrder::new();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut stopped = None;
+        loop {
+            if stopped.is_none() {
+                while let Some(index) = scheduler.start_next() {
+                    let run = runs[index];
+                    let spec = Arc::clone(&specs[&run.spec]);
+                    let label = format!(
+                        "{}: {}",
+                        spec.file.path.display(),
+                        spec.tests[run.test].name.value
+                    );
+                    self.progress.started(index, label);
+                    tasks.spawn(run_one(Arc::clone(&settings), spec, run, repeat, index));
+                }
+            }
+            if tasks.is_empty() {
+                break;
+            }
+            tokio::select! {
+                joined = tasks.join_next() => {
+                    // `run_one` catches panics and tasks are aborted only below, so every
+                    // join is an outcome.
+                    let Some(Ok((index, outcome))) = joined else { continue };
+                    scheduler.finished(index);
+                    self.progress.finished(index, outcome.passed());
+                    self.timings.test_time += outcome.duration;
+                    if !outcome.passed() && self.options.fail_fast && stopped.is_none() {
+                        let cancelled = scheduler.cancel_waiting();
+                        self.not_run += cancelled;
+                        self.progress.skipped(cancelled);
+                        stopped = Some(Stopped::FailFast);
+                    }
+                    for outcome in in_order.push(index, outcome) {
+                        self.report(outcome);
+                    }
+                    self.progress.draw();
+                }
+                _ = interrupted(&mut self.interrupt) => {
+                    tasks.abort_all();
+                    // What finished is reported, in order; what ran is cancelled.
+                    for outcome in in_order.drain() {
+                        self.report(outcome);
+                    }
+                    return Some(Stopped::Interrupted);
+                }
+                _ = tick.tick() => self.progress.draw(),
+            }
+        }
+        stopped
+    }
+
+    /// Hands one outcome to the reporter, with the progress line out of the way.
+    fn report(&mut self, outcome: TestOutcome) {
+        self.progress.clear();
+        let started = Instant::now();
+        self.reporter.test_finished(&outcome);
+        self.timings.reporting += started.elapsed();
+        self.outcomes.push(outcome);
+    }
+}
+
+/// Runs one test on its own task. A panic (a bug in streamspec) fails the test rather than the
+/// run, with what the panic said.
+async fn run_one(
+    settings: Arc<RunSettings>,
+    spec: Arc<Spec>,
+    run: Run,
+    repeat: u32,
+    index: usize,
+) -> (usize, TestOutcome) {
+    let test = &spec.tests[run.test];
+    let result = std::panic::AssertUnwindSafe(run_test(&settings, &spec, test))
+        .catch_unwind()
+        .await;
+    let mut outcome = match result {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_string());
+            TestOutcome {
+                file: Arc::clone(&spec.file),
+                name: test.name.value.clone(),
+                span: test.name.span,
+                duration: Duration::ZERO,
+                failures: vec![
+                    Failure::error(
+                        format!("streamspec failed while running this test: {message}"),
+                        test.name.span,
+                        "this test",
+                    )
+                    .note("this is a bug in streamspec; please report it"),
+                ],
+                streams: Vec::new(),
+            }
+        }
+    };
+    if repeat > 1 {
+        outcome.name = format!("{} (run {} of {repeat})", outcome.name, run.repetition);
+    }
+    (index, outcome)
+}
