@@ -2,7 +2,7 @@
 # loopback ports (HTTP and gRPC), and stops it on exit. Sets `bin`, `port`, `grpc_port` and a
 # scratch directory `work`.
 cargo build --release --quiet
-bin=target/release/streamspec
+bin=${CARGO_TARGET_DIR:-target}/release/streamspec
 work=$(mktemp -d)
 trap 'kill "$demo_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 

@@ -9,7 +9,7 @@ pub const TEST_FAILED: i32 = 1;
 pub const USAGE_ERROR: i32 = 2;
 /// A service from `streamspec.toml` could not be started (or the HTTP client could not be set up).
 pub const SETUP_FAILED: i32 = 3;
-/// The paths given hold no `.stream` files.
+/// The paths given hold no `.stream` files, or `--filter`/`--tag` select no test of them.
 pub const NO_TESTS: i32 = 4;
 /// The run was interrupted (Ctrl-C); services were stopped.
 pub const INTERRUPTED: i32 = 130;
