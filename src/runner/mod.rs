@@ -325,6 +325,11 @@ impl Runner<'_, '_> {
                 _ = tick.tick() => self.progress.draw(),
             }
         }
+        // After `--fail-fast`, a run that started out of turn (a repetition's later test) can
+        // sit behind one that was cancelled: it is reported all the same.
+        for outcome in in_order.drain() {
+            self.report(outcome);
+        }
         stopped
     }
 

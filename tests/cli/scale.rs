@@ -358,6 +358,68 @@ fn fail_fast_lets_the_running_tests_finish() {
         .run();
 }
 
+#[test]
+fn fail_fast_reports_every_run_that_finished() {
+    // Two jobs, each test twice: the first runs of both tests start together (the second run of
+    // the first test waits for its first), and the second test fails when they meet. Which
+    // finishes first is up to the machine, so what is checked is that every run is either
+    // reported or counted as not run.
+    let name = unique("fail-fast-repeat");
+    let output = Test::new()
+        .spec(
+            "a.stream",
+            &format!(
+                r#"
+                test "meets" {{
+                  GET {{{{base}}}}/meet?name={name}&parties=2&wait=15000
+                  expect text "together"
+                }}
+
+                test "fails on meeting" {{
+                  GET {{{{base}}}}/meet?name={name}&parties=2&wait=15000
+                  expect text "apart"
+                }}
+                "#
+            ),
+        )
+        .args(["run", "-j", "2", "--repeat", "2", "--fail-fast", "a.stream"])
+        .var("base", scheduling_server())
+        .run_unchecked();
+    assert_eq!(output.status, Some(1), "{}", output.stdout);
+    let reported = output
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with("  PASS [TIME]") || line.starts_with("  FAIL [TIME]"))
+        .count();
+    let not_run: usize = output
+        .stderr
+        .strip_prefix("stopped at the first failure (--fail-fast): ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert_eq!(
+        reported + not_run,
+        4,
+        "{}\n{}",
+        output.stdout,
+        output.stderr
+    );
+    assert!(
+        output
+            .stdout
+            .contains("  FAIL [TIME] a.stream: fails on meeting (run 1 of 2)\n"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains(&format!("Summary {reported} tests: ")),
+        "{}",
+        output.stdout
+    );
+}
+
 /// Two files, five tests, some tagged.
 fn tagged() -> Test {
     Test::new()
