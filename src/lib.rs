@@ -16,7 +16,14 @@
 //! failure with its diff — unless all pass:
 //!
 //! ```no_run
-//! # async fn serve_my_app() -> String { unimplemented!() }
+//! /// Serves the application (here streamspec's own demo router) on a free loopback port.
+//! async fn serve_my_app() -> String {
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+//!     let address = listener.local_addr().expect("its address");
+//!     tokio::spawn(async move { axum::serve(listener, streamspec::demo::router()).await });
+//!     format!("http://{address}")
+//! }
+//!
 //! #[tokio::test(flavor = "multi_thread")]
 //! async fn the_streaming_endpoints_meet_their_specs() {
 //!     let base = serve_my_app().await; // e.g. "http://127.0.0.1:41234"
