@@ -49,6 +49,7 @@
 
 pub mod app;
 pub mod ast;
+pub mod atomic_write;
 pub mod check;
 pub mod cli;
 pub mod commands;

@@ -111,20 +111,6 @@ fn print_diff(file: &Path, old: &str, new: &str) {
     );
 }
 
-/// Writes through a temporary file in the same directory, renamed over the original, so the
-/// file is never half-written; the original's permissions are kept, and a symbolic link stays
-/// one (its target is written).
 fn write_atomically(file: &Path, text: &str) -> std::io::Result<()> {
-    let file = &std::fs::canonicalize(file)?;
-    let dir = match file.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let permissions = std::fs::metadata(file)?.permissions();
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    temp.write_all(text.as_bytes())?;
-    temp.as_file().sync_all()?;
-    std::fs::set_permissions(temp.path(), permissions)?;
-    temp.persist(file).map_err(|error| error.error)?;
-    Ok(())
+    crate::atomic_write::write_atomically(file, text, file)
 }

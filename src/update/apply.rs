@@ -3,7 +3,6 @@
 //! rename, so a file is never half-written.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -172,26 +171,13 @@ fn write_file(
     Ok((written, refused))
 }
 
-/// Writes `text` to `target` through a temporary file in the same directory and a rename, with
-/// the permissions of `spec`. A read-only spec is refused: a rename would replace it anyway.
+/// Writes `text` to `target` atomically, with the permissions of `spec`. A read-only spec is
+/// refused: a rename would replace it anyway.
 pub fn write_atomically(spec: &Path, target: &Path, text: &str) -> Result<(), String> {
     let metadata = std::fs::metadata(spec).map_err(|error| format!("cannot read it: {error}"))?;
     if metadata.permissions().readonly() {
         return Err("the file is read-only".to_string());
     }
-    let dir = target
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".streamspec-update-")
-        .tempfile_in(dir)
-        .map_err(|error| format!("cannot write in `{}`: {error}", dir.display()))?;
-    temp.write_all(text.as_bytes())
-        .and_then(|()| temp.as_file().sync_all())
-        .map_err(|error| format!("cannot write it: {error}"))?;
-    let _ = std::fs::set_permissions(temp.path(), metadata.permissions());
-    temp.persist(target)
-        .map_err(|error| format!("cannot replace it: {}", error.error))?;
-    Ok(())
+    crate::atomic_write::write_atomically(target, text, spec)
+        .map_err(|error| format!("cannot write it: {error}"))
 }
