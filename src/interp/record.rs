@@ -4,14 +4,15 @@
 
 use std::time::Duration;
 
-use crate::ast::{Entry, EntryKind};
+use crate::ast::{Entry, EntryKind, ItemPattern};
 use crate::interp::matcher::{FailureKind, Fed, MatchFailure, Terminal};
 use crate::outcome::Fix;
 use crate::pattern::{ItemView, match_item};
 use crate::render::render_item;
 use crate::source::{SourceFile, Span};
 use crate::transport::item::Item;
-use crate::update::block::{Observed, rewrite};
+use crate::update::block::{Lining, Observed, rewrite};
+use crate::update::shape::shaped;
 
 /// The most items an update records from one block: a longer stream is not a snapshot.
 pub const RECORD_LIMIT: usize = 10_000;
@@ -99,7 +100,8 @@ pub fn block_fix(
                 Some((item, _)),
             ) => Fix::Replace {
                 span: line.pattern.span,
-                text: render_item(item),
+                text: shaped(&update.file.text, &line.pattern, item)
+                    .unwrap_or_else(|| render_item(item)),
             },
             _ => Fix::Cannot("no reply came to record".to_string()),
         };
@@ -124,14 +126,42 @@ pub fn block_fix(
         Some(_) => observed.push(Observed::Dropped),
         None => {}
     }
-    let fits = |e: usize, o: usize| match (&entries[e].kind, items.get(o)) {
-        (EntryKind::Item(line), Some(item)) => {
-            match_item(&line.pattern, &ItemView::new(item), &mut Vec::new()).is_ok()
-        }
-        _ => false,
+    let lining = RecordedItems {
+        text: &update.file.text,
+        entries,
+        items: &items,
     };
-    match rewrite(update.file, block_span, entries, first, &observed, &fits) {
+    match rewrite(update.file, block_span, entries, first, &observed, &lining) {
         Ok((span, text)) => Fix::Replace { span, text },
         Err(reason) => Fix::Cannot(reason),
+    }
+}
+
+/// The items recorded from the failing line on, lined up against the block's item lines.
+struct RecordedItems<'a> {
+    text: &'a str,
+    entries: &'a [Entry],
+    items: &'a [Item],
+}
+
+impl RecordedItems<'_> {
+    fn pair(&self, e: usize, o: usize) -> Option<(&ItemPattern, &Item)> {
+        match (&self.entries.get(e)?.kind, self.items.get(o)?) {
+            (EntryKind::Item(line), item) => Some((&line.pattern, item)),
+            _ => None,
+        }
+    }
+}
+
+impl Lining for RecordedItems<'_> {
+    fn fits(&self, e: usize, o: usize) -> bool {
+        self.pair(e, o).is_some_and(|(pattern, item)| {
+            match_item(pattern, &ItemView::new(item), &mut Vec::new()).is_ok()
+        })
+    }
+
+    fn shaped(&self, e: usize, o: usize) -> Option<String> {
+        let (pattern, item) = self.pair(e, o)?;
+        shaped(self.text, pattern, item)
     }
 }

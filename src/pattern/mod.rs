@@ -2,7 +2,7 @@
 //! mismatch that says where inside the item the difference is.
 
 pub mod json;
-mod path;
+pub mod path;
 pub mod text;
 
 use std::cell::OnceCell;

@@ -14,15 +14,7 @@ pub fn check(
     captures: &mut Captures,
 ) -> Result<(), Mismatch> {
     let at = |m: Mismatch| m.within(&assertion.path.value);
-    let found: Vec<&Value> = jsonpath_rust::query::js_path_process(&assertion.query, root)
-        .map(|refs| refs.into_iter().map(|r| r.val()).collect())
-        .unwrap_or_default();
-    let selected: Option<Value> = match found.as_slice() {
-        [] => None,
-        [one] => Some((*one).clone()),
-        many => Some(Value::Array(many.iter().map(|v| (*v).clone()).collect())),
-    };
-    match (&assertion.check, selected) {
+    match (&assertion.check, select(assertion, root)) {
         (PathCheck::Absent, None) => Ok(()),
         (PathCheck::Absent, Some(value)) => {
             Err(at(Mismatch::new("nothing", render_value_short(&value))))
@@ -62,6 +54,18 @@ pub fn check(
             describe(check),
             render_value_short(&value),
         ))),
+    }
+}
+
+/// What the assertion's query selects: nothing, one value, or several as an array.
+pub fn select(assertion: &PathAssert, root: &Value) -> Option<Value> {
+    let found: Vec<&Value> = jsonpath_rust::query::js_path_process(&assertion.query, root)
+        .map(|refs| refs.into_iter().map(|r| r.val()).collect())
+        .unwrap_or_default();
+    match found.as_slice() {
+        [] => None,
+        [one] => Some((*one).clone()),
+        many => Some(Value::Array(many.iter().map(|v| (*v).clone()).collect())),
     }
 }
 

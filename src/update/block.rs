@@ -10,6 +10,14 @@ use crate::ast::{Control, Entry, EntryKind};
 use crate::duration::format_duration;
 use crate::source::{SourceFile, Span};
 
+/// How observed items relate to the block's item lines.
+pub trait Lining {
+    /// Whether observed item `o` fits the pattern of entry `e`.
+    fn fits(&self, e: usize, o: usize) -> bool;
+    /// Observed item `o` written in the shape of entry `e`'s pattern, if it has that shape.
+    fn shaped(&self, e: usize, o: usize) -> Option<String>;
+}
+
 /// One thing the stream did after the lines that stay: an item, or how it ended.
 pub enum Observed {
     /// The item as a spec line (`render_item`).
@@ -21,15 +29,16 @@ pub enum Observed {
 /// The edit that makes the block expect what was observed: the span to replace and its text.
 ///
 /// `first` is the index of the top-level entry from which the block is rewritten (the one that
-/// failed, or `entries.len()` for an empty block). `fits(e, o)` says whether observed item `o`
-/// fits the pattern of entry `e` (an item line).
+/// failed, or `entries.len()` for an empty block). `lining.fits(e, o)` says whether observed
+/// item `o` fits the pattern of entry `e` (an item line), and `lining.shaped(e, o)` writes item
+/// `o` in the shape of that line (see `update::shape`).
 pub fn rewrite(
     file: &SourceFile,
     block_span: Span,
     entries: &[Entry],
     first: usize,
     observed: &[Observed],
-    fits: &dyn Fn(usize, usize) -> bool,
+    lining: &dyn Lining,
 ) -> Result<(Span, String), String> {
     let region = &entries[first.min(entries.len())..];
     let action = region
@@ -87,7 +96,7 @@ pub fn rewrite(
         let found = (next..aligned.len()).find(|&a| {
             let entry = &region[aligned[a]];
             match (seen, &entry.kind) {
-                (Observed::Item(_), EntryKind::Item(_)) => fits(first + aligned[a], o),
+                (Observed::Item(_), EntryKind::Item(_)) => lining.fits(first + aligned[a], o),
                 (Observed::End, EntryKind::End) | (Observed::Dropped, EntryKind::Dropped) => true,
                 _ => false,
             }
@@ -105,6 +114,10 @@ pub fn rewrite(
         Observed::End => "end".to_string(),
         Observed::Dropped => "dropped".to_string(),
     };
+    // New items are written in the shape of the item line they replace, or else of the item
+    // line before them: a matcher the author wrote for a volatile value stays a matcher.
+    let is_item = |e: usize| matches!(entries[e].kind, EntryKind::Item(_));
+    let mut template = (0..first.min(entries.len())).rev().find(|&e| is_item(e));
     for op in capture_diff_slices(Algorithm::Patience, &expected_tokens, &observed_tokens) {
         let (tag, old, new) = op.as_tag_tuple();
         match tag {
@@ -114,6 +127,9 @@ pub fn rewrite(
                     lines.extend(comments_between(text, previous_end, entry.span.start));
                     lines.push(entry_text(text, entry));
                     previous_end = entry.span.end;
+                    if is_item(first + aligned[a]) {
+                        template = Some(first + aligned[a]);
+                    }
                 }
             }
             _ => {
@@ -124,10 +140,22 @@ pub fn rewrite(
                     previous_end = entry.span.end;
                 }
                 for (position, o) in new.enumerate() {
-                    let mut line = observed_line(o);
-                    // Timing bounds are budgets, not snapshots: a replaced line keeps its own.
-                    if let (Some(&a), Observed::Item(_)) = (old.get(position), &observed[o])
-                        && let EntryKind::Item(item) = &region[aligned[a]].kind
+                    let Observed::Item(rendered) = &observed[o] else {
+                        lines.push(observed_line(o));
+                        continue;
+                    };
+                    let paired = old
+                        .get(position)
+                        .map(|&a| first + aligned[a])
+                        .filter(|&e| is_item(e));
+                    let mut line = paired
+                        .or(template)
+                        .and_then(|e| lining.shaped(e, o))
+                        .unwrap_or_else(|| rendered.clone());
+                    // Timing bounds are budgets, not snapshots: a replaced line keeps its own,
+                    // and its comment.
+                    if let Some(e) = paired
+                        && let EntryKind::Item(item) = &entries[e].kind
                     {
                         if let Some(within) = &item.within {
                             line.push_str(&format!("  within {}", format_duration(within.value)));
@@ -135,6 +163,8 @@ pub fn rewrite(
                         if let Some(after) = &item.after {
                             line.push_str(&format!("  after {}", format_duration(after.value)));
                         }
+                        line.push_str(trailing_comment(text, &entries[e]));
+                        template = Some(e);
                     }
                     lines.push(line);
                 }
@@ -176,15 +206,24 @@ fn is_rule(kind: &EntryKind) -> bool {
 
 /// An entry as written, with a comment that follows it on its line.
 fn entry_text(text: &str, entry: &Entry) -> String {
+    format!(
+        "{}{}",
+        &text[entry.span.start..entry.span.end],
+        trailing_comment(text, entry)
+    )
+}
+
+/// The comment after an entry on its line, with the spaces before it; empty when there is none.
+fn trailing_comment<'t>(text: &'t str, entry: &Entry) -> &'t str {
     let end = text[entry.span.end..]
         .find('\n')
         .map_or(text.len(), |n| entry.span.end + n);
     let rest = &text[entry.span.end..end];
-    let mut out = text[entry.span.start..entry.span.end].to_string();
     if rest.trim_start().starts_with('#') {
-        out.push_str(rest.trim_end());
+        rest.trim_end()
+    } else {
+        ""
     }
-    out
 }
 
 /// Comment lines (and single blank lines between them) from `from` to `to`, without indentation.
@@ -237,14 +276,22 @@ mod tests {
                 _ => None,
             })
             .expect("a block");
-        let fits = |e: usize, o: usize| fitting.get(o) == Some(&e);
+        struct Fitting<'a>(&'a [usize]);
+        impl Lining for Fitting<'_> {
+            fn fits(&self, e: usize, o: usize) -> bool {
+                self.0.get(o) == Some(&e)
+            }
+            fn shaped(&self, _: usize, _: usize) -> Option<String> {
+                None
+            }
+        }
         let (span, new) = rewrite(
             &file,
             block.block_span,
             &block.entries,
             first,
             observed,
-            &fits,
+            &Fitting(fitting),
         )
         .expect("a rewrite");
         let mut out = file.text.clone();

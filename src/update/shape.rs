@@ -1,0 +1,249 @@
+//! An observed item written in the shape of an expected line, for `--update`: the parts of the
+//! line's pattern that fit the item stay as written (a `number` matcher is not replaced by
+//! today's number, a capture stays), and only the parts that do not fit become observed values.
+//! Where the shapes are too far apart to say which part is which, there is no shaped line and
+//! the item is written out whole.
+
+use serde_json::Value;
+
+use crate::ast::{
+    DataMatcher, Ident, ItemPattern, ItemPatternKind, JsonPattern, JsonPatternKind, PathAssert,
+    PathCheck, TextMatcher,
+};
+use crate::pattern::path::select;
+use crate::pattern::{ItemView, match_json, match_text};
+use crate::render::{quote, render_value};
+use crate::source::Span;
+use crate::transport::item::Item;
+
+/// `pattern` as written in `text` (the file), with the parts that do not fit `item` replaced by
+/// what the item holds there; `None` when the item is not the kind of thing the pattern is.
+pub fn shaped(text: &str, pattern: &ItemPattern, item: &Item) -> Option<String> {
+    let mut edits = Edits::default();
+    let view = ItemView::new(item);
+    match (&pattern.kind, item) {
+        (ItemPatternKind::Sse(sse), Item::Sse(event)) => {
+            if let Some(id) = &sse.id {
+                edits.text(id, &event.id);
+            }
+            if let Some(event_type) = &sse.event {
+                edits.text(event_type, event.event_type());
+            }
+            match &sse.data {
+                Some(DataMatcher::Text(matcher)) => edits.text(matcher, &event.data),
+                Some(DataMatcher::Json(json)) => edits.json(json, view.json().ok()?),
+                None => {}
+            }
+            if let Some(retry) = &sse.retry {
+                let ms = event.retry?;
+                if !retry.value.holds(ms as f64) {
+                    edits.replace(retry.span, ms.to_string());
+                }
+            }
+            for assertion in &sse.paths {
+                edits.path(assertion, view.json().ok()?)?;
+            }
+        }
+        (ItemPatternKind::Json(json), _) => {
+            let value = view.json().ok()?;
+            if let Some(pattern) = &json.value {
+                edits.json(pattern, value);
+            }
+            for assertion in &json.paths {
+                edits.path(assertion, value)?;
+            }
+        }
+        (ItemPatternKind::Text(pattern), Item::Line(_) | Item::Chunk(_)) => {
+            let bytes: &[u8] = match item {
+                Item::Line(line) => line.as_bytes(),
+                Item::Chunk(chunk) => chunk,
+                _ => return None,
+            };
+            if let Some(matcher) = &pattern.text {
+                edits.text(matcher, std::str::from_utf8(bytes).ok()?);
+            }
+            if let Some(size) = &pattern.size
+                && !size.value.holds(bytes.len() as f64)
+            {
+                edits.replace(size.span, bytes.len().to_string());
+            }
+        }
+        _ => return None,
+    }
+    Some(edits.apply(text, pattern.span))
+}
+
+/// Replacements inside one pattern's text, none overlapping another.
+#[derive(Default)]
+struct Edits(Vec<(Span, String)>);
+
+impl Edits {
+    fn replace(&mut self, span: Span, text: String) {
+        self.0.push((span, text));
+    }
+
+    /// A text matcher that does not fit gives way to the text, keeping its capture.
+    fn text(&mut self, matcher: &TextMatcher, actual: &str) {
+        if match_text(matcher, actual, &mut Vec::new()).is_err() {
+            self.replace(matcher.span, with_capture(quote(actual), &matcher.capture));
+        }
+    }
+
+    /// A JSON pattern that does not fit: an object or array of the same shape is shaped member
+    /// by member, anything else gives way to the value.
+    fn json(&mut self, pattern: &JsonPattern, actual: &Value) {
+        if match_json(pattern, actual, &mut Vec::new()).is_ok() {
+            return;
+        }
+        match (&pattern.kind, actual) {
+            (JsonPatternKind::Object { members, exact }, Value::Object(map))
+                if members.iter().all(|(key, _)| map.contains_key(&key.value))
+                    && (!exact || map.len() == members.len()) =>
+            {
+                for (key, member) in members {
+                    if let Some(value) = map.get(&key.value) {
+                        self.json(member, value);
+                    }
+                }
+            }
+            (JsonPatternKind::Array { items, open }, Value::Array(values))
+                if values.len() == items.len() || (*open && values.len() > items.len()) =>
+            {
+                for (item, value) in items.iter().zip(values) {
+                    self.json(item, value);
+                }
+            }
+            (JsonPatternKind::Object { exact: true, .. }, Value::Object(_)) => {
+                let text = format!("exact {}", render_value(actual));
+                self.replace(pattern.span, with_capture(text, &pattern.capture));
+            }
+            _ => {
+                let text = render_value(actual);
+                self.replace(pattern.span, with_capture(text, &pattern.capture));
+            }
+        }
+    }
+
+    /// A JSONPath assertion: `== pattern` is shaped like any JSON pattern; other checks that do
+    /// not fit (a comparison, a regex, `exists`) say nothing about the value to write instead.
+    fn path(&mut self, assertion: &PathAssert, root: &Value) -> Option<()> {
+        let selected = select(assertion, root);
+        match (&assertion.check, &selected) {
+            (PathCheck::Matches(pattern), Some(value)) => {
+                self.json(pattern, value);
+                Some(())
+            }
+            _ if crate::pattern::path::check(assertion, root, &mut Vec::new()).is_ok() => Some(()),
+            _ => None,
+        }
+    }
+
+    fn apply(mut self, text: &str, whole: Span) -> String {
+        self.0.sort_by_key(|(span, _)| span.start);
+        let mut out = String::new();
+        let mut at = whole.start;
+        for (span, replacement) in self.0 {
+            out.push_str(&text[at..span.start]);
+            out.push_str(&replacement);
+            at = span.end;
+        }
+        out.push_str(&text[at..whole.end]);
+        out
+    }
+}
+
+fn with_capture(text: String, capture: &Option<Ident>) -> String {
+    match capture {
+        Some(name) => format!("{text} -> {}", name.value),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::ast::{EntryKind, Expectation, StepKind};
+    use crate::source::SourceFile;
+    use crate::transport::item::SseEvent;
+
+    /// The first item line of the first block of a spec with `stream` blocks, shaped to `item`.
+    fn shape(kind: &str, line: &str, item: Item) -> Option<String> {
+        let text =
+            format!("test \"t\" {{\n  GET http://x/\n  expect {kind} {{\n    {line}\n  }}\n}}\n");
+        let file = SourceFile::new("a.stream", &text);
+        let spec = crate::syntax::parse(&file).expect("the spec parses");
+        let block = spec.tests[0]
+            .steps
+            .iter()
+            .find_map(|step| match &step.kind {
+                StepKind::Expect(Expectation::Stream(block)) => Some(block),
+                _ => None,
+            })
+            .expect("a stream block");
+        let EntryKind::Item(item_line) = &block.entries[0].kind else {
+            panic!("an item line");
+        };
+        shaped(&text, &item_line.pattern, &item)
+    }
+
+    fn sse(id: &str, data: &str) -> Item {
+        Item::Sse(SseEvent {
+            event: None,
+            data: data.to_string(),
+            id: Arc::from(id),
+            retry: None,
+            invalid_utf8: false,
+            has_id: !id.is_empty(),
+        })
+    }
+
+    #[test]
+    fn only_the_members_that_do_not_fit_change() {
+        let shaped = shape(
+            "sse",
+            r#"id: /\d+/ -> n  data: json { "count": 7,  "at": integer, "tags": ["a", _] }"#,
+            sse("2", r#"{"count":2,"at":17,"tags":["b","c"],"extra":true}"#),
+        );
+        assert_eq!(
+            shaped.as_deref(),
+            Some(r#"id: /\d+/ -> n  data: json { "count": 2,  "at": integer, "tags": ["b", _] }"#)
+        );
+    }
+
+    #[test]
+    fn a_different_shape_gives_way_to_the_value_and_keeps_the_capture() {
+        let shaped = shape(
+            "ndjson",
+            r#"{ "a": { "b": 1 } -> x, "n": [1, 2] }"#,
+            Item::Json(serde_json::json!({ "a": { "c": 1 }, "n": [1, 2, 3] })),
+        );
+        assert_eq!(
+            shaped.as_deref(),
+            Some(r#"{ "a": { "c": 1 } -> x, "n": [1, 2, 3] }"#)
+        );
+    }
+
+    #[test]
+    fn text_lines_and_sizes_take_the_observed_text() {
+        let shaped = shape("lines", r#"/^a/  size 3"#, Item::Line("bcde".into()));
+        assert_eq!(shaped.as_deref(), Some(r#""bcde"  size 4"#));
+    }
+
+    #[test]
+    fn a_path_assertion_is_shaped_and_a_comparison_is_not() {
+        let item = Item::Json(serde_json::json!({ "a": { "b": 5 } }));
+        let shaped = shape("ndjson", r#"$.a.b == 4"#, item.clone());
+        assert_eq!(shaped.as_deref(), Some("$.a.b == 5"));
+        assert_eq!(shape("ndjson", r#"$.a.b > 6"#, item), None);
+    }
+
+    #[test]
+    fn data_that_is_not_json_has_no_shape() {
+        assert_eq!(
+            shape("sse", r#"data: json { "a": 1 }"#, sse("", "[DONE]")),
+            None
+        );
+    }
+}
