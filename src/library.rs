@@ -212,6 +212,7 @@ impl Specs {
         let summary = crate::report::Summary {
             passed: result.outcomes.len() - failed,
             failed,
+            updated: 0,
             duration: started.elapsed(),
         };
         reporter.run_finished(&summary, &result.outcomes);

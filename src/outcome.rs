@@ -119,4 +119,13 @@ impl TestOutcome {
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
     }
+
+    /// Failed, and `--update` can rewrite every one of its failures.
+    pub fn rewritable(&self) -> bool {
+        !self.passed()
+            && self
+                .failures
+                .iter()
+                .all(|failure| matches!(failure.fix.as_deref(), Some(Fix::Replace { .. })))
+    }
 }

@@ -85,7 +85,9 @@ pub async fn run(args: &RunArgs) -> i32 {
         record: args.update.is_some(),
     };
     // The one place the reporter is chosen.
-    let mut reporter = match report::build(&args.report, args.verbose) {
+    // Where the update writes in place, a test it rewrites is reported as updated.
+    let updating = args.update.map(UpdateMode::resolve) == Some(UpdateMode::InPlace);
+    let mut reporter = match report::build(&args.report, args.verbose, updating) {
         Ok(reporter) => reporter,
         Err(message) => {
             eprintln!("error: {message}");
@@ -128,9 +130,15 @@ pub async fn run(args: &RunArgs) -> i32 {
         None if failed > 0 => exit_code::TEST_FAILED,
         None => exit_code::SUCCESS,
     };
+    let updated = if updating {
+        result.outcomes.iter().filter(|o| o.rewritable()).count()
+    } else {
+        0
+    };
     let summary = Summary {
         passed: ran - failed,
-        failed,
+        failed: failed - updated,
+        updated,
         duration: tests_started.elapsed(),
     };
     // A service that did not start explains itself; a summary of nothing would only add noise.

@@ -15,6 +15,8 @@ pub struct HumanReporter<W: Write> {
     palette: Palette,
     /// Show each stream's figures under its test.
     verbose: bool,
+    /// `--update` rewrites the specs in place: rewritable failed tests show as `UPDATE`.
+    updating: bool,
 }
 
 impl<W: Write> HumanReporter<W> {
@@ -23,7 +25,13 @@ impl<W: Write> HumanReporter<W> {
             out,
             palette,
             verbose,
+            updating: false,
         }
+    }
+
+    pub fn updating(mut self, updating: bool) -> Self {
+        self.updating = updating;
+        self
     }
 }
 
@@ -48,6 +56,8 @@ impl<W: Write> Reporter for HumanReporter<W> {
         let p = &self.palette;
         let (word, style) = if outcome.passed() {
             ("PASS", p.pass)
+        } else if self.updating && outcome.rewritable() {
+            ("UPDATE", p.warning)
         } else {
             ("FAIL", p.error)
         };
@@ -76,11 +86,16 @@ impl<W: Write> Reporter for HumanReporter<W> {
 
     fn run_finished(&mut self, summary: &Summary, outcomes: &[TestOutcome]) {
         let p = &self.palette;
-        let total = summary.passed + summary.failed;
+        let total = summary.passed + summary.failed + summary.updated;
         let style = if summary.failed == 0 { p.pass } else { p.error };
+        let updated = if summary.updated > 0 {
+            format!(", {} updated", summary.updated)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             self.out,
-            "{}Summary{} {}: {} passed, {} failed {}",
+            "{}Summary{} {}: {} passed, {} failed{updated} {}",
             style.render(),
             style.render_reset(),
             plural(total, "test"),
@@ -88,7 +103,8 @@ impl<W: Write> Reporter for HumanReporter<W> {
             summary.failed,
             duration_column(summary.duration)
         );
-        for outcome in outcomes.iter().filter(|o| !o.passed()) {
+        let listed = |o: &&TestOutcome| !o.passed() && !(self.updating && o.rewritable());
+        for outcome in outcomes.iter().filter(listed) {
             let line = outcome.file.line_col(outcome.span.start).line;
             let _ = writeln!(
                 self.out,

@@ -24,7 +24,10 @@ use crate::style::Palette;
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
     pub passed: usize,
+    /// Failed tests, not counting those being updated.
     pub failed: usize,
+    /// Failed tests whose specs `--update` rewrites in place (every failure has a fix).
+    pub updated: usize,
     pub duration: Duration,
 }
 
@@ -58,13 +61,19 @@ impl<R: Reporter + ?Sized> Reporter for Box<R> {
 /// The reporters the command line asks for: `--format` on standard output, each `--report-*`
 /// file, and GitHub annotations when running in GitHub Actions; all behind the redaction of
 /// `--secret` values. An error names a report file that cannot be written.
-pub fn build(args: &ReportArgs, verbose: bool) -> Result<Box<dyn Reporter + Send>, String> {
+///
+/// `updating`: `--update` rewrites specs in place, so the terminal shows a failed test whose every
+/// failure has a fix as `UPDATE`, not `FAIL`.
+pub fn build(
+    args: &ReportArgs,
+    verbose: bool,
+    updating: bool,
+) -> Result<Box<dyn Reporter + Send>, String> {
     let mut reporters: Vec<Box<dyn Reporter + Send>> = vec![match args.format {
-        ReportFormat::Human => Box::new(human::HumanReporter::new(
-            std::io::stdout(),
-            Palette::for_stdout(),
-            verbose,
-        )),
+        ReportFormat::Human => Box::new(
+            human::HumanReporter::new(std::io::stdout(), Palette::for_stdout(), verbose)
+                .updating(updating),
+        ),
         ReportFormat::Tap => Box::new(tap::TapReporter::new(std::io::stdout())),
         ReportFormat::Json => Box::new(json::JsonReporter::new(std::io::stdout())),
         ReportFormat::Junit => Box::new(junit::JunitReporter::new(junit::JunitTarget::Stdout)),

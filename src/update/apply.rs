@@ -110,6 +110,10 @@ pub fn apply(outcomes: &[TestOutcome], mode: UpdateMode) -> UpdateReport {
             }
         }
     }
+    // What was written first, then what was not.
+    report
+        .lines
+        .sort_by_key(|line| line.starts_with("not updated"));
     report
 }
 

@@ -562,3 +562,79 @@ fn under_ci_a_bare_update_writes_nothing_and_timing_bounds_are_never_rewritten()
         output.stdout
     );
 }
+
+/// What an in-place update prints: the tests it rewrites as `UPDATE` with why, a summary that
+/// counts them apart from failures, and the files it wrote; a failure it cannot rewrite stays a
+/// `FAIL` and says why.
+#[test]
+fn the_output_of_an_update_says_what_was_rewritten_and_what_was_not() {
+    Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "rewritten" {
+              GET {{base}}/ndjson
+              expect ndjson {
+                { "n": 1 }
+                { "n": 3 }
+              }
+            }
+
+            test "not rewritten" {
+              GET {{base}}/ndjson
+              expect ndjson {
+                { "n": 1 }
+                { "n": 3 }  within 10s
+              }
+              expect count == 5
+            }
+            "#,
+        )
+        .args(["run", "--update=in-place", "-j", "1", "a.stream"])
+        .var("base", stable())
+        .stdout(
+            r#"
+            Running 2 tests from 1 file
+            UPDATE [TIME] a.stream: rewritten
+
+            error: item 2 does not match
+             --> a.stream:5:5
+              |
+            5 |     { "n": 3 }
+              |     ^^^^^^^^^^ at `.n`: expected 3, found 2
+              |
+              = diff of expected (-) and observed (+) items:
+                  { "n": 1 }  # [TIME]
+                - { "n": 3 }
+                + { "n": 2 }  # [TIME]
+                + end
+
+              FAIL [TIME] a.stream: not rewritten
+
+            error: item 2 does not match
+              --> a.stream:13:5
+               |
+            13 |     { "n": 3 }  within 10s
+               |     ^^^^^^^^^^^^^^^^^^^^^^ at `.n`: expected 3, found 2
+               |
+               = diff of expected (-) and observed (+) items:
+                   { "n": 1 }  # [TIME]
+                 - { "n": 3 }  within 10s
+                 + { "n": 2 }  # [TIME]
+                 + end
+
+            error: expected count == 5, got 2
+              --> a.stream:15:16
+               |
+            15 |   expect count == 5
+               |                ^^^^ count was 2
+
+            Summary 2 tests: 0 passed, 1 failed, 1 updated [TIME]
+              FAIL a.stream:9: not rewritten
+            updated: a.stream (2 expectations)
+            not updated: a.stream:15: this kind of failure is not a snapshot that --update can rewrite
+            "#,
+        )
+        .status(1)
+        .run();
+}
