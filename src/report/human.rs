@@ -103,7 +103,7 @@ impl<W: Write> Reporter for HumanReporter<W> {
             summary.failed,
             duration_column(summary.duration)
         );
-        let listed = |o: &&TestOutcome| !o.passed() && !(self.updating && o.rewritable());
+        let listed = |o: &&TestOutcome| !(o.passed() || self.updating && o.rewritable());
         for outcome in outcomes.iter().filter(listed) {
             let line = outcome.file.line_col(outcome.span.start).line;
             let _ = writeln!(
