@@ -5,6 +5,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+/// The warning for `expect sse { }`, which `--update` does not show: there an empty block is
+/// how a stream is recorded.
+pub const EMPTY_BLOCK: &str = "this block expects nothing";
+
 use crate::ast::*;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::interpolate::placeholders;
@@ -563,7 +567,7 @@ impl Checker {
                 self.body_once(span, state);
                 state.stream = Some(block.kind.value);
                 if block.entries.is_empty() {
-                    let diagnostic = Diagnostic::warning("this block expects nothing")
+                    let diagnostic = Diagnostic::warning(EMPTY_BLOCK)
                         .at(&self.file, block.block_span, "passes whatever the stream sends")
                         .help("list the items you expect, or write `end` for a stream that must be empty");
                     self.diagnostics.push(diagnostic);

@@ -32,7 +32,16 @@ pub async fn run(args: &RunArgs) -> i32 {
         }
     };
     let loaded = started.elapsed();
-    print_diagnostics(&project.warnings);
+    let recording = args
+        .update
+        .is_some_and(|mode| mode.resolve() != UpdateMode::Never);
+    let warnings: Vec<_> = project
+        .warnings
+        .iter()
+        .filter(|warning| !(recording && warning.message == crate::check::EMPTY_BLOCK))
+        .cloned()
+        .collect();
+    print_diagnostics(&warnings);
     let scale = &args.scale;
     let selection = Selection {
         filters: scale.filter.clone(),
