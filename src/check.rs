@@ -5,14 +5,14 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-/// The warning for `expect sse { }`, which `--update` does not show: there an empty block is
-/// how a stream is recorded.
-pub const EMPTY_BLOCK: &str = "this block expects nothing";
-
 use crate::ast::*;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::interpolate::placeholders;
 use crate::source::{SourceFile, Span};
+
+/// The warning for `expect sse { }`, which `--update` does not show: there an empty block is
+/// how a stream is recorded.
+pub const EMPTY_BLOCK: &str = "this block expects nothing";
 
 /// Checks one parsed spec. `known_vars` are the variables the run provides (config, `--var`,
 /// environment); the file's own `let`s and captures are added here.
