@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::{Reporter, Summary};
 use crate::config::ProjectConfig;
 use crate::diagnostic::Diagnostic;
-use crate::outcome::TestOutcome;
+use crate::outcome::{Fix, TestOutcome};
 
 /// What a secret is replaced with.
 pub const MASK: &str = "***";
@@ -49,6 +49,11 @@ impl Secrets {
         self.forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
     }
 
+    /// Whether `text` holds a secret, in any of its forms.
+    pub fn found_in(&self, text: &str) -> bool {
+        self.forms.iter().any(|form| text.contains(form.as_str()))
+    }
+
     /// `text` with every secret replaced by [`MASK`].
     pub fn redact(&self, text: &str) -> String {
         let mut text = text.to_string();
@@ -64,9 +69,26 @@ impl Secrets {
         }
     }
 
-    /// A copy of the outcome with every secret masked in every text it holds.
+    /// Turns every `--update` fix that would write a secret into a spec into one that says so.
+    pub fn guard_fixes(&self, outcome: &mut TestOutcome) {
+        for failure in &mut outcome.failures {
+            if let Some(Fix::Replace { text, .. }) = failure.fix.as_deref()
+                && self.found_in(text)
+            {
+                failure.fix = Some(Box::new(Fix::Cannot(
+                    "what was observed holds a secret's value, which --update does not write \
+                     into a spec; update it by hand"
+                        .to_string(),
+                )));
+            }
+        }
+    }
+
+    /// A copy of the outcome with every secret masked in every text it holds (and no fix that
+    /// would write one).
     pub fn redact_outcome(&self, outcome: &TestOutcome) -> TestOutcome {
         let mut outcome = outcome.clone();
+        self.guard_fixes(&mut outcome);
         self.redact_in_place(&mut outcome.name);
         for failure in &mut outcome.failures {
             self.redact_in_place(&mut failure.message);

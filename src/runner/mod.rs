@@ -28,6 +28,7 @@ use crate::interp::{DEFAULT_TIMEOUT, RunSettings, run_test};
 use crate::outcome::{Failure, TestOutcome};
 use crate::project::{Group, Project, env_vars};
 use crate::report::Reporter;
+use crate::report::redact::Secrets;
 use crate::services::RunningServices;
 use crate::transport::framing::DEFAULT_MAX_ITEM_SIZE;
 use crate::transport::http::HttpClient;
@@ -89,6 +90,8 @@ pub struct RunResult {
     pub not_run: usize,
     pub stopped: Option<Stopped>,
     pub timings: Timings,
+    /// The secret values the configs marked (`secrets = [...]`), for `--update` not to write.
+    pub secrets: Secrets,
 }
 
 impl RunResult {
@@ -123,6 +126,7 @@ pub async fn run(
         outcomes: Vec::with_capacity(planned),
         timings: Timings::default(),
         not_run: 0,
+        secrets: Secrets::default(),
     };
     let mut stopped = None;
     for (position, planned_group) in plan.groups.iter().enumerate() {
@@ -144,6 +148,7 @@ pub async fn run(
         not_run: runner.not_run,
         stopped,
         timings: runner.timings,
+        secrets: runner.secrets,
     }
 }
 
@@ -156,6 +161,7 @@ struct Runner<'a, 'r> {
     outcomes: Vec<TestOutcome>,
     timings: Timings,
     not_run: usize,
+    secrets: Secrets,
 }
 
 /// One run of one test, as queued.
@@ -210,6 +216,9 @@ impl Runner<'_, '_> {
             crate::report::redact::config_secrets(group.config.as_ref(), &vars);
         crate::commands::print_diagnostics(&warnings);
         self.reporter.add_secrets(&secrets);
+        for value in &secrets {
+            self.secrets.add(value);
+        }
         let timeout = self
             .options
             .timeout

@@ -638,3 +638,42 @@ fn the_output_of_an_update_says_what_was_rewritten_and_what_was_not() {
         .status(1)
         .run();
 }
+
+/// An update never writes a secret into a spec: the failure is reported (masked) and left.
+#[test]
+fn a_secret_in_what_was_observed_is_not_written_into_the_spec() {
+    let spec = r#"
+        test "body" {
+          GET {{base}}/text
+          expect text "ok v1"
+        }
+        "#;
+    let output = Test::new()
+        .spec("a.stream", spec)
+        .args(["run", "--update=in-place", "--secret", "VERSION=v2", "a.stream"])
+        .var("base", stable())
+        .stdout(
+            r#"
+            Running 1 test from 1 file
+              FAIL [TIME] a.stream: body
+
+            error: the body does not match
+             --> a.stream:3:15
+              |
+            3 |   expect text "ok v1"
+              |               ^^^^^^^ expected "ok v1", found "ok ***"
+              |
+              = diff of expected (-) and observed (+) items:
+                - "ok v1"
+                + "ok ***"  # [TIME]
+
+            Summary 1 test: 0 passed, 1 failed [TIME]
+              FAIL a.stream:1: body
+            not updated: a.stream:3: what was observed holds a secret's value, which --update does not write into a spec; update it by hand
+            "#,
+        )
+        .status(1)
+        .run();
+    let left = std::fs::read_to_string(output.dir.path().join("a.stream")).expect("the spec");
+    assert_eq!(left, crate::support::unindent(spec));
+}
