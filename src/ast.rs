@@ -294,6 +294,26 @@ pub struct Entry {
     pub span: Span,
 }
 
+impl Entry {
+    /// The item line this entry matches items with: its own, or the one line of a repetition
+    /// (`3 times { data: … }`).
+    pub fn item_line(&self) -> Option<&ItemLine> {
+        match &self.kind {
+            EntryKind::Item(line) => Some(line),
+            EntryKind::Repeat { body, .. } => match body.as_slice() {
+                [
+                    Entry {
+                        kind: EntryKind::Item(line),
+                        ..
+                    },
+                ] => Some(line),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum EntryKind {
     Item(ItemLine),

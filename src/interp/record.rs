@@ -146,10 +146,8 @@ struct RecordedItems<'a> {
 
 impl RecordedItems<'_> {
     fn pair(&self, e: usize, o: usize) -> Option<(&ItemPattern, &Item)> {
-        match (&self.entries.get(e)?.kind, self.items.get(o)?) {
-            (EntryKind::Item(line), item) => Some((&line.pattern, item)),
-            _ => None,
-        }
+        let line = self.entries.get(e)?.item_line()?;
+        Some((&line.pattern, self.items.get(o)?))
     }
 }
 

@@ -116,7 +116,7 @@ pub fn rewrite(
     };
     // New items are written in the shape of the item line they replace, or else of the item
     // line before them: a matcher the author wrote for a volatile value stays a matcher.
-    let is_item = |e: usize| matches!(entries[e].kind, EntryKind::Item(_));
+    let is_item = |e: usize| entries[e].item_line().is_some();
     let mut template = (0..first.min(entries.len())).rev().find(|&e| is_item(e));
     for op in capture_diff_slices(Algorithm::Patience, &expected_tokens, &observed_tokens) {
         let (tag, old, new) = op.as_tag_tuple();
@@ -138,6 +138,19 @@ pub fn rewrite(
                     let entry = &region[aligned[a]];
                     lines.extend(comments_between(text, previous_end, entry.span.start));
                     previous_end = entry.span.end;
+                }
+                // `3 times { line }` where every item that came fits the line: only the count
+                // changes.
+                if let [a] = old[..]
+                    && let Some(line) = recount(text, &region[aligned[a]], new.len())
+                    && new.clone().all(|o| {
+                        matches!(observed[o], Observed::Item(_))
+                            && lining.fits(first + aligned[a], o)
+                    })
+                {
+                    lines.push(line);
+                    template = Some(first + aligned[a]);
+                    continue;
                 }
                 for (position, o) in new.enumerate() {
                     let Observed::Item(rendered) = &observed[o] else {
@@ -191,6 +204,19 @@ pub fn rewrite(
     out.push_str(&block_indent);
     out.push('}');
     Ok((Span::new(replace_from, block_span.end), out))
+}
+
+/// A repetition of exactly N of one line (`3 times { … }`), written as `count times { … }`.
+fn recount(text: &str, entry: &Entry, count: usize) -> Option<String> {
+    let EntryKind::Repeat { quantifier, .. } = &entry.kind else {
+        return None;
+    };
+    if count == 0 || quantifier.max != Some(quantifier.min) || entry.item_line().is_none() {
+        return None;
+    }
+    let written = entry_text(text, entry);
+    let times = written.find("times")?;
+    Some(format!("{count} {}", &written[times..]))
 }
 
 /// Entries that are rules for the whole block, not points in it.

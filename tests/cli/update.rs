@@ -187,6 +187,48 @@ fn matchers_for_volatile_values_stay_and_new_lines_take_the_shape_of_the_line_be
 }
 
 #[test]
+fn a_repetition_of_one_line_that_still_fits_changes_only_its_count() {
+    round_trip(
+        r#"
+        test "fewer" {
+          GET {{base}}/ndjson
+          expect ndjson {
+            3 times { { "n": integer } }   # one per n
+            end
+          }
+        }
+
+        test "more" {
+          GET {{base}}/ndjson
+          expect ndjson {
+            1 times { { "n": integer } }
+            end
+          }
+        }
+        "#,
+        r#"
+        test "fewer" {
+          GET {{base}}/ndjson
+          expect ndjson {
+            2 times { { "n": integer } }   # one per n
+            end
+          }
+        }
+
+        test "more" {
+          GET {{base}}/ndjson
+          expect ndjson {
+            1 times { { "n": integer } }
+            { "n": integer }
+            end
+          }
+        }
+        "#,
+        ("base", stable()),
+    );
+}
+
+#[test]
 fn an_empty_block_records_the_stream() {
     round_trip(
         r#"
