@@ -850,7 +850,7 @@ fn status_fix(status: &CallStatus, code: &Spanned<String>, message: bool, span: 
     let mut text = status.code_name().to_string();
     if message {
         text.push_str(&format!(
-            " message == {}",
+            " message {}",
             crate::render::quote(&status.message)
         ));
     }

@@ -1034,6 +1034,17 @@ fn describe_status(status: reqwest::StatusCode) -> String {
 /// `--update` for a header (or gRPC metadata) check: what follows the name says what was found —
 /// `== "value"`, or `not exists` — and a capture stays.
 fn header_fix(header: &HeaderExpectation, values: &[String], span: Span) -> Fix {
+    // `!=`, `exists` and `not exists` guard against something; a snapshot would turn them into
+    // their opposite.
+    if matches!(
+        header.check,
+        HeaderCheck::NotEquals(_) | HeaderCheck::Exists | HeaderCheck::Absent
+    ) {
+        return Fix::Cannot(
+            "`!=`, `exists` and `not exists` are guards, not snapshots: update them by hand"
+                .to_string(),
+        );
+    }
     let mut text = match values.first() {
         Some(value) => format!(" == {}", quote(value)),
         None => " not exists".to_string(),

@@ -11,7 +11,7 @@ use crate::pattern::{ItemView, match_item};
 use crate::render::render_item;
 use crate::source::{SourceFile, Span};
 use crate::transport::item::Item;
-use crate::update::block::{Lining, Observed, rewrite};
+use crate::update::block::{Lining, Observed, is_counted_repetition, rewrite};
 use crate::update::shape::shaped;
 
 /// The most items an update records from one block: a longer stream is not a snapshot.
@@ -106,10 +106,26 @@ pub fn block_fix(
             _ => Fix::Cannot("no reply came to record".to_string()),
         };
     };
-    let first = match failed_at {
+    let mut first = match failed_at {
         None => entries.len(),
         Some(span) => top_level(entries, span).unwrap_or(recorder.last_owner),
     };
+    // More items than `3 times { line }` took, that fit its line: the rewrite starts at the
+    // repetition, so that its count changes rather than lines being added after it.
+    let next_item = recorder
+        .items
+        .iter()
+        .find(|(_, owner)| *owner >= first)
+        .map(|(item, _)| item)
+        .or(after.first().map(|(item, _)| item));
+    if let Some(before) = first.checked_sub(1)
+        && first < entries.len()
+        && is_counted_repetition(&entries[before])
+        && let (Some(line), Some(item)) = (entries[before].item_line(), next_item)
+        && match_item(&line.pattern, &ItemView::new(item), &mut Vec::new()).is_ok()
+    {
+        first = before;
+    }
     let mut items: Vec<Item> = recorder
         .items
         .into_iter()

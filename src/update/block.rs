@@ -139,18 +139,29 @@ pub fn rewrite(
                     lines.extend(comments_between(text, previous_end, entry.span.start));
                     previous_end = entry.span.end;
                 }
-                // `3 times { line }` where every item that came fits the line: only the count
-                // changes.
+                // `3 times { line }` where the items that came in its place all fit the line:
+                // only the count changes; where they all take one shape of the line, they are
+                // that many times of it.
                 if let [a] = old[..]
-                    && let Some(line) = recount(text, &region[aligned[a]], new.len())
-                    && new.clone().all(|o| {
-                        matches!(observed[o], Observed::Item(_))
-                            && lining.fits(first + aligned[a], o)
-                    })
+                    && is_counted_repetition(&region[aligned[a]])
+                    && new
+                        .clone()
+                        .all(|o| matches!(observed[o], Observed::Item(_)))
                 {
-                    lines.push(line);
-                    template = Some(first + aligned[a]);
-                    continue;
+                    let e = first + aligned[a];
+                    template = Some(e);
+                    let shapes: Vec<Option<String>> =
+                        new.clone().map(|o| lining.shaped(e, o)).collect();
+                    if new.clone().all(|o| lining.fits(e, o)) {
+                        lines.push(recount(text, &region[aligned[a]], new.len()));
+                        continue;
+                    }
+                    if let Some(Some(shape)) = shapes.first()
+                        && shapes.iter().all(|s| s.as_ref() == Some(shape))
+                    {
+                        lines.push(format!("{} times {{ {shape} }}", new.len()));
+                        continue;
+                    }
                 }
                 for (position, o) in new.enumerate() {
                     let Observed::Item(rendered) = &observed[o] else {
@@ -177,7 +188,9 @@ pub fn rewrite(
                             line.push_str(&format!("  after {}", format_duration(after.value)));
                         }
                         line.push_str(trailing_comment(text, &entries[e]));
-                        template = Some(e);
+                    }
+                    if paired.is_some() {
+                        template = paired;
                     }
                     lines.push(line);
                 }
@@ -206,17 +219,20 @@ pub fn rewrite(
     Ok((Span::new(replace_from, block_span.end), out))
 }
 
-/// A repetition of exactly N of one line (`3 times { … }`), written as `count times { … }`.
-fn recount(text: &str, entry: &Entry, count: usize) -> Option<String> {
-    let EntryKind::Repeat { quantifier, .. } = &entry.kind else {
-        return None;
-    };
-    if count == 0 || quantifier.max != Some(quantifier.min) || entry.item_line().is_none() {
-        return None;
-    }
+/// `3 times { line }`: exactly N of one item line.
+pub fn is_counted_repetition(entry: &Entry) -> bool {
+    matches!(&entry.kind, EntryKind::Repeat { quantifier, .. } if quantifier.max == Some(quantifier.min))
+        && entry.item_line().is_some()
+}
+
+/// A counted repetition as written, with `count` for its count.
+fn recount(text: &str, entry: &Entry, count: usize) -> String {
     let written = entry_text(text, entry);
-    let times = written.find("times")?;
-    Some(format!("{count} {}", &written[times..]))
+    // The quantifier is a number here, and `times` the first word after it.
+    match written.find("times") {
+        Some(times) => format!("{count} {}", &written[times..]),
+        None => written,
+    }
 }
 
 /// Entries that are rules for the whole block, not points in it.

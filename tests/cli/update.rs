@@ -187,7 +187,7 @@ fn matchers_for_volatile_values_stay_and_new_lines_take_the_shape_of_the_line_be
 }
 
 #[test]
-fn a_repetition_of_one_line_that_still_fits_changes_only_its_count() {
+fn a_repetition_of_one_line_changes_its_count_or_gives_way_to_lines_of_its_shape() {
     round_trip(
         r#"
         test "fewer" {
@@ -205,6 +205,14 @@ fn a_repetition_of_one_line_that_still_fits_changes_only_its_count() {
             end
           }
         }
+
+        test "other values" {
+          GET {{base}}/ndjson
+          expect ndjson {
+            2 times { { "n": 2 } -> n }
+            end
+          }
+        }
         "#,
         r#"
         test "fewer" {
@@ -218,8 +226,16 @@ fn a_repetition_of_one_line_that_still_fits_changes_only_its_count() {
         test "more" {
           GET {{base}}/ndjson
           expect ndjson {
-            1 times { { "n": integer } }
-            { "n": integer }
+            2 times { { "n": integer } }
+            end
+          }
+        }
+
+        test "other values" {
+          GET {{base}}/ndjson
+          expect ndjson {
+            { "n": 1 } -> n
+            { "n": 2 } -> n
             end
           }
         }
