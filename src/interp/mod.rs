@@ -852,7 +852,9 @@ impl TestRun<'_> {
                 )
                 .with_fix(Fix::Replace {
                     span: body.pattern.span,
-                    text: render_item(&item),
+                    // What matched stays as written (a `"created": integer`).
+                    text: crate::update::shape::shaped(&self.spec.file.text, &pattern, &item)
+                        .unwrap_or_else(|| render_item(&item)),
                 });
                 failure.diff = Some(Box::new(diff::Diff {
                     omitted_before: 0,

@@ -124,8 +124,9 @@ impl Edits {
         }
     }
 
-    /// A JSONPath assertion: `== pattern` is shaped like any JSON pattern; other checks that do
-    /// not fit (a comparison, a regex, `exists`) say nothing about the value to write instead.
+    /// A JSONPath assertion: `== pattern` is shaped like any JSON pattern, and a regex,
+    /// `contains` or comparison that does not fit becomes `== value`. A guard (`!=`, `not
+    /// exists`) or a path that selects nothing has no shape.
     fn path(&mut self, assertion: &PathAssert, root: &Value) -> Option<()> {
         let selected = select(assertion, root);
         match (&assertion.check, &selected) {
@@ -134,6 +135,14 @@ impl Edits {
                 Some(())
             }
             _ if crate::pattern::path::check(assertion, root, &mut Vec::new()).is_ok() => Some(()),
+            (
+                PathCheck::Regex(_) | PathCheck::Contains(_) | PathCheck::Compare(..),
+                Some(value),
+            ) => {
+                let text = format!("{} == {}", assertion.path.value, render_value(value));
+                self.replace(assertion.span, text);
+                Some(())
+            }
             _ => None,
         }
     }
@@ -232,11 +241,14 @@ mod tests {
     }
 
     #[test]
-    fn a_path_assertion_is_shaped_and_a_comparison_is_not() {
+    fn a_path_assertion_becomes_the_value_and_a_guard_has_no_shape() {
         let item = Item::Json(serde_json::json!({ "a": { "b": 5 } }));
         let shaped = shape("ndjson", r#"$.a.b == 4"#, item.clone());
         assert_eq!(shaped.as_deref(), Some("$.a.b == 5"));
-        assert_eq!(shape("ndjson", r#"$.a.b > 6"#, item), None);
+        let shaped = shape("ndjson", r#"$.a.b > 6  $.a exists"#, item.clone());
+        assert_eq!(shaped.as_deref(), Some("$.a.b == 5  $.a exists"));
+        assert_eq!(shape("ndjson", r#"$.a.b != 5"#, item.clone()), None);
+        assert_eq!(shape("ndjson", r#"$.a.c == 5"#, item), None);
     }
 
     #[test]

@@ -312,7 +312,7 @@ fn whole_bodies_are_updated() {
         r#"
         test "json" {
           GET {{base}}/json
-          expect json { "version": 1 }
+          expect json { "version": 1, "name": string }  $.name ~ /^y/
         }
 
         test "text" {
@@ -323,7 +323,7 @@ fn whole_bodies_are_updated() {
         r#"
         test "json" {
           GET {{base}}/json
-          expect json { "version": 2, "name": "x" }
+          expect json { "version": 2, "name": string }  $.name == "x"
         }
 
         test "text" {
@@ -441,7 +441,7 @@ fn pending_updates_are_reviewed_then_accepted_or_rejected() {
         "the spec is left alone"
     );
     let pending = std::fs::read_to_string(dir.join("a.stream.new")).expect("a.stream.new");
-    assert!(pending.contains(r#"expect json { "version": 2, "name": "x" }"#));
+    assert!(pending.contains(r#"expect json { "version": 2 }"#));
 
     let review = std::process::Command::new(crate::support::BIN)
         .args(["review"])
@@ -452,7 +452,7 @@ fn pending_updates_are_reviewed_then_accepted_or_rejected() {
     let shown = String::from_utf8_lossy(&review.stdout);
     assert!(
         shown.contains(r#"-  expect json { "version": 1 }"#)
-            && shown.contains(r#"+  expect json { "version": 2, "name": "x" }"#)
+            && shown.contains(r#"+  expect json { "version": 2 }"#)
             && shown.contains("2 updates pending"),
         "{shown}"
     );
@@ -498,7 +498,7 @@ fn two_tests_updating_one_file_both_land() {
         r#"
         test "one" {
           GET {{base}}/json
-          expect json { "version": 2, "name": "x" }
+          expect json { "version": 2 }
         }
 
         test "two" {
