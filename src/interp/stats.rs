@@ -101,6 +101,18 @@ impl StreamStats {
         }
     }
 
+    /// Records an item read past a failure by `--update`: counted, and its SSE id tracked
+    /// when `track_ids`, as the matching loop does.
+    pub fn saw(&mut self, item: &crate::transport::item::Item, at: Duration, track_ids: bool) {
+        if let crate::transport::item::Item::Sse(event) = item
+            && track_ids
+            && event.has_id
+        {
+            self.ids.record(&event.id, at);
+        }
+        self.record_item(at);
+    }
+
     /// Records an item received `at` (since the request).
     pub fn record_item(&mut self, at: Duration) {
         self.items += 1;

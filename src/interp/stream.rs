@@ -288,7 +288,9 @@ impl StreamRun<'_> {
         ) = update
             && entries.is_empty()
         {
-            let (after, ending) = read_rest(&mut reader, &mut matcher, Vec::new(), deadline).await;
+            let mut seen = |item: &Item, at| stats.saw(item, at, track_ids);
+            let (after, ending) =
+                read_rest(&mut reader, &mut matcher, Vec::new(), deadline, &mut seen).await;
             let fix = record::block_fix(
                 update,
                 entries,
@@ -494,6 +496,7 @@ impl StreamRun<'_> {
                             drop(view);
                             let first = Some((item, at));
                             let recording = update.zip(recorder.take());
+                            let mut seen = |item: &Item, at| stats.saw(item, at, track_ids);
                             break Err(failure_with_diff(
                                 failure,
                                 &mut matcher,
@@ -501,7 +504,8 @@ impl StreamRun<'_> {
                                 context,
                                 first,
                                 deadline,
-                                recording,
+                                recording
+                                    .map(|(update, recorder)| (update, recorder, &mut seen as _)),
                             )
                             .await);
                         }
@@ -968,15 +972,19 @@ async fn failure_with_diff(
     context: Recent,
     first: Option<(Item, Duration)>,
     deadline: Instant,
-    recording: Option<(BlockUpdate<'_>, Recorder)>,
+    recording: Option<(
+        BlockUpdate<'_>,
+        Recorder,
+        &mut (dyn FnMut(&Item, Duration) + Send),
+    )>,
 ) -> Failure {
-    if let Some((update, recorder)) = recording
+    if let Some((update, recorder, seen)) = recording
         && record::is_snapshot(&failure)
     {
         // `--update`: read to the end, show the diff's share, and rewrite from all of it.
         let entries = matcher.entries();
         let (after, ending) =
-            read_rest(reader, matcher, first.into_iter().collect(), deadline).await;
+            read_rest(reader, matcher, first.into_iter().collect(), deadline, seen).await;
         let shown = TRAILING_ITEMS.min(after.len());
         let cut_short = ending.is_none() || after.len() > shown;
         let mut trailing: Vec<ObservedLine<'_>> = after[..shown]
@@ -1165,16 +1173,21 @@ fn render_failure(
 
 /// `--update`: reads the rest of the stream (to its end, the deadline, or the record limit),
 /// leaving out what the block's `ignore`s drop. `None` as the ending when it did not end.
+///
+/// `seen` counts each item read in the stream's figures, so that `expect count` and the other
+/// aggregates of an update run see the whole stream.
 async fn read_rest(
     reader: &mut Reader<'_>,
     matcher: &mut BlockMatcher<'_>,
     mut items: Vec<(Item, Duration)>,
     deadline: Instant,
+    seen: &mut (dyn FnMut(&Item, Duration) + Send),
 ) -> (Vec<(Item, Duration)>, Option<Terminal>) {
     while items.len() <= record::RECORD_LIMIT {
         match reader.next(deadline).await {
             Ok(Next::Item(item, at)) => {
                 if !matcher.ignores(&ItemView::new(&item)) {
+                    seen(&item, at);
                     items.push((item, at));
                 }
             }

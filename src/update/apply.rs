@@ -43,6 +43,10 @@ pub fn apply(outcomes: &[TestOutcome], mode: UpdateMode) -> UpdateReport {
                     let entry = by_file
                         .entry(outcome.file.path.clone())
                         .or_insert_with(|| (Arc::clone(&outcome.file), Vec::new()));
+                    // Runs of one test (`--repeat`) fix the same span: the first run's fix holds.
+                    if entry.1.iter().any(|edit| edit.span == *span) {
+                        continue;
+                    }
                     entry.1.push(Edit {
                         span: *span,
                         text: text.clone(),

@@ -245,12 +245,13 @@ fn a_repetition_of_one_line_changes_its_count_or_gives_way_to_lines_of_its_shape
 }
 
 #[test]
-fn an_empty_block_records_the_stream() {
+fn an_empty_block_records_the_stream_and_counts_it() {
     round_trip(
         r#"
         test "ndjson" {
           GET {{base}}/ndjson
           expect ndjson { }
+          expect count == 2
         }
         "#,
         r#"
@@ -261,6 +262,7 @@ fn an_empty_block_records_the_stream() {
             { "n": 2 }
             end
           }
+          expect count == 2
         }
         "#,
         ("base", stable()),
