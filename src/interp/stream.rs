@@ -962,6 +962,9 @@ async fn pause(duration: Duration, deadline: Instant) {
     tokio::time::sleep_until(until.into()).await;
 }
 
+/// What `--update` does with each item it reads past a failure (counts it in the figures).
+type SeenItem<'a> = dyn FnMut(&Item, Duration) + Send + 'a;
+
 /// Reads a few more items after a failure, so the diff shows what the stream went on to do:
 /// as many as the block still expects (or up to a bound when it expects an open number, or an
 /// ending), for a short while.
@@ -972,11 +975,7 @@ async fn failure_with_diff(
     context: Recent,
     first: Option<(Item, Duration)>,
     deadline: Instant,
-    recording: Option<(
-        BlockUpdate<'_>,
-        Recorder,
-        &mut (dyn FnMut(&Item, Duration) + Send),
-    )>,
+    recording: Option<(BlockUpdate<'_>, Recorder, &mut SeenItem<'_>)>,
 ) -> Failure {
     if let Some((update, recorder, seen)) = recording
         && record::is_snapshot(&failure)
@@ -1181,7 +1180,7 @@ async fn read_rest(
     matcher: &mut BlockMatcher<'_>,
     mut items: Vec<(Item, Duration)>,
     deadline: Instant,
-    seen: &mut (dyn FnMut(&Item, Duration) + Send),
+    seen: &mut SeenItem<'_>,
 ) -> (Vec<(Item, Duration)>, Option<Terminal>) {
     while items.len() <= record::RECORD_LIMIT {
         match reader.next(deadline).await {
