@@ -56,6 +56,44 @@ impl Recorder {
     }
 }
 
+impl Recorder {
+    /// How many items the entries from the one holding `failed_at` on took before it failed.
+    pub fn taken_from(&self, entries: &[Entry], failed_at: Span) -> usize {
+        let first = top_level(entries, failed_at).unwrap_or(self.last_owner);
+        self.items
+            .iter()
+            .filter(|(_, owner)| *owner >= first)
+            .count()
+    }
+}
+
+/// How many items the block stands for from the entry holding `failed_at` on, when it does
+/// not expect the stream's ending (a prefix of the stream) and every entry stands for a known
+/// number of items; else `None` (then the update reads to the end).
+pub fn items_wanted(entries: &[Entry], failed_at: Span) -> Option<usize> {
+    let first = top_level(entries, failed_at)?;
+    let mut wanted = 0;
+    for entry in &entries[first..] {
+        wanted += match &entry.kind {
+            EntryKind::Item(_) => 1,
+            EntryKind::Repeat { quantifier, body } if quantifier.max == Some(quantifier.min) => {
+                let per_round: usize = body
+                    .iter()
+                    .map(|e| usize::from(matches!(e.kind, EntryKind::Item(_))))
+                    .sum();
+                if per_round != body.len() {
+                    return None;
+                }
+                per_round.checked_mul(usize::try_from(quantifier.min).ok()?)?
+            }
+            EntryKind::AnyOrder(lines) => lines.len(),
+            kind if kind.is_declaration() => 0,
+            _ => return None,
+        };
+    }
+    Some(wanted)
+}
+
 /// The top-level entry whose text holds `span`.
 fn top_level(entries: &[Entry], span: Span) -> Option<usize> {
     entries

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderName, HeaderValue};
 
-use crate::ast::{AbortWhen, Control, Entry, ReconnectOptions, Spanned, StreamKind};
+use crate::ast::{AbortWhen, Control, Entry, EntryKind, ReconnectOptions, Spanned, StreamKind};
 use crate::diff::{self, DiffLine, ObservedLine, Tag};
 use crate::duration::{format_duration, format_measured};
 use crate::interp::grpc::LiveCall;
@@ -289,8 +289,15 @@ impl StreamRun<'_> {
             && entries.is_empty()
         {
             let mut seen = |item: &Item, at| stats.saw(item, at, track_ids);
-            let (after, ending) =
-                read_rest(&mut reader, &mut matcher, Vec::new(), deadline, &mut seen).await;
+            let (after, ending) = read_rest(
+                &mut reader,
+                &mut matcher,
+                Vec::new(),
+                half_way(deadline),
+                &mut seen,
+                None,
+            )
+            .await;
             let fix = record::block_fix(
                 update,
                 entries,
@@ -962,6 +969,13 @@ async fn pause(duration: Duration, deadline: Instant) {
     tokio::time::sleep_until(until.into()).await;
 }
 
+/// Half the time left before `deadline`: where `--update` stops reading a stream it records
+/// without an ending, so the next run, reading as far, stays well inside the test's timeout.
+fn half_way(deadline: Instant) -> Instant {
+    let now = Instant::now();
+    now + deadline.saturating_duration_since(now) / 2
+}
+
 /// What `--update` does with each item it reads past a failure (counts it in the figures).
 type SeenItem<'a> = dyn FnMut(&Item, Duration) + Send + 'a;
 
@@ -982,8 +996,30 @@ async fn failure_with_diff(
     {
         // `--update`: read to the end, show the diff's share, and rewrite from all of it.
         let entries = matcher.entries();
-        let (after, ending) =
-            read_rest(reader, matcher, first.into_iter().collect(), deadline, seen).await;
+        let (after, ending) = {
+            // A block that does not expect the ending is a prefix: read only as many items as
+            // it stands for, or (when that is not a fixed number) for half the time left.
+            let expects_ending = matches!(
+                entries.last().map(|e| &e.kind),
+                Some(EntryKind::End | EntryKind::Dropped)
+            );
+            let (until, limit) = if expects_ending {
+                (deadline, None)
+            } else {
+                let wanted = record::items_wanted(entries, failure.span);
+                let taken = recorder.taken_from(entries, failure.span);
+                (half_way(deadline), wanted.map(|w| w.saturating_sub(taken)))
+            };
+            read_rest(
+                reader,
+                matcher,
+                first.into_iter().collect(),
+                until,
+                seen,
+                limit,
+            )
+            .await
+        };
         let shown = TRAILING_ITEMS.min(after.len());
         let cut_short = ending.is_none() || after.len() > shown;
         let mut trailing: Vec<ObservedLine<'_>> = after[..shown]
@@ -1170,7 +1206,7 @@ fn render_failure(
     }
 }
 
-/// `--update`: reads the rest of the stream (to its end, the deadline, or the record limit),
+/// `--update`: reads the rest of the stream (to its end, `limit` items, or the record limit),
 /// leaving out what the block's `ignore`s drop. `None` as the ending when it did not end.
 ///
 /// `seen` counts each item read in the stream's figures, so that `expect count` and the other
@@ -1181,8 +1217,10 @@ async fn read_rest(
     mut items: Vec<(Item, Duration)>,
     deadline: Instant,
     seen: &mut SeenItem<'_>,
+    limit: Option<usize>,
 ) -> (Vec<(Item, Duration)>, Option<Terminal>) {
-    while items.len() <= record::RECORD_LIMIT {
+    let limit = limit.unwrap_or(usize::MAX).min(record::RECORD_LIMIT + 1);
+    while items.len() < limit {
         match reader.next(deadline).await {
             Ok(Next::Item(item, at)) => {
                 if !matcher.ignores(&ItemView::new(&item)) {

@@ -10,6 +10,9 @@ use crate::ast::{Control, Entry, EntryKind};
 use crate::duration::format_duration;
 use crate::source::{SourceFile, Span};
 
+/// The widest a rewritten one-line block may be (from its indentation) to stay on one line.
+const ONE_LINE_WIDTH: usize = 80;
+
 /// How observed items relate to the block's item lines.
 pub trait Lining {
     /// Whether observed item `o` fits the pattern of entry `e`.
@@ -201,6 +204,18 @@ pub fn rewrite(
     let close = block_span.end.saturating_sub(1);
     lines.extend(comments_between(text, previous_end, close));
 
+    // A one-line block stays on one line when it still fits.
+    let one_line = format!("{{ {} }}", lines.join("; "));
+    if from_line.is_none()
+        && !entries.is_empty()
+        && !text[block_span.start..block_span.end].contains('\n')
+        && !lines
+            .iter()
+            .any(|line| line.is_empty() || line.contains('#'))
+        && block_indent.len() + one_line.len() <= ONE_LINE_WIDTH
+    {
+        return Ok((Span::new(replace_from, block_span.end), one_line));
+    }
     let mut out = String::new();
     if from_line.is_none() {
         out.push_str("{\n");
@@ -342,7 +357,7 @@ mod tests {
     }
 
     #[test]
-    fn a_one_line_block_is_written_out_one_entry_per_line() {
+    fn a_one_line_block_stays_on_one_line_while_it_fits() {
         let text = "test \"t\" {\n  GET http://x/\n  expect lines { \"a\" }\n}\n";
         let out = rewritten(
             text,
@@ -352,7 +367,15 @@ mod tests {
         );
         assert_eq!(
             out,
-            "test \"t\" {\n  GET http://x/\n  expect lines {\n    \"a\"\n    \"c\"\n    end\n  }\n}\n"
+            "test \"t\" {\n  GET http://x/\n  expect lines { \"a\"; \"c\"; end }\n}\n"
+        );
+        let long = format!("\"{}\"", "c".repeat(80));
+        let out = rewritten(text, 1, &[Observed::Item(long.clone())], &[]);
+        assert_eq!(
+            out,
+            format!(
+                "test \"t\" {{\n  GET http://x/\n  expect lines {{\n    \"a\"\n    {long}\n  }}\n}}\n"
+            )
         );
     }
 

@@ -168,6 +168,7 @@ fn matchers_for_volatile_values_stay_and_new_lines_take_the_shape_of_the_line_be
           expect sse {
             id: /^\d+-\d$/  data: json { "n": 1, "at": integer }
             id: /^\d+-\d$/  data: json { "n": 5, "at": integer }   # the second
+            end
           }
         }
         "#,
@@ -285,6 +286,11 @@ fn lines_and_chunks_are_updated() {
           GET {{base}}/chunks
           expect chunks { "bye" }
         }
+
+        test "one line" {
+          GET {{base}}/lines
+          expect lines { "alpha"; "gamma"; end }
+        }
         "#,
         r#"
         test "lines" {
@@ -292,16 +298,17 @@ fn lines_and_chunks_are_updated() {
           expect lines {
             "alpha"
             "beta"
-            end
           }
         }
 
         test "chunks" {
           GET {{base}}/chunks
-          expect chunks {
-            "hello"
-            end
-          }
+          expect chunks { "hello" }
+        }
+
+        test "one line" {
+          GET {{base}}/lines
+          expect lines { "alpha"; "beta"; end }
         }
         "#,
         ("base", stable()),
@@ -667,7 +674,7 @@ fn the_output_of_an_update_says_what_was_rewritten_and_what_was_not() {
                   { "n": 1 }  # [TIME]
                 - { "n": 3 }
                 + { "n": 2 }  # [TIME]
-                + end
+                  … (stopped reading here)
 
               FAIL [TIME] a.stream: not rewritten
 
@@ -681,7 +688,7 @@ fn the_output_of_an_update_says_what_was_rewritten_and_what_was_not() {
                    { "n": 1 }  # [TIME]
                  - { "n": 3 }  within 10s
                  + { "n": 2 }  # [TIME]
-                 + end
+                   … (stopped reading here)
 
             error: expected count == 5, got 2
               --> a.stream:15:16
@@ -736,4 +743,62 @@ fn a_secret_in_what_was_observed_is_not_written_into_the_spec() {
         .run();
     let left = std::fs::read_to_string(output.dir.path().join("a.stream")).expect("the spec");
     assert_eq!(left, crate::support::unindent(spec));
+}
+
+/// A block that does not expect the stream's end is a prefix: the update reads only as many
+/// items as it stands for, so an endless stream is no obstacle.
+#[test]
+fn a_prefix_of_an_endless_stream_stays_a_prefix() {
+    round_trip(
+        r#"
+        test "prefix" {
+          timeout 10s
+          GET {{base}}/bad/endless?format=ndjson&interval=20ms
+          expect ndjson {
+            { "n": 1 }
+            2 times { { "n": 7 } }
+          }
+        }
+        "#,
+        r#"
+        test "prefix" {
+          timeout 10s
+          GET {{base}}/bad/endless?format=ndjson&interval=20ms
+          expect ndjson {
+            { "n": 1 }
+            { "n": 2 }
+            { "n": 3 }
+          }
+        }
+        "#,
+        ("base", crate::servers::demo()),
+    );
+}
+
+/// Recording an endless stream stops at half the time left before the test's timeout, without
+/// an ending: the next run reads as far and passes well inside the timeout.
+#[test]
+fn recording_an_endless_stream_stops_well_inside_the_timeout() {
+    let spec = r#"
+        test "endless" {
+          timeout 2s
+          GET {{base}}/bad/endless?format=ndjson&interval=100ms
+          expect ndjson { }
+        }
+        "#;
+    let recorded = Test::new()
+        .spec("a.stream", spec)
+        .args(["run", "--update=in-place", "a.stream"])
+        .var("base", crate::servers::demo())
+        .run_unchecked();
+    assert_eq!(recorded.status, Some(0), "{}", recorded.stdout);
+    let written = std::fs::read_to_string(recorded.dir.path().join("a.stream")).expect("the spec");
+    assert!(written.contains(r#"{ "n": 1 }"#), "{written}");
+    assert!(!written.contains("end\n"), "{written}");
+    let again = Test::new()
+        .spec("a.stream", &written)
+        .args(["run", "a.stream"])
+        .var("base", crate::servers::demo())
+        .run_unchecked();
+    assert_eq!(again.status, Some(0), "{}", again.stdout);
 }
