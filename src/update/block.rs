@@ -166,15 +166,19 @@ pub fn rewrite(
                         continue;
                     }
                 }
-                for (position, o) in new.enumerate() {
+                for slot in slots(&old, new, |a| &region[aligned[a]].kind, observed) {
+                    let (o, paired) = match slot {
+                        Slot::Skip(a) => {
+                            lines.push(entry_text(text, &region[aligned[a]]));
+                            continue;
+                        }
+                        Slot::Observed(o, paired) => (o, paired),
+                    };
                     let Observed::Item(rendered) = &observed[o] else {
                         lines.push(observed_line(o));
                         continue;
                     };
-                    let paired = old
-                        .get(position)
-                        .map(|&a| first + aligned[a])
-                        .filter(|&e| is_item(e));
+                    let paired = paired.map(|a| first + aligned[a]).filter(|&e| is_item(e));
                     let mut line = paired
                         .or(template)
                         .and_then(|e| lining.shaped(e, o))
@@ -238,6 +242,55 @@ pub fn rewrite(
 pub fn is_counted_repetition(entry: &Entry) -> bool {
     matches!(&entry.kind, EntryKind::Repeat { quantifier, .. } if quantifier.max == Some(quantifier.min))
         && entry.item_line().is_some()
+}
+
+/// Where an observed item goes in a stretch of the block being replaced.
+enum Slot {
+    /// Observed item `o`, in the place of expected line `a` (an index into the aligned lines)
+    /// when there is one.
+    Observed(usize, Option<usize>),
+    /// The `...` at aligned line `a`, kept as written.
+    Skip(usize),
+}
+
+/// The observed items `new` in place of the expected lines `old`, pairing them by position.
+/// A `...` among the old lines stays and takes the items between the lines before it (paired
+/// with the first items) and the lines after it (paired with the last).
+fn slots<'e>(
+    old: &[usize],
+    new: std::ops::Range<usize>,
+    kind: impl Fn(usize) -> &'e EntryKind,
+    observed: &[Observed],
+) -> Vec<Slot> {
+    let skip = old.iter().position(|&a| matches!(kind(a), EntryKind::Skip));
+    if let Some(at) = skip {
+        let after = old.len() - at - 1;
+        let new: Vec<usize> = new.clone().collect();
+        if new.len() >= at + after {
+            let middle = &new[at..new.len() - after];
+            if middle
+                .iter()
+                .all(|&o| matches!(observed[o], Observed::Item(_)))
+            {
+                let mut slots: Vec<Slot> = new[..at]
+                    .iter()
+                    .zip(old)
+                    .map(|(&o, &a)| Slot::Observed(o, Some(a)))
+                    .collect();
+                slots.push(Slot::Skip(old[at]));
+                slots.extend(
+                    new[new.len() - after..]
+                        .iter()
+                        .zip(&old[at + 1..])
+                        .map(|(&o, &a)| Slot::Observed(o, Some(a))),
+                );
+                return slots;
+            }
+        }
+    }
+    new.enumerate()
+        .map(|(position, o)| Slot::Observed(o, old.get(position).copied()))
+        .collect()
 }
 
 /// A counted repetition as written, with `count` for its count.

@@ -246,6 +246,35 @@ fn a_repetition_of_one_line_changes_its_count_or_gives_way_to_lines_of_its_shape
 }
 
 #[test]
+fn a_skip_after_the_failing_line_stays_and_takes_the_items_it_stood_for() {
+    round_trip(
+        r#"
+        test "skip" {
+          GET {{base}}/sse
+          expect sse {
+            data: json { "n": 5 }
+            ...
+            event: "done"  data: "bye"
+            end
+          }
+        }
+        "#,
+        r#"
+        test "skip" {
+          GET {{base}}/sse
+          expect sse {
+            data: json { "n": 1 }
+            ...
+            event: "done"  data: "bye"
+            end
+          }
+        }
+        "#,
+        ("base", stable()),
+    );
+}
+
+#[test]
 fn an_empty_block_records_the_stream_and_counts_it() {
     round_trip(
         r#"
