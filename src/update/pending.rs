@@ -45,12 +45,23 @@ pub fn find_pending(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(found)
 }
 
-/// Moves the pending file over its spec (a rename: atomic).
+/// Moves the pending file over its spec (a rename: atomic). Refused when the spec changed
+/// after the pending file was written: accepting would undo that change.
 pub fn accept(pending: &Path) -> Result<PathBuf, String> {
     let spec = spec_of(pending)
         .ok_or_else(|| format!("`{}` is not a pending update", pending.display()))?;
     if std::fs::metadata(&spec).is_ok_and(|m| m.permissions().readonly()) {
         return Err(format!("`{}` is read-only", spec.display()));
+    }
+    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    if let (Some(spec_time), Some(pending_time)) = (modified(&spec), modified(pending))
+        && spec_time > pending_time
+    {
+        return Err(format!(
+            "`{}` changed after its pending update was written; accepting would undo that: \
+             run the update again, or reject it",
+            spec.display()
+        ));
     }
     std::fs::rename(pending, &spec)
         .map_err(|error| format!("cannot replace `{}`: {error}", spec.display()))?;

@@ -831,3 +831,45 @@ fn recording_an_endless_stream_stops_well_inside_the_timeout() {
         .run_unchecked();
     assert_eq!(again.status, Some(0), "{}", again.stdout);
 }
+
+/// `accept` does not undo an edit made to the spec after its pending update was written.
+#[test]
+fn accepting_a_pending_update_older_than_the_spec_is_refused() {
+    let output = Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "json" {
+              GET {{base}}/json
+              expect json { "version": 1 }
+            }
+            "#,
+        )
+        .args(["run", "--update=pending", "a.stream"])
+        .var("base", stable())
+        .run_unchecked();
+    let spec = output.dir.path().join("a.stream");
+    let pending = output.dir.path().join("a.stream.new");
+    let written = std::fs::metadata(&pending)
+        .and_then(|m| m.modified())
+        .expect("the pending file");
+    let edited = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&spec)
+        .expect("open the spec");
+    edited
+        .set_modified(written + std::time::Duration::from_secs(2))
+        .expect("set the spec's time");
+    let accept = std::process::Command::new(crate::support::BIN)
+        .args(["accept", "a.stream"])
+        .current_dir(output.dir.path())
+        .output()
+        .expect("run accept");
+    let stderr = String::from_utf8_lossy(&accept.stderr);
+    assert_eq!(accept.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("changed after its pending update was written"),
+        "{stderr}"
+    );
+    assert!(pending.exists(), "the pending file stays for review");
+}
