@@ -151,8 +151,6 @@ pub struct FmtArgs {
     /// Write nothing: show what would change as a diff, and exit 1 if anything would
     #[arg(long)]
     pub check: bool,
-    #[command(flatten)]
-    pub vars: VarArgs,
 }
 
 #[derive(Debug, Args)]
