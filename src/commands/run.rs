@@ -32,9 +32,9 @@ pub async fn run(args: &RunArgs) -> i32 {
         }
     };
     let loaded = started.elapsed();
-    let recording = args
-        .update
-        .is_some_and(|mode| mode.resolve() != UpdateMode::Never);
+    // What `--update` will do, with `auto` made concrete.
+    let update_mode = args.update.map(UpdateMode::resolve);
+    let recording = update_mode.is_some_and(|mode| mode != UpdateMode::Never);
     let warnings: Vec<_> = project
         .warnings
         .iter()
@@ -95,7 +95,7 @@ pub async fn run(args: &RunArgs) -> i32 {
     };
     // The one place the reporter is chosen.
     // Where the update writes in place, a test it rewrites is reported as updated.
-    let updating = args.update.map(UpdateMode::resolve) == Some(UpdateMode::InPlace);
+    let updating = update_mode == Some(UpdateMode::InPlace);
     let mut reporter = match report::build(&args.report, args.verbose, updating) {
         Ok(reporter) => reporter,
         Err(message) => {

@@ -54,9 +54,7 @@ impl Recorder {
         }
         self.items.push((item, owner));
     }
-}
 
-impl Recorder {
     /// How many items the entries from the one holding `failed_at` on took before it failed.
     pub fn taken_from(&self, entries: &[Entry], failed_at: Span) -> usize {
         let first = top_level(entries, failed_at).unwrap_or(self.last_owner);
@@ -76,15 +74,12 @@ pub fn items_wanted(entries: &[Entry], failed_at: Span) -> Option<usize> {
     for entry in &entries[first..] {
         wanted += match &entry.kind {
             EntryKind::Item(_) => 1,
-            EntryKind::Repeat { quantifier, body } if quantifier.max == Some(quantifier.min) => {
-                let per_round: usize = body
-                    .iter()
-                    .map(|e| usize::from(matches!(e.kind, EntryKind::Item(_))))
-                    .sum();
-                if per_round != body.len() {
-                    return None;
-                }
-                per_round.checked_mul(usize::try_from(quantifier.min).ok()?)?
+            EntryKind::Repeat { quantifier, body }
+                if quantifier.max == Some(quantifier.min)
+                    && body.iter().all(|e| matches!(e.kind, EntryKind::Item(_))) =>
+            {
+                body.len()
+                    .checked_mul(usize::try_from(quantifier.min).ok()?)?
             }
             EntryKind::AnyOrder(lines) => lines.len(),
             kind if kind.is_declaration() => 0,
@@ -160,7 +155,7 @@ pub fn block_fix(
         && first < entries.len()
         && is_counted_repetition(&entries[before])
         && let (Some(line), Some(item)) = (entries[before].item_line(), next_item)
-        && match_item(&line.pattern, &ItemView::new(item), &mut Vec::new()).is_ok()
+        && fits(&line.pattern, item)
     {
         first = before;
     }
@@ -207,13 +202,17 @@ impl RecordedItems<'_> {
 
 impl Lining for RecordedItems<'_> {
     fn fits(&self, e: usize, o: usize) -> bool {
-        self.pair(e, o).is_some_and(|(pattern, item)| {
-            match_item(pattern, &ItemView::new(item), &mut Vec::new()).is_ok()
-        })
+        self.pair(e, o)
+            .is_some_and(|(pattern, item)| fits(pattern, item))
     }
 
     fn shaped(&self, e: usize, o: usize) -> Option<String> {
         let (pattern, item) = self.pair(e, o)?;
         shaped(self.text, pattern, item)
     }
+}
+
+/// Whether `item` matches `pattern` (captures aside).
+fn fits(pattern: &ItemPattern, item: &Item) -> bool {
+    match_item(pattern, &ItemView::new(item), &mut Vec::new()).is_ok()
 }

@@ -153,12 +153,12 @@ pub fn rewrite(
                 {
                     let e = first + aligned[a];
                     template = Some(e);
-                    let shapes: Vec<Option<String>> =
-                        new.clone().map(|o| lining.shaped(e, o)).collect();
                     if new.clone().all(|o| lining.fits(e, o)) {
                         lines.push(recount(text, &region[aligned[a]], new.len()));
                         continue;
                     }
+                    let shapes: Vec<Option<String>> =
+                        new.clone().map(|o| lining.shaped(e, o)).collect();
                     if let Some(Some(shape)) = shapes.first()
                         && shapes.iter().all(|s| s.as_ref() == Some(shape))
                     {
