@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::UpdateMode;
 use super::pending::pending_path;
+use crate::line_break::LineEnding;
 use crate::outcome::{Fix, TestOutcome};
 use crate::source::{SourceFile, Span};
 
@@ -151,6 +152,8 @@ fn write_file(
         Some(rest) => ("\u{feff}", rest.to_string()),
         None => ("", current.clone()),
     };
+    // New lines end as the file's lines do.
+    let ending = LineEnding::of(&text);
     // Bottom-up, so each edit's offsets still hold when it is applied.
     edits.sort_by_key(|edit| std::cmp::Reverse(edit.span.start));
     let mut refused = Vec::new();
@@ -163,7 +166,7 @@ fn write_file(
             refused.push(edit.line);
             continue;
         }
-        text.replace_range(edit.span.start..edit.span.end, &edit.text);
+        text.replace_range(edit.span.start..edit.span.end, &ending.apply(&edit.text));
         floor = edit.span.start;
         written += 1;
     }
