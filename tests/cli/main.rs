@@ -18,3 +18,4 @@ mod spec_errors;
 mod stream_control;
 mod support;
 mod update;
+mod update_writes;
