@@ -1,10 +1,16 @@
 //! How `run --update` and `accept` write spec files: never over a change made since the run,
-//! never half-written, and what could not be written is reported as not updated.
+//! never half-written, never from a stream that could not be read whole, and what could not be
+//! written is reported as not updated.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use axum::Router;
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::get;
+
+use crate::servers;
 use crate::support::{BIN, Test, unindent};
 use crate::update::stable;
 
@@ -286,4 +292,79 @@ fn accepting_a_pending_update_older_than_the_spec_is_refused() {
         "{stderr}"
     );
     assert!(pending.exists(), "the pending file stays for review");
+}
+
+/// SSE streams with an event of 2,000 bytes: alone, or after a small one.
+fn oversized() -> &'static str {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        let huge = format!("data: {}\n\n", "x".repeat(2000));
+        let after_small = format!("data: a\n\n{huge}");
+        let sse =
+            |body: String| move || async move { ([(CONTENT_TYPE, "text/event-stream")], body) };
+        servers::serve(
+            Router::new()
+                .route("/huge", get(sse(huge)))
+                .route("/small-then-huge", get(sse(after_small))),
+        )
+    })
+}
+
+/// An item larger than `--max-item-size` fails the test when `--update` records the stream
+/// (an empty block) or reads it on after a failure, as it would in any run; nothing is written
+/// from such a stream.
+#[test]
+fn an_item_over_the_size_limit_fails_the_update_and_nothing_is_written() {
+    let spec = r#"
+        test "recorded" {
+          GET {{base}}/huge
+          expect sse { }
+        }
+
+        test "read on" {
+          GET {{base}}/small-then-huge
+          expect sse {
+            data: "b"
+            end
+          }
+        }
+        "#;
+    let output = Test::new()
+        .spec("a.stream", spec)
+        .args(["run", "--update=in-place", "--max-item-size", "1KiB", "-j", "1", "a.stream"])
+        .var("base", oversized())
+        .stdout(
+            r#"
+            Running 2 tests from 1 file
+              FAIL [TIME] a.stream: recorded
+
+            error: item 1 is larger than the maximum item size of 1 KiB
+             --> a.stream:3:10
+              |
+            3 |   expect sse { }
+              |          ^^^ reading this `sse` stream
+              |
+              = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
+
+              FAIL [TIME] a.stream: read on
+
+            error: item 2 is larger than the maximum item size of 1 KiB
+             --> a.stream:8:10
+              |
+            8 |   expect sse {
+              |          ^^^ reading this `sse` stream
+              |
+              = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
+
+            Summary 2 tests: 0 passed, 2 failed [TIME]
+              FAIL a.stream:1: recorded
+              FAIL a.stream:6: read on
+            not updated: a.stream:3: the stream could not be read whole (see the error), so nothing from it was written
+            not updated: a.stream:8: the stream could not be read whole (see the error), so nothing from it was written
+            "#,
+        )
+        .status(1)
+        .run();
+    let left = std::fs::read_to_string(output.dir.path().join("a.stream")).expect("the spec");
+    assert_eq!(left, unindent(spec));
 }
