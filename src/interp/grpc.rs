@@ -17,7 +17,8 @@ use crate::interp::TestRun;
 use crate::interp::matcher::Terminal;
 use crate::interp::record::BlockUpdate;
 use crate::interp::stats::StreamStats;
-use crate::interp::stream::{self, Finish, Next, Source, StreamRun, item_instead_of_end};
+use crate::interp::stream::{Finish, Next, Source, StreamRun, item_instead_of_end};
+use crate::interp::unreadable;
 use crate::interp::vars::Scope;
 use crate::outcome::{Failure, Fix, StreamReport};
 use crate::pattern::text::match_text;
@@ -674,7 +675,7 @@ impl TestRun<'_> {
         match live.next(deadline).await {
             Next::Ended(_) => match live.too_large() {
                 // The call ended because a reply was too large: not the end that was expected.
-                Some(limit) => Err(stream::too_large(
+                Some(limit) => Err(unreadable::too_large(
                     stats.items + 1,
                     limit,
                     span,
