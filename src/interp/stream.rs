@@ -450,10 +450,11 @@ impl StreamRun<'_> {
                     if let Some(failure) = unusable(&item, matcher.consumed() + 1, &kind) {
                         break Err(failure);
                     }
-                    if let Item::Sse(event) = &item {
-                        if track_ids && event.has_id {
-                            stats.ids.record(&event.id, at);
-                        }
+                    if let Item::Sse(event) = &item
+                        && track_ids
+                        && event.has_id
+                    {
+                        stats.ids.record(&event.id, at);
                     }
                     let view = ItemView::new(&item);
                     captures.clear();
@@ -492,9 +493,9 @@ impl StreamRun<'_> {
                                 context,
                                 first,
                                 deadline,
-                                recording
-                                    .map(|(update, recorder)| (update, recorder, &mut seen as _)),
-                                &kind,
+                                recording.map(|(update, recorder)| {
+                                    (update, recorder, &mut seen as _, &kind)
+                                }),
                             )
                             .await);
                         }
@@ -556,7 +557,6 @@ impl StreamRun<'_> {
                             None,
                             deadline,
                             None,
-                            &kind,
                         )
                         .await);
                     }
@@ -965,6 +965,9 @@ type SeenItem<'a> = dyn FnMut(&Item, Duration) + Send + 'a;
 /// Reads a few more items after a failure, so the diff shows what the stream went on to do:
 /// as many as the block still expects (or up to a bound when it expects an open number, or an
 /// ending), for a short while.
+///
+/// `recording` (`--update`): where the block is, the items it took, what counts each item read
+/// in the stream's figures, and the stream's kind (for an item that cannot be read).
 async fn failure_with_diff(
     failure: MatchFailure,
     matcher: &mut BlockMatcher<'_>,
@@ -972,10 +975,14 @@ async fn failure_with_diff(
     context: Recent,
     first: Option<(Item, Duration)>,
     deadline: Instant,
-    recording: Option<(BlockUpdate<'_>, Recorder, &mut SeenItem<'_>)>,
-    kind: &Spanned<StreamKind>,
+    recording: Option<(
+        BlockUpdate<'_>,
+        Recorder,
+        &mut SeenItem<'_>,
+        &Spanned<StreamKind>,
+    )>,
 ) -> Failure {
-    if let Some((update, recorder, seen)) = recording
+    if let Some((update, recorder, seen, kind)) = recording
         && record::is_snapshot(&failure)
     {
         // `--update`: read to the end, show the diff's share, and rewrite from all of it.
