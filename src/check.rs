@@ -17,10 +17,21 @@ pub const EMPTY_BLOCK: &str = "this block expects nothing";
 /// Checks one parsed spec. `known_vars` are the variables the run provides (config, `--var`,
 /// environment); the file's own `let`s and captures are added here.
 pub fn check(spec: &Spec, known_vars: &HashSet<String>) -> Vec<Diagnostic> {
+    check_with(spec, known_vars, false)
+}
+
+/// Checks one parsed spec as [`check`] does, but with every variable taken as set: for `fmt`,
+/// which runs without the variables a run is given (`--var`, `--secret`, the environment).
+pub fn check_any_vars(spec: &Spec) -> Vec<Diagnostic> {
+    check_with(spec, &HashSet::new(), true)
+}
+
+fn check_with(spec: &Spec, known_vars: &HashSet<String>, any_var: bool) -> Vec<Diagnostic> {
     let mut checker = Checker {
         file: Arc::clone(&spec.file),
         diagnostics: Vec::new(),
         known: known_vars.clone(),
+        any_var,
         captured_somewhere: file_captures(spec)
             .into_iter()
             .rev()
@@ -38,6 +49,8 @@ struct Checker {
     file: Arc<SourceFile>,
     diagnostics: Vec<Diagnostic>,
     known: HashSet<String>,
+    /// Every variable counts as set (`fmt`).
+    any_var: bool,
     /// Where each capture of the file is first set, to explain a use before it.
     captured_somewhere: std::collections::HashMap<String, Span>,
 }
@@ -1067,7 +1080,7 @@ impl Checker {
     }
 
     fn is_known(&self, name: &str, captures: &HashSet<String>) -> bool {
-        self.known.contains(name) || captures.contains(name)
+        self.any_var || self.known.contains(name) || captures.contains(name)
     }
 
     fn template(&mut self, template: &Template, captures: &HashSet<String>) {

@@ -128,7 +128,7 @@ fn parse_placeholder(text: &str, start: usize) -> Option<(Range<usize>, usize)> 
 fn malformed_end(text: &str, start: usize) -> usize {
     let after = start + 2;
     let rest = &text[after..];
-    let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
+    let line = &rest[..rest.find(['\n', '\r']).unwrap_or(rest.len())];
     let line = &line[..line.find("{{").unwrap_or(line.len())];
     match line.find("}}") {
         Some(close) => after + close + 2,

@@ -62,8 +62,8 @@ impl SourceFile {
         if text.starts_with('\u{feff}') {
             text.drain(..'\u{feff}'.len_utf8());
         }
-        let mut line_starts = vec![0];
-        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        // LF, CRLF and a lone CR each end a line, as the grammar's NEWLINE does.
+        let line_starts = crate::line_break::line_starts(&text);
         Arc::new(SourceFile {
             path: path.into(),
             text,
@@ -128,7 +128,7 @@ impl SourceFile {
             .get(line)
             .copied()
             .unwrap_or(self.text.len());
-        self.text[start..end].trim_end_matches(['\n', '\r'])
+        crate::line_break::without_break(&self.text[start..end])
     }
 
     pub fn slice(&self, span: Span) -> &str {
@@ -164,5 +164,16 @@ mod tests {
         assert_eq!(file.line_text(2), "çd");
         assert_eq!(file.line_text(3), "");
         assert_eq!(file.line_text(9), "");
+    }
+
+    #[test]
+    fn a_lone_cr_and_crlf_end_lines_too() {
+        let file = SourceFile::new("a.stream", "ab\rcd\r\n\rx");
+        assert_eq!(file.line_col(3), LineCol { line: 2, col: 1 });
+        assert_eq!(file.line_col(8), LineCol { line: 4, col: 1 });
+        assert_eq!(file.line_text(1), "ab");
+        assert_eq!(file.line_text(2), "cd");
+        assert_eq!(file.line_text(3), "");
+        assert_eq!(file.line_start(4), 8);
     }
 }

@@ -1,5 +1,5 @@
 //! `streamspec fmt`: rewrite specs in the canonical layout, or with `--check`, show what would
-//! change. A spec that does not parse is reported and left alone.
+//! change. A spec that does not parse or fails `check` is reported and left alone.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -8,10 +8,11 @@ use similar::TextDiff;
 
 use crate::cli::FmtArgs;
 use crate::commands::print_diagnostics;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::discover::discover;
 use crate::exit_code;
 use crate::format::{FormatError, format_source};
+use crate::source::SourceFile;
 
 pub fn fmt(args: &FmtArgs) -> i32 {
     let default = [PathBuf::from(".")];
@@ -59,14 +60,28 @@ pub fn fmt(args: &FmtArgs) -> i32 {
 /// Formats one file: writes it (or with `--check`, prints the diff). Returns whether it was not
 /// formatted already.
 fn fmt_file(file: &Path, args: &FmtArgs) -> Result<bool, Vec<Diagnostic>> {
-    // Only the syntax matters here: a variable the run will get from `--secret`, the environment
-    // or CI need not be defined to format the file (`streamspec check` checks the rest).
+    // A variable the run will get from `--secret`, the environment or CI need not be defined to
+    // format the file; every other error of `streamspec check` leaves it alone.
+    // Rewriting holds the file's lock from reading it on, so that a `run --update` of the same
+    // file waits rather than being undone.
+    let _lock = if args.check {
+        None
+    } else {
+        let lock = crate::atomic_write::lock(file).map_err(|error| {
+            vec![Diagnostic::error(format!(
+                "cannot lock `{}`: {error}",
+                file.display()
+            ))]
+        })?;
+        Some(lock)
+    };
     let text = std::fs::read_to_string(file).map_err(|error| {
         vec![Diagnostic::error(format!(
             "cannot read `{}`: {error}",
             file.display()
         ))]
     })?;
+    check_errors(file, &text)?;
     let formatted = match format_source(file, &text) {
         Ok(formatted) => formatted,
         Err(FormatError::Invalid(diagnostics)) => return Err(diagnostics),
@@ -93,6 +108,21 @@ fn fmt_file(file: &Path, args: &FmtArgs) -> Result<bool, Vec<Diagnostic>> {
         println!("formatted {}", file.display());
     }
     Ok(true)
+}
+
+/// The errors `streamspec check` reports for the file, variables aside (any may be set at run
+/// time): a spec with one is the user's to fix first, and is left as it is.
+fn check_errors(file: &Path, text: &str) -> Result<(), Vec<Diagnostic>> {
+    let spec = crate::syntax::parse(&SourceFile::new(file, text))?;
+    let errors: Vec<Diagnostic> = crate::check::check_any_vars(&spec)
+        .into_iter()
+        .filter(|diagnostic| diagnostic.severity == Severity::Error)
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
 
 fn print_diff(file: &Path, old: &str, new: &str) {

@@ -10,7 +10,6 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::cli::{ReportFormat, RunArgs};
 use crate::commands::print_diagnostics;
 use crate::exit_code;
-use crate::outcome::TestOutcome;
 use crate::project;
 use crate::report::{self, Reporter, Summary};
 use crate::runner::select::Selection;
@@ -146,6 +145,14 @@ pub async fn run(args: &RunArgs) -> i32 {
         None if failed > 0 => exit_code::TEST_FAILED,
         None => exit_code::SUCCESS,
     };
+    // `--update` writes before the summary, which counts only the tests whose fixes were
+    // written (a fix that could not be written no longer is one).
+    let update = match update_mode {
+        Some(mode) if failed > 0 && result.stopped.is_none() => {
+            Some(crate::update::apply::apply(&mut result.outcomes, mode))
+        }
+        _ => None,
+    };
     let updated = if updating {
         result.outcomes.iter().filter(|o| o.rewritable()).count()
     } else {
@@ -164,33 +171,22 @@ pub async fn run(args: &RunArgs) -> i32 {
     if scale.timings {
         eprint!("{}", result.timings.render(started.elapsed(), cpu_time()));
     }
-    let all_updated = match args.update {
-        Some(mode) if failed > 0 && result.stopped.is_none() => update_specs(
-            &result.outcomes,
-            mode,
-            args.report.format == ReportFormat::Human,
-        ),
-        _ => false,
+    let Some(update) = update else {
+        return code;
     };
-    if all_updated {
-        exit_code::SUCCESS
-    } else {
-        code
-    }
-}
-
-/// `--update`: writes the fixes and says what it did; whether every failure was rewritten in
-/// place (then the run counts as passed, as `jest -u` does). The lines go to standard output
-/// after the human summary, and to standard error when standard output carries a machine format.
-fn update_specs(outcomes: &[TestOutcome], mode: UpdateMode, to_stdout: bool) -> bool {
-    let mode = mode.resolve();
-    let report = crate::update::apply::apply(outcomes, mode);
-    for line in &report.lines {
-        if to_stdout {
+    // What the update did goes to standard output after the human summary, and to standard
+    // error when standard output carries a machine format.
+    for line in &update.lines {
+        if args.report.format == ReportFormat::Human {
             println!("{line}");
         } else {
             eprintln!("{line}");
         }
     }
-    mode == UpdateMode::InPlace && report.not_written == 0
+    // Every failure rewritten in place: the run counts as passed, as `jest -u` does.
+    if updating && update.not_written == 0 {
+        exit_code::SUCCESS
+    } else {
+        code
+    }
 }

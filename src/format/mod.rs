@@ -12,6 +12,7 @@ pub mod verify;
 use std::path::Path;
 
 use crate::diagnostic::Diagnostic;
+use crate::line_break::LineEnding;
 use crate::source::SourceFile;
 
 const BOM: char = '\u{feff}';
@@ -26,27 +27,21 @@ pub enum FormatError {
     Unsafe(String),
 }
 
-/// The canonical text of a spec file. Line endings stay as they were (CRLF when the first line
-/// ends with CRLF), and so does a byte order mark.
+/// The canonical text of a spec file. Line endings stay as they were (every line ends as the
+/// first line does: LF, CRLF or CR), and so does a byte order mark.
 pub fn format_source(path: &Path, text: &str) -> Result<String, FormatError> {
     let (bom, text) = match text.strip_prefix(BOM) {
         Some(rest) => (true, rest),
         None => (false, text),
     };
-    let crlf = text
-        .find('\n')
-        .is_some_and(|index| text[..index].ends_with('\r'));
-    let text = text.replace("\r\n", "\n");
-    let formatted = format_lf(path, &text)?;
+    let ending = LineEnding::of(text);
+    // The layout works on LF lines; no token holds a line break, so this changes no value.
+    let formatted = format_lf(path, &LineEnding::Lf.apply(text))?;
     let mut out = String::with_capacity(formatted.len() + 4);
     if bom {
         out.push(BOM);
     }
-    if crlf {
-        out.push_str(&formatted.replace('\n', "\r\n"));
-    } else {
-        out.push_str(&formatted);
-    }
+    out.push_str(&ending.apply(&formatted));
     Ok(out)
 }
 

@@ -18,6 +18,7 @@ use crate::interp::matcher::Terminal;
 use crate::interp::record::BlockUpdate;
 use crate::interp::stats::StreamStats;
 use crate::interp::stream::{Finish, Next, Source, StreamRun, item_instead_of_end};
+use crate::interp::unreadable;
 use crate::interp::vars::Scope;
 use crate::outcome::{Failure, Fix, StreamReport};
 use crate::pattern::text::match_text;
@@ -118,6 +119,14 @@ impl LiveCall {
 
     pub fn is_open(&self) -> bool {
         self.failed.is_none() && self.call.ended().is_none()
+    }
+
+    /// The size limit a reply went over, when that is what ended the call.
+    pub fn too_large(&self) -> Option<usize> {
+        match &self.failed {
+            Some(GrpcError::TooLarge { limit, .. }) => Some(*limit),
+            _ => None,
+        }
     }
 
     /// The next reply, or how the call ended.
@@ -664,7 +673,16 @@ impl TestRun<'_> {
             return Ok(());
         };
         match live.next(deadline).await {
-            Next::Ended(_) => Ok(()),
+            Next::Ended(_) => match live.too_large() {
+                // The call ended because a reply was too large: not the end that was expected.
+                Some(limit) => Err(unreadable::too_large(
+                    stats.items + 1,
+                    limit,
+                    span,
+                    "reading the replies to their end",
+                )),
+                None => Ok(()),
+            },
             Next::Item(item, at) => {
                 stats.record_item(at);
                 Err(Failure::assertion(

@@ -7,6 +7,7 @@ pub mod matcher;
 pub mod record;
 pub mod stats;
 pub mod stream;
+pub mod unreadable;
 pub mod vars;
 
 use std::collections::HashMap;

@@ -17,13 +17,14 @@ use crate::interp::matcher::{
 };
 use crate::interp::record::{self, BlockUpdate, Recorder};
 use crate::interp::stats::StreamStats;
+use crate::interp::unreadable::{unreadable, unusable};
 use crate::interp::vars::Scope;
-use crate::outcome::{Failure, FailureClass};
+use crate::outcome::{Failure, FailureClass, Fix};
 use crate::pattern::{Captures, ItemView};
 use crate::render::render_item;
 use crate::source::Span;
 use crate::transport::decoder::Decoder;
-use crate::transport::framing::{FrameError, format_size};
+use crate::transport::framing::FrameError;
 use crate::transport::http::{ChunkRead, HttpClient, HttpRequest, HttpResponse, SendError, send};
 use crate::transport::item::Item;
 
@@ -113,7 +114,14 @@ impl Reader<'_> {
     async fn next(&mut self, deadline: Instant) -> Result<Next, FrameError> {
         match self {
             Reader::Http(reader) => reader.next(deadline).await,
-            Reader::Grpc(call) => Ok(call.next(deadline).await),
+            // A reply over the size limit ends the call; for the block it is an item too large to
+            // read, as on HTTP, not a `dropped` it could expect.
+            Reader::Grpc(call) => match call.next(deadline).await {
+                Next::Ended(_) if let Some(limit) = call.too_large() => {
+                    Err(FrameError::TooLarge { limit })
+                }
+                next => Ok(next),
+            },
         }
     }
 
@@ -289,15 +297,18 @@ impl StreamRun<'_> {
             && entries.is_empty()
         {
             let mut seen = |item: &Item, at| stats.saw(item, at, track_ids);
-            let (after, ending) = read_rest(
+            let read = read_rest(
                 &mut reader,
                 &mut matcher,
                 Vec::new(),
                 half_way(deadline),
                 &mut seen,
                 None,
+                &kind,
             )
             .await;
+            stats.bytes += reader.take_bytes();
+            let (after, ending) = read?;
             let fix = record::block_fix(
                 update,
                 entries,
@@ -306,7 +317,6 @@ impl StreamRun<'_> {
                 after,
                 ending.as_ref(),
             );
-            stats.bytes += reader.take_bytes();
             return Err(Failure::assertion(
                 "the block is empty: recorded what the stream sent",
                 block_span,
@@ -433,46 +443,18 @@ impl StreamRun<'_> {
             }
             let next = match reader.next(wait_until).await {
                 Ok(next) => next,
-                Err(FrameError::TooLarge { limit }) => {
-                    break Err(Failure::error(
-                        format!(
-                            "item {} is larger than the maximum item size of {}",
-                            matcher.consumed() + 1,
-                            format_size(limit)
-                        ),
-                        kind.span,
-                        format!("reading this `{}` stream", kind.value.keyword()),
-                    )
-                    .help_note("streamspec holds one item in memory at a time; raise the limit with --max-item-size"));
-                }
-                Err(error) => {
-                    break Err(Failure::error(
-                        format!("the server sent a malformed stream: {error}"),
-                        kind.span,
-                        format!("reading this `{}` stream", kind.value.keyword()),
-                    ));
-                }
+                Err(error) => break Err(unreadable(error, matcher.consumed() + 1, &kind)),
             };
             match next {
                 Next::Item(item, at) => {
-                    if let Item::Sse(event) = &item {
-                        if event.invalid_utf8 {
-                            break Err(Failure::error(
-                                format!(
-                                    "the server sent invalid UTF-8 in event {}",
-                                    matcher.consumed() + 1
-                                ),
-                                kind.span,
-                                "in this stream",
-                            )
-                            .note(format!(
-                                "a browser would show it with U+FFFD: {}",
-                                render_item(&item)
-                            )));
-                        }
-                        if track_ids && event.has_id {
-                            stats.ids.record(&event.id, at);
-                        }
+                    if let Some(failure) = unusable(&item, matcher.consumed() + 1, &kind) {
+                        break Err(failure);
+                    }
+                    if let Item::Sse(event) = &item
+                        && track_ids
+                        && event.has_id
+                    {
+                        stats.ids.record(&event.id, at);
                     }
                     let view = ItemView::new(&item);
                     captures.clear();
@@ -511,8 +493,9 @@ impl StreamRun<'_> {
                                 context,
                                 first,
                                 deadline,
-                                recording
-                                    .map(|(update, recorder)| (update, recorder, &mut seen as _)),
+                                recording.map(|(update, recorder)| {
+                                    (update, recorder, &mut seen as _, &kind)
+                                }),
                             )
                             .await);
                         }
@@ -982,6 +965,9 @@ type SeenItem<'a> = dyn FnMut(&Item, Duration) + Send + 'a;
 /// Reads a few more items after a failure, so the diff shows what the stream went on to do:
 /// as many as the block still expects (or up to a bound when it expects an open number, or an
 /// ending), for a short while.
+///
+/// `recording` (`--update`): where the block is, the items it took, what counts each item read
+/// in the stream's figures, and the stream's kind (for an item that cannot be read).
 async fn failure_with_diff(
     failure: MatchFailure,
     matcher: &mut BlockMatcher<'_>,
@@ -989,9 +975,14 @@ async fn failure_with_diff(
     context: Recent,
     first: Option<(Item, Duration)>,
     deadline: Instant,
-    recording: Option<(BlockUpdate<'_>, Recorder, &mut SeenItem<'_>)>,
+    recording: Option<(
+        BlockUpdate<'_>,
+        Recorder,
+        &mut SeenItem<'_>,
+        &Spanned<StreamKind>,
+    )>,
 ) -> Failure {
-    if let Some((update, recorder, seen)) = recording
+    if let Some((update, recorder, seen, kind)) = recording
         && record::is_snapshot(&failure)
     {
         // `--update`: read to the end, show the diff's share, and rewrite from all of it.
@@ -1010,15 +1001,20 @@ async fn failure_with_diff(
                 let taken = recorder.taken_from(entries, failure.span);
                 (half_way(deadline), wanted.map(|w| w.saturating_sub(taken)))
             };
-            read_rest(
+            let read = read_rest(
                 reader,
                 matcher,
                 first.into_iter().collect(),
                 until,
                 seen,
                 limit,
+                kind,
             )
-            .await
+            .await;
+            match read {
+                Ok(read) => read,
+                Err(unreadable) => return unreadable,
+            }
         };
         let shown = TRAILING_ITEMS.min(after.len());
         let cut_short = ending.is_none() || after.len() > shown;
@@ -1210,7 +1206,9 @@ fn render_failure(
 /// leaving out what the block's `ignore`s drop. `None` as the ending when it did not end.
 ///
 /// `seen` counts each item read in the stream's figures, so that `expect count` and the other
-/// aggregates of an update run see the whole stream.
+/// aggregates of an update run see the whole stream. An item the block could not have taken
+/// (over the size limit, not a valid item) fails the test as it would in any run, and then
+/// nothing is recorded: the failure, with a fix that says so.
 async fn read_rest(
     reader: &mut Reader<'_>,
     matcher: &mut BlockMatcher<'_>,
@@ -1218,19 +1216,31 @@ async fn read_rest(
     deadline: Instant,
     seen: &mut SeenItem<'_>,
     limit: Option<usize>,
-) -> (Vec<(Item, Duration)>, Option<Terminal>) {
+    kind: &Spanned<StreamKind>,
+) -> Result<(Vec<(Item, Duration)>, Option<Terminal>), Failure> {
     let limit = limit.unwrap_or(usize::MAX).min(record::RECORD_LIMIT + 1);
+    let not_recorded = |failure: Failure| {
+        failure.with_fix(Fix::Cannot(
+            "the stream could not be read whole (see the error), so nothing from it was written"
+                .to_string(),
+        ))
+    };
     while items.len() < limit {
+        let position = matcher.consumed() + items.len() as u64 + 1;
         match reader.next(deadline).await {
             Ok(Next::Item(item, at)) => {
+                if let Some(failure) = unusable(&item, position, kind) {
+                    return Err(not_recorded(failure));
+                }
                 if !matcher.ignores(&ItemView::new(&item)) {
                     seen(&item, at);
                     items.push((item, at));
                 }
             }
-            Ok(Next::Ended(end)) => return (items, Some(end)),
-            Ok(Next::TimedOut) | Err(_) => break,
+            Ok(Next::Ended(end)) => return Ok((items, Some(end))),
+            Ok(Next::TimedOut) => break,
+            Err(error) => return Err(not_recorded(unreadable(error, position, kind))),
         }
     }
-    (items, None)
+    Ok((items, None))
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use pest::error::{Error, ErrorVariant, InputLocation};
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::line_break;
 use crate::source::{SourceFile, Span};
 use crate::syntax::grammar::Rule;
 
@@ -111,10 +112,10 @@ fn found_at(text: &str, offset: usize) -> (String, Span, Option<String>) {
 /// Whether only blanks stand between the start of the line and `offset`: a line break cannot be
 /// what is missing there.
 fn at_start_of_line(text: &str, offset: usize) -> bool {
-    text[..offset.min(text.len())]
-        .rsplit('\n')
-        .next()
-        .is_some_and(|line| line.trim().is_empty())
+    let offset = offset.min(text.len());
+    text[line_break::line_start(text, offset)..offset]
+        .trim()
+        .is_empty()
 }
 
 /// The word that ends just before `offset` (skipping spaces), with its span.
@@ -193,11 +194,7 @@ pub fn syntax_error(file: &Arc<SourceFile>, error: &Error<Rule>) -> Diagnostic {
 
     // A string that runs to the end of its line was not closed.
     if found == "`\"`"
-        && !file.text[offset + 1..]
-            .lines()
-            .next()
-            .unwrap_or("")
-            .contains('"')
+        && !file.text[offset + 1..line_break::line_end(&file.text, offset + 1)].contains('"')
     {
         return Diagnostic::error("this string is not closed").at(
             file,
@@ -357,12 +354,12 @@ fn hints(
         }
     }
     // An item that ended early because a brace was never closed: name that brace.
-    let at_column_one = offset == 0 || before.ends_with('\n');
+    let at_column_one = offset == 0 || before.ends_with(['\n', '\r']);
     if phrases.iter().any(|p| p.contains("`}`"))
         && (found == "end of file" || at_column_one)
         && let Some(open) = unclosed_brace(before)
     {
-        let line = before[..open].matches('\n').count() + 1;
+        let line = line_break::line_starts(&before[..open]).len();
         hints.push(format!("the `{{` on line {line} is not closed"));
     }
     hints
@@ -376,13 +373,13 @@ fn unclosed_brace(text: &str) -> Option<usize> {
     let mut escaped = false;
     for (index, c) in text.char_indices() {
         if in_comment {
-            in_comment = c != '\n';
+            in_comment = c != '\n' && c != '\r';
         } else if in_string {
             if escaped {
                 escaped = false;
             } else if c == '\\' {
                 escaped = true;
-            } else if c == '"' || c == '\n' {
+            } else if c == '"' || c == '\n' || c == '\r' {
                 in_string = false;
             }
         } else {

@@ -88,7 +88,7 @@ fn significant_len(text: &str) -> usize {
     let mut escaped = false;
     for (index, c) in text.char_indices() {
         match state {
-            State::Comment if c == '\n' => state = State::Code,
+            State::Comment if c == '\n' || c == '\r' => state = State::Code,
             State::Comment => {}
             State::String | State::Regex => {
                 end = index + c.len_utf8();
@@ -97,7 +97,7 @@ fn significant_len(text: &str) -> usize {
                     escaped = false;
                 } else if c == '\\' {
                     escaped = true;
-                } else if c == closing || c == '\n' {
+                } else if c == closing || c == '\n' || c == '\r' {
                     state = State::Code;
                 }
             }

@@ -37,7 +37,7 @@ fn syntax_errors(file: &Arc<SourceFile>, first: &pest::error::Error<Rule>) -> Ve
     let text = &file.text;
     let mut starts: Vec<usize> = Vec::new();
     let mut offset = 0;
-    for line in text.split_inclusive('\n') {
+    for line in crate::line_break::lines_with_breaks(text) {
         if line.starts_with(|c: char| c.is_alphabetic() || c == '_') {
             starts.push(offset);
         }

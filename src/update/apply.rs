@@ -1,6 +1,7 @@
 //! Writes the fixes of a run back to the spec files: every edit of a file at once, bottom-up, each
-//! refused when the text it replaces changed since the run, through a temporary file and a
-//! rename, so a file is never half-written.
+//! refused when the text it replaces changed since the run, under a lock on the file (so that
+//! another update of it waits, and its fixes land too), through a temporary file and a rename,
+//! so a file is never half-written.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,6 +9,8 @@ use std::sync::Arc;
 
 use super::UpdateMode;
 use super::pending::pending_path;
+use super::rebase::rebase;
+use crate::line_break::LineEnding;
 use crate::outcome::{Fix, TestOutcome};
 use crate::source::{SourceFile, Span};
 
@@ -22,18 +25,26 @@ pub struct UpdateReport {
     pub not_written: usize,
 }
 
+/// One replacement in a file, and the failures (`(outcome, failure)` indices) it fixes: runs of
+/// one test (`--repeat`) fix the same span.
 struct Edit {
     span: Span,
     text: String,
     line: usize,
+    fixes: Vec<(usize, usize)>,
 }
 
-/// Applies every fix of `outcomes` in `mode` (already resolved: never `Auto`).
-pub fn apply(outcomes: &[TestOutcome], mode: UpdateMode) -> UpdateReport {
+/// Why a fix of a file was not written, for the failures it was for.
+const CHANGED_SINCE: &str = "the spec changed there since the run";
+
+/// Applies every fix of `outcomes` in `mode` (already resolved: never `Auto`). A fix that could
+/// not be written becomes a [`Fix::Cannot`] with the reason, so that only the tests whose every
+/// fix was written count as updated.
+pub fn apply(outcomes: &mut [TestOutcome], mode: UpdateMode) -> UpdateReport {
     let mut report = UpdateReport::default();
     let mut by_file: BTreeMap<PathBuf, (Arc<SourceFile>, Vec<Edit>)> = BTreeMap::new();
-    for outcome in outcomes {
-        for failure in &outcome.failures {
+    for (o, outcome) in outcomes.iter().enumerate() {
+        for (f, failure) in outcome.failures.iter().enumerate() {
             let line = failure
                 .span
                 .map_or(0, |span| outcome.file.line_col(span.start).line);
@@ -44,13 +55,15 @@ pub fn apply(outcomes: &[TestOutcome], mode: UpdateMode) -> UpdateReport {
                         .entry(outcome.file.path.clone())
                         .or_insert_with(|| (Arc::clone(&outcome.file), Vec::new()));
                     // Runs of one test (`--repeat`) fix the same span: the first run's fix holds.
-                    if entry.1.iter().any(|edit| edit.span == *span) {
+                    if let Some(edit) = entry.1.iter_mut().find(|edit| edit.span == *span) {
+                        edit.fixes.push((o, f));
                         continue;
                     }
                     entry.1.push(Edit {
                         span: *span,
                         text: text.clone(),
                         line,
+                        fixes: vec![(o, f)],
                     });
                 }
                 Some(Fix::Cannot(reason)) => {
@@ -84,33 +97,42 @@ pub fn apply(outcomes: &[TestOutcome], mode: UpdateMode) -> UpdateReport {
         return report;
     }
     for (path, (original, edits)) in by_file {
-        let count = edits.len();
-        match write_file(&path, &original, edits, mode) {
-            Ok((written, refused)) => {
-                report.written += written;
-                report.not_written += refused.len();
-                for line in refused {
+        let (refused, failed) = match write_file(&path, &original, &edits, mode) {
+            Ok(refused) => (refused, None),
+            Err(message) => ((0..edits.len()).collect(), Some(message)),
+        };
+        let written = edits.len() - refused.len();
+        report.written += written;
+        report.not_written += refused.len();
+        if written > 0 {
+            let what = crate::report::plural(written, "expectation");
+            report.lines.push(match mode {
+                UpdateMode::Pending => format!(
+                    "pending: {} ({what}; accept with `streamspec review`)",
+                    pending_path(&path).display()
+                ),
+                _ => format!("updated: {} ({what})", path.display()),
+            });
+        }
+        match &failed {
+            Some(message) => report
+                .lines
+                .push(format!("not updated: {}: {message}", path.display())),
+            None => {
+                let mut lines: Vec<usize> = refused.iter().map(|&e| edits[e].line).collect();
+                lines.sort_unstable();
+                for line in lines {
                     report.lines.push(format!(
-                        "not updated: {}:{line}: the spec changed there since the run",
+                        "not updated: {}:{line}: {CHANGED_SINCE}",
                         path.display()
                     ));
                 }
-                if written > 0 {
-                    let what = crate::report::plural(written, "expectation");
-                    report.lines.push(match mode {
-                        UpdateMode::Pending => format!(
-                            "pending: {} ({what}; accept with `streamspec review`)",
-                            pending_path(&path).display()
-                        ),
-                        _ => format!("updated: {} ({what})", path.display()),
-                    });
-                }
             }
-            Err(message) => {
-                report.not_written += count;
-                report
-                    .lines
-                    .push(format!("not updated: {}: {message}", path.display()));
+        }
+        let reason = failed.as_deref().unwrap_or(CHANGED_SINCE);
+        for &e in &refused {
+            for &(o, f) in &edits[e].fixes {
+                outcomes[o].failures[f].fix = Some(Box::new(Fix::Cannot(reason.to_string())));
             }
         }
     }
@@ -137,13 +159,17 @@ fn no_fix_reason(message: &str) -> &'static str {
     }
 }
 
-/// Applies the edits to the file's current text; `(written, lines of refused edits)`.
+/// Applies the edits to the file's current text, under a lock on the file so that another
+/// update of it waits; the indices of the edits refused because their text changed since the
+/// run (a change elsewhere in the file moves them, see [`rebase`]).
 fn write_file(
     path: &Path,
     original: &SourceFile,
-    mut edits: Vec<Edit>,
+    edits: &[Edit],
     mode: UpdateMode,
-) -> Result<(usize, Vec<usize>), String> {
+) -> Result<Vec<usize>, String> {
+    let _lock =
+        crate::atomic_write::lock(path).map_err(|error| format!("cannot lock it: {error}"))?;
     let bytes = std::fs::read(path).map_err(|error| format!("cannot read it: {error}"))?;
     let current = String::from_utf8(bytes).map_err(|_| "it is no longer UTF-8 text".to_string())?;
     // Spans count from after a byte order mark, as the parser read the file.
@@ -151,32 +177,38 @@ fn write_file(
         Some(rest) => ("\u{feff}", rest.to_string()),
         None => ("", current.clone()),
     };
-    // Bottom-up, so each edit's offsets still hold when it is applied.
-    edits.sort_by_key(|edit| std::cmp::Reverse(edit.span.start));
+    // New lines end as the file's lines do.
+    let ending = LineEnding::of(&text);
     let mut refused = Vec::new();
-    let mut written = 0;
+    let mut placed: Vec<(Span, usize)> = Vec::new();
+    for (e, edit) in edits.iter().enumerate() {
+        match rebase(&original.text, &text, edit.span) {
+            Some(span) => placed.push((span, e)),
+            None => refused.push(e),
+        }
+    }
+    // Bottom-up, so each edit's offsets still hold when it is applied.
+    placed.sort_by_key(|(span, _)| std::cmp::Reverse(span.start));
     let mut floor = usize::MAX;
-    for edit in edits {
-        let was = original.text.get(edit.span.start..edit.span.end);
-        let now = text.get(edit.span.start..edit.span.end);
-        if was.is_none() || was != now || edit.span.end > floor {
-            refused.push(edit.line);
+    let mut written = 0;
+    for (span, e) in placed {
+        if span.end > floor {
+            refused.push(e);
             continue;
         }
-        text.replace_range(edit.span.start..edit.span.end, &edit.text);
-        floor = edit.span.start;
+        text.replace_range(span.start..span.end, &ending.apply(&edits[e].text));
+        floor = span.start;
         written += 1;
     }
-    refused.sort_unstable();
     if written == 0 {
-        return Ok((0, refused));
+        return Ok(refused);
     }
     let target = match mode {
         UpdateMode::Pending => pending_path(path),
         _ => path.to_path_buf(),
     };
     write_atomically(path, &target, &format!("{bom}{text}"))?;
-    Ok((written, refused))
+    Ok(refused)
 }
 
 /// Writes `text` to `target` atomically, with the permissions of `spec`. A read-only spec is

@@ -8,6 +8,7 @@ use similar::{Algorithm, DiffTag, capture_diff_slices};
 
 use crate::ast::{Control, Entry, EntryKind};
 use crate::duration::format_duration;
+use crate::line_break;
 use crate::source::{SourceFile, Span};
 
 /// The widest a rewritten one-line block may be (from its indentation) to stay on one line.
@@ -35,6 +36,9 @@ pub enum Observed {
 /// failed, or `entries.len()` for an empty block). `lining.fits(e, o)` says whether observed
 /// item `o` fits the pattern of entry `e` (an item line), and `lining.shaped(e, o)` writes item
 /// `o` in the shape of that line (see `update::shape`).
+///
+/// The lines written end with LF (those kept as written, with the file's own breaks): the
+/// writer puts every line break of an edit in the file's line endings (see `update::apply`).
 pub fn rewrite(
     file: &SourceFile,
     block_span: Span,
@@ -59,7 +63,7 @@ pub fn rewrite(
     // empty or one-line block) the whole block is written out, one line per entry.
     let from_line = region
         .first()
-        .map(|entry| line_start(text, entry.span.start))
+        .map(|entry| line_break::line_start(text, entry.span.start))
         .filter(|&start| text[start..region[0].span.start].trim().is_empty());
     let (replace_from, kept_before) = match from_line {
         Some(start) => (start, &entries[..0]),
@@ -73,7 +77,7 @@ pub fn rewrite(
     let mut lines: Vec<String> = Vec::new();
     let mut previous_end = kept_before
         .first()
-        .map(|e| line_start(text, e.span.start))
+        .map(|e| line_break::line_start(text, e.span.start))
         .unwrap_or(replace_from);
     for entry in kept_before {
         lines.extend(comments_between(text, previous_end, entry.span.start));
@@ -212,7 +216,7 @@ pub fn rewrite(
     let one_line = format!("{{ {} }}", lines.join("; "));
     if from_line.is_none()
         && !entries.is_empty()
-        && !text[block_span.start..block_span.end].contains('\n')
+        && !line_break::has_break(&text[block_span.start..block_span.end])
         && !lines
             .iter()
             .any(|line| line.is_empty() || line.contains('#'))
@@ -325,10 +329,7 @@ fn entry_text(text: &str, entry: &Entry) -> String {
 
 /// The comment after an entry on its line, with the spaces before it; empty when there is none.
 fn trailing_comment<'t>(text: &'t str, entry: &Entry) -> &'t str {
-    let end = text[entry.span.end..]
-        .find('\n')
-        .map_or(text.len(), |n| entry.span.end + n);
-    let rest = &text[entry.span.end..end];
+    let rest = &text[entry.span.end..line_break::line_end(text, entry.span.end)];
     if rest.trim_start().starts_with('#') {
         rest.trim_end()
     } else {
@@ -342,26 +343,22 @@ fn comments_between(text: &str, from: usize, to: usize) -> Vec<String> {
         return Vec::new();
     }
     // Skip the rest of the line `from` is on: a trailing comment there belongs to its entry.
-    let start = text[from..to].find('\n').map_or(to, |n| from + n + 1);
-    let end = line_start(text, to);
+    let line_end = line_break::line_end(text, from);
+    let start = line_end + line_break::break_len(text, line_end).unwrap_or(0);
+    let end = line_break::line_start(text, to);
     if start >= end {
         return Vec::new();
     }
-    text[start..end]
-        .lines()
+    line_break::lines(&text[start..end])
         .map(str::trim)
         .filter(|line| line.starts_with('#'))
         .map(str::to_string)
         .collect()
 }
 
-fn line_start(text: &str, offset: usize) -> usize {
-    text[..offset].rfind('\n').map_or(0, |n| n + 1)
-}
-
 /// The whitespace that starts the line `offset` is on.
 fn indent_of(text: &str, offset: usize) -> String {
-    let start = line_start(text, offset);
+    let start = line_break::line_start(text, offset);
     text[start..]
         .chars()
         .take_while(|c| *c == ' ' || *c == '\t')

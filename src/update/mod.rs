@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod block;
 pub mod pending;
+pub mod rebase;
 pub mod shape;
 
 use clap::ValueEnum;

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::atomic_write;
 use crate::discover;
 
 /// The suffix a pending update adds to the spec's file name.
@@ -45,8 +46,9 @@ pub fn find_pending(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(found)
 }
 
-/// Moves the pending file over its spec (a rename: atomic). Refused when the spec changed
-/// after the pending file was written: accepting would undo that change.
+/// Writes the pending file's text over its spec (atomically, under the spec's lock, through a
+/// symbolic link to the file it points to), then removes the pending file. Refused when the
+/// spec changed after the pending file was written: accepting would undo that change.
 pub fn accept(pending: &Path) -> Result<PathBuf, String> {
     let spec = spec_of(pending)
         .ok_or_else(|| format!("`{}` is not a pending update", pending.display()))?;
@@ -63,8 +65,14 @@ pub fn accept(pending: &Path) -> Result<PathBuf, String> {
             spec.display()
         ));
     }
-    std::fs::rename(pending, &spec)
-        .map_err(|error| format!("cannot replace `{}`: {error}", spec.display()))?;
+    let text = std::fs::read_to_string(pending)
+        .map_err(|error| format!("cannot read `{}`: {error}", pending.display()))?;
+    let cannot_replace =
+        |error: std::io::Error| format!("cannot replace `{}`: {error}", spec.display());
+    let _lock = atomic_write::lock(&spec).map_err(cannot_replace)?;
+    atomic_write::write_atomically(&spec, &text, &spec).map_err(cannot_replace)?;
+    std::fs::remove_file(pending)
+        .map_err(|error| format!("cannot remove `{}`: {error}", pending.display()))?;
     Ok(spec)
 }
 

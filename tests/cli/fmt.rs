@@ -150,6 +150,43 @@ fn a_spec_that_does_not_parse_is_reported_and_left_alone() {
     assert_eq!(read(output.dir.path(), "a.stream"), unindent(FORMATTED));
 }
 
+/// A spec that parses but fails `check` is reported with the check's errors and left alone,
+/// as one that does not parse is, with `--check` too; a variable that is not set is no error
+/// here (the run sets it).
+#[test]
+fn a_spec_that_fails_check_is_reported_and_left_alone() {
+    let failing = "
+        test \"t\" {
+              GET {{base}}/x
+          expect sse { end; data: _ }
+        }
+    ";
+    let errors = "
+        error: nothing can follow `end` but `reconnect`
+         --> ./a.stream:3:21
+          |
+        3 |   expect sse { end; data: _ }
+          |                     ^^^^^^^ the connection is closed here
+          |
+          = help: write `reconnect` to open the stream again (a `wait` may come before it)
+
+        ";
+    for check in [false, true] {
+        let mut args = vec!["fmt"];
+        if check {
+            args.push("--check");
+        }
+        args.push(".");
+        let output = Test::new()
+            .spec("a.stream", failing)
+            .args(args)
+            .stderr(errors)
+            .status(2)
+            .run();
+        assert_eq!(read(output.dir.path(), "a.stream"), unindent(failing));
+    }
+}
+
 #[test]
 fn no_spec_files_is_an_error() {
     Test::new()

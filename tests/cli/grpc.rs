@@ -561,40 +561,95 @@ fn a_malformed_frame() {
         .run();
 }
 
+/// A reply over `--max-item-size` fails the test wherever it is read: no `dropped` or `expect
+/// end` passes on it, and `--update` records nothing from such a call.
 #[test]
 fn a_reply_larger_than_the_maximum_item_size() {
-    grpc_test()
-        .spec(
-            "a.stream",
-            r#"
-            test "quote" {
-              grpc {{grpc}} stock.StockService/GetQuote
-              message { "symbol": "AAPL" }
-              expect message { "symbol": "AAPL" }
-            }
-            "#,
-        )
-        .args(["run", "a.stream", "--max-item-size", "10"])
+    let spec = r#"
+        test "quote" {
+          grpc {{grpc}} stock.StockService/GetQuote
+          message { "symbol": "AAPL" }
+          expect message { "symbol": "AAPL" }
+        }
+
+        test "dropped" {
+          grpc {{grpc}} stock.StockService/GetQuote
+          message { "symbol": "AAPL" }
+          expect messages { dropped }
+        }
+
+        test "end" {
+          grpc {{grpc}} stock.StockService/GetQuote
+          message { "symbol": "AAPL" }
+          expect end
+        }
+
+        test "recorded" {
+          grpc {{grpc}} stock.StockService/GetQuote
+          message { "symbol": "AAPL" }
+          expect messages { }
+        }
+        "#;
+    let output = grpc_test()
+        .spec("a.stream", spec)
+        .args(["run", "a.stream", "-j", "1", "--update=in-place", "--max-item-size", "10"])
         .var("grpc", servers::grpc_demo())
         .stdout(
             r#"
-            Running 1 test from 1 file
+            Running 4 tests from 1 file
               FAIL [TIME] a.stream: quote
 
-            error: the connection was dropped before any item: a reply of 22 bytes is larger than the maximum item size of 10 bytes (raise it with --max-item-size)
+            error: item 1 is larger than the maximum item size of 10 bytes
              --> a.stream:4:18
               |
             4 |   expect message { "symbol": "AAPL" }
-              |                  ^^^^^^^^^^^^^^^^^^^^ still expected `{ "symbol": "AAPL" }`
+              |                  ^^^^^^^^^^^^^^^^^^^^ reading this `messages` stream
               |
-              = diff of expected (-) and observed (+) items:
-                - { "symbol": "AAPL" }
-                + dropped  # a reply of 22 bytes is larger than the maximum item size of 10 bytes (raise it with --max-item-size)
+              = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
 
-            Summary 1 test: 0 passed, 1 failed [TIME]
+              FAIL [TIME] a.stream: dropped
+
+            error: item 1 is larger than the maximum item size of 10 bytes
+              --> a.stream:10:10
+               |
+            10 |   expect messages { dropped }
+               |          ^^^^^^^^^^^^^^^^^^^^ reading this `messages` stream
+               |
+               = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
+
+              FAIL [TIME] a.stream: end
+
+            error: item 1 is larger than the maximum item size of 10 bytes
+              --> a.stream:16:3
+               |
+            16 |   expect end
+               |   ^^^^^^^^^^ reading the replies to their end
+               |
+               = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
+
+              FAIL [TIME] a.stream: recorded
+
+            error: item 1 is larger than the maximum item size of 10 bytes
+              --> a.stream:22:10
+               |
+            22 |   expect messages { }
+               |          ^^^^^^^^^^^^ reading this `messages` stream
+               |
+               = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
+
+            Summary 4 tests: 0 passed, 4 failed [TIME]
               FAIL a.stream:1: quote
+              FAIL a.stream:7: dropped
+              FAIL a.stream:13: end
+              FAIL a.stream:19: recorded
+            not updated: a.stream:4: this kind of failure is not a snapshot that --update can rewrite
+            not updated: a.stream:10: this kind of failure is not a snapshot that --update can rewrite
+            not updated: a.stream:16: this kind of failure is not a snapshot that --update can rewrite
+            not updated: a.stream:22: the stream could not be read whole (see the error), so nothing from it was written
             "#,
         )
         .status(1)
         .run();
+    let left = std::fs::read_to_string(output.dir.path().join("a.stream")).expect("the spec");
+    assert_eq!(left, crate::support::unindent(spec));
 }

@@ -128,6 +128,7 @@ pub struct Test {
     kill_after: Duration,
     interrupt_when: Option<String>,
     redactions: Vec<(Regex, String)>,
+    file_size_limit: Option<u64>,
 }
 
 impl Test {
@@ -150,6 +151,7 @@ impl Test {
             kill_after: DEFAULT_KILL_AFTER,
             interrupt_when: None,
             redactions: Vec::new(),
+            file_size_limit: None,
         }
     }
 
@@ -234,6 +236,13 @@ impl Test {
     /// Sends SIGINT (a Ctrl-C) to the run as soon as its stdout contains `marker`.
     pub fn interrupt_when_stdout_has(mut self, marker: &str) -> Test {
         self.interrupt_when = Some(marker.to_string());
+        self
+    }
+
+    /// Lets the run write no file past `bytes` (`RLIMIT_FSIZE`), as a full disk would: a write
+    /// beyond fails with `EFBIG` (`SIGXFSZ` is ignored, so the run is not killed for it).
+    pub fn file_size_limit(mut self, bytes: u64) -> Test {
+        self.file_size_limit = Some(bytes);
         self
     }
 
@@ -343,6 +352,25 @@ impl Test {
         }
         for (name, value) in &self.env {
             command.env(name, value);
+        }
+        if let Some(bytes) = self.file_size_limit {
+            use std::os::unix::process::CommandExt;
+            let limit = libc::rlimit {
+                rlim_cur: bytes as libc::rlim_t,
+                rlim_max: bytes as libc::rlim_t,
+            };
+            // SAFETY: between fork and exec, only async-signal-safe calls: setrlimit(2) and
+            // signal(2), on the child's own limits and dispositions (both survive the exec).
+            unsafe {
+                command.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0
+                        || libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR
+                    {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
         }
         let started = Instant::now();
         let mut child = command.spawn().expect("start the streamspec binary");
