@@ -11,5 +11,10 @@ pub const USAGE_ERROR: i32 = 2;
 pub const SETUP_FAILED: i32 = 3;
 /// The paths given hold no `.stream` files, or `--filter`/`--tag` select no test of them.
 pub const NO_TESTS: i32 = 4;
-/// The run was interrupted (Ctrl-C); services were stopped.
-pub const INTERRUPTED: i32 = 130;
+
+/// A stop signal ended the run (see [`crate::stop_signals`]) and the services were stopped:
+/// 128 + the signal's number, as a shell reports a process the signal ended (130 for Ctrl-C,
+/// 143 for SIGTERM).
+pub fn stopped_by(signal: libc::c_int) -> i32 {
+    128 + signal
+}

@@ -72,6 +72,7 @@ pub mod report;
 pub mod runner;
 pub mod services;
 pub mod source;
+pub mod stop_signals;
 pub mod style;
 pub mod syntax;
 pub mod transport;

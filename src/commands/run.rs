@@ -5,8 +5,6 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use tokio::signal::unix::{SignalKind, signal};
-
 use crate::cli::{ReportFormat, RunArgs};
 use crate::commands::print_diagnostics;
 use crate::exit_code;
@@ -16,6 +14,7 @@ use crate::report::{self, Reporter, Summary};
 use crate::runner::select::Selection;
 use crate::runner::timings::cpu_time;
 use crate::runner::{self, RunOptions, Stopped};
+use crate::stop_signals::{StopSignal, StopSignals};
 use crate::transport::http::HttpClient;
 use crate::update::UpdateMode;
 
@@ -72,13 +71,13 @@ pub async fn run(args: &RunArgs) -> i32 {
             return exit_code::SETUP_FAILED;
         }
     };
-    // Listening for Ctrl-C starts now, before anything is printed: a listener made later (at
-    // the first poll of a `ctrl_c()` future) would miss a signal sent in between, and the run
-    // would go on as if it had not come.
-    let mut interrupt = match signal(SignalKind::interrupt()) {
-        Ok(interrupt) => interrupt,
+    // Catching the stop signals starts now, before anything is printed or started: one sent
+    // in between would end streamspec at once, and a listener made later (at the first poll of
+    // a `ctrl_c()` future) would miss it.
+    let mut signals = match StopSignals::listen() {
+        Ok(signals) => signals,
         Err(error) => {
-            eprintln!("error: cannot watch for Ctrl-C: {error}");
+            eprintln!("error: cannot catch Ctrl-C, SIGTERM, SIGHUP and SIGQUIT: {error}");
             return exit_code::SETUP_FAILED;
         }
     };
@@ -112,7 +111,7 @@ pub async fn run(args: &RunArgs) -> i32 {
         &options,
         &client,
         &mut *reporter,
-        Some(&mut interrupt),
+        Some(&mut signals),
     )
     .await;
     result.timings.load = loaded;
@@ -126,9 +125,13 @@ pub async fn run(args: &RunArgs) -> i32 {
     let ran = result.outcomes.len();
     let failed = result.failed();
     let code = match &result.stopped {
-        Some(Stopped::Interrupted) => {
-            eprintln!("interrupted: {ran} of {planned} tests ran");
-            exit_code::INTERRUPTED
+        Some(Stopped::Interrupted(signal)) => {
+            if *signal == StopSignal::INTERRUPT {
+                eprintln!("interrupted: {ran} of {planned} tests ran");
+            } else {
+                eprintln!("stopped by {}: {ran} of {planned} tests ran", signal.name());
+            }
+            signal.exit_code()
         }
         Some(Stopped::SetupFailed(diagnostic)) => {
             print_diagnostics(std::slice::from_ref(diagnostic));

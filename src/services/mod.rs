@@ -7,8 +7,8 @@
 //!
 //! Each service runs in a process group of its own, so that stopping it stops whatever it started
 //! too (a shell script's children, a `cargo run`'s binary). Being in its own group also means a
-//! Ctrl-C at the terminal does not reach it: the caller must catch the interrupt (for example with
-//! `tokio::signal::ctrl_c`) and stop or drop the services. Dropping [`RunningServices`] without
+//! Ctrl-C at the terminal does not reach it: the caller must catch the stop signals (see
+//! [`crate::stop_signals`]) and stop or drop the services. Dropping [`RunningServices`] without
 //! calling `stop`, as happens on a panic or when the future running the specs is dropped, kills
 //! every group at once as a backstop. Nothing can clean up after a SIGKILL of streamspec itself.
 //!
@@ -560,6 +560,30 @@ mod tests {
         service.stop(Duration::from_millis(100)).await;
         assert!(started.elapsed() < Duration::from_secs(2));
         eventually("the group is gone", || gone(leader) && gone(grandchild)).await;
+        let _ = std::fs::remove_file(&pid_file);
+    }
+
+    #[tokio::test]
+    async fn stopping_cut_short_during_the_grace_period_still_kills_the_group() {
+        let pid_file = scratch("cut-short.pid");
+        // Ignores SIGTERM, so stopping waits the whole grace period before SIGKILL.
+        let config = project(&format!(
+            "[[services]]\nname = \"stubborn\"\n\
+             command = [\"sh\", \"-c\", \"trap '' TERM; sleep 30 & echo $! > {}; wait\"]\n",
+            pid_file.display()
+        ));
+        let services = RunningServices::start(&config, &exe())
+            .await
+            .unwrap_or_else(|d| panic!("{}", render(&d)));
+        eventually("the pid is written", || {
+            std::fs::read_to_string(&pid_file).is_ok_and(|t| t.ends_with('\n'))
+        })
+        .await;
+        let grandchild = read_pid(&pid_file);
+        // A second Ctrl-C (or a panic) drops the stopping future during the grace period.
+        let stopping = tokio::time::timeout(Duration::from_millis(200), services.stop()).await;
+        assert!(stopping.is_err(), "stop() returned within the grace period");
+        eventually("the group is gone", || gone(grandchild)).await;
         let _ = std::fs::remove_file(&pid_file);
     }
 

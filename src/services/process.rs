@@ -23,8 +23,8 @@ const OUTPUT_DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
 #[derive(Debug)]
 pub(super) struct RunningService {
     pub(super) child: Child,
-    /// The child's process group, which is its pid; `None` once stopped, so that nothing is ever
-    /// signalled twice.
+    /// The child's process group, which is its pid; `None` once killed, so that nothing is
+    /// signalled after the group is gone (its id could by then be another's).
     pub(super) pgid: Option<libc::pid_t>,
     output: Arc<Mutex<Tail>>,
     readers: Vec<JoinHandle<()>>,
@@ -70,10 +70,13 @@ impl RunningService {
     /// SIGTERM to the whole group, SIGKILL to it after `grace` (or at once if the leader has
     /// gone, for anything it left behind), then reaps the leader.
     pub(super) async fn terminate(&mut self, grace: Duration) {
-        if let Some(pgid) = self.pgid.take() {
+        // The group is forgotten only once SIGKILL has gone out: should this future be dropped
+        // during the grace period (a second stop signal, a panic), `drop` still kills the group.
+        if let Some(pgid) = self.pgid {
             signal_group(pgid, libc::SIGTERM);
             let _ = tokio::time::timeout(grace, self.child.wait()).await;
             signal_group(pgid, libc::SIGKILL);
+            self.pgid = None;
             // SIGKILL cannot be caught, so this wait is short; the timeout only guards against a
             // process stuck in the kernel.
             let _ = tokio::time::timeout(grace, self.child.wait()).await;

@@ -13,6 +13,7 @@ mod passing;
 mod reports;
 mod scale;
 mod servers;
+mod signals;
 mod spec_errors;
 mod stream_control;
 mod support;
