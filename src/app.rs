@@ -7,6 +7,8 @@ use crate::{commands, exit_code};
 
 /// Runs streamspec with the process's arguments and returns the exit code.
 pub fn main() -> i32 {
+    // First of all, as Go and k6 do: a run of many tests at once needs many connections.
+    crate::open_files::raise_soft_limit();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -33,6 +35,11 @@ pub fn main() -> i32 {
         Command::Reject(args) => return commands::review::reject(args),
         Command::Fmt(args) => return commands::fmt::fmt(args),
         _ => {}
+    }
+    // At a very low `ulimit -n` the runtime would fail to start, or panic setting up signals.
+    if let Err(message) = crate::open_files::check_runtime_headroom() {
+        eprintln!("error: {message}");
+        return exit_code::SETUP_FAILED;
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

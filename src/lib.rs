@@ -64,6 +64,7 @@ pub mod format;
 pub mod interp;
 pub mod interpolate;
 pub mod library;
+pub mod open_files;
 pub mod outcome;
 pub mod pattern;
 pub mod project;

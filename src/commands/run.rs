@@ -8,6 +8,7 @@ use std::time::Instant;
 use crate::cli::{ReportFormat, RunArgs};
 use crate::commands::print_diagnostics;
 use crate::exit_code;
+use crate::open_files;
 use crate::outcome::TestOutcome;
 use crate::project;
 use crate::report::{self, Reporter, Summary};
@@ -82,7 +83,7 @@ pub async fn run(args: &RunArgs) -> i32 {
         }
     };
     let options = RunOptions {
-        jobs: scale.jobs.map_or_else(runner::default_jobs, |n| n.get()),
+        jobs: jobs_within_the_open_file_limit(scale.jobs.map(|n| n.get())),
         fail_fast: scale.fail_fast,
         repeat: scale.repeat,
         timeout: args.timeout,
@@ -180,6 +181,26 @@ pub async fn run(args: &RunArgs) -> i32 {
     } else {
         code
     }
+}
+
+/// The tests to run at once: `-j` (or one per CPU), fewer if the open-file limit has no room for
+/// that many, which a note on standard error then says.
+fn jobs_within_the_open_file_limit(asked: Option<usize>) -> usize {
+    let wanted = asked.unwrap_or_else(runner::default_jobs);
+    let fit = open_files::jobs_fit(wanted);
+    if let Some(limit) = fit.reduced_by_limit {
+        let asked = match asked {
+            Some(jobs) => format!("-j {jobs}"),
+            None => format!("-j {wanted} (one per CPU)"),
+        };
+        eprintln!(
+            "note: {asked} reduced to {}: the open-file limit (ulimit -n) is {limit}, and each \
+             running test may need {} open files",
+            fit.jobs,
+            open_files::PER_TEST
+        );
+    }
+    fit.jobs
 }
 
 /// `--update`: writes the fixes and says what it did; whether every failure was rewritten in

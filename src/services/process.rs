@@ -40,6 +40,14 @@ impl RunningService {
             .kill_on_drop(true)
             // A group of its own, so a signal to the group reaches everything the service starts.
             .process_group(0);
+        if let Some(original) = crate::open_files::original_soft_limit() {
+            // The service gets the open-file limit streamspec was given, as if started by hand.
+            // SAFETY: between fork and exec the closure only calls getrlimit and setrlimit,
+            // which are async-signal-safe, and allocates nothing.
+            unsafe {
+                command.pre_exec(move || crate::open_files::restore_original_soft_limit(original));
+            }
+        }
         let mut child = command.spawn()?;
         let output = Arc::new(Mutex::new(Tail::default()));
         let mut readers = Vec::new();

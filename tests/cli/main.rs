@@ -9,6 +9,7 @@ mod failing;
 mod fmt;
 mod grpc;
 mod misbehaving;
+mod open_files;
 mod passing;
 mod reports;
 mod scale;
