@@ -66,6 +66,7 @@ pub mod interpolate;
 pub mod library;
 pub mod open_files;
 pub mod outcome;
+pub mod output;
 pub mod pattern;
 pub mod project;
 pub mod render;

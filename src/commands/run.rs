@@ -10,6 +10,7 @@ use crate::commands::print_diagnostics;
 use crate::exit_code;
 use crate::open_files;
 use crate::outcome::TestOutcome;
+use crate::output::{err, errln, outln};
 use crate::project;
 use crate::report::{self, Reporter, Summary};
 use crate::runner::select::Selection;
@@ -26,7 +27,7 @@ pub async fn run(args: &RunArgs) -> i32 {
         Err(error) => {
             print_diagnostics(&error.diagnostics);
             if error.diagnostics.iter().any(|d| d.label.is_some()) {
-                eprintln!("no tests were run: fix the errors above first");
+                errln!("no tests were run: fix the errors above first");
             }
             return error.exit_code;
         }
@@ -55,7 +56,7 @@ pub async fn run(args: &RunArgs) -> i32 {
             && let Some(shard) = scale.shard
         {
             // A CI matrix sized for more tests than there are is not an error.
-            eprintln!(
+            errln!(
                 "shard {shard} has no tests: {} selected, split among {} shards",
                 crate::report::plural(plan.matched, "test"),
                 shard.count
@@ -68,7 +69,7 @@ pub async fn run(args: &RunArgs) -> i32 {
     let client = match HttpClient::new() {
         Ok(client) => client,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return exit_code::SETUP_FAILED;
         }
     };
@@ -78,7 +79,7 @@ pub async fn run(args: &RunArgs) -> i32 {
     let mut signals = match StopSignals::listen() {
         Ok(signals) => signals,
         Err(error) => {
-            eprintln!("error: cannot catch Ctrl-C, SIGTERM, SIGHUP and SIGQUIT: {error}");
+            errln!("error: cannot catch Ctrl-C, SIGTERM, SIGHUP and SIGQUIT: {error}");
             return exit_code::SETUP_FAILED;
         }
     };
@@ -96,22 +97,22 @@ pub async fn run(args: &RunArgs) -> i32 {
     // The one place the reporter is chosen.
     // Where the update writes in place, a test it rewrites is reported as updated.
     let updating = update_mode == Some(UpdateMode::InPlace);
-    let mut reporter = match report::build(&args.report, args.verbose, updating) {
-        Ok(reporter) => reporter,
+    let mut reports = match report::build(&args.report, args.verbose, updating) {
+        Ok(reports) => reports,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return exit_code::SETUP_FAILED;
         }
     };
     let planned = runner::planned_runs(&plan, &options);
-    reporter.run_started(planned, plan.files);
+    reports.reporter.run_started(planned, plan.files);
     let tests_started = Instant::now();
     let mut result = runner::run(
         &project,
         &plan,
         &options,
         &client,
-        &mut *reporter,
+        &mut *reports.reporter,
         Some(&mut signals),
     )
     .await;
@@ -128,9 +129,9 @@ pub async fn run(args: &RunArgs) -> i32 {
     let code = match &result.stopped {
         Some(Stopped::Interrupted(signal)) => {
             if *signal == StopSignal::INTERRUPT {
-                eprintln!("interrupted: {ran} of {planned} tests ran");
+                errln!("interrupted: {ran} of {planned} tests ran");
             } else {
-                eprintln!("stopped by {}: {ran} of {planned} tests ran", signal.name());
+                errln!("stopped by {}: {ran} of {planned} tests ran", signal.name());
             }
             signal.exit_code()
         }
@@ -140,7 +141,7 @@ pub async fn run(args: &RunArgs) -> i32 {
         }
         Some(Stopped::FailFast) => {
             if result.not_run > 0 {
-                eprintln!(
+                errln!(
                     "stopped at the first failure (--fail-fast): {} not run",
                     crate::report::plural(result.not_run, "test")
                 );
@@ -163,10 +164,10 @@ pub async fn run(args: &RunArgs) -> i32 {
     };
     // A service that did not start explains itself; a summary of nothing would only add noise.
     if !matches!(result.stopped, Some(Stopped::SetupFailed(_))) || ran > 0 {
-        reporter.run_finished(&summary, &result.outcomes);
+        reports.reporter.run_finished(&summary, &result.outcomes);
     }
     if scale.timings {
-        eprint!("{}", result.timings.render(started.elapsed(), cpu_time()));
+        err!("{}", result.timings.render(started.elapsed(), cpu_time()));
     }
     let all_updated = match args.update {
         Some(mode) if failed > 0 && result.stopped.is_none() => update_specs(
@@ -176,10 +177,20 @@ pub async fn run(args: &RunArgs) -> i32 {
         ),
         _ => false,
     };
-    if all_updated {
+    let code = if all_updated {
         exit_code::SUCCESS
     } else {
         code
+    };
+    // A report cut short must not pass for the whole (a stop signal's code says more).
+    let unwritten = reports.finish();
+    for message in &unwritten {
+        errln!("error: {message}");
+    }
+    if unwritten.is_empty() || code >= 128 {
+        code
+    } else {
+        exit_code::SETUP_FAILED
     }
 }
 
@@ -193,7 +204,7 @@ fn jobs_within_the_open_file_limit(asked: Option<usize>) -> usize {
             Some(jobs) => format!("-j {jobs}"),
             None => format!("-j {wanted} (one per CPU)"),
         };
-        eprintln!(
+        errln!(
             "note: {asked} reduced to {}: the open-file limit (ulimit -n) is {limit}, and each \
              running test may need {} open files",
             fit.jobs,
@@ -211,9 +222,9 @@ fn update_specs(outcomes: &[TestOutcome], mode: UpdateMode, to_stdout: bool) -> 
     let report = crate::update::apply::apply(outcomes, mode);
     for line in &report.lines {
         if to_stdout {
-            println!("{line}");
+            outln!("{line}");
         } else {
-            eprintln!("{line}");
+            errln!("{line}");
         }
     }
     mode == UpdateMode::InPlace && report.not_written == 0

@@ -18,4 +18,5 @@ mod signals;
 mod spec_errors;
 mod stream_control;
 mod support;
+mod unwritable;
 mod update;

@@ -116,6 +116,12 @@ pub struct Output {
     pub dir: TempDir,
 }
 
+/// Where a child's standard output goes instead of being read.
+enum StdoutTo {
+    File(PathBuf),
+    ClosedPipe,
+}
+
 pub struct Test {
     dir: TempDir,
     cwd: PathBuf,
@@ -131,8 +137,8 @@ pub struct Test {
     signal_when: Option<(String, libc::c_int)>,
     /// Resource limits of the child: (resource, soft, hard).
     limits: Vec<(libc::c_int, libc::rlim_t, libc::rlim_t)>,
-    /// Standard output goes to this file instead of being read (`> /dev/full`).
-    stdout_to: Option<PathBuf>,
+    /// Where standard output goes when it is not read.
+    stdout_to: Option<StdoutTo>,
     redactions: Vec<(Regex, String)>,
 }
 
@@ -269,7 +275,14 @@ impl Test {
     /// Sends the child's standard output to this file (such as `/dev/full`) instead of reading
     /// it; the output's `stdout` is then empty.
     pub fn stdout_to(mut self, path: impl Into<PathBuf>) -> Test {
-        self.stdout_to = Some(path.into());
+        self.stdout_to = Some(StdoutTo::File(path.into()));
+        self
+    }
+
+    /// Gives the child a standard output whose reader has gone, as `| head` leaves it once
+    /// `head` has read its lines: every write fails with EPIPE.
+    pub fn stdout_to_a_closed_pipe(mut self) -> Test {
+        self.stdout_to = Some(StdoutTo::ClosedPipe);
         self
     }
 
@@ -359,12 +372,17 @@ impl Test {
                 Stdio::null()
             })
             .stdout(match &self.stdout_to {
-                Some(path) => Stdio::from(
+                Some(StdoutTo::File(path)) => Stdio::from(
                     std::fs::OpenOptions::new()
                         .write(true)
                         .open(path)
                         .expect("open the file for standard output"),
                 ),
+                Some(StdoutTo::ClosedPipe) => {
+                    let (reader, writer) = std::io::pipe().expect("a pipe");
+                    drop(reader);
+                    Stdio::from(writer)
+                }
                 None => Stdio::piped(),
             })
             .stderr(Stdio::piped())
