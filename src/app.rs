@@ -3,14 +3,35 @@
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
+use crate::output::errln;
 use crate::{commands, exit_code};
 
 /// Runs streamspec with the process's arguments and returns the exit code.
 pub fn main() -> i32 {
+    // First of all, as Go and k6 do: a run of many tests at once needs many connections.
+    crate::open_files::raise_soft_limit();
+    let code = run_command();
+    // Output that did not arrive (a full disk) is an error; a reader that closed the pipe is not.
+    match crate::output::finish_stdout() {
+        Some(error) if code < 128 => {
+            errln!("error: cannot write standard output: {error}");
+            exit_code::SETUP_FAILED
+        }
+        _ => code,
+    }
+}
+
+fn run_command() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
-            let _ = error.print();
+            // `--help` and `--version` go to standard output, which could fail as any output.
+            let printed = error.print();
+            if !error.use_stderr()
+                && let Err(failure) = printed
+            {
+                crate::output::stdout_delivery().record(&failure);
+            }
             return if error.use_stderr() {
                 exit_code::USAGE_ERROR
             } else {
@@ -34,13 +55,18 @@ pub fn main() -> i32 {
         Command::Fmt(args) => return commands::fmt::fmt(args),
         _ => {}
     }
+    // At a very low `ulimit -n` the runtime would fail to start, or panic setting up signals.
+    if let Err(message) = crate::open_files::check_runtime_headroom() {
+        errln!("error: {message}");
+        return exit_code::SETUP_FAILED;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
+            errln!("error: cannot start the async runtime: {error}");
             return exit_code::SETUP_FAILED;
         }
     };

@@ -188,7 +188,8 @@ impl Specs {
         }
         let client = HttpClient::new().map_err(RunError::Setup)?;
         let options = RunOptions {
-            jobs: self.jobs.unwrap_or_else(runner::default_jobs),
+            // Silently: the library prints nothing (and leaves the process's limit as it is).
+            jobs: crate::open_files::jobs_fit(self.jobs.unwrap_or_else(runner::default_jobs)).jobs,
             fail_fast: self.fail_fast,
             repeat: self.repeat,
             timeout: self.timeout,

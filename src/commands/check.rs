@@ -3,6 +3,7 @@
 use crate::cli::CheckArgs;
 use crate::commands::print_diagnostics;
 use crate::exit_code;
+use crate::output::outln;
 use crate::project;
 use crate::report::plural;
 
@@ -14,7 +15,7 @@ pub fn check(args: &CheckArgs) -> i32 {
                 0 => "no problems".to_string(),
                 n => plural(n, "warning"),
             };
-            println!(
+            outln!(
                 "checked {} in {}: {verdict}",
                 plural(project.test_count(), "test"),
                 plural(project.file_count, "file")

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::cli::{DecodeArgs, DecodeFormat};
 use crate::exit_code;
+use crate::output::errln;
 use crate::transport::framing::ndjson::NdjsonDecoder;
 use crate::transport::framing::sse::SseDecoder;
 use crate::transport::framing::{DEFAULT_MAX_ITEM_SIZE, FrameError, Framer};
@@ -17,7 +18,7 @@ pub fn decode(args: &DecodeArgs) -> i32 {
         Some(path) => match std::fs::File::open(path) {
             Ok(file) => Box::new(file),
             Err(error) => {
-                eprintln!("error: cannot read `{}`: {error}", path.display());
+                errln!("error: cannot read `{}`: {error}", path.display());
                 return exit_code::USAGE_ERROR;
             }
         },
@@ -25,8 +26,9 @@ pub fn decode(args: &DecodeArgs) -> i32 {
     };
     // A buffer this large is plenty; a larger request is read in pieces of this size anyway.
     let chunk_size = args.chunk_size.min(1 << 24);
-    let stdout = std::io::stdout().lock();
-    let mut out = BufWriter::new(stdout);
+    // Checked: a write that fails stops the decoding, and the command's end says why (see
+    // `crate::output`); a closed pipe ends it quietly.
+    let mut out = BufWriter::new(crate::output::stdout());
     let result = match args.format {
         DecodeFormat::Sse => pump(
             input,
@@ -43,28 +45,29 @@ pub fn decode(args: &DecodeArgs) -> i32 {
             |value| value,
         ),
     };
-    let flushed = out.flush();
-    match (result, flushed) {
-        (Ok(()), Ok(())) => exit_code::SUCCESS,
-        (Err(message), _) => {
-            eprintln!("error: {message}");
-            exit_code::TEST_FAILED
-        }
-        (Ok(()), Err(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => {
-            exit_code::SUCCESS
-        }
-        (Ok(()), Err(error)) => {
-            eprintln!("error: cannot write the output: {error}");
+    let _ = out.flush();
+    match result {
+        Ok(()) | Err(Stopped::OutputFailed) => exit_code::SUCCESS,
+        Err(Stopped::Invalid(message)) => {
+            errln!("error: {message}");
             exit_code::TEST_FAILED
         }
     }
+}
+
+/// Why decoding stopped before the end of the input.
+enum Stopped {
+    /// The input is not a valid stream, or cannot be read.
+    Invalid(String),
+    /// Standard output could not be written (its error is reported when the command ends).
+    OutputFailed,
 }
 
 /// An event as the keys an EventSource gives it: `event`, `data`, and `id` (the lastEventId).
 /// Invalid UTF-8 is shown as U+FFFD, as a browser shows it, with a note on standard error.
 fn sse_json(event: SseEvent) -> serde_json::Value {
     if event.invalid_utf8 {
-        eprintln!(
+        errln!(
             "note: an event held invalid UTF-8, shown as U+FFFD: {:?}",
             event.data
         );
@@ -78,16 +81,17 @@ fn pump<F: Framer>(
     mut framer: F,
     out: &mut impl Write,
     to_json: impl Fn(F::Item) -> serde_json::Value,
-) -> Result<(), String> {
+) -> Result<(), Stopped> {
     let mut buffer = vec![0u8; chunk_size];
     let mut items = 0usize;
-    let frame_error = |error: FrameError| format!("the input is not a valid stream: {error}");
+    let frame_error =
+        |error: FrameError| Stopped::Invalid(format!("the input is not a valid stream: {error}"));
     loop {
         let read = match input.read(&mut buffer) {
             Ok(0) => break,
             Ok(read) => read,
             Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(format!("cannot read the input: {error}")),
+            Err(error) => return Err(Stopped::Invalid(format!("cannot read the input: {error}"))),
         };
         framer.push(&buffer[..read]);
         while let Some(item) = framer.next_item().map_err(frame_error)? {
@@ -101,25 +105,19 @@ fn pump<F: Framer>(
         items += 1;
     }
     if finished.discarded_bytes > 0 {
-        eprintln!(
+        errln!(
             "note: the input ended in the middle of an item; {} bytes were discarded",
             finished.discarded_bytes
         );
     }
     if items == 0 && finished.discarded_bytes > 0 {
-        eprintln!(
+        errln!(
             "note: no item was complete; SSE events end with a blank line, NDJSON values with a line break"
         );
     }
     Ok(())
 }
 
-fn write_line(out: &mut impl Write, value: &serde_json::Value) -> Result<(), String> {
-    writeln!(out, "{value}").map_err(|error| {
-        if error.kind() == std::io::ErrorKind::BrokenPipe {
-            "the output was closed".to_string()
-        } else {
-            format!("cannot write the output: {error}")
-        }
-    })
+fn write_line(out: &mut impl Write, value: &serde_json::Value) -> Result<(), Stopped> {
+    writeln!(out, "{value}").map_err(|_| Stopped::OutputFailed)
 }

@@ -7,6 +7,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::DemoArgs;
 use crate::exit_code;
+use crate::output::{errln, outln};
 
 pub async fn demo(args: &DemoArgs) -> i32 {
     // Listening for signals starts before the address is announced: one sent by whoever read
@@ -17,7 +18,7 @@ pub async fn demo(args: &DemoArgs) -> i32 {
     ) {
         (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
         (Err(error), _) | (_, Err(error)) => {
-            eprintln!("error: cannot watch for Ctrl-C and SIGTERM: {error}");
+            errln!("error: cannot watch for Ctrl-C and SIGTERM: {error}");
             return exit_code::SETUP_FAILED;
         }
     };
@@ -34,7 +35,7 @@ pub async fn demo(args: &DemoArgs) -> i32 {
         None => match TcpListener::bind(DemoArgs::DEFAULT_GRPC_LISTEN).await {
             Ok(listener) => Some(listener),
             Err(error) => {
-                eprintln!(
+                errln!(
                     "warning: not serving gRPC: cannot listen on {}: {error} \
                      (choose an address with --grpc-listen)",
                     DemoArgs::DEFAULT_GRPC_LISTEN
@@ -43,7 +44,7 @@ pub async fn demo(args: &DemoArgs) -> i32 {
             }
         },
     };
-    println!(
+    outln!(
         "streamspec demo listening on http://{}",
         local_address(&http, &args.listen)
     );
@@ -52,7 +53,7 @@ pub async fn demo(args: &DemoArgs) -> i32 {
             .grpc_listen
             .as_deref()
             .unwrap_or(DemoArgs::DEFAULT_GRPC_LISTEN);
-        println!(
+        outln!(
             "streamspec demo gRPC on http://{}",
             local_address(grpc, fallback)
         );
@@ -75,7 +76,7 @@ async fn bind(address: &str) -> Option<TcpListener> {
     match TcpListener::bind(address).await {
         Ok(listener) => Some(listener),
         Err(error) => {
-            eprintln!("error: cannot listen on {address}: {error}");
+            errln!("error: cannot listen on {address}: {error}");
             None
         }
     }
@@ -93,7 +94,7 @@ fn stopped(what: &str, result: std::io::Result<()>) -> i32 {
     match result {
         Ok(()) => exit_code::SUCCESS,
         Err(error) => {
-            eprintln!("error: the {what}demo service stopped: {error}");
+            errln!("error: the {what}demo service stopped: {error}");
             exit_code::SETUP_FAILED
         }
     }

@@ -1,7 +1,6 @@
 //! `streamspec fmt`: rewrite specs in the canonical layout, or with `--check`, show what would
 //! change. A spec that does not parse or fails `check` is reported and left alone.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use similar::TextDiff;
@@ -12,6 +11,7 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::discover::discover;
 use crate::exit_code;
 use crate::format::{FormatError, format_source};
+use crate::output::{out, outln};
 use crate::source::SourceFile;
 
 pub fn fmt(args: &FmtArgs) -> i32 {
@@ -105,7 +105,7 @@ fn fmt_file(file: &Path, args: &FmtArgs) -> Result<bool, Vec<Diagnostic>> {
                 file.display()
             ))]
         })?;
-        println!("formatted {}", file.display());
+        outln!("formatted {}", file.display());
     }
     Ok(true)
 }
@@ -128,9 +128,7 @@ fn check_errors(file: &Path, text: &str) -> Result<(), Vec<Diagnostic>> {
 fn print_diff(file: &Path, old: &str, new: &str) {
     let name = file.display().to_string();
     let diff = TextDiff::from_lines(old, new);
-    let mut stdout = std::io::stdout().lock();
-    let _ = write!(
-        stdout,
+    out!(
         "{}",
         diff.unified_diff()
             .context_radius(3)

@@ -9,15 +9,16 @@ pub mod review;
 pub mod run;
 
 use crate::diagnostic::Diagnostic;
+use crate::output::{err, errln};
 use crate::style::Palette;
 
 /// Prints diagnostics to standard error, and a count when there are several.
 pub fn print_diagnostics(diagnostics: &[Diagnostic]) {
     let palette = Palette::for_stderr();
     for diagnostic in diagnostics {
-        eprint!("{}", diagnostic.render(&palette));
+        err!("{}", diagnostic.render(&palette));
         if diagnostic.label.is_some() || !diagnostic.notes.is_empty() {
-            eprintln!();
+            errln!();
         }
     }
     let errors = diagnostics
@@ -25,6 +26,6 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic]) {
         .filter(|d| d.severity == crate::diagnostic::Severity::Error)
         .count();
     if errors > 1 {
-        eprintln!("{errors} errors");
+        errln!("{errors} errors");
     }
 }

@@ -8,6 +8,7 @@ use similar::TextDiff;
 
 use crate::cli::PendingArgs;
 use crate::exit_code;
+use crate::output::{errln, out, outln};
 use crate::update::pending::{self, find_pending, spec_of};
 
 fn pending_files(args: &PendingArgs) -> Result<Vec<std::path::PathBuf>, i32> {
@@ -17,7 +18,7 @@ fn pending_files(args: &PendingArgs) -> Result<Vec<std::path::PathBuf>, i32> {
         args.paths.clone()
     };
     find_pending(&paths).map_err(|message| {
-        eprintln!("error: {message}");
+        errln!("error: {message}");
         exit_code::USAGE_ERROR
     })
 }
@@ -42,15 +43,15 @@ fn each_pending(
         Err(code) => return code,
     };
     if files.is_empty() {
-        println!("no pending updates");
+        outln!("no pending updates");
         return exit_code::SUCCESS;
     }
     let mut code = exit_code::SUCCESS;
     for file in files {
         match action(&file) {
-            Ok(()) => println!("{done}: {}", file.display()),
+            Ok(()) => outln!("{done}: {}", file.display()),
             Err(message) => {
-                eprintln!("error: {message}");
+                errln!("error: {message}");
                 code = exit_code::TEST_FAILED;
             }
         }
@@ -65,7 +66,7 @@ pub fn review(args: &PendingArgs) -> i32 {
         Err(code) => return code,
     };
     if files.is_empty() {
-        println!("no pending updates");
+        outln!("no pending updates");
         return exit_code::SUCCESS;
     }
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
@@ -77,13 +78,13 @@ pub fn review(args: &PendingArgs) -> i32 {
         let new = match std::fs::read_to_string(file) {
             Ok(new) => new,
             Err(error) => {
-                eprintln!("error: cannot read `{}`: {error}", file.display());
+                errln!("error: cannot read `{}`: {error}", file.display());
                 code = exit_code::TEST_FAILED;
                 continue;
             }
         };
         let diff = TextDiff::from_lines(&old, &new);
-        print!(
+        out!(
             "{}",
             diff.unified_diff()
                 .context_radius(3)
@@ -93,8 +94,8 @@ pub fn review(args: &PendingArgs) -> i32 {
             continue;
         }
         loop {
-            print!("accept (a), reject (r) or skip (s)? ");
-            let _ = std::io::stdout().flush();
+            out!("accept (a), reject (r) or skip (s)? ");
+            let _ = crate::output::stdout().flush();
             let mut answer = String::new();
             if stdin.read_line(&mut answer).unwrap_or(0) == 0 {
                 return code;
@@ -106,9 +107,9 @@ pub fn review(args: &PendingArgs) -> i32 {
                 _ => continue,
             };
             match result {
-                Ok(done) => println!("{done}: {}", file.display()),
+                Ok(done) => outln!("{done}: {}", file.display()),
                 Err(message) => {
-                    eprintln!("error: {message}");
+                    errln!("error: {message}");
                     code = exit_code::TEST_FAILED;
                 }
             }
@@ -116,7 +117,7 @@ pub fn review(args: &PendingArgs) -> i32 {
         }
     }
     if !interactive {
-        println!(
+        outln!(
             "{} pending: accept with `streamspec accept`, reject with `streamspec reject`",
             crate::report::plural(files.len(), "update")
         );

@@ -5,16 +5,17 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use tokio::signal::unix::{SignalKind, signal};
-
 use crate::cli::{ReportFormat, RunArgs};
 use crate::commands::print_diagnostics;
 use crate::exit_code;
+use crate::open_files;
+use crate::output::{err, errln, outln};
 use crate::project;
 use crate::report::{self, Reporter, Summary};
 use crate::runner::select::Selection;
 use crate::runner::timings::cpu_time;
 use crate::runner::{self, RunOptions, Stopped};
+use crate::stop_signals::{StopSignal, StopSignals};
 use crate::transport::http::HttpClient;
 use crate::update::UpdateMode;
 
@@ -25,7 +26,7 @@ pub async fn run(args: &RunArgs) -> i32 {
         Err(error) => {
             print_diagnostics(&error.diagnostics);
             if error.diagnostics.iter().any(|d| d.label.is_some()) {
-                eprintln!("no tests were run: fix the errors above first");
+                errln!("no tests were run: fix the errors above first");
             }
             return error.exit_code;
         }
@@ -54,7 +55,7 @@ pub async fn run(args: &RunArgs) -> i32 {
             && let Some(shard) = scale.shard
         {
             // A CI matrix sized for more tests than there are is not an error.
-            eprintln!(
+            errln!(
                 "shard {shard} has no tests: {} selected, split among {} shards",
                 crate::report::plural(plan.matched, "test"),
                 shard.count
@@ -67,22 +68,22 @@ pub async fn run(args: &RunArgs) -> i32 {
     let client = match HttpClient::new() {
         Ok(client) => client,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return exit_code::SETUP_FAILED;
         }
     };
-    // Listening for Ctrl-C starts now, before anything is printed: a listener made later (at
-    // the first poll of a `ctrl_c()` future) would miss a signal sent in between, and the run
-    // would go on as if it had not come.
-    let mut interrupt = match signal(SignalKind::interrupt()) {
-        Ok(interrupt) => interrupt,
+    // Catching the stop signals starts now, before anything is printed or started: one sent
+    // in between would end streamspec at once, and a listener made later (at the first poll of
+    // a `ctrl_c()` future) would miss it.
+    let mut signals = match StopSignals::listen() {
+        Ok(signals) => signals,
         Err(error) => {
-            eprintln!("error: cannot watch for Ctrl-C: {error}");
+            errln!("error: cannot catch Ctrl-C, SIGTERM, SIGHUP and SIGQUIT: {error}");
             return exit_code::SETUP_FAILED;
         }
     };
     let options = RunOptions {
-        jobs: scale.jobs.map_or_else(runner::default_jobs, |n| n.get()),
+        jobs: jobs_within_the_open_file_limit(scale.jobs.map(|n| n.get())),
         fail_fast: scale.fail_fast,
         repeat: scale.repeat,
         timeout: args.timeout,
@@ -95,23 +96,23 @@ pub async fn run(args: &RunArgs) -> i32 {
     // The one place the reporter is chosen.
     // Where the update writes in place, a test it rewrites is reported as updated.
     let updating = update_mode == Some(UpdateMode::InPlace);
-    let mut reporter = match report::build(&args.report, args.verbose, updating) {
-        Ok(reporter) => reporter,
+    let mut reports = match report::build(&args.report, args.verbose, updating) {
+        Ok(reports) => reports,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return exit_code::SETUP_FAILED;
         }
     };
     let planned = runner::planned_runs(&plan, &options);
-    reporter.run_started(planned, plan.files);
+    reports.reporter.run_started(planned, plan.files);
     let tests_started = Instant::now();
     let mut result = runner::run(
         &project,
         &plan,
         &options,
         &client,
-        &mut *reporter,
-        Some(&mut interrupt),
+        &mut *reports.reporter,
+        Some(&mut signals),
     )
     .await;
     result.timings.load = loaded;
@@ -125,9 +126,13 @@ pub async fn run(args: &RunArgs) -> i32 {
     let ran = result.outcomes.len();
     let failed = result.failed();
     let code = match &result.stopped {
-        Some(Stopped::Interrupted) => {
-            eprintln!("interrupted: {ran} of {planned} tests ran");
-            exit_code::INTERRUPTED
+        Some(Stopped::Interrupted(signal)) => {
+            if *signal == StopSignal::INTERRUPT {
+                errln!("interrupted: {ran} of {planned} tests ran");
+            } else {
+                errln!("stopped by {}: {ran} of {planned} tests ran", signal.name());
+            }
+            signal.exit_code()
         }
         Some(Stopped::SetupFailed(diagnostic)) => {
             print_diagnostics(std::slice::from_ref(diagnostic));
@@ -135,7 +140,7 @@ pub async fn run(args: &RunArgs) -> i32 {
         }
         Some(Stopped::FailFast) => {
             if result.not_run > 0 {
-                eprintln!(
+                errln!(
                     "stopped at the first failure (--fail-fast): {} not run",
                     crate::report::plural(result.not_run, "test")
                 );
@@ -166,27 +171,59 @@ pub async fn run(args: &RunArgs) -> i32 {
     };
     // A service that did not start explains itself; a summary of nothing would only add noise.
     if !matches!(result.stopped, Some(Stopped::SetupFailed(_))) || ran > 0 {
-        reporter.run_finished(&summary, &result.outcomes);
+        reports.reporter.run_finished(&summary, &result.outcomes);
     }
     if scale.timings {
-        eprint!("{}", result.timings.render(started.elapsed(), cpu_time()));
+        err!("{}", result.timings.render(started.elapsed(), cpu_time()));
     }
-    let Some(update) = update else {
-        return code;
-    };
-    // What the update did goes to standard output after the human summary, and to standard
-    // error when standard output carries a machine format.
-    for line in &update.lines {
-        if args.report.format == ReportFormat::Human {
-            println!("{line}");
-        } else {
-            eprintln!("{line}");
+    let code = match update {
+        None => code,
+        Some(update) => {
+            // What the update did goes to standard output after the human summary, and to
+            // standard error when standard output carries a machine format.
+            for line in &update.lines {
+                if args.report.format == ReportFormat::Human {
+                    outln!("{line}");
+                } else {
+                    errln!("{line}");
+                }
+            }
+            // Every failure rewritten in place: the run counts as passed, as `jest -u` does.
+            if updating && update.not_written == 0 {
+                exit_code::SUCCESS
+            } else {
+                code
+            }
         }
+    };
+    // A report cut short must not pass for the whole (a stop signal's code says more).
+    let unwritten = reports.finish();
+    for message in &unwritten {
+        errln!("error: {message}");
     }
-    // Every failure rewritten in place: the run counts as passed, as `jest -u` does.
-    if updating && update.not_written == 0 {
-        exit_code::SUCCESS
-    } else {
+    if unwritten.is_empty() || code >= 128 {
         code
+    } else {
+        exit_code::SETUP_FAILED
     }
+}
+
+/// The tests to run at once: `-j` (or one per CPU), fewer if the open-file limit has no room for
+/// that many, which a note on standard error then says.
+fn jobs_within_the_open_file_limit(asked: Option<usize>) -> usize {
+    let wanted = asked.unwrap_or_else(runner::default_jobs);
+    let fit = open_files::jobs_fit(wanted);
+    if let Some(limit) = fit.reduced_by_limit {
+        let asked = match asked {
+            Some(jobs) => format!("-j {jobs}"),
+            None => format!("-j {wanted} (one per CPU)"),
+        };
+        errln!(
+            "note: {asked} reduced to {}: the open-file limit (ulimit -n) is {limit}, and each \
+             running test may need {} open files",
+            fit.jobs,
+            open_files::PER_TEST
+        );
+    }
+    fit.jobs
 }

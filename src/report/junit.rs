@@ -5,8 +5,10 @@
 //! shows it without colour.
 //!
 //! The XML is written once, when the run ends (or the reporter is dropped without an end, so the
-//! file is always a whole document); a file is replaced atomically.
+//! file is always a whole document); a regular file is replaced atomically, and a failure to write
+//! it is kept in its [`Delivery`] for the run's end to report.
 
+use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -17,6 +19,7 @@ use tempfile::NamedTempFile;
 
 use super::{Reporter, Status, Summary, leading_failure, render_failures, status};
 use crate::outcome::TestOutcome;
+use crate::output::{self, Delivery};
 
 /// Where the XML goes.
 pub enum JunitTarget {
@@ -26,11 +29,25 @@ pub enum JunitTarget {
         temp: NamedTempFile,
         path: PathBuf,
     },
+    /// Something other than a regular file (a device such as `/dev/stdout`, a named pipe): written
+    /// in place, since a rename would replace it with a regular file.
+    Special(File),
 }
 
 impl JunitTarget {
     /// Prepares a file target now, so that an unwritable place is reported before the run.
     pub fn file(path: &Path) -> std::io::Result<JunitTarget> {
+        let existing = std::fs::metadata(path);
+        if existing.as_ref().is_ok_and(|meta| !meta.is_file()) {
+            // A directory fails here, as it should.
+            return Ok(JunitTarget::Special(File::create(path)?));
+        }
+        // A symbolic link to a report stays one: the file it points to is replaced.
+        let path = match existing {
+            Ok(_) => std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+            Err(_) => path.to_path_buf(),
+        };
+        let path = path.as_path();
         let dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
@@ -49,15 +66,18 @@ impl JunitTarget {
 pub struct JunitReporter {
     /// Taken when the report is written.
     target: Option<JunitTarget>,
+    /// Keeps the error, should the report not be written in full.
+    delivery: Delivery,
     /// One per spec file, in the order their first test finished: (path, cases, total time).
     suites: Vec<(String, Vec<TestCase>, Duration)>,
     duration: Duration,
 }
 
 impl JunitReporter {
-    pub fn new(target: JunitTarget) -> Self {
+    pub fn new(target: JunitTarget, delivery: Delivery) -> Self {
         JunitReporter {
             target: Some(target),
+            delivery,
             suites: Vec::new(),
             duration: Duration::ZERO,
         }
@@ -79,35 +99,37 @@ impl JunitReporter {
         let Some(target) = self.target.take() else {
             return;
         };
-        let xml = match self.report().to_string() {
-            Ok(xml) => xml,
-            Err(error) => {
-                eprintln!("error: cannot write the JUnit report: {error}");
-                return;
-            }
-        };
-        match target {
-            JunitTarget::Stdout => {
-                let mut stdout = std::io::stdout();
-                let _ = write!(stdout, "{xml}");
-                let _ = stdout.flush();
-            }
-            JunitTarget::File { mut temp, path } => {
-                // A temporary file is private (0600); the report is an ordinary file.
-                let written = write!(temp, "{xml}")
-                    .and_then(|()| temp.flush())
-                    .and_then(|()| {
-                        temp.as_file()
-                            .set_permissions(std::fs::Permissions::from_mode(0o644))
-                    })
-                    .and_then(|()| temp.persist(&path).map(|_| ()).map_err(|e| e.error));
-                if let Err(error) = written {
-                    eprintln!(
-                        "error: cannot write the JUnit report to `{}`: {error}",
-                        path.display()
-                    );
-                }
-            }
+        let written = self
+            .report()
+            .to_string()
+            .map_err(std::io::Error::other)
+            .and_then(|xml| write_to(target, &xml));
+        if let Err(error) = written {
+            self.delivery.record(&error);
+        }
+    }
+}
+
+/// Writes the whole document to its target.
+fn write_to(target: JunitTarget, xml: &str) -> std::io::Result<()> {
+    match target {
+        JunitTarget::Stdout => {
+            let mut stdout = output::stdout();
+            stdout.write_all(xml.as_bytes())?;
+            stdout.flush()
+        }
+        JunitTarget::Special(mut file) => {
+            file.write_all(xml.as_bytes())?;
+            file.flush()
+        }
+        JunitTarget::File { mut temp, path } => {
+            // Through the `File`: the temporary file's own errors name its random path.
+            temp.as_file_mut().write_all(xml.as_bytes())?;
+            temp.as_file_mut().flush()?;
+            // A temporary file is private (0600); the report is an ordinary file.
+            temp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+            temp.persist(&path).map(|_| ()).map_err(|e| e.error)
         }
     }
 }

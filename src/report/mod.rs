@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::outcome::{Failure, FailureClass, TestOutcome};
+use crate::output::{self, Checked, Delivery};
 use crate::style::Palette;
 
 /// Totals of a finished run.
@@ -58,42 +59,75 @@ impl<R: Reporter + ?Sized> Reporter for Box<R> {
     }
 }
 
+/// The reporters of a run, and where each writes.
+pub struct Reports {
+    pub reporter: Box<dyn Reporter + Send>,
+    /// Each destination, as an error names it (`the report `run.jsonl``), and its delivery.
+    destinations: Vec<(String, Delivery)>,
+}
+
+impl Reports {
+    /// Ends the reporters (those that write at the end, or when dropped, write now) and returns
+    /// an error for every report that could not be written in full. Call it after everything
+    /// else the run writes to standard output.
+    pub fn finish(self) -> Vec<String> {
+        drop(self.reporter);
+        let _ = output::stdout().flush();
+        self.destinations
+            .iter()
+            .filter_map(|(name, delivery)| {
+                let error = delivery.take_failure()?;
+                Some(format!("cannot write {name}: {error}"))
+            })
+            .collect()
+    }
+}
+
 /// The reporters the command line asks for: `--format` on standard output, each `--report-*`
 /// file, and GitHub annotations when running in GitHub Actions; all behind the redaction of
 /// `--secret` values. An error names a report file that cannot be written.
 ///
 /// `updating`: `--update` rewrites specs in place, so the terminal shows a failed test whose every
 /// failure has a fix as `UPDATE`, not `FAIL`.
-pub fn build(
-    args: &ReportArgs,
-    verbose: bool,
-    updating: bool,
-) -> Result<Box<dyn Reporter + Send>, String> {
+pub fn build(args: &ReportArgs, verbose: bool, updating: bool) -> Result<Reports, String> {
+    let mut destinations = vec![(
+        "the report on standard output".to_string(),
+        output::stdout_delivery(),
+    )];
     let mut reporters: Vec<Box<dyn Reporter + Send>> = vec![match args.format {
         ReportFormat::Human => Box::new(
-            human::HumanReporter::new(std::io::stdout(), Palette::for_stdout(), verbose)
+            human::HumanReporter::new(output::stdout(), Palette::for_stdout(), verbose)
                 .updating(updating),
         ),
-        ReportFormat::Tap => Box::new(tap::TapReporter::new(std::io::stdout())),
-        ReportFormat::Json => Box::new(json::JsonReporter::new(std::io::stdout())),
-        ReportFormat::Junit => Box::new(junit::JunitReporter::new(junit::JunitTarget::Stdout)),
+        ReportFormat::Tap => Box::new(tap::TapReporter::new(output::stdout())),
+        ReportFormat::Json => Box::new(json::JsonReporter::new(output::stdout())),
+        ReportFormat::Junit => Box::new(junit::JunitReporter::new(
+            junit::JunitTarget::Stdout,
+            output::stdout_delivery(),
+        )),
     }];
     if let Some(path) = &args.report_junit {
         let target = junit::JunitTarget::file(path).map_err(|error| cannot_write(path, &error))?;
-        reporters.push(Box::new(junit::JunitReporter::new(target)));
+        let delivery = Delivery::default();
+        destinations.push((report_name(path), delivery.clone()));
+        reporters.push(Box::new(junit::JunitReporter::new(target, delivery)));
     }
     if let Some(path) = &args.report_tap {
-        reporters.push(Box::new(tap::TapReporter::new(create(path)?)));
+        let (file, delivery) = create(path)?;
+        destinations.push((report_name(path), delivery));
+        reporters.push(Box::new(tap::TapReporter::new(file)));
     }
     if let Some(path) = &args.report_json {
-        reporters.push(Box::new(json::JsonReporter::new(create(path)?)));
+        let (file, delivery) = create(path)?;
+        destinations.push((report_name(path), delivery));
+        reporters.push(Box::new(json::JsonReporter::new(file)));
     }
     if github::enabled() {
         // Annotations go where GitHub reads them without breaking the format on standard output:
         // XML and JSON Lines stay parseable, so there they go to standard error (the runner reads
         // workflow commands from both).
         let annotations: Box<dyn Write + Send> = match args.format {
-            ReportFormat::Human | ReportFormat::Tap => Box::new(std::io::stdout()),
+            ReportFormat::Human | ReportFormat::Tap => Box::new(output::stdout()),
             ReportFormat::Json | ReportFormat::Junit => Box::new(std::io::stderr()),
         };
         reporters.push(Box::new(github::GithubReporter::new(annotations)));
@@ -102,24 +136,35 @@ pub fn build(
     for (_, value) in &args.secrets {
         secrets.add(value);
     }
-    Ok(Box::new(redact::Redacting::new(
-        fanout::Fanout::new(reporters),
-        secrets,
-    )))
+    Ok(Reports {
+        reporter: Box::new(redact::Redacting::new(
+            fanout::Fanout::new(reporters),
+            secrets,
+        )),
+        destinations,
+    })
 }
 
-/// A report file, created (with its directory) before the run, written as tests finish.
-fn create(path: &Path) -> Result<BufWriter<File>, String> {
+/// A report file, created (with its directory) before the run, written as tests finish; the
+/// delivery keeps the first write that failed.
+fn create(path: &Path) -> Result<(BufWriter<Checked<File>>, Delivery), String> {
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|error| cannot_write(path, &error))?;
     }
-    File::create(path)
-        .map(BufWriter::new)
-        .map_err(|error| cannot_write(path, &error))
+    let file = File::create(path).map_err(|error| cannot_write(path, &error))?;
+    let delivery = Delivery::default();
+    Ok((
+        BufWriter::new(Checked::new(file, delivery.clone())),
+        delivery,
+    ))
+}
+
+fn report_name(path: &Path) -> String {
+    format!("the report `{}`", path.display())
 }
 
 fn cannot_write(path: &Path, error: &std::io::Error) -> String {
-    format!("cannot write the report `{}`: {error}", path.display())
+    format!("cannot write {}: {error}", report_name(path))
 }
 
 /// How a test ended, for the formats that tell failures from errors (JUnit, TAP, JSON): a test

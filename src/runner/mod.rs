@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
-use tokio::signal::unix::Signal;
 use tokio::task::JoinSet;
 
 use crate::ast::Spec;
@@ -30,6 +29,7 @@ use crate::project::{Group, Project, env_vars};
 use crate::report::Reporter;
 use crate::report::redact::Secrets;
 use crate::services::RunningServices;
+use crate::stop_signals::{StopSignal, StopSignals};
 use crate::transport::framing::DEFAULT_MAX_ITEM_SIZE;
 use crate::transport::http::HttpClient;
 
@@ -72,8 +72,8 @@ pub fn default_jobs() -> usize {
 /// Why a run ended before its plan did.
 #[derive(Debug)]
 pub enum Stopped {
-    /// Ctrl-C.
-    Interrupted,
+    /// A stop signal: Ctrl-C, SIGTERM, SIGHUP or SIGQUIT.
+    Interrupted(StopSignal),
     /// A service did not start: the error, for the caller to show.
     SetupFailed(Diagnostic),
     /// A test failed under `--fail-fast`.
@@ -106,22 +106,22 @@ pub fn planned_runs(plan: &Plan, options: &RunOptions) -> usize {
 }
 
 /// Runs the plan. Every finished test goes to `reporter.test_finished`; `run_started` and
-/// `run_finished` are the caller's, which knows what to say around them. Without an `interrupt`
-/// signal the run cannot be interrupted (the library installs no signal handler).
+/// `run_finished` are the caller's, which knows what to say around them. Without `signals` the
+/// run cannot be interrupted (the library installs no signal handler).
 pub async fn run(
     project: &Project,
     plan: &Plan,
     options: &RunOptions,
     client: &HttpClient,
     reporter: &mut dyn Reporter,
-    interrupt: Option<&mut Signal>,
+    signals: Option<&mut StopSignals>,
 ) -> RunResult {
     let planned = planned_runs(plan, options);
     let mut runner = Runner {
         options,
         client,
         reporter,
-        interrupt,
+        signals,
         progress: Progress::new(planned, options.progress),
         outcomes: Vec::with_capacity(planned),
         timings: Timings::default(),
@@ -156,7 +156,7 @@ struct Runner<'a, 'r> {
     options: &'a RunOptions,
     client: &'a HttpClient,
     reporter: &'r mut dyn Reporter,
-    interrupt: Option<&'a mut Signal>,
+    signals: Option<&'a mut StopSignals>,
     progress: Progress,
     outcomes: Vec<TestOutcome>,
     timings: Timings,
@@ -173,12 +173,10 @@ struct Run {
     repetition: u32,
 }
 
-/// Waits for Ctrl-C; never, without a signal to watch.
-async fn interrupted(signal: &mut Option<&mut Signal>) {
-    match signal {
-        Some(signal) => {
-            signal.recv().await;
-        }
+/// Waits for a stop signal; never, without signals to watch.
+async fn interrupted(signals: &mut Option<&mut StopSignals>) -> StopSignal {
+    match signals {
+        Some(signals) => signals.recv().await,
         None => std::future::pending().await,
     }
 }
@@ -194,7 +192,7 @@ impl Runner<'_, '_> {
             // Interrupted while starting: dropping what was started stops it.
             let started = tokio::select! {
                 started = RunningServices::start(config, &self.options.streamspec_exe) => started,
-                _ = interrupted(&mut self.interrupt) => return Some(Stopped::Interrupted),
+                signal = interrupted(&mut self.signals) => return Some(Stopped::Interrupted(signal)),
             };
             self.timings.services_start += started_at.elapsed();
             match started {
@@ -241,10 +239,15 @@ impl Runner<'_, '_> {
         let started_at = Instant::now();
         let stopped = self.run_tests(group, planned, settings).await;
         self.timings.tests += started_at.elapsed();
-        // Also on Ctrl-C the services are stopped the gentle way (SIGTERM, then a grace period).
+        // Also after a stop signal the services are stopped the gentle way (SIGTERM, then SIGKILL
+        // after a grace period); a second signal does not wait for the grace period: dropping
+        // the services kills every group at once.
         if let Some(services) = services {
             let stopping = Instant::now();
-            services.stop().await;
+            tokio::select! {
+                () = services.stop() => {}
+                _ = interrupted(&mut self.signals) => {}
+            }
             self.timings.services_stop += stopping.elapsed();
         }
         stopped
@@ -323,13 +326,13 @@ impl Runner<'_, '_> {
                     }
                     self.progress.draw();
                 }
-                _ = interrupted(&mut self.interrupt) => {
+                signal = interrupted(&mut self.signals) => {
                     tasks.abort_all();
                     // What finished is reported, in order; what ran is cancelled.
                     for outcome in in_order.drain() {
                         self.report(outcome);
                     }
-                    return Some(Stopped::Interrupted);
+                    return Some(Stopped::Interrupted(signal));
                 }
                 _ = tick.tick() => self.progress.draw(),
             }
@@ -348,7 +351,19 @@ impl Runner<'_, '_> {
         let started = Instant::now();
         self.reporter.test_finished(&outcome);
         self.timings.reporting += started.elapsed();
+        provoke_panic_after(&outcome.name);
         self.outcomes.push(outcome);
+    }
+}
+
+/// Debug builds only: panics in the run's own loop (not in a test's task, whose panics are caught)
+/// once the test named by `STREAMSPEC_DEBUG_PANIC_AFTER` is reported, so that the suite can check
+/// that a panic of streamspec leaves no service running. Release builds never read the variable.
+fn provoke_panic_after(name: &str) {
+    if cfg!(debug_assertions)
+        && std::env::var("STREAMSPEC_DEBUG_PANIC_AFTER").is_ok_and(|wanted| wanted == name)
+    {
+        panic!("provoked panic after `{name}` (STREAMSPEC_DEBUG_PANIC_AFTER)");
     }
 }
 

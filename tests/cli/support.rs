@@ -24,6 +24,7 @@
 //! removed from every line, in both the expected and the actual text.
 
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -115,6 +116,12 @@ pub struct Output {
     pub dir: TempDir,
 }
 
+/// Where a child's standard output goes instead of being read.
+enum StdoutTo {
+    File(PathBuf),
+    ClosedPipe,
+}
+
 pub struct Test {
     dir: TempDir,
     cwd: PathBuf,
@@ -126,9 +133,13 @@ pub struct Test {
     stderr: String,
     status: i32,
     kill_after: Duration,
-    interrupt_when: Option<String>,
+    /// A signal to send once stdout contains the marker.
+    signal_when: Option<(String, libc::c_int)>,
+    /// Resource limits of the child: (resource, soft, hard).
+    limits: Vec<(libc::c_int, libc::rlim_t, libc::rlim_t)>,
+    /// Where standard output goes when it is not read.
+    stdout_to: Option<StdoutTo>,
     redactions: Vec<(Regex, String)>,
-    file_size_limit: Option<u64>,
 }
 
 impl Test {
@@ -149,9 +160,10 @@ impl Test {
             stderr: String::new(),
             status: 0,
             kill_after: DEFAULT_KILL_AFTER,
-            interrupt_when: None,
+            signal_when: None,
+            limits: Vec::new(),
+            stdout_to: None,
             redactions: Vec::new(),
-            file_size_limit: None,
         }
     }
 
@@ -234,15 +246,43 @@ impl Test {
     }
 
     /// Sends SIGINT (a Ctrl-C) to the run as soon as its stdout contains `marker`.
-    pub fn interrupt_when_stdout_has(mut self, marker: &str) -> Test {
-        self.interrupt_when = Some(marker.to_string());
+    pub fn interrupt_when_stdout_has(self, marker: &str) -> Test {
+        self.signal_when_stdout_has(marker, libc::SIGINT)
+    }
+
+    /// Sends `signal` to the run as soon as its stdout contains `marker`.
+    pub fn signal_when_stdout_has(mut self, marker: &str, signal: libc::c_int) -> Test {
+        self.signal_when = Some((marker.to_string(), signal));
         self
     }
 
-    /// Lets the run write no file past `bytes` (`RLIMIT_FSIZE`), as a full disk would: a write
-    /// beyond fails with `EFBIG` (`SIGXFSZ` is ignored, so the run is not killed for it).
+    /// Runs the child with this open-file limit (`ulimit -n`), soft and hard: a hard limit below
+    /// the suite's own cannot be raised by the child.
+    pub fn open_file_limit(mut self, soft: u64, hard: u64) -> Test {
+        self.limits
+            .push((libc::RLIMIT_NOFILE as libc::c_int, soft, hard));
+        self
+    }
+
+    /// Runs the child with files limited to `bytes` (`ulimit -f`), and SIGXFSZ ignored, so that
+    /// a write past the limit fails with EFBIG as a write to a full disk fails with ENOSPC.
     pub fn file_size_limit(mut self, bytes: u64) -> Test {
-        self.file_size_limit = Some(bytes);
+        self.limits
+            .push((libc::RLIMIT_FSIZE as libc::c_int, bytes, bytes));
+        self
+    }
+
+    /// Sends the child's standard output to this file (such as `/dev/full`) instead of reading
+    /// it; the output's `stdout` is then empty.
+    pub fn stdout_to(mut self, path: impl Into<PathBuf>) -> Test {
+        self.stdout_to = Some(StdoutTo::File(path.into()));
+        self
+    }
+
+    /// Gives the child a standard output whose reader has gone, as `| head` leaves it once
+    /// `head` has read its lines: every write fails with EPIPE.
+    pub fn stdout_to_a_closed_pipe(mut self) -> Test {
+        self.stdout_to = Some(StdoutTo::ClosedPipe);
         self
     }
 
@@ -331,7 +371,20 @@ impl Test {
             } else {
                 Stdio::null()
             })
-            .stdout(Stdio::piped())
+            .stdout(match &self.stdout_to {
+                Some(StdoutTo::File(path)) => Stdio::from(
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(path)
+                        .expect("open the file for standard output"),
+                ),
+                Some(StdoutTo::ClosedPipe) => {
+                    let (reader, writer) = std::io::pipe().expect("a pipe");
+                    drop(reader);
+                    Stdio::from(writer)
+                }
+                None => Stdio::piped(),
+            })
             .stderr(Stdio::piped())
             .env("NO_COLOR", "1")
             .env_remove("CLICOLOR_FORCE")
@@ -353,20 +406,23 @@ impl Test {
         for (name, value) in &self.env {
             command.env(name, value);
         }
-        if let Some(bytes) = self.file_size_limit {
-            use std::os::unix::process::CommandExt;
-            let limit = libc::rlimit {
-                rlim_cur: bytes as libc::rlim_t,
-                rlim_max: bytes as libc::rlim_t,
-            };
-            // SAFETY: between fork and exec, only async-signal-safe calls: setrlimit(2) and
-            // signal(2), on the child's own limits and dispositions (both survive the exec).
+        if !self.limits.is_empty() {
+            let limits = self.limits.clone();
+            // SAFETY: between fork and exec only async-signal-safe calls are made: setrlimit and
+            // signal, with values computed before the fork.
             unsafe {
                 command.pre_exec(move || {
-                    if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0
-                        || libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR
-                    {
-                        return Err(std::io::Error::last_os_error());
+                    for &(resource, soft, hard) in &limits {
+                        let limit = libc::rlimit {
+                            rlim_cur: soft,
+                            rlim_max: hard,
+                        };
+                        if libc::setrlimit(resource as _, &limit) != 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                        if resource == libc::RLIMIT_FSIZE as libc::c_int {
+                            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                        }
                     }
                     Ok(())
                 });
@@ -384,16 +440,23 @@ impl Test {
         });
         // The child is reaped only after its stdout is read to the end (below), so the pid is
         // still its own whenever the marker is seen.
-        let interrupt = self.interrupt_when.clone().map(|marker| {
+        let signal = self.signal_when.clone().map(|(marker, signal)| {
             let action: Box<dyn FnOnce() + Send> = Box::new(move || {
                 // SAFETY: kill(2) on our own child, which is not reaped yet.
                 unsafe {
-                    libc::kill(pid as libc::pid_t, libc::SIGINT);
+                    libc::kill(pid as libc::pid_t, signal);
                 }
             });
             (marker, action)
         });
-        let stdout = read_in_background(child.stdout.take().expect("piped stdout"), interrupt);
+        let stdout = match child.stdout.take() {
+            Some(pipe) => read_in_background(pipe, signal),
+            None => {
+                let (sender, receiver) = mpsc::channel();
+                let _ = sender.send(Vec::new());
+                receiver
+            }
+        };
         let stderr = read_in_background(child.stderr.take().expect("piped stderr"), None);
         // A thread waits for the child to exit without reaping it (WNOWAIT), so that until
         // `child.wait()` below the pid stays the child's and a kill cannot hit another process.

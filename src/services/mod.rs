@@ -7,45 +7,33 @@
 //!
 //! Each service runs in a process group of its own, so that stopping it stops whatever it started
 //! too (a shell script's children, a `cargo run`'s binary). Being in its own group also means a
-//! Ctrl-C at the terminal does not reach it: the caller must catch the interrupt (for example with
-//! `tokio::signal::ctrl_c`) and stop or drop the services. Dropping [`RunningServices`] without
+//! Ctrl-C at the terminal does not reach it: the caller must catch the stop signals (see
+//! [`crate::stop_signals`]) and stop or drop the services. Dropping [`RunningServices`] without
 //! calling `stop`, as happens on a panic or when the future running the specs is dropped, kills
 //! every group at once as a backstop. Nothing can clean up after a SIGKILL of streamspec itself.
 //!
 //! A service's standard output and error are kept (the last 64 KiB) so that a service that fails
 //! to start can be shown with what it printed.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::os::unix::process::ExitStatusExt;
+mod process;
+mod readiness;
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::{Child, Command};
-use tokio::task::JoinHandle;
-use tokio::time::Instant;
+use tokio::process::Command;
 
-use crate::config::{ConfigString, ProjectConfig, Readiness, STREAMSPEC_VAR, ServiceConfig};
+use crate::config::{ConfigString, ProjectConfig, STREAMSPEC_VAR, ServiceConfig};
 use crate::diagnostic::Diagnostic;
 use crate::duration::format_duration;
 use crate::interpolate::interpolate;
 
-/// How much of a service's output is kept.
-const OUTPUT_LIMIT: usize = 64 * 1024;
-/// How many lines of it a failure shows.
-const OUTPUT_LINES: usize = 40;
-/// The first pause between readiness probes; it doubles up to [`PROBE_BACKOFF_MAX`].
-const PROBE_BACKOFF_START: Duration = Duration::from_millis(10);
-const PROBE_BACKOFF_MAX: Duration = Duration::from_millis(200);
-/// One probe may not take longer than this, so a server that accepts and never answers is asked
-/// again rather than waited on until the deadline.
-const PROBE_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
+use process::{OUTPUT_LINES, RunningService, describe_exit};
+use readiness::{NotReady, probe_for, wait_ready};
+
 /// How long a service has to exit after SIGTERM before it gets SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
-/// How long to wait for the last of a dead service's output to be read.
-const OUTPUT_DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// The services of one run, started and ready.
 #[derive(Debug)]
@@ -108,136 +96,6 @@ impl RunningServices {
     }
 }
 
-/// One started service.
-#[derive(Debug)]
-struct RunningService {
-    child: Child,
-    /// The child's process group, which is its pid; `None` once stopped, so that nothing is ever
-    /// signalled twice.
-    pgid: Option<libc::pid_t>,
-    output: Arc<Mutex<Tail>>,
-    readers: Vec<JoinHandle<()>>,
-}
-
-impl RunningService {
-    /// Stops the service and forgets its output.
-    async fn stop(mut self, grace: Duration) {
-        self.terminate(grace).await;
-        // The readers end by themselves when the group's last writer is gone; a process that
-        // left the group could keep a pipe open, and its output is no longer wanted.
-        for reader in &self.readers {
-            reader.abort();
-        }
-    }
-
-    /// SIGTERM to the whole group, SIGKILL to it after `grace` (or at once if the leader has
-    /// gone, for anything it left behind), then reaps the leader.
-    async fn terminate(&mut self, grace: Duration) {
-        if let Some(pgid) = self.pgid.take() {
-            signal_group(pgid, libc::SIGTERM);
-            let _ = tokio::time::timeout(grace, self.child.wait()).await;
-            signal_group(pgid, libc::SIGKILL);
-            // SIGKILL cannot be caught, so this wait is short; the timeout only guards against a
-            // process stuck in the kernel.
-            let _ = tokio::time::timeout(grace, self.child.wait()).await;
-        }
-    }
-
-    /// The last lines of output, once the readers have caught up (or briefly tried to).
-    async fn output(&mut self) -> String {
-        let readers = std::mem::take(&mut self.readers);
-        let drained = async {
-            for reader in readers {
-                let _ = reader.await;
-            }
-        };
-        let _ = tokio::time::timeout(OUTPUT_DRAIN_TIMEOUT, drained).await;
-        match self.output.lock() {
-            Ok(tail) => tail.last_lines(OUTPUT_LINES),
-            Err(poisoned) => poisoned.into_inner().last_lines(OUTPUT_LINES),
-        }
-    }
-}
-
-impl Drop for RunningService {
-    /// The backstop: whatever ends the run early, no service outlives it. (`kill_on_drop` alone
-    /// would kill only the group leader, not what it started.)
-    fn drop(&mut self) {
-        if let Some(pgid) = self.pgid.take() {
-            signal_group(pgid, libc::SIGKILL);
-        }
-        for reader in &self.readers {
-            reader.abort();
-        }
-    }
-}
-
-fn signal_group(pgid: libc::pid_t, signal: libc::c_int) {
-    // A pgid of 0 or less would signal our own group or everything we may signal.
-    if pgid > 0 {
-        // SAFETY: kill has no memory-safety preconditions; a failure (the group is gone) is
-        // exactly the outcome wanted.
-        unsafe {
-            libc::kill(-pgid, signal);
-        }
-    }
-}
-
-/// The end of a stream of output: at most [`OUTPUT_LIMIT`] bytes, older ones dropped.
-#[derive(Debug, Default)]
-struct Tail {
-    bytes: VecDeque<u8>,
-    dropped: bool,
-}
-
-impl Tail {
-    fn push(&mut self, chunk: &[u8]) {
-        self.bytes.extend(chunk);
-        if self.bytes.len() > OUTPUT_LIMIT {
-            let excess = self.bytes.len() - OUTPUT_LIMIT;
-            self.bytes.drain(..excess);
-            self.dropped = true;
-        }
-    }
-
-    fn last_lines(&self, count: usize) -> String {
-        let (front, back) = self.bytes.as_slices();
-        let bytes = [front, back].concat();
-        let text = String::from_utf8_lossy(&bytes);
-        let lines: Vec<&str> = text.lines().collect();
-        let skipped = lines.len().saturating_sub(count);
-        let mut out = String::new();
-        if skipped > 0 || self.dropped {
-            out.push_str("…\n");
-        }
-        for line in &lines[skipped..] {
-            out.push_str(line);
-            out.push('\n');
-        }
-        out
-    }
-}
-
-/// Copies one of the child's pipes into the shared tail until it closes.
-fn spawn_reader(
-    mut pipe: impl AsyncRead + Unpin + Send + 'static,
-    tail: Arc<Mutex<Tail>>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut buffer = vec![0; 8192];
-        loop {
-            match pipe.read(&mut buffer).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if let Ok(mut tail) = tail.lock() {
-                        tail.push(&buffer[..n]);
-                    }
-                }
-            }
-        }
-    })
-}
-
 /// A free loopback port for every port name. All listeners are held until every port is chosen,
 /// so no two names get the same port; between dropping them and the service binding, another
 /// process could take one, which the service's start failure would then show.
@@ -276,124 +134,6 @@ fn interpolate_config(
         let at = text.span_of(&config.file, error.range());
         Diagnostic::error(error.to_string()).at(&config.file, at, "")
     })
-}
-
-/// How to ask whether a service is ready.
-enum Probe {
-    /// Ready once started.
-    None,
-    Http {
-        client: reqwest::Client,
-        url: reqwest::Url,
-    },
-    Tcp(String),
-}
-
-impl Probe {
-    /// One attempt: `Ok` when ready, else what happened, for the message if it never is.
-    async fn attempt(&self) -> Result<(), String> {
-        match self {
-            Probe::None => Ok(()),
-            Probe::Http { client, url } => match client.get(url.clone()).send().await {
-                Ok(response) if response.status().as_u16() < 500 => Ok(()),
-                Ok(response) => Err(format!("GET {url} answered {}", response.status())),
-                Err(error) => Err(format!("GET {url}: {}", error_chain(&error))),
-            },
-            Probe::Tcp(address) => {
-                let connect = tokio::net::TcpStream::connect(address.as_str());
-                match tokio::time::timeout(PROBE_ATTEMPT_TIMEOUT, connect).await {
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(error)) => Err(format!("connecting to {address}: {error}")),
-                    Err(_) => Err(format!(
-                        "connecting to {address}: no answer within {}",
-                        format_duration(PROBE_ATTEMPT_TIMEOUT)
-                    )),
-                }
-            }
-        }
-    }
-}
-
-/// An error and its causes, `outer: inner: innermost`, since reqwest's own message rarely says
-/// more than "error sending request".
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
-/// The HTTP client for readiness probes. reqwest is built without a default TLS provider, and
-/// building a client with its default TLS setup would panic; probes speak plain HTTP only, so the
-/// client gets an explicit rustls config (ring, no trusted roots) that is never used, and nothing
-/// is installed process-wide.
-fn probe_client() -> Result<reqwest::Client, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|error| error.to_string())?
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        // The service is local; a proxy from the environment would only get in the way.
-        .no_proxy()
-        // Any answer below 500 means the server is up, a redirect included.
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(PROBE_ATTEMPT_TIMEOUT)
-        .build()
-        .map_err(|error| error_chain(&error))
-}
-
-fn probe_for(
-    config: &ProjectConfig,
-    service: &ServiceConfig,
-    lookup: &BTreeMap<String, String>,
-    client: &mut Option<reqwest::Client>,
-) -> Result<Probe, Diagnostic> {
-    match &service.ready {
-        None => Ok(Probe::None),
-        Some(Readiness::Tcp(address)) => {
-            Ok(Probe::Tcp(interpolate_config(config, address, lookup)?))
-        }
-        Some(Readiness::Http(url)) => {
-            let text = interpolate_config(config, url, lookup)?;
-            let bad_url = |why: String| {
-                Diagnostic::error(format!(
-                    "the readiness URL of service `{}` is not a plain http:// URL: `{text}` {why}",
-                    service.name
-                ))
-                .at(&config.file, url.span, "")
-            };
-            let parsed =
-                reqwest::Url::parse(&text).map_err(|error| bad_url(format!("({error})")))?;
-            if parsed.scheme() != "http" {
-                return Err(bad_url(format!("uses {}", parsed.scheme())));
-            }
-            let client = match client {
-                Some(client) => client.clone(),
-                None => {
-                    let built = probe_client().map_err(|error| {
-                        Diagnostic::error(format!(
-                            "cannot make an HTTP client for readiness probes: {error}"
-                        ))
-                    })?;
-                    client.insert(built).clone()
-                }
-            };
-            Ok(Probe::Http {
-                client,
-                url: parsed,
-            })
-        }
-    }
 }
 
 /// Starts one service and waits until it is ready; on failure it is stopped and the error says
@@ -436,19 +176,11 @@ async fn start_service(
     };
 
     let mut command = Command::new(&program_path);
-    command
-        .args(args)
-        .current_dir(&cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        // A group of its own, so a signal to the group reaches everything the service starts.
-        .process_group(0);
+    command.args(args).current_dir(&cwd);
     for (key, value) in &service.env {
         command.env(key, interpolate_config(config, value, lookup)?);
     }
-    let mut child = command.spawn().map_err(|error| {
+    let mut running = RunningService::spawn(&mut command).map_err(|error| {
         let diagnostic = if error.kind() == std::io::ErrorKind::NotFound {
             failure(format!(
                 "cannot start service `{name}`: program `{program}` not found"
@@ -464,22 +196,6 @@ async fn start_service(
             diagnostic.note("a program without a `/` is looked for on PATH")
         }
     })?;
-
-    let output = Arc::new(Mutex::new(Tail::default()));
-    let mut readers = Vec::new();
-    if let Some(stdout) = child.stdout.take() {
-        readers.push(spawn_reader(stdout, Arc::clone(&output)));
-    }
-    if let Some(stderr) = child.stderr.take() {
-        readers.push(spawn_reader(stderr, Arc::clone(&output)));
-    }
-    let pgid = child.id().and_then(|id| libc::pid_t::try_from(id).ok());
-    let mut running = RunningService {
-        child,
-        pgid,
-        output,
-        readers,
-    };
 
     let diagnostic = match wait_ready(&mut running.child, &probe, service.start_timeout).await {
         Ok(()) => return Ok(running),
@@ -519,68 +235,12 @@ async fn stop_with_output(mut running: RunningService, diagnostic: Diagnostic) -
     }
 }
 
-enum NotReady {
-    Exited(ExitStatus),
-    WaitFailed(std::io::Error),
-    TimedOut { last_error: Option<String> },
-}
-
-/// Probes until the service answers, exits or runs out of time. The pause between probes is a
-/// backoff, not a guess at how long the service needs: each probe either finds it ready or not,
-/// and an exit is noticed at once, even mid-probe.
-async fn wait_ready(child: &mut Child, probe: &Probe, timeout: Duration) -> Result<(), NotReady> {
-    let deadline = Instant::now() + timeout;
-    let mut backoff = PROBE_BACKOFF_START;
-    let mut last_error = None;
-    let exited = |status: std::io::Result<ExitStatus>| match status {
-        Ok(status) => NotReady::Exited(status),
-        Err(error) => NotReady::WaitFailed(error),
-    };
-    loop {
-        tokio::select! {
-            biased;
-            status = child.wait() => return Err(exited(status)),
-            attempt = tokio::time::timeout_at(deadline, probe.attempt()) => match attempt {
-                Ok(Ok(())) => return Ok(()),
-                Ok(Err(error)) => last_error = Some(error),
-                Err(_) => return Err(NotReady::TimedOut { last_error }),
-            },
-        }
-        if Instant::now() >= deadline {
-            return Err(NotReady::TimedOut { last_error });
-        }
-        tokio::select! {
-            biased;
-            status = child.wait() => return Err(exited(status)),
-            () = tokio::time::sleep_until((Instant::now() + backoff).min(deadline)) => {}
-        }
-        backoff = (backoff * 2).min(PROBE_BACKOFF_MAX);
-    }
-}
-
-/// "exited with code 3", "was killed by signal 9 (SIGKILL)".
-fn describe_exit(status: ExitStatus) -> String {
-    if let Some(code) = status.code() {
-        return format!("exited with code {code}");
-    }
-    if let Some(signal) = status.signal() {
-        let name = match signal {
-            libc::SIGHUP => " (SIGHUP)",
-            libc::SIGINT => " (SIGINT)",
-            libc::SIGABRT => " (SIGABRT)",
-            libc::SIGKILL => " (SIGKILL)",
-            libc::SIGSEGV => " (SIGSEGV)",
-            libc::SIGTERM => " (SIGTERM)",
-            _ => "",
-        };
-        return format!("was killed by signal {signal}{name}");
-    }
-    format!("exited ({status})")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncReadExt;
+    use tokio::time::Instant;
+
     use crate::config;
     use crate::source::SourceFile;
     use crate::style::Palette;
@@ -904,6 +564,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn stopping_cut_short_during_the_grace_period_still_kills_the_group() {
+        let pid_file = scratch("cut-short.pid");
+        // Ignores SIGTERM, so stopping waits the whole grace period before SIGKILL.
+        let config = project(&format!(
+            "[[services]]\nname = \"stubborn\"\n\
+             command = [\"sh\", \"-c\", \"trap '' TERM; sleep 30 & echo $! > {}; wait\"]\n",
+            pid_file.display()
+        ));
+        let services = RunningServices::start(&config, &exe())
+            .await
+            .unwrap_or_else(|d| panic!("{}", render(&d)));
+        eventually("the pid is written", || {
+            std::fs::read_to_string(&pid_file).is_ok_and(|t| t.ends_with('\n'))
+        })
+        .await;
+        let grandchild = read_pid(&pid_file);
+        // A second Ctrl-C (or a panic) drops the stopping future during the grace period.
+        let stopping = tokio::time::timeout(Duration::from_millis(200), services.stop()).await;
+        assert!(stopping.is_err(), "stop() returned within the grace period");
+        eventually("the group is gone", || gone(grandchild)).await;
+        let _ = std::fs::remove_file(&pid_file);
+    }
+
+    #[tokio::test]
     async fn dropping_the_services_kills_them() {
         let pid_file = scratch("dropped.pid");
         let config = project(&format!(
@@ -921,31 +605,5 @@ mod tests {
         drop(services);
         eventually("the dropped service is gone", || gone(grandchild)).await;
         let _ = std::fs::remove_file(&pid_file);
-    }
-
-    #[test]
-    fn the_tail_keeps_the_last_bytes_and_lines() {
-        let mut tail = Tail::default();
-        tail.push(b"one\ntwo\n");
-        assert_eq!(tail.last_lines(40), "one\ntwo\n");
-        assert_eq!(tail.last_lines(1), "…\ntwo\n");
-        for i in 0..20_000 {
-            tail.push(format!("line {i}\n").as_bytes());
-        }
-        assert_eq!(tail.bytes.len(), OUTPUT_LIMIT);
-        let last = tail.last_lines(2);
-        assert_eq!(last, "…\nline 19998\nline 19999\n");
-    }
-
-    #[test]
-    fn exits_are_described_in_words() {
-        assert_eq!(
-            describe_exit(ExitStatus::from_raw(3 << 8)),
-            "exited with code 3"
-        );
-        assert_eq!(
-            describe_exit(ExitStatus::from_raw(libc::SIGKILL)),
-            "was killed by signal 9 (SIGKILL)"
-        );
     }
 }
