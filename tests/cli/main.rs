@@ -8,6 +8,7 @@ mod commands;
 mod failing;
 mod fmt;
 mod grpc;
+mod limits;
 mod misbehaving;
 mod passing;
 mod reports;
