@@ -70,6 +70,7 @@ pub mod project;
 pub mod render;
 pub mod report;
 pub mod runner;
+pub mod saturating_time;
 pub mod services;
 pub mod source;
 pub mod style;

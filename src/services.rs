@@ -31,6 +31,7 @@ use crate::config::{ConfigString, ProjectConfig, Readiness, STREAMSPEC_VAR, Serv
 use crate::diagnostic::Diagnostic;
 use crate::duration::format_duration;
 use crate::interpolate::interpolate;
+use crate::saturating_time::SaturatingAdd;
 
 /// How much of a service's output is kept.
 const OUTPUT_LIMIT: usize = 64 * 1024;
@@ -529,7 +530,7 @@ enum NotReady {
 /// backoff, not a guess at how long the service needs: each probe either finds it ready or not,
 /// and an exit is noticed at once, even mid-probe.
 async fn wait_ready(child: &mut Child, probe: &Probe, timeout: Duration) -> Result<(), NotReady> {
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now().saturating_add(timeout);
     let mut backoff = PROBE_BACKOFF_START;
     let mut last_error = None;
     let exited = |status: std::io::Result<ExitStatus>| match status {
@@ -552,7 +553,7 @@ async fn wait_ready(child: &mut Child, probe: &Probe, timeout: Duration) -> Resu
         tokio::select! {
             biased;
             status = child.wait() => return Err(exited(status)),
-            () = tokio::time::sleep_until((Instant::now() + backoff).min(deadline)) => {}
+            () = tokio::time::sleep_until(Instant::now().saturating_add(backoff).min(deadline)) => {}
         }
         backoff = (backoff * 2).min(PROBE_BACKOFF_MAX);
     }

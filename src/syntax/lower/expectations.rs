@@ -290,9 +290,11 @@ impl Lowerer {
                 DurationCond::Compare(op, self.duration(duration.clone()).value)
             }
             [lo, hi] => {
+                let errors = self.diagnostics.len();
                 let lo = self.duration(lo.clone()).value;
                 let hi = self.duration(hi.clone()).value;
-                if lo > hi {
+                // An invalid bound is already reported: its stand-in value proves nothing.
+                if lo > hi && self.diagnostics.len() == errors {
                     self.error(
                         span,
                         "empty range",

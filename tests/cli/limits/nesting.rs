@@ -1,6 +1,6 @@
-//! Resource limits: how deeply a spec may nest, and that a spec at the limit is checked,
-//! formatted and run like any other (in a debug build, on the main thread and on the runtime's
-//! worker threads) while one beyond it is a spec error, never a crash.
+//! The nesting limit: a spec at the limit is checked, formatted and run like any other (in a
+//! debug build, on the main thread and on the runtime's worker threads), while one beyond it is a
+//! spec error at the bracket that crosses the limit, never a crash.
 
 use axum::Router;
 use axum::http::header::CONTENT_TYPE;
