@@ -101,27 +101,41 @@ impl Lowerer {
 
     pub(super) fn quantifier(&mut self, pair: Pair<'_, Rule>) -> Quantifier {
         let span = span(&pair);
-        let text = pair.as_str();
-        let quantifier = match text {
+        let quantifier = match pair.as_str() {
             "*" => Quantifier { min: 0, max: None },
             "+" => Quantifier { min: 1, max: None },
-            _ => match text.split_once("..") {
-                Some((lo, "")) => Quantifier {
-                    min: lo.parse().unwrap_or(0),
-                    max: None,
-                },
-                Some((lo, hi)) => Quantifier {
-                    min: lo.parse().unwrap_or(0),
-                    max: hi.parse().ok(),
-                },
-                None => {
-                    let n = text.parse().unwrap_or(0);
-                    Quantifier {
-                        min: n,
-                        max: Some(n),
-                    }
+            _ => {
+                // `3`, or `2..5` and `1..` (a count_range of one or two integers). A bound that
+                // does not fit is reported; the repetition then stands as `+`, checked no further.
+                let Some(bound) = pair.into_inner().next() else {
+                    return Quantifier { min: 1, max: None };
+                };
+                let is_range = bound.as_rule() == Rule::count_range;
+                let bounds: Vec<Pair<'_, Rule>> = if is_range {
+                    bound.into_inner().collect()
+                } else {
+                    vec![bound]
+                };
+                let values: Vec<Option<u64>> = bounds
+                    .into_iter()
+                    .map(|bound| self.integer(bound))
+                    .collect();
+                match (values.as_slice(), is_range) {
+                    ([Some(n)], false) => Quantifier {
+                        min: *n,
+                        max: Some(*n),
+                    },
+                    ([Some(min)], true) => Quantifier {
+                        min: *min,
+                        max: None,
+                    },
+                    ([Some(min), Some(max)], _) => Quantifier {
+                        min: *min,
+                        max: Some(*max),
+                    },
+                    _ => return Quantifier { min: 1, max: None },
                 }
-            },
+            }
         };
         if quantifier.max.is_some_and(|max| max < quantifier.min) {
             self.error(

@@ -236,8 +236,10 @@ impl Lowerer {
         })
     }
 
+    /// A condition on a count or a size: `== 5`, `< 10`, `in 2..4`.
     pub(super) fn num_cond(&mut self, pair: Pair<'_, Rule>) -> Spanned<NumCond> {
         let span = span(&pair);
+        self.exact_counts(&pair);
         let mut parts = inner(pair);
         let cond = match (parts.next(), parts.next()) {
             (Some(op), Some(number)) if op.as_rule() == Rule::cmp_op => {

@@ -295,12 +295,17 @@ impl Lowerer {
                         Rule::num_cond => self.num_cond(cond),
                         Rule::num_range => {
                             let span = span(&cond);
+                            self.exact_counts(&cond);
                             Spanned::new(self.num_range(cond), span)
                         }
                         _ => {
                             let span = span(&cond);
-                            let n = self.integer(cond) as f64;
-                            Spanned::new(NumCond::Compare(CmpOp::Eq, n), span)
+                            let text = cond.as_str();
+                            let Some(n) = self.integer(cond.clone()) else {
+                                continue;
+                            };
+                            self.exact_count(text, span);
+                            Spanned::new(NumCond::Compare(CmpOp::Eq, n as f64), span)
                         }
                     };
                     if pattern.size.is_some() {

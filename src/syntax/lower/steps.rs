@@ -164,7 +164,7 @@ impl Lowerer {
                     let condition = inner(when).next()?;
                     if condition.as_rule() == Rule::abort_items {
                         let condition_span = span(&condition);
-                        let count = self.integer(inner(condition).next()?);
+                        let count = self.integer(inner(condition).next()?)?;
                         if count == 0 {
                             self.error(
                                 condition_span,

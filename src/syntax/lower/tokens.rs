@@ -11,6 +11,9 @@ use crate::duration::parse_duration;
 use crate::source::Span;
 use crate::syntax::grammar::Rule;
 
+/// 2^53: every whole number up to it is exact as an `f64`, the type counts are compared in.
+const EXACT_COUNT_LIMIT: u64 = 1 << 53;
+
 impl Lowerer {
     pub(super) fn ident(&mut self, pair: Pair<'_, Rule>) -> Ident {
         Spanned::new(pair.as_str().to_string(), span(&pair))
@@ -71,16 +74,46 @@ impl Lowerer {
         }
     }
 
-    pub(super) fn integer(&mut self, pair: Pair<'_, Rule>) -> u64 {
-        match pair.as_str().parse::<u64>() {
-            Ok(value) => value,
-            Err(_) => {
-                self.error(
-                    span(&pair),
-                    "number too large",
-                    "at most 18446744073709551615",
-                );
-                0
+    /// An `integer` token (digits only). One beyond `u64` is reported, and is `None`.
+    pub(super) fn integer(&mut self, pair: Pair<'_, Rule>) -> Option<u64> {
+        let value = pair.as_str().parse::<u64>().ok();
+        if value.is_none() {
+            self.error(
+                span(&pair),
+                "number too large",
+                format!("at most {}", u64::MAX),
+            );
+        }
+        value
+    }
+
+    /// Reports a bound on a count or a size (`expect count`, `bytes`, `connections`, `retry`,
+    /// `size`) that is too large to compare exactly: they are compared as `f64`, exact for
+    /// whole numbers up to 2^53, so `9007199254740993` would silently be `9007199254740992`.
+    pub(super) fn exact_count(&mut self, text: &str, span: Span) {
+        let digits = text.strip_prefix('-').unwrap_or(text);
+        let exact = if digits.bytes().all(|b| b.is_ascii_digit()) {
+            digits.parse::<u64>().is_ok_and(|n| n <= EXACT_COUNT_LIMIT)
+        } else {
+            // A fraction or an exponent: an invalid or infinite one is reported as a number.
+            text.parse::<f64>().map_or(true, |v| {
+                !v.is_finite() || v.abs() <= EXACT_COUNT_LIMIT as f64
+            })
+        };
+        if !exact {
+            self.error(
+                span,
+                "number too large",
+                format!("counts and sizes are compared exactly up to {EXACT_COUNT_LIMIT}"),
+            );
+        }
+    }
+
+    /// [`Self::exact_count`] for every number inside `pair` (a condition or a range).
+    pub(super) fn exact_counts(&mut self, pair: &Pair<'_, Rule>) {
+        for number in pair.clone().into_inner().flatten() {
+            if matches!(number.as_rule(), Rule::number | Rule::integer) {
+                self.exact_count(number.as_str(), span(&number));
             }
         }
     }

@@ -4,3 +4,4 @@
 
 mod durations;
 mod nesting;
+mod numbers;
