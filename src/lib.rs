@@ -73,6 +73,7 @@ pub mod runner;
 pub mod saturating_time;
 pub mod services;
 pub mod source;
+pub mod spec_file;
 pub mod style;
 pub mod syntax;
 pub mod transport;

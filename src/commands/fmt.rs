@@ -61,12 +61,15 @@ pub fn fmt(args: &FmtArgs) -> i32 {
 fn fmt_file(file: &Path, args: &FmtArgs) -> Result<bool, Vec<Diagnostic>> {
     // Only the syntax matters here: a variable the run will get from `--secret`, the environment
     // or CI need not be defined to format the file (`streamspec check` checks the rest).
-    let text = std::fs::read_to_string(file).map_err(|error| {
+    let cannot_read = |error: String| {
         vec![Diagnostic::error(format!(
             "cannot read `{}`: {error}",
             file.display()
         ))]
-    })?;
+    };
+    let bytes = crate::spec_file::read(file).map_err(cannot_read)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| cannot_read("the file is not valid UTF-8".to_string()))?;
     let formatted = match format_source(file, &text) {
         Ok(formatted) => formatted,
         Err(FormatError::Invalid(diagnostics)) => return Err(diagnostics),

@@ -144,7 +144,7 @@ fn write_file(
     mut edits: Vec<Edit>,
     mode: UpdateMode,
 ) -> Result<(usize, Vec<usize>), String> {
-    let bytes = std::fs::read(path).map_err(|error| format!("cannot read it: {error}"))?;
+    let bytes = crate::spec_file::read(path).map_err(|error| format!("cannot read it: {error}"))?;
     let current = String::from_utf8(bytes).map_err(|_| "it is no longer UTF-8 text".to_string())?;
     // Spans count from after a byte order mark, as the parser read the file.
     let (bom, mut text) = match current.strip_prefix('\u{feff}') {

@@ -5,3 +5,4 @@
 mod durations;
 mod nesting;
 mod numbers;
+mod spec_files;
