@@ -171,6 +171,11 @@ fn write_file(
     if written == 0 {
         return Ok((0, refused));
     }
+    // An observed item may nest deeper than a spec may hold: what is written must still parse.
+    if let Err(errors) = crate::syntax::parse(&SourceFile::new(path, text.as_str())) {
+        let reason = errors.first().map_or("", |error| error.message.as_str());
+        return Err(format!("the updated spec would not be valid: {reason}"));
+    }
     let target = match mode {
         UpdateMode::Pending => pending_path(path),
         _ => path.to_path_buf(),

@@ -218,3 +218,26 @@ fn a_request_body_at_the_limit_checks_formats_and_runs() {
     );
     accepted_by_every_command(&spec, &base);
 }
+
+#[test]
+fn an_update_never_writes_a_spec_nested_beyond_the_limit() {
+    // The server's item nests 70 deep: written into the block, it would open level 72.
+    let base = ndjson_server(&[deep_object(70)]);
+    let spec = ndjson_test(r#"{ "b": 1 }"#);
+    let output = Test::new()
+        .file("a.stream", &spec)
+        .args(["run", "--update=in-place", "a.stream"])
+        .var("base", &base)
+        .run_unchecked();
+    assert_eq!(output.status, Some(1), "{output:?}");
+    assert!(
+        output.stdout.ends_with(
+            "not updated: a.stream: the updated spec would not be valid: nested too deeply: at \
+             most 64 levels of `{ }` and `[ ]` may be open at once\n"
+        ),
+        "{}",
+        output.stdout
+    );
+    let text = std::fs::read_to_string(output.dir.path().join("a.stream")).expect("the spec");
+    assert_eq!(text, spec);
+}
