@@ -241,3 +241,36 @@ fn an_update_never_writes_a_spec_nested_beyond_the_limit() {
     let text = std::fs::read_to_string(output.dir.path().join("a.stream")).expect("the spec");
     assert_eq!(text, spec);
 }
+
+#[test]
+fn a_failure_at_the_limit_is_reported_and_updated() {
+    // The innermost value differs: the diff renders both sides 62 levels deep, and `--update`
+    // rewrites the pattern from the item without going past the limit.
+    let depth = MAX_NESTING - 2;
+    let base = ndjson_server(&[deep_object(depth)]);
+    let spec = ndjson_test(&format!("{}\nend", nest(r#"{"a":"#, "2", "}", depth)));
+    let failed = Test::new()
+        .file("a.stream", &spec)
+        .args(["run", "a.stream"])
+        .var("base", &base)
+        .run_unchecked();
+    assert_eq!(failed.status, Some(1), "{failed:?}");
+    assert!(
+        failed.stdout.contains("error: item 1 does not match") && failed.stderr.is_empty(),
+        "{failed:?}"
+    );
+    let updated = Test::new()
+        .file("a.stream", &spec)
+        .args(["run", "--update=in-place", "a.stream"])
+        .var("base", &base)
+        .run_unchecked();
+    assert!(
+        updated
+            .stdout
+            .ends_with("updated: a.stream (1 expectation)\n")
+            && updated.stderr.is_empty(),
+        "{updated:?}"
+    );
+    let spec = std::fs::read_to_string(updated.dir.path().join("a.stream")).expect("read back");
+    accepted_by_every_command(&spec, &base);
+}
