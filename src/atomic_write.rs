@@ -50,7 +50,9 @@ pub struct FileLock {
 pub fn lock(path: &Path) -> std::io::Result<FileLock> {
     let deadline = Instant::now() + LOCK_WAIT;
     loop {
-        let file = File::open(path)?;
+        // Without waiting: a named pipe in the file's place must not block the lock (reading
+        // it is refused afterwards).
+        let file = crate::spec_file::open_without_waiting(path)?;
         match file.try_lock() {
             Ok(()) if is_still_at(&file, path)? => return Ok(FileLock { _file: file }),
             // Replaced while we waited: lock what is there now.

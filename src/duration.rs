@@ -6,8 +6,15 @@
 //! number is read as a decimal into whole nanoseconds, never through a float, so `0.1s` is exactly
 //! 100 ms. [`format_duration`] writes the shortest of those spellings and its output parses back
 //! to the same duration.
+//!
+//! No duration is longer than [`MAX_DURATION`], a year: whatever a run adds one to (the time a
+//! test started, the time an item arrived) gives a time it can represent, and no test runs that
+//! long.
 
 use std::time::Duration;
+
+/// The longest duration a spec, `streamspec.toml` or a flag may give: 8760h (365 days).
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// The units, longest suffix first so `ms` is not read as `m` followed by junk.
 const UNITS: [(&str, u128); 4] = [
@@ -41,9 +48,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if whole.is_empty() || (number.contains('.') && fraction.is_empty()) || fraction.contains('.') {
         return Err(invalid());
     }
-    let too_long = || format!("`{text}` is too long a duration");
+    let too_long = || {
+        format!(
+            "`{text}` is too long: a duration is at most {} (365 days)",
+            format_duration(MAX_DURATION)
+        )
+    };
     let whole: u128 = whole.parse().map_err(|_| too_long())?;
-    let mut nanos = whole.checked_mul(unit_nanos).ok_or_else(too_long)?;
+    let mut nanos = whole
+        .checked_mul(unit_nanos)
+        .filter(|&nanos| nanos <= MAX_DURATION.as_nanos())
+        .ok_or_else(too_long)?;
     // Each fractional digit is worth a tenth of the one before; digits below a nanosecond would
     // be silently lost, so they are refused instead.
     let mut place = unit_nanos;
@@ -59,6 +74,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         }
         place /= 10;
         nanos += value * place;
+    }
+    if nanos > MAX_DURATION.as_nanos() {
+        return Err(too_long());
     }
     let secs = u64::try_from(nanos / 1_000_000_000).map_err(|_| too_long())?;
     // The remainder is below 10^9, so it fits a u32.
@@ -154,6 +172,27 @@ mod tests {
                 .unwrap_err()
                 .contains("too long")
         );
+    }
+
+    #[test]
+    fn a_year_is_the_longest() {
+        assert_eq!(parse_duration("8760h"), Ok(MAX_DURATION));
+        assert_eq!(parse_duration("31536000s"), Ok(MAX_DURATION));
+        assert_eq!(format_duration(MAX_DURATION), "8760h");
+        for text in [
+            "8761h",
+            "31536000.000000001s",
+            "525601m",
+            "99999999999h",
+            "94522879700260684295381835397713.9h",
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Err(format!(
+                    "`{text}` is too long: a duration is at most 8760h (365 days)"
+                ))
+            );
+        }
     }
 
     #[test]

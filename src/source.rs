@@ -73,7 +73,7 @@ impl SourceFile {
 
     /// Reads a file; the error says what is wrong in words for a message (`cannot read …: …`).
     pub fn read(path: &Path) -> Result<Arc<SourceFile>, String> {
-        let bytes = std::fs::read(path).map_err(|error| error.to_string())?;
+        let bytes = crate::spec_file::read(path)?;
         match String::from_utf8(bytes) {
             Ok(text) => Ok(SourceFile::new(path, text)),
             Err(error) => {

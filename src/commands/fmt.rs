@@ -75,12 +75,15 @@ fn fmt_file(file: &Path, args: &FmtArgs) -> Result<bool, Vec<Diagnostic>> {
         })?;
         Some(lock)
     };
-    let text = std::fs::read_to_string(file).map_err(|error| {
+    let cannot_read = |error: String| {
         vec![Diagnostic::error(format!(
             "cannot read `{}`: {error}",
             file.display()
         ))]
-    })?;
+    };
+    let bytes = crate::spec_file::read(file).map_err(cannot_read)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| cannot_read("the file is not valid UTF-8".to_string()))?;
     check_errors(file, &text)?;
     let formatted = match format_source(file, &text) {
         Ok(formatted) => formatted,

@@ -9,6 +9,7 @@ use similar::TextDiff;
 use crate::cli::PendingArgs;
 use crate::exit_code;
 use crate::output::{errln, out, outln};
+use crate::spec_file;
 use crate::update::pending::{self, find_pending, spec_of};
 
 fn pending_files(args: &PendingArgs) -> Result<Vec<std::path::PathBuf>, i32> {
@@ -74,8 +75,12 @@ pub fn review(args: &PendingArgs) -> i32 {
     let mut code = exit_code::SUCCESS;
     for file in &files {
         let Some(spec) = spec_of(file) else { continue };
-        let old = std::fs::read_to_string(&spec).unwrap_or_default();
-        let new = match std::fs::read_to_string(file) {
+        let read = |path: &Path| {
+            let bytes = spec_file::read(path)?;
+            String::from_utf8(bytes).map_err(|_| "the file is not valid UTF-8".to_string())
+        };
+        let old = read(&spec).unwrap_or_default();
+        let new = match read(file) {
             Ok(new) => new,
             Err(error) => {
                 errln!("error: cannot read `{}`: {error}", file.display());

@@ -364,7 +364,7 @@ impl<'p> BlockMatcher<'p> {
         let line = self.next_required_line()?;
         let within = line.within.as_ref()?;
         Some((
-            previous + within.value,
+            previous.saturating_add(within.value),
             within.span,
             format!("within {}", format_duration(within.value)),
         ))

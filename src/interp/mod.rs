@@ -23,6 +23,7 @@ use crate::duration::{format_duration, format_measured};
 use crate::outcome::{Failure, FailureClass, Fix, StreamReport, TestOutcome};
 use crate::pattern::{ItemView, match_item};
 use crate::render::{quote, render_item, render_item_pattern, render_regex};
+use crate::saturating_time::SaturatingAdd;
 use crate::source::Span;
 use crate::transport::http::{
     BodyError, ChunkRead, HttpClient, HttpRequest, HttpResponse, SendError, send,
@@ -82,7 +83,7 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
             _ => None,
         })
         .unwrap_or(settings.timeout);
-    let deadline = started + timeout;
+    let deadline = started.saturating_add(timeout);
     let mut run = TestRun {
         settings,
         scope: Scope::new(Arc::clone(&settings.vars), spec),
@@ -107,7 +108,7 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
         }),
     };
     // Every wait inside has the deadline; this outer bound is only a backstop.
-    let backstop = deadline + Duration::from_secs(5);
+    let backstop = deadline.saturating_add(Duration::from_secs(5));
     let result = match tokio::time::timeout_at(backstop.into(), run.run(test)).await {
         Ok(result) => result,
         Err(_) => Err(Failure::error(
@@ -235,7 +236,7 @@ impl TestRun<'_> {
                     }
                 }
                 StepKind::Control(Control::Wait(duration)) => {
-                    let until = (Instant::now() + *duration).min(self.deadline);
+                    let until = Instant::now().saturating_add(*duration).min(self.deadline);
                     tokio::time::sleep_until(until.into()).await;
                 }
                 // The checker rejects the rest before a run starts.
@@ -312,10 +313,10 @@ impl TestRun<'_> {
         let url = request.url.to_string();
         let sent = Instant::now();
         let bound_deadline = match &bound {
-            Some((limit, ..)) => self.deadline.min(sent + *limit),
+            Some((limit, ..)) => self.deadline.min(sent.saturating_add(*limit)),
             None => self.deadline,
         };
-        let abort_at = abort_after.map(|after| sent + after);
+        let abort_at = abort_after.map(|after| sent.saturating_add(after));
         let deadline = abort_at.map_or(bound_deadline, |at| at.min(bound_deadline));
         match send(&self.settings.client, request, deadline).await {
             Ok(response) => {
@@ -754,7 +755,7 @@ impl TestRun<'_> {
     async fn body_excerpt(&mut self) -> Option<String> {
         let deadline = self
             .deadline
-            .min(Instant::now() + Duration::from_millis(200));
+            .min(Instant::now().saturating_add(Duration::from_millis(200)));
         let exchange = self.exchange.as_mut()?;
         let response = exchange.response.as_mut()?;
         let mut bytes = Vec::new();

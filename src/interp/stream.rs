@@ -22,6 +22,7 @@ use crate::interp::vars::Scope;
 use crate::outcome::{Failure, FailureClass, Fix};
 use crate::pattern::{Captures, ItemView};
 use crate::render::render_item;
+use crate::saturating_time::SaturatingAdd;
 use crate::source::Span;
 use crate::transport::decoder::Decoder;
 use crate::transport::framing::FrameError;
@@ -280,7 +281,7 @@ impl StreamRun<'_> {
             }
         };
         let abort_at = match matcher.abort_rule() {
-            Some((AbortWhen::After(after), _)) => Some(origin + after),
+            Some((AbortWhen::After(after), _)) => Some(origin.saturating_add(after)),
             _ => None,
         };
         let abort_after_items = match matcher.abort_rule() {
@@ -435,7 +436,7 @@ impl StreamRun<'_> {
             }
             let bound = matcher.deadline(previous);
             let mut wait_until = match &bound {
-                Some((at, ..)) => deadline.min(origin + *at),
+                Some((at, ..)) => deadline.min(origin.saturating_add(*at)),
                 None => deadline,
             };
             if let Some(abort_at) = abort_at {
@@ -784,7 +785,7 @@ async fn reopen(
     if !reader.disconnected
         && let Some(retry) = reader.decoder.retry()
     {
-        let due = closed_at + Duration::from_millis(retry);
+        let due = closed_at.saturating_add(Duration::from_millis(retry));
         tokio::time::sleep_until(due.min(deadline).into()).await;
         if due > deadline {
             return Err(Failure::error(
@@ -869,7 +870,7 @@ async fn reopen(
         let mut response = response;
         let excerpt = response
             .read_to_end(
-                deadline.min(Instant::now() + Duration::from_millis(200)),
+                deadline.min(Instant::now().saturating_add(Duration::from_millis(200))),
                 200,
                 false,
             )
@@ -948,7 +949,7 @@ fn terminal_text(terminal: &Terminal) -> String {
 }
 
 async fn pause(duration: Duration, deadline: Instant) {
-    let until = (Instant::now() + duration).min(deadline);
+    let until = Instant::now().saturating_add(duration).min(deadline);
     tokio::time::sleep_until(until.into()).await;
 }
 
@@ -956,7 +957,7 @@ async fn pause(duration: Duration, deadline: Instant) {
 /// without an ending, so the next run, reading as far, stays well inside the test's timeout.
 fn half_way(deadline: Instant) -> Instant {
     let now = Instant::now();
-    now + deadline.saturating_duration_since(now) / 2
+    now.saturating_add(deadline.saturating_duration_since(now) / 2)
 }
 
 /// What `--update` does with each item it reads past a failure (counts it in the figures).
@@ -1053,7 +1054,7 @@ async fn failure_with_diff(
     };
     let mut items: Vec<(Item, Duration)> = first.into_iter().collect();
     let mut terminal = None;
-    let stop_at = deadline.min(Instant::now() + TRAILING_TIME);
+    let stop_at = deadline.min(Instant::now().saturating_add(TRAILING_TIME));
     let mut cut_short = true;
     // One read past what is wanted: if the stream ends right there, the ending is shown too.
     while items.len() <= wanted {

@@ -14,6 +14,7 @@ use super::interpolate_config;
 use crate::config::{ProjectConfig, Readiness, ServiceConfig};
 use crate::diagnostic::Diagnostic;
 use crate::duration::format_duration;
+use crate::saturating_time::SaturatingAdd;
 
 /// The first pause between readiness probes; it doubles up to [`PROBE_BACKOFF_MAX`].
 const PROBE_BACKOFF_START: Duration = Duration::from_millis(10);
@@ -154,7 +155,7 @@ pub(super) async fn wait_ready(
     probe: &Probe,
     timeout: Duration,
 ) -> Result<(), NotReady> {
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now().saturating_add(timeout);
     let mut backoff = PROBE_BACKOFF_START;
     let mut last_error = None;
     let exited = |status: std::io::Result<ExitStatus>| match status {
@@ -177,7 +178,7 @@ pub(super) async fn wait_ready(
         tokio::select! {
             biased;
             status = child.wait() => return Err(exited(status)),
-            () = tokio::time::sleep_until((Instant::now() + backoff).min(deadline)) => {}
+            () = tokio::time::sleep_until(Instant::now().saturating_add(backoff).min(deadline)) => {}
         }
         backoff = (backoff * 2).min(PROBE_BACKOFF_MAX);
     }

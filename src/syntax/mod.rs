@@ -3,6 +3,7 @@
 pub mod errors;
 pub mod grammar;
 pub mod lower;
+pub mod nesting;
 
 use std::sync::Arc;
 
@@ -17,12 +18,16 @@ use grammar::{Rule, SpecParser};
 /// each top-level `test` and `let` is parsed again on its own, to find the errors in the others.
 /// Semantic problems found while lowering are all reported.
 pub fn parse(file: &Arc<SourceFile>) -> Result<Spec, Vec<Diagnostic>> {
+    // The parser recurses into nested brackets: too deep a file is refused before it is parsed.
+    nesting::scan(&file.text).map_err(|too_deep| vec![too_deep.diagnostic(file)])?;
     // Detailed attempts let errors name the tokens that were expected, and suggest keywords.
     pest::set_error_detail(true);
     let pairs = match SpecParser::parse(Rule::file, &file.text) {
         Ok(pairs) => pairs,
         Err(error) => return Err(syntax_errors(file, &error)),
     };
+    // Everything after the parser recurses too; the scan is lexical, this count is exact.
+    nesting::check_tree(pairs.clone()).map_err(|too_deep| vec![too_deep.diagnostic(file)])?;
     let mut lowerer = lower::Lowerer::new(file);
     let spec = lowerer.file(pairs);
     if lowerer.diagnostics.is_empty() {

@@ -170,7 +170,7 @@ fn write_file(
 ) -> Result<Vec<usize>, String> {
     let _lock =
         crate::atomic_write::lock(path).map_err(|error| format!("cannot lock it: {error}"))?;
-    let bytes = std::fs::read(path).map_err(|error| format!("cannot read it: {error}"))?;
+    let bytes = crate::spec_file::read(path).map_err(|error| format!("cannot read it: {error}"))?;
     let current = String::from_utf8(bytes).map_err(|_| "it is no longer UTF-8 text".to_string())?;
     // Spans count from after a byte order mark, as the parser read the file.
     let (bom, mut text) = match current.strip_prefix('\u{feff}') {
@@ -202,6 +202,11 @@ fn write_file(
     }
     if written == 0 {
         return Ok(refused);
+    }
+    // An observed item may nest deeper than a spec may hold: what is written must still parse.
+    if let Err(errors) = crate::syntax::parse(&SourceFile::new(path, text.as_str())) {
+        let reason = errors.first().map_or("", |error| error.message.as_str());
+        return Err(format!("the updated spec would not be valid: {reason}"));
     }
     let target = match mode {
         UpdateMode::Pending => pending_path(path),

@@ -52,6 +52,9 @@ pub fn find_pending(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 pub fn accept(pending: &Path) -> Result<PathBuf, String> {
     let spec = spec_of(pending)
         .ok_or_else(|| format!("`{}` is not a pending update", pending.display()))?;
+    // A named pipe or a device would replace the spec with something no command can read.
+    crate::spec_file::require_regular(pending)
+        .map_err(|error| format!("cannot accept `{}`: {error}", pending.display()))?;
     if std::fs::metadata(&spec).is_ok_and(|m| m.permissions().readonly()) {
         return Err(format!("`{}` is read-only", spec.display()));
     }

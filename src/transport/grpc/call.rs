@@ -26,6 +26,7 @@ use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::{Code, Status};
 
 use crate::duration::format_duration;
+use crate::saturating_time::SaturatingAdd;
 
 use super::channel::{GrpcChannel, Peer};
 use super::codec::{DynamicCodec, Reply};
@@ -123,7 +124,7 @@ pub fn start(
         peer: channel.peer.clone(),
         requests: Some(sender),
         state: State::Waiting(answer),
-        deadline: deadline.map(|timeout| (started + timeout, timeout)),
+        deadline: deadline.map(|timeout| (started.saturating_add(timeout), timeout)),
         started,
         task,
         not_grpc: None,

@@ -1,0 +1,124 @@
+//! Reading spec and config files without hanging or exhausting memory: only regular files are
+//! read (opening a named pipe waits for a writer, forever; `/dev/zero` never ends), and at most
+//! [`MAX_SPEC_FILE_SIZE`] bytes of one, however it grows while it is read.
+
+use std::fs::{File, FileType, Metadata, OpenOptions};
+use std::io::Read;
+use std::path::Path;
+
+/// The most a spec or config file may hold: 10 MiB, far more than any spec needs.
+pub const MAX_SPEC_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
+/// The file's bytes; the error says what is wrong in words for a message (`cannot read …: …`).
+pub fn read(path: &Path) -> Result<Vec<u8>, String> {
+    // `metadata` follows links, so a link to a pipe or a device is seen for what it points to.
+    let metadata = std::fs::metadata(path).map_err(|error| error.to_string())?;
+    regular(&metadata)?;
+    if metadata.len() > MAX_SPEC_FILE_SIZE {
+        return Err(too_large());
+    }
+    let file = open_without_waiting(path).map_err(|error| error.to_string())?;
+    // The path may have been replaced since it was looked at: what was opened is checked too.
+    regular(&file.metadata().map_err(|error| error.to_string())?)?;
+    read_at_most(file, MAX_SPEC_FILE_SIZE)
+}
+
+/// Whether the path is a regular file (links followed), to refuse anything else before using it.
+pub fn require_regular(path: &Path) -> Result<(), String> {
+    regular(&std::fs::metadata(path).map_err(|error| error.to_string())?)
+}
+
+fn regular(metadata: &Metadata) -> Result<(), String> {
+    if metadata.is_file() {
+        Ok(())
+    } else {
+        Err(format!(
+            "it is {}, not a regular file",
+            describe(metadata.file_type())
+        ))
+    }
+}
+
+fn describe(file_type: FileType) -> &'static str {
+    if file_type.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+    }
+    "a special file"
+}
+
+/// Opens for reading. On Unix the open does not wait: a path swapped for a named pipe after it
+/// was looked at would otherwise block here until something writes to it. (Reads from a regular
+/// file are not affected by the flag.)
+pub fn open_without_waiting(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    options.open(path)
+}
+
+/// Reads to the end, or fails once there is more than `limit` bytes.
+fn read_at_most(reader: impl Read, limit: u64) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|error| error.to_string())?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+fn too_large() -> String {
+    format!(
+        "it is larger than {} MiB, the limit for a spec or config file",
+        MAX_SPEC_FILE_SIZE / (1024 * 1024)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_source_that_never_ends_is_read_only_to_the_limit() {
+        // What a file that keeps growing while it is read looks like.
+        assert_eq!(read_at_most(std::io::repeat(b'x'), 1000), Err(too_large()));
+        assert_eq!(read_at_most(&b"abc"[..], 3), Ok(b"abc".to_vec()));
+        assert_eq!(read_at_most(&b"abcd"[..], 3), Err(too_large()));
+    }
+
+    #[test]
+    fn a_file_of_the_largest_size_is_read_and_one_byte_more_is_not() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("a.stream");
+        let file = File::create(&path).expect("create");
+        file.set_len(MAX_SPEC_FILE_SIZE).expect("grow");
+        assert_eq!(
+            read(&path).map(|bytes| bytes.len() as u64),
+            Ok(MAX_SPEC_FILE_SIZE)
+        );
+        file.set_len(MAX_SPEC_FILE_SIZE + 1).expect("grow");
+        assert_eq!(read(&path), Err(too_large()));
+    }
+}

@@ -1,0 +1,382 @@
+//! Lowering item patterns: the facets of one expected item (SSE fields, text matchers, sizes,
+//! JSONPath assertions, JSON patterns), checked against the kind of stream they describe.
+
+use std::sync::Arc;
+
+use pest::iterators::Pair;
+
+use super::{Lowerer, PatternContext, any_pattern, first_line, inner, span};
+use crate::ast::*;
+use crate::diagnostic::Diagnostic;
+use crate::source::Span;
+use crate::syntax::grammar::Rule;
+
+impl Lowerer {
+    pub(super) fn item_pattern(
+        &mut self,
+        pair: Pair<'_, Rule>,
+        context: PatternContext,
+    ) -> ItemPattern {
+        let span = span(&pair);
+        let facets: Vec<_> = inner(pair).collect();
+        let kind = match context {
+            PatternContext::Sse => ItemPatternKind::Sse(self.sse_pattern(facets)),
+            PatternContext::Json => ItemPatternKind::Json(self.json_item_pattern(facets)),
+            PatternContext::Lines | PatternContext::Chunks => {
+                ItemPatternKind::Text(self.text_item_pattern(facets, context))
+            }
+        };
+        ItemPattern {
+            kind,
+            span,
+            late: false,
+        }
+    }
+
+    pub(super) fn not_fitting(&mut self, facet: &Pair<'_, Rule>, context: PatternContext) {
+        let span = span(facet);
+        let (what, help) = match facet.as_rule() {
+            Rule::sse_field => (
+                format!(
+                    "the SSE field `{}:`",
+                    facet.as_str().split(':').next().unwrap_or("").trim()
+                ),
+                "SSE fields fit only `expect sse` blocks",
+            ),
+            Rule::path_assert => (
+                "a JSONPath assertion".to_string(),
+                "JSONPath fits `sse`, `ndjson` and `expect json`",
+            ),
+            Rule::size_facet => (
+                "`size`".to_string(),
+                "`size` fits `lines`, `chunks` and `expect text`",
+            ),
+            Rule::contains_facet => (
+                "`contains`".to_string(),
+                "`contains` fits text: `lines`, `chunks`, `expect text` and SSE fields",
+            ),
+            _ => ("this pattern".to_string(), ""),
+        };
+        let mut diagnostic = Diagnostic::error(format!(
+            "{what} does not fit {}",
+            context.describe()
+        ))
+        .at(&self.file, span, "does not fit here");
+        if context == PatternContext::Sse && facet.as_rule() == Rule::json_pattern {
+            diagnostic = diagnostic.help(format!(
+                "an SSE item is written with fields, for example `data: json {}`",
+                facet.as_str()
+            ));
+        } else if !help.is_empty() {
+            diagnostic = diagnostic.help(help);
+        }
+        self.diagnostics.push(diagnostic);
+    }
+
+    pub(super) fn duplicate_facet(&mut self, span: Span, what: &str) {
+        self.error(
+            span,
+            format!("{what} is given twice in one item"),
+            "one item is one line; put the next item on its own line",
+        );
+    }
+
+    pub(super) fn sse_pattern(&mut self, facets: Vec<Pair<'_, Rule>>) -> SsePattern {
+        let mut pattern = SsePattern::default();
+        for facet in facets {
+            let facet_span = span(&facet);
+            match facet.as_rule() {
+                Rule::sse_field => {
+                    let mut parts = inner(facet);
+                    let (Some(name), Some(value)) = (parts.next(), parts.next()) else {
+                        continue;
+                    };
+                    let field = name.as_str();
+                    match field {
+                        "data" => {
+                            let matcher = self.field_value(value, true);
+                            if pattern.data.is_some() {
+                                self.duplicate_facet(facet_span, "`data:`");
+                            }
+                            pattern.data = matcher;
+                        }
+                        "retry" => {
+                            let cond = self.retry_value(value);
+                            if pattern.retry.is_some() {
+                                self.duplicate_facet(facet_span, "`retry:`");
+                            }
+                            pattern.retry = cond;
+                        }
+                        _ => {
+                            let matcher = match self.field_value(value, false) {
+                                Some(DataMatcher::Text(text)) => Some(text),
+                                _ => None,
+                            };
+                            let slot = if field == "id" {
+                                &mut pattern.id
+                            } else {
+                                &mut pattern.event
+                            };
+                            let duplicate = slot.is_some();
+                            *slot = matcher;
+                            if duplicate {
+                                self.duplicate_facet(facet_span, &format!("`{field}:`"));
+                            }
+                        }
+                    }
+                }
+                Rule::path_assert => pattern.paths.push(self.path_assert(facet)),
+                _ => self.not_fitting(&facet, PatternContext::Sse),
+            }
+        }
+        pattern
+    }
+
+    /// The value after `id:`, `event:` or `data:`; `json …` only fits `data:`.
+    pub(super) fn field_value(
+        &mut self,
+        pair: Pair<'_, Rule>,
+        allow_json: bool,
+    ) -> Option<DataMatcher> {
+        let span = span(&pair);
+        let is_json = pair
+            .clone()
+            .into_inner()
+            .next()
+            .is_some_and(|p| p.as_rule() == Rule::kw_json);
+        let is_contains = pair
+            .clone()
+            .into_inner()
+            .next()
+            .is_some_and(|p| p.as_rule() == Rule::kw_contains);
+        let mut parts = inner(pair);
+        if is_json {
+            let pattern = self.json_pattern(parts.next()?);
+            if !allow_json {
+                self.error(
+                    span,
+                    "`json` fits only `data:`",
+                    "ids and event types are text",
+                );
+                return None;
+            }
+            return Some(DataMatcher::Json(pattern));
+        }
+        if is_contains {
+            let template = self.template(parts.next()?);
+            let capture = parts.next().and_then(|c| c.into_inner().next());
+            let capture = capture.map(|c| self.ident(c));
+            return Some(DataMatcher::Text(TextMatcher {
+                kind: TextMatcherKind::Contains(template),
+                capture,
+                span,
+            }));
+        }
+        let pattern = parts.next()?;
+        self.text_matcher(pattern).map(DataMatcher::Text)
+    }
+
+    /// A JSON-pattern pair used as a text matcher: a string, a regex, `_` or `{{var}}`.
+    pub(super) fn text_matcher(&mut self, pair: Pair<'_, Rule>) -> Option<TextMatcher> {
+        let span = span(&pair);
+        let mut parts = inner(pair);
+        let primary = parts.next()?;
+        let capture = parts
+            .next()
+            .and_then(|c| c.into_inner().next())
+            .map(|c| self.ident(c));
+        let kind = match primary.as_rule() {
+            Rule::string => TextMatcherKind::Exact(self.template(primary)),
+            Rule::regex => TextMatcherKind::Regex(self.regex(primary)),
+            Rule::wildcard => TextMatcherKind::Any,
+            Rule::var_ref => TextMatcherKind::Exact(self.raw_template(primary)),
+            _ => {
+                let text = primary.as_str();
+                let hint = if primary.as_rule() == Rule::object || primary.as_rule() == Rule::array
+                {
+                    format!("to match JSON, write `json {text}`")
+                } else {
+                    format!("to match the text exactly, quote it: `\"{text}\"`")
+                };
+                self.diagnostics.push(
+                    Diagnostic::error("expected text: a string, /regex/, `contains \"…\"` or `_`")
+                        .at(&self.file, self::span(&primary), "not a text matcher")
+                        .help(hint),
+                );
+                return None;
+            }
+        };
+        Some(TextMatcher {
+            kind,
+            capture,
+            span,
+        })
+    }
+
+    pub(super) fn retry_value(&mut self, pair: Pair<'_, Rule>) -> Option<Spanned<NumCond>> {
+        let span = span(&pair);
+        let pattern_pair = inner(pair).next()?;
+        let primary = inner(pattern_pair).next()?;
+        let cond = match primary.as_rule() {
+            Rule::number => NumCond::Compare(CmpOp::Eq, self.number_f64(primary)),
+            Rule::num_range_value => self.num_range(primary),
+            Rule::comparison => {
+                let mut parts = inner(primary);
+                let op = self.cmp_op(parts.next()?);
+                NumCond::Compare(op, self.number_f64(parts.next()?))
+            }
+            Rule::wildcard => NumCond::Range(None, None),
+            _ => {
+                self.error(
+                    span,
+                    "`retry:` takes a number of milliseconds",
+                    "for example `retry: 500` or `retry: 400..1000`",
+                );
+                return None;
+            }
+        };
+        Some(Spanned::new(cond, span))
+    }
+
+    pub(super) fn json_item_pattern(&mut self, facets: Vec<Pair<'_, Rule>>) -> JsonItemPattern {
+        let mut pattern = JsonItemPattern::default();
+        for facet in facets {
+            match facet.as_rule() {
+                Rule::json_pattern => {
+                    let facet_span = span(&facet);
+                    let value = self.json_pattern(facet);
+                    if pattern.value.is_some() {
+                        self.duplicate_facet(facet_span, "a JSON pattern");
+                    }
+                    pattern.value = Some(value);
+                }
+                Rule::path_assert => pattern.paths.push(self.path_assert(facet)),
+                _ => self.not_fitting(&facet, PatternContext::Json),
+            }
+        }
+        pattern
+    }
+
+    pub(super) fn text_item_pattern(
+        &mut self,
+        facets: Vec<Pair<'_, Rule>>,
+        context: PatternContext,
+    ) -> TextItemPattern {
+        let mut pattern = TextItemPattern::default();
+        for facet in facets {
+            let facet_span = span(&facet);
+            match facet.as_rule() {
+                Rule::json_pattern | Rule::contains_facet => {
+                    let matcher = if facet.as_rule() == Rule::contains_facet {
+                        let mut parts = inner(facet);
+                        let template = parts.next().map(|p| self.template(p));
+                        let capture = parts
+                            .next()
+                            .and_then(|c| c.into_inner().next())
+                            .map(|c| self.ident(c));
+                        template.map(|template| TextMatcher {
+                            kind: TextMatcherKind::Contains(template),
+                            capture,
+                            span: facet_span,
+                        })
+                    } else {
+                        self.text_matcher(facet)
+                    };
+                    if pattern.text.is_some() {
+                        self.duplicate_facet(facet_span, "a text pattern");
+                    }
+                    pattern.text = matcher;
+                }
+                Rule::size_facet => {
+                    let Some(cond) = inner(facet).next() else {
+                        continue;
+                    };
+                    let cond = match cond.as_rule() {
+                        Rule::num_cond => self.num_cond(cond),
+                        Rule::num_range => {
+                            let span = span(&cond);
+                            self.exact_counts(&cond);
+                            Spanned::new(self.num_range(cond), span)
+                        }
+                        _ => {
+                            let span = span(&cond);
+                            let text = cond.as_str();
+                            let Some(n) = self.integer(cond.clone()) else {
+                                continue;
+                            };
+                            self.exact_count(text, span);
+                            Spanned::new(NumCond::Compare(CmpOp::Eq, n as f64), span)
+                        }
+                    };
+                    if pattern.size.is_some() {
+                        self.duplicate_facet(facet_span, "`size`");
+                    }
+                    pattern.size = Some(cond);
+                }
+                _ => self.not_fitting(&facet, context),
+            }
+        }
+        pattern
+    }
+
+    pub(super) fn json_query(
+        &mut self,
+        path: &str,
+        span: Span,
+    ) -> jsonpath_rust::parser::model::JpQuery {
+        match jsonpath_rust::parser::parse_json_path(path) {
+            Ok(query) => query,
+            Err(error) => {
+                self.error(span, "invalid JSONPath", first_line(&error.to_string()));
+                jsonpath_rust::parser::parse_json_path("$")
+                    .unwrap_or_else(|_| unreachable!("`$` is a valid JSONPath"))
+            }
+        }
+    }
+
+    pub(super) fn path_assert(&mut self, pair: Pair<'_, Rule>) -> PathAssert {
+        let span = span(&pair);
+        let mut parts = inner(pair);
+        let path_pair = parts.next();
+        let (path_text, path_span) = path_pair
+            .as_ref()
+            .map(|p| (p.as_str().to_string(), self::span(p)))
+            .unwrap_or_default();
+        let query = self.json_query(&path_text, path_span);
+        let check = parts
+            .next()
+            .map(|check| self.path_check(check))
+            .unwrap_or(PathCheck::Exists);
+        PathAssert {
+            path: Spanned::new(path_text, path_span),
+            query: Arc::new(query),
+            check,
+            span,
+        }
+    }
+
+    pub(super) fn path_check(&mut self, pair: Pair<'_, Rule>) -> PathCheck {
+        let span = span(&pair);
+        let parts: Vec<_> = inner(pair).collect();
+        match parts.as_slice() {
+            [single] if single.as_rule() == Rule::value_match => {
+                match self.value_match(single.clone()) {
+                    ValueCheckKind::Matches(pattern) => PathCheck::Matches(pattern),
+                    ValueCheckKind::Regex(regex) => PathCheck::Regex(regex),
+                    ValueCheckKind::Contains(template) => PathCheck::Contains(template),
+                    _ => PathCheck::Exists,
+                }
+            }
+            [single] if single.as_rule() == Rule::value_not => {
+                let pattern = inner(single.clone()).nth(1).map(|p| self.json_pattern(p));
+                PathCheck::NotMatches(pattern.unwrap_or_else(|| any_pattern(span)))
+            }
+            [single] if single.as_rule() == Rule::path_absent => PathCheck::Absent,
+            [op, number] if op.as_rule() == Rule::cmp_op => {
+                let op = self.cmp_op(op.clone());
+                PathCheck::Compare(op, self.number_f64(number.clone()))
+            }
+            _ => PathCheck::Exists,
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Lowering tests and their steps: requests, headers, bodies, timeouts, client actions and gRPC
+//! call options.
+
+use pest::iterators::Pair;
+
+use super::{Lowerer, inner, span};
+use crate::ast::*;
+use crate::source::Span;
+use crate::syntax::grammar::Rule;
+
+impl Lowerer {
+    pub(super) fn test(&mut self, pair: Pair<'_, Rule>) -> Test {
+        let span = span(&pair);
+        let mut test = Test {
+            name: Spanned::new(String::new(), span),
+            tags: Vec::new(),
+            steps: Vec::new(),
+            span,
+        };
+        for part in inner(pair) {
+            match part.as_rule() {
+                Rule::string => {
+                    let (text, span) = self.string(part);
+                    test.name = Spanned::new(text, span);
+                }
+                Rule::tag => {
+                    if let Some(ident) = part.into_inner().next() {
+                        test.tags.push(self.ident(ident));
+                    }
+                }
+                Rule::step => {
+                    if let Some(step) = self.step(part) {
+                        test.steps.push(step);
+                    }
+                }
+                _ => {}
+            }
+        }
+        test
+    }
+
+    pub(super) fn step(&mut self, pair: Pair<'_, Rule>) -> Option<Step> {
+        let span = span(&pair);
+        let part = inner(pair).next()?;
+        let kind = match part.as_rule() {
+            Rule::request => {
+                let mut parts = inner(part);
+                let method = parts.next()?;
+                let url = parts.next()?;
+                StepKind::Request(Request {
+                    method: Spanned::new(method.as_str().to_string(), self::span(&method)),
+                    url: self.raw_template(url),
+                })
+            }
+            Rule::header_step => {
+                let mut parts = inner(part);
+                let name = parts.next()?;
+                let value = parts.next()?;
+                StepKind::Header(HeaderStep {
+                    name: Spanned::new(name.as_str().to_string(), self::span(&name)),
+                    value: self.header_value(value),
+                })
+            }
+            Rule::body_step => StepKind::Body(self.body(inner(part).next()?)?),
+            Rule::timeout_step => StepKind::Timeout(self.duration(inner(part).next()?)),
+            Rule::expect_step => StepKind::Expect(self.expectation(inner(part).next()?)?),
+            Rule::control_step => StepKind::Control(self.control(part)?),
+            Rule::grpc_step => {
+                let mut parts = inner(part);
+                let target = parts.next()?;
+                let method = parts.next()?;
+                StepKind::Grpc(GrpcCall {
+                    target: self.raw_template(target),
+                    method: Spanned::new(method.as_str().to_string(), self::span(&method)),
+                })
+            }
+            Rule::grpc_option => StepKind::GrpcOption(self.grpc_option(inner(part).next()?)?),
+            _ => return None,
+        };
+        Some(Step { kind, span })
+    }
+
+    /// A quoted string, or the raw text of a bare value (headers, `authority`), as a template.
+    pub(super) fn header_value(&mut self, pair: Pair<'_, Rule>) -> Template {
+        match pair.into_inner().next() {
+            Some(value) if value.as_rule() == Rule::string => self.template(value),
+            Some(value) => self.raw_template(value),
+            None => Template {
+                text: String::new(),
+                span: Span::default(),
+                text_offset: 0,
+            },
+        }
+    }
+
+    pub(super) fn body(&mut self, pair: Pair<'_, Rule>) -> Option<Body> {
+        let rule = pair.as_rule();
+        let value = inner(pair).next()?;
+        Some(match rule {
+            Rule::body_json => {
+                let pattern = self.json_pattern(value);
+                self.require_literal(&pattern, "a request body");
+                Body::Json(pattern)
+            }
+            Rule::body_text => Body::Text(self.template(value)),
+            _ => Body::File(self.template(value)),
+        })
+    }
+
+    /// Request bodies and `send` messages are data, not patterns: matchers make no sense there.
+    pub(super) fn require_literal(&mut self, pattern: &JsonPattern, what: &str) {
+        if let Some(capture) = &pattern.capture {
+            self.error(
+                capture.span,
+                format!("a capture cannot appear in {what}"),
+                "captures belong in patterns",
+            );
+        }
+        match &pattern.kind {
+            JsonPatternKind::Object { members, exact } => {
+                if *exact {
+                    self.error(
+                        pattern.span,
+                        format!("`exact` cannot appear in {what}"),
+                        "it is JSON data",
+                    );
+                }
+                for (_, member) in members {
+                    self.require_literal(member, what);
+                }
+            }
+            JsonPatternKind::Array { items, open } => {
+                if *open {
+                    self.error(
+                        pattern.span,
+                        format!("`...` cannot appear in {what}"),
+                        "it is JSON data",
+                    );
+                }
+                for item in items {
+                    self.require_literal(item, what);
+                }
+            }
+            JsonPatternKind::Null
+            | JsonPatternKind::Bool(_)
+            | JsonPatternKind::Number(_)
+            | JsonPatternKind::String(_)
+            | JsonPatternKind::Var(_)
+            | JsonPatternKind::Literal(_) => {}
+            _ => self.error(
+                pattern.span,
+                format!("a matcher cannot appear in {what}"),
+                "write a JSON value here",
+            ),
+        }
+    }
+
+    pub(super) fn control(&mut self, pair: Pair<'_, Rule>) -> Option<Control> {
+        let part = inner(pair).next()?;
+        Some(match part.as_rule() {
+            Rule::abort_step => Control::Abort(match inner(part).next() {
+                None => None,
+                Some(when) => {
+                    let condition = inner(when).next()?;
+                    if condition.as_rule() == Rule::abort_items {
+                        let condition_span = span(&condition);
+                        let count = self.integer(inner(condition).next()?)?;
+                        if count == 0 {
+                            self.error(
+                                condition_span,
+                                "`abort after 0 items` aborts before anything",
+                                "at least 1",
+                            );
+                        }
+                        Some(AbortWhen::Items(count))
+                    } else {
+                        Some(AbortWhen::After(self.duration(condition).value))
+                    }
+                }
+            }),
+            Rule::wait_step => Control::Wait(self.duration(inner(part).next()?).value),
+            Rule::pace_step => Control::Pace(self.duration(inner(part).next()?).value),
+            Rule::disconnect_step => Control::Disconnect,
+            Rule::reconnect_step => {
+                let mut options = ReconnectOptions::default();
+                for option in inner(part) {
+                    let Some(option) = inner(option).next() else {
+                        continue;
+                    };
+                    let is_header = option.as_rule() == Rule::reconnect_header;
+                    let mut parts = inner(option);
+                    let (Some(name), Some(value)) = (parts.next(), parts.next()) else {
+                        continue;
+                    };
+                    let name_text = if is_header {
+                        name.as_str().to_ascii_lowercase()
+                    } else {
+                        name.as_str().to_string()
+                    };
+                    let name = Spanned::new(name_text, span(&name));
+                    let value = match value.into_inner().next() {
+                        Some(v) if v.as_rule() == Rule::string => self.template(v),
+                        Some(v) => self.raw_template(v),
+                        None => continue,
+                    };
+                    if is_header {
+                        options.headers.push((name, value));
+                    } else {
+                        options.query.push((name, value));
+                    }
+                }
+                Control::Reconnect(options)
+            }
+            Rule::send_step => Control::Send(self.json_pattern(inner(part).next()?)),
+            _ => Control::Close,
+        })
+    }
+}

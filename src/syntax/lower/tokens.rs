@@ -1,0 +1,165 @@
+//! Lowering the values written as single tokens: names, strings and templates, durations,
+//! numbers, regular expressions and comparison operators.
+
+use std::time::Duration;
+
+use pest::iterators::Pair;
+
+use super::{Lowerer, span};
+use crate::ast::*;
+use crate::duration::parse_duration;
+use crate::source::Span;
+use crate::syntax::grammar::Rule;
+
+/// 2^53: every whole number up to it is exact as an `f64`, the type counts are compared in.
+const EXACT_COUNT_LIMIT: u64 = 1 << 53;
+
+impl Lowerer {
+    pub(super) fn ident(&mut self, pair: Pair<'_, Rule>) -> Ident {
+        Spanned::new(pair.as_str().to_string(), span(&pair))
+    }
+
+    /// A quoted string, unescaped. The span covers the quotes.
+    pub(super) fn string(&mut self, pair: Pair<'_, Rule>) -> (String, Span) {
+        let span = span(&pair);
+        match serde_json::from_str::<String>(pair.as_str()) {
+            Ok(text) => (text, span),
+            Err(error) => {
+                self.error(
+                    span,
+                    "invalid string",
+                    format!("{}", error).split(" at line").next().unwrap_or(""),
+                );
+                (String::new(), span)
+            }
+        }
+    }
+
+    pub(super) fn template(&mut self, pair: Pair<'_, Rule>) -> Template {
+        let (text, span) = self.string(pair);
+        Template {
+            text,
+            span,
+            text_offset: span.start + 1,
+        }
+    }
+
+    pub(super) fn raw_template(&mut self, pair: Pair<'_, Rule>) -> Template {
+        let span = span(&pair);
+        Template {
+            text: pair.as_str().to_string(),
+            span,
+            text_offset: span.start,
+        }
+    }
+
+    pub(super) fn duration(&mut self, pair: Pair<'_, Rule>) -> Spanned<Duration> {
+        let span = span(&pair);
+        match parse_duration(pair.as_str()) {
+            Ok(duration) => Spanned::new(duration, span),
+            Err(message) => {
+                self.error(span, "invalid duration", message);
+                Spanned::new(Duration::ZERO, span)
+            }
+        }
+    }
+
+    pub(super) fn number_f64(&mut self, pair: Pair<'_, Rule>) -> f64 {
+        match pair.as_str().parse::<f64>() {
+            Ok(value) if value.is_finite() => value,
+            _ => {
+                self.error(span(&pair), "invalid number", "not a finite number");
+                0.0
+            }
+        }
+    }
+
+    /// An `integer` token (digits only). One beyond `u64` is reported, and is `None`.
+    pub(super) fn integer(&mut self, pair: Pair<'_, Rule>) -> Option<u64> {
+        let value = pair.as_str().parse::<u64>().ok();
+        if value.is_none() {
+            self.error(
+                span(&pair),
+                "number too large",
+                format!("at most {}", u64::MAX),
+            );
+        }
+        value
+    }
+
+    /// Reports a bound on a count or a size (`expect count`, `bytes`, `connections`, `retry`,
+    /// `size`) that is too large to compare exactly: they are compared as `f64`, exact for
+    /// whole numbers up to 2^53, so `9007199254740993` would silently be `9007199254740992`.
+    pub(super) fn exact_count(&mut self, text: &str, span: Span) {
+        let digits = text.strip_prefix('-').unwrap_or(text);
+        let exact = if digits.bytes().all(|b| b.is_ascii_digit()) {
+            digits.parse::<u64>().is_ok_and(|n| n <= EXACT_COUNT_LIMIT)
+        } else {
+            // A fraction or an exponent: an invalid or infinite one is reported as a number.
+            text.parse::<f64>().map_or(true, |v| {
+                !v.is_finite() || v.abs() <= EXACT_COUNT_LIMIT as f64
+            })
+        };
+        if !exact {
+            self.error(
+                span,
+                "number too large",
+                format!("counts and sizes are compared exactly up to {EXACT_COUNT_LIMIT}"),
+            );
+        }
+    }
+
+    /// [`Self::exact_count`] for every number inside `pair` (a condition or a range).
+    pub(super) fn exact_counts(&mut self, pair: &Pair<'_, Rule>) {
+        for number in pair.clone().into_inner().flatten() {
+            if matches!(number.as_rule(), Rule::number | Rule::integer) {
+                self.exact_count(number.as_str(), span(&number));
+            }
+        }
+    }
+
+    pub(super) fn regex(&mut self, pair: Pair<'_, Rule>) -> RegexLit {
+        let span = span(&pair);
+        let mut source = String::new();
+        let mut flags = String::new();
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::regex_body => source = part.as_str().replace("\\/", "/"),
+                Rule::regex_flags => flags = part.as_str().to_string(),
+                _ => {}
+            }
+        }
+        let compiled = regex::RegexBuilder::new(&source)
+            .case_insensitive(flags.contains('i'))
+            .multi_line(flags.contains('m'))
+            .dot_matches_new_line(flags.contains('s'))
+            .ignore_whitespace(flags.contains('x'))
+            .build();
+        let regex = match compiled {
+            Ok(regex) => regex,
+            Err(error) => {
+                let detail = error.to_string();
+                let last = detail.lines().last().unwrap_or("").trim();
+                let last = last.strip_prefix("error: ").unwrap_or(last).to_string();
+                self.error(span, "invalid regular expression", last);
+                regex::Regex::new("$^").unwrap_or_else(|_| unreachable!("a fixed valid regex"))
+            }
+        };
+        RegexLit {
+            source,
+            flags,
+            regex,
+        }
+    }
+
+    pub(super) fn cmp_op(&mut self, pair: Pair<'_, Rule>) -> CmpOp {
+        match pair.as_str() {
+            "==" => CmpOp::Eq,
+            "!=" => CmpOp::Ne,
+            "<=" => CmpOp::Le,
+            ">=" => CmpOp::Ge,
+            "<" => CmpOp::Lt,
+            _ => CmpOp::Gt,
+        }
+    }
+}
