@@ -210,7 +210,7 @@ pub fn find(start: &Path) -> Option<PathBuf> {
     if dir.is_relative() && !has_parent_dir {
         for ancestor in dir.ancestors() {
             let candidate = ancestor.join(CONFIG_FILE_NAME);
-            if candidate.is_file() {
+            if is_config(&candidate) {
                 return Some(candidate);
             }
         }
@@ -219,7 +219,7 @@ pub fn find(start: &Path) -> Option<PathBuf> {
             .ancestors()
             .skip(1)
             .map(|ancestor| ancestor.join(CONFIG_FILE_NAME))
-            .find(|candidate| candidate.is_file());
+            .find(|candidate| is_config(candidate));
     }
     let dir = if has_parent_dir {
         dir.canonicalize().ok()?
@@ -228,14 +228,20 @@ pub fn find(start: &Path) -> Option<PathBuf> {
     };
     dir.ancestors()
         .map(|ancestor| ancestor.join(CONFIG_FILE_NAME))
-        .find(|candidate| candidate.is_file())
+        .find(|candidate| is_config(candidate))
+}
+
+/// Whether a config is there: anything by that name, not only a regular file, so that one that
+/// cannot be read (a named pipe, a directory) is refused with a reason rather than skipped.
+fn is_config(candidate: &Path) -> bool {
+    candidate.exists()
 }
 
 /// Reads and checks a config file.
 pub fn load(path: &Path) -> Result<ProjectConfig, Vec<Diagnostic>> {
     let file = SourceFile::read(path).map_err(|error| {
         vec![Diagnostic::error(format!(
-            "cannot read {}: {error}",
+            "cannot read `{}`: {error}",
             path.display()
         ))]
     })?;
@@ -1377,7 +1383,7 @@ ready = { tcp = "127.0.0.1:{{db_port}}" }
         assert!(
             errors[0]
                 .message
-                .starts_with("cannot read /nonexistent/streamspec.toml: ")
+                .starts_with("cannot read `/nonexistent/streamspec.toml`: ")
         );
     }
 }

@@ -1,6 +1,8 @@
-//! Reading spec and config files without hanging or exhausting memory: only regular files are
-//! read (opening a named pipe waits for a writer, forever; `/dev/zero` never ends), and at most
-//! [`MAX_SPEC_FILE_SIZE`] bytes of one, however it grows while it is read.
+//! Reading the files a spec names or is, without hanging or exhausting memory: only regular files
+//! are read (opening a named pipe waits for a writer, forever; `/dev/zero` never ends), and at
+//! most a set number of bytes of one ([`MAX_SPEC_FILE_SIZE`] for specs and configs,
+//! [`MAX_DATA_FILE_SIZE`] for the body and descriptor files a spec names), however it grows while
+//! it is read.
 
 use std::fs::{File, FileType, Metadata, OpenOptions};
 use std::io::Read;
@@ -9,18 +11,32 @@ use std::path::Path;
 /// The most a spec or config file may hold: 10 MiB, far more than any spec needs.
 pub const MAX_SPEC_FILE_SIZE: u64 = 10 * 1024 * 1024;
 
-/// The file's bytes; the error says what is wrong in words for a message (`cannot read …: …`).
+/// The most a file a spec names (a request body, a descriptor set) may hold: 256 MiB. It is sent
+/// or decoded whole, so it is held in memory whole.
+pub const MAX_DATA_FILE_SIZE: u64 = 256 * 1024 * 1024;
+
+/// A spec or config file's bytes; the error says what is wrong in words for a message
+/// (`cannot read …: …`).
 pub fn read(path: &Path) -> Result<Vec<u8>, String> {
+    read_at_most_from(path, MAX_SPEC_FILE_SIZE, "a spec or config file")
+}
+
+/// The bytes of a file a spec names (`body file`, a descriptor set), as [`read`] reads a spec.
+pub fn read_data(path: &Path) -> Result<Vec<u8>, String> {
+    read_at_most_from(path, MAX_DATA_FILE_SIZE, "a file a spec names")
+}
+
+fn read_at_most_from(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, String> {
     // `metadata` follows links, so a link to a pipe or a device is seen for what it points to.
     let metadata = std::fs::metadata(path).map_err(|error| error.to_string())?;
     regular(&metadata)?;
-    if metadata.len() > MAX_SPEC_FILE_SIZE {
-        return Err(too_large());
+    if metadata.len() > limit {
+        return Err(too_large(limit, what));
     }
     let file = open_without_waiting(path).map_err(|error| error.to_string())?;
     // The path may have been replaced since it was looked at: what was opened is checked too.
     regular(&file.metadata().map_err(|error| error.to_string())?)?;
-    read_at_most(file, MAX_SPEC_FILE_SIZE)
+    read_at_most(file, limit, what)
 }
 
 /// Whether the path is a regular file (links followed), to refuse anything else before using it.
@@ -77,22 +93,22 @@ pub fn open_without_waiting(path: &Path) -> std::io::Result<File> {
 }
 
 /// Reads to the end, or fails once there is more than `limit` bytes.
-fn read_at_most(reader: impl Read, limit: u64) -> Result<Vec<u8>, String> {
+fn read_at_most(reader: impl Read, limit: u64, what: &str) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     reader
         .take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|error| error.to_string())?;
     if bytes.len() as u64 > limit {
-        return Err(too_large());
+        return Err(too_large(limit, what));
     }
     Ok(bytes)
 }
 
-fn too_large() -> String {
+fn too_large(limit: u64, what: &str) -> String {
     format!(
-        "it is larger than {} MiB, the limit for a spec or config file",
-        MAX_SPEC_FILE_SIZE / (1024 * 1024)
+        "it is larger than {} MiB, the limit for {what}",
+        limit / (1024 * 1024)
     )
 }
 
@@ -103,9 +119,10 @@ mod tests {
     #[test]
     fn a_source_that_never_ends_is_read_only_to_the_limit() {
         // What a file that keeps growing while it is read looks like.
-        assert_eq!(read_at_most(std::io::repeat(b'x'), 1000), Err(too_large()));
-        assert_eq!(read_at_most(&b"abc"[..], 3), Ok(b"abc".to_vec()));
-        assert_eq!(read_at_most(&b"abcd"[..], 3), Err(too_large()));
+        let too_large = || Err(too_large(3, "it"));
+        assert_eq!(read_at_most(std::io::repeat(b'x'), 3, "it"), too_large());
+        assert_eq!(read_at_most(&b"abc"[..], 3, "it"), Ok(b"abc".to_vec()));
+        assert_eq!(read_at_most(&b"abcd"[..], 3, "it"), too_large());
     }
 
     #[test]
@@ -119,6 +136,9 @@ mod tests {
             Ok(MAX_SPEC_FILE_SIZE)
         );
         file.set_len(MAX_SPEC_FILE_SIZE + 1).expect("grow");
-        assert_eq!(read(&path), Err(too_large()));
+        assert_eq!(
+            read(&path),
+            Err("it is larger than 10 MiB, the limit for a spec or config file".to_string())
+        );
     }
 }

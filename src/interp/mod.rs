@@ -441,7 +441,7 @@ impl TestRun<'_> {
             Some((Body::File(template), span)) => {
                 let relative = self.scope.resolve(template)?;
                 let path = self.spec.file.dir().join(&relative);
-                Some(std::fs::read(&path).map_err(|error| {
+                Some(crate::spec_file::read_data(&path).map_err(|error| {
                     Failure::error(
                         format!("cannot read body file `{}`: {error}", path.display()),
                         *span,

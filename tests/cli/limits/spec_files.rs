@@ -1,7 +1,8 @@
 //! Which files are read as specs: regular files of at most 10 MiB. A named pipe used to hang
 //! `check`, `fmt` and `run` (opening one for reading waits for a writer), and a link to
 //! `/dev/zero` was read until the memory ran out; both are refused at once, before they are
-//! opened for reading, as are sockets, links to directories and files that are too large.
+//! opened for reading, as are sockets, links to directories and files that are too large. The
+//! same holds for a `streamspec.toml` and for the body files a spec names.
 
 #![cfg(unix)]
 
@@ -138,4 +139,49 @@ fn pending_updates_that_are_not_regular_files_are_refused() {
         std::fs::read_to_string(output.dir.path().join("a.stream")).expect("the spec"),
         SPEC
     );
+}
+
+#[test]
+fn a_body_file_that_is_a_named_pipe_fails_the_test_at_once() {
+    let test = Test::new().spec(
+        "a.stream",
+        r#"
+        test "a" {
+          POST http://127.0.0.1:9/
+          body file "body.json"
+          expect status 200
+        }
+        "#,
+    );
+    make_fifo(&test.path().join("body.json"));
+    test.args(["run", "a.stream"])
+        .kill_after(QUICKLY)
+        .stdout(
+            r#"
+            Running 1 test from 1 file
+              FAIL [TIME] a.stream: a
+
+            error: cannot read body file `body.json`: it is a named pipe (FIFO), not a regular file
+             --> a.stream:3:3
+              |
+            3 |   body file "body.json"
+              |   ^^^^^^^^^^^^^^^^^^^^^ this body file
+
+            Summary 1 test: 0 passed, 1 failed [TIME]
+              FAIL a.stream:1: a
+            "#,
+        )
+        .status(1)
+        .run();
+}
+
+#[test]
+fn a_config_that_is_a_named_pipe_is_refused_not_skipped() {
+    let test = Test::new().file("a.stream", SPEC);
+    make_fifo(&test.path().join("streamspec.toml"));
+    test.args(["check", "a.stream"])
+        .kill_after(QUICKLY)
+        .stderr("error: cannot read `./streamspec.toml`: it is a named pipe (FIFO), not a regular file\n")
+        .status(2)
+        .run();
 }
