@@ -6,6 +6,22 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+/// The largest response head streamspec reads, status line and header fields together: hyper's
+/// read buffer (8 KiB + 400 KiB), which reqwest gives no way to change. That is more than curl
+/// (300 KB) and browsers (Chrome: 256 KB) accept.
+pub const MAX_HEAD_BYTES: usize = 8192 + 4096 * 100;
+
+/// As many header fields as can fit in [`MAX_HEAD_BYTES`] (the shortest is `a:` and CRLF, 4
+/// bytes), so that only a head's size limits it, as in curl and browsers. hyper's default is 100.
+/// hyper reserves room for this many on the heap per response head: 6.7 MB of address space that
+/// is mapped but only touched as far as fields arrive.
+const MAX_HEADER_FIELDS: usize = MAX_HEAD_BYTES / 4;
+
+/// HTTP/2 counts a header list as its names and values plus 32 bytes per field; hyper's default
+/// is 16 KiB. 1 MiB takes what an HTTP/1.1 head of [`MAX_HEAD_BYTES`] holds, unless its fields
+/// are tiny.
+const MAX_HTTP2_HEADER_LIST: u32 = 1 << 20;
+
 /// One shared client per run: it owns the connection pool and the TLS set-up.
 #[derive(Clone)]
 pub struct HttpClient {
@@ -22,6 +38,8 @@ impl HttpClient {
             // Redirects are answers too: a spec sees the 3xx and can assert on it.
             .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
+            .http1_max_headers(MAX_HEADER_FIELDS)
+            .http2_max_header_list_size(MAX_HTTP2_HEADER_LIST)
             .build()
             .map_err(|e| format!("could not set up the HTTP client: {}", describe_error(&e)))?;
         Ok(HttpClient { client })
@@ -199,7 +217,12 @@ fn describe_send_error(error: &reqwest::Error) -> String {
         .unwrap_or_default();
     let cause = root_cause(error);
     let lower = cause.to_ascii_lowercase();
-    if lower.contains("corrupt message") || lower.contains("invalidcontenttype") {
+    if lower.contains("message head is too large") {
+        format!(
+            "the server at {target} sent a response head larger than streamspec accepts ({} KiB, header fields and status line together)",
+            MAX_HEAD_BYTES / 1024
+        )
+    } else if lower.contains("corrupt message") || lower.contains("invalidcontenttype") {
         format!(
             "the TLS handshake with {target} failed: the server does not seem to speak TLS (should the URL be `http://`?)"
         )

@@ -3,6 +3,7 @@
 //! process on 127.0.0.1 (see `servers`), and compares its exact output after redaction (see
 //! `support`).
 
+mod big_heads;
 mod bundled;
 mod commands;
 mod failing;
