@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+use super::content_coding::{self, Decoded, DecodedBody};
+
 /// The largest response head streamspec reads, status line and header fields together: hyper's
 /// read buffer (8 KiB + 400 KiB), which reqwest gives no way to change. That is more than curl
 /// (300 KB) and browsers (Chrome: 256 KB) accept.
@@ -62,7 +64,29 @@ pub struct HttpResponse {
     pub sent_at: Instant,
     /// From sending the request to having the response head.
     pub ttfb: Duration,
-    response: reqwest::Response,
+    body: Body,
+}
+
+/// The body as it is read: as sent, or decoded from its `Content-Encoding`.
+enum Body {
+    AsSent(reqwest::Response),
+    Decoded(DecodedBody),
+    /// A coding streamspec does not know; reading the body fails with this message.
+    Undecodable(String),
+}
+
+impl Body {
+    fn new(response: reqwest::Response) -> Body {
+        match content_coding::codings(response.headers()) {
+            Ok(codings) if codings.is_empty() => Body::AsSent(response),
+            Ok(codings) => Body::Decoded(DecodedBody::new(response, &codings, |error| {
+                describe_body_error(error)
+            })),
+            Err(name) => Body::Undecodable(format!(
+                "the server sent the body with Content-Encoding `{name}`, which streamspec cannot decode (it decodes gzip, br, deflate and zstd)"
+            )),
+        }
+    }
 }
 
 /// What reading the next piece of the body gave.
@@ -116,7 +140,7 @@ pub async fn send(
             headers: response.headers().clone(),
             ttfb: sent_at.elapsed(),
             sent_at,
-            response,
+            body: Body::new(response),
         }),
     }
 }
@@ -151,15 +175,29 @@ impl HttpRequest {
 
 impl HttpResponse {
     /// The next chunk of the body as the connection delivered it, or how the body ended.
+    /// A decoded body's chunks are what one read of the decoder gives, stamped with when the
+    /// compressed bytes that completed them arrived.
     pub async fn next_chunk(&mut self, deadline: Instant) -> ChunkRead {
-        match tokio::time::timeout_at(deadline.into(), self.response.chunk()).await {
-            Err(_) => ChunkRead::TimedOut,
-            Ok(Ok(Some(bytes))) => ChunkRead::Data {
-                bytes,
-                at: Instant::now(),
+        match &mut self.body {
+            Body::AsSent(response) => {
+                match tokio::time::timeout_at(deadline.into(), response.chunk()).await {
+                    Err(_) => ChunkRead::TimedOut,
+                    Ok(Ok(Some(bytes))) => ChunkRead::Data {
+                        bytes,
+                        at: Instant::now(),
+                    },
+                    Ok(Ok(None)) => ChunkRead::End,
+                    Ok(Err(error)) => ChunkRead::Failed(describe_body_error(&error)),
+                }
+            }
+            Body::Decoded(body) => match tokio::time::timeout_at(deadline.into(), body.next()).await
+            {
+                Err(_) => ChunkRead::TimedOut,
+                Ok(Decoded::Data(bytes, at)) => ChunkRead::Data { bytes, at },
+                Ok(Decoded::End) => ChunkRead::End,
+                Ok(Decoded::Failed(reason)) => ChunkRead::Failed(reason),
             },
-            Ok(Ok(None)) => ChunkRead::End,
-            Ok(Err(error)) => ChunkRead::Failed(describe_body_error(&error)),
+            Body::Undecodable(message) => ChunkRead::Failed(message.clone()),
         }
     }
 

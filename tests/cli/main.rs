@@ -6,6 +6,7 @@
 mod big_heads;
 mod bundled;
 mod commands;
+mod content_coding;
 mod failing;
 mod fmt;
 mod grpc;
