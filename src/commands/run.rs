@@ -8,10 +8,11 @@ use std::time::Instant;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::{ReportFormat, RunArgs};
-use crate::commands::print_diagnostics;
+use crate::commands::{print_diagnostics, print_redacted_diagnostics};
 use crate::exit_code;
 use crate::outcome::TestOutcome;
 use crate::project;
+use crate::report::redact::Secrets;
 use crate::report::{self, Reporter, Summary};
 use crate::runner::select::Selection;
 use crate::runner::timings::cpu_time;
@@ -131,7 +132,7 @@ pub async fn run(args: &RunArgs) -> i32 {
             exit_code::INTERRUPTED
         }
         Some(Stopped::SetupFailed(diagnostic)) => {
-            print_diagnostics(std::slice::from_ref(diagnostic));
+            print_redacted_diagnostics(std::slice::from_ref(diagnostic), &result.secrets);
             exit_code::SETUP_FAILED
         }
         Some(Stopped::FailFast) => {
@@ -169,6 +170,7 @@ pub async fn run(args: &RunArgs) -> i32 {
             &result.outcomes,
             mode,
             args.report.format == ReportFormat::Human,
+            &result.secrets,
         ),
         _ => false,
     };
@@ -181,11 +183,18 @@ pub async fn run(args: &RunArgs) -> i32 {
 
 /// `--update`: writes the fixes and says what it did; whether every failure was rewritten in
 /// place (then the run counts as passed, as `jest -u` does). The lines go to standard output
-/// after the human summary, and to standard error when standard output carries a machine format.
-fn update_specs(outcomes: &[TestOutcome], mode: UpdateMode, to_stdout: bool) -> bool {
+/// after the human summary, and to standard error when standard output carries a machine format;
+/// like every report, with `secrets` masked.
+fn update_specs(
+    outcomes: &[TestOutcome],
+    mode: UpdateMode,
+    to_stdout: bool,
+    secrets: &Secrets,
+) -> bool {
     let mode = mode.resolve();
     let report = crate::update::apply::apply(outcomes, mode);
     for line in &report.lines {
+        let line = secrets.redact(line);
         if to_stdout {
             println!("{line}");
         } else {

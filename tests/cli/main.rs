@@ -14,6 +14,7 @@ mod misbehaving;
 mod passing;
 mod reports;
 mod scale;
+mod secrets;
 mod servers;
 mod spec_errors;
 mod stream_control;
