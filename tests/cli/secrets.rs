@@ -249,3 +249,39 @@ fn no_part_of_a_secret_in_a_long_value_reaches_the_update_or_its_files() {
     );
     assert_no_part_of_the_secret(&shown);
 }
+
+/// A service that prints the secret and exits: its output, shown with the error, is masked.
+#[test]
+fn a_secret_a_failing_service_printed_is_masked_in_its_error() {
+    let output = Test::new()
+        .config(
+            r#"
+            secrets = ["token"]
+
+            [[services]]
+            name = "api"
+            command = ["sh", "-c", "echo the token is $STREAMSPEC_VAR_token; exit 1"]
+            ready = { tcp = "127.0.0.1:1" }
+            "#,
+        )
+        .spec(
+            "a.stream",
+            r#"
+            test "t" {
+              GET {{base}}/sse/empty
+              expect sse { end }
+            }
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .var("base", servers::demo())
+        .env("STREAMSPEC_VAR_token", SECRET)
+        .run_unchecked();
+    assert_eq!(output.status, Some(3), "{output:?}");
+    assert!(
+        output.stderr.contains("the token is ***"),
+        "{}",
+        output.stderr
+    );
+    assert!(!output.stderr.contains(&SECRET[..6]), "{}", output.stderr);
+}
