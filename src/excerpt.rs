@@ -40,7 +40,10 @@ fn marked(text: &str, limit: usize, kind: char) -> String {
     out.push(OPEN);
     out.push_str(&limit.to_string());
     out.push(kind);
-    out.extend(text.chars().map(|c| if is_mark(c) { '\u{FFFD}' } else { c }));
+    out.extend(
+        text.chars()
+            .map(|c| if is_mark(c) { '\u{FFFD}' } else { c }),
+    );
     out.push(CLOSE);
     out
 }

@@ -210,9 +210,11 @@ impl Specs {
         let started = std::time::Instant::now();
         let result = runner::run(&project, &plan, &options, &client, &mut reporter, None).await;
         if let Some(Stopped::SetupFailed(diagnostic)) = &result.stopped {
-            return Err(RunError::Setup(result.secrets.redact(&render_diagnostics(
-                std::slice::from_ref(diagnostic),
-            ))));
+            return Err(RunError::Setup(
+                result
+                    .secrets
+                    .redact(&render_diagnostics(std::slice::from_ref(diagnostic))),
+            ));
         }
         let failed = result.failed();
         let summary = crate::report::Summary {

@@ -249,7 +249,10 @@ mod tests {
     fn a_long_value_is_cut_after_the_secret_in_it_is_masked() {
         let mut secrets = Secrets::default();
         secrets.add("sk-0123456789");
-        let message = format!("found {}", crate::excerpt::excerpt("abc sk-0123456789 def", 8));
+        let message = format!(
+            "found {}",
+            crate::excerpt::excerpt("abc sk-0123456789 def", 8)
+        );
         assert_eq!(secrets.redact(&message), "found abc *** …");
     }
 

@@ -134,14 +134,18 @@ impl DecodedBody {
             }
             Err(error) => Err(io::Error::other(Broken(describe(&error)))),
         });
-        let compressed: Pin<Box<dyn AsyncBufRead + Send + Sync>> = Box::pin(StreamReader::new(compressed));
+        let compressed: Pin<Box<dyn AsyncBufRead + Send + Sync>> =
+            Box::pin(StreamReader::new(compressed));
         let mut undo = codings.iter().rev();
         let mut reader = match undo.next() {
             Some(&coding) => decoder(coding, compressed),
             None => compressed as Pin<Box<dyn AsyncRead + Send + Sync>>,
         };
         for &coding in undo {
-            reader = decoder(coding, Box::pin(BufReader::with_capacity(READ_BUFFER, reader)));
+            reader = decoder(
+                coding,
+                Box::pin(BufReader::with_capacity(READ_BUFFER, reader)),
+            );
         }
         let named = codings
             .iter()
@@ -171,7 +175,9 @@ impl DecodedBody {
             Err(error) => match error.get_ref().and_then(|e| e.downcast_ref::<Broken>()) {
                 Some(Broken(reason)) => Decoded::Failed(reason.clone()),
                 // An empty body (a HEAD, a 204) carries no compressed data at all.
-                None if error.kind() == io::ErrorKind::UnexpectedEof && self.arrived().is_none() => {
+                None if error.kind() == io::ErrorKind::UnexpectedEof
+                    && self.arrived().is_none() =>
+                {
                     Decoded::End
                 }
                 None if error.kind() == io::ErrorKind::UnexpectedEof => Decoded::Failed(format!(

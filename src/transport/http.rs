@@ -191,13 +191,14 @@ impl HttpResponse {
                     Ok(Err(error)) => ChunkRead::Failed(describe_body_error(&error)),
                 }
             }
-            Body::Decoded(body) => match tokio::time::timeout_at(deadline.into(), body.next()).await
-            {
-                Err(_) => ChunkRead::TimedOut,
-                Ok(Decoded::Data(bytes, at)) => ChunkRead::Data { bytes, at },
-                Ok(Decoded::End) => ChunkRead::End,
-                Ok(Decoded::Failed(reason)) => ChunkRead::Failed(reason),
-            },
+            Body::Decoded(body) => {
+                match tokio::time::timeout_at(deadline.into(), body.next()).await {
+                    Err(_) => ChunkRead::TimedOut,
+                    Ok(Decoded::Data(bytes, at)) => ChunkRead::Data { bytes, at },
+                    Ok(Decoded::End) => ChunkRead::End,
+                    Ok(Decoded::Failed(reason)) => ChunkRead::Failed(reason),
+                }
+            }
             Body::Undecodable(message) => ChunkRead::Failed(message.clone()),
         }
     }
@@ -282,7 +283,7 @@ fn format_count(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);

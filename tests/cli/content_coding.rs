@@ -26,7 +26,8 @@ use crate::support::{Test, all_passed, fails};
 enum Compressor {
     Gzip(GzipEncoder<Vec<u8>>),
     Deflate(ZlibEncoder<Vec<u8>>),
-    Brotli(BrotliEncoder<Vec<u8>>),
+    /// Boxed: brotli's state is kilobytes.
+    Brotli(Box<BrotliEncoder<Vec<u8>>>),
     Zstd(ZstdEncoder<Vec<u8>>),
 }
 
@@ -47,7 +48,7 @@ impl Compressor {
         match coding {
             "gzip" => Compressor::Gzip(GzipEncoder::new(Vec::new())),
             "deflate" => Compressor::Deflate(ZlibEncoder::new(Vec::new())),
-            "br" => Compressor::Brotli(BrotliEncoder::new(Vec::new())),
+            "br" => Compressor::Brotli(Box::new(BrotliEncoder::new(Vec::new()))),
             "zstd" => Compressor::Zstd(ZstdEncoder::new(Vec::new())),
             other => panic!("no encoder for `{other}`"),
         }
@@ -88,8 +89,14 @@ fn server() -> &'static str {
 fn body_of(kind: &str) -> (&'static str, Vec<Vec<u8>>) {
     let pieces = |pieces: &[&str]| pieces.iter().map(|p| p.as_bytes().to_vec()).collect();
     match kind {
-        "sse" => ("text/event-stream", pieces(&["data: one\n\n", "data: two\n\n"])),
-        "ndjson" => ("application/x-ndjson", pieces(&["{\"n\":1}\n", "{\"n\":2}\n"])),
+        "sse" => (
+            "text/event-stream",
+            pieces(&["data: one\n\n", "data: two\n\n"]),
+        ),
+        "ndjson" => (
+            "application/x-ndjson",
+            pieces(&["{\"n\":1}\n", "{\"n\":2}\n"]),
+        ),
         "lines" => ("text/plain", pieces(&["one\n", "two\n"])),
         "json" => ("application/json", pieces(&["{\"list\": [1, 2", ", 3]}"])),
         "text" => ("text/plain", pieces(&["hello, ", "world"])),

@@ -10,12 +10,12 @@ use std::convert::Infallible;
 
 use axum::Router;
 use axum::body::Body;
-use bytes::Bytes;
-use futures_util::{StreamExt, stream};
 use axum::extract::Query;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use bytes::Bytes;
+use futures_util::{StreamExt, stream};
 use std::sync::OnceLock;
 
 use crate::servers;
