@@ -80,7 +80,8 @@ fn server() -> &'static str {
             Router::new()
                 .route("/{coding}/{kind}", get(coded))
                 .route("/corrupt", get(corrupt))
-                .route("/unknown", get(unknown)),
+                .route("/unknown", get(unknown))
+                .route("/empty", get(empty)),
         )
     })
 }
@@ -160,6 +161,11 @@ async fn corrupt() -> Response {
         "text/event-stream",
         "gzip",
     )
+}
+
+/// Says gzip, sends nothing at all (as some servers do for an empty answer).
+async fn empty() -> Response {
+    respond(Body::empty(), "text/plain", "gzip")
 }
 
 /// A coding streamspec does not decode.
@@ -432,5 +438,25 @@ fn a_compressed_body_larger_than_the_maximum_item_size_fails() {
             "#,
         )
         .status(1)
+        .run();
+}
+
+/// No compressed data at all is an empty body, not a cut one.
+#[test]
+fn an_empty_body_with_a_coding_is_empty() {
+    Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "empty" {
+              GET {{base}}/empty
+              expect header content-encoding == gzip
+              expect text ""
+            }
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .var("base", server())
+        .stdout(&all_passed(1, &[("a.stream", "empty")]))
         .run();
 }
