@@ -192,6 +192,11 @@ fn every_kind_of_body_is_decoded(coding: &str) {
           expect lines { "one"; "two"; end }
         }
 
+        test "chunks" {
+          GET {{base}}/CODING/lines
+          expect chunks { + times { contains "o" }; end }
+        }
+
         test "json" {
           GET {{base}}/CODING/json
           expect header content-encoding == CODING
@@ -224,6 +229,7 @@ fn every_kind_of_body_is_decoded(coding: &str) {
                 ("a.stream", "sse"),
                 ("a.stream", "ndjson"),
                 ("a.stream", "lines"),
+                ("a.stream", "chunks"),
                 ("a.stream", "json"),
                 ("a.stream", "text"),
                 ("a.stream", "held open"),
