@@ -47,7 +47,7 @@ pub fn decode(args: &DecodeArgs) -> i32 {
     match (result, flushed) {
         (Ok(()), Ok(())) => exit_code::SUCCESS,
         (Err(message), _) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", crate::excerpt::cut(&message));
             exit_code::TEST_FAILED
         }
         (Ok(()), Err(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => {
