@@ -224,7 +224,6 @@ impl Specs {
             duration: started.elapsed(),
         };
         reporter.run_finished(&summary, &result.outcomes);
-        drop(reporter);
         Ok(RunReport {
             outcomes: result
                 .outcomes

@@ -27,10 +27,11 @@ const SECRET: &str = "sk-live-Q7fR2xW9mK4tZ8pL1vB6nJ3hD5cY0gAeUoTiSs";
 /// The server of this file, started once.
 fn echo() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| servers::serve(Router::new().route("/{kind}", get(echoed))))
+    URL.get_or_init(|| servers::serve(Router::new().route("/{kind}", get(echoed).post(echoed))))
 }
 
-/// `/{kind}?pad=N&status=S`: `N` letters, then the `x-token` request header, then more letters,
+/// `/{kind}?pad=N&status=S`: `N` letters, then the token (the `x-token` request header, else the
+/// `key` query parameter, else the request body), then more letters,
 /// as an SSE event (`sse`), an NDJSON line `{"text": …}` (`ndjson`) or a plain body (`text`);
 /// the same text in the `x-echo` response header. `&split=B` sends only the first `B` bytes of
 /// the body and then holds the connection open.
@@ -38,12 +39,14 @@ async fn echoed(
     axum::extract::Path(kind): axum::extract::Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    request_body: String,
 ) -> Response {
     let pad: usize = query.get("pad").and_then(|p| p.parse().ok()).unwrap_or(0);
     let token = headers
         .get("x-token")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+        .or(query.get("key").map(String::as_str))
+        .unwrap_or(&request_body);
     let text = format!("{}{token}{}", "a".repeat(pad), "z".repeat(200));
     let status = query
         .get("status")
@@ -82,6 +85,17 @@ const ECHOES_THE_SECRET: &str = r#"
     test "a long event" {
       GET {{echo}}/sse?pad=50
       header x-token: {{token}}
+      expect sse { data: "nope" }
+    }
+
+    test "a long event from the query" {
+      GET {{echo}}/sse?pad=50&key={{token}}
+      expect sse { data: "nope" }
+    }
+
+    test "a long event from the request body" {
+      POST {{echo}}/sse?pad=50
+      body text "{{token}}"
       expect sse { data: "nope" }
     }
 
@@ -186,7 +200,7 @@ fn assert_no_part_of_the_secret(shown: &[(String, String)]) {
     }
     let stdout = &shown[0].1;
     assert!(
-        stdout.matches("***").count() >= 10,
+        stdout.matches("***").count() >= 12,
         "fewer masks than failures:\n{stdout}"
     );
 }
