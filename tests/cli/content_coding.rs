@@ -72,6 +72,34 @@ impl Compressor {
     }
 }
 
+/// The codings of a comma-separated list (`gzip,br`), applied in that order.
+struct Layers(Vec<Compressor>);
+
+impl Layers {
+    fn new(codings: &str) -> Layers {
+        Layers(codings.split(',').map(Compressor::new).collect())
+    }
+
+    async fn piece(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let mut bytes = bytes.to_vec();
+        for layer in &mut self.0 {
+            bytes = layer.piece(&bytes).await;
+        }
+        bytes
+    }
+
+    /// Each layer's end, carried through the layers outside it.
+    async fn finish(&mut self) -> Vec<u8> {
+        let mut carried = Vec::new();
+        for layer in &mut self.0 {
+            let mut bytes = layer.piece(&carried).await;
+            bytes.extend(layer.finish().await);
+            carried = bytes;
+        }
+        carried
+    }
+}
+
 /// The server of this file, started once.
 fn server() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
@@ -113,7 +141,8 @@ fn body_of(kind: &str) -> (&'static str, Vec<Vec<u8>>) {
     }
 }
 
-/// `/{coding}/{kind}`: the body, compressed a piece at a time. `?hold` keeps the connection open
+/// `/{codings}/{kind}`: the body, compressed a piece at a time (with each coding of a list like
+/// `gzip,br`, in turn). `?hold` keeps the connection open
 /// after the pieces (the compressed data never ends); `?cut` closes it there, before the end of
 /// the compressed data.
 async fn coded(
@@ -121,7 +150,7 @@ async fn coded(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let (content_type, pieces) = body_of(&kind);
-    let mut compressor = Compressor::new(&coding);
+    let mut compressor = Layers::new(&coding);
     let mut frames = Vec::new();
     for piece in pieces {
         frames.push(compressor.piece(&piece).await);
@@ -140,7 +169,7 @@ async fn coded(
     } else {
         Body::from_stream(frames)
     };
-    respond(body, content_type, &coding)
+    respond(body, content_type, &coding.replace(',', ", "))
 }
 
 fn respond(body: Body, content_type: &'static str, coding: &str) -> Response {
@@ -464,5 +493,41 @@ fn an_empty_body_with_a_coding_is_empty() {
         .args(["run", "a.stream"])
         .var("base", server())
         .stdout(&all_passed(1, &[("a.stream", "empty")]))
+        .run();
+}
+
+/// `Content-Encoding: gzip, br`: brotli is undone first, then gzip, still as the bytes arrive.
+#[test]
+fn several_codings_are_undone_in_turn() {
+    Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "gzip, then br" {
+              timeout 5s
+              GET {{base}}/gzip,br/ndjson?hold
+              expect header content-encoding == "gzip, br"
+              expect ndjson {
+                abort after 2 items
+                { "n": 1 }
+                { "n": 2 }
+              }
+            }
+
+            test "br, then deflate, then zstd" {
+              GET {{base}}/br,deflate,zstd/json
+              expect json { "list": [1, 2, 3] }
+            }
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .var("base", server())
+        .stdout(&all_passed(
+            1,
+            &[
+                ("a.stream", "gzip, then br"),
+                ("a.stream", "br, then deflate, then zstd"),
+            ],
+        ))
         .run();
 }
