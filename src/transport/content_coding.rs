@@ -11,7 +11,11 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder};
+use std::task::{Context, Poll, ready};
+
+use async_compression::tokio::bufread::{
+    BrotliDecoder, DeflateDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder,
+};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use reqwest::header::{CONTENT_ENCODING, HeaderMap};
@@ -26,7 +30,8 @@ const READ_BUFFER: usize = 32 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Coding {
     Gzip,
-    /// `deflate`: the zlib format, as RFC 9110 defines it.
+    /// `deflate`: the zlib format, as RFC 9110 defines it, or raw deflate data, as some servers
+    /// send it (browsers and curl take both).
     Deflate,
     Brotli,
     Zstd,
@@ -97,10 +102,7 @@ pub struct DecodedBody {
 }
 
 /// Reads `input` and undoes `coding`.
-fn decoder(
-    coding: Coding,
-    input: Pin<Box<dyn AsyncBufRead + Send + Sync>>,
-) -> Pin<Box<dyn AsyncRead + Send + Sync>> {
+fn decoder(coding: Coding, input: Input) -> Pin<Box<dyn AsyncRead + Send + Sync>> {
     match coding {
         Coding::Gzip => {
             let mut decoder = GzipDecoder::new(input);
@@ -108,10 +110,47 @@ fn decoder(
             decoder.multiple_members(true);
             Box::pin(decoder)
         }
-        Coding::Deflate => Box::pin(ZlibDecoder::new(input)),
+        Coding::Deflate => Box::pin(Deflate::Undecided(input)),
         Coding::Brotli => Box::pin(BrotliDecoder::new(input)),
         // Windows up to 8 MiB, as RFC 9659 sets for HTTP (not zstd's 128 MiB).
         Coding::Zstd => Box::pin(ZstdDecoder::new_for_http(input)),
+    }
+}
+
+type Input = Pin<Box<dyn AsyncBufRead + Send + Sync>>;
+
+/// A `deflate` body: zlib data, or raw deflate data, told apart by the first byte (a zlib header
+/// says compression method 8 in its low four bits, which raw data cannot start with unless its
+/// first block is stored, and a stored block's first byte is then 0 or 1).
+enum Deflate {
+    Undecided(Input),
+    Zlib(ZlibDecoder<Input>),
+    Raw(DeflateDecoder<Input>),
+}
+
+impl AsyncRead for Deflate {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            match this {
+                Deflate::Undecided(input) => {
+                    let first = ready!(input.as_mut().poll_fill_buf(cx))?.first().copied();
+                    let input = std::mem::replace(input, Box::pin(tokio::io::empty()));
+                    // An empty body goes to the zlib decoder, which tells it apart.
+                    *this = if first.is_none_or(|byte| byte & 0x0F == 8 && byte >> 4 <= 7) {
+                        Deflate::Zlib(ZlibDecoder::new(input))
+                    } else {
+                        Deflate::Raw(DeflateDecoder::new(input))
+                    };
+                }
+                Deflate::Zlib(decoder) => return Pin::new(decoder).poll_read(cx, buf),
+                Deflate::Raw(decoder) => return Pin::new(decoder).poll_read(cx, buf),
+            }
+        }
     }
 }
 
@@ -134,8 +173,7 @@ impl DecodedBody {
             }
             Err(error) => Err(io::Error::other(Broken(describe(&error)))),
         });
-        let compressed: Pin<Box<dyn AsyncBufRead + Send + Sync>> =
-            Box::pin(StreamReader::new(compressed));
+        let compressed: Input = Box::pin(StreamReader::new(compressed));
         let mut undo = codings.iter().rev();
         let mut reader = match undo.next() {
             Some(&coding) => decoder(coding, compressed),

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::OnceLock;
 
-use async_compression::tokio::write::{BrotliEncoder, GzipEncoder, ZlibEncoder, ZstdEncoder};
+use async_compression::tokio::write::{
+    BrotliEncoder, DeflateEncoder, GzipEncoder, ZlibEncoder, ZstdEncoder,
+};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query};
@@ -26,6 +28,8 @@ use crate::support::{Test, all_passed, fails};
 enum Compressor {
     Gzip(GzipEncoder<Vec<u8>>),
     Deflate(ZlibEncoder<Vec<u8>>),
+    /// Raw deflate data, without the zlib header RFC 9110 asks for `deflate`.
+    RawDeflate(DeflateEncoder<Vec<u8>>),
     /// Boxed: brotli's state is kilobytes.
     Brotli(Box<BrotliEncoder<Vec<u8>>>),
     Zstd(ZstdEncoder<Vec<u8>>),
@@ -37,6 +41,7 @@ macro_rules! with_encoder {
         match $compressor {
             Compressor::Gzip($encoder) => $body,
             Compressor::Deflate($encoder) => $body,
+            Compressor::RawDeflate($encoder) => $body,
             Compressor::Brotli($encoder) => $body,
             Compressor::Zstd($encoder) => $body,
         }
@@ -48,6 +53,7 @@ impl Compressor {
         match coding {
             "gzip" => Compressor::Gzip(GzipEncoder::new(Vec::new())),
             "deflate" => Compressor::Deflate(ZlibEncoder::new(Vec::new())),
+            "raw-deflate" => Compressor::RawDeflate(DeflateEncoder::new(Vec::new())),
             "br" => Compressor::Brotli(Box::new(BrotliEncoder::new(Vec::new()))),
             "zstd" => Compressor::Zstd(ZstdEncoder::new(Vec::new())),
             other => panic!("no encoder for `{other}`"),
@@ -169,7 +175,8 @@ async fn coded(
     } else {
         Body::from_stream(frames)
     };
-    respond(body, content_type, &coding.replace(',', ", "))
+    let header = coding.replace("raw-deflate", "deflate").replace(',', ", ");
+    respond(body, content_type, &header)
 }
 
 fn respond(body: Body, content_type: &'static str, coding: &str) -> Response {
@@ -527,6 +534,43 @@ fn several_codings_are_undone_in_turn() {
             &[
                 ("a.stream", "gzip, then br"),
                 ("a.stream", "br, then deflate, then zstd"),
+            ],
+        ))
+        .run();
+}
+
+/// `deflate` as some servers send it, raw deflate data without the zlib header: browsers and
+/// curl read it, and so does streamspec.
+#[test]
+fn raw_deflate_data_is_decoded_too() {
+    Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "raw deflate" {
+              timeout 5s
+              GET {{base}}/raw-deflate/sse?hold
+              expect header content-encoding == deflate
+              expect sse {
+                abort after 2 items
+                data: "one"
+                data: "two"
+              }
+            }
+
+            test "raw deflate body" {
+              GET {{base}}/raw-deflate/json
+              expect json { "list": [1, 2, 3] }
+            }
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .var("base", server())
+        .stdout(&all_passed(
+            1,
+            &[
+                ("a.stream", "raw deflate"),
+                ("a.stream", "raw deflate body"),
             ],
         ))
         .run();
