@@ -59,6 +59,7 @@ pub mod diagnostic;
 pub mod diff;
 pub mod discover;
 pub mod duration;
+pub mod excerpt;
 pub mod exit_code;
 pub mod format;
 pub mod interp;

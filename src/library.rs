@@ -20,6 +20,7 @@ use crate::outcome::TestOutcome;
 use crate::project;
 use crate::report::Reporter;
 use crate::report::human::{HumanReporter, render_failure};
+use crate::report::redact::{Redacting, Secrets};
 use crate::runner::select::Selection;
 use crate::runner::{self, RunOptions, Stopped};
 use crate::style::Palette;
@@ -200,14 +201,21 @@ impl Specs {
             record: false,
         };
         let mut output = Vec::new();
-        let mut reporter = HumanReporter::new(&mut output, Palette::plain(), false);
+        // As `streamspec run` does: the secrets the configs name are masked, and long values
+        // cut, in what is shown and in the outcomes handed back.
+        let mut reporter = Redacting::new(
+            HumanReporter::new(&mut output, Palette::plain(), false),
+            Secrets::default(),
+        );
         reporter.run_started(runner::planned_runs(&plan, &options), plan.files);
         let started = std::time::Instant::now();
         let result = runner::run(&project, &plan, &options, &client, &mut reporter, None).await;
         if let Some(Stopped::SetupFailed(diagnostic)) = &result.stopped {
-            return Err(RunError::Setup(render_diagnostics(std::slice::from_ref(
-                diagnostic,
-            ))));
+            return Err(RunError::Setup(
+                result
+                    .secrets
+                    .redact(&render_diagnostics(std::slice::from_ref(diagnostic))),
+            ));
         }
         let failed = result.failed();
         let summary = crate::report::Summary {
@@ -218,7 +226,11 @@ impl Specs {
         };
         reporter.run_finished(&summary, &result.outcomes);
         Ok(RunReport {
-            outcomes: result.outcomes,
+            outcomes: result
+                .outcomes
+                .iter()
+                .map(|outcome| result.secrets.redact_outcome(outcome))
+                .collect(),
             not_run: result.not_run,
             output: String::from_utf8_lossy(&output).into_owned(),
         })

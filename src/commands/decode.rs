@@ -49,7 +49,7 @@ pub fn decode(args: &DecodeArgs) -> i32 {
     match result {
         Ok(()) | Err(Stopped::OutputFailed) => exit_code::SUCCESS,
         Err(Stopped::Invalid(message)) => {
-            errln!("error: {message}");
+            errln!("error: {}", crate::excerpt::cut(&message));
             exit_code::TEST_FAILED
         }
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::cli::{ReportFormat, RunArgs};
-use crate::commands::print_diagnostics;
+use crate::commands::{print_diagnostics, print_redacted_diagnostics};
 use crate::exit_code;
 use crate::open_files;
 use crate::output::{err, errln, outln};
@@ -135,7 +135,7 @@ pub async fn run(args: &RunArgs) -> i32 {
             signal.exit_code()
         }
         Some(Stopped::SetupFailed(diagnostic)) => {
-            print_diagnostics(std::slice::from_ref(diagnostic));
+            print_redacted_diagnostics(std::slice::from_ref(diagnostic), &result.secrets);
             exit_code::SETUP_FAILED
         }
         Some(Stopped::FailFast) => {
@@ -183,9 +183,9 @@ pub async fn run(args: &RunArgs) -> i32 {
             // standard error when standard output carries a machine format.
             for line in &update.lines {
                 if args.report.format == ReportFormat::Human {
-                    outln!("{line}");
+                    outln!("{}", result.secrets.redact(line));
                 } else {
-                    errln!("{line}");
+                    errln!("{}", result.secrets.redact(line));
                 }
             }
             // Every failure rewritten in place: the run counts as passed, as `jest -u` does.

@@ -20,6 +20,7 @@ use serde_json::Value;
 use crate::ast::*;
 use crate::diff::{self, DiffLine, Tag};
 use crate::duration::{format_duration, format_measured};
+use crate::excerpt::{excerpt, excerpt_of_partial};
 use crate::outcome::{Failure, FailureClass, Fix, StreamReport, TestOutcome};
 use crate::pattern::{ItemView, match_item};
 use crate::render::{quote, render_item, render_item_pattern, render_regex};
@@ -36,6 +37,9 @@ use vars::Scope;
 
 /// The test timeout when neither the test, the config nor `--timeout` sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Characters of a body shown with a status that was not expected.
+const BODY_EXCERPT: usize = 300;
 
 /// What every test of a run shares.
 pub struct RunSettings {
@@ -759,9 +763,14 @@ impl TestRun<'_> {
         let exchange = self.exchange.as_mut()?;
         let response = exchange.response.as_mut()?;
         let mut bytes = Vec::new();
-        while bytes.len() < 300 {
+        let mut ended = false;
+        while bytes.len() < BODY_EXCERPT {
             match response.next_chunk(deadline).await {
                 ChunkRead::Data { bytes: chunk, .. } => bytes.extend_from_slice(&chunk),
+                ChunkRead::End => {
+                    ended = true;
+                    break;
+                }
                 _ => break,
             }
         }
@@ -770,12 +779,13 @@ impl TestRun<'_> {
         if bytes.is_empty() {
             return None;
         }
-        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
+        // Whole, for secrets to be masked in it before it is cut ([`crate::excerpt`]).
+        let text = String::from_utf8_lossy(&bytes);
         let text = text.trim_end().replace('\n', "\\n");
-        Some(if bytes.len() > 300 {
-            format!("{text}…")
+        Some(if ended {
+            excerpt(&text, BODY_EXCERPT)
         } else {
-            text
+            excerpt_of_partial(&text, BODY_EXCERPT)
         })
     }
 

@@ -42,6 +42,8 @@ const EXPECTED_LINES: usize = 20;
 
 /// The most connections one test may open: a reconnection loop stops here, with a message.
 pub const MAX_CONNECTIONS: u32 = 100;
+/// Bytes of a refused reconnection's body shown with the reason.
+const RECONNECT_BODY_EXCERPT: usize = 200;
 
 pub struct StreamRun<'a> {
     pub source: Source<'a>,
@@ -871,15 +873,21 @@ async fn reopen(
         let excerpt = response
             .read_to_end(
                 deadline.min(Instant::now().saturating_add(Duration::from_millis(200))),
-                200,
+                RECONNECT_BODY_EXCERPT,
                 false,
             )
             .await
             .ok()
             .map(|body| {
-                String::from_utf8_lossy(&body.bytes)
+                let text = String::from_utf8_lossy(&body.bytes)
                     .trim()
-                    .replace('\n', "\\n")
+                    .replace('\n', "\\n");
+                // Whole, for secrets to be masked in it before it is cut.
+                if body.total > body.bytes.len() as u64 {
+                    crate::excerpt::excerpt_of_partial(&text, RECONNECT_BODY_EXCERPT)
+                } else {
+                    text
+                }
             })
             .filter(|text| !text.is_empty())
             .map(|text| format!(" ({text})"))

@@ -137,9 +137,9 @@ fn type_matches(kind: JsonType, value: &Value) -> bool {
     }
 }
 
-/// A value on one line for a message, cut short when long.
+/// A value on one line for a message, cut to 80 characters where a report shows it (after
+/// masking secrets).
 pub fn render_value_short(value: &Value) -> String {
-    const LIMIT: usize = 80;
     let text = match value {
         Value::Number(n) => n
             .as_f64()
@@ -147,10 +147,5 @@ pub fn render_value_short(value: &Value) -> String {
             .unwrap_or_else(|| n.to_string()),
         _ => value.to_string(),
     };
-    if text.chars().count() > LIMIT {
-        let cut: String = text.chars().take(LIMIT).collect();
-        format!("{cut}…")
-    } else {
-        text
-    }
+    crate::excerpt::excerpt(&text, 80)
 }

@@ -43,12 +43,7 @@ fn describe(matcher: &TextMatcher) -> String {
     }
 }
 
+/// Quoted, and cut to 80 characters where a report shows it (after masking secrets).
 fn quote_short(text: &str) -> String {
-    const LIMIT: usize = 80;
-    if text.chars().count() > LIMIT {
-        let cut: String = text.chars().take(LIMIT).collect();
-        format!("{}…", quote(&cut))
-    } else {
-        quote(text)
-    }
+    crate::excerpt::excerpt(&quote(text), 80)
 }

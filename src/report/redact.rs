@@ -1,6 +1,9 @@
 //! Secrets: values of variables given with `--secret` or listed in `secrets = [...]` in
 //! streamspec.toml. Every outcome is redacted before any reporter sees it, so no format (and no
-//! escaping a format applies afterwards) can show a secret.
+//! escaping a format applies afterwards) can show a secret; the other things a run prints (the
+//! `--update` lines, a service that did not start) go through [`Secrets::redact`] too. Redacting
+//! is also where long values are cut for display ([`crate::excerpt`]): after masking, so that a
+//! cut never leaves part of a secret.
 
 use std::collections::HashMap;
 
@@ -11,6 +14,10 @@ use crate::outcome::{Fix, TestOutcome};
 
 /// What a secret is replaced with.
 pub const MASK: &str = "***";
+
+/// The fewest characters at the end of a text cut short that are masked as the start of a
+/// secret: fewer would mask ordinary text (a secret beginning with `a` and a text ending in `a`).
+const MIN_SECRET_START: usize = 3;
 
 /// The secret values known so far, with the forms in which they can reach a report.
 #[derive(Debug, Clone, Default)]
@@ -54,19 +61,46 @@ impl Secrets {
         self.forms.iter().any(|form| text.contains(form.as_str()))
     }
 
-    /// `text` with every secret replaced by [`MASK`].
+    /// `text` as a report shows it: every secret replaced by [`MASK`], then each long value in
+    /// it cut to its excerpt ([`crate::excerpt`]).
     pub fn redact(&self, text: &str) -> String {
-        let mut text = text.to_string();
-        self.redact_in_place(&mut text);
-        text
+        crate::excerpt::settle(text, |text| self.mask(text), |text| self.mask_start(text))
     }
 
     fn redact_in_place(&self, text: &mut String) {
+        if !self.forms.is_empty() || crate::excerpt::has_excerpts(text) {
+            *text = self.redact(text);
+        }
+    }
+
+    /// `text` with every secret replaced by [`MASK`].
+    fn mask(&self, text: &str) -> String {
+        let mut text = text.to_string();
         for form in &self.forms {
             if text.contains(form.as_str()) {
-                *text = text.replace(form.as_str(), MASK);
+                text = text.replace(form.as_str(), MASK);
             }
         }
+        text
+    }
+
+    /// `text`, which was cut short where it was read, with its end masked when it could be the
+    /// start of a secret (at least [`MIN_SECRET_START`] characters of one).
+    fn mask_start(&self, text: &str) -> String {
+        // In bytes: the longest end of `text` that is how a secret begins. A whole secret was
+        // masked already, so only shorter starts are looked for.
+        let mut longest = 0;
+        for form in &self.forms {
+            for (chars, (bytes, _)) in form.char_indices().enumerate() {
+                if chars >= MIN_SECRET_START && bytes > longest && text.ends_with(&form[..bytes]) {
+                    longest = bytes;
+                }
+            }
+        }
+        if longest == 0 {
+            return text.to_string();
+        }
+        format!("{}{MASK}", &text[..text.len() - longest])
     }
 
     /// Turns every `--update` fix that would write a secret into a spec into one that says so.
@@ -170,17 +204,11 @@ impl<R: Reporter> Reporter for Redacting<R> {
     }
 
     fn test_finished(&mut self, outcome: &TestOutcome) {
-        if self.secrets.is_empty() {
-            return self.inner.test_finished(outcome);
-        }
         self.inner
             .test_finished(&self.secrets.redact_outcome(outcome));
     }
 
     fn run_finished(&mut self, summary: &Summary, outcomes: &[TestOutcome]) {
-        if self.secrets.is_empty() {
-            return self.inner.run_finished(summary, outcomes);
-        }
         let redacted: Vec<TestOutcome> = outcomes
             .iter()
             .map(|outcome| self.secrets.redact_outcome(outcome))
@@ -215,6 +243,28 @@ mod tests {
         secrets.add("abc");
         secrets.add("abcdef");
         assert_eq!(secrets.redact("abcdef abc"), "*** ***");
+    }
+
+    #[test]
+    fn a_long_value_is_cut_after_the_secret_in_it_is_masked() {
+        let mut secrets = Secrets::default();
+        secrets.add("sk-0123456789");
+        let message = format!(
+            "found {}",
+            crate::excerpt::excerpt("abc sk-0123456789 def", 8)
+        );
+        assert_eq!(secrets.redact(&message), "found abc *** …");
+    }
+
+    #[test]
+    fn the_end_of_a_text_cut_short_is_masked_when_a_secret_could_begin_there() {
+        let mut secrets = Secrets::default();
+        secrets.add("sk-0123456789");
+        let cut_short = |text| secrets.redact(&crate::excerpt::excerpt_of_partial(text, 100));
+        assert_eq!(cut_short("body: sk-0123"), "body: ***…");
+        assert_eq!(cut_short("body: sk-"), "body: ***…");
+        assert_eq!(cut_short("body: sk"), "body: sk…");
+        assert_eq!(cut_short("body: sk-0123456789"), "body: ***…");
     }
 
     #[test]

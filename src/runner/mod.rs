@@ -201,6 +201,11 @@ impl Runner<'_, '_> {
                     services = Some(running);
                 }
                 Err(diagnostic) => {
+                    // The error may quote what the service printed, and the run masks the
+                    // secrets it knows in it: those the config names are learnt here too.
+                    let mut vars = env_vars();
+                    vars.extend(self.options.vars.iter().cloned());
+                    self.learn_secrets(group, &vars);
                     self.not_run += runs_in_group;
                     self.progress.skipped(runs_in_group);
                     return Some(Stopped::SetupFailed(diagnostic));
@@ -210,13 +215,7 @@ impl Runner<'_, '_> {
         // Strongest last: config, then environment, then --var and --secret.
         vars.extend(env_vars());
         vars.extend(self.options.vars.iter().cloned());
-        let (secrets, warnings) =
-            crate::report::redact::config_secrets(group.config.as_ref(), &vars);
-        crate::commands::print_diagnostics(&warnings);
-        self.reporter.add_secrets(&secrets);
-        for value in &secrets {
-            self.secrets.add(value);
-        }
+        self.learn_secrets(group, &vars);
         let timeout = self
             .options
             .timeout
@@ -343,6 +342,18 @@ impl Runner<'_, '_> {
             self.report(outcome);
         }
         stopped
+    }
+
+    /// Learns the values of the variables the group's config names as secrets, for the reporter
+    /// and for what the run prints after; warns of names no variable has.
+    fn learn_secrets(&mut self, group: &Group, vars: &HashMap<String, String>) {
+        let (secrets, warnings) =
+            crate::report::redact::config_secrets(group.config.as_ref(), vars);
+        crate::commands::print_diagnostics(&warnings);
+        self.reporter.add_secrets(&secrets);
+        for value in &secrets {
+            self.secrets.add(value);
+        }
     }
 
     /// Hands one outcome to the reporter, with the progress line out of the way.

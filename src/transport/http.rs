@@ -6,6 +6,25 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+use super::content_coding::{self, Decoded, DecodedBody};
+
+/// The largest response head streamspec reads, status line and header fields together: hyper's
+/// read buffer (8 KiB + 400 KiB), which reqwest gives no way to change. That is more than curl
+/// (300 KB) and browsers (Chrome: 256 KB) accept.
+pub const MAX_HEAD_BYTES: usize = 8192 + 4096 * 100;
+
+/// The most header fields a response head may have; hyper's default is 100. curl and browsers
+/// count only bytes, but hyper fills an array with a slot per allowed field for every response
+/// head it parses: in a debug build (the test suite's) 10,000 slots cost each response a quarter
+/// of a millisecond, which timing-sensitive tests notice. 2,000 is far above any real server's
+/// head and costs next to nothing.
+pub const MAX_HEADER_FIELDS: usize = 2_000;
+
+/// HTTP/2 counts a header list as its names and values plus 32 bytes per field; hyper's default
+/// is 16 KiB. 1 MiB takes what an HTTP/1.1 head of [`MAX_HEAD_BYTES`] holds, unless its fields
+/// are tiny.
+const MAX_HTTP2_HEADER_LIST: u32 = 1 << 20;
+
 /// One shared client per run: it owns the connection pool and the TLS set-up.
 #[derive(Clone)]
 pub struct HttpClient {
@@ -22,6 +41,8 @@ impl HttpClient {
             // Redirects are answers too: a spec sees the 3xx and can assert on it.
             .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
+            .http1_max_headers(MAX_HEADER_FIELDS)
+            .http2_max_header_list_size(MAX_HTTP2_HEADER_LIST)
             .build()
             .map_err(|e| format!("could not set up the HTTP client: {}", describe_error(&e)))?;
         Ok(HttpClient { client })
@@ -44,7 +65,29 @@ pub struct HttpResponse {
     pub sent_at: Instant,
     /// From sending the request to having the response head.
     pub ttfb: Duration,
-    response: reqwest::Response,
+    body: Body,
+}
+
+/// The body as it is read: as sent, or decoded from its `Content-Encoding`.
+enum Body {
+    AsSent(reqwest::Response),
+    Decoded(DecodedBody),
+    /// A coding streamspec does not know; reading the body fails with this message.
+    Undecodable(String),
+}
+
+impl Body {
+    fn new(response: reqwest::Response) -> Body {
+        match content_coding::codings(response.headers()) {
+            Ok(codings) if codings.is_empty() => Body::AsSent(response),
+            Ok(codings) => Body::Decoded(DecodedBody::new(response, &codings, |error| {
+                describe_body_error(error)
+            })),
+            Err(name) => Body::Undecodable(format!(
+                "the server sent the body with Content-Encoding `{name}`, which streamspec cannot decode (it decodes gzip, br, deflate and zstd)"
+            )),
+        }
+    }
 }
 
 /// What reading the next piece of the body gave.
@@ -98,7 +141,7 @@ pub async fn send(
             headers: response.headers().clone(),
             ttfb: sent_at.elapsed(),
             sent_at,
-            response,
+            body: Body::new(response),
         }),
     }
 }
@@ -133,15 +176,30 @@ impl HttpRequest {
 
 impl HttpResponse {
     /// The next chunk of the body as the connection delivered it, or how the body ended.
+    /// A decoded body's chunks are what one read of the decoder gives, stamped with when the
+    /// compressed bytes that completed them arrived.
     pub async fn next_chunk(&mut self, deadline: Instant) -> ChunkRead {
-        match tokio::time::timeout_at(deadline.into(), self.response.chunk()).await {
-            Err(_) => ChunkRead::TimedOut,
-            Ok(Ok(Some(bytes))) => ChunkRead::Data {
-                bytes,
-                at: Instant::now(),
-            },
-            Ok(Ok(None)) => ChunkRead::End,
-            Ok(Err(error)) => ChunkRead::Failed(describe_body_error(&error)),
+        match &mut self.body {
+            Body::AsSent(response) => {
+                match tokio::time::timeout_at(deadline.into(), response.chunk()).await {
+                    Err(_) => ChunkRead::TimedOut,
+                    Ok(Ok(Some(bytes))) => ChunkRead::Data {
+                        bytes,
+                        at: Instant::now(),
+                    },
+                    Ok(Ok(None)) => ChunkRead::End,
+                    Ok(Err(error)) => ChunkRead::Failed(describe_body_error(&error)),
+                }
+            }
+            Body::Decoded(body) => {
+                match tokio::time::timeout_at(deadline.into(), body.next()).await {
+                    Err(_) => ChunkRead::TimedOut,
+                    Ok(Decoded::Data(bytes, at)) => ChunkRead::Data { bytes, at },
+                    Ok(Decoded::End) => ChunkRead::End,
+                    Ok(Decoded::Failed(reason)) => ChunkRead::Failed(reason),
+                }
+            }
+            Body::Undecodable(message) => ChunkRead::Failed(message.clone()),
         }
     }
 
@@ -199,7 +257,13 @@ fn describe_send_error(error: &reqwest::Error) -> String {
         .unwrap_or_default();
     let cause = root_cause(error);
     let lower = cause.to_ascii_lowercase();
-    if lower.contains("corrupt message") || lower.contains("invalidcontenttype") {
+    if lower.contains("message head is too large") {
+        format!(
+            "the server at {target} sent a response head larger than streamspec accepts (more than {} header fields, or more than {} KiB)",
+            format_count(MAX_HEADER_FIELDS),
+            MAX_HEAD_BYTES / 1024
+        )
+    } else if lower.contains("corrupt message") || lower.contains("invalidcontenttype") {
         format!(
             "the TLS handshake with {target} failed: the server does not seem to speak TLS (should the URL be `http://`?)"
         )
@@ -212,6 +276,19 @@ fn describe_send_error(error: &reqwest::Error) -> String {
     } else {
         format!("the request to {target} failed: {cause}")
     }
+}
+
+/// `10,000`.
+fn format_count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// How a body broke off, in words; the HTTP library's own phrases follow in brackets.

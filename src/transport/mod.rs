@@ -1,5 +1,6 @@
 //! Transports: open a stream and yield observed items through one "next item" interface.
 
+pub mod content_coding;
 pub mod decoder;
 pub mod framing;
 pub mod grpc;

@@ -79,6 +79,21 @@ fn decode_stops_at_a_line_that_is_not_json() {
         .run();
 }
 
+/// The line is quoted cut to 200 characters, as in a run's report.
+#[test]
+fn decode_cuts_a_long_line_that_is_not_json() {
+    let line = format!("not json {}", "x".repeat(300));
+    Test::new()
+        .args(["decode", "ndjson"])
+        .stdin(format!("{line}\n"))
+        .stderr(&format!(
+            "error: the input is not a valid stream: line 1 is not valid JSON (expected ident at line 1 column 2): {}…",
+            &line[..200]
+        ))
+        .status(1)
+        .run();
+}
+
 #[test]
 fn decode_a_missing_file() {
     Test::new()

@@ -3,8 +3,10 @@
 //! process on 127.0.0.1 (see `servers`), and compares its exact output after redaction (see
 //! `support`).
 
+mod big_heads;
 mod bundled;
 mod commands;
+mod content_coding;
 mod failing;
 mod fmt;
 mod grpc;
@@ -15,6 +17,7 @@ mod open_files;
 mod passing;
 mod reports;
 mod scale;
+mod secrets;
 mod servers;
 mod signals;
 mod spec_errors;

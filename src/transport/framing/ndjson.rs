@@ -55,13 +55,10 @@ fn parse_line(line: Line<'_>) -> Result<Option<Value>, FrameError> {
     }
 }
 
-/// The line as text for an error message, cut to `MAX_QUOTED_CHARS` characters.
+/// The line as text for an error message, cut to `MAX_QUOTED_CHARS` characters where a report
+/// shows it (after masking secrets).
 fn quote(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    match text.char_indices().nth(MAX_QUOTED_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.into_owned(),
-    }
+    crate::excerpt::excerpt(&String::from_utf8_lossy(bytes), MAX_QUOTED_CHARS)
 }
 
 impl Framer for NdjsonDecoder {
@@ -187,8 +184,9 @@ mod tests {
         let line = format!("{}\n", "é".repeat(1000));
         match &values(&[line.as_bytes()])[0] {
             Err(FrameError::InvalidJson { text, .. }) => {
-                assert_eq!(text.chars().count(), MAX_QUOTED_CHARS + 1);
-                assert!(text.ends_with('…'));
+                let shown = crate::report::redact::Secrets::default().redact(text);
+                assert_eq!(shown.chars().count(), MAX_QUOTED_CHARS + 1);
+                assert!(shown.ends_with('…'));
             }
             other => panic!("{other:?}"),
         }

@@ -409,14 +409,7 @@ fn found(value: &Value) -> String {
     match value {
         Value::Array(_) => "an array".to_string(),
         Value::Object(_) => "an object".to_string(),
-        _ => {
-            let text = value.to_string();
-            if text.chars().count() > 40 {
-                let short: String = text.chars().take(37).collect();
-                format!("{short}…")
-            } else {
-                text
-            }
-        }
+        // Cut where a report shows it, after masking secrets.
+        _ => crate::excerpt::excerpt(&value.to_string(), 40),
     }
 }

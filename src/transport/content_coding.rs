@@ -1,0 +1,258 @@
+//! Content codings (`Content-Encoding: gzip`, `br`, `deflate`, `zstd`): the body is decoded as
+//! its compressed bytes arrive, so a stream's items are matched, and timed, when the bytes that
+//! carry them are read, and never more than one read buffer of decoded bytes is held here.
+//!
+//! The response's headers are left as the server sent them (`expect header content-encoding`
+//! sees the coding). streamspec sends no `Accept-Encoding` of its own; a spec that sets one gets
+//! what the server makes of it, decoded.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use std::task::{Context, Poll, ready};
+
+use async_compression::tokio::bufread::{
+    BrotliDecoder, DeflateDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder,
+};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use reqwest::header::{CONTENT_ENCODING, HeaderMap};
+use tokio::io::{AsyncBufRead, AsyncRead, AsyncReadExt, BufReader};
+use tokio_util::io::StreamReader;
+
+/// Decoded bytes handed out per read: the most this layer holds, however much a few compressed
+/// bytes expand to (a decompression bomb is read, and limited, a buffer at a time).
+const READ_BUFFER: usize = 32 * 1024;
+
+/// One content coding streamspec decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coding {
+    Gzip,
+    /// `deflate`: the zlib format, as RFC 9110 defines it, or raw deflate data, as some servers
+    /// send it (browsers and curl take both).
+    Deflate,
+    Brotli,
+    Zstd,
+}
+
+impl Coding {
+    fn name(self) -> &'static str {
+        match self {
+            Coding::Gzip => "gzip",
+            Coding::Deflate => "deflate",
+            Coding::Brotli => "br",
+            Coding::Zstd => "zstd",
+        }
+    }
+}
+
+/// The codings `Content-Encoding` lists, in the order the server applied them (`identity`
+/// left out), or the name of one streamspec cannot decode.
+pub fn codings(headers: &HeaderMap) -> Result<Vec<Coding>, String> {
+    let mut codings = Vec::new();
+    for value in headers.get_all(CONTENT_ENCODING) {
+        let Ok(value) = value.to_str() else {
+            return Err(String::from_utf8_lossy(value.as_bytes()).into_owned());
+        };
+        for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            codings.push(match name.to_ascii_lowercase().as_str() {
+                "identity" => continue,
+                "gzip" | "x-gzip" => Coding::Gzip,
+                "deflate" => Coding::Deflate,
+                "br" => Coding::Brotli,
+                "zstd" => Coding::Zstd,
+                _ => return Err(name.to_string()),
+            });
+        }
+    }
+    Ok(codings)
+}
+
+/// A transport error on the compressed bytes, carried through the decoders unchanged so that it
+/// is told apart from a decoding error.
+#[derive(Debug)]
+struct Broken(String);
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Broken {}
+
+/// What reading the decoded body gave.
+pub enum Decoded {
+    /// Decoded bytes, and when the compressed bytes that completed them arrived.
+    Data(Bytes, Instant),
+    End,
+    Failed(String),
+}
+
+/// A body being decoded.
+pub struct DecodedBody {
+    reader: Pin<Box<dyn AsyncRead + Send + Sync>>,
+    /// When the latest compressed bytes arrived; `None` until any have.
+    arrived: Arc<Mutex<Option<Instant>>>,
+    buffer: Box<[u8]>,
+    /// `gzip`, `br, gzip`: the codings as the header lists them, for messages.
+    named: String,
+}
+
+/// Reads `input` and undoes `coding`.
+fn decoder(coding: Coding, input: Input) -> Pin<Box<dyn AsyncRead + Send + Sync>> {
+    match coding {
+        Coding::Gzip => {
+            let mut decoder = GzipDecoder::new(input);
+            // RFC 1952: a gzip file may be several members one after another.
+            decoder.multiple_members(true);
+            Box::pin(decoder)
+        }
+        Coding::Deflate => Box::pin(Deflate::Undecided(input)),
+        Coding::Brotli => Box::pin(BrotliDecoder::new(input)),
+        // Windows up to 8 MiB, as RFC 9659 sets for HTTP (not zstd's 128 MiB).
+        Coding::Zstd => Box::pin(ZstdDecoder::new_for_http(input)),
+    }
+}
+
+type Input = Pin<Box<dyn AsyncBufRead + Send + Sync>>;
+
+/// A `deflate` body: zlib data, or raw deflate data, told apart by the first byte (a zlib header
+/// says compression method 8 in its low four bits, which raw data cannot start with unless its
+/// first block is stored, and a stored block's first byte is then 0 or 1).
+enum Deflate {
+    Undecided(Input),
+    Zlib(ZlibDecoder<Input>),
+    Raw(DeflateDecoder<Input>),
+}
+
+impl AsyncRead for Deflate {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            match this {
+                Deflate::Undecided(input) => {
+                    let first = ready!(input.as_mut().poll_fill_buf(cx))?.first().copied();
+                    let input = std::mem::replace(input, Box::pin(tokio::io::empty()));
+                    // An empty body goes to the zlib decoder, which tells it apart.
+                    *this = if first.is_none_or(|byte| byte & 0x0F == 8 && byte >> 4 <= 7) {
+                        Deflate::Zlib(ZlibDecoder::new(input))
+                    } else {
+                        Deflate::Raw(DeflateDecoder::new(input))
+                    };
+                }
+                Deflate::Zlib(decoder) => return Pin::new(decoder).poll_read(cx, buf),
+                Deflate::Raw(decoder) => return Pin::new(decoder).poll_read(cx, buf),
+            }
+        }
+    }
+}
+
+impl DecodedBody {
+    /// Decodes `response`'s body, undoing `codings` (as [`codings`] gives them) last one first.
+    /// `describe` says in words why the connection broke, when it does.
+    pub fn new(
+        response: reqwest::Response,
+        codings: &[Coding],
+        describe: fn(&reqwest::Error) -> String,
+    ) -> DecodedBody {
+        let arrived = Arc::new(Mutex::new(None));
+        let stamp = Arc::clone(&arrived);
+        let compressed = response.bytes_stream().map(move |chunk| match chunk {
+            Ok(bytes) => {
+                if let Ok(mut at) = stamp.lock() {
+                    *at = Some(Instant::now());
+                }
+                Ok(bytes)
+            }
+            Err(error) => Err(io::Error::other(Broken(describe(&error)))),
+        });
+        let compressed: Input = Box::pin(StreamReader::new(compressed));
+        let mut undo = codings.iter().rev();
+        let mut reader = match undo.next() {
+            Some(&coding) => decoder(coding, compressed),
+            None => compressed as Pin<Box<dyn AsyncRead + Send + Sync>>,
+        };
+        for &coding in undo {
+            reader = decoder(
+                coding,
+                Box::pin(BufReader::with_capacity(READ_BUFFER, reader)),
+            );
+        }
+        let named = codings
+            .iter()
+            .map(|coding| coding.name())
+            .collect::<Vec<_>>()
+            .join(", ");
+        DecodedBody {
+            reader,
+            arrived,
+            buffer: vec![0; READ_BUFFER].into_boxed_slice(),
+            named,
+        }
+    }
+
+    fn arrived(&self) -> Option<Instant> {
+        self.arrived.lock().ok().and_then(|at| *at)
+    }
+
+    /// The next decoded bytes, or how the body ended.
+    pub async fn next(&mut self) -> Decoded {
+        match self.reader.read(&mut self.buffer).await {
+            Ok(0) => Decoded::End,
+            Ok(read) => Decoded::Data(
+                Bytes::copy_from_slice(&self.buffer[..read]),
+                self.arrived().unwrap_or_else(Instant::now),
+            ),
+            Err(error) => match error.get_ref().and_then(|e| e.downcast_ref::<Broken>()) {
+                Some(Broken(reason)) => Decoded::Failed(reason.clone()),
+                // An empty body (a HEAD, a 204) carries no compressed data at all.
+                None if error.kind() == io::ErrorKind::UnexpectedEof
+                    && self.arrived().is_none() =>
+                {
+                    Decoded::End
+                }
+                None if error.kind() == io::ErrorKind::UnexpectedEof => Decoded::Failed(format!(
+                    "the body ended in the middle of its compressed data (Content-Encoding: {})",
+                    self.named
+                )),
+                None => Decoded::Failed(format!(
+                    "the body is not valid {} data (Content-Encoding: {}): {error}",
+                    self.named, self.named
+                )),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn listed(values: &[&str]) -> Result<Vec<Coding>, String> {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(CONTENT_ENCODING, HeaderValue::from_str(value).unwrap());
+        }
+        codings(&headers)
+    }
+
+    #[test]
+    fn reads_the_codings_in_the_order_they_were_applied() {
+        assert_eq!(listed(&[]), Ok(vec![]));
+        assert_eq!(listed(&["identity"]), Ok(vec![]));
+        assert_eq!(listed(&["GZIP"]), Ok(vec![Coding::Gzip]));
+        assert_eq!(
+            listed(&["deflate, br", "zstd"]),
+            Ok(vec![Coding::Deflate, Coding::Brotli, Coding::Zstd])
+        );
+        assert_eq!(listed(&["gzip, compress"]), Err("compress".to_string()));
+    }
+}

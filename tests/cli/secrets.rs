@@ -1,0 +1,301 @@
+//! Secrets in long values: a server echoes a secret inside texts longer than any report shows
+//! whole (an event, a JSON value, a header, a body, an error status's body, a URL), and no part
+//! of it may reach any output — stdout in every format, standard error, every report file, the
+//! GitHub annotations, the `--update` lines and the pending files it writes. Masking comes first,
+//! cutting for display after, so a cut can never leave the start of a secret behind.
+
+use std::collections::HashMap;
+
+use std::convert::Infallible;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Query;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use futures_util::{StreamExt, stream};
+use std::sync::OnceLock;
+
+use crate::servers;
+use crate::support::Test;
+
+/// 46 characters, like an API key; no part of it is in any spec or message.
+const SECRET: &str = "sk-live-Q7fR2xW9mK4tZ8pL1vB6nJ3hD5cY0gAeUoTiSs";
+
+/// The server of this file, started once.
+fn echo() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| servers::serve(Router::new().route("/{kind}", get(echoed).post(echoed))))
+}
+
+/// `/{kind}?pad=N&status=S`: `N` letters, then the token (the `x-token` request header, else the
+/// `key` query parameter, else the request body), then more letters,
+/// as an SSE event (`sse`), an NDJSON line `{"text": …}` (`ndjson`) or a plain body (`text`);
+/// the same text in the `x-echo` response header. `&split=B` sends only the first `B` bytes of
+/// the body and then holds the connection open.
+async fn echoed(
+    axum::extract::Path(kind): axum::extract::Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    request_body: String,
+) -> Response {
+    let pad: usize = query.get("pad").and_then(|p| p.parse().ok()).unwrap_or(0);
+    let token = headers
+        .get("x-token")
+        .and_then(|v| v.to_str().ok())
+        .or(query.get("key").map(String::as_str))
+        .unwrap_or(&request_body);
+    let text = format!("{}{token}{}", "a".repeat(pad), "z".repeat(200));
+    let status = query
+        .get("status")
+        .and_then(|s| s.parse().ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    let (content_type, body) = match kind.as_str() {
+        "sse" => ("text/event-stream", format!("data: {text}\n\n")),
+        "ndjson" => (
+            "application/x-ndjson",
+            format!("{}\n", serde_json::json!({ "text": text })),
+        ),
+        _ => ("text/plain", text.clone()),
+    };
+    let body = match query.get("split").and_then(|b| b.parse::<usize>().ok()) {
+        Some(split) => {
+            let first = Bytes::from(body.into_bytes()).slice(..split);
+            Body::from_stream(
+                stream::once(async move { Ok::<_, Infallible>(first) }).chain(stream::pending()),
+            )
+        }
+        None => Body::from(body),
+    };
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(&text) {
+        headers.insert("x-echo", value);
+    }
+    response
+}
+
+/// Each test fails on a long text with the secret across the place where messages cut it (80
+/// characters for a value, 200 and 300 for a body's excerpt).
+const ECHOES_THE_SECRET: &str = r#"
+    test "a long event" {
+      GET {{echo}}/sse?pad=50
+      header x-token: {{token}}
+      expect sse { data: "nope" }
+    }
+
+    test "a long event from the query" {
+      GET {{echo}}/sse?pad=50&key={{token}}
+      expect sse { data: "nope" }
+    }
+
+    test "a long event from the request body" {
+      POST {{echo}}/sse?pad=50
+      body text "{{token}}"
+      expect sse { data: "nope" }
+    }
+
+    test "a long JSON value" {
+      GET {{echo}}/ndjson?pad=60
+      header x-token: {{token}}
+      expect ndjson { { "text": "nope" } }
+    }
+
+    test "a long JSONPath value" {
+      GET {{echo}}/ndjson?pad=60
+      header x-token: {{token}}
+      expect ndjson { $.text == "nope" }
+    }
+
+    test "a long header" {
+      GET {{echo}}/sse?pad=50
+      header x-token: {{token}}
+      expect header x-echo == nope
+      expect header x-echo ~ /^nope/
+    }
+
+    test "a long body" {
+      GET {{echo}}/text?pad=270
+      header x-token: {{token}}
+      expect text "nope"
+    }
+
+    test "a long body after an error status" {
+      GET {{echo}}/text?pad=270&status=500
+      header x-token: {{token}}
+      expect status 200
+    }
+
+    test "an error body read up to the middle of the secret" {
+      GET {{echo}}/text?pad=290&status=500&split=310
+      header x-token: {{token}}
+      expect status 200
+    }
+
+    test "a long error body where a stream was expected" {
+      GET {{echo}}/sse?pad=260&status=503
+      header x-token: {{token}}
+      expect sse { end }
+    }
+
+    test "a long label" {
+      GET {{echo}}/sse?pad=50
+      header x-token: {{token}}
+      expect sse { data: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa{{token}}" }
+    }
+
+    test "a long URL" {
+      GET {{nowhere}}/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa?key={{token}}
+      expect sse { end }
+    }
+"#;
+
+/// Everything a run printed and wrote: stdout, stderr, and every file in its directory but
+/// the spec.
+fn everything_a_run_shows(test: Test, args: &[&str]) -> Vec<(String, String)> {
+    let output = test
+        .spec("a.stream", ECHOES_THE_SECRET)
+        .args(["run", "a.stream"])
+        .args(args.iter().copied())
+        .var("echo", echo())
+        .var("nowhere", servers::refused())
+        .env("GITHUB_ACTIONS", "true")
+        .run_unchecked();
+    assert_eq!(output.status, Some(1), "{output:?}");
+    let mut shown = vec![
+        ("stdout".to_string(), output.stdout.clone()),
+        ("stderr".to_string(), output.stderr.clone()),
+    ];
+    for entry in std::fs::read_dir(output.dir.path()).expect("the run's directory") {
+        let path = entry.expect("a directory entry").path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if name == "a.stream" || !path.is_file() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("a written file");
+        shown.push((name.into_owned(), text));
+    }
+    shown
+}
+
+/// The first and last 6 characters of the secret are nowhere; the masks are where it was.
+fn assert_no_part_of_the_secret(shown: &[(String, String)]) {
+    let first = &SECRET[..6];
+    let last = &SECRET[SECRET.len() - 6..];
+    for (name, text) in shown {
+        for part in [first, last] {
+            assert!(
+                !text.contains(part),
+                "`{part}` of the secret shows in {name}:\n{text}"
+            );
+        }
+        assert!(
+            !text.contains(|c| ('\u{FDD0}'..='\u{FDEF}').contains(&c)),
+            "an excerpt was left uncut in {name}:\n{text}"
+        );
+    }
+    let stdout = &shown[0].1;
+    assert!(
+        stdout.matches("***").count() >= 12,
+        "fewer masks than failures:\n{stdout}"
+    );
+}
+
+/// Human output with `-v`, GitHub annotations, and the JUnit, TAP and JSON report files.
+const EVERY_REPORT: &[&str] = &[
+    "--verbose",
+    "--report-junit",
+    "junit.xml",
+    "--report-tap",
+    "report.tap",
+    "--report-json",
+    "report.jsonl",
+];
+
+#[test]
+fn no_part_of_a_secret_in_a_long_value_reaches_any_report() {
+    let secret = format!("token={SECRET}");
+    let mut args = vec!["--secret", &secret];
+    args.extend(EVERY_REPORT);
+    assert_no_part_of_the_secret(&everything_a_run_shows(Test::new(), &args));
+}
+
+#[test]
+fn no_part_of_a_secret_from_the_config_in_a_long_value_reaches_any_report() {
+    let test = Test::new()
+        .config(
+            r#"
+            secrets = ["token"]
+            "#,
+        )
+        .env("STREAMSPEC_VAR_token", SECRET);
+    assert_no_part_of_the_secret(&everything_a_run_shows(test, EVERY_REPORT));
+}
+
+#[test]
+fn no_part_of_a_secret_in_a_long_value_reaches_a_machine_format_on_stdout() {
+    let secret = format!("token={SECRET}");
+    for format in ["json", "tap", "junit"] {
+        let shown = everything_a_run_shows(Test::new(), &["--secret", &secret, "--format", format]);
+        let first = &SECRET[..6];
+        let last = &SECRET[SECRET.len() - 6..];
+        for (name, text) in &shown {
+            for part in [first, last] {
+                assert!(
+                    !text.contains(part),
+                    "`{part}` of the secret shows in {name} (--format {format}):\n{text}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn no_part_of_a_secret_in_a_long_value_reaches_the_update_or_its_files() {
+    let secret = format!("token={SECRET}");
+    let shown = everything_a_run_shows(
+        Test::new(),
+        &["--secret", &secret, "--update=pending", "--verbose"],
+    );
+    assert_no_part_of_the_secret(&shown);
+}
+
+/// A service that prints the secret and exits: its output, shown with the error, is masked.
+#[test]
+fn a_secret_a_failing_service_printed_is_masked_in_its_error() {
+    let output = Test::new()
+        .config(
+            r#"
+            secrets = ["token"]
+
+            [[services]]
+            name = "api"
+            command = ["sh", "-c", "echo the token is $STREAMSPEC_VAR_token; exit 1"]
+            ready = { tcp = "127.0.0.1:1" }
+            "#,
+        )
+        .spec(
+            "a.stream",
+            r#"
+            test "t" {
+              GET {{base}}/sse/empty
+              expect sse { end }
+            }
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .var("base", servers::demo())
+        .env("STREAMSPEC_VAR_token", SECRET)
+        .run_unchecked();
+    assert_eq!(output.status, Some(3), "{output:?}");
+    assert!(
+        output.stderr.contains("the token is ***"),
+        "{}",
+        output.stderr
+    );
+    assert!(!output.stderr.contains(&SECRET[..6]), "{}", output.stderr);
+}
