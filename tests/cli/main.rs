@@ -8,6 +8,8 @@ mod commands;
 mod failing;
 mod fmt;
 mod grpc;
+mod grpc_servers;
+mod grpc_wire;
 mod misbehaving;
 mod passing;
 mod reports;

@@ -25,9 +25,10 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tonic::codegen::Service;
 use tonic::codegen::http::Uri;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 
 use super::error::{ConnectFailure, GrpcError, describe_failure};
+use super::frames::CheckedChannel;
 
 /// A gRPC server as a spec names it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -44,7 +45,8 @@ pub struct GrpcTarget {
 /// An open connection to one server; cheap to clone, shared by the calls to that server.
 #[derive(Clone)]
 pub struct GrpcChannel {
-    pub(crate) channel: Channel,
+    /// Replies come through a check of their framing (see `frames`).
+    pub(crate) channel: CheckedChannel,
     pub(crate) peer: Arc<Peer>,
 }
 
@@ -143,7 +145,10 @@ pub async fn connect(target: &GrpcTarget, deadline: Instant) -> Result<GrpcChann
             waiting_for: format!("the connection to {}", peer.address),
         }),
         Ok(Err(error)) => Err(describe_failure(&error, &peer)),
-        Ok(Ok(channel)) => Ok(GrpcChannel { channel, peer }),
+        Ok(Ok(channel)) => Ok(GrpcChannel {
+            channel: CheckedChannel(channel),
+            peer,
+        }),
     }
 }
 

@@ -114,6 +114,11 @@ async fn an_http2_server_without_grpc_is_recognised() {
 
 /// An HTTP/2 server that answers every request with gRPC headers and then `body` as is.
 async fn raw_h2_server(body: &'static [u8]) -> SocketAddr {
+    raw_h2_server_ending(body, None).await
+}
+
+/// As [`raw_h2_server`], the body followed by trailers with this `grpc-status` when given.
+async fn raw_h2_server_ending(body: &'static [u8], status: Option<&'static str>) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
     let address = listener.local_addr().expect("address");
     tokio::spawn(async move {
@@ -128,8 +133,14 @@ async fn raw_h2_server(body: &'static [u8]) -> SocketAddr {
                         .header("content-type", "application/grpc")
                         .body(())
                         .expect("a response");
-                    if let Ok(mut send) = respond.send_response(response, false) {
-                        let _ = send.send_data(bytes::Bytes::from_static(body), true);
+                    let Ok(mut send) = respond.send_response(response, false) else {
+                        continue;
+                    };
+                    let _ = send.send_data(bytes::Bytes::from_static(body), status.is_none());
+                    if let Some(status) = status {
+                        let mut trailers = tonic::codegen::http::HeaderMap::new();
+                        trailers.insert("grpc-status", status.parse().expect("a header value"));
+                        let _ = send.send_trailers(trailers);
                     }
                 }
             });
@@ -144,7 +155,7 @@ async fn malformed_frames_are_reported_as_such() {
     let address = raw_h2_server(&[0, 0, 0, 0, 5, 0x0a, 0x01]).await;
     assert_eq!(
         failure(first_answer(address).await),
-        "a malformed gRPC frame: Unexpected EOF decoding stream."
+        "the replies ended inside a gRPC frame: its header announced 5 bytes and 2 came (3 missing)"
     );
     // A compression flag that does not exist.
     let address = raw_h2_server(&[7, 0, 0, 0, 0]).await;
@@ -159,6 +170,40 @@ async fn malformed_frames_are_reported_as_such() {
     assert!(
         error.starts_with("a malformed gRPC frame: the message is not a valid `stock.Quote`: "),
         "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_frame_cut_short_before_an_ok_status_is_a_broken_stream() {
+    // 100 bytes announced, 10 sent, then `grpc-status: 0`: not a clean end with no messages.
+    const CUT: &[u8] = &[0, 0, 0, 0, 100, 0x0a, 8, b'A', b'C', b'M', b'E', 0, 0, 0, 0];
+    let address = raw_h2_server_ending(CUT, Some("0")).await;
+    assert_eq!(
+        failure(first_answer(address).await),
+        "the replies ended inside a gRPC frame: its header announced 100 bytes and 10 came (90 missing)"
+    );
+    // A whole message, then 3 of the 5 bytes of the next frame's header.
+    const HEADER_CUT: &[u8] = &[0, 0, 0, 0, 6, 0x0a, 4, b'A', b'C', b'M', b'E', 0, 0, 0];
+    let address = raw_h2_server_ending(HEADER_CUT, Some("0")).await;
+    let target = GrpcTarget {
+        url: format!("http://{address}"),
+        insecure: false,
+        authority: None,
+    };
+    let channel = connect(&target, soon()).await.expect("connects");
+    let method = method("stock.StockService/StreamPrices");
+    let mut call = start(&channel, &method, vec![], None, usize::MAX).expect("starts");
+    call.send(message(&method, json!({})), soon())
+        .await
+        .expect("sends");
+    call.close();
+    match call.next(soon()).await {
+        Ok(Next::Message { json, .. }) => assert_eq!(json["symbol"], "ACME"),
+        other => panic!("expected the whole message first, got {other:?}"),
+    }
+    assert_eq!(
+        failure(call.next(soon()).await),
+        "the replies ended inside a gRPC frame header: 3 of its 5 bytes came (2 missing)"
     );
 }
 
