@@ -18,6 +18,7 @@ pub mod method;
 mod reflection;
 pub mod schema;
 pub mod status;
+mod wire;
 
 #[cfg(test)]
 mod tests;

@@ -235,7 +235,7 @@ async fn cancel_resets_the_stream_on_the_server() {
     // Nothing more for a minute: a short wait times out and the call goes on.
     let short = Instant::now() + Duration::from_millis(50);
     assert!(matches!(call.next(short).await, Ok(Next::TimedOut)));
-    call.cancel();
+    call.cancel(soon()).await;
     match call.next(soon()).await.expect("ended") {
         Next::End { status, .. } => {
             assert_eq!(status.code, Code::Cancelled);

@@ -23,6 +23,7 @@ use super::*;
 
 mod calls;
 mod connections;
+mod deadlines;
 mod json_mapping;
 mod methods;
 mod schemas;
