@@ -1,8 +1,8 @@
 //! gRPC specs: the four kinds of call against the demo's service, schemas from reflection,
 //! `.proto` files and the config, and every way a call can go wrong, each with its full report.
 
-use crate::servers;
 use crate::support::Test;
+use crate::{grpc_servers, servers};
 
 const STOCK_PROTO: &str = include_str!("../../proto/stock.proto");
 
@@ -597,4 +597,63 @@ fn a_reply_larger_than_the_maximum_item_size() {
         )
         .status(1)
         .run();
+}
+
+#[test]
+fn floats_are_shown_in_their_shortest_form() {
+    // 0.1 as an f32 is 0.10000000149011612 as an f64: shown as 0.1, as grpcurl does.
+    let spec = r#"
+        test "floats" {
+          grpc {{grpc}} floats.Sensor/Read
+          proto "floats.proto"
+          expect message { "celsius": 0.1, "history": [0.3, 1.5] }
+        }
+
+        test "a float that differs" {
+          grpc {{grpc}} floats.Sensor/Read
+          proto "floats.proto"
+          expect message { "celsius": 0.2 }
+        }
+        "#;
+    let server = grpc_servers::floats();
+    Test::new()
+        .file("floats.proto", grpc_servers::FLOATS_PROTO)
+        .spec("a.stream", spec)
+        .args(["run", "a.stream"])
+        .var("grpc", &server)
+        .stdout(
+            r#"
+            Running 2 tests from 1 file
+              PASS [TIME] a.stream: floats
+              FAIL [TIME] a.stream: a float that differs
+
+            error: item 1 does not match
+              --> a.stream:10:18
+               |
+            10 |   expect message { "celsius": 0.2 }
+               |                  ^^^^^^^^^^^^^^^^^^ at `.celsius`: expected 0.2, found 0.1
+               |
+               = diff of expected (-) and observed (+) items:
+                 - { "celsius": 0.2 }
+                 + { "celsius": 0.1, "history": [0.3, 1.5] }  # [TIME]
+                 + end
+
+            Summary 2 tests: 1 passed, 1 failed [TIME]
+              FAIL a.stream:7: a float that differs
+            "#,
+        )
+        .status(1)
+        .run();
+    // What --update writes is the short form too.
+    let output = Test::new()
+        .file("floats.proto", grpc_servers::FLOATS_PROTO)
+        .spec("a.stream", spec)
+        .args(["run", "--update=in-place", "a.stream"])
+        .var("grpc", &server)
+        .run_unchecked();
+    let written = std::fs::read_to_string(output.dir.path().join("a.stream")).expect("the spec");
+    assert!(
+        written.contains(r#"expect message { "celsius": 0.1 }"#),
+        "{written}"
+    );
 }

@@ -93,6 +93,32 @@ pub fn cut_frame_then_ok() -> String {
     })
 }
 
+/// `floats.proto` of [`floats`]: a sensor whose readings are `float`s.
+pub const FLOATS_PROTO: &str = "syntax = \"proto3\";
+package floats;
+service Sensor { rpc Read(Empty) returns (Reading); }
+message Empty {}
+message Reading { float celsius = 1; repeated float history = 2; }
+";
+
+/// Answers every call with a `floats.Reading` of 0.1 °C, and a history of 0.3 and 1.5, as
+/// `float`s (f32).
+pub fn floats() -> String {
+    raw_h2(|request, mut respond| async move {
+        read_to_end(&mut request.into_body()).await;
+        let mut reading = vec![0x0d]; // field 1, 32-bit
+        reading.extend(0.1f32.to_le_bytes());
+        reading.extend([0x12, 8]); // field 2, packed, 8 bytes
+        reading.extend(0.3f32.to_le_bytes());
+        reading.extend(1.5f32.to_le_bytes());
+        let Ok(mut send) = respond.send_response(grpc_head(), false) else {
+            return;
+        };
+        let _ = send.send_data(grpc_frame(&reading).freeze(), false);
+        let _ = send.send_trailers(status_trailers("0"));
+    })
+}
+
 /// A TCP server that accepts connections and reads them, and never writes a byte.
 pub fn never_answers() -> String {
     let (listener, url) = servers::bind();

@@ -108,7 +108,8 @@ fn the_field_walk_writes_the_same_json_as_serde() {
     for value in [
         full,
         json!({}),
-        json!({"name": "n", "blob": "YQ==", "ratio": 0.1, "big": 1e300}),
+        // A float exact in binary: serde widens floats, the walk writes their shortest form.
+        json!({"name": "n", "blob": "YQ==", "ratio": 0.5, "big": 1e300}),
         json!({"blob": "YWI=", "ratio": "Infinity"}),
     ] {
         let message = request_from_json(&everything, &value).expect("fits");
@@ -120,5 +121,45 @@ fn the_field_walk_writes_the_same_json_as_serde() {
     assert_eq!(
         message_to_json(&message).expect("writes")["blob"],
         "aGVsbG8="
+    );
+}
+
+#[test]
+fn floats_are_written_in_their_shortest_form_as_f32() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let proto = dir.path().join("floats.proto");
+    std::fs::write(
+        &proto,
+        r#"syntax = "proto3";
+package floats;
+import "google/protobuf/wrappers.proto";
+message Floats {
+  float one = 1;
+  repeated float many = 2;
+  map<string, float> by_name = 3;
+  google.protobuf.FloatValue wrapped = 4;
+  double wide = 5;
+}
+"#,
+    )
+    .expect("writes");
+    let pool = schema::compile_protos(&[proto], &[]).expect("compiles");
+    let floats = pool.get_message_by_name("floats.Floats").expect("Floats");
+    let message = request_from_json(
+        &floats,
+        &json!({
+            "one": 0.1,
+            "many": [0.1, 1.5, 3.4028234663852886e38, -2.5e-7, 16777217],
+            "byName": {"a": 0.3},
+            "wrapped": 0.1,
+            "wide": 0.1,
+        }),
+    )
+    .expect("fits");
+    let written = message_to_json(&message).expect("writes");
+    // As grpcurl prints them: the shortest text that reads back as the same f32.
+    assert_eq!(
+        written.to_string(),
+        r#"{"one":0.1,"many":[0.1,1.5,3.4028235e+38,-2.5e-7,16777216.0],"byName":{"a":0.3},"wrapped":0.1,"wide":0.1}"#
     );
 }
