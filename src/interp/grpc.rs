@@ -28,7 +28,7 @@ use crate::transport::grpc::error::backticked;
 use crate::transport::grpc::json::base64;
 use crate::transport::grpc::{
     CallStatus, GrpcChannel, GrpcError, GrpcTarget, MethodKind, SchemaCache, SchemaSource, connect,
-    request_from_json, resolve_method,
+    request_from_json, resolve_method, split_method_name,
 };
 use crate::transport::item::Item;
 
@@ -402,17 +402,21 @@ impl TestRun<'_> {
         call: &GrpcCall,
         cache: &SchemaCache,
     ) -> Result<MethodDescriptor, Failure> {
+        let service = split_method_name(&call.method.value)
+            .map_err(|error| self.grpc_failure(error, call, ""))?
+            .0;
         let mut first_miss: Option<GrpcError> = None;
         for source in sources {
-            let pool: DescriptorPool = match cache.get(source, channel, self.deadline).await {
-                Ok(pool) => pool,
-                // A config schema is tried before reflection; a server without reflection is
-                // then best described by what the files lacked.
-                Err(GrpcError::NoReflection { .. }) if first_miss.is_some() => break,
-                Err(error) => {
-                    return Err(self.grpc_failure(error, call, "finding this call's schema"));
-                }
-            };
+            let pool: DescriptorPool =
+                match cache.get(source, channel, self.deadline, service).await {
+                    Ok(pool) => pool,
+                    // A config schema is tried before reflection; a server without reflection is
+                    // then best described by what the files lacked.
+                    Err(GrpcError::NoReflection { .. }) if first_miss.is_some() => break,
+                    Err(error) => {
+                        return Err(self.grpc_failure(error, call, "finding this call's schema"));
+                    }
+                };
             match resolve_method(&pool, &call.method.value) {
                 Ok(method) => return Ok(method),
                 Err(error @ GrpcError::UnknownService { .. })

@@ -657,3 +657,55 @@ fn floats_are_shown_in_their_shortest_form() {
         "{written}"
     );
 }
+
+#[test]
+fn reflection_resolves_only_what_the_call_needs_and_the_reflection_service_itself() {
+    grpc_test()
+        .spec(
+            "a.stream",
+            r#"
+            test "the reflection service, through reflection" {
+              grpc {{broken}} grpc.reflection.v1.ServerReflection/ServerReflectionInfo
+              send { "fileContainingSymbol": "grpc.reflection.v1.ServerReflection" }
+              close
+              expect message { "fileDescriptorResponse": { "fileDescriptorProto": [string] } }
+              expect status OK
+            }
+
+            test "the service whose files are broken" {
+              grpc {{broken}} broken.Broken/Ping
+              expect status OK
+            }
+
+            test "v1alpha on the demo" {
+              grpc {{grpc}} grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo
+              send { "listServices": "" }
+              close
+              expect message { "listServicesResponse": { "service": array } }
+              expect status OK
+            }
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .var("broken", grpc_servers::broken_reflection())
+        .var("grpc", servers::grpc_demo())
+        .stdout(
+            r#"
+            Running 3 tests from 1 file
+              PASS [TIME] a.stream: the reflection service, through reflection
+              FAIL [TIME] a.stream: the service whose files are broken
+
+            error: reflection at http://127.0.0.1:PORT failed: it could not give `missing.proto`, imported by `broken.proto`: NOT_FOUND: file 'missing.proto' not found
+              --> a.stream:10:19
+               |
+            10 |   grpc {{broken}} broken.Broken/Ping
+               |                   ^^^^^^^^^^^^^^^^^^ finding this call's schema
+
+              PASS [TIME] a.stream: v1alpha on the demo
+            Summary 3 tests: 2 passed, 1 failed [TIME]
+              FAIL a.stream:9: the service whose files are broken
+            "#,
+        )
+        .status(1)
+        .run();
+}

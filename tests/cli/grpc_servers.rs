@@ -119,6 +119,47 @@ pub fn floats() -> String {
     })
 }
 
+/// A gRPC server whose one service is reflection (v1), whose reflection data is broken: it
+/// also lists `broken.Broken`, whose file imports `missing.proto`, which it cannot give.
+pub fn broken_reflection() -> String {
+    use prost::Message;
+    use prost_reflect::prost_types::{
+        FileDescriptorProto, FileDescriptorSet, MethodDescriptorProto, ServiceDescriptorProto,
+    };
+    let broken = FileDescriptorSet {
+        file: vec![FileDescriptorProto {
+            name: Some("broken.proto".to_string()),
+            package: Some("broken".to_string()),
+            dependency: vec!["missing.proto".to_string()],
+            service: vec![ServiceDescriptorProto {
+                name: Some("Broken".to_string()),
+                method: vec![MethodDescriptorProto {
+                    name: Some("Ping".to_string()),
+                    input_type: Some(".missing.Thing".to_string()),
+                    output_type: Some(".missing.Thing".to_string()),
+                    ..MethodDescriptorProto::default()
+                }],
+                ..ServiceDescriptorProto::default()
+            }],
+            syntax: Some("proto3".to_string()),
+            ..FileDescriptorProto::default()
+        }],
+    }
+    .encode_to_vec();
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(&broken)
+        .build_v1()
+        .expect("a reflection service");
+    let (listener, url) = servers::bind();
+    servers::runtime().spawn(
+        tonic::transport::Server::builder()
+            .add_service(reflection)
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    url
+}
+
 /// A TCP server that accepts connections and reads them, and never writes a byte.
 pub fn never_answers() -> String {
     let (listener, url) = servers::bind();

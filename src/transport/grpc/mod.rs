@@ -27,6 +27,6 @@ pub use call::{Call, Next, start};
 pub use channel::{GrpcChannel, GrpcTarget, connect};
 pub use error::GrpcError;
 pub use json::{message_to_json, request_from_json};
-pub use method::{MethodKind, resolve_method};
+pub use method::{MethodKind, resolve_method, split_method_name};
 pub use schema::{SchemaCache, SchemaSource, list_services, load_schema};
 pub use status::{CallStatus, code_from_name, code_name};

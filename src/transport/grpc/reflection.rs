@@ -3,10 +3,13 @@
 //!
 //! Both versions have the same messages field for field, so one set of types (tonic-reflection's
 //! v1) is used on either path. On one reflection stream: `ListServices`, then
-//! `FileContainingSymbol` for each service, then `FileByFilename` for every import not yet had
-//! until the set is closed (servers answer with the file holding the symbol and often nothing
-//! more). Files are added to the pool in dependency order, as their bytes came (custom options
-//! kept). `google/protobuf/*` files a server cannot give are taken from prost-reflect's own.
+//! `FileContainingSymbol` for the service a call needs (and no other: one service whose files
+//! the server cannot give must not break calls to the others), then `FileByFilename` for every
+//! import not yet had until the set is closed (servers answer with the file holding the symbol
+//! and often nothing more). Files are added to the pool in dependency order, as their bytes came
+//! (custom options kept). `google/protobuf/*` files a server cannot give are taken from
+//! prost-reflect's own. The reflection services are resolved like any other, so they can be
+//! called too (as grpcurl can).
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
@@ -23,6 +26,7 @@ use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse
 
 use super::channel::GrpcChannel;
 use super::error::{Classified, GrpcError, classify, describe_failure};
+use super::method::unknown_service;
 use super::status::code_name;
 
 const V1: &str = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
@@ -41,21 +45,30 @@ pub async fn list_services(
     .await
 }
 
-/// A pool with every service the server lists and everything they import.
+/// A pool with the file that defines `service` (its full name) and everything it imports.
 pub async fn fetch_schema(
     channel: &GrpcChannel,
     deadline: Instant,
+    service: &str,
 ) -> Result<DescriptorPool, GrpcError> {
     bounded(channel, deadline, "the server's schema (reflection)", async {
         let (mut session, services) = Session::open(channel).await?;
         let mut files: BTreeMap<String, File> = BTreeMap::new();
-        for service in &services {
-            for file in session
-                .files(MessageRequest::FileContainingSymbol(service.clone()))
-                .await?
+        let defining = session
+            .files(MessageRequest::FileContainingSymbol(service.to_string()))
+            .await;
+        let defining = match defining {
+            Ok(defining) => defining,
+            // The server does not know the symbol, and does not list it either.
+            Err(GrpcError::Reflection { .. })
+                if !services.iter().any(|listed| listed == service) =>
             {
-                files.entry(file.name.clone()).or_insert(file);
+                return Err(unknown_service(service, services));
             }
+            Err(error) => return Err(error),
+        };
+        for file in defining {
+            files.entry(file.name.clone()).or_insert(file);
         }
         // Close the set over imports.
         loop {

@@ -10,7 +10,7 @@ async fn reflection_v1_gives_the_whole_schema() {
         list_services(&channel, soon()).await.expect("lists"),
         ["stock.StockService"]
     );
-    let pool = schema::fetch_schema(&channel, soon())
+    let pool = schema::fetch_schema(&channel, soon(), "stock.StockService")
         .await
         .expect("fetches");
     let method = resolve_method(&pool, "stock.StockService/TradeChat").expect("found");
@@ -22,7 +22,7 @@ async fn reflection_v1_gives_the_whole_schema() {
 async fn reflection_falls_back_to_v1alpha() {
     let server = serve(Reflection::V1Alpha).await;
     let channel = server.channel().await;
-    let pool = schema::fetch_schema(&channel, soon())
+    let pool = schema::fetch_schema(&channel, soon(), "stock.StockService")
         .await
         .expect("fetches");
     assert!(pool.get_service_by_name("stock.StockService").is_some());
@@ -32,7 +32,7 @@ async fn reflection_falls_back_to_v1alpha() {
 async fn a_server_without_reflection_is_told_plainly() {
     let server = serve(Reflection::None).await;
     let channel = server.channel().await;
-    let error = schema::fetch_schema(&channel, soon())
+    let error = schema::fetch_schema(&channel, soon(), "stock.StockService")
         .await
         .expect_err("fails");
     assert!(matches!(error, GrpcError::NoReflection { .. }), "{error:?}");
@@ -55,7 +55,12 @@ async fn the_cache_fetches_a_schema_once_for_concurrent_tests() {
             let (cache, channel) = (cache.clone(), channel.clone());
             tokio::spawn(async move {
                 cache
-                    .get(&SchemaSource::Reflection, &channel, soon())
+                    .get(
+                        &SchemaSource::Reflection,
+                        &channel,
+                        soon(),
+                        "stock.StockService",
+                    )
                     .await
                     .map(|pool| pool.services().len())
             })
@@ -74,7 +79,10 @@ async fn the_cache_fetches_a_schema_once_for_concurrent_tests() {
         protos: vec![stock_proto()],
         import_paths: vec![],
     };
-    let pool = cache.get(&files, &channel, soon()).await.expect("compiles");
+    let pool = cache
+        .get(&files, &channel, soon(), "stock.StockService")
+        .await
+        .expect("compiles");
     assert!(pool.get_message_by_name("stock.Order").is_some());
     assert_eq!(server.calls.load(Ordering::SeqCst), 1);
 }
@@ -167,7 +175,7 @@ async fn reflection_fetches_imports_and_falls_back_to_builtin_well_known_types()
         authority: None,
     };
     let channel = connect(&target, soon()).await.expect("connects");
-    let pool = schema::fetch_schema(&channel, soon())
+    let pool = schema::fetch_schema(&channel, soon(), "rich.Rich")
         .await
         .expect("fetches");
     let method = resolve_method(&pool, "rich.Rich/Echo").expect("found");
@@ -180,4 +188,95 @@ async fn reflection_fetches_imports_and_falls_back_to_builtin_well_known_types()
     let error = request_from_json(&method.input(), &json!({"at": "yesterday"}))
         .expect_err("not a timestamp");
     assert!(error.to_string().starts_with("field `at`: "), "{error}");
+}
+
+/// A descriptor set of one file, `broken.proto`, whose service `broken.Broken` uses a message of
+/// an import the server does not have.
+fn broken_descriptor_set() -> Vec<u8> {
+    use prost::Message;
+    use prost_reflect::prost_types::{
+        FileDescriptorProto, FileDescriptorSet, MethodDescriptorProto, ServiceDescriptorProto,
+    };
+    FileDescriptorSet {
+        file: vec![FileDescriptorProto {
+            name: Some("broken.proto".to_string()),
+            package: Some("broken".to_string()),
+            dependency: vec!["missing.proto".to_string()],
+            service: vec![ServiceDescriptorProto {
+                name: Some("Broken".to_string()),
+                method: vec![MethodDescriptorProto {
+                    name: Some("Ping".to_string()),
+                    input_type: Some(".missing.Thing".to_string()),
+                    output_type: Some(".missing.Thing".to_string()),
+                    ..MethodDescriptorProto::default()
+                }],
+                ..ServiceDescriptorProto::default()
+            }],
+            syntax: Some("proto3".to_string()),
+            ..FileDescriptorProto::default()
+        }],
+    }
+    .encode_to_vec()
+}
+
+#[tokio::test]
+async fn reflection_resolves_only_the_service_a_call_needs() {
+    let broken = broken_descriptor_set();
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(DESCRIPTORS)
+        .register_encoded_file_descriptor_set(&broken)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .expect("reflection");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let address = listener.local_addr().expect("address");
+    let (dropped, _) = mpsc::unbounded_channel();
+    tokio::spawn(
+        Server::builder()
+            .add_service(StockServiceServer::new(TestStock { dropped }))
+            .add_service(reflection)
+            .serve_with_incoming(TcpIncoming::from(listener)),
+    );
+    let target = GrpcTarget {
+        url: format!("http://{address}"),
+        insecure: false,
+        authority: None,
+    };
+    let channel = connect(&target, soon()).await.expect("connects");
+
+    // The broken service does not stand in the way of the others.
+    let pool = schema::fetch_schema(&channel, soon(), "stock.StockService")
+        .await
+        .expect("fetches");
+    resolve_method(&pool, "stock.StockService/GetQuote").expect("found");
+    assert!(pool.get_service_by_name("broken.Broken").is_none());
+
+    let error = schema::fetch_schema(&channel, soon(), "broken.Broken")
+        .await
+        .expect_err("cannot be resolved");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "reflection at http://{address} failed: it could not give `missing.proto`, imported by `broken.proto`: NOT_FOUND: file 'missing.proto' not found"
+        )
+    );
+
+    // The reflection service itself, as grpcurl finds it.
+    let pool = schema::fetch_schema(&channel, soon(), "grpc.reflection.v1.ServerReflection")
+        .await
+        .expect("fetches");
+    let method = resolve_method(
+        &pool,
+        "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    )
+    .expect("found");
+    assert_eq!(MethodKind::of(&method), MethodKind::Bidi);
+
+    let error = schema::fetch_schema(&channel, soon(), "stock.StockServce")
+        .await
+        .expect_err("unknown");
+    assert_eq!(
+        error.to_string(),
+        "unknown service `stock.StockServce`; did you mean `stock.StockService`?"
+    );
 }
