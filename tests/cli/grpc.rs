@@ -563,12 +563,15 @@ fn a_malformed_frame() {
 
 #[test]
 fn a_reply_larger_than_the_maximum_item_size() {
+    // The schema from the file: reflection answers are items too, and larger than 10 bytes.
     grpc_test()
+        .file("stock.proto", STOCK_PROTO)
         .spec(
             "a.stream",
             r#"
             test "quote" {
               grpc {{grpc}} stock.StockService/GetQuote
+              proto "stock.proto"
               message { "symbol": "AAPL" }
               expect message { "symbol": "AAPL" }
             }
@@ -582,9 +585,9 @@ fn a_reply_larger_than_the_maximum_item_size() {
               FAIL [TIME] a.stream: quote
 
             error: the connection was dropped before any item: a reply of 22 bytes is larger than the maximum item size of 10 bytes (raise it with --max-item-size)
-             --> a.stream:4:18
+             --> a.stream:5:18
               |
-            4 |   expect message { "symbol": "AAPL" }
+            5 |   expect message { "symbol": "AAPL" }
               |                  ^^^^^^^^^^^^^^^^^^^^ still expected `{ "symbol": "AAPL" }`
               |
               = diff of expected (-) and observed (+) items:
@@ -704,6 +707,51 @@ fn reflection_resolves_only_what_the_call_needs_and_the_reflection_service_itsel
               PASS [TIME] a.stream: v1alpha on the demo
             Summary 3 tests: 2 passed, 1 failed [TIME]
               FAIL a.stream:9: the service whose files are broken
+            "#,
+        )
+        .status(1)
+        .run();
+}
+
+#[test]
+fn a_reflection_answer_larger_than_4_mib_is_within_the_maximum_item_size() {
+    // One file of 5 MiB: not tonic's default limit of 4 MiB but --max-item-size applies.
+    let server = grpc_servers::large_reflection(5 << 20);
+    let spec = r#"
+        test "a large schema" {
+          grpc {{grpc}} big.Big/Get
+          expect status UNIMPLEMENTED
+        }
+        "#;
+    grpc_test()
+        .spec("a.stream", spec)
+        .args(["run", "a.stream"])
+        .var("grpc", &server)
+        .stdout(
+            r#"
+            Running 1 test from 1 file
+              PASS [TIME] a.stream: a large schema
+            Summary 1 test: 1 passed, 0 failed [TIME]
+            "#,
+        )
+        .run();
+    grpc_test()
+        .spec("a.stream", spec)
+        .args(["run", "a.stream", "--max-item-size", "1MiB"])
+        .var("grpc", &server)
+        .stdout(
+            r#"
+            Running 1 test from 1 file
+              FAIL [TIME] a.stream: a large schema
+
+            error: reflection at http://127.0.0.1:PORT failed: its answer of 5257085 bytes is larger than the maximum item size of 1 MiB (raise it with --max-item-size)
+             --> a.stream:2:17
+              |
+            2 |   grpc {{grpc}} big.Big/Get
+              |                 ^^^^^^^^^^^ finding this call's schema
+
+            Summary 1 test: 0 passed, 1 failed [TIME]
+              FAIL a.stream:1: a large schema
             "#,
         )
         .status(1)

@@ -160,6 +160,73 @@ pub fn broken_reflection() -> String {
     url
 }
 
+/// A gRPC server whose one service is reflection (v1), describing `big.Big` as
+/// [`large_descriptor_set`] does. `big.Big/Get` itself is not served: calls to it end
+/// UNIMPLEMENTED.
+pub fn large_reflection(size: usize) -> String {
+    let set: &'static [u8] = Box::leak(large_descriptor_set(size).into_boxed_slice());
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(set)
+        .build_v1()
+        .expect("a reflection service");
+    let (listener, url) = servers::bind();
+    servers::runtime().spawn(
+        tonic::transport::Server::builder()
+            .add_service(reflection)
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    url
+}
+
+/// A descriptor set of one file of about `size` bytes, `big.proto`: the service `big.Big` and
+/// messages of twenty fields each.
+pub fn large_descriptor_set(size: usize) -> Vec<u8> {
+    use prost::Message;
+    use prost_reflect::prost_types::field_descriptor_proto::{Label, Type};
+    use prost_reflect::prost_types::{
+        DescriptorProto, FieldDescriptorProto, FileDescriptorProto, FileDescriptorSet,
+        MethodDescriptorProto, ServiceDescriptorProto,
+    };
+    let message = |index: usize| DescriptorProto {
+        name: Some(format!("Message{index}")),
+        field: (1..=20)
+            .map(|number: i32| FieldDescriptorProto {
+                name: Some(format!("a_rather_long_field_name_{number}")),
+                number: Some(number),
+                label: Some(Label::Optional as i32),
+                r#type: Some(if number % 2 == 0 {
+                    Type::String
+                } else {
+                    Type::Int64
+                } as i32),
+                json_name: Some(format!("aRatherLongFieldName{number}")),
+                ..FieldDescriptorProto::default()
+            })
+            .collect(),
+        ..DescriptorProto::default()
+    };
+    // Each message takes about as much room as the first (and its tag and length).
+    let count = size / (message(0).encoded_len() + 3) + 2;
+    let file = FileDescriptorProto {
+        name: Some("big.proto".to_string()),
+        package: Some("big".to_string()),
+        syntax: Some("proto3".to_string()),
+        service: vec![ServiceDescriptorProto {
+            name: Some("Big".to_string()),
+            method: vec![MethodDescriptorProto {
+                name: Some("Get".to_string()),
+                input_type: Some(".big.Message0".to_string()),
+                output_type: Some(".big.Message1".to_string()),
+                ..MethodDescriptorProto::default()
+            }],
+            ..ServiceDescriptorProto::default()
+        }],
+        message_type: (0..count).map(message).collect(),
+        ..FileDescriptorProto::default()
+    };
+    FileDescriptorSet { file: vec![file] }.encode_to_vec()
+}
+
 /// A TCP server that accepts connections and reads them, and never writes a byte.
 pub fn never_answers() -> String {
     let (listener, url) = servers::bind();

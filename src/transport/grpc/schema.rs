@@ -38,16 +38,17 @@ pub enum SchemaSource {
     DescriptorSet(PathBuf),
 }
 
-/// Loads the schema `source` names; `channel` is the server's and `service` the one a call
-/// needs (both used for reflection only).
+/// Loads the schema `source` names; `channel` is the server's, `service` the one a call needs,
+/// and `max_answer_size` the largest reflection answer to take (all for reflection only).
 pub async fn load_schema(
     source: &SchemaSource,
     channel: &GrpcChannel,
     deadline: Instant,
     service: &str,
+    max_answer_size: usize,
 ) -> Result<DescriptorPool, GrpcError> {
     match source {
-        SchemaSource::Reflection => fetch_schema(channel, deadline, service).await,
+        SchemaSource::Reflection => fetch_schema(channel, deadline, service, max_answer_size).await,
         SchemaSource::Files {
             protos,
             import_paths,
@@ -137,14 +138,20 @@ enum CacheKey {
 }
 
 /// Schemas for one run, shared by its tests (clone it: the clones share the schemas).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct SchemaCache {
     entries: Arc<Mutex<HashMap<CacheKey, Arc<OnceCell<DescriptorPool>>>>>,
+    /// The largest reflection answer taken (the run's `--max-item-size`).
+    max_answer_size: usize,
 }
 
 impl SchemaCache {
-    pub fn new() -> SchemaCache {
-        SchemaCache::default()
+    /// A cache whose reflection answers may be up to `max_answer_size` bytes each.
+    pub fn new(max_answer_size: usize) -> SchemaCache {
+        SchemaCache {
+            entries: Arc::default(),
+            max_answer_size,
+        }
     }
 
     /// The schema `source` names for the server behind `channel`, with `service` (a full name)
@@ -171,7 +178,9 @@ impl SchemaCache {
             entries.entry(key).or_default().clone()
         };
         let started = Instant::now();
-        let load = cell.get_or_try_init(|| load_schema(source, channel, deadline, service));
+        let load = cell.get_or_try_init(|| {
+            load_schema(source, channel, deadline, service, self.max_answer_size)
+        });
         match tokio::time::timeout_at(deadline.into(), load).await {
             Ok(result) => result.cloned(),
             Err(_) => Err(GrpcError::Deadline {

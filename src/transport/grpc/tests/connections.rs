@@ -218,7 +218,7 @@ async fn tls_with_and_without_verification() {
         authority: None,
     };
     let channel = connect(&target, soon()).await.expect("insecure connects");
-    let pool = schema::fetch_schema(&channel, soon(), "stock.StockService")
+    let pool = schema::fetch_schema(&channel, soon(), "stock.StockService", usize::MAX)
         .await
         .expect("reflection over TLS");
     assert!(pool.get_service_by_name("stock.StockService").is_some());

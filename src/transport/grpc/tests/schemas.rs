@@ -10,7 +10,7 @@ async fn reflection_v1_gives_the_whole_schema() {
         list_services(&channel, soon()).await.expect("lists"),
         ["stock.StockService"]
     );
-    let pool = schema::fetch_schema(&channel, soon(), "stock.StockService")
+    let pool = schema::fetch_schema(&channel, soon(), "stock.StockService", usize::MAX)
         .await
         .expect("fetches");
     let method = resolve_method(&pool, "stock.StockService/TradeChat").expect("found");
@@ -22,7 +22,7 @@ async fn reflection_v1_gives_the_whole_schema() {
 async fn reflection_falls_back_to_v1alpha() {
     let server = serve(Reflection::V1Alpha).await;
     let channel = server.channel().await;
-    let pool = schema::fetch_schema(&channel, soon(), "stock.StockService")
+    let pool = schema::fetch_schema(&channel, soon(), "stock.StockService", usize::MAX)
         .await
         .expect("fetches");
     assert!(pool.get_service_by_name("stock.StockService").is_some());
@@ -32,7 +32,7 @@ async fn reflection_falls_back_to_v1alpha() {
 async fn a_server_without_reflection_is_told_plainly() {
     let server = serve(Reflection::None).await;
     let channel = server.channel().await;
-    let error = schema::fetch_schema(&channel, soon(), "stock.StockService")
+    let error = schema::fetch_schema(&channel, soon(), "stock.StockService", usize::MAX)
         .await
         .expect_err("fails");
     assert!(matches!(error, GrpcError::NoReflection { .. }), "{error:?}");
@@ -49,7 +49,7 @@ async fn a_server_without_reflection_is_told_plainly() {
 async fn the_cache_fetches_a_schema_once_for_concurrent_tests() {
     let server = serve(Reflection::V1).await;
     let channel = server.channel().await;
-    let cache = SchemaCache::new();
+    let cache = SchemaCache::new(usize::MAX);
     let gets: Vec<_> = (0..8)
         .map(|_| {
             let (cache, channel) = (cache.clone(), channel.clone());
@@ -175,7 +175,7 @@ async fn reflection_fetches_imports_and_falls_back_to_builtin_well_known_types()
         authority: None,
     };
     let channel = connect(&target, soon()).await.expect("connects");
-    let pool = schema::fetch_schema(&channel, soon(), "rich.Rich")
+    let pool = schema::fetch_schema(&channel, soon(), "rich.Rich", usize::MAX)
         .await
         .expect("fetches");
     let method = resolve_method(&pool, "rich.Rich/Echo").expect("found");
@@ -245,13 +245,13 @@ async fn reflection_resolves_only_the_service_a_call_needs() {
     let channel = connect(&target, soon()).await.expect("connects");
 
     // The broken service does not stand in the way of the others.
-    let pool = schema::fetch_schema(&channel, soon(), "stock.StockService")
+    let pool = schema::fetch_schema(&channel, soon(), "stock.StockService", usize::MAX)
         .await
         .expect("fetches");
     resolve_method(&pool, "stock.StockService/GetQuote").expect("found");
     assert!(pool.get_service_by_name("broken.Broken").is_none());
 
-    let error = schema::fetch_schema(&channel, soon(), "broken.Broken")
+    let error = schema::fetch_schema(&channel, soon(), "broken.Broken", usize::MAX)
         .await
         .expect_err("cannot be resolved");
     assert_eq!(
@@ -262,9 +262,14 @@ async fn reflection_resolves_only_the_service_a_call_needs() {
     );
 
     // The reflection service itself, as grpcurl finds it.
-    let pool = schema::fetch_schema(&channel, soon(), "grpc.reflection.v1.ServerReflection")
-        .await
-        .expect("fetches");
+    let pool = schema::fetch_schema(
+        &channel,
+        soon(),
+        "grpc.reflection.v1.ServerReflection",
+        usize::MAX,
+    )
+    .await
+    .expect("fetches");
     let method = resolve_method(
         &pool,
         "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
@@ -272,7 +277,7 @@ async fn reflection_resolves_only_the_service_a_call_needs() {
     .expect("found");
     assert_eq!(MethodKind::of(&method), MethodKind::Bidi);
 
-    let error = schema::fetch_schema(&channel, soon(), "stock.StockServce")
+    let error = schema::fetch_schema(&channel, soon(), "stock.StockServce", usize::MAX)
         .await
         .expect_err("unknown");
     assert_eq!(
