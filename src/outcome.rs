@@ -90,7 +90,8 @@ pub struct StreamReport {
     pub span: Span,
     pub items: u64,
     pub bytes: u64,
-    pub ttfb: Duration,
+    /// To the response head; `None` when none came (a gRPC call cancelled before it).
+    pub ttfb: Option<Duration>,
     pub first_item: Option<Duration>,
     pub duration: Option<Duration>,
     /// min, mean, p50, p95, p99, max of the gaps between items.

@@ -73,6 +73,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
             "StreamingInputCall with no requests replies 0",
             "StreamingInputCall with sends and close inside a block",
             "StreamingInputCall cancelled before it closes",
+            "StreamingInputCall cancelled after begin",
         ],
     ),
     (
@@ -86,6 +87,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
             "FullDuplexCall echoes request metadata as reply metadata and trailers",
             "FullDuplexCall cancelled after the first reply",
             "FullDuplexCall left open runs out of its deadline",
+            "FullDuplexCall with a 1ms deadline",
         ],
     ),
 ];

@@ -29,7 +29,7 @@ use crate::transport::grpc::error::backticked;
 use crate::transport::grpc::json::base64;
 use crate::transport::grpc::{
     CallStatus, GrpcChannel, GrpcError, GrpcTarget, MethodKind, SchemaCache, SchemaSource, connect,
-    request_from_json, resolve_method,
+    request_from_json, resolve_method, split_method_name,
 };
 use crate::transport::item::Item;
 
@@ -37,8 +37,9 @@ use crate::transport::item::Item;
 pub struct GrpcExchange {
     call: GrpcCall,
     options: Vec<(GrpcOption, Span)>,
-    /// Whether the call's steps `send` or `close` anywhere. Without either, the request stream
-    /// is closed right after the `message`s, so a client-streaming server sees its end.
+    /// Whether the call's steps `send`, `close` or `abort` anywhere. Without any, the request
+    /// stream is closed right after the `message`s, so a client-streaming server sees its end.
+    /// With an `abort`, it stays open: a cancel is a reset, without a half-close before it.
     feeds_requests: bool,
     live: Option<LiveCall>,
     pub stats: Option<StreamStats>,
@@ -55,7 +56,7 @@ impl GrpcExchange {
         let mut feeds_requests = false;
         for step in steps {
             feeds_requests |= match &step.kind {
-                StepKind::Control(Control::Send(_) | Control::Close) => true,
+                StepKind::Control(Control::Send(_) | Control::Close | Control::Abort(_)) => true,
                 StepKind::Expect(Expectation::Stream(block)) => feeds(&block.entries),
                 _ => false,
             };
@@ -75,10 +76,10 @@ impl GrpcExchange {
     }
 }
 
-/// Whether a block sends or closes, at any depth.
+/// Whether a block sends, closes or aborts, at any depth.
 fn feeds(entries: &[Entry]) -> bool {
     entries.iter().any(|entry| match &entry.kind {
-        EntryKind::Control(Control::Send(_) | Control::Close) => true,
+        EntryKind::Control(Control::Send(_) | Control::Close | Control::Abort(_)) => true,
         EntryKind::Repeat { body, .. } | EntryKind::Until { body, .. } => feeds(body),
         _ => false,
     })
@@ -198,9 +199,10 @@ impl LiveCall {
         self.call.close();
     }
 
-    /// `abort`: cancels the call; it ends with a local `CANCELLED`.
-    pub fn cancel(&mut self) {
-        self.call.cancel();
+    /// `abort`: cancels the call (sending it first if it has not gone out); it ends with a
+    /// local `CANCELLED` once the cancel is on the wire (or the test's deadline has come).
+    pub async fn cancel(&mut self, deadline: Instant) {
+        self.call.cancel(deadline).await;
     }
 
     /// The status the call ended with, once it has.
@@ -409,17 +411,21 @@ impl TestRun<'_> {
         call: &GrpcCall,
         cache: &SchemaCache,
     ) -> Result<MethodDescriptor, Failure> {
+        let service = split_method_name(&call.method.value)
+            .map_err(|error| self.grpc_failure(error, call, ""))?
+            .0;
         let mut first_miss: Option<GrpcError> = None;
         for source in sources {
-            let pool: DescriptorPool = match cache.get(source, channel, self.deadline).await {
-                Ok(pool) => pool,
-                // A config schema is tried before reflection; a server without reflection is
-                // then best described by what the files lacked.
-                Err(GrpcError::NoReflection { .. }) if first_miss.is_some() => break,
-                Err(error) => {
-                    return Err(self.grpc_failure(error, call, "finding this call's schema"));
-                }
-            };
+            let pool: DescriptorPool =
+                match cache.get(source, channel, self.deadline, service).await {
+                    Ok(pool) => pool,
+                    // A config schema is tried before reflection; a server without reflection is
+                    // then best described by what the files lacked.
+                    Err(GrpcError::NoReflection { .. }) if first_miss.is_some() => break,
+                    Err(error) => {
+                        return Err(self.grpc_failure(error, call, "finding this call's schema"));
+                    }
+                };
             match resolve_method(&pool, &call.method.value) {
                 Ok(method) => return Ok(method),
                 Err(error @ GrpcError::UnknownService { .. })
@@ -520,7 +526,7 @@ impl TestRun<'_> {
                 live.send(pattern, &self.scope).await?;
             }
             Control::Close => live.close(),
-            Control::Abort(_) => live.cancel(),
+            Control::Abort(_) => live.cancel(self.deadline).await,
             _ => {}
         }
         Ok(())
@@ -648,7 +654,7 @@ impl TestRun<'_> {
             span: kind.span,
             items: stats.items,
             bytes: stats.bytes,
-            ttfb: stats.ttfb,
+            ttfb: live.head_at,
             first_item: stats.first_item,
             duration: stats.duration,
             gaps: stats.gap_summary(),

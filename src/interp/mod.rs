@@ -572,7 +572,7 @@ impl TestRun<'_> {
                     span: block.kind.span,
                     items: stats.items,
                     bytes: stats.bytes,
-                    ttfb: stats.ttfb,
+                    ttfb: Some(stats.ttfb),
                     first_item: stats.first_item,
                     duration: stats.duration,
                     gaps: stats.gap_summary(),

@@ -135,11 +135,12 @@ impl Reader<'_> {
         }
     }
 
-    /// `abort`: an HTTP connection is dropped with the reader; a gRPC call is cancelled.
-    fn abort(&mut self) {
+    /// `abort`: an HTTP connection is dropped with the reader; a gRPC call is cancelled (and
+    /// the cancel is on the wire when this returns, or `deadline` has come).
+    async fn abort(&mut self, deadline: Instant) {
         match self {
             Reader::Http(reader) => reader.disconnect(),
-            Reader::Grpc(call) => call.cancel(),
+            Reader::Grpc(call) => call.cancel(deadline).await,
         }
     }
 
@@ -337,7 +338,7 @@ impl StreamRun<'_> {
             while let Some((action, span)) = matcher.take_action() {
                 match action {
                     Control::Abort(None) => {
-                        reader.abort();
+                        reader.abort(deadline).await;
                         break 'run Ok(aborted(&context, received_before_abort));
                     }
                     Control::Wait(duration) => pause(*duration, deadline).await,
@@ -433,7 +434,7 @@ impl StreamRun<'_> {
                 });
             }
             if abort_after_items.is_some_and(|count| matcher.consumed() >= count) {
-                reader.abort();
+                reader.abort(deadline).await;
                 break abort_rule_fired(&matcher, &context, received_before_abort);
             }
             let bound = matcher.deadline(previous);
@@ -535,7 +536,7 @@ impl StreamRun<'_> {
                 Next::TimedOut => {
                     let now = Instant::now();
                     if abort_at.is_some_and(|at| now >= at) {
-                        reader.abort();
+                        reader.abort(deadline).await;
                         break abort_rule_fired(&matcher, &context, received_before_abort);
                     }
                     if let Some((_, span, bound)) = bound

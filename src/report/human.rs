@@ -203,7 +203,10 @@ pub fn render_stream(outcome: &TestOutcome, stream: &StreamReport, palette: &Pal
         crate::transport::framing::format_size(stream.bytes as usize),
         plural(stream.connections as usize, "connection"),
     );
-    let mut timing = vec![format!("ttfb {}", format_measured(stream.ttfb))];
+    let mut timing = vec![match stream.ttfb {
+        Some(ttfb) => format!("ttfb {}", format_measured(ttfb)),
+        None => "no response headers".to_string(),
+    }];
     if let Some(first) = stream.first_item {
         timing.push(format!("first item {}", format_measured(first)));
     }

@@ -115,7 +115,7 @@ fn stream_json(outcome: &TestOutcome, stream: &StreamReport) -> Value {
         "items": stream.items,
         "bytes": stream.bytes,
         "connections": stream.connections,
-        "ttfb_ms": millis(stream.ttfb),
+        "ttfb_ms": stream.ttfb.map(millis),
         "first_item_ms": stream.first_item.map(millis),
         "duration_ms": stream.duration.map(millis),
         "gaps_ms": gaps,

@@ -226,8 +226,10 @@ impl Runner<'_, '_> {
             vars: Arc::new(vars),
             timeout,
             max_item_size: self.options.max_item_size.unwrap_or(DEFAULT_MAX_ITEM_SIZE),
-            // Per group: each group starts its own services.
-            schemas: crate::transport::grpc::SchemaCache::new(),
+            // Per group: each group starts its own services. Reflection answers are items too.
+            schemas: crate::transport::grpc::SchemaCache::new(
+                self.options.max_item_size.unwrap_or(DEFAULT_MAX_ITEM_SIZE),
+            ),
             grpc_schema: group
                 .config
                 .as_ref()

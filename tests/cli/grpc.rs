@@ -1,8 +1,8 @@
 //! gRPC specs: the four kinds of call against the demo's service, schemas from reflection,
 //! `.proto` files and the config, and every way a call can go wrong, each with its full report.
 
-use crate::servers;
 use crate::support::Test;
+use crate::{grpc_servers, servers};
 
 const STOCK_PROTO: &str = include_str!("../../proto/stock.proto");
 
@@ -543,7 +543,7 @@ fn a_malformed_frame() {
             Running 1 test from 1 file
               FAIL [TIME] a.stream: truncated
 
-            error: the connection was dropped before any item: a malformed gRPC frame: Unexpected EOF decoding stream.
+            error: the connection was dropped before any item: the replies ended inside a gRPC frame: its header announced 5 bytes and 2 came (3 missing)
              --> a.stream:4:21
               |
             4 |   expect messages { { "symbol": string } }
@@ -551,7 +551,7 @@ fn a_malformed_frame() {
               |
               = diff of expected (-) and observed (+) items:
                 - { "symbol": string }
-                + dropped  # a malformed gRPC frame: Unexpected EOF decoding stream.
+                + dropped  # the replies ended inside a gRPC frame: its header announced 5 bytes and 2 came (3 missing)
 
             Summary 1 test: 0 passed, 1 failed [TIME]
               FAIL a.stream:1: truncated
@@ -568,29 +568,35 @@ fn a_reply_larger_than_the_maximum_item_size() {
     let spec = r#"
         test "quote" {
           grpc {{grpc}} stock.StockService/GetQuote
+          proto "stock.proto"
           message { "symbol": "AAPL" }
           expect message { "symbol": "AAPL" }
         }
 
         test "dropped" {
           grpc {{grpc}} stock.StockService/GetQuote
+          proto "stock.proto"
           message { "symbol": "AAPL" }
           expect messages { dropped }
         }
 
         test "end" {
           grpc {{grpc}} stock.StockService/GetQuote
+          proto "stock.proto"
           message { "symbol": "AAPL" }
           expect end
         }
 
         test "recorded" {
           grpc {{grpc}} stock.StockService/GetQuote
+          proto "stock.proto"
           message { "symbol": "AAPL" }
           expect messages { }
         }
         "#;
+    // The schema from the file: reflection answers are items too, and larger than 10 bytes.
     let output = grpc_test()
+        .file("stock.proto", STOCK_PROTO)
         .spec("a.stream", spec)
         .args(["run", "a.stream", "-j", "1", "--update=in-place", "--max-item-size", "10"])
         .var("grpc", servers::grpc_demo())
@@ -600,9 +606,9 @@ fn a_reply_larger_than_the_maximum_item_size() {
               FAIL [TIME] a.stream: quote
 
             error: item 1 is larger than the maximum item size of 10 bytes
-             --> a.stream:4:18
+             --> a.stream:5:18
               |
-            4 |   expect message { "symbol": "AAPL" }
+            5 |   expect message { "symbol": "AAPL" }
               |                  ^^^^^^^^^^^^^^^^^^^^ reading this `messages` stream
               |
               = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
@@ -610,9 +616,9 @@ fn a_reply_larger_than_the_maximum_item_size() {
               FAIL [TIME] a.stream: dropped
 
             error: item 1 is larger than the maximum item size of 10 bytes
-              --> a.stream:10:10
+              --> a.stream:12:10
                |
-            10 |   expect messages { dropped }
+            12 |   expect messages { dropped }
                |          ^^^^^^^^^^^^^^^^^^^^ reading this `messages` stream
                |
                = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
@@ -620,9 +626,9 @@ fn a_reply_larger_than_the_maximum_item_size() {
               FAIL [TIME] a.stream: end
 
             error: item 1 is larger than the maximum item size of 10 bytes
-              --> a.stream:16:3
+              --> a.stream:19:3
                |
-            16 |   expect end
+            19 |   expect end
                |   ^^^^^^^^^^ reading the replies to their end
                |
                = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
@@ -630,26 +636,182 @@ fn a_reply_larger_than_the_maximum_item_size() {
               FAIL [TIME] a.stream: recorded
 
             error: item 1 is larger than the maximum item size of 10 bytes
-              --> a.stream:22:10
+              --> a.stream:26:10
                |
-            22 |   expect messages { }
+            26 |   expect messages { }
                |          ^^^^^^^^^^^^ reading this `messages` stream
                |
                = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
 
             Summary 4 tests: 0 passed, 4 failed [TIME]
               FAIL a.stream:1: quote
-              FAIL a.stream:7: dropped
-              FAIL a.stream:13: end
-              FAIL a.stream:19: recorded
-            not updated: a.stream:4: this kind of failure is not a snapshot that --update can rewrite
-            not updated: a.stream:10: this kind of failure is not a snapshot that --update can rewrite
-            not updated: a.stream:16: this kind of failure is not a snapshot that --update can rewrite
-            not updated: a.stream:22: the stream could not be read whole (see the error), so nothing from it was written
+              FAIL a.stream:8: dropped
+              FAIL a.stream:15: end
+              FAIL a.stream:22: recorded
+            not updated: a.stream:5: this kind of failure is not a snapshot that --update can rewrite
+            not updated: a.stream:12: this kind of failure is not a snapshot that --update can rewrite
+            not updated: a.stream:19: this kind of failure is not a snapshot that --update can rewrite
+            not updated: a.stream:26: the stream could not be read whole (see the error), so nothing from it was written
             "#,
         )
         .status(1)
         .run();
     let left = std::fs::read_to_string(output.dir.path().join("a.stream")).expect("the spec");
     assert_eq!(left, crate::support::unindent(spec));
+}
+
+#[test]
+fn floats_are_shown_in_their_shortest_form() {
+    // 0.1 as an f32 is 0.10000000149011612 as an f64: shown as 0.1, as grpcurl does.
+    let spec = r#"
+        test "floats" {
+          grpc {{grpc}} floats.Sensor/Read
+          proto "floats.proto"
+          expect message { "celsius": 0.1, "history": [0.3, 1.5] }
+        }
+
+        test "a float that differs" {
+          grpc {{grpc}} floats.Sensor/Read
+          proto "floats.proto"
+          expect message { "celsius": 0.2 }
+        }
+        "#;
+    let server = grpc_servers::floats();
+    Test::new()
+        .file("floats.proto", grpc_servers::FLOATS_PROTO)
+        .spec("a.stream", spec)
+        .args(["run", "a.stream"])
+        .var("grpc", &server)
+        .stdout(
+            r#"
+            Running 2 tests from 1 file
+              PASS [TIME] a.stream: floats
+              FAIL [TIME] a.stream: a float that differs
+
+            error: item 1 does not match
+              --> a.stream:10:18
+               |
+            10 |   expect message { "celsius": 0.2 }
+               |                  ^^^^^^^^^^^^^^^^^^ at `.celsius`: expected 0.2, found 0.1
+               |
+               = diff of expected (-) and observed (+) items:
+                 - { "celsius": 0.2 }
+                 + { "celsius": 0.1, "history": [0.3, 1.5] }  # [TIME]
+                 + end
+
+            Summary 2 tests: 1 passed, 1 failed [TIME]
+              FAIL a.stream:7: a float that differs
+            "#,
+        )
+        .status(1)
+        .run();
+    // What --update writes is the short form too.
+    let output = Test::new()
+        .file("floats.proto", grpc_servers::FLOATS_PROTO)
+        .spec("a.stream", spec)
+        .args(["run", "--update=in-place", "a.stream"])
+        .var("grpc", &server)
+        .run_unchecked();
+    let written = std::fs::read_to_string(output.dir.path().join("a.stream")).expect("the spec");
+    assert!(
+        written.contains(r#"expect message { "celsius": 0.1 }"#),
+        "{written}"
+    );
+}
+
+#[test]
+fn reflection_resolves_only_what_the_call_needs_and_the_reflection_service_itself() {
+    grpc_test()
+        .spec(
+            "a.stream",
+            r#"
+            test "the reflection service, through reflection" {
+              grpc {{broken}} grpc.reflection.v1.ServerReflection/ServerReflectionInfo
+              send { "fileContainingSymbol": "grpc.reflection.v1.ServerReflection" }
+              close
+              expect message { "fileDescriptorResponse": { "fileDescriptorProto": [string] } }
+              expect status OK
+            }
+
+            test "the service whose files are broken" {
+              grpc {{broken}} broken.Broken/Ping
+              expect status OK
+            }
+
+            test "v1alpha on the demo" {
+              grpc {{grpc}} grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo
+              send { "listServices": "" }
+              close
+              expect message { "listServicesResponse": { "service": array } }
+              expect status OK
+            }
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .var("broken", grpc_servers::broken_reflection())
+        .var("grpc", servers::grpc_demo())
+        .stdout(
+            r#"
+            Running 3 tests from 1 file
+              PASS [TIME] a.stream: the reflection service, through reflection
+              FAIL [TIME] a.stream: the service whose files are broken
+
+            error: reflection at http://127.0.0.1:PORT failed: it could not give `missing.proto`, imported by `broken.proto`: NOT_FOUND: file 'missing.proto' not found
+              --> a.stream:10:19
+               |
+            10 |   grpc {{broken}} broken.Broken/Ping
+               |                   ^^^^^^^^^^^^^^^^^^ finding this call's schema
+
+              PASS [TIME] a.stream: v1alpha on the demo
+            Summary 3 tests: 2 passed, 1 failed [TIME]
+              FAIL a.stream:9: the service whose files are broken
+            "#,
+        )
+        .status(1)
+        .run();
+}
+
+#[test]
+fn a_reflection_answer_larger_than_4_mib_is_within_the_maximum_item_size() {
+    // One file of 5 MiB: not tonic's default limit of 4 MiB but --max-item-size applies.
+    let server = grpc_servers::large_reflection(5 << 20);
+    let spec = r#"
+        test "a large schema" {
+          grpc {{grpc}} big.Big/Get
+          expect status UNIMPLEMENTED
+        }
+        "#;
+    grpc_test()
+        .spec("a.stream", spec)
+        .args(["run", "a.stream"])
+        .var("grpc", &server)
+        .stdout(
+            r#"
+            Running 1 test from 1 file
+              PASS [TIME] a.stream: a large schema
+            Summary 1 test: 1 passed, 0 failed [TIME]
+            "#,
+        )
+        .run();
+    grpc_test()
+        .spec("a.stream", spec)
+        .args(["run", "a.stream", "--max-item-size", "1MiB"])
+        .var("grpc", &server)
+        .stdout(
+            r#"
+            Running 1 test from 1 file
+              FAIL [TIME] a.stream: a large schema
+
+            error: reflection at http://127.0.0.1:PORT failed: its answer of 5257085 bytes is larger than the maximum item size of 1 MiB (raise it with --max-item-size)
+             --> a.stream:2:17
+              |
+            2 |   grpc {{grpc}} big.Big/Get
+              |                 ^^^^^^^^^^^ finding this call's schema
+
+            Summary 1 test: 0 passed, 1 failed [TIME]
+              FAIL a.stream:1: a large schema
+            "#,
+        )
+        .status(1)
+        .run();
 }

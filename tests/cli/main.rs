@@ -10,6 +10,8 @@ mod content_coding;
 mod failing;
 mod fmt;
 mod grpc;
+mod grpc_servers;
+mod grpc_wire;
 mod limits;
 mod line_endings;
 mod misbehaving;

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use futures_util::{StreamExt, stream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn runtime() -> &'static tokio::runtime::Runtime {
+pub fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
@@ -35,7 +35,7 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 }
 
 /// Binds 127.0.0.1:0 now, so the port accepts connections before anyone knows it.
-fn bind() -> (tokio::net::TcpListener, String) {
+pub fn bind() -> (tokio::net::TcpListener, String) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener
         .set_nonblocking(true)

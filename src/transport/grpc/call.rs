@@ -8,11 +8,19 @@
 //! one at a time as they are asked for, never collected, so memory stays flat however long the
 //! stream is; HTTP/2 flow control holds the server back meanwhile.
 //!
-//! A call deadline is sent as `grpc-timeout` and also kept here: when it passes first, the call
-//! is cancelled on the wire and ends with a local `DEADLINE_EXCEEDED`. Dropping a [`Call`]
-//! cancels it (the server sees its stream reset with CANCEL).
+//! A call deadline is sent as `grpc-timeout` and measured here, from before tonic sees the call:
+//! once it has passed, the call ends with a local `DEADLINE_EXCEEDED`, whatever else comes at
+//! or after it (tonic's own timer for `grpc-timeout` racing ours, a reset, a late answer).
+//!
+//! A cancel ([`Call::cancel`], the deadline, dropping a [`Call`]) resets the stream with
+//! RST_STREAM(CANCEL) without ending the request stream first, as gRPC clients do, so that the
+//! server never sees a complete request. [`Call::cancel`] lets a call not yet on the wire go out
+//! first (HEADERS, then the reset: h2 would drop both otherwise), so that the cancel reaches the
+//! server, and returns once the reset is on the wire (see `wire`).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use futures_util::stream;
@@ -23,7 +31,7 @@ use tokio::task::JoinHandle;
 use tonic::codec::Streaming;
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
-use tonic::{Code, Status};
+use tonic::{CancellationHandle, Code, Status, TimeoutExpired};
 
 use crate::duration::format_duration;
 use crate::saturating_time::SaturatingAdd;
@@ -55,9 +63,12 @@ pub enum Next {
 
 type Answer = Result<tonic::Response<Streaming<Reply>>, Status>;
 
+/// The answer to the request (the response head, or how the call failed), and when it came.
+type Arrival = (Answer, Instant);
+
 enum State {
     /// The response head has not come yet.
-    Waiting(oneshot::Receiver<Answer>),
+    Waiting(oneshot::Receiver<Arrival>),
     Open {
         head: MetadataMap,
         body: Streaming<Reply>,
@@ -71,11 +82,25 @@ enum State {
     Failed(GrpcError),
 }
 
+/// What the request stream shares with the call.
+#[derive(Default)]
+struct RequestStream {
+    /// The connection has polled the request body, so it has the request: its HEADERS are queued.
+    taken: AtomicBool,
+    /// The call is being cancelled: the request stream must never end gracefully.
+    cancelled: AtomicBool,
+}
+
 /// A call in progress.
 pub struct Call {
     input: MessageDescriptor,
     peer: Arc<Peer>,
     requests: Option<mpsc::Sender<DynamicMessage>>,
+    request_stream: Arc<RequestStream>,
+    /// Resets the request stream with CANCEL (tonic turns it into the body's error).
+    cancel_handle: Option<CancellationHandle>,
+    /// How many streams the connection had opened before this call's.
+    streams_before: u64,
     state: State,
     /// The call's own deadline (sent as `grpc-timeout`) and the timeout it came from.
     deadline: Option<(Instant, Duration)>,
@@ -100,15 +125,32 @@ pub fn start(
     let path = PathAndQuery::try_from(path.as_str())
         .map_err(|_| GrpcError::BadMethodName { name: path.clone() })?;
     let (sender, mut receiver) = mpsc::channel::<DynamicMessage>(REQUEST_BUFFER);
-    let outgoing = stream::poll_fn(move |cx| receiver.poll_recv(cx));
+    let request_stream = Arc::new(RequestStream::default());
+    let outgoing = {
+        let shared = request_stream.clone();
+        stream::poll_fn(move |cx| {
+            shared.taken.store(true, Ordering::SeqCst);
+            if shared.cancelled.load(Ordering::SeqCst) {
+                // Not the end of the stream: tonic sees the cancel and resets it (it looks
+                // before asking for a message, and the cancel wakes it).
+                return Poll::Pending;
+            }
+            receiver.poll_recv(cx)
+        })
+    };
     let mut request = tonic::Request::new(outgoing);
     add_metadata(request.metadata_mut(), metadata)?;
     if let Some(timeout) = deadline {
         request.set_timeout(timeout);
     }
+    let cancel_handle = request.cancellation_handle();
     let codec = DynamicCodec::new(method.output());
-    let (answer_sender, answer) = oneshot::channel::<Answer>();
+    let (answer_sender, answer) = oneshot::channel::<Arrival>();
     let connection = channel.channel.clone();
+    // Before the task starts: tonic's own timer for `grpc-timeout` must start later than ours,
+    // so that it can never fire first.
+    let started = Instant::now();
+    let streams_before = channel.peer.wire.opened();
     let task = tokio::spawn(async move {
         let mut grpc =
             tonic::client::Grpc::new(connection).max_decoding_message_size(max_message_size);
@@ -116,13 +158,15 @@ pub fn start(
             Err(error) => Err(Status::from_error(Box::new(error))),
             Ok(()) => grpc.streaming(request, path, codec).await,
         };
-        let _ = answer_sender.send(answer);
+        let _ = answer_sender.send((answer, Instant::now()));
     });
-    let started = Instant::now();
     Ok(Call {
         input: method.input(),
         peer: channel.peer.clone(),
         requests: Some(sender),
+        request_stream,
+        cancel_handle: Some(cancel_handle),
+        streams_before,
         state: State::Waiting(answer),
         deadline: deadline.map(|timeout| (started.saturating_add(timeout), timeout)),
         started,
@@ -295,6 +339,11 @@ impl Call {
             Err(status) => {
                 match self.not_grpc_answer(classify(&status, &self.peer)) {
                     Classified::Server(status) => self.end(status),
+                    // The call's deadline, not the break it may have caused (a server resets
+                    // a call whose grpc-timeout passed), is what ended the call.
+                    Classified::Failed(_) if self.past_call_deadline(Instant::now()) => {
+                        self.expire()
+                    }
                     Classified::Failed(error) => self.state = State::Failed(error),
                 }
                 self.outcome()
@@ -303,15 +352,29 @@ impl Call {
     }
 
     /// Cancels the call: the server sees its stream reset (CANCEL), and the call ends with a
-    /// local `CANCELLED`. Nothing happens to a call that has already ended.
-    pub fn cancel(&mut self) {
-        if matches!(self.state, State::Waiting(_) | State::Open { .. }) {
-            self.stop();
-            self.end(CallStatus::local(
-                Code::Cancelled,
-                "cancelled by the client",
-            ));
+    /// local `CANCELLED`. A call whose request has not gone out yet is sent first, then reset.
+    /// Returns once the reset is on the wire (or at `deadline`). Nothing happens to a call that
+    /// has already ended.
+    pub async fn cancel(&mut self, deadline: Instant) {
+        if !matches!(self.state, State::Waiting(_) | State::Open { .. }) {
+            return;
         }
+        // A request reset before its HEADERS are written never reaches the server: let them go
+        // out first (unless the call ends meanwhile).
+        if let State::Waiting(answer) = &mut self.state {
+            let peer = self.peer.clone();
+            tokio::select! {
+                _ = peer.wire.written(self.streams_before, deadline) => {}
+                _ = answer => {}
+            }
+        }
+        self.stop();
+        self.end(CallStatus::local(
+            Code::Cancelled,
+            "cancelled by the client",
+        ));
+        // h2 has queued the reset; its connection task writes it when it next runs.
+        self.peer.wire.settled(self.streams_before, deadline).await;
     }
 
     /// Waits for the response head if it has not come, within `deadline` and the call's own.
@@ -328,7 +391,15 @@ impl Call {
             Err(_) => return Waited::TimedOut,
             Ok(answer) => answer,
         };
-        self.state = match answer {
+        // Whatever came at or after the call's deadline comes too late (tonic's own timer
+        // for grpc-timeout gives "Timeout expired" then): the deadline ended the call.
+        if let Ok((answer, arrived)) = &answer
+            && (self.past_call_deadline(*arrived) || is_tonic_timeout(answer))
+        {
+            self.expire();
+            return Waited::Ready;
+        }
+        self.state = match answer.map(|(answer, _)| answer) {
             Ok(Ok(response)) => {
                 let (head, body, _) = response.into_parts();
                 let content_type = head
@@ -388,6 +459,11 @@ impl Call {
         }
     }
 
+    /// Whether the call has a deadline and `at` is not before it.
+    fn past_call_deadline(&self, at: Instant) -> bool {
+        self.deadline.is_some_and(|(call, _)| at >= call)
+    }
+
     fn check_call_deadline(&mut self) {
         if self
             .deadline
@@ -400,6 +476,9 @@ impl Call {
 
     /// The call's deadline passed before it ended: cancel it on the wire.
     fn expire(&mut self) {
+        if !matches!(self.state, State::Waiting(_) | State::Open { .. }) {
+            return;
+        }
         let timeout = self
             .deadline
             .map(|(_, timeout)| timeout)
@@ -414,10 +493,21 @@ impl Call {
         ));
     }
 
-    /// Drops everything that keeps the call open on the wire.
+    /// Resets the call on the wire, without ending its request stream first.
     fn stop(&mut self) {
+        // In this order: once the request stream knows, it can no longer end, then tonic
+        // resets it (if it has not ended already).
+        self.request_stream.cancelled.store(true, Ordering::SeqCst);
+        if let Some(handle) = self.cancel_handle.take() {
+            handle.cancel();
+        }
         self.requests = None;
-        self.task.abort();
+        // A request the connection has not taken yet goes out and is reset there, so the
+        // task must carry on. Once taken, dropping the response (with the task) resets a
+        // stream whose request had already ended.
+        if self.request_stream.taken.load(Ordering::SeqCst) {
+            self.task.abort();
+        }
     }
 
     fn end(&mut self, status: CallStatus) {
@@ -449,6 +539,25 @@ impl Call {
 
 impl Drop for Call {
     fn drop(&mut self) {
+        self.request_stream.cancelled.store(true, Ordering::SeqCst);
+        if let Some(handle) = self.cancel_handle.take() {
+            handle.cancel();
+        }
         self.task.abort();
     }
+}
+
+/// Whether tonic's own timer for `grpc-timeout` ended the wait for the response head.
+fn is_tonic_timeout(answer: &Answer) -> bool {
+    let Err(status) = answer else {
+        return false;
+    };
+    let mut cause = std::error::Error::source(status);
+    while let Some(error) = cause {
+        if error.is::<TimeoutExpired>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }

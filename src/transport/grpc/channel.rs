@@ -25,9 +25,11 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tonic::codegen::Service;
 use tonic::codegen::http::Uri;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 
 use super::error::{ConnectFailure, GrpcError, describe_failure};
+use super::frames::CheckedChannel;
+use super::wire::{Direction, Wire};
 
 /// A gRPC server as a spec names it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -44,7 +46,8 @@ pub struct GrpcTarget {
 /// An open connection to one server; cheap to clone, shared by the calls to that server.
 #[derive(Clone)]
 pub struct GrpcChannel {
-    pub(crate) channel: Channel,
+    /// Replies come through a check of their framing (see `frames`).
+    pub(crate) channel: CheckedChannel,
     pub(crate) peer: Arc<Peer>,
 }
 
@@ -68,6 +71,8 @@ pub(crate) struct Peer {
     pub address: String,
     /// What the latest connection's first bytes (or their absence) showed.
     sniffed: Mutex<Option<Sniffed>>,
+    /// The HTTP/2 streams open on the latest connection.
+    pub wire: Wire,
 }
 
 impl Peer {
@@ -108,6 +113,7 @@ pub async fn connect(target: &GrpcTarget, deadline: Instant) -> Result<GrpcChann
         url: target.url.clone(),
         address: parsed.address.clone(),
         sniffed: Mutex::new(None),
+        wire: Wire::default(),
     });
     let tls = if parsed.tls {
         Some(TlsSetup {
@@ -143,7 +149,10 @@ pub async fn connect(target: &GrpcTarget, deadline: Instant) -> Result<GrpcChann
             waiting_for: format!("the connection to {}", peer.address),
         }),
         Ok(Err(error)) => Err(describe_failure(&error, &peer)),
-        Ok(Ok(channel)) => Ok(GrpcChannel { channel, peer }),
+        Ok(Ok(channel)) => Ok(GrpcChannel {
+            channel: CheckedChannel(channel),
+            peer,
+        }),
     }
 }
 
@@ -335,6 +344,7 @@ impl Service<Uri> for Connector {
         let this = self.clone();
         Box::pin(async move {
             let io = this.open().await.map_err(ConnectFailure)?;
+            this.peer.wire.connection_opened();
             Ok(TokioIo::new(Sniffer {
                 inner: io,
                 peer: this.peer,
@@ -426,7 +436,8 @@ enum Io {
     Tls(Box<TlsStream<TcpStream>>),
 }
 
-/// The connection, watching the first bytes the server sends for another protocol.
+/// The connection, watching the first bytes the server sends for another protocol, and the
+/// frames going each way (see `wire`).
 pub(crate) struct Sniffer {
     inner: Io,
     peer: Arc<Peer>,
@@ -495,6 +506,7 @@ impl AsyncRead for Sniffer {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
+        let room = buf.remaining() > 0;
         let this = &mut *self;
         let result = match &mut this.inner {
             Io::Plain(stream) => Pin::new(stream).poll_read(cx, buf),
@@ -502,6 +514,7 @@ impl AsyncRead for Sniffer {
         };
         if let Err(error) = ready!(result) {
             this.failed_before_reading();
+            this.peer.wire.connection_closed();
             return Poll::Ready(Err(error));
         }
         if !this.checked
@@ -510,7 +523,19 @@ impl AsyncRead for Sniffer {
             buf.set_filled(before);
             return Poll::Ready(Err(error));
         }
+        let read = &buf.filled()[before..];
+        if read.is_empty() && room {
+            this.peer.wire.connection_closed();
+        } else {
+            this.peer.wire.saw(Direction::In, read);
+        }
         Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for Sniffer {
+    fn drop(&mut self) {
+        self.peer.wire.connection_closed();
     }
 }
 
@@ -524,8 +549,10 @@ impl AsyncWrite for Sniffer {
             Io::Plain(stream) => Pin::new(stream).poll_write(cx, buf),
             Io::Tls(stream) => Pin::new(stream.as_mut()).poll_write(cx, buf),
         };
-        if let Poll::Ready(Err(_)) = result {
-            self.failed_before_reading();
+        match &result {
+            Poll::Ready(Ok(written)) => self.peer.wire.saw(Direction::Out, &buf[..*written]),
+            Poll::Ready(Err(_)) => self.failed_before_reading(),
+            Poll::Pending => {}
         }
         result
     }
@@ -539,8 +566,20 @@ impl AsyncWrite for Sniffer {
             Io::Plain(stream) => Pin::new(stream).poll_write_vectored(cx, bufs),
             Io::Tls(stream) => Pin::new(stream.as_mut()).poll_write_vectored(cx, bufs),
         };
-        if let Poll::Ready(Err(_)) = result {
-            self.failed_before_reading();
+        match &result {
+            Poll::Ready(Ok(written)) => {
+                let mut left = *written;
+                for buf in bufs {
+                    if left == 0 {
+                        break;
+                    }
+                    let part = left.min(buf.len());
+                    self.peer.wire.saw(Direction::Out, &buf[..part]);
+                    left -= part;
+                }
+            }
+            Poll::Ready(Err(_)) => self.failed_before_reading(),
+            Poll::Pending => {}
         }
         result
     }

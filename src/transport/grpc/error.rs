@@ -15,6 +15,7 @@ use crate::transport::framing::format_size;
 use crate::transport::http::describe_error;
 
 use super::channel::{Peer, Sniffed};
+use super::frames::CutFrame;
 use super::status::CallStatus;
 
 #[derive(Debug, Clone)]
@@ -43,6 +44,8 @@ pub enum GrpcError {
     Transport { address: String, reason: String },
     /// A response frame or message that cannot be decoded.
     MalformedFrame { reason: String },
+    /// The replies ended inside a frame (see `frames`).
+    CutFrame(CutFrame),
     /// A reply larger than the largest the call may decode (`--max-item-size`).
     TooLarge { size: usize, limit: usize },
     /// A wait ran past its deadline.
@@ -126,6 +129,7 @@ impl fmt::Display for GrpcError {
                 write!(f, "the connection to {address} failed: {reason}")
             }
             GrpcError::MalformedFrame { reason } => write!(f, "a malformed gRPC frame: {reason}"),
+            GrpcError::CutFrame(cut) => cut.fmt(f),
             GrpcError::TooLarge { size, limit } => write!(
                 f,
                 "a reply of {} is larger than the maximum item size of {} (raise it with --max-item-size)",
@@ -282,6 +286,9 @@ pub(crate) fn describe_failure(error: &(dyn StdError + 'static), peer: &Peer) ->
     while let Some(error) = current {
         if let Some(ConnectFailure(found)) = error.downcast_ref::<ConnectFailure>() {
             return found.clone();
+        }
+        if let Some(cut) = error.downcast_ref::<CutFrame>() {
+            return GrpcError::CutFrame(cut.clone());
         }
         if let Some(MalformedMessage(reason)) = error.downcast_ref::<MalformedMessage>() {
             return GrpcError::MalformedFrame {

@@ -7,7 +7,8 @@
 //!
 //! 64-bit integers are strings (`"timestamp": "1700000000000"`), as the mapping says and as
 //! grpcurl prints them, so what a spec matches is what other tools show; requests accept a
-//! number or a string.
+//! number or a string. A `float` is written as the shortest decimal that reads back as the same
+//! 32-bit value (`0.1`, not the `0.10000000149011612` of its 64-bit widening), as grpcurl does.
 //!
 //! Names are lowerCamelCase (`totalQuantity`) as the mapping says; requests accept the
 //! `.proto` names too (`total_quantity`). Enums are written by name.
@@ -62,6 +63,14 @@ pub fn request_from_json(
 /// JSON forms are special (a `Timestamp` is a string).
 pub fn message_to_json(message: &DynamicMessage) -> Result<Value, GrpcError> {
     let descriptor = message.descriptor();
+    if descriptor.full_name() == "google.protobuf.FloatValue" {
+        // A wrapper is written as its value; serde would widen the float.
+        let value = descriptor
+            .get_field_by_name("value")
+            .map(|field| message.get_field(&field).as_f32().unwrap_or_default())
+            .unwrap_or_default();
+        return Ok(f32_to_json(value));
+    }
     if descriptor.full_name().starts_with("google.protobuf.") {
         return message_to_json_serde(message);
     }
@@ -99,7 +108,7 @@ fn value_to_json(value: &prost_reflect::Value, kind: &Kind) -> Result<Value, Grp
         Field::I64(value) => Value::String(value.to_string()),
         Field::U32(value) => Value::from(*value),
         Field::U64(value) => Value::String(value.to_string()),
-        Field::F32(value) => float_to_json(f64::from(*value), Value::from(*value)),
+        Field::F32(value) => f32_to_json(*value),
         Field::F64(value) => float_to_json(*value, Value::from(*value)),
         Field::String(value) => Value::String(value.clone()),
         Field::Bytes(value) => Value::String(base64(value)),
@@ -140,6 +149,13 @@ fn value_to_json(value: &prost_reflect::Value, kind: &Kind) -> Result<Value, Grp
             Value::Object(object)
         }
     })
+}
+
+/// A `float` as the shortest decimal that reads back as the same `f32` (Rust writes `f32` so),
+/// held as the `f64` nearest that decimal so that JSON writes it the same way.
+fn f32_to_json(value: f32) -> Value {
+    let shortest = value.to_string().parse::<f64>().unwrap_or(f64::from(value));
+    float_to_json(f64::from(value), Value::from(shortest))
 }
 
 /// A float as the mapping writes it: a number, or `"NaN"`, `"Infinity"`, `"-Infinity"`.

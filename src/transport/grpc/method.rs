@@ -53,32 +53,10 @@ impl fmt::Display for MethodKind {
 /// The method `name` names: `package.Service/Method` (also with a leading `/`, as the HTTP/2
 /// path has it, or `package.Service.Method`, as grpcurl accepts).
 pub fn resolve_method(pool: &DescriptorPool, name: &str) -> Result<MethodDescriptor, GrpcError> {
-    let bad = || GrpcError::BadMethodName {
-        name: name.to_string(),
-    };
-    let trimmed = name.strip_prefix('/').unwrap_or(name);
-    let (service_name, method_name) = trimmed
-        .rsplit_once('/')
-        .or_else(|| trimmed.rsplit_once('.'))
-        .ok_or_else(bad)?;
-    if service_name.is_empty() || method_name.is_empty() || method_name.contains('.') {
-        return Err(bad());
-    }
+    let (service_name, method_name) = split_method_name(name)?;
     let Some(service) = pool.get_service_by_name(service_name) else {
-        let known: Vec<String> = pool.services().map(|s| s.full_name().to_string()).collect();
-        // `StockService` for `stock.StockService`: the package was left out.
-        let by_suffix = known
-            .iter()
-            .find(|full| full.rsplit('.').next() == Some(service_name))
-            .cloned();
-        let suggestion = by_suffix.or_else(|| {
-            did_you_mean(service_name, known.iter().map(String::as_str)).map(str::to_string)
-        });
-        return Err(GrpcError::UnknownService {
-            service: service_name.to_string(),
-            suggestion,
-            known,
-        });
+        let known = pool.services().map(|s| s.full_name().to_string()).collect();
+        return Err(unknown_service(service_name, known));
     };
     if let Some(method) = service.methods().find(|m| m.name() == method_name) {
         return Ok(method);
@@ -92,4 +70,36 @@ pub fn resolve_method(pool: &DescriptorPool, name: &str) -> Result<MethodDescrip
         suggestion,
         known,
     })
+}
+
+/// The service and method a name gives (see [`resolve_method`] for the forms it takes).
+pub fn split_method_name(name: &str) -> Result<(&str, &str), GrpcError> {
+    let bad = || GrpcError::BadMethodName {
+        name: name.to_string(),
+    };
+    let trimmed = name.strip_prefix('/').unwrap_or(name);
+    let (service_name, method_name) = trimmed
+        .rsplit_once('/')
+        .or_else(|| trimmed.rsplit_once('.'))
+        .ok_or_else(bad)?;
+    if service_name.is_empty() || method_name.is_empty() || method_name.contains('.') {
+        return Err(bad());
+    }
+    Ok((service_name, method_name))
+}
+
+/// `service` is not among the `known` ones: the closest of them, if any is close.
+pub fn unknown_service(service: &str, known: Vec<String>) -> GrpcError {
+    // `StockService` for `stock.StockService`: the package was left out.
+    let by_suffix = known
+        .iter()
+        .find(|full| full.rsplit('.').next() == Some(service))
+        .cloned();
+    let suggestion = by_suffix
+        .or_else(|| did_you_mean(service, known.iter().map(String::as_str)).map(str::to_string));
+    GrpcError::UnknownService {
+        service: service.to_string(),
+        suggestion,
+        known,
+    }
 }

@@ -4,18 +4,21 @@
 //! The steps, one file each: [`channel`] connects to a [`GrpcTarget`]; [`schema`] gets the
 //! server's schema (reflection, `.proto` files or a descriptor set; cached per run); [`method`]
 //! finds the method a spec names; [`json`] turns request JSON into messages and replies into
-//! JSON; [`codec`] lets tonic carry messages known only at run time; [`call`] runs a call of
-//! any kind; [`error`] and [`status`] say how things went wrong or ended.
+//! JSON; [`codec`] lets tonic carry messages known only at run time; [`frames`] checks that
+//! replies do not end inside a frame; [`call`] runs a call of any kind; [`error`] and
+//! [`status`] say how things went wrong or ended.
 
 pub mod call;
 pub mod channel;
 pub mod codec;
 pub mod error;
+pub mod frames;
 pub mod json;
 pub mod method;
 mod reflection;
 pub mod schema;
 pub mod status;
+mod wire;
 
 #[cfg(test)]
 mod tests;
@@ -24,6 +27,6 @@ pub use call::{Call, Next, start};
 pub use channel::{GrpcChannel, GrpcTarget, connect};
 pub use error::GrpcError;
 pub use json::{message_to_json, request_from_json};
-pub use method::{MethodKind, resolve_method};
+pub use method::{MethodKind, resolve_method, split_method_name};
 pub use schema::{SchemaCache, SchemaSource, list_services, load_schema};
 pub use status::{CallStatus, code_from_name, code_name};

@@ -3,10 +3,13 @@
 //!
 //! Both versions have the same messages field for field, so one set of types (tonic-reflection's
 //! v1) is used on either path. On one reflection stream: `ListServices`, then
-//! `FileContainingSymbol` for each service, then `FileByFilename` for every import not yet had
-//! until the set is closed (servers answer with the file holding the symbol and often nothing
-//! more). Files are added to the pool in dependency order, as their bytes came (custom options
-//! kept). `google/protobuf/*` files a server cannot give are taken from prost-reflect's own.
+//! `FileContainingSymbol` for the service a call needs (and no other: one service whose files
+//! the server cannot give must not break calls to the others), then `FileByFilename` for every
+//! import not yet had until the set is closed (servers answer with the file holding the symbol
+//! and often nothing more). Files are added to the pool in dependency order, as their bytes came
+//! (custom options kept). `google/protobuf/*` files a server cannot give are taken from
+//! prost-reflect's own. The reflection services are resolved like any other, so they can be
+//! called too (as grpcurl can).
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
@@ -23,7 +26,9 @@ use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse
 
 use super::channel::GrpcChannel;
 use super::error::{Classified, GrpcError, classify, describe_failure};
+use super::method::unknown_service;
 use super::status::code_name;
+use crate::transport::framing::format_size;
 
 const V1: &str = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
 const V1ALPHA: &str = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
@@ -34,28 +39,39 @@ pub async fn list_services(
     deadline: Instant,
 ) -> Result<Vec<String>, GrpcError> {
     bounded(channel, deadline, "the server's list of services", async {
-        let (mut session, services) = Session::open(channel).await?;
+        let (mut session, services) = Session::open(channel, usize::MAX).await?;
         session.close();
         Ok(services)
     })
     .await
 }
 
-/// A pool with every service the server lists and everything they import.
+/// A pool with the file that defines `service` (its full name) and everything it imports; no
+/// answer may be larger than `max_answer_size` bytes (`--max-item-size`).
 pub async fn fetch_schema(
     channel: &GrpcChannel,
     deadline: Instant,
+    service: &str,
+    max_answer_size: usize,
 ) -> Result<DescriptorPool, GrpcError> {
     bounded(channel, deadline, "the server's schema (reflection)", async {
-        let (mut session, services) = Session::open(channel).await?;
+        let (mut session, services) = Session::open(channel, max_answer_size).await?;
         let mut files: BTreeMap<String, File> = BTreeMap::new();
-        for service in &services {
-            for file in session
-                .files(MessageRequest::FileContainingSymbol(service.clone()))
-                .await?
+        let defining = session
+            .files(MessageRequest::FileContainingSymbol(service.to_string()))
+            .await;
+        let defining = match defining {
+            Ok(defining) => defining,
+            // The server does not know the symbol, and does not list it either.
+            Err(GrpcError::Reflection { .. })
+                if !services.iter().any(|listed| listed == service) =>
             {
-                files.entry(file.name.clone()).or_insert(file);
+                return Err(unknown_service(service, services));
             }
+            Err(error) => return Err(error),
+        };
+        for file in defining {
+            files.entry(file.name.clone()).or_insert(file);
         }
         // Close the set over imports.
         loop {
@@ -197,6 +213,7 @@ fn dependency_order(files: &BTreeMap<String, File>) -> Vec<&File> {
 struct Session<'a> {
     channel: &'a GrpcChannel,
     path: &'static str,
+    max_answer_size: usize,
     requests: Option<mpsc::Sender<ServerReflectionRequest>>,
     responses: Streaming<ServerReflectionResponse>,
     ended: bool,
@@ -204,10 +221,14 @@ struct Session<'a> {
 
 impl<'a> Session<'a> {
     /// Opens a stream (v1, else v1alpha) and asks for the list of services on it.
-    async fn open(channel: &'a GrpcChannel) -> Result<(Session<'a>, Vec<String>), GrpcError> {
+    async fn open(
+        channel: &'a GrpcChannel,
+        max_answer_size: usize,
+    ) -> Result<(Session<'a>, Vec<String>), GrpcError> {
         for path in [V1, V1ALPHA] {
             let first = MessageRequest::ListServices(String::new());
-            let Some(mut session) = Session::start(channel, path, first).await? else {
+            let Some(mut session) = Session::start(channel, path, first, max_answer_size).await?
+            else {
                 continue;
             };
             match session.answer().await {
@@ -236,13 +257,15 @@ impl<'a> Session<'a> {
         channel: &'a GrpcChannel,
         path: &'static str,
         first: MessageRequest,
+        max_answer_size: usize,
     ) -> Result<Option<Session<'a>>, GrpcError> {
         let (sender, mut receiver) = mpsc::channel(4);
         // The first request is queued before the call starts: a server may hold its response
         // headers until it has read one.
         let _ = sender.try_send(request(first));
         let outgoing = futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx));
-        let mut grpc = tonic::client::Grpc::new(channel.channel.clone());
+        let mut grpc = tonic::client::Grpc::new(channel.channel.clone())
+            .max_decoding_message_size(max_answer_size);
         grpc.ready()
             .await
             .map_err(|error| describe_failure(&error, &channel.peer))?;
@@ -257,6 +280,7 @@ impl<'a> Session<'a> {
             Ok(response) => Ok(Some(Session {
                 channel,
                 path,
+                max_answer_size,
                 requests: Some(sender),
                 responses: response.into_inner(),
                 ended: false,
@@ -277,7 +301,7 @@ impl<'a> Session<'a> {
             _ => "a file".to_string(),
         };
         if self.ended {
-            match Session::start(self.channel, self.path, question).await? {
+            match Session::start(self.channel, self.path, question, self.max_answer_size).await? {
                 Some(fresh) => *self = fresh,
                 None => return Err(self.failed("UNIMPLEMENTED")),
             }
@@ -329,6 +353,13 @@ impl<'a> Session<'a> {
                     Err(Answer::Unimplemented)
                 }
                 Classified::Server(status) => Err(Answer::Failed(self.failed(&status.to_string()))),
+                Classified::Failed(GrpcError::TooLarge { size, limit }) => {
+                    Err(Answer::Failed(self.failed(&format!(
+                        "its answer of {} is larger than the maximum item size of {} (raise it with --max-item-size)",
+                        format_size(size),
+                        format_size(limit)
+                    ))))
+                }
                 Classified::Failed(error) => Err(Answer::Failed(error)),
             },
         }

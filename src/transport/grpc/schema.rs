@@ -5,9 +5,10 @@
 //! `FileDescriptorSet` as `protoc --include_imports --descriptor_set_out` writes).
 //!
 //! The [`SchemaCache`] fetches each schema once per run however many tests use it, also when
-//! they start together: a reflection schema is keyed by the target (URL, authority), files by
-//! their paths alone (they say the same whichever server is called). A failed load is not kept:
-//! the next test tries again (the server may have come up meanwhile).
+//! they start together: a reflection schema is keyed by the target (URL, authority) and the
+//! service (reflection resolves only the service a call needs), files by their paths alone
+//! (they say the same whichever server is called). A failed load is not kept: the next test
+//! tries again (the server may have come up meanwhile).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -37,14 +38,17 @@ pub enum SchemaSource {
     DescriptorSet(PathBuf),
 }
 
-/// Loads the schema `source` names; `channel` is the server's (used for reflection only).
+/// Loads the schema `source` names; `channel` is the server's, `service` the one a call needs,
+/// and `max_answer_size` the largest reflection answer to take (all for reflection only).
 pub async fn load_schema(
     source: &SchemaSource,
     channel: &GrpcChannel,
     deadline: Instant,
+    service: &str,
+    max_answer_size: usize,
 ) -> Result<DescriptorPool, GrpcError> {
     match source {
-        SchemaSource::Reflection => fetch_schema(channel, deadline).await,
+        SchemaSource::Reflection => fetch_schema(channel, deadline, service, max_answer_size).await,
         SchemaSource::Files {
             protos,
             import_paths,
@@ -128,31 +132,42 @@ pub fn read_descriptor_set(path: &Path) -> Result<DescriptorPool, GrpcError> {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum CacheKey {
-    Reflection(GrpcTarget),
+    /// The server, and the service resolved.
+    Reflection(GrpcTarget, String),
     Local(SchemaSource),
 }
 
 /// Schemas for one run, shared by its tests (clone it: the clones share the schemas).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct SchemaCache {
     entries: Arc<Mutex<HashMap<CacheKey, Arc<OnceCell<DescriptorPool>>>>>,
+    /// The largest reflection answer taken (the run's `--max-item-size`).
+    max_answer_size: usize,
 }
 
 impl SchemaCache {
-    pub fn new() -> SchemaCache {
-        SchemaCache::default()
+    /// A cache whose reflection answers may be up to `max_answer_size` bytes each.
+    pub fn new(max_answer_size: usize) -> SchemaCache {
+        SchemaCache {
+            entries: Arc::default(),
+            max_answer_size,
+        }
     }
 
-    /// The schema `source` names for the server behind `channel`: loaded by the first test
-    /// that asks, while tests that ask meanwhile wait for it (each within its own deadline).
+    /// The schema `source` names for the server behind `channel`, with `service` (a full name)
+    /// at least: loaded by the first test that asks, while tests that ask meanwhile wait for it
+    /// (each within its own deadline).
     pub async fn get(
         &self,
         source: &SchemaSource,
         channel: &GrpcChannel,
         deadline: Instant,
+        service: &str,
     ) -> Result<DescriptorPool, GrpcError> {
         let key = match source {
-            SchemaSource::Reflection => CacheKey::Reflection(channel.peer.target.clone()),
+            SchemaSource::Reflection => {
+                CacheKey::Reflection(channel.peer.target.clone(), service.to_string())
+            }
             other => CacheKey::Local(other.clone()),
         };
         let cell = {
@@ -163,7 +178,9 @@ impl SchemaCache {
             entries.entry(key).or_default().clone()
         };
         let started = Instant::now();
-        let load = cell.get_or_try_init(|| load_schema(source, channel, deadline));
+        let load = cell.get_or_try_init(|| {
+            load_schema(source, channel, deadline, service, self.max_answer_size)
+        });
         match tokio::time::timeout_at(deadline.into(), load).await {
             Ok(result) => result.cloned(),
             Err(_) => Err(GrpcError::Deadline {

@@ -1,0 +1,254 @@
+//! What a gRPC call does on the wire and how the spec reports it: replies cut short, deadlines
+//! that pass before anything comes, and cancels that must reach the server as cancels (checked
+//! against the frames the server saw).
+
+use crate::grpc_servers;
+use crate::support::Test;
+
+const STOCK_PROTO: &str = include_str!("../../proto/stock.proto");
+
+/// A test with the demo's `.proto` beside the spec (no reflection needed).
+fn with_proto() -> Test {
+    Test::new().file("stock.proto", STOCK_PROTO)
+}
+
+#[test]
+fn a_frame_cut_short_before_an_ok_status_is_dropped() {
+    with_proto()
+        .spec(
+            "a.stream",
+            r#"
+            test "cut short" {
+              grpc {{grpc}} stock.StockService/StreamPrices
+              proto "stock.proto"
+              expect messages {
+                { "symbol": "ACME" }
+                end
+              }
+            }
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .var("grpc", grpc_servers::cut_frame_then_ok())
+        .stdout(
+            r#"
+            Running 1 test from 1 file
+              FAIL [TIME] a.stream: cut short
+
+            error: expected a clean end, but the connection was dropped: the replies ended inside a gRPC frame: its header announced 100 bytes and 10 came (90 missing)
+             --> a.stream:6:5
+              |
+            6 |     end
+              |     ^^^ expected a clean end
+              |
+              = diff of expected (-) and observed (+) items:
+                  { "symbol": "ACME", "tick": 0, "price": 0.0, "timestamp": "0" }  # [TIME]
+                - end
+                + dropped  # the replies ended inside a gRPC frame: its header announced 100 bytes and 10 came (90 missing)
+
+            Summary 1 test: 0 passed, 1 failed [TIME]
+              FAIL a.stream:1: cut short
+            "#,
+        )
+        .status(1)
+        .run();
+}
+
+/// The times `run --verbose` measures.
+fn redact_verbose(test: Test) -> Test {
+    test.redact(
+        r"\b(ttfb|first item|duration) \d+(?:\.\d+)?m?s\b",
+        "$1 [TIME]",
+    )
+}
+
+/// Runs `spec` (one test that passes) against `server`.
+fn passes_against(server: &str, spec: &str, name: &str) {
+    with_proto()
+        .spec("a.stream", spec)
+        .args(["run", "a.stream"])
+        .var("grpc", server)
+        .stdout(&format!(
+            "Running 1 test from 1 file\n  PASS [TIME] a.stream: {name}\nSummary 1 test: 1 passed, 0 failed [TIME]\n"
+        ))
+        .run();
+}
+
+#[test]
+fn abort_with_the_request_stream_open_resets_it_without_ending_it() {
+    // Half the calls are cancelled once the server has answered with its headers, half as soon
+    // as their message is sent. The old cancel half-closed first, racing the reset, and let the
+    // run exit before the reset was written: several calls make sure.
+    const CALLS: usize = 16;
+    let (grpc, log) = grpc_servers::frame_log();
+    let spec: String = (1..=CALLS)
+        .map(|n| {
+            let wait_for_headers = if n % 2 == 0 {
+                "expect metadata x-first-message == \"received\""
+            } else {
+                ""
+            };
+            format!(
+                r#"
+                test "cancel mid-stream {n}" {{
+                  grpc {{{{grpc}}}} stock.StockService/SendOrders
+                  proto "stock.proto"
+                  send {{ "symbol": "ACME", "quantity": 1 }}
+                  {wait_for_headers}
+                  abort
+                  expect status CANCELLED
+                }}
+                "#
+            )
+        })
+        .collect();
+    let passed: String = (1..=CALLS)
+        .map(|n| format!("  PASS [TIME] a.stream: cancel mid-stream {n}\n"))
+        .collect();
+    with_proto()
+        .spec("a.stream", &spec)
+        .args(["run", "a.stream"])
+        .var("grpc", &grpc)
+        .stdout(&format!(
+            "Running {CALLS} tests from 1 file\n{passed}Summary {CALLS} tests: {CALLS} passed, 0 failed [TIME]\n"
+        ))
+        .run();
+    // No END_STREAM before the reset, so the server cannot complete the call. (A message
+    // sent just before the cancel may not have gone out.)
+    for call in log.calls(CALLS) {
+        assert!(
+            call == ["HEADERS", "DATA", "RST_STREAM(CANCEL)"]
+                || call == ["HEADERS", "RST_STREAM(CANCEL)"],
+            "{call:?}"
+        );
+    }
+}
+
+#[test]
+fn abort_before_the_first_send_opens_the_call_and_cancels_it() {
+    // The interop `cancel_after_begin` case: start a call, send nothing, cancel.
+    let (grpc, log) = grpc_servers::frame_log();
+    passes_against(
+        &grpc,
+        r#"
+        test "cancel after begin" {
+          grpc {{grpc}} stock.StockService/SendOrders
+          proto "stock.proto"
+          abort
+          expect status CANCELLED
+        }
+        "#,
+        "cancel after begin",
+    );
+    assert_eq!(log.first_call(), ["HEADERS", "RST_STREAM(CANCEL)"]);
+}
+
+#[test]
+fn abort_at_the_start_of_a_block_reaches_the_server_and_shows_no_ttfb() {
+    let (grpc, log) = grpc_servers::frame_log();
+    redact_verbose(with_proto())
+        .spec(
+            "a.stream",
+            r#"
+            test "cancel in a block" {
+              grpc {{grpc}} stock.StockService/TradeChat
+              proto "stock.proto"
+              expect messages {
+                abort
+              }
+              expect status CANCELLED
+            }
+            "#,
+        )
+        .args(["run", "-v", "a.stream"])
+        .var("grpc", &grpc)
+        .stdout(
+            r#"
+            Running 1 test from 1 file
+              PASS [TIME] a.stream: cancel in a block
+                     messages on line 4: 0 items, 0 bytes, 1 connection
+                       no response headers · duration [TIME]
+                       aborted after 0 items
+            Summary 1 test: 1 passed, 0 failed [TIME]
+            "#,
+        )
+        .run();
+    assert_eq!(log.first_call(), ["HEADERS", "RST_STREAM(CANCEL)"]);
+}
+
+/// Runs `count` copies of `test` (a test named `NAME` whose call must end DEADLINE_EXCEEDED)
+/// against `server`: every one must pass.
+fn deadline_exceeded_every_time(server: &str, count: usize, test: &str) {
+    let spec: String = (1..=count)
+        .map(|n| test.replace("NAME", &format!("run {n}")))
+        .collect();
+    let passed: String = (1..=count)
+        .map(|n| format!("  PASS [TIME] a.stream: run {n}\n"))
+        .collect();
+    with_proto()
+        .spec("a.stream", &spec)
+        .args(["run", "a.stream"])
+        .var("grpc", server)
+        .stdout(&format!(
+            "Running {count} tests from 1 file\n{passed}Summary {count} tests: {count} passed, 0 failed [TIME]\n"
+        ))
+        .run();
+}
+
+#[test]
+fn a_1ms_deadline_on_a_server_that_never_answers_is_exceeded_every_time() {
+    // The run's own timer and tonic's for grpc-timeout fire together: many calls make sure.
+    deadline_exceeded_every_time(
+        &grpc_servers::never_answers(),
+        12,
+        r#"
+        test "NAME" {
+          grpc {{grpc}} stock.StockService/GetQuote
+          proto "stock.proto"
+          deadline 1ms
+          expect status DEADLINE_EXCEEDED message "deadline exceeded after 1ms (the call's grpc-timeout)"
+        }
+        "#,
+    );
+}
+
+#[test]
+fn a_deadline_before_the_response_headers_is_exceeded_also_when_read_late() {
+    // By the time the status is read, tonic's own timer has failed the call too.
+    deadline_exceeded_every_time(
+        &grpc_servers::never_answers_h2(),
+        4,
+        r#"
+        test "NAME" {
+          grpc {{grpc}} stock.StockService/SendOrders
+          proto "stock.proto"
+          deadline 50ms
+          send { "symbol": "ACME", "quantity": 1 }
+          close
+          wait 250ms
+          expect status DEADLINE_EXCEEDED
+        }
+        "#,
+    );
+}
+
+#[test]
+fn a_client_stream_left_open_past_its_deadline_is_exceeded() {
+    // The interop `timeout_on_sleeping_server` case: the server resets the call at its
+    // deadline, and the reset may be read before the run's own timer fires.
+    deadline_exceeded_every_time(
+        &grpc_servers::resets_at_the_deadline(),
+        4,
+        r#"
+        test "NAME" {
+          grpc {{grpc}} stock.StockService/TradeChat
+          proto "stock.proto"
+          deadline 50ms
+          send { "message": "hello" }
+          expect message { "message": "" }
+          wait 250ms
+          expect status DEADLINE_EXCEEDED
+        }
+        "#,
+    );
+}
