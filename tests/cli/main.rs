@@ -16,6 +16,8 @@ mod limits;
 mod line_endings;
 mod misbehaving;
 mod open_files;
+#[path = "../common/optional_tools.rs"]
+mod optional_tools;
 mod passing;
 mod reports;
 mod scale;
