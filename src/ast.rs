@@ -575,7 +575,11 @@ pub enum JsonPatternKind {
         items: Vec<JsonPattern>,
         open: bool,
     },
-    Type(JsonType),
+    /// `string`, `array`, …; with `len`, a string, array, object or base64 value of that length.
+    Type {
+        kind: JsonType,
+        len: Option<Spanned<NumCond>>,
+    },
     Any,
     Regex(RegexLit),
     Range(Option<f64>, Option<f64>),
@@ -594,6 +598,8 @@ pub enum JsonType {
     Bool,
     Object,
     Array,
+    /// A string in base64, as the proto3 JSON mapping writes `bytes` fields.
+    Bytes,
 }
 
 impl JsonType {
@@ -605,6 +611,18 @@ impl JsonType {
             JsonType::Bool => "bool",
             JsonType::Object => "object",
             JsonType::Array => "array",
+            JsonType::Bytes => "bytes",
+        }
+    }
+
+    /// What `len` counts in a value of this type, when it has a length.
+    pub fn length_unit(self) -> Option<&'static str> {
+        match self {
+            JsonType::String => Some("character"),
+            JsonType::Array => Some("item"),
+            JsonType::Object => Some("key"),
+            JsonType::Bytes => Some("byte"),
+            JsonType::Number | JsonType::Integer | JsonType::Bool => None,
         }
     }
 }

@@ -107,7 +107,12 @@ fn write_json_pattern(out: &mut String, pattern: &JsonPattern) {
             }
             out.push(']');
         }
-        JsonPatternKind::Type(kind) => out.push_str(kind.keyword()),
+        JsonPatternKind::Type { kind, len } => {
+            out.push_str(kind.keyword());
+            if let Some(len) = len {
+                let _ = write!(out, " len {}", render_size(&len.value));
+            }
+        }
         JsonPatternKind::Any => out.push('_'),
         JsonPatternKind::Regex(regex) => out.push_str(&render_regex(regex)),
         JsonPatternKind::Range(lo, hi) => {

@@ -113,6 +113,16 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "lengths.stream",
+        &[
+            "string len 4",
+            "array len 2..",
+            "object len < 3",
+            "bytes len 3",
+            "string len 1..6",
+        ],
+    ),
+    (
         "jsonpath.stream",
         &[
             "$.",

@@ -15,6 +15,7 @@ mod body;
 mod chat;
 mod chunked;
 mod clients;
+mod echo;
 mod fragile;
 pub mod grpc;
 mod misbehave;
@@ -27,6 +28,7 @@ mod tests;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
@@ -55,6 +57,7 @@ GET  /chunked/array?interval=50ms
 GET  /ndjson/events?interval=20ms
 GET  /slow/ttfb?ttfb=300ms&chunks=3&interval=100ms
 POST /v1/chat/completions
+POST /echo
 GET  /bad/invalid-utf8?format=sse|ndjson|lines
 GET  /bad/endless?format=sse&interval=50ms
 GET  /bad/stall?after=2
@@ -81,6 +84,10 @@ pub fn router() -> Router {
         .route("/ndjson/events", get(chunked::ndjson))
         .route("/slow/ttfb", get(chunked::slow_ttfb))
         .route("/v1/chat/completions", post(chat::completions))
+        .route(
+            "/echo",
+            post(echo::echo).layer(DefaultBodyLimit::max(echo::MAX_ECHO)),
+        )
         .route("/bad/invalid-utf8", get(misbehave::invalid_utf8))
         .route("/bad/endless", get(misbehave::endless))
         .route("/bad/stall", get(misbehave::stall))

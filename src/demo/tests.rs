@@ -102,6 +102,26 @@ async fn health() {
 }
 
 #[tokio::test]
+async fn echo_answers_with_the_body_and_its_content_type() {
+    let base = start().await;
+    let response = post(
+        format!("{base}/echo"),
+        &[("content-type", "application/json")],
+        r#"{"a":"AAA"}"#,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(text(response).await, r#"{"a":"AAA"}"#);
+    let response = post(format!("{base}/echo"), &[], "raw").await;
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/octet-stream"
+    );
+    assert_eq!(text(response).await, "raw");
+}
+
+#[tokio::test]
 async fn ticker_sends_numbered_events_on_schedule() {
     let base = start().await;
     let started = Instant::now();

@@ -8,6 +8,7 @@ mod commands;
 mod failing;
 mod fmt;
 mod grpc;
+mod lengths;
 mod limits;
 mod line_endings;
 mod misbehaving;
