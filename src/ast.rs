@@ -85,8 +85,8 @@ pub enum GrpcOption {
     Metadata(HeaderStep),
     /// `deadline 2s`: sent as `grpc-timeout`; the server ends the call with DEADLINE_EXCEEDED.
     Deadline(Spanned<Duration>),
-    /// `message { … }`: a request message, sent when the call starts.
-    Message(JsonPattern),
+    /// `message { … }` or `message file "…"`: a request message, sent when the call starts.
+    Message(Message),
     /// `authority name`: the `:authority` the call names.
     Authority(Template),
     /// `insecure`: do not verify the server's TLS certificate.
@@ -129,11 +129,33 @@ pub struct HeaderStep {
     pub value: Template,
 }
 
+/// A gRPC request message: written in the spec, or read from a file of JSON.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// `{ … }`: only literals, `{{vars}}` and repeated strings (no matchers).
+    Json(JsonPattern),
+    /// `file "message.json"`: a path relative to the spec file.
+    File(Template),
+}
+
+impl Message {
+    pub fn span(&self) -> Span {
+        match self {
+            Message::Json(pattern) => pattern.span,
+            Message::File(path) => path.span,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Body {
     /// A JSON literal; only literals and `{{vars}}` (no matchers) are allowed.
     Json(JsonPattern),
-    Text(Template),
+    /// `"…"`, or `"…" * N`: the text repeated `times` times.
+    Text {
+        text: Template,
+        times: Option<Spanned<u64>>,
+    },
     /// A path relative to the spec file.
     File(Template),
 }
@@ -152,7 +174,7 @@ pub enum Control {
     /// Open the stream again; for SSE, as an EventSource does, with `Last-Event-ID`.
     Reconnect(ReconnectOptions),
     /// gRPC: send a request message on the call's request stream.
-    Send(JsonPattern),
+    Send(Message),
     /// gRPC: half-close the request stream.
     Close,
 }
@@ -584,6 +606,11 @@ pub enum JsonPatternKind {
     Regex(RegexLit),
     Range(Option<f64>, Option<f64>),
     Compare(CmpOp, f64),
+    /// `"A" * 1000`: the string repeated, to build a large value without pasting it.
+    Repeated {
+        text: Template,
+        times: Spanned<u64>,
+    },
     /// `{{name}}` as a whole value: replaced by the variable's value before matching.
     Var(Ident),
     /// A value fixed when the test runs (a resolved `{{name}}`).

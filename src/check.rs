@@ -280,7 +280,7 @@ impl Checker {
                 state.has_body = Some(step.span);
                 match body {
                     Body::Json(pattern) => self.json_vars(pattern, &state.captures),
-                    Body::Text(template) | Body::File(template) => {
+                    Body::Text { text: template, .. } | Body::File(template) => {
                         self.template(template, &state.captures)
                     }
                 }
@@ -428,7 +428,7 @@ impl Checker {
         }
         match option {
             GrpcOption::Metadata(header) => self.template(&header.value, &state.captures),
-            GrpcOption::Message(pattern) => self.json_vars(pattern, &state.captures),
+            GrpcOption::Message(message) => self.message_vars(message, &state.captures),
             GrpcOption::Deadline(duration) if duration.value.is_zero() => {
                 self.error(
                     duration.span,
@@ -477,9 +477,9 @@ impl Checker {
             );
         }
         match control {
-            Control::Send(pattern) => {
+            Control::Send(message) => {
                 let captures = state.captures.clone();
-                self.json_vars(pattern, &captures);
+                self.message_vars(message, &captures);
             }
             _ => grpc.closed = Some(span),
         }
@@ -1059,9 +1059,18 @@ impl Checker {
         }
     }
 
+    fn message_vars(&mut self, message: &Message, captures: &HashSet<String>) {
+        match message {
+            Message::Json(pattern) => self.json_vars(pattern, captures),
+            Message::File(path) => self.template(path, captures),
+        }
+    }
+
     fn json_vars(&mut self, pattern: &JsonPattern, captures: &HashSet<String>) {
         match &pattern.kind {
-            JsonPatternKind::String(t) => self.template(t, captures),
+            JsonPatternKind::String(t) | JsonPatternKind::Repeated { text: t, .. } => {
+                self.template(t, captures)
+            }
             JsonPatternKind::Var(name) if !self.is_known(&name.value, captures) => {
                 self.unknown_var(&name.value, name.span, captures);
             }

@@ -75,6 +75,9 @@ fn write_json_pattern(out: &mut String, pattern: &JsonPattern) {
             let _ = write!(out, "{n}");
         }
         JsonPatternKind::String(template) => out.push_str(&quote(&template.text)),
+        JsonPatternKind::Repeated { text, times } => {
+            let _ = write!(out, "{} * {}", quote(&text.text), times.value);
+        }
         JsonPatternKind::Object { members, exact } => {
             if *exact {
                 out.push_str("exact ");

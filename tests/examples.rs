@@ -41,6 +41,10 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
         &["body file \"request-body-file.json\""],
     ),
     (
+        "repeated-strings.stream",
+        &["\"0123456789\" * 10000", "body text \"A\" * 65536"],
+    ),
+    (
         "headers.stream",
         &["header authorization: ", "header x-test-pattern: \""],
     ),
@@ -308,6 +312,14 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
     (
         "grpc-abort.stream",
         &["abort after 3 items", "expect status CANCELLED"],
+    ),
+    (
+        "grpc-message-file.stream",
+        &[
+            "message file \"grpc-message-file.json\"",
+            "    send file \"grpc-send-file.json\"",
+            "  send file \"grpc-send-file.json\"",
+        ],
     ),
     (
         "grpc-proto-file.stream",

@@ -156,11 +156,12 @@ impl LiveCall {
         }
     }
 
-    /// `send { … }`: one request message.
-    pub async fn send(&mut self, pattern: &JsonPattern, scope: &Scope) -> Result<(), Failure> {
-        let value = scope.json_value(pattern)?;
-        let message = self.message(&value, pattern.span)?;
-        self.send_message(message, pattern.span).await
+    /// `send { … }` or `send file "…"`: one request message.
+    pub async fn send(&mut self, message: &Message, scope: &Scope) -> Result<(), Failure> {
+        let value = scope.message_value(message)?;
+        let span = message.span();
+        let message = self.message(&value, span)?;
+        self.send_message(message, span).await
     }
 
     fn message(&self, value: &Value, span: Span) -> Result<DynamicMessage, Failure> {
@@ -372,7 +373,7 @@ impl TestRun<'_> {
                         call.method.value,
                         messages.len()
                     ),
-                    extra.span,
+                    extra.span(),
                     "a second message",
                 )
                 .help_note(
@@ -384,10 +385,11 @@ impl TestRun<'_> {
                     .await?;
             }
         }
-        for pattern in &messages {
-            let value = self.scope.json_value(pattern)?;
-            let message = live.message(&value, pattern.span)?;
-            live.send_message(message, pattern.span).await?;
+        for message in &messages {
+            let value = self.scope.message_value(message)?;
+            let span = message.span();
+            let message = live.message(&value, span)?;
+            live.send_message(message, span).await?;
         }
         if !kind.client_streams() || !feeds_requests {
             live.close();

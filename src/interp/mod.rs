@@ -437,7 +437,17 @@ impl TestRun<'_> {
                 let value = self.scope.json_value(pattern)?;
                 Some(value.to_string().into_bytes())
             }
-            Some((Body::Text(template), _)) => Some(self.scope.resolve(template)?.into_bytes()),
+            Some((Body::Text { text, times }, _)) => {
+                let text = self.scope.resolve(text)?;
+                Some(match times {
+                    Some(times) => crate::payload::repeat(&text, times.value)
+                        .map_err(|reason| {
+                            Failure::error(reason, times.span, "repeated this many times")
+                        })?
+                        .into_bytes(),
+                    None => text.into_bytes(),
+                })
+            }
             Some((Body::File(template), span)) => {
                 let relative = self.scope.resolve(template)?;
                 let path = self.spec.file.dir().join(&relative);

@@ -2,6 +2,7 @@
 //! once per step, so matching never looks a variable up.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -30,6 +31,8 @@ pub struct Scope {
     /// `let` lines of the file: the weakest source.
     lets: HashMap<String, String>,
     captures: HashMap<String, Vec<Value>>,
+    /// The spec file's directory, which the files it names are relative to.
+    dir: PathBuf,
 }
 
 impl Scope {
@@ -48,6 +51,7 @@ impl Scope {
             run,
             lets,
             captures: HashMap::new(),
+            dir: spec.file.dir().to_path_buf(),
         }
     }
 
@@ -120,6 +124,18 @@ impl Scope {
         Ok(to_value(&pattern))
     }
 
+    /// A gRPC request message as JSON: the spec's, with its variables resolved, or a file's.
+    pub fn message_value(&self, message: &Message) -> Result<Value, Failure> {
+        match message {
+            Message::Json(pattern) => self.json_value(pattern),
+            Message::File(path) => {
+                let relative = self.resolve(path)?;
+                crate::payload::read_message(&self.dir.join(relative))
+                    .map_err(|reason| Failure::error(reason, path.span, "this message file"))
+            }
+        }
+    }
+
     /// Resolves the variables of a block's patterns before matching starts. A variable not set
     /// yet may be a capture the block itself makes before the line that uses it: such patterns
     /// are marked `late` and bound when they are matched (`bind_late`).
@@ -146,7 +162,12 @@ impl Scope {
                         self.instantiate_entries(&mut group.body)?;
                     }
                 }
-                EntryKind::Control(Control::Send(pattern)) => Binder::strict(self).json(pattern)?,
+                EntryKind::Control(Control::Send(Message::Json(pattern))) => {
+                    Binder::strict(self).json(pattern)?
+                }
+                EntryKind::Control(Control::Send(Message::File(path))) => {
+                    Binder::strict(self).template(path)?
+                }
                 _ => {}
             }
         }
@@ -276,6 +297,20 @@ impl<'s> Binder<'s> {
     fn json(&mut self, pattern: &mut JsonPattern) -> Result<(), Failure> {
         match &mut pattern.kind {
             JsonPatternKind::String(template) => self.template(template)?,
+            JsonPatternKind::Repeated { text, times } => {
+                self.template(text)?;
+                // A lenient binder may have left the text unbound: it is checked once bound.
+                if !(self.lenient && text.has_placeholders())
+                    && let Some(reason) =
+                        crate::payload::repeated_too_large(text.text.len(), times.value)
+                {
+                    return Err(Failure::error(
+                        reason,
+                        times.span,
+                        "repeated this many times",
+                    ));
+                }
+            }
             JsonPatternKind::Var(name) => {
                 let value = match self.scope.lookup(&name.value) {
                     Some(VarValue::Json(value)) => value,
@@ -319,6 +354,10 @@ fn to_value(pattern: &JsonPattern) -> Value {
         JsonPatternKind::Bool(b) => Value::Bool(*b),
         JsonPatternKind::Number(n) => Value::Number(n.clone()),
         JsonPatternKind::String(template) => Value::String(template.text.clone()),
+        // Bound already: within the limit (`Binder::json`).
+        JsonPatternKind::Repeated { text, times } => {
+            Value::String(crate::payload::repeat(&text.text, times.value).unwrap_or_default())
+        }
         JsonPatternKind::Literal(value) => value.clone(),
         JsonPatternKind::Object { members, .. } => Value::Object(
             members

@@ -36,6 +36,9 @@ fn match_kind(
             numbers_equal(expected, actual)
         }
         (JsonPatternKind::String(expected), Value::String(actual)) => expected.text == *actual,
+        (JsonPatternKind::Repeated { text, times }, Value::String(actual)) => {
+            crate::payload::is_repetition(actual, &text.text, times.value)
+        }
         (JsonPatternKind::Literal(expected), actual) => expected == actual,
         (JsonPatternKind::Type { kind, len }, actual) => {
             if !type_matches(*kind, actual) {

@@ -68,7 +68,10 @@ pub fn render_step(step: &StepKind) -> String {
         StepKind::Body(Body::Json(pattern)) => {
             format!("body json {}", render_json_pattern(pattern))
         }
-        StepKind::Body(Body::Text(text)) => format!("body text {}", quote(&text.text)),
+        StepKind::Body(Body::Text { text, times }) => match times {
+            Some(times) => format!("body text {} * {}", quote(&text.text), times.value),
+            None => format!("body text {}", quote(&text.text)),
+        },
         StepKind::Body(Body::File(path)) => format!("body file {}", quote(&path.text)),
         StepKind::Timeout(duration) => format!("timeout {}", format_duration(duration.value)),
         StepKind::Expect(expectation) => format!("expect {}", render_expectation(expectation)),
@@ -86,7 +89,7 @@ fn render_grpc_option(option: &GrpcOption) -> String {
             render_template(&header.value)
         ),
         GrpcOption::Deadline(duration) => format!("deadline {}", format_duration(duration.value)),
-        GrpcOption::Message(pattern) => format!("message {}", render_json_pattern(pattern)),
+        GrpcOption::Message(message) => format!("message {}", render_message(message)),
         GrpcOption::Authority(name) => format!("authority {}", render_template(name)),
         GrpcOption::Insecure => "insecure".to_string(),
         GrpcOption::Proto(path) => format!("proto {}", quote(&path.text)),
@@ -241,6 +244,14 @@ fn render_value_check(check: &ValueCheck) -> String {
     }
 }
 
+/// A gRPC request message after `message` or `send`: `{ … }` or `file "message.json"`.
+pub fn render_message(message: &Message) -> String {
+    match message {
+        Message::Json(pattern) => render_json_pattern(pattern),
+        Message::File(path) => format!("file {}", quote(&path.text)),
+    }
+}
+
 /// A client action: `abort after 3 items`, `wait 300ms`, `reconnect with header a: b`, …
 pub fn render_control(control: &Control) -> String {
     match control {
@@ -273,7 +284,7 @@ pub fn render_control(control: &Control) -> String {
             }
             out
         }
-        Control::Send(pattern) => format!("send {}", render_json_pattern(pattern)),
+        Control::Send(message) => format!("send {}", render_message(message)),
         Control::Close => "close".to_string(),
     }
 }

@@ -14,6 +14,7 @@ mod line_endings;
 mod misbehaving;
 mod open_files;
 mod passing;
+mod payloads;
 mod reports;
 mod scale;
 mod servers;

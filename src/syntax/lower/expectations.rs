@@ -158,9 +158,7 @@ impl Lowerer {
             }
             Rule::deadline_step => GrpcOption::Deadline(self.duration(parts.next()?)),
             Rule::message_step => {
-                let pattern = self.json_pattern(parts.next()?);
-                self.require_literal(&pattern, "a request message");
-                GrpcOption::Message(pattern)
+                GrpcOption::Message(self.message(parts.next()?, "a request message"))
             }
             Rule::authority_step => GrpcOption::Authority(self.header_value(parts.next()?)),
             Rule::insecure_step => GrpcOption::Insecure,

@@ -193,6 +193,14 @@ impl Lowerer {
             Rule::regex => TextMatcherKind::Regex(self.regex(primary)),
             Rule::wildcard => TextMatcherKind::Any,
             Rule::var_ref => TextMatcherKind::Exact(self.raw_template(primary)),
+            Rule::repeated => {
+                self.diagnostics.push(
+                    Diagnostic::error("a repeated string fits JSON values and `body text`, and this is text to match")
+                        .at(&self.file, self::span(&primary), "not a text matcher")
+                        .help("to check the length of the text, write `size N` for a line or chunk, or `data: json string len N` for JSON data"),
+                );
+                return None;
+            }
             _ => {
                 let text = primary.as_str();
                 let hint = if primary.as_rule() == Rule::object || primary.as_rule() == Rule::array

@@ -45,6 +45,10 @@ impl Lowerer {
                 }
             },
             Rule::string => JsonPatternKind::String(self.template(pair)),
+            Rule::repeated => match self.repeated(pair) {
+                Some((text, times)) => JsonPatternKind::Repeated { text, times },
+                None => JsonPatternKind::Any,
+            },
             Rule::var_ref => match pair.into_inner().next() {
                 Some(name) => JsonPatternKind::Var(self.ident(name)),
                 None => JsonPatternKind::Any,
@@ -129,6 +133,23 @@ impl Lowerer {
             },
             _ => JsonPatternKind::Any,
         }
+    }
+
+    /// `"A" * 1000`: the string and the count, checked against the limit when the string holds
+    /// no variables (otherwise when the test runs).
+    pub(super) fn repeated(&mut self, pair: Pair<'_, Rule>) -> Option<(Template, Spanned<u64>)> {
+        let span = span(&pair);
+        let mut parts = inner(pair);
+        let text = self.template(parts.next()?);
+        let count = parts.next()?;
+        let count_span = self::span(&count);
+        let times = Spanned::new(self.integer(count)?, count_span);
+        if !text.has_placeholders()
+            && let Some(reason) = crate::payload::repeated_too_large(text.text.len(), times.value)
+        {
+            self.error(span, "this string is too large to build", reason);
+        }
+        Some((text, times))
     }
 
     /// `len …` after a value: it belongs to a type that has a length (`string len 3..10`);
