@@ -206,6 +206,14 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "composite-ids.stream",
+        &[
+            "id_prefix=1796411252:",
+            "expect ids increasing",
+            "expect ids contiguous",
+        ],
+    ),
+    (
         "header-captures.stream",
         &[
             "expect header content-type ~ /^text\\/([a-z-]+)/ -> subtype",

@@ -47,7 +47,7 @@ struct AppState {
 const ENDPOINTS: &str = "\
 GET  /health
 GET  /stats?cancelled_above=N&timeout=5s
-GET  /sse/ticker?count=5&interval=100ms&repeat=0&skip=0
+GET  /sse/ticker?count=5&interval=100ms&repeat=0&skip=0&id_prefix=
 GET  /sse/resume?drop_after=3&last=6&repeat=0&skip=0
 GET  /sse/retry?retry=500&count=2&client=default
 GET  /sse/long?count=1000&size=1024

@@ -144,6 +144,20 @@ async fn ticker_sends_numbered_events_on_schedule() {
 }
 
 #[tokio::test]
+async fn ticker_writes_composite_ids_and_resumes_after_one() {
+    let base = start().await;
+    let url = format!("{base}/sse/ticker?count=4&interval=0ms&id_prefix=1796411252:");
+    let text = sse_text(url.clone(), [("last-event-id", "1796411252:2")]).await;
+    let ids: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .collect();
+    assert_eq!(ids, ["1796411252:3", "1796411252:4"]);
+    let response = get(url, &[("last-event-id", "3")]).await;
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
 async fn ticker_resumes_after_last_event_id() {
     let base = start().await;
     let url = format!("{base}/sse/ticker?count=4&interval=0ms");
@@ -372,7 +386,7 @@ async fn bad_parameters_are_refused_with_a_reason() {
     let response = get(format!("{base}/sse/ticker?cout=5"), &[]).await;
     assert_eq!(
         text(response).await,
-        "unknown query parameter `cout`; known parameters: count, interval, after, repeat, skip\n"
+        "unknown query parameter `cout`; known parameters: count, interval, after, repeat, skip, id_prefix\n"
     );
     let response = get(format!("{base}/sse/ticker"), &[("Last-Event-ID", "x")]).await;
     assert_eq!(response.status(), 400);

@@ -3,6 +3,7 @@
 
 pub mod aggregate;
 pub mod grpc;
+pub mod ids;
 pub mod matcher;
 pub mod record;
 pub mod stats;

@@ -5,6 +5,7 @@
 
 mod bundled;
 mod commands;
+mod composite_ids;
 mod failing;
 mod fmt;
 mod grpc;
