@@ -210,14 +210,15 @@ impl Control {
 
 #[derive(Debug, Clone)]
 pub enum Expectation {
-    Status(Spanned<StatusPattern>),
+    /// `expect status 200`, `2xx`, or alternatives: `200 | 404` (any of them).
+    Status(Vec<Spanned<StatusPattern>>),
     Header(HeaderExpectation),
     Stream(StreamBlock),
     WholeBody(WholeBody),
     Aggregate(Aggregate),
-    /// gRPC: `expect status NOT_FOUND message ~ /symbol/`
+    /// gRPC: `expect status NOT_FOUND message ~ /symbol/`, or alternatives: `OK | NOT_FOUND`.
     GrpcStatus {
-        code: Spanned<String>,
+        codes: Vec<Spanned<String>>,
         message: Option<TextMatcher>,
     },
     /// gRPC: `expect metadata …` (initial metadata) or `expect trailer …`.
@@ -244,6 +245,22 @@ impl StatusPattern {
             StatusPattern::Exact(code) => *code == status,
             StatusPattern::Class(class) => status / 100 == *class,
         }
+    }
+
+    /// `200`, `2xx`.
+    pub fn render(&self) -> String {
+        match self {
+            StatusPattern::Exact(code) => code.to_string(),
+            StatusPattern::Class(class) => format!("{class}xx"),
+        }
+    }
+}
+
+/// The span from the first alternative through the last (`200 | 404`).
+pub fn alternatives_span<T>(alternatives: &[Spanned<T>]) -> Span {
+    match (alternatives.first(), alternatives.last()) {
+        (Some(first), Some(last)) => first.span.to(last.span),
+        _ => Span::default(),
     }
 }
 
@@ -690,6 +707,8 @@ pub enum AggregateKind {
     Ids(Spanned<IdOrder>),
     /// `expect gaps max < 500ms, mean < 200ms`
     Gaps(Vec<(Spanned<GapStat>, Spanned<DurationCond>)>),
+    /// `expect id distinct`: no value of the capture repeats.
+    Distinct(Ident),
     /// `expect reply joined == "…"`
     Capture {
         name: Ident,

@@ -517,8 +517,11 @@ impl Checker {
         }
         match expectation {
             Expectation::Status(_) => {}
-            Expectation::GrpcStatus { code, message } => {
-                if !GRPC_CODES.contains(&code.value.as_str()) {
+            Expectation::GrpcStatus { codes, message } => {
+                for code in codes
+                    .iter()
+                    .filter(|code| !GRPC_CODES.contains(&code.value.as_str()))
+                {
                     let mut diagnostic = Diagnostic::error(format!(
                         "unknown gRPC status `{}`",
                         code.value
@@ -660,24 +663,11 @@ impl Checker {
                 {
                     state.body_read_at = Some(span);
                 }
+                if let AggregateKind::Distinct(name) = &aggregate.kind {
+                    self.captured_before(name, state);
+                }
                 if let AggregateKind::Capture { name, check, .. } = &aggregate.kind {
-                    if !state.captures.contains(&name.value) {
-                        let suggestion =
-                            did_you_mean(&name.value, state.captures.iter().map(String::as_str));
-                        let mut diagnostic = Diagnostic::error(format!(
-                            "nothing captures `{}` before this line",
-                            name.value
-                        ))
-                        .at(&self.file, name.span, "not captured");
-                        diagnostic = match suggestion {
-                            Some(s) => diagnostic.help(format!("did you mean `{s}`?")),
-                            None => diagnostic.help(format!(
-                                "capture a value in a pattern with `-> {}`",
-                                name.value
-                            )),
-                        };
-                        self.diagnostics.push(diagnostic);
-                    }
+                    self.captured_before(name, state);
                     match &check.kind {
                         ValueCheckKind::Matches(p) | ValueCheckKind::NotMatches(p) => {
                             self.json_vars(p, &state.captures)
@@ -688,6 +678,28 @@ impl Checker {
                 }
             }
         }
+    }
+
+    /// An aggregate on a capture (`expect reply joined …`, `expect id distinct`) needs the
+    /// capture made before it.
+    fn captured_before(&mut self, name: &Ident, state: &TestState) {
+        if state.captures.contains(&name.value) {
+            return;
+        }
+        let suggestion = did_you_mean(&name.value, state.captures.iter().map(String::as_str));
+        let mut diagnostic = Diagnostic::error(format!(
+            "nothing captures `{}` before this line",
+            name.value
+        ))
+        .at(&self.file, name.span, "not captured");
+        diagnostic = match suggestion {
+            Some(s) => diagnostic.help(format!("did you mean `{s}`?")),
+            None => diagnostic.help(format!(
+                "capture a value in a pattern with `-> {}`",
+                name.value
+            )),
+        };
+        self.diagnostics.push(diagnostic);
     }
 
     fn header_vars(&mut self, header: &HeaderExpectation, state: &mut TestState) {

@@ -17,6 +17,15 @@ pub fn quote(text: &str) -> String {
     Value::String(text.to_string()).to_string()
 }
 
+/// Alternatives in a sentence: `200`, `200 or 404`, `200, 404 or 500`.
+pub fn or_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
 pub fn render_regex(regex: &RegexLit) -> String {
     format!("/{}/{}", regex.source.replace('/', "\\/"), regex.flags)
 }

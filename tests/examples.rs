@@ -50,7 +50,11 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
     ),
     (
         "expect-status.stream",
-        &["expect status 200", "expect status 2xx"],
+        &[
+            "expect status 200",
+            "expect status 2xx",
+            "expect status 2xx | 404",
+        ],
     ),
     (
         "expect-header.stream",
@@ -250,6 +254,7 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
             " count in ",
             " first == ",
             " last == ",
+            " distinct",
             " first > ",
             "{{id}}",
             "{{n}}",
@@ -312,6 +317,7 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
         "grpc-status.stream",
         &[
             "expect status NOT_FOUND message ~ /",
+            "RESOURCE_EXHAUSTED | UNAVAILABLE message contains",
             "message \"not yours\"",
             "expect metadata x-demo-service == ",
             "expect trailer x-demo-reason == ",

@@ -1,6 +1,7 @@
 //! Aggregate expectations: counts, bytes, timing statistics, reconnections, id order and
 //! captures, checked against what a stream (or the whole test) measured.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -105,7 +106,7 @@ pub fn check_stats(stats: &StreamStats, aggregate: &Aggregate) -> Result<(), Fai
             Ok(())
         }
         AggregateKind::Ids(order) => check_ids(&stats.ids, order),
-        AggregateKind::Capture { .. } => Ok(()),
+        AggregateKind::Capture { .. } | AggregateKind::Distinct(_) => Ok(()),
     }
 }
 
@@ -155,6 +156,57 @@ pub fn check_capture(
             span,
             format!("expected {}, found {}", mismatch.expected, mismatch.found),
         )),
+    }
+}
+
+/// `expect NAME distinct`: no value of the capture comes twice; the first that does is named,
+/// with where both are in the list.
+pub fn check_distinct(values: &[Value], name: &Ident, span: Span) -> Result<(), Failure> {
+    let mut first_seen: HashMap<String, usize> = HashMap::with_capacity(values.len());
+    for (index, value) in values.iter().enumerate() {
+        if let Some(first) = first_seen.insert(distinct_key(value), index) {
+            return Err(Failure::assertion(
+                format!(
+                    "`{}` has the value {} twice: values {} and {} of {}",
+                    name.value,
+                    render_value_short(value),
+                    first + 1,
+                    index + 1,
+                    values.len()
+                ),
+                span,
+                "expected every value once",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A value as text for telling values apart, with numbers compared as JSON patterns compare
+/// them: `1` and `1.0` are one value.
+fn distinct_key(value: &Value) -> String {
+    match value {
+        Value::Number(number) => match (number.as_i64(), number.as_u64(), number.as_f64()) {
+            (Some(n), _, _) => n.to_string(),
+            (_, Some(n), _) => n.to_string(),
+            (_, _, Some(n)) if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 => {
+                (n as i64).to_string()
+            }
+            _ => number.to_string(),
+        },
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(distinct_key).collect();
+            format!("[{}]", items.join(","))
+        }
+        Value::Object(map) => {
+            let mut members: Vec<String> = map
+                .iter()
+                .map(|(key, member)| format!("{}:{}", quote(key), distinct_key(member)))
+                .collect();
+            members.sort();
+            format!("{{{}}}", members.join(","))
+        }
+        other => other.to_string(),
     }
 }
 

@@ -575,9 +575,9 @@ impl TestRun<'_> {
                 self.read_replies(&entries, kind, None).await
             }
             Expectation::End => self.expect_end(span).await,
-            Expectation::GrpcStatus { code, message } => {
+            Expectation::GrpcStatus { codes, message } => {
                 let status = self.drain(span).await?;
-                self.check_status(&status, code, message.as_ref(), span)
+                self.check_status(&status, codes, message.as_ref(), span)
             }
             Expectation::Metadata { trailer, header } => {
                 let values = if *trailer {
@@ -767,19 +767,18 @@ impl TestRun<'_> {
     fn check_status(
         &mut self,
         status: &CallStatus,
-        code: &Spanned<String>,
+        codes: &[Spanned<String>],
         message: Option<&TextMatcher>,
         span: Span,
     ) -> Result<(), Failure> {
         let observed = format!("status {}", describe_status(status));
+        let names: Vec<String> = codes.iter().map(|code| code.value.clone()).collect();
+        let written = names.join(" | ");
         let expected = match message {
-            Some(matcher) => format!(
-                "status {} message {}",
-                code.value,
-                render_text_matcher(matcher)
-            ),
-            None => format!("status {}", code.value),
+            Some(matcher) => format!("status {written} message {}", render_text_matcher(matcher)),
+            None => format!("status {written}"),
         };
+        let codes_span = alternatives_span(codes);
         let diff = |at: Option<Duration>| diff::Diff {
             omitted_before: 0,
             lines: vec![
@@ -801,14 +800,14 @@ impl TestRun<'_> {
             .as_ref()
             .and_then(|c| c.stats.as_ref())
             .and_then(|s| s.duration);
-        if status.code_name() != code.value {
+        if !names.iter().any(|name| name == status.code_name()) {
             let mut failure = Failure::assertion(
                 format!(
                     "expected status {}, got {}",
-                    code.value,
+                    crate::render::or_list(&names),
                     describe_status(status)
                 ),
-                code.span,
+                codes_span,
                 format!("the call ended with {}", status.code_name()),
             );
             if status.local {
@@ -819,7 +818,7 @@ impl TestRun<'_> {
                     _ => "the client ended the call itself",
                 });
             }
-            let fix = status_fix(status, code, message.is_some(), span);
+            let fix = status_fix(status, codes_span, message.is_some(), span);
             return Err(failure.with_diff(diff(ended_at)).with_fix(fix));
         }
         let Some(matcher) = message else {
@@ -836,7 +835,7 @@ impl TestRun<'_> {
                 mismatch.to_string(),
             )
             .with_diff(diff(ended_at))
-            .with_fix(status_fix(status, code, true, span))),
+            .with_fix(status_fix(status, codes_span, true, span))),
         }
     }
 }
@@ -866,7 +865,7 @@ fn not_ended(timeout: Duration, items: u64, request_open: bool, span: Span) -> F
 
 /// `--update` for `expect status`: the code the call ended with, and its message when the spec
 /// checks the message.
-fn status_fix(status: &CallStatus, code: &Spanned<String>, message: bool, span: Span) -> Fix {
+fn status_fix(status: &CallStatus, codes: Span, message: bool, span: Span) -> Fix {
     let mut text = status.code_name().to_string();
     if message {
         text.push_str(&format!(
@@ -875,7 +874,7 @@ fn status_fix(status: &CallStatus, code: &Spanned<String>, message: bool, span: 
         ));
     }
     Fix::Replace {
-        span: Span::new(code.span.start, span.end),
+        span: Span::new(codes.start, span.end),
         text,
     }
 }

@@ -471,19 +471,21 @@ impl TestRun<'_> {
 
     async fn expect(&mut self, expectation: &Expectation, span: Span) -> Result<(), Failure> {
         match expectation {
-            Expectation::Status(pattern) => {
+            Expectation::Status(alternatives) => {
                 self.ensure_head().await?;
                 let Some((status, _)) = self.exchange().head.as_ref() else {
                     return Ok(());
                 };
                 let status = *status;
-                if pattern.value.matches(status.as_u16()) {
+                if alternatives
+                    .iter()
+                    .any(|pattern| pattern.value.matches(status.as_u16()))
+                {
                     return Ok(());
                 }
-                let expected = match pattern.value {
-                    StatusPattern::Exact(code) => code.to_string(),
-                    StatusPattern::Class(class) => format!("{class}xx"),
-                };
+                let codes: Vec<String> = alternatives.iter().map(|a| a.value.render()).collect();
+                let expected = crate::render::or_list(&codes);
+                let codes_span = alternatives_span(alternatives);
                 // `--update` reads on after a wrong status, so the body stays for the blocks.
                 let excerpt = if self.settings.record {
                     None
@@ -495,11 +497,11 @@ impl TestRun<'_> {
                         "expected status {expected}, got {}",
                         describe_status(status)
                     ),
-                    pattern.span,
+                    codes_span,
                     format!("the server answered {}", status.as_u16()),
                 )
                 .with_fix(Fix::Replace {
-                    span: pattern.span,
+                    span: codes_span,
                     text: status.as_u16().to_string(),
                 });
                 if let Some(excerpt) = excerpt {
@@ -953,6 +955,10 @@ impl TestRun<'_> {
             self.scope.instantiate_value_check(&mut check)?;
             let values = self.scope.captured(&name.value).unwrap_or(&[]);
             return aggregate::check_capture(values, name, function, &check, span);
+        }
+        if let AggregateKind::Distinct(name) = &aggregate.kind {
+            let values = self.scope.captured(&name.value).unwrap_or(&[]);
+            return aggregate::check_distinct(values, name, span);
         }
         let current = match (&self.exchange, &self.call) {
             (Some(exchange), _) => exchange.stats.as_ref(),

@@ -101,10 +101,10 @@ fn render_grpc_option(option: &GrpcOption) -> String {
 /// What follows `expect `; for a stream block, its kind (`sse`, `messages`, …).
 pub fn render_expectation(expectation: &Expectation) -> String {
     match expectation {
-        Expectation::Status(status) => match status.value {
-            StatusPattern::Exact(code) => format!("status {code}"),
-            StatusPattern::Class(class) => format!("status {class}xx"),
-        },
+        Expectation::Status(alternatives) => {
+            let codes: Vec<String> = alternatives.iter().map(|a| a.value.render()).collect();
+            format!("status {}", codes.join(" | "))
+        }
         Expectation::Header(header) => format!("header {}", render_header_expectation(header)),
         Expectation::Stream(block) => block.kind.value.keyword().to_string(),
         Expectation::WholeBody(body) => {
@@ -115,16 +115,20 @@ pub fn render_expectation(expectation: &Expectation) -> String {
             format!("{keyword} {}", render_item_pattern(&body.pattern))
         }
         Expectation::Aggregate(aggregate) => render_aggregate(aggregate),
-        Expectation::GrpcStatus { code, message } => match message {
-            None => format!("status {}", code.value),
-            Some(matcher) => {
-                let message = match matcher.kind {
-                    TextMatcherKind::Regex(_) => format!("~ {}", render_text_matcher(matcher)),
-                    _ => render_text_matcher(matcher),
-                };
-                format!("status {} message {message}", code.value)
+        Expectation::GrpcStatus { codes, message } => {
+            let codes: Vec<&str> = codes.iter().map(|c| c.value.as_str()).collect();
+            let codes = codes.join(" | ");
+            match message {
+                None => format!("status {codes}"),
+                Some(matcher) => {
+                    let message = match matcher.kind {
+                        TextMatcherKind::Regex(_) => format!("~ {}", render_text_matcher(matcher)),
+                        _ => render_text_matcher(matcher),
+                    };
+                    format!("status {codes} message {message}")
+                }
             }
-        },
+        }
         Expectation::Metadata { trailer, header } => format!(
             "{} {}",
             if *trailer { "trailer" } else { "metadata" },
@@ -188,6 +192,7 @@ fn render_aggregate(aggregate: &Aggregate) -> String {
                 .collect();
             format!("gaps {}", bounds.join(", "))
         }
+        AggregateKind::Distinct(name) => format!("{} distinct", name.value),
         AggregateKind::Capture {
             name,
             function,

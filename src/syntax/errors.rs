@@ -39,7 +39,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::url => "a URL",
         Rule::duration => "a duration such as `500ms` or `2s`",
         Rule::string | Rule::string_inner => "a string in double quotes",
-        Rule::capture_fn => "`joined`, `count`, `first` or `last`",
+        Rule::capture_fn => "`joined`, `count`, `first`, `last` or `distinct`",
         Rule::num_cond => "a condition such as `== 5`, `< 10` or `in 3..7`",
         Rule::duration_cond => "a condition such as `< 500ms` or `in 400ms..1s`",
         Rule::value_cond => "a condition such as `== \"text\"`, `~ /regex/` or `> 0`",

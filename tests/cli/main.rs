@@ -6,6 +6,7 @@
 mod bundled;
 mod commands;
 mod composite_ids;
+mod distinct_and_alternatives;
 mod failing;
 mod fmt;
 mod grpc;
