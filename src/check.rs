@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::ast::*;
 use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::interp::vars::BUILTIN_VARS;
 use crate::interpolate::placeholders;
 use crate::source::{SourceFile, Span};
 
@@ -27,10 +28,12 @@ pub fn check_any_vars(spec: &Spec) -> Vec<Diagnostic> {
 }
 
 fn check_with(spec: &Spec, known_vars: &HashSet<String>, any_var: bool) -> Vec<Diagnostic> {
+    let mut known = known_vars.clone();
+    known.extend(BUILTIN_VARS.iter().map(|name| name.to_string()));
     let mut checker = Checker {
         file: Arc::clone(&spec.file),
         diagnostics: Vec::new(),
-        known: known_vars.clone(),
+        known,
         any_var,
         captured_somewhere: file_captures(spec)
             .into_iter()

@@ -25,6 +25,7 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
         &["let ", "= 3", "= true", "{{base}}", "{{count}} }"],
     ),
     ("tags.stream", &["@smoke", "@sse"]),
+    ("unique-ids.stream", &["{{test_id}}", "{{run_id}}"]),
     ("timeout.stream", &["timeout 10s", "timeout 1.5m"]),
     (
         "methods.stream",

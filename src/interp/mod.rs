@@ -43,6 +43,8 @@ pub struct RunSettings {
     pub client: HttpClient,
     /// Variables given to the run (`--var`, environment, config), strongest already chosen.
     pub vars: Arc<HashMap<String, String>>,
+    /// `{{run_id}}`: one UUID for the whole run.
+    pub run_id: String,
     pub timeout: Duration,
     pub max_item_size: usize,
     /// gRPC schemas, fetched once per run and shared by its tests.
@@ -87,7 +89,7 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
     let deadline = started.saturating_add(timeout);
     let mut run = TestRun {
         settings,
-        scope: Scope::new(Arc::clone(&settings.vars), spec),
+        scope: Scope::new(Arc::clone(&settings.vars), &settings.run_id, spec),
         spec,
         deadline,
         timeout,

@@ -16,6 +16,16 @@ use crate::source::Span;
 /// not grow them without limit.
 pub const MAX_CAPTURED_VALUES: usize = 100_000;
 
+/// Variables every spec has without setting them: `{{run_id}}`, a UUID for the whole run, and
+/// `{{test_id}}`, a new UUID for each test each time it runs (`--repeat` too). They let a spec
+/// against a stateful server name its channels and queues afresh on every run.
+pub const BUILTIN_VARS: [&str; 2] = ["run_id", "test_id"];
+
+/// A new random (version 4) UUID, in its usual lowercase hyphenated form.
+pub fn new_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
 #[derive(Debug, Clone)]
 enum VarValue {
     /// From `--var`, the environment, the config or `let`: text, read as JSON where a JSON
@@ -28,21 +38,32 @@ enum VarValue {
 pub struct Scope {
     /// Variables given to the run, strongest first already merged.
     run: Arc<HashMap<String, String>>,
-    /// `let` lines of the file: the weakest source.
+    /// `let` lines of the file.
     lets: HashMap<String, String>,
+    /// `run_id` and `test_id` ([`BUILTIN_VARS`]): the weakest source, so a variable of the same
+    /// name set any other way is used instead.
+    builtins: HashMap<String, String>,
     captures: HashMap<String, Vec<Value>>,
     /// The spec file's directory, which the files it names are relative to.
     dir: PathBuf,
 }
 
 impl Scope {
-    pub fn new(run: Arc<HashMap<String, String>>, spec: &Spec) -> Scope {
+    /// The variables of one run of one test: `run_id` is the run's, and `test_id` is new.
+    pub fn new(run: Arc<HashMap<String, String>>, run_id: &str, spec: &Spec) -> Scope {
+        let builtins = HashMap::from([
+            ("run_id".to_string(), run_id.to_string()),
+            ("test_id".to_string(), new_uuid()),
+        ]);
         // A `let` may use the run's variables and the `let`s above it.
         let mut lets: HashMap<String, String> = HashMap::new();
         for binding in &spec.lets {
             let text = &binding.value.value;
             let value = interpolate(text, |name| {
-                run.get(name).or_else(|| lets.get(name)).cloned()
+                run.get(name)
+                    .or_else(|| lets.get(name))
+                    .or_else(|| builtins.get(name))
+                    .cloned()
             })
             .unwrap_or_else(|_| text.clone());
             lets.insert(binding.name.value.clone(), value);
@@ -50,6 +71,7 @@ impl Scope {
         Scope {
             run,
             lets,
+            builtins,
             captures: HashMap::new(),
             dir: spec.file.dir().to_path_buf(),
         }
@@ -62,6 +84,7 @@ impl Scope {
         self.run
             .get(name)
             .or_else(|| self.lets.get(name))
+            .or_else(|| self.builtins.get(name))
             .map(|text| VarValue::Text(text.clone()))
     }
 

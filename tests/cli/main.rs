@@ -24,6 +24,7 @@ mod signals;
 mod spec_errors;
 mod stream_control;
 mod support;
+mod unique_ids;
 mod unwritable;
 mod update;
 mod update_writes;
