@@ -27,4 +27,5 @@ mod support;
 mod unique_ids;
 mod unwritable;
 mod update;
+mod update_keeps_constructs;
 mod update_writes;
