@@ -84,6 +84,7 @@ impl Iterator for Ids {
 /// `event: message`, `data: {"count":n,"timestamp":<unix ms>}` for n = start..=count, the first
 /// at once and the rest `interval` apart; start is one past `Last-Event-ID` (or `after`), else
 /// 1. When resuming after k, `repeat=1` sends event k again first and `skip=1` leaves out k+1.
+///
 /// `id_prefix=P` writes the ids `P<n>` (composite ids such as `1796411252:3`), and a resume
 /// reads the `n` after it.
 pub async fn ticker(
