@@ -202,3 +202,37 @@ fn fmt_writes_lengths_canonically_and_keeps_them() {
         )
     );
 }
+
+#[test]
+fn a_misspelt_len_is_suggested_and_a_missing_comma_is_not_hidden_by_it() {
+    check_fails(
+        r#"
+        test "a" {
+          POST http://example.invalid/echo
+          expect json { "a": string lne 3 }
+        }
+
+        test "b" {
+          POST http://example.invalid/echo
+          expect json { "a": "x" "b": 1 }
+        }
+        "#,
+        r#"
+        error: unknown keyword `lne`
+         --> a.stream:3:29
+          |
+        3 |   expect json { "a": string lne 3 }
+          |                             ^^^
+          |
+          = help: did you mean `len`?
+
+        error: expected `,`, `->` or `}`, found `"`
+         --> a.stream:8:26
+          |
+        8 |   expect json { "a": "x" "b": 1 }
+          |                          ^ expected `,`, `->` or `}`
+
+        2 errors
+        "#,
+    );
+}
