@@ -85,8 +85,8 @@ pub enum GrpcOption {
     Metadata(HeaderStep),
     /// `deadline 2s`: sent as `grpc-timeout`; the server ends the call with DEADLINE_EXCEEDED.
     Deadline(Spanned<Duration>),
-    /// `message { … }`: a request message, sent when the call starts.
-    Message(JsonPattern),
+    /// `message { … }` or `message file "…"`: a request message, sent when the call starts.
+    Message(Message),
     /// `authority name`: the `:authority` the call names.
     Authority(Template),
     /// `insecure`: do not verify the server's TLS certificate.
@@ -129,11 +129,33 @@ pub struct HeaderStep {
     pub value: Template,
 }
 
+/// A gRPC request message: written in the spec, or read from a file of JSON.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// `{ … }`: only literals, `{{vars}}` and repeated strings (no matchers).
+    Json(JsonPattern),
+    /// `file "message.json"`: a path relative to the spec file.
+    File(Template),
+}
+
+impl Message {
+    pub fn span(&self) -> Span {
+        match self {
+            Message::Json(pattern) => pattern.span,
+            Message::File(path) => path.span,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Body {
     /// A JSON literal; only literals and `{{vars}}` (no matchers) are allowed.
     Json(JsonPattern),
-    Text(Template),
+    /// `"…"`, or `"…" * N`: the text repeated `times` times.
+    Text {
+        text: Template,
+        times: Option<Spanned<u64>>,
+    },
     /// A path relative to the spec file.
     File(Template),
 }
@@ -152,7 +174,7 @@ pub enum Control {
     /// Open the stream again; for SSE, as an EventSource does, with `Last-Event-ID`.
     Reconnect(ReconnectOptions),
     /// gRPC: send a request message on the call's request stream.
-    Send(JsonPattern),
+    Send(Message),
     /// gRPC: half-close the request stream.
     Close,
 }
@@ -188,14 +210,15 @@ impl Control {
 
 #[derive(Debug, Clone)]
 pub enum Expectation {
-    Status(Spanned<StatusPattern>),
+    /// `expect status 200`, `2xx`, or alternatives: `200 | 404` (any of them).
+    Status(Vec<Spanned<StatusPattern>>),
     Header(HeaderExpectation),
     Stream(StreamBlock),
     WholeBody(WholeBody),
     Aggregate(Aggregate),
-    /// gRPC: `expect status NOT_FOUND message ~ /symbol/`
+    /// gRPC: `expect status NOT_FOUND message ~ /symbol/`, or alternatives: `OK | NOT_FOUND`.
     GrpcStatus {
-        code: Spanned<String>,
+        codes: Vec<Spanned<String>>,
         message: Option<TextMatcher>,
     },
     /// gRPC: `expect metadata …` (initial metadata) or `expect trailer …`.
@@ -222,6 +245,22 @@ impl StatusPattern {
             StatusPattern::Exact(code) => *code == status,
             StatusPattern::Class(class) => status / 100 == *class,
         }
+    }
+
+    /// `200`, `2xx`.
+    pub fn render(&self) -> String {
+        match self {
+            StatusPattern::Exact(code) => code.to_string(),
+            StatusPattern::Class(class) => format!("{class}xx"),
+        }
+    }
+}
+
+/// The span from the first alternative through the last (`200 | 404`).
+pub fn alternatives_span<T>(alternatives: &[Spanned<T>]) -> Span {
+    match (alternatives.first(), alternatives.last()) {
+        (Some(first), Some(last)) => first.span.to(last.span),
+        _ => Span::default(),
     }
 }
 
@@ -575,11 +614,20 @@ pub enum JsonPatternKind {
         items: Vec<JsonPattern>,
         open: bool,
     },
-    Type(JsonType),
+    /// `string`, `array`, …; with `len`, a string, array, object or base64 value of that length.
+    Type {
+        kind: JsonType,
+        len: Option<Spanned<NumCond>>,
+    },
     Any,
     Regex(RegexLit),
     Range(Option<f64>, Option<f64>),
     Compare(CmpOp, f64),
+    /// `"A" * 1000`: the string repeated, to build a large value without pasting it.
+    Repeated {
+        text: Template,
+        times: Spanned<u64>,
+    },
     /// `{{name}}` as a whole value: replaced by the variable's value before matching.
     Var(Ident),
     /// A value fixed when the test runs (a resolved `{{name}}`).
@@ -594,6 +642,8 @@ pub enum JsonType {
     Bool,
     Object,
     Array,
+    /// A string in base64, as the proto3 JSON mapping writes `bytes` fields.
+    Bytes,
 }
 
 impl JsonType {
@@ -605,6 +655,18 @@ impl JsonType {
             JsonType::Bool => "bool",
             JsonType::Object => "object",
             JsonType::Array => "array",
+            JsonType::Bytes => "bytes",
+        }
+    }
+
+    /// What `len` counts in a value of this type, when it has a length.
+    pub fn length_unit(self) -> Option<&'static str> {
+        match self {
+            JsonType::String => Some("character"),
+            JsonType::Array => Some("item"),
+            JsonType::Object => Some("key"),
+            JsonType::Bytes => Some("byte"),
+            JsonType::Number | JsonType::Integer | JsonType::Bool => None,
         }
     }
 }
@@ -645,6 +707,8 @@ pub enum AggregateKind {
     Ids(Spanned<IdOrder>),
     /// `expect gaps max < 500ms, mean < 200ms`
     Gaps(Vec<(Spanned<GapStat>, Spanned<DurationCond>)>),
+    /// `expect id distinct`: no value of the capture repeats.
+    Distinct(Ident),
     /// `expect reply joined == "…"`
     Capture {
         name: Ident,

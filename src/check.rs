@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::ast::*;
 use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::interp::vars::BUILTIN_VARS;
 use crate::interpolate::placeholders;
 use crate::source::{SourceFile, Span};
 
@@ -27,10 +28,12 @@ pub fn check_any_vars(spec: &Spec) -> Vec<Diagnostic> {
 }
 
 fn check_with(spec: &Spec, known_vars: &HashSet<String>, any_var: bool) -> Vec<Diagnostic> {
+    let mut known = known_vars.clone();
+    known.extend(BUILTIN_VARS.iter().map(|name| name.to_string()));
     let mut checker = Checker {
         file: Arc::clone(&spec.file),
         diagnostics: Vec::new(),
-        known: known_vars.clone(),
+        known,
         any_var,
         captured_somewhere: file_captures(spec)
             .into_iter()
@@ -280,7 +283,7 @@ impl Checker {
                 state.has_body = Some(step.span);
                 match body {
                     Body::Json(pattern) => self.json_vars(pattern, &state.captures),
-                    Body::Text(template) | Body::File(template) => {
+                    Body::Text { text: template, .. } | Body::File(template) => {
                         self.template(template, &state.captures)
                     }
                 }
@@ -428,7 +431,7 @@ impl Checker {
         }
         match option {
             GrpcOption::Metadata(header) => self.template(&header.value, &state.captures),
-            GrpcOption::Message(pattern) => self.json_vars(pattern, &state.captures),
+            GrpcOption::Message(message) => self.message_vars(message, &state.captures),
             GrpcOption::Deadline(duration) if duration.value.is_zero() => {
                 self.error(
                     duration.span,
@@ -477,9 +480,9 @@ impl Checker {
             );
         }
         match control {
-            Control::Send(pattern) => {
+            Control::Send(message) => {
                 let captures = state.captures.clone();
-                self.json_vars(pattern, &captures);
+                self.message_vars(message, &captures);
             }
             _ => grpc.closed = Some(span),
         }
@@ -517,8 +520,11 @@ impl Checker {
         }
         match expectation {
             Expectation::Status(_) => {}
-            Expectation::GrpcStatus { code, message } => {
-                if !GRPC_CODES.contains(&code.value.as_str()) {
+            Expectation::GrpcStatus { codes, message } => {
+                for code in codes
+                    .iter()
+                    .filter(|code| !GRPC_CODES.contains(&code.value.as_str()))
+                {
                     let mut diagnostic = Diagnostic::error(format!(
                         "unknown gRPC status `{}`",
                         code.value
@@ -660,24 +666,11 @@ impl Checker {
                 {
                     state.body_read_at = Some(span);
                 }
+                if let AggregateKind::Distinct(name) = &aggregate.kind {
+                    self.captured_before(name, state);
+                }
                 if let AggregateKind::Capture { name, check, .. } = &aggregate.kind {
-                    if !state.captures.contains(&name.value) {
-                        let suggestion =
-                            did_you_mean(&name.value, state.captures.iter().map(String::as_str));
-                        let mut diagnostic = Diagnostic::error(format!(
-                            "nothing captures `{}` before this line",
-                            name.value
-                        ))
-                        .at(&self.file, name.span, "not captured");
-                        diagnostic = match suggestion {
-                            Some(s) => diagnostic.help(format!("did you mean `{s}`?")),
-                            None => diagnostic.help(format!(
-                                "capture a value in a pattern with `-> {}`",
-                                name.value
-                            )),
-                        };
-                        self.diagnostics.push(diagnostic);
-                    }
+                    self.captured_before(name, state);
                     match &check.kind {
                         ValueCheckKind::Matches(p) | ValueCheckKind::NotMatches(p) => {
                             self.json_vars(p, &state.captures)
@@ -688,6 +681,28 @@ impl Checker {
                 }
             }
         }
+    }
+
+    /// An aggregate on a capture (`expect reply joined …`, `expect id distinct`) needs the
+    /// capture made before it.
+    fn captured_before(&mut self, name: &Ident, state: &TestState) {
+        if state.captures.contains(&name.value) {
+            return;
+        }
+        let suggestion = did_you_mean(&name.value, state.captures.iter().map(String::as_str));
+        let mut diagnostic = Diagnostic::error(format!(
+            "nothing captures `{}` before this line",
+            name.value
+        ))
+        .at(&self.file, name.span, "not captured");
+        diagnostic = match suggestion {
+            Some(s) => diagnostic.help(format!("did you mean `{s}`?")),
+            None => diagnostic.help(format!(
+                "capture a value in a pattern with `-> {}`",
+                name.value
+            )),
+        };
+        self.diagnostics.push(diagnostic);
     }
 
     fn header_vars(&mut self, header: &HeaderExpectation, state: &mut TestState) {
@@ -1059,9 +1074,18 @@ impl Checker {
         }
     }
 
+    fn message_vars(&mut self, message: &Message, captures: &HashSet<String>) {
+        match message {
+            Message::Json(pattern) => self.json_vars(pattern, captures),
+            Message::File(path) => self.template(path, captures),
+        }
+    }
+
     fn json_vars(&mut self, pattern: &JsonPattern, captures: &HashSet<String>) {
         match &pattern.kind {
-            JsonPatternKind::String(t) => self.template(t, captures),
+            JsonPatternKind::String(t) | JsonPatternKind::Repeated { text: t, .. } => {
+                self.template(t, captures)
+            }
             JsonPatternKind::Var(name) if !self.is_known(&name.value, captures) => {
                 self.unknown_var(&name.value, name.span, captures);
             }

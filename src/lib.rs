@@ -70,6 +70,7 @@ pub mod open_files;
 pub mod outcome;
 pub mod output;
 pub mod pattern;
+pub mod payload;
 pub mod project;
 pub mod render;
 pub mod report;

@@ -17,6 +17,15 @@ pub fn quote(text: &str) -> String {
     Value::String(text.to_string()).to_string()
 }
 
+/// Alternatives in a sentence: `200`, `200 or 404`, `200, 404 or 500`.
+pub fn or_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
 pub fn render_regex(regex: &RegexLit) -> String {
     format!("/{}/{}", regex.source.replace('/', "\\/"), regex.flags)
 }
@@ -75,6 +84,9 @@ fn write_json_pattern(out: &mut String, pattern: &JsonPattern) {
             let _ = write!(out, "{n}");
         }
         JsonPatternKind::String(template) => out.push_str(&quote(&template.text)),
+        JsonPatternKind::Repeated { text, times } => {
+            let _ = write!(out, "{} * {}", quote(&text.text), times.value);
+        }
         JsonPatternKind::Object { members, exact } => {
             if *exact {
                 out.push_str("exact ");
@@ -107,7 +119,12 @@ fn write_json_pattern(out: &mut String, pattern: &JsonPattern) {
             }
             out.push(']');
         }
-        JsonPatternKind::Type(kind) => out.push_str(kind.keyword()),
+        JsonPatternKind::Type { kind, len } => {
+            out.push_str(kind.keyword());
+            if let Some(len) = len {
+                let _ = write!(out, " len {}", render_size(&len.value));
+            }
+        }
         JsonPatternKind::Any => out.push('_'),
         JsonPatternKind::Regex(regex) => out.push_str(&render_regex(regex)),
         JsonPatternKind::Range(lo, hi) => {

@@ -25,6 +25,7 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
         &["let ", "= 3", "= true", "{{base}}", "{{count}} }"],
     ),
     ("tags.stream", &["@smoke", "@sse"]),
+    ("unique-ids.stream", &["{{test_id}}", "{{run_id}}"]),
     ("timeout.stream", &["timeout 10s", "timeout 1.5m"]),
     (
         "methods.stream",
@@ -41,12 +42,20 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
         &["body file \"request-body-file.json\""],
     ),
     (
+        "repeated-strings.stream",
+        &["\"0123456789\" * 10000", "body text \"A\" * 65536"],
+    ),
+    (
         "headers.stream",
         &["header authorization: ", "header x-test-pattern: \""],
     ),
     (
         "expect-status.stream",
-        &["expect status 200", "expect status 2xx"],
+        &[
+            "expect status 200",
+            "expect status 2xx",
+            "expect status 2xx | 404",
+        ],
     ),
     (
         "expect-header.stream",
@@ -110,6 +119,16 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
             ": != ",
             "exact {",
             ", ...]",
+        ],
+    ),
+    (
+        "lengths.stream",
+        &[
+            "string len 4",
+            "array len 2..",
+            "object len < 3",
+            "bytes len 3",
+            "string len 1..6",
         ],
     ),
     (
@@ -192,6 +211,14 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "composite-ids.stream",
+        &[
+            "id_prefix=1796411252:",
+            "expect ids increasing",
+            "expect ids contiguous",
+        ],
+    ),
+    (
         "header-captures.stream",
         &[
             "expect header content-type ~ /^text\\/([a-z-]+)/ -> subtype",
@@ -228,6 +255,7 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
             " count in ",
             " first == ",
             " last == ",
+            " distinct",
             " first > ",
             "{{id}}",
             "{{n}}",
@@ -290,6 +318,7 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
         "grpc-status.stream",
         &[
             "expect status NOT_FOUND message ~ /",
+            "RESOURCE_EXHAUSTED | UNAVAILABLE message contains",
             "message \"not yours\"",
             "expect metadata x-demo-service == ",
             "expect trailer x-demo-reason == ",
@@ -298,6 +327,14 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
     (
         "grpc-abort.stream",
         &["abort after 3 items", "expect status CANCELLED"],
+    ),
+    (
+        "grpc-message-file.stream",
+        &[
+            "message file \"grpc-message-file.json\"",
+            "    send file \"grpc-send-file.json\"",
+            "  send file \"grpc-send-file.json\"",
+        ],
     ),
     (
         "grpc-proto-file.stream",

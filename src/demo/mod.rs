@@ -15,6 +15,7 @@ mod body;
 mod chat;
 mod chunked;
 mod clients;
+mod echo;
 mod fragile;
 pub mod grpc;
 mod misbehave;
@@ -27,6 +28,7 @@ mod tests;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
@@ -45,7 +47,7 @@ struct AppState {
 const ENDPOINTS: &str = "\
 GET  /health
 GET  /stats?cancelled_above=N&timeout=5s
-GET  /sse/ticker?count=5&interval=100ms&repeat=0&skip=0
+GET  /sse/ticker?count=5&interval=100ms&repeat=0&skip=0&id_prefix=
 GET  /sse/resume?drop_after=3&last=6&repeat=0&skip=0
 GET  /sse/retry?retry=500&count=2&client=default
 GET  /sse/long?count=1000&size=1024
@@ -55,6 +57,7 @@ GET  /chunked/array?interval=50ms
 GET  /ndjson/events?interval=20ms
 GET  /slow/ttfb?ttfb=300ms&chunks=3&interval=100ms
 POST /v1/chat/completions
+POST /echo
 GET  /bad/invalid-utf8?format=sse|ndjson|lines
 GET  /bad/endless?format=sse&interval=50ms
 GET  /bad/stall?after=2
@@ -81,6 +84,10 @@ pub fn router() -> Router {
         .route("/ndjson/events", get(chunked::ndjson))
         .route("/slow/ttfb", get(chunked::slow_ttfb))
         .route("/v1/chat/completions", post(chat::completions))
+        .route(
+            "/echo",
+            post(echo::echo).layer(DefaultBodyLimit::max(echo::MAX_ECHO)),
+        )
         .route("/bad/invalid-utf8", get(misbehave::invalid_utf8))
         .route("/bad/endless", get(misbehave::endless))
         .route("/bad/stall", get(misbehave::stall))

@@ -59,6 +59,11 @@ impl Params {
         Ok(Params { pairs })
     }
 
+    /// Text, as given; the default when absent.
+    pub fn text<'a>(&'a self, name: &str, default: &'a str) -> &'a str {
+        self.raw(name).unwrap_or(default)
+    }
+
     fn raw(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
@@ -160,16 +165,30 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 /// parameter (for clients that cannot set headers), else `None`. An empty header means no id, as
 /// an EventSource whose last id was reset would send.
 pub fn resume_after(headers: &HeaderMap, params: &Params) -> Result<Option<u64>, BadRequest> {
+    resume_after_prefixed(headers, params, "")
+}
+
+/// As [`resume_after`], for ids written `<id_prefix><n>` (`1796411252:3`): the header's id must
+/// start with the prefix.
+pub fn resume_after_prefixed(
+    headers: &HeaderMap,
+    params: &Params,
+    id_prefix: &str,
+) -> Result<Option<u64>, BadRequest> {
     if let Some(value) = headers.get("last-event-id") {
         let text = value.to_str().unwrap_or("\u{fffd}").trim();
         if text.is_empty() {
             return Ok(None);
         }
-        return text.parse().map(Some).map_err(|_| {
-            BadRequest(format!(
-                "bad `Last-Event-ID` header: expected a non-negative integer, got `{text}`"
-            ))
-        });
+        return text
+            .strip_prefix(id_prefix)
+            .and_then(|n| n.parse().ok())
+            .map(Some)
+            .ok_or_else(|| {
+                BadRequest(format!(
+                    "bad `Last-Event-ID` header: expected `{id_prefix}` and a non-negative integer, got `{text}`"
+                ))
+            });
     }
     params.opt_u64("after")
 }

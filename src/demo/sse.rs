@@ -17,7 +17,7 @@ use tokio::time::{Interval, MissedTickBehavior};
 
 use super::AppState;
 use super::body::{self, PIECE, SSE, push_u64, push_xs};
-use super::params::{BadRequest, Params, QueryPairs, resume_after};
+use super::params::{BadRequest, Params, QueryPairs, resume_after, resume_after_prefixed};
 
 /// The largest `size` accepted for one event: sizes are about realistic events, and a huge
 /// single line has its own endpoint (`/bad/huge-line`).
@@ -84,16 +84,33 @@ impl Iterator for Ids {
 /// `event: message`, `data: {"count":n,"timestamp":<unix ms>}` for n = start..=count, the first
 /// at once and the rest `interval` apart; start is one past `Last-Event-ID` (or `after`), else
 /// 1. When resuming after k, `repeat=1` sends event k again first and `skip=1` leaves out k+1.
+///
+/// `id_prefix=P` writes the ids `P<n>` (composite ids such as `1796411252:3`), and a resume
+/// reads the `n` after it.
 pub async fn ticker(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(query): QueryPairs,
 ) -> Result<Response, BadRequest> {
-    let params = Params::new(query, &["count", "interval", "after", "repeat", "skip"])?;
+    let params = Params::new(
+        query,
+        &["count", "interval", "after", "repeat", "skip", "id_prefix"],
+    )?;
     let count = params.u64("count", 5)?;
     let interval = params.duration("interval", Duration::from_millis(100))?;
     let faults = ResumeFaults::from_params(&params)?;
-    let ids = Ids::new(resume_after(&headers, &params)?, count, faults);
+    let id_prefix = params.text("id_prefix", "");
+    if id_prefix.contains(['\n', '\r']) {
+        return Err(BadRequest(
+            "bad query parameter `id_prefix`: an id cannot hold a line break".to_string(),
+        ));
+    }
+    let id_prefix = Bytes::copy_from_slice(id_prefix.as_bytes());
+    let ids = Ids::new(
+        resume_after_prefixed(&headers, &params, params.text("id_prefix", ""))?,
+        count,
+        faults,
+    );
 
     // `interval` keeps the schedule itself, so the gaps do not drift with the time spent
     // formatting and writing; `Delay` means a tick missed under load (a slow client) pushes the
@@ -105,21 +122,27 @@ pub async fn ticker(
     });
     let events = stream::unfold(
         (ids, timer),
-        |(mut ids, mut timer): (Ids, Option<Interval>)| async move {
-            let n = ids.next()?;
-            if let Some(timer) = timer.as_mut() {
-                timer.tick().await;
+        move |(mut ids, mut timer): (Ids, Option<Interval>)| {
+            let id_prefix = id_prefix.clone();
+            async move {
+                let n = ids.next()?;
+                if let Some(timer) = timer.as_mut() {
+                    timer.tick().await;
+                }
+                // The timestamp is taken after the tick, so it says when the event was really
+                // sent.
+                let event = ticker_event(&id_prefix, n, body::unix_ms());
+                Some((Ok(event), (ids, timer)))
             }
-            // The timestamp is taken after the tick, so it says when the event was really sent.
-            Some((Ok(ticker_event(n, body::unix_ms())), (ids, timer)))
         },
     );
     Ok(body::streaming(&state, SSE, events.boxed()))
 }
 
-fn ticker_event(n: u64, timestamp: u128) -> Bytes {
-    let mut buf = Vec::with_capacity(80);
+fn ticker_event(id_prefix: &[u8], n: u64, timestamp: u128) -> Bytes {
+    let mut buf = Vec::with_capacity(80 + id_prefix.len());
     buf.extend_from_slice(b"id: ");
+    buf.extend_from_slice(id_prefix);
     push_u64(&mut buf, n);
     buf.extend_from_slice(b"\nevent: message\ndata: {\"count\":");
     push_u64(&mut buf, n);
@@ -350,8 +373,12 @@ mod tests {
     #[test]
     fn ticker_event_bytes() {
         assert_eq!(
-            &ticker_event(3, 1_700_000_000_123)[..],
+            &ticker_event(b"", 3, 1_700_000_000_123)[..],
             b"id: 3\nevent: message\ndata: {\"count\":3,\"timestamp\":1700000000123}\n\n"
+        );
+        assert_eq!(
+            &ticker_event(b"1796411252:", 3, 1_700_000_000_123)[..],
+            b"id: 1796411252:3\nevent: message\ndata: {\"count\":3,\"timestamp\":1700000000123}\n\n"
         );
     }
 }

@@ -102,6 +102,26 @@ async fn health() {
 }
 
 #[tokio::test]
+async fn echo_answers_with_the_body_and_its_content_type() {
+    let base = start().await;
+    let response = post(
+        format!("{base}/echo"),
+        &[("content-type", "application/json")],
+        r#"{"a":"AAA"}"#,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(text(response).await, r#"{"a":"AAA"}"#);
+    let response = post(format!("{base}/echo"), &[], "raw").await;
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/octet-stream"
+    );
+    assert_eq!(text(response).await, "raw");
+}
+
+#[tokio::test]
 async fn ticker_sends_numbered_events_on_schedule() {
     let base = start().await;
     let started = Instant::now();
@@ -121,6 +141,20 @@ async fn ticker_sends_numbered_events_on_schedule() {
         assert!(timestamp.parse::<u64>().unwrap() > 1_600_000_000_000);
     }
     assert!(elapsed >= Duration::from_millis(40), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn ticker_writes_composite_ids_and_resumes_after_one() {
+    let base = start().await;
+    let url = format!("{base}/sse/ticker?count=4&interval=0ms&id_prefix=1796411252:");
+    let text = sse_text(url.clone(), [("last-event-id", "1796411252:2")]).await;
+    let ids: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .collect();
+    assert_eq!(ids, ["1796411252:3", "1796411252:4"]);
+    let response = get(url, &[("last-event-id", "3")]).await;
+    assert_eq!(response.status(), 400);
 }
 
 #[tokio::test]
@@ -352,7 +386,7 @@ async fn bad_parameters_are_refused_with_a_reason() {
     let response = get(format!("{base}/sse/ticker?cout=5"), &[]).await;
     assert_eq!(
         text(response).await,
-        "unknown query parameter `cout`; known parameters: count, interval, after, repeat, skip\n"
+        "unknown query parameter `cout`; known parameters: count, interval, after, repeat, skip, id_prefix\n"
     );
     let response = get(format!("{base}/sse/ticker"), &[("Last-Event-ID", "x")]).await;
     assert_eq!(response.status(), 400);

@@ -1,6 +1,7 @@
 //! Aggregate expectations: counts, bytes, timing statistics, reconnections, id order and
 //! captures, checked against what a stream (or the whole test) measured.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -8,7 +9,8 @@ use serde_json::Value;
 use crate::ast::*;
 use crate::diff::{self, DiffLine, Tag};
 use crate::duration::{format_duration, format_measured};
-use crate::interp::stats::{self, StreamStats};
+use crate::interp::ids::{self, IdBreak, IdTracker, SeenId};
+use crate::interp::stats::StreamStats;
 use crate::outcome::Failure;
 use crate::pattern::{Mismatch, match_json, render_value_short};
 use crate::render::{quote, render_json_pattern, render_regex};
@@ -104,7 +106,7 @@ pub fn check_stats(stats: &StreamStats, aggregate: &Aggregate) -> Result<(), Fai
             Ok(())
         }
         AggregateKind::Ids(order) => check_ids(&stats.ids, order),
-        AggregateKind::Capture { .. } => Ok(()),
+        AggregateKind::Capture { .. } | AggregateKind::Distinct(_) => Ok(()),
     }
 }
 
@@ -157,19 +159,60 @@ pub fn check_capture(
     }
 }
 
-/// `expect ids increasing|contiguous`: the first id out of order, with a diff around it.
-pub fn check_ids(ids: &stats::IdTracker, order: &Spanned<IdOrder>) -> Result<(), Failure> {
-    let span = order.span;
-    if let Some(id) = &ids.not_a_number {
-        return Err(Failure::assertion(
-            format!(
-                "the id {} is not a whole number, so ids cannot be ordered",
-                quote(id)
-            ),
-            span,
-            "needs numeric ids",
-        ));
+/// `expect NAME distinct`: no value of the capture comes twice; the first that does is named,
+/// with where both are in the list.
+pub fn check_distinct(values: &[Value], name: &Ident, span: Span) -> Result<(), Failure> {
+    let mut first_seen: HashMap<String, usize> = HashMap::with_capacity(values.len());
+    for (index, value) in values.iter().enumerate() {
+        if let Some(first) = first_seen.insert(distinct_key(value), index) {
+            return Err(Failure::assertion(
+                format!(
+                    "`{}` has the value {} twice: values {} and {} of {}",
+                    name.value,
+                    render_value_short(value),
+                    first + 1,
+                    index + 1,
+                    values.len()
+                ),
+                span,
+                "expected every value once",
+            ));
+        }
     }
+    Ok(())
+}
+
+/// A value as text for telling values apart, with numbers compared as JSON patterns compare
+/// them: `1` and `1.0` are one value.
+fn distinct_key(value: &Value) -> String {
+    match value {
+        Value::Number(number) => match (number.as_i64(), number.as_u64(), number.as_f64()) {
+            (Some(n), _, _) => n.to_string(),
+            (_, Some(n), _) => n.to_string(),
+            (_, _, Some(n)) if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 => {
+                (n as i64).to_string()
+            }
+            _ => number.to_string(),
+        },
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(distinct_key).collect();
+            format!("[{}]", items.join(","))
+        }
+        Value::Object(map) => {
+            let mut members: Vec<String> = map
+                .iter()
+                .map(|(key, member)| format!("{}:{}", quote(key), distinct_key(member)))
+                .collect();
+            members.sort();
+            format!("{{{}}}", members.join(","))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// `expect ids increasing|contiguous`: the first id out of order, with a diff around it.
+pub fn check_ids(ids: &IdTracker, order: &Spanned<IdOrder>) -> Result<(), Failure> {
+    let span = order.span;
     if ids.seen == 0 {
         return Err(Failure::assertion(
             "no event had an id",
@@ -177,50 +220,61 @@ pub fn check_ids(ids: &stats::IdTracker, order: &Spanned<IdOrder>) -> Result<(),
             "no ids to order",
         ));
     }
-    let line = |id: u64, at: Duration, tag: Tag| DiffLine {
+    let line = |seen: &SeenId, tag: Tag| DiffLine {
         tag,
-        text: format!("id: \"{id}\""),
-        at: Some(at),
+        text: format!("id: {}", quote(&seen.id)),
+        at: Some(seen.at),
     };
     let diff = |lines: Vec<DiffLine>| diff::Diff {
         omitted_before: 0,
         lines,
         cut_short: false,
     };
-    if let Some((previous, previous_at, id, at)) = ids.first_repeat {
-        let what = if id == previous {
-            format!("id {id} arrived twice")
+    if let Some(IdBreak { previous, id }) = &ids.first_repeat {
+        let what = if id.id == previous.id {
+            format!("id {} arrived twice", id.id)
         } else {
-            format!("id {id} arrived after id {previous}")
+            format!("id {} arrived after id {}", id.id, previous.id)
         };
         return Err(
             Failure::assertion(what, span, "ids must go up").with_diff(diff(vec![
-                line(previous, previous_at, Tag::Context),
-                line(id, at, Tag::Added),
+                line(previous, Tag::Context),
+                line(id, Tag::Added),
             ])),
         );
     }
     if order.value == IdOrder::Contiguous
-        && let Some((previous, previous_at, id, at)) = ids.first_gap
+        && let Some(IdBreak { previous, id }) = &ids.first_gap
     {
-        let missing = if id == previous + 2 {
-            format!("id {} is missing", previous + 1)
+        let Some((first, last)) = ids::missing_between(&previous.id, &id.id) else {
+            // The ids differ in more than their last number: no count leads from one to the
+            // other (`1796411252:7`, then `1796411253:0`).
+            return Err(Failure::assertion(
+                format!("id {} does not follow id {}", id.id, previous.id),
+                span,
+                "ids must go up one at a time",
+            )
+            .note("`ids contiguous` needs each id to differ from the one before only in its last number, by one; `ids increasing` only needs each id above the one before")
+            .with_diff(diff(vec![line(previous, Tag::Context), line(id, Tag::Added)])));
+        };
+        let missing = if first == last {
+            format!("id {first} is missing")
         } else {
-            format!("ids {} to {} are missing", previous + 1, id - 1)
+            format!("ids {first} to {last} are missing")
         };
         return Err(Failure::assertion(
-            format!("ids jump from {previous} to {id}: {missing}"),
+            format!("ids jump from {} to {}: {missing}", previous.id, id.id),
             span,
             "ids must go up one at a time",
         )
         .with_diff(diff(vec![
-            line(previous, previous_at, Tag::Context),
+            line(previous, Tag::Context),
             DiffLine {
                 tag: Tag::Removed,
-                text: format!("id: \"{}\"", previous + 1),
+                text: format!("id: {}", quote(&first)),
                 at: None,
             },
-            line(id, at, Tag::Added),
+            line(id, Tag::Added),
         ])));
     }
     Ok(())

@@ -157,11 +157,12 @@ impl LiveCall {
         }
     }
 
-    /// `send { … }`: one request message.
-    pub async fn send(&mut self, pattern: &JsonPattern, scope: &Scope) -> Result<(), Failure> {
-        let value = scope.json_value(pattern)?;
-        let message = self.message(&value, pattern.span)?;
-        self.send_message(message, pattern.span).await
+    /// `send { … }` or `send file "…"`: one request message.
+    pub async fn send(&mut self, message: &Message, scope: &Scope) -> Result<(), Failure> {
+        let value = scope.message_value(message)?;
+        let span = message.span();
+        let message = self.message(&value, span)?;
+        self.send_message(message, span).await
     }
 
     fn message(&self, value: &Value, span: Span) -> Result<DynamicMessage, Failure> {
@@ -374,7 +375,7 @@ impl TestRun<'_> {
                         call.method.value,
                         messages.len()
                     ),
-                    extra.span,
+                    extra.span(),
                     "a second message",
                 )
                 .help_note(
@@ -386,10 +387,11 @@ impl TestRun<'_> {
                     .await?;
             }
         }
-        for pattern in &messages {
-            let value = self.scope.json_value(pattern)?;
-            let message = live.message(&value, pattern.span)?;
-            live.send_message(message, pattern.span).await?;
+        for message in &messages {
+            let value = self.scope.message_value(message)?;
+            let span = message.span();
+            let message = live.message(&value, span)?;
+            live.send_message(message, span).await?;
         }
         if !kind.client_streams() || !feeds_requests {
             live.close();
@@ -579,9 +581,9 @@ impl TestRun<'_> {
                 self.read_replies(&entries, kind, None).await
             }
             Expectation::End => self.expect_end(span).await,
-            Expectation::GrpcStatus { code, message } => {
+            Expectation::GrpcStatus { codes, message } => {
                 let status = self.drain(span).await?;
-                self.check_status(&status, code, message.as_ref(), span)
+                self.check_status(&status, codes, message.as_ref(), span)
             }
             Expectation::Metadata { trailer, header } => {
                 let values = if *trailer {
@@ -771,19 +773,18 @@ impl TestRun<'_> {
     fn check_status(
         &mut self,
         status: &CallStatus,
-        code: &Spanned<String>,
+        codes: &[Spanned<String>],
         message: Option<&TextMatcher>,
         span: Span,
     ) -> Result<(), Failure> {
         let observed = format!("status {}", describe_status(status));
+        let names: Vec<String> = codes.iter().map(|code| code.value.clone()).collect();
+        let written = names.join(" | ");
         let expected = match message {
-            Some(matcher) => format!(
-                "status {} message {}",
-                code.value,
-                render_text_matcher(matcher)
-            ),
-            None => format!("status {}", code.value),
+            Some(matcher) => format!("status {written} message {}", render_text_matcher(matcher)),
+            None => format!("status {written}"),
         };
+        let codes_span = alternatives_span(codes);
         let diff = |at: Option<Duration>| diff::Diff {
             omitted_before: 0,
             lines: vec![
@@ -805,14 +806,14 @@ impl TestRun<'_> {
             .as_ref()
             .and_then(|c| c.stats.as_ref())
             .and_then(|s| s.duration);
-        if status.code_name() != code.value {
+        if !names.iter().any(|name| name == status.code_name()) {
             let mut failure = Failure::assertion(
                 format!(
                     "expected status {}, got {}",
-                    code.value,
+                    crate::render::or_list(&names),
                     describe_status(status)
                 ),
-                code.span,
+                codes_span,
                 format!("the call ended with {}", status.code_name()),
             );
             if status.local {
@@ -823,7 +824,7 @@ impl TestRun<'_> {
                     _ => "the client ended the call itself",
                 });
             }
-            let fix = status_fix(status, code, message.is_some(), span);
+            let fix = status_fix(status, codes_span, message.is_some(), span);
             return Err(failure.with_diff(diff(ended_at)).with_fix(fix));
         }
         let Some(matcher) = message else {
@@ -840,7 +841,7 @@ impl TestRun<'_> {
                 mismatch.to_string(),
             )
             .with_diff(diff(ended_at))
-            .with_fix(status_fix(status, code, true, span))),
+            .with_fix(status_fix(status, codes_span, true, span))),
         }
     }
 }
@@ -870,7 +871,7 @@ fn not_ended(timeout: Duration, items: u64, request_open: bool, span: Span) -> F
 
 /// `--update` for `expect status`: the code the call ended with, and its message when the spec
 /// checks the message.
-fn status_fix(status: &CallStatus, code: &Spanned<String>, message: bool, span: Span) -> Fix {
+fn status_fix(status: &CallStatus, codes: Span, message: bool, span: Span) -> Fix {
     let mut text = status.code_name().to_string();
     if message {
         text.push_str(&format!(
@@ -879,7 +880,7 @@ fn status_fix(status: &CallStatus, code: &Spanned<String>, message: bool, span: 
         ));
     }
     Fix::Replace {
-        span: Span::new(code.span.start, span.end),
+        span: Span::new(codes.start, span.end),
         text,
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod aggregate;
 pub mod grpc;
+pub mod ids;
 pub mod matcher;
 pub mod record;
 pub mod stats;
@@ -46,6 +47,8 @@ pub struct RunSettings {
     pub client: HttpClient,
     /// Variables given to the run (`--var`, environment, config), strongest already chosen.
     pub vars: Arc<HashMap<String, String>>,
+    /// `{{run_id}}`: one UUID for the whole run.
+    pub run_id: String,
     pub timeout: Duration,
     pub max_item_size: usize,
     /// gRPC schemas, fetched once per run and shared by its tests.
@@ -90,7 +93,7 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
     let deadline = started.saturating_add(timeout);
     let mut run = TestRun {
         settings,
-        scope: Scope::new(Arc::clone(&settings.vars), spec),
+        scope: Scope::new(Arc::clone(&settings.vars), &settings.run_id, spec),
         spec,
         deadline,
         timeout,
@@ -441,7 +444,17 @@ impl TestRun<'_> {
                 let value = self.scope.json_value(pattern)?;
                 Some(value.to_string().into_bytes())
             }
-            Some((Body::Text(template), _)) => Some(self.scope.resolve(template)?.into_bytes()),
+            Some((Body::Text { text, times }, _)) => {
+                let text = self.scope.resolve(text)?;
+                Some(match times {
+                    Some(times) => crate::payload::repeat(&text, times.value)
+                        .map_err(|reason| {
+                            Failure::error(reason, times.span, "repeated this many times")
+                        })?
+                        .into_bytes(),
+                    None => text.into_bytes(),
+                })
+            }
             Some((Body::File(template), span)) => {
                 let relative = self.scope.resolve(template)?;
                 let path = self.spec.file.dir().join(&relative);
@@ -464,19 +477,21 @@ impl TestRun<'_> {
 
     async fn expect(&mut self, expectation: &Expectation, span: Span) -> Result<(), Failure> {
         match expectation {
-            Expectation::Status(pattern) => {
+            Expectation::Status(alternatives) => {
                 self.ensure_head().await?;
                 let Some((status, _)) = self.exchange().head.as_ref() else {
                     return Ok(());
                 };
                 let status = *status;
-                if pattern.value.matches(status.as_u16()) {
+                if alternatives
+                    .iter()
+                    .any(|pattern| pattern.value.matches(status.as_u16()))
+                {
                     return Ok(());
                 }
-                let expected = match pattern.value {
-                    StatusPattern::Exact(code) => code.to_string(),
-                    StatusPattern::Class(class) => format!("{class}xx"),
-                };
+                let codes: Vec<String> = alternatives.iter().map(|a| a.value.render()).collect();
+                let expected = crate::render::or_list(&codes);
+                let codes_span = alternatives_span(alternatives);
                 // `--update` reads on after a wrong status, so the body stays for the blocks.
                 let excerpt = if self.settings.record {
                     None
@@ -488,11 +503,11 @@ impl TestRun<'_> {
                         "expected status {expected}, got {}",
                         describe_status(status)
                     ),
-                    pattern.span,
+                    codes_span,
                     format!("the server answered {}", status.as_u16()),
                 )
                 .with_fix(Fix::Replace {
-                    span: pattern.span,
+                    span: codes_span,
                     text: status.as_u16().to_string(),
                 });
                 if let Some(excerpt) = excerpt {
@@ -952,6 +967,10 @@ impl TestRun<'_> {
             self.scope.instantiate_value_check(&mut check)?;
             let values = self.scope.captured(&name.value).unwrap_or(&[]);
             return aggregate::check_capture(values, name, function, &check, span);
+        }
+        if let AggregateKind::Distinct(name) = &aggregate.kind {
+            let values = self.scope.captured(&name.value).unwrap_or(&[]);
+            return aggregate::check_distinct(values, name, span);
         }
         let current = match (&self.exchange, &self.call) {
             (Some(exchange), _) => exchange.stats.as_ref(),

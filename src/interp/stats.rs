@@ -6,6 +6,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::ast::GapStat;
+use crate::interp::ids::IdTracker;
 
 #[derive(Debug, Clone)]
 pub struct StreamStats {
@@ -28,43 +29,6 @@ pub struct StreamStats {
     /// The order of SSE ids, across reconnections.
     pub ids: IdTracker,
     gaps: Gaps,
-}
-
-/// Watches SSE ids as they arrive, keeping only the last one and the first break of order, so
-/// memory does not grow with the stream.
-#[derive(Debug, Clone, Default)]
-pub struct IdTracker {
-    last: Option<(u64, Duration)>,
-    /// The first id not above the one before: (previous id, its time, this id, its time).
-    pub first_repeat: Option<(u64, Duration, u64, Duration)>,
-    /// The first id more than one above the one before.
-    pub first_gap: Option<(u64, Duration, u64, Duration)>,
-    /// The first id that is not a whole number, which no order can be checked on.
-    pub not_a_number: Option<String>,
-    /// How many ids were seen.
-    pub seen: u64,
-}
-
-impl IdTracker {
-    /// Records the id an event set explicitly.
-    pub fn record(&mut self, id: &str, at: Duration) {
-        self.seen += 1;
-        let Ok(id) = id.parse::<u64>() else {
-            if self.not_a_number.is_none() {
-                self.not_a_number = Some(id.to_string());
-            }
-            return;
-        };
-        if let Some((last, last_at)) = self.last {
-            if id <= last && self.first_repeat.is_none() {
-                self.first_repeat = Some((last, last_at, id, at));
-            }
-            if id > last + 1 && self.first_gap.is_none() {
-                self.first_gap = Some((last, last_at, id, at));
-            }
-        }
-        self.last = Some((id, at));
-    }
 }
 
 #[derive(Debug, Clone)]

@@ -353,7 +353,7 @@ impl StreamRun<'_> {
                         previous = call.previous();
                         context.push(Seen::Event(format!(
                             "send {}",
-                            crate::render::render_json_pattern(message)
+                            crate::render::statements::render_message(message)
                         )));
                     }
                     Control::Close => {

@@ -2,6 +2,7 @@
 //! once per step, so matching never looks a variable up.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -15,6 +16,16 @@ use crate::source::Span;
 /// not grow them without limit.
 pub const MAX_CAPTURED_VALUES: usize = 100_000;
 
+/// Variables every spec has without setting them: `{{run_id}}`, a UUID for the whole run, and
+/// `{{test_id}}`, a new UUID for each test each time it runs (`--repeat` too). They let a spec
+/// against a stateful server name its channels and queues afresh on every run.
+pub const BUILTIN_VARS: [&str; 2] = ["run_id", "test_id"];
+
+/// A new random (version 4) UUID, in its usual lowercase hyphenated form.
+pub fn new_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
 #[derive(Debug, Clone)]
 enum VarValue {
     /// From `--var`, the environment, the config or `let`: text, read as JSON where a JSON
@@ -27,19 +38,32 @@ enum VarValue {
 pub struct Scope {
     /// Variables given to the run, strongest first already merged.
     run: Arc<HashMap<String, String>>,
-    /// `let` lines of the file: the weakest source.
+    /// `let` lines of the file.
     lets: HashMap<String, String>,
+    /// `run_id` and `test_id` ([`BUILTIN_VARS`]): the weakest source, so a variable of the same
+    /// name set any other way is used instead.
+    builtins: HashMap<String, String>,
     captures: HashMap<String, Vec<Value>>,
+    /// The spec file's directory, which the files it names are relative to.
+    dir: PathBuf,
 }
 
 impl Scope {
-    pub fn new(run: Arc<HashMap<String, String>>, spec: &Spec) -> Scope {
+    /// The variables of one run of one test: `run_id` is the run's, and `test_id` is new.
+    pub fn new(run: Arc<HashMap<String, String>>, run_id: &str, spec: &Spec) -> Scope {
+        let builtins = HashMap::from([
+            ("run_id".to_string(), run_id.to_string()),
+            ("test_id".to_string(), new_uuid()),
+        ]);
         // A `let` may use the run's variables and the `let`s above it.
         let mut lets: HashMap<String, String> = HashMap::new();
         for binding in &spec.lets {
             let text = &binding.value.value;
             let value = interpolate(text, |name| {
-                run.get(name).or_else(|| lets.get(name)).cloned()
+                run.get(name)
+                    .or_else(|| lets.get(name))
+                    .or_else(|| builtins.get(name))
+                    .cloned()
             })
             .unwrap_or_else(|_| text.clone());
             lets.insert(binding.name.value.clone(), value);
@@ -47,7 +71,9 @@ impl Scope {
         Scope {
             run,
             lets,
+            builtins,
             captures: HashMap::new(),
+            dir: spec.file.dir().to_path_buf(),
         }
     }
 
@@ -58,6 +84,7 @@ impl Scope {
         self.run
             .get(name)
             .or_else(|| self.lets.get(name))
+            .or_else(|| self.builtins.get(name))
             .map(|text| VarValue::Text(text.clone()))
     }
 
@@ -120,6 +147,18 @@ impl Scope {
         Ok(to_value(&pattern))
     }
 
+    /// A gRPC request message as JSON: the spec's, with its variables resolved, or a file's.
+    pub fn message_value(&self, message: &Message) -> Result<Value, Failure> {
+        match message {
+            Message::Json(pattern) => self.json_value(pattern),
+            Message::File(path) => {
+                let relative = self.resolve(path)?;
+                crate::payload::read_message(&self.dir.join(relative))
+                    .map_err(|reason| Failure::error(reason, path.span, "this message file"))
+            }
+        }
+    }
+
     /// Resolves the variables of a block's patterns before matching starts. A variable not set
     /// yet may be a capture the block itself makes before the line that uses it: such patterns
     /// are marked `late` and bound when they are matched (`bind_late`).
@@ -146,7 +185,12 @@ impl Scope {
                         self.instantiate_entries(&mut group.body)?;
                     }
                 }
-                EntryKind::Control(Control::Send(pattern)) => Binder::strict(self).json(pattern)?,
+                EntryKind::Control(Control::Send(Message::Json(pattern))) => {
+                    Binder::strict(self).json(pattern)?
+                }
+                EntryKind::Control(Control::Send(Message::File(path))) => {
+                    Binder::strict(self).template(path)?
+                }
                 _ => {}
             }
         }
@@ -276,6 +320,20 @@ impl<'s> Binder<'s> {
     fn json(&mut self, pattern: &mut JsonPattern) -> Result<(), Failure> {
         match &mut pattern.kind {
             JsonPatternKind::String(template) => self.template(template)?,
+            JsonPatternKind::Repeated { text, times } => {
+                self.template(text)?;
+                // A lenient binder may have left the text unbound: it is checked once bound.
+                if !(self.lenient && text.has_placeholders())
+                    && let Some(reason) =
+                        crate::payload::repeated_too_large(text.text.len(), times.value)
+                {
+                    return Err(Failure::error(
+                        reason,
+                        times.span,
+                        "repeated this many times",
+                    ));
+                }
+            }
             JsonPatternKind::Var(name) => {
                 let value = match self.scope.lookup(&name.value) {
                     Some(VarValue::Json(value)) => value,
@@ -319,6 +377,10 @@ fn to_value(pattern: &JsonPattern) -> Value {
         JsonPatternKind::Bool(b) => Value::Bool(*b),
         JsonPatternKind::Number(n) => Value::Number(n.clone()),
         JsonPatternKind::String(template) => Value::String(template.text.clone()),
+        // Bound already: within the limit (`Binder::json`).
+        JsonPatternKind::Repeated { text, times } => {
+            Value::String(crate::payload::repeat(&text.text, times.value).unwrap_or_default())
+        }
         JsonPatternKind::Literal(value) => value.clone(),
         JsonPatternKind::Object { members, .. } => Value::Object(
             members

@@ -36,8 +36,29 @@ fn match_kind(
             numbers_equal(expected, actual)
         }
         (JsonPatternKind::String(expected), Value::String(actual)) => expected.text == *actual,
+        (JsonPatternKind::Repeated { text, times }, Value::String(actual)) => {
+            crate::payload::is_repetition(actual, &text.text, times.value)
+        }
         (JsonPatternKind::Literal(expected), actual) => expected == actual,
-        (JsonPatternKind::Type(kind), actual) => type_matches(*kind, actual),
+        (JsonPatternKind::Type { kind, len }, actual) => {
+            if !type_matches(*kind, actual) {
+                false
+            } else if let Some(len) = len
+                && let Some((length, unit)) = length_of(*kind, actual)
+                && !len.value.holds(length as f64)
+            {
+                return Err(Mismatch::new(
+                    render_json_pattern(pattern),
+                    format!(
+                        "{} ({})",
+                        render_value_short(value),
+                        crate::report::plural(length, unit)
+                    ),
+                ));
+            } else {
+                true
+            }
+        }
         (JsonPatternKind::Regex(regex), Value::String(actual)) => regex.regex.is_match(actual),
         (JsonPatternKind::Range(lo, hi), Value::Number(actual)) => {
             let n = actual.as_f64().unwrap_or(f64::NAN);
@@ -133,8 +154,39 @@ fn type_matches(kind: JsonType, value: &Value) -> bool {
         (JsonType::Bool, Value::Bool(_)) => true,
         (JsonType::Object, Value::Object(_)) => true,
         (JsonType::Array, Value::Array(_)) => true,
+        (JsonType::Bytes, Value::String(text)) => decode_base64(text).is_some(),
         _ => false,
     }
+}
+
+/// How long a value of a type with a length is, and in what: characters of a string (Unicode
+/// scalar values, as JSON Schema counts them), items of an array, keys of an object, bytes of
+/// base64 data once decoded.
+fn length_of(kind: JsonType, value: &Value) -> Option<(usize, &'static str)> {
+    let unit = kind.length_unit()?;
+    let length = match (kind, value) {
+        (JsonType::String, Value::String(text)) => text.chars().count(),
+        (JsonType::Bytes, Value::String(text)) => decode_base64(text)?.len(),
+        (JsonType::Array, Value::Array(items)) => items.len(),
+        (JsonType::Object, Value::Object(map)) => map.len(),
+        _ => return None,
+    };
+    Some((length, unit))
+}
+
+/// Base64 as the proto3 JSON mapping accepts it: the standard or the URL-safe alphabet, with or
+/// without padding.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    use base64::alphabet::{STANDARD, URL_SAFE};
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const LENIENT: GeneralPurposeConfig =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    const ENGINES: [GeneralPurpose; 2] = [
+        GeneralPurpose::new(&STANDARD, LENIENT),
+        GeneralPurpose::new(&URL_SAFE, LENIENT),
+    ];
+    ENGINES.iter().find_map(|engine| engine.decode(text).ok())
 }
 
 /// A value on one line for a message, cut to 80 characters where a report shows it (after

@@ -68,7 +68,10 @@ pub fn render_step(step: &StepKind) -> String {
         StepKind::Body(Body::Json(pattern)) => {
             format!("body json {}", render_json_pattern(pattern))
         }
-        StepKind::Body(Body::Text(text)) => format!("body text {}", quote(&text.text)),
+        StepKind::Body(Body::Text { text, times }) => match times {
+            Some(times) => format!("body text {} * {}", quote(&text.text), times.value),
+            None => format!("body text {}", quote(&text.text)),
+        },
         StepKind::Body(Body::File(path)) => format!("body file {}", quote(&path.text)),
         StepKind::Timeout(duration) => format!("timeout {}", format_duration(duration.value)),
         StepKind::Expect(expectation) => format!("expect {}", render_expectation(expectation)),
@@ -86,7 +89,7 @@ fn render_grpc_option(option: &GrpcOption) -> String {
             render_template(&header.value)
         ),
         GrpcOption::Deadline(duration) => format!("deadline {}", format_duration(duration.value)),
-        GrpcOption::Message(pattern) => format!("message {}", render_json_pattern(pattern)),
+        GrpcOption::Message(message) => format!("message {}", render_message(message)),
         GrpcOption::Authority(name) => format!("authority {}", render_template(name)),
         GrpcOption::Insecure => "insecure".to_string(),
         GrpcOption::Proto(path) => format!("proto {}", quote(&path.text)),
@@ -98,10 +101,10 @@ fn render_grpc_option(option: &GrpcOption) -> String {
 /// What follows `expect `; for a stream block, its kind (`sse`, `messages`, …).
 pub fn render_expectation(expectation: &Expectation) -> String {
     match expectation {
-        Expectation::Status(status) => match status.value {
-            StatusPattern::Exact(code) => format!("status {code}"),
-            StatusPattern::Class(class) => format!("status {class}xx"),
-        },
+        Expectation::Status(alternatives) => {
+            let codes: Vec<String> = alternatives.iter().map(|a| a.value.render()).collect();
+            format!("status {}", codes.join(" | "))
+        }
         Expectation::Header(header) => format!("header {}", render_header_expectation(header)),
         Expectation::Stream(block) => block.kind.value.keyword().to_string(),
         Expectation::WholeBody(body) => {
@@ -112,16 +115,20 @@ pub fn render_expectation(expectation: &Expectation) -> String {
             format!("{keyword} {}", render_item_pattern(&body.pattern))
         }
         Expectation::Aggregate(aggregate) => render_aggregate(aggregate),
-        Expectation::GrpcStatus { code, message } => match message {
-            None => format!("status {}", code.value),
-            Some(matcher) => {
-                let message = match matcher.kind {
-                    TextMatcherKind::Regex(_) => format!("~ {}", render_text_matcher(matcher)),
-                    _ => render_text_matcher(matcher),
-                };
-                format!("status {} message {message}", code.value)
+        Expectation::GrpcStatus { codes, message } => {
+            let codes: Vec<&str> = codes.iter().map(|c| c.value.as_str()).collect();
+            let codes = codes.join(" | ");
+            match message {
+                None => format!("status {codes}"),
+                Some(matcher) => {
+                    let message = match matcher.kind {
+                        TextMatcherKind::Regex(_) => format!("~ {}", render_text_matcher(matcher)),
+                        _ => render_text_matcher(matcher),
+                    };
+                    format!("status {codes} message {message}")
+                }
             }
-        },
+        }
         Expectation::Metadata { trailer, header } => format!(
             "{} {}",
             if *trailer { "trailer" } else { "metadata" },
@@ -185,6 +192,7 @@ fn render_aggregate(aggregate: &Aggregate) -> String {
                 .collect();
             format!("gaps {}", bounds.join(", "))
         }
+        AggregateKind::Distinct(name) => format!("{} distinct", name.value),
         AggregateKind::Capture {
             name,
             function,
@@ -241,6 +249,14 @@ fn render_value_check(check: &ValueCheck) -> String {
     }
 }
 
+/// A gRPC request message after `message` or `send`: `{ … }` or `file "message.json"`.
+pub fn render_message(message: &Message) -> String {
+    match message {
+        Message::Json(pattern) => render_json_pattern(pattern),
+        Message::File(path) => format!("file {}", quote(&path.text)),
+    }
+}
+
 /// A client action: `abort after 3 items`, `wait 300ms`, `reconnect with header a: b`, …
 pub fn render_control(control: &Control) -> String {
     match control {
@@ -273,7 +289,7 @@ pub fn render_control(control: &Control) -> String {
             }
             out
         }
-        Control::Send(pattern) => format!("send {}", render_json_pattern(pattern)),
+        Control::Send(message) => format!("send {}", render_message(message)),
         Control::Close => "close".to_string(),
     }
 }

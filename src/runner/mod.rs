@@ -127,6 +127,7 @@ pub async fn run(
         timings: Timings::default(),
         not_run: 0,
         secrets: Secrets::default(),
+        run_id: crate::interp::vars::new_uuid(),
     };
     let mut stopped = None;
     for (position, planned_group) in plan.groups.iter().enumerate() {
@@ -162,6 +163,8 @@ struct Runner<'a, 'r> {
     timings: Timings,
     not_run: usize,
     secrets: Secrets,
+    /// `{{run_id}}`, the same for every test of the run, in every group.
+    run_id: String,
 }
 
 /// One run of one test, as queued.
@@ -224,6 +227,7 @@ impl Runner<'_, '_> {
         let settings = Arc::new(RunSettings {
             client: self.client.clone(),
             vars: Arc::new(vars),
+            run_id: self.run_id.clone(),
             timeout,
             max_item_size: self.options.max_item_size.unwrap_or(DEFAULT_MAX_ITEM_SIZE),
             // Per group: each group starts its own services. Reflection answers are items too.

@@ -39,7 +39,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::url => "a URL",
         Rule::duration => "a duration such as `500ms` or `2s`",
         Rule::string | Rule::string_inner => "a string in double quotes",
-        Rule::capture_fn => "`joined`, `count`, `first` or `last`",
+        Rule::capture_fn => "`joined`, `count`, `first`, `last` or `distinct`",
         Rule::num_cond => "a condition such as `== 5`, `< 10` or `in 3..7`",
         Rule::duration_cond => "a condition such as `< 500ms` or `in 400ms..1s`",
         Rule::value_cond => "a condition such as `== \"text\"`, `~ /regex/` or `> 0`",
@@ -270,7 +270,14 @@ pub fn syntax_error(file: &Arc<SourceFile>, error: &Error<Rule>) -> Diagnostic {
         }
     }
     if phrases.is_empty() && suggestion.is_none() {
-        let mut listed: Vec<String> = tokens.iter().map(|t| format!("`{t}`")).collect();
+        // After a JSON value, the separators are what is missing; that the value could have
+        // gone on (`"A" * 3`, `string len 3`) only clutters the list.
+        let after_value = tokens.iter().any(|t| t == ",");
+        let mut listed: Vec<String> = tokens
+            .iter()
+            .filter(|t| !(after_value && matches!(t.as_str(), "*" | "len")))
+            .map(|t| format!("`{t}`"))
+            .collect();
         listed.dedup();
         listed.truncate(8);
         if listed.is_empty() {

@@ -14,40 +14,59 @@ impl Lowerer {
         let span = span(&pair);
         match pair.as_rule() {
             Rule::expect_status => {
-                let mut parts = inner(pair);
-                let code = parts.next()?;
-                if code.as_rule() == Rule::grpc_code {
-                    let message = match parts.next() {
-                        Some(status_message) => {
-                            let value =
-                                inner(status_message).find(|p| p.as_rule() == Rule::field_value)?;
-                            match self.field_value(value, false) {
-                                Some(DataMatcher::Text(matcher)) => Some(matcher),
-                                _ => None,
+                let parts: Vec<_> = inner(pair).collect();
+                if parts.first()?.as_rule() == Rule::grpc_code {
+                    let mut codes: Vec<Spanned<String>> = Vec::new();
+                    let mut message = None;
+                    for part in parts {
+                        if part.as_rule() == Rule::grpc_code {
+                            let code = Spanned::new(part.as_str().to_string(), self::span(&part));
+                            if codes.iter().any(|c| c.value == code.value) {
+                                self.error(
+                                    code.span,
+                                    format!("status {} is given twice", code.value),
+                                    "already an alternative",
+                                );
                             }
+                            codes.push(code);
+                            continue;
                         }
-                        None => None,
-                    };
-                    return Some(Expectation::GrpcStatus {
-                        code: Spanned::new(code.as_str().to_string(), self::span(&code)),
-                        message,
-                    });
+                        let value = inner(part).find(|p| p.as_rule() == Rule::field_value)?;
+                        message = match self.field_value(value, false) {
+                            Some(DataMatcher::Text(matcher)) => Some(matcher),
+                            _ => None,
+                        };
+                    }
+                    return Some(Expectation::GrpcStatus { codes, message });
                 }
-                let text = code.as_str();
-                let code_span = self::span(&code);
-                let pattern = if text.ends_with("xx") || text.ends_with("XX") {
-                    StatusPattern::Class(u16::from(text.as_bytes()[0] - b'0'))
-                } else {
-                    StatusPattern::Exact(text.parse().unwrap_or(0))
-                };
-                let class = match pattern {
-                    StatusPattern::Exact(code) => code / 100,
-                    StatusPattern::Class(class) => class,
-                };
-                if !(1..=5).contains(&class) {
-                    self.error(code_span, "invalid status code", "expected 100 to 599");
+                let mut alternatives: Vec<Spanned<StatusPattern>> = Vec::new();
+                for code in parts {
+                    let pattern = self.status_pattern(&code);
+                    if let Some(other) = alternatives
+                        .iter()
+                        .find(|a| covers(a.value, pattern.value) || covers(pattern.value, a.value))
+                    {
+                        let (message, label) = if other.value == pattern.value {
+                            (
+                                format!("status {} is given twice", pattern.value.render()),
+                                "already an alternative".to_string(),
+                            )
+                        } else {
+                            let (wide, narrow) = if covers(other.value, pattern.value) {
+                                (other.value, pattern.value)
+                            } else {
+                                (pattern.value, other.value)
+                            };
+                            (
+                                format!("`{}` already covers {}", wide.render(), narrow.render()),
+                                "overlaps another alternative".to_string(),
+                            )
+                        };
+                        self.error(pattern.span, message, label);
+                    }
+                    alternatives.push(pattern);
                 }
-                Some(Expectation::Status(Spanned::new(pattern, code_span)))
+                Some(Expectation::Status(alternatives))
             }
             Rule::expect_header => Some(Expectation::Header(self.header_expectation(pair)?)),
             Rule::expect_metadata => {
@@ -120,6 +139,25 @@ impl Lowerer {
         }
     }
 
+    /// `200` or `2xx`, between 100 and 599.
+    fn status_pattern(&mut self, code: &Pair<'_, Rule>) -> Spanned<StatusPattern> {
+        let text = code.as_str();
+        let code_span = span(code);
+        let pattern = if text.ends_with("xx") || text.ends_with("XX") {
+            StatusPattern::Class(u16::from(text.as_bytes()[0] - b'0'))
+        } else {
+            StatusPattern::Exact(text.parse().unwrap_or(0))
+        };
+        let class = match pattern {
+            StatusPattern::Exact(code) => code / 100,
+            StatusPattern::Class(class) => class,
+        };
+        if !(1..=5).contains(&class) {
+            self.error(code_span, "invalid status code", "expected 100 to 599");
+        }
+        Spanned::new(pattern, code_span)
+    }
+
     /// `NAME check [-> capture]` of `expect header`, `expect metadata` and `expect trailer`.
     pub(super) fn header_expectation(&mut self, pair: Pair<'_, Rule>) -> Option<HeaderExpectation> {
         let mut parts = inner(pair);
@@ -158,9 +196,7 @@ impl Lowerer {
             }
             Rule::deadline_step => GrpcOption::Deadline(self.duration(parts.next()?)),
             Rule::message_step => {
-                let pattern = self.json_pattern(parts.next()?);
-                self.require_literal(&pattern, "a request message");
-                GrpcOption::Message(pattern)
+                GrpcOption::Message(self.message(parts.next()?, "a request message"))
             }
             Rule::authority_step => GrpcOption::Authority(self.header_value(parts.next()?)),
             Rule::insecure_step => GrpcOption::Insecure,
@@ -216,6 +252,7 @@ impl Lowerer {
                 }
                 AggregateKind::Gaps(bounds)
             }
+            Rule::agg_distinct => AggregateKind::Distinct(self.ident(inner(pair).next()?)),
             _ => {
                 let mut parts = inner(pair);
                 let name = self.ident(parts.next()?);
@@ -342,5 +379,13 @@ impl Lowerer {
             [string] => ValueCheckKind::Contains(self.template(string.clone())),
             _ => ValueCheckKind::Matches(any_pattern(span)),
         }
+    }
+}
+
+/// Whether every status `inner` matches, `outer` matches too (`2xx` covers `200`).
+fn covers(outer: StatusPattern, inner: StatusPattern) -> bool {
+    match (outer, inner) {
+        (StatusPattern::Class(class), StatusPattern::Exact(code)) => code / 100 == class,
+        _ => outer == inner,
     }
 }

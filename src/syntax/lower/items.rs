@@ -179,8 +179,11 @@ impl Lowerer {
     /// A JSON-pattern pair used as a text matcher: a string, a regex, `_` or `{{var}}`.
     pub(super) fn text_matcher(&mut self, pair: Pair<'_, Rule>) -> Option<TextMatcher> {
         let span = span(&pair);
-        let mut parts = inner(pair);
+        let mut parts = inner(pair).peekable();
         let primary = parts.next()?;
+        if let Some(length) = parts.next_if(|p| p.as_rule() == Rule::length) {
+            self.length_on_text(&length);
+        }
         let capture = parts
             .next()
             .and_then(|c| c.into_inner().next())
@@ -190,6 +193,14 @@ impl Lowerer {
             Rule::regex => TextMatcherKind::Regex(self.regex(primary)),
             Rule::wildcard => TextMatcherKind::Any,
             Rule::var_ref => TextMatcherKind::Exact(self.raw_template(primary)),
+            Rule::repeated => {
+                self.diagnostics.push(
+                    Diagnostic::error("a repeated string fits JSON values and `body text`, and this is text to match")
+                        .at(&self.file, self::span(&primary), "not a text matcher")
+                        .help("to check the length of the text, write `size N` for a line or chunk, or `data: json string len N` for JSON data"),
+                );
+                return None;
+            }
             _ => {
                 let text = primary.as_str();
                 let hint = if primary.as_rule() == Rule::object || primary.as_rule() == Rule::array
@@ -213,10 +224,23 @@ impl Lowerer {
         })
     }
 
+    /// `len` on text that is not JSON (an SSE field, a line, a chunk): its size is `size`.
+    fn length_on_text(&mut self, length: &Pair<'_, Rule>) {
+        self.diagnostics.push(
+            Diagnostic::error("`len` fits JSON values, and this is text")
+                .at(&self.file, span(length), "not a JSON value")
+                .help("the length of a line or chunk in bytes is `size`: `size 3..10`; in JSON, write `string len 3..10`"),
+        );
+    }
+
     pub(super) fn retry_value(&mut self, pair: Pair<'_, Rule>) -> Option<Spanned<NumCond>> {
         let span = span(&pair);
         let pattern_pair = inner(pair).next()?;
-        let primary = inner(pattern_pair).next()?;
+        let mut parts = inner(pattern_pair);
+        let primary = parts.next()?;
+        if let Some(length) = parts.find(|p| p.as_rule() == Rule::length) {
+            self.length_on_text(&length);
+        }
         let cond = match primary.as_rule() {
             Rule::number => NumCond::Compare(CmpOp::Eq, self.number_f64(primary)),
             Rule::num_range_value => self.num_range(primary),
@@ -288,25 +312,8 @@ impl Lowerer {
                     pattern.text = matcher;
                 }
                 Rule::size_facet => {
-                    let Some(cond) = inner(facet).next() else {
+                    let Some(cond) = inner(facet).next().and_then(|c| self.size_cond(c)) else {
                         continue;
-                    };
-                    let cond = match cond.as_rule() {
-                        Rule::num_cond => self.num_cond(cond),
-                        Rule::num_range => {
-                            let span = span(&cond);
-                            self.exact_counts(&cond);
-                            Spanned::new(self.num_range(cond), span)
-                        }
-                        _ => {
-                            let span = span(&cond);
-                            let text = cond.as_str();
-                            let Some(n) = self.integer(cond.clone()) else {
-                                continue;
-                            };
-                            self.exact_count(text, span);
-                            Spanned::new(NumCond::Compare(CmpOp::Eq, n as f64), span)
-                        }
                     };
                     if pattern.size.is_some() {
                         self.duplicate_facet(facet_span, "`size`");
@@ -317,6 +324,25 @@ impl Lowerer {
             }
         }
         pattern
+    }
+
+    /// The bound after `size` or `len`: `5`, `1..2`, `< 10`, `in 3..7`.
+    pub(super) fn size_cond(&mut self, cond: Pair<'_, Rule>) -> Option<Spanned<NumCond>> {
+        Some(match cond.as_rule() {
+            Rule::num_cond => self.num_cond(cond),
+            Rule::num_range => {
+                let span = span(&cond);
+                self.exact_counts(&cond);
+                Spanned::new(self.num_range(cond), span)
+            }
+            _ => {
+                let span = span(&cond);
+                let text = cond.as_str();
+                let n = self.integer(cond.clone())?;
+                self.exact_count(text, span);
+                Spanned::new(NumCond::Compare(CmpOp::Eq, n as f64), span)
+            }
+        })
     }
 
     pub(super) fn json_query(

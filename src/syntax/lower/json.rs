@@ -2,8 +2,9 @@
 
 use pest::iterators::Pair;
 
-use super::{Lowerer, any_pattern, inner, span};
+use super::{Lowerer, any_pattern, first_line, inner, span};
 use crate::ast::*;
+use crate::diagnostic::Diagnostic;
 use crate::syntax::grammar::Rule;
 
 impl Lowerer {
@@ -13,11 +14,17 @@ impl Lowerer {
         let Some(primary) = parts.next() else {
             return any_pattern(span);
         };
+        let mut parts = parts.peekable();
+        let length = parts.next_if(|p| p.as_rule() == Rule::length);
         let capture = parts
             .next()
             .and_then(|c| c.into_inner().next())
             .map(|c| self.ident(c));
-        let kind = self.json_primary(primary);
+        let primary_text = primary.as_str().to_string();
+        let mut kind = self.json_primary(primary);
+        if let Some(length) = length {
+            self.attach_length(&mut kind, &primary_text, length);
+        }
         JsonPattern {
             kind,
             capture,
@@ -38,6 +45,10 @@ impl Lowerer {
                 }
             },
             Rule::string => JsonPatternKind::String(self.template(pair)),
+            Rule::repeated => match self.repeated(pair) {
+                Some((text, times)) => JsonPatternKind::Repeated { text, times },
+                None => JsonPatternKind::Any,
+            },
             Rule::var_ref => match pair.into_inner().next() {
                 Some(name) => JsonPatternKind::Var(self.ident(name)),
                 None => JsonPatternKind::Any,
@@ -108,15 +119,102 @@ impl Lowerer {
                 }
             }
             Rule::regex => JsonPatternKind::Regex(self.regex(pair)),
-            Rule::type_matcher => JsonPatternKind::Type(match pair.as_str() {
-                "string" => JsonType::String,
-                "number" => JsonType::Number,
-                "integer" => JsonType::Integer,
-                "bool" => JsonType::Bool,
-                "object" => JsonType::Object,
-                _ => JsonType::Array,
-            }),
+            Rule::type_matcher => JsonPatternKind::Type {
+                kind: match pair.as_str() {
+                    "string" => JsonType::String,
+                    "number" => JsonType::Number,
+                    "integer" => JsonType::Integer,
+                    "bool" => JsonType::Bool,
+                    "object" => JsonType::Object,
+                    "bytes" => JsonType::Bytes,
+                    _ => JsonType::Array,
+                },
+                len: None,
+            },
             _ => JsonPatternKind::Any,
         }
+    }
+
+    /// `"A" * 1000`: the string and the count, checked against the limit when the string holds
+    /// no variables (otherwise when the test runs).
+    pub(super) fn repeated(&mut self, pair: Pair<'_, Rule>) -> Option<(Template, Spanned<u64>)> {
+        let span = span(&pair);
+        let mut parts = inner(pair);
+        let text = self.template(parts.next()?);
+        let count = parts.next()?;
+        let count_span = self::span(&count);
+        let times = Spanned::new(self.integer(count)?, count_span);
+        if !text.has_placeholders()
+            && let Some(reason) = crate::payload::repeated_too_large(text.text.len(), times.value)
+        {
+            self.error(span, "this string is too large to build", reason);
+        }
+        Some((text, times))
+    }
+
+    /// `len …` after a value: it belongs to a type that has a length (`string len 3..10`);
+    /// after anything else it is reported, with what to write instead.
+    fn attach_length(&mut self, kind: &mut JsonPatternKind, written: &str, pair: Pair<'_, Rule>) {
+        let span = span(&pair);
+        let Some(cond) = inner(pair).next().and_then(|cond| self.size_cond(cond)) else {
+            return;
+        };
+        if let JsonPatternKind::Type {
+            kind: json_type,
+            len,
+        } = kind
+            && json_type.length_unit().is_some()
+        {
+            *len = Some(cond);
+            return;
+        }
+        let (label, help) = match kind {
+            JsonPatternKind::Type { kind: json_type, .. } => (
+                format!("{} has no length", article(json_type.keyword())),
+                "`len` counts the characters of a `string`, the items of an `array`, the keys of an `object` and the bytes of `bytes` (base64)".to_string(),
+            ),
+            JsonPatternKind::String(_) | JsonPatternKind::Regex(_) => (
+                "`len` goes after a type".to_string(),
+                format!(
+                    "this value is matched as written; for any string of that length, write `string {}`",
+                    &self.file.text[span.start..span.end]
+                ),
+            ),
+            JsonPatternKind::Array { .. } => (
+                "`len` goes after a type".to_string(),
+                format!(
+                    "an array pattern fixes its items; for any array of that length, write `array {}`",
+                    &self.file.text[span.start..span.end]
+                ),
+            ),
+            JsonPatternKind::Object { .. } => (
+                "`len` goes after a type".to_string(),
+                format!(
+                    "for an object with that many keys, write `object {}`",
+                    &self.file.text[span.start..span.end]
+                ),
+            ),
+            _ => (
+                "`len` goes after a type".to_string(),
+                format!(
+                    "write `string {0}`, `array {0}`, `object {0}` or `bytes {0}`",
+                    &self.file.text[span.start..span.end]
+                ),
+            ),
+        };
+        self.diagnostics.push(
+            Diagnostic::error(format!("`len` cannot follow `{}`", first_line(written)))
+                .at(&self.file, span, label)
+                .help(help),
+        );
+    }
+}
+
+/// `a number`, `an integer`.
+fn article(word: &str) -> String {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        format!("an {word}")
+    } else {
+        format!("a {word}")
     }
 }

@@ -102,7 +102,17 @@ impl Lowerer {
                 self.require_literal(&pattern, "a request body");
                 Body::Json(pattern)
             }
-            Rule::body_text => Body::Text(self.template(value)),
+            Rule::body_text if value.as_rule() == Rule::repeated => {
+                let (text, times) = self.repeated(value)?;
+                Body::Text {
+                    text,
+                    times: Some(times),
+                }
+            }
+            Rule::body_text => Body::Text {
+                text: self.template(value),
+                times: None,
+            },
             _ => Body::File(self.template(value)),
         })
     }
@@ -145,6 +155,7 @@ impl Lowerer {
             | JsonPatternKind::Bool(_)
             | JsonPatternKind::Number(_)
             | JsonPatternKind::String(_)
+            | JsonPatternKind::Repeated { .. }
             | JsonPatternKind::Var(_)
             | JsonPatternKind::Literal(_) => {}
             _ => self.error(
@@ -153,6 +164,18 @@ impl Lowerer {
                 "write a JSON value here",
             ),
         }
+    }
+
+    /// A gRPC request message: `{ … }` (data, not a pattern) or `file "message.json"`.
+    pub(super) fn message(&mut self, pair: Pair<'_, Rule>, what: &str) -> Message {
+        if pair.as_rule() == Rule::message_file
+            && let Some(path) = inner(pair.clone()).next()
+        {
+            return Message::File(self.template(path));
+        }
+        let pattern = self.json_pattern(pair);
+        self.require_literal(&pattern, what);
+        Message::Json(pattern)
     }
 
     pub(super) fn control(&mut self, pair: Pair<'_, Rule>) -> Option<Control> {
@@ -211,7 +234,7 @@ impl Lowerer {
                 }
                 Control::Reconnect(options)
             }
-            Rule::send_step => Control::Send(self.json_pattern(inner(part).next()?)),
+            Rule::send_step => Control::Send(self.message(inner(part).next()?, "a message")),
             _ => Control::Close,
         })
     }

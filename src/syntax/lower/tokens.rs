@@ -7,6 +7,7 @@ use pest::iterators::Pair;
 
 use super::{Lowerer, span};
 use crate::ast::*;
+use crate::diagnostic::Diagnostic;
 use crate::duration::parse_duration;
 use crate::source::Span;
 use crate::syntax::grammar::Rule;
@@ -137,6 +138,10 @@ impl Lowerer {
             .build();
         let regex = match compiled {
             Ok(regex) => regex,
+            Err(regex::Error::CompiledTooBig(limit)) => {
+                self.regex_too_big(span, &source, limit);
+                regex::Regex::new("$^").unwrap_or_else(|_| unreachable!("a fixed valid regex"))
+            }
             Err(error) => {
                 let detail = error.to_string();
                 let last = detail.lines().last().unwrap_or("").trim();
@@ -152,6 +157,23 @@ impl Lowerer {
         }
     }
 
+    /// A regex that compiles past the regex engine's size limit, nearly always for a counted
+    /// repetition used to check a length (`/^A{418879}=$/`): says so, and what checks a length.
+    fn regex_too_big(&mut self, span: Span, source: &str, limit: usize) {
+        let label = match largest_repetition(source) {
+            Some(repetition) => format!("`{repetition}` makes it too large"),
+            None => "too large".to_string(),
+        };
+        self.diagnostics.push(
+            Diagnostic::error(format!(
+                "this regular expression is too large to compile (over the limit of {} compiled)",
+                crate::transport::framing::format_size(limit)
+            ))
+            .at(&self.file, span, label)
+            .help("to check how long a value is, use its length: `string len N` (or a range, `string len 3..10`), `bytes len N` for base64 data, `size N` for a line or chunk"),
+        );
+    }
+
     pub(super) fn cmp_op(&mut self, pair: Pair<'_, Rule>) -> CmpOp {
         match pair.as_str() {
             "==" => CmpOp::Eq,
@@ -161,5 +183,37 @@ impl Lowerer {
             "<" => CmpOp::Lt,
             _ => CmpOp::Gt,
         }
+    }
+}
+
+/// The counted repetition (`{418879}`, `{2,5000}`) with the largest count in a regex's source.
+fn largest_repetition(source: &str) -> Option<&str> {
+    static REPETITION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\{(\d+)(?:,(\d*))?\}")
+            .unwrap_or_else(|_| unreachable!("a fixed valid regex"))
+    });
+    REPETITION
+        .captures_iter(source)
+        .filter_map(|groups| {
+            let count = groups
+                .get(2)
+                .filter(|upper| !upper.as_str().is_empty())
+                .or_else(|| groups.get(1))?;
+            let count: u128 = count.as_str().parse().ok()?;
+            Some((count, groups.get(0)?.as_str()))
+        })
+        .max_by_key(|(count, _)| *count)
+        .map(|(_, text)| text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::largest_repetition;
+
+    #[test]
+    fn the_largest_counted_repetition_is_named() {
+        assert_eq!(largest_repetition("^A{418879}=$"), Some("{418879}"));
+        assert_eq!(largest_repetition("a{2}b{3,90000}c{5,}"), Some("{3,90000}"));
+        assert_eq!(largest_repetition("abc+"), None);
     }
 }
