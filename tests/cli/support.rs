@@ -51,7 +51,8 @@ const DEFAULT_KILL_AFTER: Duration = Duration::from_secs(20);
 ///   (`within 100ms`) are stable and left alone;
 /// - loopback ports;
 /// - the demo ticker's and chat's clock values (`"timestamp": 1795246236332`,
-///   `"created": 1795246243`).
+///   `"created": 1795246243`), and the chat's response ids (`"chatcmpl-` and 24 random letters
+///   and digits).
 const DEFAULT_REDACTIONS: &[(&str, &str)] = &[
     (r"\[ *\d+\.\d{3}s\]", "[TIME]"),
     (r"  # \d+(?:\.\d+)?m?s$", "  # [TIME]"),
@@ -62,6 +63,7 @@ const DEFAULT_REDACTIONS: &[(&str, &str)] = &[
     (r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"),
     (r#""timestamp": \d+"#, r#""timestamp": [UNIX_MS]"#),
     (r#""created": \d+"#, r#""created": [UNIX_S]"#),
+    (r#""chatcmpl-[A-Za-z0-9]{24}""#, r#""chatcmpl-[ID]""#),
 ];
 
 fn default_redactions() -> &'static [(Regex, String)] {
