@@ -9,12 +9,16 @@ use std::time::Duration;
 use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
 
-use super::{ConfigString, Defaults, GrpcSchemaConfig, ProjectConfig, STREAMSPEC_VAR};
+use super::{
+    ConfigString, Defaults, GrpcSchemaConfig, ProjectConfig, STREAMSPEC_VAR, UpdateConfig,
+};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::duration::parse_duration;
 use crate::source::{SourceFile, Span};
 
-const SECTIONS: [&str; 5] = ["vars", "defaults", "services", "grpc", "secrets"];
+const SECTIONS: [&str; 6] = [
+    "vars", "defaults", "services", "grpc", "secrets", "update",
+];
 const GRPC_KEYS: [&str; 3] = ["protos", "import_paths", "descriptor_sets"];
 const DEFAULTS_KEYS: [&str; 1] = ["timeout"];
 
@@ -99,6 +103,7 @@ impl Loader {
         let mut services = Vec::new();
         let mut grpc = GrpcSchemaConfig::default();
         let mut secrets = Vec::new();
+        let mut update = UpdateConfig::default();
         for (key, value) in entries(root) {
             match key.get_ref().as_ref() {
                 "vars" => {
@@ -115,6 +120,11 @@ impl Loader {
                 "grpc" => {
                     if let Some(table) = self.table(value, "[grpc]") {
                         grpc = self.grpc(table, &dir);
+                    }
+                }
+                "update" => {
+                    if let Some(table) = self.table(value, "[update]") {
+                        update = self.update(table);
                     }
                 }
                 "secrets" => {
@@ -145,6 +155,7 @@ impl Loader {
             services: services.into_iter().map(|s| s.config).collect(),
             grpc,
             secrets,
+            update,
         }
     }
 

@@ -41,6 +41,12 @@
 //! protos = ["protos/test.proto"]        # compiled at run time
 //! import_paths = ["protos"]             # where their imports are found (default: this directory)
 //! descriptor_sets = ["api.binpb"]       # compiled descriptor sets (`protoc -o`)
+//!
+//! # What `run --update` writes in place of values that change on every run and that it does
+//! # not recognise itself: a JSONPath (into JSON items, SSE data, bodies, gRPC messages) or an SSE
+//! # field (`id:`, `event:`, `data:`), and the matcher to write there.
+//! [update]
+//! redact = { "$.usage.total_tokens" = "integer", "id:" = '/^\d+$/' }
 //! ```
 //!
 //! Details:
@@ -66,6 +72,7 @@ mod names;
 mod services;
 #[cfg(test)]
 mod tests;
+mod update;
 
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
@@ -98,6 +105,14 @@ pub struct ProjectConfig {
     pub grpc: GrpcSchemaConfig,
     /// Names of the variables whose values reports must never show (`secrets = [...]`).
     pub secrets: Vec<ConfigString>,
+    pub update: UpdateConfig,
+}
+
+/// `[update]`: how `run --update` writes what it observed.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateConfig {
+    /// `redact`: the matcher written in place of the value at each place.
+    pub redactions: crate::update::redactions::Redactions,
 }
 
 /// `[grpc]`: where gRPC schemas come from when a server has no reflection. Paths are resolved

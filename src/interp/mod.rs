@@ -51,6 +51,8 @@ pub struct RunSettings {
     /// `--update`: failures carry a fix, blocks read their stream to the end to record it, and a
     /// failed expectation with a fix does not stop the test, so one run finds every fix.
     pub record: bool,
+    /// What the config redacts when an update writes observed values (`[update] redact`).
+    pub redactions: crate::update::redactions::Redactions,
 }
 
 /// One request and what is known of its answer so far.
@@ -558,6 +560,7 @@ impl TestRun<'_> {
                     update: self.settings.record.then_some(record::BlockUpdate {
                         file: &spec.file,
                         block_span: Some(block.block_span),
+                        redactions: &self.settings.redactions,
                     }),
                 }
                 .run()
@@ -852,11 +855,19 @@ impl TestRun<'_> {
                     pattern.span,
                     mismatch.to_string(),
                 )
-                .with_fix(Fix::Replace {
-                    span: body.pattern.span,
-                    // What matched stays as written (a `"created": integer`).
-                    text: crate::update::shape::shaped(&self.spec.file.text, &pattern, &item)
-                        .unwrap_or_else(|| render_item(&item)),
+                .with_fix({
+                    let writer = crate::update::observed::Writer::new(&self.settings.redactions);
+                    Fix::Replace {
+                        span: body.pattern.span,
+                        // What matched stays as written (a `"created": integer`).
+                        text: crate::update::shape::shaped(
+                            &self.spec.file.text,
+                            &pattern,
+                            &item,
+                            &writer,
+                        )
+                        .unwrap_or_else(|| writer.item(&item)),
+                    }
                 });
                 failure.diff = Some(Box::new(diff::Diff {
                     omitted_before: 0,

@@ -13,6 +13,7 @@ mod line_endings;
 mod misbehaving;
 mod open_files;
 mod passing;
+mod recording;
 mod reports;
 mod scale;
 mod servers;
