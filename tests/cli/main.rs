@@ -15,6 +15,7 @@ mod open_files;
 mod passing;
 mod recording;
 mod reports;
+mod review;
 mod scale;
 mod servers;
 mod signals;

@@ -130,6 +130,8 @@ pub struct Test {
     args: Vec<String>,
     vars: Vec<(String, String)>,
     env: Vec<(String, String)>,
+    /// Variables the child must not have, removed after the defaults (`NO_COLOR`) are set.
+    env_removed: Vec<String>,
     stdin: Option<Vec<u8>>,
     stdout: String,
     stderr: String,
@@ -157,6 +159,7 @@ impl Test {
             args: Vec::new(),
             vars: Vec::new(),
             env: Vec::new(),
+            env_removed: Vec::new(),
             stdin: None,
             stdout: String::new(),
             stderr: String::new(),
@@ -218,6 +221,12 @@ impl Test {
 
     pub fn env(mut self, name: &str, value: impl Into<String>) -> Test {
         self.env.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// Runs the child without this variable, even one the builder sets by default (`NO_COLOR`).
+    pub fn without_env(mut self, name: &str) -> Test {
+        self.env_removed.push(name.to_string());
         self
     }
 
@@ -407,6 +416,9 @@ impl Test {
         }
         for (name, value) in &self.env {
             command.env(name, value);
+        }
+        for name in &self.env_removed {
+            command.env_remove(name);
         }
         if !self.limits.is_empty() {
             let limits = self.limits.clone();
