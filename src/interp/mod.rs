@@ -1047,7 +1047,8 @@ fn describe_status(status: reqwest::StatusCode) -> String {
 }
 
 /// `--update` for a header (or gRPC metadata) check: what follows the name says what was found —
-/// `== "value"`, or `not exists` — and a capture stays.
+/// `== "value"`, `~ /regex/` for a value that changes on every run (a request id, see
+/// `update::volatile`), or `not exists` — and a capture stays.
 fn header_fix(header: &HeaderExpectation, values: &[String], span: Span) -> Fix {
     // `!=`, `exists` and `not exists` guard against something; a snapshot would turn them into
     // their opposite.
@@ -1060,8 +1061,12 @@ fn header_fix(header: &HeaderExpectation, values: &[String], span: Span) -> Fix 
                 .to_string(),
         );
     }
+    let now = crate::update::volatile::Now::current();
     let mut text = match values.first() {
-        Some(value) => format!(" == {}", quote(value)),
+        Some(value) => match crate::update::volatile::text_regex(value, now) {
+            Some(regex) => format!(" ~ /{regex}/"),
+            None => format!(" == {}", quote(value)),
+        },
         None => " not exists".to_string(),
     };
     if let Some(capture) = &header.capture {

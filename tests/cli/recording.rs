@@ -136,7 +136,8 @@ fn a_rewritten_line_gets_matchers_for_its_volatile_values() {
 }
 
 /// Events whose id and `request` count up with every request, and whose `worker` is one of two
-/// names: values that change on every run, which no heuristic can tell from constants.
+/// names: values that change on every run, which no heuristic can tell from constants. The
+/// `x-request-id` header is a UUID made of the count.
 fn counting() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
     URL.get_or_init(|| {
@@ -149,7 +150,15 @@ fn counting() -> &'static str {
                 let body = format!(
                     "id: {n}\ndata: {{\"request\":{n},\"worker\":\"{worker}\",\"ok\":true}}\n\n"
                 );
-                ([(CONTENT_TYPE, "text/event-stream")], body).into_response()
+                let request_id = format!("{n:08x}-0000-4000-8000-{n:012x}");
+                (
+                    [
+                        (CONTENT_TYPE.as_str(), "text/event-stream"),
+                        ("x-request-id", request_id.as_str()),
+                    ],
+                    body,
+                )
+                    .into_response()
             }),
         ))
     })
@@ -177,6 +186,27 @@ fn redactions_in_the_config_are_written_where_no_heuristic_would() {
             id: /^\d+$/  data: json { "request": integer, "worker": string, "ok": true }
             end
           }
+        }
+        "#,
+        counting(),
+    );
+}
+
+/// A header check is rewritten with a regex for a value that changes on every run.
+#[test]
+fn a_header_that_changes_on_every_run_is_rewritten_as_a_regex() {
+    record_then_run(
+        None,
+        r#"
+        test "request id" {
+          GET {{base}}/counter
+          expect header x-request-id == "none"
+        }
+        "#,
+        r#"
+        test "request id" {
+          GET {{base}}/counter
+          expect header x-request-id ~ /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
         }
         "#,
         counting(),
