@@ -1,6 +1,7 @@
 //! Canonical rendering of patterns and observed items in spec syntax, one item per line. The
-//! diff, the failure messages, `streamspec fmt` (and later the update writer) all render here,
-//! so an observed item reads exactly like the spec line that would match it.
+//! diff, the failure messages, `streamspec fmt` and the update writer (`update::observed`, which
+//! writes some values as matchers) all render here, so an observed item reads exactly like the
+//! spec line that would match it.
 
 pub mod statements;
 

@@ -16,9 +16,7 @@ use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::duration::parse_duration;
 use crate::source::{SourceFile, Span};
 
-const SECTIONS: [&str; 6] = [
-    "vars", "defaults", "services", "grpc", "secrets", "update",
-];
+const SECTIONS: [&str; 6] = ["vars", "defaults", "services", "grpc", "secrets", "update"];
 const GRPC_KEYS: [&str; 3] = ["protos", "import_paths", "descriptor_sets"];
 const DEFAULTS_KEYS: [&str; 1] = ["timeout"];
 

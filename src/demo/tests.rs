@@ -851,7 +851,10 @@ async fn fragile_chat_streams_like_the_healthy_one() {
     assert_sse_headers(&response);
     let fragile = text(response).await;
     let healthy = text(chat("?interval=1ms", &[], STREAM).await).await;
-    assert_eq!(without_id_and_created(&fragile), without_id_and_created(&healthy));
+    assert_eq!(
+        without_id_and_created(&fragile),
+        without_id_and_created(&healthy)
+    );
     assert!(fragile.ends_with("data: [DONE]\n\n"));
 
     // The same refusals, and `client` is known besides `interval`.

@@ -107,8 +107,9 @@ mod tests {
         let writer = Writer::at(&redactions, Now::at(NOW));
         let event = Item::Sse(SseEvent {
             event: Some("tick".into()),
-            data: r#"{"seq":3,"at":1780272000123,"id":"chatcmpl-9pX8VJZ3kUO4Q2vI4LX6","n":[1,"x"]}"#
-                .to_string(),
+            data:
+                r#"{"seq":3,"at":1780272000123,"id":"chatcmpl-9pX8VJZ3kUO4Q2vI4LX6","n":[1,"x"]}"#
+                    .to_string(),
             id: Arc::from("17"),
             retry: None,
             invalid_utf8: false,

@@ -87,14 +87,16 @@ impl Redactions {
 
     /// The matcher for an SSE field's text, when a rule names the field and its matcher fits.
     pub fn text(&self, place: TextPlace, text: &str) -> Option<String> {
-        self.rules.iter().find_map(|rule| match (&rule.place, &rule.matcher) {
-            (Place::Sse(field), Matcher::Text(matcher))
-                if *field == place && match_text(matcher, text, &mut Vec::new()).is_ok() =>
-            {
-                Some(render_text_matcher(matcher))
-            }
-            _ => None,
-        })
+        self.rules
+            .iter()
+            .find_map(|rule| match (&rule.place, &rule.matcher) {
+                (Place::Sse(field), Matcher::Text(matcher))
+                    if *field == place && match_text(matcher, text, &mut Vec::new()).is_ok() =>
+                {
+                    Some(render_text_matcher(matcher))
+                }
+                _ => None,
+            })
     }
 }
 
@@ -179,7 +181,9 @@ fn parse_regex(text: &str) -> Result<Option<RegexLit>, String> {
         return Ok(None);
     };
     let malformed = || {
-        format!("`{text}` is not a regex: write `/regex/`, then any of the flags `i`, `m`, `s`, `x`")
+        format!(
+            "`{text}` is not a regex: write `/regex/`, then any of the flags `i`, `m`, `s`, `x`"
+        )
     };
     let close = rest.rfind('/').ok_or_else(malformed)?;
     let (body, flags) = (&rest[..close], &rest[close + 1..]);

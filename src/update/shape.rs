@@ -1,8 +1,9 @@
 //! An observed item written in the shape of an expected line, for `--update`: the parts of the
 //! line's pattern that fit the item stay as written (a `number` matcher is not replaced by
-//! today's number, a capture stays), and only the parts that do not fit become observed values.
-//! Where the shapes are too far apart to say which part is which, there is no shaped line and
-//! the item is written out whole.
+//! today's number, a capture stays), and only the parts that do not fit become observed values,
+//! as `update::observed` writes them (a matcher for a timestamp or a random id). Where the
+//! shapes are too far apart to say which part is which, there is no shaped line and the item is
+//! written out whole.
 
 use serde_json::Value;
 
@@ -222,7 +223,10 @@ mod tests {
             panic!("an item line");
         };
         let redactions = crate::update::redactions::Redactions::default();
-        let writer = Writer::at(&redactions, crate::update::volatile::Now::at(1_780_272_000.0));
+        let writer = Writer::at(
+            &redactions,
+            crate::update::volatile::Now::at(1_780_272_000.0),
+        );
         shaped(&text, &item_line.pattern, &item, &writer)
     }
 

@@ -290,9 +290,8 @@ mod tests {
             regex("550E8400-E29B-41D4-A716-446655440000").as_deref(),
             Some(lower.replace("a-f", "A-F").as_str())
         );
-        let prefixed = format!(
-            "^req_{class}{{8}}-{class}{{4}}-{class}{{4}}-{class}{{4}}-{class}{{12}}$"
-        );
+        let prefixed =
+            format!("^req_{class}{{8}}-{class}{{4}}-{class}{{4}}-{class}{{4}}-{class}{{12}}$");
         assert_eq!(
             regex("req_550e8400-e29b-41d4-a716-446655440000").as_deref(),
             Some(prefixed.as_str())
@@ -309,18 +308,12 @@ mod tests {
             regex("msg_01XFDUDYJgAACzvnptvVoYEL").as_deref(),
             Some(r"^msg_[A-Za-z0-9]+$")
         );
-        assert_eq!(
-            regex("fp_44709d6fcb").as_deref(),
-            Some(r"^fp_[0-9a-f]+$")
-        );
+        assert_eq!(regex("fp_44709d6fcb").as_deref(), Some(r"^fp_[0-9a-f]+$"));
         assert_eq!(
             regex("run.5F3A9C2B7D:trace").as_deref(),
             Some(r"^run\.[0-9A-F]+:trace$")
         );
-        assert_eq!(
-            regex("1780272000123-0").as_deref(),
-            Some(r"^\d+-0$")
-        );
+        assert_eq!(regex("1780272000123-0").as_deref(), Some(r"^\d+-0$"));
         assert_eq!(regex("1780272000123").as_deref(), Some(r"^\d+$"));
         assert_eq!(
             regex("aBcDeFgHiJkLmNoPqRsT").as_deref(),

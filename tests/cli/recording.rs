@@ -41,7 +41,10 @@ fn record_then_run(config: Option<&str>, before: &str, after: &str, base: &str) 
         .filter_map(|rest| rest.split('"').next())
         .map(str::to_string)
         .collect();
-    let tests: Vec<(&str, &str)> = names.iter().map(|name| ("a.stream", name.as_str())).collect();
+    let tests: Vec<(&str, &str)> = names
+        .iter()
+        .map(|name| ("a.stream", name.as_str()))
+        .collect();
     with_config(Test::new())
         .spec("a.stream", &written)
         .args(["run", "a.stream"])
@@ -146,7 +149,7 @@ fn counting() -> &'static str {
             "/counter",
             get(|| async {
                 let n = REQUESTS.fetch_add(1, Ordering::Relaxed);
-                let worker = if n % 2 == 0 { "blue" } else { "green" };
+                let worker = if n.is_multiple_of(2) { "blue" } else { "green" };
                 let body = format!(
                     "id: {n}\ndata: {{\"request\":{n},\"worker\":\"{worker}\",\"ok\":true}}\n\n"
                 );
