@@ -82,6 +82,7 @@ pub mod spec_file;
 pub mod stop_signals;
 pub mod style;
 pub mod syntax;
+pub mod text_diff;
 pub mod transport;
 pub mod update;
 

@@ -1,6 +1,7 @@
 //! Canonical rendering of patterns and observed items in spec syntax, one item per line. The
-//! diff, the failure messages, `streamspec fmt` (and later the update writer) all render here,
-//! so an observed item reads exactly like the spec line that would match it.
+//! diff, the failure messages, `streamspec fmt` and the update writer (`update::observed`, which
+//! writes some values as matchers) all render here, so an observed item reads exactly like the
+//! spec line that would match it.
 
 pub mod statements;
 
@@ -32,12 +33,22 @@ pub fn render_regex(regex: &RegexLit) -> String {
 
 /// A JSON value in spec style: `{ "a": 1, "b": [1, 2] }`.
 pub fn render_value(value: &Value) -> String {
+    render_value_with(value, &|_| None)
+}
+
+/// A JSON value in spec style, with the values (at any depth) for which `replace` gives a text
+/// written as that text instead: a matcher in place of a timestamp, for `--update`.
+pub fn render_value_with(value: &Value, replace: &dyn Fn(&Value) -> Option<String>) -> String {
     let mut out = String::new();
-    write_value(&mut out, value);
+    write_value(&mut out, value, replace);
     out
 }
 
-fn write_value(out: &mut String, value: &Value) {
+fn write_value(out: &mut String, value: &Value, replace: &dyn Fn(&Value) -> Option<String>) {
+    if let Some(text) = replace(value) {
+        out.push_str(&text);
+        return;
+    }
     match value {
         Value::Object(map) if map.is_empty() => out.push_str("{}"),
         Value::Object(map) => {
@@ -48,7 +59,7 @@ fn write_value(out: &mut String, value: &Value) {
                 }
                 out.push_str(&quote(key));
                 out.push_str(": ");
-                write_value(out, member);
+                write_value(out, member, replace);
             }
             out.push_str(" }");
         }
@@ -58,7 +69,7 @@ fn write_value(out: &mut String, value: &Value) {
                 if index > 0 {
                     out.push_str(", ");
                 }
-                write_value(out, item);
+                write_value(out, item, replace);
             }
             out.push(']');
         }
@@ -141,7 +152,7 @@ fn write_json_pattern(out: &mut String, pattern: &JsonPattern) {
         JsonPatternKind::Var(name) => {
             let _ = write!(out, "{{{{{}}}}}", name.value);
         }
-        JsonPatternKind::Literal(value) => write_value(out, value),
+        JsonPatternKind::Literal(value) => write_value(out, value, &|_| None),
     }
     if let Some(capture) = &pattern.capture {
         let _ = write!(out, " -> {}", capture.value);
@@ -273,39 +284,78 @@ pub fn render_where(group: &WhereGroup) -> String {
     )
 }
 
+/// Where a text of an observed item is, for a [`ValueWriter`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextPlace {
+    SseId,
+    SseEvent,
+    /// SSE data that is not JSON.
+    SseData,
+    /// A line, or a chunk that is UTF-8 text.
+    Text,
+}
+
+/// How the values of an observed item are written: each as it is ([`render_item`]), or some as
+/// matchers (what `--update` writes, see `update::observed`).
+pub trait ValueWriter {
+    /// A whole JSON value (an NDJSON item, a body, SSE data that is JSON), in spec style.
+    fn json(&self, value: &Value) -> String;
+    /// A whole text, as a text matcher: a quoted string, `/regex/` or `_`.
+    fn text(&self, place: TextPlace, text: &str) -> String;
+}
+
+/// Every value exactly as observed.
+struct AsObserved;
+
+impl ValueWriter for AsObserved {
+    fn json(&self, value: &Value) -> String {
+        render_value(value)
+    }
+
+    fn text(&self, _: TextPlace, text: &str) -> String {
+        quote(text)
+    }
+}
+
 /// An observed item as the spec line that would match it exactly.
 pub fn render_item(item: &Item) -> String {
+    render_item_with(item, &AsObserved)
+}
+
+/// An observed item as a spec line that matches it, with its values written by `writer`.
+pub fn render_item_with(item: &Item, writer: &dyn ValueWriter) -> String {
     match item {
         Item::Sse(event) => {
             let mut parts: Vec<String> = Vec::new();
             if !event.id.is_empty() {
-                parts.push(format!("id: {}", quote(&event.id)));
+                parts.push(format!("id: {}", writer.text(TextPlace::SseId, &event.id)));
             }
             if let Some(event_type) = &event.event {
-                parts.push(format!("event: {}", quote(event_type)));
+                let text = writer.text(TextPlace::SseEvent, event_type);
+                parts.push(format!("event: {text}"));
             }
-            parts.push(render_sse_data(&event.data));
+            parts.push(render_sse_data(&event.data, writer));
             if let Some(retry) = event.retry {
                 parts.push(format!("retry: {retry}"));
             }
             parts.join("  ")
         }
-        Item::Json(value) => render_value(value),
-        Item::Line(line) => quote(line),
+        Item::Json(value) => writer.json(value),
+        Item::Line(line) => writer.text(TextPlace::Text, line),
         Item::Chunk(bytes) => match std::str::from_utf8(bytes) {
-            Ok(text) => quote(text),
+            Ok(text) => writer.text(TextPlace::Text, text),
             Err(_) => format!("size {}  # not UTF-8: {}", bytes.len(), hex_preview(bytes)),
         },
     }
 }
 
 /// `data: json { … }` when the data is a JSON object or array, else the data as a string.
-fn render_sse_data(data: &str) -> String {
+fn render_sse_data(data: &str, writer: &dyn ValueWriter) -> String {
     let looks_like_json = matches!(data.trim_start().as_bytes().first(), Some(b'{' | b'['));
     if looks_like_json && let Ok(value) = serde_json::from_str::<Value>(data) {
-        return format!("data: json {}", render_value(&value));
+        return format!("data: json {}", writer.json(&value));
     }
-    format!("data: {}", quote(data))
+    format!("data: {}", writer.text(TextPlace::SseData, data))
 }
 
 fn hex_preview(bytes: &[u8]) -> String {

@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use similar::TextDiff;
-
 use crate::cli::FmtArgs;
 use crate::commands::print_diagnostics;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -130,14 +128,9 @@ fn check_errors(file: &Path, text: &str) -> Result<(), Vec<Diagnostic>> {
 
 fn print_diff(file: &Path, old: &str, new: &str) {
     let name = file.display().to_string();
-    let diff = TextDiff::from_lines(old, new);
-    out!(
-        "{}",
-        diff.unified_diff()
-            .context_radius(3)
-            .header(&name, &format!("{name} (formatted)"))
-            .missing_newline_hint(true)
-    );
+    let palette = crate::style::Palette::for_stdout();
+    let diff = crate::text_diff::unified(old, new, &name, &format!("{name} (formatted)"), &palette);
+    out!("{diff}");
 }
 
 fn write_atomically(file: &Path, text: &str) -> std::io::Result<()> {

@@ -4,12 +4,11 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
-use similar::TextDiff;
-
 use crate::cli::PendingArgs;
 use crate::exit_code;
 use crate::output::{errln, out, outln};
 use crate::spec_file;
+use crate::style::Palette;
 use crate::update::pending::{self, find_pending, spec_of};
 
 fn pending_files(args: &PendingArgs) -> Result<Vec<std::path::PathBuf>, i32> {
@@ -71,6 +70,7 @@ pub fn review(args: &PendingArgs) -> i32 {
         return exit_code::SUCCESS;
     }
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let palette = Palette::for_stdout();
     let mut stdin = std::io::stdin().lock();
     let mut code = exit_code::SUCCESS;
     for file in &files {
@@ -88,12 +88,15 @@ pub fn review(args: &PendingArgs) -> i32 {
                 continue;
             }
         };
-        let diff = TextDiff::from_lines(&old, &new);
         out!(
             "{}",
-            diff.unified_diff()
-                .context_radius(3)
-                .header(&spec.display().to_string(), &file.display().to_string())
+            crate::text_diff::unified(
+                &old,
+                &new,
+                &spec.display().to_string(),
+                &file.display().to_string(),
+                &palette
+            )
         );
         if !interactive {
             continue;

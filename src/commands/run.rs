@@ -154,7 +154,10 @@ pub async fn run(args: &RunArgs) -> i32 {
     // written (a fix that could not be written no longer is one).
     let update = match update_mode {
         Some(mode) if failed > 0 && result.stopped.is_none() => {
-            Some(crate::update::apply::apply(&mut result.outcomes, mode))
+            let mut update = crate::update::apply::apply(&mut result.outcomes, mode);
+            let hint = crate::update::pending::gitignore_hint(&update.pending_written).await;
+            update.lines.extend(hint);
+            Some(update)
         }
         _ => None,
     };

@@ -14,6 +14,10 @@
 //! A non-streaming request gets the whole message in one `chat.completion` body; only the token
 //! and finish-reason patterns apply to it, as it has no chunks to split or cut short.
 //!
+//! As OpenAI's, every response has an id of its own (`chatcmpl-` and 24 random letters and
+//! digits, the same in each chunk) and the Unix time it was created, in seconds: the values a
+//! recorded snapshot must not take literally.
+//!
 //! The fragile twin under `/bad/fragile/` serves this same reply through [`reply`], with a hook
 //! for a client dropping the stream.
 
@@ -35,6 +39,9 @@ const TOKENS: [&str; 8] = ["Hello", ",", " how", " can", " I", " help", " you", 
 
 /// 2-, 3- and 4-byte UTF-8 characters, to catch clients that decode chunk by chunk.
 const UNICODE_TOKENS: [&str; 6] = ["Hello", " 🌍", " 世界", " 𝄞", " café", "!"];
+
+/// The length of the random part of a response's id.
+const ID_RANDOM_LEN: usize = 24;
 
 /// The size of each token of the `long` pattern.
 const LONG_TOKEN: usize = 4096;
@@ -262,6 +269,10 @@ pub fn reply(
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
+    // Letters and digits only: no escaping in the JSON written around it.
+    let id: String = std::iter::repeat_with(fastrand::alphanumeric)
+        .take(ID_RANDOM_LEN)
+        .collect();
     // Serialised once: a JSON string literal, escapes and all.
     let model = Value::from(request.model.as_str()).to_string();
     let tokens = request.pattern.tokens();
@@ -270,7 +281,7 @@ pub fn reply(
         let content = Value::from(tokens.concat()).to_string();
         let finish = Value::from(request.pattern.finish_reason.as_str()).to_string();
         let body = format!(
-            "{{\"id\":\"chatcmpl-demo\",\"object\":\"chat.completion\",\"created\":{created},\
+            "{{\"id\":\"chatcmpl-{id}\",\"object\":\"chat.completion\",\"created\":{created},\
              \"model\":{model},\"choices\":[{{\"index\":0,\"message\":{{\"role\":\"assistant\",\
              \"content\":{content}}},\"finish_reason\":{finish}}}]}}"
         );
@@ -279,7 +290,7 @@ pub fn reply(
 
     let event = |delta: &str, finish: &str| -> Bytes {
         Bytes::from(format!(
-            "data: {{\"id\":\"chatcmpl-demo\",\"object\":\"chat.completion.chunk\",\
+            "data: {{\"id\":\"chatcmpl-{id}\",\"object\":\"chat.completion.chunk\",\
              \"created\":{created},\"model\":{model},\"choices\":[{{\"index\":0,\
              \"delta\":{delta},\"finish_reason\":{finish}}}]}}\n\n"
         ))

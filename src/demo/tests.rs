@@ -506,10 +506,17 @@ async fn chat_streams_openai_chunks() {
     assert_eq!(tokens.len(), 8);
     assert_eq!(tokens.concat(), "Hello, how can I help you?");
     let created = &chunks[0]["created"];
+    // An id of its own, the same in every chunk: `chatcmpl-` and 24 random letters and digits.
+    let id = chunks[0]["id"].as_str().unwrap();
+    let random = id.strip_prefix("chatcmpl-").unwrap();
+    assert!(random.len() == 24 && random.bytes().all(|b| b.is_ascii_alphanumeric()));
+    assert!(chunks.iter().all(|chunk| chunk["id"] == id));
+    let other = chat_chunks(&text(chat("", &[], STREAM).await).await);
+    assert_ne!(other[0]["id"], id);
     assert_eq!(
         data_lines(&body)[0],
         format!(
-            "{{\"id\":\"chatcmpl-demo\",\"object\":\"chat.completion.chunk\",\"created\":{created},\
+            "{{\"id\":\"{id}\",\"object\":\"chat.completion.chunk\",\"created\":{created},\
              \"model\":\"m1\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"Hello\"}},\
              \"finish_reason\":null}}]}}"
         )
@@ -853,12 +860,14 @@ async fn fragile_chat(base: &str, query: &str, headers: &[(&str, &str)]) -> reqw
     post(url, headers, STREAM).await
 }
 
-/// The `data:` payloads of a chat stream with the `created` time (which differs by the second)
-/// taken out, to compare two streams.
-fn without_created(body: &str) -> Vec<Value> {
+/// The `data:` payloads of a chat stream with the response's id and `created` time (which
+/// differ from response to response) taken out, to compare two streams.
+fn without_id_and_created(body: &str) -> Vec<Value> {
     let mut chunks = chat_chunks(body);
     for chunk in &mut chunks {
-        chunk.as_object_mut().unwrap().remove("created");
+        let chunk = chunk.as_object_mut().unwrap();
+        chunk.remove("id");
+        chunk.remove("created");
     }
     chunks
 }
@@ -876,7 +885,10 @@ async fn fragile_chat_streams_like_the_healthy_one() {
     assert_sse_headers(&response);
     let fragile = text(response).await;
     let healthy = text(chat("?interval=1ms", &[], STREAM).await).await;
-    assert_eq!(without_created(&fragile), without_created(&healthy));
+    assert_eq!(
+        without_id_and_created(&fragile),
+        without_id_and_created(&healthy)
+    );
     assert!(fragile.ends_with("data: [DONE]\n\n"));
 
     // The same refusals, and `client` is known besides `interval`.

@@ -620,6 +620,7 @@ impl TestRun<'_> {
         let update = self.settings.record.then_some(BlockUpdate {
             file: &spec.file,
             block_span,
+            redactions: &self.settings.redactions,
         });
         let deadline = self.deadline;
         let timeout = self.timeout;

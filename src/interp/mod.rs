@@ -58,6 +58,8 @@ pub struct RunSettings {
     /// `--update`: failures carry a fix, blocks read their stream to the end to record it, and a
     /// failed expectation with a fix does not stop the test, so one run finds every fix.
     pub record: bool,
+    /// What the config redacts when an update writes observed values (`[update] redact`).
+    pub redactions: crate::update::redactions::Redactions,
 }
 
 /// One request and what is known of its answer so far.
@@ -577,6 +579,7 @@ impl TestRun<'_> {
                     update: self.settings.record.then_some(record::BlockUpdate {
                         file: &spec.file,
                         block_span: Some(block.block_span),
+                        redactions: &self.settings.redactions,
                     }),
                 }
                 .run()
@@ -877,11 +880,19 @@ impl TestRun<'_> {
                     pattern.span,
                     mismatch.to_string(),
                 )
-                .with_fix(Fix::Replace {
-                    span: body.pattern.span,
-                    // What matched stays as written (a `"created": integer`).
-                    text: crate::update::shape::shaped(&self.spec.file.text, &pattern, &item)
-                        .unwrap_or_else(|| render_item(&item)),
+                .with_fix({
+                    let writer = crate::update::observed::Writer::new(&self.settings.redactions);
+                    Fix::Replace {
+                        span: body.pattern.span,
+                        // What matched stays as written (a `"created": integer`).
+                        text: crate::update::shape::shaped(
+                            &self.spec.file.text,
+                            &pattern,
+                            &item,
+                            &writer,
+                        )
+                        .unwrap_or_else(|| writer.item(&item)),
+                    }
                 });
                 failure.diff = Some(Box::new(diff::Diff {
                     omitted_before: 0,
@@ -1065,7 +1076,8 @@ fn describe_status(status: reqwest::StatusCode) -> String {
 }
 
 /// `--update` for a header (or gRPC metadata) check: what follows the name says what was found —
-/// `== "value"`, or `not exists` — and a capture stays.
+/// `== "value"`, `~ /regex/` for a value that changes on every run (a request id, see
+/// `update::volatile`), or `not exists` — and a capture stays.
 fn header_fix(header: &HeaderExpectation, values: &[String], span: Span) -> Fix {
     // `!=`, `exists` and `not exists` guard against something; a snapshot would turn them into
     // their opposite.
@@ -1078,8 +1090,12 @@ fn header_fix(header: &HeaderExpectation, values: &[String], span: Span) -> Fix 
                 .to_string(),
         );
     }
+    let now = crate::update::volatile::Now::current();
     let mut text = match values.first() {
-        Some(value) => format!(" == {}", quote(value)),
+        Some(value) => match crate::update::volatile::text_regex(value, now) {
+            Some(regex) => format!(" ~ /{regex}/"),
+            None => format!(" == {}", quote(value)),
+        },
         None => " not exists".to_string(),
     };
     if let Some(capture) = &header.capture {

@@ -8,10 +8,11 @@ use crate::ast::{Entry, EntryKind, ItemPattern};
 use crate::interp::matcher::{FailureKind, Fed, MatchFailure, Terminal};
 use crate::outcome::Fix;
 use crate::pattern::{ItemView, match_item};
-use crate::render::render_item;
 use crate::source::{SourceFile, Span};
 use crate::transport::item::Item;
 use crate::update::block::{Lining, Observed, is_counted_repetition, rewrite};
+use crate::update::observed::Writer;
+use crate::update::redactions::Redactions;
 use crate::update::shape::shaped;
 
 /// The most items an update records from one block: a longer stream is not a snapshot.
@@ -23,6 +24,8 @@ pub struct BlockUpdate<'a> {
     pub file: &'a SourceFile,
     /// The braces of `expect … { }`; `None` for `expect message <line>`, a single line.
     pub block_span: Option<Span>,
+    /// What the config redacts (`[update] redact`).
+    pub redactions: &'a Redactions,
 }
 
 /// The items a block took, with the top-level entry that took each.
@@ -117,6 +120,7 @@ pub fn block_fix(
     after: Vec<(Item, Duration)>,
     ending: Option<&Terminal>,
 ) -> Fix {
+    let writer = Writer::new(update.redactions);
     if recorder.overflow || after.len() > RECORD_LIMIT {
         return Fix::Cannot(format!(
             "the stream sent more than {RECORD_LIMIT} items; --update records at most that many"
@@ -133,8 +137,8 @@ pub fn block_fix(
                 Some((item, _)),
             ) => Fix::Replace {
                 span: line.pattern.span,
-                text: shaped(&update.file.text, &line.pattern, item)
-                    .unwrap_or_else(|| render_item(item)),
+                text: shaped(&update.file.text, &line.pattern, item, &writer)
+                    .unwrap_or_else(|| writer.item(item)),
             },
             _ => Fix::Cannot("no reply came to record".to_string()),
         };
@@ -168,7 +172,7 @@ pub fn block_fix(
     items.extend(after.into_iter().map(|(item, _)| item));
     let mut observed: Vec<Observed> = items
         .iter()
-        .map(|item| Observed::Item(render_item(item)))
+        .map(|item| Observed::Item(writer.item(item)))
         .collect();
     match ending {
         Some(terminal) if terminal.is_clean() => observed.push(Observed::End),
@@ -179,6 +183,7 @@ pub fn block_fix(
         text: &update.file.text,
         entries,
         items: &items,
+        writer,
     };
     match rewrite(update.file, block_span, entries, first, &observed, &lining) {
         Ok((span, text)) => Fix::Replace { span, text },
@@ -191,6 +196,7 @@ struct RecordedItems<'a> {
     text: &'a str,
     entries: &'a [Entry],
     items: &'a [Item],
+    writer: Writer<'a>,
 }
 
 impl RecordedItems<'_> {
@@ -208,7 +214,7 @@ impl Lining for RecordedItems<'_> {
 
     fn shaped(&self, e: usize, o: usize) -> Option<String> {
         let (pattern, item) = self.pair(e, o)?;
-        shaped(self.text, pattern, item)
+        shaped(self.text, pattern, item, &self.writer)
     }
 }
 

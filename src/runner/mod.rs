@@ -240,6 +240,11 @@ impl Runner<'_, '_> {
                 .map(|c| c.grpc.clone())
                 .unwrap_or_default(),
             record: self.options.record,
+            redactions: group
+                .config
+                .as_ref()
+                .map(|c| c.update.redactions.clone())
+                .unwrap_or_default(),
         });
         let started_at = Instant::now();
         let stopped = self.run_tests(group, planned, settings).await;

@@ -23,6 +23,8 @@ pub struct UpdateReport {
     pub written: usize,
     /// Failures that could not be updated (no fix, refused, or a file that could not be written).
     pub not_written: usize,
+    /// The pending files written (`--update=pending`).
+    pub pending_written: Vec<PathBuf>,
 }
 
 /// One replacement in a file, and the failures (`(outcome, failure)` indices) it fixes: runs of
@@ -105,6 +107,9 @@ pub fn apply(outcomes: &mut [TestOutcome], mode: UpdateMode) -> UpdateReport {
         report.written += written;
         report.not_written += refused.len();
         if written > 0 {
+            if mode == UpdateMode::Pending {
+                report.pending_written.push(pending_path(&path));
+            }
             let what = crate::report::plural(written, "expectation");
             report.lines.push(match mode {
                 UpdateMode::Pending => format!(

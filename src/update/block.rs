@@ -24,7 +24,7 @@ pub trait Lining {
 
 /// One thing the stream did after the lines that stay: an item, or how it ended.
 pub enum Observed {
-    /// The item as a spec line (`render_item`).
+    /// The item as a spec line (as `update::observed::Writer::item` writes it).
     Item(String),
     End,
     Dropped,

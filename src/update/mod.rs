@@ -4,9 +4,12 @@
 
 pub mod apply;
 pub mod block;
+pub mod observed;
 pub mod pending;
 pub mod rebase;
+pub mod redactions;
 pub mod shape;
+pub mod volatile;
 
 use clap::ValueEnum;
 

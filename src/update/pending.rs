@@ -2,12 +2,21 @@
 //! `streamspec review`, `accept` and `reject` do with them.
 
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
 
 use crate::atomic_write;
 use crate::discover;
 
 /// The suffix a pending update adds to the spec's file name.
 pub const PENDING_SUFFIX: &str = ".new";
+
+/// How long `git check-ignore` may take before the hint is left out.
+const GIT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The most pending files given to one `git check-ignore`: enough to tell, short enough for a
+/// command line.
+const MAX_CHECKED: usize = 200;
 
 /// `a.stream` → `a.stream.new`.
 pub fn pending_path(spec: &Path) -> PathBuf {
@@ -22,6 +31,54 @@ pub fn spec_of(pending: &Path) -> Option<PathBuf> {
     let spec = text.strip_suffix(PENDING_SUFFIX)?;
     spec.ends_with(&format!(".{}", discover::SPEC_EXTENSION))
         .then(|| PathBuf::from(spec))
+}
+
+/// The line a run prints, once, when it wrote pending files that git would see: they are not
+/// for committing, and the line says what to add to `.gitignore`. `None` outside a git work
+/// tree (found by its `.git`, without running git), when `git check-ignore` says git ignores
+/// them all, or when git cannot say (not installed, an error, no answer within 5 seconds).
+/// Only the files in the work tree of the first are checked.
+pub async fn gitignore_hint(written: &[PathBuf]) -> Option<String> {
+    let first = std::path::absolute(written.first()?).ok()?;
+    let work_tree = first
+        .ancestors()
+        .skip(1)
+        .find(|dir| dir.join(".git").exists())?;
+    let paths: Vec<PathBuf> = written
+        .iter()
+        .filter_map(|path| std::path::absolute(path).ok())
+        .filter(|path| path.starts_with(work_tree))
+        .take(MAX_CHECKED)
+        .collect();
+    let mut git = tokio::process::Command::new("git");
+    git.arg("-C")
+        .arg(work_tree)
+        .args(["check-ignore", "--"])
+        .args(&paths)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(GIT_TIMEOUT, git.output())
+        .await
+        .ok()?
+        .ok()?;
+    // 0: some are ignored, 1: none is; anything else: git could not say. Each ignored path is
+    // printed on a line of its own (quoted when it holds a line break).
+    if !matches!(output.status.code(), Some(0 | 1)) {
+        return None;
+    }
+    let ignored = output
+        .stdout
+        .split(|&byte| byte == b'\n')
+        .filter(|path| !path.is_empty())
+        .count();
+    (ignored < paths.len()).then(|| {
+        format!(
+            "hint: git does not ignore pending updates: add `*.{}{PENDING_SUFFIX}` to .gitignore",
+            discover::SPEC_EXTENSION
+        )
+    })
 }
 
 /// The pending updates under the paths (spec files given by name stand for their pending file).

@@ -1,38 +1,51 @@
 //! An observed item written in the shape of an expected line, for `--update`: the parts of the
 //! line's pattern that fit the item stay as written (a `number` matcher is not replaced by
-//! today's number, a capture stays), and only the parts that do not fit become observed values.
-//! Where the shapes are too far apart to say which part is which, there is no shaped line and
-//! the item is written out whole.
+//! today's number, a capture stays), and only the parts that do not fit become observed values,
+//! as `update::observed` writes them (a matcher for a timestamp or a random id). Where the
+//! shapes are too far apart to say which part is which, there is no shaped line and the item is
+//! written out whole.
 
 use serde_json::Value;
 
+use super::observed::{Selection, Writer};
 use crate::ast::{
     DataMatcher, Ident, ItemPattern, ItemPatternKind, JsonPattern, JsonPatternKind, PathAssert,
     PathCheck, TextMatcher,
 };
-use crate::pattern::path::select;
 use crate::pattern::{ItemView, match_json, match_text};
-use crate::render::{quote, render_value};
+use crate::render::{TextPlace, ValueWriter};
 use crate::source::Span;
 use crate::transport::item::Item;
 
 /// `pattern` as written in `text` (the file), with the parts that do not fit `item` replaced by
-/// what the item holds there; `None` when the item is not the kind of thing the pattern is.
-pub fn shaped(text: &str, pattern: &ItemPattern, item: &Item) -> Option<String> {
-    let mut edits = Edits::default();
+/// what the item holds there, as `writer` writes it (a matcher for a timestamp); `None` when the
+/// item is not the kind of thing the pattern is.
+pub fn shaped(text: &str, pattern: &ItemPattern, item: &Item, writer: &Writer) -> Option<String> {
+    let mut edits = Edits {
+        edits: Vec::new(),
+        writer: *writer,
+    };
     let view = ItemView::new(item);
     match (&pattern.kind, item) {
         (ItemPatternKind::Sse(sse), Item::Sse(event)) => {
             if let Some(id) = &sse.id {
-                edits.text(id, &event.id);
+                edits.text(id, TextPlace::SseId, &event.id);
             }
             if let Some(event_type) = &sse.event {
-                edits.text(event_type, event.event_type());
+                edits.text(event_type, TextPlace::SseEvent, event.event_type());
             }
-            match &sse.data {
-                Some(DataMatcher::Text(matcher)) => edits.text(matcher, &event.data),
-                Some(DataMatcher::Json(json)) => edits.json(json, view.json().ok()?),
-                None => {}
+            if let Some(DataMatcher::Text(matcher)) = &sse.data {
+                edits.text(matcher, TextPlace::SseData, &event.data);
+            }
+            if matches!(sse.data, Some(DataMatcher::Json(_))) || !sse.paths.is_empty() {
+                let root = view.json().ok()?;
+                let selection = writer.select(root);
+                if let Some(DataMatcher::Json(json)) = &sse.data {
+                    edits.json(json, root, &selection);
+                }
+                for assertion in &sse.paths {
+                    edits.path(assertion, root, &selection)?;
+                }
             }
             if let Some(retry) = &sse.retry {
                 let ms = event.retry?;
@@ -40,17 +53,15 @@ pub fn shaped(text: &str, pattern: &ItemPattern, item: &Item) -> Option<String> 
                     edits.replace(retry.span, ms.to_string());
                 }
             }
-            for assertion in &sse.paths {
-                edits.path(assertion, view.json().ok()?)?;
-            }
         }
         (ItemPatternKind::Json(json), _) => {
-            let value = view.json().ok()?;
+            let root = view.json().ok()?;
+            let selection = writer.select(root);
             if let Some(pattern) = &json.value {
-                edits.json(pattern, value);
+                edits.json(pattern, root, &selection);
             }
             for assertion in &json.paths {
-                edits.path(assertion, value)?;
+                edits.path(assertion, root, &selection)?;
             }
         }
         (ItemPatternKind::Text(pattern), Item::Line(_) | Item::Chunk(_)) => {
@@ -60,7 +71,7 @@ pub fn shaped(text: &str, pattern: &ItemPattern, item: &Item) -> Option<String> 
                 _ => return None,
             };
             if let Some(matcher) = &pattern.text {
-                edits.text(matcher, std::str::from_utf8(bytes).ok()?);
+                edits.text(matcher, TextPlace::Text, std::str::from_utf8(bytes).ok()?);
             }
             if let Some(size) = &pattern.size
                 && !size.value.holds(bytes.len() as f64)
@@ -74,24 +85,28 @@ pub fn shaped(text: &str, pattern: &ItemPattern, item: &Item) -> Option<String> 
 }
 
 /// Replacements inside one pattern's text, none overlapping another.
-#[derive(Default)]
-struct Edits(Vec<(Span, String)>);
+struct Edits<'r> {
+    edits: Vec<(Span, String)>,
+    writer: Writer<'r>,
+}
 
-impl Edits {
+impl Edits<'_> {
     fn replace(&mut self, span: Span, text: String) {
-        self.0.push((span, text));
+        self.edits.push((span, text));
     }
 
     /// A text matcher that does not fit gives way to the text, keeping its capture.
-    fn text(&mut self, matcher: &TextMatcher, actual: &str) {
+    fn text(&mut self, matcher: &TextMatcher, place: TextPlace, actual: &str) {
         if match_text(matcher, actual, &mut Vec::new()).is_err() {
-            self.replace(matcher.span, with_capture(quote(actual), &matcher.capture));
+            let text = self.writer.text(place, actual);
+            self.replace(matcher.span, with_capture(text, &matcher.capture));
         }
     }
 
     /// A JSON pattern that does not fit: an object or array of the same shape is shaped member
-    /// by member, anything else gives way to the value.
-    fn json(&mut self, pattern: &JsonPattern, actual: &Value) {
+    /// by member, anything else gives way to the value (`actual`, a value in the selection's
+    /// root).
+    fn json(&mut self, pattern: &JsonPattern, actual: &Value, selection: &Selection) {
         if match_json(pattern, actual, &mut Vec::new()).is_ok() {
             return;
         }
@@ -102,7 +117,7 @@ impl Edits {
             {
                 for (key, member) in members {
                     if let Some(value) = map.get(&key.value) {
-                        self.json(member, value);
+                        self.json(member, value, selection);
                     }
                 }
             }
@@ -110,15 +125,15 @@ impl Edits {
                 if values.len() == items.len() || (*open && values.len() > items.len()) =>
             {
                 for (item, value) in items.iter().zip(values) {
-                    self.json(item, value);
+                    self.json(item, value, selection);
                 }
             }
             (JsonPatternKind::Object { exact: true, .. }, Value::Object(_)) => {
-                let text = format!("exact {}", render_value(actual));
+                let text = format!("exact {}", selection.value(actual));
                 self.replace(pattern.span, with_capture(text, &pattern.capture));
             }
             _ => {
-                let text = render_value(actual);
+                let text = selection.value(actual);
                 self.replace(pattern.span, with_capture(text, &pattern.capture));
             }
         }
@@ -127,11 +142,24 @@ impl Edits {
     /// A JSONPath assertion: `== pattern` is shaped like any JSON pattern, and a regex,
     /// `contains` or comparison that does not fit becomes `== value`. A guard (`!=`, `not
     /// exists`) or a path that selects nothing has no shape.
-    fn path(&mut self, assertion: &PathAssert, root: &Value) -> Option<()> {
-        let selected = select(assertion, root);
-        match (&assertion.check, &selected) {
+    fn path(&mut self, assertion: &PathAssert, root: &Value, selection: &Selection) -> Option<()> {
+        let found: Vec<&Value> = jsonpath_rust::query::js_path_process(&assertion.query, root)
+            .map(|refs| refs.into_iter().map(|r| r.val()).collect())
+            .unwrap_or_default();
+        // One value is shaped in place, in the root, where redactions know it; several are
+        // checked as an array of copies.
+        let many;
+        let selected: Option<&Value> = match found.as_slice() {
+            [] => None,
+            [one] => Some(one),
+            values => {
+                many = Value::Array(values.iter().map(|v| (*v).clone()).collect());
+                Some(&many)
+            }
+        };
+        match (&assertion.check, selected) {
             (PathCheck::Matches(pattern), Some(value)) => {
-                self.json(pattern, value);
+                self.json(pattern, value, selection);
                 Some(())
             }
             _ if crate::pattern::path::check(assertion, root, &mut Vec::new()).is_ok() => Some(()),
@@ -139,7 +167,7 @@ impl Edits {
                 PathCheck::Regex(_) | PathCheck::Contains(_) | PathCheck::Compare(..),
                 Some(value),
             ) => {
-                let text = format!("{} == {}", assertion.path.value, render_value(value));
+                let text = format!("{} == {}", assertion.path.value, selection.value(value));
                 self.replace(assertion.span, text);
                 Some(())
             }
@@ -148,10 +176,10 @@ impl Edits {
     }
 
     fn apply(mut self, text: &str, whole: Span) -> String {
-        self.0.sort_by_key(|(span, _)| span.start);
+        self.edits.sort_by_key(|(span, _)| span.start);
         let mut out = String::new();
         let mut at = whole.start;
-        for (span, replacement) in self.0 {
+        for (span, replacement) in self.edits {
             out.push_str(&text[at..span.start]);
             out.push_str(&replacement);
             at = span.end;
@@ -194,7 +222,12 @@ mod tests {
         let EntryKind::Item(item_line) = &block.entries[0].kind else {
             panic!("an item line");
         };
-        shaped(&text, &item_line.pattern, &item)
+        let redactions = crate::update::redactions::Redactions::default();
+        let writer = Writer::at(
+            &redactions,
+            crate::update::volatile::Now::at(1_780_272_000.0),
+        );
+        shaped(&text, &item_line.pattern, &item, &writer)
     }
 
     fn sse(id: &str, data: &str) -> Item {
@@ -249,6 +282,19 @@ mod tests {
         assert_eq!(shaped.as_deref(), Some("$.a.b == 5  $.a exists"));
         assert_eq!(shape("ndjson", r#"$.a.b != 5"#, item.clone()), None);
         assert_eq!(shape("ndjson", r#"$.a.c == 5"#, item), None);
+    }
+
+    #[test]
+    fn a_volatile_value_that_does_not_fit_gives_way_to_its_matcher() {
+        let shaped = shape(
+            "sse",
+            r#"id: "1"  data: json { "n": 1, "at": 1700000000000 }"#,
+            sse("2", r#"{"n":2,"at":1780272000123}"#),
+        );
+        assert_eq!(
+            shaped.as_deref(),
+            Some(r#"id: "2"  data: json { "n": 2, "at": integer }"#)
+        );
     }
 
     #[test]

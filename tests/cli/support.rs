@@ -51,7 +51,8 @@ const DEFAULT_KILL_AFTER: Duration = Duration::from_secs(20);
 ///   (`within 100ms`) are stable and left alone;
 /// - loopback ports;
 /// - the demo ticker's and chat's clock values (`"timestamp": 1795246236332`,
-///   `"created": 1795246243`).
+///   `"created": 1795246243`), and the chat's response ids (`"chatcmpl-` and 24 random letters
+///   and digits).
 const DEFAULT_REDACTIONS: &[(&str, &str)] = &[
     (r"\[ *\d+\.\d{3}s\]", "[TIME]"),
     (r"  # \d+(?:\.\d+)?m?s$", "  # [TIME]"),
@@ -62,6 +63,7 @@ const DEFAULT_REDACTIONS: &[(&str, &str)] = &[
     (r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"),
     (r#""timestamp": \d+"#, r#""timestamp": [UNIX_MS]"#),
     (r#""created": \d+"#, r#""created": [UNIX_S]"#),
+    (r#""chatcmpl-[A-Za-z0-9]{24}""#, r#""chatcmpl-[ID]""#),
 ];
 
 fn default_redactions() -> &'static [(Regex, String)] {
@@ -128,6 +130,8 @@ pub struct Test {
     args: Vec<String>,
     vars: Vec<(String, String)>,
     env: Vec<(String, String)>,
+    /// Variables the child must not have, removed after the defaults (`NO_COLOR`) are set.
+    env_removed: Vec<String>,
     stdin: Option<Vec<u8>>,
     stdout: String,
     stderr: String,
@@ -155,6 +159,7 @@ impl Test {
             args: Vec::new(),
             vars: Vec::new(),
             env: Vec::new(),
+            env_removed: Vec::new(),
             stdin: None,
             stdout: String::new(),
             stderr: String::new(),
@@ -216,6 +221,12 @@ impl Test {
 
     pub fn env(mut self, name: &str, value: impl Into<String>) -> Test {
         self.env.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// Runs the child without this variable, even one the builder sets by default (`NO_COLOR`).
+    pub fn without_env(mut self, name: &str) -> Test {
+        self.env_removed.push(name.to_string());
         self
     }
 
@@ -405,6 +416,9 @@ impl Test {
         }
         for (name, value) in &self.env {
             command.env(name, value);
+        }
+        for name in &self.env_removed {
+            command.env_remove(name);
         }
         if !self.limits.is_empty() {
             let limits = self.limits.clone();
