@@ -401,7 +401,7 @@ fn update_redactions_are_checked_where_they_are_written() {
         errors("[update.redact]\n\"seq\" = \"integer\"\n\"$.a\" = \"strin\"\n\"$.b\" = 1\n"),
         "error: `seq` is not a place to redact: write a JSONPath (`$.id`) or an SSE field (`id:`, `event:`, `data:`)\n --> specs/streamspec.toml:2:1\n  |\n2 | \"seq\" = \"integer\"\n  | ^^^^^ not a JSONPath or an SSE field\n\
          \n\
-         error: `strin` is not a matcher for a JSON value: write a type (`string`, `number`, `integer`, `bool`, `object`, `array`), `_` or a `/regex/`\n --> specs/streamspec.toml:3:9\n  |\n3 | \"$.a\" = \"strin\"\n  |         ^^^^^^^ not a matcher\n\
+         error: `strin` is not a matcher for a JSON value: write a type (`string`, `number`, `integer`, `bool`, `object`, `array`, `bytes`), `_` or a `/regex/`\n --> specs/streamspec.toml:3:9\n  |\n3 | \"$.a\" = \"strin\"\n  |         ^^^^^^^ not a matcher\n\
          \n\
          error: the redaction of `$.b` must be a string, not an integer\n --> specs/streamspec.toml:4:9\n  |\n4 | \"$.b\" = 1\n  |         ^ expected a string\n"
     );
