@@ -981,13 +981,7 @@ impl TestRun<'_> {
 fn header_capture(check: &HeaderCheck, value: &str, scope: &Scope) -> Option<String> {
     let resolved = |template: &Template| scope.resolve(template).ok();
     match check {
-        HeaderCheck::Matches(regex) => regex.regex.captures(value).map(|groups| {
-            groups
-                .get(1)
-                .or_else(|| groups.get(0))
-                .map_or(value, |group| group.as_str())
-                .to_string()
-        }),
+        HeaderCheck::Matches(regex) => regex.capture(value).map(str::to_string),
         HeaderCheck::Equals(template) => (resolved(template)? == value).then(|| value.to_string()),
         HeaderCheck::NotEquals(template) => {
             (resolved(template)? != value).then(|| value.to_string())

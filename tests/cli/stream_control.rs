@@ -517,6 +517,30 @@ fn a_header_capture_in_the_next_url() {
 }
 
 #[test]
+fn a_regex_capture_takes_its_group_or_else_the_whole_value() {
+    passes(
+        servers::demo(),
+        r#"
+        test "the group, or the whole value" {
+          GET {{base}}/sse/ticker?count=1&interval=0ms
+          expect header content-type ~ /^text\// -> whole
+          expect header content-type ~ /^text\/([a-z-]+)/ -> subtype
+          expect header content-type ~ /^text\/(x-)?/ -> optional
+          expect sse {
+            data: /count/ -> data
+            end
+          }
+          expect whole first == "text/event-stream"
+          expect subtype first == "event-stream"
+          expect optional first == "text/event-stream"
+          expect data first ~ /^\{"count":1,"timestamp":\d+\}$/
+        }
+        "#,
+        &["the group, or the whole value"],
+    );
+}
+
+#[test]
 fn a_capture_used_later_in_the_same_block() {
     passes(
         servers::canned(),
