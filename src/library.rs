@@ -139,7 +139,8 @@ impl Specs {
         self
     }
 
-    /// The timeout of tests whose spec and config set none (default 30 s).
+    /// The timeout of tests that set none, overriding the config's `[defaults] timeout`
+    /// (default 30 s).
     pub fn timeout(mut self, timeout: Duration) -> Specs {
         self.timeout = Some(timeout);
         self

@@ -16,7 +16,7 @@
 //!
 //! # Defaults for every test under this directory.
 //! [defaults]
-//! timeout = "30s"          # per-test timeout
+//! timeout = "30s"          # of the tests that set none; `--timeout` overrides it
 //!
 //! [[services]]
 //! name = "demo"

@@ -51,7 +51,7 @@ pub struct RunOptions {
     pub fail_fast: bool,
     /// Runs of each test, at least 1.
     pub repeat: u32,
-    /// `--timeout`: for tests whose spec and config set none.
+    /// `--timeout`: for tests that set none, overriding the config's `[defaults] timeout`.
     pub timeout: Option<Duration>,
     pub max_item_size: Option<usize>,
     /// `--var`: the strongest variables.

@@ -442,6 +442,22 @@ fn timeout_flag_beats_the_config_and_the_test_beats_both() {
         .run();
 }
 
+#[test]
+fn the_help_says_the_timeout_flag_beats_the_config() {
+    let output = Test::new().args(["run", "--help"]).run_unchecked();
+    assert_eq!(output.status, Some(0), "{}", output.stderr);
+    let entry: Vec<&str> = output
+        .stdout
+        .lines()
+        .skip_while(|line| !line.trim_start().starts_with("--timeout"))
+        .take_while(|line| !line.is_empty())
+        .collect();
+    assert_eq!(
+        entry.join("\n"),
+        "      --timeout <DURATION>\n          Per-test timeout of the tests that set none; overrides `[defaults] timeout` in streamspec.toml (default 30s)"
+    );
+}
+
 const HEALTH_SPEC: &str = r#"
     test "health" {
       GET {{base}}/health
