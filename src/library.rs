@@ -19,7 +19,7 @@ use crate::exit_code;
 use crate::outcome::TestOutcome;
 use crate::project;
 use crate::report::Reporter;
-use crate::report::human::{HumanReporter, render_failure};
+use crate::report::human::{HumanReporter, failed_word, render_failure};
 use crate::runner::select::Selection;
 use crate::runner::{self, RunOptions, Stopped};
 use crate::style::Palette;
@@ -210,13 +210,7 @@ impl Specs {
                 diagnostic,
             ))));
         }
-        let failed = result.failed();
-        let summary = crate::report::Summary {
-            passed: result.outcomes.len() - failed,
-            failed,
-            updated: 0,
-            duration: started.elapsed(),
-        };
+        let summary = crate::report::Summary::count(&result.outcomes, false, started.elapsed());
         reporter.run_finished(&summary, &result.outcomes);
         Ok(RunReport {
             outcomes: result.outcomes,
@@ -313,7 +307,8 @@ impl RunReport {
         for outcome in failed {
             let line = outcome.file.line_col(outcome.span.start).line;
             let mut block = format!(
-                "FAIL {}:{line}: {}\n",
+                "{} {}:{line}: {}\n",
+                failed_word(outcome),
                 outcome.file.path.display(),
                 outcome.name
             );

@@ -349,7 +349,7 @@ fn silence_timed_out_after(timeout: &str) -> String {
     format!(
         "
         Running 1 test from 1 file
-          FAIL [TIME] ./a.stream: silence
+         ERROR [TIME] ./a.stream: silence
 
         error: no response within {timeout} (the test's timeout)
          --> ./a.stream:2:3
@@ -359,8 +359,8 @@ fn silence_timed_out_after(timeout: &str) -> String {
           |
           = note: the server at http://127.0.0.1:PORT/bad/silent accepted nothing, or sent no response head
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL ./a.stream:1: silence
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR ./a.stream:1: silence
         "
     )
 }
@@ -424,7 +424,7 @@ fn timeout_flag_beats_the_config_and_the_test_beats_both() {
         .stdout(
             "
             Running 1 test from 1 file
-              FAIL [TIME] ./a.stream: silence
+             ERROR [TIME] ./a.stream: silence
 
             error: no response within 150ms (the test's timeout)
              --> ./a.stream:3:3
@@ -434,8 +434,8 @@ fn timeout_flag_beats_the_config_and_the_test_beats_both() {
               |
               = note: the server at http://127.0.0.1:PORT/bad/silent accepted nothing, or sent no response head
 
-            Summary 1 test: 0 passed, 1 failed [TIME]
-              FAIL ./a.stream:1: silence
+            Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+             ERROR ./a.stream:1: silence
             ",
         )
         .status(1)

@@ -490,7 +490,7 @@ const HUMAN_REPORT: &str = r#"
            { "event": "end", "ts": 4 }  # [TIME]
            end
 
-      FAIL [TIME] b.stream: nobody listens # here
+     ERROR [TIME] b.stream: nobody listens # here
 
     error: could not connect to 127.0.0.1:PORT: Connection refused (os error 111)
      --> b.stream:2:3
@@ -498,9 +498,9 @@ const HUMAN_REPORT: &str = r#"
     2 |   GET {{nowhere}}/sse/empty
       |   ^^^^^^^^^^^^^^^^^^^^^^^^^ sending this request to http://127.0.0.1:PORT/sse/empty
 
-    Summary 3 tests: 1 passed, 2 failed [TIME]
+    Summary 3 tests: 1 passed, 1 failed, 1 error [TIME]
       FAIL a.stream:10: the third event is off by one
-      FAIL b.stream:1: nobody listens # here
+     ERROR b.stream:1: nobody listens # here
 "#;
 
 #[test]
