@@ -431,6 +431,109 @@ fn first_within_bounds_the_wait_for_a_silent_server() {
 }
 
 #[test]
+fn a_ttfb_bound_ends_the_wait_for_the_response_head() {
+    let output = fails(
+        servers::demo(),
+        r#"
+        test "the head comes quickly" {
+          timeout 10s
+          GET {{base}}/bad/silent
+          expect status 200
+          expect ttfb < 300ms
+          expect sse { end }
+        }
+
+        test "the head comes quickly, reading the body" {
+          timeout 10s
+          GET {{base}}/bad/silent
+          expect sse { end }
+          expect ttfb in 10ms..200ms
+        }
+        "#,
+        r#"
+        Running 2 tests from 1 file
+          FAIL [TIME] a.stream: the head comes quickly
+
+        error: expected ttfb < 300ms, but no response head arrived within 300ms
+         --> a.stream:5:15
+          |
+        5 |   expect ttfb < 300ms
+          |               ^^^^^^^ waited [TIME] for the response head
+
+          FAIL [TIME] a.stream: the head comes quickly, reading the body
+
+        error: expected ttfb in 10ms..200ms, but no response head arrived within 200ms
+          --> a.stream:13:15
+           |
+        13 |   expect ttfb in 10ms..200ms
+           |               ^^^^^^^^^^^^^^ waited [TIME] for the response head
+
+        Summary 2 tests: 0 passed, 2 failed [TIME]
+          FAIL a.stream:1: the head comes quickly
+          FAIL a.stream:9: the head comes quickly, reading the body
+        "#,
+    );
+    assert!(
+        output.elapsed < Duration::from_secs(8),
+        "took {:?}",
+        output.elapsed
+    );
+}
+
+#[test]
+fn a_test_ttfb_bound_ends_the_wait_for_the_first_response_head() {
+    let output = fails(
+        servers::demo(),
+        r#"
+        test "the first head comes quickly" {
+          timeout 10s
+          GET {{base}}/bad/silent
+          GET {{base}}/health
+          expect text "ok"
+          expect test ttfb < 300ms
+        }
+
+        test "a later request is not bound by the first's ttfb" {
+          timeout 1s
+          GET {{base}}/health
+          expect test ttfb < 5s
+          GET {{base}}/bad/silent
+          expect status 200
+        }
+        "#,
+        r#"
+        Running 2 tests from 1 file
+          FAIL [TIME] a.stream: the first head comes quickly
+
+        error: expected ttfb < 300ms, but no response head arrived within 300ms
+         --> a.stream:6:20
+          |
+        6 |   expect test ttfb < 300ms
+          |                    ^^^^^^^ waited [TIME] for the response head
+
+         ERROR [TIME] a.stream: a later request is not bound by the first's ttfb
+
+        error: no response within 1s (the test's timeout)
+          --> a.stream:13:3
+           |
+        13 |   GET {{base}}/bad/silent
+           |   ^^^^^^^^^^^^^^^^^^^^^^^ waiting for the response to this request
+           |
+           = note: the server at http://127.0.0.1:PORT/bad/silent accepted nothing, or sent no response head
+
+        Summary 2 tests: 0 passed, 1 failed, 1 error [TIME]
+          FAIL a.stream:1: the first head comes quickly
+         ERROR a.stream:9: a later request is not bound by the first's ttfb
+        "#,
+    );
+    assert!(
+        output.elapsed < Duration::from_secs(8),
+        "took {:?}",
+        output.elapsed
+    );
+}
+
+#[test]
 fn a_connection_reset_in_the_middle_of_an_event() {
     fails(
         servers::demo(),
