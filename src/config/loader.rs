@@ -119,6 +119,11 @@ impl Loader {
         &mut self.errors[last]
     }
 
+    /// The config's text at `span`, as written.
+    pub(super) fn written(&self, span: Span) -> &str {
+        self.file.slice(span)
+    }
+
     pub(super) fn location(&self, span: Span) -> String {
         self.file.location(span.start)
     }
@@ -461,7 +466,7 @@ impl Loader {
             let config = &service.config;
             let mut strings: Vec<&ConfigString> = config.command.iter().collect();
             strings.extend(config.env.iter().map(|(_, value)| value));
-            if let Some(Readiness::Http(text) | Readiness::Tcp(text)) = &config.ready {
+            if let Some(Readiness::Http { url: text, .. } | Readiness::Tcp(text)) = &config.ready {
                 strings.push(text);
             }
             for text in strings {

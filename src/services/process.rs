@@ -1,6 +1,7 @@
 //! One service's process: started in a process group of its own, its output kept (the last
-//! 64 KiB, for the error when it fails to start), and stopped as a group — SIGTERM, then SIGKILL
-//! after a grace period — or killed at once when dropped.
+//! 64 KiB, for the error when it fails to start or exits during the run), watched on a task of
+//! its own so that its exit is known as soon as it happens, and stopped as a group — SIGTERM,
+//! then SIGKILL after a grace period — or killed at once when dropped.
 
 use std::collections::VecDeque;
 use std::os::unix::process::ExitStatusExt;
@@ -10,7 +11,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, Command};
-use tokio::task::JoinHandle;
+use tokio::sync::watch;
+use tokio::task::{AbortHandle, JoinHandle};
 
 /// How much of a service's output is kept.
 const OUTPUT_LIMIT: usize = 64 * 1024;
@@ -19,24 +21,51 @@ pub(super) const OUTPUT_LINES: usize = 40;
 /// How long to wait for the last of a dead service's output to be read.
 const OUTPUT_DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// The last test that passed, as `file: name`, shared by the run and the services' watchers: a
+/// watcher takes it when its service exits, to say when that was.
+pub(super) type LastPassed = Arc<Mutex<Option<String>>>;
+
+/// What the watcher knows of the process.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ProcessState {
+    /// How it ended, once it has (the error is one waiting for it).
+    pub(super) exit: Option<Result<ExitStatus, String>>,
+    /// The last test that had passed when the exit was noticed.
+    pub(super) after: Option<String>,
+    /// Its output has been read to the end, or given up on.
+    pub(super) drained: bool,
+}
+
 /// One started service.
 #[derive(Debug)]
 pub(super) struct RunningService {
-    pub(super) child: Child,
+    /// Its name in the config, and `file:line:col` of its entry there.
+    pub(super) name: String,
+    pub(super) defined_at: String,
     /// The child's process group, which is its pid; `None` once killed, so that nothing is
     /// signalled after the group is gone (its id could by then be another's).
     pub(super) pgid: Option<libc::pid_t>,
-    output: Arc<Mutex<Tail>>,
-    readers: Vec<JoinHandle<()>>,
+    pub(super) output: Arc<Mutex<Tail>>,
+    /// Updated by the watcher.
+    pub(super) state: watch::Receiver<ProcessState>,
+    /// The watcher, which owns the child, and the readers of its pipes.
+    tasks: Vec<AbortHandle>,
 }
 
 impl RunningService {
-    /// Starts `command` in a process group of its own, its standard output and error kept.
-    pub(super) fn spawn(command: &mut Command) -> std::io::Result<RunningService> {
+    /// Starts `command` in a process group of its own, its standard output and error kept, and
+    /// a task that waits for it to exit.
+    pub(super) fn spawn(
+        command: &mut Command,
+        (name, defined_at): (String, String),
+        last_passed: LastPassed,
+    ) -> std::io::Result<RunningService> {
         command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // The backstop of the backstop: the watcher owns the child, and dropping it (the task
+            // aborted, the runtime shut down) kills at least the leader.
             .kill_on_drop(true)
             // A group of its own, so a signal to the group reaches everything the service starts.
             .process_group(0);
@@ -58,53 +87,96 @@ impl RunningService {
             readers.push(spawn_reader(stderr, Arc::clone(&output)));
         }
         let pgid = child.id().and_then(|id| libc::pid_t::try_from(id).ok());
+        let mut tasks: Vec<AbortHandle> = readers.iter().map(JoinHandle::abort_handle).collect();
+        let (sender, state) = watch::channel(ProcessState::default());
+        tasks.push(tokio::spawn(watch_process(child, readers, sender, last_passed)).abort_handle());
         Ok(RunningService {
-            child,
+            name,
+            defined_at,
             pgid,
             output,
-            readers,
+            state,
+            tasks,
         })
     }
+
+    /// Waits until the process has exited (at once if it has).
+    pub(super) async fn exited(&mut self) -> Result<ExitStatus, String> {
+        match self.state.wait_for(|state| state.exit.is_some()).await {
+            Ok(state) => state
+                .exit
+                .clone()
+                .unwrap_or_else(|| unreachable!("waited for an exit")),
+            Err(_) => Err("its watcher stopped".to_string()),
+        }
+    }
+
     /// Stops the service and forgets its output.
     pub(super) async fn stop(mut self, grace: Duration) {
         self.terminate(grace).await;
         // The readers end by themselves when the group's last writer is gone; a process that
         // left the group could keep a pipe open, and its output is no longer wanted.
-        for reader in &self.readers {
-            reader.abort();
+        for task in &self.tasks {
+            task.abort();
         }
     }
 
     /// SIGTERM to the whole group, SIGKILL to it after `grace` (or at once if the leader has
-    /// gone, for anything it left behind), then reaps the leader.
+    /// gone, for anything it left behind), and waits for the leader to be reaped.
     pub(super) async fn terminate(&mut self, grace: Duration) {
         // The group is forgotten only once SIGKILL has gone out: should this future be dropped
         // during the grace period (a second stop signal, a panic), `drop` still kills the group.
         if let Some(pgid) = self.pgid {
             signal_group(pgid, libc::SIGTERM);
-            let _ = tokio::time::timeout(grace, self.child.wait()).await;
+            let _ = tokio::time::timeout(grace, self.exited()).await;
             signal_group(pgid, libc::SIGKILL);
             self.pgid = None;
             // SIGKILL cannot be caught, so this wait is short; the timeout only guards against a
             // process stuck in the kernel.
-            let _ = tokio::time::timeout(grace, self.child.wait()).await;
+            let _ = tokio::time::timeout(grace, self.exited()).await;
         }
     }
 
     /// The last lines of output, once the readers have caught up (or briefly tried to).
     pub(super) async fn output(&mut self) -> String {
-        let readers = std::mem::take(&mut self.readers);
-        let drained = async {
-            for reader in readers {
-                let _ = reader.await;
-            }
-        };
+        let drained = self.state.wait_for(|state| state.drained);
         let _ = tokio::time::timeout(OUTPUT_DRAIN_TIMEOUT, drained).await;
-        match self.output.lock() {
-            Ok(tail) => tail.last_lines(OUTPUT_LINES),
-            Err(poisoned) => poisoned.into_inner().last_lines(OUTPUT_LINES),
-        }
+        last_lines(&self.output)
     }
+}
+
+/// The last [`OUTPUT_LINES`] lines of a service's output.
+pub(super) fn last_lines(output: &Mutex<Tail>) -> String {
+    match output.lock() {
+        Ok(tail) => tail.last_lines(OUTPUT_LINES),
+        Err(poisoned) => poisoned.into_inner().last_lines(OUTPUT_LINES),
+    }
+}
+
+/// The watcher: waits for the child to exit, says so with the last test that had passed, then
+/// waits (briefly) for the readers to take the last of its output.
+async fn watch_process(
+    mut child: Child,
+    readers: Vec<JoinHandle<()>>,
+    state: watch::Sender<ProcessState>,
+    last_passed: LastPassed,
+) {
+    let exit = child.wait().await.map_err(|error| error.to_string());
+    let after = match last_passed.lock() {
+        Ok(last) => last.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    state.send_modify(|state| {
+        state.exit = Some(exit);
+        state.after = after;
+    });
+    let drained = async {
+        for reader in readers {
+            let _ = reader.await;
+        }
+    };
+    let _ = tokio::time::timeout(OUTPUT_DRAIN_TIMEOUT, drained).await;
+    state.send_modify(|state| state.drained = true);
 }
 
 impl Drop for RunningService {
@@ -114,8 +186,8 @@ impl Drop for RunningService {
         if let Some(pgid) = self.pgid.take() {
             signal_group(pgid, libc::SIGKILL);
         }
-        for reader in &self.readers {
-            reader.abort();
+        for task in &self.tasks {
+            task.abort();
         }
     }
 }
@@ -133,7 +205,7 @@ fn signal_group(pgid: libc::pid_t, signal: libc::c_int) {
 
 /// The end of a stream of output: at most [`OUTPUT_LIMIT`] bytes, older ones dropped.
 #[derive(Debug, Default)]
-struct Tail {
+pub(super) struct Tail {
     bytes: VecDeque<u8>,
     dropped: bool,
 }
@@ -186,8 +258,15 @@ fn spawn_reader(
     })
 }
 
-/// "exited with code 3", "was killed by signal 9 (SIGKILL)".
-pub(super) fn describe_exit(status: ExitStatus) -> String {
+/// "exited with code 3", "was killed by signal 9 (SIGKILL)", or why it could not be watched.
+pub(super) fn describe_exit(exit: &Result<ExitStatus, String>) -> String {
+    match exit {
+        Ok(status) => describe_status(*status),
+        Err(error) => format!("could not be watched ({error})"),
+    }
+}
+
+fn describe_status(status: ExitStatus) -> String {
     if let Some(code) = status.code() {
         return format!("exited with code {code}");
     }
@@ -227,11 +306,11 @@ mod tests {
     #[test]
     fn exits_are_described_in_words() {
         assert_eq!(
-            describe_exit(ExitStatus::from_raw(3 << 8)),
+            describe_exit(&Ok(ExitStatus::from_raw(3 << 8))),
             "exited with code 3"
         );
         assert_eq!(
-            describe_exit(ExitStatus::from_raw(libc::SIGKILL)),
+            describe_exit(&Ok(ExitStatus::from_raw(libc::SIGKILL))),
             "was killed by signal 9 (SIGKILL)"
         );
     }

@@ -16,6 +16,7 @@ mod passing;
 mod reports;
 mod scale;
 mod servers;
+mod services;
 mod signals;
 mod spec_errors;
 mod stream_control;
