@@ -11,7 +11,7 @@ use super::{ConfigString, ServiceConfig};
 use crate::source::Span;
 
 const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(30);
-const SERVICE_KEYS: [&str; 7] = [
+pub(super) const SERVICE_KEYS: [&str; 7] = [
     "name",
     "ports",
     "command",

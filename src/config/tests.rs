@@ -435,3 +435,32 @@ fn load_reports_an_unreadable_file() {
             .starts_with("cannot read `/nonexistent/streamspec.toml`: ")
     );
 }
+
+/// Each setting of a service, and each key of `ready`, is in the README's `streamspec.toml`
+/// section, so that none is found only through an error's help line.
+#[test]
+fn every_service_setting_is_in_the_readme() {
+    let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+    let section = readme
+        .split("### `streamspec.toml`")
+        .nth(1)
+        .and_then(|rest| rest.split("\n### ").next())
+        .expect("the README has a streamspec.toml section");
+    let example = section
+        .split("```toml")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the section has an example");
+    for key in super::services::SERVICE_KEYS {
+        assert!(
+            example.contains(&format!("\n{key} = ")),
+            "the README's example has no `{key}`"
+        );
+    }
+    for key in super::readiness::READY_KEYS {
+        assert!(
+            section.contains(&format!("{key} = ")),
+            "the README does not say what `ready.{key}` is"
+        );
+    }
+}
