@@ -651,6 +651,66 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_exit_during_the_run_is_seen_without_reaping_the_service() {
+        let trigger = scratch("exit.trigger");
+        let _ = std::fs::remove_file(&trigger);
+        let config = project(&format!(
+            "[[services]]\nname = \"short-lived\"\n\
+             command = [\"sh\", \"-c\", \"echo started; while [ ! -e {} ]; do sleep 0.01; done; echo bye >&2; exit 7\"]\n",
+            trigger.display()
+        ));
+        let services = RunningServices::start(&config, &exe())
+            .await
+            .unwrap_or_else(|d| panic!("{}", render(&d)));
+        let watch = services.watch();
+        assert!(watch.exits_for_failure(false).await.is_empty());
+        watch.test_passed("a.stream: first");
+        std::fs::write(&trigger, "").expect("write the trigger");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let exits = loop {
+            let exits = watch.exits_for_failure(true).await;
+            if !exits.is_empty() || Instant::now() > deadline {
+                break exits;
+            }
+        };
+        let [exit] = exits.as_slice() else {
+            panic!("{exits:?}")
+        };
+        let failure = exit.failure();
+        assert_eq!(
+            failure.message,
+            "service `short-lived` exited with code 7 during the run (after test `a.stream: first`)"
+        );
+        assert_eq!(
+            failure.notes,
+            [
+                "`short-lived` is the service at streamspec.toml:1:1",
+                "its output (last 40 lines at most):\nstarted\nbye"
+            ]
+        );
+        assert_eq!(
+            exit.reference("a.stream: second").message,
+            "service `short-lived` exited with code 7 during the run (after test `a.stream: first`); its output is shown under `a.stream: second`"
+        );
+        // Seen, not reaped: the dead leader keeps its pid, so its group id cannot be another's
+        // when the group is signalled at the end.
+        let pid = services.services[0].pgid.expect("a pid");
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("still there");
+        assert!(
+            state
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+            "{state}"
+        );
+        services.stop().await;
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "reaped once stopped"
+        );
+        let _ = std::fs::remove_file(&trigger);
+    }
+
+    #[tokio::test]
     async fn dropping_the_services_kills_them() {
         let pid_file = scratch("dropped.pid");
         let config = project(&format!(

@@ -1,7 +1,11 @@
 //! One service's process: started in a process group of its own, its output kept (the last
-//! 64 KiB, for the error when it fails to start or exits during the run), watched on a task of
-//! its own so that its exit is known as soon as it happens, and stopped as a group — SIGTERM,
-//! then SIGKILL after a grace period — or killed at once when dropped.
+//! 64 KiB, for the error when it fails to start or exits during the run), watched so that its
+//! exit is known as soon as it happens, and stopped as a group — SIGTERM, then SIGKILL after a
+//! grace period — or killed at once when dropped.
+//!
+//! The watcher sees the exit without reaping the process: until streamspec stops the service
+//! and reaps it, the dead leader holds its pid, so the group id stays its own and no later
+//! process can take it and receive the signals meant for the service's group.
 
 use std::collections::VecDeque;
 use std::os::unix::process::ExitStatusExt;
@@ -11,7 +15,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, Command};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tokio::task::{AbortHandle, JoinHandle};
 
 /// How much of a service's output is kept.
@@ -46,15 +50,16 @@ pub(super) struct RunningService {
     /// signalled after the group is gone (its id could by then be another's).
     pub(super) pgid: Option<libc::pid_t>,
     pub(super) output: Arc<Mutex<Tail>>,
+    pub(super) child: Child,
     /// Updated by the watcher.
     pub(super) state: watch::Receiver<ProcessState>,
-    /// The watcher, which owns the child, and the readers of its pipes.
+    /// The readers of its pipes, and the task that reports the exit.
     tasks: Vec<AbortHandle>,
 }
 
 impl RunningService {
     /// Starts `command` in a process group of its own, its standard output and error kept, and
-    /// a task that waits for it to exit.
+    /// a watcher that waits for it to exit.
     pub(super) fn spawn(
         command: &mut Command,
         (name, defined_at): (String, String),
@@ -64,8 +69,6 @@ impl RunningService {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            // The backstop of the backstop: the watcher owns the child, and dropping it (the task
-            // aborted, the runtime shut down) kills at least the leader.
             .kill_on_drop(true)
             // A group of its own, so a signal to the group reaches everything the service starts.
             .process_group(0);
@@ -89,26 +92,29 @@ impl RunningService {
         let pgid = child.id().and_then(|id| libc::pid_t::try_from(id).ok());
         let mut tasks: Vec<AbortHandle> = readers.iter().map(JoinHandle::abort_handle).collect();
         let (sender, state) = watch::channel(ProcessState::default());
-        tasks.push(tokio::spawn(watch_process(child, readers, sender, last_passed)).abort_handle());
+        let (exit_sender, exit) = oneshot::channel();
+        if let Some(pid) = pgid {
+            // A thread, not a task: waitid blocks, and the thread ends with the process (it
+            // is killed at the latest when the service is stopped or dropped).
+            std::thread::spawn(move || {
+                let _ = exit_sender.send(wait_without_reaping(pid));
+            });
+        }
+        tasks.push(tokio::spawn(report_exit(exit, readers, sender, last_passed)).abort_handle());
         Ok(RunningService {
             name,
             defined_at,
             pgid,
             output,
+            child,
             state,
             tasks,
         })
     }
 
-    /// Waits until the process has exited (at once if it has).
+    /// Waits until the process has exited, and reaps it.
     pub(super) async fn exited(&mut self) -> Result<ExitStatus, String> {
-        match self.state.wait_for(|state| state.exit.is_some()).await {
-            Ok(state) => state
-                .exit
-                .clone()
-                .unwrap_or_else(|| unreachable!("waited for an exit")),
-            Err(_) => Err("its watcher stopped".to_string()),
-        }
+        self.child.wait().await.map_err(|error| error.to_string())
     }
 
     /// Stops the service and forgets its output.
@@ -153,15 +159,48 @@ pub(super) fn last_lines(output: &Mutex<Tail>) -> String {
     }
 }
 
-/// The watcher: waits for the child to exit, says so with the last test that had passed, then
-/// waits (briefly) for the readers to take the last of its output.
-async fn watch_process(
-    mut child: Child,
+/// Waits until the child `pid` has exited, leaving it a zombie for [`RunningService::exited`]
+/// to reap. An error is one of waitid's: `ECHILD` when the child was reaped first (it exited
+/// while being started, or is being stopped).
+fn wait_without_reaping(pid: libc::pid_t) -> Result<ExitStatus, String> {
+    let Ok(id) = libc::id_t::try_from(pid) else {
+        return Err(format!("no process {pid}"));
+    };
+    loop {
+        // SAFETY: waitid(2) on our own child, with a zeroed siginfo_t for it to fill in; WNOWAIT
+        // leaves the child waitable.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let result =
+            unsafe { libc::waitid(libc::P_PID, id, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        if result == 0 {
+            // SAFETY: waitid succeeded for a WEXITED event, so the siginfo_t holds a SIGCHLD's
+            // fields, si_status among them.
+            let status = unsafe { info.si_status() };
+            // As wait(2) encodes them: the code in the second byte, or the signal (and 0x80 for a
+            // core dump) in the first.
+            return Ok(ExitStatus::from_raw(match info.si_code {
+                libc::CLD_EXITED => (status & 0xff) << 8,
+                libc::CLD_DUMPED => status | 0x80,
+                _ => status,
+            }));
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() != std::io::ErrorKind::Interrupted {
+            return Err(error.to_string());
+        }
+    }
+}
+
+/// Says when the child has exited, with the last test that had passed, then waits (briefly)
+/// for the readers to take the last of its output.
+async fn report_exit(
+    exit: oneshot::Receiver<Result<ExitStatus, String>>,
     readers: Vec<JoinHandle<()>>,
     state: watch::Sender<ProcessState>,
     last_passed: LastPassed,
 ) {
-    let exit = child.wait().await.map_err(|error| error.to_string());
+    // Without a pid there is no watcher, and nothing to report.
+    let Ok(exit) = exit.await else { return };
     let after = match last_passed.lock() {
         Ok(last) => last.clone(),
         Err(poisoned) => poisoned.into_inner().clone(),

@@ -35,8 +35,19 @@ print("serving", flush=True)
 server.serve_forever()
 "#;
 
-/// The config that starts [`SERVER`] as `api`, with `ready` as given.
+/// The config that starts [`SERVER`] as `api`, with `ready` and its environment as given. It has
+/// 10 s to get ready (Python may start slowly on a busy machine).
 fn config(ready: &str, env: &str) -> String {
+    config_with_timeout(ready, env, "10s")
+}
+
+/// The config for a service that never gets ready: long enough for Python to start on a busy
+/// machine and answer the probe, which the error then shows.
+fn never_ready_config(ready: &str, env: &str) -> String {
+    config_with_timeout(ready, env, "5s")
+}
+
+fn config_with_timeout(ready: &str, env: &str, start_timeout: &str) -> String {
     format!(
         r#"
         [vars]
@@ -48,7 +59,7 @@ fn config(ready: &str, env: &str) -> String {
         command = ["python3", "server.py", "{{{{port}}}}"]
         env = {{ {env} }}
         ready = {ready}
-        start_timeout = "2s"
+        start_timeout = "{start_timeout}"
         "#
     )
 }
@@ -69,7 +80,7 @@ const OK_SPEC: &str = r#"
 #[test]
 fn a_readiness_url_that_answers_404_is_not_ready() {
     with_server(Test::new())
-        .config(&config(
+        .config(&never_ready_config(
             r#"{ http = "http://127.0.0.1:{{port}}/health" }"#,
             r#"HEALTH_STATUS = "404""#,
         ))
@@ -78,7 +89,7 @@ fn a_readiness_url_that_answers_404_is_not_ready() {
         .stdout("Running 1 test from 1 file")
         .stderr(
             r#"
-            error: service `api` was not ready within 2s
+            error: service `api` was not ready within 5s
              --> ./streamspec.toml:4:1
               |
             4 | [[services]]
@@ -121,7 +132,7 @@ fn the_status_that_counts_as_ready_can_be_set() {
 #[test]
 fn a_readiness_status_it_never_answers_is_reported_with_the_status_seen() {
     with_server(Test::new())
-        .config(&config(
+        .config(&never_ready_config(
             r#"{ http = "http://127.0.0.1:{{port}}/health", status = 204 }"#,
             "",
         ))
@@ -130,7 +141,7 @@ fn a_readiness_status_it_never_answers_is_reported_with_the_status_seen() {
         .stdout("Running 1 test from 1 file")
         .stderr(
             r#"
-            error: service `api` was not ready within 2s
+            error: service `api` was not ready within 5s
              --> ./streamspec.toml:4:1
               |
             4 | [[services]]
