@@ -398,18 +398,24 @@ mod tests {
 
     #[tokio::test]
     async fn waits_for_http_readiness() {
-        let web = |status: &str| {
+        // Python may take a while to start on a busy machine; the first probe that gets an
+        // answer must come before the timeout.
+        let web = |status: &str, start_timeout: &str| {
             project(&format!(
                 "[[services]]\nname = \"web\"\nports = [\"web_port\"]\n\
                  command = [\"python3\", \"-m\", \"http.server\", \"{{{{web_port}}}}\", \"--bind\", \"127.0.0.1\"]\n\
                  ready = {{ http = \"http://127.0.0.1:{{{{web_port}}}}/no-such-page\"{status} }}\n\
-                 start_timeout = \"1s\"\n"
+                 start_timeout = \"{start_timeout}\"\n"
             ))
         };
         // A 404 does not count as ready: the URL is wrong, or the routes are not there yet.
-        let text = render(&RunningServices::start(&web(""), &exe()).await.unwrap_err());
+        let text = render(
+            &RunningServices::start(&web("", "5s"), &exe())
+                .await
+                .unwrap_err(),
+        );
         assert!(
-            text.starts_with("error: service `web` was not ready within 1s\n"),
+            text.starts_with("error: service `web` was not ready within 5s\n"),
             "{text}"
         );
         assert!(
@@ -417,7 +423,7 @@ mod tests {
             "{text}"
         );
         // Unless the config says it does.
-        let services = RunningServices::start(&web(", status = 404"), &exe())
+        let services = RunningServices::start(&web(", status = 404", "30s"), &exe())
             .await
             .unwrap_or_else(|d| panic!("{}", render(&d)));
         let port = &services.vars()["web_port"];
