@@ -296,6 +296,16 @@ impl PartialEq for RegexLit {
     }
 }
 
+impl RegexLit {
+    /// What `~ /regex/ -> name` captures from `text`, if the regex matches: the first group when
+    /// the regex has one and it took part in the match, else the whole text (not only the part
+    /// the regex matched: `/^text\//` on `text/event-stream` captures all of it).
+    pub fn capture<'t>(&self, text: &'t str) -> Option<&'t str> {
+        let groups = self.regex.captures(text)?;
+        Some(groups.get(1).map_or(text, |group| group.as_str()))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamKind {
     Sse,

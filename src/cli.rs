@@ -67,7 +67,8 @@ pub struct RunArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub vars: VarArgs,
-    /// Per-test timeout when the test and streamspec.toml set none
+    /// Per-test timeout of the tests that set none; overrides `[defaults] timeout` in
+    /// streamspec.toml (default 30s)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
     pub timeout: Option<Duration>,
     /// Largest item (SSE event, line, gRPC reply, whole body) held in memory, in bytes (suffixes:

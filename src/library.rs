@@ -19,7 +19,7 @@ use crate::exit_code;
 use crate::outcome::TestOutcome;
 use crate::project;
 use crate::report::Reporter;
-use crate::report::human::{HumanReporter, render_failure};
+use crate::report::human::{HumanReporter, failed_word, render_failure};
 use crate::report::redact::{Redacting, Secrets};
 use crate::runner::select::Selection;
 use crate::runner::{self, RunOptions, Stopped};
@@ -140,7 +140,8 @@ impl Specs {
         self
     }
 
-    /// The timeout of tests whose spec and config set none (default 30 s).
+    /// The timeout of tests that set none, overriding the config's `[defaults] timeout`
+    /// (default 30 s).
     pub fn timeout(mut self, timeout: Duration) -> Specs {
         self.timeout = Some(timeout);
         self
@@ -217,13 +218,7 @@ impl Specs {
                     .redact(&render_diagnostics(std::slice::from_ref(diagnostic))),
             ));
         }
-        let failed = result.failed();
-        let summary = crate::report::Summary {
-            passed: result.outcomes.len() - failed,
-            failed,
-            updated: 0,
-            duration: started.elapsed(),
-        };
+        let summary = crate::report::Summary::count(&result.outcomes, false, started.elapsed());
         reporter.run_finished(&summary, &result.outcomes);
         Ok(RunReport {
             outcomes: result
@@ -324,7 +319,8 @@ impl RunReport {
         for outcome in failed {
             let line = outcome.file.line_col(outcome.span.start).line;
             let mut block = format!(
-                "FAIL {}:{line}: {}\n",
+                "{} {}:{line}: {}\n",
+                failed_word(outcome),
                 outcome.file.path.display(),
                 outcome.name
             );

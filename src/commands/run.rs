@@ -161,17 +161,7 @@ pub async fn run(args: &RunArgs) -> i32 {
         }
         _ => None,
     };
-    let updated = if updating {
-        result.outcomes.iter().filter(|o| o.rewritable()).count()
-    } else {
-        0
-    };
-    let summary = Summary {
-        passed: ran - failed,
-        failed: failed - updated,
-        updated,
-        duration: tests_started.elapsed(),
-    };
+    let summary = Summary::count(&result.outcomes, updating, tests_started.elapsed());
     // A service that did not start explains itself; a summary of nothing would only add noise.
     if !matches!(result.stopped, Some(Stopped::SetupFailed(_))) || ran > 0 {
         reports.reporter.run_finished(&summary, &result.outcomes);

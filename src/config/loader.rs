@@ -91,6 +91,11 @@ impl Loader {
         &mut self.errors[last]
     }
 
+    /// The config's text at `span`, as written.
+    pub(super) fn written(&self, span: Span) -> &str {
+        self.file.slice(span)
+    }
+
     pub(super) fn location(&self, span: Span) -> String {
         self.file.location(span.start)
     }

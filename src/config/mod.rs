@@ -16,7 +16,7 @@
 //!
 //! # Defaults for every test under this directory.
 //! [defaults]
-//! timeout = "30s"          # per-test timeout
+//! timeout = "30s"          # of the tests that set none; `--timeout` overrides it
 //!
 //! [[services]]
 //! name = "demo"
@@ -29,9 +29,11 @@
 //! # extra environment.
 //! # cwd = "."
 //! # env = { RUST_LOG = "info" }
-//! # Readiness: at most one of http (any HTTP response with status < 500 counts) or tcp
-//! # (a connect succeeds). Without `ready`, a service counts as ready once it has started.
+//! # Readiness: at most one of http (a GET answered 2xx or 3xx, or with a `status` given as
+//! # `status = 204`, `status = "2xx"` or a list of those) or tcp (a connect succeeds). Without
+//! # `ready`, a service counts as ready once it has started.
 //! ready = { http = "http://127.0.0.1:{{demo_port}}/health" }
+//! # ready = { http = "http://127.0.0.1:{{demo_port}}/", status = [200, 404] }
 //! # ready = { tcp = "127.0.0.1:{{demo_port}}" }
 //! start_timeout = "20s"    # default 30s
 //!
@@ -60,7 +62,7 @@
 //!   starts: a `[vars]` value may use the ports, `streamspec` and the variables above it; the
 //!   strings of a service (`command`, `env` values, `ready`) may use every variable and port.
 //!   All ports are chosen before any service starts, so a service may use another's port.
-//! - `ready.http` must be a plain `http://` URL: the probe only asks whether something answers.
+//! - `ready.http` must be a plain `http://` URL: the probe only asks how the server answers.
 //! - Durations are written as in [`crate::duration`]: `500ms`, `20s`, `1.5s`, `2m`; they must be
 //!   more than zero.
 //!
@@ -69,6 +71,7 @@
 
 mod loader;
 mod names;
+mod readiness;
 mod services;
 #[cfg(test)]
 mod tests;
@@ -84,6 +87,7 @@ use toml::de::DeTable;
 use crate::diagnostic::Diagnostic;
 use crate::source::{SourceFile, Span};
 use loader::Loader;
+pub use readiness::ReadyStatus;
 
 pub const CONFIG_FILE_NAME: &str = "streamspec.toml";
 
@@ -166,8 +170,11 @@ pub struct ServiceConfig {
 /// How to tell that a service is ready.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Readiness {
-    /// Any HTTP response with a status below 500 from this URL.
-    Http(ConfigString),
+    /// A GET of `url` answered with one of `status` (by default any 2xx or 3xx).
+    Http {
+        url: ConfigString,
+        status: ReadyStatus,
+    },
     /// A TCP connection to this `host:port` succeeds.
     Tcp(ConfigString),
 }

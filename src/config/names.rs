@@ -88,7 +88,7 @@ impl Loader {
             let config = &service.config;
             let mut strings: Vec<&ConfigString> = config.command.iter().collect();
             strings.extend(config.env.iter().map(|(_, value)| value));
-            if let Some(Readiness::Http(text) | Readiness::Tcp(text)) = &config.ready {
+            if let Some(Readiness::Http { url: text, .. } | Readiness::Tcp(text)) = &config.ready {
                 strings.push(text);
             }
             for text in strings {

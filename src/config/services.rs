@@ -6,12 +6,12 @@ use std::time::Duration;
 use toml::de::{DeTable, DeValue};
 
 use super::loader::{Loader, Place, Value, a_type, entries, span};
-use super::{ConfigString, Readiness, ServiceConfig};
+use super::{ConfigString, ServiceConfig};
 use crate::source::Span;
 
 const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(30);
 
-const SERVICE_KEYS: [&str; 7] = [
+pub(super) const SERVICE_KEYS: [&str; 7] = [
     "name",
     "ports",
     "command",
@@ -20,7 +20,6 @@ const SERVICE_KEYS: [&str; 7] = [
     "ready",
     "start_timeout",
 ];
-const READY_KEYS: [&str; 2] = ["http", "tcp"];
 
 /// A port as declared, for the checks across services.
 pub(super) struct PortDecl {
@@ -204,67 +203,6 @@ impl Loader {
             }
         }
         env
-    }
-
-    pub(super) fn ready(&mut self, value: &Value<'_>) -> Option<Readiness> {
-        let table = self.table(value, "`ready`")?;
-        let mut found = Vec::new();
-        for (key, value) in entries(table) {
-            match key.get_ref().as_ref() {
-                word @ ("http" | "tcp") => {
-                    if let Some(text) = self.string(value, &format!("`ready.{word}`")) {
-                        found.push((word == "http", text));
-                    }
-                }
-                _ => self.unknown_key(
-                    key,
-                    &READY_KEYS,
-                    Place {
-                        noun: "readiness probe",
-                        label: "not a probe",
-                        known: "`ready` takes one of",
-                    },
-                ),
-            }
-        }
-        if found.len() > 1 {
-            self.error(
-                "`ready` takes `http` or `tcp`, not both",
-                span(value),
-                "both given here",
-            );
-            return None;
-        }
-        match found.pop() {
-            None => {
-                if table.is_empty() {
-                    self.error(
-                        "`ready` is empty",
-                        span(value),
-                        "expected `http` or `tcp`",
-                    )
-                    .notes
-                    .push(
-                        "help: write `ready = { http = \"http://127.0.0.1:{{port}}/health\" }` or `ready = { tcp = \"127.0.0.1:{{port}}\" }`, or leave `ready` out"
-                            .to_string(),
-                    );
-                }
-                None
-            }
-            Some((true, url)) => {
-                if url.text.starts_with("https://") {
-                    self.error(
-                        "the readiness probe speaks plain HTTP, not HTTPS",
-                        url.span,
-                        "an https:// URL",
-                    )
-                    .notes
-                    .push("help: use an `http://` URL, or `tcp = \"host:port\"` for a TLS-only service".to_string());
-                }
-                Some(Readiness::Http(url))
-            }
-            Some((false, address)) => Some(Readiness::Tcp(address)),
-        }
     }
 }
 

@@ -91,7 +91,7 @@ fn reads_a_valid_file() {
         .collect();
     assert_eq!(env, [("RUST_LOG", "info"), ("API", "{{api}}")]);
     assert!(
-        matches!(&demo.ready, Some(Readiness::Http(url)) if url.text == "http://127.0.0.1:{{demo_port}}/health")
+        matches!(&demo.ready, Some(Readiness::Http { url, status }) if url.text == "http://127.0.0.1:{{demo_port}}/health" && status.is_default())
     );
     assert_eq!(demo.start_timeout, Duration::from_millis(1500));
     assert_eq!(config.file.slice(demo.span), "[[services]]");
@@ -216,6 +216,49 @@ fn readiness_takes_one_probe() {
         errors("[[services]]\nname = \"a\"\ncommand = [\"x\"]\nready = { http = \"https://a\" }\n");
     assert!(
         text.contains("error: the readiness probe speaks plain HTTP, not HTTPS"),
+        "{text}"
+    );
+}
+
+#[test]
+fn readiness_takes_the_statuses_that_count_as_ready() {
+    let ready = |status: &str| {
+        let text = format!(
+            "[[services]]\nname = \"a\"\ncommand = [\"x\"]\nready = {{ http = \"http://a/\", status = {status} }}\n"
+        );
+        match parse_text(&text).map(|config| config.services[0].ready.clone()) {
+            Ok(Some(Readiness::Http { status, .. })) => status.describe(),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(ready("204"), "204");
+    assert_eq!(ready("\"4xx\""), "4xx");
+    assert_eq!(ready("[200, \"204\", \"3XX\"]"), "200, 204 or 3xx");
+    assert_eq!(
+        errors(
+            "[[services]]\nname = \"a\"\ncommand = [\"x\"]\nready = { http = \"http://a/\", status = [200, 99, \"2xy\", 1.5] }\n"
+        ),
+        "error: 99 is not an HTTP status\n --> specs/streamspec.toml:4:46\n  |\n4 | ready = { http = \"http://a/\", status = [200, 99, \"2xy\", 1.5] }\n  |                                              ^^ expected a status\n  |\n  = help: write a status from 100 to 599, such as `200`, or a class, such as `\"2xx\"`\n\n\
+         error: \"2xy\" is not an HTTP status\n --> specs/streamspec.toml:4:50\n  |\n4 | ready = { http = \"http://a/\", status = [200, 99, \"2xy\", 1.5] }\n  |                                                  ^^^^^ expected a status\n  |\n  = help: write a status from 100 to 599, such as `200`, or a class, such as `\"2xx\"`\n\n\
+         error: `status` must be a status such as 200 or \"2xx\", not a float\n --> specs/streamspec.toml:4:57\n  |\n4 | ready = { http = \"http://a/\", status = [200, 99, \"2xy\", 1.5] }\n  |                                                         ^^^ expected a status\n"
+    );
+    let text = errors(
+        "[[services]]\nname = \"a\"\ncommand = [\"x\"]\nready = { tcp = \"a:1\", status = 200 }\n",
+    );
+    assert!(
+        text.starts_with("error: `status` goes with `http`: a TCP probe gets no status\n --> specs/streamspec.toml:4:24\n"),
+        "{text}"
+    );
+    let text = errors("[[services]]\nname = \"a\"\ncommand = [\"x\"]\nready = { status = 200 }\n");
+    assert!(
+        text.starts_with("error: `ready` has a `status` but no `http` URL to ask\n"),
+        "{text}"
+    );
+    let text = errors(
+        "[[services]]\nname = \"a\"\ncommand = [\"x\"]\nready = { http = \"http://a/\", status = [] }\n",
+    );
+    assert!(
+        text.starts_with("error: `status` is an empty list\n"),
         "{text}"
     );
 }
@@ -410,4 +453,33 @@ fn update_redactions_are_checked_where_they_are_written() {
         "{}",
         errors("[update]\nredcat = {}\n")
     );
+}
+
+/// Each setting of a service, and each key of `ready`, is in the README's `streamspec.toml`
+/// section, so that none is found only through an error's help line.
+#[test]
+fn every_service_setting_is_in_the_readme() {
+    let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+    let section = readme
+        .split("### `streamspec.toml`")
+        .nth(1)
+        .and_then(|rest| rest.split("\n### ").next())
+        .expect("the README has a streamspec.toml section");
+    let example = section
+        .split("```toml")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the section has an example");
+    for key in super::services::SERVICE_KEYS {
+        assert!(
+            example.contains(&format!("\n{key} = ")),
+            "the README's example has no `{key}`"
+        );
+    }
+    for key in super::readiness::READY_KEYS {
+        assert!(
+            section.contains(&format!("{key} = ")),
+            "the README does not say what `ready.{key}` is"
+        );
+    }
 }

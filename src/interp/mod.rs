@@ -3,6 +3,7 @@
 
 pub mod aggregate;
 pub mod grpc;
+mod head_bound;
 pub mod ids;
 pub mod matcher;
 pub mod record;
@@ -31,6 +32,7 @@ use crate::transport::http::{
     BodyError, ChunkRead, HttpClient, HttpRequest, HttpResponse, SendError, send,
 };
 use crate::transport::item::Item;
+use head_bound::HeadBound;
 use matcher::BlockMatcher;
 use stats::StreamStats;
 use stream::{Finish, Reconnector, Source, StreamRun};
@@ -80,6 +82,8 @@ struct Exchange {
     status_expected: bool,
     /// The block that read the body passed before the stream ended, so counts are partial.
     stopped_early: Option<Spanned<StreamKind>>,
+    /// The tightest `expect ttfb` bound on this response's head, which ends the wait for it.
+    head_bound: Option<HeadBound>,
 }
 
 pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestOutcome {
@@ -183,6 +187,7 @@ impl TestRun<'_> {
                         stats: None,
                         status_expected,
                         stopped_early: None,
+                        head_bound: HeadBound::for_request(&test.steps, index),
                     });
                 }
                 StepKind::Grpc(call) => {
@@ -215,6 +220,11 @@ impl TestRun<'_> {
                     let result = if self.call.is_some() {
                         self.grpc_expect(expectation, step.span).await
                     } else {
+                        if independent {
+                            // Getting the head is not part of the check, and whatever stops it
+                            // (an `expect ttfb` bound included) leaves nothing to check after.
+                            self.ensure_head().await?;
+                        }
                         self.expect(expectation, step.span).await
                     };
                     match result {
@@ -301,7 +311,8 @@ impl TestRun<'_> {
 
     /// As `ensure_head`, for a stream block: when its first item has a time bound (`first
     /// within`, or `within` on the first item) the head is part of that wait, so it must come in
-    /// time too; and `abort after D` may come before the head. `Ok(false)` when it did.
+    /// time too; and `abort after D` may come before the head. `Ok(false)` when it did. An
+    /// `expect ttfb` bound of the request ends the wait too, for any caller.
     async fn ensure_head_within(&mut self, entries: Option<&[Entry]>) -> Result<bool, Failure> {
         let matcher = entries.map(BlockMatcher::new);
         let bound = matcher.as_ref().and_then(|m| m.deadline(Duration::ZERO));
@@ -315,16 +326,23 @@ impl TestRun<'_> {
         if exchange.response.is_some() || exchange.body_done {
             return Ok(true);
         }
+        let head_bound = exchange.head_bound.clone();
         let request = self.build_request()?;
         let exchange = self.exchange.as_mut().unwrap_or_else(|| unreachable!());
         exchange.sent = Some(request.clone());
         let span = exchange.span;
         let url = request.url.to_string();
         let sent = Instant::now();
-        let bound_deadline = match &bound {
-            Some((limit, ..)) => self.deadline.min(sent.saturating_add(*limit)),
-            None => self.deadline,
-        };
+        let item_deadline = bound
+            .as_ref()
+            .map(|(limit, ..)| sent.saturating_add(*limit));
+        let head_deadline = head_bound
+            .as_ref()
+            .map(|head| sent.saturating_add(head.limit));
+        let bound_deadline = [item_deadline, head_deadline]
+            .into_iter()
+            .flatten()
+            .fold(self.deadline, Instant::min);
         let abort_at = abort_after.map(|after| sent.saturating_add(after));
         let deadline = abort_at.map_or(bound_deadline, |at| at.min(bound_deadline));
         match send(&self.settings.client, request, deadline).await {
@@ -341,6 +359,13 @@ impl TestRun<'_> {
                 let exchange = self.exchange();
                 exchange.body_done = true;
                 Ok(false)
+            }
+            // The ttfb bound came first (or with the item bound: it says more about a head).
+            Err(SendError::TimedOut)
+                if bound_deadline < self.deadline && head_deadline == Some(bound_deadline) =>
+            {
+                let head_bound = head_bound.unwrap_or_else(|| unreachable!("a head deadline"));
+                Err(head_bound.broken(sent.elapsed()))
             }
             Err(SendError::TimedOut) => match bound {
                 Some((_, bound_span, bound)) if deadline < self.deadline => {
@@ -1021,13 +1046,7 @@ impl TestRun<'_> {
 fn header_capture(check: &HeaderCheck, value: &str, scope: &Scope) -> Option<String> {
     let resolved = |template: &Template| scope.resolve(template).ok();
     match check {
-        HeaderCheck::Matches(regex) => regex.regex.captures(value).map(|groups| {
-            groups
-                .get(1)
-                .or_else(|| groups.get(0))
-                .map_or(value, |group| group.as_str())
-                .to_string()
-        }),
+        HeaderCheck::Matches(regex) => regex.capture(value).map(str::to_string),
         HeaderCheck::Equals(template) => (resolved(template)? == value).then(|| value.to_string()),
         HeaderCheck::NotEquals(template) => {
             (resolved(template)? != value).then(|| value.to_string())

@@ -146,14 +146,23 @@ impl StreamStats {
         if count == 0 {
             return None;
         }
-        let micros = |q: f64| Duration::from_micros(gaps.histogram.value_at_quantile(q));
+        let min = gaps.min.unwrap_or_default();
+        // The histogram answers with the highest value of the percentile's bucket (3 significant
+        // digits, whole microseconds), which can lie above the largest gap or below the smallest;
+        // the exact extremes bound it, so `p99 < X, max < X` cannot disagree.
+        let percentile = |q: f64| {
+            Duration::from_micros(gaps.histogram.value_at_quantile(q))
+                .max(min)
+                .min(gaps.max)
+        };
         Some(match stat {
-            GapStat::Min => gaps.min.unwrap_or_default(),
+            GapStat::Min => min,
             GapStat::Max => gaps.max,
+            // Exact sums and extremes: the mean lies between them without help.
             GapStat::Mean => Duration::from_nanos((gaps.sum.as_nanos() / u128::from(count)) as u64),
-            GapStat::P50 => micros(0.50),
-            GapStat::P95 => micros(0.95),
-            GapStat::P99 => micros(0.99),
+            GapStat::P50 => percentile(0.50),
+            GapStat::P95 => percentile(0.95),
+            GapStat::P99 => percentile(0.99),
         })
     }
 }
@@ -178,6 +187,48 @@ mod tests {
         );
         let p50 = stats.gap(GapStat::P50).unwrap_or_default();
         assert!(p50 >= Duration::from_millis(99) && p50 <= Duration::from_millis(101));
+    }
+
+    #[test]
+    fn percentiles_stay_within_the_smallest_and_the_largest_gap() {
+        // The histogram keeps 3 significant digits: 100.72 ms falls in a bucket that ends at
+        // 100.735 ms, and 500.5 µs is recorded as 500 µs.
+        for gap in [
+            Duration::from_micros(100_720),
+            Duration::from_nanos(500_500),
+        ] {
+            let mut stats = StreamStats::new(Duration::ZERO);
+            stats.record_item(Duration::ZERO);
+            stats.record_item(gap);
+            for stat in [
+                GapStat::Min,
+                GapStat::Mean,
+                GapStat::P50,
+                GapStat::P95,
+                GapStat::P99,
+            ] {
+                assert_eq!(stats.gap(stat), Some(gap), "{stat:?} of one gap of {gap:?}");
+            }
+        }
+        let mut stats = StreamStats::new(Duration::ZERO);
+        let mut at = Duration::ZERO;
+        for micros in [3_001, 2_999, 100_720, 3_000, 50_123] {
+            stats.record_item(at);
+            at += Duration::from_micros(micros);
+        }
+        stats.record_item(at);
+        let mut merged = StreamStats::new(Duration::ZERO);
+        merged.absorb(&stats);
+        for stats in [&stats, &merged] {
+            let summary = stats.gap_summary().expect("gaps");
+            let [min, mean, p50, p95, p99, max] = summary;
+            assert_eq!(min, Duration::from_micros(2_999));
+            assert_eq!(max, Duration::from_micros(100_720));
+            assert!(p50 <= p95 && p95 <= p99, "{summary:?}");
+            for stat in [mean, p50, p95, p99] {
+                assert!(min <= stat && stat <= max, "{summary:?}");
+            }
+        }
     }
 
     #[test]

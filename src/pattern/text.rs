@@ -16,12 +16,7 @@ pub fn match_text(
         TextMatcherKind::Any => Some(text),
         TextMatcherKind::Exact(expected) => (expected.text == text).then_some(text),
         TextMatcherKind::Contains(needle) => text.contains(needle.text.as_str()).then_some(text),
-        TextMatcherKind::Regex(regex) => regex.regex.captures(text).map(|groups| {
-            groups
-                .get(1)
-                .or_else(|| groups.get(0))
-                .map_or(text, |m| m.as_str())
-        }),
+        TextMatcherKind::Regex(regex) => regex.capture(text),
     };
     match captured {
         Some(value) => {

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{Reporter, Summary, plural};
+use super::{Reporter, Status, Summary, plural, status};
 use crate::diagnostic::Diagnostic;
 use crate::diff::{Diff, Tag};
 use crate::duration::format_measured;
@@ -59,7 +59,7 @@ impl<W: Write> Reporter for HumanReporter<W> {
         } else if self.updating && outcome.rewritable() {
             ("UPDATE", p.warning)
         } else {
-            ("FAIL", p.error)
+            (failed_word(outcome), p.error)
         };
         let _ = writeln!(
             self.out,
@@ -86,8 +86,17 @@ impl<W: Write> Reporter for HumanReporter<W> {
 
     fn run_finished(&mut self, summary: &Summary, outcomes: &[TestOutcome]) {
         let p = &self.palette;
-        let total = summary.passed + summary.failed + summary.updated;
-        let style = if summary.failed == 0 { p.pass } else { p.error };
+        let style = if summary.failed == 0 && summary.errors == 0 {
+            p.pass
+        } else {
+            p.error
+        };
+        // As nextest counts timeouts: shown when there are any.
+        let errors = if summary.errors > 0 {
+            format!(", {}", plural(summary.errors, "error"))
+        } else {
+            String::new()
+        };
         let updated = if summary.updated > 0 {
             format!(", {} updated", summary.updated)
         } else {
@@ -95,10 +104,10 @@ impl<W: Write> Reporter for HumanReporter<W> {
         };
         let _ = writeln!(
             self.out,
-            "{}Summary{} {}: {} passed, {} failed{updated} {}",
+            "{}Summary{} {}: {} passed, {} failed{errors}{updated} {}",
             style.render(),
             style.render_reset(),
-            plural(total, "test"),
+            plural(summary.tests(), "test"),
             summary.passed,
             summary.failed,
             duration_column(summary.duration)
@@ -110,7 +119,7 @@ impl<W: Write> Reporter for HumanReporter<W> {
                 self.out,
                 "{}{:>6}{} {}:{line}: {}",
                 p.error.render(),
-                "FAIL",
+                failed_word(outcome),
                 p.error.render_reset(),
                 outcome.file.path.display(),
                 outcome.name
@@ -131,6 +140,15 @@ impl<W: Write> Reporter for HumanReporter<W> {
             );
         }
         let _ = self.out.flush();
+    }
+}
+
+/// `FAIL` for a test the service answered wrongly, `ERROR` for one that got no usable answer: the
+/// line says what the summary counts it as.
+pub fn failed_word(outcome: &TestOutcome) -> &'static str {
+    match status(outcome) {
+        Status::Error => "ERROR",
+        Status::Passed | Status::Failed => "FAIL",
     }
 }
 

@@ -25,11 +25,38 @@ use crate::style::Palette;
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
     pub passed: usize,
-    /// Failed tests, not counting those being updated.
+    /// Tests the service answered wrongly ([`Status::Failed`]), not counting those being updated.
     pub failed: usize,
+    /// Tests that got no usable answer ([`Status::Error`]): counted apart from `failed`, as JUnit,
+    /// TAP and JSON Lines count them.
+    pub errors: usize,
     /// Failed tests whose specs `--update` rewrites in place (every failure has a fix).
     pub updated: usize,
     pub duration: Duration,
+}
+
+impl Summary {
+    /// Counts the outcomes of a run. `updating`: `--update` rewrites specs in place, so a test
+    /// whose every failure has a fix counts as updated.
+    pub fn count(outcomes: &[TestOutcome], updating: bool, duration: Duration) -> Summary {
+        let mut summary = Summary {
+            duration,
+            ..Summary::default()
+        };
+        for outcome in outcomes {
+            match status(outcome) {
+                Status::Passed => summary.passed += 1,
+                _ if updating && outcome.rewritable() => summary.updated += 1,
+                Status::Failed => summary.failed += 1,
+                Status::Error => summary.errors += 1,
+            }
+        }
+        summary
+    }
+
+    pub fn tests(&self) -> usize {
+        self.passed + self.failed + self.errors + self.updated
+    }
 }
 
 pub trait Reporter {
@@ -167,8 +194,8 @@ fn cannot_write(path: &Path, error: &std::io::Error) -> String {
     format!("cannot write {}: {error}", report_name(path))
 }
 
-/// How a test ended, for the formats that tell failures from errors (JUnit, TAP, JSON): a test
-/// with any error-class failure is an error, one with only assertion failures has failed.
+/// How a test ended, told the same way by every report: a test with any error-class failure is
+/// an error, one with only assertion failures has failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Passed,

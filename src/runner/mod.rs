@@ -28,7 +28,7 @@ use crate::outcome::{Failure, TestOutcome};
 use crate::project::{Group, Project, env_vars};
 use crate::report::Reporter;
 use crate::report::redact::Secrets;
-use crate::services::RunningServices;
+use crate::services::{RunningServices, ServiceExit, ServiceWatch};
 use crate::stop_signals::{StopSignal, StopSignals};
 use crate::transport::framing::DEFAULT_MAX_ITEM_SIZE;
 use crate::transport::http::HttpClient;
@@ -51,7 +51,7 @@ pub struct RunOptions {
     pub fail_fast: bool,
     /// Runs of each test, at least 1.
     pub repeat: u32,
-    /// `--timeout`: for tests whose spec and config set none.
+    /// `--timeout`: for tests that set none, overriding the config's `[defaults] timeout`.
     pub timeout: Option<Duration>,
     pub max_item_size: Option<usize>,
     /// `--var`: the strongest variables.
@@ -128,6 +128,7 @@ pub async fn run(
         not_run: 0,
         secrets: Secrets::default(),
         run_id: crate::interp::vars::new_uuid(),
+        exits_shown: HashMap::new(),
     };
     let mut stopped = None;
     for (position, planned_group) in plan.groups.iter().enumerate() {
@@ -165,6 +166,9 @@ struct Runner<'a, 'r> {
     secrets: Secrets,
     /// `{{run_id}}`, the same for every test of the run, in every group.
     run_id: String,
+    /// The services of the current group that exited, each with the test (`file: name`) whose
+    /// failure tells the whole story; later failures refer to it.
+    exits_shown: HashMap<usize, String>,
 }
 
 /// One run of one test, as queued.
@@ -188,6 +192,7 @@ impl Runner<'_, '_> {
     /// Runs one config's selected tests with its services up; `Some` when the run must stop.
     async fn run_group(&mut self, group: &Group, planned: &PlannedGroup) -> Option<Stopped> {
         let runs_in_group = planned.tests.len() * self.options.repeat as usize;
+        self.exits_shown.clear();
         let mut vars: HashMap<String, String> = HashMap::new();
         let mut services = None;
         if let Some(config) = &group.config {
@@ -247,7 +252,11 @@ impl Runner<'_, '_> {
                 .unwrap_or_default(),
         });
         let started_at = Instant::now();
-        let stopped = self.run_tests(group, planned, settings).await;
+        let watch = services
+            .as_ref()
+            .map(RunningServices::watch)
+            .unwrap_or_default();
+        let stopped = self.run_tests(group, planned, settings, watch).await;
         self.timings.tests += started_at.elapsed();
         // Also after a stop signal the services are stopped the gentle way (SIGTERM, then SIGKILL
         // after a grace period); a second signal does not wait for the grace period: dropping
@@ -268,6 +277,7 @@ impl Runner<'_, '_> {
         group: &Group,
         planned: &PlannedGroup,
         settings: Arc<RunSettings>,
+        watch: ServiceWatch,
     ) -> Option<Stopped> {
         let repeat = self.options.repeat;
         // Each spec is shared by its tests' tasks; cloned once, as tasks need owned data.
@@ -295,7 +305,7 @@ impl Runner<'_, '_> {
             }
         }
         let mut scheduler = Scheduler::new(jobs, self.options.jobs);
-        let mut tasks: JoinSet<(usize, TestOutcome)> = JoinSet::new();
+        let mut tasks: JoinSet<(usize, Finished)> = JoinSet::new();
         let mut in_order = InOrder::new();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -311,7 +321,14 @@ impl Runner<'_, '_> {
                         spec.tests[run.test].name.value
                     );
                     self.progress.started(index, label);
-                    tasks.spawn(run_one(Arc::clone(&settings), spec, run, repeat, index));
+                    tasks.spawn(run_one(
+                        Arc::clone(&settings),
+                        spec,
+                        run,
+                        repeat,
+                        index,
+                        watch.clone(),
+                    ));
                 }
             }
             if tasks.is_empty() {
@@ -321,7 +338,8 @@ impl Runner<'_, '_> {
                 joined = tasks.join_next() => {
                     // `run_one` catches panics and tasks are aborted only below, so every
                     // join is an outcome.
-                    let Some(Ok((index, outcome))) = joined else { continue };
+                    let Some(Ok((index, finished))) = joined else { continue };
+                    let outcome = &finished.outcome;
                     scheduler.finished(index);
                     self.progress.finished(index, outcome.passed());
                     self.timings.test_time += outcome.duration;
@@ -331,16 +349,16 @@ impl Runner<'_, '_> {
                         self.progress.skipped(cancelled);
                         stopped = Some(Stopped::FailFast);
                     }
-                    for outcome in in_order.push(index, outcome) {
-                        self.report(outcome);
+                    for finished in in_order.push(index, finished) {
+                        self.report(finished);
                     }
                     self.progress.draw();
                 }
                 signal = interrupted(&mut self.signals) => {
                     tasks.abort_all();
                     // What finished is reported, in order; what ran is cancelled.
-                    for outcome in in_order.drain() {
-                        self.report(outcome);
+                    for finished in in_order.drain() {
+                        self.report(finished);
                     }
                     return Some(Stopped::Interrupted(signal));
                 }
@@ -349,8 +367,8 @@ impl Runner<'_, '_> {
         }
         // After `--fail-fast`, a run that started out of turn (a repetition's later test) can
         // sit behind one that was cancelled: it is reported all the same.
-        for outcome in in_order.drain() {
-            self.report(outcome);
+        for finished in in_order.drain() {
+            self.report(finished);
         }
         stopped
     }
@@ -367,8 +385,25 @@ impl Runner<'_, '_> {
         }
     }
 
-    /// Hands one outcome to the reporter, with the progress line out of the way.
-    fn report(&mut self, outcome: TestOutcome) {
+    /// Hands one outcome to the reporter, with the progress line out of the way. A service that
+    /// exited is told of first, as the likely cause: in full by the first failed test printed
+    /// after it, by a reference to that one after.
+    fn report(&mut self, finished: Finished) {
+        let Finished {
+            mut outcome,
+            service_exits,
+        } = finished;
+        let label = format!("{}: {}", outcome.file.path.display(), outcome.name);
+        for exit in service_exits.iter().rev() {
+            let failure = match self.exits_shown.get(&exit.index) {
+                Some(shown_under) => exit.reference(shown_under),
+                None => {
+                    self.exits_shown.insert(exit.index, label.clone());
+                    exit.failure()
+                }
+            };
+            outcome.failures.insert(0, failure);
+        }
         self.progress.clear();
         let started = Instant::now();
         self.reporter.test_finished(&outcome);
@@ -389,6 +424,12 @@ fn provoke_panic_after(name: &str) {
     }
 }
 
+/// A finished run of a test, and the services that had exited when it failed.
+struct Finished {
+    outcome: TestOutcome,
+    service_exits: Vec<ServiceExit>,
+}
+
 /// Runs one test on its own task. A panic (a bug in streamspec) fails the test rather than the
 /// run, with what the panic said.
 async fn run_one(
@@ -397,7 +438,8 @@ async fn run_one(
     run: Run,
     repeat: u32,
     index: usize,
-) -> (usize, TestOutcome) {
+    watch: ServiceWatch,
+) -> (usize, Finished) {
     let test = &spec.tests[run.test];
     let result = std::panic::AssertUnwindSafe(run_test(&settings, &spec, test))
         .catch_unwind()
@@ -430,5 +472,22 @@ async fn run_one(
     if repeat > 1 {
         outcome.name = format!("{} (run {} of {repeat})", outcome.name, run.repetition);
     }
-    (index, outcome)
+    let service_exits = if outcome.passed() {
+        watch.test_passed(&format!(
+            "{}: {}",
+            outcome.file.path.display(),
+            outcome.name
+        ));
+        Vec::new()
+    } else {
+        let error = crate::report::status(&outcome) == crate::report::Status::Error;
+        watch.exits_for_failure(error).await
+    };
+    (
+        index,
+        Finished {
+            outcome,
+            service_exits,
+        },
+    )
 }

@@ -13,10 +13,12 @@
 //! every group at once as a backstop. Nothing can clean up after a SIGKILL of streamspec itself.
 //!
 //! A service's standard output and error are kept (the last 64 KiB) so that a service that fails
-//! to start can be shown with what it printed.
+//! to start can be shown with what it printed. Each is watched while the tests run: one that
+//! exits is reported by the failed tests after it (see [`ServiceWatch`]).
 
 mod process;
 mod readiness;
+mod watch;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,13 +26,16 @@ use std::time::Duration;
 
 use tokio::process::Command;
 
-use crate::config::{ConfigString, ProjectConfig, STREAMSPEC_VAR, ServiceConfig};
+use crate::config::{
+    ConfigString, ProjectConfig, Readiness, ReadyStatus, STREAMSPEC_VAR, ServiceConfig,
+};
 use crate::diagnostic::Diagnostic;
 use crate::duration::format_duration;
 use crate::interpolate::interpolate;
 
-use process::{OUTPUT_LINES, RunningService, describe_exit};
+use process::{LastPassed, OUTPUT_LINES, RunningService, describe_exit};
 use readiness::{NotReady, probe_for, wait_ready};
+pub use watch::{ServiceExit, ServiceWatch};
 
 /// How long a service has to exit after SIGTERM before it gets SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
@@ -40,6 +45,8 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 pub struct RunningServices {
     vars: BTreeMap<String, String>,
     services: Vec<RunningService>,
+    /// The last test that passed, for the watchers to say when a service exited.
+    last_passed: LastPassed,
 }
 
 impl RunningServices {
@@ -68,10 +75,12 @@ impl RunningServices {
         let mut running = RunningServices {
             vars,
             services: Vec::new(),
+            last_passed: LastPassed::default(),
         };
         let mut client = None;
         for service in &config.services {
-            match start_service(config, service, &lookup, &mut client).await {
+            let last_passed = LastPassed::clone(&running.last_passed);
+            match start_service(config, service, &lookup, &mut client, last_passed).await {
                 Ok(started) => running.services.push(started),
                 Err(diagnostic) => {
                     running.stop().await;
@@ -85,6 +94,21 @@ impl RunningServices {
     /// Variables the run gives to specs: config vars (interpolated) plus the chosen ports.
     pub fn vars(&self) -> &BTreeMap<String, String> {
         &self.vars
+    }
+
+    /// What the tests need to know of the services while they run: whether one exited.
+    pub fn watch(&self) -> ServiceWatch {
+        let watched = self
+            .services
+            .iter()
+            .map(|service| watch::Watched {
+                name: service.name.clone(),
+                defined_at: service.defined_at.clone(),
+                state: service.state.clone(),
+                output: std::sync::Arc::clone(&service.output),
+            })
+            .collect();
+        ServiceWatch::new(watched, LastPassed::clone(&self.last_passed))
     }
 
     /// Stops every service (SIGTERM, then SIGKILL after a short grace), waits for them to exit.
@@ -143,6 +167,7 @@ async fn start_service(
     service: &ServiceConfig,
     lookup: &BTreeMap<String, String>,
     client: &mut Option<reqwest::Client>,
+    last_passed: LastPassed,
 ) -> Result<RunningService, Diagnostic> {
     let name = &service.name;
     let failure = |message: String| {
@@ -180,44 +205,69 @@ async fn start_service(
     for (key, value) in &service.env {
         command.env(key, interpolate_config(config, value, lookup)?);
     }
-    let mut running = RunningService::spawn(&mut command).map_err(|error| {
-        let diagnostic = if error.kind() == std::io::ErrorKind::NotFound {
-            failure(format!(
-                "cannot start service `{name}`: program `{program}` not found"
-            ))
-        } else {
-            failure(format!(
-                "cannot start service `{name}`: cannot run `{program}`: {error}"
-            ))
-        };
-        if program.contains('/') {
-            diagnostic
-        } else {
-            diagnostic.note("a program without a `/` is looked for on PATH")
-        }
-    })?;
+    let identity = (name.clone(), config.file.location(service.span.start));
+    let mut running =
+        RunningService::spawn(&mut command, identity, last_passed).map_err(|error| {
+            let diagnostic = if error.kind() == std::io::ErrorKind::NotFound {
+                failure(format!(
+                    "cannot start service `{name}`: program `{program}` not found"
+                ))
+            } else {
+                failure(format!(
+                    "cannot start service `{name}`: cannot run `{program}`: {error}"
+                ))
+            };
+            if program.contains('/') {
+                diagnostic
+            } else {
+                diagnostic.note("a program without a `/` is looked for on PATH")
+            }
+        })?;
 
-    let diagnostic = match wait_ready(&mut running.child, &probe, service.start_timeout).await {
+    let diagnostic = match wait_ready(&mut running, &probe, service.start_timeout).await {
         Ok(()) => return Ok(running),
-        Err(NotReady::Exited(status)) => failure(format!(
+        Err(NotReady::Exited(Ok(status))) => failure(format!(
             "service `{name}` {} before it was ready",
-            describe_exit(status)
+            describe_exit(&Ok(status))
         )),
-        Err(NotReady::WaitFailed(error)) => {
+        Err(NotReady::Exited(Err(error))) => {
             failure(format!("cannot watch service `{name}`: {error}"))
         }
-        Err(NotReady::TimedOut { last_error }) => {
+        Err(NotReady::TimedOut { last }) => {
             let diagnostic = failure(format!(
                 "service `{name}` was not ready within {}",
                 format_duration(service.start_timeout)
             ));
-            match last_error {
-                Some(last_error) => diagnostic.note(format!("the last probe said: {last_error}")),
+            match last {
+                Some(last) => {
+                    let diagnostic = diagnostic.note(format!("the last probe said: {}", last.text));
+                    match (last.status, &service.ready) {
+                        (Some(seen), Some(Readiness::Http { status, .. })) => {
+                            diagnostic.help(not_a_ready_status(status, seen))
+                        }
+                        _ => diagnostic,
+                    }
+                }
                 None => diagnostic,
             }
         }
     };
     Err(stop_with_output(running, diagnostic).await)
+}
+
+/// What to change when the readiness URL answered `seen`, which does not count as ready.
+fn not_a_ready_status(ready: &ReadyStatus, seen: u16) -> String {
+    if ready.is_default() {
+        format!(
+            "a readiness URL must answer {}; to count this answer as ready, add `status = {seen}` to `ready`",
+            ready.describe()
+        )
+    } else {
+        format!(
+            "`ready` waits for {}; to count this answer as ready, add {seen} to its `status`",
+            ready.describe()
+        )
+    }
 }
 
 /// Stops a service that failed to start and adds what it printed to the error.
@@ -348,15 +398,34 @@ mod tests {
 
     #[tokio::test]
     async fn waits_for_http_readiness() {
-        let config = project(
-            "[[services]]\nname = \"web\"\nports = [\"web_port\"]\n\
-             command = [\"python3\", \"-m\", \"http.server\", \"{{web_port}}\", \"--bind\", \"127.0.0.1\"]\n\
-             ready = { http = \"http://127.0.0.1:{{web_port}}/no-such-page\" }\n",
+        // Python may take a while to start on a busy machine; the first probe that gets an
+        // answer must come before the timeout.
+        let web = |status: &str, start_timeout: &str| {
+            project(&format!(
+                "[[services]]\nname = \"web\"\nports = [\"web_port\"]\n\
+                 command = [\"python3\", \"-m\", \"http.server\", \"{{{{web_port}}}}\", \"--bind\", \"127.0.0.1\"]\n\
+                 ready = {{ http = \"http://127.0.0.1:{{{{web_port}}}}/no-such-page\"{status} }}\n\
+                 start_timeout = \"{start_timeout}\"\n"
+            ))
+        };
+        // A 404 does not count as ready: the URL is wrong, or the routes are not there yet.
+        let text = render(
+            &RunningServices::start(&web("", "5s"), &exe())
+                .await
+                .unwrap_err(),
         );
-        let services = RunningServices::start(&config, &exe())
+        assert!(
+            text.starts_with("error: service `web` was not ready within 5s\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("/no-such-page answered 404 Not Found\n  = help: a readiness URL must answer 2xx or 3xx; to count this answer as ready, add `status = 404` to `ready`\n"),
+            "{text}"
+        );
+        // Unless the config says it does.
+        let services = RunningServices::start(&web(", status = 404", "30s"), &exe())
             .await
             .unwrap_or_else(|d| panic!("{}", render(&d)));
-        // A 404 counts as ready: the server answered.
         let port = &services.vars()["web_port"];
         let mut stream = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
             .await
@@ -585,6 +654,66 @@ mod tests {
         assert!(stopping.is_err(), "stop() returned within the grace period");
         eventually("the group is gone", || gone(grandchild)).await;
         let _ = std::fs::remove_file(&pid_file);
+    }
+
+    #[tokio::test]
+    async fn an_exit_during_the_run_is_seen_without_reaping_the_service() {
+        let trigger = scratch("exit.trigger");
+        let _ = std::fs::remove_file(&trigger);
+        let config = project(&format!(
+            "[[services]]\nname = \"short-lived\"\n\
+             command = [\"sh\", \"-c\", \"echo started; while [ ! -e {} ]; do sleep 0.01; done; echo bye >&2; exit 7\"]\n",
+            trigger.display()
+        ));
+        let services = RunningServices::start(&config, &exe())
+            .await
+            .unwrap_or_else(|d| panic!("{}", render(&d)));
+        let watch = services.watch();
+        assert!(watch.exits_for_failure(false).await.is_empty());
+        watch.test_passed("a.stream: first");
+        std::fs::write(&trigger, "").expect("write the trigger");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let exits = loop {
+            let exits = watch.exits_for_failure(true).await;
+            if !exits.is_empty() || Instant::now() > deadline {
+                break exits;
+            }
+        };
+        let [exit] = exits.as_slice() else {
+            panic!("{exits:?}")
+        };
+        let failure = exit.failure();
+        assert_eq!(
+            failure.message,
+            "service `short-lived` exited with code 7 during the run (after test `a.stream: first`)"
+        );
+        assert_eq!(
+            failure.notes,
+            [
+                "`short-lived` is the service at streamspec.toml:1:1",
+                "its output (last 40 lines at most):\nstarted\nbye"
+            ]
+        );
+        assert_eq!(
+            exit.reference("a.stream: second").message,
+            "service `short-lived` exited with code 7 during the run (after test `a.stream: first`); its output is shown under `a.stream: second`"
+        );
+        // Seen, not reaped: the dead leader keeps its pid, so its group id cannot be another's
+        // when the group is signalled at the end.
+        let pid = services.services[0].pgid.expect("a pid");
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("still there");
+        assert!(
+            state
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+            "{state}"
+        );
+        services.stop().await;
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "reaped once stopped"
+        );
+        let _ = std::fs::remove_file(&trigger);
     }
 
     #[tokio::test]

@@ -1,17 +1,17 @@
-//! Whether a started service is ready: its readiness probe (an HTTP GET that gets any answer
-//! below 500, or a TCP connect) is tried with a backoff until it succeeds, the service exits, or
-//! its start timeout passes.
+//! Whether a started service is ready: its readiness probe (an HTTP GET answered with a status
+//! that counts as ready — a 2xx or 3xx unless the config says otherwise — or a TCP connect) is
+//! tried with a backoff until it succeeds, the service exits, or its start timeout passes.
 
 use std::collections::BTreeMap;
 use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::process::Child;
 use tokio::time::Instant;
 
 use super::interpolate_config;
-use crate::config::{ProjectConfig, Readiness, ServiceConfig};
+use super::process::RunningService;
+use crate::config::{ProjectConfig, Readiness, ReadyStatus, ServiceConfig};
 use crate::diagnostic::Diagnostic;
 use crate::duration::format_duration;
 use crate::saturating_time::SaturatingAdd;
@@ -30,29 +30,56 @@ pub(super) enum Probe {
     Http {
         client: reqwest::Client,
         url: reqwest::Url,
+        status: ReadyStatus,
     },
     Tcp(String),
 }
 
+/// Why one probe did not find the service ready.
+pub(super) struct ProbeFailure {
+    /// What happened, for the message if it never gets ready.
+    pub(super) text: String,
+    /// The status the readiness URL answered, when it answered one that does not count.
+    pub(super) status: Option<u16>,
+}
+
+impl ProbeFailure {
+    fn said(text: String) -> ProbeFailure {
+        ProbeFailure { text, status: None }
+    }
+}
+
 impl Probe {
-    /// One attempt: `Ok` when ready, else what happened, for the message if it never is.
-    async fn attempt(&self) -> Result<(), String> {
+    /// One attempt: `Ok` when ready, else what happened.
+    async fn attempt(&self) -> Result<(), ProbeFailure> {
         match self {
             Probe::None => Ok(()),
-            Probe::Http { client, url } => match client.get(url.clone()).send().await {
-                Ok(response) if response.status().as_u16() < 500 => Ok(()),
-                Ok(response) => Err(format!("GET {url} answered {}", response.status())),
-                Err(error) => Err(format!("GET {url}: {}", error_chain(&error))),
+            Probe::Http {
+                client,
+                url,
+                status: ready,
+            } => match client.get(url.clone()).send().await {
+                Ok(response) if ready.accepts(response.status().as_u16()) => Ok(()),
+                Ok(response) => Err(ProbeFailure {
+                    text: format!("GET {url} answered {}", response.status()),
+                    status: Some(response.status().as_u16()),
+                }),
+                Err(error) => Err(ProbeFailure::said(format!(
+                    "GET {url}: {}",
+                    error_chain(&error)
+                ))),
             },
             Probe::Tcp(address) => {
                 let connect = tokio::net::TcpStream::connect(address.as_str());
                 match tokio::time::timeout(PROBE_ATTEMPT_TIMEOUT, connect).await {
                     Ok(Ok(_)) => Ok(()),
-                    Ok(Err(error)) => Err(format!("connecting to {address}: {error}")),
-                    Err(_) => Err(format!(
+                    Ok(Err(error)) => Err(ProbeFailure::said(format!(
+                        "connecting to {address}: {error}"
+                    ))),
+                    Err(_) => Err(ProbeFailure::said(format!(
                         "connecting to {address}: no answer within {}",
                         format_duration(PROBE_ATTEMPT_TIMEOUT)
-                    )),
+                    ))),
                 }
             }
         }
@@ -90,7 +117,8 @@ fn probe_client() -> Result<reqwest::Client, String> {
         .tls_backend_preconfigured(tls)
         // The service is local; a proxy from the environment would only get in the way.
         .no_proxy()
-        // Any answer below 500 means the server is up, a redirect included.
+        // A redirect is an answer of its own (a 3xx counts as ready unless the config says
+        // otherwise), not an invitation to probe somewhere else.
         .redirect(reqwest::redirect::Policy::none())
         .timeout(PROBE_ATTEMPT_TIMEOUT)
         .build()
@@ -108,7 +136,7 @@ pub(super) fn probe_for(
         Some(Readiness::Tcp(address)) => {
             Ok(Probe::Tcp(interpolate_config(config, address, lookup)?))
         }
-        Some(Readiness::Http(url)) => {
+        Some(Readiness::Http { url, status }) => {
             let text = interpolate_config(config, url, lookup)?;
             let bad_url = |why: String| {
                 Diagnostic::error(format!(
@@ -136,48 +164,46 @@ pub(super) fn probe_for(
             Ok(Probe::Http {
                 client,
                 url: parsed,
+                status: status.clone(),
             })
         }
     }
 }
 
 pub(super) enum NotReady {
-    Exited(ExitStatus),
-    WaitFailed(std::io::Error),
-    TimedOut { last_error: Option<String> },
+    /// How it ended (or why it could not be watched).
+    Exited(Result<ExitStatus, String>),
+    /// With what the last probe found, if one ended before the deadline.
+    TimedOut { last: Option<ProbeFailure> },
 }
 
 /// Probes until the service answers, exits or runs out of time. The pause between probes is a
 /// backoff, not a guess at how long the service needs: each probe either finds it ready or not,
 /// and an exit is noticed at once, even mid-probe.
 pub(super) async fn wait_ready(
-    child: &mut Child,
+    service: &mut RunningService,
     probe: &Probe,
     timeout: Duration,
 ) -> Result<(), NotReady> {
     let deadline = Instant::now().saturating_add(timeout);
     let mut backoff = PROBE_BACKOFF_START;
-    let mut last_error = None;
-    let exited = |status: std::io::Result<ExitStatus>| match status {
-        Ok(status) => NotReady::Exited(status),
-        Err(error) => NotReady::WaitFailed(error),
-    };
+    let mut last = None;
     loop {
         tokio::select! {
             biased;
-            status = child.wait() => return Err(exited(status)),
+            exit = service.exited() => return Err(NotReady::Exited(exit)),
             attempt = tokio::time::timeout_at(deadline, probe.attempt()) => match attempt {
                 Ok(Ok(())) => return Ok(()),
-                Ok(Err(error)) => last_error = Some(error),
-                Err(_) => return Err(NotReady::TimedOut { last_error }),
+                Ok(Err(failure)) => last = Some(failure),
+                Err(_) => return Err(NotReady::TimedOut { last }),
             },
         }
         if Instant::now() >= deadline {
-            return Err(NotReady::TimedOut { last_error });
+            return Err(NotReady::TimedOut { last });
         }
         tokio::select! {
             biased;
-            status = child.wait() => return Err(exited(status)),
+            exit = service.exited() => return Err(NotReady::Exited(exit)),
             () = tokio::time::sleep_until(Instant::now().saturating_add(backoff).min(deadline)) => {}
         }
         backoff = (backoff * 2).min(PROBE_BACKOFF_MAX);

@@ -69,7 +69,7 @@ fn a_response_head_over_the_limit_fails_with_what_the_server_sent() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: a huge head
+         ERROR [TIME] a.stream: a huge head
 
         error: the server at 127.0.0.1:PORT sent a response head larger than streamspec accepts (more than 2,000 header fields, or more than 408 KiB)
          --> a.stream:2:3
@@ -77,8 +77,8 @@ fn a_response_head_over_the_limit_fails_with_what_the_server_sent() {
         2 |   GET {{base}}/sse
           |   ^^^^^^^^^^^^^^^^ sending this request to http://127.0.0.1:PORT/sse
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: a huge head
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: a huge head
         "#,
     );
 }
@@ -96,7 +96,7 @@ fn a_response_head_with_too_many_fields_fails_with_what_the_server_sent() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: many fields
+         ERROR [TIME] a.stream: many fields
 
         error: the server at 127.0.0.1:PORT sent a response head larger than streamspec accepts (more than 2,000 header fields, or more than 408 KiB)
          --> a.stream:2:3
@@ -104,8 +104,8 @@ fn a_response_head_with_too_many_fields_fails_with_what_the_server_sent() {
         2 |   GET {{base}}/sse
           |   ^^^^^^^^^^^^^^^^ sending this request to http://127.0.0.1:PORT/sse
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: many fields
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: many fields
         "#,
     );
 }

@@ -364,7 +364,7 @@ fn silence_timed_out_after(timeout: &str) -> String {
     format!(
         "
         Running 1 test from 1 file
-          FAIL [TIME] ./a.stream: silence
+         ERROR [TIME] ./a.stream: silence
 
         error: no response within {timeout} (the test's timeout)
          --> ./a.stream:2:3
@@ -374,8 +374,8 @@ fn silence_timed_out_after(timeout: &str) -> String {
           |
           = note: the server at http://127.0.0.1:PORT/bad/silent accepted nothing, or sent no response head
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL ./a.stream:1: silence
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR ./a.stream:1: silence
         "
     )
 }
@@ -439,7 +439,7 @@ fn timeout_flag_beats_the_config_and_the_test_beats_both() {
         .stdout(
             "
             Running 1 test from 1 file
-              FAIL [TIME] ./a.stream: silence
+             ERROR [TIME] ./a.stream: silence
 
             error: no response within 150ms (the test's timeout)
              --> ./a.stream:3:3
@@ -449,12 +449,28 @@ fn timeout_flag_beats_the_config_and_the_test_beats_both() {
               |
               = note: the server at http://127.0.0.1:PORT/bad/silent accepted nothing, or sent no response head
 
-            Summary 1 test: 0 passed, 1 failed [TIME]
-              FAIL ./a.stream:1: silence
+            Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+             ERROR ./a.stream:1: silence
             ",
         )
         .status(1)
         .run();
+}
+
+#[test]
+fn the_help_says_the_timeout_flag_beats_the_config() {
+    let output = Test::new().args(["run", "--help"]).run_unchecked();
+    assert_eq!(output.status, Some(0), "{}", output.stderr);
+    let entry: Vec<&str> = output
+        .stdout
+        .lines()
+        .skip_while(|line| !line.trim_start().starts_with("--timeout"))
+        .take_while(|line| !line.is_empty())
+        .collect();
+    assert_eq!(
+        entry.join("\n"),
+        "      --timeout <DURATION>\n          Per-test timeout of the tests that set none; overrides `[defaults] timeout` in streamspec.toml (default 30s)"
+    );
 }
 
 const HEALTH_SPEC: &str = r#"

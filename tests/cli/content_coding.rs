@@ -330,7 +330,7 @@ fn a_body_that_is_not_what_its_coding_says_fails() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: corrupt
+         ERROR [TIME] a.stream: corrupt
 
         error: the connection was dropped before any item: the body is not valid gzip data (Content-Encoding: gzip): Invalid gzip header
          --> a.stream:3:16
@@ -343,8 +343,8 @@ fn a_body_that_is_not_what_its_coding_says_fails() {
             - end
             + dropped  # the body is not valid gzip data (Content-Encoding: gzip): Invalid gzip header
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: corrupt
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: corrupt
         "#,
     );
 }
@@ -393,7 +393,7 @@ fn a_coding_streamspec_does_not_know_fails() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: compress
+         ERROR [TIME] a.stream: compress
 
         error: the connection was dropped before any item: the server sent the body with Content-Encoding `compress`, which streamspec cannot decode (it decodes gzip, br, deflate and zstd)
          --> a.stream:3:16
@@ -406,8 +406,8 @@ fn a_coding_streamspec_does_not_know_fails() {
             - end
             + dropped  # the server sent the body with Content-Encoding `compress`, which streamspec cannot decode (it decodes gzip, br, deflate and zstd)
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: compress
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: compress
         "#,
     );
 }
@@ -430,7 +430,7 @@ fn a_compressed_event_larger_than_the_maximum_item_size_fails() {
         .stdout(
             r#"
             Running 1 test from 1 file
-              FAIL [TIME] a.stream: bomb
+             ERROR [TIME] a.stream: bomb
 
             error: item 1 is larger than the maximum item size of 64 KiB
              --> a.stream:3:10
@@ -440,8 +440,8 @@ fn a_compressed_event_larger_than_the_maximum_item_size_fails() {
               |
               = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
 
-            Summary 1 test: 0 passed, 1 failed [TIME]
-              FAIL a.stream:1: bomb
+            Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+             ERROR a.stream:1: bomb
             "#,
         )
         .status(1)
@@ -465,7 +465,7 @@ fn a_compressed_body_larger_than_the_maximum_item_size_fails() {
         .stdout(
             r#"
             Running 1 test from 1 file
-              FAIL [TIME] a.stream: bomb
+             ERROR [TIME] a.stream: bomb
 
             error: the body is larger than the maximum item size of 64 KiB
              --> a.stream:3:3
@@ -475,8 +475,8 @@ fn a_compressed_body_larger_than_the_maximum_item_size_fails() {
               |
               = note: raise it with --max-item-size, or read the body as a stream
 
-            Summary 1 test: 0 passed, 1 failed [TIME]
-              FAIL a.stream:1: bomb
+            Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+             ERROR a.stream:1: bomb
             "#,
         )
         .status(1)

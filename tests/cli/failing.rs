@@ -776,11 +776,11 @@ fn ttfb_as_the_first_expectation() {
         Running 1 test from 1 file
           FAIL [TIME] a.stream: the head comes quickly
 
-        error: expected ttfb < 1ms, measured [TIME]
+        error: expected ttfb < 1ms, but no response head arrived within 1ms
          --> a.stream:3:15
           |
         3 |   expect ttfb < 1ms
-          |               ^^^^^ ttfb was [TIME]
+          |               ^^^^^ waited [TIME] for the response head
 
         Summary 1 test: 0 passed, 1 failed [TIME]
           FAIL a.stream:1: the head comes quickly

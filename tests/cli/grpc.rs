@@ -263,7 +263,7 @@ fn unknown_service_and_method() {
         "#,
         r#"
         Running 2 tests from 1 file
-          FAIL [TIME] a.stream: service
+         ERROR [TIME] a.stream: service
 
         error: unknown service `stock.StockServce`
          --> a.stream:2:17
@@ -273,7 +273,7 @@ fn unknown_service_and_method() {
           |
           = help: did you mean `stock.StockService`?
 
-          FAIL [TIME] a.stream: method
+         ERROR [TIME] a.stream: method
 
         error: no method `GetQuotes` in `stock.StockService`
          --> a.stream:7:17
@@ -284,9 +284,9 @@ fn unknown_service_and_method() {
           = help: did you mean `GetQuote`?
           = note: its methods: `GetQuote`, `StreamPrices`, `SendOrders`, `TradeChat`, `FailWith`, `Flood`
 
-        Summary 2 tests: 0 passed, 2 failed [TIME]
-          FAIL a.stream:1: service
-          FAIL a.stream:6: method
+        Summary 2 tests: 0 passed, 0 failed, 2 errors [TIME]
+         ERROR a.stream:1: service
+         ERROR a.stream:6: method
         "#,
     );
 }
@@ -310,7 +310,7 @@ fn a_request_that_does_not_fit_its_message() {
         "#,
         r#"
         Running 2 tests from 1 file
-          FAIL [TIME] a.stream: orders
+         ERROR [TIME] a.stream: orders
 
         error: this message does not fit `stock.Order`
          --> a.stream:3:8
@@ -318,7 +318,7 @@ fn a_request_that_does_not_fit_its_message() {
         3 |   send { "symbol": "AAPL", "quantity": "ten" }
           |        ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ field `quantity`: expected an integer, found "ten"
 
-          FAIL [TIME] a.stream: quote
+         ERROR [TIME] a.stream: quote
 
         error: this message does not fit `stock.QuoteRequest`
           --> a.stream:10:11
@@ -326,9 +326,9 @@ fn a_request_that_does_not_fit_its_message() {
         10 |   message { "symbl": "AAPL" }
            |           ^^^^^^^^^^^^^^^^^^^ no field `symbl` in `stock.QuoteRequest`; did you mean `symbol`?
 
-        Summary 2 tests: 0 passed, 2 failed [TIME]
-          FAIL a.stream:1: orders
-          FAIL a.stream:8: quote
+        Summary 2 tests: 0 passed, 0 failed, 2 errors [TIME]
+         ERROR a.stream:1: orders
+         ERROR a.stream:8: quote
         "#,
     );
 }
@@ -345,7 +345,7 @@ fn a_server_without_reflection() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: quote
+         ERROR [TIME] a.stream: quote
 
         error: the server at http://127.0.0.1:PORT does not offer reflection (neither `grpc.reflection.v1` nor `v1alpha`): give its schema as `.proto` files or as a descriptor set (`protoc --include_imports --descriptor_set_out=…`)
          --> a.stream:2:17
@@ -355,8 +355,8 @@ fn a_server_without_reflection() {
           |
           = help: write `proto "file.proto"` (with `import "dir"` for its imports) or `descriptor "set.binpb"` after the `grpc` line, or set them for every spec in streamspec.toml's [grpc] section
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: quote
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: quote
         "#,
         1,
     );
@@ -488,7 +488,7 @@ fn servers_that_cannot_be_reached_or_do_not_speak_grpc() {
         .stdout(
             r#"
             Running 3 tests from 1 file
-              FAIL [TIME] a.stream: refused
+             ERROR [TIME] a.stream: refused
 
             error: could not connect to 127.0.0.1:PORT: Connection refused
              --> a.stream:2:8
@@ -496,7 +496,7 @@ fn servers_that_cannot_be_reached_or_do_not_speak_grpc() {
             2 |   grpc {{refused}} stock.StockService/GetQuote
               |        ^^^^^^^^^^^ connecting to this server
 
-              FAIL [TIME] a.stream: HTTP/1
+             ERROR [TIME] a.stream: HTTP/1
 
             error: the server at 127.0.0.1:PORT speaks HTTP/1, not gRPC (HTTP/2): it answered `HTTP/1.1 400 Bad Request`
              --> a.stream:7:8
@@ -504,7 +504,7 @@ fn servers_that_cannot_be_reached_or_do_not_speak_grpc() {
             7 |   grpc {{http1}} stock.StockService/GetQuote
               |        ^^^^^^^^^ finding this call's schema
 
-              FAIL [TIME] a.stream: TLS to a cleartext server
+             ERROR [TIME] a.stream: TLS to a cleartext server
 
             error: the TLS handshake with 127.0.0.1:PORT failed: the server does not seem to speak TLS (should the URL be `http://`?)
               --> a.stream:12:8
@@ -512,10 +512,10 @@ fn servers_that_cannot_be_reached_or_do_not_speak_grpc() {
             12 |   grpc {{https}} stock.StockService/GetQuote
                |        ^^^^^^^^^ connecting to this server
 
-            Summary 3 tests: 0 passed, 3 failed [TIME]
-              FAIL a.stream:1: refused
-              FAIL a.stream:6: HTTP/1
-              FAIL a.stream:11: TLS to a cleartext server
+            Summary 3 tests: 0 passed, 0 failed, 3 errors [TIME]
+             ERROR a.stream:1: refused
+             ERROR a.stream:6: HTTP/1
+             ERROR a.stream:11: TLS to a cleartext server
             "#,
         )
         .status(1)
@@ -541,7 +541,7 @@ fn a_malformed_frame() {
         .stdout(
             r#"
             Running 1 test from 1 file
-              FAIL [TIME] a.stream: truncated
+             ERROR [TIME] a.stream: truncated
 
             error: the connection was dropped before any item: the replies ended inside a gRPC frame: its header announced 5 bytes and 2 came (3 missing)
              --> a.stream:4:21
@@ -553,8 +553,8 @@ fn a_malformed_frame() {
                 - { "symbol": string }
                 + dropped  # the replies ended inside a gRPC frame: its header announced 5 bytes and 2 came (3 missing)
 
-            Summary 1 test: 0 passed, 1 failed [TIME]
-              FAIL a.stream:1: truncated
+            Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+             ERROR a.stream:1: truncated
             "#,
         )
         .status(1)
@@ -603,7 +603,7 @@ fn a_reply_larger_than_the_maximum_item_size() {
         .stdout(
             r#"
             Running 4 tests from 1 file
-              FAIL [TIME] a.stream: quote
+             ERROR [TIME] a.stream: quote
 
             error: item 1 is larger than the maximum item size of 10 bytes
              --> a.stream:5:18
@@ -613,7 +613,7 @@ fn a_reply_larger_than_the_maximum_item_size() {
               |
               = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
 
-              FAIL [TIME] a.stream: dropped
+             ERROR [TIME] a.stream: dropped
 
             error: item 1 is larger than the maximum item size of 10 bytes
               --> a.stream:12:10
@@ -623,7 +623,7 @@ fn a_reply_larger_than_the_maximum_item_size() {
                |
                = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
 
-              FAIL [TIME] a.stream: end
+             ERROR [TIME] a.stream: end
 
             error: item 1 is larger than the maximum item size of 10 bytes
               --> a.stream:19:3
@@ -633,7 +633,7 @@ fn a_reply_larger_than_the_maximum_item_size() {
                |
                = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
 
-              FAIL [TIME] a.stream: recorded
+             ERROR [TIME] a.stream: recorded
 
             error: item 1 is larger than the maximum item size of 10 bytes
               --> a.stream:26:10
@@ -643,11 +643,11 @@ fn a_reply_larger_than_the_maximum_item_size() {
                |
                = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
 
-            Summary 4 tests: 0 passed, 4 failed [TIME]
-              FAIL a.stream:1: quote
-              FAIL a.stream:8: dropped
-              FAIL a.stream:15: end
-              FAIL a.stream:22: recorded
+            Summary 4 tests: 0 passed, 0 failed, 4 errors [TIME]
+             ERROR a.stream:1: quote
+             ERROR a.stream:8: dropped
+             ERROR a.stream:15: end
+             ERROR a.stream:22: recorded
             not updated: a.stream:5: this kind of failure is not a snapshot that --update can rewrite
             not updated: a.stream:12: this kind of failure is not a snapshot that --update can rewrite
             not updated: a.stream:19: this kind of failure is not a snapshot that --update can rewrite
@@ -754,7 +754,7 @@ fn reflection_resolves_only_what_the_call_needs_and_the_reflection_service_itsel
             r#"
             Running 3 tests from 1 file
               PASS [TIME] a.stream: the reflection service, through reflection
-              FAIL [TIME] a.stream: the service whose files are broken
+             ERROR [TIME] a.stream: the service whose files are broken
 
             error: reflection at http://127.0.0.1:PORT failed: it could not give `missing.proto`, imported by `broken.proto`: NOT_FOUND: file 'missing.proto' not found
               --> a.stream:10:19
@@ -763,8 +763,8 @@ fn reflection_resolves_only_what_the_call_needs_and_the_reflection_service_itsel
                |                   ^^^^^^^^^^^^^^^^^^ finding this call's schema
 
               PASS [TIME] a.stream: v1alpha on the demo
-            Summary 3 tests: 2 passed, 1 failed [TIME]
-              FAIL a.stream:9: the service whose files are broken
+            Summary 3 tests: 2 passed, 0 failed, 1 error [TIME]
+             ERROR a.stream:9: the service whose files are broken
             "#,
         )
         .status(1)
@@ -800,7 +800,7 @@ fn a_reflection_answer_larger_than_4_mib_is_within_the_maximum_item_size() {
         .stdout(
             r#"
             Running 1 test from 1 file
-              FAIL [TIME] a.stream: a large schema
+             ERROR [TIME] a.stream: a large schema
 
             error: reflection at http://127.0.0.1:PORT failed: its answer of 5257085 bytes is larger than the maximum item size of 1 MiB (raise it with --max-item-size)
              --> a.stream:2:17
@@ -808,8 +808,8 @@ fn a_reflection_answer_larger_than_4_mib_is_within_the_maximum_item_size() {
             2 |   grpc {{grpc}} big.Big/Get
               |                 ^^^^^^^^^^^ finding this call's schema
 
-            Summary 1 test: 0 passed, 1 failed [TIME]
-              FAIL a.stream:1: a large schema
+            Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+             ERROR a.stream:1: a large schema
             "#,
         )
         .status(1)

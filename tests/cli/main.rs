@@ -29,6 +29,7 @@ mod review;
 mod scale;
 mod secrets;
 mod servers;
+mod services;
 mod signals;
 mod spec_errors;
 mod stream_control;

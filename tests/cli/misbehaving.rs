@@ -18,7 +18,7 @@ fn invalid_utf8_in_an_sse_event() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: three events
+         ERROR [TIME] a.stream: three events
 
         error: the server sent invalid UTF-8 in event 2
          --> a.stream:3:10
@@ -28,8 +28,8 @@ fn invalid_utf8_in_an_sse_event() {
           |
           = note: a browser would show it with U+FFFD: id: "2"  data: json { "n": 2, "text": "��" }
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: three events
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: three events
         "#,
     );
 }
@@ -46,7 +46,7 @@ fn invalid_utf8_in_an_ndjson_line() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: three lines of JSON
+         ERROR [TIME] a.stream: three lines of JSON
 
         error: the server sent a malformed stream: line 2 of the body is not valid UTF-8
          --> a.stream:3:10
@@ -54,8 +54,8 @@ fn invalid_utf8_in_an_ndjson_line() {
         3 |   expect ndjson { 3 times { { "n": integer } }; end }
           |          ^^^^^^ reading this `ndjson` stream
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: three lines of JSON
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: three lines of JSON
         "#,
     );
 }
@@ -72,7 +72,7 @@ fn invalid_utf8_in_a_text_line() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: three lines
+         ERROR [TIME] a.stream: three lines
 
         error: the server sent a malformed stream: line 2 of the body is not valid UTF-8
          --> a.stream:3:10
@@ -80,8 +80,8 @@ fn invalid_utf8_in_a_text_line() {
         3 |   expect lines { "line 1"; _; "line 3"; end }
           |          ^^^^^ reading this `lines` stream
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: three lines
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: three lines
         "#,
     );
 }
@@ -98,7 +98,7 @@ fn a_line_that_is_not_json() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: NDJSON
+         ERROR [TIME] a.stream: NDJSON
 
         error: the server sent a malformed stream: line 2 is not valid JSON (key must be a string at line 1 column 8): {"n":2,oops}
          --> a.stream:3:10
@@ -106,8 +106,8 @@ fn a_line_that_is_not_json() {
         3 |   expect ndjson { 3 times { { "n": integer } }; end }
           |          ^^^^^^ reading this `ndjson` stream
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: NDJSON
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: NDJSON
         "#,
     );
 }
@@ -141,7 +141,7 @@ fn a_stream_that_never_ends() {
         .stdout(
             r#"
             Running 1 test from 1 file
-              FAIL [TIME] a.stream: the stream ends
+             ERROR [TIME] a.stream: the stream ends
 
             error: the test timed out after 1s and N items (waiting for `end`)
              --> a.stream:4:10
@@ -158,8 +158,8 @@ fn a_stream_that_never_ends() {
                 - end
                   … (stopped reading here)
 
-            Summary 1 test: 0 passed, 1 failed [TIME]
-              FAIL a.stream:1: the stream ends
+            Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+             ERROR a.stream:1: the stream ends
             "#,
         )
         .run();
@@ -184,7 +184,7 @@ fn a_stream_that_stalls() {
         "#,
         r#"
         Running 2 tests from 1 file
-          FAIL [TIME] a.stream: three events
+         ERROR [TIME] a.stream: three events
 
         error: the test timed out after 500ms and 2 items (waiting for `data: _`)
          --> a.stream:4:10
@@ -199,7 +199,7 @@ fn a_stream_that_stalls() {
             - data: _
               … (stopped reading here)
 
-          FAIL [TIME] a.stream: the whole body
+         ERROR [TIME] a.stream: the whole body
 
         error: the test timed out after 500ms while reading the body (14 bytes so far)
           --> a.stream:10:3
@@ -207,9 +207,9 @@ fn a_stream_that_stalls() {
         10 |   expect text contains "line 3"
            |   ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ reading the whole body
 
-        Summary 2 tests: 0 passed, 2 failed [TIME]
-          FAIL a.stream:1: three events
-          FAIL a.stream:7: the whole body
+        Summary 2 tests: 0 passed, 0 failed, 2 errors [TIME]
+         ERROR a.stream:1: three events
+         ERROR a.stream:7: the whole body
         "#,
     );
 }
@@ -226,7 +226,7 @@ fn a_100_mb_line_fails_quickly_at_the_maximum_item_size() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: one huge event
+         ERROR [TIME] a.stream: one huge event
 
         error: item 1 is larger than the maximum item size of 16 MiB
          --> a.stream:3:10
@@ -236,8 +236,8 @@ fn a_100_mb_line_fails_quickly_at_the_maximum_item_size() {
           |
           = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: one huge event
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: one huge event
         "#,
     );
     // Reading all 100 MB would take far longer than stopping at 16 MiB.
@@ -276,7 +276,7 @@ fn max_item_size_from_the_command_line() {
         .stdout(
             r#"
             Running 3 tests from 1 file
-              FAIL [TIME] a.stream: a long NDJSON line
+             ERROR [TIME] a.stream: a long NDJSON line
 
             error: item 1 is larger than the maximum item size of 64 KiB
              --> a.stream:3:10
@@ -286,7 +286,7 @@ fn max_item_size_from_the_command_line() {
               |
               = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
 
-              FAIL [TIME] a.stream: a long text line
+             ERROR [TIME] a.stream: a long text line
 
             error: item 1 is larger than the maximum item size of 64 KiB
              --> a.stream:8:10
@@ -296,7 +296,7 @@ fn max_item_size_from_the_command_line() {
               |
               = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
 
-              FAIL [TIME] a.stream: a long body
+             ERROR [TIME] a.stream: a long body
 
             error: the body is larger than the maximum item size of 64 KiB
               --> a.stream:13:3
@@ -306,10 +306,10 @@ fn max_item_size_from_the_command_line() {
                |
                = note: raise it with --max-item-size, or read the body as a stream
 
-            Summary 3 tests: 0 passed, 3 failed [TIME]
-              FAIL a.stream:1: a long NDJSON line
-              FAIL a.stream:6: a long text line
-              FAIL a.stream:11: a long body
+            Summary 3 tests: 0 passed, 0 failed, 3 errors [TIME]
+             ERROR a.stream:1: a long NDJSON line
+             ERROR a.stream:6: a long text line
+             ERROR a.stream:11: a long body
             "#,
         )
         .run();
@@ -375,7 +375,7 @@ fn a_server_that_never_answers() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: silence
+         ERROR [TIME] a.stream: silence
 
         error: no response within 1s (the test's timeout)
          --> a.stream:3:3
@@ -385,8 +385,8 @@ fn a_server_that_never_answers() {
           |
           = note: the server at http://127.0.0.1:PORT/bad/silent accepted nothing, or sent no response head
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: silence
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: silence
         "#,
     );
 }
@@ -431,6 +431,109 @@ fn first_within_bounds_the_wait_for_a_silent_server() {
 }
 
 #[test]
+fn a_ttfb_bound_ends_the_wait_for_the_response_head() {
+    let output = fails(
+        servers::demo(),
+        r#"
+        test "the head comes quickly" {
+          timeout 10s
+          GET {{base}}/bad/silent
+          expect status 200
+          expect ttfb < 300ms
+          expect sse { end }
+        }
+
+        test "the head comes quickly, reading the body" {
+          timeout 10s
+          GET {{base}}/bad/silent
+          expect sse { end }
+          expect ttfb in 10ms..200ms
+        }
+        "#,
+        r#"
+        Running 2 tests from 1 file
+          FAIL [TIME] a.stream: the head comes quickly
+
+        error: expected ttfb < 300ms, but no response head arrived within 300ms
+         --> a.stream:5:15
+          |
+        5 |   expect ttfb < 300ms
+          |               ^^^^^^^ waited [TIME] for the response head
+
+          FAIL [TIME] a.stream: the head comes quickly, reading the body
+
+        error: expected ttfb in 10ms..200ms, but no response head arrived within 200ms
+          --> a.stream:13:15
+           |
+        13 |   expect ttfb in 10ms..200ms
+           |               ^^^^^^^^^^^^^^ waited [TIME] for the response head
+
+        Summary 2 tests: 0 passed, 2 failed [TIME]
+          FAIL a.stream:1: the head comes quickly
+          FAIL a.stream:9: the head comes quickly, reading the body
+        "#,
+    );
+    assert!(
+        output.elapsed < Duration::from_secs(8),
+        "took {:?}",
+        output.elapsed
+    );
+}
+
+#[test]
+fn a_test_ttfb_bound_ends_the_wait_for_the_first_response_head() {
+    let output = fails(
+        servers::demo(),
+        r#"
+        test "the first head comes quickly" {
+          timeout 10s
+          GET {{base}}/bad/silent
+          GET {{base}}/health
+          expect text "ok"
+          expect test ttfb < 300ms
+        }
+
+        test "a later request is not bound by the first's ttfb" {
+          timeout 1s
+          GET {{base}}/health
+          expect test ttfb < 5s
+          GET {{base}}/bad/silent
+          expect status 200
+        }
+        "#,
+        r#"
+        Running 2 tests from 1 file
+          FAIL [TIME] a.stream: the first head comes quickly
+
+        error: expected ttfb < 300ms, but no response head arrived within 300ms
+         --> a.stream:6:20
+          |
+        6 |   expect test ttfb < 300ms
+          |                    ^^^^^^^ waited [TIME] for the response head
+
+         ERROR [TIME] a.stream: a later request is not bound by the first's ttfb
+
+        error: no response within 1s (the test's timeout)
+          --> a.stream:13:3
+           |
+        13 |   GET {{base}}/bad/silent
+           |   ^^^^^^^^^^^^^^^^^^^^^^^ waiting for the response to this request
+           |
+           = note: the server at http://127.0.0.1:PORT/bad/silent accepted nothing, or sent no response head
+
+        Summary 2 tests: 0 passed, 1 failed, 1 error [TIME]
+          FAIL a.stream:1: the first head comes quickly
+         ERROR a.stream:9: a later request is not bound by the first's ttfb
+        "#,
+    );
+    assert!(
+        output.elapsed < Duration::from_secs(8),
+        "took {:?}",
+        output.elapsed
+    );
+}
+
+#[test]
 fn a_connection_reset_in_the_middle_of_an_event() {
     fails(
         servers::demo(),
@@ -446,7 +549,7 @@ fn a_connection_reset_in_the_middle_of_an_event() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: two events, then the end
+         ERROR [TIME] a.stream: two events, then the end
 
         error: the connection was dropped after 1 item: closed mid-body (unexpected EOF during chunk size line); 10 bytes of an unfinished item were discarded
          --> a.stream:5:5
@@ -460,8 +563,8 @@ fn a_connection_reset_in_the_middle_of_an_event() {
             - end
             + dropped  # closed mid-body (unexpected EOF during chunk size line); 10 bytes of an unfinished item were discarded
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: two events, then the end
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: two events, then the end
         "#,
     );
 }
@@ -478,7 +581,7 @@ fn a_clean_close_in_the_middle_of_an_event() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: two events
+         ERROR [TIME] a.stream: two events
 
         error: the connection was dropped after 1 item: the stream closed in the middle of an item; 8 bytes of it were discarded
          --> a.stream:3:27
@@ -492,8 +595,8 @@ fn a_clean_close_in_the_middle_of_an_event() {
             - end
             + dropped  # the stream closed in the middle of an item; 8 bytes of it were discarded
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: two events
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: two events
         "#,
     );
 }
@@ -510,7 +613,7 @@ fn connection_refused() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: nobody listens
+         ERROR [TIME] a.stream: nobody listens
 
         error: could not connect to 127.0.0.1:PORT: Connection refused (os error 111)
          --> a.stream:2:3
@@ -518,8 +621,8 @@ fn connection_refused() {
         2 |   GET {{base}}/sse/empty
           |   ^^^^^^^^^^^^^^^^^^^^^^ sending this request to http://127.0.0.1:PORT/sse/empty
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: nobody listens
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: nobody listens
         "#,
     );
 }
@@ -536,7 +639,7 @@ fn a_server_that_hangs_up_without_answering() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: hang-up
+         ERROR [TIME] a.stream: hang-up
 
         error: the request to 127.0.0.1:PORT failed: connection closed before message completed
          --> a.stream:2:3
@@ -544,8 +647,8 @@ fn a_server_that_hangs_up_without_answering() {
         2 |   GET {{base}}/sse/empty
           |   ^^^^^^^^^^^^^^^^^^^^^^ sending this request to http://127.0.0.1:PORT/sse/empty
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: hang-up
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: hang-up
         "#,
     );
 }
@@ -562,7 +665,7 @@ fn a_server_that_does_not_speak_http() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: not HTTP
+         ERROR [TIME] a.stream: not HTTP
 
         error: the request to 127.0.0.1:PORT failed: invalid HTTP version parsed
          --> a.stream:2:3
@@ -570,8 +673,8 @@ fn a_server_that_does_not_speak_http() {
         2 |   GET {{base}}/sse/empty
           |   ^^^^^^^^^^^^^^^^^^^^^^ sending this request to http://127.0.0.1:PORT/sse/empty
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: not HTTP
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: not HTTP
         "#,
     );
 }

@@ -101,7 +101,7 @@ fn a_repeated_string_built_from_a_variable_is_bounded_when_the_test_runs() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: too large
+         ERROR [TIME] a.stream: too large
 
         error: the repeated string would be 400000000 bytes, over the limit of 256 MiB
          --> a.stream:4:39
@@ -109,8 +109,8 @@ fn a_repeated_string_built_from_a_variable_is_bounded_when_the_test_runs() {
         4 |   body json { "payload": "{{unit}}" * 100000000 }
           |                                       ^^^^^^^^^ repeated this many times
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:2: too large
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:2: too large
         "#,
     );
 }
@@ -176,7 +176,7 @@ fn a_message_file_that_is_missing_or_not_json_fails_at_its_line() {
         .stdout(
             r#"
             Running 2 tests from 1 file
-              FAIL [TIME] a.stream: not JSON
+             ERROR [TIME] a.stream: not JSON
 
             error: message file `broken.json` is not JSON: EOF while parsing a value at line 2 column 0
              --> a.stream:3:13
@@ -184,7 +184,7 @@ fn a_message_file_that_is_missing_or_not_json_fails_at_its_line() {
             3 |   send file "broken.json"
               |             ^^^^^^^^^^^^^ this message file
 
-              FAIL [TIME] a.stream: missing
+             ERROR [TIME] a.stream: missing
 
             error: cannot read message file `missing.json`: No such file or directory (os error 2)
              --> a.stream:9:16
@@ -192,9 +192,9 @@ fn a_message_file_that_is_missing_or_not_json_fails_at_its_line() {
             9 |   message file "missing.json"
               |                ^^^^^^^^^^^^^^ this message file
 
-            Summary 2 tests: 0 passed, 2 failed [TIME]
-              FAIL a.stream:1: not JSON
-              FAIL a.stream:7: missing
+            Summary 2 tests: 0 passed, 0 failed, 2 errors [TIME]
+             ERROR a.stream:1: not JSON
+             ERROR a.stream:7: missing
             "#,
         )
         .status(1)

@@ -13,7 +13,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use crate::servers;
-use crate::support::{Output, Test, redact};
+use crate::support::{Output, Test, redact, unindent};
 
 /// Two spec files: a passing test that aborts (items with their times in `aborted_after`), an
 /// assertion failure with a diff, and an error (nothing listens).
@@ -436,6 +436,72 @@ fn json_lines_on_stdout() {
     assert_golden("report.jsonl", &redact_report(&output.stdout));
 }
 
+/// The gap statistics of each stream of a JSON Lines report, in the report's order: min, mean,
+/// p50, p95, p99, max, in milliseconds.
+fn gap_statistics(report: &str) -> Vec<[f64; 6]> {
+    report
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["type"] == "test_finished")
+        .flat_map(|line| line["streams"].as_array().cloned().unwrap_or_default())
+        .map(|stream| {
+            ["min", "mean", "p50", "p95", "p99", "max"]
+                .map(|stat| stream["gaps_ms"][stat].as_f64().expect("a gap statistic"))
+        })
+        .collect()
+}
+
+#[test]
+fn gap_percentiles_stay_between_the_smallest_and_the_largest_gap() {
+    let output = Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "one gap" {
+              GET {{base}}/sse/ticker?count=2&interval=50ms
+              expect sse { 2 times { data: _ }; end }
+              expect gaps p99 <= 10s, max <= 10s
+            }
+
+            test "many gaps" {
+              GET {{base}}/sse/ticker?count=30&interval=3ms
+              expect sse { 30 times { data: _ }; end }
+            }
+            "#,
+        )
+        .args(["run", "--format", "json", "a.stream"])
+        .var("base", servers::demo())
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{}", output.stdout);
+    let gaps = gap_statistics(&output.stdout);
+    assert_eq!(gaps.len(), 2, "{}", output.stdout);
+    // One gap: every statistic is that gap, the percentiles included.
+    let [min, mean, p50, p95, p99, max] = gaps[0];
+    assert!(
+        [mean, p50, p95, p99, max].iter().all(|&stat| stat == min),
+        "{:?}",
+        gaps[0]
+    );
+    // Many: in order, and none outside the smallest and the largest.
+    let [min, mean, p50, p95, p99, max] = gaps[1];
+    assert!(
+        min <= p50 && p50 <= p95 && p95 <= p99 && p99 <= max && min <= mean && mean <= max,
+        "{:?}",
+        gaps[1]
+    );
+    assert_eq!(
+        redact_report(&output.stdout),
+        unindent(
+            r#"
+            {"type":"run_started","version":1,"tests":2,"files":1}
+            {"type":"test_finished","file":"a.stream","line":1,"name":"one gap","status":"passed","duration_ms":[MS],"failures":[],"streams":[{"kind":"sse","line":3,"items":2,"bytes":132,"connections":1,"ttfb_ms":[MS],"first_item_ms":[MS],"duration_ms":[MS],"gaps_ms":{"min":[MS],"mean":[MS],"p50":[MS],"p95":[MS],"p99":[MS],"max":[MS]},"reconnect_delays_ms":[],"aborted_after":null}]}
+            {"type":"test_finished","file":"a.stream","line":7,"name":"many gaps","status":"passed","duration_ms":[MS],"failures":[],"streams":[{"kind":"sse","line":9,"items":30,"bytes":2022,"connections":1,"ttfb_ms":[MS],"first_item_ms":[MS],"duration_ms":[MS],"gaps_ms":{"min":[MS],"mean":[MS],"p50":[MS],"p95":[MS],"p99":[MS],"max":[MS]},"reconnect_delays_ms":[],"aborted_after":null}]}
+            {"type":"run_finished","tests":2,"passed":2,"failed":0,"errors":0,"not_run":0,"duration_ms":[MS]}
+            "#
+        )
+    );
+}
+
 // ─── several at once ────────────────────────────────────────────────────────────────────────────
 
 const HUMAN_REPORT: &str = r#"
@@ -457,7 +523,7 @@ const HUMAN_REPORT: &str = r#"
            { "event": "end", "ts": 4 }  # [TIME]
            end
 
-      FAIL [TIME] b.stream: nobody listens # here
+     ERROR [TIME] b.stream: nobody listens # here
 
     error: could not connect to 127.0.0.1:PORT: Connection refused (os error 111)
      --> b.stream:2:3
@@ -465,9 +531,9 @@ const HUMAN_REPORT: &str = r#"
     2 |   GET {{nowhere}}/sse/empty
       |   ^^^^^^^^^^^^^^^^^^^^^^^^^ sending this request to http://127.0.0.1:PORT/sse/empty
 
-    Summary 3 tests: 1 passed, 2 failed [TIME]
+    Summary 3 tests: 1 passed, 1 failed, 1 error [TIME]
       FAIL a.stream:10: the third event is off by one
-      FAIL b.stream:1: nobody listens # here
+     ERROR b.stream:1: nobody listens # here
 "#;
 
 #[test]

@@ -517,6 +517,30 @@ fn a_header_capture_in_the_next_url() {
 }
 
 #[test]
+fn a_regex_capture_takes_its_group_or_else_the_whole_value() {
+    passes(
+        servers::demo(),
+        r#"
+        test "the group, or the whole value" {
+          GET {{base}}/sse/ticker?count=1&interval=0ms
+          expect header content-type ~ /^text\// -> whole
+          expect header content-type ~ /^text\/([a-z-]+)/ -> subtype
+          expect header content-type ~ /^text\/(x-)?/ -> optional
+          expect sse {
+            data: /count/ -> data
+            end
+          }
+          expect whole first == "text/event-stream"
+          expect subtype first == "event-stream"
+          expect optional first == "text/event-stream"
+          expect data first ~ /^\{"count":1,"timestamp":\d+\}$/
+        }
+        "#,
+        &["the group, or the whole value"],
+    );
+}
+
+#[test]
 fn a_capture_used_later_in_the_same_block() {
     passes(
         servers::canned(),
@@ -995,7 +1019,7 @@ fn a_header_capture_that_did_not_match() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: no session header
+         ERROR [TIME] a.stream: no session header
 
         error: header `x-session` does not match
          --> a.stream:3:3
@@ -1009,8 +1033,8 @@ fn a_header_capture_that_did_not_match() {
         4 |   GET {{base}}/echo/sse?session={{session}}
           |                                 ^^^^^^^^^^^ used here
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: no session header
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: no session header
         "#,
     );
 }
@@ -1034,7 +1058,7 @@ fn reconnect_when_the_server_never_closes() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: a stalled stream
+         ERROR [TIME] a.stream: a stalled stream
 
         error: the test timed out after 500ms waiting for the connection to close before `reconnect`
          --> a.stream:6:5
@@ -1047,8 +1071,8 @@ fn reconnect_when_the_server_never_closes() {
               id: "2"  data: json { "n": 2 }  # [TIME]
             - data: _
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: a stalled stream
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: a stalled stream
         "#,
     );
 }
@@ -1118,7 +1142,7 @@ fn a_reconnection_answered_503() {
         "#,
         r#"
         Running 2 tests from 1 file
-          FAIL [TIME] a.stream: items after the reconnection
+         ERROR [TIME] a.stream: items after the reconnection
 
         error: the connection was dropped after 1 item: the reconnection to http://127.0.0.1:PORT/sse/then-503?key=stream-control-503-a was answered 503 Service Unavailable (down for maintenance); an EventSource does not reconnect after that
          --> a.stream:7:5
@@ -1146,8 +1170,8 @@ fn a_reconnection_answered_503() {
              - end
              + dropped  # the reconnection to http://127.0.0.1:PORT/sse/then-503?key=stream-control-503-b was answered 503 Service Unavailable (down for maintenance); an EventSource does not reconnect after that
 
-        Summary 2 tests: 0 passed, 2 failed [TIME]
-          FAIL a.stream:1: items after the reconnection
+        Summary 2 tests: 0 passed, 1 failed, 1 error [TIME]
+         ERROR a.stream:1: items after the reconnection
           FAIL a.stream:11: no retry after 503
         "#,
     );
@@ -1228,7 +1252,7 @@ fn a_reconnection_that_gets_no_answer() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: the server hangs up
+         ERROR [TIME] a.stream: the server hangs up
 
         error: the connection was dropped after 1 item: the reconnection failed: the request to 127.0.0.1:PORT failed: connection closed before message completed
          --> a.stream:7:5
@@ -1242,8 +1266,8 @@ fn a_reconnection_that_gets_no_answer() {
             - data: _
             + dropped  # the reconnection failed: the request to 127.0.0.1:PORT failed: connection closed before message completed
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: the server hangs up
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: the server hangs up
         "#,
     );
     fails(
@@ -1262,7 +1286,7 @@ fn a_reconnection_that_gets_no_answer() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: the server is silent
+         ERROR [TIME] a.stream: the server is silent
 
         error: no response to the reconnection within 500ms (the test's timeout)
          --> a.stream:7:5
@@ -1275,8 +1299,8 @@ fn a_reconnection_that_gets_no_answer() {
               end
             - data: _
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: the server is silent
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: the server is silent
         "#,
     );
 }
@@ -1710,7 +1734,7 @@ fn a_retry_time_longer_than_the_timeout() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: retry: 60000
+         ERROR [TIME] a.stream: retry: 60000
 
         error: the test timed out after 500ms waiting the server's retry time (60000ms) before `reconnect`
          --> a.stream:7:5
@@ -1725,8 +1749,8 @@ fn a_retry_time_longer_than_the_timeout() {
             - data: json { "n": 2 }
             - end
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: retry: 60000
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: retry: 60000
         "#,
     );
 }
@@ -1771,7 +1795,7 @@ fn a_reconnection_loop_stops_at_100_connections() {
         "#,
         r#"
         Running 1 test from 1 file
-          FAIL [TIME] a.stream: the server closes every stream
+         ERROR [TIME] a.stream: the server closes every stream
 
         error: this test reached the limit of 100 connections
          --> a.stream:4:29
@@ -1793,8 +1817,8 @@ fn a_reconnection_loop_stops_at_100_connections() {
               id: "100"  data: json { "n": 100, "last_event_id": "99", "token": null, "query": "" }  # [TIME]
               end
 
-        Summary 1 test: 0 passed, 1 failed [TIME]
-          FAIL a.stream:1: the server closes every stream
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: the server closes every stream
         "#,
     );
 }

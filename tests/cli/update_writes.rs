@@ -336,7 +336,7 @@ fn an_item_over_the_size_limit_fails_the_update_and_nothing_is_written() {
         .stdout(
             r#"
             Running 2 tests from 1 file
-              FAIL [TIME] a.stream: recorded
+             ERROR [TIME] a.stream: recorded
 
             error: item 1 is larger than the maximum item size of 1 KiB
              --> a.stream:3:10
@@ -346,7 +346,7 @@ fn an_item_over_the_size_limit_fails_the_update_and_nothing_is_written() {
               |
               = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
 
-              FAIL [TIME] a.stream: read on
+             ERROR [TIME] a.stream: read on
 
             error: item 2 is larger than the maximum item size of 1 KiB
              --> a.stream:8:10
@@ -356,9 +356,9 @@ fn an_item_over_the_size_limit_fails_the_update_and_nothing_is_written() {
               |
               = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
 
-            Summary 2 tests: 0 passed, 2 failed [TIME]
-              FAIL a.stream:1: recorded
-              FAIL a.stream:6: read on
+            Summary 2 tests: 0 passed, 0 failed, 2 errors [TIME]
+             ERROR a.stream:1: recorded
+             ERROR a.stream:6: read on
             not updated: a.stream:3: the stream could not be read whole (see the error), so nothing from it was written
             not updated: a.stream:8: the stream could not be read whole (see the error), so nothing from it was written
             "#,

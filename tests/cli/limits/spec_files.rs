@@ -159,7 +159,7 @@ fn a_body_file_that_is_a_named_pipe_fails_the_test_at_once() {
         .stdout(
             r#"
             Running 1 test from 1 file
-              FAIL [TIME] a.stream: a
+             ERROR [TIME] a.stream: a
 
             error: cannot read body file `body.json`: it is a named pipe (FIFO), not a regular file
              --> a.stream:3:3
@@ -167,8 +167,8 @@ fn a_body_file_that_is_a_named_pipe_fails_the_test_at_once() {
             3 |   body file "body.json"
               |   ^^^^^^^^^^^^^^^^^^^^^ this body file
 
-            Summary 1 test: 0 passed, 1 failed [TIME]
-              FAIL a.stream:1: a
+            Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+             ERROR a.stream:1: a
             "#,
         )
         .status(1)
