@@ -4,6 +4,7 @@
 pub mod aggregate;
 pub mod grpc;
 mod head_bound;
+pub mod http_stream;
 pub mod ids;
 pub mod matcher;
 pub mod record;
@@ -33,9 +34,10 @@ use crate::transport::http::{
 };
 use crate::transport::item::Item;
 use head_bound::HeadBound;
+use http_stream::Reconnector;
 use matcher::BlockMatcher;
 use stats::StreamStats;
-use stream::{Finish, Reconnector, Source, StreamRun};
+use stream::{Finish, Source, StreamRun};
 use vars::Scope;
 
 /// The test timeout when neither the test, the config nor `--timeout` sets one.
