@@ -27,6 +27,15 @@ pub fn or_list(items: &[String]) -> String {
     }
 }
 
+/// `a`, `a and b`, `a, b and c`.
+pub fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
 pub fn render_regex(regex: &RegexLit) -> String {
     format!("/{}/{}", regex.source.replace('/', "\\/"), regex.flags)
 }

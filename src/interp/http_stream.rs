@@ -8,6 +8,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use crate::ast::{ReconnectOptions, Spanned, StreamKind};
 use crate::duration::format_duration;
 use crate::interp::matcher::Terminal;
+use crate::interp::opening::{Opening, Reconnection};
 use crate::interp::stats::StreamStats;
 use crate::interp::stream::{Next, item_instead_of_end};
 use crate::interp::vars::Scope;
@@ -27,6 +28,8 @@ const RECONNECT_BODY_EXCERPT: usize = 200;
 pub struct Reconnector<'a> {
     pub client: &'a HttpClient,
     pub request: HttpRequest,
+    /// Which answers open the stream again.
+    pub opening: Opening,
 }
 
 /// The items of an HTTP stream, across its connections: one response at a time, one decoder
@@ -290,13 +293,17 @@ pub(super) async fn reopen(
     };
     let sent = response.sent_at.saturating_duration_since(reader.origin);
     let status = response.status;
-    // EventSource: 204 means "stop reconnecting"; any other non-2xx fails the connection.
-    if status == reqwest::StatusCode::NO_CONTENT {
-        reader.response = None;
-        reader.closed = Some((Terminal::Refused(status.to_string()), Instant::now()));
-        return Ok(Reopened::Refused);
-    }
-    if !status.is_success() {
+    // As an EventSource: 204 means "stop reconnecting", another status fails the connection.
+    let why = match reconnect.opening.reconnection(kind.value, status) {
+        Reconnection::Opens => None,
+        Reconnection::Ends => {
+            reader.response = None;
+            reader.closed = Some((Terminal::Refused(status.to_string()), Instant::now()));
+            return Ok(Reopened::Refused);
+        }
+        Reconnection::Fails(why) => Some(why),
+    };
+    if let Some(why) = why {
         // The body often says why; a little of it, read briefly, goes with the reason.
         let mut response = response;
         let excerpt = response
@@ -324,27 +331,25 @@ pub(super) async fn reopen(
         reader.response = None;
         reader.closed = Some((
             Terminal::Dropped(format!(
-                "the reconnection to {url} was answered {status}{excerpt}; an EventSource does not reconnect after that"
+                "the reconnection to {url} was answered {status}{excerpt}; {why}"
             )),
             Instant::now(),
         ));
         return Ok(Reopened::Refused);
     }
-    if kind.value == StreamKind::Sse
-        && !response
-            .content_type()
-            .unwrap_or("")
-            .to_ascii_lowercase()
-            .starts_with("text/event-stream")
+    if let Err(wrong) = reconnect
+        .opening
+        .content_type(kind.value, response.content_type())
     {
-        return Err(Failure::assertion(
+        let failure = Failure::assertion(
             format!(
-                "the reconnection was answered with content type `{}`, not `text/event-stream`",
-                response.content_type().unwrap_or("")
+                "the reconnection was answered with {}, not `{}`",
+                wrong.found, wrong.accepted[0]
             ),
             span,
             "reconnecting here",
-        ));
+        );
+        return Err(wrong.explain(kind.value, failure));
     }
     reader.decoder = reader.decoder.resume(kind.value, max_item_size);
     reader.response = Some(response);
