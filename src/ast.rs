@@ -496,6 +496,10 @@ pub struct JsonItemPattern {
 pub struct TextItemPattern {
     pub text: Option<TextMatcher>,
     pub size: Option<Spanned<NumCond>>,
+    /// `json <pattern>`: the line parsed as JSON (lines only; never with `text`).
+    pub json: Option<JsonPattern>,
+    /// JSONPath assertions on the line parsed as JSON (lines only).
+    pub paths: Vec<PathAssert>,
 }
 
 #[derive(Debug, Clone)]

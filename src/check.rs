@@ -1049,6 +1049,10 @@ impl Checker {
                 if let Some(m) = &text.text {
                     self.text_vars(m, known);
                 }
+                if let Some(p) = &text.json {
+                    self.json_vars(p, known);
+                }
+                self.path_vars(&text.paths, known);
             }
         }
         let captured: Vec<String> = pattern_captures(pattern)
@@ -1178,7 +1182,13 @@ fn pattern_captures(pattern: &ItemPattern) -> Vec<&Ident> {
             }
             paths(&json.paths, &mut out);
         }
-        ItemPatternKind::Text(t) => out.extend(text(&t.text)),
+        ItemPatternKind::Text(t) => {
+            out.extend(text(&t.text));
+            if let Some(p) = &t.json {
+                json_captures(p, &mut out);
+            }
+            paths(&t.paths, &mut out);
+        }
     }
     out
 }

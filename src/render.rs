@@ -27,6 +27,15 @@ pub fn or_list(items: &[String]) -> String {
     }
 }
 
+/// `a`, `a and b`, `a, b and c`.
+pub fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
 pub fn render_regex(regex: &RegexLit) -> String {
     format!("/{}/{}", regex.source.replace('/', "\\/"), regex.flags)
 }
@@ -244,6 +253,13 @@ pub fn render_item_pattern(pattern: &ItemPattern) -> String {
             if let Some(matcher) = &text.text {
                 parts.push((matcher.span.start, render_text_matcher(matcher)));
             }
+            if let Some(json) = &text.json {
+                parts.push((
+                    json.span.start,
+                    format!("json {}", render_json_pattern(json)),
+                ));
+            }
+            parts.extend(text.paths.iter().map(render_path_assert));
             if let Some(size) = &text.size {
                 let text = format!("size {}", render_size(&size.value));
                 parts.push((size.span.start, text));

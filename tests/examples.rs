@@ -94,6 +94,8 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
             "size 6..7",
             "size < 10",
             "/^chunk 3$/",
+            "json {",
+            "$.value",
         ],
     ),
     ("chunks.stream", &["expect chunks {", "size "]),

@@ -4,8 +4,10 @@
 pub mod aggregate;
 pub mod grpc;
 mod head_bound;
+pub mod http_stream;
 pub mod ids;
 pub mod matcher;
+pub mod opening;
 pub mod record;
 pub mod stats;
 pub mod stream;
@@ -33,9 +35,11 @@ use crate::transport::http::{
 };
 use crate::transport::item::Item;
 use head_bound::HeadBound;
+use http_stream::Reconnector;
 use matcher::BlockMatcher;
+use opening::Opening;
 use stats::StreamStats;
-use stream::{Finish, Reconnector, Source, StreamRun};
+use stream::{Finish, Source, StreamRun};
 use vars::Scope;
 
 /// The test timeout when neither the test, the config nor `--timeout` sets one.
@@ -78,8 +82,11 @@ struct Exchange {
     /// The body was read (or the connection dropped on purpose): no more body expectations.
     body_done: bool,
     stats: Option<StreamStats>,
-    /// The spec checks the status itself, so a non-2xx answer is not a failure on its own.
-    status_expected: bool,
+    /// What the test's steps say about the answer: which status and content type let a block
+    /// read it, and whether it is read as an event stream.
+    opening: Opening,
+    /// The headers an EventSource sends that the request got because the spec did not set them.
+    eventsource_headers: Vec<(HeaderName, HeaderValue)>,
     /// The block that read the body passed before the stream ended, so counts are partial.
     stopped_early: Option<Spanned<StreamKind>>,
     /// The tightest `expect ttfb` bound on this response's head, which ends the wait for it.
@@ -171,10 +178,6 @@ impl TestRun<'_> {
             match &step.kind {
                 StepKind::Request(request) => {
                     self.next_exchange().await?;
-                    let status_expected = test.steps[index + 1..]
-                        .iter()
-                        .take_while(|s| !matches!(s.kind, StepKind::Request(_)))
-                        .any(|s| matches!(s.kind, StepKind::Expect(Expectation::Status(_))));
                     self.exchange = Some(Exchange {
                         request: request.clone(),
                         span: step.span,
@@ -185,7 +188,8 @@ impl TestRun<'_> {
                         response: None,
                         body_done: false,
                         stats: None,
-                        status_expected,
+                        opening: Opening::for_request(&test.steps, index),
+                        eventsource_headers: Vec::new(),
                         stopped_early: None,
                         head_bound: HeadBound::for_request(&test.steps, index),
                     });
@@ -461,6 +465,9 @@ impl TestRun<'_> {
             })?;
             headers.push((name, value));
         }
+        // An `expect sse` request asks for events as an EventSource does.
+        let eventsource_headers = exchange.opening.eventsource_headers(&headers);
+        headers.extend(eventsource_headers.iter().cloned());
         let has_content_type = headers.iter().any(|(name, _)| name == CONTENT_TYPE);
         let body = match &exchange.body {
             None => None,
@@ -494,6 +501,7 @@ impl TestRun<'_> {
                 })?)
             }
         };
+        self.exchange().eventsource_headers = eventsource_headers;
         Ok(HttpRequest {
             method,
             url,
@@ -540,6 +548,10 @@ impl TestRun<'_> {
                 if let Some(excerpt) = excerpt {
                     failure.notes.push(format!("the body began: {excerpt}"));
                 }
+                let added = &self.exchange().eventsource_headers;
+                if let Some(help) = opening::refused_headers_help(status, added) {
+                    failure = failure.help_note(help);
+                }
                 Err(failure)
             }
             Expectation::Header(header) => {
@@ -559,7 +571,7 @@ impl TestRun<'_> {
                 if !self.ensure_head_within(Some(&block.entries)).await? {
                     return self.aborted_before_head(block);
                 }
-                self.check_ready_for_body(block.kind.value.keyword(), span)
+                self.check_ready_for_body(block.kind.value.keyword(), Some(block.kind.value), span)
                     .await?;
                 self.check_content_type(&block.kind)?;
                 let mut entries = block.entries.clone();
@@ -580,6 +592,7 @@ impl TestRun<'_> {
                     return Ok(());
                 };
                 exchange.body_done = true;
+                let opening = exchange.opening.clone();
                 let origin = response.sent_at;
                 let mut received_before_abort = None;
                 let result = StreamRun {
@@ -588,6 +601,7 @@ impl TestRun<'_> {
                         reconnect: Reconnector {
                             client: &self.settings.client,
                             request,
+                            opening,
                         },
                     },
                     kind: block.kind.clone(),
@@ -636,6 +650,7 @@ impl TestRun<'_> {
                     } else {
                         "text"
                     },
+                    None,
                     span,
                 )
                 .await?;
@@ -656,10 +671,15 @@ impl TestRun<'_> {
         }
     }
 
-    /// Reading a body needs a successful answer whose body has not been read yet.
-    async fn check_ready_for_body(&mut self, what: &str, span: Span) -> Result<(), Failure> {
+    /// Reading a body needs an answer whose body has not been read yet, with a status that lets
+    /// the block read it (see [`Opening`]): `stream` is the block's kind, `None` for a whole body.
+    async fn check_ready_for_body(
+        &mut self,
+        what: &str,
+        stream: Option<StreamKind>,
+        span: Span,
+    ) -> Result<(), Failure> {
         let exchange = self.exchange();
-        let status_expected = exchange.status_expected;
         let Some(response) = exchange.response.as_ref() else {
             return Err(Failure::error(
                 "the body of this response was already read",
@@ -668,65 +688,59 @@ impl TestRun<'_> {
             ));
         };
         let status = response.status;
-        if status_expected || status.is_success() {
+        if exchange.opening.first_status_reads(stream, status) {
             return Ok(());
         }
+        let refused_help = opening::refused_headers_help(status, &exchange.eventsource_headers);
+        let expected = if stream == Some(StreamKind::Sse) {
+            "status 200"
+        } else {
+            "a successful answer"
+        };
         let mut failure = Failure::assertion(
             format!(
-                "expected a successful answer to read `{what}`, got {}",
+                "expected {expected} to read `{what}`, got {}",
                 describe_status(status)
             ),
             span,
             "reading the body here",
         );
+        if stream == Some(StreamKind::Sse) && status.is_success() {
+            failure = failure.note("an EventSource fails the connection on any status but 200");
+        }
         if let Some(excerpt) = self.body_excerpt().await {
             failure.notes.push(format!("the body began: {excerpt}"));
+        }
+        if let Some(help) = refused_help {
+            failure = failure.help_note(help);
         }
         failure = failure
             .help_note("add `expect status …` before this line if this status is what you expect");
         Err(failure)
     }
 
-    /// Streams must say what they are: EventSource refuses anything but `text/event-stream`.
+    /// Streams must say what they are: an EventSource refuses anything but `text/event-stream`.
     fn check_content_type(&mut self, kind: &Spanned<StreamKind>) -> Result<(), Failure> {
-        let Some(response) = self.exchange().response.as_ref() else {
+        let exchange = self.exchange();
+        let Some(response) = exchange.response.as_ref() else {
             return Ok(());
         };
-        let content_type = response.content_type().unwrap_or("").to_ascii_lowercase();
-        let media_type = content_type
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_string();
-        let accepted: &[&str] = match kind.value {
-            StreamKind::Sse => &["text/event-stream"],
-            StreamKind::Ndjson => &[
-                "application/x-ndjson",
-                "application/ndjson",
-                "application/jsonl",
-                "application/x-jsonlines",
-                "application/json-lines",
-                "application/json",
-            ],
-            StreamKind::Lines | StreamKind::Chunks | StreamKind::Messages => return Ok(()),
-        };
-        if accepted.contains(&media_type.as_str()) {
+        let Err(wrong) = exchange
+            .opening
+            .content_type(kind.value, response.content_type())
+        else {
             return Ok(());
-        }
-        let found = if content_type.is_empty() {
-            "no content type".to_string()
-        } else {
-            format!("content type `{content_type}`")
         };
-        Err(Failure::assertion(
+        let failure = Failure::assertion(
             format!(
-                "expected an {} stream, but the server sent {found}",
-                kind.value.keyword()
+                "expected an {} stream, but the server sent {}",
+                kind.value.keyword(),
+                wrong.found
             ),
             kind.span,
-            format!("expected `{}`", accepted[0]),
-        ))
+            format!("expected `{}`", wrong.accepted[0]),
+        );
+        Err(wrong.explain(kind.value, failure))
     }
 
     fn check_header(

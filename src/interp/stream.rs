@@ -6,12 +6,11 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderName, HeaderValue};
-
-use crate::ast::{AbortWhen, Control, Entry, EntryKind, ReconnectOptions, Spanned, StreamKind};
+use crate::ast::{AbortWhen, Control, Entry, EntryKind, Spanned, StreamKind};
 use crate::diff::{self, DiffLine, ObservedLine, Tag};
 use crate::duration::{format_duration, format_measured};
 use crate::interp::grpc::LiveCall;
+use crate::interp::http_stream::{HttpReader, Reconnector, Reopened, reopen};
 use crate::interp::matcher::{
     Absorbs, AfterEnd, BlockMatcher, Expected, FailureKind, Fed, MatchFailure, Terminal,
 };
@@ -23,10 +22,8 @@ use crate::outcome::{Failure, FailureClass, Fix};
 use crate::pattern::{Captures, ItemView};
 use crate::render::render_item;
 use crate::saturating_time::SaturatingAdd;
-use crate::source::Span;
-use crate::transport::decoder::Decoder;
 use crate::transport::framing::FrameError;
-use crate::transport::http::{ChunkRead, HttpClient, HttpRequest, HttpResponse, SendError, send};
+use crate::transport::http::HttpResponse;
 use crate::transport::item::Item;
 
 /// Items kept as they pass: the last few before a failure (for the diff's context) or before
@@ -39,11 +36,6 @@ const TRAILING_ITEMS: usize = 10;
 const TRAILING_TIME: Duration = Duration::from_millis(500);
 /// Expected lines shown after the failure point.
 const EXPECTED_LINES: usize = 20;
-
-/// The most connections one test may open: a reconnection loop stops here, with a message.
-pub const MAX_CONNECTIONS: u32 = 100;
-/// Bytes of a refused reconnection's body shown with the reason.
-const RECONNECT_BODY_EXCERPT: usize = 200;
 
 pub struct StreamRun<'a> {
     pub source: Source<'a>,
@@ -79,12 +71,6 @@ pub enum Source<'a> {
     },
     /// The replies of a gRPC call; the call outlives the block (later steps read on).
     Grpc(&'a mut LiveCall),
-}
-
-/// The request a stream was opened with, to open it again.
-pub struct Reconnector<'a> {
-    pub client: &'a HttpClient,
-    pub request: HttpRequest,
 }
 
 /// How reading the block ended, when it passed.
@@ -147,98 +133,9 @@ impl Reader<'_> {
     /// The bytes read that the stream's statistics have not counted yet.
     fn take_bytes(&mut self) -> u64 {
         match self {
-            Reader::Http(reader) => std::mem::take(&mut reader.bytes),
+            Reader::Http(reader) => reader.take_bytes(),
             Reader::Grpc(call) => call.take_bytes(),
         }
-    }
-}
-
-struct HttpReader {
-    /// `None` once the client dropped the connection (`disconnect`, `abort`).
-    response: Option<HttpResponse>,
-    decoder: Decoder,
-    /// When the stream's first request was sent: every time is measured from here.
-    origin: Instant,
-    /// When the last chunk was read, measured from `origin`.
-    chunk_at: Duration,
-    /// How the current connection ended, once it has.
-    closed: Option<(Terminal, Instant)>,
-    /// Whether the client closed it (`disconnect`), rather than the server.
-    disconnected: bool,
-    bytes: u64,
-}
-
-impl HttpReader {
-    /// The next item, reading more of the body when the decoder has none.
-    async fn next(&mut self, deadline: Instant) -> Result<Next, FrameError> {
-        loop {
-            if let Some(item) = self.decoder.next_item()? {
-                return Ok(Next::Item(item, self.chunk_at));
-            }
-            if let Some((terminal, _)) = &self.closed {
-                return Ok(Next::Ended(terminal.clone()));
-            }
-            let Some(response) = self.response.as_mut() else {
-                return Ok(Next::Ended(Terminal::Dropped(
-                    "the client disconnected".into(),
-                )));
-            };
-            let terminal = match response.next_chunk(deadline).await {
-                ChunkRead::Data { bytes, at } => {
-                    self.chunk_at = at.saturating_duration_since(self.origin);
-                    self.bytes += bytes.len() as u64;
-                    self.decoder.push(bytes);
-                    continue;
-                }
-                ChunkRead::TimedOut => return Ok(Next::TimedOut),
-                ChunkRead::End => {
-                    let leftover = self.decoder.finish()?;
-                    if let Some(item) = leftover.last {
-                        self.closed = Some((Terminal::End, Instant::now()));
-                        return Ok(Next::Item(item, self.chunk_at));
-                    }
-                    if leftover.discarded_bytes > 0 {
-                        // An event without its blank line is not an event: EventSource drops it.
-                        Terminal::Dropped(format!(
-                            "the stream closed in the middle of an item; {} bytes of it were discarded",
-                            leftover.discarded_bytes
-                        ))
-                    } else {
-                        Terminal::End
-                    }
-                }
-                ChunkRead::Failed(reason) => {
-                    let leftover = self
-                        .decoder
-                        .finish()
-                        .map(|l| l.discarded_bytes)
-                        .unwrap_or(0);
-                    Terminal::Dropped(if leftover > 0 {
-                        format!("{reason}; {leftover} bytes of an unfinished item were discarded")
-                    } else {
-                        reason
-                    })
-                }
-            };
-            self.closed = Some((terminal.clone(), Instant::now()));
-            return Ok(Next::Ended(terminal));
-        }
-    }
-
-    /// Drops the connection on purpose.
-    fn disconnect(&mut self) {
-        self.response = None;
-        self.disconnected = true;
-        if self.closed.is_none() {
-            self.closed = Some((
-                Terminal::Dropped("the client disconnected".into()),
-                Instant::now(),
-            ));
-        }
-    }
-
-    fn is_open(&self) -> bool {
-        self.closed.is_none()
     }
 }
 
@@ -267,15 +164,7 @@ impl StreamRun<'_> {
                 reconnect,
             } => {
                 let origin = response.sent_at;
-                let reader = HttpReader {
-                    response: Some(response),
-                    decoder: Decoder::new(kind.value, max_item_size),
-                    origin,
-                    chunk_at: Duration::ZERO,
-                    closed: None,
-                    disconnected: false,
-                    bytes: 0,
-                };
+                let reader = HttpReader::new(response, kind.value, max_item_size);
                 (Reader::Http(reader), Some(reconnect), origin)
             }
             Source::Grpc(call) => {
@@ -592,7 +481,7 @@ impl StreamRun<'_> {
         };
         stats.bytes += reader.take_bytes();
         if let Reader::Http(http) = &reader {
-            stats.retry = http.decoder.retry();
+            stats.retry = http.retry();
         }
 
         // Items an `ignore` dropped are easy to forget when reading a failure.
@@ -712,217 +601,6 @@ impl Recent {
         lines.reverse();
         (lines, items as u64)
     }
-}
-
-/// What a `reconnect` gave.
-enum Reopened {
-    /// A new connection; its request was sent at this time (measured from the first request).
-    Open(Duration),
-    /// The server refused it (204, or another status an EventSource gives up on); the reader
-    /// now holds that ending.
-    Refused,
-}
-
-/// Opens the stream again, as an EventSource does: first the old connection must close, then
-/// the client waits the server's `retry` time (when the server closed it), then it sends the
-/// same request with `Last-Event-ID` (SSE) and the `with` changes.
-#[allow(clippy::too_many_arguments)]
-async fn reopen(
-    reader: &mut HttpReader,
-    reconnect: &Reconnector<'_>,
-    options: &ReconnectOptions,
-    span: Span,
-    kind: &Spanned<StreamKind>,
-    deadline: Instant,
-    timeout: Duration,
-    max_item_size: usize,
-    stats: &mut StreamStats,
-    scope: &Scope,
-    connections: &mut u32,
-) -> Result<Reopened, Failure> {
-    // `reconnect` without `end`, `dropped` or `disconnect` before it: the server must close.
-    while reader.is_open() {
-        match reader.next(deadline).await {
-            Ok(Next::Ended(_)) => {}
-            Ok(Next::Item(item, at)) => {
-                return Err(Failure::assertion(
-                    "expected the connection to close before `reconnect`, but an item arrived",
-                    span,
-                    "the connection should close here",
-                )
-                .with_diff(item_instead_of_end(0, &item, at)));
-            }
-            Ok(Next::TimedOut) => {
-                return Err(Failure::error(
-                    format!(
-                        "the test timed out after {} waiting for the connection to close before `reconnect`",
-                        format_duration(timeout)
-                    ),
-                    span,
-                    "the server never closed the stream",
-                ));
-            }
-            Err(error) => {
-                return Err(Failure::error(
-                    format!("the server sent a malformed stream: {error}"),
-                    span,
-                    "before this `reconnect`",
-                ));
-            }
-        }
-    }
-    let closed_at = reader
-        .closed
-        .as_ref()
-        .map_or_else(Instant::now, |(_, at)| *at);
-    *connections += 1;
-    if *connections > MAX_CONNECTIONS {
-        return Err(Failure::error(
-            format!("this test reached the limit of {MAX_CONNECTIONS} connections"),
-            span,
-            "reconnecting again",
-        )
-        .note("a reconnection loop is bounded; is the server closing every stream at once?"));
-    }
-    // After a close by the server, an EventSource waits the reconnection time first.
-    if !reader.disconnected
-        && let Some(retry) = reader.decoder.retry()
-    {
-        let due = closed_at.saturating_add(Duration::from_millis(retry));
-        tokio::time::sleep_until(due.min(deadline).into()).await;
-        if due > deadline {
-            return Err(Failure::error(
-                format!(
-                    "the test timed out after {} waiting the server's retry time ({retry}ms) before `reconnect`",
-                    format_duration(timeout)
-                ),
-                span,
-                "reconnecting here",
-            )
-            .note(format!(
-                "the server asked for `retry: {retry}`; raise the test's `timeout`, or have the server ask for less"
-            )));
-        }
-    }
-    let mut request = reconnect.request.clone();
-    let last_event_id = HeaderName::from_static("last-event-id");
-    match reader.decoder.last_event_id() {
-        Some(id) => match HeaderValue::from_str(id) {
-            Ok(value) => request.set_header(last_event_id, value),
-            Err(_) => request.remove_header(&last_event_id),
-        },
-        None => request.remove_header(&last_event_id),
-    }
-    for (name, value) in &options.headers {
-        let text = scope.resolve(value)?;
-        // An empty value sends no such header: `with header last-event-id: ""` resumes afresh.
-        if text.is_empty() {
-            if let Ok(header) = HeaderName::from_bytes(name.value.as_bytes()) {
-                request.remove_header(&header);
-            }
-            continue;
-        }
-        let header = HeaderName::from_bytes(name.value.as_bytes()).map_err(|_| {
-            Failure::error("invalid header name", name.span, "not a valid header name")
-        })?;
-        let header_value = HeaderValue::from_str(&text).map_err(|_| {
-            Failure::error(
-                format!("invalid header value {}", crate::render::quote(&text)),
-                value.span,
-                "header values must be visible ASCII",
-            )
-        })?;
-        request.set_header(header, header_value);
-    }
-    for (name, value) in &options.query {
-        request.set_query(&name.value, &scope.resolve(value)?);
-    }
-    let waited = closed_at.elapsed();
-    stats.record_reconnect(waited);
-    let url = request.url.to_string();
-    let response = match send(reconnect.client, request, deadline).await {
-        Ok(response) => response,
-        Err(SendError::TimedOut) => {
-            return Err(Failure::error(
-                format!(
-                    "no response to the reconnection within {} (the test's timeout)",
-                    format_duration(timeout)
-                ),
-                span,
-                "reconnecting here",
-            ));
-        }
-        Err(SendError::Failed(reason)) => {
-            reader.closed = Some((
-                Terminal::Dropped(format!("the reconnection failed: {reason}")),
-                Instant::now(),
-            ));
-            return Ok(Reopened::Refused);
-        }
-    };
-    let sent = response.sent_at.saturating_duration_since(reader.origin);
-    let status = response.status;
-    // EventSource: 204 means "stop reconnecting"; any other non-2xx fails the connection.
-    if status == reqwest::StatusCode::NO_CONTENT {
-        reader.response = None;
-        reader.closed = Some((Terminal::Refused(status.to_string()), Instant::now()));
-        return Ok(Reopened::Refused);
-    }
-    if !status.is_success() {
-        // The body often says why; a little of it, read briefly, goes with the reason.
-        let mut response = response;
-        let excerpt = response
-            .read_to_end(
-                deadline.min(Instant::now().saturating_add(Duration::from_millis(200))),
-                RECONNECT_BODY_EXCERPT,
-                false,
-            )
-            .await
-            .ok()
-            .map(|body| {
-                let text = String::from_utf8_lossy(&body.bytes)
-                    .trim()
-                    .replace('\n', "\\n");
-                // Whole, for secrets to be masked in it before it is cut.
-                if body.total > body.bytes.len() as u64 {
-                    crate::excerpt::excerpt_of_partial(&text, RECONNECT_BODY_EXCERPT)
-                } else {
-                    text
-                }
-            })
-            .filter(|text| !text.is_empty())
-            .map(|text| format!(" ({text})"))
-            .unwrap_or_default();
-        reader.response = None;
-        reader.closed = Some((
-            Terminal::Dropped(format!(
-                "the reconnection to {url} was answered {status}{excerpt}; an EventSource does not reconnect after that"
-            )),
-            Instant::now(),
-        ));
-        return Ok(Reopened::Refused);
-    }
-    if kind.value == StreamKind::Sse
-        && !response
-            .content_type()
-            .unwrap_or("")
-            .to_ascii_lowercase()
-            .starts_with("text/event-stream")
-    {
-        return Err(Failure::assertion(
-            format!(
-                "the reconnection was answered with content type `{}`, not `text/event-stream`",
-                response.content_type().unwrap_or("")
-            ),
-            span,
-            "reconnecting here",
-        ));
-    }
-    reader.decoder = reader.decoder.resume(kind.value, max_item_size);
-    reader.response = Some(response);
-    reader.closed = None;
-    reader.disconnected = false;
-    Ok(Reopened::Open(sent))
 }
 
 /// The diff when an item came where the stream should have ended: `before` items came earlier.

@@ -292,6 +292,10 @@ impl<'s> Binder<'s> {
                 if let Some(matcher) = &mut text.text {
                     self.text(matcher)?;
                 }
+                if let Some(json) = &mut text.json {
+                    self.json(json)?;
+                }
+                self.paths(&mut text.paths)?;
             }
         }
         Ok(())

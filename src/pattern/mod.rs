@@ -181,6 +181,15 @@ fn match_item_inner(
                 }
                 (None, _) => {}
             }
+            // A line of JSON: `json <pattern>` and JSONPath assertions on it.
+            if let Some(json) = &text.json {
+                let value = view.json().map_err(|e| Mismatch::new("JSON", e))?;
+                match_json(json, value, captures)?;
+            }
+            for assertion in &text.paths {
+                let value = view.json().map_err(|e| Mismatch::new("JSON", e))?;
+                path::check(assertion, value, captures)?;
+            }
             if let Some(size) = &text.size
                 && !size.value.holds(bytes.len() as f64)
             {

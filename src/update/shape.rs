@@ -73,6 +73,17 @@ pub fn shaped(text: &str, pattern: &ItemPattern, item: &Item, writer: &Writer) -
             if let Some(matcher) = &pattern.text {
                 edits.text(matcher, TextPlace::Text, std::str::from_utf8(bytes).ok()?);
             }
+            // A line matched as JSON keeps that shape when it is still JSON.
+            if pattern.json.is_some() || !pattern.paths.is_empty() {
+                let root = view.json().ok()?;
+                let selection = writer.select(root);
+                if let Some(json) = &pattern.json {
+                    edits.json(json, root, &selection);
+                }
+                for assertion in &pattern.paths {
+                    edits.path(assertion, root, &selection)?;
+                }
+            }
             if let Some(size) = &pattern.size
                 && !size.value.holds(bytes.len() as f64)
             {

@@ -182,7 +182,7 @@ fn non_2xx_answer_to_a_stream_expectation() {
         Running 1 test from 1 file
           FAIL [TIME] a.stream: a stream from a failing service
 
-        error: expected a successful answer to read `sse`, got 503 Service Unavailable
+        error: expected status 200 to read `sse`, got 503 Service Unavailable
          --> a.stream:3:3
           |
         3 |   expect sse { end }

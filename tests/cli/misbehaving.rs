@@ -326,8 +326,8 @@ fn wrong_content_type() {
               expect sse { 3 times { data: _ }; end }
             }
 
-            test "text as NDJSON" {
-              GET {{demo}}/health
+            test "events as NDJSON" {
+              GET {{demo}}/sse/ticker?count=1
               expect ndjson { _ }
             }
             "#,
@@ -345,18 +345,23 @@ fn wrong_content_type() {
               |
             3 |   expect sse { 3 times { data: _ }; end }
               |          ^^^ expected `text/event-stream`
+              |
+              = help: if this content type is what the server should send, check it with `expect header content-type …`: the block then reads the body whatever its type
 
-              FAIL [TIME] a.stream: text as NDJSON
+              FAIL [TIME] a.stream: events as NDJSON
 
-            error: expected an ndjson stream, but the server sent content type `text/plain; charset=utf-8`
+            error: expected an ndjson stream, but the server sent content type `text/event-stream`
              --> a.stream:8:10
               |
             8 |   expect ndjson { _ }
               |          ^^^^^^ expected `application/x-ndjson`
+              |
+              = note: an ndjson block reads `application/x-ndjson`, `application/ndjson`, `application/jsonl`, `application/x-jsonlines`, `application/json-lines`, `application/json` and `text/plain`
+              = help: if this content type is what the server should send, check it with `expect header content-type …`: the block then reads the body whatever its type
 
             Summary 2 tests: 0 passed, 2 failed [TIME]
               FAIL a.stream:1: SSE labelled as JSON
-              FAIL a.stream:6: text as NDJSON
+              FAIL a.stream:6: events as NDJSON
             "#,
         )
         .run();

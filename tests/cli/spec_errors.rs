@@ -337,7 +337,7 @@ fn patterns_that_do_not_fit_their_block() {
         test "a" {
           GET http://example.invalid/
           expect sse { size 3 }
-          expect lines { $.a == 1 }
+          expect chunks { $.a == 1 }
           expect json { "a": 1 } contains "x"
         }
         "#,
@@ -350,13 +350,13 @@ fn patterns_that_do_not_fit_their_block() {
           |
           = help: `size` fits `lines`, `chunks` and `expect text`
 
-        error: a JSONPath assertion does not fit a text item
-         --> a.stream:4:18
+        error: a JSONPath assertion does not fit a `chunks` item
+         --> a.stream:4:19
           |
-        4 |   expect lines { $.a == 1 }
-          |                  ^^^^^^^^ does not fit here
+        4 |   expect chunks { $.a == 1 }
+          |                   ^^^^^^^^ does not fit here
           |
-          = help: JSONPath fits `sse`, `ndjson` and `expect json`
+          = help: JSONPath fits `sse`, `ndjson`, `lines` and `expect json`
 
         error: `contains` does not fit a JSON item
          --> a.stream:5:26

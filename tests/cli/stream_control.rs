@@ -1224,6 +1224,7 @@ fn a_reconnection_answered_with_another_content_type() {
         6 |     reconnect
           |     ^^^^^^^^^ reconnecting here
           |
+          = help: if this content type is what the server should send, check it with `expect header content-type …`: the block then reads the body whatever its type
           = diff of expected (-) and observed (+) items:
               id: "1"  data: "first"  # [TIME]
               end

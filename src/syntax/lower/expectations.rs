@@ -120,7 +120,7 @@ impl Lowerer {
                 let context = if body.as_rule() == Rule::body_json_expect {
                     PatternContext::Json
                 } else {
-                    PatternContext::Lines
+                    PatternContext::Text
                 };
                 let pattern = self.item_pattern(inner(body).next()?, context);
                 Some(Expectation::WholeBody(WholeBody { pattern }))

@@ -22,7 +22,7 @@ impl Lowerer {
         let kind = match context {
             PatternContext::Sse => ItemPatternKind::Sse(self.sse_pattern(facets)),
             PatternContext::Json => ItemPatternKind::Json(self.json_item_pattern(facets)),
-            PatternContext::Lines | PatternContext::Chunks => {
+            PatternContext::Lines | PatternContext::Text | PatternContext::Chunks => {
                 ItemPatternKind::Text(self.text_item_pattern(facets, context))
             }
         };
@@ -45,8 +45,9 @@ impl Lowerer {
             ),
             Rule::path_assert => (
                 "a JSONPath assertion".to_string(),
-                "JSONPath fits `sse`, `ndjson` and `expect json`",
+                "JSONPath fits `sse`, `ndjson`, `lines` and `expect json`",
             ),
+            Rule::json_facet => ("`json`".to_string(), json_facet_help(context)),
             Rule::size_facet => (
                 "`size`".to_string(),
                 "`size` fits `lines`, `chunks` and `expect text`",
@@ -173,11 +174,21 @@ impl Lowerer {
             }));
         }
         let pattern = parts.next()?;
-        self.text_matcher(pattern).map(DataMatcher::Text)
+        let place = if allow_json {
+            TextPlace::SseData
+        } else {
+            TextPlace::SseField
+        };
+        self.text_matcher(pattern, place).map(DataMatcher::Text)
     }
 
-    /// A JSON-pattern pair used as a text matcher: a string, a regex, `_` or `{{var}}`.
-    pub(super) fn text_matcher(&mut self, pair: Pair<'_, Rule>) -> Option<TextMatcher> {
+    /// A JSON-pattern pair used as a text matcher: a string, a regex, `_` or `{{var}}`; `place`
+    /// says what to write instead when it is JSON.
+    pub(super) fn text_matcher(
+        &mut self,
+        pair: Pair<'_, Rule>,
+        place: TextPlace,
+    ) -> Option<TextMatcher> {
         let span = span(&pair);
         let mut parts = inner(pair).peekable();
         let primary = parts.next()?;
@@ -205,7 +216,7 @@ impl Lowerer {
                 let text = primary.as_str();
                 let hint = if primary.as_rule() == Rule::object || primary.as_rule() == Rule::array
                 {
-                    format!("to match JSON, write `json {text}`")
+                    place.json_hint(text)
                 } else {
                     format!("to match the text exactly, quote it: `\"{text}\"`")
                 };
@@ -287,9 +298,26 @@ impl Lowerer {
         context: PatternContext,
     ) -> TextItemPattern {
         let mut pattern = TextItemPattern::default();
+        // Whether the line is matched as text or as JSON: not both.
+        let mut text_span = None;
+        let mut json_span = None;
         for facet in facets {
             let facet_span = span(&facet);
             match facet.as_rule() {
+                Rule::json_facet if context == PatternContext::Lines => {
+                    let Some(value) = inner(facet).next() else {
+                        continue;
+                    };
+                    let value = self.json_pattern(value);
+                    if pattern.json.is_some() {
+                        self.duplicate_facet(facet_span, "`json`");
+                    }
+                    pattern.json = Some(value);
+                    json_span = Some(facet_span);
+                }
+                Rule::path_assert if context == PatternContext::Lines => {
+                    pattern.paths.push(self.path_assert(facet));
+                }
                 Rule::json_pattern | Rule::contains_facet => {
                     let matcher = if facet.as_rule() == Rule::contains_facet {
                         let mut parts = inner(facet);
@@ -304,12 +332,13 @@ impl Lowerer {
                             span: facet_span,
                         })
                     } else {
-                        self.text_matcher(facet)
+                        self.text_matcher(facet, TextPlace::Item(context))
                     };
                     if pattern.text.is_some() {
                         self.duplicate_facet(facet_span, "a text pattern");
                     }
                     pattern.text = matcher;
+                    text_span = Some(facet_span);
                 }
                 Rule::size_facet => {
                     let Some(cond) = inner(facet).next().and_then(|c| self.size_cond(c)) else {
@@ -322,6 +351,13 @@ impl Lowerer {
                 }
                 _ => self.not_fitting(&facet, context),
             }
+        }
+        if let (Some(text), Some(json)) = (text_span, json_span) {
+            self.diagnostics.push(
+                Diagnostic::error("a line is matched as text or as JSON, not both")
+                    .at(&self.file, text.to(json), "text and `json` on one line")
+                    .help("match the line as text (`\"…\"`, `/regex/`, `contains`) or as JSON (`json …`, `$.path` checks)"),
+            );
         }
         pattern
     }
@@ -403,6 +439,48 @@ impl Lowerer {
                 PathCheck::Compare(op, self.number_f64(number.clone()))
             }
             _ => PathCheck::Exists,
+        }
+    }
+}
+
+/// Where a text matcher stands, for the hint when JSON is written in its place.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum TextPlace {
+    /// `data:` of an SSE item, which takes `json <pattern>`.
+    SseData,
+    /// `id:` or `event:`, which are text only.
+    SseField,
+    /// A whole item of this kind: a line, a chunk, or `expect text`.
+    Item(PatternContext),
+}
+
+impl TextPlace {
+    /// What to write for the JSON `text` in this place.
+    fn json_hint(self, text: &str) -> String {
+        match self {
+            TextPlace::SseData => format!("to match the data as JSON, write `json {text}`"),
+            TextPlace::SseField => "ids and event types are text, not JSON".to_string(),
+            TextPlace::Item(PatternContext::Lines) => {
+                format!("to match the line as JSON, write `json {text}`")
+            }
+            TextPlace::Item(PatternContext::Text) => {
+                format!("to match the body as JSON, write `expect json {text}`")
+            }
+            TextPlace::Item(_) => format!(
+                "a chunk is bytes: to match JSON, read the stream with `expect ndjson`, or with `expect lines` and `json {text}`"
+            ),
+        }
+    }
+}
+
+/// Why `json <pattern>` does not fit an item of this kind, and what does.
+fn json_facet_help(context: PatternContext) -> &'static str {
+    match context {
+        PatternContext::Sse => "an SSE event's data is matched as JSON with `data: json …`",
+        PatternContext::Json => "this item is JSON already: write the pattern without `json`",
+        PatternContext::Text => "to match the whole body as JSON, write `expect json …`",
+        PatternContext::Chunks | PatternContext::Lines => {
+            "a chunk is bytes: to match JSON, read the stream with `expect ndjson`, or with `expect lines` and `json …`"
         }
     }
 }

@@ -26,8 +26,11 @@ pub enum PatternContext {
     Sse,
     /// An `ndjson` block or `expect json`: a JSON pattern and JSONPath assertions.
     Json,
-    /// A `lines` block or `expect text`: text matchers.
+    /// A `lines` block: text matchers and sizes, or the line as JSON (`json <pattern>`, JSONPath
+    /// assertions).
     Lines,
+    /// `expect text`: text matchers and sizes.
+    Text,
     /// A `chunks` block: text matchers and sizes.
     Chunks,
 }
@@ -47,7 +50,7 @@ impl PatternContext {
         match self {
             PatternContext::Sse => "an `sse` item",
             PatternContext::Json => "a JSON item",
-            PatternContext::Lines => "a text item",
+            PatternContext::Lines | PatternContext::Text => "a text item",
             PatternContext::Chunks => "a `chunks` item",
         }
     }
