@@ -14,6 +14,7 @@ use crate::config::GrpcSchemaConfig;
 use crate::diff::{self, DiffLine, Tag};
 use crate::duration::format_duration;
 use crate::interp::TestRun;
+use crate::interp::aggregate::describe_duration_cond;
 use crate::interp::matcher::Terminal;
 use crate::interp::record::BlockUpdate;
 use crate::interp::stats::StreamStats;
@@ -23,6 +24,7 @@ use crate::interp::vars::Scope;
 use crate::outcome::{Failure, Fix, StreamReport};
 use crate::pattern::text::match_text;
 use crate::render::{quote, render_text_matcher};
+use crate::saturating_time::SaturatingAdd;
 use crate::source::Span;
 use crate::transport::grpc::call::{self, Call};
 use crate::transport::grpc::error::backticked;
@@ -98,8 +100,6 @@ pub struct LiveCall {
     /// Set once the call broke without a status from the server.
     failed: Option<GrpcError>,
     closed: bool,
-    /// When the response head (or the first sign of it) came, from `origin`.
-    head_at: Option<Duration>,
     /// Reply bytes read since the stream statistics last took them.
     unreported_bytes: u64,
 }
@@ -111,6 +111,14 @@ impl LiveCall {
 
     pub fn previous(&self) -> Duration {
         self.previous
+    }
+
+    /// From the start of the call to its response head; `None` if none has come (or the call
+    /// ended without one).
+    pub fn ttfb(&self) -> Option<Duration> {
+        self.call
+            .head_at()
+            .map(|at| at.saturating_duration_since(self.origin))
     }
 
     /// The reply bytes read since the last call, for the stream's statistics.
@@ -139,15 +147,10 @@ impl LiveCall {
             Ok(call::Next::Message { json, at, size }) => {
                 let at = at.saturating_duration_since(self.origin);
                 self.unreported_bytes += size as u64;
-                self.head_at.get_or_insert(at);
                 self.previous = at;
                 Next::Item(Item::Json(json), at)
             }
-            Ok(call::Next::End { status, at }) => {
-                self.head_at
-                    .get_or_insert(at.saturating_duration_since(self.origin));
-                Next::Ended(terminal(&status))
-            }
+            Ok(call::Next::End { status, .. }) => Next::Ended(terminal(&status)),
             Ok(call::Next::TimedOut) => Next::TimedOut,
             Err(error) => {
                 let terminal = Terminal::Dropped(error.to_string());
@@ -362,7 +365,6 @@ impl TestRun<'_> {
             deadline: test_deadline,
             failed: None,
             closed: false,
-            head_at: None,
             unreported_bytes: 0,
         };
         // Unary and server-streaming calls take exactly one request: an empty one by default.
@@ -397,7 +399,7 @@ impl TestRun<'_> {
         live.previous = Duration::ZERO;
         if let Some(exchange) = self.call.as_mut() {
             exchange.live = Some(live);
-            exchange.stats = Some(StreamStats::new(Duration::ZERO));
+            exchange.stats = Some(StreamStats::awaiting_head());
         }
         Ok(())
     }
@@ -594,11 +596,12 @@ impl TestRun<'_> {
                 self.capture_header(header, &values)
             }
             Expectation::Aggregate(aggregate) => {
-                if matches!(
-                    aggregate.kind,
-                    AggregateKind::Bytes(_) | AggregateKind::Duration(_)
-                ) {
-                    self.drain(span).await?;
+                match &aggregate.kind {
+                    AggregateKind::Bytes(_) | AggregateKind::Duration(_) => {
+                        self.drain(span).await?;
+                    }
+                    AggregateKind::Ttfb(cond) => self.await_head(cond, span).await?,
+                    _ => {}
                 }
                 self.check_aggregate(aggregate)
             }
@@ -647,14 +650,14 @@ impl TestRun<'_> {
         }
         .run()
         .await;
-        stats.ttfb = live.head_at.unwrap_or_default();
+        stats.ttfb = live.ttfb();
         stats.duration = Some(live.origin.elapsed());
         self.streams.push(StreamReport {
             kind: kind.value.keyword(),
             span: kind.span,
             items: stats.items,
             bytes: stats.bytes,
-            ttfb: live.head_at,
+            ttfb: live.ttfb(),
             first_item: stats.first_item,
             duration: stats.duration,
             gaps: stats.gap_summary(),
@@ -726,7 +729,7 @@ impl TestRun<'_> {
             }
         }
         stats.bytes += live.take_bytes();
-        stats.ttfb = live.head_at.unwrap_or_default();
+        stats.ttfb = live.ttfb();
         stats.duration.get_or_insert(live.origin.elapsed());
         if let Some(error) = &live.failed {
             return Err(Failure::error(
@@ -739,6 +742,49 @@ impl TestRun<'_> {
             .status()
             .cloned()
             .unwrap_or_else(|| CallStatus::local(tonic::Code::Unknown, "no status")))
+    }
+
+    /// `expect ttfb`: waits for the response head, for no longer than the bound lets a head
+    /// pass (a later one fails it anyway) nor past the test's deadline. A call that ended
+    /// without a head has no ttfb, and the check says so.
+    async fn await_head(
+        &mut self,
+        cond: &Spanned<DurationCond>,
+        span: Span,
+    ) -> Result<(), Failure> {
+        let test_deadline = self.deadline;
+        let Some(exchange) = self.call.as_mut() else {
+            return Ok(());
+        };
+        let (Some(live), Some(stats)) = (exchange.live.as_mut(), exchange.stats.as_mut()) else {
+            return Ok(());
+        };
+        let bound = latest_passing(&cond.value);
+        let deadline = match bound {
+            Some(bound) => live.origin.saturating_add(bound).min(test_deadline),
+            None => test_deadline,
+        };
+        let waited = live.call.head(deadline).await.map(|_| ());
+        stats.ttfb = live.ttfb();
+        match (waited, bound) {
+            (Ok(()), _) => Ok(()),
+            (Err(GrpcError::Deadline { .. }), Some(bound)) if deadline < test_deadline => {
+                Err(Failure::assertion(
+                    format!(
+                        "expected ttfb {}, but no response headers came within {}",
+                        describe_duration_cond(&cond.value),
+                        format_duration(bound)
+                    ),
+                    cond.span,
+                    format!("no response headers within {}", format_duration(bound)),
+                ))
+            }
+            (Err(error), _) => Err(Failure::error(
+                error.to_string(),
+                span,
+                "waiting for the response headers",
+            )),
+        }
     }
 
     /// The values of a key in the response head; for an answer that was a status alone
@@ -758,7 +804,6 @@ impl TestRun<'_> {
                 ));
             }
         };
-        live.head_at.get_or_insert(live.origin.elapsed());
         let mut values = metadata_values(&head, name);
         if head.is_empty()
             && let Some(status) = live.status()
@@ -842,6 +887,15 @@ impl TestRun<'_> {
             .with_diff(diff(ended_at))
             .with_fix(status_fix(status, code, true, span))),
         }
+    }
+}
+
+/// The longest ttfb that `cond` lets pass, if there is one.
+fn latest_passing(cond: &DurationCond) -> Option<Duration> {
+    match *cond {
+        DurationCond::Compare(CmpOp::Lt | CmpOp::Le | CmpOp::Eq, bound) => Some(bound),
+        DurationCond::Compare(CmpOp::Gt | CmpOp::Ge | CmpOp::Ne, _) => None,
+        DurationCond::Range(_, high) => Some(high),
     }
 }
 

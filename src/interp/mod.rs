@@ -572,7 +572,7 @@ impl TestRun<'_> {
                     span: block.kind.span,
                     items: stats.items,
                     bytes: stats.bytes,
-                    ttfb: Some(stats.ttfb),
+                    ttfb: stats.ttfb,
                     first_item: stats.first_item,
                     duration: stats.duration,
                     gaps: stats.gap_summary(),
@@ -968,10 +968,7 @@ impl TestRun<'_> {
         // `expect test …`: every stream of the test so far.
         let whole;
         let stats = if aggregate.whole_test {
-            let mut all = self
-                .earlier
-                .clone()
-                .unwrap_or_else(|| StreamStats::new(current.ttfb));
+            let mut all = self.earlier.clone().unwrap_or_else(|| current.clone());
             if self.earlier.is_some() {
                 all.absorb(current);
             } else {
