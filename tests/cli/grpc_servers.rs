@@ -93,6 +93,47 @@ pub fn cut_frame_then_ok() -> String {
     })
 }
 
+/// How a [`status_fields`] server sends its status.
+#[derive(Clone, Copy)]
+pub enum StatusIn {
+    /// In trailers, after the response headers and one empty reply.
+    Trailers,
+    /// In the response headers, which end the stream (a trailers-only answer).
+    HeadersOnly,
+}
+
+/// Answers every call with a status made of `fields` (names and raw values, sent as they are,
+/// however malformed), in trailers or alone in the response headers.
+pub fn status_fields(fields: Vec<(&'static str, Vec<u8>)>, status_in: StatusIn) -> String {
+    raw_h2(move |request, mut respond| {
+        let fields = fields.clone();
+        async move {
+            read_to_end(&mut request.into_body()).await;
+            let mut status = HeaderMap::new();
+            for (name, value) in fields {
+                status.append(
+                    name,
+                    axum::http::HeaderValue::from_bytes(&value).expect("a header value h2 sends"),
+                );
+            }
+            match status_in {
+                StatusIn::Trailers => {
+                    let Ok(mut send) = respond.send_response(grpc_head(), false) else {
+                        return;
+                    };
+                    let _ = send.send_data(grpc_frame(&[]).freeze(), false);
+                    let _ = send.send_trailers(status);
+                }
+                StatusIn::HeadersOnly => {
+                    let mut head = grpc_head();
+                    head.headers_mut().extend(status);
+                    let _ = respond.send_response(head, true);
+                }
+            }
+        }
+    })
+}
+
 /// `floats.proto` of [`floats`]: a sensor whose readings are `float`s.
 pub const FLOATS_PROTO: &str = "syntax = \"proto3\";
 package floats;

@@ -11,6 +11,7 @@ mod failing;
 mod fmt;
 mod grpc;
 mod grpc_servers;
+mod grpc_status_fields;
 mod grpc_wire;
 mod limits;
 mod line_endings;

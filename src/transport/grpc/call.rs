@@ -158,7 +158,7 @@ pub fn start(
         let mut grpc =
             tonic::client::Grpc::new(connection).max_decoding_message_size(max_message_size);
         let answer = match grpc.ready().await {
-            Err(error) => Err(Status::from_error(Box::new(error))),
+            Err(error) => Err(Status::from_error(error)),
             Ok(()) => grpc.streaming(request, path, codec).await,
         };
         let _ = answer_sender.send((answer, Instant::now()));

@@ -4,12 +4,14 @@
 //! The steps, one file each: [`channel`] connects to a [`GrpcTarget`]; [`schema`] gets the
 //! server's schema (reflection, `.proto` files or a descriptor set; cached per run); [`method`]
 //! finds the method a spec names; [`json`] turns request JSON into messages and replies into
-//! JSON; [`codec`] lets tonic carry messages known only at run time; [`frames`] checks that
-//! replies do not end inside a frame; [`call`] runs a call of any kind; [`error`] and
+//! JSON; [`codec`] lets tonic carry messages known only at run time; `checked` hands tonic
+//! every answer through checks: [`frames`] that replies do not end inside a frame,
+//! `status_fields` that the status can be read; [`call`] runs a call of any kind; [`error`] and
 //! [`status`] say how things went wrong or ended.
 
 pub mod call;
 pub mod channel;
+mod checked;
 pub mod codec;
 pub mod error;
 pub mod frames;
@@ -18,6 +20,7 @@ pub mod method;
 mod reflection;
 pub mod schema;
 pub mod status;
+mod status_fields;
 mod wire;
 
 #[cfg(test)]

@@ -268,7 +268,7 @@ impl<'a> Session<'a> {
             .max_decoding_message_size(max_answer_size);
         grpc.ready()
             .await
-            .map_err(|error| describe_failure(&error, &channel.peer))?;
+            .map_err(|error| describe_failure(&*error, &channel.peer))?;
         let answer = grpc
             .streaming(
                 tonic::Request::new(outgoing),
