@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use prost_reflect::{DescriptorPool, DynamicMessage, MethodDescriptor};
+use prost_reflect::{DynamicMessage, MethodDescriptor};
 use serde_json::Value;
 use tonic::metadata::{KeyAndValueRef, MetadataMap};
 
@@ -31,7 +31,7 @@ use crate::transport::grpc::error::backticked;
 use crate::transport::grpc::json::base64;
 use crate::transport::grpc::{
     CallStatus, GrpcChannel, GrpcError, GrpcTarget, MethodKind, SchemaCache, SchemaSource, connect,
-    request_from_json, resolve_method, split_method_name,
+    request_from_json, split_method_name,
 };
 use crate::transport::item::Item;
 
@@ -418,24 +418,25 @@ impl TestRun<'_> {
             .0;
         let mut first_miss: Option<GrpcError> = None;
         for source in sources {
-            let pool: DescriptorPool =
-                match cache.get(source, channel, self.deadline, service).await {
-                    Ok(pool) => pool,
-                    // A config schema is tried before reflection; a server without reflection is
-                    // then best described by what the files lacked.
-                    Err(GrpcError::NoReflection { .. }) if first_miss.is_some() => break,
-                    Err(error) => {
-                        return Err(self.grpc_failure(error, call, "finding this call's schema"));
-                    }
-                };
-            match resolve_method(&pool, &call.method.value) {
+            let schema = match cache.get(source, channel, self.deadline, service).await {
+                Ok(schema) => schema,
+                // A config schema is tried before reflection; a server without reflection is
+                // then best described by what the files lacked.
+                Err(GrpcError::NoReflection { .. }) if first_miss.is_some() => break,
+                Err(error) => {
+                    return Err(self.grpc_failure(error, call, "finding this call's schema"));
+                }
+            };
+            match schema.method(&call.method.value).await {
                 Ok(method) => return Ok(method),
                 Err(error @ GrpcError::UnknownService { .. })
                     if !matches!(source, SchemaSource::Reflection) =>
                 {
                     first_miss.get_or_insert(error);
                 }
-                Err(error) => return Err(self.grpc_failure(error, call, "")),
+                Err(error) => {
+                    return Err(self.grpc_failure(error, call, "finding this call's schema"));
+                }
             }
         }
         Err(self.grpc_failure(

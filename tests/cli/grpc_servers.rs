@@ -160,6 +160,42 @@ pub fn floats() -> String {
     })
 }
 
+/// `anys.proto` of [`any_reply`]: an envelope whose payload is an `Any`, and a type that only an
+/// `Any` holds.
+pub const ANYS_PROTO: &str = "syntax = \"proto3\";
+package anys;
+import \"google/protobuf/any.proto\";
+service Anys { rpc Open(Detail) returns (Envelope); }
+message Envelope { google.protobuf.Any payload = 1; }
+message Detail { string note = 1; }
+message Inner { string where = 1; }
+message Elsewhere { Inner inner = 1; }
+";
+
+/// Answers every call with an `anys.Envelope` whose payload is an `anys.Elsewhere` (a type the
+/// method does not reach but through the `Any`) whose inner `where` is `here`.
+pub fn any_reply() -> String {
+    const TYPE_URL: &[u8] = b"type.googleapis.com/anys.Elsewhere";
+    raw_h2(|request, mut respond| async move {
+        read_to_end(&mut request.into_body()).await;
+        let inner = [&[0x0a, 4][..], b"here"].concat(); // Inner { where: "here" }
+        let elsewhere = [&[0x0a, inner.len() as u8][..], &inner].concat();
+        let any = [
+            &[0x0a, TYPE_URL.len() as u8][..],
+            TYPE_URL,
+            &[0x12, elsewhere.len() as u8],
+            &elsewhere,
+        ]
+        .concat();
+        let envelope = [&[0x0a, any.len() as u8][..], &any].concat();
+        let Ok(mut send) = respond.send_response(grpc_head(), false) else {
+            return;
+        };
+        let _ = send.send_data(grpc_frame(&envelope).freeze(), false);
+        let _ = send.send_trailers(status_trailers("0"));
+    })
+}
+
 /// A gRPC server whose one service is reflection (v1), whose reflection data is broken: it
 /// also lists `broken.Broken`, whose file imports `missing.proto`, which it cannot give.
 pub fn broken_reflection() -> String {

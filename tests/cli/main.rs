@@ -10,6 +10,7 @@ mod content_coding;
 mod failing;
 mod fmt;
 mod grpc;
+mod grpc_schemas;
 mod grpc_servers;
 mod grpc_status_fields;
 mod grpc_wire;
