@@ -101,7 +101,12 @@ fn message(index: usize, last: bool) -> DescriptorProto {
             } else {
                 Type::Int64
             };
-            field(&format!("a_rather_long_field_name_{number}"), number, kind, None)
+            field(
+                &format!("a_rather_long_field_name_{number}"),
+                number,
+                kind,
+                None,
+            )
         })
         .collect();
     if !last {
