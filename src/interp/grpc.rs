@@ -1,6 +1,7 @@
 //! gRPC calls in a test: the call starts when its first expectation (or `send`) needs it, its
 //! replies feed `expect messages` blocks and `expect message` lines as items, and its status,
-//! initial metadata and trailers are checked when the spec asks.
+//! initial metadata and trailers are checked when the spec asks. How a call finds its schema
+//! and method is in `grpc_lookup`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -10,11 +11,11 @@ use serde_json::Value;
 use tonic::metadata::{KeyAndValueRef, MetadataMap};
 
 use crate::ast::*;
-use crate::config::GrpcSchemaConfig;
 use crate::diff::{self, DiffLine, Tag};
 use crate::duration::format_duration;
 use crate::interp::TestRun;
 use crate::interp::aggregate::describe_duration_cond;
+use crate::interp::grpc_lookup::schema_sources;
 use crate::interp::matcher::Terminal;
 use crate::interp::record::BlockUpdate;
 use crate::interp::stats::StreamStats;
@@ -27,11 +28,9 @@ use crate::render::{quote, render_text_matcher};
 use crate::saturating_time::SaturatingAdd;
 use crate::source::Span;
 use crate::transport::grpc::call::{self, Call};
-use crate::transport::grpc::error::backticked;
 use crate::transport::grpc::json::base64;
 use crate::transport::grpc::{
-    CallStatus, GrpcChannel, GrpcError, GrpcTarget, MethodKind, SchemaCache, SchemaSource, connect,
-    request_from_json, split_method_name,
+    CallStatus, GrpcError, GrpcTarget, MethodKind, connect, request_from_json,
 };
 use crate::transport::item::Item;
 
@@ -251,51 +250,6 @@ fn metadata_values(map: &MetadataMap, name: &str) -> Vec<String> {
         .collect()
 }
 
-/// Where a call's schema comes from, in the order tried.
-fn schema_sources(
-    resolved: &[(PathBuf, &GrpcOption)],
-    config: &GrpcSchemaConfig,
-) -> Vec<SchemaSource> {
-    let protos: Vec<PathBuf> = resolved
-        .iter()
-        .filter(|(_, o)| matches!(o, GrpcOption::Proto(_)))
-        .map(|(path, _)| path.clone())
-        .collect();
-    let imports: Vec<PathBuf> = resolved
-        .iter()
-        .filter(|(_, o)| matches!(o, GrpcOption::Import(_)))
-        .map(|(path, _)| path.clone())
-        .collect();
-    let descriptor = resolved
-        .iter()
-        .find(|(_, o)| matches!(o, GrpcOption::Descriptor(_)))
-        .map(|(path, _)| path.clone());
-    // The test's own schema is the only one it uses.
-    if !protos.is_empty() {
-        return vec![SchemaSource::Files {
-            protos,
-            import_paths: imports,
-        }];
-    }
-    if let Some(path) = descriptor {
-        return vec![SchemaSource::DescriptorSet(path)];
-    }
-    let mut sources: Vec<SchemaSource> = config
-        .descriptor_sets
-        .iter()
-        .cloned()
-        .map(SchemaSource::DescriptorSet)
-        .collect();
-    if !config.protos.is_empty() {
-        sources.push(SchemaSource::Files {
-            protos: config.protos.clone(),
-            import_paths: config.import_paths.clone(),
-        });
-    }
-    sources.push(SchemaSource::Reflection);
-    sources
-}
-
 impl TestRun<'_> {
     fn live(&mut self) -> Option<&mut LiveCall> {
         self.call.as_mut().and_then(|c| c.live.as_mut())
@@ -402,117 +356,6 @@ impl TestRun<'_> {
             exchange.stats = Some(StreamStats::awaiting_head());
         }
         Ok(())
-    }
-
-    /// The method in the first schema that has its service; the reflection error says most
-    /// when no schema does.
-    async fn find_method(
-        &self,
-        sources: &[SchemaSource],
-        channel: &GrpcChannel,
-        call: &GrpcCall,
-        cache: &SchemaCache,
-    ) -> Result<MethodDescriptor, Failure> {
-        let service = split_method_name(&call.method.value)
-            .map_err(|error| self.grpc_failure(error, call, ""))?
-            .0;
-        let mut first_miss: Option<GrpcError> = None;
-        for source in sources {
-            let schema = match cache.get(source, channel, self.deadline, service).await {
-                Ok(schema) => schema,
-                // A config schema is tried before reflection; a server without reflection is
-                // then best described by what the files lacked.
-                Err(GrpcError::NoReflection { .. }) if first_miss.is_some() => break,
-                Err(error) => {
-                    return Err(self.grpc_failure(error, call, "finding this call's schema"));
-                }
-            };
-            match schema.method(&call.method.value).await {
-                Ok(method) => return Ok(method),
-                Err(error @ GrpcError::UnknownService { .. })
-                    if !matches!(source, SchemaSource::Reflection) =>
-                {
-                    first_miss.get_or_insert(error);
-                }
-                Err(error) => {
-                    return Err(self.grpc_failure(error, call, "finding this call's schema"));
-                }
-            }
-        }
-        Err(self.grpc_failure(
-            first_miss.unwrap_or(GrpcError::BadMethodName {
-                name: call.method.value.clone(),
-            }),
-            call,
-            "",
-        ))
-    }
-
-    /// A failure to start a call, at the part of the step it is about.
-    fn grpc_failure(&self, error: GrpcError, call: &GrpcCall, doing: &str) -> Failure {
-        match &error {
-            GrpcError::UnknownService {
-                service,
-                suggestion,
-                known,
-            } => {
-                let failure = Failure::error(
-                    format!("unknown service `{service}`"),
-                    call.method.span,
-                    "not in the server's schema",
-                );
-                match suggestion {
-                    Some(suggestion) => failure.help_note(format!("did you mean `{suggestion}`?")),
-                    None if known.is_empty() => failure.note("the schema has no services"),
-                    None => failure.note(format!("the schema has {}", backticked(known))),
-                }
-            }
-            GrpcError::UnknownMethod {
-                service,
-                method,
-                suggestion,
-                known,
-            } => {
-                let failure = Failure::error(
-                    format!("no method `{method}` in `{service}`"),
-                    call.method.span,
-                    "not a method of this service",
-                );
-                let failure = match suggestion {
-                    Some(suggestion) => failure.help_note(format!("did you mean `{suggestion}`?")),
-                    None => failure,
-                };
-                if known.is_empty() {
-                    failure.note("the service has no methods")
-                } else {
-                    failure.note(format!("its methods: {}", backticked(known)))
-                }
-            }
-            GrpcError::BadMethodName { .. } => {
-                Failure::error(error.to_string(), call.method.span, "this method")
-            }
-            GrpcError::NoReflection { .. }
-            | GrpcError::Reflection { .. }
-            | GrpcError::Schema { .. } => {
-                let failure = Failure::error(error.to_string(), call.method.span, doing);
-                if matches!(error, GrpcError::NoReflection { .. }) {
-                    failure.help_note(
-                        "write `proto \"file.proto\"` (with `import \"dir\"` for its imports) or `descriptor \"set.binpb\"` after the `grpc` line, or set them for every spec in streamspec.toml's [grpc] section",
-                    )
-                } else {
-                    failure
-                }
-            }
-            GrpcError::Deadline { .. } => Failure::error(
-                format!(
-                    "the test timed out after {}: {error}",
-                    format_duration(self.timeout)
-                ),
-                call.target.span,
-                doing,
-            ),
-            _ => Failure::error(error.to_string(), call.target.span, doing),
-        }
     }
 
     /// `send` and `close` between expectations; `abort` cancels the call.

@@ -3,6 +3,7 @@
 
 pub mod aggregate;
 pub mod grpc;
+mod grpc_lookup;
 pub mod matcher;
 pub mod record;
 pub mod stats;
