@@ -50,10 +50,23 @@ pub fn check_stats(stats: &StreamStats, aggregate: &Aggregate) -> Result<(), Fai
     match &aggregate.kind {
         AggregateKind::Count(cond) => number("count", cond, stats.items),
         AggregateKind::Bytes(cond) => number("bytes", cond, stats.bytes),
-        AggregateKind::Ttfb(cond) => timing("ttfb", cond, stats.ttfb),
-        AggregateKind::Duration(cond) => {
-            timing("duration", cond, stats.duration.unwrap_or(stats.ttfb))
-        }
+        AggregateKind::Ttfb(cond) => match stats.ttfb {
+            Some(ttfb) => timing("ttfb", cond, ttfb),
+            // Never 0: a call cancelled before the server answered has nothing to measure.
+            None => Err(Failure::assertion(
+                format!(
+                    "expected ttfb {}, but no response headers came, so there is no ttfb to measure",
+                    describe_duration_cond(&cond.value)
+                ),
+                cond.span,
+                "no response headers",
+            )),
+        },
+        AggregateKind::Duration(cond) => timing(
+            "duration",
+            cond,
+            stats.duration.or(stats.ttfb).unwrap_or_default(),
+        ),
         AggregateKind::Gaps(bounds) => {
             for (stat, cond) in bounds {
                 let Some(value) = stats.gap(stat.value) else {

@@ -1,19 +1,21 @@
 //! gRPC calls in a test: the call starts when its first expectation (or `send`) needs it, its
 //! replies feed `expect messages` blocks and `expect message` lines as items, and its status,
-//! initial metadata and trailers are checked when the spec asks.
+//! initial metadata and trailers are checked when the spec asks. How a call finds its schema
+//! and method is in `grpc_lookup`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use prost_reflect::{DescriptorPool, DynamicMessage, MethodDescriptor};
+use prost_reflect::{DynamicMessage, MethodDescriptor};
 use serde_json::Value;
 use tonic::metadata::{KeyAndValueRef, MetadataMap};
 
 use crate::ast::*;
-use crate::config::GrpcSchemaConfig;
 use crate::diff::{self, DiffLine, Tag};
 use crate::duration::format_duration;
 use crate::interp::TestRun;
+use crate::interp::aggregate::describe_duration_cond;
+use crate::interp::grpc_lookup::schema_sources;
 use crate::interp::matcher::Terminal;
 use crate::interp::record::BlockUpdate;
 use crate::interp::stats::StreamStats;
@@ -23,13 +25,12 @@ use crate::interp::vars::Scope;
 use crate::outcome::{Failure, Fix, StreamReport};
 use crate::pattern::text::match_text;
 use crate::render::{quote, render_text_matcher};
+use crate::saturating_time::SaturatingAdd;
 use crate::source::Span;
 use crate::transport::grpc::call::{self, Call};
-use crate::transport::grpc::error::backticked;
 use crate::transport::grpc::json::base64;
 use crate::transport::grpc::{
-    CallStatus, GrpcChannel, GrpcError, GrpcTarget, MethodKind, SchemaCache, SchemaSource, connect,
-    request_from_json, resolve_method, split_method_name,
+    CallStatus, GrpcError, GrpcTarget, MethodKind, connect, request_from_json,
 };
 use crate::transport::item::Item;
 
@@ -98,8 +99,6 @@ pub struct LiveCall {
     /// Set once the call broke without a status from the server.
     failed: Option<GrpcError>,
     closed: bool,
-    /// When the response head (or the first sign of it) came, from `origin`.
-    head_at: Option<Duration>,
     /// Reply bytes read since the stream statistics last took them.
     unreported_bytes: u64,
 }
@@ -111,6 +110,14 @@ impl LiveCall {
 
     pub fn previous(&self) -> Duration {
         self.previous
+    }
+
+    /// From the start of the call to its response head; `None` if none has come (or the call
+    /// ended without one).
+    pub fn ttfb(&self) -> Option<Duration> {
+        self.call
+            .head_at()
+            .map(|at| at.saturating_duration_since(self.origin))
     }
 
     /// The reply bytes read since the last call, for the stream's statistics.
@@ -139,15 +146,10 @@ impl LiveCall {
             Ok(call::Next::Message { json, at, size }) => {
                 let at = at.saturating_duration_since(self.origin);
                 self.unreported_bytes += size as u64;
-                self.head_at.get_or_insert(at);
                 self.previous = at;
                 Next::Item(Item::Json(json), at)
             }
-            Ok(call::Next::End { status, at }) => {
-                self.head_at
-                    .get_or_insert(at.saturating_duration_since(self.origin));
-                Next::Ended(terminal(&status))
-            }
+            Ok(call::Next::End { status, .. }) => Next::Ended(terminal(&status)),
             Ok(call::Next::TimedOut) => Next::TimedOut,
             Err(error) => {
                 let terminal = Terminal::Dropped(error.to_string());
@@ -249,51 +251,6 @@ fn metadata_values(map: &MetadataMap, name: &str) -> Vec<String> {
         .collect()
 }
 
-/// Where a call's schema comes from, in the order tried.
-fn schema_sources(
-    resolved: &[(PathBuf, &GrpcOption)],
-    config: &GrpcSchemaConfig,
-) -> Vec<SchemaSource> {
-    let protos: Vec<PathBuf> = resolved
-        .iter()
-        .filter(|(_, o)| matches!(o, GrpcOption::Proto(_)))
-        .map(|(path, _)| path.clone())
-        .collect();
-    let imports: Vec<PathBuf> = resolved
-        .iter()
-        .filter(|(_, o)| matches!(o, GrpcOption::Import(_)))
-        .map(|(path, _)| path.clone())
-        .collect();
-    let descriptor = resolved
-        .iter()
-        .find(|(_, o)| matches!(o, GrpcOption::Descriptor(_)))
-        .map(|(path, _)| path.clone());
-    // The test's own schema is the only one it uses.
-    if !protos.is_empty() {
-        return vec![SchemaSource::Files {
-            protos,
-            import_paths: imports,
-        }];
-    }
-    if let Some(path) = descriptor {
-        return vec![SchemaSource::DescriptorSet(path)];
-    }
-    let mut sources: Vec<SchemaSource> = config
-        .descriptor_sets
-        .iter()
-        .cloned()
-        .map(SchemaSource::DescriptorSet)
-        .collect();
-    if !config.protos.is_empty() {
-        sources.push(SchemaSource::Files {
-            protos: config.protos.clone(),
-            import_paths: config.import_paths.clone(),
-        });
-    }
-    sources.push(SchemaSource::Reflection);
-    sources
-}
-
 impl TestRun<'_> {
     fn live(&mut self) -> Option<&mut LiveCall> {
         self.call.as_mut().and_then(|c| c.live.as_mut())
@@ -363,7 +320,6 @@ impl TestRun<'_> {
             deadline: test_deadline,
             failed: None,
             closed: false,
-            head_at: None,
             unreported_bytes: 0,
         };
         // Unary and server-streaming calls take exactly one request: an empty one by default.
@@ -399,119 +355,9 @@ impl TestRun<'_> {
         live.previous = Duration::ZERO;
         if let Some(exchange) = self.call.as_mut() {
             exchange.live = Some(live);
-            exchange.stats = Some(StreamStats::new(Duration::ZERO));
+            exchange.stats = Some(StreamStats::awaiting_head());
         }
         Ok(())
-    }
-
-    /// The method in the first schema that has its service; the reflection error says most
-    /// when no schema does.
-    async fn find_method(
-        &self,
-        sources: &[SchemaSource],
-        channel: &GrpcChannel,
-        call: &GrpcCall,
-        cache: &SchemaCache,
-    ) -> Result<MethodDescriptor, Failure> {
-        let service = split_method_name(&call.method.value)
-            .map_err(|error| self.grpc_failure(error, call, ""))?
-            .0;
-        let mut first_miss: Option<GrpcError> = None;
-        for source in sources {
-            let pool: DescriptorPool =
-                match cache.get(source, channel, self.deadline, service).await {
-                    Ok(pool) => pool,
-                    // A config schema is tried before reflection; a server without reflection is
-                    // then best described by what the files lacked.
-                    Err(GrpcError::NoReflection { .. }) if first_miss.is_some() => break,
-                    Err(error) => {
-                        return Err(self.grpc_failure(error, call, "finding this call's schema"));
-                    }
-                };
-            match resolve_method(&pool, &call.method.value) {
-                Ok(method) => return Ok(method),
-                Err(error @ GrpcError::UnknownService { .. })
-                    if !matches!(source, SchemaSource::Reflection) =>
-                {
-                    first_miss.get_or_insert(error);
-                }
-                Err(error) => return Err(self.grpc_failure(error, call, "")),
-            }
-        }
-        Err(self.grpc_failure(
-            first_miss.unwrap_or(GrpcError::BadMethodName {
-                name: call.method.value.clone(),
-            }),
-            call,
-            "",
-        ))
-    }
-
-    /// A failure to start a call, at the part of the step it is about.
-    fn grpc_failure(&self, error: GrpcError, call: &GrpcCall, doing: &str) -> Failure {
-        match &error {
-            GrpcError::UnknownService {
-                service,
-                suggestion,
-                known,
-            } => {
-                let failure = Failure::error(
-                    format!("unknown service `{service}`"),
-                    call.method.span,
-                    "not in the server's schema",
-                );
-                match suggestion {
-                    Some(suggestion) => failure.help_note(format!("did you mean `{suggestion}`?")),
-                    None if known.is_empty() => failure.note("the schema has no services"),
-                    None => failure.note(format!("the schema has {}", backticked(known))),
-                }
-            }
-            GrpcError::UnknownMethod {
-                service,
-                method,
-                suggestion,
-                known,
-            } => {
-                let failure = Failure::error(
-                    format!("no method `{method}` in `{service}`"),
-                    call.method.span,
-                    "not a method of this service",
-                );
-                let failure = match suggestion {
-                    Some(suggestion) => failure.help_note(format!("did you mean `{suggestion}`?")),
-                    None => failure,
-                };
-                if known.is_empty() {
-                    failure.note("the service has no methods")
-                } else {
-                    failure.note(format!("its methods: {}", backticked(known)))
-                }
-            }
-            GrpcError::BadMethodName { .. } => {
-                Failure::error(error.to_string(), call.method.span, "this method")
-            }
-            GrpcError::NoReflection { .. }
-            | GrpcError::Reflection { .. }
-            | GrpcError::Schema { .. } => {
-                let failure = Failure::error(error.to_string(), call.method.span, doing);
-                if matches!(error, GrpcError::NoReflection { .. }) {
-                    failure.help_note(
-                        "write `proto \"file.proto\"` (with `import \"dir\"` for its imports) or `descriptor \"set.binpb\"` after the `grpc` line, or set them for every spec in streamspec.toml's [grpc] section",
-                    )
-                } else {
-                    failure
-                }
-            }
-            GrpcError::Deadline { .. } => Failure::error(
-                format!(
-                    "the test timed out after {}: {error}",
-                    format_duration(self.timeout)
-                ),
-                call.target.span,
-                doing,
-            ),
-            _ => Failure::error(error.to_string(), call.target.span, doing),
-        }
     }
 
     /// `send` and `close` between expectations; `abort` cancels the call.
@@ -596,11 +442,12 @@ impl TestRun<'_> {
                 self.capture_header(header, &values)
             }
             Expectation::Aggregate(aggregate) => {
-                if matches!(
-                    aggregate.kind,
-                    AggregateKind::Bytes(_) | AggregateKind::Duration(_)
-                ) {
-                    self.drain(span).await?;
+                match &aggregate.kind {
+                    AggregateKind::Bytes(_) | AggregateKind::Duration(_) => {
+                        self.drain(span).await?;
+                    }
+                    AggregateKind::Ttfb(cond) => self.await_head(cond, span).await?,
+                    _ => {}
                 }
                 self.check_aggregate(aggregate)
             }
@@ -650,14 +497,14 @@ impl TestRun<'_> {
         }
         .run()
         .await;
-        stats.ttfb = live.head_at.unwrap_or_default();
+        stats.ttfb = live.ttfb();
         stats.duration = Some(live.origin.elapsed());
         self.streams.push(StreamReport {
             kind: kind.value.keyword(),
             span: kind.span,
             items: stats.items,
             bytes: stats.bytes,
-            ttfb: live.head_at,
+            ttfb: live.ttfb(),
             first_item: stats.first_item,
             duration: stats.duration,
             gaps: stats.gap_summary(),
@@ -729,7 +576,7 @@ impl TestRun<'_> {
             }
         }
         stats.bytes += live.take_bytes();
-        stats.ttfb = live.head_at.unwrap_or_default();
+        stats.ttfb = live.ttfb();
         stats.duration.get_or_insert(live.origin.elapsed());
         if let Some(error) = &live.failed {
             return Err(Failure::error(
@@ -742,6 +589,49 @@ impl TestRun<'_> {
             .status()
             .cloned()
             .unwrap_or_else(|| CallStatus::local(tonic::Code::Unknown, "no status")))
+    }
+
+    /// `expect ttfb`: waits for the response head, for no longer than the bound lets a head
+    /// pass (a later one fails it anyway) nor past the test's deadline. A call that ended
+    /// without a head has no ttfb, and the check says so.
+    async fn await_head(
+        &mut self,
+        cond: &Spanned<DurationCond>,
+        span: Span,
+    ) -> Result<(), Failure> {
+        let test_deadline = self.deadline;
+        let Some(exchange) = self.call.as_mut() else {
+            return Ok(());
+        };
+        let (Some(live), Some(stats)) = (exchange.live.as_mut(), exchange.stats.as_mut()) else {
+            return Ok(());
+        };
+        let bound = latest_passing(&cond.value);
+        let deadline = match bound {
+            Some(bound) => live.origin.saturating_add(bound).min(test_deadline),
+            None => test_deadline,
+        };
+        let waited = live.call.head(deadline).await.map(|_| ());
+        stats.ttfb = live.ttfb();
+        match (waited, bound) {
+            (Ok(()), _) => Ok(()),
+            (Err(GrpcError::Deadline { .. }), Some(bound)) if deadline < test_deadline => {
+                Err(Failure::assertion(
+                    format!(
+                        "expected ttfb {}, but no response headers came within {}",
+                        describe_duration_cond(&cond.value),
+                        format_duration(bound)
+                    ),
+                    cond.span,
+                    format!("no response headers within {}", format_duration(bound)),
+                ))
+            }
+            (Err(error), _) => Err(Failure::error(
+                error.to_string(),
+                span,
+                "waiting for the response headers",
+            )),
+        }
     }
 
     /// The values of a key in the response head; for an answer that was a status alone
@@ -761,7 +651,6 @@ impl TestRun<'_> {
                 ));
             }
         };
-        live.head_at.get_or_insert(live.origin.elapsed());
         let mut values = metadata_values(&head, name);
         if head.is_empty()
             && let Some(status) = live.status()
@@ -844,6 +733,15 @@ impl TestRun<'_> {
             .with_diff(diff(ended_at))
             .with_fix(status_fix(status, codes_span, true, span))),
         }
+    }
+}
+
+/// The longest ttfb that `cond` lets pass, if there is one.
+fn latest_passing(cond: &DurationCond) -> Option<Duration> {
+    match *cond {
+        DurationCond::Compare(CmpOp::Lt | CmpOp::Le | CmpOp::Eq, bound) => Some(bound),
+        DurationCond::Compare(CmpOp::Gt | CmpOp::Ge | CmpOp::Ne, _) => None,
+        DurationCond::Range(_, high) => Some(high),
     }
 }
 

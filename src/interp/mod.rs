@@ -3,6 +3,7 @@
 
 pub mod aggregate;
 pub mod grpc;
+mod grpc_lookup;
 mod head_bound;
 pub mod http_stream;
 pub mod ids;
@@ -629,7 +630,7 @@ impl TestRun<'_> {
                     span: block.kind.span,
                     items: stats.items,
                     bytes: stats.bytes,
-                    ttfb: Some(stats.ttfb),
+                    ttfb: stats.ttfb,
                     first_item: stats.first_item,
                     duration: stats.duration,
                     gaps: stats.gap_summary(),
@@ -1037,10 +1038,7 @@ impl TestRun<'_> {
         // `expect test …`: every stream of the test so far.
         let whole;
         let stats = if aggregate.whole_test {
-            let mut all = self
-                .earlier
-                .clone()
-                .unwrap_or_else(|| StreamStats::new(current.ttfb));
+            let mut all = self.earlier.clone().unwrap_or_else(|| current.clone());
             if self.earlier.is_some() {
                 all.absorb(current);
             } else {

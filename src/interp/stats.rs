@@ -14,8 +14,9 @@ pub struct StreamStats {
     pub items: u64,
     /// Body bytes received.
     pub bytes: u64,
-    /// From sending the request to the response head.
-    pub ttfb: Duration,
+    /// From sending the request to the response head; `None` while none has come, and for a
+    /// gRPC call that ended without one (cancelled before the server answered).
+    pub ttfb: Option<Duration>,
     /// From sending the request to the first item.
     pub first_item: Option<Duration>,
     /// From sending the request to the end of reading.
@@ -42,7 +43,17 @@ struct Gaps {
 }
 
 impl StreamStats {
+    /// The statistics of a stream whose response head came `ttfb` after the request.
     pub fn new(ttfb: Duration) -> StreamStats {
+        StreamStats::with_ttfb(Some(ttfb))
+    }
+
+    /// The statistics of a stream whose response head has not come yet.
+    pub fn awaiting_head() -> StreamStats {
+        StreamStats::with_ttfb(None)
+    }
+
+    fn with_ttfb(ttfb: Option<Duration>) -> StreamStats {
         StreamStats {
             items: 0,
             bytes: 0,

@@ -93,6 +93,47 @@ pub fn cut_frame_then_ok() -> String {
     })
 }
 
+/// How a [`status_fields`] server sends its status.
+#[derive(Clone, Copy)]
+pub enum StatusIn {
+    /// In trailers, after the response headers and one empty reply.
+    Trailers,
+    /// In the response headers, which end the stream (a trailers-only answer).
+    HeadersOnly,
+}
+
+/// Answers every call with a status made of `fields` (names and raw values, sent as they are,
+/// however malformed), in trailers or alone in the response headers.
+pub fn status_fields(fields: Vec<(&'static str, Vec<u8>)>, status_in: StatusIn) -> String {
+    raw_h2(move |request, mut respond| {
+        let fields = fields.clone();
+        async move {
+            read_to_end(&mut request.into_body()).await;
+            let mut status = HeaderMap::new();
+            for (name, value) in fields {
+                status.append(
+                    name,
+                    axum::http::HeaderValue::from_bytes(&value).expect("a header value h2 sends"),
+                );
+            }
+            match status_in {
+                StatusIn::Trailers => {
+                    let Ok(mut send) = respond.send_response(grpc_head(), false) else {
+                        return;
+                    };
+                    let _ = send.send_data(grpc_frame(&[]).freeze(), false);
+                    let _ = send.send_trailers(status);
+                }
+                StatusIn::HeadersOnly => {
+                    let mut head = grpc_head();
+                    head.headers_mut().extend(status);
+                    let _ = respond.send_response(head, true);
+                }
+            }
+        }
+    })
+}
+
 /// `floats.proto` of [`floats`]: a sensor whose readings are `float`s.
 pub const FLOATS_PROTO: &str = "syntax = \"proto3\";
 package floats;
@@ -115,6 +156,42 @@ pub fn floats() -> String {
             return;
         };
         let _ = send.send_data(grpc_frame(&reading).freeze(), false);
+        let _ = send.send_trailers(status_trailers("0"));
+    })
+}
+
+/// `anys.proto` of [`any_reply`]: an envelope whose payload is an `Any`, and a type that only an
+/// `Any` holds.
+pub const ANYS_PROTO: &str = "syntax = \"proto3\";
+package anys;
+import \"google/protobuf/any.proto\";
+service Anys { rpc Open(Detail) returns (Envelope); }
+message Envelope { google.protobuf.Any payload = 1; }
+message Detail { string note = 1; }
+message Inner { string where = 1; }
+message Elsewhere { Inner inner = 1; }
+";
+
+/// Answers every call with an `anys.Envelope` whose payload is an `anys.Elsewhere` (a type the
+/// method does not reach but through the `Any`) whose inner `where` is `here`.
+pub fn any_reply() -> String {
+    const TYPE_URL: &[u8] = b"type.googleapis.com/anys.Elsewhere";
+    raw_h2(|request, mut respond| async move {
+        read_to_end(&mut request.into_body()).await;
+        let inner = [&[0x0a, 4][..], b"here"].concat(); // Inner { where: "here" }
+        let elsewhere = [&[0x0a, inner.len() as u8][..], &inner].concat();
+        let any = [
+            &[0x0a, TYPE_URL.len() as u8][..],
+            TYPE_URL,
+            &[0x12, elsewhere.len() as u8],
+            &elsewhere,
+        ]
+        .concat();
+        let envelope = [&[0x0a, any.len() as u8][..], &any].concat();
+        let Ok(mut send) = respond.send_response(grpc_head(), false) else {
+            return;
+        };
+        let _ = send.send_data(grpc_frame(&envelope).freeze(), false);
         let _ = send.send_trailers(status_trailers("0"));
     })
 }

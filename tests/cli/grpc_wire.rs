@@ -235,7 +235,8 @@ fn a_deadline_before_the_response_headers_is_exceeded_also_when_read_late() {
 #[test]
 fn a_client_stream_left_open_past_its_deadline_is_exceeded() {
     // The interop `timeout_on_sleeping_server` case: the server resets the call at its
-    // deadline, and the reset may be read before the run's own timer fires.
+    // deadline, and the reset may be read before the run's own timer fires. The deadline leaves
+    // the echo of the first message room on a busy machine (at 50ms it sometimes came after).
     deadline_exceeded_every_time(
         &grpc_servers::resets_at_the_deadline(),
         4,
@@ -243,12 +244,103 @@ fn a_client_stream_left_open_past_its_deadline_is_exceeded() {
         test "NAME" {
           grpc {{grpc}} stock.StockService/TradeChat
           proto "stock.proto"
-          deadline 50ms
+          deadline 1s
           send { "message": "hello" }
           expect message { "message": "" }
-          wait 250ms
+          wait 1200ms
           expect status DEADLINE_EXCEEDED
         }
         "#,
     );
+}
+
+#[test]
+fn ttfb_of_a_call_cancelled_before_its_response_headers_fails() {
+    let (grpc, log) = grpc_servers::frame_log();
+    with_proto()
+        .spec(
+            "a.stream",
+            r#"
+            test "ttfb after abort" {
+              grpc {{grpc}} stock.StockService/SendOrders
+              proto "stock.proto"
+              abort
+              expect status CANCELLED
+              expect ttfb < 10s
+            }
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .var("grpc", &grpc)
+        .stdout(
+            r#"
+            Running 1 test from 1 file
+              FAIL [TIME] a.stream: ttfb after abort
+
+            error: expected ttfb < 10s, but no response headers came, so there is no ttfb to measure
+             --> a.stream:6:15
+              |
+            6 |   expect ttfb < 10s
+              |               ^^^^^ no response headers
+
+            Summary 1 test: 0 passed, 1 failed [TIME]
+              FAIL a.stream:1: ttfb after abort
+            "#,
+        )
+        .status(1)
+        .run();
+    assert_eq!(log.first_call(), ["HEADERS", "RST_STREAM(CANCEL)"]);
+}
+
+#[test]
+fn ttfb_before_any_reply_waits_for_the_response_headers() {
+    // The server answers with its headers once the message has come: some time after the start.
+    let (grpc, _log) = grpc_servers::frame_log();
+    passes_against(
+        &grpc,
+        r#"
+        test "ttfb first" {
+          grpc {{grpc}} stock.StockService/GetQuote
+          proto "stock.proto"
+          message { "symbol": "ACME" }
+          expect ttfb > 0ms
+          expect metadata x-first-message == "received"
+        }
+        "#,
+        "ttfb first",
+    );
+}
+
+#[test]
+fn ttfb_on_a_server_that_never_answers_fails_at_its_bound() {
+    with_proto()
+        .spec(
+            "a.stream",
+            r#"
+            test "no answer" {
+              grpc {{grpc}} stock.StockService/GetQuote
+              proto "stock.proto"
+              expect ttfb < 200ms
+            }
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .var("grpc", grpc_servers::never_answers_h2())
+        .stdout(
+            r#"
+            Running 1 test from 1 file
+              FAIL [TIME] a.stream: no answer
+
+            error: expected ttfb < 200ms, but no response headers came within 200ms
+             --> a.stream:4:15
+              |
+            4 |   expect ttfb < 200ms
+              |               ^^^^^^^ no response headers within 200ms
+
+            Summary 1 test: 0 passed, 1 failed [TIME]
+              FAIL a.stream:1: no answer
+            "#,
+        )
+        .status(1)
+        .run();
 }

@@ -105,6 +105,9 @@ pub struct Call {
     /// The call's own deadline (sent as `grpc-timeout`) and the timeout it came from.
     deadline: Option<(Instant, Duration)>,
     started: Instant,
+    /// When the response head came (a status alone counts: it is the head of a trailers-only
+    /// answer); `None` while none has, and for a call that ended without one.
+    head_at: Option<Instant>,
     task: JoinHandle<()>,
     /// The response's content-type when it is not gRPC's: `Some(None)` when there was none.
     not_grpc: Option<Option<String>>,
@@ -155,7 +158,7 @@ pub fn start(
         let mut grpc =
             tonic::client::Grpc::new(connection).max_decoding_message_size(max_message_size);
         let answer = match grpc.ready().await {
-            Err(error) => Err(Status::from_error(Box::new(error))),
+            Err(error) => Err(Status::from_error(error)),
             Ok(()) => grpc.streaming(request, path, codec).await,
         };
         let _ = answer_sender.send((answer, Instant::now()));
@@ -170,6 +173,7 @@ pub fn start(
         state: State::Waiting(answer),
         deadline: deadline.map(|timeout| (started.saturating_add(timeout), timeout)),
         started,
+        head_at: None,
         task,
         not_grpc: None,
     })
@@ -269,6 +273,12 @@ impl Call {
         }
     }
 
+    /// When the response head came, if it has come (and been waited for): see [`Call::head`].
+    /// A call cancelled or past its deadline before the server answered has none.
+    pub fn head_at(&self) -> Option<Instant> {
+        self.head_at
+    }
+
     /// Half-closes the call: no more messages; the server sees the end of the request stream.
     pub fn close(&mut self) {
         self.requests = None;
@@ -365,7 +375,15 @@ impl Call {
             let peer = self.peer.clone();
             tokio::select! {
                 _ = peer.wire.written(self.streams_before, deadline) => {}
-                _ = answer => {}
+                answer = answer => {
+                    // The server answered meanwhile: its head came, though the call is
+                    // cancelled all the same.
+                    if let Ok((answer, arrived)) = answer
+                        && self.is_head(&answer)
+                    {
+                        self.head_at = Some(arrived);
+                    }
+                }
             }
         }
         self.stop();
@@ -399,6 +417,11 @@ impl Call {
             self.expire();
             return Waited::Ready;
         }
+        if let Ok((answer, arrived)) = &answer
+            && self.is_head(answer)
+        {
+            self.head_at = Some(*arrived);
+        }
         self.state = match answer.map(|(answer, _)| answer) {
             Ok(Ok(response)) => {
                 let (head, body, _) = response.into_parts();
@@ -427,6 +450,15 @@ impl Call {
             )),
         };
         Waited::Ready
+    }
+
+    /// Whether `answer` is the server's response head: a response, or a status the server sent
+    /// alone (not a failure on the way).
+    fn is_head(&self, answer: &Answer) -> bool {
+        match answer {
+            Ok(_) => true,
+            Err(status) => matches!(classify(status, &self.peer), Classified::Server(_)),
+        }
     }
 
     /// An answer without gRPC's content-type that also ended without a `grpc-status` (tonic

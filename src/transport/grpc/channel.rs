@@ -27,9 +27,14 @@ use tonic::codegen::Service;
 use tonic::codegen::http::Uri;
 use tonic::transport::Endpoint;
 
+use super::checked::CheckedChannel;
 use super::error::{ConnectFailure, GrpcError, describe_failure};
-use super::frames::CheckedChannel;
 use super::wire::{Direction, Wire};
+
+/// The largest header block taken (response headers, trailers), as HTTP/2 counts it: 1 MiB, as
+/// the HTTP transport takes. hyper's default of 16 KiB refuses a trailers-only answer whose
+/// `grpc-message` is long.
+pub(crate) const MAX_HEADER_LIST: u32 = 1 << 20;
 
 /// A gRPC server as a spec names it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -140,7 +145,8 @@ pub async fn connect(target: &GrpcTarget, deadline: Instant) -> Result<GrpcChann
         .map_err(|error| invalid(error.to_string()))?
         .origin(parsed.origin)
         .user_agent(concat!("streamspec/", env!("CARGO_PKG_VERSION")))
-        .map_err(|error| invalid(error.to_string()))?;
+        .map_err(|error| invalid(error.to_string()))?
+        .http2_max_header_list_size(MAX_HEADER_LIST);
     let started = Instant::now();
     match tokio::time::timeout_at(deadline.into(), endpoint.connect_with_connector(connector)).await
     {

@@ -14,9 +14,10 @@ use crate::duration::format_measured;
 use crate::transport::framing::format_size;
 use crate::transport::http::describe_error;
 
-use super::channel::{Peer, Sniffed};
+use super::channel::{MAX_HEADER_LIST, Peer, Sniffed};
 use super::frames::CutFrame;
 use super::status::CallStatus;
+use super::status_fields::MalformedStatus;
 
 #[derive(Debug, Clone)]
 pub enum GrpcError {
@@ -46,6 +47,8 @@ pub enum GrpcError {
     MalformedFrame { reason: String },
     /// The replies ended inside a frame (see `frames`).
     CutFrame(CutFrame),
+    /// A status field that cannot be read (see `status_fields`): what the server sent.
+    MalformedStatus(MalformedStatus),
     /// A reply larger than the largest the call may decode (`--max-item-size`).
     TooLarge { size: usize, limit: usize },
     /// A wait ran past its deadline.
@@ -130,6 +133,7 @@ impl fmt::Display for GrpcError {
             }
             GrpcError::MalformedFrame { reason } => write!(f, "a malformed gRPC frame: {reason}"),
             GrpcError::CutFrame(cut) => cut.fmt(f),
+            GrpcError::MalformedStatus(malformed) => malformed.fmt(f),
             GrpcError::TooLarge { size, limit } => write!(
                 f,
                 "a reply of {} is larger than the maximum item size of {} (raise it with --max-item-size)",
@@ -290,6 +294,9 @@ pub(crate) fn describe_failure(error: &(dyn StdError + 'static), peer: &Peer) ->
         if let Some(cut) = error.downcast_ref::<CutFrame>() {
             return GrpcError::CutFrame(cut.clone());
         }
+        if let Some(malformed) = error.downcast_ref::<MalformedStatus>() {
+            return GrpcError::MalformedStatus(malformed.clone());
+        }
         if let Some(MalformedMessage(reason)) = error.downcast_ref::<MalformedMessage>() {
             return GrpcError::MalformedFrame {
                 reason: reason.clone(),
@@ -318,12 +325,21 @@ pub(crate) fn describe_failure(error: &(dyn StdError + 'static), peer: &Peer) ->
 /// The causes as hyper and h2 give them, with their most common cases said plainly first.
 fn plain_words(chain: &str) -> String {
     let lower = chain.to_ascii_lowercase();
+    let too_large;
     let plain = if lower.contains("connection reset") {
         Some("the server reset the connection")
     } else if lower.contains("broken pipe") {
         Some("the server closed the connection")
     } else if lower.contains("connection closed") || lower.contains("unexpected eof") {
         Some("the connection was closed before the call ended")
+    } else if lower.contains("too_many_continuations")
+        || lower.contains("header_list_way_too_large")
+    {
+        too_large = format!(
+            "the server sent response headers or trailers larger than {}",
+            format_size(MAX_HEADER_LIST as usize)
+        );
+        Some(too_large.as_str())
     } else if lower.contains("stream error received") {
         Some("the server reset the stream")
     } else if lower.contains("frame with invalid size")

@@ -3,22 +3,17 @@
 //!
 //! tonic keeps a frame's bytes until the whole frame has come and, when the trailers arrive
 //! first, drops them without a word: a frame that announces 100 bytes and brings 10, then
-//! `grpc-status: 0`, reads as a clean OK with no message. [`CheckedChannel`] hands tonic every
-//! reply body through a [`FrameCheck`], which replaces the end (trailers or the last frame) of a
+//! `grpc-status: 0`, reads as a clean OK with no message. Every reply body reaches tonic through
+//! a [`FrameCheck`] (see `checked`), which replaces the end (trailers or the last frame) of a
 //! body cut inside a frame with a [`CutFrame`] error saying how many bytes were missing.
 
 use std::error::Error as StdError;
 use std::fmt;
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes};
 use http_body::{Body, Frame, SizeHint};
-use tonic::codegen::Service;
-use tonic::codegen::http::{Request, Response};
-use tonic::transport::Channel;
-use tonic::transport::channel::ResponseFuture;
 
 /// The 5 bytes before each message: a compression flag and the message's length.
 const HEADER_SIZE: usize = 5;
@@ -113,7 +108,7 @@ pub(crate) struct FrameCheck<B> {
 }
 
 impl<B> FrameCheck<B> {
-    fn new(inner: B) -> FrameCheck<B> {
+    pub fn new(inner: B) -> FrameCheck<B> {
         FrameCheck {
             inner,
             framing: Framing::default(),
@@ -163,38 +158,6 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
-    }
-}
-
-/// A tonic channel whose reply bodies are checked (see the module documentation); cheap to
-/// clone, as the channel is.
-#[derive(Clone)]
-pub(crate) struct CheckedChannel(pub Channel);
-
-impl Service<Request<tonic::body::Body>> for CheckedChannel {
-    type Response = Response<FrameCheck<tonic::body::Body>>;
-    type Error = tonic::transport::Error;
-    type Future = CheckedResponse;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<tonic::body::Body>) -> CheckedResponse {
-        CheckedResponse(self.0.call(request))
-    }
-}
-
-/// The channel's response, with its body checked.
-pub(crate) struct CheckedResponse(ResponseFuture);
-
-impl Future for CheckedResponse {
-    type Output = Result<Response<FrameCheck<tonic::body::Body>>, tonic::transport::Error>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0)
-            .poll(cx)
-            .map_ok(|response| response.map(FrameCheck::new))
     }
 }
 

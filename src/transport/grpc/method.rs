@@ -53,22 +53,49 @@ impl fmt::Display for MethodKind {
 /// The method `name` names: `package.Service/Method` (also with a leading `/`, as the HTTP/2
 /// path has it, or `package.Service.Method`, as grpcurl accepts).
 pub fn resolve_method(pool: &DescriptorPool, name: &str) -> Result<MethodDescriptor, GrpcError> {
+    let services: Vec<ServiceNames> = pool
+        .services()
+        .map(|service| ServiceNames {
+            full_name: service.full_name().to_string(),
+            methods: service.methods().map(|m| m.name().to_string()).collect(),
+        })
+        .collect();
+    let (service, method) = locate(&services, name)?;
+    pool.get_service_by_name(&services[service].full_name)
+        .and_then(|found| found.methods().nth(method))
+        .ok_or_else(|| GrpcError::BadMethodName {
+            name: name.to_string(),
+        })
+}
+
+/// A service's full name and its methods' names.
+pub(crate) struct ServiceNames {
+    pub full_name: String,
+    pub methods: Vec<String>,
+}
+
+/// Where the method `name` names is among `services`: the service's position and the method's
+/// among its methods; else what is close (see [`resolve_method`] for the forms a name takes).
+pub(crate) fn locate(services: &[ServiceNames], name: &str) -> Result<(usize, usize), GrpcError> {
     let (service_name, method_name) = split_method_name(name)?;
-    let Some(service) = pool.get_service_by_name(service_name) else {
-        let known = pool.services().map(|s| s.full_name().to_string()).collect();
+    let Some(service) = services
+        .iter()
+        .position(|service| service.full_name == service_name)
+    else {
+        let known = services.iter().map(|s| s.full_name.clone()).collect();
         return Err(unknown_service(service_name, known));
     };
-    if let Some(method) = service.methods().find(|m| m.name() == method_name) {
-        return Ok(method);
+    let known = &services[service].methods;
+    if let Some(method) = known.iter().position(|m| m == method_name) {
+        return Ok((service, method));
     }
-    let known: Vec<String> = service.methods().map(|m| m.name().to_string()).collect();
     let suggestion =
         did_you_mean(method_name, known.iter().map(String::as_str)).map(str::to_string);
     Err(GrpcError::UnknownMethod {
-        service: service.full_name().to_string(),
+        service: service_name.to_string(),
         method: method_name.to_string(),
         suggestion,
-        known,
+        known: known.clone(),
     })
 }
 

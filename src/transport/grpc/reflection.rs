@@ -6,15 +6,15 @@
 //! `FileContainingSymbol` for the service a call needs (and no other: one service whose files
 //! the server cannot give must not break calls to the others), then `FileByFilename` for every
 //! import not yet had until the set is closed (servers answer with the file holding the symbol
-//! and often nothing more). Files are added to the pool in dependency order, as their bytes came
-//! (custom options kept). `google/protobuf/*` files a server cannot give are taken from
-//! prost-reflect's own. The reflection services are resolved like any other, so they can be
+//! and often nothing more). The files are kept as their bytes came (custom options and all; see
+//! `schema` for what a call gets of them). `google/protobuf/*` files a server cannot give are
+//! taken from prost-reflect's own. The reflection services are resolved like any other, so they can be
 //! called too (as grpcurl can).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
-use prost::Message;
+use bytes::Bytes;
 use prost_reflect::DescriptorPool;
 use tokio::sync::mpsc;
 use tonic::Code;
@@ -27,6 +27,7 @@ use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse
 use super::channel::GrpcChannel;
 use super::error::{Classified, GrpcError, classify, describe_failure};
 use super::method::unknown_service;
+use super::prune::SchemaFile;
 use super::status::code_name;
 use crate::transport::framing::format_size;
 
@@ -46,17 +47,17 @@ pub async fn list_services(
     .await
 }
 
-/// A pool with the file that defines `service` (its full name) and everything it imports; no
-/// answer may be larger than `max_answer_size` bytes (`--max-item-size`).
-pub async fn fetch_schema(
+/// The file that defines `service` (its full name) and every file it imports; no answer may be
+/// larger than `max_answer_size` bytes (`--max-item-size`).
+pub(crate) async fn fetch_schema(
     channel: &GrpcChannel,
     deadline: Instant,
     service: &str,
     max_answer_size: usize,
-) -> Result<DescriptorPool, GrpcError> {
+) -> Result<Vec<SchemaFile>, GrpcError> {
     bounded(channel, deadline, "the server's schema (reflection)", async {
         let (mut session, services) = Session::open(channel, max_answer_size).await?;
-        let mut files: BTreeMap<String, File> = BTreeMap::new();
+        let mut files: BTreeMap<String, SchemaFile> = BTreeMap::new();
         let defining = session
             .files(MessageRequest::FileContainingSymbol(service.to_string()))
             .await;
@@ -118,15 +119,7 @@ pub async fn fetch_schema(
             }
         }
         session.close();
-        let mut pool = DescriptorPool::new();
-        for file in dependency_order(&files) {
-            pool.decode_file_descriptor_proto(file.bytes.as_slice())
-                .map_err(|error| GrpcError::Reflection {
-                    url: channel.url().to_string(),
-                    reason: format!("the file `{}` it gave is not valid: {error}", file.name),
-                })?;
-        }
-        Ok(pool)
+        Ok(files.into_values().collect())
     })
     .await
 }
@@ -148,63 +141,10 @@ async fn bounded<T>(
         })
 }
 
-/// What the pool needs of a file before it is added: its name and imports (fields 1 and 3 of
-/// `google.protobuf.FileDescriptorProto`; the rest is skipped when decoding).
-#[derive(Clone, PartialEq, Message)]
-struct FileHeader {
-    #[prost(string, tag = "1")]
-    name: String,
-    #[prost(string, repeated, tag = "3")]
-    dependency: Vec<String>,
-}
-
-struct File {
-    name: String,
-    dependencies: Vec<String>,
-    bytes: Vec<u8>,
-}
-
-impl File {
-    fn decode(bytes: Vec<u8>) -> Result<File, prost::DecodeError> {
-        let header = FileHeader::decode(bytes.as_slice())?;
-        Ok(File {
-            name: header.name,
-            dependencies: header.dependency,
-            bytes,
-        })
-    }
-}
-
 /// A well-known type's file from prost-reflect's built-in pool.
-fn builtin(name: &str) -> Option<File> {
+fn builtin(name: &str) -> Option<SchemaFile> {
     let file = DescriptorPool::global().get_file_by_name(name)?;
-    File::decode(file.encode_to_vec()).ok()
-}
-
-/// The files, each after everything it imports.
-fn dependency_order(files: &BTreeMap<String, File>) -> Vec<&File> {
-    fn visit<'a>(
-        name: &str,
-        files: &'a BTreeMap<String, File>,
-        seen: &mut HashSet<String>,
-        out: &mut Vec<&'a File>,
-    ) {
-        if !seen.insert(name.to_string()) {
-            return;
-        }
-        if let Some(file) = files.get(name) {
-            for dependency in &file.dependencies {
-                visit(dependency, files, seen, out);
-            }
-            out.push(file);
-        }
-    }
-    let mut seen = HashSet::new();
-    let mut out = Vec::with_capacity(files.len());
-    for name in files.keys() {
-        visit(name, files, &mut seen, &mut out);
-    }
-    out
+    SchemaFile::decode(Bytes::from(file.encode_to_vec())).ok()
 }
 
 /// One reflection stream: requests go out one at a time, each answer is read before the next.
@@ -268,7 +208,7 @@ impl<'a> Session<'a> {
             .max_decoding_message_size(max_answer_size);
         grpc.ready()
             .await
-            .map_err(|error| describe_failure(&error, &channel.peer))?;
+            .map_err(|error| describe_failure(&*error, &channel.peer))?;
         let answer = grpc
             .streaming(
                 tonic::Request::new(outgoing),
@@ -294,7 +234,7 @@ impl<'a> Session<'a> {
     }
 
     /// The files an answer to `question` holds.
-    async fn files(&mut self, question: MessageRequest) -> Result<Vec<File>, GrpcError> {
+    async fn files(&mut self, question: MessageRequest) -> Result<Vec<SchemaFile>, GrpcError> {
         let asked = match &question {
             MessageRequest::FileByFilename(name) => format!("the file `{name}`"),
             MessageRequest::FileContainingSymbol(symbol) => format!("the file defining `{symbol}`"),
@@ -318,8 +258,8 @@ impl<'a> Session<'a> {
             Ok(MessageResponse::FileDescriptorResponse(response)) => response
                 .file_descriptor_proto
                 .into_iter()
-                .map(File::decode)
-                .collect::<Result<Vec<File>, _>>()
+                .map(|bytes| SchemaFile::decode(Bytes::from(bytes)))
+                .collect::<Result<Vec<SchemaFile>, _>>()
                 .map_err(|error| {
                     self.failed(&format!("{asked} it sent cannot be decoded: {error}"))
                 }),

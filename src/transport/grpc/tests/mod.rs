@@ -26,6 +26,7 @@ mod connections;
 mod deadlines;
 mod json_mapping;
 mod methods;
+mod pruning;
 mod schemas;
 mod throughput;
 
@@ -274,6 +275,14 @@ async fn serve_with(reflection: Reflection, tls: Option<ServerTlsConfig>) -> Tes
         calls,
         dropped,
     }
+}
+
+/// The schema a call loads through reflection from the server behind `channel`, for `service`.
+async fn reflected(channel: &GrpcChannel, service: &str) -> Result<Arc<Schema>, GrpcError> {
+    let source = SchemaSource::Reflection;
+    load_schema(&source, channel, soon(), service, usize::MAX)
+        .await
+        .map(Arc::new)
 }
 
 fn stock_proto() -> PathBuf {

@@ -10,10 +10,13 @@ async fn reflection_v1_gives_the_whole_schema() {
         list_services(&channel, soon()).await.expect("lists"),
         ["stock.StockService"]
     );
-    let pool = schema::fetch_schema(&channel, soon(), "stock.StockService", usize::MAX)
+    let schema = reflected(&channel, "stock.StockService")
         .await
         .expect("fetches");
-    let method = resolve_method(&pool, "stock.StockService/TradeChat").expect("found");
+    let method = schema
+        .method("stock.StockService/TradeChat")
+        .await
+        .expect("found");
     assert_eq!(MethodKind::of(&method), MethodKind::Bidi);
     assert_eq!(method.input().full_name(), "stock.ChatMessage");
 }
@@ -22,17 +25,17 @@ async fn reflection_v1_gives_the_whole_schema() {
 async fn reflection_falls_back_to_v1alpha() {
     let server = serve(Reflection::V1Alpha).await;
     let channel = server.channel().await;
-    let pool = schema::fetch_schema(&channel, soon(), "stock.StockService", usize::MAX)
+    let schema = reflected(&channel, "stock.StockService")
         .await
         .expect("fetches");
-    assert!(pool.get_service_by_name("stock.StockService").is_some());
+    assert_eq!(schema.services(), ["stock.StockService"]);
 }
 
 #[tokio::test]
 async fn a_server_without_reflection_is_told_plainly() {
     let server = serve(Reflection::None).await;
     let channel = server.channel().await;
-    let error = schema::fetch_schema(&channel, soon(), "stock.StockService", usize::MAX)
+    let error = reflected(&channel, "stock.StockService")
         .await
         .expect_err("fails");
     assert!(matches!(error, GrpcError::NoReflection { .. }), "{error:?}");
@@ -62,7 +65,7 @@ async fn the_cache_fetches_a_schema_once_for_concurrent_tests() {
                         "stock.StockService",
                     )
                     .await
-                    .map(|pool| pool.services().len())
+                    .map(|schema| schema.services().len())
             })
         })
         .collect();
@@ -79,11 +82,15 @@ async fn the_cache_fetches_a_schema_once_for_concurrent_tests() {
         protos: vec![stock_proto()],
         import_paths: vec![],
     };
-    let pool = cache
+    let schema = cache
         .get(&files, &channel, soon(), "stock.StockService")
         .await
         .expect("compiles");
-    assert!(pool.get_message_by_name("stock.Order").is_some());
+    let method = schema
+        .method("stock.StockService/SendOrders")
+        .await
+        .expect("found");
+    assert_eq!(method.input().full_name(), "stock.Order");
     assert_eq!(server.calls.load(Ordering::SeqCst), 1);
 }
 
@@ -121,13 +128,13 @@ fn a_proto_that_does_not_compile_says_where() {
     assert!(error.to_string().contains("absent.proto"), "{error}");
 }
 
-#[test]
-fn descriptor_set_files_are_read() {
+#[tokio::test]
+async fn descriptor_set_files_are_read() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("stock.pb");
     std::fs::write(&path, DESCRIPTORS).expect("writes");
-    let pool = schema::read_descriptor_set(&path).expect("reads");
-    assert!(resolve_method(&pool, "stock.StockService/Flood").is_ok());
+    let schema = Arc::new(schema::read_descriptor_set(&path).expect("reads"));
+    assert!(schema.method("stock.StockService/Flood").await.is_ok());
 
     std::fs::write(&path, b"not a descriptor set").expect("writes");
     let error = schema::read_descriptor_set(&path).expect_err("fails");
@@ -175,11 +182,10 @@ async fn reflection_fetches_imports_and_falls_back_to_builtin_well_known_types()
         authority: None,
     };
     let channel = connect(&target, soon()).await.expect("connects");
-    let pool = schema::fetch_schema(&channel, soon(), "rich.Rich", usize::MAX)
-        .await
-        .expect("fetches");
-    let method = resolve_method(&pool, "rich.Rich/Echo").expect("found");
+    let schema = reflected(&channel, "rich.Rich").await.expect("fetches");
+    let method = schema.method("rich.Rich/Echo").await.expect("found");
     assert_eq!(method.input().full_name(), "rich.Everything");
+    let pool = method.parent_pool();
     assert!(pool.get_message_by_name("parts.Part").is_some());
     assert!(
         pool.get_message_by_name("google.protobuf.Timestamp")
@@ -245,13 +251,16 @@ async fn reflection_resolves_only_the_service_a_call_needs() {
     let channel = connect(&target, soon()).await.expect("connects");
 
     // The broken service does not stand in the way of the others.
-    let pool = schema::fetch_schema(&channel, soon(), "stock.StockService", usize::MAX)
+    let schema = reflected(&channel, "stock.StockService")
         .await
         .expect("fetches");
-    resolve_method(&pool, "stock.StockService/GetQuote").expect("found");
-    assert!(pool.get_service_by_name("broken.Broken").is_none());
+    schema
+        .method("stock.StockService/GetQuote")
+        .await
+        .expect("found");
+    assert_eq!(schema.services(), ["stock.StockService"]);
 
-    let error = schema::fetch_schema(&channel, soon(), "broken.Broken", usize::MAX)
+    let error = reflected(&channel, "broken.Broken")
         .await
         .expect_err("cannot be resolved");
     assert_eq!(
@@ -262,22 +271,16 @@ async fn reflection_resolves_only_the_service_a_call_needs() {
     );
 
     // The reflection service itself, as grpcurl finds it.
-    let pool = schema::fetch_schema(
-        &channel,
-        soon(),
-        "grpc.reflection.v1.ServerReflection",
-        usize::MAX,
-    )
-    .await
-    .expect("fetches");
-    let method = resolve_method(
-        &pool,
-        "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-    )
-    .expect("found");
+    let schema = reflected(&channel, "grpc.reflection.v1.ServerReflection")
+        .await
+        .expect("fetches");
+    let method = schema
+        .method("grpc.reflection.v1.ServerReflection/ServerReflectionInfo")
+        .await
+        .expect("found");
     assert_eq!(MethodKind::of(&method), MethodKind::Bidi);
 
-    let error = schema::fetch_schema(&channel, soon(), "stock.StockServce", usize::MAX)
+    let error = reflected(&channel, "stock.StockServce")
         .await
         .expect_err("unknown");
     assert_eq!(
