@@ -201,3 +201,40 @@ pub fn render_value_short(value: &Value) -> String {
     };
     crate::excerpt::excerpt(&text, 80)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    /// Numbers in specs and in items are read by serde_json; without its `float_roundtrip`
+    /// feature it read `1e-30` as 9.999999999999999e-31, so a spec could never match the
+    /// exact double a gRPC reply (converted from the binary value) carries.
+    #[test]
+    fn decimal_numbers_are_read_as_the_nearest_double() {
+        for (text, expected) in [
+            ("1e-30", 1e-30_f64),
+            ("0.000000000000000000000000000001", 1e-30),
+            ("1e-45", 1e-45),
+            ("8.9e-16", 8.9e-16),
+            ("0.1", 0.1),
+        ] {
+            let read: Value = serde_json::from_str(text).expect("a number");
+            assert_eq!(read.as_f64(), Some(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn very_small_and_very_large_numbers_are_shown_with_an_exponent() {
+        use crate::pattern::format_number;
+        assert_eq!(format_number(1e-30), "1e-30");
+        assert_eq!(
+            format_number(1.401298464324817e-45),
+            "1.401298464324817e-45"
+        );
+        assert_eq!(format_number(0.1), "0.1");
+        assert_eq!(format_number(0.00001), "0.00001");
+        assert_eq!(format_number(12.5), "12.5");
+        assert_eq!(format_number(42.0), "42");
+        assert_eq!(format_number(1e21), "1e+21");
+    }
+}

@@ -222,6 +222,10 @@ pub fn describe_num(cond: &NumCond) -> String {
 pub fn format_number(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {
         format!("{}", n as i64)
+    } else if n != 0.0 && (n.abs() < 1e-5 || n.abs() >= 1e21) {
+        // In exponent form, as JSON writers (and the items in a diff) show such numbers: Rust's
+        // `{}` writes every digit (`0.000…1`, 45 places).
+        serde_json::Number::from_f64(n).map_or_else(|| format!("{n}"), |n| n.to_string())
     } else {
         format!("{n}")
     }

@@ -247,6 +247,8 @@ impl Lowerer {
     pub(super) fn retry_value(&mut self, pair: Pair<'_, Rule>) -> Option<Spanned<NumCond>> {
         let span = span(&pair);
         let pattern_pair = inner(pair).next()?;
+        // Milliseconds are compared as `f64`: a bound beyond 2^53 would be rounded.
+        self.exact_counts(&pattern_pair);
         let mut parts = inner(pattern_pair);
         let primary = parts.next()?;
         if let Some(length) = parts.find(|p| p.as_rule() == Rule::length) {

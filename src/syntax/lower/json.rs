@@ -38,6 +38,26 @@ impl Lowerer {
             Rule::null => JsonPatternKind::Null,
             Rule::boolean => JsonPatternKind::Bool(pair.as_str() == "true"),
             Rule::number => match serde_json::from_str::<serde_json::Number>(pair.as_str()) {
+                // A whole number beyond 64 bits would be compared as a rounded `f64`.
+                Ok(number)
+                    if !number.is_i64()
+                        && !number.is_u64()
+                        && pair
+                            .as_str()
+                            .bytes()
+                            .all(|b| b.is_ascii_digit() || b == b'-') =>
+                {
+                    self.error(
+                        span,
+                        "number too large",
+                        format!(
+                            "whole numbers are compared exactly from {} to {}",
+                            i64::MIN,
+                            u64::MAX
+                        ),
+                    );
+                    JsonPatternKind::Any
+                }
                 Ok(number) => JsonPatternKind::Number(number),
                 Err(_) => {
                     self.error(span, "invalid number", "not a JSON number");

@@ -140,3 +140,78 @@ fn counts_and_sizes_that_cannot_be_compared_exactly_are_refused() {
         ",
     );
 }
+
+#[test]
+fn retry_values_and_whole_numbers_in_json_that_cannot_be_compared_exactly_are_refused() {
+    // `retry: 9007199254740993` passed a stream sending 9007199254740992, and
+    // `{ "n": 18446744073709551616 }` matched 18446744073709551615: both were rounded.
+    check_fails(
+        r#"
+        test "big" {
+          GET http://127.0.0.1:9/
+          expect sse {
+            retry: 9007199254740993
+            retry: 400..18446744073709551616
+            data: json { "n": 18446744073709551616, "m": -9223372036854775809 }
+            data: json { "ok": [18446744073709551615, -9223372036854775808, 1e300] }
+          }
+        }
+        "#,
+        r#"
+        error: number too large
+         --> a.stream:4:12
+          |
+        4 |     retry: 9007199254740993
+          |            ^^^^^^^^^^^^^^^^ counts and sizes are compared exactly up to 9007199254740992
+
+        error: number too large
+         --> a.stream:5:17
+          |
+        5 |     retry: 400..18446744073709551616
+          |                 ^^^^^^^^^^^^^^^^^^^^ counts and sizes are compared exactly up to 9007199254740992
+
+        error: number too large
+         --> a.stream:6:23
+          |
+        6 |     data: json { "n": 18446744073709551616, "m": -9223372036854775809 }
+          |                       ^^^^^^^^^^^^^^^^^^^^ whole numbers are compared exactly from -9223372036854775808 to 18446744073709551615
+
+        error: number too large
+         --> a.stream:6:50
+          |
+        6 |     data: json { "n": 18446744073709551616, "m": -9223372036854775809 }
+          |                                                  ^^^^^^^^^^^^^^^^^^^^ whole numbers are compared exactly from -9223372036854775808 to 18446744073709551615
+
+        4 errors
+        "#,
+    );
+}
+
+#[test]
+fn a_number_written_in_another_notation_matches_the_same_double() {
+    Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "tiny" {
+              POST {{base}}/echo
+              header content-type: application/x-ndjson
+              body text "{\"d\": 0.000000000000000000000000000001}\n"
+              expect ndjson {
+                { "d": 1e-30 }
+                end
+              }
+            }
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .var("base", crate::servers::demo())
+        .stdout(
+            "
+            Running 1 test from 1 file
+              PASS [TIME] a.stream: tiny
+            Summary 1 test: 1 passed, 0 failed [TIME]
+            ",
+        )
+        .run();
+}
