@@ -274,3 +274,25 @@ fn a_failure_at_the_limit_is_reported_and_updated() {
     let spec = std::fs::read_to_string(updated.dir.path().join("a.stream")).expect("read back");
     accepted_by_every_command(&spec, &base);
 }
+
+/// Brackets in URLs and header values are text, not nesting: a file of many tests that each
+/// leave some open there is as flat as any other.
+#[test]
+fn brackets_left_open_in_urls_and_header_values_do_not_add_up_across_tests() {
+    let spec = (0..MAX_NESTING + 1)
+        .map(|n| {
+            format!(
+                "test \"t{n}\" {{\n  GET {{{{base}}}}/?filter[{{=a\n  header x-range: [{{\n  expect status 404\n}}\n\n"
+            )
+        })
+        .collect::<String>();
+    Test::new()
+        .file("a.stream", spec.trim_end())
+        .args(["check", "a.stream"])
+        .var("base", "http://127.0.0.1:9")
+        .stdout(&format!(
+            "checked {} tests in 1 file: no problems",
+            MAX_NESTING + 1
+        ))
+        .run();
+}
