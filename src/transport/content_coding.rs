@@ -111,9 +111,68 @@ fn decoder(coding: Coding, input: Input) -> Pin<Box<dyn AsyncRead + Send + Sync>
             Box::pin(decoder)
         }
         Coding::Deflate => Box::pin(Deflate::Undecided(input)),
-        Coding::Brotli => Box::pin(BrotliDecoder::new(input)),
-        // Windows up to 8 MiB, as RFC 9659 sets for HTTP (not zstd's 128 MiB).
-        Coding::Zstd => Box::pin(ZstdDecoder::new_for_http(input)),
+        Coding::Brotli => Box::pin(Ended(BrotliDecoder::new(input))),
+        Coding::Zstd => {
+            // Windows up to 8 MiB, as RFC 9659 sets for HTTP (not zstd's 128 MiB).
+            let mut decoder = ZstdDecoder::new_for_http(input);
+            // RFC 8878: zstd data may be several frames one after another.
+            decoder.multiple_members(true);
+            Box::pin(decoder)
+        }
+    }
+}
+
+/// A decoder of a format that holds one stream only (zlib, raw deflate, brotli). Left alone it
+/// stops reading at the end of its data, so bytes a server sends after that would be dropped
+/// unseen; here they break the body, as they do for gzip and zstd, which read them as the start
+/// of another member.
+struct Ended<D>(D);
+
+/// A decoder whose compressed input can be looked at once it has ended.
+trait ReadsInput: AsyncRead + Unpin {
+    fn input(&mut self) -> &mut Input;
+}
+
+impl ReadsInput for BrotliDecoder<Input> {
+    fn input(&mut self) -> &mut Input {
+        self.get_mut()
+    }
+}
+
+impl ReadsInput for ZlibDecoder<Input> {
+    fn input(&mut self) -> &mut Input {
+        self.get_mut()
+    }
+}
+
+impl ReadsInput for DeflateDecoder<Input> {
+    fn input(&mut self) -> &mut Input {
+        self.get_mut()
+    }
+}
+
+impl<D: ReadsInput> AsyncRead for Ended<D> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let decoder = &mut self.get_mut().0;
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut *decoder).poll_read(cx, buf))?;
+        if buf.filled().len() > before || buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        // The decoder's data has ended: so must the body.
+        let rest = ready!(decoder.input().as_mut().poll_fill_buf(cx))?;
+        Poll::Ready(if rest.is_empty() {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "bytes follow the end of the compressed data",
+            ))
+        })
     }
 }
 
@@ -124,8 +183,8 @@ type Input = Pin<Box<dyn AsyncBufRead + Send + Sync>>;
 /// first block is stored, and a stored block's first byte is then 0 or 1).
 enum Deflate {
     Undecided(Input),
-    Zlib(ZlibDecoder<Input>),
-    Raw(DeflateDecoder<Input>),
+    Zlib(Ended<ZlibDecoder<Input>>),
+    Raw(Ended<DeflateDecoder<Input>>),
 }
 
 impl AsyncRead for Deflate {
@@ -142,9 +201,9 @@ impl AsyncRead for Deflate {
                     let input = std::mem::replace(input, Box::pin(tokio::io::empty()));
                     // An empty body goes to the zlib decoder, which tells it apart.
                     *this = if first.is_none_or(|byte| byte & 0x0F == 8 && byte >> 4 <= 7) {
-                        Deflate::Zlib(ZlibDecoder::new(input))
+                        Deflate::Zlib(Ended(ZlibDecoder::new(input)))
                     } else {
-                        Deflate::Raw(DeflateDecoder::new(input))
+                        Deflate::Raw(Ended(DeflateDecoder::new(input)))
                     };
                 }
                 Deflate::Zlib(decoder) => return Pin::new(decoder).poll_read(cx, buf),

@@ -150,7 +150,7 @@ fn body_of(kind: &str) -> (&'static str, Vec<Vec<u8>>) {
 /// `/{codings}/{kind}`: the body, compressed a piece at a time (with each coding of a list like
 /// `gzip,br`, in turn). `?hold` keeps the connection open
 /// after the pieces (the compressed data never ends); `?cut` closes it there, before the end of
-/// the compressed data.
+/// the compressed data; `?trail` sends plain bytes after the end of the compressed data.
 async fn coded(
     Path((coding, kind)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
@@ -164,6 +164,9 @@ async fn coded(
     let ends = !query.contains_key("hold") && !query.contains_key("cut");
     if ends {
         frames.push(compressor.finish().await);
+    }
+    if query.contains_key("trail") {
+        frames.push(b"data: more\n\n".to_vec());
     }
     let frames = stream::iter(
         frames
@@ -574,4 +577,57 @@ fn raw_deflate_data_is_decoded_too() {
             ],
         ))
         .run();
+}
+
+/// Bytes after the end of the compressed data are a broken body in every coding, not something
+/// dropped unread: gzip and zstd (whose data may be several members) read them as the start of
+/// another member, the others as data after their end.
+#[test]
+fn bytes_after_the_end_of_the_compressed_data_fail_in_every_coding() {
+    for (coding, named, reason) in [
+        ("gzip", "gzip", "Invalid gzip header"),
+        ("zstd", "zstd", "Unknown frame descriptor"),
+        (
+            "deflate",
+            "deflate",
+            "bytes follow the end of the compressed data",
+        ),
+        (
+            "raw-deflate",
+            "deflate",
+            "bytes follow the end of the compressed data",
+        ),
+        ("br", "br", "bytes follow the end of the compressed data"),
+    ] {
+        let spec = format!(
+            "test \"trail\" {{\n  GET {{{{base}}}}/{coding}/sse?trail\n  expect sse {{ data: \"one\"; data: \"two\"; end }}\n}}\n"
+        );
+        let dropped =
+            format!("the body is not valid {named} data (Content-Encoding: {named}): {reason}");
+        fails(
+            server(),
+            &spec,
+            &format!(
+                r#"
+                Running 1 test from 1 file
+                  FAIL [TIME] a.stream: trail
+
+                error: expected a clean end, but the connection was dropped: {dropped}
+                 --> a.stream:3:42
+                  |
+                3 |   expect sse {{ data: "one"; data: "two"; end }}
+                  |                                          ^^^ expected a clean end
+                  |
+                  = diff of expected (-) and observed (+) items:
+                      data: "one"  # [TIME]
+                      data: "two"  # [TIME]
+                    - end
+                    + dropped  # {dropped}
+
+                Summary 1 test: 0 passed, 1 failed [TIME]
+                  FAIL a.stream:1: trail
+                "#
+            ),
+        );
+    }
 }
