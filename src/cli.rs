@@ -71,7 +71,7 @@ pub struct RunArgs {
     /// streamspec.toml (default 30s)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
     pub timeout: Option<Duration>,
-    /// Largest item (SSE event, line, gRPC reply, whole body) held in memory, in bytes (suffixes:
+    /// Largest item (SSE event, line, chunk, gRPC reply, whole body) held in memory, in bytes (suffixes:
     /// KiB, MiB)
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_item_size: Option<usize>,

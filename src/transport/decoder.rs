@@ -13,8 +13,12 @@ pub enum Decoder {
     Sse(SseDecoder),
     Ndjson(NdjsonDecoder),
     Lines(LineFramer),
-    /// Chunks are items as they are: the decoder only holds the one not yet taken.
-    Chunks(Option<Bytes>),
+    /// Chunks are items as they are: the decoder only holds the one not yet taken, and refuses
+    /// one larger than the maximum item size, as the other decoders refuse a longer item.
+    Chunks {
+        next: Option<Bytes>,
+        max_item_size: usize,
+    },
 }
 
 /// What was left when the body ended.
@@ -30,7 +34,10 @@ impl Decoder {
             StreamKind::Ndjson => Decoder::Ndjson(NdjsonDecoder::new(max_item_size)),
             StreamKind::Lines => Decoder::Lines(LineFramer::new(max_item_size)),
             // gRPC replies are decoded by the call, not from a body: never asked for here.
-            StreamKind::Chunks | StreamKind::Messages => Decoder::Chunks(None),
+            StreamKind::Chunks | StreamKind::Messages => Decoder::Chunks {
+                next: None,
+                max_item_size,
+            },
         }
     }
 
@@ -68,7 +75,7 @@ impl Decoder {
             Decoder::Sse(decoder) => decoder.push(&bytes),
             Decoder::Ndjson(decoder) => decoder.push(&bytes),
             Decoder::Lines(decoder) => decoder.push(&bytes),
-            Decoder::Chunks(slot) => *slot = Some(bytes),
+            Decoder::Chunks { next, .. } => *next = Some(bytes),
         }
     }
 
@@ -77,7 +84,17 @@ impl Decoder {
             Decoder::Sse(decoder) => decoder.next_item()?.map(Item::Sse),
             Decoder::Ndjson(decoder) => decoder.next_item()?.map(Item::Json),
             Decoder::Lines(decoder) => decoder.next_item()?.map(Item::Line),
-            Decoder::Chunks(slot) => slot.take().map(Item::Chunk),
+            Decoder::Chunks {
+                next,
+                max_item_size,
+            } => match next.take() {
+                Some(chunk) if chunk.len() > *max_item_size => {
+                    return Err(FrameError::TooLarge {
+                        limit: *max_item_size,
+                    });
+                }
+                chunk => chunk.map(Item::Chunk),
+            },
         })
     }
 
@@ -95,11 +112,28 @@ impl Decoder {
                 let finished = decoder.finish()?;
                 (finished.last.map(Item::Line), finished.discarded_bytes)
             }
-            Decoder::Chunks(slot) => (slot.take().map(Item::Chunk), 0),
+            Decoder::Chunks { .. } => (self.next_item()?, 0),
         };
         Ok(Leftover {
             last,
             discarded_bytes,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chunk_larger_than_the_maximum_item_size_is_refused() {
+        let mut decoder = Decoder::new(StreamKind::Chunks, 4);
+        decoder.push(Bytes::from_static(b"abcd"));
+        assert!(matches!(decoder.next_item(), Ok(Some(Item::Chunk(chunk))) if chunk == "abcd"));
+        decoder.push(Bytes::from_static(b"abcde"));
+        assert_eq!(
+            decoder.next_item().err(),
+            Some(FrameError::TooLarge { limit: 4 })
+        );
     }
 }

@@ -716,3 +716,41 @@ fn a_body_shorter_than_its_content_length() {
         "#,
     );
 }
+
+/// A chunk is held to the maximum item size like any other item (a server's chunk reaches
+/// streamspec in pieces no larger than it was sent, so 1,000 bytes sent at once are one piece
+/// of at least 100 bytes).
+#[test]
+fn a_chunk_larger_than_the_maximum_item_size_fails() {
+    Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "a long chunk" {
+              GET {{base}}/bad/huge-line?size=1000&format=lines
+              expect chunks { + times { _ }; end }
+            }
+            "#,
+        )
+        .args(["run", "a.stream", "--max-item-size", "100"])
+        .var("base", servers::demo())
+        .status(1)
+        .stdout(
+            r#"
+            Running 1 test from 1 file
+             ERROR [TIME] a.stream: a long chunk
+
+            error: item 1 is larger than the maximum item size of 100 bytes
+             --> a.stream:3:10
+              |
+            3 |   expect chunks { + times { _ }; end }
+              |          ^^^^^^ reading this `chunks` stream
+              |
+              = help: streamspec holds one item in memory at a time; raise the limit with --max-item-size
+
+            Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+             ERROR a.stream:1: a long chunk
+            "#,
+        )
+        .run();
+}
