@@ -93,6 +93,32 @@ pub fn cut_frame_then_ok() -> String {
     })
 }
 
+/// Answers every call with response headers carrying `entries` metadata entries
+/// `x-m0: vvvvvvvvvv` to `x-m{entries - 1}` (about 47 bytes each as HTTP/2 counts a header list),
+/// then one empty reply, then trailers with `grpc-status: 0` and as many entries `x-t0` to
+/// `x-t{entries - 1}`.
+pub fn large_response_head(entries: usize) -> String {
+    raw_h2(move |request, mut respond| async move {
+        read_to_end(&mut request.into_body()).await;
+        let with_entries = |headers: &mut HeaderMap, prefix: &str| {
+            for n in 0..entries {
+                let name = axum::http::HeaderName::try_from(format!("{prefix}{n}"))
+                    .expect("a header name");
+                headers.insert(name, "vvvvvvvvvv".parse().expect("a header value"));
+            }
+        };
+        let mut head = grpc_head();
+        with_entries(head.headers_mut(), "x-m");
+        let Ok(mut send) = respond.send_response(head, false) else {
+            return;
+        };
+        let _ = send.send_data(grpc_frame(&[]).freeze(), false);
+        let mut trailers = status_trailers("0");
+        with_entries(&mut trailers, "x-t");
+        let _ = send.send_trailers(trailers);
+    })
+}
+
 /// How a [`status_fields`] server sends its status.
 #[derive(Clone, Copy)]
 pub enum StatusIn {

@@ -1,6 +1,6 @@
-//! What a gRPC call does on the wire and how the spec reports it: replies cut short, deadlines
-//! that pass before anything comes, and cancels that must reach the server as cancels (checked
-//! against the frames the server saw).
+//! What a gRPC call does on the wire and how the spec reports it: replies cut short, response
+//! heads far larger than usual, deadlines that pass before anything comes, and cancels that
+//! must reach the server as cancels (checked against the frames the server saw).
 
 use crate::grpc_servers;
 use crate::support::Test;
@@ -52,6 +52,28 @@ fn a_frame_cut_short_before_an_ok_status_is_dropped() {
         )
         .status(1)
         .run();
+}
+
+#[test]
+fn response_headers_and_trailers_far_over_16_kib_are_read() {
+    // 1,000 metadata entries in each: about 47 KB as HTTP/2 counts a header list. hyper's
+    // default limit of 16 KiB failed the call as a protocol error of the server.
+    passes_against(
+        &grpc_servers::large_response_head(1000),
+        r#"
+        test "large head" {
+          grpc {{grpc}} stock.StockService/GetQuote
+          proto "stock.proto"
+          expect metadata x-m0 == "vvvvvvvvvv"
+          expect metadata x-m999 == "vvvvvvvvvv"
+          expect message { "symbol": "" }
+          expect trailer x-t0 == "vvvvvvvvvv"
+          expect trailer x-t999 == "vvvvvvvvvv"
+          expect status OK
+        }
+        "#,
+        "large head",
+    );
 }
 
 /// The times `run --verbose` measures.
