@@ -55,6 +55,41 @@ fn a_frame_cut_short_before_an_ok_status_is_dropped() {
 }
 
 #[test]
+fn expect_end_on_a_frame_cut_short_fails_saying_what_is_missing() {
+    with_proto()
+        .spec(
+            "a.stream",
+            r#"
+            test "cut short" {
+              grpc {{grpc}} stock.StockService/StreamPrices
+              proto "stock.proto"
+              expect message { "symbol": "ACME" }
+              expect end
+            }
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .var("grpc", grpc_servers::cut_frame_then_ok())
+        .stdout(
+            r#"
+            Running 1 test from 1 file
+             ERROR [TIME] a.stream: cut short
+
+            error: the call failed without a status: the replies ended inside a gRPC frame: its header announced 100 bytes and 10 came (90 missing)
+             --> a.stream:5:3
+              |
+            5 |   expect end
+              |   ^^^^^^^^^^ reading the replies to their end
+
+            Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+             ERROR a.stream:1: cut short
+            "#,
+        )
+        .status(1)
+        .run();
+}
+
+#[test]
 fn response_headers_and_trailers_far_over_16_kib_are_read() {
     // 1,000 metadata entries in each: about 47 KB as HTTP/2 counts a header list. hyper's
     // default limit of 16 KiB failed the call as a protocol error of the server.
