@@ -1,6 +1,9 @@
 //! What a gRPC call does on the wire and how the spec reports it: replies cut short, response
 //! heads far larger than usual, deadlines that pass before anything comes, and cancels that
-//! must reach the server as cancels (checked against the frames the server saw).
+//! must reach the server as cancels, after the messages written before them (checked against
+//! the frames the server saw).
+
+use std::time::Duration;
 
 use crate::grpc_servers;
 use crate::support::Test;
@@ -170,15 +173,100 @@ fn abort_with_the_request_stream_open_resets_it_without_ending_it() {
             "Running {CALLS} tests from 1 file\n{passed}Summary {CALLS} tests: {CALLS} passed, 0 failed [TIME]\n"
         ))
         .run();
-    // No END_STREAM before the reset, so the server cannot complete the call. (A message
-    // sent just before the cancel may not have gone out.)
+    // The message (13 bytes framed) and no END_STREAM before the reset, so the server cannot
+    // complete the call.
     for call in log.calls(CALLS) {
-        assert!(
-            call == ["HEADERS", "DATA", "RST_STREAM(CANCEL)"]
-                || call == ["HEADERS", "RST_STREAM(CANCEL)"],
-            "{call:?}"
+        assert_eq!(call, ["HEADERS", "DATA(13 bytes)", "RST_STREAM(CANCEL)"]);
+    }
+}
+
+#[test]
+fn messages_written_before_abort_go_out_before_the_reset() {
+    // Two messages of 8 bytes (13 framed) each, as `message` lines of a client-streaming call
+    // and as `send`s of a bidirectional one. The old cancel reset the stream while they were
+    // still queued, and h2 dropped them: most runs put no DATA on the wire.
+    const REPEAT: usize = 12;
+    let (grpc, log) = grpc_servers::frame_log();
+    let spec = r#"
+        test "messages then abort" {
+          grpc {{grpc}} stock.StockService/SendOrders
+          proto "stock.proto"
+          message { "symbol": "ACME", "quantity": 1 }
+          message { "symbol": "ACME", "quantity": 2 }
+          abort
+          expect status CANCELLED
+        }
+
+        test "sends then abort" {
+          grpc {{grpc}} stock.StockService/TradeChat
+          proto "stock.proto"
+          send { "user": "ab", "message": "cd" }
+          send { "user": "ab", "message": "ef" }
+          abort
+          expect status CANCELLED
+        }
+        "#;
+    let output = with_proto()
+        .spec("a.stream", spec)
+        .args(["run", "a.stream", "--repeat", &REPEAT.to_string()])
+        .var("grpc", &grpc)
+        .run_unchecked();
+    let runs = 2 * REPEAT;
+    assert!(
+        output.stdout.ends_with(&format!(
+            "Summary {runs} tests: {runs} passed, 0 failed [TIME]\n"
+        )),
+        "{}",
+        output.stdout
+    );
+    for (run, call) in log.calls(runs).into_iter().enumerate() {
+        assert_eq!(
+            call,
+            ["HEADERS", "DATA(26 bytes)", "RST_STREAM(CANCEL)"],
+            "call {run}"
         );
     }
+}
+
+#[test]
+fn abort_lets_out_what_a_server_that_does_not_read_has_room_for_and_no_more() {
+    // Three messages of 30,010 bytes framed: the server's flow control lets 65,535 bytes of
+    // them out, and never more. The cancel goes out then, rather than waiting for room that
+    // never comes until the test's timeout.
+    let (grpc, log) = grpc_servers::frame_log_not_reading();
+    let big = format!(r#"{{ "message": "{}" }}"#, "m".repeat(30_000));
+    with_proto()
+        .file("big.json", big)
+        .spec(
+            "a.stream",
+            r#"
+            test "more than the server takes" {
+              timeout 60s
+              grpc {{grpc}} stock.StockService/TradeChat
+              proto "stock.proto"
+              send file "big.json"
+              send file "big.json"
+              send file "big.json"
+              abort
+              expect status CANCELLED
+            }
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .var("grpc", &grpc)
+        .kill_after(Duration::from_secs(15))
+        .stdout(
+            r#"
+            Running 1 test from 1 file
+              PASS [TIME] a.stream: more than the server takes
+            Summary 1 test: 1 passed, 0 failed [TIME]
+            "#,
+        )
+        .run();
+    assert_eq!(
+        log.first_call(),
+        ["HEADERS", "DATA(65535 bytes)", "RST_STREAM(CANCEL)"]
+    );
 }
 
 #[test]
