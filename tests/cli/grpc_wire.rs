@@ -1,11 +1,12 @@
 //! What a gRPC call does on the wire and how the spec reports it: replies cut short, response
-//! heads far larger than usual, deadlines that pass before anything comes, and cancels that
-//! must reach the server as cancels, after the messages written before them (checked against
-//! the frames the server saw).
+//! heads far larger than usual, deadlines that pass before anything comes or before an `abort`
+//! or `close`, and cancels that must reach the server as cancels, after the messages written
+//! before them (checked against the frames the server saw).
 
 use std::time::Duration;
 
 use crate::grpc_servers;
+use crate::servers;
 use crate::support::Test;
 
 const STOCK_PROTO: &str = include_str!("../../proto/stock.proto");
@@ -396,6 +397,107 @@ fn a_client_stream_left_open_past_its_deadline_is_exceeded() {
           expect status DEADLINE_EXCEEDED
         }
         "#,
+    );
+}
+
+#[test]
+fn abort_or_close_after_the_call_deadline_is_deadline_exceeded() {
+    // The server answers with its headers and never ends the call: only the client's deadline
+    // can. A step `abort` after it, one in a block, and a `close`, find the call already past
+    // it. (The deadline leaves the call room to start on a busy machine.)
+    let (grpc, log) = grpc_servers::frame_log();
+    with_proto()
+        .spec(
+            "a.stream",
+            r#"
+            test "wait then abort" {
+              grpc {{grpc}} stock.StockService/TradeChat
+              proto "stock.proto"
+              deadline 500ms
+              send { "user": "ab", "message": "cd" }
+              wait 1s
+              abort
+              expect status DEADLINE_EXCEEDED message "deadline exceeded after 500ms (the call's grpc-timeout)"
+            }
+
+            test "abort in a block" {
+              grpc {{grpc}} stock.StockService/TradeChat
+              proto "stock.proto"
+              deadline 500ms
+              send { "user": "ab", "message": "cd" }
+              expect metadata x-first-message == "received"
+              expect messages {
+                wait 1s
+                abort
+              }
+              expect status DEADLINE_EXCEEDED
+            }
+
+            test "wait then close" {
+              grpc {{grpc}} stock.StockService/TradeChat
+              proto "stock.proto"
+              deadline 500ms
+              send { "user": "ab", "message": "cd" }
+              wait 1s
+              close
+              wait 100ms
+              expect status DEADLINE_EXCEEDED
+            }
+            "#,
+        )
+        // One at a time: the server sees the calls in this order.
+        .args(["run", "a.stream", "-j", "1"])
+        .var("grpc", &grpc)
+        .stdout(
+            r#"
+            Running 3 tests from 1 file
+              PASS [TIME] a.stream: wait then abort
+              PASS [TIME] a.stream: abort in a block
+              PASS [TIME] a.stream: wait then close
+            Summary 3 tests: 3 passed, 0 failed [TIME]
+            "#,
+        )
+        .run();
+    // Never half-closed, so the server cannot complete a call past its deadline. An `abort`
+    // waits for the reset to be written; the run may end before a `close`'s is, and then the
+    // connection closing cancels the call.
+    let calls = log.calls(3);
+    assert_eq!(
+        calls[0],
+        ["HEADERS", "DATA(13 bytes)", "RST_STREAM(CANCEL)"]
+    );
+    assert_eq!(
+        calls[1],
+        ["HEADERS", "DATA(13 bytes)", "RST_STREAM(CANCEL)"]
+    );
+    assert!(
+        calls[2] == ["HEADERS", "DATA(13 bytes)", "RST_STREAM(CANCEL)"]
+            || calls[2] == ["HEADERS", "DATA(13 bytes)", "connection closed"],
+        "{:?}",
+        calls[2]
+    );
+}
+
+#[test]
+fn abort_after_the_call_deadline_in_a_paced_block_is_deadline_exceeded() {
+    // The reply is read before the deadline; the pause after it ends past the deadline.
+    passes_against(
+        servers::grpc_demo(),
+        r#"
+        test "paced abort" {
+          grpc {{grpc}} stock.StockService/TradeChat
+          proto "stock.proto"
+          deadline 1s
+          send { "user": "ab", "message": "cd" }
+          expect messages {
+            pace 1500ms
+            _
+            abort
+          }
+          expect status DEADLINE_EXCEEDED
+        }
+        "#,
+        "paced abort",
     );
 }
 

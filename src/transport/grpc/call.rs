@@ -18,7 +18,8 @@
 //! call's HEADERS and the DATA of every message sent before it, as far as the server's flow
 //! control has room for them (h2 drops what it has queued when the stream is reset, and a reset
 //! before the HEADERS without a trace), so that the server sees the messages and then the
-//! cancel; it returns once the reset is on the wire (see `wire`).
+//! cancel; it returns once the reset is on the wire (see `wire`). A cancel after the call's
+//! deadline finds the call over: it ends `DEADLINE_EXCEEDED`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -292,8 +293,10 @@ impl Call {
         self.head_at
     }
 
-    /// Half-closes the call: no more messages; the server sees the end of the request stream.
+    /// Half-closes the call: no more messages; the server sees the end of the request stream
+    /// (unless the call's deadline has passed: it is over, and reset).
     pub fn close(&mut self) {
+        self.check_call_deadline();
         self.requests = None;
     }
 
@@ -375,36 +378,46 @@ impl Call {
     }
 
     /// Cancels the call: the server sees the messages sent so far (those its flow control has
-    /// room for), then its stream reset (CANCEL), and the call ends with a local `CANCELLED`.
-    /// A call whose request has not gone out yet is sent first, then reset. Returns once the
-    /// reset is on the wire (or at `deadline`). Nothing happens to a call that has already ended.
+    /// room for), then its stream reset (CANCEL), and the call ends with a local `CANCELLED`;
+    /// once the call's deadline has passed (before the cancel, or while its messages go out),
+    /// `DEADLINE_EXCEEDED` instead. A call whose request has not gone out yet is sent first, then
+    /// reset. Returns once the reset is on the wire (or at `deadline`). Nothing happens to a call
+    /// that has already ended.
     pub async fn cancel(&mut self, deadline: Instant) {
         if !self.is_live() {
             return;
         }
-        self.let_requests_out(deadline).await;
-        self.stop();
-        self.end(CallStatus::local(
-            Code::Cancelled,
-            "cancelled by the client",
-        ));
+        self.check_call_deadline();
+        if self.is_live() {
+            self.let_requests_out(deadline).await;
+        }
+        if self.is_live() {
+            self.stop();
+            self.end(CallStatus::local(
+                Code::Cancelled,
+                "cancelled by the client",
+            ));
+        }
         // h2 has queued the reset; its connection task writes it when it next runs.
         self.peer.wire.settled(self.streams_before, deadline).await;
     }
 
     /// Waits until the request's HEADERS and the DATA of every message sent are written (or as
     /// much of it as the server's flow-control windows let out: a server that does not read
-    /// never makes more room), so that a reset does not drop them, until `deadline` at most. A
-    /// response head that comes meanwhile is noted (the call is being cancelled all the same).
+    /// never makes more room), so that a reset does not drop them: until `deadline` at most,
+    /// and the call's own, which ends the call if it passes first. A response head that comes
+    /// meanwhile is noted (the call is being cancelled all the same).
     async fn let_requests_out(&mut self, deadline: Instant) {
+        let (limit, call_limit) = self.limit(deadline);
         let peer = self.peer.clone();
         let written = peer
             .wire
-            .data_written(self.streams_before, self.request_bytes, deadline);
+            .data_written(self.streams_before, self.request_bytes, limit);
         tokio::pin!(written);
+        let mut done = None;
         if let State::Waiting(answer) = &mut self.state {
             tokio::select! {
-                _ = &mut written => return,
+                written = &mut written => done = Some(written),
                 answer = answer => {
                     if let Ok((answer, arrived)) = answer
                         && self.is_head(&answer)
@@ -417,7 +430,13 @@ impl Call {
                 }
             }
         }
-        written.await;
+        let done = match done {
+            Some(done) => done,
+            None => written.await,
+        };
+        if !done && call_limit {
+            self.expire();
+        }
     }
 
     fn is_live(&self) -> bool {
