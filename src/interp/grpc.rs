@@ -529,15 +529,21 @@ impl TestRun<'_> {
             return Ok(());
         };
         match live.next(deadline).await {
-            Next::Ended(_) => match live.too_large() {
-                // The call ended because a reply was too large: not the end that was expected.
-                Some(limit) => Err(unreadable::too_large(
+            // A call that broke (a reply too large, one cut short, a connection dropped) did
+            // not end: the end it shows is how it broke, not the one expected.
+            Next::Ended(_) => match &live.failed {
+                None => Ok(()),
+                Some(GrpcError::TooLarge { limit, .. }) => Err(unreadable::too_large(
                     stats.items + 1,
-                    limit,
+                    *limit,
                     span,
                     "reading the replies to their end",
                 )),
-                None => Ok(()),
+                Some(error) => Err(Failure::error(
+                    format!("the call failed without a status: {error}"),
+                    span,
+                    "reading the replies to their end",
+                )),
             },
             Next::Item(item, at) => {
                 stats.record_item(at);

@@ -93,6 +93,32 @@ pub fn cut_frame_then_ok() -> String {
     })
 }
 
+/// Answers every call with response headers carrying `entries` metadata entries
+/// `x-m0: vvvvvvvvvv` to `x-m{entries - 1}` (about 47 bytes each as HTTP/2 counts a header list),
+/// then one empty reply, then trailers with `grpc-status: 0` and as many entries `x-t0` to
+/// `x-t{entries - 1}`.
+pub fn large_response_head(entries: usize) -> String {
+    raw_h2(move |request, mut respond| async move {
+        read_to_end(&mut request.into_body()).await;
+        let with_entries = |headers: &mut HeaderMap, prefix: &str| {
+            for n in 0..entries {
+                let name = axum::http::HeaderName::try_from(format!("{prefix}{n}"))
+                    .expect("a header name");
+                headers.insert(name, "vvvvvvvvvv".parse().expect("a header value"));
+            }
+        };
+        let mut head = grpc_head();
+        with_entries(head.headers_mut(), "x-m");
+        let Ok(mut send) = respond.send_response(head, false) else {
+            return;
+        };
+        let _ = send.send_data(grpc_frame(&[]).freeze(), false);
+        let mut trailers = status_trailers("0");
+        with_entries(&mut trailers, "x-t");
+        let _ = send.send_trailers(trailers);
+    })
+}
+
 /// How a [`status_fields`] server sends its status.
 #[derive(Clone, Copy)]
 pub enum StatusIn {
@@ -369,11 +395,11 @@ fn grpc_timeout(request: &Request<RecvStream>) -> Option<Duration> {
     })
 }
 
-/// What a [`frame_log`] server saw on the wire, in order: the client's `HEADERS`, `DATA` (once
-/// for a run of data frames with a payload), `END_STREAM` and `RST_STREAM(REASON)` frames, read
-/// from the bytes as they arrive (before h2 sees them: h2 never hands over a stream reset
-/// before it is accepted), then `answered OK` when the server completed a call, or `connection
-/// closed`.
+/// What a [`frame_log`] server saw on the wire, in order: the client's `HEADERS`, `DATA(N bytes)`
+/// (once for a run of data frames with a payload, with the bytes of the run), `END_STREAM` and
+/// `RST_STREAM(REASON)` frames, read from the bytes as they arrive (before h2 sees them: h2
+/// never hands over a stream reset before it is accepted), then `answered OK` when the server
+/// completed a call, or `connection closed`.
 pub struct FrameLog {
     /// Each event with the connection it came on (in the order the server accepted them).
     events: mpsc::Receiver<(usize, String)>,
@@ -413,6 +439,31 @@ impl FrameLog {
 /// `x-first-message: received`, so that a spec can wait for them), and when the request stream
 /// ends it completes the call: `grpc-status: 0`.
 pub fn frame_log() -> (String, FrameLog) {
+    logged_h2(complete_after_the_request)
+}
+
+/// A [`frame_log`] server that never reads a request: it answers with its response headers at
+/// once and holds the call, so the client may write what the initial flow-control windows let
+/// it (65,535 bytes) and no more.
+pub fn frame_log_not_reading() -> (String, FrameLog) {
+    logged_h2(|request, mut respond, _log| async move {
+        let Ok(mut send) = respond.send_response(grpc_head(), false) else {
+            return;
+        };
+        // Held unread until the client resets the call.
+        let _body = request.into_body();
+        let reset = std::future::poll_fn(|cx| send.poll_reset(cx));
+        let _ = tokio::time::timeout(PATIENCE, reset).await;
+    })
+}
+
+/// Serves every HTTP/2 request with `handle` (each in a task of its own), logging the frames
+/// the client sends (see [`FrameLog`]).
+fn logged_h2<F, Fut>(handle: F) -> (String, FrameLog)
+where
+    F: Fn(Request<RecvStream>, SendResponse<Bytes>, Log) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let (log, events) = mpsc::channel();
     let (listener, url) = servers::bind();
     servers::runtime().spawn(async move {
@@ -423,6 +474,7 @@ pub fn frame_log() -> (String, FrameLog) {
                 connection: connections,
             };
             connections += 1;
+            let handle = handle.clone();
             tokio::spawn(async move {
                 let tap = Tap {
                     socket,
@@ -433,7 +485,7 @@ pub fn frame_log() -> (String, FrameLog) {
                     return;
                 };
                 while let Some(Ok((request, respond))) = connection.accept().await {
-                    tokio::spawn(complete_after_the_request(request, respond, log.clone()));
+                    tokio::spawn(handle.clone()(request, respond, log.clone()));
                 }
                 // h2 stops reading once the client says goodbye (GOAWAY).
                 log.event("connection closed");
@@ -513,7 +565,9 @@ impl tokio::io::AsyncRead for Tap {
         if let std::task::Poll::Ready(read) = &result {
             let bytes = &buf.filled()[before..];
             if read.is_err() || bytes.is_empty() {
-                this.log.event("connection closed");
+                let log = &this.log;
+                this.frames.end_data_run(|event| log.event(event));
+                log.event("connection closed");
             } else {
                 let log = &this.log;
                 this.frames.read(bytes, |event| log.event(event));
@@ -555,7 +609,8 @@ struct FrameReader {
     /// Payload bytes of the current frame still to come (RST_STREAM's are kept).
     payload_left: usize,
     rst_payload: Option<Vec<u8>>,
-    in_data: bool,
+    /// The payload bytes of the run of DATA frames under way, if one is.
+    data_run: Option<usize>,
 }
 
 impl FrameReader {
@@ -595,31 +650,40 @@ impl FrameReader {
         }
     }
 
-    /// A frame's header has been read: log what matters of it.
+    /// A frame's header has been read: log what matters of it. A run of DATA frames is logged
+    /// once it ends (at the next HEADERS, END_STREAM or RST_STREAM, or when the connection
+    /// closes), with its bytes; frames of the connection (stream 0) do not end it.
     fn frame(&mut self, kind: u8, flags: u8, length: usize, log: &mut impl FnMut(String)) {
         let end_stream = flags & 0x1 != 0;
         match kind {
             0x0 => {
-                if length > 0 && !self.in_data {
-                    log("DATA".to_string());
-                    self.in_data = true;
+                if length > 0 {
+                    *self.data_run.get_or_insert(0) += length;
                 }
                 if end_stream {
+                    self.end_data_run(&mut *log);
                     log("END_STREAM".to_string());
                 }
             }
             0x1 => {
-                self.in_data = false;
+                self.end_data_run(&mut *log);
                 log("HEADERS".to_string());
                 if end_stream {
                     log("END_STREAM".to_string());
                 }
             }
             0x3 => {
-                self.in_data = false;
+                self.end_data_run(&mut *log);
                 self.rst_payload = Some(Vec::with_capacity(4));
             }
             _ => {}
+        }
+    }
+
+    /// Logs the run of DATA frames under way, if there is one.
+    fn end_data_run(&mut self, mut log: impl FnMut(String)) {
+        if let Some(bytes) = self.data_run.take() {
+            log(format!("DATA({bytes} bytes)"));
         }
     }
 }

@@ -1,8 +1,12 @@
-//! What a gRPC call does on the wire and how the spec reports it: replies cut short, deadlines
-//! that pass before anything comes, and cancels that must reach the server as cancels (checked
-//! against the frames the server saw).
+//! What a gRPC call does on the wire and how the spec reports it: replies cut short, response
+//! heads far larger than usual, deadlines that pass before anything comes or before an `abort`
+//! or `close`, and cancels that must reach the server as cancels, after the messages written
+//! before them (checked against the frames the server saw).
+
+use std::time::Duration;
 
 use crate::grpc_servers;
+use crate::servers;
 use crate::support::Test;
 
 const STOCK_PROTO: &str = include_str!("../../proto/stock.proto");
@@ -52,6 +56,63 @@ fn a_frame_cut_short_before_an_ok_status_is_dropped() {
         )
         .status(1)
         .run();
+}
+
+#[test]
+fn expect_end_on_a_frame_cut_short_fails_saying_what_is_missing() {
+    with_proto()
+        .spec(
+            "a.stream",
+            r#"
+            test "cut short" {
+              grpc {{grpc}} stock.StockService/StreamPrices
+              proto "stock.proto"
+              expect message { "symbol": "ACME" }
+              expect end
+            }
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .var("grpc", grpc_servers::cut_frame_then_ok())
+        .stdout(
+            r#"
+            Running 1 test from 1 file
+             ERROR [TIME] a.stream: cut short
+
+            error: the call failed without a status: the replies ended inside a gRPC frame: its header announced 100 bytes and 10 came (90 missing)
+             --> a.stream:5:3
+              |
+            5 |   expect end
+              |   ^^^^^^^^^^ reading the replies to their end
+
+            Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+             ERROR a.stream:1: cut short
+            "#,
+        )
+        .status(1)
+        .run();
+}
+
+#[test]
+fn response_headers_and_trailers_far_over_16_kib_are_read() {
+    // 1,000 metadata entries in each: about 47 KB as HTTP/2 counts a header list. hyper's
+    // default limit of 16 KiB failed the call as a protocol error of the server.
+    passes_against(
+        &grpc_servers::large_response_head(1000),
+        r#"
+        test "large head" {
+          grpc {{grpc}} stock.StockService/GetQuote
+          proto "stock.proto"
+          expect metadata x-m0 == "vvvvvvvvvv"
+          expect metadata x-m999 == "vvvvvvvvvv"
+          expect message { "symbol": "" }
+          expect trailer x-t0 == "vvvvvvvvvv"
+          expect trailer x-t999 == "vvvvvvvvvv"
+          expect status OK
+        }
+        "#,
+        "large head",
+    );
 }
 
 /// The times `run --verbose` measures.
@@ -113,15 +174,100 @@ fn abort_with_the_request_stream_open_resets_it_without_ending_it() {
             "Running {CALLS} tests from 1 file\n{passed}Summary {CALLS} tests: {CALLS} passed, 0 failed [TIME]\n"
         ))
         .run();
-    // No END_STREAM before the reset, so the server cannot complete the call. (A message
-    // sent just before the cancel may not have gone out.)
+    // The message (13 bytes framed) and no END_STREAM before the reset, so the server cannot
+    // complete the call.
     for call in log.calls(CALLS) {
-        assert!(
-            call == ["HEADERS", "DATA", "RST_STREAM(CANCEL)"]
-                || call == ["HEADERS", "RST_STREAM(CANCEL)"],
-            "{call:?}"
+        assert_eq!(call, ["HEADERS", "DATA(13 bytes)", "RST_STREAM(CANCEL)"]);
+    }
+}
+
+#[test]
+fn messages_written_before_abort_go_out_before_the_reset() {
+    // Two messages of 8 bytes (13 framed) each, as `message` lines of a client-streaming call
+    // and as `send`s of a bidirectional one. The old cancel reset the stream while they were
+    // still queued, and h2 dropped them: most runs put no DATA on the wire.
+    const REPEAT: usize = 12;
+    let (grpc, log) = grpc_servers::frame_log();
+    let spec = r#"
+        test "messages then abort" {
+          grpc {{grpc}} stock.StockService/SendOrders
+          proto "stock.proto"
+          message { "symbol": "ACME", "quantity": 1 }
+          message { "symbol": "ACME", "quantity": 2 }
+          abort
+          expect status CANCELLED
+        }
+
+        test "sends then abort" {
+          grpc {{grpc}} stock.StockService/TradeChat
+          proto "stock.proto"
+          send { "user": "ab", "message": "cd" }
+          send { "user": "ab", "message": "ef" }
+          abort
+          expect status CANCELLED
+        }
+        "#;
+    let output = with_proto()
+        .spec("a.stream", spec)
+        .args(["run", "a.stream", "--repeat", &REPEAT.to_string()])
+        .var("grpc", &grpc)
+        .run_unchecked();
+    let runs = 2 * REPEAT;
+    assert!(
+        output.stdout.ends_with(&format!(
+            "Summary {runs} tests: {runs} passed, 0 failed [TIME]\n"
+        )),
+        "{}",
+        output.stdout
+    );
+    for (run, call) in log.calls(runs).into_iter().enumerate() {
+        assert_eq!(
+            call,
+            ["HEADERS", "DATA(26 bytes)", "RST_STREAM(CANCEL)"],
+            "call {run}"
         );
     }
+}
+
+#[test]
+fn abort_lets_out_what_a_server_that_does_not_read_has_room_for_and_no_more() {
+    // Three messages of 30,010 bytes framed: the server's flow control lets 65,535 bytes of
+    // them out, and never more. The cancel goes out then, rather than waiting for room that
+    // never comes until the test's timeout.
+    let (grpc, log) = grpc_servers::frame_log_not_reading();
+    let big = format!(r#"{{ "message": "{}" }}"#, "m".repeat(30_000));
+    with_proto()
+        .file("big.json", big)
+        .spec(
+            "a.stream",
+            r#"
+            test "more than the server takes" {
+              timeout 60s
+              grpc {{grpc}} stock.StockService/TradeChat
+              proto "stock.proto"
+              send file "big.json"
+              send file "big.json"
+              send file "big.json"
+              abort
+              expect status CANCELLED
+            }
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .var("grpc", &grpc)
+        .kill_after(Duration::from_secs(15))
+        .stdout(
+            r#"
+            Running 1 test from 1 file
+              PASS [TIME] a.stream: more than the server takes
+            Summary 1 test: 1 passed, 0 failed [TIME]
+            "#,
+        )
+        .run();
+    assert_eq!(
+        log.first_call(),
+        ["HEADERS", "DATA(65535 bytes)", "RST_STREAM(CANCEL)"]
+    );
 }
 
 #[test]
@@ -251,6 +397,107 @@ fn a_client_stream_left_open_past_its_deadline_is_exceeded() {
           expect status DEADLINE_EXCEEDED
         }
         "#,
+    );
+}
+
+#[test]
+fn abort_or_close_after_the_call_deadline_is_deadline_exceeded() {
+    // The server answers with its headers and never ends the call: only the client's deadline
+    // can. A step `abort` after it, one in a block, and a `close`, find the call already past
+    // it. (The deadline leaves the call room to start on a busy machine.)
+    let (grpc, log) = grpc_servers::frame_log();
+    with_proto()
+        .spec(
+            "a.stream",
+            r#"
+            test "wait then abort" {
+              grpc {{grpc}} stock.StockService/TradeChat
+              proto "stock.proto"
+              deadline 500ms
+              send { "user": "ab", "message": "cd" }
+              wait 1s
+              abort
+              expect status DEADLINE_EXCEEDED message "deadline exceeded after 500ms (the call's grpc-timeout)"
+            }
+
+            test "abort in a block" {
+              grpc {{grpc}} stock.StockService/TradeChat
+              proto "stock.proto"
+              deadline 500ms
+              send { "user": "ab", "message": "cd" }
+              expect metadata x-first-message == "received"
+              expect messages {
+                wait 1s
+                abort
+              }
+              expect status DEADLINE_EXCEEDED
+            }
+
+            test "wait then close" {
+              grpc {{grpc}} stock.StockService/TradeChat
+              proto "stock.proto"
+              deadline 500ms
+              send { "user": "ab", "message": "cd" }
+              wait 1s
+              close
+              wait 100ms
+              expect status DEADLINE_EXCEEDED
+            }
+            "#,
+        )
+        // One at a time: the server sees the calls in this order.
+        .args(["run", "a.stream", "-j", "1"])
+        .var("grpc", &grpc)
+        .stdout(
+            r#"
+            Running 3 tests from 1 file
+              PASS [TIME] a.stream: wait then abort
+              PASS [TIME] a.stream: abort in a block
+              PASS [TIME] a.stream: wait then close
+            Summary 3 tests: 3 passed, 0 failed [TIME]
+            "#,
+        )
+        .run();
+    // Never half-closed, so the server cannot complete a call past its deadline. An `abort`
+    // waits for the reset to be written; the run may end before a `close`'s is, and then the
+    // connection closing cancels the call.
+    let calls = log.calls(3);
+    assert_eq!(
+        calls[0],
+        ["HEADERS", "DATA(13 bytes)", "RST_STREAM(CANCEL)"]
+    );
+    assert_eq!(
+        calls[1],
+        ["HEADERS", "DATA(13 bytes)", "RST_STREAM(CANCEL)"]
+    );
+    assert!(
+        calls[2] == ["HEADERS", "DATA(13 bytes)", "RST_STREAM(CANCEL)"]
+            || calls[2] == ["HEADERS", "DATA(13 bytes)", "connection closed"],
+        "{:?}",
+        calls[2]
+    );
+}
+
+#[test]
+fn abort_after_the_call_deadline_in_a_paced_block_is_deadline_exceeded() {
+    // The reply is read before the deadline; the pause after it ends past the deadline.
+    passes_against(
+        servers::grpc_demo(),
+        r#"
+        test "paced abort" {
+          grpc {{grpc}} stock.StockService/TradeChat
+          proto "stock.proto"
+          deadline 1s
+          send { "user": "ab", "message": "cd" }
+          expect messages {
+            pace 1500ms
+            _
+            abort
+          }
+          expect status DEADLINE_EXCEEDED
+        }
+        "#,
+        "paced abort",
     );
 }
 

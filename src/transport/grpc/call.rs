@@ -14,9 +14,12 @@
 //!
 //! A cancel ([`Call::cancel`], the deadline, dropping a [`Call`]) resets the stream with
 //! RST_STREAM(CANCEL) without ending the request stream first, as gRPC clients do, so that the
-//! server never sees a complete request. [`Call::cancel`] lets a call not yet on the wire go out
-//! first (HEADERS, then the reset: h2 would drop both otherwise), so that the cancel reaches the
-//! server, and returns once the reset is on the wire (see `wire`).
+//! server never sees a complete request. [`Call::cancel`] first lets what was sent go out: the
+//! call's HEADERS and the DATA of every message sent before it, as far as the server's flow
+//! control has room for them (h2 drops what it has queued when the stream is reset, and a reset
+//! before the HEADERS without a trace), so that the server sees the messages and then the
+//! cancel; it returns once the reset is on the wire (see `wire`). A cancel after the call's
+//! deadline finds the call over: it ends `DEADLINE_EXCEEDED`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +27,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use futures_util::stream;
+use prost::Message as _;
 use prost_reflect::{DynamicMessage, MessageDescriptor, MethodDescriptor, ReflectMessage};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
@@ -44,6 +48,9 @@ use super::status::CallStatus;
 
 /// Messages sent but not yet taken by the connection; beyond this, [`Call::send`] waits.
 const REQUEST_BUFFER: usize = 16;
+
+/// The bytes before each message in a gRPC frame: a compression flag and the message's length.
+const FRAME_HEADER_SIZE: u64 = 5;
 
 /// What reading the next answer gave.
 #[derive(Debug, Clone)]
@@ -101,6 +108,8 @@ pub struct Call {
     cancel_handle: Option<CancellationHandle>,
     /// How many streams the connection had opened before this call's.
     streams_before: u64,
+    /// The bytes of the messages sent so far, framed as they go on the wire (uncompressed).
+    request_bytes: u64,
     state: State,
     /// The call's own deadline (sent as `grpc-timeout`) and the timeout it came from.
     deadline: Option<(Instant, Duration)>,
@@ -170,6 +179,7 @@ pub fn start(
         request_stream,
         cancel_handle: Some(cancel_handle),
         streams_before,
+        request_bytes: 0,
         state: State::Waiting(answer),
         deadline: deadline.map(|timeout| (started.saturating_add(timeout), timeout)),
         started,
@@ -252,9 +262,13 @@ impl Call {
         let Some(sender) = &self.requests else {
             return Err(GrpcError::RequestClosed);
         };
+        let framed = FRAME_HEADER_SIZE + message.encoded_len() as u64;
         let started = Instant::now();
         match tokio::time::timeout_at(deadline.into(), sender.send(message)).await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(())) => {
+                self.request_bytes += framed;
+                Ok(())
+            }
             // The connection dropped the request stream: the call is over on the wire.
             Ok(Err(_)) => Err(GrpcError::CallEnded { status: None }),
             Err(_) => Err(GrpcError::Deadline {
@@ -279,8 +293,10 @@ impl Call {
         self.head_at
     }
 
-    /// Half-closes the call: no more messages; the server sees the end of the request stream.
+    /// Half-closes the call: no more messages; the server sees the end of the request stream
+    /// (unless the call's deadline has passed: it is over, and reset).
     pub fn close(&mut self) {
+        self.check_call_deadline();
         self.requests = None;
     }
 
@@ -361,38 +377,70 @@ impl Call {
         }
     }
 
-    /// Cancels the call: the server sees its stream reset (CANCEL), and the call ends with a
-    /// local `CANCELLED`. A call whose request has not gone out yet is sent first, then reset.
-    /// Returns once the reset is on the wire (or at `deadline`). Nothing happens to a call that
-    /// has already ended.
+    /// Cancels the call: the server sees the messages sent so far (those its flow control has
+    /// room for), then its stream reset (CANCEL), and the call ends with a local `CANCELLED`;
+    /// once the call's deadline has passed (before the cancel, or while its messages go out),
+    /// `DEADLINE_EXCEEDED` instead. A call whose request has not gone out yet is sent first, then
+    /// reset. Returns once the reset is on the wire (or at `deadline`). Nothing happens to a call
+    /// that has already ended.
     pub async fn cancel(&mut self, deadline: Instant) {
-        if !matches!(self.state, State::Waiting(_) | State::Open { .. }) {
+        if !self.is_live() {
             return;
         }
-        // A request reset before its HEADERS are written never reaches the server: let them go
-        // out first (unless the call ends meanwhile).
+        self.check_call_deadline();
+        if self.is_live() {
+            self.let_requests_out(deadline).await;
+        }
+        if self.is_live() {
+            self.stop();
+            self.end(CallStatus::local(
+                Code::Cancelled,
+                "cancelled by the client",
+            ));
+        }
+        // h2 has queued the reset; its connection task writes it when it next runs.
+        self.peer.wire.settled(self.streams_before, deadline).await;
+    }
+
+    /// Waits until the request's HEADERS and the DATA of every message sent are written (or as
+    /// much of it as the server's flow-control windows let out: a server that does not read
+    /// never makes more room), so that a reset does not drop them: until `deadline` at most,
+    /// and the call's own, which ends the call if it passes first. A response head that comes
+    /// meanwhile is noted (the call is being cancelled all the same).
+    async fn let_requests_out(&mut self, deadline: Instant) {
+        let (limit, call_limit) = self.limit(deadline);
+        let peer = self.peer.clone();
+        let written = peer
+            .wire
+            .data_written(self.streams_before, self.request_bytes, limit);
+        tokio::pin!(written);
+        let mut done = None;
         if let State::Waiting(answer) = &mut self.state {
-            let peer = self.peer.clone();
             tokio::select! {
-                _ = peer.wire.written(self.streams_before, deadline) => {}
+                written = &mut written => done = Some(written),
                 answer = answer => {
-                    // The server answered meanwhile: its head came, though the call is
-                    // cancelled all the same.
                     if let Ok((answer, arrived)) = answer
                         && self.is_head(&answer)
                     {
                         self.head_at = Some(arrived);
                     }
+                    // The answer is gone: nothing may wait for it again.
+                    let (_, gone) = oneshot::channel();
+                    self.state = State::Waiting(gone);
                 }
             }
         }
-        self.stop();
-        self.end(CallStatus::local(
-            Code::Cancelled,
-            "cancelled by the client",
-        ));
-        // h2 has queued the reset; its connection task writes it when it next runs.
-        self.peer.wire.settled(self.streams_before, deadline).await;
+        let done = match done {
+            Some(done) => done,
+            None => written.await,
+        };
+        if !done && call_limit {
+            self.expire();
+        }
+    }
+
+    fn is_live(&self) -> bool {
+        matches!(self.state, State::Waiting(_) | State::Open { .. })
     }
 
     /// Waits for the response head if it has not come, within `deadline` and the call's own.
