@@ -152,10 +152,18 @@ pub fn build(args: &ReportArgs, verbose: bool, updating: bool) -> Result<Reports
     if github::enabled() {
         // Annotations go where GitHub reads them without breaking the format on standard output:
         // XML and JSON Lines stay parseable, so there they go to standard error (the runner reads
-        // workflow commands from both).
+        // workflow commands from both). There standard error carries a report, and is checked
+        // as a report file is.
         let annotations: Box<dyn Write + Send> = match args.format {
             ReportFormat::Human | ReportFormat::Tap => Box::new(output::stdout()),
-            ReportFormat::Json | ReportFormat::Junit => Box::new(std::io::stderr()),
+            ReportFormat::Json | ReportFormat::Junit => {
+                let delivery = Delivery::default();
+                destinations.push((
+                    "the GitHub annotations on standard error".to_string(),
+                    delivery.clone(),
+                ));
+                Box::new(Checked::new(std::io::stderr(), delivery))
+            }
         };
         reporters.push(Box::new(github::GithubReporter::new(annotations)));
     }

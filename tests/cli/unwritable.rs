@@ -218,3 +218,27 @@ fn a_junit_report_to_a_named_pipe_goes_through_the_pipe() {
         .file_type();
     assert!(kind.is_fifo(), "the named pipe was replaced: {kind:?}");
 }
+
+#[test]
+fn github_annotations_on_a_full_stderr_are_an_error() {
+    // With a machine format on standard output the annotations go to standard error, and they
+    // are what a pull request shows of the failures: losing them is losing a report. Standard
+    // error cannot say so itself; the exit code does.
+    Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "fails" {
+              GET {{base}}/health
+              expect text "not ok"
+            }
+            "#,
+        )
+        .args(["run", "a.stream", "--format", "json"])
+        .var("base", servers::demo())
+        .env("GITHUB_ACTIONS", "true")
+        .stdout_to("/dev/null")
+        .stderr_to("/dev/full")
+        .status(3)
+        .run();
+}
