@@ -28,6 +28,7 @@ mod optional_tools;
 mod passing;
 mod payloads;
 mod recording;
+mod report_pipes;
 mod reports;
 mod review;
 mod scale;
