@@ -8,6 +8,7 @@ mod bundled;
 mod commands;
 mod composite_ids;
 mod content_coding;
+mod daemons;
 mod distinct_and_alternatives;
 mod eventsource;
 mod failing;
