@@ -53,6 +53,8 @@ pub struct RunningServices {
     last_passed: LastPassed,
     /// Whether `stop` got as far as stopping the services' orphans.
     orphans_stopped: bool,
+    /// Reaps the orphans that exit while the services run.
+    reaper: Option<tokio::task::AbortHandle>,
 }
 
 impl RunningServices {
@@ -83,9 +85,11 @@ impl RunningServices {
             services: Vec::new(),
             last_passed: LastPassed::default(),
             orphans_stopped: false,
+            reaper: None,
         };
         if !config.services.is_empty() {
             orphans::adopt_orphans();
+            running.reaper = orphans::spawn_reaper();
         }
         let mut client = None;
         for service in &config.services {
@@ -137,6 +141,9 @@ impl Drop for RunningServices {
     /// The backstop (see the module): each service's drop kills its group, then the orphans
     /// are killed.
     fn drop(&mut self) {
+        if let Some(reaper) = &self.reaper {
+            reaper.abort();
+        }
         if !self.orphans_stopped {
             self.services.clear();
             orphans::kill();

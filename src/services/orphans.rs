@@ -3,8 +3,8 @@
 //! A daemon (a double fork, `setsid`) leaves the service's process group, so stopping the group
 //! misses it, and its parent exits, so nothing that streamspec started is its parent any more. On
 //! Linux streamspec makes itself a child subreaper before it starts a service: such an orphan is
-//! then re-parented to streamspec instead of to init, and stays findable. After the services are
-//! stopped, every orphan is stopped too (SIGTERM to it and, when it leads one, its process group;
+//! then re-parented to streamspec instead of to init, and stays findable (and one that exits is
+//! reaped, as init would). After the services are stopped, every orphan is stopped too (SIGTERM to it and, when it leads one, its process group;
 //! SIGKILL after a grace period), and reaped.
 //!
 //! Which children of streamspec are orphans: those it did not start itself. The services it
@@ -65,6 +65,20 @@ pub(super) fn start<T>(
 /// a child of streamspec, it counts as an orphan.
 pub(super) fn reaped(pid: libc::pid_t) {
     started_services().remove(&pid);
+}
+
+/// Reaps the orphans that have exited, whenever a child of streamspec exits, until aborted:
+/// streamspec is their parent now, and without this they would pile up as zombies while the
+/// services run. `None` when exits cannot be watched (the orphans are then reaped at the end).
+pub(super) fn spawn_reaper() -> Option<tokio::task::AbortHandle> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut exits = signal(SignalKind::child()).ok()?;
+    let reaper = tokio::spawn(async move {
+        while exits.recv().await.is_some() {
+            reap(&find_where(|stat| stat.state == 'Z'));
+        }
+    });
+    Some(reaper.abort_handle())
 }
 
 /// Stops every orphan: SIGTERM, SIGKILL to those left after `grace`, and reaps them.
@@ -144,6 +158,11 @@ fn is_child(pid: libc::pid_t) -> bool {
 /// The children of streamspec that are orphans: not services it started, and not in its own
 /// process group (see the module).
 fn find() -> Vec<libc::pid_t> {
+    find_where(|_| true)
+}
+
+/// The orphans whose `/proc/PID/stat` passes `wanted`.
+fn find_where(wanted: impl Fn(&Stat) -> bool) -> Vec<libc::pid_t> {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: getpid(2) and getpgrp(2) cannot fail.
@@ -157,7 +176,9 @@ fn find() -> Vec<libc::pid_t> {
             .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
             .filter(|pid| !started.contains(pid))
             .filter(|&pid| {
-                stat_of(pid).is_some_and(|stat| stat.parent == me && stat.group != my_group)
+                stat_of(pid).is_some_and(|stat| {
+                    stat.parent == me && stat.group != my_group && wanted(&stat)
+                })
             })
             .collect()
     }
@@ -165,8 +186,10 @@ fn find() -> Vec<libc::pid_t> {
     Vec::new()
 }
 
-/// What `/proc/PID/stat` says of a process's parent and process group.
+/// What `/proc/PID/stat` says of a process's state (`Z` for a zombie), parent and process
+/// group.
 struct Stat {
+    state: char,
     parent: libc::pid_t,
     group: libc::pid_t,
 }
@@ -180,10 +203,15 @@ fn stat_of(pid: libc::pid_t) -> Option<Stat> {
 /// are counted from the last `)`.
 fn parse_stat(stat: &str) -> Option<Stat> {
     let (_, rest) = stat.rsplit_once(')')?;
-    let mut fields = rest.split_whitespace().skip(1);
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
     let parent = fields.next()?.parse().ok()?;
     let group = fields.next()?.parse().ok()?;
-    Some(Stat { parent, group })
+    Some(Stat {
+        state,
+        parent,
+        group,
+    })
 }
 
 #[cfg(test)]
@@ -194,7 +222,7 @@ mod tests {
     fn the_parent_and_group_are_read_after_the_command() {
         let stat =
             parse_stat("4242 (a (strange) name) S 17 4242 4242 0 -1 4194560").expect("a stat");
-        assert_eq!((stat.parent, stat.group), (17, 4242));
+        assert_eq!((stat.state, stat.parent, stat.group), ('S', 17, 4242));
         assert!(parse_stat("4242 (cut").is_none());
     }
 }

@@ -136,3 +136,47 @@ fn a_daemon_a_service_started_is_stopped_when_streamspec_panics() {
     assert_the_daemon_is_gone(&output);
     assert_eq!(output.status, Some(101), "stderr:\n{}", output.stderr);
 }
+
+#[test]
+fn an_orphan_that_exits_while_the_services_run_is_reaped() {
+    // streamspec is the parent of what its services orphan, so it must reap them as init would:
+    // a zombie holds its pid for as long as the run lasts. The service looks for itself before
+    // it becomes the server, and writes what it saw.
+    let output = Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "health" {
+              GET {{base}}/health
+              expect text "ok"
+            }
+            "#,
+        )
+        .config(
+            r#"
+            [vars]
+            base = "http://127.0.0.1:{{demo_port}}"
+
+            [[services]]
+            name = "demo"
+            ports = ["demo_port"]
+            command = ["sh", "-c", """
+                (sh -c 'echo $$ > orphan.pid' &)
+                i=0
+                while [ ! -s orphan.pid ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done
+                orphan=$(cat orphan.pid)
+                i=0
+                while [ -e /proc/$orphan ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done
+                if [ -e /proc/$orphan ]; then echo left > orphan.state; else echo reaped > orphan.state; fi
+                exec "$0" demo --listen 127.0.0.1:{{demo_port}}
+            """, "{{streamspec}}"]
+            ready = { http = "http://127.0.0.1:{{demo_port}}/health" }
+            start_timeout = "30s"
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .kill_after(std::time::Duration::from_secs(40))
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "stderr:\n{}", output.stderr);
+    assert_eq!(read(output.dir.path(), "orphan.state"), "reaped");
+}
