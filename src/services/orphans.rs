@@ -3,15 +3,16 @@
 //! A daemon (a double fork, `setsid`) leaves the service's process group, so stopping the group
 //! misses it, and its parent exits, so nothing that streamspec started is its parent any more. On
 //! Linux streamspec makes itself a child subreaper before it starts a service: such an orphan is
-//! then re-parented to streamspec instead of to init, and stays findable (and one that exits is
-//! reaped, as init would). After the services are stopped, every orphan is stopped too (SIGTERM to it and, when it leads one, its process group;
-//! SIGKILL after a grace period), and reaped.
+//! then re-parented to streamspec instead of to init, and stays findable (one that exits is
+//! reaped, as init would reap it). After the services are stopped, every orphan is stopped too
+//! (SIGTERM to it and, when it leads one, to its process group; SIGKILL after a grace period), and
+//! reaped.
 //!
 //! Which children of streamspec are orphans: those it did not start itself. The services it
 //! started are known here ([`start`], [`reaped`]); anything else it starts (`git`, for the
 //! `--update` hint) stays in streamspec's own process group, which an orphan has left.
 //!
-//! Elsewhere a daemon cannot be found once its parent has gone, and is left running.
+//! On other systems a daemon cannot be found once its parent has gone, and is left running.
 
 use std::collections::BTreeSet;
 use std::sync::{LazyLock, Mutex, MutexGuard};
