@@ -190,11 +190,13 @@ pub async fn run(args: &RunArgs) -> i32 {
         }
     };
     // A report cut short must not pass for the whole (a stop signal's code says more).
-    let unwritten = reports.finish();
-    for message in &unwritten {
+    let finished = reports.finish(Some(&mut signals)).await;
+    for message in &finished.errors {
         errln!("error: {message}");
     }
-    if unwritten.is_empty() || code >= 128 {
+    if let Some(signal) = finished.stopped {
+        signal.exit_code()
+    } else if finished.errors.is_empty() || code >= 128 {
         code
     } else {
         exit_code::SETUP_FAILED

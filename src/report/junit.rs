@@ -8,7 +8,6 @@
 //! file is always a whole document); a regular file is replaced atomically, and a failure to write
 //! it is kept in its [`Delivery`] for the run's end to report.
 
-use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -17,9 +16,10 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use tempfile::NamedTempFile;
 
+use super::file::{Spool, Written};
 use super::{Reporter, Status, Summary, leading_failure, render_failures, status};
 use crate::outcome::TestOutcome;
-use crate::output::{self, Delivery};
+use crate::output::{self, Checked, Delivery};
 
 /// Where the XML goes.
 pub enum JunitTarget {
@@ -30,17 +30,24 @@ pub enum JunitTarget {
         path: PathBuf,
     },
     /// Something other than a regular file (a device such as `/dev/stdout`, a named pipe): written
-    /// in place, since a rename would replace it with a regular file.
-    Special(File),
+    /// in place, since a rename would replace it with a regular file, by a thread of its own (see
+    /// [`super::file`]).
+    Special(Spool),
 }
 
 impl JunitTarget {
-    /// Prepares a file target now, so that an unwritable place is reported before the run.
-    pub fn file(path: &Path) -> std::io::Result<JunitTarget> {
+    /// Prepares a file target now, so that an unwritable place is reported before the run. A
+    /// special file's writing ends with the returned [`Written`]; `delivery` keeps its error.
+    pub fn file(
+        path: &Path,
+        delivery: &Delivery,
+    ) -> std::io::Result<(JunitTarget, Option<Written>)> {
         let existing = std::fs::metadata(path);
         if existing.as_ref().is_ok_and(|meta| !meta.is_file()) {
             // A directory fails here, as it should.
-            return Ok(JunitTarget::Special(File::create(path)?));
+            let file = Checked::new(super::file::open(path)?, delivery.clone());
+            let (spool, written) = super::file::spool(file)?;
+            return Ok((JunitTarget::Special(spool), Some(written)));
         }
         // A symbolic link to a report stays one: the file it points to is replaced.
         let path = match existing {
@@ -56,10 +63,11 @@ impl JunitTarget {
         let temp = tempfile::Builder::new()
             .prefix(".streamspec-junit-")
             .tempfile_in(dir)?;
-        Ok(JunitTarget::File {
+        let target = JunitTarget::File {
             temp,
             path: path.to_path_buf(),
-        })
+        };
+        Ok((target, None))
     }
 }
 
@@ -118,10 +126,8 @@ fn write_to(target: JunitTarget, xml: &str) -> std::io::Result<()> {
             stdout.write_all(xml.as_bytes())?;
             stdout.flush()
         }
-        JunitTarget::Special(mut file) => {
-            file.write_all(xml.as_bytes())?;
-            file.flush()
-        }
+        // Its thread writes it, and keeps the error.
+        JunitTarget::Special(mut spool) => spool.write_all(xml.as_bytes()),
         JunitTarget::File { mut temp, path } => {
             // Through the `File`: the temporary file's own errors name its random path.
             temp.as_file_mut().write_all(xml.as_bytes())?;

@@ -4,6 +4,7 @@
 //! behind [`redact::Redacting`], so that no report shows a secret.
 
 pub mod fanout;
+pub mod file;
 pub mod github;
 pub mod human;
 pub mod json;
@@ -11,7 +12,6 @@ pub mod junit;
 pub mod redact;
 pub mod tap;
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::Duration;
@@ -19,6 +19,7 @@ use std::time::Duration;
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::outcome::{Failure, FailureClass, TestOutcome};
 use crate::output::{self, Checked, Delivery};
+use crate::stop_signals::{StopSignal, StopSignals};
 use crate::style::Palette;
 
 /// Totals of a finished run.
@@ -89,24 +90,89 @@ impl<R: Reporter + ?Sized> Reporter for Box<R> {
 /// The reporters of a run, and where each writes.
 pub struct Reports {
     pub reporter: Box<dyn Reporter + Send>,
-    /// Each destination, as an error names it (`the report `run.jsonl``), and its delivery.
-    destinations: Vec<(String, Delivery)>,
+    destinations: Vec<Destination>,
+}
+
+/// Where one report goes.
+struct Destination {
+    /// As an error names it: `the report `run.jsonl``.
+    name: String,
+    delivery: Delivery,
+    /// The end of a report file's writing, which its own thread does (see [`file`]).
+    written: Option<file::Written>,
+}
+
+impl Destination {
+    fn new(name: String, delivery: Delivery, written: Option<file::Written>) -> Destination {
+        Destination {
+            name,
+            delivery,
+            written,
+        }
+    }
+}
+
+/// How the writing of the reports ended.
+pub struct Finished {
+    /// One for every report that could not be written in full.
+    pub errors: Vec<String>,
+    /// The stop signal that ended the wait for a report file's writing.
+    pub stopped: Option<StopSignal>,
 }
 
 impl Reports {
-    /// Ends the reporters (those that write at the end, or when dropped, write now) and returns
-    /// an error for every report that could not be written in full. Call it after everything
-    /// else the run writes to standard output.
-    pub fn finish(self) -> Vec<String> {
-        drop(self.reporter);
+    /// Ends the reporters (those that write at the end, or when dropped, write now), waits until
+    /// every report file is written, and returns an error for every report that could not be
+    /// written in full. Call it after everything else the run writes to standard output.
+    ///
+    /// A report file waits for its reader when that is a named pipe: a stop signal ends the wait
+    /// (each report file not written by then is an error) and is returned.
+    pub async fn finish(self, signals: Option<&mut StopSignals>) -> Finished {
+        let Reports {
+            reporter,
+            mut destinations,
+        } = self;
+        drop(reporter);
         let _ = output::stdout().flush();
-        self.destinations
-            .iter()
-            .filter_map(|(name, delivery)| {
-                let error = delivery.take_failure()?;
-                Some(format!("cannot write {name}: {error}"))
+        let all_written = async {
+            for destination in &mut destinations {
+                if let Some(written) = &mut destination.written {
+                    written.wait().await;
+                }
+            }
+        };
+        let stopped = match signals {
+            Some(signals) => tokio::select! {
+                biased;
+                () = all_written => None,
+                signal = signals.recv() => Some(signal),
+            },
+            None => {
+                all_written.await;
+                None
+            }
+        };
+        let errors = destinations
+            .iter_mut()
+            .filter_map(|destination| {
+                let unfinished = destination
+                    .written
+                    .as_mut()
+                    .is_some_and(|written| !written.is_done());
+                if let Some(signal) = stopped
+                    && unfinished
+                {
+                    return Some(format!(
+                        "cannot write {}: stopped by {} before it was written in full",
+                        destination.name,
+                        signal.name()
+                    ));
+                }
+                let error = destination.delivery.take_failure()?;
+                Some(format!("cannot write {}: {error}", destination.name))
             })
-            .collect()
+            .collect();
+        Finished { errors, stopped }
     }
 }
 
@@ -117,9 +183,10 @@ impl Reports {
 /// `updating`: `--update` rewrites specs in place, so the terminal shows a failed test whose every
 /// failure has a fix as `UPDATE`, not `FAIL`.
 pub fn build(args: &ReportArgs, verbose: bool, updating: bool) -> Result<Reports, String> {
-    let mut destinations = vec![(
+    let mut destinations = vec![Destination::new(
         "the report on standard output".to_string(),
         output::stdout_delivery(),
+        None,
     )];
     let mut reporters: Vec<Box<dyn Reporter + Send>> = vec![match args.format {
         ReportFormat::Human => Box::new(
@@ -134,28 +201,42 @@ pub fn build(args: &ReportArgs, verbose: bool, updating: bool) -> Result<Reports
         )),
     }];
     if let Some(path) = &args.report_junit {
-        let target = junit::JunitTarget::file(path).map_err(|error| cannot_write(path, &error))?;
         let delivery = Delivery::default();
-        destinations.push((report_name(path), delivery.clone()));
+        let (target, written) = junit::JunitTarget::file(path, &delivery)
+            .map_err(|error| cannot_write(path, &error))?;
+        destinations.push(Destination::new(
+            report_name(path),
+            delivery.clone(),
+            written,
+        ));
         reporters.push(Box::new(junit::JunitReporter::new(target, delivery)));
     }
     if let Some(path) = &args.report_tap {
-        let (file, delivery) = create(path)?;
-        destinations.push((report_name(path), delivery));
+        let (file, destination) = create(path)?;
+        destinations.push(destination);
         reporters.push(Box::new(tap::TapReporter::new(file)));
     }
     if let Some(path) = &args.report_json {
-        let (file, delivery) = create(path)?;
-        destinations.push((report_name(path), delivery));
+        let (file, destination) = create(path)?;
+        destinations.push(destination);
         reporters.push(Box::new(json::JsonReporter::new(file)));
     }
     if github::enabled() {
         // Annotations go where GitHub reads them without breaking the format on standard output:
         // XML and JSON Lines stay parseable, so there they go to standard error (the runner reads
-        // workflow commands from both).
+        // workflow commands from both). There standard error carries a report, and is checked
+        // as a report file is.
         let annotations: Box<dyn Write + Send> = match args.format {
             ReportFormat::Human | ReportFormat::Tap => Box::new(output::stdout()),
-            ReportFormat::Json | ReportFormat::Junit => Box::new(std::io::stderr()),
+            ReportFormat::Json | ReportFormat::Junit => {
+                let delivery = Delivery::default();
+                destinations.push(Destination::new(
+                    "the GitHub annotations on standard error".to_string(),
+                    delivery.clone(),
+                    None,
+                ));
+                Box::new(Checked::new(std::io::stderr(), delivery))
+            }
         };
         reporters.push(Box::new(github::GithubReporter::new(annotations)));
     }
@@ -172,18 +253,18 @@ pub fn build(args: &ReportArgs, verbose: bool, updating: bool) -> Result<Reports
     })
 }
 
-/// A report file, created (with its directory) before the run, written as tests finish; the
-/// delivery keeps the first write that failed.
-fn create(path: &Path) -> Result<(BufWriter<Checked<File>>, Delivery), String> {
+/// A report file, created (with its directory) before the run, written as tests finish by a
+/// thread of its own; the delivery keeps the first write that failed.
+fn create(path: &Path) -> Result<(BufWriter<file::Spool>, Destination), String> {
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|error| cannot_write(path, &error))?;
     }
-    let file = File::create(path).map_err(|error| cannot_write(path, &error))?;
     let delivery = Delivery::default();
-    Ok((
-        BufWriter::new(Checked::new(file, delivery.clone())),
-        delivery,
-    ))
+    let (spool, written) = file::open(path)
+        .and_then(|file| file::spool(Checked::new(file, delivery.clone())))
+        .map_err(|error| cannot_write(path, &error))?;
+    let destination = Destination::new(report_name(path), delivery, Some(written));
+    Ok((BufWriter::new(spool), destination))
 }
 
 fn report_name(path: &Path) -> String {

@@ -10,12 +10,16 @@
 //! Ctrl-C at the terminal does not reach it: the caller must catch the stop signals (see
 //! [`crate::stop_signals`]) and stop or drop the services. Dropping [`RunningServices`] without
 //! calling `stop`, as happens on a panic or when the future running the specs is dropped, kills
-//! every group at once as a backstop. Nothing can clean up after a SIGKILL of streamspec itself.
+//! every group at once as a backstop. What a service leaves outside its group (a daemon) is
+//! stopped after the services, or killed with them (see [`orphans`]). Nothing in streamspec runs
+//! after a SIGKILL of it: the kernel then kills each service's own process, and what that started
+//! is left.
 //!
 //! A service's standard output and error are kept (the last 64 KiB) so that a service that fails
 //! to start can be shown with what it printed. Each is watched while the tests run: one that
 //! exits is reported by the failed tests after it (see [`ServiceWatch`]).
 
+mod orphans;
 mod process;
 mod readiness;
 mod watch;
@@ -47,6 +51,10 @@ pub struct RunningServices {
     services: Vec<RunningService>,
     /// The last test that passed, for the watchers to say when a service exited.
     last_passed: LastPassed,
+    /// Whether `stop` got as far as stopping the services' orphans.
+    orphans_stopped: bool,
+    /// Reaps the orphans that exit while the services run.
+    reaper: Option<tokio::task::AbortHandle>,
 }
 
 impl RunningServices {
@@ -76,7 +84,13 @@ impl RunningServices {
             vars,
             services: Vec::new(),
             last_passed: LastPassed::default(),
+            orphans_stopped: false,
+            reaper: None,
         };
+        if !config.services.is_empty() {
+            orphans::adopt_orphans();
+            running.reaper = orphans::spawn_reaper();
+        }
         let mut client = None;
         for service in &config.services {
             let last_passed = LastPassed::clone(&running.last_passed);
@@ -116,6 +130,23 @@ impl RunningServices {
         // Last started, first stopped: a service may depend on those before it.
         while let Some(service) = self.services.pop() {
             service.stop(STOP_GRACE).await;
+        }
+        // What they left outside their groups: daemons.
+        orphans::stop(STOP_GRACE).await;
+        self.orphans_stopped = true;
+    }
+}
+
+impl Drop for RunningServices {
+    /// The backstop (see the module): each service's drop kills its group, then the orphans
+    /// are killed.
+    fn drop(&mut self) {
+        if let Some(reaper) = &self.reaper {
+            reaper.abort();
+        }
+        if !self.orphans_stopped {
+            self.services.clear();
+            orphans::kill();
         }
     }
 }

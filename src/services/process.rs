@@ -49,6 +49,8 @@ pub(super) struct RunningService {
     /// The child's process group, which is its pid; `None` once killed, so that nothing is
     /// signalled after the group is gone (its id could by then be another's).
     pub(super) pgid: Option<libc::pid_t>,
+    /// The child's pid, known as a service's until it is dropped (see [`super::orphans`]).
+    pid: Option<libc::pid_t>,
     pub(super) output: Arc<Mutex<Tail>>,
     pub(super) child: Child,
     /// Updated by the watcher.
@@ -80,7 +82,11 @@ impl RunningService {
                 command.pre_exec(move || crate::open_files::restore_original_soft_limit(original));
             }
         }
-        let mut child = command.spawn()?;
+        die_with_streamspec(command);
+        let mut child = super::orphans::start(
+            || command.spawn(),
+            |child| child.id().and_then(|id| libc::pid_t::try_from(id).ok()),
+        )?;
         let output = Arc::new(Mutex::new(Tail::default()));
         let mut readers = Vec::new();
         if let Some(stdout) = child.stdout.take() {
@@ -105,6 +111,7 @@ impl RunningService {
             name,
             defined_at,
             pgid,
+            pid: pgid,
             output,
             child,
             state,
@@ -227,6 +234,36 @@ impl Drop for RunningService {
         }
         for task in &self.tasks {
             task.abort();
+        }
+        if let Some(pid) = self.pid.take() {
+            super::orphans::reaped(pid);
+        }
+    }
+}
+
+/// Has the kernel kill the service's process when streamspec dies, even of a SIGKILL, after
+/// which nothing in streamspec runs to stop it (Linux only). What the service started, in its
+/// group, is left: nothing can reach it then.
+fn die_with_streamspec(command: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        let streamspec = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
+        // SAFETY: between fork and exec the closure only calls prctl and getppid, which are
+        // async-signal-safe, and allocates nothing.
+        unsafe {
+            command.pre_exec(move || {
+                // The signal comes when the thread that started the process ends: the run
+                // starts services from the thread that runs it to the end.
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // Dead before the prctl: the signal will never come, and no one wants the
+                // service.
+                if libc::getppid() != streamspec {
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                }
+                Ok(())
+            });
         }
     }
 }

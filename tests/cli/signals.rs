@@ -53,7 +53,7 @@ const STOPPED_STDOUT: &str = "Running 2 tests from 1 file
 Summary 1 test: 1 passed, 0 failed [TIME]
 ";
 
-fn read(dir: &Path, name: &str) -> String {
+pub fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name))
         .unwrap_or_else(|error| panic!("the service wrote no {name}: {error}"))
         .trim()
@@ -61,7 +61,7 @@ fn read(dir: &Path, name: &str) -> String {
 }
 
 /// Whether a process is gone: no such pid, or a zombie (which runs nothing and holds no port).
-fn is_gone(pid: &str) -> bool {
+pub fn is_gone(pid: &str) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
         Ok(stat) => stat
@@ -70,12 +70,12 @@ fn is_gone(pid: &str) -> bool {
     }
 }
 
-fn port_is_free(port: &str) -> bool {
+pub fn port_is_free(port: &str) -> bool {
     std::net::TcpListener::bind(format!("127.0.0.1:{port}")).is_ok()
 }
 
 /// Polls `condition` for up to 10 s.
-fn eventually(mut condition: impl FnMut() -> bool) -> bool {
+pub fn eventually(mut condition: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if condition() {

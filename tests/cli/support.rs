@@ -143,6 +143,8 @@ pub struct Test {
     limits: Vec<(libc::c_int, libc::rlim_t, libc::rlim_t)>,
     /// Where standard output goes when it is not read.
     stdout_to: Option<StdoutTo>,
+    /// Where standard error goes when it is not read.
+    stderr_to: Option<PathBuf>,
     redactions: Vec<(Regex, String)>,
 }
 
@@ -168,6 +170,7 @@ impl Test {
             signal_when: None,
             limits: Vec::new(),
             stdout_to: None,
+            stderr_to: None,
             redactions: Vec::new(),
         }
     }
@@ -290,6 +293,13 @@ impl Test {
         self
     }
 
+    /// Sends the child's standard error to this file (such as `/dev/full`) instead of reading
+    /// it; the output's `stderr` is then empty.
+    pub fn stderr_to(mut self, path: impl Into<PathBuf>) -> Test {
+        self.stderr_to = Some(path.into());
+        self
+    }
+
     /// Gives the child a standard output whose reader has gone, as `| head` leaves it once
     /// `head` has read its lines: every write fails with EPIPE.
     pub fn stdout_to_a_closed_pipe(mut self) -> Test {
@@ -396,7 +406,15 @@ impl Test {
                 }
                 None => Stdio::piped(),
             })
-            .stderr(Stdio::piped())
+            .stderr(match &self.stderr_to {
+                Some(path) => Stdio::from(
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(path)
+                        .expect("open the file for standard error"),
+                ),
+                None => Stdio::piped(),
+            })
             .env("NO_COLOR", "1")
             .env_remove("CLICOLOR_FORCE")
             .env_remove("CLICOLOR")
@@ -463,15 +481,19 @@ impl Test {
             });
             (marker, action)
         });
+        let nothing_read = || {
+            let (sender, receiver) = mpsc::channel();
+            let _ = sender.send(Vec::new());
+            receiver
+        };
         let stdout = match child.stdout.take() {
             Some(pipe) => read_in_background(pipe, signal),
-            None => {
-                let (sender, receiver) = mpsc::channel();
-                let _ = sender.send(Vec::new());
-                receiver
-            }
+            None => nothing_read(),
         };
-        let stderr = read_in_background(child.stderr.take().expect("piped stderr"), None);
+        let stderr = match child.stderr.take() {
+            Some(pipe) => read_in_background(pipe, None),
+            None => nothing_read(),
+        };
         // A thread waits for the child to exit without reaping it (WNOWAIT), so that until
         // `child.wait()` below the pid stays the child's and a kill cannot hit another process.
         let (sender, receiver) = mpsc::channel();

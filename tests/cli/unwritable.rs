@@ -189,32 +189,25 @@ fn a_closed_pipe_ends_the_output_quietly_and_keeps_the_exit_code() {
 }
 
 #[test]
-fn a_junit_report_to_a_named_pipe_goes_through_the_pipe() {
-    // Renaming a temporary file over the path, as a regular file is replaced, would replace the
-    // pipe (or a device such as /dev/stdout) with a regular file.
-    let test = passing_run(&["--report-junit", "report.fifo"]);
-    let fifo = test.path().join("report.fifo");
-    let c_path = std::ffi::CString::new(fifo.to_str().expect("a UTF-8 path")).expect("a C string");
-    // SAFETY: mkfifo(3) with a valid C string.
-    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0, "mkfifo");
-    let (sender, receiver) = std::sync::mpsc::channel();
-    let reader_path = fifo.clone();
-    std::thread::spawn(move || {
-        let _ = sender.send(std::fs::read_to_string(&reader_path));
-    });
-    let output = test.stdout(&one_passed()).run();
-    let received = receiver.recv_timeout(std::time::Duration::from_secs(10));
-    if received.is_err() {
-        // Unblock the reader, which waits for a writer that never came.
-        let _ = std::fs::OpenOptions::new().write(true).open(&fifo);
-    }
-    let xml = received
-        .expect("the report came through the pipe")
-        .expect("the pipe was read");
-    assert!(xml.starts_with("<?xml"), "{xml}");
-    use std::os::unix::fs::FileTypeExt;
-    let kind = std::fs::symlink_metadata(output.dir.path().join("report.fifo"))
-        .expect("the pipe")
-        .file_type();
-    assert!(kind.is_fifo(), "the named pipe was replaced: {kind:?}");
+fn github_annotations_on_a_full_stderr_are_an_error() {
+    // With a machine format on standard output the annotations go to standard error, and they
+    // are what a pull request shows of the failures: losing them is losing a report. Standard
+    // error cannot say so itself; the exit code does.
+    Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "fails" {
+              GET {{base}}/health
+              expect text "not ok"
+            }
+            "#,
+        )
+        .args(["run", "a.stream", "--format", "json"])
+        .var("base", servers::demo())
+        .env("GITHUB_ACTIONS", "true")
+        .stdout_to("/dev/null")
+        .stderr_to("/dev/full")
+        .status(3)
+        .run();
 }
