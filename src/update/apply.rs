@@ -222,12 +222,9 @@ fn write_file(
 }
 
 /// Writes `text` to `target` atomically, with the permissions of `spec`. A read-only spec is
-/// refused: a rename would replace it anyway.
+/// refused, and said to be in so many words.
 pub fn write_atomically(spec: &Path, target: &Path, text: &str) -> Result<(), String> {
-    let metadata = std::fs::metadata(spec).map_err(|error| format!("cannot read it: {error}"))?;
-    if metadata.permissions().readonly() {
-        return Err("the file is read-only".to_string());
-    }
+    crate::atomic_write::refuse_read_only(spec).map_err(|error| error.to_string())?;
     crate::atomic_write::write_atomically(target, text, spec)
         .map_err(|error| format!("cannot write it: {error}"))
 }

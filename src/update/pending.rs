@@ -119,9 +119,10 @@ pub fn accept(pending: &Path) -> Result<PathBuf, String> {
             pending.display()
         )
     })?;
-    if std::fs::metadata(&spec).is_ok_and(|m| m.permissions().readonly()) {
-        return Err(format!("`{}` is read-only", spec.display()));
-    }
+    let cannot_replace =
+        |error: std::io::Error| format!("cannot replace `{}`: {error}", spec.display());
+    // Before the age check: whatever the pending file's age, a read-only spec stays as it is.
+    atomic_write::refuse_read_only(&spec).map_err(cannot_replace)?;
     let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
     if let (Some(spec_time), Some(pending_time)) = (modified(&spec), modified(pending))
         && spec_time > pending_time
@@ -132,8 +133,6 @@ pub fn accept(pending: &Path) -> Result<PathBuf, String> {
             spec.display()
         ));
     }
-    let cannot_replace =
-        |error: std::io::Error| format!("cannot replace `{}`: {error}", spec.display());
     let _lock = atomic_write::lock(&spec).map_err(cannot_replace)?;
     atomic_write::write_atomically(&spec, &text, &spec).map_err(cannot_replace)?;
     std::fs::remove_file(pending)
