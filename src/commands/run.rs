@@ -104,7 +104,7 @@ pub async fn run(args: &RunArgs) -> i32 {
             return exit_code::SETUP_FAILED;
         }
     };
-    // `--update` writes each test's fixes before the test is reported; never a secret.
+    // `--update` writes each spec's fixes before its tests are reported; never a secret.
     let mut writer = update_mode.map(|mode| {
         let mut secrets = crate::report::redact::Secrets::default();
         for (_, value) in &args.report.secrets {
