@@ -1,7 +1,8 @@
 //! Writing a file so it is never half-written: a temporary file in the same directory, synced,
 //! then renamed over the target. And an advisory lock on the file, held across reading it and
 //! writing it back, so that two programs rewriting one file (`run --update`, `accept`, `fmt`)
-//! never lose each other's change. Used by `fmt`, `run --update` and `accept`.
+//! never lose each other's change. A read-only file is never replaced. Used by `fmt`,
+//! `run --update` and `accept`.
 
 use std::fs::{File, TryLockError};
 use std::io::Write;
@@ -16,8 +17,13 @@ const LOCK_RETRY: Duration = Duration::from_millis(5);
 
 /// Writes `text` to `target` with the permissions of `permissions_of` (the target itself, or the
 /// spec a pending `.new` file stands for). A target that is a symbolic link stays one: its
-/// destination is written.
+/// destination is written. Either file being read-only refuses the write (see
+/// [`refuse_read_only`]).
 pub fn write_atomically(target: &Path, text: &str, permissions_of: &Path) -> std::io::Result<()> {
+    refuse_read_only(permissions_of)?;
+    if target != permissions_of && target.exists() {
+        refuse_read_only(target)?;
+    }
     let target = match std::fs::canonicalize(target) {
         Ok(resolved) => resolved,
         Err(_) => target.to_path_buf(),
@@ -34,6 +40,18 @@ pub fn write_atomically(target: &Path, text: &str, permissions_of: &Path) -> std
     temp.as_file().sync_all()?;
     std::fs::set_permissions(temp.path(), permissions)?;
     temp.persist(&target).map_err(|error| error.error)?;
+    Ok(())
+}
+
+/// An error when the file's permissions say it is read-only: the user asked for it to be left
+/// alone, though a rename in a writable directory would replace it (and root writes regardless).
+pub fn refuse_read_only(path: &Path) -> std::io::Result<()> {
+    if std::fs::metadata(path)?.permissions().readonly() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "the file is read-only",
+        ));
+    }
     Ok(())
 }
 

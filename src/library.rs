@@ -210,7 +210,16 @@ impl Specs {
         );
         reporter.run_started(runner::planned_runs(&plan, &options), plan.files);
         let started = std::time::Instant::now();
-        let result = runner::run(&project, &plan, &options, &client, &mut reporter, None).await;
+        let result = runner::run(
+            &project,
+            &plan,
+            &options,
+            &client,
+            &mut reporter,
+            None,
+            None,
+        )
+        .await;
         if let Some(Stopped::SetupFailed(diagnostic)) = &result.stopped {
             return Err(RunError::Setup(
                 result

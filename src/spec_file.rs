@@ -39,11 +39,6 @@ fn read_at_most_from(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, Str
     read_at_most(file, limit, what)
 }
 
-/// Whether the path is a regular file (links followed), to refuse anything else before using it.
-pub fn require_regular(path: &Path) -> Result<(), String> {
-    regular(&std::fs::metadata(path).map_err(|error| error.to_string())?)
-}
-
 fn regular(metadata: &Metadata) -> Result<(), String> {
     if metadata.is_file() {
         Ok(())

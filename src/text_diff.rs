@@ -1,12 +1,14 @@
 //! A unified diff of two versions of a file, as `review` and `fmt --check` show it: with a
 //! coloured palette the file names are bold, hunk headers dim, removed lines red and added lines
-//! green; with the plain palette it is the usual `diff -u` text.
+//! green; with the plain palette it is the usual `diff -u` text. Lines are split at every kind of
+//! line break (LF, CRLF, a lone CR), and each is shown on a line of its own ended by LF.
 
 use std::fmt::Write as _;
 
 use anstyle::Style;
 use similar::{ChangeTag, TextDiff};
 
+use crate::line_break;
 use crate::style::Palette;
 
 /// The lines of context around each change.
@@ -15,7 +17,10 @@ const CONTEXT: usize = 3;
 /// The unified diff from `old` (named `old_name`) to `new` (named `new_name`); empty when the
 /// texts are equal.
 pub fn unified(old: &str, new: &str, old_name: &str, new_name: &str, palette: &Palette) -> String {
-    let diff = TextDiff::from_lines(old, new);
+    // `TextDiff::from_lines` splits at LF only: a CR-only file would be one line.
+    let old_lines = line_break::lines_with_breaks(old);
+    let new_lines = line_break::lines_with_breaks(new);
+    let diff = TextDiff::configure().diff_slices(&old_lines, &new_lines);
     let mut out = String::new();
     let mut line = |style: Style, text: &str| {
         let _ = writeln!(out, "{}{text}{}", style.render(), style.render_reset());
@@ -36,7 +41,7 @@ pub fn unified(old: &str, new: &str, old_name: &str, new_name: &str, palette: &P
             };
             let value = change.value();
             // The style ends before the line break, so a colour never runs into the next line.
-            let text = value.strip_suffix('\n').unwrap_or(value);
+            let text = line_break::without_break(value);
             line(style, &format!("{sign}{text}"));
             if change.missing_newline() {
                 line(Style::new(), "\\ No newline at end of file");
@@ -60,6 +65,22 @@ mod tests {
             "--- x\n+++ x.new\n@@ -1,3 +1,3 @@\n a\n-b\n-c\n+B\n+c\n\\ No newline at end of file\n"
         );
         assert_eq!(unified(OLD, OLD, "x", "x.new", &Palette::plain()), "");
+    }
+
+    #[test]
+    fn lines_of_every_break_are_shown_one_to_a_line() {
+        let plain = Palette::plain();
+        for (old, new) in [
+            (OLD, NEW),
+            ("a\rb\rc\r", "a\rB\rc"),
+            ("a\r\nb\r\nc\r\n", "a\r\nB\r\nc"),
+        ] {
+            assert_eq!(
+                unified(old, new, "x", "x.new", &plain),
+                "--- x\n+++ x.new\n@@ -1,3 +1,3 @@\n a\n-b\n-c\n+B\n+c\n\\ No newline at end of file\n",
+                "{old:?}"
+            );
+        }
     }
 
     #[test]

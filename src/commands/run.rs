@@ -18,6 +18,7 @@ use crate::runner::{self, RunOptions, Stopped};
 use crate::stop_signals::{StopSignal, StopSignals};
 use crate::transport::http::HttpClient;
 use crate::update::UpdateMode;
+use crate::update::apply::SpecWriter;
 
 pub async fn run(args: &RunArgs) -> i32 {
     let started = Instant::now();
@@ -103,6 +104,14 @@ pub async fn run(args: &RunArgs) -> i32 {
             return exit_code::SETUP_FAILED;
         }
     };
+    // `--update` writes each spec's fixes before its tests are reported; never a secret.
+    let mut writer = update_mode.map(|mode| {
+        let mut secrets = crate::report::redact::Secrets::default();
+        for (_, value) in &args.report.secrets {
+            secrets.add(value);
+        }
+        SpecWriter::new(mode, secrets)
+    });
     let planned = runner::planned_runs(&plan, &options);
     reports.reporter.run_started(planned, plan.files);
     let tests_started = Instant::now();
@@ -113,15 +122,12 @@ pub async fn run(args: &RunArgs) -> i32 {
         &client,
         &mut *reports.reporter,
         Some(&mut signals),
+        writer.as_mut(),
     )
     .await;
     result.timings.load = loaded;
-    // A fix that would write a secret into a spec is refused, as every report already showed.
     for (_, value) in &args.report.secrets {
         result.secrets.add(value);
-    }
-    for outcome in &mut result.outcomes {
-        result.secrets.guard_fixes(outcome);
     }
     let ran = result.outcomes.len();
     let failed = result.failed();
@@ -150,11 +156,11 @@ pub async fn run(args: &RunArgs) -> i32 {
         None if failed > 0 => exit_code::TEST_FAILED,
         None => exit_code::SUCCESS,
     };
-    // `--update` writes before the summary, which counts only the tests whose fixes were
-    // written (a fix that could not be written no longer is one).
-    let update = match update_mode {
-        Some(mode) if failed > 0 && result.stopped.is_none() => {
-            let mut update = crate::update::apply::apply(&mut result.outcomes, mode);
+    // The summary counts only the tests whose fixes were written (a fix that could not be
+    // written no longer is one); what was written stays, however the run ended.
+    let update = match writer {
+        Some(writer) if failed > 0 => {
+            let mut update = writer.finish();
             let hint = crate::update::pending::gitignore_hint(&update.pending_written).await;
             update.lines.extend(hint);
             Some(update)
@@ -181,8 +187,9 @@ pub async fn run(args: &RunArgs) -> i32 {
                     errln!("{}", result.secrets.redact(line));
                 }
             }
-            // Every failure rewritten in place: the run counts as passed, as `jest -u` does.
-            if updating && update.not_written == 0 {
+            // Every failure rewritten in place: the run counts as passed, as `jest -u` does
+            // (a run stopped early did not run every test, and says so in its code).
+            if updating && update.not_written == 0 && result.stopped.is_none() {
                 exit_code::SUCCESS
             } else {
                 code

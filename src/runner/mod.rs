@@ -7,6 +7,7 @@
 //! what `-j 1` prints, and two runs of one suite can be compared line by line. The progress line
 //! shows what is running meanwhile.
 
+pub mod held;
 pub mod in_order;
 pub mod progress;
 pub mod schedule;
@@ -32,7 +33,9 @@ use crate::services::{RunningServices, ServiceExit, ServiceWatch};
 use crate::stop_signals::{StopSignal, StopSignals};
 use crate::transport::framing::DEFAULT_MAX_ITEM_SIZE;
 use crate::transport::http::HttpClient;
+use crate::update::apply::SpecWriter;
 
+use held::Held;
 use in_order::InOrder;
 use progress::Progress;
 use schedule::{Job, Scheduler};
@@ -107,7 +110,9 @@ pub fn planned_runs(plan: &Plan, options: &RunOptions) -> usize {
 
 /// Runs the plan. Every finished test goes to `reporter.test_finished`; `run_started` and
 /// `run_finished` are the caller's, which knows what to say around them. Without `signals` the
-/// run cannot be interrupted (the library installs no signal handler).
+/// run cannot be interrupted (the library installs no signal handler). With `writer`
+/// (`--update`), each spec's fixes are written once its tests have run, before they are
+/// reported.
 pub async fn run(
     project: &Project,
     plan: &Plan,
@@ -115,6 +120,7 @@ pub async fn run(
     client: &HttpClient,
     reporter: &mut dyn Reporter,
     signals: Option<&mut StopSignals>,
+    writer: Option<&mut SpecWriter>,
 ) -> RunResult {
     let planned = planned_runs(plan, options);
     let mut runner = Runner {
@@ -122,6 +128,8 @@ pub async fn run(
         client,
         reporter,
         signals,
+        writer,
+        held: None,
         progress: Progress::new(planned, options.progress),
         outcomes: Vec::with_capacity(planned),
         timings: Timings::default(),
@@ -159,6 +167,10 @@ struct Runner<'a, 'r> {
     client: &'a HttpClient,
     reporter: &'r mut dyn Reporter,
     signals: Option<&'a mut StopSignals>,
+    /// `--update`: writes each spec's fixes before its tests are reported.
+    writer: Option<&'r mut SpecWriter>,
+    /// The current group's outcomes waiting for their spec's fixes to be written.
+    held: Option<Held>,
     progress: Progress,
     outcomes: Vec<TestOutcome>,
     timings: Timings,
@@ -304,6 +316,12 @@ impl Runner<'_, '_> {
                 });
             }
         }
+        // Outcomes wait for their spec's fixes only where fixes are written.
+        self.held = self
+            .writer
+            .as_ref()
+            .filter(|writer| writer.writes())
+            .map(|_| Held::new(runs.iter().map(|run| run.spec)));
         let mut scheduler = Scheduler::new(jobs, self.options.jobs);
         let mut tasks: JoinSet<(usize, Finished)> = JoinSet::new();
         let mut in_order = InOrder::new();
@@ -360,6 +378,7 @@ impl Runner<'_, '_> {
                     for finished in in_order.drain() {
                         self.report(finished);
                     }
+                    self.release_held();
                     return Some(Stopped::Interrupted(signal));
                 }
                 _ = tick.tick() => self.progress.draw(),
@@ -370,6 +389,7 @@ impl Runner<'_, '_> {
         for finished in in_order.drain() {
             self.report(finished);
         }
+        self.release_held();
         stopped
     }
 
@@ -385,13 +405,15 @@ impl Runner<'_, '_> {
         }
     }
 
-    /// Hands one outcome to the reporter, with the progress line out of the way. A service that
-    /// exited is told of first, as the likely cause: in full by the first failed test printed
-    /// after it, by a reference to that one after.
+    /// Hands one outcome to the reporter (under `--update`, once its spec's fixes are written),
+    /// with the progress line out of the way. A service that exited is told of first, as the
+    /// likely cause: in full by the first failed test printed after it, by a reference to that
+    /// one after.
     fn report(&mut self, finished: Finished) {
         let Finished {
             mut outcome,
             service_exits,
+            spec,
         } = finished;
         let label = format!("{}: {}", outcome.file.path.display(), outcome.name);
         for exit in service_exits.iter().rev() {
@@ -404,12 +426,70 @@ impl Runner<'_, '_> {
             };
             outcome.failures.insert(0, failure);
         }
+        // What the report says of a fix (`UPDATE`) must be true: it is written first, once
+        // every run of its spec has finished.
+        let Some(held) = self.held.as_mut() else {
+            // `--update=never` writes nothing, but says what it did not write.
+            if let Some(writer) = self.writer.as_deref_mut() {
+                writer.write(&mut [&mut outcome], &self.secrets);
+            }
+            self.deliver(outcome);
+            return;
+        };
+        if held.push(spec, outcome) {
+            self.write_spec(spec);
+        }
+        self.deliver_ready();
+    }
+
+    /// Writes the fixes of a spec's held outcomes.
+    fn write_spec(&mut self, spec: usize) {
+        let (Some(held), Some(writer)) = (self.held.as_mut(), self.writer.as_deref_mut()) else {
+            return;
+        };
+        let mut outcomes = held.outcomes_of(spec);
+        let secrets = &self.secrets;
+        blocking(|| writer.write(&mut outcomes, secrets));
+        held.mark_written(spec);
+    }
+
+    fn deliver_ready(&mut self) {
+        let ready = self.held.as_mut().map(Held::ready).unwrap_or_default();
+        for outcome in ready {
+            self.deliver(outcome);
+        }
+    }
+
+    /// At the end of a group (or when the run stops): writes what the finished runs of the
+    /// specs not finished fixed, and reports every outcome still held.
+    fn release_held(&mut self) {
+        let unwritten = self.held.as_ref().map(Held::unwritten).unwrap_or_default();
+        for spec in unwritten {
+            self.write_spec(spec);
+        }
+        self.deliver_ready();
+        self.held = None;
+    }
+
+    fn deliver(&mut self, outcome: TestOutcome) {
         self.progress.clear();
         let started = Instant::now();
         self.reporter.test_finished(&outcome);
         self.timings.reporting += started.elapsed();
         provoke_panic_after(&outcome.name);
         self.outcomes.push(outcome);
+    }
+}
+
+/// Runs `work`, which blocks (file locks and writes), without holding up the tasks of the tests
+/// still running: on a multi-threaded runtime they move to another worker meanwhile.
+fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
     }
 }
 
@@ -428,6 +508,8 @@ fn provoke_panic_after(name: &str) {
 struct Finished {
     outcome: TestOutcome,
     service_exits: Vec<ServiceExit>,
+    /// The test's spec (its index in the group).
+    spec: usize,
 }
 
 /// Runs one test on its own task. A panic (a bug in streamspec) fails the test rather than the
@@ -488,6 +570,7 @@ async fn run_one(
         Finished {
             outcome,
             service_exits,
+            spec: run.spec,
         },
     )
 }

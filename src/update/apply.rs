@@ -1,89 +1,185 @@
-//! Writes the fixes of a run back to the spec files: every edit of a file at once, bottom-up, each
-//! refused when the text it replaces changed since the run, under a lock on the file (so that
-//! another update of it waits, and its fixes land too), through a temporary file and a rename,
-//! so a file is never half-written.
+//! Writes the fixes of a run back to the spec files, a file at a time once its tests have run,
+//! before they are reported: the line that says a test was updated (`UPDATE`, the summary's
+//! count) is only printed once its fixes are in the file, and a fix that could not be written
+//! (refused, a file that could not be written) never counts as written. How one file is
+//! written is [`super::spec_edits`]'s business.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::UpdateMode;
 use super::pending::pending_path;
-use super::rebase::rebase;
-use crate::line_break::LineEnding;
+use super::spec_edits::{self, SpecFix};
 use crate::outcome::{Fix, TestOutcome};
-use crate::source::{SourceFile, Span};
+use crate::report::redact::Secrets;
+use crate::source::Span;
 
 /// What the update did, for the lines printed after the summary.
 #[derive(Debug, Default)]
 pub struct UpdateReport {
     /// One line per file written (or that would be written) and per fix that was not.
     pub lines: Vec<String>,
-    /// Failures whose fix was written.
-    pub written: usize,
     /// Failures that could not be updated (no fix, refused, or a file that could not be written).
     pub not_written: usize,
     /// The pending files written (`--update=pending`).
     pub pending_written: Vec<PathBuf>,
 }
 
-/// One replacement in a file, and the failures (`(outcome, failure)` indices) it fixes: runs of
-/// one test (`--repeat`) fix the same span.
-struct Edit {
-    span: Span,
-    text: String,
-    line: usize,
-    fixes: Vec<(usize, usize)>,
+/// Writes each spec file's fixes before its tests are reported ([`SpecWriter::write`]), then
+/// says what it did ([`SpecWriter::finish`]).
+#[derive(Debug)]
+pub struct SpecWriter {
+    /// Already resolved: never `Auto`.
+    mode: UpdateMode,
+    /// Values never written into a spec (`--secret`); the configs' are the run's to give.
+    secrets: Secrets,
+    /// The expectations fixed in each spec file written, by path.
+    expectations: BTreeMap<PathBuf, usize>,
+    /// `never`: the fixes not written, each expectation once (`--repeat` fixes one many times).
+    unwritten: BTreeSet<(PathBuf, usize, usize)>,
+    /// The `not updated:` lines, in the order they came up, each once.
+    not_updated: Vec<String>,
+    shown: HashSet<String>,
+    not_written: usize,
 }
 
-/// Why a fix of a file was not written, for the failures it was for.
-const CHANGED_SINCE: &str = "the spec changed there since the run";
+impl SpecWriter {
+    /// `mode` is resolved (not `Auto`); `secrets` are never written into a spec.
+    pub fn new(mode: UpdateMode, secrets: Secrets) -> SpecWriter {
+        SpecWriter {
+            mode,
+            secrets,
+            expectations: BTreeMap::new(),
+            unwritten: BTreeSet::new(),
+            not_updated: Vec::new(),
+            shown: HashSet::new(),
+            not_written: 0,
+        }
+    }
 
-/// Applies every fix of `outcomes` in `mode` (already resolved: never `Auto`). A fix that could
-/// not be written becomes a [`Fix::Cannot`] with the reason, so that only the tests whose every
-/// fix was written count as updated.
-pub fn apply(outcomes: &mut [TestOutcome], mode: UpdateMode) -> UpdateReport {
-    let mut report = UpdateReport::default();
-    let mut by_file: BTreeMap<PathBuf, (Arc<SourceFile>, Vec<Edit>)> = BTreeMap::new();
-    for (o, outcome) in outcomes.iter().enumerate() {
-        for (f, failure) in outcome.failures.iter().enumerate() {
-            let line = failure
-                .span
-                .map_or(0, |span| outcome.file.line_col(span.start).line);
-            let place = format!("{}:{line}", outcome.file.path.display());
-            match failure.fix.as_deref() {
-                Some(Fix::Replace { span, text }) => {
-                    let entry = by_file
-                        .entry(outcome.file.path.clone())
-                        .or_insert_with(|| (Arc::clone(&outcome.file), Vec::new()));
-                    // Runs of one test (`--repeat`) fix the same span: the first run's fix holds.
-                    if let Some(edit) = entry.1.iter_mut().find(|edit| edit.span == *span) {
-                        edit.fixes.push((o, f));
-                        continue;
+    /// Whether fixes are written at all (not in mode `never`): then outcomes wait for
+    /// [`SpecWriter::write`] before they are reported.
+    pub fn writes(&self) -> bool {
+        self.mode != UpdateMode::Never
+    }
+
+    /// Writes the fixes of the finished runs of one spec file (every run of it, but for a run
+    /// stopped early), before they are reported. A fix that could not be written becomes a
+    /// [`Fix::Cannot`] with the reason, so that only a test whose every fix was written counts
+    /// as updated. `run_secrets`: those the configs name.
+    pub fn write(&mut self, outcomes: &mut [&mut TestOutcome], run_secrets: &Secrets) {
+        let Some(first) = outcomes.first() else {
+            return;
+        };
+        let parsed = Arc::clone(&first.file);
+        let path = parsed.path.clone();
+        // Each expectation fixed, once: runs of one test (`--repeat`) fix the same span, and
+        // the first run's fix holds.
+        let mut fixes: Vec<Expectation> = Vec::new();
+        for (o, outcome) in outcomes.iter_mut().enumerate() {
+            // A fix that would write a secret into a spec is refused, as every report shows it.
+            run_secrets.guard_fixes(outcome);
+            self.secrets.guard_fixes(outcome);
+            for (f, failure) in outcome.failures.iter().enumerate() {
+                let line = failure
+                    .span
+                    .map_or(0, |span| parsed.line_col(span.start).line);
+                match failure.fix.as_deref() {
+                    Some(Fix::Replace { span, text }) => {
+                        let at = FailureAt {
+                            outcome: o,
+                            failure: f,
+                            line,
+                        };
+                        match fixes.iter_mut().find(|fixed| fixed.span == *span) {
+                            Some(fixed) => fixed.failures.push(at),
+                            None => fixes.push(Expectation {
+                                span: *span,
+                                text: text.clone(),
+                                failures: vec![at],
+                            }),
+                        }
                     }
-                    entry.1.push(Edit {
-                        span: *span,
-                        text: text.clone(),
-                        line,
-                        fixes: vec![(o, f)],
-                    });
-                }
-                Some(Fix::Cannot(reason)) => {
-                    report.not_written += 1;
-                    report.lines.push(format!("not updated: {place}: {reason}"));
-                }
-                None => {
-                    report.not_written += 1;
-                    report.lines.push(format!(
-                        "not updated: {place}: {}",
-                        no_fix_reason(&failure.message)
-                    ));
+                    Some(Fix::Cannot(reason)) => {
+                        self.not_written += 1;
+                        self.say(format!("not updated: {}:{line}: {reason}", path.display()));
+                    }
+                    None => {
+                        self.not_written += 1;
+                        self.say(format!(
+                            "not updated: {}:{line}: {}",
+                            path.display(),
+                            no_fix_reason(&failure.message)
+                        ));
+                    }
                 }
             }
         }
+        if fixes.is_empty() {
+            return;
+        }
+        if self.mode == UpdateMode::Never {
+            for fixed in &fixes {
+                let span = fixed.span;
+                self.unwritten.insert((path.clone(), span.start, span.end));
+            }
+            return;
+        }
+        let spec_fixes: Vec<SpecFix> = fixes
+            .iter()
+            .map(|fixed| SpecFix {
+                span: fixed.span,
+                text: &fixed.text,
+            })
+            .collect();
+        let written = spec_edits::write(&parsed, &spec_fixes, self.mode);
+        for (position, fixed) in fixes.iter().enumerate() {
+            // Why this fix is not in the file, and whether that is the file's doing (no line).
+            let (reason, whole_file) = match &written {
+                Ok(not_written) => match &not_written[position] {
+                    None => {
+                        *self.expectations.entry(path.clone()).or_default() += 1;
+                        continue;
+                    }
+                    Some(reason) => (reason, false),
+                },
+                Err(message) => (message, true),
+            };
+            for at in &fixed.failures {
+                self.say(if whole_file {
+                    format!("not updated: {}: {reason}", path.display())
+                } else {
+                    format!("not updated: {}:{}: {reason}", path.display(), at.line)
+                });
+                self.not_written += 1;
+                outcomes[at.outcome].failures[at.failure].fix =
+                    Some(Box::new(Fix::Cannot(reason.clone())));
+            }
+        }
     }
-    if mode == UpdateMode::Never {
-        let count: usize = by_file.values().map(|(_, edits)| edits.len()).sum();
+
+    /// What was written, then what was not: the lines printed after the summary.
+    pub fn finish(self) -> UpdateReport {
+        let mut report = UpdateReport {
+            not_written: self.not_written,
+            ..UpdateReport::default()
+        };
+        for (path, &count) in &self.expectations {
+            let what = crate::report::plural(count, "expectation");
+            report.lines.push(match self.mode {
+                UpdateMode::Pending => {
+                    report.pending_written.push(pending_path(path));
+                    format!(
+                        "pending: {} ({what}; accept with `streamspec review`)",
+                        pending_path(path).display()
+                    )
+                }
+                _ => format!("updated: {} ({what})", path.display()),
+            });
+        }
+        report.lines.extend(self.not_updated);
+        let count = self.unwritten.len();
         if count > 0 {
             report.not_written += count;
             report.lines.push(format!(
@@ -96,56 +192,31 @@ pub fn apply(outcomes: &mut [TestOutcome], mode: UpdateMode) -> UpdateReport {
                 }
             ));
         }
-        return report;
+        report
     }
-    for (path, (original, edits)) in by_file {
-        let (refused, failed) = match write_file(&path, &original, &edits, mode) {
-            Ok(refused) => (refused, None),
-            Err(message) => ((0..edits.len()).collect(), Some(message)),
-        };
-        let written = edits.len() - refused.len();
-        report.written += written;
-        report.not_written += refused.len();
-        if written > 0 {
-            if mode == UpdateMode::Pending {
-                report.pending_written.push(pending_path(&path));
-            }
-            let what = crate::report::plural(written, "expectation");
-            report.lines.push(match mode {
-                UpdateMode::Pending => format!(
-                    "pending: {} ({what}; accept with `streamspec review`)",
-                    pending_path(&path).display()
-                ),
-                _ => format!("updated: {} ({what})", path.display()),
-            });
-        }
-        match &failed {
-            Some(message) => report
-                .lines
-                .push(format!("not updated: {}: {message}", path.display())),
-            None => {
-                let mut lines: Vec<usize> = refused.iter().map(|&e| edits[e].line).collect();
-                lines.sort_unstable();
-                for line in lines {
-                    report.lines.push(format!(
-                        "not updated: {}:{line}: {CHANGED_SINCE}",
-                        path.display()
-                    ));
-                }
-            }
-        }
-        let reason = failed.as_deref().unwrap_or(CHANGED_SINCE);
-        for &e in &refused {
-            for &(o, f) in &edits[e].fixes {
-                outcomes[o].failures[f].fix = Some(Box::new(Fix::Cannot(reason.to_string())));
-            }
+
+    /// Adds a `not updated:` line, unless it was said already (a file that cannot be written
+    /// fails every test's fixes for the same reason).
+    fn say(&mut self, line: String) {
+        if self.shown.insert(line.clone()) {
+            self.not_updated.push(line);
         }
     }
-    // What was written first, then what was not.
-    report
-        .lines
-        .sort_by_key(|line| line.starts_with("not updated"));
-    report
+}
+
+/// An expectation of a spec that failures fix, and those failures.
+struct Expectation {
+    span: Span,
+    /// The first failure's fix.
+    text: String,
+    failures: Vec<FailureAt>,
+}
+
+/// A failure among the outcomes written together, and the line it is on.
+struct FailureAt {
+    outcome: usize,
+    failure: usize,
+    line: usize,
 }
 
 /// Why a failure carries no fix, from what kind of failure it is.
@@ -164,70 +235,10 @@ fn no_fix_reason(message: &str) -> &'static str {
     }
 }
 
-/// Applies the edits to the file's current text, under a lock on the file so that another
-/// update of it waits; the indices of the edits refused because their text changed since the
-/// run (a change elsewhere in the file moves them, see [`rebase`]).
-fn write_file(
-    path: &Path,
-    original: &SourceFile,
-    edits: &[Edit],
-    mode: UpdateMode,
-) -> Result<Vec<usize>, String> {
-    let _lock =
-        crate::atomic_write::lock(path).map_err(|error| format!("cannot lock it: {error}"))?;
-    let bytes = crate::spec_file::read(path).map_err(|error| format!("cannot read it: {error}"))?;
-    let current = String::from_utf8(bytes).map_err(|_| "it is no longer UTF-8 text".to_string())?;
-    // Spans count from after a byte order mark, as the parser read the file.
-    let (bom, mut text) = match current.strip_prefix('\u{feff}') {
-        Some(rest) => ("\u{feff}", rest.to_string()),
-        None => ("", current.clone()),
-    };
-    // New lines end as the file's lines do.
-    let ending = LineEnding::of(&text);
-    let mut refused = Vec::new();
-    let mut placed: Vec<(Span, usize)> = Vec::new();
-    for (e, edit) in edits.iter().enumerate() {
-        match rebase(&original.text, &text, edit.span) {
-            Some(span) => placed.push((span, e)),
-            None => refused.push(e),
-        }
-    }
-    // Bottom-up, so each edit's offsets still hold when it is applied.
-    placed.sort_by_key(|(span, _)| std::cmp::Reverse(span.start));
-    let mut floor = usize::MAX;
-    let mut written = 0;
-    for (span, e) in placed {
-        if span.end > floor {
-            refused.push(e);
-            continue;
-        }
-        text.replace_range(span.start..span.end, &ending.apply(&edits[e].text));
-        floor = span.start;
-        written += 1;
-    }
-    if written == 0 {
-        return Ok(refused);
-    }
-    // An observed item may nest deeper than a spec may hold: what is written must still parse.
-    if let Err(errors) = crate::syntax::parse(&SourceFile::new(path, text.as_str())) {
-        let reason = errors.first().map_or("", |error| error.message.as_str());
-        return Err(format!("the updated spec would not be valid: {reason}"));
-    }
-    let target = match mode {
-        UpdateMode::Pending => pending_path(path),
-        _ => path.to_path_buf(),
-    };
-    write_atomically(path, &target, &format!("{bom}{text}"))?;
-    Ok(refused)
-}
-
 /// Writes `text` to `target` atomically, with the permissions of `spec`. A read-only spec is
-/// refused: a rename would replace it anyway.
+/// refused, and said to be in so many words.
 pub fn write_atomically(spec: &Path, target: &Path, text: &str) -> Result<(), String> {
-    let metadata = std::fs::metadata(spec).map_err(|error| format!("cannot read it: {error}"))?;
-    if metadata.permissions().readonly() {
-        return Err("the file is read-only".to_string());
-    }
+    crate::atomic_write::refuse_read_only(spec).map_err(|error| error.to_string())?;
     crate::atomic_write::write_atomically(target, text, spec)
         .map_err(|error| format!("cannot write it: {error}"))
 }

@@ -1,6 +1,6 @@
 //! Snapshot update (`run --update`): failed expectations carry a [`Fix`](crate::outcome::Fix)
 //! computed by the interpreter from what was observed; this module writes them back to the spec
-//! files, in place or as `name.stream.new` files for `streamspec review`.
+//! files as each test ends, in place or into `name.stream.new` files for `streamspec review`.
 
 pub mod apply;
 pub mod block;
@@ -9,6 +9,7 @@ pub mod pending;
 pub mod rebase;
 pub mod redactions;
 pub mod shape;
+pub mod spec_edits;
 pub mod volatile;
 
 use clap::ValueEnum;

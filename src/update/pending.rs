@@ -109,12 +109,20 @@ pub fn find_pending(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 pub fn accept(pending: &Path) -> Result<PathBuf, String> {
     let spec = spec_of(pending)
         .ok_or_else(|| format!("`{}` is not a pending update", pending.display()))?;
-    // A named pipe or a device would replace the spec with something no command can read.
-    crate::spec_file::require_regular(pending)
+    // Read as a spec is: a named pipe or a device would hang or never end, and a file too large
+    // for a spec would replace it with one no command reads.
+    let bytes = crate::spec_file::read(pending)
         .map_err(|error| format!("cannot accept `{}`: {error}", pending.display()))?;
-    if std::fs::metadata(&spec).is_ok_and(|m| m.permissions().readonly()) {
-        return Err(format!("`{}` is read-only", spec.display()));
-    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        format!(
+            "cannot accept `{}`: the file is not valid UTF-8",
+            pending.display()
+        )
+    })?;
+    let cannot_replace =
+        |error: std::io::Error| format!("cannot replace `{}`: {error}", spec.display());
+    // Before the age check: whatever the pending file's age, a read-only spec stays as it is.
+    atomic_write::refuse_read_only(&spec).map_err(cannot_replace)?;
     let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
     if let (Some(spec_time), Some(pending_time)) = (modified(&spec), modified(pending))
         && spec_time > pending_time
@@ -125,10 +133,6 @@ pub fn accept(pending: &Path) -> Result<PathBuf, String> {
             spec.display()
         ));
     }
-    let text = std::fs::read_to_string(pending)
-        .map_err(|error| format!("cannot read `{}`: {error}", pending.display()))?;
-    let cannot_replace =
-        |error: std::io::Error| format!("cannot replace `{}`: {error}", spec.display());
     let _lock = atomic_write::lock(&spec).map_err(cannot_replace)?;
     atomic_write::write_atomically(&spec, &text, &spec).map_err(cannot_replace)?;
     std::fs::remove_file(pending)

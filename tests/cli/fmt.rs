@@ -72,6 +72,41 @@ fn fmt_keeps_the_files_permissions() {
     assert_eq!(mode & 0o777, 0o640);
 }
 
+/// A read-only spec is refused as `run --update` refuses it (a rename would replace it all the
+/// same, and root's writes ignore permissions): `fmt` says so, exits 2 and leaves the file as
+/// it was; `fmt --check` only reads it.
+#[cfg(unix)]
+#[test]
+fn fmt_refuses_a_read_only_spec_and_leaves_it_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let test = Test::new().spec("a.stream", UNFORMATTED);
+    let path = test.path().join("a.stream");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+    let output = test
+        .args(["fmt", "a.stream"])
+        .stderr("error: cannot write `a.stream`: the file is read-only\n")
+        .status(2)
+        .run();
+    let dir = output.dir.path();
+    assert_eq!(read(dir, "a.stream"), unindent(UNFORMATTED));
+    let mode = std::fs::metadata(dir.join("a.stream"))
+        .expect("stat")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o444);
+    let check = std::process::Command::new(crate::support::BIN)
+        .args(["fmt", "--check", "a.stream"])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run fmt --check");
+    assert_eq!(check.status.code(), Some(1), "{check:?}");
+    assert!(
+        String::from_utf8_lossy(&check.stdout).starts_with("--- a.stream\n"),
+        "{check:?}"
+    );
+}
+
 #[test]
 fn fmt_check_shows_the_diff_and_writes_nothing() {
     let output = Test::new()

@@ -192,3 +192,67 @@ fn fmt_formats_a_cr_or_crlf_spec_in_its_line_endings() {
         assert_eq!(written, with_endings(FORMATTED, ending), "{ending:?}");
     }
 }
+
+/// The diff `fmt --check` and `review` print of [`UNFORMATTED`] to [`FORMATTED`], between the
+/// names of `old` and `new`: each line ends with LF only (a context line that is blank is a
+/// single space).
+fn diff_of_formatting(old: &str, new: &str) -> String {
+    let lines = [
+        &format!("--- {old}"),
+        &format!("+++ {new}"),
+        "@@ -1,9 +1,8 @@",
+        r#"-test "t"   @x {"#,
+        "-    GET http://x/   # the request",
+        "-    expect   sse {",
+        "-        data: _",
+        "-",
+        r#"+test "t" @x {"#,
+        "+  GET http://x/     # the request",
+        "+  expect sse {",
+        "+    data: _",
+        " ",
+        "-        end",
+        "-    }",
+        "+    end",
+        "+  }",
+        " }",
+    ];
+    lines.map(|line| format!("{line}\n")).concat()
+}
+
+/// Runs streamspec in `dir` and returns what it printed on standard output, byte for byte (the
+/// support module trims line ends, which would hide a CR).
+fn raw_stdout(dir: &std::path::Path, args: &[&str]) -> String {
+    let output = std::process::Command::new(crate::support::BIN)
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run streamspec");
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+/// `fmt --check` and `review` show each line of a CR or CRLF spec on a line of its own, as
+/// they show an LF spec's: their diffs end every line with LF alone, whatever the file's endings.
+#[test]
+fn diffs_of_a_cr_or_crlf_spec_show_each_line_on_its_own() {
+    for ending in ["\r", "\r\n"] {
+        let test = Test::new()
+            .file("a.stream", with_endings(UNFORMATTED, ending))
+            .file("b.stream", with_endings(UNFORMATTED, ending))
+            .file("b.stream.new", with_endings(FORMATTED, ending));
+        let dir = test.path().to_path_buf();
+        assert_eq!(
+            raw_stdout(&dir, &["fmt", "--check", "a.stream"]),
+            diff_of_formatting("a.stream", "a.stream (formatted)"),
+            "{ending:?}"
+        );
+        assert_eq!(
+            raw_stdout(&dir, &["review", "b.stream"]),
+            diff_of_formatting("b.stream", "b.stream.new")
+                + "1 update pending: accept with `streamspec accept`, reject with `streamspec reject`\n",
+            "{ending:?}"
+        );
+    }
+}

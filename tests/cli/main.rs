@@ -44,4 +44,5 @@ mod unique_ids;
 mod unwritable;
 mod update;
 mod update_keeps_constructs;
+mod update_reports;
 mod update_writes;

@@ -7,6 +7,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::Query;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 
@@ -14,7 +15,7 @@ use crate::servers;
 use crate::support::{BIN, Test, unindent};
 use crate::update::stable;
 
-const TWO_TESTS: &str = r#"
+pub const TWO_TESTS: &str = r#"
     test "one" {
       GET {{base}}/json
       expect json { "version": 10 }
@@ -83,7 +84,10 @@ fn two_updates_of_one_file_at_once_both_land() {
 
 /// Waits for the children to exit and collects their output; kills them and fails past
 /// `timeout`.
-fn wait_all<const N: usize>(children: [Child; N], timeout: Duration) -> Vec<std::process::Output> {
+pub fn wait_all<const N: usize>(
+    children: [Child; N],
+    timeout: Duration,
+) -> Vec<std::process::Output> {
     let (sender, receiver) = mpsc::channel();
     let mut pids = Vec::new();
     for (index, child) in children.into_iter().enumerate() {
@@ -145,13 +149,14 @@ fn accept_writes_through_a_symlinked_spec() {
     assert!(!dir.join("a.stream.new").exists());
 }
 
-/// What `--update` prints when it cannot write the spec (`reason`): the test is not counted as
-/// updated, the summary lists it as failed, and the run exits 1.
+/// What `--update` prints when it cannot write the spec (`reason`): the test's line says `FAIL`,
+/// not `UPDATE` (the write is tried before the line is printed), the summary lists it as failed,
+/// and the run exits 1.
 fn not_written(reason: &str) -> String {
     format!(
         r#"
         Running 1 test from 1 file
-        UPDATE [TIME] a.stream: json
+          FAIL [TIME] a.stream: json
 
         error: the body does not match
          --> a.stream:3:15
@@ -242,7 +247,11 @@ fn an_expectation_changed_since_the_run_is_not_overwritten() {
     assert!(
         output
             .stdout
-            .ends_with("not updated: a.stream:4: the spec changed there since the run\n"),
+            .starts_with("Running 1 test from 1 file\n  FAIL [TIME] a.stream: touched\n")
+            && output.stdout.ends_with(
+                "Summary 1 test: 0 passed, 1 failed [TIME]\n  FAIL a.stream:1: touched\n\
+             not updated: a.stream:4: the spec changed there since the run\n"
+            ),
         "{}",
         output.stdout
     );
@@ -367,4 +376,144 @@ fn an_item_over_the_size_limit_fails_the_update_and_nothing_is_written() {
         .run();
     let left = std::fs::read_to_string(output.dir.path().join("a.stream")).expect("the spec");
     assert_eq!(left, unindent(spec));
+}
+
+/// `--update=pending` on [`TWO_TESTS`] in `dir`, for the tests `filter` names.
+fn update_pending(dir: &std::path::Path, filter: &str) -> std::process::Output {
+    Command::new(BIN)
+        .args(["run", "--update=pending", "--filter", filter, "a.stream"])
+        .arg("--var")
+        .arg(format!("base={}", stable()))
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run streamspec")
+}
+
+fn read(dir: &std::path::Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).expect("read the file back")
+}
+
+/// `--update=pending` adds to the pending file an earlier run left: the fixes of both runs are
+/// in it, and the spec is left alone.
+#[test]
+fn a_pending_file_gathers_the_fixes_of_every_run() {
+    let test = Test::new().spec("a.stream", TWO_TESTS);
+    let dir = test.path();
+    for filter in ["one", "two"] {
+        let output = update_pending(dir, filter);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            stdout.ends_with(
+                "pending: a.stream.new (1 expectation; accept with `streamspec review`)\n"
+            ),
+            "{filter}: {stdout}"
+        );
+    }
+    assert_eq!(read(dir, "a.stream.new"), unindent(BOTH_FIXED));
+    assert_eq!(
+        read(dir, "a.stream"),
+        unindent(TWO_TESTS),
+        "the spec is left alone"
+    );
+}
+
+/// An expectation that a pending file fixed already, fixed again: the newer observation
+/// replaces the older one, and the earlier fixes of other tests stay.
+#[test]
+fn a_newer_fix_of_a_pending_expectation_replaces_the_older_one() {
+    let earlier = unindent(TWO_TESTS)
+        .replace("\"version\": 10", "\"version\": 7,\n  \"name\": \"old\"")
+        .replace("\"v1\"", "\"v0\"");
+    let test = Test::new()
+        .spec("a.stream", TWO_TESTS)
+        .file("a.stream.new", &earlier);
+    let dir = test.path();
+    let output = update_pending(dir, "one");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(
+        read(dir, "a.stream.new"),
+        unindent(TWO_TESTS)
+            .replace("\"version\": 10", "\"version\": 2")
+            .replace("\"v1\"", "\"v0\"")
+    );
+}
+
+/// A pending file older than its spec (the spec was edited since, and `accept` would refuse
+/// it) is not built on: the run writes a new one from the spec.
+#[test]
+fn a_pending_file_older_than_its_spec_is_replaced() {
+    let test = Test::new().spec("a.stream", TWO_TESTS).file(
+        "a.stream.new",
+        unindent(TWO_TESTS).replace("\"v1\"", "\"v0\""),
+    );
+    let dir = test.path();
+    let spec_time = std::fs::metadata(dir.join("a.stream"))
+        .and_then(|m| m.modified())
+        .expect("the spec's time");
+    std::fs::File::options()
+        .append(true)
+        .open(dir.join("a.stream.new"))
+        .and_then(|file| file.set_modified(spec_time - Duration::from_secs(60)))
+        .expect("age the pending file");
+    update_pending(dir, "one");
+    assert_eq!(
+        read(dir, "a.stream.new"),
+        unindent(TWO_TESTS).replace("\"version\": 10", "\"version\": 2")
+    );
+}
+
+/// Copies the file `?from=` over `?to=` while the test runs (as another `--update` of the spec
+/// writing first would), then serves the JSON of `stable()`'s `/json`.
+fn copying() -> &'static str {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        let copy = |Query(query): Query<std::collections::HashMap<String, String>>| async move {
+            if let (Some(from), Some(to)) = (query.get("from"), query.get("to")) {
+                let _ = std::fs::copy(from, to);
+            }
+            (
+                [(CONTENT_TYPE, "application/json")],
+                "{\"version\":2,\"name\":\"x\"}",
+            )
+        };
+        servers::serve(Router::new().route("/json", get(copy)))
+    })
+}
+
+/// Another update wrote the very fix this run makes while it ran: the fix is there, and the
+/// test is updated (not refused as a change since the run).
+#[test]
+fn a_fix_another_update_wrote_first_is_not_refused() {
+    let spec = r#"
+        test "json" {
+          GET {{base}}/json?from={{dir}}/fixed.stream&to={{dir}}/a.stream
+          expect json { "version": 1 }
+        }
+        "#;
+    let fixed = unindent(spec).replace("\"version\": 1", "\"version\": 2");
+    let test = Test::new()
+        .spec("a.stream", spec)
+        .file("fixed.stream", &fixed);
+    let dir = test.path().display().to_string();
+    let output = test
+        .args(["run", "--update=in-place", "a.stream"])
+        .var("base", copying())
+        .var("dir", dir)
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{}", output.stdout);
+    assert!(
+        output
+            .stdout
+            .starts_with("Running 1 test from 1 file\nUPDATE [TIME] a.stream: json\n")
+            && output.stdout.ends_with(
+                "Summary 1 test: 0 passed, 0 failed, 1 updated [TIME]\n\
+                 updated: a.stream (1 expectation)\n"
+            ),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(read(output.dir.path(), "a.stream"), fixed);
 }

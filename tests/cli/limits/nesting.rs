@@ -231,15 +231,45 @@ fn an_update_never_writes_a_spec_nested_beyond_the_limit() {
         .run_unchecked();
     assert_eq!(output.status, Some(1), "{output:?}");
     assert!(
-        output.stdout.ends_with(
-            "not updated: a.stream: the updated spec would not be valid: nested too deeply: at \
-             most 64 levels of `{ }` and `[ ]` may be open at once\n"
-        ),
+        output.stdout.contains("  FAIL [TIME] a.stream: deep\n")
+            && output.stdout.ends_with(
+                "not updated: a.stream:4: the updated spec would not be valid: nested too deeply: \
+                 at most 64 levels of `{ }` and `[ ]` may be open at once\n"
+            ),
         "{}",
         output.stdout
     );
     let text = std::fs::read_to_string(output.dir.path().join("a.stream")).expect("the spec");
     assert_eq!(text, spec);
+}
+
+/// Of two tests of one file, the one whose fix would nest too deeply is not written and says
+/// `FAIL`; the other's fix is written and says `UPDATE`.
+#[test]
+fn a_fix_nested_beyond_the_limit_keeps_no_other_test_from_being_updated() {
+    let base = ndjson_server(&[deep_object(70)]);
+    let shallow = "\ntest \"shallow\" {\n  POST {{base}}/echo\n  body json { \"a\": 1 }\n  \
+                   expect ndjson {\n    { \"a\": 2 }\n  }\n}\n";
+    let spec = ndjson_test(r#"{ "b": 1 }"#) + shallow;
+    let output = Test::new()
+        .file("a.stream", &spec)
+        .args(["run", "--update=in-place", "-j", "1", "a.stream"])
+        .var("base", &base)
+        .run_unchecked();
+    assert_eq!(output.status, Some(1), "{output:?}");
+    assert!(
+        output.stdout.contains("  FAIL [TIME] a.stream: deep\n")
+            && output.stdout.contains("UPDATE [TIME] a.stream: shallow\n")
+            && output.stdout.ends_with(
+                "updated: a.stream (1 expectation)\n\
+                 not updated: a.stream:4: the updated spec would not be valid: nested too deeply: \
+                 at most 64 levels of `{ }` and `[ ]` may be open at once\n"
+            ),
+        "{}",
+        output.stdout
+    );
+    let text = std::fs::read_to_string(output.dir.path().join("a.stream")).expect("the spec");
+    assert_eq!(text, spec.replace(r#"{ "a": 2 }"#, r#"{ "a": 1 }"#));
 }
 
 #[test]

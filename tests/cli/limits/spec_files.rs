@@ -185,3 +185,32 @@ fn a_config_that_is_a_named_pipe_is_refused_not_skipped() {
         .status(2)
         .run();
 }
+
+/// `accept` reads a pending update as a spec is read: one over the size limit is refused, and
+/// neither it nor the spec is changed.
+#[test]
+fn a_pending_update_over_the_size_limit_is_refused_by_accept() {
+    let test = Test::new().file("a.stream", SPEC);
+    let file = std::fs::File::create(test.path().join("a.stream.new")).expect("create");
+    file.set_len(MAX_SPEC_FILE_SIZE + 1).expect("grow");
+    let output = test
+        .args(["accept", "."])
+        .kill_after(QUICKLY)
+        .stderr(
+            "error: cannot accept `./a.stream.new`: it is larger than 10 MiB, the limit for a \
+             spec or config file\n",
+        )
+        .status(1)
+        .run();
+    let dir = output.dir.path();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("a.stream")).expect("the spec"),
+        SPEC
+    );
+    let pending = std::fs::metadata(dir.join("a.stream.new")).expect("the pending update");
+    assert_eq!(
+        pending.len(),
+        MAX_SPEC_FILE_SIZE + 1,
+        "the pending update stays"
+    );
+}
