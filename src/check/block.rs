@@ -7,6 +7,7 @@ use super::vars::pattern_captures;
 use super::{Checker, TestState};
 use crate::ast::*;
 use crate::diagnostic::Diagnostic;
+use crate::interpolate::Context;
 use crate::source::Span;
 
 impl Checker {
@@ -160,8 +161,13 @@ impl Checker {
                     Control::Disconnect => closed = Some("disconnect"),
                     Control::Reconnect(options) => {
                         closed = None;
-                        for (_, value) in options.headers.iter().chain(&options.query) {
+                        for (_, value) in &options.headers {
                             self.template(value, &state.captures);
+                            self.look_alikes(value, Context::Value, &state.captures);
+                        }
+                        for (_, value) in &options.query {
+                            self.template(value, &state.captures);
+                            self.look_alikes(value, Context::Url, &state.captures);
                         }
                     }
                     Control::Send(_) | Control::Close => {

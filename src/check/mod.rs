@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::ast::*;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::interp::vars::BUILTIN_VARS;
+use crate::interpolate::Context;
 use crate::source::{SourceFile, Span};
 use vars::file_captures;
 
@@ -182,10 +183,13 @@ impl Checker {
     }
 
     /// A URL must be `http://` or `https://`; whatever of it is written out is checked here, so
-    /// a missing scheme is a spec error, not a test failure.
-    fn url(&mut self, url: &Template) {
+    /// a missing scheme is a spec error, not a test failure. A variable written the way another
+    /// language writes it is named as such, rather than as a URL without a scheme.
+    fn url(&mut self, url: &Template, captures: &HashSet<String>) {
+        let errors_before = self.diagnostics.len();
+        self.look_alikes(url, Context::Url, captures);
         let text = &url.text;
-        if text.starts_with("{{") {
+        if text.starts_with("{{") || self.diagnostics.len() > errors_before {
             return;
         }
         let Some((scheme, _)) = text.split_once("://") else {
@@ -242,7 +246,7 @@ impl Checker {
                 state.stream = None;
                 state.grpc = None;
                 self.template(&request.url, &state.captures);
-                self.url(&request.url);
+                self.url(&request.url, &state.captures);
             }
             StepKind::Grpc(call) => {
                 state.has_request = true;
@@ -252,7 +256,7 @@ impl Checker {
                 state.stream = None;
                 state.grpc = Some(GrpcState::default());
                 self.template(&call.target, &state.captures);
-                self.url(&call.target);
+                self.url(&call.target, &state.captures);
             }
             StepKind::GrpcOption(option) => self.grpc_option(option, step.span, state),
             StepKind::Header(header) => {
@@ -262,6 +266,7 @@ impl Checker {
                     self.not_sent_yet(state, step.span, "`header`");
                 }
                 self.template(&header.value, &state.captures);
+                self.look_alikes(&header.value, Context::Value, &state.captures);
             }
             StepKind::Body(body) => {
                 if !self.needs_request(state, step.span, "`body`")
@@ -433,7 +438,10 @@ impl Checker {
             }
         }
         match option {
-            GrpcOption::Metadata(header) => self.template(&header.value, &state.captures),
+            GrpcOption::Metadata(header) => {
+                self.template(&header.value, &state.captures);
+                self.look_alikes(&header.value, Context::Value, &state.captures);
+            }
             GrpcOption::Message(message) => self.message_vars(message, &state.captures),
             GrpcOption::Deadline(duration) if duration.value.is_zero() => {
                 self.error(

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use super::{Checker, TestState};
 use crate::ast::*;
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::interpolate::placeholders;
+use crate::interpolate::{self, InterpolateError};
 use crate::source::Span;
 
 impl Checker {
@@ -139,13 +139,57 @@ impl Checker {
         self.template_text(&template.text, template.text_offset, captures);
     }
 
+    /// Every placeholder of the text must be well formed and name a variable set by then.
     pub(super) fn template_text(&mut self, text: &str, offset: usize, captures: &HashSet<String>) {
-        for (name, range) in placeholders(text) {
-            if !self.is_known(&name, captures) {
-                let span = Span::new(offset + range.start, offset + range.end);
-                self.unknown_var(&name, span, captures);
+        for error in interpolate::check(text, |name| self.is_known(name, captures)) {
+            let range = error.range();
+            let span = Span::new(offset + range.start, offset + range.end);
+            match error {
+                InterpolateError::Unknown { name, .. } => self.unknown_var(&name, span, captures),
+                InterpolateError::Malformed { text, .. } => {
+                    self.not_a_placeholder(format!("`{text}` is not a placeholder"), &text, span)
+                }
             }
         }
+    }
+
+    /// Variables written as another language writes them (`{base}`, `$base`) or with a brace
+    /// too many (`{{base}}}`), where that can only be a mistake (see [`interpolate::Context`]).
+    /// Only the variables really set count as names here, even for `fmt`.
+    pub(super) fn look_alikes(
+        &mut self,
+        template: &Template,
+        context: interpolate::Context,
+        captures: &HashSet<String>,
+    ) {
+        let is_variable = |name: &str| self.known.contains(name) || captures.contains(name);
+        let found = interpolate::look_alikes(&template.text, context, is_variable);
+        for look_alike in found {
+            let range = look_alike.range;
+            let span = Span::new(
+                template.text_offset + range.start,
+                template.text_offset + range.end,
+            );
+            let written = look_alike.text;
+            let message = if look_alike.extra_brace {
+                format!("`{written}` has a `}}` too many")
+            } else {
+                format!("`{written}` is not a placeholder")
+            };
+            self.not_a_placeholder(message, &written, span);
+        }
+    }
+
+    /// The error for text meant as a placeholder, with the placeholder it was meant to be.
+    fn not_a_placeholder(&mut self, message: String, written: &str, span: Span) {
+        let help = match interpolate::meant_placeholder(written) {
+            Some(meant) => format!("did you mean `{meant}`?"),
+            None => "a name is letters, digits, `_`, `.` and `-`".to_string(),
+        };
+        let diagnostic = Diagnostic::error(message)
+            .at(&self.file, span, "placeholders are written `{{name}}`")
+            .help(help);
+        self.diagnostics.push(diagnostic);
     }
 
     pub(super) fn unknown_var(&mut self, name: &str, span: Span, captures: &HashSet<String>) {

@@ -406,6 +406,29 @@ fn hints(
             hints.push("a `/` inside a regex is written `\\/`".to_string());
         }
     }
+    // A URL cut short by a blank inside what was meant as a placeholder.
+    let line_before = &before[line_break::line_start(text, before.len())..];
+    let is_request_line = line_before.split_whitespace().next().is_some_and(|word| {
+        [
+            "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "grpc",
+        ]
+        .contains(&word)
+    });
+    if wants(Rule::sep)
+        && is_request_line
+        && let Some(open) = line_before.rfind("{{")
+        && !line_before[open..].contains("}}")
+    {
+        let line_end = line_break::line_end(text, before.len());
+        let rest = &text[before.len()..line_end];
+        let written = match rest.find("}}") {
+            Some(close) => &text[before.len() - line_before.len() + open..before.len() + close + 2],
+            None => "{{",
+        };
+        hints.push(format!(
+            "a URL ends at a blank, and a placeholder's name has none: `{written}` is not a placeholder"
+        ));
+    }
     // An item that ended early because a brace was never closed: name that brace.
     let at_column_one = offset == 0 || before.ends_with(['\n', '\r']);
     if phrases.iter().any(|p| p.contains("`}`"))
