@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::difference::text_mismatch;
 use super::{Captures, Mismatch, format_number};
 use crate::ast::{JsonPattern, JsonPatternKind, JsonType};
 use crate::render::render_json_pattern;
@@ -35,7 +36,18 @@ fn match_kind(
         (JsonPatternKind::Number(expected), Value::Number(actual)) => {
             numbers_equal(expected, actual)
         }
-        (JsonPatternKind::String(expected), Value::String(actual)) => expected.text == *actual,
+        (JsonPatternKind::String(expected), Value::String(actual)) => {
+            if expected.text != *actual {
+                return Err(text_mismatch("strings", &expected.text, actual));
+            }
+            true
+        }
+        (JsonPatternKind::Literal(Value::String(expected)), Value::String(actual)) => {
+            if expected != actual {
+                return Err(text_mismatch("strings", expected, actual));
+            }
+            true
+        }
         (JsonPatternKind::Repeated { text, times }, Value::String(actual)) => {
             crate::payload::is_repetition(actual, &text.text, times.value)
         }

@@ -1,6 +1,7 @@
 //! Matching one observed item against one item pattern; returns the captures it made or a
 //! mismatch that says where inside the item the difference is.
 
+pub mod difference;
 pub mod json;
 pub mod path;
 pub mod text;
@@ -24,16 +25,45 @@ pub type Captures = Vec<(String, Value)>;
 pub struct Mismatch {
     /// Where in the item, such as `data $.choices[0].delta.content`, or empty for the whole item.
     pub at: String,
+    /// What is said before the two values, such as where two long texts differ; or empty.
+    pub lead: String,
     pub expected: String,
     pub found: String,
 }
 
+/// An expected value described longer than this (a long string, a pattern written with a long
+/// variable) is cut where a report shows it, as found values are.
+const EXPECTED_LIMIT: usize = 200;
+
 impl Mismatch {
     pub fn new(expected: impl Into<String>, found: impl Into<String>) -> Self {
+        let expected = expected.into();
+        let expected = if crate::excerpt::has_excerpts(&expected) {
+            expected
+        } else {
+            crate::excerpt::excerpt(&expected, EXPECTED_LIMIT)
+        };
         Mismatch {
             at: String::new(),
-            expected: expected.into(),
+            lead: String::new(),
+            expected,
             found: found.into(),
+        }
+    }
+
+    /// Says something before the two values.
+    pub fn with_lead(mut self, lead: impl Into<String>) -> Self {
+        self.lead = lead.into();
+        self
+    }
+
+    /// The lead and the two values, without where in the item: `expected 4, found 3`.
+    pub fn comparison(&self) -> String {
+        let values = format!("expected {}, found {}", self.expected, self.found);
+        if self.lead.is_empty() {
+            values
+        } else {
+            format!("{}: {values}", self.lead)
         }
     }
 
@@ -55,7 +85,7 @@ impl fmt::Display for Mismatch {
         if !self.at.is_empty() {
             write!(f, "at `{}`: ", self.at)?;
         }
-        write!(f, "expected {}, found {}", self.expected, self.found)
+        f.write_str(&self.comparison())
     }
 }
 
