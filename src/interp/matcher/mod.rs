@@ -112,7 +112,7 @@ pub enum FailureKind {
     /// The item did not match the expected pattern.
     Mismatch {
         expected: String,
-        mismatch: Mismatch,
+        mismatch: Box<Mismatch>,
     },
     /// In `any order`, the item matched none of the patterns still open.
     NoneInAnyOrder { open: Vec<String> },
@@ -472,7 +472,7 @@ impl<'p> BlockMatcher<'p> {
                         span: pattern.span,
                         kind: FailureKind::Mismatch {
                             expected: format!("all {}", render_item_pattern(pattern)),
-                            mismatch,
+                            mismatch: Box::new(mismatch),
                         },
                     });
                 }
@@ -636,7 +636,7 @@ impl<'p> BlockMatcher<'p> {
                                 span: line.span,
                                 kind: FailureKind::Mismatch {
                                     expected: render_item_line(line),
-                                    mismatch,
+                                    mismatch: Box::new(mismatch),
                                 },
                             });
                         }
