@@ -20,12 +20,13 @@ use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use serde_json::Value;
 
 use crate::ast::*;
+use crate::diff::focus::Focus;
 use crate::diff::{self, DiffLine, Tag};
 use crate::duration::{format_duration, format_measured};
 use crate::excerpt::{excerpt, excerpt_of_partial};
 use crate::outcome::{Failure, FailureClass, Fix, StreamReport, TestOutcome};
 use crate::pattern::{ItemView, match_item};
-use crate::render::{quote, render_item, render_item_pattern, render_regex};
+use crate::render::{quote, render_item_pattern, render_regex};
 use crate::saturating_time::SaturatingAdd;
 use crate::source::Span;
 use crate::transport::http::{
@@ -929,7 +930,7 @@ impl TestRun<'_> {
                         },
                         DiffLine {
                             tag: Tag::Added,
-                            text: render_item(&item),
+                            text: Focus::of_item(&pattern).render(&item),
                             at: Some(ended),
                         },
                     ],

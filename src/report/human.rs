@@ -373,10 +373,12 @@ pub fn render_diff(diff: &Diff, gutter: usize, palette: &Palette) -> String {
             }
         }
         index += repeats;
-        let (sign, style) = match line.tag {
-            Tag::Context => (' ', palette.dim),
-            Tag::Removed => ('-', palette.removed),
-            Tag::Added => ('+', palette.added),
+        let (sign, style, what) = match line.tag {
+            Tag::Context => (' ', palette.dim, ""),
+            Tag::Removed => ('-', palette.removed, ""),
+            Tag::Added => ('+', palette.added, ""),
+            // Dropped by an `ignore`: dim, so it is read past.
+            Tag::Ignored => ('~', palette.dim, "ignored: "),
         };
         let time = match (line.at, repeats) {
             (Some(at), _) => format!("  # {}", format_measured(at)),
@@ -389,7 +391,7 @@ pub fn render_diff(diff: &Diff, gutter: usize, palette: &Palette) -> String {
             style
         };
         out.push_str(&format!(
-            "{pad}   {}{sign} {}{time}{}\n",
+            "{pad}   {}{sign} {what}{}{time}{}\n",
             text_style.render(),
             text,
             text_style.render_reset()

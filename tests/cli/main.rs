@@ -17,6 +17,7 @@ mod grpc_wire;
 mod lengths;
 mod limits;
 mod line_endings;
+mod llm_diffs;
 mod long_values;
 mod misbehaving;
 mod open_files;

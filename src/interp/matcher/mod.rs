@@ -18,7 +18,7 @@ use crate::render::{render_item_line, render_item_pattern, render_where};
 use crate::source::Span;
 use crate::transport::item::Item;
 use remainder::first_line_text;
-pub use remainder::{Absorbs, Expected};
+pub use remainder::{Absorbs, Expected, Order};
 
 mod remainder;
 
@@ -202,6 +202,21 @@ impl<'p> SplitState<'p> {
     }
 }
 
+/// The value of a group's key in an item, if the item has one.
+fn key_value(group: &WhereGroup, json: &serde_json::Value) -> Option<serde_json::Value> {
+    jsonpath_rust::query::js_path_process(&group.query, json)
+        .ok()
+        .and_then(|refs| refs.into_iter().next().map(|r| r.val().clone()))
+}
+
+/// Whether an item's key has the group's value.
+pub fn belongs_to(group: &WhereGroup, view: &ItemView<'_>) -> bool {
+    view.json()
+        .ok()
+        .and_then(|json| key_value(group, json))
+        .is_some_and(|value| match_json(&group.value, &value, &mut Vec::new()).is_ok())
+}
+
 /// The group an item belongs to: the first whose key has the group's value.
 fn route(groups: &[WhereGroup], view: &ItemView<'_>) -> Result<usize, String> {
     let json = view
@@ -209,10 +224,7 @@ fn route(groups: &[WhereGroup], view: &ItemView<'_>) -> Result<usize, String> {
         .map_err(|reason| format!("an item with {reason}"))?;
     let mut found = None;
     for (index, group) in groups.iter().enumerate() {
-        let selected = jsonpath_rust::query::js_path_process(&group.query, json)
-            .ok()
-            .and_then(|refs| refs.into_iter().next().map(|r| r.val().clone()));
-        let Some(value) = selected else {
+        let Some(value) = key_value(group, json) else {
             continue;
         };
         if match_json(&group.value, &value, &mut Vec::new()).is_ok() {

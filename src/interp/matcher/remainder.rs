@@ -4,6 +4,7 @@
 use super::{BlockMatcher, FrameKind};
 use crate::ast::{Entry, EntryKind, ItemPattern, Quantifier, WhereGroup};
 use crate::render::{render_item_line, render_item_pattern, render_where};
+use crate::source::Span;
 
 impl<'p> BlockMatcher<'p> {
     /// What is still expected from the current position, one line per item, for the diff:
@@ -52,22 +53,27 @@ impl<'p> BlockMatcher<'p> {
                 }
                 _ => match rest.first().map(|e| &e.kind) {
                     Some(EntryKind::AnyOrder(lines)) if is_top => {
+                        let set = rest[0].span;
                         for (index, line) in lines.iter().enumerate() {
                             let open = self
                                 .any_order
                                 .as_ref()
                                 .is_none_or(|state| state.assigned[index].is_none());
                             if open {
-                                out.push(Expected::item(render_item_line(line), &line.pattern));
+                                out.push(
+                                    Expected::item(render_item_line(line), &line.pattern)
+                                        .in_any_order(set),
+                                );
                             }
                         }
                         push_entries(&rest[1..], &mut out, limit);
                     }
                     Some(EntryKind::Split(groups)) if is_top && self.split.is_some() => {
                         let states = self.split.iter().flat_map(|s| &s.groups);
+                        let split = rest[0].span;
                         for (group, (matcher, _)) in groups.iter().zip(states) {
                             let rest = matcher.remainder(limit.saturating_sub(out.len()));
-                            out.extend(rest.into_iter().map(|e| e.in_group(group)));
+                            out.extend(rest.into_iter().map(|e| e.in_group(split, group)));
                         }
                         push_entries(&rest[1..], &mut out, limit);
                     }
@@ -89,6 +95,21 @@ pub struct Expected<'p> {
     pub text: String,
     /// Which observed items the line stands for, so the diff can line them up with it.
     pub absorbs: Absorbs<'p>,
+    /// Whether the block fixes where the line stands among the others.
+    pub order: Order<'p>,
+}
+
+/// Where the block leaves the order of expected lines open, so the diff can put them in the
+/// order the items came.
+#[derive(Debug, Clone, Copy)]
+pub enum Order<'p> {
+    /// The line stands where the block has it.
+    Fixed,
+    /// A line of a `where` group: in its group's order, interleaved with the lines of the other
+    /// groups of the same entry (at `split`) any way.
+    Group { split: Span, group: &'p WhereGroup },
+    /// One of the lines of the `any order` at `set`, in any order among them.
+    Any { set: Span },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -108,14 +129,25 @@ impl<'p> Expected<'p> {
         Expected {
             text,
             absorbs: Absorbs::One(pattern),
+            order: Order::Fixed,
         }
     }
 
-    /// The line as one of a `where` group's: the group follows as a comment.
-    fn in_group(self, group: &WhereGroup) -> Self {
+    /// The line as one of a `where` group's (of the entry at `split`): the group follows as a
+    /// comment.
+    fn in_group(self, split: Span, group: &'p WhereGroup) -> Self {
         Expected {
             text: format!("{}  # {}", self.text, render_where(group)),
             absorbs: self.absorbs,
+            order: Order::Group { split, group },
+        }
+    }
+
+    /// The line as one of the `any order` at `set`.
+    fn in_any_order(self, set: Span) -> Self {
+        Expected {
+            order: Order::Any { set },
+            ..self
         }
     }
 
@@ -123,6 +155,7 @@ impl<'p> Expected<'p> {
         Expected {
             text: text.to_string(),
             absorbs: Absorbs::Ending,
+            order: Order::Fixed,
         }
     }
 
@@ -137,10 +170,12 @@ impl<'p> Expected<'p> {
             Some(pattern) => Expected {
                 text,
                 absorbs: Absorbs::Many(pattern),
+                order: Order::Fixed,
             },
             None => Expected {
                 text,
                 absorbs: Absorbs::Anything,
+                order: Order::Fixed,
             },
         }
     }
@@ -191,12 +226,16 @@ fn push_entries<'p>(entries: &'p [Entry], out: &mut Vec<Expected<'p>>, limit: us
             }
             EntryKind::AnyOrder(lines) => {
                 for line in lines {
-                    out.push(Expected::item(render_item_line(line), &line.pattern));
+                    out.push(
+                        Expected::item(render_item_line(line), &line.pattern)
+                            .in_any_order(entry.span),
+                    );
                 }
             }
             EntryKind::Skip => out.push(Expected {
                 text: "...".to_string(),
                 absorbs: Absorbs::Anything,
+                order: Order::Fixed,
             }),
             EntryKind::End => out.push(Expected::ending("end")),
             EntryKind::Dropped => out.push(Expected::ending("dropped")),
@@ -204,10 +243,8 @@ fn push_entries<'p>(entries: &'p [Entry], out: &mut Vec<Expected<'p>>, limit: us
                 for group in groups {
                     let start = out.len();
                     push_entries(&group.body, out, limit);
-                    for expected in &mut out[start..] {
-                        let text = std::mem::take(&mut expected.text);
-                        expected.text = format!("{text}  # {}", render_where(group));
-                    }
+                    let lines: Vec<Expected<'p>> = out.drain(start..).collect();
+                    out.extend(lines.into_iter().map(|e| e.in_group(entry.span, group)));
                 }
             }
             EntryKind::Ignore(_)
