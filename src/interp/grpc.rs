@@ -13,13 +13,13 @@ use crate::ast::*;
 use crate::config::GrpcSchemaConfig;
 use crate::diff::{self, DiffLine, Tag};
 use crate::duration::format_duration;
-use crate::interp::TestRun;
 use crate::interp::matcher::Terminal;
 use crate::interp::record::BlockUpdate;
 use crate::interp::stats::StreamStats;
 use crate::interp::stream::{Finish, Next, Source, StreamRun, item_instead_of_end};
 use crate::interp::unreadable;
 use crate::interp::vars::Scope;
+use crate::interp::{HeadPart, TestRun};
 use crate::outcome::{Failure, Fix, StreamReport};
 use crate::pattern::text::match_text;
 use crate::render::{quote, render_text_matcher};
@@ -592,7 +592,12 @@ impl TestRun<'_> {
                 } else {
                     self.initial_metadata(&header.name.value, span).await?
                 };
-                self.check_header(header, &values, span)?;
+                let part = if *trailer {
+                    HeadPart::Trailer
+                } else {
+                    HeadPart::Metadata
+                };
+                self.check_header(part, header, &values, span)?;
                 self.capture_header(header, &values)
             }
             Expectation::Aggregate(aggregate) => {
@@ -757,7 +762,7 @@ impl TestRun<'_> {
                 return Err(Failure::error(
                     error.to_string(),
                     span,
-                    "waiting for the response headers",
+                    "waiting for the response metadata",
                 ));
             }
         };

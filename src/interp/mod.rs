@@ -553,7 +553,7 @@ impl TestRun<'_> {
                     .iter()
                     .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                     .collect();
-                self.check_header(header, &values, span)?;
+                self.check_header(HeadPart::Header, header, &values, span)?;
                 self.capture_header(header, &values)
             }
             Expectation::Stream(block) => {
@@ -730,21 +730,26 @@ impl TestRun<'_> {
         ))
     }
 
+    /// An `expect header` (or a gRPC call's `expect metadata`, `expect trailer`: `part` says
+    /// which, for the messages).
     fn check_header(
         &self,
+        part: HeadPart,
         header: &HeaderExpectation,
         values: &[String],
         span: Span,
     ) -> Result<(), Failure> {
         let name = &header.name.value;
+        let what = part.noun();
+        let none = format!("no such {what}");
         let shown = match values {
-            [] => "no such header".to_string(),
+            [] => none.clone(),
             [one] => format!("`{name}: {one}`"),
             many => format!("`{name}` values {}", many.join(", ")),
         };
         let (ok, expected) = match &header.check {
-            HeaderCheck::Exists => (!values.is_empty(), "the header to be present".to_string()),
-            HeaderCheck::Absent => (values.is_empty(), "no such header".to_string()),
+            HeaderCheck::Exists => (!values.is_empty(), format!("the {what} to be present")),
+            HeaderCheck::Absent => (values.is_empty(), none),
             HeaderCheck::Equals(template) => {
                 let want = self.scope.resolve(template)?;
                 (values.contains(&want), format!("== {}", quote(&want)))
@@ -772,7 +777,7 @@ impl TestRun<'_> {
             return Ok(());
         }
         Err(Failure::assertion(
-            format!("header `{name}` does not match"),
+            format!("{what} `{name}` does not match"),
             span,
             format!("expected {expected}, found {shown}"),
         )
@@ -1092,6 +1097,25 @@ fn describe_status(status: reqwest::StatusCode) -> String {
     match status.canonical_reason() {
         Some(reason) => format!("{} {reason}", status.as_u16()),
         None => status.as_u16().to_string(),
+    }
+}
+
+/// Where a header-like expectation looks: an HTTP response's headers, or a gRPC call's
+/// response metadata (its headers) or trailers; each named as its protocol names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadPart {
+    Header,
+    Metadata,
+    Trailer,
+}
+
+impl HeadPart {
+    fn noun(self) -> &'static str {
+        match self {
+            HeadPart::Header => "header",
+            HeadPart::Metadata => "metadata",
+            HeadPart::Trailer => "trailer",
+        }
     }
 }
 

@@ -12,6 +12,7 @@ mod distinct_and_alternatives;
 mod failing;
 mod fmt;
 mod grpc;
+mod grpc_messages;
 mod grpc_servers;
 mod grpc_wire;
 mod lengths;
