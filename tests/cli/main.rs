@@ -35,6 +35,7 @@ mod servers;
 mod services;
 mod signals;
 mod spec_errors;
+mod stopped_early;
 mod stream_control;
 mod support;
 mod unique_ids;
