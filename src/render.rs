@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use crate::ast::*;
+use crate::pattern::number::format_json_number;
 use crate::pattern::{describe_num, format_number};
 use crate::transport::item::Item;
 
@@ -142,12 +143,12 @@ fn write_json_pattern(out: &mut String, pattern: &JsonPattern) {
             let _ = write!(
                 out,
                 "{}..{}",
-                lo.map(format_number).unwrap_or_default(),
-                hi.map(format_number).unwrap_or_default()
+                lo.as_ref().map(format_json_number).unwrap_or_default(),
+                hi.as_ref().map(format_json_number).unwrap_or_default()
             );
         }
         JsonPatternKind::Compare(op, n) => {
-            let _ = write!(out, "{} {}", op.symbol(), format_number(*n));
+            let _ = write!(out, "{} {}", op.symbol(), format_json_number(n));
         }
         JsonPatternKind::Var(name) => {
             let _ = write!(out, "{{{{{}}}}}", name.value);
@@ -178,7 +179,7 @@ fn render_path_assert(assertion: &PathAssert) -> (usize, String) {
         PathCheck::NotMatches(pattern) => format!("!= {}", render_json_pattern(pattern)),
         PathCheck::Regex(regex) => format!("~ {}", render_regex(regex)),
         PathCheck::Contains(template) => format!("contains {}", quote(&template.text)),
-        PathCheck::Compare(op, n) => format!("{} {}", op.symbol(), format_number(*n)),
+        PathCheck::Compare(op, n) => format!("{} {}", op.symbol(), format_json_number(n)),
         PathCheck::Exists => "exists".to_string(),
         PathCheck::Absent => "not exists".to_string(),
     };

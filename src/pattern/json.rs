@@ -4,7 +4,8 @@
 use serde_json::Value;
 
 use super::difference::text_mismatch;
-use super::{Captures, Mismatch, format_number};
+use super::number::{Exact, format_json_number};
+use super::{Captures, Mismatch};
 use crate::ast::{JsonPattern, JsonPatternKind, JsonType};
 use crate::render::render_json_pattern;
 
@@ -34,7 +35,7 @@ fn match_kind(
         (JsonPatternKind::Null, Value::Null) => true,
         (JsonPatternKind::Bool(expected), Value::Bool(actual)) => expected == actual,
         (JsonPatternKind::Number(expected), Value::Number(actual)) => {
-            numbers_equal(expected, actual)
+            Exact::of(actual) == Exact::of(expected)
         }
         (JsonPatternKind::String(expected), Value::String(actual)) => {
             if expected.text != *actual {
@@ -73,11 +74,12 @@ fn match_kind(
         }
         (JsonPatternKind::Regex(regex), Value::String(actual)) => regex.regex.is_match(actual),
         (JsonPatternKind::Range(lo, hi), Value::Number(actual)) => {
-            let n = actual.as_f64().unwrap_or(f64::NAN);
-            lo.is_none_or(|lo| n >= lo) && hi.is_none_or(|hi| n <= hi)
+            let n = Exact::of(actual);
+            lo.as_ref().is_none_or(|lo| n >= Exact::of(lo))
+                && hi.as_ref().is_none_or(|hi| n <= Exact::of(hi))
         }
         (JsonPatternKind::Compare(op, bound), Value::Number(actual)) => {
-            op.holds(actual.as_f64().unwrap_or(f64::NAN), *bound)
+            op.holds(Exact::of(actual), Exact::of(bound))
         }
         (JsonPatternKind::Object { members, exact }, Value::Object(map)) => {
             for (key, member) in members {
@@ -143,19 +145,6 @@ fn key_segment(key: &str) -> String {
     }
 }
 
-fn numbers_equal(expected: &serde_json::Number, actual: &serde_json::Number) -> bool {
-    if let (Some(a), Some(b)) = (expected.as_i64(), actual.as_i64()) {
-        return a == b;
-    }
-    if let (Some(a), Some(b)) = (expected.as_u64(), actual.as_u64()) {
-        return a == b;
-    }
-    match (expected.as_f64(), actual.as_f64()) {
-        (Some(a), Some(b)) => a == b,
-        _ => false,
-    }
-}
-
 fn type_matches(kind: JsonType, value: &Value) -> bool {
     match (kind, value) {
         (JsonType::String, Value::String(_)) => true,
@@ -205,10 +194,7 @@ fn decode_base64(text: &str) -> Option<Vec<u8>> {
 /// masking secrets).
 pub fn render_value_short(value: &Value) -> String {
     let text = match value {
-        Value::Number(n) => n
-            .as_f64()
-            .map(format_number)
-            .unwrap_or_else(|| n.to_string()),
+        Value::Number(n) => format_json_number(n),
         _ => value.to_string(),
     };
     crate::excerpt::excerpt(&text, 80)

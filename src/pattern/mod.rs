@@ -3,6 +3,7 @@
 
 pub mod difference;
 pub mod json;
+pub mod number;
 pub mod path;
 pub mod text;
 

@@ -3,7 +3,8 @@
 use serde_json::Value;
 
 use super::json::{match_json, render_value_short};
-use super::{Captures, Mismatch, format_number};
+use super::number::{Exact, format_json_number};
+use super::{Captures, Mismatch};
 use crate::ast::{PathAssert, PathCheck};
 use crate::render::{quote, render_json_pattern, render_regex};
 
@@ -46,7 +47,7 @@ pub fn check(
             Ok(())
         }
         (PathCheck::Compare(op, bound), Some(Value::Number(n)))
-            if op.holds(n.as_f64().unwrap_or(f64::NAN), *bound) =>
+            if op.holds(Exact::of(&n), Exact::of(bound)) =>
         {
             Ok(())
         }
@@ -76,7 +77,7 @@ fn describe(check: &PathCheck) -> String {
         PathCheck::Regex(regex) => format!("a string matching {}", render_regex(regex)),
         PathCheck::Contains(needle) => format!("a string containing {}", quote(&needle.text)),
         PathCheck::Compare(op, bound) => {
-            format!("a number {} {}", op.symbol(), format_number(*bound))
+            format!("a number {} {}", op.symbol(), format_json_number(bound))
         }
         PathCheck::Exists => "a value".to_string(),
         PathCheck::Absent => "nothing".to_string(),

@@ -9,6 +9,7 @@ mod commands;
 mod composite_ids;
 mod content_coding;
 mod distinct_and_alternatives;
+mod exact_numbers;
 mod failing;
 mod fmt;
 mod grpc;
