@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::ast::*;
 use crate::pattern::number::format_json_number;
 use crate::pattern::{describe_num, format_number};
+use crate::transport::grpc::shape::Shape;
 use crate::transport::item::Item;
 
 /// A JSON string literal: `"a \"b\""`.
@@ -301,6 +302,11 @@ pub enum TextPlace {
 pub trait ValueWriter {
     /// A whole JSON value (an NDJSON item, a body, SSE data that is JSON), in spec style.
     fn json(&self, value: &Value) -> String;
+    /// A gRPC reply, whose shape says which of its strings are 64-bit integers; as any JSON
+    /// value unless the writer chooses matchers by what fits (see `update::observed`).
+    fn reply(&self, value: &Value, _shape: &Shape) -> String {
+        self.json(value)
+    }
     /// A whole text, as a text matcher: a quoted string, `/regex/` or `_`.
     fn text(&self, place: TextPlace, text: &str) -> String;
 }
@@ -341,7 +347,8 @@ pub fn render_item_with(item: &Item, writer: &dyn ValueWriter) -> String {
             }
             parts.join("  ")
         }
-        Item::Json(value) => writer.json(value),
+        Item::Json(value, Some(shape)) => writer.reply(value, shape),
+        Item::Json(value, None) => writer.json(value),
         Item::Line(line) => writer.text(TextPlace::Text, line),
         Item::Chunk(bytes) => match std::str::from_utf8(bytes) {
             Ok(text) => writer.text(TextPlace::Text, text),

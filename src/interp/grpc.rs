@@ -27,6 +27,7 @@ use crate::source::Span;
 use crate::transport::grpc::call::{self, Call};
 use crate::transport::grpc::error::backticked;
 use crate::transport::grpc::json::base64;
+use crate::transport::grpc::shape::Shape;
 use crate::transport::grpc::{
     CallStatus, GrpcChannel, GrpcError, GrpcTarget, MethodKind, SchemaCache, SchemaSource, connect,
     request_from_json, resolve_method, split_method_name,
@@ -89,6 +90,8 @@ fn feeds(entries: &[Entry]) -> bool {
 pub struct LiveCall {
     call: Call,
     method: MethodDescriptor,
+    /// What the reply type says about a reply's JSON, given to each reply for its patterns.
+    reply_shape: Shape,
     /// When the call started: every time is measured from here.
     origin: Instant,
     /// The later of the last reply and the last message sent, from `origin`.
@@ -141,7 +144,7 @@ impl LiveCall {
                 self.unreported_bytes += size as u64;
                 self.head_at.get_or_insert(at);
                 self.previous = at;
-                Next::Item(Item::Json(json), at)
+                Next::Item(Item::Json(json, Some(self.reply_shape.clone())), at)
             }
             Ok(call::Next::End { status, at }) => {
                 self.head_at
@@ -358,6 +361,7 @@ impl TestRun<'_> {
         let mut live = LiveCall {
             call: handle,
             method: method.clone(),
+            reply_shape: Shape::Message(method.output()),
             origin: started,
             previous: Duration::ZERO,
             deadline: test_deadline,

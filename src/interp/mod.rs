@@ -862,7 +862,7 @@ impl TestRun<'_> {
         }
         let item = match &body.pattern.kind {
             ItemPatternKind::Json(_) => match serde_json::from_slice::<Value>(&bytes) {
-                Ok(value) => Item::Json(value),
+                Ok(value) => Item::Json(value, None),
                 Err(error) => {
                     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
                     let mut failure = Failure::assertion(

@@ -41,6 +41,16 @@ impl Exact {
     }
 }
 
+impl Exact {
+    /// Whether the number is whole: `integer` matches it.
+    pub fn is_integer(self) -> bool {
+        match self {
+            Exact::Integer(_) => true,
+            Exact::Float(n) => n.fract() == 0.0,
+        }
+    }
+}
+
 impl PartialEq for Exact {
     fn eq(&self, other: &Exact) -> bool {
         self.partial_cmp(other) == Some(Ordering::Equal)

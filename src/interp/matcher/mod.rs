@@ -12,10 +12,11 @@ use crate::ast::{
     AbortWhen, Control, Entry, EntryKind, ItemLine, ItemPattern, Quantifier, WhereGroup,
 };
 use crate::duration::format_duration;
-use crate::pattern::json::{match_json, render_value_short};
+use crate::pattern::json::{match_json_shaped, render_value_short};
 use crate::pattern::{Captures, ItemView, Mismatch, match_item};
 use crate::render::{render_item_line, render_item_pattern, render_where};
 use crate::source::Span;
+use crate::transport::grpc::shape::Shape;
 use crate::transport::item::Item;
 use remainder::first_line_text;
 pub use remainder::{Absorbs, Expected, Order};
@@ -202,19 +203,29 @@ impl<'p> SplitState<'p> {
     }
 }
 
-/// The value of a group's key in an item, if the item has one.
-fn key_value(group: &WhereGroup, json: &serde_json::Value) -> Option<serde_json::Value> {
-    jsonpath_rust::query::js_path_process(&group.query, json)
-        .ok()
-        .and_then(|refs| refs.into_iter().next().map(|r| r.val().clone()))
+/// The value of a group's key in an item, if the item has one, with its shape on a gRPC reply.
+fn key_value(
+    group: &WhereGroup,
+    json: &serde_json::Value,
+    shape: Option<&Shape>,
+) -> Option<(serde_json::Value, Option<Shape>)> {
+    crate::pattern::path::select_refs(&group.query, json, shape)
+        .into_iter()
+        .next()
+        .map(|(value, shape)| (value.clone(), shape))
+}
+
+/// Whether the key's value matches the group's.
+fn key_matches(group: &WhereGroup, (value, shape): &(serde_json::Value, Option<Shape>)) -> bool {
+    match_json_shaped(&group.value, value, shape.as_ref(), &mut Vec::new()).is_ok()
 }
 
 /// Whether an item's key has the group's value.
 pub fn belongs_to(group: &WhereGroup, view: &ItemView<'_>) -> bool {
     view.json()
         .ok()
-        .and_then(|json| key_value(group, json))
-        .is_some_and(|value| match_json(&group.value, &value, &mut Vec::new()).is_ok())
+        .and_then(|json| key_value(group, json, view.shape()))
+        .is_some_and(|key| key_matches(group, &key))
 }
 
 /// The group an item belongs to: the first whose key has the group's value.
@@ -224,13 +235,13 @@ fn route(groups: &[WhereGroup], view: &ItemView<'_>) -> Result<usize, String> {
         .map_err(|reason| format!("an item with {reason}"))?;
     let mut found = None;
     for (index, group) in groups.iter().enumerate() {
-        let Some(value) = key_value(group, json) else {
+        let Some(key) = key_value(group, json, view.shape()) else {
             continue;
         };
-        if match_json(&group.value, &value, &mut Vec::new()).is_ok() {
+        if key_matches(group, &key) {
             return Ok(index);
         }
-        found.get_or_insert_with(|| format!("{} {}", group.key.value, render_value_short(&value)));
+        found.get_or_insert_with(|| format!("{} {}", group.key.value, render_value_short(&key.0)));
     }
     Err(found.unwrap_or_else(|| {
         let keys: Vec<&str> = groups.iter().map(|g| g.key.value.as_str()).collect();

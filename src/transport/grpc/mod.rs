@@ -6,7 +6,8 @@
 //! finds the method a spec names; [`json`] turns request JSON into messages and replies into
 //! JSON; [`codec`] lets tonic carry messages known only at run time; [`frames`] checks that
 //! replies do not end inside a frame; [`call`] runs a call of any kind; [`error`] and
-//! [`status`] say how things went wrong or ended.
+//! [`status`] say how things went wrong or ended; [`shape`] says what a reply's message type
+//! tells a pattern about its JSON.
 
 pub mod call;
 pub mod channel;
@@ -17,6 +18,7 @@ pub mod json;
 pub mod method;
 mod reflection;
 pub mod schema;
+pub mod shape;
 pub mod status;
 mod wire;
 
