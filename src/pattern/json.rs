@@ -7,6 +7,7 @@ use super::difference::text_mismatch;
 use super::number::{Exact, format_json_number};
 use super::{Captures, Mismatch};
 use crate::ast::{JsonPattern, JsonPatternKind, JsonType};
+use crate::diagnostic::did_you_mean;
 use crate::render::render_json_pattern;
 use crate::transport::grpc::shape::Shape;
 
@@ -19,7 +20,8 @@ pub fn match_json(
 }
 
 /// [`match_json`] on a value whose type is known (a gRPC reply, see [`Shape`]): a 64-bit
-/// integer written as a string matches numeric patterns as the number it is.
+/// integer written as a string matches numeric patterns as the number it is, and a key may be
+/// a field's `.proto` name.
 pub fn match_json_shaped(
     pattern: &JsonPattern,
     value: &Value,
@@ -118,7 +120,11 @@ fn match_kind(
             let mut keys_taken = Vec::with_capacity(members.len());
             for (key, member) in members {
                 let Some((json_key, actual)) = member_of(map, &key.value, shape) else {
-                    return Err(Mismatch::new(render_json_pattern(member), "no such key")
+                    let found = match did_you_mean(&key.value, map.keys().map(String::as_str)) {
+                        Some(near) => format!("no such key (did you mean `{near}`?)"),
+                        None => "no such key".to_string(),
+                    };
+                    return Err(Mismatch::new(render_json_pattern(member), found)
                         .within(&key_segment(&key.value)));
                 };
                 let member_shape = shape.and_then(|shape| shape.member(json_key));
@@ -171,13 +177,18 @@ fn match_kind(
     }
 }
 
-/// The member a pattern's key names, with the key the object has for it.
+/// The member a pattern's key names, with the key the object has for it: the key itself, or
+/// the JSON name of the field a gRPC reply's pattern names by its `.proto` name.
 pub fn member_of<'v>(
     map: &'v serde_json::Map<String, Value>,
     key: &str,
-    _shape: Option<&Shape>,
+    shape: Option<&Shape>,
 ) -> Option<(&'v str, &'v Value)> {
-    map.get_key_value(key)
+    if let Some((key, value)) = map.get_key_value(key) {
+        return Some((key.as_str(), value));
+    }
+    let json_key = shape?.json_key(key)?;
+    map.get_key_value(&json_key)
         .map(|(key, value)| (key.as_str(), value))
 }
 

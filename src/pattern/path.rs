@@ -1,8 +1,8 @@
-//! JSONPath assertions on an item: `$.choices[0].delta.content == "Hello"`. On a gRPC reply
-//! what a path selects keeps its shape (a 64-bit integer written as a string compares as a
-//! number).
+//! JSONPath assertions on an item: `$.choices[0].delta.content == "Hello"`. On a gRPC reply a
+//! path may name a field by its `.proto` name, and what it selects keeps its shape (a 64-bit
+//! integer written as a string compares as a number).
 
-use jsonpath_rust::parser::model::JpQuery;
+use jsonpath_rust::parser::model::{JpQuery, Segment, Selector};
 use serde_json::Value;
 
 use super::json::{match_json_shaped, render_value_short};
@@ -110,7 +110,9 @@ pub fn gather(found: &[(&Value, Option<Shape>)]) -> Option<(Value, Option<Shape>
     }
 }
 
-/// The values a query selects, in order, each with its shape.
+/// The values a query selects, in order, each with its shape. On a gRPC reply, a query that
+/// selects nothing is tried again with the `.proto` field names it holds written as the JSON
+/// has them (`$.original_request` as `$.originalRequest`).
 pub fn select_refs<'v>(
     query: &JpQuery,
     root: &'v Value,
@@ -121,14 +123,48 @@ pub fn select_refs<'v>(
             .map(|refs| refs.into_iter().map(|r| r.val()).collect())
             .unwrap_or_default()
     };
-    let found = run(query);
+    let mut found = run(query);
     let Some(shape) = shape else {
         return found.into_iter().map(|value| (value, None)).collect();
     };
+    if found.is_empty()
+        && let Some(renamed) = with_json_names(query, shape)
+    {
+        found = run(&renamed);
+    }
     found
         .into_iter()
         .map(|value| (value, shape_at(root, shape, value)))
         .collect()
+}
+
+/// `query` with each field named by its `.proto` name renamed as the JSON has it, as far as
+/// the shape can follow the query (names, indexes and wildcards of arrays); `None` when it
+/// names none.
+fn with_json_names(query: &JpQuery, shape: &Shape) -> Option<JpQuery> {
+    let mut renamed = query.clone();
+    let mut changed = false;
+    let mut place = Some(shape.clone());
+    for segment in &mut renamed.segments {
+        let Some(here) = place.take() else {
+            break;
+        };
+        place = match segment {
+            Segment::Selector(Selector::Name(name)) => {
+                if let Some(json_key) = here.json_key(name) {
+                    *name = json_key;
+                    changed = true;
+                }
+                here.member(name)
+            }
+            Segment::Selector(
+                Selector::Index(_) | Selector::Slice(..) | Selector::Wildcard | Selector::Filter(_),
+            ) => here.item(),
+            // Several names or a descendant segment: the places part ways.
+            Segment::Selectors(_) | Segment::Descendant(_) => None,
+        };
+    }
+    changed.then_some(renamed)
 }
 
 /// The shape of `target`, a value inside `root` (found by address: a query's results are

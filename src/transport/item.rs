@@ -37,7 +37,7 @@ impl SseEvent {
 pub enum Item {
     Sse(SseEvent),
     /// An NDJSON line, or a gRPC reply in the proto3 JSON mapping with the shape its message
-    /// type gives it (which strings are 64-bit integers).
+    /// type gives it (which strings are 64-bit integers, which `.proto` names its keys have).
     Json(serde_json::Value, Option<Shape>),
     /// One line of a line-oriented body, without its line ending.
     Line(String),

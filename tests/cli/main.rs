@@ -13,6 +13,7 @@ mod exact_numbers;
 mod failing;
 mod fmt;
 mod grpc;
+mod grpc_field_names;
 mod grpc_messages;
 mod grpc_servers;
 mod grpc_wire;

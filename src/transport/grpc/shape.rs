@@ -1,6 +1,7 @@
 //! What a reply's message type says about its JSON, for matching it: which strings are 64-bit
 //! integers (the proto3 JSON mapping writes `int64`, `uint64`, `sint64`, `fixed64` and `sfixed64`
-//! as strings, `"-42"`, so that JavaScript keeps them whole).
+//! as strings, `"-42"`, so that JavaScript keeps them whole), and which `.proto` field name a key
+//! of a pattern may stand for (`original_request` for the `originalRequest` the JSON has).
 //!
 //! A [`Shape`] is a place in a reply's JSON, known from the reply's type. It is found as a
 //! pattern walks into the JSON, from the descriptor, so it costs nothing while replies are
@@ -30,11 +31,14 @@ impl Shape {
         }
     }
 
-    /// The place under `key` in this object: a field by its JSON name, or a map's value.
+    /// The place under `key` in this object: a field by its JSON name, or by its `.proto` name
+    /// (see [`Shape::json_key`]), or a map's value.
     pub fn member(&self, key: &str) -> Option<Shape> {
         match self {
             Shape::Message(message) if !is_well_known(message) => {
-                let field = message.get_field_by_json_name(key)?;
+                let field = message
+                    .get_field_by_json_name(key)
+                    .or_else(|| message.get_field_by_name(key))?;
                 Some(if field.is_list() {
                     Shape::List(field.kind())
                 } else if field.is_map() {
@@ -83,6 +87,20 @@ impl Shape {
             ),
             Shape::List(_) | Shape::Map(_) => false,
         }
+    }
+
+    /// The key the JSON has for the field a pattern names by its `.proto` name, when the two
+    /// differ: `originalRequest` for `original_request`. Replies are written with JSON names;
+    /// requests take either, and so do reply patterns.
+    pub fn json_key(&self, key: &str) -> Option<String> {
+        let Shape::Message(message) = self else {
+            return None;
+        };
+        if is_well_known(message) || message.get_field_by_json_name(key).is_some() {
+            return None;
+        }
+        let field = message.get_field_by_name(key)?;
+        (field.json_name() != key).then(|| field.json_name().to_string())
     }
 }
 
@@ -146,6 +164,7 @@ mod tests {
             &account,
             &["originalRequest", "originalRequest", "balance"]
         ));
+        assert!(integer_at(&account, &["original_request", "balance"]));
         for not_one in [
             &["serials"][..],
             &["small"],
@@ -157,5 +176,24 @@ mod tests {
         ] {
             assert!(!integer_at(&account, not_one), "{not_one:?}");
         }
+    }
+
+    #[test]
+    fn a_proto_name_stands_for_its_json_name() {
+        let account = account();
+        assert_eq!(
+            account.json_key("original_request").as_deref(),
+            Some("originalRequest")
+        );
+        // A name that is both, or neither, or a JSON name already: nothing to rename.
+        assert_eq!(account.json_key("balance"), None);
+        assert_eq!(account.json_key("originalRequest"), None);
+        assert_eq!(account.json_key("original_requests"), None);
+        assert_eq!(
+            account
+                .member("limits")
+                .and_then(|limits| limits.json_key("a_b")),
+            None
+        );
     }
 }
