@@ -532,7 +532,8 @@ pub enum PathCheck {
     NotMatches(JsonPattern),
     Regex(RegexLit),
     Contains(Template),
-    Compare(CmpOp, f64),
+    /// `$.a < 5`: the bound kept exact (an integer beyond 2^53 is no `f64`).
+    Compare(CmpOp, serde_json::Number),
     Exists,
     Absent,
 }
@@ -635,8 +636,10 @@ pub enum JsonPatternKind {
     },
     Any,
     Regex(RegexLit),
-    Range(Option<f64>, Option<f64>),
-    Compare(CmpOp, f64),
+    /// `90..120`, `90..`, `..120`: the bounds kept exact, as [`JsonPatternKind::Number`] is.
+    Range(Option<serde_json::Number>, Option<serde_json::Number>),
+    /// `< 0`, `!= 5`: the bound kept exact.
+    Compare(CmpOp, serde_json::Number),
     /// `"A" * 1000`: the string repeated, to build a large value without pasting it.
     Repeated {
         text: Template,

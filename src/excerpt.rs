@@ -3,6 +3,10 @@
 //! shows it ([`settle`]), after secrets were masked in the whole text. Cutting first would leave
 //! the start of a secret that straddles the cut, which the masking could no longer recognise.
 //!
+//! Two long texts that differ (an expected value and the one found) go in whole too, each
+//! marked as one side of a [`difference`]: where a report shows them, after masking, each is
+//! cut to the same window around the place where the two first differ.
+//!
 //! The marks are Unicode noncharacters, which Unicode keeps for a program's internal use: no
 //! text a server sends can forge one, as [`excerpt`] replaces any in the text it marks.
 
@@ -16,10 +20,20 @@ const WHOLE: char = '\u{FDD1}';
 const PARTIAL: char = '\u{FDD2}';
 /// Closes an excerpt.
 const CLOSE: char = '\u{FDD3}';
+/// Ends the width of a difference's first side: the window of the first text is shown.
+const LEFT: char = '\u{FDD4}';
+/// Ends the width of a difference's second side: the window of the second text is shown.
+const RIGHT: char = '\u{FDD5}';
+/// Stands between the two texts of a difference.
+const BETWEEN: char = '\u{FDD6}';
 
 fn is_mark(c: char) -> bool {
-    matches!(c, OPEN | WHOLE | PARTIAL | CLOSE)
+    matches!(c, OPEN | WHOLE | PARTIAL | CLOSE | LEFT | RIGHT | BETWEEN)
 }
+
+/// Where a difference's window starts: this share of its width comes before the first
+/// difference, the rest from it on.
+const WINDOW_BEFORE: usize = 3;
 
 /// `text`, to be shown cut to `limit` characters (then `…`) once secrets are masked in it.
 pub fn excerpt(text: &str, limit: usize) -> String {
@@ -35,17 +49,41 @@ pub fn excerpt_of_partial(text: &str, limit: usize) -> String {
     marked(text, limit, PARTIAL)
 }
 
+/// Two texts that differ, each to be shown as the same window of `width` characters around
+/// the place where they first differ, once secrets are masked in both: the first of the pair
+/// shows `left`'s window, the second `right`'s. A cut is shown as `…`, inside the quotes of a
+/// quoted text. Both hold both texts whole, so each side can be placed in a message on its own.
+pub fn difference(left: &str, right: &str, width: usize) -> (String, String) {
+    let side = |kind: char| {
+        let mut out = String::with_capacity(left.len() + right.len() + 16);
+        out.push(OPEN);
+        out.push_str(&width.to_string());
+        out.push(kind);
+        push_unmarked(&mut out, left);
+        out.push(BETWEEN);
+        push_unmarked(&mut out, right);
+        out.push(CLOSE);
+        out
+    };
+    (side(LEFT), side(RIGHT))
+}
+
 fn marked(text: &str, limit: usize, kind: char) -> String {
     let mut out = String::with_capacity(text.len() + 16);
     out.push(OPEN);
     out.push_str(&limit.to_string());
     out.push(kind);
+    push_unmarked(&mut out, text);
+    out.push(CLOSE);
+    out
+}
+
+/// Appends `text` with any mark in it replaced, so that only marks made here are marks.
+fn push_unmarked(out: &mut String, text: &str) {
     out.extend(
         text.chars()
             .map(|c| if is_mark(c) { '\u{FFFD}' } else { c }),
     );
-    out.push(CLOSE);
-    out
 }
 
 /// Whether `text` holds an excerpt still to be cut.
@@ -74,6 +112,16 @@ pub fn settle(
             rest = after;
             continue;
         };
+        if kind == LEFT || kind == RIGHT {
+            let Some((left, right)) = body.split_once(BETWEEN) else {
+                rest = next;
+                continue;
+            };
+            let (left, right) = windows(left, right, limit, &mask_start);
+            out.push_str(if kind == LEFT { &left } else { &right });
+            rest = next;
+            continue;
+        }
         let body = if kind == PARTIAL {
             mask_start(body)
         } else {
@@ -97,18 +145,110 @@ pub fn settle(
     out
 }
 
+/// The windows of two masked texts around where they first differ (see [`difference`]). The
+/// text both share before that place is masked at its end where a secret could begin there (a
+/// secret one text holds whole and the other only in part), as the end of a text cut short is.
+///
+/// When the difference is inside a quoted string (`{ "data": "…" }`), what comes before that
+/// string and after it stays, when short, so the window still says where it is.
+fn windows(
+    left: &str,
+    right: &str,
+    width: usize,
+    mask_start: &impl Fn(&str) -> String,
+) -> (String, String) {
+    let common = left
+        .char_indices()
+        .zip(right.chars())
+        .find(|((_, a), b)| a != b)
+        .map_or(left.len().min(right.len()), |((at, _), _)| at);
+    // Both share the text before `common` (at a character boundary of both).
+    let shared: Vec<char> = mask_start(&left[..common]).chars().collect();
+    let differ_at = shared.len();
+    let opening = string_opening(&shared).filter(|&at| at < MAX_KEPT_AROUND);
+    let side = |rest: &str| {
+        let text: Vec<char> = shared.iter().copied().chain(rest.chars()).collect();
+        let closing = opening.and_then(|_| string_closing(&text, differ_at));
+        // Kept whole: up to the string's opening quote, and from its closing quote when short.
+        let head = opening.map_or(0, |at| at + 1);
+        let tail = closing
+            .filter(|&at| text.len() - at <= MAX_KEPT_AROUND)
+            .unwrap_or(text.len());
+        (text, head, tail)
+    };
+    let (left, right) = (side(&left[common..]), side(&right[common..]));
+    // The same start for both; near the end, earlier, so that the window is filled.
+    let longest = (left.2 - left.1).max(right.2 - right.1);
+    let start = differ_at
+        .saturating_sub(width / WINDOW_BEFORE)
+        .min((left.1 + longest).saturating_sub(width))
+        .max(left.1);
+    let shown = |(text, head, tail): (Vec<char>, usize, usize)| {
+        let end = (start + width).min(tail);
+        let mut out: String = text[..head].iter().collect();
+        if start > head {
+            out.push('…');
+        }
+        out.extend(&text[start..end]);
+        if end < tail {
+            out.push('…');
+        }
+        out.extend(&text[tail..]);
+        out
+    };
+    (shown(left), shown(right))
+}
+
+/// Before a difference this far into a text, or after it this close to the end, the text
+/// around the string the difference is in is kept.
+const MAX_KEPT_AROUND: usize = 40;
+
+/// Where the quoted string that is still open at the end of `text` opens, if one is: the
+/// position of its unescaped `"`.
+fn string_opening(text: &[char]) -> Option<usize> {
+    let mut opening = None;
+    let mut escaped = false;
+    for (at, &c) in text.iter().enumerate() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = opening.is_some(),
+            '"' if opening.is_some() => opening = None,
+            '"' => opening = Some(at),
+            _ => {}
+        }
+    }
+    opening
+}
+
+/// Where the quoted string that is open at `from` closes: its next unescaped `"`.
+fn string_closing(text: &[char], from: usize) -> Option<usize> {
+    let mut escaped = from > 0 && text[from - 1] == '\\' && string_opening(&text[..from]).is_some();
+    for (at, &c) in text.iter().enumerate().skip(from) {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return Some(at),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// An excerpt after its `OPEN`: the limit, the kind, the text, and what follows its `CLOSE`.
 fn parse(after_open: &str) -> Option<(usize, char, &str, &str)> {
     let digits = after_open.find(|c: char| !c.is_ascii_digit())?;
     let limit = after_open[..digits].parse().ok()?;
     let kind = after_open[digits..].chars().next()?;
-    if kind != WHOLE && kind != PARTIAL {
+    if ![WHOLE, PARTIAL, LEFT, RIGHT].contains(&kind) {
         return None;
     }
     let body_start = digits + kind.len_utf8();
     let body_len = after_open[body_start..].find(CLOSE)?;
     let body = &after_open[body_start..body_start + body_len];
-    if body.contains(is_mark) {
+    let between = if kind == LEFT || kind == RIGHT { 1 } else { 0 };
+    if body.chars().filter(|&c| is_mark(c)).count() != between
+        || body.matches(BETWEEN).count() != between
+    {
         return None;
     }
     let next = &after_open[body_start + body_len + CLOSE.len_utf8()..];
@@ -163,6 +303,51 @@ mod tests {
         assert_eq!(shown(&format!("x{OPEN}SECRET{CLOSE}y")), "x***y");
         let marked = excerpt(&forged, 100);
         assert_eq!(shown(&marked), "x\u{FFFD}2\u{FFFD}***\u{FFFD}y");
+    }
+
+    #[test]
+    fn a_difference_shows_the_same_window_of_both_texts_around_where_they_differ() {
+        let expected = format!("\"{}B{}\"", "A".repeat(100), "A".repeat(100));
+        let found = format!("\"{}C{}\"", "A".repeat(100), "A".repeat(99));
+        let (left, right) = difference(&expected, &found, 12);
+        let message = format!("expected {left}, found {right}");
+        assert_eq!(
+            shown(&message),
+            r#"expected "…AAAABAAAAAAA…", found "…AAAACAAAAAAA…""#
+        );
+        // At the start or the end, nothing is cut there; a text that ends first ends there.
+        let (left, right) = difference("abcdefghijX", "abcdefghijY", 12);
+        assert_eq!(
+            (shown(&left), shown(&right)),
+            ("abcdefghijX".into(), "abcdefghijY".into())
+        );
+        let (left, right) = difference("\"0123456789abc=\"", "\"0123456789abc\"", 9);
+        assert_eq!(
+            (shown(&left), shown(&right)),
+            (r#""…56789abc=""#.into(), r#""…56789abc""#.into())
+        );
+    }
+
+    #[test]
+    fn a_difference_is_found_after_masking_and_hides_where_a_secret_begins() {
+        // The window would start inside the secret if it were found before masking.
+        let expected = format!("{}SECRET{}x", "a".repeat(20), "z".repeat(3));
+        let found = format!("{}SECRET{}", "a".repeat(20), "z".repeat(30));
+        let (left, right) = difference(&expected, &found, 30);
+        assert_eq!(shown(&left), "…aaaa***zzzx");
+        assert_eq!(shown(&right), format!("…aaaa***{}…", "z".repeat(23)));
+        // Both share the start of a secret, and differ right after it: that start is masked,
+        // as at the end of a text cut short.
+        let mask_start = |t: &str| match t.strip_suffix("SEC") {
+            Some(before) => format!("{before}***"),
+            None => t.to_string(),
+        };
+        let (left, right) = difference("aaaaSECX", "aaaaSECY", 40);
+        let settle = |t: &str| settle(t, |t| t.replace("SECRET", "***"), mask_start);
+        assert_eq!(
+            (settle(&left), settle(&right)),
+            ("aaaa***X".into(), "aaaa***Y".into())
+        );
     }
 
     #[test]

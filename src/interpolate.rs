@@ -124,16 +124,39 @@ fn parse_placeholder(text: &str, start: usize) -> Option<(Range<usize>, usize)> 
 }
 
 /// Where a malformed placeholder starting at `start` ends, for the message: through the first
-/// `}}` on the same line before any other `{{`, else right after the `{{`.
+/// `}}` on the same line before any other `{{`; else through the single `}` that closes a name
+/// (`{{base}`); else right after the `{{`.
 fn malformed_end(text: &str, start: usize) -> usize {
     let after = start + 2;
     let rest = &text[after..];
     let line = &rest[..rest.find(['\n', '\r']).unwrap_or(rest.len())];
     let line = &line[..line.find("{{").unwrap_or(line.len())];
-    match line.find("}}") {
-        Some(close) => after + close + 2,
-        None => after,
+    if let Some(close) = line.find("}}") {
+        return after + close + 2;
     }
+    match line.find('}') {
+        Some(close) if is_name(line[..close].trim_matches([' ', '\t'])) => after + close + 1,
+        _ => after,
+    }
+}
+
+/// Whether `text` is a variable name: `[A-Za-z_][A-Za-z0-9_.-]*`.
+fn is_name(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// The placeholder that `written` (a malformed one, or a look-alike) was meant to be, when the
+/// name in it can be told: `{{base}` and `{{{base}}` were meant as `{{base}}`.
+pub fn meant_placeholder(written: &str) -> Option<String> {
+    let name = written
+        .trim_start_matches(['$', '{'])
+        .trim_end_matches('}')
+        .trim_matches([' ', '\t']);
+    is_name(name).then(|| format!("{{{{{name}}}}}"))
 }
 
 /// Replaces every placeholder in `text` with what `lookup` gives for its name. Stops at the first
@@ -193,6 +216,121 @@ pub fn check(text: &str, is_known: impl Fn(&str) -> bool) -> Vec<InterpolateErro
             }),
         })
         .collect()
+}
+
+/// Text that was meant as a placeholder but is not one: a variable written as another language
+/// writes it (`{base}`, `${base}`, `$base`), or a placeholder with a `}` too many (`{{base}}}`).
+/// It reaches the server as it is, so the request fails far from the mistake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookAlike {
+    /// What was written.
+    pub text: String,
+    /// Where it is within the string.
+    pub range: Range<usize>,
+    /// A placeholder followed by a `}` too many, rather than another language's syntax.
+    pub extra_brace: bool,
+}
+
+/// Where look-alikes are looked for: such text is not always a mistake (a body or a header may
+/// carry `{name}` for the server's own templates, a query `$filter`), so how sure a finding is
+/// depends on where the text goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// A URL, or a part of one: braces are not URL characters, so `{name}`, `${name}` and a `}`
+    /// right after a placeholder are always mistakes, and so is a URL that starts with `$name`;
+    /// elsewhere in it, `$name` is one when `name` is a variable.
+    Url,
+    /// A value such as a header's: any of the forms is a mistake when its name is a variable.
+    Value,
+}
+
+/// The look-alikes in `text`, in order, outside its placeholders. `is_variable` says which names
+/// are set where the text is used.
+pub fn look_alikes(
+    text: &str,
+    context: Context,
+    is_variable: impl Fn(&str) -> bool,
+) -> Vec<LookAlike> {
+    let in_url = context == Context::Url;
+    let mut found = Vec::new();
+    for segment in segments(text) {
+        match segment {
+            Segment::Literal(range) => {
+                let mut index = range.start;
+                while index < range.end {
+                    let look_alike = other_syntax_at(&text[..range.end], index, &is_variable)
+                        .filter(|(end, name)| {
+                            let braced = text[index..*end].ends_with('}');
+                            let at_start = index == 0;
+                            is_variable(name) || (in_url && (braced || at_start))
+                        });
+                    match look_alike {
+                        Some((end, _)) => {
+                            found.push(LookAlike {
+                                text: text[index..end].to_string(),
+                                range: index..end,
+                                extra_brace: false,
+                            });
+                            index = end;
+                        }
+                        None => {
+                            index += text[index..].chars().next().map_or(1, char::len_utf8);
+                        }
+                    }
+                }
+            }
+            Segment::Placeholder { whole, .. } if in_url && text[whole.end..].starts_with('}') => {
+                found.push(LookAlike {
+                    text: text[whole.start..whole.end + 1].to_string(),
+                    range: whole.start..whole.end + 1,
+                    extra_brace: true,
+                });
+            }
+            Segment::Placeholder { .. } | Segment::Malformed(_) => {}
+        }
+    }
+    found
+}
+
+/// A variable in another language's syntax at `index`: `${name}`, `{name}` or `$name`, with
+/// the end of what was written and the name.
+fn other_syntax_at<'t>(
+    text: &'t str,
+    index: usize,
+    is_variable: &impl Fn(&str) -> bool,
+) -> Option<(usize, &'t str)> {
+    let rest = &text[index..];
+    let name_len = |text: &str| {
+        text.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+            .unwrap_or(text.len())
+    };
+    let braced = |open: usize| {
+        let inside = &rest[open..];
+        let close = inside.find('}')?;
+        let name = inside[..close].trim_matches([' ', '\t']);
+        is_name(name).then_some((index + open + close + 1, name))
+    };
+    if rest.starts_with("${") {
+        braced(2)
+    } else if rest.starts_with('{') {
+        braced(1)
+    } else if let Some(after) = rest.strip_prefix('$') {
+        // Unbraced, the name may run into the text after it (`$base.json`): the longest variable
+        // it starts with, else the whole run of name characters.
+        let run = &after[..name_len(after)];
+        let name = run
+            .char_indices()
+            .filter(|(_, c)| matches!(c, '.' | '-'))
+            .map(|(at, _)| &run[..at])
+            .rev()
+            .find(|prefix| is_variable(prefix))
+            .filter(|_| !is_variable(run))
+            .unwrap_or(run)
+            .trim_end_matches(['.', '-']);
+        is_name(name).then_some((index + 1 + name.len(), name))
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -256,7 +394,8 @@ mod tests {
     fn malformed_placeholders_are_errors_naming_them() {
         let cases = [
             ("a {{demo port}} b", "{{demo port}}"),
-            ("a {{base} b", "{{"),
+            ("a {{base} b", "{{base}"),
+            ("a {{base b", "{{"),
             ("{{}}", "{{}}"),
             ("{{1x}}", "{{1x}}"),
             ("x {{", "{{"),
@@ -277,6 +416,59 @@ mod tests {
             interpolate("{{demo port}}", vars).unwrap_err().to_string(),
             "`{{demo port}}` is not a placeholder: write `{{name}}`, with a name of letters, digits, `_`, `.` and `-`"
         );
+    }
+
+    #[test]
+    fn says_which_placeholder_a_malformed_one_was_meant_to_be() {
+        for (written, meant) in [
+            ("{{base}", Some("{{base}}")),
+            ("{{{base}}", Some("{{base}}")),
+            ("{{ base }", Some("{{base}}")),
+            ("${user.id}", Some("{{user.id}}")),
+            ("$base", Some("{{base}}")),
+            ("{{demo port}}", None),
+            ("{{", None),
+        ] {
+            assert_eq!(meant_placeholder(written).as_deref(), meant, "{written:?}");
+        }
+    }
+
+    #[test]
+    fn finds_variables_in_other_syntaxes_where_they_are_mistakes() {
+        let known = |name: &str| name == "base" || name == "user";
+        let found = |text: &str, context| -> Vec<String> {
+            look_alikes(text, context, known)
+                .into_iter()
+                .map(|look_alike| look_alike.text)
+                .collect()
+        };
+        // In a URL: braces always, a leading `$name` always, another `$name` of a variable.
+        assert_eq!(found("{base}/events", Context::Url), ["{base}"]);
+        assert_eq!(found("${ host }/events", Context::Url), ["${ host }"]);
+        assert_eq!(found("$host/events", Context::Url), ["$host"]);
+        assert_eq!(
+            found(
+                "{{base}}/u/{id}?a=$user&$filter=x&b=$base.json",
+                Context::Url
+            ),
+            ["{id}", "$user", "$base"]
+        );
+        assert_eq!(found("{{base}}}/events", Context::Url), ["{{base}}}"]);
+        assert_eq!(
+            found("{{base}}/{{user}}", Context::Url),
+            Vec::<String>::new()
+        );
+        // In a value, only the names of variables: JSON and other templates are left alone.
+        assert_eq!(
+            found(
+                r#"Bearer $user {id} {"a":{{base}}} ${base}"#,
+                Context::Value
+            ),
+            ["$user", "${base}"]
+        );
+        let with_range = look_alikes("x {base}", Context::Value, known);
+        assert_eq!(with_range[0].range, 2..8);
+        assert!(!with_range[0].extra_brace);
     }
 
     #[test]

@@ -10,7 +10,9 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use crate::ast::*;
+use crate::pattern::number::format_json_number;
 use crate::pattern::{describe_num, format_number};
+use crate::transport::grpc::shape::Shape;
 use crate::transport::item::Item;
 
 /// A JSON string literal: `"a \"b\""`.
@@ -151,12 +153,12 @@ fn write_json_pattern(out: &mut String, pattern: &JsonPattern) {
             let _ = write!(
                 out,
                 "{}..{}",
-                lo.map(format_number).unwrap_or_default(),
-                hi.map(format_number).unwrap_or_default()
+                lo.as_ref().map(format_json_number).unwrap_or_default(),
+                hi.as_ref().map(format_json_number).unwrap_or_default()
             );
         }
         JsonPatternKind::Compare(op, n) => {
-            let _ = write!(out, "{} {}", op.symbol(), format_number(*n));
+            let _ = write!(out, "{} {}", op.symbol(), format_json_number(n));
         }
         JsonPatternKind::Var(name) => {
             let _ = write!(out, "{{{{{}}}}}", name.value);
@@ -187,7 +189,7 @@ fn render_path_assert(assertion: &PathAssert) -> (usize, String) {
         PathCheck::NotMatches(pattern) => format!("!= {}", render_json_pattern(pattern)),
         PathCheck::Regex(regex) => format!("~ {}", render_regex(regex)),
         PathCheck::Contains(template) => format!("contains {}", quote(&template.text)),
-        PathCheck::Compare(op, n) => format!("{} {}", op.symbol(), format_number(*n)),
+        PathCheck::Compare(op, n) => format!("{} {}", op.symbol(), format_json_number(n)),
         PathCheck::Exists => "exists".to_string(),
         PathCheck::Absent => "not exists".to_string(),
     };
@@ -316,6 +318,11 @@ pub enum TextPlace {
 pub trait ValueWriter {
     /// A whole JSON value (an NDJSON item, a body, SSE data that is JSON), in spec style.
     fn json(&self, value: &Value) -> String;
+    /// A gRPC reply, whose shape says which of its strings are 64-bit integers; as any JSON
+    /// value unless the writer chooses matchers by what fits (see `update::observed`).
+    fn reply(&self, value: &Value, _shape: &Shape) -> String {
+        self.json(value)
+    }
     /// A whole text, as a text matcher: a quoted string, `/regex/` or `_`.
     fn text(&self, place: TextPlace, text: &str) -> String;
 }
@@ -356,7 +363,8 @@ pub fn render_item_with(item: &Item, writer: &dyn ValueWriter) -> String {
             }
             parts.join("  ")
         }
-        Item::Json(value) => writer.json(value),
+        Item::Json(value, Some(shape)) => writer.reply(value, shape),
+        Item::Json(value, None) => writer.json(value),
         Item::Line(line) => writer.text(TextPlace::Text, line),
         Item::Chunk(bytes) => match std::str::from_utf8(bytes) {
             Ok(text) => writer.text(TextPlace::Text, text),

@@ -1,7 +1,7 @@
 //! Spellings the syntax tree does not keep: the formatter writes a statement's canonical text,
 //! but where a token of it is only another spelling of the token the author wrote there
-//! (`1500ms` for `1.5s`, `1.. times` for `+ times`, `Content-Type` for `content-type`), the
-//! author's spelling stays. Both texts are split into tokens; when they line up one to one, each
+//! (`1500ms` for `1.5s`, `1.. times` for `+ times`, `Content-Type` for `content-type`, `1 items`
+//! for `1 item`), the author's spelling stays. Both texts are split into tokens; when they line up one to one, each
 //! such token is taken from the source. When they do not, the canonical text is used as it is.
 
 use std::ops::Range;
@@ -57,7 +57,14 @@ fn same_token(ours: &str, theirs: &str) -> bool {
             return true;
         }
     }
-    same_quantifier(ours, theirs)
+    same_quantifier(ours, theirs) || same_keyword(ours, theirs)
+}
+
+/// `item` and `items`: the one keyword the grammar takes in two spellings (`abort after 1 items`,
+/// `expect first items`); which one was written is the author's choice, not a meaning.
+fn same_keyword(ours: &str, theirs: &str) -> bool {
+    let items = |text: &str| matches!(text, "item" | "items");
+    items(ours) && items(theirs)
 }
 
 /// `"é"` and `"\u00e9"`: the same text, escaped another way.
@@ -182,6 +189,14 @@ mod tests {
             "timeout 1.5m"
         );
         assert_eq!(keep_written("+ times", "1.. times"), "1.. times");
+        assert_eq!(
+            keep_written("abort after 1 item", "abort after 1 items"),
+            "abort after 1 items"
+        );
+        assert_eq!(
+            keep_written("expect first item < 1.5s", "expect first items < 1500ms"),
+            "expect first items < 1500ms"
+        );
         assert_eq!(
             keep_written(
                 "expect header content-type == a/b",

@@ -167,7 +167,7 @@ pub fn check_capture(
         Err(mismatch) => Err(Failure::assertion(
             format!("`{subject}` does not match"),
             span,
-            format!("expected {}, found {}", mismatch.expected, mismatch.found),
+            mismatch.comparison(),
         )),
     }
 }
@@ -298,7 +298,14 @@ pub fn check_value(check: &ValueCheck, value: &Value) -> Result<(), Mismatch> {
     let found = render_value_short(value);
     match &check.kind {
         ValueCheckKind::Matches(pattern) => match_json(pattern, value, &mut Vec::new())
-            .map_err(|m| Mismatch::new(render_json_pattern(pattern), m.found)),
+            // Deeper inside the value, the whole pattern says what was expected of it.
+            .map_err(|m| {
+                if m.at.is_empty() {
+                    m
+                } else {
+                    Mismatch::new(render_json_pattern(pattern), m.found)
+                }
+            }),
         ValueCheckKind::NotMatches(pattern) => {
             if match_json(pattern, value, &mut Vec::new()).is_ok() {
                 Err(Mismatch::new(

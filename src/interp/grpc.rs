@@ -13,7 +13,6 @@ use tonic::metadata::{KeyAndValueRef, MetadataMap};
 use crate::ast::*;
 use crate::diff::{self, DiffLine, Tag};
 use crate::duration::format_duration;
-use crate::interp::TestRun;
 use crate::interp::aggregate::describe_duration_cond;
 use crate::interp::grpc_lookup::schema_sources;
 use crate::interp::matcher::Terminal;
@@ -22,6 +21,7 @@ use crate::interp::stats::StreamStats;
 use crate::interp::stream::{Finish, Next, Source, StreamRun, item_instead_of_end};
 use crate::interp::unreadable;
 use crate::interp::vars::Scope;
+use crate::interp::{HeadPart, TestRun};
 use crate::outcome::{Failure, Fix, StreamReport};
 use crate::pattern::text::match_text;
 use crate::render::{quote, render_text_matcher};
@@ -29,6 +29,7 @@ use crate::saturating_time::SaturatingAdd;
 use crate::source::Span;
 use crate::transport::grpc::call::{self, Call};
 use crate::transport::grpc::json::base64;
+use crate::transport::grpc::shape::Shape;
 use crate::transport::grpc::{
     CallStatus, GrpcError, GrpcTarget, MethodKind, connect, request_from_json,
 };
@@ -90,6 +91,8 @@ fn feeds(entries: &[Entry]) -> bool {
 pub struct LiveCall {
     call: Call,
     method: MethodDescriptor,
+    /// What the reply type says about a reply's JSON, given to each reply for its patterns.
+    reply_shape: Shape,
     /// When the call started: every time is measured from here.
     origin: Instant,
     /// The later of the last reply and the last message sent, from `origin`.
@@ -147,7 +150,7 @@ impl LiveCall {
                 let at = at.saturating_duration_since(self.origin);
                 self.unreported_bytes += size as u64;
                 self.previous = at;
-                Next::Item(Item::Json(json), at)
+                Next::Item(Item::Json(json, Some(self.reply_shape.clone())), at)
             }
             Ok(call::Next::End { status, .. }) => Next::Ended(terminal(&status)),
             Ok(call::Next::TimedOut) => Next::TimedOut,
@@ -315,6 +318,7 @@ impl TestRun<'_> {
         let mut live = LiveCall {
             call: handle,
             method: method.clone(),
+            reply_shape: Shape::Message(method.output()),
             origin: started,
             previous: Duration::ZERO,
             deadline: test_deadline,
@@ -438,7 +442,12 @@ impl TestRun<'_> {
                 } else {
                     self.initial_metadata(&header.name.value, span).await?
                 };
-                self.check_header(header, &values, span)?;
+                let part = if *trailer {
+                    HeadPart::Trailer
+                } else {
+                    HeadPart::Metadata
+                };
+                self.check_header(part, header, &values, span)?;
                 self.capture_header(header, &values)
             }
             Expectation::Aggregate(aggregate) => {
@@ -653,7 +662,7 @@ impl TestRun<'_> {
                 return Err(Failure::error(
                     error.to_string(),
                     span,
-                    "waiting for the response headers",
+                    "waiting for the response metadata",
                 ));
             }
         };

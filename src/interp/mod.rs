@@ -12,9 +12,11 @@ pub mod opening;
 pub mod record;
 pub mod stats;
 pub mod stream;
+mod unread_rest;
 pub mod unreadable;
 pub mod vars;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,12 +25,13 @@ use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use serde_json::Value;
 
 use crate::ast::*;
+use crate::diff::focus::Focus;
 use crate::diff::{self, DiffLine, Tag};
 use crate::duration::{format_duration, format_measured};
 use crate::excerpt::{excerpt, excerpt_of_partial};
 use crate::outcome::{Failure, FailureClass, Fix, StreamReport, TestOutcome};
 use crate::pattern::{ItemView, match_item};
-use crate::render::{quote, render_item, render_item_pattern, render_regex};
+use crate::render::{quote, render_item_pattern, render_regex};
 use crate::saturating_time::SaturatingAdd;
 use crate::source::Span;
 use crate::transport::http::{
@@ -565,7 +568,7 @@ impl TestRun<'_> {
                     .iter()
                     .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                     .collect();
-                self.check_header(header, &values, span)?;
+                self.check_header(HeadPart::Header, header, &values, span)?;
                 self.capture_header(header, &values)
             }
             Expectation::Stream(block) => {
@@ -744,21 +747,26 @@ impl TestRun<'_> {
         Err(wrong.explain(kind.value, failure))
     }
 
+    /// An `expect header` (or a gRPC call's `expect metadata`, `expect trailer`: `part` says
+    /// which, for the messages).
     fn check_header(
         &self,
+        part: HeadPart,
         header: &HeaderExpectation,
         values: &[String],
         span: Span,
     ) -> Result<(), Failure> {
         let name = &header.name.value;
+        let what = part.noun();
+        let none = format!("no such {what}");
         let shown = match values {
-            [] => "no such header".to_string(),
+            [] => none.clone(),
             [one] => format!("`{name}: {one}`"),
             many => format!("`{name}` values {}", many.join(", ")),
         };
         let (ok, expected) = match &header.check {
-            HeaderCheck::Exists => (!values.is_empty(), "the header to be present".to_string()),
-            HeaderCheck::Absent => (values.is_empty(), "no such header".to_string()),
+            HeaderCheck::Exists => (!values.is_empty(), format!("the {what} to be present")),
+            HeaderCheck::Absent => (values.is_empty(), none),
             HeaderCheck::Equals(template) => {
                 let want = self.scope.resolve(template)?;
                 (values.contains(&want), format!("== {}", quote(&want)))
@@ -786,7 +794,7 @@ impl TestRun<'_> {
             return Ok(());
         }
         Err(Failure::assertion(
-            format!("header `{name}` does not match"),
+            format!("{what} `{name}` does not match"),
             span,
             format!("expected {expected}, found {shown}"),
         )
@@ -869,7 +877,7 @@ impl TestRun<'_> {
         }
         let item = match &body.pattern.kind {
             ItemPatternKind::Json(_) => match serde_json::from_slice::<Value>(&bytes) {
-                Ok(value) => Item::Json(value),
+                Ok(value) => Item::Json(value, None),
                 Err(error) => {
                     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
                     let mut failure = Failure::assertion(
@@ -944,7 +952,7 @@ impl TestRun<'_> {
                         },
                         DiffLine {
                             tag: Tag::Added,
-                            text: render_item(&item),
+                            text: Focus::of_item(&pattern).render(&item),
                             at: Some(ended),
                         },
                     ],
@@ -980,33 +988,6 @@ impl TestRun<'_> {
     }
 
     fn check_aggregate(&mut self, aggregate: &Aggregate) -> Result<(), Failure> {
-        self.check_measure(aggregate).map_err(|failure| {
-            let partial = matches!(
-                aggregate.kind,
-                AggregateKind::Count(_)
-                    | AggregateKind::Bytes(_)
-                    | AggregateKind::Duration(_)
-                    | AggregateKind::Gaps(_)
-            );
-            let stopped_early = match (&self.exchange, &self.call) {
-                (Some(exchange), _) => exchange.stopped_early.as_ref(),
-                (None, Some(call)) => call.stopped_early.as_ref(),
-                (None, None) => None,
-            };
-            match stopped_early {
-                Some(kind) if partial => {
-                    let line = self.spec.file.line_col(kind.span.start).line;
-                    failure.help_note(format!(
-                        "the `expect {}` block on line {line} stopped reading once its last item matched; end it with `end` to read the whole stream",
-                        kind.value.keyword()
-                    ))
-                }
-                _ => failure,
-            }
-        })
-    }
-
-    fn check_measure(&mut self, aggregate: &Aggregate) -> Result<(), Failure> {
         let span = aggregate.span;
         if let AggregateKind::Capture {
             name,
@@ -1023,6 +1004,31 @@ impl TestRun<'_> {
             let values = self.scope.captured(&name.value).unwrap_or(&[]);
             return aggregate::check_distinct(values, name, span);
         }
+        let stats = self.measured(aggregate)?;
+        aggregate::check_stats(&stats, aggregate).map_err(|failure| {
+            let stopped_early = match (&self.exchange, &self.call) {
+                (Some(exchange), _) => exchange.stopped_early.as_ref(),
+                (None, Some(call)) => call.stopped_early.as_ref(),
+                (None, None) => None,
+            };
+            match stopped_early {
+                // Only where the unread rest could change the verdict: a count already past its
+                // bound stays past it.
+                Some(kind) if unread_rest::could_still_pass(&stats, &aggregate.kind) => {
+                    let line = self.spec.file.line_col(kind.span.start).line;
+                    failure.help_note(format!(
+                        "the `expect {}` block on line {line} stopped reading once its last item matched; end it with `end` to read the whole stream",
+                        kind.value.keyword()
+                    ))
+                }
+                _ => failure,
+            }
+        })
+    }
+
+    /// What an aggregate measures: the current stream, or with `expect test …` every stream of
+    /// the test so far.
+    fn measured(&self, aggregate: &Aggregate) -> Result<Cow<'_, StreamStats>, Failure> {
         let current = match (&self.exchange, &self.call) {
             (Some(exchange), _) => exchange.stats.as_ref(),
             (None, Some(call)) => call.stats.as_ref(),
@@ -1031,26 +1037,23 @@ impl TestRun<'_> {
         let Some(current) = current else {
             return Err(Failure::error(
                 "there is no response to measure yet",
-                span,
+                aggregate.span,
                 "needs a request before it",
             ));
         };
-        // `expect test …`: every stream of the test so far.
-        let whole;
-        let stats = if aggregate.whole_test {
-            let mut all = self.earlier.clone().unwrap_or_else(|| current.clone());
-            if self.earlier.is_some() {
+        if !aggregate.whole_test {
+            return Ok(Cow::Borrowed(current));
+        }
+        let mut all = match &self.earlier {
+            Some(earlier) => {
+                let mut all = earlier.clone();
                 all.absorb(current);
-            } else {
-                all = current.clone();
+                all
             }
-            all.duration = Some(self.started.elapsed());
-            whole = all;
-            &whole
-        } else {
-            current
+            None => current.clone(),
         };
-        aggregate::check_stats(stats, aggregate)
+        all.duration = Some(self.started.elapsed());
+        Ok(Cow::Owned(all))
     }
 }
 
@@ -1103,6 +1106,25 @@ fn describe_status(status: reqwest::StatusCode) -> String {
     match status.canonical_reason() {
         Some(reason) => format!("{} {reason}", status.as_u16()),
         None => status.as_u16().to_string(),
+    }
+}
+
+/// Where a header-like expectation looks: an HTTP response's headers, or a gRPC call's
+/// response metadata (its headers) or trailers; each named as its protocol names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadPart {
+    Header,
+    Metadata,
+    Trailer,
+}
+
+impl HeadPart {
+    fn noun(self) -> &'static str {
+        match self {
+            HeadPart::Header => "header",
+            HeadPart::Metadata => "metadata",
+            HeadPart::Trailer => "trailer",
+        }
     }
 }
 

@@ -7,7 +7,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::ast::{AbortWhen, Control, Entry, EntryKind, Spanned, StreamKind};
-use crate::diff::{self, DiffLine, ObservedLine, Tag};
+use crate::diff::focus::Focus;
+use crate::diff::{self, ContextLine, DiffLine, ObservedLine};
 use crate::duration::{format_duration, format_measured};
 use crate::interp::grpc::LiveCall;
 use crate::interp::http_stream::{HttpReader, Reconnector, Reopened, reopen};
@@ -286,14 +287,9 @@ impl StreamRun<'_> {
                                         build_diff(&matcher, Recent::default(), &[], false)
                                     });
                                 diff.omitted_before = matcher.consumed().saturating_sub(shown);
-                                let mut with_context: Vec<DiffLine> = lines
-                                    .into_iter()
-                                    .map(|(text, at)| DiffLine {
-                                        tag: Tag::Context,
-                                        text,
-                                        at,
-                                    })
-                                    .collect();
+                                let focus = Focus::of_block(matcher.entries());
+                                let mut with_context: Vec<DiffLine> =
+                                    diff::context_lines(&focus, lines);
                                 with_context.append(&mut diff.lines);
                                 diff.lines = with_context;
                                 break 'run Err(failure.with_diff(diff));
@@ -538,6 +534,7 @@ fn abort_rule_fired(
         .unwrap_or_default();
     let (lines, shown) = context.lines(CONTEXT_ITEMS);
     let diff = diff::build(
+        &Focus::of_block(matcher.entries()),
         matcher.consumed().saturating_sub(shown),
         lines,
         &expected,
@@ -585,17 +582,17 @@ impl Recent {
     }
 
     /// The last `count` items, with the events among them, as diff context lines.
-    fn lines(&self, count: usize) -> (Vec<(String, Option<Duration>)>, u64) {
+    fn lines(&self, count: usize) -> (Vec<ContextLine<'_>>, u64) {
         let mut lines = Vec::new();
         let mut items = 0;
         for seen in self.seen.iter().rev() {
             match seen {
                 Seen::Item(item, at) if items < count => {
                     items += 1;
-                    lines.push((render_item(item), Some(*at)));
+                    lines.push(ContextLine::Item { item, at: *at });
                 }
                 Seen::Item(..) => break,
-                Seen::Event(text) => lines.push((text.clone(), None)),
+                Seen::Event(text) => lines.push(ContextLine::Event(text.clone())),
             }
         }
         lines.reverse();
@@ -606,14 +603,11 @@ impl Recent {
 /// The diff when an item came where the stream should have ended: `before` items came earlier.
 pub fn item_instead_of_end(before: u64, item: &Item, at: Duration) -> diff::Diff {
     diff::build(
+        &Focus::none(),
         before,
         Vec::new(),
         &[Expected::ending("end")],
-        &[ObservedLine::Item {
-            text: render_item(item),
-            item,
-            at,
-        }],
+        &[ObservedLine::Item { item, at }],
         true,
         true,
     )
@@ -708,11 +702,7 @@ async fn failure_with_diff(
         let cut_short = ending.is_none() || after.len() > shown;
         let mut trailing: Vec<ObservedLine<'_>> = after[..shown]
             .iter()
-            .map(|(item, at)| ObservedLine::Item {
-                item,
-                text: render_item(item),
-                at: *at,
-            })
+            .map(|(item, at)| ObservedLine::Item { item, at: *at })
             .collect();
         if let (Some(terminal), false) = (&ending, cut_short) {
             trailing.push(terminal_line(terminal));
@@ -739,15 +729,26 @@ async fn failure_with_diff(
     } else {
         expected.len().clamp(1, TRAILING_ITEMS)
     };
-    let mut items: Vec<(Item, Duration)> = first.into_iter().collect();
+    // The items read, each with whether an `ignore` of the block drops it; those are shown as
+    // such, and do not count towards what is wanted (up to as many again).
+    let mut items: Vec<(Item, Duration, bool)> = first
+        .into_iter()
+        .map(|(item, at)| (item, at, false))
+        .collect();
     let mut terminal = None;
     let stop_at = deadline.min(Instant::now().saturating_add(TRAILING_TIME));
     let mut cut_short = true;
+    let taken = |items: &[(Item, Duration, bool)]| items.iter().filter(|i| !i.2).count();
     // One read past what is wanted: if the stream ends right there, the ending is shown too.
-    while items.len() <= wanted {
+    while taken(&items) <= wanted && items.len() <= 2 * wanted {
         match reader.next(stop_at).await {
-            Ok(Next::Item(_, _)) if items.len() == wanted => break,
-            Ok(Next::Item(item, at)) => items.push((item, at)),
+            Ok(Next::Item(item, at)) => {
+                let ignored = matcher.ignores(&ItemView::new(&item));
+                if !ignored && taken(&items) == wanted {
+                    break;
+                }
+                items.push((item, at, ignored));
+            }
             Ok(Next::Ended(end)) => {
                 terminal = Some(end);
                 cut_short = false;
@@ -758,10 +759,9 @@ async fn failure_with_diff(
     }
     let mut trailing: Vec<ObservedLine<'_>> = items
         .iter()
-        .map(|(item, at)| ObservedLine::Item {
-            item,
-            text: render_item(item),
-            at: *at,
+        .map(|(item, at, ignored)| match ignored {
+            true => ObservedLine::Ignored { item, at: *at },
+            false => ObservedLine::Item { item, at: *at },
         })
         .collect();
     if let Some(terminal) = &terminal {
@@ -787,6 +787,7 @@ fn build_diff(
     // Observed items after the failure start with the item that failed (or came too late).
     let failed_first = matches!(trailing.first(), Some(ObservedLine::Item { .. }));
     diff::build(
+        &Focus::of_block(matcher.entries()),
         before,
         context,
         &expected,

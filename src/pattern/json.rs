@@ -3,16 +3,32 @@
 
 use serde_json::Value;
 
-use super::{Captures, Mismatch, format_number};
+use super::difference::text_mismatch;
+use super::number::{Exact, format_json_number};
+use super::{Captures, Mismatch};
 use crate::ast::{JsonPattern, JsonPatternKind, JsonType};
+use crate::diagnostic::did_you_mean;
 use crate::render::render_json_pattern;
+use crate::transport::grpc::shape::Shape;
 
 pub fn match_json(
     pattern: &JsonPattern,
     value: &Value,
     captures: &mut Captures,
 ) -> Result<(), Mismatch> {
-    match_kind(pattern, value, captures)?;
+    match_json_shaped(pattern, value, None, captures)
+}
+
+/// [`match_json`] on a value whose type is known (a gRPC reply, see [`Shape`]): a 64-bit
+/// integer written as a string matches numeric patterns as the number it is, and a key may be
+/// a field's `.proto` name.
+pub fn match_json_shaped(
+    pattern: &JsonPattern,
+    value: &Value,
+    shape: Option<&Shape>,
+    captures: &mut Captures,
+) -> Result<(), Mismatch> {
+    match_kind(pattern, value, shape, captures)?;
     if let Some(name) = &pattern.capture {
         captures.push((name.value.clone(), value.clone()));
     }
@@ -23,25 +39,58 @@ fn mismatch(pattern: &JsonPattern, value: &Value) -> Mismatch {
     Mismatch::new(render_json_pattern(pattern), render_value_short(value))
 }
 
+/// The number a value is for numeric patterns: a JSON number, or an integer its type says is
+/// written as a string (`"-42"` of an `int64` field).
+fn as_number(value: &Value, shape: Option<&Shape>) -> Option<Exact> {
+    match value {
+        Value::Number(number) => Some(Exact::of(number)),
+        Value::String(text) if shape.is_some_and(Shape::is_integer_string) => {
+            Exact::of_integer_text(text)
+        }
+        _ => None,
+    }
+}
+
 fn match_kind(
     pattern: &JsonPattern,
     value: &Value,
+    shape: Option<&Shape>,
     captures: &mut Captures,
 ) -> Result<(), Mismatch> {
+    let number = as_number(value, shape);
     let ok = match (&pattern.kind, value) {
         (JsonPatternKind::Any, _) => true,
         (JsonPatternKind::Null, Value::Null) => true,
         (JsonPatternKind::Bool(expected), Value::Bool(actual)) => expected == actual,
-        (JsonPatternKind::Number(expected), Value::Number(actual)) => {
-            numbers_equal(expected, actual)
+        (JsonPatternKind::Number(expected), _) if number.is_some() => {
+            number == Some(Exact::of(expected))
         }
-        (JsonPatternKind::String(expected), Value::String(actual)) => expected.text == *actual,
+        (JsonPatternKind::Literal(Value::Number(expected)), _) if number.is_some() => {
+            number == Some(Exact::of(expected))
+        }
+        (JsonPatternKind::String(expected), Value::String(actual)) => {
+            if expected.text != *actual {
+                return Err(text_mismatch("strings", &expected.text, actual));
+            }
+            true
+        }
+        (JsonPatternKind::Literal(Value::String(expected)), Value::String(actual)) => {
+            if expected != actual {
+                return Err(text_mismatch("strings", expected, actual));
+            }
+            true
+        }
         (JsonPatternKind::Repeated { text, times }, Value::String(actual)) => {
             crate::payload::is_repetition(actual, &text.text, times.value)
         }
         (JsonPatternKind::Literal(expected), actual) => expected == actual,
         (JsonPatternKind::Type { kind, len }, actual) => {
-            if !type_matches(*kind, actual) {
+            let numeric = match kind {
+                JsonType::Number => number.is_some(),
+                JsonType::Integer => number.is_some_and(Exact::is_integer),
+                _ => false,
+            };
+            if !(numeric || type_matches(*kind, actual)) {
                 false
             } else if let Some(len) = len
                 && let Some((length, unit)) = length_of(*kind, actual)
@@ -60,28 +109,31 @@ fn match_kind(
             }
         }
         (JsonPatternKind::Regex(regex), Value::String(actual)) => regex.regex.is_match(actual),
-        (JsonPatternKind::Range(lo, hi), Value::Number(actual)) => {
-            let n = actual.as_f64().unwrap_or(f64::NAN);
-            lo.is_none_or(|lo| n >= lo) && hi.is_none_or(|hi| n <= hi)
-        }
-        (JsonPatternKind::Compare(op, bound), Value::Number(actual)) => {
-            op.holds(actual.as_f64().unwrap_or(f64::NAN), *bound)
+        (JsonPatternKind::Range(lo, hi), _) if number.is_some() => number.is_some_and(|n| {
+            lo.as_ref().is_none_or(|lo| n >= Exact::of(lo))
+                && hi.as_ref().is_none_or(|hi| n <= Exact::of(hi))
+        }),
+        (JsonPatternKind::Compare(op, bound), _) if number.is_some() => {
+            number.is_some_and(|n| op.holds(n, Exact::of(bound)))
         }
         (JsonPatternKind::Object { members, exact }, Value::Object(map)) => {
+            let mut keys_taken = Vec::with_capacity(members.len());
             for (key, member) in members {
-                match map.get(&key.value) {
-                    Some(actual) => match_json(member, actual, captures)
-                        .map_err(|m| m.within(&key_segment(&key.value)))?,
-                    None => {
-                        return Err(Mismatch::new(render_json_pattern(member), "no such key")
-                            .within(&key_segment(&key.value)));
-                    }
-                }
+                let Some((json_key, actual)) = member_of(map, &key.value, shape) else {
+                    let found = match did_you_mean(&key.value, map.keys().map(String::as_str)) {
+                        Some(near) => format!("no such key (did you mean `{near}`?)"),
+                        None => "no such key".to_string(),
+                    };
+                    return Err(Mismatch::new(render_json_pattern(member), found)
+                        .within(&key_segment(&key.value)));
+                };
+                let member_shape = shape.and_then(|shape| shape.member(json_key));
+                match_json_shaped(member, actual, member_shape.as_ref(), captures)
+                    .map_err(|m| m.within(&key_segment(&key.value)))?;
+                keys_taken.push(json_key);
             }
             if *exact
-                && let Some(extra) = map
-                    .keys()
-                    .find(|key| !members.iter().any(|(k, _)| &k.value == *key))
+                && let Some(extra) = map.keys().find(|key| !keys_taken.contains(&key.as_str()))
             {
                 return Err(Mismatch::new(
                     "no other keys (`exact`)",
@@ -107,8 +159,10 @@ fn match_kind(
                     format!("{} items: {}", actual.len(), render_value_short(value)),
                 ));
             }
+            let item_shape = shape.and_then(Shape::item);
             for (index, (item, actual)) in items.iter().zip(actual).enumerate() {
-                match_json(item, actual, captures).map_err(|m| m.within(&format!("[{index}]")))?;
+                match_json_shaped(item, actual, item_shape.as_ref(), captures)
+                    .map_err(|m| m.within(&format!("[{index}]")))?;
             }
             true
         }
@@ -123,24 +177,26 @@ fn match_kind(
     }
 }
 
+/// The member a pattern's key names, with the key the object has for it: the key itself, or
+/// the JSON name of the field a gRPC reply's pattern names by its `.proto` name.
+pub fn member_of<'v>(
+    map: &'v serde_json::Map<String, Value>,
+    key: &str,
+    shape: Option<&Shape>,
+) -> Option<(&'v str, &'v Value)> {
+    if let Some((key, value)) = map.get_key_value(key) {
+        return Some((key.as_str(), value));
+    }
+    let json_key = shape?.json_key(key)?;
+    map.get_key_value(&json_key)
+        .map(|(key, value)| (key.as_str(), value))
+}
+
 fn key_segment(key: &str) -> String {
     if !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || c == '_') {
         format!(".{key}")
     } else {
         format!("[{}]", Value::String(key.to_string()))
-    }
-}
-
-fn numbers_equal(expected: &serde_json::Number, actual: &serde_json::Number) -> bool {
-    if let (Some(a), Some(b)) = (expected.as_i64(), actual.as_i64()) {
-        return a == b;
-    }
-    if let (Some(a), Some(b)) = (expected.as_u64(), actual.as_u64()) {
-        return a == b;
-    }
-    match (expected.as_f64(), actual.as_f64()) {
-        (Some(a), Some(b)) => a == b,
-        _ => false,
     }
 }
 
@@ -193,10 +249,7 @@ fn decode_base64(text: &str) -> Option<Vec<u8>> {
 /// masking secrets).
 pub fn render_value_short(value: &Value) -> String {
     let text = match value {
-        Value::Number(n) => n
-            .as_f64()
-            .map(format_number)
-            .unwrap_or_else(|| n.to_string()),
+        Value::Number(n) => format_json_number(n),
         _ => value.to_string(),
     };
     crate::excerpt::excerpt(&text, 80)

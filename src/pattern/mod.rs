@@ -1,7 +1,9 @@
 //! Matching one observed item against one item pattern; returns the captures it made or a
 //! mismatch that says where inside the item the difference is.
 
+pub mod difference;
 pub mod json;
+pub mod number;
 pub mod path;
 pub mod text;
 
@@ -11,9 +13,10 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::ast::{DataMatcher, ItemPattern, ItemPatternKind, NumCond, TextMatcherKind};
+use crate::transport::grpc::shape::Shape;
 use crate::transport::item::Item;
 
-pub use json::{match_json, render_value_short};
+pub use json::{match_json, match_json_shaped, render_value_short};
 pub use text::match_text;
 
 /// Values captured by `-> name` while matching one item.
@@ -24,16 +27,45 @@ pub type Captures = Vec<(String, Value)>;
 pub struct Mismatch {
     /// Where in the item, such as `data $.choices[0].delta.content`, or empty for the whole item.
     pub at: String,
+    /// What is said before the two values, such as where two long texts differ; or empty.
+    pub lead: String,
     pub expected: String,
     pub found: String,
 }
 
+/// An expected value described longer than this (a long string, a pattern written with a long
+/// variable) is cut where a report shows it, as found values are.
+const EXPECTED_LIMIT: usize = 200;
+
 impl Mismatch {
     pub fn new(expected: impl Into<String>, found: impl Into<String>) -> Self {
+        let expected = expected.into();
+        let expected = if crate::excerpt::has_excerpts(&expected) {
+            expected
+        } else {
+            crate::excerpt::excerpt(&expected, EXPECTED_LIMIT)
+        };
         Mismatch {
             at: String::new(),
-            expected: expected.into(),
+            lead: String::new(),
+            expected,
             found: found.into(),
+        }
+    }
+
+    /// Says something before the two values.
+    pub fn with_lead(mut self, lead: impl Into<String>) -> Self {
+        self.lead = lead.into();
+        self
+    }
+
+    /// The lead and the two values, without where in the item: `expected 4, found 3`.
+    pub fn comparison(&self) -> String {
+        let values = format!("expected {}, found {}", self.expected, self.found);
+        if self.lead.is_empty() {
+            values
+        } else {
+            format!("{}: {values}", self.lead)
         }
     }
 
@@ -55,7 +87,7 @@ impl fmt::Display for Mismatch {
         if !self.at.is_empty() {
             write!(f, "at `{}`: ", self.at)?;
         }
-        write!(f, "expected {}, found {}", self.expected, self.found)
+        f.write_str(&self.comparison())
     }
 }
 
@@ -73,10 +105,18 @@ impl<'a> ItemView<'a> {
         }
     }
 
+    /// What the item's type says about its JSON: a gRPC reply's shape, else nothing.
+    pub fn shape(&self) -> Option<&Shape> {
+        match self.item {
+            Item::Json(_, shape) => shape.as_ref(),
+            _ => None,
+        }
+    }
+
     /// The item as JSON: an SSE event's data parsed, or the JSON item itself.
     pub fn json(&self) -> Result<&Value, &str> {
         match self.item {
-            Item::Json(value) => Ok(value),
+            Item::Json(value, _) => Ok(value),
             _ => self
                 .json
                 .get_or_init(|| match self.item {
@@ -84,7 +124,9 @@ impl<'a> ItemView<'a> {
                         .map_err(|e| format!("data that is not JSON ({e})")),
                     Item::Line(line) => serde_json::from_str(line)
                         .map_err(|e| format!("text that is not JSON ({e})")),
-                    Item::Chunk(_) | Item::Json(_) => Err("a chunk, which is not JSON".to_string()),
+                    Item::Chunk(_) | Item::Json(..) => {
+                        Err("a chunk, which is not JSON".to_string())
+                    }
                 })
                 .as_ref()
                 .map_err(String::as_str),
@@ -156,10 +198,10 @@ fn match_item_inner(
         (ItemPatternKind::Json(json), _) => {
             let value = view.json().map_err(|e| Mismatch::new("JSON", e))?;
             if let Some(pattern) = &json.value {
-                match_json(pattern, value, captures)?;
+                match_json_shaped(pattern, value, view.shape(), captures)?;
             }
             for assertion in &json.paths {
-                path::check(assertion, value, captures)?;
+                path::check_shaped(assertion, value, view.shape(), captures)?;
             }
             Ok(())
         }
@@ -168,7 +210,7 @@ fn match_item_inner(
                 Item::Line(line) => (line.as_bytes(), Some(line)),
                 Item::Chunk(chunk) => (chunk, std::str::from_utf8(chunk).ok()),
                 Item::Sse(event) => (event.data.as_bytes(), Some(&event.data)),
-                Item::Json(_) => (&[], None),
+                Item::Json(..) => (&[], None),
             };
             match (&text.text, as_text) {
                 (Some(matcher), Some(as_text)) => match_text(matcher, as_text, captures)?,

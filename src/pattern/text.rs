@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::difference::text_mismatch;
 use super::{Captures, Mismatch};
 use crate::ast::{TextMatcher, TextMatcherKind};
 use crate::render::{quote, render_regex};
@@ -25,7 +26,10 @@ pub fn match_text(
             }
             Ok(())
         }
-        None => Err(Mismatch::new(describe(matcher), quote_short(text))),
+        None => Err(match &matcher.kind {
+            TextMatcherKind::Exact(expected) => text_mismatch("texts", &expected.text, text),
+            _ => Mismatch::new(describe(matcher), quote_short(text)),
+        }),
     }
 }
 

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use super::{Reporter, Status, Summary, plural, status};
 use crate::diagnostic::Diagnostic;
-use crate::diff::{Diff, Tag};
+use crate::diff::{Diff, DiffLine, Tag};
 use crate::duration::format_measured;
 use crate::outcome::{Failure, StreamReport, TestOutcome};
 use crate::style::Palette;
@@ -312,11 +312,42 @@ pub fn render_failure(outcome: &TestOutcome, failure: &Failure, palette: &Palett
 /// Items longer than this are cut in the diff, so one huge item does not bury the others.
 const MAX_DIFF_LINE: usize = 300;
 
+/// How much of an expected line and of the item against it the diff shows when either is
+/// longer than [`MAX_DIFF_LINE`]: the same window of both, around where they first differ.
+const DIFF_WINDOW: usize = 120;
+
 fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
     match text.char_indices().nth(MAX_DIFF_LINE) {
         Some((cut, _)) => format!("{}…", &text[..cut]).into(),
         None => text.into(),
     }
+}
+
+/// The text of each diff line as shown: an expected line right before the item against it,
+/// when either is too long to show whole, is shown with that item as the window of each
+/// around where the two first differ; any other long line is cut at its end. The outcome was
+/// masked already (see `report::redact`), so cutting anywhere cannot show part of a secret.
+fn shown_texts(lines: &[DiffLine]) -> Vec<std::borrow::Cow<'_, str>> {
+    let is_long = |text: &str| text.chars().nth(MAX_DIFF_LINE).is_some();
+    let mut shown: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(lines.len());
+    let mut index = 0;
+    while index < lines.len() {
+        let line = &lines[index];
+        if let Some(next) = lines.get(index + 1)
+            && line.tag == Tag::Removed
+            && next.tag == Tag::Added
+            && (is_long(&line.text) || is_long(&next.text))
+        {
+            let (expected, found) = crate::excerpt::difference(&line.text, &next.text, DIFF_WINDOW);
+            shown.push(crate::excerpt::cut(&expected).into());
+            shown.push(crate::excerpt::cut(&found).into());
+            index += 2;
+            continue;
+        }
+        shown.push(shorten(&line.text));
+        index += 1;
+    }
+    shown
 }
 
 /// The diff as the lines under a diagnostic: `- expected`, `+ observed`, context with times.
@@ -329,9 +360,11 @@ pub fn render_diff(diff: &Diff, gutter: usize, palette: &Palette) -> String {
             plural(diff.omitted_before as usize, "item")
         ));
     }
+    let texts = shown_texts(&diff.lines);
     let mut index = 0;
     while index < diff.lines.len() {
         let line = &diff.lines[index];
+        let text = &texts[index];
         // Identical expected lines in a row (a repetition's items) are shown once, counted.
         let mut repeats = 1;
         if line.tag == Tag::Removed {
@@ -340,10 +373,12 @@ pub fn render_diff(diff: &Diff, gutter: usize, palette: &Palette) -> String {
             }
         }
         index += repeats;
-        let (sign, style) = match line.tag {
-            Tag::Context => (' ', palette.dim),
-            Tag::Removed => ('-', palette.removed),
-            Tag::Added => ('+', palette.added),
+        let (sign, style, what) = match line.tag {
+            Tag::Context => (' ', palette.dim, ""),
+            Tag::Removed => ('-', palette.removed, ""),
+            Tag::Added => ('+', palette.added, ""),
+            // Dropped by an `ignore`: dim, so it is read past.
+            Tag::Ignored => ('~', palette.dim, "ignored: "),
         };
         let time = match (line.at, repeats) {
             (Some(at), _) => format!("  # {}", format_measured(at)),
@@ -356,9 +391,9 @@ pub fn render_diff(diff: &Diff, gutter: usize, palette: &Palette) -> String {
             style
         };
         out.push_str(&format!(
-            "{pad}   {}{sign} {}{time}{}\n",
+            "{pad}   {}{sign} {what}{}{time}{}\n",
             text_style.render(),
-            shorten(&line.text),
+            text,
             text_style.render_reset()
         ));
     }

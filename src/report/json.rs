@@ -70,6 +70,7 @@ fn diff_json(diff: &Diff) -> Value {
                 Tag::Context => "context",
                 Tag::Removed => "expected",
                 Tag::Added => "observed",
+                Tag::Ignored => "ignored",
             };
             json!({"tag": tag, "text": line.text, "at_ms": line.at.map(millis)})
         })

@@ -24,6 +24,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::test => "`test`",
         Rule::sep => "a new line (or `;`)",
         Rule::header_colon => "`:` between the header's name and its value",
+        Rule::key_colon => "`:` after the key",
         Rule::close => "`}`",
         Rule::step => {
             "a step: a request such as `GET <url>`, `header`, `body`, `expect` or `timeout`"
@@ -109,6 +110,31 @@ fn found_at(text: &str, offset: usize) -> (String, Span, Option<String>) {
     )
 }
 
+/// Whether the text before `offset` ends, past blanks and line breaks, with the `{` that opens
+/// an object or the `,` after a member: where a key goes.
+fn key_expected(text: &str, offset: usize) -> bool {
+    text[..offset.min(text.len())]
+        .trim_end()
+        .ends_with(['{', ','])
+}
+
+/// The key a user wrote without double quotes at the start of `rest`: a bare word, or a word in
+/// single quotes.
+fn written_key(rest: &str) -> Option<&str> {
+    let is_key_char = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.');
+    let (quoted, rest) = match rest.strip_prefix('\'') {
+        Some(inside) => (true, inside),
+        None => (false, rest),
+    };
+    let len: usize = rest
+        .chars()
+        .take_while(|c| is_key_char(*c))
+        .map(char::len_utf8)
+        .sum();
+    let closed = !quoted || rest[len..].starts_with('\'');
+    (len > 0 && closed).then(|| &rest[..len])
+}
+
 /// Whether only blanks stand between the start of the line and `offset`: a line break cannot be
 /// what is missing there.
 fn at_start_of_line(text: &str, offset: usize) -> bool {
@@ -163,6 +189,26 @@ pub fn syntax_error(file: &Arc<SourceFile>, error: &Error<Rule>) -> Diagnostic {
         .unwrap_or_default();
 
     let (found, found_span, word) = found_at(&file.text, offset);
+    // A key that is not in double quotes: only a string could start there, right after the
+    // object's `{` or a `,`.
+    if positives == [Rule::string] && key_expected(&file.text, offset) {
+        let key = written_key(file.text.get(offset..).unwrap_or_default());
+        let diagnostic = Diagnostic::error(format!(
+            "expected a key in double quotes, found {found}"
+        ))
+        .at(file, found_span, "expected a key in double quotes");
+        return match key {
+            Some(key) => diagnostic.help(format!("write the key in double quotes: `\"{key}\"`")),
+            None => diagnostic,
+        };
+    }
+    // A missing `:` is missing right after the key, not where the value starts.
+    let found_span = if positives.contains(&Rule::key_colon) {
+        let end = file.text[..offset.min(file.text.len())].trim_end().len();
+        Span::new(end, end)
+    } else {
+        found_span
+    };
 
     // `expect stauts 200` parses `stauts` as a capture name, then fails at `200`: the mistake is
     // the word before, so point there.
@@ -359,6 +405,29 @@ fn hints(
         } else {
             hints.push("a `/` inside a regex is written `\\/`".to_string());
         }
+    }
+    // A URL cut short by a blank inside what was meant as a placeholder.
+    let line_before = &before[line_break::line_start(text, before.len())..];
+    let is_request_line = line_before.split_whitespace().next().is_some_and(|word| {
+        [
+            "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "grpc",
+        ]
+        .contains(&word)
+    });
+    if wants(Rule::sep)
+        && is_request_line
+        && let Some(open) = line_before.rfind("{{")
+        && !line_before[open..].contains("}}")
+    {
+        let line_end = line_break::line_end(text, before.len());
+        let rest = &text[before.len()..line_end];
+        let written = match rest.find("}}") {
+            Some(close) => &text[before.len() - line_before.len() + open..before.len() + close + 2],
+            None => "{{",
+        };
+        hints.push(format!(
+            "a URL ends at a blank, and a placeholder's name has none: `{written}` is not a placeholder"
+        ));
     }
     // An item that ended early because a brace was never closed: name that brace.
     let at_column_one = offset == 0 || before.ends_with(['\n', '\r']);

@@ -82,7 +82,7 @@ impl Decoder {
     pub fn next_item(&mut self) -> Result<Option<Item>, FrameError> {
         Ok(match self {
             Decoder::Sse(decoder) => decoder.next_item()?.map(Item::Sse),
-            Decoder::Ndjson(decoder) => decoder.next_item()?.map(Item::Json),
+            Decoder::Ndjson(decoder) => decoder.next_item()?.map(|value| Item::Json(value, None)),
             Decoder::Lines(decoder) => decoder.next_item()?.map(Item::Line),
             Decoder::Chunks {
                 next,
@@ -106,7 +106,10 @@ impl Decoder {
             }
             Decoder::Ndjson(decoder) => {
                 let finished = decoder.finish()?;
-                (finished.last.map(Item::Json), finished.discarded_bytes)
+                (
+                    finished.last.map(|value| Item::Json(value, None)),
+                    finished.discarded_bytes,
+                )
             }
             Decoder::Lines(decoder) => {
                 let finished = decoder.finish()?;

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::transport::grpc::shape::Shape;
+
 /// One dispatched Server-Sent Event, as an EventSource would hand it to `onmessage`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SseEvent {
@@ -34,8 +36,9 @@ impl SseEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
     Sse(SseEvent),
-    /// An NDJSON line (later: a gRPC message, a WebSocket JSON frame).
-    Json(serde_json::Value),
+    /// An NDJSON line, or a gRPC reply in the proto3 JSON mapping with the shape its message
+    /// type gives it (which strings are 64-bit integers, which `.proto` names its keys have).
+    Json(serde_json::Value, Option<Shape>),
     /// One line of a line-oriented body, without its line ending.
     Line(String),
     /// One chunk exactly as it was read from the body, boundaries kept.

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::redactions::Redactions;
 use super::volatile::{self, Now};
 use crate::render::{TextPlace, ValueWriter, quote, render_item_with, render_value_with};
+use crate::transport::grpc::shape::Shape;
 use crate::transport::item::Item;
 
 /// Writes observed values for one update.
@@ -34,17 +35,23 @@ impl<'r> Writer<'r> {
 
     /// The values under the JSON `root` as they are written: `root` and every value in it must
     /// be written through the selection, as redactions know them by their place in `root`.
-    pub fn select<'v>(&self, root: &'v Value) -> Selection<'r, 'v> {
+    /// A gRPC reply's `shape` lets a redaction's matcher fit its 64-bit integers (`integer` for
+    /// `"1700000000000"`), as the matcher will when the spec runs.
+    pub fn select<'v>(&self, root: &'v Value, shape: Option<&Shape>) -> Selection<'r, 'v> {
         Selection {
             writer: *self,
-            chosen: self.redactions.select(root),
+            chosen: self.redactions.select(root, shape),
         }
     }
 }
 
 impl ValueWriter for Writer<'_> {
     fn json(&self, value: &Value) -> String {
-        self.select(value).value(value)
+        self.select(value, None).value(value)
+    }
+
+    fn reply(&self, value: &Value, shape: &Shape) -> String {
+        self.select(value, Some(shape)).value(value)
     }
 
     fn text(&self, place: TextPlace, text: &str) -> String {

@@ -9,9 +9,11 @@ use jsonpath_rust::parser::model::JpQuery;
 use serde_json::Value;
 
 use crate::ast::{JsonPattern, JsonPatternKind, JsonType, RegexLit, TextMatcher, TextMatcherKind};
-use crate::pattern::{match_json, match_text};
+use crate::pattern::path::select_refs;
+use crate::pattern::{match_json_shaped, match_text};
 use crate::render::{TextPlace, render_json_pattern, render_text_matcher};
 use crate::source::Span;
+use crate::transport::grpc::shape::Shape;
 
 /// The type names a JSON redaction may use.
 const JSON_TYPES: [JsonType; 7] = [
@@ -69,16 +71,18 @@ impl Redactions {
 
     /// The matcher for each value under `root` that a rule selects and whose matcher fits it,
     /// keyed by the value's address in `root` (the first rule wins).
-    pub fn select<'v>(&self, root: &'v Value) -> Vec<(&'v Value, String)> {
+    pub fn select<'v>(&self, root: &'v Value, shape: Option<&Shape>) -> Vec<(&'v Value, String)> {
         let mut chosen: Vec<(&'v Value, String)> = Vec::new();
         for rule in &self.rules {
             let (Place::Json(query), Matcher::Json(pattern)) = (&rule.place, &rule.matcher) else {
                 continue;
             };
-            let found = jsonpath_rust::query::js_path_process(query, root).unwrap_or_default();
-            for value in found.into_iter().map(|r| r.val()) {
+            for (value, value_shape) in select_refs(query, root, shape) {
                 let taken = chosen.iter().any(|(v, _)| std::ptr::eq(*v, value));
-                if !taken && match_json(pattern, value, &mut Vec::new()).is_ok() {
+                if !taken
+                    && match_json_shaped(pattern, value, value_shape.as_ref(), &mut Vec::new())
+                        .is_ok()
+                {
                     chosen.push((value, render_json_pattern(pattern)));
                 }
             }
@@ -240,7 +244,7 @@ mod tests {
             "seq": 7, "items": [{ "tag": "t1" }, { "tag": "x" }], "name": "a"
         });
         let chosen: Vec<(String, String)> = redactions
-            .select(&root)
+            .select(&root, None)
             .into_iter()
             .map(|(value, matcher)| (value.to_string(), matcher))
             .collect();

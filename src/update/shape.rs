@@ -12,9 +12,11 @@ use crate::ast::{
     DataMatcher, Ident, ItemPattern, ItemPatternKind, JsonPattern, JsonPatternKind, PathAssert,
     PathCheck, TextMatcher,
 };
-use crate::pattern::{ItemView, match_json, match_text};
+use crate::pattern::json::member_of;
+use crate::pattern::{ItemView, match_json_shaped, match_text};
 use crate::render::{TextPlace, ValueWriter};
 use crate::source::Span;
+use crate::transport::grpc::shape::Shape;
 use crate::transport::item::Item;
 
 /// `pattern` as written in `text` (the file), with the parts that do not fit `item` replaced by
@@ -39,12 +41,12 @@ pub fn shaped(text: &str, pattern: &ItemPattern, item: &Item, writer: &Writer) -
             }
             if matches!(sse.data, Some(DataMatcher::Json(_))) || !sse.paths.is_empty() {
                 let root = view.json().ok()?;
-                let selection = writer.select(root);
+                let selection = writer.select(root, None);
                 if let Some(DataMatcher::Json(json)) = &sse.data {
-                    edits.json(json, root, &selection);
+                    edits.json(json, root, None, &selection);
                 }
                 for assertion in &sse.paths {
-                    edits.path(assertion, root, &selection)?;
+                    edits.path(assertion, root, None, &selection)?;
                 }
             }
             if let Some(retry) = &sse.retry {
@@ -56,12 +58,12 @@ pub fn shaped(text: &str, pattern: &ItemPattern, item: &Item, writer: &Writer) -
         }
         (ItemPatternKind::Json(json), _) => {
             let root = view.json().ok()?;
-            let selection = writer.select(root);
+            let selection = writer.select(root, view.shape());
             if let Some(pattern) = &json.value {
-                edits.json(pattern, root, &selection);
+                edits.json(pattern, root, view.shape(), &selection);
             }
             for assertion in &json.paths {
-                edits.path(assertion, root, &selection)?;
+                edits.path(assertion, root, view.shape(), &selection)?;
             }
         }
         (ItemPatternKind::Text(pattern), Item::Line(_) | Item::Chunk(_)) => {
@@ -76,12 +78,12 @@ pub fn shaped(text: &str, pattern: &ItemPattern, item: &Item, writer: &Writer) -
             // A line matched as JSON keeps that shape when it is still JSON.
             if pattern.json.is_some() || !pattern.paths.is_empty() {
                 let root = view.json().ok()?;
-                let selection = writer.select(root);
+                let selection = writer.select(root, view.shape());
                 if let Some(json) = &pattern.json {
-                    edits.json(json, root, &selection);
+                    edits.json(json, root, view.shape(), &selection);
                 }
                 for assertion in &pattern.paths {
-                    edits.path(assertion, root, &selection)?;
+                    edits.path(assertion, root, view.shape(), &selection)?;
                 }
             }
             if let Some(size) = &pattern.size
@@ -116,27 +118,37 @@ impl Edits<'_> {
 
     /// A JSON pattern that does not fit: an object or array of the same shape is shaped member
     /// by member, anything else gives way to the value (`actual`, a value in the selection's
-    /// root).
-    fn json(&mut self, pattern: &JsonPattern, actual: &Value, selection: &Selection) {
-        if match_json(pattern, actual, &mut Vec::new()).is_ok() {
+    /// root; with its shape on a gRPC reply, so that what matches it there is kept).
+    fn json(
+        &mut self,
+        pattern: &JsonPattern,
+        actual: &Value,
+        shape: Option<&Shape>,
+        selection: &Selection,
+    ) {
+        if match_json_shaped(pattern, actual, shape, &mut Vec::new()).is_ok() {
             return;
         }
         match (&pattern.kind, actual) {
             (JsonPatternKind::Object { members, exact }, Value::Object(map))
-                if members.iter().all(|(key, _)| map.contains_key(&key.value))
+                if members
+                    .iter()
+                    .all(|(key, _)| member_of(map, &key.value, shape).is_some())
                     && (!exact || map.len() == members.len()) =>
             {
                 for (key, member) in members {
-                    if let Some(value) = map.get(&key.value) {
-                        self.json(member, value, selection);
+                    if let Some((json_key, value)) = member_of(map, &key.value, shape) {
+                        let member_shape = shape.and_then(|shape| shape.member(json_key));
+                        self.json(member, value, member_shape.as_ref(), selection);
                     }
                 }
             }
             (JsonPatternKind::Array { items, open }, Value::Array(values))
                 if values.len() == items.len() || (*open && values.len() > items.len()) =>
             {
+                let item_shape = shape.and_then(Shape::item);
                 for (item, value) in items.iter().zip(values) {
-                    self.json(item, value, selection);
+                    self.json(item, value, item_shape.as_ref(), selection);
                 }
             }
             (JsonPatternKind::Object { exact: true, .. }, Value::Object(_)) => {
@@ -153,27 +165,36 @@ impl Edits<'_> {
     /// A JSONPath assertion: `== pattern` is shaped like any JSON pattern, and a regex,
     /// `contains` or comparison that does not fit becomes `== value`. A guard (`!=`, `not
     /// exists`) or a path that selects nothing has no shape.
-    fn path(&mut self, assertion: &PathAssert, root: &Value, selection: &Selection) -> Option<()> {
-        let found: Vec<&Value> = jsonpath_rust::query::js_path_process(&assertion.query, root)
-            .map(|refs| refs.into_iter().map(|r| r.val()).collect())
-            .unwrap_or_default();
+    fn path(
+        &mut self,
+        assertion: &PathAssert,
+        root: &Value,
+        shape: Option<&Shape>,
+        selection: &Selection,
+    ) -> Option<()> {
+        let found = crate::pattern::path::select_refs(&assertion.query, root, shape);
         // One value is shaped in place, in the root, where redactions know it; several are
         // checked as an array of copies.
         let many;
-        let selected: Option<&Value> = match found.as_slice() {
-            [] => None,
-            [one] => Some(one),
-            values => {
-                many = Value::Array(values.iter().map(|v| (*v).clone()).collect());
-                Some(&many)
+        let (selected, selected_shape): (Option<&Value>, Option<Shape>) = match found.as_slice() {
+            [] => (None, None),
+            [(one, shape)] => (Some(*one), shape.clone()),
+            several => {
+                let (value, shape) = crate::pattern::path::gather(several)?;
+                many = value;
+                (Some(&many), shape)
             }
         };
         match (&assertion.check, selected) {
             (PathCheck::Matches(pattern), Some(value)) => {
-                self.json(pattern, value, selection);
+                self.json(pattern, value, selected_shape.as_ref(), selection);
                 Some(())
             }
-            _ if crate::pattern::path::check(assertion, root, &mut Vec::new()).is_ok() => Some(()),
+            _ if crate::pattern::path::check_shaped(assertion, root, shape, &mut Vec::new())
+                .is_ok() =>
+            {
+                Some(())
+            }
             (
                 PathCheck::Regex(_) | PathCheck::Contains(_) | PathCheck::Compare(..),
                 Some(value),
@@ -270,7 +291,7 @@ mod tests {
         let shaped = shape(
             "ndjson",
             r#"{ "a": { "b": 1 } -> x, "n": [1, 2] }"#,
-            Item::Json(serde_json::json!({ "a": { "c": 1 }, "n": [1, 2, 3] })),
+            Item::Json(serde_json::json!({ "a": { "c": 1 }, "n": [1, 2, 3] }), None),
         );
         assert_eq!(
             shaped.as_deref(),
@@ -286,7 +307,7 @@ mod tests {
 
     #[test]
     fn a_path_assertion_becomes_the_value_and_a_guard_has_no_shape() {
-        let item = Item::Json(serde_json::json!({ "a": { "b": 5 } }));
+        let item = Item::Json(serde_json::json!({ "a": { "b": 5 } }), None);
         let shaped = shape("ndjson", r#"$.a.b == 4"#, item.clone());
         assert_eq!(shaped.as_deref(), Some("$.a.b == 5"));
         let shaped = shape("ndjson", r#"$.a.b > 6  $.a exists"#, item.clone());

@@ -246,3 +246,30 @@ fn the_repository_specs_and_examples_are_formatted() {
             .run();
     }
 }
+
+/// Spellings are the author's: `1 items` and `first items` (the grammar takes `item` and
+/// `items` alike) stay as written, as `1500ms` does for `1.5s`.
+#[test]
+fn fmt_keeps_item_or_items_as_written() {
+    let spec = r#"
+        test "a" {
+          GET http://example.invalid/
+          expect sse {
+            abort after 1 items
+          }
+          expect first items < 1500ms
+        }
+
+        test "b" {
+          GET http://example.invalid/
+          expect sse {
+            abort after 3 item
+          }
+          expect test first item < 1s
+        }
+        "#;
+    Test::new()
+        .spec("a.stream", spec)
+        .args(["fmt", "--check", "."])
+        .run();
+}

@@ -222,6 +222,66 @@ pub fn any_reply() -> String {
     })
 }
 
+/// `ledger.proto` of [`ledger`]: an account whose numbers are 64-bit integers of every kind
+/// (which the proto3 JSON mapping writes as strings), beside a string of digits, and a field
+/// whose `.proto` name (`original_request`) is not its JSON name (`originalRequest`).
+pub const LEDGER_PROTO: &str = "syntax = \"proto3\";
+package ledger;
+import \"google/protobuf/wrappers.proto\";
+service Ledger { rpc Balance(Empty) returns (Account); }
+message Empty {}
+message Account {
+  int64 balance = 1;
+  uint64 serial = 2;
+  string code = 3;
+  repeated sint64 moves = 4;
+  Entry original_request = 5;
+  map<string, sfixed64> limits = 6;
+  google.protobuf.Int64Value overdraft = 7;
+}
+message Entry { fixed64 amount = 1; int32 count = 2; }
+";
+
+/// Answers every call with one `ledger.Account`: balance -42, serial 2^53 + 1, code "42",
+/// moves [-1, 2], original request { amount: 2^64 - 1, count: 3 }, limits { daily: -5 },
+/// overdraft -100.
+pub fn ledger() -> String {
+    use prost::encoding::{self, WireType};
+    fn nested(tag: u32, message: &[u8], buf: &mut Vec<u8>) {
+        encoding::encode_key(tag, WireType::LengthDelimited, buf);
+        encoding::encode_varint(message.len() as u64, buf);
+        buf.extend_from_slice(message);
+    }
+    let mut account = Vec::new();
+    encoding::int64::encode(1, &-42, &mut account);
+    encoding::uint64::encode(2, &9_007_199_254_740_993, &mut account);
+    encoding::string::encode(3, &"42".to_string(), &mut account);
+    encoding::sint64::encode_packed(4, &[-1, 2], &mut account);
+    let mut entry = Vec::new();
+    encoding::fixed64::encode(1, &u64::MAX, &mut entry);
+    encoding::int32::encode(2, &3, &mut entry);
+    nested(5, &entry, &mut account);
+    let mut limit = Vec::new();
+    encoding::string::encode(1, &"daily".to_string(), &mut limit);
+    encoding::sfixed64::encode(2, &-5, &mut limit);
+    nested(6, &limit, &mut account);
+    let mut overdraft = Vec::new();
+    encoding::int64::encode(1, &-100, &mut overdraft);
+    nested(7, &overdraft, &mut account);
+    let reply = Bytes::from(account);
+    raw_h2(move |request, mut respond| {
+        let reply = reply.clone();
+        async move {
+            read_to_end(&mut request.into_body()).await;
+            let Ok(mut send) = respond.send_response(grpc_head(), false) else {
+                return;
+            };
+            let _ = send.send_data(grpc_frame(&reply).freeze(), false);
+            let _ = send.send_trailers(status_trailers("0"));
+        }
+    })
+}
+
 /// A gRPC server whose one service is reflection (v1), whose reflection data is broken: it
 /// also lists `broken.Broken`, whose file imports `missing.proto`, which it cannot give.
 pub fn broken_reflection() -> String {

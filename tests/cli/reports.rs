@@ -714,7 +714,8 @@ fn assert_no_secret(reports: &[(String, String)]) {
     }
     let stdout = &reports[0].1;
     for masked in [
-        r#"data: json { "n": 2, "last_event_id": null, "token": "***", "query": "events=2&key=***" }"#,
+        // In the items before the `abort` (the diff shows only the `n` of a long item).
+        r#"data: json { "n": 1, "last_event_id": null, "token": "***", "query": "events=2&key=***" }"#,
         "sending this request to http://127.0.0.1:PORT/sse/empty?key=***",
         "::error file=a.stream",
     ] {

@@ -80,7 +80,8 @@ async fn echoed(
 }
 
 /// Each test fails on a long text with the secret across the place where messages cut it (80
-/// characters for a value, 200 and 300 for a body's excerpt).
+/// characters for a value, 200 and 300 for a body's excerpt, the window around where two long
+/// texts differ).
 const ECHOES_THE_SECRET: &str = r#"
     test "a long event" {
       GET {{echo}}/sse?pad=50
@@ -146,6 +147,12 @@ const ECHOES_THE_SECRET: &str = r#"
       GET {{echo}}/sse?pad=50
       header x-token: {{token}}
       expect sse { data: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa{{token}}" }
+    }
+
+    test "a long value that differs right after the secret" {
+      GET {{echo}}/sse?pad=50
+      header x-token: {{token}}
+      expect sse { data: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa{{token}}zzzY" }
     }
 
     test "a long URL" {

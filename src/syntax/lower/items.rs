@@ -438,7 +438,7 @@ impl Lowerer {
             [single] if single.as_rule() == Rule::path_absent => PathCheck::Absent,
             [op, number] if op.as_rule() == Rule::cmp_op => {
                 let op = self.cmp_op(op.clone());
-                PathCheck::Compare(op, self.number_f64(number.clone()))
+                PathCheck::Compare(op, self.json_bound(number.clone()))
             }
             _ => PathCheck::Exists,
         }

@@ -5,6 +5,7 @@ use pest::iterators::Pair;
 use super::{Lowerer, any_pattern, first_line, inner, span};
 use crate::ast::*;
 use crate::diagnostic::Diagnostic;
+use crate::pattern::number::Exact;
 use crate::syntax::grammar::Rule;
 
 impl Lowerer {
@@ -124,16 +125,34 @@ impl Lowerer {
                 }
                 JsonPatternKind::Array { items, open }
             }
-            Rule::num_range_value => match self.num_range(pair) {
-                NumCond::Range(lo, hi) => JsonPatternKind::Range(lo, hi),
-                NumCond::Compare(op, n) => JsonPatternKind::Compare(op, n),
-            },
+            Rule::num_range_value => {
+                let open_below = pair.as_str().starts_with("..");
+                let bounds: Vec<serde_json::Number> = pair
+                    .into_inner()
+                    .map(|number| self.json_bound(number))
+                    .collect();
+                let (lo, hi) = if open_below {
+                    (None, bounds.first().cloned())
+                } else {
+                    (bounds.first().cloned(), bounds.get(1).cloned())
+                };
+                if let (Some(low), Some(high)) = (&lo, &hi)
+                    && Exact::of(low) > Exact::of(high)
+                {
+                    self.error(
+                        span,
+                        "empty range",
+                        "the lower bound is above the upper one",
+                    );
+                }
+                JsonPatternKind::Range(lo, hi)
+            }
             Rule::comparison => {
                 let mut parts = inner(pair);
                 match (parts.next(), parts.next()) {
                     (Some(op), Some(number)) => {
                         let op = self.cmp_op(op);
-                        JsonPatternKind::Compare(op, self.number_f64(number))
+                        JsonPatternKind::Compare(op, self.json_bound(number))
                     }
                     _ => JsonPatternKind::Any,
                 }

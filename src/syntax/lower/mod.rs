@@ -70,8 +70,10 @@ fn inner(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
 }
 
 fn is_punctuation(rule: Rule) -> bool {
-    matches!(rule, Rule::sep | Rule::close | Rule::header_colon)
-        || format!("{rule:?}").starts_with("kw_")
+    matches!(
+        rule,
+        Rule::sep | Rule::close | Rule::header_colon | Rule::key_colon
+    ) || format!("{rule:?}").starts_with("kw_")
 }
 
 /// The pair's span without the blanks and comments pest lets a rule swallow after its last

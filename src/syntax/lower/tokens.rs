@@ -75,6 +75,18 @@ impl Lowerer {
         }
     }
 
+    /// A `number` token as a bound of a JSON pattern or a path check, kept exact (an integer as
+    /// `i64` or `u64`), as a number literal is.
+    pub(super) fn json_bound(&mut self, pair: Pair<'_, Rule>) -> serde_json::Number {
+        match serde_json::from_str::<serde_json::Number>(pair.as_str()) {
+            Ok(number) => number,
+            Err(_) => {
+                self.error(span(&pair), "invalid number", "not a finite number");
+                serde_json::Number::from(0)
+            }
+        }
+    }
+
     /// An `integer` token (digits only). One beyond `u64` is reported, and is `None`.
     pub(super) fn integer(&mut self, pair: Pair<'_, Rule>) -> Option<u64> {
         let value = pair.as_str().parse::<u64>().ok();

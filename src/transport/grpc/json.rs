@@ -306,7 +306,20 @@ fn check_kind(kind: &Kind, value: &Value, path: &str) -> Option<String> {
             _ => false,
         },
         Kind::Bool => value.is_boolean(),
-        Kind::String | Kind::Bytes => value.is_string(),
+        Kind::String => value.is_string(),
+        Kind::Bytes => match value {
+            Value::String(text) => match not_base64(text) {
+                None => true,
+                Some(why) => {
+                    return Some(format!(
+                        "{}expected a base64 string, found {} ({why})",
+                        at(path),
+                        found(value)
+                    ));
+                }
+            },
+            _ => false,
+        },
         _ => {
             // The integer kinds: a number (an integral float too) or a decimal string.
             let number = match value {
@@ -365,6 +378,55 @@ fn unknown_enum_value(
         text.push_str(&format!(" (its values: {})", listed.join(", ")));
     }
     text
+}
+
+/// Why `text` is not base64 as the proto3 JSON mapping takes it (the standard or the URL-safe
+/// alphabet, padded or not, as the deserializer decodes it), in words; `None` when it is.
+fn not_base64(text: &str) -> Option<String> {
+    use base64::alphabet::{STANDARD, URL_SAFE};
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    use base64::{DecodeError, Engine as _};
+    const CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let standard = GeneralPurpose::new(&STANDARD, CONFIG).decode(text);
+    let error = match standard {
+        Ok(_) => return None,
+        Err(DecodeError::InvalidByte(_, b'-' | b'_')) => {
+            GeneralPurpose::new(&URL_SAFE, CONFIG).decode(text).err()?
+        }
+        Err(error) => error,
+    };
+    // The decoder counts bytes; a message counts characters.
+    let character = |offset: usize| text.get(..offset).map_or(offset, |s| s.chars().count()) + 1;
+    Some(match error {
+        DecodeError::InvalidByte(offset, byte) => {
+            let shown = text[offset..].chars().next().unwrap_or(char::from(byte));
+            let shown = match shown {
+                '=' => {
+                    return Some(format!(
+                        "the padding `=` at character {} cannot be there",
+                        character(offset)
+                    ));
+                }
+                ' ' => "a space".to_string(),
+                c if c.is_control() => format!("{c:?}"),
+                c => format!("`{c}`"),
+            };
+            format!("{shown} at character {} is not base64", character(offset))
+        }
+        DecodeError::InvalidLength(_) => format!(
+            "{} characters of base64 cannot end where it does",
+            text.chars().count()
+        ),
+        DecodeError::InvalidLastSymbol(offset, _) => {
+            format!(
+                "the last character, at {}, is not a possible end",
+                character(offset)
+            )
+        }
+        DecodeError::InvalidPadding => "its `=` padding is wrong".to_string(),
+    })
 }
 
 fn in_range(kind: &Kind, number: i128) -> bool {
@@ -427,5 +489,26 @@ fn found(value: &Value) -> String {
         Value::Object(_) => "an object".to_string(),
         // Cut where a report shows it, after masking secrets.
         _ => crate::excerpt::excerpt(&value.to_string(), 40),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::not_base64;
+
+    #[test]
+    fn says_why_a_text_is_not_base64() {
+        for ok in ["", "aGk=", "aGk", "-_-_", "+/+/", "aGVsbG8="] {
+            assert_eq!(not_base64(ok), None, "{ok:?}");
+        }
+        for (text, why) in [
+            ("AAA BBB=", "a space at character 4 is not base64"),
+            ("é!", "`é` at character 1 is not base64"),
+            ("aGk\n", "'\\n' at character 4 is not base64"),
+            ("aGVsb", "5 characters of base64 cannot end where it does"),
+            ("aGk==", "the padding `=` at character 4 cannot be there"),
+        ] {
+            assert_eq!(not_base64(text).as_deref(), Some(why), "{text:?}");
+        }
     }
 }

@@ -8,7 +8,8 @@
 //! JSON; [`codec`] lets tonic carry messages known only at run time; `checked` hands tonic
 //! every answer through checks: [`frames`] that replies do not end inside a frame,
 //! `status_fields` that the status can be read; [`call`] runs a call of any kind; [`error`] and
-//! [`status`] say how things went wrong or ended.
+//! [`status`] say how things went wrong or ended; [`shape`] says what a reply's message type
+//! tells a pattern about its JSON.
 
 pub mod call;
 pub mod channel;
@@ -21,6 +22,7 @@ pub mod method;
 mod prune;
 mod reflection;
 pub mod schema;
+pub mod shape;
 pub mod status;
 mod status_fields;
 mod wire;

@@ -8,8 +8,12 @@ use std::sync::Arc;
 use crate::ast::*;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::interp::vars::BUILTIN_VARS;
-use crate::interpolate::placeholders;
+use crate::interpolate::Context;
 use crate::source::{SourceFile, Span};
+use vars::file_captures;
+
+mod block;
+mod vars;
 
 /// The warning for `expect sse { }`, which `--update` does not show: there an empty block is
 /// how a stream is recorded.
@@ -179,10 +183,13 @@ impl Checker {
     }
 
     /// A URL must be `http://` or `https://`; whatever of it is written out is checked here, so
-    /// a missing scheme is a spec error, not a test failure.
-    fn url(&mut self, url: &Template) {
+    /// a missing scheme is a spec error, not a test failure. A variable written the way another
+    /// language writes it is named as such, rather than as a URL without a scheme.
+    fn url(&mut self, url: &Template, captures: &HashSet<String>) {
+        let errors_before = self.diagnostics.len();
+        self.look_alikes(url, Context::Url, captures);
         let text = &url.text;
-        if text.starts_with("{{") {
+        if text.starts_with("{{") || self.diagnostics.len() > errors_before {
             return;
         }
         let Some((scheme, _)) = text.split_once("://") else {
@@ -239,7 +246,7 @@ impl Checker {
                 state.stream = None;
                 state.grpc = None;
                 self.template(&request.url, &state.captures);
-                self.url(&request.url);
+                self.url(&request.url, &state.captures);
             }
             StepKind::Grpc(call) => {
                 state.has_request = true;
@@ -249,7 +256,7 @@ impl Checker {
                 state.stream = None;
                 state.grpc = Some(GrpcState::default());
                 self.template(&call.target, &state.captures);
-                self.url(&call.target);
+                self.url(&call.target, &state.captures);
             }
             StepKind::GrpcOption(option) => self.grpc_option(option, step.span, state),
             StepKind::Header(header) => {
@@ -259,6 +266,7 @@ impl Checker {
                     self.not_sent_yet(state, step.span, "`header`");
                 }
                 self.template(&header.value, &state.captures);
+                self.look_alikes(&header.value, Context::Value, &state.captures);
             }
             StepKind::Body(body) => {
                 if !self.needs_request(state, step.span, "`body`")
@@ -430,7 +438,10 @@ impl Checker {
             }
         }
         match option {
-            GrpcOption::Metadata(header) => self.template(&header.value, &state.captures),
+            GrpcOption::Metadata(header) => {
+                self.template(&header.value, &state.captures);
+                self.look_alikes(&header.value, Context::Value, &state.captures);
+            }
             GrpcOption::Message(message) => self.message_vars(message, &state.captures),
             GrpcOption::Deadline(duration) if duration.value.is_zero() => {
                 self.error(
@@ -683,47 +694,6 @@ impl Checker {
         }
     }
 
-    /// An aggregate on a capture (`expect reply joined …`, `expect id distinct`) needs the
-    /// capture made before it.
-    fn captured_before(&mut self, name: &Ident, state: &TestState) {
-        if state.captures.contains(&name.value) {
-            return;
-        }
-        let suggestion = did_you_mean(&name.value, state.captures.iter().map(String::as_str));
-        let mut diagnostic = Diagnostic::error(format!(
-            "nothing captures `{}` before this line",
-            name.value
-        ))
-        .at(&self.file, name.span, "not captured");
-        diagnostic = match suggestion {
-            Some(s) => diagnostic.help(format!("did you mean `{s}`?")),
-            None => diagnostic.help(format!(
-                "capture a value in a pattern with `-> {}`",
-                name.value
-            )),
-        };
-        self.diagnostics.push(diagnostic);
-    }
-
-    fn header_vars(&mut self, header: &HeaderExpectation, state: &mut TestState) {
-        match &header.check {
-            HeaderCheck::Equals(t) | HeaderCheck::NotEquals(t) | HeaderCheck::Contains(t) => {
-                self.template(t, &state.captures)
-            }
-            _ => {}
-        }
-        if let Some(capture) = &header.capture {
-            if matches!(header.check, HeaderCheck::Absent) {
-                self.error(
-                    capture.span,
-                    "`not exists` has nothing to capture",
-                    "the header is absent",
-                );
-            }
-            state.captures.insert(capture.value.clone());
-        }
-    }
-
     /// HTTP expectations on an HTTP request, gRPC ones on a gRPC call: a mix-up says what fits.
     fn fits_exchange(&mut self, expectation: &Expectation, span: Span, state: &TestState) -> bool {
         let grpc = state.grpc.is_some();
@@ -802,466 +772,5 @@ impl Checker {
             );
         }
         state.body_read_at = Some(span);
-    }
-
-    /// Checks a block's entries. `top` is the block itself (not a repetition inside it).
-    fn block(&mut self, entries: &[Entry], top: bool, state: &mut TestState) {
-        // After `end`, `dropped` or `disconnect` the connection is closed: only `wait` and
-        // `reconnect` may follow. After a plain `abort`, nothing may.
-        let mut closed: Option<&'static str> = None;
-        let mut aborted = false;
-        let mut first_within: Option<Span> = None;
-        let mut abort_rule: Option<Span> = None;
-        for (index, entry) in entries.iter().enumerate() {
-            if aborted {
-                self.error(
-                    entry.span,
-                    "nothing can follow `abort` in a block",
-                    "the connection is dropped by then",
-                );
-                break;
-            }
-            let allowed_when_closed = matches!(
-                entry.kind,
-                EntryKind::Control(Control::Wait(_) | Control::Reconnect(_))
-            );
-            if let Some(word) = closed
-                && !allowed_when_closed
-            {
-                self.diagnostics.push(
-                    Diagnostic::error(format!("nothing can follow `{word}` but `reconnect`"))
-                        .at(&self.file, entry.span, "the connection is closed here")
-                        .help("write `reconnect` to open the stream again (a `wait` may come before it)"),
-                );
-                break;
-            }
-            match &entry.kind {
-                EntryKind::Item(line) => self.pattern_vars(&line.pattern, state),
-                EntryKind::Repeat { body, .. } => self.block(body, false, state),
-                EntryKind::Until { stop, body } => {
-                    self.pattern_vars(stop, state);
-                    self.block(body, false, state);
-                }
-                EntryKind::AnyOrder(lines) => {
-                    if lines.is_empty() {
-                        self.error(entry.span, "`any order` is empty", "put items inside");
-                    }
-                    for line in lines {
-                        self.pattern_vars(&line.pattern, state);
-                    }
-                }
-                EntryKind::Skip => {
-                    let followed = entries[index + 1..].iter().any(|e| {
-                        !matches!(
-                            e.kind,
-                            EntryKind::Ignore(_)
-                                | EntryKind::FirstWithin(_)
-                                | EntryKind::Control(_)
-                        )
-                    });
-                    if !followed {
-                        self.error(
-                            entry.span,
-                            "`...` needs something after it to skip to",
-                            "nothing follows",
-                        );
-                    }
-                    if matches!(
-                        entries.get(index + 1).map(|e| &e.kind),
-                        Some(EntryKind::Skip)
-                    ) {
-                        self.error(entry.span, "`...` twice in a row", "one is enough");
-                    }
-                }
-                EntryKind::End | EntryKind::Dropped => {
-                    let word = if matches!(entry.kind, EntryKind::End) {
-                        "end"
-                    } else {
-                        "dropped"
-                    };
-                    let reconnects = matches!(
-                        entries[index + 1..]
-                            .iter()
-                            .find(|e| !matches!(e.kind, EntryKind::Control(Control::Wait(_))))
-                            .map(|e| &e.kind),
-                        Some(EntryKind::Control(Control::Reconnect(_)))
-                    );
-                    if !top && !reconnects {
-                        self.error(
-                            entry.span,
-                            format!("`{word}` cannot be repeated"),
-                            "put it after the repetition, or `reconnect` after it",
-                        );
-                    }
-                    closed = Some(word);
-                }
-                EntryKind::Ignore(pattern) => {
-                    if !top {
-                        self.error(
-                            entry.span,
-                            "`ignore` applies to the whole block",
-                            "put it at the top of the block",
-                        );
-                    }
-                    if !pattern_captures(pattern).is_empty() {
-                        self.error(
-                            entry.span,
-                            "an `ignore` pattern cannot capture",
-                            "ignored items are dropped",
-                        );
-                    }
-                    self.pattern_vars(pattern, state);
-                }
-                EntryKind::FirstWithin(_) => {
-                    if !top {
-                        self.error(
-                            entry.span,
-                            "`first within` applies to the whole block",
-                            "put it at the top of the block",
-                        );
-                    }
-                    if first_within.is_some() {
-                        self.error(entry.span, "`first within` is given twice", "keep one");
-                    }
-                    first_within = Some(entry.span);
-                }
-                EntryKind::Control(control) => match control {
-                    Control::Abort(None) => aborted = true,
-                    Control::Abort(Some(_)) => {
-                        if !top {
-                            self.error(
-                                entry.span,
-                                "`abort after …` applies to the whole block",
-                                "put it at the top of the block",
-                            );
-                        }
-                        if abort_rule.is_some() {
-                            self.error(entry.span, "`abort after …` is given twice", "keep one");
-                        }
-                        abort_rule = Some(entry.span);
-                    }
-                    Control::Wait(_) | Control::Pace(_) => {}
-                    Control::Disconnect | Control::Reconnect(_) if state.grpc.is_some() => {
-                        self.error(
-                            entry.span,
-                            format!(
-                                "`{}` is for HTTP streams, and this is a gRPC call",
-                                control.keyword()
-                            ),
-                            "a gRPC call does not reconnect; `abort` cancels it",
-                        );
-                    }
-                    Control::Disconnect => closed = Some("disconnect"),
-                    Control::Reconnect(options) => {
-                        closed = None;
-                        for (_, value) in options.headers.iter().chain(&options.query) {
-                            self.template(value, &state.captures);
-                        }
-                    }
-                    Control::Send(_) | Control::Close => {
-                        self.request_stream(control, entry.span, state)
-                    }
-                },
-                EntryKind::All(pattern) => {
-                    if !top {
-                        self.error(
-                            entry.span,
-                            "`all` applies to the whole block",
-                            "put it at the top of the block, or of a `where` group",
-                        );
-                    }
-                    if !pattern_captures(pattern).is_empty() {
-                        self.error(
-                            entry.span,
-                            "an `all` pattern cannot capture",
-                            "it checks every item; capture in the item lines",
-                        );
-                    }
-                    self.pattern_vars(pattern, state);
-                }
-                EntryKind::Split(groups) => {
-                    if matches!(state.stream, Some(StreamKind::Chunks)) {
-                        self.error(
-                            entry.span,
-                            "`where` needs JSON items, and chunks are bytes",
-                            "read the stream as `sse`, `ndjson` or `lines` of JSON",
-                        );
-                    }
-                    for group in groups {
-                        self.json_vars(&group.value, &state.captures.clone());
-                        if group.body.is_empty() {
-                            self.error(
-                                group.span,
-                                "this `where` group expects nothing",
-                                "put the items of this key inside",
-                            );
-                        }
-                        for inner in &group.body {
-                            let (word, why) = match &inner.kind {
-                                EntryKind::End => {
-                                    ("end", "how the stream ends goes after the groups")
-                                }
-                                EntryKind::Dropped => {
-                                    ("dropped", "how the stream ends goes after the groups")
-                                }
-                                EntryKind::Control(control) => (
-                                    control.keyword(),
-                                    "client actions go before or after the groups",
-                                ),
-                                EntryKind::Split(_) => ("where", "`where` groups do not nest"),
-                                _ => continue,
-                            };
-                            self.error(
-                                inner.span,
-                                format!("`{word}` cannot go in a `where` group"),
-                                why,
-                            );
-                        }
-                        self.block(&group.body, true, state);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Variables used in a pattern must be known; captures it makes become known after it.
-    fn pattern_vars(&mut self, pattern: &ItemPattern, state: &mut TestState) {
-        let known = &state.captures;
-        match &pattern.kind {
-            ItemPatternKind::Sse(sse) => {
-                for matcher in [&sse.id, &sse.event].into_iter().flatten() {
-                    self.text_vars(matcher, known);
-                }
-                match &sse.data {
-                    Some(DataMatcher::Text(m)) => self.text_vars(m, known),
-                    Some(DataMatcher::Json(p)) => self.json_vars(p, known),
-                    None => {}
-                }
-                self.path_vars(&sse.paths, known);
-            }
-            ItemPatternKind::Json(json) => {
-                if let Some(p) = &json.value {
-                    self.json_vars(p, known);
-                }
-                self.path_vars(&json.paths, known);
-            }
-            ItemPatternKind::Text(text) => {
-                if let Some(m) = &text.text {
-                    self.text_vars(m, known);
-                }
-                if let Some(p) = &text.json {
-                    self.json_vars(p, known);
-                }
-                self.path_vars(&text.paths, known);
-            }
-        }
-        let captured: Vec<String> = pattern_captures(pattern)
-            .into_iter()
-            .map(|name| name.value.clone())
-            .collect();
-        state.captures.extend(captured);
-    }
-
-    fn text_vars(&mut self, matcher: &TextMatcher, known: &HashSet<String>) {
-        if let TextMatcherKind::Exact(t) | TextMatcherKind::Contains(t) = &matcher.kind {
-            self.template(t, known);
-        }
-    }
-
-    fn path_vars(&mut self, paths: &[PathAssert], known: &HashSet<String>) {
-        for path in paths {
-            match &path.check {
-                PathCheck::Matches(p) | PathCheck::NotMatches(p) => self.json_vars(p, known),
-                PathCheck::Contains(t) => self.template(t, known),
-                _ => {}
-            }
-        }
-    }
-
-    fn message_vars(&mut self, message: &Message, captures: &HashSet<String>) {
-        match message {
-            Message::Json(pattern) => self.json_vars(pattern, captures),
-            Message::File(path) => self.template(path, captures),
-        }
-    }
-
-    fn json_vars(&mut self, pattern: &JsonPattern, captures: &HashSet<String>) {
-        match &pattern.kind {
-            JsonPatternKind::String(t) | JsonPatternKind::Repeated { text: t, .. } => {
-                self.template(t, captures)
-            }
-            JsonPatternKind::Var(name) if !self.is_known(&name.value, captures) => {
-                self.unknown_var(&name.value, name.span, captures);
-            }
-            JsonPatternKind::Object { members, .. } => {
-                for (_, member) in members {
-                    self.json_vars(member, captures);
-                }
-            }
-            JsonPatternKind::Array { items, .. } => {
-                for item in items {
-                    self.json_vars(item, captures);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn is_known(&self, name: &str, captures: &HashSet<String>) -> bool {
-        self.any_var || self.known.contains(name) || captures.contains(name)
-    }
-
-    fn template(&mut self, template: &Template, captures: &HashSet<String>) {
-        self.template_text(&template.text, template.text_offset, captures);
-    }
-
-    fn template_text(&mut self, text: &str, offset: usize, captures: &HashSet<String>) {
-        for (name, range) in placeholders(text) {
-            if !self.is_known(&name, captures) {
-                let span = Span::new(offset + range.start, offset + range.end);
-                self.unknown_var(&name, span, captures);
-            }
-        }
-    }
-
-    fn unknown_var(&mut self, name: &str, span: Span, captures: &HashSet<String>) {
-        let candidates: Vec<&str> = self
-            .known
-            .iter()
-            .chain(captures.iter())
-            .map(String::as_str)
-            .collect();
-        let mut diagnostic = Diagnostic::error(format!("variable `{name}` is not defined")).at(
-            &self.file,
-            span,
-            "undefined variable",
-        );
-        diagnostic = match did_you_mean(name, candidates.iter().copied()) {
-            _ if self.captured_somewhere.contains_key(name) => {
-                let line = self.file.line_col(self.captured_somewhere[name].start).line;
-                diagnostic.help(format!(
-                    "`{name}` is captured on line {line}; a capture can be used only after the item that sets it, in the same test"
-                ))
-            }
-            Some(suggestion) => diagnostic.help(format!("did you mean `{suggestion}`?")),
-            None => diagnostic.help(format!(
-                "set it with `let {name} = …`, `--var {name}=…`, the environment variable `STREAMSPEC_VAR_{name}`, or `[vars]` in streamspec.toml"
-            )),
-        };
-        self.diagnostics.push(diagnostic);
-    }
-}
-
-/// Every `-> name` in a pattern, in order.
-fn pattern_captures(pattern: &ItemPattern) -> Vec<&Ident> {
-    fn text(matcher: &Option<TextMatcher>) -> Option<&Ident> {
-        matcher.as_ref().and_then(|m| m.capture.as_ref())
-    }
-    fn paths<'a>(paths: &'a [PathAssert], out: &mut Vec<&'a Ident>) {
-        for path in paths {
-            if let PathCheck::Matches(p) | PathCheck::NotMatches(p) = &path.check {
-                json_captures(p, out);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    match &pattern.kind {
-        ItemPatternKind::Sse(sse) => {
-            out.extend(text(&sse.id));
-            out.extend(text(&sse.event));
-            match &sse.data {
-                Some(DataMatcher::Text(m)) => out.extend(m.capture.as_ref()),
-                Some(DataMatcher::Json(p)) => json_captures(p, &mut out),
-                None => {}
-            }
-            paths(&sse.paths, &mut out);
-        }
-        ItemPatternKind::Json(json) => {
-            if let Some(p) = &json.value {
-                json_captures(p, &mut out);
-            }
-            paths(&json.paths, &mut out);
-        }
-        ItemPatternKind::Text(t) => {
-            out.extend(text(&t.text));
-            if let Some(p) = &t.json {
-                json_captures(p, &mut out);
-            }
-            paths(&t.paths, &mut out);
-        }
-    }
-    out
-}
-
-/// Every capture a block makes, with where.
-fn block_captures<'a>(entries: &'a [Entry], out: &mut Vec<&'a Ident>) {
-    for entry in entries {
-        match &entry.kind {
-            EntryKind::Item(line) => out.extend(pattern_captures(&line.pattern)),
-            EntryKind::Repeat { body, .. } => block_captures(body, out),
-            EntryKind::Until { stop, body } => {
-                out.extend(pattern_captures(stop));
-                block_captures(body, out);
-            }
-            EntryKind::AnyOrder(lines) => {
-                for line in lines {
-                    out.extend(pattern_captures(&line.pattern));
-                }
-            }
-            EntryKind::Split(groups) => {
-                for group in groups {
-                    block_captures(&group.body, out);
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Every capture in a file, first place first, so an early use can say where it is set.
-fn file_captures(spec: &Spec) -> Vec<&Ident> {
-    let mut out = Vec::new();
-    for test in &spec.tests {
-        for step in &test.steps {
-            match &step.kind {
-                StepKind::Expect(Expectation::Stream(block)) => {
-                    block_captures(&block.entries, &mut out)
-                }
-                StepKind::Expect(Expectation::WholeBody(body)) => {
-                    out.extend(pattern_captures(&body.pattern))
-                }
-                StepKind::Expect(
-                    Expectation::Header(header) | Expectation::Metadata { header, .. },
-                ) => out.extend(header.capture.as_ref()),
-                StepKind::Expect(Expectation::Message(line)) => {
-                    out.extend(pattern_captures(&line.pattern))
-                }
-                StepKind::Expect(Expectation::GrpcStatus {
-                    message: Some(matcher),
-                    ..
-                }) => out.extend(matcher.capture.as_ref()),
-                _ => {}
-            }
-        }
-    }
-    out
-}
-
-fn json_captures<'a>(pattern: &'a JsonPattern, out: &mut Vec<&'a Ident>) {
-    if let Some(capture) = &pattern.capture {
-        out.push(capture);
-    }
-    match &pattern.kind {
-        JsonPatternKind::Object { members, .. } => {
-            for (_, member) in members {
-                json_captures(member, out);
-            }
-        }
-        JsonPatternKind::Array { items, .. } => {
-            for item in items {
-                json_captures(item, out);
-            }
-        }
-        _ => {}
     }
 }

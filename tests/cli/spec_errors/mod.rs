@@ -3,6 +3,8 @@
 
 use crate::support::{Test, check_fails};
 
+mod mistakes;
+
 #[test]
 fn misspelt_keyword_with_did_you_mean() {
     check_fails(

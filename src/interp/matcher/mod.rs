@@ -12,11 +12,16 @@ use crate::ast::{
     AbortWhen, Control, Entry, EntryKind, ItemLine, ItemPattern, Quantifier, WhereGroup,
 };
 use crate::duration::format_duration;
-use crate::pattern::json::{match_json, render_value_short};
+use crate::pattern::json::{match_json_shaped, render_value_short};
 use crate::pattern::{Captures, ItemView, Mismatch, match_item};
 use crate::render::{render_item_line, render_item_pattern, render_where};
 use crate::source::Span;
+use crate::transport::grpc::shape::Shape;
 use crate::transport::item::Item;
+use remainder::first_line_text;
+pub use remainder::{Absorbs, Expected, Order};
+
+mod remainder;
 
 /// How a stream ended, as the matcher sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,7 +113,7 @@ pub enum FailureKind {
     /// The item did not match the expected pattern.
     Mismatch {
         expected: String,
-        mismatch: Mismatch,
+        mismatch: Box<Mismatch>,
     },
     /// In `any order`, the item matched none of the patterns still open.
     NoneInAnyOrder { open: Vec<String> },
@@ -198,6 +203,31 @@ impl<'p> SplitState<'p> {
     }
 }
 
+/// The value of a group's key in an item, if the item has one, with its shape on a gRPC reply.
+fn key_value(
+    group: &WhereGroup,
+    json: &serde_json::Value,
+    shape: Option<&Shape>,
+) -> Option<(serde_json::Value, Option<Shape>)> {
+    crate::pattern::path::select_refs(&group.query, json, shape)
+        .into_iter()
+        .next()
+        .map(|(value, shape)| (value.clone(), shape))
+}
+
+/// Whether the key's value matches the group's.
+fn key_matches(group: &WhereGroup, (value, shape): &(serde_json::Value, Option<Shape>)) -> bool {
+    match_json_shaped(&group.value, value, shape.as_ref(), &mut Vec::new()).is_ok()
+}
+
+/// Whether an item's key has the group's value.
+pub fn belongs_to(group: &WhereGroup, view: &ItemView<'_>) -> bool {
+    view.json()
+        .ok()
+        .and_then(|json| key_value(group, json, view.shape()))
+        .is_some_and(|key| key_matches(group, &key))
+}
+
 /// The group an item belongs to: the first whose key has the group's value.
 fn route(groups: &[WhereGroup], view: &ItemView<'_>) -> Result<usize, String> {
     let json = view
@@ -205,16 +235,13 @@ fn route(groups: &[WhereGroup], view: &ItemView<'_>) -> Result<usize, String> {
         .map_err(|reason| format!("an item with {reason}"))?;
     let mut found = None;
     for (index, group) in groups.iter().enumerate() {
-        let selected = jsonpath_rust::query::js_path_process(&group.query, json)
-            .ok()
-            .and_then(|refs| refs.into_iter().next().map(|r| r.val().clone()));
-        let Some(value) = selected else {
+        let Some(key) = key_value(group, json, view.shape()) else {
             continue;
         };
-        if match_json(&group.value, &value, &mut Vec::new()).is_ok() {
+        if key_matches(group, &key) {
             return Ok(index);
         }
-        found.get_or_insert_with(|| format!("{} {}", group.key.value, render_value_short(&value)));
+        found.get_or_insert_with(|| format!("{} {}", group.key.value, render_value_short(&key.0)));
     }
     Err(found.unwrap_or_else(|| {
         let keys: Vec<&str> = groups.iter().map(|g| g.key.value.as_str()).collect();
@@ -468,7 +495,7 @@ impl<'p> BlockMatcher<'p> {
                         span: pattern.span,
                         kind: FailureKind::Mismatch {
                             expected: format!("all {}", render_item_pattern(pattern)),
-                            mismatch,
+                            mismatch: Box::new(mismatch),
                         },
                     });
                 }
@@ -632,7 +659,7 @@ impl<'p> BlockMatcher<'p> {
                                 span: line.span,
                                 kind: FailureKind::Mismatch {
                                     expected: render_item_line(line),
-                                    mismatch,
+                                    mismatch: Box::new(mismatch),
                                 },
                             });
                         }
@@ -942,82 +969,6 @@ impl<'p> BlockMatcher<'p> {
         }
         self.normalize();
     }
-
-    /// What is still expected from the current position, one line per item, for the diff:
-    /// the rest of the current iteration, the required repetitions left, then what follows.
-    pub fn remainder(&self, limit: usize) -> Vec<Expected<'p>> {
-        let mut out = Vec::new();
-        for (depth, frame) in self.stack.iter().enumerate().rev() {
-            let is_top = depth + 1 == self.stack.len();
-            let start = if is_top { frame.index } else { frame.index + 1 };
-            let rest = &frame.entries[start.min(frame.entries.len())..];
-            match (frame.kind, frame.owner.map(|o| &o.kind)) {
-                (
-                    FrameKind::Repeat {
-                        quantifier,
-                        iteration,
-                    },
-                    _,
-                ) => {
-                    // At an optional boundary nothing of the current iteration is required.
-                    let at_boundary = is_top && frame.index == 0;
-                    let current_required = !(at_boundary && iteration >= quantifier.min);
-                    if current_required {
-                        push_entries(rest, &mut out, limit);
-                    }
-                    let done = iteration + u64::from(current_required);
-                    for _ in done..quantifier.min {
-                        if out.len() >= limit {
-                            break;
-                        }
-                        push_entries(frame.entries, &mut out, limit);
-                    }
-                    if quantifier
-                        .max
-                        .is_none_or(|max| max > done.max(quantifier.min))
-                    {
-                        out.push(Expected::more_of(
-                            frame.entries,
-                            quantifier.max.map(|m| m - done.max(quantifier.min)),
-                        ));
-                    }
-                }
-                (FrameKind::Until { .. }, Some(EntryKind::Until { stop, .. })) => {
-                    push_entries(rest, &mut out, limit);
-                    out.push(Expected::more_of(frame.entries, None));
-                    out.push(Expected::item(render_item_pattern(stop), stop));
-                }
-                _ => match rest.first().map(|e| &e.kind) {
-                    Some(EntryKind::AnyOrder(lines)) if is_top => {
-                        for (index, line) in lines.iter().enumerate() {
-                            let open = self
-                                .any_order
-                                .as_ref()
-                                .is_none_or(|state| state.assigned[index].is_none());
-                            if open {
-                                out.push(Expected::item(render_item_line(line), &line.pattern));
-                            }
-                        }
-                        push_entries(&rest[1..], &mut out, limit);
-                    }
-                    Some(EntryKind::Split(groups)) if is_top && self.split.is_some() => {
-                        let states = self.split.iter().flat_map(|s| &s.groups);
-                        for (group, (matcher, _)) in groups.iter().zip(states) {
-                            let rest = matcher.remainder(limit.saturating_sub(out.len()));
-                            out.extend(rest.into_iter().map(|e| e.in_group(group)));
-                        }
-                        push_entries(&rest[1..], &mut out, limit);
-                    }
-                    _ => push_entries(rest, &mut out, limit),
-                },
-            }
-            if out.len() >= limit {
-                out.truncate(limit);
-                break;
-            }
-        }
-        out
-    }
 }
 
 /// Whether a repetition's body starts with the ending the stream just had (`end; reconnect`).
@@ -1050,147 +1001,6 @@ fn bind<'a>(
         })
 }
 
-/// One line of the expected side of a diff.
-#[derive(Debug, Clone)]
-pub struct Expected<'p> {
-    pub text: String,
-    /// Which observed items the line stands for, so the diff can line them up with it.
-    pub absorbs: Absorbs<'p>,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub enum Absorbs<'p> {
-    /// One item that matches the pattern.
-    One(&'p ItemPattern),
-    /// Any number of items that match the pattern (an optional repetition).
-    Many(&'p ItemPattern),
-    /// Any number of any items (`...`).
-    Anything,
-    /// No item: how the stream ends (`end`, `dropped`), lined up with the observed ending by text.
-    Ending,
-}
-
-impl<'p> Expected<'p> {
-    fn item(text: String, pattern: &'p ItemPattern) -> Self {
-        Expected {
-            text,
-            absorbs: Absorbs::One(pattern),
-        }
-    }
-
-    /// The line as one of a `where` group's: the group follows as a comment.
-    fn in_group(self, group: &WhereGroup) -> Self {
-        Expected {
-            text: format!("{}  # {}", self.text, render_where(group)),
-            absorbs: self.absorbs,
-        }
-    }
-
-    pub fn ending(text: &str) -> Self {
-        Expected {
-            text: text.to_string(),
-            absorbs: Absorbs::Ending,
-        }
-    }
-
-    /// `* times { … }`: more repetitions of a body, up to `max` more (unbounded when `None`).
-    fn more_of(body: &'p [Entry], max: Option<u64>) -> Self {
-        let text = format!(
-            "{} times {{ {} }}",
-            Quantifier { min: 0, max }.render(),
-            first_line_text(body)
-        );
-        match first_pattern(body) {
-            Some(pattern) => Expected {
-                text,
-                absorbs: Absorbs::Many(pattern),
-            },
-            None => Expected {
-                text,
-                absorbs: Absorbs::Anything,
-            },
-        }
-    }
-}
-
-/// The pattern of the first item a body expects, if it starts with one.
-fn first_pattern(entries: &[Entry]) -> Option<&ItemPattern> {
-    entries.iter().find_map(|entry| match &entry.kind {
-        EntryKind::Item(line) => Some(Some(&line.pattern)),
-        EntryKind::Ignore(_)
-        | EntryKind::All(_)
-        | EntryKind::FirstWithin(_)
-        | EntryKind::Control(_) => None,
-        EntryKind::Repeat { body, .. } => Some(first_pattern(body)),
-        EntryKind::Split(groups) => Some(groups.first().and_then(|g| first_pattern(&g.body))),
-        EntryKind::Until { stop, .. } => Some(Some(stop)),
-        EntryKind::AnyOrder(lines) => Some(lines.first().map(|l| &l.pattern)),
-        _ => Some(None),
-    })?
-}
-
-fn push_entries<'p>(entries: &'p [Entry], out: &mut Vec<Expected<'p>>, limit: usize) {
-    for entry in entries {
-        if out.len() >= limit {
-            return;
-        }
-        match &entry.kind {
-            EntryKind::Item(line) => {
-                out.push(Expected::item(render_item_line(line), &line.pattern))
-            }
-            EntryKind::Repeat { quantifier, body } => {
-                for _ in 0..quantifier.min {
-                    if out.len() >= limit {
-                        return;
-                    }
-                    push_entries(body, out, limit);
-                }
-                if quantifier.max != Some(quantifier.min) {
-                    out.push(Expected::more_of(
-                        body,
-                        quantifier.max.map(|m| m - quantifier.min),
-                    ));
-                }
-            }
-            EntryKind::Until { stop, body } => {
-                out.push(Expected::more_of(body, None));
-                out.push(Expected::item(render_item_pattern(stop), stop));
-            }
-            EntryKind::AnyOrder(lines) => {
-                for line in lines {
-                    out.push(Expected::item(render_item_line(line), &line.pattern));
-                }
-            }
-            EntryKind::Skip => out.push(Expected {
-                text: "...".to_string(),
-                absorbs: Absorbs::Anything,
-            }),
-            EntryKind::End => out.push(Expected::ending("end")),
-            EntryKind::Dropped => out.push(Expected::ending("dropped")),
-            EntryKind::Split(groups) => {
-                for group in groups {
-                    let start = out.len();
-                    push_entries(&group.body, out, limit);
-                    for expected in &mut out[start..] {
-                        let text = std::mem::take(&mut expected.text);
-                        expected.text = format!("{text}  # {}", render_where(group));
-                    }
-                }
-            }
-            EntryKind::Ignore(_)
-            | EntryKind::All(_)
-            | EntryKind::FirstWithin(_)
-            | EntryKind::Control(_) => {}
-        }
-    }
-}
-
-fn first_line_text(entries: &[Entry]) -> String {
-    let mut lines = Vec::new();
-    push_entries(entries, &mut lines, 1);
-    lines.pop().map(|line| line.text).unwrap_or_default()
-}
-
 /// Kuhn's augmenting path: tries to give `item` a pattern, moving earlier items if needed.
 fn augment(
     item: usize,
@@ -1216,302 +1026,4 @@ fn augment(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ast::{Expectation, StepKind};
-    use crate::source::SourceFile;
-    use crate::transport::item::Item;
-
-    /// The entries of the first `expect lines { … }` block of a one-test spec.
-    fn block(body: &str) -> Vec<Entry> {
-        block_of("lines", body)
-    }
-
-    fn block_of(kind: &str, body: &str) -> Vec<Entry> {
-        let text =
-            format!("test \"t\" {{\n  GET http://x/\n  expect {kind} {{\n{body}\n  }}\n}}\n");
-        let file = SourceFile::new("t.stream", text);
-        let spec = match crate::syntax::parse(&file) {
-            Ok(spec) => spec,
-            Err(errors) => panic!(
-                "{:?}",
-                errors.iter().map(|e| &e.message).collect::<Vec<_>>()
-            ),
-        };
-        spec.tests[0]
-            .steps
-            .iter()
-            .find_map(|step| match &step.kind {
-                StepKind::Expect(Expectation::Stream(block)) => Some(block.entries.clone()),
-                _ => None,
-            })
-            .unwrap_or_default()
-    }
-
-    /// Feeds lines at 10 ms intervals; returns what happened to each, stopping at a failure.
-    fn feed(matcher: &mut BlockMatcher<'_>, lines: &[&str]) -> Result<Vec<Fed>, FailureKind> {
-        let mut fed = Vec::new();
-        let mut previous = Duration::ZERO;
-        for (index, line) in lines.iter().enumerate() {
-            let item = Item::Line(line.to_string());
-            let at = Duration::from_millis(10 * (index as u64 + 1));
-            let result = matcher
-                .feed(&ItemView::new(&item), at, previous, &mut Vec::new(), &())
-                .map_err(|f| f.kind)?;
-            previous = at;
-            fed.push(result);
-        }
-        Ok(fed)
-    }
-
-    fn runs(body: &str, lines: &[&str], terminal: Terminal) -> Result<(), FailureKind> {
-        let entries = block(body);
-        let mut matcher = BlockMatcher::new(&entries);
-        feed(&mut matcher, lines)?;
-        matcher.finish(&terminal).map(|_| ()).map_err(|f| f.kind)
-    }
-
-    #[test]
-    fn exact_sequence_then_end() {
-        assert_eq!(
-            runs("\"a\"\n\"b\"\nend", &["a", "b"], Terminal::End),
-            Ok(())
-        );
-        assert!(matches!(
-            runs("\"a\"\n\"b\"\nend", &["a", "c"], Terminal::End),
-            Err(FailureKind::Mismatch { .. })
-        ));
-        assert!(matches!(
-            runs("\"a\"\nend", &["a", "b"], Terminal::End),
-            Err(FailureKind::ExpectedTerminal { .. })
-        ));
-        assert!(matches!(
-            runs("\"a\"\n\"b\"\nend", &["a"], Terminal::End),
-            Err(FailureKind::EndedEarly { .. })
-        ));
-        assert!(matches!(
-            runs("\"a\"\nend", &["a"], Terminal::Dropped("reset".into())),
-            Err(FailureKind::WrongTerminal { .. })
-        ));
-        assert_eq!(
-            runs("\"a\"\ndropped", &["a"], Terminal::Dropped("reset".into())),
-            Ok(())
-        );
-    }
-
-    #[test]
-    fn optional_repetition_gives_way_to_what_follows() {
-        let body = "* times { /x/ }\n\"end-marker\"\nend";
-        assert_eq!(
-            runs(body, &["x1", "x2", "end-marker"], Terminal::End),
-            Ok(())
-        );
-        assert_eq!(runs(body, &["end-marker"], Terminal::End), Ok(()));
-        let body = "2..3 times { \"a\" }\n\"b\"";
-        assert_eq!(runs(body, &["a", "a", "b"], Terminal::End), Ok(()));
-        assert_eq!(runs(body, &["a", "a", "a", "b"], Terminal::End), Ok(()));
-        assert!(runs(body, &["a", "b"], Terminal::End).is_err());
-        assert!(runs(body, &["a", "a", "a", "a"], Terminal::End).is_err());
-    }
-
-    #[test]
-    fn repetitions_are_greedy_and_never_backtrack() {
-        // `_` also matches the marker, so the repetition takes it and the marker is missing.
-        let body = "* times { _ }\n\"done\"\nend";
-        assert!(matches!(
-            runs(body, &["a", "done"], Terminal::End),
-            Err(FailureKind::EndedEarly { .. })
-        ));
-        // `until` is the way to stop at a marker.
-        let body = "until \"done\" { _ }\nend";
-        assert_eq!(runs(body, &["a", "b", "done"], Terminal::End), Ok(()));
-    }
-
-    #[test]
-    fn multi_item_bodies_repeat_as_a_whole() {
-        let body = "2 times {\n\"start\"\n\"stop\"\n}\nend";
-        assert_eq!(
-            runs(body, &["start", "stop", "start", "stop"], Terminal::End),
-            Ok(())
-        );
-        assert!(runs(body, &["start", "stop", "start"], Terminal::End).is_err());
-        // Nested optional repetitions leave in turn when an item fits neither.
-        let body = "* times {\n* times { \"a\" }\n\"b\"\n}\n\"c\"";
-        assert_eq!(
-            runs(body, &["a", "a", "b", "b", "c"], Terminal::End),
-            Ok(())
-        );
-    }
-
-    #[test]
-    fn any_order_finds_an_assignment_for_overlapping_patterns() {
-        let body = "any order {\n_\n\"a\"\n}\nend";
-        // `a` first takes `_`; `b` fits only `_`, so `a` moves over to `"a"`.
-        assert_eq!(runs(body, &["a", "b"], Terminal::End), Ok(()));
-        assert!(matches!(
-            runs("any order {\n\"a\"\n\"b\"\n}", &["a", "a"], Terminal::End),
-            Err(FailureKind::NoneInAnyOrder { .. })
-        ));
-    }
-
-    #[test]
-    fn any_order_captures_follow_the_final_assignment() {
-        let entries = block("any order {\n/\\d+/ -> n\n\"42\"\n}");
-        let mut matcher = BlockMatcher::new(&entries);
-        let mut all = Vec::new();
-        for line in ["42", "84"] {
-            let item = Item::Line(line.to_string());
-            let mut captures = Vec::new();
-            let fed = matcher.feed(
-                &ItemView::new(&item),
-                Duration::ZERO,
-                Duration::ZERO,
-                &mut captures,
-                &(),
-            );
-            assert!(fed.is_ok());
-            all.extend(captures);
-        }
-        assert_eq!(all, [("n".to_string(), serde_json::json!("84"))]);
-    }
-
-    #[test]
-    fn skip_ignore_and_completion() {
-        assert_eq!(
-            runs("...\n\"x\"\nend", &["a", "b", "x"], Terminal::End),
-            Ok(())
-        );
-        assert_eq!(
-            runs(
-                "ignore \"ping\"\n\"a\"\n\"b\"\nend",
-                &["ping", "a", "ping", "b"],
-                Terminal::End
-            ),
-            Ok(())
-        );
-        // Without `end`, the block is complete once its last item matched.
-        let entries = block("\"a\"");
-        let mut matcher = BlockMatcher::new(&entries);
-        assert!(!matcher.is_complete());
-        assert_eq!(feed(&mut matcher, &["a"]).map(|f| f.len()), Ok(1));
-        assert!(matcher.is_complete());
-    }
-
-    #[test]
-    fn timing_bounds_are_checked_on_arrival() {
-        // Items arrive 10 ms apart in `feed`.
-        assert_eq!(
-            runs("\"a\"\n\"b\" within 50ms", &["a", "b"], Terminal::End),
-            Ok(())
-        );
-        assert!(matches!(
-            runs("\"a\"\n\"b\" within 5ms", &["a", "b"], Terminal::End),
-            Err(FailureKind::Timing { .. })
-        ));
-        assert!(matches!(
-            runs("\"a\"\n\"b\" after 20ms", &["a", "b"], Terminal::End),
-            Err(FailureKind::Timing { .. })
-        ));
-        assert!(matches!(
-            runs("first within 5ms\n\"a\"", &["a"], Terminal::End),
-            Err(FailureKind::Timing { .. })
-        ));
-    }
-
-    #[test]
-    fn controls_are_handed_out_at_their_position() {
-        let entries = block("\"a\"\npace 10ms\n\"b\"\nabort");
-        let mut matcher = BlockMatcher::new(&entries);
-        assert!(matcher.take_action().is_none());
-        assert!(feed(&mut matcher, &["a"]).is_ok());
-        assert!(matches!(matcher.take_action(), Some((Control::Pace(_), _))));
-        assert!(matcher.take_action().is_none());
-    }
-
-    /// Feeds NDJSON values (as text) to an `expect ndjson` block, then the ending.
-    fn runs_json(body: &str, values: &[&str], terminal: Terminal) -> Result<(), FailureKind> {
-        let entries = block_of("ndjson", body);
-        let mut matcher = BlockMatcher::new(&entries);
-        let mut previous = Duration::ZERO;
-        for (index, text) in values.iter().enumerate() {
-            let item = Item::Json(serde_json::from_str(text).unwrap_or_default());
-            let at = Duration::from_millis(10 * (index as u64 + 1));
-            matcher
-                .feed(&ItemView::new(&item), at, previous, &mut Vec::new(), &())
-                .map_err(|f| f.kind)?;
-            previous = at;
-        }
-        matcher.finish(&terminal).map(|_| ()).map_err(|f| f.kind)
-    }
-
-    const TWO_KEYS: &str =
-        "where k == \"a\" { { \"n\": 1 }\n{ \"n\": 2 } }\nwhere k == \"b\" { { \"n\": 1 } }\nend";
-
-    #[test]
-    fn where_groups_keep_the_order_of_each_key_only() {
-        let a1 = r#"{"k":"a","n":1}"#;
-        let a2 = r#"{"k":"a","n":2}"#;
-        let b1 = r#"{"k":"b","n":1}"#;
-        assert_eq!(runs_json(TWO_KEYS, &[a1, b1, a2], Terminal::End), Ok(()));
-        assert_eq!(runs_json(TWO_KEYS, &[b1, a1, a2], Terminal::End), Ok(()));
-        assert!(matches!(
-            runs_json(TWO_KEYS, &[a2, a1, b1], Terminal::End),
-            Err(FailureKind::Mismatch { .. })
-        ));
-        assert!(matches!(
-            runs_json(TWO_KEYS, &[a1, r#"{"k":"c","n":1}"#], Terminal::End),
-            Err(FailureKind::NoGroup { found, .. }) if found == "k \"c\""
-        ));
-        assert!(matches!(
-            runs_json(TWO_KEYS, &[b1, b1], Terminal::End),
-            Err(FailureKind::GroupComplete { .. })
-        ));
-        assert!(matches!(
-            runs_json(TWO_KEYS, &[a1, b1], Terminal::End),
-            Err(FailureKind::EndedEarly { .. })
-        ));
-        // Once every group has its items, what follows takes the next item.
-        let body = "where k == \"a\" { { \"n\": 1 } }\n{ \"done\": true }\nend";
-        assert_eq!(
-            runs_json(body, &[a1, r#"{"done":true}"#], Terminal::End),
-            Ok(())
-        );
-    }
-
-    #[test]
-    fn where_group_timing_is_measured_within_the_group() {
-        // `b` arrives between the two `a`s: `a`'s bound runs from its own previous item.
-        let body =
-            "where k == \"a\" { { \"n\": 1 }\n{ \"n\": 2 } within 15ms }\nwhere k == \"b\" { _ }";
-        let a1 = r#"{"k":"a","n":1}"#;
-        let a2 = r#"{"k":"a","n":2}"#;
-        let b1 = r#"{"k":"b","n":1}"#;
-        assert!(matches!(
-            runs_json(body, &[a1, b1, a2], Terminal::End),
-            Err(FailureKind::Timing { .. })
-        ));
-        assert_eq!(runs_json(body, &[b1, a1, a2], Terminal::End), Ok(()));
-    }
-
-    #[test]
-    fn all_patterns_check_every_item() {
-        let body = "all { \"n\": 0..5 }\n* times { _ }\nend";
-        assert_eq!(
-            runs_json(body, &[r#"{"n":1}"#, r#"{"n":5}"#], Terminal::End),
-            Ok(())
-        );
-        assert!(matches!(
-            runs_json(body, &[r#"{"n":1}"#, r#"{"n":7}"#], Terminal::End),
-            Err(FailureKind::Mismatch { expected, .. }) if expected == "all { \"n\": 0..5 }"
-        ));
-    }
-
-    #[test]
-    fn remainder_lists_what_is_still_expected() {
-        let entries = block("\"a\"\n3 times { \"b\" }\nend");
-        let mut matcher = BlockMatcher::new(&entries);
-        assert!(feed(&mut matcher, &["a", "b"]).is_ok());
-        let texts: Vec<String> = matcher.remainder(10).into_iter().map(|e| e.text).collect();
-        assert_eq!(texts, ["\"b\"", "\"b\"", "end"]);
-    }
-}
+mod tests;
