@@ -9,6 +9,8 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod redact;
+mod secret_finder;
+mod secret_forms;
 pub mod tap;
 
 use std::fs::File;

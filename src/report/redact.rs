@@ -1,12 +1,16 @@
 //! Secrets: values of variables given with `--secret` or listed in `secrets = [...]` in
 //! streamspec.toml. Every outcome is redacted before any reporter sees it, so no format (and no
 //! escaping a format applies afterwards) can show a secret; the other things a run prints (the
-//! `--update` lines, a service that did not start) go through [`Secrets::redact`] too. Redacting
-//! is also where long values are cut for display ([`crate::excerpt`]): after masking, so that a
-//! cut never leaves part of a secret.
+//! `--update` lines, a service that did not start) go through [`Secrets::redact`] too. A secret
+//! is masked in each of its forms ([`secret_forms`]), and so is any stretch of text that starts
+//! or ends one ([`super::secret_finder`]). Redacting is also where long
+//! values are cut for display ([`crate::excerpt`]): after masking, so that a cut never leaves
+//! part of a secret.
 
 use std::collections::HashMap;
 
+use super::secret_finder::SecretFinder;
+use super::secret_forms;
 use super::{Reporter, Summary};
 use crate::config::ProjectConfig;
 use crate::diagnostic::Diagnostic;
@@ -19,46 +23,32 @@ pub const MASK: &str = "***";
 /// secret: fewer would mask ordinary text (a secret beginning with `a` and a text ending in `a`).
 const MIN_SECRET_START: usize = 3;
 
-/// The secret values known so far, with the forms in which they can reach a report.
+/// The secret values known so far, with every form in which they can reach a report
+/// ([`secret_forms`]), and one automaton that finds them all in a text at once.
 #[derive(Debug, Clone, Default)]
 pub struct Secrets {
-    /// Longest first, so that a secret containing another is masked whole.
-    forms: Vec<String>,
+    values: Vec<String>,
+    finder: SecretFinder,
 }
 
 impl Secrets {
     pub fn is_empty(&self) -> bool {
-        self.forms.is_empty()
+        self.values.is_empty()
     }
 
-    /// Adds a secret value. A value comes back in a report as written, inside a JSON string
-    /// (an echoed header, a request body) or percent-encoded in a URL, so each of those forms is
-    /// masked too. Empty values mask nothing.
+    /// Adds a secret value, with its forms ([`secret_forms`]). Empty values mask nothing.
     pub fn add(&mut self, value: &str) {
-        if value.is_empty() {
+        if value.is_empty() || self.values.iter().any(|known| known == value) {
             return;
         }
-        let json = serde_json::Value::from(value).to_string();
-        let forms = [
-            value.to_string(),
-            json[1..json.len() - 1].to_string(),
-            percent_encode(value, |b| {
-                !b.is_ascii_alphanumeric() && !b"-._~".contains(&b)
-            }),
-            // What a URL parser leaves of a value written into a query: the WHATWG query set.
-            percent_encode(value, |b| b <= b' ' || b >= 0x7f || b"\"#<>'".contains(&b)),
-        ];
-        for form in forms {
-            if !self.forms.contains(&form) {
-                self.forms.push(form);
-            }
-        }
-        self.forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
+        self.values.push(value.to_string());
+        self.finder.add(secret_forms::forms(value));
     }
 
-    /// Whether `text` holds a secret, in any of its forms.
+    /// Whether `text` holds anything a report masks: a secret in any of its forms, or enough of
+    /// the start or the end of one.
     pub fn found_in(&self, text: &str) -> bool {
-        self.forms.iter().any(|form| text.contains(form.as_str()))
+        !self.is_empty() && !self.finder.spans(text).is_empty()
     }
 
     /// `text` as a report shows it: every secret replaced by [`MASK`], then each long value in
@@ -68,20 +58,26 @@ impl Secrets {
     }
 
     fn redact_in_place(&self, text: &mut String) {
-        if !self.forms.is_empty() || crate::excerpt::has_excerpts(text) {
+        if !self.is_empty() || crate::excerpt::has_excerpts(text) {
             *text = self.redact(text);
         }
     }
 
     /// `text` with every secret replaced by [`MASK`].
     fn mask(&self, text: &str) -> String {
-        let mut text = text.to_string();
-        for form in &self.forms {
-            if text.contains(form.as_str()) {
-                text = text.replace(form.as_str(), MASK);
-            }
+        let spans = self.finder.spans(text);
+        if spans.is_empty() {
+            return text.to_string();
         }
-        text
+        let mut out = String::with_capacity(text.len());
+        let mut shown = 0;
+        for span in spans {
+            out.push_str(&text[shown..span.start]);
+            out.push_str(MASK);
+            shown = span.end;
+        }
+        out.push_str(&text[shown..]);
+        out
     }
 
     /// `text`, which was cut short where it was read, with its end masked when it could be the
@@ -90,9 +86,12 @@ impl Secrets {
         // In bytes: the longest end of `text` that is how a secret begins. A whole secret was
         // masked already, so only shorter starts are looked for.
         let mut longest = 0;
-        for form in &self.forms {
+        for form in self.finder.forms() {
             for (chars, (bytes, _)) in form.char_indices().enumerate() {
-                if chars >= MIN_SECRET_START && bytes > longest && text.ends_with(&form[..bytes]) {
+                if chars >= MIN_SECRET_START
+                    && bytes > longest
+                    && ends_with_ignoring_ascii_case(text, &form[..bytes])
+                {
                     longest = bytes;
                 }
             }
@@ -105,6 +104,9 @@ impl Secrets {
 
     /// Turns every `--update` fix that would write a secret into a spec into one that says so.
     pub fn guard_fixes(&self, outcome: &mut TestOutcome) {
+        if self.is_empty() {
+            return;
+        }
         for failure in &mut outcome.failures {
             if let Some(Fix::Replace { text, .. }) = failure.fix.as_deref()
                 && self.found_in(text)
@@ -145,17 +147,10 @@ impl Secrets {
     }
 }
 
-/// `%XX` for every byte `encode` picks, in upper-case hex as URL serializers write it.
-fn percent_encode(value: &str, encode: impl Fn(u8) -> bool) -> String {
-    let mut out = String::with_capacity(value.len());
-    for &byte in value.as_bytes() {
-        if encode(byte) {
-            out.push_str(&format!("%{byte:02X}"));
-        } else {
-            out.push(char::from(byte));
-        }
-    }
-    out
+fn ends_with_ignoring_ascii_case(text: &str, end: &str) -> bool {
+    text.len() >= end.len()
+        && text.is_char_boundary(text.len() - end.len())
+        && text[text.len() - end.len()..].eq_ignore_ascii_case(end)
 }
 
 /// The values of the variables a config lists in `secrets`, once a group's variables are known,

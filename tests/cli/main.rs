@@ -32,6 +32,7 @@ mod reports;
 mod review;
 mod scale;
 mod secrets;
+mod secrets_encoded;
 mod servers;
 mod services;
 mod signals;
