@@ -11,6 +11,7 @@ pub mod junit;
 pub mod redact;
 mod secret_finder;
 mod secret_forms;
+mod spec_literals;
 pub mod tap;
 
 use std::fs::File;

@@ -3,7 +3,8 @@
 //! escaping a format applies afterwards) can show a secret; the other things a run prints (the
 //! `--update` lines, a service that did not start) go through [`Secrets::redact`] too. A secret
 //! is masked in each of its forms ([`secret_forms`]), and so is any stretch of text that starts
-//! or ends one ([`super::secret_finder`]). Redacting is also where long
+//! or ends one ([`super::secret_finder`]); one split across the items of a stream is masked in
+//! each of them ([`spec_literals`]). Redacting is also where long
 //! values are cut for display ([`crate::excerpt`]): after masking, so that a cut never leaves
 //! part of a secret.
 
@@ -11,9 +12,11 @@ use std::collections::HashMap;
 
 use super::secret_finder::SecretFinder;
 use super::secret_forms;
+use super::spec_literals::{self, Literal};
 use super::{Reporter, Summary};
 use crate::config::ProjectConfig;
 use crate::diagnostic::Diagnostic;
+use crate::diff::Tag;
 use crate::outcome::{Fix, TestOutcome};
 
 /// What a secret is replaced with.
@@ -109,7 +112,7 @@ impl Secrets {
         }
         for failure in &mut outcome.failures {
             if let Some(Fix::Replace { text, .. }) = failure.fix.as_deref()
-                && self.found_in(text)
+                && self.written_in(text)
             {
                 failure.fix = Some(Box::new(Fix::Cannot(
                     "what was observed holds a secret's value, which --update does not write \
@@ -118,6 +121,14 @@ impl Secrets {
                 )));
             }
         }
+    }
+
+    /// Whether spec text holds a secret, in any of the ways it can be read
+    /// ([`spec_literals::readings`]).
+    fn written_in(&self, spec_text: &str) -> bool {
+        spec_literals::readings(spec_text)
+            .iter()
+            .any(|reading| self.found_in(reading))
     }
 
     /// A copy of the outcome with every secret masked in every text it holds (and no fix that
@@ -133,17 +144,82 @@ impl Secrets {
                 self.redact_in_place(note);
             }
             if let Some(diff) = &mut failure.diff {
+                // The items the stream sent, in order: matched ones and the others.
+                self.mask_split_values(
+                    diff.lines
+                        .iter_mut()
+                        .filter(|line| line.tag != Tag::Removed)
+                        .map(|line| &mut line.text)
+                        .collect(),
+                );
                 for line in &mut diff.lines {
                     self.redact_in_place(&mut line.text);
                 }
             }
         }
         for stream in &mut outcome.streams {
+            if let Some(items) = &mut stream.aborted_after {
+                self.mask_split_values(items.iter_mut().map(|(text, _)| text).collect());
+            }
             for (text, _) in stream.aborted_after.iter_mut().flatten() {
                 self.redact_in_place(text);
             }
         }
         outcome
+    }
+
+    /// Masks a secret that a stream sent split across items, each too short a part of it to be
+    /// masked on its own: `items` are the items' texts in order, as spec lines; each string
+    /// literal that holds part of a secret found in joined values ([`spec_literals`]) becomes
+    /// `"***"`.
+    fn mask_split_values(&self, mut items: Vec<&mut String>) {
+        if self.is_empty() || items.len() < 2 {
+            return;
+        }
+        let joined = items
+            .iter()
+            .map(|item| item.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let literals = spec_literals::string_literals(&joined);
+        let mut masked = vec![false; literals.len()];
+        for run in spec_literals::joined_runs(&joined, &literals) {
+            self.mark_split_secrets(&literals, &run, &mut masked);
+        }
+        let mut item_starts = Vec::with_capacity(items.len());
+        let mut start = 0;
+        for item in &items {
+            item_starts.push(start);
+            start += item.len() + 1;
+        }
+        // From the last, so that the ranges before stay where they are.
+        for (literal, _) in literals.iter().zip(&masked).rev().filter(|(_, m)| **m) {
+            let item = item_starts.partition_point(|&start| start <= literal.range.start) - 1;
+            let offset = item_starts[item];
+            let range = literal.range.start - offset..literal.range.end - offset;
+            items[item].replace_range(range, &format!("\"{MASK}\""));
+        }
+    }
+
+    /// Marks in `masked` the literals of `run` that hold part of a secret found across two or
+    /// more of them once their values are joined (one found within a single literal is masked
+    /// where it is).
+    fn mark_split_secrets(&self, literals: &[Literal], run: &[usize], masked: &mut [bool]) {
+        let mut joined = String::new();
+        let mut starts = Vec::with_capacity(run.len());
+        for &index in run {
+            starts.push(joined.len());
+            joined.push_str(&literals[index].value);
+        }
+        for span in self.finder.spans(&joined) {
+            let first = starts.partition_point(|&start| start <= span.start) - 1;
+            let last = starts.partition_point(|&start| start < span.end) - 1;
+            if first < last {
+                for &index in &run[first..=last] {
+                    masked[index] = true;
+                }
+            }
+        }
     }
 }
 
@@ -260,6 +336,30 @@ mod tests {
         assert_eq!(cut_short("body: sk-"), "body: ***…");
         assert_eq!(cut_short("body: sk"), "body: sk…");
         assert_eq!(cut_short("body: sk-0123456789"), "body: ***…");
+    }
+
+    #[test]
+    fn a_secret_split_across_items_is_masked_in_each() {
+        let mut secrets = Secrets::default();
+        secrets.add("sk-0123456789abcdef");
+        let mut items: Vec<String> = [
+            r#"data: json { "delta": { "content": "sk-01" }, "n": "x1" }"#,
+            r#"data: json { "delta": { "content": "23456789a" }, "n": "x2" }"#,
+            r#"data: json { "delta": { "content": "bcdef" }, "n": "x3" }"#,
+            r#"data: "unrelated""#,
+        ]
+        .map(String::from)
+        .to_vec();
+        secrets.mask_split_values(items.iter_mut().collect());
+        assert_eq!(
+            items,
+            [
+                r#"data: json { "delta": { "content": "***" }, "n": "x1" }"#,
+                r#"data: json { "delta": { "content": "***" }, "n": "x2" }"#,
+                r#"data: json { "delta": { "content": "***" }, "n": "x3" }"#,
+                r#"data: "unrelated""#,
+            ]
+        );
     }
 
     #[test]
