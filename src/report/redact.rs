@@ -1,14 +1,18 @@
 //! Secrets: values of variables given with `--secret` or listed in `secrets = [...]` in
 //! streamspec.toml. Every outcome is redacted before any reporter sees it, so no format (and no
 //! escaping a format applies afterwards) can show a secret; the other things a run prints (the
-//! `--update` lines, a service that did not start) go through [`Secrets::redact`] too. A secret
-//! is masked in each of its forms ([`secret_forms`]), and so is any stretch of text that starts
-//! or ends one ([`super::secret_finder`]); one split across the items of a stream is masked in
-//! each of them ([`spec_literals`]). Redacting is also where long
+//! `--update` lines, a service that did not start, the progress line, the warnings before the
+//! run) go through [`Secrets::redact`] too. A secret is masked in each of its forms
+//! ([`secret_forms`]), and so is any stretch of text that starts or ends one
+//! ([`super::secret_finder`]), the spec file's path and text included; one split across the
+//! items of a stream is masked in each of them ([`spec_literals`]). Redacting is also where long
 //! values are cut for display ([`crate::excerpt`]): after masking, so that a cut never leaves
 //! part of a secret.
 
 use std::collections::HashMap;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use super::secret_finder::SecretFinder;
 use super::secret_forms;
@@ -18,6 +22,7 @@ use crate::config::ProjectConfig;
 use crate::diagnostic::Diagnostic;
 use crate::diff::Tag;
 use crate::outcome::{Fix, TestOutcome};
+use crate::source::SourceFile;
 
 /// What a secret is replaced with.
 pub const MASK: &str = "***";
@@ -32,7 +37,13 @@ const MIN_SECRET_START: usize = 3;
 pub struct Secrets {
     values: Vec<String>,
     finder: SecretFinder,
+    masked_files: MaskedFiles,
 }
+
+/// Spec files as reports show them, by the address of the file they stand for (see
+/// [`Secrets::masked_file`]), each with that file (so that its address is not reused). Shared
+/// by clones, and emptied when a secret is added.
+type MaskedFiles = Arc<Mutex<HashMap<usize, (Arc<SourceFile>, Arc<SourceFile>)>>>;
 
 impl Secrets {
     pub fn is_empty(&self) -> bool {
@@ -46,6 +57,7 @@ impl Secrets {
         }
         self.values.push(value.to_string());
         self.finder.add(secret_forms::forms(value));
+        self.masked_files = Arc::default();
     }
 
     /// Whether `text` holds anything a report masks: a secret in any of its forms, or enough of
@@ -131,11 +143,12 @@ impl Secrets {
             .any(|reading| self.found_in(reading))
     }
 
-    /// A copy of the outcome with every secret masked in every text it holds (and no fix that
-    /// would write one).
+    /// A copy of the outcome with every secret masked in every text it holds, its file's name
+    /// and text included (and no fix that would write one).
     pub fn redact_outcome(&self, outcome: &TestOutcome) -> TestOutcome {
         let mut outcome = outcome.clone();
         self.guard_fixes(&mut outcome);
+        outcome.file = self.masked_file(&outcome.file);
         self.redact_in_place(&mut outcome.name);
         for failure in &mut outcome.failures {
             self.redact_in_place(&mut failure.message);
@@ -221,12 +234,67 @@ impl Secrets {
             }
         }
     }
+
+    /// The spec file as reports show it: its path masked (a file named after a secret), and
+    /// its text too (the lines under a failure, a test's name as written), each masked
+    /// character replaced by a star of the same length in bytes, so that every span into the
+    /// file, and every column, stays as it was. Made once per file.
+    fn masked_file(&self, file: &Arc<SourceFile>) -> Arc<SourceFile> {
+        if self.is_empty() {
+            return Arc::clone(file);
+        }
+        let key = Arc::as_ptr(file) as usize;
+        let mut cache = self
+            .masked_files
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, masked)) = cache.get(&key) {
+            return Arc::clone(masked);
+        }
+        let path = file.path.to_string_lossy();
+        let text_spans = self.finder.spans(&file.text);
+        let masked = if text_spans.is_empty() && !self.found_in(&path) {
+            Arc::clone(file)
+        } else {
+            let path = if self.found_in(&path) {
+                PathBuf::from(self.mask(&path))
+            } else {
+                file.path.clone()
+            };
+            SourceFile::new(path, starred(&file.text, &text_spans))
+        };
+        // The original is kept with its masked copy, so that its address is not reused.
+        cache.insert(key, (Arc::clone(file), Arc::clone(&masked)));
+        masked
+    }
 }
 
 fn ends_with_ignoring_ascii_case(text: &str, end: &str) -> bool {
     text.len() >= end.len()
         && text.is_char_boundary(text.len() - end.len())
         && text[text.len() - end.len()..].eq_ignore_ascii_case(end)
+}
+
+/// `text` with each character in `spans` replaced by a star as long in UTF-8 (so that byte
+/// offsets and character counts stay), line breaks kept (so that lines stay).
+fn starred(text: &str, spans: &[Range<usize>]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut shown = 0;
+    for span in spans {
+        out.push_str(&text[shown..span.start]);
+        for c in text[span.clone()].chars() {
+            out.push(match c.len_utf8() {
+                _ if c == '\n' || c == '\r' => c,
+                1 => '*',
+                2 => '\u{00D7}',  // ×
+                3 => '\u{2217}',  // ∗
+                _ => '\u{1F7B6}', // 🞶
+            });
+        }
+        shown = span.end;
+    }
+    out.push_str(&text[shown..]);
+    out
 }
 
 /// The values of the variables a config lists in `secrets`, once a group's variables are known,

@@ -33,6 +33,7 @@ mod review;
 mod scale;
 mod secrets;
 mod secrets_encoded;
+mod secrets_names;
 mod secrets_update;
 mod servers;
 mod services;

@@ -143,6 +143,8 @@ pub struct Test {
     limits: Vec<(libc::c_int, libc::rlim_t, libc::rlim_t)>,
     /// Where standard output goes when it is not read.
     stdout_to: Option<StdoutTo>,
+    /// Standard error is a terminal (a pseudo-terminal this process reads), not a pipe.
+    stderr_on_a_terminal: bool,
     redactions: Vec<(Regex, String)>,
 }
 
@@ -168,6 +170,7 @@ impl Test {
             signal_when: None,
             limits: Vec::new(),
             stdout_to: None,
+            stderr_on_a_terminal: false,
             redactions: Vec::new(),
         }
     }
@@ -297,6 +300,14 @@ impl Test {
         self
     }
 
+    /// Gives the child a terminal as standard error (a pseudo-terminal, 200 columns wide), so
+    /// that it draws what it draws only there (the progress line); `stderr` is what it wrote,
+    /// `\r\n` for each line break.
+    pub fn stderr_on_a_terminal(mut self) -> Test {
+        self.stderr_on_a_terminal = true;
+        self
+    }
+
     /// An extra redaction for this test, applied after the default ones.
     pub fn redact(mut self, pattern: &str, replacement: &str) -> Test {
         let regex = Regex::new(&format!("(?m){pattern}")).expect("a valid redaction");
@@ -396,7 +407,6 @@ impl Test {
                 }
                 None => Stdio::piped(),
             })
-            .stderr(Stdio::piped())
             .env("NO_COLOR", "1")
             .env_remove("CLICOLOR_FORCE")
             .env_remove("CLICOLOR")
@@ -442,8 +452,19 @@ impl Test {
                 });
             }
         }
+        let terminal = if self.stderr_on_a_terminal {
+            let (reader, child_end) = pseudo_terminal();
+            command.stderr(Stdio::from(child_end));
+            Some(reader)
+        } else {
+            command.stderr(Stdio::piped());
+            None
+        };
         let started = Instant::now();
         let mut child = command.spawn().expect("start the streamspec binary");
+        // The command holds this process's copy of the terminal's child end: once it is gone, the
+        // reader sees the end when the child (and any service it started) closes its own.
+        drop(command);
         let pid = child.id();
         let stdin_writer = child.stdin.take().map(|mut pipe| {
             let bytes = self.stdin.clone().unwrap_or_default();
@@ -471,7 +492,10 @@ impl Test {
                 receiver
             }
         };
-        let stderr = read_in_background(child.stderr.take().expect("piped stderr"), None);
+        let stderr = match terminal {
+            Some(reader) => read_in_background(reader, None),
+            None => read_in_background(child.stderr.take().expect("piped stderr"), None),
+        };
         // A thread waits for the child to exit without reaping it (WNOWAIT), so that until
         // `child.wait()` below the pid stays the child's and a kill cannot hit another process.
         let (sender, receiver) = mpsc::channel();
@@ -572,6 +596,53 @@ impl Ran {
             elapsed: self.elapsed,
             dir,
         }
+    }
+}
+
+/// A pseudo-terminal 200 columns wide: the end this process reads, and the end for the child.
+/// Reading fails with EIO once every copy of the child's end is closed, which
+/// [`read_in_background`] takes for the end.
+fn pseudo_terminal() -> (std::fs::File, std::fs::File) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain libc calls on descriptors this function owns; each result is checked before
+    // the next call, and each descriptor is owned by exactly one File.
+    unsafe {
+        let reader = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        assert!(
+            reader >= 0,
+            "posix_openpt: {}",
+            std::io::Error::last_os_error()
+        );
+        let reader_file = std::fs::File::from_raw_fd(reader);
+        assert_eq!(libc::grantpt(reader), 0, "grantpt");
+        assert_eq!(libc::unlockpt(reader), 0, "unlockpt");
+        let mut name = [0 as libc::c_char; 256];
+        assert_eq!(
+            libc::ptsname_r(reader, name.as_mut_ptr(), name.len()),
+            0,
+            "ptsname_r"
+        );
+        let child_end = libc::open(
+            name.as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        );
+        assert!(
+            child_end >= 0,
+            "open the terminal: {}",
+            std::io::Error::last_os_error()
+        );
+        let size = libc::winsize {
+            ws_row: 50,
+            ws_col: 200,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        assert_eq!(
+            libc::ioctl(child_end, libc::TIOCSWINSZ, &size),
+            0,
+            "TIOCSWINSZ"
+        );
+        (reader_file, std::fs::File::from_raw_fd(child_end))
     }
 }
 
