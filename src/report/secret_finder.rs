@@ -3,7 +3,7 @@
 //! [`MIN_SECRET_PART`] characters that starts or ends a form (a secret split across events, or
 //! cut short), extended where it is found to as much of the form as the text holds.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -17,6 +17,8 @@ pub const MIN_SECRET_PART: usize = 6;
 #[derive(Debug, Clone, Default)]
 pub struct SecretFinder {
     forms: Vec<String>,
+    /// The forms in lower case, to leave out those already known.
+    known: HashSet<String>,
     /// `None` without forms, or when the automaton could not be built (forms too large for it):
     /// then each form is looked for in turn, so that masking never fails open.
     automaton: Option<Automaton>,
@@ -49,11 +51,7 @@ impl SecretFinder {
     /// anew.
     pub fn add(&mut self, forms: impl IntoIterator<Item = String>) {
         for form in forms {
-            if !self
-                .forms
-                .iter()
-                .any(|known| known.eq_ignore_ascii_case(&form))
-            {
+            if self.known.insert(form.to_ascii_lowercase()) {
                 self.forms.push(form);
             }
         }
