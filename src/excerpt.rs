@@ -86,6 +86,32 @@ fn push_unmarked(out: &mut String, text: &str) {
     );
 }
 
+/// The text of `bytes`, which are the start of a longer text (reading stopped there): a
+/// character the cut left incomplete at the end is dropped. Decoded as it is, it would become
+/// U+FFFD, and a secret's start before it would no longer end the text, which is where
+/// [`settle`] looks for one to mask.
+pub fn text_of_partial(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(without_a_cut_character(bytes))
+}
+
+/// `bytes` without the first bytes of a UTF-8 character at their end (at most 3).
+fn without_a_cut_character(bytes: &[u8]) -> &[u8] {
+    // The last character starts at most 3 bytes before the end, at a byte that is not a
+    // continuation byte (10xxxxxx).
+    let tail = bytes.len().saturating_sub(3);
+    let Some(start) = (tail..bytes.len())
+        .rev()
+        .find(|&at| bytes[at] & 0b1100_0000 != 0b1000_0000)
+    else {
+        return bytes;
+    };
+    match std::str::from_utf8(&bytes[start..]) {
+        // Valid, but cut short: the rest of the character was not read.
+        Err(error) if error.error_len().is_none() => &bytes[..start],
+        _ => bytes,
+    }
+}
+
 /// Whether `text` holds an excerpt still to be cut.
 pub fn has_excerpts(text: &str) -> bool {
     text.contains(OPEN)
@@ -348,6 +374,21 @@ mod tests {
             (settle(&left), settle(&right)),
             ("aaaa***X".into(), "aaaa***Y".into())
         );
+    }
+
+    #[test]
+    fn a_character_cut_at_the_end_of_a_partial_text_is_dropped() {
+        let text = "abcé€😀";
+        for cut in 0..=text.len() {
+            let kept = (0..=cut)
+                .rev()
+                .find(|&at| text.is_char_boundary(at))
+                .unwrap_or(0);
+            assert_eq!(text_of_partial(&text.as_bytes()[..cut]), &text[..kept]);
+        }
+        // Bytes that can never be UTF-8 are not a cut character: they read as U+FFFD.
+        assert_eq!(text_of_partial(b"ab\xff"), "ab\u{FFFD}");
+        assert_eq!(text_of_partial(b"ab\xc3\x28"), "ab\u{FFFD}(");
     }
 
     #[test]

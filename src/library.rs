@@ -200,6 +200,7 @@ impl Specs {
             streamspec_exe: self.resolve_streamspec_exe(),
             progress: false,
             record: false,
+            secrets: Vec::new(),
         };
         let mut output = Vec::new();
         // As `streamspec run` does: the secrets the configs name are masked, and long values

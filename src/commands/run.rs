@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::cli::{ReportFormat, RunArgs};
-use crate::commands::{print_diagnostics, print_redacted_diagnostics};
+use crate::commands::print_redacted_diagnostics;
 use crate::exit_code;
 use crate::open_files;
 use crate::output::{err, errln, outln};
 use crate::project;
+use crate::report::redact::Secrets;
 use crate::report::{self, Reporter, Summary};
 use crate::runner::select::Selection;
 use crate::runner::timings::cpu_time;
@@ -22,10 +23,16 @@ use crate::update::apply::SpecWriter;
 
 pub async fn run(args: &RunArgs) -> i32 {
     let started = Instant::now();
+    // What is printed before the run masks the `--secret` values too (a spec file or a test
+    // named after one); those a config names are known once its variables are.
+    let mut cli_secrets = Secrets::default();
+    for (_, value) in &args.report.secrets {
+        cli_secrets.add(value);
+    }
     let project = match project::load(&args.paths, &args.cli_vars()) {
         Ok(project) => project,
         Err(error) => {
-            print_diagnostics(&error.diagnostics);
+            print_redacted_diagnostics(&error.diagnostics, &cli_secrets);
             if error.diagnostics.iter().any(|d| d.label.is_some()) {
                 errln!("no tests were run: fix the errors above first");
             }
@@ -42,7 +49,7 @@ pub async fn run(args: &RunArgs) -> i32 {
         .filter(|warning| !(recording && warning.message == crate::check::EMPTY_BLOCK))
         .cloned()
         .collect();
-    print_diagnostics(&warnings);
+    print_redacted_diagnostics(&warnings, &cli_secrets);
     let scale = &args.scale;
     let selection = Selection {
         filters: scale.filter.clone(),
@@ -63,7 +70,7 @@ pub async fn run(args: &RunArgs) -> i32 {
             );
             return exit_code::SUCCESS;
         }
-        print_diagnostics(&[selection.explain_empty(&project)]);
+        print_redacted_diagnostics(&[selection.explain_empty(&project)], &cli_secrets);
         return exit_code::NO_TESTS;
     }
     let client = match HttpClient::new() {
@@ -93,6 +100,12 @@ pub async fn run(args: &RunArgs) -> i32 {
         streamspec_exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("streamspec")),
         progress: std::io::stderr().is_terminal(),
         record: args.update.is_some(),
+        secrets: args
+            .report
+            .secrets
+            .iter()
+            .map(|(_, value)| value.clone())
+            .collect(),
     };
     // The one place the reporter is chosen.
     // Where the update writes in place, a test it rewrites is reported as updated.
@@ -128,6 +141,10 @@ pub async fn run(args: &RunArgs) -> i32 {
     result.timings.load = loaded;
     for (_, value) in &args.report.secrets {
         result.secrets.add(value);
+    }
+    // A fix that would write a secret into a spec is refused, as every report already showed.
+    for outcome in &mut result.outcomes {
+        result.secrets.guard_fixes(outcome);
     }
     let ran = result.outcomes.len();
     let failed = result.failed();

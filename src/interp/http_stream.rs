@@ -315,14 +315,16 @@ pub(super) async fn reopen(
             .await
             .ok()
             .map(|body| {
-                let text = String::from_utf8_lossy(&body.bytes)
-                    .trim()
-                    .replace('\n', "\\n");
                 // Whole, for secrets to be masked in it before it is cut.
                 if body.total > body.bytes.len() as u64 {
+                    let text = crate::excerpt::text_of_partial(&body.bytes)
+                        .trim()
+                        .replace('\n', "\\n");
                     crate::excerpt::excerpt_of_partial(&text, RECONNECT_BODY_EXCERPT)
                 } else {
-                    text
+                    String::from_utf8_lossy(&body.bytes)
+                        .trim()
+                        .replace('\n', "\\n")
                 }
             })
             .filter(|text| !text.is_empty())

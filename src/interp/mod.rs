@@ -28,7 +28,7 @@ use crate::ast::*;
 use crate::diff::focus::Focus;
 use crate::diff::{self, DiffLine, Tag};
 use crate::duration::{format_duration, format_measured};
-use crate::excerpt::{excerpt, excerpt_of_partial};
+use crate::excerpt::{excerpt, excerpt_of_partial, text_of_partial};
 use crate::outcome::{Failure, FailureClass, Fix, StreamReport, TestOutcome};
 use crate::pattern::{ItemView, match_item};
 use crate::render::{quote, render_item_pattern, render_regex};
@@ -51,6 +51,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Characters of a body shown with a status that was not expected.
 const BODY_EXCERPT: usize = 300;
+
+/// How much of a body that is not JSON a failure shows, in characters.
+const NOT_JSON_EXCERPT: usize = 200;
 
 /// What every test of a run shares.
 pub struct RunSettings {
@@ -846,7 +849,11 @@ impl TestRun<'_> {
             return None;
         }
         // Whole, for secrets to be masked in it before it is cut ([`crate::excerpt`]).
-        let text = String::from_utf8_lossy(&bytes);
+        let text = if ended {
+            String::from_utf8_lossy(&bytes)
+        } else {
+            text_of_partial(&bytes)
+        };
         let text = text.trim_end().replace('\n', "\\n");
         Some(if ended {
             excerpt(&text, BODY_EXCERPT)
@@ -879,13 +886,17 @@ impl TestRun<'_> {
             ItemPatternKind::Json(_) => match serde_json::from_slice::<Value>(&bytes) {
                 Ok(value) => Item::Json(value, None),
                 Err(error) => {
-                    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
+                    // Whole, for secrets to be masked in it before it is cut.
+                    let text = String::from_utf8_lossy(&bytes).replace('\n', "\\n");
                     let mut failure = Failure::assertion(
                         format!("the body is not JSON: {error}"),
                         span,
                         "expected a JSON body",
                     )
-                    .note(format!("the body began: {}", text.replace('\n', "\\n")));
+                    .note(format!(
+                        "the body began: {}",
+                        excerpt(&text, NOT_JSON_EXCERPT)
+                    ));
                     // A stream read as one JSON value: say which block reads it.
                     let content_type = exchange
                         .head

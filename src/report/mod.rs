@@ -10,6 +10,9 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod redact;
+mod secret_finder;
+mod secret_forms;
+mod spec_literals;
 pub mod tap;
 
 use std::io::{BufWriter, Write};

@@ -1,16 +1,28 @@
 //! Secrets: values of variables given with `--secret` or listed in `secrets = [...]` in
 //! streamspec.toml. Every outcome is redacted before any reporter sees it, so no format (and no
 //! escaping a format applies afterwards) can show a secret; the other things a run prints (the
-//! `--update` lines, a service that did not start) go through [`Secrets::redact`] too. Redacting
-//! is also where long values are cut for display ([`crate::excerpt`]): after masking, so that a
-//! cut never leaves part of a secret.
+//! `--update` lines, a service that did not start, the progress line, the warnings before the
+//! run) go through [`Secrets::redact`] too. A secret is masked in each of its forms
+//! ([`secret_forms`]), and so is any stretch of text that starts or ends one
+//! ([`super::secret_finder`]), the spec file's path and text included; one split across the
+//! items of a stream is masked in each of them ([`spec_literals`]). Redacting is also where long
+//! values are cut for display ([`crate::excerpt`]): after masking, so that a cut never leaves
+//! part of a secret.
 
 use std::collections::HashMap;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
+use super::secret_finder::SecretFinder;
+use super::secret_forms;
+use super::spec_literals::{self, Literal};
 use super::{Reporter, Summary};
 use crate::config::ProjectConfig;
 use crate::diagnostic::Diagnostic;
+use crate::diff::Tag;
 use crate::outcome::{Fix, TestOutcome};
+use crate::source::SourceFile;
 
 /// What a secret is replaced with.
 pub const MASK: &str = "***";
@@ -19,46 +31,39 @@ pub const MASK: &str = "***";
 /// secret: fewer would mask ordinary text (a secret beginning with `a` and a text ending in `a`).
 const MIN_SECRET_START: usize = 3;
 
-/// The secret values known so far, with the forms in which they can reach a report.
+/// The secret values known so far, with every form in which they can reach a report
+/// ([`secret_forms`]), and one automaton that finds them all in a text at once.
 #[derive(Debug, Clone, Default)]
 pub struct Secrets {
-    /// Longest first, so that a secret containing another is masked whole.
-    forms: Vec<String>,
+    values: Vec<String>,
+    finder: SecretFinder,
+    masked_files: MaskedFiles,
 }
+
+/// Spec files as reports show them, by the address of the file they stand for (see
+/// [`Secrets::masked_file`]), each with that file (so that its address is not reused). Shared
+/// by clones, and emptied when a secret is added.
+type MaskedFiles = Arc<Mutex<HashMap<usize, (Arc<SourceFile>, Arc<SourceFile>)>>>;
 
 impl Secrets {
     pub fn is_empty(&self) -> bool {
-        self.forms.is_empty()
+        self.values.is_empty()
     }
 
-    /// Adds a secret value. A value comes back in a report as written, inside a JSON string
-    /// (an echoed header, a request body) or percent-encoded in a URL, so each of those forms is
-    /// masked too. Empty values mask nothing.
+    /// Adds a secret value, with its forms ([`secret_forms`]). Empty values mask nothing.
     pub fn add(&mut self, value: &str) {
-        if value.is_empty() {
+        if value.is_empty() || self.values.iter().any(|known| known == value) {
             return;
         }
-        let json = serde_json::Value::from(value).to_string();
-        let forms = [
-            value.to_string(),
-            json[1..json.len() - 1].to_string(),
-            percent_encode(value, |b| {
-                !b.is_ascii_alphanumeric() && !b"-._~".contains(&b)
-            }),
-            // What a URL parser leaves of a value written into a query: the WHATWG query set.
-            percent_encode(value, |b| b <= b' ' || b >= 0x7f || b"\"#<>'".contains(&b)),
-        ];
-        for form in forms {
-            if !self.forms.contains(&form) {
-                self.forms.push(form);
-            }
-        }
-        self.forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
+        self.values.push(value.to_string());
+        self.finder.add(secret_forms::forms(value));
+        self.masked_files = Arc::default();
     }
 
-    /// Whether `text` holds a secret, in any of its forms.
+    /// Whether `text` holds anything a report masks: a secret in any of its forms, or enough of
+    /// the start or the end of one.
     pub fn found_in(&self, text: &str) -> bool {
-        self.forms.iter().any(|form| text.contains(form.as_str()))
+        !self.is_empty() && !self.finder.spans(text).is_empty()
     }
 
     /// `text` as a report shows it: every secret replaced by [`MASK`], then each long value in
@@ -68,20 +73,26 @@ impl Secrets {
     }
 
     fn redact_in_place(&self, text: &mut String) {
-        if !self.forms.is_empty() || crate::excerpt::has_excerpts(text) {
+        if !self.is_empty() || crate::excerpt::has_excerpts(text) {
             *text = self.redact(text);
         }
     }
 
     /// `text` with every secret replaced by [`MASK`].
     fn mask(&self, text: &str) -> String {
-        let mut text = text.to_string();
-        for form in &self.forms {
-            if text.contains(form.as_str()) {
-                text = text.replace(form.as_str(), MASK);
-            }
+        let spans = self.finder.spans(text);
+        if spans.is_empty() {
+            return text.to_string();
         }
-        text
+        let mut out = String::with_capacity(text.len());
+        let mut shown = 0;
+        for span in spans {
+            out.push_str(&text[shown..span.start]);
+            out.push_str(MASK);
+            shown = span.end;
+        }
+        out.push_str(&text[shown..]);
+        out
     }
 
     /// `text`, which was cut short where it was read, with its end masked when it could be the
@@ -90,9 +101,12 @@ impl Secrets {
         // In bytes: the longest end of `text` that is how a secret begins. A whole secret was
         // masked already, so only shorter starts are looked for.
         let mut longest = 0;
-        for form in &self.forms {
+        for form in self.finder.forms() {
             for (chars, (bytes, _)) in form.char_indices().enumerate() {
-                if chars >= MIN_SECRET_START && bytes > longest && text.ends_with(&form[..bytes]) {
+                if chars >= MIN_SECRET_START
+                    && bytes > longest
+                    && ends_with_ignoring_ascii_case(text, &form[..bytes])
+                {
                     longest = bytes;
                 }
             }
@@ -105,9 +119,12 @@ impl Secrets {
 
     /// Turns every `--update` fix that would write a secret into a spec into one that says so.
     pub fn guard_fixes(&self, outcome: &mut TestOutcome) {
+        if self.is_empty() {
+            return;
+        }
         for failure in &mut outcome.failures {
             if let Some(Fix::Replace { text, .. }) = failure.fix.as_deref()
-                && self.found_in(text)
+                && self.written_in(text)
             {
                 failure.fix = Some(Box::new(Fix::Cannot(
                     "what was observed holds a secret's value, which --update does not write \
@@ -118,11 +135,20 @@ impl Secrets {
         }
     }
 
-    /// A copy of the outcome with every secret masked in every text it holds (and no fix that
-    /// would write one).
+    /// Whether spec text holds a secret, in any of the ways it can be read
+    /// ([`spec_literals::readings`]).
+    fn written_in(&self, spec_text: &str) -> bool {
+        spec_literals::readings(spec_text)
+            .iter()
+            .any(|reading| self.found_in(reading))
+    }
+
+    /// A copy of the outcome with every secret masked in every text it holds, its file's name
+    /// and text included (and no fix that would write one).
     pub fn redact_outcome(&self, outcome: &TestOutcome) -> TestOutcome {
         let mut outcome = outcome.clone();
         self.guard_fixes(&mut outcome);
+        outcome.file = self.masked_file(&outcome.file);
         self.redact_in_place(&mut outcome.name);
         for failure in &mut outcome.failures {
             self.redact_in_place(&mut failure.message);
@@ -131,30 +157,143 @@ impl Secrets {
                 self.redact_in_place(note);
             }
             if let Some(diff) = &mut failure.diff {
+                // The items the stream sent, in order: matched ones and the others.
+                self.mask_split_values(
+                    diff.lines
+                        .iter_mut()
+                        .filter(|line| line.tag != Tag::Removed)
+                        .map(|line| &mut line.text)
+                        .collect(),
+                );
                 for line in &mut diff.lines {
                     self.redact_in_place(&mut line.text);
                 }
             }
         }
         for stream in &mut outcome.streams {
+            if let Some(items) = &mut stream.aborted_after {
+                self.mask_split_values(items.iter_mut().map(|(text, _)| text).collect());
+            }
             for (text, _) in stream.aborted_after.iter_mut().flatten() {
                 self.redact_in_place(text);
             }
         }
         outcome
     }
-}
 
-/// `%XX` for every byte `encode` picks, in upper-case hex as URL serializers write it.
-fn percent_encode(value: &str, encode: impl Fn(u8) -> bool) -> String {
-    let mut out = String::with_capacity(value.len());
-    for &byte in value.as_bytes() {
-        if encode(byte) {
-            out.push_str(&format!("%{byte:02X}"));
-        } else {
-            out.push(char::from(byte));
+    /// Masks a secret that a stream sent split across items, each too short a part of it to be
+    /// masked on its own: `items` are the items' texts in order, as spec lines; each string
+    /// literal that holds part of a secret found in joined values ([`spec_literals`]) becomes
+    /// `"***"`.
+    fn mask_split_values(&self, mut items: Vec<&mut String>) {
+        if self.is_empty() || items.len() < 2 {
+            return;
+        }
+        let joined = items
+            .iter()
+            .map(|item| item.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let literals = spec_literals::string_literals(&joined);
+        let mut masked = vec![false; literals.len()];
+        for run in spec_literals::joined_runs(&joined, &literals) {
+            self.mark_split_secrets(&literals, &run, &mut masked);
+        }
+        let mut item_starts = Vec::with_capacity(items.len());
+        let mut start = 0;
+        for item in &items {
+            item_starts.push(start);
+            start += item.len() + 1;
+        }
+        // From the last, so that the ranges before stay where they are.
+        for (literal, _) in literals.iter().zip(&masked).rev().filter(|(_, m)| **m) {
+            let item = item_starts.partition_point(|&start| start <= literal.range.start) - 1;
+            let offset = item_starts[item];
+            let range = literal.range.start - offset..literal.range.end - offset;
+            items[item].replace_range(range, &format!("\"{MASK}\""));
         }
     }
+
+    /// Marks in `masked` the literals of `run` that hold part of a secret found across two or
+    /// more of them once their values are joined (one found within a single literal is masked
+    /// where it is).
+    fn mark_split_secrets(&self, literals: &[Literal], run: &[usize], masked: &mut [bool]) {
+        let mut joined = String::new();
+        let mut starts = Vec::with_capacity(run.len());
+        for &index in run {
+            starts.push(joined.len());
+            joined.push_str(&literals[index].value);
+        }
+        for span in self.finder.spans(&joined) {
+            let first = starts.partition_point(|&start| start <= span.start) - 1;
+            let last = starts.partition_point(|&start| start < span.end) - 1;
+            if first < last {
+                for &index in &run[first..=last] {
+                    masked[index] = true;
+                }
+            }
+        }
+    }
+
+    /// The spec file as reports show it: its path masked (a file named after a secret), and
+    /// its text too (the lines under a failure, a test's name as written), each masked
+    /// character replaced by a star of the same length in bytes, so that every span into the
+    /// file, and every column, stays as it was. Made once per file.
+    fn masked_file(&self, file: &Arc<SourceFile>) -> Arc<SourceFile> {
+        if self.is_empty() {
+            return Arc::clone(file);
+        }
+        let key = Arc::as_ptr(file) as usize;
+        let mut cache = self
+            .masked_files
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, masked)) = cache.get(&key) {
+            return Arc::clone(masked);
+        }
+        let path = file.path.to_string_lossy();
+        let text_spans = self.finder.spans(&file.text);
+        let masked = if text_spans.is_empty() && !self.found_in(&path) {
+            Arc::clone(file)
+        } else {
+            let path = if self.found_in(&path) {
+                PathBuf::from(self.mask(&path))
+            } else {
+                file.path.clone()
+            };
+            SourceFile::new(path, starred(&file.text, &text_spans))
+        };
+        // The original is kept with its masked copy, so that its address is not reused.
+        cache.insert(key, (Arc::clone(file), Arc::clone(&masked)));
+        masked
+    }
+}
+
+fn ends_with_ignoring_ascii_case(text: &str, end: &str) -> bool {
+    text.len() >= end.len()
+        && text.is_char_boundary(text.len() - end.len())
+        && text[text.len() - end.len()..].eq_ignore_ascii_case(end)
+}
+
+/// `text` with each character in `spans` replaced by a star as long in UTF-8 (so that byte
+/// offsets and character counts stay), line breaks kept (so that lines stay).
+fn starred(text: &str, spans: &[Range<usize>]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut shown = 0;
+    for span in spans {
+        out.push_str(&text[shown..span.start]);
+        for c in text[span.clone()].chars() {
+            out.push(match c.len_utf8() {
+                _ if c == '\n' || c == '\r' => c,
+                1 => '*',
+                2 => '\u{00D7}',  // ×
+                3 => '\u{2217}',  // ∗
+                _ => '\u{1F7B6}', // 🞶
+            });
+        }
+        shown = span.end;
+    }
+    out.push_str(&text[shown..]);
     out
 }
 
@@ -265,6 +404,30 @@ mod tests {
         assert_eq!(cut_short("body: sk-"), "body: ***…");
         assert_eq!(cut_short("body: sk"), "body: sk…");
         assert_eq!(cut_short("body: sk-0123456789"), "body: ***…");
+    }
+
+    #[test]
+    fn a_secret_split_across_items_is_masked_in_each() {
+        let mut secrets = Secrets::default();
+        secrets.add("sk-0123456789abcdef");
+        let mut items: Vec<String> = [
+            r#"data: json { "delta": { "content": "sk-01" }, "n": "x1" }"#,
+            r#"data: json { "delta": { "content": "23456789a" }, "n": "x2" }"#,
+            r#"data: json { "delta": { "content": "bcdef" }, "n": "x3" }"#,
+            r#"data: "unrelated""#,
+        ]
+        .map(String::from)
+        .to_vec();
+        secrets.mask_split_values(items.iter_mut().collect());
+        assert_eq!(
+            items,
+            [
+                r#"data: json { "delta": { "content": "***" }, "n": "x1" }"#,
+                r#"data: json { "delta": { "content": "***" }, "n": "x2" }"#,
+                r#"data: json { "delta": { "content": "***" }, "n": "x3" }"#,
+                r#"data: "unrelated""#,
+            ]
+        );
     }
 
     #[test]

@@ -65,6 +65,9 @@ pub struct RunOptions {
     pub progress: bool,
     /// `--update`: failures carry the fixes that rewrite the spec.
     pub record: bool,
+    /// `--secret` values: masked in the progress line, and in what the run returns (see
+    /// [`RunResult::secrets`]), with those the configs name.
+    pub secrets: Vec<String>,
 }
 
 /// The number of CPUs, the default of `--jobs`.
@@ -93,7 +96,8 @@ pub struct RunResult {
     pub not_run: usize,
     pub stopped: Option<Stopped>,
     pub timings: Timings,
-    /// The secret values the configs marked (`secrets = [...]`), for `--update` not to write.
+    /// The secret values of the run (`--secret`, and those the configs name in
+    /// `secrets = [...]`), for what is printed after the run to mask and `--update` not to write.
     pub secrets: Secrets,
 }
 
@@ -123,6 +127,10 @@ pub async fn run(
     writer: Option<&mut SpecWriter>,
 ) -> RunResult {
     let planned = planned_runs(plan, options);
+    let mut secrets = Secrets::default();
+    for value in &options.secrets {
+        secrets.add(value);
+    }
     let mut runner = Runner {
         options,
         client,
@@ -134,7 +142,7 @@ pub async fn run(
         outcomes: Vec::with_capacity(planned),
         timings: Timings::default(),
         not_run: 0,
-        secrets: Secrets::default(),
+        secrets,
         run_id: crate::interp::vars::new_uuid(),
         exits_shown: HashMap::new(),
     };
@@ -175,6 +183,7 @@ struct Runner<'a, 'r> {
     outcomes: Vec<TestOutcome>,
     timings: Timings,
     not_run: usize,
+    /// Every secret known so far: `--secret`, then those of each group's config as it starts.
     secrets: Secrets,
     /// `{{run_id}}`, the same for every test of the run, in every group.
     run_id: String,
@@ -333,11 +342,12 @@ impl Runner<'_, '_> {
                 while let Some(index) = scheduler.start_next() {
                     let run = runs[index];
                     let spec = Arc::clone(&specs[&run.spec]);
-                    let label = format!(
+                    // A file or a test may be named after a secret.
+                    let label = self.secrets.redact(&format!(
                         "{}: {}",
                         spec.file.path.display(),
                         spec.tests[run.test].name.value
-                    );
+                    ));
                     self.progress.started(index, label);
                     tasks.spawn(run_one(
                         Arc::clone(&settings),

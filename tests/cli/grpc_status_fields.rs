@@ -10,6 +10,16 @@ const STOCK_PROTO: &str = include_str!("../../proto/stock.proto");
 /// Runs `expect` (a line checking the status) on a unary call to a server that ends it with
 /// `fields`: returns the run's stdout.
 fn run(fields: Vec<(&'static str, Vec<u8>)>, status_in: StatusIn, expect: &str) -> String {
+    run_with(fields, status_in, expect, &[])
+}
+
+/// [`run`], with more arguments.
+fn run_with(
+    fields: Vec<(&'static str, Vec<u8>)>,
+    status_in: StatusIn,
+    expect: &str,
+    args: &[&str],
+) -> String {
     let output = Test::new()
         .file("stock.proto", STOCK_PROTO)
         .spec(
@@ -25,6 +35,7 @@ fn run(fields: Vec<(&'static str, Vec<u8>)>, status_in: StatusIn, expect: &str) 
             ),
         )
         .args(["run", "a.stream"])
+        .args(args.iter().copied())
         .var("grpc", grpc_servers::status_fields(fields, status_in))
         .run_unchecked();
     assert_eq!(output.stderr, "", "nothing on stderr (no panic)");
@@ -73,6 +84,31 @@ fn details_that_are_not_base64_fail_the_call() {
             )
         );
     }
+}
+
+/// A value is quoted cut short, after secrets in the whole of it are masked: cutting first
+/// would leave the start of a secret that straddles the cut.
+#[test]
+fn details_holding_a_secret_are_masked_before_they_are_cut() {
+    const SECRET: &str = "sk-live-Q7fR2xW9mK4tZ8pL1vB6nJ3hD5cY0gAeUoTiSs";
+    let details = format!("!{}{SECRET}{}", "a".repeat(49), "z".repeat(20));
+    let fields = vec![
+        status("5"),
+        ("grpc-status-details-bin", details.into_bytes()),
+    ];
+    let secret = format!("token={SECRET}");
+    assert_eq!(
+        run_with(
+            fields,
+            StatusIn::Trailers,
+            "expect status NOT_FOUND",
+            &["--secret", &secret]
+        ),
+        errored_call(&format!(
+            "the server sent a `grpc-status-details-bin` that is not base64 (`!` at byte 0): `!{}***zzzzzzz…` (116 bytes)",
+            "a".repeat(49)
+        ))
+    );
 }
 
 #[test]

@@ -19,7 +19,7 @@ use futures_util::{StreamExt, stream};
 use std::sync::OnceLock;
 
 use crate::servers;
-use crate::support::Test;
+use crate::support::{Output, Test};
 
 /// 46 characters, like an API key; no part of it is in any spec or message.
 const SECRET: &str = "sk-live-Q7fR2xW9mK4tZ8pL1vB6nJ3hD5cY0gAeUoTiSs";
@@ -80,8 +80,8 @@ async fn echoed(
 }
 
 /// Each test fails on a long text with the secret across the place where messages cut it (80
-/// characters for a value, 200 and 300 for a body's excerpt, the window around where two long
-/// texts differ).
+/// characters for a value, 200 and 300 for a body's excerpt, 200 for a body that is not JSON, the
+/// window around where two long texts differ).
 const ECHOES_THE_SECRET: &str = r#"
     test "a long event" {
       GET {{echo}}/sse?pad=50
@@ -137,6 +137,12 @@ const ECHOES_THE_SECRET: &str = r#"
       expect status 200
     }
 
+    test "a long body that is not JSON" {
+      GET {{echo}}/text?pad=190
+      header x-token: {{token}}
+      expect json { "a": 1 }
+    }
+
     test "a long error body where a stream was expected" {
       GET {{echo}}/sse?pad=260&status=503
       header x-token: {{token}}
@@ -173,18 +179,33 @@ fn everything_a_run_shows(test: Test, args: &[&str]) -> Vec<(String, String)> {
         .env("GITHUB_ACTIONS", "true")
         .run_unchecked();
     assert_eq!(output.status, Some(1), "{output:?}");
+    everything_shown(&output, &["a.stream"])
+}
+
+/// What a run printed and wrote: stdout, stderr, then every file in its directory at any depth
+/// (report files, pending updates) but the `specs` the test wrote, named by their paths there.
+pub fn everything_shown(output: &Output, specs: &[&str]) -> Vec<(String, String)> {
     let mut shown = vec![
         ("stdout".to_string(), output.stdout.clone()),
         ("stderr".to_string(), output.stderr.clone()),
     ];
-    for entry in std::fs::read_dir(output.dir.path()).expect("the run's directory") {
-        let path = entry.expect("a directory entry").path();
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        if name == "a.stream" || !path.is_file() {
-            continue;
+    let top = output.dir.path();
+    let mut dirs = vec![top.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("a directory of the run") {
+            let path = entry.expect("a directory entry").path();
+            let name = path
+                .strip_prefix(top)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .into_owned();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.is_file() && !specs.contains(&name.as_str()) {
+                let text = std::fs::read_to_string(&path).expect("a written file");
+                shown.push((name, text));
+            }
         }
-        let text = std::fs::read_to_string(&path).expect("a written file");
-        shown.push((name.into_owned(), text));
     }
     shown
 }
@@ -305,4 +326,52 @@ fn a_secret_a_failing_service_printed_is_masked_in_its_error() {
         output.stderr
     );
     assert!(!output.stderr.contains(&SECRET[..6]), "{}", output.stderr);
+}
+
+/// A body read in part, up to the middle of a character of two bytes in the secret: the half
+/// character is dropped, not shown as `�`, so the start of the secret before it is recognised
+/// and masked.
+#[test]
+fn a_secret_cut_in_the_middle_of_a_character_is_masked() {
+    const SECRET_E: &str = "Qx7fR2Lm9k9VbN3éWp8TzAHc4Jd6Rs5Gy2Kf8Vn1Zt4Bw7";
+    let cut = 290 + SECRET_E.find('é').unwrap_or_default() + 1;
+    let secret = format!("token={SECRET_E}");
+    let output = Test::new()
+        .spec(
+            "a.stream",
+            &format!(
+                r#"
+                test "an error body read up to the middle of a character of the secret" {{
+                  POST {{{{echo}}}}/text?pad=290&status=500&split={cut}
+                  body text "{{{{token}}}}"
+                  expect status 200
+                }}
+                "#
+            ),
+        )
+        .args(["run", "a.stream", "--secret", &secret, "--verbose"])
+        .args([
+            "--report-json",
+            "report.jsonl",
+            "--report-tap",
+            "report.tap",
+        ])
+        .var("echo", echo())
+        .run_unchecked();
+    assert_eq!(output.status, Some(1), "{output:?}");
+    let shown = everything_shown(&output, &["a.stream"]);
+    for (name, text) in &shown {
+        for part in [&SECRET_E[..6], "Qx7fR2Lm9k9VbN3"] {
+            assert!(!text.contains(part), "`{part}` shows in {name}:\n{text}");
+        }
+        assert!(
+            !text.contains('\u{FFFD}'),
+            "a half character in {name}:\n{text}"
+        );
+    }
+    assert!(
+        shown[0].1.contains("aaaa***…"),
+        "the secret's start is not masked:\n{}",
+        shown[0].1
+    );
 }

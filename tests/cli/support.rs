@@ -145,6 +145,8 @@ pub struct Test {
     stdout_to: Option<StdoutTo>,
     /// Where standard error goes when it is not read.
     stderr_to: Option<PathBuf>,
+    /// Standard error is a terminal (a pseudo-terminal this process reads), not a pipe.
+    stderr_on_a_terminal: bool,
     redactions: Vec<(Regex, String)>,
 }
 
@@ -171,6 +173,7 @@ impl Test {
             limits: Vec::new(),
             stdout_to: None,
             stderr_to: None,
+            stderr_on_a_terminal: false,
             redactions: Vec::new(),
         }
     }
@@ -307,6 +310,14 @@ impl Test {
         self
     }
 
+    /// Gives the child a terminal as standard error (a pseudo-terminal, 200 columns wide), so
+    /// that it draws what it draws only there (the progress line); `stderr` is what it wrote,
+    /// `\r\n` for each line break.
+    pub fn stderr_on_a_terminal(mut self) -> Test {
+        self.stderr_on_a_terminal = true;
+        self
+    }
+
     /// An extra redaction for this test, applied after the default ones.
     pub fn redact(mut self, pattern: &str, replacement: &str) -> Test {
         let regex = Regex::new(&format!("(?m){pattern}")).expect("a valid redaction");
@@ -406,15 +417,6 @@ impl Test {
                 }
                 None => Stdio::piped(),
             })
-            .stderr(match &self.stderr_to {
-                Some(path) => Stdio::from(
-                    std::fs::OpenOptions::new()
-                        .write(true)
-                        .open(path)
-                        .expect("open the file for standard error"),
-                ),
-                None => Stdio::piped(),
-            })
             .env("NO_COLOR", "1")
             .env_remove("CLICOLOR_FORCE")
             .env_remove("CLICOLOR")
@@ -460,8 +462,27 @@ impl Test {
                 });
             }
         }
+        let terminal = if self.stderr_on_a_terminal {
+            let (reader, child_end) = pseudo_terminal();
+            command.stderr(Stdio::from(child_end));
+            Some(reader)
+        } else {
+            command.stderr(match &self.stderr_to {
+                Some(path) => Stdio::from(
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(path)
+                        .expect("open the file for standard error"),
+                ),
+                None => Stdio::piped(),
+            });
+            None
+        };
         let started = Instant::now();
         let mut child = command.spawn().expect("start the streamspec binary");
+        // The command holds this process's copy of the terminal's child end: once it is gone, the
+        // reader sees the end when the child (and any service it started) closes its own.
+        drop(command);
         let pid = child.id();
         let stdin_writer = child.stdin.take().map(|mut pipe| {
             let bytes = self.stdin.clone().unwrap_or_default();
@@ -490,9 +511,10 @@ impl Test {
             Some(pipe) => read_in_background(pipe, signal),
             None => nothing_read(),
         };
-        let stderr = match child.stderr.take() {
-            Some(pipe) => read_in_background(pipe, None),
-            None => nothing_read(),
+        let stderr = match (terminal, child.stderr.take()) {
+            (Some(reader), _) => read_in_background(reader, None),
+            (None, Some(pipe)) => read_in_background(pipe, None),
+            (None, None) => nothing_read(),
         };
         // A thread waits for the child to exit without reaping it (WNOWAIT), so that until
         // `child.wait()` below the pid stays the child's and a kill cannot hit another process.
@@ -594,6 +616,53 @@ impl Ran {
             elapsed: self.elapsed,
             dir,
         }
+    }
+}
+
+/// A pseudo-terminal 200 columns wide: the end this process reads, and the end for the child.
+/// Reading fails with EIO once every copy of the child's end is closed, which
+/// [`read_in_background`] takes for the end.
+fn pseudo_terminal() -> (std::fs::File, std::fs::File) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain libc calls on descriptors this function owns; each result is checked before
+    // the next call, and each descriptor is owned by exactly one File.
+    unsafe {
+        let reader = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        assert!(
+            reader >= 0,
+            "posix_openpt: {}",
+            std::io::Error::last_os_error()
+        );
+        let reader_file = std::fs::File::from_raw_fd(reader);
+        assert_eq!(libc::grantpt(reader), 0, "grantpt");
+        assert_eq!(libc::unlockpt(reader), 0, "unlockpt");
+        let mut name = [0 as libc::c_char; 256];
+        assert_eq!(
+            libc::ptsname_r(reader, name.as_mut_ptr(), name.len()),
+            0,
+            "ptsname_r"
+        );
+        let child_end = libc::open(
+            name.as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        );
+        assert!(
+            child_end >= 0,
+            "open the terminal: {}",
+            std::io::Error::last_os_error()
+        );
+        let size = libc::winsize {
+            ws_row: 50,
+            ws_col: 200,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        assert_eq!(
+            libc::ioctl(child_end, libc::TIOCSWINSZ, &size),
+            0,
+            "TIOCSWINSZ"
+        );
+        (reader_file, std::fs::File::from_raw_fd(child_end))
     }
 }
 

@@ -36,8 +36,8 @@ const DETAILS_BASE64: GeneralPurpose = GeneralPurpose::new(
 /// Written as `%XX` in a message handed on: what is not visible ASCII, and `%` itself.
 const NOT_LITERAL: &AsciiSet = &CONTROLS.add(b'%');
 
-/// How much of a malformed value a failure quotes.
-const QUOTED_BYTES: usize = 60;
+/// How much of a malformed value a failure quotes, in characters.
+const QUOTED_CHARS: usize = 60;
 
 /// A status field the server sent that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,11 +125,12 @@ fn undecodable_message(value: &[u8]) -> Option<HeaderValue> {
     HeaderValue::from_str(&encoded).ok()
 }
 
-/// A value as a failure shows it: in backticks, cut after [`QUOTED_BYTES`] bytes.
+/// A value as a failure shows it: in backticks, cut after [`QUOTED_CHARS`] characters where a
+/// report shows it (after masking secrets, see [`crate::excerpt`]), with its length when long.
 fn quoted(value: &[u8]) -> String {
-    let shown = String::from_utf8_lossy(&value[..value.len().min(QUOTED_BYTES)]);
-    if value.len() > QUOTED_BYTES {
-        format!("`{shown}…` ({} bytes)", value.len())
+    let shown = crate::excerpt::excerpt(&String::from_utf8_lossy(value), QUOTED_CHARS);
+    if value.len() > QUOTED_CHARS {
+        format!("`{shown}` ({} bytes)", value.len())
     } else {
         format!("`{shown}`")
     }
@@ -290,7 +291,8 @@ mod tests {
         );
         let long = vec![b'*'; 100];
         let map = fields(&[("grpc-status", b"5"), ("grpc-status-details-bin", &long)]);
-        let error = as_tonic_reads(map).expect_err("malformed");
+        // Cut where a report shows it, once secrets are masked.
+        let error = crate::excerpt::cut(&as_tonic_reads(map).expect_err("malformed"));
         assert!(
             error.ends_with(&format!("`{}…` (100 bytes)", "*".repeat(60))),
             "{error}"
