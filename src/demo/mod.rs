@@ -12,6 +12,7 @@
 //! however many events are asked for, and chunk boundaries are the ones the endpoint chose.
 
 mod body;
+mod channels;
 mod chat;
 mod chunked;
 mod clients;
@@ -41,6 +42,8 @@ struct AppState {
     retry_clients: Arc<clients::Clients>,
     /// The `client`s of `/bad/fragile/` that aborted a stream (see `fragile`).
     broken_clients: Arc<clients::Clients>,
+    /// The pub/sub channels under `/channels/`.
+    channels: Arc<channels::Channels>,
 }
 
 /// Every route, for the router and for the "no such endpoint" answer.
@@ -58,6 +61,9 @@ GET  /ndjson/events?interval=20ms
 GET  /slow/ttfb?ttfb=300ms&chunks=3&interval=100ms
 POST /v1/chat/completions
 POST /echo
+POST /channels/{name}/publish
+GET  /channels/{name}/subscribe?after=K&count=N
+GET  /channels/{name}
 GET  /bad/invalid-utf8?format=sse|ndjson|lines
 GET  /bad/endless?format=sse&interval=50ms
 GET  /bad/stall?after=2
@@ -71,6 +77,11 @@ GET  /bad/fragile/health?client=default
 
 /// The router with every endpoint (tests serve it in-process on 127.0.0.1:0).
 pub fn router() -> Router {
+    router_with(AppState::default())
+}
+
+/// The router on `state` (tests give it smaller limits).
+fn router_with(state: AppState) -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/stats", get(stats::handler))
@@ -88,6 +99,12 @@ pub fn router() -> Router {
             "/echo",
             post(echo::echo).layer(DefaultBodyLimit::max(echo::MAX_ECHO)),
         )
+        .route(
+            "/channels/{name}/publish",
+            post(channels::publish).layer(DefaultBodyLimit::max(channels::MAX_MESSAGE)),
+        )
+        .route("/channels/{name}/subscribe", get(channels::subscribe))
+        .route("/channels/{name}", get(channels::state))
         .route("/bad/invalid-utf8", get(misbehave::invalid_utf8))
         .route("/bad/endless", get(misbehave::endless))
         .route("/bad/stall", get(misbehave::stall))
@@ -112,7 +129,7 @@ pub fn router() -> Router {
                 ),
             )
         })
-        .with_state(AppState::default())
+        .with_state(state)
 }
 
 /// Serves until the future is dropped.
