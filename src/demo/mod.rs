@@ -14,6 +14,7 @@
 mod body;
 mod channels;
 mod chat;
+mod chat_streams;
 mod chunked;
 mod clients;
 mod echo;
@@ -44,6 +45,8 @@ struct AppState {
     broken_clients: Arc<clients::Clients>,
     /// The pub/sub channels under `/channels/`.
     channels: Arc<channels::Channels>,
+    /// The resumable generations under `/chat/streams/`.
+    generations: Arc<chat_streams::Generations>,
 }
 
 /// Every route, for the router and for the "no such endpoint" answer.
@@ -64,6 +67,8 @@ POST /echo
 POST /channels/{name}/publish
 GET  /channels/{name}/subscribe?after=K&count=N
 GET  /channels/{name}
+GET  /chat/streams/{id}?tokens=20&pace=50ms&after=K
+GET  /chat/streams/{id}/state
 GET  /bad/invalid-utf8?format=sse|ndjson|lines
 GET  /bad/endless?format=sse&interval=50ms
 GET  /bad/stall?after=2
@@ -105,6 +110,8 @@ fn router_with(state: AppState) -> Router {
         )
         .route("/channels/{name}/subscribe", get(channels::subscribe))
         .route("/channels/{name}", get(channels::state))
+        .route("/chat/streams/{id}", get(chat_streams::stream))
+        .route("/chat/streams/{id}/state", get(chat_streams::state))
         .route("/bad/invalid-utf8", get(misbehave::invalid_utf8))
         .route("/bad/endless", get(misbehave::endless))
         .route("/bad/stall", get(misbehave::stall))

@@ -2,6 +2,7 @@
 //! reads it with reqwest chunk by chunk, so chunk boundaries and abrupt ends are visible.
 
 mod channels;
+mod chat_streams;
 mod events;
 
 use std::future::Future;

@@ -39,6 +39,20 @@ impl Event {
             data: data.to_owned(),
         }
     }
+
+    /// The id as a number.
+    pub fn number(&self) -> u64 {
+        let id = self
+            .id
+            .as_deref()
+            .unwrap_or_else(|| panic!("no id: {self:?}"));
+        id.parse().unwrap()
+    }
+
+    /// The data as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.data).unwrap_or_else(|e| panic!("{e}: {self:?}"))
+    }
 }
 
 /// An open SSE response read event by event.
