@@ -17,6 +17,7 @@ mod chat;
 mod chat_streams;
 mod chunked;
 mod clients;
+mod counters;
 mod echo;
 mod fragile;
 pub mod grpc;
@@ -47,6 +48,8 @@ struct AppState {
     channels: Arc<channels::Channels>,
     /// The resumable generations under `/chat/streams/`.
     generations: Arc<chat_streams::Generations>,
+    /// The counters under `/counters/`.
+    counters: Arc<counters::Counters>,
 }
 
 /// Every route, for the router and for the "no such endpoint" answer.
@@ -69,6 +72,8 @@ GET  /channels/{name}/subscribe?after=K&count=N
 GET  /channels/{name}
 GET  /chat/streams/{id}?tokens=20&pace=50ms&after=K
 GET  /chat/streams/{id}/state
+POST /counters/{name}/increment?unsafe=0
+GET  /counters/{name}
 GET  /bad/invalid-utf8?format=sse|ndjson|lines
 GET  /bad/endless?format=sse&interval=50ms
 GET  /bad/stall?after=2
@@ -112,6 +117,8 @@ fn router_with(state: AppState) -> Router {
         .route("/channels/{name}", get(channels::state))
         .route("/chat/streams/{id}", get(chat_streams::stream))
         .route("/chat/streams/{id}/state", get(chat_streams::state))
+        .route("/counters/{name}/increment", post(counters::increment))
+        .route("/counters/{name}", get(counters::get))
         .route("/bad/invalid-utf8", get(misbehave::invalid_utf8))
         .route("/bad/endless", get(misbehave::endless))
         .route("/bad/stall", get(misbehave::stall))

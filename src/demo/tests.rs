@@ -3,6 +3,7 @@
 
 mod channels;
 mod chat_streams;
+mod counters;
 mod events;
 
 use std::future::Future;
