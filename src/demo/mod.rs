@@ -6,6 +6,10 @@
 //! (`repeat=1`) or a gap (`skip=1`) on request, and `/bad/fragile/` is a chat service that breaks
 //! once a client aborts one of its streams (its `/bad/fragile/health` then answers 503).
 //!
+//! Several streams in one test (scenarios 19–22) have state that outlives a connection: pub/sub
+//! channels (`channels`), chat generations that a client can leave and resume (`chat_streams`)
+//! and counters for races (`counters`), each bounded as its module says.
+//!
 //! The gRPC half of the demo (scenarios 14–18) is in `grpc`, served on a listener of its own.
 //!
 //! Every streaming endpoint builds its body as a lazy stream (see `body`), so memory stays flat
@@ -83,6 +87,16 @@ GET  /bad/silent
 GET  /bad/reset
 POST /bad/fragile/v1/chat/completions?client=default
 GET  /bad/fragile/health?client=default
+
+`after=K` resumes as `Last-Event-ID: K` does. Limits of /channels/, /chat/streams/ and
+/counters/ (past a count: 503):
+  names and ids: 1 to 128 of A-Z a-z 0-9 . _ -
+  channels: 10000, each keeping its last 1000 messages of at most 64 KiB (larger: 413),
+    256 MiB in all; a subscriber that falls behind the kept messages gets `event: gap` and
+    goes on; a channel with no subscriber and no publish for 10m is dropped
+  chat streams: 10000 generations of at most 10000 tokens, at most 10s apart; a finished
+    generation is kept for 10m
+  counters: 10000; one not incremented for 10m is dropped
 ";
 
 /// The router with every endpoint (tests serve it in-process on 127.0.0.1:0).
@@ -154,4 +168,53 @@ pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
         let _ = tcp.set_nodelay(true);
     });
     axum::serve(listener, router()).await
+}
+
+#[cfg(test)]
+mod listing {
+    use super::*;
+    use crate::duration::format_duration;
+
+    /// The limits the listing states are the ones in force.
+    #[test]
+    fn the_listing_states_the_limits_in_force() {
+        let channels = channels::Limits::default();
+        let generations = chat_streams::Limits::default();
+        let counters = counters::Limits::default();
+        let stated = [
+            format!("names and ids: 1 to {} of", params::MAX_NAME),
+            format!(
+                "channels: {}, each keeping its last {} messages of at most {} KiB",
+                channels.channels,
+                channels.messages,
+                channels::MAX_MESSAGE / 1024
+            ),
+            format!(
+                "    {} MiB in all;",
+                channels.buffered_bytes / (1024 * 1024)
+            ),
+            format!(
+                "no subscriber and no publish for {} is dropped",
+                format_duration(channels.idle)
+            ),
+            format!(
+                "chat streams: {} generations of at most {} tokens, at most {} apart",
+                generations.generations,
+                generations.tokens,
+                format_duration(generations.pace)
+            ),
+            format!(
+                "    generation is kept for {}\n",
+                format_duration(generations.keep)
+            ),
+            format!(
+                "counters: {}; one not incremented for {} is dropped",
+                counters.counters,
+                format_duration(counters.idle)
+            ),
+        ];
+        for text in stated {
+            assert!(ENDPOINTS.contains(&text), "{text:?} is not in the listing");
+        }
+    }
 }
