@@ -6,15 +6,22 @@
 //! (`repeat=1`) or a gap (`skip=1`) on request, and `/bad/fragile/` is a chat service that breaks
 //! once a client aborts one of its streams (its `/bad/fragile/health` then answers 503).
 //!
+//! Several streams in one test (scenarios 19–22) have state that outlives a connection: pub/sub
+//! channels (`channels`), chat generations that a client can leave and resume (`chat_streams`)
+//! and counters for races (`counters`), each bounded as its module says.
+//!
 //! The gRPC half of the demo (scenarios 14–18) is in `grpc`, served on a listener of its own.
 //!
 //! Every streaming endpoint builds its body as a lazy stream (see `body`), so memory stays flat
 //! however many events are asked for, and chunk boundaries are the ones the endpoint chose.
 
 mod body;
+mod channels;
 mod chat;
+mod chat_streams;
 mod chunked;
 mod clients;
+mod counters;
 mod echo;
 mod fragile;
 pub mod grpc;
@@ -41,6 +48,12 @@ struct AppState {
     retry_clients: Arc<clients::Clients>,
     /// The `client`s of `/bad/fragile/` that aborted a stream (see `fragile`).
     broken_clients: Arc<clients::Clients>,
+    /// The pub/sub channels under `/channels/`.
+    channels: Arc<channels::Channels>,
+    /// The resumable generations under `/chat/streams/`.
+    generations: Arc<chat_streams::Generations>,
+    /// The counters under `/counters/`.
+    counters: Arc<counters::Counters>,
 }
 
 /// Every route, for the router and for the "no such endpoint" answer.
@@ -58,6 +71,13 @@ GET  /ndjson/events?interval=20ms
 GET  /slow/ttfb?ttfb=300ms&chunks=3&interval=100ms
 POST /v1/chat/completions
 POST /echo
+POST /channels/{name}/publish
+GET  /channels/{name}/subscribe?after=K&count=N
+GET  /channels/{name}
+GET  /chat/streams/{id}?tokens=20&pace=50ms&after=K
+GET  /chat/streams/{id}/state
+POST /counters/{name}/increment?unsafe=0
+GET  /counters/{name}
 GET  /bad/invalid-utf8?format=sse|ndjson|lines
 GET  /bad/endless?format=sse&interval=50ms
 GET  /bad/stall?after=2
@@ -67,10 +87,25 @@ GET  /bad/silent
 GET  /bad/reset
 POST /bad/fragile/v1/chat/completions?client=default
 GET  /bad/fragile/health?client=default
+
+`after=K` resumes as `Last-Event-ID: K` does. Limits of /channels/, /chat/streams/ and
+/counters/ (past a count: 503):
+  names and ids: 1 to 128 of A-Z a-z 0-9 . _ -
+  channels: 10000, each keeping its last 1000 messages of at most 64 KiB (larger: 413),
+    256 MiB in all; a subscriber that falls behind the kept messages gets `event: gap` and
+    goes on; a channel with no subscriber and no publish for 10m is dropped
+  chat streams: 10000 generations of at most 10000 tokens, at most 10s apart; a finished
+    generation is kept for 10m
+  counters: 10000; one not incremented for 10m is dropped
 ";
 
 /// The router with every endpoint (tests serve it in-process on 127.0.0.1:0).
 pub fn router() -> Router {
+    router_with(AppState::default())
+}
+
+/// The router on `state` (tests give it smaller limits).
+fn router_with(state: AppState) -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/stats", get(stats::handler))
@@ -88,6 +123,16 @@ pub fn router() -> Router {
             "/echo",
             post(echo::echo).layer(DefaultBodyLimit::max(echo::MAX_ECHO)),
         )
+        .route(
+            "/channels/{name}/publish",
+            post(channels::publish).layer(DefaultBodyLimit::max(channels::MAX_MESSAGE)),
+        )
+        .route("/channels/{name}/subscribe", get(channels::subscribe))
+        .route("/channels/{name}", get(channels::state))
+        .route("/chat/streams/{id}", get(chat_streams::stream))
+        .route("/chat/streams/{id}/state", get(chat_streams::state))
+        .route("/counters/{name}/increment", post(counters::increment))
+        .route("/counters/{name}", get(counters::get))
         .route("/bad/invalid-utf8", get(misbehave::invalid_utf8))
         .route("/bad/endless", get(misbehave::endless))
         .route("/bad/stall", get(misbehave::stall))
@@ -112,7 +157,7 @@ pub fn router() -> Router {
                 ),
             )
         })
-        .with_state(AppState::default())
+        .with_state(state)
 }
 
 /// Serves until the future is dropped.
@@ -123,4 +168,53 @@ pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
         let _ = tcp.set_nodelay(true);
     });
     axum::serve(listener, router()).await
+}
+
+#[cfg(test)]
+mod listing {
+    use super::*;
+    use crate::duration::format_duration;
+
+    /// The limits the listing states are the ones in force.
+    #[test]
+    fn the_listing_states_the_limits_in_force() {
+        let channels = channels::Limits::default();
+        let generations = chat_streams::Limits::default();
+        let counters = counters::Limits::default();
+        let stated = [
+            format!("names and ids: 1 to {} of", params::MAX_NAME),
+            format!(
+                "channels: {}, each keeping its last {} messages of at most {} KiB",
+                channels.channels,
+                channels.messages,
+                channels::MAX_MESSAGE / 1024
+            ),
+            format!(
+                "    {} MiB in all;",
+                channels.buffered_bytes / (1024 * 1024)
+            ),
+            format!(
+                "no subscriber and no publish for {} is dropped",
+                format_duration(channels.idle)
+            ),
+            format!(
+                "chat streams: {} generations of at most {} tokens, at most {} apart",
+                generations.generations,
+                generations.tokens,
+                format_duration(generations.pace)
+            ),
+            format!(
+                "    generation is kept for {}\n",
+                format_duration(generations.keep)
+            ),
+            format!(
+                "counters: {}; one not incremented for {} is dropped",
+                counters.counters,
+                format_duration(counters.idle)
+            ),
+        ];
+        for text in stated {
+            assert!(ENDPOINTS.contains(&text), "{text:?} is not in the listing");
+        }
+    }
 }

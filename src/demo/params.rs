@@ -30,6 +30,46 @@ impl IntoResponse for BadRequest {
     }
 }
 
+/// A request the demo cannot serve for a reason beyond its parameters — too large (413), in
+/// conflict with what is running (409), nothing to resume (404), a limit reached (503) — with
+/// the reason as the plain-text body, as [`BadRequest`] has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused(pub StatusCode, pub String);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let Refused(status, mut body) = self;
+        body.push('\n');
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            body,
+        )
+            .into_response()
+    }
+}
+
+impl From<BadRequest> for Refused {
+    fn from(bad: BadRequest) -> Refused {
+        Refused(StatusCode::BAD_REQUEST, bad.0)
+    }
+}
+
+/// The longest name of a channel, a chat stream or a counter.
+pub const MAX_NAME: usize = 128;
+
+/// Checks a name taken from the path (a channel, a chat stream, a counter): 1 to [`MAX_NAME`]
+/// of `A-Z a-z 0-9 . _ -`, so that it is safe in a URL, in an SSE field and in JSON as it is.
+pub fn name(text: &str) -> Result<&str, BadRequest> {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-');
+    if (1..=MAX_NAME).contains(&text.len()) && text.bytes().all(allowed) {
+        return Ok(text);
+    }
+    Err(BadRequest(format!(
+        "bad name `{text}`: a name is 1 to {MAX_NAME} of A-Z, a-z, 0-9, `.`, `_` and `-`"
+    )))
+}
+
 /// The query parameters of one request, checked against the names its endpoint knows.
 #[derive(Debug, Default)]
 pub struct Params {
@@ -241,6 +281,16 @@ mod tests {
             p.flag("yes").unwrap_err().0,
             "bad query parameter `yes`: expected 1 or 0, got `yes`"
         );
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(name("run-1_a.B9"), Ok("run-1_a.B9"));
+        assert!(name(&"x".repeat(MAX_NAME)).is_ok());
+        for bad in ["", "a b", "a/b", "é", "a\nb"] {
+            assert!(name(bad).is_err(), "{bad:?}");
+        }
+        assert!(name(&"x".repeat(MAX_NAME + 1)).is_err());
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! End-to-end tests of the demo service: each serves the router on `127.0.0.1:0` in-process and
 //! reads it with reqwest chunk by chunk, so chunk boundaries and abrupt ends are visible.
 
+mod channels;
+mod chat_streams;
+mod counters;
+mod events;
+
 use std::future::Future;
 use std::time::{Duration, Instant};
 
