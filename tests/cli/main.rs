@@ -38,6 +38,8 @@ mod signals;
 mod spec_errors;
 mod stream_control;
 mod support;
+#[path = "../common/test_service.rs"]
+mod test_service;
 mod unique_ids;
 mod unwritable;
 mod update;
