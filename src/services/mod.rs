@@ -316,6 +316,11 @@ async fn stop_with_output(mut running: RunningService, diagnostic: Diagnostic) -
     }
 }
 
+/// The service that the tests below start when they need one that listens.
+#[cfg(test)]
+#[path = "../../tests/common/test_service.rs"]
+mod test_service;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,15 +331,32 @@ mod tests {
     use crate::source::SourceFile;
     use crate::style::Palette;
 
-    /// Listens on 127.0.0.1:PORT (argv[1]) and holds the socket; connects succeed from the
-    /// backlog without an accept. It writes its pid to argv[2] when that is given.
-    const TCP_LISTENER: &str = "import os, socket, sys, time\n\
-        s = socket.socket()\n\
-        s.bind(('127.0.0.1', int(sys.argv[1])))\n\
-        s.listen()\n\
-        print('listening', flush=True)\n\
-        len(sys.argv) > 2 and open(sys.argv[2], 'w').write(str(os.getpid()))\n\
-        time.sleep(60)\n";
+    use super::test_service;
+
+    /// The `[[services]]` entry of the test service (see its module) named `name`, listening on
+    /// the port named `port`, with `env` added to its environment (`KEY = "value", …`).
+    fn test_service_entry(name: &str, port: &str, env: &str) -> String {
+        let env = if env.is_empty() {
+            String::new()
+        } else {
+            format!(", {env}")
+        };
+        format!(
+            "[[services]]\nname = \"{name}\"\nports = [\"{port}\"]\ncommand = {}\n\
+             env = {{ {} = \"{{{{{port}}}}}\"{env} }}\n",
+            test_service::command(),
+            test_service::PORT,
+        )
+    }
+
+    /// The test service's environment entry that has it write its pid to `path`.
+    fn pid_env(path: &Path) -> String {
+        format!(
+            "{} = {}",
+            test_service::PID_FILE,
+            quoted(&path.to_string_lossy())
+        )
+    }
 
     fn project(text: &str) -> ProjectConfig {
         match config::parse(SourceFile::new("streamspec.toml", text)) {
@@ -397,11 +419,8 @@ mod tests {
         let pid_file = scratch("tcp.pid");
         let config = project(&format!(
             "[vars]\nbase = \"http://127.0.0.1:{{{{port}}}}\"\napi = \"{{{{base}}}}/api\"\nexe = \"{{{{streamspec}}}}\"\n\
-             [[services]]\nname = \"listener\"\nports = [\"port\"]\n\
-             command = [\"python3\", \"-c\", {}, \"{{{{port}}}}\", {}]\n\
-             ready = {{ tcp = \"127.0.0.1:{{{{port}}}}\" }}\nstart_timeout = \"5s\"\n",
-            quoted(TCP_LISTENER),
-            quoted(&pid_file.to_string_lossy()),
+             {}ready = {{ tcp = \"127.0.0.1:{{{{port}}}}\" }}\nstart_timeout = \"5s\"\n",
+            test_service_entry("listener", "port", &pid_env(&pid_file)),
         ));
         let services = RunningServices::start(&config, &exe())
             .await
@@ -418,7 +437,7 @@ mod tests {
             .await
             .expect("the service listens");
 
-        // Ready means listening, which the script does before writing its pid.
+        // Ready means listening, which the service does before writing its pid.
         eventually("the pid is written", || pid_file.exists()).await;
         let pid = read_pid(&pid_file);
         assert!(!gone(pid));
@@ -429,14 +448,13 @@ mod tests {
 
     #[tokio::test]
     async fn waits_for_http_readiness() {
-        // Python may take a while to start on a busy machine; the first probe that gets an
+        // A process may take a while to start on a busy machine; the first probe that gets an
         // answer must come before the timeout.
         let web = |status: &str, start_timeout: &str| {
             project(&format!(
-                "[[services]]\nname = \"web\"\nports = [\"web_port\"]\n\
-                 command = [\"python3\", \"-m\", \"http.server\", \"{{{{web_port}}}}\", \"--bind\", \"127.0.0.1\"]\n\
-                 ready = {{ http = \"http://127.0.0.1:{{{{web_port}}}}/no-such-page\"{status} }}\n\
-                 start_timeout = \"{start_timeout}\"\n"
+                "{}ready = {{ http = \"http://127.0.0.1:{{{{web_port}}}}/no-such-page\"{status} }}\n\
+                 start_timeout = \"{start_timeout}\"\n",
+                test_service_entry("web", "web_port", ""),
             ))
         };
         // A 404 does not count as ready: the URL is wrong, or the routes are not there yet.
@@ -481,16 +499,14 @@ mod tests {
 
     #[tokio::test]
     async fn server_errors_do_not_count_as_ready() {
-        // Answers every request with 503, as a server still warming up might.
-        let script = "import http.server, sys\n\
-            class H(http.server.BaseHTTPRequestHandler):\n    \
-                def do_GET(self):\n        self.send_error(503)\n\
-            http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n";
+        // Its health check answers 503, as a server still warming up might.
         let config = project(&format!(
-            "[[services]]\nname = \"warming\"\nports = [\"p\"]\n\
-             command = [\"python3\", \"-c\", {}, \"{{{{p}}}}\"]\n\
-             ready = {{ http = \"http://127.0.0.1:{{{{p}}}}/health\" }}\nstart_timeout = \"2s\"\n",
-            quoted(script)
+            "{}ready = {{ http = \"http://127.0.0.1:{{{{p}}}}/health\" }}\nstart_timeout = \"2s\"\n",
+            test_service_entry(
+                "warming",
+                "p",
+                &format!("{} = \"503\"", test_service::HEALTH_STATUS)
+            ),
         ));
         let text = render(&RunningServices::start(&config, &exe()).await.unwrap_err());
         assert!(
@@ -611,13 +627,10 @@ mod tests {
     async fn services_started_before_a_failure_are_stopped() {
         let pid_file = scratch("first.pid");
         let config = project(&format!(
-            "[[services]]\nname = \"first\"\nports = [\"a\"]\n\
-             command = [\"python3\", \"-c\", {}, \"{{{{a}}}}\", {}]\n\
-             ready = {{ tcp = \"127.0.0.1:{{{{a}}}}\" }}\n\
+            "{}ready = {{ tcp = \"127.0.0.1:{{{{a}}}}\" }}\n\
              [[services]]\nname = \"second\"\nports = [\"b\"]\ncommand = [\"sh\", \"-c\", \"exit 1\"]\n\
              ready = {{ tcp = \"127.0.0.1:{{{{b}}}}\" }}\n",
-            quoted(TCP_LISTENER),
-            quoted(&pid_file.to_string_lossy()),
+            test_service_entry("first", "a", &pid_env(&pid_file)),
         ));
         let error = RunningServices::start(&config, &exe()).await.unwrap_err();
         let text = render(&error);
@@ -625,7 +638,7 @@ mod tests {
             text.contains("service `second` exited with code 1"),
             "{text}"
         );
-        assert!(text.contains("--> streamspec.toml:6:1"), "{text}");
+        assert!(text.contains("--> streamspec.toml:7:1"), "{text}");
         assert!(text.contains("= note: it printed nothing"), "{text}");
         eventually("the first pid is written", || pid_file.exists()).await;
         assert!(

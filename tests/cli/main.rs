@@ -49,6 +49,8 @@ mod spec_errors;
 mod stopped_early;
 mod stream_control;
 mod support;
+#[path = "../common/test_service.rs"]
+mod test_service;
 mod unique_ids;
 mod unwritable;
 mod update;

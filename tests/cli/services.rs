@@ -1,53 +1,32 @@
 //! The services of `streamspec.toml` as the run sees them: when a readiness URL counts as ready,
 //! and a service that exits while the tests run, named by the tests it fails.
 //!
-//! The services are real processes: a small Python HTTP server written into the test's directory
-//! (Python 3 is what the services' unit tests already use), started by the run.
+//! The services are real processes: this test binary, run again as the small HTTP server of
+//! `test_service` (`GET /ok`, `/health` answering `$HEALTH_STATUS`, `/exit?code=N`, `/kill`),
+//! started by the run.
 
 use crate::support::Test;
+use crate::test_service;
 
-/// `server.py PORT`: answers `GET /ok` with `200 ok`, `GET /health` with the status its
-/// `HEALTH_STATUS` environment variable names (200 without it), and on `GET /exit?code=N` prints
-/// a last line to standard error and exits with code N without answering; `GET /kill` kills it
-/// with SIGKILL. It prints `serving` once it listens.
-const SERVER: &str = r#"
-import http.server, os, signal, sys
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        if self.path.startswith("/exit"):
-            print("fatal: lost the database connection", file=sys.stderr, flush=True)
-            os._exit(int(self.path.split("code=")[1]))
-        if self.path == "/kill":
-            os.kill(os.getpid(), signal.SIGKILL)
-        status = int(os.environ.get("HEALTH_STATUS", "200")) if self.path == "/health" else 200
-        body = b"ok"
-        self.send_response(status)
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
-print("serving", flush=True)
-server.serve_forever()
-"#;
-
-/// The config that starts [`SERVER`] as `api`, with `ready` and its environment as given. It has
-/// 10 s to get ready (Python may start slowly on a busy machine).
+/// The config that starts the test service as `api`, with `ready` and its environment as given.
+/// It has 10 s to get ready (a process may start slowly on a busy machine).
 fn config(ready: &str, env: &str) -> String {
     config_with_timeout(ready, env, "10s")
 }
 
-/// The config for a service that never gets ready: long enough for Python to start on a busy
-/// machine and answer the probe, which the error then shows.
+/// The config for a service that never gets ready: long enough for it to start on a busy machine
+/// and answer the probe, which the error then shows.
 fn never_ready_config(ready: &str, env: &str) -> String {
     config_with_timeout(ready, env, "5s")
 }
 
 fn config_with_timeout(ready: &str, env: &str, start_timeout: &str) -> String {
+    let port = format!(r#"{} = "{{{{port}}}}""#, test_service::PORT);
+    let env = [port.as_str(), env]
+        .into_iter()
+        .filter(|entry| !entry.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
         r#"
         [vars]
@@ -56,16 +35,13 @@ fn config_with_timeout(ready: &str, env: &str, start_timeout: &str) -> String {
         [[services]]
         name = "api"
         ports = ["port"]
-        command = ["python3", "server.py", "{{{{port}}}}"]
+        command = {command}
         env = {{ {env} }}
         ready = {ready}
         start_timeout = "{start_timeout}"
-        "#
+        "#,
+        command = test_service::command(),
     )
-}
-
-fn with_server(test: Test) -> Test {
-    test.file("server.py", SERVER)
 }
 
 const OK_SPEC: &str = r#"
@@ -79,7 +55,7 @@ const OK_SPEC: &str = r#"
 
 #[test]
 fn a_readiness_url_that_answers_404_is_not_ready() {
-    with_server(Test::new())
+    Test::new()
         .config(&never_ready_config(
             r#"{ http = "http://127.0.0.1:{{port}}/health" }"#,
             r#"HEALTH_STATUS = "404""#,
@@ -109,7 +85,7 @@ fn a_readiness_url_that_answers_404_is_not_ready() {
 #[test]
 fn the_status_that_counts_as_ready_can_be_set() {
     for status in ["404", r#""4xx""#, r#"[200, 404]"#] {
-        with_server(Test::new())
+        Test::new()
             .config(&config(
                 &format!(
                     r#"{{ http = "http://127.0.0.1:{{{{port}}}}/health", status = {status} }}"#
@@ -131,7 +107,7 @@ fn the_status_that_counts_as_ready_can_be_set() {
 
 #[test]
 fn a_readiness_status_it_never_answers_is_reported_with_the_status_seen() {
-    with_server(Test::new())
+    Test::new()
         .config(&never_ready_config(
             r#"{ http = "http://127.0.0.1:{{port}}/health", status = 204 }"#,
             "",
@@ -162,7 +138,7 @@ fn a_readiness_status_it_never_answers_is_reported_with_the_status_seen() {
 
 #[test]
 fn a_service_that_exits_during_the_run_is_named_by_the_tests_it_fails() {
-    with_server(Test::new())
+    Test::new()
         .config(&config(
             r#"{ http = "http://127.0.0.1:{{port}}/health" }"#,
             "",
@@ -242,7 +218,7 @@ fn a_service_that_exits_during_the_run_is_named_by_the_tests_it_fails() {
 
 #[test]
 fn a_service_killed_by_a_signal_during_the_run_is_named_with_the_signal() {
-    with_server(Test::new())
+    Test::new()
         .config(&config(
             r#"{ http = "http://127.0.0.1:{{port}}/health" }"#,
             "",

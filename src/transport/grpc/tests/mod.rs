@@ -30,13 +30,11 @@ mod pruning;
 mod schemas;
 mod throughput;
 
-mod pb {
-    tonic::include_proto!("stock");
-}
+use crate::demo::grpc::pb;
 
 use pb::stock_service_server::{StockService, StockServiceServer};
 
-const DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/stock_descriptor.bin"));
+const DESCRIPTORS: &[u8] = pb::FILE_DESCRIPTOR_SET;
 const CERT: &str = include_str!("../testdata/cert.pem");
 const KEY: &str = include_str!("../testdata/key.pem");
 
