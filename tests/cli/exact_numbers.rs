@@ -9,7 +9,7 @@ use crate::support::{Test, fails, unindent};
 /// 9007199254740993 to 9007199254740992.
 fn big_integers() -> String {
     servers::raw_reply(
-        b"HTTP/1.1 200 OK\r\ncontent-type: application/x-ndjson\r\ncontent-length: 63\r\n\r\n\
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/x-ndjson\r\ncontent-length: 63\r\nconnection: close\r\n\r\n\
           {\"id\": 9007199254740993, \"max\": 18446744073709551615, \"n\": -1}\n",
     )
 }

@@ -91,6 +91,8 @@ pub fn hang_up() -> &'static str {
 }
 
 /// A raw TCP server that answers every request with these bytes, then closes the connection.
+/// A reply that several requests of a run get says `connection: close`, as such a server must:
+/// without it the client may send the next request on the connection as it closes.
 pub fn raw_reply(reply: &'static [u8]) -> String {
     raw(move |mut socket| async move {
         read_request_head(&mut socket).await;

@@ -541,7 +541,40 @@ impl AsyncRead for Sniffer {
 
 impl Drop for Sniffer {
     fn drop(&mut self) {
+        self.inner.discard_what_arrived();
         self.peer.wire.connection_closed();
+    }
+}
+
+impl Io {
+    /// Reads and drops what the server sent that was not read yet (a SETTINGS acknowledgement,
+    /// say), without waiting. A socket closed with unread bytes is reset (RST) rather than
+    /// closed (FIN), and a reset makes the server's kernel drop what it has not read yet: the
+    /// last frames this client wrote (the DATA and RST_STREAM of a cancelled call) would never
+    /// reach the server.
+    fn discard_what_arrived(&self) {
+        use std::os::fd::AsRawFd;
+        let socket = match self {
+            Io::Plain(stream) => stream.as_raw_fd(),
+            Io::Tls(stream) => stream.get_ref().0.as_raw_fd(),
+        };
+        let mut buffer = [0u8; 16 * 1024];
+        // Bounded: a server that keeps sending is not drained forever.
+        for _ in 0..64 {
+            // SAFETY: recv(2) into a buffer this function owns, on a socket `self` owns and keeps
+            // open; MSG_DONTWAIT makes it return at once when nothing is there.
+            let read = unsafe {
+                libc::recv(
+                    socket,
+                    buffer.as_mut_ptr().cast(),
+                    buffer.len(),
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if read <= 0 {
+                break;
+            }
+        }
     }
 }
 
