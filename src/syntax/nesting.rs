@@ -123,7 +123,7 @@ const URL_STEPS: [&[u8]; 8] = [
 fn end_of_raw_step(bytes: &[u8], start: usize) -> Option<usize> {
     let (keyword, after) = word(bytes, start)?;
     if URL_STEPS.contains(&keyword) {
-        return Some(end_of_token(bytes, blanks(bytes, after)?));
+        return Some(end_of_bare(bytes, blanks(bytes, after)?, false));
     }
     match keyword {
         b"header" | b"metadata" => header_value_after(bytes, after, &[b":"]),
@@ -200,38 +200,29 @@ fn end_of_header_value(bytes: &[u8], start: usize) -> usize {
     index
 }
 
-/// The end of an option's value: a quoted string, or text up to the next blank (placeholders
-/// may hold blanks) or a `;` or `}` that ends the step.
+/// The end of an option's value: a quoted string, or a bare value (see [`end_of_bare`]) that
+/// also ends at a `}` closing the test on its line.
 fn end_of_option_value(bytes: &[u8], start: usize) -> usize {
     if bytes.get(start) == Some(&b'"') {
         return end_of_quoted(bytes, start, b'"');
     }
+    end_of_bare(bytes, start, true)
+}
+
+/// The end of a URL or a bare value: the next blank (placeholders may hold blanks), a `;` that
+/// ends the step, or with `brace_ends`, a `}` followed by a blank.
+fn end_of_bare(bytes: &[u8], start: usize, brace_ends: bool) -> usize {
     let mut index = start;
     while index < bytes.len() {
         if let Some(len) = placeholder_len(&bytes[index..]) {
             index += len;
             continue;
         }
-        if bytes[index] == b'}' && ends_step(bytes, index + 1) {
-            return index;
-        }
-        if bytes[index].is_ascii_whitespace()
-            || (bytes[index] == b';' && ends_step(bytes, index + 1))
-        {
-            return index;
-        }
-        index += 1;
-    }
-    index
-}
-
-/// The end of a URL: the next blank, or a `;` that ends the step.
-fn end_of_token(bytes: &[u8], start: usize) -> usize {
-    let mut index = start;
-    while index < bytes.len() {
-        if bytes[index].is_ascii_whitespace()
-            || (bytes[index] == b';' && ends_step(bytes, index + 1))
-        {
+        let byte = bytes[index];
+        let ends_here = byte.is_ascii_whitespace()
+            || (byte == b';' && ends_step(bytes, index + 1))
+            || (brace_ends && byte == b'}' && ends_step(bytes, index + 1));
+        if ends_here {
             return index;
         }
         index += 1;
@@ -366,6 +357,7 @@ mod tests {
         let one = concat!(
             "test \"t\" {\n",
             "  GET http://x/a[{?q=[ ; header x-a: [{ # [\n",
+            "  GET {{ base }}/a[{ ; timeout 1s\n",
             "  header x-b: \"[\" ; authority a[\n",
             "  reconnect with header last-event-id: {[ with query after[=[{\n",
             "  expect header x-c == [{ -> c\n",
