@@ -1,0 +1,141 @@
+//! Steps of a test: requests and their options, gRPC calls, and client actions.
+
+// Nodes are built once per spec file; the size difference between variants costs nothing.
+#![allow(clippy::large_enum_variant)]
+
+use super::*;
+
+#[derive(Debug, Clone)]
+pub enum StepKind {
+    Request(Request),
+    Header(HeaderStep),
+    Body(Body),
+    Timeout(Spanned<Duration>),
+    Expect(Expectation),
+    Control(Control),
+    /// `grpc {{target}} package.Service/Method`
+    Grpc(GrpcCall),
+    /// What a gRPC call sends and how.
+    GrpcOption(GrpcOption),
+}
+
+#[derive(Debug, Clone)]
+pub struct GrpcCall {
+    /// `http://` (cleartext HTTP/2) or `https://`.
+    pub target: Template,
+    /// `package.Service/Method`
+    pub method: Spanned<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum GrpcOption {
+    /// `metadata name: value`: request metadata.
+    Metadata(HeaderStep),
+    /// `deadline 2s`: sent as `grpc-timeout`; the server ends the call with DEADLINE_EXCEEDED.
+    Deadline(Spanned<Duration>),
+    /// `message { … }` or `message file "…"`: a request message, sent when the call starts.
+    Message(Message),
+    /// `authority name`: the `:authority` the call names.
+    Authority(Template),
+    /// `insecure`: do not verify the server's TLS certificate.
+    Insecure,
+    /// `proto "file.proto"`: the schema, compiled from this file, when the server has no reflection.
+    Proto(Template),
+    /// `import "dir"`: where `proto` files' imports are found.
+    Import(Template),
+    /// `descriptor "set.pb"`: the schema as a compiled descriptor set.
+    Descriptor(Template),
+}
+
+/// `GET {{base}}/path`
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Spanned<String>,
+    pub url: Template,
+}
+
+/// `header name: value` on a request.
+#[derive(Debug, Clone)]
+pub struct HeaderStep {
+    pub name: Spanned<String>,
+    pub value: Template,
+}
+
+/// A gRPC request message: written in the spec, or read from a file of JSON.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// `{ … }`: only literals, `{{vars}}` and repeated strings (no matchers).
+    Json(JsonPattern),
+    /// `file "message.json"`: a path relative to the spec file.
+    File(Template),
+}
+
+impl Message {
+    pub fn span(&self) -> Span {
+        match self {
+            Message::Json(pattern) => pattern.span,
+            Message::File(path) => path.span,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// A JSON literal; only literals and `{{vars}}` (no matchers) are allowed.
+    Json(JsonPattern),
+    /// `"…"`, or `"…" * N`: the text repeated `times` times.
+    Text {
+        text: Template,
+        times: Option<Spanned<u64>>,
+    },
+    /// A path relative to the spec file.
+    File(Template),
+}
+
+/// Client actions between items. `send`, `close` and `grpc` are reserved for gRPC and rejected
+/// by the checker.
+#[derive(Debug, Clone)]
+pub enum Control {
+    /// `abort`: drop the connection here. With a condition (`abort after 3 items`, `abort after
+    /// 500ms`) it is a rule for the whole block rather than a point in it.
+    Abort(Option<AbortWhen>),
+    Wait(Duration),
+    Pace(Duration),
+    /// Drop the connection on purpose, to `reconnect` later (a page refresh).
+    Disconnect,
+    /// Open the stream again; for SSE, as an EventSource does, with `Last-Event-ID`.
+    Reconnect(ReconnectOptions),
+    /// gRPC: send a request message on the call's request stream.
+    Send(Message),
+    /// gRPC: half-close the request stream.
+    Close,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AbortWhen {
+    /// Once this many items of the block have arrived.
+    Items(u64),
+    /// Once this long has passed since the request.
+    After(Duration),
+}
+
+/// What a `reconnect` changes in the request: headers to set and query parameters to set.
+#[derive(Debug, Clone, Default)]
+pub struct ReconnectOptions {
+    pub headers: Vec<(Spanned<String>, Template)>,
+    pub query: Vec<(Spanned<String>, Template)>,
+}
+
+impl Control {
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Control::Abort(_) => "abort",
+            Control::Wait(_) => "wait",
+            Control::Pace(_) => "pace",
+            Control::Disconnect => "disconnect",
+            Control::Reconnect(_) => "reconnect",
+            Control::Send(_) => "send",
+            Control::Close => "close",
+        }
+    }
+}
