@@ -27,6 +27,9 @@ pub enum Expectation {
     Message(ItemLine),
     /// gRPC: `expect end`: the replies end here.
     End,
+    /// `expect same items in NAME`: every stream opened as NAME received the same items in the
+    /// same order.
+    SameItems(Ident),
 }
 
 /// `200` or a class such as `2xx`.
@@ -90,6 +93,9 @@ pub struct Aggregate {
     pub kind: AggregateKind,
     /// `expect test …`: over every stream of the test, not just the latest.
     pub whole_test: bool,
+    /// `expect count in NAME …`: over every stream opened as NAME, or every instance of the
+    /// branch NAME.
+    pub group: Option<Ident>,
     pub span: Span,
 }
 

@@ -55,6 +55,8 @@ impl StreamKind {
 #[derive(Debug, Clone)]
 pub struct StreamBlock {
     pub kind: Spanned<StreamKind>,
+    /// `expect sse from NAME { … }`: holds the named stream, from where it stands.
+    pub from: Option<Ident>,
     pub entries: Vec<Entry>,
     /// The braces and everything between them.
     pub block_span: Span,

@@ -17,6 +17,53 @@ pub enum StepKind {
     Grpc(GrpcCall),
     /// What a gRPC call sends and how.
     GrpcOption(GrpcOption),
+    /// `repeat 5 as i { … }`: the steps run this many times, one after another.
+    Repeat(RepeatSteps),
+    /// `parallel { branch … }`: branches that run at the same time, joined at the `}`.
+    Parallel(Parallel),
+    /// `barrier NAME`: inside a branch, wait until every branch that has this barrier is here.
+    Barrier(Ident),
+}
+
+/// The most times `repeat` may run its steps, and the most branch instances one `parallel` may
+/// start: beyond these a spec is refused at check time.
+pub const MAX_REPEAT: u64 = 100_000;
+pub const MAX_BRANCHES: u64 = 10_000;
+
+/// `repeat 5 as i { … }`
+#[derive(Debug, Clone)]
+pub struct RepeatSteps {
+    pub count: Spanned<u64>,
+    /// `as i`: the iteration's number, from 1.
+    pub index: Option<Ident>,
+    pub steps: Vec<Step>,
+    /// The braces and everything between them.
+    pub block_span: Span,
+}
+
+/// `parallel { branch a { … } branch b 5 times as i { … } }`
+#[derive(Debug, Clone)]
+pub struct Parallel {
+    pub branches: Vec<Branch>,
+    pub block_span: Span,
+}
+
+/// One sequence of steps of a `parallel`, run `times` times at once when it says so.
+#[derive(Debug, Clone)]
+pub struct Branch {
+    pub name: Ident,
+    pub times: Option<Spanned<u64>>,
+    /// `as i`: the instance's number, from 1.
+    pub index: Option<Ident>,
+    pub steps: Vec<Step>,
+    pub block_span: Span,
+    pub span: Span,
+}
+
+impl Branch {
+    pub fn instances(&self) -> u64 {
+        self.times.as_ref().map_or(1, |times| times.value)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -25,6 +72,8 @@ pub struct GrpcCall {
     pub target: Template,
     /// `package.Service/Method`
     pub method: Spanned<String>,
+    /// `as NAME`: the call stays open and is read in the background while later steps run.
+    pub name: Option<Ident>,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +101,8 @@ pub enum GrpcOption {
 pub struct Request {
     pub method: Spanned<String>,
     pub url: Template,
+    /// `as NAME`: the stream stays open and is read in the background while later steps run.
+    pub name: Option<Ident>,
 }
 
 /// `header name: value` on a request.

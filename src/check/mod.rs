@@ -177,8 +177,12 @@ impl Checker {
                 "add a request such as `GET http://…` or `grpc http://… package.Service/Method`",
             );
         }
-        for step in &test.steps {
-            self.step(step, &mut state);
+        self.steps(&test.steps, &mut state);
+    }
+
+    fn steps(&mut self, steps: &[Step], state: &mut TestState) {
+        for step in steps {
+            self.step(step, state);
         }
     }
 
@@ -238,6 +242,17 @@ impl Checker {
 
     fn step(&mut self, step: &Step, state: &mut TestState) {
         match &step.kind {
+            StepKind::Repeat(repeat) => self.steps(&repeat.steps, state),
+            StepKind::Parallel(parallel) => {
+                for branch in &parallel.branches {
+                    let mut inner = TestState {
+                        captures: state.captures.clone(),
+                        ..TestState::default()
+                    };
+                    self.steps(&branch.steps, &mut inner);
+                }
+            }
+            StepKind::Barrier(_) => {}
             StepKind::Request(request) => {
                 state.has_request = true;
                 state.body_read_at = None;
@@ -521,6 +536,7 @@ impl Checker {
             Expectation::Message(_) => "`expect message`",
             Expectation::End => "`expect end`",
             Expectation::Aggregate(_) => "this expectation",
+            Expectation::SameItems(_) => return,
         };
         if !self.needs_request(state, span, what) {
             return;
@@ -530,7 +546,7 @@ impl Checker {
             return;
         }
         match expectation {
-            Expectation::Status(_) => {}
+            Expectation::Status(_) | Expectation::SameItems(_) => {}
             Expectation::GrpcStatus { codes, message } => {
                 for code in codes
                     .iter()

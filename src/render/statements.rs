@@ -58,7 +58,8 @@ pub fn render_template(template: &Template) -> String {
 pub fn render_step(step: &StepKind) -> String {
     match step {
         StepKind::Request(request) => {
-            format!("{} {}", request.method.value, request.url.text)
+            let line = format!("{} {}", request.method.value, request.url.text);
+            with_stream_name(line, &request.name)
         }
         StepKind::Header(header) => format!(
             "header {}: {}",
@@ -76,8 +77,39 @@ pub fn render_step(step: &StepKind) -> String {
         StepKind::Timeout(duration) => format!("timeout {}", format_duration(duration.value)),
         StepKind::Expect(expectation) => format!("expect {}", render_expectation(expectation)),
         StepKind::Control(control) => render_control(control),
-        StepKind::Grpc(call) => format!("grpc {} {}", call.target.text, call.method.value),
+        StepKind::Grpc(call) => with_stream_name(
+            format!("grpc {} {}", call.target.text, call.method.value),
+            &call.name,
+        ),
         StepKind::GrpcOption(option) => render_grpc_option(option),
+        StepKind::Repeat(repeat) => {
+            with_index("repeat", &repeat.count.value.to_string(), &repeat.index)
+        }
+        StepKind::Parallel(_) => "parallel".to_string(),
+        StepKind::Barrier(name) => format!("barrier {}", name.value),
+    }
+}
+
+/// The head of a `branch` inside a `parallel`: `branch reader 5 times as i`.
+pub fn render_branch_head(branch: &Branch) -> String {
+    let name = match &branch.times {
+        Some(times) => format!("{} {} times", branch.name.value, times.value),
+        None => branch.name.value.clone(),
+    };
+    with_index("branch", &name, &branch.index)
+}
+
+fn with_index(keyword: &str, what: &str, index: &Option<Ident>) -> String {
+    match index {
+        Some(index) => format!("{keyword} {what} as {}", index.value),
+        None => format!("{keyword} {what}"),
+    }
+}
+
+fn with_stream_name(line: String, name: &Option<Ident>) -> String {
+    match name {
+        Some(name) => format!("{line} as {}", name.value),
+        None => line,
     }
 }
 
@@ -106,7 +138,11 @@ pub fn render_expectation(expectation: &Expectation) -> String {
             format!("status {}", codes.join(" | "))
         }
         Expectation::Header(header) => format!("header {}", render_header_expectation(header)),
-        Expectation::Stream(block) => block.kind.value.keyword().to_string(),
+        Expectation::Stream(block) => match &block.from {
+            Some(name) => format!("{} from {}", block.kind.value.keyword(), name.value),
+            None => block.kind.value.keyword().to_string(),
+        },
+        Expectation::SameItems(name) => format!("same items in {}", name.value),
         Expectation::WholeBody(body) => {
             let keyword = match body.pattern.kind {
                 ItemPatternKind::Text(_) => "text",
@@ -158,26 +194,21 @@ fn render_header_expectation(header: &HeaderExpectation) -> String {
 }
 
 fn render_aggregate(aggregate: &Aggregate) -> String {
-    let measure = match &aggregate.kind {
-        AggregateKind::Count(cond) => format!("count {}", render_count(&cond.value)),
-        AggregateKind::Bytes(cond) => format!("bytes {}", render_count(&cond.value)),
-        AggregateKind::Ttfb(cond) => format!("ttfb {}", render_duration_cond(&cond.value)),
-        AggregateKind::Duration(cond) => {
-            format!("duration {}", render_duration_cond(&cond.value))
-        }
-        AggregateKind::FirstItem(cond) => {
-            format!("first item {}", render_duration_cond(&cond.value))
-        }
-        AggregateKind::Connections(cond) => {
-            format!("connections {}", render_count(&cond.value))
-        }
-        AggregateKind::Retry(cond) => format!("retry {}", render_count(&cond.value)),
+    // What is measured, and then the condition; `in NAME` goes between them.
+    let (measure, condition) = match &aggregate.kind {
+        AggregateKind::Count(cond) => ("count", render_count(&cond.value)),
+        AggregateKind::Bytes(cond) => ("bytes", render_count(&cond.value)),
+        AggregateKind::Ttfb(cond) => ("ttfb", render_duration_cond(&cond.value)),
+        AggregateKind::Duration(cond) => ("duration", render_duration_cond(&cond.value)),
+        AggregateKind::FirstItem(cond) => ("first item", render_duration_cond(&cond.value)),
+        AggregateKind::Connections(cond) => ("connections", render_count(&cond.value)),
+        AggregateKind::Retry(cond) => ("retry", render_count(&cond.value)),
         AggregateKind::ReconnectDelay(cond) => {
-            format!("reconnect delay {}", render_duration_cond(&cond.value))
+            ("reconnect delay", render_duration_cond(&cond.value))
         }
         AggregateKind::Ids(order) => match order.value {
-            IdOrder::Increasing => "ids increasing".to_string(),
-            IdOrder::Contiguous => "ids contiguous".to_string(),
+            IdOrder::Increasing => ("ids", "increasing".to_string()),
+            IdOrder::Contiguous => ("ids", "contiguous".to_string()),
         },
         AggregateKind::Gaps(bounds) => {
             let bounds: Vec<String> = bounds
@@ -190,25 +221,38 @@ fn render_aggregate(aggregate: &Aggregate) -> String {
                     )
                 })
                 .collect();
-            format!("gaps {}", bounds.join(", "))
+            ("gaps", bounds.join(", "))
         }
-        AggregateKind::Distinct(name) => format!("{} distinct", name.value),
+        AggregateKind::Distinct(name) => (name.value.as_str(), "distinct".to_string()),
         AggregateKind::Capture {
             name,
             function,
             check,
-        } => format!(
-            "{} {} {}",
-            name.value,
-            function.value.keyword(),
-            render_value_check(check)
-        ),
+        } => {
+            let check = format!(
+                "{} {} {}",
+                name.value,
+                function.value.keyword(),
+                render_value_check(check)
+            );
+            return match aggregate.whole_test {
+                true => format!("test {check}"),
+                false => check,
+            };
+        }
     };
+    let mut out = String::new();
     if aggregate.whole_test {
-        format!("test {measure}")
-    } else {
-        measure
+        out.push_str("test ");
     }
+    out.push_str(measure);
+    if let Some(group) = &aggregate.group {
+        out.push_str(" in ");
+        out.push_str(&group.value);
+    }
+    out.push(' ');
+    out.push_str(&condition);
+    out
 }
 
 /// A number condition after an aggregate: `== 5`, `< 10`, `in 3..7`.

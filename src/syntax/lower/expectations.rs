@@ -81,11 +81,14 @@ impl Lowerer {
                 })
             }
             Rule::expect_messages => {
-                let block = inner(pair).next()?;
+                let mut parts = inner(pair).peekable();
+                let from = self.from_stream(&mut parts);
+                let block = parts.next()?;
                 let block_span = self::span(&block);
                 let entries = self.block(block, PatternContext::Json);
                 Some(Expectation::Stream(StreamBlock {
                     kind: Spanned::new(StreamKind::Messages, span),
+                    from,
                     entries,
                     block_span,
                 }))
@@ -97,6 +100,10 @@ impl Lowerer {
                 ))
             }
             Rule::expect_end => Some(Expectation::End),
+            Rule::expect_same => {
+                let name = inner(pair).last()?;
+                Some(Expectation::SameItems(self.ident(name)))
+            }
             Rule::expect_stream => {
                 let mut parts = inner(pair);
                 let kind_pair = parts.next()?;
@@ -106,11 +113,14 @@ impl Lowerer {
                     "lines" => StreamKind::Lines,
                     _ => StreamKind::Chunks,
                 };
+                let mut parts = parts.peekable();
+                let from = self.from_stream(&mut parts);
                 let block = parts.next()?;
                 let block_span = self::span(&block);
                 let entries = self.block(block, PatternContext::for_stream(kind));
                 Some(Expectation::Stream(StreamBlock {
                     kind: Spanned::new(kind, self::span(&kind_pair)),
+                    from,
                     entries,
                     block_span,
                 }))
@@ -128,10 +138,16 @@ impl Lowerer {
             Rule::expect_aggregate => {
                 let mut parts = inner(pair).peekable();
                 let whole_test = parts.next_if(|p| p.as_rule() == Rule::whole_test).is_some();
-                let kind = self.aggregate(parts.next()?)?;
+                let measure = parts.next()?;
+                let group = inner(measure.clone())
+                    .find(|p| p.as_rule() == Rule::group_in)
+                    .and_then(|group| inner(group).next())
+                    .map(|name| self.ident(name));
+                let kind = self.aggregate(measure)?;
                 Some(Expectation::Aggregate(Aggregate {
                     kind,
                     whole_test,
+                    group,
                     span,
                 }))
             }
@@ -207,12 +223,22 @@ impl Lowerer {
         })
     }
 
+    /// `from NAME` before a block, when there is one.
+    fn from_stream<'i>(
+        &mut self,
+        parts: &mut std::iter::Peekable<impl Iterator<Item = Pair<'i, Rule>>>,
+    ) -> Option<Ident> {
+        let from = parts.next_if(|p| p.as_rule() == Rule::from_stream)?;
+        let name = inner(from).last()?;
+        Some(self.ident(name))
+    }
+
     pub(super) fn aggregate(&mut self, pair: Pair<'_, Rule>) -> Option<AggregateKind> {
         Some(match pair.as_rule() {
-            Rule::agg_count => AggregateKind::Count(self.num_cond(inner(pair).next()?)),
-            Rule::agg_bytes => AggregateKind::Bytes(self.num_cond(inner(pair).next()?)),
+            Rule::agg_count => AggregateKind::Count(self.num_cond(ungrouped(&pair).next()?)),
+            Rule::agg_bytes => AggregateKind::Bytes(self.num_cond(ungrouped(&pair).next()?)),
             Rule::agg_timing => {
-                let mut parts = inner(pair);
+                let mut parts = ungrouped(&pair);
                 let stat = parts.next()?;
                 let cond = self.duration_cond(parts.next()?);
                 match stat.as_str() {
@@ -221,10 +247,12 @@ impl Lowerer {
                     _ => AggregateKind::FirstItem(cond),
                 }
             }
-            Rule::agg_connections => AggregateKind::Connections(self.num_cond(inner(pair).next()?)),
-            Rule::agg_retry => AggregateKind::Retry(self.num_cond(inner(pair).next()?)),
+            Rule::agg_connections => {
+                AggregateKind::Connections(self.num_cond(ungrouped(&pair).next()?))
+            }
+            Rule::agg_retry => AggregateKind::Retry(self.num_cond(ungrouped(&pair).next()?)),
             Rule::agg_reconnect_delay => {
-                AggregateKind::ReconnectDelay(self.duration_cond(inner(pair).next()?))
+                AggregateKind::ReconnectDelay(self.duration_cond(ungrouped(&pair).next()?))
             }
             Rule::agg_ids => {
                 let order = if pair.as_str().ends_with("contiguous") {
@@ -236,7 +264,7 @@ impl Lowerer {
             }
             Rule::agg_gaps => {
                 let mut bounds = Vec::new();
-                for bound in inner(pair) {
+                for bound in ungrouped(&pair) {
                     let mut parts = inner(bound);
                     let stat_pair = parts.next()?;
                     let stat = match stat_pair.as_str() {
@@ -252,9 +280,9 @@ impl Lowerer {
                 }
                 AggregateKind::Gaps(bounds)
             }
-            Rule::agg_distinct => AggregateKind::Distinct(self.ident(inner(pair).next()?)),
+            Rule::agg_distinct => AggregateKind::Distinct(self.ident(ungrouped(&pair).next()?)),
             _ => {
-                let mut parts = inner(pair);
+                let mut parts = ungrouped(&pair);
                 let name = self.ident(parts.next()?);
                 let function_pair = parts.next()?;
                 let function = match function_pair.as_str() {
@@ -388,4 +416,9 @@ fn covers(outer: StatusPattern, inner: StatusPattern) -> bool {
         (StatusPattern::Class(class), StatusPattern::Exact(code)) => code / 100 == class,
         _ => outer == inner,
     }
+}
+
+/// The parts of an aggregate after its `in NAME`, which the caller reads on its own.
+fn ungrouped<'i>(pair: &Pair<'i, Rule>) -> impl Iterator<Item = Pair<'i, Rule>> {
+    inner(pair.clone()).filter(|part| part.as_rule() != Rule::group_in)
 }

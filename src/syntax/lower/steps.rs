@@ -47,9 +47,11 @@ impl Lowerer {
                 let mut parts = inner(part);
                 let method = parts.next()?;
                 let url = parts.next()?;
+                let name = self.stream_name(parts.next());
                 StepKind::Request(Request {
                     method: Spanned::new(method.as_str().to_string(), self::span(&method)),
                     url: self.raw_template(url),
+                    name,
                 })
             }
             Rule::header_step => {
@@ -69,15 +71,97 @@ impl Lowerer {
                 let mut parts = inner(part);
                 let target = parts.next()?;
                 let method = parts.next()?;
+                let name = self.stream_name(parts.next());
                 StepKind::Grpc(GrpcCall {
                     target: self.raw_template(target),
                     method: Spanned::new(method.as_str().to_string(), self::span(&method)),
+                    name,
                 })
             }
+            Rule::repeat_step => {
+                let mut parts = inner(part).peekable();
+                let count = self.count(parts.next()?);
+                let _ = parts.next_if(|p| p.as_rule() == Rule::kw_times);
+                let index = self.index_name(&mut parts);
+                let block = parts.next()?;
+                StepKind::Repeat(RepeatSteps {
+                    count,
+                    index,
+                    block_span: self::span(&block),
+                    steps: self.steps(block),
+                })
+            }
+            Rule::parallel_step => {
+                let block_span = self::span(&part);
+                let branches = inner(part)
+                    .filter(|p| p.as_rule() == Rule::branch)
+                    .filter_map(|branch| self.branch(branch))
+                    .collect();
+                StepKind::Parallel(Parallel {
+                    branches,
+                    block_span,
+                })
+            }
+            Rule::barrier_step => StepKind::Barrier(self.ident(inner(part).last()?)),
             Rule::grpc_option => StepKind::GrpcOption(self.grpc_option(inner(part).next()?)?),
             _ => return None,
         };
         Some(Step { kind, span })
+    }
+
+    /// `as NAME` after a request or a call.
+    fn stream_name(&mut self, pair: Option<Pair<'_, Rule>>) -> Option<Ident> {
+        let name = inner(pair?).last()?;
+        Some(self.ident(name))
+    }
+
+    /// `as i` after a `repeat` or a `branch`, when there is one.
+    fn index_name<'i>(
+        &mut self,
+        parts: &mut std::iter::Peekable<impl Iterator<Item = Pair<'i, Rule>>>,
+    ) -> Option<Ident> {
+        let index = parts.next_if(|p| p.as_rule() == Rule::index_name)?;
+        self.stream_name(Some(index))
+    }
+
+    /// A `repeat` or `branch` count, as written.
+    fn count(&mut self, pair: Pair<'_, Rule>) -> Spanned<u64> {
+        let span = self::span(&pair);
+        match pair.as_str().parse::<u64>() {
+            Ok(count) => Spanned::new(count, span),
+            Err(_) => {
+                self.error(span, "this count is too large", "too large");
+                Spanned::new(u64::MAX, span)
+            }
+        }
+    }
+
+    /// The steps between the braces of a `repeat` or a `branch`.
+    fn steps(&mut self, block: Pair<'_, Rule>) -> Vec<Step> {
+        inner(block)
+            .filter(|p| p.as_rule() == Rule::step)
+            .filter_map(|step| self.step(step))
+            .collect()
+    }
+
+    fn branch(&mut self, pair: Pair<'_, Rule>) -> Option<Branch> {
+        let span = self::span(&pair);
+        let mut parts = inner(pair).peekable();
+        let name = self.ident(parts.next()?);
+        let times = parts
+            .next_if(|p| p.as_rule() == Rule::branch_times)
+            .and_then(|times| inner(times).next())
+            .map(|count| self.count(count));
+        let index = self.index_name(&mut parts);
+        let block = parts.next()?;
+        Some(Branch {
+            name,
+            times,
+            index,
+            block_span: self::span(&block),
+            steps: self.steps(block),
+            span,
+        })
     }
 
     /// A quoted string, or the raw text of a bare value (headers, `authority`), as a template.
