@@ -86,6 +86,12 @@ impl Failure {
 pub struct StreamReport {
     /// `sse`, `ndjson`, `lines` or `chunks`.
     pub kind: &'static str,
+    /// A named stream's name (`GET … as feed`), with its instance when the name was opened
+    /// more than once (`feed[2]`); `None` for a stream without a name.
+    pub name: Option<String>,
+    /// The branch instance that read it (`reader[3]`), inside a `parallel`; nested branches
+    /// are joined with `/` (`room/reader[3]`).
+    pub branch: Option<String>,
     /// The `expect` line of the block.
     pub span: Span,
     pub items: u64,
@@ -114,6 +120,22 @@ pub struct TestOutcome {
     pub failures: Vec<Failure>,
     /// The streams the test read, in order.
     pub streams: Vec<StreamReport>,
+    /// The barriers the test's branches passed, in the order they were released.
+    pub barriers: Vec<BarrierReport>,
+}
+
+/// How tightly a `barrier` released the branches that waited at it, for the verbose report.
+#[derive(Debug, Clone)]
+pub struct BarrierReport {
+    pub name: String,
+    /// The `barrier NAME` line (the first, when several branches have one).
+    pub span: Span,
+    /// Branch instances that waited at it.
+    pub branches: usize,
+    /// From the first branch to go on after the release to the last.
+    pub spread: Duration,
+    /// The branch within the `parallel` it belongs to, when it is nested in one.
+    pub branch: Option<String>,
 }
 
 impl TestOutcome {

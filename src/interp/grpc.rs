@@ -509,6 +509,8 @@ impl TestRun<'_> {
         stats.ttfb = live.ttfb();
         stats.duration = Some(live.origin.elapsed());
         self.streams.push(StreamReport {
+            name: None,
+            branch: None,
             kind: kind.value.keyword(),
             span: kind.span,
             items: stats.items,

@@ -92,6 +92,7 @@ mod tests {
             duration: Duration::ZERO,
             failures: Vec::new(),
             streams: Vec::new(),
+            barriers: Vec::new(),
         }
     }
 

@@ -558,6 +558,7 @@ async fn run_one(
                     .note("this is a bug in streamspec; please report it"),
                 ],
                 streams: Vec::new(),
+                barriers: Vec::new(),
             }
         }
     };
