@@ -157,6 +157,7 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
         duration: started.elapsed(),
         failures,
         streams: std::mem::take(&mut run.streams),
+        barriers: Vec::new(),
     }
 }
 
@@ -275,6 +276,7 @@ impl TestRun<'_> {
                 }
                 // The checker rejects the rest before a run starts.
                 StepKind::Control(_) => {}
+                StepKind::Repeat(_) | StepKind::Parallel(_) | StepKind::Barrier(_) => {}
             }
         }
         self.finish_exchange().await?;
@@ -396,6 +398,8 @@ impl TestRun<'_> {
                 .await;
                 stats.duration = Some(origin.elapsed());
                 self.streams.push(StreamReport {
+                    name: None,
+                    branch: None,
                     kind: block.kind.value.keyword(),
                     span: block.kind.span,
                     items: stats.items,
