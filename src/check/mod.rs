@@ -166,11 +166,15 @@ impl Checker {
         if test.name.value.trim().is_empty() {
             self.error(test.name.span, "a test needs a name", "empty name");
         }
-        if !test
-            .steps
-            .iter()
-            .any(|s| matches!(s.kind, StepKind::Request(_) | StepKind::Grpc(_)))
-        {
+        if !test.steps.iter().any(|s| {
+            matches!(
+                s.kind,
+                StepKind::Request(_)
+                    | StepKind::Grpc(_)
+                    | StepKind::Repeat(_)
+                    | StepKind::Parallel(_)
+            )
+        }) {
             self.error(
                 test.name.span,
                 "this test sends no request",
@@ -242,15 +246,29 @@ impl Checker {
 
     fn step(&mut self, step: &Step, state: &mut TestState) {
         match &step.kind {
-            StepKind::Repeat(repeat) => self.steps(&repeat.steps, state),
+            StepKind::Repeat(repeat) => {
+                if let Some(index) = &repeat.index {
+                    state.captures.insert(index.value.clone());
+                }
+                self.steps(&repeat.steps, state)
+            }
             StepKind::Parallel(parallel) => {
                 for branch in &parallel.branches {
                     let mut inner = TestState {
                         captures: state.captures.clone(),
                         ..TestState::default()
                     };
+                    if let Some(index) = &branch.index {
+                        inner.captures.insert(index.value.clone());
+                    }
                     self.steps(&branch.steps, &mut inner);
+                    for capture in inner.captures {
+                        state
+                            .captures
+                            .insert(format!("{}.{capture}", branch.name.value));
+                    }
                 }
+                state.has_request = true;
             }
             StepKind::Barrier(_) => {}
             StepKind::Request(request) => {
@@ -527,6 +545,11 @@ impl Checker {
     }
 
     fn expectation(&mut self, expectation: &Expectation, span: Span, state: &mut TestState) {
+        match expectation {
+            Expectation::Stream(block) if block.from.is_some() => return,
+            Expectation::Aggregate(aggregate) if aggregate.group.is_some() => return,
+            _ => {}
+        }
         let what = match expectation {
             Expectation::Status(_) | Expectation::GrpcStatus { .. } => "`expect status`",
             Expectation::Header(_) => "`expect header`",

@@ -503,6 +503,7 @@ impl TestRun<'_> {
             received_before_abort: &mut received_before_abort,
             track_ids: false,
             update,
+            log: None,
         }
         .run()
         .await;

@@ -1,6 +1,7 @@
 //! An HTTP stream's connections: reading items from a response body as its bytes arrive, and
 //! opening the stream again on `reconnect`, as an EventSource does.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderName, HeaderValue};
@@ -18,6 +19,12 @@ use crate::source::Span;
 use crate::transport::decoder::Decoder;
 use crate::transport::framing::FrameError;
 use crate::transport::http::{ChunkRead, HttpClient, HttpRequest, HttpResponse, SendError, send};
+use crate::transport::item::Item;
+
+/// The most items a stream read in the background keeps for a block that has not held it yet,
+/// and the most body bytes they may take: past either, reading stops and the stream fails.
+pub const MAX_BUFFERED_ITEMS: usize = 10_000;
+pub const MAX_BUFFERED_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The most connections one test may open: a reconnection loop stops here, with a message.
 pub const MAX_CONNECTIONS: u32 = 100;
@@ -34,7 +41,7 @@ pub struct Reconnector<'a> {
 
 /// The items of an HTTP stream, across its connections: one response at a time, one decoder
 /// whose state (the lastEventId, the reconnection time) carries over to the next connection.
-pub(super) struct HttpReader {
+pub struct HttpReader {
     /// `None` once the client dropped the connection (`disconnect`, `abort`).
     response: Option<HttpResponse>,
     decoder: Decoder,
@@ -47,6 +54,20 @@ pub(super) struct HttpReader {
     /// Whether the client closed it (`disconnect`), rather than the server.
     disconnected: bool,
     bytes: u64,
+    /// What a background task read while no block held the stream (a named stream).
+    ahead: ReadAhead,
+}
+
+/// Items read ahead of the blocks, with their arrival times, and how reading ahead stopped.
+#[derive(Default)]
+struct ReadAhead {
+    items: VecDeque<(Item, Duration)>,
+    /// Body bytes read into `items` that no block has taken yet.
+    bytes: u64,
+    /// The ending or error reading ahead met, for the block that reads up to it.
+    stopped: Option<Result<Next, FrameError>>,
+    /// The buffer reached its bound: the stream fails once a block reads up to here.
+    full: bool,
 }
 
 impl HttpReader {
@@ -59,7 +80,13 @@ impl HttpReader {
             closed: None,
             disconnected: false,
             bytes: 0,
+            ahead: ReadAhead::default(),
         }
+    }
+
+    /// When the stream's first request was sent: its items' times are measured from here.
+    pub(super) fn origin(&self) -> Instant {
+        self.origin
     }
 
     /// The bytes read since the last call.
@@ -72,8 +99,68 @@ impl HttpReader {
         self.decoder.retry()
     }
 
-    /// The next item, reading more of the body when the decoder has none.
+    /// The next item: one read ahead first, then from the body as it arrives.
     pub(super) async fn next(&mut self, deadline: Instant) -> Result<Next, FrameError> {
+        if let Some((item, at)) = self.ahead.items.pop_front() {
+            if self.ahead.items.is_empty() {
+                self.ahead.bytes = 0;
+            }
+            return Ok(Next::Item(item, at));
+        }
+        if self.ahead.full {
+            return Err(FrameError::BufferFull {
+                items: MAX_BUFFERED_ITEMS,
+                bytes: MAX_BUFFERED_BYTES,
+            });
+        }
+        if let Some(stopped) = self.ahead.stopped.take() {
+            return stopped;
+        }
+        self.read(deadline).await
+    }
+
+    /// Reads one item ahead, for a block that holds the stream later; `false` once there is
+    /// nothing more to read now (the stream ended, failed, timed out, or the buffer is full).
+    /// Cancel-safe: what is read is kept before the next await.
+    pub(super) async fn read_ahead(&mut self, deadline: Instant) -> bool {
+        if self.ahead.full || self.ahead.stopped.is_some() {
+            return false;
+        }
+        let bytes_before = self.bytes;
+        match self.read(deadline).await {
+            Ok(Next::Item(item, at)) => {
+                self.ahead.bytes += self.bytes - bytes_before;
+                self.ahead.items.push_back((item, at));
+                if self.ahead.items.len() >= MAX_BUFFERED_ITEMS
+                    || self.ahead.bytes >= MAX_BUFFERED_BYTES
+                {
+                    self.ahead.full = true;
+                    return false;
+                }
+                true
+            }
+            Ok(Next::TimedOut) => false,
+            stopped => {
+                self.ahead.stopped = Some(stopped);
+                false
+            }
+        }
+    }
+
+    /// Items read ahead that no block took, with their arrival times (for the figures of a
+    /// stream closed before a block held it again).
+    pub(super) fn take_read_ahead(&mut self) -> impl Iterator<Item = (Item, Duration)> + '_ {
+        self.ahead.bytes = 0;
+        self.ahead.items.drain(..)
+    }
+
+    /// Whether reading ahead stopped at its bound.
+    pub(super) fn buffer_full(&self) -> bool {
+        self.ahead.full
+    }
+
+    /// The next item from the body, reading more of it when the decoder has none.
+    async fn read(&mut self, deadline: Instant) -> Result<Next, FrameError> {
         loop {
             if let Some(item) = self.decoder.next_item()? {
                 return Ok(Next::Item(item, self.chunk_at));
@@ -141,7 +228,7 @@ impl HttpReader {
     }
 
     pub(super) fn is_open(&self) -> bool {
-        self.closed.is_none()
+        self.closed.is_none() || !self.ahead.items.is_empty()
     }
 }
 
@@ -358,4 +445,10 @@ pub(super) async fn reopen(
     reader.closed = None;
     reader.disconnected = false;
     Ok(Reopened::Open(sent))
+}
+
+impl crate::interp::background::ReadsAhead for HttpReader {
+    async fn read_ahead(&mut self, deadline: Instant) -> bool {
+        HttpReader::read_ahead(self, deadline).await
+    }
 }

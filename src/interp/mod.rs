@@ -2,10 +2,15 @@
 //! read streams against their blocks, check aggregates — under the test's deadline.
 
 pub mod aggregate;
+mod background;
+mod barrier;
 mod body;
+mod branches;
+pub mod group;
 pub mod grpc;
 mod grpc_lookup;
 mod head;
+mod named;
 pub use head::HeadPart;
 mod head_bound;
 pub mod http_stream;
@@ -21,7 +26,7 @@ pub mod unreadable;
 pub mod vars;
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -102,6 +107,10 @@ struct Exchange {
     stopped_early: Option<Spanned<StreamKind>>,
     /// The tightest `expect ttfb` bound on this response's head, which ends the wait for it.
     head_bound: Option<HeadBound>,
+    /// `as NAME`: the stream stays open after its steps, read in the background.
+    name: Option<Ident>,
+    /// A named stream's reader after a block left it open, until it is parked.
+    reader: Option<http_stream::HttpReader>,
 }
 
 pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestOutcome {
@@ -137,6 +146,18 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
                 }))
             )
         }),
+        named: Vec::new(),
+        closed: Vec::new(),
+        framing: Arc::new(named::framing(&test.steps)),
+        compared: Arc::new({
+            let mut names = HashSet::new();
+            named::compared(&test.steps, &mut names);
+            names
+        }),
+        branch: None,
+        place: None,
+        barriers: Vec::new(),
+        branch_spans: HashMap::new(),
     };
     // Every wait inside has the deadline; this outer bound is only a backstop.
     let backstop = deadline.saturating_add(Duration::from_secs(5));
@@ -157,7 +178,7 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
         duration: started.elapsed(),
         failures,
         streams: std::mem::take(&mut run.streams),
-        barriers: Vec::new(),
+        barriers: std::mem::take(&mut run.barriers),
     }
 }
 
@@ -182,11 +203,50 @@ struct TestRun<'a> {
     checks_ids: bool,
     /// The figures of the test's earlier requests, for `expect test …`.
     earlier: Option<StreamStats>,
+    /// Named streams opened here and not closed yet (`GET … as feed`).
+    named: Vec<named::NamedStream>,
+    /// Named streams closed here or in joined branches, for group checks.
+    closed: Vec<group::ClosedStream>,
+    /// How each named stream is framed (the kind of the first block that reads it).
+    framing: Arc<HashMap<String, StreamKind>>,
+    /// The names `expect same items` compares: their streams log what they receive.
+    compared: Arc<HashSet<String>>,
+    /// The branch instance this run is (`reader[3]`, nested `room/reader[3]`); `None` for
+    /// the test itself.
+    branch: Option<String>,
+    /// Where this branch instance stands in its `parallel`.
+    place: Option<branches::BranchPlace>,
+    /// Barriers passed here and in joined branches.
+    barriers: Vec<crate::outcome::BarrierReport>,
+    /// For each branch joined here, from the start of its `parallel` to its last instance's end.
+    branch_spans: HashMap<String, (Instant, Instant)>,
 }
 
 impl TestRun<'_> {
     async fn run(&mut self, test: &Test) -> Result<(), Failure> {
-        for (index, step) in test.steps.iter().enumerate() {
+        let result = self.run_steps(&test.steps).await;
+        self.finish_scope(result).await
+    }
+
+    /// The end of the test or branch: named streams are closed, and when it passed so far the
+    /// last request is answered (after a failure nothing more is sent or awaited).
+    async fn finish_scope(&mut self, result: Result<(), Failure>) -> Result<(), Failure> {
+        if let Err(failure) = result {
+            // Their figures still count; a failure closing them says less than this one.
+            let _ = self.close_named().await;
+            return Err(failure);
+        }
+        self.park_current().await?;
+        self.close_named().await?;
+        self.finish_exchange().await?;
+        self.finish_call().await
+    }
+
+    async fn run_steps(&mut self, steps: &[Step]) -> Result<(), Failure> {
+        for (index, step) in steps.iter().enumerate() {
+            if !named::attaches(&step.kind) {
+                self.park_current().await?;
+            }
             match &step.kind {
                 StepKind::Request(request) => {
                     self.next_exchange().await?;
@@ -200,15 +260,17 @@ impl TestRun<'_> {
                         response: None,
                         body_done: false,
                         stats: None,
-                        opening: Opening::for_request(&test.steps, index),
+                        opening: Opening::for_request(steps, index, &self.framing),
                         eventsource_headers: Vec::new(),
                         stopped_early: None,
-                        head_bound: HeadBound::for_request(&test.steps, index),
+                        head_bound: HeadBound::for_request(steps, index),
+                        name: request.name.clone(),
+                        reader: None,
                     });
                 }
                 StepKind::Grpc(call) => {
                     self.next_exchange().await?;
-                    self.call = Some(grpc::GrpcExchange::new(call, &test.steps[index + 1..]));
+                    self.call = Some(grpc::GrpcExchange::new(call, &steps[index + 1..]));
                 }
                 StepKind::GrpcOption(option) => {
                     if let Some(call) = &mut self.call {
@@ -232,8 +294,23 @@ impl TestRun<'_> {
                         Expectation::Header(_)
                             | Expectation::Aggregate(_)
                             | Expectation::Metadata { .. }
+                            | Expectation::SameItems(_)
                     );
-                    let result = if self.call.is_some() {
+                    let result = if let Expectation::Stream(StreamBlock {
+                        from: Some(name), ..
+                    }) = expectation
+                        && let Expectation::Stream(block) = expectation
+                    {
+                        self.hold(block, name).await
+                    } else if let Expectation::SameItems(name) = expectation {
+                        self.check_same_items(name)
+                    } else if let Expectation::Aggregate(Aggregate {
+                        group: Some(group), ..
+                    }) = expectation
+                        && let Expectation::Aggregate(aggregate) = expectation
+                    {
+                        self.check_group(aggregate, group)
+                    } else if self.call.is_some() {
                         self.grpc_expect(expectation, step.span).await
                     } else {
                         if independent {
@@ -276,11 +353,12 @@ impl TestRun<'_> {
                 }
                 // The checker rejects the rest before a run starts.
                 StepKind::Control(_) => {}
-                StepKind::Repeat(_) | StepKind::Parallel(_) | StepKind::Barrier(_) => {}
+                StepKind::Repeat(repeat) => self.run_repeat(repeat).await?,
+                StepKind::Parallel(parallel) => self.run_parallel(parallel).await?,
+                StepKind::Barrier(name) => self.pass_barrier(name).await?,
             }
         }
-        self.finish_exchange().await?;
-        self.finish_call().await
+        Ok(())
     }
 
     async fn expect(&mut self, expectation: &Expectation, span: Span) -> Result<(), Failure> {
@@ -368,9 +446,11 @@ impl TestRun<'_> {
                 let opening = exchange.opening.clone();
                 let origin = response.sent_at;
                 let mut received_before_abort = None;
+                let mut reader =
+                    http_stream::HttpReader::new(response, block.kind.value, max_item_size);
                 let result = StreamRun {
                     source: Source::Http {
-                        response,
+                        reader: &mut reader,
                         reconnect: Reconnector {
                             client: &self.settings.client,
                             request,
@@ -393,9 +473,17 @@ impl TestRun<'_> {
                         block_span: Some(block.block_span),
                         redactions: &self.settings.redactions,
                     }),
+                    log: None,
                 }
                 .run()
                 .await;
+                // A named stream stays open after its block: it is read in the background next.
+                if exchange.name.is_some() {
+                    if matches!(result, Ok(Finish::StoppedEarly)) && reader.is_open() {
+                        exchange.reader = Some(reader);
+                    }
+                    return result.map(|_| ());
+                }
                 stats.duration = Some(origin.elapsed());
                 self.streams.push(StreamReport {
                     name: None,
@@ -483,6 +571,45 @@ impl TestRun<'_> {
                 _ => failure,
             }
         })
+    }
+
+    /// The streams of group `name` so far: closed ones and the named ones still open.
+    fn group_streams(&self, name: &str) -> Vec<group::ClosedStream> {
+        let mut streams: Vec<group::ClosedStream> = self
+            .closed
+            .iter()
+            .filter(|stream| stream.in_group(name))
+            .cloned()
+            .collect();
+        let now = Instant::now();
+        for stream in self.named.iter().filter(|stream| stream.name == name) {
+            let Some(stats) = &stream.exchange.stats else {
+                continue;
+            };
+            streams.push(group::ClosedStream {
+                name: Some(stream.name.clone()),
+                label: format!("{}[{}]", stream.name, stream.instance),
+                branch: self.branch.clone(),
+                stats: stats.clone(),
+                log: stream.log.clone(),
+                opened_at: stream.opened_at,
+                closed_at: now,
+            });
+        }
+        streams
+    }
+
+    fn check_same_items(&self, name: &Ident) -> Result<(), Failure> {
+        let streams = self.group_streams(&name.value);
+        let streams: Vec<&group::ClosedStream> = streams.iter().collect();
+        group::check_same_items(&streams, name)
+    }
+
+    fn check_group(&self, aggregate: &Aggregate, name: &Ident) -> Result<(), Failure> {
+        let streams = self.group_streams(&name.value);
+        let streams: Vec<&group::ClosedStream> = streams.iter().collect();
+        let branch_span = self.branch_spans.get(&name.value).copied();
+        group::check_group_aggregate(&streams, branch_span, aggregate, name)
     }
 
     /// What an aggregate measures: the current stream, or with `expect test …` every stream of

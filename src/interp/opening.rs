@@ -75,11 +75,29 @@ impl WrongContentType {
 impl Opening {
     /// What the steps of the request at `steps[index]` say about its answer: its own steps, up
     /// to the next request or call.
-    pub fn for_request(steps: &[Step], index: usize) -> Opening {
-        let own = steps[index + 1..]
-            .iter()
-            .take_while(|step| !matches!(step.kind, StepKind::Request(_) | StepKind::Grpc(_)));
+    /// A named request (`as NAME`) that no block right after it reads is read as `framing`
+    /// says (the first block that holds it later).
+    pub fn for_request(
+        steps: &[Step],
+        index: usize,
+        framing: &std::collections::HashMap<String, StreamKind>,
+    ) -> Opening {
+        let own = steps[index + 1..].iter().take_while(|step| {
+            !matches!(
+                step.kind,
+                StepKind::Request(_)
+                    | StepKind::Grpc(_)
+                    | StepKind::Repeat(_)
+                    | StepKind::Parallel(_)
+            )
+        });
         let mut opening = Opening::default();
+        if let StepKind::Request(crate::ast::Request {
+            name: Some(name), ..
+        }) = &steps[index].kind
+        {
+            opening.stream = framing.get(&name.value).copied();
+        }
         let mut body_read = false;
         for step in own {
             let StepKind::Expect(expectation) = &step.kind else {
@@ -93,7 +111,7 @@ impl Opening {
                     opening.checks_content_type |=
                         header.name.value.eq_ignore_ascii_case("content-type");
                 }
-                Expectation::Stream(block) if !body_read => {
+                Expectation::Stream(block) if !body_read && block.from.is_none() => {
                     opening.stream = Some(block.kind.value);
                     body_read = true;
                 }

@@ -110,6 +110,11 @@ impl StreamStats {
         gaps.last_at = Some(at);
     }
 
+    /// When the last item arrived (since the request), on the current connection.
+    pub fn last_item_at(&self) -> Option<Duration> {
+        self.gaps.last_at
+    }
+
     /// A new connection: the wait between the last item of the old one and the first of the new
     /// is not a gap between items the server sent in one go.
     pub fn record_reconnect(&mut self, waited: Duration) {

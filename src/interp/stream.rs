@@ -10,6 +10,7 @@ use crate::ast::{AbortWhen, Control, Entry, EntryKind, Spanned, StreamKind};
 use crate::diff::focus::Focus;
 use crate::diff::{self, ContextLine, DiffLine, ObservedLine};
 use crate::duration::{format_duration, format_measured};
+use crate::interp::group::ItemLog;
 use crate::interp::grpc::LiveCall;
 use crate::interp::http_stream::{HttpReader, Reconnector, Reopened, reopen};
 use crate::interp::matcher::{
@@ -24,7 +25,6 @@ use crate::pattern::{Captures, ItemView};
 use crate::render::render_item;
 use crate::saturating_time::SaturatingAdd;
 use crate::transport::framing::FrameError;
-use crate::transport::http::HttpResponse;
 use crate::transport::item::Item;
 
 /// Items kept as they pass: the last few before a failure (for the diff's context) or before
@@ -59,6 +59,8 @@ pub struct StreamRun<'a> {
     pub track_ids: bool,
     /// With `--update`: where the block is written, so a failure can carry its rewrite.
     pub update: Option<BlockUpdate<'a>>,
+    /// A named stream in an `expect same items` group: what the block takes is logged there.
+    pub log: Option<&'a mut ItemLog>,
 }
 
 /// Where a block's items come from.
@@ -67,7 +69,7 @@ pub struct StreamRun<'a> {
 pub enum Source<'a> {
     /// An HTTP response's body, and how to open the stream again for `reconnect`.
     Http {
-        response: HttpResponse,
+        reader: &'a mut HttpReader,
         reconnect: Reconnector<'a>,
     },
     /// The replies of a gRPC call; the call outlives the block (later steps read on).
@@ -96,7 +98,7 @@ pub enum Next {
 // One per block, never moved while reading: its size does not matter.
 #[allow(clippy::large_enum_variant)]
 enum Reader<'a> {
-    Http(HttpReader),
+    Http(&'a mut HttpReader),
     Grpc(&'a mut LiveCall),
 }
 
@@ -156,16 +158,13 @@ impl StreamRun<'_> {
             received_before_abort,
             track_ids,
             update,
+            mut log,
         } = self;
         let mut matcher = BlockMatcher::new(entries);
         let mut recorder = update.map(|_| Recorder::default());
         let (mut reader, reconnect, origin) = match source {
-            Source::Http {
-                response,
-                reconnect,
-            } => {
-                let origin = response.sent_at;
-                let reader = HttpReader::new(response, kind.value, max_item_size);
+            Source::Http { reader, reconnect } => {
+                let origin = reader.origin();
                 (Reader::Http(reader), Some(reconnect), origin)
             }
             Source::Grpc(call) => {
@@ -357,6 +356,9 @@ impl StreamRun<'_> {
                             previous = at;
                             if let Some(recorder) = &mut recorder {
                                 recorder.took(entries, &item, &fed);
+                            }
+                            if let Some(log) = log.as_deref_mut() {
+                                log.push(&item);
                             }
                             if let Fed::Matched(span) = fed {
                                 scope.commit(&mut captures, span)?;

@@ -15,6 +15,14 @@ pub fn unreadable(error: FrameError, position: u64, kind: &Spanned<StreamKind>) 
     let label = format!("reading this `{}` stream", kind.value.keyword());
     match error {
         FrameError::TooLarge { limit } => too_large(position, limit, kind.span, label),
+        error @ FrameError::BufferFull { .. } => Failure::error(
+            format!("the stream was read in the background and {error}"),
+            kind.span,
+            label,
+        )
+        .help_note(
+            "hold the stream with a block sooner, or read it to its end in the block that opens it",
+        ),
         error => Failure::error(
             format!("the server sent a malformed stream: {error}"),
             kind.span,

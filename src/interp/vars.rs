@@ -35,7 +35,11 @@ enum VarValue {
     Json(Value),
 }
 
+#[derive(Clone)]
 pub struct Scope {
+    /// The numbers of the `repeat` iterations and branch instances the step is in (`as i`):
+    /// the strongest source, as they are the innermost.
+    locals: HashMap<String, Value>,
     /// Variables given to the run, strongest first already merged.
     run: Arc<HashMap<String, String>>,
     /// `let` lines of the file.
@@ -69,6 +73,7 @@ impl Scope {
             lets.insert(binding.name.value.clone(), value);
         }
         Scope {
+            locals: HashMap::new(),
             run,
             lets,
             builtins,
@@ -78,6 +83,9 @@ impl Scope {
     }
 
     fn lookup(&self, name: &str) -> Option<VarValue> {
+        if let Some(value) = self.locals.get(name) {
+            return Some(VarValue::Json(value.clone()));
+        }
         if let Some(value) = self.captures.get(name).and_then(|values| values.last()) {
             return Some(VarValue::Json(value.clone()));
         }
@@ -94,6 +102,40 @@ impl Scope {
             VarValue::Json(Value::String(text)) => text,
             VarValue::Json(other) => other.to_string(),
         })
+    }
+
+    /// `as i`: the number of the iteration or branch instance, for the steps inside.
+    pub fn set_local(&mut self, name: &str, value: Value) {
+        self.locals.insert(name.to_string(), value);
+    }
+
+    /// How many values each capture holds now, to tell later which a branch added.
+    pub fn capture_lengths(&self) -> HashMap<String, usize> {
+        self.captures
+            .iter()
+            .map(|(name, values)| (name.clone(), values.len()))
+            .collect()
+    }
+
+    /// The values captured since `before` (from [`Scope::capture_lengths`]), by name.
+    pub fn captured_since(&self, before: &HashMap<String, usize>) -> Vec<(String, Vec<Value>)> {
+        let mut added: Vec<(String, Vec<Value>)> = self
+            .captures
+            .iter()
+            .filter_map(|(name, values)| {
+                let from = before.get(name).copied().unwrap_or(0);
+                (values.len() > from).then(|| (name.clone(), values[from..].to_vec()))
+            })
+            .collect();
+        added.sort_by(|a, b| a.0.cmp(&b.0));
+        added
+    }
+
+    /// Adds values to a capture, as a branch's captures join the test's (`branch.name`).
+    pub fn extend_capture(&mut self, name: String, values: Vec<Value>) {
+        let kept = self.captures.entry(name).or_default();
+        let room = MAX_CAPTURED_VALUES.saturating_sub(kept.len());
+        kept.extend(values.into_iter().take(room));
     }
 
     pub fn captured(&self, name: &str) -> Option<&[Value]> {

@@ -36,6 +36,8 @@ pub enum FrameError {
         error: String,
         text: String,
     },
+    /// A stream read in the background got more than this while no block held it.
+    BufferFull { items: usize, bytes: u64 },
 }
 
 impl fmt::Display for FrameError {
@@ -52,6 +54,11 @@ impl fmt::Display for FrameError {
             FrameError::InvalidJson { line, error, text } => {
                 write!(f, "line {line} is not valid JSON ({error}): {text}")
             }
+            FrameError::BufferFull { items, bytes } => write!(
+                f,
+                "more than {items} items or {} arrived while no block held the stream",
+                format_size(*bytes as usize)
+            ),
         }
     }
 }

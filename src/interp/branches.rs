@@ -1,0 +1,223 @@
+//! `repeat` and `parallel`: steps run several times one after another, and branches run at the
+//! same time on the test's task, each with its own connections, current request, named streams
+//! and captures, joined at the end of the `parallel`. Structured: a branch's streams are closed
+//! when it ends, and when one branch fails the others are dropped (cancelled) with theirs.
+
+use std::collections::HashMap;
+
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
+
+use super::*;
+use crate::interp::barrier::{Barriers, Blocked};
+
+/// Where a branch instance stands in its `parallel`: for its barriers and its name in reports.
+pub(super) struct BranchPlace {
+    pub barriers: Arc<Barriers>,
+    pub index: usize,
+}
+
+impl<'a> TestRun<'a> {
+    /// The steps of a `repeat` body, a branch or a test, boxed: they may hold a `parallel` or
+    /// `repeat` whose steps run through here again.
+    pub(super) fn run_boxed<'s>(
+        &'s mut self,
+        steps: &'s [Step],
+    ) -> BoxFuture<'s, Result<(), Failure>> {
+        Box::pin(self.run_steps(steps))
+    }
+
+    /// `repeat N as i { … }`: the steps N times, with `i` from 1 to N.
+    pub(super) async fn run_repeat(&mut self, repeat: &RepeatSteps) -> Result<(), Failure> {
+        for number in 1..=repeat.count.value {
+            if let Some(index) = &repeat.index {
+                self.scope.set_local(&index.value, Value::from(number));
+            }
+            self.run_boxed(&repeat.steps).await?;
+            // The iteration's last request goes out with this iteration's variables.
+            self.park_current().await?;
+        }
+        Ok(())
+    }
+
+    /// `barrier NAME`: waits for the other branch instances that have it.
+    pub(super) async fn pass_barrier(&mut self, name: &Ident) -> Result<(), Failure> {
+        let Some(place) = &self.place else {
+            return Ok(());
+        };
+        match place
+            .barriers
+            .wait(&name.value, place.index, self.deadline)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(Blocked::Broken(who)) => Err(Failure::error(
+                format!(
+                    "barrier `{}` cannot be passed: branch {who} ended without reaching it",
+                    name.value
+                ),
+                name.span,
+                "waiting here",
+            )),
+            Err(Blocked::TimedOut) => Err(Failure::error(
+                format!(
+                    "the test timed out after {} at barrier `{}`",
+                    format_duration(self.timeout),
+                    name.value
+                ),
+                name.span,
+                "still waiting for other branches here",
+            )),
+        }
+    }
+
+    /// A branch instance's own run: the test's variables and captures so far, nothing else.
+    fn branch_run(&self, label: String, place: BranchPlace) -> TestRun<'a> {
+        TestRun {
+            settings: self.settings,
+            scope: self.scope.clone(),
+            spec: self.spec,
+            deadline: self.deadline,
+            timeout: self.timeout,
+            exchange: None,
+            call: None,
+            soft_failures: Vec::new(),
+            connections: 0,
+            started: self.started,
+            earlier: None,
+            streams: Vec::new(),
+            checks_ids: self.checks_ids,
+            named: Vec::new(),
+            closed: Vec::new(),
+            framing: Arc::clone(&self.framing),
+            compared: Arc::clone(&self.compared),
+            branch: Some(match &self.branch {
+                Some(outer) => format!("{outer}/{label}"),
+                None => label,
+            }),
+            place: Some(place),
+            barriers: Vec::new(),
+            branch_spans: HashMap::new(),
+        }
+    }
+
+    /// `parallel { branch … }`: every instance of every branch at once, joined here.
+    pub(super) async fn run_parallel(&mut self, parallel: &Parallel) -> Result<(), Failure> {
+        let mut instances: Vec<(&Branch, String)> = Vec::new();
+        for branch in &parallel.branches {
+            for number in 1..=branch.instances() {
+                let label = match branch.times {
+                    Some(_) => format!("{}[{number}]", branch.name.value),
+                    None => branch.name.value.clone(),
+                };
+                instances.push((branch, label));
+            }
+        }
+        let barriers = Arc::new(Barriers::new(&instances));
+        let before = self.scope.capture_lengths();
+        let started = Instant::now();
+        let mut runs = Vec::with_capacity(instances.len());
+        for (index, (branch, label)) in instances.iter().enumerate() {
+            let place = BranchPlace {
+                barriers: Arc::clone(&barriers),
+                index,
+            };
+            let mut run = self.branch_run(label.clone(), place);
+            if let (Some(name), Some(_)) = (&branch.index, &branch.times) {
+                let number = instances[..=index]
+                    .iter()
+                    .filter(|(b, _)| std::ptr::eq(*b, *branch))
+                    .count();
+                run.scope.set_local(&name.value, Value::from(number));
+            } else if let Some(name) = &branch.index {
+                run.scope.set_local(&name.value, Value::from(1));
+            }
+            runs.push((index, *branch, run));
+        }
+        let mut pending: FuturesUnordered<_> = runs
+            .into_iter()
+            .map(|(index, branch, mut run)| async move {
+                let result = run.run_branch(&branch.steps).await;
+                (index, run, result, Instant::now())
+            })
+            .collect();
+        let mut done: Vec<Option<(TestRun<'a>, Instant)>> =
+            (0..instances.len()).map(|_| None).collect();
+        let mut failed: Option<(usize, Failure)> = None;
+        while let Some((index, run, result, ended)) = pending.next().await {
+            barriers.left(index);
+            match result {
+                Ok(()) => done[index] = Some((run, ended)),
+                Err(failure) => {
+                    // Joined with the rest of what it did, then the others are cancelled.
+                    done[index] = Some((run, ended));
+                    failed = Some((index, failure));
+                    break;
+                }
+            }
+        }
+        // Dropping the branches still running cancels them, and closes their streams.
+        drop(pending);
+        for (index, slot) in done.into_iter().enumerate() {
+            let Some((run, ended)) = slot else { continue };
+            let (branch, label) = &instances[index];
+            self.join_branch(run, branch, label, &before);
+            let span = self
+                .branch_spans
+                .entry(branch.name.value.clone())
+                .or_insert((started, ended));
+            span.1 = span.1.max(ended);
+        }
+        self.barriers.extend(barriers.reports(self.branch.as_ref()));
+        match failed {
+            Some((index, failure)) => Err(in_branch(failure, &instances[index].1)),
+            None => Ok(()),
+        }
+    }
+
+    /// A branch instance's steps, then the end of its streams (whatever happened).
+    async fn run_branch(&mut self, steps: &[Step]) -> Result<(), Failure> {
+        let result = self.run_boxed(steps).await;
+        self.finish_scope(result).await
+    }
+
+    /// What a finished branch instance leaves to the test: its failures that did not stop it,
+    /// its figures, and its captures as `branch.name`.
+    fn join_branch(
+        &mut self,
+        mut run: TestRun<'a>,
+        branch: &Branch,
+        label: &str,
+        before: &HashMap<String, usize>,
+    ) {
+        for failure in run.soft_failures.drain(..) {
+            self.soft_failures.push(in_branch(failure, label));
+        }
+        self.streams.append(&mut run.streams);
+        self.closed.append(&mut run.closed);
+        self.barriers.append(&mut run.barriers);
+        for (name, values) in run.scope.captured_since(before) {
+            self.scope
+                .extend_capture(format!("{}.{name}", branch.name.value), values);
+        }
+        if let Some(stats) = &run.earlier {
+            match &mut self.earlier {
+                Some(earlier) => earlier.absorb(stats),
+                None => self.earlier = Some(stats.clone()),
+            }
+        }
+        for (name, span) in run.branch_spans {
+            let entry = self.branch_spans.entry(name).or_insert(span);
+            entry.0 = entry.0.min(span.0);
+            entry.1 = entry.1.max(span.1);
+        }
+        self.connections = self.connections.saturating_add(run.connections);
+    }
+}
+
+/// A failure inside a branch says which instance it was in.
+fn in_branch(mut failure: Failure, label: &str) -> Failure {
+    failure.message = format!("branch {label}: {}", failure.message);
+    failure
+}

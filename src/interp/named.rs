@@ -1,0 +1,368 @@
+//! Named streams (`GET … as feed`): parked in the background once the steps that follow the
+//! request are no longer about it, held against a block again by `expect sse from feed { … }`,
+//! and closed at the end of the branch or test that opened them.
+
+use std::collections::{HashMap, HashSet};
+
+use super::*;
+use crate::interp::background::Background;
+use crate::interp::group::{ClosedStream, ItemLog};
+use crate::interp::http_stream::HttpReader;
+
+/// A named HTTP stream of the current branch or test.
+pub(super) struct NamedStream {
+    pub name: String,
+    /// Its number among the streams opened under the same name here, from 1.
+    pub instance: usize,
+    pub exchange: Exchange,
+    /// The reader, while no task reads it (between `take` and `park`).
+    reader: Option<HttpReader>,
+    background: Option<Background<HttpReader>>,
+    /// How its body is framed: the kind of the first block that reads it.
+    pub kind: StreamKind,
+    /// It ended (a block read its end, or aborted it): no block can hold it again.
+    pub finished: bool,
+    pub opened_at: Instant,
+    pub log: Option<ItemLog>,
+}
+
+impl NamedStream {
+    /// Stops the background reading and takes the reader, with what it read ahead.
+    async fn take_reader(&mut self) -> Option<HttpReader> {
+        if let Some(background) = self.background.take() {
+            return background.stop().await;
+        }
+        self.reader.take()
+    }
+}
+
+/// How each named stream of a test is framed: the kind of the first block that reads it (one
+/// right after its request, or `from NAME`); `chunks` when none does.
+pub(super) fn framing(steps: &[Step]) -> HashMap<String, StreamKind> {
+    let mut kinds = HashMap::new();
+    walk(steps, &mut kinds);
+    kinds
+}
+
+fn walk(steps: &[Step], kinds: &mut HashMap<String, StreamKind>) {
+    for (index, step) in steps.iter().enumerate() {
+        match &step.kind {
+            StepKind::Request(Request {
+                name: Some(name), ..
+            }) => {
+                let attached = steps[index + 1..]
+                    .iter()
+                    .take_while(|step| attaches(&step.kind))
+                    .find_map(|step| match &step.kind {
+                        StepKind::Expect(Expectation::Stream(block)) => Some(block.kind.value),
+                        _ => None,
+                    });
+                if let Some(kind) = attached {
+                    kinds.entry(name.value.clone()).or_insert(kind);
+                }
+            }
+            StepKind::Expect(Expectation::Stream(StreamBlock {
+                from: Some(name),
+                kind,
+                ..
+            })) => {
+                kinds.entry(name.value.clone()).or_insert(kind.value);
+            }
+            StepKind::Repeat(repeat) => walk(&repeat.steps, kinds),
+            StepKind::Parallel(parallel) => {
+                for branch in &parallel.branches {
+                    walk(&branch.steps, kinds);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The names of `expect same items in NAME` in a test: their streams log what they receive.
+pub(super) fn compared(steps: &[Step], names: &mut HashSet<String>) {
+    for step in steps {
+        match &step.kind {
+            StepKind::Expect(Expectation::SameItems(name)) => {
+                names.insert(name.value.clone());
+            }
+            StepKind::Repeat(repeat) => compared(&repeat.steps, names),
+            StepKind::Parallel(parallel) => {
+                for branch in &parallel.branches {
+                    compared(&branch.steps, names);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether a step is about the current request (its options, and expectations on it), so a
+/// named request stays current through it; any other step parks the named request.
+pub(super) fn attaches(step: &StepKind) -> bool {
+    match step {
+        StepKind::Header(_)
+        | StepKind::Body(_)
+        | StepKind::Timeout(_)
+        | StepKind::GrpcOption(_)
+        | StepKind::Control(_) => true,
+        StepKind::Expect(Expectation::Stream(block)) => block.from.is_none(),
+        StepKind::Expect(Expectation::SameItems(_)) => false,
+        StepKind::Expect(Expectation::Aggregate(aggregate)) => aggregate.group.is_none(),
+        StepKind::Expect(_) => true,
+        StepKind::Request(_)
+        | StepKind::Grpc(_)
+        | StepKind::Repeat(_)
+        | StepKind::Parallel(_)
+        | StepKind::Barrier(_) => false,
+    }
+}
+
+impl TestRun<'_> {
+    /// The current request is a named one and the steps about it are over: it is sent (if no
+    /// expectation sent it), its head awaited, and its body read by a task of its own.
+    ///
+    /// A request without a name is sent here too (if nothing sent it yet), so that it is sent
+    /// with the variables of its own steps (a `repeat`'s `i`), not those of a later step.
+    pub(super) async fn park_current(&mut self) -> Result<(), Failure> {
+        if self
+            .exchange
+            .as_ref()
+            .is_none_or(|exchange| exchange.name.is_none())
+        {
+            return self.finish_exchange().await;
+        }
+        self.ensure_head().await?;
+        let Some(mut exchange) = self.exchange.take() else {
+            return Ok(());
+        };
+        let name = exchange.name.clone().map(|n| n.value).unwrap_or_default();
+        let kind = self
+            .framing
+            .get(&name)
+            .copied()
+            .unwrap_or(StreamKind::Chunks);
+        let reader = match (exchange.reader.take(), exchange.response.take()) {
+            (Some(reader), _) => Some(reader),
+            (None, Some(response)) => {
+                Some(HttpReader::new(response, kind, self.settings.max_item_size))
+            }
+            (None, None) => None,
+        };
+        let finished = reader.is_none();
+        let instance = 1
+            + self.named.iter().filter(|s| s.name == name).count()
+            + self
+                .closed
+                .iter()
+                .filter(|s| s.name.as_deref() == Some(name.as_str()) && s.branch == self.branch)
+                .count();
+        let opened_at = reader
+            .as_ref()
+            .map_or_else(Instant::now, HttpReader::origin);
+        let log = self.compared.contains(&name).then(ItemLog::default);
+        self.named.push(NamedStream {
+            name,
+            instance,
+            exchange,
+            reader: None,
+            background: reader.map(|reader| Background::start(reader, self.deadline)),
+            kind,
+            finished,
+            opened_at,
+            log,
+        });
+        Ok(())
+    }
+
+    /// `expect KIND from NAME { … }`: holds every open stream of that name against the block,
+    /// in the order they were opened.
+    pub(super) async fn hold(&mut self, block: &StreamBlock, name: &Ident) -> Result<(), Failure> {
+        let held: Vec<usize> = (0..self.named.len())
+            .filter(|&i| self.named[i].name == name.value && !self.named[i].finished)
+            .collect();
+        if held.is_empty() {
+            let opened = self.named.iter().any(|s| s.name == name.value);
+            return Err(Failure::error(
+                match opened {
+                    true => format!("stream `{}` has already ended", name.value),
+                    false => format!("no stream `{}` is open here", name.value),
+                },
+                name.span,
+                "held here",
+            ));
+        }
+        let group = self.named.iter().filter(|s| s.name == name.value).count() > 1;
+        for index in held {
+            let result = self.hold_one(block, index).await;
+            if let Err(mut failure) = result {
+                if group {
+                    let stream = &self.named[index];
+                    failure.notes.insert(
+                        0,
+                        format!(
+                            "in stream `{}[{}]`, the {} opened as `{}`",
+                            stream.name,
+                            stream.instance,
+                            ordinal(stream.instance),
+                            stream.name
+                        ),
+                    );
+                }
+                return Err(failure);
+            }
+        }
+        Ok(())
+    }
+
+    async fn hold_one(&mut self, block: &StreamBlock, index: usize) -> Result<(), Failure> {
+        let mut entries = block.entries.clone();
+        self.scope.instantiate_entries(&mut entries)?;
+        let stream = &mut self.named[index];
+        let Some(mut reader) = stream.take_reader().await else {
+            stream.finished = true;
+            return Err(Failure::error(
+                format!("stream `{}` could not be read", stream.name),
+                block.kind.span,
+                "the task reading it failed",
+            ));
+        };
+        let (Some(stats), Some(request)) =
+            (stream.exchange.stats.as_mut(), stream.exchange.sent.clone())
+        else {
+            return Ok(());
+        };
+        let previous = stats.last_item_at().unwrap_or(Duration::ZERO);
+        let mut received_before_abort = None;
+        let result = StreamRun {
+            source: Source::Http {
+                reader: &mut reader,
+                reconnect: Reconnector {
+                    client: &self.settings.client,
+                    request,
+                    opening: stream.exchange.opening.clone(),
+                },
+            },
+            kind: block.kind.clone(),
+            previous,
+            entries: &entries,
+            deadline: self.deadline,
+            timeout: self.timeout,
+            max_item_size: self.settings.max_item_size,
+            stats,
+            scope: &mut self.scope,
+            connections: &mut self.connections,
+            received_before_abort: &mut received_before_abort,
+            track_ids: self.checks_ids,
+            update: self.settings.record.then_some(record::BlockUpdate {
+                file: &self.spec.file,
+                block_span: Some(block.block_span),
+                redactions: &self.settings.redactions,
+            }),
+            log: stream.log.as_mut(),
+        }
+        .run()
+        .await;
+        match result {
+            Ok(Finish::StoppedEarly) if reader.is_open() => {
+                stream.background = Some(Background::start(reader, self.deadline));
+            }
+            _ => stream.finished = true,
+        }
+        result.map(|_| ())
+    }
+
+    /// The end of the branch or test: every named stream still open is closed (its connection
+    /// dropped); what it read ahead and no block took still counts in its figures.
+    pub(super) async fn close_named(&mut self) -> Result<(), Failure> {
+        let mut full: Option<Failure> = None;
+        let totals: HashMap<String, usize> =
+            self.named.iter().fold(HashMap::new(), |mut totals, s| {
+                *totals.entry(s.name.clone()).or_default() += 1;
+                totals
+            });
+        for mut stream in std::mem::take(&mut self.named) {
+            let reader = stream.take_reader().await;
+            let Some(stats) = stream.exchange.stats.as_mut() else {
+                continue;
+            };
+            if let Some(mut reader) = reader {
+                for (item, at) in reader.take_read_ahead() {
+                    stats.saw(&item, at, self.checks_ids);
+                    if let Some(log) = &mut stream.log {
+                        log.push(&item);
+                    }
+                }
+                stats.bytes += reader.take_bytes();
+                if reader.buffer_full() && full.is_none() {
+                    full = Some(
+                        Failure::error(
+                            format!(
+                                "stream `{}` was read in the background and {}",
+                                stream.name,
+                                crate::transport::framing::FrameError::BufferFull {
+                                    items: http_stream::MAX_BUFFERED_ITEMS,
+                                    bytes: http_stream::MAX_BUFFERED_BYTES,
+                                }
+                            ),
+                            stream.exchange.span,
+                            "opened here",
+                        )
+                        .help_note("hold the stream with a block sooner (`expect … from NAME`)"),
+                    );
+                }
+            }
+            stats.duration = Some(stream.opened_at.elapsed());
+            let label = match totals.get(&stream.name) {
+                Some(&total) if total > 1 || stream.instance > 1 => {
+                    format!("{}[{}]", stream.name, stream.instance)
+                }
+                _ => stream.name.clone(),
+            };
+            let stats = stats.clone();
+            self.streams.push(StreamReport {
+                kind: stream.kind.keyword(),
+                name: Some(label.clone()),
+                branch: self.branch.clone(),
+                span: stream.exchange.span,
+                items: stats.items,
+                bytes: stats.bytes,
+                ttfb: stats.ttfb,
+                first_item: stats.first_item,
+                duration: stats.duration,
+                gaps: stats.gap_summary(),
+                connections: stats.connections,
+                reconnect_delays: stats.reconnect_delays.clone(),
+                aborted_after: None,
+            });
+            match &mut self.earlier {
+                Some(earlier) => earlier.absorb(&stats),
+                None => self.earlier = Some(stats.clone()),
+            }
+            self.closed.push(ClosedStream {
+                name: Some(stream.name.clone()),
+                label,
+                branch: self.branch.clone(),
+                stats,
+                log: stream.log.take(),
+                opened_at: stream.opened_at,
+                closed_at: Instant::now(),
+            });
+        }
+        match full {
+            Some(failure) => Err(failure),
+            None => Ok(()),
+        }
+    }
+}
+
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
