@@ -115,6 +115,14 @@ pub fn check_group_aggregate(
         opened = opened.min(stream.opened_at);
         closed = closed.max(stream.closed_at);
     }
+    // Ids are each stream's own order: every stream of the group must keep it.
+    if let AggregateKind::Ids(_) = &aggregate.kind {
+        for stream in streams {
+            aggregate::check_stats(&stream.stats, aggregate)
+                .map_err(|failure| failure.note(format!("in stream {}", stream.describe())))?;
+        }
+        return Ok(());
+    }
     let (from, to) = branch_span.unwrap_or((opened, closed));
     all.duration = Some(to.saturating_duration_since(from));
     if matches!(aggregate.kind, AggregateKind::Duration(_)) && branch_span.is_none() {

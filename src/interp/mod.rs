@@ -137,15 +137,7 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
         started,
         earlier: None,
         streams: Vec::new(),
-        checks_ids: test.steps.iter().any(|step| {
-            matches!(
-                &step.kind,
-                StepKind::Expect(Expectation::Aggregate(Aggregate {
-                    kind: AggregateKind::Ids(_),
-                    ..
-                }))
-            )
-        }),
+        checks_ids: named::checks_ids(&test.steps),
         named: Vec::new(),
         closed: Vec::new(),
         framing: Arc::new(named::framing(&test.steps)),
@@ -477,9 +469,10 @@ impl TestRun<'_> {
                 }
                 .run()
                 .await;
-                // A named stream stays open after its block: it is read in the background next.
+                // A named stream outlives its block: read in the background next, or (closed)
+                // opened again by a later block's `reconnect`.
                 if exchange.name.is_some() {
-                    if matches!(result, Ok(Finish::StoppedEarly)) && reader.is_open() {
+                    if matches!(result, Ok(Finish::StoppedEarly | Finish::Ended)) {
                         exchange.reader = Some(reader);
                     }
                     return result.map(|_| ());

@@ -97,6 +97,22 @@ pub(super) fn compared(steps: &[Step], names: &mut HashSet<String>) {
     }
 }
 
+/// Whether the test has an `expect ids …` anywhere, so its streams track the order of ids.
+pub(super) fn checks_ids(steps: &[Step]) -> bool {
+    steps.iter().any(|step| match &step.kind {
+        StepKind::Expect(Expectation::Aggregate(Aggregate {
+            kind: AggregateKind::Ids(_),
+            ..
+        })) => true,
+        StepKind::Repeat(repeat) => checks_ids(&repeat.steps),
+        StepKind::Parallel(parallel) => parallel
+            .branches
+            .iter()
+            .any(|branch| checks_ids(&branch.steps)),
+        _ => false,
+    })
+}
+
 /// Whether a step is about the current request (its options, and expectations on it), so a
 /// named request stays current through it; any other step parks the named request.
 pub(super) fn attaches(step: &StepKind) -> bool {
@@ -150,6 +166,11 @@ impl TestRun<'_> {
             (None, None) => None,
         };
         let finished = reader.is_none();
+        // A stream whose connection closed can still be opened again by a `reconnect`.
+        let (idle, reader) = match reader {
+            Some(reader) if !reader.is_open() => (Some(reader), None),
+            reader => (None, reader),
+        };
         let instance = 1
             + self.named.iter().filter(|s| s.name == name).count()
             + self
@@ -165,7 +186,7 @@ impl TestRun<'_> {
             name,
             instance,
             exchange,
-            reader: None,
+            reader: idle,
             background: reader.map(|reader| Background::start(reader, self.deadline)),
             kind,
             finished,
@@ -263,11 +284,14 @@ impl TestRun<'_> {
         }
         .run()
         .await;
+        // Open, it is read in the background again; closed (the server ended it, or the
+        // block's `disconnect`), a later block may still `reconnect` it; aborted, it is done.
         match result {
             Ok(Finish::StoppedEarly) if reader.is_open() => {
                 stream.background = Some(Background::start(reader, self.deadline));
             }
-            _ => stream.finished = true,
+            Ok(Finish::StoppedEarly | Finish::Ended) => stream.reader = Some(reader),
+            Ok(Finish::Aborted) | Err(_) => stream.finished = true,
         }
         result.map(|_| ())
     }
