@@ -301,3 +301,228 @@ fn a_comment_the_layout_would_lose_is_refused() {
     );
     assert!(matches!(result, Err(FormatError::Unsafe(_))), "{result:?}");
 }
+
+// ─── Steps in blocks: `repeat`, `parallel` and its branches; named streams ───────────────────
+
+#[test]
+fn repeat_parallel_and_branches_are_laid_out_at_every_depth_with_their_comments() {
+    let text = "\
+test \"fan-out\" {
+    GET {{base}}/channels/a/subscribe   as sub
+  expect status 200
+  repeat 3   as i {   # publish three
+      POST {{base}}/publish?n={{i}}
+    # check it
+      expect status 200
+
+
+  }
+  parallel {   # at once
+      # readers first
+
+
+    branch reader 5 times   as n {
+       GET {{base}}/feed as feed   # each its own
+        # wait for the writer
+        barrier go
+
+        expect sse {
+        data: _
+          # inside the items
+        end
+        }
+        repeat 2 {
+          parallel {
+        branch inner {
+        GET {{base}}/x
+          # deepest
+        }
+          }
+        }
+        # last in reader
+    }
+    # between the branches
+
+    branch writer {
+      barrier   go
+      POST {{base}}/p
+    }
+    # last in parallel
+  }
+  expect sse   from sub {
+    3 times { data: _ }
+  }
+  expect same   items in feed
+  expect count   in feed == 50
+}
+";
+    assert_eq!(
+        fmt_stable(text),
+        "\
+test \"fan-out\" {
+  GET {{base}}/channels/a/subscribe as sub
+  expect status 200
+  repeat 3 as i {     # publish three
+    POST {{base}}/publish?n={{i}}
+    # check it
+    expect status 200
+  }
+  parallel {   # at once
+    # readers first
+
+    branch reader 5 times as n {
+      GET {{base}}/feed as feed    # each its own
+      # wait for the writer
+      barrier go
+
+      expect sse {
+        data: _
+        # inside the items
+        end
+      }
+      repeat 2 {
+        parallel {
+          branch inner {
+            GET {{base}}/x
+            # deepest
+          }
+        }
+      }
+      # last in reader
+    }
+    # between the branches
+
+    branch writer {
+      barrier go
+      POST {{base}}/p
+    }
+    # last in parallel
+  }
+  expect sse from sub {
+    3 times { data: _ }
+  }
+  expect same items in feed
+  expect count in feed == 50
+}
+"
+    );
+}
+
+#[test]
+fn repeats_and_branches_written_on_one_line_stay_on_one_line() {
+    let text = "\
+test \"t\" {
+  GET http://x as sub
+  repeat 3 times {POST http://x/p ;expect status 200}
+  parallel { branch a {GET http://x/a; barrier go};branch b 2 times as i { barrier go; GET http://x/{{i}} } }
+  parallel {
+    branch writer {barrier go; POST http://x/p }
+  }
+  repeat 2 {GET http://x; expect sse {data: _;end}}
+  repeat 1 {}
+  parallel {}
+  repeat 2 { GET http://y
+  expect status 200 }
+}
+";
+    assert_eq!(
+        fmt_stable(text),
+        "\
+test \"t\" {
+  GET http://x as sub
+  repeat 3 { POST http://x/p; expect status 200 }
+  parallel { branch a { GET http://x/a; barrier go }; branch b 2 times as i { barrier go; GET http://x/{{i}} } }
+  parallel {
+    branch writer { barrier go; POST http://x/p }
+  }
+  repeat 2 { GET http://x; expect sse { data: _; end } }
+  repeat 1 {}
+  parallel {}
+  repeat 2 {
+    GET http://y
+    expect status 200
+  }
+}
+"
+    );
+}
+
+#[test]
+fn named_streams_and_groups_round_trip() {
+    let text = r#"test "streams" {
+  GET {{base}}/a as sub
+  expect status 200
+  expect sse { event: "subscribed" }
+  grpc {{grpc}} stock.StockService/StreamPrices as call
+  message { "symbols": ["AAPL"] }
+  repeat 3 as i {
+    POST {{base}}/a?n={{i}}
+  }
+  parallel {
+    branch reader 5 times as n {
+      GET {{base}}/feed as feed
+      barrier go
+      expect ndjson { { "n": {{n}} } }
+    }
+    branch writer {
+      barrier go
+      POST {{base}}/p
+    }
+  }
+  expect sse from sub {
+    3 times { data: _ }
+  }
+  expect messages from call { { "tick": 1 } }
+  expect same items in feed
+  expect count in feed == 50
+  expect bytes in feed > 0
+  expect connections in feed == 5
+  expect ttfb in feed < 1s
+  expect duration in reader < 5000ms
+  expect first item in feed < 1s
+  expect gaps in feed max < 500ms, mean < 200ms
+  expect reconnect delay in feed in 400ms..1s
+}
+"#;
+    assert_eq!(fmt_stable(text), text);
+}
+
+#[test]
+fn steps_in_blocks_keep_crlf_line_endings() {
+    let text = "test \"t\" {\r\n  repeat 2 {   # c\r\n      parallel {\r\n\r\n\r\n    branch a {\r\n  GET http://x as s\r\n}\r\n}\r\n  }\r\n}";
+    assert_eq!(
+        fmt_stable(text),
+        "test \"t\" {\r\n  repeat 2 {   # c\r\n    parallel {\r\n      branch a {\r\n        GET http://x as s\r\n      }\r\n    }\r\n  }\r\n}\r\n"
+    );
+}
+
+/// The safety net compares the whole tree: a branch or a step inside one, or a name, that the
+/// layout lost or changed would be refused.
+#[test]
+fn the_safety_net_sees_a_lost_branch_step_or_name() {
+    let path = Path::new("t.stream");
+    let text = "test \"t\" {\n  parallel {\n    branch a 2 times as i { GET http://x as s }\n    branch b { repeat 2 { GET http://y; GET http://z } }\n  }\n  expect count in s == 2\n}\n";
+    let spec = crate::syntax::parse(&crate::source::SourceFile::new(path, text))
+        .unwrap_or_else(|errors| panic!("{errors:?}"));
+    assert_eq!(verify::same_meaning(&spec, path, text), Ok(()));
+    let changes = [
+        (
+            "    branch b { repeat 2 { GET http://y; GET http://z } }\n",
+            "",
+        ),
+        ("; GET http://z", ""),
+        ("repeat 2", "repeat 3"),
+        (" 2 times", ""),
+        (" as i", ""),
+        (" as s", " as t"),
+        ("in s ==", "=="),
+    ];
+    for (from, to) in changes {
+        let changed = text.replacen(from, to, 1);
+        assert_ne!(changed, text);
+        assert!(
+            verify::same_meaning(&spec, path, &changed).is_err(),
+            "not seen: `{from}` → `{to}`"
+        );
+    }
+}

@@ -5,7 +5,9 @@
 use crate::ast::*;
 use crate::format::trivia::{self, Unexpected};
 use crate::render::render_where;
-use crate::render::statements::{render_entry, render_let, render_step, render_test_head};
+use crate::render::statements::{
+    render_branch_head, render_entry, render_let, render_step, render_test_head,
+};
 use crate::source::Span;
 
 /// One statement: a `let`, a test, a step or a block entry.
@@ -84,14 +86,49 @@ pub fn file_nodes(spec: &Spec, text: &str) -> Result<Vec<Node>, Unexpected> {
 
 fn step_node(step: &Step, text: &str) -> Result<Node, Unexpected> {
     let mut node = Node::leaf(step.span, render_step(&step.kind));
-    if let StepKind::Expect(Expectation::Stream(block)) = &step.kind {
-        node.block = Some(Block {
-            open: block.block_span.start,
+    node.block = match &step.kind {
+        StepKind::Expect(Expectation::Stream(block)) => Some(Block {
+            open: opening_brace(text, block.block_span)?,
             close: closing_brace(text, block.block_span)?,
             children: entry_nodes(&block.entries, text)?,
-        });
-    }
+        }),
+        StepKind::Repeat(repeat) => Some(steps_block(&repeat.steps, repeat.block_span, text)?),
+        // The parallel's span is the whole step: its `{` is the first after the keyword.
+        StepKind::Parallel(parallel) => Some(Block {
+            open: find_open(text, step.span.start)?,
+            close: closing_brace(text, step.span)?,
+            children: parallel
+                .branches
+                .iter()
+                .map(|branch| branch_node(branch, text))
+                .collect::<Result<_, _>>()?,
+        }),
+        _ => None,
+    };
     Ok(node)
+}
+
+/// `branch reader 5 times as i { … }` in a `parallel`.
+fn branch_node(branch: &Branch, text: &str) -> Result<Node, Unexpected> {
+    Ok(Node {
+        span: branch.span,
+        head: render_branch_head(branch),
+        block: Some(steps_block(&branch.steps, branch.block_span, text)?),
+        is_test: false,
+        is_let: false,
+    })
+}
+
+/// The steps of a `repeat` or a `branch`, between the braces of `block_span`.
+fn steps_block(steps: &[Step], block_span: Span, text: &str) -> Result<Block, Unexpected> {
+    Ok(Block {
+        open: opening_brace(text, block_span)?,
+        close: closing_brace(text, block_span)?,
+        children: steps
+            .iter()
+            .map(|step| step_node(step, text))
+            .collect::<Result<_, _>>()?,
+    })
 }
 
 fn entry_nodes(entries: &[Entry], text: &str) -> Result<Vec<Node>, Unexpected> {
@@ -181,6 +218,15 @@ fn find_open(text: &str, from: usize) -> Result<usize, Unexpected> {
         Err(Unexpected(from))
     } else {
         Ok(position)
+    }
+}
+
+/// The `{` at the start of a block's span.
+fn opening_brace(text: &str, span: Span) -> Result<usize, Unexpected> {
+    if text.as_bytes().get(span.start) == Some(&b'{') {
+        Ok(span.start)
+    } else {
+        Err(Unexpected(span.start))
     }
 }
 

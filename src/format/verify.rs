@@ -29,7 +29,9 @@ pub fn same_meaning(original: &Spec, path: &Path, formatted: &str) -> Result<(),
     Ok(())
 }
 
-/// The syntax tree as text, without the spans (which change with the layout).
+/// The syntax tree as text, without the spans (which change with the layout). `Debug` walks the
+/// whole tree, so a step or a branch lost at any depth (inside a `repeat`, a `parallel`) or a
+/// changed name (`as`, `from`, `in`) shows.
 pub fn fingerprint(spec: &Spec) -> String {
     static POSITIONS: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"Span \{ start: \d+, end: \d+ \}|text_offset: \d+")

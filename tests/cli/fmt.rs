@@ -150,6 +150,71 @@ fn fmt_check_passes_quietly_on_formatted_files() {
         .run();
 }
 
+/// Steps inside `repeat` and the branches of a `parallel` are laid out as any block is, at every
+/// depth, with their comments; named streams keep their `as`, `from` and `in`. The result is
+/// formatted: `fmt --check` passes quietly on it.
+#[test]
+fn fmt_lays_out_repeat_parallel_branches_and_named_streams() {
+    let unformatted = "
+        test \"fan-out\" {
+            GET {{base}}/channels/a/subscribe   as sub
+          repeat 3   as i {   # publish three
+              POST {{base}}/channels/a/publish?n={{i}}
+              expect status 200
+
+
+          }
+          parallel {
+              # the readers
+            branch reader 2 times as n {
+               GET {{base}}/feed as feed
+                barrier go
+                expect sse {data: _;end}
+            }
+            branch writer {barrier go; POST {{base}}/p }
+          }
+          expect sse   from sub {
+            3 times { data: _ }
+          }
+          expect same items in feed
+          expect count   in feed == 2
+        }
+    ";
+    let formatted = "
+        test \"fan-out\" {
+          GET {{base}}/channels/a/subscribe as sub
+          repeat 3 as i {     # publish three
+            POST {{base}}/channels/a/publish?n={{i}}
+            expect status 200
+          }
+          parallel {
+            # the readers
+            branch reader 2 times as n {
+              GET {{base}}/feed as feed
+              barrier go
+              expect sse { data: _; end }
+            }
+            branch writer { barrier go; POST {{base}}/p }
+          }
+          expect sse from sub {
+            3 times { data: _ }
+          }
+          expect same items in feed
+          expect count in feed == 2
+        }
+    ";
+    let output = Test::new()
+        .spec("a.stream", unformatted)
+        .args(["fmt"])
+        .stdout("formatted ./a.stream")
+        .run();
+    assert_eq!(read(output.dir.path(), "a.stream"), unindent(formatted));
+    Test::new()
+        .spec("a.stream", formatted)
+        .args(["fmt", "--check", "a.stream"])
+        .run();
+}
+
 #[test]
 fn a_spec_that_does_not_parse_is_reported_and_left_alone() {
     let broken = "
