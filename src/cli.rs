@@ -76,7 +76,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_item_size: Option<usize>,
     /// Show what each stream did: items, bytes, timing statistics, reconnections, and the items
-    /// received before an `abort`
+    /// received before an `abort`; and how tightly each barrier released its branches
     #[arg(short, long)]
     pub verbose: bool,
     /// Rewrite failed expectations with what was observed: `auto` (the default of a bare

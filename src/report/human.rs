@@ -7,7 +7,7 @@ use super::{Reporter, Status, Summary, plural, status};
 use crate::diagnostic::Diagnostic;
 use crate::diff::{Diff, DiffLine, Tag};
 use crate::duration::format_measured;
-use crate::outcome::{Failure, StreamReport, TestOutcome};
+use crate::outcome::{BarrierReport, Failure, StreamReport, TestOutcome};
 use crate::style::Palette;
 
 pub struct HumanReporter<W: Write> {
@@ -73,6 +73,9 @@ impl<W: Write> Reporter for HumanReporter<W> {
         if self.verbose {
             for stream in &outcome.streams {
                 let _ = write!(self.out, "{}", render_stream(outcome, stream, p));
+            }
+            for barrier in &outcome.barriers {
+                let _ = write!(self.out, "{}", render_barrier(outcome, barrier, p));
             }
         }
         for failure in &outcome.failures {
@@ -202,21 +205,53 @@ pub fn flaky_tests(outcomes: &[TestOutcome]) -> Vec<Flaky<'_>> {
         .collect()
 }
 
-/// A stream's figures, indented under its test:
+/// How far the figures of a test are indented under its line.
+const FIGURES_PAD: &str = "         ";
+
+/// What a line of figures is about, in bold, and where: `sse on line 5`, `sse feed[2] on line 5
+/// (branch reader[3])`, `barrier go on line 12`.
+fn figures_heading(
+    outcome: &TestOutcome,
+    what: &str,
+    span: crate::source::Span,
+    branch: Option<&str>,
+    palette: &Palette,
+) -> String {
+    let line = outcome.file.line_col(span.start).line;
+    let branch = branch
+        .map(|branch| format!(" (branch {branch})"))
+        .unwrap_or_default();
+    format!(
+        "{FIGURES_PAD}{}{what}{} on line {line}{branch}",
+        palette.bold.render(),
+        palette.bold.render_reset(),
+    )
+}
+
+/// A stream's figures, indented under its test; a named stream and one a branch read say so:
 ///
 /// ```text
 ///          sse on line 5: 8 items, 1.6 KiB, 1 connection
 ///            ttfb 2ms · first item 3ms · duration 252ms
 ///            gaps min 30ms · mean 31ms · p50 31ms · p95 33ms · p99 33ms · max 33ms
+///          sse feed[2] on line 9 (branch reader[2]): 2 items, 40 bytes, 1 connection
+///            ttfb 2ms · first item 3ms · duration 10ms
 /// ```
 pub fn render_stream(outcome: &TestOutcome, stream: &StreamReport, palette: &Palette) -> String {
-    let pad = "         ";
-    let line = outcome.file.line_col(stream.span.start).line;
+    let pad = FIGURES_PAD;
+    let what = match &stream.name {
+        Some(name) => format!("{} {name}", stream.kind),
+        None => stream.kind.to_string(),
+    };
+    let heading = figures_heading(
+        outcome,
+        &what,
+        stream.span,
+        stream.branch.as_deref(),
+        palette,
+    );
     let mut out = format!(
-        "{pad}{}{} on line {line}{}: {}, {}, {}\n",
-        palette.bold.render(),
-        stream.kind,
-        palette.bold.render_reset(),
+        "{heading}: {}, {}, {}\n",
         plural(stream.items as usize, "item"),
         crate::transport::framing::format_size(stream.bytes as usize),
         plural(stream.connections as usize, "connection"),
@@ -276,6 +311,29 @@ pub fn render_stream(outcome: &TestOutcome, stream: &StreamReport, palette: &Pal
         }
     }
     out
+}
+
+/// How tightly a barrier released the branches that met at it, under its test:
+///
+/// ```text
+///          barrier go on line 12: 10 branches released within 0.40ms
+/// ```
+pub fn render_barrier(outcome: &TestOutcome, barrier: &BarrierReport, palette: &Palette) -> String {
+    let heading = figures_heading(
+        outcome,
+        &format!("barrier {}", barrier.name),
+        barrier.span,
+        barrier.branch.as_deref(),
+        palette,
+    );
+    let branches = match barrier.branches {
+        1 => "1 branch".to_string(),
+        n => format!("{n} branches"),
+    };
+    format!(
+        "{heading}: {branches} released within {}\n",
+        format_measured(barrier.spread)
+    )
 }
 
 /// One failure of a test: the diagnostic at the spec line, then the diff.
@@ -401,4 +459,83 @@ pub fn render_diff(diff: &Diff, gutter: usize, palette: &Palette) -> String {
         out.push_str(&format!("{pad}     … (stopped reading here)\n"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::report::fixtures::{parallel_outcome, span_of};
+
+    /// What the reporter prints for `outcome`, with `run -v` or without.
+    fn printed(outcome: &TestOutcome, verbose: bool) -> String {
+        let mut out = Vec::new();
+        HumanReporter::new(&mut out, Palette::plain(), verbose).test_finished(outcome);
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn verbose_names_each_stream_and_its_branch_then_the_barriers() {
+        assert_eq!(
+            printed(&parallel_outcome(), true),
+            "  PASS [   0.250s] a.stream: readers see one feed
+         sse feed[1] on line 6 (branch reader[1]): 2 items, 40 bytes, 1 connection
+           ttfb 2ms · first item 3ms · duration 10ms
+         sse feed[2] on line 6 (branch reader[2]): 2 items, 40 bytes, 1 connection
+           ttfb 2ms · first item 3ms · duration 10ms
+         sse on line 11: 2 items, 40 bytes, 1 connection
+           ttfb 2ms · first item 3ms · duration 10ms
+         barrier go on line 5: 3 branches released within 0.40ms
+"
+        );
+    }
+
+    #[test]
+    fn a_named_stream_outside_a_branch_shows_only_its_name() {
+        let mut outcome = parallel_outcome();
+        let mut stream = outcome.streams[0].clone();
+        stream.branch = None;
+        stream.name = Some("feed".to_string());
+        assert_eq!(
+            render_stream(&outcome, &stream, &Palette::plain()),
+            "         sse feed on line 6: 2 items, 40 bytes, 1 connection
+           ttfb 2ms · first item 3ms · duration 10ms
+"
+        );
+        // An unnamed stream in a branch: the branch alone.
+        stream.name = None;
+        stream.branch = Some("room/reader[3]".to_string());
+        outcome.streams = vec![stream];
+        assert_eq!(
+            render_stream(&outcome, &outcome.streams[0], &Palette::plain()),
+            "         sse on line 6 (branch room/reader[3]): 2 items, 40 bytes, 1 connection
+           ttfb 2ms · first item 3ms · duration 10ms
+"
+        );
+    }
+
+    #[test]
+    fn a_barrier_in_a_branch_names_it() {
+        let outcome = parallel_outcome();
+        let barrier = BarrierReport {
+            name: "ready".to_string(),
+            span: span_of(&outcome.file, "barrier go", 0),
+            branches: 1,
+            spread: Duration::from_micros(1_274_000),
+            branch: Some("room[2]".to_string()),
+        };
+        assert_eq!(
+            render_barrier(&outcome, &barrier, &Palette::plain()),
+            "         barrier ready on line 5 (branch room[2]): 1 branch released within 1.27s\n"
+        );
+    }
+
+    #[test]
+    fn without_verbose_neither_streams_nor_barriers_show() {
+        assert_eq!(
+            printed(&parallel_outcome(), false),
+            "  PASS [   0.250s] a.stream: readers see one feed\n"
+        );
+    }
 }

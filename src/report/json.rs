@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{Reporter, Status, Summary, status};
 use crate::diff::{Diff, Tag};
-use crate::outcome::{Failure, FailureClass, StreamReport, TestOutcome};
+use crate::outcome::{BarrierReport, Failure, FailureClass, StreamReport, TestOutcome};
 use crate::style::Palette;
 
 /// The version of the envelope, in `run_started`; it grows when a field changes meaning or goes.
@@ -112,6 +112,8 @@ fn stream_json(outcome: &TestOutcome, stream: &StreamReport) -> Value {
     });
     json!({
         "kind": stream.kind,
+        "name": stream.name,
+        "branch": stream.branch,
         "line": outcome.file.line_col(stream.span.start).line,
         "items": stream.items,
         "bytes": stream.bytes,
@@ -122,6 +124,16 @@ fn stream_json(outcome: &TestOutcome, stream: &StreamReport) -> Value {
         "gaps_ms": gaps,
         "reconnect_delays_ms": stream.reconnect_delays.iter().copied().map(millis).collect::<Vec<_>>(),
         "aborted_after": aborted_after,
+    })
+}
+
+fn barrier_json(outcome: &TestOutcome, barrier: &BarrierReport) -> Value {
+    json!({
+        "name": barrier.name,
+        "line": outcome.file.line_col(barrier.span.start).line,
+        "branches": barrier.branches,
+        "spread_ms": millis(barrier.spread),
+        "branch": barrier.branch,
     })
 }
 
@@ -153,6 +165,11 @@ impl<W: Write> Reporter for JsonReporter<W> {
             .iter()
             .map(|stream| stream_json(outcome, stream))
             .collect();
+        let barriers: Vec<Value> = outcome
+            .barriers
+            .iter()
+            .map(|barrier| barrier_json(outcome, barrier))
+            .collect();
         self.line(&json!({
             "type": "test_finished",
             "file": outcome.file.path.display().to_string(),
@@ -162,6 +179,7 @@ impl<W: Write> Reporter for JsonReporter<W> {
             "duration_ms": millis(outcome.duration),
             "failures": failures,
             "streams": streams,
+            "barriers": barriers,
         }));
     }
 
@@ -176,5 +194,30 @@ impl<W: Write> Reporter for JsonReporter<W> {
             "not_run": self.planned.saturating_sub(ran),
             "duration_ms": millis(summary.duration),
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures::parallel_outcome;
+
+    #[test]
+    fn streams_carry_their_name_and_branch_and_tests_their_barriers() {
+        let mut out = Vec::new();
+        JsonReporter::new(&mut out).test_finished(&parallel_outcome());
+        let stream = |name: &str, branch: &str| {
+            format!(
+                r#"{{"kind":"sse","name":{name},"branch":{branch},"line":{},"items":2,"bytes":40,"connections":1,"ttfb_ms":2.0,"first_item_ms":3.0,"duration_ms":10.0,"gaps_ms":null,"reconnect_delays_ms":[],"aborted_after":null}}"#,
+                if name == "null" { 11 } else { 6 }
+            )
+        };
+        let expected = format!(
+            r#"{{"type":"test_finished","file":"a.stream","line":1,"name":"readers see one feed","status":"passed","duration_ms":250.0,"failures":[],"streams":[{},{},{}],"barriers":[{{"name":"go","line":5,"branches":3,"spread_ms":0.4,"branch":null}}]}}"#,
+            stream(r#""feed[1]""#, r#""reader[1]""#),
+            stream(r#""feed[2]""#, r#""reader[2]""#),
+            stream("null", "null"),
+        );
+        assert_eq!(String::from_utf8(out).expect("UTF-8"), expected + "\n");
     }
 }

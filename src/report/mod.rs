@@ -5,6 +5,8 @@
 
 pub mod fanout;
 pub mod file;
+#[cfg(test)]
+mod fixtures;
 pub mod github;
 pub mod human;
 pub mod json;

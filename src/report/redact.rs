@@ -171,11 +171,21 @@ impl Secrets {
             }
         }
         for stream in &mut outcome.streams {
+            // Names come from the spec, whose text is masked too (`masked_file`).
+            for name in [&mut stream.name, &mut stream.branch].into_iter().flatten() {
+                self.redact_in_place(name);
+            }
             if let Some(items) = &mut stream.aborted_after {
                 self.mask_split_values(items.iter_mut().map(|(text, _)| text).collect());
             }
             for (text, _) in stream.aborted_after.iter_mut().flatten() {
                 self.redact_in_place(text);
+            }
+        }
+        for barrier in &mut outcome.barriers {
+            self.redact_in_place(&mut barrier.name);
+            if let Some(branch) = &mut barrier.branch {
+                self.redact_in_place(branch);
             }
         }
         outcome
@@ -427,6 +437,28 @@ mod tests {
                 r#"data: json { "delta": { "content": "***" }, "n": "x3" }"#,
                 r#"data: "unrelated""#,
             ]
+        );
+    }
+
+    #[test]
+    fn stream_barrier_and_branch_names_are_masked_as_the_spec_text_they_come_from() {
+        let mut secrets = Secrets::default();
+        secrets.add("s3cr3t");
+        let mut outcome = crate::report::fixtures::parallel_outcome();
+        outcome.streams[0].name = Some("s3cr3t[2]".to_string());
+        outcome.streams[0].branch = Some("room/s3cr3t[1]".to_string());
+        outcome.barriers[0].name = "s3cr3t".to_string();
+        outcome.barriers[0].branch = Some("s3cr3t[2]".to_string());
+        let redacted = secrets.redact_outcome(&outcome);
+        let stream = &redacted.streams[0];
+        assert_eq!(
+            (stream.name.as_deref(), stream.branch.as_deref()),
+            (Some("***[2]"), Some("room/***[1]"))
+        );
+        let barrier = &redacted.barriers[0];
+        assert_eq!(
+            (barrier.name.as_str(), barrier.branch.as_deref()),
+            ("***", Some("***[2]"))
         );
     }
 

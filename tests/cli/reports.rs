@@ -51,7 +51,7 @@ const REFUSED: &str = r#"
 const REPORT_REDACTIONS: &[(&str, &str)] = &[
     (r#"time="\d+\.\d+""#, r#"time="[TIME]""#),
     (
-        r#""(duration_ms|ttfb_ms|first_item_ms|at_ms|min|mean|p50|p95|p99|max)":\d+(?:\.\d+)?"#,
+        r#""(duration_ms|ttfb_ms|first_item_ms|at_ms|spread_ms|min|mean|p50|p95|p99|max)":\d+(?:\.\d+)?"#,
         r#""$1":[MS]"#,
     ),
     (r"  # \d+(?:\.\d+)?m?s\\n", r"  # [TIME]\n"),
@@ -64,6 +64,16 @@ fn redact_report(text: &str) -> String {
         text = regex.replace_all(&text, *replacement).into_owned();
     }
     text
+}
+
+#[test]
+fn the_measured_figures_of_json_lines_are_redacted() {
+    assert_eq!(
+        redact_report(
+            r#""ttfb_ms":2.5,"line":5,"branches":3,"spread_ms":0.4,"branch":null,"items":2"#
+        ),
+        r#""ttfb_ms":[MS],"line":5,"branches":3,"spread_ms":[MS],"branch":null,"items":2"#
+    );
 }
 
 /// The specs, the variables, and `run a.stream b.stream` with `args` after it.
@@ -494,8 +504,8 @@ fn gap_percentiles_stay_between_the_smallest_and_the_largest_gap() {
         unindent(
             r#"
             {"type":"run_started","version":1,"tests":2,"files":1}
-            {"type":"test_finished","file":"a.stream","line":1,"name":"one gap","status":"passed","duration_ms":[MS],"failures":[],"streams":[{"kind":"sse","line":3,"items":2,"bytes":132,"connections":1,"ttfb_ms":[MS],"first_item_ms":[MS],"duration_ms":[MS],"gaps_ms":{"min":[MS],"mean":[MS],"p50":[MS],"p95":[MS],"p99":[MS],"max":[MS]},"reconnect_delays_ms":[],"aborted_after":null}]}
-            {"type":"test_finished","file":"a.stream","line":7,"name":"many gaps","status":"passed","duration_ms":[MS],"failures":[],"streams":[{"kind":"sse","line":9,"items":30,"bytes":2022,"connections":1,"ttfb_ms":[MS],"first_item_ms":[MS],"duration_ms":[MS],"gaps_ms":{"min":[MS],"mean":[MS],"p50":[MS],"p95":[MS],"p99":[MS],"max":[MS]},"reconnect_delays_ms":[],"aborted_after":null}]}
+            {"type":"test_finished","file":"a.stream","line":1,"name":"one gap","status":"passed","duration_ms":[MS],"failures":[],"streams":[{"kind":"sse","name":null,"branch":null,"line":3,"items":2,"bytes":132,"connections":1,"ttfb_ms":[MS],"first_item_ms":[MS],"duration_ms":[MS],"gaps_ms":{"min":[MS],"mean":[MS],"p50":[MS],"p95":[MS],"p99":[MS],"max":[MS]},"reconnect_delays_ms":[],"aborted_after":null}],"barriers":[]}
+            {"type":"test_finished","file":"a.stream","line":7,"name":"many gaps","status":"passed","duration_ms":[MS],"failures":[],"streams":[{"kind":"sse","name":null,"branch":null,"line":9,"items":30,"bytes":2022,"connections":1,"ttfb_ms":[MS],"first_item_ms":[MS],"duration_ms":[MS],"gaps_ms":{"min":[MS],"mean":[MS],"p50":[MS],"p95":[MS],"p99":[MS],"max":[MS]},"reconnect_delays_ms":[],"aborted_after":null}],"barriers":[]}
             {"type":"run_finished","tests":2,"passed":2,"failed":0,"errors":0,"not_run":0,"duration_ms":[MS]}
             "#
         )

@@ -47,8 +47,9 @@ const DEFAULT_KILL_AFTER: Duration = Duration::from_secs(20);
 /// - `[   0.403s]` duration columns;
 /// - `# 101ms`, `# 0.49ms`, `# 1.27s` item times at the end of diff lines;
 /// - durations measured by the run inside messages (`no item arrived in 303ms`, `measured 50ms`,
-///   `gap max was 50ms`, `came 5ms after`, `took 312ms`); durations written in a spec
-///   (`within 100ms`) are stable and left alone;
+///   `gap max was 50ms`, `came 5ms after`, `took 312ms`), and the spread of a barrier in
+///   `run -v` (`released within 0.40ms`); durations written in a spec (`within 100ms`) are
+///   stable and left alone;
 /// - loopback ports;
 /// - the demo ticker's and chat's clock values (`"timestamp": 1795246236332`,
 ///   `"created": 1795246243`), and the chat's response ids (`"chatcmpl-` and 24 random letters
@@ -57,7 +58,7 @@ const DEFAULT_REDACTIONS: &[(&str, &str)] = &[
     (r"\[ *\d+\.\d{3}s\]", "[TIME]"),
     (r"  # \d+(?:\.\d+)?m?s$", "  # [TIME]"),
     (
-        r"\b(arrived in|came after|came|measured|was|took|waited) \d+(?:\.\d+)?m?s\b",
+        r"\b(arrived in|came after|came|measured|was|took|waited|released within) \d+(?:\.\d+)?m?s\b",
         "$1 [TIME]",
     ),
     (r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"),
@@ -763,4 +764,15 @@ pub fn check_fails(spec: &str, stderr: &str) {
         .stderr(stderr)
         .status(2)
         .run();
+}
+
+#[test]
+fn measured_times_are_redacted_and_times_written_in_a_spec_are_not() {
+    let printed = "error: expected an item within 100ms, but no item arrived in 303ms\n\
+                   \x20        barrier go on line 5: 3 branches released within 0.40ms\n";
+    assert_eq!(
+        redact(Path::new("/nonexistent"), printed),
+        "error: expected an item within 100ms, but no item arrived in [TIME]\n\
+         \x20        barrier go on line 5: 3 branches released within [TIME]\n"
+    );
 }
