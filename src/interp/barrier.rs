@@ -111,24 +111,25 @@ impl Barriers {
             deadline.into(),
             status.wait_for(|status| *status != Status::Waiting),
         )
-        .await;
+        .await
+        .map(|status| status.map(|status| status.clone()));
         let now = Instant::now();
         match outcome {
-            Err(_) => Err(Blocked::TimedOut),
             // The sender lives as long as the barriers: it cannot be gone.
-            Ok(Err(_)) => Err(Blocked::TimedOut),
-            Ok(Ok(status)) => match &*status {
-                Status::Released => {
-                    let mut state = barrier
-                        .state
-                        .lock()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner());
-                    state.woke.push(now);
-                    Ok(())
-                }
-                Status::Broken(who) => Err(Blocked::Broken(self.labels[*who].clone())),
-                Status::Waiting => Err(Blocked::TimedOut),
-            },
+            Err(_) | Ok(Err(_)) | Ok(Ok(Status::Waiting)) => Err(Blocked::TimedOut),
+            Ok(Ok(Status::Broken(who))) => Err(Blocked::Broken(self.labels[who].clone())),
+            Ok(Ok(Status::Released)) => {
+                barrier
+                    .state
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .woke
+                    .push(now);
+                // Branches share the test's task: letting the others wake before this one goes
+                // on keeps the first from running its next step while they wait.
+                tokio::task::yield_now().await;
+                Ok(())
+            }
         }
     }
 
