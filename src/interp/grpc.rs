@@ -6,8 +6,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use prost_reflect::{DynamicMessage, MethodDescriptor};
-use serde_json::Value;
+use prost_reflect::DynamicMessage;
 use tonic::metadata::{KeyAndValueRef, MetadataMap};
 
 use crate::ast::*;
@@ -15,25 +14,22 @@ use crate::diff::{self, DiffLine, Tag};
 use crate::duration::format_duration;
 use crate::interp::aggregate::describe_duration_cond;
 use crate::interp::grpc_lookup::schema_sources;
-use crate::interp::matcher::Terminal;
+pub use crate::interp::live_call::LiveCall;
+use crate::interp::live_call::describe_status;
 use crate::interp::record::BlockUpdate;
 use crate::interp::stats::StreamStats;
 use crate::interp::stream::{Finish, Next, Source, StreamRun, item_instead_of_end};
 use crate::interp::unreadable;
-use crate::interp::vars::Scope;
 use crate::interp::{HeadPart, TestRun};
 use crate::outcome::{Failure, Fix, StreamReport};
 use crate::pattern::text::match_text;
-use crate::render::{quote, render_text_matcher};
+use crate::render::render_text_matcher;
 use crate::saturating_time::SaturatingAdd;
 use crate::source::Span;
-use crate::transport::grpc::call::{self, Call};
+use crate::transport::grpc::call::{self};
 use crate::transport::grpc::json::base64;
 use crate::transport::grpc::shape::Shape;
-use crate::transport::grpc::{
-    CallStatus, GrpcError, GrpcTarget, MethodKind, connect, request_from_json,
-};
-use crate::transport::item::Item;
+use crate::transport::grpc::{CallStatus, GrpcError, GrpcTarget, MethodKind, connect};
 
 /// A `grpc …` step and what the steps after it set, until the call starts.
 pub struct GrpcExchange {
@@ -85,155 +81,6 @@ fn feeds(entries: &[Entry]) -> bool {
         EntryKind::Repeat { body, .. } | EntryKind::Until { body, .. } => feeds(body),
         _ => false,
     })
-}
-
-/// A started call, as blocks and expectations read it.
-pub struct LiveCall {
-    call: Call,
-    method: MethodDescriptor,
-    /// What the reply type says about a reply's JSON, given to each reply for its patterns.
-    reply_shape: Shape,
-    /// When the call started: every time is measured from here.
-    origin: Instant,
-    /// The later of the last reply and the last message sent, from `origin`.
-    previous: Duration,
-    /// The test's deadline, for sends a slow server holds up.
-    deadline: Instant,
-    /// Set once the call broke without a status from the server.
-    failed: Option<GrpcError>,
-    closed: bool,
-    /// Reply bytes read since the stream statistics last took them.
-    unreported_bytes: u64,
-}
-
-impl LiveCall {
-    pub fn origin(&self) -> Instant {
-        self.origin
-    }
-
-    pub fn previous(&self) -> Duration {
-        self.previous
-    }
-
-    /// From the start of the call to its response head; `None` if none has come (or the call
-    /// ended without one).
-    pub fn ttfb(&self) -> Option<Duration> {
-        self.call
-            .head_at()
-            .map(|at| at.saturating_duration_since(self.origin))
-    }
-
-    /// The reply bytes read since the last call, for the stream's statistics.
-    pub fn take_bytes(&mut self) -> u64 {
-        std::mem::take(&mut self.unreported_bytes)
-    }
-
-    pub fn is_open(&self) -> bool {
-        self.failed.is_none() && self.call.ended().is_none()
-    }
-
-    /// The size limit a reply went over, when that is what ended the call.
-    pub fn too_large(&self) -> Option<usize> {
-        match &self.failed {
-            Some(GrpcError::TooLarge { limit, .. }) => Some(*limit),
-            _ => None,
-        }
-    }
-
-    /// The next reply, or how the call ended.
-    pub async fn next(&mut self, deadline: Instant) -> Next {
-        if let Some(error) = &self.failed {
-            return Next::Ended(Terminal::Dropped(error.to_string()));
-        }
-        match self.call.next(deadline).await {
-            Ok(call::Next::Message { json, at, size }) => {
-                let at = at.saturating_duration_since(self.origin);
-                self.unreported_bytes += size as u64;
-                self.previous = at;
-                Next::Item(Item::Json(json, Some(self.reply_shape.clone())), at)
-            }
-            Ok(call::Next::End { status, .. }) => Next::Ended(terminal(&status)),
-            Ok(call::Next::TimedOut) => Next::TimedOut,
-            Err(error) => {
-                let terminal = Terminal::Dropped(error.to_string());
-                self.failed = Some(error);
-                Next::Ended(terminal)
-            }
-        }
-    }
-
-    /// `send { … }` or `send file "…"`: one request message.
-    pub async fn send(&mut self, message: &Message, scope: &Scope) -> Result<(), Failure> {
-        let value = scope.message_value(message)?;
-        let span = message.span();
-        let message = self.message(&value, span)?;
-        self.send_message(message, span).await
-    }
-
-    fn message(&self, value: &Value, span: Span) -> Result<DynamicMessage, Failure> {
-        let input = self.method.input();
-        request_from_json(&input, value).map_err(|error| {
-            Failure::error(
-                format!("this message does not fit `{}`", input.full_name()),
-                span,
-                error.to_string(),
-            )
-        })
-    }
-
-    async fn send_message(&mut self, message: DynamicMessage, span: Span) -> Result<(), Failure> {
-        match self.call.send(message, self.deadline).await {
-            Ok(()) => {}
-            // The server has already ended the call (a client may race it): as in every gRPC
-            // client, the message goes nowhere, and the status says how the call ended.
-            Err(GrpcError::CallEnded { .. }) => {}
-            Err(error) => {
-                return Err(Failure::error(
-                    error.to_string(),
-                    span,
-                    "sending this message",
-                ));
-            }
-        }
-        self.previous = self.origin.elapsed();
-        Ok(())
-    }
-
-    /// `close`: half-closes the request stream.
-    pub fn close(&mut self) {
-        self.closed = true;
-        self.call.close();
-    }
-
-    /// `abort`: cancels the call (sending it first if it has not gone out); it ends with a
-    /// local `CANCELLED` once the cancel is on the wire (or the test's deadline has come).
-    pub async fn cancel(&mut self, deadline: Instant) {
-        self.call.cancel(deadline).await;
-    }
-
-    /// The status the call ended with, once it has.
-    fn status(&self) -> Option<&CallStatus> {
-        self.call.ended()
-    }
-}
-
-/// How a call's ending reads to a block: OK is a clean `end`, any other status counts as
-/// `dropped`.
-fn terminal(status: &CallStatus) -> Terminal {
-    if status.is_ok() {
-        Terminal::End
-    } else {
-        Terminal::Status(describe_status(status))
-    }
-}
-
-/// `NOT_FOUND "unknown symbol"`, or just the code when there is no message.
-fn describe_status(status: &CallStatus) -> String {
-    if status.message.is_empty() {
-        status.code_name().to_string()
-    } else {
-        format!("{} {}", status.code_name(), quote(&status.message))
-    }
 }
 
 /// The values of one metadata key, as text: `-bin` values in base64, as grpcurl shows them.

@@ -15,6 +15,7 @@ pub use head::HeadPart;
 mod head_bound;
 pub mod http_stream;
 pub mod ids;
+mod live_call;
 pub mod matcher;
 pub mod opening;
 pub mod record;
