@@ -5,11 +5,21 @@
 //! Structured: the task is owned by a [`Background`], which stops it when dropped, so a
 //! cancelled branch or a failed test leaves no task reading behind it.
 
+use std::collections::VecDeque;
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+use crate::interp::stream::Next;
+use crate::transport::framing::FrameError;
+use crate::transport::item::Item;
+
+/// The most items a stream read in the background keeps for a block that has not held it yet,
+/// and the most body bytes they may take: past either, reading stops and the stream fails.
+pub const MAX_BUFFERED_ITEMS: usize = 10_000;
+pub const MAX_BUFFERED_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A reader that can read ahead of the blocks: one item per call, `false` once there is
 /// nothing more to read for now. Must be cancel-safe (the task stops it between awaits).
@@ -65,5 +75,77 @@ impl<R: ReadsAhead> Drop for Background<R> {
         if let Some(task) = &self.task {
             task.abort();
         }
+    }
+}
+
+/// Items read ahead of the blocks, with their arrival times, and how reading ahead stopped.
+#[derive(Default)]
+pub(super) struct ReadAhead {
+    items: VecDeque<(Item, Duration)>,
+    /// Bytes read into `items` that no block has taken yet.
+    bytes: u64,
+    /// The ending or error reading ahead met, for the block that reads up to it.
+    stopped: Option<Result<Next, FrameError>>,
+    /// The buffer reached its bound: the stream fails once a block reads up to here.
+    full: bool,
+}
+
+impl ReadAhead {
+    /// What a block reads first: the items read ahead, then how reading ahead stopped. `None`
+    /// when there is nothing: read on from the source.
+    pub(super) fn next(&mut self) -> Option<Result<Next, FrameError>> {
+        if let Some((item, at)) = self.items.pop_front() {
+            if self.items.is_empty() {
+                self.bytes = 0;
+            }
+            return Some(Ok(Next::Item(item, at)));
+        }
+        if self.full {
+            return Some(Err(FrameError::BufferFull {
+                items: MAX_BUFFERED_ITEMS,
+                bytes: MAX_BUFFERED_BYTES,
+            }));
+        }
+        self.stopped.take()
+    }
+
+    /// Whether reading ahead may go on.
+    pub(super) fn reading(&self) -> bool {
+        !self.full && self.stopped.is_none()
+    }
+
+    /// Keeps what one read ahead gave (`bytes` of the source); `false` once reading ahead
+    /// stops: the source ended or failed, the deadline came, or the buffer is full.
+    pub(super) fn keep(&mut self, next: Result<Next, FrameError>, bytes: u64) -> bool {
+        match next {
+            Ok(Next::Item(item, at)) => {
+                self.bytes += bytes;
+                self.items.push_back((item, at));
+                if self.items.len() >= MAX_BUFFERED_ITEMS || self.bytes >= MAX_BUFFERED_BYTES {
+                    self.full = true;
+                    return false;
+                }
+                true
+            }
+            Ok(Next::TimedOut) => false,
+            stopped => {
+                self.stopped = Some(stopped);
+                false
+            }
+        }
+    }
+
+    /// The items no block took, for the figures of a stream closed before one did.
+    pub(super) fn take(&mut self) -> impl Iterator<Item = (Item, Duration)> + '_ {
+        self.bytes = 0;
+        self.items.drain(..)
+    }
+
+    pub(super) fn full(&self) -> bool {
+        self.full
+    }
+
+    pub(super) fn has_items(&self) -> bool {
+        !self.items.is_empty()
     }
 }

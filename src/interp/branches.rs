@@ -89,9 +89,11 @@ impl<'a> TestRun<'a> {
             streams: Vec::new(),
             checks_ids: self.checks_ids,
             named: Vec::new(),
+            named_calls: Vec::new(),
             closed: Vec::new(),
             framing: Arc::clone(&self.framing),
             compared: Arc::clone(&self.compared),
+            fed: Arc::clone(&self.fed),
             branch: Some(match &self.branch {
                 Some(outer) => format!("{outer}/{label}"),
                 None => label,

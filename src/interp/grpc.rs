@@ -43,14 +43,22 @@ pub struct GrpcExchange {
     pub stats: Option<StreamStats>,
     /// A block that passed before the replies ended, so counts are partial.
     pub stopped_early: Option<Spanned<StreamKind>>,
+    /// A block read it: its figures are in the report with the block.
+    pub reported: bool,
 }
 
 impl GrpcExchange {
     /// The exchange for the `grpc` step `call`; `after` are the steps that follow it.
     pub fn new(call: &GrpcCall, after: &[Step]) -> GrpcExchange {
-        let steps = after
-            .iter()
-            .take_while(|s| !matches!(s.kind, StepKind::Request(_) | StepKind::Grpc(_)));
+        let steps = after.iter().take_while(|s| {
+            !matches!(
+                s.kind,
+                StepKind::Request(_)
+                    | StepKind::Grpc(_)
+                    | StepKind::Repeat(_)
+                    | StepKind::Parallel(_)
+            )
+        });
         let mut feeds_requests = false;
         for step in steps {
             feeds_requests |= match &step.kind {
@@ -66,16 +74,41 @@ impl GrpcExchange {
             live: None,
             stats: None,
             stopped_early: None,
+            reported: false,
         }
     }
 
     pub fn add_option(&mut self, option: &GrpcOption, span: Span) {
         self.options.push((option.clone(), span));
     }
+
+    /// `as NAME`: the call stays open and is read in the background between its blocks.
+    pub fn name(&self) -> Option<&Ident> {
+        self.call.name.as_ref()
+    }
+
+    /// A named call that a later `expect messages from NAME` block sends on: its request
+    /// stream stays open after the `message`s.
+    pub fn fed_later(&mut self) {
+        self.feeds_requests = true;
+    }
+
+    /// The `grpc` line.
+    pub fn span(&self) -> Span {
+        self.call.target.span.to(self.call.method.span)
+    }
+
+    pub fn take_live(&mut self) -> Option<LiveCall> {
+        self.live.take()
+    }
+
+    pub fn put_live(&mut self, live: LiveCall) {
+        self.live = Some(live);
+    }
 }
 
 /// Whether a block sends, closes or aborts, at any depth.
-fn feeds(entries: &[Entry]) -> bool {
+pub(super) fn feeds(entries: &[Entry]) -> bool {
     entries.iter().any(|entry| match &entry.kind {
         EntryKind::Control(Control::Send(_) | Control::Close | Control::Abort(_)) => true,
         EntryKind::Repeat { body, .. } | EntryKind::Until { body, .. } => feeds(body),
@@ -172,6 +205,7 @@ impl TestRun<'_> {
             failed: None,
             closed: false,
             unreported_bytes: 0,
+            ahead: Default::default(),
         };
         // Unary and server-streaming calls take exactly one request: an empty one by default.
         if !kind.client_streams() {
@@ -264,7 +298,7 @@ impl TestRun<'_> {
             Expectation::Stream(block) => {
                 let mut entries = block.entries.clone();
                 self.scope.instantiate_entries(&mut entries)?;
-                self.read_replies(&entries, block.kind.clone(), Some(block.block_span))
+                self.read_replies(&entries, block.kind.clone(), Some(block.block_span), None)
                     .await
             }
             Expectation::Message(line) => {
@@ -275,7 +309,7 @@ impl TestRun<'_> {
                 let mut entries = entries;
                 self.scope.instantiate_entries(&mut entries)?;
                 let kind = Spanned::new(StreamKind::Messages, line.span);
-                self.read_replies(&entries, kind, None).await
+                self.read_replies(&entries, kind, None, None).await
             }
             Expectation::End => self.expect_end(span).await,
             Expectation::GrpcStatus { codes, message } => {
@@ -313,11 +347,12 @@ impl TestRun<'_> {
     }
 
     /// Reads replies against a block (or a single `expect message`).
-    async fn read_replies(
+    pub(super) async fn read_replies(
         &mut self,
         entries: &[Entry],
         kind: Spanned<StreamKind>,
         block_span: Option<Span>,
+        log: Option<&mut crate::interp::group::ItemLog>,
     ) -> Result<(), Failure> {
         let spec = self.spec;
         let update = self.settings.record.then_some(BlockUpdate {
@@ -350,15 +385,16 @@ impl TestRun<'_> {
             received_before_abort: &mut received_before_abort,
             track_ids: false,
             update,
-            log: None,
+            log,
         }
         .run()
         .await;
         stats.ttfb = live.ttfb();
         stats.duration = Some(live.origin.elapsed());
+        exchange.reported = true;
         self.streams.push(StreamReport {
-            name: None,
-            branch: None,
+            name: exchange.call.name.as_ref().map(|name| name.value.clone()),
+            branch: self.branch.clone(),
             kind: kind.value.keyword(),
             span: kind.span,
             items: stats.items,

@@ -1,13 +1,13 @@
 //! An HTTP stream's connections: reading items from a response body as its bytes arrive, and
 //! opening the stream again on `reconnect`, as an EventSource does.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::ast::{ReconnectOptions, Spanned, StreamKind};
 use crate::duration::format_duration;
+use crate::interp::background::ReadAhead;
 use crate::interp::matcher::Terminal;
 use crate::interp::opening::{Opening, Reconnection};
 use crate::interp::stats::StreamStats;
@@ -20,11 +20,6 @@ use crate::transport::decoder::Decoder;
 use crate::transport::framing::FrameError;
 use crate::transport::http::{ChunkRead, HttpClient, HttpRequest, HttpResponse, SendError, send};
 use crate::transport::item::Item;
-
-/// The most items a stream read in the background keeps for a block that has not held it yet,
-/// and the most body bytes they may take: past either, reading stops and the stream fails.
-pub const MAX_BUFFERED_ITEMS: usize = 10_000;
-pub const MAX_BUFFERED_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The most connections one test may open: a reconnection loop stops here, with a message.
 pub const MAX_CONNECTIONS: u32 = 100;
@@ -58,18 +53,6 @@ pub struct HttpReader {
     ahead: ReadAhead,
 }
 
-/// Items read ahead of the blocks, with their arrival times, and how reading ahead stopped.
-#[derive(Default)]
-struct ReadAhead {
-    items: VecDeque<(Item, Duration)>,
-    /// Body bytes read into `items` that no block has taken yet.
-    bytes: u64,
-    /// The ending or error reading ahead met, for the block that reads up to it.
-    stopped: Option<Result<Next, FrameError>>,
-    /// The buffer reached its bound: the stream fails once a block reads up to here.
-    full: bool,
-}
-
 impl HttpReader {
     pub(super) fn new(response: HttpResponse, kind: StreamKind, max_item_size: usize) -> Self {
         HttpReader {
@@ -101,20 +84,8 @@ impl HttpReader {
 
     /// The next item: one read ahead first, then from the body as it arrives.
     pub(super) async fn next(&mut self, deadline: Instant) -> Result<Next, FrameError> {
-        if let Some((item, at)) = self.ahead.items.pop_front() {
-            if self.ahead.items.is_empty() {
-                self.ahead.bytes = 0;
-            }
-            return Ok(Next::Item(item, at));
-        }
-        if self.ahead.full {
-            return Err(FrameError::BufferFull {
-                items: MAX_BUFFERED_ITEMS,
-                bytes: MAX_BUFFERED_BYTES,
-            });
-        }
-        if let Some(stopped) = self.ahead.stopped.take() {
-            return stopped;
+        if let Some(next) = self.ahead.next() {
+            return next;
         }
         self.read(deadline).await
     }
@@ -123,40 +94,23 @@ impl HttpReader {
     /// nothing more to read now (the stream ended, failed, timed out, or the buffer is full).
     /// Cancel-safe: what is read is kept before the next await.
     pub(super) async fn read_ahead(&mut self, deadline: Instant) -> bool {
-        if self.ahead.full || self.ahead.stopped.is_some() {
+        if !self.ahead.reading() {
             return false;
         }
         let bytes_before = self.bytes;
-        match self.read(deadline).await {
-            Ok(Next::Item(item, at)) => {
-                self.ahead.bytes += self.bytes - bytes_before;
-                self.ahead.items.push_back((item, at));
-                if self.ahead.items.len() >= MAX_BUFFERED_ITEMS
-                    || self.ahead.bytes >= MAX_BUFFERED_BYTES
-                {
-                    self.ahead.full = true;
-                    return false;
-                }
-                true
-            }
-            Ok(Next::TimedOut) => false,
-            stopped => {
-                self.ahead.stopped = Some(stopped);
-                false
-            }
-        }
+        let next = self.read(deadline).await;
+        self.ahead.keep(next, self.bytes - bytes_before)
     }
 
     /// Items read ahead that no block took, with their arrival times (for the figures of a
     /// stream closed before a block held it again).
     pub(super) fn take_read_ahead(&mut self) -> impl Iterator<Item = (Item, Duration)> + '_ {
-        self.ahead.bytes = 0;
-        self.ahead.items.drain(..)
+        self.ahead.take()
     }
 
     /// Whether reading ahead stopped at its bound.
     pub(super) fn buffer_full(&self) -> bool {
-        self.ahead.full
+        self.ahead.full()
     }
 
     /// The next item from the body, reading more of it when the decoder has none.
@@ -228,7 +182,7 @@ impl HttpReader {
     }
 
     pub(super) fn is_open(&self) -> bool {
-        self.closed.is_none() || !self.ahead.items.is_empty()
+        self.closed.is_none() || self.ahead.has_items()
     }
 }
 

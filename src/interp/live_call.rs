@@ -7,6 +7,7 @@ use prost_reflect::{DynamicMessage, MethodDescriptor};
 use serde_json::Value;
 
 use crate::ast::Message;
+use crate::interp::background::{ReadAhead, ReadsAhead};
 use crate::interp::matcher::Terminal;
 use crate::interp::stream::Next;
 use crate::interp::vars::Scope;
@@ -35,6 +36,8 @@ pub struct LiveCall {
     pub(super) closed: bool,
     /// Reply bytes read since the stream statistics last took them.
     pub(super) unreported_bytes: u64,
+    /// Replies read in the background (a named call) that no block or line took yet.
+    pub(super) ahead: ReadAhead,
 }
 
 impl LiveCall {
@@ -60,7 +63,7 @@ impl LiveCall {
     }
 
     pub fn is_open(&self) -> bool {
-        self.failed.is_none() && self.call.ended().is_none()
+        (self.failed.is_none() && self.call.ended().is_none()) || self.ahead.has_items()
     }
 
     /// The size limit a reply went over, when that is what ended the call.
@@ -73,6 +76,38 @@ impl LiveCall {
 
     /// The next reply, or how the call ended.
     pub async fn next(&mut self, deadline: Instant) -> Next {
+        match self.ahead.next() {
+            Some(Ok(next)) => return next,
+            // Stopped at its bound: `buffer_exhausted` tells a block; a line sees the end.
+            Some(Err(error)) => return Next::Ended(Terminal::Dropped(error.to_string())),
+            None => {}
+        }
+        self.read(deadline).await
+    }
+
+    /// Reads one reply ahead, for a block that holds the call later; `false` once there is
+    /// nothing more to read now. Cancel-safe, as reading a reply is.
+    pub(super) async fn read_ahead(&mut self, deadline: Instant) -> bool {
+        if !self.ahead.reading() {
+            return false;
+        }
+        let before = self.unreported_bytes;
+        let next = self.read(deadline).await;
+        let bytes = self.unreported_bytes - before;
+        self.ahead.keep(Ok(next), bytes)
+    }
+
+    /// Reading ahead stopped at its bound and everything before that was taken.
+    pub(super) fn buffer_exhausted(&self) -> bool {
+        self.ahead.full() && !self.ahead.has_items()
+    }
+
+    /// Replies read ahead that nothing took, for the figures of a call closed before.
+    pub(super) fn take_read_ahead(&mut self) -> impl Iterator<Item = (Item, Duration)> + '_ {
+        self.ahead.take()
+    }
+
+    async fn read(&mut self, deadline: Instant) -> Next {
         if let Some(error) = &self.failed {
             return Next::Ended(Terminal::Dropped(error.to_string()));
         }
@@ -168,5 +203,11 @@ pub(super) fn describe_status(status: &CallStatus) -> String {
         status.code_name().to_string()
     } else {
         format!("{} {}", status.code_name(), quote(&status.message))
+    }
+}
+
+impl ReadsAhead for LiveCall {
+    async fn read_ahead(&mut self, deadline: Instant) -> bool {
+        LiveCall::read_ahead(self, deadline).await
     }
 }

@@ -11,6 +11,7 @@ pub mod grpc;
 mod grpc_lookup;
 mod head;
 mod named;
+mod named_call;
 pub use head::HeadPart;
 mod head_bound;
 pub mod http_stream;
@@ -140,11 +141,17 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
         streams: Vec::new(),
         checks_ids: named::checks_ids(&test.steps),
         named: Vec::new(),
+        named_calls: Vec::new(),
         closed: Vec::new(),
         framing: Arc::new(named::framing(&test.steps)),
         compared: Arc::new({
             let mut names = HashSet::new();
             named::compared(&test.steps, &mut names);
+            names
+        }),
+        fed: Arc::new({
+            let mut names = HashSet::new();
+            named_call::fed(&test.steps, &mut names);
             names
         }),
         branch: None,
@@ -198,12 +205,16 @@ struct TestRun<'a> {
     earlier: Option<StreamStats>,
     /// Named streams opened here and not closed yet (`GET … as feed`).
     named: Vec<named::NamedStream>,
+    /// Named gRPC calls started here and not closed yet (`grpc … as call`).
+    named_calls: Vec<named_call::NamedCall>,
     /// Named streams closed here or in joined branches, for group checks.
     closed: Vec<group::ClosedStream>,
     /// How each named stream is framed (the kind of the first block that reads it).
     framing: Arc<HashMap<String, StreamKind>>,
     /// The names `expect same items` compares: their streams log what they receive.
     compared: Arc<HashSet<String>>,
+    /// Named calls that later blocks send on: their request streams stay open.
+    fed: Arc<HashSet<String>>,
     /// The branch instance this run is (`reader[3]`, nested `room/reader[3]`); `None` for
     /// the test itself.
     branch: Option<String>,
@@ -263,7 +274,15 @@ impl TestRun<'_> {
                 }
                 StepKind::Grpc(call) => {
                     self.next_exchange().await?;
-                    self.call = Some(grpc::GrpcExchange::new(call, &steps[index + 1..]));
+                    let mut exchange = grpc::GrpcExchange::new(call, &steps[index + 1..]);
+                    if call
+                        .name
+                        .as_ref()
+                        .is_some_and(|name| self.fed.contains(&name.value))
+                    {
+                        exchange.fed_later();
+                    }
+                    self.call = Some(exchange);
                 }
                 StepKind::GrpcOption(option) => {
                     if let Some(call) = &mut self.call {
@@ -294,7 +313,10 @@ impl TestRun<'_> {
                     }) = expectation
                         && let Expectation::Stream(block) = expectation
                     {
-                        self.hold(block, name).await
+                        match block.kind.value {
+                            StreamKind::Messages => self.hold_call(block, name).await,
+                            _ => self.hold(block, name).await,
+                        }
                     } else if let Expectation::SameItems(name) = expectation {
                         self.check_same_items(name)
                     } else if let Expectation::Aggregate(Aggregate {
@@ -576,6 +598,19 @@ impl TestRun<'_> {
             .cloned()
             .collect();
         let now = Instant::now();
+        for call in self.named_calls.iter().filter(|call| call.name == name) {
+            if let Some(stats) = call.stats() {
+                streams.push(group::ClosedStream {
+                    name: Some(call.name.clone()),
+                    label: format!("{}[{}]", call.name, call.instance),
+                    branch: self.branch.clone(),
+                    stats: stats.clone(),
+                    log: call.log.clone(),
+                    opened_at: call.opened_at,
+                    closed_at: now,
+                });
+            }
+        }
         for stream in self.named.iter().filter(|stream| stream.name == name) {
             let Some(stats) = &stream.exchange.stats else {
                 continue;

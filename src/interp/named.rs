@@ -141,6 +141,7 @@ impl TestRun<'_> {
     /// A request without a name is sent here too (if nothing sent it yet), so that it is sent
     /// with the variables of its own steps (a `repeat`'s `i`), not those of a later step.
     pub(super) async fn park_current(&mut self) -> Result<(), Failure> {
+        self.park_call().await?;
         if self
             .exchange
             .as_ref()
@@ -299,6 +300,7 @@ impl TestRun<'_> {
     /// The end of the branch or test: every named stream still open is closed (its connection
     /// dropped); what it read ahead and no block took still counts in its figures.
     pub(super) async fn close_named(&mut self) -> Result<(), Failure> {
+        self.close_named_calls().await;
         let mut full: Option<Failure> = None;
         let totals: HashMap<String, usize> =
             self.named.iter().fold(HashMap::new(), |mut totals, s| {
@@ -325,8 +327,8 @@ impl TestRun<'_> {
                                 "stream `{}` was read in the background and {}",
                                 stream.name,
                                 crate::transport::framing::FrameError::BufferFull {
-                                    items: http_stream::MAX_BUFFERED_ITEMS,
-                                    bytes: http_stream::MAX_BUFFERED_BYTES,
+                                    items: crate::interp::background::MAX_BUFFERED_ITEMS,
+                                    bytes: crate::interp::background::MAX_BUFFERED_BYTES,
                                 }
                             ),
                             stream.exchange.span,

@@ -108,6 +108,10 @@ impl Reader<'_> {
             Reader::Http(reader) => reader.next(deadline).await,
             // A reply over the size limit ends the call; for the block it is an item too large to
             // read, as on HTTP, not a `dropped` it could expect.
+            Reader::Grpc(call) if call.buffer_exhausted() => Err(FrameError::BufferFull {
+                items: crate::interp::background::MAX_BUFFERED_ITEMS,
+                bytes: crate::interp::background::MAX_BUFFERED_BYTES,
+            }),
             Reader::Grpc(call) => match call.next(deadline).await {
                 Next::Ended(_) if let Some(limit) = call.too_large() => {
                     Err(FrameError::TooLarge { limit })
