@@ -30,6 +30,17 @@ impl<'a> TestRun<'a> {
 
     /// `repeat N as i { … }`: the steps N times, with `i` from 1 to N.
     pub(super) async fn run_repeat(&mut self, repeat: &RepeatSteps) -> Result<(), Failure> {
+        let outer = self.repeated.clone();
+        if repeat.count.value > 1 {
+            self.repeated
+                .get_or_insert_with(|| format!("it is inside `repeat {}`", repeat.count.value));
+        }
+        let result = self.repeat_steps(repeat).await;
+        self.repeated = outer;
+        result
+    }
+
+    async fn repeat_steps(&mut self, repeat: &RepeatSteps) -> Result<(), Failure> {
         for number in 1..=repeat.count.value {
             if let Some(index) = &repeat.index {
                 self.scope.set_local(&index.value, Value::from(number));
@@ -73,7 +84,14 @@ impl<'a> TestRun<'a> {
     }
 
     /// A branch instance's own run: the test's variables and captures so far, nothing else.
-    fn branch_run(&self, label: String, place: BranchPlace) -> TestRun<'a> {
+    fn branch_run(&self, label: String, place: BranchPlace, branch: &Branch) -> TestRun<'a> {
+        let repeated = match &branch.times {
+            Some(times) if times.value > 1 && self.repeated.is_none() => Some(format!(
+                "it runs in each of the {} instances of branch `{}`",
+                times.value, branch.name.value
+            )),
+            _ => self.repeated.clone(),
+        };
         TestRun {
             settings: self.settings,
             scope: self.scope.clone(),
@@ -101,6 +119,7 @@ impl<'a> TestRun<'a> {
             place: Some(place),
             barriers: Vec::new(),
             branch_spans: HashMap::new(),
+            repeated,
         }
     }
 
@@ -125,7 +144,7 @@ impl<'a> TestRun<'a> {
                 barriers: Arc::clone(&barriers),
                 index,
             };
-            let mut run = self.branch_run(label.clone(), place);
+            let mut run = self.branch_run(label.clone(), place, branch);
             if let (Some(name), Some(_)) = (&branch.index, &branch.times) {
                 let number = instances[..=index]
                     .iter()

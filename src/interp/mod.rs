@@ -158,6 +158,7 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
         place: None,
         barriers: Vec::new(),
         branch_spans: HashMap::new(),
+        repeated: None,
     };
     // Every wait inside has the deadline; this outer bound is only a backstop.
     let backstop = deadline.saturating_add(Duration::from_secs(5));
@@ -224,6 +225,10 @@ struct TestRun<'a> {
     barriers: Vec<crate::outcome::BarrierReport>,
     /// For each branch joined here, from the start of its `parallel` to its last instance's end.
     branch_spans: HashMap<String, (Instant, Instant)>,
+    /// Why the step being run runs more than once (a `repeat`, a repeated branch, a block held
+    /// against several streams): then `--update` does not rewrite it, as no one text would
+    /// answer for every run.
+    repeated: Option<String>,
 }
 
 impl TestRun<'_> {
@@ -335,6 +340,8 @@ impl TestRun<'_> {
                         }
                         self.expect(expectation, step.span).await
                     };
+                    let result =
+                        result.map_err(|failure| self.not_rewritten_when_repeated(failure));
                     match result {
                         Ok(()) => {}
                         Err(failure) if independent && failure.class == FailureClass::Assertion => {
@@ -587,6 +594,17 @@ impl TestRun<'_> {
                 _ => failure,
             }
         })
+    }
+
+    /// A failure of a step that runs more than once keeps no rewrite: each run would write its
+    /// own text over the same expectation.
+    fn not_rewritten_when_repeated(&self, mut failure: Failure) -> Failure {
+        if let (Some(why), Some(Fix::Replace { .. })) = (&self.repeated, failure.fix.as_deref()) {
+            failure.fix = Some(Box::new(Fix::Cannot(format!(
+                "{why}, and one text cannot answer for every run: update it by hand"
+            ))));
+        }
+        failure
     }
 
     /// The streams of group `name` so far: closed ones and the named ones still open.

@@ -215,7 +215,26 @@ impl TestRun<'_> {
             ));
         }
         let group = self.named.iter().filter(|s| s.name == name.value).count() > 1;
-        for index in held {
+        let outer = self.repeated.clone();
+        if held.len() > 1 && outer.is_none() {
+            self.repeated = Some(format!(
+                "it holds each of the {} streams opened as `{}`",
+                held.len(),
+                name.value
+            ));
+        }
+        let result = self.hold_each(block, &held, group).await;
+        self.repeated = outer;
+        result
+    }
+
+    async fn hold_each(
+        &mut self,
+        block: &StreamBlock,
+        held: &[usize],
+        group: bool,
+    ) -> Result<(), Failure> {
+        for &index in held {
             let result = self.hold_one(block, index).await;
             if let Err(mut failure) = result {
                 if group {

@@ -120,6 +120,15 @@ impl TestRun<'_> {
             .filter(|c| c.name == name.value)
             .count()
             > 1;
+        let outer = self.repeated.clone();
+        if held.len() > 1 && outer.is_none() {
+            self.repeated = Some(format!(
+                "it holds each of the {} calls started as `{}`",
+                held.len(),
+                name.value
+            ));
+        }
+        let mut result: Result<(), Failure> = Ok(());
         for index in held {
             if let Err(mut failure) = self.hold_call_once(block, index, group).await {
                 if group {
@@ -128,10 +137,12 @@ impl TestRun<'_> {
                         .notes
                         .insert(0, format!("in call `{}[{}]`", call.name, call.instance));
                 }
-                return Err(failure);
+                result = Err(failure);
+                break;
             }
         }
-        Ok(())
+        self.repeated = outer;
+        result
     }
 
     /// Puts the named call back as the test's current call for the block, as if it had just
