@@ -121,7 +121,9 @@ pub(super) fn attaches(step: &StepKind) -> bool {
         | StepKind::Body(_)
         | StepKind::Timeout(_)
         | StepKind::GrpcOption(_)
-        | StepKind::Control(_) => true,
+        | StepKind::Control(Control::Abort(_) | Control::Send(_) | Control::Close) => true,
+        // A `wait` is the test's, not the request's: the request goes out before it.
+        StepKind::Control(_) => false,
         StepKind::Expect(Expectation::Stream(block)) => block.from.is_none(),
         StepKind::Expect(Expectation::SameItems(_)) => false,
         StepKind::Expect(Expectation::Aggregate(aggregate)) => aggregate.group.is_none(),

@@ -28,6 +28,7 @@ mod line_endings;
 mod llm_diffs;
 mod long_values;
 mod misbehaving;
+mod named_streams;
 mod open_files;
 #[path = "../common/optional_tools.rs"]
 mod optional_tools;
