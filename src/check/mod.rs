@@ -10,9 +10,15 @@ use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::interp::vars::BUILTIN_VARS;
 use crate::interpolate::Context;
 use crate::source::{SourceFile, Span};
+use flow::Flow;
 use vars::file_captures;
 
 mod block;
+mod concurrency;
+mod flow;
+mod streams;
+#[cfg(test)]
+mod tests;
 mod vars;
 
 /// The warning for `expect sse { }`, which `--update` does not show: there an empty block is
@@ -44,6 +50,7 @@ fn check_with(spec: &Spec, known_vars: &HashSet<String>, any_var: bool) -> Vec<D
             .rev()
             .map(|name| (name.value.clone(), name.span))
             .collect(),
+        flow: Flow::default(),
     };
     checker.spec(spec);
     checker
@@ -60,6 +67,9 @@ struct Checker {
     any_var: bool,
     /// Where each capture of the file is first set, to explain a use before it.
     captured_somewhere: std::collections::HashMap<String, Span>,
+    /// Where the checker stands in the current test's `repeat`s and branches, and the streams
+    /// it has opened.
+    flow: Flow,
 }
 
 /// What the test has done so far, to know which steps may come next.
@@ -77,6 +87,8 @@ struct TestState {
     stream: Option<StreamKind>,
     /// The current exchange is a gRPC call (`grpc …`), not an HTTP request.
     grpc: Option<GrpcState>,
+    /// The current exchange is a named stream (`as NAME`): its index in `Flow::streams`.
+    named: Option<usize>,
 }
 
 /// What a test has done with its current gRPC call.
@@ -163,14 +175,11 @@ impl Checker {
 
     fn test(&mut self, test: &Test) {
         let mut state = TestState::default();
+        self.flow = Flow::for_test(test);
         if test.name.value.trim().is_empty() {
             self.error(test.name.span, "a test needs a name", "empty name");
         }
-        if !test
-            .steps
-            .iter()
-            .any(|s| matches!(s.kind, StepKind::Request(_) | StepKind::Grpc(_)))
-        {
+        if !flow::sends_request(&test.steps) {
             self.error(
                 test.name.span,
                 "this test sends no request",
@@ -178,6 +187,7 @@ impl Checker {
             );
         }
         self.steps(&test.steps, &mut state);
+        self.unheld_streams();
     }
 
     fn steps(&mut self, steps: &[Step], state: &mut TestState) {
@@ -234,26 +244,41 @@ impl Checker {
             self.error(
                 span,
                 format!("{what} needs a request before it"),
-                "no request yet in this test",
+                match self.flow.in_branch() {
+                    true => "no request yet in this branch",
+                    false => "no request yet in this test",
+                },
             );
         }
         state.has_request
     }
 
     fn step(&mut self, step: &Step, state: &mut TestState) {
+        // A named stream is parked (sent, and read in the background) at the first step that
+        // is neither one of its options nor an expectation on it.
+        let parks = match &step.kind {
+            StepKind::Repeat(_) | StepKind::Parallel(_) | StepKind::Barrier(_) => true,
+            StepKind::Expect(Expectation::Stream(block)) => block.from.is_some(),
+            _ => false,
+        };
+        if parks && state.named.is_some() {
+            state.sent = true;
+        }
+        self.step_kind(step, state);
+        if let Some(index) = state.named
+            && state.body_read_at.is_some()
+        {
+            self.flow.streams[index].held = true;
+        }
+    }
+
+    fn step_kind(&mut self, step: &Step, state: &mut TestState) {
         match &step.kind {
-            StepKind::Repeat(repeat) => self.steps(&repeat.steps, state),
-            StepKind::Parallel(parallel) => {
-                for branch in &parallel.branches {
-                    let mut inner = TestState {
-                        captures: state.captures.clone(),
-                        ..TestState::default()
-                    };
-                    self.steps(&branch.steps, &mut inner);
-                }
-            }
-            StepKind::Barrier(_) => {}
+            StepKind::Repeat(repeat) => self.repeat(repeat, state),
+            StepKind::Parallel(parallel) => self.parallel(parallel, step.span, state),
+            StepKind::Barrier(_) => self.barrier(step.span),
             StepKind::Request(request) => {
+                state.named = self.open_stream(request.name.as_ref(), false);
                 state.has_request = true;
                 state.body_read_at = None;
                 state.has_body = None;
@@ -264,6 +289,7 @@ impl Checker {
                 self.url(&request.url, &state.captures);
             }
             StepKind::Grpc(call) => {
+                state.named = self.open_stream(call.name.as_ref(), true);
                 state.has_request = true;
                 state.body_read_at = None;
                 state.has_body = None;
@@ -312,6 +338,9 @@ impl Checker {
                 }
             }
             StepKind::Timeout(duration) => {
+                if self.timeout_in_body(step.span) {
+                    return;
+                }
                 if let Some(first) = state.timeout_at {
                     let line = self.file.line_col(first.start).line;
                     self.error(
@@ -536,14 +565,33 @@ impl Checker {
             Expectation::Message(_) => "`expect message`",
             Expectation::End => "`expect end`",
             Expectation::Aggregate(_) => "this expectation",
-            Expectation::SameItems(_) => return,
+            // Over named streams or branches, not the current request.
+            Expectation::SameItems(name) => return self.group_name(name),
         };
+        match expectation {
+            Expectation::Stream(
+                block @ StreamBlock {
+                    from: Some(name), ..
+                },
+            ) => {
+                return self.held_block(block, name, state);
+            }
+            Expectation::Aggregate(
+                aggregate @ Aggregate {
+                    group: Some(group), ..
+                },
+            ) => return self.grouped_aggregate(aggregate, group),
+            _ => {}
+        }
         if !self.needs_request(state, span, what) {
             return;
         }
         state.sent = true;
         if !self.fits_exchange(expectation, span, state) {
             return;
+        }
+        if let (Expectation::Stream(block), Some(index)) = (expectation, state.named) {
+            self.read_as(index, block.kind.value, block.kind.span);
         }
         match expectation {
             Expectation::Status(_) | Expectation::SameItems(_) => {}
@@ -612,12 +660,7 @@ impl Checker {
             Expectation::Stream(block) => {
                 self.body_once(span, state);
                 state.stream = Some(block.kind.value);
-                if block.entries.is_empty() {
-                    let diagnostic = Diagnostic::warning(EMPTY_BLOCK)
-                        .at(&self.file, block.block_span, "passes whatever the stream sends")
-                        .help("list the items you expect, or write `end` for a stream that must be empty");
-                    self.diagnostics.push(diagnostic);
-                }
+                self.empty_block(block);
                 self.block(&block.entries, true, state);
             }
             Expectation::WholeBody(body) => {
@@ -782,11 +825,28 @@ impl Checker {
             self.error(
                 span,
                 "the body of this response is already read",
-                format!(
-                    "line {line} already read or dropped it; send another request to read again"
-                ),
+                match first == span {
+                    true => "the `repeat` around it reads it again; send a request inside the `repeat` to read again".to_string(),
+                    false => format!(
+                        "line {line} already read or dropped it; send another request to read again"
+                    ),
+                },
             );
         }
         state.body_read_at = Some(span);
+    }
+
+    /// `expect sse { }`: a block that passes whatever the stream sends.
+    fn empty_block(&mut self, block: &StreamBlock) {
+        if block.entries.is_empty() {
+            let diagnostic = Diagnostic::warning(EMPTY_BLOCK)
+                .at(
+                    &self.file,
+                    block.block_span,
+                    "passes whatever the stream sends",
+                )
+                .help("list the items you expect, or write `end` for a stream that must be empty");
+            self.diagnostics.push(diagnostic);
+        }
     }
 }
