@@ -553,6 +553,75 @@ fn a_nested_branchs_capture_is_written_with_every_branch_around_it() {
     );
 }
 
+/// `in NAME` after `retry`, `ids` and captures' measures; a branch's capture measured after the
+/// join as `b.y` (and not as `y`); `in` before a range stays a range.
+#[test]
+fn in_name_fits_only_measures_of_streams_and_a_branch_capture_is_dotted_after_the_join() {
+    check_fails(
+        r#"
+        test "a" {
+          GET http://example.invalid/ as feed
+          expect sse { data: _ -> x }
+          expect retry in feed == 500
+          expect ids in feed increasing
+          expect x joined in feed == "a"
+          expect x distinct in feed
+          parallel {
+            branch b { GET http://example.invalid/; expect sse { data: _ -> y } }
+          }
+          expect b.y count == 1
+          expect b.y distinct
+          expect y count == 1
+          expect x count in 1..3
+          expect retry in 100..900
+        }
+        "#,
+        r#"
+        error: `in feed` does not go with `expect retry`
+         --> a.stream:4:19
+          |
+        4 |   expect retry in feed == 500
+          |                   ^^^^ not measured over a group of streams
+          |
+          = help: `in NAME` goes with count, bytes, connections, ttfb, duration, first item, reconnect delay and gaps
+
+        error: `in feed` does not go with `expect ids`
+         --> a.stream:5:17
+          |
+        5 |   expect ids in feed increasing
+          |                 ^^^^ not measured over a group of streams
+          |
+          = help: `in NAME` goes with count, bytes, connections, ttfb, duration, first item, reconnect delay and gaps
+
+        error: `in feed` does not go with `expect x joined`
+         --> a.stream:6:22
+          |
+        6 |   expect x joined in feed == "a"
+          |                      ^^^^ not measured over a group of streams
+          |
+          = help: captures belong to the test, not to a stream; a branch's captures are written `branch.name` after its `parallel`
+
+        error: `in feed` does not go with `expect x distinct`
+         --> a.stream:7:24
+          |
+        7 |   expect x distinct in feed
+          |                        ^^^^ not measured over a group of streams
+          |
+          = help: captures belong to the test, not to a stream; a branch's captures are written `branch.name` after its `parallel`
+
+        error: nothing captures `y` before this line
+          --> a.stream:13:10
+           |
+        13 |   expect y count == 1
+           |          ^ not captured
+           |
+           = help: `y` is captured in branch `b` on line 9; after the `parallel`, write `b.y`
+
+        5 errors
+        "#,
+    );
+}
+
 /// A named stream nothing holds is only read in the background: a warning, not an error.
 #[test]
 fn a_stream_nothing_holds_is_a_warning() {
