@@ -30,8 +30,8 @@ impl Checker {
         self.steps(&repeat.steps, state);
         // Steps before the body's first request act on the exchange the previous time round
         // left (the first time, the one before the `repeat`): a second look finds what they do
-        // to it twice. Only the outermost `repeat` of a second look looks twice, so nested ones
-        // cost no more than twice over.
+        // to it twice. Inside a second look a `repeat` looks once, so that nested ones do not
+        // double the work at every level.
         let carried = !matches!(
             repeat.steps.first().map(|step| &step.kind),
             Some(StepKind::Request(_) | StepKind::Grpc(_))
@@ -157,11 +157,7 @@ impl Checker {
         let passed: Vec<Vec<(&Ident, Span)>> = parallel
             .branches
             .iter()
-            .map(|branch| {
-                let mut out = Vec::new();
-                own_barriers(&branch.steps, &mut out);
-                out
-            })
+            .map(|branch| own_barriers(&branch.steps))
             .collect();
         for list in &passed {
             for (at, (name, span)) in list.iter().enumerate() {
@@ -305,12 +301,14 @@ impl Checker {
 
 /// The barriers a branch passes itself, in order: not those of a `parallel` nested in it (they
 /// belong to that one), nor those in a `repeat` (an error of their own).
-fn own_barriers<'a>(steps: &'a [Step], out: &mut Vec<(&'a Ident, Span)>) {
-    for step in steps {
-        if let StepKind::Barrier(name) = &step.kind {
-            out.push((name, step.span));
-        }
-    }
+fn own_barriers(steps: &[Step]) -> Vec<(&Ident, Span)> {
+    steps
+        .iter()
+        .filter_map(|step| match &step.kind {
+            StepKind::Barrier(name) => Some((name, step.span)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Each barrier at the first place it is passed.
