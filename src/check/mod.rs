@@ -6,13 +6,20 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::ast::*;
-use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::diagnostic::Diagnostic;
 use crate::interp::vars::BUILTIN_VARS;
 use crate::interpolate::Context;
 use crate::source::{SourceFile, Span};
+use flow::Flow;
 use vars::file_captures;
 
 mod block;
+mod concurrency;
+mod expectations;
+mod flow;
+mod streams;
+#[cfg(test)]
+mod tests;
 mod vars;
 
 /// The warning for `expect sse { }`, which `--update` does not show: there an empty block is
@@ -44,6 +51,7 @@ fn check_with(spec: &Spec, known_vars: &HashSet<String>, any_var: bool) -> Vec<D
             .rev()
             .map(|name| (name.value.clone(), name.span))
             .collect(),
+        flow: Flow::default(),
     };
     checker.spec(spec);
     checker
@@ -60,6 +68,9 @@ struct Checker {
     any_var: bool,
     /// Where each capture of the file is first set, to explain a use before it.
     captured_somewhere: std::collections::HashMap<String, Span>,
+    /// Where the checker stands in the current test's `repeat`s and branches, and the streams
+    /// it has opened.
+    flow: Flow,
 }
 
 /// What the test has done so far, to know which steps may come next.
@@ -77,6 +88,8 @@ struct TestState {
     stream: Option<StreamKind>,
     /// The current exchange is a gRPC call (`grpc …`), not an HTTP request.
     grpc: Option<GrpcState>,
+    /// The current exchange is a named stream (`as NAME`): its index in `Flow::streams`.
+    named: Option<usize>,
 }
 
 /// What a test has done with its current gRPC call.
@@ -163,18 +176,11 @@ impl Checker {
 
     fn test(&mut self, test: &Test) {
         let mut state = TestState::default();
+        self.flow = Flow::for_test(test);
         if test.name.value.trim().is_empty() {
             self.error(test.name.span, "a test needs a name", "empty name");
         }
-        if !test.steps.iter().any(|s| {
-            matches!(
-                s.kind,
-                StepKind::Request(_)
-                    | StepKind::Grpc(_)
-                    | StepKind::Repeat(_)
-                    | StepKind::Parallel(_)
-            )
-        }) {
+        if !flow::sends_request(&test.steps) {
             self.error(
                 test.name.span,
                 "this test sends no request",
@@ -182,6 +188,7 @@ impl Checker {
             );
         }
         self.steps(&test.steps, &mut state);
+        self.unheld_streams();
     }
 
     fn steps(&mut self, steps: &[Step], state: &mut TestState) {
@@ -238,40 +245,41 @@ impl Checker {
             self.error(
                 span,
                 format!("{what} needs a request before it"),
-                "no request yet in this test",
+                match self.flow.in_branch() {
+                    true => "no request yet in this branch",
+                    false => "no request yet in this test",
+                },
             );
         }
         state.has_request
     }
 
     fn step(&mut self, step: &Step, state: &mut TestState) {
+        // A named stream is parked (sent, and read in the background) at the first step that
+        // is neither one of its options nor an expectation on it.
+        let parks = match &step.kind {
+            StepKind::Repeat(_) | StepKind::Parallel(_) | StepKind::Barrier(_) => true,
+            StepKind::Expect(Expectation::Stream(block)) => block.from.is_some(),
+            _ => false,
+        };
+        if parks && state.named.is_some() {
+            state.sent = true;
+        }
+        self.step_kind(step, state);
+        if let Some(index) = state.named
+            && state.body_read_at.is_some()
+        {
+            self.flow.streams[index].held = true;
+        }
+    }
+
+    fn step_kind(&mut self, step: &Step, state: &mut TestState) {
         match &step.kind {
-            StepKind::Repeat(repeat) => {
-                if let Some(index) = &repeat.index {
-                    state.captures.insert(index.value.clone());
-                }
-                self.steps(&repeat.steps, state)
-            }
-            StepKind::Parallel(parallel) => {
-                for branch in &parallel.branches {
-                    let mut inner = TestState {
-                        captures: state.captures.clone(),
-                        ..TestState::default()
-                    };
-                    if let Some(index) = &branch.index {
-                        inner.captures.insert(index.value.clone());
-                    }
-                    self.steps(&branch.steps, &mut inner);
-                    for capture in inner.captures {
-                        state
-                            .captures
-                            .insert(format!("{}.{capture}", branch.name.value));
-                    }
-                }
-                state.has_request = true;
-            }
-            StepKind::Barrier(_) => {}
+            StepKind::Repeat(repeat) => self.repeat(repeat, state),
+            StepKind::Parallel(parallel) => self.parallel(parallel, step.span, state),
+            StepKind::Barrier(_) => self.barrier(step.span),
             StepKind::Request(request) => {
+                state.named = self.open_stream(request.name.as_ref(), false);
                 state.has_request = true;
                 state.body_read_at = None;
                 state.has_body = None;
@@ -282,6 +290,7 @@ impl Checker {
                 self.url(&request.url, &state.captures);
             }
             StepKind::Grpc(call) => {
+                state.named = self.open_stream(call.name.as_ref(), true);
                 state.has_request = true;
                 state.body_read_at = None;
                 state.has_body = None;
@@ -330,6 +339,9 @@ impl Checker {
                 }
             }
             StepKind::Timeout(duration) => {
+                if self.timeout_in_body(step.span) {
+                    return;
+                }
                 if let Some(first) = state.timeout_at {
                     let line = self.file.line_col(first.start).line;
                     self.error(
@@ -542,274 +554,5 @@ impl Checker {
                 format!("line {line} read them to their end"),
             );
         }
-    }
-
-    fn expectation(&mut self, expectation: &Expectation, span: Span, state: &mut TestState) {
-        match expectation {
-            Expectation::Stream(block) if block.from.is_some() => return,
-            Expectation::Aggregate(aggregate) if aggregate.group.is_some() => return,
-            _ => {}
-        }
-        let what = match expectation {
-            Expectation::Status(_) | Expectation::GrpcStatus { .. } => "`expect status`",
-            Expectation::Header(_) => "`expect header`",
-            Expectation::Stream(_) | Expectation::WholeBody(_) => "a body expectation",
-            Expectation::Metadata { trailer: false, .. } => "`expect metadata`",
-            Expectation::Metadata { trailer: true, .. } => "`expect trailer`",
-            Expectation::Message(_) => "`expect message`",
-            Expectation::End => "`expect end`",
-            Expectation::Aggregate(_) => "this expectation",
-            Expectation::SameItems(_) => return,
-        };
-        if !self.needs_request(state, span, what) {
-            return;
-        }
-        state.sent = true;
-        if !self.fits_exchange(expectation, span, state) {
-            return;
-        }
-        match expectation {
-            Expectation::Status(_) | Expectation::SameItems(_) => {}
-            Expectation::GrpcStatus { codes, message } => {
-                for code in codes
-                    .iter()
-                    .filter(|code| !GRPC_CODES.contains(&code.value.as_str()))
-                {
-                    let mut diagnostic = Diagnostic::error(format!(
-                        "unknown gRPC status `{}`",
-                        code.value
-                    ))
-                    .at(&self.file, code.span, "not a gRPC status code");
-                    diagnostic = match did_you_mean(&code.value, GRPC_CODES.iter().copied()) {
-                        Some(s) => diagnostic.help(format!("did you mean `{s}`?")),
-                        None => diagnostic.help(format!("the codes are {}", GRPC_CODES.join(", "))),
-                    };
-                    self.diagnostics.push(diagnostic);
-                }
-                if let Some(matcher) = message {
-                    let captures = state.captures.clone();
-                    self.text_vars(matcher, &captures);
-                    if let Some(capture) = &matcher.capture {
-                        state.captures.insert(capture.value.clone());
-                    }
-                }
-                if let Some(grpc) = &mut state.grpc {
-                    grpc.ended.get_or_insert(span);
-                }
-                state.body_read_at.get_or_insert(span);
-            }
-            Expectation::Metadata { trailer, header } => {
-                self.header_vars(header, state);
-                if *trailer && let Some(grpc) = &mut state.grpc {
-                    grpc.ended.get_or_insert(span);
-                }
-            }
-            Expectation::Message(line) => {
-                self.replies_open(state, span);
-                state.body_read_at.get_or_insert(span);
-                self.pattern_vars(&line.pattern, state);
-            }
-            Expectation::End => {
-                self.replies_open(state, span);
-                state.body_read_at.get_or_insert(span);
-                if let Some(grpc) = &mut state.grpc {
-                    grpc.ended = Some(span);
-                }
-            }
-            Expectation::Stream(block) if block.kind.value == StreamKind::Messages => {
-                self.replies_open(state, span);
-                state.body_read_at.get_or_insert(span);
-                state.stream = Some(StreamKind::Messages);
-                self.block(&block.entries, true, state);
-                let ends = block.entries.iter().any(|e| {
-                    matches!(
-                        e.kind,
-                        EntryKind::End | EntryKind::Dropped | EntryKind::Control(Control::Abort(_))
-                    )
-                });
-                if ends && let Some(grpc) = &mut state.grpc {
-                    grpc.ended.get_or_insert(span);
-                }
-            }
-            Expectation::Header(header) => self.header_vars(header, state),
-            Expectation::Stream(block) => {
-                self.body_once(span, state);
-                state.stream = Some(block.kind.value);
-                if block.entries.is_empty() {
-                    let diagnostic = Diagnostic::warning(EMPTY_BLOCK)
-                        .at(&self.file, block.block_span, "passes whatever the stream sends")
-                        .help("list the items you expect, or write `end` for a stream that must be empty");
-                    self.diagnostics.push(diagnostic);
-                }
-                self.block(&block.entries, true, state);
-            }
-            Expectation::WholeBody(body) => {
-                self.body_once(span, state);
-                self.pattern_vars(&body.pattern, state);
-            }
-            Expectation::Aggregate(aggregate) => {
-                let counts_items = matches!(
-                    aggregate.kind,
-                    AggregateKind::Count(_) | AggregateKind::Gaps(_)
-                ) && !aggregate.whole_test;
-                let needs_stream = match &aggregate.kind {
-                    AggregateKind::Ids(_) | AggregateKind::Retry(_) => {
-                        Some("an `expect sse` block")
-                    }
-                    AggregateKind::Connections(_) | AggregateKind::ReconnectDelay(_) => {
-                        Some("an `expect sse|ndjson|lines|chunks { … }` block")
-                    }
-                    _ => None,
-                };
-                let stream_fits = match &aggregate.kind {
-                    AggregateKind::Ids(_) | AggregateKind::Retry(_) => {
-                        state.stream == Some(StreamKind::Sse)
-                    }
-                    _ => state.stream.is_some(),
-                };
-                if let Some(block) = needs_stream
-                    && !stream_fits
-                {
-                    let (what, field) = match aggregate.kind {
-                        AggregateKind::Retry(_) => (
-                            "`expect retry`",
-                            "the reconnection time is an SSE `retry:` field",
-                        ),
-                        _ => ("`expect ids`", "ids are SSE `id:` fields"),
-                    };
-                    let diagnostic = match state.stream {
-                        Some(kind) => Diagnostic::error(format!(
-                            "{what} is about an SSE stream, but this response was read as `{}`",
-                            kind.keyword()
-                        ))
-                        .at(&self.file, span, "the stream before it is not SSE")
-                        .help(format!(
-                            "{field}: read the response with `expect sse {{ … }}`"
-                        )),
-                        None => Diagnostic::error(
-                            "this expectation is about a stream that was not read",
-                        )
-                        .at(&self.file, span, "no stream before it")
-                        .help(format!("put {block} for this request before it")),
-                    };
-                    self.diagnostics.push(diagnostic);
-                }
-                if counts_items && state.body_read_at.is_none() {
-                    let what = if matches!(aggregate.kind, AggregateKind::Count(_)) {
-                        "`expect count` counts"
-                    } else {
-                        "`expect gaps` measures"
-                    };
-                    self.diagnostics.push(
-                        Diagnostic::error(format!(
-                            "{what} the items of a stream, but this response's body is not read before it"
-                        ))
-                        .at(&self.file, span, "no items to measure yet")
-                        .help("put an `expect sse|ndjson|lines|chunks { … }` block for this request before it"),
-                    );
-                }
-                // `bytes` and `duration` read a body nothing read yet, to measure all of it.
-                if matches!(
-                    aggregate.kind,
-                    AggregateKind::Bytes(_) | AggregateKind::Duration(_)
-                ) && state.body_read_at.is_none()
-                {
-                    state.body_read_at = Some(span);
-                }
-                if let AggregateKind::Distinct(name) = &aggregate.kind {
-                    self.captured_before(name, state);
-                }
-                if let AggregateKind::Capture { name, check, .. } = &aggregate.kind {
-                    self.captured_before(name, state);
-                    match &check.kind {
-                        ValueCheckKind::Matches(p) | ValueCheckKind::NotMatches(p) => {
-                            self.json_vars(p, &state.captures)
-                        }
-                        ValueCheckKind::Contains(t) => self.template(t, &state.captures),
-                        _ => {}
-                    }
-                }
-            }
-        }
-    }
-
-    /// HTTP expectations on an HTTP request, gRPC ones on a gRPC call: a mix-up says what fits.
-    fn fits_exchange(&mut self, expectation: &Expectation, span: Span, state: &TestState) -> bool {
-        let grpc = state.grpc.is_some();
-        let (http_word, grpc_way) = match expectation {
-            Expectation::Status(_) => (
-                "a numeric `expect status`".to_string(),
-                "gRPC statuses are names: `expect status OK`, `expect status NOT_FOUND`",
-            ),
-            Expectation::Header(_) => (
-                "`expect header`".to_string(),
-                "a gRPC call has `expect metadata name …` and `expect trailer name …`",
-            ),
-            Expectation::WholeBody(_) => (
-                "`expect body`".to_string(),
-                "a gRPC call's replies are read with `expect messages { … }` or `expect message { … }`",
-            ),
-            Expectation::Stream(block) if block.kind.value != StreamKind::Messages => (
-                format!("`expect {}`", block.kind.value.keyword()),
-                "a gRPC call's replies are read with `expect messages { … }`",
-            ),
-            Expectation::Aggregate(Aggregate {
-                kind: AggregateKind::Connections(_) | AggregateKind::ReconnectDelay(_),
-                ..
-            }) => (
-                "this expectation".to_string(),
-                "a gRPC call is one stream on one connection; it does not reconnect",
-            ),
-            _ => {
-                let grpc_word = match expectation {
-                    Expectation::GrpcStatus { .. } => "a named status",
-                    Expectation::Metadata { trailer: false, .. } => "`expect metadata`",
-                    Expectation::Metadata { trailer: true, .. } => "`expect trailer`",
-                    Expectation::Message(_) => "`expect message`",
-                    Expectation::End => "`expect end`",
-                    Expectation::Stream(_) => "`expect messages`",
-                    _ => return true,
-                };
-                let http_way = match expectation {
-                    Expectation::GrpcStatus { .. } => {
-                        "an HTTP status is a number: `expect status 200`, `expect status 4xx`"
-                    }
-                    Expectation::Metadata { .. } => "an HTTP response has `expect header name …`",
-                    Expectation::End => {
-                        "an HTTP stream's end is `end` inside its `expect sse|ndjson|lines|chunks { … }` block"
-                    }
-                    _ => {
-                        "an HTTP response's items are read with `expect sse|ndjson|lines|chunks { … }`"
-                    }
-                };
-                if grpc {
-                    return true;
-                }
-                return self.grpc_only(state, span, grpc_word, http_way);
-            }
-        };
-        if grpc {
-            self.error(
-                span,
-                format!("{http_word} is for HTTP responses, and this is a gRPC call"),
-                grpc_way,
-            );
-            return false;
-        }
-        true
-    }
-
-    fn body_once(&mut self, span: Span, state: &mut TestState) {
-        if let Some(first) = state.body_read_at {
-            let line = self.file.line_col(first.start).line;
-            self.error(
-                span,
-                "the body of this response is already read",
-                format!(
-                    "line {line} already read or dropped it; send another request to read again"
-                ),
-            );
-        }
-        state.body_read_at = Some(span);
     }
 }

@@ -24,6 +24,9 @@ impl Checker {
         ))
         .at(&self.file, name.span, "not captured");
         diagnostic = match suggestion {
+            _ if let Some(help) = self.capture_help(&name.value, name.span, false) => {
+                diagnostic.help(help)
+            }
             Some(s) => diagnostic.help(format!("did you mean `{s}`?")),
             None => diagnostic.help(format!(
                 "capture a value in a pattern with `-> {}`",
@@ -209,6 +212,7 @@ impl Checker {
             "undefined variable",
         );
         diagnostic = match did_you_mean(name, candidates.iter().copied()) {
+            _ if let Some(help) = self.capture_help(name, span, true) => diagnostic.help(help),
             _ if self.captured_somewhere.contains_key(name) => {
                 let line = self.file.line_col(self.captured_somewhere[name].start).line;
                 diagnostic.help(format!(
@@ -294,29 +298,43 @@ fn block_captures<'a>(entries: &'a [Entry], out: &mut Vec<&'a Ident>) {
 pub(super) fn file_captures(spec: &Spec) -> Vec<&Ident> {
     let mut out = Vec::new();
     for test in &spec.tests {
-        for step in &test.steps {
-            match &step.kind {
-                StepKind::Expect(Expectation::Stream(block)) => {
-                    block_captures(&block.entries, &mut out)
-                }
-                StepKind::Expect(Expectation::WholeBody(body)) => {
-                    out.extend(pattern_captures(&body.pattern))
-                }
-                StepKind::Expect(
-                    Expectation::Header(header) | Expectation::Metadata { header, .. },
-                ) => out.extend(header.capture.as_ref()),
-                StepKind::Expect(Expectation::Message(line)) => {
-                    out.extend(pattern_captures(&line.pattern))
-                }
-                StepKind::Expect(Expectation::GrpcStatus {
-                    message: Some(matcher),
-                    ..
-                }) => out.extend(matcher.capture.as_ref()),
-                _ => {}
-            }
-        }
+        steps_captures(&test.steps, &mut out);
     }
     out
+}
+
+/// Every capture of these steps, those of `repeat` and branch bodies included.
+fn steps_captures<'a>(steps: &'a [Step], out: &mut Vec<&'a Ident>) {
+    for step in steps {
+        match &step.kind {
+            StepKind::Repeat(repeat) => steps_captures(&repeat.steps, out),
+            StepKind::Parallel(parallel) => {
+                for branch in &parallel.branches {
+                    steps_captures(&branch.steps, out);
+                }
+            }
+            _ => step_captures(step, out),
+        }
+    }
+}
+
+/// The captures one step makes itself (a `repeat` or a `parallel` makes none itself).
+pub(super) fn step_captures<'a>(step: &'a Step, out: &mut Vec<&'a Ident>) {
+    match &step.kind {
+        StepKind::Expect(Expectation::Stream(block)) => block_captures(&block.entries, out),
+        StepKind::Expect(Expectation::WholeBody(body)) => {
+            out.extend(pattern_captures(&body.pattern))
+        }
+        StepKind::Expect(Expectation::Header(header) | Expectation::Metadata { header, .. }) => {
+            out.extend(header.capture.as_ref())
+        }
+        StepKind::Expect(Expectation::Message(line)) => out.extend(pattern_captures(&line.pattern)),
+        StepKind::Expect(Expectation::GrpcStatus {
+            message: Some(matcher),
+            ..
+        }) => out.extend(matcher.capture.as_ref()),
+        _ => {}
+    }
 }
 
 fn json_captures<'a>(pattern: &'a JsonPattern, out: &mut Vec<&'a Ident>) {

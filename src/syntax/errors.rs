@@ -54,7 +54,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::regex | Rule::regex_body => "a regular expression such as `/^data/`",
         Rule::field_value => "a value: a string, `/regex/`, `_` or `json { … }`",
         Rule::member => "a key in double quotes",
-        Rule::ident | Rule::name => "a name",
+        Rule::ident | Rule::name | Rule::capture_name => "a name",
         Rule::method => "a method such as `GET` or `POST`",
         Rule::body_json | Rule::body_text | Rule::body_file => "`json`, `text` or `file`",
         _ => return None,
@@ -299,7 +299,10 @@ pub fn syntax_error(file: &Arc<SourceFile>, error: &Error<Rule>) -> Diagnostic {
             .chain(deepest.iter())
             .copied()
             .filter(|rule| *rule != Rule::sep && (*rule != Rule::close || suggestion.is_none()))
-            .filter(|rule| !(matches!(rule, Rule::capture_fn | Rule::name) && keyword_before))
+            .filter(|rule| {
+                !(matches!(rule, Rule::capture_fn | Rule::name | Rule::capture_name)
+                    && keyword_before)
+            })
             .filter(|rule| {
                 !(matches!(rule, Rule::header_name | Rule::expect_header)
                     && positives.contains(&Rule::header_check))

@@ -82,7 +82,7 @@ impl Lowerer {
             }
             Rule::expect_messages => {
                 let mut parts = inner(pair).peekable();
-                let from = self.stream_held(&mut parts);
+                let from = self.held_stream(&mut parts);
                 let block = parts.next()?;
                 let block_span = self::span(&block);
                 let entries = self.block(block, PatternContext::Json);
@@ -114,7 +114,7 @@ impl Lowerer {
                     _ => StreamKind::Chunks,
                 };
                 let mut parts = parts.peekable();
-                let from = self.stream_held(&mut parts);
+                let from = self.held_stream(&mut parts);
                 let block = parts.next()?;
                 let block_span = self::span(&block);
                 let entries = self.block(block, PatternContext::for_stream(kind));
@@ -224,7 +224,7 @@ impl Lowerer {
     }
 
     /// `from NAME` before a block, when there is one.
-    fn stream_held<'i>(
+    fn held_stream<'i>(
         &mut self,
         parts: &mut std::iter::Peekable<impl Iterator<Item = Pair<'i, Rule>>>,
     ) -> Option<Ident> {

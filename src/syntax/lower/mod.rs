@@ -208,6 +208,64 @@ impl OrDefaultIdent for Option<Ident> {
 #[cfg(test)]
 mod tests {
     use super::significant_len;
+    use crate::ast::*;
+    use crate::source::SourceFile;
+
+    /// The aggregates of the file's only test, as lowered.
+    fn aggregates(steps: &str) -> Vec<Aggregate> {
+        let text = format!("test \"a\" {{\n{steps}\n}}\n");
+        let spec = match crate::syntax::parse(&SourceFile::new("a.stream", text)) {
+            Ok(spec) => spec,
+            Err(errors) => panic!("{steps} does not parse: {errors:?}"),
+        };
+        let steps = spec.tests.into_iter().flat_map(|test| test.steps);
+        steps
+            .filter_map(|step| match step.kind {
+                StepKind::Expect(Expectation::Aggregate(aggregate)) => Some(aggregate),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_branch_capture_is_measured_by_its_dotted_name() {
+        let found = aggregates("expect reader.reply count == 5\nexpect b.id distinct");
+        let names: Vec<&str> = found
+            .iter()
+            .map(|aggregate| match &aggregate.kind {
+                AggregateKind::Capture { name, .. } | AggregateKind::Distinct(name) => {
+                    name.value.as_str()
+                }
+                other => panic!("not a capture's aggregate: {other:?}"),
+            })
+            .collect();
+        assert_eq!(names, ["reader.reply", "b.id"]);
+        assert!(found.iter().all(|aggregate| aggregate.group.is_none()));
+    }
+
+    /// `in NAME` where it does not fit still parses, for the checker to say so; a range after
+    /// `in` stays a range.
+    #[test]
+    fn in_name_after_retry_ids_and_captures_is_kept_for_the_checker() {
+        let found = aggregates(
+            "expect retry in feed == 500\nexpect ids in feed increasing\nexpect x joined in feed == \"a\"\nexpect x distinct in feed\nexpect x count in 1..3\nexpect retry in 100..900",
+        );
+        let groups: Vec<Option<&str>> = found
+            .iter()
+            .map(|aggregate| aggregate.group.as_ref().map(|group| group.value.as_str()))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                Some("feed"),
+                Some("feed"),
+                Some("feed"),
+                Some("feed"),
+                None,
+                None
+            ]
+        );
+    }
 
     #[test]
     fn spans_stop_before_trailing_blanks_and_comments() {

@@ -3,6 +3,7 @@
 
 use crate::support::{Test, check_fails};
 
+mod concurrency;
 mod mistakes;
 
 #[test]
