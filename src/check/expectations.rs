@@ -42,12 +42,23 @@ impl Checker {
             ) => return self.grouped_aggregate(aggregate, group),
             _ => {}
         }
-        if !self.needs_request(state, span, what) {
-            return;
-        }
-        state.sent = true;
-        if !self.fits_exchange(expectation, span, state) {
-            return;
+        // Captures are the test's, not a request's: after a `parallel`, a branch's captures
+        // are checked with no request of the test's own before them.
+        let on_captures = matches!(
+            expectation,
+            Expectation::Aggregate(Aggregate {
+                kind: AggregateKind::Capture { .. } | AggregateKind::Distinct(_),
+                ..
+            })
+        );
+        if !(on_captures && !state.has_request) {
+            if !self.needs_request(state, span, what) {
+                return;
+            }
+            state.sent = true;
+            if !self.fits_exchange(expectation, span, state) {
+                return;
+            }
         }
         if let (Expectation::Stream(block), Some(index)) = (expectation, state.named) {
             self.read_as(index, block.kind.value, block.kind.span);

@@ -223,7 +223,6 @@ impl Checker {
     pub(super) fn grouped_aggregate(&mut self, aggregate: &Aggregate, group: &Ident) {
         let measure = match &aggregate.kind {
             AggregateKind::Retry(_) => Some("`expect retry`".to_string()),
-            AggregateKind::Ids(_) => Some("`expect ids`".to_string()),
             AggregateKind::Distinct(name) => Some(format!("`expect {} distinct`", name.value)),
             AggregateKind::Capture { name, function, .. } => Some(format!(
                 "`expect {} {}`",
@@ -245,7 +244,7 @@ impl Checker {
             .help(if capture {
                 "captures belong to the test, not to a stream; a branch's captures are written `branch.name` after its `parallel`"
             } else {
-                "`in NAME` goes with count, bytes, connections, ttfb, duration, first item, reconnect delay and gaps"
+                "`in NAME` goes with count, bytes, connections, ttfb, duration, first item, reconnect delay, gaps and ids"
             });
             self.diagnostics.push(diagnostic);
             return;

@@ -249,3 +249,24 @@ fn update_leaves_a_block_inside_a_repeat_alone_and_says_why() {
     let written = std::fs::read_to_string(output.dir.path().join("a.stream")).expect("the spec");
     assert_eq!(written, crate::support::unindent(spec));
 }
+
+#[test]
+fn a_branchs_captures_are_lists_after_the_join_in_instance_order() {
+    // The test's only requests are in the branches; after the join each instance's capture is
+    // one value of `reader.v`.
+    passes(
+        r#"
+        test "captures from branches" {
+          parallel {
+            branch reader 3 times as n {
+              POST {{base}}/counters/named-captures-{{n}}/increment
+              expect json { "value": 1 -> v }
+            }
+          }
+          expect reader.v count == 3
+          expect reader.v joined == "111"
+        }
+        "#,
+        "captures from branches",
+    );
+}
