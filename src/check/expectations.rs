@@ -51,7 +51,7 @@ impl Checker {
                 ..
             })
         );
-        if !(on_captures && !state.has_request) {
+        if !on_captures || state.has_request {
             if !self.needs_request(state, span, what) {
                 return;
             }
