@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::grpc_servers;
 use crate::servers;
-use crate::support::Test;
+use crate::support::{Test, redact_verbose};
 
 const STOCK_PROTO: &str = include_str!("../../proto/stock.proto");
 
@@ -113,14 +113,6 @@ fn response_headers_and_trailers_far_over_16_kib_are_read() {
         "#,
         "large head",
     );
-}
-
-/// The times `run --verbose` measures.
-fn redact_verbose(test: Test) -> Test {
-    test.redact(
-        r"\b(ttfb|first item|duration) \d+(?:\.\d+)?m?s\b",
-        "$1 [TIME]",
-    )
 }
 
 /// Runs `spec` (one test that passes) against `server`.

@@ -27,6 +27,7 @@ mod limits;
 mod line_endings;
 mod llm_diffs;
 mod long_values;
+mod many_streams;
 mod misbehaving;
 mod named_streams;
 mod open_files;

@@ -13,7 +13,7 @@
 //! Times are never asserted exactly: bounds are generous and measured times are redacted.
 
 use crate::servers;
-use crate::support::{Test, all_passed, check_fails, fails};
+use crate::support::{Test, all_passed, check_fails, fails, redact_verbose};
 
 /// Runs `a.stream` against `base` and expects these tests to pass.
 fn passes(base: &str, spec: &str, names: &[&str]) {
@@ -24,17 +24,6 @@ fn passes(base: &str, spec: &str, names: &[&str]) {
         .var("base", base)
         .stdout(&all_passed(1, &tests))
         .run();
-}
-
-/// The times `run --verbose` measures, which the default redactions leave alone: the figures
-/// after `ttfb`, `first item`, `duration` and the gap statistics, and the waits before
-/// reconnecting.
-fn redact_verbose(test: Test) -> Test {
-    test.redact(
-        r"\b(ttfb|first item|duration|min|mean|p50|p95|p99|max) \d+(?:\.\d+)?m?s\b",
-        "$1 [TIME]",
-    )
-    .redact(r"(reconnecting: |, )\d+(?:\.\d+)?m?s\b", "$1[TIME]")
 }
 
 // ─── Reconnections that pass ───────────────────────────────────────────────────────────────────

@@ -745,6 +745,17 @@ pub fn all_passed(files: usize, tests: &[(&str, &str)]) -> String {
     out
 }
 
+/// The times `run --verbose` measures, which the default redactions leave alone: the figures
+/// after `ttfb`, `first item`, `duration` and the gap statistics, and the waits before
+/// reconnecting.
+pub fn redact_verbose(test: Test) -> Test {
+    test.redact(
+        r"\b(ttfb|first item|duration|min|mean|p50|p95|p99|max) \d+(?:\.\d+)?m?s\b",
+        "$1 [TIME]",
+    )
+    .redact(r"(reconnecting: |, )\d+(?:\.\d+)?m?s\b", "$1[TIME]")
+}
+
 /// `streamspec run a.stream` against `base`: exit 1 with this report.
 pub fn fails(base: &str, spec: &str, stdout: &str) -> Output {
     Test::new()
