@@ -29,7 +29,8 @@ pub enum Expectation {
     End,
     /// `expect same items in NAME`: every stream opened as NAME received the same items in the
     /// same order.
-    SameItems(Ident),
+    /// With `where PATTERN`, only the items that match it are compared.
+    SameItems(Ident, Option<ItemPattern>),
 }
 
 /// `200` or a class such as `2xx`.

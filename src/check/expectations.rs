@@ -25,7 +25,7 @@ impl Checker {
             Expectation::End => "`expect end`",
             Expectation::Aggregate(_) => "this expectation",
             // Over named streams or branches, not the current request.
-            Expectation::SameItems(name) => return self.group_name(name),
+            Expectation::SameItems(name, _) => return self.group_name(name),
         };
         match expectation {
             Expectation::Stream(
@@ -64,7 +64,7 @@ impl Checker {
             self.read_as(index, block.kind.value, block.kind.span);
         }
         match expectation {
-            Expectation::Status(_) | Expectation::SameItems(_) => {}
+            Expectation::Status(_) | Expectation::SameItems(..) => {}
             Expectation::GrpcStatus { codes, message } => {
                 for code in codes
                     .iter()

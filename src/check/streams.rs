@@ -340,40 +340,39 @@ impl Checker {
         self.diagnostics.push(diagnostic);
     }
 
-    /// Two branches of one `parallel` may not open streams of one name: each name is one
-    /// branch's (a branch run several times makes a group of its instances' streams).
+    /// A stream opened in a branch must not take the name of a branch of the same `parallel`:
+    /// `in NAME` and `expect same items in NAME` could not tell the two apart. (Streams of one
+    /// name opened in several branches are one group, as when opened in a `repeat`.)
     pub(super) fn branch_streams(&mut self, parallel: &Parallel) {
-        let mut seen: Vec<(&Ident, &str)> = Vec::new();
         for branch in &parallel.branches {
             let mut mine: Vec<&Ident> = Vec::new();
             openings(&branch.steps, &mut mine);
             let mut reported: Vec<&str> = Vec::new();
-            for name in &mine {
-                let first = seen
+            for name in mine {
+                let Some(named) = parallel
+                    .branches
                     .iter()
-                    .find(|(n, b)| n.value == name.value && *b != branch.name.value);
-                if let Some((first, other)) = first
-                    && !reported.contains(&name.value.as_str())
-                {
-                    reported.push(&name.value);
-                    let line = self.file.line_col(first.span.start).line;
-                    let diagnostic = Diagnostic::error(format!(
-                        "branches `{other}` and `{}` both open a stream named `{}`",
-                        branch.name.value, name.value
-                    ))
-                    .at(
-                        &self.file,
-                        name.span,
-                        format!("also opened in branch `{other}` on line {line}"),
-                    )
-                    .help("a stream name belongs to one branch: give each branch's streams names of their own");
-                    self.diagnostics.push(diagnostic);
+                    .find(|other| other.name.value == name.value)
+                else {
+                    continue;
+                };
+                if reported.contains(&name.value.as_str()) {
+                    continue;
                 }
+                reported.push(&name.value);
+                let line = self.file.line_col(named.name.span.start).line;
+                let diagnostic = Diagnostic::error(format!(
+                    "stream `{}` has the name of a branch",
+                    name.value
+                ))
+                .at(
+                    &self.file,
+                    name.span,
+                    format!("also the name of the branch on line {line}"),
+                )
+                .help("`in NAME` and `expect same items in NAME` could not tell them apart: give the stream a name of its own");
+                self.diagnostics.push(diagnostic);
             }
-            seen.extend(
-                mine.into_iter()
-                    .map(|name| (name, branch.name.value.as_str())),
-            );
         }
     }
 

@@ -156,6 +156,32 @@ impl Barriers {
         }
     }
 
+    /// The barriers not released yet, each with the branch instances waiting there: what a
+    /// failure in another branch cancels.
+    pub(super) fn waiting(&self) -> Vec<(String, Span, Vec<String>)> {
+        let mut waiting: Vec<(String, Span, Vec<String>)> = self
+            .by_name
+            .iter()
+            .filter(|(_, barrier)| *barrier.status.borrow() != Status::Released)
+            .filter_map(|(name, barrier)| {
+                let state = barrier
+                    .state
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let labels: Vec<String> = state
+                    .arrived
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, arrived)| **arrived)
+                    .map(|(index, _)| self.labels[index].clone())
+                    .collect();
+                (!labels.is_empty()).then(|| (name.clone(), barrier.span, labels))
+            })
+            .collect();
+        waiting.sort_by_key(|(_, span, _)| span.start);
+        waiting
+    }
+
     /// How tightly each barrier that was released let its branches go, in the order of the
     /// spec.
     pub(super) fn reports(&self, branch: Option<&String>) -> Vec<BarrierReport> {

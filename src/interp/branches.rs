@@ -180,6 +180,10 @@ impl<'a> TestRun<'a> {
         }
         // Dropping the branches still running cancels them, and closes their streams.
         drop(pending);
+        let waiting = match failed {
+            Some(_) => barriers.waiting(),
+            None => Vec::new(),
+        };
         for (index, slot) in done.into_iter().enumerate() {
             let Some((run, ended)) = slot else { continue };
             let (branch, label) = &instances[index];
@@ -192,7 +196,16 @@ impl<'a> TestRun<'a> {
         }
         self.barriers.extend(barriers.reports(self.branch.as_ref()));
         match failed {
-            Some((index, failure)) => Err(in_branch(failure, &instances[index].1)),
+            Some((index, failure)) => {
+                let mut failure = in_branch(failure, &instances[index].1);
+                for (name, _, labels) in waiting {
+                    failure.notes.push(format!(
+                        "cancelled while waiting at `barrier {name}`: {}",
+                        listed(&labels)
+                    ));
+                }
+                Err(failure)
+            }
             None => Ok(()),
         }
     }
@@ -235,6 +248,21 @@ impl<'a> TestRun<'a> {
         }
         self.connections = self.connections.saturating_add(run.connections);
     }
+}
+
+/// Branch labels for a note: the first few, and how many more.
+fn listed(labels: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut text = labels
+        .iter()
+        .take(SHOWN)
+        .map(|label| format!("branch {label}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if labels.len() > SHOWN {
+        text.push_str(&format!(" and {} more", labels.len() - SHOWN));
+    }
+    text
 }
 
 /// A failure inside a branch says which instance it was in.

@@ -5,10 +5,11 @@
 use std::hash::{Hash, Hasher};
 use std::time::Instant;
 
-use crate::ast::{Aggregate, AggregateKind, Ident};
+use crate::ast::{Aggregate, AggregateKind, Ident, ItemPattern};
 use crate::interp::aggregate;
 use crate::interp::stats::StreamStats;
 use crate::outcome::Failure;
+use crate::pattern::{ItemView, match_item};
 use crate::render::render_item;
 use crate::report::plural;
 use crate::transport::item::Item;
@@ -22,6 +23,8 @@ pub const LOGGED_BYTES: usize = 64 * 1024;
 /// What a stream of an `expect same items` group received, in order.
 #[derive(Debug, Clone, Default)]
 pub struct ItemLog {
+    /// `where PATTERN`: only the items that match it are logged.
+    only: Option<ItemPattern>,
     count: u64,
     hash: u64,
     first: Vec<String>,
@@ -29,7 +32,19 @@ pub struct ItemLog {
 }
 
 impl ItemLog {
+    pub fn new(only: Option<ItemPattern>) -> ItemLog {
+        ItemLog {
+            only,
+            ..ItemLog::default()
+        }
+    }
+
     pub fn push(&mut self, item: &Item) {
+        if let Some(only) = &self.only
+            && match_item(only, &ItemView::new(item), &mut Vec::new()).is_err()
+        {
+            return;
+        }
         let text = render_item(item);
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         self.hash.hash(&mut hasher);
@@ -161,11 +176,18 @@ pub fn check_same_items(streams: &[&ClosedStream], group: &Ident) -> Result<(), 
     let Some((stream, log)) = others.iter().find(|(_, log)| !log.same_as(expected)) else {
         return Ok(());
     };
+    // Where they part among the items kept as text: a different item, or one ran out.
+    let kept_whole = |log: &ItemLog| log.count as usize == log.first.len();
     let parted = expected
         .first
         .iter()
         .zip(&log.first)
-        .position(|(a, b)| a != b);
+        .position(|(a, b)| a != b)
+        .or_else(|| {
+            let shorter = expected.first.len().min(log.first.len());
+            (expected.first.len() != log.first.len() && (kept_whole(expected) || kept_whole(log)))
+                .then_some(shorter)
+        });
     let mut failure = Failure::assertion(
         format!(
             "the streams of `{}` did not all receive the same items",
@@ -183,37 +205,21 @@ pub fn check_same_items(streams: &[&ClosedStream], group: &Ident) -> Result<(), 
     let shown = |items: &[String], at: usize| {
         items
             .get(at)
-            .map_or("nothing (it ended)".to_string(), |text| format!("`{text}`"))
+            .map_or("nothing more".to_string(), |text| format!("`{text}`"))
     };
-    match parted {
-        Some(at) => {
-            failure.notes.push(format!(
-                "they part at item {}: {} got {}, {} got {}",
-                at + 1,
-                reference.describe(),
-                shown(&expected.first, at),
-                stream.describe(),
-                shown(&log.first, at)
-            ));
-        }
-        None if expected.first.len() != log.first.len()
-            && (expected.count as usize == expected.first.len()
-                || log.count as usize == log.first.len()) =>
-        {
-            let at = expected.first.len().min(log.first.len());
-            failure.notes.push(format!(
-                "the first {} are the same; then {} got {}, {} got {}",
-                plural(at, "item"),
-                reference.describe(),
-                shown(&expected.first, at),
-                stream.describe(),
-                shown(&log.first, at)
-            ));
-        }
-        None => failure.notes.push(format!(
+    failure.notes.push(match parted {
+        Some(at) => format!(
+            "they part at item {}: {} got {}, {} got {}",
+            at + 1,
+            reference.describe(),
+            shown(&expected.first, at),
+            stream.describe(),
+            shown(&log.first, at)
+        ),
+        None => format!(
             "the first {} are the same; they part after that (only the first are kept as text)",
             plural(expected.first.len().min(log.first.len()), "item")
-        )),
-    }
+        ),
+    });
     Err(failure)
 }

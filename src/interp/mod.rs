@@ -113,6 +113,8 @@ struct Exchange {
     name: Option<Ident>,
     /// A named stream's reader after a block left it open, until it is parked.
     reader: Option<http_stream::HttpReader>,
+    /// A named stream that `expect same items` compares: what its blocks take, from the first.
+    log: Option<group::ItemLog>,
 }
 
 pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestOutcome {
@@ -145,7 +147,7 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
         closed: Vec::new(),
         framing: Arc::new(named::framing(&test.steps)),
         compared: Arc::new({
-            let mut names = HashSet::new();
+            let mut names = HashMap::new();
             named::compared(&test.steps, &mut names);
             names
         }),
@@ -213,7 +215,7 @@ struct TestRun<'a> {
     /// How each named stream is framed (the kind of the first block that reads it).
     framing: Arc<HashMap<String, StreamKind>>,
     /// The names `expect same items` compares: their streams log what they receive.
-    compared: Arc<HashSet<String>>,
+    compared: Arc<HashMap<String, Option<ItemPattern>>>,
     /// Named calls that later blocks send on: their request streams stay open.
     fed: Arc<HashSet<String>>,
     /// The branch instance this run is (`reader[3]`, nested `room/reader[3]`); `None` for
@@ -275,6 +277,7 @@ impl TestRun<'_> {
                         head_bound: HeadBound::for_request(steps, index),
                         name: request.name.clone(),
                         reader: None,
+                        log: self.log_for(request.name.as_ref()),
                     });
                 }
                 StepKind::Grpc(call) => {
@@ -311,7 +314,7 @@ impl TestRun<'_> {
                         Expectation::Header(_)
                             | Expectation::Aggregate(_)
                             | Expectation::Metadata { .. }
-                            | Expectation::SameItems(_)
+                            | Expectation::SameItems(..)
                     );
                     let result = if let Expectation::Stream(StreamBlock {
                         from: Some(name), ..
@@ -322,7 +325,7 @@ impl TestRun<'_> {
                             StreamKind::Messages => self.hold_call(block, name).await,
                             _ => self.hold(block, name).await,
                         }
-                    } else if let Expectation::SameItems(name) = expectation {
+                    } else if let Expectation::SameItems(name, _) = expectation {
                         self.check_same_items(name)
                     } else if let Expectation::Aggregate(Aggregate {
                         group: Some(group), ..
@@ -495,7 +498,7 @@ impl TestRun<'_> {
                         block_span: Some(block.block_span),
                         redactions: &self.settings.redactions,
                     }),
-                    log: None,
+                    log: exchange.log.as_mut(),
                 }
                 .run()
                 .await;
@@ -605,6 +608,12 @@ impl TestRun<'_> {
             ))));
         }
         failure
+    }
+
+    /// The log of a stream opened as `name`, when `expect same items` compares that name.
+    fn log_for(&self, name: Option<&Ident>) -> Option<group::ItemLog> {
+        let only = self.compared.get(&name?.value)?;
+        Some(group::ItemLog::new(only.clone()))
     }
 
     /// The streams of group `name` so far: closed ones and the named ones still open.

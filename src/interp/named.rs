@@ -2,7 +2,7 @@
 //! request are no longer about it, held against a block again by `expect sse from feed { … }`,
 //! and closed at the end of the branch or test that opened them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::*;
 use crate::interp::background::Background;
@@ -79,12 +79,15 @@ fn walk(steps: &[Step], kinds: &mut HashMap<String, StreamKind>) {
     }
 }
 
-/// The names of `expect same items in NAME` in a test: their streams log what they receive.
-pub(super) fn compared(steps: &[Step], names: &mut HashSet<String>) {
+/// The names of `expect same items in NAME [where PATTERN]` in a test: their streams log what
+/// they receive (what matches the pattern; the first check of a name says).
+pub(super) fn compared(steps: &[Step], names: &mut HashMap<String, Option<ItemPattern>>) {
     for step in steps {
         match &step.kind {
-            StepKind::Expect(Expectation::SameItems(name)) => {
-                names.insert(name.value.clone());
+            StepKind::Expect(Expectation::SameItems(name, only)) => {
+                names
+                    .entry(name.value.clone())
+                    .or_insert_with(|| only.clone());
             }
             StepKind::Repeat(repeat) => compared(&repeat.steps, names),
             StepKind::Parallel(parallel) => {
@@ -125,7 +128,7 @@ pub(super) fn attaches(step: &StepKind) -> bool {
         // A `wait` is the test's, not the request's: the request goes out before it.
         StepKind::Control(_) => false,
         StepKind::Expect(Expectation::Stream(block)) => block.from.is_none(),
-        StepKind::Expect(Expectation::SameItems(_)) => false,
+        StepKind::Expect(Expectation::SameItems(..)) => false,
         StepKind::Expect(Expectation::Aggregate(aggregate)) => aggregate.group.is_none(),
         StepKind::Expect(_) => true,
         StepKind::Request(_)
@@ -184,7 +187,7 @@ impl TestRun<'_> {
         let opened_at = reader
             .as_ref()
             .map_or_else(Instant::now, HttpReader::origin);
-        let log = self.compared.contains(&name).then(ItemLog::default);
+        let log = exchange.log.take();
         self.named.push(NamedStream {
             name,
             instance,

@@ -83,7 +83,10 @@ impl TestRun<'_> {
         let finished = live.is_none();
         let opened_at = live.as_ref().map_or_else(Instant::now, LiveCall::origin);
         let instance = 1 + self.named_calls.iter().filter(|c| c.name == name).count();
-        let log = self.compared.contains(&name).then(ItemLog::default);
+        let log = self
+            .compared
+            .get(&name)
+            .map(|only| ItemLog::new(only.clone()));
         self.named_calls.push(NamedCall {
             name,
             instance,

@@ -142,7 +142,12 @@ pub fn render_expectation(expectation: &Expectation) -> String {
             Some(name) => format!("{} from {}", block.kind.value.keyword(), name.value),
             None => block.kind.value.keyword().to_string(),
         },
-        Expectation::SameItems(name) => format!("same items in {}", name.value),
+        Expectation::SameItems(name, None) => format!("same items in {}", name.value),
+        Expectation::SameItems(name, Some(only)) => format!(
+            "same items in {} where {}",
+            name.value,
+            render_item_pattern(only)
+        ),
         Expectation::WholeBody(body) => {
             let keyword = match body.pattern.kind {
                 ItemPatternKind::Text(_) => "text",

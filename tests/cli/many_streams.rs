@@ -92,7 +92,7 @@ fn subscribers_that_missed_a_message_are_not_the_same() {
           expect sse from sub {
             until data: json { "n": 3 } { event: "message" }
           }
-          expect same items in sub
+          expect same items in sub where event: "message"
         }
         "#,
         r#"
@@ -102,7 +102,7 @@ fn subscribers_that_missed_a_message_are_not_the_same() {
         error: the streams of `sub` did not all receive the same items
           --> a.stream:12:24
            |
-        12 |   expect same items in sub
+        12 |   expect same items in sub where event: "message"
            |                        ^^^ `sub[1]` got 3 items, `sub[2]` got 2 items
            |
            = note: they part at item 1: `sub[1]` got `id: "1"  event: "message"  data: json { "n": 1 }`, `sub[2]` got `id: "2"  event: "message"  data: json { "n": 2 }`
@@ -206,6 +206,7 @@ fn a_branch_that_fails_before_the_barrier_stops_the_waiting_ones_at_once() {
            |                     ^^^ the server answered 400
            |
            = note: the body began: bad query parameter `unsafe`: expected 1 or 0, got `maybe`
+           = note: cancelled while waiting at `barrier go`: branch client[1], branch client[2], branch client[3], branch client[4], branch client[5]
 
         Summary 1 test: 0 passed, 1 failed [TIME]
           FAIL a.stream:1: a warm-up that fails before the barrier
@@ -240,7 +241,7 @@ const READERS_AND_A_WRITER: &str = r#"
           }
         }
       }
-      expect same items in feed
+      expect same items in feed where event: "message"
       expect count in reader == 9
     }
 

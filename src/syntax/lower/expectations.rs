@@ -101,8 +101,21 @@ impl Lowerer {
             }
             Rule::expect_end => Some(Expectation::End),
             Rule::expect_same => {
-                let name = inner(pair).last()?;
-                Some(Expectation::SameItems(self.ident(name)))
+                let mut parts = inner(pair);
+                let name = parts.next()?;
+                // The stream's kind is not known here: the pattern's first facet says it.
+                let only = parts
+                    .next()
+                    .and_then(|only| inner(only).next())
+                    .map(|pattern| {
+                        let context = match inner(pattern.clone()).next().map(|f| f.as_rule()) {
+                            Some(Rule::sse_field) => PatternContext::Sse,
+                            Some(Rule::size_facet | Rule::contains_facet) => PatternContext::Lines,
+                            _ => PatternContext::Json,
+                        };
+                        self.item_pattern(pattern, context)
+                    });
+                Some(Expectation::SameItems(self.ident(name), only))
             }
             Rule::expect_stream => {
                 let mut parts = inner(pair);

@@ -300,27 +300,46 @@ fn a_named_stream_is_read_with_one_kind_of_block_that_fits_it() {
     );
 }
 
-/// Streams of one name opened in two branches of one `parallel`.
+/// A stream in a branch named as a branch of its `parallel`: `in NAME` would be ambiguous.
 #[test]
-fn two_branches_do_not_open_streams_of_one_name() {
+fn a_stream_in_a_branch_does_not_take_a_branchs_name() {
     check_fails(
         r#"
         test "a" {
           parallel {
             branch a { GET http://example.invalid/a as feed; expect sse { data: _ } }
             branch b { GET http://example.invalid/b as feed; expect sse { data: _ } }
+            branch feed { GET http://example.invalid/c as a; expect sse { data: _ } }
           }
+          expect count in feed == 2
         }
         "#,
         r#"
-        error: branches `a` and `b` both open a stream named `feed`
+        error: stream `feed` has the name of a branch
+         --> a.stream:3:48
+          |
+        3 |     branch a { GET http://example.invalid/a as feed; expect sse { data: _ } }
+          |                                                ^^^^ also the name of the branch on line 5
+          |
+          = help: `in NAME` and `expect same items in NAME` could not tell them apart: give the stream a name of its own
+
+        error: stream `feed` has the name of a branch
          --> a.stream:4:48
           |
         4 |     branch b { GET http://example.invalid/b as feed; expect sse { data: _ } }
-          |                                                ^^^^ also opened in branch `a` on line 3
+          |                                                ^^^^ also the name of the branch on line 5
           |
-          = help: a stream name belongs to one branch: give each branch's streams names of their own
+          = help: `in NAME` and `expect same items in NAME` could not tell them apart: give the stream a name of its own
 
+        error: stream `a` has the name of a branch
+         --> a.stream:5:51
+          |
+        5 |     branch feed { GET http://example.invalid/c as a; expect sse { data: _ } }
+          |                                                   ^ also the name of the branch on line 3
+          |
+          = help: `in NAME` and `expect same items in NAME` could not tell them apart: give the stream a name of its own
+
+        3 errors
         "#,
     );
 }
