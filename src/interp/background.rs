@@ -149,3 +149,61 @@ impl ReadAhead {
         !self.items.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interp::matcher::Terminal;
+
+    fn line(n: usize) -> Result<Next, FrameError> {
+        Ok(Next::Item(
+            Item::Line(format!("line {n}")),
+            Duration::from_millis(n as u64),
+        ))
+    }
+
+    #[test]
+    fn items_read_ahead_come_first_with_their_times_then_how_reading_stopped() {
+        let mut ahead = ReadAhead::default();
+        assert!(ahead.keep(line(1), 7));
+        assert!(ahead.keep(line(2), 7));
+        assert!(!ahead.keep(Ok(Next::Ended(Terminal::End)), 0));
+        assert!(!ahead.reading());
+        let taken: Vec<String> = std::iter::from_fn(|| ahead.next())
+            .map(|next| match next {
+                Ok(Next::Item(Item::Line(text), at)) => format!("{text} at {at:?}"),
+                Ok(Next::Ended(Terminal::End)) => "end".to_string(),
+                _ => "other".to_string(),
+            })
+            .collect();
+        assert_eq!(taken, ["line 1 at 1ms", "line 2 at 2ms", "end"]);
+    }
+
+    #[test]
+    fn reading_ahead_stops_at_its_bound_and_the_stream_then_fails() {
+        let mut ahead = ReadAhead::default();
+        for n in 1..MAX_BUFFERED_ITEMS {
+            assert!(ahead.keep(line(n), 1), "stopped early at {n}");
+        }
+        assert!(!ahead.keep(line(MAX_BUFFERED_ITEMS), 1));
+        assert!(!ahead.reading());
+        for _ in 0..MAX_BUFFERED_ITEMS {
+            assert!(matches!(ahead.next(), Some(Ok(Next::Item(..)))));
+        }
+        assert_eq!(
+            ahead.next().map(|next| next.err()),
+            Some(Some(FrameError::BufferFull {
+                items: MAX_BUFFERED_ITEMS,
+                bytes: MAX_BUFFERED_BYTES,
+            }))
+        );
+    }
+
+    #[test]
+    fn reading_ahead_stops_at_its_byte_bound() {
+        let mut ahead = ReadAhead::default();
+        assert!(ahead.keep(line(1), MAX_BUFFERED_BYTES - 1));
+        assert!(!ahead.keep(line(2), 1));
+        assert!(ahead.full());
+    }
+}

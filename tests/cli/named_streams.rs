@@ -270,3 +270,53 @@ fn a_branchs_captures_are_lists_after_the_join_in_instance_order() {
         "captures from branches",
     );
 }
+
+#[test]
+fn update_rewrites_a_block_inside_a_branch_that_runs_once() {
+    let spec = r#"
+        test "update in a branch" {
+          parallel {
+            branch only {
+              GET {{base}}/sse/ticker?count=2&interval=0ms
+              expect sse {
+                id: "1"
+                id: "9"
+                end
+              }
+            }
+          }
+        }
+        "#;
+    let output = Test::new()
+        .spec("a.stream", spec)
+        .args(["run", "a.stream", "--update"])
+        .var("base", servers::demo())
+        .status(0)
+        .stdout(
+            r#"
+            Running 1 test from 1 file
+            UPDATE [TIME] a.stream: update in a branch
+
+            error: branch only: item 2 does not match
+             --> a.stream:7:9
+              |
+            7 |         id: "9"
+              |         ^^^^^^^ at `id`: expected "9", found "2"
+              |
+              = diff of expected (-) and observed (+) items:
+                  id: "1"  event: "message"  data: json { "count": 1, "timestamp": [UNIX_MS] }  # [TIME]
+                - id: "9"
+                + id: "2"  event: "message"  data: json { "count": 2, "timestamp": [UNIX_MS] }  # [TIME]
+                  end
+
+            Summary 1 test: 0 passed, 0 failed, 1 updated [TIME]
+            updated: a.stream (1 expectation)
+            "#,
+        )
+        .run();
+    let written = std::fs::read_to_string(output.dir.path().join("a.stream")).expect("the spec");
+    assert_eq!(
+        written,
+        crate::support::unindent(spec).replace(r#"id: "9""#, r#"id: "2""#)
+    );
+}
