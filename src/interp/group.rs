@@ -51,7 +51,12 @@ impl ItemLog {
         text.hash(&mut hasher);
         self.hash = hasher.finish();
         self.count += 1;
-        if self.first.len() < LOGGED_ITEMS && self.first_bytes + text.len() <= LOGGED_BYTES {
+        // Only a prefix of the stream is kept as text: once one item does not fit, no later
+        // one is kept, so position N of the text is item N of the stream.
+        if self.first.len() as u64 + 1 == self.count
+            && self.first.len() < LOGGED_ITEMS
+            && self.first_bytes + text.len() <= LOGGED_BYTES
+        {
             self.first_bytes += text.len();
             self.first.push(text);
         }

@@ -21,7 +21,7 @@ use crate::transport::framing::FrameError;
 use crate::transport::http::{ChunkRead, HttpClient, HttpRequest, HttpResponse, SendError, send};
 use crate::transport::item::Item;
 
-/// The most connections one test may open: a reconnection loop stops here, with a message.
+/// The most connections one stream may open: a reconnection loop stops here, with a message.
 pub const MAX_CONNECTIONS: u32 = 100;
 /// Bytes of a refused reconnection's body shown with the reason.
 const RECONNECT_BODY_EXCERPT: usize = 200;
@@ -248,9 +248,9 @@ pub(super) async fn reopen(
         .as_ref()
         .map_or_else(Instant::now, |(_, at)| *at);
     *connections += 1;
-    if *connections > MAX_CONNECTIONS {
+    if stats.connections >= MAX_CONNECTIONS {
         return Err(Failure::error(
-            format!("this test reached the limit of {MAX_CONNECTIONS} connections"),
+            format!("this stream reached the limit of {MAX_CONNECTIONS} connections"),
             span,
             "reconnecting again",
         )

@@ -97,6 +97,11 @@ impl LiveCall {
         self.ahead.keep(Ok(next), bytes)
     }
 
+    /// Reading ahead stopped at its bound.
+    pub(super) fn buffer_full(&self) -> bool {
+        self.ahead.full()
+    }
+
     /// Reading ahead stopped at its bound and everything before that was taken.
     pub(super) fn buffer_exhausted(&self) -> bool {
         self.ahead.full() && !self.ahead.has_items()

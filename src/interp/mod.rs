@@ -243,12 +243,25 @@ impl TestRun<'_> {
     /// last request is answered (after a failure nothing more is sent or awaited).
     async fn finish_scope(&mut self, result: Result<(), Failure>) -> Result<(), Failure> {
         if let Err(failure) = result {
-            // Their figures still count; a failure closing them says less than this one.
+            // A named request whose head came is parked without sending anything, so it is
+            // reported with the others; their figures still count, and a failure closing them
+            // says less than this one.
+            if self
+                .exchange
+                .as_ref()
+                .is_some_and(|exchange| exchange.name.is_some() && exchange.stats.is_some())
+            {
+                let _ = self.park_current().await;
+            }
             let _ = self.close_named().await;
             return Err(failure);
         }
         self.park_current().await?;
         self.close_named().await?;
+        if self.branch.is_some() {
+            // The branch's last request joins its figures as any earlier one did.
+            return self.next_exchange().await;
+        }
         self.finish_exchange().await?;
         self.finish_call().await
     }
@@ -513,7 +526,7 @@ impl TestRun<'_> {
                 stats.duration = Some(origin.elapsed());
                 self.streams.push(StreamReport {
                     name: None,
-                    branch: None,
+                    branch: self.branch.clone(),
                     kind: block.kind.value.keyword(),
                     span: block.kind.span,
                     items: stats.items,

@@ -172,6 +172,9 @@ impl TestRun<'_> {
             (None, None) => None,
         };
         let finished = reader.is_none();
+        let opened_at = reader
+            .as_ref()
+            .map_or_else(Instant::now, HttpReader::origin);
         // A stream whose connection closed can still be opened again by a `reconnect`.
         let (idle, reader) = match reader {
             Some(reader) if !reader.is_open() => (Some(reader), None),
@@ -184,9 +187,6 @@ impl TestRun<'_> {
                 .iter()
                 .filter(|s| s.name.as_deref() == Some(name.as_str()) && s.branch == self.branch)
                 .count();
-        let opened_at = reader
-            .as_ref()
-            .map_or_else(Instant::now, HttpReader::origin);
         let log = exchange.log.take();
         self.named.push(NamedStream {
             name,
@@ -228,7 +228,10 @@ impl TestRun<'_> {
                 name.value
             ));
         }
-        let result = self.hold_each(block, &held, group).await;
+        let result = self
+            .hold_each(block, &held, group)
+            .await
+            .map_err(|failure| self.not_rewritten_when_repeated(failure));
         self.repeated = outer;
         result
     }
@@ -324,7 +327,7 @@ impl TestRun<'_> {
     /// The end of the branch or test: every named stream still open is closed (its connection
     /// dropped); what it read ahead and no block took still counts in its figures.
     pub(super) async fn close_named(&mut self) -> Result<(), Failure> {
-        self.close_named_calls().await;
+        let calls = self.close_named_calls().await;
         let mut full: Option<Failure> = None;
         let totals: HashMap<String, usize> =
             self.named.iter().fold(HashMap::new(), |mut totals, s| {
@@ -401,7 +404,7 @@ impl TestRun<'_> {
         }
         match full {
             Some(failure) => Err(failure),
-            None => Ok(()),
+            None => calls,
         }
     }
 }

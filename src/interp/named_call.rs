@@ -144,6 +144,7 @@ impl TestRun<'_> {
                 break;
             }
         }
+        let result = result.map_err(|failure| self.not_rewritten_when_repeated(failure));
         self.repeated = outer;
         result
     }
@@ -218,7 +219,8 @@ impl TestRun<'_> {
 
     /// The end of the branch or test: named calls still open are cancelled; replies read
     /// ahead that no block took still count in their figures.
-    pub(super) async fn close_named_calls(&mut self) {
+    pub(super) async fn close_named_calls(&mut self) -> Result<(), Failure> {
+        let mut full: Option<Failure> = None;
         let calls = std::mem::take(&mut self.named_calls);
         let several = |name: &str| calls.iter().filter(|c| c.name == name).count() > 1;
         let labels: Vec<String> = calls
@@ -234,6 +236,25 @@ impl TestRun<'_> {
                 continue;
             };
             if let Some(mut live) = live {
+                if live.buffer_full() && full.is_none() {
+                    full = Some(
+                        Failure::error(
+                            format!(
+                                "call `{}` was read in the background and {}",
+                                named.name,
+                                crate::transport::framing::FrameError::BufferFull {
+                                    items: crate::interp::background::MAX_BUFFERED_ITEMS,
+                                    bytes: crate::interp::background::MAX_BUFFERED_BYTES,
+                                }
+                            ),
+                            exchange.span(),
+                            "started here",
+                        )
+                        .help_note(
+                            "hold the call with a block sooner (`expect messages from NAME`)",
+                        ),
+                    );
+                }
                 if let Some(stats) = exchange.stats.as_mut() {
                     for (item, at) in live.take_read_ahead() {
                         stats.saw(&item, at, false);
@@ -284,6 +305,10 @@ impl TestRun<'_> {
                 opened_at: named.opened_at,
                 closed_at: Instant::now(),
             });
+        }
+        match full {
+            Some(failure) => Err(failure),
+            None => Ok(()),
         }
     }
 }

@@ -20,6 +20,22 @@ impl TestRun<'_> {
                 Some(earlier) => earlier.absorb(stats),
                 None => self.earlier = Some(stats.clone()),
             }
+            // In a branch, every stream counts for `in BRANCH`, named or not.
+            if self.branch.is_some() {
+                let closed_at = Instant::now();
+                let stats = stats.clone();
+                self.closed.push(group::ClosedStream {
+                    name: None,
+                    label: String::new(),
+                    branch: self.branch.clone(),
+                    opened_at: closed_at
+                        .checked_sub(stats.duration.unwrap_or_default())
+                        .unwrap_or(closed_at),
+                    stats,
+                    log: None,
+                    closed_at,
+                });
+            }
         }
         self.exchange = None;
         self.call = None;

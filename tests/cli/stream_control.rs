@@ -1787,7 +1787,7 @@ fn a_reconnection_loop_stops_at_100_connections() {
         Running 1 test from 1 file
          ERROR [TIME] a.stream: the server closes every stream
 
-        error: this test reached the limit of 100 connections
+        error: this stream reached the limit of 100 connections
          --> a.stream:4:29
           |
         4 |     * times { data: _; end; reconnect }
