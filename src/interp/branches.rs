@@ -236,10 +236,7 @@ impl<'a> TestRun<'a> {
                 .extend_capture(format!("{}.{name}", branch.name.value), values);
         }
         if let Some(stats) = &run.earlier {
-            match &mut self.earlier {
-                Some(earlier) => earlier.absorb(stats),
-                None => self.earlier = Some(stats.clone()),
-            }
+            self.count_earlier(stats);
         }
         for (name, span) in run.branch_spans {
             let entry = self.branch_spans.entry(name).or_insert(span);

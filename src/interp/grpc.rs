@@ -395,17 +395,8 @@ impl TestRun<'_> {
         self.streams.push(StreamReport {
             name: exchange.call.name.as_ref().map(|name| name.value.clone()),
             branch: self.branch.clone(),
-            kind: kind.value.keyword(),
-            span: kind.span,
-            items: stats.items,
-            bytes: stats.bytes,
-            ttfb: live.ttfb(),
-            first_item: stats.first_item,
-            duration: stats.duration,
-            gaps: stats.gap_summary(),
-            connections: 1,
-            reconnect_delays: Vec::new(),
             aborted_after: received_before_abort,
+            ..stats.report(kind.value.keyword(), kind.span)
         });
         if matches!(result, Ok(Finish::StoppedEarly)) {
             exchange.stopped_early = Some(kind);

@@ -525,19 +525,9 @@ impl TestRun<'_> {
                 }
                 stats.duration = Some(origin.elapsed());
                 self.streams.push(StreamReport {
-                    name: None,
                     branch: self.branch.clone(),
-                    kind: block.kind.value.keyword(),
-                    span: block.kind.span,
-                    items: stats.items,
-                    bytes: stats.bytes,
-                    ttfb: stats.ttfb,
-                    first_item: stats.first_item,
-                    duration: stats.duration,
-                    gaps: stats.gap_summary(),
-                    connections: stats.connections,
-                    reconnect_delays: stats.reconnect_delays.clone(),
                     aborted_after: received_before_abort,
+                    ..stats.report(block.kind.value.keyword(), block.kind.span)
                 });
                 if matches!(result, Ok(Finish::StoppedEarly)) {
                     exchange.stopped_early = Some(block.kind.clone());

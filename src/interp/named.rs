@@ -372,27 +372,13 @@ impl TestRun<'_> {
                 }
                 _ => stream.name.clone(),
             };
-            let stats = stats.clone();
             self.streams.push(StreamReport {
-                kind: stream.kind.keyword(),
                 name: Some(label.clone()),
                 branch: self.branch.clone(),
-                span: stream.exchange.span,
-                items: stats.items,
-                bytes: stats.bytes,
-                ttfb: stats.ttfb,
-                first_item: stats.first_item,
-                duration: stats.duration,
-                gaps: stats.gap_summary(),
-                connections: stats.connections,
-                reconnect_delays: stats.reconnect_delays.clone(),
-                aborted_after: None,
+                ..stats.report(stream.kind.keyword(), stream.exchange.span)
             });
-            match &mut self.earlier {
-                Some(earlier) => earlier.absorb(&stats),
-                None => self.earlier = Some(stats.clone()),
-            }
-            self.closed.push(ClosedStream {
+            let stats = stats.clone();
+            self.count_closed(ClosedStream {
                 name: Some(stream.name.clone()),
                 label,
                 branch: self.branch.clone(),
@@ -405,6 +391,22 @@ impl TestRun<'_> {
         match full {
             Some(failure) => Err(failure),
             None => calls,
+        }
+    }
+}
+
+impl TestRun<'_> {
+    /// A stream's figures join the test's (`expect test …`) and its group's (`in NAME`).
+    pub(super) fn count_closed(&mut self, closed: ClosedStream) {
+        self.count_earlier(&closed.stats);
+        self.closed.push(closed);
+    }
+
+    /// A stream's figures join the test's, for `expect test …`.
+    pub(super) fn count_earlier(&mut self, stats: &StreamStats) {
+        match &mut self.earlier {
+            Some(earlier) => earlier.absorb(stats),
+            None => self.earlier = Some(stats.clone()),
         }
     }
 }

@@ -277,26 +277,12 @@ impl TestRun<'_> {
             stats.duration = Some(named.opened_at.elapsed());
             if !exchange.reported {
                 self.streams.push(StreamReport {
-                    kind: StreamKind::Messages.keyword(),
                     name: Some(label.clone()),
                     branch: self.branch.clone(),
-                    span: exchange.span(),
-                    items: stats.items,
-                    bytes: stats.bytes,
-                    ttfb: stats.ttfb,
-                    first_item: stats.first_item,
-                    duration: stats.duration,
-                    gaps: stats.gap_summary(),
-                    connections: 1,
-                    reconnect_delays: Vec::new(),
-                    aborted_after: None,
+                    ..stats.report(StreamKind::Messages.keyword(), exchange.span())
                 });
             }
-            match &mut self.earlier {
-                Some(earlier) => earlier.absorb(&stats),
-                None => self.earlier = Some(stats.clone()),
-            }
-            self.closed.push(ClosedStream {
+            self.count_closed(ClosedStream {
                 name: Some(named.name.clone()),
                 label,
                 branch: self.branch.clone(),

@@ -15,16 +15,13 @@ impl TestRun<'_> {
             (None, Some(call)) => call.stats.as_ref(),
             (None, None) => None,
         };
-        if let Some(stats) = stats {
-            match &mut self.earlier {
-                Some(earlier) => earlier.absorb(stats),
-                None => self.earlier = Some(stats.clone()),
-            }
+        if let Some(stats) = stats.cloned() {
             // In a branch, every stream counts for `in BRANCH`, named or not.
-            if self.branch.is_some() {
+            if self.branch.is_none() {
+                self.count_earlier(&stats);
+            } else {
                 let closed_at = Instant::now();
-                let stats = stats.clone();
-                self.closed.push(group::ClosedStream {
+                self.count_closed(group::ClosedStream {
                     name: None,
                     label: String::new(),
                     branch: self.branch.clone(),

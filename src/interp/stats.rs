@@ -7,6 +7,7 @@ use hdrhistogram::Histogram;
 
 use crate::ast::GapStat;
 use crate::interp::ids::IdTracker;
+use crate::outcome::StreamReport;
 
 #[derive(Debug, Clone)]
 pub struct StreamStats {
@@ -140,6 +141,23 @@ impl StreamStats {
             (a, b) => a.or(b),
         };
         gaps.max = gaps.max.max(other.gaps.max);
+    }
+
+    /// The figures of the verbose report, for the block (or request) at `span`.
+    pub fn report(&self, kind: &'static str, span: crate::source::Span) -> StreamReport {
+        StreamReport {
+            kind,
+            span,
+            items: self.items,
+            bytes: self.bytes,
+            ttfb: self.ttfb,
+            first_item: self.first_item,
+            duration: self.duration,
+            gaps: self.gap_summary(),
+            connections: self.connections,
+            reconnect_delays: self.reconnect_delays.clone(),
+            ..StreamReport::default()
+        }
     }
 
     /// min, mean, p50, p95, p99 and max of the gaps, when there are any.
