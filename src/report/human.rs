@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{Reporter, Status, Summary, plural, status};
+use super::{Reporter, Status, Summary, plural, render_figures, status};
 use crate::diagnostic::Diagnostic;
 use crate::diff::{Diff, DiffLine, Tag};
 use crate::duration::format_measured;
@@ -71,12 +71,7 @@ impl<W: Write> Reporter for HumanReporter<W> {
             outcome.name
         );
         if self.verbose {
-            for stream in &outcome.streams {
-                let _ = write!(self.out, "{}", render_stream(outcome, stream, p));
-            }
-            for barrier in &outcome.barriers {
-                let _ = write!(self.out, "{}", render_barrier(outcome, barrier, p));
-            }
+            let _ = write!(self.out, "{}", render_figures(outcome, p));
         }
         for failure in &outcome.failures {
             let _ = write!(self.out, "\n{}", render_failure(outcome, failure, p));

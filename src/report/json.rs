@@ -97,7 +97,7 @@ fn failure_json(outcome: &TestOutcome, failure: &Failure) -> Value {
     })
 }
 
-fn stream_json(outcome: &TestOutcome, stream: &StreamReport) -> Value {
+pub(super) fn stream_json(outcome: &TestOutcome, stream: &StreamReport) -> Value {
     let gaps = stream.gaps.map(|[min, mean, p50, p95, p99, max]| {
         json!({
             "min": millis(min), "mean": millis(mean), "p50": millis(p50),
@@ -127,7 +127,7 @@ fn stream_json(outcome: &TestOutcome, stream: &StreamReport) -> Value {
     })
 }
 
-fn barrier_json(outcome: &TestOutcome, barrier: &BarrierReport) -> Value {
+pub(super) fn barrier_json(outcome: &TestOutcome, barrier: &BarrierReport) -> Value {
     json!({
         "name": barrier.name,
         "line": outcome.file.line_col(barrier.span.start).line,

@@ -2,7 +2,8 @@
 //! test. A test whose service answered differently than the spec says gets a `<failure>`; one
 //! that got no usable answer (a refused connection, a broken stream) gets an `<error>`. The
 //! element's text is the rendered failure (location, source line, caret, diff), as the terminal
-//! shows it without colour.
+//! shows it without colour. A test that read streams or passed barriers carries their figures in
+//! its `<system-out>`, as `run -v` shows them without colour.
 //!
 //! The XML is written once, when the run ends (or the reporter is dropped without an end, so the
 //! file is always a whole document); a regular file is replaced atomically, and a failure to write
@@ -17,9 +18,10 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use tempfile::NamedTempFile;
 
 use super::file::{Spool, Written};
-use super::{Reporter, Status, Summary, leading_failure, render_failures, status};
+use super::{Reporter, Status, Summary, leading_failure, render_failures, render_figures, status};
 use crate::outcome::TestOutcome;
 use crate::output::{self, Checked, Delivery};
+use crate::style::Palette;
 
 /// Where the XML goes.
 pub enum JunitTarget {
@@ -163,6 +165,11 @@ fn test_case(outcome: &TestOutcome) -> TestCase {
     case.extra.insert("file".into(), file.into());
     let line = outcome.file.line_col(outcome.span.start).line;
     case.extra.insert("line".into(), line.to_string().into());
+    // Always, not only with `-v`: a CI dashboard reads the report after the run.
+    let figures = render_figures(outcome, &Palette::plain());
+    if !figures.is_empty() {
+        case.set_system_out(figures);
+    }
     case
 }
 
@@ -192,5 +199,97 @@ impl Drop for JunitReporter {
     /// report, with the tests that ran.
     fn drop(&mut self) {
         self.write();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Failure;
+    use crate::report::fixtures::{parallel_outcome, span_of};
+
+    /// The XML the reporter writes for a run of `outcome` alone, its times set to zero.
+    fn xml_of(outcome: &TestOutcome) -> String {
+        let mut reporter = JunitReporter::new(JunitTarget::Stdout, Delivery::default());
+        reporter.test_finished(&TestOutcome {
+            duration: Duration::ZERO,
+            ..outcome.clone()
+        });
+        // Written here, not to the test's standard output when dropped.
+        reporter.target = None;
+        reporter.report().to_string().expect("the XML")
+    }
+
+    /// [`parallel_outcome`]'s figures as `run -v` shows them, escaped in XML.
+    const PARALLEL_FIGURES: &str =
+        "         sse feed[1] on line 6 (branch reader[1]): 2 items, 40 bytes, 1 connection
+           ttfb 2ms · first item 3ms · duration 10ms
+         sse feed[2] on line 6 (branch reader[2]): 2 items, 40 bytes, 1 connection
+           ttfb 2ms · first item 3ms · duration 10ms
+         sse on line 11: 2 items, 40 bytes, 1 connection
+           ttfb 2ms · first item 3ms · duration 10ms
+         barrier go on line 5: 3 branches released within 0.40ms
+";
+
+    #[test]
+    fn a_test_case_carries_its_streams_and_barriers_as_run_v_shows_them() {
+        assert_eq!(
+            xml_of(&parallel_outcome()),
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="streamspec" tests="1" skipped="0" failures="0" errors="0" time="0.000">
+    <testsuite name="a.stream" tests="1" skipped="0" errors="0" failures="0" time="0.000">
+        <testcase name="readers see one feed" classname="a.stream" time="0.000" file="a.stream" line="1">
+            <system-out>{PARALLEL_FIGURES}</system-out>
+        </testcase>
+    </testsuite>
+</testsuites>
+"#
+            )
+        );
+    }
+
+    #[test]
+    fn a_failing_test_case_keeps_its_failure_and_carries_its_figures_after_it() {
+        let mut outcome = parallel_outcome();
+        let span = span_of(&outcome.file, "expect sse { end }", 0);
+        outcome.failures = vec![Failure::error("the stream broke", span, "reading this")];
+        assert_eq!(
+            xml_of(&outcome),
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="streamspec" tests="1" skipped="0" failures="0" errors="1" time="0.000">
+    <testsuite name="a.stream" tests="1" skipped="0" errors="1" failures="0" time="0.000">
+        <testcase name="readers see one feed" classname="a.stream" time="0.000" file="a.stream" line="1">
+            <error message="the stream broke">error: the stream broke
+  --&gt; a.stream:11:3
+   |
+11 |   expect sse {{ end }}
+   |   ^^^^^^^^^^^^^^^^^^ reading this
+</error>
+            <system-out>{PARALLEL_FIGURES}</system-out>
+        </testcase>
+    </testsuite>
+</testsuites>
+"#
+            )
+        );
+    }
+
+    #[test]
+    fn a_test_case_without_streams_or_barriers_has_no_system_out() {
+        let mut outcome = parallel_outcome();
+        outcome.streams = Vec::new();
+        outcome.barriers = Vec::new();
+        assert_eq!(
+            xml_of(&outcome),
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="streamspec" tests="1" skipped="0" failures="0" errors="0" time="0.000">
+    <testsuite name="a.stream" tests="1" skipped="0" errors="0" failures="0" time="0.000">
+        <testcase name="readers see one feed" classname="a.stream" time="0.000" file="a.stream" line="1"/>
+    </testsuite>
+</testsuites>
+"#
+        );
     }
 }

@@ -16,6 +16,7 @@ mod secret_finder;
 mod secret_forms;
 mod spec_literals;
 pub mod tap;
+mod yaml;
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -323,6 +324,21 @@ pub fn render_failures(outcome: &TestOutcome) -> String {
         .map(|failure| human::render_failure(outcome, failure, &Palette::plain()))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// What a test's streams and barriers measured, as `run -v` shows them under the test: a
+/// stream's figures, then a line per barrier. Empty for a test that read no stream and passed no
+/// barrier.
+pub fn render_figures(outcome: &TestOutcome, palette: &Palette) -> String {
+    let streams = outcome
+        .streams
+        .iter()
+        .map(|stream| human::render_stream(outcome, stream, palette));
+    let barriers = outcome
+        .barriers
+        .iter()
+        .map(|barrier| human::render_barrier(outcome, barrier, palette));
+    streams.chain(barriers).collect()
 }
 
 /// `1 test`, `2 tests`.

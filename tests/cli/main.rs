@@ -36,6 +36,7 @@ mod optional_tools;
 mod passing;
 mod payloads;
 mod recording;
+mod report_figures;
 mod report_pipes;
 mod reports;
 mod review;

@@ -13,7 +13,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use crate::servers;
-use crate::support::{Output, Test, redact, unindent};
+use crate::support::{Output, Test, VERBOSE_REDACTIONS, redact, unindent};
 
 /// Two spec files: a passing test that aborts (items with their times in `aborted_after`), an
 /// assertion failure with a diff, and an error (nothing listens).
@@ -47,19 +47,24 @@ const REFUSED: &str = r#"
 "#;
 
 /// Times in the reports that the default redactions leave alone: XML `time` attributes, the
-/// `…_ms` figures of JSON Lines, and the item times inside JSON strings.
+/// `…_ms` figures of JSON Lines and of TAP's YAML blocks, and the item times inside JSON strings;
+/// the figures in JUnit's `<system-out>` are those of `run -v` ([`VERBOSE_REDACTIONS`]).
 const REPORT_REDACTIONS: &[(&str, &str)] = &[
     (r#"time="\d+\.\d+""#, r#"time="[TIME]""#),
     (
         r#""(duration_ms|ttfb_ms|first_item_ms|at_ms|spread_ms|min|mean|p50|p95|p99|max)":\d+(?:\.\d+)?"#,
         r#""$1":[MS]"#,
     ),
+    (
+        r"(?m)^( +(?:- )?)(duration_ms|ttfb_ms|first_item_ms|at_ms|spread_ms|min|mean|p50|p95|p99|max): \d+(?:\.\d+)?$",
+        r"$1$2: [MS]",
+    ),
     (r"  # \d+(?:\.\d+)?m?s\\n", r"  # [TIME]\n"),
 ];
 
-fn redact_report(text: &str) -> String {
+pub fn redact_report(text: &str) -> String {
     let mut text = text.to_string();
-    for (pattern, replacement) in REPORT_REDACTIONS {
+    for (pattern, replacement) in REPORT_REDACTIONS.iter().chain(VERBOSE_REDACTIONS) {
         let regex = Regex::new(pattern).expect("a valid redaction");
         text = regex.replace_all(&text, *replacement).into_owned();
     }
@@ -73,6 +78,18 @@ fn the_measured_figures_of_json_lines_are_redacted() {
             r#""ttfb_ms":2.5,"line":5,"branches":3,"spread_ms":0.4,"branch":null,"items":2"#
         ),
         r#""ttfb_ms":[MS],"line":5,"branches":3,"spread_ms":[MS],"branch":null,"items":2"#
+    );
+}
+
+#[test]
+fn the_measured_figures_of_tap_and_junit_are_redacted() {
+    assert_eq!(
+        redact_report(
+            "      ttfb_ms: 2.5\n      line: 5\n        - at_ms: 7\n        max: 0.012\n\
+             \x20          ttfb 2ms · first item 3.1ms · duration 1.01s\n"
+        ),
+        "      ttfb_ms: [MS]\n      line: 5\n        - at_ms: [MS]\n        max: [MS]\n\
+         \x20          ttfb [TIME] · first item [TIME] · duration [TIME]\n"
     );
 }
 
@@ -151,7 +168,9 @@ fn check_junit(xml: &str) {
     let summary: Vec<_> = cases
         .iter()
         .map(|case| {
-            let outcome = case.children().find(|n| n.is_element());
+            let outcome = case
+                .children()
+                .find(|n| n.has_tag_name("failure") || n.has_tag_name("error"));
             (
                 case.attribute("classname").unwrap_or_default(),
                 case.attribute("name").unwrap_or_default(),
@@ -198,6 +217,30 @@ fn check_junit(xml: &str) {
         failure.contains("     + { \"event\": \"data\", \"value\": 84, \"ts\": 3 }  # [TIME]\n"),
         "{failure}"
     );
+    // A test that read streams has their figures in `<system-out>`, as `run -v` shows them; one
+    // that read none has no `<system-out>`.
+    let system_out = |case: &roxmltree::Node| {
+        case.children()
+            .find(|n| n.has_tag_name("system-out"))
+            .map(|n| n.text().unwrap_or_default().to_string())
+    };
+    let figures = system_out(&cases[0]).expect("the first test's figures");
+    assert!(
+        figures.starts_with("         ndjson on line 3: 3 items, 95 bytes, 1 connection\n"),
+        "{figures}"
+    );
+    assert!(
+        figures.ends_with(
+            "\n             { \"event\": \"data\", \"value\": 84, \"ts\": 3 }  # [TIME]\n"
+        ),
+        "{figures}"
+    );
+    let figures = system_out(&cases[1]).expect("the failing test's figures");
+    assert!(
+        figures.starts_with("         ndjson on line 12: "),
+        "{figures}"
+    );
+    assert_eq!(system_out(&cases[2]), None);
 }
 
 #[test]
@@ -237,7 +280,7 @@ fn tap_parser_available() -> bool {
 /// What TAP::Parser made of a TAP stream: the plan, each test (number, ok, description, YAML
 /// diagnostics) and any parse errors, as JSON from a small Perl program. None where Perl with
 /// TAP::Parser is missing and may be skipped.
-fn parse_tap(tap: &str) -> Option<Value> {
+pub fn parse_tap(tap: &str) -> Option<Value> {
     if !tap_parser_available() {
         return None;
     }
@@ -310,7 +353,30 @@ fn check_tap(tap: &str) {
         tests[0]["description"],
         "- a.stream: three events, then hang up"
     );
-    assert!(tests[0].get("yaml").is_none());
+    // Each test that read a stream has its figures, in the same block as its failure.
+    let streams = |test: &Value| -> Vec<(Value, Value, Value)> {
+        let list = test["yaml"]["streams"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let fields = |s: &Value| (s["kind"].clone(), s["name"].clone(), s["line"].clone());
+        list.iter().map(fields).collect()
+    };
+    assert_eq!(
+        streams(&tests[0]),
+        [("ndjson".into(), Value::Null, "3".into())]
+    );
+    let aborted = &tests[0]["yaml"]["streams"][0]["aborted_after"];
+    assert_eq!(
+        aborted[2]["text"],
+        r#"{ "event": "data", "value": 84, "ts": 3 }"#
+    );
+    assert_eq!(tests[0]["yaml"]["barriers"], serde_json::json!([]));
+    assert_eq!(
+        streams(&tests[1]),
+        [("ndjson".into(), Value::Null, "12".into())]
+    );
+    assert!(tests[2]["yaml"].get("streams").is_none(), "{}", tests[2]);
     // `#` is escaped, so TAP::Parser does not read `# here` as a directive.
     assert_eq!(
         tests[2]["description"],
@@ -721,6 +787,23 @@ fn assert_no_secret(reports: &[(String, String)]) {
         );
         // Masked where it was: the echoed header, the query, the URL.
         assert!(text.contains("***"), "nothing masked in {name}:\n{text}");
+    }
+    // The items received before the `abort`, among the figures of JUnit and TAP.
+    for (report, masked) in [
+        (
+            "junit.xml",
+            "&quot;token&quot;: &quot;***&quot;, &quot;query&quot;: &quot;events=2&amp;key=***&quot;",
+        ),
+        (
+            "report.tap",
+            r#"\"token\": \"***\", \"query\": \"events=2&key=***\""#,
+        ),
+    ] {
+        let (_, text) = reports
+            .iter()
+            .find(|(name, _)| name == report)
+            .expect("the report");
+        assert!(text.contains(masked), "no `{masked}` in {report}:\n{text}");
     }
     let stdout = &reports[0].1;
     for masked in [
