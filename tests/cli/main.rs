@@ -38,6 +38,7 @@ mod payloads;
 mod recording;
 mod report_figures;
 mod report_pipes;
+mod report_secrets;
 mod reports;
 mod review;
 mod scale;
