@@ -23,6 +23,7 @@ pub mod record;
 mod request;
 pub mod stats;
 pub mod stream;
+mod stream_failure;
 mod unread_rest;
 pub mod unreadable;
 pub mod vars;
