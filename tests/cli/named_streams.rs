@@ -320,3 +320,29 @@ fn update_rewrites_a_block_inside_a_branch_that_runs_once() {
         crate::support::unindent(spec).replace(r#"id: "9""#, r#"id: "2""#)
     );
 }
+
+#[test]
+fn ndjson_and_chunk_streams_are_read_in_the_background_too() {
+    // Each is framed by the kind of the block that holds it later.
+    passes(
+        r#"
+        test "ndjson and chunks" {
+          GET {{base}}/ndjson/events?interval=10ms as events
+          GET {{base}}/chunked/array?interval=10ms as array
+          GET {{base}}/health
+          expect status 200
+          expect ndjson from events {
+            exact { "event": "start", "ts": 1 }
+            2 times { { "event": "data" } }
+            exact { "event": "end", "ts": 4 }
+            end
+          }
+          expect chunks from array {
+            1.. times { size > 0 }
+            end
+          }
+        }
+        "#,
+        "ndjson and chunks",
+    );
+}
