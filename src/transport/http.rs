@@ -387,7 +387,10 @@ mod tests {
         assert_eq!(owned, headers);
         for value in owned.values() {
             let at = value.as_bytes().as_ptr();
-            assert!(!buffer_range.contains(&at), "{value:?} is still in the buffer");
+            assert!(
+                !buffer_range.contains(&at),
+                "{value:?} is still in the buffer"
+            );
         }
     }
 }
