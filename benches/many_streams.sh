@@ -6,23 +6,26 @@
 #     channel, publishes once, and checks every subscriber got the message; the same with 10.
 #     Per stream = (peak RSS with STREAMS - peak RSS with 10) / (STREAMS - 10). Target: < 20 KB.
 #  2. CPU of the branch machinery: the flood (FLOOD events, a JSON pattern on each) read as a
-#     plain test, inside `parallel { branch a { … } }`, and as a named stream held by
+#     plain test, inside `parallel { branch a { ... } }`, and as a named stream held by
 #     `expect sse from`; then the background path, ROUNDS streams of 9,000 events each read
 #     ahead into the buffer while another request waits, then matched, against the same
 #     requests read in the foreground. User+system CPU time of the process, ratio to the plain
 #     test. Target: the extra under 5%.
-#  3. A barrier releasing 100 branches, each then sending a POST: the test run BARRIER_RUNS
-#     times (`--repeat`, one at a time). The barrier's release spread from the JSON Lines report
-#     (`barriers[].spread_ms`), and the spread of the POSTs' arrival at a server that notes
-#     when each came (benches/arrival_server.rs). Target: release spread p99 < 2 ms.
+#  3. A barrier releasing K branches (BRANCHES: 10, 50 and 100), each then sending a POST: the
+#     test run BARRIER_RUNS (50) times (`--repeat`, one at a time). The barrier's release spread
+#     from the JSON Lines report (`barriers[].spread_ms`); the spread of the POSTs' departure,
+#     from their packets on the loopback interface (with tcpdump, as root; else not measured);
+#     and of their arrival at a server that notes when each came (benches/arrival_server.rs).
+#     Target: release spread p99 < 2 ms with K=100.
 #
 #   bash benches/many_streams.sh
-#   RUNS=5 STREAMS=1000 FLOOD=1000000 ROUNDS=100 BARRIER_RUNS=50 bash benches/many_streams.sh
+#   RUNS=5 STREAMS=1000 FLOOD=1000000 ROUNDS=100 BARRIER_RUNS=50 BRANCHES="10 50 100" \
+#     bash benches/many_streams.sh
 #   PARTS="1 3" bash benches/many_streams.sh       (only some of the parts)
 #
 # Memory and CPU figures are the median of RUNS runs (default 5), the variants interleaved so a
 # change of load on the machine hits them alike; the CPU table also gives the least of the runs.
-# Needs curl, bc and python3.
+# Needs curl, bc and python3; tcpdump (as root) for the departure figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-5}
@@ -30,6 +33,7 @@ streams=${STREAMS:-1000}
 flood=${FLOOD:-1000000}
 rounds=${ROUNDS:-100}
 barrier_runs=${BARRIER_RUNS:-50}
+branches=${BRANCHES:-10 50 100}
 parts=${PARTS:-1 2 3}
 
 # The arrival server's binary, built (in release) before the demo starts.
@@ -196,66 +200,110 @@ STEPS
       "$(echo "$m / $b" | bc -l)" "$(echo "($m / $b - 1) * 100" | bc -l)"
   }
   row "flood of $flood, plain test" plain plain
-  row "  the same in parallel { branch a { … } }" branch plain
+  row "  the same in parallel { branch a { ... } }" branch plain
   row "  the same as a stream held by from" named plain
   row "$rounds x 9,000 read in the foreground" foreground foreground
   row "  the same read ahead, then matched" background foreground
 fi
 
-# 3. A barrier releasing 100 branches.
+# 3. A barrier releasing K branches (K in BRANCHES), each then sending a POST.
 if [[ " $parts " == *" 3 "* ]]; then
   mkfifo "$work/hold"
   "$arrival_bin" <"$work/hold" >"$work/arrivals" &
   arrival_pid=$!
   exec 3>"$work/hold"
-  trap 'exec 3>&- 2>/dev/null || true; kill "$demo_pid" "$arrival_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+  tcpdump_pid=
+  trap 'exec 3>&- 2>/dev/null || true; kill "$demo_pid" "$arrival_pid" $tcpdump_pid 2>/dev/null || true; rm -rf "$work"' EXIT
   for _ in $(seq 200); do
     [ -s "$work/arrivals" ] && break
     sleep 0.05
   done
   [ -s "$work/arrivals" ] || { echo "the arrival server did not start" >&2; exit 1; }
-  cat >"$work/barrier.stream" <<'SPEC'
-test "a barrier releases 100 branches" {
+  arrive_port=$(head -1 "$work/arrivals")
+  # When the requests left, as the loopback interface saw their packets: only with tcpdump, as
+  # root. The packets that carry a request head are those pushed to the arrival server.
+  if command -v tcpdump >/dev/null && [ "$(id -u)" = 0 ]; then
+    tcpdump -i lo -nn -tt -l -A "tcp dst port $arrive_port and tcp[tcpflags] & tcp-push != 0" \
+      >"$work/packets" 2>"$work/tcpdump.err" &
+    tcpdump_pid=$!
+    for _ in $(seq 200); do
+      grep -q 'listening on' "$work/tcpdump.err" && break
+      sleep 0.05
+    done
+  fi
+  for k in $branches; do
+    cat >"$work/barrier-$k.stream" <<SPEC
+test "a barrier releases $k branches" {
   timeout 1m
   parallel {
-    branch c 100 times {
+    branch c $k times {
       barrier go
-      POST {{arrive}}/arrive/{{test_id}}
+      POST {{arrive}}/arrive/k$k-{{test_id}}
       expect status 200
     }
   }
 }
 SPEC
-  "$bin" run -j 1 --repeat "$barrier_runs" --format json \
-    --var "arrive=http://127.0.0.1:$(head -1 "$work/arrivals")" "$work/barrier.stream" \
-    >"$work/barrier.jsonl" || { grep -m3 '"failed"\|"error"' "$work/barrier.jsonl"; exit 1; }
+    "$bin" run -j 1 --repeat "$barrier_runs" --format json --var "arrive=http://127.0.0.1:$arrive_port" \
+      "$work/barrier-$k.stream" >"$work/barrier-$k.jsonl" ||
+      { grep -m3 '"failed"\|"error"' "$work/barrier-$k.jsonl"; exit 1; }
+  done
+  if [ -n "$tcpdump_pid" ]; then
+    # tcpdump writes each packet as it sees it (-l); the last ones are in by now, give or take
+    # the time to print them.
+    sleep 0.5
+    kill "$tcpdump_pid"
+    wait "$tcpdump_pid" || true
+  fi
   exec 3>&-
   wait "$arrival_pid"
   echo
-  echo "== 3. a barrier releasing 100 branches ($barrier_runs runs; p99 by nearest rank)"
-  python3 - "$work/barrier.jsonl" "$work/arrivals" <<'PY'
-import json, math, sys
+  echo "== 3. a barrier releasing K branches, each then sending a POST ($barrier_runs runs of each;"
+  echo "   spreads from the first branch to the last; p99 by nearest rank)"
+  python3 - "$work" "$branches" <<'PY'
+import collections, json, math, os, re, sys
+
+work, branches = sys.argv[1], [int(k) for k in sys.argv[2].split()]
 
 def summary(values):
+    if not values:
+        return "(not measured)"
     values = sorted(values)
     rank = lambda p: values[max(0, math.ceil(p * len(values)) - 1)]
-    return f"p50 {rank(0.5):7.3f} ms   p99 {rank(0.99):7.3f} ms   max {values[-1]:7.3f} ms"
+    return f"p50 {rank(0.5):6.3f}  p99 {rank(0.99):6.3f}  max {values[-1]:6.3f} ms"
 
-releases = []
-for line in open(sys.argv[1]):
-    event = json.loads(line)
-    if event["type"] == "test_finished":
-        assert event["status"] == "passed", event
-        releases += [b["spread_ms"] for b in event["barriers"] if b["branches"] == 100]
-departures = []
-for line in open(sys.argv[2]).read().split("\n")[1:]:
+# Per K: the barrier's release spreads, the arrival spreads, the departure spreads.
+arrivals = collections.defaultdict(list)
+for line in open(f"{work}/arrivals").read().split("\n")[1:]:
     if line:
-        _, count, spread_us = line.split()
-        assert count == "100", line
-        departures.append(int(spread_us) / 1000)
-print(f"{'release spread (barriers[].spread_ms)':40} {summary(releases)}   (target p99 < 2 ms)")
-print(f"{'arrival spread of the 100 POSTs':40} {summary(departures)}")
-print(f"{'  runs after the first (pooled conns)':40} {summary(departures[1:])}")
+        group, count, spread_us = line.split()
+        k = int(group.split("-")[0][1:])
+        assert int(count) == k, line
+        arrivals[k].append(int(spread_us) / 1000)
+departures = collections.defaultdict(lambda: collections.defaultdict(list))
+if os.path.exists(f"{work}/packets"):
+    at = None
+    for line in open(f"{work}/packets", errors="replace"):
+        packet = re.match(r"^(\d+\.\d+) IP ", line)
+        if packet:
+            at = float(packet.group(1))
+            continue
+        head = re.search(r"POST /arrive/k(\d+)-([0-9a-f-]+)", line)
+        if head and at is not None:
+            departures[int(head.group(1))][head.group(2)].append(at)
+            at = None
+for k in branches:
+    releases = []
+    for line in open(f"{work}/barrier-{k}.jsonl"):
+        event = json.loads(line)
+        if event["type"] == "test_finished":
+            assert event["status"] == "passed", event
+            releases += [b["spread_ms"] for b in event["barriers"] if b["branches"] == k]
+    left = [(max(t) - min(t)) * 1000 for t in departures[k].values() if len(t) == k]
+    print(f"K={k:<4} release (barriers[].spread_ms)  {summary(releases)}")
+    print(f"       departure (packets on lo)       {summary(left)}")
+    print(f"       arrival (server's handler)      {summary(arrivals[k])}")
+print("target: release spread p99 < 2 ms with K=100")
 PY
 fi
 printf '\nload average at the end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
