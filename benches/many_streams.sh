@@ -22,6 +22,7 @@
 #   RUNS=5 STREAMS=1000 FLOOD=1000000 ROUNDS=100 BARRIER_RUNS=50 BRANCHES="10 50 100" \
 #     bash benches/many_streams.sh
 #   PARTS="1 3" bash benches/many_streams.sh       (only some of the parts)
+#   STREAMSPEC=path/to/streamspec bash benches/many_streams.sh   (another build, say an older one)
 #
 # Memory and CPU figures are the median of RUNS runs (default 5), the variants interleaved so a
 # change of load on the machine hits them alike; the CPU table also gives the least of the runs.
@@ -47,6 +48,9 @@ for line in sys.stdin:
 # shellcheck source=benches/demo.sh
 . benches/demo.sh
 base="http://127.0.0.1:$port"
+# The build measured: this tree's, or another (say an older one, to compare); the demo is this
+# tree's either way.
+bin=${STREAMSPEC:-$bin}
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 least() { printf '%s\n' "$@" | sort -g | head -1; }
@@ -71,7 +75,7 @@ PY
 
 printf 'machine: %s CPUs (%s), load average %s; streamspec %s\n' "$(nproc)" \
   "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" \
-  "$(cut -d' ' -f1-3 /proc/loadavg)" "$(git rev-parse --short HEAD)"
+  "$(cut -d' ' -f1-3 /proc/loadavg)" "${STREAMSPEC:-$(git rev-parse --short HEAD)}"
 
 # 1. Memory per open stream.
 subscribers() {
