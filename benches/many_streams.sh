@@ -194,14 +194,16 @@ STEPS
   done
   echo
   echo "== 2. CPU of the branch machinery (user+system s of streamspec run, $runs runs)"
-  printf '%-44s %9s %9s %16s\n' "" median least "ratio (median)"
+  printf '%-44s %8s %8s %17s %17s\n' "" median least "ratio of medians" "ratio of leasts"
   row() { # NAME VARIANT BASELINE
     read -r -a these <<<"${cpus[$2]}"
     read -r -a base_runs <<<"${cpus[$3]}"
-    local m b
+    local m b l lb
     m=$(median "${these[@]}") b=$(median "${base_runs[@]}")
-    printf '%-44s %9.3f %9.3f %8.3f (%+.1f%%)\n' "$1" "$m" "$(least "${these[@]}")" \
-      "$(echo "$m / $b" | bc -l)" "$(echo "($m / $b - 1) * 100" | bc -l)"
+    l=$(least "${these[@]}") lb=$(least "${base_runs[@]}")
+    printf '%-44s %8.3f %8.3f %7.3f (%+5.1f%%) %7.3f (%+5.1f%%)\n' "$1" "$m" "$l" \
+      "$(echo "$m / $b" | bc -l)" "$(echo "($m / $b - 1) * 100" | bc -l)" \
+      "$(echo "$l / $lb" | bc -l)" "$(echo "($l / $lb - 1) * 100" | bc -l)"
   }
   row "flood of $flood, plain test" plain plain
   row "  the same in parallel { branch a { ... } }" branch plain
