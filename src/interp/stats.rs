@@ -1,6 +1,7 @@
 //! Timing statistics of one stream in bounded memory: counts and extremes exactly, percentiles
 //! from a histogram (HdrHistogram, 2 significant digits), never a list of every sample.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -33,17 +34,74 @@ pub struct StreamStats {
     gaps: Gaps,
 }
 
+/// Gaps kept as they are before a stream has more: a test holding a thousand streams open, each
+/// with an item or two, would otherwise give each a histogram of 2–13 KiB.
+const FEW_GAPS: usize = 32;
+
 #[derive(Debug, Clone)]
 struct Gaps {
-    /// Inter-item gaps in microseconds. Two significant digits (percentiles within 1%) and 32-bit
-    /// counts keep it at 2–13 KiB for gaps up to an hour (three digits and 64-bit counts took
-    /// 64–184 KiB), so a test can hold a thousand streams open; a count saturates, it does not
+    /// The first [`FEW_GAPS`] gaps in microseconds, until the histogram takes them.
+    few: Vec<u64>,
+    /// Inter-item gaps in microseconds, once there are more than [`FEW_GAPS`]. Two significant
+    /// digits (percentiles within 1%) and 32-bit counts keep it at 2–13 KiB for gaps up to an
+    /// hour (three digits and 64-bit counts took 64–184 KiB); a count saturates, it does not
     /// wrap, past 4 billion gaps in one bucket.
-    histogram: Histogram<u32>,
+    histogram: Option<Histogram<u32>>,
     sum: Duration,
     min: Option<Duration>,
     max: Duration,
     last_at: Option<Duration>,
+}
+
+impl Gaps {
+    fn record(&mut self, micros: u64) {
+        match &mut self.histogram {
+            Some(histogram) => {
+                let _ = histogram.record(micros);
+            }
+            None if self.few.len() < FEW_GAPS => self.few.push(micros),
+            None => {
+                let mut histogram = histogram_of(&self.few);
+                let _ = histogram.record(micros);
+                self.few = Vec::new();
+                self.histogram = Some(histogram);
+            }
+        }
+    }
+
+    /// Every gap recorded, in a histogram: the one kept, or one made of the few gaps so far (so
+    /// percentiles come out the same whether there were few gaps or many).
+    fn histogram(&self) -> Cow<'_, Histogram<u32>> {
+        match &self.histogram {
+            Some(histogram) => Cow::Borrowed(histogram),
+            None => Cow::Owned(histogram_of(&self.few)),
+        }
+    }
+
+    fn count(&self) -> u64 {
+        match &self.histogram {
+            Some(histogram) => histogram.len(),
+            None => self.few.len() as u64,
+        }
+    }
+
+    #[cfg(test)]
+    fn heap_bytes(&self) -> usize {
+        self.few.capacity() * std::mem::size_of::<u64>()
+            + self.histogram.as_ref().map_or(0, |histogram| {
+                histogram.distinct_values() * std::mem::size_of::<u32>()
+            })
+    }
+}
+
+fn histogram_of(gaps: &[u64]) -> Histogram<u32> {
+    // Auto-resizing keeps any gap recordable, growing with the largest gap only.
+    let mut histogram =
+        Histogram::new(2).unwrap_or_else(|_| unreachable!("2 significant digits is valid"));
+    for &gap in gaps {
+        let _ = histogram.record(gap);
+    }
+    histogram
 }
 
 impl StreamStats {
@@ -69,9 +127,8 @@ impl StreamStats {
             retry: None,
             ids: IdTracker::default(),
             gaps: Gaps {
-                // Auto-resizing keeps any gap recordable, growing with the largest gap only.
-                histogram: Histogram::new(2)
-                    .unwrap_or_else(|_| unreachable!("2 significant digits is valid")),
+                few: Vec::new(),
+                histogram: None,
                 sum: Duration::ZERO,
                 min: None,
                 max: Duration::ZERO,
@@ -101,9 +158,7 @@ impl StreamStats {
         let gaps = &mut self.gaps;
         if let Some(last) = gaps.last_at {
             let gap = at.saturating_sub(last);
-            let _ = gaps
-                .histogram
-                .record(gap.as_micros().min(u64::MAX as u128) as u64);
+            gaps.record(gap.as_micros().min(u64::MAX as u128) as u64);
             gaps.sum += gap;
             gaps.min = Some(gaps.min.map_or(gap, |min| min.min(gap)));
             gaps.max = gaps.max.max(gap);
@@ -134,7 +189,24 @@ impl StreamStats {
             self.first_item = other.first_item;
         }
         let gaps = &mut self.gaps;
-        let _ = gaps.histogram.add(&other.gaps.histogram);
+        match &other.gaps.histogram {
+            Some(theirs) => match &mut gaps.histogram {
+                Some(ours) => {
+                    let _ = ours.add(theirs);
+                }
+                None => {
+                    let mut merged = theirs.clone();
+                    let _ = merged.add(histogram_of(&gaps.few));
+                    gaps.few = Vec::new();
+                    gaps.histogram = Some(merged);
+                }
+            },
+            None => {
+                for &gap in &other.gaps.few {
+                    gaps.record(gap);
+                }
+            }
+        }
         gaps.sum += other.gaps.sum;
         gaps.min = match (gaps.min, other.gaps.min) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -162,24 +234,31 @@ impl StreamStats {
 
     /// min, mean, p50, p95, p99 and max of the gaps, when there are any.
     pub fn gap_summary(&self) -> Option<[Duration; 6]> {
+        let histogram = self.gaps.histogram();
+        let gap = |stat| self.gap_from(stat, &histogram);
         Some([
-            self.gap(GapStat::Min)?,
-            self.gap(GapStat::Mean)?,
-            self.gap(GapStat::P50)?,
-            self.gap(GapStat::P95)?,
-            self.gap(GapStat::P99)?,
-            self.gap(GapStat::Max)?,
+            gap(GapStat::Min)?,
+            gap(GapStat::Mean)?,
+            gap(GapStat::P50)?,
+            gap(GapStat::P95)?,
+            gap(GapStat::P99)?,
+            gap(GapStat::Max)?,
         ])
     }
 
     pub fn gap_count(&self) -> u64 {
-        self.gaps.histogram.len()
+        self.gaps.count()
     }
 
     /// A gap statistic, or `None` when fewer than two items arrived.
     pub fn gap(&self, stat: GapStat) -> Option<Duration> {
+        self.gap_from(stat, &self.gaps.histogram())
+    }
+
+    /// A gap statistic, percentiles from `histogram` (every gap of the stream).
+    fn gap_from(&self, stat: GapStat, histogram: &Histogram<u32>) -> Option<Duration> {
         let gaps = &self.gaps;
-        let count = gaps.histogram.len();
+        let count = histogram.len();
         if count == 0 {
             return None;
         }
@@ -188,7 +267,7 @@ impl StreamStats {
         // digits, whole microseconds), which can lie above the largest gap or below the smallest;
         // the exact extremes bound it, so `p99 < X, max < X` cannot disagree.
         let percentile = |q: f64| {
-            Duration::from_micros(gaps.histogram.value_at_quantile(q))
+            Duration::from_micros(histogram.value_at_quantile(q))
                 .max(min)
                 .min(gaps.max)
         };
@@ -273,8 +352,51 @@ mod tests {
         let mut stats = StreamStats::new(Duration::ZERO);
         stats.record_item(Duration::ZERO);
         stats.record_item(Duration::from_secs(3600));
-        let bytes = stats.gaps.histogram.distinct_values() * std::mem::size_of::<u32>();
+        for n in 0..FEW_GAPS {
+            stats.record_item(Duration::from_secs(3600) + Duration::from_millis(n as u64));
+        }
+        let bytes = stats.gaps.heap_bytes();
         assert!(bytes <= 14 * 1024, "{bytes} bytes for gaps up to an hour");
+    }
+
+    #[test]
+    fn a_stream_with_few_gaps_takes_no_histogram() {
+        // A test holding a thousand subscriptions open, each with an item or two: the gaps are
+        // kept as they are, not in a histogram of 2–13 KiB.
+        let mut stats = StreamStats::new(Duration::ZERO);
+        for n in 0..=FEW_GAPS as u64 {
+            stats.record_item(Duration::from_millis(n * n * 100));
+        }
+        assert!(
+            stats.gaps.heap_bytes() <= 512,
+            "{} bytes for {FEW_GAPS} gaps",
+            stats.gaps.heap_bytes()
+        );
+    }
+
+    #[test]
+    fn streams_with_few_and_many_gaps_add_up() {
+        let gaps = |stats: &StreamStats| (stats.gap_count(), stats.gap_summary());
+        let stream = |gaps: std::ops::Range<u64>| {
+            let mut stats = StreamStats::new(Duration::ZERO);
+            let mut at = Duration::ZERO;
+            stats.record_item(at);
+            for gap in gaps {
+                at += Duration::from_micros(gap * 997);
+                stats.record_item(at);
+            }
+            stats
+        };
+        let (few, many) = (stream(1..4), stream(4..4 + 2 * FEW_GAPS as u64));
+        let mut all = stream(1..4);
+        for gap in 4..4 + 2 * FEW_GAPS as u64 {
+            let at = all.last_item_at().unwrap_or_default() + Duration::from_micros(gap * 997);
+            all.record_item(at);
+        }
+        for (mut merged, other) in [(few.clone(), &many), (many.clone(), &few)] {
+            merged.absorb(other);
+            assert_eq!(gaps(&merged), gaps(&all));
+        }
     }
 
     #[test]

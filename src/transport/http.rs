@@ -77,8 +77,9 @@ enum Body {
 }
 
 impl Body {
-    fn new(response: reqwest::Response) -> Body {
-        match content_coding::codings(response.headers()) {
+    /// The body of `response`, whose headers are `headers` (taken out of it).
+    fn new(response: reqwest::Response, headers: &HeaderMap) -> Body {
+        match content_coding::codings(headers) {
             Ok(codings) if codings.is_empty() => Body::AsSent(response),
             Ok(codings) => Body::Decoded(DecodedBody::new(response, &codings, |error| {
                 describe_body_error(error)
@@ -136,14 +137,44 @@ pub async fn send(
     match tokio::time::timeout_at(deadline.into(), builder.send()).await {
         Err(_) => Err(SendError::TimedOut),
         Ok(Err(error)) => Err(SendError::Failed(describe_send_error(&error))),
-        Ok(Ok(response)) => Ok(HttpResponse {
-            status: response.status(),
-            headers: response.headers().clone(),
-            ttfb: sent_at.elapsed(),
-            sent_at,
-            body: Body::new(response),
-        }),
+        Ok(Ok(mut response)) => {
+            let ttfb = sent_at.elapsed();
+            let headers = owned_headers(std::mem::take(response.headers_mut()));
+            Ok(HttpResponse {
+                status: response.status(),
+                ttfb,
+                sent_at,
+                body: Body::new(response, &headers),
+                headers,
+            })
+        }
     }
+}
+
+/// `headers` with every value in an allocation of its own. The values hyper parses are slices
+/// of the connection's read buffer: kept as long as a stream is open, they pin that buffer, and
+/// hyper allocates another (8 KiB) for the body; a test holding a thousand streams open pays it
+/// a thousand times (benches/many_streams.sh).
+fn owned_headers(headers: HeaderMap) -> HeaderMap {
+    let mut owned = HeaderMap::with_capacity(headers.len());
+    let mut name = None;
+    for (next, value) in headers {
+        // `into_iter` names only the first of a header's values.
+        if next.is_some() {
+            name = next;
+        }
+        let Some(name) = &name else { continue };
+        // A value hyper let through that `HeaderValue` would refuse stays as it was (shared).
+        let value = match HeaderValue::from_bytes(value.as_bytes()) {
+            Ok(mut copy) => {
+                copy.set_sensitive(value.is_sensitive());
+                copy
+            }
+            Err(_) => value,
+        };
+        owned.append(name.clone(), value);
+    }
+    owned
 }
 
 impl HttpRequest {
@@ -332,4 +363,34 @@ pub fn describe_error(error: &(dyn std::error::Error + 'static)) -> String {
         current = error.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owned_headers_share_no_buffer_with_the_response() {
+        // As hyper parses them: values sliced out of one buffer.
+        let buffer = Bytes::from_static(b"text/event-stream\r\nno-cache\r\nclose");
+        let slice = |range: std::ops::Range<usize>| {
+            HeaderValue::from_maybe_shared(buffer.slice(range)).expect("a header value")
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", slice(0..17));
+        headers.append("cache-control", slice(19..27));
+        headers.append("cache-control", slice(29..34));
+        let buffer_range = buffer.as_ptr_range();
+
+        let owned = owned_headers(headers.clone());
+
+        assert_eq!(owned, headers);
+        for value in owned.values() {
+            let at = value.as_bytes().as_ptr();
+            assert!(
+                !buffer_range.contains(&at),
+                "{value:?} is still in the buffer"
+            );
+        }
+    }
 }
