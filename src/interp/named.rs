@@ -205,9 +205,17 @@ impl TestRun<'_> {
     /// `expect KIND from NAME { … }`: holds every open stream of that name against the block,
     /// in the order they were opened.
     pub(super) async fn hold(&mut self, block: &StreamBlock, name: &Ident) -> Result<(), Failure> {
-        let held: Vec<usize> = (0..self.named.len())
+        // The streams of the name still open; when none is, the ones whose connection closed
+        // (for a `reconnect` to open again, or to check how they ended).
+        let holdable: Vec<usize> = (0..self.named.len())
             .filter(|&i| self.named[i].name == name.value && !self.named[i].finished)
             .collect();
+        let open: Vec<usize> = holdable
+            .iter()
+            .copied()
+            .filter(|&i| self.named[i].background.is_some())
+            .collect();
+        let held = if open.is_empty() { holdable } else { open };
         if held.is_empty() {
             let opened = self.named.iter().any(|s| s.name == name.value);
             return Err(Failure::error(

@@ -346,3 +346,24 @@ fn ndjson_and_chunk_streams_are_read_in_the_background_too() {
         "ndjson and chunks",
     );
 }
+
+#[test]
+fn a_repeat_that_reads_its_stream_to_the_end_holds_only_its_own_each_time_round() {
+    // The streams of earlier rounds ended: the block of each round holds the one still open.
+    passes(
+        r#"
+        test "a stream per round" {
+          repeat 3 {
+            GET {{base}}/sse/ticker?count=2&interval=0ms as feed
+            GET {{base}}/health
+            expect sse from feed {
+              2 times { data: _ }
+              end
+            }
+          }
+          expect count in feed == 6
+        }
+        "#,
+        "a stream per round",
+    );
+}
