@@ -25,6 +25,28 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
         &["let ", "= 3", "= true", "{{base}}", "{{count}} }"],
     ),
     ("tags.stream", &["@smoke", "@sse"]),
+    (
+        "named-streams.stream",
+        &[" as sub", "expect sse from sub {", "within 200ms"],
+    ),
+    ("repeat-steps.stream", &["repeat 10 as i {", "{{i}}"]),
+    (
+        "parallel.stream",
+        &[
+            "parallel {",
+            "branch reader 5 times as n {",
+            "barrier ready",
+            "writer.id",
+        ],
+    ),
+    (
+        "group-checks.stream",
+        &[
+            "expect same items in sub where event: \"message\"",
+            "expect ids in sub contiguous",
+            "expect count in sub == 15",
+        ],
+    ),
     ("unique-ids.stream", &["{{test_id}}", "{{run_id}}"]),
     ("timeout.stream", &["timeout 10s", "timeout 1.5m"]),
     (
