@@ -60,6 +60,23 @@ pub struct Branch {
     pub span: Span,
 }
 
+/// Calls `visit` with every step in document order, with the sequence it stands in and its
+/// index there, going into the bodies of `repeat`s and of `parallel` branches as they come.
+pub fn for_each_step<'s>(steps: &'s [Step], visit: &mut impl FnMut(&'s [Step], usize)) {
+    for (index, step) in steps.iter().enumerate() {
+        visit(steps, index);
+        match &step.kind {
+            StepKind::Repeat(repeat) => for_each_step(&repeat.steps, visit),
+            StepKind::Parallel(parallel) => {
+                for branch in &parallel.branches {
+                    for_each_step(&branch.steps, visit);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 impl Branch {
     pub fn instances(&self) -> u64 {
         self.times.as_ref().map_or(1, |times| times.value)

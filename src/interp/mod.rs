@@ -147,16 +147,8 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
         named_calls: Vec::new(),
         closed: Vec::new(),
         framing: Arc::new(named::framing(&test.steps)),
-        compared: Arc::new({
-            let mut names = HashMap::new();
-            named::compared(&test.steps, &mut names);
-            names
-        }),
-        fed: Arc::new({
-            let mut names = HashSet::new();
-            named_call::fed(&test.steps, &mut names);
-            names
-        }),
+        compared: Arc::new(named::compared(&test.steps)),
+        fed: Arc::new(named_call::fed(&test.steps)),
         branch: None,
         place: None,
         barriers: Vec::new(),
@@ -330,32 +322,32 @@ impl TestRun<'_> {
                             | Expectation::Metadata { .. }
                             | Expectation::SameItems(..)
                     );
-                    let result = if let Expectation::Stream(StreamBlock {
-                        from: Some(name), ..
-                    }) = expectation
-                        && let Expectation::Stream(block) = expectation
-                    {
-                        match block.kind.value {
+                    let result = match expectation {
+                        // Held or measured by name: not about the current request.
+                        Expectation::Stream(
+                            block @ StreamBlock {
+                                from: Some(name), ..
+                            },
+                        ) => match block.kind.value {
                             StreamKind::Messages => self.hold_call(block, name).await,
                             _ => self.hold(block, name).await,
+                        },
+                        Expectation::SameItems(name, _) => self.check_same_items(name),
+                        Expectation::Aggregate(
+                            aggregate @ Aggregate {
+                                group: Some(group), ..
+                            },
+                        ) => self.check_group(aggregate, group),
+                        _ if self.call.is_some() => self.grpc_expect(expectation, step.span).await,
+                        _ => {
+                            if independent {
+                                // Getting the head is not part of the check, and whatever stops
+                                // it (an `expect ttfb` bound included) leaves nothing to check
+                                // after.
+                                self.ensure_head().await?;
+                            }
+                            self.expect(expectation, step.span).await
                         }
-                    } else if let Expectation::SameItems(name, _) = expectation {
-                        self.check_same_items(name)
-                    } else if let Expectation::Aggregate(Aggregate {
-                        group: Some(group), ..
-                    }) = expectation
-                        && let Expectation::Aggregate(aggregate) = expectation
-                    {
-                        self.check_group(aggregate, group)
-                    } else if self.call.is_some() {
-                        self.grpc_expect(expectation, step.span).await
-                    } else {
-                        if independent {
-                            // Getting the head is not part of the check, and whatever stops it
-                            // (an `expect ttfb` bound included) leaves nothing to check after.
-                            self.ensure_head().await?;
-                        }
-                        self.expect(expectation, step.span).await
                     };
                     let result =
                         result.map_err(|failure| self.not_rewritten_when_repeated(failure));
@@ -628,33 +620,33 @@ impl TestRun<'_> {
             .filter(|stream| stream.in_group(name))
             .cloned()
             .collect();
-        let now = Instant::now();
+        // Still open: their figures so far, as if they closed now.
+        let open = |name: &str, instance, stats: &StreamStats, log: &Option<_>, opened_at| {
+            group::ClosedStream {
+                name: Some(name.to_string()),
+                label: format!("{name}[{instance}]"),
+                branch: self.branch.clone(),
+                stats: stats.clone(),
+                log: Option::clone(log),
+                opened_at,
+                closed_at: Instant::now(),
+            }
+        };
         for call in self.named_calls.iter().filter(|call| call.name == name) {
             if let Some(stats) = call.stats() {
-                streams.push(group::ClosedStream {
-                    name: Some(call.name.clone()),
-                    label: format!("{}[{}]", call.name, call.instance),
-                    branch: self.branch.clone(),
-                    stats: stats.clone(),
-                    log: call.log.clone(),
-                    opened_at: call.opened_at,
-                    closed_at: now,
-                });
+                streams.push(open(name, call.instance, stats, &call.log, call.opened_at));
             }
         }
         for stream in self.named.iter().filter(|stream| stream.name == name) {
-            let Some(stats) = &stream.exchange.stats else {
-                continue;
-            };
-            streams.push(group::ClosedStream {
-                name: Some(stream.name.clone()),
-                label: format!("{}[{}]", stream.name, stream.instance),
-                branch: self.branch.clone(),
-                stats: stats.clone(),
-                log: stream.log.clone(),
-                opened_at: stream.opened_at,
-                closed_at: now,
-            });
+            if let Some(stats) = &stream.exchange.stats {
+                streams.push(open(
+                    name,
+                    stream.instance,
+                    stats,
+                    &stream.log,
+                    stream.opened_at,
+                ));
+            }
         }
         streams
     }

@@ -40,80 +40,60 @@ impl NamedStream {
 /// right after its request, or `from NAME`); `chunks` when none does.
 pub(super) fn framing(steps: &[Step]) -> HashMap<String, StreamKind> {
     let mut kinds = HashMap::new();
-    walk(steps, &mut kinds);
-    kinds
-}
-
-fn walk(steps: &[Step], kinds: &mut HashMap<String, StreamKind>) {
-    for (index, step) in steps.iter().enumerate() {
-        match &step.kind {
-            StepKind::Request(Request {
-                name: Some(name), ..
-            }) => {
-                let attached = steps[index + 1..]
-                    .iter()
-                    .take_while(|step| attaches(&step.kind))
-                    .find_map(|step| match &step.kind {
-                        StepKind::Expect(Expectation::Stream(block)) => Some(block.kind.value),
-                        _ => None,
-                    });
-                if let Some(kind) = attached {
-                    kinds.entry(name.value.clone()).or_insert(kind);
-                }
+    for_each_step(steps, &mut |steps, index| match &steps[index].kind {
+        StepKind::Request(Request {
+            name: Some(name), ..
+        }) => {
+            let attached = steps[index + 1..]
+                .iter()
+                .take_while(|step| attaches(&step.kind))
+                .find_map(|step| match &step.kind {
+                    StepKind::Expect(Expectation::Stream(block)) => Some(block.kind.value),
+                    _ => None,
+                });
+            if let Some(kind) = attached {
+                kinds.entry(name.value.clone()).or_insert(kind);
             }
-            StepKind::Expect(Expectation::Stream(StreamBlock {
-                from: Some(name),
-                kind,
-                ..
-            })) => {
-                kinds.entry(name.value.clone()).or_insert(kind.value);
-            }
-            StepKind::Repeat(repeat) => walk(&repeat.steps, kinds),
-            StepKind::Parallel(parallel) => {
-                for branch in &parallel.branches {
-                    walk(&branch.steps, kinds);
-                }
-            }
-            _ => {}
         }
-    }
+        StepKind::Expect(Expectation::Stream(StreamBlock {
+            from: Some(name),
+            kind,
+            ..
+        })) => {
+            kinds.entry(name.value.clone()).or_insert(kind.value);
+        }
+        _ => {}
+    });
+    kinds
 }
 
 /// The names of `expect same items in NAME [where PATTERN]` in a test: their streams log what
 /// they receive (what matches the pattern; the first check of a name says).
-pub(super) fn compared(steps: &[Step], names: &mut HashMap<String, Option<ItemPattern>>) {
-    for step in steps {
-        match &step.kind {
-            StepKind::Expect(Expectation::SameItems(name, only)) => {
-                names
-                    .entry(name.value.clone())
-                    .or_insert_with(|| only.clone());
-            }
-            StepKind::Repeat(repeat) => compared(&repeat.steps, names),
-            StepKind::Parallel(parallel) => {
-                for branch in &parallel.branches {
-                    compared(&branch.steps, names);
-                }
-            }
-            _ => {}
+pub(super) fn compared(steps: &[Step]) -> HashMap<String, Option<ItemPattern>> {
+    let mut names = HashMap::new();
+    for_each_step(steps, &mut |steps, index| {
+        if let StepKind::Expect(Expectation::SameItems(name, only)) = &steps[index].kind {
+            names
+                .entry(name.value.clone())
+                .or_insert_with(|| only.clone());
         }
-    }
+    });
+    names
 }
 
 /// Whether the test has an `expect ids …` anywhere, so its streams track the order of ids.
 pub(super) fn checks_ids(steps: &[Step]) -> bool {
-    steps.iter().any(|step| match &step.kind {
-        StepKind::Expect(Expectation::Aggregate(Aggregate {
-            kind: AggregateKind::Ids(_),
-            ..
-        })) => true,
-        StepKind::Repeat(repeat) => checks_ids(&repeat.steps),
-        StepKind::Parallel(parallel) => parallel
-            .branches
-            .iter()
-            .any(|branch| checks_ids(&branch.steps)),
-        _ => false,
-    })
+    let mut checks = false;
+    for_each_step(steps, &mut |steps, index| {
+        checks |= matches!(
+            &steps[index].kind,
+            StepKind::Expect(Expectation::Aggregate(Aggregate {
+                kind: AggregateKind::Ids(_),
+                ..
+            }))
+        );
+    });
+    checks
 }
 
 /// Whether a step is about the current request (its options, and expectations on it), so a

@@ -42,25 +42,20 @@ impl NamedCall {
 
 /// The names of calls that a later `expect messages from NAME` block sends on, closes or
 /// aborts: their request streams stay open after their `message`s.
-pub(super) fn fed(steps: &[Step], names: &mut HashSet<String>) {
-    for step in steps {
-        match &step.kind {
-            StepKind::Expect(Expectation::Stream(StreamBlock {
-                from: Some(name),
-                entries,
-                ..
-            })) if grpc::feeds(entries) => {
-                names.insert(name.value.clone());
-            }
-            StepKind::Repeat(repeat) => fed(&repeat.steps, names),
-            StepKind::Parallel(parallel) => {
-                for branch in &parallel.branches {
-                    fed(&branch.steps, names);
-                }
-            }
-            _ => {}
+pub(super) fn fed(steps: &[Step]) -> HashSet<String> {
+    let mut names = HashSet::new();
+    for_each_step(steps, &mut |steps, index| {
+        if let StepKind::Expect(Expectation::Stream(StreamBlock {
+            from: Some(name),
+            entries,
+            ..
+        })) = &steps[index].kind
+            && grpc::feeds(entries)
+        {
+            names.insert(name.value.clone());
         }
-    }
+    });
+    names
 }
 
 impl TestRun<'_> {
