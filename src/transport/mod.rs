@@ -6,3 +6,4 @@ pub mod framing;
 pub mod grpc;
 pub mod http;
 pub mod item;
+pub mod tls;

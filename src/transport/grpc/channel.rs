@@ -11,15 +11,13 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use hyper_util::rt::TokioIo;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::pki_types::ServerName;
+use rustls::ClientConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
@@ -122,7 +120,7 @@ pub async fn connect(target: &GrpcTarget, deadline: Instant) -> Result<GrpcChann
     });
     let tls = if parsed.tls {
         Some(TlsSetup {
-            config: tls_config(target.insecure).map_err(|reason| GrpcError::Tls {
+            config: crate::transport::tls::client_config(target.insecure, crate::transport::tls::Alpn::H2).map_err(|reason| GrpcError::Tls {
                 address: parsed.address.clone(),
                 reason,
             })?,
@@ -243,87 +241,6 @@ fn parse_target(target: &GrpcTarget) -> Result<ParsedTarget, GrpcError> {
 struct TlsSetup {
     config: Arc<ClientConfig>,
     server_name: ServerName<'static>,
-}
-
-/// The TLS client configuration, built once per kind: loading the system's roots reads files.
-fn tls_config(insecure: bool) -> Result<Arc<ClientConfig>, String> {
-    static VERIFIED: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
-    static INSECURE: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
-    let cell = if insecure { &INSECURE } else { &VERIFIED };
-    cell.get_or_init(|| {
-        // As the HTTP transport does: ring, installed once as the process default (a second
-        // install is harmless); the config names it explicitly all the same.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .map_err(|error| format!("could not set up TLS: {error}"))?;
-        let mut config = if insecure {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
-                .with_no_client_auth()
-        } else {
-            let mut roots = RootCertStore::empty();
-            // Unreadable certificates are skipped: a server they would have verified fails
-            // its handshake with "unknown issuer", which says what is missing.
-            roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-            builder.with_root_certificates(roots).with_no_client_auth()
-        };
-        config.alpn_protocols = vec![b"h2".to_vec()];
-        Ok(Arc::new(config))
-    })
-    .clone()
-}
-
-/// Accepts any certificate, for targets marked insecure (self-signed test servers). The
-/// handshake signatures are still verified, so the server must hold the certificate's key.
-#[derive(Debug)]
-struct AcceptAnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 /// Makes the connection for tonic (it ignores the URI tonic passes: the target is fixed).
