@@ -54,6 +54,32 @@ pub fn read_message(path: &Path) -> Result<Value, String> {
         .map_err(|error| format!("message file `{}` is not JSON: {error}", path.display()))
 }
 
+/// The bytes written as hex (`"0a 0b"`, blanks between bytes allowed) or base64 (standard
+/// alphabet, padded or not), for WebSocket binary messages and their patterns.
+pub fn decode_bytes(text: &str, hex: bool) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    if hex {
+        let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        if digits.len() % 2 == 1 {
+            return Err("hex needs two digits for each byte".to_string());
+        }
+        return digits
+            .chunks(2)
+            .map(|pair| {
+                std::str::from_utf8(pair)
+                    .ok()
+                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                    .ok_or_else(|| format!("`{}` is not a hex byte", String::from_utf8_lossy(pair)))
+            })
+            .collect();
+    }
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(&compact)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(&compact))
+        .map_err(|error| format!("not valid base64: {error}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -267,6 +267,50 @@ pub fn render_item_pattern(pattern: &ItemPattern) -> String {
                 parts.push((size.span.start, text));
             }
         }
+        ItemPatternKind::Socket(socket) => match socket {
+            SocketPattern::Data(text) => {
+                if let Some(matcher) = &text.text {
+                    parts.push((matcher.span.start, render_text_matcher(matcher)));
+                }
+                // Bare: JSON is how a WebSocket's JSON messages are written.
+                if let Some(json) = &text.json {
+                    parts.push((json.span.start, render_json_pattern(json)));
+                }
+                parts.extend(text.paths.iter().map(render_path_assert));
+                if let Some(size) = &text.size {
+                    let text = format!("size {}", render_size(&size.value));
+                    parts.push((size.span.start, text));
+                }
+            }
+            SocketPattern::Binary { content, size } => {
+                let mut text = "binary".to_string();
+                if let Some(content) = content {
+                    text.push_str(&if content.base64 {
+                        use base64::Engine;
+                        let encoded =
+                            base64::engine::general_purpose::STANDARD.encode(&content.bytes);
+                        format!(" base64 {}", quote(&encoded))
+                    } else {
+                        format!(
+                            " hex {}",
+                            quote(&crate::pattern::socket::hex(&content.bytes))
+                        )
+                    });
+                }
+                if let Some(size) = size {
+                    text.push_str(&format!("  size {}", render_size(&size.value)));
+                }
+                parts.push((pattern.span.start, text));
+            }
+            SocketPattern::Control { pong, payload } => {
+                let mut text = if *pong { "pong" } else { "ping" }.to_string();
+                if let Some(payload) = payload {
+                    text.push(' ');
+                    text.push_str(&quote(&payload.text));
+                }
+                parts.push((pattern.span.start, text));
+            }
+        },
     }
     join_in_written_order(parts)
 }
@@ -370,6 +414,45 @@ pub fn render_item_with(item: &Item, writer: &dyn ValueWriter) -> String {
             Ok(text) => writer.text(TextPlace::Text, text),
             Err(_) => format!("size {}  # not UTF-8: {}", bytes.len(), hex_preview(bytes)),
         },
+        Item::Ws(message) => render_ws_message(message, writer),
+    }
+}
+
+/// A WebSocket message: JSON text as a JSON pattern (as the messages of JSON protocols read
+/// best), other text as a string, binary as its hex (or its size, when long).
+fn render_ws_message(
+    message: &crate::transport::ws::WsMessage,
+    writer: &dyn ValueWriter,
+) -> String {
+    use crate::transport::ws::WsMessage;
+    /// Binary messages longer than this are written by their size.
+    const HEX_BYTES: usize = 64;
+    match message {
+        WsMessage::Text(text) => {
+            let looks_like_json = matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'['));
+            if looks_like_json && let Ok(value) = serde_json::from_str::<Value>(text) {
+                return writer.json(&value);
+            }
+            writer.text(TextPlace::Text, text)
+        }
+        WsMessage::Binary(bytes) if bytes.len() <= HEX_BYTES => {
+            format!("binary hex {}", quote(&crate::pattern::socket::hex(bytes)))
+        }
+        WsMessage::Binary(bytes) => {
+            format!("binary size {}  # {}", bytes.len(), hex_preview(bytes))
+        }
+        WsMessage::Ping(payload) | WsMessage::Pong(payload) => {
+            let kind = if matches!(message, WsMessage::Ping(_)) {
+                "ping"
+            } else {
+                "pong"
+            };
+            if payload.is_empty() {
+                kind.to_string()
+            } else {
+                format!("{kind} {}", quote(&String::from_utf8_lossy(payload)))
+            }
+        }
     }
 }
 

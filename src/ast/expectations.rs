@@ -27,6 +27,12 @@ pub enum Expectation {
     Message(ItemLine),
     /// gRPC: `expect end`: the replies end here.
     End,
+    /// WebSocket: `expect close 1000 "done"`: the server's close frame, with one of these codes
+    /// (any when none is given) and a reason that matches.
+    Close {
+        codes: Vec<Spanned<u64>>,
+        reason: Option<TextMatcher>,
+    },
     /// `expect same items in NAME`: every stream opened as NAME received the same items in the
     /// same order.
     /// With `where PATTERN`, only the items that match it are compared.

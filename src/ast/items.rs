@@ -37,6 +37,8 @@ pub enum StreamKind {
     Chunks,
     /// The replies of a gRPC call, each in the proto3 JSON mapping.
     Messages,
+    /// The messages of a WebSocket (written `messages` too).
+    Socket,
 }
 
 impl StreamKind {
@@ -46,7 +48,7 @@ impl StreamKind {
             StreamKind::Ndjson => "ndjson",
             StreamKind::Lines => "lines",
             StreamKind::Chunks => "chunks",
-            StreamKind::Messages => "messages",
+            StreamKind::Messages | StreamKind::Socket => "messages",
         }
     }
 }
@@ -190,6 +192,34 @@ pub enum ItemPatternKind {
     Sse(SsePattern),
     Json(JsonItemPattern),
     Text(TextItemPattern),
+    Socket(SocketPattern),
+}
+
+/// The bytes a binary message must hold, and how the spec wrote them.
+#[derive(Debug, Clone)]
+pub struct BinaryContent {
+    pub bytes: bytes::Bytes,
+    /// Written in base64 rather than hex.
+    pub base64: bool,
+    pub span: Span,
+}
+
+/// A WebSocket message.
+#[derive(Debug, Clone)]
+pub enum SocketPattern {
+    /// A data message matched as a `lines` item is: text matchers, JSON (written bare, `{ … }`,
+    /// or `json …`), JSONPath, `size`. Only `_` and `size` match a binary message too.
+    Data(TextItemPattern),
+    /// `binary`, `binary hex "…"`, `binary base64 "…"`, with `size` when given.
+    Binary {
+        content: Option<BinaryContent>,
+        size: Option<Spanned<NumCond>>,
+    },
+    /// `ping`, `pong "payload"`: a control frame (its payload, when given, as exact text).
+    Control {
+        pong: bool,
+        payload: Option<Template>,
+    },
 }
 
 /// `id: "1"  event: "tick"  data: json { … }  retry: 500  $.a == 1`

@@ -23,6 +23,19 @@ pub enum StepKind {
     Parallel(Parallel),
     /// `barrier NAME`: inside a branch, wait until every branch that has this barrier is here.
     Barrier(Ident),
+    /// `ws {{base}}/ws/echo`: a WebSocket.
+    Ws(WsRequest),
+    /// `protocol a, b`: the subprotocols a WebSocket asks for.
+    Protocol(Vec<Spanned<String>>),
+}
+
+/// `ws {{base}}/ws/chat as room`
+#[derive(Debug, Clone)]
+pub struct WsRequest {
+    /// `ws://`, `wss://`, or `http://` / `https://` read as those.
+    pub url: Template,
+    /// `as NAME`: the socket stays open and is read in the background while later steps run.
+    pub name: Option<Ident>,
 }
 
 /// The most times `repeat` may run its steps, and the most branch instances one `parallel` may
@@ -129,22 +142,57 @@ pub struct HeaderStep {
     pub value: Template,
 }
 
-/// A gRPC request message: written in the spec, or read from a file of JSON.
+/// A message a test sends: a gRPC request message (written in the spec, or read from a file
+/// of JSON), or a WebSocket message.
 #[derive(Debug, Clone)]
 pub enum Message {
-    /// `{ … }`: only literals, `{{vars}}` and repeated strings (no matchers).
+    /// `{ … }`: only literals, `{{vars}}` and repeated strings (no matchers). On a WebSocket, a
+    /// string is sent as its text, anything else as JSON text.
     Json(JsonPattern),
-    /// `file "message.json"`: a path relative to the spec file.
+    /// `file "message.json"`: a path relative to the spec file (on a WebSocket, its text).
+    File(Template),
+    /// WebSocket: `json "…"`: the value as JSON text, a string with its quotes.
+    JsonText(JsonPattern),
+    /// WebSocket: `binary hex "…"`, `binary base64 "…"`, `binary file "…"`.
+    Binary(BinarySource),
+    /// WebSocket: `ping "payload"`.
+    Ping(Option<Template>),
+}
+
+/// Where a binary message's bytes come from.
+#[derive(Debug, Clone)]
+pub enum BinarySource {
+    Hex(Template),
+    Base64(Template),
     File(Template),
 }
 
 impl Message {
     pub fn span(&self) -> Span {
         match self {
-            Message::Json(pattern) => pattern.span,
-            Message::File(path) => path.span,
+            Message::Json(pattern) | Message::JsonText(pattern) => pattern.span,
+            Message::File(path)
+            | Message::Binary(BinarySource::Hex(path))
+            | Message::Binary(BinarySource::Base64(path))
+            | Message::Binary(BinarySource::File(path)) => path.span,
+            Message::Ping(payload) => payload.as_ref().map(|p| p.span).unwrap_or_default(),
         }
     }
+
+    /// Whether only a WebSocket can send this.
+    pub fn is_websocket_only(&self) -> bool {
+        matches!(
+            self,
+            Message::JsonText(_) | Message::Binary(_) | Message::Ping(_)
+        )
+    }
+}
+
+/// `close 4000 "reason"`: the close frame a WebSocket client sends.
+#[derive(Debug, Clone)]
+pub struct CloseFrameSpec {
+    pub code: Spanned<u64>,
+    pub reason: Option<Template>,
 }
 
 #[derive(Debug, Clone)]
@@ -175,8 +223,9 @@ pub enum Control {
     Reconnect(ReconnectOptions),
     /// gRPC: send a request message on the call's request stream.
     Send(Message),
-    /// gRPC: half-close the request stream.
-    Close,
+    /// gRPC: half-close the request stream. WebSocket: send a close frame (with a code and
+    /// reason when given) and read on to the server's.
+    Close(Option<CloseFrameSpec>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -203,7 +252,7 @@ impl Control {
             Control::Disconnect => "disconnect",
             Control::Reconnect(_) => "reconnect",
             Control::Send(_) => "send",
-            Control::Close => "close",
+            Control::Close(_) => "close",
         }
     }
 }

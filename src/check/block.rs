@@ -170,7 +170,10 @@ impl Checker {
                             self.look_alikes(value, Context::Url, &state.captures);
                         }
                     }
-                    Control::Send(_) | Control::Close => {
+                    Control::Send(_) | Control::Close(_) if state.socket.is_some() => {
+                        self.socket_control(control, entry.span, state)
+                    }
+                    Control::Send(_) | Control::Close(_) => {
                         self.request_stream(control, entry.span, state)
                     }
                 },

@@ -34,7 +34,7 @@ impl Checker {
         // double the work at every level.
         let carried = !matches!(
             repeat.steps.first().map(|step| &step.kind),
-            Some(StepKind::Request(_) | StepKind::Grpc(_))
+            Some(StepKind::Request(_) | StepKind::Grpc(_) | StepKind::Ws(_))
         );
         if count.value > 1 && carried && !self.flow.second_look {
             self.flow.second_look = true;

@@ -23,6 +23,7 @@ impl Checker {
             Expectation::Metadata { trailer: true, .. } => "`expect trailer`",
             Expectation::Message(_) => "`expect message`",
             Expectation::End => "`expect end`",
+            Expectation::Close { .. } => "`expect close`",
             Expectation::Aggregate(_) => "this expectation",
             // Over named streams or branches, not the current request.
             Expectation::SameItems(name, _) => return self.group_name(name),
@@ -97,6 +98,37 @@ impl Checker {
                 self.header_vars(header, state);
                 if *trailer && let Some(grpc) = &mut state.grpc {
                     grpc.ended.get_or_insert(span);
+                }
+            }
+            Expectation::Close { codes, reason } => {
+                self.expect_close(codes, reason.as_ref(), span, state);
+            }
+            Expectation::Message(line) if state.socket.is_some() => {
+                self.messages_open(state, span);
+                state.body_read_at.get_or_insert(span);
+                self.pattern_vars(&line.pattern, state);
+            }
+            Expectation::End if state.socket.is_some() => {
+                self.messages_open(state, span);
+                state.body_read_at.get_or_insert(span);
+                if let Some(socket) = &mut state.socket {
+                    socket.ended = Some(span);
+                }
+            }
+            Expectation::Stream(block) if block.kind.value == StreamKind::Socket => {
+                self.messages_open(state, span);
+                state.body_read_at.get_or_insert(span);
+                state.stream = Some(StreamKind::Socket);
+                self.empty_block(block);
+                self.block(&block.entries, true, state);
+                let ends = block.entries.iter().any(|e| {
+                    matches!(
+                        e.kind,
+                        EntryKind::End | EntryKind::Dropped | EntryKind::Control(Control::Abort(_))
+                    )
+                });
+                if ends && let Some(socket) = &mut state.socket {
+                    socket.ended.get_or_insert(span);
                 }
             }
             Expectation::Message(line) => {
@@ -225,6 +257,13 @@ impl Checker {
 
     /// HTTP expectations on an HTTP request, gRPC ones on a gRPC call: a mix-up says what fits.
     fn fits_exchange(&mut self, expectation: &Expectation, span: Span, state: &TestState) -> bool {
+        if state.socket.is_some() {
+            return self.fits_socket(expectation, span);
+        }
+        if matches!(expectation, Expectation::Close { .. }) {
+            // Said by `expect_close`, with the rest of what it checks.
+            return true;
+        }
         let grpc = state.grpc.is_some();
         let (http_word, grpc_way) = match expectation {
             Expectation::Status(_) => (

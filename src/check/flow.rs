@@ -182,7 +182,7 @@ impl Flow {
 /// Whether these steps send a request or start a call, in their bodies included.
 pub(super) fn sends_request(steps: &[Step]) -> bool {
     steps.iter().any(|step| match &step.kind {
-        StepKind::Request(_) | StepKind::Grpc(_) => true,
+        StepKind::Request(_) | StepKind::Grpc(_) | StepKind::Ws(_) => true,
         StepKind::Repeat(repeat) => sends_request(&repeat.steps),
         StepKind::Parallel(parallel) => parallel
             .branches

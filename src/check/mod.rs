@@ -17,6 +17,7 @@ mod block;
 mod concurrency;
 mod expectations;
 mod flow;
+mod socket;
 mod streams;
 #[cfg(test)]
 mod tests;
@@ -88,6 +89,8 @@ struct TestState {
     stream: Option<StreamKind>,
     /// The current exchange is a gRPC call (`grpc …`), not an HTTP request.
     grpc: Option<GrpcState>,
+    /// The current exchange is a WebSocket (`ws …`).
+    socket: Option<socket::SocketState>,
     /// The current exchange is a named stream (`as NAME`): its index in `Flow::streams`.
     named: Option<usize>,
 }
@@ -184,7 +187,7 @@ impl Checker {
             self.error(
                 test.name.span,
                 "this test sends no request",
-                "add a request such as `GET http://…` or `grpc http://… package.Service/Method`",
+                "add a request such as `GET http://…`, `ws ws://…` or `grpc http://… package.Service/Method`",
             );
         }
         self.steps(&test.steps, &mut state);
@@ -201,6 +204,10 @@ impl Checker {
     /// a missing scheme is a spec error, not a test failure. A variable written the way another
     /// language writes it is named as such, rather than as a URL without a scheme.
     fn url(&mut self, url: &Template, captures: &HashSet<String>) {
+        self.url_with_schemes(url, captures, &["http", "https"]);
+    }
+
+    fn url_with_schemes(&mut self, url: &Template, captures: &HashSet<String>, schemes: &[&str]) {
         let errors_before = self.diagnostics.len();
         self.look_alikes(url, Context::Url, captures);
         let text = &url.text;
@@ -214,12 +221,13 @@ impl Checker {
             self.diagnostics.push(diagnostic);
             return;
         };
-        if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") {
-            self.error(
-                url.span,
-                format!("unsupported URL scheme `{scheme}`"),
-                "streamspec speaks `http://` and `https://`",
-            );
+        if !schemes.contains(&scheme.to_ascii_lowercase().as_str()) {
+            let help = if matches!(scheme.to_ascii_lowercase().as_str(), "ws" | "wss") {
+                "a WebSocket is opened with `ws URL`"
+            } else {
+                "streamspec speaks `http://` and `https://` (and `ws://`, `wss://` after `ws`)"
+            };
+            self.error(url.span, format!("unsupported URL scheme `{scheme}`"), help);
             return;
         }
         if !url.has_placeholders()
@@ -286,9 +294,12 @@ impl Checker {
                 state.sent = false;
                 state.stream = None;
                 state.grpc = None;
+                state.socket = None;
                 self.template(&request.url, &state.captures);
                 self.url(&request.url, &state.captures);
             }
+            StepKind::Ws(request) => self.ws_request(request, state),
+            StepKind::Protocol(names) => self.protocols(names, step.span, state),
             StepKind::Grpc(call) => {
                 state.named = self.open_stream(call.name.as_ref(), true);
                 state.has_request = true;
@@ -297,8 +308,12 @@ impl Checker {
                 state.sent = false;
                 state.stream = None;
                 state.grpc = Some(GrpcState::default());
+                state.socket = None;
                 self.template(&call.target, &state.captures);
                 self.url(&call.target, &state.captures);
+            }
+            StepKind::GrpcOption(GrpcOption::Insecure) if state.socket.is_some() => {
+                self.socket_option("insecure", step.span, state)
             }
             StepKind::GrpcOption(option) => self.grpc_option(option, step.span, state),
             StepKind::Header(header) => {
@@ -311,6 +326,14 @@ impl Checker {
                 self.look_alikes(&header.value, Context::Value, &state.captures);
             }
             StepKind::Body(body) => {
+                if state.socket.is_some() {
+                    self.error(
+                        step.span,
+                        "`body` is for HTTP requests, and this is a WebSocket",
+                        "a WebSocket sends messages with `send`",
+                    );
+                    return;
+                }
                 if !self.needs_request(state, step.span, "`body`")
                     || !self.http_only(
                         state,
@@ -368,8 +391,14 @@ impl Checker {
                     if let Some(grpc) = &mut state.grpc {
                         grpc.ended.get_or_insert(step.span);
                     }
+                    if let Some(socket) = &mut state.socket {
+                        socket.ended.get_or_insert(step.span);
+                    }
                 }
-                Control::Send(_) | Control::Close => {
+                Control::Send(_) | Control::Close(_) if state.socket.is_some() => {
+                    self.socket_control(control, step.span, state);
+                }
+                Control::Send(_) | Control::Close(_) => {
                     self.request_stream(control, step.span, state);
                 }
                 Control::Wait(_) => {}
@@ -537,8 +566,23 @@ impl Checker {
         }
         match control {
             Control::Send(message) => {
+                if message.is_websocket_only() {
+                    self.error(
+                        span,
+                        "this `send` is for WebSockets, and this is a gRPC call",
+                        "a gRPC call sends messages as `send { … }` or `send file \"…\"`",
+                    );
+                }
                 let captures = state.captures.clone();
                 self.message_vars(message, &captures);
+            }
+            Control::Close(Some(_)) => {
+                grpc.closed = Some(span);
+                self.error(
+                    span,
+                    "a close code is for WebSockets, and this is a gRPC call",
+                    "a gRPC call's `close` half-closes its request stream, with no code",
+                );
             }
             _ => grpc.closed = Some(span),
         }

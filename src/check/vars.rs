@@ -76,7 +76,7 @@ impl Checker {
                 }
                 self.path_vars(&json.paths, known);
             }
-            ItemPatternKind::Text(text) => {
+            ItemPatternKind::Text(text) | ItemPatternKind::Socket(SocketPattern::Data(text)) => {
                 if let Some(m) = &text.text {
                     self.text_vars(m, known);
                 }
@@ -85,6 +85,11 @@ impl Checker {
                 }
                 self.path_vars(&text.paths, known);
             }
+            ItemPatternKind::Socket(SocketPattern::Control {
+                payload: Some(payload),
+                ..
+            }) => self.template(payload, known),
+            ItemPatternKind::Socket(_) => {}
         }
         let captured: Vec<String> = pattern_captures(pattern)
             .into_iter()
@@ -111,8 +116,15 @@ impl Checker {
 
     pub(super) fn message_vars(&mut self, message: &Message, captures: &HashSet<String>) {
         match message {
-            Message::Json(pattern) => self.json_vars(pattern, captures),
-            Message::File(path) => self.template(path, captures),
+            Message::Json(pattern) | Message::JsonText(pattern) => {
+                self.json_vars(pattern, captures)
+            }
+            Message::File(path)
+            | Message::Binary(BinarySource::Hex(path))
+            | Message::Binary(BinarySource::Base64(path))
+            | Message::Binary(BinarySource::File(path))
+            | Message::Ping(Some(path)) => self.template(path, captures),
+            Message::Ping(None) => {}
         }
     }
 
@@ -258,13 +270,14 @@ pub(super) fn pattern_captures(pattern: &ItemPattern) -> Vec<&Ident> {
             }
             paths(&json.paths, &mut out);
         }
-        ItemPatternKind::Text(t) => {
+        ItemPatternKind::Text(t) | ItemPatternKind::Socket(SocketPattern::Data(t)) => {
             out.extend(text(&t.text));
             if let Some(p) = &t.json {
                 json_captures(p, &mut out);
             }
             paths(&t.paths, &mut out);
         }
+        ItemPatternKind::Socket(_) => {}
     }
     out
 }

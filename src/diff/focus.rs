@@ -112,7 +112,10 @@ impl Focus {
                 _ => (None, &sse.paths),
             },
             ItemPatternKind::Json(json) => (json.value.as_ref(), &json.paths),
-            ItemPatternKind::Text(_) => (None, &[]),
+            ItemPatternKind::Socket(crate::ast::SocketPattern::Data(text)) => {
+                (text.json.as_ref(), &text.paths)
+            }
+            ItemPatternKind::Text(_) | ItemPatternKind::Socket(_) => (None, &[]),
         };
         if let Some(json) = json {
             self.add_json(json);

@@ -100,6 +100,7 @@ impl<'a> TestRun<'a> {
             timeout: self.timeout,
             exchange: None,
             call: None,
+            socket: None,
             soft_failures: Vec::new(),
             connections: 0,
             started: self.started,

@@ -62,7 +62,7 @@ impl GrpcExchange {
         let mut feeds_requests = false;
         for step in steps {
             feeds_requests |= match &step.kind {
-                StepKind::Control(Control::Send(_) | Control::Close | Control::Abort(_)) => true,
+                StepKind::Control(Control::Send(_) | Control::Close(_) | Control::Abort(_)) => true,
                 StepKind::Expect(Expectation::Stream(block)) => feeds(&block.entries),
                 _ => false,
             };
@@ -110,7 +110,7 @@ impl GrpcExchange {
 /// Whether a block sends, closes or aborts, at any depth.
 pub(super) fn feeds(entries: &[Entry]) -> bool {
     entries.iter().any(|entry| match &entry.kind {
-        EntryKind::Control(Control::Send(_) | Control::Close | Control::Abort(_)) => true,
+        EntryKind::Control(Control::Send(_) | Control::Close(_) | Control::Abort(_)) => true,
         EntryKind::Repeat { body, .. } | EntryKind::Until { body, .. } => feeds(body),
         _ => false,
     })
@@ -258,7 +258,7 @@ impl TestRun<'_> {
             Control::Send(pattern) => {
                 live.send(pattern, &self.scope).await?;
             }
-            Control::Close => live.close(),
+            Control::Close(_) => live.close(),
             Control::Abort(_) => live.cancel(self.deadline).await,
             _ => {}
         }

@@ -17,10 +17,12 @@ mod head_bound;
 pub mod http_stream;
 pub mod ids;
 mod live_call;
+mod live_socket;
 pub mod matcher;
 pub mod opening;
 pub mod record;
 mod request;
+mod socket;
 pub mod stats;
 pub mod stream;
 mod stream_failure;
@@ -137,6 +139,7 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
         timeout,
         exchange: None,
         call: None,
+        socket: None,
         soft_failures: Vec::new(),
         connections: 0,
         started,
@@ -187,6 +190,8 @@ struct TestRun<'a> {
     exchange: Option<Exchange>,
     /// The current gRPC call, when the latest exchange is one (then `exchange` is `None`).
     call: Option<grpc::GrpcExchange>,
+    /// The current WebSocket, when the latest exchange is one (then the others are `None`).
+    socket: Option<socket::SocketExchange>,
     /// Header and aggregate failures: the test goes on after them, to report them all at once.
     soft_failures: Vec<Failure>,
     /// Connections opened so far, against the limit on reconnection loops.
@@ -256,7 +261,8 @@ impl TestRun<'_> {
             return self.next_exchange().await;
         }
         self.finish_exchange().await?;
-        self.finish_call().await
+        self.finish_call().await?;
+        self.finish_socket().await
     }
 
     async fn run_steps(&mut self, steps: &[Step]) -> Result<(), Failure> {
@@ -298,6 +304,20 @@ impl TestRun<'_> {
                     }
                     self.call = Some(exchange);
                 }
+                StepKind::Ws(request) => {
+                    self.next_exchange().await?;
+                    self.socket = Some(socket::SocketExchange::new(request));
+                }
+                StepKind::Protocol(names) => {
+                    if let Some(socket) = &mut self.socket {
+                        socket.add_protocols(names);
+                    }
+                }
+                StepKind::GrpcOption(GrpcOption::Insecure) if self.socket.is_some() => {
+                    if let Some(socket) = &mut self.socket {
+                        socket.set_insecure();
+                    }
+                }
                 StepKind::GrpcOption(option) => {
                     if let Some(call) = &mut self.call {
                         call.add_option(option, step.span);
@@ -306,6 +326,9 @@ impl TestRun<'_> {
                 StepKind::Header(header) => {
                     if let Some(exchange) = &mut self.exchange {
                         exchange.headers.push(header.clone());
+                    }
+                    if let Some(socket) = &mut self.socket {
+                        socket.add_header(header);
                     }
                 }
                 StepKind::Body(body) => {
@@ -338,6 +361,9 @@ impl TestRun<'_> {
                                 group: Some(group), ..
                             },
                         ) => self.check_group(aggregate, group),
+                        _ if self.socket.is_some() => {
+                            self.socket_expect(expectation, step.span).await
+                        }
                         _ if self.call.is_some() => self.grpc_expect(expectation, step.span).await,
                         _ => {
                             if independent {
@@ -366,7 +392,12 @@ impl TestRun<'_> {
                     }
                 }
                 StepKind::Control(
-                    control @ (Control::Abort(_) | Control::Send(_) | Control::Close),
+                    control @ (Control::Abort(_) | Control::Send(_) | Control::Close(_)),
+                ) if self.socket.is_some() => {
+                    self.socket_control(control, step.span).await?;
+                }
+                StepKind::Control(
+                    control @ (Control::Abort(_) | Control::Send(_) | Control::Close(_)),
                 ) if self.call.is_some() => {
                     self.grpc_control(control).await?;
                 }
@@ -667,10 +698,11 @@ impl TestRun<'_> {
     /// What an aggregate measures: the current stream, or with `expect test …` every stream of
     /// the test so far.
     fn measured(&self, aggregate: &Aggregate) -> Result<Cow<'_, StreamStats>, Failure> {
-        let current = match (&self.exchange, &self.call) {
-            (Some(exchange), _) => exchange.stats.as_ref(),
-            (None, Some(call)) => call.stats.as_ref(),
-            (None, None) => None,
+        let current = match (&self.exchange, &self.call, &self.socket) {
+            (Some(exchange), _, _) => exchange.stats.as_ref(),
+            (None, Some(call), _) => call.stats.as_ref(),
+            (None, None, Some(socket)) => socket.stats.as_ref(),
+            (None, None, None) => None,
         };
         let Some(current) = current else {
             return Err(Failure::error(

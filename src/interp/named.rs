@@ -104,7 +104,8 @@ pub(super) fn attaches(step: &StepKind) -> bool {
         | StepKind::Body(_)
         | StepKind::Timeout(_)
         | StepKind::GrpcOption(_)
-        | StepKind::Control(Control::Abort(_) | Control::Send(_) | Control::Close) => true,
+        | StepKind::Protocol(_)
+        | StepKind::Control(Control::Abort(_) | Control::Send(_) | Control::Close(_)) => true,
         // A `wait` is the test's, not the request's: the request goes out before it.
         StepKind::Control(_) => false,
         StepKind::Expect(Expectation::Stream(block)) => block.from.is_none(),
@@ -113,6 +114,7 @@ pub(super) fn attaches(step: &StepKind) -> bool {
         StepKind::Expect(_) => true,
         StepKind::Request(_)
         | StepKind::Grpc(_)
+        | StepKind::Ws(_)
         | StepKind::Repeat(_)
         | StepKind::Parallel(_)
         | StepKind::Barrier(_) => false,

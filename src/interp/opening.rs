@@ -230,7 +230,7 @@ fn accepted_types(stream: StreamKind) -> Option<&'static [&'static str]> {
             "application/json",
             "text/plain",
         ]),
-        StreamKind::Lines | StreamKind::Chunks | StreamKind::Messages => None,
+        StreamKind::Lines | StreamKind::Chunks | StreamKind::Messages | StreamKind::Socket => None,
     }
 }
 

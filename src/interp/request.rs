@@ -10,10 +10,12 @@ impl TestRun<'_> {
     pub(super) async fn next_exchange(&mut self) -> Result<(), Failure> {
         self.finish_exchange().await?;
         self.finish_call().await?;
-        let stats = match (&self.exchange, &self.call) {
-            (Some(exchange), _) => exchange.stats.as_ref(),
-            (None, Some(call)) => call.stats.as_ref(),
-            (None, None) => None,
+        self.finish_socket().await?;
+        let stats = match (&self.exchange, &self.call, &self.socket) {
+            (Some(exchange), _, _) => exchange.stats.as_ref(),
+            (None, Some(call), _) => call.stats.as_ref(),
+            (None, None, Some(socket)) => socket.stats.as_ref(),
+            (None, None, None) => None,
         };
         if let Some(stats) = stats.cloned() {
             // In a branch, every stream counts for `in BRANCH`, named or not.
@@ -36,6 +38,7 @@ impl TestRun<'_> {
         }
         self.exchange = None;
         self.call = None;
+        self.socket = None;
         Ok(())
     }
 

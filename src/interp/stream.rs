@@ -12,6 +12,7 @@ use crate::duration::{format_duration, format_measured};
 use crate::interp::group::ItemLog;
 use crate::interp::grpc::LiveCall;
 use crate::interp::http_stream::{HttpReader, Reconnector, Reopened, reopen};
+use crate::interp::live_socket::LiveSocket;
 use crate::interp::matcher::{
     Absorbs, AfterEnd, BlockMatcher, FailureKind, Fed, MatchFailure, Terminal,
 };
@@ -78,6 +79,8 @@ pub enum Source<'a> {
     },
     /// The replies of a gRPC call; the call outlives the block (later steps read on).
     Grpc(&'a mut LiveCall),
+    /// The messages of a WebSocket; it outlives the block too.
+    Socket(&'a mut LiveSocket),
 }
 
 /// How reading the block ended, when it passed.
@@ -104,6 +107,7 @@ pub enum Next {
 pub(super) enum Reader<'a> {
     Http(&'a mut HttpReader),
     Grpc(&'a mut LiveCall),
+    Socket(&'a mut LiveSocket),
 }
 
 impl Reader<'_> {
@@ -122,6 +126,12 @@ impl Reader<'_> {
                 }
                 next => Ok(next),
             },
+            Reader::Socket(socket) => match socket.next(deadline).await {
+                Next::Ended(_) if let Some(limit) = socket.too_large() => {
+                    Err(FrameError::TooLarge { limit })
+                }
+                next => Ok(next),
+            },
         }
     }
 
@@ -129,6 +139,7 @@ impl Reader<'_> {
         match self {
             Reader::Http(reader) => reader.is_open(),
             Reader::Grpc(call) => call.is_open(),
+            Reader::Socket(socket) => socket.is_open(),
         }
     }
 
@@ -138,6 +149,7 @@ impl Reader<'_> {
         match self {
             Reader::Http(reader) => reader.disconnect(),
             Reader::Grpc(call) => call.cancel(deadline).await,
+            Reader::Socket(socket) => socket.abort(),
         }
     }
 
@@ -146,6 +158,7 @@ impl Reader<'_> {
         match self {
             Reader::Http(reader) => reader.take_bytes(),
             Reader::Grpc(call) => call.take_bytes(),
+            Reader::Socket(socket) => socket.take_bytes(),
         }
     }
 }
@@ -178,6 +191,10 @@ impl StreamRun<'_> {
             Source::Grpc(call) => {
                 let origin = call.origin();
                 (Reader::Grpc(call), None, origin)
+            }
+            Source::Socket(socket) => {
+                let origin = socket.origin();
+                (Reader::Socket(socket), None, origin)
             }
         };
         let abort_at = match matcher.abort_rule() {
@@ -241,27 +258,46 @@ impl StreamRun<'_> {
                     Control::Wait(duration) => pause(*duration, deadline).await,
                     Control::Pace(duration) => pace = Some(*duration),
                     Control::Send(message) => {
-                        let Reader::Grpc(call) = &mut reader else {
-                            continue;
+                        let sent = match &mut reader {
+                            Reader::Grpc(call) => {
+                                call.send(message, scope).await.map(|()| call.previous())
+                            }
+                            Reader::Socket(socket) => socket
+                                .send(message, scope)
+                                .await
+                                .map(|()| socket.previous()),
+                            Reader::Http(_) => continue,
                         };
-                        if let Err(failure) = call.send(message, scope).await {
-                            break 'run Err(failure);
+                        match sent {
+                            Ok(sent) => previous = sent,
+                            Err(failure) => break 'run Err(failure),
                         }
-                        previous = call.previous();
                         context.push(Seen::Event(format!(
                             "send {}",
                             crate::render::statements::render_message(message)
                         )));
                     }
-                    Control::Close => {
-                        if let Reader::Grpc(call) = &mut reader {
+                    Control::Close(frame) => match &mut reader {
+                        Reader::Grpc(call) => {
                             call.close();
                             context.push(Seen::Event("close".to_string()));
                         }
-                    }
+                        Reader::Socket(socket) => {
+                            if let Err(failure) = socket.close(frame.as_ref(), scope, span).await {
+                                break 'run Err(failure);
+                            }
+                            previous = socket.previous();
+                            context.push(Seen::Event(crate::render::statements::render_control(
+                                action,
+                            )));
+                        }
+                        Reader::Http(_) => {}
+                    },
                     Control::Disconnect => {
-                        if let Reader::Http(http) = &mut reader {
-                            http.disconnect();
+                        match &mut reader {
+                            Reader::Http(http) => http.disconnect(),
+                            Reader::Socket(socket) => socket.disconnect().await,
+                            Reader::Grpc(_) => {}
                         }
                         context.push(Seen::Event("disconnect".to_string()));
                     }

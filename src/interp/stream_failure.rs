@@ -96,6 +96,11 @@ pub(super) fn terminal_text(terminal: &Terminal) -> String {
         Terminal::Dropped(reason) => format!("dropped  # {reason}"),
         Terminal::Refused(reason) => format!("end  # the reconnection was refused: {reason}"),
         Terminal::Status(status) => format!("dropped  # status {status}"),
+        Terminal::Closed { clean: true, frame } => format!("end  # {frame}"),
+        Terminal::Closed {
+            clean: false,
+            frame,
+        } => format!("dropped  # {frame}"),
     }
 }
 

@@ -189,15 +189,22 @@ impl Scope {
         Ok(to_value(&pattern))
     }
 
+    /// A file a spec names: the path written (variables resolved), relative to the spec file.
+    pub fn path(&self, template: &Template) -> Result<PathBuf, Failure> {
+        Ok(self.dir.join(self.resolve(template)?))
+    }
+
     /// A gRPC request message as JSON: the spec's, with its variables resolved, or a file's.
     pub fn message_value(&self, message: &Message) -> Result<Value, Failure> {
         match message {
-            Message::Json(pattern) => self.json_value(pattern),
+            Message::Json(pattern) | Message::JsonText(pattern) => self.json_value(pattern),
             Message::File(path) => {
                 let relative = self.resolve(path)?;
                 crate::payload::read_message(&self.dir.join(relative))
                     .map_err(|reason| Failure::error(reason, path.span, "this message file"))
             }
+            // WebSocket-only messages: the checker keeps them off gRPC calls.
+            Message::Binary(_) | Message::Ping(_) => Ok(Value::Null),
         }
     }
 
@@ -330,7 +337,7 @@ impl<'s> Binder<'s> {
                 }
                 self.paths(&mut json.paths)?;
             }
-            ItemPatternKind::Text(text) => {
+            ItemPatternKind::Text(text) | ItemPatternKind::Socket(SocketPattern::Data(text)) => {
                 if let Some(matcher) = &mut text.text {
                     self.text(matcher)?;
                 }
@@ -339,6 +346,11 @@ impl<'s> Binder<'s> {
                 }
                 self.paths(&mut text.paths)?;
             }
+            ItemPatternKind::Socket(SocketPattern::Control {
+                payload: Some(payload),
+                ..
+            }) => self.template(payload)?,
+            ItemPatternKind::Socket(_) => {}
         }
         Ok(())
     }

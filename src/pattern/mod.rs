@@ -5,6 +5,7 @@ pub mod difference;
 pub mod json;
 pub mod number;
 pub mod path;
+pub mod socket;
 pub mod text;
 
 use std::cell::OnceCell;
@@ -15,6 +16,7 @@ use serde_json::Value;
 use crate::ast::{DataMatcher, ItemPattern, ItemPatternKind, NumCond, TextMatcherKind};
 use crate::transport::grpc::shape::Shape;
 use crate::transport::item::Item;
+use crate::transport::ws::WsMessage;
 
 pub use json::{match_json, match_json_shaped, render_value_short};
 pub use text::match_text;
@@ -122,8 +124,16 @@ impl<'a> ItemView<'a> {
                 .get_or_init(|| match self.item {
                     Item::Sse(event) => serde_json::from_str(&event.data)
                         .map_err(|e| format!("data that is not JSON ({e})")),
-                    Item::Line(line) => serde_json::from_str(line)
-                        .map_err(|e| format!("text that is not JSON ({e})")),
+                    Item::Line(line) | Item::Ws(WsMessage::Text(line)) => {
+                        serde_json::from_str(line)
+                            .map_err(|e| format!("text that is not JSON ({e})"))
+                    }
+                    Item::Ws(WsMessage::Binary(_)) => {
+                        Err("a binary message, which is not JSON".to_string())
+                    }
+                    Item::Ws(WsMessage::Ping(_) | WsMessage::Pong(_)) => {
+                        Err("a control frame, which is not JSON".to_string())
+                    }
                     Item::Chunk(_) | Item::Json(..) => {
                         Err("a chunk, which is not JSON".to_string())
                     }
@@ -210,41 +220,58 @@ fn match_item_inner(
                 Item::Line(line) => (line.as_bytes(), Some(line)),
                 Item::Chunk(chunk) => (chunk, std::str::from_utf8(chunk).ok()),
                 Item::Sse(event) => (event.data.as_bytes(), Some(&event.data)),
-                Item::Json(..) => (&[], None),
+                Item::Json(..) | Item::Ws(_) => (&[], None),
             };
-            match (&text.text, as_text) {
-                (Some(matcher), Some(as_text)) => match_text(matcher, as_text, captures)?,
-                // `_` matches any bytes; a capture of them keeps them as (lossy) text.
-                (Some(matcher), None) if matches!(matcher.kind, TextMatcherKind::Any) => {
-                    match_text(matcher, &String::from_utf8_lossy(bytes), captures)?
-                }
-                (Some(_), None) => {
-                    return Err(Mismatch::new("text", "bytes that are not valid UTF-8"));
-                }
-                (None, _) => {}
-            }
-            // A line of JSON: `json <pattern>` and JSONPath assertions on it.
-            if let Some(json) = &text.json {
-                let value = view.json().map_err(|e| Mismatch::new("JSON", e))?;
-                match_json(json, value, captures)?;
-            }
-            for assertion in &text.paths {
-                let value = view.json().map_err(|e| Mismatch::new("JSON", e))?;
-                path::check(assertion, value, captures)?;
-            }
-            if let Some(size) = &text.size
-                && !size.value.holds(bytes.len() as f64)
-            {
-                return Err(Mismatch::new(
-                    describe_num(&size.value),
-                    format!("{} bytes", bytes.len()),
-                )
-                .within("size"));
-            }
-            Ok(())
+            match_text_item(text, bytes, as_text, view, captures)
+        }
+        (ItemPatternKind::Socket(socket), Item::Ws(message)) => {
+            socket::match_message(socket, message, view, captures)
+        }
+        (ItemPatternKind::Socket(_), _) => {
+            Err(Mismatch::new("a WebSocket message", "another kind of item"))
         }
         (ItemPatternKind::Sse(_), _) => Err(Mismatch::new("an SSE event", "another kind of item")),
     }
+}
+
+/// A `lines`, `chunks` or `expect text` pattern (and a WebSocket data message's) against an
+/// item's bytes, and its text when they are UTF-8.
+pub(crate) fn match_text_item(
+    text: &crate::ast::TextItemPattern,
+    bytes: &[u8],
+    as_text: Option<&str>,
+    view: &ItemView<'_>,
+    captures: &mut Captures,
+) -> Result<(), Mismatch> {
+    match (&text.text, as_text) {
+        (Some(matcher), Some(as_text)) => match_text(matcher, as_text, captures)?,
+        // `_` matches any bytes; a capture of them keeps them as (lossy) text.
+        (Some(matcher), None) if matches!(matcher.kind, TextMatcherKind::Any) => {
+            match_text(matcher, &String::from_utf8_lossy(bytes), captures)?
+        }
+        (Some(_), None) => {
+            return Err(Mismatch::new("text", "bytes that are not valid UTF-8"));
+        }
+        (None, _) => {}
+    }
+    // A line of JSON: `json <pattern>` and JSONPath assertions on it.
+    if let Some(json) = &text.json {
+        let value = view.json().map_err(|e| Mismatch::new("JSON", e))?;
+        match_json(json, value, captures)?;
+    }
+    for assertion in &text.paths {
+        let value = view.json().map_err(|e| Mismatch::new("JSON", e))?;
+        path::check(assertion, value, captures)?;
+    }
+    if let Some(size) = &text.size
+        && !size.value.holds(bytes.len() as f64)
+    {
+        return Err(
+            Mismatch::new(describe_num(&size.value), format!("{} bytes", bytes.len()))
+                .within("size"),
+        );
+    }
+    Ok(())
 }
 
 /// `500`, `< 10`, `3..7` as the user wrote it.

@@ -87,6 +87,13 @@ pub fn render_step(step: &StepKind) -> String {
         }
         StepKind::Parallel(_) => "parallel".to_string(),
         StepKind::Barrier(name) => format!("barrier {}", name.value),
+        StepKind::Ws(request) => {
+            with_stream_name(format!("ws {}", request.url.text), &request.name)
+        }
+        StepKind::Protocol(names) => {
+            let names: Vec<&str> = names.iter().map(|name| name.value.as_str()).collect();
+            format!("protocol {}", names.join(", "))
+        }
     }
 }
 
@@ -177,6 +184,22 @@ pub fn render_expectation(expectation: &Expectation) -> String {
         ),
         Expectation::Message(line) => format!("message {}", render_item_line(line)),
         Expectation::End => "end".to_string(),
+        Expectation::Close { codes, reason } => {
+            let mut out = "close".to_string();
+            if !codes.is_empty() {
+                let codes: Vec<String> = codes.iter().map(|c| c.value.to_string()).collect();
+                out.push(' ');
+                out.push_str(&codes.join(" | "));
+            }
+            if let Some(matcher) = reason {
+                out.push(' ');
+                out.push_str(&match matcher.kind {
+                    TextMatcherKind::Regex(_) => format!("~ {}", render_text_matcher(matcher)),
+                    _ => render_text_matcher(matcher),
+                });
+            }
+            out
+        }
     }
 }
 
@@ -303,6 +326,14 @@ pub fn render_message(message: &Message) -> String {
     match message {
         Message::Json(pattern) => render_json_pattern(pattern),
         Message::File(path) => format!("file {}", quote(&path.text)),
+        Message::JsonText(pattern) => format!("json {}", render_json_pattern(pattern)),
+        Message::Binary(BinarySource::Hex(text)) => format!("binary hex {}", quote(&text.text)),
+        Message::Binary(BinarySource::Base64(text)) => {
+            format!("binary base64 {}", quote(&text.text))
+        }
+        Message::Binary(BinarySource::File(path)) => format!("binary file {}", quote(&path.text)),
+        Message::Ping(None) => "ping".to_string(),
+        Message::Ping(Some(payload)) => format!("ping {}", quote(&payload.text)),
     }
 }
 
@@ -339,7 +370,11 @@ pub fn render_control(control: &Control) -> String {
             out
         }
         Control::Send(message) => format!("send {}", render_message(message)),
-        Control::Close => "close".to_string(),
+        Control::Close(None) => "close".to_string(),
+        Control::Close(Some(frame)) => match &frame.reason {
+            Some(reason) => format!("close {} {}", frame.code.value, quote(&reason.text)),
+            None => format!("close {}", frame.code.value),
+        },
     }
 }
 

@@ -34,7 +34,7 @@ impl Decoder {
             StreamKind::Ndjson => Decoder::Ndjson(NdjsonDecoder::new(max_item_size)),
             StreamKind::Lines => Decoder::Lines(LineFramer::new(max_item_size)),
             // gRPC replies are decoded by the call, not from a body: never asked for here.
-            StreamKind::Chunks | StreamKind::Messages => Decoder::Chunks {
+            StreamKind::Chunks | StreamKind::Messages | StreamKind::Socket => Decoder::Chunks {
                 next: None,
                 max_item_size,
             },

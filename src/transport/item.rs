@@ -43,6 +43,8 @@ pub enum Item {
     Line(String),
     /// One chunk exactly as it was read from the body, boundaries kept.
     Chunk(Bytes),
+    /// A WebSocket message (or a control frame a pattern asked for).
+    Ws(crate::transport::ws::WsMessage),
 }
 
 /// An item and when it was received, measured from the start of the test.

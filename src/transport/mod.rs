@@ -7,3 +7,4 @@ pub mod grpc;
 pub mod http;
 pub mod item;
 pub mod tls;
+pub mod ws;

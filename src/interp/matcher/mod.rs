@@ -35,6 +35,9 @@ pub enum Terminal {
     Refused(String),
     /// A gRPC call ended with a status other than OK (`INTERNAL "boom"`): counts as `dropped`.
     Status(String),
+    /// A WebSocket's server sent its close frame (`close 1000 "done"`): a normal closure (or the
+    /// answer to the client's own close) is a clean `end`, any other code counts as `dropped`.
+    Closed { clean: bool, frame: String },
 }
 
 impl Terminal {
@@ -57,12 +60,18 @@ impl Terminal {
                 format!("the stream ended{when}: the reconnection was refused ({reason})")
             }
             Terminal::Status(status) => format!("the call ended{when} with status {status}"),
+            Terminal::Closed { frame, .. } => {
+                format!("the server closed the WebSocket{when} with {frame}")
+            }
         }
     }
 
     /// Whether this ending is a clean one (`end`) rather than a failure (`dropped`).
     pub fn is_clean(&self) -> bool {
-        matches!(self, Terminal::End | Terminal::Refused(_))
+        matches!(
+            self,
+            Terminal::End | Terminal::Refused(_) | Terminal::Closed { clean: true, .. }
+        )
     }
 }
 
@@ -936,8 +945,8 @@ impl<'p> BlockMatcher<'p> {
                     return Err(ended_early(open.join(", ")));
                 }
                 EntryKind::End => match terminal {
-                    Terminal::End | Terminal::Refused(_) => self.advance(),
-                    Terminal::Dropped(_) | Terminal::Status(_) => {
+                    _ if terminal.is_clean() => self.advance(),
+                    _ => {
                         return Err(MatchFailure {
                             span: entry_span,
                             kind: FailureKind::WrongTerminal {
@@ -948,8 +957,8 @@ impl<'p> BlockMatcher<'p> {
                     }
                 },
                 EntryKind::Dropped => match terminal {
-                    Terminal::Dropped(_) | Terminal::Status(_) => self.advance(),
-                    Terminal::End | Terminal::Refused(_) => {
+                    _ if !terminal.is_clean() => self.advance(),
+                    _ => {
                         return Err(MatchFailure {
                             span: entry_span,
                             kind: FailureKind::WrongTerminal {

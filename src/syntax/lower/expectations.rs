@@ -85,9 +85,18 @@ impl Lowerer {
                 let from = self.held_stream(&mut parts);
                 let block = parts.next()?;
                 let block_span = self::span(&block);
-                let entries = self.block(block, PatternContext::Json);
+                let socket = match &from {
+                    Some(name) => self.sockets.contains(&name.value),
+                    None => self.socket_latest,
+                };
+                let (kind, context) = if socket {
+                    (StreamKind::Socket, PatternContext::Socket)
+                } else {
+                    (StreamKind::Messages, PatternContext::Json)
+                };
+                let entries = self.block(block, context);
                 Some(Expectation::Stream(StreamBlock {
-                    kind: Spanned::new(StreamKind::Messages, span),
+                    kind: Spanned::new(kind, span),
                     from,
                     entries,
                     block_span,
@@ -95,11 +104,39 @@ impl Lowerer {
             }
             Rule::expect_message => {
                 let line = inner(pair).next()?;
-                Some(Expectation::Message(
-                    self.item_line(line, PatternContext::Json),
-                ))
+                let context = if self.socket_latest {
+                    PatternContext::Socket
+                } else {
+                    PatternContext::Json
+                };
+                Some(Expectation::Message(self.item_line(line, context)))
             }
             Rule::expect_end => Some(Expectation::End),
+            Rule::expect_close => {
+                let mut codes: Vec<Spanned<u64>> = Vec::new();
+                let mut reason = None;
+                for part in inner(pair) {
+                    if part.as_rule() == Rule::close_code {
+                        let code_span = self::span(&part);
+                        let value = self.integer(part)?;
+                        if codes.iter().any(|c| c.value == value) {
+                            self.error(
+                                code_span,
+                                format!("close code {value} is given twice"),
+                                "already an alternative",
+                            );
+                        }
+                        codes.push(Spanned::new(value, code_span));
+                        continue;
+                    }
+                    let value = inner(part).find(|p| p.as_rule() == Rule::field_value)?;
+                    reason = match self.field_value(value, false) {
+                        Some(DataMatcher::Text(matcher)) => Some(matcher),
+                        _ => None,
+                    };
+                }
+                Some(Expectation::Close { codes, reason })
+            }
             Rule::expect_same => {
                 let mut parts = inner(pair);
                 let name = parts.next()?;

@@ -25,6 +25,7 @@ impl Lowerer {
             PatternContext::Lines | PatternContext::Text | PatternContext::Chunks => {
                 ItemPatternKind::Text(self.text_item_pattern(facets, context))
             }
+            PatternContext::Socket => ItemPatternKind::Socket(self.socket_pattern(facets)),
         };
         ItemPattern {
             kind,
@@ -55,6 +56,14 @@ impl Lowerer {
             Rule::contains_facet => (
                 "`contains`".to_string(),
                 "`contains` fits text: `lines`, `chunks`, `expect text` and SSE fields",
+            ),
+            Rule::binary_facet => (
+                "`binary`".to_string(),
+                "`binary` fits the `messages` of a WebSocket",
+            ),
+            Rule::control_facet => (
+                "a ping or pong".to_string(),
+                "`ping` and `pong` fit the `messages` of a WebSocket",
             ),
             _ => ("this pattern".to_string(), ""),
         };
@@ -364,6 +373,114 @@ impl Lowerer {
         pattern
     }
 
+    /// A WebSocket message: `binary …`, `ping`/`pong`, or a data message matched as a line is,
+    /// where JSON may also be written bare (`{ "type": "next" }`) as the messages of
+    /// JSON protocols are.
+    fn socket_pattern(&mut self, facets: Vec<Pair<'_, Rule>>) -> SocketPattern {
+        let special = facets
+            .iter()
+            .find(|f| matches!(f.as_rule(), Rule::binary_facet | Rule::control_facet))
+            .cloned();
+        match special {
+            Some(facet) if facet.as_rule() == Rule::control_facet => {
+                // The keyword is not among the meaningful children: its text says which.
+                let pong = facet.as_str().starts_with("pong");
+                let payload = inner(facet.clone()).next().map(|p| self.template(p));
+                for other in facets.iter().filter(|f| span(f) != span(&facet)) {
+                    self.error(
+                        span(other),
+                        "a ping or pong is matched by its payload alone",
+                        "does not fit a control frame",
+                    );
+                }
+                SocketPattern::Control { pong, payload }
+            }
+            Some(facet) => {
+                let mut content = None;
+                if let Some(source) = inner(facet.clone()).next() {
+                    let hex = source.as_rule() == Rule::binary_hex;
+                    if let Some(text) = inner(source).next() {
+                        let text_span = span(&text);
+                        let (text, _) = self.string(text);
+                        match crate::payload::decode_bytes(&text, hex) {
+                            Ok(bytes) => {
+                                content = Some(BinaryContent {
+                                    bytes: bytes.into(),
+                                    base64: !hex,
+                                    span: text_span,
+                                })
+                            }
+                            Err(why) => self.error(text_span, why, "not valid here"),
+                        }
+                    }
+                }
+                let mut size = None;
+                for other in facets.iter().filter(|f| span(f) != span(&facet)) {
+                    if other.as_rule() == Rule::size_facet {
+                        size = inner(other.clone()).next().and_then(|c| self.size_cond(c));
+                    } else {
+                        self.error(
+                            span(other),
+                            "a binary message is matched by its bytes (`hex`, `base64`) and `size`",
+                            "does not fit a binary message",
+                        );
+                    }
+                }
+                SocketPattern::Binary { content, size }
+            }
+            None => {
+                // Bare JSON (an object, an array, a number…) is the message parsed as JSON;
+                // a string, regex or `_` is its text.
+                let facets = facets
+                    .into_iter()
+                    .map(|facet| {
+                        let json = facet.as_rule() == Rule::json_pattern
+                            && inner(facet.clone()).next().is_some_and(|primary| {
+                                !matches!(
+                                    primary.as_rule(),
+                                    Rule::string | Rule::regex | Rule::wildcard | Rule::var_ref
+                                )
+                            });
+                        (facet, json)
+                    })
+                    .collect::<Vec<_>>();
+                let mut pattern = TextItemPattern::default();
+                let mut rest = Vec::new();
+                for (facet, json) in facets {
+                    if json {
+                        let facet_span = span(&facet);
+                        let value = self.json_pattern(facet);
+                        if pattern.json.is_some() {
+                            self.duplicate_facet(facet_span, "a JSON pattern");
+                        }
+                        pattern.json = Some(value);
+                    } else {
+                        rest.push(facet);
+                    }
+                }
+                let text = self.text_item_pattern(rest, PatternContext::Lines);
+                if pattern.json.is_some() && text.json.is_some() {
+                    self.error(
+                        text.json.as_ref().map_or(Span::default(), |j| j.span),
+                        "a JSON pattern is given twice in one item",
+                        "one item is one line; put the next item on its own line",
+                    );
+                }
+                if let (Some(json), Some(matcher)) = (&pattern.json, &text.text) {
+                    self.diagnostics.push(
+                        Diagnostic::error("a message is matched as text or as JSON, not both")
+                            .at(&self.file, matcher.span.to(json.span), "text and JSON on one line")
+                            .help("match the message as text (`\"…\"`, `/regex/`, `contains`) or as JSON (`{ … }`, `json …`, `$.path` checks)"),
+                    );
+                }
+                SocketPattern::Data(TextItemPattern {
+                    json: pattern.json.or(text.json),
+                    ..text
+                })
+            }
+        }
+    }
+
     /// The bound after `size` or `len`: `5`, `1..2`, `< 10`, `in 3..7`.
     pub(super) fn size_cond(&mut self, cond: Pair<'_, Rule>) -> Option<Spanned<NumCond>> {
         Some(match cond.as_rule() {
@@ -481,6 +598,9 @@ fn json_facet_help(context: PatternContext) -> &'static str {
         PatternContext::Sse => "an SSE event's data is matched as JSON with `data: json …`",
         PatternContext::Json => "this item is JSON already: write the pattern without `json`",
         PatternContext::Text => "to match the whole body as JSON, write `expect json …`",
+        PatternContext::Socket => {
+            "a text message is matched as JSON with `{ … }` or `json …`; a binary message is not JSON"
+        }
         PatternContext::Chunks | PatternContext::Lines => {
             "a chunk is bytes: to match JSON, read the stream with `expect ndjson`, or with `expect lines` and `json …`"
         }

@@ -33,6 +33,9 @@ pub enum PatternContext {
     Text,
     /// A `chunks` block: text matchers and sizes.
     Chunks,
+    /// A WebSocket's `messages`: text as for `lines` (JSON written bare too), `binary`, `ping`
+    /// and `pong`.
+    Socket,
 }
 
 impl PatternContext {
@@ -43,6 +46,7 @@ impl PatternContext {
             StreamKind::Lines => PatternContext::Lines,
             StreamKind::Chunks => PatternContext::Chunks,
             StreamKind::Messages => PatternContext::Json,
+            StreamKind::Socket => PatternContext::Socket,
         }
     }
 
@@ -52,6 +56,7 @@ impl PatternContext {
             PatternContext::Json => "a JSON item",
             PatternContext::Lines | PatternContext::Text => "a text item",
             PatternContext::Chunks => "a `chunks` item",
+            PatternContext::Socket => "a WebSocket message",
         }
     }
 }
@@ -59,6 +64,10 @@ impl PatternContext {
 pub struct Lowerer {
     pub file: Arc<SourceFile>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Whether the latest request of the test so far is a WebSocket, and the names of its
+    /// WebSockets: `expect messages` is about a WebSocket's messages then, not gRPC replies.
+    socket_latest: bool,
+    sockets: std::collections::HashSet<String>,
 }
 
 type Pairs<'i> = pest::iterators::Pairs<'i, Rule>;
@@ -139,6 +148,8 @@ impl Lowerer {
         Lowerer {
             file: Arc::clone(file),
             diagnostics: Vec::new(),
+            socket_latest: false,
+            sockets: std::collections::HashSet::new(),
         }
     }
 

@@ -11,6 +11,8 @@ use crate::syntax::grammar::Rule;
 impl Lowerer {
     pub(super) fn test(&mut self, pair: Pair<'_, Rule>) -> Test {
         let span = span(&pair);
+        self.socket_latest = false;
+        self.sockets.clear();
         let mut test = Test {
             name: Spanned::new(String::new(), span),
             tags: Vec::new(),
@@ -48,6 +50,7 @@ impl Lowerer {
                 let method = parts.next()?;
                 let url = parts.next()?;
                 let name = self.stream_name(parts.next());
+                self.socket_latest = false;
                 StepKind::Request(Request {
                     method: Spanned::new(method.as_str().to_string(), self::span(&method)),
                     url: self.raw_template(url),
@@ -72,6 +75,7 @@ impl Lowerer {
                 let target = parts.next()?;
                 let method = parts.next()?;
                 let name = self.stream_name(parts.next());
+                self.socket_latest = false;
                 StepKind::Grpc(GrpcCall {
                     target: self.raw_template(target),
                     method: Spanned::new(method.as_str().to_string(), self::span(&method)),
@@ -103,6 +107,24 @@ impl Lowerer {
                 })
             }
             Rule::barrier_step => StepKind::Barrier(self.ident(inner(part).last()?)),
+            Rule::ws_step => {
+                let mut parts = inner(part);
+                let url = parts.next()?;
+                let name = self.stream_name(parts.next());
+                self.socket_latest = true;
+                if let Some(name) = &name {
+                    self.sockets.insert(name.value.clone());
+                }
+                StepKind::Ws(WsRequest {
+                    url: self.raw_template(url),
+                    name,
+                })
+            }
+            Rule::protocol_step => StepKind::Protocol(
+                inner(part)
+                    .map(|name| Spanned::new(name.as_str().to_string(), self::span(&name)))
+                    .collect(),
+            ),
             Rule::grpc_option => StepKind::GrpcOption(self.grpc_option(inner(part).next()?)?),
             _ => return None,
         };
@@ -262,6 +284,29 @@ impl Lowerer {
         Message::Json(pattern)
     }
 
+    /// What `send` sends: a gRPC message, or (WebSocket) text, JSON, binary or a ping.
+    fn sent(&mut self, pair: Pair<'_, Rule>) -> Option<Message> {
+        Some(match pair.as_rule() {
+            Rule::send_ping => Message::Ping(inner(pair).next().map(|p| self.template(p))),
+            Rule::send_json => {
+                let pattern = self.json_pattern(inner(pair).next()?);
+                self.require_literal(&pattern, "a message");
+                Message::JsonText(pattern)
+            }
+            Rule::send_binary => {
+                let source = inner(pair).next()?;
+                let rule = source.as_rule();
+                let text = self.template(inner(source).next()?);
+                Message::Binary(match rule {
+                    Rule::binary_hex => BinarySource::Hex(text),
+                    Rule::binary_base64 => BinarySource::Base64(text),
+                    _ => BinarySource::File(text),
+                })
+            }
+            _ => self.message(pair, "a message"),
+        })
+    }
+
     pub(super) fn control(&mut self, pair: Pair<'_, Rule>) -> Option<Control> {
         let part = inner(pair).next()?;
         Some(match part.as_rule() {
@@ -318,8 +363,22 @@ impl Lowerer {
                 }
                 Control::Reconnect(options)
             }
-            Rule::send_step => Control::Send(self.message(inner(part).next()?, "a message")),
-            _ => Control::Close,
+            Rule::send_step => Control::Send(self.sent(inner(part).next()?)?),
+            _ => {
+                let mut parts = inner(part);
+                match parts.next() {
+                    None => Control::Close(None),
+                    Some(code) => {
+                        let code_span = span(&code);
+                        let value = self.integer(code)?;
+                        let reason = parts.next().map(|reason| self.template(reason));
+                        Control::Close(Some(CloseFrameSpec {
+                            code: Spanned::new(value, code_span),
+                            reason,
+                        }))
+                    }
+                }
+            }
         })
     }
 }

@@ -16,8 +16,8 @@ use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use hyper_util::rt::TokioIo;
-use rustls::pki_types::ServerName;
 use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
@@ -120,7 +120,11 @@ pub async fn connect(target: &GrpcTarget, deadline: Instant) -> Result<GrpcChann
     });
     let tls = if parsed.tls {
         Some(TlsSetup {
-            config: crate::transport::tls::client_config(target.insecure, crate::transport::tls::Alpn::H2).map_err(|reason| GrpcError::Tls {
+            config: crate::transport::tls::client_config(
+                target.insecure,
+                crate::transport::tls::Alpn::H2,
+            )
+            .map_err(|reason| GrpcError::Tls {
                 address: parsed.address.clone(),
                 reason,
             })?,
