@@ -365,6 +365,6 @@ mod tests {
             .unwrap();
         assert_eq!(status.as_u16(), 403);
         assert_eq!(headers["x-a"], "1");
-        assert_eq!(len, 26);
+        assert_eq!(len, 27);
     }
 }
