@@ -11,7 +11,7 @@ use crate::interp::stream::Next;
 use crate::interp::vars::Scope;
 use crate::outcome::Failure;
 use crate::transport::item::Item;
-use crate::transport::ws::{Close, Connection, Outgoing, Read, WsMessage};
+use crate::transport::ws::{Close, Connection, Outgoing, Read, WsMessage, WsTarget};
 
 /// The control frames the block being read expects; the others are skipped.
 #[derive(Debug, Clone, Copy, Default)]
@@ -23,19 +23,24 @@ pub struct Wants {
 /// A WebSocket after its handshake.
 pub struct LiveSocket {
     /// `None` once `abort` or `disconnect` dropped it.
-    connection: Option<Connection>,
+    pub(super) connection: Option<Connection>,
+    /// Where it was opened and how, to open it again on `reconnect`.
+    pub(super) target: WsTarget,
+    pub(super) max_message: usize,
+    /// When the connection ended, for the wait before a `reconnect`.
+    pub(super) ended_at: Option<Instant>,
     /// When the upgrade request was sent: every time is measured from here.
-    origin: Instant,
+    pub(super) origin: Instant,
     /// The later of the last message received and the last sent, from `origin`.
-    previous: Duration,
+    pub(super) previous: Duration,
     /// The test's deadline, for sends a slow server holds up.
     deadline: Instant,
     /// The server's close frame, once it came.
-    close: Option<Close>,
+    pub(super) close: Option<Close>,
     /// How the connection ended, once it did.
-    ended: Option<Terminal>,
+    pub(super) ended: Option<Terminal>,
     /// The client sent its close frame: the server's is the reply.
-    closed_by_client: bool,
+    pub(super) closed_by_client: bool,
     /// The size limit a message went over, when that ended the connection.
     too_large: Option<usize>,
     /// Message bytes read since the statistics last took them.
@@ -44,9 +49,18 @@ pub struct LiveSocket {
 }
 
 impl LiveSocket {
-    pub fn new(connection: Connection, origin: Instant, deadline: Instant) -> LiveSocket {
+    pub fn new(
+        connection: Connection,
+        target: WsTarget,
+        max_message: usize,
+        origin: Instant,
+        deadline: Instant,
+    ) -> LiveSocket {
         LiveSocket {
             connection: Some(connection),
+            target,
+            max_message,
+            ended_at: None,
             origin,
             previous: Duration::ZERO,
             deadline,
@@ -130,6 +144,7 @@ impl LiveSocket {
             };
             self.connection = None;
             self.ended = Some(ended.clone());
+            self.ended_at = Some(Instant::now());
             return Next::Ended(ended);
         }
     }
@@ -188,6 +203,7 @@ impl LiveSocket {
         if let Some(connection) = self.connection.take() {
             connection.abort();
         }
+        self.ended_at.get_or_insert_with(Instant::now);
         self.ended
             .get_or_insert_with(|| Terminal::Dropped("the client aborted".to_string()));
     }
@@ -202,6 +218,7 @@ impl LiveSocket {
             }));
             let _ = connection.send(going_away, self.deadline).await;
         }
+        self.ended_at.get_or_insert_with(Instant::now);
         self.ended
             .get_or_insert_with(|| Terminal::Dropped("the client disconnected".to_string()));
     }

@@ -23,6 +23,7 @@ pub mod opening;
 pub mod record;
 mod request;
 mod socket;
+mod socket_reconnect;
 pub mod stats;
 pub mod stream;
 mod stream_failure;

@@ -159,7 +159,13 @@ impl TestRun<'_> {
         match connected {
             Ok((handshake, connection)) => {
                 exchange.stats = Some(StreamStats::new(handshake.ttfb));
-                exchange.live = Some(LiveSocket::new(connection, handshake.sent_at, deadline));
+                exchange.live = Some(LiveSocket::new(
+                    connection,
+                    target,
+                    self.settings.max_item_size,
+                    handshake.sent_at,
+                    deadline,
+                ));
                 exchange.head = Some((handshake.status, handshake.headers));
                 Ok(())
             }

@@ -17,6 +17,7 @@ use crate::interp::matcher::{
     Absorbs, AfterEnd, BlockMatcher, FailureKind, Fed, MatchFailure, Terminal,
 };
 use crate::interp::record::{self, BlockUpdate, Recorder};
+use crate::interp::socket_reconnect::Reconnect;
 use crate::interp::stats::StreamStats;
 use crate::interp::stream_failure::{
     Recent, Seen, build_diff, failure_with_diff, read_rest, render_failure, terminal_line,
@@ -302,25 +303,39 @@ impl StreamRun<'_> {
                         context.push(Seen::Event("disconnect".to_string()));
                     }
                     Control::Reconnect(options) => {
-                        // The checker allows `reconnect` on HTTP streams only.
-                        let (Reader::Http(http), Some(reconnect)) = (&mut reader, &reconnect)
-                        else {
-                            continue;
+                        // The checker allows `reconnect` on HTTP streams and WebSockets.
+                        let reconnected = match (&mut reader, &reconnect) {
+                            (Reader::Http(http), Some(reconnect)) => {
+                                reopen(
+                                    http,
+                                    reconnect,
+                                    options,
+                                    span,
+                                    &kind,
+                                    deadline,
+                                    timeout,
+                                    max_item_size,
+                                    stats,
+                                    scope,
+                                    connections,
+                                )
+                                .await
+                            }
+                            (Reader::Socket(socket), _) => {
+                                socket
+                                    .reconnect(Reconnect {
+                                        options,
+                                        span,
+                                        deadline,
+                                        timeout,
+                                        stats,
+                                        scope,
+                                        connections,
+                                    })
+                                    .await
+                            }
+                            _ => continue,
                         };
-                        let reconnected = reopen(
-                            http,
-                            reconnect,
-                            options,
-                            span,
-                            &kind,
-                            deadline,
-                            timeout,
-                            max_item_size,
-                            stats,
-                            scope,
-                            connections,
-                        )
-                        .await;
                         match reconnected {
                             Err(mut failure) => {
                                 // Context first: what matched before the reconnection.
