@@ -5,6 +5,7 @@ use crate::support::{Test, check_fails};
 
 mod concurrency;
 mod mistakes;
+mod websocket;
 
 #[test]
 fn misspelt_keyword_with_did_you_mean() {
