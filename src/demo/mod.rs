@@ -31,6 +31,7 @@ mod sse;
 mod stats;
 #[cfg(test)]
 mod tests;
+mod ws;
 
 use std::sync::Arc;
 
@@ -54,6 +55,8 @@ struct AppState {
     generations: Arc<chat_streams::Generations>,
     /// The counters under `/counters/`.
     counters: Arc<counters::Counters>,
+    /// The chat rooms under `/ws/chat/`.
+    chat_rooms: Arc<ws::Rooms>,
 }
 
 /// Every route, for the router and for the "no such endpoint" answer.
@@ -148,6 +151,7 @@ fn router_with(state: AppState) -> Router {
             post(fragile::completions),
         )
         .route("/bad/fragile/health", get(fragile::health))
+        .merge(ws::routes())
         .fallback(|uri: Uri| async move {
             (
                 StatusCode::NOT_FOUND,
