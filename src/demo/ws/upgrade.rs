@@ -126,11 +126,6 @@ impl Handshake {
         })
     }
 
-    /// The subprotocols the client listed, in its order.
-    pub fn protocols(&self) -> &[String] {
-        &self.protocols
-    }
-
     /// The first subprotocol the client listed that is in `supported`.
     pub fn pick(&self, supported: &[&'static str]) -> Option<&'static str> {
         self.protocols
