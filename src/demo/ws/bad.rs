@@ -90,7 +90,10 @@ fn message_then(
 }
 
 /// `GET /bad/ws/invalid-utf8`: `{"n":1}`, then a text frame of the bytes FF FE 41.
-pub async fn invalid_utf8(Query(query): QueryPairs, request: Request) -> Result<Response, Response> {
+pub async fn invalid_utf8(
+    Query(query): QueryPairs,
+    request: Request,
+) -> Result<Response, Response> {
     let bytes = frame(OpCode::Data(Data::Text), true, &[0xFF, 0xFE, 0x41]);
     message_then("invalid-utf8", query, request, bytes)
 }
@@ -110,7 +113,11 @@ pub async fn bad_close_code(
     Query(query): QueryPairs,
     request: Request,
 ) -> Result<Response, Response> {
-    let bytes = frame(OpCode::Control(Control::Close), true, &1005u16.to_be_bytes());
+    let bytes = frame(
+        OpCode::Control(Control::Close),
+        true,
+        &1005u16.to_be_bytes(),
+    );
     message_then("bad-close-code", query, request, bytes)
 }
 
@@ -218,11 +225,13 @@ pub async fn silent_handshake() -> Response {
 pub async fn silent(Query(query): QueryPairs, request: Request) -> Result<Response, Response> {
     Params::new(query, &[]).map_err(bad)?;
     let handshake = Handshake::check(request)?;
-    Ok(handshake.accept("silent", None, |mut socket: Socket| async move {
-        // Reading answers pings; a client's close is answered too, as tungstenite does.
-        let _ = tokio::time::timeout(SILENCE, async {
-            while let Some(Ok(_)) = socket.next().await {}
-        })
-        .await;
-    }))
+    Ok(
+        handshake.accept("silent", None, |mut socket: Socket| async move {
+            // Reading answers pings; a client's close is answered too, as tungstenite does.
+            let _ = tokio::time::timeout(SILENCE, async {
+                while let Some(Ok(_)) = socket.next().await {}
+            })
+            .await;
+        }),
+    )
 }

@@ -205,9 +205,7 @@ impl Rooms {
             queue: sender,
             kick: kick.clone(),
         });
-        publish(room, &limits, |seq| {
-            json!({"type": "join", "user": user, "seq": seq})
-        });
+        publish(room, &limits, json!({"type": "join", "user": user}));
         Ok(Membership {
             rooms: self.clone(),
             room: room_name.to_owned(),
@@ -225,9 +223,11 @@ impl Rooms {
         let clock = inner.clock;
         if let Some(room) = inner.rooms.get_mut(room_name) {
             room.last_active = clock;
-            publish(room, &self.limits, |seq| {
-                json!({"type": "message", "user": user, "text": text, "seq": seq})
-            });
+            publish(
+                room,
+                &self.limits,
+                json!({"type": "message", "user": user, "text": text}),
+            );
         }
     }
 
@@ -241,9 +241,11 @@ impl Rooms {
             return;
         };
         let member = room.members.remove(at);
-        publish(room, &self.limits, |seq| {
-            json!({"type": "leave", "user": member.user, "seq": seq})
-        });
+        publish(
+            room,
+            &self.limits,
+            json!({"type": "leave", "user": member.user}),
+        );
     }
 }
 
@@ -260,11 +262,13 @@ fn evict_least_active(rooms: &mut HashMap<String, Room>) {
     }
 }
 
-/// Numbers the event `make` builds with the room's next seq, keeps it, and queues it to every
-/// member; a member whose queue is full is dropped (closed `too slow`) and its leave follows.
-fn publish(room: &mut Room, limits: &Limits, make: impl FnOnce(u64) -> Value) {
+/// Numbers `event` (a JSON object) with the room's next seq, its last field, keeps it, and queues
+/// it to every member; a member whose queue is full is dropped (closed `too slow`) and its leave
+/// follows.
+fn publish(room: &mut Room, limits: &Limits, mut event: Value) {
     room.seq += 1;
-    let event = Utf8Bytes::from(make(room.seq).to_string());
+    event["seq"] = json!(room.seq);
+    let event = Utf8Bytes::from(event.to_string());
     room.events.push_back((room.seq, event.clone()));
     while room.events.len() > limits.events {
         room.events.pop_front();
@@ -283,9 +287,7 @@ fn publish(room: &mut Room, limits: &Limits, make: impl FnOnce(u64) -> Value) {
         });
     // Bounded: each round removes members, and the room has finitely many.
     for user in gone {
-        publish(room, limits, |seq| {
-            json!({"type": "leave", "user": user, "seq": seq})
-        });
+        publish(room, limits, json!({"type": "leave", "user": user}));
     }
 }
 
@@ -303,9 +305,13 @@ pub async fn chat(
             "query parameter `user` is required: the name shown to the room".to_owned(),
         )));
     }
-    let user = params::name(params.str("user", "")).map_err(bad)?.to_owned();
+    let user = params::name(params.str("user", ""))
+        .map_err(bad)?
+        .to_owned();
     let after = params.opt_u64("after").map_err(bad)?;
-    let token = params.has("token").then(|| params.str("token", "").to_owned());
+    let token = params
+        .has("token")
+        .then(|| params.str("token", "").to_owned());
     if after.is_some() && token.is_none() {
         return Err(bad(BadRequest(
             "query parameter `after` needs `token`: the resume token of the welcome".to_owned(),

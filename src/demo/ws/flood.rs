@@ -29,22 +29,24 @@ pub async fn flood(Query(query): QueryPairs, request: Request) -> Result<Respons
         .u64_at_most("count", 1_000_000, MAX_FLOOD)
         .map_err(bad)?;
     let handshake = Handshake::check(request)?;
-    Ok(handshake.accept("flood", None, move |mut socket: Socket| async move {
-        let mut n = 1;
-        while n <= count {
-            let end = count.min(n + BATCH - 1);
-            for i in n..=end {
-                if socket.feed(numbered(i)).await.is_err() {
+    Ok(
+        handshake.accept("flood", None, move |mut socket: Socket| async move {
+            let mut n = 1;
+            while n <= count {
+                let end = count.min(n + BATCH - 1);
+                for i in n..=end {
+                    if socket.feed(numbered(i)).await.is_err() {
+                        return;
+                    }
+                }
+                if socket.flush().await.is_err() {
                     return;
                 }
+                n = end + 1;
             }
-            if socket.flush().await.is_err() {
-                return;
-            }
-            n = end + 1;
-        }
-        upgrade::close(socket, Some(upgrade::close_frame(1000, ""))).await;
-    }))
+            upgrade::close(socket, Some(upgrade::close_frame(1000, ""))).await;
+        }),
+    )
 }
 
 /// `GET /ws/slow?count=100&size=1000`: `{"seq":i,"pad":"xx…"}` of about `size` bytes for i from
@@ -60,26 +62,25 @@ pub async fn slow(Query(query): QueryPairs, request: Request) -> Result<Response
         )));
     }
     let handshake = Handshake::check(request)?;
-    Ok(handshake.accept("slow", None, move |mut socket: Socket| async move {
-        let mut blocked = Duration::ZERO;
-        for seq in 1..=count {
-            let message = padded(seq, size as usize);
-            let start = Instant::now();
-            // `send` flushes: it returns once the socket took the whole message.
-            if socket.send(message).await.is_err() {
+    Ok(
+        handshake.accept("slow", None, move |mut socket: Socket| async move {
+            let mut blocked = Duration::ZERO;
+            for seq in 1..=count {
+                let message = padded(seq, size as usize);
+                let start = Instant::now();
+                // `send` flushes: it returns once the socket took the whole message.
+                if socket.send(message).await.is_err() {
+                    return;
+                }
+                blocked += start.elapsed();
+            }
+            let done = format!("{{\"done\":true,\"blocked_ms\":{}}}", blocked.as_millis());
+            if socket.send(Message::text(done)).await.is_err() {
                 return;
             }
-            blocked += start.elapsed();
-        }
-        let done = format!(
-            "{{\"done\":true,\"blocked_ms\":{}}}",
-            blocked.as_millis()
-        );
-        if socket.send(Message::text(done)).await.is_err() {
-            return;
-        }
-        upgrade::close(socket, Some(upgrade::close_frame(1000, ""))).await;
-    }))
+            upgrade::close(socket, Some(upgrade::close_frame(1000, ""))).await;
+        }),
+    )
 }
 
 /// `{"seq":seq,"pad":"xx…"}`, padded to `size` bytes when the rest is shorter.

@@ -34,8 +34,15 @@ const MAX_SUBSCRIPTIONS: usize = 100;
 
 /// What a subscription's task hands the writer.
 enum Out {
-    Next { id: String, run: u64, payload: Value },
-    Done { id: String, run: u64 },
+    Next {
+        id: String,
+        run: u64,
+        payload: Value,
+    },
+    Done {
+        id: String,
+        run: u64,
+    },
 }
 
 /// `GET /ws/graphql`.
@@ -43,15 +50,17 @@ pub async fn graphql(Query(query): QueryPairs, request: Request) -> Result<Respo
     Params::new(query, &[]).map_err(bad)?;
     let handshake = Handshake::check(request)?;
     let protocol = handshake.pick(&[PROTOCOL]);
-    Ok(handshake.accept("graphql", protocol, move |socket| async move {
-        if protocol.is_none() {
-            let frame = upgrade::close_frame(4406, "Subprotocol not acceptable");
-            return upgrade::close(socket, Some(frame)).await;
-        }
-        if let Some((socket, code, reason)) = serve(socket).await {
-            upgrade::close(socket, Some(upgrade::close_frame(code, &reason))).await;
-        }
-    }))
+    Ok(
+        handshake.accept("graphql", protocol, move |socket| async move {
+            if protocol.is_none() {
+                let frame = upgrade::close_frame(4406, "Subprotocol not acceptable");
+                return upgrade::close(socket, Some(frame)).await;
+            }
+            if let Some((socket, code, reason)) = serve(socket).await {
+                upgrade::close(socket, Some(upgrade::close_frame(code, &reason))).await;
+            }
+        }),
+    )
 }
 
 /// One connection's subscriptions: id → the run number (so a finished run's late messages are
@@ -142,7 +151,9 @@ fn received(
     match kind {
         "connection_init" => {
             if !matches!(payload, None | Some(Value::Null | Value::Object(_))) {
-                return Err(invalid("`payload` of connection_init is not an object".to_owned()));
+                return Err(invalid(
+                    "`payload` of connection_init is not an object".to_owned(),
+                ));
             }
             if *acknowledged {
                 return Err((4429, "Too many initialisation requests".to_owned()));
@@ -158,10 +169,14 @@ fn received(
         "subscribe" => {
             let id = id_of(&message).map_err(invalid)?;
             let Some(Value::Object(payload)) = payload else {
-                return Err(invalid("`payload` of subscribe is not an object".to_owned()));
+                return Err(invalid(
+                    "`payload` of subscribe is not an object".to_owned(),
+                ));
             };
             let Some(query) = payload.get("query").and_then(Value::as_str) else {
-                return Err(invalid("`payload.query` of subscribe is not a string".to_owned()));
+                return Err(invalid(
+                    "`payload.query` of subscribe is not a string".to_owned(),
+                ));
             };
             let variables = match payload.get("variables") {
                 None | Some(Value::Null) => None,
@@ -186,9 +201,10 @@ fn received(
             }
             subscriptions.runs += 1;
             let run = subscriptions.runs;
-            let task = subscriptions
-                .tasks
-                .spawn(execute(operation, id.clone(), run, sender.clone()));
+            let task =
+                subscriptions
+                    .tasks
+                    .spawn(execute(operation, id.clone(), run, sender.clone()));
             subscriptions.active.insert(id, (run, task));
             Ok(None)
         }

@@ -112,9 +112,11 @@ pub fn parse(query: &str, variables: Option<&Value>) -> Result<Operation, String
                 from = Some(value);
             }
             let Some(from) = from else {
-                return Err("Field \"countdown\" argument \"from\" of type \"Int!\" is required, \
+                return Err(
+                    "Field \"countdown\" argument \"from\" of type \"Int!\" is required, \
                             but it was not provided."
-                    .to_owned());
+                        .to_owned(),
+                );
             };
             match from.as_u64() {
                 Some(n) if n <= MAX_COUNTDOWN => Ok(Operation::Countdown(n)),
@@ -124,9 +126,7 @@ pub fn parse(query: &str, variables: Option<&Value>) -> Result<Operation, String
                 )),
             }
         }
-        ("query", _) => Err(format!(
-            "Cannot query field \"{field}\" on type \"Query\"."
-        )),
+        ("query", _) => Err(format!("Cannot query field \"{field}\" on type \"Query\".")),
         _ => Err(format!(
             "Cannot query field \"{field}\" on type \"Subscription\"."
         )),
@@ -139,7 +139,9 @@ fn expect(tokens: &mut impl Iterator<Item = Token>, punct: char) -> Result<(), S
         Some(other) => Err(format!(
             "Syntax Error: expected \"{punct}\", found {other:?}."
         )),
-        None => Err(format!("Syntax Error: expected \"{punct}\", found the end.")),
+        None => Err(format!(
+            "Syntax Error: expected \"{punct}\", found the end."
+        )),
     }
 }
 

@@ -222,7 +222,11 @@ async fn sleep(params: Option<&Value>) -> Outcome {
         .and_then(|p| p.get("ms"))
         .and_then(Value::as_u64)
         .filter(|ms| *ms <= MAX_SLEEP_MS)
-        .ok_or_else(|| invalid_params(&format!("sleep takes {{\"ms\": N}}, N from 0 to {MAX_SLEEP_MS}")))?;
+        .ok_or_else(|| {
+            invalid_params(&format!(
+                "sleep takes {{\"ms\": N}}, N from 0 to {MAX_SLEEP_MS}"
+            ))
+        })?;
     tokio::time::sleep(Duration::from_millis(ms)).await;
     Ok(json!(format!("slept {ms}")))
 }
@@ -234,7 +238,9 @@ fn subscribe(params: Option<&Value>, connection: &Connection) -> Result<Ticks, (
         .and_then(Value::as_u64)
         .filter(|n| *n <= MAX_TICKS)
         .ok_or_else(|| {
-            invalid_params(&format!("subscribe takes {{\"count\": N}}, N from 0 to {MAX_TICKS}"))
+            invalid_params(&format!(
+                "subscribe takes {{\"count\": N}}, N from 0 to {MAX_TICKS}"
+            ))
         })?;
     let n = connection.subscriptions.fetch_add(1, Ordering::Relaxed) + 1;
     Ok(Ticks {

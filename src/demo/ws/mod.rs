@@ -9,10 +9,10 @@ mod flood;
 mod graphql;
 mod graphql_query;
 mod jsonrpc;
-mod ticker;
-mod upgrade;
 #[cfg(test)]
 mod tests;
+mod ticker;
+mod upgrade;
 
 use axum::Router;
 use axum::routing::get;

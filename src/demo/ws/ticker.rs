@@ -29,29 +29,31 @@ pub async fn ticker(Query(query): QueryPairs, request: Request) -> Result<Respon
         .map_err(bad)?;
     let ping = params.flag("ping").map_err(bad)?;
     let handshake = Handshake::check(request)?;
-    Ok(handshake.accept("ticker", None, move |mut socket: Socket| async move {
-        let mut due = Instant::now();
-        for n in 1..=count {
-            match upgrade::wait_listening(&mut socket, due).await {
-                Heard::Time => {}
-                Heard::Closed => return upgrade::finish(socket).await,
-                Heard::Gone => return,
+    Ok(
+        handshake.accept("ticker", None, move |mut socket: Socket| async move {
+            let mut due = Instant::now();
+            for n in 1..=count {
+                match upgrade::wait_listening(&mut socket, due).await {
+                    Heard::Time => {}
+                    Heard::Closed => return upgrade::finish(socket).await,
+                    Heard::Gone => return,
+                }
+                if ping
+                    && socket
+                        .send(Message::Ping(format!("tick {n}").into()))
+                        .await
+                        .is_err()
+                {
+                    return;
+                }
+                if socket.send(numbered(n)).await.is_err() {
+                    return;
+                }
+                due += interval;
             }
-            if ping
-                && socket
-                    .send(Message::Ping(format!("tick {n}").into()))
-                    .await
-                    .is_err()
-            {
-                return;
-            }
-            if socket.send(numbered(n)).await.is_err() {
-                return;
-            }
-            due += interval;
-        }
-        upgrade::close(socket, Some(upgrade::close_frame(1000, "done"))).await;
-    }))
+            upgrade::close(socket, Some(upgrade::close_frame(1000, "done"))).await;
+        }),
+    )
 }
 
 /// `GET /ws/close?code=4000&reason=bye&after=0`: `after` messages, then a close frame with
@@ -86,15 +88,17 @@ pub async fn close(Query(query): QueryPairs, request: Request) -> Result<Respons
         ))));
     }
     let handshake = Handshake::check(request)?;
-    Ok(handshake.accept("close", None, move |mut socket: Socket| async move {
-        for n in 1..=after {
-            if socket.send(numbered(n)).await.is_err() {
-                return;
+    Ok(
+        handshake.accept("close", None, move |mut socket: Socket| async move {
+            for n in 1..=after {
+                if socket.send(numbered(n)).await.is_err() {
+                    return;
+                }
             }
-        }
-        let frame = code.map(|code| upgrade::close_frame(code, &reason));
-        upgrade::close(socket, frame).await;
-    }))
+            let frame = code.map(|code| upgrade::close_frame(code, &reason));
+            upgrade::close(socket, frame).await;
+        }),
+    )
 }
 
 /// A bad query parameter as the plain-text `400` every demo endpoint answers.
