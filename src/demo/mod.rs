@@ -203,7 +203,21 @@ mod listing {
         let channels = channels::Limits::default();
         let generations = chat_streams::Limits::default();
         let counters = counters::Limits::default();
+        let rooms = ws::ChatLimits::default();
         let stated = [
+            format!(
+                "messages of at most {} MiB",
+                ws::MAX_MESSAGE / (1024 * 1024)
+            ),
+            format!(
+                "closes\n  1001 after {} with nothing",
+                format_duration(ws::IDLE)
+            ),
+            format!(
+                "chat: {} rooms (the least recently active\n  dropped), each keeping its last {} \
+                 events; texts of at most {} bytes; a member with\n  {} events waiting",
+                rooms.rooms, rooms.events, rooms.text, rooms.queue
+            ),
             format!("names and ids: 1 to {} of", params::MAX_NAME),
             format!(
                 "channels: {}, each keeping its last {} messages of at most {} KiB",

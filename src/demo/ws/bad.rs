@@ -70,6 +70,8 @@ async fn linger(mut io: RawSocket) {
 }
 
 /// Answers `101` for `name` (a `Handshake` failure as usual) and writes `bytes` after `{"n":1}`.
+// A refusal is a response, as axum's handlers return it: its size is axum's.
+#[allow(clippy::result_large_err)]
 fn message_then(
     name: &'static str,
     query: Vec<(String, String)>,
@@ -198,6 +200,7 @@ pub async fn wrong_accept(
     wrong_handshake("wrong-accept", AcceptHeader::Wrong, query, request)
 }
 
+#[allow(clippy::result_large_err)]
 fn wrong_handshake(
     name: &'static str,
     accept: AcceptHeader,

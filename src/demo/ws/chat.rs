@@ -50,7 +50,6 @@ impl Default for Limits {
 }
 
 /// Every chat room of one router.
-#[derive(Default)]
 pub struct Rooms {
     limits: Limits,
     inner: Mutex<Inner>,
@@ -116,6 +115,12 @@ struct Membership {
 impl Drop for Membership {
     fn drop(&mut self) {
         self.rooms.leave(&self.room, self.id);
+    }
+}
+
+impl Default for Rooms {
+    fn default() -> Self {
+        Rooms::new(Limits::default())
     }
 }
 

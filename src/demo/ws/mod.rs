@@ -19,7 +19,8 @@ use axum::routing::get;
 
 use super::AppState;
 
-pub use chat::Rooms;
+pub use chat::{Limits as ChatLimits, Rooms};
+pub use upgrade::{IDLE, MAX_MESSAGE};
 
 /// The `/ws/` and `/bad/ws/` routes.
 pub fn routes() -> Router<AppState> {
