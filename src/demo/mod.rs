@@ -31,6 +31,7 @@ mod sse;
 mod stats;
 #[cfg(test)]
 mod tests;
+mod ws;
 
 use std::sync::Arc;
 
@@ -54,6 +55,8 @@ struct AppState {
     generations: Arc<chat_streams::Generations>,
     /// The counters under `/counters/`.
     counters: Arc<counters::Counters>,
+    /// The chat rooms under `/ws/chat/`.
+    chat_rooms: Arc<ws::Rooms>,
 }
 
 /// Every route, for the router and for the "no such endpoint" answer.
@@ -87,6 +90,20 @@ GET  /bad/silent
 GET  /bad/reset
 POST /bad/fragile/v1/chat/completions?client=default
 GET  /bad/fragile/health?client=default
+GET  /ws/echo           echoes text and binary; subprotocols echo.v1, echo.v2
+GET  /ws/private        /ws/echo for `authorization: Bearer demo` (else 401)
+GET  /ws/ticker?count=5&interval=10ms&ping=0   {\"n\":1}..{\"n\":count}, then close 1000 done
+GET  /ws/close?code=4000&reason=bye&after=0    `after` of {\"n\":i}, then that close (code=none)
+GET  /ws/chat/{room}?user=NAME&token=T&after=SEQ   chat room, resumable with the welcome's token
+GET  /ws/slow?count=100&size=1000    padded messages at the reader's pace, then blocked_ms
+GET  /ws/flood?count=1000000         {\"n\":i} as fast as possible, then close 1000
+GET  /ws/graphql        graphql-transport-ws: query { hello }, subscription { countdown(from: N) }
+GET  /ws/jsonrpc        JSON-RPC 2.0: add, echo, sleep {\"ms\"}, subscribe {\"count\"}; batches
+GET  /bad/ws/invalid-utf8 | reserved-opcode | bad-close-code | fragmented-ping   {\"n\":1}, then that
+GET  /bad/ws/oversized?size=67108865   {\"n\":1}, then a binary frame of `size` zeros
+GET  /bad/ws/cut?after=3               `after` messages, then TCP dropped with no close
+GET  /bad/ws/no-accept | wrong-accept  101 with no or a wrong Sec-WebSocket-Accept
+GET  /bad/ws/silent-handshake | silent never answers the upgrade | upgrades, then silence (60s)
 
 `after=K` resumes as `Last-Event-ID: K` does. Limits of /channels/, /chat/streams/ and
 /counters/ (past a count: 503):
@@ -97,6 +114,10 @@ GET  /bad/fragile/health?client=default
   chat streams: 10000 generations of at most 10000 tokens, at most 10s apart; a finished
     generation is kept for 10m
   counters: 10000; one not incremented for 10m is dropped
+WebSocket (a plain GET gets 426): messages of at most 1 MiB; an interactive endpoint closes
+  1001 after 5m with nothing from the client; chat: 1000 rooms (the least recently active
+  dropped), each keeping its last 1000 events; texts of at most 1024 bytes; a member with
+  1000 events waiting is closed 1008 `too slow`
 ";
 
 /// The router with every endpoint (tests serve it in-process on 127.0.0.1:0).
@@ -148,6 +169,7 @@ fn router_with(state: AppState) -> Router {
             post(fragile::completions),
         )
         .route("/bad/fragile/health", get(fragile::health))
+        .merge(ws::routes())
         .fallback(|uri: Uri| async move {
             (
                 StatusCode::NOT_FOUND,
@@ -181,7 +203,21 @@ mod listing {
         let channels = channels::Limits::default();
         let generations = chat_streams::Limits::default();
         let counters = counters::Limits::default();
+        let rooms = ws::ChatLimits::default();
         let stated = [
+            format!(
+                "messages of at most {} MiB",
+                ws::MAX_MESSAGE / (1024 * 1024)
+            ),
+            format!(
+                "closes\n  1001 after {} with nothing",
+                format_duration(ws::IDLE)
+            ),
+            format!(
+                "chat: {} rooms (the least recently active\n  dropped), each keeping its last {} \
+                 events; texts of at most {} bytes; a member with\n  {} events waiting",
+                rooms.rooms, rooms.events, rooms.text, rooms.queue
+            ),
             format!("names and ids: 1 to {} of", params::MAX_NAME),
             format!(
                 "channels: {}, each keeping its last {} messages of at most {} KiB",
