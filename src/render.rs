@@ -306,7 +306,7 @@ pub fn render_item_pattern(pattern: &ItemPattern) -> String {
                 let mut text = if *pong { "pong" } else { "ping" }.to_string();
                 if let Some(payload) = payload {
                     text.push(' ');
-                    text.push_str(&quote(&payload.text));
+                    text.push_str(&render_text_matcher(payload));
                 }
                 parts.push((pattern.span.start, text));
             }

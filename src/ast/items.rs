@@ -215,10 +215,10 @@ pub enum SocketPattern {
         content: Option<BinaryContent>,
         size: Option<Spanned<NumCond>>,
     },
-    /// `ping`, `pong "payload"`: a control frame (its payload, when given, as exact text).
+    /// `ping`, `pong "payload"`, `ping /^tick/`: a control frame, its payload matched as text.
     Control {
         pong: bool,
-        payload: Option<Template>,
+        payload: Option<TextMatcher>,
     },
 }
 

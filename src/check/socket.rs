@@ -163,14 +163,15 @@ impl Checker {
             return;
         }
         for code in codes {
-            if !close_code_is_valid(code.value) {
+            // 1005 is how a close frame without a code reads (RFC 6455 §7.1.5).
+            if code.value != 1005 && !close_code_is_valid(code.value) {
                 self.diagnostics.push(
                     Diagnostic::error(format!(
                         "{} is not a code a close frame can carry",
                         code.value
                     ))
                     .at(&self.file, code.span, "not a valid close code")
-                    .help("the codes are 1000–1003, 1007–1014 and 3000–4999; a close frame without a code reads as `expect close` with no code, and no close frame at all is `dropped`"),
+                    .help("the codes are 1000–1003, 1007–1014 and 3000–4999, and 1005 for a close frame without a code; no close frame at all is `dropped`"),
                 );
             }
         }

@@ -88,7 +88,7 @@ impl Checker {
             ItemPatternKind::Socket(SocketPattern::Control {
                 payload: Some(payload),
                 ..
-            }) => self.template(payload, known),
+            }) => self.text_vars(payload, known),
             ItemPatternKind::Socket(_) => {}
         }
         let captured: Vec<String> = pattern_captures(pattern)
@@ -277,6 +277,10 @@ pub(super) fn pattern_captures(pattern: &ItemPattern) -> Vec<&Ident> {
             }
             paths(&t.paths, &mut out);
         }
+        ItemPatternKind::Socket(SocketPattern::Control {
+            payload: Some(payload),
+            ..
+        }) => out.extend(payload.capture.as_ref()),
         ItemPatternKind::Socket(_) => {}
     }
     out

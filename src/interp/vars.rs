@@ -349,7 +349,7 @@ impl<'s> Binder<'s> {
             ItemPatternKind::Socket(SocketPattern::Control {
                 payload: Some(payload),
                 ..
-            }) => self.template(payload)?,
+            }) => self.text(payload)?,
             ItemPatternKind::Socket(_) => {}
         }
         Ok(())

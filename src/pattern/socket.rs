@@ -57,12 +57,11 @@ pub fn match_message(
             SocketPattern::Control { pong, payload },
             WsMessage::Ping(bytes) | WsMessage::Pong(bytes),
         ) if *pong == matches!(message, WsMessage::Pong(_)) => match payload {
-            Some(payload) if payload.text.as_bytes() != bytes.as_ref() => Err(Mismatch::new(
-                crate::render::quote(&payload.text),
-                crate::render::quote(&String::from_utf8_lossy(bytes)),
-            )
-            .within(if *pong { "pong" } else { "ping" })),
-            _ => Ok(()),
+            Some(payload) => {
+                crate::pattern::match_text(payload, &String::from_utf8_lossy(bytes), captures)
+                    .map_err(|m| m.within(if *pong { "pong" } else { "ping" }))
+            }
+            None => Ok(()),
         },
         (_, other) => Err(Mismatch::new(expected_kind(pattern), describe_kind(other))),
     }

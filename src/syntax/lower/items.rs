@@ -385,7 +385,9 @@ impl Lowerer {
             Some(facet) if facet.as_rule() == Rule::control_facet => {
                 // The keyword is not among the meaningful children: its text says which.
                 let pong = facet.as_str().starts_with("pong");
-                let payload = inner(facet.clone()).next().map(|p| self.template(p));
+                let payload = inner(facet.clone())
+                    .next()
+                    .and_then(|p| self.text_matcher(p, TextPlace::Item(PatternContext::Socket)));
                 for other in facets.iter().filter(|f| span(f) != span(&facet)) {
                     self.error(
                         span(other),

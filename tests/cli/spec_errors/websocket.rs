@@ -41,7 +41,7 @@ fn close_codes_must_be_valid_and_nothing_is_sent_after_close() {
         6 |   expect close 999 | 1000
           |                ^^^ not a valid close code
           |
-          = help: the codes are 1000–1003, 1007–1014 and 3000–4999; a close frame without a code reads as `expect close` with no code, and no close frame at all is `dropped`
+          = help: the codes are 1000–1003, 1007–1014 and 3000–4999, and 1005 for a close frame without a code; no close frame at all is `dropped`
 
         error: a close reason may take at most 123 bytes
           --> a.stream:10:14
