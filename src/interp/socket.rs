@@ -204,12 +204,9 @@ impl TestRun<'_> {
         if let (Some(body), Some((status, _))) = (&exchange.refused, &exchange.head) {
             let mut failure = Failure::assertion(
                 format!(
-                    "the server refused the WebSocket handshake with {} {}",
-                    status.as_u16(),
-                    status.canonical_reason().unwrap_or("")
-                )
-                .trim_end()
-                .to_string(),
+                    "the server answered the WebSocket handshake with {}, not 101 Switching Protocols",
+                    ws::describe_status(*status)
+                ),
                 span,
                 "needs an open WebSocket",
             );
@@ -249,13 +246,10 @@ impl TestRun<'_> {
                 let codes_span = alternatives_span(alternatives);
                 let mut failure = Failure::assertion(
                     format!(
-                        "expected status {}, got {} {}",
+                        "expected status {}, got {}",
                         crate::render::or_list(&codes),
-                        status.as_u16(),
-                        status.canonical_reason().unwrap_or("")
-                    )
-                    .trim_end()
-                    .to_string(),
+                        ws::describe_status(status)
+                    ),
                     codes_span,
                     format!("the server answered {}", status.as_u16()),
                 )
@@ -486,7 +480,7 @@ impl TestRun<'_> {
                     span,
                     "expected a close frame",
                 )
-                .help_note(ending.describe()));
+                .note(ending.describe()));
             }
             (None, None) => {
                 return Err(Failure::error(

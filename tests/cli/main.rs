@@ -61,3 +61,4 @@ mod update;
 mod update_keeps_constructs;
 mod update_reports;
 mod update_writes;
+mod websocket;

@@ -72,7 +72,7 @@ async fn touch(
 
 /// Runs `--update=in-place` on a spec, checks the file it leaves, then that the spec passes and
 /// that a second update writes nothing.
-fn round_trip(before: &str, after: &str, var: (&str, &str)) {
+pub fn round_trip(before: &str, after: &str, var: (&str, &str)) {
     let output = Test::new()
         .spec("a.stream", before)
         .args(["run", "--update=in-place", "a.stream"])

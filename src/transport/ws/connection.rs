@@ -263,6 +263,9 @@ fn describe(error: &Error) -> String {
                 "the server broke the protocol: a control frame with the reserved opcode {opcode:#x}"
             )
         }
+        Error::Protocol(P::InvalidOpcode(opcode)) => {
+            format!("the server broke the protocol: a frame with the reserved opcode {opcode:#x}")
+        }
         Error::Protocol(P::MaskedFrameFromServer) => {
             "the server broke the protocol: it masked a frame".to_string()
         }
