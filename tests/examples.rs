@@ -48,6 +48,67 @@ const CONSTRUCTS: &[(&str, &[&str])] = &[
         ],
     ),
     ("unique-ids.stream", &["{{test_id}}", "{{run_id}}"]),
+    (
+        "ws-connect.stream",
+        &[
+            "ws {{ws}}/",
+            "header authorization",
+            "protocol echo.v2",
+            "expect status 101",
+        ],
+    ),
+    (
+        "ws-send.stream",
+        &[
+            "send \"plain text\"",
+            "send {",
+            "send json",
+            "send binary hex",
+            "send binary base64",
+            "send binary file",
+            "send ping",
+        ],
+    ),
+    (
+        "ws-messages.stream",
+        &[
+            "/^hello/",
+            "{ \"n\": 1, \"tags\"",
+            "binary hex",
+            "pong \"p\"",
+        ],
+    ),
+    (
+        "ws-close.stream",
+        &[
+            "close 1000 \"bye\"",
+            "expect close 1000",
+            "dropped",
+            "expect close 4000",
+        ],
+    ),
+    (
+        "ws-reconnect.stream",
+        &["disconnect", "reconnect with query token={{token}}"],
+    ),
+    (
+        "ws-many-clients.stream",
+        &[
+            " as room",
+            "expect messages from room",
+            "barrier joined",
+            "expect same items in room",
+        ],
+    ),
+    (
+        "ws-graphql.stream",
+        &[
+            "protocol graphql-transport-ws",
+            "connection_init",
+            "subscribe",
+        ],
+    ),
+    ("ws-jsonrpc.stream", &["\"jsonrpc\": \"2.0\"", "any order"]),
     ("timeout.stream", &["timeout 10s", "timeout 1.5m"]),
     (
         "methods.stream",

@@ -107,6 +107,8 @@ pub(super) struct Opened {
     pub span: Span,
     pub path: Path,
     pub grpc: bool,
+    /// A WebSocket (`ws … as NAME`).
+    pub socket: bool,
     /// A block (or another reading step) held it while it was the current request, a block
     /// held it with `from`, or a group check measures it.
     pub held: bool,

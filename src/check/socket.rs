@@ -22,6 +22,9 @@ pub(super) struct SocketState {
 impl Checker {
     pub(super) fn ws_request(&mut self, request: &WsRequest, state: &mut TestState) {
         state.named = self.open_stream(request.name.as_ref(), false);
+        if let Some(index) = state.named {
+            self.flow.streams[index].socket = true;
+        }
         state.has_request = true;
         state.body_read_at = None;
         state.has_body = None;

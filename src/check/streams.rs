@@ -22,6 +22,7 @@ impl Checker {
             span: name.span,
             path: self.flow.path.clone(),
             grpc,
+            socket: false,
             held: false,
         });
         Some(self.flow.streams.len() - 1)
@@ -31,15 +32,16 @@ impl Checker {
     /// and leaves the current request's state as it was.
     pub(super) fn held_block(&mut self, block: &StreamBlock, name: &Ident, state: &mut TestState) {
         let kind = block.kind.value;
-        let grpc = match self.stream_to_hold(name) {
+        let (grpc, socket) = match self.stream_to_hold(name) {
             Some(index) => {
-                let grpc = self.flow.streams[index].grpc;
+                let opened = &self.flow.streams[index];
+                let (grpc, socket) = (opened.grpc, opened.socket);
                 if self.held_kind_fits(block, name, index) {
                     self.read_as(index, kind, block.kind.span);
                 }
-                grpc
+                (grpc, socket)
             }
-            None => kind == StreamKind::Messages,
+            None => (kind == StreamKind::Messages, kind == StreamKind::Socket),
         };
         if kind != StreamKind::Messages {
             self.empty_block(block);
@@ -49,6 +51,7 @@ impl Checker {
             sent: true,
             stream: Some(kind),
             grpc: grpc.then(GrpcState::default),
+            socket: socket.then(super::socket::SocketState::default),
             captures: std::mem::take(&mut state.captures),
             ..TestState::default()
         };
@@ -157,10 +160,32 @@ impl Checker {
         let opened = &self.flow.streams[index];
         let line = self.file.line_col(opened.span.start).line;
         let n = &name.value;
-        let messages = block.kind.value == StreamKind::Messages;
         // The keyword (the span of `messages` runs to the end of its block).
         let start = block.kind.span.start;
         let keyword = Span::new(start, start + block.kind.value.keyword().len());
+        if opened.socket || block.kind.value == StreamKind::Socket {
+            // `messages` after a WebSocket's name is lowered as a WebSocket's block.
+            if opened.socket && block.kind.value == StreamKind::Socket {
+                return true;
+            }
+            let diagnostic = Diagnostic::error(format!(
+                "`expect {}` does not fit `{n}`",
+                block.kind.value.keyword()
+            ))
+            .at(
+                &self.file,
+                keyword,
+                format!("`{n}` is opened on line {line}"),
+            )
+            .help(if opened.socket {
+                format!("a WebSocket's messages are read with `expect messages from {n} {{ … }}`")
+            } else {
+                format!("`{n}` is not a WebSocket")
+            });
+            self.diagnostics.push(diagnostic);
+            return false;
+        }
+        let messages = block.kind.value == StreamKind::Messages;
         let diagnostic = match (messages, opened.grpc) {
             (true, false) => Diagnostic::error(format!(
                 "`expect messages` is for gRPC calls, and `{n}` is an HTTP request"
@@ -397,7 +422,7 @@ impl Checker {
         for index in warned {
             let opened = &self.flow.streams[index];
             let name = &opened.name;
-            let kinds = if opened.grpc {
+            let kinds = if opened.grpc || opened.socket {
                 "messages"
             } else {
                 "sse|ndjson|lines|chunks"

@@ -108,7 +108,7 @@ impl<'a> TestRun<'a> {
             streams: Vec::new(),
             checks_ids: self.checks_ids,
             named: Vec::new(),
-            named_calls: Vec::new(),
+            named_exchanges: Vec::new(),
             closed: Vec::new(),
             framing: Arc::clone(&self.framing),
             compared: Arc::clone(&self.compared),

@@ -6,10 +6,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::ast::{BinarySource, CloseFrameSpec, Message};
+use crate::interp::background::{ReadAhead, ReadsAhead};
 use crate::interp::matcher::Terminal;
 use crate::interp::stream::Next;
 use crate::interp::vars::Scope;
 use crate::outcome::Failure;
+use crate::saturating_time::SaturatingAdd;
 use crate::transport::item::Item;
 use crate::transport::ws::{Close, Connection, Outgoing, Read, WsMessage, WsTarget};
 
@@ -46,6 +48,8 @@ pub struct LiveSocket {
     /// Message bytes read since the statistics last took them.
     unreported_bytes: u64,
     pub wants: Wants,
+    /// Messages read in the background (a named socket) that no block took yet.
+    pub(super) ahead: ReadAhead,
 }
 
 impl LiveSocket {
@@ -70,6 +74,7 @@ impl LiveSocket {
             too_large: None,
             unreported_bytes: 0,
             wants: Wants::default(),
+            ahead: ReadAhead::default(),
         }
     }
 
@@ -86,7 +91,7 @@ impl LiveSocket {
     }
 
     pub fn is_open(&self) -> bool {
-        self.ended.is_none()
+        self.ended.is_none() || self.ahead.has_items()
     }
 
     pub fn too_large(&self) -> Option<usize> {
@@ -103,8 +108,46 @@ impl LiveSocket {
         self.ended.as_ref()
     }
 
-    /// The next message (a ping or pong only when `wants` says so), or how the socket ended.
+    /// The next message (a ping or pong only when `wants` says so), or how the socket ended:
+    /// what was read in the background first.
     pub async fn next(&mut self, deadline: Instant) -> Next {
+        match self.ahead.next() {
+            Some(Ok(next)) => return next,
+            // Stopped at its bound: `buffer_exhausted` tells a block; a line sees the end.
+            Some(Err(error)) => return Next::Ended(Terminal::Dropped(error.to_string())),
+            None => {}
+        }
+        self.read(deadline).await
+    }
+
+    /// Reads one message ahead, for a block that holds the socket later; `false` once there
+    /// is nothing more to read now. Cancel-safe, as reading a message is.
+    pub(super) async fn read_ahead(&mut self, deadline: Instant) -> bool {
+        if !self.ahead.reading() {
+            return false;
+        }
+        let before = self.unreported_bytes;
+        let next = self.read(deadline).await;
+        let bytes = self.unreported_bytes - before;
+        self.ahead.keep(Ok(next), bytes)
+    }
+
+    /// Reading ahead stopped at its bound.
+    pub(super) fn buffer_full(&self) -> bool {
+        self.ahead.full()
+    }
+
+    /// Reading ahead stopped at its bound and everything before that was taken.
+    pub(super) fn buffer_exhausted(&self) -> bool {
+        self.ahead.full() && !self.ahead.has_items()
+    }
+
+    /// Messages read ahead that nothing took, for the figures of a socket closed before.
+    pub(super) fn take_read_ahead(&mut self) -> impl Iterator<Item = (Item, Duration)> + '_ {
+        self.ahead.take()
+    }
+
+    async fn read(&mut self, deadline: Instant) -> Next {
         loop {
             if let Some(ended) = &self.ended {
                 return Next::Ended(ended.clone());
@@ -208,6 +251,21 @@ impl LiveSocket {
             .get_or_insert_with(|| Terminal::Dropped("the client aborted".to_string()));
     }
 
+    /// The end of the branch or test that opened it: a close frame `1000`, and the connection
+    /// dropped without waiting for the server's answer (nothing reads it any more).
+    pub async fn leave(&mut self) {
+        if let Some(mut connection) = self.connection.take() {
+            let normal = Outgoing::Close(Some(Close {
+                code: 1000,
+                reason: String::new(),
+            }));
+            let soon = Instant::now().saturating_add(Duration::from_secs(1));
+            let _ = connection.send(normal, soon.min(self.deadline)).await;
+        }
+        self.ended
+            .get_or_insert_with(|| Terminal::Dropped("the test ended".to_string()));
+    }
+
     /// `disconnect`: a page that goes away: a close frame `1001` and the connection dropped
     /// without waiting for the server's reply.
     pub async fn disconnect(&mut self) {
@@ -221,6 +279,12 @@ impl LiveSocket {
         self.ended_at.get_or_insert_with(Instant::now);
         self.ended
             .get_or_insert_with(|| Terminal::Dropped("the client disconnected".to_string()));
+    }
+}
+
+impl ReadsAhead for LiveSocket {
+    async fn read_ahead(&mut self, deadline: Instant) -> bool {
+        LiveSocket::read_ahead(self, deadline).await
     }
 }
 

@@ -11,7 +11,7 @@ pub mod grpc;
 mod grpc_lookup;
 mod head;
 mod named;
-mod named_call;
+mod named_exchange;
 pub use head::HeadPart;
 mod head_bound;
 pub mod http_stream;
@@ -148,11 +148,11 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
         streams: Vec::new(),
         checks_ids: named::checks_ids(&test.steps),
         named: Vec::new(),
-        named_calls: Vec::new(),
+        named_exchanges: Vec::new(),
         closed: Vec::new(),
         framing: Arc::new(named::framing(&test.steps)),
         compared: Arc::new(named::compared(&test.steps)),
-        fed: Arc::new(named_call::fed(&test.steps)),
+        fed: Arc::new(named_exchange::fed(&test.steps)),
         branch: None,
         place: None,
         barriers: Vec::new(),
@@ -208,7 +208,7 @@ struct TestRun<'a> {
     /// Named streams opened here and not closed yet (`GET … as feed`).
     named: Vec<named::NamedStream>,
     /// Named gRPC calls started here and not closed yet (`grpc … as call`).
-    named_calls: Vec<named_call::NamedCall>,
+    named_exchanges: Vec<named_exchange::NamedExchange>,
     /// Named streams closed here or in joined branches, for group checks.
     closed: Vec<group::ClosedStream>,
     /// How each named stream is framed (the kind of the first block that reads it).
@@ -353,7 +353,9 @@ impl TestRun<'_> {
                                 from: Some(name), ..
                             },
                         ) => match block.kind.value {
-                            StreamKind::Messages => self.hold_call(block, name).await,
+                            StreamKind::Messages | StreamKind::Socket => {
+                                self.hold_exchange(block, name).await
+                            }
                             _ => self.hold(block, name).await,
                         },
                         Expectation::SameItems(name, _) => self.check_same_items(name),
@@ -664,7 +666,7 @@ impl TestRun<'_> {
                 closed_at: Instant::now(),
             }
         };
-        for call in self.named_calls.iter().filter(|call| call.name == name) {
+        for call in self.named_exchanges.iter().filter(|call| call.name == name) {
             if let Some(stats) = call.stats() {
                 streams.push(open(name, call.instance, stats, &call.log, call.opened_at));
             }

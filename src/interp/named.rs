@@ -128,7 +128,7 @@ impl TestRun<'_> {
     /// A request without a name is sent here too (if nothing sent it yet), so that it is sent
     /// with the variables of its own steps (a `repeat`'s `i`), not those of a later step.
     pub(super) async fn park_current(&mut self) -> Result<(), Failure> {
-        self.park_call().await?;
+        self.park_named_exchange().await?;
         if self
             .exchange
             .as_ref()
@@ -317,7 +317,7 @@ impl TestRun<'_> {
     /// The end of the branch or test: every named stream still open is closed (its connection
     /// dropped); what it read ahead and no block took still counts in its figures.
     pub(super) async fn close_named(&mut self) -> Result<(), Failure> {
-        let calls = self.close_named_calls().await;
+        let calls = self.close_named_exchanges().await;
         let mut full: Option<Failure> = None;
         let totals: HashMap<String, usize> =
             self.named.iter().fold(HashMap::new(), |mut totals, s| {

@@ -36,7 +36,7 @@ pub struct SocketExchange {
     live: Option<LiveSocket>,
     pub stats: Option<StreamStats>,
     /// A block read it: its figures are in the report with the block.
-    reported: bool,
+    pub reported: bool,
 }
 
 impl SocketExchange {
@@ -66,6 +66,23 @@ impl SocketExchange {
 
     pub fn set_insecure(&mut self) {
         self.insecure = true;
+    }
+
+    /// `as NAME`: the socket stays open and is read in the background between blocks.
+    pub fn name(&self) -> Option<&Ident> {
+        self.request.name.as_ref()
+    }
+
+    pub fn span(&self) -> Span {
+        self.request.url.span
+    }
+
+    pub(super) fn take_live(&mut self) -> Option<LiveSocket> {
+        self.live.take()
+    }
+
+    pub(super) fn put_live(&mut self, live: LiveSocket) {
+        self.live = Some(live);
     }
 }
 
@@ -280,7 +297,7 @@ impl TestRun<'_> {
                 self.open_socket(span)?;
                 let mut entries = block.entries.clone();
                 self.scope.instantiate_entries(&mut entries)?;
-                self.read_messages(&entries, block.kind.clone(), Some(block.block_span))
+                self.read_messages(&entries, block.kind.clone(), Some(block.block_span), None)
                     .await
             }
             Expectation::Message(line) => {
@@ -291,7 +308,7 @@ impl TestRun<'_> {
                 }];
                 self.scope.instantiate_entries(&mut entries)?;
                 let kind = Spanned::new(StreamKind::Socket, line.span);
-                self.read_messages(&entries, kind, None).await
+                self.read_messages(&entries, kind, None, None).await
             }
             Expectation::End => {
                 self.open_socket(span)?;
@@ -339,11 +356,12 @@ impl TestRun<'_> {
     }
 
     /// Reads messages against a block (or a single `expect message`).
-    async fn read_messages(
+    pub(super) async fn read_messages(
         &mut self,
         entries: &[Entry],
         kind: Spanned<StreamKind>,
         block_span: Option<Span>,
+        log: Option<&mut crate::interp::group::ItemLog>,
     ) -> Result<(), Failure> {
         let spec = self.spec;
         let update = self.settings.record.then_some(BlockUpdate {
@@ -377,7 +395,7 @@ impl TestRun<'_> {
             received_before_abort: &mut received_before_abort,
             track_ids: false,
             update,
-            log: None,
+            log,
         }
         .run()
         .await;

@@ -127,6 +127,10 @@ impl Reader<'_> {
                 }
                 next => Ok(next),
             },
+            Reader::Socket(socket) if socket.buffer_exhausted() => Err(FrameError::BufferFull {
+                items: crate::interp::background::MAX_BUFFERED_ITEMS,
+                bytes: crate::interp::background::MAX_BUFFERED_BYTES,
+            }),
             Reader::Socket(socket) => match socket.next(deadline).await {
                 Next::Ended(_) if let Some(limit) = socket.too_large() => {
                     Err(FrameError::TooLarge { limit })
