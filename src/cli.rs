@@ -13,7 +13,8 @@ use crate::duration::parse_duration;
 pub const LONG_VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     "\ntransports: sse, ndjson, lines, chunks, json, text (HTTP/1.1 and HTTP/2, TLS by rustls), \
-     grpc (server reflection, .proto files, descriptor sets)"
+     grpc (server reflection, .proto files, descriptor sets), ws and wss (WebSocket, by \
+     tungstenite)"
 );
 
 #[derive(Debug, Parser)]
@@ -71,8 +72,8 @@ pub struct RunArgs {
     /// streamspec.toml (default 30s)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
     pub timeout: Option<Duration>,
-    /// Largest item (SSE event, line, chunk, gRPC reply, whole body) held in memory, in bytes (suffixes:
-    /// KiB, MiB)
+    /// Largest item (SSE event, line, chunk, gRPC reply, WebSocket message, whole body) held in
+    /// memory, in bytes (suffixes: KiB, MiB)
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_item_size: Option<usize>,
     /// Show what each stream did: items, bytes, timing statistics, reconnections, and the items

@@ -205,7 +205,10 @@ impl TestRun<'_> {
                 self.ensure_socket().await?;
                 (name, self.socket.take().map(Held::Socket))
             }
-            (None, None) => return Ok(()),
+            (None, None) => {
+                // An unnamed socket opens here too, with the variables of its own steps.
+                return self.ensure_socket().await;
+            }
         };
         let Some(mut exchange) = exchange else {
             return Ok(());

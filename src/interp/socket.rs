@@ -559,6 +559,12 @@ impl TestRun<'_> {
             let span = exchange.request.url.span;
             return self.open_socket(span);
         }
+        // Nothing reads it any more: a normal close, without waiting for the answer.
+        if let Some(live) = exchange.live.as_mut()
+            && live.is_open()
+        {
+            live.leave().await;
+        }
         if !exchange.reported
             && let Some(stats) = exchange.stats.as_mut()
         {

@@ -235,7 +235,8 @@ fn version() {
         .stdout(&format!(
             "streamspec {}\n\
              transports: sse, ndjson, lines, chunks, json, text (HTTP/1.1 and HTTP/2, TLS by \
-             rustls), grpc (server reflection, .proto files, descriptor sets)",
+             rustls), grpc (server reflection, .proto files, descriptor sets), ws and wss \
+             (WebSocket, by tungstenite)",
             env!("CARGO_PKG_VERSION")
         ))
         .run();
