@@ -251,34 +251,42 @@ impl LiveSocket {
             .get_or_insert_with(|| Terminal::Dropped("the client aborted".to_string()));
     }
 
-    /// The end of the branch or test that opened it: a close frame `1000`, and the connection
-    /// dropped without waiting for the server's answer (nothing reads it any more).
+    /// The end of the branch or test that opened it: the closing handshake with `1000`.
     pub async fn leave(&mut self) {
-        if let Some(mut connection) = self.connection.take() {
-            let normal = Outgoing::Close(Some(Close {
-                code: 1000,
-                reason: String::new(),
-            }));
-            let soon = Instant::now().saturating_add(Duration::from_secs(1));
-            let _ = connection.send(normal, soon.min(self.deadline)).await;
-        }
+        self.close_and_go(1000).await;
         self.ended
             .get_or_insert_with(|| Terminal::Dropped("the test ended".to_string()));
     }
 
-    /// `disconnect`: a page that goes away: a close frame `1001` and the connection dropped
-    /// without waiting for the server's reply.
+    /// `disconnect`: a page that goes away, with `1001`. What the server sent that the block
+    /// had not read is lost with the connection, as in a browser.
     pub async fn disconnect(&mut self) {
-        if let Some(mut connection) = self.connection.take() {
-            let going_away = Outgoing::Close(Some(Close {
-                code: 1001,
-                reason: String::new(),
-            }));
-            let _ = connection.send(going_away, self.deadline).await;
-        }
+        self.close_and_go(1001).await;
         self.ended_at.get_or_insert_with(Instant::now);
         self.ended
             .get_or_insert_with(|| Terminal::Dropped("the client disconnected".to_string()));
+    }
+
+    /// Sends a close frame and waits (briefly) for the server's, discarding what comes before
+    /// it, so the server closes the TCP connection first, as RFC 6455 asks. Dropping the
+    /// connection at once would reset it, and the server would lose messages the client had
+    /// sent but it had not read yet.
+    async fn close_and_go(&mut self, code: u16) {
+        /// The longest a client that leaves waits for the server's close frame.
+        const CLOSE_WAIT: Duration = Duration::from_secs(1);
+        let Some(mut connection) = self.connection.take() else {
+            return;
+        };
+        let until = Instant::now().saturating_add(CLOSE_WAIT).min(self.deadline);
+        let close = Outgoing::Close(Some(Close {
+            code,
+            reason: String::new(),
+        }));
+        if connection.send(close, until).await.is_err() {
+            return;
+        }
+        // Bounded by `until`, and each read takes at least one message or ends.
+        while let Read::Message(..) = connection.next(until).await {}
     }
 }
 
