@@ -99,6 +99,7 @@ GET  /ws/slow?count=100&size=1000    padded messages at the reader's pace, then 
 GET  /ws/flood?count=1000000         {\"n\":i} as fast as possible, then close 1000
 GET  /ws/graphql        graphql-transport-ws: query { hello }, subscription { countdown(from: N) }
 GET  /ws/jsonrpc        JSON-RPC 2.0: add, echo, sleep {\"ms\"}, subscribe {\"count\"}; batches
+GET  /ws/fragments      {\"n\":1}, a text and a binary message in fragments, then close 1000 done
 GET  /bad/ws/invalid-utf8 | reserved-opcode | bad-close-code | fragmented-ping   {\"n\":1}, then that
 GET  /bad/ws/oversized?size=67108865   {\"n\":1}, then a binary frame of `size` zeros
 GET  /bad/ws/cut?after=3               `after` messages, then TCP dropped with no close

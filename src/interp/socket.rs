@@ -538,7 +538,11 @@ impl TestRun<'_> {
                     format!("the close reason does not match: {}", mismatch.comparison()),
                     matcher.span,
                     "this reason",
-                ));
+                )
+                .with_fix(Fix::Replace {
+                    span: matcher.span,
+                    text: quote(&close.reason),
+                }));
             }
             self.scope.commit(&mut captures, matcher.span)?;
         }

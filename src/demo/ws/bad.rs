@@ -31,7 +31,7 @@ const MAX_OVERSIZED: u64 = 1 << 36;
 static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
 
 /// One frame: `opcode`, FIN as `fin`, unmasked, with `payload`.
-fn frame(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
+pub(super) fn frame(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
     let mut bytes = header(opcode, fin, payload.len() as u64);
     bytes.extend_from_slice(payload);
     bytes
@@ -72,7 +72,7 @@ async fn linger(mut io: RawSocket) {
 /// Answers `101` for `name` (a `Handshake` failure as usual) and writes `bytes` after `{"n":1}`.
 // A refusal is a response, as axum's handlers return it: its size is axum's.
 #[allow(clippy::result_large_err)]
-fn message_then(
+pub(super) fn message_then(
     name: &'static str,
     query: Vec<(String, String)>,
     request: Request,

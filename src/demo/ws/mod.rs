@@ -6,6 +6,7 @@ mod bad;
 mod chat;
 mod echo;
 mod flood;
+mod fragments;
 mod graphql;
 mod graphql_query;
 mod jsonrpc;
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ws/flood", get(flood::flood))
         .route("/ws/graphql", get(graphql::graphql))
         .route("/ws/jsonrpc", get(jsonrpc::jsonrpc))
+        .route("/ws/fragments", get(fragments::fragments))
         .route("/bad/ws/invalid-utf8", get(bad::invalid_utf8))
         .route("/bad/ws/oversized", get(bad::oversized))
         .route("/bad/ws/cut", get(bad::cut))
