@@ -3,6 +3,8 @@
 
 pub mod connection;
 pub mod handshake;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 
