@@ -148,6 +148,11 @@ impl ReadAhead {
     pub(super) fn has_items(&self) -> bool {
         !self.items.is_empty()
     }
+
+    /// Reading ahead stopped at its bound and everything before that was taken.
+    pub(super) fn exhausted(&self) -> bool {
+        self.full && self.items.is_empty()
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! Checks on a response head: `expect header` (and a gRPC call's `expect metadata` and
-//! `expect trailer`), what their `-> name` captures, and how `--update` rewrites them.
+//! Checks on a response head: `expect status` and `expect header` (and a gRPC call's
+//! `expect metadata` and `expect trailer`), what their `-> name` captures, and how `--update`
+//! rewrites them.
 
 use super::*;
 
@@ -145,4 +146,35 @@ pub(super) fn header_fix(header: &HeaderExpectation, values: &[String], span: Sp
         span: Span::new(header.name.span.end, span.end),
         text,
     }
+}
+
+/// The failure of `expect status …` when `status` is none of the alternatives, with the fix
+/// `--update` writes; `None` when it is one of them.
+pub(super) fn wrong_status(
+    alternatives: &[Spanned<StatusPattern>],
+    status: reqwest::StatusCode,
+) -> Option<Failure> {
+    if alternatives
+        .iter()
+        .any(|pattern| pattern.value.matches(status.as_u16()))
+    {
+        return None;
+    }
+    let codes: Vec<String> = alternatives.iter().map(|a| a.value.render()).collect();
+    let codes_span = alternatives_span(alternatives);
+    Some(
+        Failure::assertion(
+            format!(
+                "expected status {}, got {}",
+                crate::render::or_list(&codes),
+                crate::transport::http::describe_status(status)
+            ),
+            codes_span,
+            format!("the server answered {}", status.as_u16()),
+        )
+        .with_fix(Fix::Replace {
+            span: codes_span,
+            text: status.as_u16().to_string(),
+        }),
+    )
 }

@@ -104,7 +104,7 @@ impl LiveCall {
 
     /// Reading ahead stopped at its bound and everything before that was taken.
     pub(super) fn buffer_exhausted(&self) -> bool {
-        self.ahead.full() && !self.ahead.has_items()
+        self.ahead.exhausted()
     }
 
     /// Replies read ahead that nothing took, for the figures of a call closed before.

@@ -139,7 +139,7 @@ impl LiveSocket {
 
     /// Reading ahead stopped at its bound and everything before that was taken.
     pub(super) fn buffer_exhausted(&self) -> bool {
-        self.ahead.full() && !self.ahead.has_items()
+        self.ahead.exhausted()
     }
 
     /// Messages read ahead that nothing took, for the figures of a socket closed before.

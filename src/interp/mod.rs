@@ -434,33 +434,15 @@ impl TestRun<'_> {
                     return Ok(());
                 };
                 let status = *status;
-                if alternatives
-                    .iter()
-                    .any(|pattern| pattern.value.matches(status.as_u16()))
-                {
+                let Some(mut failure) = head::wrong_status(alternatives, status) else {
                     return Ok(());
-                }
-                let codes: Vec<String> = alternatives.iter().map(|a| a.value.render()).collect();
-                let expected = crate::render::or_list(&codes);
-                let codes_span = alternatives_span(alternatives);
+                };
                 // `--update` reads on after a wrong status, so the body stays for the blocks.
                 let excerpt = if self.settings.record {
                     None
                 } else {
                     self.body_excerpt().await
                 };
-                let mut failure = Failure::assertion(
-                    format!(
-                        "expected status {expected}, got {}",
-                        describe_status(status)
-                    ),
-                    codes_span,
-                    format!("the server answered {}", status.as_u16()),
-                )
-                .with_fix(Fix::Replace {
-                    span: codes_span,
-                    text: status.as_u16().to_string(),
-                });
                 if let Some(excerpt) = excerpt {
                     failure.notes.push(format!("the body began: {excerpt}"));
                 }
@@ -730,9 +712,4 @@ impl TestRun<'_> {
     }
 }
 
-fn describe_status(status: reqwest::StatusCode) -> String {
-    match status.canonical_reason() {
-        Some(reason) => format!("{} {reason}", status.as_u16()),
-        None => status.as_u16().to_string(),
-    }
-}
+use crate::transport::http::describe_status;

@@ -7,15 +7,16 @@ use std::time::Instant;
 use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::ast::*;
-use crate::interp::HeadPart;
 use crate::interp::TestRun;
 use crate::interp::live_socket::{LiveSocket, Wants};
 use crate::interp::record::BlockUpdate;
 use crate::interp::stats::StreamStats;
 use crate::interp::stream::{Finish, Next, Source, StreamRun, item_instead_of_end};
+use crate::interp::{HeadPart, head};
 use crate::outcome::{Failure, Fix, StreamReport};
 use crate::render::quote;
 use crate::source::Span;
+use crate::transport::http::describe_status;
 use crate::transport::ws::{self, WsError, WsTarget};
 
 /// Characters of a refusal's body shown with it.
@@ -222,7 +223,7 @@ impl TestRun<'_> {
             let mut failure = Failure::assertion(
                 format!(
                     "the server answered the WebSocket handshake with {}, not 101 Switching Protocols",
-                    ws::describe_status(*status)
+                    describe_status(*status)
                 ),
                 span,
                 "needs an open WebSocket",
@@ -252,28 +253,9 @@ impl TestRun<'_> {
                 let Some((status, _)) = &exchange.head else {
                     return Ok(());
                 };
-                let status = *status;
-                if alternatives
-                    .iter()
-                    .any(|p| p.value.matches(status.as_u16()))
-                {
+                let Some(mut failure) = head::wrong_status(alternatives, *status) else {
                     return Ok(());
-                }
-                let codes: Vec<String> = alternatives.iter().map(|a| a.value.render()).collect();
-                let codes_span = alternatives_span(alternatives);
-                let mut failure = Failure::assertion(
-                    format!(
-                        "expected status {}, got {}",
-                        crate::render::or_list(&codes),
-                        ws::describe_status(status)
-                    ),
-                    codes_span,
-                    format!("the server answered {}", status.as_u16()),
-                )
-                .with_fix(Fix::Replace {
-                    span: codes_span,
-                    text: status.as_u16().to_string(),
-                });
+                };
                 if let Some(body) = exchange.refused.as_ref().filter(|b| !b.is_empty()) {
                     failure
                         .notes

@@ -275,6 +275,14 @@ impl HttpResponse {
 
 /// Why a request got no response, in words: `could not connect to 127.0.0.1:1 (Connection
 /// refused)` rather than the client library's layers of wrapping.
+/// `401 Unauthorized`, or the code alone when it has no name.
+pub fn describe_status(status: reqwest::StatusCode) -> String {
+    match status.canonical_reason() {
+        Some(reason) => format!("{} {reason}", status.as_u16()),
+        None => status.as_u16().to_string(),
+    }
+}
+
 fn describe_send_error(error: &reqwest::Error) -> String {
     let target = error
         .url()

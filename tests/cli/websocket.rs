@@ -2,242 +2,207 @@
 //! handshakes, each with the exact report.
 
 use crate::servers;
-use crate::support::Test;
+use crate::support::{Test, fails};
 
 /// A text message other than the one expected: the diff shows both.
 #[test]
 fn a_message_that_differs_shows_in_the_diff() {
-    Test::new()
-        .spec(
-            "a.stream",
-            r#"
-            test "echo answers something else" {
-              ws {{base}}/ws/echo
-              send "hello"
-              expect message "goodbye"
-            }
-            "#,
-        )
-        .args(["run", "a.stream"])
-        .var("base", servers::demo())
-        .stdout(
-            r#"
-            Running 1 test from 1 file
-              FAIL [TIME] a.stream: echo answers something else
+    fails(
+        servers::demo(),
+        r#"
+        test "echo answers something else" {
+          ws {{base}}/ws/echo
+          send "hello"
+          expect message "goodbye"
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+          FAIL [TIME] a.stream: echo answers something else
 
-            error: item 1 does not match
-             --> a.stream:4:18
-              |
-            4 |   expect message "goodbye"
-              |                  ^^^^^^^^^ expected "goodbye", found "hello"
-              |
-              = diff of expected (-) and observed (+) items:
-                - "goodbye"
-                + "hello"  # [TIME]
-                  … (stopped reading here)
+        error: item 1 does not match
+         --> a.stream:4:18
+          |
+        4 |   expect message "goodbye"
+          |                  ^^^^^^^^^ expected "goodbye", found "hello"
+          |
+          = diff of expected (-) and observed (+) items:
+            - "goodbye"
+            + "hello"  # [TIME]
+              … (stopped reading here)
 
-            Summary 1 test: 0 passed, 1 failed [TIME]
-              FAIL a.stream:1: echo answers something else
-            "#,
-        )
-        .status(1)
-        .run();
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL a.stream:1: echo answers something else
+        "#,
+    );
 }
 
 /// A close frame with 4000 is not a clean `end`: the diff says what came.
 #[test]
 fn a_close_with_another_code_than_1000_ends_the_block_as_dropped() {
-    Test::new()
-        .spec(
-            "a.stream",
-            r#"
-            test "the server closes with another code" {
-              ws {{base}}/ws/close?code=4000&reason=bye&after=1
-              expect messages { { "n": 1 }; end }
-            }
-            "#,
-        )
-        .args(["run", "a.stream"])
-        .var("base", servers::demo())
-        .stdout(
-            r#"
-            Running 1 test from 1 file
-              FAIL [TIME] a.stream: the server closes with another code
+    fails(
+        servers::demo(),
+        r#"
+        test "the server closes with another code" {
+          ws {{base}}/ws/close?code=4000&reason=bye&after=1
+          expect messages { { "n": 1 }; end }
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+          FAIL [TIME] a.stream: the server closes with another code
 
-            error: expected a clean end, but the server closed the WebSocket with close 4000 "bye"
-             --> a.stream:3:33
-              |
-            3 |   expect messages { { "n": 1 }; end }
-              |                                 ^^^ expected a clean end
-              |
-              = diff of expected (-) and observed (+) items:
-                  { "n": 1 }  # [TIME]
-                - end
-                + dropped  # close 4000 "bye"
+        error: expected a clean end, but the server closed the WebSocket with close 4000 "bye"
+         --> a.stream:3:33
+          |
+        3 |   expect messages { { "n": 1 }; end }
+          |                                 ^^^ expected a clean end
+          |
+          = diff of expected (-) and observed (+) items:
+              { "n": 1 }  # [TIME]
+            - end
+            + dropped  # close 4000 "bye"
 
-            Summary 1 test: 0 passed, 1 failed [TIME]
-              FAIL a.stream:1: the server closes with another code
-            "#,
-        )
-        .status(1)
-        .run();
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL a.stream:1: the server closes with another code
+        "#,
+    );
 }
 
 /// `expect close` with another code, and a reason that does not match.
 #[test]
 fn expect_close_names_the_code_and_reason_the_server_sent() {
-    Test::new()
-        .spec(
-            "a.stream",
-            r#"
-            test "another code" {
-              ws {{base}}/ws/close?code=4000&reason=bye
-              expect close 1000
-            }
+    fails(
+        servers::demo(),
+        r#"
+        test "another code" {
+          ws {{base}}/ws/close?code=4000&reason=bye
+          expect close 1000
+        }
 
-            test "another reason" {
-              ws {{base}}/ws/close?code=4000&reason=bye
-              expect close 4000 ~ /^see you/
-            }
+        test "another reason" {
+          ws {{base}}/ws/close?code=4000&reason=bye
+          expect close 4000 ~ /^see you/
+        }
 
-            test "no close frame" {
-              ws {{base}}/bad/ws/cut?after=1
-              expect close
-            }
-            "#,
-        )
-        .args(["run", "a.stream"])
-        .var("base", servers::demo())
-        .stdout(
-            r#"
-            Running 3 tests from 1 file
-              FAIL [TIME] a.stream: another code
+        test "no close frame" {
+          ws {{base}}/bad/ws/cut?after=1
+          expect close
+        }
+        "#,
+        r#"
+        Running 3 tests from 1 file
+          FAIL [TIME] a.stream: another code
 
-            error: expected close 1000, got close 4000 "bye"
-             --> a.stream:3:16
-              |
-            3 |   expect close 1000
-              |                ^^^^ the server closed with 4000
+        error: expected close 1000, got close 4000 "bye"
+         --> a.stream:3:16
+          |
+        3 |   expect close 1000
+          |                ^^^^ the server closed with 4000
 
-              FAIL [TIME] a.stream: another reason
+          FAIL [TIME] a.stream: another reason
 
-            error: the close reason does not match: expected text matching /^see you/, found "bye"
-             --> a.stream:8:23
-              |
-            8 |   expect close 4000 ~ /^see you/
-              |                       ^^^^^^^^^^ this reason
+        error: the close reason does not match: expected text matching /^see you/, found "bye"
+         --> a.stream:8:23
+          |
+        8 |   expect close 4000 ~ /^see you/
+          |                       ^^^^^^^^^^ this reason
 
-              FAIL [TIME] a.stream: no close frame
+          FAIL [TIME] a.stream: no close frame
 
-            error: expected a close frame from the server, but none came
-              --> a.stream:13:3
-               |
-            13 |   expect close
-               |   ^^^^^^^^^^^^ expected a close frame
-               |
-               = note: the connection was dropped: the connection closed without a close frame
+        error: expected a close frame from the server, but none came
+          --> a.stream:13:3
+           |
+        13 |   expect close
+           |   ^^^^^^^^^^^^ expected a close frame
+           |
+           = note: the connection was dropped: the connection closed without a close frame
 
-            Summary 3 tests: 0 passed, 3 failed [TIME]
-              FAIL a.stream:1: another code
-              FAIL a.stream:6: another reason
-              FAIL a.stream:11: no close frame
-            "#,
-        )
-        .status(1)
-        .run();
+        Summary 3 tests: 0 passed, 3 failed [TIME]
+          FAIL a.stream:1: another code
+          FAIL a.stream:6: another reason
+          FAIL a.stream:11: no close frame
+        "#,
+    );
 }
 
 /// A handshake answered 401 (or a plain 200): the status and the start of the body.
 #[test]
 fn a_refused_handshake_shows_its_status_and_body() {
-    Test::new()
-        .spec(
-            "a.stream",
-            r#"
-            test "refused without the token" {
-              ws {{base}}/ws/private
-              send "x"
-              expect message "x"
-            }
+    fails(
+        servers::demo(),
+        r#"
+        test "refused without the token" {
+          ws {{base}}/ws/private
+          send "x"
+          expect message "x"
+        }
 
-            test "not a WebSocket endpoint" {
-              ws {{base}}/health
-              expect status 101
-            }
-            "#,
-        )
-        .args(["run", "a.stream"])
-        .var("base", servers::demo())
-        .stdout(
-            r#"
-            Running 2 tests from 1 file
-              FAIL [TIME] a.stream: refused without the token
+        test "not a WebSocket endpoint" {
+          ws {{base}}/health
+          expect status 101
+        }
+        "#,
+        r#"
+        Running 2 tests from 1 file
+          FAIL [TIME] a.stream: refused without the token
 
-            error: the server answered the WebSocket handshake with 401 Unauthorized, not 101 Switching Protocols
-             --> a.stream:3:3
-              |
-            3 |   send "x"
-              |   ^^^^^^^^ needs an open WebSocket
-              |
-              = note: the body began: "{\"error\":\"missing or wrong token\"}"
+        error: the server answered the WebSocket handshake with 401 Unauthorized, not 101 Switching Protocols
+         --> a.stream:3:3
+          |
+        3 |   send "x"
+          |   ^^^^^^^^ needs an open WebSocket
+          |
+          = note: the body began: "{\"error\":\"missing or wrong token\"}"
 
-              FAIL [TIME] a.stream: not a WebSocket endpoint
+          FAIL [TIME] a.stream: not a WebSocket endpoint
 
-            error: expected status 101, got 200 OK
-             --> a.stream:9:17
-              |
-            9 |   expect status 101
-              |                 ^^^ the server answered 200
-              |
-              = note: the body began: "ok"
+        error: expected status 101, got 200 OK
+         --> a.stream:9:17
+          |
+        9 |   expect status 101
+          |                 ^^^ the server answered 200
+          |
+          = note: the body began: "ok"
 
-            Summary 2 tests: 0 passed, 2 failed [TIME]
-              FAIL a.stream:1: refused without the token
-              FAIL a.stream:7: not a WebSocket endpoint
-            "#,
-        )
-        .status(1)
-        .run();
+        Summary 2 tests: 0 passed, 2 failed [TIME]
+          FAIL a.stream:1: refused without the token
+          FAIL a.stream:7: not a WebSocket endpoint
+        "#,
+    );
 }
 
 /// A text frame that is not UTF-8 ends the socket, saying so.
 #[test]
 fn invalid_utf8_in_a_text_message() {
-    Test::new()
-        .spec(
-            "a.stream",
-            r#"
-            test "invalid utf-8" {
-              ws {{base}}/bad/ws/invalid-utf8
-              expect messages { { "n": 1 }; "AB"; end }
-            }
-            "#,
-        )
-        .args(["run", "a.stream"])
-        .var("base", servers::demo())
-        .stdout(
-            r#"
-            Running 1 test from 1 file
-             ERROR [TIME] a.stream: invalid utf-8
+    fails(
+        servers::demo(),
+        r#"
+        test "invalid utf-8" {
+          ws {{base}}/bad/ws/invalid-utf8
+          expect messages { { "n": 1 }; "AB"; end }
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+         ERROR [TIME] a.stream: invalid utf-8
 
-            error: the connection was dropped after 1 item: the server sent a text message that is not valid UTF-8
-             --> a.stream:3:33
-              |
-            3 |   expect messages { { "n": 1 }; "AB"; end }
-              |                                 ^^^^ still expected `"AB"`
-              |
-              = diff of expected (-) and observed (+) items:
-                  { "n": 1 }  # [TIME]
-                - "AB"
-                - end
-                + dropped  # the server sent a text message that is not valid UTF-8
+        error: the connection was dropped after 1 item: the server sent a text message that is not valid UTF-8
+         --> a.stream:3:33
+          |
+        3 |   expect messages { { "n": 1 }; "AB"; end }
+          |                                 ^^^^ still expected `"AB"`
+          |
+          = diff of expected (-) and observed (+) items:
+              { "n": 1 }  # [TIME]
+            - "AB"
+            - end
+            + dropped  # the server sent a text message that is not valid UTF-8
 
-            Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
-             ERROR a.stream:1: invalid utf-8
-            "#,
-        )
-        .status(1)
-        .run();
+        Summary 1 test: 0 passed, 0 failed, 1 error [TIME]
+         ERROR a.stream:1: invalid utf-8
+        "#,
+    );
 }
 
 /// A frame announcing more than `--max-item-size` is refused from its header.
@@ -279,105 +244,91 @@ fn a_message_over_the_maximum_item_size() {
 /// No close frame: `dropped`, and `end` fails saying so.
 #[test]
 fn a_connection_cut_without_a_close_frame_is_dropped() {
-    Test::new()
-        .spec(
-            "a.stream",
-            r#"
-            test "cut" {
-              ws {{base}}/bad/ws/cut?after=2
-              expect messages { 2 times { { "n": integer } }; end }
-            }
+    fails(
+        servers::demo(),
+        r#"
+        test "cut" {
+          ws {{base}}/bad/ws/cut?after=2
+          expect messages { 2 times { { "n": integer } }; end }
+        }
 
-            test "cut, as expected" {
-              ws {{base}}/bad/ws/cut?after=2
-              expect messages { 2 times { { "n": integer } }; dropped }
-            }
-            "#,
-        )
-        .args(["run", "a.stream"])
-        .var("base", servers::demo())
-        .stdout(
-            r#"
-            Running 2 tests from 1 file
-              FAIL [TIME] a.stream: cut
+        test "cut, as expected" {
+          ws {{base}}/bad/ws/cut?after=2
+          expect messages { 2 times { { "n": integer } }; dropped }
+        }
+        "#,
+        r#"
+        Running 2 tests from 1 file
+          FAIL [TIME] a.stream: cut
 
-            error: expected a clean end, but the connection was dropped: the connection closed without a close frame
-             --> a.stream:3:51
-              |
-            3 |   expect messages { 2 times { { "n": integer } }; end }
-              |                                                   ^^^ expected a clean end
-              |
-              = diff of expected (-) and observed (+) items:
-                  { "n": 1 }  # [TIME]
-                  { "n": 2 }  # [TIME]
-                - end
-                + dropped  # the connection closed without a close frame
+        error: expected a clean end, but the connection was dropped: the connection closed without a close frame
+         --> a.stream:3:51
+          |
+        3 |   expect messages { 2 times { { "n": integer } }; end }
+          |                                                   ^^^ expected a clean end
+          |
+          = diff of expected (-) and observed (+) items:
+              { "n": 1 }  # [TIME]
+              { "n": 2 }  # [TIME]
+            - end
+            + dropped  # the connection closed without a close frame
 
-              PASS [TIME] a.stream: cut, as expected
-            Summary 2 tests: 1 passed, 1 failed [TIME]
-              FAIL a.stream:1: cut
-            "#,
-        )
-        .status(1)
-        .run();
+          PASS [TIME] a.stream: cut, as expected
+        Summary 2 tests: 1 passed, 1 failed [TIME]
+          FAIL a.stream:1: cut
+        "#,
+    );
 }
 
 /// A reserved opcode and a fragmented ping: the failure names the violation.
 #[test]
 fn protocol_violations_name_what_the_server_did() {
-    Test::new()
-        .spec(
-            "a.stream",
-            r#"
-            test "reserved opcode" {
-              ws {{base}}/bad/ws/reserved-opcode
-              expect messages { { "n": 1 }; end }
-            }
+    fails(
+        servers::demo(),
+        r#"
+        test "reserved opcode" {
+          ws {{base}}/bad/ws/reserved-opcode
+          expect messages { { "n": 1 }; end }
+        }
 
-            test "fragmented ping" {
-              ws {{base}}/bad/ws/fragmented-ping
-              expect messages { { "n": 1 }; end }
-            }
-            "#,
-        )
-        .args(["run", "a.stream"])
-        .var("base", servers::demo())
-        .stdout(
-            r#"
-            Running 2 tests from 1 file
-              FAIL [TIME] a.stream: reserved opcode
+        test "fragmented ping" {
+          ws {{base}}/bad/ws/fragmented-ping
+          expect messages { { "n": 1 }; end }
+        }
+        "#,
+        r#"
+        Running 2 tests from 1 file
+          FAIL [TIME] a.stream: reserved opcode
 
-            error: expected a clean end, but the connection was dropped: the server broke the protocol: a frame with the reserved opcode 0x3
-             --> a.stream:3:33
-              |
-            3 |   expect messages { { "n": 1 }; end }
-              |                                 ^^^ expected a clean end
-              |
-              = diff of expected (-) and observed (+) items:
-                  { "n": 1 }  # [TIME]
-                - end
-                + dropped  # the server broke the protocol: a frame with the reserved opcode 0x3
+        error: expected a clean end, but the connection was dropped: the server broke the protocol: a frame with the reserved opcode 0x3
+         --> a.stream:3:33
+          |
+        3 |   expect messages { { "n": 1 }; end }
+          |                                 ^^^ expected a clean end
+          |
+          = diff of expected (-) and observed (+) items:
+              { "n": 1 }  # [TIME]
+            - end
+            + dropped  # the server broke the protocol: a frame with the reserved opcode 0x3
 
-              FAIL [TIME] a.stream: fragmented ping
+          FAIL [TIME] a.stream: fragmented ping
 
-            error: expected a clean end, but the connection was dropped: the server broke the protocol: a fragmented control frame
-             --> a.stream:8:33
-              |
-            8 |   expect messages { { "n": 1 }; end }
-              |                                 ^^^ expected a clean end
-              |
-              = diff of expected (-) and observed (+) items:
-                  { "n": 1 }  # [TIME]
-                - end
-                + dropped  # the server broke the protocol: a fragmented control frame
+        error: expected a clean end, but the connection was dropped: the server broke the protocol: a fragmented control frame
+         --> a.stream:8:33
+          |
+        8 |   expect messages { { "n": 1 }; end }
+          |                                 ^^^ expected a clean end
+          |
+          = diff of expected (-) and observed (+) items:
+              { "n": 1 }  # [TIME]
+            - end
+            + dropped  # the server broke the protocol: a fragmented control frame
 
-            Summary 2 tests: 0 passed, 2 failed [TIME]
-              FAIL a.stream:1: reserved opcode
-              FAIL a.stream:6: fragmented ping
-            "#,
-        )
-        .status(1)
-        .run();
+        Summary 2 tests: 0 passed, 2 failed [TIME]
+          FAIL a.stream:1: reserved opcode
+          FAIL a.stream:6: fragmented ping
+        "#,
+    );
 }
 
 /// A 101 with no `Sec-WebSocket-Accept`, or a wrong one.
@@ -433,98 +384,84 @@ fn a_101_without_the_right_accept_key_fails_the_handshake() {
 /// No answer to the upgrade, or nothing after it: the timeout names what was awaited.
 #[test]
 fn a_server_that_never_answers_runs_into_the_timeout() {
-    Test::new()
-        .spec(
-            "a.stream",
-            r#"
-            test "silent handshake" {
-              timeout 1s
-              ws {{base}}/bad/ws/silent-handshake
-              expect status 101
-            }
+    fails(
+        servers::demo(),
+        r#"
+        test "silent handshake" {
+          timeout 1s
+          ws {{base}}/bad/ws/silent-handshake
+          expect status 101
+        }
 
-            test "silent" {
-              timeout 1s
-              ws {{base}}/bad/ws/silent
-              expect messages { { "n": 1 } }
-            }
-            "#,
-        )
-        .args(["run", "a.stream"])
-        .var("base", servers::demo())
-        .stdout(
-            r#"
-            Running 2 tests from 1 file
-             ERROR [TIME] a.stream: silent handshake
+        test "silent" {
+          timeout 1s
+          ws {{base}}/bad/ws/silent
+          expect messages { { "n": 1 } }
+        }
+        "#,
+        r#"
+        Running 2 tests from 1 file
+         ERROR [TIME] a.stream: silent handshake
 
-            error: the test timed out after 1s waiting for the answer to the upgrade request
-             --> a.stream:3:6
-              |
-            3 |   ws {{base}}/bad/ws/silent-handshake
-              |      ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ opening this WebSocket
+        error: the test timed out after 1s waiting for the answer to the upgrade request
+         --> a.stream:3:6
+          |
+        3 |   ws {{base}}/bad/ws/silent-handshake
+          |      ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ opening this WebSocket
 
-             ERROR [TIME] a.stream: silent
+         ERROR [TIME] a.stream: silent
 
-            error: the test timed out after 1s and 0 items (waiting for `{ "n": 1 }`)
-              --> a.stream:10:10
-               |
-            10 |   expect messages { { "n": 1 } }
-               |          ^^^^^^^^^^^^^^^^^^^^^^^ while reading this stream
-               |
-               = note: the stream neither sent a matching item nor ended; raise the limit with `timeout` in the test or `--timeout`
-               = diff of expected (-) and observed (+) items:
-                 - { "n": 1 }
-                   … (stopped reading here)
+        error: the test timed out after 1s and 0 items (waiting for `{ "n": 1 }`)
+          --> a.stream:10:10
+           |
+        10 |   expect messages { { "n": 1 } }
+           |          ^^^^^^^^^^^^^^^^^^^^^^^ while reading this stream
+           |
+           = note: the stream neither sent a matching item nor ended; raise the limit with `timeout` in the test or `--timeout`
+           = diff of expected (-) and observed (+) items:
+             - { "n": 1 }
+               … (stopped reading here)
 
-            Summary 2 tests: 0 passed, 0 failed, 2 errors [TIME]
-             ERROR a.stream:1: silent handshake
-             ERROR a.stream:7: silent
-            "#,
-        )
-        .status(1)
-        .run();
+        Summary 2 tests: 0 passed, 0 failed, 2 errors [TIME]
+         ERROR a.stream:1: silent handshake
+         ERROR a.stream:7: silent
+        "#,
+    );
 }
 
 /// A block that expects pings from a server that sends none.
 #[test]
 fn pings_a_block_asks_for_must_come() {
-    Test::new()
-        .spec(
-            "a.stream",
-            r#"
-            test "pings asked for, none come" {
-              ws {{base}}/ws/ticker?count=2&interval=10ms
-              expect messages { ping; { "n": 1 }; ping; { "n": 2 }; end }
-            }
-            "#,
-        )
-        .args(["run", "a.stream"])
-        .var("base", servers::demo())
-        .stdout(
-            r#"
-            Running 1 test from 1 file
-              FAIL [TIME] a.stream: pings asked for, none come
+    fails(
+        servers::demo(),
+        r#"
+        test "pings asked for, none come" {
+          ws {{base}}/ws/ticker?count=2&interval=10ms
+          expect messages { ping; { "n": 1 }; ping; { "n": 2 }; end }
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+          FAIL [TIME] a.stream: pings asked for, none come
 
-            error: item 1 does not match
-             --> a.stream:3:21
-              |
-            3 |   expect messages { ping; { "n": 1 }; ping; { "n": 2 }; end }
-              |                     ^^^^ expected a ping, found a text message
-              |
-              = diff of expected (-) and observed (+) items:
-                - ping
-                + { "n": 1 }  # [TIME]
-                - { "n": 1 }
-                - ping
-                  { "n": 2 }  # [TIME]
-                  end  # close 1000 "done"
+        error: item 1 does not match
+         --> a.stream:3:21
+          |
+        3 |   expect messages { ping; { "n": 1 }; ping; { "n": 2 }; end }
+          |                     ^^^^ expected a ping, found a text message
+          |
+          = diff of expected (-) and observed (+) items:
+            - ping
+            + { "n": 1 }  # [TIME]
+            - { "n": 1 }
+            - ping
+              { "n": 2 }  # [TIME]
+              end  # close 1000 "done"
 
-            Summary 1 test: 0 passed, 1 failed [TIME]
-              FAIL a.stream:1: pings asked for, none come
-            "#,
-        )
-        .status(1)
-        .run();
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL a.stream:1: pings asked for, none come
+        "#,
+    );
 }
 
 /// `--update` records a WebSocket's messages (JSON bare, binary in hex, pongs), its close code,
@@ -637,198 +574,170 @@ fn fmt_lays_out_websocket_steps_and_patterns() {
 /// Chat: a member expecting the writer's messages in another order fails, naming its branch.
 #[test]
 fn a_member_that_expects_another_order_fails_in_its_branch() {
-    Test::new()
-        .spec(
-            "a.stream",
-            r#"
-            test "members and a writer" {
-              parallel {
-                branch member {
-                  ws {{base}}/ws/chat/{{test_id}}?user=member as room
-                  expect message { "type": "welcome" }
-                  barrier joined
-                  expect messages from room {
-                    ignore { "type": "join" }
-                    { "type": "message", "text": "two" }
-                    { "type": "message", "text": "one" }
-                  }
-                }
-                branch writer {
-                  barrier joined
-                  ws {{base}}/ws/chat/{{test_id}}?user=writer
-                  expect message { "type": "welcome" }
-                  send { "text": "one" }
-                  send { "text": "two" }
-                }
+    fails(
+        servers::demo(),
+        r#"
+        test "members and a writer" {
+          parallel {
+            branch member {
+              ws {{base}}/ws/chat/{{test_id}}?user=member as room
+              expect message { "type": "welcome" }
+              barrier joined
+              expect messages from room {
+                ignore { "type": "join" }
+                { "type": "message", "text": "two" }
+                { "type": "message", "text": "one" }
               }
             }
-            "#,
-        )
-        .args(["run", "a.stream"])
-        .var("base", servers::demo())
-        .stdout(
-            r#"
-            Running 1 test from 1 file
-              FAIL [TIME] a.stream: members and a writer
+            branch writer {
+              barrier joined
+              ws {{base}}/ws/chat/{{test_id}}?user=writer
+              expect message { "type": "welcome" }
+              send { "text": "one" }
+              send { "text": "two" }
+            }
+          }
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+          FAIL [TIME] a.stream: members and a writer
 
-            error: branch member: item 1 does not match
-             --> a.stream:9:9
-              |
-            9 |         { "type": "message", "text": "two" }
-              |         ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ at `.text`: expected "two", found "one"
-              |
-              = note: 2 items were left out by `ignore` in this block
-              = diff of expected (-) and observed (+) items:
-                - { "type": "message", "text": "two" }
-                + { "type": "message", "user": "writer", "text": "one", "seq": 3 }  # [TIME]
-                - { "type": "message", "text": "one" }
-                + { "type": "message", "user": "writer", "text": "two", "seq": 4 }  # [TIME]
-                  … (stopped reading here)
+        error: branch member: item 1 does not match
+         --> a.stream:9:9
+          |
+        9 |         { "type": "message", "text": "two" }
+          |         ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ at `.text`: expected "two", found "one"
+          |
+          = note: 2 items were left out by `ignore` in this block
+          = diff of expected (-) and observed (+) items:
+            - { "type": "message", "text": "two" }
+            + { "type": "message", "user": "writer", "text": "one", "seq": 3 }  # [TIME]
+            - { "type": "message", "text": "one" }
+            + { "type": "message", "user": "writer", "text": "two", "seq": 4 }  # [TIME]
+              … (stopped reading here)
 
-            Summary 1 test: 0 passed, 1 failed [TIME]
-              FAIL a.stream:1: members and a writer
-            "#,
-        )
-        .status(1)
-        .run();
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL a.stream:1: members and a writer
+        "#,
+    );
 }
 
 /// GraphQL: a countdown that does not start where the spec says.
 #[test]
 fn a_subscription_that_counts_differently() {
-    Test::new()
-        .spec(
-            "a.stream",
-            r#"
-            test "countdown" {
-              ws {{base}}/ws/graphql
-              protocol graphql-transport-ws
-              send { "type": "connection_init" }
-              expect message { "type": "connection_ack" }
-              send { "id": "1", "type": "subscribe", "payload": { "query": "subscription { countdown(from: 2) }" } }
-              expect messages {
-                { "type": "next", "payload": { "data": { "countdown": 3 } } }
-                { "type": "complete" }
-              }
-            }
-            "#,
-        )
-        .args(["run", "a.stream"])
-        .var("base", servers::demo())
-        .stdout(
-            r#"
-            Running 1 test from 1 file
-              FAIL [TIME] a.stream: countdown
+    fails(
+        servers::demo(),
+        r#"
+        test "countdown" {
+          ws {{base}}/ws/graphql
+          protocol graphql-transport-ws
+          send { "type": "connection_init" }
+          expect message { "type": "connection_ack" }
+          send { "id": "1", "type": "subscribe", "payload": { "query": "subscription { countdown(from: 2) }" } }
+          expect messages {
+            { "type": "next", "payload": { "data": { "countdown": 3 } } }
+            { "type": "complete" }
+          }
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+          FAIL [TIME] a.stream: countdown
 
-            error: item 1 does not match
-             --> a.stream:8:5
-              |
-            8 |     { "type": "next", "payload": { "data": { "countdown": 3 } } }
-              |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ at `.payload.data.countdown`: expected 3, found 2
-              |
-              = diff of expected (-) and observed (+) items:
-                - { "type": "next", "payload": { "data": { "countdown": 3 } } }
-                + { "id": "1", "type": "next", "payload": { "data": { "countdown": 2 } } }  # [TIME]
-                - { "type": "complete" }
-                + { "id": "1", "type": "next", "payload": { "data": { "countdown": 1 } } }  # [TIME]
-                  … (stopped reading here)
+        error: item 1 does not match
+         --> a.stream:8:5
+          |
+        8 |     { "type": "next", "payload": { "data": { "countdown": 3 } } }
+          |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ at `.payload.data.countdown`: expected 3, found 2
+          |
+          = diff of expected (-) and observed (+) items:
+            - { "type": "next", "payload": { "data": { "countdown": 3 } } }
+            + { "id": "1", "type": "next", "payload": { "data": { "countdown": 2 } } }  # [TIME]
+            - { "type": "complete" }
+            + { "id": "1", "type": "next", "payload": { "data": { "countdown": 1 } } }  # [TIME]
+              … (stopped reading here)
 
-            Summary 1 test: 0 passed, 1 failed [TIME]
-              FAIL a.stream:1: countdown
-            "#,
-        )
-        .status(1)
-        .run();
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL a.stream:1: countdown
+        "#,
+    );
 }
 
 /// JSON-RPC: a result other than the one expected, the request paired by id.
 #[test]
 fn a_json_rpc_result_that_differs() {
-    Test::new()
-        .spec(
-            "a.stream",
-            r#"
-            test "add" {
-              ws {{base}}/ws/jsonrpc
-              send { "jsonrpc": "2.0", "id": 1, "method": "add", "params": [2, 3] }
-              expect message { "id": 1, "result": 6 }
-            }
-            "#,
-        )
-        .args(["run", "a.stream"])
-        .var("base", servers::demo())
-        .stdout(
-            r#"
-            Running 1 test from 1 file
-              FAIL [TIME] a.stream: add
+    fails(
+        servers::demo(),
+        r#"
+        test "add" {
+          ws {{base}}/ws/jsonrpc
+          send { "jsonrpc": "2.0", "id": 1, "method": "add", "params": [2, 3] }
+          expect message { "id": 1, "result": 6 }
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+          FAIL [TIME] a.stream: add
 
-            error: item 1 does not match
-             --> a.stream:4:18
-              |
-            4 |   expect message { "id": 1, "result": 6 }
-              |                  ^^^^^^^^^^^^^^^^^^^^^^^^ at `.result`: expected 6, found 5
-              |
-              = diff of expected (-) and observed (+) items:
-                - { "id": 1, "result": 6 }
-                + { "jsonrpc": "2.0", "result": 5, "id": 1 }  # [TIME]
-                  … (stopped reading here)
+        error: item 1 does not match
+         --> a.stream:4:18
+          |
+        4 |   expect message { "id": 1, "result": 6 }
+          |                  ^^^^^^^^^^^^^^^^^^^^^^^^ at `.result`: expected 6, found 5
+          |
+          = diff of expected (-) and observed (+) items:
+            - { "id": 1, "result": 6 }
+            + { "jsonrpc": "2.0", "result": 5, "id": 1 }  # [TIME]
+              … (stopped reading here)
 
-            Summary 1 test: 0 passed, 1 failed [TIME]
-              FAIL a.stream:1: add
-            "#,
-        )
-        .status(1)
-        .run();
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL a.stream:1: add
+        "#,
+    );
 }
 
 /// The handshake: a subprotocol asked for that the server does not know, and a close reason that differs.
 #[test]
 fn a_subprotocol_the_server_did_not_choose() {
-    Test::new()
-        .spec(
-            "a.stream",
-            r#"
-            test "protocol" {
-              ws {{base}}/ws/echo
-              protocol chat.v9
-              expect header sec-websocket-protocol == chat.v9
-            }
+    fails(
+        servers::demo(),
+        r#"
+        test "protocol" {
+          ws {{base}}/ws/echo
+          protocol chat.v9
+          expect header sec-websocket-protocol == chat.v9
+        }
 
-            test "ticker" {
-              ws {{base}}/ws/ticker?count=1&interval=1ms
-              expect messages { { "n": 1 }; end }
-              expect close 1000 "finished"
-            }
-            "#,
-        )
-        .args(["run", "a.stream"])
-        .var("base", servers::demo())
-        .stdout(
-            r#"
-            Running 2 tests from 1 file
-              FAIL [TIME] a.stream: protocol
+        test "ticker" {
+          ws {{base}}/ws/ticker?count=1&interval=1ms
+          expect messages { { "n": 1 }; end }
+          expect close 1000 "finished"
+        }
+        "#,
+        r#"
+        Running 2 tests from 1 file
+          FAIL [TIME] a.stream: protocol
 
-            error: header `sec-websocket-protocol` does not match
-             --> a.stream:4:3
-              |
-            4 |   expect header sec-websocket-protocol == chat.v9
-              |   ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ expected == "chat.v9", found no such header
+        error: header `sec-websocket-protocol` does not match
+         --> a.stream:4:3
+          |
+        4 |   expect header sec-websocket-protocol == chat.v9
+          |   ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ expected == "chat.v9", found no such header
 
-              FAIL [TIME] a.stream: ticker
+          FAIL [TIME] a.stream: ticker
 
-            error: the close reason does not match: expected "finished", found "done"
-              --> a.stream:10:21
-               |
-            10 |   expect close 1000 "finished"
-               |                     ^^^^^^^^^^ this reason
+        error: the close reason does not match: expected "finished", found "done"
+          --> a.stream:10:21
+           |
+        10 |   expect close 1000 "finished"
+           |                     ^^^^^^^^^^ this reason
 
-            Summary 2 tests: 0 passed, 2 failed [TIME]
-              FAIL a.stream:1: protocol
-              FAIL a.stream:7: ticker
-            "#,
-        )
-        .status(1)
-        .run();
+        Summary 2 tests: 0 passed, 2 failed [TIME]
+          FAIL a.stream:1: protocol
+          FAIL a.stream:7: ticker
+        "#,
+    );
 }
 
 /// The slow consumer source: more messages than the block says before the end.

@@ -116,7 +116,7 @@ impl fmt::Display for WsError {
             WsError::Refused { status, .. } => write!(
                 f,
                 "the server answered the WebSocket handshake with {}, not 101 Switching Protocols",
-                describe_status(*status)
+                crate::transport::http::describe_status(*status)
             ),
         }
     }
@@ -127,12 +127,4 @@ impl fmt::Display for WsError {
 /// may not be sent.
 pub fn close_code_is_valid(code: u64) -> bool {
     matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
-}
-
-/// `401 Unauthorized`, or the code alone when it has no name.
-pub fn describe_status(status: reqwest::StatusCode) -> String {
-    match status.canonical_reason() {
-        Some(reason) => format!("{} {reason}", status.as_u16()),
-        None => status.as_u16().to_string(),
-    }
 }
