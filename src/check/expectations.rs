@@ -314,6 +314,12 @@ impl Checker {
                 if grpc {
                     return true;
                 }
+                if matches!(
+                    expectation,
+                    Expectation::Message(_) | Expectation::End | Expectation::Stream(_)
+                ) {
+                    return self.messages_only(state, span, grpc_word, http_way);
+                }
                 return self.grpc_only(state, span, grpc_word, http_way);
             }
         };

@@ -220,6 +220,35 @@ impl Checker {
         false
     }
 
+    /// `expect messages`, `expect message` and `expect end` need a gRPC call or a WebSocket:
+    /// says so, and what the HTTP way is.
+    pub(super) fn messages_only(
+        &mut self,
+        state: &TestState,
+        span: Span,
+        what: &str,
+        http_way: &str,
+    ) -> bool {
+        let label = if state.has_request {
+            "the exchange before it is an HTTP request"
+        } else {
+            "no `grpc` call or `ws` request before it"
+        };
+        let help = if state.has_request {
+            format!(
+                "{http_way}; or open a WebSocket with `ws ws://host/path`, or start a call with `grpc http://host:port package.Service/Method`"
+            )
+        } else {
+            "open a WebSocket first (`ws ws://host/path`), or start a call (`grpc http://host:port package.Service/Method`)".to_string()
+        };
+        self.diagnostics.push(
+            Diagnostic::error(format!("{what} is for gRPC calls and WebSockets"))
+                .at(&self.file, span, label)
+                .help(help),
+        );
+        false
+    }
+
     /// A WebSocket's messages can be read only until they end.
     pub(super) fn messages_open(&mut self, state: &TestState, span: Span) {
         if let Some(ended) = state.socket.as_ref().and_then(|s| s.ended) {

@@ -288,6 +288,19 @@ impl Lowerer {
     fn sent(&mut self, pair: Pair<'_, Rule>) -> Option<Message> {
         Some(match pair.as_rule() {
             Rule::send_ping => Message::Ping(inner(pair).next().map(|p| self.template(p))),
+            Rule::send_text => {
+                let value = inner(pair).next()?;
+                let value_span = span(&value);
+                let pattern = self.json_pattern(value);
+                if !matches!(
+                    pattern.kind,
+                    JsonPatternKind::String(_) | JsonPatternKind::Repeated { .. }
+                ) {
+                    self.error(value_span, "`send text` takes a string", "not a string");
+                }
+                self.require_literal(&pattern, "a message");
+                Message::Json(pattern)
+            }
             Rule::send_json => {
                 let pattern = self.json_pattern(inner(pair).next()?);
                 self.require_literal(&pattern, "a message");

@@ -925,13 +925,13 @@ fn grpc_and_http_steps_do_not_mix() {
           |
           = help: an HTTP request sends its `body` at once; or start a call with `grpc http://host:port package.Service/Method`
 
-        error: `expect message` is for gRPC calls
+        error: `expect message` is for gRPC calls and WebSockets
          --> a.stream:5:3
           |
         5 |   expect message { "a": 1 }
           |   ^^^^^^^^^^^^^^^^^^^^^^^^^ the exchange before it is an HTTP request
           |
-          = help: an HTTP response's items are read with `expect sse|ndjson|lines|chunks { … }`; or start a call with `grpc http://host:port package.Service/Method`
+          = help: an HTTP response's items are read with `expect sse|ndjson|lines|chunks { … }`; or open a WebSocket with `ws ws://host/path`, or start a call with `grpc http://host:port package.Service/Method`
 
         error: `header` is for HTTP requests, and this is a gRPC call
           --> a.stream:10:3

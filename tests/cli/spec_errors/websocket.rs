@@ -146,6 +146,7 @@ fn message_patterns_say_what_does_not_fit() {
             "text" { "a": 1 }
             binary contains "x"
           }
+          send text { "a": 1 }
         }
         "#,
         r#"
@@ -181,7 +182,13 @@ fn message_patterns_say_what_does_not_fit() {
         8 |     binary contains "x"
           |            ^^^^^^^^^^^^ does not fit a binary message
 
-        5 errors
+        error: `send text` takes a string
+          --> a.stream:10:13
+           |
+        10 |   send text { "a": 1 }
+           |             ^^^^^^^^^^ not a string
+
+        6 errors
         "#,
     );
 }
