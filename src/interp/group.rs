@@ -23,8 +23,9 @@ pub const LOGGED_BYTES: usize = 64 * 1024;
 /// What a stream of an `expect same items` group received, in order.
 #[derive(Debug, Clone, Default)]
 pub struct ItemLog {
-    /// `where PATTERN`: only the items that match it are logged.
-    only: Option<ItemPattern>,
+    /// `where PATTERN`: only the items that match it are logged. Boxed: a pattern is about
+    /// 500 bytes, and every named stream of a compared name carries a log.
+    only: Option<Box<ItemPattern>>,
     count: u64,
     hash: u64,
     first: Vec<String>,
@@ -34,7 +35,7 @@ pub struct ItemLog {
 impl ItemLog {
     pub fn new(only: Option<ItemPattern>) -> ItemLog {
         ItemLog {
-            only,
+            only: only.map(Box::new),
             ..ItemLog::default()
         }
     }

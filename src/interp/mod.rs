@@ -115,8 +115,10 @@ struct Exchange {
     head_bound: Option<HeadBound>,
     /// `as NAME`: the stream stays open after its steps, read in the background.
     name: Option<Ident>,
-    /// A named stream's reader after a block left it open, until it is parked.
-    reader: Option<http_stream::HttpReader>,
+    /// A named stream's reader after a block left it open, until it is parked. Boxed, as are
+    /// the idle readers of [`named::NamedStream`]: a reader is 800 bytes, a test may hold a
+    /// thousand named streams, and most of the time none of them is here.
+    reader: Option<Box<http_stream::HttpReader>>,
     /// A named stream that `expect same items` compares: what its blocks take, from the first.
     log: Option<group::ItemLog>,
 }
@@ -528,7 +530,7 @@ impl TestRun<'_> {
                 // opened again by a later block's `reconnect`.
                 if exchange.name.is_some() {
                     if matches!(result, Ok(Finish::StoppedEarly | Finish::Ended)) {
-                        exchange.reader = Some(reader);
+                        exchange.reader = Some(Box::new(reader));
                     }
                     return result.map(|_| ());
                 }
