@@ -52,7 +52,6 @@ mod signals;
 mod spec_errors;
 mod stopped_early;
 mod stream_control;
-mod stream_memory;
 mod support;
 #[path = "../common/test_service.rs"]
 mod test_service;
