@@ -9,6 +9,7 @@ mod tests;
 use std::fmt;
 
 use bytes::Bytes;
+pub use tokio_tungstenite::tungstenite::Utf8Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 pub use connection::{Connection, Outgoing, Read, connect};
@@ -29,7 +30,8 @@ pub struct WsTarget {
 /// A message received (data, or a control frame a spec may expect).
 #[derive(Debug, Clone, PartialEq)]
 pub enum WsMessage {
-    Text(String),
+    /// Shares the bytes tungstenite read, UTF-8 checked: no copy per message.
+    Text(Utf8Bytes),
     Binary(Bytes),
     Ping(Bytes),
     Pong(Bytes),
