@@ -280,55 +280,81 @@ fn a_connection_cut_without_a_close_frame_is_dropped() {
     );
 }
 
-/// A reserved opcode and a fragmented ping: the failure names the violation.
+/// A reserved opcode, a fragmented ping and a close code that may not be sent: the failure names the violation.
 #[test]
 fn protocol_violations_name_what_the_server_did() {
-    fails(
-        servers::demo(),
-        r#"
-        test "reserved opcode" {
-          ws {{base}}/bad/ws/reserved-opcode
-          expect messages { { "n": 1 }; end }
-        }
+    Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "reserved opcode" {
+              ws {{base}}/bad/ws/reserved-opcode
+              expect messages { { "n": 1 }; end }
+            }
 
-        test "fragmented ping" {
-          ws {{base}}/bad/ws/fragmented-ping
-          expect messages { { "n": 1 }; end }
-        }
-        "#,
-        r#"
-        Running 2 tests from 1 file
-          FAIL [TIME] a.stream: reserved opcode
+            test "fragmented ping" {
+              ws {{base}}/bad/ws/fragmented-ping
+              expect messages { { "n": 1 }; end }
+            }
 
-        error: expected a clean end, but the connection was dropped: the server broke the protocol: a frame with the reserved opcode 0x3
-         --> a.stream:3:33
-          |
-        3 |   expect messages { { "n": 1 }; end }
-          |                                 ^^^ expected a clean end
-          |
-          = diff of expected (-) and observed (+) items:
-              { "n": 1 }  # [TIME]
-            - end
-            + dropped  # the server broke the protocol: a frame with the reserved opcode 0x3
+            test "bad close code" {
+              ws {{base}}/bad/ws/bad-close-code
+              expect messages { { "n": 1 }; end }
+            }
+            "#,
+        )
+        .args(["run", "a.stream"])
+        .var("base", servers::demo())
+        .stdout(
+            r#"
+            Running 3 tests from 1 file
+              FAIL [TIME] a.stream: reserved opcode
 
-          FAIL [TIME] a.stream: fragmented ping
+            error: expected a clean end, but the connection was dropped: the server broke the protocol: a frame with the reserved opcode 0x3
+             --> a.stream:3:33
+              |
+            3 |   expect messages { { "n": 1 }; end }
+              |                                 ^^^ expected a clean end
+              |
+              = diff of expected (-) and observed (+) items:
+                  { "n": 1 }  # [TIME]
+                - end
+                + dropped  # the server broke the protocol: a frame with the reserved opcode 0x3
 
-        error: expected a clean end, but the connection was dropped: the server broke the protocol: a fragmented control frame
-         --> a.stream:8:33
-          |
-        8 |   expect messages { { "n": 1 }; end }
-          |                                 ^^^ expected a clean end
-          |
-          = diff of expected (-) and observed (+) items:
-              { "n": 1 }  # [TIME]
-            - end
-            + dropped  # the server broke the protocol: a fragmented control frame
+              FAIL [TIME] a.stream: fragmented ping
 
-        Summary 2 tests: 0 passed, 2 failed [TIME]
-          FAIL a.stream:1: reserved opcode
-          FAIL a.stream:6: fragmented ping
-        "#,
-    );
+            error: expected a clean end, but the connection was dropped: the server broke the protocol: a fragmented control frame
+             --> a.stream:8:33
+              |
+            8 |   expect messages { { "n": 1 }; end }
+              |                                 ^^^ expected a clean end
+              |
+              = diff of expected (-) and observed (+) items:
+                  { "n": 1 }  # [TIME]
+                - end
+                + dropped  # the server broke the protocol: a fragmented control frame
+
+              FAIL [TIME] a.stream: bad close code
+
+            error: expected a clean end, but the connection was dropped: the server broke the protocol: a close frame with the code 1005, which may not be sent
+              --> a.stream:13:33
+               |
+            13 |   expect messages { { "n": 1 }; end }
+               |                                 ^^^ expected a clean end
+               |
+               = diff of expected (-) and observed (+) items:
+                   { "n": 1 }  # [TIME]
+                 - end
+                 + dropped  # the server broke the protocol: a close frame with the code 1005, which may not be sent
+
+            Summary 3 tests: 0 passed, 3 failed [TIME]
+              FAIL a.stream:1: reserved opcode
+              FAIL a.stream:6: fragmented ping
+              FAIL a.stream:11: bad close code
+            "#,
+        )
+        .status(1)
+        .run();
 }
 
 /// A 101 with no `Sec-WebSocket-Accept`, or a wrong one.

@@ -16,6 +16,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error, Message};
 
+use super::close_code::CloseCodeWatch;
 use super::handshake::{Handshake, handshake};
 use super::{Close, WsError, WsMessage, WsTarget};
 use crate::transport::tls::{Alpn, client_config};
@@ -71,6 +72,47 @@ impl AsyncWrite for Io {
     }
 }
 
+/// The connection once it speaks WebSocket: what is read is watched for close codes (see
+/// `close_code`).
+pub struct Watched {
+    io: Io,
+    watch: CloseCodeWatch,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let read = Pin::new(&mut this.io).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = read {
+            this.watch.watch(&buf.filled()[before..]);
+        }
+        read
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
 /// What reading the connection gave.
 #[derive(Debug)]
 pub enum Read {
@@ -88,7 +130,7 @@ pub enum Read {
 
 /// An open WebSocket connection.
 pub struct Connection {
-    socket: WebSocketStream<Io>,
+    socket: WebSocketStream<Watched>,
     /// Set once the connection has ended; reads after it say so again.
     ended: bool,
 }
@@ -149,8 +191,13 @@ pub async fn connect(
     config.read_buffer_size = READ_BUFFER;
     config.max_message_size = Some(max_message);
     config.max_frame_size = Some(max_message);
+    // The first frames may have come with the handshake's answer.
+    let mut watch = CloseCodeWatch::default();
+    watch.watch(&rest);
+    let watched = Watched { io, watch };
     let socket =
-        WebSocketStream::from_partially_read(io, rest.to_vec(), Role::Client, Some(config)).await;
+        WebSocketStream::from_partially_read(watched, rest.to_vec(), Role::Client, Some(config))
+            .await;
     Ok((
         handshake,
         Connection {
@@ -183,13 +230,20 @@ impl Connection {
             Some(Ok(Message::Close(frame))) => {
                 // tungstenite queued the reply; it goes out with the next flush.
                 let _ = self.socket.flush().await;
-                Read::Closed(
-                    frame.map_or(Close::NO_CODE, |frame| Close {
-                        code: u16::from(frame.code),
-                        reason: frame.reason.to_string(),
-                    }),
-                    at,
-                )
+                let close = frame.map_or(Close::NO_CODE, |frame| Close {
+                    code: u16::from(frame.code),
+                    reason: frame.reason.to_string(),
+                });
+                // A code that may not be sent comes up as tungstenite's own 1002.
+                match self.socket.get_ref().watch.last() {
+                    Some(Some(sent)) if sent != close.code => Read::Dropped(
+                        format!(
+                            "the server broke the protocol: a close frame with the code {sent}, which may not be sent"
+                        ),
+                        at,
+                    ),
+                    _ => Read::Closed(close, at),
+                }
             }
             Some(Ok(Message::Frame(_))) => Read::Dropped("an unexpected raw frame".to_string(), at),
             Some(Err(Error::Capacity(

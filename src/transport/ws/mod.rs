@@ -1,6 +1,7 @@
 //! WebSocket (`ws://`, `wss://`): the handshake, then messages as items. tungstenite reads and
 //! writes the frames (it passes the Autobahn suite); the handshake is ours (see `handshake`).
 
+mod close_code;
 pub mod connection;
 pub mod handshake;
 #[cfg(test)]
@@ -9,8 +10,8 @@ mod tests;
 use std::fmt;
 
 use bytes::Bytes;
-pub use tokio_tungstenite::tungstenite::Utf8Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+pub use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 pub use connection::{Connection, Outgoing, Read, connect};
 pub use handshake::Handshake;
