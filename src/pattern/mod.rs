@@ -124,10 +124,10 @@ impl<'a> ItemView<'a> {
                 .get_or_init(|| match self.item {
                     Item::Sse(event) => serde_json::from_str(&event.data)
                         .map_err(|e| format!("data that is not JSON ({e})")),
-                    Item::Line(line) => serde_json::from_str(line)
-                        .map_err(|e| format!("text that is not JSON ({e})")),
-                    Item::Ws(WsMessage::Text(text)) => serde_json::from_str(text.as_str())
-                        .map_err(|e| format!("text that is not JSON ({e})")),
+                    Item::Line(line) | Item::Ws(WsMessage::Text(line)) => {
+                        serde_json::from_str(line)
+                            .map_err(|e| format!("text that is not JSON ({e})"))
+                    }
                     Item::Ws(WsMessage::Binary(_)) => {
                         Err("a binary message, which is not JSON".to_string())
                     }

@@ -13,7 +13,7 @@ pub fn match_message(
 ) -> Result<(), Mismatch> {
     match (pattern, message) {
         (SocketPattern::Data(text), WsMessage::Text(body)) => {
-            match_text_item(text, body.as_bytes(), Some(body.as_str()), view, captures)
+            match_text_item(text, body.as_bytes(), Some(body), view, captures)
         }
         // Only `_` and `size` say nothing of text: they take a binary message too.
         (SocketPattern::Data(text), WsMessage::Binary(bytes))

@@ -223,7 +223,7 @@ impl Connection {
         };
         let at = Instant::now();
         let read = match next {
-            Some(Ok(Message::Text(text))) => Read::Message(WsMessage::Text(text), at),
+            Some(Ok(Message::Text(text))) => Read::Message(WsMessage::Text(text.to_string()), at),
             Some(Ok(Message::Binary(bytes))) => Read::Message(WsMessage::Binary(bytes), at),
             Some(Ok(Message::Ping(bytes))) => Read::Message(WsMessage::Ping(bytes), at),
             Some(Ok(Message::Pong(bytes))) => Read::Message(WsMessage::Pong(bytes), at),

@@ -31,8 +31,7 @@ pub struct WsTarget {
 /// A message received (data, or a control frame a spec may expect).
 #[derive(Debug, Clone, PartialEq)]
 pub enum WsMessage {
-    /// Shares the bytes tungstenite read, UTF-8 checked: no copy per message.
-    Text(Utf8Bytes),
+    Text(String),
     Binary(Bytes),
     Ping(Bytes),
     Pong(Bytes),

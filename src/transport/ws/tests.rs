@@ -75,7 +75,7 @@ async fn wss_with_insecure_sends_and_receives() {
         .await
         .expect("sent");
     match connection.next(soon()).await {
-        Read::Message(WsMessage::Text(text), _) => assert_eq!(text.as_str(), "over TLS"),
+        Read::Message(WsMessage::Text(text), _) => assert_eq!(text, "over TLS"),
         other => panic!("expected the echo, got {other:?}"),
     }
     server.abort();
