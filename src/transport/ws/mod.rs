@@ -31,6 +31,9 @@ pub struct WsTarget {
 /// A message received (data, or a control frame a spec may expect).
 #[derive(Debug, Clone, PartialEq)]
 pub enum WsMessage {
+    /// Copied out of tungstenite's read buffer: a message that shared it (its `Utf8Bytes`) would
+    /// keep the buffer from being reused while the block holds the message, and reads would
+    /// shrink to a message or so each (a flood read three times slower, measured).
     Text(String),
     Binary(Bytes),
     Ping(Bytes),
