@@ -354,12 +354,7 @@ impl TestRun<'_> {
         block_span: Option<Span>,
         log: Option<&mut crate::interp::group::ItemLog>,
     ) -> Result<(), Failure> {
-        let spec = self.spec;
-        let update = self.settings.record.then_some(BlockUpdate {
-            file: &spec.file,
-            block_span,
-            redactions: &self.settings.redactions,
-        });
+        let update = BlockUpdate::of(self.settings, self.spec, block_span);
         let deadline = self.deadline;
         let timeout = self.timeout;
         let max_item_size = self.settings.max_item_size;

@@ -148,6 +148,15 @@ pub(super) fn header_fix(header: &HeaderExpectation, values: &[String], span: Sp
     }
 }
 
+/// The values of a header in a response head, as text, for `expect header`.
+pub(super) fn header_values(headers: &reqwest::header::HeaderMap, name: &str) -> Vec<String> {
+    headers
+        .get_all(name)
+        .iter()
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .collect()
+}
+
 /// The failure of `expect status …` when `status` is none of the alternatives, with the fix
 /// `--update` writes; `None` when it is one of them.
 pub(super) fn wrong_status(

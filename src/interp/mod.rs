@@ -459,11 +459,7 @@ impl TestRun<'_> {
                 let Some((_, headers)) = self.exchange().head.as_ref() else {
                     return Ok(());
                 };
-                let values: Vec<String> = headers
-                    .get_all(header.name.value.as_str())
-                    .iter()
-                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                    .collect();
+                let values = head::header_values(headers, &header.name.value);
                 self.check_header(HeadPart::Header, header, &values, span)?;
                 self.capture_header(header, &values)
             }
@@ -517,11 +513,7 @@ impl TestRun<'_> {
                     connections: &mut self.connections,
                     received_before_abort: &mut received_before_abort,
                     track_ids: self.checks_ids,
-                    update: self.settings.record.then_some(record::BlockUpdate {
-                        file: &spec.file,
-                        block_span: Some(block.block_span),
-                        redactions: &self.settings.redactions,
-                    }),
+                    update: record::BlockUpdate::of(self.settings, spec, Some(block.block_span)),
                     log: exchange.log.as_mut(),
                 }
                 .run()

@@ -294,11 +294,7 @@ impl TestRun<'_> {
             connections: &mut self.connections,
             received_before_abort: &mut received_before_abort,
             track_ids: self.checks_ids,
-            update: self.settings.record.then_some(record::BlockUpdate {
-                file: &self.spec.file,
-                block_span: Some(block.block_span),
-                redactions: &self.settings.redactions,
-            }),
+            update: record::BlockUpdate::of(self.settings, self.spec, Some(block.block_span)),
             log: stream.log.as_mut(),
         }
         .run()

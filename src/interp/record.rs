@@ -28,6 +28,22 @@ pub struct BlockUpdate<'a> {
     pub redactions: &'a Redactions,
 }
 
+impl<'a> BlockUpdate<'a> {
+    /// With `--update`, where the block at `block_span` of `spec` is written, so that its
+    /// failures can carry their rewrite; `None` on a plain run.
+    pub fn of(
+        settings: &'a crate::interp::RunSettings,
+        spec: &'a crate::ast::Spec,
+        block_span: Option<Span>,
+    ) -> Option<BlockUpdate<'a>> {
+        settings.record.then_some(BlockUpdate {
+            file: &spec.file,
+            block_span,
+            redactions: &settings.redactions,
+        })
+    }
+}
+
 /// The items a block took, with the top-level entry that took each.
 #[derive(Default)]
 pub struct Recorder {

@@ -267,11 +267,7 @@ impl TestRun<'_> {
                 let Some((_, headers)) = self.socket.as_ref().and_then(|e| e.head.as_ref()) else {
                     return Ok(());
                 };
-                let values: Vec<String> = headers
-                    .get_all(header.name.value.as_str())
-                    .iter()
-                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                    .collect();
+                let values = head::header_values(headers, &header.name.value);
                 self.check_header(HeadPart::Header, header, &values, span)?;
                 self.capture_header(header, &values)
             }
@@ -345,12 +341,7 @@ impl TestRun<'_> {
         block_span: Option<Span>,
         log: Option<&mut crate::interp::group::ItemLog>,
     ) -> Result<(), Failure> {
-        let spec = self.spec;
-        let update = self.settings.record.then_some(BlockUpdate {
-            file: &spec.file,
-            block_span,
-            redactions: &self.settings.redactions,
-        });
+        let update = BlockUpdate::of(self.settings, self.spec, block_span);
         let deadline = self.deadline;
         let timeout = self.timeout;
         let max_item_size = self.settings.max_item_size;
