@@ -62,3 +62,4 @@ mod update_keeps_constructs;
 mod update_reports;
 mod update_writes;
 mod websocket;
+mod websocket_twins;
