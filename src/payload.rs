@@ -77,7 +77,24 @@ pub fn decode_bytes(text: &str, hex: bool) -> Result<Vec<u8>, String> {
     base64::engine::general_purpose::STANDARD
         .decode(&compact)
         .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(&compact))
-        .map_err(|error| format!("not valid base64: {error}"))
+        .map_err(|error| match error {
+            base64::DecodeError::InvalidByte(at, byte) => format!(
+                "`{}` is not base64 (character {} of the text)",
+                char::from(byte).escape_default(),
+                at + 1
+            ),
+            base64::DecodeError::InvalidLength(_) => {
+                "this is not base64: its length fits no base64 text".to_string()
+            }
+            base64::DecodeError::InvalidLastSymbol(at, byte) => format!(
+                "`{}` cannot end base64 text (character {})",
+                char::from(byte).escape_default(),
+                at + 1
+            ),
+            base64::DecodeError::InvalidPadding => {
+                "this base64 text's padding is wrong".to_string()
+            }
+        })
 }
 
 #[cfg(test)]

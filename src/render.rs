@@ -272,9 +272,16 @@ pub fn render_item_pattern(pattern: &ItemPattern) -> String {
                 if let Some(matcher) = &text.text {
                     parts.push((matcher.span.start, render_text_matcher(matcher)));
                 }
-                // Bare: JSON is how a WebSocket's JSON messages are written.
+                // Bare, as a WebSocket's JSON messages are written, when it reads back as JSON: an
+                // object or an array. A bare string, regex or `_` would be the message's text.
                 if let Some(json) = &text.json {
-                    parts.push((json.span.start, render_json_pattern(json)));
+                    let text = match json.kind {
+                        JsonPatternKind::Object { .. } | JsonPatternKind::Array { .. } => {
+                            render_json_pattern(json)
+                        }
+                        _ => format!("json {}", render_json_pattern(json)),
+                    };
+                    parts.push((json.span.start, text));
                 }
                 parts.extend(text.paths.iter().map(render_path_assert));
                 if let Some(size) = &text.size {

@@ -536,6 +536,19 @@ impl Checker {
     /// open. They start the call.
     fn request_stream(&mut self, control: &Control, span: Span, state: &mut TestState) {
         let word = format!("`{}`", control.keyword());
+        if state.grpc.is_none() {
+            let label = if state.has_request {
+                "the exchange before it is an HTTP request"
+            } else {
+                "no `ws` request or `grpc` call before it"
+            };
+            self.diagnostics.push(
+                Diagnostic::error(format!("{word} is for WebSockets and gRPC calls"))
+                    .at(&self.file, span, label)
+                    .help("open a WebSocket first (`ws ws://host/path`), or start a call (`grpc http://host:port package.Service/Method`); an HTTP request sends its `body` at once"),
+            );
+            return;
+        }
         if !self.grpc_only(
             state,
             span,

@@ -118,6 +118,7 @@ impl Checker {
             Control::Send(message) => {
                 let captures = state.captures.clone();
                 self.message_vars(message, &captures);
+                self.literal_payload(message);
             }
             Control::Close(frame) => {
                 socket.closed = Some(span);
@@ -144,6 +145,31 @@ impl Checker {
                         self.look_alikes(reason, Context::Value, &state.captures);
                     }
                 }
+            }
+            _ => {}
+        }
+    }
+
+    /// What a `send` writes out without variables is checked now, not when the test runs: bytes
+    /// in hex or base64, a ping's payload of at most 125 bytes.
+    fn literal_payload(&mut self, message: &Message) {
+        match message {
+            Message::Binary(source @ (BinarySource::Hex(text) | BinarySource::Base64(text)))
+                if !text.has_placeholders() =>
+            {
+                let hex = matches!(source, BinarySource::Hex(_));
+                if let Err(why) = crate::payload::decode_bytes(&text.text, hex) {
+                    self.error(text.span, why, "not valid here");
+                }
+            }
+            Message::Ping(Some(payload))
+                if !payload.has_placeholders() && payload.text.len() > 125 =>
+            {
+                self.error(
+                    payload.span,
+                    "a ping's payload may take at most 125 bytes",
+                    format!("{} bytes", payload.text.len()),
+                );
             }
             _ => {}
         }

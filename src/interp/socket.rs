@@ -467,7 +467,7 @@ impl TestRun<'_> {
             (Some(close), _) => close.clone(),
             (None, Some(ending)) => {
                 return Err(Failure::assertion(
-                    "expected a close frame from the server, but none came",
+                    "expected a close frame from the server, but the connection ended without a valid one",
                     span,
                     "expected a close frame",
                 )

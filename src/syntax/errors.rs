@@ -13,7 +13,7 @@ use crate::syntax::grammar::Rule;
 /// Keywords that can follow `expect`, for suggestions when a misspelt one parses as a capture name.
 const EXPECTATION_KEYWORDS: &[&str] = &[
     "status", "header", "sse", "ndjson", "lines", "chunks", "json", "text", "count", "bytes",
-    "ttfb", "duration", "gaps",
+    "ttfb", "duration", "gaps", "messages", "message", "close",
 ];
 
 /// What a rule means to a user, when the parser wanted one and did not find it.
@@ -27,7 +27,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::key_colon => "`:` after the key",
         Rule::close => "`}`",
         Rule::step => {
-            "a step: a request such as `GET <url>`, `header`, `body`, `expect` or `timeout`"
+            "a step: a request such as `GET <url>` or `ws <url>`, `header`, `body`, `send`, `expect` or `timeout`"
         }
         Rule::block_entry => "an item pattern, `...`, `end`, `N times { … }` or `}`",
         Rule::item_pattern | Rule::json_pattern => "a pattern",
@@ -234,7 +234,9 @@ pub fn syntax_error(file: &Arc<SourceFile>, error: &Error<Rule>) -> Diagnostic {
         }
         // `expect websocket { … }`: a block follows, so a stream kind was meant.
         if file.text[offset.min(file.text.len())..].starts_with('{') {
-            return diagnostic.help("the streams are `sse`, `ndjson`, `lines` and `chunks`");
+            return diagnostic.help(
+                "the streams are `sse`, `ndjson`, `lines`, `chunks` and `messages` (gRPC and WebSocket)",
+            );
         }
     }
 

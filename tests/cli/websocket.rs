@@ -110,7 +110,7 @@ fn expect_close_names_the_code_and_reason_the_server_sent() {
 
           FAIL [TIME] a.stream: no close frame
 
-        error: expected a close frame from the server, but none came
+        error: expected a close frame from the server, but the connection ended without a valid one
           --> a.stream:13:3
            |
         13 |   expect close
@@ -560,6 +560,7 @@ fn fmt_lays_out_websocket_steps_and_patterns() {
                 binary   hex "0102"   size 2
                 pong  /p/
                 { "a": 1 }    within 1s
+                json   _   $.n > 5
                 close   4000   "bye"
                 end
               }
@@ -587,6 +588,7 @@ fn fmt_lays_out_websocket_steps_and_patterns() {
                 binary hex "0102"  size 2
                 pong /p/
                 { "a": 1 }  within 1s
+                json _  $.n > 5
                 close 4000 "bye"
                 end
               }

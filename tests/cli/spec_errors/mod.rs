@@ -81,7 +81,7 @@ fn missing_closing_brace_at_the_end_of_the_file() {
           expect status 200
         "#,
         "
-        error: expected `}` or a step: a request such as `GET <url>`, `header`, `body`, `expect` or `timeout`, found end of file
+        error: expected `}` or a step: a request such as `GET <url>` or `ws <url>`, `header`, `body`, `send`, `expect` or `timeout`, found end of file
          --> a.stream:4:1
           |
         4 |
@@ -107,7 +107,7 @@ fn missing_closing_brace_before_the_next_test() {
         }
         "#,
         r#"
-        error: expected `}` or a step: a request such as `GET <url>`, `header`, `body`, `expect` or `timeout`, found `test`
+        error: expected `}` or a step: a request such as `GET <url>` or `ws <url>`, `header`, `body`, `send`, `expect` or `timeout`, found `test`
          --> a.stream:6:1
           |
         6 | test "b" {
@@ -306,7 +306,7 @@ fn unknown_stream_kind() {
         3 |   expect websocket { _ }
           |          ^^^^^^^^^ not an expectation
           |
-          = help: the streams are `sse`, `ndjson`, `lines` and `chunks`
+          = help: the streams are `sse`, `ndjson`, `lines`, `chunks` and `messages` (gRPC and WebSocket)
 
         ",
     );
@@ -813,7 +813,7 @@ fn hints_for_common_mistakes() {
            |
            = help: `g` is not a regex flag: the flags are `i`, `m`, `s` and `x` (a regex already finds every match, anywhere)
 
-        error: expected `}` or a step: a request such as `GET <url>`, `header`, `body`, `expect` or `timeout`, found `let`
+        error: expected `}` or a step: a request such as `GET <url>` or `ws <url>`, `header`, `body`, `send`, `expect` or `timeout`, found `let`
           --> a.stream:22:3
            |
         22 |   let x = "1"
@@ -917,13 +917,13 @@ fn grpc_and_http_steps_do_not_mix() {
           |
           = help: an HTTP request takes `header name: value`; or start a call with `grpc http://host:port package.Service/Method`
 
-        error: `close` is for gRPC calls
+        error: `close` is for WebSockets and gRPC calls
          --> a.stream:4:3
           |
         4 |   close
           |   ^^^^^ the exchange before it is an HTTP request
           |
-          = help: an HTTP request sends its `body` at once; or start a call with `grpc http://host:port package.Service/Method`
+          = help: open a WebSocket first (`ws ws://host/path`), or start a call (`grpc http://host:port package.Service/Method`); an HTTP request sends its `body` at once
 
         error: `expect message` is for gRPC calls and WebSockets
          --> a.stream:5:3

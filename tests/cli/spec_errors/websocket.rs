@@ -156,7 +156,7 @@ fn message_patterns_say_what_does_not_fit() {
         4 |     binary hex "0g"
           |                ^^^^ not valid here
 
-        error: not valid base64: Invalid symbol 33, offset 0.
+        error: `!` is not base64 (character 1 of the text)
          --> a.stream:5:19
           |
         5 |     binary base64 "!!"
@@ -189,6 +189,52 @@ fn message_patterns_say_what_does_not_fit() {
            |             ^^^^^^^^^^ not a string
 
         6 errors
+        "#,
+    );
+}
+
+/// `send` before any `ws` or `grpc`, and payloads a `send` writes out that could never be sent:
+/// bad hex or base64, a ping over 125 bytes.
+#[test]
+fn sends_need_a_socket_and_payloads_that_can_be_sent() {
+    check_fails(
+        r#"
+        test "a" {
+          send "x"
+          ws ws://example.invalid/echo
+          send binary hex "abc"
+          send binary base64 "@@@"
+          send ping "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp"
+        }
+        "#,
+        r#"
+        error: `send` is for WebSockets and gRPC calls
+         --> a.stream:2:3
+          |
+        2 |   send "x"
+          |   ^^^^^^^^ no `ws` request or `grpc` call before it
+          |
+          = help: open a WebSocket first (`ws ws://host/path`), or start a call (`grpc http://host:port package.Service/Method`); an HTTP request sends its `body` at once
+
+        error: hex needs two digits for each byte
+         --> a.stream:4:19
+          |
+        4 |   send binary hex "abc"
+          |                   ^^^^^ not valid here
+
+        error: `@` is not base64 (character 1 of the text)
+         --> a.stream:5:22
+          |
+        5 |   send binary base64 "@@@"
+          |                      ^^^^^ not valid here
+
+        error: a ping's payload may take at most 125 bytes
+         --> a.stream:6:13
+          |
+        6 |   send ping "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp"
+          |             ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ 126 bytes
+
+        4 errors
         "#,
     );
 }
