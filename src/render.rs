@@ -289,6 +289,17 @@ pub fn render_item_pattern(pattern: &ItemPattern) -> String {
                     parts.push((size.span.start, text));
                 }
             }
+            SocketPattern::Text(text) => {
+                let mut line = "text".to_string();
+                if let Some(matcher) = &text.text {
+                    line.push(' ');
+                    line.push_str(&render_text_matcher(matcher));
+                }
+                if let Some(size) = &text.size {
+                    line.push_str(&format!("  size {}", render_size(&size.value)));
+                }
+                parts.push((pattern.span.start, line));
+            }
             SocketPattern::Binary { content, size } => {
                 let mut text = "binary".to_string();
                 if let Some(content) = content {

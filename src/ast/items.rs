@@ -210,6 +210,9 @@ pub enum SocketPattern {
     /// A data message matched as a `lines` item is: text matchers, JSON (written bare, `{ … }`,
     /// or `json …`), JSONPath, `size`. Only `_` and `size` match a binary message too.
     Data(TextItemPattern),
+    /// `text "…"`, `text /…/`, `text _` (with `size` when given): a text message, never a
+    /// binary one.
+    Text(TextItemPattern),
     /// `binary`, `binary hex "…"`, `binary base64 "…"`, with `size` when given.
     Binary {
         content: Option<BinaryContent>,

@@ -76,7 +76,8 @@ impl Checker {
                 }
                 self.path_vars(&json.paths, known);
             }
-            ItemPatternKind::Text(text) | ItemPatternKind::Socket(SocketPattern::Data(text)) => {
+            ItemPatternKind::Text(text)
+            | ItemPatternKind::Socket(SocketPattern::Data(text) | SocketPattern::Text(text)) => {
                 if let Some(m) = &text.text {
                     self.text_vars(m, known);
                 }
@@ -270,7 +271,8 @@ pub(super) fn pattern_captures(pattern: &ItemPattern) -> Vec<&Ident> {
             }
             paths(&json.paths, &mut out);
         }
-        ItemPatternKind::Text(t) | ItemPatternKind::Socket(SocketPattern::Data(t)) => {
+        ItemPatternKind::Text(t)
+        | ItemPatternKind::Socket(SocketPattern::Data(t) | SocketPattern::Text(t)) => {
             out.extend(text(&t.text));
             if let Some(p) = &t.json {
                 json_captures(p, &mut out);

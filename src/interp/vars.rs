@@ -337,7 +337,8 @@ impl<'s> Binder<'s> {
                 }
                 self.paths(&mut json.paths)?;
             }
-            ItemPatternKind::Text(text) | ItemPatternKind::Socket(SocketPattern::Data(text)) => {
+            ItemPatternKind::Text(text)
+            | ItemPatternKind::Socket(SocketPattern::Data(text) | SocketPattern::Text(text)) => {
                 if let Some(matcher) = &mut text.text {
                     self.text(matcher)?;
                 }

@@ -12,7 +12,7 @@ pub fn match_message(
     captures: &mut Captures,
 ) -> Result<(), Mismatch> {
     match (pattern, message) {
-        (SocketPattern::Data(text), WsMessage::Text(body)) => {
+        (SocketPattern::Data(text) | SocketPattern::Text(text), WsMessage::Text(body)) => {
             match_text_item(text, body.as_bytes(), Some(body), view, captures)
         }
         // Only `_` and `size` say nothing of text: they take a binary message too.
@@ -26,10 +26,15 @@ pub fn match_message(
         {
             match_text_item(text, bytes, None, view, captures)
         }
-        (SocketPattern::Data(_), WsMessage::Binary(bytes)) => Err(Mismatch::new(
-            "a text message",
-            format!("a binary message of {} bytes", bytes.len()),
-        )),
+        (SocketPattern::Data(_) | SocketPattern::Text(_), WsMessage::Binary(bytes)) => {
+            Err(Mismatch::new(
+                "a text message",
+                match bytes.len() {
+                    1 => "a binary message of 1 byte".to_string(),
+                    n => format!("a binary message of {n} bytes"),
+                },
+            ))
+        }
         (SocketPattern::Binary { content, size }, WsMessage::Binary(bytes)) => {
             if let Some(content) = content
                 && content.bytes != *bytes
@@ -70,6 +75,7 @@ pub fn match_message(
 fn expected_kind(pattern: &SocketPattern) -> &'static str {
     match pattern {
         SocketPattern::Data(_) => "a data message",
+        SocketPattern::Text(_) => "a text message",
         SocketPattern::Binary { .. } => "a binary message",
         SocketPattern::Control { pong: true, .. } => "a pong",
         SocketPattern::Control { pong: false, .. } => "a ping",

@@ -561,6 +561,7 @@ fn fmt_lays_out_websocket_steps_and_patterns() {
                 pong  /p/
                 { "a": 1 }    within 1s
                 json   _   $.n > 5
+                text   /^h/   size 5
                 close   4000   "bye"
                 end
               }
@@ -589,6 +590,7 @@ fn fmt_lays_out_websocket_steps_and_patterns() {
                 pong /p/
                 { "a": 1 }  within 1s
                 json _  $.n > 5
+                text /^h/  size 5
                 close 4000 "bye"
                 end
               }
@@ -596,5 +598,38 @@ fn fmt_lays_out_websocket_steps_and_patterns() {
             }
             "#
         )
+    );
+}
+
+/// `text _` is any text message, never a binary one.
+#[test]
+fn text_matches_text_messages_only() {
+    fails(
+        servers::demo(),
+        r#"
+        test "a binary message where text is expected" {
+          ws {{base}}/ws/echo
+          send binary hex "01"
+          expect message text _
+        }
+        "#,
+        r#"
+        Running 1 test from 1 file
+          FAIL [TIME] a.stream: a binary message where text is expected
+
+        error: item 1 does not match
+         --> a.stream:4:18
+          |
+        4 |   expect message text _
+          |                  ^^^^^^ expected a text message, found a binary message of 1 byte
+          |
+          = diff of expected (-) and observed (+) items:
+            - text _
+            + binary hex "01"  # [TIME]
+              … (stopped reading here)
+
+        Summary 1 test: 0 passed, 1 failed [TIME]
+          FAIL a.stream:1: a binary message where text is expected
+        "#,
     );
 }

@@ -65,6 +65,10 @@ impl Lowerer {
                 "a ping or pong".to_string(),
                 "`ping` and `pong` fit the `messages` of a WebSocket",
             ),
+            Rule::text_facet => (
+                "`text`".to_string(),
+                "`text …` fits the `messages` of a WebSocket; here the text is written bare",
+            ),
             _ => ("this pattern".to_string(), ""),
         };
         let mut diagnostic = Diagnostic::error(format!(
@@ -379,9 +383,33 @@ impl Lowerer {
     fn socket_pattern(&mut self, facets: Vec<Pair<'_, Rule>>) -> SocketPattern {
         let special = facets
             .iter()
-            .find(|f| matches!(f.as_rule(), Rule::binary_facet | Rule::control_facet))
+            .find(|f| {
+                matches!(
+                    f.as_rule(),
+                    Rule::binary_facet | Rule::control_facet | Rule::text_facet
+                )
+            })
             .cloned();
         match special {
+            Some(facet) if facet.as_rule() == Rule::text_facet => {
+                let mut pattern = TextItemPattern::default();
+                if let Some(value) = inner(facet.clone()).next() {
+                    pattern.text =
+                        self.text_matcher(value, TextPlace::Item(PatternContext::Socket));
+                }
+                for other in facets.iter().filter(|f| span(f) != span(&facet)) {
+                    if other.as_rule() == Rule::size_facet {
+                        pattern.size = inner(other.clone()).next().and_then(|c| self.size_cond(c));
+                    } else {
+                        self.error(
+                            span(other),
+                            "`text` matches a text message by its text and `size`",
+                            "does not fit `text …`",
+                        );
+                    }
+                }
+                SocketPattern::Text(pattern)
+            }
             Some(facet) if facet.as_rule() == Rule::control_facet => {
                 // The keyword is not among the meaningful children: its text says which.
                 let pong = facet.as_str().starts_with("pong");
