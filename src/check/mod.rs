@@ -95,6 +95,19 @@ struct TestState {
     named: Option<usize>,
 }
 
+impl TestState {
+    /// A request, call or socket starts: nothing of the one before carries over to it.
+    fn new_exchange(&mut self, grpc: Option<GrpcState>, socket: Option<socket::SocketState>) {
+        self.has_request = true;
+        self.body_read_at = None;
+        self.has_body = None;
+        self.sent = false;
+        self.stream = None;
+        self.grpc = grpc;
+        self.socket = socket;
+    }
+}
+
 /// What a test has done with its current gRPC call.
 #[derive(Default)]
 struct GrpcState {
@@ -288,13 +301,7 @@ impl Checker {
             StepKind::Barrier(_) => self.barrier(step.span),
             StepKind::Request(request) => {
                 state.named = self.open_stream(request.name.as_ref(), false);
-                state.has_request = true;
-                state.body_read_at = None;
-                state.has_body = None;
-                state.sent = false;
-                state.stream = None;
-                state.grpc = None;
-                state.socket = None;
+                state.new_exchange(None, None);
                 self.template(&request.url, &state.captures);
                 self.url(&request.url, &state.captures);
             }
@@ -302,13 +309,7 @@ impl Checker {
             StepKind::Protocol(names) => self.protocols(names, step.span, state),
             StepKind::Grpc(call) => {
                 state.named = self.open_stream(call.name.as_ref(), true);
-                state.has_request = true;
-                state.body_read_at = None;
-                state.has_body = None;
-                state.sent = false;
-                state.stream = None;
-                state.grpc = Some(GrpcState::default());
-                state.socket = None;
+                state.new_exchange(Some(GrpcState::default()), None);
                 self.template(&call.target, &state.captures);
                 self.url(&call.target, &state.captures);
             }

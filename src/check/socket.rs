@@ -25,13 +25,7 @@ impl Checker {
         if let Some(index) = state.named {
             self.flow.streams[index].socket = true;
         }
-        state.has_request = true;
-        state.body_read_at = None;
-        state.has_body = None;
-        state.sent = false;
-        state.stream = None;
-        state.grpc = None;
-        state.socket = Some(SocketState::default());
+        state.new_exchange(None, Some(SocketState::default()));
         self.template(&request.url, &state.captures);
         self.url_with_schemes(
             &request.url,

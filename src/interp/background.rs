@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::interp::matcher::Terminal;
 use crate::interp::stream::Next;
 use crate::transport::framing::FrameError;
 use crate::transport::item::Item;
@@ -107,6 +108,16 @@ impl ReadAhead {
             }));
         }
         self.stopped.take()
+    }
+
+    /// What the source's `next` gives first: an item read ahead, or how reading ahead stopped
+    /// (at its bound, a `dropped` for a single line: `buffer_exhausted` tells a block); `None`
+    /// when there is nothing, so the source is read on.
+    pub(super) fn taken(&mut self) -> Option<Next> {
+        Some(match self.next()? {
+            Ok(next) => next,
+            Err(error) => Next::Ended(Terminal::Dropped(error.to_string())),
+        })
     }
 
     /// Whether reading ahead may go on.

@@ -76,13 +76,10 @@ impl LiveCall {
 
     /// The next reply, or how the call ended.
     pub async fn next(&mut self, deadline: Instant) -> Next {
-        match self.ahead.next() {
-            Some(Ok(next)) => return next,
-            // Stopped at its bound: `buffer_exhausted` tells a block; a line sees the end.
-            Some(Err(error)) => return Next::Ended(Terminal::Dropped(error.to_string())),
-            None => {}
+        match self.ahead.taken() {
+            Some(next) => next,
+            None => self.read(deadline).await,
         }
-        self.read(deadline).await
     }
 
     /// Reads one reply ahead, for a block that holds the call later; `false` once there is

@@ -111,13 +111,10 @@ impl LiveSocket {
     /// The next message (a ping or pong only when `wants` says so), or how the socket ended:
     /// what was read in the background first.
     pub async fn next(&mut self, deadline: Instant) -> Next {
-        match self.ahead.next() {
-            Some(Ok(next)) => return next,
-            // Stopped at its bound: `buffer_exhausted` tells a block; a line sees the end.
-            Some(Err(error)) => return Next::Ended(Terminal::Dropped(error.to_string())),
-            None => {}
+        match self.ahead.taken() {
+            Some(next) => next,
+            None => self.read(deadline).await,
         }
-        self.read(deadline).await
     }
 
     /// Reads one message ahead, for a block that holds the socket later; `false` once there
