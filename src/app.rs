@@ -53,6 +53,7 @@ fn run_command() -> i32 {
         Command::Accept(args) => return commands::review::accept(args),
         Command::Reject(args) => return commands::review::reject(args),
         Command::Fmt(args) => return commands::fmt::fmt(args),
+        Command::Merge(args) => return commands::merge::merge(args),
         _ => {}
     }
     // At a very low `ulimit -n` the runtime would fail to start, or panic setting up signals.
@@ -74,6 +75,7 @@ fn run_command() -> i32 {
         match &cli.command {
             Command::Run(args) => commands::run::run(args).await,
             Command::Demo(args) => commands::demo::demo(args).await,
+            Command::Load(args) => commands::load::load(args).await,
             _ => exit_code::SUCCESS,
         }
     })

@@ -46,6 +46,10 @@ pub enum Command {
     Decode(DecodeArgs),
     /// Serve the bundled demo service, which the example specs run against
     Demo(DemoArgs),
+    /// Run the tests as many virtual users at once, measure latencies and judge thresholds
+    Load(LoadArgs),
+    /// Merge the JSON reports of the instances of one load (`load --instance K/N`)
+    Merge(MergeArgs),
     /// Show the pending updates (`name.stream.new`) and accept or reject each
     Review(PendingArgs),
     /// Accept pending updates: each `name.stream.new` replaces its spec
@@ -242,6 +246,130 @@ fn parse_repeat(text: &str) -> Result<u32, String> {
 pub struct CompletionsArgs {
     /// The shell to complete for
     pub shell: clap_complete::Shell,
+}
+
+// ─── Load ─────────────────────────────────────────────────────────────────────────────────────
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Spec files or directories [default: .]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Set a variable whose value no report shows
+    #[arg(long = "secret", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub secrets: Vec<(String, String)>,
+    /// Load only tests whose name, or `file: name`, contains TEXT (repeatable: any of them)
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Vec<String>,
+    /// Load only tests with this tag (repeatable: any of them)
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+    /// Leave out tests with this tag (repeatable)
+    #[arg(long, value_name = "TAG")]
+    pub skip_tag: Vec<String>,
+    /// Per-iteration timeout of the tests that set none (default: the config's, or 30s)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub timeout: Option<Duration>,
+    /// Largest item held in memory, in bytes (suffixes: KiB, MiB)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_item_size: Option<usize>,
+
+    /// Closed model: this many users, each repeating its test (the start level with --stage)
+    #[arg(long, value_name = "N", value_parser = crate::load::settings::parse_users)]
+    pub users: Option<u64>,
+    /// Open model: start this many iterations per second, however long they take (`50/s`,
+    /// `300/m`; the start level with --stage)
+    #[arg(long, value_name = "RATE", value_parser = crate::load::settings::parse_rate)]
+    pub rate: Option<f64>,
+    /// How long the load lasts at its level
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub duration: Option<Duration>,
+    /// End after this many iterations in all (across every user and instance)
+    #[arg(long, value_name = "N", value_parser = crate::load::settings::parse_users)]
+    pub iterations: Option<u64>,
+    /// Move the level (users, or the rate) linearly to TARGET over DURATION: `1m:500`;
+    /// repeatable, or joined by commas: `30s:100,2m:100,10s:0`
+    #[arg(long = "stage", value_name = "DURATION:TARGET", value_parser = crate::load::settings::parse_stages)]
+    pub stages: Vec<Vec<crate::load::profile::Stage>>,
+    /// Closed model: pause between a user's iterations (`1s`, or `500ms..2s` drawn at random)
+    #[arg(long, value_name = "DURATION", value_parser = crate::load::settings::parse_think)]
+    pub think: Option<crate::load::profile::Think>,
+    /// Open model: the most iterations running at once; an arrival beyond it is dropped and
+    /// counted [default: 10000]
+    #[arg(long, value_name = "N", value_parser = crate::load::settings::parse_users)]
+    pub max_users: Option<u64>,
+    /// Closed model: start at most this many users per second (a ramp's connection rate)
+    #[arg(long, value_name = "RATE", value_parser = crate::load::settings::parse_rate)]
+    pub max_new_users: Option<f64>,
+    /// How long iterations still running at the end may take to finish before they are cut
+    /// off [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub graceful_stop: Option<Duration>,
+
+    /// A threshold that decides the exit code: `p99 gap < 100ms`, `errors < 1%`,
+    /// `goodput > 50/s` (repeatable; added to the config's `[load] thresholds`)
+    #[arg(long = "threshold", value_name = "EXPR")]
+    pub thresholds: Vec<String>,
+    /// End the run as soon as a threshold fails (after --abort-grace), or can no longer pass
+    #[arg(long)]
+    pub abort_on_fail: bool,
+    /// With --abort-on-fail: judge thresholds only after this long [default: 10s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub abort_grace: Option<Duration>,
+
+    /// Run the K-th of N equal parts of the load (users, rates and iterations divided); merge
+    /// the parts' --report-json files with `streamspec merge`
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub instance: Option<Shard>,
+    /// Start the schedule at this time, so that instances keep in step: Unix seconds, or
+    /// RFC 3339 (`2026-12-05T10:00:00Z`)
+    #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
+    pub start_at: Option<std::time::SystemTime>,
+
+    /// The summary on standard output: for people, or the JSON report
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LoadFormat::Human)]
+    pub format: LoadFormat,
+    /// Also write the JSON report (with the 1-second series and the histograms) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LoadFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The JSON reports of the instances (`load --instance K/N --report-json FILE`)
+    #[arg(required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Judge these thresholds instead of those the reports were run with (repeatable)
+    #[arg(long = "threshold", value_name = "EXPR")]
+    pub thresholds: Vec<String>,
+    /// The summary on standard output: for people, or the merged JSON report
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LoadFormat::Human)]
+    pub format: LoadFormat,
+    /// Also write the merged JSON report to FILE
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+}
+
+/// `--start-at`: Unix seconds, or an RFC 3339 time.
+fn parse_start_at(text: &str) -> Result<std::time::SystemTime, String> {
+    if let Ok(seconds) = text.trim().parse::<u64>() {
+        return Ok(std::time::UNIX_EPOCH + Duration::from_secs(seconds));
+    }
+    let time = chrono::DateTime::parse_from_rfc3339(text.trim()).map_err(|_| {
+        format!(
+            "`{text}` is not a time: write Unix seconds or RFC 3339, such as `2026-12-05T10:00:00Z`"
+        )
+    })?;
+    let millis =
+        u64::try_from(time.timestamp_millis()).map_err(|_| format!("`{text}` is before 1970"))?;
+    Ok(std::time::UNIX_EPOCH + Duration::from_millis(millis))
 }
 
 // ─── Other commands ───────────────────────────────────────────────────────────────────────────

@@ -66,6 +66,7 @@ pub mod interp;
 pub mod interpolate;
 pub mod library;
 pub mod line_break;
+pub mod load;
 pub mod open_files;
 pub mod outcome;
 pub mod output;

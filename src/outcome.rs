@@ -106,6 +106,8 @@ pub struct StreamReport {
     pub reconnect_delays: Vec<Duration>,
     /// When an `abort` ended the block: the last items received before it, as spec lines.
     pub aborted_after: Option<Vec<(String, Duration)>>,
+    /// The gaps themselves, in a load run only (see [`crate::interp::stats::keep_gaps_for_load`]).
+    pub gap_samples: Option<crate::interp::stats::GapSamples>,
 }
 
 #[derive(Debug, Clone)]

@@ -5,6 +5,8 @@ pub mod completions;
 pub mod decode;
 pub mod demo;
 pub mod fmt;
+pub mod load;
+pub mod merge;
 pub mod review;
 pub mod run;
 

@@ -10,13 +10,16 @@ use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
 
 use super::{
-    ConfigString, Defaults, GrpcSchemaConfig, ProjectConfig, STREAMSPEC_VAR, UpdateConfig,
+    ConfigString, Defaults, GrpcSchemaConfig, LoadConfig, ProjectConfig, STREAMSPEC_VAR,
+    UpdateConfig,
 };
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::duration::parse_duration;
 use crate::source::{SourceFile, Span};
 
-const SECTIONS: [&str; 6] = ["vars", "defaults", "services", "grpc", "secrets", "update"];
+const SECTIONS: [&str; 7] = [
+    "vars", "defaults", "services", "grpc", "secrets", "update", "load",
+];
 const GRPC_KEYS: [&str; 3] = ["protos", "import_paths", "descriptor_sets"];
 const DEFAULTS_KEYS: [&str; 1] = ["timeout"];
 
@@ -107,6 +110,7 @@ impl Loader {
         let mut grpc = GrpcSchemaConfig::default();
         let mut secrets = Vec::new();
         let mut update = UpdateConfig::default();
+        let mut load = LoadConfig::default();
         for (key, value) in entries(root) {
             match key.get_ref().as_ref() {
                 "vars" => {
@@ -128,6 +132,11 @@ impl Loader {
                 "update" => {
                     if let Some(table) = self.table(value, "[update]") {
                         update = self.update(table);
+                    }
+                }
+                "load" => {
+                    if let Some(table) = self.table(value, "[load]") {
+                        load = self.load(table);
                     }
                 }
                 "secrets" => {
@@ -159,6 +168,7 @@ impl Loader {
             grpc,
             secrets,
             update,
+            load,
         }
     }
 

@@ -69,6 +69,7 @@
 //! Loading reports every problem it finds, each pointing at the TOML with a caret, rather than
 //! stopping at the first.
 
+mod load;
 mod loader;
 mod names;
 mod readiness;
@@ -110,6 +111,15 @@ pub struct ProjectConfig {
     /// Names of the variables whose values reports must never show (`secrets = [...]`).
     pub secrets: Vec<ConfigString>,
     pub update: UpdateConfig,
+    pub load: LoadConfig,
+}
+
+/// `[load]`: the default settings and thresholds of `streamspec load`.
+#[derive(Debug, Clone, Default)]
+pub struct LoadConfig {
+    pub settings: crate::load::settings::LoadSettings,
+    /// Each checked already; kept with where it is written, for the run's messages.
+    pub thresholds: Vec<ConfigString>,
 }
 
 /// `[update]`: how `run --update` writes what it observed.

@@ -123,7 +123,14 @@ struct Exchange {
     log: Option<group::ItemLog>,
 }
 
-pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestOutcome {
+/// Runs a test as `identity` (`{{vu}}`, `{{iteration}}`): a load run's virtual user, or a
+/// repetition of `streamspec run --repeat`.
+pub async fn run_test_as(
+    settings: &RunSettings,
+    spec: &Spec,
+    test: &Test,
+    identity: vars::Identity,
+) -> TestOutcome {
     let started = Instant::now();
     let timeout = test
         .steps
@@ -136,7 +143,7 @@ pub async fn run_test(settings: &RunSettings, spec: &Spec, test: &Test) -> TestO
     let deadline = started.saturating_add(timeout);
     let mut run = TestRun {
         settings,
-        scope: Scope::new(Arc::clone(&settings.vars), &settings.run_id, spec),
+        scope: Scope::new(Arc::clone(&settings.vars), &settings.run_id, spec, identity),
         spec,
         deadline,
         timeout,

@@ -2,6 +2,7 @@
 //! from a histogram (HdrHistogram, 2 significant digits), never a list of every sample.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -95,10 +96,32 @@ impl Gaps {
     }
 }
 
+/// Set for a load run (`streamspec load`): each stream's report carries its gaps themselves, for
+/// the run's histograms, and they are kept to the load histograms' precision.
+static KEPT_FOR_LOAD: AtomicBool = AtomicBool::new(false);
+
+/// Keeps every stream's gaps for a load run's histograms, from now on in this process: three
+/// significant digits (percentiles within 0.1%, as the load report states) rather than two.
+pub fn keep_gaps_for_load() {
+    KEPT_FOR_LOAD.store(true, Ordering::Relaxed);
+}
+
+/// The gaps of one stream in microseconds, as a load run merges them into its histograms.
+#[derive(Debug, Clone)]
+pub enum GapSamples {
+    Few(Vec<u64>),
+    Histogram(Box<Histogram<u32>>),
+}
+
 fn histogram_of(gaps: &[u64]) -> Histogram<u32> {
+    let digits = if KEPT_FOR_LOAD.load(Ordering::Relaxed) {
+        3
+    } else {
+        2
+    };
     // Auto-resizing keeps any gap recordable, growing with the largest gap only.
-    let mut histogram =
-        Histogram::new(2).unwrap_or_else(|_| unreachable!("2 significant digits is valid"));
+    let mut histogram = Histogram::new(digits)
+        .unwrap_or_else(|_| unreachable!("2 or 3 significant digits is valid"));
     for &gap in gaps {
         let _ = histogram.record(gap);
     }
@@ -153,6 +176,9 @@ impl StreamStats {
     /// Records an item received `at` (since the request).
     pub fn record_item(&mut self, at: Duration) {
         self.items += 1;
+        if KEPT_FOR_LOAD.load(Ordering::Relaxed) {
+            crate::load::item_counter::count_item();
+        }
         if self.first_item.is_none() {
             self.first_item = Some(at);
         }
@@ -229,6 +255,12 @@ impl StreamStats {
             gaps: self.gap_summary(),
             connections: self.connections,
             reconnect_delays: self.reconnect_delays.clone(),
+            gap_samples: KEPT_FOR_LOAD.load(Ordering::Relaxed).then(|| {
+                match &self.gaps.histogram {
+                    Some(histogram) => GapSamples::Histogram(histogram.clone()),
+                    None => GapSamples::Few(self.gaps.few.clone()),
+                }
+            }),
             ..StreamReport::default()
         }
     }

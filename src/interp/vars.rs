@@ -16,10 +16,21 @@ use crate::source::Span;
 /// not grow them without limit.
 pub const MAX_CAPTURED_VALUES: usize = 100_000;
 
-/// Variables every spec has without setting them: `{{run_id}}`, a UUID for the whole run, and
-/// `{{test_id}}`, a new UUID for each test each time it runs (`--repeat` too). They let a spec
-/// against a stateful server name its channels and queues afresh on every run.
-pub const BUILTIN_VARS: [&str; 2] = ["run_id", "test_id"];
+/// Variables every spec has without setting them: `{{run_id}}`, a UUID for the whole run,
+/// `{{test_id}}`, a new UUID for each test each time it runs (`--repeat` too), and the
+/// [`Identity`] of the run: `{{vu}}` and `{{iteration}}`. They let a spec against a stateful
+/// server name its channels and queues afresh on every run, and a load run's users tell
+/// themselves apart.
+pub const BUILTIN_VARS: [&str; 4] = ["run_id", "test_id", "vu", "iteration"];
+
+/// Who runs a test: in a load run, virtual user `vu` (from 1) in the run's `iteration`-th
+/// iteration (from 1, counted across every user and instance); in `streamspec run`, user 1, and
+/// the iteration is the run of the test under `--repeat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    pub vu: u64,
+    pub iteration: u64,
+}
 
 /// A new random (version 4) UUID, in its usual lowercase hyphenated form.
 pub fn new_uuid() -> String {
@@ -54,10 +65,17 @@ pub struct Scope {
 
 impl Scope {
     /// The variables of one run of one test: `run_id` is the run's, and `test_id` is new.
-    pub fn new(run: Arc<HashMap<String, String>>, run_id: &str, spec: &Spec) -> Scope {
+    pub fn new(
+        run: Arc<HashMap<String, String>>,
+        run_id: &str,
+        spec: &Spec,
+        identity: Identity,
+    ) -> Scope {
         let builtins = HashMap::from([
             ("run_id".to_string(), run_id.to_string()),
             ("test_id".to_string(), new_uuid()),
+            ("vu".to_string(), identity.vu.to_string()),
+            ("iteration".to_string(), identity.iteration.to_string()),
         ]);
         // A `let` may use the run's variables and the `let`s above it.
         let mut lets: HashMap<String, String> = HashMap::new();

@@ -24,7 +24,8 @@ use tokio::task::JoinSet;
 
 use crate::ast::Spec;
 use crate::diagnostic::Diagnostic;
-use crate::interp::{DEFAULT_TIMEOUT, RunSettings, run_test};
+use crate::interp::vars::Identity;
+use crate::interp::{DEFAULT_TIMEOUT, RunSettings, run_test_as};
 use crate::outcome::{Failure, TestOutcome};
 use crate::project::{Group, Project, env_vars};
 use crate::report::Reporter;
@@ -201,6 +202,50 @@ struct Run {
     repetition: u32,
 }
 
+/// `--timeout` and `--max-item-size`, which override a config's defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GroupLimits {
+    pub timeout: Option<Duration>,
+    pub max_item_size: Option<usize>,
+}
+
+/// What every test of `group` shares, given the variables of the run (strongest already
+/// chosen): used by `run` and by `load`.
+pub fn group_settings(
+    group: &Group,
+    vars: HashMap<String, String>,
+    client: &HttpClient,
+    run_id: &str,
+    limits: GroupLimits,
+    record: bool,
+) -> RunSettings {
+    let timeout = limits
+        .timeout
+        .or_else(|| group.config.as_ref().and_then(|c| c.defaults.timeout))
+        .unwrap_or(DEFAULT_TIMEOUT);
+    let max_item_size = limits.max_item_size.unwrap_or(DEFAULT_MAX_ITEM_SIZE);
+    RunSettings {
+        client: client.clone(),
+        vars: Arc::new(vars),
+        run_id: run_id.to_string(),
+        timeout,
+        max_item_size,
+        // Per group: each group starts its own services. Reflection answers are items too.
+        schemas: crate::transport::grpc::SchemaCache::new(max_item_size),
+        grpc_schema: group
+            .config
+            .as_ref()
+            .map(|c| c.grpc.clone())
+            .unwrap_or_default(),
+        record,
+        redactions: group
+            .config
+            .as_ref()
+            .map(|c| c.update.redactions.clone())
+            .unwrap_or_default(),
+    }
+}
+
 /// Waits for a stop signal; never, without signals to watch.
 async fn interrupted(signals: &mut Option<&mut StopSignals>) -> StopSignal {
     match signals {
@@ -245,33 +290,17 @@ impl Runner<'_, '_> {
         vars.extend(env_vars());
         vars.extend(self.options.vars.iter().cloned());
         self.learn_secrets(group, &vars);
-        let timeout = self
-            .options
-            .timeout
-            .or_else(|| group.config.as_ref().and_then(|c| c.defaults.timeout))
-            .unwrap_or(DEFAULT_TIMEOUT);
-        let settings = Arc::new(RunSettings {
-            client: self.client.clone(),
-            vars: Arc::new(vars),
-            run_id: self.run_id.clone(),
-            timeout,
-            max_item_size: self.options.max_item_size.unwrap_or(DEFAULT_MAX_ITEM_SIZE),
-            // Per group: each group starts its own services. Reflection answers are items too.
-            schemas: crate::transport::grpc::SchemaCache::new(
-                self.options.max_item_size.unwrap_or(DEFAULT_MAX_ITEM_SIZE),
-            ),
-            grpc_schema: group
-                .config
-                .as_ref()
-                .map(|c| c.grpc.clone())
-                .unwrap_or_default(),
-            record: self.options.record,
-            redactions: group
-                .config
-                .as_ref()
-                .map(|c| c.update.redactions.clone())
-                .unwrap_or_default(),
-        });
+        let settings = Arc::new(group_settings(
+            group,
+            vars,
+            self.client,
+            &self.run_id,
+            GroupLimits {
+                timeout: self.options.timeout,
+                max_item_size: self.options.max_item_size,
+            },
+            self.options.record,
+        ));
         let started_at = Instant::now();
         let watch = services
             .as_ref()
@@ -533,7 +562,11 @@ async fn run_one(
     watch: ServiceWatch,
 ) -> (usize, Finished) {
     let test = &spec.tests[run.test];
-    let result = std::panic::AssertUnwindSafe(run_test(&settings, &spec, test))
+    let identity = Identity {
+        vu: 1,
+        iteration: u64::from(run.repetition),
+    };
+    let result = std::panic::AssertUnwindSafe(run_test_as(&settings, &spec, test, identity))
         .catch_unwind()
         .await;
     let mut outcome = match result {

@@ -36,7 +36,7 @@ pub fn render(status: &Status, elapsed: Duration, width: usize) -> String {
 }
 
 /// Cuts `text` to `width` columns, ending with `…` when cut.
-fn truncate(text: &str, width: usize) -> String {
+pub fn truncate(text: &str, width: usize) -> String {
     use unicode_width::UnicodeWidthChar;
     let mut out = String::new();
     let mut used = 0;
@@ -127,7 +127,7 @@ impl Drop for Progress {
 }
 
 /// Columns of the terminal on standard error, 80 when unknown.
-fn terminal_width() -> usize {
+pub fn terminal_width() -> usize {
     // SAFETY: TIOCGWINSZ fills in a winsize, which is plain data, zeroed beforehand.
     let mut size: libc::winsize = unsafe { std::mem::zeroed() };
     let result = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) };

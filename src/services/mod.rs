@@ -110,6 +110,15 @@ impl RunningServices {
         &self.vars
     }
 
+    /// Each running service's name and process group, for a load run to sample its CPU and
+    /// memory (see [`crate::load::sampler`]).
+    pub fn process_groups(&self) -> Vec<(String, libc::pid_t)> {
+        self.services
+            .iter()
+            .filter_map(|service| service.pgid.map(|pgid| (service.name.clone(), pgid)))
+            .collect()
+    }
+
     /// What the tests need to know of the services while they run: whether one exited.
     pub fn watch(&self) -> ServiceWatch {
         let watched = self

@@ -1,0 +1,278 @@
+//! `streamspec load`: load and check the specs, choose the tests, make the profile and the
+//! thresholds from the options and the config's `[load]`, run the load (see [`crate::load`]),
+//! print the summary or the JSON report, and return the exit code the thresholds decide.
+
+use std::sync::Arc;
+
+use crate::ast::{Expectation, Spec, StepKind, for_each_step};
+use crate::cli::{LoadArgs, LoadFormat};
+use crate::commands::print_redacted_diagnostics;
+use crate::diagnostic::Diagnostic;
+use crate::exit_code;
+use crate::load::driver::LoadTest;
+use crate::load::json::LoadReport;
+use crate::load::profile::Instance;
+use crate::load::settings::LoadSettings;
+use crate::load::thresholds::Threshold;
+use crate::load::{self, DEFAULT_ABORT_GRACE, LoadError, LoadOptions};
+use crate::output::{errln, out, outln};
+use crate::project;
+use crate::report::redact::Secrets;
+use crate::runner::GroupLimits;
+use crate::runner::select::Selection;
+use crate::stop_signals::StopSignals;
+use crate::style::Palette;
+use crate::transport::http::HttpClient;
+
+pub async fn load(args: &LoadArgs) -> i32 {
+    let mut secrets = Secrets::default();
+    for (_, value) in &args.secrets {
+        secrets.add(value);
+    }
+    let mut cli_vars = args.vars.vars.clone();
+    cli_vars.extend(args.secrets.iter().cloned());
+    let project = match project::load(&args.paths, &cli_vars) {
+        Ok(project) => project,
+        Err(error) => {
+            print_redacted_diagnostics(&error.diagnostics, &secrets);
+            return error.exit_code;
+        }
+    };
+    print_redacted_diagnostics(&project.warnings, &secrets);
+    let selection = Selection {
+        filters: args.filter.clone(),
+        tags: args.tag.clone(),
+        skip_tags: args.skip_tag.clone(),
+        shard: None,
+    };
+    let plan = selection.plan(&project);
+    if plan.tests() == 0 {
+        print_redacted_diagnostics(&[selection.explain_empty(&project)], &secrets);
+        return exit_code::NO_TESTS;
+    }
+    if plan.groups.len() > 1 {
+        let configs: Vec<String> = plan
+            .groups
+            .iter()
+            .map(|planned| {
+                project.groups[planned.group]
+                    .config
+                    .as_ref()
+                    .map_or("(no streamspec.toml)".to_string(), |config| {
+                        config.file.path.display().to_string()
+                    })
+            })
+            .collect();
+        errln!(
+            "error: a load runs the tests of one streamspec.toml at a time, and these tests are under {}: choose with the paths, --filter or --tag",
+            configs.join(" and ")
+        );
+        return exit_code::USAGE_ERROR;
+    }
+    let planned = &plan.groups[0];
+    let group = &project.groups[planned.group];
+    let config_load = group
+        .config
+        .as_ref()
+        .map(|config| config.load.clone())
+        .unwrap_or_default();
+
+    let given = LoadSettings {
+        users: args.users,
+        rate: args.rate,
+        duration: args.duration,
+        iterations: args.iterations,
+        stages: args.stages.iter().flatten().copied().collect(),
+        think: args.think,
+        max_users: args.max_users,
+        max_new_users: args.max_new_users,
+        graceful_stop: args.graceful_stop,
+    };
+    // The config's settings fill in what the options leave out — unless the options choose
+    // the other model, or their own length.
+    let mut weaker = config_load.settings.clone();
+    if given.rate.is_some() {
+        weaker.users = None;
+    }
+    if given.users.is_some() {
+        weaker.rate = None;
+    }
+    if given.duration.is_some() || !given.stages.is_empty() || given.iterations.is_some() {
+        weaker.duration = None;
+        weaker.stages.clear();
+        weaker.iterations = None;
+    }
+    let profile = match given.or(&weaker).profile() {
+        Ok(profile) => profile,
+        Err(message) => {
+            errln!("error: {message}");
+            return exit_code::USAGE_ERROR;
+        }
+    };
+
+    // Thresholds: the config's (checked when it was read), then the command line's.
+    let mut thresholds = Vec::new();
+    let mut diagnostics = Vec::new();
+    let config_file = group.config.as_ref().map(|config| Arc::clone(&config.file));
+    for written in &config_load.thresholds {
+        if let Ok(threshold) = Threshold::parse(&written.text) {
+            thresholds.push((threshold, Some(written.span)));
+        }
+    }
+    for text in &args.thresholds {
+        match Threshold::parse(text) {
+            Ok(threshold) => thresholds.push((threshold, None)),
+            Err(message) => diagnostics.push(Diagnostic::error(format!("--threshold: {message}"))),
+        }
+    }
+    let specs: Vec<&Spec> = planned
+        .tests
+        .iter()
+        .map(|test| &group.specs[test.spec])
+        .collect();
+    let have_streams = planned
+        .tests
+        .iter()
+        .any(|test| reads_a_stream(&group.specs[test.spec], test.test));
+    for (threshold, span) in &thresholds {
+        if let Some(message) = threshold.unproducible(have_streams, profile.model) {
+            let diagnostic = Diagnostic::error(message);
+            diagnostics.push(match (span, &config_file) {
+                (Some(span), Some(file)) => {
+                    diagnostic.at(file, *span, "the tests do not produce this")
+                }
+                _ => diagnostic,
+            });
+        }
+    }
+    drop(specs);
+    if !diagnostics.is_empty() {
+        print_redacted_diagnostics(&diagnostics, &secrets);
+        return exit_code::USAGE_ERROR;
+    }
+
+    let tests: Vec<LoadTest> = planned
+        .tests
+        .iter()
+        .map(|test| {
+            let spec = &group.specs[test.spec];
+            LoadTest {
+                spec: Arc::new(spec.clone()),
+                test: test.test,
+                label: secrets.redact(&format!(
+                    "{}: {}",
+                    spec.file.path.display(),
+                    spec.tests[test.test].name.value
+                )),
+            }
+        })
+        .collect();
+    let client = match HttpClient::new() {
+        Ok(client) => client,
+        Err(message) => {
+            errln!("error: {message}");
+            return exit_code::SETUP_FAILED;
+        }
+    };
+    let mut signals = match StopSignals::listen() {
+        Ok(signals) => signals,
+        Err(error) => {
+            errln!("error: cannot catch Ctrl-C, SIGTERM, SIGHUP and SIGQUIT: {error}");
+            return exit_code::SETUP_FAILED;
+        }
+    };
+    let options = LoadOptions {
+        profile,
+        instance: args.instance.map_or(Instance::WHOLE, |shard| Instance {
+            index: shard.index as u64,
+            count: shard.count as u64,
+        }),
+        start_at: args.start_at,
+        thresholds: thresholds
+            .into_iter()
+            .map(|(threshold, _)| threshold)
+            .collect(),
+        abort_on_fail: args.abort_on_fail,
+        abort_grace: args.abort_grace.unwrap_or(DEFAULT_ABORT_GRACE),
+        limits: GroupLimits {
+            timeout: args.timeout,
+            max_item_size: args.max_item_size,
+        },
+        vars: cli_vars,
+        streamspec_exe: std::env::current_exe()
+            .unwrap_or_else(|_| std::path::PathBuf::from("streamspec")),
+    };
+    let (report, signal) = match load::run(group, tests, &options, &client, &mut signals).await {
+        Ok(finished) => (finished.report, finished.signal),
+        Err(LoadError::Setup(diagnostic)) => {
+            print_redacted_diagnostics(&[diagnostic], &secrets);
+            return exit_code::SETUP_FAILED;
+        }
+        Err(LoadError::Interrupted(signal)) => return signal.exit_code(),
+    };
+    let code = print_report(&report, args.format, args.report_json.as_deref(), &secrets);
+    match signal {
+        Some(signal) => signal.exit_code(),
+        None => code,
+    }
+}
+
+/// Prints the summary (or the JSON report), writes the JSON report where asked, and returns
+/// the exit code: what the thresholds say, or without any, whether every iteration passed.
+pub fn print_report(
+    report: &LoadReport,
+    format: LoadFormat,
+    report_json: Option<&std::path::Path>,
+    secrets: &Secrets,
+) -> i32 {
+    let json = match serde_json::to_string_pretty(report) {
+        Ok(json) => secrets.redact(&json),
+        Err(error) => {
+            errln!("error: cannot write the report as JSON: {error}");
+            return exit_code::SETUP_FAILED;
+        }
+    };
+    match format {
+        LoadFormat::Human => out!(
+            "{}",
+            secrets.redact(&load::summary::render(report, &Palette::for_stdout()))
+        ),
+        LoadFormat::Json => outln!("{json}"),
+    }
+    if let Some(path) = report_json
+        && let Err(error) = crate::atomic_write::write_atomically(path, &format!("{json}\n"), path)
+    {
+        errln!("error: cannot write {}: {error}", path.display());
+        return exit_code::SETUP_FAILED;
+    }
+    let total = &report.total.counts;
+    let passed = if report.thresholds.is_empty() {
+        total.iterations > 0 && total.failed == 0
+    } else {
+        report.thresholds.iter().all(|verdict| verdict.passed)
+    };
+    if total.iterations == 0 {
+        errln!("error: no iteration ended: nothing was measured");
+    }
+    if passed && report.stopped.is_none() {
+        exit_code::SUCCESS
+    } else {
+        exit_code::TEST_FAILED
+    }
+}
+
+/// Whether test `test` of `spec` reads a stream: a block of items, or gRPC replies one by one.
+fn reads_a_stream(spec: &Spec, test: usize) -> bool {
+    let mut found = false;
+    if let Some(definition) = spec.tests.get(test) {
+        for_each_step(&definition.steps, &mut |steps, index| {
+            if matches!(
+                steps[index].kind,
+                StepKind::Expect(Expectation::Stream(_) | Expectation::Message(_))
+            ) {
+                found = true;
+            }
+        });
+    }
+    found
+}

@@ -1,0 +1,56 @@
+//! `streamspec merge`: reads the JSON reports of a load's instances, merges them exactly (see
+//! [`crate::load::merge`]), prints the summary and returns what the thresholds decide.
+
+use crate::cli::MergeArgs;
+use crate::exit_code;
+use crate::load::json::LoadReport;
+use crate::load::thresholds::Threshold;
+use crate::output::errln;
+use crate::report::redact::Secrets;
+
+pub fn merge(args: &MergeArgs) -> i32 {
+    let mut reports = Vec::new();
+    for path in &args.reports {
+        let shown = path.display().to_string();
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) => {
+                errln!("error: cannot read {shown}: {error}");
+                return exit_code::USAGE_ERROR;
+            }
+        };
+        match serde_json::from_str::<LoadReport>(&text) {
+            Ok(report) => reports.push((shown, report)),
+            Err(error) => {
+                errln!(
+                    "error: {shown} is not a load report (`streamspec load --report-json`): {error}"
+                );
+                return exit_code::USAGE_ERROR;
+            }
+        }
+    }
+    let mut thresholds = Vec::new();
+    for text in &args.thresholds {
+        match Threshold::parse(text) {
+            Ok(threshold) => thresholds.push(threshold),
+            Err(message) => {
+                errln!("error: --threshold: {message}");
+                return exit_code::USAGE_ERROR;
+            }
+        }
+    }
+    let given = (!args.thresholds.is_empty()).then_some(thresholds.as_slice());
+    let merged = match crate::load::merge::merge(&reports, given) {
+        Ok(merged) => merged,
+        Err(message) => {
+            errln!("error: {message}");
+            return exit_code::USAGE_ERROR;
+        }
+    };
+    super::load::print_report(
+        &merged,
+        args.format,
+        args.report_json.as_deref(),
+        &Secrets::default(),
+    )
+}

@@ -1,0 +1,330 @@
+//! Runs the profile: in the closed model, users that each run their test again and again while
+//! the schedule wants them; in the open model, iterations started at the schedule's rate. Every
+//! iteration is a real run of the test ([`run_test_as`]), recorded when it ends. Every task is
+//! owned by a `JoinSet` here: when the schedule ends, iterations still running get the
+//! graceful stop to finish, then are cancelled and counted as interrupted; a stop (Ctrl-C, an
+//! aborting threshold) cancels them at once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::profile::{Instance, Model, Profile};
+use super::recorder::Recorder;
+use crate::ast::Spec;
+use crate::interp::vars::Identity;
+use crate::interp::{RunSettings, run_test_as};
+use crate::outcome::{Failure, TestOutcome};
+
+/// How often the closed model looks at the schedule to start or retire users.
+const TICK: Duration = Duration::from_millis(20);
+
+/// One test of the load.
+pub struct LoadTest {
+    pub spec: Arc<Spec>,
+    pub test: usize,
+    /// `file: name`.
+    pub label: String,
+}
+
+/// What every user and iteration shares.
+pub struct LoadContext {
+    pub settings: Arc<RunSettings>,
+    pub tests: Vec<LoadTest>,
+    pub recorder: Arc<Mutex<Recorder>>,
+    pub started: Instant,
+    /// Users (closed) or iterations (open) running now.
+    pub active: AtomicU64,
+    pub instance: Instance,
+}
+
+impl LoadContext {
+    /// The test user (closed) or arrival (open) number `n` runs: spread evenly.
+    fn test_of(&self, n: u64) -> usize {
+        (n % self.tests.len().max(1) as u64) as usize
+    }
+
+    /// Runs one iteration and records it. `due`: when the open model wanted it to start.
+    async fn iterate(&self, test: usize, identity: Identity, due: Option<Instant>) {
+        let Some(load_test) = self.tests.get(test) else {
+            return;
+        };
+        let started = Instant::now();
+        let spec = &load_test.spec;
+        let Some(definition) = spec.tests.get(load_test.test) else {
+            return;
+        };
+        let run = run_test_as(&self.settings, spec, definition, identity);
+        let outcome = match std::panic::AssertUnwindSafe(run).catch_unwind().await {
+            Ok(outcome) => outcome,
+            Err(panic) => panicked(spec, load_test.test, &panic),
+        };
+        let start_delay = due.map(|due| started.saturating_duration_since(due));
+        let at = self.started.elapsed();
+        if let Ok(mut recorder) = self.recorder.lock() {
+            recorder.record(test, &outcome, at, start_delay);
+        }
+    }
+}
+
+/// A test that panicked (a bug in streamspec) fails its iteration, with what the panic said.
+fn panicked(spec: &Spec, test: usize, panic: &Box<dyn std::any::Any + Send>) -> TestOutcome {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_string());
+    let definition = &spec.tests[test.min(spec.tests.len().saturating_sub(1))];
+    TestOutcome {
+        file: Arc::clone(&spec.file),
+        name: definition.name.value.clone(),
+        span: definition.name.span,
+        duration: Duration::ZERO,
+        failures: vec![
+            Failure::error(
+                format!("streamspec failed while running this test: {message}"),
+                definition.name.span,
+                "this test",
+            )
+            .note("this is a bug in streamspec; please report it"),
+        ],
+        streams: Vec::new(),
+        barriers: Vec::new(),
+    }
+}
+
+/// Runs `profile` to its end, or until `stop` is cancelled.
+pub async fn drive(ctx: Arc<LoadContext>, profile: Profile, stop: CancellationToken) {
+    match profile.model {
+        Model::Closed => closed(ctx, &profile, stop).await,
+        Model::Open => open(ctx, &profile, stop).await,
+    }
+}
+
+/// The iterations this instance runs, when the run has a number of them.
+fn iteration_share(profile: &Profile, instance: Instance) -> Option<u64> {
+    profile.iterations.map(|total| instance.share_of(total))
+}
+
+async fn closed(ctx: Arc<LoadContext>, profile: &Profile, stop: CancellationToken) {
+    let instance = ctx.instance;
+    let end = ctx.started + profile.duration();
+    let claimed = Arc::new(AtomicU64::new(0));
+    let share = iteration_share(profile, instance);
+    // How many of this instance's users should be running; each user `j` runs while j < it.
+    let (level, _) = watch::channel(0u64);
+    let mut users: JoinSet<u64> = JoinSet::new();
+    // Each running user and the test it runs.
+    let mut running: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Users started, against `max_new_users`: this instance's share of the rate.
+    let mut started_users = 0u64;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            Some(Ok(j)) = users.join_next(), if !users.is_empty() => {
+                running.remove(&j);
+                ctx.active.store(running.len() as u64, Ordering::Relaxed);
+                continue;
+            }
+            () = stop.cancelled() => break,
+        }
+        let now = Instant::now();
+        let done = share.is_some_and(|share| claimed.load(Ordering::Relaxed) >= share);
+        if now >= end || done {
+            break;
+        }
+        let t = now - ctx.started;
+        let global = profile.level_at(t).floor().max(0.0) as u64;
+        let mut target = instance.share_of(global);
+        if let Some(rate) = profile.max_new_users {
+            // The users this instance may have started by now.
+            let allowed = (rate * t.as_secs_f64() / instance.count as f64).floor() as u64 + 1;
+            let room = allowed.saturating_sub(started_users);
+            let wanted_new = (0..target).filter(|j| !running.contains_key(j)).count() as u64;
+            if wanted_new > room {
+                target = target.min(running.len() as u64 + room);
+            }
+        }
+        level.send_if_modified(|current| {
+            let changed = *current != target;
+            *current = target;
+            changed
+        });
+        for j in 0..target {
+            if running.contains_key(&j) {
+                continue;
+            }
+            let vu = instance.nth(j);
+            running.insert(j, ctx.test_of(vu));
+            started_users += 1;
+            users.spawn(user(
+                Arc::clone(&ctx),
+                j,
+                vu,
+                level.subscribe(),
+                Arc::clone(&claimed),
+                share,
+                profile.think,
+                stop.clone(),
+            ));
+        }
+        ctx.active.store(running.len() as u64, Ordering::Relaxed);
+    }
+    // No user starts another iteration; those running get the graceful stop to finish.
+    level.send_replace(0);
+    finish(&ctx, &mut users, &mut running, profile.graceful_stop, &stop).await;
+}
+
+/// One closed-model user: runs its test while the schedule wants it and iterations remain.
+#[allow(clippy::too_many_arguments)]
+async fn user(
+    ctx: Arc<LoadContext>,
+    j: u64,
+    vu: u64,
+    level: watch::Receiver<u64>,
+    claimed: Arc<AtomicU64>,
+    share: Option<u64>,
+    think: super::profile::Think,
+    stop: CancellationToken,
+) -> u64 {
+    let mut level = level;
+    let test = ctx.test_of(vu);
+    loop {
+        if j >= *level.borrow_and_update() || stop.is_cancelled() {
+            return j;
+        }
+        let n = claimed.fetch_add(1, Ordering::Relaxed);
+        if share.is_some_and(|share| n >= share) {
+            return j;
+        }
+        let identity = Identity {
+            vu: vu + 1,
+            iteration: ctx.instance.nth(n) + 1,
+        };
+        ctx.iterate(test, identity, None).await;
+        let pause = think.draw();
+        if !pause.is_zero() {
+            // A user the schedule retires stops thinking at once.
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                _ = level.wait_for(|&level| j >= level) => return j,
+                () = stop.cancelled() => return j,
+            }
+        }
+    }
+}
+
+async fn open(ctx: Arc<LoadContext>, profile: &Profile, stop: CancellationToken) {
+    let instance = ctx.instance;
+    let max_running = instance.share_of(profile.max_users).max(1);
+    let mut iterations: JoinSet<u64> = JoinSet::new();
+    // Virtual user numbers of running iterations: the smallest free one is taken.
+    let mut free: BTreeSet<u64> = BTreeSet::new();
+    // Each running iteration's slot and its test.
+    let mut running: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut next_slot = 0u64;
+    let mut m = 0u64;
+    let total = profile.iterations;
+    'arrivals: loop {
+        let k = instance.nth(m);
+        if total.is_some_and(|total| k >= total) {
+            break;
+        }
+        let Some(due) = profile.arrival_time(k) else {
+            break;
+        };
+        let due = ctx.started + due;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(due.into()) => break,
+                Some(Ok(slot)) = iterations.join_next(), if !iterations.is_empty() => {
+                    free.insert(slot);
+                    running.remove(&slot);
+                    ctx.active.store(iterations.len() as u64, Ordering::Relaxed);
+                }
+                () = stop.cancelled() => break 'arrivals,
+            }
+        }
+        let test = ctx.test_of(k);
+        if iterations.len() as u64 >= max_running {
+            if let Ok(mut recorder) = ctx.recorder.lock() {
+                recorder.dropped(test);
+            }
+        } else {
+            let slot = free.pop_first().unwrap_or_else(|| {
+                next_slot += 1;
+                next_slot - 1
+            });
+            let identity = Identity {
+                vu: instance.nth(slot) + 1,
+                iteration: k + 1,
+            };
+            running.insert(slot, test);
+            let ctx_for_task = Arc::clone(&ctx);
+            iterations.spawn(async move {
+                ctx_for_task.iterate(test, identity, Some(due)).await;
+                slot
+            });
+            ctx.active.store(iterations.len() as u64, Ordering::Relaxed);
+        }
+        m += 1;
+    }
+    finish(
+        &ctx,
+        &mut iterations,
+        &mut running,
+        profile.graceful_stop,
+        &stop,
+    )
+    .await;
+}
+
+/// Waits up to `grace` for the tasks still running, then cancels them and counts each as an
+/// interrupted iteration of its test. `pending`: each running task's result (its user or slot)
+/// and the test it runs.
+async fn finish(
+    ctx: &LoadContext,
+    tasks: &mut JoinSet<u64>,
+    pending: &mut BTreeMap<u64, usize>,
+    grace: Duration,
+    stop: &CancellationToken,
+) {
+    let deadline = tokio::time::Instant::now() + grace;
+    while !tasks.is_empty() {
+        tokio::select! {
+            joined = tasks.join_next() => {
+                match joined {
+                    Some(Ok(key)) => {
+                        pending.remove(&key);
+                    }
+                    Some(Err(_)) => {}
+                    None => break,
+                }
+                ctx.active.store(tasks.len() as u64, Ordering::Relaxed);
+            }
+            () = tokio::time::sleep_until(deadline) => break,
+            () = stop.cancelled() => break,
+        }
+    }
+    tasks.abort_all();
+    while let Some(joined) = tasks.join_next().await {
+        // One that ended between the deadline and the cancellation was not cut off.
+        if let Ok(key) = joined {
+            pending.remove(&key);
+        }
+    }
+    ctx.active.store(0, Ordering::Relaxed);
+    if let Ok(mut recorder) = ctx.recorder.lock() {
+        for test in pending.values() {
+            recorder.interrupted(*test);
+        }
+    }
+}

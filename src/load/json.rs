@@ -1,0 +1,259 @@
+//! The load report as JSON (`--format json`, `--report-json FILE`), which `streamspec merge`
+//! reads back: every figure of the summary, the 1-second time series, and each histogram in the
+//! HdrHistogram V2 compressed encoding (base64), which other HdrHistogram tools read too and
+//! which merges exactly.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use serde::{Deserialize, Serialize};
+
+use super::metrics::{Counts, ErrorClass, ErrorTally, FailureTally, Measured, Metric, Stat, Unit};
+use super::profile::{Instance, Profile};
+use super::thresholds::Verdict;
+
+/// The report format's version: `merge` refuses another.
+pub const FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadReport {
+    /// [`FORMAT`].
+    pub streamspec_load: u32,
+    /// The streamspec that wrote it.
+    pub version: String,
+    pub instance: Instance,
+    pub profile: Profile,
+    /// When the schedule started (Unix time, milliseconds).
+    pub started_at_unix_ms: u64,
+    #[serde(with = "millis")]
+    pub elapsed: Duration,
+    /// Why the run ended before its schedule did, if it did.
+    pub stopped: Option<String>,
+    pub tests: Vec<TestReport>,
+    pub total: TestReport,
+    pub series: Vec<SecondReport>,
+    pub services: Vec<ServiceReport>,
+    pub client: ClientReport,
+    pub thresholds: Vec<Verdict>,
+}
+
+/// One test's figures, or the total's (named `total`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TestReport {
+    pub name: String,
+    pub counts: Counts,
+    /// Completed iterations that met every expectation, per second of the run.
+    pub goodput: f64,
+    pub metrics: BTreeMap<Metric, MetricReport>,
+    pub failures: Vec<FailureTally>,
+    pub errors: BTreeMap<ErrorClass, ErrorTally>,
+}
+
+/// A distribution: its count and statistics in the unit named, and the histogram itself in its
+/// recorded unit (microseconds, a count, or thousandths per second).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MetricReport {
+    pub unit: String,
+    pub count: u64,
+    pub min: f64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    #[serde(rename = "p99.9")]
+    pub p99_9: f64,
+    pub max: f64,
+    pub histogram: String,
+}
+
+/// One second of the run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SecondReport {
+    /// Unix time of the second's start, in seconds.
+    pub t: u64,
+    /// Users running (closed model) or iterations running (open model) at the second's end.
+    pub active: u64,
+    /// Iterations that ended in this second, and how.
+    pub iterations: u64,
+    pub passed: u64,
+    pub errors: u64,
+    /// Items read in this second, by every stream.
+    pub items: u64,
+    /// p50 and p99 of the streams that ended in this second (milliseconds).
+    pub ttfb_p50_ms: Option<f64>,
+    pub ttfb_p99_ms: Option<f64>,
+    pub first_item_p50_ms: Option<f64>,
+    pub first_item_p99_ms: Option<f64>,
+    pub gap_p50_ms: Option<f64>,
+    pub gap_p99_ms: Option<f64>,
+    /// This second's histograms, so merged series are exact too.
+    pub histograms: BTreeMap<Metric, String>,
+    /// The load generator's CPU (100 = one core) and how late its 100 ms timer fired at worst.
+    pub client_cpu_percent: Option<f64>,
+    pub loop_lag_ms: Option<f64>,
+}
+
+/// A service `streamspec.toml` started, sampled every second.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceReport {
+    pub name: String,
+    /// The instance that sampled it, after a merge.
+    pub instance: Option<Instance>,
+    pub samples: Vec<ServiceSample>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceSample {
+    pub t: u64,
+    /// CPU of the service's processes (100 = one core).
+    pub cpu_percent: f64,
+    pub rss_bytes: u64,
+}
+
+/// Whether the load generator itself was the bottleneck.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ClientReport {
+    pub cpus: u64,
+    pub max_cpu_percent: f64,
+    pub max_loop_lag_ms: f64,
+    /// What was wrong, as the summary says it: empty when nothing.
+    pub saturation: Vec<String>,
+}
+
+impl TestReport {
+    pub fn new(name: &str, measured: &Measured, elapsed: Duration) -> TestReport {
+        let seconds = elapsed.as_secs_f64().max(1e-9);
+        TestReport {
+            name: name.to_string(),
+            counts: measured.counts,
+            goodput: measured.counts.passed as f64 / seconds,
+            metrics: measured
+                .histograms
+                .iter()
+                .filter(|(_, histogram)| !histogram.is_empty())
+                .map(|(metric, histogram)| (*metric, MetricReport::new(*metric, histogram)))
+                .collect(),
+            failures: measured.failures.values().cloned().collect(),
+            errors: measured.errors.clone(),
+        }
+    }
+
+    /// The figures back, histograms decoded, for a merge.
+    pub fn measured(&self) -> Result<Measured, String> {
+        let mut histograms = BTreeMap::new();
+        for (metric, report) in &self.metrics {
+            histograms.insert(*metric, decode(&report.histogram)?);
+        }
+        Ok(Measured {
+            counts: self.counts,
+            histograms,
+            failures: self
+                .failures
+                .iter()
+                .map(|tally| (tally.at.clone(), tally.clone()))
+                .collect(),
+            errors: self.errors.clone(),
+        })
+    }
+}
+
+/// A figure in the unit the report shows: milliseconds, a count, or per second.
+pub fn shown(metric: Metric, recorded: f64) -> f64 {
+    match metric.unit() {
+        Unit::Micros => recorded / 1000.0,
+        Unit::Count => recorded,
+        Unit::MilliPerSecond => recorded / 1000.0,
+    }
+}
+
+pub fn unit_name(metric: Metric) -> &'static str {
+    match metric.unit() {
+        Unit::Micros => "ms",
+        Unit::Count => "count",
+        Unit::MilliPerSecond => "per second",
+    }
+}
+
+impl MetricReport {
+    pub fn new(metric: Metric, histogram: &Histogram<u64>) -> MetricReport {
+        let stat = |stat: Stat| shown(metric, stat.of(histogram).unwrap_or(0.0));
+        MetricReport {
+            unit: unit_name(metric).to_string(),
+            count: histogram.len(),
+            min: stat(Stat::Min),
+            mean: stat(Stat::Mean),
+            p50: stat(Stat::Percentile(50.0)),
+            p90: stat(Stat::Percentile(90.0)),
+            p95: stat(Stat::Percentile(95.0)),
+            p99: stat(Stat::Percentile(99.0)),
+            p99_9: stat(Stat::Percentile(99.9)),
+            max: stat(Stat::Max),
+            histogram: encode(histogram),
+        }
+    }
+}
+
+/// A histogram in the V2 compressed encoding, base64.
+pub fn encode(histogram: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    match V2DeflateSerializer::new().serialize(histogram, &mut bytes) {
+        Ok(_) => BASE64.encode(bytes),
+        // Serializing into memory fails only on a histogram the encoding cannot hold, which an
+        // auto-resizing one of u64 counts is not.
+        Err(_) => String::new(),
+    }
+}
+
+pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
+    let bytes = BASE64
+        .decode(text.trim())
+        .map_err(|error| format!("a histogram is not base64: {error}"))?;
+    let mut histogram: Histogram<u64> = Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|error| format!("a histogram cannot be read: {error:?}"))?;
+    histogram.auto(true);
+    Ok(histogram)
+}
+
+/// Durations as whole milliseconds in JSON.
+pub mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(duration.as_millis().min(u128::from(u64::MAX)) as u64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::metrics::new_histogram;
+
+    #[test]
+    fn histograms_survive_the_encoding() {
+        let mut histogram = new_histogram();
+        for value in [1u64, 17, 250, 9_999, 1_234_567, 3_600_000_000] {
+            histogram
+                .record_n(value, value % 7 + 1)
+                .expect("recordable");
+        }
+        let back = decode(&encode(&histogram)).expect("decodes");
+        assert_eq!(back, histogram);
+        // Still auto-resizing: a merge may add larger values.
+        let mut back = back;
+        back.record(u64::MAX / 4).expect("recordable");
+        assert!(decode("not base64!").is_err());
+        assert!(decode("aGVsbG8=").is_err());
+    }
+}

@@ -1,0 +1,222 @@
+//! `streamspec merge`: the reports of the N instances of one load (`--instance K/N`) made into
+//! the report of the whole: counts summed, histograms merged (never averaged), the time series
+//! joined second by second on the wall clock, and the thresholds judged again on the merged
+//! totals.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::json::{self, LoadReport, SecondReport, TestReport, encode, shown};
+use super::metrics::{Measured, Metric, Stat};
+use super::profile::Instance;
+use super::thresholds::Threshold;
+
+/// Merges `reports` (each with the file it came from, for messages). `thresholds`: to judge
+/// instead of the reports' own.
+pub fn merge(
+    reports: &[(String, LoadReport)],
+    thresholds: Option<&[Threshold]>,
+) -> Result<LoadReport, String> {
+    let Some((first_file, first)) = reports.first() else {
+        return Err("no reports to merge".to_string());
+    };
+    let count = first.instance.count;
+    let mut seen: BTreeMap<u64, &str> = BTreeMap::new();
+    for (file, report) in reports {
+        if report.streamspec_load != json::FORMAT {
+            return Err(format!(
+                "{file} is a report of format {}; this streamspec reads format {}",
+                report.streamspec_load,
+                json::FORMAT
+            ));
+        }
+        if report.instance.count != count {
+            return Err(format!(
+                "{file} is instance {} but {first_file} is instance {}: they are parts of different loads",
+                report.instance, first.instance
+            ));
+        }
+        if report.profile != first.profile {
+            return Err(format!(
+                "{file} ran another profile than {first_file}: they are parts of different loads"
+            ));
+        }
+        if let Some(other) = seen.insert(report.instance.index, file) {
+            return Err(format!(
+                "{file} and {other} are both instance {}",
+                report.instance
+            ));
+        }
+    }
+    let missing: Vec<String> = (1..=count)
+        .filter(|index| !seen.contains_key(index))
+        .map(|index| format!("{index}/{count}"))
+        .collect();
+
+    let started = reports
+        .iter()
+        .map(|(_, r)| r.started_at_unix_ms)
+        .min()
+        .unwrap_or(0);
+    let ended = reports
+        .iter()
+        .map(|(_, r)| r.started_at_unix_ms + r.elapsed.as_millis() as u64)
+        .max()
+        .unwrap_or(started);
+    let elapsed = Duration::from_millis(ended - started);
+
+    // Tests by name, in the first report's order, then any others.
+    let mut names: Vec<String> = Vec::new();
+    let mut tests: BTreeMap<String, Measured> = BTreeMap::new();
+    let mut total = Measured::default();
+    for (file, report) in reports {
+        for test in &report.tests {
+            let measured = test
+                .measured()
+                .map_err(|message| format!("{file}: {message}"))?;
+            if !names.contains(&test.name) {
+                names.push(test.name.clone());
+            }
+            tests.entry(test.name.clone()).or_default().merge(&measured);
+            total.merge(&measured);
+        }
+    }
+
+    let mut stopped: Vec<String> = reports
+        .iter()
+        .filter_map(|(_, r)| {
+            r.stopped
+                .as_ref()
+                .map(|why| format!("instance {}: {why}", r.instance))
+        })
+        .collect();
+    if !missing.is_empty() {
+        stopped.push(format!(
+            "the reports of instance {} are missing: the figures are of part of the load",
+            missing.join(", ")
+        ));
+    }
+
+    let mut client = first.client.clone();
+    client.saturation.clear();
+    for (_, report) in reports {
+        client.max_cpu_percent = client.max_cpu_percent.max(report.client.max_cpu_percent);
+        client.max_loop_lag_ms = client.max_loop_lag_ms.max(report.client.max_loop_lag_ms);
+        client.cpus = client.cpus.max(report.client.cpus);
+        for note in &report.client.saturation {
+            client
+                .saturation
+                .push(format!("instance {}: {note}", report.instance));
+        }
+    }
+
+    let mut services = Vec::new();
+    for (_, report) in reports {
+        for service in &report.services {
+            let mut service = service.clone();
+            service.instance = Some(report.instance);
+            services.push(service);
+        }
+    }
+
+    let judged: Vec<Threshold> = match thresholds {
+        Some(given) => given.to_vec(),
+        None => first
+            .thresholds
+            .iter()
+            .map(|verdict| Threshold::parse(&verdict.threshold))
+            .collect::<Result<_, _>>()
+            .map_err(|message| format!("{first_file}: {message}"))?,
+    };
+
+    Ok(LoadReport {
+        streamspec_load: json::FORMAT,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        instance: Instance::WHOLE,
+        profile: first.profile.clone(),
+        started_at_unix_ms: started,
+        elapsed,
+        stopped: (!stopped.is_empty()).then(|| stopped.join("; ")),
+        tests: names
+            .iter()
+            .map(|name| TestReport::new(name, &tests[name], elapsed))
+            .collect(),
+        total: TestReport::new("total", &total, elapsed),
+        series: merge_series(reports)?,
+        services,
+        client,
+        thresholds: judged
+            .iter()
+            .map(|threshold| threshold.evaluate(&total, elapsed))
+            .collect(),
+    })
+}
+
+/// The seconds of every report joined by their wall-clock second.
+fn merge_series(reports: &[(String, LoadReport)]) -> Result<Vec<SecondReport>, String> {
+    let mut seconds: BTreeMap<u64, (SecondReport, BTreeMap<Metric, hdrhistogram::Histogram<u64>>)> =
+        BTreeMap::new();
+    for (file, report) in reports {
+        for second in &report.series {
+            let (merged, histograms) = seconds.entry(second.t).or_insert_with(|| {
+                (
+                    SecondReport {
+                        t: second.t,
+                        ..SecondReport::default()
+                    },
+                    BTreeMap::new(),
+                )
+            });
+            merged.active += second.active;
+            merged.iterations += second.iterations;
+            merged.passed += second.passed;
+            merged.errors += second.errors;
+            merged.items += second.items;
+            // The busiest instance's figures: a saturated part spoils the whole.
+            merged.client_cpu_percent =
+                max_of(merged.client_cpu_percent, second.client_cpu_percent);
+            merged.loop_lag_ms = max_of(merged.loop_lag_ms, second.loop_lag_ms);
+            for (metric, encoded) in &second.histograms {
+                let histogram =
+                    json::decode(encoded).map_err(|message| format!("{file}: {message}"))?;
+                match histograms.get_mut(metric) {
+                    Some(ours) => {
+                        let _ = ours.add(&histogram);
+                    }
+                    None => {
+                        histograms.insert(*metric, histogram);
+                    }
+                }
+            }
+        }
+    }
+    Ok(seconds
+        .into_values()
+        .map(|(mut second, histograms)| {
+            let stat = |metric: Metric, p: f64| {
+                histograms
+                    .get(&metric)
+                    .and_then(|h| Stat::Percentile(p).of(h))
+                    .map(|value| shown(metric, value))
+            };
+            second.ttfb_p50_ms = stat(Metric::Ttfb, 50.0);
+            second.ttfb_p99_ms = stat(Metric::Ttfb, 99.0);
+            second.first_item_p50_ms = stat(Metric::FirstItem, 50.0);
+            second.first_item_p99_ms = stat(Metric::FirstItem, 99.0);
+            second.gap_p50_ms = stat(Metric::Gap, 50.0);
+            second.gap_p99_ms = stat(Metric::Gap, 99.0);
+            second.histograms = histograms
+                .iter()
+                .map(|(metric, histogram)| (*metric, encode(histogram)))
+                .collect();
+            second
+        })
+        .collect())
+}
+
+fn max_of(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}

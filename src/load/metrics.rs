@@ -1,0 +1,506 @@
+//! What a load run measures, per test and in total: HDR histograms of the latencies and sizes
+//! of every stream and iteration, counts of iterations by how they ended, failures by the spec
+//! line that failed (with one example), and errors by class with when the first came.
+//!
+//! Every figure is exact or within the histograms' stated precision (three significant digits),
+//! and two sets of metrics merge exactly: what `streamspec merge` does with instances' reports.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::interp::stats::GapSamples;
+use crate::outcome::{Failure, FailureClass, StreamReport, TestOutcome};
+
+/// Significant digits of every load histogram: values within 0.1%.
+pub const SIGNIFICANT_DIGITS: u8 = 3;
+
+/// A distribution the run records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// From sending the request (in the open model: from when the iteration was due) to the
+    /// response head.
+    Ttfb,
+    /// To the first item (an LLM stream's time to first token).
+    FirstItem,
+    /// Between consecutive items of one stream (inter-token latency).
+    Gap,
+    /// From the request to the end of reading.
+    StreamDuration,
+    /// Items per stream (tokens, where a token is an item).
+    Items,
+    /// Items per second of one stream, after its first item (output tokens per second).
+    ItemsPerSecond,
+    /// One run of the test, start to end (open model: from when it was due).
+    Iteration,
+    /// Open model: how late an iteration started after it was due (the load generator's lag).
+    StartDelay,
+}
+
+/// How a metric's values are recorded and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Durations, recorded in microseconds.
+    Micros,
+    Count,
+    /// Rates, recorded in thousandths per second.
+    MilliPerSecond,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 8] = [
+        Metric::Ttfb,
+        Metric::FirstItem,
+        Metric::Gap,
+        Metric::StreamDuration,
+        Metric::Items,
+        Metric::ItemsPerSecond,
+        Metric::Iteration,
+        Metric::StartDelay,
+    ];
+
+    /// As the summary's rows and the thresholds name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::Ttfb => "ttfb",
+            Metric::FirstItem => "first item",
+            Metric::Gap => "gap",
+            Metric::StreamDuration => "stream duration",
+            Metric::Items => "items per stream",
+            Metric::ItemsPerSecond => "items/s per stream",
+            Metric::Iteration => "iteration",
+            Metric::StartDelay => "start delay",
+        }
+    }
+
+    pub fn unit(self) -> Unit {
+        match self {
+            Metric::Items => Unit::Count,
+            Metric::ItemsPerSecond => Unit::MilliPerSecond,
+            _ => Unit::Micros,
+        }
+    }
+
+    /// Whether the tests' streams produce it (the others come from every iteration).
+    pub fn needs_streams(self) -> bool {
+        matches!(
+            self,
+            Metric::Ttfb
+                | Metric::FirstItem
+                | Metric::Gap
+                | Metric::StreamDuration
+                | Metric::Items
+                | Metric::ItemsPerSecond
+        )
+    }
+}
+
+/// A new, empty load histogram: any value recordable, within [`SIGNIFICANT_DIGITS`].
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new(SIGNIFICANT_DIGITS)
+        .unwrap_or_else(|_| unreachable!("3 significant digits is valid"))
+}
+
+/// Why an iteration got no usable answer, as the summary groups errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorClass {
+    /// Nobody listened, or the connection could not be made.
+    Refused,
+    /// The connection was reset or closed before the answer was complete.
+    Reset,
+    /// A wait ran out: for the head, an item, or the test.
+    Timeout,
+    /// The status was not the one the spec expects.
+    Status,
+    Tls,
+    /// The open-file limit was reached: the load generator's limit, not the server's.
+    Files,
+    Other,
+}
+
+impl ErrorClass {
+    pub fn label(self) -> &'static str {
+        match self {
+            ErrorClass::Refused => "refused",
+            ErrorClass::Reset => "reset",
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::Status => "status",
+            ErrorClass::Tls => "tls",
+            ErrorClass::Files => "open files",
+            ErrorClass::Other => "other",
+        }
+    }
+
+    /// The class of a failure, or `None` for an expectation the answer did not meet.
+    pub fn of(failure: &Failure) -> Option<ErrorClass> {
+        let message = failure.message.to_ascii_lowercase();
+        if failure.class == FailureClass::Assertion {
+            return message
+                .starts_with("expected status")
+                .then_some(ErrorClass::Status);
+        }
+        Some(if message.contains("too many open files") {
+            ErrorClass::Files
+        } else if message.contains("tls") || message.contains("certificate") {
+            ErrorClass::Tls
+        } else if message.contains("could not connect") || message.contains("refused") {
+            ErrorClass::Refused
+        } else if message.contains("timed out") || message.contains("timeout") {
+            ErrorClass::Timeout
+        } else if message.contains("reset")
+            || message.contains("dropped")
+            || message.contains("closed mid-body")
+            || message.contains("broken pipe")
+        {
+            ErrorClass::Reset
+        } else {
+            ErrorClass::Other
+        })
+    }
+}
+
+/// Failures of one spec line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailureTally {
+    /// `file:line:col` of what failed.
+    pub at: String,
+    pub message: String,
+    pub count: u64,
+    /// The first such failure as `streamspec run` shows it, with its diff.
+    pub example: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ErrorTally {
+    pub count: u64,
+    /// Since the start of the load, when the first came (the earliest, once merged).
+    #[serde(with = "crate::load::json::millis")]
+    pub first_at: Duration,
+}
+
+/// Counts of one test, or of all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub iterations: u64,
+    pub passed: u64,
+    /// Iterations with a failure (an unmet expectation or an error).
+    pub failed: u64,
+    /// Iterations with an error of some class (a subset of `failed`).
+    pub errored: u64,
+    /// Open model: arrivals not started because `--max-users` were already running.
+    pub dropped: u64,
+    /// Iterations the end of the run cut off (after the graceful stop): not counted above.
+    pub interrupted: u64,
+    pub streams: u64,
+    pub items: u64,
+    /// Connections the streams made (reconnections included).
+    pub connections: u64,
+    /// Connections that could not be made (refused, TLS, or timed out before an answer).
+    pub connections_failed: u64,
+    pub reconnections: u64,
+}
+
+/// Everything measured of one test (or of all tests).
+#[derive(Debug, Clone, Default)]
+pub struct Measured {
+    pub counts: Counts,
+    pub histograms: BTreeMap<Metric, Histogram<u64>>,
+    /// By `file:line:col`.
+    pub failures: BTreeMap<String, FailureTally>,
+    pub errors: BTreeMap<ErrorClass, ErrorTally>,
+}
+
+/// One ended iteration, as [`Measured::record`] takes it.
+pub struct Ended<'a> {
+    pub outcome: &'a TestOutcome,
+    /// Since the start of the load, when it ended.
+    pub at: Duration,
+    /// Open model: how late it started after it was due; added to the latencies of its first
+    /// stream and to its duration, as they count from when it was due.
+    pub start_delay: Option<Duration>,
+}
+
+impl Measured {
+    pub fn record_value(&mut self, metric: Metric, value: u64) {
+        let histogram = self.histograms.entry(metric).or_insert_with(new_histogram);
+        // An auto-resizing histogram takes any u64; saturate rather than fail on a bad clock.
+        let _ = histogram.record(value);
+    }
+
+    pub fn record_duration(&mut self, metric: Metric, duration: Duration) {
+        self.record_value(metric, micros(duration));
+    }
+
+    /// Counts an ended iteration and records what its streams measured.
+    pub fn record(&mut self, ended: &Ended<'_>, render_example: impl Fn(&Failure) -> String) {
+        let outcome = ended.outcome;
+        let lag = ended.start_delay.unwrap_or_default();
+        let counts = &mut self.counts;
+        counts.iterations += 1;
+        if outcome.passed() {
+            counts.passed += 1;
+        } else {
+            counts.failed += 1;
+        }
+        if let Some(delay) = ended.start_delay {
+            self.record_duration(Metric::StartDelay, delay);
+        }
+        self.record_duration(Metric::Iteration, outcome.duration + lag);
+        for (index, stream) in outcome.streams.iter().enumerate() {
+            // Only the first stream of an iteration waited for the iteration's late start.
+            let lag = if index == 0 { lag } else { Duration::ZERO };
+            self.record_stream(stream, lag);
+        }
+        let mut classes: Vec<ErrorClass> = Vec::new();
+        for failure in &outcome.failures {
+            if let Some(class) = ErrorClass::of(failure) {
+                if !classes.contains(&class) {
+                    classes.push(class);
+                }
+                if matches!(
+                    class,
+                    ErrorClass::Refused | ErrorClass::Tls | ErrorClass::Files
+                ) {
+                    self.counts.connections_failed += 1;
+                }
+            }
+        }
+        if !classes.is_empty() {
+            self.counts.errored += 1;
+        }
+        for class in classes {
+            let tally = self.errors.entry(class).or_insert(ErrorTally {
+                count: 0,
+                first_at: ended.at,
+            });
+            tally.count += 1;
+            tally.first_at = tally.first_at.min(ended.at);
+        }
+        // An iteration's first failure is what failed it; the others often follow from it.
+        if let Some(failure) = outcome.failures.first() {
+            let at = match failure.span {
+                Some(span) => {
+                    let at = outcome.file.line_col(span.start);
+                    format!("{}:{}:{}", outcome.file.path.display(), at.line, at.col)
+                }
+                None => outcome.file.path.display().to_string(),
+            };
+            let tally = self
+                .failures
+                .entry(at.clone())
+                .or_insert_with(|| FailureTally {
+                    at,
+                    message: failure.message.clone(),
+                    count: 0,
+                    example: render_example(failure),
+                });
+            tally.count += 1;
+        }
+    }
+
+    fn record_stream(&mut self, stream: &StreamReport, lag: Duration) {
+        let counts = &mut self.counts;
+        counts.streams += 1;
+        counts.items += stream.items;
+        counts.connections += u64::from(stream.connections);
+        counts.reconnections += u64::from(stream.connections.saturating_sub(1));
+        if let Some(ttfb) = stream.ttfb {
+            self.record_duration(Metric::Ttfb, ttfb + lag);
+        }
+        if let Some(first) = stream.first_item {
+            self.record_duration(Metric::FirstItem, first + lag);
+        }
+        if let Some(duration) = stream.duration {
+            self.record_duration(Metric::StreamDuration, duration + lag);
+            // The rate after the first item: an LLM stream's output tokens per second.
+            if let Some(first) = stream.first_item
+                && stream.items > 1
+            {
+                let streaming = duration.saturating_sub(first).as_secs_f64();
+                if streaming > 0.0 {
+                    let per_second = (stream.items - 1) as f64 / streaming;
+                    self.record_value(Metric::ItemsPerSecond, (per_second * 1000.0) as u64);
+                }
+            }
+        }
+        self.record_value(Metric::Items, stream.items);
+        if let Some(samples) = &stream.gap_samples {
+            let histogram = self
+                .histograms
+                .entry(Metric::Gap)
+                .or_insert_with(new_histogram);
+            add_gaps(histogram, samples);
+        }
+    }
+
+    /// Adds another's figures to these: counts summed, histograms merged, the earliest first
+    /// error and the first example of each failure kept.
+    pub fn merge(&mut self, other: &Measured) {
+        let (a, b) = (&mut self.counts, &other.counts);
+        a.iterations += b.iterations;
+        a.passed += b.passed;
+        a.failed += b.failed;
+        a.errored += b.errored;
+        a.dropped += b.dropped;
+        a.interrupted += b.interrupted;
+        a.streams += b.streams;
+        a.items += b.items;
+        a.connections += b.connections;
+        a.connections_failed += b.connections_failed;
+        a.reconnections += b.reconnections;
+        for (metric, theirs) in &other.histograms {
+            let ours = self.histograms.entry(*metric).or_insert_with(new_histogram);
+            // Same precision, auto-resizing: adding cannot fail.
+            let _ = ours.add(theirs);
+        }
+        for (at, theirs) in &other.failures {
+            self.failures
+                .entry(at.clone())
+                .and_modify(|ours| ours.count += theirs.count)
+                .or_insert_with(|| theirs.clone());
+        }
+        for (class, theirs) in &other.errors {
+            self.errors
+                .entry(*class)
+                .and_modify(|ours| {
+                    ours.count += theirs.count;
+                    ours.first_at = ours.first_at.min(theirs.first_at);
+                })
+                .or_insert(*theirs);
+        }
+    }
+}
+
+/// Adds one stream's gaps to `histogram`.
+pub fn add_gaps(histogram: &mut Histogram<u64>, samples: &GapSamples) {
+    match samples {
+        GapSamples::Few(gaps) => {
+            for &gap in gaps {
+                let _ = histogram.record(gap);
+            }
+        }
+        GapSamples::Histogram(gaps) => {
+            for value in gaps.iter_recorded() {
+                let _ = histogram
+                    .record_n(value.value_iterated_to(), u64::from(value.count_at_value()));
+            }
+        }
+    }
+}
+
+pub fn micros(duration: Duration) -> u64 {
+    duration.as_micros().min(u128::from(u64::MAX)) as u64
+}
+
+/// A statistic of a distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Stat {
+    Min,
+    Mean,
+    /// A percentile, 0–100.
+    Percentile(f64),
+    Max,
+}
+
+impl Stat {
+    /// The columns of the summary and the figures of the JSON report.
+    pub const SUMMARY: [Stat; 6] = [
+        Stat::Percentile(50.0),
+        Stat::Percentile(90.0),
+        Stat::Percentile(95.0),
+        Stat::Percentile(99.0),
+        Stat::Percentile(99.9),
+        Stat::Max,
+    ];
+
+    pub fn label(self) -> String {
+        match self {
+            Stat::Min => "min".to_string(),
+            Stat::Mean => "mean".to_string(),
+            Stat::Max => "max".to_string(),
+            Stat::Percentile(p) => format!("p{p}"),
+        }
+    }
+
+    /// Of `histogram`, in its recorded unit; `None` when it holds nothing.
+    pub fn of(self, histogram: &Histogram<u64>) -> Option<f64> {
+        if histogram.is_empty() {
+            return None;
+        }
+        Some(match self {
+            Stat::Min => histogram.min() as f64,
+            Stat::Max => histogram.max() as f64,
+            Stat::Mean => histogram.mean(),
+            Stat::Percentile(p) => histogram.value_at_quantile(p / 100.0) as f64,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The percentile the brute-force way: sort every value, take the one at the rank.
+    fn exact_percentile(values: &mut [u64], p: f64) -> u64 {
+        values.sort_unstable();
+        let rank = ((p / 100.0) * values.len() as f64).ceil() as usize;
+        values[rank.clamp(1, values.len()) - 1]
+    }
+
+    #[test]
+    fn percentiles_are_exact_within_the_stated_precision() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for round in 0..20 {
+            let count = 1 + rng.usize(0..20_000);
+            // Latencies in microseconds over six orders of magnitude, skewed to the small.
+            let mut values: Vec<u64> = (0..count)
+                .map(|_| {
+                    let exponent = rng.f64() * 6.0;
+                    10f64.powf(exponent) as u64 + rng.u64(0..3)
+                })
+                .collect();
+            let mut histogram = new_histogram();
+            for &value in &values {
+                histogram.record(value).expect("recordable");
+            }
+            for p in [50.0, 90.0, 95.0, 99.0, 99.9, 100.0] {
+                let exact = exact_percentile(&mut values, p) as f64;
+                let measured = Stat::Percentile(p).of(&histogram).expect("values");
+                // Three significant digits: within one part in a thousand (and ±1 near 0).
+                let tolerance = (exact * 1e-3).max(1.0);
+                assert!(
+                    (measured - exact).abs() <= tolerance,
+                    "round {round}, p{p}: histogram {measured}, exact {exact}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn merged_histograms_give_the_percentiles_of_all_values() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        let values: Vec<u64> = (0..40_000).map(|_| rng.u64(1..5_000_000)).collect();
+        let mut whole = Measured::default();
+        let mut parts: Vec<Measured> = (0..4).map(|_| Measured::default()).collect();
+        for (index, &value) in values.iter().enumerate() {
+            whole.record_value(Metric::Gap, value);
+            parts[index % 4].record_value(Metric::Gap, value);
+        }
+        let mut merged = Measured::default();
+        for part in &parts {
+            merged.merge(part);
+        }
+        let (a, b) = (
+            &whole.histograms[&Metric::Gap],
+            &merged.histograms[&Metric::Gap],
+        );
+        for stat in Stat::SUMMARY {
+            assert_eq!(stat.of(a), stat.of(b), "{}", stat.label());
+        }
+        assert_eq!(a.len(), b.len());
+    }
+}

@@ -1,0 +1,379 @@
+//! Load mode (`streamspec load`): the selected tests run as many virtual users at once, by a
+//! closed or open model and its stages, every iteration a real run of the test with every item
+//! matched. Once a second the run samples what it read, the services' CPU and memory and its
+//! own, and draws the live line; at the end it gives a [`json::LoadReport`], which the summary
+//! renders and thresholds judge, and which `streamspec merge` combines across instances.
+
+pub mod driver;
+pub mod item_counter;
+pub mod json;
+pub mod live;
+pub mod merge;
+pub mod metrics;
+pub mod profile;
+pub mod recorder;
+pub mod sampler;
+pub mod settings;
+pub mod summary;
+pub mod thresholds;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::diagnostic::Diagnostic;
+use crate::project::{Group, env_vars};
+use crate::runner::{GroupLimits, group_settings};
+use crate::services::RunningServices;
+use crate::stop_signals::{StopSignal, StopSignals};
+use crate::transport::http::HttpClient;
+use driver::{LoadContext, LoadTest, drive};
+use json::{ClientReport, LoadReport, ServiceReport, ServiceSample, TestReport};
+use profile::{Instance, Model, Profile};
+
+use recorder::{Recorder, SecondSample};
+use sampler::{GroupSampler, SelfSampler};
+use thresholds::Threshold;
+
+/// The load generator counts as saturated above this share of its CPUs…
+const SATURATED_CPU: f64 = 0.9;
+/// …or when its timers fire this late.
+const SATURATED_LAG: Duration = Duration::from_millis(50);
+/// How often the lag probe's timer is meant to fire.
+const LAG_PROBE: Duration = Duration::from_millis(100);
+
+/// With `--abort-on-fail`, thresholds are judged from this long after the start (unless one is
+/// lost for good before), so that a slow first second does not end the run.
+pub const DEFAULT_ABORT_GRACE: Duration = Duration::from_secs(10);
+
+pub struct LoadOptions {
+    pub profile: Profile,
+    pub instance: Instance,
+    /// `--start-at`: when the schedule starts, on the wall clock (instances keep in step).
+    pub start_at: Option<SystemTime>,
+    pub thresholds: Vec<Threshold>,
+    pub abort_on_fail: bool,
+    pub abort_grace: Duration,
+    pub limits: GroupLimits,
+    /// `--var` and `--secret`.
+    pub vars: Vec<(String, String)>,
+    pub streamspec_exe: std::path::PathBuf,
+}
+
+/// How a load run went wrong before it could measure anything.
+pub enum LoadError {
+    /// A service did not start.
+    Setup(Diagnostic),
+    Interrupted(StopSignal),
+}
+
+/// The report, and the stop signal that ended the run early, if one did.
+pub struct Finished {
+    pub report: LoadReport,
+    pub signal: Option<StopSignal>,
+}
+
+/// Runs `tests` (all of `group`) under `options`.
+pub async fn run(
+    group: &Group,
+    tests: Vec<LoadTest>,
+    options: &LoadOptions,
+    client: &HttpClient,
+    signals: &mut StopSignals,
+) -> Result<Finished, LoadError> {
+    let mut vars: HashMap<String, String> = HashMap::new();
+    let mut services = None;
+    if let Some(config) = &group.config {
+        let started = tokio::select! {
+            started = RunningServices::start(config, &options.streamspec_exe) => started,
+            signal = signals.recv() => return Err(LoadError::Interrupted(signal)),
+        };
+        let running = started.map_err(LoadError::Setup)?;
+        vars.extend(running.vars().iter().map(|(k, v)| (k.clone(), v.clone())));
+        services = Some(running);
+    }
+    vars.extend(env_vars());
+    vars.extend(options.vars.iter().cloned());
+    let run_id = crate::interp::vars::new_uuid();
+    let settings = Arc::new(group_settings(
+        group,
+        vars,
+        client,
+        &run_id,
+        options.limits,
+        false,
+    ));
+    crate::interp::stats::keep_gaps_for_load();
+    let result = measure(tests, options, settings, services.as_ref(), signals).await;
+    if let Some(services) = services {
+        tokio::select! {
+            () = services.stop() => {}
+            _ = signals.recv() => {}
+        }
+    }
+    result
+}
+
+/// The run itself, with the services up.
+async fn measure(
+    tests: Vec<LoadTest>,
+    options: &LoadOptions,
+    settings: Arc<crate::interp::RunSettings>,
+    services: Option<&RunningServices>,
+    signals: &mut StopSignals,
+) -> Result<Finished, LoadError> {
+    if let Some(start_at) = options.start_at
+        && let Ok(wait) = start_at.duration_since(SystemTime::now())
+    {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            signal = signals.recv() => return Err(LoadError::Interrupted(signal)),
+        }
+    }
+    let started_wall = SystemTime::now();
+    let started = Instant::now();
+    let names: Vec<String> = tests.iter().map(|test| test.label.clone()).collect();
+    let recorder = Arc::new(Mutex::new(Recorder::new(tests.len())));
+    let ctx = Arc::new(LoadContext {
+        settings,
+        tests,
+        recorder: Arc::clone(&recorder),
+        started,
+        active: AtomicU64::new(0),
+        instance: options.instance,
+    });
+    let stop = CancellationToken::new();
+    let mut driver = tokio::spawn(drive(
+        Arc::clone(&ctx),
+        options.profile.clone(),
+        stop.clone(),
+    ));
+    let lag = Arc::new(AtomicU64::new(0));
+    let lag_probe = tokio::spawn(probe_lag(Arc::clone(&lag)));
+
+    let mut groups: Vec<GroupSampler> = services
+        .map(RunningServices::process_groups)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, pgid)| GroupSampler::new(name, pgid))
+        .collect();
+    for group in &mut groups {
+        group.sample();
+    }
+    let mut service_samples: Vec<Vec<ServiceSample>> = vec![Vec::new(); groups.len()];
+    let mut own_cpu = SelfSampler::default();
+    own_cpu.cpu_percent();
+    let cpus = crate::runner::default_jobs() as u64;
+    let mut client = ClientReport {
+        cpus,
+        ..ClientReport::default()
+    };
+    let active_word = match options.profile.model {
+        Model::Closed => "users",
+        Model::Open => "running",
+    };
+    let mut live = live::LiveLine::new(options.profile.duration(), active_word);
+    let mut stopped = None;
+    let mut signal = None;
+    let mut tick = tokio::time::interval_at(
+        tokio::time::Instant::from_std(started + Duration::from_secs(1)),
+        Duration::from_secs(1),
+    );
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut saturation_now: Option<String>;
+    let mut noted: Vec<&'static str> = Vec::new();
+    loop {
+        let finished = tokio::select! {
+            _ = &mut driver => true,
+            _ = tick.tick() => false,
+            received = signals.recv(), if signal.is_none() => {
+                signal = Some(received);
+                stopped = Some(format!("interrupted by {}", received.name()));
+                stop.cancel();
+                continue;
+            }
+        };
+        let t = unix_seconds(SystemTime::now()).saturating_sub(1);
+        let cpu = own_cpu.cpu_percent();
+        let lag_ms = lag.swap(0, Ordering::Relaxed) as f64 / 1000.0;
+        saturation_now = None;
+        if let Some(cpu) = cpu {
+            client.max_cpu_percent = client.max_cpu_percent.max(cpu);
+            if cpu > SATURATED_CPU * 100.0 * cpus as f64 {
+                saturation_now = Some(format!("CPU {cpu:.0}% of {cpus} CPUs"));
+                note_once(
+                    &mut client.saturation,
+                    &mut noted,
+                    "CPU",
+                    format!(
+                        "the load generator used over {:.0}% of its {} (from {}): latencies it measured then include its own delays",
+                        SATURATED_CPU * 100.0,
+                        crate::report::plural(cpus as usize, "CPU"),
+                        summary_clock(started.elapsed())
+                    ),
+                );
+            }
+        }
+        client.max_loop_lag_ms = client.max_loop_lag_ms.max(lag_ms);
+        if lag_ms > SATURATED_LAG.as_secs_f64() * 1000.0 {
+            saturation_now = Some(format!("timers {lag_ms:.0}ms late"));
+            note_once(
+                &mut client.saturation,
+                &mut noted,
+                "timers",
+                format!(
+                    "the load generator's timers fired up to {} late (from {}): it was too busy to read and time every stream",
+                    summary::millis(lag_ms),
+                    summary_clock(started.elapsed())
+                ),
+            );
+        }
+        for (index, group) in groups.iter_mut().enumerate() {
+            if let Some(sample) = group.sample() {
+                service_samples[index].push(ServiceSample {
+                    t,
+                    cpu_percent: sample.cpu_percent,
+                    rss_bytes: sample.rss_bytes,
+                });
+            }
+        }
+        let (second, total) = {
+            let Ok(mut recorder) = recorder.lock() else {
+                break;
+            };
+            let second = recorder
+                .close_second(SecondSample {
+                    t,
+                    active: ctx.active.load(Ordering::Relaxed),
+                    items_total: item_counter::total(),
+                    client_cpu_percent: cpu,
+                    loop_lag_ms: Some(lag_ms),
+                })
+                .clone();
+            (second, recorder.total())
+        };
+        live.draw(&live::Live {
+            elapsed: started.elapsed(),
+            second: &second,
+            iterations: total.counts.iterations,
+            errored: total.counts.errored,
+            saturation: saturation_now.as_deref(),
+        });
+        if finished {
+            break;
+        }
+        if options.abort_on_fail
+            && stopped.is_none()
+            && let Some(lost) = lost_threshold(options, &total, started.elapsed())
+        {
+            stopped = Some(format!("the threshold `{lost}` failed (--abort-on-fail)"));
+            stop.cancel();
+        }
+    }
+    live.clear();
+    lag_probe.abort();
+    let elapsed = started.elapsed();
+    let (measured, series, total) = {
+        let mut recorder = recorder.lock().unwrap_or_else(|e| e.into_inner());
+        let total = recorder.total();
+        (
+            std::mem::take(&mut recorder.tests),
+            std::mem::take(&mut recorder.series),
+            total,
+        )
+    };
+    if total.counts.errored > 0 && total.errors.contains_key(&metrics::ErrorClass::Files) {
+        note_once(
+            &mut client.saturation,
+            &mut noted,
+            "open files",
+            "the open-file limit (ulimit -n) was reached: connections failed on the load generator's side".to_string(),
+        );
+    }
+    let tests: Vec<TestReport> = names
+        .iter()
+        .zip(&measured)
+        .map(|(name, measured)| TestReport::new(name, measured, elapsed))
+        .collect();
+    let report = LoadReport {
+        streamspec_load: json::FORMAT,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        instance: options.instance,
+        profile: options.profile.clone(),
+        started_at_unix_ms: started_wall
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+        elapsed,
+        stopped,
+        tests,
+        total: TestReport::new("total", &total, elapsed),
+        series,
+        services: groups
+            .iter()
+            .zip(service_samples)
+            .map(|(group, samples)| ServiceReport {
+                name: group.name.clone(),
+                instance: None,
+                samples,
+            })
+            .collect(),
+        client,
+        thresholds: options
+            .thresholds
+            .iter()
+            .map(|threshold| threshold.evaluate(&total, elapsed))
+            .collect(),
+    };
+    Ok(Finished { report, signal })
+}
+
+/// A threshold that fails now (past the grace period) or can never pass again.
+fn lost_threshold(
+    options: &LoadOptions,
+    total: &metrics::Measured,
+    elapsed: Duration,
+) -> Option<String> {
+    options.thresholds.iter().find_map(|threshold| {
+        let verdict = threshold.evaluate(total, elapsed);
+        let lost = threshold.lost_for_good(&verdict)
+            || (elapsed >= options.abort_grace && verdict.measured.is_some() && !verdict.passed);
+        lost.then(|| threshold.text.clone())
+    })
+}
+
+/// Adds `text` to the saturation notes, once per `key` (the first time tells when it began).
+fn note_once(
+    notes: &mut Vec<String>,
+    noted: &mut Vec<&'static str>,
+    key: &'static str,
+    text: String,
+) {
+    if !noted.contains(&key) {
+        noted.push(key);
+        notes.push(text);
+    }
+}
+
+fn summary_clock(elapsed: Duration) -> String {
+    let seconds = elapsed.as_secs();
+    format!("{}:{:02}", seconds / 60, seconds % 60)
+}
+
+fn unix_seconds(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Measures how late a timer meant to fire every [`LAG_PROBE`] fires, keeping the worst of
+/// each second (in microseconds) for the sampler to take.
+async fn probe_lag(worst: Arc<AtomicU64>) {
+    let mut next = Instant::now() + LAG_PROBE;
+    loop {
+        tokio::time::sleep_until(next.into()).await;
+        let late = Instant::now().saturating_duration_since(next);
+        worst.fetch_max(metrics::micros(late), Ordering::Relaxed);
+        next = Instant::now() + LAG_PROBE;
+    }
+}

@@ -1,0 +1,168 @@
+//! Where a load run's iterations end up: each ended iteration is recorded into its test's
+//! figures and into the current second; once a second the second is closed into the time
+//! series (its histograms encoded, so a long soak keeps a few hundred bytes a second).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use super::json::{SecondReport, encode, shown};
+use super::metrics::{Ended, Measured, Metric, Stat, add_gaps};
+use crate::outcome::{Failure, TestOutcome};
+use crate::style::Palette;
+
+/// The metrics the time series gives per second.
+const SERIES_METRICS: [Metric; 3] = [Metric::Ttfb, Metric::FirstItem, Metric::Gap];
+
+pub struct Recorder {
+    /// By test, in the load's order.
+    pub tests: Vec<Measured>,
+    second: Second,
+    pub series: Vec<SecondReport>,
+    /// Items counted at the end of the last second.
+    items_before: u64,
+}
+
+/// What ended in the current second.
+#[derive(Default)]
+struct Second {
+    iterations: u64,
+    passed: u64,
+    errors: u64,
+    /// Two significant digits: percentiles per second within 1%.
+    histograms: BTreeMap<Metric, Histogram<u64>>,
+}
+
+/// What the sampler measured of a second, beside what ended in it.
+pub struct SecondSample {
+    pub t: u64,
+    pub active: u64,
+    pub items_total: u64,
+    pub client_cpu_percent: Option<f64>,
+    pub loop_lag_ms: Option<f64>,
+}
+
+impl Recorder {
+    pub fn new(tests: usize) -> Recorder {
+        Recorder {
+            tests: vec![Measured::default(); tests],
+            second: Second::default(),
+            series: Vec::new(),
+            items_before: 0,
+        }
+    }
+
+    /// An ended iteration of test `test`, `at` since the start.
+    pub fn record(
+        &mut self,
+        test: usize,
+        outcome: &TestOutcome,
+        at: Duration,
+        start_delay: Option<Duration>,
+    ) {
+        let Some(measured) = self.tests.get_mut(test) else {
+            return;
+        };
+        let before = measured.counts;
+        measured.record(
+            &Ended {
+                outcome,
+                at,
+                start_delay,
+            },
+            |failure: &Failure| {
+                crate::report::human::render_failure(outcome, failure, &Palette::plain())
+            },
+        );
+        let after = measured.counts;
+        let second = &mut self.second;
+        second.iterations += 1;
+        second.passed += after.passed - before.passed;
+        second.errors += after.errored - before.errored;
+        let lag = start_delay.unwrap_or_default();
+        for (index, stream) in outcome.streams.iter().enumerate() {
+            let lag = if index == 0 { lag } else { Duration::ZERO };
+            let mut add = |metric: Metric, value: Option<Duration>| {
+                if let Some(value) = value {
+                    let histogram = second.histograms.entry(metric).or_insert_with(|| {
+                        Histogram::new(2).unwrap_or_else(|_| unreachable!("2 digits is valid"))
+                    });
+                    let _ = histogram.record(super::metrics::micros(value + lag));
+                }
+            };
+            add(Metric::Ttfb, stream.ttfb);
+            add(Metric::FirstItem, stream.first_item);
+        }
+        for stream in &outcome.streams {
+            if let Some(samples) = &stream.gap_samples {
+                let histogram = second.histograms.entry(Metric::Gap).or_insert_with(|| {
+                    Histogram::new(2).unwrap_or_else(|_| unreachable!("2 digits is valid"))
+                });
+                add_gaps(histogram, samples);
+            }
+        }
+    }
+
+    /// Iterations the end of the run cut off, by test.
+    pub fn interrupted(&mut self, test: usize) {
+        if let Some(measured) = self.tests.get_mut(test) {
+            measured.counts.interrupted += 1;
+        }
+    }
+
+    /// An arrival the open model could not start (`--max-users` were running).
+    pub fn dropped(&mut self, test: usize) {
+        if let Some(measured) = self.tests.get_mut(test) {
+            measured.counts.dropped += 1;
+        }
+    }
+
+    /// Closes the current second into the series, and returns it.
+    pub fn close_second(&mut self, sample: SecondSample) -> &SecondReport {
+        let second = std::mem::take(&mut self.second);
+        let stat = |metric: Metric, p: f64| {
+            second
+                .histograms
+                .get(&metric)
+                .and_then(|h| Stat::Percentile(p).of(h))
+                .map(|value| shown(metric, value))
+        };
+        let mut report = SecondReport {
+            t: sample.t,
+            active: sample.active,
+            iterations: second.iterations,
+            passed: second.passed,
+            errors: second.errors,
+            items: sample.items_total.saturating_sub(self.items_before),
+            ttfb_p50_ms: stat(Metric::Ttfb, 50.0),
+            ttfb_p99_ms: stat(Metric::Ttfb, 99.0),
+            first_item_p50_ms: stat(Metric::FirstItem, 50.0),
+            first_item_p99_ms: stat(Metric::FirstItem, 99.0),
+            gap_p50_ms: stat(Metric::Gap, 50.0),
+            gap_p99_ms: stat(Metric::Gap, 99.0),
+            histograms: BTreeMap::new(),
+            client_cpu_percent: sample.client_cpu_percent,
+            loop_lag_ms: sample.loop_lag_ms,
+        };
+        for metric in SERIES_METRICS {
+            if let Some(histogram) = second.histograms.get(&metric) {
+                report.histograms.insert(metric, encode(histogram));
+            }
+        }
+        self.items_before = sample.items_total;
+        self.series.push(report);
+        self.series
+            .last()
+            .unwrap_or_else(|| unreachable!("just pushed"))
+    }
+
+    /// Every test's figures together.
+    pub fn total(&self) -> Measured {
+        let mut total = Measured::default();
+        for measured in &self.tests {
+            total.merge(measured);
+        }
+        total
+    }
+}

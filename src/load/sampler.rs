@@ -1,0 +1,149 @@
+//! CPU and resident memory, sampled once a second: of the services `streamspec.toml` started
+//! (each a process group: a shell and what it started count together), from `/proc`; and of
+//! streamspec itself, with how late its runtime's timers fire (the event-loop lag). On systems
+//! without `/proc` the services are not measured, and the summary says so.
+
+use std::time::{Duration, Instant};
+
+/// Per-second CPU of one process group, from the ticks its processes used.
+pub struct GroupSampler {
+    pub name: String,
+    pgid: libc::pid_t,
+    last: Option<(Instant, u64)>,
+}
+
+/// One sample: CPU over the last interval (100 = one core), and resident memory now.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub cpu_percent: f64,
+    pub rss_bytes: u64,
+}
+
+impl GroupSampler {
+    pub fn new(name: String, pgid: libc::pid_t) -> GroupSampler {
+        GroupSampler {
+            name,
+            pgid,
+            last: None,
+        }
+    }
+
+    /// A sample, or `None` on the first call (no interval yet) or where `/proc` is not.
+    pub fn sample(&mut self) -> Option<Sample> {
+        let (ticks, rss_bytes) = group_usage(self.pgid)?;
+        let now = Instant::now();
+        let previous = self.last.replace((now, ticks));
+        let (then, ticks_then) = previous?;
+        let seconds = now.duration_since(then).as_secs_f64();
+        let cpu_seconds = ticks.saturating_sub(ticks_then) as f64 / clock_ticks_per_second();
+        Some(Sample {
+            cpu_percent: if seconds > 0.0 {
+                cpu_seconds * 100.0 / seconds
+            } else {
+                0.0
+            },
+            rss_bytes,
+        })
+    }
+}
+
+fn clock_ticks_per_second() -> f64 {
+    // SAFETY: sysconf reads a configuration value.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 { ticks as f64 } else { 100.0 }
+}
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf reads a configuration value.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if size > 0 { size as u64 } else { 4096 }
+}
+
+/// CPU ticks (user + system) and resident bytes of every process in group `pgid`.
+fn group_usage(pgid: libc::pid_t) -> Option<(u64, u64)> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    let mut ticks = 0;
+    let mut pages = 0;
+    let mut found = false;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        if let Some(usage) = parse_stat(&stat)
+            && usage.pgrp == pgid
+        {
+            found = true;
+            ticks += usage.ticks;
+            pages += usage.rss_pages;
+        }
+    }
+    found.then(|| (ticks, pages * page_size()))
+}
+
+struct StatLine {
+    pgrp: libc::pid_t,
+    ticks: u64,
+    rss_pages: u64,
+}
+
+/// The fields of `/proc/PID/stat` a sample needs. The command name (field 2) is in brackets
+/// and may hold spaces and brackets itself: the fields are counted from the last `)`.
+fn parse_stat(line: &str) -> Option<StatLine> {
+    let after = &line[line.rfind(')')? + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // Field 3 (state) is fields[0]: field N is fields[N - 3].
+    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<i64>().ok());
+    Some(StatLine {
+        pgrp: libc::pid_t::try_from(field(5)?).ok()?,
+        ticks: (field(14)? + field(15)?).max(0) as u64,
+        rss_pages: field(24)?.max(0) as u64,
+    })
+}
+
+/// streamspec's own CPU over each interval, from its rusage.
+#[derive(Default)]
+pub struct SelfSampler {
+    last: Option<(Instant, Duration)>,
+}
+
+impl SelfSampler {
+    /// CPU over the interval since the last call (100 = one core); `None` on the first.
+    pub fn cpu_percent(&mut self) -> Option<f64> {
+        let (user, system) = crate::runner::timings::cpu_time();
+        let now = Instant::now();
+        let (then, used_then) = self.last.replace((now, user + system))?;
+        let seconds = now.duration_since(then).as_secs_f64();
+        let used = (user + system).saturating_sub(used_then).as_secs_f64();
+        (seconds > 0.0).then(|| used * 100.0 / seconds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_lines_are_read_from_the_last_bracket() {
+        let line = "4242 (a (strange) name) S 1 4240 4240 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 12345 1000000 321 18446744073709551615";
+        let usage = parse_stat(line).expect("a stat line");
+        assert_eq!((usage.pgrp, usage.ticks, usage.rss_pages), (4240, 300, 321));
+        assert!(parse_stat("garbage").is_none());
+    }
+
+    #[test]
+    fn this_process_group_is_measured() {
+        // SAFETY: getpgrp has no preconditions.
+        let pgid = unsafe { libc::getpgrp() };
+        if std::path::Path::new("/proc/self/stat").exists() {
+            let (_, rss) = group_usage(pgid).expect("this process is in its group");
+            assert!(rss > 0);
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! The summary a load run (or a merge) prints for people: what ran, a table of percentiles per
+//! test (and in total), counts, errors by class and when they started, failures by spec line
+//! with one example, the services' CPU and memory, whether the load generator was saturated,
+//! and every threshold with its measured value and margin.
+
+use std::fmt::Write;
+
+use super::json::{LoadReport, MetricReport, TestReport};
+use super::metrics::{ErrorClass, Metric};
+use super::profile::{Model, Profile};
+use crate::style::Palette;
+
+/// The whole summary.
+pub fn render(report: &LoadReport, palette: &Palette) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "load: {} · {}{}",
+        crate::report::plural(report.tests.len(), "test"),
+        describe_profile(&report.profile),
+        if report.instance.count > 1 {
+            format!(" · instance {}", report.instance)
+        } else {
+            String::new()
+        }
+    );
+    let total = &report.total;
+    let seconds = report.elapsed.as_secs_f64();
+    let _ = writeln!(
+        out,
+        "ran {} · {} iterations ({}) · {} passed · {} failed · goodput {}",
+        seconds_text(seconds),
+        count(total.counts.iterations),
+        rate(total.counts.iterations as f64 / seconds.max(1e-9)),
+        count(total.counts.passed),
+        count(total.counts.failed),
+        rate(total.goodput),
+    );
+    let mut extra = Vec::new();
+    if total.counts.interrupted > 0 {
+        extra.push(format!(
+            "{} cut off at the end",
+            count(total.counts.interrupted)
+        ));
+    }
+    if total.counts.dropped > 0 {
+        extra.push(format!(
+            "{} dropped (--max-users were running)",
+            count(total.counts.dropped)
+        ));
+    }
+    if !extra.is_empty() {
+        let _ = writeln!(out, "iterations {}", extra.join(" · "));
+    }
+    if let Some(stopped) = &report.stopped {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(palette.error, &format!("stopped early: {stopped}"))
+        );
+    }
+    for test in &report.tests {
+        out.push('\n');
+        out.push_str(&test_table(test));
+    }
+    if report.tests.len() > 1 {
+        out.push('\n');
+        out.push_str(&test_table(total));
+    }
+    if !total.errors.is_empty() {
+        let _ = writeln!(out, "\nerrors");
+        let mut errors: Vec<(&ErrorClass, &super::metrics::ErrorTally)> =
+            total.errors.iter().collect();
+        errors.sort_by_key(|(_, tally)| std::cmp::Reverse(tally.count));
+        for (class, tally) in errors {
+            let _ = writeln!(
+                out,
+                "  {:<10} {:>8}  first at {}",
+                class.label(),
+                count(tally.count),
+                seconds_text(tally.first_at.as_secs_f64())
+            );
+        }
+    }
+    if !total.failures.is_empty() {
+        let _ = writeln!(out, "\nfailures, by the spec line that failed");
+        let mut failures = total.failures.clone();
+        failures.sort_by_key(|tally| std::cmp::Reverse(tally.count));
+        for tally in &failures {
+            let _ = writeln!(
+                out,
+                "  {}× {}: {}",
+                count(tally.count),
+                tally.at,
+                tally.message
+            );
+        }
+        if let Some(first) = failures.first() {
+            let _ = writeln!(
+                out,
+                "\nthe first of the most frequent, as `streamspec run` shows it:"
+            );
+            for line in first.example.lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+    }
+    for service in &report.services {
+        if service.samples.is_empty() {
+            continue;
+        }
+        let cpus: Vec<f64> = service.samples.iter().map(|s| s.cpu_percent).collect();
+        let mean = cpus.iter().sum::<f64>() / cpus.len() as f64;
+        let max_cpu = cpus.iter().copied().fold(0.0, f64::max);
+        let max_rss = service
+            .samples
+            .iter()
+            .map(|s| s.rss_bytes)
+            .max()
+            .unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "\nservice {}: CPU mean {:.0}% · max {:.0}% · memory max {}",
+            service.name,
+            mean,
+            max_cpu,
+            megabytes(max_rss)
+        );
+    }
+    let client = &report.client;
+    let _ = writeln!(
+        out,
+        "\nload generator: {} · CPU max {:.0}% · timer lag max {}",
+        crate::report::plural(client.cpus as usize, "CPU"),
+        client.max_cpu_percent,
+        millis(client.max_loop_lag_ms)
+    );
+    for warning in &client.saturation {
+        let _ = writeln!(
+            out,
+            "  {}",
+            paint(palette.warning, &format!("warning: {warning}"))
+        );
+    }
+    if !report.thresholds.is_empty() {
+        let _ = writeln!(out, "\nthresholds");
+        let width = report
+            .thresholds
+            .iter()
+            .map(|v| v.threshold.chars().count())
+            .max()
+            .unwrap_or(0);
+        let measured: Vec<String> = report
+            .thresholds
+            .iter()
+            .map(|verdict| {
+                verdict
+                    .measured
+                    .map_or("nothing measured".to_string(), |value| {
+                        value_text(value, &verdict.unit)
+                    })
+            })
+            .collect();
+        let measured_width = measured.iter().map(|m| m.chars().count()).max().unwrap_or(0);
+        for (verdict, measured) in report.thresholds.iter().zip(&measured) {
+            let mark = if verdict.passed {
+                paint(palette.pass, "✓")
+            } else {
+                paint(palette.error, "✗")
+            };
+            let margin = verdict.margin.map_or(String::new(), |margin| {
+                format!(
+                    "  margin {}",
+                    signed(value_text(margin.abs(), &verdict.unit), margin)
+                )
+            });
+            let line = format!(
+                "  {mark} {:<width$}  {measured:>measured_width$}{margin}",
+                verdict.threshold
+            );
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+    } else {
+        let _ = writeln!(
+            out,
+            "\nno thresholds: the run passes if every iteration passed"
+        );
+    }
+    out
+}
+
+fn paint(style: anstyle::Style, text: &str) -> String {
+    format!("{style}{text}{style:#}")
+}
+
+fn signed(text: String, value: f64) -> String {
+    if value < 0.0 {
+        format!("-{text}")
+    } else {
+        text
+    }
+}
+
+fn value_text(value: f64, unit: &str) -> String {
+    match unit {
+        "ms" => millis(value),
+        "%" => format!("{}%", trim_float(value, 2)),
+        "/s" => rate(value),
+        _ => trim_float(value, 1),
+    }
+}
+
+/// One test's table: a row per distribution, then its counts.
+fn test_table(test: &TestReport) -> String {
+    let mut out = String::new();
+    let label_width = 20;
+    let _ = write!(out, "{:<label_width$}", test.name);
+    if test.name.chars().count() >= label_width {
+        let _ = write!(out, "\n{:<label_width$}", "");
+    }
+    for column in ["p50", "p90", "p95", "p99", "p99.9", "max"] {
+        let _ = write!(out, " {column:>9}");
+    }
+    out.push('\n');
+    for metric in Metric::ALL {
+        let Some(figures) = test.metrics.get(&metric) else {
+            continue;
+        };
+        let _ = write!(out, "  {:<width$}", metric.label(), width = label_width - 2);
+        for value in row(figures) {
+            let _ = write!(out, " {:>9}", figure(metric, value));
+        }
+        out.push('\n');
+    }
+    let counts = &test.counts;
+    let _ = writeln!(
+        out,
+        "  {} iterations · {} passed · {} failed · {} streams · {} items · {} reconnections",
+        count(counts.iterations),
+        count(counts.passed),
+        count(counts.failed),
+        count(counts.streams),
+        count(counts.items),
+        count(counts.reconnections)
+    );
+    out
+}
+
+fn row(figures: &MetricReport) -> [f64; 6] {
+    [
+        figures.p50,
+        figures.p90,
+        figures.p95,
+        figures.p99,
+        figures.p99_9,
+        figures.max,
+    ]
+}
+
+fn figure(metric: Metric, value: f64) -> String {
+    match metric.unit() {
+        super::metrics::Unit::Micros => millis(value),
+        super::metrics::Unit::Count => trim_float(value, 0),
+        super::metrics::Unit::MilliPerSecond => rate(value),
+    }
+}
+
+/// Milliseconds, to three significant digits or so: `0.42ms`, `12.3ms`, `250ms`, `12.5s`.
+pub fn millis(ms: f64) -> String {
+    if ms < 1.0 {
+        format!("{ms:.2}ms")
+    } else if ms < 100.0 {
+        format!("{ms:.1}ms")
+    } else if ms < 10_000.0 {
+        format!("{ms:.0}ms")
+    } else {
+        format!("{:.1}s", ms / 1000.0)
+    }
+}
+
+fn seconds_text(seconds: f64) -> String {
+    if seconds < 60.0 {
+        format!("{seconds:.1}s")
+    } else {
+        let whole = seconds.round() as u64;
+        format!("{}m{:02}s", whole / 60, whole % 60)
+    }
+}
+
+pub fn rate(per_second: f64) -> String {
+    format!("{}/s", trim_float(per_second, 1))
+}
+
+fn trim_float(value: f64, decimals: usize) -> String {
+    let text = format!("{value:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// `closed model: 50 users for 20s`, `open model: 10/s → 200/s over 1m, …`.
+pub fn describe_profile(profile: &Profile) -> String {
+    let unit = |level: f64| match profile.model {
+        Model::Closed => crate::report::plural(level as usize, "user"),
+        Model::Open => rate(level),
+    };
+    let model = match profile.model {
+        Model::Closed => "closed model",
+        Model::Open => "open model",
+    };
+    let mut parts = Vec::new();
+    let mut level = profile.start;
+    for stage in &profile.stages {
+        let duration = crate::duration::format_duration(stage.duration);
+        if (stage.target - level).abs() < 1e-9 {
+            parts.push(format!("{} for {duration}", unit(stage.target)));
+        } else {
+            parts.push(format!(
+                "{} → {} over {duration}",
+                unit(level),
+                unit(stage.target)
+            ));
+        }
+        level = stage.target;
+    }
+    if parts.is_empty() {
+        parts.push(unit(profile.start));
+    }
+    let mut text = format!("{model}: {}", parts.join(", "));
+    if let Some(iterations) = profile.iterations {
+        text.push_str(&format!(", {} iterations at most", count(iterations)));
+    }
+    text
+}

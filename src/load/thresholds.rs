@@ -1,0 +1,488 @@
+//! Thresholds: `p99 gap < 100ms`, `ttfb p95 < 500ms`, `errors < 1%`, `connections succeeded >
+//! 99%`, `goodput > 50/s`. Parsed once before the load starts (a metric the tests cannot produce
+//! is an error then), evaluated on the run's totals at the end — and every second under
+//! `--abort-on-fail` — each giving its measured value and its margin.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::metrics::{Measured, Metric, Stat};
+use super::profile::Model;
+use crate::duration::parse_duration;
+
+/// What a threshold measures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Measure {
+    /// A statistic of a distribution.
+    Distribution(Metric, Stat),
+    /// A share of iterations or connections, in percent.
+    Ratio(Ratio),
+    /// Per second of the run.
+    Rate(Rate),
+    Count(Count),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ratio {
+    Errors,
+    Failures,
+    Passes,
+    ConnectionsSucceeded,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rate {
+    Goodput,
+    Iterations,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    Iterations,
+    Errors,
+    Failures,
+    Reconnections,
+    Dropped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+}
+
+impl Op {
+    fn holds(self, measured: f64, bound: f64) -> bool {
+        match self {
+            Op::Less => measured < bound,
+            Op::LessOrEqual => measured <= bound,
+            Op::Greater => measured > bound,
+            Op::GreaterOrEqual => measured >= bound,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    /// As written.
+    pub text: String,
+    pub measure: Measure,
+    pub op: Op,
+    /// In the unit the measure is shown in: milliseconds, percent, per second, or a count.
+    pub bound: f64,
+}
+
+/// A threshold's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub threshold: String,
+    /// `None` when there was nothing to measure (no iterations, no such values).
+    pub measured: Option<f64>,
+    /// `ms`, `%`, `/s` or empty for a count.
+    pub unit: String,
+    pub passed: bool,
+    /// How far inside the bound the value is (negative: how far outside).
+    pub margin: Option<f64>,
+}
+
+const STREAM_METRICS: [(&str, Metric); 19] = [
+    ("ttfb", Metric::Ttfb),
+    ("time to first byte", Metric::Ttfb),
+    ("first item", Metric::FirstItem),
+    ("first-item", Metric::FirstItem),
+    ("first_item", Metric::FirstItem),
+    ("ttft", Metric::FirstItem),
+    ("time to first token", Metric::FirstItem),
+    ("gap", Metric::Gap),
+    ("gaps", Metric::Gap),
+    ("itl", Metric::Gap),
+    ("inter-token latency", Metric::Gap),
+    ("stream duration", Metric::StreamDuration),
+    ("items", Metric::Items),
+    ("items per stream", Metric::Items),
+    ("tokens", Metric::Items),
+    ("items/s", Metric::ItemsPerSecond),
+    ("tokens/s", Metric::ItemsPerSecond),
+    ("iteration", Metric::Iteration),
+    ("start delay", Metric::StartDelay),
+];
+
+/// The names a threshold may use, for the error that lists them.
+const NAMES: &str = "ttfb, first item (ttft), gap (itl), stream duration, items, items/s (tokens/s), \
+                     iteration, start delay; errors, failures, passes, connections succeeded (in %); \
+                     goodput, iterations (per second with /s, else a count); reconnections, dropped";
+
+impl Threshold {
+    pub fn parse(text: &str) -> Result<Threshold, String> {
+        let lowered = text.trim().to_ascii_lowercase();
+        let (at, op, op_len) = ["<=", ">=", "<", ">"]
+            .iter()
+            .filter_map(|op| lowered.find(op).map(|at| (at, *op)))
+            .min_by_key(|(at, op)| (*at, std::cmp::Reverse(op.len())))
+            .map(|(at, op)| {
+                let parsed = match op {
+                    "<=" => Op::LessOrEqual,
+                    ">=" => Op::GreaterOrEqual,
+                    "<" => Op::Less,
+                    _ => Op::Greater,
+                };
+                (at, parsed, op.len())
+            })
+            .ok_or_else(|| {
+                "a threshold compares with <, <=, > or >=, such as `p99 gap < 100ms`".to_string()
+            })?;
+        let left = lowered[..at].trim();
+        let right = lowered[at + op_len..].trim();
+        if right.is_empty() {
+            return Err(format!(
+                "nothing to compare with after the operator in `{text}`"
+            ));
+        }
+        let mut stat = None;
+        let mut words = Vec::new();
+        for word in left.split_whitespace() {
+            match parse_stat(word) {
+                Some(parsed) if stat.is_none() => stat = Some(parsed),
+                Some(_) => return Err(format!("`{text}` names two statistics")),
+                None => words.push(word),
+            }
+        }
+        let name = words.join(" ");
+        if name.is_empty() {
+            return Err(format!("`{text}` names no metric; the metrics are {NAMES}"));
+        }
+        let measure = measure_of(&name, stat, right)
+            .map_err(|message| format!("{message} (in `{}`)", text.trim()))?;
+        let bound = parse_bound(measure, right)
+            .map_err(|message| format!("{message} (in `{}`)", text.trim()))?;
+        Ok(Threshold {
+            text: text.trim().to_string(),
+            measure,
+            op,
+            bound,
+        })
+    }
+
+    /// Why the load's tests cannot produce this threshold's measure, if they cannot.
+    pub fn unproducible(&self, tests_have_streams: bool, model: Model) -> Option<String> {
+        match self.measure {
+            Measure::Distribution(Metric::StartDelay, _) if model == Model::Closed => {
+                Some(format!(
+                    "`{}`: the start delay is measured in the open model only (`--rate`)",
+                    self.text
+                ))
+            }
+            Measure::Distribution(metric, _) if metric.needs_streams() && !tests_have_streams => {
+                Some(format!(
+                    "`{}`: none of the load's tests reads a stream (an `expect sse`, `expect ndjson`, `expect messages`… block), so there is no {} to measure",
+                    self.text,
+                    metric.label()
+                ))
+            }
+            Measure::Count(Count::Dropped) if model == Model::Closed => Some(format!(
+                "`{}`: iterations are dropped in the open model only (`--rate` with `--max-users`)",
+                self.text
+            )),
+            _ => None,
+        }
+    }
+
+    pub fn unit(&self) -> &'static str {
+        match self.measure {
+            Measure::Distribution(metric, _) => match metric.unit() {
+                super::metrics::Unit::Micros => "ms",
+                super::metrics::Unit::Count => "",
+                super::metrics::Unit::MilliPerSecond => "/s",
+            },
+            Measure::Ratio(_) => "%",
+            Measure::Rate(_) => "/s",
+            Measure::Count(_) => "",
+        }
+    }
+
+    /// The measured value, in the threshold's unit; `None` when there is nothing to measure.
+    pub fn measure(&self, total: &Measured, elapsed: Duration) -> Option<f64> {
+        let counts = &total.counts;
+        let share = |part: u64, whole: u64| (whole > 0).then(|| part as f64 * 100.0 / whole as f64);
+        let seconds = elapsed.as_secs_f64();
+        match self.measure {
+            Measure::Distribution(metric, stat) => {
+                let histogram = total.histograms.get(&metric)?;
+                stat.of(histogram)
+                    .map(|value| super::json::shown(metric, value))
+            }
+            Measure::Ratio(Ratio::Errors) => share(counts.errored, counts.iterations),
+            Measure::Ratio(Ratio::Failures) => share(counts.failed, counts.iterations),
+            Measure::Ratio(Ratio::Passes) => share(counts.passed, counts.iterations),
+            Measure::Ratio(Ratio::ConnectionsSucceeded) => share(
+                counts.connections,
+                counts.connections + counts.connections_failed,
+            ),
+            Measure::Rate(rate) => (seconds > 0.0).then(|| {
+                let n = match rate {
+                    Rate::Goodput => counts.passed,
+                    Rate::Iterations => counts.iterations,
+                };
+                n as f64 / seconds
+            }),
+            Measure::Count(count) => Some(match count {
+                Count::Iterations => counts.iterations,
+                Count::Errors => counts.errored,
+                Count::Failures => counts.failed,
+                Count::Reconnections => counts.reconnections,
+                Count::Dropped => counts.dropped,
+            } as f64),
+        }
+    }
+
+    pub fn evaluate(&self, total: &Measured, elapsed: Duration) -> Verdict {
+        let measured = self.measure(total, elapsed);
+        let margin = measured.map(|value| match self.op {
+            Op::Less | Op::LessOrEqual => self.bound - value,
+            Op::Greater | Op::GreaterOrEqual => value - self.bound,
+        });
+        Verdict {
+            threshold: self.text.clone(),
+            measured,
+            unit: self.unit().to_string(),
+            passed: measured.is_some_and(|value| self.op.holds(value, self.bound)),
+            margin,
+        }
+    }
+
+    /// Whether no later result can make this threshold hold again: a count that can only
+    /// grow is already past its upper bound, or a maximum is.
+    pub fn lost_for_good(&self, verdict: &Verdict) -> bool {
+        if verdict.passed || verdict.measured.is_none() {
+            return false;
+        }
+        let upper_bound = matches!(self.op, Op::Less | Op::LessOrEqual);
+        upper_bound
+            && matches!(
+                self.measure,
+                Measure::Count(_) | Measure::Distribution(_, Stat::Max)
+            )
+    }
+}
+
+fn parse_stat(word: &str) -> Option<Stat> {
+    match word {
+        "max" => Some(Stat::Max),
+        "min" => Some(Stat::Min),
+        "mean" | "avg" | "average" => Some(Stat::Mean),
+        "median" => Some(Stat::Percentile(50.0)),
+        _ => {
+            let number = word.strip_prefix('p')?;
+            let p: f64 = number.parse().ok()?;
+            (p > 0.0 && p <= 100.0).then_some(Stat::Percentile(p))
+        }
+    }
+}
+
+fn measure_of(name: &str, stat: Option<Stat>, right: &str) -> Result<Measure, String> {
+    if let Some((_, metric)) = STREAM_METRICS.iter().find(|(known, _)| *known == name) {
+        let stat = stat.ok_or_else(|| {
+            format!(
+                "say which statistic of the {} distribution: p50, p95, p99, p99.9, max, min or mean",
+                metric.label()
+            )
+        })?;
+        return Ok(Measure::Distribution(*metric, stat));
+    }
+    let percent = right.ends_with('%');
+    let per_second = right.ends_with("/s");
+    let measure = match name {
+        "errors" | "error rate" if percent => Measure::Ratio(Ratio::Errors),
+        "errors" => Measure::Count(Count::Errors),
+        "failures" | "failure rate" | "failed" if percent => Measure::Ratio(Ratio::Failures),
+        "failures" | "failed" => Measure::Count(Count::Failures),
+        "passes" | "passed" | "checks" => Measure::Ratio(Ratio::Passes),
+        "connections succeeded" | "connections" => Measure::Ratio(Ratio::ConnectionsSucceeded),
+        "goodput" => Measure::Rate(Rate::Goodput),
+        "iterations" if per_second => Measure::Rate(Rate::Iterations),
+        "iterations" => Measure::Count(Count::Iterations),
+        "reconnections" => Measure::Count(Count::Reconnections),
+        "dropped" | "dropped iterations" => Measure::Count(Count::Dropped),
+        _ => {
+            let suggestion = crate::diagnostic::did_you_mean(
+                name,
+                STREAM_METRICS.iter().map(|(known, _)| *known).chain([
+                    "errors",
+                    "failures",
+                    "passes",
+                    "connections succeeded",
+                    "goodput",
+                    "iterations",
+                    "reconnections",
+                    "dropped",
+                ]),
+            );
+            return Err(match suggestion {
+                Some(close) => format!("unknown metric `{name}`; did you mean `{close}`?"),
+                None => format!("unknown metric `{name}`; the metrics are {NAMES}"),
+            });
+        }
+    };
+    if stat.is_some() {
+        return Err(format!(
+            "`{name}` is not a distribution: a statistic (p99, max…) goes with ttfb, first item, gap, stream duration, items, items/s, iteration or start delay"
+        ));
+    }
+    Ok(measure)
+}
+
+fn parse_bound(measure: Measure, right: &str) -> Result<f64, String> {
+    let number = |text: &str| -> Result<f64, String> {
+        text.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|value| value.is_finite() && *value >= 0.0)
+            .ok_or_else(|| format!("`{right}` is not a number"))
+    };
+    match measure {
+        Measure::Distribution(metric, _) => match metric.unit() {
+            super::metrics::Unit::Micros => parse_duration(right)
+                .map(|duration| duration.as_secs_f64() * 1000.0)
+                .map_err(|_| {
+                    format!(
+                        "the {} is a time: write it with a unit, such as `250ms` or `2s`",
+                        metric.label()
+                    )
+                }),
+            super::metrics::Unit::Count => number(right),
+            super::metrics::Unit::MilliPerSecond => {
+                number(right.strip_suffix("/s").unwrap_or(right))
+            }
+        },
+        Measure::Ratio(_) => {
+            let value = right
+                .strip_suffix('%')
+                .ok_or_else(|| format!("a share is in percent, such as `1%`, not `{right}`"))?;
+            let value = number(value)?;
+            if value > 100.0 {
+                return Err(format!("{value}% is more than all"));
+            }
+            Ok(value)
+        }
+        Measure::Rate(_) => {
+            let value = right
+                .strip_suffix("/s")
+                .ok_or_else(|| format!("a rate is per second, such as `50/s`, not `{right}`"))?;
+            number(value)
+        }
+        Measure::Count(_) => number(right),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_read_as_people_write_them() {
+        let t = Threshold::parse("p99 gap < 100ms").expect("valid");
+        assert_eq!(
+            t.measure,
+            Measure::Distribution(Metric::Gap, Stat::Percentile(99.0))
+        );
+        assert_eq!((t.op, t.bound), (Op::Less, 100.0));
+        let t = Threshold::parse("ttfb p95 <= 0.5s").expect("valid");
+        assert_eq!(
+            t.measure,
+            Measure::Distribution(Metric::Ttfb, Stat::Percentile(95.0))
+        );
+        assert_eq!((t.op, t.bound), (Op::LessOrEqual, 500.0));
+        let t = Threshold::parse("errors < 1%").expect("valid");
+        assert_eq!((t.measure, t.bound), (Measure::Ratio(Ratio::Errors), 1.0));
+        let t = Threshold::parse("errors < 10").expect("valid");
+        assert_eq!(t.measure, Measure::Count(Count::Errors));
+        let t = Threshold::parse("connections succeeded > 99%").expect("valid");
+        assert_eq!(t.measure, Measure::Ratio(Ratio::ConnectionsSucceeded));
+        let t = Threshold::parse("goodput > 50/s").expect("valid");
+        assert_eq!(
+            (t.measure, t.op, t.bound),
+            (Measure::Rate(Rate::Goodput), Op::Greater, 50.0)
+        );
+        let t = Threshold::parse("p99.9 ttft < 2s").expect("valid");
+        assert_eq!(
+            t.measure,
+            Measure::Distribution(Metric::FirstItem, Stat::Percentile(99.9))
+        );
+        let t = Threshold::parse("p50 tokens/s > 20/s").expect("valid");
+        assert_eq!(
+            (t.measure, t.bound),
+            (
+                Measure::Distribution(Metric::ItemsPerSecond, Stat::Percentile(50.0)),
+                20.0
+            )
+        );
+    }
+
+    #[test]
+    fn bad_thresholds_say_what_is_wrong() {
+        let error = |text| Threshold::parse(text).expect_err(text);
+        assert_eq!(
+            error("gap 100ms"),
+            "a threshold compares with <, <=, > or >=, such as `p99 gap < 100ms`"
+        );
+        assert_eq!(
+            error("gap < 100ms"),
+            "say which statistic of the gap distribution: p50, p95, p99, p99.9, max, min or mean (in `gap < 100ms`)"
+        );
+        assert_eq!(
+            error("p99 gap < 100"),
+            "the gap is a time: write it with a unit, such as `250ms` or `2s` (in `p99 gap < 100`)"
+        );
+        assert_eq!(
+            error("p99 gpa < 1s"),
+            "unknown metric `gpa`; did you mean `gap`? (in `p99 gpa < 1s`)"
+        );
+        assert_eq!(
+            error("errors < 120%"),
+            "120% is more than all (in `errors < 120%`)"
+        );
+        assert_eq!(
+            error("goodput > 50"),
+            "a rate is per second, such as `50/s`, not `50` (in `goodput > 50`)"
+        );
+        assert_eq!(
+            error("p99 errors < 1%"),
+            "`errors` is not a distribution: a statistic (p99, max…) goes with ttfb, first item, gap, stream duration, items, items/s, iteration or start delay (in `p99 errors < 1%`)"
+        );
+    }
+
+    #[test]
+    fn a_verdict_gives_the_value_and_the_margin() {
+        let mut total = Measured::default();
+        for gap in [1_000u64, 2_000, 3_000, 150_000] {
+            total.record_value(Metric::Gap, gap);
+        }
+        total.counts.iterations = 200;
+        total.counts.passed = 198;
+        total.counts.failed = 2;
+        total.counts.errored = 2;
+        let elapsed = Duration::from_secs(10);
+        let verdict = Threshold::parse("max gap < 100ms")
+            .expect("valid")
+            .evaluate(&total, elapsed);
+        assert!(!verdict.passed);
+        let measured = verdict.measured.expect("a value");
+        assert!((measured - 150.0).abs() < 0.2, "{measured}");
+        assert!(verdict.margin.expect("a margin") < 0.0);
+        let verdict = Threshold::parse("errors < 2%")
+            .expect("valid")
+            .evaluate(&total, elapsed);
+        assert_eq!((verdict.passed, verdict.measured), (true, Some(1.0)));
+        let verdict = Threshold::parse("goodput > 19/s")
+            .expect("valid")
+            .evaluate(&total, elapsed);
+        assert_eq!((verdict.passed, verdict.measured), (true, Some(19.8)));
+        let nothing = Threshold::parse("p99 ttfb < 1s")
+            .expect("valid")
+            .evaluate(&total, elapsed);
+        assert_eq!((nothing.passed, nothing.measured), (false, None));
+    }
+}
