@@ -167,6 +167,7 @@ pub async fn load(args: &LoadArgs) -> i32 {
             }
         })
         .collect();
+    let test_count = tests.len();
     let client = match HttpClient::new() {
         Ok(client) => client,
         Err(message) => {
@@ -202,6 +203,16 @@ pub async fn load(args: &LoadArgs) -> i32 {
         streamspec_exe: std::env::current_exe()
             .unwrap_or_else(|_| std::path::PathBuf::from("streamspec")),
     };
+    if args.format == LoadFormat::Human {
+        out!(
+            "{}",
+            secrets.redact(&load::summary::header(
+                test_count,
+                &options.profile,
+                options.instance
+            ))
+        );
+    }
     let (report, signal) = match load::run(group, tests, &options, &client, &mut signals).await {
         Ok(finished) => (finished.report, finished.signal),
         Err(LoadError::Setup(diagnostic)) => {
@@ -240,7 +251,7 @@ pub fn print_report(
         LoadFormat::Json => outln!("{json}"),
     }
     if let Some(path) = report_json
-        && let Err(error) = crate::atomic_write::write_atomically(path, &format!("{json}\n"), path)
+        && let Err(error) = std::fs::write(path, format!("{json}\n"))
     {
         errln!("error: cannot write {}: {error}", path.display());
         return exit_code::SETUP_FAILED;

@@ -47,6 +47,12 @@ pub fn merge(args: &MergeArgs) -> i32 {
             return exit_code::USAGE_ERROR;
         }
     };
+    if args.format == crate::cli::LoadFormat::Human {
+        crate::output::out!(
+            "{}",
+            crate::load::summary::header(merged.tests.len(), &merged.profile, merged.instance)
+        );
+    }
     super::load::print_report(
         &merged,
         args.format,

@@ -10,20 +10,23 @@ use super::metrics::{ErrorClass, Metric};
 use super::profile::{Model, Profile};
 use crate::style::Palette;
 
-/// The whole summary.
-pub fn render(report: &LoadReport, palette: &Palette) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "load: {} · {}{}",
-        crate::report::plural(report.tests.len(), "test"),
-        describe_profile(&report.profile),
-        if report.instance.count > 1 {
-            format!(" · instance {}", report.instance)
+/// The first line, printed as the load starts: `load: 2 tests · closed model: 40 users for 15s`.
+pub fn header(tests: usize, profile: &Profile, instance: super::profile::Instance) -> String {
+    format!(
+        "load: {} · {}{}\n",
+        crate::report::plural(tests, "test"),
+        describe_profile(profile),
+        if instance.count > 1 {
+            format!(" · instance {instance}")
         } else {
             String::new()
         }
-    );
+    )
+}
+
+/// The summary after the [`header`].
+pub fn render(report: &LoadReport, palette: &Palette) -> String {
+    let mut out = String::new();
     let total = &report.total;
     let seconds = report.elapsed.as_secs_f64();
     let _ = writeln!(
@@ -161,7 +164,11 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
                     })
             })
             .collect();
-        let measured_width = measured.iter().map(|m| m.chars().count()).max().unwrap_or(0);
+        let measured_width = measured
+            .iter()
+            .map(|m| m.chars().count())
+            .max()
+            .unwrap_or(0);
         for (verdict, measured) in report.thresholds.iter().zip(&measured) {
             let mark = if verdict.passed {
                 paint(palette.pass, "✓")
@@ -287,8 +294,13 @@ fn seconds_text(seconds: f64) -> String {
     }
 }
 
+/// `36.4/s`, `5,972/s`: a decimal only while it says something.
 pub fn rate(per_second: f64) -> String {
-    format!("{}/s", trim_float(per_second, 1))
+    if per_second >= 100.0 {
+        format!("{}/s", count(per_second.round() as u64))
+    } else {
+        format!("{}/s", trim_float(per_second, 1))
+    }
 }
 
 fn trim_float(value: f64, decimals: usize) -> String {

@@ -25,3 +25,26 @@ fn the_bundled_specs_pass() {
         output.stdout
     );
 }
+
+/// `specs/load`, as CI runs it: every test as many users at once against its own demo, judged
+/// by the thresholds of its `streamspec.toml` (shortened here: the suite runs beside others).
+#[test]
+fn the_bundled_load_holds_its_thresholds() {
+    let load = concat!(env!("CARGO_MANIFEST_DIR"), "/specs/load");
+    let output = Test::new()
+        .args(["load", load, "--duration", "5s"])
+        .kill_after(Duration::from_secs(120))
+        .run_unchecked();
+    assert!(
+        output.status == Some(0),
+        "`streamspec load {load}` exited with {:?}\n\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        output.stdout,
+        output.stderr
+    );
+    assert!(
+        output.stdout.contains("\nthresholds\n") && !output.stdout.contains('✗'),
+        "no thresholds judged in:\n{}",
+        output.stdout
+    );
+}

@@ -26,6 +26,7 @@ mod lengths;
 mod limits;
 mod line_endings;
 mod llm_diffs;
+mod load;
 mod long_values;
 mod many_streams;
 mod misbehaving;
