@@ -17,15 +17,17 @@ use super::content_coding::{self, Decoded, DecodedBody};
 use super::h1;
 
 /// The largest response head streamspec reads, status line and header fields together: hyper's
-/// read buffer (8 KiB + 400 KiB), which reqwest gives no way to change. That is more than curl
-/// (300 KB) and browsers (Chrome: 256 KB) accept.
+/// read buffer (8 KiB + 400 KiB), which reqwest gives no way to change; streamspec's own
+/// HTTP/1.1 client keeps the same limit. That is more than curl (300 KB) and browsers (Chrome:
+/// 256 KB) accept.
 pub const MAX_HEAD_BYTES: usize = 8192 + 4096 * 100;
 
 /// The most header fields a response head may have; hyper's default is 100. curl and browsers
 /// count only bytes, but hyper fills an array with a slot per allowed field for every response
 /// head it parses: in a debug build (the test suite's) 10,000 slots cost each response a quarter
 /// of a millisecond, which timing-sensitive tests notice. 2,000 is far above any real server's
-/// head and costs next to nothing.
+/// head and costs next to nothing. streamspec's own HTTP/1.1 client parses a head with room
+/// for 64 fields first, and for all of them only when it has more.
 pub const MAX_HEADER_FIELDS: usize = 2_000;
 
 /// HTTP/2 counts a header list as its names and values plus 32 bytes per field; hyper's default
