@@ -17,7 +17,7 @@ use async_compression::tokio::bufread::{
     BrotliDecoder, DeflateDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder,
 };
 use bytes::Bytes;
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use reqwest::header::{CONTENT_ENCODING, HeaderMap};
 use tokio::io::{AsyncBufRead, AsyncRead, AsyncReadExt, BufReader};
 use tokio_util::io::StreamReader;
@@ -214,23 +214,23 @@ impl AsyncRead for Deflate {
 }
 
 impl DecodedBody {
-    /// Decodes `response`'s body, undoing `codings` (as [`codings`] gives them) last one first.
-    /// `describe` says in words why the connection broke, when it does.
-    pub fn new(
-        response: reqwest::Response,
-        codings: &[Coding],
-        describe: fn(&reqwest::Error) -> String,
-    ) -> DecodedBody {
+    /// Decodes the body whose bytes `compressed` gives (each piece with when it arrived, or
+    /// why the connection broke, in words), undoing `codings` (as [`codings`] gives them) last
+    /// one first.
+    pub fn new<S>(compressed: S, codings: &[Coding]) -> DecodedBody
+    where
+        S: Stream<Item = Result<(Bytes, Instant), String>> + Send + Sync + 'static,
+    {
         let arrived = Arc::new(Mutex::new(None));
         let stamp = Arc::clone(&arrived);
-        let compressed = response.bytes_stream().map(move |chunk| match chunk {
-            Ok(bytes) => {
-                if let Ok(mut at) = stamp.lock() {
-                    *at = Some(Instant::now());
+        let compressed = compressed.map(move |chunk| match chunk {
+            Ok((bytes, at)) => {
+                if let Ok(mut arrived) = stamp.lock() {
+                    *arrived = Some(at);
                 }
                 Ok(bytes)
             }
-            Err(error) => Err(io::Error::other(Broken(describe(&error)))),
+            Err(reason) => Err(io::Error::other(Broken(reason))),
         });
         let compressed: Input = Box::pin(StreamReader::new(compressed));
         let mut undo = codings.iter().rev();

@@ -1,23 +1,33 @@
 //! HTTP transport: sends a request, reads the response head, then hands out body chunks one at
-//! a time, each stamped with the instant it was read, and says how the body ended.
+//! a time, each stamped with the instant it was read, and says how the body ended. `http://`
+//! goes over streamspec's own HTTP/1.1 client ([`super::h1`]); `https://`, and any request the
+//! environment's proxy settings send through a proxy, over reqwest (HTTP/2 where the server
+//! offers it).
 
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use hyper_util::client::proxy::matcher::Matcher as ProxyMatcher;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::content_coding::{self, Decoded, DecodedBody};
+use super::h1;
 
 /// The largest response head streamspec reads, status line and header fields together: hyper's
-/// read buffer (8 KiB + 400 KiB), which reqwest gives no way to change. That is more than curl
-/// (300 KB) and browsers (Chrome: 256 KB) accept.
+/// read buffer (8 KiB + 400 KiB), which reqwest gives no way to change; streamspec's own
+/// HTTP/1.1 client keeps the same limit. That is more than curl (300 KB) and browsers (Chrome:
+/// 256 KB) accept.
 pub const MAX_HEAD_BYTES: usize = 8192 + 4096 * 100;
 
 /// The most header fields a response head may have; hyper's default is 100. curl and browsers
 /// count only bytes, but hyper fills an array with a slot per allowed field for every response
 /// head it parses: in a debug build (the test suite's) 10,000 slots cost each response a quarter
 /// of a millisecond, which timing-sensitive tests notice. 2,000 is far above any real server's
-/// head and costs next to nothing.
+/// head and costs next to nothing. streamspec's own HTTP/1.1 client parses a head with room
+/// for 64 fields first, and for all of them only when it has more.
 pub const MAX_HEADER_FIELDS: usize = 2_000;
 
 /// HTTP/2 counts a header list as its names and values plus 32 bytes per field; hyper's default
@@ -25,10 +35,15 @@ pub const MAX_HEADER_FIELDS: usize = 2_000;
 /// are tiny.
 const MAX_HTTP2_HEADER_LIST: u32 = 1 << 20;
 
-/// One shared client per run: it owns the connection pool and the TLS set-up.
+/// One shared client per run: it owns the connection pools and the TLS set-up.
 #[derive(Clone)]
 pub struct HttpClient {
     client: reqwest::Client,
+    /// Idle connections of streamspec's own HTTP/1.1 client.
+    own: Arc<h1::Pool>,
+    /// The proxy settings of the environment (`http_proxy`, `all_proxy`, `no_proxy`, …), read
+    /// as reqwest reads them: a request they send through a proxy goes over reqwest.
+    proxies: Arc<ProxyMatcher>,
 }
 
 impl HttpClient {
@@ -45,7 +60,20 @@ impl HttpClient {
             .http2_max_header_list_size(MAX_HTTP2_HEADER_LIST)
             .build()
             .map_err(|e| format!("could not set up the HTTP client: {}", describe_error(&e)))?;
-        Ok(HttpClient { client })
+        Ok(HttpClient {
+            client,
+            own: Arc::default(),
+            proxies: Arc::new(ProxyMatcher::from_system()),
+        })
+    }
+
+    /// Whether `url` goes over streamspec's own HTTP/1.1 client: `http://`, not proxied.
+    fn speaks_itself(&self, url: &reqwest::Url) -> bool {
+        url.scheme() == "http"
+            && url
+                .as_str()
+                .parse::<hyper::Uri>()
+                .is_ok_and(|uri| self.proxies.intercept(&uri).is_none())
     }
 }
 
@@ -70,20 +98,54 @@ pub struct HttpResponse {
 
 /// The body as it is read: as sent, or decoded from its `Content-Encoding`.
 enum Body {
-    AsSent(reqwest::Response),
+    AsSent(RawBody),
     Decoded(DecodedBody),
     /// A coding streamspec does not know; reading the body fails with this message.
     Undecodable(String),
 }
 
-impl Body {
-    /// The body of `response`, whose headers are `headers` (taken out of it).
-    fn new(response: reqwest::Response, headers: &HeaderMap) -> Body {
-        match content_coding::codings(headers) {
-            Ok(codings) if codings.is_empty() => Body::AsSent(response),
-            Ok(codings) => Body::Decoded(DecodedBody::new(response, &codings, |error| {
-                describe_body_error(error)
+/// The body's bytes as the connection carried them.
+enum RawBody {
+    /// Over reqwest (`https://`, a proxy).
+    Reqwest(Box<reqwest::Response>),
+    /// Over streamspec's own HTTP/1.1 client.
+    Own(h1::BodyReader),
+}
+
+/// The bytes of a raw body, each piece with when it was read, or why the connection broke.
+type RawStream = Pin<Box<dyn Stream<Item = Result<(Bytes, Instant), String>> + Send + Sync>>;
+
+impl RawBody {
+    /// The next piece of the body, `None` at its end.
+    async fn next(&mut self) -> Option<Result<(Bytes, Instant), String>> {
+        match self {
+            RawBody::Reqwest(response) => match response.chunk().await {
+                Ok(Some(bytes)) => Some(Ok((bytes, Instant::now()))),
+                Ok(None) => None,
+                Err(error) => Some(Err(describe_body_error(&error))),
+            },
+            RawBody::Own(reader) => reader.next().await,
+        }
+    }
+
+    fn into_stream(self) -> RawStream {
+        match self {
+            RawBody::Reqwest(response) => Box::pin(response.bytes_stream().map(|chunk| {
+                chunk
+                    .map(|bytes| (bytes, Instant::now()))
+                    .map_err(|error| describe_body_error(&error))
             })),
+            RawBody::Own(reader) => Box::pin(reader),
+        }
+    }
+}
+
+impl Body {
+    /// The body `raw`, whose response's headers are `headers`.
+    fn new(raw: RawBody, headers: &HeaderMap) -> Body {
+        match content_coding::codings(headers) {
+            Ok(codings) if codings.is_empty() => Body::AsSent(raw),
+            Ok(codings) => Body::Decoded(DecodedBody::new(raw.into_stream(), &codings)),
             Err(name) => Body::Undecodable(format!(
                 "the server sent the body with Content-Encoding `{name}`, which streamspec cannot decode (it decodes gzip, br, deflate and zstd)"
             )),
@@ -126,6 +188,21 @@ pub async fn send(
     request: HttpRequest,
     deadline: Instant,
 ) -> Result<HttpResponse, SendError> {
+    if client.speaks_itself(&request.url) {
+        let sent_at = Instant::now();
+        return match tokio::time::timeout_at(deadline.into(), h1::send(&client.own, &request)).await
+        {
+            Err(_) => Err(SendError::TimedOut),
+            Ok(Err(reason)) => Err(SendError::Failed(reason)),
+            Ok(Ok(response)) => Ok(HttpResponse {
+                status: response.status,
+                ttfb: sent_at.elapsed(),
+                sent_at,
+                body: Body::new(RawBody::Own(response.body), &response.headers),
+                headers: response.headers,
+            }),
+        };
+    }
     let mut builder = client.client.request(request.method, request.url);
     for (name, value) in request.headers {
         builder = builder.header(name, value);
@@ -144,7 +221,7 @@ pub async fn send(
                 status: response.status(),
                 ttfb,
                 sent_at,
-                body: Body::new(response, &headers),
+                body: Body::new(RawBody::Reqwest(Box::new(response)), &headers),
                 headers,
             })
         }
@@ -209,19 +286,20 @@ impl HttpResponse {
     /// The next chunk of the body as the connection delivered it, or how the body ended.
     /// A decoded body's chunks are what one read of the decoder gives, stamped with when the
     /// compressed bytes that completed them arrived.
+    ///
+    /// A deadline already passed times out the read even when bytes are waiting: the time
+    /// given to whoever reads is up.
     pub async fn next_chunk(&mut self, deadline: Instant) -> ChunkRead {
+        if deadline <= Instant::now() {
+            return ChunkRead::TimedOut;
+        }
         match &mut self.body {
-            Body::AsSent(response) => {
-                match tokio::time::timeout_at(deadline.into(), response.chunk()).await {
-                    Err(_) => ChunkRead::TimedOut,
-                    Ok(Ok(Some(bytes))) => ChunkRead::Data {
-                        bytes,
-                        at: Instant::now(),
-                    },
-                    Ok(Ok(None)) => ChunkRead::End,
-                    Ok(Err(error)) => ChunkRead::Failed(describe_body_error(&error)),
-                }
-            }
+            Body::AsSent(raw) => match tokio::time::timeout_at(deadline.into(), raw.next()).await {
+                Err(_) => ChunkRead::TimedOut,
+                Ok(Some(Ok((bytes, at)))) => ChunkRead::Data { bytes, at },
+                Ok(None) => ChunkRead::End,
+                Ok(Some(Err(reason))) => ChunkRead::Failed(reason),
+            },
             Body::Decoded(body) => {
                 match tokio::time::timeout_at(deadline.into(), body.next()).await {
                     Err(_) => ChunkRead::TimedOut,
@@ -297,11 +375,7 @@ fn describe_send_error(error: &reqwest::Error) -> String {
     let cause = root_cause(error);
     let lower = cause.to_ascii_lowercase();
     if lower.contains("message head is too large") {
-        format!(
-            "the server at {target} sent a response head larger than streamspec accepts (more than {} header fields, or more than {} KiB)",
-            format_count(MAX_HEADER_FIELDS),
-            MAX_HEAD_BYTES / 1024
-        )
+        head_too_large(&target)
     } else if lower.contains("corrupt message") || lower.contains("invalidcontenttype") {
         format!(
             "the TLS handshake with {target} failed: the server does not seem to speak TLS (should the URL be `http://`?)"
@@ -315,6 +389,15 @@ fn describe_send_error(error: &reqwest::Error) -> String {
     } else {
         format!("the request to {target} failed: {cause}")
     }
+}
+
+/// A response head past [`MAX_HEAD_BYTES`] or [`MAX_HEADER_FIELDS`], from the server at `target`.
+pub(super) fn head_too_large(target: &str) -> String {
+    format!(
+        "the server at {target} sent a response head larger than streamspec accepts (more than {} header fields, or more than {} KiB)",
+        format_count(MAX_HEADER_FIELDS),
+        MAX_HEAD_BYTES / 1024
+    )
 }
 
 /// `10,000`.
@@ -331,7 +414,7 @@ fn format_count(n: usize) -> String {
 }
 
 /// How a body broke off, in words; the HTTP library's own phrases follow in brackets.
-fn describe_body_error(error: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn describe_body_error(error: &(dyn std::error::Error + 'static)) -> String {
     let cause = root_cause(error);
     let lower = cause.to_ascii_lowercase();
     if lower.contains("unexpected eof") || lower.contains("end of file before message length") {

@@ -4,6 +4,7 @@ pub mod content_coding;
 pub mod decoder;
 pub mod framing;
 pub mod grpc;
+pub mod h1;
 pub mod http;
 pub mod item;
 pub mod tls;

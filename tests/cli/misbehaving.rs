@@ -672,7 +672,7 @@ fn a_server_that_does_not_speak_http() {
         Running 1 test from 1 file
          ERROR [TIME] a.stream: not HTTP
 
-        error: the request to 127.0.0.1:PORT failed: invalid HTTP version parsed
+        error: the server at 127.0.0.1:PORT sent an invalid response head: it does not begin with `HTTP/1.1` or `HTTP/1.0`; it began "SSH-2.0-OpenSSH_9.6\r\n\r\n"
          --> a.stream:2:3
           |
         2 |   GET {{base}}/sse/empty

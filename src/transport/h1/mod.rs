@@ -1,0 +1,268 @@
+//! streamspec's own HTTP/1.1 client, for `http://` URLs: a request goes out on an idle
+//! connection to its host or a new one, its response head is read whole, and its body is read
+//! as it arrives with no buffer held in between, so an open stream costs its socket and little
+//! more (benches/many_streams.sh). What a server sees, and the words a failure uses, are those
+//! of reqwest and hyper, which streamspec used before (and still uses for `https://`).
+
+mod body;
+mod connection;
+mod framing;
+mod pool;
+mod request;
+mod response_head;
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_util::Stream;
+use reqwest::header::{CONNECTION, HeaderMap};
+use reqwest::{StatusCode, Url};
+
+use self::body::{BodyDecoder, Decoded};
+use self::connection::Connection;
+pub use self::pool::Pool;
+use self::response_head::HeadError;
+use crate::transport::http::{HttpRequest, describe_body_error, describe_error, head_too_large};
+
+/// A response whose head has arrived.
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: BodyReader,
+}
+
+/// Where a request goes.
+struct Target {
+    /// `host:port`, as failures name it and the pool files its connections.
+    authority: String,
+    /// What to connect to: a name or an address, without brackets.
+    host: String,
+    port: u16,
+    /// The `Host` header: the port only when it is not 80.
+    host_header: String,
+}
+
+impl Target {
+    fn of(url: &Url) -> Result<Target, String> {
+        let host = url.host_str().ok_or("the URL has no host")?;
+        let port = url.port_or_known_default().unwrap_or(80);
+        Ok(Target {
+            authority: format!("{host}:{port}"),
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
+            port,
+            host_header: match url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_string(),
+            },
+        })
+    }
+}
+
+/// Sends `request` (an `http://` one) and reads its response head. A connection kept from an
+/// earlier request is used if one is open; if nothing comes back on it (the server closed it
+/// as the request went out), the request goes once more on a new connection. Should that fail
+/// as well before any answer, the failure reported is the first one: the retry is the
+/// client's business, and the first is what happened to the request.
+pub async fn send(pool: &Arc<Pool>, request: &HttpRequest) -> Result<Response, String> {
+    let target = Target::of(&request.url)?;
+    let wire = request::encode(request, &target.host_header);
+    let mut first_failure = None;
+    if let Some(connection) = pool.take(&target.authority) {
+        match exchange(connection, &wire, request, &target, pool).await {
+            Err(failed @ Failed::NothingCame(_)) => first_failure = Some(failed),
+            done => return done.map_err(|failed| failed.describe(&target)),
+        }
+    }
+    let connection = match Connection::connect(&target.host, target.port).await {
+        Ok(connection) => connection,
+        Err(_) if first_failure.is_some() => {
+            return Err(first_failure
+                .map(|failed| failed.describe(&target))
+                .unwrap_or_default());
+        }
+        Err(error) => {
+            return Err(format!(
+                "could not connect to {}: {}",
+                target.authority,
+                describe_error(&error)
+            ));
+        }
+    };
+    match exchange(connection, &wire, request, &target, pool).await {
+        Err(failed @ Failed::NothingCame(_)) => {
+            Err(first_failure.unwrap_or(failed).describe(&target))
+        }
+        done => done.map_err(|failed| failed.describe(&target)),
+    }
+}
+
+/// Why an exchange gave no response.
+enum Failed {
+    /// The request could not be written, or the connection ended before any byte came back.
+    NothingCame(Option<std::io::Error>),
+    Head(HeadError),
+    /// The head says something about the body that cannot be.
+    Framing(String),
+}
+
+impl Failed {
+    fn describe(self, target: &Target) -> String {
+        let failed = |cause: &dyn std::fmt::Display| {
+            format!("the request to {} failed: {cause}", target.authority)
+        };
+        // hyper's words, which users of streamspec saw before it spoke HTTP/1.1 itself.
+        let closed = || failed(&"connection closed before message completed");
+        match self {
+            Failed::NothingCame(None)
+            | Failed::Head(HeadError::NothingCame(None) | HeadError::Closed) => closed(),
+            Failed::NothingCame(Some(error))
+            | Failed::Head(HeadError::NothingCame(Some(error)) | HeadError::Io(error)) => {
+                failed(&describe_error(&error))
+            }
+            Failed::Head(HeadError::TooLarge) => head_too_large(&target.authority),
+            Failed::Head(HeadError::Invalid(why)) | Failed::Framing(why) => format!(
+                "the server at {} sent an invalid response head: {why}",
+                target.authority
+            ),
+        }
+    }
+}
+
+/// Writes `wire` (the request) on `connection` and reads the response head.
+async fn exchange(
+    mut connection: Connection,
+    wire: &[u8],
+    request: &HttpRequest,
+    target: &Target,
+    pool: &Arc<Pool>,
+) -> Result<Response, Failed> {
+    let written = connection.write_all(wire).await;
+    let request_sent = written.is_ok();
+    let (head, rest) = match (response_head::read(&mut connection).await, written) {
+        (Ok(read), _) => read,
+        // A server may answer before it has read the whole request (a `413`), then close; if
+        // it did not, the failed write is what happened.
+        (Err(_), Err(error)) => return Err(Failed::NothingCame(Some(error))),
+        (Err(HeadError::NothingCame(error)), Ok(())) => return Err(Failed::NothingCame(error)),
+        (Err(error), Ok(())) => return Err(Failed::Head(error)),
+    };
+    let read_at = Instant::now();
+    let body_of = framing::body_of(
+        &request.method,
+        head.status.as_u16(),
+        head.minor,
+        &head.headers,
+    )
+    .map_err(Failed::Framing)?;
+    let request_closes = request.headers.iter().any(|(name, value)| {
+        *name == CONNECTION
+            && value
+                .as_bytes()
+                .split(|&byte| byte == b',')
+                .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"))
+    });
+    let home = (body_of.keep_alive && !request_closes && request_sent).then(|| Home {
+        pool: Arc::clone(pool),
+        authority: target.authority.clone().into_boxed_str(),
+    });
+    let mut body = BodyReader {
+        connection: Some(connection),
+        decoder: BodyDecoder::new(body_of.framing),
+        pending: rest,
+        read_at,
+        home,
+    };
+    if body.decoder.ended() {
+        // No body (a `HEAD`, a `204`): the connection is free at once.
+        body.release();
+    }
+    Ok(Response {
+        status: head.status,
+        headers: head.headers,
+        body,
+    })
+}
+
+/// A response body read from its connection as it arrives. Dropped before its end, it closes
+/// the connection; read to the end of its framing, it leaves the connection for the next request.
+pub struct BodyReader {
+    /// `None` once the body has ended.
+    connection: Option<Connection>,
+    decoder: BodyDecoder,
+    /// Bytes read and not yet decoded.
+    pending: Bytes,
+    /// When `pending` arrived.
+    read_at: Instant,
+    /// Where the connection goes when the body ends at its framing; `None` when it must close.
+    home: Option<Home>,
+}
+
+struct Home {
+    pool: Arc<Pool>,
+    authority: Box<str>,
+}
+
+impl BodyReader {
+    /// The body has ended at its framing: the connection goes back to the pool if both sides
+    /// allow it and nothing followed the body, else it closes.
+    fn release(&mut self) {
+        let connection = self.connection.take();
+        if let (Some(connection), Some(home)) = (connection, self.home.take())
+            && self.pending.is_empty()
+        {
+            home.pool.put(&home.authority, connection);
+        }
+    }
+}
+
+/// The body's data, each piece with when its bytes were read; a failure says in words how the
+/// connection broke or what the server got wrong.
+impl Stream for BodyReader {
+    type Item = Result<(Bytes, Instant), String>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            match this.decoder.decode(&mut this.pending) {
+                Decoded::Data(bytes) => return Poll::Ready(Some(Ok((bytes, this.read_at)))),
+                Decoded::End => {
+                    this.release();
+                    return Poll::Ready(None);
+                }
+                Decoded::Broken(why) => {
+                    this.connection = None;
+                    return Poll::Ready(Some(Err(why)));
+                }
+                Decoded::NeedMore => {}
+            }
+            let Some(connection) = this.connection.as_mut() else {
+                return Poll::Ready(None);
+            };
+            let read = ready!(connection.poll_read(cx));
+            match read {
+                Ok(bytes) if !bytes.is_empty() => {
+                    this.pending = bytes;
+                    this.read_at = Instant::now();
+                }
+                Ok(_) => {
+                    this.connection = None;
+                    return Poll::Ready(match this.decoder.end_of_connection() {
+                        Ok(()) => None,
+                        Err(said) => Some(Err(format!("closed mid-body ({said})"))),
+                    });
+                }
+                Err(error) => {
+                    this.connection = None;
+                    this.decoder.stop();
+                    return Poll::Ready(Some(Err(describe_body_error(&error))));
+                }
+            }
+        }
+    }
+}
