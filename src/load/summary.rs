@@ -312,16 +312,9 @@ fn trim_float(value: f64, decimals: usize) -> String {
     }
 }
 
+/// `1,540`.
 pub fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
+    crate::transport::http::format_count(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 fn megabytes(bytes: u64) -> String {

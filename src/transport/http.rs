@@ -401,7 +401,7 @@ pub(super) fn head_too_large(target: &str) -> String {
 }
 
 /// `10,000`.
-fn format_count(n: usize) -> String {
+pub fn format_count(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (index, digit) in digits.chars().enumerate() {
