@@ -244,7 +244,7 @@ struct TestRun<'a> {
 impl TestRun<'_> {
     async fn run(&mut self, test: &Test) -> Result<(), Failure> {
         let result = self.run_steps(&test.steps).await;
-        self.finish_scope(result).await
+        Box::pin(self.finish_scope(result)).await
     }
 
     /// The end of the test or branch: named streams are closed, and when it passed so far the
@@ -275,14 +275,16 @@ impl TestRun<'_> {
         self.finish_socket().await
     }
 
+    /// Each step's work is boxed where it is awaited: a test's future then holds only the step
+    /// running now, not room for the largest step of any kind (a load run holds one per user).
     async fn run_steps(&mut self, steps: &[Step]) -> Result<(), Failure> {
         for (index, step) in steps.iter().enumerate() {
             if !named::attaches(&step.kind) {
-                self.park_current().await?;
+                Box::pin(self.park_current()).await?;
             }
             match &step.kind {
                 StepKind::Request(request) => {
-                    self.next_exchange().await?;
+                    Box::pin(self.next_exchange()).await?;
                     self.exchange = Some(Exchange {
                         request: request.clone(),
                         span: step.span,
@@ -303,7 +305,7 @@ impl TestRun<'_> {
                     });
                 }
                 StepKind::Grpc(call) => {
-                    self.next_exchange().await?;
+                    Box::pin(self.next_exchange()).await?;
                     let mut exchange = grpc::GrpcExchange::new(call, &steps[index + 1..]);
                     if call
                         .name
@@ -315,7 +317,7 @@ impl TestRun<'_> {
                     self.call = Some(exchange);
                 }
                 StepKind::Ws(request) => {
-                    self.next_exchange().await?;
+                    Box::pin(self.next_exchange()).await?;
                     self.socket = Some(socket::SocketExchange::new(request));
                 }
                 StepKind::Protocol(names) => {
@@ -363,9 +365,9 @@ impl TestRun<'_> {
                             },
                         ) => match block.kind.value {
                             StreamKind::Messages | StreamKind::Socket => {
-                                self.hold_exchange(block, name).await
+                                Box::pin(self.hold_exchange(block, name)).await
                             }
-                            _ => self.hold(block, name).await,
+                            _ => Box::pin(self.hold(block, name)).await,
                         },
                         Expectation::SameItems(name, _) => self.check_same_items(name),
                         Expectation::Aggregate(
@@ -374,17 +376,19 @@ impl TestRun<'_> {
                             },
                         ) => self.check_group(aggregate, group),
                         _ if self.socket.is_some() => {
-                            self.socket_expect(expectation, step.span).await
+                            Box::pin(self.socket_expect(expectation, step.span)).await
                         }
-                        _ if self.call.is_some() => self.grpc_expect(expectation, step.span).await,
+                        _ if self.call.is_some() => {
+                            Box::pin(self.grpc_expect(expectation, step.span)).await
+                        }
                         _ => {
                             if independent {
                                 // Getting the head is not part of the check, and whatever stops
                                 // it (an `expect ttfb` bound included) leaves nothing to check
                                 // after.
-                                self.ensure_head().await?;
+                                Box::pin(self.ensure_head()).await?;
                             }
-                            self.expect(expectation, step.span).await
+                            Box::pin(self.expect(expectation, step.span)).await
                         }
                     };
                     let result =
@@ -406,15 +410,15 @@ impl TestRun<'_> {
                 StepKind::Control(
                     control @ (Control::Abort(_) | Control::Send(_) | Control::Close(_)),
                 ) if self.socket.is_some() => {
-                    self.socket_control(control, step.span).await?;
+                    Box::pin(self.socket_control(control, step.span)).await?;
                 }
                 StepKind::Control(
                     control @ (Control::Abort(_) | Control::Send(_) | Control::Close(_)),
                 ) if self.call.is_some() => {
-                    self.grpc_control(control).await?;
+                    Box::pin(self.grpc_control(control)).await?;
                 }
                 StepKind::Control(Control::Abort(_)) => {
-                    self.ensure_head().await?;
+                    Box::pin(self.ensure_head()).await?;
                     if let Some(exchange) = &mut self.exchange {
                         // Dropping the response closes the connection mid-body.
                         exchange.response = None;
@@ -427,9 +431,9 @@ impl TestRun<'_> {
                 }
                 // The checker rejects the rest before a run starts.
                 StepKind::Control(_) => {}
-                StepKind::Repeat(repeat) => self.run_repeat(repeat).await?,
-                StepKind::Parallel(parallel) => self.run_parallel(parallel).await?,
-                StepKind::Barrier(name) => self.pass_barrier(name).await?,
+                StepKind::Repeat(repeat) => Box::pin(self.run_repeat(repeat)).await?,
+                StepKind::Parallel(parallel) => Box::pin(self.run_parallel(parallel)).await?,
+                StepKind::Barrier(name) => Box::pin(self.pass_barrier(name)).await?,
             }
         }
         Ok(())
@@ -438,7 +442,7 @@ impl TestRun<'_> {
     async fn expect(&mut self, expectation: &Expectation, span: Span) -> Result<(), Failure> {
         match expectation {
             Expectation::Status(alternatives) => {
-                self.ensure_head().await?;
+                Box::pin(self.ensure_head()).await?;
                 let Some((status, _)) = self.exchange().head.as_ref() else {
                     return Ok(());
                 };
@@ -450,7 +454,7 @@ impl TestRun<'_> {
                 let excerpt = if self.settings.record {
                     None
                 } else {
-                    self.body_excerpt().await
+                    Box::pin(self.body_excerpt()).await
                 };
                 if let Some(excerpt) = excerpt {
                     failure.notes.push(format!("the body began: {excerpt}"));
@@ -462,7 +466,7 @@ impl TestRun<'_> {
                 Err(failure)
             }
             Expectation::Header(header) => {
-                self.ensure_head().await?;
+                Box::pin(self.ensure_head()).await?;
                 let Some((_, headers)) = self.exchange().head.as_ref() else {
                     return Ok(());
                 };
@@ -471,7 +475,7 @@ impl TestRun<'_> {
                 self.capture_header(header, &values)
             }
             Expectation::Stream(block) => {
-                if !self.ensure_head_within(Some(&block.entries)).await? {
+                if !Box::pin(self.ensure_head_within(Some(&block.entries))).await? {
                     return self.aborted_before_head(block);
                 }
                 self.check_ready_for_body(block.kind.value.keyword(), Some(block.kind.value), span)
@@ -545,7 +549,7 @@ impl TestRun<'_> {
                 result.map(|_| ())
             }
             Expectation::WholeBody(body) => {
-                self.ensure_head().await?;
+                Box::pin(self.ensure_head()).await?;
                 self.check_ready_for_body(
                     if matches!(body.pattern.kind, ItemPatternKind::Json(_)) {
                         "json"
@@ -556,15 +560,15 @@ impl TestRun<'_> {
                     span,
                 )
                 .await?;
-                self.check_whole_body(body, span).await
+                Box::pin(self.check_whole_body(body, span)).await
             }
             Expectation::Aggregate(aggregate) => {
-                self.ensure_head().await?;
+                Box::pin(self.ensure_head()).await?;
                 if matches!(
                     aggregate.kind,
                     AggregateKind::Bytes(_) | AggregateKind::Duration(_)
                 ) {
-                    self.drain_body(span).await?;
+                    Box::pin(self.drain_body(span)).await?;
                 }
                 self.check_aggregate(aggregate)
             }
