@@ -98,6 +98,8 @@ pub struct StreamReport {
     pub bytes: u64,
     /// To the response head; `None` when none came (a gRPC call cancelled before it).
     pub ttfb: Option<Duration>,
+    /// How long the connection took to open, when it was opened for this stream and timed.
+    pub connect: Option<Duration>,
     pub first_item: Option<Duration>,
     pub duration: Option<Duration>,
     /// min, mean, p50, p95, p99, max of the gaps between items.

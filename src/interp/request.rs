@@ -107,7 +107,9 @@ impl TestRun<'_> {
             Ok(response) => {
                 self.connections += 1;
                 let exchange = self.exchange();
-                exchange.stats = Some(StreamStats::new(response.ttfb));
+                let mut stats = StreamStats::new(response.ttfb);
+                stats.connect = response.connect;
+                exchange.stats = Some(stats);
                 exchange.head = Some((response.status, response.headers.clone()));
                 exchange.response = Some(response);
                 Ok(true)

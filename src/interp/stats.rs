@@ -20,6 +20,9 @@ pub struct StreamStats {
     /// From sending the request to the response head; `None` while none has come, and for a
     /// gRPC call that ended without one (cancelled before the server answered).
     pub ttfb: Option<Duration>,
+    /// How long the connection took to open, when one was opened for the request and the
+    /// client timed it (see [`crate::transport::http::HttpResponse::connect`]).
+    pub connect: Option<Duration>,
     /// From sending the request to the first item.
     pub first_item: Option<Duration>,
     /// From sending the request to the end of reading.
@@ -144,6 +147,7 @@ impl StreamStats {
             items: 0,
             bytes: 0,
             ttfb,
+            connect: None,
             first_item: None,
             duration: None,
             connections: 1,
@@ -250,6 +254,7 @@ impl StreamStats {
             items: self.items,
             bytes: self.bytes,
             ttfb: self.ttfb,
+            connect: self.connect,
             first_item: self.first_item,
             duration: self.duration,
             gaps: self.gap_summary(),

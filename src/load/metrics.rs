@@ -21,6 +21,9 @@ pub const SIGNIFICANT_DIGITS: u8 = 3;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
+    /// Opening the TCP connection, when a stream's request opened one (`http://` only: over
+    /// HTTPS the client does not time it).
+    Connect,
     /// From sending the request (in the open model: from when the iteration was due) to the
     /// response head.
     Ttfb,
@@ -51,7 +54,8 @@ pub enum Unit {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 8] = [
+    pub const ALL: [Metric; 9] = [
+        Metric::Connect,
         Metric::Ttfb,
         Metric::FirstItem,
         Metric::Gap,
@@ -65,6 +69,7 @@ impl Metric {
     /// As the summary's rows and the thresholds name it.
     pub fn label(self) -> &'static str {
         match self {
+            Metric::Connect => "connect",
             Metric::Ttfb => "ttfb",
             Metric::FirstItem => "first item",
             Metric::Gap => "gap",
@@ -88,7 +93,8 @@ impl Metric {
     pub fn needs_streams(self) -> bool {
         matches!(
             self,
-            Metric::Ttfb
+            Metric::Connect
+                | Metric::Ttfb
                 | Metric::FirstItem
                 | Metric::Gap
                 | Metric::StreamDuration
@@ -308,6 +314,9 @@ impl Measured {
         counts.items += stream.items;
         counts.connections += u64::from(stream.connections);
         counts.reconnections += u64::from(stream.connections.saturating_sub(1));
+        if let Some(connect) = stream.connect {
+            self.record_duration(Metric::Connect, connect);
+        }
         if let Some(ttfb) = stream.ttfb {
             self.record_duration(Metric::Ttfb, ttfb + lag);
         }

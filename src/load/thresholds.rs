@@ -88,7 +88,9 @@ pub struct Verdict {
     pub margin: Option<f64>,
 }
 
-const STREAM_METRICS: [(&str, Metric); 19] = [
+const STREAM_METRICS: [(&str, Metric); 21] = [
+    ("connect", Metric::Connect),
+    ("connect time", Metric::Connect),
     ("ttfb", Metric::Ttfb),
     ("time to first byte", Metric::Ttfb),
     ("first item", Metric::FirstItem),
@@ -111,7 +113,7 @@ const STREAM_METRICS: [(&str, Metric); 19] = [
 ];
 
 /// The names a threshold may use, for the error that lists them.
-const NAMES: &str = "ttfb, first item (ttft), gap (itl), stream duration, items, items/s (tokens/s), \
+const NAMES: &str = "connect, ttfb, first item (ttft), gap (itl), stream duration, items, items/s (tokens/s), \
                      iteration, start delay; errors, failures, passes, connections succeeded (in %); \
                      goodput, iterations (per second with /s, else a count); reconnections, dropped";
 
@@ -328,7 +330,7 @@ fn measure_of(name: &str, stat: Option<Stat>, right: &str) -> Result<Measure, St
     };
     if stat.is_some() {
         return Err(format!(
-            "`{name}` is not a distribution: a statistic (p99, max…) goes with ttfb, first item, gap, stream duration, items, items/s, iteration or start delay"
+            "`{name}` is not a distribution: a statistic (p99, max…) goes with connect, ttfb, first item, gap, stream duration, items, items/s, iteration or start delay"
         ));
     }
     Ok(measure)
@@ -450,7 +452,7 @@ mod tests {
         );
         assert_eq!(
             error("p99 errors < 1%"),
-            "`errors` is not a distribution: a statistic (p99, max…) goes with ttfb, first item, gap, stream duration, items, items/s, iteration or start delay (in `p99 errors < 1%`)"
+            "`errors` is not a distribution: a statistic (p99, max…) goes with connect, ttfb, first item, gap, stream duration, items, items/s, iteration or start delay (in `p99 errors < 1%`)"
         );
     }
 

@@ -93,6 +93,9 @@ pub struct HttpResponse {
     pub sent_at: Instant,
     /// From sending the request to having the response head.
     pub ttfb: Duration,
+    /// How long the TCP connection took to open (part of `ttfb`); `None` when a kept
+    /// connection was used, or the client does not say (HTTPS and proxies, through reqwest).
+    pub connect: Option<Duration>,
     body: Body,
 }
 
@@ -196,6 +199,7 @@ pub async fn send(
             Ok(Err(reason)) => Err(SendError::Failed(reason)),
             Ok(Ok(response)) => Ok(HttpResponse {
                 status: response.status,
+                connect: response.connect,
                 ttfb: sent_at.elapsed(),
                 sent_at,
                 body: Body::new(RawBody::Own(response.body), &response.headers),
@@ -219,6 +223,7 @@ pub async fn send(
             let headers = owned_headers(std::mem::take(response.headers_mut()));
             Ok(HttpResponse {
                 status: response.status(),
+                connect: None,
                 ttfb,
                 sent_at,
                 body: Body::new(RawBody::Reqwest(Box::new(response)), &headers),

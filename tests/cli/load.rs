@@ -22,7 +22,7 @@ test "ticker" {
 /// `[RATE]`, the load generator's own figures `[N]`; counts stay.
 fn redacted(test: Test) -> Test {
     test.redact(
-        r"^(  (ttfb|first item|gap|stream duration|items/s per stream|iteration)) .*$",
+        r"^(  (connect|ttfb|first item|gap|stream duration|items/s per stream|iteration)) .*$",
         "$1 [figures]",
     )
     .redact(r"\d[\d,]*(\.\d+)?(ms|s)\b", "[T]")
@@ -52,6 +52,7 @@ ran [T] · 12 iterations ([RATE]) · 12 passed · 0 failed · goodput [RATE]
 
 counts.stream: ticker
                            p50       p90       p95       p99     p99.9       max
+  connect [figures]
   ttfb [figures]
   first item [figures]
   gap [figures]
@@ -153,6 +154,7 @@ ran [T] · 6 iterations ([RATE]) · 6 passed · 0 failed · goodput [RATE]
 
 counts.stream: ticker
                            p50       p90       p95       p99     p99.9       max
+  connect [figures]
   ttfb [figures]
   first item [figures]
   gap [figures]

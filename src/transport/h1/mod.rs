@@ -32,6 +32,8 @@ pub struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: BodyReader,
+    /// How long the TCP connection took to open; `None` when a kept one was used.
+    pub connect: Option<std::time::Duration>,
 }
 
 /// Where a request goes.
@@ -79,6 +81,7 @@ pub async fn send(pool: &Arc<Pool>, request: &HttpRequest) -> Result<Response, S
             done => return done.map_err(|failed| failed.describe(&target)),
         }
     }
+    let connecting = std::time::Instant::now();
     let connection = match Connection::connect(&target.host, target.port).await {
         Ok(connection) => connection,
         Err(_) if first_failure.is_some() => {
@@ -94,11 +97,16 @@ pub async fn send(pool: &Arc<Pool>, request: &HttpRequest) -> Result<Response, S
             ));
         }
     };
+    let connect = connecting.elapsed();
     match exchange(connection, &wire, request, &target, pool).await {
         Err(failed @ Failed::NothingCame(_)) => {
             Err(first_failure.unwrap_or(failed).describe(&target))
         }
-        done => done.map_err(|failed| failed.describe(&target)),
+        Ok(response) => Ok(Response {
+            connect: Some(connect),
+            ..response
+        }),
+        Err(failed) => Err(failed.describe(&target)),
     }
 }
 
@@ -186,6 +194,7 @@ async fn exchange(
         status: head.status,
         headers: head.headers,
         body,
+        connect: None,
     })
 }
 
