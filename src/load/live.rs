@@ -13,8 +13,10 @@ use crate::runner::progress::{terminal_width, truncate};
 pub struct LiveLine {
     enabled: bool,
     drawn: bool,
-    /// The schedule's length, shown after the elapsed time.
-    planned: Duration,
+    /// The schedule's length, shown after the elapsed time; `None` when the load ends after a
+    /// number of iterations (then that number is shown).
+    planned: Option<Duration>,
+    iterations: Option<u64>,
     /// `users` (closed model) or `running` (open model).
     active_word: &'static str,
 }
@@ -29,11 +31,16 @@ pub struct Live<'a> {
 }
 
 impl LiveLine {
-    pub fn new(planned: Duration, active_word: &'static str) -> LiveLine {
+    pub fn new(
+        planned: Option<Duration>,
+        iterations: Option<u64>,
+        active_word: &'static str,
+    ) -> LiveLine {
         LiveLine {
             enabled: std::io::stderr().is_terminal(),
             drawn: false,
             planned,
+            iterations,
             active_word,
         }
     }
@@ -43,7 +50,7 @@ impl LiveLine {
             return;
         }
         let line = truncate(
-            &render(live, self.planned, self.active_word),
+            &render(live, self.planned, self.iterations, self.active_word),
             terminal_width() - 1,
         );
         let mut err = std::io::stderr().lock();
@@ -73,14 +80,30 @@ fn clock(duration: Duration) -> String {
     format!("{}:{:02}", seconds / 60, seconds % 60)
 }
 
-pub fn render(live: &Live<'_>, planned: Duration, active_word: &str) -> String {
+pub fn render(
+    live: &Live<'_>,
+    planned: Option<Duration>,
+    iterations: Option<u64>,
+    active_word: &str,
+) -> String {
     let second = live.second;
-    let mut parts = vec![
-        format!("{} / {}", clock(live.elapsed), clock(planned)),
+    let elapsed = match planned {
+        Some(planned) => format!("{} / {}", clock(live.elapsed), clock(planned)),
+        None => clock(live.elapsed),
+    };
+    let mut parts = vec![elapsed];
+    if let Some(total) = iterations {
+        parts.push(format!(
+            "{} of {} iterations",
+            count(live.iterations),
+            count(total)
+        ));
+    }
+    parts.extend([
         format!("{} {active_word}", count(second.active)),
         format!("{} it/s", count(second.iterations)),
         format!("{} items/s", count(second.items)),
-    ];
+    ]);
     if live.iterations > 0 {
         let errors = live.errored as f64 * 100.0 / live.iterations as f64;
         parts.push(format!("errors {errors:.1}%"));
@@ -119,7 +142,7 @@ mod tests {
             saturation: None,
         };
         assert_eq!(
-            render(&live, Duration::from_secs(300), "users"),
+            render(&live, Some(Duration::from_secs(300)), None, "users"),
             "0:42 / 5:00 · 812 users · 45 it/s · 9,120 items/s · errors 0.3% · p99 ttfb 12.3ms · p99 gap 203ms"
         );
         let live = Live {
@@ -127,7 +150,12 @@ mod tests {
             ..live
         };
         assert!(
-            render(&live, Duration::from_secs(300), "users").ends_with(" · SATURATED: CPU 97%")
+            render(&live, Some(Duration::from_secs(300)), None, "users")
+                .ends_with(" · SATURATED: CPU 97%")
+        );
+        assert!(
+            render(&live, None, Some(5000), "users")
+                .starts_with("0:42 · 1,000 of 5,000 iterations · 812 users")
         );
     }
 }

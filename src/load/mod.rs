@@ -175,7 +175,8 @@ async fn measure(
         Model::Closed => "users",
         Model::Open => "running",
     };
-    let mut live = live::LiveLine::new(options.profile.duration(), active_word);
+    let planned = (!options.profile.stages.is_empty()).then(|| options.profile.duration());
+    let mut live = live::LiveLine::new(planned, options.profile.iterations, active_word);
     let mut stopped = None;
     let mut signal = None;
     let mut tick = tokio::time::interval_at(

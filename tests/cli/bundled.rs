@@ -47,4 +47,10 @@ fn the_bundled_load_holds_its_thresholds() {
         "no thresholds judged in:\n{}",
         output.stdout
     );
+    // The service the config started is measured beside the load.
+    assert!(
+        output.stdout.contains("\nservice demo: CPU mean "),
+        "no service figures in:\n{}",
+        output.stdout
+    );
 }

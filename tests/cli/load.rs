@@ -368,3 +368,54 @@ fn an_interrupted_load_still_prints_what_it_measured() {
     );
     assert!(output.stdout.contains("no thresholds"), "{}", output.stdout);
 }
+
+#[test]
+fn abort_on_fail_ends_the_run_once_a_threshold_is_lost_for_good() {
+    let output = Test::new()
+        .spec(
+            "down.stream",
+            r#"
+            test "down" {
+              GET {{base}}/sse/ticker
+              expect sse { + times { data: _ }; end }
+            }
+            "#,
+        )
+        .var("base", servers::refused())
+        .args(["load", "down.stream", "--users", "1", "--duration", "10m"])
+        .args(["--threshold", "errors < 1", "--abort-on-fail"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(output.status, Some(1), "{}", output.stderr);
+    assert!(
+        output
+            .stdout
+            .contains("stopped early: the threshold `errors < 1` failed (--abort-on-fail)"),
+        "{}",
+        output.stdout
+    );
+}
+
+#[test]
+fn the_live_line_shows_on_a_terminal() {
+    let output = Test::new()
+        .spec(
+            "feed.stream",
+            r#"
+            test "feed" {
+              GET {{base}}/sse/ticker?count=16&interval=100ms
+              expect sse { 16 times { data: _ }; end }
+            }
+            "#,
+        )
+        .var("base", servers::demo())
+        .args(["load", "feed.stream", "--users", "2", "--iterations", "2"])
+        .stderr_on_a_terminal()
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{}", output.stderr);
+    assert!(
+        output.stderr.contains("0:01 · ") && output.stderr.contains(" of 2 iterations · "),
+        "no live line in:\n{}",
+        output.stderr
+    );
+}
