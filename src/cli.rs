@@ -307,6 +307,10 @@ pub struct LoadArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub graceful_stop: Option<Duration>,
 
+    /// Count each iteration's output tokens from this capture: the number it holds (such as
+    /// `usage.completion_tokens -> tokens`), or how many values it took (one per token item)
+    #[arg(long, value_name = "NAME")]
+    pub tokens: Option<String>,
     /// A threshold that decides the exit code: `p99 gap < 100ms`, `errors < 1%`,
     /// `goodput > 50/s` (repeatable; added to the config's `[load] thresholds`)
     #[arg(long = "threshold", value_name = "EXPR")]

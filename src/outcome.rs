@@ -126,6 +126,9 @@ pub struct TestOutcome {
     pub streams: Vec<StreamReport>,
     /// The barriers the test's branches passed, in the order they were released.
     pub barriers: Vec<BarrierReport>,
+    /// A load run's output tokens of this iteration (`--tokens NAME`): the number the capture
+    /// holds, or how many values it took.
+    pub tokens: Option<f64>,
 }
 
 /// How tightly a `barrier` released the branches that waited at it, for the verbose report.
@@ -143,6 +146,38 @@ pub struct BarrierReport {
 }
 
 impl TestOutcome {
+    /// The outcome of a test whose run panicked (a bug in streamspec): it fails, with what the
+    /// panic said, rather than the whole run.
+    pub fn panicked(
+        file: Arc<SourceFile>,
+        name: String,
+        span: Span,
+        panic: &(dyn std::any::Any + Send),
+    ) -> TestOutcome {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_string());
+        TestOutcome {
+            file,
+            name,
+            span,
+            duration: Duration::ZERO,
+            failures: vec![
+                Failure::error(
+                    format!("streamspec failed while running this test: {message}"),
+                    span,
+                    "this test",
+                )
+                .note("this is a bug in streamspec; please report it"),
+            ],
+            streams: Vec::new(),
+            barriers: Vec::new(),
+            tokens: None,
+        }
+    }
+
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
     }

@@ -134,8 +134,14 @@ pub async fn load(args: &LoadArgs) -> i32 {
         .tests
         .iter()
         .any(|test| reads_a_stream(&group.specs[test.spec], test.test));
+    let tokens_capture = args
+        .tokens
+        .clone()
+        .or_else(|| config_load.tokens.as_ref().map(|name| name.text.clone()));
     for (threshold, span) in &thresholds {
-        if let Some(message) = threshold.unproducible(have_streams, profile.model) {
+        if let Some(message) =
+            threshold.unproducible(have_streams, profile.model, tokens_capture.is_some())
+        {
             let diagnostic = Diagnostic::error(message);
             diagnostics.push(match (span, &config_file) {
                 (Some(span), Some(file)) => {
@@ -193,6 +199,7 @@ pub async fn load(args: &LoadArgs) -> i32 {
             .into_iter()
             .map(|(threshold, _)| threshold)
             .collect(),
+        tokens_capture,
         abort_on_fail: args.abort_on_fail,
         abort_grace: args.abort_grace.unwrap_or(DEFAULT_ABORT_GRACE),
         limits: GroupLimits {

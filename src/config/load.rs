@@ -9,7 +9,7 @@ use super::loader::{Loader, Place, entries};
 use crate::load::settings::{parse_rate, parse_stages, parse_think, parse_users};
 use crate::load::thresholds::Threshold;
 
-const LOAD_KEYS: [&str; 10] = [
+const LOAD_KEYS: [&str; 11] = [
     "users",
     "rate",
     "duration",
@@ -20,6 +20,7 @@ const LOAD_KEYS: [&str; 10] = [
     "max_new_users",
     "graceful_stop",
     "thresholds",
+    "tokens",
 ];
 
 impl Loader {
@@ -76,6 +77,12 @@ impl Loader {
                                 self.error(message, stage.span, "not a stage");
                             }
                         }
+                    }
+                }
+                "tokens" => {
+                    if let Some(name) = self.string(value, &what) {
+                        self.check_declared_name(&name.text, name.span, "capture");
+                        load.tokens = Some(name);
                     }
                 }
                 "thresholds" => {

@@ -120,6 +120,8 @@ pub struct LoadConfig {
     pub settings: crate::load::settings::LoadSettings,
     /// Each checked already; kept with where it is written, for the run's messages.
     pub thresholds: Vec<ConfigString>,
+    /// `tokens = "NAME"`: the capture that counts each iteration's output tokens.
+    pub tokens: Option<ConfigString>,
 }
 
 /// `[update]`: how `run --update` writes what it observed.

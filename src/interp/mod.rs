@@ -88,6 +88,8 @@ pub struct RunSettings {
     pub record: bool,
     /// What the config redacts when an update writes observed values (`[update] redact`).
     pub redactions: crate::update::redactions::Redactions,
+    /// `load --tokens NAME`: the capture whose values give each iteration's output tokens.
+    pub tokens_capture: Option<String>,
 }
 
 /// One request and what is known of its answer so far.
@@ -188,6 +190,20 @@ pub async fn run_test_as(
         failures,
         streams: std::mem::take(&mut run.streams),
         barriers: std::mem::take(&mut run.barriers),
+        tokens: settings
+            .tokens_capture
+            .as_deref()
+            .and_then(|name| run.scope.captured(name))
+            .map(token_count),
+    }
+}
+
+/// The output tokens a capture says: the number it holds when it took one number (a count such
+/// as `usage.completion_tokens`), else how many values it took (one per token item).
+fn token_count(values: &[Value]) -> f64 {
+    match values {
+        [single] => single.as_f64().unwrap_or(1.0),
+        many => many.len() as f64,
     }
 }
 

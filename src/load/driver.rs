@@ -20,7 +20,7 @@ use super::recorder::Recorder;
 use crate::ast::Spec;
 use crate::interp::vars::Identity;
 use crate::interp::{RunSettings, run_test_as};
-use crate::outcome::{Failure, TestOutcome};
+use crate::outcome::TestOutcome;
 
 /// How often the closed model looks at the schedule to start or retire users.
 const TICK: Duration = Duration::from_millis(20);
@@ -63,39 +63,18 @@ impl LoadContext {
         let run = run_test_as(&self.settings, spec, definition, identity);
         let outcome = match std::panic::AssertUnwindSafe(run).catch_unwind().await {
             Ok(outcome) => outcome,
-            Err(panic) => panicked(spec, load_test.test, &panic),
+            Err(panic) => TestOutcome::panicked(
+                Arc::clone(&spec.file),
+                definition.name.value.clone(),
+                definition.name.span,
+                panic.as_ref(),
+            ),
         };
         let start_delay = due.map(|due| started.saturating_duration_since(due));
         let at = self.started.elapsed();
         if let Ok(mut recorder) = self.recorder.lock() {
             recorder.record(test, &outcome, at, start_delay);
         }
-    }
-}
-
-/// A test that panicked (a bug in streamspec) fails its iteration, with what the panic said.
-fn panicked(spec: &Spec, test: usize, panic: &Box<dyn std::any::Any + Send>) -> TestOutcome {
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic".to_string());
-    let definition = &spec.tests[test.min(spec.tests.len().saturating_sub(1))];
-    TestOutcome {
-        file: Arc::clone(&spec.file),
-        name: definition.name.value.clone(),
-        span: definition.name.span,
-        duration: Duration::ZERO,
-        failures: vec![
-            Failure::error(
-                format!("streamspec failed while running this test: {message}"),
-                definition.name.span,
-                "this test",
-            )
-            .note("this is a bug in streamspec; please report it"),
-        ],
-        streams: Vec::new(),
-        barriers: Vec::new(),
     }
 }
 

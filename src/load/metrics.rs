@@ -37,6 +37,11 @@ pub enum Metric {
     Items,
     /// Items per second of one stream, after its first item (output tokens per second).
     ItemsPerSecond,
+    /// Output tokens per iteration, as the capture `--tokens` names says.
+    Tokens,
+    /// Output tokens per second of an iteration: its tokens over the time from the first item
+    /// of its first stream to that stream's end.
+    TokensPerSecond,
     /// One run of the test, start to end (open model: from when it was due).
     Iteration,
     /// Open model: how late an iteration started after it was due (the load generator's lag).
@@ -54,7 +59,7 @@ pub enum Unit {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 11] = [
         Metric::Connect,
         Metric::Ttfb,
         Metric::FirstItem,
@@ -62,6 +67,8 @@ impl Metric {
         Metric::StreamDuration,
         Metric::Items,
         Metric::ItemsPerSecond,
+        Metric::Tokens,
+        Metric::TokensPerSecond,
         Metric::Iteration,
         Metric::StartDelay,
     ];
@@ -76,6 +83,8 @@ impl Metric {
             Metric::StreamDuration => "stream duration",
             Metric::Items => "items per stream",
             Metric::ItemsPerSecond => "items/s per stream",
+            Metric::Tokens => "output tokens",
+            Metric::TokensPerSecond => "output tokens/s",
             Metric::Iteration => "iteration",
             Metric::StartDelay => "start delay",
         }
@@ -83,8 +92,8 @@ impl Metric {
 
     pub fn unit(self) -> Unit {
         match self {
-            Metric::Items => Unit::Count,
-            Metric::ItemsPerSecond => Unit::MilliPerSecond,
+            Metric::Items | Metric::Tokens => Unit::Count,
+            Metric::ItemsPerSecond | Metric::TokensPerSecond => Unit::MilliPerSecond,
             _ => Unit::Micros,
         }
     }
@@ -256,6 +265,20 @@ impl Measured {
             self.record_duration(Metric::StartDelay, delay);
         }
         self.record_duration(Metric::Iteration, outcome.duration + lag);
+        if let Some(tokens) = outcome.tokens {
+            self.record_value(Metric::Tokens, tokens.round().max(0.0) as u64);
+            let streaming = outcome.streams.first().and_then(|stream| {
+                Some(
+                    stream
+                        .duration?
+                        .saturating_sub(stream.first_item?)
+                        .as_secs_f64(),
+                )
+            });
+            if let Some(seconds) = streaming.filter(|seconds| *seconds > 0.0) {
+                self.record_value(Metric::TokensPerSecond, (tokens / seconds * 1000.0) as u64);
+            }
+        }
         for (index, stream) in outcome.streams.iter().enumerate() {
             // Only the first stream of an iteration waited for the iteration's late start.
             let lag = if index == 0 { lag } else { Duration::ZERO };

@@ -55,6 +55,8 @@ pub struct LoadOptions {
     /// `--start-at`: when the schedule starts, on the wall clock (instances keep in step).
     pub start_at: Option<SystemTime>,
     pub thresholds: Vec<Threshold>,
+    /// `--tokens NAME`: the capture that counts output tokens.
+    pub tokens_capture: Option<String>,
     pub abort_on_fail: bool,
     pub abort_grace: Duration,
     pub limits: GroupLimits,
@@ -98,14 +100,9 @@ pub async fn run(
     vars.extend(env_vars());
     vars.extend(options.vars.iter().cloned());
     let run_id = crate::interp::vars::new_uuid();
-    let settings = Arc::new(group_settings(
-        group,
-        vars,
-        client,
-        &run_id,
-        options.limits,
-        false,
-    ));
+    let mut settings = group_settings(group, vars, client, &run_id, options.limits, false);
+    settings.tokens_capture = options.tokens_capture.clone();
+    let settings = Arc::new(settings);
     crate::interp::stats::keep_gaps_for_load();
     let result = measure(tests, options, settings, services.as_ref(), signals).await;
     if let Some(services) = services {

@@ -88,7 +88,7 @@ pub struct Verdict {
     pub margin: Option<f64>,
 }
 
-const STREAM_METRICS: [(&str, Metric); 21] = [
+const STREAM_METRICS: [(&str, Metric); 23] = [
     ("connect", Metric::Connect),
     ("connect time", Metric::Connect),
     ("ttfb", Metric::Ttfb),
@@ -105,16 +105,18 @@ const STREAM_METRICS: [(&str, Metric); 21] = [
     ("stream duration", Metric::StreamDuration),
     ("items", Metric::Items),
     ("items per stream", Metric::Items),
-    ("tokens", Metric::Items),
     ("items/s", Metric::ItemsPerSecond),
-    ("tokens/s", Metric::ItemsPerSecond),
+    ("tokens", Metric::Tokens),
+    ("output tokens", Metric::Tokens),
+    ("tokens/s", Metric::TokensPerSecond),
+    ("output tokens/s", Metric::TokensPerSecond),
     ("iteration", Metric::Iteration),
     ("start delay", Metric::StartDelay),
 ];
 
 /// The names a threshold may use, for the error that lists them.
-const NAMES: &str = "connect, ttfb, first item (ttft), gap (itl), stream duration, items, items/s (tokens/s), \
-                     iteration, start delay; errors, failures, passes, connections succeeded (in %); \
+const NAMES: &str = "connect, ttfb, first item (ttft), gap (itl), stream duration, items, items/s, \
+                     tokens, tokens/s (with --tokens), iteration, start delay; errors, failures, passes, connections succeeded (in %); \
                      goodput, iterations (per second with /s, else a count); reconnections, dropped";
 
 impl Threshold {
@@ -169,8 +171,21 @@ impl Threshold {
     }
 
     /// Why the load's tests cannot produce this threshold's measure, if they cannot.
-    pub fn unproducible(&self, tests_have_streams: bool, model: Model) -> Option<String> {
+    pub fn unproducible(
+        &self,
+        tests_have_streams: bool,
+        model: Model,
+        tokens_counted: bool,
+    ) -> Option<String> {
         match self.measure {
+            Measure::Distribution(Metric::Tokens | Metric::TokensPerSecond, _)
+                if !tokens_counted =>
+            {
+                Some(format!(
+                    "`{}`: tokens are counted from a capture: name it with `--tokens NAME` (or `tokens = \"NAME\"` under [load]); `items` and `items/s` count the items of the streams",
+                    self.text
+                ))
+            }
             Measure::Distribution(Metric::StartDelay, _) if model == Model::Closed => {
                 Some(format!(
                     "`{}`: the start delay is measured in the open model only (`--rate`)",
@@ -417,7 +432,7 @@ mod tests {
         assert_eq!(
             (t.measure, t.bound),
             (
-                Measure::Distribution(Metric::ItemsPerSecond, Stat::Percentile(50.0)),
+                Measure::Distribution(Metric::TokensPerSecond, Stat::Percentile(50.0)),
                 20.0
             )
         );

@@ -67,6 +67,7 @@ pub fn parallel_outcome() -> TestOutcome {
             spread: Duration::from_micros(400),
             branch: None,
         }],
+        tokens: None,
         file,
     }
 }

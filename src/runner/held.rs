@@ -93,6 +93,7 @@ mod tests {
             failures: Vec::new(),
             streams: Vec::new(),
             barriers: Vec::new(),
+            tokens: None,
         }
     }
 

@@ -26,7 +26,7 @@ use crate::ast::Spec;
 use crate::diagnostic::Diagnostic;
 use crate::interp::vars::Identity;
 use crate::interp::{DEFAULT_TIMEOUT, RunSettings, run_test_as};
-use crate::outcome::{Failure, TestOutcome};
+use crate::outcome::TestOutcome;
 use crate::project::{Group, Project, env_vars};
 use crate::report::Reporter;
 use crate::report::redact::Secrets;
@@ -243,6 +243,7 @@ pub fn group_settings(
             .as_ref()
             .map(|c| c.update.redactions.clone())
             .unwrap_or_default(),
+        tokens_capture: None,
     }
 }
 
@@ -571,29 +572,12 @@ async fn run_one(
         .await;
     let mut outcome = match result {
         Ok(outcome) => outcome,
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic".to_string());
-            TestOutcome {
-                file: Arc::clone(&spec.file),
-                name: test.name.value.clone(),
-                span: test.name.span,
-                duration: Duration::ZERO,
-                failures: vec![
-                    Failure::error(
-                        format!("streamspec failed while running this test: {message}"),
-                        test.name.span,
-                        "this test",
-                    )
-                    .note("this is a bug in streamspec; please report it"),
-                ],
-                streams: Vec::new(),
-                barriers: Vec::new(),
-            }
-        }
+        Err(panic) => TestOutcome::panicked(
+            Arc::clone(&spec.file),
+            test.name.value.clone(),
+            test.name.span,
+            panic.as_ref(),
+        ),
     };
     if repeat > 1 {
         outcome.name = format!("{} (run {} of {repeat})", outcome.name, run.repetition);

@@ -22,7 +22,7 @@ test "ticker" {
 /// `[RATE]`, the load generator's own figures `[N]`; counts stay.
 fn redacted(test: Test) -> Test {
     test.redact(
-        r"^(  (connect|ttfb|first item|gap|stream duration|items/s per stream|iteration)) .*$",
+        r"^(  (connect|ttfb|first item|gap|stream duration|items/s per stream|output tokens/s|iteration)) .*$",
         "$1 [figures]",
     )
     .redact(r"\d[\d,]*(\.\d+)?(ms|s)\b", "[T]")
@@ -418,4 +418,67 @@ fn the_live_line_shows_on_a_terminal() {
         "no live line in:\n{}",
         output.stderr
     );
+}
+
+#[test]
+fn tokens_are_counted_from_the_capture_that_names_them() {
+    redacted(
+        Test::new()
+            .spec(
+                "chat.stream",
+                r#"
+                test "chat" {
+                  POST {{base}}/v1/chat/completions
+                  body json { "model": "m", "stream": true, "messages": [] }
+                  expect sse {
+                    8 times { data: json { "choices": [{ "delta": { "content": string -> token } }] } }
+                    data: json { "choices": [{ "finish_reason": "stop" }] }
+                    data: "[DONE]"
+                    end
+                  }
+                }
+                "#,
+            )
+            .var("base", servers::demo())
+            .args(["load", "chat.stream", "--users", "2", "--iterations", "4"])
+            .args(["--tokens", "token", "--threshold", "min tokens >= 8"]),
+    )
+    .stdout(
+        "load: 1 test · closed model: 2 users, 4 iterations at most
+ran [T] · 4 iterations ([RATE]) · 4 passed · 0 failed · goodput [RATE]
+
+chat.stream: chat          p50       p90       p95       p99     p99.9       max
+  connect [figures]
+  ttfb [figures]
+  first item [figures]
+  gap [figures]
+  stream duration [figures]
+  items per stream          10        10        10        10        10        10
+  items/s per stream [figures]
+  output tokens              8         8         8         8         8         8
+  output tokens/s [figures]
+  iteration [figures]
+  4 iterations · 4 passed · 0 failed · 4 streams · 40 items · 0 reconnections
+
+load generator: [N]
+
+thresholds
+  ✓ min tokens >= 8  8  margin 0
+",
+    )
+    .run();
+}
+
+#[test]
+fn a_token_threshold_needs_the_capture_named() {
+    Test::new()
+        .spec("counts.stream", COUNTS)
+        .var("base", servers::demo())
+        .args(["load", "counts.stream", "--users", "1", "--iterations", "1"])
+        .args(["--threshold", "p50 tokens/s > 20/s"])
+        .stderr(
+            "error: `p50 tokens/s > 20/s`: tokens are counted from a capture: name it with `--tokens NAME` (or `tokens = \"NAME\"` under [load]); `items` and `items/s` count the items of the streams\n",
+        )
+        .status(2)
+        .run();
 }
