@@ -257,7 +257,12 @@ impl StreamStats {
             connect: self.connect,
             first_item: self.first_item,
             duration: self.duration,
-            gaps: self.gap_summary(),
+            // A load run keeps the gaps themselves instead: their summary would be thrown away.
+            gaps: if KEPT_FOR_LOAD.load(Ordering::Relaxed) {
+                None
+            } else {
+                self.gap_summary()
+            },
             connections: self.connections,
             reconnect_delays: self.reconnect_delays.clone(),
             gap_samples: KEPT_FOR_LOAD.load(Ordering::Relaxed).then(|| {

@@ -1,14 +1,15 @@
-//! One TCP connection of the HTTP/1.1 client. It holds no buffer: a read waits until the socket
-//! is readable, reads into a scratch buffer of the thread's, and copies out only the bytes that
-//! came, so a thousand idle streams cost a thousand sockets and nothing more.
+//! One TCP connection of the HTTP/1.1 client. It holds no buffer: a read lands in a scratch
+//! buffer of the thread's and only the bytes that came are copied out, so a thousand idle
+//! streams cost a thousand sockets and nothing more.
 
 use std::cell::RefCell;
 use std::io;
 use std::os::fd::AsRawFd;
+use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
 /// The most bytes one read takes: enough for a flood of small events to come in few reads.
@@ -54,27 +55,21 @@ impl Connection {
         .await
     }
 
-    /// Waits for the socket to be readable, then reads what is there into the scratch buffer and
-    /// hands it to `take`. Cancel-safe: bytes are read only in the poll that hands them out.
+    /// Reads what the socket has into the scratch buffer and hands it to `take`, or waits for
+    /// it. Through tokio's `poll_read`, which takes a short read as the socket drained: one
+    /// `recv` per arrival, where readiness and `try_read` take a second that finds nothing.
+    /// Cancel-safe: bytes are read only in the poll that hands them out.
     fn poll_read_with<T>(
         &mut self,
         cx: &mut Context<'_>,
         mut take: impl FnMut(&[u8]) -> T,
     ) -> Poll<io::Result<T>> {
-        loop {
-            ready!(self.stream.poll_read_ready(cx))?;
-            let read = SCRATCH.with(|scratch| {
-                let mut scratch = scratch.borrow_mut();
-                self.stream
-                    .try_read(&mut scratch)
-                    .map(|read| take(&scratch[..read]))
-            });
-            match read {
-                // Readiness was stale: wait for the next.
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
-                read => return Poll::Ready(read),
-            }
-        }
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let mut buf = ReadBuf::new(&mut scratch);
+            ready!(Pin::new(&mut self.stream).poll_read(cx, &mut buf))?;
+            Poll::Ready(Ok(take(buf.filled())))
+        })
     }
 
     /// Whether an idle connection can carry a request: the server has not closed it, nor sent
