@@ -84,10 +84,24 @@ impl HttpReader {
 
     /// The next item: one read ahead first, then from the body as it arrives.
     pub(super) async fn next(&mut self, deadline: Instant) -> Result<Next, FrameError> {
-        if let Some(next) = self.ahead.next() {
+        if let Some(next) = self.ready() {
             return next;
         }
         self.read(deadline).await
+    }
+
+    /// What [`HttpReader::next`] gives at once, without waiting: an item read ahead (or how
+    /// reading ahead stopped), or an item decoded from bytes already read. `None` when the next
+    /// one needs a read. Most items of a busy stream come this way, many from each read: a
+    /// caller that takes them here skips the machinery of an `.await`.
+    pub(super) fn ready(&mut self) -> Option<Result<Next, FrameError>> {
+        if let Some(next) = self.ahead.next() {
+            return Some(next);
+        }
+        self.decoder
+            .next_item()
+            .transpose()
+            .map(|item| item.map(|item| Next::Item(item, self.chunk_at)))
     }
 
     /// Reads one item ahead, for a block that holds the stream later; `false` once there is

@@ -148,6 +148,15 @@ impl Reader<'_> {
         }
     }
 
+    /// The next item when it is there without waiting (see [`HttpReader::ready`]): what `next`
+    /// would return at once. Only an HTTP body is decoded here; other sources say `None`.
+    fn ready(&mut self) -> Option<Result<Next, FrameError>> {
+        match self {
+            Reader::Http(reader) => reader.ready(),
+            Reader::Grpc(_) | Reader::Socket(_) => None,
+        }
+    }
+
     /// `abort`: an HTTP connection is dropped with the reader; a gRPC call is cancelled (and
     /// the cancel is on the wire when this returns, or `deadline` has come).
     async fn abort(&mut self, deadline: Instant) {
@@ -384,15 +393,23 @@ impl StreamRun<'_> {
                 reader.abort(deadline).await;
                 break abort_rule_fired(&matcher, &context, received_before_abort);
             }
-            let bound = matcher.deadline(previous);
-            let mut wait_until = match &bound {
-                Some((at, ..)) => deadline.min(origin.saturating_add(*at)),
-                None => deadline,
+            // An item already there is taken as `next` would take it, with no deadline to set:
+            // waiting is what times out.
+            let (next, bound) = match reader.ready() {
+                Some(next) => (next, None),
+                None => {
+                    let bound = matcher.deadline(previous);
+                    let mut wait_until = match &bound {
+                        Some((at, ..)) => deadline.min(origin.saturating_add(*at)),
+                        None => deadline,
+                    };
+                    if let Some(abort_at) = abort_at {
+                        wait_until = wait_until.min(abort_at);
+                    }
+                    (reader.next(wait_until).await, bound)
+                }
             };
-            if let Some(abort_at) = abort_at {
-                wait_until = wait_until.min(abort_at);
-            }
-            let next = match reader.next(wait_until).await {
+            let next = match next {
                 Ok(next) => next,
                 Err(error) => break Err(unreadable(error, matcher.consumed() + 1, &kind)),
             };

@@ -3,6 +3,7 @@
 
 pub mod difference;
 pub mod json;
+pub mod json_text;
 pub mod number;
 pub mod path;
 pub mod socket;
@@ -13,7 +14,9 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::ast::{DataMatcher, ItemPattern, ItemPatternKind, NumCond, TextMatcherKind};
+use crate::ast::{
+    DataMatcher, ItemPattern, ItemPatternKind, JsonPattern, NumCond, TextMatcherKind,
+};
 use crate::transport::grpc::shape::Shape;
 use crate::transport::item::Item;
 use crate::transport::ws::WsMessage;
@@ -115,6 +118,22 @@ impl<'a> ItemView<'a> {
         }
     }
 
+    /// Matches the item's JSON against `pattern` straight from its text, when the pattern is
+    /// one that can be (see [`json_text`]) and the text has not been parsed yet: most items are
+    /// matched once, by a pattern that looks at a few keys, and building the whole tree for it
+    /// would cost more than the match. `false` means "match [`ItemView::json`]".
+    fn matched_from_text(&self, pattern: &JsonPattern, captures: &mut Captures) -> bool {
+        if self.json.get().is_some() {
+            return false;
+        }
+        let text = match self.item {
+            Item::Sse(event) => &event.data,
+            Item::Line(line) | Item::Ws(WsMessage::Text(line)) => line,
+            _ => return false,
+        };
+        json_text::matched_from_text(pattern, text, captures)
+    }
+
     /// The item as JSON: an SSE event's data parsed, or the JSON item itself.
     pub fn json(&self) -> Result<&Value, &str> {
         match self.item {
@@ -176,6 +195,9 @@ fn match_item_inner(
                 Some(DataMatcher::Text(text)) => {
                     match_text(text, &event.data, captures).map_err(|m| m.within("data"))?
                 }
+                // Path assertions need the tree anyway: then it is built once, here.
+                Some(DataMatcher::Json(json))
+                    if sse.paths.is_empty() && view.matched_from_text(json, captures) => {}
                 Some(DataMatcher::Json(json)) => {
                     let value = view
                         .json()
@@ -255,7 +277,9 @@ pub(crate) fn match_text_item(
         (None, _) => {}
     }
     // A line of JSON: `json <pattern>` and JSONPath assertions on it.
-    if let Some(json) = &text.json {
+    if let Some(json) = &text.json
+        && !(text.paths.is_empty() && view.matched_from_text(json, captures))
+    {
         let value = view.json().map_err(|e| Mismatch::new("JSON", e))?;
         match_json(json, value, captures)?;
     }
