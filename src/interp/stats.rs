@@ -282,6 +282,17 @@ impl StreamStats {
 
     /// The figures of the verbose report, for the block (or request) at `span`.
     pub fn report(&self, kind: &'static str, span: crate::source::Span) -> StreamReport {
+        self.report_for(kind, span, KEPT_FOR_LOAD.load(Ordering::Relaxed))
+    }
+
+    /// The report, for a load run (`for_load`: the gaps themselves) or for people (their
+    /// summary).
+    fn report_for(
+        &self,
+        kind: &'static str,
+        span: crate::source::Span,
+        for_load: bool,
+    ) -> StreamReport {
         StreamReport {
             kind,
             span,
@@ -292,16 +303,13 @@ impl StreamStats {
             first_item: self.first_item,
             duration: self.duration,
             // A load run keeps the gaps themselves instead: their summary would be thrown away.
-            gaps: if KEPT_FOR_LOAD.load(Ordering::Relaxed) {
-                None
-            } else {
-                self.gap_summary()
-            },
+            gaps: if for_load { None } else { self.gap_summary() },
             connections: self.connections,
             reconnect_delays: self.reconnect_delays.clone(),
-            gap_samples: KEPT_FOR_LOAD.load(Ordering::Relaxed).then(|| {
+            gap_samples: for_load.then(|| {
                 match &self.gaps.histogram {
-                    Some(histogram) => GapSamples::Histogram(histogram.clone()),
+                    // With the run of equal gaps not yet in it.
+                    Some(_) => GapSamples::Histogram(Box::new(self.gaps.histogram().into_owned())),
                     None => GapSamples::Few(self.gaps.few.clone()),
                 }
             }),
@@ -517,5 +525,24 @@ mod tests {
         assert_eq!(stats.gap(GapStat::Max), None);
         stats.record_item(Duration::from_millis(1));
         assert_eq!(stats.gap(GapStat::Max), None);
+    }
+
+    #[test]
+    fn a_load_run_gets_every_gap_of_a_stream_run_of_equal_ones_included() {
+        let mut stats = StreamStats::new(Duration::ZERO);
+        // More than FEW_GAPS, ending in a run of equal gaps not yet in the histogram.
+        for at in 0..40u64 {
+            stats.record_item(Duration::from_millis(at));
+        }
+        for _ in 0..10 {
+            stats.record_item(Duration::from_millis(39));
+        }
+        let report = stats.report_for("sse", crate::source::Span::default(), true);
+        assert_eq!(report.gaps, None);
+        let Some(GapSamples::Histogram(gaps)) = report.gap_samples else {
+            panic!("the gaps, in a histogram: {:?}", report.gap_samples);
+        };
+        assert_eq!(gaps.len(), stats.gap_count());
+        assert_eq!(gaps.len(), 49);
     }
 }

@@ -56,10 +56,13 @@ pub fn matched_from_text(pattern: &JsonPattern, text: &str, captures: &mut Captu
     matched
 }
 
+/// A member of an object pattern: its key and the pattern of its value.
+type Member = (Spanned<String>, JsonPattern);
+
 /// The members of an object pattern whose value is read member by member, and whether it is
 /// `exact`; `None` for a pattern matched against a whole `Value`. An object pattern that
 /// captures the object itself takes the `Value` (the capture is that value).
-fn read_into(pattern: &JsonPattern) -> Option<(&[(Spanned<String>, JsonPattern)], bool)> {
+fn read_into(pattern: &JsonPattern) -> Option<(&[Member], bool)> {
     match &pattern.kind {
         JsonPatternKind::Object { members, exact }
             if pattern.capture.is_none() && members.len() <= MAX_MEMBERS =>
