@@ -81,17 +81,15 @@ pub async fn send(pool: &Arc<Pool>, request: &HttpRequest) -> Result<Response, S
     }
     let connection = match Connection::connect(&target.host, target.port).await {
         Ok(connection) => connection,
-        Err(_) if first_failure.is_some() => {
-            return Err(first_failure
-                .map(|failed| failed.describe(&target))
-                .unwrap_or_default());
-        }
         Err(error) => {
-            return Err(format!(
-                "could not connect to {}: {}",
-                target.authority,
-                describe_error(&error)
-            ));
+            return Err(match first_failure {
+                Some(first) => first.describe(&target),
+                None => format!(
+                    "could not connect to {}: {}",
+                    target.authority,
+                    describe_error(&error)
+                ),
+            });
         }
     };
     match exchange(connection, &wire, request, &target, pool).await {
