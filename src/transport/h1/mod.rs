@@ -225,42 +225,100 @@ impl Stream for BodyReader {
     type Item = Result<(Bytes, Instant), String>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
+        // One read may bring many chunks, handed out with no further wait: each costs the task
+        // a unit of tokio's budget (as a channel receive does), so a flood read from memory
+        // still lets the other tasks of its thread run (a timing test's, say).
+        let coop = ready!(tokio::task::coop::poll_proceed(cx));
+        let next = self.get_mut().poll_body(cx);
+        if next.is_ready() {
+            coop.made_progress();
+        }
+        next
+    }
+}
+
+impl BodyReader {
+    fn poll_body(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<(Bytes, Instant), String>>> {
         loop {
-            match this.decoder.decode(&mut this.pending) {
-                Decoded::Data(bytes) => return Poll::Ready(Some(Ok((bytes, this.read_at)))),
+            match self.decoder.decode(&mut self.pending) {
+                Decoded::Data(bytes) => return Poll::Ready(Some(Ok((bytes, self.read_at)))),
                 Decoded::End => {
-                    this.release();
+                    self.release();
                     return Poll::Ready(None);
                 }
                 Decoded::Broken(why) => {
-                    this.connection = None;
+                    self.connection = None;
                     return Poll::Ready(Some(Err(why)));
                 }
                 Decoded::NeedMore => {}
             }
-            let Some(connection) = this.connection.as_mut() else {
+            let Some(connection) = self.connection.as_mut() else {
                 return Poll::Ready(None);
             };
             let read = ready!(connection.poll_read(cx));
             match read {
                 Ok(bytes) if !bytes.is_empty() => {
-                    this.pending = bytes;
-                    this.read_at = Instant::now();
+                    self.pending = bytes;
+                    self.read_at = Instant::now();
                 }
                 Ok(_) => {
-                    this.connection = None;
-                    return Poll::Ready(match this.decoder.end_of_connection() {
+                    self.connection = None;
+                    return Poll::Ready(match self.decoder.end_of_connection() {
                         Ok(()) => None,
                         Err(said) => Some(Err(format!("closed mid-body ({said})"))),
                     });
                 }
                 Err(error) => {
-                    this.connection = None;
-                    this.decoder.stop();
+                    self.connection = None;
+                    self.decoder.stop();
                     return Poll::Ready(Some(Err(describe_body_error(&error))));
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Chunks already read are handed out with no wait on the socket, yet the task reading them
+    /// yields now and then: another task of its thread runs before the last chunk is read.
+    #[tokio::test(flavor = "current_thread")]
+    async fn reading_many_chunks_from_memory_lets_other_tasks_run() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connection = Connection::connect("127.0.0.1", port).await.unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        // All of it in the client's socket before the first read.
+        server.write_all(&b"1\r\nx\r\n".repeat(1000)).unwrap();
+        server.write_all(b"0\r\n\r\n").unwrap();
+        let mut reader = BodyReader {
+            connection: Some(connection),
+            decoder: BodyDecoder::new(body::Framing::Chunked),
+            pending: Bytes::new(),
+            read_at: Instant::now(),
+            home: None,
+        };
+        // The first read takes all of it (waiting for the socket, it may yield).
+        reader.next().await.unwrap().unwrap();
+        let other_ran = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&other_ran);
+        tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
+        let mut chunks = 1;
+        let mut ran_before_the_end = false;
+        while let Some(chunk) = reader.next().await {
+            chunk.unwrap();
+            chunks += 1;
+            ran_before_the_end |= other_ran.load(Ordering::SeqCst);
+        }
+        assert_eq!(chunks, 1000);
+        assert!(ran_before_the_end, "the reader never yielded");
     }
 }
