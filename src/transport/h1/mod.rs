@@ -219,47 +219,55 @@ impl BodyReader {
     }
 }
 
-/// The body's data, each piece with when its bytes were read; a failure says in words how the
-/// connection broke or what the server got wrong.
-impl Stream for BodyReader {
-    type Item = Result<(Bytes, Instant), String>;
+/// What reading a body gave.
+#[derive(Debug)]
+pub enum BodyRead {
+    /// A piece of the body, and when its bytes were read.
+    Data(Bytes, Instant),
+    End,
+    /// How the connection broke, or what the server got wrong, in words.
+    Failed(String),
+    /// The deadline passed before the next piece was read.
+    TimedOut,
+}
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+impl BodyReader {
+    /// The next piece of the body. Bytes read already are handed out whenever they are asked
+    /// for; the socket is not read once `deadline` has passed (a test whose time is up gets no
+    /// more of the stream than it had, as over hyper).
+    pub fn poll_read(&mut self, cx: &mut Context<'_>, deadline: Option<Instant>) -> Poll<BodyRead> {
         // One read may bring many chunks, handed out with no further wait: each costs the task
         // a unit of tokio's budget (as a channel receive does), so a flood read from memory
         // still lets the other tasks of its thread run (a timing test's, say).
         let coop = ready!(tokio::task::coop::poll_proceed(cx));
-        let next = self.get_mut().poll_body(cx);
-        if next.is_ready() {
+        let read = self.poll_body(cx, deadline);
+        if read.is_ready() {
             coop.made_progress();
         }
-        next
+        read
     }
-}
 
-impl BodyReader {
-    fn poll_body(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<(Bytes, Instant), String>>> {
+    fn poll_body(&mut self, cx: &mut Context<'_>, deadline: Option<Instant>) -> Poll<BodyRead> {
         loop {
             match self.decoder.decode(&mut self.pending) {
-                Decoded::Data(bytes) => return Poll::Ready(Some(Ok((bytes, self.read_at)))),
+                Decoded::Data(bytes) => return Poll::Ready(BodyRead::Data(bytes, self.read_at)),
                 Decoded::End => {
                     self.release();
-                    return Poll::Ready(None);
+                    return Poll::Ready(BodyRead::End);
                 }
                 Decoded::Broken(why) => {
                     self.connection = None;
-                    return Poll::Ready(Some(Err(why)));
+                    return Poll::Ready(BodyRead::Failed(why));
                 }
                 Decoded::NeedMore => {}
             }
             let Some(connection) = self.connection.as_mut() else {
-                return Poll::Ready(None);
+                return Poll::Ready(BodyRead::End);
             };
-            let read = ready!(connection.poll_read(cx));
-            match read {
+            if deadline.is_some_and(|deadline| deadline <= Instant::now()) {
+                return Poll::Ready(BodyRead::TimedOut);
+            }
+            match ready!(connection.poll_read(cx)) {
                 Ok(bytes) if !bytes.is_empty() => {
                     self.pending = bytes;
                     self.read_at = Instant::now();
@@ -267,17 +275,31 @@ impl BodyReader {
                 Ok(_) => {
                     self.connection = None;
                     return Poll::Ready(match self.decoder.end_of_connection() {
-                        Ok(()) => None,
-                        Err(said) => Some(Err(format!("closed mid-body ({said})"))),
+                        Ok(()) => BodyRead::End,
+                        Err(said) => BodyRead::Failed(format!("closed mid-body ({said})")),
                     });
                 }
                 Err(error) => {
                     self.connection = None;
                     self.decoder.stop();
-                    return Poll::Ready(Some(Err(describe_body_error(&error))));
+                    return Poll::Ready(BodyRead::Failed(describe_body_error(&error)));
                 }
             }
         }
+    }
+}
+
+/// The body's data with no deadline (for a decoder to read), each piece with when its bytes
+/// were read.
+impl Stream for BodyReader {
+    type Item = Result<(Bytes, Instant), String>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_read(cx, None).map(|read| match read {
+            BodyRead::Data(bytes, at) => Some(Ok((bytes, at))),
+            BodyRead::Failed(why) => Some(Err(why)),
+            BodyRead::End | BodyRead::TimedOut => None,
+        })
     }
 }
 
@@ -320,5 +342,32 @@ mod tests {
         }
         assert_eq!(chunks, 1000);
         assert!(ran_before_the_end, "the reader never yielded");
+    }
+
+    /// Past its deadline, a body hands out what it read already, and does not read the socket.
+    #[tokio::test(flavor = "current_thread")]
+    async fn past_its_deadline_a_body_hands_out_only_what_was_read() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connection = Connection::connect("127.0.0.1", port).await.unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        server.write_all(b"2\r\nab\r\n2\r\ncd\r\n").unwrap();
+        let mut reader = BodyReader {
+            connection: Some(connection),
+            decoder: BodyDecoder::new(body::Framing::Chunked),
+            pending: Bytes::new(),
+            read_at: Instant::now(),
+            home: None,
+        };
+        async fn read(reader: &mut BodyReader, deadline: Option<Instant>) -> BodyRead {
+            std::future::poll_fn(|cx| reader.poll_read(cx, deadline)).await
+        }
+        let r = &mut reader;
+        assert!(matches!(read(r, None).await, BodyRead::Data(bytes, _) if bytes == "ab"));
+        server.write_all(b"2\r\nef\r\n").unwrap();
+        let passed = Some(Instant::now());
+        assert!(matches!(read(r, passed).await, BodyRead::Data(bytes, _) if bytes == "cd"));
+        assert!(matches!(read(r, passed).await, BodyRead::TimedOut));
+        assert!(matches!(read(r, None).await, BodyRead::Data(bytes, _) if bytes == "ef"));
     }
 }
