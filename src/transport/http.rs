@@ -119,15 +119,29 @@ enum RawBody {
 type RawStream = Pin<Box<dyn Stream<Item = Result<(Bytes, Instant), String>> + Send + Sync>>;
 
 impl RawBody {
-    /// The next piece of the body, `None` at its end.
-    async fn next(&mut self) -> Option<Result<(Bytes, Instant), String>> {
+    /// The next piece of the body, or how it ended, by `deadline`.
+    async fn next(&mut self, deadline: Instant) -> ChunkRead {
         match self {
-            RawBody::Reqwest(response) => match response.chunk().await {
-                Ok(Some(bytes)) => Some(Ok((bytes, Instant::now()))),
-                Ok(None) => None,
-                Err(error) => Some(Err(describe_body_error(&error))),
-            },
-            RawBody::Own(reader) => reader.next().await,
+            RawBody::Reqwest(response) => {
+                match tokio::time::timeout_at(deadline.into(), response.chunk()).await {
+                    Err(_) => ChunkRead::TimedOut,
+                    Ok(Ok(Some(bytes))) => ChunkRead::Data {
+                        bytes,
+                        at: Instant::now(),
+                    },
+                    Ok(Ok(None)) => ChunkRead::End,
+                    Ok(Err(error)) => ChunkRead::Failed(describe_body_error(&error)),
+                }
+            }
+            RawBody::Own(reader) => {
+                let read = std::future::poll_fn(|cx| reader.poll_read(cx, Some(deadline)));
+                match tokio::time::timeout_at(deadline.into(), read).await {
+                    Err(_) | Ok(h1::BodyRead::TimedOut) => ChunkRead::TimedOut,
+                    Ok(h1::BodyRead::Data(bytes, at)) => ChunkRead::Data { bytes, at },
+                    Ok(h1::BodyRead::End) => ChunkRead::End,
+                    Ok(h1::BodyRead::Failed(reason)) => ChunkRead::Failed(reason),
+                }
+            }
         }
     }
 
@@ -291,20 +305,9 @@ impl HttpResponse {
     /// The next chunk of the body as the connection delivered it, or how the body ended.
     /// A decoded body's chunks are what one read of the decoder gives, stamped with when the
     /// compressed bytes that completed them arrived.
-    ///
-    /// A deadline already passed times out the read even when bytes are waiting: the time
-    /// given to whoever reads is up.
     pub async fn next_chunk(&mut self, deadline: Instant) -> ChunkRead {
-        if deadline <= Instant::now() {
-            return ChunkRead::TimedOut;
-        }
         match &mut self.body {
-            Body::AsSent(raw) => match tokio::time::timeout_at(deadline.into(), raw.next()).await {
-                Err(_) => ChunkRead::TimedOut,
-                Ok(Some(Ok((bytes, at)))) => ChunkRead::Data { bytes, at },
-                Ok(None) => ChunkRead::End,
-                Ok(Some(Err(reason))) => ChunkRead::Failed(reason),
-            },
+            Body::AsSent(raw) => raw.next(deadline).await,
             Body::Decoded(body) => {
                 match tokio::time::timeout_at(deadline.into(), body.next()).await {
                     Err(_) => ChunkRead::TimedOut,
