@@ -174,6 +174,21 @@ pub async fn load(args: &LoadArgs) -> i32 {
         })
         .collect();
     let test_count = tests.len();
+    // A report that cannot be written is known before the load, not after it.
+    if let Some(path) = &args.report_json
+        && let Err(error) = std::fs::write(path, "")
+    {
+        errln!("error: cannot write {}: {error}", path.display());
+        return exit_code::SETUP_FAILED;
+    }
+    let most_users = profile.peak().floor() as usize;
+    if profile.model == crate::load::profile::Model::Closed && most_users < test_count {
+        errln!(
+            "warning: {test_count} tests but at most {}: each user runs one test, so {} get none",
+            crate::report::plural(most_users, "user"),
+            crate::report::plural(test_count - most_users, "test")
+        );
+    }
     let client = match HttpClient::new() {
         Ok(client) => client,
         Err(message) => {

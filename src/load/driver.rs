@@ -47,7 +47,28 @@ pub struct LoadContext {
 impl LoadContext {
     /// The test user (closed) or arrival (open) number `n` runs: spread evenly.
     fn test_of(&self, n: u64) -> usize {
-        (n % self.tests.len().max(1) as u64) as usize
+        (n % self.block()) as usize
+    }
+
+    /// Users and arrivals go to instances in blocks of one per test: every instance runs every
+    /// test (given as many users as tests), and number `n` runs test `n mod T` however many
+    /// instances share the load.
+    fn block(&self) -> u64 {
+        self.tests.len().max(1) as u64
+    }
+
+    /// The user or arrival number of this instance's `j`-th (from 0).
+    fn owned(&self, j: u64) -> u64 {
+        let block = self.block();
+        self.instance.nth(j / block) * block + j % block
+    }
+
+    /// How many of the numbers `0..total` are this instance's.
+    fn owned_count(&self, total: u64) -> u64 {
+        let block = self.block();
+        let (whole, rest) = (total / block, total % block);
+        let last = if self.instance.owns(whole) { rest } else { 0 };
+        self.instance.share_of(whole) * block + last
     }
 
     /// Runs one iteration and records it. `due`: when the open model wanted it to start.
@@ -122,7 +143,7 @@ async fn closed(ctx: Arc<LoadContext>, profile: &Profile, stop: CancellationToke
         }
         let t = now - ctx.started;
         let global = profile.level_at(t).floor().max(0.0) as u64;
-        let mut target = instance.share_of(global);
+        let mut target = ctx.owned_count(global);
         if let Some(rate) = profile.max_new_users {
             // The users this instance may have started by now.
             let allowed = (rate * t.as_secs_f64() / instance.count as f64).floor() as u64 + 1;
@@ -141,7 +162,7 @@ async fn closed(ctx: Arc<LoadContext>, profile: &Profile, stop: CancellationToke
             if running.contains_key(&j) {
                 continue;
             }
-            let vu = instance.nth(j);
+            let vu = ctx.owned(j);
             running.insert(j, ctx.test_of(vu));
             started_users += 1;
             users.spawn(user(
@@ -189,6 +210,9 @@ async fn user(
             iteration: ctx.instance.nth(n) + 1,
         };
         ctx.iterate(test, identity, None).await;
+        // An iteration that fails before it waits for anything (a bad URL, no file descriptor
+        // left) gives its thread back here, or the schedule and the signals would never run.
+        tokio::task::yield_now().await;
         let pause = think.draw();
         if !pause.is_zero() {
             // A user the schedule retires stops thinking at once.
@@ -213,7 +237,7 @@ async fn open(ctx: Arc<LoadContext>, profile: &Profile, stop: CancellationToken)
     let mut m = 0u64;
     let total = profile.iterations;
     'arrivals: loop {
-        let k = instance.nth(m);
+        let k = ctx.owned(m);
         if total.is_some_and(|total| k >= total) {
             break;
         }

@@ -48,6 +48,10 @@ pub struct TestReport {
     pub counts: Counts,
     /// Completed iterations that met every expectation, per second of the run.
     pub goodput: f64,
+    /// The seconds rates are per: the schedule's length (or, for a run that stopped early or
+    /// ran to a number of iterations, the time it took).
+    #[serde(default)]
+    pub rate_seconds: f64,
     pub metrics: BTreeMap<Metric, MetricReport>,
     pub failures: Vec<FailureTally>,
     pub errors: BTreeMap<ErrorClass, ErrorTally>,
@@ -126,12 +130,13 @@ pub struct ClientReport {
 }
 
 impl TestReport {
-    pub fn new(name: &str, measured: &Measured, elapsed: Duration) -> TestReport {
-        let seconds = elapsed.as_secs_f64().max(1e-9);
+    pub fn new(name: &str, measured: &Measured, rate_span: Duration) -> TestReport {
+        let seconds = rate_span.as_secs_f64().max(1e-9);
         TestReport {
             name: name.to_string(),
             counts: measured.counts,
             goodput: measured.counts.passed as f64 / seconds,
+            rate_seconds: seconds,
             metrics: measured
                 .histograms
                 .iter()

@@ -64,6 +64,13 @@ pub fn merge(
         .max()
         .unwrap_or(started);
     let elapsed = Duration::from_millis(ended - started);
+    // Rates are per second of the schedule, which the parts ran side by side.
+    let rate_span = reports
+        .iter()
+        .map(|(_, r)| r.total.rate_seconds)
+        .filter(|seconds| *seconds > 0.0)
+        .reduce(f64::max)
+        .map_or(elapsed, Duration::from_secs_f64);
 
     // Tests by name, in the first report's order, then any others.
     let mut names: Vec<String> = Vec::new();
@@ -139,15 +146,15 @@ pub fn merge(
         stopped: (!stopped.is_empty()).then(|| stopped.join("; ")),
         tests: names
             .iter()
-            .map(|name| TestReport::new(name, &tests[name], elapsed))
+            .map(|name| TestReport::new(name, &tests[name], rate_span))
             .collect(),
-        total: TestReport::new("total", &total, elapsed),
+        total: TestReport::new("total", &total, rate_span),
         series: merge_series(reports)?,
         services,
         client,
         thresholds: judged
             .iter()
-            .map(|threshold| threshold.evaluate(&total, elapsed))
+            .map(|threshold| threshold.evaluate(&total, rate_span))
             .collect(),
     })
 }

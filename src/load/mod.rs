@@ -194,7 +194,12 @@ async fn measure(
                 continue;
             }
         };
-        let t = unix_seconds(SystemTime::now()).saturating_sub(1);
+        // The second's start: the load's start plus the seconds closed before it (the last,
+        // partial one included, so no two share a time).
+        let closed = recorder
+            .lock()
+            .map_or(0, |recorder| recorder.series.len() as u64);
+        let t = unix_seconds(started_wall) + closed;
         let cpu = own_cpu.cpu_percent();
         let lag_ms = lag.swap(0, Ordering::Relaxed) as f64 / 1000.0;
         saturation_now = None;
@@ -274,6 +279,14 @@ async fn measure(
     live.clear();
     lag_probe.abort();
     let elapsed = started.elapsed();
+    // Rates are per second of the schedule: the wait for the last iterations to end is not
+    // time the load was offered (a run that stopped early, or ran to a number of iterations,
+    // counts the time it took).
+    let rate_span = if stopped.is_none() && !options.profile.stages.is_empty() {
+        elapsed.min(options.profile.duration())
+    } else {
+        elapsed
+    };
     let (measured, series, total) = {
         let mut recorder = recorder.lock().unwrap_or_else(|e| e.into_inner());
         let total = recorder.total();
@@ -294,7 +307,7 @@ async fn measure(
     let tests: Vec<TestReport> = names
         .iter()
         .zip(&measured)
-        .map(|(name, measured)| TestReport::new(name, measured, elapsed))
+        .map(|(name, measured)| TestReport::new(name, measured, rate_span))
         .collect();
     let report = LoadReport {
         streamspec_load: json::FORMAT,
@@ -307,7 +320,7 @@ async fn measure(
         elapsed,
         stopped,
         tests,
-        total: TestReport::new("total", &total, elapsed),
+        total: TestReport::new("total", &total, rate_span),
         series,
         services: groups
             .iter()
@@ -322,7 +335,7 @@ async fn measure(
         thresholds: options
             .thresholds
             .iter()
-            .map(|threshold| threshold.evaluate(&total, elapsed))
+            .map(|threshold| threshold.evaluate(&total, rate_span))
             .collect(),
     };
     Ok(Finished { report, signal })

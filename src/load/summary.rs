@@ -34,7 +34,7 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
         "ran {} · {} iterations ({}) · {} passed · {} failed · goodput {}",
         seconds_text(seconds),
         count(total.counts.iterations),
-        rate(total.counts.iterations as f64 / seconds.max(1e-9)),
+        rate(total.counts.iterations as f64 / total.rate_seconds.max(1e-9)),
         count(total.counts.passed),
         count(total.counts.failed),
         rate(total.goodput),
@@ -43,17 +43,17 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
     if total.counts.interrupted > 0 {
         extra.push(format!(
             "{} cut off at the end",
-            count(total.counts.interrupted)
+            crate::report::plural(total.counts.interrupted as usize, "iteration")
         ));
     }
     if total.counts.dropped > 0 {
         extra.push(format!(
             "{} dropped (--max-users were running)",
-            count(total.counts.dropped)
+            crate::report::plural(total.counts.dropped as usize, "iteration")
         ));
     }
     if !extra.is_empty() {
-        let _ = writeln!(out, "iterations {}", extra.join(" · "));
+        let _ = writeln!(out, "{}", extra.join(" · "));
     }
     if let Some(stopped) = &report.stopped {
         let _ = writeln!(

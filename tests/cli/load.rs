@@ -482,3 +482,55 @@ fn a_token_threshold_needs_the_capture_named() {
         .status(2)
         .run();
 }
+
+#[test]
+fn iterations_that_fail_at_once_still_let_the_schedule_end() {
+    let output = Test::new()
+        .spec(
+            "bad.stream",
+            r#"
+            test "bad url" {
+              GET {{base}}/sse/ticker
+              expect status 200
+            }
+            "#,
+        )
+        .var("base", "notaurl")
+        .args(["load", "bad.stream", "--users", "2", "--duration", "1s"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(output.status, Some(1), "{}", output.stderr);
+    assert!(output.stdout.contains(" passed · "), "{}", output.stdout);
+    assert!(output.stdout.contains("0 passed"), "{}", output.stdout);
+}
+
+#[test]
+fn every_instance_runs_every_test() {
+    let counts_a = COUNTS.replace("\"ticker\"", "\"a\"");
+    let counts_b = COUNTS.replace("\"ticker\"", "\"b\"");
+    let output = Test::new()
+        .spec("a.stream", &counts_a)
+        .spec("b.stream", &counts_b)
+        .var("base", servers::demo())
+        .args([
+            "load",
+            ".",
+            "--users",
+            "4",
+            "--iterations",
+            "8",
+            "--instance",
+            "2/2",
+        ])
+        .args(["--format", "json"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{}", output.stderr);
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    for test in report["tests"].as_array().expect("tests") {
+        assert!(
+            test["counts"]["iterations"].as_u64() > Some(0),
+            "{} ran nothing on instance 2/2",
+            test["name"]
+        );
+    }
+}
