@@ -21,6 +21,9 @@ use super::Captures;
 use super::json::match_json;
 use crate::ast::{JsonPattern, JsonPatternKind, Spanned};
 
+/// A member of an object pattern: its key and its value's pattern.
+type Member = (Spanned<String>, JsonPattern);
+
 /// Members of one object pattern read from the text; a pattern with more takes the tree (each
 /// member has one bit of a `u64`).
 const MAX_MEMBERS: usize = 64;
@@ -59,7 +62,7 @@ pub fn matched_from_text(pattern: &JsonPattern, text: &str, captures: &mut Captu
 /// The members of an object pattern whose value is read member by member, and whether it is
 /// `exact`; `None` for a pattern matched against a whole `Value`. An object pattern that
 /// captures the object itself takes the `Value` (the capture is that value).
-fn read_into(pattern: &JsonPattern) -> Option<(&[(Spanned<String>, JsonPattern)], bool)> {
+fn read_into(pattern: &JsonPattern) -> Option<(&[Member], bool)> {
     match &pattern.kind {
         JsonPatternKind::Object { members, exact }
             if pattern.capture.is_none() && members.len() <= MAX_MEMBERS =>
@@ -125,12 +128,7 @@ impl<'t> Scan<'t> {
     }
 
     /// An object, against an object pattern's members.
-    fn object(
-        &mut self,
-        members: &[(Spanned<String>, JsonPattern)],
-        exact: bool,
-        captures: &mut Captures,
-    ) -> Step {
+    fn object(&mut self, members: &[Member], exact: bool, captures: &mut Captures) -> Step {
         self.space();
         self.open(b'{')?;
         let mut seen: u64 = 0;
@@ -204,7 +202,7 @@ impl<'t> Scan<'t> {
     }
 
     /// A key: which of the pattern's members it names, if any.
-    fn key(&mut self, members: &[(Spanned<String>, JsonPattern)]) -> Step<Option<usize>> {
+    fn key(&mut self, members: &[Member]) -> Step<Option<usize>> {
         let start = self.at;
         let plain = self.string()?;
         let key = if plain {
