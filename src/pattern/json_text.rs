@@ -21,9 +21,6 @@ use super::Captures;
 use super::json::match_json;
 use crate::ast::{JsonPattern, JsonPatternKind, Spanned};
 
-/// A member of an object pattern: its key and its value's pattern.
-type Member = (Spanned<String>, JsonPattern);
-
 /// Members of one object pattern read from the text; a pattern with more takes the tree (each
 /// member has one bit of a `u64`).
 const MAX_MEMBERS: usize = 64;
@@ -58,6 +55,9 @@ pub fn matched_from_text(pattern: &JsonPattern, text: &str, captures: &mut Captu
     }
     matched
 }
+
+/// A member of an object pattern: its key and the pattern of its value.
+type Member = (Spanned<String>, JsonPattern);
 
 /// The members of an object pattern whose value is read member by member, and whether it is
 /// `exact`; `None` for a pattern matched against a whole `Value`. An object pattern that
