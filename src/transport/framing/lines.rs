@@ -270,11 +270,12 @@ impl LineSplitter {
     }
 
     /// Whether the pending bytes start a line with nothing carried over from earlier pushes (a
-    /// `\r` waiting for its `\n`, or a skipped `\n` not yet reported) and no error: a caller
-    /// may then read whole lines from [`LineSplitter::pending`] itself, and
-    /// [`LineSplitter::consume`] them.
+    /// `\r` waiting for its `\n`, a skipped `\n` not yet reported, or the start of a line
+    /// already searched for its end) and no error: a caller may then read whole lines from
+    /// [`LineSplitter::pending`] itself, and [`LineSplitter::consume`] them. A line arriving in
+    /// many pushes is left to [`LineSplitter::next_line`], which searches each byte once.
     pub fn at_clean_line_start(&self) -> bool {
-        self.error.is_none() && !self.skip_lf && !self.lf_skipped
+        self.error.is_none() && !self.skip_lf && !self.lf_skipped && self.scan == self.pos
     }
 
     /// Takes the first `bytes` of [`LineSplitter::pending`], `lines` complete lines with their
