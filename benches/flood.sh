@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Throughput and peak memory of `streamspec run` validating SSE events with a JSON pattern on
-# each, against the demo service's flood endpoint on loopback, with `curl -N` on the same stream
-# beside it as the raw ceiling.
+# Throughput, CPU per event and peak memory of `streamspec run` validating SSE events with a JSON
+# pattern on each, against the demo service's flood endpoint on loopback, with `curl -N` on the
+# same stream beside it as the raw ceiling. "CPU ns/ev" is the user + system CPU time of the
+# streamspec process divided by the events: on a shared machine it is steadier than the rate,
+# which also depends on the demo server getting its share of the cores.
 #
 #   bash benches/flood.sh [COUNT…]        (default: 10000 1000000 10000000)
 #
-# Needs curl and GNU time (/usr/bin/time) for the memory figure.
+# Needs curl and GNU time (/usr/bin/time) for the CPU and memory figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 counts=("${@:-10000 1000000 10000000}")
@@ -14,7 +16,7 @@ read -r -a counts <<<"${counts[*]}"
 # shellcheck source=benches/demo.sh
 . benches/demo.sh
 
-printf '%-10s %14s %14s %14s %12s\n' events "curl ev/s" "streamspec ev/s" "ratio" "peak RSS"
+printf '%-10s %14s %14s %10s %10s %12s\n' events "curl ev/s" "streamspec ev/s" "ratio" "CPU ns/ev" "peak RSS"
 for n in "${counts[@]}"; do
   spec="$work/flood-$n.stream"
   cat >"$spec" <<SPEC
@@ -32,11 +34,12 @@ SPEC
   curl_s=$(echo "$(date +%s.%N) - $start" | bc -l)
 
   start=$(date +%s.%N)
-  /usr/bin/time -f '%M' -o "$work/rss" "$bin" run "$spec" >"$work/out" || { cat "$work/out"; exit 1; }
+  /usr/bin/time -f '%U %S %M' -o "$work/usage" "$bin" run "$spec" >"$work/out" || { cat "$work/out"; exit 1; }
   run_s=$(echo "$(date +%s.%N) - $start" | bc -l)
-  rss_kb=$(tail -1 "$work/rss")
+  read -r user_s sys_s rss_kb < <(tail -1 "$work/usage")
 
-  printf '%-10s %14.0f %14.0f %14.2f %9.1f MB\n' "$n" \
+  printf '%-10s %14.0f %14.0f %10.2f %10.0f %9.1f MB\n' "$n" \
     "$(echo "$n / $curl_s" | bc -l)" "$(echo "$n / $run_s" | bc -l)" \
-    "$(echo "$curl_s / $run_s" | bc -l)" "$(echo "$rss_kb / 1024" | bc -l)"
+    "$(echo "$curl_s / $run_s" | bc -l)" "$(echo "($user_s + $sys_s) * 1000000000 / $n" | bc -l)" \
+    "$(echo "$rss_kb / 1024" | bc -l)"
 done

@@ -128,12 +128,7 @@ impl<'t> Scan<'t> {
     }
 
     /// An object, against an object pattern's members.
-    fn object(
-        &mut self,
-        members: &[(Spanned<String>, JsonPattern)],
-        exact: bool,
-        captures: &mut Captures,
-    ) -> Step {
+    fn object(&mut self, members: &[Member], exact: bool, captures: &mut Captures) -> Step {
         self.space();
         self.open(b'{')?;
         let mut seen: u64 = 0;
@@ -207,7 +202,7 @@ impl<'t> Scan<'t> {
     }
 
     /// A key: which of the pattern's members it names, if any.
-    fn key(&mut self, members: &[(Spanned<String>, JsonPattern)]) -> Step<Option<usize>> {
+    fn key(&mut self, members: &[Member]) -> Step<Option<usize>> {
         let start = self.at;
         let plain = self.string()?;
         let key = if plain {

@@ -12,6 +12,31 @@ use memchr::{memchr, memchr2};
 
 use super::{DEFAULT_MAX_ITEM_SIZE, Finished, FrameError, Framer};
 
+/// Bytes at the start of a search for a line end looked at a word at a time: most lines are
+/// short, and for them this costs less than setting up the vectorised search that takes over
+/// for the rest of a long line.
+const SHORT_LINE: usize = 64;
+
+/// Where the first `\n` or `\r` of `hay` is (the end of a line, in [`LineEndings::Any`]).
+#[inline]
+pub fn line_end(hay: &[u8]) -> Option<usize> {
+    let head = &hay[..hay.len().min(SHORT_LINE)];
+    match memchr::arch::all::memchr::Two::new(b'\n', b'\r').find(head) {
+        Some(end) => Some(end),
+        None => memchr2(b'\n', b'\r', &hay[head.len()..]).map(|end| head.len() + end),
+    }
+}
+
+/// Where the first `\n` of `hay` is.
+#[inline]
+fn lf_end(hay: &[u8]) -> Option<usize> {
+    let head = &hay[..hay.len().min(SHORT_LINE)];
+    match memchr::arch::all::memchr::One::new(b'\n').find(head) {
+        Some(end) => Some(end),
+        None => memchr(b'\n', &hay[head.len()..]).map(|end| head.len() + end),
+    }
+}
+
 /// Which byte sequences end a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineEndings {
@@ -239,9 +264,26 @@ impl LineSplitter {
     #[inline]
     fn find_end(&self, hay: &[u8]) -> Option<usize> {
         match self.endings {
-            LineEndings::Lf => memchr(b'\n', hay),
-            LineEndings::Any => memchr2(b'\n', b'\r', hay),
+            LineEndings::Lf => lf_end(hay),
+            LineEndings::Any => line_end(hay),
         }
+    }
+
+    /// Whether the pending bytes start a line with nothing carried over from earlier pushes (a
+    /// `\r` waiting for its `\n`, a skipped `\n` not yet reported, or the start of a line
+    /// already searched for its end) and no error: a caller may then read whole lines from
+    /// [`LineSplitter::pending`] itself, and [`LineSplitter::consume`] them. A line arriving in
+    /// many pushes is left to [`LineSplitter::next_line`], which searches each byte once.
+    pub fn at_clean_line_start(&self) -> bool {
+        self.error.is_none() && !self.skip_lf && !self.lf_skipped && self.scan == self.pos
+    }
+
+    /// Takes the first `bytes` of [`LineSplitter::pending`], `lines` complete lines with their
+    /// line endings that the caller read itself.
+    pub fn consume(&mut self, bytes: usize, lines: u64) {
+        self.pos = (self.pos + bytes).min(self.buf.len());
+        self.scan = self.scan.max(self.pos);
+        self.lines += lines;
     }
 
     /// Moves the unconsumed tail to the front, keeping the allocation.

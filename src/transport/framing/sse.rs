@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use super::lines::{Line, LineEndings, LineSplitter};
+use super::lines::{Line, LineEndings, LineSplitter, line_end};
 use super::{DEFAULT_MAX_ITEM_SIZE, Finished, FrameError, Framer};
 use crate::transport::item::SseEvent;
 
@@ -17,6 +17,10 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The longest field name the parser acts on (`event`, `retry`).
 const LONGEST_FIELD_NAME: usize = 5;
+
+/// Lines of a block read whole (see [`SseDecoder::simple_block`]); a block with more is read
+/// line by line.
+const BLOCK_LINES: usize = 16;
 
 /// Events with more data than this hand over the data buffer itself instead of a copy: copying
 /// is cheaper for small events (the buffer's allocation is reused), moving for large ones.
@@ -32,6 +36,9 @@ pub struct SseDecoder {
     lines: LineSplitter,
     /// No byte has been decoded yet: a BOM may still have to be stripped.
     at_start: bool,
+    /// Whether simple event blocks are read whole (see [`SseDecoder::simple_block`]); off
+    /// only in tests that compare both ways.
+    whole_blocks: bool,
     state: EventState,
 }
 
@@ -72,6 +79,7 @@ impl SseDecoder {
         SseDecoder {
             lines: LineSplitter::new(LineEndings::Any, max_item_size),
             at_start: true,
+            whole_blocks: true,
             state: EventState {
                 max_item_size,
                 data: String::new(),
@@ -85,6 +93,16 @@ impl SseDecoder {
                 pending_bytes: 0,
                 last_line_counted: false,
             },
+        }
+    }
+
+    /// A decoder that reads every block line by line, to check [`SseDecoder::simple_block`]
+    /// against.
+    #[cfg(test)]
+    fn line_by_line(max_item_size: usize) -> Self {
+        SseDecoder {
+            whole_blocks: false,
+            ..SseDecoder::new(max_item_size)
         }
     }
 
@@ -114,10 +132,69 @@ impl SseDecoder {
     /// connection. The reconnection time itself is kept, since it took effect when it was read.
     pub fn resume(&self) -> SseDecoder {
         let mut next = SseDecoder::new(self.state.max_item_size);
+        next.whole_blocks = self.whole_blocks;
         next.state.last_event_id = Arc::clone(&self.state.last_event_id);
         next.state.id_buffer = Arc::clone(&self.state.last_event_id);
         next.state.retry = self.state.retry;
         next
+    }
+
+    /// Reads the rest of an event block in one go when it is simple, up to the dispatch: `true`
+    /// when it did (the caller dispatches next), `false` when the block is left to the
+    /// line-by-line reading. Simple is: complete up to its blank line, its lines ended by `\n`
+    /// alone, at most [`BLOCK_LINES`] of them, valid UTF-8, none over the limit, and no line
+    /// ending carried over from the last read. Most streams send only such blocks, and for them
+    /// this gives what reading line by line gives, at a fraction of the cost: one search per
+    /// line, one UTF-8 check per block, and no count of the bytes an unfinished event would
+    /// leave (the blank line ends it). Lines of the event read before (the start of a block cut
+    /// by a read) count as they do when reading line by line. Anything else is left to the
+    /// line-by-line reading, which knows every rule (`\r`, replacement of invalid UTF-8,
+    /// limits, the bytes an unfinished event leaves).
+    fn simple_block(&mut self) -> Result<bool, FrameError> {
+        if !self.whole_blocks || !self.lines.at_clean_line_start() {
+            return Ok(false);
+        }
+        let pending = self.lines.pending();
+        let max_line = self.lines.max_line();
+        // Where each field line ends (its `\n`); the blank line comes after the last.
+        let mut ends = [0u32; BLOCK_LINES];
+        let mut count = 0;
+        let mut at = 0;
+        loop {
+            let rest = &pending[at..];
+            let Some(end) = line_end(rest) else {
+                return Ok(false);
+            };
+            if rest[end] == b'\r' || end > max_line {
+                return Ok(false);
+            }
+            if end == 0 {
+                break;
+            }
+            at += end;
+            if count == BLOCK_LINES || at > self.state.max_item_size {
+                return Ok(false);
+            }
+            ends[count] = at as u32;
+            count += 1;
+            at += 1;
+        }
+        // The fields end where the blank line starts; the data buffer holds at most their
+        // bytes, so no field can be too large.
+        let Ok(fields) = std::str::from_utf8(&pending[..at]) else {
+            return Ok(false);
+        };
+        let mut start = 0;
+        for &end in &ends[..count] {
+            let line = &fields[start..end as usize];
+            if !line.starts_with(':') {
+                self.state.field(line)?;
+            }
+            start = end as usize + 1;
+        }
+        self.state.last_line_counted = false;
+        self.lines.consume(at + 1, count as u64 + 1);
+        Ok(true)
     }
 
     /// Strips a BOM at the very start of the stream; false while too few bytes have arrived to
@@ -292,6 +369,11 @@ impl Framer for SseDecoder {
                 Some(error) => Err(error.clone()),
                 None => Ok(None),
             };
+        }
+        while self.simple_block()? {
+            if let Some(event) = self.state.dispatch() {
+                return Ok(Some(event));
+            }
         }
         while let Some(line) = self.lines.next_line()? {
             if let Some(event) = self.state.line(line)? {

@@ -14,7 +14,10 @@ struct Outcome {
 }
 
 fn decode_with(max: usize, chunks: &[&[u8]]) -> Outcome {
-    let mut decoder = SseDecoder::new(max);
+    decode_by(SseDecoder::new(max), chunks)
+}
+
+fn decode_by(mut decoder: SseDecoder, chunks: &[&[u8]]) -> Outcome {
     let mut events = Vec::new();
     let mut error = None;
     'outer: for chunk in chunks {
@@ -530,4 +533,82 @@ fn random_inputs_in_random_chunkings_agree() {
         let bytes: Vec<&[u8]> = input.chunks(1).collect();
         assert_eq!(decode_with(max, &bytes), whole, "input {input:?}");
     }
+}
+
+/// Blocks read whole give exactly what reading line by line gives: the same events, error,
+/// discarded bytes and stream state, over generated streams cut into random reads, with every
+/// line ending, comments, BOMs, invalid UTF-8, NULs in ids, unfinished events and small limits.
+#[test]
+fn blocks_read_whole_agree_with_reading_line_by_line() {
+    const LINES: &[&[u8]] = &[
+        b"data: {\"seq\":1}",
+        b"data: x",
+        b"data:",
+        b"data",
+        b"data:  two spaces",
+        b"data: caf\xc3\xa9",
+        b"data: bad \xff byte",
+        b"data: cut \xc3",
+        b"id: 7",
+        b"id: 0123456789abcdef0123456789abcdef",
+        b"id: nul\0",
+        b"id",
+        b"event: tick",
+        b"event:",
+        b"retry: 1500",
+        b"retry: 15x",
+        b": comment",
+        b":\xff",
+        b"unknown: field",
+        b"dat",
+        b"",
+    ];
+    const ENDINGS: &[&[u8]] = &[b"\n", b"\n", b"\n", b"\n", b"\r\n", b"\r"];
+    let mut rng = fastrand::Rng::with_seed(14);
+    let mut checked_whole = 0;
+    for _ in 0..3000 {
+        let mut stream = Vec::new();
+        if rng.u8(0..8) == 0 {
+            stream.extend_from_slice(b"\xEF\xBB\xBF");
+        }
+        for _ in 0..rng.usize(0..40) {
+            stream.extend_from_slice(LINES[rng.usize(0..LINES.len())]);
+            stream.extend_from_slice(ENDINGS[rng.usize(0..ENDINGS.len())]);
+            if rng.u8(0..3) == 0 {
+                stream.push(b'\n');
+            }
+        }
+        // An unfinished line or event at the end, now and then.
+        if rng.u8(0..4) == 0 {
+            stream.extend_from_slice(LINES[rng.usize(0..LINES.len())]);
+        }
+        let mut chunks = Vec::new();
+        let mut rest = stream.as_slice();
+        while !rest.is_empty() {
+            let cut = if rng.bool() {
+                rest.len()
+            } else {
+                rng.usize(1..=rest.len())
+            };
+            let (chunk, after) = rest.split_at(cut);
+            chunks.push(chunk);
+            rest = after;
+        }
+        let max = if rng.u8(0..5) == 0 {
+            rng.usize(1..40)
+        } else {
+            DEFAULT_MAX_ITEM_SIZE
+        };
+        let whole = decode_by(SseDecoder::new(max), &chunks);
+        let by_line = decode_by(SseDecoder::line_by_line(max), &chunks);
+        assert_eq!(
+            whole,
+            by_line,
+            "{:?} in reads of {:?}",
+            String::from_utf8_lossy(&stream),
+            chunks.iter().map(|c| c.len()).collect::<Vec<_>>()
+        );
+        checked_whole += whole.events.len();
+    }
+    assert!(checked_whole > 5_000, "only {checked_whole} events");
 }
