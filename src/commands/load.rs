@@ -20,9 +20,7 @@ use crate::project;
 use crate::report::redact::Secrets;
 use crate::runner::GroupLimits;
 use crate::runner::select::Selection;
-use crate::stop_signals::StopSignals;
 use crate::style::Palette;
-use crate::transport::http::HttpClient;
 
 pub async fn load(args: &LoadArgs) -> i32 {
     let mut secrets = Secrets::default();
@@ -189,19 +187,9 @@ pub async fn load(args: &LoadArgs) -> i32 {
             crate::report::plural(test_count - most_users, "test")
         );
     }
-    let client = match HttpClient::new() {
-        Ok(client) => client,
-        Err(message) => {
-            errln!("error: {message}");
-            return exit_code::SETUP_FAILED;
-        }
-    };
-    let mut signals = match StopSignals::listen() {
-        Ok(signals) => signals,
-        Err(error) => {
-            errln!("error: cannot catch Ctrl-C, SIGTERM, SIGHUP and SIGQUIT: {error}");
-            return exit_code::SETUP_FAILED;
-        }
+    let (client, mut signals) = match super::client_and_signals() {
+        Ok(set_up) => set_up,
+        Err(code) => return code,
     };
     let options = LoadOptions {
         profile,

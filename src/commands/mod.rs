@@ -15,6 +15,28 @@ use crate::output::{err, errln};
 use crate::report::redact::Secrets;
 use crate::style::Palette;
 
+/// The HTTP client and the stop-signal listener of a run or a load, or the exit code after
+/// saying why one could not be set up. Signals are caught from here on, before anything is
+/// printed or started: one sent in between would end streamspec at once, and a listener made
+/// later (at the first poll of a `ctrl_c()` future) would miss it.
+pub fn client_and_signals() -> Result<
+    (
+        crate::transport::http::HttpClient,
+        crate::stop_signals::StopSignals,
+    ),
+    i32,
+> {
+    let client = crate::transport::http::HttpClient::new().map_err(|message| {
+        errln!("error: {message}");
+        crate::exit_code::SETUP_FAILED
+    })?;
+    let signals = crate::stop_signals::StopSignals::listen().map_err(|error| {
+        errln!("error: cannot catch Ctrl-C, SIGTERM, SIGHUP and SIGQUIT: {error}");
+        crate::exit_code::SETUP_FAILED
+    })?;
+    Ok((client, signals))
+}
+
 /// Prints diagnostics to standard error, and a count when there are several.
 pub fn print_diagnostics(diagnostics: &[Diagnostic]) {
     print_redacted_diagnostics(diagnostics, &Secrets::default());

@@ -16,8 +16,7 @@ use crate::report::{self, Reporter, Summary};
 use crate::runner::select::Selection;
 use crate::runner::timings::cpu_time;
 use crate::runner::{self, RunOptions, Stopped};
-use crate::stop_signals::{StopSignal, StopSignals};
-use crate::transport::http::HttpClient;
+use crate::stop_signals::StopSignal;
 use crate::update::UpdateMode;
 use crate::update::apply::SpecWriter;
 
@@ -73,22 +72,9 @@ pub async fn run(args: &RunArgs) -> i32 {
         print_redacted_diagnostics(&[selection.explain_empty(&project)], &cli_secrets);
         return exit_code::NO_TESTS;
     }
-    let client = match HttpClient::new() {
-        Ok(client) => client,
-        Err(message) => {
-            errln!("error: {message}");
-            return exit_code::SETUP_FAILED;
-        }
-    };
-    // Catching the stop signals starts now, before anything is printed or started: one sent
-    // in between would end streamspec at once, and a listener made later (at the first poll of
-    // a `ctrl_c()` future) would miss it.
-    let mut signals = match StopSignals::listen() {
-        Ok(signals) => signals,
-        Err(error) => {
-            errln!("error: cannot catch Ctrl-C, SIGTERM, SIGHUP and SIGQUIT: {error}");
-            return exit_code::SETUP_FAILED;
-        }
+    let (client, mut signals) = match super::client_and_signals() {
+        Ok(set_up) => set_up,
+        Err(code) => return code,
     };
     let options = RunOptions {
         jobs: jobs_within_the_open_file_limit(scale.jobs.map(|n| n.get())),
