@@ -160,7 +160,7 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
                 verdict
                     .measured
                     .map_or("nothing measured".to_string(), |value| {
-                        value_text(value, &verdict.unit)
+                        text_apart_from(value, verdict.bound.unwrap_or(value), &verdict.unit)
                     })
             })
             .collect();
@@ -178,7 +178,7 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
             let margin = verdict.margin.map_or(String::new(), |margin| {
                 format!(
                     "  margin {}",
-                    signed(value_text(margin.abs(), &verdict.unit), margin)
+                    signed(text_apart_from(margin.abs(), 0.0, &verdict.unit), margin)
                 )
             });
             let line = format!(
@@ -215,6 +215,29 @@ fn value_text(value: f64, unit: &str) -> String {
         "/s" => rate(value),
         _ => trim_float(value, 1),
     }
+}
+
+/// `value` as [`value_text`] shows it, with more decimals when that would read the same as
+/// `other` although the two differ: a threshold missed by 0.003/s does not read `5/s` against a
+/// bound of `5/s`, nor its margin `-0/s`.
+fn text_apart_from(value: f64, other: f64, unit: &str) -> String {
+    let text = value_text(value, unit);
+    if value == other || text != value_text(other, unit) {
+        return text;
+    }
+    let unit = match unit {
+        "ms" | "%" | "/s" => unit,
+        _ => "",
+    };
+    (2..=6)
+        .map(|decimals| {
+            (
+                format!("{}{unit}", trim_float(value, decimals)),
+                format!("{}{unit}", trim_float(other, decimals)),
+            )
+        })
+        .find(|(value, other)| value != other)
+        .map_or(text, |(value, _)| value)
 }
 
 /// One test's table: a row per distribution, then its counts.
@@ -354,4 +377,19 @@ pub fn describe_profile(profile: &Profile) -> String {
         text.push_str(&format!(", {} iterations at most", count(iterations)));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_near_its_bound_reads_apart_from_it() {
+        assert_eq!(text_apart_from(4.997, 5.0, "/s"), "4.997/s");
+        assert_eq!(text_apart_from(0.003, 0.0, "/s"), "0.003/s");
+        assert_eq!(text_apart_from(4.2, 5.0, "/s"), "4.2/s");
+        assert_eq!(text_apart_from(5.0, 5.0, "/s"), "5/s");
+        assert_eq!(text_apart_from(99.996, 100.0, "%"), "99.996%");
+        assert_eq!(text_apart_from(100.04, 100.0, "ms"), "100.04ms");
+    }
 }

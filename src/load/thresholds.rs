@@ -86,6 +86,10 @@ pub struct Verdict {
     pub passed: bool,
     /// How far inside the bound the value is (negative: how far outside).
     pub margin: Option<f64>,
+    /// The bound, in `unit` (`goodput > 300/m` gives 5, per second). Absent from reports
+    /// written before it was added.
+    #[serde(default)]
+    pub bound: Option<f64>,
 }
 
 const STREAM_METRICS: [(&str, Metric); 23] = [
@@ -117,11 +121,13 @@ const STREAM_METRICS: [(&str, Metric); 23] = [
 /// The names a threshold may use, for the error that lists them.
 const NAMES: &str = "connect, ttfb, first item (ttft), gap (itl), stream duration, items, items/s, \
                      tokens, tokens/s (with --tokens), iteration, start delay; errors, failures, passes, connections succeeded (in %); \
-                     goodput, iterations (per second with /s, else a count); reconnections, dropped";
+                     goodput (per second), iterations (per second with /s or /m, else a count); reconnections, dropped";
 
 impl Threshold {
     pub fn parse(text: &str) -> Result<Threshold, String> {
         let lowered = text.trim().to_ascii_lowercase();
+        // The bound is read without its spaces: `100 ms`, `1 %` and `50 /s` are `100ms`, `1%`
+        // and `50/s`.
         let (at, op, op_len) = ["<=", ">=", "<", ">"]
             .iter()
             .filter_map(|op| lowered.find(op).map(|at| (at, *op)))
@@ -139,7 +145,8 @@ impl Threshold {
                 "a threshold compares with <, <=, > or >=, such as `p99 gap < 100ms`".to_string()
             })?;
         let left = lowered[..at].trim();
-        let right = lowered[at + op_len..].trim();
+        let right: String = lowered[at + op_len..].split_whitespace().collect();
+        let right = right.as_str();
         if right.is_empty() {
             return Err(format!(
                 "nothing to compare with after the operator in `{text}`"
@@ -267,6 +274,7 @@ impl Threshold {
             unit: self.unit().to_string(),
             passed: measured.is_some_and(|value| self.op.holds(value, self.bound)),
             margin,
+            bound: Some(self.bound),
         }
     }
 
@@ -294,6 +302,10 @@ fn parse_stat(word: &str) -> Option<Stat> {
         _ => {
             let number = word.strip_prefix('p')?;
             let p: f64 = number.parse().ok()?;
+            // p0 is the smallest value, as p100 is the largest.
+            if p == 0.0 {
+                return Some(Stat::Min);
+            }
             (p > 0.0 && p <= 100.0).then_some(Stat::Percentile(p))
         }
     }
@@ -310,7 +322,9 @@ fn measure_of(name: &str, stat: Option<Stat>, right: &str) -> Result<Measure, St
         return Ok(Measure::Distribution(*metric, stat));
     }
     let percent = right.ends_with('%');
-    let per_second = right.ends_with("/s");
+    let per_second = ["/s", "/m", "/min", "/h"]
+        .iter()
+        .any(|suffix| right.ends_with(suffix));
     let measure = match name {
         "errors" | "error rate" if percent => Measure::Ratio(Ratio::Errors),
         "errors" => Measure::Count(Count::Errors),
@@ -352,12 +366,24 @@ fn measure_of(name: &str, stat: Option<Stat>, right: &str) -> Result<Measure, St
 }
 
 fn parse_bound(measure: Measure, right: &str) -> Result<f64, String> {
+    if right.starts_with('-') {
+        return Err(format!("`{right}` is negative: a bound is 0 or more"));
+    }
     let number = |text: &str| -> Result<f64, String> {
-        text.trim()
-            .parse::<f64>()
+        text.parse::<f64>()
             .ok()
             .filter(|value| value.is_finite() && *value >= 0.0)
             .ok_or_else(|| format!("`{right}` is not a number"))
+    };
+    // A rate per second, per minute or per hour, as `--rate` reads it; a bare number is per second.
+    let per_second = |text: &str| -> Result<f64, String> {
+        let (value, seconds) = [("/s", 1.0), ("/m", 60.0), ("/min", 60.0), ("/h", 3600.0)]
+            .iter()
+            .find_map(|(suffix, seconds)| Some((text.strip_suffix(suffix)?, *seconds)))
+            .unwrap_or((text, 1.0));
+        number(value)
+            .map(|value| value / seconds)
+            .map_err(|_| format!("`{right}` is not a rate such as `50/s` or `300/m`"))
     };
     match measure {
         Measure::Distribution(metric, _) => match metric.unit() {
@@ -365,14 +391,12 @@ fn parse_bound(measure: Measure, right: &str) -> Result<f64, String> {
                 .map(|duration| duration.as_secs_f64() * 1000.0)
                 .map_err(|_| {
                     format!(
-                        "the {} is a time: write it with a unit, such as `250ms` or `2s`",
+                        "the {} is a time: write a number and a unit (ms, s, m or h), such as `250ms` or `2s`, not `{right}`",
                         metric.label()
                     )
                 }),
             super::metrics::Unit::Count => number(right),
-            super::metrics::Unit::MilliPerSecond => {
-                number(right.strip_suffix("/s").unwrap_or(right))
-            }
+            super::metrics::Unit::MilliPerSecond => per_second(right),
         },
         Measure::Ratio(_) => {
             let value = right
@@ -384,12 +408,7 @@ fn parse_bound(measure: Measure, right: &str) -> Result<f64, String> {
             }
             Ok(value)
         }
-        Measure::Rate(_) => {
-            let value = right
-                .strip_suffix("/s")
-                .ok_or_else(|| format!("a rate is per second, such as `50/s`, not `{right}`"))?;
-            number(value)
-        }
+        Measure::Rate(_) => per_second(right),
         Measure::Count(_) => number(right),
     }
 }
@@ -439,6 +458,21 @@ mod tests {
     }
 
     #[test]
+    fn bounds_read_with_spaces_other_rate_units_and_p0() {
+        let bound = |text| Threshold::parse(text).expect(text).bound;
+        assert_eq!(bound("p99 gap < 100 ms"), 100.0);
+        assert_eq!(bound("errors < 1 %"), 1.0);
+        assert_eq!(bound("goodput > 300/m"), 5.0);
+        assert_eq!(bound("goodput > 7200/h"), 2.0);
+        assert_eq!(bound("goodput > 5"), 5.0);
+        assert_eq!(bound("p50 tokens/s > 120/m"), 2.0);
+        assert_eq!(
+            Threshold::parse("p0 gap < 1s").expect("valid").measure,
+            Measure::Distribution(Metric::Gap, Stat::Min)
+        );
+    }
+
+    #[test]
     fn bad_thresholds_say_what_is_wrong() {
         let error = |text| Threshold::parse(text).expect_err(text);
         assert_eq!(
@@ -451,7 +485,15 @@ mod tests {
         );
         assert_eq!(
             error("p99 gap < 100"),
-            "the gap is a time: write it with a unit, such as `250ms` or `2s` (in `p99 gap < 100`)"
+            "the gap is a time: write a number and a unit (ms, s, m or h), such as `250ms` or `2s`, not `100` (in `p99 gap < 100`)"
+        );
+        assert_eq!(
+            error("p99 gap < -1ms"),
+            "`-1ms` is negative: a bound is 0 or more (in `p99 gap < -1ms`)"
+        );
+        assert_eq!(
+            error("goodput > 5/d"),
+            "`5/d` is not a rate such as `50/s` or `300/m` (in `goodput > 5/d`)"
         );
         assert_eq!(
             error("p99 gpa < 1s"),
@@ -460,10 +502,6 @@ mod tests {
         assert_eq!(
             error("errors < 120%"),
             "120% is more than all (in `errors < 120%`)"
-        );
-        assert_eq!(
-            error("goodput > 50"),
-            "a rate is per second, such as `50/s`, not `50` (in `goodput > 50`)"
         );
         assert_eq!(
             error("p99 errors < 1%"),
