@@ -41,6 +41,14 @@ pub fn merge(
                 "{file} ran another profile than {first_file}: they are parts of different loads"
             ));
         }
+        let names = |report: &LoadReport| -> Vec<String> {
+            report.tests.iter().map(|test| test.name.clone()).collect()
+        };
+        if names(report) != names(first) {
+            return Err(format!(
+                "{file} ran other tests than {first_file}: they are parts of different loads"
+            ));
+        }
         if let Some(other) = seen.insert(report.instance.index, file) {
             return Err(format!(
                 "{file} and {other} are both instance {}",
@@ -126,14 +134,23 @@ pub fn merge(
         }
     }
 
+    // Every part's thresholds, each once: a part run with a threshold the others lacked still
+    // has it judged on the whole.
     let judged: Vec<Threshold> = match thresholds {
         Some(given) => given.to_vec(),
-        None => first
-            .thresholds
-            .iter()
-            .map(|verdict| Threshold::parse(&verdict.threshold))
-            .collect::<Result<_, _>>()
-            .map_err(|message| format!("{first_file}: {message}"))?,
+        None => {
+            let mut judged: Vec<Threshold> = Vec::new();
+            for (file, report) in reports {
+                for verdict in &report.thresholds {
+                    let threshold = Threshold::parse(&verdict.threshold)
+                        .map_err(|message| format!("{file}: {message}"))?;
+                    if !judged.iter().any(|known| known.text == threshold.text) {
+                        judged.push(threshold);
+                    }
+                }
+            }
+            judged
+        }
     };
 
     Ok(LoadReport {

@@ -28,6 +28,7 @@ mod limits;
 mod line_endings;
 mod llm_diffs;
 mod load;
+mod load_merge;
 mod long_values;
 mod many_streams;
 mod misbehaving;
