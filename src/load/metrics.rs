@@ -208,7 +208,8 @@ pub struct Counts {
     pub errored: u64,
     /// Open model: arrivals not started because `--max-users` were already running.
     pub dropped: u64,
-    /// Iterations the end of the run cut off (after the graceful stop): not counted above.
+    /// Iterations the end of the run cut off (after the graceful stop): not counted above, but
+    /// what their streams had measured is in the figures.
     pub interrupted: u64,
     pub streams: u64,
     pub items: u64,
@@ -279,11 +280,7 @@ impl Measured {
                 self.record_value(Metric::TokensPerSecond, (tokens / seconds * 1000.0) as u64);
             }
         }
-        for (index, stream) in outcome.streams.iter().enumerate() {
-            // Only the first stream of an iteration waited for the iteration's late start.
-            let lag = if index == 0 { lag } else { Duration::ZERO };
-            self.record_stream(stream, lag);
-        }
+        self.record_streams(outcome, lag);
         let mut classes: Vec<ErrorClass> = Vec::new();
         for failure in &outcome.failures {
             if let Some(class) = ErrorClass::of(failure) {
@@ -328,6 +325,25 @@ impl Measured {
                     example: render_example(failure),
                 });
             tally.count += 1;
+        }
+    }
+
+    /// Counts an iteration the end of the run cut off, and records what its streams had
+    /// measured by then: it has no verdict and no duration of its own.
+    pub fn record_cut_off(&mut self, outcome: &TestOutcome, start_delay: Option<Duration>) {
+        self.counts.interrupted += 1;
+        if let Some(delay) = start_delay {
+            self.record_duration(Metric::StartDelay, delay);
+        }
+        self.record_streams(outcome, start_delay.unwrap_or_default());
+    }
+
+    /// Records the streams of an iteration. `lag`: how late it started after it was due.
+    fn record_streams(&mut self, outcome: &TestOutcome, lag: Duration) {
+        for (index, stream) in outcome.streams.iter().enumerate() {
+            // Only the first stream of an iteration waited for the iteration's late start.
+            let lag = if index == 0 { lag } else { Duration::ZERO };
+            self.record_stream(stream, lag);
         }
     }
 

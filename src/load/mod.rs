@@ -141,6 +141,7 @@ async fn measure(
         started,
         active: AtomicU64::new(0),
         instance: options.instance,
+        cut_off: CancellationToken::new(),
     });
     let stop = CancellationToken::new();
     let mut driver = tokio::spawn(drive(

@@ -240,9 +240,14 @@ fn test_table(test: &TestReport) -> String {
         out.push('\n');
     }
     let counts = &test.counts;
+    let cut_off = if counts.interrupted > 0 {
+        format!(" · {} cut off", count(counts.interrupted))
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "  {} iterations · {} passed · {} failed · {} streams · {} items · {} reconnections",
+        "  {} iterations · {} passed · {} failed{cut_off} · {} streams · {} items · {} reconnections",
         count(counts.iterations),
         count(counts.passed),
         count(counts.failed),

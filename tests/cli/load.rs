@@ -534,3 +534,5 @@ fn every_instance_runs_every_test() {
         );
     }
 }
+
+mod cut_off;
