@@ -127,6 +127,9 @@ struct Exchange {
     /// While a block reads the body as a stream: what a load's end, cutting the run off
     /// mid-block, reports of it.
     reading: Option<cut_off::Reading>,
+    /// A block read the body as a stream (and reported it); otherwise a load run reports the
+    /// request as a plain one when it is done with it.
+    streamed: bool,
 }
 
 /// Runs a test as `identity` (`{{vu}}`, `{{iteration}}`): a load run's virtual user, or a
@@ -215,6 +218,7 @@ pub async fn run_iteration(
             Ok(())
         }
     };
+    run.report_plain_request();
     let mut failures = std::mem::take(&mut run.soft_failures);
     failures.extend(result.err());
     let outcome = TestOutcome {
@@ -358,6 +362,7 @@ impl TestRun<'_> {
                         reader: None,
                         log: self.log_for(request.name.as_ref()),
                         reading: None,
+                        streamed: false,
                     });
                 }
                 StepKind::Grpc(call) => {
@@ -555,6 +560,7 @@ impl TestRun<'_> {
                     return Ok(());
                 };
                 exchange.body_done = true;
+                exchange.streamed = true;
                 let opening = exchange.opening.clone();
                 let origin = response.sent_at;
                 exchange.reading = Some(cut_off::Reading {

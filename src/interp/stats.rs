@@ -317,6 +317,21 @@ impl StreamStats {
         }
     }
 
+    /// In a load run, the figures of a request whose body no block read as a stream: the times
+    /// to its connection and its head, which the load measures of every request. `None` in
+    /// other runs (`run -v` shows streams only).
+    pub fn plain_request_report(&self, span: crate::source::Span) -> Option<StreamReport> {
+        KEPT_FOR_LOAD.load(Ordering::Relaxed).then(|| StreamReport {
+            kind: "request",
+            span,
+            ttfb: self.ttfb,
+            connect: self.connect,
+            connections: self.connections,
+            plain: true,
+            ..StreamReport::default()
+        })
+    }
+
     /// min, mean, p50, p95, p99 and max of the gaps, when there are any.
     pub fn gap_summary(&self) -> Option<[Duration; 6]> {
         let histogram = self.gaps.histogram();

@@ -21,8 +21,8 @@ pub const SIGNIFICANT_DIGITS: u8 = 3;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
-    /// Opening the TCP connection, when a stream's request opened one (`http://` only: over
-    /// HTTPS the client does not time it).
+    /// Opening the TCP connection, when a request opened one (`http://` only: over HTTPS the
+    /// client does not time it).
     Connect,
     /// From sending the request (in the open model: from when the iteration was due) to the
     /// response head.
@@ -98,13 +98,12 @@ impl Metric {
         }
     }
 
-    /// Whether the tests' streams produce it (the others come from every iteration).
+    /// Whether the tests' streams produce it (the others come from every iteration, or, as
+    /// `connect` and `ttfb`, from every request).
     pub fn needs_streams(self) -> bool {
         matches!(
             self,
-            Metric::Connect
-                | Metric::Ttfb
-                | Metric::FirstItem
+            Metric::FirstItem
                 | Metric::Gap
                 | Metric::StreamDuration
                 | Metric::Items
@@ -213,7 +212,7 @@ pub struct Counts {
     pub interrupted: u64,
     pub streams: u64,
     pub items: u64,
-    /// Connections the streams made (reconnections included).
+    /// Connections the requests made (reconnections included).
     pub connections: u64,
     /// Connections that could not be made (refused, TLS, or timed out before an answer).
     pub connections_failed: u64,
@@ -348,6 +347,17 @@ impl Measured {
     }
 
     fn record_stream(&mut self, stream: &StreamReport, lag: Duration) {
+        if stream.plain {
+            // A request no block read as a stream: its connection and head only.
+            self.counts.connections += u64::from(stream.connections);
+            if let Some(connect) = stream.connect {
+                self.record_duration(Metric::Connect, connect);
+            }
+            if let Some(ttfb) = stream.ttfb {
+                self.record_duration(Metric::Ttfb, ttfb + lag);
+            }
+            return;
+        }
         let counts = &mut self.counts;
         counts.streams += 1;
         counts.items += stream.items;
