@@ -42,6 +42,11 @@ fn a_stream_longer_than_the_run_reports_what_it_measured_when_cut_off() {
         assert_eq!(metrics[metric]["count"], 2, "{metric}: {metrics}");
     }
     assert!(metrics["gap"]["count"].as_u64() >= Some(2), "{metrics}");
+    // Each stream's head came no later than its first item.
+    for stat in ["min", "max"] {
+        let (ttfb, first) = (&metrics["ttfb"][stat], &metrics["first_item"][stat]);
+        assert!(ttfb.as_f64() <= first.as_f64(), "{stat}: {ttfb} > {first}");
+    }
     // An iteration cut off has no duration of its own to report.
     assert!(metrics["iteration"].is_null(), "{metrics}");
     assert_eq!(report["thresholds"][0]["passed"], true);
