@@ -149,6 +149,16 @@ pub async fn load(args: &LoadArgs) -> i32 {
             });
         }
     }
+    if let Some(name) = &tokens_capture
+        && let Some(diagnostic) = tokens_not_captured(name, &specs, planned, args.tokens.is_some())
+    {
+        diagnostics.push(match (&config_load.tokens, &config_file) {
+            (Some(written), Some(file)) if args.tokens.is_none() => {
+                diagnostic.at(file, written.span, "no test captures this")
+            }
+            _ => diagnostic,
+        });
+    }
     drop(specs);
     if !diagnostics.is_empty() {
         print_redacted_diagnostics(&diagnostics, &secrets);
@@ -283,6 +293,39 @@ pub fn print_report(
     } else {
         exit_code::TEST_FAILED
     }
+}
+
+/// The error when none of the load's tests captures `name`, the capture that counts tokens
+/// (`--tokens NAME` when `from_option`, else `tokens = "NAME"` under [load]).
+fn tokens_not_captured(
+    name: &str,
+    specs: &[&Spec],
+    planned: &crate::runner::select::PlannedGroup,
+    from_option: bool,
+) -> Option<Diagnostic> {
+    let captured: std::collections::BTreeSet<&str> = planned
+        .tests
+        .iter()
+        .zip(specs)
+        .filter_map(|(test, spec)| spec.tests.get(test.test))
+        .flat_map(crate::check::test_captures)
+        .map(|capture| capture.value.as_str())
+        .collect();
+    if captured.contains(name) {
+        return None;
+    }
+    let written = if from_option {
+        format!("--tokens {name}")
+    } else {
+        format!("`tokens = \"{name}\"`")
+    };
+    let hint = match crate::diagnostic::did_you_mean(name, captured.iter().copied()) {
+        Some(close) => format!("; did you mean `{close}`?"),
+        None => format!(" (tokens are counted from a capture such as `-> {name}`)"),
+    };
+    Some(Diagnostic::error(format!(
+        "{written}: none of the load's tests captures `{name}`{hint}"
+    )))
 }
 
 /// Whether test `test` of `spec` reads a stream: a block of items, or gRPC replies one by one.

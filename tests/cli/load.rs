@@ -537,3 +537,4 @@ fn every_instance_runs_every_test() {
 
 mod cut_off;
 mod requests;
+mod settings;
