@@ -12,7 +12,7 @@ use crate::exit_code;
 use crate::load::driver::LoadTest;
 use crate::load::json::LoadReport;
 use crate::load::profile::Instance;
-use crate::load::settings::LoadSettings;
+use crate::load::settings::{LoadSettings, combination_error, config_under};
 use crate::load::thresholds::Threshold;
 use crate::load::{self, DEFAULT_ABORT_GRACE, LoadError, LoadOptions};
 use crate::output::{errln, out, outln};
@@ -87,26 +87,19 @@ pub async fn load(args: &LoadArgs) -> i32 {
         graceful_stop: args.graceful_stop,
     };
     // The config's settings fill in what the options leave out — unless the options choose
-    // the other model, or their own length.
-    let mut weaker = config_load.settings.clone();
-    if given.rate.is_some() {
-        weaker.users = None;
-    }
-    if given.users.is_some() {
-        weaker.rate = None;
-    }
-    if given.duration.is_some() || !given.stages.is_empty() || given.iterations.is_some() {
-        weaker.duration = None;
-        weaker.stages.clear();
-        weaker.iterations = None;
-    }
-    let profile = match given.or(&weaker).profile() {
+    // the other model, their own length, or their own stages.
+    let weaker = config_under(&given, &config_load.settings);
+    let profile = match given.clone().or(&weaker).profile() {
         Ok(profile) => profile,
         Err(message) => {
             errln!("error: {message}");
             return exit_code::USAGE_ERROR;
         }
     };
+    if let Some(message) = combination_error(&given, &weaker) {
+        errln!("error: {message}");
+        return exit_code::USAGE_ERROR;
+    }
 
     // Thresholds: the config's (checked when it was read), then the command line's.
     let mut thresholds = Vec::new();

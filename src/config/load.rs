@@ -6,8 +6,11 @@ use toml::de::DeTable;
 
 use super::LoadConfig;
 use super::loader::{Loader, Place, entries};
-use crate::load::settings::{parse_rate, parse_stages, parse_think, parse_users};
+use crate::load::settings::{
+    CONFLICTS, Setting, parse_rate, parse_stages, parse_think, parse_users,
+};
 use crate::load::thresholds::Threshold;
+use crate::source::Span;
 
 const LOAD_KEYS: [&str; 11] = [
     "users",
@@ -26,8 +29,13 @@ const LOAD_KEYS: [&str; 11] = [
 impl Loader {
     pub(super) fn load(&mut self, table: &DeTable<'_>) -> LoadConfig {
         let mut load = LoadConfig::default();
+        // Where each setting of the profile is written, for those that do not go together.
+        let mut written: Vec<(Setting, Span)> = Vec::new();
         for (key, value) in entries(table) {
             let name = key.get_ref().as_ref();
+            if let Some(setting) = Setting::of_key(name) {
+                written.push((setting, super::loader::span(key)));
+            }
             let what = format!("`{name}`");
             match name {
                 "users" | "iterations" | "max_users" => {
@@ -106,6 +114,41 @@ impl Loader {
                 ),
             }
         }
+        self.conflicting_keys(&written);
         load
+    }
+
+    /// Keys of `[load]` that do not go together: the error is at the one written later.
+    fn conflicting_keys(&mut self, written: &[(Setting, Span)]) {
+        let at = |wanted: Setting| {
+            written
+                .iter()
+                .find(|(setting, _)| *setting == wanted)
+                .map(|(_, span)| *span)
+        };
+        let mut errors: Vec<(Span, String, String)> = Vec::new();
+        for (a, b, why) in CONFLICTS {
+            let (Some(a_at), Some(b_at)) = (at(a), at(b)) else {
+                continue;
+            };
+            let ((earlier, _), (later, later_at)) = if a_at.start < b_at.start {
+                ((a, a_at), (b, b_at))
+            } else {
+                ((b, b_at), (a, a_at))
+            };
+            errors.push((
+                later_at,
+                format!(
+                    "`{}` cannot go with `{}` in [load]: {why}",
+                    later.key(),
+                    earlier.key()
+                ),
+                format!("conflicts with `{}`", earlier.key()),
+            ));
+        }
+        errors.sort_by_key(|(span, ..)| span.start);
+        for (span, message, label) in errors {
+            self.error(message, span, &label);
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Settings of a load that cannot work, refused before the load starts: a `--tokens` capture no
-//! test makes.
+//! test makes, options that do not go together (on the command line, under `[load]`, or one of
+//! each).
 
 use super::COUNTS;
 use crate::servers;
@@ -51,4 +52,137 @@ fn tokens_from_a_capture_no_test_makes_are_refused_before_the_load() {
         )
         .status(2)
         .run();
+}
+
+#[test]
+fn options_of_the_other_model_are_refused() {
+    for (args, message) in [
+        (
+            &["--rate", "5/s", "--duration", "1s", "--think", "1s"][..],
+            "error: --rate and --think cannot go together: a pause between a user's iterations is for the closed model (users); in the open model each iteration starts when it is due\n",
+        ),
+        (
+            &[
+                "--rate",
+                "5/s",
+                "--duration",
+                "1s",
+                "--max-new-users",
+                "10/s",
+            ],
+            "error: --rate and --max-new-users cannot go together: how fast users start is for the closed model (users); in the open model the rate says how fast iterations start\n",
+        ),
+        (
+            &["--users", "2", "--duration", "1s", "--max-users", "10"],
+            "error: --max-users caps the open model (rate), and this load is closed (users): its users are the most iterations at once\n",
+        ),
+        (
+            &["--users", "2", "--stage", "1s:4", "--iterations", "5"],
+            "error: --stage and --iterations cannot go together: a staged load ends with its last stage\n",
+        ),
+    ] {
+        Test::new()
+            .spec("counts.stream", COUNTS)
+            .var("base", servers::demo())
+            .args(["load", "counts.stream"])
+            .args(args.iter().copied())
+            .stderr(message)
+            .status(2)
+            .run();
+    }
+}
+
+#[test]
+fn an_option_and_a_config_key_that_do_not_go_together_are_named_as_written() {
+    Test::new()
+        .spec("counts.stream", COUNTS)
+        .var("base", servers::demo())
+        .config(
+            r#"
+            [load]
+            rate = "5/s"
+            duration = "1s"
+            "#,
+        )
+        .args(["load", ".", "--think", "1s"])
+        .stderr("error: `rate` under [load] and --think cannot go together: a pause between a user's iterations is for the closed model (users); in the open model each iteration starts when it is due\n")
+        .status(2)
+        .run();
+}
+
+#[test]
+fn config_keys_that_do_not_go_together_are_refused_where_written() {
+    Test::new()
+        .spec("a.stream", "test \"a\" {\n  GET {{base}}/health\n}\n")
+        .config(
+            r#"
+            [vars]
+            base = "http://127.0.0.1:1"
+
+            [load]
+            rate = "5/s"
+            think = "1s"
+            stages = ["1s:5"]
+            iterations = 10
+            "#,
+        )
+        .args(["check", "."])
+        .stderr(
+            "error: `think` cannot go with `rate` in [load]: a pause between a user's iterations is for the closed model (users); in the open model each iteration starts when it is due
+ --> ./streamspec.toml:6:1
+  |
+6 | think = \"1s\"
+  | ^^^^^ conflicts with `rate`
+
+error: `iterations` cannot go with `stages` in [load]: a staged load ends with its last stage
+ --> ./streamspec.toml:8:1
+  |
+8 | iterations = 10
+  | ^^^^^^^^^^ conflicts with `stages`
+
+2 errors
+",
+        )
+        .status(2)
+        .run();
+}
+
+#[test]
+fn the_command_line_model_leaves_out_the_config_keys_of_the_other() {
+    // The config's closed model comes with a think time; `--rate` chooses the open model, and
+    // the think time goes with the config's model.
+    let output = Test::new()
+        .spec("counts.stream", COUNTS)
+        .var("base", servers::demo())
+        .config(
+            r#"
+            [load]
+            users = 2
+            think = "1s"
+            duration = "1m"
+            "#,
+        )
+        .args(["load", ".", "--rate", "50/s", "--iterations", "3"])
+        .args(["--format", "json"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{}", output.stderr);
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    assert_eq!(report["profile"]["model"], "open");
+    assert_eq!(report["profile"]["think"]["min"], 0.0);
+}
+
+#[test]
+fn an_abort_grace_needs_abort_on_fail() {
+    let output = Test::new()
+        .spec("counts.stream", COUNTS)
+        .var("base", servers::demo())
+        .args(["load", "counts.stream", "--users", "1", "--iterations", "1"])
+        .args(["--abort-grace", "5s"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(2), "{}", output.stderr);
+    assert!(
+        output.stderr.contains("--abort-on-fail"),
+        "{}",
+        output.stderr
+    );
 }
