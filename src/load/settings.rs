@@ -105,7 +105,8 @@ pub const CONFLICTS: [(Setting, Setting, &str); 6] = [
 /// The config's settings under the options `given`: without the keys the options replace. The
 /// options' model replaces the config's model with its own keys (`think` and `max_new_users`
 /// of the closed model, `max_users` of the open one); the options' length replaces the
-/// config's (`duration`, `stages`, `iterations`).
+/// config's (`duration`, `stages`, `iterations`); and the options' stages replace the
+/// config's profile: they start from the options' level, else from 0, in the config's model.
 pub fn config_under(given: &LoadSettings, config: &LoadSettings) -> LoadSettings {
     let mut weaker = config.clone();
     if given.rate.is_some() {
@@ -121,6 +122,11 @@ pub fn config_under(given: &LoadSettings, config: &LoadSettings) -> LoadSettings
         weaker.duration = None;
         weaker.stages.clear();
         weaker.iterations = None;
+    }
+    if !given.stages.is_empty() {
+        // The config's model stays; its level is not where the stages start.
+        weaker.users = weaker.users.map(|_| 0);
+        weaker.rate = weaker.rate.map(|_| 0.0);
     }
     weaker
 }

@@ -1,6 +1,6 @@
 //! Settings of a load that cannot work, refused before the load starts: a `--tokens` capture no
 //! test makes, options that do not go together (on the command line, under `[load]`, or one of
-//! each).
+//! each); and how command-line stages replace the config's profile.
 
 use super::COUNTS;
 use crate::servers;
@@ -169,6 +169,53 @@ fn the_command_line_model_leaves_out_the_config_keys_of_the_other() {
     let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
     assert_eq!(report["profile"]["model"], "open");
     assert_eq!(report["profile"]["think"]["min"], 0.0);
+}
+
+#[test]
+fn command_line_stages_replace_the_config_profile() {
+    for (config, args, model, start) in [
+        // The config's level is not where the command line's stages start…
+        (
+            "users = 40\nduration = \"1m\"",
+            &["--stage", "1s:2"][..],
+            "closed",
+            0.0,
+        ),
+        // …but the command line's own level is…
+        (
+            "users = 40\nduration = \"1m\"",
+            &["--users", "1", "--stage", "1s:2"],
+            "closed",
+            1.0,
+        ),
+        // …and the config's model stays, its stages moving the rate.
+        (
+            "rate = \"40/s\"\nduration = \"1m\"",
+            &["--stage", "1s:20"],
+            "open",
+            0.0,
+        ),
+    ] {
+        let output = Test::new()
+            .spec("counts.stream", COUNTS)
+            .var("base", servers::demo())
+            .config(&format!("[load]\n{config}\n"))
+            .args(["load", "."])
+            .args(args.iter().copied())
+            .args(["--graceful-stop", "5s", "--format", "json"])
+            .run_unchecked();
+        assert_eq!(output.status, Some(0), "{args:?}: {}", output.stderr);
+        let report: serde_json::Value =
+            serde_json::from_str(&output.stdout).expect("a JSON report");
+        let profile = &report["profile"];
+        assert_eq!(profile["model"], model, "{args:?}: {profile}");
+        assert_eq!(profile["start"], start, "{args:?}: {profile}");
+        assert_eq!(
+            profile["stages"].as_array().map(Vec::len),
+            Some(1),
+            "{profile}"
+        );
+    }
 }
 
 #[test]
