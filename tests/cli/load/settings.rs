@@ -1,6 +1,7 @@
 //! Settings of a load that cannot work, refused before the load starts: a `--tokens` capture no
 //! test makes, options that do not go together (on the command line, under `[load]`, or one of
-//! each); and how command-line stages replace the config's profile.
+//! each), and `[load]` values of the wrong type; and how command-line stages replace the
+//! config's profile.
 
 use super::COUNTS;
 use crate::servers;
@@ -232,4 +233,74 @@ fn an_abort_grace_needs_abort_on_fail() {
         "{}",
         output.stderr
     );
+}
+
+#[test]
+fn a_load_setting_of_the_wrong_type_says_what_it_expects() {
+    Test::new()
+        .spec("a.stream", "test \"a\" {\n  GET {{base}}/health\n}\n")
+        .config(
+            r#"
+            [vars]
+            base = "http://127.0.0.1:1"
+
+            [load]
+            users = 2.5
+            duration = 15
+            think = 1
+            max_new_users = [1]
+            graceful_stop = true
+            thresholds = "errors < 1%"
+            tokens = 3
+            "#,
+        )
+        .args(["check", "."])
+        .stderr(
+            "error: `users` must be a whole number of users, like 40, not a float
+ --> ./streamspec.toml:5:9
+  |
+5 | users = 2.5
+  |         ^^^ expected a number of users
+
+error: `duration` must be a duration, like \"15s\" or \"5m\", not an integer
+ --> ./streamspec.toml:6:12
+  |
+6 | duration = 15
+  |            ^^ expected a duration
+
+error: `think` must be a pause, like \"1s\" or \"500ms..2s\", not an integer
+ --> ./streamspec.toml:7:9
+  |
+7 | think = 1
+  |         ^ expected a pause
+
+error: `max_new_users` must be a rate of new users, like \"100/s\", not an array
+ --> ./streamspec.toml:8:17
+  |
+8 | max_new_users = [1]
+  |                 ^^^ expected a rate
+
+error: `graceful_stop` must be a duration, like \"30s\", not a boolean
+ --> ./streamspec.toml:9:17
+  |
+9 | graceful_stop = true
+  |                 ^^^^ expected a duration
+
+error: `thresholds` must be an array of thresholds, like [\"errors < 1%\", \"p99 gap < 100ms\"], not a string
+  --> ./streamspec.toml:10:14
+   |
+10 | thresholds = \"errors < 1%\"
+   |              ^^^^^^^^^^^^^ expected an array of thresholds
+
+error: `tokens` must be the name of a capture, like \"token\", not an integer
+  --> ./streamspec.toml:11:10
+   |
+11 | tokens = 3
+   |          ^ expected a capture's name
+
+7 errors
+",
+        )
+        .status(2)
+        .run();
 }
