@@ -121,9 +121,14 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
             .map(|s| s.rss_bytes)
             .max()
             .unwrap_or(0);
+        // Merged, each instance's service is a process of its own, which that instance
+        // started: its figures are its own, not to be added to another machine's.
+        let instance = service
+            .instance
+            .map_or(String::new(), |instance| format!(" (instance {instance})"));
         let _ = writeln!(
             out,
-            "\nservice {}: CPU mean {:.0}% · max {:.0}% · memory max {}",
+            "\nservice {}{instance}: CPU mean {:.0}% · max {:.0}% · memory max {}",
             service.name,
             mean,
             max_cpu,
