@@ -1,7 +1,9 @@
 //! A load's iteration cut off at the end of the load (after its graceful stop, or at Ctrl-C):
 //! the test's future is dropped mid-step, and what its streams had measured until then is
-//! reported — the streams it had ended, the one a block was reading, and its named streams —
-//! as k6 keeps what an interrupted iteration emitted.
+//! reported — the streams it had ended, the one a block was reading (an HTTP body, a gRPC call's
+//! replies, a WebSocket's messages), and its named streams — as k6 keeps what an interrupted
+//! iteration emitted. Streams read inside a `parallel`'s branches are not: each branch's run
+//! is dropped with the test's.
 
 use std::time::{Duration, Instant};
 
@@ -13,8 +15,8 @@ use crate::source::Span;
 /// longer (a gRPC call that does not answer its cancel) is not waited for.
 const CLOSE_NAMED: Duration = Duration::from_secs(1);
 
-/// What a block reading an HTTP body as a stream reports of it, should the run be cut off
-/// before the block can report it itself.
+/// What a block reading a stream reports of it, should the run be cut off before the block can
+/// report it itself.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Reading {
     pub kind: &'static str,
@@ -37,6 +39,18 @@ impl TestRun<'_> {
                 name: exchange.name.as_ref().map(|name| name.value.clone()),
                 branch: self.branch.clone(),
                 ..stats.report(reading.kind, reading.span)
+            });
+        }
+        let branch = self.branch.clone();
+        let call = self.call.as_mut().and_then(|call| call.cut_off_report());
+        let socket = self
+            .socket
+            .as_mut()
+            .and_then(|socket| socket.cut_off_report());
+        for report in [call, socket].into_iter().flatten() {
+            self.streams.push(StreamReport {
+                branch: branch.clone(),
+                ..report
             });
         }
         let _ = tokio::time::timeout(CLOSE_NAMED, self.close_named()).await;

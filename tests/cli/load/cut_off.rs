@@ -83,3 +83,47 @@ fn the_summary_counts_the_iterations_cut_off_and_shows_their_streams() {
         );
     }
 }
+
+#[test]
+fn a_grpc_call_and_a_socket_longer_than_the_run_report_what_they_measured() {
+    let output = Test::new()
+        .spec(
+            "soak.stream",
+            r#"
+            test "prices" {
+              grpc {{grpc}} stock.StockService/StreamPrices
+              message { "symbols": ["AAPL"], "ticks": 100000, "intervalMs": 20 }
+              expect messages { + times { { "tick": number } }; end }
+            }
+
+            test "ticks" {
+              ws {{base}}/ws/ticker?count=100000&interval=20ms
+              expect messages { + times { { "n": integer } }; end }
+            }
+            "#,
+        )
+        .var("base", servers::demo())
+        .var("grpc", servers::grpc_demo())
+        .args(["load", "soak.stream", "--users", "2", "--duration", "1s"])
+        .args(["--graceful-stop", "100ms", "--format", "json"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(
+        output.status,
+        Some(0),
+        "{}\n{}",
+        output.stdout,
+        output.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    for test in report["tests"].as_array().expect("tests") {
+        let (counts, metrics) = (&test["counts"], &test["metrics"]);
+        assert_eq!(counts["interrupted"], 1, "{test}");
+        assert_eq!(counts["streams"], 1, "{test}");
+        assert!(counts["items"].as_u64() >= Some(2), "{test}");
+        for metric in ["ttfb", "first_item", "stream_duration"] {
+            assert_eq!(metrics[metric]["count"], 1, "{metric}: {test}");
+        }
+        assert!(metrics["gap"]["count"].as_u64() >= Some(1), "{test}");
+    }
+}
