@@ -127,3 +127,40 @@ fn a_grpc_call_and_a_socket_longer_than_the_run_report_what_they_measured() {
         assert!(metrics["gap"]["count"].as_u64() >= Some(1), "{test}");
     }
 }
+
+#[test]
+fn a_load_stopped_early_cuts_off_its_iterations_with_what_they_measured() {
+    // `--abort-on-fail` stops the load once the grace is over: the iterations running are cut
+    // off at once, as at Ctrl-C, without waiting for the graceful stop.
+    let output = Test::new()
+        .spec("soak.stream", LONGER_THAN_THE_RUN)
+        .var("base", servers::demo())
+        .args(["load", "soak.stream", "--users", "2", "--duration", "10m"])
+        .args(["--threshold", "iterations > 100", "--abort-on-fail"])
+        .args(["--abort-grace", "1s", "--format", "json"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(
+        output.status,
+        Some(1),
+        "{}\n{}",
+        output.stdout,
+        output.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    assert!(
+        report["stopped"]
+            .as_str()
+            .is_some_and(|why| why.contains("iterations > 100")),
+        "{}",
+        report["stopped"]
+    );
+    let total = &report["total"];
+    assert_eq!(total["counts"]["interrupted"], 2, "{total}");
+    assert_eq!(total["counts"]["streams"], 2, "{total}");
+    assert_eq!(total["metrics"]["ttfb"]["count"], 2, "{total}");
+    assert!(
+        total["metrics"]["gap"]["count"].as_u64() >= Some(2),
+        "{total}"
+    );
+}
