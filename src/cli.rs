@@ -319,7 +319,7 @@ pub struct LoadArgs {
     #[arg(long)]
     pub abort_on_fail: bool,
     /// With --abort-on-fail: judge thresholds only after this long [default: 10s]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "abort_on_fail")]
     pub abort_grace: Option<Duration>,
 
     /// Run the K-th of N equal parts of the load (users, rates and iterations divided); merge

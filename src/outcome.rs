@@ -110,6 +110,9 @@ pub struct StreamReport {
     pub aborted_after: Option<Vec<(String, Duration)>>,
     /// The gaps themselves, in a load run only (see [`crate::interp::stats::keep_gaps_for_load`]).
     pub gap_samples: Option<crate::interp::stats::GapSamples>,
+    /// A request whose body no block read as a stream (a publisher's `POST`, a health check),
+    /// reported in a load run only: its connection and head are timed, it has no items.
+    pub plain: bool,
 }
 
 #[derive(Debug, Clone)]

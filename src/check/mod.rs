@@ -33,6 +33,14 @@ pub fn check(spec: &Spec, known_vars: &HashSet<String>) -> Vec<Diagnostic> {
     check_with(spec, known_vars, false)
 }
 
+/// The names a test captures (`-> name`), those of its `repeat`s and branches included: for
+/// `load --tokens NAME`, which counts tokens from one of them.
+pub fn test_captures(test: &Test) -> Vec<&Ident> {
+    let mut captures = Vec::new();
+    vars::steps_captures(&test.steps, &mut captures);
+    captures
+}
+
 /// Checks one parsed spec as [`check`] does, but with every variable taken as set: for `fmt`,
 /// which runs without the variables a run is given (`--var`, `--secret`, the environment).
 pub fn check_any_vars(spec: &Spec) -> Vec<Diagnostic> {

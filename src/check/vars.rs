@@ -323,7 +323,7 @@ pub(super) fn file_captures(spec: &Spec) -> Vec<&Ident> {
 }
 
 /// Every capture of these steps, those of `repeat` and branch bodies included.
-fn steps_captures<'a>(steps: &'a [Step], out: &mut Vec<&'a Ident>) {
+pub(super) fn steps_captures<'a>(steps: &'a [Step], out: &mut Vec<&'a Ident>) {
     for step in steps {
         match &step.kind {
             StepKind::Repeat(repeat) => steps_captures(&repeat.steps, out),

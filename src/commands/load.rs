@@ -12,7 +12,7 @@ use crate::exit_code;
 use crate::load::driver::LoadTest;
 use crate::load::json::LoadReport;
 use crate::load::profile::Instance;
-use crate::load::settings::LoadSettings;
+use crate::load::settings::{LoadSettings, combination_error, config_under};
 use crate::load::thresholds::Threshold;
 use crate::load::{self, DEFAULT_ABORT_GRACE, LoadError, LoadOptions};
 use crate::output::{errln, out, outln};
@@ -87,26 +87,19 @@ pub async fn load(args: &LoadArgs) -> i32 {
         graceful_stop: args.graceful_stop,
     };
     // The config's settings fill in what the options leave out — unless the options choose
-    // the other model, or their own length.
-    let mut weaker = config_load.settings.clone();
-    if given.rate.is_some() {
-        weaker.users = None;
-    }
-    if given.users.is_some() {
-        weaker.rate = None;
-    }
-    if given.duration.is_some() || !given.stages.is_empty() || given.iterations.is_some() {
-        weaker.duration = None;
-        weaker.stages.clear();
-        weaker.iterations = None;
-    }
-    let profile = match given.or(&weaker).profile() {
+    // the other model, their own length, or their own stages.
+    let weaker = config_under(&given, &config_load.settings);
+    let profile = match given.clone().or(&weaker).profile() {
         Ok(profile) => profile,
         Err(message) => {
             errln!("error: {message}");
             return exit_code::USAGE_ERROR;
         }
     };
+    if let Some(message) = combination_error(&given, &weaker) {
+        errln!("error: {message}");
+        return exit_code::USAGE_ERROR;
+    }
 
     // Thresholds: the config's (checked when it was read), then the command line's.
     let mut thresholds = Vec::new();
@@ -148,6 +141,16 @@ pub async fn load(args: &LoadArgs) -> i32 {
                 _ => diagnostic,
             });
         }
+    }
+    if let Some(name) = &tokens_capture
+        && let Some(diagnostic) = tokens_not_captured(name, &specs, planned, args.tokens.is_some())
+    {
+        diagnostics.push(match (&config_load.tokens, &config_file) {
+            (Some(written), Some(file)) if args.tokens.is_none() => {
+                diagnostic.at(file, written.span, "no test captures this")
+            }
+            _ => diagnostic,
+        });
     }
     drop(specs);
     if !diagnostics.is_empty() {
@@ -267,12 +270,15 @@ pub fn print_report(
         return exit_code::SETUP_FAILED;
     }
     let total = &report.total.counts;
+    // Iterations cut off at the end have no verdict, but their streams were measured: a soak
+    // of streams longer than the run measures nothing else.
+    let measured = total.iterations > 0 || total.streams > 0;
     let passed = if report.thresholds.is_empty() {
-        total.iterations > 0 && total.failed == 0
+        measured && total.failed == 0
     } else {
         report.thresholds.iter().all(|verdict| verdict.passed)
     };
-    if total.iterations == 0 {
+    if !measured {
         errln!("error: no iteration ended: nothing was measured");
     }
     if passed && report.stopped.is_none() {
@@ -280,6 +286,39 @@ pub fn print_report(
     } else {
         exit_code::TEST_FAILED
     }
+}
+
+/// The error when none of the load's tests captures `name`, the capture that counts tokens
+/// (`--tokens NAME` when `from_option`, else `tokens = "NAME"` under [load]).
+fn tokens_not_captured(
+    name: &str,
+    specs: &[&Spec],
+    planned: &crate::runner::select::PlannedGroup,
+    from_option: bool,
+) -> Option<Diagnostic> {
+    let captured: std::collections::BTreeSet<&str> = planned
+        .tests
+        .iter()
+        .zip(specs)
+        .filter_map(|(test, spec)| spec.tests.get(test.test))
+        .flat_map(crate::check::test_captures)
+        .map(|capture| capture.value.as_str())
+        .collect();
+    if captured.contains(name) {
+        return None;
+    }
+    let written = if from_option {
+        format!("--tokens {name}")
+    } else {
+        format!("`tokens = \"{name}\"`")
+    };
+    let hint = match crate::diagnostic::did_you_mean(name, captured.iter().copied()) {
+        Some(close) => format!("; did you mean `{close}`?"),
+        None => format!(" (tokens are counted from a capture such as `-> {name}`)"),
+    };
+    Some(Diagnostic::error(format!(
+        "{written}: none of the load's tests captures `{name}`{hint}"
+    )))
 }
 
 /// Whether test `test` of `spec` reads a stream: a block of items, or gRPC replies one by one.

@@ -45,6 +45,9 @@ pub struct GrpcExchange {
     pub stopped_early: Option<Spanned<StreamKind>>,
     /// A block read it: its figures are in the report with the block.
     pub reported: bool,
+    /// While a block reads the replies: what a load's end, cutting the run off mid-block,
+    /// reports of them.
+    reading: Option<crate::interp::cut_off::Reading>,
 }
 
 impl GrpcExchange {
@@ -75,7 +78,20 @@ impl GrpcExchange {
             stats: None,
             stopped_early: None,
             reported: false,
+            reading: None,
         }
+    }
+
+    /// A load's end cut the run off while a block read the replies: what they had measured.
+    pub(super) fn cut_off_report(&mut self) -> Option<StreamReport> {
+        let reading = self.reading.take()?;
+        let (live, stats) = (self.live.as_ref()?, self.stats.as_mut()?);
+        stats.ttfb = live.ttfb();
+        stats.duration = Some(reading.origin.elapsed());
+        Some(StreamReport {
+            name: self.call.name.as_ref().map(|name| name.value.clone()),
+            ..stats.report(reading.kind, reading.span)
+        })
     }
 
     pub fn add_option(&mut self, option: &GrpcOption, span: Span) {
@@ -366,6 +382,11 @@ impl TestRun<'_> {
         };
         let previous = live.previous();
         let mut received_before_abort = None;
+        exchange.reading = Some(crate::interp::cut_off::Reading {
+            kind: kind.value.keyword(),
+            span: kind.span,
+            origin: live.origin,
+        });
         let result = StreamRun {
             source: Source::Grpc(live),
             kind: kind.clone(),
@@ -387,6 +408,7 @@ impl TestRun<'_> {
         stats.ttfb = live.ttfb();
         stats.duration = Some(live.origin.elapsed());
         exchange.reported = true;
+        exchange.reading = None;
         self.streams.push(StreamReport {
             name: exchange.call.name.as_ref().map(|name| name.value.clone()),
             branch: self.branch.clone(),

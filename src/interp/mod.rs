@@ -6,6 +6,7 @@ mod background;
 mod barrier;
 mod body;
 mod branches;
+mod cut_off;
 pub mod group;
 pub mod grpc;
 mod grpc_lookup;
@@ -123,6 +124,12 @@ struct Exchange {
     reader: Option<Box<http_stream::HttpReader>>,
     /// A named stream that `expect same items` compares: what its blocks take, from the first.
     log: Option<group::ItemLog>,
+    /// While a block reads the body as a stream: what a load's end, cutting the run off
+    /// mid-block, reports of it.
+    reading: Option<cut_off::Reading>,
+    /// A block read the body as a stream (and reported it); otherwise a load run reports the
+    /// request as a plain one when it is done with it.
+    streamed: bool,
 }
 
 /// Runs a test as `identity` (`{{vu}}`, `{{iteration}}`): a load run's virtual user, or a
@@ -133,6 +140,28 @@ pub async fn run_test_as(
     test: &Test,
     identity: vars::Identity,
 ) -> TestOutcome {
+    run_iteration(settings, spec, test, identity, std::future::pending())
+        .await
+        .outcome
+}
+
+/// A run of a test that the end of a load may cut off.
+pub struct Iteration {
+    /// When cut off: no verdict (its failures are those before the cut), and the streams with
+    /// what they had measured by then.
+    pub outcome: TestOutcome,
+    pub cut_off: bool,
+}
+
+/// Runs a test as [`run_test_as`] does, until it ends or `cut_off` comes (a load's end, past
+/// its graceful stop), whichever is first.
+pub async fn run_iteration(
+    settings: &RunSettings,
+    spec: &Spec,
+    test: &Test,
+    identity: vars::Identity,
+    cut_off: impl std::future::Future<Output = ()>,
+) -> Iteration {
     let started = Instant::now();
     let timeout = test
         .steps
@@ -172,17 +201,27 @@ pub async fn run_test_as(
     };
     // Every wait inside has the deadline; this outer bound is only a backstop.
     let backstop = deadline.saturating_add(Duration::from_secs(5));
-    let result = match tokio::time::timeout_at(backstop.into(), run.run(test)).await {
-        Ok(result) => result,
-        Err(_) => Err(Failure::error(
+    let ran = tokio::select! {
+        ran = tokio::time::timeout_at(backstop.into(), run.run(test)) => Some(ran),
+        () = cut_off => None,
+    };
+    let cut = ran.is_none();
+    let result = match ran {
+        Some(Ok(result)) => result,
+        Some(Err(_)) => Err(Failure::error(
             format!("the test timed out after {}", format_duration(timeout)),
             test.name.span,
             "this test",
         )),
+        None => {
+            run.report_cut_off_streams().await;
+            Ok(())
+        }
     };
+    run.report_plain_request();
     let mut failures = std::mem::take(&mut run.soft_failures);
     failures.extend(result.err());
-    TestOutcome {
+    let outcome = TestOutcome {
         file: Arc::clone(&spec.file),
         name: test.name.value.clone(),
         span: test.name.span,
@@ -195,6 +234,10 @@ pub async fn run_test_as(
             .as_deref()
             .and_then(|name| run.scope.captured(name))
             .map(token_count),
+    };
+    Iteration {
+        outcome,
+        cut_off: cut,
     }
 }
 
@@ -318,6 +361,8 @@ impl TestRun<'_> {
                         name: request.name.clone(),
                         reader: None,
                         log: self.log_for(request.name.as_ref()),
+                        reading: None,
+                        streamed: false,
                     });
                 }
                 StepKind::Grpc(call) => {
@@ -515,8 +560,14 @@ impl TestRun<'_> {
                     return Ok(());
                 };
                 exchange.body_done = true;
+                exchange.streamed = true;
                 let opening = exchange.opening.clone();
                 let origin = response.sent_at;
+                exchange.reading = Some(cut_off::Reading {
+                    kind: block.kind.value.keyword(),
+                    span: block.kind.span,
+                    origin,
+                });
                 let mut received_before_abort = None;
                 let mut reader =
                     http_stream::HttpReader::new(response, block.kind.value, max_item_size);
@@ -545,6 +596,7 @@ impl TestRun<'_> {
                 }
                 .run()
                 .await;
+                exchange.reading = None;
                 // A named stream outlives its block: read in the background next, or (closed)
                 // opened again by a later block's `reconnect`.
                 if exchange.name.is_some() {

@@ -36,10 +36,34 @@ impl TestRun<'_> {
                 });
             }
         }
+        self.report_plain_request();
         self.exchange = None;
         self.call = None;
         self.socket = None;
         Ok(())
+    }
+
+    /// In a load run: the times to the connection and the head of the current request, when
+    /// its head came and no block read it as a stream (those report themselves).
+    pub(super) fn report_plain_request(&mut self) {
+        let Some(exchange) = self.exchange.as_mut() else {
+            return;
+        };
+        if exchange.streamed || exchange.name.is_some() {
+            return;
+        }
+        let report = exchange
+            .stats
+            .as_ref()
+            .and_then(|stats| stats.plain_request_report(exchange.span));
+        if let Some(report) = report {
+            // Once: a test's last request is reported at its end, whichever way it ended.
+            exchange.streamed = true;
+            self.streams.push(StreamReport {
+                branch: self.branch.clone(),
+                ..report
+            });
+        }
     }
 
     /// A request nothing looked at is still sent, and must get an answer.

@@ -38,6 +38,9 @@ pub struct SocketExchange {
     pub stats: Option<StreamStats>,
     /// A block read it: its figures are in the report with the block.
     pub reported: bool,
+    /// While a block reads the messages: what a load's end, cutting the run off mid-block,
+    /// reports of them.
+    reading: Option<crate::interp::cut_off::Reading>,
 }
 
 impl SocketExchange {
@@ -53,7 +56,19 @@ impl SocketExchange {
             live: None,
             stats: None,
             reported: false,
+            reading: None,
         }
+    }
+
+    /// A load's end cut the run off while a block read the messages: what they had measured.
+    pub(super) fn cut_off_report(&mut self) -> Option<crate::outcome::StreamReport> {
+        let reading = self.reading.take()?;
+        let stats = self.stats.as_mut()?;
+        stats.duration = Some(reading.origin.elapsed());
+        Some(crate::outcome::StreamReport {
+            name: self.request.name.as_ref().map(|name| name.value.clone()),
+            ..stats.report(reading.kind, reading.span)
+        })
     }
 
     pub fn add_header(&mut self, header: &HeaderStep) {
@@ -354,6 +369,11 @@ impl TestRun<'_> {
         live.wants = wants(entries);
         let previous = live.previous();
         let mut received_before_abort = None;
+        exchange.reading = Some(crate::interp::cut_off::Reading {
+            kind: "messages",
+            span: kind.span,
+            origin: live.origin(),
+        });
         let result = StreamRun {
             source: Source::Socket(live),
             kind: kind.clone(),
@@ -375,6 +395,7 @@ impl TestRun<'_> {
         live.wants = Wants::default();
         stats.duration = Some(live.origin().elapsed());
         exchange.reported = true;
+        exchange.reading = None;
         self.streams.push(StreamReport {
             name: exchange
                 .request

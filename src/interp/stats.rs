@@ -149,6 +149,16 @@ pub enum GapSamples {
     Histogram(Box<Histogram<u32>>),
 }
 
+/// The time to the response head, given its first item came `first_item` after the request.
+/// The clients time the head once they have parsed it, after the read that brought it; the
+/// items that came in the same read are timed by that read, a few microseconds earlier (on the
+/// HTTP/1.1 path the body's first bytes often share the head's read). The head came no later
+/// than the first item: both are measured from the same instant (the request sent), and the
+/// item's read is when the head had come at the latest.
+fn no_later_than(ttfb: Option<Duration>, first_item: Duration) -> Option<Duration> {
+    ttfb.map(|ttfb| ttfb.min(first_item))
+}
+
 fn histogram_of(gaps: &[u64]) -> Histogram<u32> {
     let digits = if KEPT_FOR_LOAD.load(Ordering::Relaxed) {
         3
@@ -219,6 +229,7 @@ impl StreamStats {
         }
         if self.first_item.is_none() {
             self.first_item = Some(at);
+            self.ttfb = no_later_than(self.ttfb, at);
         }
         let gaps = &mut self.gaps;
         if let Some(last) = gaps.last_at {
@@ -298,7 +309,10 @@ impl StreamStats {
             span,
             items: self.items,
             bytes: self.bytes,
-            ttfb: self.ttfb,
+            // A gRPC call's ttfb is set again once its replies are read.
+            ttfb: self
+                .first_item
+                .map_or(self.ttfb, |first| no_later_than(self.ttfb, first)),
             connect: self.connect,
             first_item: self.first_item,
             duration: self.duration,
@@ -315,6 +329,21 @@ impl StreamStats {
             }),
             ..StreamReport::default()
         }
+    }
+
+    /// In a load run, the figures of a request whose body no block read as a stream: the times
+    /// to its connection and its head, which the load measures of every request. `None` in
+    /// other runs (`run -v` shows streams only).
+    pub fn plain_request_report(&self, span: crate::source::Span) -> Option<StreamReport> {
+        KEPT_FOR_LOAD.load(Ordering::Relaxed).then(|| StreamReport {
+            kind: "request",
+            span,
+            ttfb: self.ttfb,
+            connect: self.connect,
+            connections: self.connections,
+            plain: true,
+            ..StreamReport::default()
+        })
     }
 
     /// min, mean, p50, p95, p99 and max of the gaps, when there are any.
@@ -517,6 +546,27 @@ mod tests {
             assert_eq!(merged.gap_count(), gaps.len() as u64);
             assert_eq!(*merged.gaps.histogram(), histogram_of(&gaps));
         }
+    }
+
+    /// The client takes the ttfb once it has parsed the head, a moment after the read that
+    /// brought it; an item that came in the same read is timed by that read. The head came no
+    /// later than the item that followed it.
+    #[test]
+    fn the_ttfb_is_never_after_the_first_item() {
+        let mut stats = StreamStats::new(Duration::from_micros(1_012));
+        stats.record_item(Duration::from_micros(1_007));
+        stats.record_item(Duration::from_micros(1_500));
+        let (ttfb, first) = (
+            stats.ttfb.expect("a ttfb"),
+            stats.first_item.expect("an item"),
+        );
+        assert!(
+            ttfb <= first,
+            "ttfb {ttfb:?} after the first item at {first:?}"
+        );
+        assert_eq!(first, Duration::from_micros(1_007));
+        let report = stats.report("sse", crate::source::Span::default());
+        assert!(report.ttfb <= report.first_item, "{report:?}");
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Runs the profile: in the closed model, users that each run their test again and again while
 //! the schedule wants them; in the open model, iterations started at the schedule's rate. Every
-//! iteration is a real run of the test ([`run_test_as`]), recorded when it ends. Every task is
+//! iteration is a real run of the test ([`run_iteration`]), recorded when it ends. Every task is
 //! owned by a `JoinSet` here: when the schedule ends, iterations still running get the
-//! graceful stop to finish, then are cancelled and counted as interrupted; a stop (Ctrl-C, an
-//! aborting threshold) cancels them at once.
+//! graceful stop to finish, then are cut off — each recording what its streams had measured,
+//! counted as cut off; a stop (Ctrl-C, an aborting threshold) cuts them off at once.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,11 +19,14 @@ use super::profile::{Instance, Model, Profile};
 use super::recorder::Recorder;
 use crate::ast::Spec;
 use crate::interp::vars::Identity;
-use crate::interp::{RunSettings, run_test_as};
+use crate::interp::{Iteration, RunSettings, run_iteration};
 use crate::outcome::TestOutcome;
 
 /// How often the closed model looks at the schedule to start or retire users.
 const TICK: Duration = Duration::from_millis(20);
+
+/// How long iterations cut off get to record what they measured before they are aborted.
+const CUT_OFF_WAIT: Duration = Duration::from_secs(5);
 
 /// One test of the load.
 pub struct LoadTest {
@@ -42,6 +45,9 @@ pub struct LoadContext {
     /// Users (closed) or iterations (open) running now.
     pub active: AtomicU64,
     pub instance: Instance,
+    /// Cancelled when the iterations still running are cut off (past the graceful stop, or at
+    /// a stop).
+    pub cut_off: CancellationToken,
 }
 
 impl LoadContext {
@@ -81,20 +87,33 @@ impl LoadContext {
         let Some(definition) = spec.tests.get(load_test.test) else {
             return;
         };
-        let run = run_test_as(&self.settings, spec, definition, identity);
-        let outcome = match std::panic::AssertUnwindSafe(run).catch_unwind().await {
-            Ok(outcome) => outcome,
-            Err(panic) => TestOutcome::panicked(
-                Arc::clone(&spec.file),
-                definition.name.value.clone(),
-                definition.name.span,
-                panic.as_ref(),
-            ),
+        let run = run_iteration(
+            &self.settings,
+            spec,
+            definition,
+            identity,
+            self.cut_off.cancelled(),
+        );
+        let iteration = match std::panic::AssertUnwindSafe(run).catch_unwind().await {
+            Ok(iteration) => iteration,
+            Err(panic) => Iteration {
+                outcome: TestOutcome::panicked(
+                    Arc::clone(&spec.file),
+                    definition.name.value.clone(),
+                    definition.name.span,
+                    panic.as_ref(),
+                ),
+                cut_off: false,
+            },
         };
         let start_delay = due.map(|due| started.saturating_duration_since(due));
         let at = self.started.elapsed();
         if let Ok(mut recorder) = self.recorder.lock() {
-            recorder.record(test, &outcome, at, start_delay);
+            if iteration.cut_off {
+                recorder.record_cut_off(test, &iteration.outcome, start_delay);
+            } else {
+                recorder.record(test, &iteration.outcome, at, start_delay);
+            }
         }
     }
 }
@@ -290,9 +309,10 @@ async fn open(ctx: Arc<LoadContext>, profile: &Profile, stop: CancellationToken)
     .await;
 }
 
-/// Waits up to `grace` for the tasks still running, then cancels them and counts each as an
-/// interrupted iteration of its test. `pending`: each running task's result (its user or slot)
-/// and the test it runs.
+/// Waits up to `grace` for the tasks still running, then cuts their iterations off: each
+/// records what it measured and counts itself as cut off. One that does not end soon after is
+/// aborted and counted as cut off with nothing measured. `pending`: each running task's result
+/// (its user or slot) and the test it runs.
 async fn finish(
     ctx: &LoadContext,
     tasks: &mut JoinSet<u64>,
@@ -315,6 +335,20 @@ async fn finish(
             }
             () = tokio::time::sleep_until(deadline) => break,
             () = stop.cancelled() => break,
+        }
+    }
+    ctx.cut_off.cancel();
+    let recorded_by = tokio::time::Instant::now() + CUT_OFF_WAIT;
+    while !tasks.is_empty() {
+        tokio::select! {
+            joined = tasks.join_next() => match joined {
+                Some(Ok(key)) => {
+                    pending.remove(&key);
+                }
+                Some(Err(_)) => {}
+                None => break,
+            },
+            () = tokio::time::sleep_until(recorded_by) => break,
         }
     }
     tasks.abort_all();

@@ -21,8 +21,8 @@ pub const SIGNIFICANT_DIGITS: u8 = 3;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
-    /// Opening the TCP connection, when a stream's request opened one (`http://` only: over
-    /// HTTPS the client does not time it).
+    /// Opening the TCP connection, when a request opened one (`http://` only: over HTTPS the
+    /// client does not time it).
     Connect,
     /// From sending the request (in the open model: from when the iteration was due) to the
     /// response head.
@@ -98,13 +98,12 @@ impl Metric {
         }
     }
 
-    /// Whether the tests' streams produce it (the others come from every iteration).
+    /// Whether the tests' streams produce it (the others come from every iteration, or, as
+    /// `connect` and `ttfb`, from every request).
     pub fn needs_streams(self) -> bool {
         matches!(
             self,
-            Metric::Connect
-                | Metric::Ttfb
-                | Metric::FirstItem
+            Metric::FirstItem
                 | Metric::Gap
                 | Metric::StreamDuration
                 | Metric::Items
@@ -208,11 +207,12 @@ pub struct Counts {
     pub errored: u64,
     /// Open model: arrivals not started because `--max-users` were already running.
     pub dropped: u64,
-    /// Iterations the end of the run cut off (after the graceful stop): not counted above.
+    /// Iterations the end of the run cut off (after the graceful stop): not counted above, but
+    /// what their streams had measured is in the figures.
     pub interrupted: u64,
     pub streams: u64,
     pub items: u64,
-    /// Connections the streams made (reconnections included).
+    /// Connections the requests made (reconnections included).
     pub connections: u64,
     /// Connections that could not be made (refused, TLS, or timed out before an answer).
     pub connections_failed: u64,
@@ -279,11 +279,7 @@ impl Measured {
                 self.record_value(Metric::TokensPerSecond, (tokens / seconds * 1000.0) as u64);
             }
         }
-        for (index, stream) in outcome.streams.iter().enumerate() {
-            // Only the first stream of an iteration waited for the iteration's late start.
-            let lag = if index == 0 { lag } else { Duration::ZERO };
-            self.record_stream(stream, lag);
-        }
+        self.record_streams(outcome, lag);
         let mut classes: Vec<ErrorClass> = Vec::new();
         for failure in &outcome.failures {
             if let Some(class) = ErrorClass::of(failure) {
@@ -331,7 +327,37 @@ impl Measured {
         }
     }
 
+    /// Counts an iteration the end of the run cut off, and records what its streams had
+    /// measured by then: it has no verdict and no duration of its own.
+    pub fn record_cut_off(&mut self, outcome: &TestOutcome, start_delay: Option<Duration>) {
+        self.counts.interrupted += 1;
+        if let Some(delay) = start_delay {
+            self.record_duration(Metric::StartDelay, delay);
+        }
+        self.record_streams(outcome, start_delay.unwrap_or_default());
+    }
+
+    /// Records the streams of an iteration. `lag`: how late it started after it was due.
+    fn record_streams(&mut self, outcome: &TestOutcome, lag: Duration) {
+        for (index, stream) in outcome.streams.iter().enumerate() {
+            // Only the first stream of an iteration waited for the iteration's late start.
+            let lag = if index == 0 { lag } else { Duration::ZERO };
+            self.record_stream(stream, lag);
+        }
+    }
+
     fn record_stream(&mut self, stream: &StreamReport, lag: Duration) {
+        if stream.plain {
+            // A request no block read as a stream: its connection and head only.
+            self.counts.connections += u64::from(stream.connections);
+            if let Some(connect) = stream.connect {
+                self.record_duration(Metric::Connect, connect);
+            }
+            if let Some(ttfb) = stream.ttfb {
+                self.record_duration(Metric::Ttfb, ttfb + lag);
+            }
+            return;
+        }
         let counts = &mut self.counts;
         counts.streams += 1;
         counts.items += stream.items;

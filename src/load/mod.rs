@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod profile;
 pub mod recorder;
 pub mod sampler;
+pub mod saturation;
 pub mod settings;
 pub mod summary;
 pub mod thresholds;
@@ -35,13 +36,9 @@ use json::{ClientReport, LoadReport, ServiceReport, ServiceSample, TestReport};
 use profile::{Instance, Model, Profile};
 
 use recorder::{Recorder, SecondSample};
-use sampler::{GroupSampler, SelfSampler};
+use sampler::{GroupSampler, MachineSampler, SelfSampler};
 use thresholds::Threshold;
 
-/// The load generator counts as saturated above this share of its CPUs…
-const SATURATED_CPU: f64 = 0.9;
-/// …or when its timers fire this late.
-const SATURATED_LAG: Duration = Duration::from_millis(50);
 /// How often the lag probe's timer is meant to fire.
 const LAG_PROBE: Duration = Duration::from_millis(100);
 
@@ -141,6 +138,7 @@ async fn measure(
         started,
         active: AtomicU64::new(0),
         instance: options.instance,
+        cut_off: CancellationToken::new(),
     });
     let stop = CancellationToken::new();
     let mut driver = tokio::spawn(drive(
@@ -163,6 +161,8 @@ async fn measure(
     let mut service_samples: Vec<Vec<ServiceSample>> = vec![Vec::new(); groups.len()];
     let mut own_cpu = SelfSampler::default();
     own_cpu.cpu_percent();
+    let mut machine = MachineSampler::default();
+    machine.busy_percent();
     let cpus = crate::runner::default_jobs() as u64;
     let mut client = ClientReport {
         cpus,
@@ -202,38 +202,31 @@ async fn measure(
         let t = unix_seconds(started_wall) + closed;
         let cpu = own_cpu.cpu_percent();
         let lag_ms = lag.swap(0, Ordering::Relaxed) as f64 / 1000.0;
-        saturation_now = None;
         if let Some(cpu) = cpu {
             client.max_cpu_percent = client.max_cpu_percent.max(cpu);
-            if cpu > SATURATED_CPU * 100.0 * cpus as f64 {
-                saturation_now = Some(format!("CPU {cpu:.0}% of {cpus} CPUs"));
-                note_once(
-                    &mut client.saturation,
-                    &mut noted,
-                    "CPU",
-                    format!(
-                        "the load generator used over {:.0}% of its {} (from {}): latencies it measured then include its own delays",
-                        SATURATED_CPU * 100.0,
-                        crate::report::plural(cpus as usize, "CPU"),
-                        summary_clock(started.elapsed())
-                    ),
-                );
-            }
         }
         client.max_loop_lag_ms = client.max_loop_lag_ms.max(lag_ms);
-        if lag_ms > SATURATED_LAG.as_secs_f64() * 1000.0 {
-            saturation_now = Some(format!("timers {lag_ms:.0}ms late"));
+        let causes = saturation::causes(&saturation::Second {
+            own_cpu: cpu,
+            cpus,
+            machine_busy: machine.busy_percent(),
+            lag_ms,
+        });
+        for cause in &causes {
             note_once(
                 &mut client.saturation,
                 &mut noted,
-                "timers",
-                format!(
-                    "the load generator's timers fired up to {} late (from {}): it was too busy to read and time every stream",
-                    summary::millis(lag_ms),
-                    summary_clock(started.elapsed())
-                ),
+                cause.kind(),
+                cause.note(cpus, &summary_clock(started.elapsed())),
             );
         }
+        saturation_now = (!causes.is_empty()).then(|| {
+            causes
+                .iter()
+                .map(|cause| cause.live(cpus))
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
         for (index, group) in groups.iter_mut().enumerate() {
             if let Some(sample) = group.sample() {
                 service_samples[index].push(ServiceSample {

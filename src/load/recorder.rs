@@ -80,28 +80,22 @@ impl Recorder {
         second.iterations += 1;
         second.passed += after.passed - before.passed;
         second.errors += after.errored - before.errored;
-        let lag = start_delay.unwrap_or_default();
-        for (index, stream) in outcome.streams.iter().enumerate() {
-            let lag = if index == 0 { lag } else { Duration::ZERO };
-            let mut add = |metric: Metric, value: Option<Duration>| {
-                if let Some(value) = value {
-                    let histogram = second.histograms.entry(metric).or_insert_with(|| {
-                        Histogram::new(2).unwrap_or_else(|_| unreachable!("2 digits is valid"))
-                    });
-                    let _ = histogram.record(super::metrics::micros(value + lag));
-                }
-            };
-            add(Metric::Ttfb, stream.ttfb);
-            add(Metric::FirstItem, stream.first_item);
-        }
-        for stream in &outcome.streams {
-            if let Some(samples) = &stream.gap_samples {
-                let histogram = second.histograms.entry(Metric::Gap).or_insert_with(|| {
-                    Histogram::new(2).unwrap_or_else(|_| unreachable!("2 digits is valid"))
-                });
-                add_gaps(histogram, samples);
-            }
-        }
+        second.add_streams(outcome, start_delay);
+    }
+
+    /// An iteration of test `test` the end of the run cut off: counted as cut off (neither
+    /// passed nor failed), with what its streams had measured.
+    pub fn record_cut_off(
+        &mut self,
+        test: usize,
+        outcome: &TestOutcome,
+        start_delay: Option<Duration>,
+    ) {
+        let Some(measured) = self.tests.get_mut(test) else {
+            return;
+        };
+        measured.record_cut_off(outcome, start_delay);
+        self.second.add_streams(outcome, start_delay);
     }
 
     /// Iterations the end of the run cut off, by test.
@@ -164,5 +158,35 @@ impl Recorder {
             total.merge(measured);
         }
         total
+    }
+}
+
+impl Second {
+    /// The head, first-item and gap times of an iteration's streams, for the second's
+    /// percentiles.
+    fn add_streams(&mut self, outcome: &TestOutcome, start_delay: Option<Duration>) {
+        let second = self;
+        let lag = start_delay.unwrap_or_default();
+        for (index, stream) in outcome.streams.iter().enumerate() {
+            let lag = if index == 0 { lag } else { Duration::ZERO };
+            let mut add = |metric: Metric, value: Option<Duration>| {
+                if let Some(value) = value {
+                    let histogram = second.histograms.entry(metric).or_insert_with(|| {
+                        Histogram::new(2).unwrap_or_else(|_| unreachable!("2 digits is valid"))
+                    });
+                    let _ = histogram.record(super::metrics::micros(value + lag));
+                }
+            };
+            add(Metric::Ttfb, stream.ttfb);
+            add(Metric::FirstItem, stream.first_item);
+        }
+        for stream in &outcome.streams {
+            if let Some(samples) = &stream.gap_samples {
+                let histogram = second.histograms.entry(Metric::Gap).or_insert_with(|| {
+                    Histogram::new(2).unwrap_or_else(|_| unreachable!("2 digits is valid"))
+                });
+                add_gaps(histogram, samples);
+            }
+        }
     }
 }

@@ -107,6 +107,42 @@ fn parse_stat(line: &str) -> Option<StatLine> {
     })
 }
 
+/// How busy the machine's CPUs were over each interval, every process together, from the
+/// first line of `/proc/stat` (the ticks of all CPUs by state).
+#[derive(Default)]
+pub struct MachineSampler {
+    /// The last reading: ticks in all, and idle (waiting for I/O included).
+    last: Option<(u64, u64)>,
+}
+
+impl MachineSampler {
+    /// The busy share of every CPU since the last call, in percent; `None` on the first call
+    /// and where `/proc/stat` is not.
+    pub fn busy_percent(&mut self) -> Option<f64> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let now = machine_ticks(&stat)?;
+        let (total, idle) = self.last.replace(now)?;
+        let total = now.0.saturating_sub(total);
+        let idle = now.1.saturating_sub(idle);
+        (total > 0).then(|| total.saturating_sub(idle) as f64 * 100.0 / total as f64)
+    }
+}
+
+/// The ticks of all CPUs in all, and idle ones (`idle` and `iowait`), from `/proc/stat`'s
+/// `cpu` line: `cpu user nice system idle iowait irq softirq steal guest guest_nice` (guest
+/// time is in user time already).
+fn machine_ticks(stat: &str) -> Option<(u64, u64)> {
+    let line = stat.lines().find(|line| line.starts_with("cpu "))?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|field| field.parse().ok())
+        .collect::<Option<_>>()?;
+    let idle = ticks.get(3)? + ticks.get(4).copied().unwrap_or(0);
+    Some((ticks.iter().sum(), idle))
+}
+
 /// streamspec's own CPU over each interval, from its rusage.
 #[derive(Default)]
 pub struct SelfSampler {
@@ -135,6 +171,13 @@ mod tests {
         let usage = parse_stat(line).expect("a stat line");
         assert_eq!((usage.pgrp, usage.ticks, usage.rss_pages), (4240, 300, 321));
         assert!(parse_stat("garbage").is_none());
+    }
+
+    #[test]
+    fn the_machine_s_busy_and_idle_ticks_are_read_from_proc_stat() {
+        let stat = "cpu  100 5 45 800 50 0 0 0 0 0\ncpu0 50 2 20 400 25 0 0 0 0 0\nintr 1 2 3\n";
+        assert_eq!(machine_ticks(stat), Some((1000, 850)));
+        assert_eq!(machine_ticks("intr 1 2 3\n"), None);
     }
 
     #[test]

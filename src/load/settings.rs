@@ -21,6 +21,146 @@ pub struct LoadSettings {
     pub graceful_stop: Option<Duration>,
 }
 
+/// A setting of the profile, as an option of `streamspec load` and a key of `[load]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    Users,
+    Rate,
+    Duration,
+    Iterations,
+    Stages,
+    Think,
+    MaxUsers,
+    MaxNewUsers,
+}
+
+impl Setting {
+    pub fn option(self) -> &'static str {
+        match self {
+            Setting::Users => "--users",
+            Setting::Rate => "--rate",
+            Setting::Duration => "--duration",
+            Setting::Iterations => "--iterations",
+            Setting::Stages => "--stage",
+            Setting::Think => "--think",
+            Setting::MaxUsers => "--max-users",
+            Setting::MaxNewUsers => "--max-new-users",
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Setting::Users => "users",
+            Setting::Rate => "rate",
+            Setting::Duration => "duration",
+            Setting::Iterations => "iterations",
+            Setting::Stages => "stages",
+            Setting::Think => "think",
+            Setting::MaxUsers => "max_users",
+            Setting::MaxNewUsers => "max_new_users",
+        }
+    }
+
+    /// The setting of `[load]` named `key`.
+    pub fn of_key(key: &str) -> Option<Setting> {
+        CONFLICTS
+            .iter()
+            .flat_map(|(a, b, _)| [*a, *b])
+            .find(|setting| setting.key() == key)
+    }
+
+    fn is_set(self, settings: &LoadSettings) -> bool {
+        match self {
+            Setting::Users => settings.users.is_some(),
+            Setting::Rate => settings.rate.is_some(),
+            Setting::Duration => settings.duration.is_some(),
+            Setting::Iterations => settings.iterations.is_some(),
+            Setting::Stages => !settings.stages.is_empty(),
+            Setting::Think => settings.think.is_some(),
+            Setting::MaxUsers => settings.max_users.is_some(),
+            Setting::MaxNewUsers => settings.max_new_users.is_some(),
+        }
+    }
+}
+
+const CLOSED_OR_OPEN: &str = "a load is a closed model (users repeating their test) or an open one (iterations started per second), not both";
+const THINK_IS_CLOSED: &str = "a pause between a user's iterations is for the closed model (users); in the open model each iteration starts when it is due";
+const NEW_USERS_ARE_CLOSED: &str = "how fast users start is for the closed model (users); in the open model the rate says how fast iterations start";
+const MAX_USERS_IS_OPEN: &str = "the most iterations at once caps the open model (rate); in the closed model the users are the iterations at once";
+const STAGES_LAST: &str =
+    "both say how long the load lasts: the stages' durations add up to the run's";
+const STAGES_END: &str = "a staged load ends with its last stage";
+
+/// Settings that do not go together, and why. (`duration` and `iterations` do: the load ends
+/// at whichever comes first.)
+pub const CONFLICTS: [(Setting, Setting, &str); 6] = [
+    (Setting::Users, Setting::Rate, CLOSED_OR_OPEN),
+    (Setting::Duration, Setting::Stages, STAGES_LAST),
+    (Setting::Stages, Setting::Iterations, STAGES_END),
+    (Setting::Rate, Setting::Think, THINK_IS_CLOSED),
+    (Setting::Rate, Setting::MaxNewUsers, NEW_USERS_ARE_CLOSED),
+    (Setting::Users, Setting::MaxUsers, MAX_USERS_IS_OPEN),
+];
+
+/// The config's settings under the options `given`: without the keys the options replace. The
+/// options' model replaces the config's model with its own keys (`think` and `max_new_users`
+/// of the closed model, `max_users` of the open one); the options' length replaces the
+/// config's (`duration`, `stages`, `iterations`); and the options' stages replace the
+/// config's profile: they start from the options' level, else from 0, in the config's model.
+pub fn config_under(given: &LoadSettings, config: &LoadSettings) -> LoadSettings {
+    let mut weaker = config.clone();
+    if given.rate.is_some() {
+        weaker.users = None;
+        weaker.think = None;
+        weaker.max_new_users = None;
+    }
+    if given.users.is_some() {
+        weaker.rate = None;
+        weaker.max_users = None;
+    }
+    if given.duration.is_some() || !given.stages.is_empty() || given.iterations.is_some() {
+        weaker.duration = None;
+        weaker.stages.clear();
+        weaker.iterations = None;
+    }
+    if !given.stages.is_empty() {
+        // The config's model stays; its level is not where the stages start.
+        weaker.users = weaker.users.map(|_| 0);
+        weaker.rate = weaker.rate.map(|_| 0.0);
+    }
+    weaker
+}
+
+/// Why the options `given` and the config's settings under them (see [`config_under`]) do not
+/// go together, naming each as it was given; the model's own contradictions (`--users` with
+/// `--rate`, `--duration` with `--stage`) are [`LoadSettings::profile`]'s to say.
+pub fn combination_error(given: &LoadSettings, config: &LoadSettings) -> Option<String> {
+    let name = |setting: Setting| {
+        if setting.is_set(given) {
+            setting.option().to_string()
+        } else {
+            format!("`{}` under [load]", setting.key())
+        }
+    };
+    let set = |setting: Setting| setting.is_set(given) || setting.is_set(config);
+    for (a, b, why) in &CONFLICTS[2..5] {
+        if set(*a) && set(*b) {
+            return Some(format!(
+                "{} and {} cannot go together: {why}",
+                name(*a),
+                name(*b)
+            ));
+        }
+    }
+    if set(Setting::MaxUsers) && !set(Setting::Rate) {
+        return Some(format!(
+            "{} caps the open model (rate), and this load is closed (users): its users are the most iterations at once",
+            name(Setting::MaxUsers)
+        ));
+    }
+    None
+}
+
 /// When `--graceful-stop` is not given: as k6.
 pub const DEFAULT_GRACEFUL_STOP: Duration = Duration::from_secs(30);
 

@@ -121,9 +121,14 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
             .map(|s| s.rss_bytes)
             .max()
             .unwrap_or(0);
+        // Merged, each instance's service is a process of its own, which that instance
+        // started: its figures are its own, not to be added to another machine's.
+        let instance = service
+            .instance
+            .map_or(String::new(), |instance| format!(" (instance {instance})"));
         let _ = writeln!(
             out,
-            "\nservice {}: CPU mean {:.0}% · max {:.0}% · memory max {}",
+            "\nservice {}{instance}: CPU mean {:.0}% · max {:.0}% · memory max {}",
             service.name,
             mean,
             max_cpu,
@@ -263,9 +268,14 @@ fn test_table(test: &TestReport) -> String {
         out.push('\n');
     }
     let counts = &test.counts;
+    let cut_off = if counts.interrupted > 0 {
+        format!(" · {} cut off", count(counts.interrupted))
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "  {} iterations · {} passed · {} failed · {} streams · {} items · {} reconnections",
+        "  {} iterations · {} passed · {} failed{cut_off} · {} streams · {} items · {} reconnections",
         count(counts.iterations),
         count(counts.passed),
         count(counts.failed),

@@ -534,3 +534,8 @@ fn every_instance_runs_every_test() {
         );
     }
 }
+
+mod cut_off;
+mod merged;
+mod requests;
+mod settings;

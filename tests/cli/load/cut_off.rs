@@ -1,0 +1,166 @@
+//! Iterations the end of a load cuts off (after `--graceful-stop`): what their streams had
+//! measured until then still counts, and the iterations are counted as cut off.
+
+use crate::servers;
+use crate::support::Test;
+
+/// A subscription that outlasts the run: every iteration is cut off mid-stream.
+const LONGER_THAN_THE_RUN: &str = r#"
+test "subscription" {
+  GET {{base}}/sse/ticker?count=100000&interval=20ms
+  expect sse { + times { data: json { "count": integer } }; end }
+}
+"#;
+
+#[test]
+fn a_stream_longer_than_the_run_reports_what_it_measured_when_cut_off() {
+    let output = Test::new()
+        .spec("soak.stream", LONGER_THAN_THE_RUN)
+        .var("base", servers::demo())
+        .args(["load", "soak.stream", "--users", "2", "--duration", "1s"])
+        .args(["--graceful-stop", "100ms", "--format", "json"])
+        .args(["--threshold", "p99 gap < 30s"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(
+        output.status,
+        Some(0),
+        "{}\n{}",
+        output.stdout,
+        output.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    let total = &report["total"];
+    let counts = &total["counts"];
+    // Neither passed nor failed: cut off, with what their streams measured.
+    assert_eq!(counts["interrupted"], 2, "{counts}");
+    assert_eq!(counts["iterations"], 0, "{counts}");
+    assert_eq!(counts["streams"], 2, "{counts}");
+    assert!(counts["items"].as_u64() >= Some(4), "{counts}");
+    let metrics = &total["metrics"];
+    for metric in ["connect", "ttfb", "first_item", "stream_duration", "items"] {
+        assert_eq!(metrics[metric]["count"], 2, "{metric}: {metrics}");
+    }
+    assert!(metrics["gap"]["count"].as_u64() >= Some(2), "{metrics}");
+    // Each stream's head came no later than its first item.
+    for stat in ["min", "max"] {
+        let (ttfb, first) = (&metrics["ttfb"][stat], &metrics["first_item"][stat]);
+        assert!(ttfb.as_f64() <= first.as_f64(), "{stat}: {ttfb} > {first}");
+    }
+    // An iteration cut off has no duration of its own to report.
+    assert!(metrics["iteration"].is_null(), "{metrics}");
+    assert_eq!(report["thresholds"][0]["passed"], true);
+}
+
+#[test]
+fn the_summary_counts_the_iterations_cut_off_and_shows_their_streams() {
+    let output = Test::new()
+        .spec("soak.stream", LONGER_THAN_THE_RUN)
+        .var("base", servers::demo())
+        .args(["load", "soak.stream", "--users", "2", "--duration", "1s"])
+        .args(["--graceful-stop", "100ms"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    // Nothing failed, and the streams were measured: the run passes.
+    assert_eq!(
+        output.status,
+        Some(0),
+        "{}\n{}",
+        output.stdout,
+        output.stderr
+    );
+    for expected in [
+        "2 iterations cut off at the end",
+        "\n  ttfb ",
+        "\n  first item ",
+        "\n  gap ",
+        "  0 iterations · 0 passed · 0 failed · 2 cut off · 2 streams · ",
+    ] {
+        assert!(
+            output.stdout.contains(expected),
+            "no {expected:?} in:\n{}",
+            output.stdout
+        );
+    }
+}
+
+#[test]
+fn a_grpc_call_and_a_socket_longer_than_the_run_report_what_they_measured() {
+    let output = Test::new()
+        .spec(
+            "soak.stream",
+            r#"
+            test "prices" {
+              grpc {{grpc}} stock.StockService/StreamPrices
+              message { "symbols": ["AAPL"], "ticks": 100000, "intervalMs": 20 }
+              expect messages { + times { { "tick": number } }; end }
+            }
+
+            test "ticks" {
+              ws {{base}}/ws/ticker?count=100000&interval=20ms
+              expect messages { + times { { "n": integer } }; end }
+            }
+            "#,
+        )
+        .var("base", servers::demo())
+        .var("grpc", servers::grpc_demo())
+        .args(["load", "soak.stream", "--users", "2", "--duration", "1s"])
+        .args(["--graceful-stop", "100ms", "--format", "json"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(
+        output.status,
+        Some(0),
+        "{}\n{}",
+        output.stdout,
+        output.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    for test in report["tests"].as_array().expect("tests") {
+        let (counts, metrics) = (&test["counts"], &test["metrics"]);
+        assert_eq!(counts["interrupted"], 1, "{test}");
+        assert_eq!(counts["streams"], 1, "{test}");
+        assert!(counts["items"].as_u64() >= Some(2), "{test}");
+        for metric in ["ttfb", "first_item", "stream_duration"] {
+            assert_eq!(metrics[metric]["count"], 1, "{metric}: {test}");
+        }
+        assert!(metrics["gap"]["count"].as_u64() >= Some(1), "{test}");
+    }
+}
+
+#[test]
+fn a_load_stopped_early_cuts_off_its_iterations_with_what_they_measured() {
+    // `--abort-on-fail` stops the load once the grace is over: the iterations running are cut
+    // off at once, as at Ctrl-C, without waiting for the graceful stop.
+    let output = Test::new()
+        .spec("soak.stream", LONGER_THAN_THE_RUN)
+        .var("base", servers::demo())
+        .args(["load", "soak.stream", "--users", "2", "--duration", "10m"])
+        .args(["--threshold", "iterations > 100", "--abort-on-fail"])
+        .args(["--abort-grace", "1s", "--format", "json"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(
+        output.status,
+        Some(1),
+        "{}\n{}",
+        output.stdout,
+        output.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    assert!(
+        report["stopped"]
+            .as_str()
+            .is_some_and(|why| why.contains("iterations > 100")),
+        "{}",
+        report["stopped"]
+    );
+    let total = &report["total"];
+    assert_eq!(total["counts"]["interrupted"], 2, "{total}");
+    assert_eq!(total["counts"]["streams"], 2, "{total}");
+    assert_eq!(total["metrics"]["ttfb"]["count"], 2, "{total}");
+    assert!(
+        total["metrics"]["gap"]["count"].as_u64() >= Some(2),
+        "{total}"
+    );
+}

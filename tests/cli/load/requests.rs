@@ -1,0 +1,70 @@
+//! Requests not read as streams (a publisher's `POST`, a health check) in a load: their time to
+//! the response head and to a new connection are measured as a stream's are.
+
+use crate::servers;
+use crate::support::Test;
+
+#[test]
+fn a_plain_request_gives_its_connect_and_ttfb() {
+    let output = Test::new()
+        .spec(
+            "publish.stream",
+            r#"
+            test "publish, then read" {
+              POST {{base}}/counters/c{{vu}}/increment
+              expect status 200
+              GET {{base}}/sse/ticker?count=2&interval=0ms
+              expect sse { 2 times { data: _ }; end }
+            }
+            "#,
+        )
+        .var("base", servers::demo())
+        .args([
+            "load",
+            "publish.stream",
+            "--users",
+            "2",
+            "--iterations",
+            "4",
+        ])
+        .args(["--format", "json"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{}", output.stderr);
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    let total = &report["total"];
+    // Two requests an iteration, one of them read as a stream.
+    assert_eq!(total["metrics"]["ttfb"]["count"], 8, "{total}");
+    assert_eq!(total["counts"]["streams"], 4, "{total}");
+    assert_eq!(total["metrics"]["items"]["count"], 4, "{total}");
+    assert_eq!(total["metrics"]["first_item"]["count"], 4, "{total}");
+    // Each user's first request opens its connection.
+    assert!(
+        total["metrics"]["connect"]["count"].as_u64() >= Some(2),
+        "{total}"
+    );
+}
+
+#[test]
+fn a_ttfb_threshold_holds_on_tests_without_streams() {
+    let output = Test::new()
+        .spec(
+            "health.stream",
+            r#"
+            test "health" {
+              GET {{base}}/health
+              expect status 200
+            }
+            "#,
+        )
+        .var("base", servers::demo())
+        .args(["load", "health.stream", "--users", "2", "--iterations", "6"])
+        .args(["--threshold", "p99 ttfb < 30s", "--format", "json"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{}", output.stderr);
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    let total = &report["total"];
+    assert_eq!(total["metrics"]["ttfb"]["count"], 6, "{total}");
+    assert_eq!(total["counts"]["streams"], 0, "{total}");
+    assert!(total["metrics"]["items"].is_null(), "{total}");
+    assert!(total["metrics"]["first_item"].is_null(), "{total}");
+}
