@@ -87,6 +87,11 @@ pub fn raise_soft_limit() {
     }
 }
 
+/// The soft open-file limit now (after [`raise_soft_limit`], the one a run works within).
+pub fn soft_limit() -> Option<u64> {
+    limits().map(|(soft, _)| soft)
+}
+
 /// The soft limit streamspec started with, if it was raised: what a service's process should
 /// get back (programs that use `select` break past 1024 files).
 pub fn original_soft_limit() -> Option<u64> {

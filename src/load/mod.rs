@@ -182,7 +182,7 @@ async fn measure(
     );
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut saturation_now: Option<String>;
-    let mut noted: Vec<&'static str> = Vec::new();
+    let mut saturated = saturation::Noted::default();
     loop {
         let finished = tokio::select! {
             _ = &mut driver => true,
@@ -212,14 +212,7 @@ async fn measure(
             machine_busy: machine.busy_percent(),
             lag_ms,
         });
-        for cause in &causes {
-            note_once(
-                &mut client.saturation,
-                &mut noted,
-                cause.kind(),
-                cause.note(cpus, &summary_clock(started.elapsed())),
-            );
-        }
+        saturated.add(&causes, &summary_clock(started.elapsed()));
         saturation_now = (!causes.is_empty()).then(|| {
             causes
                 .iter()
@@ -289,13 +282,12 @@ async fn measure(
             total,
         )
     };
+    client.saturation.extend(saturated.notes(cpus));
     if total.counts.errored > 0 && total.errors.contains_key(&metrics::ErrorClass::Files) {
-        note_once(
-            &mut client.saturation,
-            &mut noted,
-            "open files",
-            "the open-file limit (ulimit -n) was reached: connections failed on the load generator's side".to_string(),
-        );
+        client.saturation.push(format!(
+            "the open-file limit (ulimit -n {}) was reached: connections failed on the load generator's side",
+            crate::open_files::soft_limit().map_or("?".to_string(), |limit| limit.to_string())
+        ));
     }
     let tests: Vec<TestReport> = names
         .iter()
@@ -346,19 +338,6 @@ fn lost_threshold(
             || (elapsed >= options.abort_grace && verdict.measured.is_some() && !verdict.passed);
         lost.then(|| threshold.text.clone())
     })
-}
-
-/// Adds `text` to the saturation notes, once per `key` (the first time tells when it began).
-fn note_once(
-    notes: &mut Vec<String>,
-    noted: &mut Vec<&'static str>,
-    key: &'static str,
-    text: String,
-) {
-    if !noted.contains(&key) {
-        noted.push(key);
-        notes.push(text);
-    }
 }
 
 fn summary_clock(elapsed: Duration) -> String {

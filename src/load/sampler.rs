@@ -5,11 +5,43 @@
 
 use std::time::{Duration, Instant};
 
+/// Intervals shorter than this give no CPU figure: the kernel counts CPU time in ticks of 10 ms,
+/// so a share of CPU over a few milliseconds (the last, partial second of a run) is noise: one
+/// tick in 2 ms reads 500%.
+const MIN_INTERVAL: Duration = Duration::from_millis(200);
+
+/// The reading the current interval started from.
+struct Interval<T> {
+    last: Option<(Instant, T)>,
+}
+
+impl<T: Copy> Default for Interval<T> {
+    fn default() -> Self {
+        Interval { last: None }
+    }
+}
+
+impl<T: Copy> Interval<T> {
+    /// The interval's length in seconds and the reading it started from, and a new interval
+    /// starting at `now`; `None` on the first reading, and for an interval shorter than
+    /// [`MIN_INTERVAL`] (which goes on from where it started).
+    fn close(&mut self, now: Instant, reading: T) -> Option<(f64, T)> {
+        match self.last {
+            Some((then, _)) if now.saturating_duration_since(then) < MIN_INTERVAL => None,
+            last => {
+                self.last = Some((now, reading));
+                let (then, before) = last?;
+                Some((now.saturating_duration_since(then).as_secs_f64(), before))
+            }
+        }
+    }
+}
+
 /// Per-second CPU of one process group, from the ticks its processes used.
 pub struct GroupSampler {
     pub name: String,
     pgid: libc::pid_t,
-    last: Option<(Instant, u64)>,
+    interval: Interval<u64>,
 }
 
 /// One sample: CPU over the last interval (100 = one core), and resident memory now.
@@ -24,17 +56,15 @@ impl GroupSampler {
         GroupSampler {
             name,
             pgid,
-            last: None,
+            interval: Interval::default(),
         }
     }
 
-    /// A sample, or `None` on the first call (no interval yet) or where `/proc` is not.
+    /// A sample, or `None` on the first call (no interval yet), after too short an interval, or
+    /// where `/proc` is not.
     pub fn sample(&mut self) -> Option<Sample> {
         let (ticks, rss_bytes) = group_usage(self.pgid)?;
-        let now = Instant::now();
-        let previous = self.last.replace((now, ticks));
-        let (then, ticks_then) = previous?;
-        let seconds = now.duration_since(then).as_secs_f64();
+        let (seconds, ticks_then) = self.interval.close(Instant::now(), ticks)?;
         let cpu_seconds = ticks.saturating_sub(ticks_then) as f64 / clock_ticks_per_second();
         Some(Sample {
             cpu_percent: if seconds > 0.0 {
@@ -112,16 +142,16 @@ fn parse_stat(line: &str) -> Option<StatLine> {
 #[derive(Default)]
 pub struct MachineSampler {
     /// The last reading: ticks in all, and idle (waiting for I/O included).
-    last: Option<(u64, u64)>,
+    interval: Interval<(u64, u64)>,
 }
 
 impl MachineSampler {
-    /// The busy share of every CPU since the last call, in percent; `None` on the first call
-    /// and where `/proc/stat` is not.
+    /// The busy share of every CPU since the last call, in percent; `None` on the first call,
+    /// after too short an interval, and where `/proc/stat` is not.
     pub fn busy_percent(&mut self) -> Option<f64> {
         let stat = std::fs::read_to_string("/proc/stat").ok()?;
         let now = machine_ticks(&stat)?;
-        let (total, idle) = self.last.replace(now)?;
+        let (_, (total, idle)) = self.interval.close(Instant::now(), now)?;
         let total = now.0.saturating_sub(total);
         let idle = now.1.saturating_sub(idle);
         (total > 0).then(|| total.saturating_sub(idle) as f64 * 100.0 / total as f64)
@@ -146,16 +176,15 @@ fn machine_ticks(stat: &str) -> Option<(u64, u64)> {
 /// streamspec's own CPU over each interval, from its rusage.
 #[derive(Default)]
 pub struct SelfSampler {
-    last: Option<(Instant, Duration)>,
+    interval: Interval<Duration>,
 }
 
 impl SelfSampler {
-    /// CPU over the interval since the last call (100 = one core); `None` on the first.
+    /// CPU over the interval since the last call (100 = one core); `None` on the first call
+    /// and after too short an interval.
     pub fn cpu_percent(&mut self) -> Option<f64> {
         let (user, system) = crate::runner::timings::cpu_time();
-        let now = Instant::now();
-        let (then, used_then) = self.last.replace((now, user + system))?;
-        let seconds = now.duration_since(then).as_secs_f64();
+        let (seconds, used_then) = self.interval.close(Instant::now(), user + system)?;
         let used = (user + system).saturating_sub(used_then).as_secs_f64();
         (seconds > 0.0).then(|| used * 100.0 / seconds)
     }
@@ -164,6 +193,23 @@ impl SelfSampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_interval_too_short_to_measure_gives_no_figure_and_goes_on() {
+        let start = Instant::now();
+        let mut interval = Interval::default();
+        assert_eq!(interval.close(start, 0u64), None);
+        // The last, partial second of a run: 2 ms.
+        assert_eq!(interval.close(start + Duration::from_millis(2), 5), None);
+        let (seconds, before) = interval
+            .close(start + Duration::from_secs(1), 40)
+            .expect("a second is long enough");
+        assert_eq!((seconds, before), (1.0, 0));
+        let (seconds, before) = interval
+            .close(start + Duration::from_millis(1500), 45)
+            .expect("half a second is long enough");
+        assert_eq!((seconds, before), (0.5, 40));
+    }
 
     #[test]
     fn stat_lines_are_read_from_the_last_bracket() {

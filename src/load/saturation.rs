@@ -56,13 +56,52 @@ pub fn causes(second: &Second) -> Vec<Cause> {
     causes
 }
 
+/// Each kind of saturation seen, once: when it began, and its worst second.
+#[derive(Debug, Default)]
+pub struct Noted(Vec<(Cause, String)>);
+
+impl Noted {
+    /// Notes the causes of one second, `from` being when it began (`0:12`).
+    pub fn add(&mut self, causes: &[Cause], from: &str) {
+        for cause in causes {
+            match self
+                .0
+                .iter_mut()
+                .find(|(known, _)| known.kind() == cause.kind())
+            {
+                Some((worst, _)) => {
+                    if cause.value() > worst.value() {
+                        *worst = *cause;
+                    }
+                }
+                None => self.0.push((*cause, from.to_string())),
+            }
+        }
+    }
+
+    /// The summary's notes, in the order the kinds first came.
+    pub fn notes(&self, cpus: u64) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|(worst, from)| worst.note(cpus, from))
+            .collect()
+    }
+}
+
 impl Cause {
-    /// Each kind of cause is noted once in the summary, the first time it came.
+    /// Each kind of cause is noted once in the summary, with when it first came and its worst.
     pub fn kind(&self) -> &'static str {
         match self {
             Cause::OwnCpu(_) => "CPU",
             Cause::MachineCpu(_) => "machine CPU",
             Cause::Timers(_) => "timers",
+        }
+    }
+
+    /// How far past its bound: the worst second of a kind is the one its note gives.
+    pub fn value(&self) -> f64 {
+        match self {
+            Cause::OwnCpu(value) | Cause::MachineCpu(value) | Cause::Timers(value) => *value,
         }
     }
 
@@ -105,6 +144,21 @@ mod tests {
             machine_busy: Some(machine_busy),
             lag_ms,
         }
+    }
+
+    #[test]
+    fn a_note_gives_when_a_kind_began_and_its_worst_second() {
+        let mut noted = Noted::default();
+        noted.add(&[Cause::Timers(192.0)], "0:01");
+        noted.add(&[Cause::Timers(588.0), Cause::OwnCpu(185.0)], "0:02");
+        noted.add(&[Cause::Timers(70.0)], "0:03");
+        assert_eq!(
+            noted.notes(2),
+            vec![
+                "the load generator's timers fired up to 588ms late (from 0:01): it was too busy to read and time every stream".to_string(),
+                "the load generator used over 90% of its 2 CPUs (from 0:02): latencies it measured then include its own delays".to_string(),
+            ]
+        );
     }
 
     #[test]
