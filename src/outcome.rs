@@ -110,6 +110,8 @@ pub struct StreamReport {
     pub aborted_after: Option<Vec<(String, Duration)>>,
     /// The gaps themselves, in a load run only (see [`crate::interp::stats::keep_gaps_for_load`]).
     pub gap_samples: Option<crate::interp::stats::GapSamples>,
+    /// Every arrival in bounded memory, for the HTML report (`--report-html`) only.
+    pub timeline: Option<Box<crate::interp::timeline::Timeline>>,
 }
 
 #[derive(Debug, Clone)]

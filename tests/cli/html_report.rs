@@ -1,0 +1,355 @@
+//! `--report-html`: the page of a spec run (a section per test, a timeline and a histogram of
+//! the gaps per stream, the failure as the terminal shows it, the items listed), of a load and
+//! of a merge (charts, the thresholds table), checked by parsing it as a browser would; hostile
+//! item text shown as text; secrets masked; bounded size; a path that cannot be written. The
+//! pages are also opened in headless Chromium, when it is installed (see `browser`).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use axum::routing::get;
+use bytes::Bytes;
+use futures_util::stream;
+use scraper::{Html, Selector};
+
+use crate::servers;
+use crate::support::{Output, Test};
+
+/// A body of `pieces`, each sent `delay` after the one before it.
+fn paced(content_type: &'static str, pieces: Vec<(Duration, Vec<u8>)>) -> Response {
+    let frames = stream::unfold(pieces.into_iter(), |mut pieces| async move {
+        let (delay, bytes) = pieces.next()?;
+        tokio::time::sleep(delay).await;
+        Some((Ok::<_, Infallible>(Bytes::from(bytes)), pieces))
+    });
+    let mut response = Response::new(Body::from_stream(frames));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// The servers of these tests, started once.
+fn server() -> &'static str {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        servers::serve(
+            Router::new()
+                // Twelve events 5 ms apart, but 400 ms before the ninth: the slow gap a person
+                // should find on the page.
+                .route(
+                    "/slow-gap",
+                    get(|| async {
+                        let pieces = (1..=12)
+                            .map(|n| {
+                                let delay = if n == 9 { 400 } else { 5 };
+                                (
+                                    Duration::from_millis(delay),
+                                    format!("data: {n}\n\n").into_bytes(),
+                                )
+                            })
+                            .collect();
+                        paced("text/event-stream", pieces)
+                    }),
+                )
+                // Events a page must show as text: markup, a script, control characters,
+                // a secret, then invalid UTF-8 (an error, whose note shows it with U+FFFD).
+                .route(
+                    "/hostile",
+                    get(|| async {
+                        let data: Vec<&[u8]> = vec![
+                            b"<script>document.title='pwned'</script>",
+                            b"<img src=x onerror=alert(1)>",
+                            b"</li></ol></details><h1>injected</h1>",
+                            b"\x1b[31mred\x1b[0m and a NUL \x00 and DEL \x7f",
+                            b"secret s3cr3t-t0ken-value inside",
+                            b"bad bytes \xff\xfe here",
+                        ];
+                        let events = data
+                            .into_iter()
+                            .map(|data| {
+                                let event = [b"data: ", data, b"\n\n"].concat();
+                                (Duration::ZERO, event)
+                            })
+                            .collect();
+                        paced("text/event-stream", events)
+                    }),
+                )
+                // Many lines at once, and a few huge ones.
+                .route(
+                    "/many",
+                    get(|| async {
+                        let mut body = Vec::new();
+                        for n in 0..50_000 {
+                            body.extend_from_slice(format!("line {n}\n").as_bytes());
+                        }
+                        let huge = format!("{}\n", "h".repeat(1_000_000));
+                        for _ in 0..5 {
+                            body.extend_from_slice(huge.as_bytes());
+                        }
+                        paced("text/plain", vec![(Duration::ZERO, body)])
+                    }),
+                ),
+        )
+    })
+}
+
+fn select<'a>(page: &'a Html, selector: &str) -> Vec<scraper::ElementRef<'a>> {
+    let selector = Selector::parse(selector).expect("a valid selector");
+    page.select(&selector).collect()
+}
+
+fn text_of(element: &scraper::ElementRef<'_>) -> String {
+    element.text().collect()
+}
+
+fn read_page(output: &Output, name: &str) -> (String, Html) {
+    let text =
+        std::fs::read_to_string(output.dir.path().join(name)).expect("the report was written");
+    let page = Html::parse_document(&text);
+    (text, page)
+}
+
+const SLOW_GAP: &str = r#"
+test "every event in time" {
+  GET {{base}}/slow-gap
+  expect sse {
+    first within 1s
+    11 times { data: _ }
+    data: "12"  within 2s
+    end
+  }
+}
+
+test "a gap too slow" {
+  GET {{base}}/slow-gap
+  expect sse {
+    8 times { data: _ }
+    data: "9"  within 100ms
+    * times { data: _ }
+    end
+  }
+}
+"#;
+
+#[test]
+fn a_run_report_has_a_section_per_test_with_a_timeline_and_a_histogram_per_stream() {
+    let test = Test::new()
+        .spec("gaps.stream", SLOW_GAP)
+        .var("base", server())
+        .args(["run", "gaps.stream", "--report-html", "out/report.html"]);
+    let output = test.run_unchecked();
+    assert_eq!(output.status, Some(1), "{output:?}");
+    let (text, page) = read_page(&output, "out/report.html");
+    assert!(text.starts_with("<!DOCTYPE html>"));
+    // No script, nothing fetched: the page works from an artifact opened offline.
+    assert!(select(&page, "script, link, iframe, img, object").is_empty());
+    assert!(!text.contains("http://") || !text.contains("src=\"http"));
+    let figures: Vec<String> = select(&page, "#summary .figure")
+        .iter()
+        .map(|figure| text_of(figure))
+        .collect();
+    assert_eq!(figures[..4], ["2tests", "1passed", "1failed", "0errors"]);
+    let tests = select(&page, "section.test");
+    assert_eq!(tests.len(), 2);
+    let heading = |n: usize| text_of(&select(&page, &format!("#test-{n} h2"))[0]);
+    assert_eq!(heading(0), "PASSevery event in time");
+    assert_eq!(heading(1), "FAILa gap too slow");
+    assert_eq!(
+        text_of(&select(&page, "#test-1 p.note")[0])
+            .split(" · ")
+            .next(),
+        Some("gaps.stream:11")
+    );
+    for n in 0..2 {
+        assert_eq!(select(&page, &format!("#test-{n} .stream")).len(), 1);
+    }
+    // A timeline, then the histogram of the gaps.
+    let labels = |n: usize| -> Vec<String> {
+        select(&page, &format!("#test-{n} .stream svg.chart"))
+            .iter()
+            .map(|chart| chart.value().attr("aria-label").unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(
+        labels(0),
+        [
+            "timeline of the 12 items of the stream",
+            "histogram of the 11 gaps between items"
+        ]
+    );
+    // Each item a mark; the slowest gap shaded and named; p50, p95, p99 on the histogram.
+    assert_eq!(select(&page, "#test-0 svg .item").len(), 12);
+    let slow = text_of(&select(&page, "#test-0 svg text.slow")[0]);
+    assert!(slow.starts_with("slowest gap "), "{slow}");
+    let labels_in = |n: usize| -> Vec<String> {
+        select(&page, &format!("#test-{n} svg text.strong"))
+            .iter()
+            .map(|label| text_of(label))
+            .map(|label| label.split(' ').next().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(labels_in(0), ["p50", "p95", "p99"]);
+    // The items, folded, with their times; the one after the slow gap tinted.
+    let items = select(&page, "#test-0 details.items li");
+    assert_eq!(items.len(), 12);
+    assert_eq!(
+        text_of(&select(&page, "#test-0 details.items li .text")[8]),
+        "data: \"9\""
+    );
+    let tinted: Vec<usize> = (0..12)
+        .filter(|&n| items[n].value().classes().any(|class| class == "slow"))
+        .collect();
+    assert!(tinted.contains(&8), "{tinted:?}");
+    // The failing test read 8 items, then gave up waiting for the 9th: marked where it did.
+    assert_eq!(
+        labels(1),
+        [
+            "timeline of the 8 items of the stream",
+            "histogram of the 7 gaps between items"
+        ]
+    );
+    assert_eq!(labels_in(1), ["timed", "p50", "p95", "p99"]);
+    // The bounds the spec set, drawn where they apply.
+    let bounds = select(&page, "#test-0 svg rect.bound");
+    assert_eq!(bounds.len(), 2, "first within 1s, and within 2s");
+    assert_eq!(select(&page, "#test-1 svg rect.bound").len(), 1);
+    // The failure as the terminal shows it, in colour.
+    let failure = &select(&page, "#test-1 pre.failure")[0];
+    let failure_text = text_of(failure);
+    assert!(
+        failure_text.starts_with("error: timing bound `within 100ms` broken"),
+        "{failure_text}"
+    );
+    assert!(failure_text.contains("gaps.stream:15:23"), "{failure_text}");
+    assert!(failure_text.contains('^'), "{failure_text}");
+    assert!(!select(&page, "#test-1 pre.failure span.t-red").is_empty());
+    assert!(!select(&page, "#test-1 pre.failure span.t-green").is_empty());
+    assert!(!select(&page, "#test-0 pre.failure").iter().any(|_| true));
+}
+
+#[test]
+fn hostile_item_text_is_shown_as_text_and_secrets_are_masked() {
+    let test = Test::new()
+        .spec(
+            "hostile.stream",
+            r#"
+            test "hostile" {
+              GET {{base}}/hostile
+              expect sse {
+                + times { data: _ }
+                end
+              }
+            }
+            "#,
+        )
+        .var("base", server())
+        .args([
+            "run",
+            "hostile.stream",
+            "--secret",
+            "token=s3cr3t-t0ken-value",
+            "--report-html",
+            "report.html",
+        ]);
+    let output = test.run_unchecked();
+    assert_eq!(output.status, Some(1), "{output:?}");
+    let (text, page) = read_page(&output, "report.html");
+    // Nothing the server sent became markup.
+    assert_eq!(
+        select(&page, "script, img, h1").len(),
+        1,
+        "only the page's own h1"
+    );
+    assert_eq!(text_of(&select(&page, "h1")[0]), "streamspec run");
+    assert_eq!(select(&page, "section.test").len(), 1);
+    let items: Vec<String> = select(&page, "details.items li .text")
+        .iter()
+        .map(|item| text_of(item))
+        .collect();
+    assert_eq!(
+        items,
+        [
+            r#"data: "<script>document.title='pwned'</script>""#,
+            r#"data: "<img src=x onerror=alert(1)>""#,
+            r#"data: "</li></ol></details><h1>injected</h1>""#,
+            // Escaped by the spec line; DEL, which it leaves, by the page.
+            r#"data: "\u001b[31mred\u001b[0m and a NUL \u0000 and DEL \u{7f}""#,
+            r#"data: "secret *** inside""#,
+        ]
+    );
+    let failure = text_of(&select(&page, "pre.failure")[0]);
+    assert!(
+        failure.contains("data: \"bad bytes \u{FFFD}\u{FFFD} here\""),
+        "{failure}"
+    );
+    assert!(!text.contains("s3cr3t"));
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{0}'));
+}
+
+#[test]
+fn a_stream_of_many_and_huge_items_keeps_the_report_small_and_says_what_it_left_out() {
+    let test = Test::new()
+        .spec(
+            "many.stream",
+            r#"
+            test "many" {
+              GET {{base}}/many
+              expect lines {
+                + times { _ }
+                end
+              }
+            }
+            "#,
+        )
+        .var("base", server())
+        .kill_after(Duration::from_secs(60))
+        .args(["run", "many.stream", "--report-html", "report.html"]);
+    let output = test.run_unchecked();
+    assert_eq!(output.status, Some(0), "{output:?}");
+    let (text, page) = read_page(&output, "report.html");
+    assert!(text.len() < 600_000, "{} bytes", text.len());
+    let summary = text_of(&select(&page, "details.items summary")[0]);
+    assert_eq!(
+        summary,
+        "50005 items (1000 listed, 49005 left out: a stream lists its first 1000)"
+    );
+    assert_eq!(select(&page, "details.items li").len(), 1000);
+    let notes: Vec<String> = select(&page, ".stream p.note")
+        .iter()
+        .map(|note| text_of(note))
+        .collect();
+    assert!(
+        notes.contains(
+            &"1000 items marked one by one, 49005 more counted by time (the shaded bars)"
+                .to_string()
+        ),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn a_run_report_that_cannot_be_written_is_an_error_before_the_run() {
+    Test::new()
+        .spec("gaps.stream", SLOW_GAP)
+        .var("base", server())
+        .file("taken", "a file, not a directory")
+        .args(["run", "gaps.stream", "--report-html", "taken/report.html"])
+        .stderr("error: cannot write the report `taken/report.html`: File exists (os error 17)")
+        .status(3)
+        .run();
+    let output = Test::new()
+        .spec("gaps.stream", SLOW_GAP)
+        .var("base", server())
+        .args(["run", "gaps.stream", "--report-html", "/dev/full"])
+        .run_unchecked();
+    assert_eq!(
+        output.stderr,
+        "error: cannot write the report `/dev/full`: No space left on device (os error 28)\n"
+    );
+    assert_eq!(output.status, Some(3));
+}
