@@ -353,3 +353,188 @@ fn a_run_report_that_cannot_be_written_is_an_error_before_the_run() {
     );
     assert_eq!(output.status, Some(3));
 }
+
+/// The load test of these tests: as many items as the iteration's number.
+const TICKER: &str = r#"
+test "ticker" {
+  GET {{base}}/sse/ticker?count={{iteration}}&interval=1ms
+  expect status 200
+  expect sse {
+    + times { data: json { "count": integer } }
+    end
+  }
+}
+"#;
+
+/// The ids of the page's charts, by what they show (their `aria-label`s).
+fn chart_labels(page: &Html) -> Vec<String> {
+    select(page, "svg.chart")
+        .iter()
+        .map(|chart| chart.value().attr("aria-label").unwrap_or("").to_string())
+        .collect()
+}
+
+fn check_load_page(page: &Html) {
+    let figures: Vec<String> = select(page, "#summary .figure .label")
+        .iter()
+        .map(|label| text_of(label))
+        .collect();
+    assert_eq!(
+        figures,
+        [
+            "verdict",
+            "iterations",
+            "passed",
+            "failed",
+            "errors",
+            "goodput",
+            "items",
+            "duration"
+        ]
+    );
+    let rows: Vec<Vec<String>> = select(page, "table.thresholds tbody tr")
+        .iter()
+        .map(|row| {
+            Selector::parse("td")
+                .map(|td| row.select(&td).map(|cell| text_of(&cell)).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0][0], "p99 gap < 10s");
+    assert!(rows[0][2].starts_with('+'), "a margin: {:?}", rows[0]);
+    assert_eq!(rows[0][3], "passed");
+    assert_eq!(rows[1][0], "iterations > 1000");
+    assert_eq!(rows[1][3], "FAILED");
+    let labels = chart_labels(page);
+    for wanted in [
+        "TTFB: p50 and p99 over time, with the active users",
+        "First item: p50 and p99 over time, with the active users",
+        "Gap between items: p50 and p99 over time, with the active users",
+        "items, iterations, failures and errors per second over time",
+        "histogram of ttfb",
+        "histogram of gap",
+        "histogram of items per stream",
+    ] {
+        assert!(
+            labels.iter().any(|label| label == wanted),
+            "{wanted}: {labels:?}"
+        );
+    }
+    assert_eq!(select(page, "#tests table.tests tbody tr").len(), 2);
+    assert!(select(page, "script, link, img").is_empty());
+}
+
+#[test]
+fn a_load_report_and_a_merged_one_have_the_charts_and_the_thresholds_table() {
+    let test = Test::new()
+        .spec("ticker.stream", TICKER)
+        .var("base", servers::demo())
+        .args([
+            "load",
+            "ticker.stream",
+            "--users",
+            "2",
+            "--iterations",
+            "6",
+            "--threshold",
+            "p99 gap < 10s",
+            "--threshold",
+            "iterations > 1000",
+            "--report-html",
+            "load.html",
+            "--report-json",
+            "load.json",
+        ]);
+    let output = test.run_unchecked();
+    assert_eq!(output.status, Some(1), "{output:?}");
+    let (_, page) = read_page(&output, "load.html");
+    check_load_page(&page);
+    // `merge` makes the same page from the instances' JSON reports.
+    let json = std::fs::read_to_string(output.dir.path().join("load.json")).expect("the JSON");
+    let merged = Test::new()
+        .file("load.json", json)
+        .args(["merge", "load.json", "--report-html", "merged.html"])
+        .run_unchecked();
+    assert_eq!(merged.status, Some(1), "{merged:?}");
+    let (_, page) = read_page(&merged, "merged.html");
+    check_load_page(&page);
+}
+
+#[test]
+fn an_hour_of_load_makes_a_page_of_bounded_size() {
+    let output = Test::new()
+        .spec("ticker.stream", TICKER)
+        .var("base", servers::demo())
+        .args([
+            "load",
+            "ticker.stream",
+            "--users",
+            "1",
+            "--iterations",
+            "3",
+            "--report-json",
+            "load.json",
+        ])
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{output:?}");
+    // The run's seconds, repeated to an hour, each with its histograms.
+    let text = std::fs::read_to_string(output.dir.path().join("load.json")).expect("the JSON");
+    let mut report: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let second = report["series"][0].clone();
+    let start = second["t"].as_u64().expect("a time");
+    report["series"] = (0..3600u64)
+        .map(|n| {
+            let mut second = second.clone();
+            second["t"] = (start + n).into();
+            second["active"] = (n % 500).into();
+            second
+        })
+        .collect();
+    report["services"] = serde_json::json!([{
+        "name": "api",
+        "instance": null,
+        "samples": (0..3600u64)
+            .map(|n| serde_json::json!({"t": start + n, "cpu_percent": 50.0, "rss_bytes": 1u64 << 30}))
+            .collect::<Vec<_>>(),
+    }]);
+    let merged = Test::new()
+        .file("soak.json", report.to_string())
+        .args(["merge", "soak.json", "--report-html", "soak.html"])
+        .run_unchecked();
+    assert_eq!(merged.status, Some(0), "{merged:?}");
+    let (text, page) = read_page(&merged, "soak.html");
+    assert!(text.len() < 1_000_000, "{} bytes", text.len());
+    let note = text_of(&select(&page, "#over-time p.note")[0]);
+    assert_eq!(
+        note,
+        "3600 seconds, drawn as 600 points: each the mean of 6 seconds (p99: the highest of them)"
+    );
+    assert!(
+        chart_labels(&page)
+            .iter()
+            .any(|label| label == "CPU and memory of api (instance 1/1)")
+    );
+}
+
+#[test]
+fn a_load_report_that_cannot_be_written_stops_the_load_before_it_starts() {
+    Test::new()
+        .spec("ticker.stream", TICKER)
+        .var("base", servers::demo())
+        .args([
+            "load",
+            "ticker.stream",
+            "--users",
+            "1",
+            "--iterations",
+            "1",
+            "--report-html",
+            "no/such/dir/load.html",
+        ])
+        .stderr(
+            "error: cannot write the report `no/such/dir/load.html`: No such file or directory (os error 2)",
+        )
+        .status(3)
+        .run();
+}

@@ -481,17 +481,9 @@ fn histogram_chart(
     ] {
         let recorded = (value / recorded_per_shown).max(1.0);
         let at = chart.x.at(recorded.log10() * BINS_PER_DECADE);
-        let (top, bottom) = (chart.plot_top(), chart.plot_bottom());
-        chart.line(at, top, at, bottom, "pct");
-        let row = placed.iter().filter(|x| (*x - at).abs() < 90.0).count() as f64;
+        let row = placed.iter().filter(|x| (*x - at).abs() < 90.0).count();
         placed.push(at);
-        chart.text(
-            at + 3.0,
-            top + 10.0 + row * 12.0,
-            "start",
-            "strong",
-            &format!("{name} {}", shown(metric, value)),
-        );
+        chart.marker(at, row, &format!("{name} {}", shown(metric, value)));
     }
     let ticks = super::run::log_ticks(f64::from(first), f64::from(last) + 1.0, |recorded| {
         shown(metric, unshown(recorded))

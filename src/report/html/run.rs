@@ -489,19 +489,10 @@ fn gap_histogram(stream: &StreamReport, timeline: &Timeline) -> String {
         for (name, value) in [("p50", p50), ("p95", p95), ("p99", p99)] {
             let micros = value.as_secs_f64() * 1e6;
             let at = chart.x.at(bin_position(micros, zero_at));
-            let top = chart.plot_top();
-            let bottom = chart.plot_bottom();
-            chart.line(at, top, at, bottom, "pct");
             // Labels of percentiles that fall close together go one under the other.
-            let row = placed.iter().filter(|x| (*x - at).abs() < 90.0).count() as f64;
+            let row = placed.iter().filter(|x| (*x - at).abs() < 90.0).count();
             placed.push(at);
-            chart.text(
-                at + 3.0,
-                top + 10.0 + row * 12.0,
-                "start",
-                "strong",
-                &format!("{name} {}", format_measured(value)),
-            );
+            chart.marker(at, row, &format!("{name} {}", format_measured(value)));
         }
     }
     let mut ticks = log_ticks(f64::from(first_bin), hi, |micros| {

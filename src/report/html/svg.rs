@@ -179,6 +179,19 @@ impl Chart {
         let _ = write!(self.body, r#"<path class="{class}" d="{path}"/>"#);
     }
 
+    /// A dashed vertical line across the plot at pixel `at`, labelled at its top in row `row`
+    /// (rows stack labels that would overlap); the label goes left of a line near the right edge.
+    pub fn marker(&mut self, at: f64, row: usize, label: &str) {
+        let (top, bottom) = (self.plot_top(), self.plot_bottom());
+        self.line(at, top, at, bottom, "pct");
+        let y = top + 10.0 + 12.0 * row as f64;
+        if at > self.x.to - 90.0 {
+            self.text(at - 3.0, y, "end", "strong", label);
+        } else {
+            self.text(at + 3.0, y, "start", "strong", label);
+        }
+    }
+
     /// A legend entry at the top left of the plot, the `n`-th.
     pub fn legend(&mut self, n: usize, class: &str, label: &str) {
         let x = self.x.from + 8.0 + 150.0 * n as f64;
