@@ -406,15 +406,18 @@ impl StreamRun<'_> {
                 reader.abort(deadline).await;
                 break abort_rule_fired(&matcher, &context, received_before_abort);
             }
+            // The HTML report draws the bound on the next item, whether or not it is waited for.
+            if let Some(timeline) = &mut stats.timeline
+                && let Some((by, _, label)) = matcher.deadline(previous)
+            {
+                timeline.bound(previous, by, &label);
+            }
             // An item already there is taken as `next` would take it, with no deadline to set:
             // waiting is what times out.
             let (next, bound) = match reader.ready() {
                 Some(next) => (next, None),
                 None => {
                     let bound = matcher.deadline(previous);
-                    if let (Some(timeline), Some((by, _, label))) = (&mut stats.timeline, &bound) {
-                        timeline.bound(previous, *by, label);
-                    }
                     let mut wait_until = match &bound {
                         Some((at, ..)) => deadline.min(origin.saturating_add(*at)),
                         None => deadline,

@@ -268,6 +268,7 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
     let x = chart.x;
     // Bounds in a lane above the items: from the item before to when the next had to come.
     let lane = top - 12.0;
+    let mut labelled_until = f64::MIN;
     for bound in &timeline.bounds {
         let (from, by) = (x.at(ms(bound.from)), x.at(ms(bound.by)));
         let title = format!(
@@ -280,6 +281,14 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
         if by < x.to {
             chart.line(by, lane - 2.0, by, bottom, "bound-end");
         }
+        // Named where there is room (bounds one after the other would write over each other).
+        if by - from >= 120.0 && labelled_until <= from {
+            chart.text(from + 2.0, lane - 3.0, "start", "tick", &bound.label);
+            labelled_until = by;
+        }
+    }
+    if !timeline.bounds.is_empty() {
+        chart.text(x.from - 6.0, lane + 5.0, "end", "tick", "bounds");
     }
     // The slow gaps: the slowest shaded and named, others shaded when nearly as slow.
     for gap in slow_gaps(stream, timeline) {
