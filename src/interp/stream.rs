@@ -472,6 +472,16 @@ impl StreamRun<'_> {
                         }
                         Err(failure) => {
                             drop(view);
+                            // A `within` the item broke is drawn, even on an item nothing waited
+                            // for (an optional one: the matcher sets no deadline for those).
+                            if let Some(timeline) = &mut stats.timeline
+                                && let FailureKind::Timing { bound, .. } = &failure.kind
+                                && let Some(Ok(within)) = bound
+                                    .strip_prefix("within ")
+                                    .map(crate::duration::parse_duration)
+                            {
+                                timeline.bound(previous, previous.saturating_add(within), bound);
+                            }
                             stats.record_seen(&item, at);
                             let first = Some((item, at));
                             let recording = update.zip(recorder.take());

@@ -538,3 +538,54 @@ fn a_load_report_that_cannot_be_written_stops_the_load_before_it_starts() {
         .status(3)
         .run();
 }
+
+#[test]
+fn the_timeline_marks_reconnections_disconnects_aborts_and_a_broken_bound() {
+    let test = Test::new()
+        .spec(
+            "marks.stream",
+            r#"
+            test "refreshed" {
+              GET {{demo}}/sse/ticker?count=6&interval=5ms
+              expect sse {
+                id: "1"  data: _
+                id: "2"  data: _
+                disconnect
+                reconnect
+                id: "3"  data: _
+                abort
+              }
+            }
+
+            test "an optional item too late" {
+              GET {{base}}/slow-gap
+              expect sse {
+                + times { data: _  within 100ms }
+                end
+              }
+            }
+            "#,
+        )
+        .var("demo", servers::demo())
+        .var("base", server())
+        .args(["run", "marks.stream", "--report-html", "report.html"]);
+    let output = test.run_unchecked();
+    assert_eq!(output.status, Some(1), "{output:?}");
+    let (_, page) = read_page(&output, "report.html");
+    let marks: Vec<String> = select(&page, "#test-0 svg text.strong")
+        .iter()
+        .map(|label| text_of(label))
+        .filter(|label| !label.starts_with('p'))
+        .collect();
+    assert_eq!(marks, ["disconnect", "reconnect", "abort"]);
+    assert_eq!(select(&page, "#test-0 svg line.mark").len(), 3);
+    // The bound on the first item (required: waited for), and the one the 9th item broke (an
+    // optional one, which nothing waited for): from the 8th, 100ms long.
+    let bounds: Vec<String> = select(&page, "#test-1 svg rect.bound title")
+        .iter()
+        .map(|title| text_of(title))
+        .collect();
+    assert_eq!(bounds.len(), 2, "{bounds:?}");
+    assert_eq!(bounds[0], "within 100ms: from 0.00ms to 100ms");
+    assert!(bounds[1].starts_with("within 100ms: from "), "{bounds:?}");
+}
