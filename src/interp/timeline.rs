@@ -6,7 +6,7 @@
 //! against. Kept only when an HTML report is asked for ([`keep_timelines`]): a run without one
 //! pays a `None` per stream.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::transport::item::Item;
@@ -23,6 +23,12 @@ pub const BUCKETS: usize = 240;
 pub const SLOWEST: usize = 5;
 /// Marks and bounds kept (the first ones); the others are counted.
 pub const MARKS: usize = 100;
+
+/// Bytes of item text all the timelines of a run keep together: past it, an item is listed
+/// without its text, so that a test holding many streams of large items stays bounded too.
+pub const TEXT_BYTES_IN_ALL: usize = 64 * 1024 * 1024;
+
+static TEXT_BYTES_LEFT: AtomicUsize = AtomicUsize::new(TEXT_BYTES_IN_ALL);
 
 /// The first bucket width: doubled as often as it takes for the stream to fit.
 const FIRST_BUCKET_WIDTH: Duration = Duration::from_millis(1);
@@ -45,7 +51,7 @@ pub struct Arrival {
     /// Since the request.
     pub at: Duration,
     /// The item as a spec line (an excerpt: see [`crate::excerpt`]); `None` where the reader
-    /// counted an item it did not look at.
+    /// counted an item it did not look at, or the run's texts had reached their bound.
     pub text: Option<String>,
 }
 
@@ -106,6 +112,8 @@ pub struct Timeline {
     pub bounds: Vec<Bound>,
     /// Marks and bounds past the first [`MARKS`] of each.
     pub left_out_marks: u64,
+    /// Listed items whose text was not kept: the run's texts had reached [`TEXT_BYTES_IN_ALL`].
+    pub texts_not_kept: u64,
     /// The gaps by size, as `(bin, count)`: bin `b` holds gaps from 10^(b/4) µs on, bin
     /// [`ZERO_BIN`] those under a microsecond. Filled in when the report is made.
     pub gap_bins: Vec<(i32, u64)>,
@@ -129,6 +137,7 @@ impl Default for Timeline {
             marks: Vec::new(),
             bounds: Vec::new(),
             left_out_marks: 0,
+            texts_not_kept: 0,
             gap_bins: Vec::new(),
             last_at: None,
         }
@@ -164,11 +173,22 @@ impl Timeline {
         if self.unlisted > 0 {
             return;
         }
-        if let Some(arrival) = self.listed.last_mut()
-            && arrival.text.is_none()
-        {
-            arrival.text = Some(kept_text(&crate::render::render_item(item)));
+        let Some(arrival) = self
+            .listed
+            .last_mut()
+            .filter(|arrival| arrival.text.is_none())
+        else {
+            return;
+        };
+        if TEXT_BYTES_LEFT.load(Ordering::Relaxed) == 0 {
+            self.texts_not_kept += 1;
+            return;
         }
+        let text = kept_text(&crate::render::render_item(item));
+        let _ = TEXT_BYTES_LEFT.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+            Some(left.saturating_sub(text.len()))
+        });
+        arrival.text = Some(text);
     }
 
     /// A new connection: the wait before it is no gap between items.

@@ -553,6 +553,14 @@ fn item_list(stream: &StreamReport, timeline: &Timeline, budget: &mut Budget) ->
         };
         let _ = write!(summary, " ({listed} listed, {not_listed} left out: {why})");
     }
+    if timeline.texts_not_kept > 0 {
+        let _ = write!(
+            summary,
+            "; the texts of {} not kept: the run's item texts reached {} MiB",
+            plural(timeline.texts_not_kept as usize, "item"),
+            timeline::TEXT_BYTES_IN_ALL / (1024 * 1024)
+        );
+    }
     if listed == 0 {
         return format!("<p class=\"note\">{}</p>\n", escape(&summary));
     }
@@ -568,7 +576,7 @@ fn item_list(stream: &StreamReport, timeline: &Timeline, budget: &mut Budget) ->
             .unwrap_or_default();
         let text = match text {
             Some(text) => escape(text),
-            None => "<span class=\"muted\">(counted, not read)</span>".to_string(),
+            None => "<span class=\"muted\">(text not kept)</span>".to_string(),
         };
         let _ = write!(
             out,
