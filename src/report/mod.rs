@@ -231,6 +231,8 @@ pub fn build(args: &ReportArgs, verbose: bool, updating: bool) -> Result<Reports
     if let Some(path) = &args.report_html {
         let (file, destination) = create(path)?;
         destinations.push(destination);
+        // The page draws each stream's arrivals: from now on, streams keep them.
+        crate::interp::timeline::keep_timelines();
         reporters.push(Box::new(html::HtmlReporter::new(file)));
     }
     if github::enabled() {

@@ -595,3 +595,26 @@ fn the_timeline_marks_reconnections_disconnects_aborts_and_a_broken_bound() {
     assert_eq!(bounds[0], "within 100ms: from 0.00ms to 100ms");
     assert!(bounds[1].starts_with("within 100ms: from "), "{bounds:?}");
 }
+
+#[test]
+fn a_run_whose_service_did_not_start_leaves_a_page_saying_so() {
+    let output = Test::new()
+        .config(
+            r#"
+            [[services]]
+            name = "api"
+            command = ["/nonexistent/streamspec-service"]
+            "#,
+        )
+        .spec("a.stream", SLOW_GAP)
+        .var("base", server())
+        .args(["run", ".", "--report-html", "report.html"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(3), "{output:?}");
+    let (_, page) = read_page(&output, "report.html");
+    assert_eq!(
+        text_of(&select(&page, "#summary p")[0]),
+        "The run ended before its tests were reported: see its output for why (a service that \
+         did not start, say)."
+    );
+}

@@ -27,16 +27,26 @@ use super::{Reporter, Summary};
 use crate::outcome::TestOutcome;
 
 /// The run's HTML report, written when the run ends (the outcomes reach it masked: it sits
-/// behind [`super::redact::Redacting`]).
+/// behind [`super::redact::Redacting`]). Streams keep the timelines it draws only once
+/// [`crate::interp::timeline::keep_timelines`] was called.
 pub struct HtmlReporter<W: Write> {
     out: W,
+    written: bool,
 }
 
 impl<W: Write> HtmlReporter<W> {
-    /// Also keeps every stream's timeline from now on (see [`crate::interp::timeline`]).
     pub fn new(out: W) -> Self {
-        crate::interp::timeline::keep_timelines();
-        HtmlReporter { out }
+        HtmlReporter {
+            out,
+            written: false,
+        }
+    }
+
+    fn write(&mut self, page: &str) {
+        // A failed write is the writer's to keep (see `report::file`), and the run's to report.
+        let _ = self.out.write_all(page.as_bytes());
+        let _ = self.out.flush();
+        self.written = true;
     }
 }
 
@@ -46,10 +56,16 @@ impl<W: Write> Reporter for HtmlReporter<W> {
     fn test_finished(&mut self, _outcome: &TestOutcome) {}
 
     fn run_finished(&mut self, summary: &Summary, outcomes: &[TestOutcome]) {
-        // A failed write is the writer's to keep (see `report::file`), and the run's to report.
-        let _ = self
-            .out
-            .write_all(run::render(summary, outcomes).as_bytes());
-        let _ = self.out.flush();
+        self.write(&run::render(summary, outcomes));
+    }
+}
+
+/// A run that ended before its summary (a service that did not start) still leaves a page,
+/// which says so, rather than an empty file.
+impl<W: Write> Drop for HtmlReporter<W> {
+    fn drop(&mut self) {
+        if !self.written {
+            self.write(&run::render_unfinished());
+        }
     }
 }

@@ -71,6 +71,16 @@ pub fn render(summary: &Summary, outcomes: &[TestOutcome]) -> String {
     page::document("streamspec run", &body)
 }
 
+/// The page for a run that ended before any test was reported (what went wrong is on the
+/// terminal, where the run printed it).
+pub fn render_unfinished() -> String {
+    page::document(
+        "streamspec run",
+        "<section class=\"summary fail\" id=\"summary\"><p>The run ended before its tests \
+         were reported: see its output for why (a service that did not start, say).</p></section>\n",
+    )
+}
+
 fn badge(outcome: &TestOutcome) -> String {
     match status(outcome) {
         Status::Passed => page::badge("PASS", "pass"),
