@@ -125,6 +125,10 @@ pub struct ReportArgs {
     /// Also write a JSON Lines report to FILE
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
+    /// Also write an HTML report to FILE: the summary, each test's failures, and per stream
+    /// a timeline of the items and a histogram of the gaps (one file, no script, no network)
+    #[arg(long, value_name = "FILE")]
+    pub report_html: Option<PathBuf>,
     /// Set a variable whose value no report shows (`***` in its place)
     #[arg(long = "secret", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub secrets: Vec<(String, String)>,
@@ -337,6 +341,10 @@ pub struct LoadArgs {
     /// Also write the JSON report (with the 1-second series and the histograms) to FILE
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
+    /// Also write an HTML report to FILE: latency over time with the users behind it, items/s
+    /// and errors/s, the histograms, the thresholds (one file, no script, no network)
+    #[arg(long, value_name = "FILE")]
+    pub report_html: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -359,6 +367,9 @@ pub struct MergeArgs {
     /// Also write the merged JSON report to FILE
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
+    /// Also write the merged HTML report to FILE
+    #[arg(long, value_name = "FILE")]
+    pub report_html: Option<PathBuf>,
 }
 
 /// `--start-at`: Unix seconds, or an RFC 3339 time.

@@ -106,6 +106,8 @@ pub struct StreamReport {
     pub gaps: Option<[Duration; 6]>,
     pub connections: u32,
     pub reconnect_delays: Vec<Duration>,
+    /// Every arrival in bounded memory, for the HTML report (`--report-html`) only.
+    pub timeline: Option<Box<crate::interp::timeline::Timeline>>,
     /// When an `abort` ended the block: the last items received before it, as spec lines.
     pub aborted_after: Option<Vec<(String, Duration)>>,
     /// The gaps themselves, in a load run only (see [`crate::interp::stats::keep_gaps_for_load`]).

@@ -182,6 +182,12 @@ pub async fn load(args: &LoadArgs) -> i32 {
         errln!("error: cannot write {}: {error}", path.display());
         return exit_code::SETUP_FAILED;
     }
+    if let Some(path) = &args.report_html
+        && let Err(message) = crate::report::html::load::check_writable(path)
+    {
+        errln!("error: {message}");
+        return exit_code::SETUP_FAILED;
+    }
     let most_users = profile.peak().floor() as usize;
     if profile.model == crate::load::profile::Model::Closed && most_users < test_count {
         errln!(
@@ -235,6 +241,8 @@ pub async fn load(args: &LoadArgs) -> i32 {
         Err(LoadError::Interrupted(signal)) => return signal.exit_code(),
     };
     let code = print_report(&report, args.format, args.report_json.as_deref(), &secrets);
+    let code =
+        crate::report::html::load::write_for(&report, args.report_html.as_deref(), &secrets, code);
     match signal {
         Some(signal) => signal.exit_code(),
         None => code,

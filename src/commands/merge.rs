@@ -53,10 +53,16 @@ pub fn merge(args: &MergeArgs) -> i32 {
             crate::load::summary::header(merged.tests.len(), &merged.profile, merged.instance)
         );
     }
-    super::load::print_report(
+    let code = super::load::print_report(
         &merged,
         args.format,
         args.report_json.as_deref(),
         &Secrets::default(),
+    );
+    crate::report::html::load::write_for(
+        &merged,
+        args.report_html.as_deref(),
+        &Secrets::default(),
+        code,
     )
 }

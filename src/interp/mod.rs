@@ -28,6 +28,7 @@ mod socket_reconnect;
 pub mod stats;
 pub mod stream;
 mod stream_failure;
+pub mod timeline;
 mod unread_rest;
 pub mod unreadable;
 pub mod vars;

@@ -9,6 +9,7 @@ use hdrhistogram::Histogram;
 
 use crate::ast::GapStat;
 use crate::interp::ids::IdTracker;
+use crate::interp::timeline::{self, Timeline};
 use crate::outcome::StreamReport;
 
 #[derive(Debug, Clone)]
@@ -36,6 +37,8 @@ pub struct StreamStats {
     /// The order of SSE ids, across reconnections.
     pub ids: IdTracker,
     gaps: Gaps,
+    /// Every arrival, in bounded memory, for the HTML report; `None` unless one is asked for.
+    pub timeline: Option<Box<Timeline>>,
 }
 
 /// Gaps kept as they are before a stream has more: a test holding a thousand streams open, each
@@ -206,6 +209,7 @@ impl StreamStats {
                 max: Duration::ZERO,
                 last_at: None,
             },
+            timeline: timeline::new_if_kept(),
         }
     }
 
@@ -219,6 +223,20 @@ impl StreamStats {
             self.ids.record(&event.id, at);
         }
         self.record_item(at);
+        self.describe_last(item);
+    }
+
+    /// Records an item received `at` (since the request) that the reader looked at: the
+    /// timeline, when one is kept, shows what it was.
+    pub fn record_seen(&mut self, item: &crate::transport::item::Item, at: Duration) {
+        self.record_item(at);
+        self.describe_last(item);
+    }
+
+    fn describe_last(&mut self, item: &crate::transport::item::Item) {
+        if let Some(timeline) = &mut self.timeline {
+            timeline.describe_last(item);
+        }
     }
 
     /// Records an item received `at` (since the request).
@@ -230,6 +248,9 @@ impl StreamStats {
         if self.first_item.is_none() {
             self.first_item = Some(at);
             self.ttfb = no_later_than(self.ttfb, at);
+        }
+        if let Some(timeline) = &mut self.timeline {
+            timeline.arrived(at);
         }
         let gaps = &mut self.gaps;
         if let Some(last) = gaps.last_at {
@@ -253,6 +274,9 @@ impl StreamStats {
         self.connections += 1;
         self.reconnect_delays.push(waited);
         self.gaps.last_at = None;
+        if let Some(timeline) = &mut self.timeline {
+            timeline.reconnected();
+        }
     }
 
     /// Adds another stream's figures to these, for statistics over a whole test.
@@ -327,6 +351,11 @@ impl StreamStats {
                     None => GapSamples::Few(self.gaps.few.clone()),
                 }
             }),
+            timeline: self.timeline.as_ref().map(|kept| {
+                let mut timeline = kept.clone();
+                timeline.gap_bins = self.gap_bins();
+                timeline
+            }),
             ..StreamReport::default()
         }
     }
@@ -358,6 +387,21 @@ impl StreamStats {
             gap(GapStat::P99)?,
             gap(GapStat::Max)?,
         ])
+    }
+
+    /// The gaps by size, in the timeline's bins (see [`Timeline::gap_bins`]).
+    fn gap_bins(&self) -> Vec<(i32, u64)> {
+        let histogram = self.gaps.histogram();
+        let mut bins: Vec<(i32, u64)> = Vec::new();
+        for value in histogram.iter_recorded() {
+            let bin = timeline::gap_bin(value.value_iterated_to());
+            let count = value.count_at_value() as u64;
+            match bins.last_mut() {
+                Some((last, total)) if *last == bin => *total += count,
+                _ => bins.push((bin, count)),
+            }
+        }
+        bins
     }
 
     pub fn gap_count(&self) -> u64 {

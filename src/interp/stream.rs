@@ -24,6 +24,7 @@ use crate::interp::stream_failure::{
     terminal_text,
 };
 pub use crate::interp::stream_failure::{item_instead_of_end, nothing_arrived};
+use crate::interp::timeline::MarkKind;
 use crate::interp::unreadable::{unreadable, unusable};
 use crate::interp::vars::Scope;
 use crate::outcome::Failure;
@@ -266,6 +267,9 @@ impl StreamRun<'_> {
             while let Some((action, span)) = matcher.take_action() {
                 match action {
                     Control::Abort(None) => {
+                        if let Some(timeline) = &mut stats.timeline {
+                            timeline.mark(MarkKind::Abort, origin.elapsed());
+                        }
                         reader.abort(deadline).await;
                         break 'run Ok(aborted(&context, received_before_abort));
                     }
@@ -314,6 +318,9 @@ impl StreamRun<'_> {
                             Reader::Grpc(_) => {}
                         }
                         context.push(Seen::Event("disconnect".to_string()));
+                        if let Some(timeline) = &mut stats.timeline {
+                            timeline.mark(MarkKind::Disconnect, origin.elapsed());
+                        }
                     }
                     Control::Reconnect(options) => {
                         // The checker allows `reconnect` on HTTP streams and WebSockets.
@@ -367,6 +374,9 @@ impl StreamRun<'_> {
                             }
                             Ok(Reopened::Open(sent)) => {
                                 previous = sent;
+                                if let Some(timeline) = &mut stats.timeline {
+                                    timeline.mark(MarkKind::Reconnect, origin.elapsed());
+                                }
                                 let waited =
                                     stats.reconnect_delays.last().copied().unwrap_or_default();
                                 context.push(Seen::Event(format!(
@@ -390,8 +400,17 @@ impl StreamRun<'_> {
                 });
             }
             if abort_after_items.is_some_and(|count| matcher.consumed() >= count) {
+                if let Some(timeline) = &mut stats.timeline {
+                    timeline.mark(MarkKind::Abort, origin.elapsed());
+                }
                 reader.abort(deadline).await;
                 break abort_rule_fired(&matcher, &context, received_before_abort);
+            }
+            // The HTML report draws the bound on the next item, whether or not it is waited for.
+            if let Some(timeline) = &mut stats.timeline
+                && let Some((by, _, label)) = matcher.deadline(previous)
+            {
+                timeline.bound(previous, by, &label);
             }
             // An item already there is taken as `next` would take it, with no deadline to set:
             // waiting is what times out.
@@ -432,7 +451,7 @@ impl StreamRun<'_> {
                             continue;
                         }
                         Ok(fed) => {
-                            stats.record_item(at);
+                            stats.record_seen(&item, at);
                             previous = at;
                             if let Some(recorder) = &mut recorder {
                                 recorder.took(entries, &item, &fed);
@@ -452,8 +471,18 @@ impl StreamRun<'_> {
                             }
                         }
                         Err(failure) => {
-                            stats.record_item(at);
                             drop(view);
+                            // A `within` the item broke is drawn, even on an item nothing waited
+                            // for (an optional one: the matcher sets no deadline for those).
+                            if let Some(timeline) = &mut stats.timeline
+                                && let FailureKind::Timing { bound, .. } = &failure.kind
+                                && let Some(Ok(within)) = bound
+                                    .strip_prefix("within ")
+                                    .map(crate::duration::parse_duration)
+                            {
+                                timeline.bound(previous, previous.saturating_add(within), bound);
+                            }
+                            stats.record_seen(&item, at);
                             let first = Some((item, at));
                             let recording = update.zip(recorder.take());
                             let mut seen = |item: &Item, at| stats.saw(item, at, track_ids);
@@ -502,9 +531,16 @@ impl StreamRun<'_> {
                 },
                 Next::TimedOut => {
                     let now = Instant::now();
+                    let since_origin = now.saturating_duration_since(origin);
                     if abort_at.is_some_and(|at| now >= at) {
+                        if let Some(timeline) = &mut stats.timeline {
+                            timeline.mark(MarkKind::Abort, since_origin);
+                        }
                         reader.abort(deadline).await;
                         break abort_rule_fired(&matcher, &context, received_before_abort);
+                    }
+                    if let Some(timeline) = &mut stats.timeline {
+                        timeline.mark(MarkKind::TimedOut, since_origin);
                     }
                     if let Some((_, span, bound)) = bound
                         && now < deadline

@@ -1,6 +1,6 @@
 //! Reporters: pure consumers of run events. The runner emits events; each reporter renders them
 //! for one audience: the terminal ([`human`]), CI systems ([`junit`], [`tap`], [`json`]) and
-//! GitHub Actions ([`github`]). [`build`] puts together the ones the command line asks for,
+//! GitHub Actions ([`github`]), and people reading a page ([`html`]). [`build`] puts together the ones the command line asks for,
 //! behind [`redact::Redacting`], so that no report shows a secret.
 
 pub mod fanout;
@@ -8,6 +8,7 @@ pub mod file;
 #[cfg(test)]
 mod fixtures;
 pub mod github;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
@@ -226,6 +227,13 @@ pub fn build(args: &ReportArgs, verbose: bool, updating: bool) -> Result<Reports
         let (file, destination) = create(path)?;
         destinations.push(destination);
         reporters.push(Box::new(json::JsonReporter::new(file)));
+    }
+    if let Some(path) = &args.report_html {
+        let (file, destination) = create(path)?;
+        destinations.push(destination);
+        // The page draws each stream's arrivals: from now on, streams keep them.
+        crate::interp::timeline::keep_timelines();
+        reporters.push(Box::new(html::HtmlReporter::new(file)));
     }
     if github::enabled() {
         // Annotations go where GitHub reads them without breaking the format on standard output:

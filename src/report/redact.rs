@@ -181,6 +181,12 @@ impl Secrets {
             for (text, _) in stream.aborted_after.iter_mut().flatten() {
                 self.redact_in_place(text);
             }
+            if let Some(timeline) = &mut stream.timeline {
+                self.mask_split_values(listed_texts(timeline));
+                for text in listed_texts(timeline) {
+                    self.redact_in_place(text);
+                }
+            }
         }
         for barrier in &mut outcome.barriers {
             self.redact_in_place(&mut barrier.name);
@@ -370,6 +376,15 @@ impl<R: Reporter> Reporter for Redacting<R> {
             self.secrets.add(value);
         }
     }
+}
+
+/// The texts of the items a stream's timeline lists (for the HTML report), in order.
+fn listed_texts(timeline: &mut crate::interp::timeline::Timeline) -> Vec<&mut String> {
+    timeline
+        .listed
+        .iter_mut()
+        .filter_map(|arrival| arrival.text.as_mut())
+        .collect()
 }
 
 #[cfg(test)]

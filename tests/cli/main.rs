@@ -21,6 +21,8 @@ mod grpc_schemas;
 mod grpc_servers;
 mod grpc_status_fields;
 mod grpc_wire;
+mod html_browser;
+mod html_report;
 mod http1;
 mod json_lines;
 mod lengths;

@@ -1,0 +1,603 @@
+//! The HTML report of a spec run (`run --report-html`): the summary, then a section per test
+//! with its status, where it is, its failures as the terminal shows them, and per stream a
+//! timeline of the arrivals (bounds, the slowest gaps, reconnections, aborts and timeouts
+//! marked), a histogram of the gaps with p50, p95 and p99, and the items in a list to unfold.
+//! The outcomes come masked (see [`crate::report::redact`]).
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use super::escape::escape;
+use super::page;
+use super::svg::{Chart, format_count, format_ms, nice_ticks};
+use crate::duration::format_measured;
+use crate::interp::timeline::{self, Arrival, MarkKind, Timeline};
+use crate::outcome::{StreamReport, TestOutcome};
+use crate::report::{Status, Summary, human, plural, status};
+use crate::style::Palette;
+
+/// Items listed in the whole report, every stream's together: past it, streams list none.
+pub const LISTED_IN_ALL: usize = 20_000;
+/// Streams drawn in the whole report: past it, a stream shows its figures only.
+pub const CHARTS_IN_ALL: usize = 300;
+
+const WIDTH: f64 = 1000.0;
+
+/// What the report may still list and draw.
+struct Budget {
+    items: usize,
+    charts: usize,
+}
+
+/// The page for a finished run.
+pub fn render(summary: &Summary, outcomes: &[TestOutcome]) -> String {
+    let mut body = String::new();
+    let verdict = if summary.failed == 0 && summary.errors == 0 {
+        "pass"
+    } else {
+        "fail"
+    };
+    let mut figures = vec![
+        ("tests", summary.tests().to_string(), ""),
+        ("passed", summary.passed.to_string(), "pass"),
+        (
+            "failed",
+            summary.failed.to_string(),
+            if summary.failed > 0 { "fail" } else { "" },
+        ),
+        (
+            "errors",
+            summary.errors.to_string(),
+            if summary.errors > 0 { "error" } else { "" },
+        ),
+    ];
+    if summary.updated > 0 {
+        figures.push(("updated", summary.updated.to_string(), ""));
+    }
+    figures.push(("duration", format_measured(summary.duration), ""));
+    body.push_str(&format!(
+        "<section class=\"summary {verdict}\" id=\"summary\">"
+    ));
+    body.push_str(&page::figures(&figures));
+    body.push_str(&index(outcomes));
+    body.push_str("</section>\n");
+    let mut budget = Budget {
+        items: LISTED_IN_ALL,
+        charts: CHARTS_IN_ALL,
+    };
+    for (number, outcome) in outcomes.iter().enumerate() {
+        body.push_str(&test_section(number, outcome, &mut budget));
+    }
+    page::document("streamspec run", &body)
+}
+
+/// The page for a run that ended before any test was reported (what went wrong is on the
+/// terminal, where the run printed it).
+pub fn render_unfinished() -> String {
+    page::document(
+        "streamspec run",
+        "<section class=\"summary fail\" id=\"summary\"><p>The run ended before its tests \
+         were reported: see its output for why (a service that did not start, say).</p></section>\n",
+    )
+}
+
+fn badge(outcome: &TestOutcome) -> String {
+    match status(outcome) {
+        Status::Passed => page::badge("PASS", "pass"),
+        Status::Failed => page::badge("FAIL", "fail"),
+        Status::Error => page::badge("ERROR", "error"),
+    }
+}
+
+/// Each test, a line: its status and a link to its section; the failed ones in view, the
+/// passed ones folded.
+fn index(outcomes: &[TestOutcome]) -> String {
+    let line = |(n, outcome): (usize, &TestOutcome)| {
+        format!(
+            "<li>{}<a href=\"#test-{n}\">{}: {}</a></li>",
+            badge(outcome),
+            escape(&outcome.file.path.display().to_string()),
+            escape(&outcome.name)
+        )
+    };
+    let failed: String = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, outcome)| !outcome.passed())
+        .map(line)
+        .collect();
+    let passed: Vec<String> = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, outcome)| outcome.passed())
+        .map(line)
+        .collect();
+    let mut out = String::from("<nav class=\"tests\">");
+    if !failed.is_empty() {
+        let _ = write!(out, "<ul class=\"failed\">{failed}</ul>");
+    }
+    if !passed.is_empty() {
+        let _ = write!(
+            out,
+            "<details><summary>{} passed</summary><ul>{}</ul></details>",
+            plural(passed.len(), "test"),
+            passed.concat()
+        );
+    }
+    out.push_str("</nav>\n");
+    out
+}
+
+fn test_section(number: usize, outcome: &TestOutcome, budget: &mut Budget) -> String {
+    let line = outcome.file.line_col(outcome.span.start).line;
+    let mut out = format!(
+        "<section class=\"test\" id=\"test-{number}\">\n<h2>{}{}</h2>\n<p class=\"note mono\">{}:{line} · {}</p>\n",
+        badge(outcome),
+        escape(&outcome.name),
+        escape(&outcome.file.path.display().to_string()),
+        format_measured(outcome.duration)
+    );
+    for failure in &outcome.failures {
+        let text = human::render_failure(outcome, failure, &Palette::colored());
+        let _ = writeln!(
+            out,
+            "<pre class=\"terminal failure\">{}</pre>",
+            super::terminal::to_html(&text)
+        );
+    }
+    for (index, stream) in outcome.streams.iter().enumerate() {
+        out.push_str(&stream_section(number, index, outcome, stream, budget));
+    }
+    for barrier in &outcome.barriers {
+        let text = human::render_barrier(outcome, barrier, &Palette::plain());
+        let _ = writeln!(out, "<p class=\"note mono\">{}</p>", escape(text.trim()));
+    }
+    out.push_str("</section>\n");
+    out
+}
+
+fn stream_section(
+    test: usize,
+    index: usize,
+    outcome: &TestOutcome,
+    stream: &StreamReport,
+    budget: &mut Budget,
+) -> String {
+    let line = outcome.file.line_col(stream.span.start).line;
+    let what = match &stream.name {
+        Some(name) => format!("{} {name}", stream.kind),
+        None => stream.kind.to_string(),
+    };
+    let branch = stream
+        .branch
+        .as_ref()
+        .map(|branch| format!(" (branch {branch})"))
+        .unwrap_or_default();
+    let mut out = format!(
+        "<div class=\"stream\" id=\"test-{test}-stream-{index}\">\n<h3>{} on line {line}{}</h3>\n",
+        escape(&what),
+        escape(&branch)
+    );
+    let _ = writeln!(out, "<p class=\"note\">{}</p>", escape(&figures(stream)));
+    let Some(timeline) = &stream.timeline else {
+        out.push_str("</div>\n");
+        return out;
+    };
+    if budget.charts == 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">no charts: the report draws the first {CHARTS_IN_ALL} streams only</p>"
+        );
+    } else {
+        budget.charts -= 1;
+        out.push_str(&timeline_chart(stream, timeline));
+        out.push_str(&left_out(timeline));
+        if !timeline.gap_bins.is_empty() {
+            out.push_str(&gap_histogram(stream, timeline));
+        }
+    }
+    out.push_str(&item_list(stream, timeline, budget));
+    out.push_str("</div>\n");
+    out
+}
+
+/// The stream's figures on one line, as `run -v` gives them.
+fn figures(stream: &StreamReport) -> String {
+    let mut parts = vec![
+        plural(stream.items as usize, "item"),
+        crate::transport::framing::format_size(stream.bytes as usize),
+        plural(stream.connections as usize, "connection"),
+    ];
+    match stream.ttfb {
+        Some(ttfb) => parts.push(format!("ttfb {}", format_measured(ttfb))),
+        None => parts.push("no response headers".to_string()),
+    }
+    if let Some(first) = stream.first_item {
+        parts.push(format!("first item {}", format_measured(first)));
+    }
+    if let Some(duration) = stream.duration {
+        parts.push(format!("duration {}", format_measured(duration)));
+    }
+    if let Some([min, mean, p50, p95, p99, max]) = stream.gaps {
+        parts.push(format!(
+            "gaps min {} · mean {} · p50 {} · p95 {} · p99 {} · max {}",
+            format_measured(min),
+            format_measured(mean),
+            format_measured(p50),
+            format_measured(p95),
+            format_measured(p99),
+            format_measured(max)
+        ));
+    }
+    parts.join(" · ")
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// What the timeline chart spans, in milliseconds since the request: to the stream's end, its
+/// last arrival and mark, and the bounds not far past them.
+fn chart_end(stream: &StreamReport, timeline: &Timeline) -> f64 {
+    let last_bucket = timeline
+        .buckets
+        .iter()
+        .rposition(|&count| count > 0)
+        .map_or(0.0, |index| ms(timeline.bucket_width) * (index + 1) as f64);
+    let mut end = [
+        stream.duration.map_or(0.0, ms),
+        timeline.listed.last().map_or(0.0, |arrival| ms(arrival.at)),
+        last_bucket.min(stream.duration.map_or(f64::MAX, ms)),
+    ]
+    .into_iter()
+    .chain(timeline.marks.iter().map(|mark| ms(mark.at)))
+    .fold(0.0, f64::max);
+    // A bound far past what happened (`first within 30s` met at once) would squash the rest.
+    for bound in &timeline.bounds {
+        let by = ms(bound.by);
+        if by <= end * 3.0 || end == 0.0 {
+            end = end.max(by);
+        }
+    }
+    (end * 1.02).max(1.0)
+}
+
+fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
+    let end = chart_end(stream, timeline);
+    let mut chart = Chart::new(
+        WIDTH,
+        150.0,
+        (0.0, end),
+        (0.0, 1.0),
+        &format!(
+            "timeline of the {} items of the stream",
+            timeline.arrivals()
+        ),
+    );
+    let (top, bottom) = (chart.plot_top() + 16.0, chart.plot_bottom());
+    let x = chart.x;
+    // Bounds in a lane above the items: from the item before to when the next had to come.
+    let lane = top - 12.0;
+    let mut labelled_until = f64::MIN;
+    for bound in &timeline.bounds {
+        let (from, by) = (x.at(ms(bound.from)), x.at(ms(bound.by)));
+        let title = format!(
+            "{}: from {} to {}",
+            bound.label,
+            format_measured(bound.from),
+            format_measured(bound.by)
+        );
+        chart.rect(from, lane, by - from, 5.0, "bound", Some(&title));
+        if by < x.to {
+            chart.line(by, lane - 2.0, by, bottom, "bound-end");
+        }
+        // Named where there is room (bounds one after the other would write over each other).
+        if by - from >= 120.0 && labelled_until <= from {
+            chart.text(from + 2.0, lane - 3.0, "start", "tick", &bound.label);
+            labelled_until = by;
+        }
+    }
+    if !timeline.bounds.is_empty() {
+        chart.text(x.from - 6.0, lane + 5.0, "end", "tick", "bounds");
+    }
+    // The slow gaps: the slowest shaded and named, others shaded when nearly as slow.
+    for gap in slow_gaps(stream, timeline) {
+        let (from, to) = (
+            x.at(ms(gap.at.saturating_sub(gap.length))),
+            x.at(ms(gap.at)),
+        );
+        let title = format!(
+            "gap of {} before the item at {}",
+            format_measured(gap.length),
+            format_measured(gap.at)
+        );
+        chart.rect(
+            from,
+            top,
+            (to - from).max(2.0),
+            bottom - top,
+            "slow-gap",
+            Some(&title),
+        );
+    }
+    if let Some(gap) = timeline.slowest.first().filter(|gap| !gap.length.is_zero()) {
+        let (from, to) = (
+            x.at(ms(gap.at.saturating_sub(gap.length))),
+            x.at(ms(gap.at)),
+        );
+        chart.text(
+            ((from + to) / 2.0).clamp(x.from + 60.0, x.to - 60.0),
+            top + 12.0,
+            "middle",
+            "slow",
+            &format!("slowest gap {}", format_measured(gap.length)),
+        );
+    }
+    // Every arrival counted, when not every one is listed: how many came when.
+    if timeline.unlisted > 0 {
+        let most = timeline.buckets.iter().copied().max().unwrap_or(0).max(1) as f64;
+        let width = ms(timeline.bucket_width);
+        for (index, &count) in timeline.buckets.iter().enumerate() {
+            if count == 0 {
+                continue;
+            }
+            let (from, to) = (x.at(width * index as f64), x.at(width * (index + 1) as f64));
+            let height = (bottom - top) * 0.45 * (count as f64 / most);
+            let title = format!(
+                "{} from {} to {}",
+                plural(count as usize, "item"),
+                format_ms(width * index as f64),
+                format_ms(width * (index + 1) as f64)
+            );
+            chart.rect(
+                from,
+                bottom - height,
+                (to - from).max(1.0),
+                height,
+                "density",
+                Some(&title),
+            );
+        }
+    }
+    // Each listed item, a mark at its arrival.
+    let (mark_top, mark_bottom) = (top + (bottom - top) * 0.2, bottom - (bottom - top) * 0.5);
+    for arrival in &timeline.listed {
+        let at = x.at(ms(arrival.at));
+        chart.line(at, mark_top, at, mark_bottom, "item");
+    }
+    for mark in &timeline.marks {
+        let at = x.at(ms(mark.at));
+        chart.line(at, top - 2.0, at, bottom, "mark");
+        let label = match mark.kind {
+            MarkKind::TimedOut => format!("timed out at {}", format_measured(mark.at)),
+            kind => kind.label().to_string(),
+        };
+        chart.text(at + 3.0, bottom - 4.0, "start", "strong", &label);
+    }
+    let ticks: Vec<(f64, String)> = nice_ticks(0.0, end, 10)
+        .into_iter()
+        .map(|tick| (tick, format_ms(tick)))
+        .collect();
+    chart.x_axis(&ticks);
+    chart.text(
+        x.from - 6.0,
+        (mark_top + mark_bottom) / 2.0 + 4.0,
+        "end",
+        "tick",
+        "items",
+    );
+    chart.finish()
+}
+
+/// The gaps worth a look: the slowest, when it is at least twice the median, and the others
+/// kept that are at least half as long as it.
+fn slow_gaps<'a>(stream: &StreamReport, timeline: &'a Timeline) -> Vec<&'a timeline::Gap> {
+    let Some(slowest) = timeline.slowest.first() else {
+        return Vec::new();
+    };
+    let median = stream.gaps.map_or(Duration::ZERO, |gaps| gaps[2]);
+    timeline
+        .slowest
+        .iter()
+        .filter(|gap| {
+            !gap.length.is_zero() && gap.length >= median * 2 && gap.length * 2 >= slowest.length
+        })
+        .collect()
+}
+
+/// What the timeline leaves out, said under it.
+fn left_out(timeline: &Timeline) -> String {
+    let mut notes = Vec::new();
+    if timeline.unlisted > 0 {
+        notes.push(format!(
+            "{} marked one by one, {} more counted by time (the shaded bars)",
+            plural(timeline.listed.len(), "item"),
+            timeline.unlisted
+        ));
+    }
+    if timeline.left_out_marks > 0 {
+        notes.push(format!(
+            "the first {} marks and bounds drawn, {} more left out",
+            timeline::MARKS,
+            timeline.left_out_marks
+        ));
+    }
+    if notes.is_empty() {
+        return String::new();
+    }
+    format!("<p class=\"note\">{}</p>\n", escape(&notes.join("; ")))
+}
+
+/// Where a gap of `micros` falls on the histogram's axis, in bins.
+fn bin_position(micros: f64, zero_at: f64) -> f64 {
+    if micros < 1.0 {
+        zero_at + 0.5
+    } else {
+        micros.log10() * timeline::BINS_PER_DECADE
+    }
+}
+
+fn gap_histogram(stream: &StreamReport, timeline: &Timeline) -> String {
+    let bins = &timeline.gap_bins;
+    let first_bin = bins
+        .iter()
+        .map(|(bin, _)| *bin)
+        .filter(|bin| *bin != timeline::ZERO_BIN)
+        .min()
+        .unwrap_or(0);
+    let last_bin = bins
+        .iter()
+        .map(|(bin, _)| *bin)
+        .max()
+        .unwrap_or(0)
+        .max(first_bin);
+    // Gaps under a microsecond (items of one read) get a bar of their own, left of the rest.
+    let zero_at = f64::from(first_bin) - 1.0;
+    let lo = if bins.iter().any(|(bin, _)| *bin == timeline::ZERO_BIN) {
+        zero_at
+    } else {
+        f64::from(first_bin)
+    };
+    let hi = f64::from(last_bin) + 1.0;
+    let most = bins
+        .iter()
+        .map(|(_, count)| *count)
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let total: u64 = bins.iter().map(|(_, count)| count).sum();
+    let mut chart = Chart::new(
+        WIDTH,
+        150.0,
+        (lo, hi),
+        (0.0, most * 1.15),
+        &format!("histogram of the {total} gaps between items"),
+    );
+    for &(bin, count) in bins {
+        let from = if bin == timeline::ZERO_BIN {
+            zero_at
+        } else {
+            f64::from(bin)
+        };
+        let (left, right) = (chart.x.at(from), chart.x.at(from + 1.0));
+        let y = chart.y.at(count as f64);
+        let title = if bin == timeline::ZERO_BIN {
+            format!("{} under 1µs", plural(count as usize, "gap"))
+        } else {
+            format!(
+                "{} from {} to {}",
+                plural(count as usize, "gap"),
+                format_ms(timeline::bin_start(bin) / 1000.0),
+                format_ms(timeline::bin_start(bin + 1) / 1000.0)
+            )
+        };
+        let bottom = chart.plot_bottom();
+        // However few, a bin's gaps show: the one slow gap among thousands is the point.
+        let y = y.min(bottom - 3.0);
+        chart.rect(
+            left + 1.0,
+            y,
+            right - left - 2.0,
+            bottom - y,
+            "bar",
+            Some(&title),
+        );
+    }
+    if let Some([_, _, p50, p95, p99, _]) = stream.gaps {
+        let mut placed: Vec<f64> = Vec::new();
+        for (name, value) in [("p50", p50), ("p95", p95), ("p99", p99)] {
+            let micros = value.as_secs_f64() * 1e6;
+            let at = chart.x.at(bin_position(micros, zero_at));
+            // Labels of percentiles that fall close together go one under the other.
+            let row = placed.iter().filter(|x| (*x - at).abs() < 90.0).count();
+            placed.push(at);
+            chart.marker(at, row, &format!("{name} {}", format_measured(value)));
+        }
+    }
+    let mut ticks = log_ticks(f64::from(first_bin), hi, |micros| {
+        format_ms(micros / 1000.0)
+    });
+    if lo == zero_at {
+        ticks.push((zero_at + 0.5, "<1µs".to_string()));
+    }
+    chart.x_axis(&ticks);
+    let y_ticks: Vec<(f64, String)> = nice_ticks(0.0, most, 4)
+        .into_iter()
+        .map(|tick| (tick, format_count(tick)))
+        .collect();
+    chart.y_axis(&y_ticks);
+    chart.finish()
+}
+
+/// Ticks at 1, 2 and 5 times each power of ten between bins `lo` and `hi` (quarter decades of
+/// microseconds, or of whatever a histogram records), labelled by `label`.
+pub fn log_ticks(lo: f64, hi: f64, label: impl Fn(f64) -> String) -> Vec<(f64, String)> {
+    let mut ticks = Vec::new();
+    let first_decade = (lo / timeline::BINS_PER_DECADE).floor() as i32;
+    let last_decade = (hi / timeline::BINS_PER_DECADE).ceil() as i32;
+    for decade in first_decade..=last_decade {
+        for step in [1.0, 2.0, 5.0] {
+            let value = step * 10f64.powi(decade);
+            let at = value.log10() * timeline::BINS_PER_DECADE;
+            if at >= lo - 1e-9 && at <= hi + 1e-9 {
+                ticks.push((at, label(value)));
+            }
+        }
+    }
+    ticks
+}
+
+/// The items with their times and the gap before each, to unfold; the ones after the
+/// slowest gaps tinted.
+fn item_list(stream: &StreamReport, timeline: &Timeline, budget: &mut Budget) -> String {
+    let slow = slow_gaps(stream, timeline);
+    let listed = timeline.listed.len().min(budget.items);
+    budget.items -= listed;
+    let mut summary = plural(timeline.arrivals() as usize, "item");
+    let not_listed = timeline.arrivals() - listed as u64;
+    if not_listed > 0 {
+        let why = if listed < timeline.listed.len() {
+            format!("the report lists at most {LISTED_IN_ALL} items in all")
+        } else {
+            format!("a stream lists its first {}", timeline::LISTED)
+        };
+        let _ = write!(summary, " ({listed} listed, {not_listed} left out: {why})");
+    }
+    if timeline.texts_not_kept > 0 {
+        let _ = write!(
+            summary,
+            "; the texts of {} not kept: the run's item texts reached {} MiB",
+            plural(timeline.texts_not_kept as usize, "item"),
+            timeline::TEXT_BYTES_IN_ALL / (1024 * 1024)
+        );
+    }
+    if listed == 0 {
+        return format!("<p class=\"note\">{}</p>\n", escape(&summary));
+    }
+    let mut out = format!(
+        "<details class=\"items\"><summary>{}</summary>\n<ol class=\"items\">",
+        escape(&summary)
+    );
+    let mut previous: Option<Duration> = None;
+    for (number, Arrival { at, text }) in timeline.listed.iter().take(listed).enumerate() {
+        let slow = previous.is_some() && slow.iter().any(|gap| gap.at == *at);
+        let gap = previous
+            .map(|previous| format!("+{}", format_measured(at.saturating_sub(previous))))
+            .unwrap_or_default();
+        let text = match text {
+            Some(text) => escape(text),
+            None => "<span class=\"muted\">(text not kept)</span>".to_string(),
+        };
+        let _ = write!(
+            out,
+            "<li{}><span class=\"n\">{}</span><span class=\"at mono\">{}</span><span class=\"at mono\">{}</span><span class=\"text mono\">{text}</span></li>",
+            if slow { " class=\"slow\"" } else { "" },
+            number + 1,
+            format_measured(*at),
+            gap,
+        );
+        previous = Some(*at);
+    }
+    out.push_str("</ol></details>\n");
+    out
+}
