@@ -25,6 +25,7 @@ mod counters;
 mod echo;
 mod fragile;
 pub mod grpc;
+mod listen;
 mod misbehave;
 mod params;
 mod sse;
@@ -40,6 +41,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
+
+pub use listen::bind;
 
 /// State shared by the handlers of one router.
 #[derive(Clone, Default)]
