@@ -28,6 +28,7 @@ pub mod grpc;
 mod listen;
 mod misbehave;
 mod params;
+mod schedule;
 mod sse;
 mod stats;
 #[cfg(test)]
