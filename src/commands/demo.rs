@@ -32,7 +32,7 @@ pub async fn demo(args: &DemoArgs) -> i32 {
         },
         // The default address may well be taken (by another demo, say): that is no reason to
         // refuse the HTTP demo someone asked for.
-        None => match TcpListener::bind(DemoArgs::DEFAULT_GRPC_LISTEN).await {
+        None => match crate::demo::bind(DemoArgs::DEFAULT_GRPC_LISTEN).await {
             Ok(listener) => Some(listener),
             Err(error) => {
                 errln!(
@@ -73,7 +73,7 @@ pub async fn demo(args: &DemoArgs) -> i32 {
 }
 
 async fn bind(address: &str) -> Option<TcpListener> {
-    match TcpListener::bind(address).await {
+    match crate::demo::bind(address).await {
         Ok(listener) => Some(listener),
         Err(error) => {
             errln!("error: cannot listen on {address}: {error}");

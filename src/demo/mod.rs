@@ -25,8 +25,10 @@ mod counters;
 mod echo;
 mod fragile;
 pub mod grpc;
+mod listen;
 mod misbehave;
 mod params;
+mod schedule;
 mod sse;
 mod stats;
 #[cfg(test)]
@@ -40,6 +42,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
+
+pub use listen::bind;
 
 /// State shared by the handlers of one router.
 #[derive(Clone, Default)]

@@ -13,11 +13,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::{StreamExt, stream};
-use tokio::time::{Interval, MissedTickBehavior};
 
 use super::AppState;
 use super::body::{self, PIECE, SSE, push_u64, push_xs};
 use super::params::{BadRequest, Params, QueryPairs, resume_after, resume_after_prefixed};
+use super::schedule::Schedule;
 
 /// The largest `size` accepted for one event: sizes are about realistic events, and a huge
 /// single line has its own endpoint (`/bad/huge-line`).
@@ -112,17 +112,13 @@ pub async fn ticker(
         faults,
     );
 
-    // `interval` keeps the schedule itself, so the gaps do not drift with the time spent
-    // formatting and writing; `Delay` means a tick missed under load (a slow client) pushes the
-    // rest back instead of bursting to catch up. A zero interval means as fast as possible.
-    let timer = (!interval.is_zero()).then(|| {
-        let mut timer = tokio::time::interval(interval);
-        timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        timer
-    });
+    // The schedule keeps its grid, so the gaps do not drift with the time spent formatting and
+    // writing, nor with a busy server's late ticks; a tick missed whole (a slow client) pushes
+    // the rest back instead of bursting to catch up. A zero interval means as fast as possible.
+    let timer = (!interval.is_zero()).then(|| Schedule::new(interval));
     let events = stream::unfold(
         (ids, timer),
-        move |(mut ids, mut timer): (Ids, Option<Interval>)| {
+        move |(mut ids, mut timer): (Ids, Option<Schedule>)| {
             let id_prefix = id_prefix.clone();
             async move {
                 let n = ids.next()?;
