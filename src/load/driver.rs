@@ -143,8 +143,10 @@ async fn closed(ctx: Arc<LoadContext>, profile: &Profile, stop: CancellationToke
     let mut running: BTreeMap<u64, usize> = BTreeMap::new();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Users started, against `max_new_users`: this instance's share of the rate.
-    let mut started_users = 0u64;
+    // `max_new_users`: this instance's share of the rate.
+    let mut budget = profile
+        .max_new_users
+        .map(|rate| StartBudget::new(rate / instance.count as f64));
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -163,10 +165,8 @@ async fn closed(ctx: Arc<LoadContext>, profile: &Profile, stop: CancellationToke
         let t = now - ctx.started;
         let global = profile.level_at(t).floor().max(0.0) as u64;
         let mut target = ctx.owned_count(global);
-        if let Some(rate) = profile.max_new_users {
-            // The users this instance may have started by now.
-            let allowed = (rate * t.as_secs_f64() / instance.count as f64).floor() as u64 + 1;
-            let room = allowed.saturating_sub(started_users);
+        if let Some(budget) = budget.as_mut() {
+            let room = budget.room_at(t);
             let wanted_new = (0..target).filter(|j| !running.contains_key(j)).count() as u64;
             if wanted_new > room {
                 target = target.min(running.len() as u64 + room);
@@ -183,7 +183,9 @@ async fn closed(ctx: Arc<LoadContext>, profile: &Profile, stop: CancellationToke
             }
             let vu = ctx.owned(j);
             running.insert(j, ctx.test_of(vu));
-            started_users += 1;
+            if let Some(budget) = budget.as_mut() {
+                budget.spend();
+            }
             users.spawn(user(
                 Arc::clone(&ctx),
                 j,
@@ -200,6 +202,46 @@ async fn closed(ctx: Arc<LoadContext>, profile: &Profile, stop: CancellationToke
     // No user starts another iteration; those running get the graceful stop to finish.
     level.send_replace(0);
     finish(&ctx, &mut users, &mut running, profile.graceful_stop, &stop).await;
+}
+
+/// `--max-new-users`: how many users may start now. A budget refilled at the rate and holding at
+/// most a tenth of a second's worth (at least one user): a late tick can catch up, but a schedule
+/// that held steady for a while does not save up a burst for the spike that follows.
+#[derive(Debug)]
+struct StartBudget {
+    /// Users per second (this instance's share).
+    rate: f64,
+    budget: f64,
+    /// When it was last refilled, since the start.
+    refilled: Duration,
+}
+
+impl StartBudget {
+    const SAVED: Duration = Duration::from_millis(100);
+
+    fn new(rate: f64) -> StartBudget {
+        StartBudget {
+            rate,
+            budget: StartBudget::cap(rate),
+            refilled: Duration::ZERO,
+        }
+    }
+
+    fn cap(rate: f64) -> f64 {
+        (rate * StartBudget::SAVED.as_secs_f64()).max(1.0)
+    }
+
+    /// The users that may start at `t` since the start.
+    fn room_at(&mut self, t: Duration) -> u64 {
+        let since = t.saturating_sub(self.refilled).as_secs_f64();
+        self.refilled = self.refilled.max(t);
+        self.budget = (self.budget + self.rate * since).min(StartBudget::cap(self.rate));
+        self.budget.floor().max(0.0) as u64
+    }
+
+    fn spend(&mut self) {
+        self.budget -= 1.0;
+    }
 }
 
 /// One closed-model user: runs its test while the schedule wants it and iterations remain.
@@ -362,6 +404,54 @@ async fn finish(
     if let Ok(mut recorder) = ctx.recorder.lock() {
         for test in pending.values() {
             recorder.interrupted(*test);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Users started by the budget over `seconds`, asking every tick for as many as `wanted(t)`.
+    fn started(rate: f64, seconds: f64, wanted: impl Fn(f64) -> u64) -> Vec<u64> {
+        let mut budget = StartBudget::new(rate);
+        let mut started = 0u64;
+        let mut per_second = vec![0u64; seconds.ceil() as usize];
+        let ticks = (seconds / TICK.as_secs_f64()).round() as u64;
+        for tick in 0..ticks {
+            let t = TICK * tick as u32;
+            let room = budget.room_at(t);
+            let new = wanted(t.as_secs_f64()).saturating_sub(started).min(room);
+            for _ in 0..new {
+                budget.spend();
+            }
+            started += new;
+            per_second[t.as_secs() as usize] += new;
+        }
+        per_second
+    }
+
+    #[test]
+    fn a_spike_after_a_steady_spell_starts_at_the_rate_not_in_a_burst() {
+        // 10 users for 3 s, then 500 at once, at most 100 new users a second.
+        let per_second = started(100.0, 7.0, |t| if t < 3.0 { 10 } else { 500 });
+        assert_eq!(per_second[0], 10);
+        // At most a second's worth plus the tenth of a second saved (10).
+        for (second, started) in per_second.iter().enumerate().skip(3) {
+            assert!(
+                *started <= 110,
+                "{started} users started in second {second}: {per_second:?}"
+            );
+        }
+        let total: u64 = per_second.iter().sum();
+        assert!((400..=420).contains(&total), "{per_second:?}");
+    }
+
+    #[test]
+    fn a_ramp_from_nothing_starts_at_the_rate() {
+        let per_second = started(50.0, 3.0, |_| 1000);
+        for started in &per_second {
+            assert!((49..=56).contains(started), "{per_second:?}");
         }
     }
 }
