@@ -127,7 +127,17 @@ impl TestRun<'_> {
             .fold(self.deadline, Instant::min);
         let abort_at = abort_after.map(|after| sent.saturating_add(after));
         let deadline = abort_at.map_or(bound_deadline, |at| at.min(bound_deadline));
-        match send(&self.settings.client, request, deadline).await {
+        let sent_result = send(&self.settings.client, request, deadline).await;
+        if matches!(sent_result, Err(SendError::TimedOut))
+            && !abort_at.is_some_and(|at| at <= bound_deadline)
+            && let Some(report) = StreamStats::abandoned_request_report(span, sent.elapsed())
+        {
+            self.streams.push(StreamReport {
+                branch: self.branch.clone(),
+                ..report
+            });
+        }
+        match sent_result {
             Ok(response) => {
                 self.connections += 1;
                 let exchange = self.exchange();

@@ -375,6 +375,24 @@ impl StreamStats {
         })
     }
 
+    /// In a load run, the report of a request given up before its response head came (a time
+    /// bound broke, or the test's timeout): its ttfb is the time it was waited for, a lower bound
+    /// of the true one. Leaving it out would let the ttfb percentiles of a server too slow to
+    /// answer look like those of one that answered at once (as k6 counts a timed-out request's
+    /// duration).
+    pub fn abandoned_request_report(
+        span: crate::source::Span,
+        waited: Duration,
+    ) -> Option<StreamReport> {
+        KEPT_FOR_LOAD.load(Ordering::Relaxed).then(|| StreamReport {
+            kind: "request",
+            span,
+            ttfb: Some(waited),
+            plain: true,
+            ..StreamReport::default()
+        })
+    }
+
     /// min, mean, p50, p95, p99 and max of the gaps, when there are any.
     pub fn gap_summary(&self) -> Option<[Duration; 6]> {
         let histogram = self.gaps.histogram();

@@ -68,3 +68,32 @@ fn a_ttfb_threshold_holds_on_tests_without_streams() {
     assert!(total["metrics"]["items"].is_null(), "{total}");
     assert!(total["metrics"]["first_item"].is_null(), "{total}");
 }
+
+#[test]
+fn a_request_given_up_before_its_head_counts_the_time_it_was_waited_for() {
+    // The head comes after 400ms; the block gives up at 100ms. Leaving such requests out of
+    // the ttfb made a server too slow to answer look like one that answered at once.
+    let output = Test::new()
+        .spec(
+            "slow.stream",
+            r#"
+            test "slow head" {
+              GET {{base}}/slow/ttfb?ttfb=400ms
+              expect sse {
+                first within 100ms
+                + times { data: _ }
+              }
+            }
+            "#,
+        )
+        .var("base", servers::demo())
+        .args(["load", "slow.stream", "--users", "2", "--iterations", "4"])
+        .args(["--threshold", "p50 ttfb < 50ms", "--format", "json"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(1), "{}", output.stderr);
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    let ttfb = &report["total"]["metrics"]["ttfb"];
+    assert_eq!(ttfb["count"], 4, "{ttfb}");
+    assert!(ttfb["min"].as_f64() >= Some(99.0), "{ttfb}");
+    assert_eq!(report["thresholds"][0]["passed"], false, "{report}");
+}
