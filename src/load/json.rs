@@ -135,7 +135,7 @@ impl TestReport {
         TestReport {
             name: name.to_string(),
             counts: measured.counts,
-            goodput: measured.counts.passed as f64 / seconds,
+            goodput: measured.counts.passed_in_schedule as f64 / seconds,
             rate_seconds: seconds,
             metrics: measured
                 .histograms

@@ -217,6 +217,14 @@ pub struct Counts {
     /// Connections that could not be made (refused, TLS, or timed out before an answer).
     pub connections_failed: u64,
     pub reconnections: u64,
+    /// Iterations that ended, and those that passed, by the end of the schedule: what rates are
+    /// of. Those that ended in the graceful stop after it are in `iterations` and `passed` but
+    /// not here, as the schedule's seconds do not include the wait for them (counting them
+    /// made a server slower than the arrival rate look as fast as the rate).
+    #[serde(default)]
+    pub iterations_in_schedule: u64,
+    #[serde(default)]
+    pub passed_in_schedule: u64,
 }
 
 /// Everything measured of one test (or of all tests).
@@ -237,6 +245,8 @@ pub struct Ended<'a> {
     /// Open model: how late it started after it was due; added to the latencies of its first
     /// stream and to its duration, as they count from when it was due.
     pub start_delay: Option<Duration>,
+    /// Whether it ended by the end of the schedule (not in the graceful stop after it).
+    pub in_schedule: bool,
 }
 
 impl Measured {
@@ -260,6 +270,10 @@ impl Measured {
             counts.passed += 1;
         } else {
             counts.failed += 1;
+        }
+        if ended.in_schedule {
+            counts.iterations_in_schedule += 1;
+            counts.passed_in_schedule += u64::from(outcome.passed());
         }
         if let Some(delay) = ended.start_delay {
             self.record_duration(Metric::StartDelay, delay);
@@ -410,6 +424,8 @@ impl Measured {
         a.connections += b.connections;
         a.connections_failed += b.connections_failed;
         a.reconnections += b.reconnections;
+        a.iterations_in_schedule += b.iterations_in_schedule;
+        a.passed_in_schedule += b.passed_in_schedule;
         for (metric, theirs) in &other.histograms {
             let ours = self.histograms.entry(*metric).or_insert_with(new_histogram);
             // Same precision, auto-resizing: adding cannot fail.

@@ -130,7 +130,10 @@ async fn measure(
     let started_wall = SystemTime::now();
     let started = Instant::now();
     let names: Vec<String> = tests.iter().map(|test| test.label.clone()).collect();
-    let recorder = Arc::new(Mutex::new(Recorder::new(tests.len())));
+    let mut recorder = Recorder::new(tests.len());
+    recorder.schedule_end =
+        (!options.profile.stages.is_empty()).then(|| options.profile.duration());
+    let recorder = Arc::new(Mutex::new(recorder));
     let ctx = Arc::new(LoadContext {
         settings,
         tests,
@@ -265,13 +268,13 @@ async fn measure(
     live.clear();
     lag_probe.abort();
     let elapsed = started.elapsed();
-    // Rates are per second of the schedule: the wait for the last iterations to end is not
-    // time the load was offered (a run that stopped early, or ran to a number of iterations,
-    // counts the time it took).
-    let rate_span = if stopped.is_none() && !options.profile.stages.is_empty() {
-        elapsed.min(options.profile.duration())
-    } else {
-        elapsed
+    // Rates are of the iterations that ended within the schedule, per second of it: the wait
+    // for the last iterations to end is not time the load was offered, and what ended in it is
+    // not counted (a run that stopped early, or ran to a number of iterations, counts the time
+    // it took and all it did).
+    let rate_span = match recorder.lock().map(|recorder| recorder.schedule_end) {
+        Ok(Some(end)) => elapsed.min(end),
+        _ => elapsed,
     };
     let (measured, series, total) = {
         let mut recorder = recorder.lock().unwrap_or_else(|e| e.into_inner());

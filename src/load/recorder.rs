@@ -22,6 +22,9 @@ pub struct Recorder {
     pub series: Vec<SecondReport>,
     /// Items counted at the end of the last second.
     items_before: u64,
+    /// When the schedule ends, since the start: iterations that end after it (in the graceful
+    /// stop) are not counted in the rates. `None`: a run to a number of iterations.
+    pub schedule_end: Option<Duration>,
 }
 
 /// What ended in the current second.
@@ -50,6 +53,7 @@ impl Recorder {
             second: Second::default(),
             series: Vec::new(),
             items_before: 0,
+            schedule_end: None,
         }
     }
 
@@ -70,6 +74,7 @@ impl Recorder {
                 outcome,
                 at,
                 start_delay,
+                in_schedule: self.schedule_end.is_none_or(|end| at <= end),
             },
             |failure: &Failure| {
                 crate::report::human::render_failure(outcome, failure, &Palette::plain())

@@ -34,7 +34,7 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
         "ran {} · {} iterations ({}) · {} passed · {} failed · goodput {}",
         seconds_text(seconds),
         count(total.counts.iterations),
-        rate(total.counts.iterations as f64 / total.rate_seconds.max(1e-9)),
+        rate(total.counts.iterations_in_schedule as f64 / total.rate_seconds.max(1e-9)),
         count(total.counts.passed),
         count(total.counts.failed),
         rate(total.goodput),

@@ -247,8 +247,8 @@ impl Threshold {
             ),
             Measure::Rate(rate) => (seconds > 0.0).then(|| {
                 let n = match rate {
-                    Rate::Goodput => counts.passed,
-                    Rate::Iterations => counts.iterations,
+                    Rate::Goodput => counts.passed_in_schedule,
+                    Rate::Iterations => counts.iterations_in_schedule,
                 };
                 n as f64 / seconds
             }),
@@ -517,6 +517,7 @@ mod tests {
         }
         total.counts.iterations = 200;
         total.counts.passed = 198;
+        total.counts.passed_in_schedule = 198;
         total.counts.failed = 2;
         total.counts.errored = 2;
         let elapsed = Duration::from_secs(10);

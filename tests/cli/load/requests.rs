@@ -1,5 +1,6 @@
 //! Requests not read as streams (a publisher's `POST`, a health check) in a load: their time to
-//! the response head and to a new connection are measured as a stream's are.
+//! the response head and to a new connection are measured as a stream's are; a request given up
+//! before its head counts its wait; rates count what ended within the schedule.
 
 use crate::servers;
 use crate::support::Test;
@@ -96,4 +97,32 @@ fn a_request_given_up_before_its_head_counts_the_time_it_was_waited_for() {
     assert_eq!(ttfb["count"], 4, "{ttfb}");
     assert!(ttfb["min"].as_f64() >= Some(99.0), "{ttfb}");
     assert_eq!(report["thresholds"][0]["passed"], false, "{report}");
+}
+
+#[test]
+fn rates_count_what_ended_within_the_schedule_not_in_the_graceful_stop() {
+    // One user, a 2-second schedule, iterations of 1.5 s: the first ends in the schedule, the
+    // second in the graceful stop after it. A rate of 2 passes in 2 s would be a server twice
+    // as fast as it was.
+    let output = Test::new()
+        .spec(
+            "slow.stream",
+            r#"
+            test "a stream of 1.5s" {
+              GET {{base}}/sse/ticker?count=16&interval=100ms
+              expect sse { 16 times { data: _ }; end }
+            }
+            "#,
+        )
+        .var("base", servers::demo())
+        .args(["load", "slow.stream", "--users", "1", "--duration", "2s"])
+        .args(["--threshold", "goodput > 0.8/s", "--format", "json"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(1), "{}", output.stderr);
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    let total = &report["total"];
+    assert_eq!(total["counts"]["passed"], 2, "{total}");
+    assert_eq!(total["counts"]["passed_in_schedule"], 1, "{total}");
+    assert_eq!(total["goodput"], 0.5, "{total}");
+    assert_eq!(report["thresholds"][0]["measured"], 0.5, "{report}");
 }
