@@ -94,6 +94,7 @@ impl HttpReader {
     /// reading ahead stopped), or an item decoded from bytes already read. `None` when the next
     /// one needs a read. Most items of a busy stream come this way, many from each read: a
     /// caller that takes them here skips the machinery of an `.await`.
+    #[inline]
     pub(super) fn ready(&mut self) -> Option<Result<Next, FrameError>> {
         if let Some(next) = self.ahead.next() {
             return Some(next);

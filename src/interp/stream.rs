@@ -151,6 +151,7 @@ impl Reader<'_> {
 
     /// The next item when it is there without waiting (see [`HttpReader::ready`]): what `next`
     /// would return at once. Only an HTTP body is decoded here; other sources say `None`.
+    #[inline]
     fn ready(&mut self) -> Option<Result<Next, FrameError>> {
         match self {
             Reader::Http(reader) => reader.ready(),
@@ -459,7 +460,10 @@ impl StreamRun<'_> {
                             if let Some(log) = log.as_deref_mut() {
                                 log.push(&item);
                             }
-                            if let Fed::Matched(span) = fed {
+                            // Most items capture nothing: then there is nothing to commit.
+                            if let Fed::Matched(span) = fed
+                                && !captures.is_empty()
+                            {
                                 scope.commit(&mut captures, span)?;
                             }
                             context.push(Seen::Item(item, at));
