@@ -263,6 +263,9 @@ impl StreamRun<'_> {
         let mut previous = first_previous;
         let mut pace: Option<Duration> = None;
         let mut ignored: u64 = 0;
+        // A `wait` the test's deadline cut short: the test has timed out, whatever was read
+        // meanwhile (an item already read or not depends on how the bytes were split into reads).
+        let mut out_of_time = false;
         let result = 'run: loop {
             // Client actions written at this point of the block.
             while let Some((action, span)) = matcher.take_action() {
@@ -274,7 +277,7 @@ impl StreamRun<'_> {
                         reader.abort(deadline).await;
                         break 'run Ok(aborted(&context, received_before_abort));
                     }
-                    Control::Wait(duration) => pause(*duration, deadline).await,
+                    Control::Wait(duration) => out_of_time |= pause(*duration, deadline).await,
                     Control::Pace(duration) => pace = Some(*duration),
                     Control::Send(message) => {
                         let sent = match &mut reader {
@@ -415,7 +418,12 @@ impl StreamRun<'_> {
             }
             // An item already there is taken as `next` would take it, with no deadline to set:
             // waiting is what times out.
-            let (next, bound) = match reader.ready() {
+            let ready = if out_of_time {
+                Some(Ok(Next::TimedOut))
+            } else {
+                reader.ready()
+            };
+            let (next, bound) = match ready {
                 Some(next) => (next, None),
                 None => {
                     let bound = matcher.deadline(previous);
@@ -471,6 +479,7 @@ impl StreamRun<'_> {
                                 break Ok(Finish::StoppedEarly);
                             }
                             if let Some(pace) = pace {
+                                // Paced to the deadline, it goes on with what was read.
                                 pause(pace, deadline).await;
                             }
                         }
@@ -675,9 +684,11 @@ fn abort_rule_fired(
     .with_diff(diff))
 }
 
-async fn pause(duration: Duration, deadline: Instant) {
-    let until = Instant::now().saturating_add(duration).min(deadline);
-    tokio::time::sleep_until(until.into()).await;
+/// Pauses for `duration`, or until `deadline`; whether the deadline is what ended it.
+async fn pause(duration: Duration, deadline: Instant) -> bool {
+    let wanted = Instant::now().saturating_add(duration);
+    tokio::time::sleep_until(wanted.min(deadline).into()).await;
+    wanted >= deadline
 }
 
 /// Half the time left before `deadline`: where `--update` stops reading a stream it records
