@@ -129,7 +129,7 @@ impl TestRun<'_> {
         let deadline = abort_at.map_or(bound_deadline, |at| at.min(bound_deadline));
         let sent_result = send(&self.settings.client, request, deadline).await;
         if matches!(sent_result, Err(SendError::TimedOut))
-            && !abort_at.is_some_and(|at| at <= bound_deadline)
+            && abort_at.is_none_or(|at| at > bound_deadline)
             && let Some(report) = StreamStats::abandoned_request_report(span, sent.elapsed())
         {
             self.streams.push(StreamReport {
