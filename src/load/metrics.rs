@@ -267,16 +267,12 @@ impl Measured {
         self.record_duration(Metric::Iteration, outcome.duration + lag);
         if let Some(tokens) = outcome.tokens {
             self.record_value(Metric::Tokens, tokens.round().max(0.0) as u64);
-            let streaming = outcome.streams.first().and_then(|stream| {
-                Some(
-                    stream
-                        .duration?
-                        .saturating_sub(stream.first_item?)
-                        .as_secs_f64(),
-                )
-            });
-            if let Some(seconds) = streaming.filter(|seconds| *seconds > 0.0) {
-                self.record_value(Metric::TokensPerSecond, (tokens / seconds * 1000.0) as u64);
+            let streaming = outcome
+                .streams
+                .first()
+                .and_then(|stream| Some(stream.duration?.saturating_sub(stream.first_item?)));
+            if let Some(per_second) = streaming.and_then(|span| milli_rate(tokens, span)) {
+                self.record_value(Metric::TokensPerSecond, per_second);
             }
         }
         self.record_streams(outcome, lag);
@@ -377,12 +373,10 @@ impl Measured {
             // The rate after the first item: an LLM stream's output tokens per second.
             if let Some(first) = stream.first_item
                 && stream.items > 1
+                && let Some(per_second) =
+                    milli_rate((stream.items - 1) as f64, duration.saturating_sub(first))
             {
-                let streaming = duration.saturating_sub(first).as_secs_f64();
-                if streaming > 0.0 {
-                    let per_second = (stream.items - 1) as f64 / streaming;
-                    self.record_value(Metric::ItemsPerSecond, (per_second * 1000.0) as u64);
-                }
+                self.record_value(Metric::ItemsPerSecond, per_second);
             }
         }
         self.record_value(Metric::Items, stream.items);
@@ -448,6 +442,18 @@ pub fn add_gaps(histogram: &mut Histogram<u64>, samples: &GapSamples) {
             }
         }
     }
+}
+
+/// The shortest time a rate per second (items/s, tokens/s) is measured over. Items that came
+/// closer together than this came in one read or a few (a server that buffered them, or a proxy
+/// that did): their "rate" is how fast streamspec parsed the read, hundreds of thousands a
+/// second, and says nothing of how fast the server produced them. Such a stream has no rate.
+pub const MIN_RATE_SPAN: Duration = Duration::from_millis(10);
+
+/// `count` over `span`, in thousandths per second (the unit rates are recorded in); `None` when
+/// the span is shorter than [`MIN_RATE_SPAN`].
+fn milli_rate(count: f64, span: Duration) -> Option<u64> {
+    (span >= MIN_RATE_SPAN).then(|| (count / span.as_secs_f64() * 1000.0) as u64)
 }
 
 pub fn micros(duration: Duration) -> u64 {
@@ -536,6 +542,49 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_rate_per_stream_needs_its_items_to_span_a_measurable_time() {
+        let ms = Duration::from_millis;
+        let mut measured = Measured::default();
+        // A hundred items in one read: 14µs from the first to the last.
+        let burst = StreamReport {
+            items: 100,
+            first_item: Some(ms(1)),
+            duration: Some(ms(1) + Duration::from_micros(14)),
+            ..StreamReport::default()
+        };
+        measured.record_stream(&burst, Duration::ZERO);
+        assert!(
+            !measured.histograms.contains_key(&Metric::ItemsPerSecond),
+            "{:?}",
+            measured
+                .histograms
+                .get(&Metric::ItemsPerSecond)
+                .map(|h| h.max())
+        );
+        assert_eq!(measured.counts.items, 100);
+        // Eleven items 10ms apart: ten gaps over 100ms, 100/s.
+        let paced = StreamReport {
+            items: 11,
+            first_item: Some(ms(10)),
+            duration: Some(ms(110)),
+            ..StreamReport::default()
+        };
+        measured.record_stream(&paced, Duration::ZERO);
+        let rates = &measured.histograms[&Metric::ItemsPerSecond];
+        assert_eq!(rates.len(), 1);
+        assert_eq!(
+            Stat::Max.of(rates).map(|r| (r / 1000.0).round()),
+            Some(100.0)
+        );
+        // At the bound itself a rate is measured.
+        assert_eq!(milli_rate(1.0, MIN_RATE_SPAN), Some(100_000));
+        assert_eq!(
+            milli_rate(1.0, MIN_RATE_SPAN - Duration::from_micros(1)),
+            None
+        );
     }
 
     #[test]
