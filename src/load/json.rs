@@ -19,12 +19,24 @@ use super::thresholds::Verdict;
 /// The report format's version: `merge` refuses another.
 pub const FORMAT: u32 = 1;
 
+/// The unit of the report's durations that do not name theirs in their key.
+pub const DURATION_UNIT: &str = "ms";
+
+fn duration_unit() -> String {
+    DURATION_UNIT.to_string()
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadReport {
     /// [`FORMAT`].
     pub streamspec_load: u32,
     /// The streamspec that wrote it.
     pub version: String,
+    /// The unit of every duration whose key does not name one: `elapsed`, the profile's
+    /// `graceful_stop`, `stages[].duration` and `think`, and the errors' `first_at` —
+    /// [`DURATION_UNIT`]. Absent from reports written before it was added (the same unit).
+    #[serde(default = "duration_unit")]
+    pub duration_unit: String,
     pub instance: Instance,
     pub profile: Profile,
     /// When the schedule started (Unix time, milliseconds).
@@ -57,11 +69,17 @@ pub struct TestReport {
     pub errors: BTreeMap<ErrorClass, ErrorTally>,
 }
 
-/// A distribution: its count and statistics in the unit named, and the histogram itself in its
-/// recorded unit (microseconds, a count, or thousandths per second).
+/// A distribution: its count and statistics in `unit`, and the histogram itself in its recorded
+/// unit, `histogram_unit`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MetricReport {
+    /// Of the statistics: `ms`, `count` or `per second`.
     pub unit: String,
+    /// Of the histogram's values: `us` (microseconds), `count`, or `milli_per_second`
+    /// (thousandths per second). Absent from reports written before it was added; `merge`
+    /// knows it from the metric.
+    #[serde(default)]
+    pub histogram_unit: String,
     pub count: u64,
     pub min: f64,
     pub mean: f64,
@@ -176,6 +194,15 @@ pub fn shown(metric: Metric, recorded: f64) -> f64 {
     }
 }
 
+/// The unit a metric's histogram holds its values in.
+pub fn histogram_unit_name(metric: Metric) -> &'static str {
+    match metric.unit() {
+        Unit::Micros => "us",
+        Unit::Count => "count",
+        Unit::MilliPerSecond => "milli_per_second",
+    }
+}
+
 pub fn unit_name(metric: Metric) -> &'static str {
     match metric.unit() {
         Unit::Micros => "ms",
@@ -189,6 +216,7 @@ impl MetricReport {
         let stat = |stat: Stat| shown(metric, stat.of(histogram).unwrap_or(0.0));
         MetricReport {
             unit: unit_name(metric).to_string(),
+            histogram_unit: histogram_unit_name(metric).to_string(),
             count: histogram.len(),
             min: stat(Stat::Min),
             mean: stat(Stat::Mean),

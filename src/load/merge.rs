@@ -156,6 +156,7 @@ pub fn merge(
     Ok(LoadReport {
         streamspec_load: json::FORMAT,
         version: env!("CARGO_PKG_VERSION").to_string(),
+        duration_unit: json::DURATION_UNIT.to_string(),
         instance: Instance::WHOLE,
         profile: first.profile.clone(),
         started_at_unix_ms: started,

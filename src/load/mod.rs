@@ -297,6 +297,7 @@ async fn measure(
     let report = LoadReport {
         streamspec_load: json::FORMAT,
         version: env!("CARGO_PKG_VERSION").to_string(),
+        duration_unit: json::DURATION_UNIT.to_string(),
         instance: options.instance,
         profile: options.profile.clone(),
         started_at_unix_ms: started_wall
