@@ -100,6 +100,12 @@ pub async fn load(args: &LoadArgs) -> i32 {
         errln!("error: {message}");
         return exit_code::USAGE_ERROR;
     }
+    if let Some(start_at) = args.start_at
+        && let Some(message) = load::start_at::too_far_ahead(start_at, std::time::SystemTime::now())
+    {
+        errln!("error: {message}");
+        return exit_code::USAGE_ERROR;
+    }
 
     // Thresholds: the config's (checked when it was read), then the command line's.
     let mut thresholds = Vec::new();

@@ -15,6 +15,7 @@ pub mod recorder;
 pub mod sampler;
 pub mod saturation;
 pub mod settings;
+pub mod start_at;
 pub mod summary;
 pub mod thresholds;
 
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 
 use crate::diagnostic::Diagnostic;
+use crate::output::errln;
 use crate::project::{Group, env_vars};
 use crate::runner::{GroupLimits, group_settings};
 use crate::services::RunningServices;
@@ -119,12 +121,15 @@ async fn measure(
     services: Option<&RunningServices>,
     signals: &mut StopSignals,
 ) -> Result<Finished, LoadError> {
-    if let Some(start_at) = options.start_at
-        && let Ok(wait) = start_at.duration_since(SystemTime::now())
-    {
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            signal = signals.recv() => return Err(LoadError::Interrupted(signal)),
+    if let Some(start_at) = options.start_at {
+        let now = SystemTime::now();
+        // Said always, not only on a terminal: a CI log shows why nothing happens for a while.
+        errln!("{}", start_at::notice(start_at, now));
+        if let Ok(wait) = start_at.duration_since(now) {
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                signal = signals.recv() => return Err(LoadError::Interrupted(signal)),
+            }
         }
     }
     let started_wall = SystemTime::now();

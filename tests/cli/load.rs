@@ -540,3 +540,4 @@ mod json_units;
 mod merged;
 mod requests;
 mod settings;
+mod start_at;
