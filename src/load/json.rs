@@ -67,6 +67,9 @@ pub struct TestReport {
     pub metrics: BTreeMap<Metric, MetricReport>,
     pub failures: Vec<FailureTally>,
     pub errors: BTreeMap<ErrorClass, ErrorTally>,
+    /// Open model: since the start, when the first arrival was dropped (milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped_first_at_ms: Option<u64>,
 }
 
 /// A distribution: its count and statistics in `unit`, and the histogram itself in its recorded
@@ -104,6 +107,10 @@ pub struct SecondReport {
     pub iterations: u64,
     pub passed: u64,
     pub errors: u64,
+    /// Open model: arrivals dropped in this second (`--max-users` were running). Absent from
+    /// reports written before it was added.
+    #[serde(default)]
+    pub dropped: u64,
     /// Items read in this second, by every stream.
     pub items: u64,
     /// p50 and p99 of the streams that ended in this second (milliseconds).
@@ -163,6 +170,9 @@ impl TestReport {
                 .collect(),
             failures: measured.failures.values().cloned().collect(),
             errors: measured.errors.clone(),
+            dropped_first_at_ms: measured
+                .dropped_first_at
+                .map(|at| at.as_millis().min(u128::from(u64::MAX)) as u64),
         }
     }
 
@@ -181,6 +191,7 @@ impl TestReport {
                 .map(|tally| (tally.at.clone(), tally.clone()))
                 .collect(),
             errors: self.errors.clone(),
+            dropped_first_at: self.dropped_first_at_ms.map(Duration::from_millis),
         })
     }
 }

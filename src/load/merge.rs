@@ -196,6 +196,7 @@ fn merge_series(reports: &[(String, LoadReport)]) -> Result<Vec<SecondReport>, S
             merged.iterations += second.iterations;
             merged.passed += second.passed;
             merged.errors += second.errors;
+            merged.dropped += second.dropped;
             merged.items += second.items;
             // The busiest instance's figures: a saturated part spoils the whole.
             merged.client_cpu_percent =

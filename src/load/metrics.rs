@@ -227,6 +227,9 @@ pub struct Measured {
     /// By `file:line:col`.
     pub failures: BTreeMap<String, FailureTally>,
     pub errors: BTreeMap<ErrorClass, ErrorTally>,
+    /// Open model: since the start of the load, when the first arrival was dropped (the
+    /// earliest, once merged).
+    pub dropped_first_at: Option<Duration>,
 }
 
 /// One ended iteration, as [`Measured::record`] takes it.
@@ -323,6 +326,12 @@ impl Measured {
         }
     }
 
+    /// Counts an arrival the open model dropped, `at` since the start of the load.
+    pub fn record_dropped(&mut self, at: Duration) {
+        self.counts.dropped += 1;
+        self.dropped_first_at = Some(self.dropped_first_at.map_or(at, |first| first.min(at)));
+    }
+
     /// Counts an iteration the end of the run cut off, and records what its streams had
     /// measured by then: it has no verdict and no duration of its own.
     pub fn record_cut_off(&mut self, outcome: &TestOutcome, start_delay: Option<Duration>) {
@@ -404,6 +413,10 @@ impl Measured {
         a.connections += b.connections;
         a.connections_failed += b.connections_failed;
         a.reconnections += b.reconnections;
+        self.dropped_first_at = match (self.dropped_first_at, other.dropped_first_at) {
+            (Some(ours), Some(theirs)) => Some(ours.min(theirs)),
+            (ours, theirs) => ours.or(theirs),
+        };
         for (metric, theirs) in &other.histograms {
             let ours = self.histograms.entry(*metric).or_insert_with(new_histogram);
             // Same precision, auto-resizing: adding cannot fail.

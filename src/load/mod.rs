@@ -135,7 +135,7 @@ async fn measure(
     let started_wall = SystemTime::now();
     let started = Instant::now();
     let names: Vec<String> = tests.iter().map(|test| test.label.clone()).collect();
-    let recorder = Arc::new(Mutex::new(Recorder::new(tests.len())));
+    let recorder = Arc::new(Mutex::new(Recorder::new(tests.len(), started)));
     let ctx = Arc::new(LoadContext {
         settings,
         tests,

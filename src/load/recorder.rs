@@ -3,7 +3,7 @@
 //! series (its histograms encoded, so a long soak keeps a few hundred bytes a second).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
@@ -22,6 +22,8 @@ pub struct Recorder {
     pub series: Vec<SecondReport>,
     /// Items counted at the end of the last second.
     items_before: u64,
+    /// When the load started, for when arrivals were dropped.
+    started: Instant,
 }
 
 /// What ended in the current second.
@@ -30,6 +32,7 @@ struct Second {
     iterations: u64,
     passed: u64,
     errors: u64,
+    dropped: u64,
     /// Two significant digits: percentiles per second within 1%.
     histograms: BTreeMap<Metric, Histogram<u64>>,
 }
@@ -44,12 +47,13 @@ pub struct SecondSample {
 }
 
 impl Recorder {
-    pub fn new(tests: usize) -> Recorder {
+    pub fn new(tests: usize, started: Instant) -> Recorder {
         Recorder {
             tests: vec![Measured::default(); tests],
             second: Second::default(),
             series: Vec::new(),
             items_before: 0,
+            started,
         }
     }
 
@@ -108,7 +112,8 @@ impl Recorder {
     /// An arrival the open model could not start (`--max-users` were running).
     pub fn dropped(&mut self, test: usize) {
         if let Some(measured) = self.tests.get_mut(test) {
-            measured.counts.dropped += 1;
+            measured.record_dropped(self.started.elapsed());
+            self.second.dropped += 1;
         }
     }
 
@@ -128,6 +133,7 @@ impl Recorder {
             iterations: second.iterations,
             passed: second.passed,
             errors: second.errors,
+            dropped: second.dropped,
             items: sample.items_total.saturating_sub(self.items_before),
             ttfb_p50_ms: stat(Metric::Ttfb, 50.0),
             ttfb_p99_ms: stat(Metric::Ttfb, 99.0),

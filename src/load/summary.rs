@@ -47,8 +47,13 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
         ));
     }
     if total.counts.dropped > 0 {
+        // As errors say when the first came: arrivals dropped from the start and dropped at
+        // the peak of a ramp tell different stories.
+        let first = total.dropped_first_at_ms.map_or(String::new(), |at| {
+            format!(", the first at {}", seconds_text(at as f64 / 1000.0))
+        });
         extra.push(format!(
-            "{} dropped (--max-users were running)",
+            "{} dropped (--max-users were running){first}",
             crate::report::plural(total.counts.dropped as usize, "iteration")
         ));
     }

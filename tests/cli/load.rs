@@ -536,6 +536,7 @@ fn every_instance_runs_every_test() {
 }
 
 mod cut_off;
+mod dropped;
 mod json_units;
 mod merged;
 mod requests;
