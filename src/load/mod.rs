@@ -135,7 +135,12 @@ async fn measure(
     let started_wall = SystemTime::now();
     let started = Instant::now();
     let names: Vec<String> = tests.iter().map(|test| test.label.clone()).collect();
-    let recorder = Arc::new(Mutex::new(Recorder::new(tests.len(), started)));
+    let stop = CancellationToken::new();
+    let mut recorder = Recorder::new(tests.len(), started);
+    if options.abort_on_fail {
+        recorder.abort_on_lost_counts(&options.thresholds, stop.clone());
+    }
+    let recorder = Arc::new(Mutex::new(recorder));
     let ctx = Arc::new(LoadContext {
         settings,
         tests,
@@ -145,7 +150,6 @@ async fn measure(
         instance: options.instance,
         cut_off: CancellationToken::new(),
     });
-    let stop = CancellationToken::new();
     let mut driver = tokio::spawn(drive(
         Arc::clone(&ctx),
         options.profile.clone(),
@@ -234,7 +238,7 @@ async fn measure(
                 });
             }
         }
-        let (second, total) = {
+        let (second, total, lost) = {
             let Ok(mut recorder) = recorder.lock() else {
                 break;
             };
@@ -247,8 +251,13 @@ async fn measure(
                     loop_lag_ms: Some(lag_ms),
                 })
                 .clone();
-            (second, recorder.total())
+            (second, recorder.total(), recorder.lost.clone())
         };
+        if let Some(lost) = lost
+            && stopped.is_none()
+        {
+            stopped = Some(format!("the threshold `{lost}` failed (--abort-on-fail)"));
+        }
         live.draw(&live::Live {
             elapsed: started.elapsed(),
             second: &second,

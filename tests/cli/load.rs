@@ -535,6 +535,7 @@ fn every_instance_runs_every_test() {
     }
 }
 
+mod abort;
 mod cut_off;
 mod dropped;
 mod json_units;
