@@ -134,6 +134,18 @@ pub struct ServiceReport {
     /// The instance that sampled it, after a merge.
     pub instance: Option<Instance>,
     pub samples: Vec<ServiceSample>,
+    /// How and when it exited, if it did while the load ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exited: Option<ServiceExited>,
+}
+
+/// A service that exited while the load ran.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceExited {
+    /// "exited with code 3", "was killed by signal 9 (SIGKILL)".
+    pub how: String,
+    /// Since the start of the load, when its exit was noticed (milliseconds).
+    pub at_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -19,7 +19,7 @@ pub mod start_at;
 pub mod summary;
 pub mod thresholds;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -34,7 +34,7 @@ use crate::services::RunningServices;
 use crate::stop_signals::{StopSignal, StopSignals};
 use crate::transport::http::HttpClient;
 use driver::{LoadContext, LoadTest, drive};
-use json::{ClientReport, LoadReport, ServiceReport, ServiceSample, TestReport};
+use json::{ClientReport, LoadReport, ServiceExited, ServiceReport, ServiceSample, TestReport};
 use profile::{Instance, Model, Profile};
 
 use recorder::{Recorder, SecondSample};
@@ -141,6 +141,9 @@ async fn measure(
         recorder.abort_on_lost_counts(&options.thresholds, stop.clone());
     }
     let recorder = Arc::new(Mutex::new(recorder));
+    let exits = Arc::new(Mutex::new(BTreeMap::new()));
+    let exit_watch = services
+        .map(|services| tokio::spawn(note_exits(services.watch(), started, Arc::clone(&exits))));
     let ctx = Arc::new(LoadContext {
         settings,
         tests,
@@ -278,6 +281,11 @@ async fn measure(
     }
     live.clear();
     lag_probe.abort();
+    if let Some(exit_watch) = exit_watch {
+        // The services are stopped after this: that exit is not one to report.
+        exit_watch.abort();
+    }
+    let mut exits = std::mem::take(&mut *exits.lock().unwrap_or_else(|e| e.into_inner()));
     let elapsed = started.elapsed();
     // Rates are per second of the schedule: the wait for the last iterations to end is not
     // time the load was offered (a run that stopped early, or ran to a number of iterations,
@@ -322,15 +330,7 @@ async fn measure(
         tests,
         total: TestReport::new("total", &total, rate_span),
         series,
-        services: groups
-            .iter()
-            .zip(service_samples)
-            .map(|(group, samples)| ServiceReport {
-                name: group.name.clone(),
-                instance: None,
-                samples,
-            })
-            .collect(),
+        services: services_report(&groups, service_samples, &mut exits),
         client,
         thresholds: options
             .thresholds
@@ -339,6 +339,59 @@ async fn measure(
             .collect(),
     };
     Ok(Finished { report, signal })
+}
+
+/// Each sampled service with its samples and its exit, then any other service that exited.
+fn services_report(
+    groups: &[GroupSampler],
+    samples: Vec<Vec<ServiceSample>>,
+    exits: &mut BTreeMap<String, ServiceExited>,
+) -> Vec<ServiceReport> {
+    let mut report: Vec<ServiceReport> = groups
+        .iter()
+        .zip(samples)
+        .map(|(group, samples)| ServiceReport {
+            name: group.name.clone(),
+            instance: None,
+            samples,
+            exited: exits.remove(&group.name),
+        })
+        .collect();
+    report.extend(
+        std::mem::take(exits)
+            .into_iter()
+            .map(|(name, exited)| ServiceReport {
+                name,
+                instance: None,
+                samples: Vec::new(),
+                exited: Some(exited),
+            }),
+    );
+    report
+}
+
+/// Notes each service's exit, and when it came, as it comes.
+async fn note_exits(
+    watch: crate::services::ServiceWatch,
+    started: Instant,
+    exits: Arc<Mutex<BTreeMap<String, ServiceExited>>>,
+) {
+    use futures_util::StreamExt;
+    let mut pending: futures_util::stream::FuturesUnordered<_> = watch
+        .exits()
+        .into_iter()
+        .map(|(name, exit)| async move { (name, exit.await) })
+        .collect();
+    while let Some((name, how)) = pending.next().await {
+        let Some(how) = how else { continue };
+        let exited = ServiceExited {
+            how,
+            at_ms: started.elapsed().as_millis().min(u128::from(u64::MAX)) as u64,
+        };
+        if let Ok(mut exits) = exits.lock() {
+            exits.insert(name, exited);
+        }
+    }
 }
 
 /// A threshold that fails now (past the grace period) or can never pass again.

@@ -541,5 +541,6 @@ mod dropped;
 mod json_units;
 mod merged;
 mod requests;
+mod service_exit;
 mod settings;
 mod start_at;
