@@ -100,6 +100,16 @@ pub async fn load(args: &LoadArgs) -> i32 {
         errln!("error: {message}");
         return exit_code::USAGE_ERROR;
     }
+    if let Some(start_at) = args.start_at
+        && let Some(message) = load::start_at::too_far_ahead(start_at, std::time::SystemTime::now())
+    {
+        errln!("error: {message}");
+        return exit_code::USAGE_ERROR;
+    }
+    let instance = args.instance.map_or(Instance::WHOLE, |shard| Instance {
+        index: shard.index as u64,
+        count: shard.count as u64,
+    });
 
     // Thresholds: the config's (checked when it was read), then the command line's.
     let mut thresholds = Vec::new();
@@ -196,16 +206,27 @@ pub async fn load(args: &LoadArgs) -> i32 {
             crate::report::plural(test_count - most_users, "test")
         );
     }
+    if let Some(message) = empty_instance(&profile, instance, test_count as u64) {
+        errln!("error: {message}");
+        return exit_code::USAGE_ERROR;
+    }
+    if let Some(grace) = args.abort_grace
+        && !profile.stages.is_empty()
+        && grace > profile.duration()
+    {
+        errln!(
+            "warning: --abort-grace {} is longer than the run ({}): the thresholds are judged before the end only once one can no longer pass",
+            crate::duration::format_duration(grace),
+            crate::duration::format_duration(profile.duration())
+        );
+    }
     let (client, mut signals) = match super::client_and_signals() {
         Ok(set_up) => set_up,
         Err(code) => return code,
     };
     let options = LoadOptions {
         profile,
-        instance: args.instance.map_or(Instance::WHOLE, |shard| Instance {
-            index: shard.index as u64,
-            count: shard.count as u64,
-        }),
+        instance,
         start_at: args.start_at,
         thresholds: thresholds
             .into_iter()
@@ -294,6 +315,45 @@ pub fn print_report(
     } else {
         exit_code::TEST_FAILED
     }
+}
+
+/// The error when `instance` would run nothing: fewer users (or iterations) than it takes for
+/// one to reach its part. Users and arrivals go to the parts in blocks of one per test.
+fn empty_instance(
+    profile: &crate::load::profile::Profile,
+    instance: Instance,
+    tests: u64,
+) -> Option<String> {
+    use crate::load::profile::Model;
+    if instance.count <= 1 {
+        return None;
+    }
+    // `block`: how many go to a part at a time; `how`: why.
+    let dealt = |what: &str, total: u64, block: u64, how: &str| {
+        let needed = (instance.index - 1) * block + 1;
+        format!(
+            "--instance {instance} gets no {what}: {what} go to the parts {how}, so of {total} {what} part {} gets none; give at least {needed} {what}, or fewer parts",
+            instance.index
+        )
+    };
+    let per_test = format!("in blocks of {tests} (one per test)");
+    if profile.model == Model::Closed {
+        let users = profile.peak().floor().max(0.0) as u64;
+        if instance.share_in_blocks(users, tests) == 0 {
+            return Some(dealt("users", users, tests, &per_test));
+        }
+        // Each user claims the next of its part's iterations: they are dealt one at a time.
+        if let Some(iterations) = profile.iterations
+            && instance.share_of(iterations) == 0
+        {
+            return Some(dealt("iterations", iterations, 1, "one at a time"));
+        }
+    } else if let Some(iterations) = profile.iterations
+        && instance.share_in_blocks(iterations, tests) == 0
+    {
+        return Some(dealt("iterations", iterations, tests, &per_test));
+    }
+    None
 }
 
 /// The error when none of the load's tests captures `name`, the capture that counts tokens

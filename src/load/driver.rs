@@ -71,10 +71,7 @@ impl LoadContext {
 
     /// How many of the numbers `0..total` are this instance's.
     fn owned_count(&self, total: u64) -> u64 {
-        let block = self.block();
-        let (whole, rest) = (total / block, total % block);
-        let last = if self.instance.owns(whole) { rest } else { 0 };
-        self.instance.share_of(whole) * block + last
+        self.instance.share_in_blocks(total, self.block())
     }
 
     /// Runs one iteration and records it. `due`: when the open model wanted it to start.

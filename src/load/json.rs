@@ -19,12 +19,24 @@ use super::thresholds::Verdict;
 /// The report format's version: `merge` refuses another.
 pub const FORMAT: u32 = 1;
 
+/// The unit of the report's durations that do not name theirs in their key.
+pub const DURATION_UNIT: &str = "ms";
+
+fn duration_unit() -> String {
+    DURATION_UNIT.to_string()
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadReport {
     /// [`FORMAT`].
     pub streamspec_load: u32,
     /// The streamspec that wrote it.
     pub version: String,
+    /// The unit of every duration whose key does not name one: `elapsed`, the profile's
+    /// `graceful_stop`, `stages[].duration` and `think`, and the errors' `first_at` —
+    /// [`DURATION_UNIT`]. Absent from reports written before it was added (the same unit).
+    #[serde(default = "duration_unit")]
+    pub duration_unit: String,
     pub instance: Instance,
     pub profile: Profile,
     /// When the schedule started (Unix time, milliseconds).
@@ -55,13 +67,22 @@ pub struct TestReport {
     pub metrics: BTreeMap<Metric, MetricReport>,
     pub failures: Vec<FailureTally>,
     pub errors: BTreeMap<ErrorClass, ErrorTally>,
+    /// Open model: since the start, when the first arrival was dropped (milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped_first_at_ms: Option<u64>,
 }
 
-/// A distribution: its count and statistics in the unit named, and the histogram itself in its
-/// recorded unit (microseconds, a count, or thousandths per second).
+/// A distribution: its count and statistics in `unit`, and the histogram itself in its recorded
+/// unit, `histogram_unit`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MetricReport {
+    /// Of the statistics: `ms`, `count` or `per second`.
     pub unit: String,
+    /// Of the histogram's values: `us` (microseconds), `count`, or `milli_per_second`
+    /// (thousandths per second). Absent from reports written before it was added; `merge`
+    /// knows it from the metric.
+    #[serde(default)]
+    pub histogram_unit: String,
     pub count: u64,
     pub min: f64,
     pub mean: f64,
@@ -86,6 +107,10 @@ pub struct SecondReport {
     pub iterations: u64,
     pub passed: u64,
     pub errors: u64,
+    /// Open model: arrivals dropped in this second (`--max-users` were running). Absent from
+    /// reports written before it was added.
+    #[serde(default)]
+    pub dropped: u64,
     /// Items read in this second, by every stream.
     pub items: u64,
     /// p50 and p99 of the streams that ended in this second (milliseconds).
@@ -109,6 +134,18 @@ pub struct ServiceReport {
     /// The instance that sampled it, after a merge.
     pub instance: Option<Instance>,
     pub samples: Vec<ServiceSample>,
+    /// How and when it exited, if it did while the load ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exited: Option<ServiceExited>,
+}
+
+/// A service that exited while the load ran.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceExited {
+    /// "exited with code 3", "was killed by signal 9 (SIGKILL)".
+    pub how: String,
+    /// Since the start of the load, when its exit was noticed (milliseconds).
+    pub at_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -145,6 +182,9 @@ impl TestReport {
                 .collect(),
             failures: measured.failures.values().cloned().collect(),
             errors: measured.errors.clone(),
+            dropped_first_at_ms: measured
+                .dropped_first_at
+                .map(|at| at.as_millis().min(u128::from(u64::MAX)) as u64),
         }
     }
 
@@ -163,6 +203,7 @@ impl TestReport {
                 .map(|tally| (tally.at.clone(), tally.clone()))
                 .collect(),
             errors: self.errors.clone(),
+            dropped_first_at: self.dropped_first_at_ms.map(Duration::from_millis),
         })
     }
 }
@@ -173,6 +214,15 @@ pub fn shown(metric: Metric, recorded: f64) -> f64 {
         Unit::Micros => recorded / 1000.0,
         Unit::Count => recorded,
         Unit::MilliPerSecond => recorded / 1000.0,
+    }
+}
+
+/// The unit a metric's histogram holds its values in.
+pub fn histogram_unit_name(metric: Metric) -> &'static str {
+    match metric.unit() {
+        Unit::Micros => "us",
+        Unit::Count => "count",
+        Unit::MilliPerSecond => "milli_per_second",
     }
 }
 
@@ -189,6 +239,7 @@ impl MetricReport {
         let stat = |stat: Stat| shown(metric, stat.of(histogram).unwrap_or(0.0));
         MetricReport {
             unit: unit_name(metric).to_string(),
+            histogram_unit: histogram_unit_name(metric).to_string(),
             count: histogram.len(),
             min: stat(Stat::Min),
             mean: stat(Stat::Mean),

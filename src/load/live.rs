@@ -1,6 +1,6 @@
 //! The live line of a load run on standard error, redrawn every second when standard error is
 //! a terminal: `0:42 / 5:00 · 812 users · 45.2 it/s · 9,120 items/s · errors 0.3% · p99 ttfb
-//! 12ms · p99 gap 203ms`, and what saturates the load generator when something does. Nothing
+//! 12ms · p99 gap 203ms` (and arrivals dropped per second, when there are), and what saturates the load generator when something does. Nothing
 //! at all when standard error is a file or a pipe.
 
 use std::io::{IsTerminal, Write};
@@ -104,6 +104,9 @@ pub fn render(
         format!("{} it/s", count(second.iterations)),
         format!("{} items/s", count(second.items)),
     ]);
+    if second.dropped > 0 {
+        parts.push(format!("{} dropped/s", count(second.dropped)));
+    }
     if live.iterations > 0 {
         let errors = live.errored as f64 * 100.0 / live.iterations as f64;
         parts.push(format!("errors {errors:.1}%"));
@@ -152,6 +155,22 @@ mod tests {
         assert!(
             render(&live, Some(Duration::from_secs(300)), None, "users")
                 .ends_with(" · SATURATED: CPU 97%")
+        );
+        let dropping = SecondReport {
+            dropped: 7,
+            ..second.clone()
+        };
+        assert!(
+            render(
+                &Live {
+                    second: &dropping,
+                    ..live
+                },
+                None,
+                None,
+                "running"
+            )
+            .contains(" · 9,120 items/s · 7 dropped/s · errors 0.3%"),
         );
         assert!(
             render(&live, None, Some(5000), "users")

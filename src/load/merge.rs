@@ -156,6 +156,7 @@ pub fn merge(
     Ok(LoadReport {
         streamspec_load: json::FORMAT,
         version: env!("CARGO_PKG_VERSION").to_string(),
+        duration_unit: json::DURATION_UNIT.to_string(),
         instance: Instance::WHOLE,
         profile: first.profile.clone(),
         started_at_unix_ms: started,
@@ -195,6 +196,7 @@ fn merge_series(reports: &[(String, LoadReport)]) -> Result<Vec<SecondReport>, S
             merged.iterations += second.iterations;
             merged.passed += second.passed;
             merged.errors += second.errors;
+            merged.dropped += second.dropped;
             merged.items += second.items;
             // The busiest instance's figures: a saturated part spoils the whole.
             merged.client_cpu_percent =

@@ -235,6 +235,9 @@ pub struct Measured {
     /// By `file:line:col`.
     pub failures: BTreeMap<String, FailureTally>,
     pub errors: BTreeMap<ErrorClass, ErrorTally>,
+    /// Open model: since the start of the load, when the first arrival was dropped (the
+    /// earliest, once merged).
+    pub dropped_first_at: Option<Duration>,
 }
 
 /// One ended iteration, as [`Measured::record`] takes it.
@@ -281,16 +284,12 @@ impl Measured {
         self.record_duration(Metric::Iteration, outcome.duration + lag);
         if let Some(tokens) = outcome.tokens {
             self.record_value(Metric::Tokens, tokens.round().max(0.0) as u64);
-            let streaming = outcome.streams.first().and_then(|stream| {
-                Some(
-                    stream
-                        .duration?
-                        .saturating_sub(stream.first_item?)
-                        .as_secs_f64(),
-                )
-            });
-            if let Some(seconds) = streaming.filter(|seconds| *seconds > 0.0) {
-                self.record_value(Metric::TokensPerSecond, (tokens / seconds * 1000.0) as u64);
+            let streaming = outcome
+                .streams
+                .first()
+                .and_then(|stream| Some(stream.duration?.saturating_sub(stream.first_item?)));
+            if let Some(per_second) = streaming.and_then(|span| milli_rate(tokens, span)) {
+                self.record_value(Metric::TokensPerSecond, per_second);
             }
         }
         self.record_streams(outcome, lag);
@@ -339,6 +338,12 @@ impl Measured {
                 });
             tally.count += 1;
         }
+    }
+
+    /// Counts an arrival the open model dropped, `at` since the start of the load.
+    pub fn record_dropped(&mut self, at: Duration) {
+        self.counts.dropped += 1;
+        self.dropped_first_at = Some(self.dropped_first_at.map_or(at, |first| first.min(at)));
     }
 
     /// Counts an iteration the end of the run cut off, and records what its streams had
@@ -391,12 +396,10 @@ impl Measured {
             // The rate after the first item: an LLM stream's output tokens per second.
             if let Some(first) = stream.first_item
                 && stream.items > 1
+                && let Some(per_second) =
+                    milli_rate((stream.items - 1) as f64, duration.saturating_sub(first))
             {
-                let streaming = duration.saturating_sub(first).as_secs_f64();
-                if streaming > 0.0 {
-                    let per_second = (stream.items - 1) as f64 / streaming;
-                    self.record_value(Metric::ItemsPerSecond, (per_second * 1000.0) as u64);
-                }
+                self.record_value(Metric::ItemsPerSecond, per_second);
             }
         }
         self.record_value(Metric::Items, stream.items);
@@ -426,6 +429,10 @@ impl Measured {
         a.reconnections += b.reconnections;
         a.iterations_in_schedule += b.iterations_in_schedule;
         a.passed_in_schedule += b.passed_in_schedule;
+        self.dropped_first_at = match (self.dropped_first_at, other.dropped_first_at) {
+            (Some(ours), Some(theirs)) => Some(ours.min(theirs)),
+            (ours, theirs) => ours.or(theirs),
+        };
         for (metric, theirs) in &other.histograms {
             let ours = self.histograms.entry(*metric).or_insert_with(new_histogram);
             // Same precision, auto-resizing: adding cannot fail.
@@ -464,6 +471,18 @@ pub fn add_gaps(histogram: &mut Histogram<u64>, samples: &GapSamples) {
             }
         }
     }
+}
+
+/// The shortest time a rate per second (items/s, tokens/s) is measured over. Items that came
+/// closer together than this came in one read or a few (a server that buffered them, or a proxy
+/// that did): their "rate" is how fast streamspec parsed the read, hundreds of thousands a
+/// second, and says nothing of how fast the server produced them. Such a stream has no rate.
+pub const MIN_RATE_SPAN: Duration = Duration::from_millis(10);
+
+/// `count` over `span`, in thousandths per second (the unit rates are recorded in); `None` when
+/// the span is shorter than [`MIN_RATE_SPAN`].
+fn milli_rate(count: f64, span: Duration) -> Option<u64> {
+    (span >= MIN_RATE_SPAN).then(|| (count / span.as_secs_f64() * 1000.0) as u64)
 }
 
 pub fn micros(duration: Duration) -> u64 {
@@ -552,6 +571,49 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_rate_per_stream_needs_its_items_to_span_a_measurable_time() {
+        let ms = Duration::from_millis;
+        let mut measured = Measured::default();
+        // A hundred items in one read: 14µs from the first to the last.
+        let burst = StreamReport {
+            items: 100,
+            first_item: Some(ms(1)),
+            duration: Some(ms(1) + Duration::from_micros(14)),
+            ..StreamReport::default()
+        };
+        measured.record_stream(&burst, Duration::ZERO);
+        assert!(
+            !measured.histograms.contains_key(&Metric::ItemsPerSecond),
+            "{:?}",
+            measured
+                .histograms
+                .get(&Metric::ItemsPerSecond)
+                .map(|h| h.max())
+        );
+        assert_eq!(measured.counts.items, 100);
+        // Eleven items 10ms apart: ten gaps over 100ms, 100/s.
+        let paced = StreamReport {
+            items: 11,
+            first_item: Some(ms(10)),
+            duration: Some(ms(110)),
+            ..StreamReport::default()
+        };
+        measured.record_stream(&paced, Duration::ZERO);
+        let rates = &measured.histograms[&Metric::ItemsPerSecond];
+        assert_eq!(rates.len(), 1);
+        assert_eq!(
+            Stat::Max.of(rates).map(|r| (r / 1000.0).round()),
+            Some(100.0)
+        );
+        // At the bound itself a rate is measured.
+        assert_eq!(milli_rate(1.0, MIN_RATE_SPAN), Some(100_000));
+        assert_eq!(
+            milli_rate(1.0, MIN_RATE_SPAN - Duration::from_micros(1)),
+            None
+        );
     }
 
     #[test]

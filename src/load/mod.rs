@@ -15,10 +15,11 @@ pub mod recorder;
 pub mod sampler;
 pub mod saturation;
 pub mod settings;
+pub mod start_at;
 pub mod summary;
 pub mod thresholds;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -26,13 +27,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 
 use crate::diagnostic::Diagnostic;
+use crate::output::errln;
 use crate::project::{Group, env_vars};
 use crate::runner::{GroupLimits, group_settings};
 use crate::services::RunningServices;
 use crate::stop_signals::{StopSignal, StopSignals};
 use crate::transport::http::HttpClient;
 use driver::{LoadContext, LoadTest, drive};
-use json::{ClientReport, LoadReport, ServiceReport, ServiceSample, TestReport};
+use json::{ClientReport, LoadReport, ServiceExited, ServiceReport, ServiceSample, TestReport};
 use profile::{Instance, Model, Profile};
 
 use recorder::{Recorder, SecondSample};
@@ -119,21 +121,31 @@ async fn measure(
     services: Option<&RunningServices>,
     signals: &mut StopSignals,
 ) -> Result<Finished, LoadError> {
-    if let Some(start_at) = options.start_at
-        && let Ok(wait) = start_at.duration_since(SystemTime::now())
-    {
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            signal = signals.recv() => return Err(LoadError::Interrupted(signal)),
+    if let Some(start_at) = options.start_at {
+        let now = SystemTime::now();
+        // Said always, not only on a terminal: a CI log shows why nothing happens for a while.
+        errln!("{}", start_at::notice(start_at, now));
+        if let Ok(wait) = start_at.duration_since(now) {
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                signal = signals.recv() => return Err(LoadError::Interrupted(signal)),
+            }
         }
     }
     let started_wall = SystemTime::now();
     let started = Instant::now();
     let names: Vec<String> = tests.iter().map(|test| test.label.clone()).collect();
-    let mut recorder = Recorder::new(tests.len());
+    let stop = CancellationToken::new();
+    let mut recorder = Recorder::new(tests.len(), started);
     recorder.schedule_end =
         (!options.profile.stages.is_empty()).then(|| options.profile.duration());
+    if options.abort_on_fail {
+        recorder.abort_on_lost_counts(&options.thresholds, stop.clone());
+    }
     let recorder = Arc::new(Mutex::new(recorder));
+    let exits = Arc::new(Mutex::new(BTreeMap::new()));
+    let exit_watch = services
+        .map(|services| tokio::spawn(note_exits(services.watch(), started, Arc::clone(&exits))));
     let ctx = Arc::new(LoadContext {
         settings,
         tests,
@@ -143,7 +155,6 @@ async fn measure(
         instance: options.instance,
         cut_off: CancellationToken::new(),
     });
-    let stop = CancellationToken::new();
     let mut driver = tokio::spawn(drive(
         Arc::clone(&ctx),
         options.profile.clone(),
@@ -232,7 +243,7 @@ async fn measure(
                 });
             }
         }
-        let (second, total) = {
+        let (second, total, lost) = {
             let Ok(mut recorder) = recorder.lock() else {
                 break;
             };
@@ -245,8 +256,13 @@ async fn measure(
                     loop_lag_ms: Some(lag_ms),
                 })
                 .clone();
-            (second, recorder.total())
+            (second, recorder.total(), recorder.lost.clone())
         };
+        if let Some(lost) = lost
+            && stopped.is_none()
+        {
+            stopped = Some(format!("the threshold `{lost}` failed (--abort-on-fail)"));
+        }
         live.draw(&live::Live {
             elapsed: started.elapsed(),
             second: &second,
@@ -267,6 +283,11 @@ async fn measure(
     }
     live.clear();
     lag_probe.abort();
+    if let Some(exit_watch) = exit_watch {
+        // The services are stopped after this: that exit is not one to report.
+        exit_watch.abort();
+    }
+    let mut exits = std::mem::take(&mut *exits.lock().unwrap_or_else(|e| e.into_inner()));
     let elapsed = started.elapsed();
     // Rates are of the iterations that ended within the schedule, per second of it: the wait
     // for the last iterations to end is not time the load was offered, and what ended in it is
@@ -300,6 +321,7 @@ async fn measure(
     let report = LoadReport {
         streamspec_load: json::FORMAT,
         version: env!("CARGO_PKG_VERSION").to_string(),
+        duration_unit: json::DURATION_UNIT.to_string(),
         instance: options.instance,
         profile: options.profile.clone(),
         started_at_unix_ms: started_wall
@@ -310,15 +332,7 @@ async fn measure(
         tests,
         total: TestReport::new("total", &total, rate_span),
         series,
-        services: groups
-            .iter()
-            .zip(service_samples)
-            .map(|(group, samples)| ServiceReport {
-                name: group.name.clone(),
-                instance: None,
-                samples,
-            })
-            .collect(),
+        services: services_report(&groups, service_samples, &mut exits),
         client,
         thresholds: options
             .thresholds
@@ -327,6 +341,59 @@ async fn measure(
             .collect(),
     };
     Ok(Finished { report, signal })
+}
+
+/// Each sampled service with its samples and its exit, then any other service that exited.
+fn services_report(
+    groups: &[GroupSampler],
+    samples: Vec<Vec<ServiceSample>>,
+    exits: &mut BTreeMap<String, ServiceExited>,
+) -> Vec<ServiceReport> {
+    let mut report: Vec<ServiceReport> = groups
+        .iter()
+        .zip(samples)
+        .map(|(group, samples)| ServiceReport {
+            name: group.name.clone(),
+            instance: None,
+            samples,
+            exited: exits.remove(&group.name),
+        })
+        .collect();
+    report.extend(
+        std::mem::take(exits)
+            .into_iter()
+            .map(|(name, exited)| ServiceReport {
+                name,
+                instance: None,
+                samples: Vec::new(),
+                exited: Some(exited),
+            }),
+    );
+    report
+}
+
+/// Notes each service's exit, and when it came, as it comes.
+async fn note_exits(
+    watch: crate::services::ServiceWatch,
+    started: Instant,
+    exits: Arc<Mutex<BTreeMap<String, ServiceExited>>>,
+) {
+    use futures_util::StreamExt;
+    let mut pending: futures_util::stream::FuturesUnordered<_> = watch
+        .exits()
+        .into_iter()
+        .map(|(name, exit)| async move { (name, exit.await) })
+        .collect();
+    while let Some((name, how)) = pending.next().await {
+        let Some(how) = how else { continue };
+        let exited = ServiceExited {
+            how,
+            at_ms: started.elapsed().as_millis().min(u128::from(u64::MAX)) as u64,
+        };
+        if let Ok(mut exits) = exits.lock() {
+            exits.insert(name, exited);
+        }
+    }
 }
 
 /// A threshold that fails now (past the grace period) or can never pass again.

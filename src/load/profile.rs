@@ -53,6 +53,15 @@ impl Instance {
         }
     }
 
+    /// How many of the numbers `0..total` are this instance's when they are dealt to the
+    /// instances in blocks of `block` (users and arrivals: one block holds one per test).
+    pub fn share_in_blocks(&self, total: u64, block: u64) -> u64 {
+        let block = block.max(1);
+        let (whole, rest) = (total / block, total % block);
+        let last = if self.owns(whole) { rest } else { 0 };
+        self.share_of(whole) * block + last
+    }
+
     /// The `j`-th (from 0) number this instance owns.
     pub fn nth(&self, j: u64) -> u64 {
         j * self.count + self.index - 1

@@ -1,14 +1,18 @@
 //! Where a load run's iterations end up: each ended iteration is recorded into its test's
 //! figures and into the current second; once a second the second is closed into the time
-//! series (its histograms encoded, so a long soak keeps a few hundred bytes a second).
+//! series (its histograms encoded, so a long soak keeps a few hundred bytes a second). Under
+//! `--abort-on-fail`, a count threshold is judged as each iteration is recorded, so the run stops
+//! as soon as one is lost for good rather than at the next second.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use tokio_util::sync::CancellationToken;
 
 use super::json::{SecondReport, encode, shown};
 use super::metrics::{Ended, Measured, Metric, Stat, add_gaps};
+use super::thresholds::{Measure, Threshold};
 use crate::outcome::{Failure, TestOutcome};
 use crate::style::Palette;
 
@@ -25,6 +29,18 @@ pub struct Recorder {
     /// When the schedule ends, since the start: iterations that end after it (in the graceful
     /// stop) are not counted in the rates. `None`: a run to a number of iterations.
     pub schedule_end: Option<Duration>,
+    /// When the load started, for when arrivals were dropped.
+    started: Instant,
+    abort: Option<AbortOnCount>,
+    /// The threshold whose loss stopped the run, once one has.
+    pub lost: Option<String>,
+}
+
+/// `--abort-on-fail` with count thresholds: they are judged on every record, and `stop` is
+/// cancelled the moment one can no longer pass.
+struct AbortOnCount {
+    thresholds: Vec<Threshold>,
+    stop: CancellationToken,
 }
 
 /// What ended in the current second.
@@ -33,6 +49,7 @@ struct Second {
     iterations: u64,
     passed: u64,
     errors: u64,
+    dropped: u64,
     /// Two significant digits: percentiles per second within 1%.
     histograms: BTreeMap<Metric, Histogram<u64>>,
 }
@@ -47,13 +64,54 @@ pub struct SecondSample {
 }
 
 impl Recorder {
-    pub fn new(tests: usize) -> Recorder {
+    pub fn new(tests: usize, started: Instant) -> Recorder {
         Recorder {
             tests: vec![Measured::default(); tests],
             second: Second::default(),
             series: Vec::new(),
             items_before: 0,
             schedule_end: None,
+            started,
+            abort: None,
+            lost: None,
+        }
+    }
+
+    /// Judges the count thresholds among `thresholds` on every record from now on, and cancels
+    /// `stop` when one is lost for good (`--abort-on-fail`): a count only grows, so one past its
+    /// upper bound stops the run before another iteration starts.
+    pub fn abort_on_lost_counts(&mut self, thresholds: &[Threshold], stop: CancellationToken) {
+        let thresholds: Vec<Threshold> = thresholds
+            .iter()
+            .filter(|threshold| matches!(threshold.measure, Measure::Count(_)))
+            .cloned()
+            .collect();
+        if !thresholds.is_empty() {
+            self.abort = Some(AbortOnCount { thresholds, stop });
+        }
+    }
+
+    /// After a record: stops the run if a count threshold is now lost for good.
+    fn judge_counts(&mut self) {
+        let Some(abort) = &self.abort else { return };
+        if self.lost.is_some() {
+            return;
+        }
+        // The counts only: merging every histogram on every record would cost too much.
+        let mut counts = Measured::default();
+        for measured in &self.tests {
+            counts.merge(&Measured {
+                counts: measured.counts,
+                ..Measured::default()
+            });
+        }
+        let lost = abort.thresholds.iter().find(|threshold| {
+            // A count does not depend on the elapsed time.
+            threshold.lost_for_good(&threshold.evaluate(&counts, Duration::ZERO))
+        });
+        if let Some(threshold) = lost {
+            self.lost = Some(threshold.text.clone());
+            abort.stop.cancel();
         }
     }
 
@@ -86,6 +144,7 @@ impl Recorder {
         second.passed += after.passed - before.passed;
         second.errors += after.errored - before.errored;
         second.add_streams(outcome, start_delay);
+        self.judge_counts();
     }
 
     /// An iteration of test `test` the end of the run cut off: counted as cut off (neither
@@ -113,7 +172,9 @@ impl Recorder {
     /// An arrival the open model could not start (`--max-users` were running).
     pub fn dropped(&mut self, test: usize) {
         if let Some(measured) = self.tests.get_mut(test) {
-            measured.counts.dropped += 1;
+            measured.record_dropped(self.started.elapsed());
+            self.second.dropped += 1;
+            self.judge_counts();
         }
     }
 
@@ -133,6 +194,7 @@ impl Recorder {
             iterations: second.iterations,
             passed: second.passed,
             errors: second.errors,
+            dropped: second.dropped,
             items: sample.items_total.saturating_sub(self.items_before),
             ttfb_p50_ms: stat(Metric::Ttfb, 50.0),
             ttfb_p99_ms: stat(Metric::Ttfb, 99.0),

@@ -1,6 +1,6 @@
 //! The summary a load run (or a merge) prints for people: what ran, a table of percentiles per
 //! test (and in total), counts, errors by class and when they started, failures by spec line
-//! with one example, the services' CPU and memory, whether the load generator was saturated,
+//! with one example, the services' CPU and memory (and exit, if one exited), whether the load generator was saturated,
 //! and every threshold with its measured value and margin.
 
 use std::fmt::Write;
@@ -47,8 +47,13 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
         ));
     }
     if total.counts.dropped > 0 {
+        // As errors say when the first came: arrivals dropped from the start and dropped at
+        // the peak of a ramp tell different stories.
+        let first = total.dropped_first_at_ms.map_or(String::new(), |at| {
+            format!(", the first at {}", seconds_text(at as f64 / 1000.0))
+        });
         extra.push(format!(
-            "{} dropped (--max-users were running)",
+            "{} dropped (--max-users were running){first}",
             crate::report::plural(total.counts.dropped as usize, "iteration")
         ));
     }
@@ -109,7 +114,16 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
         }
     }
     for service in &report.services {
+        // Merged, each instance's service is a process of its own, which that instance
+        // started: its figures are its own, not to be added to another machine's.
+        let instance = service
+            .instance
+            .map_or(String::new(), |instance| format!(" (instance {instance})"));
         if service.samples.is_empty() {
+            if let Some(exited) = &service.exited {
+                out.push('\n');
+                out.push_str(&exit_line(&service.name, &instance, exited, palette));
+            }
             continue;
         }
         let cpus: Vec<f64> = service.samples.iter().map(|s| s.cpu_percent).collect();
@@ -121,11 +135,6 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
             .map(|s| s.rss_bytes)
             .max()
             .unwrap_or(0);
-        // Merged, each instance's service is a process of its own, which that instance
-        // started: its figures are its own, not to be added to another machine's.
-        let instance = service
-            .instance
-            .map_or(String::new(), |instance| format!(" (instance {instance})"));
         let _ = writeln!(
             out,
             "\nservice {}{instance}: CPU mean {:.0}% · max {:.0}% · memory max {}",
@@ -134,6 +143,9 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
             max_cpu,
             megabytes(max_rss)
         );
+        if let Some(exited) = &service.exited {
+            out.push_str(&exit_line(&service.name, &instance, exited, palette));
+        }
     }
     let client = &report.client;
     let _ = writeln!(
@@ -199,6 +211,21 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
         );
     }
     out
+}
+
+/// `service api exited with code 3 at 2.4s`: the errors after it are its doing.
+fn exit_line(
+    name: &str,
+    instance: &str,
+    exited: &super::json::ServiceExited,
+    palette: &Palette,
+) -> String {
+    let text = format!(
+        "service {name}{instance} {} at {}",
+        exited.how,
+        seconds_text(exited.at_ms as f64 / 1000.0)
+    );
+    format!("{}\n", paint(palette.error, &text))
 }
 
 fn paint(style: anstyle::Style, text: &str) -> String {

@@ -1,12 +1,14 @@
 //! Telling the tests about a service that exited while they ran. Each service's watcher notes its
 //! exit at once (see [`super::process`]); a test that then fails gets the story — which service,
 //! its exit code or signal, the last test that had passed before, and its last lines of output —
-//! rather than only the "connection refused" it saw.
+//! rather than only the "connection refused" it saw. A load run asks for each exit as it comes
+//! (see [`ServiceWatch::exits`]), to say when the service exited.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 
 use super::process::{LastPassed, OUTPUT_LINES, ProcessState, Tail, describe_exit, last_lines};
@@ -108,6 +110,24 @@ impl ServiceWatch {
             });
         }
         exits
+    }
+}
+
+impl ServiceWatch {
+    /// Each service's name, and a future that ends when it exits with how it did ("exited with
+    /// code 3", "was killed by signal 9 (SIGKILL)"), or with `None` if it can no longer tell.
+    pub fn exits(&self) -> Vec<(String, BoxFuture<'static, Option<String>>)> {
+        self.services
+            .iter()
+            .map(|watched| {
+                let mut state = watched.state.clone();
+                let exit = async move {
+                    let state = state.wait_for(|state| state.exit.is_some()).await.ok()?;
+                    state.exit.as_ref().map(describe_exit)
+                };
+                (watched.name.clone(), exit.boxed())
+            })
+            .collect()
     }
 }
 

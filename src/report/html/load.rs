@@ -239,6 +239,7 @@ fn downsample(series: &[SecondReport]) -> (Vec<SecondReport>, usize) {
                 iterations: mean(|s| s.iterations),
                 passed: mean(|s| s.passed),
                 errors: mean(|s| s.errors),
+                dropped: mean(|s| s.dropped),
                 items: mean(|s| s.items),
                 ttfb_p50_ms: mean_of(|s| s.ttfb_p50_ms),
                 ttfb_p99_ms: max_of(|s| s.ttfb_p99_ms),

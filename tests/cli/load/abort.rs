@@ -1,0 +1,81 @@
+//! Ending a load early, and settings that cannot do what they say: a count threshold lost for good
+//! under `--abort-on-fail` stops the run at once (not at the next second), an `--abort-grace`
+//! longer than the run is warned of, and an `--instance` part with no users is an error.
+
+use crate::servers;
+use crate::support::Test;
+
+const DOWN: &str = r#"
+test "down" {
+  GET {{base}}/sse/ticker
+  expect sse { + times { data: _ }; end }
+}
+"#;
+
+const OK: &str = r#"
+test "ok" {
+  GET {{base}}/sse/ticker?count=1&interval=0ms
+  expect sse { data: _; end }
+}
+"#;
+
+#[test]
+fn a_count_threshold_lost_for_good_stops_the_run_as_it_is_lost() {
+    let output = Test::new()
+        .spec("down.stream", DOWN)
+        .var("base", servers::refused())
+        .args(["load", "down.stream", "--users", "1", "--duration", "10m"])
+        .args([
+            "--threshold",
+            "errors < 5",
+            "--abort-on-fail",
+            "--format",
+            "json",
+        ])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(output.status, Some(1), "{}", output.stderr);
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    // The one user stops after the iteration that lost the threshold.
+    assert_eq!(
+        report["total"]["counts"]["errored"], 5,
+        "{}",
+        report["total"]["counts"]
+    );
+    assert_eq!(
+        report["stopped"], "the threshold `errors < 5` failed (--abort-on-fail)",
+        "{report}"
+    );
+}
+
+#[test]
+fn an_abort_grace_longer_than_the_run_is_warned_of() {
+    let output = Test::new()
+        .spec("ok.stream", OK)
+        .var("base", servers::demo())
+        .args(["load", "ok.stream", "--users", "1", "--duration", "1s"])
+        .args(["--threshold", "errors < 50%", "--abort-on-fail"])
+        .args(["--abort-grace", "30s"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{}", output.stderr);
+    assert!(
+        output.stderr.starts_with(
+            "warning: --abort-grace 30s is longer than the run (1s): the thresholds are judged before the end only once one can no longer pass\n"
+        ),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn an_instance_with_no_users_is_an_error_before_the_run() {
+    Test::new()
+        .spec("ok.stream", OK)
+        .var("base", servers::demo())
+        .args(["load", "ok.stream", "--users", "2", "--duration", "1s"])
+        .args(["--instance", "3/3"])
+        .stderr("error: --instance 3/3 gets no users: users go to the parts in blocks of 1 (one per test), so of 2 users part 3 gets none; give at least 3 users, or fewer parts\n")
+        .status(2)
+        .run();
+}

@@ -1,0 +1,87 @@
+//! A service of `streamspec.toml` that exits while the load runs: the summary and the JSON
+//! report say which, how and when, beside its CPU and memory.
+
+use crate::support::Test;
+use crate::test_service;
+
+/// The test service as `api`, ready when `/health` answers.
+fn config() -> String {
+    format!(
+        r#"
+        [vars]
+        base = "http://127.0.0.1:{{{{port}}}}"
+
+        [[services]]
+        name = "api"
+        ports = ["port"]
+        command = {command}
+        env = {{ {port} = "{{{{port}}}}" }}
+        ready = {{ http = "http://127.0.0.1:{{{{port}}}}/health" }}
+        start_timeout = "10s"
+        "#,
+        command = test_service::command(),
+        port = test_service::PORT,
+    )
+}
+
+/// The first iteration makes the service exit with code 3; the second finds nobody listening.
+const EXITS: &str = r#"
+test "exit" {
+  GET {{base}}/exit?code=3
+  expect status 200
+}
+"#;
+
+#[test]
+fn the_summary_says_when_and_how_a_service_exited_during_the_load() {
+    let output = Test::new()
+        .config(&config())
+        .spec("a.stream", EXITS)
+        .args(["load", "a.stream", "--users", "1", "--iterations", "2"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(
+        output.status,
+        Some(1),
+        "{}\n{}",
+        output.stdout,
+        output.stderr
+    );
+    let line = output
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("service api exited"))
+        .unwrap_or_else(|| panic!("no exit line in:\n{}", output.stdout));
+    let at = line
+        .strip_prefix("service api exited with code 3 at ")
+        .and_then(|rest| rest.strip_suffix('s'))
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(at.parse::<f64>().is_ok(), "{line}");
+}
+
+#[test]
+fn the_json_report_gives_the_service_exit() {
+    let output = Test::new()
+        .config(&config())
+        .spec("a.stream", EXITS)
+        .args(["load", "a.stream", "--users", "1", "--iterations", "2"])
+        .args(["--format", "json"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(
+        output.status,
+        Some(1),
+        "{}\n{}",
+        output.stdout,
+        output.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    let service = &report["services"][0];
+    assert_eq!(service["name"], "api", "{service}");
+    assert_eq!(service["exited"]["how"], "exited with code 3", "{service}");
+    let at = service["exited"]["at_ms"].as_u64().expect("at_ms");
+    assert!(
+        at <= report["elapsed"].as_u64().expect("elapsed"),
+        "{report}"
+    );
+}
