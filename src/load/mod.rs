@@ -14,6 +14,7 @@ pub mod profile;
 pub mod recorder;
 pub mod sampler;
 pub mod saturation;
+pub mod series;
 pub mod settings;
 pub mod start_at;
 pub mod summary;
@@ -302,7 +303,7 @@ async fn measure(
         let total = recorder.total();
         (
             std::mem::take(&mut recorder.tests),
-            std::mem::take(&mut recorder.series),
+            recorder.series.take(),
             total,
         )
     };

@@ -1,6 +1,7 @@
 //! Where a load run's iterations end up: each ended iteration is recorded into its test's
 //! figures and into the current second; once a second the second is closed into the time
-//! series (its histograms encoded, so a long soak keeps a few hundred bytes a second). Under
+//! series (its histograms encoded; seconds older than five minutes wait in a temporary file, so a
+//! long soak's memory stays flat). Under
 //! `--abort-on-fail`, a count threshold is judged as each iteration is recorded, so the run stops
 //! as soon as one is lost for good rather than at the next second.
 
@@ -12,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::json::{SecondReport, encode, shown};
 use super::metrics::{Ended, Measured, Metric, Stat, add_gaps};
+use super::series::Series;
 use super::thresholds::{Measure, Threshold};
 use crate::outcome::{Failure, TestOutcome};
 use crate::style::Palette;
@@ -23,7 +25,7 @@ pub struct Recorder {
     /// By test, in the load's order.
     pub tests: Vec<Measured>,
     second: Second,
-    pub series: Vec<SecondReport>,
+    pub series: Series,
     /// Items counted at the end of the last second.
     items_before: u64,
     /// When the schedule ends, since the start: iterations that end after it (in the graceful
@@ -68,7 +70,7 @@ impl Recorder {
         Recorder {
             tests: vec![Measured::default(); tests],
             second: Second::default(),
-            series: Vec::new(),
+            series: Series::new(),
             items_before: 0,
             schedule_end: None,
             started,
@@ -212,10 +214,7 @@ impl Recorder {
             }
         }
         self.items_before = sample.items_total;
-        self.series.push(report);
-        self.series
-            .last()
-            .unwrap_or_else(|| unreachable!("just pushed"))
+        self.series.push(report)
     }
 
     /// Every test's figures together.
