@@ -23,6 +23,8 @@ pub mod matcher;
 pub mod opening;
 pub mod record;
 mod request;
+#[cfg(test)]
+mod size_tests;
 mod socket;
 mod socket_reconnect;
 pub mod stats;
@@ -215,7 +217,9 @@ pub async fn run_iteration(
             "this test",
         )),
         None => {
-            run.report_cut_off_streams().await;
+            // Boxed: only a load's cut-off runs it, and inline (closing named streams) it would
+            // take its room in every iteration's future, for every user of a load.
+            Box::pin(run.report_cut_off_streams()).await;
             Ok(())
         }
     };
@@ -259,9 +263,11 @@ struct TestRun<'a> {
     timeout: Duration,
     exchange: Option<Exchange>,
     /// The current gRPC call, when the latest exchange is one (then `exchange` is `None`).
-    call: Option<grpc::GrpcExchange>,
+    /// Boxed, as is `socket`: each is 1.6 KB, and inline they would take that room in every
+    /// test's future (a load holds one per user) whether or not the test makes such a call.
+    call: Option<Box<grpc::GrpcExchange>>,
     /// The current WebSocket, when the latest exchange is one (then the others are `None`).
-    socket: Option<socket::SocketExchange>,
+    socket: Option<Box<socket::SocketExchange>>,
     /// Header and aggregate failures: the test goes on after them, to report them all at once.
     soft_failures: Vec<Failure>,
     /// Connections opened so far, against the limit on reconnection loops.
@@ -376,11 +382,11 @@ impl TestRun<'_> {
                     {
                         exchange.fed_later();
                     }
-                    self.call = Some(exchange);
+                    self.call = Some(Box::new(exchange));
                 }
                 StepKind::Ws(request) => {
                     Box::pin(self.next_exchange()).await?;
-                    self.socket = Some(socket::SocketExchange::new(request));
+                    self.socket = Some(Box::new(socket::SocketExchange::new(request)));
                 }
                 StepKind::Protocol(names) => {
                     if let Some(socket) = &mut self.socket {

@@ -13,8 +13,8 @@ use crate::interp::socket::SocketExchange;
 
 /// A named exchange while it is not the test's current one.
 pub(super) enum Held {
-    Call(GrpcExchange),
-    Socket(SocketExchange),
+    Call(Box<GrpcExchange>),
+    Socket(Box<SocketExchange>),
 }
 
 /// Its open connection, read on a task of its own between blocks.
