@@ -213,7 +213,7 @@ async fn measure(
         // partial one included, so no two share a time).
         let closed = recorder
             .lock()
-            .map_or(0, |recorder| recorder.series.len() as u64);
+            .map_or(0, |recorder| recorder.series.seconds() as u64);
         let t = unix_seconds(started_wall) + closed;
         let cpu = own_cpu.cpu_percent();
         let lag_ms = lag.swap(0, Ordering::Relaxed) as f64 / 1000.0;

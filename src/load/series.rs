@@ -30,7 +30,7 @@ impl Series {
     }
 
     /// Seconds closed so far.
-    pub fn len(&self) -> usize {
+    pub fn seconds(&self) -> usize {
         self.spilled_len + self.recent.len()
     }
 
@@ -72,7 +72,7 @@ impl Series {
 
     /// Every second, in order.
     pub fn take(&mut self) -> Vec<SecondReport> {
-        let mut all = Vec::with_capacity(self.len());
+        let mut all = Vec::with_capacity(self.seconds());
         if let Some(file) = self.spilled.take()
             && let Ok(mut file) = file.into_inner()
             && file.seek(SeekFrom::Start(0)).is_ok()
@@ -107,7 +107,7 @@ mod tests {
                 ..SecondReport::default()
             });
             assert_eq!(pushed.t, t);
-            assert_eq!(series.len(), t as usize + 1);
+            assert_eq!(series.seconds(), t as usize + 1);
         }
         // Only the latest seconds stay in memory.
         assert!(series.recent.len() <= 4, "{}", series.recent.len());
@@ -116,6 +116,6 @@ mod tests {
             all.iter().map(|s| (s.t, s.iterations)).collect::<Vec<_>>(),
             (0..11u64).map(|t| (t, t * 10)).collect::<Vec<_>>()
         );
-        assert_eq!(series.len(), 0);
+        assert_eq!(series.seconds(), 0);
     }
 }
