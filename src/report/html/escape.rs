@@ -17,14 +17,20 @@ pub fn escape(text: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             '\t' | '\n' => out.push(c),
-            // C0 and C1 controls, DEL, and the noncharacters (which HTML calls parse errors).
-            c if c.is_control() || is_noncharacter(c) => {
+            // C0 and C1 controls, DEL, the noncharacters (which HTML calls parse errors), and
+            // the bidirectional controls, which would reorder what is shown: a received
+            // `\u{202e}` must not make an item (or its time) read backwards.
+            c if c.is_control() || is_noncharacter(c) || is_bidi_control(c) => {
                 let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
             }
             c => out.push(c),
         }
     }
     out
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{61c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 fn is_noncharacter(c: char) -> bool {
@@ -53,6 +59,10 @@ mod tests {
             "a\\u{0}b\\u{1b}[31mc\\u{7f}\\u{85}\\u{d}\\u{fdd0}\\u{fffe}"
         );
         assert_eq!(escape("tab\tline\n"), "tab\tline\n");
+        assert_eq!(
+            escape("del \u{202e}RLO-evil\u{2066}\u{200f}"),
+            "del \\u{202e}RLO-evil\\u{2066}\\u{200f}"
+        );
     }
 
     #[test]

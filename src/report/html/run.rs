@@ -300,8 +300,10 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
     if !timeline.bounds.is_empty() {
         chart.text(x.from - 6.0, lane + 5.0, "end", "tick", "bounds");
     }
-    // The slow gaps: the slowest shaded and named, others shaded when nearly as slow.
-    for gap in slow_gaps(stream, timeline) {
+    // The slow gaps: the slowest shaded and named, others shaded when nearly as slow; none
+    // when no gap stands out (a steady stream has no slow gap to point at).
+    let slow = slow_gaps(stream, timeline);
+    for gap in &slow {
         let (from, to) = (
             x.at(ms(gap.at.saturating_sub(gap.length))),
             x.at(ms(gap.at)),
@@ -320,7 +322,7 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
             Some(&title),
         );
     }
-    if let Some(gap) = timeline.slowest.first().filter(|gap| !gap.length.is_zero()) {
+    if let Some(gap) = slow.first() {
         let (from, to) = (
             x.at(ms(gap.at.saturating_sub(gap.length))),
             x.at(ms(gap.at)),
