@@ -17,7 +17,8 @@ use crate::report::{Status, Summary, human, plural, status};
 use crate::style::Palette;
 
 /// Items listed in the whole report, every stream's together: past it, streams list none.
-pub const LISTED_IN_ALL: usize = 20_000;
+/// At 240 characters an item (up to about 1.3 KB once escaped) the list stays within a few MB.
+pub const LISTED_IN_ALL: usize = 5_000;
 /// Streams drawn in the whole report: past it, a stream shows its figures only.
 pub const CHARTS_IN_ALL: usize = 300;
 
