@@ -499,7 +499,6 @@ fn hex_preview(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
     use crate::transport::item::SseEvent;
@@ -509,7 +508,7 @@ mod tests {
         let event = SseEvent {
             event: None,
             data: r#"{"count":1,"name":"a"}"#.to_string(),
-            id: Arc::from("1"),
+            id: "1".into(),
             retry: None,
             invalid_utf8: false,
             has_id: true,
@@ -521,7 +520,7 @@ mod tests {
         let done = SseEvent {
             event: Some("done".into()),
             data: "[DONE]".to_string(),
-            id: Arc::from(""),
+            id: "".into(),
             retry: Some(500),
             invalid_utf8: false,
             has_id: false,

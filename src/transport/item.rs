@@ -1,10 +1,10 @@
 //! Observed items: what a transport yields (an SSE event, a JSON value, a line or a chunk),
 //! each stamped with the time its last byte was read.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use smol_str::SmolStr;
 
 use crate::transport::grpc::shape::Shape;
 
@@ -15,8 +15,9 @@ pub struct SseEvent {
     pub event: Option<String>,
     /// The data buffer, with the trailing newline removed as the spec says.
     pub data: String,
-    /// The stream's lastEventId when this event was dispatched (persists across events).
-    pub id: Arc<str>,
+    /// The stream's lastEventId when this event was dispatched (persists across events). Most
+    /// ids are short and change on every event: held inline, they cost no allocation.
+    pub id: SmolStr,
     /// A valid `retry` field seen since the previous dispatch, in milliseconds.
     pub retry: Option<u64>,
     /// Whether the bytes of this event held invalid UTF-8 (replaced by U+FFFD, as a browser does).

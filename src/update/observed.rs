@@ -96,7 +96,6 @@ impl Selection<'_, '_> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
     use crate::transport::item::SseEvent;
@@ -117,7 +116,7 @@ mod tests {
             data:
                 r#"{"seq":3,"at":1780272000123,"id":"chatcmpl-9pX8VJZ3kUO4Q2vI4LX6","n":[1,"x"]}"#
                     .to_string(),
-            id: Arc::from("17"),
+            id: "17".into(),
             retry: None,
             invalid_utf8: false,
             has_id: true,

@@ -230,7 +230,6 @@ fn with_capture(text: String, capture: &Option<Ident>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
     use crate::ast::{EntryKind, Expectation, StepKind};
@@ -266,7 +265,7 @@ mod tests {
         Item::Sse(SseEvent {
             event: None,
             data: data.to_string(),
-            id: Arc::from(id),
+            id: id.into(),
             retry: None,
             invalid_utf8: false,
             has_id: !id.is_empty(),

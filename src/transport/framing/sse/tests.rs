@@ -198,8 +198,12 @@ fn id_persistence() {
             ev("message", "e", ""),
         ]
     );
-    // The id is shared, not copied, while it does not change.
-    assert!(Arc::ptr_eq(&out.events[0].id, &out.events[1].id));
+    // A short id is held inline: no allocation per event, even when every event changes it.
+    assert!(out.events.iter().all(|event| !event.id.is_heap_allocated()));
+    // A long one is allocated once and shared, not copied, while it does not change.
+    let long = decode(&[b"id: 0123456789-0123456789-0123456789\ndata: a\n\ndata: b\n\n"]);
+    assert!(long.events[0].id.is_heap_allocated());
+    assert_eq!(long.events[0].id.as_ptr(), long.events[1].id.as_ptr());
     assert_eq!(out.last_event_id, "");
 }
 
