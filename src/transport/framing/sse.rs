@@ -11,7 +11,7 @@ use smol_str::SmolStr;
 
 use super::lines::{Line, LineEndings, LineSplitter, line_end};
 use super::{DEFAULT_MAX_ITEM_SIZE, Finished, FrameError, Framer};
-use crate::transport::item::SseEvent;
+use crate::transport::item::{SseEvent, SseRare};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -326,18 +326,18 @@ impl EventState {
             self.data.clear();
             data
         };
-        let event = if self.event_type.is_empty() {
+        let retry = self.retry_since_dispatch.take();
+        let rare = if self.event_type.is_empty() && retry.is_none() {
             None
         } else {
-            let event = self.event_type.clone();
+            let event = (!self.event_type.is_empty()).then(|| self.event_type.clone());
             self.event_type.clear();
-            Some(event)
+            SseRare::boxed(event, retry)
         };
         Some(SseEvent {
-            event,
             data,
             id: self.last_event_id.clone(),
-            retry: self.retry_since_dispatch.take(),
+            rare,
             invalid_utf8,
             has_id,
         })
