@@ -415,12 +415,12 @@ pub fn render_item_with(item: &Item, writer: &dyn ValueWriter) -> String {
             if !event.id.is_empty() {
                 parts.push(format!("id: {}", writer.text(TextPlace::SseId, &event.id)));
             }
-            if let Some(event_type) = &event.event {
+            if let Some(event_type) = event.event() {
                 let text = writer.text(TextPlace::SseEvent, event_type);
                 parts.push(format!("event: {text}"));
             }
             parts.push(render_sse_data(&event.data, writer));
-            if let Some(retry) = event.retry {
+            if let Some(retry) = event.retry() {
                 parts.push(format!("retry: {retry}"));
             }
             parts.join("  ")
@@ -499,18 +499,16 @@ fn hex_preview(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
-    use crate::transport::item::SseEvent;
+    use crate::transport::item::{SseEvent, SseRare};
 
     #[test]
     fn renders_sse_events_as_spec_lines() {
         let event = SseEvent {
-            event: None,
             data: r#"{"count":1,"name":"a"}"#.to_string(),
-            id: Arc::from("1"),
-            retry: None,
+            id: "1".into(),
+            rare: None,
             invalid_utf8: false,
             has_id: true,
         };
@@ -519,10 +517,9 @@ mod tests {
             r#"id: "1"  data: json { "count": 1, "name": "a" }"#
         );
         let done = SseEvent {
-            event: Some("done".into()),
             data: "[DONE]".to_string(),
-            id: Arc::from(""),
-            retry: Some(500),
+            id: "".into(),
+            rare: SseRare::boxed(Some("done".into()), Some(500)),
             invalid_utf8: false,
             has_id: false,
         };

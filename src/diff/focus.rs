@@ -302,10 +302,9 @@ mod tests {
 
     fn event(data: &str) -> Item {
         Item::Sse(SseEvent {
-            event: None,
             data: data.to_string(),
             id: "".into(),
-            retry: None,
+            rare: None,
             invalid_utf8: false,
             has_id: false,
         })

@@ -141,7 +141,7 @@ impl TestRun<'_> {
         }
         let item = match &body.pattern.kind {
             ItemPatternKind::Json(_) => match serde_json::from_slice::<Value>(&bytes) {
-                Ok(value) => Item::Json(value, None),
+                Ok(value) => Item::Json(Box::new(value), None),
                 Err(error) => {
                     // Whole, for secrets to be masked in it before it is cut.
                     let text = String::from_utf8_lossy(&bytes).replace('\n', "\\n");

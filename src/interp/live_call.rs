@@ -118,7 +118,10 @@ impl LiveCall {
                 let at = at.saturating_duration_since(self.origin);
                 self.unreported_bytes += size as u64;
                 self.previous = at;
-                Next::Item(Item::Json(json, Some(self.reply_shape.clone())), at)
+                Next::Item(
+                    Item::Json(Box::new(json), Some(self.reply_shape.clone())),
+                    at,
+                )
             }
             Ok(call::Next::End { status, .. }) => Next::Ended(terminal(&status)),
             Ok(call::Next::TimedOut) => Next::TimedOut,

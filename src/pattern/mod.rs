@@ -207,7 +207,7 @@ fn match_item_inner(
                 None => {}
             }
             if let Some(retry) = &sse.retry {
-                match event.retry {
+                match event.retry() {
                     Some(ms) if retry.value.holds(ms as f64) => {}
                     Some(ms) => {
                         return Err(Mismatch::new(describe_num(&retry.value), ms.to_string())

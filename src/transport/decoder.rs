@@ -82,7 +82,9 @@ impl Decoder {
     pub fn next_item(&mut self) -> Result<Option<Item>, FrameError> {
         Ok(match self {
             Decoder::Sse(decoder) => decoder.next_item()?.map(Item::Sse),
-            Decoder::Ndjson(decoder) => decoder.next_item()?.map(|value| Item::Json(value, None)),
+            Decoder::Ndjson(decoder) => decoder
+                .next_item()?
+                .map(|value| Item::Json(Box::new(value), None)),
             Decoder::Lines(decoder) => decoder.next_item()?.map(Item::Line),
             Decoder::Chunks {
                 next,
@@ -107,7 +109,7 @@ impl Decoder {
             Decoder::Ndjson(decoder) => {
                 let finished = decoder.finish()?;
                 (
-                    finished.last.map(|value| Item::Json(value, None)),
+                    finished.last.map(|value| Item::Json(Box::new(value), None)),
                     finished.discarded_bytes,
                 )
             }

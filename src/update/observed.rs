@@ -96,10 +96,9 @@ impl Selection<'_, '_> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
-    use crate::transport::item::SseEvent;
+    use crate::transport::item::{SseEvent, SseRare};
     use crate::update::redactions::Redaction;
 
     /// 2026-06-01T00:00:00Z.
@@ -113,12 +112,11 @@ mod tests {
         ]);
         let writer = Writer::at(&redactions, Now::at(NOW));
         let event = Item::Sse(SseEvent {
-            event: Some("tick".into()),
             data:
                 r#"{"seq":3,"at":1780272000123,"id":"chatcmpl-9pX8VJZ3kUO4Q2vI4LX6","n":[1,"x"]}"#
                     .to_string(),
-            id: Arc::from("17"),
-            retry: None,
+            id: "17".into(),
+            rare: SseRare::boxed(Some("tick".into()), None),
             invalid_utf8: false,
             has_id: true,
         });

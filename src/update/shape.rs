@@ -50,7 +50,7 @@ pub fn shaped(text: &str, pattern: &ItemPattern, item: &Item, writer: &Writer) -
                 }
             }
             if let Some(retry) = &sse.retry {
-                let ms = event.retry?;
+                let ms = event.retry()?;
                 if !retry.value.holds(ms as f64) {
                     edits.replace(retry.span, ms.to_string());
                 }
@@ -230,7 +230,6 @@ fn with_capture(text: String, capture: &Option<Ident>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
     use crate::ast::{EntryKind, Expectation, StepKind};
@@ -264,10 +263,9 @@ mod tests {
 
     fn sse(id: &str, data: &str) -> Item {
         Item::Sse(SseEvent {
-            event: None,
             data: data.to_string(),
-            id: Arc::from(id),
-            retry: None,
+            id: id.into(),
+            rare: None,
             invalid_utf8: false,
             has_id: !id.is_empty(),
         })
@@ -291,7 +289,10 @@ mod tests {
         let shaped = shape(
             "ndjson",
             r#"{ "a": { "b": 1 } -> x, "n": [1, 2] }"#,
-            Item::Json(serde_json::json!({ "a": { "c": 1 }, "n": [1, 2, 3] }), None),
+            Item::Json(
+                Box::new(serde_json::json!({ "a": { "c": 1 }, "n": [1, 2, 3] })),
+                None,
+            ),
         );
         assert_eq!(
             shaped.as_deref(),
@@ -307,7 +308,7 @@ mod tests {
 
     #[test]
     fn a_path_assertion_becomes_the_value_and_a_guard_has_no_shape() {
-        let item = Item::Json(serde_json::json!({ "a": { "b": 5 } }), None);
+        let item = Item::Json(Box::new(serde_json::json!({ "a": { "b": 5 } })), None);
         let shaped = shape("ndjson", r#"$.a.b == 4"#, item.clone());
         assert_eq!(shaped.as_deref(), Some("$.a.b == 5"));
         let shaped = shape("ndjson", r#"$.a.b > 6  $.a exists"#, item.clone());

@@ -216,7 +216,10 @@ fn runs_json(body: &str, values: &[&str], terminal: Terminal) -> Result<(), Fail
     let mut matcher = BlockMatcher::new(&entries);
     let mut previous = Duration::ZERO;
     for (index, text) in values.iter().enumerate() {
-        let item = Item::Json(serde_json::from_str(text).unwrap_or_default(), None);
+        let item = Item::Json(
+            Box::new(serde_json::from_str(text).unwrap_or_default()),
+            None,
+        );
         let at = Duration::from_millis(10 * (index as u64 + 1));
         matcher
             .feed(&ItemView::new(&item), at, previous, &mut Vec::new(), &())

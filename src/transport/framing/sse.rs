@@ -7,11 +7,11 @@
 //! across reads counted once; UTF-8 decoded with replacement per line, so a character split
 //! across reads is not damaged; an unterminated final event discarded with its id uncommitted.
 
-use std::sync::Arc;
+use smol_str::SmolStr;
 
 use super::lines::{Line, LineEndings, LineSplitter, line_end};
 use super::{DEFAULT_MAX_ITEM_SIZE, Finished, FrameError, Framer};
-use crate::transport::item::SseEvent;
+use crate::transport::item::{SseEvent, SseRare};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -52,9 +52,9 @@ struct EventState {
     /// The event type buffer.
     event_type: String,
     /// The last event ID buffer: set by `id` fields, committed at each dispatch.
-    id_buffer: Arc<str>,
+    id_buffer: SmolStr,
     /// The event source's last event ID string, as of the last dispatch.
-    last_event_id: Arc<str>,
+    last_event_id: SmolStr,
     /// The reconnection time, in ms, once the stream has set one.
     retry: Option<u64>,
     /// A valid `retry` seen since the last dispatched event, reported on the next one.
@@ -75,7 +75,6 @@ struct EventState {
 impl SseDecoder {
     /// A decoder that refuses lines and event data longer than `max_item_size` bytes.
     pub fn new(max_item_size: usize) -> Self {
-        let empty: Arc<str> = Arc::from("");
         SseDecoder {
             lines: LineSplitter::new(LineEndings::Any, max_item_size),
             at_start: true,
@@ -84,8 +83,8 @@ impl SseDecoder {
                 max_item_size,
                 data: String::new(),
                 event_type: String::new(),
-                id_buffer: Arc::clone(&empty),
-                last_event_id: empty,
+                id_buffer: SmolStr::default(),
+                last_event_id: SmolStr::default(),
                 retry: None,
                 retry_since_dispatch: None,
                 invalid_utf8: false,
@@ -133,8 +132,8 @@ impl SseDecoder {
     pub fn resume(&self) -> SseDecoder {
         let mut next = SseDecoder::new(self.state.max_item_size);
         next.whole_blocks = self.whole_blocks;
-        next.state.last_event_id = Arc::clone(&self.state.last_event_id);
-        next.state.id_buffer = Arc::clone(&self.state.last_event_id);
+        next.state.last_event_id = self.state.last_event_id.clone();
+        next.state.id_buffer = self.state.last_event_id.clone();
         next.state.retry = self.state.retry;
         next
     }
@@ -285,12 +284,12 @@ impl EventState {
                 self.event_type.clear();
                 self.event_type.push_str(value);
             }
-            // An id containing NUL is ignored. Allocate only when the id changes: many streams
-            // repeat it, or send none.
+            // An id containing NUL is ignored. Replaced only when it changes: many streams repeat
+            // it, or send none (and a long id is then shared, not copied).
             [b'i', b'd'] if !value.as_bytes().contains(&0) => {
                 self.id_seen = true;
                 if *self.id_buffer != *value {
-                    self.id_buffer = Arc::from(value);
+                    self.id_buffer = SmolStr::new(value);
                 }
             }
             [b'r', b'e', b't', b'r', b'y'] => {
@@ -311,9 +310,7 @@ impl EventState {
     fn dispatch(&mut self) -> Option<SseEvent> {
         self.pending_bytes = 0;
         // The id is committed even when no event is dispatched: `id: 5\n\n` sets lastEventId.
-        if !Arc::ptr_eq(&self.last_event_id, &self.id_buffer) {
-            self.last_event_id = Arc::clone(&self.id_buffer);
-        }
+        self.last_event_id.clone_from(&self.id_buffer);
         let invalid_utf8 = std::mem::take(&mut self.invalid_utf8);
         let has_id = std::mem::take(&mut self.id_seen);
         if self.data.is_empty() {
@@ -329,18 +326,18 @@ impl EventState {
             self.data.clear();
             data
         };
-        let event = if self.event_type.is_empty() {
+        let retry = self.retry_since_dispatch.take();
+        let rare = if self.event_type.is_empty() && retry.is_none() {
             None
         } else {
-            let event = self.event_type.clone();
+            let event = (!self.event_type.is_empty()).then(|| self.event_type.clone());
             self.event_type.clear();
-            Some(event)
+            SseRare::boxed(event, retry)
         };
         Some(SseEvent {
-            event,
             data,
-            id: Arc::clone(&self.last_event_id),
-            retry: self.retry_since_dispatch.take(),
+            id: self.last_event_id.clone(),
+            rare,
             invalid_utf8,
             has_id,
         })
@@ -403,7 +400,7 @@ impl Framer for SseDecoder {
         }
         state.data.clear();
         state.event_type.clear();
-        state.id_buffer = Arc::clone(&state.last_event_id);
+        state.id_buffer = state.last_event_id.clone();
         state.retry_since_dispatch = None;
         state.invalid_utf8 = false;
         state.pending_bytes = 0;

@@ -79,10 +79,10 @@ fn simple_event() {
     let out = decode(&[b"id: 123\ndata: {\"seq\":123}\n\n"]);
     assert_eq!(out.events.len(), 1);
     let e = &out.events[0];
-    assert_eq!(e.event, None);
+    assert_eq!(e.event(), None);
     assert_eq!(e.data, "{\"seq\":123}");
     assert_eq!(&*e.id, "123");
-    assert_eq!(e.retry, None);
+    assert_eq!(e.retry(), None);
     assert!(!e.invalid_utf8);
     assert_eq!(out.last_event_id, "123");
     assert_eq!(out.discarded, 0);
@@ -179,8 +179,8 @@ fn event_type_is_per_event() {
         summary(&out),
         vec![ev("a", "1", ""), ev("message", "2", ""), ev("c", "3", "")]
     );
-    assert_eq!(out.events[0].event.as_deref(), Some("a"));
-    assert_eq!(out.events[1].event, None);
+    assert_eq!(out.events[0].event(), Some("a"));
+    assert_eq!(out.events[1].event(), None);
 }
 
 #[test]
@@ -198,8 +198,12 @@ fn id_persistence() {
             ev("message", "e", ""),
         ]
     );
-    // The id is shared, not copied, while it does not change.
-    assert!(Arc::ptr_eq(&out.events[0].id, &out.events[1].id));
+    // A short id is held inline: no allocation per event, even when every event changes it.
+    assert!(out.events.iter().all(|event| !event.id.is_heap_allocated()));
+    // A long one is allocated once and shared, not copied, while it does not change.
+    let long = decode(&[b"id: 0123456789-0123456789-0123456789\ndata: a\n\ndata: b\n\n"]);
+    assert!(long.events[0].id.is_heap_allocated());
+    assert_eq!(long.events[0].id.as_ptr(), long.events[1].id.as_ptr());
     assert_eq!(out.last_event_id, "");
 }
 
@@ -222,8 +226,8 @@ fn unterminated_event_is_discarded_with_its_id() {
 #[test]
 fn retry_rules() {
     let out = decode(&[b"retry: 100\ndata: a\n\ndata: b\n\n"]);
-    assert_eq!(out.events[0].retry, Some(100));
-    assert_eq!(out.events[1].retry, None);
+    assert_eq!(out.events[0].retry(), Some(100));
+    assert_eq!(out.events[1].retry(), None);
     assert_eq!(out.retry, Some(100));
     for bad in [
         "retry:  100",
@@ -239,7 +243,7 @@ fn retry_rules() {
     ] {
         let out = decode(&[format!("{bad}\ndata: x\n\n").as_bytes()]);
         assert_eq!(out.retry, None, "{bad:?}");
-        assert_eq!(out.events[0].retry, None, "{bad:?}");
+        assert_eq!(out.events[0].retry(), None, "{bad:?}");
     }
     assert_eq!(decode(&[b"retry:007\n"]).retry, Some(7));
     assert_eq!(
@@ -248,7 +252,7 @@ fn retry_rules() {
     );
     // A retry in a block without data is reported on the next dispatched event.
     let out = decode(&[b"retry: 5\n\ndata: x\n\n"]);
-    assert_eq!(out.events[0].retry, Some(5));
+    assert_eq!(out.events[0].retry(), Some(5));
     // A later bogus value does not undo a valid one.
     assert_eq!(decode(&[b"retry: 5\nretry: x\n"]).retry, Some(5));
 }
@@ -378,9 +382,9 @@ fn resume_keeps_the_reconnection_time_and_the_limit() {
     // It was waiting for the cut-off event; the new connection's first event does not
     // report it, as the server did not send it on this connection.
     let got = events(&mut next, b"data: x\n\n");
-    assert_eq!(got[0].retry, None);
+    assert_eq!(got[0].retry(), None);
     let got = events(&mut next, b"retry: 500\ndata: y\n\n");
-    assert_eq!((got[0].retry, next.retry()), (Some(500), Some(500)));
+    assert_eq!((got[0].retry(), next.retry()), (Some(500), Some(500)));
     let mut refused = next.resume();
     refused.push(b"data: 12345678901234567890\n\n");
     assert_eq!(refused.next_item(), Err(FrameError::TooLarge { limit: 16 }));
