@@ -117,6 +117,23 @@ impl<'t> Scan<'t> {
         }
     }
 
+    /// After a member or an element: a `,` (another follows: `false`) or the `close` that ends
+    /// the object or array (`true`), past whitespace.
+    fn closed_after_value(&mut self, close: u8) -> Step<bool> {
+        self.space();
+        match self.peek() {
+            Some(b',') => {
+                self.at += 1;
+                Ok(false)
+            }
+            Some(byte) if byte == close => {
+                self.at += 1;
+                Ok(true)
+            }
+            _ => Err(CannotTell),
+        }
+    }
+
     /// Only whitespace is left.
     fn end(&mut self) -> Step {
         self.space();
@@ -254,14 +271,8 @@ impl<'t> Scan<'t> {
                         self.space();
                         self.eat(b':')?;
                         self.value()?;
-                        self.space();
-                        match self.peek() {
-                            Some(b',') => self.at += 1,
-                            Some(b'}') => {
-                                self.at += 1;
-                                break;
-                            }
-                            _ => return Err(CannotTell),
+                        if self.closed_after_value(b'}')? {
+                            break;
                         }
                     }
                 }
@@ -276,14 +287,8 @@ impl<'t> Scan<'t> {
                 } else {
                     loop {
                         self.value()?;
-                        self.space();
-                        match self.peek() {
-                            Some(b',') => self.at += 1,
-                            Some(b']') => {
-                                self.at += 1;
-                                break;
-                            }
-                            _ => return Err(CannotTell),
+                        if self.closed_after_value(b']')? {
+                            break;
                         }
                     }
                 }
