@@ -118,6 +118,7 @@ impl<'a> TestRun<'a> {
                 None => label,
             }),
             place: Some(place),
+            branches: Vec::new(),
             barriers: Vec::new(),
             branch_spans: HashMap::new(),
             repeated,
@@ -139,6 +140,7 @@ impl<'a> TestRun<'a> {
         let barriers = Arc::new(Barriers::new(&instances));
         let before = self.scope.capture_lengths();
         let started = Instant::now();
+        // The runs stay in `self.branches` while their futures borrow them.
         let mut runs = Vec::with_capacity(instances.len());
         for (index, (branch, label)) in instances.iter().enumerate() {
             let place = BranchPlace {
@@ -155,28 +157,28 @@ impl<'a> TestRun<'a> {
             } else if let Some(name) = &branch.index {
                 run.scope.set_local(&name.value, Value::from(1));
             }
-            runs.push((index, *branch, run));
+            runs.push(run);
         }
-        let mut pending: FuturesUnordered<_> = runs
-            .into_iter()
-            .map(|(index, branch, mut run)| async move {
+        self.branches = runs;
+        let mut pending: FuturesUnordered<_> = self
+            .branches
+            .iter_mut()
+            .zip(&instances)
+            .enumerate()
+            .map(|(index, (run, (branch, _)))| async move {
                 let result = run.run_branch(&branch.steps).await;
-                (index, run, result, Instant::now())
+                (index, result, Instant::now())
             })
             .collect();
-        let mut done: Vec<Option<(TestRun<'a>, Instant)>> =
-            (0..instances.len()).map(|_| None).collect();
+        let mut ended_at: Vec<Option<Instant>> = vec![None; instances.len()];
         let mut failed: Option<(usize, Failure)> = None;
-        while let Some((index, run, result, ended)) = pending.next().await {
+        while let Some((index, result, ended)) = pending.next().await {
             barriers.left(index);
-            match result {
-                Ok(()) => done[index] = Some((run, ended)),
-                Err(failure) => {
-                    // Joined with the rest of what it did, then the others are cancelled.
-                    done[index] = Some((run, ended));
-                    failed = Some((index, failure));
-                    break;
-                }
+            ended_at[index] = Some(ended);
+            if let Err(failure) = result {
+                // Joined with the rest of what it did, then the others are cancelled.
+                failed = Some((index, failure));
+                break;
             }
         }
         // Dropping the branches still running cancels them, and closes their streams.
@@ -185,8 +187,11 @@ impl<'a> TestRun<'a> {
             Some(_) => barriers.waiting(),
             None => Vec::new(),
         };
-        for (index, slot) in done.into_iter().enumerate() {
-            let Some((run, ended)) = slot else { continue };
+        let runs = std::mem::take(&mut self.branches);
+        for (index, run) in runs.into_iter().enumerate() {
+            let Some(ended) = ended_at[index] else {
+                continue;
+            };
             let (branch, label) = &instances[index];
             self.join_branch(run, branch, label, &before);
             let span = self

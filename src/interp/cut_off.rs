@@ -2,10 +2,13 @@
 //! the test's future is dropped mid-step, and what its streams had measured until then is
 //! reported — the streams it had ended, the one a block was reading (an HTTP body, a gRPC call's
 //! replies, a WebSocket's messages), and its named streams — as k6 keeps what an interrupted
-//! iteration emitted. Streams read inside a `parallel`'s branches are not: each branch's run
-//! is dropped with the test's.
+//! iteration emitted. So do the instances of a `parallel` the cut came in: those still running
+//! (recursively, their own `parallel`s too) and those that had ended, not joined yet.
 
 use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 
 use super::TestRun;
 use crate::outcome::StreamReport;
@@ -54,5 +57,20 @@ impl TestRun<'_> {
             });
         }
         let _ = tokio::time::timeout(CLOSE_NAMED, self.close_named()).await;
+        // The branches of a `parallel` the cut came in: their runs outlive their futures (see
+        // `TestRun::branches`). One that had ended reported its streams already, and has nothing
+        // open; one still running reports as this run does. All at once: each closes its named
+        // streams within `CLOSE_NAMED`, and a `parallel` may hold thousands of instances.
+        let mut branches = std::mem::take(&mut self.branches);
+        branches
+            .iter_mut()
+            .map(|branch| Box::pin(branch.report_cut_off_streams()))
+            .collect::<FuturesUnordered<_>>()
+            .collect::<()>()
+            .await;
+        for mut branch in branches {
+            branch.report_plain_request();
+            self.streams.append(&mut branch.streams);
+        }
     }
 }

@@ -198,6 +198,7 @@ pub async fn run_iteration(
         fed: Arc::new(named_exchange::fed(&test.steps)),
         branch: None,
         place: None,
+        branches: Vec::new(),
         barriers: Vec::new(),
         branch_spans: HashMap::new(),
         repeated: None,
@@ -297,6 +298,10 @@ struct TestRun<'a> {
     branch: Option<String>,
     /// Where this branch instance stands in its `parallel`.
     place: Option<branches::BranchPlace>,
+    /// The instances of the `parallel` running here, until they are joined: held by the run,
+    /// not by their futures, so that a load's end dropping the test mid-`parallel` still finds
+    /// what their streams measured.
+    branches: Vec<TestRun<'a>>,
     /// Barriers passed here and in joined branches.
     barriers: Vec<crate::outcome::BarrierReport>,
     /// For each branch joined here, from the start of its `parallel` to its last instance's end.

@@ -164,3 +164,110 @@ fn a_load_stopped_early_cuts_off_its_iterations_with_what_they_measured() {
         "{total}"
     );
 }
+
+#[test]
+fn streams_read_in_parallel_branches_report_what_they_measured_when_cut_off() {
+    // Two subscriptions that outlast the run, read in branches, beside a branch that ended
+    // before the cut: each branch's stream counts, as a stream of the test itself would.
+    let output = Test::new()
+        .spec(
+            "soak.stream",
+            r#"
+            test "two subscriptions" {
+              parallel {
+                branch prices {
+                  GET {{base}}/sse/ticker?count=100000&interval=20ms
+                  expect sse { + times { data: json { "count": integer } }; end }
+                }
+                branch news {
+                  GET {{base}}/sse/ticker?count=100000&interval=20ms
+                  expect sse { + times { data: json { "count": integer } }; end }
+                }
+                branch hello {
+                  GET {{base}}/sse/ticker?count=2&interval=0ms
+                  expect sse { 2 times { data: _ }; end }
+                }
+              }
+            }
+            "#,
+        )
+        .var("base", servers::demo())
+        .args(["load", "soak.stream", "--users", "2", "--duration", "1s"])
+        .args(["--graceful-stop", "100ms", "--format", "json"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(
+        output.status,
+        Some(0),
+        "{}\n{}",
+        output.stdout,
+        output.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    let total = &report["total"];
+    let counts = &total["counts"];
+    assert_eq!(counts["interrupted"], 2, "{counts}");
+    // Per user: the two subscriptions cut off, and the branch that had ended.
+    assert_eq!(counts["streams"], 6, "{counts}");
+    assert!(
+        counts["items"].as_u64() >= Some(2 * (2 + 2 * 2)),
+        "{counts}"
+    );
+    let metrics = &total["metrics"];
+    // Each subscription opened its own connection (a connection the short branch left idle
+    // may have served another).
+    assert!(metrics["connect"]["count"].as_u64() >= Some(4), "{metrics}");
+    for metric in ["ttfb", "first_item", "stream_duration", "items"] {
+        assert_eq!(metrics[metric]["count"], 6, "{metric}: {metrics}");
+    }
+    assert!(metrics["gap"]["count"].as_u64() >= Some(6), "{metrics}");
+}
+
+#[test]
+fn a_grpc_call_and_a_socket_read_in_nested_branches_report_what_they_measured() {
+    let output = Test::new()
+        .spec(
+            "soak.stream",
+            r#"
+            test "prices and ticks" {
+              parallel {
+                branch prices {
+                  grpc {{grpc}} stock.StockService/StreamPrices
+                  message { "symbols": ["AAPL"], "ticks": 100000, "intervalMs": 20 }
+                  expect messages { + times { { "tick": number } }; end }
+                }
+                branch outer {
+                  parallel {
+                    branch ticks {
+                      ws {{base}}/ws/ticker?count=100000&interval=20ms
+                      expect messages { + times { { "n": integer } }; end }
+                    }
+                  }
+                }
+              }
+            }
+            "#,
+        )
+        .var("base", servers::demo())
+        .var("grpc", servers::grpc_demo())
+        .args(["load", "soak.stream", "--users", "1", "--duration", "1s"])
+        .args(["--graceful-stop", "100ms", "--format", "json"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(
+        output.status,
+        Some(0),
+        "{}\n{}",
+        output.stdout,
+        output.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    let (counts, metrics) = (&report["total"]["counts"], &report["total"]["metrics"]);
+    assert_eq!(counts["interrupted"], 1, "{counts}");
+    assert_eq!(counts["streams"], 2, "{counts}");
+    assert!(counts["items"].as_u64() >= Some(4), "{counts}");
+    for metric in ["ttfb", "first_item", "stream_duration", "items"] {
+        assert_eq!(metrics[metric]["count"], 2, "{metric}: {metrics}");
+    }
+    assert!(metrics["gap"]["count"].as_u64() >= Some(2), "{metrics}");
+}
