@@ -69,7 +69,7 @@ impl TestRun<'_> {
             .collect::<()>()
             .await;
         for mut branch in branches {
-            branch.report_plain_request();
+            branch.report_unread_exchange();
             self.streams.append(&mut branch.streams);
         }
     }

@@ -86,12 +86,30 @@ impl GrpcExchange {
     pub(super) fn cut_off_report(&mut self) -> Option<StreamReport> {
         let reading = self.reading.take()?;
         let (live, stats) = (self.live.as_ref()?, self.stats.as_mut()?);
+        self.reported = true;
         stats.ttfb = live.ttfb();
         stats.duration = Some(reading.origin.elapsed());
         Some(StreamReport {
             name: self.call.name.as_ref().map(|name| name.value.clone()),
             ..stats.report(reading.kind, reading.span)
         })
+    }
+
+    /// In a load run, a call no block read: its connect and ttfb, once (see
+    /// [`TestRun::report_unread_exchange`]); given up before its head, the time it waited.
+    pub(super) fn unread_report(&mut self) -> Option<StreamReport> {
+        if self.reported || self.name().is_some() {
+            return None;
+        }
+        let span = self.span();
+        let (live, stats) = (self.live.as_ref()?, self.stats.as_mut()?);
+        stats.ttfb = live.ttfb();
+        let mut report = stats.plain_request_report(span)?;
+        if let Some(waited) = live.given_up_before_head() {
+            report.ttfb = Some(waited);
+        }
+        self.reported = true;
+        Some(report)
     }
 
     pub fn add_option(&mut self, option: &GrpcOption, span: Span) {
@@ -201,6 +219,7 @@ impl TestRun<'_> {
         let channel = connect(&target, test_deadline)
             .await
             .map_err(|error| self.grpc_failure(error, &call, "connecting to this server"))?;
+        let connect_time = channel.connect_time();
         let sources = schema_sources(&paths, &self.settings.grpc_schema);
         let method = self
             .find_method(&sources, &channel, &call, &self.settings.schemas)
@@ -222,6 +241,7 @@ impl TestRun<'_> {
             closed: false,
             unreported_bytes: 0,
             ahead: Default::default(),
+            head_waited: None,
         };
         // Unary and server-streaming calls take exactly one request: an empty one by default.
         if !kind.client_streams() {
@@ -256,7 +276,9 @@ impl TestRun<'_> {
         live.previous = Duration::ZERO;
         if let Some(exchange) = self.call.as_mut() {
             exchange.live = Some(live);
-            exchange.stats = Some(StreamStats::awaiting_head());
+            let mut stats = StreamStats::awaiting_head();
+            stats.connect = connect_time;
+            exchange.stats = Some(stats);
         }
         Ok(())
     }
@@ -293,7 +315,7 @@ impl TestRun<'_> {
         self.ensure_call().await?;
         let deadline = self.deadline;
         if let Some(live) = self.live()
-            && let Err(error) = live.call.head(deadline).await
+            && let Err(error) = live.head(deadline).await
         {
             return Err(Failure::error(
                 error.to_string(),
@@ -409,6 +431,7 @@ impl TestRun<'_> {
         stats.duration = Some(live.origin.elapsed());
         exchange.reported = true;
         exchange.reading = None;
+        let given_up = live.given_up_before_head();
         self.streams.push(StreamReport {
             name: exchange.call.name.as_ref().map(|name| name.value.clone()),
             branch: self.branch.clone(),
@@ -416,7 +439,10 @@ impl TestRun<'_> {
             ..stats.report(kind.value.keyword(), kind.span)
         });
         if matches!(result, Ok(Finish::StoppedEarly)) {
-            exchange.stopped_early = Some(kind);
+            exchange.stopped_early = Some(kind.clone());
+        }
+        if let Some(waited) = given_up {
+            self.report_given_up(kind.span, waited);
         }
         result.map(|_| ())
     }
@@ -520,7 +546,7 @@ impl TestRun<'_> {
             Some(bound) => live.origin.saturating_add(bound).min(test_deadline),
             None => test_deadline,
         };
-        let waited = live.call.head(deadline).await.map(|_| ());
+        let waited = live.head(deadline).await.map(|_| ());
         stats.ttfb = live.ttfb();
         match (waited, bound) {
             (Ok(()), _) => Ok(()),
@@ -550,7 +576,7 @@ impl TestRun<'_> {
         let Some(live) = self.live() else {
             return Ok(Vec::new());
         };
-        let head = match live.call.head(deadline).await {
+        let head = match live.head(deadline).await {
             Ok(head) => head.clone(),
             Err(error) => {
                 return Err(Failure::error(

@@ -38,6 +38,8 @@ pub struct LiveCall {
     pub(super) unreported_bytes: u64,
     /// Replies read in the background (a named call) that no block or line took yet.
     pub(super) ahead: ReadAhead,
+    /// How long the response head was waited for, by the latest wait that timed out without it.
+    pub(super) head_waited: Option<Duration>,
 }
 
 impl LiveCall {
@@ -55,6 +57,27 @@ impl LiveCall {
         self.call
             .head_at()
             .map(|at| at.saturating_duration_since(self.origin))
+    }
+
+    /// When the call was given up before its response head came: how long the head was waited
+    /// for. `None` once the head came, or the call ended without one (a cancel, a status of the
+    /// client's own, a broken connection): then nothing was waited for that did not come.
+    pub fn given_up_before_head(&self) -> Option<Duration> {
+        let open =
+            self.call.head_at().is_none() && self.call.ended().is_none() && self.failed.is_none();
+        self.head_waited.filter(|_| open)
+    }
+
+    /// The response head, waiting for it until `deadline` (see [`Call::head`]).
+    pub(super) async fn head(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<&tonic::metadata::MetadataMap, GrpcError> {
+        let head = self.call.head(deadline).await;
+        if let Err(GrpcError::Deadline { .. }) = head {
+            self.head_waited = Some(self.origin.elapsed());
+        }
+        head
     }
 
     /// The reply bytes read since the last call, for the stream's statistics.
@@ -124,7 +147,12 @@ impl LiveCall {
                 )
             }
             Ok(call::Next::End { status, .. }) => Next::Ended(terminal(&status)),
-            Ok(call::Next::TimedOut) => Next::TimedOut,
+            Ok(call::Next::TimedOut) => {
+                if self.call.head_at().is_none() {
+                    self.head_waited = Some(self.origin.elapsed());
+                }
+                Next::TimedOut
+            }
             Err(error) => {
                 let terminal = Terminal::Dropped(error.to_string());
                 self.failed = Some(error);

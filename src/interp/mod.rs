@@ -15,6 +15,7 @@ mod named;
 mod named_exchange;
 pub use head::HeadPart;
 mod head_bound;
+mod head_timing;
 pub mod http_stream;
 pub mod ids;
 mod live_call;
@@ -224,7 +225,7 @@ pub async fn run_iteration(
             Ok(())
         }
     };
-    run.report_plain_request();
+    run.report_unread_exchange();
     let mut failures = std::mem::take(&mut run.soft_failures);
     failures.extend(result.err());
     let outcome = TestOutcome {

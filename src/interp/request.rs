@@ -36,34 +36,11 @@ impl TestRun<'_> {
                 });
             }
         }
-        self.report_plain_request();
+        self.report_unread_exchange();
         self.exchange = None;
         self.call = None;
         self.socket = None;
         Ok(())
-    }
-
-    /// In a load run: the times to the connection and the head of the current request, when
-    /// its head came and no block read it as a stream (those report themselves).
-    pub(super) fn report_plain_request(&mut self) {
-        let Some(exchange) = self.exchange.as_mut() else {
-            return;
-        };
-        if exchange.streamed || exchange.name.is_some() {
-            return;
-        }
-        let report = exchange
-            .stats
-            .as_ref()
-            .and_then(|stats| stats.plain_request_report(exchange.span));
-        if let Some(report) = report {
-            // Once: a test's last request is reported at its end, whichever way it ended.
-            exchange.streamed = true;
-            self.streams.push(StreamReport {
-                branch: self.branch.clone(),
-                ..report
-            });
-        }
     }
 
     /// A request nothing looked at is still sent, and must get an answer.
@@ -130,12 +107,8 @@ impl TestRun<'_> {
         let sent_result = send(&self.settings.client, request, deadline).await;
         if matches!(sent_result, Err(SendError::TimedOut))
             && abort_at.is_none_or(|at| at > bound_deadline)
-            && let Some(report) = StreamStats::abandoned_request_report(span, sent.elapsed())
         {
-            self.streams.push(StreamReport {
-                branch: self.branch.clone(),
-                ..report
-            });
+            self.report_given_up(span, sent.elapsed());
         }
         match sent_result {
             Ok(response) => {

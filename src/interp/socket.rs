@@ -64,11 +64,23 @@ impl SocketExchange {
     pub(super) fn cut_off_report(&mut self) -> Option<crate::outcome::StreamReport> {
         let reading = self.reading.take()?;
         let stats = self.stats.as_mut()?;
+        self.reported = true;
         stats.duration = Some(reading.origin.elapsed());
         Some(crate::outcome::StreamReport {
             name: self.request.name.as_ref().map(|name| name.value.clone()),
             ..stats.report(reading.kind, reading.span)
         })
+    }
+
+    /// In a load run, a socket no block read: its connect and ttfb, once (see
+    /// [`TestRun::report_unread_exchange`]).
+    pub(super) fn unread_report(&mut self) -> Option<StreamReport> {
+        if self.reported || self.name().is_some() {
+            return None;
+        }
+        let report = self.stats.as_ref()?.plain_request_report(self.span())?;
+        self.reported = true;
+        Some(report)
     }
 
     pub fn add_header(&mut self, header: &HeaderStep) {
@@ -191,7 +203,9 @@ impl TestRun<'_> {
         };
         match connected {
             Ok((handshake, connection)) => {
-                exchange.stats = Some(StreamStats::new(handshake.ttfb));
+                let mut stats = StreamStats::new(handshake.ttfb);
+                stats.connect = Some(handshake.connect);
+                exchange.stats = Some(stats);
                 exchange.live = Some(LiveSocket::new(
                     connection,
                     target,
@@ -202,25 +216,26 @@ impl TestRun<'_> {
                 exchange.head = Some((handshake.status, handshake.headers));
                 Ok(())
             }
-            Err(WsError::Refused {
-                status,
-                headers,
-                body,
-            }) => {
-                exchange.stats = Some(StreamStats::new(started.elapsed()));
-                exchange.head = Some((status, headers));
+            Err(WsError::Refused { head, body }) => {
+                let mut stats = StreamStats::new(head.ttfb);
+                stats.connect = Some(head.connect);
+                exchange.stats = Some(stats);
+                exchange.head = Some((head.status, head.headers));
                 let text = String::from_utf8_lossy(&body);
                 exchange.refused = Some(crate::excerpt::excerpt(text.trim(), BODY_EXCERPT));
                 Ok(())
             }
-            Err(WsError::TimedOut(what)) => Err(Failure::error(
-                format!(
-                    "the test timed out after {} waiting for {what}",
-                    crate::duration::format_duration(self.timeout)
-                ),
-                url_span,
-                "opening this WebSocket",
-            )),
+            Err(WsError::TimedOut(what)) => {
+                self.report_given_up(url_span, started.elapsed());
+                Err(Failure::error(
+                    format!(
+                        "the test timed out after {} waiting for {what}",
+                        crate::duration::format_duration(self.timeout)
+                    ),
+                    url_span,
+                    "opening this WebSocket",
+                ))
+            }
             Err(error) => Err(Failure::error(
                 error.to_string(),
                 url_span,
@@ -563,6 +578,12 @@ impl TestRun<'_> {
         {
             live.leave().await;
         }
+        // In a load, it gives its connect and ttfb as a plain request does; otherwise `run -v`
+        // shows it as a stream.
+        self.report_unread_exchange();
+        let Some(exchange) = self.socket.as_mut() else {
+            return Ok(());
+        };
         if !exchange.reported
             && let Some(stats) = exchange.stats.as_mut()
         {

@@ -13,7 +13,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
@@ -64,6 +64,16 @@ impl GrpcChannel {
     pub fn address(&self) -> &str {
         &self.peer.address
     }
+
+    /// How long the TCP connect of the connection took (before TLS, if any): a load's
+    /// `connect`, as for HTTP and WebSocket.
+    pub fn connect_time(&self) -> Option<Duration> {
+        *self
+            .peer
+            .connect_time
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// What errors need to know about the server at the other end.
@@ -74,6 +84,8 @@ pub(crate) struct Peer {
     pub address: String,
     /// What the latest connection's first bytes (or their absence) showed.
     sniffed: Mutex<Option<Sniffed>>,
+    /// How long the latest connection's TCP connect took.
+    connect_time: Mutex<Option<Duration>>,
     /// The HTTP/2 streams open on the latest connection.
     pub wire: Wire,
 }
@@ -116,6 +128,7 @@ pub async fn connect(target: &GrpcTarget, deadline: Instant) -> Result<GrpcChann
         url: target.url.clone(),
         address: parsed.address.clone(),
         sniffed: Mutex::new(None),
+        connect_time: Mutex::new(None),
         wire: Wire::default(),
     });
     let tls = if parsed.tls {
@@ -284,12 +297,18 @@ impl Service<Uri> for Connector {
 impl Connector {
     async fn open(&self) -> Result<Io, GrpcError> {
         let address = &self.peer.address;
+        let started = Instant::now();
         let tcp = TcpStream::connect((self.host.as_str(), self.port))
             .await
             .map_err(|error| GrpcError::Connect {
                 address: address.clone(),
                 reason: io_reason(&error),
             })?;
+        *self
+            .peer
+            .connect_time
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(started.elapsed());
         // Small messages go out at once; a stream of them is what we test.
         let _ = tcp.set_nodelay(true);
         let Some(tls) = &self.tls else {

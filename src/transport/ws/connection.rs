@@ -151,6 +151,7 @@ pub async fn connect(
         .to_string();
     let tls = matches!(url.scheme(), "wss" | "https");
     let port = url.port().unwrap_or(if tls { 443 } else { 80 });
+    let connecting = Instant::now();
     let tcp =
         match tokio::time::timeout_at(deadline.into(), TcpStream::connect((host.as_str(), port)))
             .await
@@ -164,6 +165,7 @@ pub async fn connect(
             }
             Err(_) => return Err(WsError::TimedOut("the connection to be made")),
         };
+    let connect = connecting.elapsed();
     // Small messages go out at once, as browsers' do.
     let _ = tcp.set_nodelay(true);
     let mut io = if tls {
@@ -186,7 +188,7 @@ pub async fn connect(
     } else {
         Io::Plain(tcp)
     };
-    let (handshake, rest) = handshake(&mut io, target, deadline).await?;
+    let (handshake, rest) = handshake(&mut io, target, deadline, connect).await?;
     let mut config = WebSocketConfig::default();
     config.read_buffer_size = READ_BUFFER;
     config.max_message_size = Some(max_message);

@@ -21,7 +21,8 @@ const MAX_REFUSAL_BODY: usize = 16 * 1024;
 /// How long a refusal's body is waited for, after its head: the status is the news.
 const REFUSAL_BODY_WAIT: Duration = Duration::from_secs(1);
 
-/// The server's answer to the upgrade request, when it was `101 Switching Protocols`.
+/// The head of the server's answer to the upgrade request (`101 Switching Protocols`, or a
+/// refusal's), with when the request was sent and how long the connection and the head took.
 #[derive(Debug, Clone)]
 pub struct Handshake {
     pub status: reqwest::StatusCode,
@@ -30,6 +31,8 @@ pub struct Handshake {
     pub sent_at: Instant,
     /// From sending the request to having the response head.
     pub ttfb: Duration,
+    /// How long the TCP connect before it took (before TLS, for `wss://`).
+    pub connect: Duration,
 }
 
 /// Sends the upgrade request on `io` and reads the answer. Returns the handshake and the bytes
@@ -38,6 +41,7 @@ pub(super) async fn handshake(
     io: &mut Io,
     target: &WsTarget,
     deadline: Instant,
+    connect: Duration,
 ) -> Result<(Handshake, BytesMut), WsError> {
     let key = tokio_tungstenite::tungstenite::handshake::client::generate_key();
     let (request, key) = request_text(target, key);
@@ -94,8 +98,13 @@ pub(super) async fn handshake(
     if status != reqwest::StatusCode::SWITCHING_PROTOCOLS {
         let body = refusal_body(io, &headers, rest, deadline).await;
         return Err(WsError::Refused {
-            status,
-            headers,
+            head: Box::new(Handshake {
+                status,
+                headers,
+                sent_at,
+                ttfb,
+                connect,
+            }),
             body,
         });
     }
@@ -106,6 +115,7 @@ pub(super) async fn handshake(
             headers,
             sent_at,
             ttfb,
+            connect,
         },
         rest,
     ))

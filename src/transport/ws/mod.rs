@@ -10,7 +10,7 @@ mod tests;
 use std::fmt;
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{HeaderName, HeaderValue};
 pub use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 pub use connection::{Connection, Outgoing, Read, connect};
@@ -102,8 +102,8 @@ pub enum WsError {
     TimedOut(&'static str),
     /// The server answered the upgrade with something other than 101.
     Refused {
-        status: reqwest::StatusCode,
-        headers: HeaderMap,
+        /// The refusal's head, timed as a handshake's is. Boxed: errors stay small.
+        head: Box<Handshake>,
         /// The start of the answer's body.
         body: Vec<u8>,
     },
@@ -118,10 +118,10 @@ impl fmt::Display for WsError {
                 f.write_str(reason)
             }
             WsError::TimedOut(what) => write!(f, "timed out waiting for {what}"),
-            WsError::Refused { status, .. } => write!(
+            WsError::Refused { head, .. } => write!(
                 f,
                 "the server answered the WebSocket handshake with {}, not 101 Switching Protocols",
-                crate::transport::http::describe_status(*status)
+                crate::transport::http::describe_status(head.status)
             ),
         }
     }

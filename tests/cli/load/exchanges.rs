@@ -1,0 +1,172 @@
+//! gRPC calls and WebSockets in a load: each gives its connect and ttfb as an HTTP request
+//! does, whether a block read it as a stream or not, and one given up before its head counts
+//! the time it was waited for.
+
+use crate::grpc_servers;
+use crate::servers;
+use crate::support::Test;
+
+const STOCK_PROTO: &str = include_str!("../../../proto/stock.proto");
+
+/// The total's figures of a load of `spec` (2 users, 4 iterations), which must pass.
+fn load(spec: &str) -> serde_json::Value {
+    let output = Test::new()
+        .spec("a.stream", spec)
+        .file("stock.proto", STOCK_PROTO)
+        .var("base", servers::demo())
+        .var("grpc", servers::grpc_demo())
+        .args(["load", "a.stream", "--users", "2", "--iterations", "4"])
+        .args(["--format", "json"])
+        .run_unchecked();
+    assert_eq!(
+        output.status,
+        Some(0),
+        "{}\n{}",
+        output.stdout,
+        output.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    report["total"].clone()
+}
+
+#[test]
+fn a_grpc_call_no_block_reads_gives_its_connect_and_ttfb() {
+    let total = load(
+        r#"
+        test "quote" {
+          grpc {{grpc}} stock.StockService/GetQuote
+          message { "symbol": "AAPL" }
+          expect status OK
+        }
+        "#,
+    );
+    // Each call opens its own connection; not a stream, as a plain HTTP request is not.
+    let (counts, metrics) = (&total["counts"], &total["metrics"]);
+    assert_eq!(metrics["ttfb"]["count"], 4, "{total}");
+    assert_eq!(metrics["connect"]["count"], 4, "{total}");
+    assert_eq!(counts["connections"], 4, "{total}");
+    assert_eq!(counts["streams"], 0, "{total}");
+    assert!(metrics["items"].is_null(), "{total}");
+}
+
+#[test]
+fn a_grpc_call_read_as_a_stream_gives_its_connect_too() {
+    let total = load(
+        r#"
+        test "prices" {
+          grpc {{grpc}} stock.StockService/StreamPrices
+          message { "symbols": ["AAPL"], "ticks": 3, "intervalMs": 0 }
+          expect messages { 3 times { { "tick": number } }; end }
+        }
+        "#,
+    );
+    let metrics = &total["metrics"];
+    for metric in ["connect", "ttfb", "first_item", "items"] {
+        assert_eq!(metrics[metric]["count"], 4, "{metric}: {total}");
+    }
+    assert_eq!(total["counts"]["streams"], 4, "{total}");
+}
+
+#[test]
+fn a_websocket_gives_its_connect_and_ttfb() {
+    let total = load(
+        r#"
+        test "echo" {
+          ws {{base}}/ws/echo
+          send "hi"
+          expect message "hi"
+        }
+        "#,
+    );
+    let metrics = &total["metrics"];
+    for metric in ["connect", "ttfb", "first_item", "items"] {
+        assert_eq!(metrics[metric]["count"], 4, "{metric}: {total}");
+    }
+    // The head came before the echo of a message sent after it.
+    assert!(
+        metrics["ttfb"]["max"].as_f64() <= metrics["first_item"]["max"].as_f64(),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn a_refused_websocket_gives_its_connect_and_the_time_to_the_refusal() {
+    let total = load(
+        r#"
+        test "no token" {
+          ws {{base}}/ws/private
+          expect status 401
+        }
+        "#,
+    );
+    let metrics = &total["metrics"];
+    assert_eq!(metrics["connect"]["count"], 4, "{total}");
+    assert_eq!(metrics["ttfb"]["count"], 4, "{total}");
+    // No message was read: not a stream of none, as a refused HTTP request is not.
+    assert_eq!(total["counts"]["streams"], 0, "{total}");
+    assert!(metrics["items"].is_null(), "{total}");
+}
+
+/// A load of `spec` against `server` whose every iteration fails: its ttfb.
+fn ttfb_of_failing_load(spec: &str, server: &str) -> serde_json::Value {
+    let output = Test::new()
+        .spec("a.stream", spec)
+        .file("stock.proto", STOCK_PROTO)
+        .var("server", server)
+        .args(["load", "a.stream", "--users", "2", "--iterations", "2"])
+        .args(["--format", "json"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(1), "{}", output.stderr);
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    assert_eq!(report["total"]["counts"]["failed"], 2, "{report}");
+    report["total"]["metrics"]["ttfb"].clone()
+}
+
+#[test]
+fn a_grpc_call_given_up_before_its_head_counts_the_time_it_was_waited_for() {
+    // Leaving it out made a server too slow to answer look like one that answered at once.
+    let ttfb = ttfb_of_failing_load(
+        r#"
+        test "no answer" {
+          grpc {{server}} stock.StockService/GetQuote
+          proto "stock.proto"
+          expect ttfb < 100ms
+        }
+        "#,
+        &grpc_servers::never_answers_h2(),
+    );
+    assert_eq!(ttfb["count"], 2, "{ttfb}");
+    assert!(ttfb["min"].as_f64() >= Some(99.0), "{ttfb}");
+}
+
+#[test]
+fn a_grpc_stream_given_up_before_its_head_counts_the_time_it_was_waited_for() {
+    let ttfb = ttfb_of_failing_load(
+        r#"
+        test "no answer" {
+          grpc {{server}} stock.StockService/StreamPrices
+          proto "stock.proto"
+          expect messages { first within 100ms; + times { _ } }
+        }
+        "#,
+        &grpc_servers::never_answers_h2(),
+    );
+    assert_eq!(ttfb["count"], 2, "{ttfb}");
+    assert!(ttfb["min"].as_f64() >= Some(99.0), "{ttfb}");
+}
+
+#[test]
+fn a_websocket_given_up_before_its_head_counts_the_time_it_was_waited_for() {
+    let ttfb = ttfb_of_failing_load(
+        r#"
+        test "no answer" {
+          timeout 300ms
+          ws {{server}}/ws
+          expect status 101
+        }
+        "#,
+        &grpc_servers::never_answers(),
+    );
+    assert_eq!(ttfb["count"], 2, "{ttfb}");
+    assert!(ttfb["min"].as_f64() >= Some(299.0), "{ttfb}");
+}
