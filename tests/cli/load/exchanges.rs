@@ -50,6 +50,52 @@ fn a_grpc_call_no_block_reads_gives_its_connect_and_ttfb() {
 }
 
 #[test]
+fn a_status_alone_is_the_head_of_its_call() {
+    // A trailers-only answer: its one header block is the call's head.
+    let total = load(
+        r#"
+        test "not found" {
+          grpc {{grpc}} stock.StockService/FailWith
+          message { "code": "NOT_FOUND", "message": "no such symbol" }
+          expect status NOT_FOUND
+        }
+        "#,
+    );
+    assert_eq!(total["metrics"]["ttfb"]["count"], 4, "{total}");
+    assert_eq!(total["metrics"]["connect"]["count"], 4, "{total}");
+}
+
+#[test]
+fn the_last_exchange_of_a_branch_that_failed_gives_its_connect_and_ttfb() {
+    // A branch that passed reports its last exchange as it ends; one that failed did not.
+    let output = Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "a branch fails" {
+              parallel {
+                branch quote {
+                  grpc {{grpc}} stock.StockService/GetQuote
+                  message { "symbol": "AAPL" }
+                  expect status NOT_FOUND
+                }
+              }
+            }
+            "#,
+        )
+        .var("grpc", servers::grpc_demo())
+        .args(["load", "a.stream", "--users", "2", "--iterations", "4"])
+        .args(["--format", "json"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(1), "{}", output.stderr);
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    let total = &report["total"];
+    assert_eq!(total["counts"]["failed"], 4, "{total}");
+    assert_eq!(total["metrics"]["ttfb"]["count"], 4, "{total}");
+    assert_eq!(total["metrics"]["connect"]["count"], 4, "{total}");
+}
+
+#[test]
 fn a_grpc_call_read_as_a_stream_gives_its_connect_too() {
     let total = load(
         r#"
