@@ -59,13 +59,22 @@ impl LiveCall {
             .map(|at| at.saturating_duration_since(self.origin))
     }
 
-    /// When the call was given up before its response head came: how long the head was waited
-    /// for. `None` once the head came, or the call ended without one (a cancel, a status of the
-    /// client's own, a broken connection): then nothing was waited for that did not come.
+    /// When the call was given up before its response head came (a broken time bound, the
+    /// test's timeout, the call's own `deadline`): how long the head was waited for. `None` once
+    /// the head came, or when the call ended otherwise without one (`abort`, a broken
+    /// connection): then nothing was waited for that did not come.
     pub fn given_up_before_head(&self) -> Option<Duration> {
-        let open =
-            self.call.head_at().is_none() && self.call.ended().is_none() && self.failed.is_none();
-        self.head_waited.filter(|_| open)
+        if self.call.head_at().is_some() || self.failed.is_some() {
+            return None;
+        }
+        match self.call.ended() {
+            None => self.head_waited,
+            // Its deadline ended it: it was waited for as long as that allowed.
+            Some(status) if status.local && status.code == tonic::Code::DeadlineExceeded => {
+                self.call.timeout()
+            }
+            Some(_) => None,
+        }
     }
 
     /// The response head, waiting for it until `deadline` (see [`Call::head`]).

@@ -293,6 +293,11 @@ impl Call {
         self.head_at
     }
 
+    /// The call's own timeout (`deadline`, sent as `grpc-timeout`), if it has one.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.deadline.map(|(_, timeout)| timeout)
+    }
+
     /// Half-closes the call: no more messages; the server sees the end of the request stream
     /// (unless the call's deadline has passed: it is over, and reset).
     pub fn close(&mut self) {

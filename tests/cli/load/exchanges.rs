@@ -186,6 +186,32 @@ fn a_grpc_call_given_up_before_its_head_counts_the_time_it_was_waited_for() {
 }
 
 #[test]
+fn a_grpc_call_its_deadline_ended_before_its_head_counts_the_time_it_was_waited_for() {
+    let output = Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            test "no answer in time" {
+              grpc {{server}} stock.StockService/GetQuote
+              proto "stock.proto"
+              deadline 100ms
+              expect status DEADLINE_EXCEEDED
+            }
+            "#,
+        )
+        .file("stock.proto", STOCK_PROTO)
+        .var("server", grpc_servers::never_answers_h2())
+        .args(["load", "a.stream", "--users", "2", "--iterations", "2"])
+        .args(["--format", "json"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{}", output.stderr);
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    let ttfb = &report["total"]["metrics"]["ttfb"];
+    assert_eq!(ttfb["count"], 2, "{ttfb}");
+    assert!(ttfb["min"].as_f64() >= Some(99.0), "{ttfb}");
+}
+
+#[test]
 fn a_grpc_stream_given_up_before_its_head_counts_the_time_it_was_waited_for() {
     let ttfb = ttfb_of_failing_load(
         r#"
