@@ -181,7 +181,8 @@ impl<'a> TestRun<'a> {
                 break;
             }
         }
-        // Dropping the branches still running cancels them, and closes their streams.
+        // Dropping their futures cancels the branches still running; their runs, not joined
+        // below, go with their connections and streams.
         drop(pending);
         let waiting = match failed {
             Some(_) => barriers.waiting(),

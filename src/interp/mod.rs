@@ -299,9 +299,8 @@ struct TestRun<'a> {
     branch: Option<String>,
     /// Where this branch instance stands in its `parallel`.
     place: Option<branches::BranchPlace>,
-    /// The instances of the `parallel` running here, until they are joined: held by the run,
-    /// not by their futures, so that a load's end dropping the test mid-`parallel` still finds
-    /// what their streams measured.
+    /// The instances of the `parallel` running here until joined: held here, not by their
+    /// futures, so a load's end that drops the test mid-`parallel` still finds their streams.
     branches: Vec<TestRun<'a>>,
     /// Barriers passed here and in joined branches.
     barriers: Vec<crate::outcome::BarrierReport>,
