@@ -16,6 +16,9 @@ pub struct Histogram<'a> {
     pub whole: bool,
     /// A value as the axis and the titles show it.
     pub format: fn(f64) -> String,
+    /// The smallest difference the values were recorded with (a microsecond, in ms; 1 for a
+    /// count): no narrower bar, no closer labels.
+    pub resolution: f64,
     /// What a value of zero stands for, in a bar's title: `under 1µs` for a time measured in
     /// microseconds, `of 0` for a count.
     pub zero: &'a str,
@@ -58,17 +61,17 @@ enum Axis {
 }
 
 impl Axis {
-    fn of(values: &[(f64, u64)], whole: bool) -> Axis {
+    fn of(values: &[(f64, u64)], whole: bool, resolution: f64) -> Axis {
         let positive = || values.iter().map(|(v, _)| *v).filter(|v| *v > 0.0);
         let hi = positive().fold(0.0, f64::max);
         let lo_positive = positive().fold(f64::INFINITY, f64::min);
         let has_zero = values.iter().any(|(v, _)| *v <= 0.0);
         let lo = if has_zero { 0.0 } else { lo_positive };
         if hi <= 0.0 {
-            return Axis::linear(0.0, 0.0, whole);
+            return Axis::linear(0.0, 0.0, whole, resolution);
         }
         if whole && hi - lo <= LINEAR_BARS || lo_positive * 10.0 >= hi {
-            return Axis::linear(lo, hi, whole);
+            return Axis::linear(lo, hi, whole, resolution);
         }
         // From a round value at or below the first bar's start to one past the last bar's end.
         let (lo, _) = log_bar_of(lo_positive);
@@ -86,11 +89,11 @@ impl Axis {
         Axis::Log { lo, hi }
     }
 
-    fn linear(lo: f64, hi: f64, whole: bool) -> Axis {
-        let ticks = nice_ticks(lo, hi.max(lo + 1e-6), 6);
+    fn linear(lo: f64, hi: f64, whole: bool, resolution: f64) -> Axis {
+        let ticks = nice_ticks(lo, hi.max(lo + resolution), 6);
         let mut step = match ticks.as_slice() {
-            [first, second, ..] => second - first,
-            _ => 1.0,
+            [first, second, ..] => (second - first).max(resolution),
+            _ => resolution,
         };
         if whole {
             step = step.max(1.0).round();
@@ -104,12 +107,22 @@ impl Axis {
         let mut width = step;
         for share in [2.0, 5.0, 10.0] {
             let narrower = step / share;
-            if (last - first) / narrower > LINEAR_BARS || whole && narrower < 1.0 {
+            if (last - first) / narrower > LINEAR_BARS
+                || narrower < resolution * 0.999
+                || whole && narrower < 1.0
+            {
                 break;
             }
             width = narrower;
         }
         if whole && width <= 1.0 {
+            // A number or two: a label either side of them, the bars in the middle.
+            let (first, last) = if hi - lo < 2.0 {
+                let first = (lo - 1.0).max(0.0);
+                (first, first + 3.0)
+            } else {
+                (first, last)
+            };
             // A bar per number, centred on it; the last label is the last number.
             return Axis::Linear {
                 lo: first - 0.5,
@@ -278,11 +291,12 @@ pub fn chart(histogram: &Histogram<'_>) -> String {
         values,
         whole,
         format,
+        resolution,
         zero,
         percentiles,
         label,
     } = *histogram;
-    let axis = Axis::of(values, whole);
+    let axis = Axis::of(values, whole, resolution);
     let (lo, hi) = axis.range();
     let zeros: u64 = values
         .iter()
@@ -463,10 +477,10 @@ mod tests {
 
     #[test]
     fn values_within_a_tenfold_get_a_linear_axis_and_wider_ones_a_log_axis() {
-        let axis = Axis::of(&[(5.0, 3), (5.4, 1)], false);
+        let axis = Axis::of(&[(5.0, 3), (5.4, 1)], false, 0.001);
         assert!(matches!(axis, Axis::Linear { .. }), "{axis:?}");
         assert!(axis.ticks().len() >= 3, "{:?}", axis.ticks());
-        let axis = Axis::of(&[(5.0, 3), (400.0, 1)], false);
+        let axis = Axis::of(&[(5.0, 3), (400.0, 1)], false, 0.001);
         assert_eq!(
             axis,
             Axis::Log {
@@ -475,15 +489,19 @@ mod tests {
             }
         );
         // A few whole numbers: a bar centred on each.
-        let axis = Axis::of(&[(1.0, 1), (3.0, 1), (6.0, 1)], true);
+        let axis = Axis::of(&[(1.0, 1), (3.0, 1), (6.0, 1)], true, 1.0);
         assert_eq!(axis.bar_of(6.0, true), (5.5, 6.5));
         // Values spanning little of a log axis still get three labels.
-        let axis = Axis::of(&[(0.0, 5), (2.1, 1), (3.9, 2)], false);
+        let axis = Axis::of(&[(0.0, 5), (2.1, 1), (3.9, 2)], false, 0.001);
         assert!(
             matches!(axis, Axis::Linear { .. }),
             "zeros and values: {axis:?}"
         );
-        let axis = Axis::of(&[(0.0, 5), (2.1, 1), (90.0, 2)], false);
+        let axis = Axis::of(&[(0.0, 5), (2.1, 1), (90.0, 2)], false, 0.001);
         assert!(axis.ticks().len() >= 3, "{axis:?}");
+        // Only zeros (gaps under a microsecond): labels a microsecond apart at least.
+        let axis = Axis::of(&[(0.0, 7)], false, 0.001);
+        assert_eq!(axis.ticks(), [0.0, 0.001, 0.002]);
+        assert_eq!(axis.bar_of(0.0, false), (0.0, 0.001));
     }
 }

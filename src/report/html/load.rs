@@ -273,6 +273,8 @@ fn histogram_chart(
         values: &values,
         whole: metric.unit() == Unit::Count,
         format,
+        // What the histogram records: microseconds, a count, thousandths per second.
+        resolution: json::shown(metric, 1.0),
         zero: if metric.unit() == Unit::Micros {
             "under 1µs"
         } else {

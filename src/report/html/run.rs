@@ -413,7 +413,12 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
             MarkKind::TimedOut => format!("timed out at {}", format_measured(mark.at)),
             kind => kind.label().to_string(),
         };
-        chart.text(at + 3.0, bottom - 4.0, "start", "strong", &label);
+        // Left of a mark near the right edge, where the label would run off the chart.
+        if at > x.to - 110.0 {
+            chart.text(at - 3.0, bottom - 4.0, "end", "strong", &label);
+        } else {
+            chart.text(at + 3.0, bottom - 4.0, "start", "strong", &label);
+        }
     }
     let ticks: Vec<(f64, String)> = nice_ticks(0.0, end, 10)
         .into_iter()
@@ -545,6 +550,8 @@ fn gap_histogram(stream: &StreamReport, timeline: &Timeline) -> String {
         values: &values,
         whole: false,
         format: format_ms,
+        // Gaps are measured in microseconds.
+        resolution: 0.001,
         zero: "under 1µs",
         percentiles: &percentiles,
         label: &format!("histogram of the {total} gaps between items"),
