@@ -363,6 +363,54 @@ mod tests {
     }
 
     #[test]
+    fn a_wait_that_times_out_is_the_stall_and_what_comes_after_is_apart() {
+        let mut timeline = Timeline::default();
+        for ms in [5, 10, 15] {
+            timeline.arrived(Duration::from_millis(ms));
+        }
+        timeline.mark(MarkKind::TimedOut, Duration::from_millis(1015));
+        assert_eq!(
+            timeline.stall,
+            Some(Gap {
+                at: Duration::from_millis(1015),
+                length: Duration::from_secs(1),
+            })
+        );
+        // Read for the diff: drawn, but no gap of the stream's.
+        timeline.read_after_failure(&Item::Line("late".into()), Duration::from_millis(1300));
+        assert_eq!(timeline.after_failure, 1);
+        assert!(timeline.listed[3].after_failure);
+        assert_eq!(timeline.listed[3].text.as_deref(), Some("\"late\""));
+        assert!(
+            timeline
+                .slowest
+                .iter()
+                .all(|gap| gap.length <= Duration::from_millis(5))
+        );
+    }
+
+    #[test]
+    fn the_item_that_failed_is_kept_with_its_number() {
+        let mut timeline = Timeline::default();
+        for ms in [5, 10, 15, 20] {
+            timeline.arrived(Duration::from_millis(ms));
+        }
+        timeline.failed_on_last();
+        timeline.arrived(Duration::from_millis(25));
+        assert_eq!(
+            timeline.failed_item,
+            Some(FailedItem {
+                at: Duration::from_millis(20),
+                number: 4,
+            })
+        );
+        assert_eq!(timeline.after_failure, 1);
+        // A timeout after the failure is no stall: the stream had failed already.
+        timeline.mark(MarkKind::TimedOut, Duration::from_millis(900));
+        assert_eq!(timeline.stall, None);
+    }
+
+    #[test]
     fn the_slowest_gaps_are_kept_wherever_they_fell() {
         let mut timeline = Timeline::default();
         let mut at = Duration::ZERO;

@@ -296,6 +296,14 @@ pub fn chart(histogram: &Histogram<'_>) -> String {
         percentiles,
         label,
     } = *histogram;
+    // No finer than the labels write values (three significant digits): a bar's edges and
+    // the axis' labels are then exactly what they say.
+    let highest = values.iter().map(|(v, _)| v.abs()).fold(0.0, f64::max);
+    let resolution = if highest > 0.0 {
+        resolution.max(10f64.powf(highest.log10().floor() - 2.0))
+    } else {
+        resolution
+    };
     let axis = Axis::of(values, whole, resolution);
     let (lo, hi) = axis.range();
     let zeros: u64 = values

@@ -419,10 +419,16 @@ fn services(report: &LoadReport) -> String {
         let _ = writeln!(out, "<h3>{}: CPU and memory</h3>", escape(&name));
         let step = service.samples.len().div_ceil(over_time::POINTS).max(1);
         let samples: Vec<_> = service.samples.iter().step_by(step).collect();
-        let end = samples.last().map_or(1.0, |s| (s.t - first.t) as f64 + 1.0);
+        // Each sample is of a second, drawn at its middle; the axis ends with the run, as the
+        // other time charts' do.
+        let at = |t: u64| t.saturating_sub(first.t) as f64 + 0.5;
+        let end = samples
+            .last()
+            .map_or(1.0, |s| at(s.t))
+            .max(report.elapsed.as_secs_f64());
         let cpu: Vec<(f64, Option<f64>)> = samples
             .iter()
-            .map(|s| ((s.t - first.t) as f64, Some(s.cpu_percent)))
+            .map(|s| (at(s.t), Some(s.cpu_percent)))
             .collect();
         let most_cpu = cpu
             .iter()
@@ -455,7 +461,7 @@ fn services(report: &LoadReport) -> String {
         );
         let rss: Vec<(f64, Option<f64>)> = samples
             .iter()
-            .map(|s| ((s.t - first.t) as f64, Some(s.rss_bytes as f64 / mb)))
+            .map(|s| (at(s.t), Some(s.rss_bytes as f64 / mb)))
             .collect();
         chart.polyline(&cpu, None, "s1");
         chart.polyline(&rss, Some(&scale), "s2");

@@ -433,7 +433,7 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
         "items",
     );
     let mut out = chart.finish();
-    out.push_str(&legend(stream, timeline, !slow.is_empty()));
+    out.push_str(&legend(timeline, !slow.is_empty()));
     out
 }
 
@@ -451,7 +451,7 @@ fn timeline_label(timeline: &Timeline) -> String {
 }
 
 /// What the timeline's marks and shades mean, for those it draws.
-fn legend(stream: &StreamReport, timeline: &Timeline, slow_gaps: bool) -> String {
+fn legend(timeline: &Timeline, slow_gaps: bool) -> String {
     let mut entries = vec![("item", "an item, at its arrival".to_string())];
     if let Some(failed) = timeline.failed_item {
         entries.push((
@@ -477,7 +477,6 @@ fn legend(stream: &StreamReport, timeline: &Timeline, slow_gaps: bool) -> String
     if !timeline.bounds.is_empty() {
         entries.push(("bound", "when the next item had to come".to_string()));
     }
-    let _ = stream;
     let mut out = String::from("<p class=\"legend\">");
     for (class, text) in entries {
         let _ = write!(
