@@ -415,12 +415,19 @@ impl StreamStats {
         ])
     }
 
-    /// The gaps by length (see [`Timeline::gap_values`]).
+    /// The gaps by length (see [`Timeline::gap_values`]): each run of equal ones at the lowest
+    /// of the lengths it stands for, where the exact ones fell (a single gap of 21.5ms is
+    /// recorded as 21.5ms–21.6ms).
     fn gap_values(&self) -> Vec<(u64, u64)> {
-        self.gaps
-            .histogram()
+        let histogram = self.gaps.histogram();
+        histogram
             .iter_recorded()
-            .map(|value| (value.value_iterated_to(), value.count_at_value() as u64))
+            .map(|value| {
+                (
+                    histogram.lowest_equivalent(value.value_iterated_to()),
+                    value.count_at_value() as u64,
+                )
+            })
             .collect()
     }
 

@@ -219,6 +219,16 @@ fn round_below(value: f64) -> f64 {
         .unwrap_or(decade)
 }
 
+/// The round value (1, 2 or 5 times a power of ten) at or above `value`.
+fn round_at_or_above(value: f64) -> f64 {
+    let below = round_below(value);
+    if below >= value * 0.999_999 {
+        below
+    } else {
+        round_above(value)
+    }
+}
+
 /// The round value (1, 2 or 5 times a power of ten) above `value`.
 fn round_above(value: f64) -> f64 {
     let decade = 10f64.powf(value.log10().floor());
@@ -296,11 +306,12 @@ pub fn chart(histogram: &Histogram<'_>) -> String {
         percentiles,
         label,
     } = *histogram;
-    // No finer than the labels write values (three significant digits): a bar's edges and
-    // the axis' labels are then exactly what they say.
+    // No finer than a hundredth of the largest value: the values are kept to two significant
+    // digits (a bar narrower would split what was recorded as one), and the labels write three
+    // (a bar's edges are then exactly what they say).
     let highest = values.iter().map(|(v, _)| v.abs()).fold(0.0, f64::max);
     let resolution = if highest > 0.0 {
-        resolution.max(10f64.powf(highest.log10().floor() - 2.0))
+        resolution.max(round_at_or_above(highest / 100.0))
     } else {
         resolution
     };

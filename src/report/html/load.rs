@@ -258,10 +258,9 @@ fn histogram_chart(
     let values: Vec<(f64, u64)> = histogram
         .iter_recorded()
         .map(|value| {
-            (
-                json::shown(metric, value.value_iterated_to() as f64),
-                value.count_at_value(),
-            )
+            // At the lowest of the values each stands for, where the exact ones fell.
+            let lowest = histogram.lowest_equivalent(value.value_iterated_to());
+            (json::shown(metric, lowest as f64), value.count_at_value())
         })
         .collect();
     let format = match metric.unit() {
