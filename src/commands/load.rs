@@ -126,6 +126,8 @@ pub async fn load(args: &LoadArgs) -> i32 {
             Err(message) => diagnostics.push(Diagnostic::error(format!("--threshold: {message}"))),
         }
     }
+    // One given twice (in the config and on the command line) is one threshold.
+    let thresholds = crate::load::thresholds::each_once(thresholds, |(threshold, _)| threshold);
     let specs: Vec<&Spec> = planned
         .tests
         .iter()
@@ -187,7 +189,7 @@ pub async fn load(args: &LoadArgs) -> i32 {
     let test_count = tests.len();
     // A report that cannot be written is known before the load, not after it.
     if let Some(path) = &args.report_json
-        && let Err(error) = std::fs::write(path, "")
+        && let Err(error) = crate::report::file::write_whole(path, "")
     {
         errln!("error: cannot write {}: {error}", path.display());
         return exit_code::SETUP_FAILED;
@@ -293,7 +295,7 @@ pub fn print_report(
         LoadFormat::Json => outln!("{json}"),
     }
     if let Some(path) = report_json
-        && let Err(error) = std::fs::write(path, format!("{json}\n"))
+        && let Err(error) = crate::report::file::write_whole(path, format!("{json}\n"))
     {
         errln!("error: cannot write {}: {error}", path.display());
         return exit_code::SETUP_FAILED;

@@ -233,6 +233,14 @@ impl StreamStats {
         self.describe_last(item);
     }
 
+    /// An item read after the stream failed, only for the diff: the timeline, when one is
+    /// kept, draws it; the stream's figures leave it out.
+    pub fn read_after_failure(&mut self, item: &crate::transport::item::Item, at: Duration) {
+        if let Some(timeline) = &mut self.timeline {
+            timeline.read_after_failure(item, at);
+        }
+    }
+
     fn describe_last(&mut self, item: &crate::transport::item::Item) {
         if let Some(timeline) = &mut self.timeline {
             timeline.describe_last(item);
@@ -353,7 +361,7 @@ impl StreamStats {
             }),
             timeline: self.timeline.as_ref().map(|kept| {
                 let mut timeline = kept.clone();
-                timeline.gap_bins = self.gap_bins();
+                timeline.gap_values = self.gap_values();
                 timeline
             }),
             ..StreamReport::default()
@@ -407,19 +415,20 @@ impl StreamStats {
         ])
     }
 
-    /// The gaps by size, in the timeline's bins (see [`Timeline::gap_bins`]).
-    fn gap_bins(&self) -> Vec<(i32, u64)> {
+    /// The gaps by length (see [`Timeline::gap_values`]): each run of equal ones at the lowest
+    /// of the lengths it stands for, where the exact ones fell (a single gap of 21.5ms is
+    /// recorded as 21.5ms–21.6ms).
+    fn gap_values(&self) -> Vec<(u64, u64)> {
         let histogram = self.gaps.histogram();
-        let mut bins: Vec<(i32, u64)> = Vec::new();
-        for value in histogram.iter_recorded() {
-            let bin = timeline::gap_bin(value.value_iterated_to());
-            let count = value.count_at_value() as u64;
-            match bins.last_mut() {
-                Some((last, total)) if *last == bin => *total += count,
-                _ => bins.push((bin, count)),
-            }
-        }
-        bins
+        histogram
+            .iter_recorded()
+            .map(|value| {
+                (
+                    histogram.lowest_equivalent(value.value_iterated_to()),
+                    value.count_at_value() as u64,
+                )
+            })
+            .collect()
     }
 
     pub fn gap_count(&self) -> u64 {

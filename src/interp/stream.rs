@@ -20,8 +20,8 @@ use crate::interp::record::{self, BlockUpdate, Recorder};
 use crate::interp::socket_reconnect::Reconnect;
 use crate::interp::stats::StreamStats;
 use crate::interp::stream_failure::{
-    Recent, Seen, build_diff, failure_with_diff, read_rest, render_failure, terminal_line,
-    terminal_text,
+    PastFailure, Recent, Seen, build_diff, failure_with_diff, read_rest, render_failure,
+    terminal_line, terminal_text,
 };
 pub use crate::interp::stream_failure::{item_instead_of_end, nothing_arrived};
 use crate::interp::timeline::MarkKind;
@@ -230,7 +230,7 @@ impl StreamRun<'_> {
         ) = update
             && entries.is_empty()
         {
-            let mut seen = |item: &Item, at| stats.saw(item, at, track_ids);
+            let mut seen = |item: &Item, at, _| stats.saw(item, at, track_ids);
             let read = read_rest(
                 &mut reader,
                 &mut matcher,
@@ -496,9 +496,15 @@ impl StreamRun<'_> {
                                 timeline.bound(previous, previous.saturating_add(within), bound);
                             }
                             stats.record_seen(&item, at);
+                            if let Some(timeline) = &mut stats.timeline {
+                                timeline.failed_on_last();
+                            }
                             let first = Some((item, at));
                             let recording = update.zip(recorder.take());
-                            let mut seen = |item: &Item, at| stats.saw(item, at, track_ids);
+                            let mut seen = |item: &Item, at, past| match past {
+                                PastFailure::Counted => stats.saw(item, at, track_ids),
+                                PastFailure::ForTheDiff => stats.read_after_failure(item, at),
+                            };
                             break Err(failure_with_diff(
                                 failure,
                                 &mut matcher,
@@ -506,9 +512,8 @@ impl StreamRun<'_> {
                                 context,
                                 first,
                                 deadline,
-                                recording.map(|(update, recorder)| {
-                                    (update, recorder, &mut seen as _, &kind)
-                                }),
+                                recording.map(|(update, recorder)| (update, recorder, &kind)),
+                                &mut seen,
                             )
                             .await);
                         }
@@ -569,6 +574,7 @@ impl StreamRun<'_> {
                             },
                         };
                         // Read on briefly: the diff then shows when the item did come.
+                        let mut seen = |item: &Item, at, _| stats.read_after_failure(item, at);
                         break Err(failure_with_diff(
                             failure,
                             &mut matcher,
@@ -577,6 +583,7 @@ impl StreamRun<'_> {
                             None,
                             deadline,
                             None,
+                            &mut seen,
                         )
                         .await);
                     }

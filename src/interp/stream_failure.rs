@@ -104,15 +104,25 @@ pub(super) fn terminal_text(terminal: &Terminal) -> String {
     }
 }
 
-/// What `--update` does with each item it reads past a failure (counts it in the figures).
-pub(super) type SeenItem<'a> = dyn FnMut(&Item, Duration) + Send + 'a;
+/// What is done with each item read past a failure: `--update` counts it in the stream's
+/// figures ([`PastFailure::Counted`]: the block is rewritten from the whole stream); otherwise it
+/// was read for the diff, and only the HTML report's timeline draws it.
+pub(super) type SeenItem<'a> = dyn FnMut(&Item, Duration, PastFailure) + Send + 'a;
+
+/// How an item read past a failure is taken (see [`SeenItem`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PastFailure {
+    Counted,
+    ForTheDiff,
+}
 
 /// Reads a few more items after a failure, so the diff shows what the stream went on to do:
 /// as many as the block still expects (or up to a bound when it expects an open number, or an
 /// ending), for a short while.
 ///
-/// `recording` (`--update`): where the block is, the items it took, what counts each item read
-/// in the stream's figures, and the stream's kind (for an item that cannot be read).
+/// `recording` (`--update`): where the block is, the items it took, and the stream's kind (for
+/// an item that cannot be read). `seen` is told of each item read past the failure.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn failure_with_diff(
     failure: MatchFailure,
     matcher: &mut BlockMatcher<'_>,
@@ -120,14 +130,10 @@ pub(super) async fn failure_with_diff(
     context: Recent,
     first: Option<(Item, Duration)>,
     deadline: Instant,
-    recording: Option<(
-        BlockUpdate<'_>,
-        Recorder,
-        &mut SeenItem<'_>,
-        &Spanned<StreamKind>,
-    )>,
+    recording: Option<(BlockUpdate<'_>, Recorder, &Spanned<StreamKind>)>,
+    seen: &mut SeenItem<'_>,
 ) -> Failure {
-    if let Some((update, recorder, seen, kind)) = recording
+    if let Some((update, recorder, kind)) = recording
         && record::is_snapshot(&failure)
     {
         // `--update`: read to the end, show the diff's share, and rewrite from all of it.
@@ -207,6 +213,9 @@ pub(super) async fn failure_with_diff(
         match reader.next(stop_at).await {
             Ok(Next::Item(item, at)) => {
                 let ignored = matcher.ignores(&ItemView::new(&item));
+                if !ignored {
+                    seen(&item, at, PastFailure::ForTheDiff);
+                }
                 if !ignored && taken(&items) == wanted {
                     break;
                 }
@@ -385,7 +394,7 @@ pub(super) async fn read_rest(
                     return Err(not_recorded(failure));
                 }
                 if !matcher.ignores(&ItemView::new(&item)) {
-                    seen(&item, at);
+                    seen(&item, at, PastFailure::Counted);
                     items.push((item, at));
                 }
             }

@@ -3,7 +3,9 @@
 //! [`TEXT_KEPT`] bytes), every arrival counted in [`BUCKETS`] time buckets that widen as the
 //! stream goes on, the [`SLOWEST`] longest gaps wherever they fell, and the marks
 //! (reconnections, disconnects, an abort, a timeout) and the time bounds the stream was read
-//! against. Kept only when an HTML report is asked for ([`keep_timelines`]): a run without one
+//! against. Where the stream failed is kept too: the item that failed its expectation, or the
+//! wait for one that ended in a timeout (the stall a reader looks for first), and the items read
+//! after the failure (which the diff shows) are drawn as such, outside the stream's gap figures. Kept only when an HTML report is asked for ([`keep_timelines`]): a run without one
 //! pays a `None` per stream.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -53,6 +55,15 @@ pub struct Arrival {
     /// The item as a spec line (an excerpt: see [`crate::excerpt`]); `None` where the reader
     /// counted an item it did not look at, or the run's texts had reached their bound.
     pub text: Option<String>,
+    /// Read after the stream had failed (for the diff): not in the stream's figures.
+    pub after_failure: bool,
+}
+
+/// The item that failed its expectation: the `number`-th item of the stream, come `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailedItem {
+    pub at: Duration,
+    pub number: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,17 +125,23 @@ pub struct Timeline {
     pub left_out_marks: u64,
     /// Listed items whose text was not kept: the run's texts had reached [`TEXT_BYTES_IN_ALL`].
     pub texts_not_kept: u64,
-    /// The gaps by size, as `(bin, count)`: bin `b` holds gaps from 10^(b/4) µs on, bin
-    /// [`ZERO_BIN`] those under a microsecond. Filled in when the report is made.
-    pub gap_bins: Vec<(i32, u64)>,
+    /// The gaps by length, as `(microseconds, count)` in increasing length, at the stream
+    /// figures' precision (two significant digits). Filled in when the report is made.
+    pub gap_values: Vec<(u64, u64)>,
+    /// The item that failed its expectation, if one did.
+    pub failed_item: Option<FailedItem>,
+    /// The wait that ended in a timeout: from the last item (or the request, or the last
+    /// reconnection) to when the stream was given up. Not among [`Timeline::slowest`], whose
+    /// gaps end with an item.
+    pub stall: Option<Gap>,
+    /// Items read after the stream failed, listed or not.
+    pub after_failure: u64,
     last_at: Option<Duration>,
+    /// When the stream last began to wait for an item: its last item, its last reconnection,
+    /// or the request.
+    waiting_since: Duration,
+    failed: bool,
 }
-
-/// The bin of gaps under a microsecond.
-pub const ZERO_BIN: i32 = -1;
-
-/// Bins per tenfold of gap length.
-pub const BINS_PER_DECADE: f64 = 4.0;
 
 impl Default for Timeline {
     fn default() -> Self {
@@ -138,8 +155,13 @@ impl Default for Timeline {
             bounds: Vec::new(),
             left_out_marks: 0,
             texts_not_kept: 0,
-            gap_bins: Vec::new(),
+            gap_values: Vec::new(),
+            failed_item: None,
+            stall: None,
+            after_failure: 0,
             last_at: None,
+            waiting_since: Duration::ZERO,
+            failed: false,
         }
     }
 }
@@ -148,7 +170,11 @@ impl Timeline {
     /// An item came `at` (since the request).
     pub fn arrived(&mut self, at: Duration) {
         if self.listed.len() < LISTED {
-            self.listed.push(Arrival { at, text: None });
+            self.listed.push(Arrival {
+                at,
+                text: None,
+                after_failure: self.failed,
+            });
         } else {
             self.unlisted += 1;
         }
@@ -159,6 +185,11 @@ impl Timeline {
         if let Some(bucket) = self.buckets.get_mut(index) {
             *bucket += 1;
         }
+        if self.failed {
+            // Read for the diff only: no gap of the stream's figures.
+            self.after_failure += 1;
+            return;
+        }
         if let Some(last) = self.last_at {
             self.gap(Gap {
                 at,
@@ -166,6 +197,28 @@ impl Timeline {
             });
         }
         self.last_at = Some(at);
+        self.waiting_since = at;
+    }
+
+    /// The item that just came failed its expectation: what comes after is read for the diff.
+    pub fn failed_on_last(&mut self) {
+        if self.failed {
+            return;
+        }
+        if let Some(at) = self.last_at {
+            self.failed_item = Some(FailedItem {
+                at,
+                number: self.arrivals(),
+            });
+        }
+        self.failed = true;
+    }
+
+    /// An item read after the stream failed, for the diff: drawn, not in the stream's figures.
+    pub fn read_after_failure(&mut self, item: &Item, at: Duration) {
+        self.failed = true;
+        self.arrived(at);
+        self.describe_last(item);
     }
 
     /// What the item that just came was, when it is listed and not yet described.
@@ -197,6 +250,18 @@ impl Timeline {
     }
 
     pub fn mark(&mut self, kind: MarkKind, at: Duration) {
+        match kind {
+            MarkKind::Reconnect => self.waiting_since = at,
+            // The wait that ended here is where the stream failed.
+            MarkKind::TimedOut if !self.failed => {
+                self.stall = Some(Gap {
+                    at,
+                    length: at.saturating_sub(self.waiting_since),
+                });
+                self.failed = true;
+            }
+            _ => {}
+        }
         if self.marks.len() < MARKS {
             self.marks.push(Mark { at, kind });
         } else {
@@ -258,24 +323,6 @@ impl Timeline {
     }
 }
 
-/// The bin of a gap of `micros` (see [`Timeline::gap_bins`]).
-pub fn gap_bin(micros: u64) -> i32 {
-    if micros == 0 {
-        ZERO_BIN
-    } else {
-        ((micros as f64).log10() * BINS_PER_DECADE).floor() as i32
-    }
-}
-
-/// Where a bin starts, in microseconds.
-pub fn bin_start(bin: i32) -> f64 {
-    if bin == ZERO_BIN {
-        0.0
-    } else {
-        10f64.powf(f64::from(bin) / BINS_PER_DECADE)
-    }
-}
-
 /// An item's text as kept: whole up to [`TEXT_KEPT`] bytes, else its start marked as cut
 /// where it was read. Marked as an excerpt either way, cut to [`TEXT_SHOWN`] characters where
 /// the report shows it, after secrets are masked (see [`crate::excerpt`]).
@@ -316,6 +363,54 @@ mod tests {
     }
 
     #[test]
+    fn a_wait_that_times_out_is_the_stall_and_what_comes_after_is_apart() {
+        let mut timeline = Timeline::default();
+        for ms in [5, 10, 15] {
+            timeline.arrived(Duration::from_millis(ms));
+        }
+        timeline.mark(MarkKind::TimedOut, Duration::from_millis(1015));
+        assert_eq!(
+            timeline.stall,
+            Some(Gap {
+                at: Duration::from_millis(1015),
+                length: Duration::from_secs(1),
+            })
+        );
+        // Read for the diff: drawn, but no gap of the stream's.
+        timeline.read_after_failure(&Item::Line("late".into()), Duration::from_millis(1300));
+        assert_eq!(timeline.after_failure, 1);
+        assert!(timeline.listed[3].after_failure);
+        assert_eq!(timeline.listed[3].text.as_deref(), Some("\"late\""));
+        assert!(
+            timeline
+                .slowest
+                .iter()
+                .all(|gap| gap.length <= Duration::from_millis(5))
+        );
+    }
+
+    #[test]
+    fn the_item_that_failed_is_kept_with_its_number() {
+        let mut timeline = Timeline::default();
+        for ms in [5, 10, 15, 20] {
+            timeline.arrived(Duration::from_millis(ms));
+        }
+        timeline.failed_on_last();
+        timeline.arrived(Duration::from_millis(25));
+        assert_eq!(
+            timeline.failed_item,
+            Some(FailedItem {
+                at: Duration::from_millis(20),
+                number: 4,
+            })
+        );
+        assert_eq!(timeline.after_failure, 1);
+        // A timeout after the failure is no stall: the stream had failed already.
+        timeline.mark(MarkKind::TimedOut, Duration::from_millis(900));
+        assert_eq!(timeline.stall, None);
+    }
+
+    #[test]
     fn the_slowest_gaps_are_kept_wherever_they_fell() {
         let mut timeline = Timeline::default();
         let mut at = Duration::ZERO;
@@ -331,14 +426,5 @@ mod tests {
                 .windows(2)
                 .all(|w| w[0].length >= w[1].length)
         );
-    }
-
-    #[test]
-    fn gap_bins_are_quarter_decades() {
-        assert_eq!(gap_bin(0), ZERO_BIN);
-        assert_eq!(gap_bin(1), 0);
-        assert_eq!(gap_bin(1_000), 12);
-        assert_eq!(gap_bin(1_999), 13);
-        assert!((bin_start(12) - 1_000.0).abs() < 1e-6);
     }
 }

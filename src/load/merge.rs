@@ -144,14 +144,13 @@ pub fn merge(
                 for verdict in &report.thresholds {
                     let threshold = Threshold::parse(&verdict.threshold)
                         .map_err(|message| format!("{file}: {message}"))?;
-                    if !judged.iter().any(|known| known.text == threshold.text) {
-                        judged.push(threshold);
-                    }
+                    judged.push(threshold);
                 }
             }
             judged
         }
     };
+    let judged = super::thresholds::each_once(judged, |threshold| threshold);
 
     Ok(LoadReport {
         streamspec_load: json::FORMAT,

@@ -220,12 +220,19 @@ fn exit_line(
     exited: &super::json::ServiceExited,
     palette: &Palette,
 ) -> String {
-    let text = format!(
+    format!(
+        "{}\n",
+        paint(palette.error, &exit_text(name, instance, exited))
+    )
+}
+
+/// `service api exited with code 3 at 2.4s` (`instance`: ` (instance 1/2)` or empty).
+pub fn exit_text(name: &str, instance: &str, exited: &super::json::ServiceExited) -> String {
+    format!(
         "service {name}{instance} {} at {}",
         exited.how,
         seconds_text(exited.at_ms as f64 / 1000.0)
-    );
-    format!("{}\n", paint(palette.error, &text))
+    )
 }
 
 fn paint(style: anstyle::Style, text: &str) -> String {

@@ -123,7 +123,28 @@ const NAMES: &str = "connect, ttfb, first item (ttft), gap (itl), stream duratio
                      tokens, tokens/s (with --tokens), iteration, start delay; errors, failures, passes, connections succeeded (in %); \
                      goodput (per second), iterations (per second with /s or /m, else a count); reconnections, dropped";
 
+/// Each threshold once, in order: of those that are the same (however written: `p99 gap <
+/// 100ms` and `gap p99 < 100 ms`), the first. A threshold given in the config and again on the
+/// command line, or by several merged reports, is one verdict, listed once by every report.
+pub fn each_once<T>(thresholds: Vec<T>, threshold: impl Fn(&T) -> &Threshold) -> Vec<T> {
+    let mut kept: Vec<T> = Vec::with_capacity(thresholds.len());
+    for candidate in thresholds {
+        if !kept
+            .iter()
+            .any(|known| threshold(known).same_as(threshold(&candidate)))
+        {
+            kept.push(candidate);
+        }
+    }
+    kept
+}
+
 impl Threshold {
+    /// Whether both judge the same thing the same way, however each is written.
+    pub fn same_as(&self, other: &Threshold) -> bool {
+        self.measure == other.measure && self.op == other.op && self.bound == other.bound
+    }
+
     pub fn parse(text: &str) -> Result<Threshold, String> {
         let lowered = text.trim().to_ascii_lowercase();
         // The bound is read without its spaces: `100 ms`, `1 %` and `50 /s` are `100ms`, `1%`
@@ -507,6 +528,23 @@ mod tests {
             error("p99 errors < 1%"),
             "`errors` is not a distribution: a statistic (p99, max…) goes with connect, ttfb, first item, gap, stream duration, items, items/s, iteration or start delay (in `p99 errors < 1%`)"
         );
+    }
+
+    #[test]
+    fn the_same_threshold_however_written_is_kept_once() {
+        let parsed = |text: &str| Threshold::parse(text).expect("a threshold");
+        let kept = each_once(
+            vec![
+                parsed("p99 gap < 100ms"),
+                parsed("errors < 1%"),
+                parsed("gap p99 < 100 ms"),
+                parsed("p99 gap < 200ms"),
+                parsed("errors < 1%"),
+            ],
+            |threshold| threshold,
+        );
+        let texts: Vec<&str> = kept.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(texts, ["p99 gap < 100ms", "errors < 1%", "p99 gap < 200ms"]);
     }
 
     #[test]

@@ -17,6 +17,21 @@ use std::sync::mpsc;
 
 use tokio::sync::oneshot;
 
+/// Creates the directories a report file at `path` goes in, where they are missing: every
+/// `--report-*` path is taken so (as nextest and k6 do), a path that cannot be made an error.
+pub fn create_parents(path: &Path) -> io::Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir),
+        _ => Ok(()),
+    }
+}
+
+/// Writes a whole report file at once (the load's, made when it ends), its directories created.
+pub fn write_whole(path: &Path, contents: impl AsRef<[u8]>) -> io::Result<()> {
+    create_parents(path)?;
+    std::fs::write(path, contents)
+}
+
 /// Opens a report file for writing, creating or truncating it (a device or a named pipe is
 /// opened as it is). Never waits for a named pipe's reader: without one, this fails with an error
 /// that says so.

@@ -57,11 +57,11 @@ impl JunitTarget {
             Err(_) => path.to_path_buf(),
         };
         let path = path.as_path();
+        super::file::create_parents(path)?;
         let dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
         };
-        std::fs::create_dir_all(dir)?;
         let temp = tempfile::Builder::new()
             .prefix(".streamspec-junit-")
             .tempfile_in(dir)?;

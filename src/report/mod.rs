@@ -270,9 +270,7 @@ pub fn build(args: &ReportArgs, verbose: bool, updating: bool) -> Result<Reports
 /// A report file, created (with its directory) before the run, written as tests finish by a
 /// thread of its own; the delivery keeps the first write that failed.
 fn create(path: &Path) -> Result<(BufWriter<file::Spool>, Destination), String> {
-    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|error| cannot_write(path, &error))?;
-    }
+    file::create_parents(path).map_err(|error| cannot_write(path, &error))?;
     let delivery = Delivery::default();
     let (spool, written) = file::open(path)
         .and_then(|file| file::spool(Checked::new(file, delivery.clone())))

@@ -20,7 +20,7 @@ use crate::servers;
 use crate::support::{Output, Test};
 
 /// A body of `pieces`, each sent `delay` after the one before it.
-fn paced(content_type: &'static str, pieces: Vec<(Duration, Vec<u8>)>) -> Response {
+pub fn paced(content_type: &'static str, pieces: Vec<(Duration, Vec<u8>)>) -> Response {
     let frames = stream::unfold(pieces.into_iter(), |mut pieces| async move {
         let (delay, bytes) = pieces.next()?;
         tokio::time::sleep(delay).await;
@@ -34,7 +34,7 @@ fn paced(content_type: &'static str, pieces: Vec<(Duration, Vec<u8>)>) -> Respon
 }
 
 /// The servers of these tests, started once.
-fn server() -> &'static str {
+pub fn server() -> &'static str {
     static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     URL.get_or_init(|| {
         servers::serve(
@@ -79,6 +79,22 @@ fn server() -> &'static str {
                         paced("text/event-stream", events)
                     }),
                 )
+                // Three events, then nothing for a long while: a stream that stalls.
+                .route(
+                    "/stall",
+                    get(|| async {
+                        let mut pieces: Vec<(Duration, Vec<u8>)> = (1..=3)
+                            .map(|n| {
+                                (
+                                    Duration::from_millis(5),
+                                    format!("data: {n}\n\n").into_bytes(),
+                                )
+                            })
+                            .collect();
+                        pieces.push((Duration::from_secs(60), b"data: 4\n\n".to_vec()));
+                        paced("text/event-stream", pieces)
+                    }),
+                )
                 // A few huge lines, then many.
                 .route(
                     "/many",
@@ -98,23 +114,23 @@ fn server() -> &'static str {
     })
 }
 
-fn select<'a>(page: &'a Html, selector: &str) -> Vec<scraper::ElementRef<'a>> {
+pub fn select<'a>(page: &'a Html, selector: &str) -> Vec<scraper::ElementRef<'a>> {
     let selector = Selector::parse(selector).expect("a valid selector");
     page.select(&selector).collect()
 }
 
-fn text_of(element: &scraper::ElementRef<'_>) -> String {
+pub fn text_of(element: &scraper::ElementRef<'_>) -> String {
     element.text().collect()
 }
 
-fn read_page(output: &Output, name: &str) -> (String, Html) {
+pub fn read_page(output: &Output, name: &str) -> (String, Html) {
     let text =
         std::fs::read_to_string(output.dir.path().join(name)).expect("the report was written");
     let page = Html::parse_document(&text);
     (text, page)
 }
 
-const SLOW_GAP: &str = r#"
+pub const SLOW_GAP: &str = r#"
 test "every event in time" {
   GET {{base}}/slow-gap
   expect sse {
@@ -186,11 +202,15 @@ fn a_run_report_has_a_section_per_test_with_a_timeline_and_a_histogram_per_strea
     assert_eq!(select(&page, "#test-0 svg .item").len(), 12);
     let slow = text_of(&select(&page, "#test-0 svg text.slow")[0]);
     assert!(slow.starts_with("slowest gap "), "{slow}");
+    // Each label's names (`p95/p99 400ms` names two).
     let labels_in = |n: usize| -> Vec<String> {
         select(&page, &format!("#test-{n} svg text.strong"))
             .iter()
             .map(|label| text_of(label))
-            .map(|label| label.split(' ').next().unwrap_or("").to_string())
+            .flat_map(|label| {
+                let names = label.split(' ').next().unwrap_or("").to_string();
+                names.split('/').map(str::to_string).collect::<Vec<_>>()
+            })
             .collect()
     };
     assert_eq!(labels_in(0), ["p50", "p95", "p99"]);
@@ -205,14 +225,14 @@ fn a_run_report_has_a_section_per_test_with_a_timeline_and_a_histogram_per_strea
         .filter(|&n| items[n].value().classes().any(|class| class == "slow"))
         .collect();
     assert!(tinted.contains(&8), "{tinted:?}");
-    // The failing test read 8 items, then gave up waiting for the 9th: marked where it did.
-    assert_eq!(
-        labels(1),
-        [
-            "timeline of the 8 items of the stream",
-            "histogram of the 7 gaps between items"
-        ]
+    // The failing test read 8 items, then gave up waiting for the 9th: marked where it did;
+    // what it read after that, for the diff, is drawn apart.
+    let charts = labels(1);
+    assert!(
+        charts[0].starts_with("timeline of the 8 items of the stream, and "),
+        "{charts:?}"
     );
+    assert_eq!(charts[1], "histogram of the 7 gaps between items");
     assert_eq!(labels_in(1), ["timed", "p50", "p95", "p99"]);
     // The bounds the spec set, drawn where they apply.
     let bounds = select(&page, "#test-0 svg rect.bound");
@@ -361,7 +381,7 @@ fn a_run_report_that_cannot_be_written_is_an_error_before_the_run() {
 }
 
 /// The load test of these tests: as many items as the iteration's number.
-const TICKER: &str = r#"
+pub const TICKER: &str = r#"
 test "ticker" {
   GET {{base}}/sse/ticker?count={{iteration}}&interval=1ms
   expect status 200
@@ -524,8 +544,9 @@ fn an_hour_of_load_makes_a_page_of_bounded_size() {
 }
 
 #[test]
-fn a_load_report_that_cannot_be_written_stops_the_load_before_it_starts() {
-    Test::new()
+fn every_report_file_gets_its_missing_directories_and_one_that_cannot_be_made_stops_the_load() {
+    // As `run` makes them for its reports, `load` and `merge` make theirs.
+    let output = Test::new()
         .spec("ticker.stream", TICKER)
         .var("base", servers::demo())
         .args([
@@ -537,12 +558,115 @@ fn a_load_report_that_cannot_be_written_stops_the_load_before_it_starts() {
             "1",
             "--report-html",
             "no/such/dir/load.html",
+            "--report-json",
+            "other/dir/load.json",
         ])
-        .stderr(
-            "error: cannot write the report `no/such/dir/load.html`: No such file or directory (os error 2)",
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{output:?}");
+    let (_, page) = read_page(&output, "no/such/dir/load.html");
+    assert_eq!(select(&page, "#summary").len(), 1);
+    let json = std::fs::read_to_string(output.dir.path().join("other/dir/load.json"))
+        .expect("the JSON report");
+    let merged = Test::new()
+        .file("load.json", &json)
+        .args([
+            "merge",
+            "load.json",
+            "--report-json",
+            "m/merged.json",
+            "--report-html",
+            "n/merged.html",
+        ])
+        .run_unchecked();
+    assert_eq!(merged.status, Some(0), "{merged:?}");
+    assert!(merged.dir.path().join("m/merged.json").is_file());
+    assert!(merged.dir.path().join("n/merged.html").is_file());
+    // A file where a directory should be: the load does not start.
+    for flag in ["--report-html", "--report-json"] {
+        let output = Test::new()
+            .spec("ticker.stream", TICKER)
+            .var("base", servers::demo())
+            .file("taken", "a file, not a directory")
+            .args([
+                "load",
+                "ticker.stream",
+                "--users",
+                "1",
+                "--iterations",
+                "1",
+                flag,
+                "taken/load.out",
+            ])
+            .run_unchecked();
+        assert_eq!(output.status, Some(3), "{output:?}");
+        assert!(
+            output.stderr.starts_with("error: cannot write ")
+                && output.stderr.contains("taken/load.out")
+                && output.stderr.contains("(os error 17)")
+                && output.stdout.is_empty(),
+            "{output:?}"
+        );
+    }
+}
+
+#[test]
+fn a_threshold_given_twice_is_one_verdict_in_every_report() {
+    let test = Test::new()
+        .config(
+            r#"
+            [load]
+            thresholds = ["p99 gap < 10s", "iterations > 1000"]
+            "#,
         )
-        .status(3)
-        .run();
+        .spec("ticker.stream", TICKER)
+        .var("base", servers::demo())
+        .args([
+            "load",
+            "ticker.stream",
+            "--users",
+            "1",
+            "--iterations",
+            "2",
+            "--threshold",
+            "p99 gap < 10s",
+            "--threshold",
+            "gap p99 < 10 s",
+            "--report-html",
+            "load.html",
+            "--report-json",
+            "load.json",
+        ]);
+    let output = test.run_unchecked();
+    assert_eq!(output.status, Some(1), "{output:?}");
+    let verdicts = |stdout: &str| {
+        stdout
+            .lines()
+            .filter(|line| line.trim_start().starts_with(['✓', '✗']))
+            .count()
+    };
+    assert_eq!(verdicts(&output.stdout), 2, "{}", output.stdout);
+    let json = std::fs::read_to_string(output.dir.path().join("load.json")).expect("the JSON");
+    let report: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(report["thresholds"].as_array().map(Vec::len), Some(2));
+    let (_, page) = read_page(&output, "load.html");
+    assert_eq!(select(&page, "table.thresholds tbody tr").len(), 2);
+    // Merged, with the threshold given again on the command line: once still.
+    let merged = Test::new()
+        .file("a.json", &json)
+        .args([
+            "merge",
+            "a.json",
+            "--threshold",
+            "p99 gap < 10s",
+            "--threshold",
+            "p99 gap < 10 s",
+            "--report-html",
+            "merged.html",
+        ])
+        .run_unchecked();
+    assert_eq!(verdicts(&merged.stdout), 1, "{}", merged.stdout);
+    let (_, page) = read_page(&merged, "merged.html");
+    assert_eq!(select(&page, "table.thresholds tbody tr").len(), 1);
 }
 
 #[test]

@@ -22,6 +22,7 @@ mod grpc_servers;
 mod grpc_status_fields;
 mod grpc_wire;
 mod html_browser;
+mod html_charts;
 mod html_report;
 mod http1;
 mod json_lines;

@@ -12,10 +12,12 @@
 //! Its size is bounded whatever the run: a stream keeps its first items and counts the rest
 //! (see [`crate::interp::timeline`]), the page lists and draws a bounded number of items and
 //! streams ([`run::LISTED_IN_ALL`], [`run::CHARTS_IN_ALL`]), and a load's series is averaged
-//! into at most [`load::POINTS`] points; each says what it left out.
+//! into at most [`over_time::POINTS`] points; each says what it left out.
 
 pub mod escape;
+pub mod histogram;
 pub mod load;
+pub mod over_time;
 pub mod page;
 pub mod run;
 pub mod svg;

@@ -116,6 +116,19 @@ svg.chart .bound { fill: var(--warn); opacity: 0.35; }
 svg.chart .bound-end { stroke: var(--warn); stroke-width: 1.5; stroke-dasharray: 4 3; }
 svg.chart .slow-gap { fill: var(--slow); }
 svg.chart .mark { stroke: var(--error); stroke-width: 2; }
+svg.chart .item.after-failure { stroke: var(--muted); stroke-dasharray: 2 2; }
+svg.chart .failed-item { stroke: var(--fail); stroke-width: 3; }
+svg.chart text.failed { fill: var(--fail); font-weight: 700; }
+svg.chart .stall { fill: var(--slow); stroke: var(--fail); stroke-width: 1; stroke-dasharray: 4 2; }
+p.legend { display: flex; flex-wrap: wrap; gap: 4px 16px; margin: 0 0 6px; font-size: 12px; color: var(--muted); }
+p.legend .key { display: inline-flex; align-items: center; gap: 5px; }
+p.legend .swatch { display: inline-block; width: 14px; height: 10px; }
+.swatch.item { border-left: 2px solid var(--accent); width: 2px; }
+.swatch.after-failure { border-left: 2px dashed var(--muted); width: 2px; }
+.swatch.failed-item { background: var(--fail); width: 4px; }
+.swatch.stall { background: var(--slow); border: 1px dashed var(--fail); }
+.swatch.slow-gap { background: var(--slow); }
+.swatch.bound { background: var(--warn); opacity: 0.35; height: 5px; }
 svg.chart .pct { stroke: var(--fg); stroke-width: 1; stroke-dasharray: 3 3; }
 svg.chart .users-area { fill: var(--users); }
 svg.chart polyline { fill: none; stroke-width: 1.6; }
@@ -126,12 +139,19 @@ svg.chart .s4 { stroke: var(--series4); fill: var(--series4); }
 svg.chart .sfail { stroke: var(--fail); fill: var(--fail); }
 svg.chart polyline.s1, svg.chart polyline.s2, svg.chart polyline.s3, svg.chart polyline.s4, svg.chart polyline.sfail { fill: none; }
 svg.chart polyline.dashed { stroke-dasharray: 5 3; }
+svg.chart .exit { stroke: var(--error); stroke-width: 1.5; stroke-dasharray: 6 3; }
+svg.chart text.exit { fill: var(--error); stroke: none; font-weight: 600; }
+p.note.exited { color: var(--error); font-weight: 600; }
 details { margin: 6px 0; }
 summary { cursor: pointer; color: var(--accent); }
 ol.items { margin: 6px 0; padding-left: 0; list-style: none; max-height: 420px; overflow: auto;
   border: 1px solid var(--border); border-radius: 6px; }
 ol.items li { display: flex; gap: 12px; padding: 1px 8px; border-bottom: 1px solid var(--border); }
-ol.items li.slow { background: var(--slow); }
+ol.items li.slow, ol.items li.stall { background: var(--slow); }
+ol.items li.failed { background: var(--slow); font-weight: 600; }
+ol.items li.failed .n { color: var(--fail); }
+ol.items li.after-failure { color: var(--muted); }
+ol.items li.stall .text { color: var(--fail); font-style: italic; }
 ol.items .n { color: var(--muted); min-width: 4em; text-align: right; }
 ol.items .at { color: var(--muted); min-width: 6em; text-align: right; }
 ol.items .text { white-space: pre-wrap; overflow-wrap: anywhere; }

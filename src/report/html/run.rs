@@ -8,8 +8,9 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::escape::escape;
+use super::histogram;
 use super::page;
-use super::svg::{Chart, format_count, format_ms, nice_ticks};
+use super::svg::{Chart, format_ms, nice_ticks};
 use crate::duration::format_measured;
 use crate::interp::timeline::{self, Arrival, MarkKind, Timeline};
 use crate::outcome::{StreamReport, TestOutcome};
@@ -193,7 +194,7 @@ fn stream_section(
         budget.charts -= 1;
         out.push_str(&timeline_chart(stream, timeline));
         out.push_str(&left_out(timeline));
-        if !timeline.gap_bins.is_empty() {
+        if !timeline.gap_values.is_empty() {
             out.push_str(&gap_histogram(stream, timeline));
         }
     }
@@ -270,10 +271,7 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
         150.0,
         (0.0, end),
         (0.0, 1.0),
-        &format!(
-            "timeline of the {} items of the stream",
-            timeline.arrivals()
-        ),
+        &timeline_label(timeline),
     );
     let (top, bottom) = (chart.plot_top() + 16.0, chart.plot_bottom());
     let x = chart.x;
@@ -302,39 +300,62 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
         chart.text(x.from - 6.0, lane + 5.0, "end", "tick", "bounds");
     }
     // The slow gaps: the slowest shaded and named, others shaded when nearly as slow; none
-    // when no gap stands out (a steady stream has no slow gap to point at).
+    // when no gap stands out (a steady stream has no slow gap to point at). A wait that ended
+    // in a timeout is where the stream failed: always shaded and named.
     let slow = slow_gaps(stream, timeline);
-    for gap in &slow {
+    let shade = |chart: &mut Chart, gap: &timeline::Gap, class: &str, title: &str| {
         let (from, to) = (
             x.at(ms(gap.at.saturating_sub(gap.length))),
             x.at(ms(gap.at)),
-        );
-        let title = format!(
-            "gap of {} before the item at {}",
-            format_measured(gap.length),
-            format_measured(gap.at)
         );
         chart.rect(
             from,
             top,
             (to - from).max(2.0),
             bottom - top,
-            "slow-gap",
-            Some(&title),
+            class,
+            Some(title),
         );
+        ((from + to) / 2.0).clamp(x.from + 80.0, x.to - 80.0)
+    };
+    for gap in &slow {
+        let title = format!(
+            "gap of {} before the item at {}",
+            format_measured(gap.length),
+            format_measured(gap.at)
+        );
+        shade(&mut chart, gap, "slow-gap", &title);
     }
-    if let Some(gap) = slow.first() {
+    let stall_label = timeline.stall.map(|stall| {
+        let text = format!(
+            "no item for {} until timeout",
+            format_measured(stall.length)
+        );
+        let middle = shade(&mut chart, &stall, "slow-gap stall", &text);
+        chart.text(middle, top + 12.0, "middle", "slow", &text);
+        (middle, text)
+    });
+    // Named the slowest only when it is longer than the wait that timed out.
+    if let Some(gap) = slow
+        .first()
+        .filter(|gap| timeline.stall.is_none_or(|stall| gap.length > stall.length))
+    {
         let (from, to) = (
             x.at(ms(gap.at.saturating_sub(gap.length))),
             x.at(ms(gap.at)),
         );
-        chart.text(
-            ((from + to) / 2.0).clamp(x.from + 60.0, x.to - 60.0),
-            top + 12.0,
-            "middle",
-            "slow",
-            &format!("slowest gap {}", format_measured(gap.length)),
-        );
+        let middle = ((from + to) / 2.0).clamp(x.from + 80.0, x.to - 80.0);
+        let text = format!("slowest gap {}", format_measured(gap.length));
+        // Under the stall's label where the two would meet.
+        let row = match &stall_label {
+            Some((at, other))
+                if (at - middle).abs() * 2.0 < (other.len() + text.len()) as f64 * 7.0 =>
+            {
+                1.0
+            }
+            _ => 0.0,
+        };
+        chart.text(middle, top + 12.0 + 12.0 * row, "middle", "slow", &text);
     }
     // Every arrival counted, when not every one is listed: how many came when.
     if timeline.unlisted > 0 {
@@ -362,11 +383,28 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
             );
         }
     }
-    // Each listed item, a mark at its arrival.
+    // Each listed item, a mark at its arrival; those read after the failure (for the diff)
+    // paler, and the one that failed in the failure's colour, named.
     let (mark_top, mark_bottom) = (top + (bottom - top) * 0.2, bottom - (bottom - top) * 0.5);
     for arrival in &timeline.listed {
         let at = x.at(ms(arrival.at));
-        chart.line(at, mark_top, at, mark_bottom, "item");
+        let class = if arrival.after_failure {
+            "item after-failure"
+        } else {
+            "item"
+        };
+        chart.line(at, mark_top, at, mark_bottom, class);
+    }
+    if let Some(failed) = timeline.failed_item {
+        let at = x.at(ms(failed.at));
+        chart.line(at, top - 2.0, at, bottom, "failed-item");
+        let text = format!("item {} failed", failed.number);
+        let (x_text, anchor) = if at > x.to - 90.0 {
+            (at - 4.0, "end")
+        } else {
+            (at + 4.0, "start")
+        };
+        chart.text(x_text, mark_bottom + 14.0, anchor, "failed", &text);
     }
     for mark in &timeline.marks {
         let at = x.at(ms(mark.at));
@@ -375,7 +413,12 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
             MarkKind::TimedOut => format!("timed out at {}", format_measured(mark.at)),
             kind => kind.label().to_string(),
         };
-        chart.text(at + 3.0, bottom - 4.0, "start", "strong", &label);
+        // Left of a mark near the right edge, where the label would run off the chart.
+        if at > x.to - 110.0 {
+            chart.text(at - 3.0, bottom - 4.0, "end", "strong", &label);
+        } else {
+            chart.text(at + 3.0, bottom - 4.0, "start", "strong", &label);
+        }
     }
     let ticks: Vec<(f64, String)> = nice_ticks(0.0, end, 10)
         .into_iter()
@@ -389,21 +432,79 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
         "tick",
         "items",
     );
-    chart.finish()
+    let mut out = chart.finish();
+    out.push_str(&legend(timeline, !slow.is_empty()));
+    out
+}
+
+fn timeline_label(timeline: &Timeline) -> String {
+    let taken = timeline.arrivals() - timeline.after_failure;
+    let mut label = format!("timeline of the {taken} items of the stream");
+    if timeline.after_failure > 0 {
+        let _ = write!(
+            label,
+            ", and {} read after the failure",
+            timeline.after_failure
+        );
+    }
+    label
+}
+
+/// What the timeline's marks and shades mean, for those it draws.
+fn legend(timeline: &Timeline, slow_gaps: bool) -> String {
+    let mut entries = vec![("item", "an item, at its arrival".to_string())];
+    if let Some(failed) = timeline.failed_item {
+        entries.push((
+            "failed-item",
+            format!("item {}: failed its expectation", failed.number),
+        ));
+    }
+    if timeline.after_failure > 0 {
+        entries.push((
+            "after-failure",
+            format!(
+                "{} read after the failure, for the diff (not in the figures above)",
+                plural(timeline.after_failure as usize, "item")
+            ),
+        ));
+    }
+    if timeline.stall.is_some() {
+        entries.push(("stall", "no item until the timeout".to_string()));
+    }
+    if slow_gaps {
+        entries.push(("slow-gap", "the slowest gaps".to_string()));
+    }
+    if !timeline.bounds.is_empty() {
+        entries.push(("bound", "when the next item had to come".to_string()));
+    }
+    let mut out = String::from("<p class=\"legend\">");
+    for (class, text) in entries {
+        let _ = write!(
+            out,
+            "<span class=\"key\"><span class=\"swatch {class}\"></span>{}</span>",
+            escape(&text)
+        );
+    }
+    out.push_str("</p>\n");
+    out
 }
 
 /// The gaps worth a look: the slowest, when it is at least twice the median, and the others
-/// kept that are at least half as long as it.
+/// kept that are at least half as long as it, or as the wait that timed out when that was
+/// longer.
 fn slow_gaps<'a>(stream: &StreamReport, timeline: &'a Timeline) -> Vec<&'a timeline::Gap> {
     let Some(slowest) = timeline.slowest.first() else {
         return Vec::new();
     };
+    let longest = timeline
+        .stall
+        .map_or(slowest.length, |stall| stall.length.max(slowest.length));
     let median = stream.gaps.map_or(Duration::ZERO, |gaps| gaps[2]);
     timeline
         .slowest
         .iter()
         .filter(|gap| {
-            !gap.length.is_zero() && gap.length >= median * 2 && gap.length * 2 >= slowest.length
+            !gap.length.is_zero() && gap.length >= median * 2 && gap.length * 2 >= longest
         })
         .collect()
 }
@@ -431,123 +532,29 @@ fn left_out(timeline: &Timeline) -> String {
     format!("<p class=\"note\">{}</p>\n", escape(&notes.join("; ")))
 }
 
-/// Where a gap of `micros` falls on the histogram's axis, in bins.
-fn bin_position(micros: f64, zero_at: f64) -> f64 {
-    if micros < 1.0 {
-        zero_at + 0.5
-    } else {
-        micros.log10() * timeline::BINS_PER_DECADE
-    }
-}
-
 fn gap_histogram(stream: &StreamReport, timeline: &Timeline) -> String {
-    let bins = &timeline.gap_bins;
-    let first_bin = bins
+    let values: Vec<(f64, u64)> = timeline
+        .gap_values
         .iter()
-        .map(|(bin, _)| *bin)
-        .filter(|bin| *bin != timeline::ZERO_BIN)
-        .min()
-        .unwrap_or(0);
-    let last_bin = bins
-        .iter()
-        .map(|(bin, _)| *bin)
-        .max()
-        .unwrap_or(0)
-        .max(first_bin);
-    // Gaps under a microsecond (items of one read) get a bar of their own, left of the rest.
-    let zero_at = f64::from(first_bin) - 1.0;
-    let lo = if bins.iter().any(|(bin, _)| *bin == timeline::ZERO_BIN) {
-        zero_at
-    } else {
-        f64::from(first_bin)
-    };
-    let hi = f64::from(last_bin) + 1.0;
-    let most = bins
-        .iter()
-        .map(|(_, count)| *count)
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64;
-    let total: u64 = bins.iter().map(|(_, count)| count).sum();
-    let mut chart = Chart::new(
-        WIDTH,
-        150.0,
-        (lo, hi),
-        (0.0, most * 1.15),
-        &format!("histogram of the {total} gaps between items"),
-    );
-    for &(bin, count) in bins {
-        let from = if bin == timeline::ZERO_BIN {
-            zero_at
-        } else {
-            f64::from(bin)
-        };
-        let (left, right) = (chart.x.at(from), chart.x.at(from + 1.0));
-        let y = chart.y.at(count as f64);
-        let title = if bin == timeline::ZERO_BIN {
-            format!("{} under 1µs", plural(count as usize, "gap"))
-        } else {
-            format!(
-                "{} from {} to {}",
-                plural(count as usize, "gap"),
-                format_ms(timeline::bin_start(bin) / 1000.0),
-                format_ms(timeline::bin_start(bin + 1) / 1000.0)
-            )
-        };
-        let bottom = chart.plot_bottom();
-        // However few, a bin's gaps show: the one slow gap among thousands is the point.
-        let y = y.min(bottom - 3.0);
-        chart.rect(
-            left + 1.0,
-            y,
-            right - left - 2.0,
-            bottom - y,
-            "bar",
-            Some(&title),
-        );
-    }
-    if let Some([_, _, p50, p95, p99, _]) = stream.gaps {
-        let mut placed: Vec<f64> = Vec::new();
-        for (name, value) in [("p50", p50), ("p95", p95), ("p99", p99)] {
-            let micros = value.as_secs_f64() * 1e6;
-            let at = chart.x.at(bin_position(micros, zero_at));
-            // Labels of percentiles that fall close together go one under the other.
-            let row = placed.iter().filter(|x| (*x - at).abs() < 90.0).count();
-            placed.push(at);
-            chart.marker(at, row, &format!("{name} {}", format_measured(value)));
-        }
-    }
-    let mut ticks = log_ticks(f64::from(first_bin), hi, |micros| {
-        format_ms(micros / 1000.0)
-    });
-    if lo == zero_at {
-        ticks.push((zero_at + 0.5, "<1µs".to_string()));
-    }
-    chart.x_axis(&ticks);
-    let y_ticks: Vec<(f64, String)> = nice_ticks(0.0, most, 4)
-        .into_iter()
-        .map(|tick| (tick, format_count(tick)))
+        .map(|&(micros, count)| (micros as f64 / 1000.0, count))
         .collect();
-    chart.y_axis(&y_ticks);
-    chart.finish()
-}
-
-/// Ticks at 1, 2 and 5 times each power of ten between bins `lo` and `hi` (quarter decades of
-/// microseconds, or of whatever a histogram records), labelled by `label`.
-pub fn log_ticks(lo: f64, hi: f64, label: impl Fn(f64) -> String) -> Vec<(f64, String)> {
-    let mut ticks = Vec::new();
-    let first_decade = (lo / timeline::BINS_PER_DECADE).floor() as i32;
-    let last_decade = (hi / timeline::BINS_PER_DECADE).ceil() as i32;
-    for decade in first_decade..=last_decade {
-        for step in [1.0, 2.0, 5.0] {
-            let value = step * 10f64.powi(decade);
-            let at = value.log10() * timeline::BINS_PER_DECADE;
-            if at >= lo - 1e-9 && at <= hi + 1e-9 {
-                ticks.push((at, label(value)));
-            }
+    let total: u64 = values.iter().map(|(_, count)| count).sum();
+    let percentiles: Vec<(&str, f64)> = match stream.gaps {
+        Some([_, _, p50, p95, p99, _]) => {
+            vec![("p50", ms(p50)), ("p95", ms(p95)), ("p99", ms(p99))]
         }
-    }
-    ticks
+        None => Vec::new(),
+    };
+    histogram::chart(&histogram::Histogram {
+        values: &values,
+        whole: false,
+        format: format_ms,
+        // Gaps are measured in microseconds.
+        resolution: 0.001,
+        zero: "under 1µs",
+        percentiles: &percentiles,
+        label: &format!("histogram of the {total} gaps between items"),
+    })
 }
 
 /// The items with their times and the gap before each, to unfold; the ones after the
@@ -582,7 +589,20 @@ fn item_list(stream: &StreamReport, timeline: &Timeline, budget: &mut Budget) ->
         escape(&summary)
     );
     let mut previous: Option<Duration> = None;
-    for (number, Arrival { at, text }) in timeline.listed.iter().take(listed).enumerate() {
+    let mut stall = timeline.stall;
+    for (
+        number,
+        Arrival {
+            at,
+            text,
+            after_failure,
+        },
+    ) in timeline.listed.iter().take(listed).enumerate()
+    {
+        // The wait that timed out, in its place: before what was read after it.
+        if *after_failure && let Some(stall) = stall.take() {
+            out.push_str(&stall_row(stall));
+        }
         let slow = previous.is_some() && slow.iter().any(|gap| gap.at == *at);
         let gap = previous
             .map(|previous| format!("+{}", format_measured(at.saturating_sub(previous))))
@@ -591,16 +611,36 @@ fn item_list(stream: &StreamReport, timeline: &Timeline, budget: &mut Budget) ->
             Some(text) => escape(text),
             None => "<span class=\"muted\">(text not kept)</span>".to_string(),
         };
+        let failed = timeline
+            .failed_item
+            .is_some_and(|failed| failed.number == number as u64 + 1);
+        let class = match (slow, failed, *after_failure) {
+            (_, true, _) => " class=\"failed\"",
+            (_, _, true) => " class=\"after-failure\"",
+            (true, ..) => " class=\"slow\"",
+            _ => "",
+        };
         let _ = write!(
             out,
-            "<li{}><span class=\"n\">{}</span><span class=\"at mono\">{}</span><span class=\"at mono\">{}</span><span class=\"text mono\">{text}</span></li>",
-            if slow { " class=\"slow\"" } else { "" },
+            "<li{class}><span class=\"n\">{}</span><span class=\"at mono\">{}</span><span class=\"at mono\">{}</span><span class=\"text mono\">{text}</span></li>",
             number + 1,
             format_measured(*at),
             gap,
         );
         previous = Some(*at);
     }
+    if let Some(stall) = stall {
+        out.push_str(&stall_row(stall));
+    }
     out.push_str("</ol></details>\n");
     out
+}
+
+/// The list's row for the wait that ended in a timeout.
+fn stall_row(stall: timeline::Gap) -> String {
+    format!(
+        "<li class=\"stall\"><span class=\"n\"></span><span class=\"at mono\">{}</span><span class=\"at mono\">+{}</span><span class=\"text\">no item until the timeout</span></li>",
+        format_measured(stall.at),
+        format_measured(stall.length)
+    )
 }

@@ -165,31 +165,25 @@ impl Chart {
         flush(&mut run, &mut self.body);
     }
 
-    /// The area under a line through `points`, down to the scale's bottom.
-    pub fn area(&mut self, points: &[(f64, f64)], scale: &Scale, class: &str) {
-        let (Some(first), Some(last)) = (points.first(), points.last()) else {
+    /// A step area: each `(from, to, value)` a flat stretch at its value, down to the scale's
+    /// bottom, rising or falling straight up or down between stretches.
+    pub fn steps(&mut self, steps: &[(f64, f64, f64)], scale: &Scale, class: &str) {
+        let (Some(first), Some(last)) = (steps.first(), steps.last()) else {
             return;
         };
         let bottom = scale.from;
         let mut path = format!("M{:.1},{bottom:.1}", self.x.at(first.0));
-        for (x, y) in points {
-            let _ = write!(path, " L{:.1},{:.1}", self.x.at(*x), scale.at(*y));
+        for (from, to, value) in steps {
+            let y = scale.at(*value);
+            let _ = write!(
+                path,
+                " L{:.1},{y:.1} L{:.1},{y:.1}",
+                self.x.at(*from),
+                self.x.at(*to)
+            );
         }
-        let _ = write!(path, " L{:.1},{bottom:.1} Z", self.x.at(last.0));
+        let _ = write!(path, " L{:.1},{bottom:.1} Z", self.x.at(last.1));
         let _ = write!(self.body, r#"<path class="{class}" d="{path}"/>"#);
-    }
-
-    /// A dashed vertical line across the plot at pixel `at`, labelled at its top in row `row`
-    /// (rows stack labels that would overlap); the label goes left of a line near the right edge.
-    pub fn marker(&mut self, at: f64, row: usize, label: &str) {
-        let (top, bottom) = (self.plot_top(), self.plot_bottom());
-        self.line(at, top, at, bottom, "pct");
-        let y = top + 10.0 + 12.0 * row as f64;
-        if at > self.x.to - 90.0 {
-            self.text(at - 3.0, y, "end", "strong", label);
-        } else {
-            self.text(at + 3.0, y, "start", "strong", label);
-        }
     }
 
     /// A legend entry at the top left of the plot, the `n`-th.
