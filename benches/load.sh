@@ -8,7 +8,8 @@
 # Figures: wall time, and its ratio to the ideal and to streamspec's; peak RSS; memory per active
 # stream = (peak RSS with USERS - peak RSS with 100) / (USERS - 100). The ideal is the stream's
 # own length, 1.8 s (ten events 200 ms apart, the first at once), as if every user started at
-# once; streamspec's users start at 20,000/s, so its last starts 0.5 s in (ideal then 2.3 s).
+# once; streamspec's users start at 20,000/s (`--max-new-users` lets a tenth of a second's worth,
+# 2,000, start at once), so its last starts 0.4 s in (ideal then 2.2 s).
 # The machine's load average is printed: on a shared machine the figures mean little above 2.
 #
 # CPU figures: the user + system CPU seconds of the client (each tool) and of the demo serving
