@@ -1,8 +1,12 @@
 # Sourced by the bench scripts: builds streamspec in release, starts its demo service on free
 # loopback ports (HTTP and gRPC), and stops it on exit. Sets `bin`, `port`, `grpc_port` and a
-# scratch directory `work`.
-cargo build --release --quiet
-bin=${CARGO_TARGET_DIR:-target}/release/streamspec
+# scratch directory `work`. DEMO=path/to/streamspec serves another build's demo (no build then).
+if [ -n "${DEMO:-}" ]; then
+  bin=$DEMO
+else
+  cargo build --release --quiet
+  bin=${CARGO_TARGET_DIR:-target}/release/streamspec
+fi
 work=$(mktemp -d)
 trap 'kill "$demo_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 
