@@ -256,8 +256,21 @@ pub async fn load(args: &LoadArgs) -> i32 {
         );
     }
     let (report, signal) = match load::run(group, tests, &options, &client, &mut signals).await {
-        Ok(finished) => (finished.report, finished.signal),
+        Ok(finished) => {
+            for value in &finished.secrets {
+                secrets.add(value);
+            }
+            (finished.report, finished.signal)
+        }
         Err(LoadError::Setup(diagnostic)) => {
+            // What a service printed may hold a secret the config names, set on the command
+            // line or in the environment (its `[vars]` were not worked out: `run` does the same).
+            let mut vars = crate::project::env_vars();
+            vars.extend(options.vars.iter().cloned());
+            let (values, _) = crate::report::redact::config_secrets(group.config.as_ref(), &vars);
+            for value in &values {
+                secrets.add(value);
+            }
             print_redacted_diagnostics(&[diagnostic], &secrets);
             return exit_code::SETUP_FAILED;
         }

@@ -76,6 +76,9 @@ pub enum LoadError {
 pub struct Finished {
     pub report: LoadReport,
     pub signal: Option<StopSignal>,
+    /// The values of the variables the config names in `secrets`, known once its services
+    /// chose their ports: every report masks them, as `run`'s do.
+    pub secrets: Vec<String>,
 }
 
 /// Runs `tests` (all of `group`) under `options`.
@@ -99,12 +102,19 @@ pub async fn run(
     }
     vars.extend(env_vars());
     vars.extend(options.vars.iter().cloned());
+    let (secrets, warnings) = crate::report::redact::config_secrets(group.config.as_ref(), &vars);
+    crate::commands::print_diagnostics(&warnings);
     let run_id = crate::interp::vars::new_uuid();
     let mut settings = group_settings(group, vars, client, &run_id, options.limits, false);
     settings.tokens_capture = options.tokens_capture.clone();
     let settings = Arc::new(settings);
     crate::interp::stats::keep_gaps_for_load();
-    let result = measure(tests, options, settings, services.as_ref(), signals).await;
+    let result = measure(tests, options, settings, services.as_ref(), signals)
+        .await
+        .map(|finished| Finished {
+            secrets,
+            ..finished
+        });
     if let Some(services) = services {
         tokio::select! {
             () = services.stop() => {}
@@ -341,7 +351,11 @@ async fn measure(
             .map(|threshold| threshold.evaluate(&total, rate_span))
             .collect(),
     };
-    Ok(Finished { report, signal })
+    Ok(Finished {
+        report,
+        signal,
+        secrets: Vec::new(),
+    })
 }
 
 /// Each sampled service with its samples and its exit, then any other service that exited.

@@ -544,6 +544,7 @@ mod exchanges;
 mod json_units;
 mod merged;
 mod requests;
+mod secrets;
 mod service_exit;
 mod settings;
 mod start_at;
