@@ -267,7 +267,7 @@ pub async fn load(args: &LoadArgs) -> i32 {
             // line or in the environment (its `[vars]` were not worked out: `run` does the same).
             let mut vars = crate::project::env_vars();
             vars.extend(options.vars.iter().cloned());
-            let (values, _) = crate::report::redact::config_secrets(group.config.as_ref(), &vars);
+            let (values, _) = crate::report::redact::group_secrets(group, &vars);
             for value in &values {
                 secrets.add(value);
             }

@@ -102,7 +102,7 @@ pub async fn run(
     }
     vars.extend(env_vars());
     vars.extend(options.vars.iter().cloned());
-    let (secrets, warnings) = crate::report::redact::config_secrets(group.config.as_ref(), &vars);
+    let (secrets, warnings) = crate::report::redact::group_secrets(group, &vars);
     crate::commands::print_diagnostics(&warnings);
     let run_id = crate::interp::vars::new_uuid();
     let mut settings = group_settings(group, vars, client, &run_id, options.limits, false);

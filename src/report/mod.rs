@@ -3,6 +3,7 @@
 //! GitHub Actions ([`github`]), and people reading a page ([`html`]). [`build`] puts together the ones the command line asks for,
 //! behind [`redact::Redacting`], so that no report shows a secret.
 
+mod credentials;
 pub mod fanout;
 pub mod file;
 #[cfg(test)]

@@ -313,6 +313,24 @@ fn starred(text: &str, spans: &[Range<usize>]) -> String {
     out
 }
 
+/// The secrets of a group once its variables are known: the values of the variables its config
+/// lists in `secrets` ([`config_secrets`], with its warnings) and of those its specs send as
+/// credentials ([`super::credentials`]).
+pub fn group_secrets(
+    group: &crate::project::Group,
+    vars: &HashMap<String, String>,
+) -> (Vec<String>, Vec<Diagnostic>) {
+    let (mut values, warnings) = config_secrets(group.config.as_ref(), vars);
+    for name in super::credentials::variables(&group.specs) {
+        if let Some(value) = vars.get(&name)
+            && super::credentials::worth_masking(value)
+        {
+            values.push(value.clone());
+        }
+    }
+    (values, warnings)
+}
+
 /// The values of the variables a config lists in `secrets`, once a group's variables are known,
 /// and a warning for each name that no source set.
 pub fn config_secrets(

@@ -436,8 +436,7 @@ impl Runner<'_, '_> {
     /// Learns the values of the variables the group's config names as secrets, for the reporter
     /// and for what the run prints after; warns of names no variable has.
     fn learn_secrets(&mut self, group: &Group, vars: &HashMap<String, String>) {
-        let (secrets, warnings) =
-            crate::report::redact::config_secrets(group.config.as_ref(), vars);
+        let (secrets, warnings) = crate::report::redact::group_secrets(group, vars);
         crate::commands::print_diagnostics(&warnings);
         self.reporter.add_secrets(&secrets);
         for value in &secrets {

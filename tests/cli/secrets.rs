@@ -264,6 +264,16 @@ fn no_part_of_a_secret_from_the_config_in_a_long_value_reaches_any_report() {
     assert_no_part_of_the_secret(&everything_a_run_shows(test, EVERY_REPORT));
 }
 
+/// A variable sent in a credential header (`x-token` here; `authorization`, `cookie`,
+/// `x-api-key`… too) is a secret though given with a plain `--var`.
+#[test]
+fn a_variable_sent_as_a_credential_is_masked_as_a_secret() {
+    let var = format!("token={SECRET}");
+    let mut args = vec!["--var", &var];
+    args.extend(EVERY_REPORT);
+    assert_no_part_of_the_secret(&everything_a_run_shows(Test::new(), &args));
+}
+
 #[test]
 fn no_part_of_a_secret_in_a_long_value_reaches_a_machine_format_on_stdout() {
     let secret = format!("token={SECRET}");
