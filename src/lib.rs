@@ -20,7 +20,7 @@
 //! async fn serve_my_app() -> String {
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
 //!     let address = listener.local_addr().expect("its address");
-//!     tokio::spawn(async move { axum::serve(listener, streamspec::demo::router()).await });
+//!     tokio::spawn(async move { axum::serve(listener, streamspec::demo::router().into_make_service()).await });
 //!     format!("http://{address}")
 //! }
 //!

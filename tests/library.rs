@@ -26,7 +26,7 @@ fn demo() -> &'static str {
                 .expect("a runtime for the demo");
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("a listener");
-                let _ = axum::serve(listener, streamspec::demo::router()).await;
+                let _ = axum::serve(listener, streamspec::demo::router().into_make_service()).await;
             });
         });
         url

@@ -54,7 +54,7 @@ pub fn serve(router: Router) -> String {
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        let _ = axum::serve(listener, router).await;
+        let _ = axum::serve(listener, router.into_make_service()).await;
     });
     url
 }

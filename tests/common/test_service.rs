@@ -84,7 +84,8 @@ fn test_service() {
             .route("/health", get(move || async move { (health, "ok") }))
             .route("/exit", get(exit))
             .route("/kill", get(kill));
-        let _ = tokio::time::timeout(LIFETIME, axum::serve(listener, router)).await;
+        let _ =
+            tokio::time::timeout(LIFETIME, axum::serve(listener, router.into_make_service())).await;
     });
 }
 
