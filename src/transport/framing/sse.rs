@@ -284,11 +284,15 @@ impl EventState {
                 self.event_type.clear();
                 self.event_type.push_str(value);
             }
-            // An id containing NUL is ignored. Replaced only when it changes: many streams repeat
-            // it, or send none (and a long id is then shared, not copied).
-            [b'i', b'd'] if !value.as_bytes().contains(&0) => {
+            // An id containing NUL is ignored. A short id is held inline: copying it in costs
+            // less than comparing it first, and `SmolStr::new` would look for a run of
+            // whitespace it could share. A long one is replaced only when it changes: many
+            // streams repeat it, and it is then shared, not copied.
+            [b'i', b'd'] if !value.bytes().any(|b| b == 0) => {
                 self.id_seen = true;
-                if *self.id_buffer != *value {
+                if value.len() <= SmolStr::INLINE_CAP {
+                    self.id_buffer = SmolStr::new_inline(value);
+                } else if *self.id_buffer != *value {
                     self.id_buffer = SmolStr::new(value);
                 }
             }
