@@ -105,6 +105,11 @@ impl HttpReader {
             .map(|item| item.map(|item| Next::Item(item, self.chunk_at)))
     }
 
+    /// Takes back an item the block is done with, for the decoder to reuse its buffers.
+    pub(super) fn recycle(&mut self, item: Item) {
+        self.decoder.recycle(item);
+    }
+
     /// Reads one item ahead, for a block that holds the stream later; `false` once there is
     /// nothing more to read now (the stream ended, failed, timed out, or the buffer is full).
     /// Cancel-safe: what is read is kept before the next await.

@@ -474,7 +474,12 @@ impl StreamRun<'_> {
                             {
                                 scope.commit(&mut captures, span)?;
                             }
-                            context.push(Seen::Item(item, at));
+                            // The item pushed out of the ring hands its buffers to the next.
+                            if let Some(Seen::Item(oldest, _)) = context.push(Seen::Item(item, at))
+                                && let Reader::Http(http) = &mut reader
+                            {
+                                http.recycle(oldest);
+                            }
                             if fed == Fed::Done {
                                 break Ok(Finish::StoppedEarly);
                             }

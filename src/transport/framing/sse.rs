@@ -49,6 +49,9 @@ struct EventState {
     max_item_size: usize,
     /// The data buffer: each `data` value followed by `\n`.
     data: String,
+    /// The data of an event the caller no longer needs (see [`SseDecoder::recycle`]): the next
+    /// event's data is copied into it, so a stream of small events allocates none.
+    spare: String,
     /// The event type buffer.
     event_type: String,
     /// The last event ID buffer: set by `id` fields, committed at each dispatch.
@@ -82,6 +85,7 @@ impl SseDecoder {
             state: EventState {
                 max_item_size,
                 data: String::new(),
+                spare: String::new(),
                 event_type: String::new(),
                 id_buffer: SmolStr::default(),
                 last_event_id: SmolStr::default(),
@@ -194,6 +198,15 @@ impl SseDecoder {
         self.state.last_line_counted = false;
         self.lines.consume(at + 1, count as u64 + 1);
         Ok(true)
+    }
+
+    /// Takes back the data of an event the caller is done with, for the next event's data to be
+    /// copied into instead of a new allocation. One is kept, and only a small one: a large
+    /// buffer held for reuse would be memory the stream no longer needs.
+    pub fn recycle(&mut self, data: String) {
+        if self.state.spare.capacity() == 0 && data.capacity() <= COPY_DATA_LIMIT {
+            self.state.spare = data;
+        }
     }
 
     /// Strips a BOM at the very start of the stream; false while too few bytes have arrived to
@@ -326,7 +339,10 @@ impl EventState {
         let data = if self.data.len() > COPY_DATA_LIMIT {
             std::mem::take(&mut self.data)
         } else {
-            let data = self.data.as_str().to_owned();
+            // Into the spare buffer when the caller gave one back (it allocates if not).
+            let mut data = std::mem::take(&mut self.spare);
+            data.clear();
+            data.push_str(&self.data);
             self.data.clear();
             data
         };
