@@ -184,7 +184,7 @@ impl SseDecoder {
         }
         // The fields end where the blank line starts; the data buffer holds at most their
         // bytes, so no field can be too large.
-        let Ok(fields) = std::str::from_utf8(&pending[..at]) else {
+        let Some(fields) = utf8_text(&pending[..at]) else {
             return Ok(false);
         };
         let mut start = 0;
@@ -361,6 +361,19 @@ impl EventState {
             invalid_utf8,
             has_id,
         })
+    }
+}
+
+/// `bytes` as text, if they are UTF-8. Almost every event is ASCII, which is UTF-8 as it is:
+/// checked a word at a time, it spares the byte-by-byte validation `from_utf8` gives short,
+/// unaligned text (5% of the CPU of a flood of small events).
+#[inline]
+fn utf8_text(bytes: &[u8]) -> Option<&str> {
+    if bytes.is_ascii() {
+        // SAFETY: every byte is ASCII, and ASCII text is valid UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+    } else {
+        std::str::from_utf8(bytes).ok()
     }
 }
 
