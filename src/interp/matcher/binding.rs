@@ -17,19 +17,20 @@ impl Bind for () {
     }
 }
 
-/// The pattern to match: a late one bound now, any other as it is.
+/// The pattern to match: a late one bound now (kept in `late`), any other as it is. A
+/// reference either way: a pattern is a few hundred bytes, and an owned or borrowed one handed
+/// back by value was copied on every item.
 pub(super) fn bind<'a>(
     pattern: &'a ItemPattern,
     binder: &dyn Bind,
-) -> Result<std::borrow::Cow<'a, ItemPattern>, MatchFailure> {
+    late: &'a mut Option<ItemPattern>,
+) -> Result<&'a ItemPattern, MatchFailure> {
     if !pattern.late {
-        return Ok(std::borrow::Cow::Borrowed(pattern));
+        return Ok(pattern);
     }
-    binder
-        .bind(pattern)
-        .map(std::borrow::Cow::Owned)
-        .map_err(|message| MatchFailure {
-            span: pattern.span,
-            kind: FailureKind::Unbound { message },
-        })
+    let bound = binder.bind(pattern).map_err(|message| MatchFailure {
+        span: pattern.span,
+        kind: FailureKind::Unbound { message },
+    })?;
+    Ok(late.insert(bound))
 }

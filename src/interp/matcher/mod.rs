@@ -320,8 +320,9 @@ impl<'p> BlockMatcher<'p> {
                 FrameKind::Until { .. } if top.index == 0 => {
                     if let Some(EntryKind::Until { stop, .. }) = top.owner.map(|o| &o.kind) {
                         let start = captures.len();
-                        let bound = bind(stop, binder)?;
-                        if match_item(bound.as_ref(), view, captures).is_ok() {
+                        let mut late = None;
+                        let bound = bind(stop, binder, &mut late)?;
+                        if match_item(bound, view, captures).is_ok() {
                             let span = stop.span;
                             self.leave_frame();
                             return Ok(self.consumed_as(Fed::Matched(span)));
@@ -438,8 +439,9 @@ impl<'p> BlockMatcher<'p> {
                 }
                 EntryKind::Item(line) => {
                     let start = captures.len();
-                    let bound = bind(&line.pattern, binder)?;
-                    match match_item(bound.as_ref(), view, captures) {
+                    let mut late = None;
+                    let bound = bind(&line.pattern, binder, &mut late)?;
+                    match match_item(bound, view, captures) {
                         Ok(()) => {
                             self.check_timing(line, at, previous)?;
                             let top = self.stack.last_mut().unwrap_or_else(|| unreachable!());
