@@ -98,24 +98,24 @@ impl Token {
         if pattern.capture.is_some() {
             return false;
         }
-        match (&pattern.kind, self) {
-            (JsonPatternKind::Any, _) => true,
-            (
-                JsonPatternKind::Type {
-                    kind: JsonType::Integer | JsonType::Number,
-                    len: None,
-                },
-                Token::Integer,
-            ) => true,
-            (
-                JsonPatternKind::Type {
-                    kind: JsonType::String,
-                    len: None,
-                },
-                Token::PlainString,
-            ) => true,
-            _ => false,
-        }
+        matches!(
+            (&pattern.kind, self),
+            (JsonPatternKind::Any, _)
+                | (
+                    JsonPatternKind::Type {
+                        kind: JsonType::Integer | JsonType::Number,
+                        len: None,
+                    },
+                    Token::Integer,
+                )
+                | (
+                    JsonPatternKind::Type {
+                        kind: JsonType::String,
+                        len: None,
+                    },
+                    Token::PlainString,
+                )
+        )
     }
 }
 
