@@ -99,10 +99,17 @@ impl HttpReader {
         if let Some(next) = self.ahead.next() {
             return Some(next);
         }
-        self.decoder
-            .next_item()
-            .transpose()
-            .map(|item| item.map(|item| Next::Item(item, self.chunk_at)))
+        // A match rather than `transpose` and `map`: each of those moved the item once more.
+        match self.decoder.next_item() {
+            Ok(Some(item)) => Some(Ok(Next::Item(item, self.chunk_at))),
+            Ok(None) => None,
+            Err(error) => Some(Err(error)),
+        }
+    }
+
+    /// Takes back an item the block is done with, for the decoder to reuse its buffers.
+    pub(super) fn recycle(&mut self, item: Item) {
+        self.decoder.recycle(item);
     }
 
     /// Reads one item ahead, for a block that holds the stream later; `false` once there is

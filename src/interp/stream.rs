@@ -423,18 +423,21 @@ impl StreamRun<'_> {
             } else {
                 reader.ready()
             };
-            let (next, bound) = match ready {
-                Some(next) => (next, None),
+            // Whether the next item was waited for, up to the matcher's bound. The bound itself is
+            // worked out again only if the wait timed out: the matcher has not moved since, and
+            // an item passed along with it was copied once more on every item.
+            let waited = ready.is_none();
+            let next = match ready {
+                Some(next) => next,
                 None => {
-                    let bound = matcher.deadline(previous);
-                    let mut wait_until = match &bound {
-                        Some((at, ..)) => deadline.min(origin.saturating_add(*at)),
+                    let mut wait_until = match matcher.deadline(previous) {
+                        Some((at, ..)) => deadline.min(origin.saturating_add(at)),
                         None => deadline,
                     };
                     if let Some(abort_at) = abort_at {
                         wait_until = wait_until.min(abort_at);
                     }
-                    (reader.next(wait_until).await, bound)
+                    reader.next(wait_until).await
                 }
             };
             let next = match next {
@@ -474,7 +477,12 @@ impl StreamRun<'_> {
                             {
                                 scope.commit(&mut captures, span)?;
                             }
-                            context.push(Seen::Item(item, at));
+                            // The item pushed out of the ring hands its buffers to the next.
+                            if let Some(Seen::Item(oldest, _)) = context.push(Seen::Item(item, at))
+                                && let Reader::Http(http) = &mut reader
+                            {
+                                http.recycle(oldest);
+                            }
                             if fed == Fed::Done {
                                 break Ok(Finish::StoppedEarly);
                             }
@@ -560,7 +568,8 @@ impl StreamRun<'_> {
                     if let Some(timeline) = &mut stats.timeline {
                         timeline.mark(MarkKind::TimedOut, since_origin);
                     }
-                    if let Some((_, span, bound)) = bound
+                    if waited
+                        && let Some((_, span, bound)) = matcher.deadline(previous)
                         && now < deadline
                     {
                         let since = now

@@ -37,11 +37,16 @@ pub(super) enum Seen {
 }
 
 impl Recent {
-    pub(super) fn push(&mut self, seen: Seen) {
-        if self.seen.len() == RECENT_ITEMS {
-            self.seen.pop_front();
-        }
+    /// Keeps `seen`; returns what it pushed out, once the ring is full, for its buffers to be
+    /// reused.
+    pub(super) fn push(&mut self, seen: Seen) -> Option<Seen> {
+        let oldest = if self.seen.len() == RECENT_ITEMS {
+            self.seen.pop_front()
+        } else {
+            None
+        };
         self.seen.push_back(seen);
+        oldest
     }
 
     pub(super) fn items(&self) -> impl Iterator<Item = (&Item, &Duration)> {

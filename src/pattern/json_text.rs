@@ -19,7 +19,7 @@ use serde_json::{Number, Value};
 
 use super::Captures;
 use super::json::match_json;
-use crate::ast::{JsonPattern, JsonPatternKind, Spanned};
+use crate::ast::{JsonPattern, JsonPatternKind, JsonType, Spanned};
 
 /// Members of one object pattern read from the text; a pattern with more takes the tree (each
 /// member has one bit of a `u64`).
@@ -87,6 +87,43 @@ enum Token {
     Integer,
     /// Anything else: serde_json makes the `Value` of its text.
     Other,
+}
+
+impl Token {
+    /// Whether a value of this token passes `pattern` whatever its text, so no `Value` need be
+    /// made of it: `_`, and a type its kind always has (`integer` or `number` for an integer
+    /// token, `string` for a plain string), with no length and no capture. The value has been
+    /// read and checked already; anything else is matched on the `Value`, as the tree is.
+    fn passes_unread(&self, pattern: &JsonPattern) -> bool {
+        if pattern.capture.is_some() {
+            return false;
+        }
+        matches!(
+            (&pattern.kind, self),
+            (JsonPatternKind::Any, _)
+                | (
+                    JsonPatternKind::Type {
+                        kind: JsonType::Integer | JsonType::Number,
+                        len: None,
+                    },
+                    Token::Integer,
+                )
+                | (
+                    JsonPatternKind::Type {
+                        kind: JsonType::String,
+                        len: None,
+                    },
+                    Token::PlainString,
+                )
+        )
+    }
+}
+
+/// Whether two short byte strings are equal, compared inline: keys are a few bytes, and for
+/// them a call to compare memory costs more than the comparison.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// A position in the text, read left to right.
@@ -222,14 +259,15 @@ impl<'t> Scan<'t> {
     fn key(&mut self, members: &[Member]) -> Step<Option<usize>> {
         let start = self.at;
         let plain = self.string()?;
-        let key = if plain {
-            std::borrow::Cow::Borrowed(&self.text[start + 1..self.at - 1])
-        } else {
-            let key: String =
-                serde_json::from_str(&self.text[start..self.at]).map_err(|_| CannotTell)?;
-            std::borrow::Cow::Owned(key)
-        };
-        Ok(members.iter().position(|(name, _)| name.value == *key))
+        if plain {
+            let key = &self.text.as_bytes()[start + 1..self.at - 1];
+            return Ok(members
+                .iter()
+                .position(|(name, _)| same_bytes(name.value.as_bytes(), key)));
+        }
+        let key: String =
+            serde_json::from_str(&self.text[start..self.at]).map_err(|_| CannotTell)?;
+        Ok(members.iter().position(|(name, _)| name.value == key))
     }
 
     /// A member's value against its pattern.
@@ -240,6 +278,9 @@ impl<'t> Scan<'t> {
         self.space();
         let start = self.at;
         let token = self.value()?;
+        if token.passes_unread(pattern) {
+            return Ok(());
+        }
         let text = &self.text[start..self.at];
         let value = match token {
             Token::PlainString => Value::String(text[1..text.len() - 1].to_string()),

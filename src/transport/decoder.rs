@@ -79,6 +79,15 @@ impl Decoder {
         }
     }
 
+    /// Takes back an item the caller is done with, for its buffers to be reused (see
+    /// [`SseDecoder::recycle`]); other decoders drop it.
+    pub fn recycle(&mut self, item: Item) {
+        if let (Decoder::Sse(decoder), Item::Sse(event)) = (self, item) {
+            decoder.recycle(event.data);
+        }
+    }
+
+    #[inline]
     pub fn next_item(&mut self) -> Result<Option<Item>, FrameError> {
         Ok(match self {
             Decoder::Sse(decoder) => decoder.next_item()?.map(Item::Sse),

@@ -8,147 +8,25 @@
 
 use std::time::Duration;
 
-use crate::ast::{
-    AbortWhen, Control, Entry, EntryKind, ItemLine, ItemPattern, Quantifier, WhereGroup,
-};
+use crate::ast::{AbortWhen, Control, Entry, EntryKind, ItemLine, ItemPattern, Quantifier};
 use crate::duration::format_duration;
-use crate::pattern::json::{match_json_shaped, render_value_short};
-use crate::pattern::{Captures, ItemView, Mismatch, match_item};
+use crate::pattern::{Captures, ItemView, match_item};
 use crate::render::{render_item_line, render_item_pattern, render_where};
 use crate::source::Span;
-use crate::transport::grpc::shape::Shape;
-use crate::transport::item::Item;
-use remainder::first_line_text;
+use any_order::AnyOrderState;
+pub use binding::Bind;
+use binding::bind;
+pub use outcome::{AfterEnd, FailureKind, Fed, MatchFailure, Terminal};
 pub use remainder::{Absorbs, Expected, Order};
+pub use where_groups::belongs_to;
+use where_groups::{SplitState, route};
 
+mod any_order;
+mod binding;
+mod ending;
+mod outcome;
 mod remainder;
-
-/// How a stream ended, as the matcher sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Terminal {
-    /// The server closed the stream cleanly.
-    End,
-    /// The connection broke; the text says how.
-    Dropped(String),
-    /// A reconnection was answered `204 No Content`: an EventSource closes for good, cleanly,
-    /// so this counts as `end`. The text says what the server answered.
-    Refused(String),
-    /// A gRPC call ended with a status other than OK (`INTERNAL "boom"`): counts as `dropped`.
-    Status(String),
-    /// A WebSocket's server sent its close frame (`close 1000 "done"`): a normal closure (or the
-    /// answer to the client's own close) is a clean `end`, any other code counts as `dropped`.
-    Closed { clean: bool, frame: String },
-}
-
-impl Terminal {
-    pub fn describe(&self) -> String {
-        self.describe_after(None)
-    }
-
-    /// `the stream ended after 2 items`, `the connection was dropped before any item: reset`.
-    pub fn describe_after(&self, items: Option<u64>) -> String {
-        let when = match items {
-            None => String::new(),
-            Some(0) => " before any item".to_string(),
-            Some(1) => " after 1 item".to_string(),
-            Some(n) => format!(" after {n} items"),
-        };
-        match self {
-            Terminal::End => format!("the stream ended{when}"),
-            Terminal::Dropped(reason) => format!("the connection was dropped{when}: {reason}"),
-            Terminal::Refused(reason) => {
-                format!("the stream ended{when}: the reconnection was refused ({reason})")
-            }
-            Terminal::Status(status) => format!("the call ended{when} with status {status}"),
-            Terminal::Closed { frame, .. } => {
-                format!("the server closed the WebSocket{when} with {frame}")
-            }
-        }
-    }
-
-    /// Whether this ending is a clean one (`end`) rather than a failure (`dropped`).
-    pub fn is_clean(&self) -> bool {
-        matches!(
-            self,
-            Terminal::End | Terminal::Refused(_) | Terminal::Closed { clean: true, .. }
-        )
-    }
-}
-
-/// Binds the variables of a pattern that uses a capture its own block makes (one marked
-/// `late`), as the pattern is about to be matched. The error says which variable is not set.
-pub trait Bind {
-    fn bind(&self, pattern: &ItemPattern) -> Result<ItemPattern, String>;
-}
-
-/// For matching without variables: a late pattern stays as it is.
-impl Bind for () {
-    fn bind(&self, pattern: &ItemPattern) -> Result<ItemPattern, String> {
-        Ok(pattern.clone())
-    }
-}
-
-/// What follows a stream's ending that the block accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AfterEnd {
-    /// Nothing: the block is done.
-    Done,
-    /// Client actions (`wait`, `reconnect`) at the current position: take them next.
-    Actions,
-}
-
-/// What happened to one fed item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fed {
-    /// It matched an expected item (the line's span), or the stop pattern of an `until`.
-    Matched(Span),
-    /// `...` passed over it.
-    Skipped,
-    /// An `ignore` pattern dropped it.
-    Ignored,
-    /// The block was already complete; the item is not part of it.
-    Done,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct MatchFailure {
-    /// The expectation that failed.
-    pub span: Span,
-    pub kind: FailureKind,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum FailureKind {
-    /// The item did not match the expected pattern.
-    Mismatch {
-        expected: String,
-        mismatch: Box<Mismatch>,
-    },
-    /// In `any order`, the item matched none of the patterns still open.
-    NoneInAnyOrder { open: Vec<String> },
-    /// An item came where the stream should have ended (or dropped).
-    ExpectedTerminal { expected: &'static str },
-    /// A timing bound was broken by an item that came too late or too early.
-    Timing { bound: String, measured: Duration },
-    /// No item came before a timing bound ran out.
-    NothingWithin { bound: String, waited: Duration },
-    /// The stream ended (or dropped) while an item was still expected.
-    EndedEarly {
-        terminal: Terminal,
-        expected: String,
-    },
-    /// The stream ended one way where the spec said the other.
-    WrongTerminal {
-        expected: &'static str,
-        terminal: Terminal,
-    },
-    /// A pattern uses a variable that is still not set when its item arrives.
-    Unbound { message: String },
-    /// The item's key has a value no `where` group takes (`found` says which, or why none).
-    NoGroup { groups: Vec<String>, found: String },
-    /// An item for a `where` group that already had all its items.
-    GroupComplete { group: String },
-}
+mod where_groups;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FrameKind {
@@ -169,93 +47,6 @@ struct Frame<'p> {
     entries: &'p [Entry],
     index: usize,
     kind: FrameKind,
-}
-
-/// Matching state for one `any order` group in progress.
-#[derive(Debug, Clone, Default)]
-struct AnyOrderState {
-    /// For each pattern of the group, the index (in `seen`) of the item assigned to it.
-    assigned: Vec<Option<usize>>,
-    /// The items seen so far in the group, each as the set of patterns it matches.
-    seen: Vec<Vec<usize>>,
-    /// The items themselves: an item may move to another pattern when a later one arrives, so
-    /// captures are taken only once the group is complete.
-    items: Vec<Item>,
-}
-
-/// Matching state for consecutive `where` groups in progress: one matcher per group, each with
-/// the time of its own previous item (a group's `within` is measured between its own items).
-#[derive(Clone)]
-struct SplitState<'p> {
-    groups: Vec<(BlockMatcher<'p>, Option<Duration>)>,
-}
-
-impl<'p> SplitState<'p> {
-    fn new(groups: &'p [WhereGroup]) -> Self {
-        SplitState {
-            groups: groups
-                .iter()
-                .map(|group| (BlockMatcher::new(&group.body), None))
-                .collect(),
-        }
-    }
-
-    fn is_complete(&self) -> bool {
-        self.groups.iter().all(|(matcher, _)| matcher.is_complete())
-    }
-
-    /// Whether every group could stop here: nothing it still requires is missing.
-    fn could_stop(&self) -> bool {
-        self.groups
-            .iter()
-            .all(|(matcher, _)| matcher.clone().finish(&Terminal::End).is_ok())
-    }
-}
-
-/// The value of a group's key in an item, if the item has one, with its shape on a gRPC reply.
-fn key_value(
-    group: &WhereGroup,
-    json: &serde_json::Value,
-    shape: Option<&Shape>,
-) -> Option<(serde_json::Value, Option<Shape>)> {
-    crate::pattern::path::select_refs(&group.query, json, shape)
-        .into_iter()
-        .next()
-        .map(|(value, shape)| (value.clone(), shape))
-}
-
-/// Whether the key's value matches the group's.
-fn key_matches(group: &WhereGroup, (value, shape): &(serde_json::Value, Option<Shape>)) -> bool {
-    match_json_shaped(&group.value, value, shape.as_ref(), &mut Vec::new()).is_ok()
-}
-
-/// Whether an item's key has the group's value.
-pub fn belongs_to(group: &WhereGroup, view: &ItemView<'_>) -> bool {
-    view.json()
-        .ok()
-        .and_then(|json| key_value(group, json, view.shape()))
-        .is_some_and(|key| key_matches(group, &key))
-}
-
-/// The group an item belongs to: the first whose key has the group's value.
-fn route(groups: &[WhereGroup], view: &ItemView<'_>) -> Result<usize, String> {
-    let json = view
-        .json()
-        .map_err(|reason| format!("an item with {reason}"))?;
-    let mut found = None;
-    for (index, group) in groups.iter().enumerate() {
-        let Some(key) = key_value(group, json, view.shape()) else {
-            continue;
-        };
-        if key_matches(group, &key) {
-            return Ok(index);
-        }
-        found.get_or_insert_with(|| format!("{} {}", group.key.value, render_value_short(&key.0)));
-    }
-    Err(found.unwrap_or_else(|| {
-        let keys: Vec<&str> = groups.iter().map(|g| g.key.value.as_str()).collect();
-        format!("an item without `{}`", keys[0])
-    }))
 }
 
 #[derive(Clone)]
@@ -529,8 +320,9 @@ impl<'p> BlockMatcher<'p> {
                 FrameKind::Until { .. } if top.index == 0 => {
                     if let Some(EntryKind::Until { stop, .. }) = top.owner.map(|o| &o.kind) {
                         let start = captures.len();
-                        let bound = bind(stop, binder)?;
-                        if match_item(bound.as_ref(), view, captures).is_ok() {
+                        let mut late = None;
+                        let bound = bind(stop, binder, &mut late)?;
+                        if match_item(bound, view, captures).is_ok() {
                             let span = stop.span;
                             self.leave_frame();
                             return Ok(self.consumed_as(Fed::Matched(span)));
@@ -647,8 +439,9 @@ impl<'p> BlockMatcher<'p> {
                 }
                 EntryKind::Item(line) => {
                     let start = captures.len();
-                    let bound = bind(&line.pattern, binder)?;
-                    match match_item(bound.as_ref(), view, captures) {
+                    let mut late = None;
+                    let bound = bind(&line.pattern, binder, &mut late)?;
+                    match match_item(bound, view, captures) {
                         Ok(()) => {
                             self.check_timing(line, at, previous)?;
                             let top = self.stack.last_mut().unwrap_or_else(|| unreachable!());
@@ -791,247 +584,12 @@ impl<'p> BlockMatcher<'p> {
         Ok(())
     }
 
-    /// Assigns the item to a pattern of the group, re-arranging earlier assignments if needed
-    /// (bipartite matching, so overlapping patterns are handled). `Some(true)` when the group is
-    /// now complete, `Some(false)` when it needs more, `None` when the item fits no open pattern.
-    fn feed_any_order(
-        &mut self,
-        lines: &[ItemLine],
-        view: &ItemView<'_>,
-        captures: &mut Captures,
-    ) -> Option<bool> {
-        let state = self.any_order.get_or_insert_with(|| AnyOrderState {
-            assigned: vec![None; lines.len()],
-            seen: Vec::new(),
-            items: Vec::new(),
-        });
-        let mut fits = Vec::new();
-        for (index, line) in lines.iter().enumerate() {
-            self.scratch.clear();
-            if match_item(&line.pattern, view, &mut self.scratch).is_ok() {
-                fits.push(index);
-            }
-        }
-        if fits.is_empty() {
-            return None;
-        }
-        let item = state.seen.len();
-        state.seen.push(fits);
-        let mut visited = vec![false; lines.len()];
-        if !augment(item, &state.seen, &mut state.assigned, &mut visited) {
-            state.seen.pop();
-            return None;
-        }
-        state.items.push(view.item.clone());
-        if !state.assigned.iter().all(Option::is_some) {
-            return Some(false);
-        }
-        for (pattern, item) in state.assigned.iter().enumerate() {
-            if let Some(item) = item.and_then(|index| state.items.get(index)) {
-                let _ = match_item(&lines[pattern].pattern, &ItemView::new(item), captures);
-            }
-        }
-        Some(true)
-    }
-
-    fn open_any_order(&self, lines: &[ItemLine]) -> Vec<String> {
-        lines
-            .iter()
-            .enumerate()
-            .filter(|(index, _)| {
-                self.any_order
-                    .as_ref()
-                    .is_none_or(|state| state.assigned[*index].is_none())
-            })
-            .map(|(_, line)| render_item_line(line))
-            .collect()
-    }
-
-    /// The stream has ended: checks that nothing else was required before the block's end, or
-    /// before the client actions that follow the ending (`reconnect`, `wait`).
-    pub fn finish(&mut self, terminal: &Terminal) -> Result<AfterEnd, MatchFailure> {
-        loop {
-            let Some(top) = self.stack.last() else {
-                return Ok(AfterEnd::Done);
-            };
-            match top.kind {
-                FrameKind::Repeat {
-                    quantifier,
-                    iteration,
-                } if top.index == 0
-                    && iteration >= quantifier.min
-                    && !takes_ending(top.entries, terminal) =>
-                {
-                    self.leave_frame();
-                    self.normalize();
-                    continue;
-                }
-                FrameKind::Until { .. } if top.index == 0 => {
-                    let (span, expected) = match top.owner.map(|o| &o.kind) {
-                        Some(EntryKind::Until { stop, .. }) => {
-                            (stop.span, render_item_pattern(stop))
-                        }
-                        _ => (Span::default(), String::new()),
-                    };
-                    return Err(MatchFailure {
-                        span,
-                        kind: FailureKind::EndedEarly {
-                            terminal: terminal.clone(),
-                            expected,
-                        },
-                    });
-                }
-                _ => {}
-            }
-            let Some(entry) = top.entries.get(top.index) else {
-                return Ok(AfterEnd::Done);
-            };
-            let entry_span = entry.span;
-            let ended_early = |expected: String| MatchFailure {
-                span: entry_span,
-                kind: FailureKind::EndedEarly {
-                    terminal: terminal.clone(),
-                    expected,
-                },
-            };
-            match &entry.kind {
-                // The caller runs these next, on a closed connection.
-                EntryKind::Control(Control::Reconnect(_) | Control::Wait(_)) => {
-                    return Ok(AfterEnd::Actions);
-                }
-                EntryKind::Split(groups) => {
-                    let split = self
-                        .split
-                        .get_or_insert_with(|| Box::new(SplitState::new(groups)));
-                    for (matcher, _) in &mut split.groups {
-                        matcher.finish(terminal)?;
-                    }
-                    self.split = None;
-                    self.advance();
-                }
-                EntryKind::Ignore(_)
-                | EntryKind::All(_)
-                | EntryKind::FirstWithin(_)
-                | EntryKind::Control(_)
-                | EntryKind::Skip => self.advance(),
-                // A repetition whose body takes the ending (`3 times { end; reconnect }`) is
-                // entered; an optional one that does not is passed over; a required one that
-                // does not wanted an item.
-                EntryKind::Repeat { quantifier, body } => {
-                    if takes_ending(body, terminal) {
-                        let quantifier = *quantifier;
-                        self.stack.push(Frame {
-                            owner: Some(entry),
-                            entries: body,
-                            index: 0,
-                            kind: FrameKind::Repeat {
-                                quantifier,
-                                iteration: 0,
-                            },
-                        });
-                        self.normalize();
-                    } else if quantifier.min == 0 {
-                        self.advance();
-                    } else {
-                        return Err(ended_early(first_line_text(body)));
-                    }
-                }
-                EntryKind::Until { stop, .. } => {
-                    return Err(ended_early(render_item_pattern(stop)));
-                }
-                EntryKind::Item(line) => return Err(ended_early(render_item_line(line))),
-                EntryKind::AnyOrder(lines) => {
-                    let open = self.open_any_order(lines);
-                    return Err(ended_early(open.join(", ")));
-                }
-                EntryKind::End => match terminal {
-                    _ if terminal.is_clean() => self.advance(),
-                    _ => {
-                        return Err(MatchFailure {
-                            span: entry_span,
-                            kind: FailureKind::WrongTerminal {
-                                expected: "a clean end",
-                                terminal: terminal.clone(),
-                            },
-                        });
-                    }
-                },
-                EntryKind::Dropped => match terminal {
-                    _ if !terminal.is_clean() => self.advance(),
-                    _ => {
-                        return Err(MatchFailure {
-                            span: entry_span,
-                            kind: FailureKind::WrongTerminal {
-                                expected: "a dropped connection",
-                                terminal: terminal.clone(),
-                            },
-                        });
-                    }
-                },
-            }
-        }
-    }
-
     fn advance(&mut self) {
         if let Some(top) = self.stack.last_mut() {
             top.index += 1;
         }
         self.normalize();
     }
-}
-
-/// Whether a repetition's body starts with the ending the stream just had (`end; reconnect`).
-fn takes_ending(body: &[Entry], terminal: &Terminal) -> bool {
-    match body
-        .iter()
-        .find(|e| !e.kind.is_declaration())
-        .map(|e| &e.kind)
-    {
-        Some(EntryKind::End) => terminal.is_clean(),
-        Some(EntryKind::Dropped) => !terminal.is_clean(),
-        _ => false,
-    }
-}
-
-/// The pattern to match: a late one bound now, any other as it is.
-fn bind<'a>(
-    pattern: &'a ItemPattern,
-    binder: &dyn Bind,
-) -> Result<std::borrow::Cow<'a, ItemPattern>, MatchFailure> {
-    if !pattern.late {
-        return Ok(std::borrow::Cow::Borrowed(pattern));
-    }
-    binder
-        .bind(pattern)
-        .map(std::borrow::Cow::Owned)
-        .map_err(|message| MatchFailure {
-            span: pattern.span,
-            kind: FailureKind::Unbound { message },
-        })
-}
-
-/// Kuhn's augmenting path: tries to give `item` a pattern, moving earlier items if needed.
-fn augment(
-    item: usize,
-    seen: &[Vec<usize>],
-    assigned: &mut [Option<usize>],
-    visited: &mut [bool],
-) -> bool {
-    for &pattern in &seen[item] {
-        if visited[pattern] {
-            continue;
-        }
-        visited[pattern] = true;
-        let free = match assigned[pattern] {
-            None => true,
-            Some(other) => augment(other, seen, assigned, visited),
-        };
-        if free {
-            assigned[pattern] = Some(item);
-            return true;
-        }
-    }
-    false
 }
 
 #[cfg(test)]

@@ -616,3 +616,27 @@ fn blocks_read_whole_agree_with_reading_line_by_line() {
     }
     assert!(checked_whole > 5_000, "only {checked_whole} events");
 }
+
+/// An event's data given back with `recycle` holds the next event's data: a stream of small
+/// events then allocates none. A large buffer is not kept for reuse.
+#[test]
+fn recycled_data_holds_the_next_event() {
+    let mut decoder = SseDecoder::default();
+    decoder.push(b"id: 1\ndata: first\n\nid: 2\ndata: second\n\ndata: third\n\n");
+    let first = decoder.next_item().unwrap().unwrap();
+    let mut buffer = first.data;
+    buffer.reserve(64);
+    let reused = buffer.as_ptr();
+    decoder.recycle(buffer);
+    let second = decoder.next_item().unwrap().unwrap();
+    assert_eq!((&*second.data, &*second.id), ("second", "2"));
+    assert_eq!(second.data.as_ptr(), reused);
+    // Nothing given back: a new buffer, and the same event.
+    let third = decoder.next_item().unwrap().unwrap();
+    assert_eq!((&*third.data, &*third.id), ("third", "2"));
+    assert_ne!(third.data.as_ptr(), reused);
+
+    let mut decoder = SseDecoder::default();
+    decoder.recycle(String::with_capacity(COPY_DATA_LIMIT + 1));
+    assert_eq!(decoder.state.spare.capacity(), 0);
+}
