@@ -473,3 +473,44 @@ fn load_charts_show_the_run_as_it_was_with_a_service_exit_and_dropped_arrivals()
         merged.stdout
     );
 }
+
+#[test]
+fn legends_sit_above_the_plot_where_no_line_or_label_runs_through_them() {
+    let mut report = load_json();
+    let start = report["series"][0]["t"].as_u64().expect("a time");
+    report["services"] = serde_json::json!([{
+        "name": "demo",
+        "instance": null,
+        "samples": (0..2u64)
+            .map(|n| serde_json::json!({"t": start + n, "cpu_percent": 5.0, "rss_bytes": 30_000_000u64}))
+            .collect::<Vec<_>>(),
+        "exited": {"how": "exited with code 124", "at_ms": 100},
+    }]);
+    let (_, page) = merged_page(&report);
+    let charts = select(&page, "#over-time svg.chart, #services svg.chart");
+    assert!(charts.len() >= 3, "{}", charts.len());
+    for svg in charts {
+        // The plot's top: where the left axis ends.
+        let plot_top = elements(&svg, "line.axis")
+            .iter()
+            .filter(|line| number(line, "x1") == number(line, "x2"))
+            .map(|line| number(line, "y1").min(number(line, "y2")))
+            .fold(f64::MAX, f64::min);
+        let legends = elements(&svg, "rect.legend");
+        assert!(!legends.is_empty());
+        for legend in legends {
+            assert!(
+                number(&legend, "y") + number(&legend, "height") <= plot_top,
+                "a legend inside the plot (top {plot_top}): {:?}",
+                legend.value()
+            );
+        }
+        for label in elements(&svg, "text.exit") {
+            assert!(
+                number(&label, "y") - 10.0 >= plot_top,
+                "{:?}",
+                label.value()
+            );
+        }
+    }
+}

@@ -440,7 +440,8 @@ fn services(report: &LoadReport) -> String {
             (0.0, end),
             (0.0, most_cpu * 1.1),
             &format!("CPU and memory of {name}"),
-        );
+        )
+        .with_legend_row();
         chart.y_axis(&value_ticks(most_cpu * 1.1, |v| {
             format!("{}%", format_count(v))
         }));

@@ -264,7 +264,8 @@ fn latency_chart(
         (0.0, series.end),
         (0.0, highest * 1.1),
         &format!("{title}: p50 and p99 over time, with the active users"),
-    );
+    )
+    .with_legend_row();
     users_behind(&mut chart, &series.points);
     chart.y_axis(&value_ticks(highest * 1.1, format_ms));
     chart.polyline(&p50, None, "s1");
@@ -302,7 +303,8 @@ fn rates_chart(series: &Series, exits: &[Exit]) -> String {
         (0.0, series.end),
         (0.0, highest * 1.1),
         "items, iterations, failures and errors per second over time",
-    );
+    )
+    .with_legend_row();
     chart.y_axis(&value_ticks(highest * 1.1, |v| {
         format!("{}/s", format_count(v))
     }));
