@@ -514,3 +514,52 @@ fn legends_sit_above_the_plot_where_no_line_or_label_runs_through_them() {
         }
     }
 }
+
+#[test]
+fn the_load_page_counts_errors_and_failures_as_the_terminal_summary_does() {
+    let mut report = load_json();
+    // `merge` adds the tests' figures up into the total.
+    let total = &mut report["tests"][0];
+    total["counts"]["failed"] = 7171.into();
+    total["counts"]["errored"] = 6179.into();
+    total["errors"] = serde_json::json!({
+        "refused": {"count": 6174, "first_at": 3045},
+        "reset": {"count": 5, "first_at": 2996},
+        "timeout": {"count": 9, "first_at": 1000},
+    });
+    let failure = |at: &str, count: u64| serde_json::json!({"at": at, "message": "m", "count": count, "example": "e"});
+    total["failures"] = serde_json::json!([
+        failure("./a.stream:2:3", 5),
+        failure("./b.stream:5:5", 992),
+        failure("./c.stream:1:1", 3082),
+    ]);
+    let merged = Test::new()
+        .file("part.json", report.to_string())
+        .args(["merge", "part.json", "--report-html", "merged.html"])
+        .run_unchecked();
+    assert_eq!(merged.status, Some(1), "{merged:?}");
+    let (_, page) = read_page(&merged, "merged.html");
+    let labels: Vec<String> = select(&page, "#summary .figure .label")
+        .iter()
+        .map(|label| text_of(label))
+        .collect();
+    assert_eq!(
+        labels[2..5],
+        ["passed", "failed (errors included)", "of them errors"],
+        "{labels:?}"
+    );
+    let column = |table: &str, n: usize| -> Vec<String> {
+        select(&page, &format!("table.{table} tbody tr"))
+            .iter()
+            .map(|row| within(row, "td")[n - 1].clone())
+            .collect()
+    };
+    // As the terminal lists them: the most frequent first, times as it writes them.
+    assert_eq!(column("errors", 1), ["refused", "timeout", "reset"]);
+    assert_eq!(column("errors", 3), ["3.0s", "1.0s", "3.0s"]);
+    assert!(merged.stdout.contains("first at 3.0s"), "{}", merged.stdout);
+    assert_eq!(
+        column("failures", 1),
+        ["./c.stream:1:1", "./b.stream:5:5", "./a.stream:2:3"]
+    );
+}

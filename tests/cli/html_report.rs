@@ -411,8 +411,8 @@ fn check_load_page(page: &Html) {
             "verdict",
             "iterations",
             "passed",
-            "failed",
-            "errors",
+            "failed (errors included)",
+            "of them errors",
             "goodput",
             "items",
             "duration"

@@ -87,13 +87,15 @@ fn summary(report: &LoadReport, secrets: &Secrets) -> String {
         ),
         ("iterations", counts.iterations.to_string(), ""),
         ("passed", counts.passed.to_string(), "pass"),
+        // As the terminal summary counts them: an iteration with an error has failed, and the
+        // errors are some of the failed.
         (
-            "failed",
+            "failed (errors included)",
             counts.failed.to_string(),
             if counts.failed > 0 { "fail" } else { "" },
         ),
         (
-            "errors",
+            "of them errors",
             counts.errored.to_string(),
             if counts.errored > 0 { "error" } else { "" },
         ),
@@ -325,7 +327,7 @@ fn tests_table(report: &LoadReport) -> String {
                 "iterations",
                 "passed",
                 "failed",
-                "errors",
+                "of them errors",
                 "goodput",
                 "p99 ttfb",
                 "p99 first item",
@@ -343,15 +345,17 @@ fn errors(report: &LoadReport) -> String {
     }
     let mut out = String::from("<section id=\"errors\"><h2>Errors and failures</h2>\n");
     if !total.errors.is_empty() {
-        let rows: Vec<(Vec<String>, &str)> = total
-            .errors
-            .iter()
+        // In the terminal summary's order (the most frequent first) and words.
+        let mut errors: Vec<_> = total.errors.iter().collect();
+        errors.sort_by_key(|(_, tally)| std::cmp::Reverse(tally.count));
+        let rows: Vec<(Vec<String>, &str)> = errors
+            .into_iter()
             .map(|(class, tally)| {
                 (
                     vec![
                         class.label().to_string(),
                         tally.count.to_string(),
-                        format_ms(tally.first_at.as_secs_f64() * 1000.0),
+                        crate::load::summary::seconds_text(tally.first_at.as_secs_f64()),
                     ],
                     "fail",
                 )
@@ -366,8 +370,9 @@ fn errors(report: &LoadReport) -> String {
     }
     if !total.failures.is_empty() {
         out.push_str("<h3>Failures by spec line</h3>\n");
-        let rows: Vec<(Vec<String>, &str)> = total
-            .failures
+        let mut failures: Vec<_> = total.failures.iter().collect();
+        failures.sort_by_key(|tally| std::cmp::Reverse(tally.count));
+        let rows: Vec<(Vec<String>, &str)> = failures
             .iter()
             .map(|tally| {
                 (
@@ -385,7 +390,7 @@ fn errors(report: &LoadReport) -> String {
             &["where", "failure", "count"],
             &rows,
         ));
-        for tally in &total.failures {
+        for tally in &failures {
             let _ = writeln!(
                 out,
                 "<details><summary>{} — the first, as `streamspec run` shows it</summary><pre class=\"terminal\">{}</pre></details>",
