@@ -192,10 +192,58 @@ fn line(points: &[Point], value: impl Fn(&Point) -> Option<f64>) -> Vec<(f64, Op
     points.iter().map(|p| (p.middle(), value(p))).collect()
 }
 
+/// Steps of the time axis from a second up, in seconds: round on a clock (a step of 500 s
+/// would read 8.33m, 16.7m…).
+const CLOCK_STEPS: [f64; 16] = [
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    15.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+    900.0,
+    1800.0,
+    3600.0,
+    7200.0,
+    4.0 * 3600.0,
+    12.0 * 3600.0,
+];
+
+/// About 10 ticks from 0 to `end` seconds, at a step round on a clock.
 pub fn time_ticks(end: f64) -> Vec<(f64, String)> {
-    nice_ticks(0.0, end, 10)
-        .into_iter()
-        .map(|tick| (tick, format_ms(tick * 1000.0)))
+    let rough = end / 10.0;
+    let Some(step) = CLOCK_STEPS
+        .iter()
+        .copied()
+        .find(|step| *step >= rough && rough >= 1.0)
+    else {
+        // Under 10 seconds: decimal steps; beyond 5 days: hours by 1, 2, 5 × a power of ten.
+        return nice_ticks(0.0, end, 10)
+            .into_iter()
+            .map(|tick| (tick, format_ms(tick * 1000.0)))
+            .collect();
+    };
+    // Every label in one unit, the step's: `15s … 150s`, `10m … 60m`, `2h … 24h`.
+    let (unit, name) = match step {
+        s if s < 60.0 => (1.0, "s"),
+        s if s < 3600.0 => (60.0, "m"),
+        _ => (3600.0, "h"),
+    };
+    (0..=(end / step).floor() as u64)
+        .take(100)
+        .map(|n| {
+            let tick = n as f64 * step;
+            let label = if n == 0 {
+                "0".to_string()
+            } else {
+                format!("{}{name}", tick / unit)
+            };
+            (tick, label)
+        })
         .collect()
 }
 
@@ -345,4 +393,29 @@ fn rates_chart(series: &Series, exits: &[Exit]) -> String {
     }
     chart.x_axis(&time_ticks(series.end));
     chart.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(end: f64) -> Vec<String> {
+        time_ticks(end)
+            .into_iter()
+            .map(|(_, label)| label)
+            .collect()
+    }
+
+    #[test]
+    fn time_ticks_are_round_on_a_clock() {
+        assert_eq!(
+            labels(3600.0),
+            ["0", "10m", "20m", "30m", "40m", "50m", "60m"]
+        );
+        assert_eq!(labels(6.054), ["0", "1s", "2s", "3s", "4s", "5s", "6s"]);
+        assert_eq!(labels(150.0)[..3], ["0", "15s", "30s"]);
+        assert_eq!(labels(150.0).last().map(String::as_str), Some("150s"));
+        assert_eq!(labels(86_400.0)[..3], ["0", "4h", "8h"]);
+        assert_eq!(labels(0.5)[..3], ["0", "50ms", "100ms"]);
+    }
 }
