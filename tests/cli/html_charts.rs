@@ -563,3 +563,30 @@ fn the_load_page_counts_errors_and_failures_as_the_terminal_summary_does() {
         ["./c.stream:1:1", "./b.stream:5:5", "./a.stream:2:3"]
     );
 }
+
+#[test]
+fn memory_is_told_from_cpu_and_warnings_look_like_warnings() {
+    let mut report = load_json();
+    let start = report["series"][0]["t"].as_u64().expect("a time");
+    report["services"] = serde_json::json!([{
+        "name": "api",
+        "instance": null,
+        "samples": (0..2u64)
+            .map(|n| serde_json::json!({"t": start + n, "cpu_percent": 5.0, "rss_bytes": 30_000_000u64}))
+            .collect::<Vec<_>>(),
+        "exited": null,
+    }]);
+    report["client"]["saturation"] = serde_json::json!(["CPU at 100% from 1.0s"]);
+    let (_, page) = merged_page(&report);
+    let memory = chart(&page, "CPU and memory of api (instance 1/1)");
+    // Dashed, under an axis that says what it is.
+    assert_eq!(elements(&memory, "polyline.memory.dashed").len(), 1);
+    assert_eq!(within(&memory, "text.axis-name"), ["CPU", "memory"]);
+    let warnings: Vec<String> = select(&page, "p.note.warning")
+        .iter()
+        .map(|note| text_of(note))
+        .collect();
+    assert_eq!(warnings, ["SATURATED: instance 1/1: CPU at 100% from 1.0s"]);
+    // The active users' swatch has an edge, seen on a dark page too.
+    assert!(page.html().contains("rect.legend.users-area { stroke:"));
+}

@@ -121,7 +121,7 @@ fn summary(report: &LoadReport, secrets: &Secrets) -> String {
     for saturation in &report.client.saturation {
         let _ = writeln!(
             out,
-            "<p class=\"note\">SATURATED: {}</p>",
+            "<p class=\"note warning saturated\">SATURATED: {}</p>",
             escape(saturation)
         );
     }
@@ -469,13 +469,18 @@ fn services(report: &LoadReport) -> String {
             .map(|s| (at(s.t), Some(s.rss_bytes as f64 / mb)))
             .collect();
         chart.polyline(&cpu, None, "s1");
-        chart.polyline(&rss, Some(&scale), "s2");
+        // Dashed, on an axis of its own (right): told from the CPU without its colour.
+        chart.polyline(&rss, Some(&scale), "s2 dashed memory");
         over_time::mark_exits(&mut chart, &exits(report));
         let ticks: Vec<(f64, String)> = nice_ticks(0.0, most_rss / mb, 3)
             .into_iter()
             .map(|tick| (tick, format!("{} MB", format_count(tick))))
             .collect();
         chart.right_axis(&scale, &ticks, "users");
+        // Each axis named at its top.
+        let top = chart.plot_top() - 4.0;
+        chart.text(chart.x.from, top, "end", "tick axis-name", "CPU");
+        chart.text(chart.x.to + 6.0, top, "start", "tick axis-name", "memory");
         chart.legend(0, "s1", "CPU (100% = a core)");
         chart.legend(1, "s2", "memory (RSS, right)");
         chart.x_axis(&time_ticks(end));
