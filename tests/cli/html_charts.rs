@@ -384,9 +384,10 @@ fn load_charts_show_the_run_as_it_was_with_a_service_exit_and_dropped_arrivals()
         "exited": {"how": "exited with code 3", "at_ms": 2400},
     }]);
     let (merged, page) = merged_page(&report);
-    let rates = chart(
+    let rates = chart(&page, "items per second over time");
+    let iterations = chart(
         &page,
-        "items, iterations, failures and errors per second over time",
+        "iterations, failures and errors per second over time",
     );
     // The last 0.4 s as the 1,000 items/s it was, not a drop to 400.
     let points: Vec<(f64, f64)> = elements(&rates, "polyline.s1")[0]
@@ -415,8 +416,8 @@ fn load_charts_show_the_run_as_it_was_with_a_service_exit_and_dropped_arrivals()
         "{notes:?}"
     );
     // Dropped arrivals with the errors.
-    assert_eq!(elements(&rates, "polyline.dropped").len(), 1);
-    assert!(within(&rates, "text").contains(&"dropped/s (right)".to_string()));
+    assert_eq!(elements(&iterations, "polyline.dropped").len(), 1);
+    assert!(within(&iterations, "text").contains(&"dropped/s (right)".to_string()));
     for svg in select(&page, "#over-time svg.chart") {
         // The time axis ends where the run did.
         let ticks = x_ticks(&svg);
@@ -589,4 +590,59 @@ fn memory_is_told_from_cpu_and_warnings_look_like_warnings() {
     assert_eq!(warnings, ["SATURATED: instance 1/1: CPU at 100% from 1.0s"]);
     // The active users' swatch has an edge, seen on a dark page too.
     assert!(page.html().contains("rect.legend.users-area { stroke:"));
+}
+
+#[test]
+fn an_open_load_draws_its_offered_rate_apart_from_the_items_and_a_threshold_on_its_metric() {
+    let output = Test::new()
+        .spec("ticker.stream", TICKER)
+        .var("base", servers::demo())
+        .args([
+            "load",
+            "ticker.stream",
+            "--rate",
+            "20/s",
+            "--duration",
+            "2s",
+        ])
+        .args(["--threshold", "p99 gap < 5s", "--report-html", "load.html"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{output:?}");
+    let (_, page) = read_page(&output, "load.html");
+    // Items and iterations each on a chart of their own: one would lie flat beside the other.
+    let items = chart(&page, "items per second over time");
+    assert_eq!(elements(&items, "polyline.s4").len(), 0);
+    let iterations = chart(
+        &page,
+        "iterations, failures and errors per second over time",
+    );
+    assert_eq!(elements(&iterations, "polyline.s1:not(.offered)").len(), 0);
+    // The schedule's 20/s, drawn as offered.
+    let offered = elements(&iterations, "polyline.offered");
+    assert_eq!(offered.len(), 1);
+    assert!(within(&iterations, "text").contains(&"offered arrivals/s".to_string()));
+    let y_of_20 = elements(&iterations, "text.tick[text-anchor=end]")
+        .iter()
+        .find(|text| text_of(text) == "20/s")
+        .map(|text| number(text, "y") - 4.0)
+        .expect("a 20/s tick");
+    for point in offered[0]
+        .value()
+        .attr("points")
+        .expect("points")
+        .split(' ')
+    {
+        let (_, y) = point.split_once(',').expect("x,y");
+        let y: f64 = y.parse().expect("y");
+        assert!((y - y_of_20).abs() < 1.0, "{point} vs {y_of_20}");
+    }
+    // The threshold's bound on the gap chart, named.
+    let gaps = chart(
+        &page,
+        "Gap between items: p50 and p99 over time, with the active users",
+    );
+    assert_eq!(elements(&gaps, "line.threshold").len(), 1);
+    assert_eq!(within(&gaps, "text.threshold"), ["p99 gap < 5s"]);
+    let ttfb = chart(&page, "TTFB: p50 and p99 over time, with the active users");
+    assert!(elements(&ttfb, "line.threshold").is_empty());
 }
