@@ -605,9 +605,10 @@ fn an_open_load_draws_its_offered_rate_apart_from_the_items_and_a_threshold_on_i
             "--duration",
             "2s",
         ])
-        .args(["--threshold", "p99 gap < 5s", "--report-html", "load.html"])
+        .args(["--threshold", "p99 gap < 2ms", "--report-html", "load.html"])
         .run_unchecked();
-    assert_eq!(output.status, Some(0), "{output:?}");
+    // The gaps of 1ms may pass the threshold or not on a busy machine: either way it is drawn.
+    assert!(matches!(output.status, Some(0 | 1)), "{output:?}");
     let (_, page) = read_page(&output, "load.html");
     // Items and iterations each on a chart of their own: one would lie flat beside the other.
     let items = chart(&page, "items per second over time");
@@ -642,7 +643,28 @@ fn an_open_load_draws_its_offered_rate_apart_from_the_items_and_a_threshold_on_i
         "Gap between items: p50 and p99 over time, with the active users",
     );
     assert_eq!(elements(&gaps, "line.threshold").len(), 1);
-    assert_eq!(within(&gaps, "text.threshold"), ["p99 gap < 5s"]);
+    assert_eq!(within(&gaps, "text.threshold"), ["p99 gap < 2ms"]);
     let ttfb = chart(&page, "TTFB: p50 and p99 over time, with the active users");
     assert!(elements(&ttfb, "line.threshold").is_empty());
+    // A bound far above the values does not flatten them: it is named at the top.
+    let output = Test::new()
+        .spec("ticker.stream", TICKER)
+        .var("base", servers::demo())
+        .args([
+            "load",
+            "ticker.stream",
+            "--rate",
+            "20/s",
+            "--duration",
+            "1s",
+        ])
+        .args(["--threshold", "p99 gap < 1h", "--report-html", "load.html"])
+        .run_unchecked();
+    let (_, page) = read_page(&output, "load.html");
+    let gaps = chart(
+        &page,
+        "Gap between items: p50 and p99 over time, with the active users",
+    );
+    assert!(elements(&gaps, "line.threshold").is_empty());
+    assert_eq!(within(&gaps, "text.threshold"), ["↑ p99 gap < 1h"]);
 }

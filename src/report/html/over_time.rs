@@ -217,13 +217,22 @@ fn bounds_of(report: &LoadReport, metric: Metric) -> Vec<(f64, String)> {
         .collect()
 }
 
-/// A threshold's bound: a dashed line across the plot, labelled with the threshold.
+/// How far above the highest value a threshold's bound may be and still stretch the chart to it.
+const BOUND_IN_VIEW: f64 = 3.0;
+
+/// A threshold's bound: a dashed line across the plot, labelled with the threshold; one above
+/// the chart's scale only named at its top (`↑ p99 gap < 1s`).
 fn draw_bounds(chart: &mut Chart, bounds: &[(f64, String)]) {
-    for (bound, text) in bounds {
-        let y = chart.y.at(*bound);
+    for (row, (bound, text)) in bounds.iter().enumerate() {
         let (from, to) = (chart.x.from, chart.x.to);
-        chart.line(from, y, to, y, "bound-end threshold");
-        chart.text(to - 4.0, y - 4.0, "end", "threshold", text);
+        if *bound <= chart.y.hi {
+            let y = chart.y.at(*bound);
+            chart.line(from, y, to, y, "bound-end threshold");
+            chart.text(to - 4.0, y - 4.0, "end", "threshold", text);
+        } else {
+            let y = chart.plot_top() + 12.0 + 12.0 * row as f64;
+            chart.text(to - 4.0, y, "end", "threshold", &format!("↑ {text}"));
+        }
     }
 }
 
@@ -345,9 +354,15 @@ fn latency_chart(
         .iter()
         .chain(&p50)
         .filter_map(|(_, v)| *v)
-        .chain(bounds.iter().map(|(bound, _)| *bound))
         .fold(0.0, f64::max)
         .max(0.001);
+    // A bound not far above the lines is in the chart; one far above would flatten them, and
+    // is named at the chart's top instead.
+    let highest = bounds
+        .iter()
+        .map(|(bound, _)| *bound)
+        .filter(|bound| *bound <= highest * BOUND_IN_VIEW)
+        .fold(highest, f64::max);
     let mut chart = Chart::new(
         WIDTH,
         HEIGHT,
