@@ -188,6 +188,13 @@ pub async fn load(args: &LoadArgs) -> i32 {
         .collect();
     let test_count = tests.len();
     // A report that cannot be written is known before the load, not after it.
+    if let Err(message) = crate::report::paths::check_distinct(
+        &report_files(args.report_json.as_deref(), args.report_html.as_deref()),
+        &[],
+    ) {
+        errln!("error: {message}");
+        return exit_code::SETUP_FAILED;
+    }
     if let Some(path) = &args.report_json
         && let Err(error) = crate::report::file::write_whole(path, "")
     {
@@ -418,4 +425,18 @@ fn reads_a_stream(spec: &Spec, test: usize) -> bool {
         });
     }
     found
+}
+
+/// The report files of `load` and `merge`, each with its option.
+pub fn report_files<'a>(
+    report_json: Option<&'a std::path::Path>,
+    report_html: Option<&'a std::path::Path>,
+) -> Vec<crate::report::paths::Named<'a>> {
+    [
+        ("--report-json", report_json),
+        ("--report-html", report_html),
+    ]
+    .into_iter()
+    .filter_map(|(option, path)| Some((option, path?)))
+    .collect()
 }

@@ -1,6 +1,8 @@
 //! `streamspec merge`: reads the JSON reports of a load's instances, merges them exactly (see
 //! [`crate::load::merge`]), prints the summary and returns what the thresholds decide.
 
+use std::path::PathBuf;
+
 use crate::cli::MergeArgs;
 use crate::exit_code;
 use crate::load::json::LoadReport;
@@ -9,6 +11,13 @@ use crate::output::errln;
 use crate::report::redact::Secrets;
 
 pub fn merge(args: &MergeArgs) -> i32 {
+    let inputs: Vec<&std::path::Path> = args.reports.iter().map(PathBuf::as_path).collect();
+    let outputs =
+        super::load::report_files(args.report_json.as_deref(), args.report_html.as_deref());
+    if let Err(message) = crate::report::paths::check_distinct(&outputs, &inputs) {
+        errln!("error: {message}");
+        return exit_code::SETUP_FAILED;
+    }
     let mut reports = Vec::new();
     for path in &args.reports {
         let shown = path.display().to_string();

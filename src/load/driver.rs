@@ -44,6 +44,9 @@ pub struct LoadContext {
     pub started: Instant,
     /// Users (closed) or iterations (open) running now.
     pub active: AtomicU64,
+    /// The most of [`Self::active`] since the series' last second closed: what the second
+    /// reports, since the users stop at the schedule's end, before its last second closes.
+    pub active_peak: AtomicU64,
     pub instance: Instance,
     /// Cancelled when the iterations still running are cut off (past the graceful stop, or at
     /// a stop).
@@ -51,6 +54,19 @@ pub struct LoadContext {
 }
 
 impl LoadContext {
+    /// Sets how many run now, and keeps the most of the second.
+    fn set_active(&self, running: u64) {
+        self.active.store(running, Ordering::Relaxed);
+        self.active_peak.fetch_max(running, Ordering::Relaxed);
+    }
+
+    /// The most that ran since the last call (or the start), and a new second from those
+    /// running now.
+    pub fn take_active_peak(&self) -> u64 {
+        let now = self.active.load(Ordering::Relaxed);
+        self.active_peak.swap(now, Ordering::Relaxed).max(now)
+    }
+
     /// The test user (closed) or arrival (open) number `n` runs: spread evenly.
     fn test_of(&self, n: u64) -> usize {
         (n % self.block()) as usize
@@ -151,7 +167,7 @@ async fn closed(ctx: Arc<LoadContext>, profile: &Profile, stop: CancellationToke
             Some(Ok(j)) = users.join_next(), if !users.is_empty() => {
                 running.remove(&j);
                 stopped.stopped(j);
-                ctx.active.store(running.len() as u64, Ordering::Relaxed);
+                ctx.set_active(running.len() as u64);
                 continue;
             }
             () = stop.cancelled() => break,
@@ -192,7 +208,7 @@ async fn closed(ctx: Arc<LoadContext>, profile: &Profile, stop: CancellationToke
                 stop.clone(),
             ));
         }
-        ctx.active.store(running.len() as u64, Ordering::Relaxed);
+        ctx.set_active(running.len() as u64);
     }
     // No user starts another iteration; those running get the graceful stop to finish.
     level.send_replace(0);
@@ -346,7 +362,7 @@ async fn open(ctx: Arc<LoadContext>, profile: &Profile, stop: CancellationToken)
                 Some(Ok(slot)) = iterations.join_next(), if !iterations.is_empty() => {
                     free.insert(slot);
                     running.remove(&slot);
-                    ctx.active.store(iterations.len() as u64, Ordering::Relaxed);
+                    ctx.set_active(iterations.len() as u64);
                 }
                 () = stop.cancelled() => break 'arrivals,
             }
@@ -371,7 +387,7 @@ async fn open(ctx: Arc<LoadContext>, profile: &Profile, stop: CancellationToken)
                 ctx_for_task.iterate(test, identity, Some(due)).await;
                 slot
             });
-            ctx.active.store(iterations.len() as u64, Ordering::Relaxed);
+            ctx.set_active(iterations.len() as u64);
         }
         m += 1;
     }
@@ -407,7 +423,7 @@ async fn finish(
                     Some(Err(_)) => {}
                     None => break,
                 }
-                ctx.active.store(tasks.len() as u64, Ordering::Relaxed);
+                ctx.set_active(tasks.len() as u64);
             }
             () = tokio::time::sleep_until(deadline) => break,
             () = stop.cancelled() => break,
@@ -434,7 +450,7 @@ async fn finish(
             pending.remove(&key);
         }
     }
-    ctx.active.store(0, Ordering::Relaxed);
+    ctx.set_active(0);
     if let Ok(mut recorder) = ctx.recorder.lock() {
         for test in pending.values() {
             recorder.interrupted(*test);

@@ -101,7 +101,7 @@ pub struct MetricReport {
 pub struct SecondReport {
     /// Unix time of the second's start, in seconds.
     pub t: u64,
-    /// Users running (closed model) or iterations running (open model) at the second's end.
+    /// The most users (closed model) or iterations (open model) that ran at once in the second.
     pub active: u64,
     /// Iterations that ended in this second, and how.
     pub iterations: u64,

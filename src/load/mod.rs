@@ -163,6 +163,7 @@ async fn measure(
         recorder: Arc::clone(&recorder),
         started,
         active: AtomicU64::new(0),
+        active_peak: AtomicU64::new(0),
         instance: options.instance,
         cut_off: CancellationToken::new(),
     });
@@ -261,7 +262,7 @@ async fn measure(
             let second = recorder
                 .close_second(SecondSample {
                     t,
-                    active: ctx.active.load(Ordering::Relaxed),
+                    active: ctx.take_active_peak(),
                     items_total: item_counter::total(),
                     client_cpu_percent: cpu,
                     loop_lag_ms: Some(lag_ms),

@@ -42,6 +42,9 @@ pub struct GroupSampler {
     pub name: String,
     pgid: libc::pid_t,
     interval: Interval<u64>,
+    /// No process of the group is alive any more: the service exited, and its samples end
+    /// there (the group's id may be another's later).
+    gone: bool,
 }
 
 /// One sample: CPU over the last interval (100 = one core), and resident memory now.
@@ -57,13 +60,20 @@ impl GroupSampler {
             name,
             pgid,
             interval: Interval::default(),
+            gone: false,
         }
     }
 
-    /// A sample, or `None` on the first call (no interval yet), after too short an interval, or
-    /// where `/proc` is not.
+    /// A sample, or `None` on the first call (no interval yet), after too short an interval,
+    /// once no process of the group is alive, or where `/proc` is not.
     pub fn sample(&mut self) -> Option<Sample> {
-        let (ticks, rss_bytes) = group_usage(self.pgid)?;
+        if self.gone {
+            return None;
+        }
+        let Some((ticks, rss_bytes)) = group_usage(self.pgid) else {
+            self.gone = std::path::Path::new("/proc/self/stat").exists();
+            return None;
+        };
         let (seconds, ticks_then) = self.interval.close(Instant::now(), ticks)?;
         let cpu_seconds = ticks.saturating_sub(ticks_then) as f64 / clock_ticks_per_second();
         Some(Sample {
@@ -106,8 +116,10 @@ fn group_usage(pgid: libc::pid_t) -> Option<(u64, u64)> {
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
             continue;
         };
+        // A zombie has exited: it holds no memory and uses no CPU, and is not the service.
         if let Some(usage) = parse_stat(&stat)
             && usage.pgrp == pgid
+            && usage.alive
         {
             found = true;
             ticks += usage.ticks;
@@ -118,6 +130,8 @@ fn group_usage(pgid: libc::pid_t) -> Option<(u64, u64)> {
 }
 
 struct StatLine {
+    /// Not a zombie (`Z`) nor dead (`X`, `x`): a process that exited but was not yet waited for.
+    alive: bool,
     pgrp: libc::pid_t,
     ticks: u64,
     rss_pages: u64,
@@ -131,6 +145,7 @@ fn parse_stat(line: &str) -> Option<StatLine> {
     // Field 3 (state) is fields[0]: field N is fields[N - 3].
     let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<i64>().ok());
     Some(StatLine {
+        alive: !matches!(*fields.first()?, "Z" | "X" | "x"),
         pgrp: libc::pid_t::try_from(field(5)?).ok()?,
         ticks: (field(14)? + field(15)?).max(0) as u64,
         rss_pages: field(24)?.max(0) as u64,
@@ -216,6 +231,9 @@ mod tests {
         let line = "4242 (a (strange) name) S 1 4240 4240 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 12345 1000000 321 18446744073709551615";
         let usage = parse_stat(line).expect("a stat line");
         assert_eq!((usage.pgrp, usage.ticks, usage.rss_pages), (4240, 300, 321));
+        assert!(usage.alive);
+        let zombie = line.replacen(") S ", ") Z ", 1);
+        assert!(!parse_stat(&zombie).expect("a stat line").alive);
         assert!(parse_stat("garbage").is_none());
     }
 

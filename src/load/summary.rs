@@ -352,7 +352,8 @@ pub fn millis(ms: f64) -> String {
     }
 }
 
-fn seconds_text(seconds: f64) -> String {
+/// `3.0s`, `2m05s`: how the summary gives a time into the run.
+pub fn seconds_text(seconds: f64) -> String {
     if seconds < 60.0 {
         format!("{seconds:.1}s")
     } else {

@@ -13,6 +13,7 @@ pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod paths;
 pub mod redact;
 mod secret_finder;
 mod secret_forms;
@@ -191,6 +192,17 @@ impl Reports {
 /// `updating`: `--update` rewrites specs in place, so the terminal shows a failed test whose every
 /// failure has a fix as `UPDATE`, not `FAIL`.
 pub fn build(args: &ReportArgs, verbose: bool, updating: bool) -> Result<Reports, String> {
+    let files = [
+        ("--report-junit", &args.report_junit),
+        ("--report-tap", &args.report_tap),
+        ("--report-json", &args.report_json),
+        ("--report-html", &args.report_html),
+    ];
+    let named: Vec<paths::Named<'_>> = files
+        .iter()
+        .filter_map(|(option, path)| Some((*option, path.as_deref()?)))
+        .collect();
+    paths::check_distinct(&named, &[])?;
     let mut destinations = vec![Destination::new(
         "the report on standard output".to_string(),
         output::stdout_delivery(),

@@ -384,9 +384,10 @@ fn load_charts_show_the_run_as_it_was_with_a_service_exit_and_dropped_arrivals()
         "exited": {"how": "exited with code 3", "at_ms": 2400},
     }]);
     let (merged, page) = merged_page(&report);
-    let rates = chart(
+    let rates = chart(&page, "items per second over time");
+    let iterations = chart(
         &page,
-        "items, iterations, failures and errors per second over time",
+        "iterations, failures and errors per second over time",
     );
     // The last 0.4 s as the 1,000 items/s it was, not a drop to 400.
     let points: Vec<(f64, f64)> = elements(&rates, "polyline.s1")[0]
@@ -415,8 +416,8 @@ fn load_charts_show_the_run_as_it_was_with_a_service_exit_and_dropped_arrivals()
         "{notes:?}"
     );
     // Dropped arrivals with the errors.
-    assert_eq!(elements(&rates, "polyline.dropped").len(), 1);
-    assert!(within(&rates, "text").contains(&"dropped/s (right)".to_string()));
+    assert_eq!(elements(&iterations, "polyline.dropped").len(), 1);
+    assert!(within(&iterations, "text").contains(&"dropped/s (right)".to_string()));
     for svg in select(&page, "#over-time svg.chart") {
         // The time axis ends where the run did.
         let ticks = x_ticks(&svg);
@@ -472,4 +473,198 @@ fn load_charts_show_the_run_as_it_was_with_a_service_exit_and_dropped_arrivals()
         "{}",
         merged.stdout
     );
+}
+
+#[test]
+fn legends_sit_above_the_plot_where_no_line_or_label_runs_through_them() {
+    let mut report = load_json();
+    let start = report["series"][0]["t"].as_u64().expect("a time");
+    report["services"] = serde_json::json!([{
+        "name": "demo",
+        "instance": null,
+        "samples": (0..2u64)
+            .map(|n| serde_json::json!({"t": start + n, "cpu_percent": 5.0, "rss_bytes": 30_000_000u64}))
+            .collect::<Vec<_>>(),
+        "exited": {"how": "exited with code 124", "at_ms": 100},
+    }]);
+    let (_, page) = merged_page(&report);
+    let charts = select(&page, "#over-time svg.chart, #services svg.chart");
+    assert!(charts.len() >= 3, "{}", charts.len());
+    for svg in charts {
+        // The plot's top: where the left axis ends.
+        let plot_top = elements(&svg, "line.axis")
+            .iter()
+            .filter(|line| number(line, "x1") == number(line, "x2"))
+            .map(|line| number(line, "y1").min(number(line, "y2")))
+            .fold(f64::MAX, f64::min);
+        let legends = elements(&svg, "rect.legend");
+        assert!(!legends.is_empty());
+        for legend in legends {
+            assert!(
+                number(&legend, "y") + number(&legend, "height") <= plot_top,
+                "a legend inside the plot (top {plot_top}): {:?}",
+                legend.value()
+            );
+        }
+        for label in elements(&svg, "text.exit") {
+            assert!(
+                number(&label, "y") - 10.0 >= plot_top,
+                "{:?}",
+                label.value()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_load_page_counts_errors_and_failures_as_the_terminal_summary_does() {
+    let mut report = load_json();
+    // `merge` adds the tests' figures up into the total.
+    let total = &mut report["tests"][0];
+    total["counts"]["failed"] = 7171.into();
+    total["counts"]["errored"] = 6179.into();
+    total["errors"] = serde_json::json!({
+        "refused": {"count": 6174, "first_at": 3045},
+        "reset": {"count": 5, "first_at": 2996},
+        "timeout": {"count": 9, "first_at": 1000},
+    });
+    let failure = |at: &str, count: u64| serde_json::json!({"at": at, "message": "m", "count": count, "example": "e"});
+    total["failures"] = serde_json::json!([
+        failure("./a.stream:2:3", 5),
+        failure("./b.stream:5:5", 992),
+        failure("./c.stream:1:1", 3082),
+    ]);
+    let merged = Test::new()
+        .file("part.json", report.to_string())
+        .args(["merge", "part.json", "--report-html", "merged.html"])
+        .run_unchecked();
+    assert_eq!(merged.status, Some(1), "{merged:?}");
+    let (_, page) = read_page(&merged, "merged.html");
+    let labels: Vec<String> = select(&page, "#summary .figure .label")
+        .iter()
+        .map(|label| text_of(label))
+        .collect();
+    assert_eq!(
+        labels[2..5],
+        ["passed", "failed (errors included)", "of them errors"],
+        "{labels:?}"
+    );
+    let column = |table: &str, n: usize| -> Vec<String> {
+        select(&page, &format!("table.{table} tbody tr"))
+            .iter()
+            .map(|row| within(row, "td")[n - 1].clone())
+            .collect()
+    };
+    // As the terminal lists them: the most frequent first, times as it writes them.
+    assert_eq!(column("errors", 1), ["refused", "timeout", "reset"]);
+    assert_eq!(column("errors", 3), ["3.0s", "1.0s", "3.0s"]);
+    assert!(merged.stdout.contains("first at 3.0s"), "{}", merged.stdout);
+    assert_eq!(
+        column("failures", 1),
+        ["./c.stream:1:1", "./b.stream:5:5", "./a.stream:2:3"]
+    );
+}
+
+#[test]
+fn memory_is_told_from_cpu_and_warnings_look_like_warnings() {
+    let mut report = load_json();
+    let start = report["series"][0]["t"].as_u64().expect("a time");
+    report["services"] = serde_json::json!([{
+        "name": "api",
+        "instance": null,
+        "samples": (0..2u64)
+            .map(|n| serde_json::json!({"t": start + n, "cpu_percent": 5.0, "rss_bytes": 30_000_000u64}))
+            .collect::<Vec<_>>(),
+        "exited": null,
+    }]);
+    report["client"]["saturation"] = serde_json::json!(["CPU at 100% from 1.0s"]);
+    let (_, page) = merged_page(&report);
+    let memory = chart(&page, "CPU and memory of api (instance 1/1)");
+    // Dashed, under an axis that says what it is.
+    assert_eq!(elements(&memory, "polyline.memory.dashed").len(), 1);
+    assert_eq!(within(&memory, "text.axis-name"), ["CPU", "memory"]);
+    let warnings: Vec<String> = select(&page, "p.note.warning")
+        .iter()
+        .map(|note| text_of(note))
+        .collect();
+    assert_eq!(warnings, ["SATURATED: instance 1/1: CPU at 100% from 1.0s"]);
+    // The active users' swatch has an edge, seen on a dark page too.
+    assert!(page.html().contains("rect.legend.users-area { stroke:"));
+}
+
+#[test]
+fn an_open_load_draws_its_offered_rate_apart_from_the_items_and_a_threshold_on_its_metric() {
+    let output = Test::new()
+        .spec("ticker.stream", TICKER)
+        .var("base", servers::demo())
+        .args([
+            "load",
+            "ticker.stream",
+            "--rate",
+            "20/s",
+            "--duration",
+            "2s",
+        ])
+        .args(["--threshold", "p99 gap < 2ms", "--report-html", "load.html"])
+        .run_unchecked();
+    // The gaps of 1ms may pass the threshold or not on a busy machine: either way it is drawn.
+    assert!(matches!(output.status, Some(0 | 1)), "{output:?}");
+    let (_, page) = read_page(&output, "load.html");
+    // Items and iterations each on a chart of their own: one would lie flat beside the other.
+    let items = chart(&page, "items per second over time");
+    assert_eq!(elements(&items, "polyline.s4").len(), 0);
+    let iterations = chart(
+        &page,
+        "iterations, failures and errors per second over time",
+    );
+    assert_eq!(elements(&iterations, "polyline.s1:not(.offered)").len(), 0);
+    // The schedule's 20/s, drawn as offered.
+    let offered = elements(&iterations, "polyline.offered");
+    assert_eq!(offered.len(), 1);
+    assert!(within(&iterations, "text").contains(&"offered arrivals/s".to_string()));
+    let y_of_20 = elements(&iterations, "text.tick[text-anchor=end]")
+        .iter()
+        .find(|text| text_of(text) == "20/s")
+        .map(|text| number(text, "y") - 4.0)
+        .expect("a 20/s tick");
+    for point in offered[0]
+        .value()
+        .attr("points")
+        .expect("points")
+        .split(' ')
+    {
+        let (_, y) = point.split_once(',').expect("x,y");
+        let y: f64 = y.parse().expect("y");
+        assert!((y - y_of_20).abs() < 1.0, "{point} vs {y_of_20}");
+    }
+    // The threshold's bound on the gap chart, named.
+    let gaps = chart(
+        &page,
+        "Gap between items: p50 and p99 over time, with the active users",
+    );
+    assert_eq!(elements(&gaps, "line.threshold").len(), 1);
+    assert_eq!(within(&gaps, "text.threshold"), ["p99 gap < 2ms"]);
+    let ttfb = chart(&page, "TTFB: p50 and p99 over time, with the active users");
+    assert!(elements(&ttfb, "line.threshold").is_empty());
+    // A bound far above the values does not flatten them: it is named at the top.
+    let output = Test::new()
+        .spec("ticker.stream", TICKER)
+        .var("base", servers::demo())
+        .args([
+            "load",
+            "ticker.stream",
+            "--rate",
+            "20/s",
+            "--duration",
+            "1s",
+        ])
+        .args(["--threshold", "p99 gap < 1h", "--report-html", "load.html"])
+        .run_unchecked();
+    let (_, page) = read_page(&output, "load.html");
+    let gaps = chart(
+        &page,
+        "Gap between items: p50 and p99 over time, with the active users",
+    );
+    assert!(elements(&gaps, "line.threshold").is_empty());
+    assert_eq!(within(&gaps, "text.threshold"), ["↑ p99 gap < 1h"]);
 }

@@ -538,6 +538,7 @@ fn every_instance_runs_every_test() {
 }
 
 mod abort;
+mod active_users;
 mod cut_off;
 mod dropped;
 mod exchanges;

@@ -43,6 +43,7 @@ mod passing;
 mod payloads;
 mod recording;
 mod report_figures;
+mod report_paths;
 mod report_pipes;
 mod report_secrets;
 mod reports;

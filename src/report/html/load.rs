@@ -87,13 +87,15 @@ fn summary(report: &LoadReport, secrets: &Secrets) -> String {
         ),
         ("iterations", counts.iterations.to_string(), ""),
         ("passed", counts.passed.to_string(), "pass"),
+        // As the terminal summary counts them: an iteration with an error has failed, and the
+        // errors are some of the failed.
         (
-            "failed",
+            "failed (errors included)",
             counts.failed.to_string(),
             if counts.failed > 0 { "fail" } else { "" },
         ),
         (
-            "errors",
+            "of them errors",
             counts.errored.to_string(),
             if counts.errored > 0 { "error" } else { "" },
         ),
@@ -119,7 +121,7 @@ fn summary(report: &LoadReport, secrets: &Secrets) -> String {
     for saturation in &report.client.saturation {
         let _ = writeln!(
             out,
-            "<p class=\"note\">SATURATED: {}</p>",
+            "<p class=\"note warning saturated\">SATURATED: {}</p>",
             escape(saturation)
         );
     }
@@ -325,7 +327,7 @@ fn tests_table(report: &LoadReport) -> String {
                 "iterations",
                 "passed",
                 "failed",
-                "errors",
+                "of them errors",
                 "goodput",
                 "p99 ttfb",
                 "p99 first item",
@@ -343,15 +345,17 @@ fn errors(report: &LoadReport) -> String {
     }
     let mut out = String::from("<section id=\"errors\"><h2>Errors and failures</h2>\n");
     if !total.errors.is_empty() {
-        let rows: Vec<(Vec<String>, &str)> = total
-            .errors
-            .iter()
+        // In the terminal summary's order (the most frequent first) and words.
+        let mut errors: Vec<_> = total.errors.iter().collect();
+        errors.sort_by_key(|(_, tally)| std::cmp::Reverse(tally.count));
+        let rows: Vec<(Vec<String>, &str)> = errors
+            .into_iter()
             .map(|(class, tally)| {
                 (
                     vec![
                         class.label().to_string(),
                         tally.count.to_string(),
-                        format_ms(tally.first_at.as_secs_f64() * 1000.0),
+                        crate::load::summary::seconds_text(tally.first_at.as_secs_f64()),
                     ],
                     "fail",
                 )
@@ -366,8 +370,9 @@ fn errors(report: &LoadReport) -> String {
     }
     if !total.failures.is_empty() {
         out.push_str("<h3>Failures by spec line</h3>\n");
-        let rows: Vec<(Vec<String>, &str)> = total
-            .failures
+        let mut failures: Vec<_> = total.failures.iter().collect();
+        failures.sort_by_key(|tally| std::cmp::Reverse(tally.count));
+        let rows: Vec<(Vec<String>, &str)> = failures
             .iter()
             .map(|tally| {
                 (
@@ -385,7 +390,7 @@ fn errors(report: &LoadReport) -> String {
             &["where", "failure", "count"],
             &rows,
         ));
-        for tally in &total.failures {
+        for tally in &failures {
             let _ = writeln!(
                 out,
                 "<details><summary>{} — the first, as `streamspec run` shows it</summary><pre class=\"terminal\">{}</pre></details>",
@@ -440,7 +445,8 @@ fn services(report: &LoadReport) -> String {
             (0.0, end),
             (0.0, most_cpu * 1.1),
             &format!("CPU and memory of {name}"),
-        );
+        )
+        .with_legend_row();
         chart.y_axis(&value_ticks(most_cpu * 1.1, |v| {
             format!("{}%", format_count(v))
         }));
@@ -463,13 +469,18 @@ fn services(report: &LoadReport) -> String {
             .map(|s| (at(s.t), Some(s.rss_bytes as f64 / mb)))
             .collect();
         chart.polyline(&cpu, None, "s1");
-        chart.polyline(&rss, Some(&scale), "s2");
+        // Dashed, on an axis of its own (right): told from the CPU without its colour.
+        chart.polyline(&rss, Some(&scale), "s2 dashed memory");
         over_time::mark_exits(&mut chart, &exits(report));
         let ticks: Vec<(f64, String)> = nice_ticks(0.0, most_rss / mb, 3)
             .into_iter()
             .map(|tick| (tick, format!("{} MB", format_count(tick))))
             .collect();
         chart.right_axis(&scale, &ticks, "users");
+        // Each axis named at its top.
+        let top = chart.plot_top() - 4.0;
+        chart.text(chart.x.from, top, "end", "tick axis-name", "CPU");
+        chart.text(chart.x.to + 6.0, top, "start", "tick axis-name", "memory");
         chart.legend(0, "s1", "CPU (100% = a core)");
         chart.legend(1, "s2", "memory (RSS, right)");
         chart.x_axis(&time_ticks(end));

@@ -11,6 +11,9 @@ use std::fmt::Write;
 use super::escape::escape;
 use super::svg::{Chart, Scale, format_count, format_ms, nice_ticks};
 use crate::load::json::{LoadReport, SecondReport};
+use crate::load::metrics::Metric;
+use crate::load::profile::Model;
+use crate::load::thresholds::{Measure, Threshold};
 
 /// Points a series is drawn with at most: a longer run's seconds are averaged in windows.
 pub const POINTS: usize = 600;
@@ -165,26 +168,72 @@ pub fn section(report: &LoadReport, exits: &[Exit]) -> String {
         let _ = writeln!(body, "<p class=\"note\">{}</p>", escape(note));
     }
     type Latency = fn(&SecondReport) -> Option<f64>;
-    let latencies: [(&str, Latency, Latency); 3] = [
-        ("TTFB", |s| s.ttfb_p50_ms, |s| s.ttfb_p99_ms),
+    let latencies: [(&str, Metric, Latency, Latency); 3] = [
+        ("TTFB", Metric::Ttfb, |s| s.ttfb_p50_ms, |s| s.ttfb_p99_ms),
         (
             "First item",
+            Metric::FirstItem,
             |s| s.first_item_p50_ms,
             |s| s.first_item_p99_ms,
         ),
-        ("Gap between items", |s| s.gap_p50_ms, |s| s.gap_p99_ms),
+        (
+            "Gap between items",
+            Metric::Gap,
+            |s| s.gap_p50_ms,
+            |s| s.gap_p99_ms,
+        ),
     ];
-    for (title, p50, p99) in latencies {
+    for (title, metric, p50, p99) in latencies {
         if series.points.iter().all(|p| p99(&p.second).is_none()) {
             continue;
         }
         let _ = writeln!(body, "<h3>{title}: p50 and p99, with the active users</h3>");
-        body.push_str(&latency_chart(title, &series, p50, p99, exits));
+        let bounds = bounds_of(report, metric);
+        body.push_str(&latency_chart(title, &series, p50, p99, &bounds, exits));
     }
-    body.push_str("<h3>Items/s and errors/s</h3>\n");
-    body.push_str(&rates_chart(&series, exits));
+    body.push_str("<h3>Items/s</h3>\n");
+    body.push_str(&items_chart(&series, exits));
+    body.push_str("<h3>Iterations/s, failed/s and errors/s</h3>\n");
+    body.push_str(&iterations_chart(report, &series, exits));
     body.push_str("</section>\n");
     body
+}
+
+/// The bounds of the report's thresholds on a statistic of `metric` (in ms), each with the
+/// threshold as written: drawn on that metric's chart.
+fn bounds_of(report: &LoadReport, metric: Metric) -> Vec<(f64, String)> {
+    report
+        .thresholds
+        .iter()
+        .filter_map(|verdict| {
+            let threshold = Threshold::parse(&verdict.threshold).ok()?;
+            match threshold.measure {
+                Measure::Distribution(of, _) if of == metric => {
+                    Some((threshold.bound, verdict.threshold.clone()))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// How far above the highest value a threshold's bound may be and still stretch the chart to it.
+const BOUND_IN_VIEW: f64 = 3.0;
+
+/// A threshold's bound: a dashed line across the plot, labelled with the threshold; one above
+/// the chart's scale only named at its top (`↑ p99 gap < 1s`).
+fn draw_bounds(chart: &mut Chart, bounds: &[(f64, String)]) {
+    for (row, (bound, text)) in bounds.iter().enumerate() {
+        let (from, to) = (chart.x.from, chart.x.to);
+        if *bound <= chart.y.hi {
+            let y = chart.y.at(*bound);
+            chart.line(from, y, to, y, "bound-end threshold");
+            chart.text(to - 4.0, y - 4.0, "end", "threshold", text);
+        } else {
+            let y = chart.plot_top() + 12.0 + 12.0 * row as f64;
+            chart.text(to - 4.0, y, "end", "threshold", &format!("↑ {text}"));
+        }
+    }
 }
 
 /// The points of one figure: at each point's middle, `None` breaking the line.
@@ -192,10 +241,58 @@ fn line(points: &[Point], value: impl Fn(&Point) -> Option<f64>) -> Vec<(f64, Op
     points.iter().map(|p| (p.middle(), value(p))).collect()
 }
 
+/// Steps of the time axis from a second up, in seconds: round on a clock (a step of 500 s
+/// would read 8.33m, 16.7m…).
+const CLOCK_STEPS: [f64; 16] = [
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    15.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+    900.0,
+    1800.0,
+    3600.0,
+    7200.0,
+    4.0 * 3600.0,
+    12.0 * 3600.0,
+];
+
+/// About 10 ticks from 0 to `end` seconds, at a step round on a clock.
 pub fn time_ticks(end: f64) -> Vec<(f64, String)> {
-    nice_ticks(0.0, end, 10)
-        .into_iter()
-        .map(|tick| (tick, format_ms(tick * 1000.0)))
+    let rough = end / 10.0;
+    let Some(step) = CLOCK_STEPS
+        .iter()
+        .copied()
+        .find(|step| *step >= rough && rough >= 1.0)
+    else {
+        // Under 10 seconds: decimal steps; beyond 5 days: hours by 1, 2, 5 × a power of ten.
+        return nice_ticks(0.0, end, 10)
+            .into_iter()
+            .map(|tick| (tick, format_ms(tick * 1000.0)))
+            .collect();
+    };
+    // Every label in one unit, the step's: `15s … 150s`, `10m … 60m`, `2h … 24h`.
+    let (unit, name) = match step {
+        s if s < 60.0 => (1.0, "s"),
+        s if s < 3600.0 => (60.0, "m"),
+        _ => (3600.0, "h"),
+    };
+    (0..=(end / step).floor() as u64)
+        .take(100)
+        .map(|n| {
+            let tick = n as f64 * step;
+            let label = if n == 0 {
+                "0".to_string()
+            } else {
+                format!("{}{name}", tick / unit)
+            };
+            (tick, label)
+        })
         .collect()
 }
 
@@ -248,6 +345,7 @@ fn latency_chart(
     series: &Series,
     p50: fn(&SecondReport) -> Option<f64>,
     p99: fn(&SecondReport) -> Option<f64>,
+    bounds: &[(f64, String)],
     exits: &[Exit],
 ) -> String {
     let p50 = line(&series.points, |p| p50(&p.second));
@@ -258,17 +356,26 @@ fn latency_chart(
         .filter_map(|(_, v)| *v)
         .fold(0.0, f64::max)
         .max(0.001);
+    // A bound not far above the lines is in the chart; one far above would flatten them, and
+    // is named at the chart's top instead.
+    let highest = bounds
+        .iter()
+        .map(|(bound, _)| *bound)
+        .filter(|bound| *bound <= highest * BOUND_IN_VIEW)
+        .fold(highest, f64::max);
     let mut chart = Chart::new(
         WIDTH,
         HEIGHT,
         (0.0, series.end),
         (0.0, highest * 1.1),
         &format!("{title}: p50 and p99 over time, with the active users"),
-    );
+    )
+    .with_legend_row();
     users_behind(&mut chart, &series.points);
     chart.y_axis(&value_ticks(highest * 1.1, format_ms));
     chart.polyline(&p50, None, "s1");
     chart.polyline(&p99, None, "s3");
+    draw_bounds(&mut chart, bounds);
     mark_exits(&mut chart, exits);
     chart.legend(0, "s1", "p50");
     chart.legend(1, "s3", "p99");
@@ -277,22 +384,23 @@ fn latency_chart(
     chart.finish()
 }
 
-fn rates_chart(series: &Series, exits: &[Exit]) -> String {
-    let points = match series.points.split_last() {
+/// The points that have rates: all, or all but a last second too short for one.
+fn rate_points(series: &Series) -> &[Point] {
+    match series.points.split_last() {
         Some((_, before)) if series.last_without_rates => before,
         _ => &series.points[..],
-    };
-    let rate =
-        |count: fn(&SecondReport) -> u64| line(points, move |p| Some(p.rate(count(&p.second))));
-    let items = rate(|s| s.items);
-    let iterations = rate(|s| s.iterations);
-    let errors = rate(|s| s.errors);
-    let failed = rate(|s| s.iterations.saturating_sub(s.passed));
-    let dropped = rate(|s| s.dropped);
-    let any_dropped = series.points.iter().any(|p| p.second.dropped > 0);
+    }
+}
+
+fn rate(points: &[Point], count: fn(&SecondReport) -> u64) -> Vec<(f64, Option<f64>)> {
+    line(points, move |p| Some(p.rate(count(&p.second))))
+}
+
+/// Items per second: a chart of their own, being many times the iterations.
+fn items_chart(series: &Series, exits: &[Exit]) -> String {
+    let items = rate(rate_points(series), |s| s.items);
     let highest = items
         .iter()
-        .chain(&iterations)
         .filter_map(|(_, v)| *v)
         .fold(0.0, f64::max)
         .max(1.0);
@@ -301,15 +409,68 @@ fn rates_chart(series: &Series, exits: &[Exit]) -> String {
         HEIGHT,
         (0.0, series.end),
         (0.0, highest * 1.1),
-        "items, iterations, failures and errors per second over time",
-    );
+        "items per second over time",
+    )
+    .with_legend_row();
     chart.y_axis(&value_ticks(highest * 1.1, |v| {
         format!("{}/s", format_count(v))
     }));
     chart.polyline(&items, None, "s1");
+    mark_exits(&mut chart, exits);
+    chart.legend(0, "s1", "items/s");
+    chart.x_axis(&time_ticks(series.end));
+    chart.finish()
+}
+
+/// Iterations per second, with the arrival rate offered where the model is open; failed,
+/// errors and dropped arrivals on a scale of their own.
+fn iterations_chart(report: &LoadReport, series: &Series, exits: &[Exit]) -> String {
+    let points = rate_points(series);
+    let iterations = rate(points, |s| s.iterations);
+    let errors = rate(points, |s| s.errors);
+    let failed = rate(points, |s| s.iterations.saturating_sub(s.passed));
+    let dropped = rate(points, |s| s.dropped);
+    let any_dropped = series.points.iter().any(|p| p.second.dropped > 0);
+    // The schedule's rate, this instance's share of it, while the schedule lasts.
+    let offered: Option<Vec<(f64, Option<f64>)>> =
+        (report.profile.model == Model::Open && !report.profile.stages.is_empty()).then(|| {
+            let end = report.profile.duration().as_secs_f64();
+            let share = report.instance.count.max(1) as f64;
+            let mut at: Vec<f64> = points.iter().map(|p| p.at).collect();
+            at.push(end.min(series.end));
+            at.into_iter()
+                .filter(|t| *t <= end)
+                .map(|t| {
+                    let level = report
+                        .profile
+                        .level_at(std::time::Duration::from_secs_f64(t));
+                    (t, Some(level / share))
+                })
+                .collect()
+        });
+    let highest = iterations
+        .iter()
+        .chain(offered.iter().flatten())
+        .filter_map(|(_, v)| *v)
+        .fold(0.0, f64::max)
+        .max(1.0);
+    let mut chart = Chart::new(
+        WIDTH,
+        HEIGHT,
+        (0.0, series.end),
+        (0.0, highest * 1.1),
+        "iterations, failures and errors per second over time",
+    )
+    .with_legend_row();
+    chart.y_axis(&value_ticks(highest * 1.1, |v| {
+        format!("{}/s", format_count(v))
+    }));
     chart.polyline(&iterations, None, "s4");
+    if let Some(offered) = &offered {
+        chart.polyline(offered, None, "s1 dashed offered");
+    }
     // Errors, failures and dropped arrivals on a scale of their own (labelled right): a few
-    // errors among many items would lie flat at zero on the items' scale.
+    // errors among many iterations would lie flat at zero on the iterations' scale.
     let most_errors = failed
         .iter()
         .chain(&errors)
@@ -334,13 +495,43 @@ fn rates_chart(series: &Series, exits: &[Exit]) -> String {
         .collect();
     chart.right_axis(&scale, &ticks, "users");
     mark_exits(&mut chart, exits);
-    chart.legend(0, "s1", "items/s");
-    chart.legend(1, "s4", "iterations/s");
-    chart.legend(2, "s3", "failed/s (right)");
-    chart.legend(3, "sfail", "errors/s (right)");
+    let mut legends = vec![("s4", "iterations/s")];
+    if offered.is_some() {
+        legends.push(("s1", "offered arrivals/s"));
+    }
+    legends.push(("s3", "failed/s (right)"));
+    legends.push(("sfail", "errors/s (right)"));
     if any_dropped {
-        chart.legend(4, "s2", "dropped/s (right)");
+        legends.push(("s2", "dropped/s (right)"));
+    }
+    for (n, (class, label)) in legends.into_iter().enumerate() {
+        chart.legend(n, class, label);
     }
     chart.x_axis(&time_ticks(series.end));
     chart.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(end: f64) -> Vec<String> {
+        time_ticks(end)
+            .into_iter()
+            .map(|(_, label)| label)
+            .collect()
+    }
+
+    #[test]
+    fn time_ticks_are_round_on_a_clock() {
+        assert_eq!(
+            labels(3600.0),
+            ["0", "10m", "20m", "30m", "40m", "50m", "60m"]
+        );
+        assert_eq!(labels(6.054), ["0", "1s", "2s", "3s", "4s", "5s", "6s"]);
+        assert_eq!(labels(150.0)[..3], ["0", "15s", "30s"]);
+        assert_eq!(labels(150.0).last().map(String::as_str), Some("150s"));
+        assert_eq!(labels(86_400.0)[..3], ["0", "4h", "8h"]);
+        assert_eq!(labels(0.5)[..3], ["0", "50ms", "100ms"]);
+    }
 }

@@ -141,7 +141,9 @@ svg.chart polyline.s1, svg.chart polyline.s2, svg.chart polyline.s3, svg.chart p
 svg.chart polyline.dashed { stroke-dasharray: 5 3; }
 svg.chart .exit { stroke: var(--error); stroke-width: 1.5; stroke-dasharray: 6 3; }
 svg.chart text.exit { fill: var(--error); stroke: none; font-weight: 600; }
-p.note.exited { color: var(--error); font-weight: 600; }
+p.note.exited, p.note.warning { color: var(--error); font-weight: 600; }
+svg.chart rect.legend.users-area { stroke: var(--muted); stroke-width: 0.6; }
+svg.chart text.threshold { fill: var(--warn); font-weight: 600; }
 details { margin: 6px 0; }
 summary { cursor: pointer; color: var(--accent); }
 ol.items { margin: 6px 0; padding-left: 0; list-style: none; max-height: 420px; overflow: auto;

@@ -35,6 +35,8 @@ pub struct Chart {
     pub y: Scale,
     body: String,
     label: String,
+    /// The plot area's top: [`TOP`], or below a row of legends ([`Chart::with_legend_row`]).
+    top: f64,
 }
 
 /// Room left of, right of, above and below the plot area, for the axes' labels.
@@ -42,6 +44,8 @@ pub const LEFT: f64 = 64.0;
 pub const RIGHT: f64 = 56.0;
 pub const TOP: f64 = 14.0;
 pub const BOTTOM: f64 = 26.0;
+/// The height of the row of legends above the plot area.
+pub const LEGEND_ROW: f64 = 20.0;
 
 impl Chart {
     /// A chart of `width` × `height` pixels, x from `x_lo` to `x_hi`, y from `y_lo` to `y_hi`;
@@ -60,11 +64,21 @@ impl Chart {
             y: Scale::new(y_lo, y_hi, height - BOTTOM, TOP),
             body: String::new(),
             label: label.to_string(),
+            top: TOP,
         }
     }
 
+    /// The chart `height` pixels higher, its legends ([`Chart::legend`]) in a row of their own
+    /// above the plot area, where no line runs through them and no label lies on them.
+    pub fn with_legend_row(mut self) -> Chart {
+        self.height += LEGEND_ROW;
+        self.top = TOP + LEGEND_ROW;
+        self.y = Scale::new(self.y.lo, self.y.hi, self.height - BOTTOM, self.top);
+        self
+    }
+
     pub fn plot_top(&self) -> f64 {
-        TOP
+        self.top
     }
 
     pub fn plot_bottom(&self) -> f64 {
@@ -186,10 +200,15 @@ impl Chart {
         let _ = write!(self.body, r#"<path class="{class}" d="{path}"/>"#);
     }
 
-    /// A legend entry at the top left of the plot, the `n`-th.
+    /// A legend entry at the top left of the plot (above it, in the legend row of
+    /// [`Chart::with_legend_row`]), the `n`-th.
     pub fn legend(&mut self, n: usize, class: &str, label: &str) {
         let x = self.x.from + 8.0 + 150.0 * n as f64;
-        let y = TOP + 10.0;
+        let y = if self.top > TOP {
+            TOP + 4.0
+        } else {
+            TOP + 10.0
+        };
         self.rect(x, y - 7.0, 14.0, 4.0, &format!("legend {class}"), None);
         self.text(x + 18.0, y, "start", "tick", label);
     }

@@ -85,3 +85,41 @@ fn the_json_report_gives_the_service_exit() {
         "{report}"
     );
 }
+
+/// A service that `timeout` ends after 2 seconds of a 4-second load (its process lingers a
+/// moment as a zombie, which holds no memory and uses no CPU).
+const ENDS_AFTER_2S: &str = r#"
+[[services]]
+name = "sleeper"
+command = ["sh", "-c", "exec timeout 2 sleep 30"]
+"#;
+
+#[test]
+fn a_service_s_samples_end_when_it_exits_and_none_reads_zero() {
+    let output = Test::new()
+        .config(ENDS_AFTER_2S)
+        .spec("a.stream", crate::html_report::TICKER)
+        .var("base", crate::servers::demo())
+        .args(["load", "a.stream", "--users", "1", "--duration", "4s"])
+        .args(["--think", "100ms", "--format", "json"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    let report: serde_json::Value = serde_json::from_str(&output.stdout)
+        .unwrap_or_else(|_| panic!("a JSON report: {output:?}"));
+    let service = &report["services"][0];
+    assert_eq!(
+        service["exited"]["how"], "exited with code 124",
+        "{service}"
+    );
+    let at_ms = service["exited"]["at_ms"].as_u64().expect("at_ms");
+    let samples = service["samples"].as_array().expect("samples");
+    // A sample is taken at the end of its second: none after the exit's second.
+    assert!(
+        samples.len() as u64 <= at_ms / 1000 + 1,
+        "samples after the exit at {at_ms}ms: {service}"
+    );
+    assert!(
+        samples.iter().all(|sample| sample["rss_bytes"] != 0),
+        "a dead service read as 0 bytes: {service}"
+    );
+}
