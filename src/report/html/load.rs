@@ -85,22 +85,26 @@ fn summary(report: &LoadReport, secrets: &Secrets) -> String {
             if passed { "passed" } else { "failed" }.to_string(),
             if passed { "pass" } else { "fail" },
         ),
-        ("iterations", counts.iterations.to_string(), ""),
-        ("passed", counts.passed.to_string(), "pass"),
+        (
+            "iterations",
+            crate::load::summary::count(counts.iterations),
+            "",
+        ),
+        ("passed", crate::load::summary::count(counts.passed), "pass"),
         // As the terminal summary counts them: an iteration with an error has failed, and the
         // errors are some of the failed.
         (
             "failed (errors included)",
-            counts.failed.to_string(),
+            crate::load::summary::count(counts.failed),
             if counts.failed > 0 { "fail" } else { "" },
         ),
         (
             "of them errors",
-            counts.errored.to_string(),
+            crate::load::summary::count(counts.errored),
             if counts.errored > 0 { "error" } else { "" },
         ),
         ("goodput", format!("{}/s", format_count(total.goodput)), ""),
-        ("items", counts.items.to_string(), ""),
+        ("items", crate::load::summary::count(counts.items), ""),
         (
             "duration",
             format_ms(report.elapsed.as_secs_f64() * 1000.0),
@@ -108,7 +112,11 @@ fn summary(report: &LoadReport, secrets: &Secrets) -> String {
         ),
     ];
     if counts.dropped > 0 {
-        figures.push(("dropped", counts.dropped.to_string(), "fail"));
+        figures.push((
+            "dropped",
+            crate::load::summary::count(counts.dropped),
+            "fail",
+        ));
     }
     out.push_str(&page::figures(&figures));
     if let Some(stopped) = &report.stopped {
@@ -305,10 +313,10 @@ fn tests_table(report: &LoadReport) -> String {
             (
                 vec![
                     test.name.clone(),
-                    counts.iterations.to_string(),
-                    counts.passed.to_string(),
-                    counts.failed.to_string(),
-                    counts.errored.to_string(),
+                    crate::load::summary::count(counts.iterations),
+                    crate::load::summary::count(counts.passed),
+                    crate::load::summary::count(counts.failed),
+                    crate::load::summary::count(counts.errored),
                     format!("{}/s", format_count(test.goodput)),
                     p99(test, Metric::Ttfb),
                     p99(test, Metric::FirstItem),
