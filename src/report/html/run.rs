@@ -17,10 +17,12 @@ use crate::outcome::{StreamReport, TestOutcome};
 use crate::report::{Status, Summary, human, plural, status};
 use crate::style::Palette;
 
-/// Items listed in the whole report, every stream's together: past it, streams list none.
+/// Items listed in the whole report, every stream's together: past it, streams list none (the
+/// failed and erroring tests' streams claim theirs first).
 /// At 240 characters an item (up to about 1.3 KB once escaped) the list stays within a few MB.
 pub const LISTED_IN_ALL: usize = 5_000;
-/// Streams drawn in the whole report: past it, a stream shows its figures only.
+/// Streams drawn in the whole report, the failed and erroring tests' first: past it, a stream
+/// shows its figures only.
 pub const CHARTS_IN_ALL: usize = 300;
 
 const WIDTH: f64 = 1000.0;
@@ -67,9 +69,17 @@ pub fn render(summary: &Summary, outcomes: &[TestOutcome]) -> String {
         items: LISTED_IN_ALL,
         charts: CHARTS_IN_ALL,
     };
-    for (number, outcome) in outcomes.iter().enumerate() {
-        body.push_str(&test_section(number, outcome, &mut budget));
+    // The failed and erroring tests have first claim on what the page may draw and list: a
+    // failure after many passing tests keeps its charts and items. Shown in run order still.
+    let mut sections = vec![String::new(); outcomes.len()];
+    let (failed, passed): (Vec<_>, Vec<_>) = outcomes
+        .iter()
+        .enumerate()
+        .partition(|(_, outcome)| !outcome.passed());
+    for (number, outcome) in failed.into_iter().chain(passed) {
+        sections[number] = test_section(number, outcome, &mut budget);
     }
+    body.push_str(&sections.concat());
     page::document("streamspec run", &body)
 }
 
@@ -188,7 +198,7 @@ fn stream_section(
     if budget.charts == 0 {
         let _ = writeln!(
             out,
-            "<p class=\"note\">no charts: the report draws the first {CHARTS_IN_ALL} streams only</p>"
+            "<p class=\"note\">no charts: the report draws {CHARTS_IN_ALL} streams, the failed ones first</p>"
         );
     } else {
         budget.charts -= 1;
@@ -567,7 +577,7 @@ fn item_list(stream: &StreamReport, timeline: &Timeline, budget: &mut Budget) ->
     let not_listed = timeline.arrivals() - listed as u64;
     if not_listed > 0 {
         let why = if listed < timeline.listed.len() {
-            format!("the report lists at most {LISTED_IN_ALL} items in all")
+            format!("the report lists at most {LISTED_IN_ALL} items in all, the failed tests' first")
         } else {
             format!("a stream lists its first {}", timeline::LISTED)
         };
