@@ -52,3 +52,42 @@ fn a_failing_test_keeps_its_charts_and_items_after_many_passing_ones() {
         "{notes:?}"
     );
 }
+
+#[test]
+fn many_long_streams_make_a_page_of_bounded_size_with_one_mark_a_pixel() {
+    let mut spec = String::new();
+    for n in 0..40 {
+        spec.push_str(&format!(
+            "test \"flood {n}\" {{\n  GET {{{{base}}}}/sse/flood?count=3000\n  expect sse {{\n    3000 times {{ data: _ }}\n    end\n  }}\n}}\n\n"
+        ));
+    }
+    let output = Test::new()
+        .spec("floods.stream", &spec)
+        .var("base", servers::demo())
+        .args(["run", "floods.stream", "--report-html", "report.html"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{output:?}");
+    let (text, page) = read_page(&output, "report.html");
+    // 40 streams of 3,000 items: 1,000 marks each at a handful of pixels was 90 KB a stream
+    // (3.6 MB); now the 5,000 items listed (about 1 MB) are most of it.
+    assert!(text.len() < 1_500_000, "{} bytes", text.len());
+    let item = scraper::Selector::parse("line.item").unwrap();
+    for svg in select(&page, "svg.chart") {
+        let columns: Vec<&str> = svg
+            .select(&item)
+            .filter_map(|line| line.value().attr("x1"))
+            .collect();
+        let mut distinct = columns.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), columns.len(), "one mark a pixel column");
+    }
+    // A merged mark says how many items it stands for.
+    assert!(
+        select(&page, "line.item title")
+            .iter()
+            .any(|title| text_of(title).contains(" items at ")),
+        "{}",
+        &text[..2000]
+    );
+}

@@ -25,12 +25,17 @@ pub const LISTED_IN_ALL: usize = 5_000;
 /// shows its figures only.
 pub const CHARTS_IN_ALL: usize = 300;
 
+/// Bytes of charts in the whole report: past it, a stream shows its figures only. A chart of
+/// a thousand items spread over every pixel is about 120 KB; most are a few KB.
+pub const CHART_BYTES_IN_ALL: usize = 8 * 1024 * 1024;
+
 const WIDTH: f64 = 1000.0;
 
 /// What the report may still list and draw.
 struct Budget {
     items: usize,
     charts: usize,
+    chart_bytes: usize,
 }
 
 /// The page for a finished run.
@@ -68,6 +73,7 @@ pub fn render(summary: &Summary, outcomes: &[TestOutcome]) -> String {
     let mut budget = Budget {
         items: LISTED_IN_ALL,
         charts: CHARTS_IN_ALL,
+        chart_bytes: CHART_BYTES_IN_ALL,
     };
     // The failed and erroring tests have first claim on what the page may draw and list: a
     // failure after many passing tests keeps its charts and items. Shown in run order still.
@@ -195,17 +201,32 @@ fn stream_section(
         out.push_str("</div>\n");
         return out;
     };
-    if budget.charts == 0 {
-        let _ = writeln!(
-            out,
-            "<p class=\"note\">no charts: the report draws {CHARTS_IN_ALL} streams, the failed ones first</p>"
-        );
-    } else {
-        budget.charts -= 1;
-        out.push_str(&timeline_chart(stream, timeline));
-        out.push_str(&left_out(timeline));
+    let charts = (budget.charts > 0).then(|| {
+        let mut charts = timeline_chart(stream, timeline);
+        charts.push_str(&left_out(timeline));
         if !timeline.gap_values.is_empty() {
-            out.push_str(&gap_histogram(stream, timeline));
+            charts.push_str(&gap_histogram(stream, timeline));
+        }
+        charts
+    });
+    match charts {
+        Some(charts) if charts.len() <= budget.chart_bytes => {
+            budget.charts -= 1;
+            budget.chart_bytes -= charts.len();
+            out.push_str(&charts);
+        }
+        Some(_) => {
+            let _ = writeln!(
+                out,
+                "<p class=\"note\">no charts: the report's charts reached {} MiB, the failed tests' drawn first</p>",
+                CHART_BYTES_IN_ALL / (1024 * 1024)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "<p class=\"note\">no charts: the report draws {CHARTS_IN_ALL} streams, the failed ones first</p>"
+            );
         }
     }
     out.push_str(&item_list(stream, timeline, budget));
@@ -395,15 +416,32 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
     }
     // Each listed item, a mark at its arrival; those read after the failure (for the diff)
     // paler, and the one that failed in the failure's colour, named.
+    // Items at the same pixel are one mark, which says how many (a flood of a thousand items
+    // in a millisecond is one line, not a thousand at the same place).
     let (mark_top, mark_bottom) = (top + (bottom - top) * 0.2, bottom - (bottom - top) * 0.5);
-    for arrival in &timeline.listed {
-        let at = x.at(ms(arrival.at));
-        let class = if arrival.after_failure {
+    for column in pixel_columns(&timeline.listed, |at| x.at(ms(at))) {
+        let class = if column.after_failure {
             "item after-failure"
         } else {
             "item"
         };
-        chart.line(at, mark_top, at, mark_bottom, class);
+        let title = if column.count == 1 {
+            format!("item at {}", format_measured(column.first))
+        } else if column.first == column.last {
+            format!(
+                "{} items at {}",
+                column.count,
+                format_measured(column.first)
+            )
+        } else {
+            format!(
+                "{} items at {}–{}",
+                column.count,
+                format_measured(column.first),
+                format_measured(column.last)
+            )
+        };
+        chart.vertical_titled(column.x, mark_top, mark_bottom, class, &title);
     }
     if let Some(failed) = timeline.failed_item {
         let at = x.at(ms(failed.at));
@@ -445,6 +483,37 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
     let mut out = chart.finish();
     out.push_str(&legend(timeline, !slow.is_empty()));
     out
+}
+
+/// Arrivals that fall on one pixel column (and are alike in being read after the failure or
+/// not): one mark.
+struct Column {
+    x: f64,
+    count: usize,
+    first: Duration,
+    last: Duration,
+    after_failure: bool,
+}
+
+fn pixel_columns(arrivals: &[Arrival], x: impl Fn(Duration) -> f64) -> Vec<Column> {
+    let mut columns: Vec<Column> = Vec::new();
+    for arrival in arrivals {
+        let at = x(arrival.at).round();
+        match columns.last_mut() {
+            Some(column) if column.x == at && column.after_failure == arrival.after_failure => {
+                column.count += 1;
+                column.last = arrival.at;
+            }
+            _ => columns.push(Column {
+                x: at,
+                count: 1,
+                first: arrival.at,
+                last: arrival.at,
+                after_failure: arrival.after_failure,
+            }),
+        }
+    }
+    columns
 }
 
 fn timeline_label(timeline: &Timeline) -> String {
@@ -577,7 +646,9 @@ fn item_list(stream: &StreamReport, timeline: &Timeline, budget: &mut Budget) ->
     let not_listed = timeline.arrivals() - listed as u64;
     if not_listed > 0 {
         let why = if listed < timeline.listed.len() {
-            format!("the report lists at most {LISTED_IN_ALL} items in all, the failed tests' first")
+            format!(
+                "the report lists at most {LISTED_IN_ALL} items in all, the failed tests' first"
+            )
         } else {
             format!("a stream lists its first {}", timeline::LISTED)
         };
