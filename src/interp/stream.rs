@@ -557,8 +557,13 @@ impl StreamRun<'_> {
                         reader.abort(deadline).await;
                         break abort_rule_fired(&matcher, &context, received_before_abort);
                     }
+                    let broken = bound.as_ref().filter(|_| now < deadline);
                     if let Some(timeline) = &mut stats.timeline {
-                        timeline.mark(MarkKind::TimedOut, since_origin);
+                        match broken {
+                            // Not a timeout: the bound on the next item was broken.
+                            Some((_, _, bound)) => timeline.bound_broken(since_origin, bound),
+                            None => timeline.mark(MarkKind::TimedOut, since_origin),
+                        }
                     }
                     if let Some((_, span, bound)) = bound
                         && now < deadline

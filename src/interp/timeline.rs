@@ -72,6 +72,8 @@ pub enum MarkKind {
     Disconnect,
     Abort,
     TimedOut,
+    /// The wait for the next item outlasted its `within`: see [`Timeline::stall_bound`].
+    BoundBroken,
 }
 
 impl MarkKind {
@@ -81,6 +83,7 @@ impl MarkKind {
             MarkKind::Disconnect => "disconnect",
             MarkKind::Abort => "abort",
             MarkKind::TimedOut => "timed out",
+            MarkKind::BoundBroken => "bound broken",
         }
     }
 }
@@ -134,6 +137,8 @@ pub struct Timeline {
     /// reconnection) to when the stream was given up. Not among [`Timeline::slowest`], whose
     /// gaps end with an item.
     pub stall: Option<Gap>,
+    /// The bound the stall broke (`within 300ms`), when it ended so and not in a timeout.
+    pub stall_bound: Option<String>,
     /// Items read after the stream failed, listed or not.
     pub after_failure: u64,
     last_at: Option<Duration>,
@@ -158,6 +163,7 @@ impl Default for Timeline {
             gap_values: Vec::new(),
             failed_item: None,
             stall: None,
+            stall_bound: None,
             after_failure: 0,
             last_at: None,
             waiting_since: Duration::ZERO,
@@ -253,7 +259,7 @@ impl Timeline {
         match kind {
             MarkKind::Reconnect => self.waiting_since = at,
             // The wait that ended here is where the stream failed.
-            MarkKind::TimedOut if !self.failed => {
+            MarkKind::TimedOut | MarkKind::BoundBroken if !self.failed => {
                 self.stall = Some(Gap {
                     at,
                     length: at.saturating_sub(self.waiting_since),
@@ -267,6 +273,15 @@ impl Timeline {
         } else {
             self.left_out_marks += 1;
         }
+    }
+
+    /// The wait for the next item outlasted `bound` (`within 300ms`) at `at`: the stall,
+    /// named by the bound it broke rather than as a timeout.
+    pub fn bound_broken(&mut self, at: Duration, bound: &str) {
+        if !self.failed {
+            self.stall_bound = Some(bound.to_string());
+        }
+        self.mark(MarkKind::BoundBroken, at);
     }
 
     /// The next item had to come by `by`, `from` the previous one. Waiting again for the same

@@ -145,7 +145,7 @@ fn check_labels_apart(svg: &ElementRef<'_>) {
 }
 
 #[test]
-fn a_stall_that_ends_in_a_timeout_is_shaded_and_named_as_the_slowest_gap() {
+fn a_stall_that_ends_in_a_timeout_or_a_broken_bound_is_shaded_and_named_as_such() {
     let spec = r#"
 test "the ninth too late" {
   GET {{base}}/slow-gap
@@ -179,14 +179,34 @@ test "stalled" {
         .run_unchecked();
     assert_eq!(output.status, Some(1), "{output:?}");
     let (_, page) = read_page(&output, "report.html");
-    for (test, items) in [(0, 8), (1, 3)] {
+    // A broken bound is named as the bound, not as a timeout (the terminal says "timing bound
+    // `within 100ms` broken").
+    let cases = [
+        (
+            0,
+            8,
+            ": `within 100ms` broken",
+            "no item within the bound: `within 100ms` broken",
+        ),
+        (1, 3, " until timeout", "no item until the timeout"),
+    ];
+    for (test, items, ending, row) in cases {
         let svg = select(&page, &format!("#test-{test} svg.chart"))[0];
         // Named as the wait it was, the one slow label of the chart.
         let named = within(&svg, "text.slow");
         assert_eq!(named.len(), 1, "{named:?}");
         assert!(
-            named[0].starts_with("no item for ") && named[0].ends_with(" until timeout"),
+            named[0].starts_with("no item for ") && named[0].ends_with(ending),
             "{named:?}"
+        );
+        let marks = within(&svg, "text.strong");
+        assert!(
+            marks[0].starts_with(if test == 0 {
+                "`within 100ms` broken at "
+            } else {
+                "timed out at "
+            }),
+            "{marks:?}"
         );
         // Shaded from the last item to the timeout's mark.
         let stall = elements(&svg, "rect.stall");
@@ -205,11 +225,9 @@ test "stalled" {
         assert!((timeout - to).abs() < 1.0, "{timeout} {to}");
         // In the list too, after the last item.
         let rows = select(&page, &format!("#test-{test} details.items li"));
-        assert_eq!(
-            within(&rows[items], ".text"),
-            ["no item until the timeout"],
-            "{test}"
-        );
+        assert_eq!(within(&rows[items], ".text"), [row], "{test}");
+        let legend = text_of(&select(&page, &format!("#test-{test} p.legend"))[0]);
+        assert!(legend.contains(row), "{legend}");
     }
 }
 

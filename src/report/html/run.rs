@@ -358,10 +358,16 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
         shade(&mut chart, gap, "slow-gap", &title);
     }
     let stall_label = timeline.stall.map(|stall| {
-        let text = format!(
-            "no item for {} until timeout",
-            format_measured(stall.length)
-        );
+        let text = match &timeline.stall_bound {
+            Some(bound) => format!(
+                "no item for {}: `{bound}` broken",
+                format_measured(stall.length)
+            ),
+            None => format!(
+                "no item for {} until timeout",
+                format_measured(stall.length)
+            ),
+        };
         let middle = shade(&mut chart, &stall, "slow-gap stall", &text);
         chart.text(middle, top + 12.0, "middle", "slow", &text);
         (middle, text)
@@ -459,6 +465,10 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
         chart.line(at, top - 2.0, at, bottom, "mark");
         let label = match mark.kind {
             MarkKind::TimedOut => format!("timed out at {}", format_measured(mark.at)),
+            MarkKind::BoundBroken => match &timeline.stall_bound {
+                Some(bound) => format!("`{bound}` broken at {}", format_measured(mark.at)),
+                None => format!("bound broken at {}", format_measured(mark.at)),
+            },
             kind => kind.label().to_string(),
         };
         // Left of a mark near the right edge, where the label would run off the chart.
@@ -548,7 +558,7 @@ fn legend(timeline: &Timeline, slow_gaps: bool) -> String {
         ));
     }
     if timeline.stall.is_some() {
-        entries.push(("stall", "no item until the timeout".to_string()));
+        entries.push(("stall", stall_words(timeline)));
     }
     if slow_gaps {
         entries.push(("slow-gap", "the slowest gaps".to_string()));
@@ -682,7 +692,7 @@ fn item_list(stream: &StreamReport, timeline: &Timeline, budget: &mut Budget) ->
     {
         // The wait that timed out, in its place: before what was read after it.
         if *after_failure && let Some(stall) = stall.take() {
-            out.push_str(&stall_row(stall));
+            out.push_str(&stall_row(stall, timeline));
         }
         let slow = previous.is_some() && slow.iter().any(|gap| gap.at == *at);
         let gap = previous
@@ -711,17 +721,26 @@ fn item_list(stream: &StreamReport, timeline: &Timeline, budget: &mut Budget) ->
         previous = Some(*at);
     }
     if let Some(stall) = stall {
-        out.push_str(&stall_row(stall));
+        out.push_str(&stall_row(stall, timeline));
     }
     out.push_str("</ol></details>\n");
     out
 }
 
-/// The list's row for the wait that ended in a timeout.
-fn stall_row(stall: timeline::Gap) -> String {
+/// What the wait that failed the stream was: one that timed out, or one that broke a bound.
+fn stall_words(timeline: &Timeline) -> String {
+    match &timeline.stall_bound {
+        Some(bound) => format!("no item within the bound: `{bound}` broken"),
+        None => "no item until the timeout".to_string(),
+    }
+}
+
+/// The list's row for the wait that failed the stream.
+fn stall_row(stall: timeline::Gap, timeline: &Timeline) -> String {
     format!(
-        "<li class=\"stall\"><span class=\"n\"></span><span class=\"at mono\">{}</span><span class=\"at mono\">+{}</span><span class=\"text\">no item until the timeout</span></li>",
+        "<li class=\"stall\"><span class=\"n\"></span><span class=\"at mono\">{}</span><span class=\"at mono\">+{}</span><span class=\"text\">{}</span></li>",
         format_measured(stall.at),
-        format_measured(stall.length)
+        format_measured(stall.length),
+        escape(&stall_words(timeline))
     )
 }
