@@ -233,7 +233,7 @@ fn a_run_report_has_a_section_per_test_with_a_timeline_and_a_histogram_per_strea
         "{charts:?}"
     );
     assert_eq!(charts[1], "histogram of the 7 gaps between items");
-    assert_eq!(labels_in(1), ["timed", "p50", "p95", "p99"]);
+    assert_eq!(labels_in(1), ["`within", "p50", "p95", "p99"]);
     // The bounds the spec set, drawn where they apply.
     let bounds = select(&page, "#test-0 svg rect.bound");
     assert_eq!(bounds.len(), 2, "first within 1s, and within 2s");
