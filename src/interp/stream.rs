@@ -439,11 +439,19 @@ impl StreamRun<'_> {
             };
             let next = match next {
                 Ok(next) => next,
-                Err(error) => break Err(unreadable(error, matcher.consumed() + 1, &kind)),
+                Err(error) => {
+                    if let Some(timeline) = &mut stats.timeline {
+                        timeline.mark(MarkKind::Error, origin.elapsed());
+                    }
+                    break Err(unreadable(error, matcher.consumed() + 1, &kind));
+                }
             };
             match next {
                 Next::Item(item, at) => {
                     if let Some(failure) = unusable(&item, matcher.consumed() + 1, &kind) {
+                        if let Some(timeline) = &mut stats.timeline {
+                            timeline.mark(MarkKind::Error, at);
+                        }
                         break Err(failure);
                     }
                     if let Item::Sse(event) = &item
@@ -519,7 +527,14 @@ impl StreamRun<'_> {
                         }
                     }
                 }
-                Next::Ended(terminal) => match matcher.finish(&terminal) {
+                Next::Ended(terminal) => match {
+                    // A drop (reconnected after or not) is marked where it came.
+                    if let (Terminal::Dropped(_), Some(timeline)) = (&terminal, &mut stats.timeline)
+                    {
+                        timeline.mark(MarkKind::Dropped, origin.elapsed());
+                    }
+                    matcher.finish(&terminal)
+                } {
                     Ok(AfterEnd::Done) => break Ok(Finish::Ended),
                     // `reconnect` (or a `wait` before it) follows the ending: take it.
                     Ok(AfterEnd::Actions) => {

@@ -74,6 +74,10 @@ pub enum MarkKind {
     TimedOut,
     /// The wait for the next item outlasted its `within`: see [`Timeline::stall_bound`].
     BoundBroken,
+    /// The connection broke (`dropped`).
+    Dropped,
+    /// What came could not be read (invalid UTF-8, a frame too large, a transport error).
+    Error,
 }
 
 impl MarkKind {
@@ -84,6 +88,8 @@ impl MarkKind {
             MarkKind::Abort => "abort",
             MarkKind::TimedOut => "timed out",
             MarkKind::BoundBroken => "bound broken",
+            MarkKind::Dropped => "dropped",
+            MarkKind::Error => "error",
         }
     }
 }
@@ -141,6 +147,10 @@ pub struct Timeline {
     pub stall_bound: Option<String>,
     /// Items read after the stream failed, listed or not.
     pub after_failure: u64,
+    /// The waits before reconnecting (the server's `retry`), each ending `at` its reconnection.
+    pub reconnect_waits: Vec<Gap>,
+    /// The wait before the reconnection under way, until its mark.
+    pending_wait: Duration,
     last_at: Option<Duration>,
     /// When the stream last began to wait for an item: its last item, its last reconnection,
     /// or the request.
@@ -165,6 +175,8 @@ impl Default for Timeline {
             stall: None,
             stall_bound: None,
             after_failure: 0,
+            reconnect_waits: Vec::new(),
+            pending_wait: Duration::ZERO,
             last_at: None,
             waiting_since: Duration::ZERO,
             failed: false,
@@ -250,14 +262,22 @@ impl Timeline {
         arrival.text = Some(text);
     }
 
-    /// A new connection: the wait before it is no gap between items.
-    pub fn reconnected(&mut self) {
+    /// A new connection, `waited` after the old one ended: that wait is no gap between items
+    /// (it is drawn apart, up to the reconnection's mark).
+    pub fn reconnected(&mut self, waited: Duration) {
         self.last_at = None;
+        self.pending_wait = waited;
     }
 
     pub fn mark(&mut self, kind: MarkKind, at: Duration) {
         match kind {
-            MarkKind::Reconnect => self.waiting_since = at,
+            MarkKind::Reconnect => {
+                self.waiting_since = at;
+                let length = std::mem::take(&mut self.pending_wait);
+                if !length.is_zero() && self.reconnect_waits.len() < MARKS {
+                    self.reconnect_waits.push(Gap { at, length });
+                }
+            }
             // The wait that ended here is where the stream failed.
             MarkKind::TimedOut | MarkKind::BoundBroken if !self.failed => {
                 self.stall = Some(Gap {

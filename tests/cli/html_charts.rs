@@ -19,12 +19,12 @@ fn number(element: &ElementRef<'_>, name: &str) -> f64 {
         .unwrap_or_else(|| panic!("a number in `{name}` of {:?}", element.value()))
 }
 
-fn within(element: &ElementRef<'_>, selector: &str) -> Vec<String> {
+pub fn within(element: &ElementRef<'_>, selector: &str) -> Vec<String> {
     let selector = Selector::parse(selector).expect("a valid selector");
     element.select(&selector).map(|e| text_of(&e)).collect()
 }
 
-fn elements<'a>(svg: &ElementRef<'a>, selector: &str) -> Vec<ElementRef<'a>> {
+pub fn elements<'a>(svg: &ElementRef<'a>, selector: &str) -> Vec<ElementRef<'a>> {
     let selector = Selector::parse(selector).expect("a valid selector");
     svg.select(&selector).collect()
 }

@@ -128,6 +128,9 @@ p.legend .swatch { display: inline-block; width: 14px; height: 10px; }
 .swatch.failed-item { background: var(--fail); width: 4px; }
 .swatch.stall { background: var(--slow); border: 1px dashed var(--fail); }
 .swatch.slow-gap { background: var(--slow); }
+.swatch.mark { background: var(--error); width: 2px; }
+svg.chart .reconnect-wait { fill: var(--muted); opacity: 0.25; }
+.swatch.reconnect-wait { background: var(--muted); opacity: 0.25; }
 .swatch.bound { background: var(--warn); opacity: 0.35; height: 5px; }
 svg.chart .pct { stroke: var(--fg); stroke-width: 1; stroke-dasharray: 3 3; }
 svg.chart .users-area { fill: var(--users); }

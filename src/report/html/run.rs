@@ -253,7 +253,13 @@ fn figures(stream: &StreamReport) -> String {
     }
     if let Some([min, mean, p50, p95, p99, max]) = stream.gaps {
         parts.push(format!(
-            "gaps min {} · mean {} · p50 {} · p95 {} · p99 {} · max {}",
+            // The waits before reconnecting are no gaps between items (see `record_reconnect`).
+            "gaps{} min {} · mean {} · p50 {} · p95 {} · p99 {} · max {}",
+            if stream.connections > 1 {
+                " within a connection"
+            } else {
+                ""
+            },
             format_measured(min),
             format_measured(mean),
             format_measured(p50),
@@ -460,6 +466,26 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
         };
         chart.text(x_text, mark_bottom + 14.0, anchor, "failed", &text);
     }
+    // The waits before reconnecting (the server's `retry`): no gap between items, shaded apart.
+    for wait in &timeline.reconnect_waits {
+        let (from, to) = (
+            x.at(ms(wait.at.saturating_sub(wait.length))),
+            x.at(ms(wait.at)),
+        );
+        let title = format!(
+            "waited {} before reconnecting at {}",
+            format_measured(wait.length),
+            format_measured(wait.at)
+        );
+        chart.rect(
+            from,
+            top,
+            (to - from).max(2.0),
+            bottom - top,
+            "reconnect-wait",
+            Some(&title),
+        );
+    }
     for mark in &timeline.marks {
         let at = x.at(ms(mark.at));
         chart.line(at, top - 2.0, at, bottom, "mark");
@@ -562,6 +588,31 @@ fn legend(timeline: &Timeline, slow_gaps: bool) -> String {
     }
     if slow_gaps {
         entries.push(("slow-gap", "the slowest gaps".to_string()));
+    }
+    if !timeline.reconnect_waits.is_empty() {
+        entries.push((
+            "reconnect-wait",
+            "the wait before reconnecting (not a gap between items)".to_string(),
+        ));
+    }
+    // Each kind of mark drawn, once, in the order they came.
+    let mut kinds: Vec<MarkKind> = Vec::new();
+    for mark in &timeline.marks {
+        if !kinds.contains(&mark.kind) {
+            kinds.push(mark.kind);
+        }
+    }
+    for kind in kinds {
+        let text = match kind {
+            MarkKind::Reconnect => "reconnect: a new connection",
+            MarkKind::Disconnect => "disconnect: the client closed the connection",
+            MarkKind::Abort => "abort: the client gave up the stream",
+            MarkKind::TimedOut => "timed out: the test's time ran out",
+            MarkKind::BoundBroken => "a time bound broken",
+            MarkKind::Dropped => "dropped: the connection broke",
+            MarkKind::Error => "error: what came could not be read",
+        };
+        entries.push(("mark", text.to_string()));
     }
     if !timeline.bounds.is_empty() {
         entries.push(("bound", "when the next item had to come".to_string()));

@@ -1,0 +1,71 @@
+//! `--report-html` of a run: the timeline marks every event of a stream's life with a legend
+//! entry (an unreadable item, a drop, a reconnection) and shades the wait before reconnecting,
+//! which the gap figures leave out and say so.
+
+use crate::html_charts::{elements, within};
+use crate::html_report::{read_page, select, server, text_of};
+use crate::servers;
+use crate::support::Test;
+
+#[test]
+fn drops_errors_and_the_wait_before_reconnecting_are_marked_with_a_legend() {
+    let spec = r#"
+test "resumed after a second" {
+  GET {{demo}}/sse/resume?drop_after=3&last=6&retry=1000
+  expect sse {
+    retry: 1000  id: "1"  data: _
+    id: "2"
+    id: "3"
+    dropped
+    reconnect
+    id: "4"  within 5s
+    id: "5"
+    id: "6"
+    end
+  }
+}
+
+test "bad bytes" {
+  GET {{base}}/hostile
+  expect sse {
+    + times { data: _ }
+    end
+  }
+}
+"#;
+    let output = Test::new()
+        .spec("marks.stream", spec)
+        .var("demo", servers::demo())
+        .var("base", server())
+        .args(["run", "marks.stream", "--report-html", "report.html"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(1), "{output:?}");
+    let (_, page) = read_page(&output, "report.html");
+    let svg = select(&page, "#test-0 svg.chart")[0];
+    assert_eq!(within(&svg, "text.strong"), ["dropped", "reconnect"]);
+    let wait = elements(&svg, "rect.reconnect-wait");
+    assert_eq!(wait.len(), 1);
+    let title = within(&wait[0], "title").concat();
+    assert!(title.starts_with("waited 1."), "{title}");
+    let legend = text_of(&select(&page, "#test-0 p.legend")[0]);
+    for entry in [
+        "dropped: the connection broke",
+        "reconnect: a new connection",
+        "the wait before reconnecting (not a gap between items)",
+    ] {
+        assert!(legend.contains(entry), "{legend}");
+    }
+    let figures = text_of(&select(&page, "#test-0 .stream p.note")[0]);
+    assert!(
+        figures.contains(" · gaps within a connection min "),
+        "{figures}"
+    );
+
+    let svg = select(&page, "#test-1 svg.chart")[0];
+    assert_eq!(within(&svg, "text.strong"), ["error"]);
+    let legend = text_of(&select(&page, "#test-1 p.legend")[0]);
+    assert!(
+        legend.contains("error: what came could not be read"),
+        "{legend}"
+    );
+}
