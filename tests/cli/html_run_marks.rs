@@ -46,7 +46,7 @@ test "bad bytes" {
     let wait = elements(&svg, "rect.reconnect-wait");
     assert_eq!(wait.len(), 1);
     let title = within(&wait[0], "title").concat();
-    assert!(title.starts_with("waited 1."), "{title}");
+    assert!(title.starts_with("waited 1"), "{title}");
     let legend = text_of(&select(&page, "#test-0 p.legend")[0]);
     for entry in [
         "dropped: the connection broke",
@@ -67,5 +67,62 @@ test "bad bytes" {
     assert!(
         legend.contains("error: what came could not be read"),
         "{legend}"
+    );
+}
+
+#[test]
+fn times_and_counts_are_written_one_way_on_the_whole_page() {
+    let output = Test::new()
+        .spec(
+            "flood.stream",
+            r#"
+test "flood" {
+  GET {{demo}}/sse/flood?count=3000
+  expect sse {
+    3000 times { data: _ }
+    end
+  }
+}
+"#,
+        )
+        .var("demo", servers::demo())
+        .args(["run", "flood.stream", "--report-html", "report.html"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{output:?}");
+    let (_, page) = read_page(&output, "report.html");
+    let figures = text_of(&select(&page, ".stream p.note")[0]);
+    // Thousands apart, and a mean of a few microseconds is not `0.00ms`.
+    assert!(
+        figures.starts_with("3,000 items · 84,786 bytes · "),
+        "{figures}"
+    );
+    assert!(!figures.contains("0.00ms"), "{figures}");
+    let mean = figures
+        .split(" · ")
+        .find_map(|part| part.split_once("mean "))
+        .map(|(_, mean)| mean.to_string())
+        .expect("a mean gap");
+    assert!(mean.ends_with("µs"), "{figures}");
+    // The histogram's percentiles read as the figures do, with their unit.
+    let svg = select(&page, "svg.chart")[1];
+    let percentiles: Vec<String> = within(&svg, "text.strong")
+        .into_iter()
+        .filter(|label| label.starts_with('p'))
+        .collect();
+    assert!(!percentiles.is_empty());
+    for label in percentiles {
+        let (names, value) = label.split_once(' ').expect("a name and a value");
+        assert!(value.ends_with('s'), "{label}");
+        for name in names.split('/') {
+            assert!(
+                figures.contains(&format!("{name} {value}")),
+                "{label} in {figures}"
+            );
+        }
+    }
+    let notes = within(&select(&page, ".stream")[0], "p.note").join("\n");
+    assert!(
+        notes.contains("1,000 items marked one by one, 2,000 more"),
+        "{notes}"
     );
 }

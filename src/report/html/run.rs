@@ -11,11 +11,11 @@ use super::escape::escape;
 use super::histogram;
 use super::page;
 use super::svg::{Chart, format_ms, nice_ticks};
-use crate::duration::format_measured;
 use crate::interp::timeline::{self, Arrival, MarkKind, Timeline};
 use crate::outcome::{StreamReport, TestOutcome};
 use crate::report::{Status, Summary, human, plural, status};
 use crate::style::Palette;
+use crate::transport::http::format_count;
 
 /// Items listed in the whole report, every stream's together: past it, streams list none (the
 /// failed and erroring tests' streams claim theirs first).
@@ -63,7 +63,7 @@ pub fn render(summary: &Summary, outcomes: &[TestOutcome]) -> String {
     if summary.updated > 0 {
         figures.push(("updated", summary.updated.to_string(), ""));
     }
-    figures.push(("duration", format_measured(summary.duration), ""));
+    figures.push(("duration", time(summary.duration), ""));
     body.push_str(&format!(
         "<section class=\"summary {verdict}\" id=\"summary\">"
     ));
@@ -153,7 +153,7 @@ fn test_section(number: usize, outcome: &TestOutcome, budget: &mut Budget) -> St
         badge(outcome),
         escape(&outcome.name),
         escape(&outcome.file.path.display().to_string()),
-        format_measured(outcome.duration)
+        time(outcome.duration)
     );
     for failure in &outcome.failures {
         let text = human::render_failure(outcome, failure, &Palette::colored());
@@ -237,19 +237,19 @@ fn stream_section(
 /// The stream's figures on one line, as `run -v` gives them.
 fn figures(stream: &StreamReport) -> String {
     let mut parts = vec![
-        plural(stream.items as usize, "item"),
-        crate::transport::framing::format_size(stream.bytes as usize),
+        counted(stream.items, "item"),
+        counted(stream.bytes, "byte"),
         plural(stream.connections as usize, "connection"),
     ];
     match stream.ttfb {
-        Some(ttfb) => parts.push(format!("ttfb {}", format_measured(ttfb))),
+        Some(ttfb) => parts.push(format!("ttfb {}", time(ttfb))),
         None => parts.push("no response headers".to_string()),
     }
     if let Some(first) = stream.first_item {
-        parts.push(format!("first item {}", format_measured(first)));
+        parts.push(format!("first item {}", time(first)));
     }
     if let Some(duration) = stream.duration {
-        parts.push(format!("duration {}", format_measured(duration)));
+        parts.push(format!("duration {}", time(duration)));
     }
     if let Some([min, mean, p50, p95, p99, max]) = stream.gaps {
         parts.push(format!(
@@ -260,15 +260,41 @@ fn figures(stream: &StreamReport) -> String {
             } else {
                 ""
             },
-            format_measured(min),
-            format_measured(mean),
-            format_measured(p50),
-            format_measured(p95),
-            format_measured(p99),
-            format_measured(max)
+            time(min),
+            time(mean),
+            time(p50),
+            time(p95),
+            time(p99),
+            time(max)
         ));
     }
     parts.join(" · ")
+}
+
+/// A measured time as the page writes it everywhere (figures, labels, titles, the histogram's
+/// axis and percentiles), to three significant digits: `4.2µs`, `752µs`, `20.7ms`, `1.5s` (the
+/// terminal's `0.00ms` would hide a 4µs mean), and zero with a unit, `0µs`.
+pub fn time(duration: Duration) -> String {
+    time_ms(ms(duration))
+}
+
+/// [`time`] of a value in milliseconds.
+fn time_ms(ms: f64) -> String {
+    if ms == 0.0 {
+        "0µs".to_string()
+    } else {
+        format_ms(ms)
+    }
+}
+
+/// `3,000 items`, `84,786 bytes`: a count with thousands separators.
+fn counted(n: u64, word: &str) -> String {
+    let count = format_count(n as usize);
+    if n == 1 {
+        format!("{count} {word}")
+    } else {
+        format!("{count} {word}s")
+    }
 }
 
 fn ms(duration: Duration) -> f64 {
@@ -320,8 +346,8 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
         let title = format!(
             "{}: from {} to {}",
             bound.label,
-            format_measured(bound.from),
-            format_measured(bound.by)
+            time(bound.from),
+            time(bound.by)
         );
         chart.rect(from, lane, by - from, 5.0, "bound", Some(&title));
         if by < x.to {
@@ -358,21 +384,15 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
     for gap in &slow {
         let title = format!(
             "gap of {} before the item at {}",
-            format_measured(gap.length),
-            format_measured(gap.at)
+            time(gap.length),
+            time(gap.at)
         );
         shade(&mut chart, gap, "slow-gap", &title);
     }
     let stall_label = timeline.stall.map(|stall| {
         let text = match &timeline.stall_bound {
-            Some(bound) => format!(
-                "no item for {}: `{bound}` broken",
-                format_measured(stall.length)
-            ),
-            None => format!(
-                "no item for {} until timeout",
-                format_measured(stall.length)
-            ),
+            Some(bound) => format!("no item for {}: `{bound}` broken", time(stall.length)),
+            None => format!("no item for {} until timeout", time(stall.length)),
         };
         let middle = shade(&mut chart, &stall, "slow-gap stall", &text);
         chart.text(middle, top + 12.0, "middle", "slow", &text);
@@ -388,7 +408,7 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
             x.at(ms(gap.at)),
         );
         let middle = ((from + to) / 2.0).clamp(x.from + 80.0, x.to - 80.0);
-        let text = format!("slowest gap {}", format_measured(gap.length));
+        let text = format!("slowest gap {}", time(gap.length));
         // Under the stall's label where the two would meet.
         let row = match &stall_label {
             Some((at, other))
@@ -438,19 +458,15 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
             "item"
         };
         let title = if column.count == 1 {
-            format!("item at {}", format_measured(column.first))
+            format!("item at {}", time(column.first))
         } else if column.first == column.last {
-            format!(
-                "{} items at {}",
-                column.count,
-                format_measured(column.first)
-            )
+            format!("{} items at {}", column.count, time(column.first))
         } else {
             format!(
                 "{} items at {}–{}",
                 column.count,
-                format_measured(column.first),
-                format_measured(column.last)
+                time(column.first),
+                time(column.last)
             )
         };
         chart.vertical_titled(column.x, mark_top, mark_bottom, class, &title);
@@ -474,8 +490,8 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
         );
         let title = format!(
             "waited {} before reconnecting at {}",
-            format_measured(wait.length),
-            format_measured(wait.at)
+            time(wait.length),
+            time(wait.at)
         );
         chart.rect(
             from,
@@ -490,10 +506,10 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
         let at = x.at(ms(mark.at));
         chart.line(at, top - 2.0, at, bottom, "mark");
         let label = match mark.kind {
-            MarkKind::TimedOut => format!("timed out at {}", format_measured(mark.at)),
+            MarkKind::TimedOut => format!("timed out at {}", time(mark.at)),
             MarkKind::BoundBroken => match &timeline.stall_bound {
-                Some(bound) => format!("`{bound}` broken at {}", format_measured(mark.at)),
-                None => format!("bound broken at {}", format_measured(mark.at)),
+                Some(bound) => format!("`{bound}` broken at {}", time(mark.at)),
+                None => format!("bound broken at {}", time(mark.at)),
             },
             kind => kind.label().to_string(),
         };
@@ -554,7 +570,10 @@ fn pixel_columns(arrivals: &[Arrival], x: impl Fn(Duration) -> f64) -> Vec<Colum
 
 fn timeline_label(timeline: &Timeline) -> String {
     let taken = timeline.arrivals() - timeline.after_failure;
-    let mut label = format!("timeline of the {taken} items of the stream");
+    let mut label = format!(
+        "timeline of the {} items of the stream",
+        format_count(taken as usize)
+    );
     if timeline.after_failure > 0 {
         let _ = write!(
             label,
@@ -655,8 +674,8 @@ fn left_out(timeline: &Timeline) -> String {
     if timeline.unlisted > 0 {
         notes.push(format!(
             "{} marked one by one, {} more counted by time (the shaded bars)",
-            plural(timeline.listed.len(), "item"),
-            timeline.unlisted
+            counted(timeline.listed.len() as u64, "item"),
+            format_count(timeline.unlisted as usize)
         ));
     }
     if timeline.left_out_marks > 0 {
@@ -688,12 +707,15 @@ fn gap_histogram(stream: &StreamReport, timeline: &Timeline) -> String {
     histogram::chart(&histogram::Histogram {
         values: &values,
         whole: false,
-        format: format_ms,
+        format: time_ms,
         // Gaps are measured in microseconds.
         resolution: 0.001,
         zero: "under 1µs",
         percentiles: &percentiles,
-        label: &format!("histogram of the {total} gaps between items"),
+        label: &format!(
+            "histogram of the {} gaps between items",
+            format_count(total as usize)
+        ),
     })
 }
 
@@ -703,7 +725,7 @@ fn item_list(stream: &StreamReport, timeline: &Timeline, budget: &mut Budget) ->
     let slow = slow_gaps(stream, timeline);
     let listed = timeline.listed.len().min(budget.items);
     budget.items -= listed;
-    let mut summary = plural(timeline.arrivals() as usize, "item");
+    let mut summary = counted(timeline.arrivals(), "item");
     let not_listed = timeline.arrivals() - listed as u64;
     if not_listed > 0 {
         let why = if listed < timeline.listed.len() {
@@ -747,7 +769,7 @@ fn item_list(stream: &StreamReport, timeline: &Timeline, budget: &mut Budget) ->
         }
         let slow = previous.is_some() && slow.iter().any(|gap| gap.at == *at);
         let gap = previous
-            .map(|previous| format!("+{}", format_measured(at.saturating_sub(previous))))
+            .map(|previous| format!("+{}", time(at.saturating_sub(previous))))
             .unwrap_or_default();
         let text = match text {
             Some(text) => escape(text),
@@ -766,7 +788,7 @@ fn item_list(stream: &StreamReport, timeline: &Timeline, budget: &mut Budget) ->
             out,
             "<li{class}><span class=\"n\">{}</span><span class=\"at mono\">{}</span><span class=\"at mono\">{}</span><span class=\"text mono\">{text}</span></li>",
             number + 1,
-            format_measured(*at),
+            time(*at),
             gap,
         );
         previous = Some(*at);
@@ -790,8 +812,8 @@ fn stall_words(timeline: &Timeline) -> String {
 fn stall_row(stall: timeline::Gap, timeline: &Timeline) -> String {
     format!(
         "<li class=\"stall\"><span class=\"n\"></span><span class=\"at mono\">{}</span><span class=\"at mono\">+{}</span><span class=\"text\">{}</span></li>",
-        format_measured(stall.at),
-        format_measured(stall.length),
+        time(stall.at),
+        time(stall.length),
         escape(&stall_words(timeline))
     )
 }
