@@ -281,7 +281,7 @@ test "the fourth is wrong" {
     assert!(
         items
             .iter()
-            .any(|item| (number(&failed[0], "x1") - number(item, "x1")).abs() < 0.5)
+            .any(|item| (number(&failed[0], "x1") - number(item, "x1")).abs() <= 1.0)
     );
     assert_eq!(within(&svg, "text.failed"), ["item 4 failed"]);
     let legend = text_of(&select(&page, "#test-0 p.legend")[0]);

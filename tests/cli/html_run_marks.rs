@@ -126,3 +126,41 @@ test "flood" {
         "{notes}"
     );
 }
+
+#[test]
+fn of_two_slow_gaps_side_by_side_only_the_slowest_is_shaded() {
+    use std::time::Duration;
+    let base = servers::serve(axum::Router::new().route(
+        "/two-slow",
+        axum::routing::get(|| async {
+            let delays = [5, 5, 5, 5, 300, 250, 5, 5];
+            let pieces = delays
+                .iter()
+                .enumerate()
+                .map(|(n, &ms)| {
+                    (
+                        Duration::from_millis(ms),
+                        format!("data: {n}\n\n").into_bytes(),
+                    )
+                })
+                .collect();
+            crate::html_report::paced("text/event-stream", pieces)
+        }),
+    ));
+    let output = Test::new()
+        .spec(
+            "slow.stream",
+            "test \"two slow\" {\n  GET {{base}}/two-slow\n  expect sse {\n    8 times { data: _ }\n    end\n  }\n}\n",
+        )
+        .var("base", &base)
+        .args(["run", "slow.stream", "--report-html", "report.html"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{output:?}");
+    let (_, page) = read_page(&output, "report.html");
+    let svg = select(&page, "svg.chart")[0];
+    // Two shaded blocks side by side read as one gap of their sum, labelled with the larger.
+    let shaded = elements(&svg, "rect.slow-gap");
+    assert_eq!(shaded.len(), 1, "{:?}", within(&svg, "rect.slow-gap title"));
+    assert_eq!(within(&svg, "text.slow").len(), 1);
+    assert_eq!(select(&page, "details.items li.slow").len(), 1);
+}

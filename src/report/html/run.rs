@@ -1,6 +1,6 @@
 //! The HTML report of a spec run (`run --report-html`): the summary, then a section per test
 //! with its status, where it is, its failures as the terminal shows them, and per stream a
-//! timeline of the arrivals (bounds, the slowest gaps, reconnections, aborts and timeouts
+//! timeline of the arrivals (bounds, the slowest gap, reconnections, aborts and timeouts
 //! marked), a histogram of the gaps with p50, p95 and p99, and the items in a list to unfold.
 //! The outcomes come masked (see [`crate::report::redact`]).
 
@@ -362,8 +362,7 @@ fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
     if !timeline.bounds.is_empty() {
         chart.text(x.from - 6.0, lane + 5.0, "end", "tick", "bounds");
     }
-    // The slow gaps: the slowest shaded and named, others shaded when nearly as slow; none
-    // when no gap stands out (a steady stream has no slow gap to point at). A wait that ended
+    // The slowest gap shaded and named; none when no gap stands out (a steady stream has no slow gap to point at). A wait that ended
     // in a timeout is where the stream failed: always shaded and named.
     let slow = slow_gaps(stream, timeline);
     let shade = |chart: &mut Chart, gap: &timeline::Gap, class: &str, title: &str| {
@@ -606,7 +605,7 @@ fn legend(timeline: &Timeline, slow_gaps: bool) -> String {
         entries.push(("stall", stall_words(timeline)));
     }
     if slow_gaps {
-        entries.push(("slow-gap", "the slowest gaps".to_string()));
+        entries.push(("slow-gap", "the slowest gap".to_string()));
     }
     if !timeline.reconnect_waits.is_empty() {
         entries.push((
@@ -648,9 +647,9 @@ fn legend(timeline: &Timeline, slow_gaps: bool) -> String {
     out
 }
 
-/// The gaps worth a look: the slowest, when it is at least twice the median, and the others
-/// kept that are at least half as long as it, or as the wait that timed out when that was
-/// longer.
+/// The gap worth a look: the slowest, when it is at least twice the median and at least half
+/// as long as the wait that failed the stream, if there was one. Only that one: slow gaps side
+/// by side would be shaded as one block, read as one gap of their sum.
 fn slow_gaps<'a>(stream: &StreamReport, timeline: &'a Timeline) -> Vec<&'a timeline::Gap> {
     let Some(slowest) = timeline.slowest.first() else {
         return Vec::new();
@@ -662,6 +661,7 @@ fn slow_gaps<'a>(stream: &StreamReport, timeline: &'a Timeline) -> Vec<&'a timel
     timeline
         .slowest
         .iter()
+        .take(1)
         .filter(|gap| {
             !gap.length.is_zero() && gap.length >= median * 2 && gap.length * 2 >= longest
         })
@@ -720,7 +720,7 @@ fn gap_histogram(stream: &StreamReport, timeline: &Timeline) -> String {
 }
 
 /// The items with their times and the gap before each, to unfold; the ones after the
-/// slowest gaps tinted.
+/// slowest gap tinted.
 fn item_list(stream: &StreamReport, timeline: &Timeline, budget: &mut Budget) -> String {
     let slow = slow_gaps(stream, timeline);
     let listed = timeline.listed.len().min(budget.items);
