@@ -259,6 +259,12 @@ test "the fourth is wrong" {
         svg.value().attr("aria-label"),
         Some("timeline of the 4 items of the stream, and 8 read after the failure")
     );
+    // The bytes count what was read for the diff too: the item count says so.
+    let figures = text_of(&select(&page, "#test-0 .stream p.note")[0]);
+    assert!(
+        figures.starts_with("4 items (+8 read after the failure) · "),
+        "{figures}"
+    );
     // Every item the stream sent, the diff's included: those after the failure apart.
     // Items at one pixel are one mark, whose title says how many.
     let items = elements(&svg, "line.item");

@@ -237,7 +237,19 @@ fn stream_section(
 /// The stream's figures on one line, as `run -v` gives them.
 fn figures(stream: &StreamReport) -> String {
     let mut parts = vec![
-        counted(stream.items, "item"),
+        // The bytes are counted as read, those of the items read for the diff with them.
+        match stream
+            .timeline
+            .as_ref()
+            .map_or(0, |timeline| timeline.after_failure)
+        {
+            0 => counted(stream.items, "item"),
+            after => format!(
+                "{} (+{} read after the failure)",
+                counted(stream.items, "item"),
+                format_count(after as usize)
+            ),
+        },
         counted(stream.bytes, "byte"),
         plural(stream.connections as usize, "connection"),
     ];
