@@ -446,6 +446,12 @@ impl StreamRun<'_> {
                     break Err(unreadable(error, matcher.consumed() + 1, &kind));
                 }
             };
+            // A drop (reconnected after or not) is marked where it came.
+            if let (Next::Ended(Terminal::Dropped(_)), Some(timeline)) =
+                (&next, &mut stats.timeline)
+            {
+                timeline.mark(MarkKind::Dropped, origin.elapsed());
+            }
             match next {
                 Next::Item(item, at) => {
                     if let Some(failure) = unusable(&item, matcher.consumed() + 1, &kind) {
@@ -527,14 +533,7 @@ impl StreamRun<'_> {
                         }
                     }
                 }
-                Next::Ended(terminal) => match {
-                    // A drop (reconnected after or not) is marked where it came.
-                    if let (Terminal::Dropped(_), Some(timeline)) = (&terminal, &mut stats.timeline)
-                    {
-                        timeline.mark(MarkKind::Dropped, origin.elapsed());
-                    }
-                    matcher.finish(&terminal)
-                } {
+                Next::Ended(terminal) => match matcher.finish(&terminal) {
                     Ok(AfterEnd::Done) => break Ok(Finish::Ended),
                     // `reconnect` (or a `wait` before it) follows the ending: take it.
                     Ok(AfterEnd::Actions) => {
