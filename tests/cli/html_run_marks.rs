@@ -164,3 +164,35 @@ fn of_two_slow_gaps_side_by_side_only_the_slowest_is_shaded() {
     assert_eq!(within(&svg, "text.slow").len(), 1);
     assert_eq!(select(&page, "details.items li.slow").len(), 1);
 }
+
+#[test]
+fn gaps_all_zero_are_said_in_words_not_drawn_on_an_empty_axis() {
+    let base = servers::serve(axum::Router::new().route(
+        "/one-read",
+        axum::routing::get(|| async {
+            let events = (1..=5)
+                .map(|n| format!("data: {n}\n\n"))
+                .collect::<String>();
+            crate::html_report::paced(
+                "text/event-stream",
+                vec![(std::time::Duration::ZERO, events.into_bytes())],
+            )
+        }),
+    ));
+    let output = Test::new()
+        .spec(
+            "one.stream",
+            "test \"one read\" {\n  GET {{base}}/one-read\n  expect sse {\n    5 times { data: _ }\n    end\n  }\n}\n",
+        )
+        .var("base", &base)
+        .args(["run", "one.stream", "--report-html", "report.html"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{output:?}");
+    let (_, page) = read_page(&output, "report.html");
+    assert_eq!(select(&page, "svg.chart").len(), 1, "the timeline only");
+    let notes = within(&select(&page, ".stream")[0], "p.note");
+    assert!(
+        notes.contains(&"all 4 gaps 0 (the items came in one read)".to_string()),
+        "{notes:?}"
+    );
+}
