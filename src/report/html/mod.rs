@@ -23,6 +23,7 @@ pub mod page;
 pub mod run;
 pub mod svg;
 pub mod terminal;
+pub mod timeline_chart;
 
 use std::io::Write;
 
