@@ -283,7 +283,7 @@ impl StreamStats {
         self.reconnect_delays.push(waited);
         self.gaps.last_at = None;
         if let Some(timeline) = &mut self.timeline {
-            timeline.reconnected();
+            timeline.reconnected(waited);
         }
     }
 

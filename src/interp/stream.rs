@@ -442,11 +442,25 @@ impl StreamRun<'_> {
             };
             let next = match next {
                 Ok(next) => next,
-                Err(error) => break Err(unreadable(error, matcher.consumed() + 1, &kind)),
+                Err(error) => {
+                    if let Some(timeline) = &mut stats.timeline {
+                        timeline.mark(MarkKind::Error, origin.elapsed());
+                    }
+                    break Err(unreadable(error, matcher.consumed() + 1, &kind));
+                }
             };
+            // A drop (reconnected after or not) is marked where it came.
+            if let (Next::Ended(Terminal::Dropped(_)), Some(timeline)) =
+                (&next, &mut stats.timeline)
+            {
+                timeline.mark(MarkKind::Dropped, origin.elapsed());
+            }
             match next {
                 Next::Item(item, at) => {
                     if let Some(failure) = unusable(&item, matcher.consumed() + 1, &kind) {
+                        if let Some(timeline) = &mut stats.timeline {
+                            timeline.mark(MarkKind::Error, at);
+                        }
                         break Err(failure);
                     }
                     if let Item::Sse(event) = &item
@@ -565,13 +579,16 @@ impl StreamRun<'_> {
                         reader.abort(deadline).await;
                         break abort_rule_fired(&matcher, &context, received_before_abort);
                     }
+                    // The bound on the next item, if it ran out before the test's deadline.
+                    let broken = matcher.deadline(previous).filter(|_| now < deadline);
                     if let Some(timeline) = &mut stats.timeline {
-                        timeline.mark(MarkKind::TimedOut, since_origin);
+                        match &broken {
+                            // Not a timeout: the bound on the next item was broken.
+                            Some((_, _, bound)) => timeline.bound_broken(since_origin, bound),
+                            None => timeline.mark(MarkKind::TimedOut, since_origin),
+                        }
                     }
-                    if waited
-                        && let Some((_, span, bound)) = matcher.deadline(previous)
-                        && now < deadline
-                    {
+                    if waited && let Some((_, span, bound)) = broken {
                         let since = now
                             .saturating_duration_since(origin)
                             .saturating_sub(previous);

@@ -72,6 +72,12 @@ pub enum MarkKind {
     Disconnect,
     Abort,
     TimedOut,
+    /// The wait for the next item outlasted its `within`: see [`Timeline::stall_bound`].
+    BoundBroken,
+    /// The connection broke (`dropped`).
+    Dropped,
+    /// What came could not be read (invalid UTF-8, a frame too large, a transport error).
+    Error,
 }
 
 impl MarkKind {
@@ -81,6 +87,9 @@ impl MarkKind {
             MarkKind::Disconnect => "disconnect",
             MarkKind::Abort => "abort",
             MarkKind::TimedOut => "timed out",
+            MarkKind::BoundBroken => "bound broken",
+            MarkKind::Dropped => "dropped",
+            MarkKind::Error => "error",
         }
     }
 }
@@ -134,8 +143,14 @@ pub struct Timeline {
     /// reconnection) to when the stream was given up. Not among [`Timeline::slowest`], whose
     /// gaps end with an item.
     pub stall: Option<Gap>,
+    /// The bound the stall broke (`within 300ms`), when it ended so and not in a timeout.
+    pub stall_bound: Option<String>,
     /// Items read after the stream failed, listed or not.
     pub after_failure: u64,
+    /// The waits before reconnecting (the server's `retry`), each ending `at` its reconnection.
+    pub reconnect_waits: Vec<Gap>,
+    /// The wait before the reconnection under way, until its mark.
+    pending_wait: Duration,
     last_at: Option<Duration>,
     /// When the stream last began to wait for an item: its last item, its last reconnection,
     /// or the request.
@@ -158,7 +173,10 @@ impl Default for Timeline {
             gap_values: Vec::new(),
             failed_item: None,
             stall: None,
+            stall_bound: None,
             after_failure: 0,
+            reconnect_waits: Vec::new(),
+            pending_wait: Duration::ZERO,
             last_at: None,
             waiting_since: Duration::ZERO,
             failed: false,
@@ -244,16 +262,24 @@ impl Timeline {
         arrival.text = Some(text);
     }
 
-    /// A new connection: the wait before it is no gap between items.
-    pub fn reconnected(&mut self) {
+    /// A new connection, `waited` after the old one ended: that wait is no gap between items
+    /// (it is drawn apart, up to the reconnection's mark).
+    pub fn reconnected(&mut self, waited: Duration) {
         self.last_at = None;
+        self.pending_wait = waited;
     }
 
     pub fn mark(&mut self, kind: MarkKind, at: Duration) {
         match kind {
-            MarkKind::Reconnect => self.waiting_since = at,
+            MarkKind::Reconnect => {
+                self.waiting_since = at;
+                let length = std::mem::take(&mut self.pending_wait);
+                if !length.is_zero() && self.reconnect_waits.len() < MARKS {
+                    self.reconnect_waits.push(Gap { at, length });
+                }
+            }
             // The wait that ended here is where the stream failed.
-            MarkKind::TimedOut if !self.failed => {
+            MarkKind::TimedOut | MarkKind::BoundBroken if !self.failed => {
                 self.stall = Some(Gap {
                     at,
                     length: at.saturating_sub(self.waiting_since),
@@ -267,6 +293,15 @@ impl Timeline {
         } else {
             self.left_out_marks += 1;
         }
+    }
+
+    /// The wait for the next item outlasted `bound` (`within 300ms`) at `at`: the stall,
+    /// named by the bound it broke rather than as a timeout.
+    pub fn bound_broken(&mut self, at: Duration, bound: &str) {
+        if !self.failed {
+            self.stall_bound = Some(bound.to_string());
+        }
+        self.mark(MarkKind::BoundBroken, at);
     }
 
     /// The next item had to come by `by`, `from` the previous one. Waiting again for the same

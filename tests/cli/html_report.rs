@@ -233,7 +233,7 @@ fn a_run_report_has_a_section_per_test_with_a_timeline_and_a_histogram_per_strea
         "{charts:?}"
     );
     assert_eq!(charts[1], "histogram of the 7 gaps between items");
-    assert_eq!(labels_in(1), ["timed", "p50", "p95", "p99"]);
+    assert_eq!(labels_in(1), ["`within", "p50", "p95", "p99"]);
     // The bounds the spec set, drawn where they apply.
     let bounds = select(&page, "#test-0 svg rect.bound");
     assert_eq!(bounds.len(), 2, "first within 1s, and within 2s");
@@ -336,7 +336,7 @@ fn a_stream_of_many_and_huge_items_keeps_the_report_small_and_says_what_it_left_
     let summary = text_of(&select(&page, "details.items summary")[0]);
     assert_eq!(
         summary,
-        "50005 items (1000 listed, 49005 left out: a stream lists its first 1000)"
+        "50,005 items (1000 listed, 49005 left out: a stream lists its first 1000)"
     );
     assert_eq!(select(&page, "details.items li").len(), 1000);
     // A huge item is listed cut, and says so.
@@ -351,7 +351,7 @@ fn a_stream_of_many_and_huge_items_keeps_the_report_small_and_says_what_it_left_
         .collect();
     assert!(
         notes.contains(
-            &"1000 items marked one by one, 49005 more counted by time (the shaded bars)"
+            &"1,000 items marked one by one, 49,005 more counted by time (the shaded bars)"
                 .to_string()
         ),
         "{notes:?}"
@@ -717,7 +717,7 @@ fn the_timeline_marks_reconnections_disconnects_aborts_and_a_broken_bound() {
         .map(|title| text_of(title))
         .collect();
     assert_eq!(bounds.len(), 2, "{bounds:?}");
-    assert_eq!(bounds[0], "within 100ms: from 0.00ms to 100ms");
+    assert_eq!(bounds[0], "within 100ms: from 0µs to 100ms");
     assert!(bounds[1].starts_with("within 100ms: from "), "{bounds:?}");
 }
 

@@ -24,6 +24,8 @@ mod grpc_wire;
 mod html_browser;
 mod html_charts;
 mod html_report;
+mod html_run_limits;
+mod html_run_marks;
 mod http1;
 mod json_lines;
 mod lengths;

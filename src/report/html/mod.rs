@@ -11,7 +11,8 @@
 //!
 //! Its size is bounded whatever the run: a stream keeps its first items and counts the rest
 //! (see [`crate::interp::timeline`]), the page lists and draws a bounded number of items and
-//! streams ([`run::LISTED_IN_ALL`], [`run::CHARTS_IN_ALL`]), and a load's series is averaged
+//! streams and bytes of charts ([`run::LISTED_IN_ALL`], [`run::CHARTS_IN_ALL`],
+//! [`run::CHART_BYTES_IN_ALL`]; items at one pixel are one mark), and a load's series is averaged
 //! into at most [`over_time::POINTS`] points; each says what it left out.
 
 pub mod escape;
@@ -22,6 +23,7 @@ pub mod page;
 pub mod run;
 pub mod svg;
 pub mod terminal;
+pub mod timeline_chart;
 
 use std::io::Write;
 

@@ -96,7 +96,7 @@ table { border-collapse: collapse; margin: 8px 0 12px; width: 100%; }
 th, td { text-align: left; padding: 4px 10px; border-bottom: 1px solid var(--border); vertical-align: top; }
 th { color: var(--muted); font-weight: 600; font-size: 12px; }
 tr.fail td { background: var(--slow); }
-td { overflow-wrap: anywhere; }
+td { overflow-wrap: break-word; }
 pre.terminal { background: var(--term-bg); border: 1px solid var(--border); border-radius: 6px; padding: 10px 12px;
   overflow-x: auto; white-space: pre; }
 .t-bold { font-weight: 700; } .t-red { color: var(--fail); } .t-green { color: var(--pass); }
@@ -128,6 +128,9 @@ p.legend .swatch { display: inline-block; width: 14px; height: 10px; }
 .swatch.failed-item { background: var(--fail); width: 4px; }
 .swatch.stall { background: var(--slow); border: 1px dashed var(--fail); }
 .swatch.slow-gap { background: var(--slow); }
+.swatch.mark { background: var(--error); width: 2px; }
+svg.chart .reconnect-wait { fill: var(--muted); opacity: 0.25; }
+.swatch.reconnect-wait { background: var(--muted); opacity: 0.25; }
 .swatch.bound { background: var(--warn); opacity: 0.35; height: 5px; }
 svg.chart .pct { stroke: var(--fg); stroke-width: 1; stroke-dasharray: 3 3; }
 svg.chart .users-area { fill: var(--users); }
@@ -160,3 +163,27 @@ ol.items .text { white-space: pre-wrap; overflow-wrap: anywhere; }
 nav.tests ul { padding-left: 18px; margin: 4px 0; }
 nav.tests details ul { columns: 2; }
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::STYLE;
+
+    /// `overflow-wrap: anywhere` let a table squeeze its columns by breaking values mid-token
+    /// (`21.2m` over `/s`, `./bad.stream:2:` over `3`): a cell wraps at spaces, and breaks a
+    /// word only when the word alone is wider than the table.
+    #[test]
+    fn table_cells_do_not_break_inside_a_token() {
+        let rules: Vec<&str> = STYLE
+            .lines()
+            .filter(|line| line.starts_with("td {") || line.starts_with("th, td {"))
+            .collect();
+        assert!(
+            rules.iter().all(|rule| !rule.contains("anywhere")),
+            "{rules:?}"
+        );
+        assert!(
+            rules.contains(&"td { overflow-wrap: break-word; }"),
+            "{rules:?}"
+        );
+    }
+}

@@ -1,6 +1,6 @@
 //! The HTML report of a spec run (`run --report-html`): the summary, then a section per test
 //! with its status, where it is, its failures as the terminal shows them, and per stream a
-//! timeline of the arrivals (bounds, the slowest gaps, reconnections, aborts and timeouts
+//! timeline of the arrivals (bounds, the slowest gap, reconnections, aborts and timeouts
 //! marked), a histogram of the gaps with p50, p95 and p99, and the items in a list to unfold.
 //! The outcomes come masked (see [`crate::report::redact`]).
 
@@ -10,25 +10,33 @@ use std::time::Duration;
 use super::escape::escape;
 use super::histogram;
 use super::page;
-use super::svg::{Chart, format_ms, nice_ticks};
-use crate::duration::format_measured;
-use crate::interp::timeline::{self, Arrival, MarkKind, Timeline};
+use super::svg::format_ms;
+use super::timeline_chart::{left_out, slow_gaps, timeline_chart};
+use crate::interp::timeline::{self, Arrival, Timeline};
 use crate::outcome::{StreamReport, TestOutcome};
 use crate::report::{Status, Summary, human, plural, status};
 use crate::style::Palette;
+use crate::transport::http::format_count;
 
-/// Items listed in the whole report, every stream's together: past it, streams list none.
+/// Items listed in the whole report, every stream's together: past it, streams list none (the
+/// failed and erroring tests' streams claim theirs first).
 /// At 240 characters an item (up to about 1.3 KB once escaped) the list stays within a few MB.
 pub const LISTED_IN_ALL: usize = 5_000;
-/// Streams drawn in the whole report: past it, a stream shows its figures only.
+/// Streams drawn in the whole report, the failed and erroring tests' first: past it, a stream
+/// shows its figures only.
 pub const CHARTS_IN_ALL: usize = 300;
 
-const WIDTH: f64 = 1000.0;
+/// Bytes of charts in the whole report: past it, a stream shows its figures only. A chart of
+/// a thousand items spread over every pixel is about 120 KB; most are a few KB.
+pub const CHART_BYTES_IN_ALL: usize = 8 * 1024 * 1024;
+
+pub(super) const WIDTH: f64 = 1000.0;
 
 /// What the report may still list and draw.
 struct Budget {
     items: usize,
     charts: usize,
+    chart_bytes: usize,
 }
 
 /// The page for a finished run.
@@ -56,7 +64,7 @@ pub fn render(summary: &Summary, outcomes: &[TestOutcome]) -> String {
     if summary.updated > 0 {
         figures.push(("updated", summary.updated.to_string(), ""));
     }
-    figures.push(("duration", format_measured(summary.duration), ""));
+    figures.push(("duration", time(summary.duration), ""));
     body.push_str(&format!(
         "<section class=\"summary {verdict}\" id=\"summary\">"
     ));
@@ -66,10 +74,19 @@ pub fn render(summary: &Summary, outcomes: &[TestOutcome]) -> String {
     let mut budget = Budget {
         items: LISTED_IN_ALL,
         charts: CHARTS_IN_ALL,
+        chart_bytes: CHART_BYTES_IN_ALL,
     };
-    for (number, outcome) in outcomes.iter().enumerate() {
-        body.push_str(&test_section(number, outcome, &mut budget));
+    // The failed and erroring tests have first claim on what the page may draw and list: a
+    // failure after many passing tests keeps its charts and items. Shown in run order still.
+    let mut sections = vec![String::new(); outcomes.len()];
+    let (failed, passed): (Vec<_>, Vec<_>) = outcomes
+        .iter()
+        .enumerate()
+        .partition(|(_, outcome)| !outcome.passed());
+    for (number, outcome) in failed.into_iter().chain(passed) {
+        sections[number] = test_section(number, outcome, &mut budget);
     }
+    body.push_str(&sections.concat());
     page::document("streamspec run", &body)
 }
 
@@ -137,7 +154,7 @@ fn test_section(number: usize, outcome: &TestOutcome, budget: &mut Budget) -> St
         badge(outcome),
         escape(&outcome.name),
         escape(&outcome.file.path.display().to_string()),
-        format_measured(outcome.duration)
+        time(outcome.duration)
     );
     for failure in &outcome.failures {
         let text = human::render_failure(outcome, failure, &Palette::colored());
@@ -185,17 +202,32 @@ fn stream_section(
         out.push_str("</div>\n");
         return out;
     };
-    if budget.charts == 0 {
-        let _ = writeln!(
-            out,
-            "<p class=\"note\">no charts: the report draws the first {CHARTS_IN_ALL} streams only</p>"
-        );
-    } else {
-        budget.charts -= 1;
-        out.push_str(&timeline_chart(stream, timeline));
-        out.push_str(&left_out(timeline));
+    let charts = (budget.charts > 0).then(|| {
+        let mut charts = timeline_chart(stream, timeline);
+        charts.push_str(&left_out(timeline));
         if !timeline.gap_values.is_empty() {
-            out.push_str(&gap_histogram(stream, timeline));
+            charts.push_str(&gap_histogram(stream, timeline));
+        }
+        charts
+    });
+    match charts {
+        Some(charts) if charts.len() <= budget.chart_bytes => {
+            budget.charts -= 1;
+            budget.chart_bytes -= charts.len();
+            out.push_str(&charts);
+        }
+        Some(_) => {
+            let _ = writeln!(
+                out,
+                "<p class=\"note\">no charts: the report's charts reached {} MiB, the failed tests' drawn first</p>",
+                CHART_BYTES_IN_ALL / (1024 * 1024)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "<p class=\"note\">no charts: the report draws {CHARTS_IN_ALL} streams, the failed ones first</p>"
+            );
         }
     }
     out.push_str(&item_list(stream, timeline, budget));
@@ -206,333 +238,91 @@ fn stream_section(
 /// The stream's figures on one line, as `run -v` gives them.
 fn figures(stream: &StreamReport) -> String {
     let mut parts = vec![
-        plural(stream.items as usize, "item"),
-        crate::transport::framing::format_size(stream.bytes as usize),
+        // The bytes are counted as read, those of the items read for the diff with them.
+        match stream
+            .timeline
+            .as_ref()
+            .map_or(0, |timeline| timeline.after_failure)
+        {
+            0 => counted(stream.items, "item"),
+            after => format!(
+                "{} (+{} read after the failure)",
+                counted(stream.items, "item"),
+                format_count(after as usize)
+            ),
+        },
+        counted(stream.bytes, "byte"),
         plural(stream.connections as usize, "connection"),
     ];
     match stream.ttfb {
-        Some(ttfb) => parts.push(format!("ttfb {}", format_measured(ttfb))),
+        Some(ttfb) => parts.push(format!("ttfb {}", time(ttfb))),
         None => parts.push("no response headers".to_string()),
     }
     if let Some(first) = stream.first_item {
-        parts.push(format!("first item {}", format_measured(first)));
+        parts.push(format!("first item {}", time(first)));
     }
     if let Some(duration) = stream.duration {
-        parts.push(format!("duration {}", format_measured(duration)));
+        parts.push(format!("duration {}", time(duration)));
     }
     if let Some([min, mean, p50, p95, p99, max]) = stream.gaps {
         parts.push(format!(
-            "gaps min {} · mean {} · p50 {} · p95 {} · p99 {} · max {}",
-            format_measured(min),
-            format_measured(mean),
-            format_measured(p50),
-            format_measured(p95),
-            format_measured(p99),
-            format_measured(max)
+            // The waits before reconnecting are no gaps between items (see `record_reconnect`).
+            "gaps{} min {} · mean {} · p50 {} · p95 {} · p99 {} · max {}",
+            if stream.connections > 1 {
+                " within a connection"
+            } else {
+                ""
+            },
+            time(min),
+            time(mean),
+            time(p50),
+            time(p95),
+            time(p99),
+            time(max)
         ));
     }
     parts.join(" · ")
 }
 
-fn ms(duration: Duration) -> f64 {
+/// A measured time as the page writes it everywhere (figures, labels, titles, the histogram's
+/// axis and percentiles), to three significant digits: `4.2µs`, `752µs`, `20.7ms`, `1.5s` (the
+/// terminal's `0.00ms` would hide a 4µs mean), and zero with a unit, `0µs`.
+pub fn time(duration: Duration) -> String {
+    time_ms(ms(duration))
+}
+
+/// [`time`] of a value in milliseconds.
+fn time_ms(ms: f64) -> String {
+    if ms == 0.0 {
+        "0µs".to_string()
+    } else {
+        format_ms(ms)
+    }
+}
+
+/// `3,000 items`, `84,786 bytes`: a count with thousands separators.
+pub(super) fn counted(n: u64, word: &str) -> String {
+    let count = format_count(n as usize);
+    if n == 1 {
+        format!("{count} {word}")
+    } else {
+        format!("{count} {word}s")
+    }
+}
+
+pub(super) fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-/// What the timeline chart spans, in milliseconds since the request: to the stream's end, its
-/// last arrival and mark, and the bounds not far past them.
-fn chart_end(stream: &StreamReport, timeline: &Timeline) -> f64 {
-    let last_bucket = timeline
-        .buckets
-        .iter()
-        .rposition(|&count| count > 0)
-        .map_or(0.0, |index| ms(timeline.bucket_width) * (index + 1) as f64);
-    let mut end = [
-        stream.duration.map_or(0.0, ms),
-        timeline.listed.last().map_or(0.0, |arrival| ms(arrival.at)),
-        last_bucket.min(stream.duration.map_or(f64::MAX, ms)),
-    ]
-    .into_iter()
-    .chain(timeline.marks.iter().map(|mark| ms(mark.at)))
-    .fold(0.0, f64::max);
-    // A bound far past what happened (`first within 30s` met at once) would squash the rest.
-    for bound in &timeline.bounds {
-        let by = ms(bound.by);
-        if by <= end * 3.0 || end == 0.0 {
-            end = end.max(by);
-        }
-    }
-    (end * 1.02).max(1.0)
-}
-
-fn timeline_chart(stream: &StreamReport, timeline: &Timeline) -> String {
-    let end = chart_end(stream, timeline);
-    let mut chart = Chart::new(
-        WIDTH,
-        150.0,
-        (0.0, end),
-        (0.0, 1.0),
-        &timeline_label(timeline),
-    );
-    let (top, bottom) = (chart.plot_top() + 16.0, chart.plot_bottom());
-    let x = chart.x;
-    // Bounds in a lane above the items: from the item before to when the next had to come.
-    let lane = top - 12.0;
-    let mut labelled_until = f64::MIN;
-    for bound in &timeline.bounds {
-        let (from, by) = (x.at(ms(bound.from)), x.at(ms(bound.by)));
-        let title = format!(
-            "{}: from {} to {}",
-            bound.label,
-            format_measured(bound.from),
-            format_measured(bound.by)
-        );
-        chart.rect(from, lane, by - from, 5.0, "bound", Some(&title));
-        if by < x.to {
-            chart.line(by, lane - 2.0, by, bottom, "bound-end");
-        }
-        // Named where there is room (bounds one after the other would write over each other).
-        if by - from >= 120.0 && labelled_until <= from {
-            chart.text(from + 2.0, lane - 3.0, "start", "tick", &bound.label);
-            labelled_until = by;
-        }
-    }
-    if !timeline.bounds.is_empty() {
-        chart.text(x.from - 6.0, lane + 5.0, "end", "tick", "bounds");
-    }
-    // The slow gaps: the slowest shaded and named, others shaded when nearly as slow; none
-    // when no gap stands out (a steady stream has no slow gap to point at). A wait that ended
-    // in a timeout is where the stream failed: always shaded and named.
-    let slow = slow_gaps(stream, timeline);
-    let shade = |chart: &mut Chart, gap: &timeline::Gap, class: &str, title: &str| {
-        let (from, to) = (
-            x.at(ms(gap.at.saturating_sub(gap.length))),
-            x.at(ms(gap.at)),
-        );
-        chart.rect(
-            from,
-            top,
-            (to - from).max(2.0),
-            bottom - top,
-            class,
-            Some(title),
-        );
-        ((from + to) / 2.0).clamp(x.from + 80.0, x.to - 80.0)
-    };
-    for gap in &slow {
-        let title = format!(
-            "gap of {} before the item at {}",
-            format_measured(gap.length),
-            format_measured(gap.at)
-        );
-        shade(&mut chart, gap, "slow-gap", &title);
-    }
-    let stall_label = timeline.stall.map(|stall| {
-        let text = format!(
-            "no item for {} until timeout",
-            format_measured(stall.length)
-        );
-        let middle = shade(&mut chart, &stall, "slow-gap stall", &text);
-        chart.text(middle, top + 12.0, "middle", "slow", &text);
-        (middle, text)
-    });
-    // Named the slowest only when it is longer than the wait that timed out.
-    if let Some(gap) = slow
-        .first()
-        .filter(|gap| timeline.stall.is_none_or(|stall| gap.length > stall.length))
-    {
-        let (from, to) = (
-            x.at(ms(gap.at.saturating_sub(gap.length))),
-            x.at(ms(gap.at)),
-        );
-        let middle = ((from + to) / 2.0).clamp(x.from + 80.0, x.to - 80.0);
-        let text = format!("slowest gap {}", format_measured(gap.length));
-        // Under the stall's label where the two would meet.
-        let row = match &stall_label {
-            Some((at, other))
-                if (at - middle).abs() * 2.0 < (other.len() + text.len()) as f64 * 7.0 =>
-            {
-                1.0
-            }
-            _ => 0.0,
-        };
-        chart.text(middle, top + 12.0 + 12.0 * row, "middle", "slow", &text);
-    }
-    // Every arrival counted, when not every one is listed: how many came when.
-    if timeline.unlisted > 0 {
-        let most = timeline.buckets.iter().copied().max().unwrap_or(0).max(1) as f64;
-        let width = ms(timeline.bucket_width);
-        for (index, &count) in timeline.buckets.iter().enumerate() {
-            if count == 0 {
-                continue;
-            }
-            let (from, to) = (x.at(width * index as f64), x.at(width * (index + 1) as f64));
-            let height = (bottom - top) * 0.45 * (count as f64 / most);
-            let title = format!(
-                "{} from {} to {}",
-                plural(count as usize, "item"),
-                format_ms(width * index as f64),
-                format_ms(width * (index + 1) as f64)
-            );
-            chart.rect(
-                from,
-                bottom - height,
-                (to - from).max(1.0),
-                height,
-                "density",
-                Some(&title),
-            );
-        }
-    }
-    // Each listed item, a mark at its arrival; those read after the failure (for the diff)
-    // paler, and the one that failed in the failure's colour, named.
-    let (mark_top, mark_bottom) = (top + (bottom - top) * 0.2, bottom - (bottom - top) * 0.5);
-    for arrival in &timeline.listed {
-        let at = x.at(ms(arrival.at));
-        let class = if arrival.after_failure {
-            "item after-failure"
-        } else {
-            "item"
-        };
-        chart.line(at, mark_top, at, mark_bottom, class);
-    }
-    if let Some(failed) = timeline.failed_item {
-        let at = x.at(ms(failed.at));
-        chart.line(at, top - 2.0, at, bottom, "failed-item");
-        let text = format!("item {} failed", failed.number);
-        let (x_text, anchor) = if at > x.to - 90.0 {
-            (at - 4.0, "end")
-        } else {
-            (at + 4.0, "start")
-        };
-        chart.text(x_text, mark_bottom + 14.0, anchor, "failed", &text);
-    }
-    for mark in &timeline.marks {
-        let at = x.at(ms(mark.at));
-        chart.line(at, top - 2.0, at, bottom, "mark");
-        let label = match mark.kind {
-            MarkKind::TimedOut => format!("timed out at {}", format_measured(mark.at)),
-            kind => kind.label().to_string(),
-        };
-        // Left of a mark near the right edge, where the label would run off the chart.
-        if at > x.to - 110.0 {
-            chart.text(at - 3.0, bottom - 4.0, "end", "strong", &label);
-        } else {
-            chart.text(at + 3.0, bottom - 4.0, "start", "strong", &label);
-        }
-    }
-    let ticks: Vec<(f64, String)> = nice_ticks(0.0, end, 10)
-        .into_iter()
-        .map(|tick| (tick, format_ms(tick)))
-        .collect();
-    chart.x_axis(&ticks);
-    chart.text(
-        x.from - 6.0,
-        (mark_top + mark_bottom) / 2.0 + 4.0,
-        "end",
-        "tick",
-        "items",
-    );
-    let mut out = chart.finish();
-    out.push_str(&legend(timeline, !slow.is_empty()));
-    out
-}
-
-fn timeline_label(timeline: &Timeline) -> String {
-    let taken = timeline.arrivals() - timeline.after_failure;
-    let mut label = format!("timeline of the {taken} items of the stream");
-    if timeline.after_failure > 0 {
-        let _ = write!(
-            label,
-            ", and {} read after the failure",
-            timeline.after_failure
-        );
-    }
-    label
-}
-
-/// What the timeline's marks and shades mean, for those it draws.
-fn legend(timeline: &Timeline, slow_gaps: bool) -> String {
-    let mut entries = vec![("item", "an item, at its arrival".to_string())];
-    if let Some(failed) = timeline.failed_item {
-        entries.push((
-            "failed-item",
-            format!("item {}: failed its expectation", failed.number),
-        ));
-    }
-    if timeline.after_failure > 0 {
-        entries.push((
-            "after-failure",
-            format!(
-                "{} read after the failure, for the diff (not in the figures above)",
-                plural(timeline.after_failure as usize, "item")
-            ),
-        ));
-    }
-    if timeline.stall.is_some() {
-        entries.push(("stall", "no item until the timeout".to_string()));
-    }
-    if slow_gaps {
-        entries.push(("slow-gap", "the slowest gaps".to_string()));
-    }
-    if !timeline.bounds.is_empty() {
-        entries.push(("bound", "when the next item had to come".to_string()));
-    }
-    let mut out = String::from("<p class=\"legend\">");
-    for (class, text) in entries {
-        let _ = write!(
-            out,
-            "<span class=\"key\"><span class=\"swatch {class}\"></span>{}</span>",
-            escape(&text)
-        );
-    }
-    out.push_str("</p>\n");
-    out
-}
-
-/// The gaps worth a look: the slowest, when it is at least twice the median, and the others
-/// kept that are at least half as long as it, or as the wait that timed out when that was
-/// longer.
-fn slow_gaps<'a>(stream: &StreamReport, timeline: &'a Timeline) -> Vec<&'a timeline::Gap> {
-    let Some(slowest) = timeline.slowest.first() else {
-        return Vec::new();
-    };
-    let longest = timeline
-        .stall
-        .map_or(slowest.length, |stall| stall.length.max(slowest.length));
-    let median = stream.gaps.map_or(Duration::ZERO, |gaps| gaps[2]);
-    timeline
-        .slowest
-        .iter()
-        .filter(|gap| {
-            !gap.length.is_zero() && gap.length >= median * 2 && gap.length * 2 >= longest
-        })
-        .collect()
-}
-
-/// What the timeline leaves out, said under it.
-fn left_out(timeline: &Timeline) -> String {
-    let mut notes = Vec::new();
-    if timeline.unlisted > 0 {
-        notes.push(format!(
-            "{} marked one by one, {} more counted by time (the shaded bars)",
-            plural(timeline.listed.len(), "item"),
-            timeline.unlisted
-        ));
-    }
-    if timeline.left_out_marks > 0 {
-        notes.push(format!(
-            "the first {} marks and bounds drawn, {} more left out",
-            timeline::MARKS,
-            timeline.left_out_marks
-        ));
-    }
-    if notes.is_empty() {
-        return String::new();
-    }
-    format!("<p class=\"note\">{}</p>\n", escape(&notes.join("; ")))
-}
-
 fn gap_histogram(stream: &StreamReport, timeline: &Timeline) -> String {
+    // Gaps all under the microsecond they are measured in: a chart of one bar at 0 says less.
+    if timeline.gap_values.iter().all(|&(micros, _)| micros == 0) {
+        let total: u64 = timeline.gap_values.iter().map(|(_, count)| count).sum();
+        return format!(
+            "<p class=\"note\">all {} gaps 0 (the items came in one read)</p>\n",
+            format_count(total as usize)
+        );
+    }
     let values: Vec<(f64, u64)> = timeline
         .gap_values
         .iter()
@@ -548,26 +338,31 @@ fn gap_histogram(stream: &StreamReport, timeline: &Timeline) -> String {
     histogram::chart(&histogram::Histogram {
         values: &values,
         whole: false,
-        format: format_ms,
+        format: time_ms,
         // Gaps are measured in microseconds.
         resolution: 0.001,
         zero: "under 1µs",
         percentiles: &percentiles,
-        label: &format!("histogram of the {total} gaps between items"),
+        label: &format!(
+            "histogram of the {} gaps between items",
+            format_count(total as usize)
+        ),
     })
 }
 
 /// The items with their times and the gap before each, to unfold; the ones after the
-/// slowest gaps tinted.
+/// slowest gap tinted.
 fn item_list(stream: &StreamReport, timeline: &Timeline, budget: &mut Budget) -> String {
     let slow = slow_gaps(stream, timeline);
     let listed = timeline.listed.len().min(budget.items);
     budget.items -= listed;
-    let mut summary = plural(timeline.arrivals() as usize, "item");
+    let mut summary = counted(timeline.arrivals(), "item");
     let not_listed = timeline.arrivals() - listed as u64;
     if not_listed > 0 {
         let why = if listed < timeline.listed.len() {
-            format!("the report lists at most {LISTED_IN_ALL} items in all")
+            format!(
+                "the report lists at most {LISTED_IN_ALL} items in all, the failed tests' first"
+            )
         } else {
             format!("a stream lists its first {}", timeline::LISTED)
         };
@@ -601,11 +396,11 @@ fn item_list(stream: &StreamReport, timeline: &Timeline, budget: &mut Budget) ->
     {
         // The wait that timed out, in its place: before what was read after it.
         if *after_failure && let Some(stall) = stall.take() {
-            out.push_str(&stall_row(stall));
+            out.push_str(&stall_row(stall, timeline));
         }
         let slow = previous.is_some() && slow.iter().any(|gap| gap.at == *at);
         let gap = previous
-            .map(|previous| format!("+{}", format_measured(at.saturating_sub(previous))))
+            .map(|previous| format!("+{}", time(at.saturating_sub(previous))))
             .unwrap_or_default();
         let text = match text {
             Some(text) => escape(text),
@@ -624,23 +419,32 @@ fn item_list(stream: &StreamReport, timeline: &Timeline, budget: &mut Budget) ->
             out,
             "<li{class}><span class=\"n\">{}</span><span class=\"at mono\">{}</span><span class=\"at mono\">{}</span><span class=\"text mono\">{text}</span></li>",
             number + 1,
-            format_measured(*at),
+            time(*at),
             gap,
         );
         previous = Some(*at);
     }
     if let Some(stall) = stall {
-        out.push_str(&stall_row(stall));
+        out.push_str(&stall_row(stall, timeline));
     }
     out.push_str("</ol></details>\n");
     out
 }
 
-/// The list's row for the wait that ended in a timeout.
-fn stall_row(stall: timeline::Gap) -> String {
+/// What the wait that failed the stream was: one that timed out, or one that broke a bound.
+pub(super) fn stall_words(timeline: &Timeline) -> String {
+    match &timeline.stall_bound {
+        Some(bound) => format!("no item within the bound: `{bound}` broken"),
+        None => "no item until the timeout".to_string(),
+    }
+}
+
+/// The list's row for the wait that failed the stream.
+fn stall_row(stall: timeline::Gap, timeline: &Timeline) -> String {
     format!(
-        "<li class=\"stall\"><span class=\"n\"></span><span class=\"at mono\">{}</span><span class=\"at mono\">+{}</span><span class=\"text\">no item until the timeout</span></li>",
-        format_measured(stall.at),
-        format_measured(stall.length)
+        "<li class=\"stall\"><span class=\"n\"></span><span class=\"at mono\">{}</span><span class=\"at mono\">+{}</span><span class=\"text\">{}</span></li>",
+        time(stall.at),
+        time(stall.length),
+        escape(&stall_words(timeline))
     )
 }

@@ -123,6 +123,15 @@ impl Chart {
         );
     }
 
+    /// A vertical line at `x` with a tooltip.
+    pub fn vertical_titled(&mut self, x: f64, y1: f64, y2: f64, class: &str, title: &str) {
+        let _ = write!(
+            self.body,
+            r#"<line class="{class}" x1="{x:.1}" y1="{y1:.1}" x2="{x:.1}" y2="{y2:.1}"><title>{}</title></line>"#,
+            escape(title)
+        );
+    }
+
     /// A rectangle, with a tooltip when `title` is given.
     pub fn rect(
         &mut self,
