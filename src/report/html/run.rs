@@ -318,10 +318,14 @@ fn gap_histogram(stream: &StreamReport, timeline: &Timeline) -> String {
     // Gaps all under the microsecond they are measured in: a chart of one bar at 0 says less.
     if timeline.gap_values.iter().all(|&(micros, _)| micros == 0) {
         let total: u64 = timeline.gap_values.iter().map(|(_, count)| count).sum();
-        return format!(
-            "<p class=\"note\">all {} gaps 0 (the items came in one read)</p>\n",
-            format_count(total as usize)
-        );
+        return if total == 1 {
+            "<p class=\"note\">its one gap 0 (the items came in one read)</p>\n".to_string()
+        } else {
+            format!(
+                "<p class=\"note\">all {} gaps 0 (the items came in one read)</p>\n",
+                format_count(total as usize)
+            )
+        };
     }
     let values: Vec<(f64, u64)> = timeline
         .gap_values
