@@ -12,15 +12,28 @@ use crate::ast::{GrpcOption, HeaderStep, Spec, StepKind, for_each_step};
 /// mask them throughout every report, and a credential is never that short.
 const SHORTEST: usize = 6;
 
-/// Whether a header (or gRPC metadata) of this name carries a credential.
+/// Whether a header (or gRPC metadata) of this name carries a credential: one of the standard
+/// ones, or a name with a word (between `-`, `_` or `.`) that says so. Whole words only:
+/// `x-monkey`, `x-tokenizer` or `x-keycloak-realm` carry none, and masking what they send
+/// would mask ordinary text in every diff.
 fn is_credential(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     matches!(
         name.as_str(),
         "authorization" | "proxy-authorization" | "cookie"
-    ) || ["key", "token", "secret", "password", "passwd", "credential"]
-        .iter()
-        .any(|word| name.contains(word))
+    ) || name.split(['-', '_', '.']).any(|word| {
+        matches!(
+            word,
+            "key"
+                | "apikey"
+                | "token"
+                | "secret"
+                | "password"
+                | "passwd"
+                | "credential"
+                | "credentials"
+        )
+    })
 }
 
 /// The names of the variables the specs' credential headers use, in order.
@@ -45,6 +58,18 @@ pub fn variables(specs: &[Spec]) -> BTreeSet<String> {
     names
 }
 
+/// The values of the file-level `let`s the specs send as credentials (a token written in the
+/// spec itself is no secret from its readers, but it is from the readers of a CI log).
+pub fn let_values(specs: &[Spec], names: &BTreeSet<String>) -> Vec<String> {
+    specs
+        .iter()
+        .flat_map(|spec| &spec.lets)
+        .filter(|binding| names.contains(&binding.name.value))
+        .map(|binding| binding.value.value.clone())
+        .filter(|value| worth_masking(value))
+        .collect()
+}
+
 /// Whether a credential variable's value is long enough to be masked.
 pub fn worth_masking(value: &str) -> bool {
     value.chars().count() >= SHORTEST
@@ -67,7 +92,15 @@ mod tests {
         ] {
             assert!(is_credential(name), "{name}");
         }
-        for name in ["accept", "content-type", "x-request-id", "last-event-id"] {
+        for name in [
+            "accept",
+            "content-type",
+            "x-request-id",
+            "last-event-id",
+            "x-monkey",
+            "x-keycloak-realm",
+            "x-tokenizer",
+        ] {
             assert!(!is_credential(name), "{name}");
         }
     }

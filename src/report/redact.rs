@@ -321,13 +321,15 @@ pub fn group_secrets(
     vars: &HashMap<String, String>,
 ) -> (Vec<String>, Vec<Diagnostic>) {
     let (mut values, warnings) = config_secrets(group.config.as_ref(), vars);
-    for name in super::credentials::variables(&group.specs) {
-        if let Some(value) = vars.get(&name)
+    let names = super::credentials::variables(&group.specs);
+    for name in &names {
+        if let Some(value) = vars.get(name)
             && super::credentials::worth_masking(value)
         {
             values.push(value.clone());
         }
     }
+    values.extend(super::credentials::let_values(&group.specs, &names));
     (values, warnings)
 }
 

@@ -385,3 +385,44 @@ fn a_secret_cut_in_the_middle_of_a_character_is_masked() {
         shown[0].1
     );
 }
+
+/// A token written in the spec (`let`) and sent as a credential is masked too; a header whose
+/// name only contains such a word (`x-monkey`) is no credential, and what it sends is shown.
+#[test]
+fn a_let_sent_as_a_credential_is_masked_and_a_name_that_only_contains_key_is_not_one() {
+    let output = Test::new()
+        .spec(
+            "a.stream",
+            r#"
+            let t = "LetDefinedToken77"
+
+            test "a token from a let" {
+              GET {{base}}/sse/ticker?count=1&interval=10ms&id_prefix={{t}}
+              header x-api-key: {{t}}
+              expect sse { id: "nope" }
+            }
+
+            test "not a credential" {
+              GET {{base}}/sse/ticker?count=1&interval=10ms&id_prefix={{m}}
+              header x-monkey: {{m}}
+              expect sse { id: "nope" }
+            }
+            "#,
+        )
+        .var("base", servers::demo())
+        .var("m", "banana-split")
+        .args(["run", "a.stream"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(1), "{output:?}");
+    assert!(!output.stdout.contains("LetDefined"), "{}", output.stdout);
+    assert!(
+        output.stdout.contains("found \"***1\""),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains("found \"banana-split1\""),
+        "{}",
+        output.stdout
+    );
+}
