@@ -29,6 +29,22 @@ pub struct Project {
 }
 
 impl Project {
+    /// The spec files and configs the project was read from: no report may be written over one.
+    pub fn source_paths(&self) -> Vec<&std::path::Path> {
+        self.groups
+            .iter()
+            .flat_map(|group| {
+                let config = group
+                    .config
+                    .as_ref()
+                    .map(|config| config.file.path.as_path());
+                config
+                    .into_iter()
+                    .chain(group.specs.iter().map(|spec| spec.file.path.as_path()))
+            })
+            .collect()
+    }
+
     pub fn test_count(&self) -> usize {
         self.groups
             .iter()

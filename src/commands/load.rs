@@ -190,7 +190,8 @@ pub async fn load(args: &LoadArgs) -> i32 {
     // A report that cannot be written is known before the load, not after it.
     if let Err(message) = crate::report::paths::check_distinct(
         &report_files(args.report_json.as_deref(), args.report_html.as_deref()),
-        &[],
+        &project.source_paths(),
+        "a spec or config file of the load",
     ) {
         errln!("error: {message}");
         return exit_code::SETUP_FAILED;

@@ -14,7 +14,9 @@ pub fn merge(args: &MergeArgs) -> i32 {
     let inputs: Vec<&std::path::Path> = args.reports.iter().map(PathBuf::as_path).collect();
     let outputs =
         super::load::report_files(args.report_json.as_deref(), args.report_html.as_deref());
-    if let Err(message) = crate::report::paths::check_distinct(&outputs, &inputs) {
+    if let Err(message) =
+        crate::report::paths::check_distinct(&outputs, &inputs, "one of the reports to merge")
+    {
         errln!("error: {message}");
         return exit_code::SETUP_FAILED;
     }

@@ -96,7 +96,12 @@ pub async fn run(args: &RunArgs) -> i32 {
     // The one place the reporter is chosen.
     // Where the update writes in place, a test it rewrites is reported as updated.
     let updating = update_mode == Some(UpdateMode::InPlace);
-    let mut reports = match report::build(&args.report, args.verbose, updating) {
+    let mut reports = match report::build(
+        &args.report,
+        args.verbose,
+        updating,
+        &project.source_paths(),
+    ) {
         Ok(reports) => reports,
         Err(message) => {
             errln!("error: {message}");

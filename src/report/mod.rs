@@ -191,7 +191,14 @@ impl Reports {
 ///
 /// `updating`: `--update` rewrites specs in place, so the terminal shows a failed test whose every
 /// failure has a fix as `UPDATE`, not `FAIL`.
-pub fn build(args: &ReportArgs, verbose: bool, updating: bool) -> Result<Reports, String> {
+///
+/// `sources`: the specs and configs of the run, which no report may be written over.
+pub fn build(
+    args: &ReportArgs,
+    verbose: bool,
+    updating: bool,
+    sources: &[&Path],
+) -> Result<Reports, String> {
     let files = [
         ("--report-junit", &args.report_junit),
         ("--report-tap", &args.report_tap),
@@ -202,7 +209,7 @@ pub fn build(args: &ReportArgs, verbose: bool, updating: bool) -> Result<Reports
         .iter()
         .filter_map(|(option, path)| Some((*option, path.as_deref()?)))
         .collect();
-    paths::check_distinct(&named, &[])?;
+    paths::check_distinct(&named, sources, "a spec or config file of the run")?;
     let mut destinations = vec![Destination::new(
         "the report on standard output".to_string(),
         output::stdout_delivery(),

@@ -14,12 +14,17 @@ use std::path::{Component, Path, PathBuf};
 pub type Named<'a> = (&'a str, &'a Path);
 
 /// An error naming the first two of `reports` that are one file, or a report that is one of
-/// `inputs` (the files a merge reads).
-pub fn check_distinct(reports: &[Named<'_>], inputs: &[&Path]) -> Result<(), String> {
+/// `inputs` (the files a merge reads, the specs and configs a run or load reads), which are
+/// `inputs_are` ("one of the reports to merge").
+pub fn check_distinct(
+    reports: &[Named<'_>],
+    inputs: &[&Path],
+    inputs_are: &str,
+) -> Result<(), String> {
     for (index, (option, path)) in reports.iter().enumerate() {
         if let Some(input) = inputs.iter().find(|input| same_file(path, input)) {
             return Err(format!(
-                "{option} `{}` is `{}`, one of the reports to merge: it would be written over",
+                "{option} `{}` is `{}`, {inputs_are}: it would be written over",
                 path.display(),
                 input.display()
             ));
@@ -47,10 +52,29 @@ fn same_file(a: &Path, b: &Path) -> bool {
     {
         return true;
     }
-    match (place(a), place(b)) {
+    match (place(&link_target(a)), place(&link_target(b))) {
         (Some(a), Some(b)) => a == b,
         _ => false,
     }
+}
+
+/// The most symbolic links followed to find where a path leads (as the system's own limit).
+const MOST_LINKS: usize = 40;
+
+/// Where `path` leads when it is a symbolic link, to a file that may not exist yet (writing to
+/// the link makes it there); `path` itself otherwise.
+fn link_target(path: &Path) -> PathBuf {
+    let mut path = path.to_path_buf();
+    for _ in 0..MOST_LINKS {
+        let Ok(target) = fs::read_link(&path) else {
+            break;
+        };
+        path = match path.parent() {
+            Some(dir) if target.is_relative() => dir.join(target),
+            _ => target,
+        };
+    }
+    path
 }
 
 /// The directory `path` is in, as the system resolves it, and its file name: where a file that
@@ -98,6 +122,15 @@ mod tests {
         let b = dir.path().join("new/./r.out");
         assert!(same_file(&a, &b));
         assert!(!same_file(&a, &dir.path().join("new/x/r.out")));
+    }
+
+    #[test]
+    fn a_link_to_a_file_not_made_yet_is_that_file() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink("a.json", &link).expect("linked");
+        assert!(same_file(&link, &dir.path().join("a.json")));
+        assert!(!same_file(&link, &dir.path().join("b.json")));
     }
 
     #[test]

@@ -118,3 +118,69 @@ fn a_merge_never_writes_over_one_of_its_inputs_nor_two_reports_in_one_file() {
     assert_eq!(output.status, Some(3), "{output:?}");
     assert!(!output.dir.path().join("m.out").exists());
 }
+
+/// A report is never written over the specs or the config being run: the run or load is
+/// refused before it starts, and the file is left as it was.
+#[test]
+fn a_report_over_a_spec_or_the_config_is_refused_before_the_run_or_the_load() {
+    for (args, option, path, what) in [
+        (
+            vec!["run", "feed.stream", "--report-json", "feed.stream"],
+            "--report-json",
+            "feed.stream",
+            "run",
+        ),
+        (
+            vec!["run", ".", "--report-junit", "streamspec.toml"],
+            "--report-junit",
+            "streamspec.toml",
+            "run",
+        ),
+        (
+            vec![
+                "load",
+                "feed.stream",
+                "--users",
+                "1",
+                "--iterations",
+                "1",
+                "--report-html",
+                "./feed.stream",
+            ],
+            "--report-html",
+            "./feed.stream",
+            "load",
+        ),
+    ] {
+        let output = Test::new()
+            .spec("feed.stream", TICKER)
+            .config("[vars]\nunused = \"1\"\n")
+            .var("base", servers::demo())
+            .args(args)
+            .run_unchecked();
+        let shown = output
+            .stderr
+            .replace("./streamspec.toml", "streamspec.toml");
+        assert!(
+            shown.starts_with(&format!("error: {option} `{path}` is `")),
+            "{}",
+            output.stderr
+        );
+        assert!(
+            shown.ends_with(&format!(
+                "`, a spec or config file of the {what}: it would be written over\n"
+            )),
+            "{}",
+            output.stderr
+        );
+        assert_eq!(output.status, Some(3), "{output:?}");
+        let spec = std::fs::read_to_string(output.dir.path().join("feed.stream")).expect("spec");
+        assert!(
+            spec.contains("test \"ticker\""),
+            "the spec was written over"
+        );
+        let config =
+            std::fs::read_to_string(output.dir.path().join("streamspec.toml")).expect("config");
+        assert!(config.contains("[vars]"), "the config was written over");
+    }
+}
