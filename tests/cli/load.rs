@@ -357,9 +357,16 @@ fn an_interrupted_load_still_prints_what_it_measured() {
         )
         .var("base", servers::demo())
         .args(["load", "long.stream", "--users", "2", "--duration", "1m"])
+        .args(["--report-html", "load.html"])
         .interrupt_when_stdout_has("load: 1 test")
         .run_unchecked();
     assert_eq!(output.status, Some(130), "{}", output.stderr);
+    // The page has no verdict for a run cut short by a signal: it was not failed, but partial.
+    let page = std::fs::read_to_string(output.dir.path().join("load.html")).expect("a page");
+    assert!(
+        page.contains("<div class=\"value\">interrupted</div><div class=\"label\">verdict"),
+        "{page}"
+    );
     assert!(
         output
             .stdout

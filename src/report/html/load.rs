@@ -80,11 +80,17 @@ fn summary(report: &LoadReport, secrets: &Secrets) -> String {
         )
     );
     let mut figures = vec![
-        (
-            "verdict",
-            if passed { "passed" } else { "failed" }.to_string(),
-            if passed { "pass" } else { "fail" },
-        ),
+        // A run stopped by a signal has no verdict: what it measured is partial, not failed.
+        match &report.stopped {
+            Some(stopped) if stopped.starts_with("interrupted") => {
+                ("verdict", "interrupted".to_string(), "error")
+            }
+            _ => (
+                "verdict",
+                if passed { "passed" } else { "failed" }.to_string(),
+                if passed { "pass" } else { "fail" },
+            ),
+        },
         (
             "iterations",
             crate::load::summary::count(counts.iterations),
