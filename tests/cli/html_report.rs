@@ -532,10 +532,16 @@ fn an_hour_of_load_makes_a_page_of_bounded_size() {
     assert_eq!(merged.status, Some(0), "{merged:?}");
     let (text, page) = read_page(&merged, "soak.html");
     assert!(text.len() < 1_000_000, "{} bytes", text.len());
-    let note = text_of(&select(&page, "#over-time p.note")[0]);
+    let notes: Vec<String> = select(&page, "#over-time p.note")
+        .iter()
+        .map(|note| text_of(note))
+        .collect();
     assert_eq!(
-        note,
-        "3600 seconds, drawn as 600 points: each the mean of 6 seconds (p99: the highest of them)"
+        notes,
+        [
+            "each second's latencies are those of the streams that ended in it",
+            "3600 seconds, drawn as 600 points: each the mean of 6 seconds (p99: the highest of them)"
+        ]
     );
     assert!(
         chart_labels(&page)
