@@ -1,6 +1,7 @@
 //! Report paths that name one file: two `--report-*` options of a command, or a report and a file
 //! `merge` reads. Refused before the command starts, since the last report written would replace
-//! the others, and a merge would write over one of its inputs.
+//! the others, and a merge would write over one of its inputs. So is `-`, which many tools
+//! read as standard output.
 //!
 //! Two paths name one file when the directories they are in are one directory (compared as the
 //! system resolves them: `a/../same.out`, `./same.out` and `same.out` are one file) and their file
@@ -22,6 +23,12 @@ pub fn check_distinct(
     inputs_are: &str,
 ) -> Result<(), String> {
     for (index, (option, path)) in reports.iter().enumerate() {
+        // Many tools read `-` as standard output; a file of that name is not what was meant.
+        if path.as_os_str() == "-" {
+            return Err(format!(
+                "{option} `-`: a report goes to a file; `--format` chooses what standard output shows"
+            ));
+        }
         if let Some(input) = inputs.iter().find(|input| same_file(path, input)) {
             return Err(format!(
                 "{option} `{}` is `{}`, {inputs_are}: it would be written over",
@@ -122,6 +129,16 @@ mod tests {
         let b = dir.path().join("new/./r.out");
         assert!(same_file(&a, &b));
         assert!(!same_file(&a, &dir.path().join("new/x/r.out")));
+    }
+
+    #[test]
+    fn a_dash_is_no_report_file() {
+        let error = check_distinct(&[("--report-json", Path::new("-"))], &[], "inputs")
+            .expect_err("refused");
+        assert_eq!(
+            error,
+            "--report-json `-`: a report goes to a file; `--format` chooses what standard output shows"
+        );
     }
 
     #[test]
