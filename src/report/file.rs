@@ -21,9 +21,23 @@ use tokio::sync::oneshot;
 /// `--report-*` path is taken so (as nextest and k6 do), a path that cannot be made an error.
 pub fn create_parents(path: &Path) -> io::Result<()> {
     match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir),
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|error| not_a_directory(dir).unwrap_or(error))
+        }
         _ => Ok(()),
     }
+}
+
+/// The file standing where `dir` needs a directory, if one does: `create_dir_all` says only
+/// "File exists" of it.
+fn not_a_directory(dir: &Path) -> Option<io::Error> {
+    let file = dir
+        .ancestors()
+        .find(|ancestor| ancestor.is_file() || ancestor.is_symlink() && !ancestor.exists())?;
+    Some(io::Error::new(
+        io::ErrorKind::NotADirectory,
+        format!("`{}` is a file, not a directory", file.display()),
+    ))
 }
 
 /// Writes a whole report file at once (the load's, made when it ends), its directories created.
@@ -143,6 +157,18 @@ mod tests {
     use super::*;
     use std::io::Read;
     use std::time::Duration;
+
+    #[test]
+    fn a_file_where_a_directory_is_needed_is_named() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let file = dir.path().join("spec.stream");
+        std::fs::write(&file, "").expect("written");
+        let error = create_parents(&file.join("deeper/report.json")).expect_err("refused");
+        assert_eq!(
+            error.to_string(),
+            format!("`{}` is a file, not a directory", file.display())
+        );
+    }
 
     #[tokio::test]
     async fn what_is_spooled_is_written_in_order_and_then_the_writing_ends() {

@@ -365,7 +365,7 @@ fn a_run_report_that_cannot_be_written_is_an_error_before_the_run() {
         .var("base", server())
         .file("taken", "a file, not a directory")
         .args(["run", "gaps.stream", "--report-html", "taken/report.html"])
-        .stderr("error: cannot write the report `taken/report.html`: File exists (os error 17)")
+        .stderr("error: cannot write the report `taken/report.html`: `taken` is a file, not a directory")
         .status(3)
         .run();
     let output = Test::new()
@@ -609,7 +609,7 @@ fn every_report_file_gets_its_missing_directories_and_one_that_cannot_be_made_st
         assert!(
             output.stderr.starts_with("error: cannot write ")
                 && output.stderr.contains("taken/load.out")
-                && output.stderr.contains("(os error 17)")
+                && output.stderr.contains("`taken` is a file, not a directory")
                 && output.stdout.is_empty(),
             "{output:?}"
         );

@@ -650,7 +650,7 @@ fn a_report_file_that_cannot_be_written_stops_the_run_before_it_starts() {
         .file("blocker", "a file, not a directory")
         .args(["run", "a.stream", "--report-tap", "blocker/report.tap"])
         .var("base", servers::demo())
-        .stderr("error: cannot write the report `blocker/report.tap`: File exists (os error 17)\n")
+        .stderr("error: cannot write the report `blocker/report.tap`: `blocker` is a file, not a directory\n")
         .status(3)
         .run();
 }
