@@ -400,25 +400,34 @@ fn rate(points: &[Point], count: fn(&SecondReport) -> u64) -> Vec<(f64, Option<f
     line(points, move |p| Some(p.rate(count(&p.second))))
 }
 
-/// Items per second: a chart of their own, being many times the iterations.
-fn items_chart(series: &Series, exits: &[Exit]) -> String {
-    let items = rate(rate_points(series), |s| s.items);
-    let highest = items
-        .iter()
+/// The highest of a line's values, at least 1 (a scale of a run with nothing to draw).
+fn highest(line: &[(f64, Option<f64>)]) -> f64 {
+    line.iter()
         .filter_map(|(_, v)| *v)
         .fold(0.0, f64::max)
-        .max(1.0);
+        .max(1.0)
+}
+
+/// A chart of rates per second over the run, its left scale a tenth above `highest`.
+fn rate_chart(series: &Series, highest: f64, title: &str) -> Chart {
     let mut chart = Chart::new(
         WIDTH,
         HEIGHT,
         (0.0, series.end),
         (0.0, highest * 1.1),
-        "items per second over time",
+        title,
     )
     .with_legend_row();
     chart.y_axis(&value_ticks(highest * 1.1, |v| {
         format!("{}/s", format_count(v))
     }));
+    chart
+}
+
+/// Items per second: a chart of their own, being many times the iterations.
+fn items_chart(series: &Series, exits: &[Exit]) -> String {
+    let items = rate(rate_points(series), |s| s.items);
+    let mut chart = rate_chart(series, highest(&items), "items per second over time");
     chart.polyline(&items, None, "s1");
     mark_exits(&mut chart, exits);
     chart.legend(0, "s1", "items/s");
@@ -452,23 +461,16 @@ fn iterations_chart(report: &LoadReport, series: &Series, exits: &[Exit]) -> Str
                 })
                 .collect()
         });
-    let highest = iterations
+    let with_offered: Vec<(f64, Option<f64>)> = iterations
         .iter()
         .chain(offered.iter().flatten())
-        .filter_map(|(_, v)| *v)
-        .fold(0.0, f64::max)
-        .max(1.0);
-    let mut chart = Chart::new(
-        WIDTH,
-        HEIGHT,
-        (0.0, series.end),
-        (0.0, highest * 1.1),
+        .copied()
+        .collect();
+    let mut chart = rate_chart(
+        series,
+        highest(&with_offered),
         "iterations, failures and errors per second over time",
-    )
-    .with_legend_row();
-    chart.y_axis(&value_ticks(highest * 1.1, |v| {
-        format!("{}/s", format_count(v))
-    }));
+    );
     chart.polyline(&iterations, None, "s4");
     if let Some(offered) = &offered {
         chart.polyline(offered, None, "s1 dashed offered");
