@@ -115,6 +115,10 @@ pub struct StreamReport {
     /// A request whose body no block read as a stream (a publisher's `POST`, a health check),
     /// reported in a load run only: its connection and head are timed, it has no items.
     pub plain: bool,
+    /// Still open when the end of a load cut its iteration off: its `duration` and `items` are
+    /// up to the cut, not its length and item count, which a load leaves out (see
+    /// [`crate::interp::cut_off`]).
+    pub cut_off: bool,
 }
 
 #[derive(Debug, Clone)]

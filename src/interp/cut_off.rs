@@ -33,6 +33,7 @@ impl TestRun<'_> {
     /// After the run's future was dropped mid-step: reports what the streams still open had
     /// measured, beside those already reported.
     pub(super) async fn report_cut_off_streams(&mut self) {
+        let reported_before = self.streams.len();
         if let Some(exchange) = self.exchange.as_mut()
             && let Some(reading) = exchange.reading.take()
             && let Some(stats) = exchange.stats.as_mut()
@@ -57,6 +58,12 @@ impl TestRun<'_> {
             });
         }
         let _ = tokio::time::timeout(CLOSE_NAMED, self.close_named()).await;
+        // What this run reports from here on was still open at the cut (a named stream the
+        // server had just ended is taken as cut too: left out rather than guessed). The streams
+        // of the branches below mark their own.
+        for stream in &mut self.streams[reported_before..] {
+            stream.cut_off = true;
+        }
         // The branches of a `parallel` the cut came in: their runs outlive their futures (see
         // `TestRun::branches`). One that had ended reported its streams already, and has nothing
         // open; one still running reports as this run does. All at once: each closes its named

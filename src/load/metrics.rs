@@ -392,7 +392,11 @@ impl Measured {
             self.record_duration(Metric::FirstItem, first + lag);
         }
         if let Some(duration) = stream.duration {
-            self.record_duration(Metric::StreamDuration, duration + lag);
+            // A stream cut off has no length yet: the time to the cut would pass any upper
+            // bound on it. Its rate so far is a rate all the same.
+            if !stream.cut_off {
+                self.record_duration(Metric::StreamDuration, duration + lag);
+            }
             // The rate after the first item: an LLM stream's output tokens per second.
             if let Some(first) = stream.first_item
                 && stream.items > 1
@@ -402,7 +406,9 @@ impl Measured {
                 self.record_value(Metric::ItemsPerSecond, per_second);
             }
         }
-        self.record_value(Metric::Items, stream.items);
+        if !stream.cut_off {
+            self.record_value(Metric::Items, stream.items);
+        }
         if let Some(samples) = &stream.gap_samples {
             let histogram = self
                 .histograms

@@ -42,7 +42,7 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
     let mut extra = Vec::new();
     if total.counts.interrupted > 0 {
         extra.push(format!(
-            "{} cut off at the end",
+            "{} cut off at the end (the streams they had open: measured but for their length and item count)",
             crate::report::plural(total.counts.interrupted as usize, "iteration")
         ));
     }

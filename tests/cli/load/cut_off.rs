@@ -38,10 +38,15 @@ fn a_stream_longer_than_the_run_reports_what_it_measured_when_cut_off() {
     assert_eq!(counts["streams"], 2, "{counts}");
     assert!(counts["items"].as_u64() >= Some(4), "{counts}");
     let metrics = &total["metrics"];
-    for metric in ["connect", "ttfb", "first_item", "stream_duration", "items"] {
+    for metric in ["connect", "ttfb", "first_item"] {
         assert_eq!(metrics[metric]["count"], 2, "{metric}: {metrics}");
     }
     assert!(metrics["gap"]["count"].as_u64() >= Some(2), "{metrics}");
+    // A stream's length and item count are only known once it ends: cut off, they are not
+    // measured (the time to the cut would pass `stream duration p99 < …` for any stream).
+    for metric in ["stream_duration", "items"] {
+        assert!(metrics[metric].is_null(), "{metric}: {metrics}");
+    }
     // Each stream's head came no later than its first item.
     for stat in ["min", "max"] {
         let (ttfb, first) = (&metrics["ttfb"][stat], &metrics["first_item"][stat]);
@@ -70,7 +75,8 @@ fn the_summary_counts_the_iterations_cut_off_and_shows_their_streams() {
         output.stderr
     );
     for expected in [
-        "2 iterations cut off at the end",
+        "\n2 iterations cut off at the end (the streams they had open: measured but for their \
+         length and item count)\n",
         "\n  ttfb ",
         "\n  first item ",
         "\n  gap ",
@@ -121,9 +127,10 @@ fn a_grpc_call_and_a_socket_longer_than_the_run_report_what_they_measured() {
         assert_eq!(counts["interrupted"], 1, "{test}");
         assert_eq!(counts["streams"], 1, "{test}");
         assert!(counts["items"].as_u64() >= Some(2), "{test}");
-        for metric in ["ttfb", "first_item", "stream_duration"] {
+        for metric in ["ttfb", "first_item"] {
             assert_eq!(metrics[metric]["count"], 1, "{metric}: {test}");
         }
+        assert!(metrics["stream_duration"].is_null(), "{test}");
         assert!(metrics["gap"]["count"].as_u64() >= Some(1), "{test}");
     }
 }
@@ -217,8 +224,12 @@ fn streams_read_in_parallel_branches_report_what_they_measured_when_cut_off() {
     // Each subscription opened its own connection (a connection the short branch left idle
     // may have served another).
     assert!(metrics["connect"]["count"].as_u64() >= Some(4), "{metrics}");
-    for metric in ["ttfb", "first_item", "stream_duration", "items"] {
+    for metric in ["ttfb", "first_item"] {
         assert_eq!(metrics[metric]["count"], 6, "{metric}: {metrics}");
+    }
+    // Only the branch that ended has a length and an item count.
+    for metric in ["stream_duration", "items"] {
+        assert_eq!(metrics[metric]["count"], 2, "{metric}: {metrics}");
     }
     assert!(metrics["gap"]["count"].as_u64() >= Some(6), "{metrics}");
 }
@@ -266,8 +277,54 @@ fn a_grpc_call_and_a_socket_read_in_nested_branches_report_what_they_measured() 
     assert_eq!(counts["interrupted"], 1, "{counts}");
     assert_eq!(counts["streams"], 2, "{counts}");
     assert!(counts["items"].as_u64() >= Some(4), "{counts}");
-    for metric in ["ttfb", "first_item", "stream_duration", "items"] {
+    for metric in ["ttfb", "first_item"] {
         assert_eq!(metrics[metric]["count"], 2, "{metric}: {metrics}");
     }
+    for metric in ["stream_duration", "items"] {
+        assert!(metrics[metric].is_null(), "{metric}: {metrics}");
+    }
     assert!(metrics["gap"]["count"].as_u64() >= Some(2), "{metrics}");
+}
+
+#[test]
+fn a_threshold_on_the_length_or_items_of_streams_all_cut_off_is_not_met() {
+    // Every stream is longer than the run: their length and item count are unknown, so a bound
+    // on them cannot hold (the time to the cut passed `stream duration p99 < 1m` before).
+    let output = Test::new()
+        .spec("soak.stream", LONGER_THAN_THE_RUN)
+        .var("base", servers::demo())
+        .args(["load", "soak.stream", "--users", "2", "--duration", "1s"])
+        .args(["--graceful-stop", "100ms"])
+        .args(["--threshold", "stream duration p99 < 1m"])
+        .args(["--threshold", "items p50 < 100000"])
+        .args(["--threshold", "p99 gap < 30s"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(
+        output.status,
+        Some(1),
+        "{}\n{}",
+        output.stdout,
+        output.stderr
+    );
+    let thresholds = output
+        .stdout
+        .split("\nthresholds\n")
+        .nth(1)
+        .expect("a table of thresholds");
+    let lines: Vec<&str> = thresholds.lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            "  ✗ stream duration p99 < 1m  nothing measured",
+            "  ✗ items p50 < 100000        nothing measured",
+        ],
+        "{}",
+        output.stdout
+    );
+    assert!(
+        lines[2].starts_with("  ✓ p99 gap < 30s "),
+        "{}",
+        output.stdout
+    );
 }
