@@ -31,6 +31,7 @@ mod socket_reconnect;
 pub mod stats;
 pub mod stream;
 mod stream_failure;
+pub use stream_failure::stop_reading_at_failures;
 pub mod timeline;
 mod unread_rest;
 pub mod unreadable;

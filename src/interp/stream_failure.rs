@@ -3,6 +3,7 @@
 //! stream read to rewrite the block.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::ast::{Entry, EntryKind, Spanned, StreamKind};
@@ -22,6 +23,16 @@ use crate::outcome::{Failure, FailureClass, Fix};
 use crate::pattern::ItemView;
 use crate::saturating_time::SaturatingAdd;
 use crate::transport::item::Item;
+
+/// Set for a load run: a failed block reads nothing more for its diff. A load measures the
+/// server, and the time a run spends reading on (up to [`TRAILING_TIME`]) would count in the
+/// stream's duration and the iteration's, and hold the user back from its next iteration.
+static NO_READING_ON: AtomicBool = AtomicBool::new(false);
+
+/// From now on in this process, a failed block's diff shows only what had been read (a load).
+pub fn stop_reading_at_failures() {
+    NO_READING_ON.store(true, Ordering::Relaxed);
+}
 
 /// The last items that passed, and the connection events among them (a drop, a reconnection),
 /// for the diff's context and the abort report. Bounded: the oldest go first.
@@ -210,7 +221,13 @@ pub(super) async fn failure_with_diff(
         .map(|(item, at)| (item, at, false))
         .collect();
     let mut terminal = None;
-    let stop_at = deadline.min(Instant::now().saturating_add(TRAILING_TIME));
+    let reading_on = if NO_READING_ON.load(Ordering::Relaxed) {
+        // What had come already is still shown: a read that finds nothing waits no longer.
+        Duration::ZERO
+    } else {
+        TRAILING_TIME
+    };
+    let stop_at = deadline.min(Instant::now().saturating_add(reading_on));
     let mut cut_short = true;
     let taken = |items: &[(Item, Duration, bool)]| items.iter().filter(|i| !i.2).count();
     // One read past what is wanted: if the stream ends right there, the ending is shown too.

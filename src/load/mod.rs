@@ -109,6 +109,7 @@ pub async fn run(
     settings.tokens_capture = options.tokens_capture.clone();
     let settings = Arc::new(settings);
     crate::interp::stats::keep_gaps_for_load();
+    crate::interp::stop_reading_at_failures();
     let result = measure(tests, options, settings, services.as_ref(), signals)
         .await
         .map(|finished| Finished {

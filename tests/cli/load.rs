@@ -549,6 +549,7 @@ mod active_users;
 mod cut_off;
 mod dropped;
 mod exchanges;
+mod failed_streams;
 mod json_units;
 mod merged;
 mod requests;

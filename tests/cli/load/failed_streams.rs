@@ -1,0 +1,46 @@
+//! The streams of failed iterations in a load: timed to their failure, not to the items a run
+//! would read after it for the diff.
+
+use crate::servers;
+use crate::support::Test;
+
+#[test]
+fn a_stream_failed_by_a_broken_bound_is_timed_to_the_failure_not_past_it() {
+    // The second event comes 10 s after the first: the `within 100ms` breaks at 100 ms. A run
+    // reads on for up to 500 ms to show what came next in the diff; a load measures the server,
+    // so its stream ends at the failure (it read on, 600 ms, before).
+    let output = Test::new()
+        .spec(
+            "slow.stream",
+            r#"
+test "slow second event" {
+  GET {{base}}/sse/ticker?count=2&interval=10s
+  expect sse {
+    data: _
+    data: _ within 100ms
+    end
+  }
+}
+"#,
+        )
+        .var("base", servers::demo())
+        .args(["load", "slow.stream", "--users", "2", "--iterations", "2"])
+        .args(["--format", "json"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(
+        output.status,
+        Some(1),
+        "{}\n{}",
+        output.stdout,
+        output.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    let total = &report["total"];
+    assert_eq!(total["counts"]["failed"], 2, "{total}");
+    for metric in ["stream_duration", "iteration"] {
+        let max = total["metrics"][metric]["max"].as_f64().expect("a max");
+        // 100 ms and the machine's delays; reading on for the diff took it past 600 ms.
+        assert!(max < 450.0, "{metric} max {max} ms: {total}");
+    }
+}
