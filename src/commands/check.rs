@@ -11,6 +11,13 @@ pub fn check(args: &CheckArgs) -> i32 {
     match project::load(&args.paths, &args.vars.vars) {
         Ok(project) => {
             print_diagnostics(&project.warnings);
+            // A `[load]` that asks what its tests do not give fails `load` before it starts:
+            // found here first, as a spec's errors are.
+            let load_problems = crate::commands::load_asks::config_problems(&project);
+            if !load_problems.is_empty() {
+                print_diagnostics(&load_problems);
+                return exit_code::USAGE_ERROR;
+            }
             let verdict = match project.warnings.len() {
                 0 => "no problems".to_string(),
                 n => plural(n, "warning"),

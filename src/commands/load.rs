@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use crate::ast::{Expectation, Spec, StepKind, for_each_step};
+use crate::ast::Spec;
 use crate::cli::{LoadArgs, LoadFormat};
-use crate::commands::print_redacted_diagnostics;
+use crate::commands::{load_asks, print_redacted_diagnostics};
 use crate::diagnostic::Diagnostic;
 use crate::exit_code;
 use crate::load::driver::LoadTest;
@@ -127,48 +127,74 @@ pub async fn load(args: &LoadArgs) -> i32 {
         }
     }
     // One given twice (in the config and on the command line) is one threshold.
-    let thresholds = crate::load::thresholds::each_once(thresholds, |(threshold, _)| threshold);
-    let specs: Vec<&Spec> = planned
+    let mut thresholds = crate::load::thresholds::each_once(thresholds, |(threshold, _)| threshold);
+    let asked: Vec<(&Spec, usize)> = planned
         .tests
         .iter()
-        .map(|test| &group.specs[test.spec])
+        .map(|test| (&group.specs[test.spec], test.test))
         .collect();
-    let have_streams = planned
-        .tests
-        .iter()
-        .any(|test| reads_a_stream(&group.specs[test.spec], test.test));
-    let tokens_capture = args
+    // Tests chosen by name or tag may not be those the config's `[load]` was written for: what
+    // it asks that they do not give is left out, said, rather than refusing the load.
+    let chosen = !args.filter.is_empty() || !args.tag.is_empty() || !args.skip_tag.is_empty();
+    let mut left_out = Vec::new();
+    let mut tokens_capture = args
         .tokens
         .clone()
         .or_else(|| config_load.tokens.as_ref().map(|name| name.text.clone()));
-    for (threshold, span) in &thresholds {
-        if let Some(message) =
-            threshold.unproducible(have_streams, profile.model, tokens_capture.is_some())
-        {
-            let diagnostic = Diagnostic::error(message);
-            diagnostics.push(match (span, &config_file) {
-                (Some(span), Some(file)) => {
-                    diagnostic.at(file, *span, "the tests do not produce this")
+    if let Some(name) = &tokens_capture
+        && let Some(problem) = load_asks::tokens_problem(name, &asked, args.tokens.is_some())
+    {
+        match (&config_load.tokens, &config_file) {
+            (Some(written), Some(file)) if args.tokens.is_none() => {
+                let problem = problem.at(file, written.span, "no test captures this");
+                if chosen {
+                    left_out.push(problem);
+                    tokens_capture = None;
+                } else {
+                    diagnostics.push(problem);
                 }
-                _ => diagnostic,
-            });
+            }
+            _ => diagnostics.push(problem),
         }
     }
-    if let Some(name) = &tokens_capture
-        && let Some(diagnostic) = tokens_not_captured(name, &specs, planned, args.tokens.is_some())
-    {
-        diagnostics.push(match (&config_load.tokens, &config_file) {
-            (Some(written), Some(file)) if args.tokens.is_none() => {
-                diagnostic.at(file, written.span, "no test captures this")
+    thresholds.retain(|(threshold, span)| {
+        let Some(message) = load_asks::threshold_problem(
+            threshold,
+            &asked,
+            &[profile.model],
+            tokens_capture.is_some(),
+        ) else {
+            return true;
+        };
+        match (span, &config_file) {
+            (Some(span), Some(file)) => {
+                let problem = load_asks::unproducible_at(message, file, *span);
+                if chosen {
+                    left_out.push(problem);
+                    return false;
+                }
+                diagnostics.push(problem);
             }
-            _ => diagnostic,
-        });
-    }
-    drop(specs);
+            _ => diagnostics.push(Diagnostic::error(message)),
+        }
+        true
+    });
+    drop(asked);
     if !diagnostics.is_empty() {
         print_redacted_diagnostics(&diagnostics, &secrets);
         return exit_code::USAGE_ERROR;
     }
+    let left_out: Vec<Diagnostic> = left_out
+        .into_iter()
+        .map(|problem| {
+            Diagnostic {
+                severity: crate::diagnostic::Severity::Warning,
+                ..problem
+            }
+            .note("left out of this load: --filter, --tag or --skip-tag chose tests that do not give it")
+        })
+        .collect();
+    print_redacted_diagnostics(&left_out, &secrets);
 
     let tests: Vec<LoadTest> = planned
         .tests
@@ -377,55 +403,6 @@ fn empty_instance(
         return Some(dealt("iterations", iterations, tests, &per_test));
     }
     None
-}
-
-/// The error when none of the load's tests captures `name`, the capture that counts tokens
-/// (`--tokens NAME` when `from_option`, else `tokens = "NAME"` under [load]).
-fn tokens_not_captured(
-    name: &str,
-    specs: &[&Spec],
-    planned: &crate::runner::select::PlannedGroup,
-    from_option: bool,
-) -> Option<Diagnostic> {
-    let captured: std::collections::BTreeSet<&str> = planned
-        .tests
-        .iter()
-        .zip(specs)
-        .filter_map(|(test, spec)| spec.tests.get(test.test))
-        .flat_map(crate::check::test_captures)
-        .map(|capture| capture.value.as_str())
-        .collect();
-    if captured.contains(name) {
-        return None;
-    }
-    let written = if from_option {
-        format!("--tokens {name}")
-    } else {
-        format!("`tokens = \"{name}\"`")
-    };
-    let hint = match crate::diagnostic::did_you_mean(name, captured.iter().copied()) {
-        Some(close) => format!("; did you mean `{close}`?"),
-        None => format!(" (tokens are counted from a capture such as `-> {name}`)"),
-    };
-    Some(Diagnostic::error(format!(
-        "{written}: none of the load's tests captures `{name}`{hint}"
-    )))
-}
-
-/// Whether test `test` of `spec` reads a stream: a block of items, or gRPC replies one by one.
-fn reads_a_stream(spec: &Spec, test: usize) -> bool {
-    let mut found = false;
-    if let Some(definition) = spec.tests.get(test) {
-        for_each_step(&definition.steps, &mut |steps, index| {
-            if matches!(
-                steps[index].kind,
-                StepKind::Expect(Expectation::Stream(_) | Expectation::Message(_))
-            ) {
-                found = true;
-            }
-        });
-    }
-    found
 }
 
 /// The report files of `load` and `merge`, each with its option.

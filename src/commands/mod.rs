@@ -6,6 +6,7 @@ pub mod decode;
 pub mod demo;
 pub mod fmt;
 pub mod load;
+pub mod load_asks;
 pub mod merge;
 pub mod review;
 pub mod run;

@@ -304,3 +304,99 @@ error: `tokens` must be the name of a capture, like \"token\", not an integer
         .status(2)
         .run();
 }
+
+/// A config whose `[load]` asks what its tests do not give: a capture none makes, a threshold
+/// on gaps where no test reads a stream.
+const ASKS_TOO_MUCH: &str = r#"
+[load]
+users = 1
+iterations = 1
+tokens = "token"
+thresholds = ["p99 gap < 1s", "errors < 1%"]
+"#;
+
+const HEALTH: &str = r#"
+test "health" {
+  GET {{base}}/health
+  expect status 200
+}
+"#;
+
+#[test]
+fn check_reports_what_the_configs_load_asks_that_its_tests_do_not_give() {
+    Test::new()
+        .spec("health.stream", HEALTH)
+        .var("base", "http://127.0.0.1:9")
+        .config(ASKS_TOO_MUCH)
+        .args(["check", "."])
+        .stderr(
+            "error: `tokens = \"token\"`: none of the load's tests captures `token` (tokens are counted from a capture such as `-> token`)
+ --> ./streamspec.toml:4:10
+  |
+4 | tokens = \"token\"
+  |          ^^^^^^^ no test captures this
+
+error: `p99 gap < 1s`: none of the load's tests reads a stream (an `expect sse`, `expect ndjson`, `expect messages`… block), so there is no gap to measure
+ --> ./streamspec.toml:5:15
+  |
+5 | thresholds = [\"p99 gap < 1s\", \"errors < 1%\"]
+  |               ^^^^^^^^^^^^^^ the tests do not produce this
+
+2 errors
+",
+        )
+        .status(2)
+        .run();
+}
+
+#[test]
+fn tests_chosen_by_name_leave_out_what_the_config_asks_of_others_and_say_so() {
+    // The config's token capture and gap threshold are for the stream test; `--filter health`
+    // chooses a test that gives neither: they are left out of this load, with a warning.
+    let output = Test::new()
+        .spec("health.stream", HEALTH)
+        .spec("chat.stream", CHAT)
+        .var("base", servers::demo())
+        .config(ASKS_TOO_MUCH)
+        .args(["load", ".", "--filter", "health", "--format", "json"])
+        .run_unchecked();
+    assert_eq!(
+        output.status,
+        Some(0),
+        "{}\n{}",
+        output.stdout,
+        output.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    assert_eq!(report["total"]["counts"]["passed"], 1, "{report}");
+    // The threshold the test gives is kept.
+    assert_eq!(
+        report["thresholds"][0]["threshold"], "errors < 1%",
+        "{report}"
+    );
+    assert_eq!(
+        report["thresholds"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
+    assert_eq!(
+        output.stderr,
+            "warning: `tokens = \"token\"`: none of the load's tests captures `token` (tokens are counted from a capture such as `-> token`)
+ --> ./streamspec.toml:4:10
+  |
+4 | tokens = \"token\"
+  |          ^^^^^^^ no test captures this
+  |
+  = note: left out of this load: --filter, --tag or --skip-tag chose tests that do not give it
+
+warning: `p99 gap < 1s`: none of the load's tests reads a stream (an `expect sse`, `expect ndjson`, `expect messages`… block), so there is no gap to measure
+ --> ./streamspec.toml:5:15
+  |
+5 | thresholds = [\"p99 gap < 1s\", \"errors < 1%\"]
+  |               ^^^^^^^^^^^^^^ the tests do not produce this
+  |
+  = note: left out of this load: --filter, --tag or --skip-tag chose tests that do not give it
+
+"
+    );
+}
