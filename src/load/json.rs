@@ -146,6 +146,9 @@ pub struct ServiceExited {
     pub how: String,
     /// Since the start of the load, when its exit was noticed (milliseconds).
     pub at_ms: u64,
+    /// The last lines it printed (40 at most), often why it exited.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub output: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -401,11 +401,16 @@ async fn note_exits(
         .into_iter()
         .map(|(name, exit)| async move { (name, exit.await) })
         .collect();
-    while let Some((name, how)) = pending.next().await {
-        let Some(how) = how else { continue };
+    while let Some((name, exit)) = pending.next().await {
+        let Some(exit) = exit else { continue };
         let exited = ServiceExited {
-            how,
-            at_ms: started.elapsed().as_millis().min(u128::from(u64::MAX)) as u64,
+            how: exit.how,
+            at_ms: exit
+                .at
+                .saturating_duration_since(started)
+                .as_millis()
+                .min(u128::from(u64::MAX)) as u64,
+            output: exit.output,
         };
         if let Ok(mut exits) = exits.lock() {
             exits.insert(name, exited);

@@ -220,10 +220,17 @@ fn exit_line(
     exited: &super::json::ServiceExited,
     palette: &Palette,
 ) -> String {
-    format!(
+    let mut text = format!(
         "{}\n",
         paint(palette.error, &exit_text(name, instance, exited))
-    )
+    );
+    if !exited.output.is_empty() {
+        text.push_str("  its output (last 40 lines at most):\n");
+        for line in exited.output.lines() {
+            let _ = writeln!(text, "    {line}");
+        }
+    }
+    text
 }
 
 /// `service api exited with code 3 at 2.4s` (`instance`: ` (instance 1/2)` or empty).

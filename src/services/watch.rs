@@ -113,17 +113,41 @@ impl ServiceWatch {
     }
 }
 
+/// How a service exited, as [`ServiceWatch::exits`] saw it.
+pub struct ServiceExited {
+    /// "exited with code 3", "was killed by signal 9 (SIGKILL)".
+    pub how: String,
+    /// When the exit was seen.
+    pub at: std::time::Instant,
+    /// The last lines it printed.
+    pub output: String,
+}
+
 impl ServiceWatch {
     /// Each service's name, and a future that ends when it exits with how it did ("exited with
-    /// code 3", "was killed by signal 9 (SIGKILL)"), or with `None` if it can no longer tell.
-    pub fn exits(&self) -> Vec<(String, BoxFuture<'static, Option<String>>)> {
+    /// code 3", "was killed by signal 9 (SIGKILL)"), when it was seen, and the last lines it
+    /// printed; or with `None` if it can no longer tell.
+    pub fn exits(&self) -> Vec<(String, BoxFuture<'static, Option<ServiceExited>>)> {
         self.services
             .iter()
             .map(|watched| {
                 let mut state = watched.state.clone();
+                let output = Arc::clone(&watched.output);
                 let exit = async move {
-                    let state = state.wait_for(|state| state.exit.is_some()).await.ok()?;
-                    state.exit.as_ref().map(describe_exit)
+                    let how = {
+                        let state = state.wait_for(|state| state.exit.is_some()).await.ok()?;
+                        state.exit.as_ref().map(describe_exit)?
+                    };
+                    let at = std::time::Instant::now();
+                    // What it printed last is read to its end, within a bound.
+                    let _ =
+                        tokio::time::timeout(OUTPUT_WAIT, state.wait_for(|state| state.drained))
+                            .await;
+                    Some(ServiceExited {
+                        how,
+                        at,
+                        output: last_lines(&output),
+                    })
                 };
                 (watched.name.clone(), exit.boxed())
             })

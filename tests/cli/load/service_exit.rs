@@ -57,6 +57,24 @@ fn the_summary_says_when_and_how_a_service_exited_during_the_load() {
         .and_then(|rest| rest.strip_suffix('s'))
         .unwrap_or_else(|| panic!("{line}"));
     assert!(at.parse::<f64>().is_ok(), "{line}");
+    // What it said last, often why it exited, under it (as `run` shows it).
+    let after: Vec<&str> = output
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("service api exited"))
+        .skip(1)
+        .take(3)
+        .collect();
+    assert_eq!(
+        after,
+        [
+            "  its output (last 40 lines at most):",
+            "    serving",
+            "    fatal: lost the database connection"
+        ],
+        "{}",
+        output.stdout
+    );
 }
 
 #[test]
@@ -79,6 +97,10 @@ fn the_json_report_gives_the_service_exit() {
     let service = &report["services"][0];
     assert_eq!(service["name"], "api", "{service}");
     assert_eq!(service["exited"]["how"], "exited with code 3", "{service}");
+    assert_eq!(
+        service["exited"]["output"], "serving\nfatal: lost the database connection\n",
+        "{service}"
+    );
     let at = service["exited"]["at_ms"].as_u64().expect("at_ms");
     assert!(
         at <= report["elapsed"].as_u64().expect("elapsed"),
