@@ -17,7 +17,14 @@ fn the_live_line_shows_the_iterations_that_failed_an_expectation() {
             "#,
         )
         .var("base", servers::demo())
-        .args(["load", "short.stream", "--users", "1", "--duration", "1500ms"])
+        .args([
+            "load",
+            "short.stream",
+            "--users",
+            "1",
+            "--duration",
+            "1500ms",
+        ])
         .args(["--think", "100ms"])
         .stderr_on_a_terminal()
         .kill_after(std::time::Duration::from_secs(60))

@@ -22,7 +22,10 @@ fn load(args: &[&str]) -> Test {
         .args(["load", "health.stream"])
         .args(args.iter().copied())
         .redact(r"^ran \d+(\.\d+)?s ", "ran [T] ")
-        .redact(r"^(  (connect|ttfb|iteration|start delay)) .*$", "$1 [figures]")
+        .redact(
+            r"^(  (connect|ttfb|iteration|start delay)) .*$",
+            "$1 [figures]",
+        )
         .redact(r"^load generator: .*$", "load generator: [N]")
         .redact(r"^  warning: .*\n", "")
         .kill_after(std::time::Duration::from_secs(60))
