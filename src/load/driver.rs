@@ -347,15 +347,20 @@ async fn open(ctx: Arc<LoadContext>, profile: &Profile, stop: CancellationToken)
     let mut next_slot = 0u64;
     let mut m = 0u64;
     let total = profile.iterations;
+    // The schedule's last arrival comes before its end (at `--rate 2/s` for 3 s, at 2.5 s), and
+    // the run lasts to the end all the same, as k6's constant arrival rate does: the rates are
+    // per second of the schedule, and a run that stopped at its last arrival counted fewer
+    // seconds than it offered load for (a goodput of 2.4/s at 2/s; 70 times the rate at 1/m).
+    // A run that reached its number of iterations ends there.
+    let schedule_end = ctx.started + profile.duration();
     'arrivals: loop {
         let k = ctx.owned(m);
         if total.is_some_and(|total| k >= total) {
             break;
         }
-        let Some(due) = profile.arrival_time(k) else {
-            break;
-        };
-        let due = ctx.started + due;
+        let due = profile
+            .arrival_time(k)
+            .map_or(schedule_end, |due| ctx.started + due);
         loop {
             tokio::select! {
                 () = tokio::time::sleep_until(due.into()) => break,
@@ -366,6 +371,10 @@ async fn open(ctx: Arc<LoadContext>, profile: &Profile, stop: CancellationToken)
                 }
                 () = stop.cancelled() => break 'arrivals,
             }
+        }
+        if due >= schedule_end {
+            // Past the last arrival: the schedule has ended.
+            break;
         }
         let test = ctx.test_of(k);
         if iterations.len() as u64 >= max_running {

@@ -1,7 +1,8 @@
 //! The live line of a load run on standard error, redrawn every second when standard error is
-//! a terminal: `0:42 / 5:00 · 812 users · 45.2 it/s · 9,120 items/s · errors 0.3% · p99 ttfb
-//! 12ms · p99 gap 203ms` (and arrivals dropped per second, when there are), and what saturates the load generator when something does. Nothing
-//! at all when standard error is a file or a pipe.
+//! a terminal: `0:42 / 5:00 · 812 users · 45.2 it/s · 9,120 items/s · failed 2.1% (errors
+//! 0.3%) · p99 ttfb 12ms · p99 gap 203ms` (and arrivals dropped per second, when there are).
+//! What saturates the load generator, when something does, comes first: a narrow terminal cuts
+//! the end of the line off. Nothing at all when standard error is a file or a pipe.
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -26,6 +27,9 @@ pub struct Live<'a> {
     pub elapsed: Duration,
     pub second: &'a SecondReport,
     pub iterations: u64,
+    /// Of [`Self::iterations`]: those with a failure (an unmet expectation or an error).
+    pub failed: u64,
+    /// Of [`Self::failed`]: those with an error.
     pub errored: u64,
     pub saturation: Option<&'a str>,
 }
@@ -91,7 +95,13 @@ pub fn render(
         Some(planned) => format!("{} / {}", clock(live.elapsed), clock(planned)),
         None => clock(live.elapsed),
     };
-    let mut parts = vec![elapsed];
+    let mut parts = Vec::new();
+    // First, where a terminal narrower than the line cannot cut it off: while the load
+    // generator saturates, the figures after it are its own delays as much as the server's.
+    if let Some(saturation) = live.saturation {
+        parts.push(format!("SATURATED: {saturation}"));
+    }
+    parts.push(elapsed);
     if let Some(total) = iterations {
         parts.push(format!(
             "{} of {} iterations",
@@ -108,17 +118,21 @@ pub fn render(
         parts.push(format!("{} dropped/s", count(second.dropped)));
     }
     if live.iterations > 0 {
-        let errors = live.errored as f64 * 100.0 / live.iterations as f64;
-        parts.push(format!("errors {errors:.1}%"));
+        // Failed, as the summary counts it (an unmet expectation or an error); errors, a
+        // part of it, only when there are: a run whose every answer is wrong but on time is
+        // failing, and an error share alone showed it at 0%.
+        let share = |n: u64| n as f64 * 100.0 / live.iterations as f64;
+        let mut failed = format!("failed {:.1}%", share(live.failed));
+        if live.errored > 0 {
+            failed.push_str(&format!(" (errors {:.1}%)", share(live.errored)));
+        }
+        parts.push(failed);
     }
     if let Some(ttfb) = second.ttfb_p99_ms {
         parts.push(format!("p99 ttfb {}", millis(ttfb)));
     }
     if let Some(gap) = second.gap_p99_ms {
         parts.push(format!("p99 gap {}", millis(gap)));
-    }
-    if let Some(saturation) = live.saturation {
-        parts.push(format!("SATURATED: {saturation}"));
     }
     parts.join(" · ")
 }
@@ -141,20 +155,13 @@ mod tests {
             elapsed: Duration::from_secs(42),
             second: &second,
             iterations: 1000,
+            failed: 3,
             errored: 3,
             saturation: None,
         };
         assert_eq!(
             render(&live, Some(Duration::from_secs(300)), None, "users"),
-            "0:42 / 5:00 · 812 users · 45 it/s · 9,120 items/s · errors 0.3% · p99 ttfb 12.3ms · p99 gap 203ms"
-        );
-        let live = Live {
-            saturation: Some("CPU 97%"),
-            ..live
-        };
-        assert!(
-            render(&live, Some(Duration::from_secs(300)), None, "users")
-                .ends_with(" · SATURATED: CPU 97%")
+            "0:42 / 5:00 · 812 users · 45 it/s · 9,120 items/s · failed 0.3% (errors 0.3%) · p99 ttfb 12.3ms · p99 gap 203ms"
         );
         let dropping = SecondReport {
             dropped: 7,
@@ -170,11 +177,66 @@ mod tests {
                 None,
                 "running"
             )
-            .contains(" · 9,120 items/s · 7 dropped/s · errors 0.3%"),
+            .contains(" · 9,120 items/s · 7 dropped/s · failed 0.3%"),
         );
         assert!(
             render(&live, None, Some(5000), "users")
                 .starts_with("0:42 · 1,000 of 5,000 iterations · 812 users")
+        );
+    }
+
+    #[test]
+    fn iterations_that_failed_an_expectation_show_while_the_run_goes() {
+        let second = SecondReport::default();
+        let live = |failed, errored| Live {
+            elapsed: Duration::from_secs(3),
+            second: &second,
+            iterations: 1000,
+            failed,
+            errored,
+            saturation: None,
+        };
+        let line = |failed, errored| render(&live(failed, errored), None, None, "running");
+        assert_eq!(
+            line(501, 0),
+            "0:03 · 0 running · 0 it/s · 0 items/s · failed 50.1%"
+        );
+        assert_eq!(
+            line(501, 3),
+            "0:03 · 0 running · 0 it/s · 0 items/s · failed 50.1% (errors 0.3%)"
+        );
+        assert_eq!(
+            line(0, 0),
+            "0:03 · 0 running · 0 it/s · 0 items/s · failed 0.0%"
+        );
+    }
+
+    #[test]
+    fn a_saturated_load_generator_is_said_first_so_a_narrow_terminal_still_shows_it() {
+        let second = SecondReport {
+            active: 812,
+            iterations: 45,
+            items: 9120,
+            ttfb_p99_ms: Some(12.34),
+            gap_p99_ms: Some(203.0),
+            ..SecondReport::default()
+        };
+        let live = Live {
+            elapsed: Duration::from_secs(42),
+            second: &second,
+            iterations: 1000,
+            failed: 501,
+            errored: 3,
+            saturation: Some("CPU 97% of 2 CPUs"),
+        };
+        let line = render(&live, Some(Duration::from_secs(300)), None, "users");
+        assert_eq!(
+            line,
+            "SATURATED: CPU 97% of 2 CPUs · 0:42 / 5:00 · 812 users · 45 it/s · 9,120 items/s · failed 50.1% (errors 0.3%) · p99 ttfb 12.3ms · p99 gap 203ms"
+        );
+        assert_eq!(
+            truncate(&line, 79),
+            "SATURATED: CPU 97% of 2 CPUs · 0:42 / 5:00 · 812 users · 45 it/s · 9,120 items…"
         );
     }
 }

@@ -168,6 +168,9 @@ impl ErrorClass {
         } else if message.contains("reset")
             || message.contains("dropped")
             || message.contains("closed mid-body")
+            || message.contains("closed before")
+            || message.contains("closed the connection")
+            || message.contains("connection was closed")
             || message.contains("broken pipe")
         {
             ErrorClass::Reset

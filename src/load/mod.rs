@@ -280,6 +280,7 @@ async fn measure(
             elapsed: started.elapsed(),
             second: &second,
             iterations: total.counts.iterations,
+            failed: total.counts.failed,
             errored: total.counts.errored,
             saturation: saturation_now.as_deref(),
         });

@@ -201,6 +201,27 @@ impl Profile {
     }
 }
 
+/// An open model's level as people give it: `50/s`, `0.5/s`; a rate below 1/s that is a whole
+/// number per minute or per hour in that unit (`1/m`, `2/h`, as `--rate` reads them), any
+/// other to two significant digits (`0.017/s`). One decimal per second made `--rate 1/m`
+/// read `0/s`.
+pub fn rate_text(per_second: f64) -> String {
+    let whole = |value: f64| value >= 1.0 && (value - value.round()).abs() < 1e-6 * value;
+    if per_second >= 1.0 || per_second <= 0.0 || whole(per_second * 10.0) {
+        return super::summary::rate(per_second);
+    }
+    for (unit, seconds) in [("m", 60.0), ("h", 3600.0)] {
+        let per_unit = per_second * seconds;
+        if whole(per_unit) {
+            return format!("{}/{unit}", super::summary::count(per_unit.round() as u64));
+        }
+    }
+    // Two significant digits: as many decimals as the first digit's place, and one more.
+    let decimals = (-per_second.log10()).floor().max(0.0) as usize + 2;
+    let text = format!("{per_second:.decimals$}");
+    format!("{}/s", text.trim_end_matches('0').trim_end_matches('.'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +279,26 @@ mod tests {
         let p = profile(Model::Open, 0.0, &[(5, 0.0), (5, 2.0)]);
         let first = p.arrival_time(0).expect("some arrival").as_secs_f64();
         assert!((first - 5.0).abs() < 1e-9, "{first}");
+    }
+
+    #[test]
+    fn a_rate_below_one_a_second_reads_in_the_unit_it_is_whole_in() {
+        let shown =
+            |text: &str| rate_text(crate::load::settings::parse_rate(text).expect("a valid rate"));
+        assert_eq!(shown("1/m"), "1/m");
+        assert_eq!(shown("2/m"), "2/m");
+        assert_eq!(shown("90/h"), "90/h");
+        assert_eq!(shown("1/h"), "1/h");
+        assert_eq!(shown("6/m"), "0.1/s");
+        assert_eq!(shown("0.5/s"), "0.5/s");
+        assert_eq!(shown("0.25/s"), "15/m");
+        assert_eq!(shown("0.0123/s"), "0.012/s");
+        assert_eq!(shown("0.5/m"), "30/h");
+        assert_eq!(shown("2/s"), "2/s");
+        assert_eq!(shown("2.5/s"), "2.5/s");
+        assert_eq!(shown("300/m"), "5/s");
+        assert_eq!(shown("1500/s"), "1,500/s");
+        assert_eq!(rate_text(0.0), "0/s");
     }
 
     #[test]

@@ -400,7 +400,7 @@ fn megabytes(bytes: u64) -> String {
 pub fn describe_profile(profile: &Profile) -> String {
     let unit = |level: f64| match profile.model {
         Model::Closed => crate::report::plural(level as usize, "user"),
-        Model::Open => rate(level),
+        Model::Open => super::profile::rate_text(level),
     };
     let model = match profile.model {
         Model::Closed => "closed model",

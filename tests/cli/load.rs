@@ -546,13 +546,16 @@ fn every_instance_runs_every_test() {
 
 mod abort;
 mod active_users;
+mod broken_off;
 mod cut_off;
 mod dropped;
 mod exchanges;
 mod failed_streams;
 mod json_units;
+mod live_line;
 mod merged;
 mod requests;
+mod schedule;
 mod secrets;
 mod service_exit;
 mod settings;
