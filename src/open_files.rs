@@ -92,6 +92,15 @@ pub fn soft_limit() -> Option<u64> {
     limits().map(|(soft, _)| soft)
 }
 
+/// For a load of `users` at once (a connection each at least): the open files they need and the
+/// limit, when the limit (already raised as far as it goes) is below that. Their connections
+/// past it would fail with "Too many open files": the load generator's errors, not the server's.
+pub fn users_beyond_limit(users: u64) -> Option<(u64, u64)> {
+    let (soft, _) = limits()?;
+    let needed = users.saturating_add(RESERVE).saturating_add(RUNTIME);
+    (needed > soft).then_some((needed, soft))
+}
+
 /// The soft limit streamspec started with, if it was raised: what a service's process should
 /// get back (programs that use `select` break past 1024 files).
 pub fn original_soft_limit() -> Option<u64> {

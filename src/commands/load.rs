@@ -246,6 +246,18 @@ pub async fn load(args: &LoadArgs) -> i32 {
         errln!("error: {message}");
         return exit_code::USAGE_ERROR;
     }
+    // This part's users at the peak, each with a connection open at least.
+    let users_here = instance.share_in_blocks(profile.peak().floor() as u64, test_count as u64);
+    if profile.model == crate::load::profile::Model::Closed
+        && let Some((needed, limit)) = crate::open_files::users_beyond_limit(users_here)
+    {
+        errln!(
+            "warning: {} need at least {} open files (a connection each) and the open-file limit (ulimit -n) is {}: the connections past it fail as `open files` errors, the load generator's and not the service's; raise the hard limit (as root: `ulimit -Hn`, or `LimitNOFILE=` for a systemd unit)",
+            crate::report::plural(users_here as usize, "user"),
+            crate::load::summary::count(needed),
+            crate::load::summary::count(limit)
+        );
+    }
     if let Some(grace) = args.abort_grace
         && !profile.stages.is_empty()
         && grace > profile.duration()

@@ -142,3 +142,34 @@ fn services_get_the_limit_streamspec_was_started_with() {
         .expect("the service wrote its limits");
     assert_eq!(limits, "64\n1024\n");
 }
+
+#[test]
+fn a_load_of_more_users_than_the_open_file_limit_says_so_before_it_starts() {
+    // 200 users at once cannot each hold a connection under a hard limit of 128: the errors
+    // past it would be the load generator's, and the run says so before they come.
+    Test::new()
+        .spec(
+            "health.stream",
+            "test \"health\" {\n  GET {{base}}/health\n  expect status 200\n}\n",
+        )
+        .var("base", servers::demo())
+        .args([
+            "load",
+            "health.stream",
+            "--users",
+            "200",
+            "--iterations",
+            "1",
+        ])
+        .args(["--format", "json"])
+        .open_file_limit(128, 128)
+        .redact(r"(?s)\A\{.*\}\n\z", "[REPORT]\n")
+        .stdout("[REPORT]\n")
+        .stderr(
+            "warning: 200 users need at least 240 open files (a connection each) and the \
+             open-file limit (ulimit -n) is 128: the connections past it fail as `open files` \
+             errors, the load generator's and not the service's; raise the hard limit (as root: \
+             `ulimit -Hn`, or `LimitNOFILE=` for a systemd unit)\n",
+        )
+        .run();
+}
