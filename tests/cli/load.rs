@@ -548,6 +548,7 @@ mod abort;
 mod active_users;
 mod cut_off;
 mod dropped;
+mod exact_extremes;
 mod exchanges;
 mod json_units;
 mod merged;
