@@ -12,7 +12,9 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use serde::{Deserialize, Serialize};
 
-use super::metrics::{Counts, ErrorClass, ErrorTally, FailureTally, Measured, Metric, Stat, Unit};
+use super::metrics::{
+    Counts, Distribution, ErrorClass, ErrorTally, Exact, FailureTally, Measured, Metric, Stat, Unit,
+};
 use super::profile::{Instance, Profile};
 use super::thresholds::Verdict;
 
@@ -73,7 +75,8 @@ pub struct TestReport {
 }
 
 /// A distribution: its count and statistics in `unit`, and the histogram itself in its recorded
-/// unit, `histogram_unit`.
+/// unit, `histogram_unit`. `min`, `mean` and `max` are of the values recorded, exactly; the
+/// percentiles are the histogram's, within its precision and between `min` and `max`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MetricReport {
     /// Of the statistics: `ms`, `count` or `per second`.
@@ -84,7 +87,10 @@ pub struct MetricReport {
     #[serde(default)]
     pub histogram_unit: String,
     pub count: u64,
+    /// Absent from a report made by hand or by another tool: `merge` then takes the histogram's.
+    #[serde(default = "absent")]
     pub min: f64,
+    #[serde(default = "absent")]
     pub mean: f64,
     pub p50: f64,
     pub p90: f64,
@@ -92,8 +98,14 @@ pub struct MetricReport {
     pub p99: f64,
     #[serde(rename = "p99.9")]
     pub p99_9: f64,
+    #[serde(default = "absent")]
     pub max: f64,
     pub histogram: String,
+}
+
+/// A figure the report lacks.
+fn absent() -> f64 {
+    f64::NAN
 }
 
 /// One second of the run.
@@ -178,10 +190,10 @@ impl TestReport {
             goodput: measured.counts.passed_in_schedule as f64 / seconds,
             rate_seconds: seconds,
             metrics: measured
-                .histograms
+                .distributions
                 .iter()
-                .filter(|(_, histogram)| !histogram.is_empty())
-                .map(|(metric, histogram)| (*metric, MetricReport::new(*metric, histogram)))
+                .filter(|(_, distribution)| !distribution.is_empty())
+                .map(|(metric, distribution)| (*metric, MetricReport::new(*metric, distribution)))
                 .collect(),
             failures: measured.failures.values().cloned().collect(),
             errors: measured.errors.clone(),
@@ -193,13 +205,13 @@ impl TestReport {
 
     /// The figures back, histograms decoded, for a merge.
     pub fn measured(&self) -> Result<Measured, String> {
-        let mut histograms = BTreeMap::new();
+        let mut distributions = BTreeMap::new();
         for (metric, report) in &self.metrics {
-            histograms.insert(*metric, decode(&report.histogram)?);
+            distributions.insert(*metric, report.distribution(*metric)?);
         }
         Ok(Measured {
             counts: self.counts,
-            histograms,
+            distributions,
             failures: self
                 .failures
                 .iter()
@@ -217,6 +229,15 @@ pub fn shown(metric: Metric, recorded: f64) -> f64 {
         Unit::Micros => recorded / 1000.0,
         Unit::Count => recorded,
         Unit::MilliPerSecond => recorded / 1000.0,
+    }
+}
+
+/// A figure the report shows back in the metric's recorded unit (whole microseconds, a count,
+/// thousandths per second).
+fn recorded(metric: Metric, shown: f64) -> f64 {
+    match metric.unit() {
+        Unit::Micros | Unit::MilliPerSecond => shown * 1000.0,
+        Unit::Count => shown,
     }
 }
 
@@ -238,8 +259,9 @@ pub fn unit_name(metric: Metric) -> &'static str {
 }
 
 impl MetricReport {
-    pub fn new(metric: Metric, histogram: &Histogram<u64>) -> MetricReport {
-        let stat = |stat: Stat| shown(metric, stat.of(histogram).unwrap_or(0.0));
+    pub fn new(metric: Metric, distribution: &Distribution) -> MetricReport {
+        let stat = |stat: Stat| shown(metric, distribution.stat(stat).unwrap_or(0.0));
+        let histogram = &distribution.histogram;
         MetricReport {
             unit: unit_name(metric).to_string(),
             histogram_unit: histogram_unit_name(metric).to_string(),
@@ -254,6 +276,46 @@ impl MetricReport {
             max: stat(Stat::Max),
             histogram: encode(histogram),
         }
+    }
+
+    /// The distribution back: its histogram decoded, and the exact figures the report gives
+    /// beside it (the sum from the mean). A report that lacks them, or whose figures do not fit
+    /// its histogram (one edited by hand), gives the histogram's own, within its precision.
+    pub fn distribution(&self, metric: Metric) -> Result<Distribution, String> {
+        let histogram = decode(&self.histogram)?;
+        let fallback = Exact::of_histogram(&histogram);
+        let exact = self.exact(metric, &histogram).unwrap_or(fallback);
+        Ok(Distribution::new(histogram, exact))
+    }
+
+    fn exact(&self, metric: Metric, histogram: &Histogram<u64>) -> Option<Exact> {
+        let count = histogram.len();
+        if count == 0 || self.count != count {
+            return None;
+        }
+        let [min, mean, max] = [self.min, self.mean, self.max].map(|shown| recorded(metric, shown));
+        if ![min, mean, max]
+            .iter()
+            .all(|value| value.is_finite() && *value >= 0.0)
+        {
+            return None;
+        }
+        let (min, max) = (min.round() as u64, max.round() as u64);
+        // Each extreme lies in the bucket of the histogram's own.
+        let fits = histogram.lowest_equivalent(histogram.min()) <= min
+            && min <= histogram.highest_equivalent(histogram.min())
+            && histogram.lowest_equivalent(histogram.max()) <= max
+            && max <= histogram.highest_equivalent(histogram.max())
+            && min <= max;
+        fits.then(|| Exact {
+            count,
+            min,
+            max,
+            sum: ((mean * count as f64).round() as u128).clamp(
+                u128::from(min) * u128::from(count),
+                u128::from(max) * u128::from(count),
+            ),
+        })
     }
 }
 
@@ -298,6 +360,37 @@ pub mod millis {
 mod tests {
     use super::*;
     use crate::load::metrics::new_histogram;
+
+    #[test]
+    fn a_report_gives_back_its_exact_figures_unless_they_do_not_fit_its_histogram() {
+        for (metric, values) in [
+            (Metric::Items, 20_001..=20_008),
+            // Microseconds, shown in milliseconds: 99.95ms comes back as 99,950µs.
+            (Metric::Gap, 99_950..=99_958),
+            (Metric::ItemsPerSecond, 123_456..=123_470),
+        ] {
+            let mut distribution = Distribution::default();
+            for value in values {
+                distribution.record(value);
+            }
+            let report = MetricReport::new(metric, &distribution);
+            let back = report.distribution(metric).expect("decodes");
+            assert_eq!(back.exact, distribution.exact, "{metric:?}");
+            // A max beyond the histogram's largest bucket (a report edited by hand), or none:
+            // the histogram's own figures.
+            for max in [f64::NAN, report.max * 2.0] {
+                let edited = MetricReport {
+                    max,
+                    ..report.clone()
+                };
+                assert_eq!(
+                    edited.distribution(metric).expect("decodes").exact,
+                    Exact::of_histogram(&distribution.histogram),
+                    "{metric:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn histograms_survive_the_encoding() {

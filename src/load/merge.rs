@@ -1,7 +1,8 @@
 //! `streamspec merge`: the reports of the N instances of one load (`--instance K/N`) made into
-//! the report of the whole: counts summed, histograms merged (never averaged), the time series
-//! joined second by second on the wall clock, and the thresholds judged again on the merged
-//! totals.
+//! the report of the whole: counts summed, histograms merged (never averaged), the exact min and
+//! max of each metric the least and greatest of the parts' and its mean weighted by their counts,
+//! the time series joined second by second on the wall clock, and the thresholds judged again on
+//! the merged totals.
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -2,8 +2,12 @@
 //! of every stream and iteration, counts of iterations by how they ended, failures by the spec
 //! line that failed (with one example), and errors by class with when the first came.
 //!
-//! Every figure is exact or within the histograms' stated precision (three significant digits),
-//! and two sets of metrics merge exactly: what `streamspec merge` does with instances' reports.
+//! Every figure is exact or within the histograms' stated precision (three significant digits):
+//! beside each histogram the exact count, minimum, maximum and sum of its values are kept
+//! ([`Distribution`]), and two sets of metrics merge exactly: what `streamspec merge` does with
+//! instances' reports.
+
+mod distribution;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -13,6 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::interp::stats::GapSamples;
 use crate::outcome::{Failure, FailureClass, StreamReport, TestOutcome};
+
+pub use distribution::{Distribution, Exact};
 
 /// Significant digits of every load histogram: values within 0.1%.
 pub const SIGNIFICANT_DIGITS: u8 = 3;
@@ -234,7 +240,7 @@ pub struct Counts {
 #[derive(Debug, Clone, Default)]
 pub struct Measured {
     pub counts: Counts,
-    pub histograms: BTreeMap<Metric, Histogram<u64>>,
+    pub distributions: BTreeMap<Metric, Distribution>,
     /// By `file:line:col`.
     pub failures: BTreeMap<String, FailureTally>,
     pub errors: BTreeMap<ErrorClass, ErrorTally>,
@@ -257,9 +263,7 @@ pub struct Ended<'a> {
 
 impl Measured {
     pub fn record_value(&mut self, metric: Metric, value: u64) {
-        let histogram = self.histograms.entry(metric).or_insert_with(new_histogram);
-        // An auto-resizing histogram takes any u64; saturate rather than fail on a bad clock.
-        let _ = histogram.record(value);
+        self.distributions.entry(metric).or_default().record(value);
     }
 
     pub fn record_duration(&mut self, metric: Metric, duration: Duration) {
@@ -413,16 +417,27 @@ impl Measured {
             self.record_value(Metric::Items, stream.items);
         }
         if let Some(samples) = &stream.gap_samples {
-            let histogram = self
-                .histograms
-                .entry(Metric::Gap)
-                .or_insert_with(new_histogram);
-            add_gaps(histogram, samples);
+            let gaps = self.distributions.entry(Metric::Gap).or_default();
+            match samples {
+                GapSamples::Few(values) => {
+                    for &gap in values {
+                        gaps.record(gap);
+                    }
+                }
+                // A long stream hands its gaps over as a histogram only: their extremes and
+                // sum are the histogram's, within its precision.
+                GapSamples::Histogram(histogram) => {
+                    let mut added = new_histogram();
+                    add_gaps(&mut added, samples);
+                    gaps.merge(&Distribution::new(added, Exact::of_histogram(histogram)));
+                }
+            }
         }
     }
 
-    /// Adds another's figures to these: counts summed, histograms merged, the earliest first
-    /// error and the first example of each failure kept.
+    /// Adds another's figures to these: counts summed, distributions merged (histograms added,
+    /// exact extremes and sums combined), the earliest first error and the first example of each
+    /// failure kept.
     pub fn merge(&mut self, other: &Measured) {
         let (a, b) = (&mut self.counts, &other.counts);
         a.iterations += b.iterations;
@@ -442,10 +457,8 @@ impl Measured {
             (Some(ours), Some(theirs)) => Some(ours.min(theirs)),
             (ours, theirs) => ours.or(theirs),
         };
-        for (metric, theirs) in &other.histograms {
-            let ours = self.histograms.entry(*metric).or_insert_with(new_histogram);
-            // Same precision, auto-resizing: adding cannot fail.
-            let _ = ours.add(theirs);
+        for (metric, theirs) in &other.distributions {
+            self.distributions.entry(*metric).or_default().merge(theirs);
         }
         for (at, theirs) in &other.failures {
             self.failures
@@ -528,7 +541,9 @@ impl Stat {
         }
     }
 
-    /// Of `histogram`, in its recorded unit; `None` when it holds nothing.
+    /// Of `histogram` alone, in its recorded unit (within its precision, min and max too); `None`
+    /// when it holds nothing. A metric's figures come from [`Distribution::stat`], which has the
+    /// exact ones.
     pub fn of(self, histogram: &Histogram<u64>) -> Option<f64> {
         if histogram.is_empty() {
             return None;
@@ -595,12 +610,12 @@ mod tests {
         };
         measured.record_stream(&burst, Duration::ZERO);
         assert!(
-            !measured.histograms.contains_key(&Metric::ItemsPerSecond),
+            !measured.distributions.contains_key(&Metric::ItemsPerSecond),
             "{:?}",
             measured
-                .histograms
+                .distributions
                 .get(&Metric::ItemsPerSecond)
-                .map(|h| h.max())
+                .map(|rates| rates.exact.max)
         );
         assert_eq!(measured.counts.items, 100);
         // Eleven items 10ms apart: ten gaps over 100ms, 100/s.
@@ -611,12 +626,9 @@ mod tests {
             ..StreamReport::default()
         };
         measured.record_stream(&paced, Duration::ZERO);
-        let rates = &measured.histograms[&Metric::ItemsPerSecond];
-        assert_eq!(rates.len(), 1);
-        assert_eq!(
-            Stat::Max.of(rates).map(|r| (r / 1000.0).round()),
-            Some(100.0)
-        );
+        let rates = &measured.distributions[&Metric::ItemsPerSecond];
+        assert_eq!(rates.histogram.len(), 1);
+        assert_eq!(rates.stat(Stat::Max), Some(100_000.0));
         // At the bound itself a rate is measured.
         assert_eq!(milli_rate(1.0, MIN_RATE_SPAN), Some(100_000));
         assert_eq!(
@@ -626,7 +638,7 @@ mod tests {
     }
 
     #[test]
-    fn merged_histograms_give_the_percentiles_of_all_values() {
+    fn merged_figures_are_those_of_all_values() {
         let mut rng = fastrand::Rng::with_seed(11);
         let values: Vec<u64> = (0..40_000).map(|_| rng.u64(1..5_000_000)).collect();
         let mut whole = Measured::default();
@@ -640,12 +652,43 @@ mod tests {
             merged.merge(part);
         }
         let (a, b) = (
-            &whole.histograms[&Metric::Gap],
-            &merged.histograms[&Metric::Gap],
+            &whole.distributions[&Metric::Gap],
+            &merged.distributions[&Metric::Gap],
         );
-        for stat in Stat::SUMMARY {
-            assert_eq!(stat.of(a), stat.of(b), "{}", stat.label());
+        for stat in [Stat::Min, Stat::Mean, Stat::Max]
+            .into_iter()
+            .chain(Stat::SUMMARY)
+        {
+            assert_eq!(a.stat(stat), b.stat(stat), "{}", stat.label());
         }
-        assert_eq!(a.len(), b.len());
+        assert_eq!(a.histogram.len(), b.histogram.len());
+        let max = values.iter().copied().max().expect("values");
+        assert_eq!(b.stat(Stat::Max), Some(max as f64));
+    }
+
+    #[test]
+    fn counts_and_a_short_stream_s_gaps_keep_their_exact_extremes() {
+        let ms = Duration::from_millis;
+        let mut measured = Measured::default();
+        for gap in [99_950, 99_953] {
+            let stream = StreamReport {
+                items: 20_000,
+                first_item: Some(ms(1)),
+                duration: Some(ms(2_000)),
+                gap_samples: Some(GapSamples::Few(vec![10, gap, 20])),
+                ..StreamReport::default()
+            };
+            measured.record_stream(&stream, Duration::ZERO);
+        }
+        let items = &measured.distributions[&Metric::Items];
+        // Both 20,000: the histogram's bucket stands for 20,000–20,015.
+        assert_eq!(items.histogram.max(), 20_015);
+        assert_eq!(items.stat(Stat::Max), Some(20_000.0));
+        assert_eq!(items.stat(Stat::Percentile(50.0)), Some(20_000.0));
+        let gaps = &measured.distributions[&Metric::Gap];
+        assert_eq!(gaps.stat(Stat::Max), Some(99_953.0));
+        assert_eq!(gaps.stat(Stat::Min), Some(10.0));
+        assert_eq!(gaps.stat(Stat::Mean), Some(199_963.0 / 6.0));
+        assert_eq!(gaps.stat(Stat::Percentile(99.0)), Some(99_953.0));
     }
 }

@@ -549,6 +549,7 @@ mod active_users;
 mod broken_off;
 mod cut_off;
 mod dropped;
+mod exact_extremes;
 mod exchanges;
 mod failed_streams;
 mod json_units;
