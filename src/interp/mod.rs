@@ -36,6 +36,7 @@ pub mod timeline;
 mod unread_rest;
 pub mod unreadable;
 pub mod vars;
+mod wait;
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -127,6 +128,9 @@ struct Exchange {
     /// the idle readers of [`named::NamedStream`]: a reader is 800 bytes, a test may hold a
     /// thousand named streams, and most of the time none of them is here.
     reader: Option<Box<http_stream::HttpReader>>,
+    /// An unnamed request's body that a `wait` between steps read ahead (see `wait`), with what
+    /// arrived meanwhile, for the block that reads it; `body_done` is set, as the body is its.
+    waited: Option<Box<http_stream::HttpReader>>,
     /// A named stream that `expect same items` compares: what its blocks take, from the first.
     log: Option<group::ItemLog>,
     /// While a block reads the body as a stream: what a load's end, cutting the run off
@@ -386,9 +390,14 @@ impl TestRun<'_> {
                 if !Box::pin(self.ensure_head_within(Some(&block.entries))).await? {
                     return self.aborted_before_head(block);
                 }
-                self.check_ready_for_body(block.kind.value.keyword(), Some(block.kind.value), span)
-                    .await?;
-                self.check_content_type(&block.kind)?;
+                // A body a `wait` read ahead is one this block reads: the wait checked its
+                // status and content type by the same rules.
+                if self.exchange.as_ref().is_none_or(|e| e.waited.is_none()) {
+                    let kind = block.kind.value;
+                    self.check_ready_for_body(kind.keyword(), Some(kind), span)
+                        .await?;
+                    self.check_content_type(&block.kind)?;
+                }
                 let mut entries = block.entries.clone();
                 self.scope.instantiate_entries(&mut entries)?;
                 let deadline = self.deadline;
@@ -399,25 +408,30 @@ impl TestRun<'_> {
                 };
                 // The block owns the connection, to replace it on `reconnect`; once it is done
                 // the rest of the stream is not read, and the connection is dropped.
-                let (Some(response), Some(stats), Some(request)) = (
-                    exchange.response.take(),
-                    exchange.stats.as_mut(),
-                    exchange.sent.clone(),
-                ) else {
+                let reader = match (exchange.waited.take(), exchange.response.take()) {
+                    (Some(waited), _) => Some(*waited),
+                    (None, Some(response)) => Some(http_stream::HttpReader::new(
+                        response,
+                        block.kind.value,
+                        max_item_size,
+                    )),
+                    (None, None) => None,
+                };
+                let (Some(mut reader), Some(stats), Some(request)) =
+                    (reader, exchange.stats.as_mut(), exchange.sent.clone())
+                else {
                     return Ok(());
                 };
                 exchange.body_done = true;
                 exchange.streamed = true;
                 let opening = exchange.opening.clone();
-                let origin = response.sent_at;
+                let origin = reader.origin();
                 exchange.reading = Some(cut_off::Reading {
                     kind: block.kind.value.keyword(),
                     span: block.kind.span,
                     origin,
                 });
                 let mut received_before_abort = None;
-                let mut reader =
-                    http_stream::HttpReader::new(response, block.kind.value, max_item_size);
                 let result = StreamRun {
                     source: Source::Http {
                         reader: &mut reader,

@@ -31,6 +31,7 @@ impl TestRun<'_> {
                         head_bound: HeadBound::for_request(steps, index),
                         name: request.name.clone(),
                         reader: None,
+                        waited: None,
                         log: self.log_for(request.name.as_ref()),
                         reading: None,
                         streamed: false,
@@ -152,14 +153,15 @@ impl TestRun<'_> {
                 StepKind::Control(Control::Abort(_)) => {
                     Box::pin(self.ensure_head()).await?;
                     if let Some(exchange) = &mut self.exchange {
-                        // Dropping the response closes the connection mid-body.
+                        // Dropping the response (or what a `wait` read it with) closes the
+                        // connection mid-body.
                         exchange.response = None;
+                        exchange.waited = None;
                         exchange.body_done = true;
                     }
                 }
                 StepKind::Control(Control::Wait(duration)) => {
-                    let until = Instant::now().saturating_add(*duration).min(self.deadline);
-                    tokio::time::sleep_until(until.into()).await;
+                    Box::pin(self.wait_between_steps(*duration)).await?;
                 }
                 // The checker rejects the rest before a run starts.
                 StepKind::Control(_) => {}
