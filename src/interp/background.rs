@@ -4,6 +4,9 @@
 //!
 //! Structured: the task is owned by a [`Background`], which stops it when dropped, so a
 //! cancelled branch or a failed test leaves no task reading behind it.
+//!
+//! An unnamed stream is read ahead the same way, into the same buffer, during a `wait` between
+//! steps ([`read_ahead_until`]), on the test's own task: the block after it takes what came.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -12,8 +15,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::ast::{Spanned, StreamKind};
 use crate::interp::matcher::Terminal;
 use crate::interp::stream::Next;
+use crate::interp::unreadable::unreadable;
+use crate::outcome::Failure;
+use crate::source::Span;
 use crate::transport::framing::FrameError;
 use crate::transport::item::Item;
 
@@ -21,6 +28,16 @@ use crate::transport::item::Item;
 /// and the most body bytes they may take: past either, reading stops and the stream fails.
 pub const MAX_BUFFERED_ITEMS: usize = 10_000;
 pub const MAX_BUFFERED_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The failure of a step (not a block: those fail in `stream`) that read a call's replies or a
+/// socket's messages up to where reading ahead stopped at its bound, at `span`.
+pub(super) fn read_past_buffer(position: u64, span: Span) -> Failure {
+    let error = FrameError::BufferFull {
+        items: MAX_BUFFERED_ITEMS,
+        bytes: MAX_BUFFERED_BYTES,
+    };
+    unreadable(error, position, &Spanned::new(StreamKind::Messages, span))
+}
 
 /// A reader that can read ahead of the blocks: one item per call, `false` once there is
 /// nothing more to read for now. Must be cancel-safe (the task stops it between awaits).
@@ -69,6 +86,20 @@ impl<R: ReadsAhead> Background<R> {
         let task = self.task.take()?;
         task.await.ok()
     }
+}
+
+/// Reads ahead on the caller's task until `until` (a `wait` between steps), each read bounded by
+/// `deadline` (the test's); then, if reading ahead stopped sooner (the stream ended, or the
+/// buffer is full), waits out the rest. The reads are cancel-safe: the one under way at `until`
+/// is dropped, and everything read before it is kept.
+pub(super) async fn read_ahead_until<R: ReadsAhead>(
+    reader: &mut R,
+    until: Instant,
+    deadline: Instant,
+) {
+    let reading = async { while reader.read_ahead(deadline).await {} };
+    let _ = tokio::time::timeout_at(until.into(), reading).await;
+    tokio::time::sleep_until(until.into()).await;
 }
 
 impl<R: ReadsAhead> Drop for Background<R> {

@@ -13,6 +13,7 @@ use crate::ast::*;
 use crate::diff::{self, DiffLine, Tag};
 use crate::duration::format_duration;
 use crate::interp::aggregate::describe_duration_cond;
+use crate::interp::background::read_past_buffer;
 use crate::interp::grpc_lookup::schema_sources;
 pub use crate::interp::live_call::LiveCall;
 use crate::interp::live_call::describe_status;
@@ -138,6 +139,11 @@ impl GrpcExchange {
 
     pub fn put_live(&mut self, live: LiveCall) {
         self.live = Some(live);
+    }
+
+    /// The call, once started.
+    pub(super) fn live_mut(&mut self) -> Option<&mut LiveCall> {
+        self.live.as_mut()
     }
 }
 
@@ -458,6 +464,10 @@ impl TestRun<'_> {
             return Ok(());
         };
         match live.next(deadline).await {
+            // Not the call's end: where reading ahead (during a `wait`) stopped at its bound.
+            Next::Ended(_) if live.buffer_exhausted() => {
+                Err(read_past_buffer(stats.items + 1, span))
+            }
             // A call that broke (a reply too large, one cut short, a connection dropped) did
             // not end: the end it shows is how it broke, not the one expected.
             Next::Ended(_) => match &live.failed {
@@ -513,6 +523,9 @@ impl TestRun<'_> {
         stats.bytes += live.take_bytes();
         stats.ttfb = live.ttfb();
         stats.duration.get_or_insert(live.origin.elapsed());
+        if live.buffer_exhausted() {
+            return Err(read_past_buffer(stats.items + 1, span));
+        }
         if let Some(error) = &live.failed {
             return Err(Failure::error(
                 format!("the call failed without a status: {error}"),

@@ -27,7 +27,8 @@ pub struct LiveCall {
     pub(super) reply_shape: Shape,
     /// When the call started: every time is measured from here.
     pub(super) origin: Instant,
-    /// The later of the last reply and the last message sent, from `origin`.
+    /// The later of the last reply taken (by a block or a line; not one only read ahead) and
+    /// the last message sent, from `origin`: what a block's first `within` counts from.
     pub(super) previous: Duration,
     /// The test's deadline, for sends a slow server holds up.
     pub(super) deadline: Instant,
@@ -36,7 +37,8 @@ pub struct LiveCall {
     pub(super) closed: bool,
     /// Reply bytes read since the stream statistics last took them.
     pub(super) unreported_bytes: u64,
-    /// Replies read in the background (a named call) that no block or line took yet.
+    /// Replies read ahead (a named call between blocks, any call during a `wait` between steps)
+    /// that no block or line took yet.
     pub(super) ahead: ReadAhead,
     /// How long the response head was waited for, by the latest wait that timed out without it.
     pub(super) head_waited: Option<Duration>,
@@ -108,10 +110,14 @@ impl LiveCall {
 
     /// The next reply, or how the call ended.
     pub async fn next(&mut self, deadline: Instant) -> Next {
-        match self.ahead.taken() {
+        let next = match self.ahead.taken() {
             Some(next) => next,
             None => self.read(deadline).await,
+        };
+        if let Next::Item(_, at) = &next {
+            self.previous = self.previous.max(*at);
         }
+        next
     }
 
     /// Reads one reply ahead, for a block that holds the call later; `false` once there is
@@ -149,7 +155,6 @@ impl LiveCall {
             Ok(call::Next::Message { json, at, size }) => {
                 let at = at.saturating_duration_since(self.origin);
                 self.unreported_bytes += size as u64;
-                self.previous = at;
                 Next::Item(
                     Item::Json(Box::new(json), Some(self.reply_shape.clone())),
                     at,

@@ -33,7 +33,8 @@ pub struct LiveSocket {
     pub(super) ended_at: Option<Instant>,
     /// When the upgrade request was sent: every time is measured from here.
     pub(super) origin: Instant,
-    /// The later of the last message received and the last sent, from `origin`.
+    /// The later of the last message taken (by a block or a line; not one only read ahead)
+    /// and the last sent, from `origin`: what a block's first `within` counts from.
     pub(super) previous: Duration,
     /// The test's deadline, for sends a slow server holds up.
     deadline: Instant,
@@ -48,7 +49,8 @@ pub struct LiveSocket {
     /// Message bytes read since the statistics last took them.
     unreported_bytes: u64,
     pub wants: Wants,
-    /// Messages read in the background (a named socket) that no block took yet.
+    /// Messages read ahead (a named socket between blocks, any socket during a `wait` between
+    /// steps) that no block took yet.
     pub(super) ahead: ReadAhead,
 }
 
@@ -111,10 +113,14 @@ impl LiveSocket {
     /// The next message (a ping or pong only when `wants` says so), or how the socket ended:
     /// what was read in the background first.
     pub async fn next(&mut self, deadline: Instant) -> Next {
-        match self.ahead.taken() {
+        let next = match self.ahead.taken() {
             Some(next) => next,
             None => self.read(deadline).await,
+        };
+        if let Next::Item(_, at) = &next {
+            self.previous = self.previous.max(*at);
         }
+        next
     }
 
     /// Reads one message ahead, for a block that holds the socket later; `false` once there
@@ -166,7 +172,6 @@ impl LiveSocket {
                     }
                     let at = at.saturating_duration_since(self.origin);
                     self.unreported_bytes += message.len() as u64;
-                    self.previous = at;
                     return Next::Item(Item::Ws(message), at);
                 }
                 Read::Closed(close, _) => {

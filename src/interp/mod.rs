@@ -29,6 +29,7 @@ mod size_tests;
 mod socket;
 mod socket_reconnect;
 pub mod stats;
+mod steps;
 pub mod stream;
 mod stream_failure;
 pub use stream_failure::stop_reading_at_failures;
@@ -36,6 +37,7 @@ pub mod timeline;
 mod unread_rest;
 pub mod unreadable;
 pub mod vars;
+mod wait;
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -127,6 +129,9 @@ struct Exchange {
     /// the idle readers of [`named::NamedStream`]: a reader is 800 bytes, a test may hold a
     /// thousand named streams, and most of the time none of them is here.
     reader: Option<Box<http_stream::HttpReader>>,
+    /// An unnamed request's body that a `wait` between steps read ahead (see `wait`), with what
+    /// arrived meanwhile, for the block that reads it; `body_done` is set, as the body is its.
+    waited: Option<Box<http_stream::HttpReader>>,
     /// A named stream that `expect same items` compares: what its blocks take, from the first.
     log: Option<group::ItemLog>,
     /// While a block reads the body as a stream: what a load's end, cutting the run off
@@ -347,172 +352,6 @@ impl TestRun<'_> {
         self.finish_socket().await
     }
 
-    /// Each step's work is boxed where it is awaited: a test's future then holds only the step
-    /// running now, not room for the largest step of any kind (a load run holds one per user).
-    async fn run_steps(&mut self, steps: &[Step]) -> Result<(), Failure> {
-        for (index, step) in steps.iter().enumerate() {
-            if !named::attaches(&step.kind) {
-                Box::pin(self.park_current()).await?;
-            }
-            match &step.kind {
-                StepKind::Request(request) => {
-                    Box::pin(self.next_exchange()).await?;
-                    self.exchange = Some(Exchange {
-                        request: request.clone(),
-                        span: step.span,
-                        headers: Vec::new(),
-                        body: None,
-                        sent: None,
-                        head: None,
-                        response: None,
-                        body_done: false,
-                        stats: None,
-                        opening: Opening::for_request(steps, index, &self.framing),
-                        eventsource_headers: Vec::new(),
-                        stopped_early: None,
-                        head_bound: HeadBound::for_request(steps, index),
-                        name: request.name.clone(),
-                        reader: None,
-                        log: self.log_for(request.name.as_ref()),
-                        reading: None,
-                        streamed: false,
-                    });
-                }
-                StepKind::Grpc(call) => {
-                    Box::pin(self.next_exchange()).await?;
-                    let mut exchange = grpc::GrpcExchange::new(call, &steps[index + 1..]);
-                    if call
-                        .name
-                        .as_ref()
-                        .is_some_and(|name| self.fed.contains(&name.value))
-                    {
-                        exchange.fed_later();
-                    }
-                    self.call = Some(Box::new(exchange));
-                }
-                StepKind::Ws(request) => {
-                    Box::pin(self.next_exchange()).await?;
-                    self.socket = Some(Box::new(socket::SocketExchange::new(request)));
-                }
-                StepKind::Protocol(names) => {
-                    if let Some(socket) = &mut self.socket {
-                        socket.add_protocols(names);
-                    }
-                }
-                StepKind::GrpcOption(GrpcOption::Insecure) if self.socket.is_some() => {
-                    if let Some(socket) = &mut self.socket {
-                        socket.set_insecure();
-                    }
-                }
-                StepKind::GrpcOption(option) => {
-                    if let Some(call) = &mut self.call {
-                        call.add_option(option, step.span);
-                    }
-                }
-                StepKind::Header(header) => {
-                    if let Some(exchange) = &mut self.exchange {
-                        exchange.headers.push(header.clone());
-                    }
-                    if let Some(socket) = &mut self.socket {
-                        socket.add_header(header);
-                    }
-                }
-                StepKind::Body(body) => {
-                    if let Some(exchange) = &mut self.exchange {
-                        exchange.body = Some((body.clone(), step.span));
-                    }
-                }
-                StepKind::Timeout(_) => {}
-                StepKind::Expect(expectation) => {
-                    let independent = matches!(
-                        expectation,
-                        Expectation::Header(_)
-                            | Expectation::Aggregate(_)
-                            | Expectation::Metadata { .. }
-                            | Expectation::SameItems(..)
-                    );
-                    let result = match expectation {
-                        // Held or measured by name: not about the current request.
-                        Expectation::Stream(
-                            block @ StreamBlock {
-                                from: Some(name), ..
-                            },
-                        ) => match block.kind.value {
-                            StreamKind::Messages | StreamKind::Socket => {
-                                Box::pin(self.hold_exchange(block, name)).await
-                            }
-                            _ => Box::pin(self.hold(block, name)).await,
-                        },
-                        Expectation::SameItems(name, _) => self.check_same_items(name),
-                        Expectation::Aggregate(
-                            aggregate @ Aggregate {
-                                group: Some(group), ..
-                            },
-                        ) => self.check_group(aggregate, group),
-                        _ if self.socket.is_some() => {
-                            Box::pin(self.socket_expect(expectation, step.span)).await
-                        }
-                        _ if self.call.is_some() => {
-                            Box::pin(self.grpc_expect(expectation, step.span)).await
-                        }
-                        _ => {
-                            if independent {
-                                // Getting the head is not part of the check, and whatever stops
-                                // it (an `expect ttfb` bound included) leaves nothing to check
-                                // after.
-                                Box::pin(self.ensure_head()).await?;
-                            }
-                            Box::pin(self.expect(expectation, step.span)).await
-                        }
-                    };
-                    let result =
-                        result.map_err(|failure| self.not_rewritten_when_repeated(failure));
-                    match result {
-                        Ok(()) => {}
-                        Err(failure) if independent && failure.class == FailureClass::Assertion => {
-                            self.soft_failures.push(failure);
-                        }
-                        Err(failure)
-                            if self.settings.record
-                                && matches!(failure.fix.as_deref(), Some(Fix::Replace { .. })) =>
-                        {
-                            self.soft_failures.push(failure);
-                        }
-                        Err(failure) => return Err(failure),
-                    }
-                }
-                StepKind::Control(
-                    control @ (Control::Abort(_) | Control::Send(_) | Control::Close(_)),
-                ) if self.socket.is_some() => {
-                    Box::pin(self.socket_control(control, step.span)).await?;
-                }
-                StepKind::Control(
-                    control @ (Control::Abort(_) | Control::Send(_) | Control::Close(_)),
-                ) if self.call.is_some() => {
-                    Box::pin(self.grpc_control(control)).await?;
-                }
-                StepKind::Control(Control::Abort(_)) => {
-                    Box::pin(self.ensure_head()).await?;
-                    if let Some(exchange) = &mut self.exchange {
-                        // Dropping the response closes the connection mid-body.
-                        exchange.response = None;
-                        exchange.body_done = true;
-                    }
-                }
-                StepKind::Control(Control::Wait(duration)) => {
-                    let until = Instant::now().saturating_add(*duration).min(self.deadline);
-                    tokio::time::sleep_until(until.into()).await;
-                }
-                // The checker rejects the rest before a run starts.
-                StepKind::Control(_) => {}
-                StepKind::Repeat(repeat) => Box::pin(self.run_repeat(repeat)).await?,
-                StepKind::Parallel(parallel) => Box::pin(self.run_parallel(parallel)).await?,
-                StepKind::Barrier(name) => Box::pin(self.pass_barrier(name)).await?,
-            }
-        }
-        Ok(())
-    }
-
     async fn expect(&mut self, expectation: &Expectation, span: Span) -> Result<(), Failure> {
         match expectation {
             Expectation::Status(alternatives) => {
@@ -552,9 +391,14 @@ impl TestRun<'_> {
                 if !Box::pin(self.ensure_head_within(Some(&block.entries))).await? {
                     return self.aborted_before_head(block);
                 }
-                self.check_ready_for_body(block.kind.value.keyword(), Some(block.kind.value), span)
-                    .await?;
-                self.check_content_type(&block.kind)?;
+                // A body a `wait` read ahead is one this block reads: the wait checked its
+                // status and content type by the same rules.
+                if self.exchange.as_ref().is_none_or(|e| e.waited.is_none()) {
+                    let kind = block.kind.value;
+                    self.check_ready_for_body(kind.keyword(), Some(kind), span)
+                        .await?;
+                    self.check_content_type(&block.kind)?;
+                }
                 let mut entries = block.entries.clone();
                 self.scope.instantiate_entries(&mut entries)?;
                 let deadline = self.deadline;
@@ -565,25 +409,30 @@ impl TestRun<'_> {
                 };
                 // The block owns the connection, to replace it on `reconnect`; once it is done
                 // the rest of the stream is not read, and the connection is dropped.
-                let (Some(response), Some(stats), Some(request)) = (
-                    exchange.response.take(),
-                    exchange.stats.as_mut(),
-                    exchange.sent.clone(),
-                ) else {
+                let reader = match (exchange.waited.take(), exchange.response.take()) {
+                    (Some(waited), _) => Some(*waited),
+                    (None, Some(response)) => Some(http_stream::HttpReader::new(
+                        response,
+                        block.kind.value,
+                        max_item_size,
+                    )),
+                    (None, None) => None,
+                };
+                let (Some(mut reader), Some(stats), Some(request)) =
+                    (reader, exchange.stats.as_mut(), exchange.sent.clone())
+                else {
                     return Ok(());
                 };
                 exchange.body_done = true;
                 exchange.streamed = true;
                 let opening = exchange.opening.clone();
-                let origin = response.sent_at;
+                let origin = reader.origin();
                 exchange.reading = Some(cut_off::Reading {
                     kind: block.kind.value.keyword(),
                     span: block.kind.span,
                     origin,
                 });
                 let mut received_before_abort = None;
-                let mut reader =
-                    http_stream::HttpReader::new(response, block.kind.value, max_item_size);
                 let result = StreamRun {
                     source: Source::Http {
                         reader: &mut reader,

@@ -149,6 +149,22 @@ impl Opening {
         self.status_expected() || status_opens(stream, status)
     }
 
+    /// The kind of the block that reads the body as a stream, when one does and will read this
+    /// first answer: its status and content type let the block read it, and every
+    /// `expect status` accepts the status (a failing one shows the start of the body instead).
+    /// Such a body may be read ahead before the block, by a `wait`.
+    pub fn stream_read_from(
+        &self,
+        status: StatusCode,
+        content_type: Option<&str>,
+    ) -> Option<StreamKind> {
+        let stream = self.stream?;
+        let read = self.first_status_reads(Some(stream), status)
+            && self.reconnection(stream, status) == Reconnection::Opens
+            && self.content_type(stream, content_type).is_ok();
+        read.then_some(stream)
+    }
+
     /// What a reconnection answered with `status` does. `204` ends the stream; with
     /// `expect status`, a status that every such line accepts opens the connection; without,
     /// `200` opens an `sse` stream and any `2xx` the others. Any other status fails it.

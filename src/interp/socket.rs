@@ -8,6 +8,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::ast::*;
 use crate::interp::TestRun;
+use crate::interp::background::read_past_buffer;
 use crate::interp::live_socket::{LiveSocket, Wants};
 use crate::interp::record::BlockUpdate;
 use crate::interp::stats::StreamStats;
@@ -111,6 +112,11 @@ impl SocketExchange {
 
     pub(super) fn put_live(&mut self, live: LiveSocket) {
         self.live = Some(live);
+    }
+
+    /// Its open connection, if the handshake succeeded.
+    pub(super) fn live_mut(&mut self) -> Option<&mut LiveSocket> {
+        self.live.as_mut()
     }
 }
 
@@ -332,7 +338,7 @@ impl TestRun<'_> {
                     AggregateKind::Bytes(_) | AggregateKind::Duration(_)
                 ) {
                     self.open_socket(span)?;
-                    self.drain_socket().await?;
+                    self.drain_socket(span).await?;
                 }
                 self.check_aggregate(aggregate)
             }
@@ -435,6 +441,9 @@ impl TestRun<'_> {
             return Ok(());
         };
         match live.next(deadline).await {
+            Next::Ended(_) if live.buffer_exhausted() => {
+                Err(read_past_buffer(stats.items + 1, span))
+            }
             Next::Ended(_) => match live.too_large() {
                 None => Ok(()),
                 Some(limit) => Err(crate::interp::unreadable::too_large(
@@ -468,8 +477,8 @@ impl TestRun<'_> {
         }
     }
 
-    /// Reads the messages nothing expects, to the socket's end.
-    async fn drain_socket(&mut self) -> Result<(), Failure> {
+    /// Reads the messages nothing expects, to the socket's end (the step at `span` needs it).
+    async fn drain_socket(&mut self, span: Span) -> Result<(), Failure> {
         let deadline = self.deadline;
         let Some(exchange) = self.socket.as_mut() else {
             return Ok(());
@@ -483,6 +492,10 @@ impl TestRun<'_> {
         }
         stats.bytes += live.take_bytes();
         stats.duration = Some(live.origin().elapsed());
+        // Not the socket's end: where reading ahead (during a `wait`) stopped at its bound.
+        if live.buffer_exhausted() {
+            return Err(read_past_buffer(stats.items + 1, span));
+        }
         Ok(())
     }
 
@@ -494,7 +507,7 @@ impl TestRun<'_> {
         reason: Option<&TextMatcher>,
         span: Span,
     ) -> Result<(), Failure> {
-        self.drain_socket().await?;
+        self.drain_socket(span).await?;
         let timeout = self.timeout;
         let Some(live) = self.socket.as_ref().and_then(|e| e.live.as_ref()) else {
             return Ok(());

@@ -70,5 +70,6 @@ mod update;
 mod update_keeps_constructs;
 mod update_reports;
 mod update_writes;
+mod wait_reads_ahead;
 mod websocket;
 mod websocket_twins;
