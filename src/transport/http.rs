@@ -389,7 +389,10 @@ fn describe_send_error(error: &reqwest::Error) -> String {
             "the TLS handshake with {target} failed: the server does not seem to speak TLS (should the URL be `http://`?)"
         )
     } else if lower.contains("certificate") {
-        format!("the TLS handshake with {target} failed: {cause}")
+        format!(
+            "the TLS handshake with {target} failed: {}",
+            crate::transport::tls::readable_error(&cause)
+        )
     } else if error.is_connect() {
         format!("could not connect to {target}: {cause}")
     } else if error.is_timeout() {

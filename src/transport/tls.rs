@@ -107,3 +107,50 @@ impl ServerCertVerifier for AcceptAnyCertificate {
         self.0.signature_verification_algorithms.supported_schemes()
     }
 }
+
+/// A TLS error's text with rustls's debug spelling of a certificate problem it has no words for
+/// (`invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))`) put in words: `invalid peer
+/// certificate: ca used as end entity (CaUsedAsEndEntity)`.
+pub fn readable_error(text: &str) -> String {
+    const OPEN: &str = "Other(OtherError(";
+    let Some(start) = text.find(OPEN) else {
+        return text.to_string();
+    };
+    let after = &text[start + OPEN.len()..];
+    let Some(end) = after.find("))") else {
+        return text.to_string();
+    };
+    let name = &after[..end];
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return text.to_string();
+    }
+    let mut words = String::new();
+    for (index, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && index > 0 {
+            words.push(' ');
+        }
+        words.push(c.to_ascii_lowercase());
+    }
+    format!("{}{words} ({name}){}", &text[..start], &after[end + 2..])
+}
+
+#[cfg(test)]
+mod readable_error_tests {
+    use super::readable_error;
+
+    #[test]
+    fn a_certificate_problem_rustls_has_no_words_for_is_put_in_words() {
+        assert_eq!(
+            readable_error("invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))"),
+            "invalid peer certificate: ca used as end entity (CaUsedAsEndEntity)"
+        );
+        assert_eq!(
+            readable_error("invalid peer certificate: UnknownIssuer"),
+            "invalid peer certificate: UnknownIssuer"
+        );
+        assert_eq!(
+            readable_error("Other(OtherError(a b))"),
+            "Other(OtherError(a b))"
+        );
+    }
+}

@@ -357,7 +357,7 @@ fn describe_tls_error(error: &io::Error, address: &str) -> GrpcError {
                 rustls::CertificateError::UnknownIssuer => {
                     "it is not signed by an authority this machine trusts (self-signed?)".to_string()
                 }
-                other => other.to_string(),
+                other => crate::transport::tls::readable_error(&other.to_string()),
             };
             tls(format!(
                 "the server's certificate was not accepted: {why}; to skip verification, mark the target insecure"
@@ -366,7 +366,7 @@ fn describe_tls_error(error: &io::Error, address: &str) -> GrpcError {
         Some(rustls::Error::AlertReceived(alert)) => {
             tls(format!("the server refused it with the alert `{alert:?}`"))
         }
-        Some(other) => tls(other.to_string()),
+        Some(other) => tls(crate::transport::tls::readable_error(&other.to_string())),
         None if error.kind() == io::ErrorKind::UnexpectedEof
             || error.kind() == io::ErrorKind::ConnectionReset =>
         {

@@ -177,7 +177,10 @@ pub async fn connect(
         match tokio::time::timeout_at(deadline.into(), connector.connect(name, tcp)).await {
             Ok(Ok(stream)) => Io::Tls(Box::new(stream)),
             Ok(Err(error)) => {
-                let mut reason = format!("the TLS handshake failed: {error}");
+                let mut reason = format!(
+                    "the TLS handshake failed: {}",
+                    crate::transport::tls::readable_error(&error.to_string())
+                );
                 if !target.insecure && error.to_string().contains("certificate") {
                     reason.push_str("; to skip verification, mark the request `insecure`");
                 }
