@@ -553,6 +553,7 @@ mod json_units;
 mod merged;
 mod requests;
 mod secrets;
+mod series;
 mod service_exit;
 mod settings;
 mod start_at;
