@@ -119,6 +119,13 @@ pub struct StreamReport {
     /// up to the cut, not its length and item count, which a load leaves out (see
     /// [`crate::interp::cut_off`]).
     pub cut_off: bool,
+    /// In a load run's open model, on the first stream (or request) its iteration opened: how
+    /// late the iteration started after it was due; its ttfb and first item count from when it
+    /// was due (coordinated omission). Zero on the others.
+    pub start_delay: Duration,
+    /// In a load run: the latencies the time series took as they were measured; the recorder
+    /// files the others when the iteration is recorded.
+    pub in_series: crate::interp::stats::InSeries,
 }
 
 #[derive(Debug, Clone)]

@@ -136,7 +136,7 @@ impl TestRun<'_> {
         let ended = response.sent_at.elapsed();
         if let Some(stats) = exchange.stats.as_mut() {
             stats.bytes += bytes.len() as u64;
-            stats.record_item(ended);
+            stats.record_unstreamed_item(ended);
             stats.duration = Some(ended);
         }
         let item = match &body.pattern.kind {

@@ -485,7 +485,7 @@ impl TestRun<'_> {
                 )),
             },
             Next::Item(item, at) => {
-                stats.record_item(at);
+                stats.record_unstreamed_item(at);
                 Err(Failure::assertion(
                     "expected the replies to end, but a message arrived",
                     span,
@@ -513,7 +513,7 @@ impl TestRun<'_> {
         };
         loop {
             match live.next(deadline).await {
-                Next::Item(_, at) => stats.record_item(at),
+                Next::Item(_, at) => stats.record_unstreamed_item(at),
                 Next::Ended(_) => break,
                 Next::TimedOut => {
                     return Err(not_ended(timeout, stats.items, !live.closed, span));

@@ -454,7 +454,7 @@ impl TestRun<'_> {
                 )),
             },
             Next::Item(item, at) => {
-                stats.record_item(at);
+                stats.record_unstreamed_item(at);
                 Err(Failure::assertion(
                     "expected the messages to end, but a message arrived",
                     span,
@@ -488,7 +488,7 @@ impl TestRun<'_> {
         };
         // Bounded by the deadline: a socket that never closes times the test out.
         while let Next::Item(item, at) = live.next(deadline).await {
-            stats.saw(&item, at, false);
+            stats.drained(&item, at);
         }
         stats.bytes += live.take_bytes();
         stats.duration = Some(live.origin().elapsed());

@@ -39,6 +39,22 @@ pub struct StreamStats {
     gaps: Gaps,
     /// Every arrival, in bounded memory, for the HTML report; `None` unless one is asked for.
     pub timeline: Option<Box<Timeline>>,
+    /// In a load run's open model, for the first stream its iteration opened: how late the
+    /// iteration started after it was due. Its ttfb and first item count from when it was due.
+    start_delay: Duration,
+    /// In a load run: which latencies it filed in the time series as they were measured.
+    in_series: InSeries,
+}
+
+/// The latencies of a stream a load run's time series took as they were measured (see
+/// [`crate::load::live_figures`]): the recorder files the others when the iteration ends, so
+/// each counts once, in the second it was known.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InSeries {
+    /// The ttfb, with the first item: the head came no later than it (see [`no_later_than`]),
+    /// so its value is final then.
+    pub ttfb: bool,
+    pub first_item: bool,
 }
 
 /// Gaps kept as they are before a stream has more: a test holding a thousand streams open, each
@@ -210,6 +226,9 @@ impl StreamStats {
                 last_at: None,
             },
             timeline: timeline::new_if_kept(),
+            // Outside a load's iteration, none.
+            start_delay: crate::load::live_figures::take_start_delay(),
+            in_series: InSeries::default(),
         }
     }
 
@@ -247,28 +266,74 @@ impl StreamStats {
         }
     }
 
-    /// Records an item received `at` (since the request).
+    /// Records an item of the stream received `at` (since the request): in a load run, its
+    /// latencies go into the time series now, in the second they were measured.
     pub fn record_item(&mut self, at: Duration) {
+        self.record(at, true);
+    }
+
+    /// Records an item read outside a block (a whole body, replies or messages read to their
+    /// end): in the stream's figures, but not in a load's time series, since the load's report
+    /// does not carry it as a stream's (the request is reported as a plain one, or its block
+    /// was reported before).
+    pub fn record_unstreamed_item(&mut self, at: Duration) {
+        self.record(at, false);
+    }
+
+    /// [`Self::record_unstreamed_item`], for the timeline too.
+    pub fn drained(&mut self, item: &crate::transport::item::Item, at: Duration) {
+        self.record(at, false);
+        self.describe_last(item);
+    }
+
+    /// `in_series`: a load run's time series takes the item's latencies as they come.
+    #[inline]
+    fn record(&mut self, at: Duration, in_series: bool) {
         self.items += 1;
-        if KEPT_FOR_LOAD.load(Ordering::Relaxed) {
-            crate::load::item_counter::count_item();
-        }
+        let for_load = KEPT_FOR_LOAD.load(Ordering::Relaxed);
         if self.first_item.is_none() {
             self.first_item = Some(at);
             self.ttfb = no_later_than(self.ttfb, at);
+            if for_load && in_series {
+                self.file_first_item(at);
+            }
         }
         if let Some(timeline) = &mut self.timeline {
             timeline.arrived(at);
         }
         let gaps = &mut self.gaps;
+        let mut gap_micros = None;
         if let Some(last) = gaps.last_at {
             let gap = at.saturating_sub(last);
-            gaps.record(gap.as_micros().min(u64::MAX as u128) as u64);
+            let micros = gap.as_micros().min(u64::MAX as u128) as u64;
+            gaps.record(micros);
             gaps.sum += gap;
             gaps.min = Some(gaps.min.map_or(gap, |min| min.min(gap)));
             gaps.max = gaps.max.max(gap);
+            gap_micros = Some(micros);
         }
         gaps.last_at = Some(at);
+        if for_load {
+            crate::load::live_figures::item(gap_micros.filter(|_| in_series));
+        }
+    }
+
+    /// A load run's first item, `at`, into the time series, and the ttfb with it when the head
+    /// has come: no item can lower it any more.
+    #[cold]
+    fn file_first_item(&mut self, at: Duration) {
+        use crate::load::live_figures::{Latency, record};
+        let micros = |latency: Duration| {
+            (latency + self.start_delay)
+                .as_micros()
+                .min(u64::MAX as u128) as u64
+        };
+        if let Some(ttfb) = self.ttfb {
+            record(Latency::Ttfb, micros(ttfb));
+            self.in_series.ttfb = true;
+        }
+        record(Latency::FirstItem, micros(at));
+        self.in_series.first_item = true;
     }
 
     /// When the last item arrived (since the request), on the current connection.
@@ -364,6 +429,8 @@ impl StreamStats {
                 timeline.gap_values = self.gap_values();
                 timeline
             }),
+            start_delay: self.start_delay,
+            in_series: self.in_series,
             ..StreamReport::default()
         }
     }
@@ -379,6 +446,8 @@ impl StreamStats {
             connect: self.connect,
             connections: self.connections,
             plain: true,
+            start_delay: self.start_delay,
+            in_series: self.in_series,
             ..StreamReport::default()
         })
     }
@@ -397,6 +466,7 @@ impl StreamStats {
             span,
             ttfb: Some(waited),
             plain: true,
+            start_delay: crate::load::live_figures::take_start_delay(),
             ..StreamReport::default()
         })
     }
@@ -638,6 +708,23 @@ mod tests {
         assert_eq!(first, Duration::from_micros(1_007));
         let report = stats.report("sse", crate::source::Span::default());
         assert!(report.ttfb <= report.first_item, "{report:?}");
+    }
+
+    #[tokio::test]
+    async fn the_first_stream_an_iteration_opens_carries_its_start_delay() {
+        let late = Duration::from_millis(7);
+        let [first, second] = crate::load::live_figures::with_start_delay(Some(late), async {
+            [
+                StreamStats::new(Duration::ZERO),
+                StreamStats::awaiting_head(),
+            ]
+        })
+        .await;
+        let span = crate::source::Span::default();
+        assert_eq!(first.report("sse", span).start_delay, late);
+        assert_eq!(second.report("sse", span).start_delay, Duration::ZERO);
+        // Outside a load's iteration: none.
+        assert_eq!(StreamStats::new(Duration::ZERO).start_delay, Duration::ZERO);
     }
 
     #[test]

@@ -141,6 +141,16 @@ impl Reader<'_> {
         }
     }
 
+    /// The time to the response head when the source times it rather than the block's
+    /// statistics (a gRPC call's head), for the first item to find it known: a load's time
+    /// series takes the ttfb with the first item.
+    fn ttfb(&self) -> Option<Duration> {
+        match self {
+            Reader::Grpc(call) => call.ttfb(),
+            Reader::Http(_) | Reader::Socket(_) => None,
+        }
+    }
+
     fn is_open(&self) -> bool {
         match self {
             Reader::Http(reader) => reader.is_open(),
@@ -457,6 +467,9 @@ impl StreamRun<'_> {
             }
             match next {
                 Next::Item(item, at) => {
+                    if stats.ttfb.is_none() {
+                        stats.ttfb = reader.ttfb();
+                    }
                     if let Some(failure) = unusable(&item, matcher.consumed() + 1, &kind) {
                         if let Some(timeline) = &mut stats.timeline {
                             timeline.mark(MarkKind::Error, at);

@@ -100,12 +100,17 @@ impl LoadContext {
         let Some(definition) = spec.tests.get(load_test.test) else {
             return;
         };
-        let run = run_iteration(
-            &self.settings,
-            spec,
-            definition,
-            identity,
-            self.cut_off.cancelled(),
+        let start_delay = due.map(|due| started.saturating_duration_since(due));
+        // The first stream the iteration opens counts from when it was due.
+        let run = super::live_figures::with_start_delay(
+            start_delay,
+            run_iteration(
+                &self.settings,
+                spec,
+                definition,
+                identity,
+                self.cut_off.cancelled(),
+            ),
         );
         let iteration = match std::panic::AssertUnwindSafe(run).catch_unwind().await {
             Ok(iteration) => iteration,
@@ -119,7 +124,6 @@ impl LoadContext {
                 cut_off: false,
             },
         };
-        let start_delay = due.map(|due| started.saturating_duration_since(due));
         let at = self.started.elapsed();
         if let Ok(mut recorder) = self.recorder.lock() {
             if iteration.cut_off {

@@ -125,7 +125,8 @@ pub struct SecondReport {
     pub dropped: u64,
     /// Items read in this second, by every stream.
     pub items: u64,
-    /// p50 and p99 of the streams that ended in this second (milliseconds).
+    /// p50 and p99 of the latencies measured in this second (milliseconds): each gap as its item
+    /// came, a first item and the ttfb with it as it came (see [`super::live_figures`]).
     pub ttfb_p50_ms: Option<f64>,
     pub ttfb_p99_ms: Option<f64>,
     pub first_item_p50_ms: Option<f64>,

@@ -254,8 +254,9 @@ pub struct Ended<'a> {
     pub outcome: &'a TestOutcome,
     /// Since the start of the load, when it ended.
     pub at: Duration,
-    /// Open model: how late it started after it was due; added to the latencies of its first
-    /// stream and to its duration, as they count from when it was due.
+    /// Open model: how late it started after it was due; added to its duration, as it counts
+    /// from when it was due (its first stream carries it too, for its latencies: see
+    /// [`StreamReport::start_delay`]).
     pub start_delay: Option<Duration>,
     /// Whether it ended by the end of the schedule (not in the graceful stop after it).
     pub in_schedule: bool,
@@ -299,7 +300,7 @@ impl Measured {
                 self.record_value(Metric::TokensPerSecond, per_second);
             }
         }
-        self.record_streams(outcome, lag);
+        self.record_streams(outcome);
         let mut classes: Vec<ErrorClass> = Vec::new();
         for failure in &outcome.failures {
             if let Some(class) = ErrorClass::of(failure) {
@@ -360,19 +361,19 @@ impl Measured {
         if let Some(delay) = start_delay {
             self.record_duration(Metric::StartDelay, delay);
         }
-        self.record_streams(outcome, start_delay.unwrap_or_default());
+        self.record_streams(outcome);
     }
 
-    /// Records the streams of an iteration. `lag`: how late it started after it was due.
-    fn record_streams(&mut self, outcome: &TestOutcome, lag: Duration) {
-        for (index, stream) in outcome.streams.iter().enumerate() {
-            // Only the first stream of an iteration waited for the iteration's late start.
-            let lag = if index == 0 { lag } else { Duration::ZERO };
-            self.record_stream(stream, lag);
+    /// Records the streams of an iteration.
+    fn record_streams(&mut self, outcome: &TestOutcome) {
+        for stream in &outcome.streams {
+            self.record_stream(stream);
         }
     }
 
-    fn record_stream(&mut self, stream: &StreamReport, lag: Duration) {
+    fn record_stream(&mut self, stream: &StreamReport) {
+        // Only the first stream an iteration opened waited for the iteration's late start.
+        let lag = stream.start_delay;
         if stream.plain {
             // A request no block read as a stream: its connection and head only.
             self.counts.connections += u64::from(stream.connections);
@@ -608,7 +609,7 @@ mod tests {
             duration: Some(ms(1) + Duration::from_micros(14)),
             ..StreamReport::default()
         };
-        measured.record_stream(&burst, Duration::ZERO);
+        measured.record_stream(&burst);
         assert!(
             !measured.distributions.contains_key(&Metric::ItemsPerSecond),
             "{:?}",
@@ -625,7 +626,7 @@ mod tests {
             duration: Some(ms(110)),
             ..StreamReport::default()
         };
-        measured.record_stream(&paced, Duration::ZERO);
+        measured.record_stream(&paced);
         let rates = &measured.distributions[&Metric::ItemsPerSecond];
         assert_eq!(rates.histogram.len(), 1);
         assert_eq!(rates.stat(Stat::Max), Some(100_000.0));
@@ -635,6 +636,47 @@ mod tests {
             milli_rate(1.0, MIN_RATE_SPAN - Duration::from_micros(1)),
             None
         );
+    }
+
+    #[test]
+    fn the_stream_that_carries_the_start_delay_counts_from_when_its_iteration_was_due() {
+        let ms = Duration::from_millis;
+        let outcome = TestOutcome {
+            streams: vec![
+                // A request the iteration opened after its stream, reported first.
+                StreamReport {
+                    plain: true,
+                    ttfb: Some(ms(1)),
+                    ..StreamReport::default()
+                },
+                StreamReport {
+                    ttfb: Some(ms(2)),
+                    first_item: Some(ms(3)),
+                    start_delay: ms(10),
+                    ..StreamReport::default()
+                },
+            ],
+            file: crate::source::SourceFile::new("a.stream", ""),
+            name: "t".to_string(),
+            span: crate::source::Span::default(),
+            duration: Duration::ZERO,
+            failures: Vec::new(),
+            barriers: Vec::new(),
+            tokens: None,
+        };
+        let mut measured = Measured::default();
+        measured.record_cut_off(&outcome, Some(ms(10)));
+        let values = |metric| {
+            let histogram: &Histogram<u64> = &measured.distributions[&metric].histogram;
+            let mut values: Vec<u64> = histogram
+                .iter_recorded()
+                .map(|v| histogram.lowest_equivalent(v.value_iterated_to()))
+                .collect();
+            values.sort_unstable();
+            values
+        };
+        assert_eq!(values(Metric::Ttfb), [1_000, 12_000]);
+        assert_eq!(values(Metric::FirstItem), [13_000]);
     }
 
     #[test]
@@ -678,7 +720,7 @@ mod tests {
                 gap_samples: Some(GapSamples::Few(vec![10, gap, 20])),
                 ..StreamReport::default()
             };
-            measured.record_stream(&stream, Duration::ZERO);
+            measured.record_stream(&stream);
         }
         let items = &measured.distributions[&Metric::Items];
         // Both 20,000: the histogram's bucket stands for 20,000–20,015.

@@ -5,9 +5,9 @@
 //! renders and thresholds judge, and which `streamspec merge` combines across instances.
 
 pub mod driver;
-pub mod item_counter;
 pub mod json;
 pub mod live;
+pub mod live_figures;
 pub mod merge;
 pub mod metrics;
 pub mod profile;
@@ -201,6 +201,8 @@ async fn measure(
     };
     let planned = (!options.profile.stages.is_empty()).then(|| options.profile.duration());
     let mut live = live::LiveLine::new(planned, options.profile.iterations, active_word);
+    // What the streams measured, taken once a second (items, and latencies as they came).
+    let mut figures = live_figures::Collector::default();
     let mut stopped = None;
     let mut signal = None;
     let mut tick = tokio::time::interval_at(
@@ -260,11 +262,13 @@ async fn measure(
             let Ok(mut recorder) = recorder.lock() else {
                 break;
             };
+            let measured = figures.take();
             let second = recorder
                 .close_second(SecondSample {
                     t,
                     active: ctx.take_active_peak(),
-                    items_total: item_counter::total(),
+                    items_total: measured.items_total,
+                    latencies: measured.latencies,
                     client_cpu_percent: cpu,
                     loop_lag_ms: Some(lag_ms),
                 })

@@ -1,7 +1,8 @@
 //! Where a load run's iterations end up: each ended iteration is recorded into its test's
-//! figures and into the current second; once a second the second is closed into the time
-//! series (its histograms encoded; seconds older than five minutes wait in a temporary file, so a
-//! long soak's memory stays flat). Under
+//! figures and its count into the current second; once a second the second is closed into the
+//! time series, with the latencies the streams measured in it (see [`super::live_figures`];
+//! its histograms encoded; seconds older than five minutes wait in a temporary file, so a long
+//! soak's memory stays flat). Under
 //! `--abort-on-fail`, a count threshold is judged as each iteration is recorded, so the run stops
 //! as soon as one is lost for good rather than at the next second.
 
@@ -12,7 +13,8 @@ use hdrhistogram::Histogram;
 use tokio_util::sync::CancellationToken;
 
 use super::json::{SecondReport, encode, shown};
-use super::metrics::{Ended, Measured, Metric, Stat, add_gaps};
+use super::live_figures::SERIES_DIGITS;
+use super::metrics::{Ended, Measured, Metric, Stat};
 use super::series::Series;
 use super::thresholds::{Measure, Threshold};
 use crate::outcome::{Failure, TestOutcome};
@@ -52,7 +54,8 @@ struct Second {
     passed: u64,
     errors: u64,
     dropped: u64,
-    /// Two significant digits: percentiles per second within 1%.
+    /// The latencies the streams of the iterations recorded in it had not filed as they were
+    /// measured (a stream without items: its ttfb), in [`SERIES_DIGITS`].
     histograms: BTreeMap<Metric, Histogram<u64>>,
 }
 
@@ -61,6 +64,8 @@ pub struct SecondSample {
     pub t: u64,
     pub active: u64,
     pub items_total: u64,
+    /// The latencies the streams measured in it (see [`super::live_figures`]).
+    pub latencies: BTreeMap<Metric, Histogram<u64>>,
     pub client_cpu_percent: Option<f64>,
     pub loop_lag_ms: Option<f64>,
 }
@@ -145,7 +150,7 @@ impl Recorder {
         second.iterations += 1;
         second.passed += after.passed - before.passed;
         second.errors += after.errored - before.errored;
-        second.add_streams(outcome, start_delay);
+        second.add_unfiled(outcome);
         self.judge_counts();
     }
 
@@ -161,7 +166,7 @@ impl Recorder {
             return;
         };
         measured.record_cut_off(outcome, start_delay);
-        self.second.add_streams(outcome, start_delay);
+        self.second.add_unfiled(outcome);
     }
 
     /// Iterations the end of the run cut off, by test.
@@ -182,7 +187,11 @@ impl Recorder {
 
     /// Closes the current second into the series, and returns it.
     pub fn close_second(&mut self, sample: SecondSample) -> &SecondReport {
-        let second = std::mem::take(&mut self.second);
+        let mut second = std::mem::take(&mut self.second);
+        for (metric, measured) in &sample.latencies {
+            // Same precision, auto-resizing: adding cannot fail.
+            let _ = second.histogram(*metric).add(measured);
+        }
         let stat = |metric: Metric, p: f64| {
             second
                 .histograms
@@ -228,31 +237,87 @@ impl Recorder {
 }
 
 impl Second {
-    /// The head, first-item and gap times of an iteration's streams, for the second's
-    /// percentiles.
-    fn add_streams(&mut self, outcome: &TestOutcome, start_delay: Option<Duration>) {
-        let second = self;
-        let lag = start_delay.unwrap_or_default();
-        for (index, stream) in outcome.streams.iter().enumerate() {
-            let lag = if index == 0 { lag } else { Duration::ZERO };
+    fn histogram(&mut self, metric: Metric) -> &mut Histogram<u64> {
+        self.histograms.entry(metric).or_insert_with(|| {
+            Histogram::new(SERIES_DIGITS).unwrap_or_else(|_| unreachable!("2 digits is valid"))
+        })
+    }
+
+    /// The latencies of an iteration's streams that the series did not take as they were
+    /// measured: a ttfb without an item to follow it (a plain request, a stream without items,
+    /// a gRPC call's, read once its replies are), known for sure only now. Its first item and
+    /// gaps were taken as they came. The first stream counts from when the iteration was due.
+    fn add_unfiled(&mut self, outcome: &TestOutcome) {
+        for stream in &outcome.streams {
+            let lag = stream.start_delay;
             let mut add = |metric: Metric, value: Option<Duration>| {
                 if let Some(value) = value {
-                    let histogram = second.histograms.entry(metric).or_insert_with(|| {
-                        Histogram::new(2).unwrap_or_else(|_| unreachable!("2 digits is valid"))
-                    });
-                    let _ = histogram.record(super::metrics::micros(value + lag));
+                    let _ = self
+                        .histogram(metric)
+                        .record(super::metrics::micros(value + lag));
                 }
             };
-            add(Metric::Ttfb, stream.ttfb);
-            add(Metric::FirstItem, stream.first_item);
-        }
-        for stream in &outcome.streams {
-            if let Some(samples) = &stream.gap_samples {
-                let histogram = second.histograms.entry(Metric::Gap).or_insert_with(|| {
-                    Histogram::new(2).unwrap_or_else(|_| unreachable!("2 digits is valid"))
-                });
-                add_gaps(histogram, samples);
+            if !stream.in_series.ttfb {
+                add(Metric::Ttfb, stream.ttfb);
+            }
+            if !stream.in_series.first_item && !stream.plain {
+                add(Metric::FirstItem, stream.first_item);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interp::stats::InSeries;
+    use crate::outcome::StreamReport;
+
+    #[test]
+    fn an_iteration_files_only_the_latencies_its_streams_did_not_file_as_they_came() {
+        let ms = Duration::from_millis;
+        let outcome = TestOutcome {
+            file: crate::source::SourceFile::new("a.stream", ""),
+            name: "t".to_string(),
+            span: crate::source::Span::default(),
+            duration: Duration::ZERO,
+            failures: Vec::new(),
+            streams: vec![
+                // Its ttfb and first item went into the series as they came.
+                StreamReport {
+                    ttfb: Some(ms(2)),
+                    first_item: Some(ms(3)),
+                    in_series: InSeries {
+                        ttfb: true,
+                        first_item: true,
+                    },
+                    ..StreamReport::default()
+                },
+                // A plain request, the first the iteration opened, 5ms late: its ttfb now.
+                StreamReport {
+                    plain: true,
+                    ttfb: Some(ms(1)),
+                    start_delay: ms(5),
+                    ..StreamReport::default()
+                },
+            ],
+            barriers: Vec::new(),
+            tokens: None,
+        };
+        let mut recorder = Recorder::new(1, Instant::now());
+        recorder.record_cut_off(0, &outcome, Some(ms(5)));
+        let second = recorder.close_second(SecondSample {
+            t: 0,
+            active: 0,
+            items_total: 0,
+            latencies: BTreeMap::new(),
+            client_cpu_percent: None,
+            loop_lag_ms: None,
+        });
+        // Two significant digits: within 1%.
+        let ttfb = second.ttfb_p99_ms.expect("a ttfb");
+        assert!((6.0..6.06).contains(&ttfb), "{ttfb}");
+        assert_eq!(second.first_item_p99_ms, None);
+        assert_eq!(second.gap_p99_ms, None);
     }
 }

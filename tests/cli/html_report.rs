@@ -539,7 +539,7 @@ fn an_hour_of_load_makes_a_page_of_bounded_size() {
     assert_eq!(
         notes,
         [
-            "each second's latencies are those of the streams that ended in it",
+            "each second's latencies are those measured in it",
             "3600 seconds, drawn as 600 points: each the mean of 6 seconds (p99: the highest of them)"
         ]
     );

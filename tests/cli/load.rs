@@ -558,6 +558,7 @@ mod merged;
 mod requests;
 mod schedule;
 mod secrets;
+mod series;
 mod service_exit;
 mod settings;
 mod start_at;

@@ -164,10 +164,8 @@ pub fn section(report: &LoadReport, exits: &[Exit]) -> String {
         return String::new();
     }
     let mut body = String::from("<section id=\"over-time\"><h2>Over time</h2>\n");
-    // As the JSON series: a stream longer than a second is seen when it ends, not before.
-    body.push_str(
-        "<p class=\"note\">each second's latencies are those of the streams that ended in it</p>\n",
-    );
+    // As the JSON series: a stream longer than a second is seen all along, not when it ends.
+    body.push_str("<p class=\"note\">each second's latencies are those measured in it</p>\n");
     for note in &series.notes {
         let _ = writeln!(body, "<p class=\"note\">{}</p>", escape(note));
     }
