@@ -126,6 +126,9 @@ pub struct StreamReport {
     /// In a load run: the latencies the time series took as they were measured; the recorder
     /// files the others when the iteration is recorded.
     pub in_series: crate::interp::stats::InSeries,
+    /// In a load run: the wait for an item that never came, when the block gave up on it (its
+    /// series filed it then).
+    pub gave_up: Option<crate::interp::stats::GaveUp>,
 }
 
 #[derive(Debug, Clone)]

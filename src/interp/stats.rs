@@ -44,6 +44,20 @@ pub struct StreamStats {
     start_delay: Duration,
     /// In a load run: which latencies it filed in the time series as they were measured.
     in_series: InSeries,
+    /// The wait for an item that never came, when the block gave up on it.
+    gave_up: Option<GaveUp>,
+}
+
+/// A block gave up waiting for the next item (a bound broke, or the test's timeout came): a
+/// server too slow to send it must not vanish from a load's percentiles, as a head never
+/// received counts in `ttfb` by the time waited. The time waited is a lower bound of the true
+/// one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GaveUp {
+    /// No item had come: the time from the request, for `first item`.
+    FirstItem(Duration),
+    /// The time since the last item, for `gap`.
+    Gap(Duration),
 }
 
 /// The latencies of a stream a load run's time series took as they were measured (see
@@ -229,6 +243,7 @@ impl StreamStats {
             // Outside a load's iteration, none.
             start_delay: crate::load::live_figures::take_start_delay(),
             in_series: InSeries::default(),
+            gave_up: None,
         }
     }
 
@@ -336,6 +351,29 @@ impl StreamStats {
         self.in_series.first_item = true;
     }
 
+    /// The block gave up waiting for the next item `at` (since the request): the time waited
+    /// counts, in a load, as the first item's or as a gap (filed in the time series now).
+    pub fn gave_up_waiting(&mut self, at: Duration) {
+        let gave_up = match (self.first_item, self.gaps.last_at) {
+            (None, _) => GaveUp::FirstItem(at),
+            (Some(_), Some(last)) => GaveUp::Gap(at.saturating_sub(last)),
+            // Items came on an earlier connection only: the wait since this one opened is
+            // not a gap between items.
+            (Some(_), None) => return,
+        };
+        self.gave_up = Some(gave_up);
+        if KEPT_FOR_LOAD.load(Ordering::Relaxed) {
+            use crate::load::live_figures::{Latency, record};
+            let micros = |wait: Duration| wait.as_micros().min(u64::MAX as u128) as u64;
+            match gave_up {
+                GaveUp::FirstItem(wait) => {
+                    record(Latency::FirstItem, micros(wait + self.start_delay))
+                }
+                GaveUp::Gap(wait) => record(Latency::Gap, micros(wait)),
+            }
+        }
+    }
+
     /// When the last item arrived (since the request), on the current connection.
     pub fn last_item_at(&self) -> Option<Duration> {
         self.gaps.last_at
@@ -431,6 +469,7 @@ impl StreamStats {
             }),
             start_delay: self.start_delay,
             in_series: self.in_series,
+            gave_up: self.gave_up,
             ..StreamReport::default()
         }
     }

@@ -594,6 +594,9 @@ impl StreamRun<'_> {
                     }
                     // The bound on the next item, if it ran out before the test's deadline.
                     let broken = matcher.deadline(previous).filter(|_| now < deadline);
+                    // Given up on the next item, for a bound or the test's timeout: the time
+                    // waited counts (a load's first item or gap).
+                    stats.gave_up_waiting(since_origin);
                     if let Some(timeline) = &mut stats.timeline {
                         match &broken {
                             // Not a timeout: the bound on the next item was broken.

@@ -15,7 +15,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::interp::stats::GapSamples;
+use crate::interp::stats::{GapSamples, GaveUp};
 use crate::outcome::{Failure, FailureClass, StreamReport, TestOutcome};
 
 pub use distribution::{Distribution, Exact};
@@ -433,6 +433,14 @@ impl Measured {
                     gaps.merge(&Distribution::new(added, Exact::of_histogram(histogram)));
                 }
             }
+        }
+        // The wait for an item that never came, as a head never received counts in `ttfb`.
+        match stream.gave_up {
+            Some(GaveUp::FirstItem(waited)) => {
+                self.record_duration(Metric::FirstItem, waited + lag);
+            }
+            Some(GaveUp::Gap(waited)) => self.record_duration(Metric::Gap, waited),
+            None => {}
         }
     }
 

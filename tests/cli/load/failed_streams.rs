@@ -44,3 +44,63 @@ test "slow second event" {
         assert!(max < 450.0, "{metric} max {max} ms: {total}");
     }
 }
+
+/// Runs `spec` as a load of two iterations and gives its JSON report's total.
+fn total_of(spec: &str) -> serde_json::Value {
+    let output = Test::new()
+        .spec("stall.stream", spec)
+        .var("base", servers::demo())
+        .args(["load", "stall.stream", "--users", "2", "--iterations", "2"])
+        .args(["--format", "json"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(
+        output.status,
+        Some(1),
+        "{}\n{}",
+        output.stdout,
+        output.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    report["total"].clone()
+}
+
+#[test]
+fn a_first_item_that_never_came_counts_the_time_waited_for_it() {
+    // The head comes, then nothing: the time to the first item is at least the 300 ms waited,
+    // as a head never received counts in `ttfb`. Left out, `p99 first item < 100ms` passed.
+    let total = total_of(
+        r#"
+test "silent stream" {
+  GET {{base}}/bad/stall?after=0
+  expect sse { data: _ within 300ms; end }
+}
+"#,
+    );
+    let first = &total["metrics"]["first_item"];
+    assert_eq!(first["count"], 2, "{total}");
+    assert!(first["min"].as_f64() >= Some(300.0), "{total}");
+    // The ttfb is the head's, which did come.
+    assert!(
+        total["metrics"]["ttfb"]["max"].as_f64() < Some(300.0),
+        "{total}"
+    );
+}
+
+#[test]
+fn a_stall_that_broke_a_bound_counts_as_a_gap_of_the_time_waited() {
+    // Two events, then nothing: the gap after the second is at least the 300 ms waited.
+    let total = total_of(
+        r#"
+test "stalled stream" {
+  GET {{base}}/bad/stall?after=2
+  expect sse { 2 times { data: _ }; data: _ within 300ms; end }
+}
+"#,
+    );
+    let gap = &total["metrics"]["gap"];
+    // One gap between the two events, and the wait after them, in each iteration.
+    assert_eq!(gap["count"], 4, "{total}");
+    assert!(gap["max"].as_f64() >= Some(300.0), "{total}");
+    assert_eq!(total["metrics"]["first_item"]["count"], 2, "{total}");
+}
