@@ -179,7 +179,14 @@ pub fn keep_gaps_for_load() {
 #[derive(Debug, Clone)]
 pub enum GapSamples {
     Few(Vec<u64>),
-    Histogram(Box<Histogram<u32>>),
+    /// Many gaps: their histogram, with their exact extremes and sum (the histogram's are
+    /// within its precision only).
+    Histogram {
+        gaps: Box<Histogram<u32>>,
+        min: u64,
+        max: u64,
+        sum: u128,
+    },
 }
 
 /// The time to the response head, given its first item came `first_item` after the request.
@@ -190,6 +197,10 @@ pub enum GapSamples {
 /// item's read is when the head had come at the latest.
 fn no_later_than(ttfb: Option<Duration>, first_item: Duration) -> Option<Duration> {
     ttfb.map(|ttfb| ttfb.min(first_item))
+}
+
+fn micros_of(duration: Duration) -> u64 {
+    duration.as_micros().min(u128::from(u64::MAX)) as u64
 }
 
 fn histogram_of(gaps: &[u64]) -> Histogram<u32> {
@@ -458,7 +469,12 @@ impl StreamStats {
             gap_samples: for_load.then(|| {
                 match &self.gaps.histogram {
                     // With the run of equal gaps not yet in it.
-                    Some(_) => GapSamples::Histogram(Box::new(self.gaps.histogram().into_owned())),
+                    Some(_) => GapSamples::Histogram {
+                        gaps: Box::new(self.gaps.histogram().into_owned()),
+                        min: self.gaps.min.map_or(0, micros_of),
+                        max: micros_of(self.gaps.max),
+                        sum: self.gaps.sum.as_micros(),
+                    },
                     None => GapSamples::Few(self.gaps.few.clone()),
                 }
             }),
@@ -786,7 +802,7 @@ mod tests {
         }
         let report = stats.report_for("sse", crate::source::Span::default(), true);
         assert_eq!(report.gaps, None);
-        let Some(GapSamples::Histogram(gaps)) = report.gap_samples else {
+        let Some(GapSamples::Histogram { gaps, .. }) = report.gap_samples else {
             panic!("the gaps, in a histogram: {:?}", report.gap_samples);
         };
         assert_eq!(gaps.len(), stats.gap_count());

@@ -425,12 +425,23 @@ impl Measured {
                         gaps.record(gap);
                     }
                 }
-                // A long stream hands its gaps over as a histogram only: their extremes and
-                // sum are the histogram's, within its precision.
-                GapSamples::Histogram(histogram) => {
+                // A long stream hands its gaps over as a histogram, with their exact extremes
+                // and sum.
+                GapSamples::Histogram {
+                    gaps: histogram,
+                    min,
+                    max,
+                    sum,
+                } => {
                     let mut added = new_histogram();
                     add_gaps(&mut added, samples);
-                    gaps.merge(&Distribution::new(added, Exact::of_histogram(histogram)));
+                    let exact = Exact {
+                        count: histogram.len(),
+                        min: *min,
+                        max: *max,
+                        sum: *sum,
+                    };
+                    gaps.merge(&Distribution::new(added, exact));
                 }
             }
         }
@@ -495,7 +506,7 @@ pub fn add_gaps(histogram: &mut Histogram<u64>, samples: &GapSamples) {
                 let _ = histogram.record(gap);
             }
         }
-        GapSamples::Histogram(gaps) => {
+        GapSamples::Histogram { gaps, .. } => {
             for value in gaps.iter_recorded() {
                 let _ = histogram
                     .record_n(value.value_iterated_to(), u64::from(value.count_at_value()));
@@ -740,5 +751,30 @@ mod tests {
         assert_eq!(gaps.stat(Stat::Min), Some(10.0));
         assert_eq!(gaps.stat(Stat::Mean), Some(199_963.0 / 6.0));
         assert_eq!(gaps.stat(Stat::Percentile(99.0)), Some(99_953.0));
+    }
+
+    #[test]
+    fn a_long_stream_s_gaps_keep_their_exact_extremes_and_mean() {
+        // 99.95 ms is in a bucket whose top reads 100.0x ms: the exact figures come with the
+        // histogram, so `max gap < 100ms` is judged on 99.95 ms.
+        let mut gaps = Histogram::<u32>::new(3).expect("a histogram");
+        for gap in [50_000u64, 99_950] {
+            gaps.record(gap).expect("recorded");
+        }
+        let stream = StreamReport {
+            gap_samples: Some(GapSamples::Histogram {
+                gaps: Box::new(gaps),
+                min: 50_000,
+                max: 99_950,
+                sum: 149_950,
+            }),
+            ..StreamReport::default()
+        };
+        let mut measured = Measured::default();
+        measured.record_stream(&stream);
+        let gap = &measured.distributions[&Metric::Gap];
+        assert_eq!(gap.stat(Stat::Max), Some(99_950.0));
+        assert_eq!(gap.stat(Stat::Min), Some(50_000.0));
+        assert_eq!(gap.stat(Stat::Mean), Some(74_975.0));
     }
 }
