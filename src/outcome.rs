@@ -129,6 +129,9 @@ pub struct StreamReport {
     /// In a load run: the wait for an item that never came, when the block gave up on it (its
     /// series filed it then).
     pub gave_up: Option<crate::interp::stats::GaveUp>,
+    /// Which stream this reports (0: one of its own); a stream read by several blocks reports
+    /// after each, its figures so far.
+    pub stream_id: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -165,6 +168,21 @@ pub struct BarrierReport {
 }
 
 impl TestOutcome {
+    /// Each stream once, by its last report: a WebSocket or gRPC call read by several blocks
+    /// reports after each with its figures so far, which a load must not count twice.
+    pub fn streams_once(&self) -> Vec<&StreamReport> {
+        // From the last report back: the first seen of a stream is its last.
+        let mut seen = std::collections::HashSet::new();
+        let mut once: Vec<&StreamReport> = self
+            .streams
+            .iter()
+            .rev()
+            .filter(|stream| stream.stream_id == 0 || seen.insert(stream.stream_id))
+            .collect();
+        once.reverse();
+        once
+    }
+
     /// The outcome of a test whose run panicked (a bug in streamspec): it fails, with what the
     /// panic said, rather than the whole run.
     pub fn panicked(

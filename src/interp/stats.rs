@@ -46,7 +46,14 @@ pub struct StreamStats {
     in_series: InSeries,
     /// The wait for an item that never came, when the block gave up on it.
     gave_up: Option<GaveUp>,
+    /// Which stream these are, in its reports: a socket or call read by several blocks reports
+    /// after each, its figures so far, and a load counts only the last (see
+    /// [`crate::outcome::TestOutcome::streams_once`]).
+    id: u64,
 }
+
+/// The next stream's [`StreamStats::id`]; 0 is no stream's.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// A block gave up waiting for the next item (a bound broke, or the test's timeout came): a
 /// server too slow to send it must not vanish from a load's percentiles, as a head never
@@ -255,6 +262,7 @@ impl StreamStats {
             start_delay: crate::load::live_figures::take_start_delay(),
             in_series: InSeries::default(),
             gave_up: None,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -486,6 +494,7 @@ impl StreamStats {
             start_delay: self.start_delay,
             in_series: self.in_series,
             gave_up: self.gave_up,
+            stream_id: self.id,
             ..StreamReport::default()
         }
     }
@@ -503,6 +512,7 @@ impl StreamStats {
             plain: true,
             start_delay: self.start_delay,
             in_series: self.in_series,
+            stream_id: self.id,
             ..StreamReport::default()
         })
     }

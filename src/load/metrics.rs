@@ -366,7 +366,7 @@ impl Measured {
 
     /// Records the streams of an iteration.
     fn record_streams(&mut self, outcome: &TestOutcome) {
-        for stream in &outcome.streams {
+        for stream in outcome.streams_once() {
             self.record_stream(stream);
         }
     }

@@ -248,7 +248,7 @@ impl Second {
     /// a gRPC call's, read once its replies are), known for sure only now. Its first item and
     /// gaps were taken as they came. The first stream counts from when the iteration was due.
     fn add_unfiled(&mut self, outcome: &TestOutcome) {
-        for stream in &outcome.streams {
+        for stream in outcome.streams_once() {
             let lag = stream.start_delay;
             let mut add = |metric: Metric, value: Option<Duration>| {
                 if let Some(value) = value {

@@ -243,3 +243,32 @@ fn a_websocket_given_up_before_its_head_counts_the_time_it_was_waited_for() {
     assert_eq!(ttfb["count"], 2, "{ttfb}");
     assert!(ttfb["min"].as_f64() >= Some(200.0), "{ttfb}");
 }
+
+#[test]
+fn a_socket_and_a_call_read_by_two_blocks_are_each_one_stream() {
+    // Each block reports the stream's figures so far: counted once, by the last, not once a
+    // block (a socket of 4 messages counted 6 items, 2 connections and 2 first items).
+    let total = load(
+        r#"
+        test "two blocks each" {
+          ws {{base}}/ws/ticker?count=4&interval=0ms
+          expect messages { { "n": 1 }; { "n": 2 } }
+          expect messages { { "n": 3 }; { "n": 4 }; end }
+          grpc {{grpc}} stock.StockService/StreamPrices
+          message { "symbols": ["AAPL"], "ticks": 4, "intervalMs": 0 }
+          expect messages { 2 times { { "tick": number } } }
+          expect messages { 2 times { { "tick": number } }; end }
+        }
+        "#,
+    );
+    let (counts, metrics) = (&total["counts"], &total["metrics"]);
+    // 4 iterations, each a socket and a call of 4 items.
+    assert_eq!(counts["streams"], 8, "{total}");
+    assert_eq!(counts["items"], 32, "{total}");
+    assert_eq!(counts["connections"], 8, "{total}");
+    for metric in ["connect", "ttfb", "first_item", "stream_duration", "items"] {
+        assert_eq!(metrics[metric]["count"], 8, "{metric}: {total}");
+    }
+    assert_eq!(metrics["gap"]["count"], 24, "{total}");
+    assert_eq!(metrics["items"]["max"], 4.0, "{total}");
+}
