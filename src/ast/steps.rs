@@ -11,6 +11,8 @@ pub enum StepKind {
     Header(HeaderStep),
     Body(Body),
     Timeout(Spanned<Duration>),
+    /// `threshold p99 gap < 100ms`: in a load, a bound on this test's figures; a run ignores it.
+    Threshold(Spanned<String>),
     Expect(Expectation),
     Control(Control),
     /// `grpc {{target}} package.Service/Method`

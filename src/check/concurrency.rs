@@ -223,16 +223,21 @@ impl Checker {
 
     /// `timeout` sets the test's deadline: once, at the test's own level.
     pub(super) fn timeout_in_body(&mut self, span: Span) -> bool {
+        self.test_step_in_a_body(
+            span,
+            "`timeout` sets the test's deadline, and goes outside `repeat` and `parallel`",
+        )
+    }
+
+    /// A step of the whole test found in the body of a `repeat` or a branch: `message` says so,
+    /// and `true`.
+    pub(super) fn test_step_in_a_body(&mut self, span: Span, message: &str) -> bool {
         let inside = match self.flow.path.last() {
             Some(frame) => format!("inside branch `{}`", frame.name),
             None if self.flow.repeats > 0 => "inside a `repeat`".to_string(),
             None => return false,
         };
-        self.error(
-            span,
-            "`timeout` sets the test's deadline, and goes outside `repeat` and `parallel`",
-            inside,
-        );
+        self.error(span, message, inside);
         true
     }
 

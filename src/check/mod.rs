@@ -370,6 +370,17 @@ impl Checker {
                     }
                 }
             }
+            StepKind::Threshold(text) => {
+                if self.test_step_in_a_body(
+                    step.span,
+                    "`threshold` judges the test's figures in a load, and goes outside `repeat` and `parallel`",
+                ) {
+                    return;
+                }
+                if let Err(message) = crate::load::thresholds::Threshold::parse(&text.value) {
+                    self.error(text.span, message, "not a threshold");
+                }
+            }
             StepKind::Timeout(duration) => {
                 if self.timeout_in_body(step.span) {
                     return;

@@ -13,7 +13,8 @@ pub fn check(args: &CheckArgs) -> i32 {
             print_diagnostics(&project.warnings);
             // A `[load]` that asks what its tests do not give fails `load` before it starts:
             // found here first, as a spec's errors are.
-            let load_problems = crate::commands::load_asks::config_problems(&project);
+            let mut load_problems = crate::commands::load_asks::config_problems(&project);
+            load_problems.extend(crate::commands::load_asks::spec_problems(&project));
             if !load_problems.is_empty() {
                 print_diagnostics(&load_problems);
                 return exit_code::USAGE_ERROR;

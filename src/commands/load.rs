@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::ast::Spec;
+use crate::ast::{Spec, StepKind};
 use crate::cli::{LoadArgs, LoadFormat};
 use crate::commands::{load_asks, print_redacted_diagnostics};
 use crate::diagnostic::Diagnostic;
@@ -180,6 +180,42 @@ pub async fn load(args: &LoadArgs) -> i32 {
         true
     });
     drop(asked);
+    // A test's own thresholds (`threshold p99 gap < 100ms` in it) judge its figures.
+    for test in &planned.tests {
+        let spec = &group.specs[test.spec];
+        let Some(definition) = spec.tests.get(test.test) else {
+            continue;
+        };
+        for step in &definition.steps {
+            let StepKind::Threshold(text) = &step.kind else {
+                continue;
+            };
+            // `check` refused one that does not parse before the load.
+            let Ok(threshold) = Threshold::parse(&text.value) else {
+                continue;
+            };
+            if let Some(message) = load_asks::threshold_problem(
+                &threshold,
+                &[(spec, test.test)],
+                &[profile.model],
+                tokens_capture.is_some(),
+            ) {
+                diagnostics.push(Diagnostic::error(message).at(
+                    &spec.file,
+                    text.span,
+                    "this test does not produce this",
+                ));
+                continue;
+            }
+            thresholds.push((
+                Threshold {
+                    test: Some(test_label(spec, test.test, &secrets)),
+                    ..threshold
+                },
+                None,
+            ));
+        }
+    }
     if !diagnostics.is_empty() {
         print_redacted_diagnostics(&diagnostics, &secrets);
         return exit_code::USAGE_ERROR;
@@ -204,11 +240,7 @@ pub async fn load(args: &LoadArgs) -> i32 {
             LoadTest {
                 spec: Arc::new(spec.clone()),
                 test: test.test,
-                label: secrets.redact(&format!(
-                    "{}: {}",
-                    spec.file.path.display(),
-                    spec.tests[test.test].name.value
-                )),
+                label: test_label(spec, test.test, &secrets),
             }
         })
         .collect();
@@ -415,6 +447,15 @@ fn empty_instance(
         return Some(dealt("iterations", iterations, tests, &per_test));
     }
     None
+}
+
+/// A test as the load's report names it: `file: name`.
+fn test_label(spec: &Spec, test: usize, secrets: &Secrets) -> String {
+    let name = spec
+        .tests
+        .get(test)
+        .map_or("", |test| test.name.value.as_str());
+    secrets.redact(&format!("{}: {name}", spec.file.path.display()))
 }
 
 /// The report files of `load` and `merge`, each with its option.

@@ -101,6 +101,43 @@ pub fn config_problems(project: &Project) -> Vec<Diagnostic> {
     problems
 }
 
+/// For `check`: each test's own thresholds (`threshold …` in it) that it does not produce, under
+/// either model (the command line chooses it), as errors pointing at the spec's line.
+pub fn spec_problems(project: &Project) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    for group in &project.groups {
+        let tokens = group
+            .config
+            .as_ref()
+            .is_some_and(|config| config.load.tokens.is_some());
+        for spec in &group.specs {
+            for (index, test) in spec.tests.iter().enumerate() {
+                for step in &test.steps {
+                    let StepKind::Threshold(text) = &step.kind else {
+                        continue;
+                    };
+                    let Ok(threshold) = Threshold::parse(&text.value) else {
+                        continue;
+                    };
+                    if let Some(message) = threshold_problem(
+                        &threshold,
+                        &[(spec, index)],
+                        &[Model::Closed, Model::Open],
+                        tokens,
+                    ) {
+                        problems.push(Diagnostic::error(message).at(
+                            &spec.file,
+                            text.span,
+                            "this test does not produce this",
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    problems
+}
+
 /// The error for a config's threshold the tests do not produce.
 pub fn unproducible_at(message: String, file: &Arc<SourceFile>, span: Span) -> Diagnostic {
     Diagnostic::error(message).at(file, span, "the tests do not produce this")

@@ -104,6 +104,7 @@ pub(super) fn attaches(step: &StepKind) -> bool {
         StepKind::Header(_)
         | StepKind::Body(_)
         | StepKind::Timeout(_)
+        | StepKind::Threshold(_)
         | StepKind::GrpcOption(_)
         | StepKind::Protocol(_)
         | StepKind::Control(Control::Abort(_) | Control::Send(_) | Control::Close(_)) => true,

@@ -81,7 +81,8 @@ impl TestRun<'_> {
                         exchange.body = Some((body.clone(), step.span));
                     }
                 }
-                StepKind::Timeout(_) => {}
+                // A load's: it judges the test's figures once the load has run.
+                StepKind::Timeout(_) | StepKind::Threshold(_) => {}
                 StepKind::Expect(expectation) => {
                     let independent = matches!(
                         expectation,

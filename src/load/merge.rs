@@ -145,7 +145,10 @@ pub fn merge(
                 for verdict in &report.thresholds {
                     let threshold = Threshold::parse(&verdict.threshold)
                         .map_err(|message| format!("{file}: {message}"))?;
-                    judged.push(threshold);
+                    judged.push(Threshold {
+                        test: verdict.test.clone(),
+                        ..threshold
+                    });
                 }
             }
             judged
@@ -172,7 +175,7 @@ pub fn merge(
         client,
         thresholds: judged
             .iter()
-            .map(|threshold| threshold.evaluate(&total, rate_span))
+            .map(|threshold| threshold.judge(&total, |test| tests.get(test), rate_span))
             .collect(),
     })
 }

@@ -147,6 +147,10 @@ async fn measure(
     let started_wall = SystemTime::now();
     let started = Instant::now();
     let names: Vec<String> = tests.iter().map(|test| test.label.clone()).collect();
+    let scoped = options
+        .thresholds
+        .iter()
+        .any(|threshold| threshold.test.is_some());
     let stop = CancellationToken::new();
     let mut recorder = Recorder::new(tests.len(), started);
     recorder.schedule_end =
@@ -258,7 +262,7 @@ async fn measure(
                 });
             }
         }
-        let (second, total, lost) = {
+        let (second, total, tests_now, lost) = {
             let Ok(mut recorder) = recorder.lock() else {
                 break;
             };
@@ -273,7 +277,13 @@ async fn measure(
                     loop_lag_ms: Some(lag_ms),
                 })
                 .clone();
-            (second, recorder.total(), recorder.lost.clone())
+            // A test's own thresholds judge its figures as they stand.
+            let tests = if scoped {
+                recorder.tests.clone()
+            } else {
+                Vec::new()
+            };
+            (second, recorder.total(), tests, recorder.lost.clone())
         };
         if let Some(lost) = lost
             && stopped.is_none()
@@ -293,7 +303,12 @@ async fn measure(
         }
         if options.abort_on_fail
             && stopped.is_none()
-            && let Some(lost) = lost_threshold(options, &total, started.elapsed())
+            && let Some(lost) = lost_threshold(
+                options,
+                &total,
+                test_figures(&names, &tests_now),
+                started.elapsed(),
+            )
         {
             stopped = Some(format!("the threshold `{lost}` failed (--abort-on-fail)"));
             stop.cancel();
@@ -355,7 +370,7 @@ async fn measure(
         thresholds: options
             .thresholds
             .iter()
-            .map(|threshold| threshold.evaluate(&total, rate_span))
+            .map(|threshold| threshold.judge(&total, test_figures(&names, &measured), rate_span))
             .collect(),
     };
     Ok(Finished {
@@ -424,17 +439,31 @@ async fn note_exits(
 }
 
 /// A threshold that fails now (past the grace period) or can never pass again.
-fn lost_threshold(
+fn lost_threshold<'a>(
     options: &LoadOptions,
-    total: &metrics::Measured,
+    total: &'a metrics::Measured,
+    tests: impl Fn(&str) -> Option<&'a metrics::Measured>,
     elapsed: Duration,
 ) -> Option<String> {
     options.thresholds.iter().find_map(|threshold| {
-        let verdict = threshold.evaluate(total, elapsed);
+        let verdict = threshold.judge(total, &tests, elapsed);
         let lost = threshold.lost_for_good(&verdict)
             || (elapsed >= options.abort_grace && verdict.measured.is_some() && !verdict.passed);
-        lost.then(|| threshold.text.clone())
+        lost.then(|| verdict.label())
     })
+}
+
+/// The figures of the test labelled `label`, among `measured` (by test, in `names`' order).
+fn test_figures<'a>(
+    names: &'a [String],
+    measured: &'a [metrics::Measured],
+) -> impl Fn(&str) -> Option<&'a metrics::Measured> {
+    move |label| {
+        names
+            .iter()
+            .position(|name| name == label)
+            .and_then(|index| measured.get(index))
+    }
 }
 
 fn summary_clock(elapsed: Duration) -> String {

@@ -167,7 +167,7 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
         let width = report
             .thresholds
             .iter()
-            .map(|v| v.threshold.chars().count())
+            .map(|v| v.label().chars().count())
             .max()
             .unwrap_or(0);
         let measured: Vec<String> = report
@@ -200,7 +200,7 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
             });
             let line = format!(
                 "  {mark} {:<width$}  {measured:>measured_width$}{margin}",
-                verdict.threshold
+                verdict.label()
             );
             let _ = writeln!(out, "{}", line.trim_end());
         }

@@ -73,6 +73,9 @@ pub struct Threshold {
     pub op: Op,
     /// In the unit the measure is shown in: milliseconds, percent, per second, or a count.
     pub bound: f64,
+    /// Written in a test (`threshold p99 gap < 100ms`): the test whose figures it judges, by
+    /// its label in the report (`file: name`); `None`: the whole load's.
+    pub test: Option<String>,
 }
 
 /// A threshold's result.
@@ -90,6 +93,19 @@ pub struct Verdict {
     /// written before it was added.
     #[serde(default)]
     pub bound: Option<f64>,
+    /// The test whose figures it judged, when it was written in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<String>,
+}
+
+impl Verdict {
+    /// As the summary shows it: `a.stream: chat: p99 gap < 100ms` for a test's own.
+    pub fn label(&self) -> String {
+        match &self.test {
+            Some(test) => format!("{test}: {}", self.threshold),
+            None => self.threshold.clone(),
+        }
+    }
 }
 
 const STREAM_METRICS: [(&str, Metric); 23] = [
@@ -142,7 +158,29 @@ pub fn each_once<T>(thresholds: Vec<T>, threshold: impl Fn(&T) -> &Threshold) ->
 impl Threshold {
     /// Whether both judge the same thing the same way, however each is written.
     pub fn same_as(&self, other: &Threshold) -> bool {
-        self.measure == other.measure && self.op == other.op && self.bound == other.bound
+        self.measure == other.measure
+            && self.op == other.op
+            && self.bound == other.bound
+            && self.test == other.test
+    }
+
+    /// Judges the figures it is about: its test's (`tests` gives them by label; a test without
+    /// any, nothing measured), else the whole load's.
+    pub fn judge<'a>(
+        &self,
+        total: &'a Measured,
+        tests: impl Fn(&str) -> Option<&'a Measured>,
+        elapsed: Duration,
+    ) -> Verdict {
+        let none = Measured::default();
+        let figures = match &self.test {
+            Some(test) => tests(test).unwrap_or(&none),
+            None => total,
+        };
+        Verdict {
+            test: self.test.clone(),
+            ..self.evaluate(figures, elapsed)
+        }
     }
 
     pub fn parse(text: &str) -> Result<Threshold, String> {
@@ -195,6 +233,7 @@ impl Threshold {
             measure,
             op,
             bound,
+            test: None,
         })
     }
 
@@ -299,6 +338,7 @@ impl Threshold {
             passed: measured.is_some_and(|value| self.op.holds(value, self.bound)),
             margin,
             bound: Some(self.bound),
+            test: None,
         }
     }
 

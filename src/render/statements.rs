@@ -75,6 +75,7 @@ pub fn render_step(step: &StepKind) -> String {
         },
         StepKind::Body(Body::File(path)) => format!("body file {}", quote(&path.text)),
         StepKind::Timeout(duration) => format!("timeout {}", format_duration(duration.value)),
+        StepKind::Threshold(text) => format!("threshold {}", text.value),
         StepKind::Expect(expectation) => format!("expect {}", render_expectation(expectation)),
         StepKind::Control(control) => render_control(control),
         StepKind::Grpc(call) => with_stream_name(

@@ -562,3 +562,4 @@ mod series;
 mod service_exit;
 mod settings;
 mod start_at;
+mod test_thresholds;

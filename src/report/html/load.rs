@@ -174,7 +174,7 @@ fn thresholds(report: &LoadReport) -> String {
             });
             (
                 vec![
-                    verdict.threshold.clone(),
+                    verdict.label(),
                     measured,
                     margin,
                     if verdict.passed { "passed" } else { "FAILED" }.to_string(),

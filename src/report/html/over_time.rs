@@ -207,6 +207,8 @@ fn bounds_of(report: &LoadReport, metric: Metric) -> Vec<(f64, String)> {
     report
         .thresholds
         .iter()
+        // A test's own judge its figures, not the whole load's these charts draw.
+        .filter(|verdict| verdict.test.is_none())
         .filter_map(|verdict| {
             let threshold = Threshold::parse(&verdict.threshold).ok()?;
             match threshold.measure {

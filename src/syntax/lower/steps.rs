@@ -68,6 +68,10 @@ impl Lowerer {
             }
             Rule::body_step => StepKind::Body(self.body(inner(part).next()?)?),
             Rule::timeout_step => StepKind::Timeout(self.duration(inner(part).next()?)),
+            Rule::threshold_step => {
+                let text = inner(part).next()?;
+                StepKind::Threshold(Spanned::new(text.as_str().to_string(), self::span(&text)))
+            }
             Rule::expect_step => StepKind::Expect(self.expectation(inner(part).next()?)?),
             Rule::control_step => StepKind::Control(self.control(part)?),
             Rule::grpc_step => {
