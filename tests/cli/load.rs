@@ -552,6 +552,7 @@ mod dropped;
 mod exact_extremes;
 mod exchanges;
 mod failed_streams;
+mod failure_groups;
 mod json_units;
 mod live_line;
 mod merged;
