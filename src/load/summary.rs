@@ -1,7 +1,8 @@
 //! The summary a load run (or a merge) prints for people: what ran, a table of percentiles per
-//! test (and in total), counts, errors by class and when they started, failures by spec line
-//! with one example, the services' CPU and memory (and exit, if one exited), whether the load generator was saturated,
-//! and every threshold with its measured value and margin.
+//! test (and in total), counts, errors by class and when they started, failures by spec line and
+//! error class with the first example of the most frequent, the services' CPU and memory (and
+//! exit, if one exited), whether the load generator was saturated, and every threshold with its
+//! measured value and margin.
 
 use std::fmt::Write;
 
@@ -103,15 +104,7 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
                 tally.message
             );
         }
-        if let Some(first) = failures.first() {
-            let _ = writeln!(
-                out,
-                "\nthe first of the most frequent, as `streamspec run` shows it:"
-            );
-            for line in first.example.lines() {
-                let _ = writeln!(out, "  {line}");
-            }
-        }
+        out.push_str(&failure_examples(&failures));
     }
     for service in &report.services {
         // Merged, each instance's service is a process of its own, which that instance
@@ -210,6 +203,42 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
             "\nno thresholds: the run passes if every iteration passed"
         );
     }
+    out
+}
+
+/// How many failures (of a spec line and an error class) the summary shows the first example
+/// of: the JSON report has every one's.
+const EXAMPLES_SHOWN: usize = 3;
+
+/// The first example of each of the most frequent `failures` (sorted so), as `streamspec run`
+/// shows it, and where the others' are. Each kind of failure has its own cause, which the
+/// example of another does not show.
+fn failure_examples(failures: &[super::metrics::FailureTally]) -> String {
+    let mut out = String::new();
+    let heading = match failures.len() {
+        0 => return out,
+        1 => "the first".to_string(),
+        n if n <= EXAMPLES_SHOWN => "the first of each".to_string(),
+        _ => format!("the first of each of the {EXAMPLES_SHOWN} most frequent"),
+    };
+    let _ = writeln!(out, "\n{heading}, as `streamspec run` shows it:");
+    for (index, tally) in failures.iter().take(EXAMPLES_SHOWN).enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        for line in tally.example.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    let others = match failures.len().saturating_sub(EXAMPLES_SHOWN) {
+        0 => return out,
+        1 => "the other one".to_string(),
+        n => format!("each of the {n} others"),
+    };
+    let _ = writeln!(
+        out,
+        "\nthe first of {others}: in the JSON report (`--report-json FILE`)"
+    );
     out
 }
 

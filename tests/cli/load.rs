@@ -208,7 +208,7 @@ errors
 failures, by the spec line that failed
   8× down.stream:2:3: could not connect to 127.0.0.1:PORT: Connection refused (os error 111)
 
-the first of the most frequent, as `streamspec run` shows it:
+the first, as `streamspec run` shows it:
   error: could not connect to 127.0.0.1:PORT: Connection refused (os error 111)
    --> down.stream:2:3
     |
@@ -552,6 +552,7 @@ mod dropped;
 mod exact_extremes;
 mod exchanges;
 mod failed_streams;
+mod failure_examples;
 mod failure_groups;
 mod json_units;
 mod live_line;

@@ -67,8 +67,14 @@ failures, by the spec line that failed
   3× down.stream:2:3: could not connect to 127.0.0.1:PORT: Connection refused (os error 111)
   2× down.stream:2:3: the request to 127.0.0.1:PORT failed: connection closed before message completed
 
-the first of the most frequent, as `streamspec run` shows it:
+the first of each, as `streamspec run` shows it:
   error: could not connect to 127.0.0.1:PORT: Connection refused (os error 111)
+   --> down.stream:2:3
+    |
+  2 |   GET {{base}}/sse/ticker
+    |   ^^^^^^^^^^^^^^^^^^^^^^^ sending this request to http://127.0.0.1:PORT/sse/ticker
+
+  error: the request to 127.0.0.1:PORT failed: connection closed before message completed
    --> down.stream:2:3
     |
   2 |   GET {{base}}/sse/ticker
