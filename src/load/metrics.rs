@@ -248,7 +248,8 @@ pub struct Counts {
     pub items: u64,
     /// Connections the requests made (reconnections included).
     pub connections: u64,
-    /// Connections that could not be made (refused, TLS, or timed out before an answer).
+    /// Connections to the service that could not be made (refused, or TLS); not those the load
+    /// generator could not open itself (`open files`), which never reached it.
     pub connections_failed: u64,
     pub reconnections: u64,
     /// Iterations that ended, and those that passed, by the end of the schedule: what rates are
@@ -331,10 +332,10 @@ impl Measured {
                 if !classes.contains(&class) {
                     classes.push(class);
                 }
-                if matches!(
-                    class,
-                    ErrorClass::Refused | ErrorClass::Tls | ErrorClass::Files
-                ) {
+                // A connection the load generator could not open for want of files
+                // (`ErrorClass::Files`) never reached the service: an error, but not a
+                // connection attempted of it, nor one it failed.
+                if matches!(class, ErrorClass::Refused | ErrorClass::Tls) {
                     self.counts.connections_failed += 1;
                 }
             }

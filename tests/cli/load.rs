@@ -557,6 +557,7 @@ mod failure_groups;
 mod json_units;
 mod live_line;
 mod merged;
+mod open_file_errors;
 mod requests;
 mod schedule;
 mod secrets;
