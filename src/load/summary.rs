@@ -398,13 +398,28 @@ pub fn seconds_text(seconds: f64) -> String {
     }
 }
 
-/// `36.4/s`, `5,972/s`: a decimal only while it says something.
+/// `36.4/s`, `5,972/s`: a decimal only while it says something. A rate below 1/s that is a
+/// whole number per minute or per hour reads in that unit (`1/m`, `90/h`, as `--rate` reads
+/// them), any other to two significant digits (`0.017/s`): one decimal per second made a
+/// goodput of one a minute read `0/s`. Every rate the summary shows, measured or given
+/// ([`super::profile::rate_text`]), reads this way.
 pub fn rate(per_second: f64) -> String {
+    let whole = |value: f64| value >= 1.0 && (value - value.round()).abs() < 1e-6 * value;
     if per_second >= 100.0 {
-        format!("{}/s", count(per_second.round() as u64))
-    } else {
-        format!("{}/s", trim_float(per_second, 1))
+        return format!("{}/s", count(per_second.round() as u64));
     }
+    if per_second >= 1.0 || per_second <= 0.0 || whole(per_second * 10.0) {
+        return format!("{}/s", trim_float(per_second, 1));
+    }
+    for (unit, seconds) in [("m", 60.0), ("h", 3600.0)] {
+        let per_unit = per_second * seconds;
+        if whole(per_unit) {
+            return format!("{}/{unit}", count(per_unit.round() as u64));
+        }
+    }
+    // Two significant digits: as many decimals as the first digit's place, and one more.
+    let decimals = (-per_second.log10()).floor().max(0.0) as usize + 2;
+    format!("{}/s", trim_float(per_second, decimals))
 }
 
 fn trim_float(value: f64, decimals: usize) -> String {
@@ -463,6 +478,17 @@ pub fn describe_profile(profile: &Profile) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rate_below_one_a_second_keeps_its_digits() {
+        assert_eq!(rate(1.0 / 60.0), "1/m");
+        assert_eq!(rate(0.017), "0.017/s");
+        assert_eq!(rate(90.0 / 3600.0), "90/h");
+        assert_eq!(rate(0.5), "0.5/s");
+        assert_eq!(rate(0.0), "0/s");
+        assert_eq!(rate(36.44), "36.4/s");
+        assert_eq!(rate(5_972.2), "5,972/s");
+    }
 
     #[test]
     fn a_value_near_its_bound_reads_apart_from_it() {

@@ -563,4 +563,5 @@ mod schedule;
 mod secrets;
 mod service_exit;
 mod settings;
+mod slow_rates;
 mod start_at;
