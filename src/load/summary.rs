@@ -32,9 +32,9 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
     let seconds = report.elapsed.as_secs_f64();
     let _ = writeln!(
         out,
-        "ran {} · {} iterations ({}) · {} passed · {} failed · goodput {}",
+        "ran {} · {} ({}) · {} passed · {} failed · goodput {}",
         seconds_text(seconds),
-        count(total.counts.iterations),
+        counted(total.counts.iterations, "iteration"),
         rate(total.counts.iterations_in_schedule as f64 / total.rate_seconds.max(1e-9)),
         count(total.counts.passed),
         count(total.counts.failed),
@@ -44,7 +44,7 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
     if total.counts.interrupted > 0 {
         extra.push(format!(
             "{} cut off at the end (the streams they had open: measured but for their length and item count)",
-            crate::report::plural(total.counts.interrupted as usize, "iteration")
+            counted(total.counts.interrupted, "iteration")
         ));
     }
     if total.counts.dropped > 0 {
@@ -55,7 +55,7 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
         });
         extra.push(format!(
             "{} dropped (--max-users were running){first}",
-            crate::report::plural(total.counts.dropped as usize, "iteration")
+            counted(total.counts.dropped, "iteration")
         ));
     }
     if !extra.is_empty() {
@@ -345,13 +345,13 @@ fn test_table(test: &TestReport) -> String {
     };
     let _ = writeln!(
         out,
-        "  {} iterations · {} passed · {} failed{cut_off} · {} streams · {} items · {} reconnections",
-        count(counts.iterations),
+        "  {} · {} passed · {} failed{cut_off} · {} · {} · {}",
+        counted(counts.iterations, "iteration"),
         count(counts.passed),
         count(counts.failed),
-        count(counts.streams),
-        count(counts.items),
-        count(counts.reconnections)
+        counted(counts.streams, "stream"),
+        counted(counts.items, "item"),
+        counted(counts.reconnections, "reconnection")
     );
     out
 }
@@ -436,6 +436,12 @@ pub fn count(n: u64) -> String {
     crate::transport::http::format_count(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
+/// `1 iteration`, `1,540 iterations`: [`crate::report::plural`] with the thousands separated.
+pub fn counted(n: u64, noun: &str) -> String {
+    let plural = if n == 1 { "" } else { "s" };
+    format!("{} {noun}{plural}", count(n))
+}
+
 fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
@@ -470,7 +476,7 @@ pub fn describe_profile(profile: &Profile) -> String {
     }
     let mut text = format!("{model}: {}", parts.join(", "));
     if let Some(iterations) = profile.iterations {
-        text.push_str(&format!(", {} iterations at most", count(iterations)));
+        text.push_str(&format!(", {} at most", counted(iterations, "iteration")));
     }
     text
 }

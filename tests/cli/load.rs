@@ -565,3 +565,4 @@ mod service_exit;
 mod settings;
 mod slow_rates;
 mod start_at;
+mod wording;

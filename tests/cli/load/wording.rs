@@ -1,0 +1,53 @@
+//! The words of a load's output agree with their numbers: `1 iteration`, `1 test gets none`;
+//! and a count threshold's margin says how far the count is from passing.
+
+use crate::servers;
+use crate::support::Test;
+
+/// One event, then the end: one item per iteration.
+const ONE_ITEM: &str = r#"
+test "one item" {
+  GET {{base}}/sse/ticker?count=1&interval=0ms
+  expect sse { data: _; end }
+}
+"#;
+
+#[test]
+fn one_iteration_of_one_stream_is_said_in_the_singular() {
+    Test::new()
+        .spec("one.stream", ONE_ITEM)
+        .var("base", servers::demo())
+        .args(["load", "one.stream", "--users", "1", "--iterations", "1"])
+        .redact(
+            r"^ran \d+(\.\d+)?s · 1 iteration(s?) \([^)]*\)",
+            "ran [T] · 1 iteration$2 ([RATE])",
+        )
+        .redact(r"goodput .*$", "goodput [RATE]")
+        .redact(
+            r"^(  (connect|ttfb|first item|stream duration|iteration)) .*$",
+            "$1 [figures]",
+        )
+        .redact(r"^load generator: .*$", "load generator: [N]")
+        .redact(r"^  warning: .*\n", "")
+        .kill_after(std::time::Duration::from_secs(60))
+        .stdout(
+            "load: 1 test · closed model: 1 user, 1 iteration at most
+ran [T] · 1 iteration ([RATE]) · 1 passed · 0 failed · goodput [RATE]
+
+one.stream: one item
+                           p50       p90       p95       p99     p99.9       max
+  connect [figures]
+  ttfb [figures]
+  first item [figures]
+  stream duration [figures]
+  items per stream           1         1         1         1         1         1
+  iteration [figures]
+  1 iteration · 1 passed · 0 failed · 1 stream · 1 item · 0 reconnections
+
+load generator: [N]
+
+no thresholds: the run passes if every iteration passed
+",
+        )
+        .run();
+}
