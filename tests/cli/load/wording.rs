@@ -51,3 +51,20 @@ no thresholds: the run passes if every iteration passed
         )
         .run();
 }
+
+#[test]
+fn one_test_left_without_a_user_gets_none() {
+    Test::new()
+        .spec("one.stream", ONE_ITEM)
+        .spec("two.stream", &ONE_ITEM.replace("one item", "another item"))
+        .var("base", servers::demo())
+        .args(["load", "one.stream", "two.stream", "--users", "1"])
+        .args(["--iterations", "1", "--format", "json"])
+        .redact(r"(?s)\A\{.*\}\n\z", "[REPORT]\n")
+        .kill_after(std::time::Duration::from_secs(60))
+        .stdout("[REPORT]\n")
+        .stderr(
+            "warning: 2 tests but at most 1 user: each user runs one test, so 1 test gets none\n",
+        )
+        .run();
+}
