@@ -177,8 +177,9 @@ impl Threshold {
         let mut words = Vec::new();
         for word in left.split_whitespace() {
             match parse_stat(word) {
-                Some(parsed) if stat.is_none() => stat = Some(parsed),
-                Some(_) => return Err(format!("`{text}` names two statistics")),
+                Some(Err(message)) => return Err(format!("{message} (in `{}`)", text.trim())),
+                Some(Ok(parsed)) if stat.is_none() => stat = Some(parsed),
+                Some(Ok(_)) => return Err(format!("`{text}` names two statistics")),
                 None => words.push(word),
             }
         }
@@ -224,7 +225,7 @@ impl Threshold {
                 Some(format!(
                     "`{}`: none of the load's tests reads a stream (an `expect sse`, `expect ndjson`, `expect messages`… block), so there is no {} to measure",
                     self.text,
-                    metric.label()
+                    singular_label(metric)
                 ))
             }
             Measure::Count(Count::Dropped) if model == Model::Closed => Some(format!(
@@ -317,21 +318,39 @@ impl Threshold {
     }
 }
 
-fn parse_stat(word: &str) -> Option<Stat> {
-    match word {
-        "max" => Some(Stat::Max),
-        "min" => Some(Stat::Min),
-        "mean" | "avg" | "average" => Some(Stat::Mean),
-        "median" => Some(Stat::Percentile(50.0)),
+/// The statistic `word` names; `None` when it names none (a word of the metric's name), an
+/// error for a percentile there is not (`p101`: read as a name, it was an unknown metric).
+fn parse_stat(word: &str) -> Option<Result<Stat, String>> {
+    Some(Ok(match word {
+        "max" => Stat::Max,
+        "min" => Stat::Min,
+        "mean" | "avg" | "average" => Stat::Mean,
+        "median" => Stat::Percentile(50.0),
         _ => {
             let number = word.strip_prefix('p')?;
             let p: f64 = number.parse().ok()?;
+            if !(0.0..=100.0).contains(&p) {
+                return Some(Err(format!(
+                    "a percentile is between p0 and p100, not `{word}`"
+                )));
+            }
             // p0 is the smallest value, as p100 is the largest.
             if p == 0.0 {
-                return Some(Stat::Min);
+                Stat::Min
+            } else {
+                Stat::Percentile(p)
             }
-            (p > 0.0 && p <= 100.0).then_some(Stat::Percentile(p))
         }
+    }))
+}
+
+/// The metric as one figure of it: "there is no item count per stream", where its label, the
+/// name of a row of figures, is a plural ("items per stream").
+fn singular_label(metric: Metric) -> &'static str {
+    match metric {
+        Metric::Items => "item count per stream",
+        Metric::ItemsPerSecond => "item rate per stream",
+        _ => metric.label(),
     }
 }
 
@@ -531,6 +550,51 @@ mod tests {
             error("p99 errors < 1%"),
             "`errors` is not a distribution: a statistic (p99, max…) goes with connect, ttfb, first item, gap, stream duration, items, items/s, iteration or start delay (in `p99 errors < 1%`)"
         );
+    }
+
+    #[test]
+    fn a_percentile_past_p100_is_said_to_be_one() {
+        let error = |text| Threshold::parse(text).expect_err(text);
+        for (text, p) in [("p101 gap < 1s", "p101"), ("gap p100.5 < 1s", "p100.5")] {
+            assert_eq!(
+                error(text),
+                format!("a percentile is between p0 and p100, not `{p}` (in `{text}`)")
+            );
+        }
+        // p100 is the largest value, p0 the smallest.
+        let measure = |text| Threshold::parse(text).expect(text).measure;
+        assert_eq!(
+            measure("p100 gap < 1s"),
+            Measure::Distribution(Metric::Gap, Stat::Percentile(100.0))
+        );
+        // A word that only starts with a `p` is a name.
+        assert_eq!(
+            error("passes < 1s"),
+            "a share is in percent, such as `1%`, not `1s` (in `passes < 1s`)"
+        );
+    }
+
+    #[test]
+    fn a_stream_metric_without_streams_is_named_in_a_sentence_that_agrees_with_it() {
+        let reason = |text| {
+            Threshold::parse(text)
+                .expect(text)
+                .unproducible(false, Model::Closed, false)
+                .expect("unproducible")
+        };
+        for (text, what) in [
+            ("max items < 5", "there is no item count per stream"),
+            ("p50 items/s > 1/s", "there is no item rate per stream"),
+            ("p99 gap < 1s", "there is no gap"),
+            ("p99 first item < 1s", "there is no first item"),
+        ] {
+            assert_eq!(
+                reason(text),
+                format!(
+                    "`{text}`: none of the load's tests reads a stream (an `expect sse`, `expect ndjson`, `expect messages`… block), so {what} to measure"
+                )
+            );
+        }
     }
 
     #[test]
