@@ -84,7 +84,8 @@ pub struct Verdict {
     /// `ms`, `%`, `/s` or empty for a count.
     pub unit: String,
     pub passed: bool,
-    /// How far inside the bound the value is (negative: how far outside).
+    /// How far inside the bound the value is (negative: how far outside); for a count, from the
+    /// last value that passes (`errors < 5` at 5: -1).
     pub margin: Option<f64>,
     /// The bound, in `unit` (`goodput > 300/m` gives 5, per second). Absent from reports
     /// written before it was added.
@@ -289,10 +290,7 @@ impl Threshold {
 
     pub fn evaluate(&self, total: &Measured, elapsed: Duration) -> Verdict {
         let measured = self.measure(total, elapsed);
-        let margin = measured.map(|value| match self.op {
-            Op::Less | Op::LessOrEqual => self.bound - value,
-            Op::Greater | Op::GreaterOrEqual => value - self.bound,
-        });
+        let margin = measured.map(|value| self.margin(value));
         Verdict {
             threshold: self.text.clone(),
             measured,
@@ -300,6 +298,38 @@ impl Threshold {
             passed: measured.is_some_and(|value| self.op.holds(value, self.bound)),
             margin,
             bound: Some(self.bound),
+        }
+    }
+
+    /// How far inside the bound `value` is (negative: outside). A whole-valued measure (a count,
+    /// items per stream) is measured from the last value that passes: under `errors < 5` that
+    /// is 4, so 5 errors miss it by 1 and 2 errors have a margin of 2 more. From the bound
+    /// itself, 5 errors read `margin 0`, as if they had just passed.
+    fn margin(&self, value: f64) -> f64 {
+        let bound = self.bound;
+        if !self.whole_valued() {
+            return match self.op {
+                Op::Less | Op::LessOrEqual => bound - value,
+                Op::Greater | Op::GreaterOrEqual => value - bound,
+            };
+        }
+        match self.op {
+            Op::Less => (bound.ceil() - 1.0) - value,
+            Op::LessOrEqual => bound.floor() - value,
+            Op::Greater => value - (bound.floor() + 1.0),
+            Op::GreaterOrEqual => value - bound.ceil(),
+        }
+    }
+
+    /// Whether the measure takes whole values only: counts, and all but the mean of items and
+    /// tokens.
+    fn whole_valued(&self) -> bool {
+        match self.measure {
+            Measure::Count(_) => true,
+            Measure::Distribution(metric, stat) => {
+                metric.unit() == super::metrics::Unit::Count && stat != Stat::Mean
+            }
+            Measure::Ratio(_) | Measure::Rate(_) => false,
         }
     }
 
@@ -645,5 +675,32 @@ mod tests {
             .expect("valid")
             .evaluate(&total, elapsed);
         assert_eq!((nothing.passed, nothing.measured), (false, None));
+    }
+
+    #[test]
+    fn a_count_s_margin_is_from_the_last_value_that_passes() {
+        let total = Measured {
+            counts: super::super::metrics::Counts {
+                iterations: 10,
+                errored: 5,
+                ..Default::default()
+            },
+            ..Measured::default()
+        };
+        let margin = |text| {
+            let verdict = Threshold::parse(text)
+                .expect(text)
+                .evaluate(&total, Duration::from_secs(1));
+            (verdict.passed, verdict.margin.expect("a margin"))
+        };
+        assert_eq!(margin("errors < 5"), (false, -1.0));
+        assert_eq!(margin("errors < 6"), (true, 0.0));
+        assert_eq!(margin("errors <= 5"), (true, 0.0));
+        assert_eq!(margin("errors <= 4.5"), (false, -1.0));
+        assert_eq!(margin("errors > 5"), (false, -1.0));
+        assert_eq!(margin("errors >= 4.5"), (true, 0.0));
+        assert_eq!(margin("iterations < 20"), (true, 9.0));
+        // A share is no count: from the bound.
+        assert_eq!(margin("errors < 50%"), (false, 0.0));
     }
 }

@@ -168,7 +168,7 @@ counts.stream: ticker
 load generator: [N]
 
 thresholds
-  ✗ max items < 5     6  margin -1
+  ✗ max items < 5     6  margin -2
   ✓ errors < 1%      0%  margin 1%
   ✓ iterations >= 6   6  margin 0
 ",

@@ -68,3 +68,35 @@ fn one_test_left_without_a_user_gets_none() {
         )
         .run();
 }
+
+#[test]
+fn a_count_at_a_strict_bound_misses_it_by_one() {
+    // Five iterations, each refused: `errors < 5` fails at 5, the most that passes being 4.
+    Test::new()
+        .spec(
+            "down.stream",
+            "test \"down\" {\n  GET {{base}}/health\n  expect status 200\n}\n",
+        )
+        .var("base", servers::refused())
+        .args(["load", "down.stream", "--users", "1", "--iterations", "5"])
+        .args(["--threshold", "errors < 5", "--threshold", "errors <= 5"])
+        .args([
+            "--threshold",
+            "errors < 20",
+            "--threshold",
+            "iterations > 5",
+        ])
+        .redact(r"(?s)\A.*\nthresholds\n", "[...]\nthresholds\n")
+        .kill_after(std::time::Duration::from_secs(60))
+        .stdout(
+            "[...]
+thresholds
+  ✗ errors < 5      5  margin -1
+  ✓ errors <= 5     5  margin 0
+  ✓ errors < 20     5  margin 14
+  ✗ iterations > 5  5  margin -1
+",
+        )
+        .status(1)
+        .run();
+}
