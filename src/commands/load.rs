@@ -268,10 +268,12 @@ pub async fn load(args: &LoadArgs) -> i32 {
     }
     let most_users = profile.peak().floor() as usize;
     if profile.model == crate::load::profile::Model::Closed && most_users < test_count {
+        let idle = test_count - most_users;
         errln!(
-            "warning: {test_count} tests but at most {}: each user runs one test, so {} get none",
+            "warning: {test_count} tests but at most {}: each user runs one test, so {} {} none",
             crate::report::plural(most_users, "user"),
-            crate::report::plural(test_count - most_users, "test")
+            crate::report::plural(idle, "test"),
+            if idle == 1 { "gets" } else { "get" }
         );
     }
     if let Some(message) = empty_instance(&profile, instance, test_count as u64) {

@@ -67,6 +67,7 @@ pub struct TestReport {
     #[serde(default)]
     pub rate_seconds: f64,
     pub metrics: BTreeMap<Metric, MetricReport>,
+    /// By the spec line that failed and the error's class (none for an unmet expectation).
     pub failures: Vec<FailureTally>,
     pub errors: BTreeMap<ErrorClass, ErrorTally>,
     /// Open model: since the start, when the first arrival was dropped (milliseconds).
@@ -216,7 +217,7 @@ impl TestReport {
             failures: self
                 .failures
                 .iter()
-                .map(|tally| (tally.at.clone(), tally.clone()))
+                .map(|tally| (tally.key(), tally.clone()))
                 .collect(),
             errors: self.errors.clone(),
             dropped_first_at: self.dropped_first_at_ms.map(Duration::from_millis),

@@ -8,7 +8,7 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use super::json::SecondReport;
-use super::summary::{count, millis};
+use super::summary::{count, counted, millis};
 use crate::runner::progress::{terminal_width, truncate};
 
 pub struct LiveLine {
@@ -18,7 +18,8 @@ pub struct LiveLine {
     /// number of iterations (then that number is shown).
     planned: Option<Duration>,
     iterations: Option<u64>,
-    /// `users` (closed model) or `running` (open model).
+    /// `users` (closed model) or `running` (open model): a plural noun, whose `s` goes for one
+    /// (`1 user`), or a word the same for one (`1 running`).
     active_word: &'static str,
 }
 
@@ -104,11 +105,15 @@ pub fn render(
     parts.push(elapsed);
     if let Some(total) = iterations {
         parts.push(format!(
-            "{} of {} iterations",
+            "{} of {}",
             count(live.iterations),
-            count(total)
+            counted(total, "iteration")
         ));
     }
+    let active_word = match second.active {
+        1 => active_word.strip_suffix('s').unwrap_or(active_word),
+        _ => active_word,
+    };
     parts.extend([
         format!("{} {active_word}", count(second.active)),
         format!("{} it/s", count(second.iterations)),
@@ -182,6 +187,31 @@ mod tests {
         assert!(
             render(&live, None, Some(5000), "users")
                 .starts_with("0:42 · 1,000 of 5,000 iterations · 812 users")
+        );
+    }
+
+    #[test]
+    fn one_user_and_one_iteration_are_said_in_the_singular() {
+        let second = SecondReport {
+            active: 1,
+            iterations: 1,
+            ..SecondReport::default()
+        };
+        let live = Live {
+            elapsed: Duration::from_secs(1),
+            second: &second,
+            iterations: 0,
+            failed: 0,
+            errored: 0,
+            saturation: None,
+        };
+        assert_eq!(
+            render(&live, None, Some(1), "users"),
+            "0:01 · 0 of 1 iteration · 1 user · 1 it/s · 0 items/s"
+        );
+        assert_eq!(
+            render(&live, None, Some(2), "running"),
+            "0:01 · 0 of 2 iterations · 1 running · 1 it/s · 0 items/s"
         );
     }
 

@@ -1,6 +1,7 @@
 //! What a load run measures, per test and in total: HDR histograms of the latencies and sizes
 //! of every stream and iteration, counts of iterations by how they ended, failures by the spec
-//! line that failed (with one example), and errors by class with when the first came.
+//! line that failed and their error class (with one example each), and errors by class with when
+//! the first came.
 //!
 //! Every figure is exact or within the histograms' stated precision (three significant digits):
 //! beside each histogram the exact count, minimum, maximum and sum of its values are kept
@@ -186,15 +187,39 @@ impl ErrorClass {
     }
 }
 
-/// Failures of one spec line.
+/// Failures of one spec line and one error class (or of one spec line's expectation).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FailureTally {
     /// `file:line:col` of what failed.
     pub at: String,
+    /// The first such failure's.
     pub message: String,
     pub count: u64,
     /// The first such failure as `streamspec run` shows it, with its diff.
     pub example: String,
+    /// The class of the error; absent for an expectation the answer did not meet (and from
+    /// reports written before it was added).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<ErrorClass>,
+}
+
+/// What failures are grouped by: the spec line that failed and the class of its error (`None`
+/// for an unmet expectation, a group of its own). A line that fails in two ways — reset while
+/// its service went down, refused once it was gone — is two groups, each with its own count,
+/// message and example: keyed by the line alone, the first message seen labelled them all.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FailureKey {
+    pub at: String,
+    pub class: Option<ErrorClass>,
+}
+
+impl FailureTally {
+    pub fn key(&self) -> FailureKey {
+        FailureKey {
+            at: self.at.clone(),
+            class: self.class,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -223,7 +248,8 @@ pub struct Counts {
     pub items: u64,
     /// Connections the requests made (reconnections included).
     pub connections: u64,
-    /// Connections that could not be made (refused, TLS, or timed out before an answer).
+    /// Connections to the service that could not be made (refused, or TLS); not those the load
+    /// generator could not open itself (`open files`), which never reached it.
     pub connections_failed: u64,
     pub reconnections: u64,
     /// Iterations that ended, and those that passed, by the end of the schedule: what rates are
@@ -241,8 +267,8 @@ pub struct Counts {
 pub struct Measured {
     pub counts: Counts,
     pub distributions: BTreeMap<Metric, Distribution>,
-    /// By `file:line:col`.
-    pub failures: BTreeMap<String, FailureTally>,
+    /// By `file:line:col` and error class.
+    pub failures: BTreeMap<FailureKey, FailureTally>,
     pub errors: BTreeMap<ErrorClass, ErrorTally>,
     /// Open model: since the start of the load, when the first arrival was dropped (the
     /// earliest, once merged).
@@ -307,10 +333,10 @@ impl Measured {
                 if !classes.contains(&class) {
                     classes.push(class);
                 }
-                if matches!(
-                    class,
-                    ErrorClass::Refused | ErrorClass::Tls | ErrorClass::Files
-                ) {
+                // A connection the load generator could not open for want of files
+                // (`ErrorClass::Files`) never reached the service: an error, but not a
+                // connection attempted of it, nor one it failed.
+                if matches!(class, ErrorClass::Refused | ErrorClass::Tls) {
                     self.counts.connections_failed += 1;
                 }
             }
@@ -335,14 +361,19 @@ impl Measured {
                 }
                 None => outcome.file.path.display().to_string(),
             };
+            let class = ErrorClass::of(failure);
             let tally = self
                 .failures
-                .entry(at.clone())
+                .entry(FailureKey {
+                    at: at.clone(),
+                    class,
+                })
                 .or_insert_with(|| FailureTally {
                     at,
                     message: failure.message.clone(),
                     count: 0,
                     example: render_example(failure),
+                    class,
                 });
             tally.count += 1;
         }
@@ -480,9 +511,9 @@ impl Measured {
         for (metric, theirs) in &other.distributions {
             self.distributions.entry(*metric).or_default().merge(theirs);
         }
-        for (at, theirs) in &other.failures {
+        for (key, theirs) in &other.failures {
             self.failures
-                .entry(at.clone())
+                .entry(key.clone())
                 .and_modify(|ours| ours.count += theirs.count)
                 .or_insert_with(|| theirs.clone());
         }
@@ -725,6 +756,48 @@ mod tests {
         assert_eq!(a.histogram.len(), b.histogram.len());
         let max = values.iter().copied().max().expect("values");
         assert_eq!(b.stat(Stat::Max), Some(max as f64));
+    }
+
+    #[test]
+    fn merged_failures_stay_apart_by_spec_line_and_error_class() {
+        let tally = |at: &str, class, count| FailureTally {
+            at: at.to_string(),
+            message: format!("{class:?} {count}"),
+            count,
+            example: format!("example of {class:?} {count}"),
+            class,
+        };
+        let part = |tallies: Vec<FailureTally>| Measured {
+            failures: tallies.into_iter().map(|t| (t.key(), t)).collect(),
+            ..Measured::default()
+        };
+        let mut merged = part(vec![
+            tally("a.stream:2:3", Some(ErrorClass::Reset), 2),
+            tally("a.stream:4:3", None, 1),
+        ]);
+        merged.merge(&part(vec![
+            tally("a.stream:2:3", Some(ErrorClass::Refused), 40),
+            tally("a.stream:2:3", Some(ErrorClass::Reset), 5),
+        ]));
+        let groups: Vec<(&str, Option<ErrorClass>, u64, &str)> = merged
+            .failures
+            .values()
+            .map(|t| (t.at.as_str(), t.class, t.count, t.message.as_str()))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                (
+                    "a.stream:2:3",
+                    Some(ErrorClass::Refused),
+                    40,
+                    "Some(Refused) 40"
+                ),
+                // The first part's message and example kept, the counts added.
+                ("a.stream:2:3", Some(ErrorClass::Reset), 7, "Some(Reset) 2"),
+                ("a.stream:4:3", None, 1, "None 1"),
+            ]
+        );
     }
 
     #[test]

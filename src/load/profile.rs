@@ -206,20 +206,8 @@ impl Profile {
 /// other to two significant digits (`0.017/s`). One decimal per second made `--rate 1/m`
 /// read `0/s`.
 pub fn rate_text(per_second: f64) -> String {
-    let whole = |value: f64| value >= 1.0 && (value - value.round()).abs() < 1e-6 * value;
-    if per_second >= 1.0 || per_second <= 0.0 || whole(per_second * 10.0) {
-        return super::summary::rate(per_second);
-    }
-    for (unit, seconds) in [("m", 60.0), ("h", 3600.0)] {
-        let per_unit = per_second * seconds;
-        if whole(per_unit) {
-            return format!("{}/{unit}", super::summary::count(per_unit.round() as u64));
-        }
-    }
-    // Two significant digits: as many decimals as the first digit's place, and one more.
-    let decimals = (-per_second.log10()).floor().max(0.0) as usize + 2;
-    let text = format!("{per_second:.decimals$}");
-    format!("{}/s", text.trim_end_matches('0').trim_end_matches('.'))
+    // The summary's rule for every rate, measured ones too.
+    super::summary::rate(per_second)
 }
 
 #[cfg(test)]

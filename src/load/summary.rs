@@ -1,7 +1,8 @@
 //! The summary a load run (or a merge) prints for people: what ran, a table of percentiles per
-//! test (and in total), counts, errors by class and when they started, failures by spec line
-//! with one example, the services' CPU and memory (and exit, if one exited), whether the load generator was saturated,
-//! and every threshold with its measured value and margin.
+//! test (and in total), counts, errors by class and when they started, failures by spec line and
+//! error class with the first example of the most frequent, the services' CPU and memory (and
+//! exit, if one exited), whether the load generator was saturated, and every threshold with its
+//! measured value and margin.
 
 use std::fmt::Write;
 
@@ -31,9 +32,9 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
     let seconds = report.elapsed.as_secs_f64();
     let _ = writeln!(
         out,
-        "ran {} · {} iterations ({}) · {} passed · {} failed · goodput {}",
+        "ran {} · {} ({}) · {} passed · {} failed · goodput {}",
         seconds_text(seconds),
-        count(total.counts.iterations),
+        counted(total.counts.iterations, "iteration"),
         rate(total.counts.iterations_in_schedule as f64 / total.rate_seconds.max(1e-9)),
         count(total.counts.passed),
         count(total.counts.failed),
@@ -43,7 +44,7 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
     if total.counts.interrupted > 0 {
         extra.push(format!(
             "{} cut off at the end (the streams they had open: measured but for their length and item count)",
-            crate::report::plural(total.counts.interrupted as usize, "iteration")
+            counted(total.counts.interrupted, "iteration")
         ));
     }
     if total.counts.dropped > 0 {
@@ -54,7 +55,7 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
         });
         extra.push(format!(
             "{} dropped (--max-users were running){first}",
-            crate::report::plural(total.counts.dropped as usize, "iteration")
+            counted(total.counts.dropped, "iteration")
         ));
     }
     if !extra.is_empty() {
@@ -103,15 +104,7 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
                 tally.message
             );
         }
-        if let Some(first) = failures.first() {
-            let _ = writeln!(
-                out,
-                "\nthe first of the most frequent, as `streamspec run` shows it:"
-            );
-            for line in first.example.lines() {
-                let _ = writeln!(out, "  {line}");
-            }
-        }
+        out.push_str(&failure_examples(&failures));
     }
     for service in &report.services {
         // Merged, each instance's service is a process of its own, which that instance
@@ -210,6 +203,42 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
             "\nno thresholds: the run passes if every iteration passed"
         );
     }
+    out
+}
+
+/// How many failures (of a spec line and an error class) the summary shows the first example
+/// of: the JSON report has every one's.
+const EXAMPLES_SHOWN: usize = 3;
+
+/// The first example of each of the most frequent `failures` (sorted so), as `streamspec run`
+/// shows it, and where the others' are. Each kind of failure has its own cause, which the
+/// example of another does not show.
+fn failure_examples(failures: &[super::metrics::FailureTally]) -> String {
+    let mut out = String::new();
+    let heading = match failures.len() {
+        0 => return out,
+        1 => "the first".to_string(),
+        n if n <= EXAMPLES_SHOWN => "the first of each".to_string(),
+        _ => format!("the first of each of the {EXAMPLES_SHOWN} most frequent"),
+    };
+    let _ = writeln!(out, "\n{heading}, as `streamspec run` shows it:");
+    for (index, tally) in failures.iter().take(EXAMPLES_SHOWN).enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        for line in tally.example.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    let others = match failures.len().saturating_sub(EXAMPLES_SHOWN) {
+        0 => return out,
+        1 => "the other one".to_string(),
+        n => format!("each of the {n} others"),
+    };
+    let _ = writeln!(
+        out,
+        "\nthe first of {others}: in the JSON report (`--report-json FILE`)"
+    );
     out
 }
 
@@ -316,13 +345,13 @@ fn test_table(test: &TestReport) -> String {
     };
     let _ = writeln!(
         out,
-        "  {} iterations · {} passed · {} failed{cut_off} · {} streams · {} items · {} reconnections",
-        count(counts.iterations),
+        "  {} · {} passed · {} failed{cut_off} · {} · {} · {}",
+        counted(counts.iterations, "iteration"),
         count(counts.passed),
         count(counts.failed),
-        count(counts.streams),
-        count(counts.items),
-        count(counts.reconnections)
+        counted(counts.streams, "stream"),
+        counted(counts.items, "item"),
+        counted(counts.reconnections, "reconnection")
     );
     out
 }
@@ -369,13 +398,28 @@ pub fn seconds_text(seconds: f64) -> String {
     }
 }
 
-/// `36.4/s`, `5,972/s`: a decimal only while it says something.
+/// `36.4/s`, `5,972/s`: a decimal only while it says something. A rate below 1/s that is a
+/// whole number per minute or per hour reads in that unit (`1/m`, `90/h`, as `--rate` reads
+/// them), any other to two significant digits (`0.017/s`): one decimal per second made a
+/// goodput of one a minute read `0/s`. Every rate the summary shows, measured or given
+/// ([`super::profile::rate_text`]), reads this way.
 pub fn rate(per_second: f64) -> String {
+    let whole = |value: f64| value >= 1.0 && (value - value.round()).abs() < 1e-6 * value;
     if per_second >= 100.0 {
-        format!("{}/s", count(per_second.round() as u64))
-    } else {
-        format!("{}/s", trim_float(per_second, 1))
+        return format!("{}/s", count(per_second.round() as u64));
     }
+    if per_second >= 1.0 || per_second <= 0.0 || whole(per_second * 10.0) {
+        return format!("{}/s", trim_float(per_second, 1));
+    }
+    for (unit, seconds) in [("m", 60.0), ("h", 3600.0)] {
+        let per_unit = per_second * seconds;
+        if whole(per_unit) {
+            return format!("{}/{unit}", count(per_unit.round() as u64));
+        }
+    }
+    // Two significant digits: as many decimals as the first digit's place, and one more.
+    let decimals = (-per_second.log10()).floor().max(0.0) as usize + 2;
+    format!("{}/s", trim_float(per_second, decimals))
 }
 
 fn trim_float(value: f64, decimals: usize) -> String {
@@ -390,6 +434,12 @@ fn trim_float(value: f64, decimals: usize) -> String {
 /// `1,540`.
 pub fn count(n: u64) -> String {
     crate::transport::http::format_count(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// `1 iteration`, `1,540 iterations`: [`crate::report::plural`] with the thousands separated.
+pub fn counted(n: u64, noun: &str) -> String {
+    let plural = if n == 1 { "" } else { "s" };
+    format!("{} {noun}{plural}", count(n))
 }
 
 fn megabytes(bytes: u64) -> String {
@@ -426,7 +476,7 @@ pub fn describe_profile(profile: &Profile) -> String {
     }
     let mut text = format!("{model}: {}", parts.join(", "));
     if let Some(iterations) = profile.iterations {
-        text.push_str(&format!(", {} iterations at most", count(iterations)));
+        text.push_str(&format!(", {} at most", counted(iterations, "iteration")));
     }
     text
 }
@@ -434,6 +484,17 @@ pub fn describe_profile(profile: &Profile) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rate_below_one_a_second_keeps_its_digits() {
+        assert_eq!(rate(1.0 / 60.0), "1/m");
+        assert_eq!(rate(0.017), "0.017/s");
+        assert_eq!(rate(90.0 / 3600.0), "90/h");
+        assert_eq!(rate(0.5), "0.5/s");
+        assert_eq!(rate(0.0), "0/s");
+        assert_eq!(rate(36.44), "36.4/s");
+        assert_eq!(rate(5_972.2), "5,972/s");
+    }
 
     #[test]
     fn a_value_near_its_bound_reads_apart_from_it() {

@@ -87,7 +87,8 @@ pub struct Verdict {
     /// `ms`, `%`, `/s` or empty for a count.
     pub unit: String,
     pub passed: bool,
-    /// How far inside the bound the value is (negative: how far outside).
+    /// How far inside the bound the value is (negative: how far outside); for a count, from the
+    /// last value that passes (`errors < 5` at 5: -1).
     pub margin: Option<f64>,
     /// The bound, in `unit` (`goodput > 300/m` gives 5, per second). Absent from reports
     /// written before it was added.
@@ -215,8 +216,9 @@ impl Threshold {
         let mut words = Vec::new();
         for word in left.split_whitespace() {
             match parse_stat(word) {
-                Some(parsed) if stat.is_none() => stat = Some(parsed),
-                Some(_) => return Err(format!("`{text}` names two statistics")),
+                Some(Err(message)) => return Err(format!("{message} (in `{}`)", text.trim())),
+                Some(Ok(parsed)) if stat.is_none() => stat = Some(parsed),
+                Some(Ok(_)) => return Err(format!("`{text}` names two statistics")),
                 None => words.push(word),
             }
         }
@@ -263,7 +265,7 @@ impl Threshold {
                 Some(format!(
                     "`{}`: none of the load's tests reads a stream (an `expect sse`, `expect ndjson`, `expect messages`… block), so there is no {} to measure",
                     self.text,
-                    metric.label()
+                    singular_label(metric)
                 ))
             }
             Measure::Count(Count::Dropped) if model == Model::Closed => Some(format!(
@@ -327,10 +329,7 @@ impl Threshold {
 
     pub fn evaluate(&self, total: &Measured, elapsed: Duration) -> Verdict {
         let measured = self.measure(total, elapsed);
-        let margin = measured.map(|value| match self.op {
-            Op::Less | Op::LessOrEqual => self.bound - value,
-            Op::Greater | Op::GreaterOrEqual => value - self.bound,
-        });
+        let margin = measured.map(|value| self.margin(value));
         Verdict {
             threshold: self.text.clone(),
             measured,
@@ -339,6 +338,38 @@ impl Threshold {
             margin,
             bound: Some(self.bound),
             test: None,
+        }
+    }
+
+    /// How far inside the bound `value` is (negative: outside). A whole-valued measure (a count,
+    /// items per stream) is measured from the last value that passes: under `errors < 5` that
+    /// is 4, so 5 errors miss it by 1 and 2 errors have a margin of 2 more. From the bound
+    /// itself, 5 errors read `margin 0`, as if they had just passed.
+    fn margin(&self, value: f64) -> f64 {
+        let bound = self.bound;
+        if !self.whole_valued() {
+            return match self.op {
+                Op::Less | Op::LessOrEqual => bound - value,
+                Op::Greater | Op::GreaterOrEqual => value - bound,
+            };
+        }
+        match self.op {
+            Op::Less => (bound.ceil() - 1.0) - value,
+            Op::LessOrEqual => bound.floor() - value,
+            Op::Greater => value - (bound.floor() + 1.0),
+            Op::GreaterOrEqual => value - bound.ceil(),
+        }
+    }
+
+    /// Whether the measure takes whole values only: counts, and all but the mean of items and
+    /// tokens.
+    fn whole_valued(&self) -> bool {
+        match self.measure {
+            Measure::Count(_) => true,
+            Measure::Distribution(metric, stat) => {
+                metric.unit() == super::metrics::Unit::Count && stat != Stat::Mean
+            }
+            Measure::Ratio(_) | Measure::Rate(_) => false,
         }
     }
 
@@ -357,21 +388,39 @@ impl Threshold {
     }
 }
 
-fn parse_stat(word: &str) -> Option<Stat> {
-    match word {
-        "max" => Some(Stat::Max),
-        "min" => Some(Stat::Min),
-        "mean" | "avg" | "average" => Some(Stat::Mean),
-        "median" => Some(Stat::Percentile(50.0)),
+/// The statistic `word` names; `None` when it names none (a word of the metric's name), an
+/// error for a percentile there is not (`p101`: read as a name, it was an unknown metric).
+fn parse_stat(word: &str) -> Option<Result<Stat, String>> {
+    Some(Ok(match word {
+        "max" => Stat::Max,
+        "min" => Stat::Min,
+        "mean" | "avg" | "average" => Stat::Mean,
+        "median" => Stat::Percentile(50.0),
         _ => {
             let number = word.strip_prefix('p')?;
             let p: f64 = number.parse().ok()?;
+            if !(0.0..=100.0).contains(&p) {
+                return Some(Err(format!(
+                    "a percentile is between p0 and p100, not `{word}`"
+                )));
+            }
             // p0 is the smallest value, as p100 is the largest.
             if p == 0.0 {
-                return Some(Stat::Min);
+                Stat::Min
+            } else {
+                Stat::Percentile(p)
             }
-            (p > 0.0 && p <= 100.0).then_some(Stat::Percentile(p))
         }
+    }))
+}
+
+/// The metric as one figure of it: "there is no item count per stream", where its label, the
+/// name of a row of figures, is a plural ("items per stream").
+fn singular_label(metric: Metric) -> &'static str {
+    match metric {
+        Metric::Items => "item count per stream",
+        Metric::ItemsPerSecond => "item rate per stream",
+        _ => metric.label(),
     }
 }
 
@@ -574,6 +623,51 @@ mod tests {
     }
 
     #[test]
+    fn a_percentile_past_p100_is_said_to_be_one() {
+        let error = |text| Threshold::parse(text).expect_err(text);
+        for (text, p) in [("p101 gap < 1s", "p101"), ("gap p100.5 < 1s", "p100.5")] {
+            assert_eq!(
+                error(text),
+                format!("a percentile is between p0 and p100, not `{p}` (in `{text}`)")
+            );
+        }
+        // p100 is the largest value, p0 the smallest.
+        let measure = |text| Threshold::parse(text).expect(text).measure;
+        assert_eq!(
+            measure("p100 gap < 1s"),
+            Measure::Distribution(Metric::Gap, Stat::Percentile(100.0))
+        );
+        // A word that only starts with a `p` is a name.
+        assert_eq!(
+            error("passes < 1s"),
+            "a share is in percent, such as `1%`, not `1s` (in `passes < 1s`)"
+        );
+    }
+
+    #[test]
+    fn a_stream_metric_without_streams_is_named_in_a_sentence_that_agrees_with_it() {
+        let reason = |text| {
+            Threshold::parse(text)
+                .expect(text)
+                .unproducible(false, Model::Closed, false)
+                .expect("unproducible")
+        };
+        for (text, what) in [
+            ("max items < 5", "there is no item count per stream"),
+            ("p50 items/s > 1/s", "there is no item rate per stream"),
+            ("p99 gap < 1s", "there is no gap"),
+            ("p99 first item < 1s", "there is no first item"),
+        ] {
+            assert_eq!(
+                reason(text),
+                format!(
+                    "`{text}`: none of the load's tests reads a stream (an `expect sse`, `expect ndjson`, `expect messages`… block), so {what} to measure"
+                )
+            );
+        }
+    }
+
+    #[test]
     fn the_same_threshold_however_written_is_kept_once() {
         let parsed = |text: &str| Threshold::parse(text).expect("a threshold");
         let kept = each_once(
@@ -621,5 +715,32 @@ mod tests {
             .expect("valid")
             .evaluate(&total, elapsed);
         assert_eq!((nothing.passed, nothing.measured), (false, None));
+    }
+
+    #[test]
+    fn a_count_s_margin_is_from_the_last_value_that_passes() {
+        let total = Measured {
+            counts: super::super::metrics::Counts {
+                iterations: 10,
+                errored: 5,
+                ..Default::default()
+            },
+            ..Measured::default()
+        };
+        let margin = |text| {
+            let verdict = Threshold::parse(text)
+                .expect(text)
+                .evaluate(&total, Duration::from_secs(1));
+            (verdict.passed, verdict.margin.expect("a margin"))
+        };
+        assert_eq!(margin("errors < 5"), (false, -1.0));
+        assert_eq!(margin("errors < 6"), (true, 0.0));
+        assert_eq!(margin("errors <= 5"), (true, 0.0));
+        assert_eq!(margin("errors <= 4.5"), (false, -1.0));
+        assert_eq!(margin("errors > 5"), (false, -1.0));
+        assert_eq!(margin("errors >= 4.5"), (true, 0.0));
+        assert_eq!(margin("iterations < 20"), (true, 9.0));
+        // A share is no count: from the bound.
+        assert_eq!(margin("errors < 50%"), (false, 0.0));
     }
 }

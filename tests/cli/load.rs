@@ -168,7 +168,7 @@ counts.stream: ticker
 load generator: [N]
 
 thresholds
-  ✗ max items < 5     6  margin -1
+  ✗ max items < 5     6  margin -2
   ✓ errors < 1%      0%  margin 1%
   ✓ iterations >= 6   6  margin 0
 ",
@@ -208,7 +208,7 @@ errors
 failures, by the spec line that failed
   8× down.stream:2:3: could not connect to 127.0.0.1:PORT: Connection refused (os error 111)
 
-the first of the most frequent, as `streamspec run` shows it:
+the first, as `streamspec run` shows it:
   error: could not connect to 127.0.0.1:PORT: Connection refused (os error 111)
    --> down.stream:2:3
     |
@@ -552,14 +552,19 @@ mod dropped;
 mod exact_extremes;
 mod exchanges;
 mod failed_streams;
+mod failure_examples;
+mod failure_groups;
 mod json_units;
 mod live_line;
 mod merged;
+mod open_file_errors;
 mod requests;
 mod schedule;
 mod secrets;
 mod series;
 mod service_exit;
 mod settings;
+mod slow_rates;
 mod start_at;
 mod test_thresholds;
+mod wording;

@@ -70,7 +70,7 @@ fn a_threshold_of_any_part_is_judged_on_the_whole() {
             "[summary]
 thresholds
   ✓ errors < 1%        0%  margin 1%
-  ✗ iterations > 1000   4  margin -996
+  ✗ iterations > 1000   4  margin -997
 ",
         )
         .status(1)

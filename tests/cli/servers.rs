@@ -167,7 +167,7 @@ where
 }
 
 /// Reads until the blank line that ends a request head (or 10 s, or the client closing).
-async fn read_request_head(socket: &mut tokio::net::TcpStream) {
+pub async fn read_request_head(socket: &mut tokio::net::TcpStream) {
     let mut head = Vec::new();
     let mut buffer = [0u8; 1024];
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

@@ -460,7 +460,7 @@ fn a_load_times_the_items_that_arrive_during_a_wait_when_they_arrived() {
         .redact(r"^load generator: .*$", "load generator: [figures]")
         .redact(r"^  warning: .*\n", "")
         .stdout(
-            "load: 1 test · closed model: 1 user, 1 iterations at most
+            "load: 1 test · closed model: 1 user, 1 iteration at most
 ran [figures]
 
 a.stream: sse              p50       p90       p95       p99     p99.9       max
@@ -472,7 +472,7 @@ a.stream: sse              p50       p90       p95       p99     p99.9       max
   items per stream           3         3         3         3         3         3
   items/s per stream [figures]
   iteration [figures]
-  1 iterations · 1 passed · 0 failed · 1 streams · 3 items · 0 reconnections
+  1 iteration · 1 passed · 0 failed · 1 stream · 3 items · 0 reconnections
 
 load generator: [figures]
 

@@ -405,10 +405,15 @@ fn errors(report: &LoadReport) -> String {
             &rows,
         ));
         for tally in &failures {
+            // A line that failed in two ways has two examples: the class tells them apart.
+            let class = tally
+                .class
+                .map_or(String::new(), |class| format!(" ({})", class.label()));
             let _ = writeln!(
                 out,
-                "<details><summary>{} — the first, as `streamspec run` shows it</summary><pre class=\"terminal\">{}</pre></details>",
+                "<details><summary>{}{} — the first, as `streamspec run` shows it</summary><pre class=\"terminal\">{}</pre></details>",
                 escape(&tally.at),
+                escape(&class),
                 escape(&tally.example)
             );
         }

@@ -40,7 +40,7 @@ errors
 failures, by the spec line that failed
   3× hangs_up.stream:2:3: the request to 127.0.0.1:PORT failed: connection closed before message completed
 
-the first of the most frequent, as `streamspec run` shows it:
+the first, as `streamspec run` shows it:
   error: the request to 127.0.0.1:PORT failed: connection closed before message completed
    --> hangs_up.stream:2:3
     |

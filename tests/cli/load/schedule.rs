@@ -87,7 +87,7 @@ fn a_rate_below_one_a_second_is_shown_as_given_and_lasts_the_duration() {
     load(&["--rate", "1/m", "--duration", "2s"])
         .stdout(&passed(
             "open model: 1/m for 2s",
-            "1 iterations",
+            "1 iteration",
             "0.5/s",
             "no thresholds: the run passes if every iteration passed\n",
         ))

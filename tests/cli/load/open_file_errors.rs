@@ -1,0 +1,58 @@
+//! Connections the load generator could not open for want of file descriptors (`open files`
+//! errors, its own limit) are not connections the service failed: they count as errors, but not
+//! in `connections succeeded`.
+
+use crate::servers;
+use crate::support::Test;
+
+#[test]
+fn connections_the_load_generator_could_not_open_do_not_count_against_the_service() {
+    // 300 users at once under a limit of 128 files: some connections cannot be opened. Every one
+    // the load generator did open, the demo answered.
+    let output = Test::new()
+        .spec(
+            "health.stream",
+            "test \"health\" {\n  GET {{base}}/health\n  expect status 200\n}\n",
+        )
+        .var("base", servers::demo())
+        .args([
+            "load",
+            "health.stream",
+            "--users",
+            "300",
+            "--iterations",
+            "300",
+        ])
+        .args([
+            "--threshold",
+            "connections succeeded > 99%",
+            "--format",
+            "json",
+        ])
+        .open_file_limit(128, 128)
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    let report: serde_json::Value = serde_json::from_str(&output.stdout)
+        .unwrap_or_else(|_| panic!("a JSON report: {output:?}"));
+    let total = &report["total"];
+    let counts = &total["counts"];
+    let files = total["errors"]["files"]["count"].as_u64().unwrap_or(0);
+    assert!(files > 0, "no `open files` error to count: {total}");
+    assert_eq!(
+        total["errors"].as_object().map(|errors| errors.len()),
+        Some(1),
+        "errors of other classes: {total}"
+    );
+    assert_eq!(counts["failed"].as_u64(), Some(files), "{counts}");
+    // Attempted: those opened, each answered.
+    assert_eq!(counts["connections"], counts["passed"], "{counts}");
+    assert_eq!(counts["connections_failed"], 0, "{counts}");
+    let verdict = &report["thresholds"][0];
+    assert_eq!(
+        (&verdict["measured"], &verdict["passed"]),
+        (&serde_json::json!(100.0), &serde_json::json!(true)),
+        "{verdict}"
+    );
+    // With thresholds, they alone decide.
+    assert_eq!(output.status, Some(0), "{}", output.stderr);
+}
