@@ -1,7 +1,6 @@
 //! Timing statistics of one stream in bounded memory: counts and extremes exactly, percentiles
 //! from a histogram (HdrHistogram, 2 significant digits), never a list of every sample.
 
-use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -11,6 +10,11 @@ use crate::ast::GapStat;
 use crate::interp::ids::IdTracker;
 use crate::interp::timeline::{self, Timeline};
 use crate::outcome::StreamReport;
+
+mod gaps;
+
+pub use gaps::GapSamples;
+use gaps::{Gaps, Run, histogram_of};
 
 #[derive(Debug, Clone)]
 pub struct StreamStats {
@@ -78,100 +82,6 @@ pub struct InSeries {
     pub first_item: bool,
 }
 
-/// Gaps kept as they are before a stream has more: a test holding a thousand streams open, each
-/// with an item or two, would otherwise give each a histogram of 2–13 KiB.
-const FEW_GAPS: usize = 32;
-
-#[derive(Debug, Clone)]
-struct Gaps {
-    /// The first [`FEW_GAPS`] gaps in microseconds, until the histogram takes them.
-    few: Vec<u64>,
-    /// Inter-item gaps in microseconds, once there are more than [`FEW_GAPS`]. Two significant
-    /// digits (percentiles within 1%) and 32-bit counts keep it at 2–13 KiB for gaps up to an
-    /// hour (three digits and 64-bit counts took 64–184 KiB); a count saturates, it does not
-    /// wrap, past 4 billion gaps in one bucket. Boxed: most streams of a test holding many
-    /// never have one, and inline it would take 200 bytes of each.
-    histogram: Option<Box<Histogram<u32>>>,
-    /// Once there is a histogram: the last gap and how many times in a row it came, not yet in
-    /// the histogram. Items decoded from one read share its arrival time, so a busy stream has
-    /// long runs of zero gaps: counting them costs far less than recording each.
-    run: Run,
-    sum: Duration,
-    min: Option<Duration>,
-    max: Duration,
-    last_at: Option<Duration>,
-}
-
-/// A gap repeated `count` times.
-#[derive(Debug, Clone, Copy, Default)]
-struct Run {
-    micros: u64,
-    count: u32,
-}
-
-impl Run {
-    /// Records the run into `histogram` and starts an empty one.
-    fn flush(&mut self, histogram: &mut Histogram<u32>) {
-        if self.count > 0 {
-            let _ = histogram.record_n(self.micros, self.count);
-        }
-        *self = Run::default();
-    }
-}
-
-impl Gaps {
-    fn record(&mut self, micros: u64) {
-        match &mut self.histogram {
-            Some(_)
-                if self.run.count > 0 && self.run.micros == micros && self.run.count < u32::MAX =>
-            {
-                self.run.count += 1
-            }
-            Some(histogram) => {
-                self.run.flush(histogram);
-                self.run = Run { micros, count: 1 };
-            }
-            None if self.few.len() < FEW_GAPS => self.few.push(micros),
-            None => {
-                let mut histogram = histogram_of(&self.few);
-                let _ = histogram.record(micros);
-                self.few = Vec::new();
-                self.histogram = Some(Box::new(histogram));
-            }
-        }
-    }
-
-    /// Every gap recorded, in a histogram: the one kept, or one made of the few gaps so far (so
-    /// percentiles come out the same whether there were few gaps or many).
-    fn histogram(&self) -> Cow<'_, Histogram<u32>> {
-        match &self.histogram {
-            Some(histogram) if self.run.count == 0 => Cow::Borrowed(histogram),
-            Some(histogram) => {
-                let mut histogram = histogram.as_ref().clone();
-                let mut run = self.run;
-                run.flush(&mut histogram);
-                Cow::Owned(histogram)
-            }
-            None => Cow::Owned(histogram_of(&self.few)),
-        }
-    }
-
-    fn count(&self) -> u64 {
-        match &self.histogram {
-            Some(histogram) => histogram.len() + u64::from(self.run.count),
-            None => self.few.len() as u64,
-        }
-    }
-
-    #[cfg(test)]
-    fn heap_bytes(&self) -> usize {
-        self.few.capacity() * std::mem::size_of::<u64>()
-            + self.histogram.as_ref().map_or(0, |histogram| {
-                histogram.distinct_values() * std::mem::size_of::<u32>()
-            })
-    }
-}
-
 /// Set for a load run (`streamspec load`): each stream's report carries its gaps themselves, for
 /// the run's histograms, and they are kept to the load histograms' precision.
 static KEPT_FOR_LOAD: AtomicBool = AtomicBool::new(false);
@@ -180,20 +90,6 @@ static KEPT_FOR_LOAD: AtomicBool = AtomicBool::new(false);
 /// significant digits (percentiles within 0.1%, as the load report states) rather than two.
 pub fn keep_gaps_for_load() {
     KEPT_FOR_LOAD.store(true, Ordering::Relaxed);
-}
-
-/// The gaps of one stream in microseconds, as a load run merges them into its histograms.
-#[derive(Debug, Clone)]
-pub enum GapSamples {
-    Few(Vec<u64>),
-    /// Many gaps: their histogram, with their exact extremes and sum (the histogram's are
-    /// within its precision only).
-    Histogram {
-        gaps: Box<Histogram<u32>>,
-        min: u64,
-        max: u64,
-        sum: u128,
-    },
 }
 
 /// The time to the response head, given its first item came `first_item` after the request.
@@ -208,21 +104,6 @@ fn no_later_than(ttfb: Option<Duration>, first_item: Duration) -> Option<Duratio
 
 fn micros_of(duration: Duration) -> u64 {
     duration.as_micros().min(u128::from(u64::MAX)) as u64
-}
-
-fn histogram_of(gaps: &[u64]) -> Histogram<u32> {
-    let digits = if KEPT_FOR_LOAD.load(Ordering::Relaxed) {
-        3
-    } else {
-        2
-    };
-    // Auto-resizing keeps any gap recordable, growing with the largest gap only.
-    let mut histogram = Histogram::new(digits)
-        .unwrap_or_else(|_| unreachable!("2 or 3 significant digits is valid"));
-    for &gap in gaps {
-        let _ = histogram.record(gap);
-    }
-    histogram
 }
 
 impl StreamStats {
@@ -605,6 +486,7 @@ impl StreamStats {
 
 #[cfg(test)]
 mod tests {
+    use super::gaps::FEW_GAPS;
     use super::*;
 
     #[test]

@@ -9,6 +9,7 @@
 //! instances' reports.
 
 mod distribution;
+mod errors;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -17,9 +18,10 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::interp::stats::{GapSamples, GaveUp};
-use crate::outcome::{Failure, FailureClass, StreamReport, TestOutcome};
+use crate::outcome::{Failure, StreamReport, TestOutcome};
 
 pub use distribution::{Distribution, Exact};
+pub use errors::{ErrorClass, ErrorTally, FailureKey, FailureTally};
 
 /// Significant digits of every load histogram: values within 0.1%.
 pub const SIGNIFICANT_DIGITS: u8 = 3;
@@ -123,111 +125,6 @@ impl Metric {
 pub fn new_histogram() -> Histogram<u64> {
     Histogram::new(SIGNIFICANT_DIGITS)
         .unwrap_or_else(|_| unreachable!("3 significant digits is valid"))
-}
-
-/// Why an iteration got no usable answer, as the summary groups errors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ErrorClass {
-    /// Nobody listened, or the connection could not be made.
-    Refused,
-    /// The connection was reset or closed before the answer was complete.
-    Reset,
-    /// A wait ran out: for the head, an item, or the test.
-    Timeout,
-    /// The status was not the one the spec expects.
-    Status,
-    Tls,
-    /// The open-file limit was reached: the load generator's limit, not the server's.
-    Files,
-    Other,
-}
-
-impl ErrorClass {
-    pub fn label(self) -> &'static str {
-        match self {
-            ErrorClass::Refused => "refused",
-            ErrorClass::Reset => "reset",
-            ErrorClass::Timeout => "timeout",
-            ErrorClass::Status => "status",
-            ErrorClass::Tls => "tls",
-            ErrorClass::Files => "open files",
-            ErrorClass::Other => "other",
-        }
-    }
-
-    /// The class of a failure, or `None` for an expectation the answer did not meet.
-    pub fn of(failure: &Failure) -> Option<ErrorClass> {
-        let message = failure.message.to_ascii_lowercase();
-        if failure.class == FailureClass::Assertion {
-            return message
-                .starts_with("expected status")
-                .then_some(ErrorClass::Status);
-        }
-        Some(if message.contains("too many open files") {
-            ErrorClass::Files
-        } else if message.contains("tls") || message.contains("certificate") {
-            ErrorClass::Tls
-        } else if message.contains("could not connect") || message.contains("refused") {
-            ErrorClass::Refused
-        } else if message.contains("timed out") || message.contains("timeout") {
-            ErrorClass::Timeout
-        } else if message.contains("reset")
-            || message.contains("dropped")
-            || message.contains("closed mid-body")
-            || message.contains("closed before")
-            || message.contains("closed the connection")
-            || message.contains("connection was closed")
-            || message.contains("broken pipe")
-        {
-            ErrorClass::Reset
-        } else {
-            ErrorClass::Other
-        })
-    }
-}
-
-/// Failures of one spec line and one error class (or of one spec line's expectation).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FailureTally {
-    /// `file:line:col` of what failed.
-    pub at: String,
-    /// The first such failure's.
-    pub message: String,
-    pub count: u64,
-    /// The first such failure as `streamspec run` shows it, with its diff.
-    pub example: String,
-    /// The class of the error; absent for an expectation the answer did not meet (and from
-    /// reports written before it was added).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub class: Option<ErrorClass>,
-}
-
-/// What failures are grouped by: the spec line that failed and the class of its error (`None`
-/// for an unmet expectation, a group of its own). A line that fails in two ways — reset while
-/// its service went down, refused once it was gone — is two groups, each with its own count,
-/// message and example: keyed by the line alone, the first message seen labelled them all.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct FailureKey {
-    pub at: String,
-    pub class: Option<ErrorClass>,
-}
-
-impl FailureTally {
-    pub fn key(&self) -> FailureKey {
-        FailureKey {
-            at: self.at.clone(),
-            class: self.class,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ErrorTally {
-    pub count: u64,
-    /// Since the start of the load, when the first came (the earliest, once merged).
-    #[serde(with = "crate::load::json::millis")]
-    pub first_at: Duration,
 }
 
 /// Counts of one test, or of all.
