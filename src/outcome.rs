@@ -167,6 +167,15 @@ pub struct BarrierReport {
     pub branch: Option<String>,
 }
 
+impl StreamReport {
+    /// Whether the stream ran to its end, so its length and item count are known: not one cut
+    /// off by the end of a load, nor one a block gave up waiting on (a broken bound, the test's
+    /// timeout), whose duration and items stop at the failure.
+    pub fn ended(&self) -> bool {
+        !self.cut_off && self.gave_up.is_none()
+    }
+}
+
 impl TestOutcome {
     /// Each stream once, by its last report: a WebSocket or gRPC call read by several blocks
     /// reports after each with its figures so far, which a load must not count twice.

@@ -38,7 +38,11 @@ impl TestRun<'_> {
             && let Some(reading) = exchange.reading.take()
             && let Some(stats) = exchange.stats.as_mut()
         {
-            stats.duration = Some(reading.origin.elapsed());
+            let waited = reading.origin.elapsed();
+            // The wait for the next item, cut short: a stall still going counts (a lower
+            // bound), as a block that gives up counts its wait.
+            stats.gave_up_waiting(waited);
+            stats.duration = Some(waited);
             self.streams.push(StreamReport {
                 name: exchange.name.as_ref().map(|name| name.value.clone()),
                 branch: self.branch.clone(),

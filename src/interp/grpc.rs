@@ -89,7 +89,11 @@ impl GrpcExchange {
         let (live, stats) = (self.live.as_ref()?, self.stats.as_mut()?);
         self.reported = true;
         stats.ttfb = live.ttfb();
-        stats.duration = Some(reading.origin.elapsed());
+        let waited = reading.origin.elapsed();
+        // The wait for the next item, cut short: a stall still going counts (a lower
+        // bound), as a block that gives up counts its wait.
+        stats.gave_up_waiting(waited);
+        stats.duration = Some(waited);
         Some(StreamReport {
             name: self.call.name.as_ref().map(|name| name.value.clone()),
             ..stats.report(reading.kind, reading.span)

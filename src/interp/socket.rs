@@ -66,7 +66,11 @@ impl SocketExchange {
         let reading = self.reading.take()?;
         let stats = self.stats.as_mut()?;
         self.reported = true;
-        stats.duration = Some(reading.origin.elapsed());
+        let waited = reading.origin.elapsed();
+        // The wait for the next item, cut short: a stall still going counts (a lower
+        // bound), as a block that gives up counts its wait.
+        stats.gave_up_waiting(waited);
+        stats.duration = Some(waited);
         Some(crate::outcome::StreamReport {
             name: self.request.name.as_ref().map(|name| name.value.clone()),
             ..stats.report(reading.kind, reading.span)

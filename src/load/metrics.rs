@@ -330,7 +330,7 @@ impl Measured {
         if let Some(duration) = stream.duration {
             // A stream cut off has no length yet: the time to the cut would pass any upper
             // bound on it. Its rate so far is a rate all the same.
-            if !stream.cut_off {
+            if stream.ended() {
                 self.record_duration(Metric::StreamDuration, duration + lag);
             }
             // The rate after the first item: an LLM stream's output tokens per second.
@@ -342,7 +342,7 @@ impl Measured {
                 self.record_value(Metric::ItemsPerSecond, per_second);
             }
         }
-        if !stream.cut_off {
+        if stream.ended() {
             self.record_value(Metric::Items, stream.items);
         }
         if let Some(samples) = &stream.gap_samples {

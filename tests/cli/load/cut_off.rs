@@ -328,3 +328,47 @@ fn a_threshold_on_the_length_or_items_of_streams_all_cut_off_is_not_met() {
         output.stdout
     );
 }
+
+#[test]
+fn a_stall_still_going_at_the_cut_counts_as_a_gap_of_the_time_waited() {
+    // Three events, then silence until the run's end cuts the streams off: the wait still going
+    // is a gap of at least that long (it read as no gap at all, and `max gap < 100ms` passed).
+    let output = Test::new()
+        .spec(
+            "stall.stream",
+            r#"
+test "stalls until the cut" {
+  GET {{base}}/bad/stall?after=3
+  expect sse { 10 times { data: _ }; end }
+}
+"#,
+        )
+        .var("base", servers::demo())
+        .args(["load", "stall.stream", "--users", "2", "--duration", "1s"])
+        .args([
+            "--graceful-stop",
+            "100ms",
+            "--timeout",
+            "60s",
+            "--format",
+            "json",
+        ])
+        .args(["--threshold", "max gap < 100ms"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(
+        output.status,
+        Some(1),
+        "{}\n{}",
+        output.stdout,
+        output.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    let gap = &report["total"]["metrics"]["gap"];
+    assert!(gap["max"].as_f64() >= Some(800.0), "{gap}");
+    assert_eq!(
+        report["thresholds"][0]["passed"], false,
+        "{}",
+        report["thresholds"]
+    );
+}

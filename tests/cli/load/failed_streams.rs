@@ -38,11 +38,13 @@ test "slow second event" {
     let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
     let total = &report["total"];
     assert_eq!(total["counts"]["failed"], 2, "{total}");
-    for metric in ["stream_duration", "iteration"] {
-        let max = total["metrics"][metric]["max"].as_f64().expect("a max");
-        // 100 ms and the machine's delays; reading on for the diff took it past 600 ms.
-        assert!(max < 450.0, "{metric} max {max} ms: {total}");
-    }
+    let max = total["metrics"]["iteration"]["max"]
+        .as_f64()
+        .expect("a max");
+    // 100 ms and the machine's delays; reading on for the diff took it past 600 ms.
+    assert!(max < 450.0, "iteration max {max} ms: {total}");
+    // A stream given up on did not end: its length is not known.
+    assert!(total["metrics"]["stream_duration"].is_null(), "{total}");
 }
 
 /// Runs `spec` as a load of two iterations and gives its JSON report's total.
