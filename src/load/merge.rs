@@ -137,23 +137,22 @@ pub fn merge(
 
     // Every part's thresholds, each once: a part run with a threshold the others lacked still
     // has it judged on the whole.
-    let judged: Vec<Threshold> = match thresholds {
-        Some(given) => given.to_vec(),
-        None => {
-            let mut judged: Vec<Threshold> = Vec::new();
-            for (file, report) in reports {
-                for verdict in &report.thresholds {
-                    let threshold = Threshold::parse(&verdict.threshold)
-                        .map_err(|message| format!("{file}: {message}"))?;
-                    judged.push(Threshold {
-                        test: verdict.test.clone(),
-                        ..threshold
-                    });
-                }
+    // The parts' thresholds: the whole load's, unless `merge` is given its own (absolute ones
+    // judged on the whole); a test's own always (written in its spec, not replaced).
+    let mut judged: Vec<Threshold> = thresholds.map(<[Threshold]>::to_vec).unwrap_or_default();
+    for (file, report) in reports {
+        for verdict in &report.thresholds {
+            if thresholds.is_some() && verdict.test.is_none() {
+                continue;
             }
-            judged
+            let threshold = Threshold::parse(&verdict.threshold)
+                .map_err(|message| format!("{file}: {message}"))?;
+            judged.push(Threshold {
+                test: verdict.test.clone(),
+                ..threshold
+            });
         }
-    };
+    }
     let judged = super::thresholds::each_once(judged, |threshold| threshold);
 
     Ok(LoadReport {

@@ -98,6 +98,35 @@ fn the_json_report_and_a_merge_keep_which_test_a_threshold_judges() {
     );
     let merged: serde_json::Value = serde_json::from_str(&merged.stdout).expect("a JSON report");
     assert_eq!(merged["thresholds"], report["thresholds"], "{merged}");
+    // Thresholds given to `merge` replace the parts' whole-load ones, not a test's own.
+    let given = Test::new()
+        .file("part.json", &text)
+        .args([
+            "merge",
+            "part.json",
+            "--format",
+            "json",
+            "--threshold",
+            "errors < 1%",
+        ])
+        .run_unchecked();
+    assert_eq!(given.status, Some(1), "{}\n{}", given.stdout, given.stderr);
+    let given: serde_json::Value = serde_json::from_str(&given.stdout).expect("a JSON report");
+    let judged: Vec<String> = given["thresholds"]
+        .as_array()
+        .expect("thresholds")
+        .iter()
+        .map(|verdict| format!("{} {}", verdict["test"], verdict["threshold"]))
+        .collect();
+    assert_eq!(
+        judged,
+        [
+            "null \"errors < 1%\"",
+            "\"two.stream: fast\" \"p99 gap < 1s\"",
+            "\"two.stream: slow\" \"max gap < 50ms\"",
+        ],
+        "{given}"
+    );
 }
 
 #[test]
