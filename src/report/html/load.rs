@@ -41,11 +41,10 @@ pub fn render(report: &LoadReport, secrets: &Secrets) -> String {
 }
 
 /// A copy of the report with every text masked: the names, the failures and their examples.
+/// Masking also cuts the long texts a message holds whole to what it shows (see
+/// [`crate::excerpt`]): it is done with no secret too.
 fn masked(report: &LoadReport, secrets: &Secrets) -> LoadReport {
     let mut report = report.clone();
-    if secrets.is_empty() {
-        return report;
-    }
     for test in report.tests.iter_mut().chain([&mut report.total]) {
         test.name = secrets.redact(&test.name);
         for failure in &mut test.failures {
@@ -56,10 +55,14 @@ fn masked(report: &LoadReport, secrets: &Secrets) -> LoadReport {
     }
     for verdict in &mut report.thresholds {
         verdict.threshold = secrets.redact(&verdict.threshold);
+        verdict.test = verdict.test.as_deref().map(|test| secrets.redact(test));
     }
     report.stopped = report.stopped.as_deref().map(|text| secrets.redact(text));
     for service in &mut report.services {
         service.name = secrets.redact(&service.name);
+        if let Some(exited) = &mut service.exited {
+            exited.output = secrets.redact(&exited.output);
+        }
     }
     report
 }

@@ -142,3 +142,36 @@ fn the_html_page_gives_each_group_its_example_under_its_class() {
         "{page}"
     );
 }
+
+#[test]
+fn the_html_page_shows_a_body_in_a_failure_example_cut_as_the_terminal_shows_it() {
+    // A 404's body is quoted in the example, marked to be cut where it is shown: the page cuts
+    // it too, rather than showing the marks (`\u{fdd0}300\u{fdd2}no endpoint …`).
+    let output = Test::new()
+        .spec(
+            "missing.stream",
+            "test \"missing\" {\n  GET {{base}}/no/such/route\n  expect status 200\n}\n",
+        )
+        .var("base", servers::demo())
+        .args([
+            "load",
+            "missing.stream",
+            "--users",
+            "1",
+            "--iterations",
+            "1",
+        ])
+        .args(["--report-html", "load.html"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(
+        output.status,
+        Some(1),
+        "{}\n{}",
+        output.stdout,
+        output.stderr
+    );
+    let page = std::fs::read_to_string(output.dir.path().join("load.html")).expect("the page");
+    assert!(page.contains("expected status 200"), "{page}");
+    assert!(!page.contains("\\u{fdd"), "{page}");
+}
