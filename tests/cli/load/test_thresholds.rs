@@ -184,3 +184,34 @@ error: `threshold` judges the test's figures in a load, and goes outside `repeat
         .status(2)
         .run();
 }
+
+#[test]
+fn check_leaves_a_tests_token_threshold_to_the_load_that_names_the_tokens() {
+    // `--tokens token` on the load's command line counts them; `check` cannot know it.
+    let output = Test::new()
+        .spec(
+            "chat.stream",
+            r#"test "chat" {
+  threshold p50 tokens/s > 1/s
+  POST {{base}}/v1/chat/completions
+  body json { "model": "m", "stream": true, "messages": [] }
+  expect sse {
+    8 times { data: json { "choices": [{ "delta": { "content": string -> token } }] } }
+    data: json { "choices": [{ "finish_reason": "stop" }] }
+    data: "[DONE]"
+    end
+  }
+}
+"#,
+        )
+        .var("base", "http://127.0.0.1:9")
+        .args(["check", "chat.stream"])
+        .run_unchecked();
+    assert_eq!(
+        output.status,
+        Some(0),
+        "{}\n{}",
+        output.stdout,
+        output.stderr
+    );
+}
