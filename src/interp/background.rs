@@ -120,6 +120,11 @@ pub(super) struct ReadAhead {
     stopped: Option<Result<Next, FrameError>>,
     /// The buffer reached its bound: the stream fails once a block reads up to here.
     full: bool,
+    /// When reading ahead met the stream's end (or error), until a block takes it.
+    stopped_at: Option<Instant>,
+    /// When the end a block just took from here came: the block times the stream's end by it,
+    /// not by when it took it (see [`ReadAhead::take_end_time`]).
+    taken_end_at: Option<Instant>,
 }
 
 impl ReadAhead {
@@ -144,7 +149,17 @@ impl ReadAhead {
                 bytes: MAX_BUFFERED_BYTES,
             }));
         }
-        self.stopped.take()
+        let stopped = self.stopped.take();
+        if stopped.is_some() {
+            self.taken_end_at = self.stopped_at.take();
+        }
+        stopped
+    }
+
+    /// When the end just taken from here came, once: `None` when it was read directly (it came
+    /// as it was taken).
+    pub(super) fn take_end_time(&mut self) -> Option<Instant> {
+        self.taken_end_at.take()
     }
 
     /// What the source's `next` gives first: an item read ahead, or how reading ahead stopped
@@ -178,6 +193,7 @@ impl ReadAhead {
             Ok(Next::TimedOut) => false,
             stopped => {
                 self.stopped = Some(stopped);
+                self.stopped_at = Some(Instant::now());
                 false
             }
         }

@@ -438,7 +438,7 @@ impl TestRun<'_> {
         .run()
         .await;
         stats.ttfb = live.ttfb();
-        stats.duration = Some(live.origin.elapsed());
+        stats.read_until_now(live.origin);
         exchange.reported = true;
         exchange.reading = None;
         let given_up = live.given_up_before_head();

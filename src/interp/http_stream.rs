@@ -112,6 +112,12 @@ impl HttpReader {
         self.decoder.recycle(item);
     }
 
+    /// When the end a block just took came, if it was read ahead (see
+    /// [`crate::interp::background::ReadAhead::take_end_time`]).
+    pub(super) fn take_end_time(&mut self) -> Option<Instant> {
+        self.ahead.take_end_time()
+    }
+
     /// Reads one item ahead, for a block that holds the stream later; `false` once there is
     /// nothing more to read now (the stream ended, failed, timed out, or the buffer is full).
     /// Cancel-safe: what is read is kept before the next await.

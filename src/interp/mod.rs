@@ -467,7 +467,7 @@ impl TestRun<'_> {
                     }
                     return result.map(|_| ());
                 }
-                stats.duration = Some(origin.elapsed());
+                stats.read_until_now(origin);
                 self.streams.push(StreamReport {
                     branch: self.branch.clone(),
                     aborted_after: received_before_abort,

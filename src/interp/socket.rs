@@ -418,7 +418,7 @@ impl TestRun<'_> {
         .run()
         .await;
         live.wants = Wants::default();
-        stats.duration = Some(live.origin().elapsed());
+        stats.read_until_now(live.origin());
         exchange.reported = true;
         exchange.reading = None;
         self.streams.push(StreamReport {
@@ -495,7 +495,10 @@ impl TestRun<'_> {
             stats.drained(&item, at);
         }
         stats.bytes += live.take_bytes();
-        stats.duration = Some(live.origin().elapsed());
+        if let Some(came) = live.ahead.take_end_time() {
+            stats.end_came = Some(came.saturating_duration_since(live.origin()));
+        }
+        stats.read_until_now(live.origin());
         // Not the socket's end: where reading ahead (during a `wait`) stopped at its bound.
         if live.buffer_exhausted() {
             return Err(read_past_buffer(stats.items + 1, span));
@@ -606,7 +609,7 @@ impl TestRun<'_> {
         {
             if let Some(live) = exchange.live.as_mut() {
                 stats.bytes += live.take_bytes();
-                stats.duration = Some(live.origin().elapsed());
+                stats.read_until_now(live.origin());
             }
             exchange.reported = true;
             self.streams.push(StreamReport {

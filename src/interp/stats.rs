@@ -32,6 +32,9 @@ pub struct StreamStats {
     pub first_item: Option<Duration>,
     /// From sending the request to the end of reading.
     pub duration: Option<Duration>,
+    /// From sending the request to the stream's end, when a block took an end read ahead
+    /// (during a `wait`): the stream's duration is to then, not to when the block took it.
+    pub end_came: Option<Duration>,
     /// Connections the stream used: 1, plus one per reconnection.
     pub connections: u32,
     /// How long the client waited before each reconnection (bounded by the connection limit).
@@ -125,6 +128,7 @@ impl StreamStats {
             connect: None,
             first_item: None,
             duration: None,
+            end_came: None,
             connections: 1,
             reconnect_delays: Vec::new(),
             retry: None,
@@ -272,6 +276,12 @@ impl StreamStats {
                 GaveUp::Gap(wait) => record(Latency::Gap, micros(wait)),
             }
         }
+    }
+
+    /// Sets the stream's duration at the end of a block: to when its end came, if the block
+    /// took one read ahead, else to now (since `origin`, the request).
+    pub fn read_until_now(&mut self, origin: std::time::Instant) {
+        self.duration = Some(self.end_came.unwrap_or_else(|| origin.elapsed()));
     }
 
     /// When the last item arrived (since the request), on the current connection.

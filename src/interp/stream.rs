@@ -151,6 +151,15 @@ impl Reader<'_> {
         }
     }
 
+    /// When the end just taken came, if it was read ahead (during a `wait`, or between blocks).
+    fn take_end_time(&mut self) -> Option<Instant> {
+        match self {
+            Reader::Http(reader) => reader.take_end_time(),
+            Reader::Grpc(call) => call.ahead.take_end_time(),
+            Reader::Socket(socket) => socket.ahead.take_end_time(),
+        }
+    }
+
     fn is_open(&self) -> bool {
         match self {
             Reader::Http(reader) => reader.is_open(),
@@ -554,34 +563,41 @@ impl StreamRun<'_> {
                         }
                     }
                 }
-                Next::Ended(terminal) => match matcher.finish(&terminal) {
-                    Ok(AfterEnd::Done) => break Ok(Finish::Ended),
-                    // `reconnect` (or a `wait` before it) follows the ending: take it.
-                    Ok(AfterEnd::Actions) => {
-                        context.push(Seen::Event(terminal_text(&terminal)));
-                        continue;
+                Next::Ended(terminal) => {
+                    // Read ahead, the end came before the block took it: its time is then
+                    // (`None`: it came as it was taken).
+                    stats.end_came = reader
+                        .take_end_time()
+                        .map(|came| came.saturating_duration_since(origin));
+                    match matcher.finish(&terminal) {
+                        Ok(AfterEnd::Done) => break Ok(Finish::Ended),
+                        // `reconnect` (or a `wait` before it) follows the ending: take it.
+                        Ok(AfterEnd::Actions) => {
+                            context.push(Seen::Event(terminal_text(&terminal)));
+                            continue;
+                        }
+                        Err(failure) => {
+                            let trailing = vec![terminal_line(&terminal)];
+                            let fix = match (update, recorder.take()) {
+                                (Some(update), Some(recorder)) if record::is_snapshot(&failure) => {
+                                    Some(record::block_fix(
+                                        update,
+                                        entries,
+                                        Some(failure.span),
+                                        recorder,
+                                        Vec::new(),
+                                        Some(&terminal),
+                                    ))
+                                }
+                                _ => None,
+                            };
+                            let mut failure =
+                                render_failure(failure, &matcher, context, trailing, false);
+                            failure.fix = fix.map(Box::new);
+                            break Err(failure);
+                        }
                     }
-                    Err(failure) => {
-                        let trailing = vec![terminal_line(&terminal)];
-                        let fix = match (update, recorder.take()) {
-                            (Some(update), Some(recorder)) if record::is_snapshot(&failure) => {
-                                Some(record::block_fix(
-                                    update,
-                                    entries,
-                                    Some(failure.span),
-                                    recorder,
-                                    Vec::new(),
-                                    Some(&terminal),
-                                ))
-                            }
-                            _ => None,
-                        };
-                        let mut failure =
-                            render_failure(failure, &matcher, context, trailing, false);
-                        failure.fix = fix.map(Box::new);
-                        break Err(failure);
-                    }
-                },
+                }
                 Next::TimedOut => {
                     let now = Instant::now();
                     let since_origin = now.saturating_duration_since(origin);

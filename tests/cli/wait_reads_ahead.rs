@@ -45,7 +45,7 @@ fn sse_events_that_arrive_during_a_wait_are_timed_when_they_arrived() {
         Running 1 test from 1 file
           PASS [TIME] a.stream: sse
                  sse on line 4: 3 items, 198 bytes, 1 connection
-                   ttfb [<1s] · first item [<1s] · duration [>=1s]
+                   ttfb [<1s] · first item [<1s] · duration [<1s]
                    gaps min [<1s] · mean [<1s] · p50 [<1s] · p95 [<1s] · p99 [<1s] · max [<1s]
         Summary 1 test: 1 passed, 0 failed [TIME]
         "#,
@@ -75,7 +75,7 @@ fn websocket_messages_that_arrive_during_a_wait_are_timed_when_they_arrived() {
         Running 1 test from 1 file
           PASS [TIME] a.stream: ws
                  messages on line 5: 3 items, 21 bytes, 1 connection
-                   ttfb [<1s] · first item [<1s] · duration [>=1s]
+                   ttfb [<1s] · first item [<1s] · duration [<1s]
                    gaps min [<1s] · mean [<1s] · p50 [<1s] · p95 [<1s] · p99 [<1s] · max [<1s]
         Summary 1 test: 1 passed, 0 failed [TIME]
         "#,
@@ -107,7 +107,7 @@ fn grpc_replies_that_arrive_during_a_wait_are_timed_when_they_arrived() {
         Running 1 test from 1 file
           PASS [TIME] a.stream: grpc
                  messages on line 6: 3 items, 72 bytes, 1 connection
-                   ttfb [<1s] · first item [<1s] · duration [>=1s]
+                   ttfb [<1s] · first item [<1s] · duration [<1s]
                    gaps min [<1s] · mean [<1s] · p50 [<1s] · p95 [<1s] · p99 [<1s] · max [<1s]
         Summary 1 test: 1 passed, 0 failed [TIME]
         "#,
@@ -139,7 +139,7 @@ fn a_grpc_call_nothing_started_yet_starts_before_the_wait() {
         Running 1 test from 1 file
           PASS [TIME] a.stream: grpc
                  messages on line 5: 3 items, 72 bytes, 1 connection
-                   ttfb [<1s] · first item [<1s] · duration [>=1s]
+                   ttfb [<1s] · first item [<1s] · duration [<1s]
                    gaps min [<1s] · mean [<1s] · p50 [<1s] · p95 [<1s] · p99 [<1s] · max [<1s]
         Summary 1 test: 1 passed, 0 failed [TIME]
         "#,
@@ -480,4 +480,46 @@ no thresholds: the run passes if every iteration passed
 ",
         )
         .run();
+}
+
+#[test]
+fn a_streams_end_that_came_during_a_wait_ends_its_duration() {
+    // Five events 100 ms apart end the stream at about 400 ms; the block takes the end after
+    // the 800 ms wait. The stream's duration is to its end (it read 800 ms, and `expect
+    // duration < 600ms` failed); for SSE and for a WebSocket.
+    for (name, spec) in [
+        (
+            "sse",
+            r#"test "sse" {
+  GET {{base}}/sse/ticker?count=5&interval=100ms
+  wait 800ms
+  expect sse { 5 times { data: _ }; end }
+  expect duration < 600ms
+}
+"#,
+        ),
+        (
+            "ws",
+            r#"test "ws" {
+  ws {{base}}/ws/ticker?count=5&interval=100ms
+  wait 800ms
+  expect messages { 5 times { { "n": number } }; end }
+  expect duration < 600ms
+}
+"#,
+        ),
+    ] {
+        let output = Test::new()
+            .spec("a.stream", spec)
+            .var("base", servers::demo())
+            .args(["run", "a.stream"])
+            .run_unchecked();
+        assert_eq!(
+            output.status,
+            Some(0),
+            "{name}:\n{}\n{}",
+            output.stdout,
+            output.stderr
+        );
+    }
 }
