@@ -283,6 +283,23 @@ pub async fn load(args: &LoadArgs) -> i32 {
     // This part's users at the peak, each with a connection open at least.
     let users_here = instance.share_in_blocks(profile.peak().floor() as u64, test_count as u64);
     if profile.model == crate::load::profile::Model::Closed
+        && instance.count > 1
+        && users_here > 0
+        && users_here < test_count as u64
+    {
+        errln!(
+            "warning: --instance {instance} gets {} for {test_count} tests: each user runs one test, so {} of them {} none in this part (give at least {} users for every part to run every test)",
+            crate::report::plural(users_here as usize, "user"),
+            test_count - users_here as usize,
+            if test_count - users_here as usize == 1 {
+                "gets"
+            } else {
+                "get"
+            },
+            instance.count * test_count as u64
+        );
+    }
+    if profile.model == crate::load::profile::Model::Closed
         && let Some((needed, limit)) = crate::open_files::users_beyond_limit(users_here)
     {
         errln!(
@@ -425,9 +442,15 @@ fn empty_instance(
     }
     // `block`: how many go to a part at a time; `how`: why.
     let dealt = |what: &str, total: u64, block: u64, how: &str| {
-        let needed = (instance.index - 1) * block + 1;
+        // Enough for this part to get a whole block: with several tests, one user of each.
+        let needed = instance.index * block;
+        let of = if total == 1 {
+            what.trim_end_matches('s')
+        } else {
+            what
+        };
         format!(
-            "--instance {instance} gets no {what}: {what} go to the parts {how}, so of {total} {what} part {} gets none; give at least {needed} {what}, or fewer parts",
+            "--instance {instance} gets no {what}: {what} go to the parts {how}, so of {total} {of} part {} gets none; give at least {needed} {what}, or fewer parts",
             instance.index
         )
     };

@@ -79,3 +79,38 @@ fn an_instance_with_no_users_is_an_error_before_the_run() {
         .status(2)
         .run();
 }
+
+#[test]
+fn an_instance_with_fewer_users_than_tests_says_which_it_leaves_out() {
+    // Users go to the parts in blocks of one per test: of 3 users over 2 parts, part 2 gets one,
+    // and one of the two tests runs in no user of it (its own thresholds would find nothing).
+    let two_tests = format!("{OK}\n{}", OK.replace("test \"ok\"", "test \"other\""));
+    let output = Test::new()
+        .spec("two.stream", &two_tests)
+        .var("base", servers::demo())
+        .args(["load", "two.stream", "--users", "3", "--duration", "1s"])
+        .args(["--instance", "2/2", "--format", "json"])
+        .run_unchecked();
+    assert!(
+        output.stderr.starts_with(
+            "warning: --instance 2/2 gets 1 user for 2 tests: each user runs one test, so 1 of them gets none in this part (give at least 4 users for every part to run every test)\n"
+        ),
+        "{}",
+        output.stderr
+    );
+    // With two tests, the part that gets none needs a whole block: one user of each.
+    let output = Test::new()
+        .spec("two.stream", &two_tests)
+        .var("base", servers::demo())
+        .args(["load", "two.stream", "--users", "2", "--duration", "1s"])
+        .args(["--instance", "2/2"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(2), "{}", output.stderr);
+    assert!(
+        output
+            .stderr
+            .contains("give at least 4 users, or fewer parts"),
+        "{}",
+        output.stderr
+    );
+}
