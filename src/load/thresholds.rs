@@ -329,7 +329,9 @@ impl Threshold {
 
     pub fn evaluate(&self, total: &Measured, elapsed: Duration) -> Verdict {
         let measured = self.measure(total, elapsed);
-        let margin = measured.map(|value| self.margin(value));
+        // The difference of two decimals in binary carries noise (`-52.06100000000001`): kept
+        // to a nanosecond's (or a billionth's) precision, far below what any unit shows.
+        let margin = measured.map(|value| (self.margin(value) * 1e9).round() / 1e9);
         Verdict {
             threshold: self.text.clone(),
             measured,
@@ -742,5 +744,15 @@ mod tests {
         assert_eq!(margin("iterations < 20"), (true, 9.0));
         // A share is no count: from the bound.
         assert_eq!(margin("errors < 50%"), (false, 0.0));
+    }
+
+    #[test]
+    fn a_margin_carries_no_binary_noise() {
+        let mut measured = Measured::default();
+        measured.record_duration(Metric::Gap, Duration::from_micros(152_061));
+        let threshold = Threshold::parse("max gap < 100ms").expect("a threshold");
+        let verdict = threshold.evaluate(&measured, Duration::from_secs(1));
+        // 100 - 152.061 is -52.06100000000001 in binary.
+        assert_eq!(verdict.margin, Some(-52.061));
     }
 }
