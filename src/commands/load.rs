@@ -200,7 +200,7 @@ pub async fn load(args: &LoadArgs) -> i32 {
                 &[profile.model],
                 tokens_capture.is_some(),
             ) {
-                diagnostics.push(Diagnostic::error(message).at(
+                diagnostics.push(Diagnostic::error(load_asks::of_the_test(message)).at(
                     &spec.file,
                     text.span,
                     "this test does not produce this",

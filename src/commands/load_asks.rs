@@ -123,7 +123,7 @@ pub fn spec_problems(project: &Project) -> Vec<Diagnostic> {
                         // refuses a token threshold without them.
                         true,
                     ) {
-                        problems.push(Diagnostic::error(message).at(
+                        problems.push(Diagnostic::error(of_the_test(message)).at(
                             &spec.file,
                             text.span,
                             "this test does not produce this",
@@ -134,6 +134,14 @@ pub fn spec_problems(project: &Project) -> Vec<Diagnostic> {
         }
     }
     problems
+}
+
+/// A problem of a test's own threshold, said of that test rather than of the load's.
+pub fn of_the_test(message: String) -> String {
+    message.replace(
+        "none of the load's tests reads a stream",
+        "this test reads no stream",
+    )
 }
 
 /// The error for a config's threshold the tests do not produce.

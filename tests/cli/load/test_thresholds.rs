@@ -215,3 +215,25 @@ fn check_leaves_a_tests_token_threshold_to_the_load_that_names_the_tokens() {
         output.stderr
     );
 }
+
+#[test]
+fn a_tests_threshold_on_what_it_does_not_produce_is_said_of_that_test() {
+    Test::new()
+        .spec(
+            "health.stream",
+            "test \"health\" {\n  threshold p99 gap < 1s\n  GET {{base}}/health\n}\n",
+        )
+        .var("base", "http://127.0.0.1:9")
+        .args(["check", "health.stream"])
+        .stderr(
+            "error: `p99 gap < 1s`: this test reads no stream (an `expect sse`, `expect ndjson`, `expect messages`… block), so there is no gap to measure
+ --> health.stream:2:13
+  |
+2 |   threshold p99 gap < 1s
+  |             ^^^^^^^^^^^^ this test does not produce this
+
+",
+        )
+        .status(2)
+        .run();
+}
