@@ -470,6 +470,14 @@ fn empty_instance(
         && instance.share_in_blocks(iterations, tests) == 0
     {
         return Some(dealt("iterations", iterations, tests, &per_test));
+    } else if profile.iterations.is_none()
+        && let Some(arrivals) = profile.arrivals()
+        && instance.share_in_blocks(arrivals, tests) == 0
+    {
+        return Some(dealt("arrivals", arrivals, tests, &per_test).replace(
+            ", or fewer parts",
+            " (a higher --rate or a longer --duration), or fewer parts",
+        ));
     }
     None
 }

@@ -162,6 +162,22 @@ impl Profile {
             .fold(self.start, f64::max)
     }
 
+    /// Open model with stages (a `--duration` is one): how many arrivals the schedule makes in
+    /// all, across every instance; `None` when it runs to a number of iterations instead.
+    pub fn arrivals(&self) -> Option<u64> {
+        if self.stages.is_empty() {
+            return None;
+        }
+        let mut from = self.start;
+        let mut total = 0.0;
+        for stage in &self.stages {
+            total += (from + stage.target) / 2.0 * stage.duration.as_secs_f64();
+            from = stage.target;
+        }
+        // Arrival k comes where the rate's integral reaches k, before the schedule's end.
+        Some(total.max(0.0).ceil() as u64)
+    }
+
     /// Open model: when arrival `k` (from 0) is due, since the start; `None` past the schedule.
     /// Arrivals are where the integral of the rate crosses each whole number, so arrival 0 is
     /// at the start and a steady rate `r` spaces them `1/r` apart.
@@ -267,6 +283,24 @@ mod tests {
         let p = profile(Model::Open, 0.0, &[(5, 0.0), (5, 2.0)]);
         let first = p.arrival_time(0).expect("some arrival").as_secs_f64();
         assert!((first - 5.0).abs() < 1e-9, "{first}");
+    }
+
+    #[test]
+    fn the_arrivals_of_a_schedule_are_those_it_gives_times_to() {
+        let count = |p: &Profile| {
+            (0..10_000u64)
+                .take_while(|&k| p.arrival_time(k).is_some())
+                .count()
+        };
+        for p in [
+            profile(Model::Open, 4.0, &[(10, 4.0)]),
+            profile(Model::Open, 0.0, &[(10, 10.0)]),
+            profile(Model::Open, 1.0, &[(3, 2.5), (2, 0.5)]),
+            profile(Model::Open, 0.5, &[(3, 0.5)]),
+        ] {
+            assert_eq!(p.arrivals(), Some(count(&p) as u64), "{:?}", p.stages);
+        }
+        assert_eq!(profile(Model::Open, 4.0, &[]).arrivals(), None);
     }
 
     #[test]

@@ -114,3 +114,18 @@ fn an_instance_with_fewer_users_than_tests_says_which_it_leaves_out() {
         output.stderr
     );
 }
+
+#[test]
+fn an_open_instance_that_gets_no_arrivals_is_an_error_before_the_run() {
+    // 2 arrivals over 2 s go to the parts in blocks of 2 (one per test): part 2 gets none, and
+    // ran to `no iteration ended` before.
+    let two_tests = format!("{OK}\n{}", OK.replace("test \"ok\"", "test \"other\""));
+    Test::new()
+        .spec("two.stream", &two_tests)
+        .var("base", servers::demo())
+        .args(["load", "two.stream", "--rate", "1/s", "--duration", "2s"])
+        .args(["--instance", "2/2"])
+        .stderr("error: --instance 2/2 gets no arrivals: arrivals go to the parts in blocks of 2 (one per test), so of 2 arrivals part 2 gets none; give at least 4 arrivals (a higher --rate or a longer --duration), or fewer parts\n")
+        .status(2)
+        .run();
+}
