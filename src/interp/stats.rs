@@ -9,6 +9,7 @@ use hdrhistogram::Histogram;
 use crate::ast::GapStat;
 use crate::interp::ids::IdTracker;
 use crate::interp::timeline::{self, Timeline};
+use crate::load::metrics::micros;
 use crate::outcome::StreamReport;
 
 mod gaps;
@@ -103,10 +104,6 @@ pub fn keep_gaps_for_load() {
 /// item's read is when the head had come at the latest.
 fn no_later_than(ttfb: Option<Duration>, first_item: Duration) -> Option<Duration> {
     ttfb.map(|ttfb| ttfb.min(first_item))
-}
-
-fn micros_of(duration: Duration) -> u64 {
-    duration.as_micros().min(u128::from(u64::MAX)) as u64
 }
 
 impl StreamStats {
@@ -224,7 +221,7 @@ impl StreamStats {
         let mut gap_micros = None;
         if let Some(last) = gaps.last_at {
             let gap = at.saturating_sub(last);
-            let micros = gap.as_micros().min(u64::MAX as u128) as u64;
+            let micros = micros(gap);
             gaps.record(micros);
             gaps.sum += gap;
             gaps.min = Some(gaps.min.map_or(gap, |min| min.min(gap)));
@@ -242,16 +239,12 @@ impl StreamStats {
     #[cold]
     fn file_first_item(&mut self, at: Duration) {
         use crate::load::live_figures::{Latency, record};
-        let micros = |latency: Duration| {
-            (latency + self.start_delay)
-                .as_micros()
-                .min(u64::MAX as u128) as u64
-        };
+        let delayed = |latency: Duration| micros(latency + self.start_delay);
         if let Some(ttfb) = self.ttfb {
-            record(Latency::Ttfb, micros(ttfb));
+            record(Latency::Ttfb, delayed(ttfb));
             self.in_series.ttfb = true;
         }
-        record(Latency::FirstItem, micros(at));
+        record(Latency::FirstItem, delayed(at));
         self.in_series.first_item = true;
     }
 
@@ -268,7 +261,6 @@ impl StreamStats {
         self.gave_up = Some(gave_up);
         if KEPT_FOR_LOAD.load(Ordering::Relaxed) {
             use crate::load::live_figures::{Latency, record};
-            let micros = |wait: Duration| wait.as_micros().min(u64::MAX as u128) as u64;
             match gave_up {
                 GaveUp::FirstItem(wait) => {
                     record(Latency::FirstItem, micros(wait + self.start_delay))
@@ -370,8 +362,8 @@ impl StreamStats {
                     // With the run of equal gaps not yet in it.
                     Some(_) => GapSamples::Histogram {
                         gaps: Box::new(self.gaps.histogram().into_owned()),
-                        min: self.gaps.min.map_or(0, micros_of),
-                        max: micros_of(self.gaps.max),
+                        min: self.gaps.min.map_or(0, micros),
+                        max: micros(self.gaps.max),
                         sum: self.gaps.sum.as_micros(),
                     },
                     None => GapSamples::Few(self.gaps.few.clone()),
