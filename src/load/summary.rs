@@ -163,34 +163,23 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
             .map(|v| v.label().chars().count())
             .max()
             .unwrap_or(0);
-        let measured: Vec<String> = report
-            .thresholds
-            .iter()
-            .map(|verdict| {
-                verdict
-                    .measured
-                    .map_or("nothing measured".to_string(), |value| {
-                        text_apart_from(value, verdict.bound.unwrap_or(value), &verdict.unit)
-                    })
-            })
-            .collect();
+        let texts: Vec<(String, Option<String>)> =
+            report.thresholds.iter().map(verdict_texts).collect();
+        let measured: Vec<&String> = texts.iter().map(|(measured, _)| measured).collect();
         let measured_width = measured
             .iter()
             .map(|m| m.chars().count())
             .max()
             .unwrap_or(0);
-        for (verdict, measured) in report.thresholds.iter().zip(&measured) {
+        for (verdict, (measured, margin)) in report.thresholds.iter().zip(&texts) {
             let mark = if verdict.passed {
                 paint(palette.pass, "✓")
             } else {
                 paint(palette.error, "✗")
             };
-            let margin = verdict.margin.map_or(String::new(), |margin| {
-                format!(
-                    "  margin {}",
-                    signed(text_apart_from(margin.abs(), 0.0, &verdict.unit), margin)
-                )
-            });
+            let margin = margin
+                .as_ref()
+                .map_or(String::new(), |margin| format!("  margin {margin}"));
             let line = format!(
                 "  {mark} {:<width$}  {measured:>measured_width$}{margin}",
                 verdict.label()
@@ -273,6 +262,49 @@ pub fn exit_text(name: &str, instance: &str, exited: &super::json::ServiceExited
 
 fn paint(style: anstyle::Style, text: &str) -> String {
     format!("{style}{text}{style:#}")
+}
+
+/// A threshold's measured value and its signed margin, as the summary and the HTML page show
+/// them. The margin of a rate reads in the unit of the measured value: `0.2/s margin 0.18/s`,
+/// not `margin 11/m`.
+pub fn verdict_texts(verdict: &super::thresholds::Verdict) -> (String, Option<String>) {
+    let measured = verdict
+        .measured
+        .map_or("nothing measured".to_string(), |value| {
+            text_apart_from(value, verdict.bound.unwrap_or(value), &verdict.unit)
+        });
+    let margin = verdict.margin.map(|margin| {
+        let text = match verdict.measured {
+            Some(value) if verdict.unit == "/s" => rate_as(margin.abs(), value),
+            _ => text_apart_from(margin.abs(), 0.0, &verdict.unit),
+        };
+        signed(text, margin)
+    });
+    (measured, margin)
+}
+
+/// `per_second` in the unit [`rate`] shows `like` in (per second, minute or hour), to two
+/// significant digits at least.
+fn rate_as(per_second: f64, like: f64) -> String {
+    let like = rate(like);
+    let (unit, seconds) = if like.ends_with("/m") {
+        ("m", 60.0)
+    } else if like.ends_with("/h") {
+        ("h", 3600.0)
+    } else {
+        ("s", 1.0)
+    };
+    let value = per_second * seconds;
+    if value >= 100.0 || value == 0.0 {
+        return format!("{}/{unit}", count(value.round() as u64));
+    }
+    let decimals = if value >= 1.0 {
+        1
+    } else {
+        // Two significant digits: as many decimals as the first digit's place, and one more.
+        (-value.log10()).floor() as usize + 2
+    };
+    format!("{}/{unit}", trim_float(value, decimals))
 }
 
 fn signed(text: String, value: f64) -> String {
@@ -494,6 +526,31 @@ mod tests {
         assert_eq!(rate(0.0), "0/s");
         assert_eq!(rate(36.44), "36.4/s");
         assert_eq!(rate(5_972.2), "5,972/s");
+    }
+
+    #[test]
+    fn a_rate_s_margin_reads_in_the_unit_of_its_value() {
+        let texts = |measured: f64, bound: f64| {
+            verdict_texts(&super::super::thresholds::Verdict {
+                threshold: "goodput > x".to_string(),
+                measured: Some(measured),
+                unit: "/s".to_string(),
+                passed: measured > bound,
+                margin: Some(measured - bound),
+                bound: Some(bound),
+                test: None,
+            })
+        };
+        let texts = |measured, bound| {
+            let (measured, margin) = texts(measured, bound);
+            (measured, margin.unwrap_or_default())
+        };
+        assert_eq!(texts(0.2, 1.0 / 60.0), ("0.2/s".into(), "0.18/s".into()));
+        assert_eq!(texts(1.0 / 60.0, 0.2), ("1/m".into(), "-11/m".into()));
+        assert_eq!(texts(90.0 / 3600.0, 0.02), ("90/h".into(), "18/h".into()));
+        assert_eq!(texts(4.997, 5.0), ("4.997/s".into(), "-0.003/s".into()));
+        assert_eq!(texts(350.0, 50.0), ("350/s".into(), "300/s".into()));
+        assert_eq!(texts(5.0, 5.0), ("5/s".into(), "0/s".into()));
     }
 
     #[test]

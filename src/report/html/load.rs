@@ -112,7 +112,7 @@ fn summary(report: &LoadReport, secrets: &Secrets) -> String {
             crate::load::summary::count(counts.errored),
             if counts.errored > 0 { "error" } else { "" },
         ),
-        ("goodput", format!("{}/s", format_count(total.goodput)), ""),
+        ("goodput", crate::load::summary::rate(total.goodput), ""),
         ("items", crate::load::summary::count(counts.items), ""),
         (
             "duration",
@@ -157,23 +157,15 @@ fn thresholds(report: &LoadReport) -> String {
     if report.thresholds.is_empty() {
         return String::new();
     }
-    let number = |value: f64, unit: &str| match unit {
-        "ms" => format_ms(value),
-        "" => format_count(value),
-        unit => format!("{}{unit}", format_count(value)),
-    };
     let rows: Vec<(Vec<String>, &str)> = report
         .thresholds
         .iter()
         .map(|verdict| {
-            let measured = verdict
-                .measured
-                .map_or("nothing measured".to_string(), |value| {
-                    number(value, &verdict.unit)
-                });
-            let margin = verdict.margin.map_or(String::new(), |margin| {
-                let sign = if margin >= 0.0 { "+" } else { "−" };
-                format!("{sign}{}", number(margin.abs(), &verdict.unit))
+            // As the terminal's summary reads them.
+            let (measured, margin) = crate::load::summary::verdict_texts(verdict);
+            let margin = margin.map_or(String::new(), |margin| match margin.strip_prefix('-') {
+                Some(lost) => format!("−{lost}"),
+                None => format!("+{margin}"),
             });
             (
                 vec![
@@ -326,7 +318,7 @@ fn tests_table(report: &LoadReport) -> String {
                     crate::load::summary::count(counts.passed),
                     crate::load::summary::count(counts.failed),
                     crate::load::summary::count(counts.errored),
-                    format!("{}/s", format_count(test.goodput)),
+                    crate::load::summary::rate(test.goodput),
                     p99(test, Metric::Ttfb),
                     p99(test, Metric::FirstItem),
                     p99(test, Metric::Gap),
