@@ -67,7 +67,7 @@ impl Op {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Threshold {
-    /// As written.
+    /// As written, in one spacing and lower case (`p99 gap < 100ms`).
     pub text: String,
     pub measure: Measure,
     pub op: Op,
@@ -76,6 +76,11 @@ pub struct Threshold {
     /// Written in a test (`threshold p99 gap < 100ms`): the test whose figures it judges, by
     /// its label in the report (`file: name`); `None`: the whole load's.
     pub test: Option<String>,
+}
+
+/// Words separated by one space.
+fn words_of(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A threshold's result.
@@ -188,7 +193,7 @@ impl Threshold {
         let lowered = text.trim().to_ascii_lowercase();
         // The bound is read without its spaces: `100 ms`, `1 %` and `50 /s` are `100ms`, `1%`
         // and `50/s`.
-        let (at, op, op_len) = ["<=", ">=", "<", ">"]
+        let (at, op, op_text) = ["<=", ">=", "<", ">"]
             .iter()
             .filter_map(|op| lowered.find(op).map(|at| (at, *op)))
             .min_by_key(|(at, op)| (*at, std::cmp::Reverse(op.len())))
@@ -199,13 +204,13 @@ impl Threshold {
                     "<" => Op::Less,
                     _ => Op::Greater,
                 };
-                (at, parsed, op.len())
+                (at, parsed, op)
             })
             .ok_or_else(|| {
                 "a threshold compares with <, <=, > or >=, such as `p99 gap < 100ms`".to_string()
             })?;
         let left = lowered[..at].trim();
-        let right: String = lowered[at + op_len..].split_whitespace().collect();
+        let right: String = lowered[at + op_text.len()..].split_whitespace().collect();
         let right = right.as_str();
         if right.is_empty() {
             return Err(format!(
@@ -231,12 +236,20 @@ impl Threshold {
         let bound = parse_bound(measure, right)
             .map_err(|message| format!("{message} (in `{}`)", text.trim()))?;
         Ok(Threshold {
-            text: text.trim().to_string(),
+            // One way of writing each: `p99 gap<100 ms` reads `p99 gap < 100ms` in the reports
+            // and after `fmt`.
+            text: format!("{} {op_text} {right}", words_of(left)),
             measure,
             op,
             bound,
             test: None,
         })
+    }
+
+    /// `text` written the one way [`Threshold::parse`] writes it, or as it is when it does not
+    /// parse (its error is reported where it is checked).
+    pub fn canonical(text: &str) -> String {
+        Threshold::parse(text).map_or_else(|_| text.to_string(), |threshold| threshold.text)
     }
 
     /// Why the load's tests cannot produce this threshold's measure, if they cannot.
@@ -744,6 +757,19 @@ mod tests {
         assert_eq!(margin("iterations < 20"), (true, 9.0));
         // A share is no count: from the bound.
         assert_eq!(margin("errors < 50%"), (false, 0.0));
+    }
+
+    #[test]
+    fn a_threshold_reads_one_way_however_it_was_spaced() {
+        let text = |written: &str| Threshold::parse(written).expect("a threshold").text;
+        assert_eq!(text("p99 gap<100ms"), "p99 gap < 100ms");
+        assert_eq!(text("  P99   TTFB <=  500 MS "), "p99 ttfb <= 500ms");
+        assert_eq!(
+            text("connections succeeded>99 %"),
+            "connections succeeded > 99%"
+        );
+        assert_eq!(text("goodput >= 50 /s"), "goodput >= 50/s");
+        assert_eq!(Threshold::canonical("p99 gap"), "p99 gap");
     }
 
     #[test]

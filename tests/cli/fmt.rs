@@ -338,3 +338,19 @@ fn fmt_keeps_item_or_items_as_written() {
         .args(["fmt", "--check", "."])
         .run();
 }
+
+#[test]
+fn fmt_writes_a_threshold_one_way() {
+    let output = Test::new()
+        .spec(
+            "a.stream",
+            "test \"t\" {\n  threshold   P99   gap<100 ms\n  GET http://127.0.0.1:1/\n  expect sse {\n    end\n  }\n}\n",
+        )
+        .args(["fmt"])
+        .stdout("formatted ./a.stream")
+        .run();
+    assert_eq!(
+        read(output.dir.path(), "a.stream"),
+        "test \"t\" {\n  threshold p99 gap < 100ms\n  GET http://127.0.0.1:1/\n  expect sse {\n    end\n  }\n}\n"
+    );
+}

@@ -70,7 +70,10 @@ impl Lowerer {
             Rule::timeout_step => StepKind::Timeout(self.duration(inner(part).next()?)),
             Rule::threshold_step => {
                 let text = inner(part).next()?;
-                StepKind::Threshold(Spanned::new(text.as_str().to_string(), self::span(&text)))
+                StepKind::Threshold(Spanned::new(
+                    crate::load::thresholds::Threshold::canonical(text.as_str()),
+                    self::span(&text),
+                ))
             }
             Rule::expect_step => StepKind::Expect(self.expectation(inner(part).next()?)?),
             Rule::control_step => StepKind::Control(self.control(part)?),
