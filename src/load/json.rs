@@ -55,6 +55,51 @@ pub struct LoadReport {
     pub thresholds: Vec<Verdict>,
 }
 
+impl LoadReport {
+    /// Brings each second's p50 and p99 that lie past the run's exact extremes by no more than
+    /// the series histograms' precision back to them: a percentile read off a bucket stands for
+    /// its whole width, so the seconds of a run whose gaps were all 200.3 ms read 201 ms and
+    /// beside a max of 200.3 ms. Further out it was measured so (a stream the total leaves out)
+    /// and stays.
+    pub fn clamp_series_to_extremes(&mut self) {
+        clamp_to_extremes(&mut self.series, &self.total.metrics);
+    }
+}
+
+/// See [`LoadReport::clamp_series_to_extremes`]; `totals` are the run's figures.
+fn clamp_to_extremes(series: &mut [SecondReport], totals: &BTreeMap<Metric, MetricReport>) {
+    let precision = 10f64.powi(-i32::from(super::live_figures::SERIES_DIGITS));
+    for second in series {
+        for (metric, p50, p99) in [
+            (
+                Metric::Ttfb,
+                &mut second.ttfb_p50_ms,
+                &mut second.ttfb_p99_ms,
+            ),
+            (
+                Metric::FirstItem,
+                &mut second.first_item_p50_ms,
+                &mut second.first_item_p99_ms,
+            ),
+            (Metric::Gap, &mut second.gap_p50_ms, &mut second.gap_p99_ms),
+        ] {
+            let Some(total) = totals.get(&metric) else {
+                continue;
+            };
+            if !(total.min.is_finite() && total.max.is_finite()) {
+                continue;
+            }
+            for value in [p50, p99].into_iter().flatten() {
+                if *value > total.max && *value <= total.max * (1.0 + precision) {
+                    *value = total.max;
+                } else if *value < total.min && *value >= total.min * (1.0 - precision) {
+                    *value = total.min;
+                }
+            }
+        }
+    }
+}
+
 /// One test's figures, or the total's (named `total`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TestReport {
@@ -392,6 +437,39 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_second_s_percentiles_within_its_precision_of_the_run_s_extremes_are_brought_to_them() {
+        let mut distribution = Distribution::default();
+        for micros in [200_300, 200_300, 200_500] {
+            distribution.record(micros);
+        }
+        let totals = BTreeMap::from([(Metric::Gap, MetricReport::new(Metric::Gap, &distribution))]);
+        let mut series = vec![
+            SecondReport {
+                gap_p50_ms: Some(199.0),
+                gap_p99_ms: Some(201.5),
+                ttfb_p99_ms: Some(3.0),
+                ..SecondReport::default()
+            },
+            SecondReport {
+                gap_p50_ms: Some(150.0),
+                gap_p99_ms: Some(250.0),
+                ..SecondReport::default()
+            },
+        ];
+        clamp_to_extremes(&mut series, &totals);
+        assert_eq!(
+            (series[0].gap_p50_ms, series[0].gap_p99_ms),
+            (Some(200.3), Some(200.5))
+        );
+        // No total to hold it to, or further out than a bucket: measured so.
+        assert_eq!(series[0].ttfb_p99_ms, Some(3.0));
+        assert_eq!(
+            (series[1].gap_p50_ms, series[1].gap_p99_ms),
+            (Some(150.0), Some(250.0))
+        );
     }
 
     #[test]

@@ -155,7 +155,7 @@ pub fn merge(
     }
     let judged = super::thresholds::each_once(judged, |threshold| threshold);
 
-    Ok(LoadReport {
+    let mut merged = LoadReport {
         streamspec_load: json::FORMAT,
         version: env!("CARGO_PKG_VERSION").to_string(),
         duration_unit: json::DURATION_UNIT.to_string(),
@@ -176,7 +176,9 @@ pub fn merge(
             .iter()
             .map(|threshold| threshold.judge(&total, |test| tests.get(test), rate_span))
             .collect(),
-    })
+    };
+    merged.clamp_series_to_extremes();
+    Ok(merged)
 }
 
 /// The seconds of every report joined by their wall-clock second.

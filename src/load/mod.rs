@@ -351,7 +351,7 @@ async fn measure(
         .zip(&measured)
         .map(|(name, measured)| TestReport::new(name, measured, rate_span))
         .collect();
-    let report = LoadReport {
+    let mut report = LoadReport {
         streamspec_load: json::FORMAT,
         version: env!("CARGO_PKG_VERSION").to_string(),
         duration_unit: json::DURATION_UNIT.to_string(),
@@ -373,6 +373,7 @@ async fn measure(
             .map(|threshold| threshold.judge(&total, test_figures(&names, &measured), rate_span))
             .collect(),
     };
+    report.clamp_series_to_extremes();
     Ok(Finished {
         report,
         signal,
