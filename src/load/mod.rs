@@ -156,7 +156,7 @@ async fn measure(
     recorder.schedule_end =
         (!options.profile.stages.is_empty()).then(|| options.profile.duration());
     if options.abort_on_fail {
-        recorder.abort_on_lost_counts(&options.thresholds, stop.clone());
+        recorder.abort_on_lost_counts(&options.thresholds, &names, stop.clone());
     }
     let recorder = Arc::new(Mutex::new(recorder));
     let exits = Arc::new(Mutex::new(BTreeMap::new()));

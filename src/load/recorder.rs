@@ -43,7 +43,8 @@ pub struct Recorder {
 /// `--abort-on-fail` with count thresholds: they are judged on every record, and `stop` is
 /// cancelled the moment one can no longer pass.
 struct AbortOnCount {
-    thresholds: Vec<Threshold>,
+    /// Each with the test whose counts it judges (by index), or `None` for the whole load's.
+    thresholds: Vec<(Threshold, Option<usize>)>,
     stop: CancellationToken,
 }
 
@@ -86,41 +87,60 @@ impl Recorder {
 
     /// Judges the count thresholds among `thresholds` on every record from now on, and cancels
     /// `stop` when one is lost for good (`--abort-on-fail`): a count only grows, so one past its
-    /// upper bound stops the run before another iteration starts.
-    pub fn abort_on_lost_counts(&mut self, thresholds: &[Threshold], stop: CancellationToken) {
-        let thresholds: Vec<Threshold> = thresholds
+    /// upper bound stops the run before another iteration starts. A test's own are judged on
+    /// that test's counts; `names` are the tests' labels, by index.
+    pub fn abort_on_lost_counts(
+        &mut self,
+        thresholds: &[Threshold],
+        names: &[String],
+        stop: CancellationToken,
+    ) {
+        let thresholds: Vec<(Threshold, Option<usize>)> = thresholds
             .iter()
-            // A test's own are judged once a second, on its figures.
-            .filter(|threshold| {
-                matches!(threshold.measure, Measure::Count(_)) && threshold.test.is_none()
+            .filter(|threshold| matches!(threshold.measure, Measure::Count(_)))
+            .filter_map(|threshold| match &threshold.test {
+                None => Some((threshold.clone(), None)),
+                Some(label) => names
+                    .iter()
+                    .position(|name| name == label)
+                    .map(|index| (threshold.clone(), Some(index))),
             })
-            .cloned()
             .collect();
         if !thresholds.is_empty() {
             self.abort = Some(AbortOnCount { thresholds, stop });
         }
     }
 
-    /// After a record: stops the run if a count threshold is now lost for good.
-    fn judge_counts(&mut self) {
+    /// After a record of test `test`: stops the run if a count threshold is now lost for good.
+    fn judge_counts(&mut self, test: usize) {
         let Some(abort) = &self.abort else { return };
         if self.lost.is_some() {
             return;
         }
         // The counts only: merging every histogram on every record would cost too much.
-        let mut counts = Measured::default();
+        let counts_of = |measured: &Measured| Measured {
+            counts: measured.counts,
+            ..Measured::default()
+        };
+        let mut total = Measured::default();
         for measured in &self.tests {
-            counts.merge(&Measured {
-                counts: measured.counts,
-                ..Measured::default()
-            });
+            total.merge(&counts_of(measured));
         }
-        let lost = abort.thresholds.iter().find(|threshold| {
+        let lost = abort.thresholds.iter().find_map(|(threshold, scope)| {
             // A count does not depend on the elapsed time.
-            threshold.lost_for_good(&threshold.evaluate(&counts, Duration::ZERO))
+            let verdict = match scope {
+                None => threshold.judge(&total, |_| None, Duration::ZERO),
+                // Only the test recorded can have lost one of its own.
+                Some(index) if *index == test => {
+                    let counts = counts_of(self.tests.get(*index)?);
+                    threshold.judge(&counts, |_| Some(&counts), Duration::ZERO)
+                }
+                Some(_) => return None,
+            };
+            threshold.lost_for_good(&verdict).then(|| verdict.label())
         });
-        if let Some(threshold) = lost {
-            self.lost = Some(threshold.text.clone());
+        if let Some(label) = lost {
+            self.lost = Some(label);
             abort.stop.cancel();
         }
     }
@@ -154,7 +174,7 @@ impl Recorder {
         second.passed += after.passed - before.passed;
         second.errors += after.errored - before.errored;
         second.add_unfiled(outcome);
-        self.judge_counts();
+        self.judge_counts(test);
     }
 
     /// An iteration of test `test` the end of the run cut off: counted as cut off (neither
@@ -184,7 +204,7 @@ impl Recorder {
         if let Some(measured) = self.tests.get_mut(test) {
             measured.record_dropped(self.started.elapsed());
             self.second.dropped += 1;
-            self.judge_counts();
+            self.judge_counts(test);
         }
     }
 

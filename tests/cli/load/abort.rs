@@ -1,5 +1,6 @@
 //! Ending a load early, and settings that cannot do what they say: a count threshold lost for good
-//! under `--abort-on-fail` stops the run at once (not at the next second), an `--abort-grace`
+//! under `--abort-on-fail` (the whole load's or a test's own) stops the run at once (not at the
+//! next second), an `--abort-grace`
 //! longer than the run is warned of, and an `--instance` part with no users is an error.
 
 use crate::servers;
@@ -44,6 +45,34 @@ fn a_count_threshold_lost_for_good_stops_the_run_as_it_is_lost() {
     );
     assert_eq!(
         report["stopped"], "the threshold `errors < 5` failed (--abort-on-fail)",
+        "{report}"
+    );
+}
+
+#[test]
+fn a_test_s_own_count_threshold_lost_for_good_stops_the_run_as_it_is_lost() {
+    let spec = DOWN.replace(
+        "test \"down\" {\n",
+        "test \"down\" {\n  threshold errors < 5\n",
+    );
+    let output = Test::new()
+        .spec("down.stream", &spec)
+        .var("base", servers::refused())
+        .args(["load", "down.stream", "--users", "1", "--duration", "10m"])
+        .args(["--abort-on-fail", "--format", "json"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(output.status, Some(1), "{}", output.stderr);
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    // Judged as each of the test's iterations ends, not once a second: the one user stops
+    // after the iteration that lost it.
+    assert_eq!(
+        report["total"]["counts"]["errored"], 5,
+        "{}",
+        report["total"]["counts"]
+    );
+    assert_eq!(
+        report["stopped"], "the threshold `down.stream: down: errors < 5` failed (--abort-on-fail)",
         "{report}"
     );
 }
