@@ -9,7 +9,10 @@
 //! - `short`: the whole stream in 1–2 byte chunks;
 //! - `long`: tokens of 4 KiB each;
 //! - `abort:N`: the connection drops after N token events, with no finish chunk and no `[DONE]`;
-//! - `finish:REASON`: the final chunk's `finish_reason`.
+//! - `finish:REASON`: the final chunk's `finish_reason`;
+//! - `role:DURATION`: first a chunk with the role only (`"delta":{"role":"assistant",
+//!   "content":""}`), at once, as OpenAI and vLLM send it; the first token DURATION after it (a
+//!   model that thinks before it answers). A client timing its first item gets the role's.
 //!
 //! A non-streaming request gets the whole message in one `chat.completion` body; only the token
 //! and finish-reason patterns apply to it, as it has no chunks to split or cut short.
@@ -46,7 +49,7 @@ const ID_RANDOM_LEN: usize = 24;
 /// The size of each token of the `long` pattern.
 const LONG_TOKEN: usize = 4096;
 
-const KNOWN_PATTERNS: &str = "unicode, short, long, abort:N, finish:REASON \
+const KNOWN_PATTERNS: &str = "unicode, short, long, abort:N, finish:REASON, role:DURATION \
                               (several may be joined with commas)";
 
 /// Which tokens the reply is made of.
@@ -75,6 +78,8 @@ struct Pattern {
     chunking: Chunking,
     abort_after: Option<usize>,
     finish_reason: String,
+    /// A role-only first chunk, and how long after it the first token comes.
+    role: Option<Duration>,
 }
 
 impl Default for Pattern {
@@ -84,6 +89,7 @@ impl Default for Pattern {
             chunking: Chunking::Events,
             abort_after: None,
             finish_reason: "stop".to_owned(),
+            role: None,
         }
     }
 }
@@ -107,6 +113,13 @@ impl Pattern {
                         format!("bad `X-Test-Pattern` `{part}`: expected `abort:N` with N a number")
                     })?;
                     pattern.abort_after = Some(n);
+                }
+                Some(("role", after)) => {
+                    pattern.role = Some(parse_duration(after).ok_or_else(|| {
+                        format!(
+                            "bad `X-Test-Pattern` `{part}`: expected `role:DURATION`, such as `role:1s`"
+                        )
+                    })?);
                 }
                 Some(("finish", reason)) if !reason.trim().is_empty() => {
                     pattern.finish_reason = reason.trim().to_owned();
@@ -301,7 +314,14 @@ pub fn reply(
         .abort_after
         .unwrap_or(usize::MAX)
         .min(tokens.len());
-    let mut steps: Vec<(Duration, Bytes)> = Vec::with_capacity(tokens.len() + 2);
+    let mut steps: Vec<(Duration, Bytes)> = Vec::with_capacity(tokens.len() + 3);
+    let role = request.pattern.role.filter(|_| !request.simple);
+    if role.is_some() {
+        steps.push((
+            Duration::ZERO,
+            event("{\"role\":\"assistant\",\"content\":\"\"}", "null"),
+        ));
+    }
     for (i, token) in (0u64..).zip(&tokens[..sent]) {
         let content = Value::from(token.as_str()).to_string();
         let bytes = if request.simple {
@@ -309,7 +329,11 @@ pub fn reply(
         } else {
             event(&format!("{{\"content\":{content}}}"), "null")
         };
-        steps.push((gap(i, interval), bytes));
+        let after = match role {
+            Some(thinking) if i == 0 => thinking,
+            _ => gap(i, interval),
+        };
+        steps.push((after, bytes));
     }
     let chunks = if request.pattern.abort_after.is_some() {
         body::paced(steps)
@@ -396,6 +420,11 @@ mod tests {
             err.contains("known patterns: unicode, short, long"),
             "{err}"
         );
+        assert_eq!(
+            Pattern::parse("role:1s").unwrap().role,
+            Some(Duration::from_secs(1))
+        );
+        assert!(Pattern::parse("role:soon").is_err());
         assert!(Pattern::parse("abort:x").is_err());
         assert!(Pattern::parse("finish:").is_err());
     }
