@@ -112,6 +112,8 @@ pub struct StreamReport {
     pub aborted_after: Option<Vec<(String, Duration)>>,
     /// The gaps themselves, in a load run only (see [`crate::interp::stats::keep_gaps_for_load`]).
     pub gap_samples: Option<crate::interp::stats::GapSamples>,
+    /// In a load run with `--tokens`: when the items that were output tokens came, once one had.
+    pub tokens: Option<crate::interp::stats::TokenReport>,
     /// A request whose body no block read as a stream (a publisher's `POST`, a health check),
     /// reported in a load run only: its connection and head are timed, it has no items.
     pub plain: bool,

@@ -455,6 +455,7 @@ impl TestRun<'_> {
                     track_ids: self.checks_ids,
                     update: record::BlockUpdate::of(self.settings, spec, Some(block.block_span)),
                     log: exchange.log.as_mut(),
+                    tokens: self.settings.tokens_capture.as_deref(),
                 }
                 .run()
                 .await;

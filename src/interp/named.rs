@@ -297,6 +297,7 @@ impl TestRun<'_> {
             track_ids: self.checks_ids,
             update: record::BlockUpdate::of(self.settings, self.spec, Some(block.block_span)),
             log: stream.log.as_mut(),
+            tokens: self.settings.tokens_capture.as_deref(),
         }
         .run()
         .await;

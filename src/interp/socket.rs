@@ -414,6 +414,7 @@ impl TestRun<'_> {
             track_ids: false,
             update,
             log,
+            tokens: self.settings.tokens_capture.as_deref(),
         }
         .run()
         .await;

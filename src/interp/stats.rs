@@ -13,9 +13,12 @@ use crate::load::metrics::micros;
 use crate::outcome::StreamReport;
 
 mod gaps;
+mod tokens;
 
 pub use gaps::GapSamples;
-use gaps::{Gaps, Run, histogram_of};
+use gaps::{Gaps, histogram_of};
+pub use tokens::TokenReport;
+use tokens::TokenTimes;
 
 #[derive(Debug, Clone)]
 pub struct StreamStats {
@@ -45,6 +48,8 @@ pub struct StreamStats {
     /// The order of SSE ids, across reconnections.
     pub ids: IdTracker,
     gaps: Gaps,
+    /// When the items that are output tokens came, once one has (see [`tokens`]).
+    tokens: Option<Box<TokenTimes>>,
     /// Every arrival, in bounded memory, for the HTML report; `None` unless one is asked for.
     pub timeline: Option<Box<Timeline>>,
     /// In a load run's open model, for the first stream its iteration opened: how late the
@@ -130,15 +135,8 @@ impl StreamStats {
             reconnect_delays: Vec::new(),
             retry: None,
             ids: IdTracker::default(),
-            gaps: Gaps {
-                few: Vec::new(),
-                histogram: None,
-                run: Run::default(),
-                sum: Duration::ZERO,
-                min: None,
-                max: Duration::ZERO,
-                last_at: None,
-            },
+            gaps: Gaps::default(),
+            tokens: None,
             timeline: timeline::new_if_kept(),
             // Outside a load's iteration, none.
             start_delay: crate::load::live_figures::take_start_delay(),
@@ -188,6 +186,12 @@ impl StreamStats {
         self.record(at, true);
     }
 
+    /// The item just recorded, `at` (since the request), is an output token: it took a value
+    /// of the capture `--tokens` names (see [`tokens`]).
+    pub fn record_token(&mut self, at: Duration) {
+        self.tokens.get_or_insert_default().arrived(at);
+    }
+
     /// Records an item read outside a block (a whole body, replies or messages read to their
     /// end): in the stream's figures, but not in a load's time series, since the load's report
     /// does not carry it as a stream's (the request is reported as a plain one, or its block
@@ -217,18 +221,7 @@ impl StreamStats {
         if let Some(timeline) = &mut self.timeline {
             timeline.arrived(at);
         }
-        let gaps = &mut self.gaps;
-        let mut gap_micros = None;
-        if let Some(last) = gaps.last_at {
-            let gap = at.saturating_sub(last);
-            let micros = micros(gap);
-            gaps.record(micros);
-            gaps.sum += gap;
-            gaps.min = Some(gaps.min.map_or(gap, |min| min.min(gap)));
-            gaps.max = gaps.max.max(gap);
-            gap_micros = Some(micros);
-        }
-        gaps.last_at = Some(at);
+        let gap_micros = self.gaps.arrived(at);
         if for_load {
             crate::load::live_figures::item(gap_micros.filter(|_| in_series));
         }
@@ -259,6 +252,9 @@ impl StreamStats {
             (Some(_), None) => return,
         };
         self.gave_up = Some(gave_up);
+        if let Some(tokens) = &mut self.tokens {
+            tokens.gave_up_waiting(at);
+        }
         if KEPT_FOR_LOAD.load(Ordering::Relaxed) {
             use crate::load::live_figures::{Latency, record};
             match gave_up {
@@ -287,6 +283,9 @@ impl StreamStats {
         self.connections += 1;
         self.reconnect_delays.push(waited);
         self.gaps.last_at = None;
+        if let Some(tokens) = &mut self.tokens {
+            tokens.reconnected();
+        }
         if let Some(timeline) = &mut self.timeline {
             timeline.reconnected(waited);
         }
@@ -357,18 +356,8 @@ impl StreamStats {
             gaps: if for_load { None } else { self.gap_summary() },
             connections: self.connections,
             reconnect_delays: self.reconnect_delays.clone(),
-            gap_samples: for_load.then(|| {
-                match &self.gaps.histogram {
-                    // With the run of equal gaps not yet in it.
-                    Some(_) => GapSamples::Histogram {
-                        gaps: Box::new(self.gaps.histogram().into_owned()),
-                        min: self.gaps.min.map_or(0, micros),
-                        max: micros(self.gaps.max),
-                        sum: self.gaps.sum.as_micros(),
-                    },
-                    None => GapSamples::Few(self.gaps.few.clone()),
-                }
-            }),
+            gap_samples: for_load.then(|| self.gaps.samples()),
+            tokens: self.tokens.as_ref().map(|tokens| tokens.report()),
             timeline: self.timeline.as_ref().map(|kept| {
                 let mut timeline = kept.clone();
                 timeline.gap_values = self.gap_values();

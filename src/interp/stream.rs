@@ -68,6 +68,9 @@ pub struct StreamRun<'a> {
     pub update: Option<BlockUpdate<'a>>,
     /// A named stream in an `expect same items` group: what the block takes is logged there.
     pub log: Option<&'a mut ItemLog>,
+    /// In a load run with `--tokens NAME`: the capture whose items are output tokens, timed
+    /// as such (see [`crate::interp::stats::TokenReport`]).
+    pub tokens: Option<&'a str>,
 }
 
 /// Where a block's items come from.
@@ -215,6 +218,7 @@ impl StreamRun<'_> {
             track_ids,
             update,
             mut log,
+            tokens,
         } = self;
         let mut matcher = BlockMatcher::new(entries);
         let mut recorder = update.map(|_| Recorder::default());
@@ -511,6 +515,15 @@ impl StreamRun<'_> {
                             if let Fed::Matched(span) = fed
                                 && !captures.is_empty()
                             {
+                                // A number is a count of tokens (`usage.completion_tokens`),
+                                // not one.
+                                if let Some(name) = tokens
+                                    && captures.iter().any(|(captured, value)| {
+                                        captured == name && !value.is_number()
+                                    })
+                                {
+                                    stats.record_token(at);
+                                }
                                 scope.commit(&mut captures, span)?;
                             }
                             // The item pushed out of the ring hands its buffers to the next.

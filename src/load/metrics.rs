@@ -10,6 +10,7 @@
 
 mod distribution;
 mod errors;
+mod tokens;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -36,10 +37,15 @@ pub enum Metric {
     /// From sending the request (in the open model: from when the iteration was due) to the
     /// response head.
     Ttfb,
-    /// To the first item (an LLM stream's time to first token).
+    /// To the first item.
     FirstItem,
-    /// Between consecutive items of one stream (inter-token latency).
+    /// Between consecutive items of one stream.
     Gap,
+    /// With `--tokens`: to the first output token, an item that took a value of the capture
+    /// (time to first token); see [`tokens`].
+    FirstToken,
+    /// With `--tokens`: between consecutive output tokens of one stream (inter-token latency).
+    TokenGap,
     /// From the request to the end of reading.
     StreamDuration,
     /// Items per stream (tokens, where a token is an item).
@@ -68,11 +74,13 @@ pub enum Unit {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 11] = [
+    pub const ALL: [Metric; 13] = [
         Metric::Connect,
         Metric::Ttfb,
         Metric::FirstItem,
         Metric::Gap,
+        Metric::FirstToken,
+        Metric::TokenGap,
         Metric::StreamDuration,
         Metric::Items,
         Metric::ItemsPerSecond,
@@ -89,6 +97,8 @@ impl Metric {
             Metric::Ttfb => "ttfb",
             Metric::FirstItem => "first item",
             Metric::Gap => "gap",
+            Metric::FirstToken => "first token",
+            Metric::TokenGap => "token gap",
             Metric::StreamDuration => "stream duration",
             Metric::Items => "items per stream",
             Metric::ItemsPerSecond => "items/s per stream",
@@ -107,6 +117,16 @@ impl Metric {
         }
     }
 
+    /// For a token time, the item time that stands for it when no tokens are counted: then
+    /// every item is a token (a ticker's events, chat chunks of one token each).
+    pub fn timed_by_items_without_tokens(self) -> Option<Metric> {
+        match self {
+            Metric::FirstToken => Some(Metric::FirstItem),
+            Metric::TokenGap => Some(Metric::Gap),
+            _ => None,
+        }
+    }
+
     /// Whether the tests' streams produce it (the others come from every iteration, or, as
     /// `connect` and `ttfb`, from every request).
     pub fn needs_streams(self) -> bool {
@@ -114,6 +134,8 @@ impl Metric {
             self,
             Metric::FirstItem
                 | Metric::Gap
+                | Metric::FirstToken
+                | Metric::TokenGap
                 | Metric::StreamDuration
                 | Metric::Items
                 | Metric::ItemsPerSecond
@@ -215,15 +237,14 @@ impl Measured {
         self.record_duration(Metric::Iteration, outcome.duration + lag);
         if let Some(tokens) = outcome.tokens {
             self.record_value(Metric::Tokens, tokens.round().max(0.0) as u64);
-            let streaming = outcome
-                .streams
-                .first()
-                .and_then(|stream| Some(stream.duration?.saturating_sub(stream.first_item?)));
-            if let Some(per_second) = streaming.and_then(|span| milli_rate(tokens, span)) {
+            if let Some(per_second) =
+                tokens::streaming(outcome).and_then(|span| milli_rate(tokens, span))
+            {
                 self.record_value(Metric::TokensPerSecond, per_second);
             }
         }
         self.record_streams(outcome);
+        self.record_token_times(outcome);
         let mut classes: Vec<ErrorClass> = Vec::new();
         for failure in &outcome.failures {
             if let Some(class) = ErrorClass::of(failure) {
@@ -290,6 +311,7 @@ impl Measured {
             self.record_duration(Metric::StartDelay, delay);
         }
         self.record_streams(outcome);
+        self.record_token_times(outcome);
     }
 
     /// Records the streams of an iteration.
@@ -346,32 +368,7 @@ impl Measured {
             self.record_value(Metric::Items, stream.items);
         }
         if let Some(samples) = &stream.gap_samples {
-            let gaps = self.distributions.entry(Metric::Gap).or_default();
-            match samples {
-                GapSamples::Few(values) => {
-                    for &gap in values {
-                        gaps.record(gap);
-                    }
-                }
-                // A long stream hands its gaps over as a histogram, with their exact extremes
-                // and sum.
-                GapSamples::Histogram {
-                    gaps: histogram,
-                    min,
-                    max,
-                    sum,
-                } => {
-                    let mut added = new_histogram();
-                    add_gaps(&mut added, samples);
-                    let exact = Exact {
-                        count: histogram.len(),
-                        min: *min,
-                        max: *max,
-                        sum: *sum,
-                    };
-                    gaps.merge(&Distribution::new(added, exact));
-                }
-            }
+            self.record_gaps(Metric::Gap, samples);
         }
         // The wait for an item that never came, as a head never received counts in `ttfb`.
         match stream.gave_up {
@@ -380,6 +377,36 @@ impl Measured {
             }
             Some(GaveUp::Gap(waited)) => self.record_duration(Metric::Gap, waited),
             None => {}
+        }
+    }
+
+    /// A stream's gaps, into `metric`'s distribution.
+    fn record_gaps(&mut self, metric: Metric, samples: &GapSamples) {
+        let gaps = self.distributions.entry(metric).or_default();
+        match samples {
+            GapSamples::Few(values) => {
+                for &gap in values {
+                    gaps.record(gap);
+                }
+            }
+            // A long stream hands its gaps over as a histogram, with their exact extremes
+            // and sum.
+            GapSamples::Histogram {
+                gaps: histogram,
+                min,
+                max,
+                sum,
+            } => {
+                let mut added = new_histogram();
+                add_gaps(&mut added, samples);
+                let exact = Exact {
+                    count: histogram.len(),
+                    min: *min,
+                    max: *max,
+                    sum: *sum,
+                };
+                gaps.merge(&Distribution::new(added, exact));
+            }
         }
     }
 

@@ -114,7 +114,7 @@ impl Verdict {
     }
 }
 
-const STREAM_METRICS: [(&str, Metric); 23] = [
+const STREAM_METRICS: [(&str, Metric); 26] = [
     ("connect", Metric::Connect),
     ("connect time", Metric::Connect),
     ("ttfb", Metric::Ttfb),
@@ -122,12 +122,15 @@ const STREAM_METRICS: [(&str, Metric); 23] = [
     ("first item", Metric::FirstItem),
     ("first-item", Metric::FirstItem),
     ("first_item", Metric::FirstItem),
-    ("ttft", Metric::FirstItem),
-    ("time to first token", Metric::FirstItem),
     ("gap", Metric::Gap),
     ("gaps", Metric::Gap),
-    ("itl", Metric::Gap),
-    ("inter-token latency", Metric::Gap),
+    ("first token", Metric::FirstToken),
+    ("ttft", Metric::FirstToken),
+    ("time to first token", Metric::FirstToken),
+    ("token gap", Metric::TokenGap),
+    ("itl", Metric::TokenGap),
+    ("inter-token latency", Metric::TokenGap),
+    ("inter-token gap", Metric::TokenGap),
     ("stream duration", Metric::StreamDuration),
     ("items", Metric::Items),
     ("items per stream", Metric::Items),
@@ -141,7 +144,7 @@ const STREAM_METRICS: [(&str, Metric); 23] = [
 ];
 
 /// The names a threshold may use, for the error that lists them.
-const NAMES: &str = "connect, ttfb, first item (ttft), gap (itl), stream duration, items, items/s, \
+const NAMES: &str = "connect, ttfb, first item, gap, first token (ttft), token gap (itl), stream duration, items, items/s, \
                      tokens, tokens/s (with --tokens), iteration, start delay; errors, failures, passes, connections succeeded (in %); \
                      goodput (per second), iterations (per second with /s or /m, else a count); reconnections, dropped";
 
@@ -311,7 +314,14 @@ impl Threshold {
             Measure::Distribution(metric, stat) => {
                 // Min, max and mean exact: a bucket's value would fail `max items <= 20000`
                 // of streams of exactly 20,000 items.
-                let distribution = total.distributions.get(&metric)?;
+                let distribution = total.distributions.get(&metric).or_else(|| {
+                    // Without counted tokens every item is one (see `Metric::timed_by_items_without_tokens`).
+                    let items = metric.timed_by_items_without_tokens()?;
+                    if total.distributions.contains_key(&Metric::Tokens) {
+                        return None;
+                    }
+                    total.distributions.get(&items)
+                })?;
                 distribution
                     .stat(stat)
                     .map(|value| super::json::shown(metric, value))
@@ -573,7 +583,7 @@ mod tests {
         let t = Threshold::parse("p99.9 ttft < 2s").expect("valid");
         assert_eq!(
             t.measure,
-            Measure::Distribution(Metric::FirstItem, Stat::Percentile(99.9))
+            Measure::Distribution(Metric::FirstToken, Stat::Percentile(99.9))
         );
         let t = Threshold::parse("p50 tokens/s > 20/s").expect("valid");
         assert_eq!(
@@ -583,6 +593,21 @@ mod tests {
                 20.0
             )
         );
+    }
+
+    #[test]
+    fn token_times_are_item_times_unless_tokens_are_counted() {
+        let threshold = Threshold::parse("max ttft < 1s").expect("valid");
+        let mut figures = Measured::default();
+        figures.record_duration(Metric::FirstItem, Duration::from_millis(7));
+        let measured = |figures: &Measured| threshold.measure(figures, Duration::from_secs(1));
+        // Every item is a token.
+        assert_eq!(measured(&figures), Some(7.0));
+        // Tokens counted: the first token is its own, and none came.
+        figures.record_value(Metric::Tokens, 10);
+        assert_eq!(measured(&figures), None);
+        figures.record_duration(Metric::FirstToken, Duration::from_millis(1000));
+        assert_eq!(measured(&figures), Some(1000.0));
     }
 
     #[test]

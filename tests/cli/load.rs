@@ -25,7 +25,7 @@ test "ticker" {
 fn redacted(test: Test) -> Test {
     test.redact(r"^  items/s per stream .*\n", "")
         .redact(
-            r"^(  (connect|ttfb|first item|gap|stream duration|output tokens/s|iteration)) .*$",
+            r"^(  (connect|ttfb|first item|gap|first token|token gap|stream duration|output tokens/s|iteration)) .*$",
             "$1 [figures]",
         )
         .redact(r"\d[\d,]*(\.\d+)?(ms|s)\b", "[T]")
@@ -460,6 +460,8 @@ chat.stream: chat          p50       p90       p95       p99     p99.9       max
   ttfb [figures]
   first item [figures]
   gap [figures]
+  first token [figures]
+  token gap [figures]
   stream duration [figures]
   items per stream          10        10        10        10        10        10
   output tokens              8         8         8         8         8         8
@@ -567,4 +569,5 @@ mod settings;
 mod slow_rates;
 mod start_at;
 mod test_thresholds;
+mod token_times;
 mod wording;

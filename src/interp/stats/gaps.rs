@@ -12,7 +12,7 @@ use hdrhistogram::Histogram;
 /// with an item or two, would otherwise give each a histogram of 2–13 KiB.
 pub(super) const FEW_GAPS: usize = 32;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct Gaps {
     /// The first [`FEW_GAPS`] gaps in microseconds, until the histogram takes them.
     pub(super) few: Vec<u64>,
@@ -50,6 +50,36 @@ impl Run {
 }
 
 impl Gaps {
+    /// An item `at` (since the request): the gap since the last one, in microseconds, when
+    /// there was one.
+    pub(super) fn arrived(&mut self, at: Duration) -> Option<u64> {
+        let gap_micros = self.last_at.map(|last| {
+            let gap = at.saturating_sub(last);
+            let micros = super::micros(gap);
+            self.record(micros);
+            self.sum += gap;
+            self.min = Some(self.min.map_or(gap, |min| min.min(gap)));
+            self.max = self.max.max(gap);
+            micros
+        });
+        self.last_at = Some(at);
+        gap_micros
+    }
+
+    /// The gaps as a load run takes them: as they are while few, else their histogram (with the
+    /// run of equal gaps not yet in it) and exact extremes and sum.
+    pub(super) fn samples(&self) -> GapSamples {
+        match &self.histogram {
+            Some(_) => GapSamples::Histogram {
+                gaps: Box::new(self.histogram().into_owned()),
+                min: self.min.map_or(0, super::micros),
+                max: super::micros(self.max),
+                sum: self.sum.as_micros(),
+            },
+            None => GapSamples::Few(self.few.clone()),
+        }
+    }
+
     pub(super) fn record(&mut self, micros: u64) {
         match &mut self.histogram {
             Some(_)

@@ -1,0 +1,72 @@
+//! A load's time to first token and inter-token latency with `--tokens`: timed by the items that
+//! took a token, not by every item. An OpenAI-style stream opens with a chunk that carries the
+//! role only, and closes with the finish reason and `[DONE]`: timed by its items, the time to
+//! first token was the role's (a model that thought for a second passed `p99 ttft < 500ms`) and
+//! one gap in ten was the near-zero one before `[DONE]`.
+
+use crate::servers;
+use crate::support::Test;
+
+/// The demo's chat reply: the role at once, the first of 8 tokens 600ms later, then one every
+/// 20ms, the finish reason and `[DONE]`.
+const THINKING: &str = r#"
+test "chat" {
+  POST {{base}}/v1/chat/completions?interval=20ms
+  header x-test-pattern: role:600ms
+  body json { "stream": true, "messages": [] }
+  expect sse {
+    $.choices[0].delta.role == "assistant"
+    8 times { $.choices[0].delta.content == string -> token }
+    $.choices[0].finish_reason == "stop"
+    data: "[DONE]"
+    end
+  }
+}
+"#;
+
+fn report(output: &crate::support::Output) -> serde_json::Value {
+    serde_json::from_str(&output.stdout).expect("a JSON report")
+}
+
+#[test]
+fn the_time_to_first_token_and_the_gaps_between_tokens_are_the_tokens() {
+    let output = Test::new()
+        .spec("chat.stream", THINKING)
+        .var("base", servers::demo())
+        .args(["load", "chat.stream", "--users", "2", "--iterations", "4"])
+        .args(["--tokens", "token", "--format", "json"])
+        .args(["--threshold", "p99 ttft < 500ms"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(1), "{}", output.stderr);
+    let report = report(&output);
+    let metrics = &report["total"]["metrics"];
+    let ms = |metric: &str, stat: &str| metrics[metric][stat].as_f64().expect(metric);
+    // The role came at once; the first token 600ms later.
+    assert!(ms("first_item", "max") < 500.0, "{metrics}");
+    assert!(ms("first_token", "min") >= 600.0, "{metrics}");
+    // The seven gaps between the 8 tokens of each stream (20ms apart as sent; two read
+    // together on a busy machine are less): none of the near-zero ones before `[DONE]`, nor
+    // the 600ms after the role.
+    assert_eq!(metrics["token_gap"]["count"], 4 * 7, "{metrics}");
+    assert!(ms("token_gap", "max") < 500.0, "{metrics}");
+    // 8 tokens over the ~160ms from the first token to the end, not the ~760ms from the role.
+    assert!(ms("tokens_per_second", "min") > 20.0, "{metrics}");
+    let verdict = &report["thresholds"][0];
+    assert_eq!(verdict["threshold"], "p99 ttft < 500ms");
+    assert_eq!(verdict["passed"], false, "{verdict}");
+}
+
+#[test]
+fn without_tokens_counted_every_item_is_a_token() {
+    let output = Test::new()
+        .spec("chat.stream", THINKING)
+        .var("base", servers::demo())
+        .args(["load", "chat.stream", "--users", "1", "--iterations", "1"])
+        .args(["--format", "json", "--threshold", "p99 ttft < 500ms"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{}", output.stderr);
+    let report = report(&output);
+    // No rows of their own: they would repeat `first item` and `gap`.
+    assert!(report["total"]["metrics"].get("first_token").is_none());
+    assert_eq!(report["thresholds"][0]["passed"], true);
+}
