@@ -47,6 +47,10 @@ pub struct LoadReport {
     pub elapsed: Duration,
     /// Why the run ended before its schedule did, if it did.
     pub stopped: Option<String>,
+    /// What makes the figures less than they seem, as the summary warns of it: a merge of parts
+    /// that did not run together. Absent when there is none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub tests: Vec<TestReport>,
     pub total: TestReport,
     pub series: Vec<SecondReport>,

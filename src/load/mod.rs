@@ -362,6 +362,7 @@ async fn measure(
             .map_or(0, |d| d.as_millis() as u64),
         elapsed,
         stopped,
+        warnings: Vec::new(),
         tests,
         total: TestReport::new("total", &total, rate_span),
         series,

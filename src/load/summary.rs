@@ -68,6 +68,13 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
             paint(palette.error, &format!("stopped early: {stopped}"))
         );
     }
+    for warning in &report.warnings {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(palette.warning, &format!("warning: {warning}"))
+        );
+    }
     for test in &report.tests {
         out.push('\n');
         out.push_str(&test_table(test));

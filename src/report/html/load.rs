@@ -135,6 +135,13 @@ fn summary(report: &LoadReport, secrets: &Secrets) -> String {
             escape(stopped)
         );
     }
+    for warning in &report.warnings {
+        let _ = writeln!(
+            out,
+            "<p class=\"note warning\">warning: {}</p>",
+            escape(warning)
+        );
+    }
     for saturation in &report.client.saturation {
         let _ = writeln!(
             out,
