@@ -197,6 +197,11 @@ pub struct ServiceReport {
     /// The instance that sampled it, after a merge.
     pub instance: Option<Instance>,
     pub samples: Vec<ServiceSample>,
+    /// Why some or all of its samples could not be taken (`the open-file limit (ulimit -n 200)
+    /// was reached`), if they could not. Absent otherwise, and from reports written before it
+    /// was added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_sampled: Option<String>,
     /// How and when it exited, if it did while the load ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exited: Option<ServiceExited>,

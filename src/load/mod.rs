@@ -395,6 +395,7 @@ fn services_report(
             name: group.name.clone(),
             instance: None,
             samples,
+            not_sampled: group.not_sampled(),
             exited: exits.remove(&group.name),
         })
         .collect();
@@ -405,6 +406,7 @@ fn services_report(
                 name,
                 instance: None,
                 samples: Vec::new(),
+                not_sampled: None,
                 exited: Some(exited),
             }),
     );
