@@ -17,6 +17,20 @@ pub const LONG_VERSION: &str = concat!(
      tungstenite)"
 );
 
+/// The exit codes, as the README's table has them (`--help` of streamspec, `run`, `load` and
+/// `merge`): scripts and CI decide by them, so the help lists every one, not the common ones.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0        every test passed (check: no problems)
+  1        a test failed, or a load's threshold (decode: the input is not a valid stream;
+           fmt --check: a file is not formatted)
+  2        usage or spec error: a bad flag, a syntax error, a failed static check
+  3        setup or output failed: a service from streamspec.toml did not start, a report or the
+           output could not be written in full, the HTTP client could not be set up, demo could
+           not listen, or the open-file limit is too low to start
+  4        no .stream files under the given paths, or no test that --filter/--tag select
+  128 + N  stopped by signal N (the services were stopped): 130 Ctrl-C, 143 SIGTERM";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "streamspec",
@@ -24,8 +38,7 @@ pub const LONG_VERSION: &str = concat!(
     long_version = LONG_VERSION,
     about = "Test streaming APIs (SSE, NDJSON, chunked HTTP) with declarative .stream specs",
     long_about = None,
-    after_help = "Exit codes: 0 all passed, 1 a test failed, 2 usage or spec error, \
-                  3 a service failed to start, 4 no tests found, 130 interrupted."
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -37,6 +50,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run spec files (directories are searched for *.stream files)
+    #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
     /// Parse and check spec files without sending any request
     Check(CheckArgs),
@@ -47,8 +61,10 @@ pub enum Command {
     /// Serve the bundled demo service, which the example specs run against
     Demo(DemoArgs),
     /// Run the tests as many virtual users at once, measure latencies and judge thresholds
+    #[command(after_help = EXIT_CODES)]
     Load(LoadArgs),
     /// Merge the JSON reports of the instances of one load (`load --instance K/N`)
+    #[command(after_help = EXIT_CODES)]
     Merge(MergeArgs),
     /// Show the pending updates (`name.stream.new`) and accept or reject each
     Review(PendingArgs),

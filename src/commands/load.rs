@@ -309,13 +309,22 @@ pub async fn load(args: &LoadArgs) -> i32 {
             crate::load::summary::count(limit)
         );
     }
-    if let Some(grace) = args.abort_grace
-        && !profile.stages.is_empty()
-        && grace > profile.duration()
-    {
+    // The default grace too: `--abort-on-fail` on a 2s run otherwise judges nothing but the
+    // thresholds lost for good before the end, and says nothing of it.
+    let abort_grace = args.abort_grace.unwrap_or(DEFAULT_ABORT_GRACE);
+    if args.abort_on_fail && !profile.stages.is_empty() && abort_grace > profile.duration() {
+        let (grace, hint) = match args.abort_grace {
+            Some(grace) => (crate::duration::format_duration(grace), String::new()),
+            None => (
+                format!(
+                    "(by default {})",
+                    crate::duration::format_duration(DEFAULT_ABORT_GRACE)
+                ),
+                "; give a shorter --abort-grace to judge them sooner".to_string(),
+            ),
+        };
         errln!(
-            "warning: --abort-grace {} is longer than the run ({}): the thresholds are judged before the end only once one can no longer pass",
-            crate::duration::format_duration(grace),
+            "warning: --abort-grace {grace} is longer than the run ({}): the thresholds are judged before the end only once one can no longer pass{hint}",
             crate::duration::format_duration(profile.duration())
         );
     }
@@ -333,7 +342,7 @@ pub async fn load(args: &LoadArgs) -> i32 {
             .collect(),
         tokens_capture,
         abort_on_fail: args.abort_on_fail,
-        abort_grace: args.abort_grace.unwrap_or(DEFAULT_ABORT_GRACE),
+        abort_grace,
         limits: GroupLimits {
             timeout: args.timeout,
             max_item_size: args.max_item_size,

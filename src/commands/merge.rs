@@ -58,6 +58,10 @@ pub fn merge(args: &MergeArgs) -> i32 {
             return exit_code::USAGE_ERROR;
         }
     };
+    // On standard error too: the JSON on standard output is read by scripts, and not by people.
+    for warning in &merged.warnings {
+        errln!("warning: {warning}");
+    }
     if args.format == crate::cli::LoadFormat::Human {
         crate::output::out!(
             "{}",

@@ -47,6 +47,10 @@ pub struct LoadReport {
     pub elapsed: Duration,
     /// Why the run ended before its schedule did, if it did.
     pub stopped: Option<String>,
+    /// What makes the figures less than they seem, as the summary warns of it: a merge of parts
+    /// that did not run together. Absent when there is none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub tests: Vec<TestReport>,
     pub total: TestReport,
     pub series: Vec<SecondReport>,
@@ -193,6 +197,11 @@ pub struct ServiceReport {
     /// The instance that sampled it, after a merge.
     pub instance: Option<Instance>,
     pub samples: Vec<ServiceSample>,
+    /// Why some or all of its samples could not be taken (`the open-file limit (ulimit -n 200)
+    /// was reached`), if they could not. Absent otherwise, and from reports written before it
+    /// was added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_sampled: Option<String>,
     /// How and when it exited, if it did while the load ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exited: Option<ServiceExited>,

@@ -72,14 +72,22 @@ pub fn merge(
         .map(|(_, r)| r.started_at_unix_ms + r.elapsed.as_millis() as u64)
         .max()
         .unwrap_or(started);
-    let elapsed = Duration::from_millis(ended - started);
-    // Rates are per second of the schedule, which the parts ran side by side.
+    // The parts are taken to have run side by side (as `--start-at` starts them): the load ran
+    // as long as its longest part, and its rates are per second of the longest schedule. The
+    // span from the first start to the last end would be of parts run one after another, whose
+    // rates per that span would not be the load's either: such parts are warned of instead.
+    let elapsed = reports
+        .iter()
+        .map(|(_, r)| r.elapsed)
+        .max()
+        .unwrap_or_default();
     let rate_span = reports
         .iter()
         .map(|(_, r)| r.total.rate_seconds)
         .filter(|seconds| *seconds > 0.0)
         .reduce(f64::max)
         .map_or(elapsed, Duration::from_secs_f64);
+    let warnings: Vec<String> = out_of_step(reports, ended - started).into_iter().collect();
 
     // Tests by name, in the first report's order, then any others.
     let mut names: Vec<String> = Vec::new();
@@ -164,6 +172,7 @@ pub fn merge(
         started_at_unix_ms: started,
         elapsed,
         stopped: (!stopped.is_empty()).then(|| stopped.join("; ")),
+        warnings,
         tests: names
             .iter()
             .map(|name| TestReport::new(name, &tests[name], rate_span))
@@ -179,6 +188,44 @@ pub fn merge(
     };
     merged.clamp_series_to_extremes();
     Ok(merged)
+}
+
+/// How far apart the parts' starts may be for them to count as having run together. The series
+/// is joined by the wall-clock second, so parts less than a second apart still meet in the same
+/// seconds; parts given one `--start-at` on clocks kept by NTP start milliseconds apart, and a
+/// part started late (its `--start-at` passed) or by hand one after another is seconds out.
+pub const IN_STEP: Duration = Duration::from_secs(1);
+
+/// A warning naming the parts that started more than [`IN_STEP`] after the first to start, or
+/// `None` when all ran together. `span`: from the first start to the last end, in milliseconds.
+fn out_of_step(reports: &[(String, LoadReport)], span: u64) -> Option<String> {
+    let mut parts: Vec<&LoadReport> = reports.iter().map(|(_, report)| report).collect();
+    parts.sort_by_key(|report| report.instance.index);
+    let first = parts
+        .iter()
+        .min_by_key(|report| report.started_at_unix_ms)?;
+    let late: Vec<String> = parts
+        .iter()
+        .filter_map(|report| {
+            let after = report.started_at_unix_ms - first.started_at_unix_ms;
+            (after > IN_STEP.as_millis() as u64).then(|| {
+                format!(
+                    "instance {} started {} after {}",
+                    report.instance,
+                    super::summary::seconds_text(after as f64 / 1000.0),
+                    first.instance
+                )
+            })
+        })
+        .collect();
+    if late.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "the parts did not run together: {} (they ran over {} in all); the merged rates and series, and the time it ran, assume they ran side by side (start every part with one --start-at, far enough ahead)",
+        late.join(", "),
+        super::summary::seconds_text(span as f64 / 1000.0)
+    ))
 }
 
 /// The seconds of every report joined by their wall-clock second.

@@ -362,6 +362,7 @@ async fn measure(
             .map_or(0, |d| d.as_millis() as u64),
         elapsed,
         stopped,
+        warnings: Vec::new(),
         tests,
         total: TestReport::new("total", &total, rate_span),
         series,
@@ -394,6 +395,7 @@ fn services_report(
             name: group.name.clone(),
             instance: None,
             samples,
+            not_sampled: group.not_sampled(),
             exited: exits.remove(&group.name),
         })
         .collect();
@@ -404,6 +406,7 @@ fn services_report(
                 name,
                 instance: None,
                 samples: Vec::new(),
+                not_sampled: None,
                 exited: Some(exited),
             }),
     );

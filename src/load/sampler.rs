@@ -1,7 +1,8 @@
 //! CPU and resident memory, sampled once a second: of the services `streamspec.toml` started
 //! (each a process group: a shell and what it started count together), from `/proc`; and of
-//! streamspec itself, with how late its runtime's timers fire (the event-loop lag). On systems
-//! without `/proc` the services are not measured, and the summary says so.
+//! streamspec itself, with how late its runtime's timers fire (the event-loop lag). A service
+//! that could not be sampled (no `/proc`, or the open-file limit reached by the load's
+//! connections) keeps why, which the summary says instead of its figures.
 
 use std::time::{Duration, Instant};
 
@@ -45,6 +46,8 @@ pub struct GroupSampler {
     /// No process of the group is alive any more: the service exited, and its samples end
     /// there (the group's id may be another's later).
     gone: bool,
+    /// Why a sample could not be taken, the first time one could not.
+    not_sampled: Option<String>,
 }
 
 /// One sample: CPU over the last interval (100 = one core), and resident memory now.
@@ -61,18 +64,35 @@ impl GroupSampler {
             pgid,
             interval: Interval::default(),
             gone: false,
+            not_sampled: None,
         }
     }
 
+    /// Why some or all of its samples could not be taken, if they could not: `the open-file
+    /// limit (ulimit -n 200) was reached`, `could not read /proc: …`.
+    pub fn not_sampled(&self) -> Option<String> {
+        self.not_sampled.clone()
+    }
+
     /// A sample, or `None` on the first call (no interval yet), after too short an interval,
-    /// once no process of the group is alive, or where `/proc` is not.
+    /// once no process of the group is alive, or when `/proc` could not be read (see
+    /// [`GroupSampler::not_sampled`]).
     pub fn sample(&mut self) -> Option<Sample> {
         if self.gone {
             return None;
         }
-        let Some((ticks, rss_bytes)) = group_usage(self.pgid) else {
-            self.gone = std::path::Path::new("/proc/self/stat").exists();
-            return None;
+        // Not reading `/proc` is not the service's end: out of files now, the next second may
+        // read it (the load's connections closed).
+        let (ticks, rss_bytes) = match group_usage(self.pgid) {
+            Ok(Some(usage)) => usage,
+            Ok(None) => {
+                self.gone = true;
+                return None;
+            }
+            Err(why) => {
+                self.not_sampled.get_or_insert(why);
+                return None;
+            }
         };
         let (seconds, ticks_then) = self.interval.close(Instant::now(), ticks)?;
         let cpu_seconds = ticks.saturating_sub(ticks_then) as f64 / clock_ticks_per_second();
@@ -99,13 +119,16 @@ fn page_size() -> u64 {
     if size > 0 { size as u64 } else { 4096 }
 }
 
-/// CPU ticks (user + system) and resident bytes of every process in group `pgid`.
-fn group_usage(pgid: libc::pid_t) -> Option<(u64, u64)> {
-    let entries = std::fs::read_dir("/proc").ok()?;
+/// CPU ticks (user + system) and resident bytes of every process in group `pgid`; `None` when
+/// no process of it is alive, and why when `/proc` could not be read (a sum missing some of the
+/// group's processes would be wrong, not smaller).
+fn group_usage(pgid: libc::pid_t) -> Result<Option<(u64, u64)>, String> {
+    let entries = std::fs::read_dir("/proc").map_err(|error| unreadable("/proc", &error))?;
     let mut ticks = 0;
     let mut pages = 0;
     let mut found = false;
-    for entry in entries.flatten() {
+    for entry in entries {
+        let entry = entry.map_err(|error| unreadable("/proc", &error))?;
         let name = entry.file_name();
         let Some(pid) = name
             .to_str()
@@ -113,8 +136,17 @@ fn group_usage(pgid: libc::pid_t) -> Option<(u64, u64)> {
         else {
             continue;
         };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
+        let path = format!("/proc/{pid}/stat");
+        let stat = match std::fs::read_to_string(&path) {
+            Ok(stat) => stat,
+            // The process ended since the directory was listed: not one of the group's now.
+            Err(error)
+                if error.kind() == std::io::ErrorKind::NotFound
+                    || error.raw_os_error() == Some(libc::ESRCH) =>
+            {
+                continue;
+            }
+            Err(error) => return Err(unreadable(&path, &error)),
         };
         // A zombie has exited: it holds no memory and uses no CPU, and is not the service.
         if let Some(usage) = parse_stat(&stat)
@@ -126,7 +158,24 @@ fn group_usage(pgid: libc::pid_t) -> Option<(u64, u64)> {
             pages += usage.rss_pages;
         }
     }
-    found.then(|| (ticks, pages * page_size()))
+    Ok(found.then(|| (ticks, pages * page_size())))
+}
+
+/// Why `path` could not be read, as the summary says it: out of file descriptors is the load's
+/// doing (its connections hold them), said as the load generator's warning says it.
+fn unreadable(path: &str, error: &std::io::Error) -> String {
+    match error.raw_os_error() {
+        Some(libc::EMFILE) => match crate::open_files::soft_limit() {
+            Some(limit) => format!("the open-file limit (ulimit -n {limit}) was reached"),
+            None => "the open-file limit was reached".to_string(),
+        },
+        Some(libc::ENFILE) => "the system's open-file limit was reached".to_string(),
+        _ => {
+            let text = error.to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text);
+            format!("could not read {path}: {text}")
+        }
+    }
 }
 
 struct StatLine {
@@ -245,11 +294,28 @@ mod tests {
     }
 
     #[test]
+    fn proc_unread_says_why() {
+        let out_of_files = std::io::Error::from_raw_os_error(libc::EMFILE);
+        assert!(
+            unreadable("/proc", &out_of_files).starts_with("the open-file limit ("),
+            "{}",
+            unreadable("/proc", &out_of_files)
+        );
+        let denied = std::io::Error::from_raw_os_error(libc::EACCES);
+        assert_eq!(
+            unreadable("/proc/1/stat", &denied),
+            "could not read /proc/1/stat: Permission denied"
+        );
+    }
+
+    #[test]
     fn this_process_group_is_measured() {
         // SAFETY: getpgrp has no preconditions.
         let pgid = unsafe { libc::getpgrp() };
         if std::path::Path::new("/proc/self/stat").exists() {
-            let (_, rss) = group_usage(pgid).expect("this process is in its group");
+            let (_, rss) = group_usage(pgid)
+                .expect("/proc is readable")
+                .expect("this process is in its group");
             assert!(rss > 0);
         }
     }

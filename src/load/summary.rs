@@ -68,6 +68,13 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
             paint(palette.error, &format!("stopped early: {stopped}"))
         );
     }
+    for warning in &report.warnings {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(palette.warning, &format!("warning: {warning}"))
+        );
+    }
     for test in &report.tests {
         out.push('\n');
         out.push_str(&test_table(test));
@@ -113,8 +120,17 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
             .instance
             .map_or(String::new(), |instance| format!(" (instance {instance})"));
         if service.samples.is_empty() {
+            // A service that exited before its first second has nothing to sample; one that
+            // ran, and was not sampled, is said to be so rather than left out.
+            out.push('\n');
+            if service.exited.is_none() || service.not_sampled.is_some() {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    paint(palette.warning, &not_sampled_text(service, &instance))
+                );
+            }
             if let Some(exited) = &service.exited {
-                out.push('\n');
                 out.push_str(&exit_line(&service.name, &instance, exited, palette));
             }
             continue;
@@ -136,6 +152,16 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
             max_cpu,
             megabytes(max_rss)
         );
+        if let Some(why) = &service.not_sampled {
+            let _ = writeln!(
+                out,
+                "  {}",
+                paint(
+                    palette.warning,
+                    &format!("some of its seconds were not sampled: {why}")
+                )
+            );
+        }
         if let Some(exited) = &service.exited {
             out.push_str(&exit_line(&service.name, &instance, exited, palette));
         }
@@ -229,6 +255,16 @@ fn failure_examples(failures: &[super::metrics::FailureTally]) -> String {
         "\nthe first of {others}: in the JSON report (`--report-json FILE`)"
     );
     out
+}
+
+/// `service demo: not sampled (the open-file limit (ulimit -n 200) was reached)`
+/// (`instance`: ` (instance 1/2)` or empty).
+pub fn not_sampled_text(service: &super::json::ServiceReport, instance: &str) -> String {
+    let why = service
+        .not_sampled
+        .as_ref()
+        .map_or(String::new(), |why| format!(" ({why})"));
+    format!("service {}{instance}: not sampled{why}", service.name)
 }
 
 /// `service api exited with code 3 at 2.4s`: the errors after it are its doing.

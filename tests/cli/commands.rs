@@ -458,6 +458,59 @@ fn timeout_flag_beats_the_config_and_the_test_beats_both() {
         .run();
 }
 
+/// The exit codes `--help` lists (of streamspec, `run`, `load` and `merge`).
+const HELP_EXIT_CODES: &str = "
+Exit codes:
+  0        every test passed (check: no problems)
+  1        a test failed, or a load's threshold (decode: the input is not a valid stream;
+           fmt --check: a file is not formatted)
+  2        usage or spec error: a bad flag, a syntax error, a failed static check
+  3        setup or output failed: a service from streamspec.toml did not start, a report or the
+           output could not be written in full, the HTTP client could not be set up, demo could
+           not listen, or the open-file limit is too low to start
+  4        no .stream files under the given paths, or no test that --filter/--tag select
+  128 + N  stopped by signal N (the services were stopped): 130 Ctrl-C, 143 SIGTERM
+";
+
+#[test]
+fn the_help_lists_every_exit_code_and_3_is_not_only_a_service() {
+    for args in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["load", "--help"],
+        &["merge", "--help"],
+    ] {
+        let output = Test::new().args(args.iter().copied()).run_unchecked();
+        assert_eq!(output.status, Some(0), "{}", output.stderr);
+        assert!(
+            output.stdout.ends_with(HELP_EXIT_CODES),
+            "{args:?}:\n{}",
+            output.stdout
+        );
+    }
+}
+
+#[test]
+fn the_help_lists_the_codes_of_the_readme_s_table() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("the README");
+    let table: Vec<&str> = readme
+        .lines()
+        .skip_while(|line| *line != "### Exit codes")
+        .skip_while(|line| !line.starts_with("| code |"))
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .filter_map(|line| line.split('|').nth(1).map(str::trim))
+        .collect();
+    assert_eq!(table, ["0", "1", "2", "3", "4", "128 + N"]);
+    let listed: Vec<&str> = HELP_EXIT_CODES
+        .lines()
+        .filter(|line| line.starts_with("  ") && !line.starts_with("   "))
+        .filter_map(|line| line.trim().split("  ").next())
+        .collect();
+    assert_eq!(listed, table);
+}
+
 #[test]
 fn the_help_says_the_timeout_flag_beats_the_config() {
     let output = Test::new().args(["run", "--help"]).run_unchecked();

@@ -1,5 +1,6 @@
-//! `streamspec merge` of parts that do not belong together, and of parts that judged different
-//! thresholds: a merge either judges the whole load or says why it cannot.
+//! `streamspec merge` of parts that do not belong together, of parts that judged different
+//! thresholds, and of parts that did not run together: a merge either judges the whole load or
+//! says why it cannot, and warns of figures that are less than they seem.
 
 use std::path::Path;
 
@@ -75,4 +76,94 @@ thresholds
         )
         .status(1)
         .run();
+}
+
+/// Runs part `part` of a one-second load of [`TICKER`], writing its report to `into`, and
+/// returns the report.
+fn run_timed_part(part: &str, into: &Path) -> serde_json::Value {
+    let output = Test::new()
+        .spec("feed.stream", TICKER)
+        .var("base", servers::demo())
+        .args(["load", "feed.stream", "--users", "2", "--duration", "1s"])
+        .args(["--instance", part])
+        .args(["--report-json", into.to_str().expect("a UTF-8 path")])
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{}", output.stderr);
+    let text = std::fs::read_to_string(into).expect("the part's report");
+    serde_json::from_str(&text).expect("a JSON report")
+}
+
+#[test]
+fn parts_run_one_after_another_are_warned_of_and_the_time_ran_is_the_rates() {
+    let test = Test::new();
+    let dir = test.path().to_path_buf();
+    // One after the other: the second starts after the first's whole second.
+    let one = run_timed_part("1/2", &dir.join("one.json"));
+    let two = run_timed_part("2/2", &dir.join("two.json"));
+    let merged = Test::new()
+        .file("one.json", one.to_string())
+        .file("two.json", two.to_string())
+        .args(["merge", "one.json", "two.json", "--format", "json"])
+        .run_unchecked();
+    assert_eq!(merged.status, Some(0), "{}", merged.stderr);
+    let report: serde_json::Value = serde_json::from_str(&merged.stdout).expect("a JSON report");
+    // The load ran as long as its longest part, which is what its rates are per: not from the
+    // first part's start to the last one's end.
+    let longest = std::cmp::max(one["elapsed"].as_u64(), two["elapsed"].as_u64());
+    assert!(longest.is_some(), "{one}");
+    assert_eq!(report["elapsed"].as_u64(), longest, "{report}");
+    let warnings = report["warnings"].as_array().expect("warnings");
+    assert_eq!(warnings.len(), 1, "{report}");
+    assert!(
+        merged.stderr.starts_with(&format!(
+            "warning: {}\n",
+            warnings[0].as_str().expect("a warning")
+        )),
+        "{}",
+        merged.stderr
+    );
+
+    let seconds = r"\d+\.\ds";
+    test.args(["merge", "one.json", "two.json"])
+        .redact(seconds, "[S]")
+        .redact(r"(?s)\n\n.*", "\n[the rest]\n")
+        .redact(r"\d[\d,]*(\.\d+)?(/s)?", "[N]")
+        .stdout(
+            "load: [N] test · closed model: [N] users for [N]s
+ran [S] · [N] iterations ([N]) · [N] passed · [N] failed · goodput [N]
+warning: the parts did not run together: instance [N]/[N] started [S] after [N]/[N] (they ran over [S] in all); the merged rates and series, and the time it ran, assume they ran side by side (start every part with one --start-at, far enough ahead)
+[the rest]
+",
+        )
+        .stderr(
+            "warning: the parts did not run together: instance [N]/[N] started [S] after [N]/[N] (they ran over [S] in all); the merged rates and series, and the time it ran, assume they ran side by side (start every part with one --start-at, far enough ahead)\n",
+        )
+        .run();
+}
+
+#[test]
+fn parts_that_started_within_a_second_of_each_other_ran_together() {
+    let test = Test::new();
+    let dir = test.path().to_path_buf();
+    let one = run_timed_part("1/2", &dir.join("one.json"));
+    let mut two = run_timed_part("2/2", &dir.join("two.json"));
+    // As if started 900 ms after the first, as parts given one --start-at on machines whose
+    // clocks are that far apart.
+    let shift = |value: &serde_json::Value, by: i64| {
+        serde_json::json!(value.as_i64().expect("a number") + by)
+    };
+    let start = one["started_at_unix_ms"].as_i64().expect("a start");
+    let moved = start + 900 - two["started_at_unix_ms"].as_i64().expect("a start");
+    two["started_at_unix_ms"] = shift(&two["started_at_unix_ms"], moved);
+    for second in two["series"].as_array_mut().expect("a series") {
+        second["t"] = shift(&second["t"], moved.div_euclid(1000));
+    }
+    std::fs::write(dir.join("two.json"), two.to_string()).expect("written");
+    let merged = test
+        .args(["merge", "one.json", "two.json", "--format", "json"])
+        .run_unchecked();
+    assert_eq!(merged.status, Some(0), "{}", merged.stderr);
+    assert_eq!(merged.stderr, "");
+    let report: serde_json::Value = serde_json::from_str(&merged.stdout).expect("a JSON report");
+    assert!(report.get("warnings").is_none(), "{report}");
 }

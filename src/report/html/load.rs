@@ -135,6 +135,13 @@ fn summary(report: &LoadReport, secrets: &Secrets) -> String {
             escape(stopped)
         );
     }
+    for warning in &report.warnings {
+        let _ = writeln!(
+            out,
+            "<p class=\"note warning\">warning: {}</p>",
+            escape(warning)
+        );
+    }
     for saturation in &report.client.saturation {
         let _ = writeln!(
             out,
@@ -418,22 +425,34 @@ fn errors(report: &LoadReport) -> String {
 }
 
 fn services(report: &LoadReport) -> String {
+    // As the terminal summary: a service that ran without being sampled is said to be, not
+    // left out (one that exited before its first second had nothing to sample).
+    let unsampled = |service: &crate::load::json::ServiceReport| {
+        service.samples.is_empty() && (service.exited.is_none() || service.not_sampled.is_some())
+    };
     if report
         .services
         .iter()
-        .all(|service| service.samples.is_empty())
+        .all(|service| service.samples.is_empty() && !unsampled(service))
     {
         return String::new();
     }
     let mut out = String::from("<section id=\"services\"><h2>Services</h2>\n");
     for service in &report.services {
+        let instance = service
+            .instance
+            .map_or(String::new(), |instance| format!(" (instance {instance})"));
+        if unsampled(service) {
+            let _ = writeln!(
+                out,
+                "<p class=\"note warning\">{}</p>",
+                escape(&crate::load::summary::not_sampled_text(service, &instance))
+            );
+        }
         let Some(first) = service.samples.first() else {
             continue;
         };
-        let name = match service.instance {
-            Some(instance) => format!("{} (instance {instance})", service.name),
-            None => service.name.clone(),
-        };
+        let name = format!("{}{instance}", service.name);
         let _ = writeln!(out, "<h3>{}: CPU and memory</h3>", escape(&name));
         let step = service.samples.len().div_ceil(over_time::POINTS).max(1);
         let samples: Vec<_> = service.samples.iter().step_by(step).collect();
@@ -499,6 +518,13 @@ fn services(report: &LoadReport) -> String {
         chart.legend(1, "s2", "memory (RSS, right)");
         chart.x_axis(&time_ticks(end));
         out.push_str(&chart.finish());
+        if let Some(why) = &service.not_sampled {
+            let _ = writeln!(
+                out,
+                "<p class=\"note warning\">some of its seconds were not sampled: {}</p>",
+                escape(why)
+            );
+        }
     }
     let _ = writeln!(
         out,

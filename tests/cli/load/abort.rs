@@ -1,7 +1,7 @@
 //! Ending a load early, and settings that cannot do what they say: a count threshold lost for good
 //! under `--abort-on-fail` (the whole load's or a test's own) stops the run at once (not at the
-//! next second), an `--abort-grace`
-//! longer than the run is warned of, and an `--instance` part with no users is an error.
+//! next second), an `--abort-grace` longer than the run (given or the default 10s) is warned
+//! of, and an `--instance` part with no users is an error.
 
 use crate::servers;
 use crate::support::Test;
@@ -92,6 +92,43 @@ fn an_abort_grace_longer_than_the_run_is_warned_of() {
         output.stderr.starts_with(
             "warning: --abort-grace 30s is longer than the run (1s): the thresholds are judged before the end only once one can no longer pass\n"
         ),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn the_default_abort_grace_longer_than_the_run_is_warned_of() {
+    let output = Test::new()
+        .spec("ok.stream", OK)
+        .var("base", servers::demo())
+        .args(["load", "ok.stream", "--users", "1", "--duration", "2s"])
+        .args(["--threshold", "errors < 50%", "--abort-on-fail"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{}", output.stderr);
+    assert!(
+        output.stderr.starts_with(
+            "warning: --abort-grace (by default 10s) is longer than the run (2s): the thresholds are judged before the end only once one can no longer pass; give a shorter --abort-grace to judge them sooner\n"
+        ),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn an_abort_grace_within_the_run_is_not_warned_of() {
+    let output = Test::new()
+        .spec("ok.stream", OK)
+        .var("base", servers::demo())
+        .args(["load", "ok.stream", "--users", "1", "--duration", "1s"])
+        .args(["--threshold", "errors < 50%", "--abort-on-fail"])
+        .args(["--abort-grace", "1s"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{}", output.stderr);
+    assert!(
+        !output.stderr.contains("--abort-grace"),
         "{}",
         output.stderr
     );

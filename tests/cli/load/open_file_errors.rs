@@ -1,6 +1,6 @@
 //! Connections the load generator could not open for want of file descriptors (`open files`
 //! errors, its own limit) are not connections the service failed: they count as errors, but not
-//! in `connections succeeded`.
+//! in `connections succeeded`. A service it could not sample for want of them is said to be.
 
 use crate::servers;
 use crate::support::Test;
@@ -55,4 +55,48 @@ fn connections_the_load_generator_could_not_open_do_not_count_against_the_servic
     );
     // With thresholds, they alone decide.
     assert_eq!(output.status, Some(0), "{}", output.stderr);
+}
+
+#[test]
+fn a_service_not_sampled_for_want_of_files_is_said_to_be_and_why() {
+    // The demo as the service of streamspec.toml; 300 users hold a stream open each, under a
+    // limit of 128 files: reading /proc finds no file descriptor free while they run.
+    let config = format!(
+        r#"
+        [vars]
+        base = "http://127.0.0.1:{{{{port}}}}"
+
+        [[services]]
+        name = "demo"
+        ports = ["port", "grpc"]
+        command = ["{bin}", "demo", "--listen", "127.0.0.1:{{{{port}}}}", "--grpc-listen", "127.0.0.1:{{{{grpc}}}}"]
+        ready = {{ http = "http://127.0.0.1:{{{{port}}}}/health" }}
+        start_timeout = "10s"
+        "#,
+        bin = crate::support::BIN,
+    );
+    let output = Test::new()
+        .config(&config)
+        .spec(
+            "long.stream",
+            "test \"long\" {\n  GET {{base}}/sse/ticker?count=1000&interval=100ms\n  expect sse { + times { data: _ }; end }\n}\n",
+        )
+        .args(["load", "long.stream", "--users", "300", "--duration", "2s"])
+        .args(["--graceful-stop", "0s", "--report-json", "load.json"])
+        .open_file_limit(128, 128)
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    let text = std::fs::read_to_string(output.dir.path().join("load.json"))
+        .unwrap_or_else(|_| panic!("a JSON report: {output:?}"));
+    let report: serde_json::Value = serde_json::from_str(&text).expect("a JSON report");
+    let service = &report["services"][0];
+    let why = "the open-file limit (ulimit -n 128) was reached";
+    assert_eq!(service["not_sampled"], why, "{service}\n{}", output.stderr);
+    // Seconds sampled after the streams were cut off, at the end, or none.
+    let expected = if service["samples"].as_array().is_some_and(Vec::is_empty) {
+        format!("\nservice demo: not sampled ({why})\n")
+    } else {
+        format!("\n  some of its seconds were not sampled: {why}\n")
+    };
+    assert!(output.stdout.contains(&expected), "{}", output.stdout);
 }
