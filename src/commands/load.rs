@@ -245,6 +245,17 @@ pub async fn load(args: &LoadArgs) -> i32 {
         })
         .collect();
     let test_count = tests.len();
+    // With thresholds, every iteration must still pass unless one says how many may fail.
+    let written: Vec<Threshold> = thresholds
+        .iter()
+        .map(|(threshold, _)| threshold.clone())
+        .collect();
+    let labels: Vec<String> = tests.iter().map(|test| test.label.clone()).collect();
+    thresholds.extend(
+        load::implied::thresholds(&written, &labels)
+            .into_iter()
+            .map(|threshold| (threshold, None)),
+    );
     // A report that cannot be written is known before the load, not after it.
     if let Err(message) = crate::report::paths::check_distinct(
         &report_files(args.report_json.as_deref(), args.report_html.as_deref()),
@@ -431,11 +442,51 @@ pub fn print_report(
     if !measured {
         errln!("error: no iteration ended: nothing was measured");
     }
+    // Said whatever the thresholds say.
+    let judged = all_judged(report);
+    let passed = passed && judged;
     if passed && report.stopped.is_none() {
         exit_code::SUCCESS
     } else {
         exit_code::TEST_FAILED
     }
+}
+
+/// Whether every test with iterations had one judged whole, or thresholds on what its streams
+/// measured: a test whose every iteration the end of the run cut off passed nothing and failed
+/// nothing, and a stream stalled since its first items reads the same as a healthy one still
+/// going. Says which tests were not.
+fn all_judged(report: &LoadReport) -> bool {
+    let mut judged = true;
+    for test in &report.tests {
+        let counts = &test.counts;
+        if counts.iterations > 0 || counts.interrupted == 0 {
+            continue;
+        }
+        let on_streams = report.thresholds.iter().any(|verdict| {
+            (verdict.test.is_none() || verdict.test.as_ref() == Some(&test.name))
+                && Threshold::parse(&verdict.threshold).is_ok_and(|threshold| {
+                    matches!(
+                        threshold.measure,
+                        crate::load::thresholds::Measure::Distribution(..)
+                    )
+                })
+        });
+        let cut = crate::report::plural(counts.interrupted as usize, "iteration");
+        if on_streams {
+            errln!(
+                "warning: {}: no iteration ended (the end of the run cut off {cut}): its thresholds judged what its streams had measured by then",
+                test.name
+            );
+        } else {
+            errln!(
+                "error: {}: no iteration ended (the end of the run cut off {cut}), so none was judged: a stream stalled since its last item reads the same as one still going; give the test time to end (--duration, --graceful-stop) or judge its streams with a threshold (`max gap < 5s`)",
+                test.name
+            );
+            judged = false;
+        }
+    }
+    judged
 }
 
 /// The error when `instance` would run nothing: fewer users (or iterations) than it takes for

@@ -150,7 +150,8 @@ pub fn merge(
     let mut judged: Vec<Threshold> = thresholds.map(<[Threshold]>::to_vec).unwrap_or_default();
     for (file, report) in reports {
         for verdict in &report.thresholds {
-            if thresholds.is_some() && verdict.test.is_none() {
+            // The rule that every iteration passes is worked out again for the whole.
+            if verdict.implied || (thresholds.is_some() && verdict.test.is_none()) {
                 continue;
             }
             let threshold = Threshold::parse(&verdict.threshold)
@@ -161,7 +162,8 @@ pub fn merge(
             });
         }
     }
-    let judged = super::thresholds::each_once(judged, |threshold| threshold);
+    let mut judged = super::thresholds::each_once(judged, |threshold| threshold);
+    judged.extend(super::implied::thresholds(&judged, &names));
 
     let mut merged = LoadReport {
         streamspec_load: json::FORMAT,

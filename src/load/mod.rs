@@ -5,6 +5,7 @@
 //! renders and thresholds judge, and which `streamspec merge` combines across instances.
 
 pub mod driver;
+pub mod implied;
 pub mod json;
 pub mod live;
 pub mod live_figures;

@@ -212,6 +212,12 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
             );
             let _ = writeln!(out, "{}", line.trim_end());
         }
+        if report.thresholds.iter().any(|verdict| verdict.implied) {
+            let _ = writeln!(
+                out,
+                "  (implied: no threshold says how many iterations may fail; `failures < 1%` would allow some)"
+            );
+        }
     } else {
         let _ = writeln!(
             out,
@@ -575,6 +581,7 @@ mod tests {
                 margin: Some(measured - bound),
                 bound: Some(bound),
                 test: None,
+                implied: false,
             })
         };
         let texts = |measured, bound| {

@@ -76,6 +76,9 @@ pub struct Threshold {
     /// Written in a test (`threshold p99 gap < 100ms`): the test whose figures it judges, by
     /// its label in the report (`file: name`); `None`: the whole load's.
     pub test: Option<String>,
+    /// Not written: the rule that every iteration passes, which no threshold on failures
+    /// replaced (see [`super::implied`]).
+    pub implied: bool,
 }
 
 /// Words separated by one space.
@@ -102,14 +105,22 @@ pub struct Verdict {
     /// The test whose figures it judged, when it was written in one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test: Option<String>,
+    /// The rule that every iteration passes, which no threshold on failures replaced.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub implied: bool,
 }
 
 impl Verdict {
     /// As the summary shows it: `a.stream: chat: p99 gap < 100ms` for a test's own.
     pub fn label(&self) -> String {
+        let threshold = if self.implied {
+            format!("{} (implied)", self.threshold)
+        } else {
+            self.threshold.clone()
+        };
         match &self.test {
-            Some(test) => format!("{test}: {}", self.threshold),
-            None => self.threshold.clone(),
+            Some(test) => format!("{test}: {threshold}"),
+            None => threshold,
         }
     }
 }
@@ -188,6 +199,7 @@ impl Threshold {
         };
         Verdict {
             test: self.test.clone(),
+            implied: self.implied,
             ..self.evaluate(figures, elapsed)
         }
     }
@@ -246,6 +258,7 @@ impl Threshold {
             op,
             bound,
             test: None,
+            implied: false,
         })
     }
 
@@ -363,6 +376,7 @@ impl Threshold {
             margin,
             bound: Some(self.bound),
             test: None,
+            implied: self.implied,
         }
     }
 

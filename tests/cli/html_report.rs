@@ -426,12 +426,15 @@ fn check_load_page(page: &Html) {
                 .unwrap_or_default()
         })
         .collect();
-    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows.len(), 3, "{rows:?}");
     assert_eq!(rows[0][0], "p99 gap < 10s");
     assert!(rows[0][2].starts_with('+'), "a margin: {:?}", rows[0]);
     assert_eq!(rows[0][3], "passed");
     assert_eq!(rows[1][0], "iterations > 1000");
     assert_eq!(rows[1][3], "FAILED");
+    // No threshold allows failures: every iteration must pass still.
+    assert_eq!(rows[2][0], "failures < 1 (implied)");
+    assert_eq!(rows[2][3], "passed");
     let labels = chart_labels(page);
     for wanted in [
         "TTFB: p50 and p99 over time, with the active users",
@@ -651,12 +654,13 @@ fn a_threshold_given_twice_is_one_verdict_in_every_report() {
             .filter(|line| line.trim_start().starts_with(['✓', '✗']))
             .count()
     };
-    assert_eq!(verdicts(&output.stdout), 2, "{}", output.stdout);
+    // The two given, and the implied `failures < 1`.
+    assert_eq!(verdicts(&output.stdout), 3, "{}", output.stdout);
     let json = std::fs::read_to_string(output.dir.path().join("load.json")).expect("the JSON");
     let report: serde_json::Value = serde_json::from_str(&json).expect("JSON");
-    assert_eq!(report["thresholds"].as_array().map(Vec::len), Some(2));
+    assert_eq!(report["thresholds"].as_array().map(Vec::len), Some(3));
     let (_, page) = read_page(&output, "load.html");
-    assert_eq!(select(&page, "table.thresholds tbody tr").len(), 2);
+    assert_eq!(select(&page, "table.thresholds tbody tr").len(), 3);
     // Merged, with the threshold given again on the command line: once still.
     let merged = Test::new()
         .file("a.json", &json)
@@ -671,9 +675,9 @@ fn a_threshold_given_twice_is_one_verdict_in_every_report() {
             "merged.html",
         ])
         .run_unchecked();
-    assert_eq!(verdicts(&merged.stdout), 1, "{}", merged.stdout);
+    assert_eq!(verdicts(&merged.stdout), 2, "{}", merged.stdout);
     let (_, page) = read_page(&merged, "merged.html");
-    assert_eq!(select(&page, "table.thresholds tbody tr").len(), 1);
+    assert_eq!(select(&page, "table.thresholds tbody tr").len(), 2);
 }
 
 #[test]

@@ -219,6 +219,8 @@ load generator: [N]
 
 thresholds
   ✗ connections succeeded > 99%  0%  margin -99%
+  ✗ failures < 1 (implied)        8  margin -8
+  (implied: no threshold says how many iterations may fail; `failures < 1%` would allow some)
 ",
     )
     .status(1)
@@ -472,7 +474,9 @@ chat.stream: chat          p50       p90       p95       p99     p99.9       max
 load generator: [N]
 
 thresholds
-  ✓ min tokens >= 8  8  margin 0
+  ✓ min tokens >= 8         8  margin 0
+  ✓ failures < 1 (implied)  0  margin 0
+  (implied: no threshold says how many iterations may fail; `failures < 1%` would allow some)
 ",
     )
     .run();
@@ -556,6 +560,7 @@ mod exchanges;
 mod failed_streams;
 mod failure_examples;
 mod failure_groups;
+mod implied;
 mod json_units;
 mod live_line;
 mod merged;

@@ -66,13 +66,18 @@ fn the_summary_counts_the_iterations_cut_off_and_shows_their_streams() {
         .args(["--graceful-stop", "100ms"])
         .kill_after(std::time::Duration::from_secs(60))
         .run_unchecked();
-    // Nothing failed, and the streams were measured: the run passes.
+    // Nothing failed, but nothing was judged either: a stream stalled since its last item
+    // would read the same. Without a threshold on the streams, the run fails.
     assert_eq!(
         output.status,
-        Some(0),
+        Some(1),
         "{}\n{}",
         output.stdout,
         output.stderr
+    );
+    assert_eq!(
+        output.stderr,
+        "error: soak.stream: subscription: no iteration ended (the end of the run cut off 2 iterations), so none was judged: a stream stalled since its last item reads the same as one still going; give the test time to end (--duration, --graceful-stop) or judge its streams with a threshold (`max gap < 5s`)\n"
     );
     for expected in [
         "\n2 iterations cut off at the end (the streams they had open: measured but for their \
@@ -112,6 +117,8 @@ fn a_grpc_call_and_a_socket_longer_than_the_run_report_what_they_measured() {
         .var("grpc", servers::grpc_demo())
         .args(["load", "soak.stream", "--users", "2", "--duration", "1s"])
         .args(["--graceful-stop", "100ms", "--format", "json"])
+        // Judged by their gaps: all cut off, they are judged by nothing else.
+        .args(["--threshold", "max gap < 30s"])
         .kill_after(std::time::Duration::from_secs(60))
         .run_unchecked();
     assert_eq!(
@@ -201,6 +208,8 @@ fn streams_read_in_parallel_branches_report_what_they_measured_when_cut_off() {
         .var("base", servers::demo())
         .args(["load", "soak.stream", "--users", "2", "--duration", "1s"])
         .args(["--graceful-stop", "100ms", "--format", "json"])
+        // Judged by their gaps: all cut off, they are judged by nothing else.
+        .args(["--threshold", "max gap < 30s"])
         .kill_after(std::time::Duration::from_secs(60))
         .run_unchecked();
     assert_eq!(
@@ -263,6 +272,8 @@ fn a_grpc_call_and_a_socket_read_in_nested_branches_report_what_they_measured() 
         .var("grpc", servers::grpc_demo())
         .args(["load", "soak.stream", "--users", "1", "--duration", "1s"])
         .args(["--graceful-stop", "100ms", "--format", "json"])
+        // Judged by their gaps: all cut off, they are judged by nothing else.
+        .args(["--threshold", "max gap < 30s"])
         .kill_after(std::time::Duration::from_secs(60))
         .run_unchecked();
     assert_eq!(

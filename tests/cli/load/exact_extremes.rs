@@ -65,9 +65,11 @@ flood.stream: flood        p50       p90       p95       p99     p99.9       max
 load generator: [N]
 
 thresholds
-  ✓ max items <= 20000   20000  margin 0
-  ✓ mean items <= 20000  20000  margin 0
-  ✓ p50 items <= 20000   20000  margin 0
+  ✓ max items <= 20000      20000  margin 0
+  ✓ mean items <= 20000     20000  margin 0
+  ✓ p50 items <= 20000      20000  margin 0
+  ✓ failures < 1 (implied)      0  margin 0
+  (implied: no threshold says how many iterations may fail; `failures < 1%` would allow some)
 ",
     )
     .run();
@@ -164,9 +166,11 @@ bucket.stream: one bucket
 load generator: [N]
 
 thresholds
-  ✓ max items <= 20008      20008  margin 0
-  ✓ min items >= 20001      20001  margin 0
-  ✓ mean items < 20004.6  20004.5  margin 0.1
+  ✓ max items <= 20008        20008  margin 0
+  ✓ min items >= 20001        20001  margin 0
+  ✓ mean items < 20004.6    20004.5  margin 0.1
+  ✓ failures < 1 (implied)        0  margin 0
+  (implied: no threshold says how many iterations may fail; `failures < 1%` would allow some)
 ",
     )
     .run();

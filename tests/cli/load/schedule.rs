@@ -62,7 +62,7 @@ fn an_open_load_lasts_its_duration_and_its_rates_are_per_second_of_it() {
             "open model: 2/s for 3s",
             "6 iterations",
             "2/s",
-            "thresholds\n  ✓ goodput <= 2/s  2/s  margin 0/s\n",
+            "thresholds\n  ✓ goodput <= 2/s          2/s  margin 0/s\n  ✓ failures < 1 (implied)    0  margin 0\n  (implied: no threshold says how many iterations may fail; `failures < 1%` would allow some)\n",
         ))
         .run();
 }

@@ -50,6 +50,8 @@ fn a_tests_own_threshold_judges_its_figures_alone() {
             "✓ max gap < 10s",
             "✓ two.stream: fast: p99 gap < 1s",
             "✗ two.stream: slow: max gap < 50ms",
+            "✓ failures < 1 (implied)",
+            "(implied: no threshold says how many iterations may fail; `failures < 1%` would allow some)",
         ],
         "{}",
         output.stdout

@@ -1,0 +1,107 @@
+//! The rule that every iteration passes, which a load's thresholds replace only when one says
+//! how many may fail: a latency threshold let a run of failed iterations exit 0, and a load
+//! whose every stream stalled and was cut off at the end passed without a threshold at all.
+
+use crate::servers;
+use crate::support::Test;
+
+/// Two events where the spec expects three: every iteration fails.
+const SHORT: &str = r#"
+test "short" {
+  GET {{base}}/sse/ticker?count=2&interval=0ms
+  expect sse { 3 times { data: _ }; end }
+}
+"#;
+
+fn short(thresholds: &[&str]) -> Test {
+    let mut test = Test::new()
+        .spec("short.stream", SHORT)
+        .var("base", servers::demo())
+        .args(["load", "short.stream", "--users", "2", "--iterations", "4"])
+        .args(["--format", "json"]);
+    for threshold in thresholds {
+        test = test.args(["--threshold", threshold]);
+    }
+    test.kill_after(std::time::Duration::from_secs(60))
+}
+
+#[test]
+fn a_latency_threshold_does_not_let_failed_iterations_pass() {
+    let output = short(&["p99 ttfb < 5s"]).run_unchecked();
+    assert_eq!(output.status, Some(1), "{}", output.stderr);
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    let verdicts: Vec<(&str, bool, bool)> = report["thresholds"]
+        .as_array()
+        .expect("thresholds")
+        .iter()
+        .map(|verdict| {
+            (
+                verdict["threshold"].as_str().unwrap_or_default(),
+                verdict["implied"].as_bool().unwrap_or(false),
+                verdict["passed"].as_bool().unwrap_or(true),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("p99 ttfb < 5s", false, true),
+            ("failures < 1", true, false)
+        ]
+    );
+}
+
+#[test]
+fn a_threshold_on_failures_says_how_many_may_fail() {
+    for allowing in ["failures <= 100%", "errors < 1%", "passes >= 0%"] {
+        let output = short(&["p99 ttfb < 5s", allowing]).run_unchecked();
+        assert_eq!(output.status, Some(0), "{allowing}: {}", output.stderr);
+        let report: serde_json::Value =
+            serde_json::from_str(&output.stdout).expect("a JSON report");
+        assert_eq!(report["thresholds"].as_array().map(Vec::len), Some(2));
+    }
+}
+
+#[test]
+fn streams_that_stalled_until_the_end_cut_them_off_fail_a_load_that_judges_nothing_else() {
+    // Two events, then nothing: every iteration waits on its stream until the end cuts it off.
+    let stalled = r#"
+        test "stalled" {
+          GET {{base}}/bad/stall?after=2
+          expect sse { 5 times { data: _ }; end }
+        }
+    "#;
+    let load = |thresholds: &[&str]| {
+        let mut test = Test::new()
+            .spec("stall.stream", stalled)
+            .var("base", servers::demo())
+            .args(["load", "stall.stream", "--users", "2", "--duration", "1s"])
+            .args(["--graceful-stop", "100ms", "--format", "json"]);
+        for threshold in thresholds {
+            test = test.args(["--threshold", threshold]);
+        }
+        test.kill_after(std::time::Duration::from_secs(60))
+            .run_unchecked()
+    };
+    for thresholds in [&[][..], &["failures < 5%"][..]] {
+        let output = load(thresholds);
+        assert_eq!(output.status, Some(1), "{thresholds:?}: {}", output.stderr);
+        assert_eq!(
+            output.stderr,
+            "error: stall.stream: stalled: no iteration ended (the end of the run cut off 2 iterations), so none was judged: a stream stalled since its last item reads the same as one still going; give the test time to end (--duration, --graceful-stop) or judge its streams with a threshold (`max gap < 5s`)\n",
+            "{thresholds:?}"
+        );
+    }
+    // A threshold on the streams judges them: the stall shows as a gap of the time waited.
+    let output = load(&["max gap < 500ms"]);
+    assert_eq!(output.status, Some(1), "{}", output.stderr);
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    assert_eq!(report["thresholds"][0]["passed"], false, "{report}");
+    assert!(
+        output
+            .stderr
+            .starts_with("warning: stall.stream: stalled: no iteration ended"),
+        "{}",
+        output.stderr
+    );
+}
