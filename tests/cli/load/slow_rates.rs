@@ -61,3 +61,29 @@ thresholds
         .status(1)
         .run();
 }
+
+#[test]
+fn rates_of_iterations_long_beside_the_schedule_say_why_they_read_low() {
+    // 0.4 s streams arriving 10 a second for 1 s: those that arrived in its last 0.4 s end
+    // after it, and the rates, of those that ended within it, read below the 10/s offered.
+    let output = Test::new()
+        .spec(
+            "ticks.stream",
+            "test \"ticks\" {\n  GET {{base}}/sse/ticker?count=5&interval=100ms\n  expect sse { 5 times { data: _ }; end }\n}\n",
+        )
+        .var("base", servers::demo())
+        .args(["load", "ticks.stream", "--rate", "10/s", "--duration", "1s"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{}", output.stderr);
+    let note = output
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("note: rates count the "))
+        .unwrap_or_else(|| panic!("no note on the rates in:\n{}", output.stdout));
+    assert!(
+        note.contains(" that ended within the 1.0s schedule (")
+            && note.ends_with("so a longer --duration reads nearer the steady rate"),
+        "{note}"
+    );
+}
