@@ -165,7 +165,10 @@ pub struct Counts {
     pub interrupted: u64,
     pub streams: u64,
     pub items: u64,
-    /// Connections the requests made (reconnections included).
+    /// Requests (reconnections, WebSocket upgrades and gRPC calls included) that reached the
+    /// service, over a new connection or a kept one: what `connections succeeded` is a share
+    /// of, with `connections_failed`. New connections alone are `connect`'s count (over plain
+    /// HTTP).
     pub connections: u64,
     /// Connections to the service that could not be made (refused, or TLS); not those the load
     /// generator could not open itself (`open files`), which never reached it.
