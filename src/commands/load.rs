@@ -252,9 +252,13 @@ pub async fn load(args: &LoadArgs) -> i32 {
         .collect();
     let labels: Vec<String> = tests.iter().map(|test| test.label.clone()).collect();
     thresholds.extend(
-        load::implied::thresholds(&written, &labels)
-            .into_iter()
-            .map(|threshold| (threshold, None)),
+        load::implied::thresholds(
+            &written,
+            &labels,
+            profile.model == crate::load::profile::Model::Open,
+        )
+        .into_iter()
+        .map(|threshold| (threshold, None)),
     );
     // A report that cannot be written is known before the load, not after it.
     if let Err(message) = crate::report::paths::check_distinct(
@@ -435,7 +439,7 @@ pub fn print_report(
     // of streams longer than the run measures nothing else.
     let measured = total.iterations > 0 || total.streams > 0;
     let passed = if report.thresholds.is_empty() {
-        measured && total.failed == 0
+        measured && total.failed == 0 && total.dropped == 0
     } else {
         report.thresholds.iter().all(|verdict| verdict.passed)
     };

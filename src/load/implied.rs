@@ -4,12 +4,17 @@
 //! passed, exit 0 (k6 works so, but its checks are advisory: ours are the spec). A threshold
 //! on failures, errors or passes (`failures < 1%`, `errors < 5`, `passes > 99%`) says how many
 //! may fail, and then the rule steps aside: for the whole load when it is the whole load's,
-//! for its test when it is a test's own.
+//! for its test when it is a test's own. In the open model the rule has a second part: no
+//! arrival was dropped (`--max-users` were all running), or the load offered was not the
+//! schedule's; a threshold on `dropped` replaces it.
 
 use super::thresholds::{Count, Measure, Op, Ratio, Threshold};
 
 /// The text of the rule, as a threshold: no iteration failed.
 const NONE_FAILED: &str = "failures < 1";
+
+/// The open model's second part: no arrival dropped.
+const NONE_DROPPED: &str = "dropped < 1";
 
 /// Whether `threshold` says how many iterations may fail.
 fn allows_failures(threshold: &Threshold) -> bool {
@@ -24,11 +29,33 @@ fn allows_failures(threshold: &Threshold) -> bool {
 /// own) for tests labelled `tests`: none when there are no thresholds (the run's verdict is then
 /// the rule itself) or when a whole-load one allows failures; else `failures < 1` for the whole
 /// load, or, when some tests allow failures of their own, for each test that does not.
-pub fn thresholds(thresholds: &[Threshold], tests: &[String]) -> Vec<Threshold> {
-    if thresholds.is_empty()
-        || thresholds
+pub fn thresholds(thresholds: &[Threshold], tests: &[String], open: bool) -> Vec<Threshold> {
+    if thresholds.is_empty() {
+        return Vec::new();
+    }
+    let mut implied = failures(thresholds, tests);
+    if open
+        && !thresholds
             .iter()
-            .any(|threshold| threshold.test.is_none() && allows_failures(threshold))
+            .any(|threshold| threshold.measure == Measure::Count(Count::Dropped))
+    {
+        implied.push(Threshold {
+            text: NONE_DROPPED.to_string(),
+            measure: Measure::Count(Count::Dropped),
+            op: Op::Less,
+            bound: 1.0,
+            test: None,
+            implied: true,
+        });
+    }
+    implied
+}
+
+/// The failures part of [`thresholds`].
+fn failures(thresholds: &[Threshold], tests: &[String]) -> Vec<Threshold> {
+    if thresholds
+        .iter()
+        .any(|threshold| threshold.test.is_none() && allows_failures(threshold))
     {
         return Vec::new();
     }
@@ -68,7 +95,7 @@ mod tests {
 
     fn implied(given: &[Threshold]) -> Vec<(String, Option<String>)> {
         let tests = ["a: one".to_string(), "b: two".to_string()];
-        thresholds(given, &tests)
+        thresholds(given, &tests, false)
             .into_iter()
             .map(|threshold| (threshold.text, threshold.test))
             .collect()
@@ -87,6 +114,22 @@ mod tests {
         for allowing in ["failures < 1%", "errors < 5", "passes > 99%", "errors < 1%"] {
             assert_eq!(implied(&[parsed(allowing, None)]), [], "{allowing}");
         }
+    }
+
+    #[test]
+    fn the_open_model_s_rule_has_no_arrival_dropped_unless_a_threshold_says_how_many() {
+        let texts = |given: &[Threshold]| -> Vec<String> {
+            thresholds(given, &[], true)
+                .into_iter()
+                .map(|threshold| threshold.text)
+                .collect()
+        };
+        assert_eq!(
+            texts(&[parsed("p99 ttfb < 500ms", None)]),
+            ["failures < 1", "dropped < 1"]
+        );
+        assert_eq!(texts(&[parsed("failures < 1%", None)]), ["dropped < 1"]);
+        assert_eq!(texts(&[parsed("dropped < 10", None)]), ["failures < 1"]);
     }
 
     #[test]

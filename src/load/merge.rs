@@ -163,7 +163,8 @@ pub fn merge(
         }
     }
     let mut judged = super::thresholds::each_once(judged, |threshold| threshold);
-    judged.extend(super::implied::thresholds(&judged, &names));
+    let open = first.profile.model == super::profile::Model::Open;
+    judged.extend(super::implied::thresholds(&judged, &names, open));
 
     let mut merged = LoadReport {
         streamspec_load: json::FORMAT,

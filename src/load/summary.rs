@@ -215,16 +215,33 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
             );
             let _ = writeln!(out, "{}", line.trim_end());
         }
-        if report.thresholds.iter().any(|verdict| verdict.implied) {
+        let implied = |text: &str| {
+            report
+                .thresholds
+                .iter()
+                .any(|verdict| verdict.implied && verdict.threshold == text)
+        };
+        if implied("failures < 1") {
             let _ = writeln!(
                 out,
                 "  (implied: no threshold says how many iterations may fail; `failures < 1%` would allow some)"
             );
         }
+        if implied("dropped < 1") {
+            let _ = writeln!(
+                out,
+                "  (implied: no threshold says how many arrivals may be dropped; `dropped < 10` would allow some)"
+            );
+        }
     } else {
+        let dropped = if report.profile.model == super::profile::Model::Open {
+            " and no arrival was dropped"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "\nno thresholds: the run passes if every iteration passed"
+            "\nno thresholds: the run passes if every iteration passed{dropped}"
         );
     }
     out

@@ -97,3 +97,24 @@ fn merged_series_add_up_the_parts_dropped_arrivals() {
     assert_eq!(per_second, dropped, "{}", merged["series"]);
     assert!(merged["total"]["dropped_first_at_ms"].as_u64().is_some());
 }
+
+#[test]
+fn arrivals_dropped_fail_the_run_unless_a_threshold_says_how_many_may_be() {
+    // The load offered was not the schedule's: without a threshold, and beside thresholds that
+    // say nothing of dropped arrivals, the run fails.
+    for thresholds in [&[][..], &["failures < 1%"][..]] {
+        let mut test = dropping();
+        for threshold in thresholds {
+            test = test.args(["--threshold", threshold]);
+        }
+        let output = test.run_unchecked();
+        assert_eq!(output.status, Some(1), "{thresholds:?}:\n{}", output.stdout);
+    }
+    let output = dropping()
+        .args(["--threshold", "dropped < 1000", "--format", "json"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{}", output.stderr);
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    // The failures part of the rule stays.
+    assert_eq!(report["thresholds"][1]["threshold"], "failures < 1");
+}

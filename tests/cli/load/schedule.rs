@@ -62,7 +62,7 @@ fn an_open_load_lasts_its_duration_and_its_rates_are_per_second_of_it() {
             "open model: 2/s for 3s",
             "6 iterations",
             "2/s",
-            "thresholds\n  ✓ goodput <= 2/s          2/s  margin 0/s\n  ✓ failures < 1 (implied)    0  margin 0\n  (implied: no threshold says how many iterations may fail; `failures < 1%` would allow some)\n",
+            "thresholds\n  ✓ goodput <= 2/s          2/s  margin 0/s\n  ✓ failures < 1 (implied)    0  margin 0\n  ✓ dropped < 1 (implied)     0  margin 0\n  (implied: no threshold says how many iterations may fail; `failures < 1%` would allow some)\n  (implied: no threshold says how many arrivals may be dropped; `dropped < 10` would allow some)\n",
         ))
         .run();
 }
@@ -76,7 +76,7 @@ fn an_open_ramp_lasts_its_stages() {
             "open model: 1/s → 3/s over 2s",
             "4 iterations",
             "2/s",
-            "no thresholds: the run passes if every iteration passed\n",
+            "no thresholds: the run passes if every iteration passed and no arrival was dropped\n",
         ))
         .run();
 }
@@ -89,7 +89,7 @@ fn a_rate_below_one_a_second_is_shown_as_given_and_lasts_the_duration() {
             "open model: 1/m for 2s",
             "1 iteration",
             "0.5/s",
-            "no thresholds: the run passes if every iteration passed\n",
+            "no thresholds: the run passes if every iteration passed and no arrival was dropped\n",
         ))
         .run();
 }

@@ -55,7 +55,9 @@ thresholds
   ✓ goodput >= 0.5/s        40/m  margin 10/m
   ✗ iterations < 0.4/s      40/m  margin -16/m
   ✓ failures < 1 (implied)     0  margin 0
+  ✓ dropped < 1 (implied)      0  margin 0
   (implied: no threshold says how many iterations may fail; `failures < 1%` would allow some)
+  (implied: no threshold says how many arrivals may be dropped; `dropped < 10` would allow some)
 ",
         )
         .status(1)
