@@ -93,6 +93,12 @@ pub fn render(
 ) -> String {
     let second = live.second;
     let elapsed = match planned {
+        // Past the schedule, the iterations running get the graceful stop to end.
+        Some(planned) if live.elapsed > planned => format!(
+            "{} / {} stopping",
+            clock(live.elapsed),
+            clock(planned)
+        ),
         Some(planned) => format!("{} / {}", clock(live.elapsed), clock(planned)),
         None => clock(live.elapsed),
     };
@@ -187,6 +193,11 @@ mod tests {
         assert!(
             render(&live, None, Some(5000), "users")
                 .starts_with("0:42 · 1,000 of 5,000 iterations · 812 users")
+        );
+        // Past the schedule: the graceful stop, not a clock running over.
+        assert!(
+            render(&live, Some(Duration::from_secs(30)), None, "users")
+                .starts_with("0:42 / 0:30 stopping · 812 users")
         );
     }
 
