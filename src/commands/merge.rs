@@ -63,9 +63,20 @@ pub fn merge(args: &MergeArgs) -> i32 {
         errln!("warning: {warning}");
     }
     if args.format == crate::cli::LoadFormat::Human {
+        // The files as given are in the JSON report; here, which parts (a few of many).
+        let mut instances: Vec<String> = reports
+            .iter()
+            .take(8)
+            .map(|(_, report)| report.instance.to_string())
+            .collect();
+        if reports.len() > instances.len() {
+            instances.push("…".to_string());
+        }
         crate::output::out!(
-            "{}",
-            crate::load::summary::header(merged.tests.len(), &merged.profile, merged.instance)
+            "{}merged from {} (instances {})\n",
+            crate::load::summary::header(merged.tests.len(), &merged.profile, merged.instance),
+            crate::report::plural(reports.len(), "report"),
+            instances.join(", ")
         );
     }
     let code = super::load::print_report(

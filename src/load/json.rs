@@ -51,6 +51,10 @@ pub struct LoadReport {
     /// that did not run together. Absent when there is none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Made by `streamspec merge`: the reports it merged, as given, each with its instance
+    /// (`a.json (2/4)`). Absent from a load's own report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
     pub tests: Vec<TestReport>,
     pub total: TestReport,
     pub series: Vec<SecondReport>,

@@ -94,11 +94,9 @@ pub fn render(
     let second = live.second;
     let elapsed = match planned {
         // Past the schedule, the iterations running get the graceful stop to end.
-        Some(planned) if live.elapsed > planned => format!(
-            "{} / {} stopping",
-            clock(live.elapsed),
-            clock(planned)
-        ),
+        Some(planned) if live.elapsed > planned => {
+            format!("{} / {} stopping", clock(live.elapsed), clock(planned))
+        }
         Some(planned) => format!("{} / {}", clock(live.elapsed), clock(planned)),
         None => clock(live.elapsed),
     };

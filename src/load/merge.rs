@@ -176,6 +176,10 @@ pub fn merge(
         elapsed,
         stopped: (!stopped.is_empty()).then(|| stopped.join("; ")),
         warnings,
+        merged_from: reports
+            .iter()
+            .map(|(file, report)| format!("{file} ({})", report.instance))
+            .collect(),
         tests: names
             .iter()
             .map(|name| TestReport::new(name, &tests[name], rate_span))

@@ -364,6 +364,7 @@ async fn measure(
         elapsed,
         stopped,
         warnings: Vec::new(),
+        merged_from: Vec::new(),
         tests,
         total: TestReport::new("total", &total, rate_span),
         series,

@@ -114,6 +114,12 @@ fn parts_run_one_after_another_are_warned_of_and_the_time_ran_is_the_rates() {
     assert_eq!(report["elapsed"].as_u64(), longest, "{report}");
     let warnings = report["warnings"].as_array().expect("warnings");
     assert_eq!(warnings.len(), 1, "{report}");
+    // A merged report says what it was merged from.
+    assert_eq!(
+        report["merged_from"],
+        serde_json::json!(["one.json (1/2)", "two.json (2/2)"]),
+        "{report}"
+    );
     assert!(
         merged.stderr.starts_with(&format!(
             "warning: {}\n",
@@ -130,6 +136,7 @@ fn parts_run_one_after_another_are_warned_of_and_the_time_ran_is_the_rates() {
         .redact(r"\d[\d,]*(\.\d+)?(/s)?", "[N]")
         .stdout(
             "load: [N] test · closed model: [N] users for [N]s
+merged from [N] reports (instances [N]/[N] [N]/[N])
 ran [S] · [N] iterations ([N]) · [N] passed · [N] failed · goodput [N]
 warning: the parts did not run together: instance [N]/[N] started [S] after [N]/[N] (they ran over [S] in all); the merged rates and series, and the time it ran, assume they ran side by side (start every part with one --start-at, far enough ahead)
 [the rest]

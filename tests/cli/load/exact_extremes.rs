@@ -150,6 +150,7 @@ fn a_merge_judges_the_thresholds_again_on_the_exact_figures() {
     ]))
     .stdout(
         "load: 1 test · closed model: 2 users, 8 iterations at most
+merged from 2 reports (instances 1/2, 2/2)
 ran [T] · 8 iterations ([RATE]) · 8 passed · 0 failed · goodput [RATE]
 
 bucket.stream: one bucket
