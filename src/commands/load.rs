@@ -470,9 +470,12 @@ fn all_judged(report: &LoadReport) -> bool {
         let on_streams = report.thresholds.iter().any(|verdict| {
             (verdict.test.is_none() || verdict.test.as_ref() == Some(&test.name))
                 && Threshold::parse(&verdict.threshold).is_ok_and(|threshold| {
+                    // What the streams' items measured: not `connect` or `ttfb`, which a
+                    // stream stalled after its head meets.
                     matches!(
                         threshold.measure,
-                        crate::load::thresholds::Measure::Distribution(..)
+                        crate::load::thresholds::Measure::Distribution(metric, _)
+                            if metric.needs_streams()
                     )
                 })
         });
