@@ -41,6 +41,13 @@ pub fn test_captures(test: &Test) -> Vec<&Ident> {
     captures
 }
 
+/// Whether a block's entries capture `name` (`-> name`), repetitions and groups included.
+pub fn block_captures_name(entries: &[Entry], name: &str) -> bool {
+    let mut captures = Vec::new();
+    vars::block_captures(entries, &mut captures);
+    captures.iter().any(|capture| capture.value == name)
+}
+
 /// Checks one parsed spec as [`check`] does, but with every variable taken as set: for `fmt`,
 /// which runs without the variables a run is given (`--var`, `--secret`, the environment).
 pub fn check_any_vars(spec: &Spec) -> Vec<Diagnostic> {

@@ -289,7 +289,7 @@ pub(super) fn pattern_captures(pattern: &ItemPattern) -> Vec<&Ident> {
 }
 
 /// Every capture a block makes, with where.
-fn block_captures<'a>(entries: &'a [Entry], out: &mut Vec<&'a Ident>) {
+pub(super) fn block_captures<'a>(entries: &'a [Entry], out: &mut Vec<&'a Ident>) {
     for entry in entries {
         match &entry.kind {
             EntryKind::Item(line) => out.extend(pattern_captures(&line.pattern)),

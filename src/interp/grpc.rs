@@ -434,7 +434,11 @@ impl TestRun<'_> {
             track_ids: false,
             update,
             log,
-            tokens: self.settings.tokens_capture.as_deref(),
+            tokens: self
+                .settings
+                .tokens_capture
+                .as_deref()
+                .filter(|name| crate::check::block_captures_name(entries, name)),
         }
         .run()
         .await;

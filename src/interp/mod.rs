@@ -255,11 +255,15 @@ pub async fn run_iteration(
 }
 
 /// The output tokens a capture says: the number it holds when it took one number (a count such
-/// as `usage.completion_tokens`), else how many values it took (one per token item).
+/// as `usage.completion_tokens`), else how many values it took that are tokens (one per token
+/// item; not the empty content of a role or finish chunk).
 fn token_count(values: &[Value]) -> f64 {
     match values {
-        [single] => single.as_f64().unwrap_or(1.0),
-        many => many.len() as f64,
+        [single] if single.is_number() => single.as_f64().unwrap_or(1.0),
+        many => many
+            .iter()
+            .filter(|value| stream::is_a_token(value))
+            .count() as f64,
     }
 }
 
@@ -455,7 +459,11 @@ impl TestRun<'_> {
                     track_ids: self.checks_ids,
                     update: record::BlockUpdate::of(self.settings, spec, Some(block.block_span)),
                     log: exchange.log.as_mut(),
-                    tokens: self.settings.tokens_capture.as_deref(),
+                    tokens: self
+                        .settings
+                        .tokens_capture
+                        .as_deref()
+                        .filter(|name| crate::check::block_captures_name(&entries, name)),
                 }
                 .run()
                 .await;

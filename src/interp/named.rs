@@ -297,7 +297,11 @@ impl TestRun<'_> {
             track_ids: self.checks_ids,
             update: record::BlockUpdate::of(self.settings, self.spec, Some(block.block_span)),
             log: stream.log.as_mut(),
-            tokens: self.settings.tokens_capture.as_deref(),
+            tokens: self
+                .settings
+                .tokens_capture
+                .as_deref()
+                .filter(|name| crate::check::block_captures_name(&entries, name)),
         }
         .run()
         .await;

@@ -186,6 +186,12 @@ impl StreamStats {
         self.record(at, true);
     }
 
+    /// The block reading the stream captures its output tokens: they are timed, and a wait for
+    /// the first that never came counts as its time (see [`tokens`]).
+    pub fn time_tokens(&mut self) {
+        self.tokens.get_or_insert_default();
+    }
+
     /// The item just recorded, `at` (since the request), is an output token: it took a value
     /// of the capture `--tokens` names (see [`tokens`]).
     pub fn record_token(&mut self, at: Duration) {

@@ -220,6 +220,9 @@ impl StreamRun<'_> {
             mut log,
             tokens,
         } = self;
+        if tokens.is_some() {
+            stats.time_tokens();
+        }
         let mut matcher = BlockMatcher::new(entries);
         let mut recorder = update.map(|_| Recorder::default());
         let (mut reader, reconnect, origin) = match source {
@@ -519,7 +522,7 @@ impl StreamRun<'_> {
                                 // not one.
                                 if let Some(name) = tokens
                                     && captures.iter().any(|(captured, value)| {
-                                        captured == name && !value.is_number()
+                                        captured == name && is_a_token(value)
                                     })
                                 {
                                     stats.record_token(at);
@@ -763,6 +766,13 @@ fn abort_rule_fired(
 }
 
 /// Pauses for `duration`, or until `deadline`; whether the deadline is what ended it.
+/// Whether a value a `--tokens` capture took is an output token: not a number (a count of
+/// them, `usage.completion_tokens`), nor empty (the content of an OpenAI-style stream's role
+/// chunk, `"content": ""`, or of a finish chunk).
+pub fn is_a_token(value: &serde_json::Value) -> bool {
+    !value.is_number() && value.as_str() != Some("")
+}
+
 async fn pause(duration: Duration, deadline: Instant) -> bool {
     let wanted = Instant::now().saturating_add(duration);
     tokio::time::sleep_until(wanted.min(deadline).into()).await;

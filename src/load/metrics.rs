@@ -240,8 +240,11 @@ impl Measured {
         self.record_duration(Metric::Iteration, outcome.duration + lag);
         if let Some(tokens) = outcome.tokens {
             self.record_value(Metric::Tokens, tokens.round().max(0.0) as u64);
-            if let Some(per_second) =
-                tokens::streaming(outcome).and_then(|span| milli_rate(tokens, span))
+            // As `items/s`: the tokens after the first over the time after it (one token over
+            // the time to the end overstated 8 tokens 20ms apart by a seventh).
+            if let Some(per_second) = tokens::streaming(outcome)
+                .filter(|_| tokens > 1.0)
+                .and_then(|span| milli_rate(tokens - 1.0, span))
             {
                 self.record_value(Metric::TokensPerSecond, per_second);
             }
@@ -385,6 +388,10 @@ impl Measured {
 
     /// A stream's gaps, into `metric`'s distribution.
     fn record_gaps(&mut self, metric: Metric, samples: &GapSamples) {
+        // No row of a metric nothing measured.
+        if matches!(samples, GapSamples::Few(gaps) if gaps.is_empty()) {
+            return;
+        }
         let gaps = self.distributions.entry(metric).or_default();
         match samples {
             GapSamples::Few(values) => {

@@ -3,7 +3,8 @@
 //! and inter-token latency. An LLM stream's first item is often no token (OpenAI's and vLLM's
 //! first chunk carries the role, with empty content), and its last ones neither (the finish
 //! reason, usage, `[DONE]`): timed by its items, the time to first token read the first chunk's
-//! and every tenth gap was the near-zero one before `[DONE]`.
+//! and every tenth gap was the near-zero one before `[DONE]`. Only the blocks that capture the
+//! name time tokens: a feed's stream in the same load has none to wait for.
 
 use std::time::Duration;
 
@@ -24,9 +25,9 @@ pub(super) struct TokenTimes {
 pub struct TokenReport {
     pub first: Option<Duration>,
     pub gaps: GapSamples,
-    /// The wait for a token that never came, when the block gave up on it (after a first
-    /// token: the time since the last one).
-    pub gave_up: Option<Duration>,
+    /// The wait for a token that never came, when the block gave up on it: the time since the
+    /// request when no token had come (`GaveUp::FirstItem`), else since the last one.
+    pub gave_up: Option<GaveUp>,
 }
 
 impl TokenTimes {
@@ -41,21 +42,22 @@ impl TokenTimes {
     }
 
     /// The block gave up waiting for the next item `at` (since the request): the time since the
-    /// last token counts as a gap between tokens, as it does between items.
+    /// last token counts as a gap between tokens, as it does between items, and with no token
+    /// yet, the time waited as the first token's (a lower bound of it).
     pub(super) fn gave_up_waiting(&mut self, at: Duration) {
-        if let Some(last) = self.gaps.last_at {
-            self.gave_up = Some(GaveUp::Gap(at.saturating_sub(last)));
-        }
+        self.gave_up = Some(match self.gaps.last_at {
+            Some(last) => GaveUp::Gap(at.saturating_sub(last)),
+            None if self.first.is_none() => GaveUp::FirstItem(at),
+            // Tokens came on an earlier connection only.
+            None => return,
+        });
     }
 
     pub(super) fn report(&self) -> TokenReport {
         TokenReport {
             first: self.first,
             gaps: self.gaps.samples(),
-            gave_up: match self.gave_up {
-                Some(GaveUp::Gap(wait)) => Some(wait),
-                _ => None,
-            },
+            gave_up: self.gave_up,
         }
     }
 
@@ -89,6 +91,10 @@ mod tests {
         let report = tokens.report();
         assert_eq!(report.first, Some(ms(1000)));
         assert_eq!(tokens.gap_micros(), [20_000, 25_000, 10_000]);
-        assert_eq!(report.gave_up, Some(ms(500)));
+        assert_eq!(report.gave_up, Some(GaveUp::Gap(ms(500))));
+        // Timed, and no token came: the time waited is the first token's.
+        let mut waiting = TokenTimes::default();
+        waiting.gave_up_waiting(ms(2000));
+        assert_eq!(waiting.report().gave_up, Some(GaveUp::FirstItem(ms(2000))));
     }
 }

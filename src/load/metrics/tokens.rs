@@ -13,22 +13,14 @@ impl Measured {
     /// The token times of an iteration's streams, when it counted tokens.
     pub(super) fn record_token_times(&mut self, outcome: &TestOutcome) {
         let streams = outcome.streams_once();
-        let itemized = streams.iter().any(|stream| stream.tokens.is_some());
-        if itemized {
-            for stream in streams {
-                let Some(tokens) = &stream.tokens else {
-                    continue;
-                };
-                if let Some(first) = tokens.first {
-                    self.record_duration(Metric::FirstToken, first + stream.start_delay);
-                }
-                self.record_gaps(Metric::TokenGap, &tokens.gaps);
-                if let Some(waited) = tokens.gave_up {
-                    self.record_duration(Metric::TokenGap, waited);
-                }
-            }
-        } else if outcome.tokens.is_some() {
-            // A count: every item stands for tokens, as `first item` and `gap` time them.
+        let itemized = streams.iter().any(|stream| {
+            stream
+                .tokens
+                .as_ref()
+                .is_some_and(|tokens| tokens.first.is_some())
+        });
+        // A count captured and no item a token by itself: the items stand for the tokens.
+        if !itemized && outcome.tokens.is_some() {
             for stream in streams.into_iter().filter(|stream| !stream.plain) {
                 let lag = stream.start_delay;
                 if let Some(first) = stream.first_item {
@@ -37,14 +29,33 @@ impl Measured {
                 if let Some(samples) = &stream.gap_samples {
                     self.record_gaps(Metric::TokenGap, samples);
                 }
-                match stream.gave_up {
-                    Some(GaveUp::FirstItem(waited)) => {
-                        self.record_duration(Metric::FirstToken, waited + lag)
-                    }
-                    Some(GaveUp::Gap(waited)) => self.record_duration(Metric::TokenGap, waited),
-                    None => {}
-                }
+                self.record_token_wait(stream.gave_up, lag);
             }
+            return;
+        }
+        // The streams whose blocks timed tokens: those that came, and the wait for one that
+        // did not (no token at all is no reason to time the items instead).
+        for stream in streams {
+            let Some(tokens) = &stream.tokens else {
+                continue;
+            };
+            if let Some(first) = tokens.first {
+                self.record_duration(Metric::FirstToken, first + stream.start_delay);
+            }
+            self.record_gaps(Metric::TokenGap, &tokens.gaps);
+            self.record_token_wait(tokens.gave_up, stream.start_delay);
+        }
+    }
+
+    /// A wait for a token given up on: for the first, from the request (and the iteration's
+    /// start delay, `lag`), else since the last.
+    fn record_token_wait(&mut self, gave_up: Option<GaveUp>, lag: Duration) {
+        match gave_up {
+            Some(GaveUp::FirstItem(waited)) => {
+                self.record_duration(Metric::FirstToken, waited + lag)
+            }
+            Some(GaveUp::Gap(waited)) => self.record_duration(Metric::TokenGap, waited),
+            None => {}
         }
     }
 }

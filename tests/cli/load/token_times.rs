@@ -70,3 +70,58 @@ fn without_tokens_counted_every_item_is_a_token() {
     assert!(report["total"]["metrics"].get("first_token").is_none());
     assert_eq!(report["thresholds"][0]["passed"], true);
 }
+
+#[test]
+fn the_empty_content_of_the_role_chunk_is_no_token() {
+    // Written as specs often are: one repetition takes every chunk's content, the role
+    // chunk's `""` too.
+    let spec = THINKING.replace(
+        "    $.choices[0].delta.role == \"assistant\"\n    8 times {",
+        "    9 times {",
+    );
+    let output = Test::new()
+        .spec("chat.stream", &spec)
+        .var("base", servers::demo())
+        .args(["load", "chat.stream", "--users", "1", "--iterations", "2"])
+        .args(["--tokens", "token", "--format", "json"])
+        .run_unchecked();
+    assert_eq!(output.status, Some(0), "{}", output.stderr);
+    let metrics = &report(&output)["total"]["metrics"];
+    assert_eq!(metrics["tokens"]["max"].as_f64(), Some(8.0), "{metrics}");
+    assert!(
+        metrics["first_token"]["min"].as_f64() >= Some(600.0),
+        "{metrics}"
+    );
+    assert_eq!(metrics["token_gap"]["count"], 2 * 7, "{metrics}");
+}
+
+#[test]
+fn a_first_token_that_never_came_counts_the_time_waited_for_it() {
+    // The first token comes 600ms after the role; the spec gives it 300ms.
+    let spec = THINKING.replace(
+        "    8 times { $.choices[0].delta.content == string -> token }",
+        "    $.choices[0].delta.content == string -> token  within 300ms\n    7 times { $.choices[0].delta.content == string -> token }",
+    );
+    let output = Test::new()
+        .spec("chat.stream", &spec)
+        .var("base", servers::demo())
+        .args(["load", "chat.stream", "--users", "1", "--iterations", "2"])
+        .args(["--tokens", "token", "--format", "json"])
+        .args([
+            "--threshold",
+            "p99 ttft < 100ms",
+            "--threshold",
+            "failures <= 100%",
+        ])
+        .run_unchecked();
+    assert_eq!(output.status, Some(1), "{}", output.stderr);
+    let report = report(&output);
+    let metrics = &report["total"]["metrics"];
+    // Not the role chunk's time: the wait, a lower bound of the first token's.
+    assert_eq!(metrics["first_token"]["count"], 2, "{metrics}");
+    assert!(
+        metrics["first_token"]["min"].as_f64() >= Some(300.0),
+        "{metrics}"
+    );
+    assert_eq!(report["thresholds"][0]["passed"], false, "{report}");
+}
