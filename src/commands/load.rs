@@ -414,6 +414,12 @@ pub fn print_report(
     report_json: Option<&std::path::Path>,
     secrets: &Secrets,
 ) -> i32 {
+    let verdict = load::verdict::judge(report);
+    let report = &LoadReport {
+        passed: Some(verdict.passed),
+        failed_because: verdict.failed_because,
+        ..report.clone()
+    };
     let json = match serde_json::to_string_pretty(report) {
         Ok(json) => secrets.redact(&json),
         Err(error) => {
@@ -434,66 +440,14 @@ pub fn print_report(
         errln!("error: cannot write {}: {error}", path.display());
         return exit_code::SETUP_FAILED;
     }
-    let total = &report.total.counts;
-    // Iterations cut off at the end have no verdict, but their streams were measured: a soak
-    // of streams longer than the run measures nothing else.
-    let measured = total.iterations > 0 || total.streams > 0;
-    let passed = if report.thresholds.is_empty() {
-        measured && total.failed == 0 && total.dropped == 0
-    } else {
-        report.thresholds.iter().all(|verdict| verdict.passed)
-    };
-    if !measured {
-        errln!("error: no iteration ended: nothing was measured");
+    for message in &verdict.messages {
+        errln!("{}", secrets.redact(message));
     }
-    // Said whatever the thresholds say.
-    let judged = all_judged(report);
-    let passed = passed && judged;
-    if passed && report.stopped.is_none() {
+    if verdict.passed {
         exit_code::SUCCESS
     } else {
         exit_code::TEST_FAILED
     }
-}
-
-/// Whether every test with iterations had one judged whole, or thresholds on what its streams
-/// measured: a test whose every iteration the end of the run cut off passed nothing and failed
-/// nothing, and a stream stalled since its first items reads the same as a healthy one still
-/// going. Says which tests were not.
-fn all_judged(report: &LoadReport) -> bool {
-    let mut judged = true;
-    for test in &report.tests {
-        let counts = &test.counts;
-        if counts.iterations > 0 || counts.interrupted == 0 {
-            continue;
-        }
-        let on_streams = report.thresholds.iter().any(|verdict| {
-            (verdict.test.is_none() || verdict.test.as_ref() == Some(&test.name))
-                && Threshold::parse(&verdict.threshold).is_ok_and(|threshold| {
-                    // What the streams' items measured: not `connect` or `ttfb`, which a
-                    // stream stalled after its head meets.
-                    matches!(
-                        threshold.measure,
-                        crate::load::thresholds::Measure::Distribution(metric, _)
-                            if metric.needs_streams()
-                    )
-                })
-        });
-        let cut = crate::report::plural(counts.interrupted as usize, "iteration");
-        if on_streams {
-            errln!(
-                "warning: {}: no iteration ended (the end of the run cut off {cut}): its thresholds judged what its streams had measured by then",
-                test.name
-            );
-        } else {
-            errln!(
-                "error: {}: no iteration ended (the end of the run cut off {cut}), so none was judged: a stream stalled since its last item reads the same as one still going; give the test time to end (--duration, --graceful-stop) or judge its streams with a threshold (`max gap < 5s`)",
-                test.name
-            );
-            judged = false;
-        }
-    }
-    judged
 }
 
 /// The error when `instance` would run nothing: fewer users (or iterations) than it takes for

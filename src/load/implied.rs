@@ -13,12 +13,13 @@ use super::thresholds::{Count, Measure, Op, Ratio, Threshold};
 /// The text of the rule, as a threshold: no iteration failed.
 const NONE_FAILED: &str = "failures < 1";
 
+/// The rule when errors are allowed: no iteration found its answer wrong.
+const NONE_UNMET: &str = "unmet < 1";
+
 /// The open model's second part: no arrival dropped.
 const NONE_DROPPED: &str = "dropped < 1";
 
-/// Whether `threshold` says how many iterations may fail. Not one on `errors`: an error is one
-/// kind of failure (no connection, no answer, the wrong status), and `errors < 1%` says nothing
-/// of iterations that got their answer and found it wrong.
+/// Whether `threshold` says how many iterations may fail, whatever the cause.
 fn allows_failures(threshold: &Threshold) -> bool {
     matches!(
         threshold.measure,
@@ -26,10 +27,21 @@ fn allows_failures(threshold: &Threshold) -> bool {
     )
 }
 
+/// Whether `threshold` says how many may fail for an error (no connection, no answer, the
+/// wrong status): then the rule keeps only its other part, that no answer was wrong (`unmet <
+/// 1`), as `errors < 5` says nothing of answers that came and were wrong.
+fn allows_errors(threshold: &Threshold) -> bool {
+    matches!(
+        threshold.measure,
+        Measure::Count(Count::Errors | Count::Unmet) | Measure::Ratio(Ratio::Errors)
+    )
+}
+
 /// The thresholds the rule adds to `thresholds` (the load's, the whole load's and the tests'
 /// own) for tests labelled `tests`: none when there are no thresholds (the run's verdict is then
-/// the rule itself) or when a whole-load one allows failures; else `failures < 1` for the whole
-/// load, or, when some tests allow failures of their own, for each test that does not.
+/// the rule itself) or when a whole-load one allows failures; else `failures < 1` (`unmet < 1`
+/// where errors are allowed) for the whole load, or, when some tests allow failures or errors of
+/// their own, for each test that does not allow failures.
 pub fn thresholds(thresholds: &[Threshold], tests: &[String], open: bool) -> Vec<Threshold> {
     if thresholds.is_empty() {
         return Vec::new();
@@ -65,15 +77,32 @@ fn failures(thresholds: &[Threshold], tests: &[String]) -> Vec<Threshold> {
         .filter(|threshold| allows_failures(threshold))
         .filter_map(|threshold| threshold.test.as_ref())
         .collect();
-    let none_failed = |test: Option<String>| Threshold {
-        text: NONE_FAILED.to_string(),
-        measure: Measure::Count(Count::Failures),
-        op: Op::Less,
-        bound: 1.0,
-        test,
-        implied: true,
+    // Errors allowed, for the whole load or for `test`: only wrong answers are ruled out.
+    let errors_allowed = |test: Option<&String>| {
+        thresholds.iter().any(|threshold| {
+            allows_errors(threshold)
+                && (threshold.test.is_none() || threshold.test.as_ref() == test)
+        })
     };
-    if allowed.is_empty() {
+    let none_failed = |test: Option<String>| {
+        let (text, count) = if errors_allowed(test.as_ref()) {
+            (NONE_UNMET, Count::Unmet)
+        } else {
+            (NONE_FAILED, Count::Failures)
+        };
+        Threshold {
+            text: text.to_string(),
+            measure: Measure::Count(count),
+            op: Op::Less,
+            bound: 1.0,
+            test,
+            implied: true,
+        }
+    };
+    let scoped = thresholds.iter().any(|threshold| {
+        threshold.test.is_some() && (allows_failures(threshold) || allows_errors(threshold))
+    });
+    if !scoped {
         return vec![none_failed(None)];
     }
     tests
@@ -115,8 +144,14 @@ mod tests {
         for allowing in ["failures < 1%", "failures < 5", "passes > 99%"] {
             assert_eq!(implied(&[parsed(allowing, None)]), [], "{allowing}");
         }
-        // Errors are one kind of failure: wrong answers are others.
-        assert_eq!(implied(&[parsed("errors < 1%", None)]), rule);
+        // Errors are one kind of failure: wrong answers are others, which still may not be.
+        for errors in ["errors < 1%", "errors < 5"] {
+            assert_eq!(
+                implied(&[parsed(errors, None)]),
+                [("unmet < 1".to_string(), None)],
+                "{errors}"
+            );
+        }
     }
 
     #[test]
@@ -133,6 +168,17 @@ mod tests {
         );
         assert_eq!(texts(&[parsed("failures < 1%", None)]), ["dropped < 1"]);
         assert_eq!(texts(&[parsed("dropped < 10", None)]), ["failures < 1"]);
+    }
+
+    #[test]
+    fn a_test_that_allows_errors_of_its_own_keeps_only_the_rule_on_wrong_answers() {
+        assert_eq!(
+            implied(&[parsed("errors < 5%", Some("a: one"))]),
+            [
+                ("unmet < 1".to_string(), Some("a: one".to_string())),
+                ("failures < 1".to_string(), Some("b: two".to_string()))
+            ]
+        );
     }
 
     #[test]

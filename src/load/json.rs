@@ -55,6 +55,13 @@ pub struct LoadReport {
     /// (`a.json (2/4)`). Absent from a load's own report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,
+    /// The verdict, as the exit code gives it (see [`super::verdict`]); written with the
+    /// report, absent while it is made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passed: Option<bool>,
+    /// Why it failed, one reason each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_because: Vec<String>,
     pub tests: Vec<TestReport>,
     pub total: TestReport,
     pub series: Vec<SecondReport>,

@@ -180,6 +180,8 @@ pub fn merge(
             .iter()
             .map(|(file, report)| format!("{file} ({})", report.instance))
             .collect(),
+        passed: None,
+        failed_because: Vec::new(),
         tests: names
             .iter()
             .map(|name| TestReport::new(name, &tests[name], rate_span))

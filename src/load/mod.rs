@@ -20,6 +20,7 @@ pub mod settings;
 pub mod start_at;
 pub mod summary;
 pub mod thresholds;
+pub mod verdict;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -365,6 +366,8 @@ async fn measure(
         stopped,
         warnings: Vec::new(),
         merged_from: Vec::new(),
+        passed: None,
+        failed_because: Vec::new(),
         tests,
         total: TestReport::new("total", &total, rate_span),
         series,

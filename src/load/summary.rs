@@ -227,6 +227,12 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
                 "  (implied: no threshold says how many iterations may fail; `failures < 1%` would allow some)"
             );
         }
+        if implied("unmet < 1") {
+            let _ = writeln!(
+                out,
+                "  (implied: a threshold allows errors, not answers that came and were wrong; `failures < 1%` would allow some of both)"
+            );
+        }
         if implied("dropped < 1") {
             let _ = writeln!(
                 out,

@@ -42,6 +42,9 @@ pub enum Count {
     Iterations,
     Errors,
     Failures,
+    /// Iterations that failed an expectation, not for an error: their answer came, and was
+    /// wrong.
+    Unmet,
     Reconnections,
     Dropped,
 }
@@ -156,7 +159,7 @@ const STREAM_METRICS: [(&str, Metric); 26] = [
 
 /// The names a threshold may use, for the error that lists them.
 const NAMES: &str = "connect, ttfb, first item, gap, first token (ttft), token gap (itl), stream duration, items, items/s, \
-                     tokens, tokens/s (with --tokens), iteration, start delay; errors, failures, passes, connections succeeded (in %); \
+                     tokens, tokens/s (with --tokens), iteration, start delay; errors, failures, passes, connections succeeded (in %); unmet (expectations), \
                      goodput (per second), iterations (per second with /s or /m, else a count); reconnections, dropped";
 
 /// Each threshold once, in order: of those that are the same (however written: `p99 gap <
@@ -357,6 +360,7 @@ impl Threshold {
                 Count::Iterations => counts.iterations,
                 Count::Errors => counts.errored,
                 Count::Failures => counts.failed,
+                Count::Unmet => counts.failed.saturating_sub(counts.errored),
                 Count::Reconnections => counts.reconnections,
                 Count::Dropped => counts.dropped,
             } as f64),
@@ -482,6 +486,7 @@ fn measure_of(name: &str, stat: Option<Stat>, right: &str) -> Result<Measure, St
         "errors" => Measure::Count(Count::Errors),
         "failures" | "failure rate" | "failed" if percent => Measure::Ratio(Ratio::Failures),
         "failures" | "failed" => Measure::Count(Count::Failures),
+        "unmet" | "unmet expectations" => Measure::Count(Count::Unmet),
         "passes" | "passed" | "checks" => Measure::Ratio(Ratio::Passes),
         "connections succeeded" | "connections" => Measure::Ratio(Ratio::ConnectionsSucceeded),
         "goodput" => Measure::Rate(Rate::Goodput),

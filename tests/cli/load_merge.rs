@@ -70,8 +70,10 @@ fn a_threshold_of_any_part_is_judged_on_the_whole() {
         .stdout(
             "[summary]
 thresholds
-  ✓ errors < 1%        0%  margin 1%
-  ✗ iterations > 1000   4  margin -997
+  ✓ errors < 1%          0%  margin 1%
+  ✗ iterations > 1000     4  margin -997
+  ✓ unmet < 1 (implied)   0  margin 0
+  (implied: a threshold allows errors, not answers that came and were wrong; `failures < 1%` would allow some of both)
 ",
         )
         .status(1)

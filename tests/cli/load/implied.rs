@@ -30,6 +30,13 @@ fn a_latency_threshold_does_not_let_failed_iterations_pass() {
     let output = short(&["p99 ttfb < 5s"]).run_unchecked();
     assert_eq!(output.status, Some(1), "{}", output.stderr);
     let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    assert_eq!(
+        (&report["passed"], &report["failed_because"]),
+        (
+            &serde_json::json!(false),
+            &serde_json::json!(["the threshold `failures < 1 (implied)` failed"])
+        )
+    );
     let verdicts: Vec<(&str, bool, bool)> = report["thresholds"]
         .as_array()
         .expect("thresholds")
@@ -59,6 +66,8 @@ fn a_threshold_on_failures_says_how_many_may_fail() {
         let report: serde_json::Value =
             serde_json::from_str(&output.stdout).expect("a JSON report");
         assert_eq!(report["thresholds"].as_array().map(Vec::len), Some(2));
+        assert_eq!(report["passed"], true);
+        assert!(report.get("failed_because").is_none(), "{report}");
     }
     // Errors are one kind of failure: every answer here came, and was wrong.
     let output = short(&["errors < 1%"]).run_unchecked();
@@ -90,6 +99,20 @@ fn streams_that_stalled_until_the_end_cut_them_off_fail_a_load_that_judges_nothi
     for thresholds in [&[][..], &["failures < 5%"][..], &["p99 ttfb < 1s"][..]] {
         let output = load(thresholds);
         assert_eq!(output.status, Some(1), "{thresholds:?}: {}", output.stderr);
+        // The report says so too, for a CI step that reads it alone.
+        let report: serde_json::Value =
+            serde_json::from_str(&output.stdout).expect("a JSON report");
+        assert_eq!(report["passed"], false, "{thresholds:?}");
+        assert!(
+            report["failed_because"]
+                .as_array()
+                .expect("reasons")
+                .contains(&serde_json::json!(
+                    "stall.stream: stalled: no iteration ended (the end of the run cut off 2 iterations), so none was judged"
+                )),
+            "{}",
+            report["failed_because"]
+        );
         assert_eq!(
             output.stderr,
             "error: stall.stream: stalled: no iteration ended (the end of the run cut off 2 iterations), so none was judged: a stream stalled since its last item reads the same as one still going; give the test time to end (--duration, --graceful-stop) or judge its streams with a threshold (`max gap < 5s`)\n",

@@ -374,9 +374,14 @@ fn tests_chosen_by_name_leave_out_what_the_config_asks_of_others_and_say_so() {
         report["thresholds"][0]["threshold"], "errors < 1%",
         "{report}"
     );
+    // And beside it, the implied rule that no answer came wrong.
+    assert_eq!(
+        report["thresholds"][1]["threshold"], "unmet < 1",
+        "{report}"
+    );
     assert_eq!(
         report["thresholds"].as_array().map(Vec::len),
-        Some(1),
+        Some(2),
         "{report}"
     );
     assert_eq!(

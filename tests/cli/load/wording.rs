@@ -91,10 +91,12 @@ fn a_count_at_a_strict_bound_misses_it_by_one() {
         .stdout(
             "[...]
 thresholds
-  ✗ errors < 5      5  margin -1
-  ✓ errors <= 5     5  margin 0
-  ✓ errors < 20     5  margin 14
-  ✗ iterations > 5  5  margin -1
+  ✗ errors < 5           5  margin -1
+  ✓ errors <= 5          5  margin 0
+  ✓ errors < 20          5  margin 14
+  ✗ iterations > 5       5  margin -1
+  ✓ unmet < 1 (implied)  0  margin 0
+  (implied: a threshold allows errors, not answers that came and were wrong; `failures < 1%` would allow some of both)
 ",
         )
         .status(1)
