@@ -42,6 +42,15 @@ impl ErrorClass {
     /// The class of a failure, or `None` for an expectation the answer did not meet.
     pub fn of(failure: &Failure) -> Option<ErrorClass> {
         let message = failure.message.to_ascii_lowercase();
+        // An answer, but not the status the spec reads on: a WebSocket handshake refused with
+        // an HTTP status, a gRPC call ended with one that is not OK (an overloaded service's
+        // 503 or UNAVAILABLE is an error, as an HTTP status is).
+        if message.contains("answered the websocket handshake with")
+            || (message.contains("ended before any item with status ")
+                && !message.contains("with status ok"))
+        {
+            return Some(ErrorClass::Status);
+        }
         if failure.class == FailureClass::Assertion {
             return message
                 .starts_with("expected status")
@@ -111,4 +120,29 @@ pub struct ErrorTally {
     /// Since the start of the load, when the first came (the earliest, once merged).
     #[serde(with = "crate::load::json::millis")]
     pub first_at: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Span;
+
+    #[test]
+    fn a_status_the_spec_does_not_read_on_is_a_status_error_whatever_the_transport() {
+        let class = |message: &str| {
+            ErrorClass::of(&Failure::error(message, Span::new(0, 1), ""))
+        };
+        assert_eq!(
+            class("the server answered the WebSocket handshake with 404 Not Found, not 101 Switching Protocols"),
+            Some(ErrorClass::Status)
+        );
+        assert_eq!(
+            class("the call ended before any item with status UNAVAILABLE \"overloaded\""),
+            Some(ErrorClass::Status)
+        );
+        assert_eq!(
+            class("could not connect to 127.0.0.1:1: Connection refused (os error 111)"),
+            Some(ErrorClass::Refused)
+        );
+    }
 }
