@@ -91,14 +91,16 @@ impl LoadContext {
     }
 
     /// Runs one iteration and records it. `due`: when the open model wanted it to start.
-    async fn iterate(&self, test: usize, identity: Identity, due: Option<Instant>) {
+    /// Runs one iteration and records it; true when it got no connection (refused, or no file
+    /// descriptor left on the load generator's side).
+    async fn iterate(&self, test: usize, identity: Identity, due: Option<Instant>) -> bool {
         let Some(load_test) = self.tests.get(test) else {
-            return;
+            return false;
         };
         let started = Instant::now();
         let spec = &load_test.spec;
         let Some(definition) = spec.tests.get(load_test.test) else {
-            return;
+            return false;
         };
         let start_delay = due.map(|due| started.saturating_duration_since(due));
         // The first stream the iteration opens counts from when it was due.
@@ -132,8 +134,20 @@ impl LoadContext {
                 recorder.record(test, &iteration.outcome, at, start_delay);
             }
         }
+        iteration.outcome.failures.iter().any(|failure| {
+            matches!(
+                super::metrics::ErrorClass::of(failure),
+                Some(super::metrics::ErrorClass::Refused | super::metrics::ErrorClass::Files)
+            )
+        })
     }
 }
+
+/// How long a closed-model user waits after an iteration that got no connection before its
+/// next: without it, each user retried a service that was down (or a file descriptor the load
+/// generator had none of) as fast as the CPU allowed, 7,000 times a second, and the load
+/// generator's saturation skewed everything it measured.
+const NO_CONNECTION_PAUSE: Duration = Duration::from_millis(100);
 
 /// Runs `profile` to its end, or until `stop` is cancelled.
 pub async fn drive(ctx: Arc<LoadContext>, profile: Profile, stop: CancellationToken) {
@@ -324,11 +338,15 @@ async fn user(
             vu: vu + 1,
             iteration: ctx.instance.nth(n) + 1,
         };
-        ctx.iterate(test, identity, None).await;
+        let unconnected = ctx.iterate(test, identity, None).await;
         // An iteration that fails before it waits for anything (a bad URL, no file descriptor
         // left) gives its thread back here, or the schedule and the signals would never run.
         tokio::task::yield_now().await;
-        let pause = think.draw();
+        let pause = if unconnected {
+            think.draw().max(NO_CONNECTION_PAUSE)
+        } else {
+            think.draw()
+        };
         if !pause.is_zero() {
             // A user the schedule retires stops thinking at once.
             tokio::select! {

@@ -566,6 +566,7 @@ mod implied;
 mod json_units;
 mod live_line;
 mod merged;
+mod no_connection;
 mod open_file_errors;
 mod requests;
 mod schedule;

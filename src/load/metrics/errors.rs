@@ -129,11 +129,11 @@ mod tests {
 
     #[test]
     fn a_status_the_spec_does_not_read_on_is_a_status_error_whatever_the_transport() {
-        let class = |message: &str| {
-            ErrorClass::of(&Failure::error(message, Span::new(0, 1), ""))
-        };
+        let class = |message: &str| ErrorClass::of(&Failure::error(message, Span::new(0, 1), ""));
         assert_eq!(
-            class("the server answered the WebSocket handshake with 404 Not Found, not 101 Switching Protocols"),
+            class(
+                "the server answered the WebSocket handshake with 404 Not Found, not 101 Switching Protocols"
+            ),
             Some(ErrorClass::Status)
         );
         assert_eq!(
