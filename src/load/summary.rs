@@ -249,6 +249,17 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
             out,
             "\nno thresholds: the run passes if every iteration passed{dropped}"
         );
+        // The verdict, once it is known: which part of the rule the run broke.
+        if report.passed == Some(false) && !report.failed_because.is_empty() {
+            let _ = writeln!(
+                out,
+                "{}",
+                paint(
+                    palette.error,
+                    &format!("FAILED: {}", report.failed_because.join("; "))
+                )
+            );
+        }
     }
     out
 }

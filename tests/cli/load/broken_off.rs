@@ -50,6 +50,7 @@ the first, as `streamspec run` shows it:
 load generator: [N]
 
 no thresholds: the run passes if every iteration passed
+FAILED: 3 iterations failed
 ",
         )
         .status(1)

@@ -83,6 +83,7 @@ the first of each, as `streamspec run` shows it:
 load generator: [N]
 
 no thresholds: the run passes if every iteration passed
+FAILED: 5 iterations failed
 ",
         )
         .status(1)
