@@ -253,10 +253,23 @@ impl Threshold {
             .map_err(|message| format!("{message} (in `{}`)", text.trim()))?;
         let bound = parse_bound(measure, right)
             .map_err(|message| format!("{message} (in `{}`)", text.trim()))?;
+        // A bare rate is per second: written so.
+        let takes_rate = match measure {
+            Measure::Rate(_) => true,
+            Measure::Distribution(metric, _) => {
+                metric.unit() == super::metrics::Unit::MilliPerSecond
+            }
+            _ => false,
+        };
+        let per_second = if takes_rate && right.parse::<f64>().is_ok() {
+            "/s"
+        } else {
+            ""
+        };
         Ok(Threshold {
             // One way of writing each: `p99 gap<100 ms` reads `p99 gap < 100ms` in the reports
             // and after `fmt`.
-            text: format!("{} {op_text} {right}", words_of(left)),
+            text: format!("{} {op_text} {right}{per_second}", words_of(left)),
             measure,
             op,
             bound,
@@ -813,6 +826,8 @@ mod tests {
             "connections succeeded > 99%"
         );
         assert_eq!(text("goodput >= 50 /s"), "goodput >= 50/s");
+        assert_eq!(text("goodput > 1"), "goodput > 1/s");
+        assert_eq!(text("p50 tokens/s > 20"), "p50 tokens/s > 20/s");
         assert_eq!(Threshold::canonical("p99 gap"), "p99 gap");
     }
 
