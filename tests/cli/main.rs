@@ -9,6 +9,7 @@ mod commands;
 mod composite_ids;
 mod content_coding;
 mod daemons;
+mod decode;
 mod distinct_and_alternatives;
 mod eventsource;
 mod exact_numbers;
