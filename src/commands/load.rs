@@ -250,6 +250,19 @@ pub async fn load(args: &LoadArgs) -> i32 {
         .iter()
         .map(|(threshold, _)| threshold.clone())
         .collect();
+    if tokens_capture.is_none() {
+        for threshold in &written {
+            if let crate::load::thresholds::Measure::Distribution(metric, _) = threshold.measure
+                && let Some(items) = metric.timed_by_items_without_tokens()
+            {
+                errln!(
+                    "warning: `{}`: without --tokens every item counts as a token, so it measures `{}` (an OpenAI-style stream's first chunk carries only the role); name the capture that takes each token with --tokens NAME",
+                    secrets.redact(&threshold.text),
+                    items.label()
+                );
+            }
+        }
+    }
     let labels: Vec<String> = tests.iter().map(|test| test.label.clone()).collect();
     thresholds.extend(
         load::implied::thresholds(

@@ -65,6 +65,10 @@ fn without_tokens_counted_every_item_is_a_token() {
         .args(["--format", "json", "--threshold", "p99 ttft < 500ms"])
         .run_unchecked();
     assert_eq!(output.status, Some(0), "{}", output.stderr);
+    assert_eq!(
+        output.stderr,
+        "warning: `p99 ttft < 500ms`: without --tokens every item counts as a token, so it measures `first item` (an OpenAI-style stream's first chunk carries only the role); name the capture that takes each token with --tokens NAME\n"
+    );
     let report = report(&output);
     // No rows of their own: they would repeat `first item` and `gap`.
     assert!(report["total"]["metrics"].get("first_token").is_none());
