@@ -87,7 +87,7 @@ pub fn merge(
         .filter(|seconds| *seconds > 0.0)
         .reduce(f64::max)
         .map_or(elapsed, Duration::from_secs_f64);
-    let warnings: Vec<String> = out_of_step(reports, ended - started).into_iter().collect();
+    let mut warnings: Vec<String> = out_of_step(reports, ended - started).into_iter().collect();
 
     // Tests by name, in the first report's order, then any others.
     let mut names: Vec<String> = Vec::new();
@@ -163,6 +163,9 @@ pub fn merge(
         }
     }
     let mut judged = super::thresholds::each_once(judged, |threshold| threshold);
+    if thresholds.is_none() {
+        warnings.extend(thresholds_not_given(reports, &judged));
+    }
     let open = first.profile.model == super::profile::Model::Open;
     judged.extend(super::implied::thresholds(&judged, &names, open));
 
@@ -235,6 +238,41 @@ fn out_of_step(reports: &[(String, LoadReport)], span: u64) -> Option<String> {
         late.join(", "),
         super::summary::seconds_text(span as f64 / 1000.0)
     ))
+}
+
+/// The thresholds some parts were run without, each said once with the parts that lacked it:
+/// every one is judged on the whole, so a part run with a different command line changes the
+/// verdict of all of them.
+fn thresholds_not_given(reports: &[(String, LoadReport)], judged: &[Threshold]) -> Option<String> {
+    let lacking: Vec<String> = judged
+        .iter()
+        .filter_map(|threshold| {
+            let without: Vec<String> = reports
+                .iter()
+                .filter(|(_, report)| {
+                    !report.thresholds.iter().any(|verdict| {
+                        !verdict.implied
+                            && Threshold::parse(&verdict.threshold).is_ok_and(|theirs| {
+                                Threshold {
+                                    test: verdict.test.clone(),
+                                    ..theirs
+                                }
+                                .same_as(threshold)
+                            })
+                    })
+                })
+                .map(|(_, report)| report.instance.to_string())
+                .collect();
+            (!without.is_empty())
+                .then(|| format!("`{}` (not {})", threshold.text, without.join(", ")))
+        })
+        .collect();
+    (!lacking.is_empty()).then(|| {
+        format!(
+            "the parts were not run with the same thresholds: {}; each is judged on the whole",
+            lacking.join("; ")
+        )
+    })
 }
 
 /// The seconds of every report joined by their wall-clock second.

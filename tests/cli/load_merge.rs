@@ -76,6 +76,10 @@ thresholds
   (implied: a threshold allows errors, not answers that came and were wrong; `failures < 1%` would allow some of both)
 ",
         )
+        // Said, as each part's own verdict was on its own thresholds.
+        .stderr(
+            "warning: the parts were not run with the same thresholds: `errors < 1%` (not 2/2); `iterations > 1000` (not 1/2); each is judged on the whole\n",
+        )
         .status(1)
         .run();
 }
