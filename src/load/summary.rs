@@ -33,7 +33,12 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
     let _ = writeln!(
         out,
         "ran {} · {} ({}) · {} passed · {} failed · goodput {}",
-        seconds_text(seconds),
+        // Under a second, in milliseconds: a run of 44ms read `ran 0.0s` beside 22.9/s.
+        if seconds < 0.95 {
+            millis(seconds * 1000.0)
+        } else {
+            seconds_text(seconds)
+        },
         counted(total.counts.iterations, "iteration"),
         rate(total.counts.iterations_in_schedule as f64 / total.rate_seconds.max(1e-9)),
         count(total.counts.passed),

@@ -18,7 +18,7 @@ fn a_connection_closed_before_any_answer_is_counted_as_reset() {
         )
         .var("base", servers::hang_up())
         .args(["load", "hangs_up.stream", "--users", "1", "--iterations", "3"])
-        .redact(r"^ran \d+(\.\d+)?s · 3 iterations \([^)]*\)", "ran [T] · 3 iterations ([RATE])")
+        .redact(r"^ran \d+(\.\d+)?(ms|s) · 3 iterations \([^)]*\)", "ran [T] · 3 iterations ([RATE])")
         .redact(r"goodput .*$", "goodput [RATE]")
         .redact(r"^(  iteration) .*$", "$1 [figures]")
         .redact(r"first at \d+(\.\d+)?s", "first at [T]")

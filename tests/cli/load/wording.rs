@@ -19,7 +19,7 @@ fn one_iteration_of_one_stream_is_said_in_the_singular() {
         .var("base", servers::demo())
         .args(["load", "one.stream", "--users", "1", "--iterations", "1"])
         .redact(
-            r"^ran \d+(\.\d+)?s · 1 iteration(s?) \([^)]*\)",
+            r"^ran \d+(\.\d+)?(?:ms|s) · 1 iteration(s?) \([^)]*\)",
             "ran [T] · 1 iteration$2 ([RATE])",
         )
         .redact(r"goodput .*$", "goodput [RATE]")
