@@ -347,8 +347,9 @@ fn timeout_flag_beats_the_config_and_the_test_beats_both() {
 const HELP_EXIT_CODES: &str = "
 Exit codes:
   0        every test passed (check: no problems)
-  1        a test failed, or a load's threshold (decode: the input is not a valid stream;
-           fmt --check: a file is not formatted)
+  1        a test failed, or a load did (a threshold failed, or without thresholds an
+           iteration); decode: the input is not a valid stream; fmt --check: a file is not
+           formatted
   2        usage or spec error: a bad flag, a syntax error, a failed static check
   3        setup or output failed: a service from streamspec.toml did not start, a report or the
            output could not be written in full, the HTTP client could not be set up, demo could
