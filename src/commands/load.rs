@@ -410,7 +410,13 @@ pub async fn load(args: &LoadArgs) -> i32 {
         }
         Err(LoadError::Interrupted(signal)) => return signal.exit_code(),
     };
-    let code = print_report(&report, args.format, args.report_json.as_deref(), &secrets);
+    let mut report = report;
+    let code = print_report(
+        &mut report,
+        args.format,
+        args.report_json.as_deref(),
+        &secrets,
+    );
     let code =
         crate::report::html::load::write_for(&report, args.report_html.as_deref(), &secrets, code);
     match signal {
@@ -419,20 +425,18 @@ pub async fn load(args: &LoadArgs) -> i32 {
     }
 }
 
-/// Prints the summary (or the JSON report), writes the JSON report where asked, and returns
-/// the exit code: what the thresholds say, or without any, whether every iteration passed.
+/// Gives the report its verdict (see [`load::verdict`]), prints the summary (or the JSON
+/// report), writes the JSON report where asked, and returns the exit code.
 pub fn print_report(
-    report: &LoadReport,
+    report: &mut LoadReport,
     format: LoadFormat,
     report_json: Option<&std::path::Path>,
     secrets: &Secrets,
 ) -> i32 {
     let verdict = load::verdict::judge(report);
-    let report = &LoadReport {
-        passed: Some(verdict.passed),
-        failed_because: verdict.failed_because,
-        ..report.clone()
-    };
+    report.passed = Some(verdict.passed);
+    report.failed_because = verdict.failed_because;
+    let report = &*report;
     let json = match serde_json::to_string_pretty(report) {
         Ok(json) => secrets.redact(&json),
         Err(error) => {

@@ -79,8 +79,9 @@ pub fn merge(args: &MergeArgs) -> i32 {
             instances.join(", ")
         );
     }
+    let mut merged = merged;
     let code = super::load::print_report(
-        &merged,
+        &mut merged,
         args.format,
         args.report_json.as_deref(),
         &Secrets::default(),

@@ -753,3 +753,35 @@ fn a_run_whose_service_did_not_start_leaves_a_page_saying_so() {
          did not start, say)."
     );
 }
+
+#[test]
+fn a_load_page_s_verdict_is_the_exit_code_s_with_why_it_failed() {
+    // Every stream stalls until the end cuts it off: no threshold judges what its items
+    // measured, so the run fails, though the one threshold holds.
+    let output = Test::new()
+        .spec(
+            "stall.stream",
+            "test \"stalled\" {\n  GET {{base}}/bad/stall?after=2\n  expect sse { 5 times { data: _ }; end }\n}\n",
+        )
+        .var("base", servers::demo())
+        .args(["load", "stall.stream", "--users", "2", "--duration", "1s"])
+        .args(["--graceful-stop", "100ms", "--threshold", "p99 ttfb < 5s"])
+        .args(["--report-html", "load.html"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(output.status, Some(1), "{}", output.stderr);
+    let (_, page) = read_page(&output, "load.html");
+    let verdict: Vec<String> = select(&page, ".figure .value")
+        .iter()
+        .map(text_of)
+        .take(1)
+        .collect();
+    assert_eq!(verdict, ["failed"]);
+    let why: Vec<String> = select(&page, "p.note.fail").iter().map(text_of).collect();
+    assert_eq!(
+        why,
+        [
+            "failed: stall.stream: stalled: no iteration ended (the end of the run cut off 2 iterations), so none was judged"
+        ]
+    );
+}

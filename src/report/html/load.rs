@@ -70,11 +70,10 @@ fn masked(report: &LoadReport, secrets: &Secrets) -> LoadReport {
 fn summary(report: &LoadReport, secrets: &Secrets) -> String {
     let total = &report.total;
     let counts = &total.counts;
-    let passed = if report.thresholds.is_empty() {
-        counts.iterations > 0 && counts.failed == 0
-    } else {
-        report.thresholds.iter().all(|verdict| verdict.passed)
-    } && report.stopped.is_none();
+    // The verdict the exit code gave; a report written before it was kept, worked out again.
+    let passed = report
+        .passed
+        .unwrap_or_else(|| crate::load::verdict::judge(report).passed);
     let mut out = format!(
         "<section class=\"summary\" id=\"summary\">\n<p class=\"note mono\">{}</p>\n",
         escape(
@@ -128,6 +127,13 @@ fn summary(report: &LoadReport, secrets: &Secrets) -> String {
         ));
     }
     out.push_str(&page::figures(&figures));
+    if !report.failed_because.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"note fail\">failed: {}</p>",
+            escape(&secrets.redact(&report.failed_because.join("; ")))
+        );
+    }
     if let Some(stopped) = &report.stopped {
         let _ = writeln!(
             out,
