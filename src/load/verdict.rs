@@ -3,6 +3,7 @@
 //! failed for want of a judged iteration from one that passed.
 
 use super::json::LoadReport;
+use super::metrics::Metric;
 use super::thresholds::{Measure, Threshold};
 
 /// A load's verdict.
@@ -56,8 +57,7 @@ impl RunVerdict {
     }
 }
 
-/// Whether every test with iterations had one judged whole, or thresholds on what its streams
-/// measured: a test whose every iteration the end of the run cut off passed nothing and failed
+/// Whether every test with iterations had one judged whole, or thresholds on its streams' gaps: a test whose every iteration the end of the run cut off passed nothing and failed
 /// nothing, and a stream stalled since its first items reads the same as a healthy one still
 /// going.
 fn all_judged(report: &LoadReport, verdict: &mut RunVerdict) {
@@ -66,14 +66,18 @@ fn all_judged(report: &LoadReport, verdict: &mut RunVerdict) {
         if counts.iterations > 0 || counts.interrupted == 0 {
             continue;
         }
+        // Judged on this test's figures: its own thresholds, or the whole load's when it is
+        // the load's one test (beside others, their healthy gaps outweighed its stall).
+        let alone = report.tests.len() == 1;
         let on_streams = report.thresholds.iter().any(|judged| {
-            (judged.test.is_none() || judged.test.as_ref() == Some(&test.name))
+            (judged.test.as_ref() == Some(&test.name) || (alone && judged.test.is_none()))
                 && Threshold::parse(&judged.threshold).is_ok_and(|threshold| {
-                    // What the streams' items measured: not `connect` or `ttfb`, which a
-                    // stream stalled after its head meets.
+                    // The gaps, which take a stall still going at the cut as the time waited:
+                    // not `connect`, `ttfb`, `first item` or a rate, which a stream stalled
+                    // after its first items meets.
                     matches!(
                         threshold.measure,
-                        Measure::Distribution(metric, _) if metric.needs_streams()
+                        Measure::Distribution(Metric::Gap | Metric::TokenGap, _)
                     )
                 })
         });
@@ -88,7 +92,7 @@ fn all_judged(report: &LoadReport, verdict: &mut RunVerdict) {
             ));
         } else {
             verdict.messages.push(format!(
-                "error: {ended}, so none was judged: a stream stalled since its last item reads the same as one still going; give the test time to end (--duration, --graceful-stop) or judge its streams with a threshold (`max gap < 5s`)"
+                "error: {ended}, so none was judged: a stream stalled since its last item reads the same as one still going; give the test time to end (--duration, --graceful-stop), or judge its gaps with a threshold of its own (`threshold max gap < 1s`, shorter than the run)"
             ));
             verdict.fail(format!("{ended}, so none was judged"));
         }

@@ -77,7 +77,7 @@ fn the_summary_counts_the_iterations_cut_off_and_shows_their_streams() {
     );
     assert_eq!(
         output.stderr,
-        "error: soak.stream: subscription: no iteration ended (the end of the run cut off 2 iterations), so none was judged: a stream stalled since its last item reads the same as one still going; give the test time to end (--duration, --graceful-stop) or judge its streams with a threshold (`max gap < 5s`)\n"
+        "error: soak.stream: subscription: no iteration ended (the end of the run cut off 2 iterations), so none was judged: a stream stalled since its last item reads the same as one still going; give the test time to end (--duration, --graceful-stop), or judge its gaps with a threshold of its own (`threshold max gap < 1s`, shorter than the run)\n"
     );
     for expected in [
         "\n2 iterations cut off at the end (the streams they had open: measured but for their \
@@ -102,12 +102,14 @@ fn a_grpc_call_and_a_socket_longer_than_the_run_report_what_they_measured() {
             "soak.stream",
             r#"
             test "prices" {
+              threshold max gap < 30s
               grpc {{grpc}} stock.StockService/StreamPrices
               message { "symbols": ["AAPL"], "ticks": 100000, "intervalMs": 20 }
               expect messages { + times { { "tick": number } }; end }
             }
 
             test "ticks" {
+              threshold max gap < 30s
               ws {{base}}/ws/ticker?count=100000&interval=20ms
               expect messages { + times { { "n": integer } }; end }
             }
@@ -117,8 +119,6 @@ fn a_grpc_call_and_a_socket_longer_than_the_run_report_what_they_measured() {
         .var("grpc", servers::grpc_demo())
         .args(["load", "soak.stream", "--users", "2", "--duration", "1s"])
         .args(["--graceful-stop", "100ms", "--format", "json"])
-        // Judged by their gaps: all cut off, they are judged by nothing else.
-        .args(["--threshold", "max gap < 30s"])
         .kill_after(std::time::Duration::from_secs(60))
         .run_unchecked();
     assert_eq!(

@@ -96,7 +96,12 @@ fn streams_that_stalled_until_the_end_cut_them_off_fail_a_load_that_judges_nothi
             .run_unchecked()
     };
     // Nor do thresholds on what a stream stalled after its head meets (`connect`, `ttfb`).
-    for thresholds in [&[][..], &["failures < 5%"][..], &["p99 ttfb < 1s"][..]] {
+    for thresholds in [
+        &[][..],
+        &["failures < 5%"][..],
+        &["p99 ttfb < 1s"][..],
+        &["p99 first item < 1s"][..],
+    ] {
         let output = load(thresholds);
         assert_eq!(output.status, Some(1), "{thresholds:?}: {}", output.stderr);
         // The report says so too, for a CI step that reads it alone.
@@ -115,7 +120,7 @@ fn streams_that_stalled_until_the_end_cut_them_off_fail_a_load_that_judges_nothi
         );
         assert_eq!(
             output.stderr,
-            "error: stall.stream: stalled: no iteration ended (the end of the run cut off 2 iterations), so none was judged: a stream stalled since its last item reads the same as one still going; give the test time to end (--duration, --graceful-stop) or judge its streams with a threshold (`max gap < 5s`)\n",
+            "error: stall.stream: stalled: no iteration ended (the end of the run cut off 2 iterations), so none was judged: a stream stalled since its last item reads the same as one still going; give the test time to end (--duration, --graceful-stop), or judge its gaps with a threshold of its own (`threshold max gap < 1s`, shorter than the run)\n",
             "{thresholds:?}"
         );
     }
@@ -128,6 +133,39 @@ fn streams_that_stalled_until_the_end_cut_them_off_fail_a_load_that_judges_nothi
         output
             .stderr
             .starts_with("warning: stall.stream: stalled: no iteration ended"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn a_test_stalled_until_the_cut_is_not_judged_by_the_gaps_of_the_others() {
+    // Beside a healthy feed, whose gaps outweigh the stalled test's in the whole load's.
+    let output = Test::new()
+        .spec(
+            "mixed.stream",
+            r#"
+            test "feed" {
+              GET {{base}}/sse/ticker?count=5&interval=10ms
+              expect sse { 5 times { data: _ }; end }
+            }
+
+            test "stalled" {
+              GET {{base}}/bad/stall?after=2
+              expect sse { 5 times { data: _ }; end }
+            }
+            "#,
+        )
+        .var("base", servers::demo())
+        .args(["load", "mixed.stream", "--users", "4", "--duration", "1s"])
+        .args(["--graceful-stop", "100ms", "--threshold", "p99 gap < 1s"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(output.status, Some(1), "{}", output.stdout);
+    assert!(
+        output
+            .stderr
+            .starts_with("error: mixed.stream: stalled: no iteration ended"),
         "{}",
         output.stderr
     );

@@ -69,6 +69,7 @@ fn every_latency_of_the_totals_is_in_exactly_one_second_of_the_series() {
             }
 
             test "a subscription longer than the run" {
+              threshold max gap < 30s
               GET {{base}}/sse/ticker?count=100000&interval=40ms
               expect sse { + times { data: json { "count": integer } }; end }
             }
@@ -90,8 +91,6 @@ fn every_latency_of_the_totals_is_in_exactly_one_second_of_the_series() {
         .var("grpc", servers::grpc_demo())
         .args(["load", "mixed.stream", "--users", "8", "--duration", "3s"])
         .args(["--graceful-stop", "100ms", "--format", "json"])
-        // Judged by their gaps: streams all cut off are judged by nothing else.
-        .args(["--threshold", "max gap < 30s"])
         .kill_after(std::time::Duration::from_secs(90))
         .run_unchecked();
     let report = json_report(&output);
@@ -129,11 +128,13 @@ fn seconds_before_any_iteration_ended_show_the_latencies_measured_in_them() {
             "soak.stream",
             r#"
             test "subscription" {
+              threshold max gap < 30s
               GET {{base}}/sse/ticker?count=100000&interval=100ms
               expect sse { + times { data: json { "count": integer } }; end }
             }
 
             test "prices" {
+              threshold max gap < 30s
               grpc {{grpc}} stock.StockService/StreamPrices
               message { "symbols": ["AAPL"], "ticks": 100000, "intervalMs": 100 }
               expect messages { + times { { "tick": number } }; end }
@@ -144,8 +145,6 @@ fn seconds_before_any_iteration_ended_show_the_latencies_measured_in_them() {
         .var("grpc", servers::grpc_demo())
         .args(["load", "soak.stream", "--users", "2", "--duration", "4s"])
         .args(["--graceful-stop", "100ms", "--format", "json"])
-        // Judged by their gaps: streams all cut off are judged by nothing else.
-        .args(["--threshold", "max gap < 30s"])
         .kill_after(std::time::Duration::from_secs(90))
         .run_unchecked();
     let report = json_report(&output);
