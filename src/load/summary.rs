@@ -254,17 +254,23 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
             out,
             "\nno thresholds: the run passes if every iteration passed{dropped}"
         );
-        // The verdict, once it is known: which part of the rule the run broke.
-        if report.passed == Some(false) && !report.failed_because.is_empty() {
-            let _ = writeln!(
-                out,
-                "{}",
-                paint(
-                    palette.error,
-                    &format!("FAILED: {}", report.failed_because.join("; "))
-                )
-            );
-        }
+    }
+    // The verdict, once it is known, where the table of thresholds does not say it: which part
+    // of the rule the run broke, or a test none of whose iterations was judged.
+    let unsaid: Vec<&str> = report
+        .failed_because
+        .iter()
+        .map(String::as_str)
+        .filter(|reason| {
+            !reason.starts_with("the threshold `") && !reason.starts_with("stopped early")
+        })
+        .collect();
+    if report.passed == Some(false) && !unsaid.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(palette.error, &format!("FAILED: {}", unsaid.join("; ")))
+        );
     }
     out
 }

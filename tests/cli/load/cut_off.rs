@@ -86,6 +86,8 @@ fn the_summary_counts_the_iterations_cut_off_and_shows_their_streams() {
         "\n  first item ",
         "\n  gap ",
         "  0 iterations · 0 passed · 0 failed · 2 cut off · 2 streams · ",
+        "\nFAILED: soak.stream: subscription: no iteration ended (the end of the run cut off 2 \
+         iterations), so none was judged\n",
     ] {
         assert!(
             output.stdout.contains(expected),
