@@ -264,15 +264,13 @@ pub async fn load(args: &LoadArgs) -> i32 {
         }
     }
     let labels: Vec<String> = tests.iter().map(|test| test.label.clone()).collect();
-    thresholds.extend(
-        load::implied::thresholds(
-            &written,
-            &labels,
-            profile.model == crate::load::profile::Model::Open,
-        )
-        .into_iter()
-        .map(|threshold| (threshold, None)),
-    );
+    let open = profile.model == crate::load::profile::Model::Open;
+    let implied = if written.is_empty() && args.abort_on_fail {
+        load::implied::rule(open)
+    } else {
+        load::implied::thresholds(&written, &labels, open)
+    };
+    thresholds.extend(implied.into_iter().map(|threshold| (threshold, None)));
     // A report that cannot be written is known before the load, not after it.
     if let Err(message) = crate::report::paths::check_distinct(
         &report_files(args.report_json.as_deref(), args.report_html.as_deref()),

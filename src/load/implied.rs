@@ -46,7 +46,21 @@ pub fn thresholds(thresholds: &[Threshold], tests: &[String], open: bool) -> Vec
     if thresholds.is_empty() {
         return Vec::new();
     }
-    let mut implied = failures(thresholds, tests);
+    with_dropped(failures(thresholds, tests), thresholds, open)
+}
+
+/// The rule itself as thresholds, for a load without any that `--abort-on-fail` is to stop at
+/// the first failure (it ran to its end: there was no threshold to lose).
+pub fn rule(open: bool) -> Vec<Threshold> {
+    with_dropped(failures(&[], &[]), &[], open)
+}
+
+/// `implied`, and in the open model `dropped < 1` unless one of `thresholds` is on `dropped`.
+fn with_dropped(
+    mut implied: Vec<Threshold>,
+    thresholds: &[Threshold],
+    open: bool,
+) -> Vec<Threshold> {
     if open
         && !thresholds
             .iter()

@@ -195,3 +195,23 @@ fn an_open_instance_that_gets_no_arrivals_is_an_error_before_the_run() {
         .status(2)
         .run();
 }
+
+#[test]
+fn abort_on_fail_without_thresholds_stops_at_the_first_failed_iteration() {
+    // Without thresholds the run passes only if every iteration passes: the first that fails
+    // has lost it for good (it ran on to the end of its 10 minutes).
+    let output = Test::new()
+        .spec("down.stream", DOWN)
+        .var("base", servers::refused())
+        .args(["load", "down.stream", "--users", "1", "--duration", "10m"])
+        .args(["--abort-on-fail", "--format", "json"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(output.status, Some(1), "{}", output.stderr);
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    assert_eq!(report["total"]["counts"]["errored"], 1, "{}", report["total"]);
+    assert_eq!(
+        report["stopped"], "the threshold `failures < 1 (implied)` failed (--abort-on-fail)",
+        "{report}"
+    );
+}
