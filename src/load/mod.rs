@@ -376,6 +376,17 @@ async fn measure(
         thresholds: options
             .thresholds
             .iter()
+            // A part of a load that ran none of a test leaves that test's own thresholds to
+            // `merge`: judged on nothing, they failed a healthy part.
+            .filter(|threshold| {
+                options.instance.count <= 1
+                    || threshold.test.as_deref().is_none_or(|label| {
+                        test_figures(&names, &measured)(label).is_some_and(|figures| {
+                            let counts = &figures.counts;
+                            counts.iterations + counts.interrupted + counts.dropped > 0
+                        })
+                    })
+            })
             .map(|threshold| threshold.judge(&total, test_figures(&names, &measured), rate_span))
             .collect(),
     };

@@ -209,7 +209,11 @@ fn abort_on_fail_without_thresholds_stops_at_the_first_failed_iteration() {
         .run_unchecked();
     assert_eq!(output.status, Some(1), "{}", output.stderr);
     let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
-    assert_eq!(report["total"]["counts"]["errored"], 1, "{}", report["total"]);
+    assert_eq!(
+        report["total"]["counts"]["errored"], 1,
+        "{}",
+        report["total"]
+    );
     assert_eq!(
         report["stopped"], "the threshold `failures < 1 (implied)` failed (--abort-on-fail)",
         "{report}"

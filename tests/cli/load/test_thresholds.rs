@@ -241,3 +241,43 @@ fn a_tests_threshold_on_what_it_does_not_produce_is_said_of_that_test() {
         .status(2)
         .run();
 }
+
+#[test]
+fn a_part_that_ran_none_of_a_test_leaves_its_own_thresholds_to_merge() {
+    // Three users in blocks of two (one per test): the second part gets one, so one of the
+    // tests runs in it not at all. Judged on nothing, its threshold failed a healthy part.
+    let spec = r#"
+        test "fast" {
+          threshold p99 gap < 1s
+          GET {{base}}/sse/ticker?count=3&interval=10ms
+          expect sse { 3 times { data: _ }; end }
+        }
+
+        test "slow" {
+          threshold p99 gap < 1s
+          GET {{base}}/sse/ticker?count=3&interval=20ms
+          expect sse { 3 times { data: _ }; end }
+        }
+    "#;
+    let output = Test::new()
+        .spec("two.stream", spec)
+        .var("base", servers::demo())
+        .args(["load", "two.stream", "--users", "3", "--duration", "1s"])
+        .args(["--instance", "2/2", "--format", "json"])
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked();
+    assert_eq!(
+        output.status,
+        Some(0),
+        "{}\n{}",
+        output.stdout,
+        output.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    assert_eq!(
+        report["thresholds"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        report["thresholds"]
+    );
+}
