@@ -153,6 +153,9 @@ pub struct TestOutcome {
     /// A load run's output tokens of this iteration (`--tokens NAME`): the number the capture
     /// holds, or how many values it took.
     pub tokens: Option<f64>,
+    /// Whether `tokens` is a count the capture took as one number (`usage.completion_tokens`),
+    /// rather than one value per token: then no item is a token by itself.
+    pub tokens_counted: bool,
 }
 
 /// How tightly a `barrier` released the branches that waited at it, for the verbose report.
@@ -227,6 +230,7 @@ impl TestOutcome {
             streams: Vec::new(),
             barriers: Vec::new(),
             tokens: None,
+            tokens_counted: false,
         }
     }
 

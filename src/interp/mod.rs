@@ -234,6 +234,10 @@ pub async fn run_iteration(
     run.report_unread_exchange();
     let mut failures = std::mem::take(&mut run.soft_failures);
     failures.extend(result.err());
+    let captured_tokens = settings
+        .tokens_capture
+        .as_deref()
+        .and_then(|name| run.scope.captured(name));
     let outcome = TestOutcome {
         file: Arc::clone(&spec.file),
         name: test.name.value.clone(),
@@ -242,11 +246,8 @@ pub async fn run_iteration(
         failures,
         streams: std::mem::take(&mut run.streams),
         barriers: std::mem::take(&mut run.barriers),
-        tokens: settings
-            .tokens_capture
-            .as_deref()
-            .and_then(|name| run.scope.captured(name))
-            .map(token_count),
+        tokens: captured_tokens.map(token_count),
+        tokens_counted: captured_tokens.is_some_and(is_a_count),
     };
     Iteration {
         outcome,
@@ -265,6 +266,12 @@ fn token_count(values: &[Value]) -> f64 {
             .filter(|value| stream::is_a_token(value))
             .count() as f64,
     }
+}
+
+/// Whether a capture's values are a count of tokens: one number. Several numbers are one per
+/// token (token ids).
+fn is_a_count(values: &[Value]) -> bool {
+    matches!(values, [single] if single.is_number())
 }
 
 struct TestRun<'a> {

@@ -518,8 +518,6 @@ impl StreamRun<'_> {
                             if let Fed::Matched(span) = fed
                                 && !captures.is_empty()
                             {
-                                // A number is a count of tokens (`usage.completion_tokens`),
-                                // not one.
                                 if let Some(name) = tokens
                                     && captures.iter().any(|(captured, value)| {
                                         captured == name && is_a_token(value)
@@ -766,11 +764,11 @@ fn abort_rule_fired(
 }
 
 /// Pauses for `duration`, or until `deadline`; whether the deadline is what ended it.
-/// Whether a value a `--tokens` capture took is an output token: not a number (a count of
-/// them, `usage.completion_tokens`), nor empty (the content of an OpenAI-style stream's role
-/// chunk, `"content": ""`, or of a finish chunk).
+/// Whether a value a `--tokens` capture took may be an output token: not empty (the content of
+/// an OpenAI-style stream's role chunk, `"content": ""`, or of a finish chunk). A number is one
+/// (a token id) unless it was the capture's only value, a count (see the load's token times).
 pub fn is_a_token(value: &serde_json::Value) -> bool {
-    !value.is_number() && value.as_str() != Some("")
+    value.as_str() != Some("")
 }
 
 async fn pause(duration: Duration, deadline: Instant) -> bool {

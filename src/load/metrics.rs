@@ -647,6 +647,7 @@ mod tests {
             failures: Vec::new(),
             barriers: Vec::new(),
             tokens: None,
+            tokens_counted: false,
         };
         let mut measured = Measured::default();
         measured.record_cut_off(&outcome, Some(ms(10)));

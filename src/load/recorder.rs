@@ -326,6 +326,7 @@ mod tests {
             ],
             barriers: Vec::new(),
             tokens: None,
+            tokens_counted: false,
         };
         let mut recorder = Recorder::new(1, Instant::now());
         recorder.record_cut_off(0, &outcome, Some(ms(5)));

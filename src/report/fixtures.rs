@@ -68,6 +68,7 @@ pub fn parallel_outcome() -> TestOutcome {
             branch: None,
         }],
         tokens: None,
+        tokens_counted: false,
         file,
     }
 }

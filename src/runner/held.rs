@@ -94,6 +94,7 @@ mod tests {
             streams: Vec::new(),
             barriers: Vec::new(),
             tokens: None,
+            tokens_counted: false,
         }
     }
 

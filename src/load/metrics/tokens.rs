@@ -13,14 +13,9 @@ impl Measured {
     /// The token times of an iteration's streams, when it counted tokens.
     pub(super) fn record_token_times(&mut self, outcome: &TestOutcome) {
         let streams = outcome.streams_once();
-        let itemized = streams.iter().any(|stream| {
-            stream
-                .tokens
-                .as_ref()
-                .is_some_and(|tokens| tokens.first.is_some())
-        });
-        // A count captured and no item a token by itself: the items stand for the tokens.
-        if !itemized && outcome.tokens.is_some() {
+        // A count captured (`usage.completion_tokens`): no item is a token by itself (the one
+        // that carried the count least of all), and the items stand for the tokens.
+        if outcome.tokens_counted {
             for stream in streams.into_iter().filter(|stream| !stream.plain) {
                 let lag = stream.start_delay;
                 if let Some(first) = stream.first_item {
@@ -66,6 +61,7 @@ pub(super) fn streaming(outcome: &TestOutcome) -> Option<Duration> {
     let first_token = outcome
         .streams
         .iter()
+        .filter(|_| !outcome.tokens_counted)
         .find_map(|stream| Some((stream, stream.tokens.as_ref()?.first?)));
     match first_token {
         Some((stream, first)) => Some(stream.duration?.saturating_sub(first)),

@@ -129,3 +129,32 @@ fn a_first_token_that_never_came_counts_the_time_waited_for_it() {
     );
     assert_eq!(report["thresholds"][0]["passed"], false, "{report}");
 }
+
+#[test]
+fn numbers_taken_one_per_item_are_tokens_and_one_number_alone_is_a_count() {
+    let load = |block: &str| {
+        let spec = format!(
+            "test \"ids\" {{\n  GET {{{{base}}}}/sse/ticker?count=5&interval=10ms\n  expect sse {{\n    {block}\n    end\n  }}\n}}\n"
+        );
+        let output = Test::new()
+            .spec("ids.stream", &spec)
+            .var("base", servers::demo())
+            .args(["load", "ids.stream", "--users", "1", "--iterations", "2"])
+            .args(["--tokens", "token", "--format", "json"])
+            .run_unchecked();
+        assert_eq!(output.status, Some(0), "{}", output.stderr);
+        report(&output)["total"]["metrics"].clone()
+    };
+    // Token ids, one per event.
+    let ids = load("5 times { data: json { \"count\": integer -> token } }");
+    assert_eq!(ids["tokens"]["max"].as_f64(), Some(5.0), "{ids}");
+    assert_eq!(ids["token_gap"]["count"], 2 * 4, "{ids}");
+    // One number: a count (the ticker's last count is 5), and the items stand for the tokens.
+    let count = load("4 times { data: _ }\n    data: json { \"count\": integer -> token }");
+    assert_eq!(count["tokens"]["max"].as_f64(), Some(5.0), "{count}");
+    assert_eq!(count["first_token"]["count"], 2, "{count}");
+    assert_eq!(
+        count["first_token"]["max"], count["first_item"]["max"],
+        "{count}"
+    );
+}
