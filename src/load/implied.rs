@@ -19,11 +19,14 @@ const NONE_UNMET: &str = "unmet < 1";
 /// The open model's second part: no arrival dropped.
 const NONE_DROPPED: &str = "dropped < 1";
 
-/// Whether `threshold` says how many iterations may fail, whatever the cause.
+/// Whether `threshold` says how many iterations may fail, whatever the cause — or, on
+/// `unmet`, takes the rule over in its own terms (beside it an implied `unmet < 1` or
+/// `failures < 1` would contradict it).
 fn allows_failures(threshold: &Threshold) -> bool {
     matches!(
         threshold.measure,
-        Measure::Count(Count::Failures) | Measure::Ratio(Ratio::Failures | Ratio::Passes)
+        Measure::Count(Count::Failures | Count::Unmet)
+            | Measure::Ratio(Ratio::Failures | Ratio::Passes)
     )
 }
 
@@ -33,7 +36,7 @@ fn allows_failures(threshold: &Threshold) -> bool {
 fn allows_errors(threshold: &Threshold) -> bool {
     matches!(
         threshold.measure,
-        Measure::Count(Count::Errors | Count::Unmet) | Measure::Ratio(Ratio::Errors)
+        Measure::Count(Count::Errors) | Measure::Ratio(Ratio::Errors)
     )
 }
 
@@ -155,7 +158,7 @@ mod tests {
             implied(&[parsed("connections succeeded > 99%", None)]),
             rule
         );
-        for allowing in ["failures < 1%", "failures < 5", "passes > 99%"] {
+        for allowing in ["failures < 1%", "failures < 5", "passes > 99%", "unmet < 3"] {
             assert_eq!(implied(&[parsed(allowing, None)]), [], "{allowing}");
         }
         // Errors are one kind of failure: wrong answers are others, which still may not be.
