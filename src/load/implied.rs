@@ -8,7 +8,7 @@
 //! arrival was dropped (`--max-users` were all running), or the load offered was not the
 //! schedule's; a threshold on `dropped` replaces it.
 
-use super::thresholds::{Count, Measure, Op, Ratio, Threshold};
+use super::thresholds::{Count, Measure, Op, Ratio, Threshold, Verdict};
 
 /// The text of the rule, as a threshold: no iteration failed.
 const NONE_FAILED: &str = "failures < 1";
@@ -18,6 +18,32 @@ const NONE_UNMET: &str = "unmet < 1";
 
 /// The open model's second part: no arrival dropped.
 const NONE_DROPPED: &str = "dropped < 1";
+
+/// Each implied rule with what it says and how to lift it, for the summary under its table.
+const NOTES: [(&str, &str); 3] = [
+    (
+        NONE_FAILED,
+        "no threshold says how many iterations may fail; `failures < 1%` would allow some",
+    ),
+    (
+        NONE_UNMET,
+        "a threshold allows errors, not answers that came and were wrong; `failures < 1%` would allow some of both",
+    ),
+    (
+        NONE_DROPPED,
+        "no threshold says how many arrivals may be dropped; `dropped < 10` would allow some",
+    ),
+];
+
+/// The notes of the implied rules among `verdicts`, each once.
+pub fn notes(verdicts: &[Verdict]) -> impl Iterator<Item = &'static str> + '_ {
+    NOTES.iter().filter_map(|(rule, note)| {
+        verdicts
+            .iter()
+            .any(|verdict| verdict.implied && verdict.threshold == *rule)
+            .then_some(*note)
+    })
+}
 
 /// Whether `threshold` says how many iterations may fail, whatever the cause — or, on
 /// `unmet`, takes the rule over in its own terms (beside it an implied `unmet < 1` or

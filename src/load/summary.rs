@@ -220,29 +220,8 @@ pub fn render(report: &LoadReport, palette: &Palette) -> String {
             );
             let _ = writeln!(out, "{}", line.trim_end());
         }
-        let implied = |text: &str| {
-            report
-                .thresholds
-                .iter()
-                .any(|verdict| verdict.implied && verdict.threshold == text)
-        };
-        if implied("failures < 1") {
-            let _ = writeln!(
-                out,
-                "  (implied: no threshold says how many iterations may fail; `failures < 1%` would allow some)"
-            );
-        }
-        if implied("unmet < 1") {
-            let _ = writeln!(
-                out,
-                "  (implied: a threshold allows errors, not answers that came and were wrong; `failures < 1%` would allow some of both)"
-            );
-        }
-        if implied("dropped < 1") {
-            let _ = writeln!(
-                out,
-                "  (implied: no threshold says how many arrivals may be dropped; `dropped < 10` would allow some)"
-            );
+        for note in super::implied::notes(&report.thresholds) {
+            let _ = writeln!(out, "  (implied: {note})");
         }
     } else {
         let dropped = if report.profile.model == super::profile::Model::Open {
