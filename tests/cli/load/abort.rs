@@ -20,23 +20,36 @@ test "ok" {
 }
 "#;
 
-#[test]
-fn a_count_threshold_lost_for_good_stops_the_run_as_it_is_lost() {
+/// One user of `spec` against a port nobody listens on, for 10 minutes under `--abort-on-fail`
+/// (and `args`): the JSON report of the run the abort ended.
+fn aborted(spec: &str, args: &[&str]) -> serde_json::Value {
     let output = Test::new()
-        .spec("down.stream", DOWN)
+        .spec("down.stream", spec)
         .var("base", servers::refused())
         .args(["load", "down.stream", "--users", "1", "--duration", "10m"])
-        .args([
-            "--threshold",
-            "errors < 5",
-            "--abort-on-fail",
-            "--format",
-            "json",
-        ])
+        .args(args.iter().copied())
+        .args(["--abort-on-fail", "--format", "json"])
         .kill_after(std::time::Duration::from_secs(60))
         .run_unchecked();
     assert_eq!(output.status, Some(1), "{}", output.stderr);
-    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    serde_json::from_str(&output.stdout).expect("a JSON report")
+}
+
+/// One user of [`OK`] for `duration` with a threshold under `--abort-on-fail` (and `args`).
+fn judged_early(duration: &str, args: &[&str]) -> crate::support::Output {
+    Test::new()
+        .spec("ok.stream", OK)
+        .var("base", servers::demo())
+        .args(["load", "ok.stream", "--users", "1", "--duration", duration])
+        .args(["--threshold", "errors < 50%", "--abort-on-fail"])
+        .args(args.iter().copied())
+        .kill_after(std::time::Duration::from_secs(60))
+        .run_unchecked()
+}
+
+#[test]
+fn a_count_threshold_lost_for_good_stops_the_run_as_it_is_lost() {
+    let report = aborted(DOWN, &["--threshold", "errors < 5"]);
     // The one user stops after the iteration that lost the threshold.
     assert_eq!(
         report["total"]["counts"]["errored"], 5,
@@ -55,15 +68,7 @@ fn a_test_s_own_count_threshold_lost_for_good_stops_the_run_as_it_is_lost() {
         "test \"down\" {\n",
         "test \"down\" {\n  threshold errors < 5\n",
     );
-    let output = Test::new()
-        .spec("down.stream", &spec)
-        .var("base", servers::refused())
-        .args(["load", "down.stream", "--users", "1", "--duration", "10m"])
-        .args(["--abort-on-fail", "--format", "json"])
-        .kill_after(std::time::Duration::from_secs(60))
-        .run_unchecked();
-    assert_eq!(output.status, Some(1), "{}", output.stderr);
-    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    let report = aborted(&spec, &[]);
     // Judged as each of the test's iterations ends, not once a second: the one user stops
     // after the iteration that lost it.
     assert_eq!(
@@ -79,14 +84,7 @@ fn a_test_s_own_count_threshold_lost_for_good_stops_the_run_as_it_is_lost() {
 
 #[test]
 fn an_abort_grace_longer_than_the_run_is_warned_of() {
-    let output = Test::new()
-        .spec("ok.stream", OK)
-        .var("base", servers::demo())
-        .args(["load", "ok.stream", "--users", "1", "--duration", "1s"])
-        .args(["--threshold", "errors < 50%", "--abort-on-fail"])
-        .args(["--abort-grace", "30s"])
-        .kill_after(std::time::Duration::from_secs(60))
-        .run_unchecked();
+    let output = judged_early("1s", &["--abort-grace", "30s"]);
     assert_eq!(output.status, Some(0), "{}", output.stderr);
     assert!(
         output.stderr.starts_with(
@@ -99,13 +97,7 @@ fn an_abort_grace_longer_than_the_run_is_warned_of() {
 
 #[test]
 fn the_default_abort_grace_longer_than_the_run_is_warned_of() {
-    let output = Test::new()
-        .spec("ok.stream", OK)
-        .var("base", servers::demo())
-        .args(["load", "ok.stream", "--users", "1", "--duration", "2s"])
-        .args(["--threshold", "errors < 50%", "--abort-on-fail"])
-        .kill_after(std::time::Duration::from_secs(60))
-        .run_unchecked();
+    let output = judged_early("2s", &[]);
     assert_eq!(output.status, Some(0), "{}", output.stderr);
     assert!(
         output.stderr.starts_with(
@@ -118,14 +110,7 @@ fn the_default_abort_grace_longer_than_the_run_is_warned_of() {
 
 #[test]
 fn an_abort_grace_within_the_run_is_not_warned_of() {
-    let output = Test::new()
-        .spec("ok.stream", OK)
-        .var("base", servers::demo())
-        .args(["load", "ok.stream", "--users", "1", "--duration", "1s"])
-        .args(["--threshold", "errors < 50%", "--abort-on-fail"])
-        .args(["--abort-grace", "1s"])
-        .kill_after(std::time::Duration::from_secs(60))
-        .run_unchecked();
+    let output = judged_early("1s", &["--abort-grace", "1s"]);
     assert_eq!(output.status, Some(0), "{}", output.stderr);
     assert!(
         !output.stderr.contains("--abort-grace"),
@@ -200,15 +185,7 @@ fn an_open_instance_that_gets_no_arrivals_is_an_error_before_the_run() {
 fn abort_on_fail_without_thresholds_stops_at_the_first_failed_iteration() {
     // Without thresholds the run passes only if every iteration passes: the first that fails
     // has lost it for good (it ran on to the end of its 10 minutes).
-    let output = Test::new()
-        .spec("down.stream", DOWN)
-        .var("base", servers::refused())
-        .args(["load", "down.stream", "--users", "1", "--duration", "10m"])
-        .args(["--abort-on-fail", "--format", "json"])
-        .kill_after(std::time::Duration::from_secs(60))
-        .run_unchecked();
-    assert_eq!(output.status, Some(1), "{}", output.stderr);
-    let report: serde_json::Value = serde_json::from_str(&output.stdout).expect("a JSON report");
+    let report = aborted(DOWN, &[]);
     assert_eq!(
         report["total"]["counts"]["errored"], 1,
         "{}",
